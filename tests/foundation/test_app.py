@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar, post
+from litestar.params import JSONBody
+from litestar.testing import AsyncTestClient
+
+from dracarys.app import create_app
+from dracarys.errors import Conflict
+from dracarys.models import Input
+from dracarys.settings import Settings
+
+
+async def test_health_and_ready_answer(client: AsyncTestClient[Litestar]) -> None:
+    health = await client.get("/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "not configured"}
+
+
+async def test_ready_checks_redis_when_configured(redis_settings: Settings) -> None:
+    async with AsyncTestClient(app=create_app(redis_settings)) as client:
+        ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["redis"] == "ok"
+
+
+async def test_ready_reports_503_problem_when_redis_is_down(settings: Settings) -> None:
+    dead = msgspec.structs.replace(settings, redis_url="redis://127.0.0.1:1/0")
+    async with AsyncTestClient(app=create_app(dead)) as client:
+        ready = await client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert "Redis" in ready.json()["detail"]
+
+
+async def test_every_route_in_the_schema_has_a_unique_operation_id(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operation_ids = [
+        op.get("operationId")
+        for path in schema["paths"].values()
+        for method, op in path.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    assert operation_ids, "the schema lists no operations"
+    assert None not in operation_ids
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+async def test_metrics_are_exposed_for_prometheus(client: AsyncTestClient[Litestar]) -> None:
+    await client.get("/health")
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert "litestar_requests_total" in metrics.text
+
+
+async def test_request_id_is_echoed_or_generated(client: AsyncTestClient[Litestar]) -> None:
+    echoed = await client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
+    assert generated.headers["x-request-id"] != "bad id with spaces"
+    assert len(generated.headers["x-request-id"]) == 32
+
+
+class Probe(Input):
+    name: str
+    age: int
+    email: str | None = None
+
+
+@post("/probe", operation_id="probe")
+async def probe(data: JSONBody[Probe]) -> dict[str, Any]:
+    if data.name == "taken":
+        raise Conflict("that name is taken", field="name")
+    return {"name": data.name}
+
+
+def probe_app(settings: Settings) -> Litestar:
+    app = create_app(settings)
+    app.register(probe)
+    return app
+
+
+async def test_malformed_json_is_a_400_problem(settings: Settings) -> None:
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        response = await client.post(
+            "/probe", content=b'{"name": "x", "age": ', headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 400
+    assert body["title"] == "Malformed request body"
+    assert body["instance"] == "/probe"
+
+
+async def test_wrong_type_is_a_422_problem_naming_the_field(settings: Settings) -> None:
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        response = await client.post("/probe", json={"name": "x", "age": "old"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][0]["field"] == "age"
+    assert "age" in body["detail"]
+
+
+async def test_missing_field_is_named(settings: Settings) -> None:
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        response = await client.post("/probe", json={"name": "x"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "age"
+
+
+async def test_unknown_or_server_owned_field_is_refused(settings: Settings) -> None:
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        response = await client.post("/probe", json={"name": "x", "age": 3, "role": "admin"})
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"] == "role"
+    assert "not accepted" in error["message"]
+
+
+async def test_domain_errors_render_as_problems(settings: Settings) -> None:
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        response = await client.post("/probe", json={"name": "taken", "age": 3})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["type"].endswith("/conflict")
+    assert body["errors"] == [{"field": "name", "message": "that name is taken"}]
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_unknown_route_is_a_404_problem(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,220 @@
+"""The `dracarys` command. It is the composition root, the one place that wires the
+platform (dracarys), its background workers and the engine together, which is why it
+lives in the outermost package."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import msgspec
+import uvicorn
+
+from dracarys.app import create_app
+from dracarys.db import open_database
+from dracarys.db.migrate import migrate
+from dracarys.demo import seed_demo
+from dracarys.observability import configure_logging
+from dracarys.platform import Platform
+from dracarys.settings import Settings, SettingsError, load_settings
+from workers.runtime import Worker, embedded_background
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"dracarys: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+@asynccontextmanager
+async def _standalone_platform(settings: Settings) -> AsyncIterator[Platform]:
+    from redis.asyncio import Redis
+
+    database = await open_database(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    try:
+        yield Platform(settings=settings, database=database, redis=redis)
+    finally:
+        if redis is not None:
+            await redis.aclose()
+        await database.close()
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings)
+
+    async def run() -> list[int]:
+        async with _standalone_platform(settings) as platform, platform.pool.acquire() as conn:
+            return await migrate(conn)
+
+    applied = asyncio.run(run())
+    print(f"migrations applied: {applied or 'none (schema is up to date)'}")
+    return 0
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings)
+
+    async def run() -> list[str]:
+        async with _standalone_platform(settings) as platform:
+            async with platform.pool.acquire() as conn:
+                await migrate(conn)
+            return await seed_demo(platform)
+
+    print(f"demo data seeded: {', '.join(asyncio.run(run())) or 'nothing to seed'}")
+    return 0
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings)
+
+    async def run() -> None:
+        async with _standalone_platform(settings) as platform:
+            worker = Worker(platform)
+            await worker.start(receive=True, relay=True)
+            try:
+                await _wait_for_stop()
+            finally:
+                await worker.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_scheduler(_: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings)
+
+    async def run() -> None:
+        async with _standalone_platform(settings) as platform:
+            worker = Worker(platform)
+            await worker.broker.startup()
+            task = asyncio.create_task(worker.run_scheduler())
+            await _wait_for_stop()
+            task.cancel()
+            await worker.broker.shutdown()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    uvicorn.run(
+        "dracarys.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+@asynccontextmanager
+async def _announce(platform: Platform) -> AsyncIterator[None]:
+    settings = platform.settings
+    if settings.seed_demo:
+        await seed_demo(platform)
+    print(
+        f"\nDracarys is running at http://{settings.host}:{settings.port}"
+        f"  (API docs: http://{settings.host}:{settings.port}/schema)  — Ctrl+C stops it\n",
+        flush=True,
+    )
+    yield
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if args.port:
+        settings = msgspec.structs.replace(settings, port=args.port)
+    app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dracarys",
+        description="Dracarys trading-mentorship platform. Settings come from DRACARYS_* "
+        "environment variables plus DATABASE_URL and REDIS_URL (see the README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser(
+        "up",
+        help="run everything in one process: API, WebSockets, worker, relay, scheduler",
+        description="Run the whole platform in one process. Without DATABASE_URL it starts "
+        "a private PostgreSQL under the data directory; without REDIS_URL it keeps "
+        "channels, stores and the task queue in memory. Migrates, seeds demo data and "
+        "serves on DRACARYS_HOST:DRACARYS_PORT (default http://127.0.0.1:8000).",
+    )
+    up.add_argument("--port", type=int, help="override DRACARYS_PORT")
+    up.set_defaults(func=cmd_up)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the HTTP/WebSocket API only (scale-out mode)",
+        description="Serve the API only; background work runs in `dracarys worker` and "
+        "`dracarys scheduler` processes. Expects an already migrated database.",
+    )
+    serve.add_argument("--host", help="override DRACARYS_HOST")
+    serve.add_argument("--port", type=int, help="override DRACARYS_PORT")
+    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser(
+        "migrate",
+        help="apply pending database migrations",
+        description="Apply the numbered SQL migrations in order under an advisory lock. "
+        "Safe to run twice, and from several processes at once.",
+    ).set_defaults(func=cmd_migrate)
+
+    sub.add_parser(
+        "worker",
+        help="run a task worker and outbox relay",
+        description="Consume tasks from the queue (Redis Streams when REDIS_URL is set) and "
+        "relay committed outbox events. Run as many as you like.",
+    ).set_defaults(func=cmd_worker)
+
+    sub.add_parser(
+        "scheduler",
+        help="fire cron jobs (only one is active at a time)",
+        description="Fire scheduled jobs. A PostgreSQL advisory lock makes one scheduler "
+        "active; further ones wait on standby and take over if it stops.",
+    ).set_defaults(func=cmd_scheduler)
+
+    sub.add_parser(
+        "seed-demo",
+        help="load demo users, mentors, courses and market data",
+        description="Migrate, then load the demo data set. Safe to run again.",
+    ).set_defaults(func=cmd_seed_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Running the background side: the broker's receiver, the outbox relay and the
+scheduler, either in their own processes (`dracarys worker`, `dracarys scheduler`) or all
+inside the platform process in the embedded mode (`dracarys up`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
+from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq.schedule_sources import LabelScheduleSource
+
+from dracarys.outbox import Event, OutboxRelay
+from dracarys.platform import Platform
+from workers.broker import build_broker
+from workers.tasks import DELIVER_EVENTS, register_tasks
+
+log = structlog.get_logger("workers.runtime")
+
+_SCHEDULER_LOCK_KEY = 0x44524143_53434844  # "DRACSCHD"
+
+
+class Worker:
+    """One broker with its tasks, bound to a platform (pool, settings, clock)."""
+
+    def __init__(self, platform: Platform, broker: AsyncBroker | None = None) -> None:
+        self.platform = platform
+        self.broker = broker or build_broker(platform.settings)
+        self.tasks = register_tasks(self.broker)
+        self.broker.state.platform = platform
+        self._background: list[asyncio.Task[Any]] = []
+
+    @property
+    def in_memory(self) -> bool:
+        return isinstance(self.broker, InMemoryBroker)
+
+    async def publish_events(self, events: Sequence[Event]) -> None:
+        await self.tasks[DELIVER_EVENTS].kiq(msgspec.to_builtins(list(events)))
+
+    def relay(self) -> OutboxRelay:
+        settings = self.platform.settings
+        return OutboxRelay(
+            self.platform.pool,
+            self.platform.database.dsn,
+            self.publish_events,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
+
+    async def start(self, *, receive: bool = True, relay: bool = True) -> None:
+        await self.broker.startup()
+        if receive and not self.in_memory:
+            self._background.append(
+                asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))
+            )
+        if relay:
+            self._background.append(asyncio.create_task(self.relay().run(), name="relay"))
+
+    def start_scheduler(self) -> None:
+        self._background.append(asyncio.create_task(self.run_scheduler(), name="scheduler"))
+
+    async def run_scheduler(self, *, standby_poll_s: float = 5.0) -> None:
+        """Only one scheduler may fire cron jobs: the one holding a PostgreSQL advisory
+        lock. Others wait on standby and take over when the holder's session ends."""
+        conn = await asyncpg.connect(self.platform.database.dsn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _SCHEDULER_LOCK_KEY):
+                log.info("scheduler_standby", reason="another scheduler holds the lock")
+                await asyncio.sleep(standby_poll_s)
+            log.info("scheduler_active")
+            scheduler = TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
+            await run_scheduler_task(scheduler, run_startup=True)
+        finally:
+            await conn.close()
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
+        await self.broker.shutdown()
+
+
+@asynccontextmanager
+async def embedded_background(platform: Platform) -> AsyncIterator[None]:
+    """Lifespan hook for `dracarys up`: worker, relay and scheduler in-process."""
+    worker = Worker(platform)
+    await worker.start()
+    worker.start_scheduler()
+    try:
+        yield
+    finally:
+        await worker.stop()

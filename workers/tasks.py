@@ -1,0 +1,62 @@
+"""Task definitions. Tasks are thin: they find the platform in the broker's state and call
+domain services; the broker decides where they run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+import structlog
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
+
+from dracarys.db import transaction
+from dracarys.outbox import Event, consume_batch, prune_published
+from dracarys.platform import Platform
+from workers.consumers import Consumer, consumers_for
+
+log = structlog.get_logger("workers.tasks")
+
+DELIVER_EVENTS = "dracarys.deliver_events"
+PRUNE_OUTBOX = "dracarys.prune_outbox"
+OUTBOX_RETENTION = timedelta(days=7)
+
+
+def platform_of(context: Context) -> Platform:
+    platform: Platform = context.state.platform
+    return platform
+
+
+async def deliver_events(
+    events: list[dict[str, Any]], context: Annotated[Context, TaskiqDepends()]
+) -> int:
+    """Hand a batch of relayed outbox events to every consumer of their topics."""
+    platform = platform_of(context)
+    decoded = msgspec.convert(events, list[Event], strict=False)
+    per_consumer: dict[Consumer, list[Event]] = defaultdict(list)
+    for event in decoded:
+        for consumer in consumers_for(event.topic):
+            per_consumer[consumer].append(event)
+    applied = 0
+    for consumer, batch in per_consumer.items():
+        applied += await consume_batch(platform.pool, consumer.name, batch, consumer.handler)
+    return applied
+
+
+async def prune_outbox(context: Annotated[Context, TaskiqDepends()]) -> int:
+    platform = platform_of(context)
+    async with transaction(platform.pool) as conn:
+        removed = await prune_published(conn, platform.clock.now() - OUTBOX_RETENTION)
+    log.info("outbox_pruned", rows=removed)
+    return removed
+
+
+def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+    """Attach every task to `broker`; schedules are labels read by the scheduler."""
+    return {
+        DELIVER_EVENTS: broker.register_task(deliver_events, task_name=DELIVER_EVENTS),
+        PRUNE_OUTBOX: broker.register_task(
+            prune_outbox, task_name=PRUNE_OUTBOX, schedule=[{"cron": "17 3 * * *"}]
+        ),
+    }
