@@ -1,0 +1,556 @@
+"""The simulation kernel: turns per-bar signals into orders, fills, cash, position and
+equity, one bar at a time, deterministically.
+
+Fill semantics (every rule here is tested case by case in ``tests/engine``):
+
+* **Signals** are evaluated on a bar's close. With ``fill="next_open"`` (default) the
+  resulting market orders fill at the next bar's open; with ``fill="close"`` they fill at
+  the same close. A signal on the last bar under ``next_open`` never fills.
+* **Actions.** Flat + long entry → open long (short entry → open short, only when
+  shorting is allowed; both at once cancel each other). Long + long exit → close. Long +
+  short entry (shorting allowed) → close and reverse into a short at the same price, and
+  symmetrically for shorts. Entries while already in the same direction are ignored (no
+  pyramiding). An exit signal cancels a pending entry in that direction.
+* **Entry orders** are market (default), limit, stop or stop-limit, priced from the signal
+  bar's close: a long limit at ``close × (1 − limit_offset)``, a long stop at
+  ``close × (1 + stop_offset)``, a stop-limit triggers at that stop and then rests as a
+  limit at ``stop × (1 + limit_offset)`` (mirrored for shorts). Non-market orders start
+  working on the bar after the signal and expire after ``expiry_bars`` bars (0 = good
+  until cancelled by an exit signal or an opposite entry).
+* **Gaps fill at the open.** A stop whose price the open has already passed fills at the
+  open (worse than the stop); a limit the open has passed fills at the open (better than
+  the limit). Otherwise a touched limit fills at its price, a touched stop at its price.
+  A limit that is never touched never fills. A stop-limit gapped through beyond its limit
+  is triggered but does not fill; it rests as a limit from the next bar.
+* **Protective exits** on an open position: stop-loss and take-profit (an OCO pair:
+  whichever fills cancels the other) at ``entry × (1 ∓ pct)``, and a trailing stop at
+  ``extreme × (1 ∓ pct)`` where the extreme is the best high (long) or low (short) seen
+  on bars *before* the current one, so a bar never trails its own stop. They work from the
+  entry bar itself when the entry filled at that bar's open (the whole bar then follows
+  the fill) and from the next bar otherwise. **Same-bar rule:** the open is checked first
+  (stop side, then target side, filling at the open); when both are touched inside one
+  bar the stop is assumed to have come first — the pessimistic reading, since OHLC data
+  cannot say which came first.
+* **Prices.** Slippage (bps) moves market, stop, stop-loss, trailing-stop and margin-call
+  fills against the trader; limit and take-profit fills get exactly their price (or a
+  better open). Commission is ``notional × commission_bps`` plus a fixed amount per order.
+* **Sizing** at fill time from the equity at the fill price: ``all_in`` buys
+  ``(fraction × equity − fixed_fee) / (price × (1 + fee_rate))`` units; ``fixed_units``
+  trades a set quantity; ``fixed_fraction`` risks a fraction of equity against the
+  stop-loss distance (``fraction × equity / (price × stop_loss_pct)``); ``vol_target``
+  scales notional to ``equity × target_vol / realised_vol`` (realised vol at the signal
+  bar). Units never exceed the leverage cap (``notional ≤ leverage_cap × equity``); with
+  whole units they are floored, so all-in whole units buys
+  ``floor(equity / (price × (1 + fee_rate)))``.
+* **Margin call**: after marking to market at each close, when equity falls below
+  ``maintenance_margin × |position notional|`` the position is liquidated at that close.
+* **Accounting**: equity at every bar is ``cash + position × close``. Closing a trade sets
+  cash to the cash held before its entry plus its realised profit, so a zero-fee round
+  trip on flat prices returns exactly the starting cash. An open position at the end is
+  marked to market at the last close and reported as an open trade, not closed.
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.compile import kernel
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+FlagArray = npt.NDArray[np.int8]
+
+# Rows of the series matrix every simulation reads; indicator rows follow.
+ROW_OPEN, ROW_HIGH, ROW_LOW, ROW_CLOSE, ROW_VOLUME = 0, 1, 2, 3, 4
+BASE_ROWS = 5
+
+# Signal flags, one int8 per bar, combinable with ``|``.
+LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
+
+# Condition operators.
+OP_CROSSES_ABOVE, OP_CROSSES_BELOW, OP_ABOVE, OP_BELOW = 0, 1, 2, 3
+
+# Entry order types.
+ORDER_MARKET, ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT = 0, 1, 2, 3
+
+# Sizing methods.
+SIZING_ALL_IN, SIZING_FIXED_UNITS, SIZING_FIXED_FRACTION, SIZING_VOL_TARGET = 0, 1, 2, 3
+
+# Exit reasons in the trade table.
+EXIT_SIGNAL, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT, EXIT_TRAILING_STOP, EXIT_MARGIN_CALL = 0, 1, 2, 3, 4
+EXIT_STILL_OPEN = 5
+EXIT_REASON_NAMES = ("signal", "stop_loss", "take_profit", "trailing_stop", "margin_call", "open")
+
+# Positions in the settings vector (fractions, not bps or percent, inside the kernel).
+(
+    S_CASH,
+    S_FILL_AT_CLOSE,
+    S_ALLOW_SHORT,
+    S_ORDER_TYPE,
+    S_LIMIT_OFFSET,
+    S_STOP_OFFSET,
+    S_EXPIRY_BARS,
+    S_STOP_LOSS,
+    S_TAKE_PROFIT,
+    S_TRAILING_STOP,
+    S_SIZING,
+    S_SIZE_VALUE,
+    S_WHOLE_UNITS,
+    S_COMMISSION_RATE,
+    S_COMMISSION_FIXED,
+    S_SLIPPAGE_RATE,
+    S_LEVERAGE_CAP,
+    S_MAINTENANCE_MARGIN,
+    S_VOLATILITY_ROW,
+    S_TARGET_VOLATILITY,
+) = range(20)
+SETTINGS_LENGTH = 20
+
+# Columns of the trade table.
+(
+    T_DIRECTION,
+    T_ENTRY_BAR,
+    T_ENTRY_PRICE,
+    T_EXIT_BAR,
+    T_EXIT_PRICE,
+    T_UNITS,
+    T_PNL,
+    T_RETURN,
+    T_FEES,
+    T_EXIT_REASON,
+) = range(10)
+TRADE_COLUMNS = 10
+
+
+@kernel
+def _condition_holds(
+    series: FloatArray,
+    bar: int,
+    left: int,
+    op: int,
+    right: int,
+    constant: float,
+    lag: int,
+) -> bool:
+    """One condition at ``bar``; comparisons with NaN (warm-up) are false."""
+    a = series[left, bar]
+    b = constant if right < 0 else series[right, bar - lag] if bar >= lag else np.nan
+    if op == OP_ABOVE:
+        return bool(a > b)
+    if op == OP_BELOW:
+        return bool(a < b)
+    if bar < 1:
+        return False
+    a_prev = series[left, bar - 1]
+    b_prev = constant if right < 0 else series[right, bar - 1 - lag] if bar >= lag + 1 else np.nan
+    if op == OP_CROSSES_ABOVE:
+        return bool(a > b and a_prev <= b_prev)
+    return bool(a < b and a_prev >= b_prev)
+
+
+@kernel
+def signal_flags_at(
+    series: FloatArray,
+    bar: int,
+    group_bounds: IntArray,
+    cond_left: IntArray,
+    cond_op: IntArray,
+    cond_right: IntArray,
+    cond_constant: FloatArray,
+    cond_lag: IntArray,
+) -> int:
+    """Flags for ``bar``: a group (long entry, long exit, short entry, short exit) fires
+    when it has conditions and all of them hold."""
+    flags = 0
+    for group in range(4):
+        start = group_bounds[group]
+        stop = group_bounds[group + 1]
+        if stop == start:
+            continue
+        fires = True
+        for k in range(start, stop):
+            if not _condition_holds(
+                series, bar, cond_left[k], cond_op[k], cond_right[k], cond_constant[k], cond_lag[k]
+            ):
+                fires = False
+                break
+        if fires:
+            flags |= 1 << group
+    return flags
+
+
+@kernel
+def _entry_units(
+    settings: FloatArray, series: FloatArray, equity: float, price: float, signal_bar: int
+) -> float:
+    """Units to trade for a new position at ``price`` given ``equity`` (see module doc)."""
+    if equity <= 0.0 or price <= 0.0:
+        return 0.0
+    fee_rate = settings[S_COMMISSION_RATE]
+    fixed_fee = settings[S_COMMISSION_FIXED]
+    sizing = int(settings[S_SIZING])
+    value = settings[S_SIZE_VALUE]
+    if sizing == SIZING_ALL_IN:
+        units = (value * equity - fixed_fee) / (price * (1.0 + fee_rate))
+    elif sizing == SIZING_FIXED_UNITS:
+        units = value
+    elif sizing == SIZING_FIXED_FRACTION:
+        units = value * equity / (price * settings[S_STOP_LOSS])
+    else:
+        volatility = series[int(settings[S_VOLATILITY_ROW]), signal_bar]
+        if not volatility > 0.0:
+            return 0.0
+        units = equity * settings[S_TARGET_VOLATILITY] / volatility / price
+    cap = (settings[S_LEVERAGE_CAP] * equity - fixed_fee) / (price * (1.0 + fee_rate))
+    units = min(units, cap)
+    if settings[S_WHOLE_UNITS] != 0.0:
+        units = np.floor(units)
+    return float(max(units, 0.0))
+
+
+@kernel
+def _close_trade(
+    trades: FloatArray,
+    trade_count: int,
+    position: float,
+    entry_bar: int,
+    entry_price: float,
+    entry_fee: float,
+    exit_bar: int,
+    exit_price: float,
+    exit_fee: float,
+    exit_reason: int,
+) -> tuple[FloatArray, float]:
+    """Append the trade closing ``position`` to the table (growing it by doubling) and
+    return the table with the trade's realised profit, net of both fees."""
+    units = abs(position)
+    side = 1.0 if position > 0.0 else -1.0
+    pnl = side * units * (exit_price - entry_price) - entry_fee - exit_fee
+    if trade_count == trades.shape[0]:
+        grown = np.empty((2 * trade_count, TRADE_COLUMNS))
+        grown[:trade_count] = trades
+        trades = grown
+    row = trades[trade_count]
+    row[T_DIRECTION] = side
+    row[T_ENTRY_BAR] = entry_bar
+    row[T_ENTRY_PRICE] = entry_price
+    row[T_EXIT_BAR] = exit_bar
+    row[T_EXIT_PRICE] = exit_price
+    row[T_UNITS] = units
+    row[T_PNL] = pnl
+    row[T_RETURN] = pnl / (units * entry_price)
+    row[T_FEES] = entry_fee + exit_fee
+    row[T_EXIT_REASON] = exit_reason
+    return trades, pnl
+
+
+@kernel
+def simulate(
+    series: FloatArray,
+    settings: FloatArray,
+    group_bounds: IntArray,
+    cond_left: IntArray,
+    cond_op: IntArray,
+    cond_right: IntArray,
+    cond_constant: FloatArray,
+    cond_lag: IntArray,
+    custom_flags: FlagArray,
+    equity_out: FloatArray,
+    cash_out: FloatArray,
+    position_out: FloatArray,
+) -> FloatArray:
+    """Run one backtest over the bars in ``series`` (rows: open, high, low, close,
+    volume, then indicators). Signals come from ``custom_flags`` when it has one entry per
+    bar, else from the conditions. Writes equity (and cash and position, when those
+    arrays are not empty) per bar; returns the trade table, the open trade last."""
+    n = series.shape[1]
+    opens = series[ROW_OPEN]
+    highs = series[ROW_HIGH]
+    lows = series[ROW_LOW]
+    closes = series[ROW_CLOSE]
+    use_custom = custom_flags.shape[0] == n
+    record_book = cash_out.shape[0] == n
+
+    fill_at_close = settings[S_FILL_AT_CLOSE] != 0.0
+    allow_short = settings[S_ALLOW_SHORT] != 0.0
+    order_type = int(settings[S_ORDER_TYPE])
+    limit_offset = settings[S_LIMIT_OFFSET]
+    stop_offset = settings[S_STOP_OFFSET]
+    expiry_bars = int(settings[S_EXPIRY_BARS])
+    stop_loss = settings[S_STOP_LOSS]
+    take_profit = settings[S_TAKE_PROFIT]
+    trailing = settings[S_TRAILING_STOP]
+    has_protection = stop_loss > 0.0 or take_profit > 0.0 or trailing > 0.0
+    fee_rate = settings[S_COMMISSION_RATE]
+    fixed_fee = settings[S_COMMISSION_FIXED]
+    slippage = settings[S_SLIPPAGE_RATE]
+    maintenance = settings[S_MAINTENANCE_MARGIN]
+
+    trades = np.empty((64, TRADE_COLUMNS))
+    trade_count = 0
+
+    cash = settings[S_CASH]
+    position = 0.0  # signed units
+    cash_before_entry = cash
+    entry_price = 0.0
+    entry_bar = 0
+    entry_fee = 0.0
+    protect_from = 0
+    extreme = 0.0  # best price since entry, for the trailing stop
+
+    pending_exit = False
+    pending_direction = 0  # entry order waiting: +1 long, -1 short, 0 none
+    pending_type = ORDER_MARKET
+    pending_limit = 0.0
+    pending_stop = 0.0
+    pending_triggered = False
+    pending_signal_bar = 0
+
+    for i in range(n):
+        exit_price = 0.0
+        exit_reason = -1
+        fill_price = 0.0
+        filled_at_open = False
+
+        # Market orders from the previous close fill at this open.
+        if pending_exit and position != 0.0:
+            side = 1.0 if position > 0.0 else -1.0
+            exit_price = opens[i] * (1.0 - side * slippage)
+            exit_reason = EXIT_SIGNAL
+        pending_exit = False
+        if exit_reason >= 0:
+            fee = abs(position) * exit_price * fee_rate + fixed_fee
+            trades, pnl = _close_trade(
+                trades,
+                trade_count,
+                position,
+                entry_bar,
+                entry_price,
+                entry_fee,
+                i,
+                exit_price,
+                fee,
+                exit_reason,
+            )
+            trade_count += 1
+            cash = cash_before_entry + pnl
+            position = 0.0
+            exit_reason = -1
+
+        # Working entry orders.
+        if pending_direction != 0 and position == 0.0:
+            d = float(pending_direction)
+            if expiry_bars > 0 and i - pending_signal_bar > expiry_bars:
+                pending_direction = 0
+            elif pending_type == ORDER_MARKET:
+                fill_price = opens[i] * (1.0 + d * slippage)
+                filled_at_open = True
+            elif pending_type == ORDER_LIMIT or (
+                pending_type == ORDER_STOP_LIMIT and pending_triggered
+            ):
+                if d * (opens[i] - pending_limit) <= 0.0:
+                    fill_price = opens[i]
+                    filled_at_open = True
+                elif (d > 0.0 and lows[i] <= pending_limit) or (
+                    d < 0.0 and highs[i] >= pending_limit
+                ):
+                    fill_price = pending_limit
+            elif d * (opens[i] - pending_stop) >= 0.0:
+                # Stop gapped through: fills at the open (stop) or becomes a limit.
+                if pending_type == ORDER_STOP:
+                    fill_price = opens[i] * (1.0 + d * slippage)
+                    filled_at_open = True
+                else:
+                    pending_triggered = True
+                    if d * (opens[i] - pending_limit) <= 0.0:
+                        fill_price = opens[i]
+                        filled_at_open = True
+            elif (d > 0.0 and highs[i] >= pending_stop) or (d < 0.0 and lows[i] <= pending_stop):
+                if pending_type == ORDER_STOP:
+                    fill_price = pending_stop * (1.0 + d * slippage)
+                else:
+                    pending_triggered = True
+                    fill_price = pending_stop
+            if fill_price > 0.0:
+                equity_now = cash
+                units = _entry_units(settings, series, equity_now, fill_price, pending_signal_bar)
+                if units > 0.0:
+                    entry_fee = units * fill_price * fee_rate + fixed_fee
+                    cash_before_entry = cash
+                    cash = cash - d * units * fill_price - entry_fee
+                    position = d * units
+                    entry_price = fill_price
+                    entry_bar = i
+                    extreme = fill_price
+                    protect_from = i if filled_at_open else i + 1
+                pending_direction = 0
+
+        # Protective exits inside the bar (OCO; stop side first on the same bar).
+        if has_protection and position != 0.0 and i >= protect_from:
+            side = 1.0 if position > 0.0 else -1.0
+            stop_level = np.nan
+            stop_reason = EXIT_STOP_LOSS
+            if stop_loss > 0.0:
+                stop_level = entry_price * (1.0 - side * stop_loss)
+            if trailing > 0.0:
+                trail_level = extreme * (1.0 - side * trailing)
+                if np.isnan(stop_level) or side * (trail_level - stop_level) > 0.0:
+                    stop_level = trail_level
+                    stop_reason = EXIT_TRAILING_STOP
+            target_level = entry_price * (1.0 + side * take_profit) if take_profit > 0.0 else np.nan
+            worst = lows[i] if side > 0.0 else highs[i]
+            best = highs[i] if side > 0.0 else lows[i]
+            if not np.isnan(stop_level) and side * (opens[i] - stop_level) <= 0.0:
+                exit_price = opens[i] * (1.0 - side * slippage)
+                exit_reason = stop_reason
+            elif not np.isnan(target_level) and side * (opens[i] - target_level) >= 0.0:
+                exit_price = opens[i]
+                exit_reason = EXIT_TAKE_PROFIT
+            elif not np.isnan(stop_level) and side * (worst - stop_level) <= 0.0:
+                exit_price = stop_level * (1.0 - side * slippage)
+                exit_reason = stop_reason
+            elif not np.isnan(target_level) and side * (best - target_level) >= 0.0:
+                exit_price = target_level
+                exit_reason = EXIT_TAKE_PROFIT
+            else:
+                extreme = max(extreme, highs[i]) if side > 0.0 else min(extreme, lows[i])
+
+        # Signals at this close.
+        if use_custom:
+            flags = int(custom_flags[i])
+        else:
+            flags = signal_flags_at(
+                series, i, group_bounds, cond_left, cond_op, cond_right, cond_constant, cond_lag
+            )
+        if not allow_short:
+            flags &= LONG_ENTRY | LONG_EXIT
+        want_long = (flags & LONG_ENTRY) != 0
+        want_short = (flags & SHORT_ENTRY) != 0
+        if want_long and want_short:
+            want_long = False
+            want_short = False
+        holding = 0.0
+        if exit_reason < 0 and position != 0.0:
+            holding = 1.0 if position > 0.0 else -1.0
+        close_signal = False
+        new_direction = 0
+        if holding > 0.0:
+            close_signal = (flags & LONG_EXIT) != 0 or want_short
+            if want_short:
+                new_direction = -1
+        elif holding < 0.0:
+            close_signal = (flags & SHORT_EXIT) != 0 or want_long
+            if want_long:
+                new_direction = 1
+        else:
+            if pending_direction > 0 and (flags & LONG_EXIT) != 0:
+                pending_direction = 0
+            if pending_direction < 0 and (flags & SHORT_EXIT) != 0:
+                pending_direction = 0
+            if want_long and pending_direction <= 0:
+                new_direction = 1
+            elif want_short and pending_direction >= 0:
+                new_direction = -1
+        if close_signal:
+            if fill_at_close:
+                exit_price = closes[i] * (1.0 - holding * slippage)
+                exit_reason = EXIT_SIGNAL
+            else:
+                pending_exit = True
+        if new_direction != 0:
+            d = float(new_direction)
+            pending_direction = new_direction
+            pending_type = order_type
+            pending_signal_bar = i
+            pending_triggered = False
+            if order_type == ORDER_LIMIT:
+                pending_limit = closes[i] * (1.0 - d * limit_offset)
+            elif order_type == ORDER_STOP:
+                pending_stop = closes[i] * (1.0 + d * stop_offset)
+            elif order_type == ORDER_STOP_LIMIT:
+                pending_stop = closes[i] * (1.0 + d * stop_offset)
+                pending_limit = pending_stop * (1.0 + d * limit_offset)
+
+        # Close the position (protective exit or signal at this close).
+        if exit_reason >= 0:
+            fee = abs(position) * exit_price * fee_rate + fixed_fee
+            trades, pnl = _close_trade(
+                trades,
+                trade_count,
+                position,
+                entry_bar,
+                entry_price,
+                entry_fee,
+                i,
+                exit_price,
+                fee,
+                exit_reason,
+            )
+            trade_count += 1
+            cash = cash_before_entry + pnl
+            position = 0.0
+
+        # Market entries at this close (reversals included).
+        if (
+            fill_at_close
+            and pending_direction != 0
+            and pending_type == ORDER_MARKET
+            and position == 0.0
+        ):
+            d = float(pending_direction)
+            fill_price = closes[i] * (1.0 + d * slippage)
+            units = _entry_units(settings, series, cash, fill_price, i)
+            if units > 0.0:
+                entry_fee = units * fill_price * fee_rate + fixed_fee
+                cash_before_entry = cash
+                cash = cash - d * units * fill_price - entry_fee
+                position = d * units
+                entry_price = fill_price
+                entry_bar = i
+                extreme = fill_price
+                protect_from = i + 1
+            pending_direction = 0
+
+        # Mark to market; liquidate on a margin call.
+        equity = cash + position * closes[i]
+        if position != 0.0 and equity < maintenance * abs(position) * closes[i]:
+            side = 1.0 if position > 0.0 else -1.0
+            exit_price = closes[i] * (1.0 - side * slippage)
+            fee = abs(position) * exit_price * fee_rate + fixed_fee
+            trades, pnl = _close_trade(
+                trades,
+                trade_count,
+                position,
+                entry_bar,
+                entry_price,
+                entry_fee,
+                i,
+                exit_price,
+                fee,
+                EXIT_MARGIN_CALL,
+            )
+            trade_count += 1
+            cash = cash_before_entry + pnl
+            position = 0.0
+            pending_direction = 0
+            pending_exit = False
+            equity = cash
+        equity_out[i] = equity
+        if record_book:
+            cash_out[i] = cash
+            position_out[i] = position
+
+    if position != 0.0:
+        trades, pnl = _close_trade(
+            trades,
+            trade_count,
+            position,
+            entry_bar,
+            entry_price,
+            entry_fee,
+            n - 1,
+            closes[n - 1],
+            0.0,
+            EXIT_STILL_OPEN,
+        )
+        trade_count += 1
+    return trades[:trade_count].copy()

@@ -1,0 +1,369 @@
+"""OHLCV loading and checking: CSV and Parquet files in common export layouts become one
+normalised polars frame (``timestamp, open, high, low, close, volume`` and optionally
+``symbol``), validated with errors that name the row and column, resampled, and handed to
+the kernels as ``Bars``.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+FloatArray = npt.NDArray[np.float64]
+CsvLayout = Literal["auto", "yahoo", "bare", "binance", "metatrader", "generic"]
+PRICE_COLUMNS = ("open", "high", "low", "close")
+COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
+SECONDS_PER_YEAR = 365.25 * 86_400
+BINANCE_COLUMNS = (
+    "open_time", "open", "high", "low", "close", "volume", "close_time",
+    "quote_volume", "trade_count", "taker_buy_base", "taker_buy_quote", "ignore",
+)  # fmt: skip
+METATRADER_DATE = re.compile(r"^\d{4}\.\d{2}\.\d{2}[,\t]")
+
+
+class DataError(ValueError):
+    """Bad market data; ``row`` is 0-based in the loaded frame (the header not counted)."""
+
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+        where = ", ".join(
+            part
+            for part in (
+                f"row {row}" if row is not None else "",
+                f"column {column!r}" if column else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+        self.row = row
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Bars missing between ``after_row`` and the next row, judged by the usual spacing."""
+
+    after_row: int
+    start: str
+    end: str
+    missing_bars: int
+
+
+def detect_layout(path: Path) -> CsvLayout:
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline().strip().lstrip("\ufeff")
+    lowered = first.lower()
+    if lowered.startswith("<date>"):
+        return "metatrader"
+    if METATRADER_DATE.match(first):
+        return "metatrader"
+    if lowered.startswith("date,open,high,low,close,adj close"):
+        return "yahoo"
+    if lowered.startswith(",open,high,low,close"):
+        return "bare"
+    if first[:1].isdigit() and len(first.split(",")) == len(BINANCE_COLUMNS):
+        return "binance"
+    return "generic"
+
+
+def load_csv(path: str | Path, layout: CsvLayout = "auto") -> pl.DataFrame:
+    """Load a CSV export into the normalised frame and validate it."""
+    path = Path(path)
+    if layout == "auto":
+        layout = detect_layout(path)
+    if layout == "binance":
+        raw = pl.read_csv(path, has_header=False, new_columns=list(BINANCE_COLUMNS))
+        # Binance switched spot klines from milliseconds to microseconds in 2025.
+        unit: Literal["us", "ms"] = "us" if raw["open_time"].max() > 10**14 else "ms"  # type: ignore[operator]
+        frame = raw.select(
+            pl.from_epoch("open_time", time_unit=unit)
+            .dt.replace_time_zone("UTC")
+            .alias("timestamp"),
+            *(pl.col(c).cast(pl.Float64) for c in (*PRICE_COLUMNS, "volume")),
+        )
+    elif layout == "metatrader":
+        frame = _load_metatrader(path)
+    else:
+        raw = pl.read_csv(path, infer_schema_length=10_000)
+        if layout == "bare":
+            raw = raw.rename({raw.columns[0]: "timestamp"})
+        elif layout == "yahoo":
+            raw = raw.drop("Adj Close")
+        frame = normalise(raw)
+    validate(frame)
+    return frame
+
+
+def _load_metatrader(path: Path) -> pl.DataFrame:
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline()
+    if first.lstrip("\ufeff").startswith("<DATE>"):
+        raw = pl.read_csv(path, separator="\t")
+        raw = raw.rename({c: c.strip("<>").lower() for c in raw.columns})
+        volume = "vol" if "vol" in raw.columns and raw["vol"].sum() > 0 else "tickvol"
+    else:
+        names = ["date", "time", "open", "high", "low", "close", "tickvol"]
+        raw = pl.read_csv(path, has_header=False, new_columns=names[: len(first.split(","))])
+        volume = "tickvol"
+    stamp = pl.concat_str([pl.col("date"), pl.col("time")], separator=" ")
+    time_format = "%Y.%m.%d %H:%M:%S" if len(str(raw["time"][0])) > 5 else "%Y.%m.%d %H:%M"
+    return raw.select(
+        stamp.str.to_datetime(time_format, time_unit="us")
+        .dt.replace_time_zone("UTC")
+        .alias("timestamp"),
+        *(pl.col(c).cast(pl.Float64) for c in PRICE_COLUMNS),
+        pl.col(volume).cast(pl.Float64).alias("volume"),
+    )
+
+
+def normalise(raw: pl.DataFrame) -> pl.DataFrame:
+    """Map common column names (any case; ``date``/``datetime``/``time``/``timestamp``,
+    ``ticker``/``symbol``) onto the normalised layout and parse timestamps as UTC."""
+    renames: dict[str, str] = {}
+    for column in raw.columns:
+        key = column.strip().lower().replace(" ", "_")
+        if key in {"date", "datetime", "time", "timestamp", "open_time"}:
+            renames[column] = "timestamp"
+        elif key in {*PRICE_COLUMNS, "volume", "symbol"}:
+            renames[column] = key
+        elif key == "ticker":
+            renames[column] = "symbol"
+    frame = raw.rename(renames)
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"missing columns {missing}; found {raw.columns}", column=missing[0])
+    stamp = pl.col("timestamp")
+    dtype = frame.schema["timestamp"]
+    if dtype == pl.String:
+        stamp = stamp.str.to_datetime(time_unit="us", time_zone="UTC")
+    elif dtype == pl.Date:
+        stamp = stamp.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    elif isinstance(dtype, pl.Datetime):
+        stamp = stamp.dt.cast_time_unit("us")
+        stamp = (
+            stamp.dt.replace_time_zone("UTC")
+            if dtype.time_zone is None
+            else stamp.dt.convert_time_zone("UTC")
+        )
+    else:
+        raise DataError(f"timestamps must be dates or date-times, not {dtype}", column="timestamp")
+    keep = [
+        stamp.alias("timestamp"),
+        *(pl.col(c).cast(pl.Float64) for c in (*PRICE_COLUMNS, "volume")),
+    ]
+    if "symbol" in frame.columns:
+        keep.insert(0, pl.col("symbol").cast(pl.String))
+    return frame.select(keep)
+
+
+def load_parquet(path: str | Path) -> pl.DataFrame:
+    frame = normalise(pl.read_parquet(path))
+    validate(frame)
+    return frame
+
+
+def load(path: str | Path) -> pl.DataFrame:
+    """Load by extension: ``.parquet`` or any CSV layout."""
+    path = Path(path)
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return load_parquet(path)
+    return load_csv(path)
+
+
+def load_symbols(paths: dict[str, str | Path]) -> pl.DataFrame:
+    """Several single-symbol files as one long frame with a ``symbol`` column."""
+    frames = [
+        load(path).with_columns(pl.lit(symbol).alias("symbol")) for symbol, path in paths.items()
+    ]
+    return pl.concat(frames).select("symbol", *COLUMNS)
+
+
+def validate(frame: pl.DataFrame) -> None:
+    """Raise ``DataError`` at the first bad cell, per symbol when there is a symbol column."""
+    if frame.height == 0:
+        raise DataError("no rows")
+    checked = frame.with_row_index("row")
+    groups = (
+        checked.partition_by("symbol", maintain_order=True)
+        if "symbol" in frame.columns
+        else [checked]
+    )
+    for group in groups:
+        _validate_one(group)
+
+
+def _first_row(frame: pl.DataFrame, mask: pl.Expr) -> int | None:
+    hits = frame.filter(mask)
+    return None if hits.height == 0 else int(hits["row"][0])
+
+
+def _validate_one(frame: pl.DataFrame) -> None:
+    for column in COLUMNS:
+        bad = pl.col(column).is_null()
+        if column != "timestamp":
+            bad = bad | pl.col(column).is_nan() | pl.col(column).is_infinite()
+        row = _first_row(frame, bad)
+        if row is not None:
+            raise DataError("missing or non-finite value", row=row, column=column)
+    for column in (*PRICE_COLUMNS, "volume"):
+        row = _first_row(frame, pl.col(column) < 0)
+        if row is not None:
+            raise DataError(
+                f"negative {column} {frame.filter(pl.col('row') == row)[column][0]}",
+                row=row,
+                column=column,
+            )
+    step = pl.col("timestamp").diff()
+    row = _first_row(frame, step == pl.duration(microseconds=0))
+    if row is not None:
+        raise DataError("duplicate timestamp", row=row, column="timestamp")
+    row = _first_row(frame, step < pl.duration(microseconds=0))
+    if row is not None:
+        raise DataError(
+            "timestamp earlier than the previous row (not sorted)", row=row, column="timestamp"
+        )
+    for low_side in ("open", "close", "low"):
+        row = _first_row(frame, pl.col("high") < pl.col(low_side))
+        if row is not None:
+            raise DataError(f"high below {low_side}", row=row, column="high")
+    for high_side in ("open", "close"):
+        row = _first_row(frame, pl.col("low") > pl.col(high_side))
+        if row is not None:
+            raise DataError(f"low above {high_side}", row=row, column="low")
+
+
+def find_gaps(frame: pl.DataFrame, tolerance: float = 1.5) -> list[Gap]:
+    """Places where the spacing exceeds ``tolerance`` × the median spacing. Daily equity
+    data reports weekends and holidays; that is information, not an error."""
+    steps = frame["timestamp"].diff().dt.total_microseconds()
+    usual = steps.median()
+    if usual is None or frame.height < 3:
+        return []
+    usual_us = float(usual)  # type: ignore[arg-type]
+    gaps = []
+    stamps = frame["timestamp"]
+    for row, step in enumerate(steps.to_list()):
+        if step is not None and step > tolerance * usual_us:
+            gaps.append(
+                Gap(
+                    after_row=row - 1,
+                    start=str(stamps[row - 1]),
+                    end=str(stamps[row]),
+                    missing_bars=round(step / usual_us) - 1,
+                )
+            )
+    return gaps
+
+
+def resample(frame: pl.DataFrame, every: str) -> pl.DataFrame:
+    """Aggregate to a coarser bar (``"1h"``, ``"1d"``, polars duration strings): first
+    open, highest high, lowest low, last close, summed volume; per symbol if present."""
+    group_by = ["symbol"] if "symbol" in frame.columns else None
+    return (
+        frame.sort([*(group_by or []), "timestamp"])
+        .group_by_dynamic("timestamp", every=every, group_by=group_by, label="left", closed="left")
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One symbol's validated bars as contiguous float64 arrays for the kernels."""
+
+    symbol: str
+    timestamps: npt.NDArray[np.int64]  # microseconds since the epoch, UTC
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, symbol: str | None = None) -> "Bars":
+        if "symbol" in frame.columns:
+            symbols = frame["symbol"].unique(maintain_order=True).to_list()
+            chosen = symbol if symbol is not None else symbols[0]
+            if chosen not in symbols:
+                raise DataError(f"symbol {chosen!r} not in data ({symbols})", column="symbol")
+            if len(symbols) > 1 and symbol is None:
+                raise DataError(f"several symbols ({symbols}); choose one", column="symbol")
+            frame = frame.filter(pl.col("symbol") == chosen)
+        else:
+            chosen = symbol or "data"
+
+        def column(name: str) -> FloatArray:
+            return np.ascontiguousarray(frame[name].to_numpy(), dtype=np.float64)
+
+        return cls(
+            symbol=chosen,
+            timestamps=frame["timestamp"].dt.epoch("us").to_numpy().astype(np.int64),
+            open=column("open"),
+            high=column("high"),
+            low=column("low"),
+            close=column("close"),
+            volume=column("volume"),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        open: FloatArray,
+        high: FloatArray,
+        low: FloatArray,
+        close: FloatArray,
+        volume: FloatArray | None = None,
+        *,
+        bar_seconds: int = 86_400,
+        symbol: str = "data",
+    ) -> "Bars":
+        """Bars from plain arrays, timestamped every ``bar_seconds`` from the epoch."""
+        n = close.shape[0]
+        return cls(
+            symbol=symbol,
+            timestamps=np.arange(n, dtype=np.int64) * bar_seconds * 1_000_000,
+            open=np.ascontiguousarray(open, dtype=np.float64),
+            high=np.ascontiguousarray(high, dtype=np.float64),
+            low=np.ascontiguousarray(low, dtype=np.float64),
+            close=np.ascontiguousarray(close, dtype=np.float64),
+            volume=np.ascontiguousarray(np.ones(n) if volume is None else volume, dtype=np.float64),
+        )
+
+    @property
+    def length(self) -> int:
+        return int(self.close.shape[0])
+
+    @property
+    def bars_per_year(self) -> float:
+        """Bars per year for annualising: bars observed per year of calendar span when the
+        data covers at least 30 days (so daily equity data, which skips weekends, gives
+        about 252 and 24/7 crypto 365), else one year over the median bar spacing."""
+        if self.length < 2:
+            return 252.0
+        span_s = (self.timestamps[-1] - self.timestamps[0]) / 1e6
+        if span_s >= 30 * 86_400:
+            return float((self.length - 1) / (span_s / SECONDS_PER_YEAR))
+        median_s = float(np.median(np.diff(self.timestamps))) / 1e6
+        return SECONDS_PER_YEAR / median_s
+
+    def base_matrix(self) -> FloatArray:
+        return np.stack((self.open, self.high, self.low, self.close, self.volume))
+
+    def slice(self, start: int, stop: int) -> "Bars":
+        return Bars(
+            symbol=self.symbol,
+            timestamps=self.timestamps[start:stop],
+            open=self.open[start:stop],
+            high=self.high[start:stop],
+            low=self.low[start:stop],
+            close=self.close[start:stop],
+            volume=self.volume[start:stop],
+        )

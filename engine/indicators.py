@@ -1,0 +1,300 @@
+"""Technical indicators as Numba kernels over float64 arrays.
+
+Every kernel returns arrays the length of its input, with NaN wherever the window is not
+yet full (the warm-up), so that comparisons during warm-up are false and never signal.
+Inputs are assumed validated (finite prices, see ``engine.data``).
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.compile import kernel
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@kernel
+def sma(values: FloatArray, window: int) -> FloatArray:
+    """Simple moving average: mean of the last ``window`` values (inclusive)."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if window < 1 or n < window:
+        return out
+    # Sums are taken relative to an anchor so that large price levels do not cost digits.
+    anchor = values[0]
+    running = 0.0
+    for i in range(window):
+        running += values[i] - anchor
+    out[window - 1] = anchor + running / window
+    for i in range(window, n):
+        running += values[i] - values[i - window]
+        out[i] = anchor + running / window
+    return out
+
+
+@kernel
+def ema(values: FloatArray, span: int) -> FloatArray:
+    """Exponential moving average with ``alpha = 2 / (span + 1)``, seeded with the first
+    value (``ema[0] = values[0]``, no bias adjustment), NaN for the first ``span - 1`` bars.
+    Matches polars ``ewm_mean(span=span, adjust=False, min_samples=span)``."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if span < 1 or n == 0:
+        return out
+    alpha = 2.0 / (span + 1.0)
+    level = values[0]
+    for i in range(n):
+        if i > 0:
+            level = alpha * values[i] + (1.0 - alpha) * level
+        if i >= span - 1:
+            out[i] = level
+    return out
+
+
+@kernel
+def wma(values: FloatArray, window: int) -> FloatArray:
+    """Linearly weighted moving average: weights 1..window, the newest value heaviest."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if window < 1 or n < window:
+        return out
+    denominator = window * (window + 1) / 2.0
+    for i in range(window - 1, n):
+        total = 0.0
+        for k in range(window):
+            total += (k + 1) * values[i - window + 1 + k]
+        out[i] = total / denominator
+    return out
+
+
+@kernel
+def rsi(values: FloatArray, window: int) -> FloatArray:
+    """Relative strength index with Wilder's smoothing.
+
+    The first average gain/loss is the plain mean of the first ``window`` changes (valid at
+    index ``window``); after that ``avg = (avg * (window - 1) + change) / window``.
+    ``RSI = 100 - 100 / (1 + avg_gain / avg_loss)``; 100 when there were no losses, 50 when
+    there was no movement at all.
+    """
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if window < 1 or n <= window:
+        return out
+    gain = 0.0
+    loss = 0.0
+    for i in range(1, window + 1):
+        change = values[i] - values[i - 1]
+        if change > 0:
+            gain += change
+        else:
+            loss -= change
+    gain /= window
+    loss /= window
+    for i in range(window, n):
+        if i > window:
+            change = values[i] - values[i - 1]
+            up = change if change > 0 else 0.0
+            down = -change if change < 0 else 0.0
+            gain = (gain * (window - 1) + up) / window
+            loss = (loss * (window - 1) + down) / window
+        if loss == 0.0:
+            out[i] = 50.0 if gain == 0.0 else 100.0
+        else:
+            out[i] = 100.0 - 100.0 / (1.0 + gain / loss)
+    return out
+
+
+@kernel
+def macd(
+    values: FloatArray, fast: int, slow: int, signal: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """MACD line (``ema(fast) - ema(slow)``), its signal line (an EMA of the line started
+    at the line's first valid bar) and the histogram (line - signal)."""
+    n = values.shape[0]
+    line = ema(values, fast) - ema(values, slow)
+    signal_line = np.full(n, np.nan)
+    first = -1
+    for i in range(n):
+        if not np.isnan(line[i]):
+            first = i
+            break
+    if first >= 0:
+        signal_line[first:] = ema(line[first:], signal)
+    return line, signal_line, line - signal_line
+
+
+@kernel
+def rolling_std(values: FloatArray, window: int, ddof: int) -> FloatArray:
+    """Rolling standard deviation over ``window`` values with ``ddof`` degrees of freedom."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if window < 1 or n < window or window - ddof < 1:
+        return out
+    anchor = values[0]
+    total = 0.0
+    total_sq = 0.0
+    for i in range(n):
+        shifted = values[i] - anchor
+        total += shifted
+        total_sq += shifted * shifted
+        if i >= window:
+            dropped = values[i - window] - anchor
+            total -= dropped
+            total_sq -= dropped * dropped
+        if i >= window - 1:
+            variance = (total_sq - total * total / window) / (window - ddof)
+            out[i] = np.sqrt(variance) if variance > 0.0 else 0.0
+    return out
+
+
+@kernel
+def bollinger(
+    values: FloatArray, window: int, width: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bollinger bands: (upper, middle, lower) = sma ± width × population std (ddof 0)."""
+    middle = sma(values, window)
+    spread = width * rolling_std(values, window, 0)
+    return middle + spread, middle, middle - spread
+
+
+@kernel
+def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """True range; the first bar, having no previous close, uses ``high - low``."""
+    n = high.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        span = high[i] - low[i]
+        if i > 0:
+            span = max(span, abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1]))
+        out[i] = span
+    return out
+
+
+@kernel
+def atr(high: FloatArray, low: FloatArray, close: FloatArray, window: int) -> FloatArray:
+    """Average true range, Wilder-smoothed, seeded with the mean of the first ``window``
+    true ranges (valid from index ``window - 1``)."""
+    n = high.shape[0]
+    out = np.full(n, np.nan)
+    if window < 1 or n < window:
+        return out
+    ranges = true_range(high, low, close)
+    level = 0.0
+    for i in range(window):
+        level += ranges[i]
+    level /= window
+    out[window - 1] = level
+    for i in range(window, n):
+        level = (level * (window - 1) + ranges[i]) / window
+        out[i] = level
+    return out
+
+
+@kernel
+def rolling_max(values: FloatArray, window: int) -> FloatArray:
+    """Highest value over the last ``window`` values, in O(n) with a monotonic queue."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if window < 1:
+        return out
+    queue = np.empty(n, dtype=np.int64)
+    head = 0
+    tail = 0
+    for i in range(n):
+        while tail > head and values[queue[tail - 1]] <= values[i]:
+            tail -= 1
+        queue[tail] = i
+        tail += 1
+        if queue[head] <= i - window:
+            head += 1
+        if i >= window - 1:
+            out[i] = values[queue[head]]
+    return out
+
+
+@kernel
+def rolling_min(values: FloatArray, window: int) -> FloatArray:
+    """Lowest value over the last ``window`` values."""
+    return -rolling_max(-values, window)
+
+
+@kernel
+def stochastic(
+    high: FloatArray, low: FloatArray, close: FloatArray, k_window: int, d_window: int
+) -> tuple[FloatArray, FloatArray]:
+    """Stochastic oscillator: %K = 100 × (close − lowest low) / (highest high − lowest low)
+    over ``k_window`` bars (50 when the range is zero); %D = sma(%K, d_window)."""
+    n = close.shape[0]
+    highest = rolling_max(high, k_window)
+    lowest = rolling_min(low, k_window)
+    percent_k = np.full(n, np.nan)
+    for i in range(n):
+        if not np.isnan(highest[i]):
+            span = highest[i] - lowest[i]
+            percent_k[i] = 50.0 if span == 0.0 else 100.0 * (close[i] - lowest[i]) / span
+    percent_d = np.full(n, np.nan)
+    if k_window >= 1 and n >= k_window:
+        percent_d[k_window - 1 :] = sma(percent_k[k_window - 1 :], d_window)
+    return percent_k, percent_d
+
+
+@kernel
+def donchian(
+    high: FloatArray, low: FloatArray, window: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Donchian channel over the last ``window`` bars including the current one:
+    (upper = highest high, middle, lower = lowest low). Breakout rules compare the close
+    with the previous bar's channel (a condition with ``right_lag=1``)."""
+    upper = rolling_max(high, window)
+    lower = rolling_min(low, window)
+    return upper, (upper + lower) / 2.0, lower
+
+
+@kernel
+def vwap(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, window: int
+) -> FloatArray:
+    """Volume-weighted average of the typical price ``(high + low + close) / 3``: over the
+    last ``window`` bars, or cumulative from the first bar when ``window`` is 0. Bars with
+    no volume in the window give NaN."""
+    n = close.shape[0]
+    out = np.full(n, np.nan)
+    weighted = 0.0
+    total_volume = 0.0
+    for i in range(n):
+        weighted += (high[i] + low[i] + close[i]) / 3.0 * volume[i]
+        total_volume += volume[i]
+        if window > 0 and i >= window:
+            j = i - window
+            weighted -= (high[j] + low[j] + close[j]) / 3.0 * volume[j]
+            total_volume -= volume[j]
+        if (window == 0 or i >= window - 1) and total_volume > 0.0:
+            out[i] = weighted / total_volume
+    return out
+
+
+@kernel
+def zscore(values: FloatArray, window: int) -> FloatArray:
+    """Rolling z-score: (value − rolling mean) / rolling population std; 0 where the
+    window is flat."""
+    mean = sma(values, window)
+    deviation = rolling_std(values, window, 0)
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    for i in range(n):
+        if not np.isnan(mean[i]):
+            out[i] = 0.0 if deviation[i] == 0.0 else (values[i] - mean[i]) / deviation[i]
+    return out
+
+
+@kernel
+def realised_volatility(values: FloatArray, window: int, bars_per_year: float) -> FloatArray:
+    """Annualised volatility: sample std (ddof 1) of the last ``window`` log returns times
+    ``sqrt(bars_per_year)``. Used by volatility-target sizing."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if n < 2:
+        return out
+    log_returns = np.log(values[1:] / values[:-1])
+    out[1:] = rolling_std(log_returns, window, 1) * np.sqrt(bars_per_year)
+    return out

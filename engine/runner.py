@@ -1,0 +1,175 @@
+"""Runs a strategy over bars and gathers what a person looks at: equity, cash, position,
+trade list and metrics. This is the notebook-facing API; sweeps live in ``engine.sweep``.
+
+    >>> from engine.synthetic import generate_daily
+    >>> from engine.strategy import TEMPLATES, ExecutionSettings
+    >>> bars = Bars.from_frame(generate_daily(500, seed=7))
+    >>> spec = TEMPLATES["sma_cross"].build({"fast": 10, "slow": 30}, False)
+    >>> result = run_backtest(bars, spec, ExecutionSettings(initial_cash=10_000))
+    >>> result.metrics.trades > 0
+    True
+
+Custom signals: write a Numba function returning one int8 flag per bar
+(``LONG_ENTRY | LONG_EXIT | SHORT_ENTRY | SHORT_EXIT`` from ``engine.backtest``) and pass it
+to ``run_signal_function``; fills, sizing, risk and metrics are the same as for specs.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from engine.backtest import (
+    EXIT_REASON_NAMES,
+    T_DIRECTION,
+    T_ENTRY_BAR,
+    T_ENTRY_PRICE,
+    T_EXIT_BAR,
+    T_EXIT_PRICE,
+    T_EXIT_REASON,
+    T_FEES,
+    T_PNL,
+    T_RETURN,
+    T_UNITS,
+    simulate,
+)
+from engine.data import Bars
+from engine.metrics import Metrics, drawdown_series, performance
+from engine.strategy import (
+    EntryOrder,
+    ExecutionSettings,
+    Risk,
+    Rules,
+    SeriesTable,
+    Sizing,
+    StrategySpec,
+    check_spec,
+    compile_rules,
+    kernel_settings,
+    required_indicators,
+)
+
+FloatArray = npt.NDArray[np.float64]
+FlagArray = npt.NDArray[np.int8]
+NO_FLAGS: FlagArray = np.zeros(0, dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    spec: StrategySpec
+    execution: ExecutionSettings
+    bars: Bars
+    equity: FloatArray
+    cash: FloatArray
+    position: FloatArray
+    trade_table: FloatArray
+    metrics: Metrics
+
+    @property
+    def drawdown(self) -> FloatArray:
+        return drawdown_series(self.equity, self.execution.initial_cash)
+
+    def trades(self) -> pl.DataFrame:
+        """The trade list, the open trade (``exit_reason == "open"``) last if any."""
+        table = self.trade_table
+        entry_bars = table[:, T_ENTRY_BAR].astype(np.int64)
+        exit_bars = table[:, T_EXIT_BAR].astype(np.int64)
+        stamps = self.bars.timestamps
+        return pl.DataFrame(
+            {
+                "direction": np.where(table[:, T_DIRECTION] > 0, "long", "short"),
+                "entry_bar": entry_bars,
+                "entry_time": pl.Series(stamps[entry_bars]).cast(pl.Datetime("us", "UTC")),
+                "entry_price": table[:, T_ENTRY_PRICE],
+                "exit_bar": exit_bars,
+                "exit_time": pl.Series(stamps[exit_bars]).cast(pl.Datetime("us", "UTC")),
+                "exit_price": table[:, T_EXIT_PRICE],
+                "units": table[:, T_UNITS],
+                "pnl": table[:, T_PNL],
+                "return_pct": 100.0 * table[:, T_RETURN],
+                "fees": table[:, T_FEES],
+                "exit_reason": [EXIT_REASON_NAMES[int(r)] for r in table[:, T_EXIT_REASON]],
+            }
+        )
+
+
+def _run(
+    bars: Bars,
+    spec: StrategySpec,
+    execution: ExecutionSettings,
+    table: SeriesTable,
+    flags: FlagArray,
+) -> BacktestResult:
+    rows = table.rows_for(spec)
+    rules = compile_rules(spec, rows)
+    settings = kernel_settings(spec, execution, rows)
+    n = bars.length
+    equity = np.empty(n)
+    cash = np.empty(n)
+    position = np.empty(n)
+    trade_table = simulate(
+        table.matrix,
+        settings,
+        rules.group_bounds,
+        rules.left,
+        rules.op,
+        rules.right,
+        rules.constant,
+        rules.lag,
+        flags,
+        equity,
+        cash,
+        position,
+    )
+    vector = performance(equity, trade_table, execution.initial_cash, bars.bars_per_year)
+    return BacktestResult(
+        spec=spec,
+        execution=execution,
+        bars=bars,
+        equity=equity,
+        cash=cash,
+        position=position,
+        trade_table=trade_table,
+        metrics=Metrics.from_vector(vector),
+    )
+
+
+def run_backtest(bars: Bars, spec: StrategySpec, execution: ExecutionSettings) -> BacktestResult:
+    """Backtest one spec on one symbol's bars."""
+    check_spec(spec)
+    table = SeriesTable(bars, list(required_indicators(spec)))
+    return _run(bars, spec, execution, table, NO_FLAGS)
+
+
+def run_signal_function(
+    bars: Bars,
+    signal_function: Callable[..., FlagArray],
+    *params: Any,
+    execution: ExecutionSettings,
+    allow_short: bool = False,
+    risk: Risk | None = None,
+    sizing: Sizing | None = None,
+    entry_order: EntryOrder | None = None,
+) -> BacktestResult:
+    """Backtest the flags ``signal_function(open, high, low, close, volume, *params)``
+    returns (typically a ``numba.njit`` function)."""
+    flags = np.ascontiguousarray(
+        signal_function(bars.open, bars.high, bars.low, bars.close, bars.volume, *params),
+        dtype=np.int8,
+    )
+    if flags.shape != (bars.length,):
+        raise ValueError(f"signal function returned shape {flags.shape}, expected ({bars.length},)")
+    spec = StrategySpec(
+        name=getattr(signal_function, "__name__", "custom"),
+        indicators=(),
+        rules=Rules(),
+        entry_order=entry_order or EntryOrder(),
+        risk=risk or Risk(),
+        sizing=sizing or Sizing(),
+        allow_short=allow_short,
+    )
+    table = SeriesTable(bars, list(required_indicators(spec)))
+    return _run(bars, spec, execution, table, flags)
