@@ -23,6 +23,7 @@ from dracarys.db.migrate import discover_migrations, migrate
 from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from dracarys.settings import Settings, load_settings
+from tests.support import TestUser, create_user
 
 ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -163,3 +164,15 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def make_user(
+    pool: asyncpg.Pool, settings: Settings, clock: ManualClock
+) -> Callable[..., Awaitable[TestUser]]:
+    """`await make_user(role=Role.MENTOR, kyc_level=2)` → a user with a live session."""
+
+    async def make(**kwargs: Any) -> TestUser:
+        return await create_user(pool, settings, clock, **kwargs)
+
+    return make

@@ -13,6 +13,7 @@ from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -25,6 +26,7 @@ from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
 from dracarys.db.migrate import migrate
 from dracarys.errors import EXCEPTION_HANDLERS
+from dracarys.identity.access import AccessMiddleware, provide_current_user, writer_guard
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
 from dracarys.routes import ROUTE_HANDLERS
@@ -99,9 +101,17 @@ def create_app(
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController],
         lifespan=[lifespan],
-        dependencies={"platform": Provide(provide_platform, sync_to_thread=False)},
+        dependencies={
+            "platform": Provide(provide_platform, sync_to_thread=False),
+            "current_user": Provide(provide_current_user, sync_to_thread=False),
+        },
+        guards=[writer_guard],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, prometheus.middleware],
+        middleware=[
+            request_id_middleware,
+            prometheus.middleware,
+            DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
+        ],
         stores=_stores(settings, redis),
         cors_config=CORSConfig(
             allow_origins=list(settings.allowed_origins), allow_credentials=True

@@ -1,0 +1,1 @@
+"""Identity and access: accounts, roles, sessions, tokens, KYC, profiles, audit."""

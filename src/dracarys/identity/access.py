@@ -1,0 +1,206 @@
+"""Who is calling and what they may do: access tokens (JWT, HS256, audience and issuer
+checked), the `current_user` dependency every protected route uses, and role guards.
+
+Every module authorises through this file: `CurrentUser` for object-level checks in
+services, `requires_role(...)` guards on routes, and `writer_guard` for the observer role,
+which may read wherever it can read but never write."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from dracarys.errors import Forbidden, Unauthorized
+from dracarys.platform import Platform
+from dracarys.settings import Settings
+
+ACCESS_TOKEN_TTL = timedelta(minutes=15)
+AUDIENCE = "dracarys-api"
+ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+    OBSERVER = "observer"
+
+
+class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    role: Role
+    session_id: uuid.UUID
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.ADMIN, Role.REVIEWER)
+
+    def may_read_as_owner(self, owner_id: uuid.UUID) -> bool:
+        """Owners read their own things; staff and observers read everyone's."""
+        return self.id == owner_id or self.is_staff or self.role is Role.OBSERVER
+
+    def ensure_owner_or_staff(self, owner_id: uuid.UUID, what: str = "this") -> None:
+        if self.id != owner_id and not self.is_staff:
+            raise Forbidden(f"you may not change {what}; it belongs to another user")
+
+
+def issuer(settings: Settings) -> str:
+    return settings.public_url
+
+
+def issue_access_token(
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    role: Role | str,
+    session_id: uuid.UUID,
+    now: datetime,
+    ttl: timedelta = ACCESS_TOKEN_TTL,
+) -> str:
+    claims = {
+        "sub": str(user_id),
+        "role": str(role),
+        "sid": str(session_id),
+        "typ": "access",
+        "iss": issuer(settings),
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+
+
+def decode_access_token(settings: Settings, token: str, *, now: datetime) -> CurrentUser:
+    """Verify signature, algorithm, audience, issuer, expiry, not-before and token type;
+    any failure is the same 401 so callers learn nothing about which check failed."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=issuer(settings),
+            # Time is checked below against the platform clock, not the wall clock, so
+            # that the same rule holds under a test or simulation clock.
+            options={
+                "require": ["exp", "nbf", "iat", "sub", "sid", "aud", "iss"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+        if claims.get("typ") != "access":
+            raise jwt.InvalidTokenError("not an access token")
+        if int(claims["exp"]) <= int(now.timestamp()) or int(claims["nbf"]) > int(now.timestamp()):
+            raise jwt.InvalidTokenError("outside its validity window")
+        return CurrentUser(
+            id=uuid.UUID(claims["sub"]),
+            role=Role(claims["role"]),
+            session_id=uuid.UUID(claims["sid"]),
+        )
+    except (jwt.InvalidTokenError, ValueError, KeyError) as exc:
+        raise Unauthorized(
+            "the access token is missing, invalid or expired",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def requires_role(
+    *roles: Role,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """Route guard: the caller's role must be one of `roles`."""
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = connection.scope.get("user")
+        if not isinstance(user, CurrentUser):
+            raise Unauthorized("sign in first")
+        if user.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"this action needs one of the roles: {names}")
+
+    return guard
+
+
+def writer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Observers are read-only everywhere."""
+    user = connection.scope.get("user")
+    if (
+        isinstance(user, CurrentUser)
+        and user.role is Role.OBSERVER
+        and connection.scope.get("method")
+        not in (
+            "GET",
+            "HEAD",
+            "OPTIONS",
+        )
+    ):
+        raise Forbidden("observers have read-only access")
+
+
+class AccessMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves the bearer token of every request into `request.user` (None when absent).
+
+    The token's session must still be live and its user active; the role is read from the
+    database so a role change or ban takes effect on the next request, not at expiry."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = bearer_token(connection)
+        if token is None:
+            return AuthenticationResult(user=None, auth=None)
+        platform: Platform = connection.app.state.platform
+        claimed = decode_access_token(platform.settings, token, now=platform.clock.now())
+        row = await platform.pool.fetchrow(
+            """SELECT u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
+               WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+                 AND u.status = 'active'""",
+            claimed.session_id,
+            claimed.id,
+        )
+        if row is None:
+            raise Unauthorized(
+                "this session has ended; sign in again",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        user = msgspec.structs.replace(claimed, role=Role(row["role"]))
+        return AuthenticationResult(user=user, auth=token)
+
+
+def provide_current_user(request: Request[Any, Any, Any]) -> CurrentUser:
+    """Dependency for routes that need a signed-in caller."""
+    user = request.scope.get("user")
+    if not isinstance(user, CurrentUser):
+        raise Unauthorized(
+            "sign in first: send `Authorization: Bearer <access token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Route guard: any signed-in caller."""
+    if not isinstance(connection.scope.get("user"), CurrentUser):
+        raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})

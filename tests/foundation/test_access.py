@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from litestar import Litestar, get, post
+from litestar.di import NamedDependency
+from litestar.testing import AsyncTestClient
+
+from dracarys.app import create_app
+from dracarys.clock import ManualClock
+from dracarys.identity.access import CurrentUser, Role, requires_role
+from dracarys.settings import Settings
+from tests.support import TestUser
+
+
+@get("/whoami", operation_id="probeWhoami")
+async def whoami(current_user: NamedDependency[CurrentUser]) -> dict[str, Any]:
+    return {"id": str(current_user.id), "role": current_user.role.value}
+
+
+@post("/admin-only", operation_id="probeAdminOnly", guards=[requires_role(Role.ADMIN)])
+async def admin_only() -> dict[str, Any]:
+    return {"ok": True}
+
+
+@post("/any-writer", operation_id="probeAnyWriter")
+async def any_writer(current_user: NamedDependency[CurrentUser]) -> dict[str, Any]:
+    return {"ok": True}
+
+
+def probe_app(settings: Settings, clock: ManualClock) -> Litestar:
+    app = create_app(settings, clock=clock)
+    for handler in (whoami, admin_only, any_writer):
+        app.register(handler)
+    return app
+
+
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+async def test_bearer_token_identifies_the_caller(
+    settings: Settings, clock: ManualClock, make_user: MakeUser
+) -> None:
+    user = await make_user(role=Role.MENTOR)
+    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+        response = await client.get("/whoami", headers=user.headers)
+        anonymous = await client.get("/whoami")
+    assert response.json() == {"id": str(user.id), "role": "mentor"}
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+
+
+async def test_expired_token_is_refused(
+    settings: Settings, clock: ManualClock, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    clock.advance(timedelta(minutes=15, seconds=1))
+    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+        response = await client.get("/whoami", headers=user.headers)
+    assert response.status_code == 401
+
+
+async def test_revoked_session_and_banned_user_are_refused(
+    settings: Settings, clock: ManualClock, make_user: MakeUser, pool: asyncpg.Pool
+) -> None:
+    revoked = await make_user()
+    banned = await make_user()
+    await pool.execute(
+        "UPDATE auth_sessions SET revoked_at = now() WHERE id = $1", revoked.session_id
+    )
+    await pool.execute("UPDATE users SET status = 'banned' WHERE id = $1", banned.id)
+    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+        assert (await client.get("/whoami", headers=revoked.headers)).status_code == 401
+        assert (await client.get("/whoami", headers=banned.headers)).status_code == 401
+
+
+async def test_role_guard_and_role_change_take_effect_at_once(
+    settings: Settings, clock: ManualClock, make_user: MakeUser, pool: asyncpg.Pool
+) -> None:
+    user = await make_user(role=Role.MENTEE)
+    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+        assert (await client.post("/admin-only", headers=user.headers)).status_code == 403
+        await pool.execute("UPDATE users SET role = 'admin' WHERE id = $1", user.id)
+        assert (await client.post("/admin-only", headers=user.headers)).status_code == 201
+
+
+async def test_observer_reads_but_never_writes(
+    settings: Settings, clock: ManualClock, make_user: MakeUser
+) -> None:
+    observer = await make_user(role=Role.OBSERVER)
+    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+        assert (await client.get("/whoami", headers=observer.headers)).status_code == 200
+        denied = await client.post("/any-writer", headers=observer.headers)
+    assert denied.status_code == 403
+    assert "read-only" in denied.json()["detail"]
