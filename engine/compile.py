@@ -12,9 +12,19 @@ KernelT = TypeVar("KernelT", bound=Callable[..., Any])
 
 def kernel(func: KernelT) -> KernelT:
     """Compile ``func`` as a cached, GIL-free Numba kernel."""
-    return cast(KernelT, numba.njit(cache=True, nogil=True)(func))
+    return cast(KernelT, numba.njit(cache=True, nogil=True, error_model="numpy")(func))
 
 
 def parallel_kernel(func: KernelT) -> KernelT:
     """Compile ``func`` as a cached kernel whose ``prange`` loops run across all cores."""
-    return cast(KernelT, numba.njit(cache=True, nogil=True, parallel=True)(func))
+    return cast(
+        KernelT, numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")(func)
+    )
+
+
+def inline_kernel(func: KernelT) -> KernelT:
+    """Compile ``func`` as a cached kernel that Numba inlines into its callers: small
+    per-bar helpers would otherwise pay a full call, every array argument unpacked."""
+    return cast(
+        KernelT, numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")(func)
+    )

@@ -62,7 +62,7 @@ def detect_layout(path: Path) -> CsvLayout:
         return "metatrader"
     if lowered.startswith("date,open,high,low,close,adj close"):
         return "yahoo"
-    if lowered.startswith(",open,high,low,close"):
+    if lowered.startswith((",open,high,low,close", '"",open,high,low,close')):
         return "bare"
     if first[:1].isdigit() and len(first.split(",")) == len(BINANCE_COLUMNS):
         return "binance"

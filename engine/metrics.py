@@ -125,32 +125,33 @@ def performance(
     out[M_TOTAL_RETURN] = 100.0 * (growth - 1.0)
     out[M_CAGR] = 100.0 * (growth ** (bars_per_year / n) - 1.0) if growth > 0.0 else -100.0
 
+    # One pass: sums of returns and squared returns (returns are small, so the
+    # difference of sums loses no digits that matter), running peak for drawdowns.
     previous = initial_cash
     total = 0.0
-    for t in range(n):
-        total += equity[t] / previous - 1.0
-        previous = equity[t]
-    mean = total / n
-    squares = 0.0
+    total_sq = 0.0
     downside = 0.0
-    previous = initial_cash
     peak = initial_cash
     deepest = 0.0
     underwater = 0
     longest = 0
     for t in range(n):
-        r = equity[t] / previous - 1.0
-        previous = equity[t]
-        squares += (r - mean) * (r - mean)
+        value = equity[t]
+        r = value / previous - 1.0
+        previous = value
+        total += r
+        total_sq += r * r
         if r < 0.0:
             downside += r * r
-        if equity[t] >= peak:
-            peak = equity[t]
+        if value >= peak:
+            peak = value
             underwater = 0
         else:
             underwater += 1
             longest = max(longest, underwater)
-            deepest = max(deepest, 1.0 - equity[t] / peak)
+            deepest = max(deepest, 1.0 - value / peak)
+    mean = total / n
+    squares = max(total_sq - total * total / n, 0.0)
     annualiser = math.sqrt(bars_per_year)
     if n > 1:
         deviation = math.sqrt(squares / (n - 1))

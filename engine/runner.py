@@ -34,6 +34,7 @@ from engine.backtest import (
     T_PNL,
     T_RETURN,
     T_UNITS,
+    TRADE_COLUMNS,
     simulate,
 )
 from engine.data import Bars
@@ -55,6 +56,7 @@ from engine.strategy import (
 FloatArray = npt.NDArray[np.float64]
 FlagArray = npt.NDArray[np.int8]
 NO_FLAGS: FlagArray = np.zeros(0, dtype=np.int8)
+INITIAL_TRADE_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -110,20 +112,28 @@ def _run(
     equity = np.empty(n)
     cash = np.empty(n)
     position = np.empty(n)
-    trade_table = simulate(
-        table.matrix,
-        settings,
-        rules.group_bounds,
-        rules.left,
-        rules.op,
-        rules.right,
-        rules.constant,
-        rules.lag,
-        flags,
-        equity,
-        cash,
-        position,
-    )
+    capacity = min(n + 1, INITIAL_TRADE_ROWS)
+    while True:
+        trade_table = np.empty((capacity, TRADE_COLUMNS))
+        trade_count = simulate(
+            table.matrix,
+            settings,
+            rules.group_bounds,
+            rules.left,
+            rules.op,
+            rules.right,
+            rules.constant,
+            rules.lag,
+            flags,
+            equity,
+            cash,
+            position,
+            trade_table,
+        )
+        if trade_count <= capacity:
+            break
+        capacity = trade_count
+    trade_table = trade_table[:trade_count]
     vector = performance(equity, trade_table, execution.initial_cash, bars.bars_per_year)
     return BacktestResult(
         spec=spec,

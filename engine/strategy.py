@@ -329,31 +329,51 @@ def sizing_volatility(spec: StrategySpec) -> Volatility:
 
 
 class SeriesTable:
-    """Bars and indicator outputs stacked as rows of one C-contiguous matrix, each distinct
-    indicator computed once however many specs use it."""
+    """Bars and indicator outputs as rows of one C-contiguous matrix. Each distinct
+    indicator is computed once however many specs use it; with ``spare_rows`` the table
+    can ``ensure`` further indicators later, reusing the rows of ones no longer needed."""
 
-    def __init__(self, bars: Bars, needed: list[Indicator]) -> None:
+    def __init__(self, bars: Bars, needed: list[Indicator], spare_rows: int = 0) -> None:
         self.bars = bars
-        keys: dict[tuple[Any, ...], Indicator] = {}
-        for indicator in needed:
-            keys.setdefault(indicator_key(indicator), indicator)
-        row_count = BASE_ROWS + sum(len(output_names(ind)) for ind in keys.values())
+        distinct = {indicator_key(ind): ind for ind in needed}
+        row_count = (
+            BASE_ROWS + sum(len(output_names(ind)) for ind in distinct.values()) + spare_rows
+        )
         self.matrix: FloatArray = np.empty((row_count, bars.length))
         self.matrix[:BASE_ROWS] = bars.base_matrix()
-        self.first_row: dict[tuple[Any, ...], int] = {}
-        row = BASE_ROWS
-        for key, indicator in keys.items():
-            self.first_row[key] = row
-            for output in compute_indicator(indicator, bars):
+        self.rows_of: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        self.free_rows = list(range(row_count - 1, BASE_ROWS - 1, -1))
+        self.computed = 0
+        self.ensure(needed)
+
+    @property
+    def capacity(self) -> int:
+        return int(self.matrix.shape[0]) - BASE_ROWS
+
+    def ensure(self, needed: list[Indicator]) -> None:
+        """Compute the missing ones among ``needed``, evicting cached indicators that
+        ``needed`` does not use when rows run out."""
+        wanted = {indicator_key(ind): ind for ind in needed}
+        for key, indicator in wanted.items():
+            if key in self.rows_of:
+                continue
+            outputs = compute_indicator(indicator, self.bars)
+            self.computed += 1
+            while len(self.free_rows) < len(outputs):
+                evictable = next((k for k in self.rows_of if k not in wanted), None)
+                if evictable is None:
+                    raise MemoryError("the series table is too small for one chunk's indicators")
+                self.free_rows.extend(self.rows_of.pop(evictable))
+            rows = tuple(self.free_rows.pop() for _ in outputs)
+            for row, output in zip(rows, outputs, strict=True):
                 self.matrix[row] = output
-                row += 1
+            self.rows_of[key] = rows
 
     def rows_for(self, spec: StrategySpec) -> dict[str, int]:
         rows = {name: k for k, name in enumerate(BASE_SERIES)}
         for indicator in required_indicators(spec):
-            first = self.first_row[indicator_key(indicator)]
-            for offset, name in enumerate(output_names(indicator)):
-                rows[name] = first + offset
+            key_rows = self.rows_of[indicator_key(indicator)]
+            rows.update(zip(output_names(indicator), key_rows, strict=True))
         return rows
 
 

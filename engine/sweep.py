@@ -1,0 +1,292 @@
+"""Parameter sweeps: grid and random search over a strategy's parameters, run in parallel
+across cores, each distinct indicator computed once per chunk and shared by every
+combination in it; walk-forward analysis with the deflated Sharpe ratio as the
+overfitting guard.
+
+Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
+fit, combinations are ordered so neighbours share indicators and run in chunks whose
+indicators fit; each worker holds one equity curve (8 bytes × bars) at a time. Results
+hold metrics only, never curves, so 1e7 bars × 1e3 combinations runs in a few GiB.
+"""
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from numba import prange
+
+from engine.backtest import (
+    BASE_ROWS,
+    S_CASH,
+    SETTINGS_LENGTH,
+    TRADE_COLUMNS,
+    simulate,
+)
+from engine.compile import parallel_kernel
+from engine.data import Bars
+from engine.metrics import METRIC_NAMES, performance
+from engine.runner import run_backtest
+from engine.strategy import (
+    ExecutionSettings,
+    Indicator,
+    SeriesTable,
+    SpecBuilder,
+    StrategySpec,
+    compile_rules,
+    indicator_key,
+    kernel_settings,
+    output_names,
+    required_indicators,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Params = dict[str, float]
+ProgressCallback = Callable[[int], None]
+DEFAULT_MEMORY_BUDGET_BYTES = 2 << 30
+MAX_CHUNK_COMBINATIONS = 64
+SWEEP_TRADE_ROWS = 65_536
+# Metrics where smaller is better when ranking.
+ASCENDING_METRICS = frozenset({"max_drawdown_pct", "max_drawdown_bars", "annual_volatility_pct"})
+
+
+def parse_range(text: str) -> tuple[str, list[float]]:
+    """``name=start:stop:step`` (stop inclusive) or ``name=a,b,c`` → name and values."""
+    name, _, values = text.partition("=")
+    if not name or not values:
+        raise ValueError(f"expected name=start:stop:step or name=a,b,c, got {text!r}")
+    if ":" in values:
+        start, stop, step = (float(part) for part in values.split(":"))
+        if step <= 0 or stop < start:
+            raise ValueError(f"{text!r}: need step > 0 and stop >= start")
+        count = math.floor((stop - start) / step + 1e-9) + 1
+        return name, [round(start + k * step, 12) for k in range(count)]
+    return name, [float(v) for v in values.split(",")]
+
+
+def grid(ranges: Mapping[str, Sequence[float]]) -> list[Params]:
+    """Every combination of the ranges, in a deterministic order."""
+    names = list(ranges)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*ranges.values())]
+
+
+def random_search(ranges: Mapping[str, Sequence[float]], count: int, seed: int) -> list[Params]:
+    """``count`` distinct combinations drawn from the grid with a seeded generator."""
+    combos = grid(ranges)
+    if count >= len(combos):
+        return combos
+    picks = np.random.default_rng(seed).choice(len(combos), size=count, replace=False)
+    return [combos[int(k)] for k in picks]
+
+
+@parallel_kernel
+def _sweep_chunk(
+    matrix: FloatArray,
+    settings: FloatArray,
+    group_bounds: IntArray,
+    cond_left: IntArray,
+    cond_op: IntArray,
+    cond_right: IntArray,
+    cond_constant: FloatArray,
+    cond_lag: IntArray,
+    bars_per_year: float,
+) -> FloatArray:
+    combos = settings.shape[0]
+    n = matrix.shape[1]
+    out = np.empty((combos, len(METRIC_NAMES)))
+    no_flags = np.zeros(0, dtype=np.int8)
+    no_book = np.zeros(0)
+    for c in prange(combos):
+        equity = np.empty(n)
+        capacity = min(n + 1, SWEEP_TRADE_ROWS)
+        trades = np.empty((capacity, TRADE_COLUMNS))
+        for _attempt in range(2):
+            trade_count = simulate(
+                matrix,
+                settings[c],
+                group_bounds[c],
+                cond_left[c],
+                cond_op[c],
+                cond_right[c],
+                cond_constant[c],
+                cond_lag[c],
+                no_flags,
+                equity,
+                no_book,
+                no_book,
+                trades,
+            )
+            if trade_count <= trades.shape[0]:
+                break
+            # Rare: more trades than the first table holds; run again with a table that fits.
+            trades = np.empty((trade_count, TRADE_COLUMNS))
+        out[c] = performance(equity, trades[:trade_count], settings[c, S_CASH], bars_per_year)
+    return out
+
+
+def _chunks(specs: list[StrategySpec], order: list[int], capacity_rows: int) -> list[list[int]]:
+    """Consecutive runs of ``order`` whose distinct indicator rows fit the table."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    keys: dict[tuple[object, ...], int] = {}
+    for index in order:
+        needed = {indicator_key(i): len(output_names(i)) for i in required_indicators(specs[index])}
+        merged = {**keys, **needed}
+        if current and (
+            sum(merged.values()) > capacity_rows or len(current) >= MAX_CHUNK_COMBINATIONS
+        ):
+            chunks.append(current)
+            current, merged = [], needed
+        current.append(index)
+        keys = merged
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    ranking: pl.DataFrame  # one row per combination, best first
+    rank_by: str
+    indicators_computed: int
+    chunks: int
+
+
+def run_sweep(
+    bars: Bars,
+    builder: SpecBuilder,
+    combos: Sequence[Params],
+    execution: ExecutionSettings,
+    *,
+    rank_by: str = "sharpe",
+    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+    progress: ProgressCallback | None = None,
+) -> SweepResult:
+    """Backtest every combination; rank by ``rank_by`` (NaN last)."""
+    if rank_by not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {rank_by!r}; choose from {', '.join(METRIC_NAMES)}")
+    specs = [builder.build(params) for params in combos]
+    # Neighbouring combinations share indicators when ordered by their indicator keys.
+    order = sorted(
+        range(len(specs)),
+        key=lambda k: [repr(indicator_key(i)) for i in required_indicators(specs[k])],
+    )
+    row_bytes = 8 * bars.length
+    worker_bytes = numba.get_num_threads() * row_bytes
+    widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
+    capacity = max(widest, (memory_budget_bytes - worker_bytes) // row_bytes - BASE_ROWS)
+    table = SeriesTable(bars, [], spare_rows=int(capacity))
+    results = np.empty((len(specs), len(METRIC_NAMES)))
+    chunks = _chunks(specs, order, int(capacity))
+    for chunk in chunks:
+        needed: list[Indicator] = [i for k in chunk for i in required_indicators(specs[k])]
+        table.ensure(needed)
+        results[chunk] = _run_chunk(table, [specs[k] for k in chunk], execution, bars.bars_per_year)
+        if progress is not None:
+            progress(len(chunk))
+    frame = pl.DataFrame([dict(params) for params in combos]).with_columns(
+        pl.DataFrame(results, schema=list(METRIC_NAMES), orient="row")
+        .with_columns(pl.col("trades").cast(pl.Int64), pl.col("max_drawdown_bars").cast(pl.Int64))
+        .get_columns()
+    )
+    ranking = frame.with_columns(pl.col(rank_by).fill_nan(None)).sort(
+        rank_by, descending=rank_by not in ASCENDING_METRICS, nulls_last=True, maintain_order=True
+    )
+    return SweepResult(
+        ranking=ranking, rank_by=rank_by, indicators_computed=table.computed, chunks=len(chunks)
+    )
+
+
+def _run_chunk(
+    table: SeriesTable,
+    specs: list[StrategySpec],
+    execution: ExecutionSettings,
+    bars_per_year: float,
+) -> FloatArray:
+    compiled = []
+    settings = np.empty((len(specs), SETTINGS_LENGTH))
+    for c, spec in enumerate(specs):
+        rows = table.rows_for(spec)
+        compiled.append(compile_rules(spec, rows))
+        settings[c] = kernel_settings(spec, execution, rows)
+    width = max(1, max(rules.left.shape[0] for rules in compiled))
+
+    def padded(field: str, dtype: type) -> npt.NDArray[Any]:
+        out = np.zeros((len(specs), width), dtype=dtype)
+        for c, rules in enumerate(compiled):
+            values = getattr(rules, field)
+            out[c, : values.shape[0]] = values
+        return out
+
+    result: FloatArray = _sweep_chunk(
+        table.matrix,
+        settings,
+        np.stack([rules.group_bounds for rules in compiled]),
+        padded("left", np.int64),
+        padded("op", np.int64),
+        padded("right", np.int64),
+        padded("constant", np.float64),
+        padded("lag", np.int64),
+        bars_per_year,
+    )
+    return result
+
+
+def deflated_sharpe_ratio(
+    best_returns: FloatArray, trial_sharpes_per_bar: Iterable[float]
+) -> float:
+    """Probability that the best trial's true Sharpe ratio is above zero once the number
+    of trials and their spread are accounted for (Bailey & López de Prado, 2014):
+    ``DSR = Φ((SR − SR₀)·√(T−1) / √(1 − γ₃·SR + (γ₄−1)/4·SR²))`` with per-bar Sharpe ratios,
+    ``SR₀ = √V[SR]·((1−γ)·Φ⁻¹(1−1/N) + γ·Φ⁻¹(1−1/(N·e)))`` and γ Euler–Mascheroni."""
+    returns = best_returns[np.isfinite(best_returns)]
+    sharpes = np.array([s for s in trial_sharpes_per_bar if math.isfinite(s)])
+    t = returns.shape[0]
+    deviation = float(returns.std(ddof=1)) if t > 1 else 0.0
+    if t < 3 or deviation == 0.0 or sharpes.shape[0] == 0:
+        return math.nan
+    sharpe = float(returns.mean()) / deviation
+    centred = (returns - returns.mean()) / returns.std()
+    skewness = float(np.mean(centred**3))
+    kurtosis = float(np.mean(centred**4))
+    trials = sharpes.shape[0]
+    normal = NormalDist()
+    euler_gamma = 0.5772156649015329
+    if trials > 1:
+        expected_max = (1 - euler_gamma) * normal.inv_cdf(
+            1 - 1 / trials
+        ) + euler_gamma * normal.inv_cdf(1 - 1 / (trials * math.e))
+        threshold = math.sqrt(float(sharpes.var(ddof=1))) * expected_max
+    else:
+        threshold = 0.0
+    spread = 1 - skewness * sharpe + (kurtosis - 1) / 4 * sharpe**2
+    if spread <= 0:
+        return math.nan
+    return normal.cdf((sharpe - threshold) * math.sqrt(t - 1) / math.sqrt(spread))
+
+
+def best_deflated_sharpe(
+    bars: Bars, builder: SpecBuilder, result: SweepResult, execution: ExecutionSettings
+) -> float:
+    """The deflated Sharpe ratio of a sweep's best combination against all its trials."""
+
+    best = {
+        k: float(v)
+        for k, v in result.ranking.row(0, named=True).items()
+        if k in builder.defaults or "." in k
+    }
+    run = run_backtest(bars, builder.build(best), execution)
+    returns = np.diff(np.concatenate(([execution.initial_cash], run.equity))) / np.concatenate(
+        ([execution.initial_cash], run.equity[:-1])
+    )
+    per_bar = (
+        result.ranking["sharpe"].fill_null(math.nan) / math.sqrt(bars.bars_per_year)
+    ).to_list()
+    return deflated_sharpe_ratio(returns, per_bar)
