@@ -236,26 +236,30 @@ def _validate_one(frame: pl.DataFrame) -> None:
 
 
 def find_gaps(frame: pl.DataFrame, tolerance: float = 1.5) -> list[Gap]:
-    """Places where the spacing exceeds ``tolerance`` × the median spacing. Daily equity
-    data reports weekends and holidays; that is information, not an error."""
-    steps = frame["timestamp"].diff().dt.total_microseconds()
-    usual = steps.median()
-    if usual is None or frame.height < 3:
+    """Places where the spacing exceeds ``tolerance`` × the median spacing. For daily bars
+    only missing weekdays count, so weekends are not gaps but holidays are reported (as
+    information, not an error)."""
+    if frame.height < 3:
         return []
-    usual_us = float(usual)  # type: ignore[arg-type]
-    gaps = []
+    micros = frame["timestamp"].dt.epoch("us").to_numpy()
+    steps = np.diff(micros)
+    usual_us = float(np.median(steps))
+    daily = abs(usual_us - 86_400e6) < 3_600e6
+    if daily:
+        days = (micros // 86_400_000_000).astype("datetime64[D]")
+        missing = np.busday_count(days[:-1] + 1, days[1:])
+    else:
+        missing = np.where(steps > tolerance * usual_us, np.round(steps / usual_us) - 1, 0)
     stamps = frame["timestamp"]
-    for row, step in enumerate(steps.to_list()):
-        if step is not None and step > tolerance * usual_us:
-            gaps.append(
-                Gap(
-                    after_row=row - 1,
-                    start=str(stamps[row - 1]),
-                    end=str(stamps[row]),
-                    missing_bars=round(step / usual_us) - 1,
-                )
-            )
-    return gaps
+    return [
+        Gap(
+            after_row=int(k),
+            start=str(stamps[int(k)]),
+            end=str(stamps[int(k) + 1]),
+            missing_bars=int(missing[k]),
+        )
+        for k in np.flatnonzero(missing > 0)
+    ]
 
 
 def resample(frame: pl.DataFrame, every: str) -> pl.DataFrame:

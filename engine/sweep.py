@@ -26,12 +26,22 @@ from engine.backtest import (
     BASE_ROWS,
     S_CASH,
     SETTINGS_LENGTH,
+    T_ENTRY_BAR,
+    T_EXIT_BAR,
     TRADE_COLUMNS,
     simulate,
 )
 from engine.compile import parallel_kernel
 from engine.data import Bars
-from engine.metrics import METRIC_NAMES, performance
+from engine.metrics import (
+    M_FINAL_EQUITY,
+    M_MAX_DRAWDOWN,
+    M_SHARPE,
+    M_TOTAL_RETURN,
+    M_TRADES,
+    METRIC_NAMES,
+    performance,
+)
 from engine.runner import run_backtest
 from engine.strategy import (
     ExecutionSettings,
@@ -191,7 +201,12 @@ def run_sweep(
         results[chunk] = _run_chunk(table, [specs[k] for k in chunk], execution, bars.bars_per_year)
         if progress is not None:
             progress(len(chunk))
-    frame = pl.DataFrame([dict(params) for params in combos]).with_columns(
+    parameters = pl.DataFrame([dict(params) for params in combos]).with_columns(
+        pl.col(name).cast(pl.Int64)
+        for name in combos[0]
+        if all(float(params[name]).is_integer() for params in combos)
+    )
+    frame = parameters.with_columns(
         pl.DataFrame(results, schema=list(METRIC_NAMES), orient="row")
         .with_columns(pl.col("trades").cast(pl.Int64), pl.col("max_drawdown_bars").cast(pl.Int64))
         .get_columns()
@@ -290,3 +305,75 @@ def best_deflated_sharpe(
         result.ranking["sharpe"].fill_null(math.nan) / math.sqrt(bars.bars_per_year)
     ).to_list()
     return deflated_sharpe_ratio(returns, per_bar)
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    folds: pl.DataFrame  # one row per fold: windows, chosen parameters, in/out-of-sample figures
+    out_of_sample_return_pct: float  # compounded over all out-of-sample windows
+
+
+def walk_forward(
+    bars: Bars,
+    builder: SpecBuilder,
+    combos: Sequence[Params],
+    execution: ExecutionSettings,
+    *,
+    folds: int = 4,
+    in_sample_multiple: int = 3,
+    rank_by: str = "sharpe",
+    progress: ProgressCallback | None = None,
+) -> WalkForwardResult:
+    """Rolling walk-forward: the data is cut into ``folds + in_sample_multiple`` equal
+    windows; fold ``j`` optimises on ``in_sample_multiple`` consecutive windows and tests
+    the winner on the next one. The out-of-sample run starts at the in-sample start so its
+    indicators are warm, and only its out-of-sample bars are scored. Each fold reports the
+    deflated Sharpe ratio of its in-sample winner over all the combinations tried."""
+    if folds < 1 or in_sample_multiple < 1:
+        raise ValueError("folds and in_sample_multiple must be at least 1")
+    window = bars.length // (folds + in_sample_multiple)
+    if window < 10:
+        raise ValueError(f"{bars.length} bars are too few for {folds} walk-forward folds")
+    parameter_names = list(combos[0])
+    rows = []
+    compounded = 1.0
+    for fold in range(folds):
+        start = fold * window
+        split = start + in_sample_multiple * window
+        stop = split + window
+        in_sample = bars.slice(start, split)
+        sweep = run_sweep(in_sample, builder, combos, execution, rank_by=rank_by, progress=progress)
+        best_row = sweep.ranking.row(0, named=True)
+        best = {name: float(best_row[name]) for name in parameter_names}
+        deflated = best_deflated_sharpe(in_sample, builder, sweep, execution)
+        tested = run_backtest(bars.slice(start, stop), builder.build(best), execution)
+        in_sample_bars = split - start
+        opening = float(tested.equity[in_sample_bars - 1])
+        oos_equity = np.ascontiguousarray(tested.equity[in_sample_bars:])
+        trades = tested.trade_table.copy()
+        trades = trades[trades[:, T_EXIT_BAR] >= in_sample_bars]
+        trades[:, T_EXIT_BAR] -= in_sample_bars
+        trades[:, T_ENTRY_BAR] = np.maximum(trades[:, T_ENTRY_BAR] - in_sample_bars, 0.0)
+        oos = performance(oos_equity, trades, opening, bars.bars_per_year)
+        compounded *= oos[M_FINAL_EQUITY] / opening
+        stamps = bars.timestamps
+        rows.append(
+            {
+                "fold": fold,
+                "in_sample_start": int(stamps[start]),
+                "out_of_sample_start": int(stamps[split]),
+                "out_of_sample_end": int(stamps[stop - 1]),
+                **best,
+                f"in_sample_{rank_by}": best_row[rank_by],
+                "deflated_sharpe": deflated,
+                "out_of_sample_return_pct": float(oos[M_TOTAL_RETURN]),
+                "out_of_sample_sharpe": float(oos[M_SHARPE]),
+                "out_of_sample_max_drawdown_pct": float(oos[M_MAX_DRAWDOWN]),
+                "out_of_sample_trades": int(oos[M_TRADES]),
+            }
+        )
+    frame = pl.DataFrame(rows).with_columns(
+        pl.from_epoch(pl.col(c), time_unit="us").dt.replace_time_zone("UTC")
+        for c in ("in_sample_start", "out_of_sample_start", "out_of_sample_end")
+    )
+    return WalkForwardResult(folds=frame, out_of_sample_return_pct=100.0 * (compounded - 1.0))
