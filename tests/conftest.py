@@ -5,10 +5,10 @@ see each other's rows or keys and can run in any order."""
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -23,16 +23,17 @@ from dracarys.db.migrate import discover_migrations, migrate
 from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from dracarys.settings import Settings, load_settings
+from tests.services import test_services
 from tests.support import TestUser, create_user
 
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_DSN = test_services().admin_dsn
+REDIS_URL = test_services().redis_url
 _TEMPLATE_LOCK_KEY = 0x44524143_54504C54  # "DRACTPLT"
 
 
 def dsn_for(database: str) -> str:
-    base, _, _ = ADMIN_DSN.rpartition("/")
-    return f"{base}/{database}"
+    parts = urlsplit(ADMIN_DSN)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def _template_name() -> str:

@@ -36,6 +36,7 @@ class Worker:
         self.tasks = register_tasks(self.broker)
         self.broker.state.platform = platform
         self._background: list[asyncio.Task[Any]] = []
+        self.scheduler_active = False
 
     @property
     def in_memory(self) -> bool:
@@ -75,10 +76,14 @@ class Worker:
                 log.info("scheduler_standby", reason="another scheduler holds the lock")
                 await asyncio.sleep(standby_poll_s)
             log.info("scheduler_active")
-            scheduler = TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
-            await run_scheduler_task(scheduler, run_startup=True)
+            self.scheduler_active = True
+            await run_scheduler_task(self.scheduler(), run_startup=True)
         finally:
+            self.scheduler_active = False
             await conn.close()
+
+    def scheduler(self) -> TaskiqScheduler:
+        return TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
 
     async def stop(self) -> None:
         for task in self._background:

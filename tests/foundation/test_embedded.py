@@ -1,0 +1,103 @@
+"""The embedded default: no DATABASE_URL and no REDIS_URL, as a first-time user runs it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from dracarys.app import create_app
+from dracarys.settings import load_settings
+
+pytestmark = pytest.mark.slow
+
+
+def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"DRACARYS_DATA_DIR": str(data_dir), "DRACARYS_LOG_LEVEL": "WARNING", **extra})
+    return env
+
+
+async def test_embedded_mode_boots_from_nothing_and_again_from_its_data(tmp_path: Path) -> None:
+    settings = load_settings(embedded_env(tmp_path, DRACARYS_SEED_DEMO="false"))
+    assert settings.embedded_database
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        ready = await client.get("/ready")
+        assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "not configured"}
+        conn = await asyncpg.connect(client.app.state.platform.database.dsn)
+        await conn.execute(
+            "INSERT INTO outbox (id, topic, payload) VALUES (gen_random_uuid(), 'kept', '{}')"
+        )
+        await conn.close()
+    assert (tmp_path / "postgres" / "PG_VERSION").exists()
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/ready")).status_code == 200
+        conn = await asyncpg.connect(client.app.state.platform.database.dsn)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'kept'") == 1
+            assert await conn.fetchval("SELECT count(*) FROM schema_migrations") > 0
+        finally:
+            await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_dracarys_up_serves_health_ready_and_schema_with_nothing_installed(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "up", "--port", str(port)],
+        env=embedded_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "dracarys up did not start in time"
+            time.sleep(0.3)
+        assert httpx.get(f"{base}/ready").json()["postgres"] == "ok"
+        schema = httpx.get(f"{base}/schema/openapi.json")
+        assert schema.status_code == 200
+        assert schema.json()["info"]["title"] == "Dracarys API"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert f"Dracarys is running at http://127.0.0.1:{port}" in output
+
+
+def test_a_bad_setting_stops_the_start_with_a_message_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "up"],
+        env=embedded_env(tmp_path, DRACARYS_PORT="eighty"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "DRACARYS_PORT" in result.stderr
+    assert "configuration error" in result.stderr
