@@ -19,9 +19,19 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
 SECONDS_PER_YEAR = 365.25 * 86_400
 BINANCE_COLUMNS = (
-    "open_time", "open", "high", "low", "close", "volume", "close_time",
-    "quote_volume", "trade_count", "taker_buy_base", "taker_buy_quote", "ignore",
-)  # fmt: skip
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trade_count",
+    "taker_buy_base",
+    "taker_buy_quote",
+    "ignore",
+)
 METATRADER_DATE = re.compile(r"^\d{4}\.\d{2}\.\d{2}[,\t]")
 
 

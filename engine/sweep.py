@@ -355,7 +355,7 @@ def walk_forward(
         trades[:, T_EXIT_BAR] -= in_sample_bars
         trades[:, T_ENTRY_BAR] = np.maximum(trades[:, T_ENTRY_BAR] - in_sample_bars, 0.0)
         oos = performance(oos_equity, trades, opening, bars.bars_per_year)
-        compounded *= oos[M_FINAL_EQUITY] / opening
+        compounded *= float(oos[M_FINAL_EQUITY]) / opening
         stamps = bars.timestamps
         rows.append(
             {

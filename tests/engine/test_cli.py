@@ -1,0 +1,122 @@
+"""The ``dracarys backtest`` command, run in-process."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli import backtest_main
+
+SAMPLE = str(Path(__file__).parents[2] / "data" / "sample_daily.csv")
+REQUIRED = {
+    "final_equity",
+    "total_return_pct",
+    "trades",
+    "sharpe",
+    "sortino",
+    "max_drawdown_pct",
+    "win_rate_pct",
+}
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:  # type: ignore[type-arg]
+    assert backtest_main(["--data", SAMPLE, "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_json_output_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    document = run_json(
+        capsys, "--strategy", "sma_cross", "--param", "fast=10", "--param", "slow=30"
+    )
+    assert set(document) >= REQUIRED
+    assert document["parameters"] == {"fast": 10.0, "slow": 30.0}
+    assert document["trades"] > 0
+
+
+def test_same_command_twice_prints_identical_results(capsys: pytest.CaptureFixture[str]) -> None:
+    args = (
+        "--strategy",
+        "sma_cross",
+        "--commission-bps",
+        "5",
+        "--slippage-bps",
+        "2",
+        "--allow-short",
+    )
+    first = run_json(capsys, *args)
+    second = run_json(capsys, *args)
+    first.pop("elapsed_s")
+    second.pop("elapsed_s")
+    assert first == second
+
+
+def test_costs_fill_and_sizing_flags_change_the_result(capsys: pytest.CaptureFixture[str]) -> None:
+    base = run_json(capsys, "--strategy", "sma_cross")
+    costly = run_json(capsys, "--strategy", "sma_cross", "--commission-bps", "20")
+    at_close = run_json(capsys, "--strategy", "sma_cross", "--fill", "close")
+    whole = run_json(
+        capsys, "--strategy", "sma_cross", "--whole-units", "--sizing", "all_in", "--cash", "1000"
+    )
+    assert costly["final_equity"] < base["final_equity"]
+    assert at_close["final_equity"] != base["final_equity"]
+    assert whole["trades"] == base["trades"]
+
+
+def test_sweep_with_report_writes_a_self_contained_html(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report = tmp_path / "out.html"
+    document = run_json(
+        capsys,
+        "--strategy",
+        "sma_cross",
+        "--sweep",
+        "fast=5:15:5",
+        "--sweep",
+        "slow=20:40:10",
+        "--report",
+        str(report),
+    )
+    assert document["sweep"]["combinations"] == 9
+    assert document["sweep"]["top"][0]["sharpe"] == document["sharpe"]
+    assert 0.0 <= document["sweep"]["deflated_sharpe"] <= 1.0
+    html = report.read_text()
+    assert html.count("<svg") == 3
+    assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "sweep heatmap" in html
+
+
+def test_walk_forward_flag_reports_folds(capsys: pytest.CaptureFixture[str]) -> None:
+    document = run_json(
+        capsys,
+        "--strategy",
+        "sma_cross",
+        "--sweep",
+        "fast=5,10",
+        "--sweep",
+        "slow=30,60",
+        "--walk-forward",
+        "2",
+    )
+    assert len(document["walk_forward"]["folds"]) == 2
+
+
+def test_table_output_for_people(capsys: pytest.CaptureFixture[str]) -> None:
+    assert backtest_main(["--data", SAMPLE, "--strategy", "rsi_reversion"]) == 0
+    assert "sharpe" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "nope"], "neither a template"),
+        (["--strategy", "sma_cross", "--param", "fast"], "NAME=VALUE"),
+        (["--strategy", "sma_cross", "--param", "fast=0"], "window"),
+        (["--strategy", "sma_cross", "--cash", "-5"], "initial_cash"),
+    ],
+)
+def test_bad_input_exits_2_with_the_reason(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert backtest_main(["--data", SAMPLE, *args]) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,114 @@
+"""Sweeps agree with single runs, share indicators, stay within memory, and rank."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from engine.data import Bars
+from engine.runner import run_backtest
+from engine.strategy import ExecutionSettings, SpecBuilder
+from engine.sweep import (
+    deflated_sharpe_ratio,
+    grid,
+    parse_range,
+    random_search,
+    run_sweep,
+    walk_forward,
+)
+from engine.synthetic import generate_daily
+
+EXECUTION = ExecutionSettings(commission_bps=5)
+
+
+@pytest.fixture(scope="module")
+def bars() -> Bars:
+    return Bars.from_frame(generate_daily(800, seed=11))
+
+
+def test_parse_range_includes_the_stop() -> None:
+    assert parse_range("fast=5:20:5") == ("fast", [5.0, 10.0, 15.0, 20.0])
+    assert parse_range("width=1.5,2,2.5") == ("width", [1.5, 2.0, 2.5])
+    with pytest.raises(ValueError, match="step > 0"):
+        parse_range("fast=5:1:1")
+
+
+def test_grid_and_random_search_are_deterministic() -> None:
+    ranges = {"fast": [1.0, 2.0, 3.0], "slow": [10.0, 20.0]}
+    assert len(grid(ranges)) == 6
+    assert random_search(ranges, 4, seed=1) == random_search(ranges, 4, seed=1)
+    assert len({tuple(c.values()) for c in random_search(ranges, 4, seed=1)}) == 4
+
+
+def test_every_sweep_row_equals_the_single_backtest_of_its_parameters(bars: Bars) -> None:
+    builder = SpecBuilder("sma_cross", allow_short=True)
+    combos = grid({"fast": [3, 5, 8], "slow": [20, 40]})
+    result = run_sweep(bars, builder, combos, EXECUTION)
+    for row in result.ranking.iter_rows(named=True):
+        single = run_backtest(
+            bars, builder.build({"fast": row["fast"], "slow": row["slow"]}), EXECUTION
+        )
+        assert row["final_equity"] == single.metrics.final_equity
+        assert row["trades"] == single.metrics.trades
+        assert row["sharpe"] == single.metrics.sharpe or (
+            math.isnan(row["sharpe"]) and math.isnan(single.metrics.sharpe)
+        )
+
+
+def test_each_indicator_window_is_computed_once(bars: Bars) -> None:
+    combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 40, 60]})
+    result = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
+    assert result.indicators_computed == 7
+
+
+def test_a_tiny_memory_budget_chunks_the_work_without_changing_results(bars: Bars) -> None:
+    combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 40, 60]})
+    roomy = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
+    tight = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION, memory_budget_bytes=1)
+    assert tight.chunks > 1
+    assert tight.ranking.equals(roomy.ranking)
+
+
+def test_ranking_is_sorted_by_the_chosen_metric_with_nan_last(bars: Bars) -> None:
+    combos = grid({"fast": [3, 5, 8], "slow": [20, 40]})
+    ranked = run_sweep(
+        bars, SpecBuilder("sma_cross"), combos, EXECUTION, rank_by="total_return_pct"
+    ).ranking
+    values = ranked["total_return_pct"].to_list()
+    assert values == sorted(values, reverse=True)
+    by_drawdown = run_sweep(
+        bars, SpecBuilder("sma_cross"), combos, EXECUTION, rank_by="max_drawdown_pct"
+    ).ranking
+    assert by_drawdown["max_drawdown_pct"].is_sorted()
+    assert set(ranked.columns) >= {"fast", "slow", "sharpe", "trades"}
+    assert ranked.schema["fast"] == pl.Int64
+
+
+def test_sweep_progress_reports_every_combination(bars: Bars) -> None:
+    seen: list[int] = []
+    combos = grid({"fast": [3, 5], "slow": [20, 40]})
+    run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION, progress=seen.append)
+    assert sum(seen) == 4
+
+
+def test_walk_forward_reports_out_of_sample_results_and_deflated_sharpe(bars: Bars) -> None:
+    combos = grid({"fast": [3, 8], "slow": [20, 40]})
+    result = walk_forward(bars, SpecBuilder("sma_cross"), combos, EXECUTION, folds=2)
+    assert result.folds.height == 2
+    assert {"fast", "slow", "deflated_sharpe", "out_of_sample_return_pct"} <= set(
+        result.folds.columns
+    )
+    compounded = np.prod(1 + result.folds["out_of_sample_return_pct"].to_numpy() / 100) - 1
+    assert result.out_of_sample_return_pct == pytest.approx(100 * compounded)
+    assert (result.folds["out_of_sample_start"] > result.folds["in_sample_start"]).all()
+
+
+def test_deflated_sharpe_falls_as_more_trials_are_tried() -> None:
+    rng = np.random.default_rng(5)
+    returns = rng.normal(0.001, 0.01, 1_000)
+    few = deflated_sharpe_ratio(returns, rng.normal(0, 0.03, 5))
+    many = deflated_sharpe_ratio(returns, rng.normal(0, 0.03, 500))
+    assert 0.0 <= many < few <= 1.0
+    # One trial reduces to the probabilistic Sharpe ratio against zero.
+    assert deflated_sharpe_ratio(returns, [0.1]) > 0.9
