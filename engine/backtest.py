@@ -125,26 +125,33 @@ TRADE_COLUMNS = 10
 
 
 @inline_kernel
+def _series_row(base: FloatArray, series: FloatArray, row: int) -> FloatArray:
+    """Row ``row`` of the virtual table: bar rows first, then indicator rows."""
+    chosen: FloatArray = base[row] if row < BASE_ROWS else series[row - BASE_ROWS]
+    return chosen
+
+
+@inline_kernel
 def _condition_holds(
-    series: FloatArray,
-    bar: int,
-    left: int,
-    op: int,
-    right: int,
+    left: FloatArray,
+    right: FloatArray,
+    right_is_series: bool,
     constant: float,
+    bar: int,
+    op: int,
     lag: int,
 ) -> bool:
     """One condition at ``bar``; comparisons with NaN (warm-up) are false."""
-    a = series[left, bar]
-    b = constant if right < 0 else series[right, bar - lag] if bar >= lag else np.nan
+    a = left[bar]
+    b = (right[bar - lag] if bar >= lag else np.nan) if right_is_series else constant
     if op == OP_ABOVE:
         return bool(a > b)
     if op == OP_BELOW:
         return bool(a < b)
     if bar < 1:
         return False
-    a_prev = series[left, bar - 1]
-    b_prev = constant if right < 0 else series[right, bar - 1 - lag] if bar >= lag + 1 else np.nan
+    a_prev = left[bar - 1]
+    b_prev = (right[bar - 1 - lag] if bar >= lag + 1 else np.nan) if right_is_series else constant
     if op == OP_CROSSES_ABOVE:
         return bool(a > b and a_prev <= b_prev)
     return bool(a < b and a_prev >= b_prev)
@@ -152,6 +159,7 @@ def _condition_holds(
 
 @kernel
 def _fill_block_flags(
+    base: FloatArray,
     series: FloatArray,
     start: int,
     stop: int,
@@ -177,16 +185,18 @@ def _fill_block_flags(
             continue
         mask[:count] = True
         for k in range(first_condition, last_condition):
-            a = series[cond_left[k]]
+            a = _series_row(base, series, cond_left[k])
+            right_is_series = cond_right[k] >= 0
+            b = _series_row(base, series, cond_right[k]) if right_is_series else a
             op = cond_op[k]
             lag = cond_lag[k]
             # Bars too early to read the lagged previous value take the careful path.
             safe = min(max(start, lag + 1), stop)
             for i in range(start, safe):
                 mask[i - start] &= _condition_holds(
-                    series, i, cond_left[k], op, cond_right[k], cond_constant[k], lag
+                    a, b, right_is_series, cond_constant[k], i, op, lag
                 )
-            if cond_right[k] < 0:
+            if not right_is_series:
                 c = cond_constant[k]
                 if op == OP_ABOVE:
                     for i in range(safe, stop):
@@ -201,7 +211,6 @@ def _fill_block_flags(
                     for i in range(safe, stop):
                         mask[i - start] &= (a[i] < c) & (a[i - 1] >= c)
             else:
-                b = series[cond_right[k]]
                 if op == OP_ABOVE:
                     for i in range(safe, stop):
                         mask[i - start] &= a[i] > b[i - lag]
@@ -222,7 +231,12 @@ def _fill_block_flags(
 
 @inline_kernel
 def _entry_units(
-    settings: FloatArray, series: FloatArray, equity: float, price: float, signal_bar: int
+    settings: FloatArray,
+    base: FloatArray,
+    series: FloatArray,
+    equity: float,
+    price: float,
+    signal_bar: int,
 ) -> float:
     """Units to trade for a new position at ``price`` given ``equity`` (see module doc)."""
     if equity <= 0.0 or price <= 0.0:
@@ -238,7 +252,7 @@ def _entry_units(
     elif sizing == SIZING_FIXED_FRACTION:
         units = value * equity / (price * settings[S_STOP_LOSS])
     else:
-        volatility = series[int(settings[S_VOLATILITY_ROW]), signal_bar]
+        volatility = _series_row(base, series, int(settings[S_VOLATILITY_ROW]))[signal_bar]
         if not volatility > 0.0:
             return 0.0
         units = equity * settings[S_TARGET_VOLATILITY] / volatility / price
@@ -283,6 +297,7 @@ def _close_trade(
 
 @kernel
 def simulate(
+    base: FloatArray,
     series: FloatArray,
     settings: FloatArray,
     group_bounds: IntArray,
@@ -297,17 +312,18 @@ def simulate(
     position_out: FloatArray,
     trades_out: FloatArray,
 ) -> int:
-    """Run one backtest over the bars in ``series`` (rows: open, high, low, close,
-    volume, then indicators). Signals come from ``custom_flags`` when it has one entry per
-    bar, else from the conditions. Writes equity (and cash and position, when those
-    arrays are not empty) per bar, and the trades into ``trades_out`` (the open trade
-    last); returns the number of trades, which exceeds the table's rows when it was too
-    small (the caller then runs again with a table that fits)."""
-    n = series.shape[1]
-    opens = series[ROW_OPEN]
-    highs = series[ROW_HIGH]
-    lows = series[ROW_LOW]
-    closes = series[ROW_CLOSE]
+    """Run one backtest over the bars in ``base`` (rows: open, high, low, close, volume)
+    with indicator rows in ``series`` (condition rows count bar rows first). Signals come
+    from ``custom_flags`` when it has one entry per bar, else from the conditions. Writes
+    equity (and cash and position, when those arrays are not empty) per bar, and the
+    trades into ``trades_out`` (the open trade last). Returns the number of trades, which
+    exceeds the table's rows when it was too small (the caller then runs again with a
+    table that fits)."""
+    n = base.shape[1]
+    opens = base[ROW_OPEN]
+    highs = base[ROW_HIGH]
+    lows = base[ROW_LOW]
+    closes = base[ROW_CLOSE]
     use_custom = custom_flags.shape[0] == n
     block = np.zeros(FLAG_BLOCK_BARS, dtype=np.int8)
     mask = np.zeros(FLAG_BLOCK_BARS, dtype=np.bool_)
@@ -417,7 +433,9 @@ def simulate(
                     fill_price = pending_stop
             if fill_price > 0.0:
                 equity_now = cash
-                units = _entry_units(settings, series, equity_now, fill_price, pending_signal_bar)
+                units = _entry_units(
+                    settings, base, series, equity_now, fill_price, pending_signal_bar
+                )
                 if units > 0.0:
                     entry_fee = units * fill_price * fee_rate + fixed_fee
                     cash_before_entry = cash
@@ -467,6 +485,7 @@ def simulate(
                 block_start = i
                 block_stop = min(n, i + FLAG_BLOCK_BARS)
                 _fill_block_flags(
+                    base,
                     series,
                     block_start,
                     block_stop,
@@ -557,7 +576,7 @@ def simulate(
         ):
             d = float(pending_direction)
             fill_price = closes[i] * (1.0 + d * slippage)
-            units = _entry_units(settings, series, cash, fill_price, i)
+            units = _entry_units(settings, base, series, cash, fill_price, i)
             if units > 0.0:
                 entry_fee = units * fill_price * fee_rate + fixed_fee
                 cash_before_entry = cash

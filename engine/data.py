@@ -291,15 +291,37 @@ def resample(frame: pl.DataFrame, every: str) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Bars:
-    """One symbol's validated bars as contiguous float64 arrays for the kernels."""
+    """One symbol's validated bars: ``base`` is a C-contiguous (5, n) float64 matrix of
+    open, high, low, close and volume rows that the kernels read directly."""
 
     symbol: str
     timestamps: npt.NDArray[np.int64]  # microseconds since the epoch, UTC
-    open: FloatArray
-    high: FloatArray
-    low: FloatArray
-    close: FloatArray
-    volume: FloatArray
+    base: FloatArray
+
+    @property
+    def open(self) -> FloatArray:
+        row: FloatArray = self.base[0]
+        return row
+
+    @property
+    def high(self) -> FloatArray:
+        row: FloatArray = self.base[1]
+        return row
+
+    @property
+    def low(self) -> FloatArray:
+        row: FloatArray = self.base[2]
+        return row
+
+    @property
+    def close(self) -> FloatArray:
+        row: FloatArray = self.base[3]
+        return row
+
+    @property
+    def volume(self) -> FloatArray:
+        row: FloatArray = self.base[4]
+        return row
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame, symbol: str | None = None) -> "Bars":
@@ -313,18 +335,13 @@ class Bars:
             frame = frame.filter(pl.col("symbol") == chosen)
         else:
             chosen = symbol or "data"
-
-        def column(name: str) -> FloatArray:
-            return np.ascontiguousarray(frame[name].to_numpy(), dtype=np.float64)
-
+        base = np.empty((5, frame.height))
+        for row, name in enumerate((*PRICE_COLUMNS, "volume")):
+            base[row] = frame[name].to_numpy()
         return cls(
             symbol=chosen,
             timestamps=frame["timestamp"].dt.epoch("us").to_numpy().astype(np.int64),
-            open=column("open"),
-            high=column("high"),
-            low=column("low"),
-            close=column("close"),
-            volume=column("volume"),
+            base=base,
         )
 
     @classmethod
@@ -341,19 +358,16 @@ class Bars:
     ) -> "Bars":
         """Bars from plain arrays, timestamped every ``bar_seconds`` from the epoch."""
         n = close.shape[0]
+        base = np.stack((open, high, low, close, np.ones(n) if volume is None else volume))
         return cls(
             symbol=symbol,
             timestamps=np.arange(n, dtype=np.int64) * bar_seconds * 1_000_000,
-            open=np.ascontiguousarray(open, dtype=np.float64),
-            high=np.ascontiguousarray(high, dtype=np.float64),
-            low=np.ascontiguousarray(low, dtype=np.float64),
-            close=np.ascontiguousarray(close, dtype=np.float64),
-            volume=np.ascontiguousarray(np.ones(n) if volume is None else volume, dtype=np.float64),
+            base=np.ascontiguousarray(base, dtype=np.float64),
         )
 
     @property
     def length(self) -> int:
-        return int(self.close.shape[0])
+        return int(self.base.shape[1])
 
     @property
     def bars_per_year(self) -> float:
@@ -368,16 +382,9 @@ class Bars:
         median_s = float(np.median(np.diff(self.timestamps))) / 1e6
         return SECONDS_PER_YEAR / median_s
 
-    def base_matrix(self) -> FloatArray:
-        return np.stack((self.open, self.high, self.low, self.close, self.volume))
-
     def slice(self, start: int, stop: int) -> "Bars":
         return Bars(
             symbol=self.symbol,
             timestamps=self.timestamps[start:stop],
-            open=self.open[start:stop],
-            high=self.high[start:stop],
-            low=self.low[start:stop],
-            close=self.close[start:stop],
-            volume=self.volume[start:stop],
+            base=np.ascontiguousarray(self.base[:, start:stop]),
         )

@@ -56,7 +56,7 @@ from engine.strategy import (
 FloatArray = npt.NDArray[np.float64]
 FlagArray = npt.NDArray[np.int8]
 NO_FLAGS: FlagArray = np.zeros(0, dtype=np.int8)
-INITIAL_TRADE_ROWS = 4096
+MIN_TRADE_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,12 @@ def _run(
     equity = np.empty(n)
     cash = np.empty(n)
     position = np.empty(n)
-    capacity = min(n + 1, INITIAL_TRADE_ROWS)
+    # A trade every 16 bars or more often is rare; such runs simulate twice.
+    capacity = min(n + 1, max(MIN_TRADE_ROWS, n // 16))
     while True:
         trade_table = np.empty((capacity, TRADE_COLUMNS))
         trade_count = simulate(
+            bars.base,
             table.matrix,
             settings,
             rules.group_bounds,

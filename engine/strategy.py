@@ -329,26 +329,24 @@ def sizing_volatility(spec: StrategySpec) -> Volatility:
 
 
 class SeriesTable:
-    """Bars and indicator outputs as rows of one C-contiguous matrix. Each distinct
-    indicator is computed once however many specs use it; with ``spare_rows`` the table
-    can ``ensure`` further indicators later, reusing the rows of ones no longer needed."""
+    """Indicator outputs as rows of one C-contiguous matrix beside the bars' own rows
+    (row numbers count the five bar rows first). Each distinct indicator is computed once
+    however many specs use it; with ``spare_rows`` the table can ``ensure`` further
+    indicators later, reusing the rows of ones no longer needed."""
 
     def __init__(self, bars: Bars, needed: list[Indicator], spare_rows: int = 0) -> None:
         self.bars = bars
         distinct = {indicator_key(ind): ind for ind in needed}
-        row_count = (
-            BASE_ROWS + sum(len(output_names(ind)) for ind in distinct.values()) + spare_rows
-        )
+        row_count = sum(len(output_names(ind)) for ind in distinct.values()) + spare_rows
         self.matrix: FloatArray = np.empty((row_count, bars.length))
-        self.matrix[:BASE_ROWS] = bars.base_matrix()
         self.rows_of: dict[tuple[Any, ...], tuple[int, ...]] = {}
-        self.free_rows = list(range(row_count - 1, BASE_ROWS - 1, -1))
+        self.free_rows = list(range(BASE_ROWS + row_count - 1, BASE_ROWS - 1, -1))
         self.computed = 0
         self.ensure(needed)
 
     @property
     def capacity(self) -> int:
-        return int(self.matrix.shape[0]) - BASE_ROWS
+        return int(self.matrix.shape[0])
 
     def ensure(self, needed: list[Indicator]) -> None:
         """Compute the missing ones among ``needed``, evicting cached indicators that
@@ -366,7 +364,7 @@ class SeriesTable:
                 self.free_rows.extend(self.rows_of.pop(evictable))
             rows = tuple(self.free_rows.pop() for _ in outputs)
             for row, output in zip(rows, outputs, strict=True):
-                self.matrix[row] = output
+                self.matrix[row - BASE_ROWS] = output
             self.rows_of[key] = rows
 
     def rows_for(self, spec: StrategySpec) -> dict[str, int]:

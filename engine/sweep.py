@@ -62,7 +62,7 @@ Params = dict[str, float]
 ProgressCallback = Callable[[int], None]
 DEFAULT_MEMORY_BUDGET_BYTES = 2 << 30
 MAX_CHUNK_COMBINATIONS = 64
-SWEEP_TRADE_ROWS = 65_536
+SWEEP_TRADE_ROWS = 4096
 # Metrics where smaller is better when ranking.
 ASCENDING_METRICS = frozenset({"max_drawdown_pct", "max_drawdown_bars", "annual_volatility_pct"})
 
@@ -98,6 +98,7 @@ def random_search(ranges: Mapping[str, Sequence[float]], count: int, seed: int) 
 
 @parallel_kernel
 def _sweep_chunk(
+    base: FloatArray,
     matrix: FloatArray,
     settings: FloatArray,
     group_bounds: IntArray,
@@ -109,16 +110,17 @@ def _sweep_chunk(
     bars_per_year: float,
 ) -> FloatArray:
     combos = settings.shape[0]
-    n = matrix.shape[1]
+    n = base.shape[1]
     out = np.empty((combos, len(METRIC_NAMES)))
     no_flags = np.zeros(0, dtype=np.int8)
     no_book = np.zeros(0)
     for c in prange(combos):
         equity = np.empty(n)
-        capacity = min(n + 1, SWEEP_TRADE_ROWS)
+        capacity = min(n + 1, max(SWEEP_TRADE_ROWS, n // 16))
         trades = np.empty((capacity, TRADE_COLUMNS))
         for _attempt in range(2):
             trade_count = simulate(
+                base,
                 matrix,
                 settings[c],
                 group_bounds[c],
@@ -189,9 +191,14 @@ def run_sweep(
         key=lambda k: [repr(indicator_key(i)) for i in required_indicators(specs[k])],
     )
     row_bytes = 8 * bars.length
-    worker_bytes = numba.get_num_threads() * row_bytes
+    # Each worker holds an equity curve and a trade table of up to one row per 16 bars.
+    worker_bytes = numba.get_num_threads() * (row_bytes + TRADE_COLUMNS * row_bytes // 16)
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
-    capacity = max(widest, (memory_budget_bytes - worker_bytes) // row_bytes - BASE_ROWS)
+    distinct = {
+        indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)
+    }
+    affordable = (memory_budget_bytes - worker_bytes) // row_bytes - BASE_ROWS
+    capacity = max(widest, min(sum(distinct.values()), affordable))
     table = SeriesTable(bars, [], spare_rows=int(capacity))
     results = np.empty((len(specs), len(METRIC_NAMES)))
     chunks = _chunks(specs, order, int(capacity))
@@ -241,6 +248,7 @@ def _run_chunk(
         return out
 
     result: FloatArray = _sweep_chunk(
+        table.bars.base,
         table.matrix,
         settings,
         np.stack([rules.group_bounds for rules in compiled]),
