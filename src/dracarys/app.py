@@ -26,7 +26,7 @@ from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
 from dracarys.db.migrate import migrate
 from dracarys.errors import EXCEPTION_HANDLERS
-from dracarys.identity.access import AccessMiddleware, provide_current_user, writer_guard
+from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
 from dracarys.routes import ROUTE_HANDLERS
@@ -97,7 +97,13 @@ def create_app(
     def provide_platform(request: Request[Any, Any, Any]) -> Platform:
         return platform_from_state(request.app.state)
 
-    prometheus = PrometheusConfig(app_name="dracarys", group_path=True, excluded_http_methods=[])
+    # Probes and scrapes are left out of the request metrics: orchestrators call them
+    # every few seconds and would drown the series that describe real traffic.
+    prometheus = PrometheusConfig(
+        app_name="dracarys",
+        group_path=True,
+        exclude=["^/health$", "^/ready$", "^/metrics$"],
+    )
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController],
         lifespan=[lifespan],
@@ -105,7 +111,6 @@ def create_app(
             "platform": Provide(provide_platform, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
         },
-        guards=[writer_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             request_id_middleware,
@@ -113,8 +118,10 @@ def create_app(
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
         ],
         stores=_stores(settings, redis),
-        cors_config=CORSConfig(
-            allow_origins=list(settings.allowed_origins), allow_credentials=True
+        cors_config=(
+            CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True)
+            if settings.cors_origins
+            else None
         ),
         openapi_config=OpenAPIConfig(
             title="Dracarys API",

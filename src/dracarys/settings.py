@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = DEFAULT_DATA_DIR
     secret_key: Annotated[str, msgspec.Meta(min_length=32)] = ""
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
+    # Other sites whose browser pages may call the API (CORS); empty: same origin only.
+    cors_origins: tuple[str, ...] = ()
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "json"
     db_pool_min_size: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
@@ -91,8 +93,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field, schemes in _URL_SCHEMES.items():
         if field in raw:
             _check_url(field, raw[field], schemes)
-    if "allowed_origins" in raw:
-        raw["allowed_origins"] = _parse_origins(raw["allowed_origins"])
+    for field in ("allowed_origins", "cors_origins"):
+        if field in raw:
+            raw[field] = _parse_origins(field, raw[field])
     if "log_level" in raw:
         raw["log_level"] = raw["log_level"].upper()
     if "secret_key" not in raw:
@@ -131,12 +134,12 @@ def _check_url(field: str, value: str, schemes: tuple[str, ...]) -> None:
         raise SettingsError(f"{name}={value!r} names no host")
 
 
-def _parse_origins(value: str) -> tuple[str, ...]:
+def _parse_origins(field: str, value: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
     for origin in origins:
         if urlsplit(origin).scheme not in {"http", "https"}:
             raise SettingsError(
-                f"DRACARYS_ALLOWED_ORIGINS holds {origin!r}, which is not an http(s) origin"
+                f"{env_var_name(field)} holds {origin!r}, which is not an http(s) origin"
             )
     return origins
 

@@ -53,11 +53,15 @@ async def test_every_route_in_the_schema_has_a_unique_operation_id(
     assert len(operation_ids) == len(set(operation_ids))
 
 
-async def test_metrics_are_exposed_for_prometheus(client: AsyncTestClient[Litestar]) -> None:
+async def test_metrics_count_api_requests_but_not_probes(
+    client: AsyncTestClient[Litestar],
+) -> None:
     await client.get("/health")
+    await client.get("/schema/openapi.json")
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
-    assert "litestar_requests_total" in metrics.text
+    assert 'path="/schema/openapi.json"' in metrics.text
+    assert 'path="/health"' not in metrics.text
 
 
 async def test_request_id_is_echoed_or_generated(client: AsyncTestClient[Litestar]) -> None:
@@ -139,3 +143,17 @@ async def test_unknown_route_is_a_404_problem(client: AsyncTestClient[Litestar])
     response = await client.get("/no/such/thing")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_cors_is_off_unless_other_origins_are_configured(
+    client: AsyncTestClient[Litestar], settings: Settings
+) -> None:
+    plain = await client.get("/health", headers={"Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in plain.headers
+
+    opened = msgspec.structs.replace(settings, cors_origins=("https://partner.example",))
+    async with AsyncTestClient(app=create_app(opened)) as cors_client:
+        allowed = await cors_client.get("/health", headers={"Origin": "https://partner.example"})
+        other = await cors_client.get("/health", headers={"Origin": "https://elsewhere.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://partner.example"
+    assert "access-control-allow-origin" not in other.headers

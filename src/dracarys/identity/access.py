@@ -2,13 +2,13 @@
 checked), the `current_user` dependency every protected route uses, and role guards.
 
 Every module authorises through this file: `CurrentUser` for object-level checks in
-services, `requires_role(...)` guards on routes, and `writer_guard` for the observer role,
-which may read wherever it can read but never write."""
+services, `requires_role(...)` guards on routes, and `AccessMiddleware`, which also keeps
+the observer role read-only wherever it can read."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -27,6 +27,7 @@ from dracarys.settings import Settings
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 AUDIENCE = "dracarys-api"
 ALGORITHM = "HS256"
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Role(StrEnum):
@@ -128,11 +129,11 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 def requires_role(
     *roles: Role,
-) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
     """Route guard: the caller's role must be one of `roles`."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, CurrentUser):
             raise Unauthorized("sign in first")
@@ -141,22 +142,6 @@ def requires_role(
             raise Forbidden(f"this action needs one of the roles: {names}")
 
     return guard
-
-
-def writer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Observers are read-only everywhere."""
-    user = connection.scope.get("user")
-    if (
-        isinstance(user, CurrentUser)
-        and user.role is Role.OBSERVER
-        and connection.scope.get("method")
-        not in (
-            "GET",
-            "HEAD",
-            "OPTIONS",
-        )
-    ):
-        raise Forbidden("observers have read-only access")
 
 
 class AccessMiddleware(AbstractAuthenticationMiddleware):
@@ -186,6 +171,10 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         user = msgspec.structs.replace(claimed, role=Role(row["role"]))
+        if user.role is Role.OBSERVER and connection.scope.get("method") not in _READ_METHODS:
+            # Enforced here rather than as an app-wide guard: Litestar copies the route
+            # handler for every guard call, which costs every request.
+            raise Forbidden("observers have read-only access")
         return AuthenticationResult(user=user, auth=token)
 
 
@@ -200,7 +189,9 @@ def provide_current_user(request: Request[Any, Any, Any]) -> CurrentUser:
     return user
 
 
-def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Route guard: any signed-in caller."""
     if not isinstance(connection.scope.get("user"), CurrentUser):
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
