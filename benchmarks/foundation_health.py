@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from httpload import LoadResult, machine, served, wrk  # noqa: E402
+from httpload import LoadResult, machine, served, wrk
 
 ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
