@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
+from dracarys.identity.profiles import on_session_attended, on_session_rated
+from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
+from dracarys.messaging.service import deliver_message
 from dracarys.outbox import EventHandler
 
 
@@ -16,6 +20,22 @@ class Consumer:
 
 
 CONSUMERS: list[Consumer] = []
+
+CONSUMERS.append(
+    Consumer(
+        name="messaging.deliver", topics=frozenset({EMAIL_SEND, SMS_SEND}), handler=deliver_message
+    )
+)
+CONSUMERS.append(
+    Consumer(name="identity.ratings", topics=frozenset({SESSION_RATED}), handler=on_session_rated)
+)
+CONSUMERS.append(
+    Consumer(
+        name="identity.mentor_sessions",
+        topics=frozenset({SESSION_ATTENDED}),
+        handler=on_session_attended,
+    )
+)
 
 
 def consumers_for(topic: str) -> list[Consumer]:

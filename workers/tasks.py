@@ -12,6 +12,7 @@ import structlog
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
 from dracarys.db import transaction
+from dracarys.messaging.service import delivering_for
 from dracarys.outbox import Event, consume_batch, prune_published
 from dracarys.platform import Platform
 from workers.consumers import Consumer, consumers_for
@@ -39,8 +40,10 @@ async def deliver_events(
         for consumer in consumers_for(event.topic):
             per_consumer[consumer].append(event)
     applied = 0
-    for consumer, batch in per_consumer.items():
-        applied += await consume_batch(platform.pool, consumer.name, batch, consumer.handler)
+    # Consumers that talk to providers (mail, SMS) read the platform from this binding.
+    with delivering_for(platform):
+        for consumer, batch in per_consumer.items():
+            applied += await consume_batch(platform.pool, consumer.name, batch, consumer.handler)
     return applied
 
 

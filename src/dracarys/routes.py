@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dracarys.identity.api import IDENTITY_CONTROLLERS
 from dracarys.system.api import health, ready
 
 ROUTE_HANDLERS: list[Any] = [
     health,
     ready,
+    *IDENTITY_CONTROLLERS,
 ]

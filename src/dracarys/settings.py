@@ -50,9 +50,57 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
     outbox_poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     seed_demo: bool = True
+    # Identity: refresh-token lifetime and login throttling (failures per window).
+    refresh_token_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    login_failure_window_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900
+    login_max_failures_per_account: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    login_max_failures_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
+    # KYC documents: upload limit, and the AES-256-GCM key (base64 of 32 bytes). Empty
+    # derives a key from the secret key (fine for development; set it in production).
+    kyc_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 10_000_000
+    kyc_encryption_key: str = ""
+    # Outgoing mail (SMTP). smtp_security: none | starttls | tls.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: Port = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    mail_from: str = "Dracarys <no-reply@dracarys.local>"
+    # SMS gateway (Africa's Talking messaging API wire format). Empty URL: SMS disabled.
+    sms_api_url: str = ""
+    sms_username: str = ""
+    sms_api_key: str = ""
+    sms_sender_id: str = ""
+    # OAuth/OIDC sign-in; a provider is enabled when its client id is set.
+    google_issuer: str = "https://accounts.google.com"
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    apple_issuer: str = "https://appleid.apple.com"
+    apple_client_id: str = ""
+    apple_client_secret: str = ""
+    # Points economy (see dracarys.points): caps, pending window, expiry, tiers, abuse.
+    points_social_email_daily_cap: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 500
+    points_pending_window_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 14
+    points_expiry_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 12
+    points_expiry_login_grace_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 90
+    points_tier_window_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+    points_tier_silver: Annotated[int, msgspec.Meta(ge=1)] = 1_000
+    points_tier_gold: Annotated[int, msgspec.Meta(ge=1)] = 5_000
+    points_tier_legend: Annotated[int, msgspec.Meta(ge=1)] = 20_000
+    points_velocity_limit: Annotated[int, msgspec.Meta(ge=1)] = 5_000
+    points_velocity_window_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 10
+    points_cluster_min_accounts: Annotated[int, msgspec.Meta(ge=2, le=1000)] = 3
+    points_redemption_hold_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
+    points_minor_units_per_point: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1
+    points_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "KES"
+    points_rules_cache_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
 
     def __repr__(self) -> str:
-        shown = {f: getattr(self, f) for f in self.__struct_fields__ if f != "secret_key"}
+        shown = {
+            f: ("***" if f in _SECRET_FIELDS and getattr(self, f) else getattr(self, f))
+            for f in self.__struct_fields__
+            if f != "secret_key"
+        }
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())}, secret_key=***)"
 
     @property
@@ -68,6 +116,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.data_dir).expanduser()
 
 
+_SECRET_FIELDS = frozenset(
+    {
+        "smtp_password",
+        "sms_api_key",
+        "google_client_secret",
+        "apple_client_secret",
+        "kyc_encryption_key",
+    }
+)
 _PREFIX = "DRACARYS_"
 _UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 _URL_SCHEMES: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,515 @@
+"""Identity HTTP API under /api/v1: signup, login, token refresh, logout, verification,
+two-factor, OIDC sign-in, users and profiles, KYC upload/download, the reviewer queue and
+admin actions. Handlers only translate HTTP; the rules live in the services."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Body
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from dracarys.errors import Forbidden, Unauthorized
+from dracarys.identity import kyc, oidc, profiles, service
+from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.identity.audit import verify_audit_chain
+from dracarys.identity.models import (
+    AuditCheck,
+    BanInput,
+    CodeInput,
+    Done,
+    EndorsementInput,
+    KycDocument,
+    KycOverride,
+    KycStatus,
+    LoginInput,
+    Me,
+    MentorProfileUpdate,
+    MentorStatusInput,
+    OidcCallbackInput,
+    OidcStart,
+    PhoneVerificationInput,
+    PrivateUser,
+    ProfileUpdate,
+    PublicUser,
+    RecoveryCodes,
+    RefreshInput,
+    ReviewDecision,
+    RoleChange,
+    SignupInput,
+    SignupResult,
+    StepUpToken,
+    TokenPair,
+    TotpEnrolment,
+)
+from dracarys.identity.throttle import LoginThrottle
+from dracarys.platform import Platform
+
+# Litestar refuses larger bodies before reading them; the service enforces the
+# configured document limit (DRACARYS_KYC_MAX_UPLOAD_BYTES) below this.
+KYC_UPLOAD_MAX_BODY = 51_000_000
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+
+
+def source_ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def staff_two_factor(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard for reviewer/admin routes: the session must have passed a TOTP check
+    (at login, or by enrolling in it)."""
+    user = connection.scope.get("user")
+    if not isinstance(user, CurrentUser):
+        raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
+    platform: Platform = connection.app.state.platform
+    if not await service.session_has_two_factor(platform, user):
+        raise Forbidden(
+            "staff actions need two-factor authentication: enrol at POST /api/v1/me/totp "
+            "or sign in with your authenticator code",
+            extra={"two_factor_required": True},
+        )
+
+
+STAFF = [requires_role(Role.REVIEWER, Role.ADMIN), staff_two_factor]
+ADMIN = [requires_role(Role.ADMIN), staff_two_factor]
+
+
+@dataclass
+class KycUploadForm:
+    doc_type: str
+    file: UploadFile
+
+
+class AuthController(Controller):
+    path = "/api/v1"
+    tags = ("identity",)
+
+    @post(
+        "/signup", operation_id="signup", status_code=HTTP_201_CREATED, summary="Create an account"
+    )
+    async def signup(
+        self,
+        data: SignupInput,
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
+    ) -> SignupResult:
+        return await service.signup(platform, data, source_ip(request))
+
+    @post("/login", operation_id="login", status_code=HTTP_200_OK, summary="Sign in")
+    async def login(
+        self, data: LoginInput, platform: NamedDependency[Platform], request: Request[Any, Any, Any]
+    ) -> TokenPair:
+        throttle = LoginThrottle(request.app.stores.get("rate_limit"), platform.settings)
+        return await service.login(
+            platform,
+            throttle,
+            data,
+            source_ip=source_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+
+    @post(
+        "/token/refresh",
+        operation_id="refreshToken",
+        status_code=HTTP_200_OK,
+        summary="Rotate a refresh token",
+    )
+    async def refresh(
+        self,
+        data: RefreshInput,
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
+    ) -> TokenPair:
+        return await service.refresh_session(
+            platform, data.refresh_token, source_ip=source_ip(request)
+        )
+
+    @post("/logout", operation_id="logout", status_code=HTTP_200_OK, guards=[authenticated])
+    async def logout(
+        self,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await service.logout(platform, current_user, source_ip(request))
+        return Done()
+
+    @get("/verify-email", operation_id="verifyEmail", summary="Follow an e-mail verification link")
+    async def verify_email(self, token: str, platform: NamedDependency[Platform]) -> Done:
+        await service.verify_email(platform, token)
+        return Done()
+
+    @get("/me", operation_id="getMe", guards=[authenticated])
+    async def me(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> Me:
+        return await service.me(platform, current_user)
+
+    @post(
+        "/me/email-verification",
+        operation_id="resendEmailVerification",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[authenticated],
+    )
+    async def resend_email(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> Done:
+        await service.resend_email_verification(platform, current_user)
+        return Done()
+
+    @post(
+        "/me/phone-verification",
+        operation_id="requestPhoneCode",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[authenticated],
+    )
+    async def request_phone_code(
+        self,
+        data: PhoneVerificationInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Done:
+        await service.request_phone_code(platform, current_user, data.phone)
+        return Done()
+
+    @post(
+        "/me/phone-verification/confirm",
+        operation_id="confirmPhoneCode",
+        status_code=HTTP_200_OK,
+        guards=[authenticated],
+    )
+    async def confirm_phone(
+        self,
+        data: CodeInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Done:
+        await service.confirm_phone(platform, current_user, data.code)
+        return Done()
+
+    @post(
+        "/me/totp",
+        operation_id="beginTotpEnrolment",
+        status_code=HTTP_200_OK,
+        guards=[authenticated],
+    )
+    async def begin_totp(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> TotpEnrolment:
+        return await service.begin_totp_enrolment(platform, current_user)
+
+    @post(
+        "/me/totp/confirm",
+        operation_id="confirmTotpEnrolment",
+        status_code=HTTP_200_OK,
+        guards=[authenticated],
+    )
+    async def confirm_totp(
+        self,
+        data: CodeInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> RecoveryCodes:
+        return await service.confirm_totp_enrolment(
+            platform, current_user, data.code, source_ip(request)
+        )
+
+    @post("/me/step-up", operation_id="stepUp", status_code=HTTP_200_OK, guards=[authenticated])
+    async def step_up(
+        self,
+        data: CodeInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> StepUpToken:
+        return await service.issue_step_up_token(platform, current_user, data.code)
+
+    @get("/auth/oidc/{provider:str}/start", operation_id="startOidcSignIn")
+    async def oidc_start(self, provider: str, platform: NamedDependency[Platform]) -> OidcStart:
+        return await oidc.start_sign_in(platform, provider)
+
+    @post(
+        "/auth/oidc/{provider:str}/callback",
+        operation_id="finishOidcSignIn",
+        status_code=HTTP_200_OK,
+    )
+    async def oidc_callback(
+        self,
+        provider: str,
+        data: OidcCallbackInput,
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
+    ) -> TokenPair:
+        return await oidc.finish_sign_in(
+            platform,
+            provider,
+            code=data.code,
+            state=data.state,
+            source_ip=source_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+
+
+class UsersController(Controller):
+    path = "/api/v1"
+    tags = ("identity",)
+
+    @get("/users/{user_id:uuid}", operation_id="getUser")
+    async def get_user(
+        self,
+        user_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
+    ) -> PublicUser | PrivateUser:
+        viewer = request.scope.get("user")
+        return await profiles.user_view(
+            platform, viewer if isinstance(viewer, CurrentUser) else None, user_id
+        )
+
+    @patch("/users/{user_id:uuid}/profile", operation_id="updateProfile", guards=[authenticated])
+    async def update_profile(
+        self,
+        user_id: uuid.UUID,
+        data: ProfileUpdate,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PublicUser | PrivateUser:
+        return await profiles.update_profile(platform, current_user, user_id, data)
+
+    @patch(
+        "/users/{user_id:uuid}/mentor-profile",
+        operation_id="updateMentorProfile",
+        guards=[authenticated],
+    )
+    async def update_mentor_profile(
+        self,
+        user_id: uuid.UUID,
+        data: MentorProfileUpdate,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PublicUser | PrivateUser:
+        return await profiles.update_mentor_profile(platform, current_user, user_id, data)
+
+    @post(
+        "/users/{user_id:uuid}/endorsements",
+        operation_id="endorseUser",
+        status_code=HTTP_201_CREATED,
+        guards=[authenticated],
+    )
+    async def endorse(
+        self,
+        user_id: uuid.UUID,
+        data: EndorsementInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Done:
+        await profiles.endorse(platform, current_user, user_id, data.skill.value)
+        return Done()
+
+    @patch(
+        "/users/{user_id:uuid}/kyc-upload",
+        operation_id="uploadKycDocument",
+        guards=[authenticated],
+        request_max_body_size=KYC_UPLOAD_MAX_BODY,
+    )
+    async def kyc_upload(
+        self,
+        user_id: uuid.UUID,
+        data: Annotated[KycUploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> KycDocument:
+        content = await data.file.read()
+        return await kyc.upload_document(
+            platform, current_user, user_id, data.doc_type, content, source_ip(request)
+        )
+
+    @get("/users/{user_id:uuid}/kyc", operation_id="getKycStatus", guards=[authenticated])
+    async def kyc_status(
+        self,
+        user_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> KycStatus:
+        return await kyc.kyc_status(platform, current_user, user_id)
+
+    @get(
+        "/kyc/documents/{document_id:uuid}/file",
+        operation_id="downloadKycDocument",
+        guards=[authenticated],
+    )
+    async def kyc_file(
+        self,
+        document_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Response[bytes]:
+        document, content = await kyc.read_document(platform, current_user, document_id)
+        name = f"{document.doc_type}{_EXTENSIONS.get(document.content_type, '')}"
+        return Response(
+            content=content,
+            media_type=document.content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+class StaffController(Controller):
+    path = "/api/v1"
+    tags = ("identity-admin",)
+
+    @get("/kyc/reviews", operation_id="listKycReviews", guards=STAFF)
+    async def pending(self, platform: NamedDependency[Platform]) -> list[KycDocument]:
+        return await kyc.pending_documents(platform)
+
+    @post(
+        "/kyc/documents/{document_id:uuid}/approve",
+        operation_id="approveKycDocument",
+        status_code=HTTP_200_OK,
+        guards=STAFF,
+    )
+    async def approve(
+        self,
+        document_id: uuid.UUID,
+        data: ReviewDecision,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> KycDocument:
+        return await kyc.decide_document(
+            platform,
+            current_user,
+            document_id,
+            approve=True,
+            reason=data.reason,
+            source_ip=source_ip(request),
+        )
+
+    @post(
+        "/kyc/documents/{document_id:uuid}/reject",
+        operation_id="rejectKycDocument",
+        status_code=HTTP_200_OK,
+        guards=STAFF,
+    )
+    async def reject(
+        self,
+        document_id: uuid.UUID,
+        data: ReviewDecision,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> KycDocument:
+        return await kyc.decide_document(
+            platform,
+            current_user,
+            document_id,
+            approve=False,
+            reason=data.reason,
+            source_ip=source_ip(request),
+        )
+
+    @put("/admin/users/{user_id:uuid}/role", operation_id="changeUserRole", guards=ADMIN)
+    async def change_role(
+        self,
+        user_id: uuid.UUID,
+        data: RoleChange,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await profiles.change_role(platform, current_user, user_id, data.role, source_ip(request))
+        return Done()
+
+    @post(
+        "/admin/users/{user_id:uuid}/ban",
+        operation_id="banUser",
+        status_code=HTTP_200_OK,
+        guards=ADMIN,
+    )
+    async def ban(
+        self,
+        user_id: uuid.UUID,
+        data: BanInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await profiles.set_ban(
+            platform,
+            current_user,
+            user_id,
+            banned=True,
+            reason=data.reason,
+            source_ip=source_ip(request),
+        )
+        return Done()
+
+    @post(
+        "/admin/users/{user_id:uuid}/unban",
+        operation_id="unbanUser",
+        status_code=HTTP_200_OK,
+        guards=ADMIN,
+    )
+    async def unban(
+        self,
+        user_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await profiles.set_ban(
+            platform,
+            current_user,
+            user_id,
+            banned=False,
+            reason=None,
+            source_ip=source_ip(request),
+        )
+        return Done()
+
+    @put("/admin/users/{user_id:uuid}/kyc-level", operation_id="overrideKycLevel", guards=ADMIN)
+    async def override_kyc(
+        self,
+        user_id: uuid.UUID,
+        data: KycOverride,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await profiles.override_kyc_level(
+            platform, current_user, user_id, data.level, data.reason, source_ip(request)
+        )
+        return Done()
+
+    @patch("/admin/mentors/{user_id:uuid}", operation_id="setMentorStatus", guards=ADMIN)
+    async def mentor_status(
+        self,
+        user_id: uuid.UUID,
+        data: MentorStatusInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await profiles.set_mentor_status(platform, current_user, user_id, data, source_ip(request))
+        return Done()
+
+    @get("/admin/audit/verify", operation_id="verifyAuditLog", guards=ADMIN)
+    async def verify_audit(self, platform: NamedDependency[Platform]) -> AuditCheck:
+        return await verify_audit_chain(platform.pool)
+
+
+IDENTITY_CONTROLLERS = [AuthController, UsersController, StaffController]

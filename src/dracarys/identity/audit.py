@@ -1,0 +1,139 @@
+"""The append-only, hash-chained audit log. Any module records security-relevant actions
+with `record_audit(conn, actor_id, action, target, source_ip, details)` inside its own
+transaction; `verify_audit_chain` (and `dracarys audit verify`) finds edited, deleted and
+reordered rows.
+
+Each row stores `hash = SHA-256(prev_hash ‖ canonical JSON of the row)` and a gapless
+`position`; appends are serialised by a transaction-scoped advisory lock, so the chain
+order is the commit order. The database refuses UPDATE, DELETE and TRUNCATE."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from dracarys.db import Connection, transaction
+from dracarys.identity import store
+from dracarys.identity.models import AuditCheck
+
+GENESIS_HASH = bytes(32)
+MAX_PROBLEMS = 100
+
+
+def _canonical(
+    *,
+    position: int,
+    entry_id: uuid.UUID,
+    occurred_at: datetime,
+    actor_id: uuid.UUID | None,
+    action: str,
+    target: str,
+    source_ip: str | None,
+    details: dict[str, Any],
+) -> bytes:
+    return msgspec.json.encode(
+        {
+            "position": position,
+            "id": str(entry_id),
+            "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor_id": str(actor_id) if actor_id else None,
+            "action": action,
+            "target": target,
+            "source_ip": source_ip,
+            "details": details,
+        },
+        order="sorted",
+    )
+
+
+def chain_hash(prev_hash: bytes, canonical: bytes) -> bytes:
+    return hashlib.sha256(prev_hash + canonical).digest()
+
+
+async def record_audit(
+    conn: Connection,
+    actor_id: uuid.UUID | None,
+    action: str,
+    target: str,
+    source_ip: str | None,
+    details: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> uuid.UUID:
+    """Append one entry in the caller's transaction. `target` names what was acted on,
+    e.g. `user:<id>`; `details` must be JSON-safe (strings, ints, bools, lists)."""
+    details = msgspec.to_builtins(details or {})
+    await store.lock_audit_chain(conn)
+    head = await store.audit_head(conn)
+    position = 1 if head is None else int(head["position"]) + 1
+    prev_hash = GENESIS_HASH if head is None else bytes(head["hash"])
+    occurred_at = at or await store.database_now(conn)
+    entry_id = uuid.uuid4()
+    canonical = _canonical(
+        position=position,
+        entry_id=entry_id,
+        occurred_at=occurred_at,
+        actor_id=actor_id,
+        action=action,
+        target=target,
+        source_ip=source_ip,
+        details=details,
+    )
+    await store.insert_audit_row(
+        conn,
+        position=position,
+        entry_id=entry_id,
+        occurred_at=occurred_at,
+        actor_id=actor_id,
+        action=action,
+        target=target,
+        source_ip=source_ip,
+        details=details,
+        prev_hash=prev_hash,
+        entry_hash=chain_hash(prev_hash, canonical),
+    )
+    return entry_id
+
+
+async def verify_audit_chain(pool: Any) -> AuditCheck:
+    """Walk the whole chain in order; report every break (up to 100)."""
+    problems: list[str] = []
+    checked = 0
+    expected_position = 1
+    expected_prev = GENESIS_HASH
+    async with transaction(pool, isolation="repeatable_read") as conn:
+        async for row in store.audit_rows(conn):
+            checked += 1
+            position = int(row["position"])
+            if position != expected_position:
+                problems.append(
+                    f"position {expected_position}"
+                    + (f"–{position - 1}" if position - 1 > expected_position else "")
+                    + " missing: rows were deleted"
+                )
+            if bytes(row["prev_hash"]) != expected_prev:
+                problems.append(
+                    f"position {position}: does not follow the previous row "
+                    "(a row before it was deleted, edited or moved)"
+                )
+            canonical = _canonical(
+                position=position,
+                entry_id=row["id"],
+                occurred_at=row["occurred_at"],
+                actor_id=row["actor_id"],
+                action=row["action"],
+                target=row["target"],
+                source_ip=row["source_ip"],
+                details=row["details"],
+            )
+            if chain_hash(bytes(row["prev_hash"]), canonical) != bytes(row["hash"]):
+                problems.append(f"position {position}: content does not match its hash (edited)")
+            expected_position = position + 1
+            expected_prev = bytes(row["hash"])
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    return AuditCheck(ok=not problems, rows_checked=checked, problems=problems)

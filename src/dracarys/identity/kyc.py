@@ -1,0 +1,219 @@
+"""KYC documents: upload (size limit, type from magic bytes, generated file name,
+AES-256-GCM at rest with the document id as associated data), download for the owner and
+reviewers only, and the reviewer queue with approve/reject and a mail to the user."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import anyio
+import asyncpg
+
+from dracarys.db import transaction
+from dracarys.errors import Conflict, InvalidInput, NotFound
+from dracarys.identity import events, store
+from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity.audit import record_audit
+from dracarys.identity.crypto import kyc_document_key, seal, unseal
+from dracarys.identity.models import DocType, KycDocument, KycStatus
+from dracarys.identity.service import recompute_kyc_level
+from dracarys.messaging.service import queue_email
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+
+DOCUMENT_NAMES = {
+    DocType.GOVERNMENT_ID.value: "government ID",
+    DocType.PROOF_OF_ADDRESS.value: "proof of address",
+}
+
+
+def sniff_content_type(content: bytes) -> str | None:
+    """The type is what the bytes are, never what the client says they are."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def _document_dir(platform: Platform) -> Path:
+    return platform.settings.data_path / "kyc"
+
+
+def _view(row: asyncpg.Record) -> KycDocument:
+    return KycDocument(
+        id=row["id"],
+        user_id=row["user_id"],
+        doc_type=row["doc_type"],
+        status=row["status"],
+        content_type=row["content_type"],
+        size_bytes=row["size_bytes"],
+        uploaded_at=row["uploaded_at"],
+        reviewed_at=row["reviewed_at"],
+        reason=row["reason"],
+    )
+
+
+async def upload_document(
+    platform: Platform,
+    viewer: CurrentUser,
+    user_id: uuid.UUID,
+    doc_type: str,
+    content: bytes,
+    source_ip: str | None,
+) -> KycDocument:
+    if viewer.id != user_id:
+        # Nobody uploads identity documents for someone else, staff included.
+        raise NotFound("no such user")
+    try:
+        kind = DocType(doc_type)
+    except ValueError:
+        raise InvalidInput(
+            "doc_type is government_id or proof_of_address", field="doc_type"
+        ) from None
+    limit = platform.settings.kyc_max_upload_bytes
+    if len(content) > limit:
+        raise InvalidInput(f"the file is larger than {limit} bytes", field="file")
+    if not content:
+        raise InvalidInput("the file is empty", field="file")
+    content_type = sniff_content_type(content)
+    if content_type is None:
+        raise InvalidInput("upload a JPEG, PNG or PDF file", field="file")
+    document_id = uuid.uuid4()
+    stored_name = f"{uuid.uuid4().hex}.bin"
+    sealed = seal(kyc_document_key(platform.settings), content, document_id.bytes)
+    directory = _document_dir(platform)
+    await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
+    path = anyio.Path(directory / stored_name)
+    await path.write_bytes(sealed)
+    now = platform.clock.now()
+    try:
+        async with transaction(platform.pool) as conn:
+            row = await store.insert_kyc_document(
+                conn,
+                document_id=document_id,
+                user_id=user_id,
+                doc_type=kind.value,
+                content_type=content_type,
+                size_bytes=len(content),
+                stored_name=stored_name,
+                now=now,
+            )
+            await record_audit(
+                conn,
+                viewer.id,
+                "kyc.document_uploaded",
+                f"user:{user_id}",
+                source_ip,
+                {"document_id": str(document_id), "doc_type": kind.value},
+                at=now,
+            )
+    except BaseException:
+        await path.unlink(missing_ok=True)
+        raise
+    return _view(row)
+
+
+async def kyc_status(platform: Platform, viewer: CurrentUser, user_id: uuid.UUID) -> KycStatus:
+    if viewer.id != user_id and viewer.role not in (Role.REVIEWER, Role.ADMIN):
+        raise NotFound("no such user")
+    async with platform.pool.acquire() as conn:
+        user = await store.user_by_id(conn, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        documents = await store.kyc_documents_of(conn, user_id)
+    return KycStatus(
+        user_id=user_id, kyc_level=user["kyc_level"], documents=[_view(d) for d in documents]
+    )
+
+
+async def read_document(
+    platform: Platform, viewer: CurrentUser, document_id: uuid.UUID
+) -> tuple[KycDocument, bytes]:
+    """The decrypted file, for its owner and for reviewers/admins; anyone else gets the
+    same 404 as for a document that does not exist."""
+    async with platform.pool.acquire() as conn:
+        row = await store.kyc_document(conn, document_id)
+    allowed = row is not None and (
+        row["user_id"] == viewer.id or viewer.role in (Role.REVIEWER, Role.ADMIN)
+    )
+    if row is None or not allowed:
+        raise NotFound("no such document")
+    sealed = await anyio.Path(_document_dir(platform) / row["stored_name"]).read_bytes()
+    content = unseal(kyc_document_key(platform.settings), sealed, document_id.bytes)
+    return _view(row), content
+
+
+async def pending_documents(platform: Platform, limit: int = 100) -> list[KycDocument]:
+    async with platform.pool.acquire() as conn:
+        return [_view(r) for r in await store.pending_kyc_documents(conn, limit)]
+
+
+async def decide_document(
+    platform: Platform,
+    reviewer: CurrentUser,
+    document_id: uuid.UUID,
+    *,
+    approve: bool,
+    reason: str | None,
+    source_ip: str | None,
+) -> KycDocument:
+    if not approve and not reason:
+        raise InvalidInput("say why the document is rejected", field="reason")
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        row = await store.kyc_document(conn, document_id, lock=True)
+        if row is None:
+            raise NotFound("no such document")
+        if row["status"] != "pending":
+            raise Conflict(f"this document was already {row['status']}")
+        if row["user_id"] == reviewer.id:
+            raise Conflict("you cannot review your own document")
+        user_id = row["user_id"]
+        status = "approved" if approve else "rejected"
+        await store.decide_kyc_document(
+            conn, document_id, status=status, reviewer_id=reviewer.id, reason=reason, now=now
+        )
+        level = await recompute_kyc_level(conn, user_id, now)
+        user = await store.user_by_id(conn, user_id)
+        assert user is not None
+        document_name = DOCUMENT_NAMES[row["doc_type"]]
+        if approve:
+            template = "kyc_approved"
+            context = {"name": user["name"], "document": document_name, "level": level}
+        else:
+            template = "kyc_rejected"
+            context = {"name": user["name"], "document": document_name, "reason": reason}
+            await emit(
+                conn,
+                events.KYC_REJECTED,
+                {
+                    "user_id": str(user_id),
+                    "document_id": str(document_id),
+                    "doc_type": row["doc_type"],
+                    "reason": reason,
+                },
+            )
+        await queue_email(
+            conn, to=user["email"], template=template, context=context, now=now, user_id=user_id
+        )
+        await record_audit(
+            conn,
+            reviewer.id,
+            f"kyc.{status}",
+            f"user:{user_id}",
+            source_ip,
+            {
+                "document_id": str(document_id),
+                "doc_type": row["doc_type"],
+                "reason": reason or "",
+                "level": level,
+            },
+            at=now,
+        )
+        updated = await store.kyc_document(conn, document_id)
+        assert updated is not None
+    return _view(updated)

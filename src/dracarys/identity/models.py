@@ -1,0 +1,271 @@
+"""Identity records and API bodies. Inputs subclass `Input`, so a body carrying a
+server-owned field (`role`, `kyc_level`, `verified`, `reputation_score`, `user_id`...)
+is a 422 before any handler runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+
+from dracarys.models import Input, Schema
+
+Text = Annotated[str, msgspec.Meta(max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=5000)]
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+Code = Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
+HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https://[^\s]+$", max_length=500)]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+RateMinor = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+
+
+class Specialty(StrEnum):
+    SCALPING = "scalping"
+    DAY_TRADING = "day_trading"
+    SWING_TRADING = "swing_trading"
+    POSITION_TRADING = "position_trading"
+    OPTIONS = "options"
+    FOREX = "forex"
+    CRYPTO = "crypto"
+    STOCKS = "stocks"
+    FUTURES = "futures"
+    COMMODITIES = "commodities"
+    TECHNICAL_ANALYSIS = "technical_analysis"
+    FUNDAMENTAL_ANALYSIS = "fundamental_analysis"
+    RISK_MANAGEMENT = "risk_management"
+    ALGORITHMIC = "algorithmic"
+    PSYCHOLOGY = "psychology"
+
+
+class ExperienceLevel(StrEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+    PROFESSIONAL = "professional"
+
+
+class TradingStyle(StrEnum):
+    SCALPER = "scalper"
+    DAY_TRADER = "day_trader"
+    SWING_TRADER = "swing_trader"
+    POSITION_TRADER = "position_trader"
+    LONG_TERM_INVESTOR = "long_term_investor"
+    ALGORITHMIC = "algorithmic"
+
+
+class SocialPlatform(StrEnum):
+    X = "x"
+    YOUTUBE = "youtube"
+    LINKEDIN = "linkedin"
+    INSTAGRAM = "instagram"
+    TIKTOK = "tiktok"
+    TELEGRAM = "telegram"
+    FACEBOOK = "facebook"
+    WEBSITE = "website"
+
+
+class DocType(StrEnum):
+    GOVERNMENT_ID = "government_id"
+    PROOF_OF_ADDRESS = "proof_of_address"
+
+
+# ---- inputs -------------------------------------------------------------------------
+
+
+class SignupInput(Input):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    name: Text = ""
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class LoginInput(Input):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    totp_code: Code | None = None
+    recovery_code: Code | None = None
+
+
+class RefreshInput(Input):
+    refresh_token: Secret
+
+
+class PhoneVerificationInput(Input):
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class CodeInput(Input):
+    code: Code
+
+
+class ProfileUpdate(Input):
+    """Every field optional: only the fields sent change."""
+
+    name: Text | None = None
+    headline: Text | None = None
+    bio: LongText | None = None
+    specialties: Annotated[list[Specialty], msgspec.Meta(max_length=10)] | None = None
+    social_links: dict[SocialPlatform, HttpsUrl] | None = None
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    experience_level: ExperienceLevel | None = None
+    trading_style: TradingStyle | None = None
+
+
+class MentorProfileUpdate(Input):
+    specialties: Annotated[list[Specialty], msgspec.Meta(max_length=10)] | None = None
+    hourly_rate_minor: RateMinor | None = None
+    currency: Currency | None = None
+
+
+class EndorsementInput(Input):
+    skill: Specialty
+
+
+class ReviewDecision(Input):
+    reason: Reason | None = None
+
+
+class RoleChange(Input):
+    role: str
+
+
+class KycOverride(Input):
+    level: Annotated[int, msgspec.Meta(ge=0, le=3)]
+    reason: Reason
+
+
+class BanInput(Input):
+    reason: Reason
+
+
+class MentorStatusInput(Input):
+    verified: bool | None = None
+    on_probation: bool | None = None
+
+
+class OidcCallbackInput(Input):
+    code: Secret
+    state: Secret
+
+
+# ---- outputs ------------------------------------------------------------------------
+
+
+class TokenPair(Schema):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    user_id: uuid.UUID
+    role: str
+    two_factor_enrolment_required: bool = False
+
+
+class SignupResult(Schema):
+    user_id: uuid.UUID
+    email: str
+    phone: str | None
+    email_verification_sent: bool
+
+
+class MentorProfile(Schema):
+    specialties: list[str]
+    hourly_rate_minor: int
+    currency: str
+    verified: bool
+    verified_badge: bool
+    on_probation: bool
+    rating_average: float | None
+    rating_count: int
+    total_sessions: int
+
+
+class PublicUser(Schema):
+    id: uuid.UUID
+    name: str
+    role: str
+    headline: str
+    bio: str
+    specialties: list[str]
+    social_links: dict[str, str]
+    experience_level: str | None
+    trading_style: str | None
+    reputation_score: int
+    endorsement_count: int
+    mentor: MentorProfile | None
+    joined_at: datetime
+
+
+class PrivateUser(PublicUser):
+    email: str
+    email_verified: bool
+    phone: str | None
+    phone_verified: bool
+    timezone: str | None
+    kyc_level: int
+    status: str
+    two_factor_enabled: bool
+
+
+class Me(Schema):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    kyc_level: int
+    email_verified: bool
+    phone: str | None
+    phone_verified: bool
+    two_factor_enabled: bool
+    reputation_score: int
+
+
+class TotpEnrolment(Schema):
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodes(Schema):
+    recovery_codes: list[str]
+
+
+class StepUpToken(Schema):
+    step_up_token: str
+    expires_in: int
+
+
+class KycDocument(Schema):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    doc_type: str
+    status: str
+    content_type: str
+    size_bytes: int
+    uploaded_at: datetime
+    reviewed_at: datetime | None = None
+    reason: str | None = None
+
+
+class KycStatus(Schema):
+    user_id: uuid.UUID
+    kyc_level: int
+    documents: list[KycDocument]
+
+
+class OidcStart(Schema):
+    authorization_url: str
+    state: str
+
+
+class Done(Schema):
+    ok: bool = True
+
+
+class AuditCheck(Schema):
+    ok: bool
+    rows_checked: int
+    problems: list[str]

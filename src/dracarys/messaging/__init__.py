@@ -1,0 +1,2 @@
+"""Messaging: transactional e-mail (SMTP) and SMS (HTTP gateway), queued through the
+outbox and sent by the `messaging.deliver` consumer."""

@@ -1,0 +1,121 @@
+"""Queueing and delivering messages. Domains call `queue_email` / `queue_sms` inside
+their own transaction; the message leaves only if that transaction commits, through the
+`email.send` / `sms.send` outbox events handled by `deliver_message`."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from dracarys.db import Connection
+from dracarys.messaging import store
+from dracarys.messaging.adapters import SmsGateway, SmtpMailer
+from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
+from dracarys.messaging.templates import render_email, render_sms
+from dracarys.outbox import Event, emit
+from dracarys.platform import Platform
+
+log = structlog.get_logger("dracarys.messaging")
+
+# Outbox consumers receive (conn, event) only; the worker binds its platform here while
+# it delivers a batch, which is how a consumer reaches settings and the clock.
+_delivery_platform: ContextVar[Platform] = ContextVar("dracarys_delivery_platform")
+
+
+@contextlib.contextmanager
+def delivering_for(platform: Platform) -> Iterator[None]:
+    token = _delivery_platform.set(platform)
+    try:
+        yield
+    finally:
+        _delivery_platform.reset(token)
+
+
+def delivery_platform() -> Platform:
+    try:
+        return _delivery_platform.get()
+    except LookupError:
+        raise RuntimeError("no platform bound: deliver events through the worker") from None
+
+
+async def queue_email(
+    conn: Connection,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    now: datetime,
+    user_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    rendered = render_email(template, context)
+    message_id = uuid.uuid4()
+    await store.insert_message(
+        conn,
+        message_id=message_id,
+        channel="email",
+        user_id=user_id,
+        recipient=to,
+        template=template,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        now=now,
+    )
+    await emit(conn, EMAIL_SEND, {"message_id": str(message_id)})
+    return message_id
+
+
+async def queue_sms(
+    conn: Connection,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    now: datetime,
+    user_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    message_id = uuid.uuid4()
+    await store.insert_message(
+        conn,
+        message_id=message_id,
+        channel="sms",
+        user_id=user_id,
+        recipient=to,
+        template=template,
+        subject="",
+        body_text=render_sms(template, context),
+        body_html=None,
+        now=now,
+    )
+    await emit(conn, SMS_SEND, {"message_id": str(message_id)})
+    return message_id
+
+
+async def deliver_message(conn: Connection, event: Event) -> None:
+    """Consumer of `email.send` and `sms.send`. A provider failure raises, so the task
+    is retried; a message already marked sent is skipped."""
+    platform = delivery_platform()
+    message_id = uuid.UUID(str(event.payload["message_id"]))
+    row = await store.message_for_update(conn, message_id)
+    if row is None or row["sent_at"] is not None:
+        return
+    if row["channel"] == "email":
+        provider_id = await SmtpMailer(platform.settings).send(
+            message_id=message_id,
+            to=row["recipient"],
+            subject=row["subject"],
+            text=row["body_text"],
+            html=row["body_html"],
+        )
+    else:
+        provider_id = await SmsGateway(platform.settings).send(
+            to=row["recipient"], text=row["body_text"]
+        )
+    await store.mark_sent(conn, message_id, provider_id, platform.clock.now())
+    log.info("message_sent", channel=row["channel"], template=row["template"])
