@@ -10,6 +10,9 @@ from dracarys.identity.profiles import on_session_attended, on_session_rated
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.service import deliver_message
 from dracarys.outbox import EventHandler
+from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
+from dracarys.points.events import POINTS_AWARDED
+from workers.points_tasks import on_points_awarded, on_points_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,12 @@ CONSUMERS.append(
         name="identity.mentor_sessions",
         topics=frozenset({SESSION_ATTENDED}),
         handler=on_session_attended,
+    )
+)
+CONSUMERS.append(Consumer(name="points.award", topics=POINTS_TOPICS, handler=on_points_event))
+CONSUMERS.append(
+    Consumer(
+        name="points.leaderboard", topics=frozenset({POINTS_AWARDED}), handler=on_points_awarded
     )
 )
 

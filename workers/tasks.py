@@ -16,6 +16,7 @@ from dracarys.messaging.service import delivering_for
 from dracarys.outbox import Event, consume_batch, prune_published
 from dracarys.platform import Platform
 from workers.consumers import Consumer, consumers_for
+from workers.points_tasks import register_points_tasks
 
 log = structlog.get_logger("workers.tasks")
 
@@ -62,4 +63,5 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         PRUNE_OUTBOX: broker.register_task(
             prune_outbox, task_name=PRUNE_OUTBOX, schedule=[{"cron": "17 3 * * *"}]
         ),
+        **register_points_tasks(broker),
     }

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from dracarys.identity.api import IDENTITY_CONTROLLERS
+from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.system.api import health, ready
 
 ROUTE_HANDLERS: list[Any] = [
     health,
     ready,
     *IDENTITY_CONTROLLERS,
+    *POINTS_ROUTES,
 ]

@@ -1,0 +1,73 @@
+"""Seasonal leaderboards (weekly, monthly, season): Redis sorted sets when Redis is
+configured, the `points_leaderboard` table in the embedded mode. Fed by `points.awarded`
+events; each ledger entry counts once even when an event is delivered twice."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+
+from dracarys.db import Connection
+from dracarys.platform import Platform
+from dracarys.points import store
+from dracarys.points.models import Leaderboard, LeaderboardRow
+from dracarys.points.rules import leaderboard_periods
+
+Period = Literal["weekly", "monthly", "season"]
+# Markers of counted entries outlive the longest period (a season).
+_MARKER_TTL_S = 100 * 86_400
+
+# Count an entry once: the marker key is set only if absent, and only then the scores move.
+_COUNT_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  for i = 2, #KEYS do redis.call('ZINCRBY', KEYS[i], ARGV[2], ARGV[1]) end
+  return 1
+end
+return 0
+"""
+
+
+def _board_key(platform: Platform, period_key: str) -> str:
+    return f"{platform.settings.redis_prefix}:points:lb:{period_key}"
+
+
+async def count_entry(
+    conn: Connection,
+    platform: Platform,
+    *,
+    entry_id: str,
+    user_id: uuid.UUID,
+    points: int,
+    at: datetime,
+) -> None:
+    period_keys = list(leaderboard_periods(at).values())
+    redis: Redis | None = platform.redis
+    if redis is None:
+        # In the consumer's transaction, de-duplicated with the event itself.
+        await store.add_leaderboard_points(conn, user_id, period_keys, points)
+        return
+    prefix = platform.settings.redis_prefix
+    keys = [f"{prefix}:points:lbseen:{entry_id}"] + [_board_key(platform, k) for k in period_keys]
+    await redis.eval(_COUNT_ONCE, len(keys), *keys, str(user_id), points, _MARKER_TTL_S)
+
+
+async def top(
+    conn: Connection, platform: Platform, period: Period, at: datetime, limit: int
+) -> Leaderboard:
+    period_key = leaderboard_periods(at)[period]
+    redis: Redis | None = platform.redis
+    if redis is None:
+        pairs = await store.leaderboard_top(conn, period_key, limit)
+    else:
+        raw: Any = await redis.zrevrange(
+            _board_key(platform, period_key), 0, limit - 1, withscores=True
+        )
+        pairs = [(bytes(member).decode(), int(score)) for member, score in raw]
+    rows = [
+        LeaderboardRow(rank=i + 1, user_id=uuid.UUID(user), points=points)
+        for i, (user, points) in enumerate(pairs)
+    ]
+    return Leaderboard(period=period, period_key=period_key, rows=rows)

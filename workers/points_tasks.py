@@ -1,0 +1,59 @@
+"""The points domain's background side: its outbox consumers (bound to the delivering
+worker's platform) and its scheduled jobs — post pending awards whose refund window
+closed, release held redemptions, expire stale points, refresh rolling tiers, flag
+shared-device clusters and reconcile the ledger. Thin: each calls one points service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
+
+from dracarys.db import Connection
+from dracarys.messaging.service import delivery_platform
+from dracarys.outbox import Event
+from dracarys.platform import Platform
+from dracarys.points import handlers, reconcile, service
+
+POST_PENDING = "points.post_pending"
+RELEASE_REDEMPTIONS = "points.release_redemptions"
+EXPIRE = "points.expire"
+REFRESH_TIERS = "points.refresh_tiers"
+FLAG_CLUSTERS = "points.flag_clusters"
+RECONCILE = "points.reconcile"
+
+_JOBS: dict[str, tuple[Callable[[Platform], Awaitable[Any]], str]] = {
+    POST_PENDING: (service.post_due_pending, "*/10 * * * *"),
+    RELEASE_REDEMPTIONS: (service.release_held_redemptions, "7 * * * *"),
+    EXPIRE: (service.expire_points, "23 2 * * *"),
+    REFRESH_TIERS: (service.refresh_tiers, "41 2 * * *"),
+    FLAG_CLUSTERS: (service.flag_shared_clusters, "13 * * * *"),
+    RECONCILE: (reconcile.reconcile, "5 3 * * *"),
+}
+
+
+async def on_points_event(conn: Connection, event: Event) -> None:
+    """Consumer `points.award`: awards, voids, logins, badges, wallet feedback."""
+    await handlers.handle_event(conn, delivery_platform(), event)
+
+
+async def on_points_awarded(conn: Connection, event: Event) -> None:
+    """Consumer `points.leaderboard`: `points.awarded` → leaderboards."""
+    await handlers.count_award(conn, delivery_platform(), event)
+
+
+def _task(job: Callable[[Platform], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def run(context: Annotated[Context, TaskiqDepends()]) -> Any:
+        platform: Platform = context.state.platform
+        return await job(platform)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def register_points_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+    return {
+        name: broker.register_task(_task(job), task_name=name, schedule=[{"cron": cron}])
+        for name, (job, cron) in _JOBS.items()
+    }
