@@ -29,6 +29,7 @@ from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
+from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
 
@@ -85,6 +86,7 @@ def create_app(
                 settings=settings, database=database, redis=redis, clock=clock or SystemClock()
             )
             app.state.platform = platform
+            app.state.streams = await stack.enter_async_context(run_streams(platform))
             for hook in lifespan_hooks:
                 await stack.enter_async_context(hook(platform))
             log.info(

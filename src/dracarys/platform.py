@@ -10,7 +10,9 @@ from redis.asyncio import Redis
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import Database
+from dracarys.realtime.transport import build_hub
 from dracarys.settings import Settings
+from streams.hub import StreamHub
 
 
 @dataclass(slots=True)
@@ -19,7 +21,19 @@ class Platform:
     database: Database
     redis: Redis | None = None
     clock: Clock = field(default_factory=SystemClock)
+    # Built from settings when not given (memory or Redis transport); see `streams`.
+    stream_hub: StreamHub | None = None
+
+    def __post_init__(self) -> None:
+        if self.stream_hub is None:
+            self.stream_hub = build_hub(self.settings, self.redis)
 
     @property
     def pool(self) -> asyncpg.Pool:
         return self.database.pool
+
+    @property
+    def streams(self) -> StreamHub:
+        """The one publisher: `await platform.streams.publish(channel, message)`."""
+        assert self.stream_hub is not None
+        return self.stream_hub

@@ -7,11 +7,14 @@ from typing import Any
 
 from dracarys.identity.api import IDENTITY_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
+from dracarys.realtime.api import StreamAdminController, stream
 from dracarys.system.api import health, ready
 
 ROUTE_HANDLERS: list[Any] = [
     health,
     ready,
+    stream,
+    StreamAdminController,
     *IDENTITY_CONTROLLERS,
     *POINTS_ROUTES,
 ]

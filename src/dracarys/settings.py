@@ -50,6 +50,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
     outbox_poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     seed_demo: bool = True
+    # Real-time streams (/api/v1/stream): history kept per channel for resume, and the
+    # limits every connection lives under (see streams/server.py).
+    stream_history_size: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1000
+    stream_history_ttl_s: Annotated[int, msgspec.Meta(ge=0)] = 7 * 24 * 3600
+    stream_send_queue_frames: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1024
+    stream_send_queue_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 4 * 1024 * 1024
+    stream_max_frame_bytes: Annotated[int, msgspec.Meta(ge=64, le=1024 * 1024)] = 4096
+    stream_messages_per_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
+    stream_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    stream_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 45.0
+    stream_auth_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    # How often sessions are checked for expiry and revocation (must stay under 5 s).
+    stream_session_check_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 1.0
+    stream_max_channels: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
     # Identity: refresh-token lifetime and login throttling (failures per window).
     refresh_token_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     login_failure_window_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900

@@ -1,0 +1,78 @@
+"""`/api/v1/stream` (the WebSocket every live screen uses) and the staff routes around it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, WebSocket, get, post, websocket
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from dracarys.errors import NotFound
+from dracarys.identity.access import Role, requires_role
+from dracarys.platform import Platform
+from dracarys.realtime import store
+from dracarys.realtime.models import (
+    NotificationFrame,
+    PublishedMessage,
+    StaffNotificationInput,
+    StreamStats,
+)
+from streams import channels
+from streams.server import StreamServer
+
+
+def _server(socket_or_request: Any) -> StreamServer:
+    server: StreamServer = socket_or_request.app.state.streams
+    return server
+
+
+@websocket("/api/v1/stream", name="stream")
+async def stream(socket: WebSocket[Any, Any, Any]) -> None:
+    """Live channels over one connection; protocol in `streams/protocol.py`."""
+    await _server(socket).serve(socket)
+
+
+class StreamAdminController(Controller):
+    path = "/api/v1/stream"
+    tags = ("streams",)
+    guards = (requires_role(Role.ADMIN),)
+
+    @post(
+        "/notifications/{user_id:uuid}",
+        operation_id="sendStreamNotification",
+        summary="Send a staff notice to one user's live notifications channel",
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def send_notification(
+        self,
+        platform: NamedDependency[Platform],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[StaffNotificationInput],
+    ) -> PublishedMessage:
+        if not await store.user_exists(platform.pool, user_id):
+            raise NotFound("no such user", field="user_id")
+        channel = channels.notifications(user_id)
+        frame = NotificationFrame(
+            id=uuid.uuid4(),
+            kind="staff_notice",
+            title=data.title,
+            body=data.body,
+            created_at=platform.clock.now(),
+        )
+        seq = await platform.streams.publish(channel, frame)
+        return PublishedMessage(channel=channel, seq=seq)
+
+    @get("/stats", operation_id="getStreamStats", summary="Connections and disconnect reasons")
+    async def stats(
+        self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+    ) -> StreamStats:
+        server = _server(request)
+        return StreamStats(
+            connections=len(server.sessions),
+            closed_by_reason=dict(server.closed_by_reason),
+            peak_queue_bytes=server.peak_queue_bytes,
+            published=platform.streams.published,
+        )

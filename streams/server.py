@@ -1,0 +1,471 @@
+"""The server side of a stream connection: handshake (Origin, token), subscriptions with
+resume, back-pressure, limits and liveness. Framework-neutral about *who* may do what:
+the platform passes a `Gatekeeper` that authenticates tokens, authorizes channels and
+reports ended sessions.
+
+Per connection the server keeps a bounded queue of outgoing frames. Delivery to a
+connection is a non-blocking append; one sender task per connection writes the queue to
+the socket. A connection whose queue overflows (it reads slower than its channels
+publish) is closed with `CLOSE_SLOW_CONSUMER`, so it neither slows the others down nor
+grows the server's memory. One watcher task per process sends heartbeats and closes
+connections that are idle, unauthenticated for too long, holding an expired token or a
+revoked session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Collection
+from typing import Any, Protocol
+
+import msgspec
+from litestar import WebSocket
+from litestar.exceptions import WebSocketDisconnect
+
+from streams.channels import Channel, InvalidChannel, parse_channel
+from streams.hub import StreamHub
+from streams.protocol import (
+    BEARER_SUBPROTOCOL_PREFIX,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_POLICY,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_RATE_LIMITED,
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_TIMEOUT,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHORIZED,
+    SUBPROTOCOL,
+    Auth,
+    ClientPing,
+    ClientPong,
+    Error,
+    Ping,
+    Pong,
+    Resync,
+    ServerFrame,
+    Subscribe,
+    Subscribed,
+    Unsubscribe,
+    Unsubscribed,
+    Welcome,
+    client_decoder,
+    encode,
+)
+
+log = logging.getLogger("streams.server")
+
+
+class AuthenticationFailed(Exception):
+    """The token is missing, invalid or expired, or its session has ended."""
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    subject: str  # the user id
+    session: str  # the login session the token belongs to
+    expires_at: float  # epoch seconds, by the gatekeeper's clock
+    identity: Any = None  # the platform's own view of the caller, for `authorize`
+
+
+class Gatekeeper(Protocol):
+    def now(self) -> float:
+        """Epoch seconds by the platform's clock (token expiry is judged by it)."""
+
+    async def authenticate(self, token: str) -> Principal: ...
+
+    async def authorize(self, principal: Principal, channel: Channel) -> str | None:
+        """None when `principal` may watch `channel`, else the reason it may not."""
+
+    async def ended_sessions(self, sessions: Collection[str]) -> set[str]:
+        """Which of `sessions` were revoked (or whose user may no longer sign in)."""
+
+
+class StreamLimits(msgspec.Struct, frozen=True, kw_only=True):
+    send_queue_frames: int = 1024
+    send_queue_bytes: int = 4 * 1024 * 1024
+    max_frame_bytes: int = 4096
+    messages_per_s: float = 20.0
+    burst: int = 40
+    heartbeat_s: float = 15.0
+    idle_timeout_s: float = 45.0
+    auth_timeout_s: float = 10.0
+    session_check_s: float = 1.0
+    max_channels: int = 64
+    close_timeout_s: float = 2.0
+
+
+class _ChannelState:
+    __slots__ = ("buffer", "last")
+
+    def __init__(self) -> None:
+        self.last = 0
+        # While a catch-up is running, live frames wait here instead of being sent.
+        self.buffer: list[tuple[int, str]] | None = []
+
+
+class ClientSession:
+    """One WebSocket connection."""
+
+    def __init__(self, server: StreamServer, socket: WebSocket[Any, Any, Any]) -> None:
+        self.id = uuid.uuid4().hex
+        self.server = server
+        self.socket = socket
+        self.limits = server.limits
+        self.principal: Principal | None = None
+        self.channels: dict[str, _ChannelState] = {}
+        self.queue: deque[str] = deque()
+        self.queued_bytes = 0
+        self.wake = asyncio.Event()
+        self.closing: tuple[int, str] | None = None
+        self.peer_gone = False
+        loop = asyncio.get_running_loop()
+        self.opened_at = self.last_heard = loop.time()
+        self.tokens = float(self.limits.burst)
+        self.tokens_at = self.opened_at
+        self.reader: asyncio.Task[None] | None = None
+        self.sender: asyncio.Task[None] | None = None
+        self.repairs: set[asyncio.Task[None]] = set()
+
+    # -- outgoing --------------------------------------------------------------------
+
+    def push(self, channel: str, seq: int, frame: str) -> None:
+        """Called by the hub for every message on a channel this session watches."""
+        state = self.channels.get(channel)
+        if state is None or self.closing is not None:
+            return
+        if state.buffer is not None:
+            if len(state.buffer) >= self.limits.send_queue_frames:
+                self.close(CLOSE_SLOW_CONSUMER, "send queue overflow")
+            else:
+                state.buffer.append((seq, frame))
+            return
+        if seq <= state.last:
+            return  # already delivered (a replay overlapping live delivery)
+        if seq != state.last + 1:
+            # Something was lost between Redis and this process: fetch it from history.
+            state.buffer = [(seq, frame)]
+            task = asyncio.create_task(self._catch_up(channel, state, state.last, first=False))
+            self.repairs.add(task)
+            task.add_done_callback(self.repairs.discard)
+            return
+        state.last = seq
+        self.enqueue(frame)
+
+    def enqueue(self, frame: str) -> None:
+        if self.closing is not None:
+            return
+        size = len(frame)
+        if (
+            len(self.queue) >= self.limits.send_queue_frames
+            or self.queued_bytes + size > self.limits.send_queue_bytes
+        ):
+            self.close(CLOSE_SLOW_CONSUMER, "send queue overflow: reading too slowly")
+            return
+        self.queue.append(frame)
+        self.queued_bytes += size
+        if self.queued_bytes > self.server.peak_queue_bytes:
+            self.server.peak_queue_bytes = self.queued_bytes
+        if not self.wake.is_set():
+            self.wake.set()
+
+    def send_frame(self, frame: ServerFrame) -> None:
+        self.enqueue(encode(frame))
+
+    async def _send_loop(self) -> None:
+        send = self.socket.send
+        queue = self.queue
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while queue:
+                    frame = queue.popleft()
+                    self.queued_bytes -= len(frame)
+                    await send({"type": "websocket.send", "bytes": None, "text": frame})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the peer went away mid-send
+            self.close(CLOSE_GOING_AWAY, "connection lost", peer_gone=True)
+
+    def close(self, code: int, reason: str, *, peer_gone: bool = False) -> None:
+        """Stop this session; unless the peer is already gone, `serve` then sends the
+        close frame with `code` (bounded by `close_timeout_s`, as a slow consumer may
+        not be reading at all)."""
+        if self.closing is not None:
+            return
+        self.closing = (code, reason)
+        self.peer_gone = peer_gone
+        if not peer_gone:
+            self.server.closed_by_reason[reason.split(":")[0]] += 1
+        self.queue.clear()
+        self.queued_bytes = 0
+        for task in (self.sender, self.reader, *self.repairs):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+
+    # -- incoming --------------------------------------------------------------------
+
+    def _within_rate(self, now: float) -> bool:
+        rate, burst = self.limits.messages_per_s, self.limits.burst
+        self.tokens = min(burst, self.tokens + (now - self.tokens_at) * rate)
+        self.tokens_at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+    async def read_loop(self) -> None:
+        try:
+            await self._read_frames()
+        except WebSocketDisconnect:
+            return
+        except Exception:
+            log.exception("stream connection failed")
+            self.close(CLOSE_INTERNAL_ERROR, "internal error")
+
+    async def _read_frames(self) -> None:
+        receive = self.socket.receive
+        loop = asyncio.get_running_loop()
+        while True:
+            event = await receive()
+            if event["type"] != "websocket.receive":
+                return
+            raw = event.get("text")
+            if raw is None:
+                raw = (event.get("bytes") or b"").decode("utf-8", "replace")
+            if len(raw) > self.limits.max_frame_bytes or (
+                len(raw) * 4 > self.limits.max_frame_bytes
+                and len(raw.encode()) > self.limits.max_frame_bytes
+            ):
+                self.close(CLOSE_TOO_BIG, f"frame larger than {self.limits.max_frame_bytes} bytes")
+                return
+            now = loop.time()
+            if not self._within_rate(now):
+                self.close(CLOSE_RATE_LIMITED, "too many messages")
+                return
+            self.last_heard = now
+            try:
+                frame = client_decoder.decode(raw)
+            except msgspec.DecodeError as exc:
+                self.close(CLOSE_PROTOCOL_ERROR, f"malformed frame: {exc}"[:120])
+                return
+            if isinstance(frame, Auth):
+                await self._authenticate(frame.token)
+            elif self.principal is None:
+                self.close(CLOSE_UNAUTHORIZED, "authenticate first")
+            elif isinstance(frame, Subscribe):
+                await self._subscribe(frame.channel, frame.after_seq)
+            elif isinstance(frame, Unsubscribe):
+                self._unsubscribe(frame.channel)
+            elif isinstance(frame, ClientPing):
+                self.send_frame(Pong())
+            else:
+                assert isinstance(frame, ClientPong)
+            if self.closing is not None:
+                return
+
+    async def _authenticate(self, token: str) -> None:
+        try:
+            principal = await self.server.gatekeeper.authenticate(token)
+        except AuthenticationFailed as exc:
+            self.close(CLOSE_UNAUTHORIZED, f"unauthorized: {exc}"[:120])
+            return
+        if self.principal is not None and principal.subject != self.principal.subject:
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized: a connection cannot change user")
+            return
+        self.principal = principal
+        self.send_frame(
+            Welcome(
+                connection_id=self.id,
+                subject=principal.subject,
+                heartbeat_s=self.limits.heartbeat_s,
+                idle_timeout_s=self.limits.idle_timeout_s,
+                expires_at=principal.expires_at,
+            )
+        )
+
+    async def _subscribe(self, name: str, after_seq: int | None) -> None:
+        try:
+            channel = parse_channel(name)
+        except InvalidChannel as exc:
+            self.send_frame(Error(code="invalid_channel", detail=str(exc), channel=name))
+            return
+        if after_seq is not None and after_seq < 0:
+            self.send_frame(Error(code="invalid_seq", detail="after_seq must be ≥ 0", channel=name))
+            return
+        if channel.name not in self.channels and len(self.channels) >= self.limits.max_channels:
+            detail = f"at most {self.limits.max_channels} channels per connection"
+            self.send_frame(Error(code="too_many_channels", detail=detail, channel=name))
+            return
+        assert self.principal is not None
+        denied = await self.server.gatekeeper.authorize(self.principal, channel)
+        if denied is not None:
+            self.send_frame(Error(code="forbidden", detail=denied, channel=channel.name))
+            return
+        state = _ChannelState()
+        self.channels[channel.name] = state
+        self.server.hub.attach(channel.name, self)
+        await self._catch_up(channel.name, state, after_seq, first=True)
+
+    async def _catch_up(
+        self, name: str, state: _ChannelState, after_seq: int | None, *, first: bool
+    ) -> None:
+        try:
+            result = await self.server.hub.catch_up(name, after_seq)
+        except Exception:
+            log.exception("stream catch-up failed for %s", name)
+            if self.channels.get(name) is state:
+                self._unsubscribe(name, reply=False)
+            self.send_frame(
+                Error(code="unavailable", detail="history is unavailable; retry", channel=name)
+            )
+            return
+        if self.channels.get(name) is not state or self.closing is not None:
+            return  # unsubscribed (or closed) meanwhile
+        if result.complete and after_seq is not None:
+            state.last = after_seq
+        else:
+            state.last = result.last_seq
+        if first and result.complete:
+            self.send_frame(Subscribed(channel=name, seq=state.last, replayed=len(result.frames)))
+        elif not result.complete:
+            self.send_frame(Resync(channel=name, seq=result.last_seq))
+        for seq, frame in result.frames:
+            state.last = seq
+            self.enqueue(frame)
+        buffered, state.buffer = state.buffer or [], None
+        for seq, frame in buffered:
+            self.push(name, seq, frame)
+
+    def _unsubscribe(self, name: str, *, reply: bool = True) -> None:
+        if self.channels.pop(name, None) is not None:
+            self.server.hub.detach(name, self)
+        if reply:
+            self.send_frame(Unsubscribed(channel=name))
+
+    def detach_all(self) -> None:
+        for name in list(self.channels):
+            self.server.hub.detach(name, self)
+        self.channels.clear()
+
+
+class StreamServer:
+    """All stream connections of one process."""
+
+    def __init__(
+        self,
+        hub: StreamHub,
+        gatekeeper: Gatekeeper,
+        *,
+        limits: StreamLimits,
+        allowed_origins: Collection[str],
+    ) -> None:
+        self.hub = hub
+        self.gatekeeper = gatekeeper
+        self.limits = limits
+        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
+        self.sessions: set[ClientSession] = set()
+        self.closed_by_reason: Counter[str] = Counter()
+        self.peak_queue_bytes = 0
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._watcher = asyncio.create_task(self._watch(), name="streams-watcher")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        for session in list(self.sessions):
+            session.close(CLOSE_GOING_AWAY, "server shutting down")
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        # Browsers always send Origin; its absence means a non-browser client (our Python
+        # client, a notebook), which cannot be the victim of cross-site WebSocket hijacking.
+        return origin is None or origin.rstrip("/") in self.allowed_origins
+
+    async def serve(self, socket: WebSocket[Any, Any, Any]) -> None:
+        """Run one connection from handshake to close."""
+        if not self.origin_allowed(socket.headers.get("origin")):
+            await socket.close(code=CLOSE_POLICY, reason="origin not allowed")
+            return
+        offered: list[str] = list(socket.scope.get("subprotocols") or [])
+        token = next(
+            (
+                p[len(BEARER_SUBPROTOCOL_PREFIX) :]
+                for p in offered
+                if p.startswith(BEARER_SUBPROTOCOL_PREFIX)
+            ),
+            None,
+        )
+        # Echo only the protocol name, never the token.
+        await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        session = ClientSession(self, socket)
+        self.sessions.add(session)
+        try:
+            if token is not None:
+                await session._authenticate(token)
+            if session.closing is None:
+                session.sender = asyncio.create_task(session._send_loop())
+                session.reader = asyncio.create_task(session.read_loop())
+                await asyncio.wait([session.reader])
+                if session.closing is None:
+                    session.close(CLOSE_GOING_AWAY, "client disconnected", peer_gone=True)
+        finally:
+            self.sessions.discard(session)
+            session.detach_all()
+            for task in (session.sender, *session.repairs):
+                if task is not None:
+                    task.cancel()
+            if session.closing is not None and not session.peer_gone:
+                code, reason = session.closing
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        socket.close(code=code, reason=reason[:120]),
+                        self.limits.close_timeout_s,
+                    )
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_ping = loop.time()
+        limits = self.limits
+        while True:
+            await asyncio.sleep(limits.session_check_s)
+            mono = loop.time()
+            now = self.gatekeeper.now()
+            ping: str | None = None
+            if mono - last_ping >= limits.heartbeat_s:
+                ping = encode(Ping(ts_ms=int(time.time() * 1000)))
+                last_ping = mono
+            live: dict[str, list[ClientSession]] = {}
+            for session in list(self.sessions):
+                if session.closing is not None:
+                    continue
+                principal = session.principal
+                if principal is None:
+                    if mono - session.opened_at > limits.auth_timeout_s:
+                        session.close(CLOSE_TIMEOUT, "authentication timed out")
+                    continue
+                if mono - session.last_heard > limits.idle_timeout_s:
+                    session.close(CLOSE_TIMEOUT, "idle timeout")
+                elif principal.expires_at <= now:
+                    session.close(CLOSE_UNAUTHORIZED, "token expired")
+                else:
+                    live.setdefault(principal.session, []).append(session)
+                    if ping is not None:
+                        session.enqueue(ping)
+            if not live:
+                continue
+            try:
+                ended = await self.gatekeeper.ended_sessions(live.keys())
+            except Exception:
+                log.exception("stream session check failed")
+                continue
+            for session_id in ended:
+                for session in live.get(session_id, ()):
+                    session.close(CLOSE_UNAUTHORIZED, "session ended")

@@ -1,0 +1,457 @@
+"""The `/api/v1/stream` WebSocket against the real app on a loopback port: handshake,
+authorization per channel, subscriptions, resume, back-pressure, limits and liveness."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from dracarys.clock import ManualClock
+from dracarys.identity.access import Role
+from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
+from dracarys.settings import Settings
+from streams import channels
+from streams.channels import ChannelKind
+from streams.client import StreamClient, StreamClosed, StreamEvent, SubscriptionDenied
+from streams.protocol import (
+    CLOSE_RATE_LIMITED,
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_TIMEOUT,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHORIZED,
+    SUBPROTOCOL,
+    Error,
+    Resync,
+)
+from tests.streams.conftest import ALLOWED_ORIGIN, RunningApp, Serve, fast_limits
+from tests.support import TestUser
+
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+class Tick(msgspec.Struct, tag="market.tick", tag_field="type"):
+    price_minor: int
+    note: str = ""
+
+
+async def events(client: StreamClient, count: int, timeout_s: float = 5.0) -> list[StreamEvent]:
+    got: list[StreamEvent] = []
+    while len(got) < count:
+        item = await client.next(timeout_s)
+        if isinstance(item, StreamEvent):
+            got.append(item)
+    return got
+
+
+async def closed_code(client: StreamClient, timeout_s: float = 5.0) -> int | None:
+    with pytest.raises(StreamClosed) as info:
+        while True:
+            await client.next(timeout_s)
+    return info.value.code
+
+
+async def test_token_in_first_message_subscribes_and_receives_in_order(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    async with running.client(user.token) as client:
+        assert client.welcome is not None
+        assert client.welcome.subject == str(user.id)
+        ack = await client.subscribe("market:BTC-USD")
+        assert ack.seq == 0
+        for price in (100, 101, 102):
+            await running.platform.streams.publish("market:BTC-USD", Tick(price_minor=price))
+        got = await events(client, 3)
+    assert [(e.seq, e.type, e.data["price_minor"]) for e in got] == [
+        (1, "market.tick", 100),
+        (2, "market.tick", 101),
+        (3, "market.tick", 102),
+    ]
+
+
+async def test_token_in_subprotocol_header_is_accepted_and_not_echoed(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    async with connect(
+        running.url,
+        subprotocols=[SUBPROTOCOL, f"bearer.{user.token}"],  # type: ignore[list-item]
+    ) as ws:
+        assert ws.subprotocol == SUBPROTOCOL
+        welcome = msgspec.json.decode(await ws.recv())
+        assert welcome["op"] == "welcome"
+        assert welcome["subject"] == str(user.id)
+
+
+async def test_bad_token_is_closed_unauthorized(running: RunningApp, make_user: MakeUser) -> None:
+    user = await make_user()
+    tampered = user.token[:-4] + ("AAAA" if not user.token.endswith("AAAA") else "BBBB")
+    for token in (tampered, "not-a-jwt"):
+        client = running.client(token)
+        with pytest.raises(StreamClosed) as info:
+            await client.connect()
+        assert info.value.code == CLOSE_UNAUTHORIZED
+
+
+async def test_token_in_query_string_is_ignored(running: RunningApp, make_user: MakeUser) -> None:
+    user = await make_user()
+    async with connect(f"{running.url}?token={user.token}") as ws:
+        await ws.send(msgspec.json.encode({"op": "subscribe", "channel": "market:X"}))
+        with pytest.raises(ConnectionClosed) as info:
+            await ws.recv()
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == CLOSE_UNAUTHORIZED
+
+
+async def test_no_authentication_in_time_is_closed(running: RunningApp) -> None:
+    async with connect(running.url) as ws:
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as info:
+            await ws.recv()
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == CLOSE_TIMEOUT
+    assert time.monotonic() - started < 3
+
+
+async def test_foreign_origin_is_refused_at_the_handshake(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(running.url, origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert info.value.response.status_code == 403
+    async with running.client(user.token, origin=ALLOWED_ORIGIN) as client:
+        assert client.welcome is not None
+
+
+async def test_notifications_are_for_their_recipient_only(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    admin = await make_user(role=Role.ADMIN)
+    async with running.client(bob.token) as snoop:
+        with pytest.raises(SubscriptionDenied) as denied:
+            await snoop.subscribe(channels.notifications(alice.id))
+        assert denied.value.error.code == "forbidden"
+    async with running.client(alice.token) as client:
+        await client.subscribe(channels.notifications(alice.id))
+        async with httpx.AsyncClient(base_url=running.http) as http:
+            reply = await http.post(
+                f"/api/v1/stream/notifications/{alice.id}",
+                json={"title": "Payout delayed", "body": "Your payout is on hold for review."},
+                headers=admin.headers,
+            )
+            assert reply.status_code == 202, reply.text
+            assert reply.json() == {"channel": channels.notifications(alice.id), "seq": 1}
+            refused = await http.post(
+                f"/api/v1/stream/notifications/{alice.id}",
+                json={"title": "x", "body": "y"},
+                headers=bob.headers,
+            )
+            assert refused.status_code == 403
+        (event,) = await events(client, 1)
+    assert event.type == "notification"
+    assert event.data["title"] == "Payout delayed"
+    assert event.data["kind"] == "staff_notice"
+
+
+async def test_paid_signal_feed_is_refused_to_non_subscribers(
+    running: RunningApp, make_user: MakeUser, pool: asyncpg.Pool
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    subscriber, stranger = await make_user(), await make_user()
+    feed = channels.signals(mentor.id)
+    # Until trading registers its query, only the mentor may watch their own feed.
+    async with running.client(subscriber.token) as client:
+        with pytest.raises(SubscriptionDenied):
+            await client.subscribe(feed)
+
+    # Trading's query, stood in for by a table of this test's own.
+    await pool.execute(
+        "CREATE TABLE test_signal_subscriptions (user_id uuid, mentor_id uuid, active bool)"
+    )
+    await pool.execute(
+        "INSERT INTO test_signal_subscriptions VALUES ($1, $2, true), ($3, $2, false)",
+        subscriber.id,
+        mentor.id,
+        stranger.id,
+    )
+
+    async def is_active_subscriber(
+        conn: asyncpg.Connection, user_id: uuid.UUID, mentor_id: uuid.UUID
+    ) -> bool:
+        return bool(
+            await conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM test_signal_subscriptions
+                   WHERE user_id = $1 AND mentor_id = $2 AND active)""",
+                user_id,
+                mentor_id,
+            )
+        )
+
+    with CHANNEL_POLICIES.registered(ChannelKind.SIGNALS, signal_feed_policy(is_active_subscriber)):
+        async with (
+            running.client(subscriber.token) as paid,
+            running.client(stranger.token) as lapsed,
+            running.client(mentor.token) as own,
+        ):
+            await paid.subscribe(feed)
+            await own.subscribe(feed)
+            with pytest.raises(SubscriptionDenied) as denied:
+                await lapsed.subscribe(feed)
+            assert denied.value.error.code == "forbidden"
+            assert "subscribers" in denied.value.error.detail
+            await running.platform.streams.publish(feed, Tick(price_minor=1, note="BUY"))
+            assert [e.data["note"] for e in await events(paid, 1)] == ["BUY"]
+            assert [e.data["note"] for e in await events(own, 1)] == ["BUY"]
+
+
+async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    owner, mentor, other = await make_user(), await make_user(role=Role.MENTOR), await make_user()
+    portfolio_id = uuid.uuid4()
+    viewers = {owner.id, mentor.id}
+
+    async def may_view(_: asyncpg.Connection, user_id: uuid.UUID, pid: uuid.UUID) -> bool:
+        return pid == portfolio_id and user_id in viewers
+
+    async with running.client(owner.token) as client:
+        with pytest.raises(SubscriptionDenied):  # nothing registered: refused
+            await client.subscribe(channels.portfolio(portfolio_id))
+    with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(may_view)):
+        for user, allowed in ((owner, True), (mentor, True), (other, False)):
+            async with running.client(user.token) as client:
+                if allowed:
+                    await client.subscribe(channels.portfolio(portfolio_id))
+                else:
+                    with pytest.raises(SubscriptionDenied):
+                        await client.subscribe(channels.portfolio(portfolio_id))
+
+
+async def test_invalid_channel_gets_an_error_frame(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    async with running.client(user.token) as client:
+        for name in ("nonsense", "weather:today", "signals:not-a-uuid", "market:lower case"):
+            with pytest.raises(SubscriptionDenied) as denied:
+                await client.subscribe(name)
+            assert denied.value.error.code == "invalid_channel"
+
+
+async def test_many_channels_on_one_connection_and_unsubscribe_stops_delivery(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    publish = running.platform.streams.publish
+    async with running.client(user.token) as client:
+        await client.subscribe("market:AAA")
+        await client.subscribe("leaderboard:weekly")
+        await client.subscribe(channels.notifications(user.id))
+        await publish("market:AAA", Tick(price_minor=1))
+        await publish("leaderboard:weekly", Tick(price_minor=2))
+        await publish(channels.notifications(user.id), Tick(price_minor=3))
+        got = await events(client, 3)
+        assert sorted(e.data["price_minor"] for e in got) == [1, 2, 3]
+        await client.unsubscribe("market:AAA")
+        await asyncio.sleep(0.1)
+        await publish("market:AAA", Tick(price_minor=4))
+        await publish("leaderboard:weekly", Tick(price_minor=5))
+        (event,) = await events(client, 1)
+        assert (event.channel, event.data["price_minor"]) == ("leaderboard:weekly", 5)
+        await client.subscribe("market:AAA")  # and back again, later
+        await publish("market:AAA", Tick(price_minor=6))
+        (event,) = await events(client, 1)
+        assert (event.channel, event.seq, event.data["price_minor"]) == ("market:AAA", 3, 6)
+
+
+async def test_resume_after_dropped_connection_has_no_gap_and_no_duplicate(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    publish = running.platform.streams.publish
+    async with running.client(user.token) as client:
+        await client.subscribe("market:ETH-USD")
+        for i in range(1, 6):
+            await publish("market:ETH-USD", Tick(price_minor=i))
+        first = await events(client, 5)
+        await client.drop_connection()
+        # Published while the client is away; it must get these on reconnecting.
+        for i in range(6, 11):
+            await publish("market:ETH-USD", Tick(price_minor=i))
+        rest = await events(client, 5)
+        for i in range(11, 13):
+            await publish("market:ETH-USD", Tick(price_minor=i))
+        rest += await events(client, 2)
+        assert client.connections == 2
+    seqs = [e.seq for e in first + rest]
+    assert seqs == list(range(1, 13))
+    assert [e.data["price_minor"] for e in first + rest] == list(range(1, 13))
+
+
+async def test_resume_beyond_history_is_told_to_resync(
+    settings: Settings, serve: Serve, make_user: MakeUser
+) -> None:
+    running = await serve(fast_limits(settings, stream_history_size=5))
+    user = await make_user()
+    publish = running.platform.streams.publish
+    for i in range(1, 21):
+        await publish("market:SOL-USD", Tick(price_minor=i))
+    async with running.client(user.token) as client:
+        # Seq 3 is long gone from a 5-message history.
+        ack = await client.subscribe("market:SOL-USD", after_seq=3)
+        assert isinstance(ack, Resync)
+        assert ack.seq == 20
+        notice = await client.next(2)
+        assert isinstance(notice, Resync)
+        await publish("market:SOL-USD", Tick(price_minor=21))
+        (event,) = await events(client, 1)
+        assert event.seq == 21
+        # Within the history, the missed ones are replayed instead.
+    async with running.client(user.token) as client:
+        ack = await client.subscribe("market:SOL-USD", after_seq=18)
+        assert ack.seq == 18
+        assert ack.replayed == 3
+        assert [e.seq for e in await events(client, 3)] == [19, 20, 21]
+
+
+async def test_slow_consumer_is_disconnected_with_bounded_queue_while_others_keep_up(
+    settings: Settings, serve: Serve, make_user: MakeUser
+) -> None:
+    queue_bytes = 256 * 1024
+    running = await serve(
+        fast_limits(settings, stream_send_queue_frames=64, stream_send_queue_bytes=queue_bytes)
+    )
+    user = await make_user()
+    publish = running.platform.streams.publish
+    total = 3000
+    note = "x" * 8000  # 3000 × 8 kB = 24 MB: far beyond the kernel's socket buffers
+    async with running.client(user.token) as fast:
+        await fast.subscribe("market:FLOOD")
+        # A client that stops reading: websockets stops reading the socket once 4 frames
+        # wait unread, so TCP pushes back on the server.
+        slow = await connect(running.url, max_queue=4, compression=None)
+        await slow.send(msgspec.json.encode({"op": "auth", "token": user.token}))
+        await slow.send(msgspec.json.encode({"op": "subscribe", "channel": "market:FLOOD"}))
+        await asyncio.sleep(0.2)
+        received: list[int] = []
+
+        async def read_fast() -> None:
+            while len(received) < total:
+                item = await fast.next(10)
+                if isinstance(item, StreamEvent):
+                    received.append(item.seq)
+
+        reader = asyncio.create_task(read_fast())
+        for i in range(total):
+            await publish("market:FLOOD", Tick(price_minor=i, note=note))
+            if i % 10 == 9:
+                await asyncio.sleep(0.002)
+        await reader
+        assert received == list(range(1, total + 1))
+        assert running.server.closed_by_reason["send queue overflow"] == 1
+        assert running.server.peak_queue_bytes <= queue_bytes
+        got = 0
+        with pytest.raises(ConnectionClosed) as info:
+            while True:
+                await asyncio.wait_for(slow.recv(), 5)
+                got += 1
+        assert got < total
+        assert info.value.rcvd is not None
+        assert info.value.rcvd.code == CLOSE_SLOW_CONSUMER
+
+
+async def test_oversize_frame_is_closed_with_1009(running: RunningApp, make_user: MakeUser) -> None:
+    user = await make_user()
+    client = running.client(user.token, reconnect=False)
+    await client.connect()
+    limit = running.platform.settings.stream_max_frame_bytes
+    await client.send_raw('{"op":"ping","pad":"' + "x" * limit + '"}')
+    assert await closed_code(client) == CLOSE_TOO_BIG
+
+
+async def test_message_flood_is_closed_rate_limited(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    client = running.client(user.token, reconnect=False)
+    await client.connect()
+    for _ in range(200):
+        await client.send_raw('{"op":"ping"}')
+    assert await closed_code(client) == CLOSE_RATE_LIMITED
+
+
+async def test_expired_token_is_disconnected_within_5_seconds(
+    running: RunningApp, make_user: MakeUser, clock: ManualClock
+) -> None:
+    user = await make_user()
+    async with running.client(user.token) as client:
+        await client.subscribe("market:BTC-USD")
+        clock.advance(timedelta(minutes=16))
+        started = time.monotonic()
+        assert await closed_code(client, 5) == CLOSE_UNAUTHORIZED
+        assert time.monotonic() - started < 5
+    assert running.server.closed_by_reason["token expired"] == 1
+
+
+async def test_revoked_session_is_disconnected_within_5_seconds(
+    running: RunningApp, make_user: MakeUser, pool: asyncpg.Pool
+) -> None:
+    user = await make_user()
+    async with running.client(user.token) as client:
+        await client.subscribe("market:BTC-USD")
+        await pool.execute(
+            "UPDATE auth_sessions SET revoked_at = now() WHERE id = $1", user.session_id
+        )
+        started = time.monotonic()
+        assert await closed_code(client, 5) == CLOSE_UNAUTHORIZED
+        assert time.monotonic() - started < 5
+    assert running.server.closed_by_reason["session ended"] == 1
+    # And the revoked session cannot connect again.
+    with pytest.raises(StreamClosed) as info:
+        await running.client(user.token).connect()
+    assert info.value.code == CLOSE_UNAUTHORIZED
+
+
+async def test_silent_client_is_closed_after_idle_timeout(
+    settings: Settings, serve: Serve, make_user: MakeUser
+) -> None:
+    running = await serve(fast_limits(settings, stream_heartbeat_s=0.2, stream_idle_timeout_s=0.8))
+    user = await make_user()
+    quiet = running.client(user.token, reconnect=False, answer_pings=False)
+    await quiet.connect()
+    async with running.client(user.token) as chatty:  # answers heartbeats: stays
+        assert await closed_code(quiet, 5) == CLOSE_TIMEOUT
+        await chatty.subscribe("market:BTC-USD")
+        await running.platform.streams.publish("market:BTC-USD", Tick(price_minor=1))
+        assert len(await events(chatty, 1)) == 1
+
+
+async def test_untagged_messages_are_refused_by_the_publisher(running: RunningApp) -> None:
+    class Untagged(msgspec.Struct):
+        value: int
+
+    with pytest.raises(TypeError, match="type tag"):
+        await running.platform.streams.publish("market:BTC-USD", Untagged(value=1))
+
+
+async def test_error_frames_name_the_channel(running: RunningApp, make_user: MakeUser) -> None:
+    user, other = await make_user(), await make_user()
+    async with running.client(user.token) as client:
+        with pytest.raises(SubscriptionDenied):
+            await client.subscribe(channels.notifications(other.id))
+        notice = await client.next(2)
+        assert isinstance(notice, Error)
+        assert notice.channel == channels.notifications(other.id)
