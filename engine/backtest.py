@@ -58,6 +58,7 @@ from engine.compile import inline_kernel, kernel
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 FlagArray = npt.NDArray[np.int8]
+BoolArray = npt.NDArray[np.bool_]
 
 # Rows of the series matrix every simulation reads; indicator rows follow.
 ROW_OPEN, ROW_HIGH, ROW_LOW, ROW_CLOSE, ROW_VOLUME = 0, 1, 2, 3, 4
@@ -65,9 +66,6 @@ BASE_ROWS = 5
 
 # Signal flags, one int8 per bar, combinable with ``|``.
 LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
-
-# Bars whose signal flags are evaluated together (small enough to stay in L1 cache).
-FLAG_BLOCK_BARS = 512
 
 # Condition operators.
 OP_CROSSES_ABOVE, OP_CROSSES_BELOW, OP_ABOVE, OP_BELOW = 0, 1, 2, 3
@@ -158,13 +156,13 @@ def _condition_holds(
 
 
 @kernel
-def _fill_block_flags(
+def _fill_signal_flags(
     base: FloatArray,
     series: FloatArray,
     start: int,
     stop: int,
     block: FlagArray,
-    mask: npt.NDArray[np.bool_],
+    mask: BoolArray,
     group_bounds: IntArray,
     cond_left: IntArray,
     cond_op: IntArray,
@@ -174,8 +172,8 @@ def _fill_block_flags(
 ) -> None:
     """Signal flags of bars ``start..stop`` into ``block``: a group (long entry, long
     exit, short entry, short exit) fires when it has conditions and all of them hold.
-    Conditions are evaluated one at a time over the whole block, in branch-free loops the
-    compiler vectorises, which is several times faster than bar by bar."""
+    Conditions are evaluated one at a time over all the bars, in branch-free loops the
+    compiler vectorises, several times faster than bar by bar inside the simulation."""
     count = stop - start
     block[:count] = 0
     for group in range(4):
@@ -311,12 +309,16 @@ def simulate(
     cash_out: FloatArray,
     position_out: FloatArray,
     trades_out: FloatArray,
+    flag_scratch: FlagArray,
+    mask_scratch: BoolArray,
 ) -> int:
     """Run one backtest over the bars in ``base`` (rows: open, high, low, close, volume)
     with indicator rows in ``series`` (condition rows count bar rows first). Signals come
     from ``custom_flags`` when it has one entry per bar, else from the conditions. Writes
     equity (and cash and position, when those arrays are not empty) per bar, and the
-    trades into ``trades_out`` (the open trade last). Returns the number of trades, which
+    trades into ``trades_out`` (the open trade last). ``flag_scratch`` and ``mask_scratch``
+    (one element per bar; unused with custom flags) are working space the caller owns, so
+    a sweep worker reuses the same pages for every combination. Returns the number of trades, which
     exceeds the table's rows when it was too small (the caller then runs again with a
     table that fits)."""
     n = base.shape[1]
@@ -325,10 +327,6 @@ def simulate(
     lows = base[ROW_LOW]
     closes = base[ROW_CLOSE]
     use_custom = custom_flags.shape[0] == n
-    block = np.zeros(FLAG_BLOCK_BARS, dtype=np.int8)
-    mask = np.zeros(FLAG_BLOCK_BARS, dtype=np.bool_)
-    block_start = 0
-    block_stop = 0
     record_book = cash_out.shape[0] == n
 
     fill_at_close = settings[S_FILL_AT_CLOSE] != 0.0
@@ -366,7 +364,52 @@ def simulate(
     pending_triggered = False
     pending_signal_bar = 0
 
-    for i in range(n):
+    signal = custom_flags
+    if not use_custom:
+        signal = flag_scratch
+        _fill_signal_flags(
+            base,
+            series,
+            0,
+            n,
+            signal,
+            mask_scratch,
+            group_bounds,
+            cond_left,
+            cond_op,
+            cond_right,
+            cond_constant,
+            cond_lag,
+        )
+    i = 0
+    while i < n:
+        # Fast path: with no order working, a bar only needs marking to market until one
+        # whose flags could act (an entry when flat; an exit or reversal when holding).
+        if not pending_exit and pending_direction == 0 and (position == 0.0 or not has_protection):
+            if position == 0.0:
+                watch = LONG_ENTRY | (SHORT_ENTRY if allow_short else 0)
+                while i < n and (signal[i] & watch) == 0:
+                    equity_out[i] = cash
+                    if record_book:
+                        cash_out[i] = cash
+                        position_out[i] = 0.0
+                    i += 1
+            else:
+                if position > 0.0:
+                    watch = LONG_EXIT | (SHORT_ENTRY if allow_short else 0)
+                else:
+                    watch = SHORT_EXIT | LONG_ENTRY
+                while i < n and (signal[i] & watch) == 0:
+                    equity = cash + position * closes[i]
+                    if equity < maintenance * abs(position) * closes[i]:
+                        break
+                    equity_out[i] = equity
+                    if record_book:
+                        cash_out[i] = cash
+                        position_out[i] = position
+                    i += 1
+            if i == n:
+                break
         exit_price = 0.0
         exit_reason = -1
         fill_price = 0.0
@@ -478,27 +521,7 @@ def simulate(
                 extreme = max(extreme, highs[i]) if side > 0.0 else min(extreme, lows[i])
 
         # Signals at this close.
-        if use_custom:
-            flags = int(custom_flags[i])
-        else:
-            if i == block_stop:
-                block_start = i
-                block_stop = min(n, i + FLAG_BLOCK_BARS)
-                _fill_block_flags(
-                    base,
-                    series,
-                    block_start,
-                    block_stop,
-                    block,
-                    mask,
-                    group_bounds,
-                    cond_left,
-                    cond_op,
-                    cond_right,
-                    cond_constant,
-                    cond_lag,
-                )
-            flags = int(block[i - block_start])
+        flags = int(signal[i])
         if not allow_short:
             flags &= LONG_ENTRY | LONG_EXIT
         want_long = (flags & LONG_ENTRY) != 0
@@ -616,6 +639,7 @@ def simulate(
         if record_book:
             cash_out[i] = cash
             position_out[i] = position
+        i += 1
 
     if position != 0.0:
         _close_trade(

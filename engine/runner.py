@@ -114,6 +114,8 @@ def _run(
     position = np.empty(n)
     # A trade every 16 bars or more often is rare; such runs simulate twice.
     capacity = min(n + 1, max(MIN_TRADE_ROWS, n // 16))
+    flag_scratch = np.empty(0 if flags.shape[0] else n, dtype=np.int8)
+    mask_scratch = np.empty(0 if flags.shape[0] else n, dtype=np.bool_)
     while True:
         trade_table = np.empty((capacity, TRADE_COLUMNS))
         trade_count = simulate(
@@ -131,6 +133,8 @@ def _run(
             cash,
             position,
             trade_table,
+            flag_scratch,
+            mask_scratch,
         )
         if trade_count <= capacity:
             break

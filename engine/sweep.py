@@ -108,17 +108,22 @@ def _sweep_chunk(
     cond_constant: FloatArray,
     cond_lag: IntArray,
     bars_per_year: float,
+    worker_count: int,
 ) -> FloatArray:
     combos = settings.shape[0]
     n = base.shape[1]
     out = np.empty((combos, len(METRIC_NAMES)))
     no_flags = np.zeros(0, dtype=np.int8)
     no_book = np.zeros(0)
-    for c in prange(combos):
+    workers = min(worker_count, combos)
+    # Each worker allocates its buffers once and reuses them for every combination it
+    # runs (round-robin): fresh pages cost more than the simulation on some machines.
+    for worker in prange(workers):
         equity = np.empty(n)
-        capacity = min(n + 1, max(SWEEP_TRADE_ROWS, n // 16))
-        trades = np.empty((capacity, TRADE_COLUMNS))
-        for _attempt in range(2):
+        flag_scratch = np.empty(n, dtype=np.int8)
+        mask_scratch = np.empty(n, dtype=np.bool_)
+        trades = np.empty((min(n + 1, max(SWEEP_TRADE_ROWS, n // 16)), TRADE_COLUMNS))
+        for c in range(worker, combos, workers):
             trade_count = simulate(
                 base,
                 matrix,
@@ -134,12 +139,31 @@ def _sweep_chunk(
                 no_book,
                 no_book,
                 trades,
+                flag_scratch,
+                mask_scratch,
             )
-            if trade_count <= trades.shape[0]:
-                break
-            # Rare: more trades than the first table holds; run again with a table that fits.
-            trades = np.empty((trade_count, TRADE_COLUMNS))
-        out[c] = performance(equity, trades[:trade_count], settings[c, S_CASH], bars_per_year)
+            if trade_count > trades.shape[0]:
+                # Rare: more trades than the table holds; run again with one that fits.
+                trades = np.empty((trade_count, TRADE_COLUMNS))
+                simulate(
+                    base,
+                    matrix,
+                    settings[c],
+                    group_bounds[c],
+                    cond_left[c],
+                    cond_op[c],
+                    cond_right[c],
+                    cond_constant[c],
+                    cond_lag[c],
+                    no_flags,
+                    equity,
+                    no_book,
+                    no_book,
+                    trades,
+                    flag_scratch,
+                    mask_scratch,
+                )
+            out[c] = performance(equity, trades[:trade_count], settings[c, S_CASH], bars_per_year)
     return out
 
 
@@ -191,8 +215,11 @@ def run_sweep(
         key=lambda k: [repr(indicator_key(i)) for i in required_indicators(specs[k])],
     )
     row_bytes = 8 * bars.length
-    # Each worker holds an equity curve and a trade table of up to one row per 16 bars.
-    worker_bytes = numba.get_num_threads() * (row_bytes + TRADE_COLUMNS * row_bytes // 16)
+    # Each worker holds an equity curve, two bytes of signal flags per bar and a trade
+    # table of up to one row per 16 bars.
+    worker_bytes = numba.get_num_threads() * (
+        row_bytes * (1 + TRADE_COLUMNS // 16) + 2 * bars.length
+    )
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
     distinct = {
         indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)
@@ -258,6 +285,7 @@ def _run_chunk(
         padded("constant", np.float64),
         padded("lag", np.int64),
         bars_per_year,
+        numba.get_num_threads(),
     )
     return result
 
