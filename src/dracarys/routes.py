@@ -9,6 +9,7 @@ from dracarys.identity.api import IDENTITY_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import StreamAdminController, stream
 from dracarys.system.api import health, ready
+from dracarys.wallet.api import WALLET_CONTROLLERS
 
 ROUTE_HANDLERS: list[Any] = [
     health,
@@ -17,4 +18,5 @@ ROUTE_HANDLERS: list[Any] = [
     StreamAdminController,
     *IDENTITY_CONTROLLERS,
     *POINTS_ROUTES,
+    *WALLET_CONTROLLERS,
 ]

@@ -50,6 +50,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
     outbox_poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     seed_demo: bool = True
+    # Wallet and payments (see dracarys.wallet). Stripe: secret API key, webhook signing
+    # secrets (comma-separated; several during a rotation), API base (tests point it at a
+    # local simulator). M-Pesa Daraja: app credentials, STK shortcode and passkey, B2C
+    # initiator, and the secret token carried in the callback URLs' path.
+    stripe_api_key: str = ""
+    stripe_webhook_secrets: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    daraja_base_url: str = "https://sandbox.safaricom.co.ke"
+    daraja_consumer_key: str = ""
+    daraja_consumer_secret: str = ""
+    daraja_shortcode: str = "174379"
+    daraja_passkey: str = ""
+    daraja_b2c_shortcode: str = "600000"
+    daraja_b2c_initiator: str = ""
+    daraja_b2c_security_credential: str = ""
+    daraja_callback_token: str = ""
+    # VAT per country as CC:basis-points pairs; Kenya 16%.
+    wallet_vat_rates: Annotated[str, msgspec.Meta(pattern=r"^([A-Z]{2}:[0-9]{1,4},?)*$")] = (
+        "KE:1600"
+    )
+    wallet_step_up_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 5_000_000
+    wallet_step_up_usd_minor: Annotated[int, msgspec.Meta(ge=0)] = 50_000
+    wallet_daily_withdraw_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 30_000_000
+    wallet_daily_withdraw_usd_minor: Annotated[int, msgspec.Meta(ge=0)] = 300_000
+    wallet_payout_minimum_kes_minor: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    wallet_payout_minimum_usd_minor: Annotated[int, msgspec.Meta(ge=1)] = 1_000
+    wallet_payout_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    wallet_escrow_auto_release_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 90)] = 72
+    wallet_mentor_share_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 7_000
+    wallet_holdback_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 1_000
+    wallet_holdback_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
+    wallet_mentor_bonus_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 500_000
     # Real-time streams (/api/v1/stream): history kept per channel for resume, and the
     # limits every connection lives under (see streams/server.py).
     stream_history_size: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1000

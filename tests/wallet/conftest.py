@@ -4,13 +4,19 @@ local Stripe and Daraja simulators the payment adapters talk to."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+import pytest
 
 from dracarys.db import transaction
+from dracarys.settings import Settings
 from dracarys.wallet import ledger
 from dracarys.wallet.models import AccountCode, TransferSpec
+from tests.conftest import make_settings
+from tests.wallet.simulators import DarajaSimulator, StripeSimulator, serve
 
 
 async def open_wallets(
@@ -39,3 +45,92 @@ async def open_wallets(
                 now=now,
             )
     return wallets
+
+
+# ---- provider simulators --------------------------------------------------------------
+
+CALLBACK_TOKEN = "cb-secret-path-token-5f2a9c"
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[tuple[StripeSimulator, str]]:
+    simulator = StripeSimulator()
+    with serve(simulator.app()) as url:
+        yield simulator, url
+
+
+@pytest.fixture(scope="session")
+def daraja_server() -> Iterator[tuple[DarajaSimulator, str]]:
+    simulator = DarajaSimulator()
+    with serve(simulator.app()) as url:
+        yield simulator, url
+
+
+@pytest.fixture
+def stripe_sim(stripe_server: tuple[StripeSimulator, str]) -> StripeSimulator:
+    return stripe_server[0]
+
+
+@pytest.fixture
+def daraja_sim(daraja_server: tuple[DarajaSimulator, str]) -> DarajaSimulator:
+    simulator = daraja_server[0]
+    simulator.b2c_failures_to_inject = 0
+    return simulator
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    tmp_path: Any,
+    stripe_server: tuple[StripeSimulator, str],
+    daraja_server: tuple[DarajaSimulator, str],
+) -> Settings:
+    """The suite's settings, with the payment adapters pointed at the simulators."""
+    stripe_sim, stripe_url = stripe_server
+    daraja_sim, daraja_url = daraja_server
+    return make_settings(
+        database_url,
+        tmp_path,
+        DRACARYS_STRIPE_API_KEY=stripe_sim.api_key,
+        DRACARYS_STRIPE_API_BASE=stripe_url,
+        DRACARYS_STRIPE_WEBHOOK_SECRETS=",".join(
+            ["whsec_old_rotated_out", *stripe_sim.webhook_secrets]
+        ),
+        DRACARYS_DARAJA_BASE_URL=daraja_url,
+        DRACARYS_DARAJA_CONSUMER_KEY=daraja_sim.consumer_key,
+        DRACARYS_DARAJA_CONSUMER_SECRET=daraja_sim.consumer_secret,
+        DRACARYS_DARAJA_SHORTCODE=daraja_sim.shortcode,
+        DRACARYS_DARAJA_PASSKEY=daraja_sim.passkey,
+        DRACARYS_DARAJA_B2C_SHORTCODE=daraja_sim.b2c_shortcode,
+        DRACARYS_DARAJA_B2C_INITIATOR="dracarys_api",
+        DRACARYS_DARAJA_B2C_SECURITY_CREDENTIAL="c2ltdWxhdG9yLWNyZWRlbnRpYWw=",
+        DRACARYS_DARAJA_CALLBACK_TOKEN=CALLBACK_TOKEN,
+    )
+
+
+async def fund_wallet(
+    pool: asyncpg.Pool, user_id: uuid.UUID, currency: str, amount_minor: int, now: datetime
+) -> None:
+    """Give a user's wallet money without a provider (the opening-balance account)."""
+    async with transaction(pool) as conn:
+        await ledger.create_transfer(
+            conn,
+            TransferSpec(
+                idempotency_key=f"fund:{user_id}:{uuid.uuid4()}",
+                code="opening",
+                debit_account_id=await ledger.platform_account(
+                    conn, AccountCode.OPENING_BALANCE, currency, now
+                ),
+                credit_account_id=await ledger.wallet_account(conn, user_id, currency, now),
+                amount_minor=amount_minor,
+                currency=currency,
+            ),
+            now=now,
+        )
+
+
+async def outbox_events(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at", topic
+    )
+    return [r["payload"] for r in rows]

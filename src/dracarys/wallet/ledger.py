@@ -116,10 +116,14 @@ def _validate_shape(spec: TransferSpec) -> None:
 
 
 async def create_transfers(
-    conn: Connection, specs: Sequence[TransferSpec], *, now: datetime
+    conn: Connection,
+    specs: Sequence[TransferSpec],
+    *,
+    now: datetime,
+    created: list[Transfer] | None = None,
 ) -> list[Transfer]:
     """Apply `specs` in order; returns one transfer per spec (the earlier one for a
-    replayed idempotency key)."""
+    replayed idempotency key). `created`, when given, receives only the new ones."""
     if not specs:
         return []
     keys = [s.idempotency_key for s in specs]
@@ -174,6 +178,8 @@ async def create_transfers(
         await store.insert_transfers(conn, new_transfers)
         await store.insert_entries(conn, entries)
         await store.write_balances(conn, list(touched.values()))
+        if created is not None:
+            created.extend(new_transfers)
     return results
 
 

@@ -291,3 +291,776 @@ async def wallet_entries(
         limit,
     )
     return [dict(r) for r in rows]
+
+
+# ---- operation idempotency --------------------------------------------------------
+
+
+async def lock_operation_key(conn: Connection, scope: str, key: str) -> None:
+    """Queue concurrent requests with one key behind each other for this transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 6))", f"{scope}|{key}")
+
+
+async def find_operation(conn: Connection, scope: str, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT kind, request_hash, result FROM wallet_operations
+           WHERE scope = $1 AND idempotency_key = $2""",
+        scope,
+        key,
+    )
+
+
+async def insert_operation(
+    conn: Connection,
+    scope: str,
+    key: str,
+    kind: str,
+    request_hash: str,
+    result: dict[str, Any],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO wallet_operations (scope, idempotency_key, kind, request_hash, result,
+               created_at) VALUES ($1, $2, $3, $4, $5, $6)""",
+        scope,
+        key,
+        kind,
+        request_hash,
+        result,
+        now,
+    )
+
+
+# ---- users (read-only: identity owns the table) -----------------------------------
+
+
+async def user_profile(conn: Connection, user_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, email, name, phone, role, kyc_level, status FROM users WHERE id = $1", user_id
+    )
+
+
+# ---- deposits ---------------------------------------------------------------------
+
+_DEPOSIT_COLUMNS = (
+    "id, user_id, method, amount_minor, currency, status, pending_transfer_id, provider_ref,"
+    " provider_receipt, phone, failure_reason, created_at"
+)
+
+
+async def insert_deposit(
+    conn: Connection,
+    *,
+    deposit_id: uuid.UUID,
+    user_id: uuid.UUID,
+    method: str,
+    amount_minor: int,
+    currency: str,
+    pending_transfer_id: uuid.UUID,
+    phone: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO wallet_deposits (id, user_id, method, amount_minor, currency, status,
+               pending_transfer_id, phone, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8)""",
+        deposit_id,
+        user_id,
+        method,
+        amount_minor,
+        currency,
+        pending_transfer_id,
+        phone,
+        now,
+    )
+
+
+async def get_deposit(conn: Connection, deposit_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits WHERE id = $1", deposit_id
+    )
+
+
+async def lock_deposit(conn: Connection, deposit_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits WHERE id = $1 FOR UPDATE", deposit_id
+    )
+
+
+async def lock_deposit_by_ref(
+    conn: Connection, method: str, provider_ref: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits
+            WHERE method = $1 AND provider_ref = $2 FOR UPDATE""",
+        method,
+        provider_ref,
+    )
+
+
+async def set_deposit_provider_ref(
+    conn: Connection, deposit_id: uuid.UUID, provider_ref: str, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE wallet_deposits SET provider_ref = $2, updated_at = $3 WHERE id = $1",
+        deposit_id,
+        provider_ref,
+        now,
+    )
+
+
+async def settle_deposit(
+    conn: Connection,
+    deposit_id: uuid.UUID,
+    *,
+    status: str,
+    receipt: str | None,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE wallet_deposits SET status = $2, provider_receipt = $3, failure_reason = $4,
+               updated_at = $5 WHERE id = $1""",
+        deposit_id,
+        status,
+        receipt,
+        reason,
+        now,
+    )
+
+
+async def other_completed_deposit_exists(
+    conn: Connection, user_id: uuid.UUID, deposit_id: uuid.UUID
+) -> bool:
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM wallet_deposits
+                   WHERE user_id = $1 AND status = 'completed' AND id <> $2)""",
+            user_id,
+            deposit_id,
+        )
+    )
+
+
+async def pending_mpesa_deposits(conn: Connection, older_than: datetime) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"""SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits
+                WHERE method = 'mpesa' AND status = 'pending' AND provider_ref IS NOT NULL
+                  AND created_at <= $1 ORDER BY created_at LIMIT 200""",
+            older_than,
+        )
+    )
+
+
+async def record_callback(
+    conn: Connection,
+    provider: str,
+    kind: str,
+    reference: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO provider_callbacks (provider, kind, reference, payload, received_at)
+           VALUES ($1, $2, $3, $4, $5)""",
+        provider,
+        kind,
+        reference,
+        payload,
+        now,
+    )
+
+
+async def earliest_callback(
+    conn: Connection, provider: str, kind: str, reference: str
+) -> dict[str, Any] | None:
+    payload: dict[str, Any] | None = await conn.fetchval(
+        """SELECT payload FROM provider_callbacks
+           WHERE provider = $1 AND kind = $2 AND reference = $3 ORDER BY id LIMIT 1""",
+        provider,
+        kind,
+        reference,
+    )
+    return payload
+
+
+async def record_stripe_event(
+    conn: Connection, event_id: str, event_type: str, now: datetime
+) -> bool:
+    """True the first time an event id is seen; a concurrent duplicate waits for the
+    first insert to commit and then sees it."""
+    inserted = await conn.fetchval(
+        """INSERT INTO stripe_events (id, type, received_at) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO NOTHING RETURNING true""",
+        event_id,
+        event_type,
+        now,
+    )
+    return bool(inserted)
+
+
+async def insert_stripe_refund(
+    conn: Connection,
+    *,
+    refund_id: uuid.UUID,
+    deposit_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    pending_transfer_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO stripe_refunds (id, deposit_id, amount_minor, currency, status,
+               pending_transfer_id, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)""",
+        refund_id,
+        deposit_id,
+        amount_minor,
+        currency,
+        pending_transfer_id,
+        now,
+    )
+
+
+async def lock_stripe_refund(conn: Connection, refund_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT r.id, r.deposit_id, r.amount_minor, r.currency, r.status,
+                  r.pending_transfer_id, d.user_id
+           FROM stripe_refunds r JOIN wallet_deposits d ON d.id = r.deposit_id
+           WHERE r.id = $1 FOR UPDATE OF r""",
+        refund_id,
+    )
+
+
+async def set_stripe_refund(
+    conn: Connection,
+    refund_id: uuid.UUID,
+    *,
+    status: str,
+    stripe_refund_id: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE stripe_refunds SET status = $2,
+               stripe_refund_id = coalesce($3, stripe_refund_id), updated_at = $4
+           WHERE id = $1""",
+        refund_id,
+        status,
+        stripe_refund_id,
+        now,
+    )
+
+
+async def refunded_of_deposit(conn: Connection, deposit_id: uuid.UUID) -> int:
+    return int(
+        await conn.fetchval(
+            """SELECT coalesce(sum(amount_minor), 0) FROM stripe_refunds
+               WHERE deposit_id = $1 AND status <> 'failed'""",
+            deposit_id,
+        )
+    )
+
+
+# ---- payouts ----------------------------------------------------------------------
+
+_PAYOUT_COLUMNS = (
+    "id, user_id, batch_id, kind, method, destination, amount_minor, currency, status,"
+    " attempts, next_attempt_at, pending_transfer_id, originator_conversation_id,"
+    " conversation_id, provider_receipt, failure_reason, created_at"
+)
+
+
+async def insert_payout(
+    conn: Connection,
+    *,
+    payout_id: uuid.UUID,
+    user_id: uuid.UUID,
+    batch_id: uuid.UUID | None,
+    kind: str,
+    method: str,
+    destination: str,
+    amount_minor: int,
+    currency: str,
+    status: str,
+    pending_transfer_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO payouts (id, user_id, batch_id, kind, method, destination, amount_minor,
+               currency, status, next_attempt_at, pending_transfer_id,
+               originator_conversation_id, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10, $10)""",
+        payout_id,
+        user_id,
+        batch_id,
+        kind,
+        method,
+        destination,
+        amount_minor,
+        currency,
+        status,
+        now,
+        pending_transfer_id,
+        str(payout_id),
+    )
+
+
+async def get_payout(conn: Connection, payout_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE id = $1", payout_id)
+
+
+async def lock_payout(conn: Connection, payout_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE id = $1 FOR UPDATE", payout_id
+    )
+
+
+async def lock_payout_by_originator(conn: Connection, originator: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE originator_conversation_id = $1 FOR UPDATE",
+        originator,
+    )
+
+
+async def update_payout(
+    conn: Connection,
+    payout_id: uuid.UUID,
+    *,
+    status: str,
+    now: datetime,
+    attempts: int | None = None,
+    next_attempt_at: datetime | None = None,
+    conversation_id: str | None = None,
+    provider_receipt: str | None = None,
+    failure_reason: str | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE payouts SET status = $2, updated_at = $3,
+               attempts = coalesce($4, attempts), next_attempt_at = $5,
+               conversation_id = coalesce($6, conversation_id),
+               provider_receipt = coalesce($7, provider_receipt),
+               failure_reason = coalesce($8, failure_reason)
+           WHERE id = $1""",
+        payout_id,
+        status,
+        now,
+        attempts,
+        next_attempt_at,
+        conversation_id,
+        provider_receipt,
+        failure_reason,
+    )
+
+
+async def due_payout_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM payouts WHERE status = 'queued' AND next_attempt_at <= $1
+           ORDER BY next_attempt_at LIMIT 500""",
+        now,
+    )
+    return [r["id"] for r in rows]
+
+
+async def withdrawn_since(
+    conn: Connection, user_id: uuid.UUID, currency: str, since: datetime
+) -> int:
+    return int(
+        await conn.fetchval(
+            """SELECT coalesce(sum(amount_minor), 0) FROM payouts
+               WHERE user_id = $1 AND currency = $2 AND kind = 'withdrawal'
+                 AND status <> 'failed' AND created_at >= $3""",
+            user_id,
+            currency,
+            since,
+        )
+    )
+
+
+async def ensure_batch(conn: Connection, period: str, currency: str, now: datetime) -> uuid.UUID:
+    batch_id: uuid.UUID = await conn.fetchval(
+        """WITH inserted AS (
+               INSERT INTO payout_batches (id, period, currency, created_at)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (period, currency) DO NOTHING RETURNING id)
+           SELECT id FROM inserted
+           UNION ALL SELECT id FROM payout_batches WHERE period = $2 AND currency = $3
+           LIMIT 1""",
+        uuid.uuid4(),
+        period,
+        currency,
+        now,
+    )
+    return batch_id
+
+
+async def payout_candidates(
+    conn: Connection, currency: str, minimum_minor: int
+) -> list[asyncpg.Record]:
+    """Mentors (KYC level 2 or more) whose wallet holds at least the payout minimum."""
+    return list(
+        await conn.fetch(
+            """SELECT u.id AS user_id, u.phone,
+                      b.credits_posted - b.debits_posted - b.debits_pending AS available
+               FROM ledger_accounts a
+               JOIN ledger_balances b ON b.account_id = a.id
+               JOIN users u ON u.id = a.owner_id
+               WHERE a.code = 'user_wallet' AND a.currency = $1 AND u.role = 'mentor'
+                 AND u.kyc_level >= 2 AND u.status = 'active'
+                 AND b.credits_posted - b.debits_posted - b.debits_pending >= $2
+               ORDER BY u.id""",
+            currency,
+            minimum_minor,
+        )
+    )
+
+
+async def batch_payout_exists(conn: Connection, batch_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM payouts WHERE batch_id = $1 AND user_id = $2)",
+            batch_id,
+            user_id,
+        )
+    )
+
+
+# ---- escrow -----------------------------------------------------------------------
+
+_ESCROW_COLUMNS = (
+    "id, payer_id, mentor_id, amount_minor, currency, reference, status, pending_transfer_id,"
+    " mentor_share_bps, vat_rate_bps, auto_release_at, released_minor, refunded_minor,"
+    " created_at, resolved_at"
+)
+
+
+async def mentor_share_bps(conn: Connection, mentor_id: uuid.UUID) -> int | None:
+    value = await conn.fetchval(
+        "SELECT share_bps FROM mentor_contracts WHERE mentor_id = $1", mentor_id
+    )
+    return None if value is None else int(value)
+
+
+async def set_mentor_share(
+    conn: Connection, mentor_id: uuid.UUID, share_bps: int, now: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO mentor_contracts (mentor_id, share_bps, updated_at) VALUES ($1, $2, $3)
+           ON CONFLICT (mentor_id) DO UPDATE SET share_bps = $2, updated_at = $3""",
+        mentor_id,
+        share_bps,
+        now,
+    )
+
+
+async def insert_escrow(
+    conn: Connection,
+    *,
+    escrow_id: uuid.UUID,
+    payer_id: uuid.UUID,
+    mentor_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    reference: str,
+    pending_transfer_id: uuid.UUID,
+    mentor_share_bps: int,
+    vat_rate_bps: int,
+    auto_release_at: datetime,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO escrows (id, payer_id, mentor_id, amount_minor, currency, reference,
+               status, pending_transfer_id, mentor_share_bps, vat_rate_bps, auto_release_at,
+               created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'held', $7, $8, $9, $10, $11)""",
+        escrow_id,
+        payer_id,
+        mentor_id,
+        amount_minor,
+        currency,
+        reference,
+        pending_transfer_id,
+        mentor_share_bps,
+        vat_rate_bps,
+        auto_release_at,
+        now,
+    )
+
+
+async def get_escrow(conn: Connection, escrow_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_ESCROW_COLUMNS} FROM escrows WHERE id = $1", escrow_id)
+
+
+async def lock_escrow(conn: Connection, escrow_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_ESCROW_COLUMNS} FROM escrows WHERE id = $1 FOR UPDATE", escrow_id
+    )
+
+
+async def settle_escrow(
+    conn: Connection,
+    escrow_id: uuid.UUID,
+    *,
+    status: str,
+    released_minor: int,
+    refunded_minor: int,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE escrows SET status = $2, released_minor = $3, refunded_minor = $4,
+               resolved_at = $5 WHERE id = $1""",
+        escrow_id,
+        status,
+        released_minor,
+        refunded_minor,
+        now,
+    )
+
+
+async def set_escrow_status(conn: Connection, escrow_id: uuid.UUID, status: str) -> None:
+    await conn.execute("UPDATE escrows SET status = $2 WHERE id = $1", escrow_id, status)
+
+
+async def due_escrow_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM escrows WHERE status = 'held' AND auto_release_at <= $1
+           ORDER BY auto_release_at LIMIT 500""",
+        now,
+    )
+    return [r["id"] for r in rows]
+
+
+_DISPUTE_COLUMNS = (
+    "id, escrow_id, opened_by, reason, evidence, status, refund_minor, resolution_note, created_at"
+)
+
+
+async def insert_dispute(
+    conn: Connection,
+    *,
+    dispute_id: uuid.UUID,
+    escrow_id: uuid.UUID,
+    opened_by: uuid.UUID,
+    reason: str,
+    evidence: list[str],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO escrow_disputes (id, escrow_id, opened_by, reason, evidence, status,
+               created_at) VALUES ($1, $2, $3, $4, $5, 'open', $6)""",
+        dispute_id,
+        escrow_id,
+        opened_by,
+        reason,
+        evidence,
+        now,
+    )
+
+
+async def dispute_of_escrow(conn: Connection, escrow_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_DISPUTE_COLUMNS} FROM escrow_disputes WHERE escrow_id = $1", escrow_id
+    )
+
+
+async def lock_dispute(conn: Connection, dispute_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_DISPUTE_COLUMNS} FROM escrow_disputes WHERE id = $1 FOR UPDATE", dispute_id
+    )
+
+
+async def add_dispute_evidence(
+    conn: Connection, dispute_id: uuid.UUID, evidence: list[str]
+) -> None:
+    await conn.execute(
+        "UPDATE escrow_disputes SET evidence = evidence || $2::jsonb WHERE id = $1",
+        dispute_id,
+        evidence,
+    )
+
+
+async def resolve_dispute(
+    conn: Connection,
+    dispute_id: uuid.UUID,
+    *,
+    refund_minor: int,
+    resolved_by: uuid.UUID,
+    note: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE escrow_disputes SET status = 'resolved', refund_minor = $2, resolved_by = $3,
+               resolution_note = $4, resolved_at = $5 WHERE id = $1""",
+        dispute_id,
+        refund_minor,
+        resolved_by,
+        note,
+        now,
+    )
+
+
+async def open_disputes(conn: Connection, limit: int) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"""SELECT {_DISPUTE_COLUMNS} FROM escrow_disputes WHERE status = 'open'
+                ORDER BY created_at LIMIT $1""",
+            limit,
+        )
+    )
+
+
+async def insert_holdback(
+    conn: Connection,
+    *,
+    escrow_id: uuid.UUID,
+    mentor_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    release_at: datetime,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO mentor_holdbacks (id, escrow_id, mentor_id, amount_minor, currency,
+               release_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        uuid.uuid4(),
+        escrow_id,
+        mentor_id,
+        amount_minor,
+        currency,
+        release_at,
+        now,
+    )
+
+
+async def lock_due_holdbacks(conn: Connection, now: datetime) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            """SELECT id, escrow_id, mentor_id, amount_minor, currency FROM mentor_holdbacks
+               WHERE released_at IS NULL AND release_at <= $1
+               ORDER BY release_at LIMIT 500 FOR UPDATE SKIP LOCKED""",
+            now,
+        )
+    )
+
+
+async def mark_holdback_released(conn: Connection, holdback_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE mentor_holdbacks SET released_at = $2 WHERE id = $1", holdback_id, now
+    )
+
+
+# ---- charges and invoices ---------------------------------------------------------
+
+
+async def insert_charge(
+    conn: Connection,
+    *,
+    charge_id: uuid.UUID,
+    user_id: uuid.UUID,
+    purpose: str,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    country: str,
+    escrow_id: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO wallet_charges (id, user_id, purpose, reference, amount_minor, currency,
+               country, escrow_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        charge_id,
+        user_id,
+        purpose,
+        reference,
+        amount_minor,
+        currency,
+        country,
+        escrow_id,
+        now,
+    )
+
+
+async def take_invoice_number(conn: Connection, year: int) -> int:
+    """The next number of `year`; the counter row stays locked until the transaction ends,
+    and a rollback gives the number back, so numbers have no gaps."""
+    value = await conn.fetchval(
+        """INSERT INTO invoice_counters (year, last_number) VALUES ($1, 1)
+           ON CONFLICT (year) DO UPDATE SET last_number = invoice_counters.last_number + 1
+           RETURNING last_number""",
+        year,
+    )
+    return int(value)
+
+
+_INVOICE_COLUMNS = (
+    "id, number, year, seq, user_id, description, net_minor, vat_minor, gross_minor, currency,"
+    " country, vat_rate_bps, charge_id, issued_at"
+)
+
+
+async def insert_invoice(conn: Connection, values: dict[str, Any]) -> None:
+    await conn.execute(
+        """INSERT INTO invoices (id, number, year, seq, user_id, description, net_minor,
+               vat_minor, gross_minor, currency, country, vat_rate_bps, charge_id, issued_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)""",
+        *(values[c.strip()] for c in _INVOICE_COLUMNS.split(",")),
+    )
+
+
+async def get_invoice(conn: Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_INVOICE_COLUMNS}, (SELECT email FROM users WHERE id = i.user_id) AS email,
+                   (SELECT name FROM users WHERE id = i.user_id) AS name
+            FROM invoices i WHERE id = $1""",
+        invoice_id,
+    )
+
+
+async def invoices_between(
+    conn: Connection, start: datetime, end: datetime
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"""SELECT {_INVOICE_COLUMNS} FROM invoices
+                WHERE issued_at >= $1 AND issued_at < $2 ORDER BY year, seq""",
+            start,
+            end,
+        )
+    )
+
+
+async def invoices_of_user(conn: Connection, user_id: uuid.UUID) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE user_id = $1 ORDER BY issued_at DESC",
+            user_id,
+        )
+    )
+
+
+async def insert_mentor_bonus(
+    conn: Connection,
+    *,
+    mentor_id: uuid.UUID,
+    month: str,
+    amount_minor: int,
+    currency: str,
+    avg_rating: float,
+    attendance_bps: int,
+    transfer_id: uuid.UUID,
+    now: datetime,
+) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO mentor_bonuses (mentor_id, month, amount_minor, currency, avg_rating,
+               attendance_bps, transfer_id, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (mentor_id, month) DO NOTHING RETURNING true""",
+        mentor_id,
+        month,
+        amount_minor,
+        currency,
+        avg_rating,
+        attendance_bps,
+        transfer_id,
+        now,
+    )
+    return bool(inserted)

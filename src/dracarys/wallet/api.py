@@ -1,0 +1,338 @@
+"""Wallet, payment, escrow and payout endpoints, and the providers' webhooks (Stripe's
+signed JSON; Daraja's callbacks on URLs carrying a secret path token)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from dracarys.db import transaction
+from dracarys.errors import InvalidInput, NotFound
+from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.models import Input
+from dracarys.platform import Platform
+from dracarys.wallet import escrow, invoices, service, store
+from dracarys.wallet.models import (
+    BankTransferRecord,
+    ChargeRequest,
+    ChargeView,
+    DepositRequest,
+    DepositView,
+    DisputeRequest,
+    DisputeResolution,
+    DisputeView,
+    EscrowView,
+    IdempotencyKey,
+    PayoutView,
+    WalletBalances,
+    WalletHistory,
+    WithdrawRequest,
+)
+
+
+class CardRefundRequest(Input):
+    amount_minor: Annotated[int, msgspec.Meta(gt=0)]
+    idempotency_key: IdempotencyKey
+
+
+class CardRefundResult(msgspec.Struct):
+    status: str
+
+
+class WalletController(Controller):
+    path = "/api/v1/wallets"
+    tags = ("wallet",)
+    guards = (authenticated,)
+
+    @get("/{wallet_id:uuid}/balances", operation_id="getWalletBalances", summary="Balances")
+    async def balances(
+        self,
+        wallet_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> WalletBalances:
+        if not current_user.may_read_as_owner(wallet_id):
+            raise NotFound("no such wallet", field="wallet_id")
+        async with platform.pool.acquire() as conn:
+            return await service.wallet_balances(conn, wallet_id)
+
+    @get("/{wallet_id:uuid}/history", operation_id="getWalletHistory", summary="History")
+    async def history(
+        self,
+        wallet_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        currency: str = "KES",
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> WalletHistory:
+        if not current_user.may_read_as_owner(wallet_id):
+            raise NotFound("no such wallet", field="wallet_id")
+        async with platform.pool.acquire() as conn:
+            return await service.wallet_history(
+                conn, wallet_id, currency, cursor=cursor, limit=limit
+            )
+
+    @post(
+        "/{wallet_id:uuid}/deposits",
+        operation_id="startWalletDeposit",
+        status_code=HTTP_201_CREATED,
+        summary="Top up through Stripe Checkout or M-Pesa",
+    )
+    async def deposit(
+        self,
+        wallet_id: uuid.UUID,
+        data: DepositRequest,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DepositView:
+        return await service.start_deposit(platform, current_user, wallet_id, data)
+
+    @post(
+        "/{wallet_id:uuid}/withdraw",
+        operation_id="withdrawFromWallet",
+        status_code=HTTP_201_CREATED,
+        summary="Withdraw to M-Pesa or a bank account",
+    )
+    async def withdraw(
+        self,
+        wallet_id: uuid.UUID,
+        data: WithdrawRequest,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PayoutView:
+        return await service.request_withdrawal(platform, current_user, wallet_id, data)
+
+
+class PaymentsController(Controller):
+    path = "/api/v1"
+    tags = ("payments",)
+    guards = (authenticated,)
+
+    @post(
+        "/payments/charge",
+        operation_id="chargeWallet",
+        status_code=HTTP_201_CREATED,
+        summary="Pay for a course, subscription, session or package",
+    )
+    async def charge(
+        self,
+        data: ChargeRequest,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ChargeView:
+        return await service.charge(platform, current_user, data)
+
+    @get("/deposits/{deposit_id:uuid}", operation_id="getDeposit", summary="A deposit")
+    async def get_deposit(
+        self,
+        deposit_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DepositView:
+        return await service.get_deposit(platform, current_user, deposit_id)
+
+    @get(
+        "/invoices/{invoice_id:uuid}/pdf",
+        operation_id="downloadInvoicePdf",
+        summary="Invoice and receipt as PDF",
+        media_type="application/pdf",
+    )
+    async def invoice_pdf(
+        self,
+        invoice_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Response[bytes]:
+        async with platform.pool.acquire() as conn:
+            row = await store.get_invoice(conn, invoice_id)
+        if row is None or not current_user.may_read_as_owner(row["user_id"]):
+            raise NotFound("no such invoice", field="invoice_id")
+        return Response(
+            invoices.render_invoice_pdf(dict(row)),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{row["number"]}.pdf"'},
+        )
+
+    @get("/escrows/{escrow_id:uuid}", operation_id="getEscrow", summary="An escrow")
+    async def get_escrow(
+        self,
+        escrow_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> EscrowView:
+        async with platform.pool.acquire() as conn:
+            row = await store.get_escrow(conn, escrow_id)
+        if row is None or not (
+            current_user.may_read_as_owner(row["payer_id"]) or current_user.id == row["mentor_id"]
+        ):
+            raise NotFound("no such escrow", field="escrow_id")
+        return escrow.escrow_view(row)
+
+    @post(
+        "/escrows/{escrow_id:uuid}/disputes",
+        operation_id="disputeEscrow",
+        status_code=HTTP_201_CREATED,
+        summary="Dispute money held in escrow (or add evidence)",
+    )
+    async def dispute(
+        self,
+        escrow_id: uuid.UUID,
+        data: DisputeRequest,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DisputeView:
+        async with transaction(platform.pool) as conn:
+            return await escrow.open_dispute(
+                conn,
+                escrow_id,
+                opened_by=current_user.id,
+                reason=data.reason,
+                evidence=list(data.evidence),
+                now=platform.clock.now(),
+            )
+
+
+class PaymentsAdminController(Controller):
+    path = "/api/v1/admin"
+    tags = ("payments-admin",)
+    guards = (requires_role(Role.ADMIN),)
+
+    @get("/disputes", operation_id="listOpenDisputes", summary="The disputes queue")
+    async def disputes(self, platform: NamedDependency[Platform]) -> list[DisputeView]:
+        async with platform.pool.acquire() as conn:
+            return await escrow.list_open_disputes(conn)
+
+    @post(
+        "/disputes/{dispute_id:uuid}/resolve",
+        operation_id="resolveDispute",
+        status_code=HTTP_200_OK,
+        summary="Decide a dispute; the refund goes back, the rest is released",
+    )
+    async def resolve(
+        self,
+        dispute_id: uuid.UUID,
+        data: DisputeResolution,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DisputeView:
+        async with transaction(platform.pool) as conn:
+            return await escrow.resolve_dispute(
+                conn,
+                dispute_id,
+                admin_id=current_user.id,
+                refund_minor=data.refund_minor,
+                note=data.note,
+                settings=platform.settings,
+                now=platform.clock.now(),
+            )
+
+    @post(
+        "/payouts/{payout_id:uuid}/bank-transfer",
+        operation_id="recordBankTransfer",
+        status_code=HTTP_200_OK,
+        summary="Record that a bank payout was sent",
+    )
+    async def bank_transfer(
+        self, payout_id: uuid.UUID, data: BankTransferRecord, platform: NamedDependency[Platform]
+    ) -> PayoutView:
+        return await service.record_bank_transfer(platform, payout_id, data.bank_reference)
+
+    @post(
+        "/deposits/{deposit_id:uuid}/refund",
+        operation_id="refundCardDeposit",
+        status_code=HTTP_200_OK,
+        summary="Refund a card deposit to the card",
+    )
+    async def refund_card(
+        self, deposit_id: uuid.UUID, data: CardRefundRequest, platform: NamedDependency[Platform]
+    ) -> CardRefundResult:
+        status = await service.refund_card_deposit(
+            platform,
+            deposit_id,
+            amount_minor=data.amount_minor,
+            idempotency_key=data.idempotency_key,
+        )
+        return CardRefundResult(status=status)
+
+    @get(
+        "/tax-exports/{year:int}/{month:int}",
+        operation_id="monthlyTaxExport",
+        summary="Every invoice of a month as CSV",
+        media_type="text/csv",
+    )
+    async def tax_export(
+        self, year: int, month: int, platform: NamedDependency[Platform]
+    ) -> Response[bytes]:
+        async with platform.pool.acquire() as conn:
+            body = await invoices.monthly_tax_export(conn, year, month)
+        return Response(
+            body,
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="vat-{year}-{month:02d}.csv"'},
+        )
+
+
+class PaymentWebhooksController(Controller):
+    """No bearer token here: Stripe proves itself by signature, Daraja by the secret path."""
+
+    path = "/api/v1/webhooks"
+    tags = ("webhooks",)
+    include_in_schema = True
+
+    @post("/stripe", operation_id="stripeWebhook", status_code=HTTP_200_OK)
+    async def stripe(
+        self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+    ) -> dict[str, bool]:
+        payload = await request.body()
+        signature = request.headers.get("stripe-signature", "")
+        fresh = await service.handle_stripe_webhook(platform, payload, signature)
+        return {"received": True, "duplicate": not fresh}
+
+    @post("/mpesa/{token:str}/stk", operation_id="mpesaStkCallback", status_code=HTTP_200_OK)
+    async def stk(
+        self, token: str, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await service.handle_stk_callback(platform, token, await _json(request))
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+    @post("/mpesa/{token:str}/b2c/result", operation_id="mpesaB2cResult", status_code=HTTP_200_OK)
+    async def b2c_result(
+        self, token: str, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await service.handle_b2c_result(platform, token, await _json(request), queue_timeout=False)
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+    @post("/mpesa/{token:str}/b2c/timeout", operation_id="mpesaB2cTimeout", status_code=HTTP_200_OK)
+    async def b2c_timeout(
+        self, token: str, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await service.handle_b2c_result(platform, token, await _json(request), queue_timeout=True)
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+
+async def _json(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError as exc:
+        raise InvalidInput("the body is not JSON", field="body") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("the body is not a JSON object", field="body")
+    return body
+
+
+WALLET_CONTROLLERS: list[Any] = [
+    WalletController,
+    PaymentsController,
+    PaymentsAdminController,
+    PaymentWebhooksController,
+]

@@ -1,0 +1,459 @@
+"""Escrow for mentorship: paying for a booking or package puts a pending transfer from the
+payer's wallet into escrow. Completion (or the timeout with no dispute) posts it and
+splits the net-of-VAT amount: the mentor's share (70% unless their contract says
+otherwise), of which 10% is held back for 30 days, and the platform's commission.
+Cancellations, no-shows and dispute resolutions refund all or part of it: posting less
+than was pending gives the rest back to the payer, TigerBeetle-style.
+
+The service API the mentorship domain calls, each inside the caller's transaction:
+`hold_escrow`, `release_escrow`, `refund_escrow`, `cancel_escrow`, `open_dispute`,
+`resolve_dispute`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from dracarys.db import Connection, transaction
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+from dracarys.settings import Settings
+from dracarys.wallet import events, ledger, store
+from dracarys.wallet.models import (
+    AccountCode,
+    DisputeView,
+    EscrowView,
+    TransferKind,
+    TransferSpec,
+)
+from dracarys.wallet.policy import (
+    BPS,
+    cancellation_refund_bps,
+    mentor_split,
+    split_vat,
+    vat_rate_bps,
+)
+
+_NAMESPACE = uuid.UUID("6f1c1c52-7c1e-4d55-9a5e-1f1b0b6f0a08")
+
+
+def escrow_view(row: asyncpg.Record) -> EscrowView:
+    return EscrowView(
+        id=row["id"],
+        payer_id=row["payer_id"],
+        mentor_id=row["mentor_id"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        reference=row["reference"],
+        status=row["status"],
+        released_minor=row["released_minor"],
+        refunded_minor=row["refunded_minor"],
+        auto_release_at=row["auto_release_at"],
+    )
+
+
+def dispute_view(row: asyncpg.Record) -> DisputeView:
+    return DisputeView(
+        id=row["id"],
+        escrow_id=row["escrow_id"],
+        opened_by=row["opened_by"],
+        reason=row["reason"],
+        evidence=list(row["evidence"]),
+        status=row["status"],
+        refund_minor=row["refund_minor"],
+        resolution_note=row["resolution_note"],
+        created_at=row["created_at"],
+    )
+
+
+async def hold_escrow(
+    conn: Connection,
+    *,
+    settings: Settings,
+    now: datetime,
+    payer_id: uuid.UUID,
+    mentor_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    reference: str,
+    idempotency_key: str,
+    release_after: timedelta | None = None,
+    country: str = "KE",
+) -> EscrowView:
+    """Reserve `amount_minor` of the payer's wallet in escrow for `reference` (a booking or
+    package id). Released automatically `release_after` from now unless disputed first."""
+    if amount_minor <= 0:
+        raise InvalidInput("an escrow holds a positive amount", field="amount_minor")
+    if payer_id == mentor_id:
+        raise InvalidInput("a mentor cannot pay themselves", field="mentor_id")
+    await store.lock_operation_key(conn, "escrow", idempotency_key)
+    escrow_id = uuid.uuid5(_NAMESPACE, f"escrow:{idempotency_key}")
+    existing = await store.get_escrow(conn, escrow_id)
+    if existing is not None:
+        same = (
+            existing["payer_id"] == payer_id
+            and existing["mentor_id"] == mentor_id
+            and existing["amount_minor"] == amount_minor
+            and existing["currency"] == currency
+            and existing["reference"] == reference
+        )
+        if not same:
+            raise InvalidInput(
+                "this idempotency key was used for a different escrow", field="idempotency_key"
+            )
+        return escrow_view(existing)
+    mentor = await store.user_profile(conn, mentor_id)
+    if mentor is None or mentor["role"] != "mentor":
+        raise NotFound("no such mentor", field="mentor_id")
+    payer_wallet = await ledger.wallet_account(conn, payer_id, currency, now)
+    escrow_account = await ledger.platform_account(conn, AccountCode.ESCROW, currency, now)
+    hold = await ledger.create_transfer(
+        conn,
+        TransferSpec(
+            idempotency_key=f"escrow:{escrow_id}:hold",
+            code="escrow_hold",
+            kind=TransferKind.PENDING,
+            debit_account_id=payer_wallet,
+            credit_account_id=escrow_account,
+            amount_minor=amount_minor,
+            currency=currency,
+            reference=str(escrow_id),
+        ),
+        now=now,
+    )
+    share = await store.mentor_share_bps(conn, mentor_id)
+    await store.insert_escrow(
+        conn,
+        escrow_id=escrow_id,
+        payer_id=payer_id,
+        mentor_id=mentor_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        reference=reference,
+        pending_transfer_id=hold.id,
+        mentor_share_bps=settings.wallet_mentor_share_bps if share is None else share,
+        vat_rate_bps=vat_rate_bps(settings, country),
+        auto_release_at=now
+        + (release_after or timedelta(hours=settings.wallet_escrow_auto_release_hours)),
+        now=now,
+    )
+    row = await store.get_escrow(conn, escrow_id)
+    assert row is not None
+    return escrow_view(row)
+
+
+async def _settle(
+    conn: Connection,
+    escrow: asyncpg.Record,
+    *,
+    settings: Settings,
+    now: datetime,
+    refund_minor: int,
+) -> EscrowView:
+    """Post what the mentor and platform keep (splitting it), give the rest back."""
+    total = escrow["amount_minor"]
+    kept = total - refund_minor
+    currency = escrow["currency"]
+    escrow_id = escrow["id"]
+    pending_id = escrow["pending_transfer_id"]
+    if kept == 0:
+        await ledger.void_pending(
+            conn,
+            pending_id,
+            idempotency_key=f"escrow:{escrow_id}:void",
+            code="escrow_refund",
+            now=now,
+            reference=str(escrow_id),
+        )
+    else:
+        await ledger.post_pending(
+            conn,
+            pending_id,
+            idempotency_key=f"escrow:{escrow_id}:post",
+            code="escrow_post",
+            now=now,
+            amount_minor=kept,
+            reference=str(escrow_id),
+        )
+        net, vat = split_vat(kept, escrow["vat_rate_bps"])
+        mentor_now, held_back, platform_fee = mentor_split(
+            net, escrow["mentor_share_bps"], settings.wallet_holdback_bps
+        )
+        escrow_account = await ledger.platform_account(conn, AccountCode.ESCROW, currency, now)
+        legs: list[tuple[str, int, int]] = [
+            (
+                "mentor_share",
+                await ledger.wallet_account(conn, escrow["mentor_id"], currency, now),
+                mentor_now,
+            ),
+            (
+                "mentor_holdback",
+                await ledger.platform_account(conn, AccountCode.MENTOR_HOLDBACK, currency, now),
+                held_back,
+            ),
+            (
+                "platform_commission",
+                await ledger.platform_account(conn, AccountCode.PLATFORM_REVENUE, currency, now),
+                platform_fee,
+            ),
+            (
+                "vat",
+                await ledger.platform_account(conn, AccountCode.VAT_PAYABLE, currency, now),
+                vat,
+            ),
+        ]
+        await ledger.create_transfers(
+            conn,
+            [
+                TransferSpec(
+                    idempotency_key=f"escrow:{escrow_id}:{code}",
+                    code=code,
+                    debit_account_id=escrow_account,
+                    credit_account_id=account,
+                    amount_minor=amount,
+                    currency=currency,
+                    reference=str(escrow_id),
+                )
+                for code, account, amount in legs
+                if amount > 0
+            ],
+            now=now,
+        )
+        if held_back > 0:
+            await store.insert_holdback(
+                conn,
+                escrow_id=escrow_id,
+                mentor_id=escrow["mentor_id"],
+                amount_minor=held_back,
+                currency=currency,
+                release_at=now + timedelta(days=settings.wallet_holdback_days),
+                now=now,
+            )
+        await emit(
+            conn,
+            events.ESCROW_RELEASED,
+            {
+                "escrow_id": str(escrow_id),
+                "mentor_id": str(escrow["mentor_id"]),
+                "payer_id": str(escrow["payer_id"]),
+                "reference": escrow["reference"],
+                "amount_minor": kept,
+                "mentor_minor": mentor_now + held_back,
+                "currency": currency,
+            },
+        )
+    if refund_minor > 0:
+        await emit(
+            conn,
+            events.REFUND_ISSUED,
+            {
+                "user_id": str(escrow["payer_id"]),
+                "related_id": str(escrow_id),
+                "amount_minor": refund_minor,
+                "currency": currency,
+            },
+        )
+    await store.settle_escrow(
+        conn,
+        escrow_id,
+        status="released" if kept > 0 else "refunded",
+        released_minor=kept,
+        refunded_minor=refund_minor,
+        now=now,
+    )
+    row = await store.get_escrow(conn, escrow_id)
+    assert row is not None
+    return escrow_view(row)
+
+
+async def _locked(conn: Connection, escrow_id: uuid.UUID) -> asyncpg.Record:
+    row = await store.lock_escrow(conn, escrow_id)
+    if row is None:
+        raise NotFound("no such escrow", field="escrow_id")
+    return row
+
+
+async def release_escrow(
+    conn: Connection, escrow_id: uuid.UUID, *, settings: Settings, now: datetime
+) -> EscrowView:
+    """The session happened: pay the mentor and the platform. Releasing twice is a no-op;
+    a disputed escrow waits for the dispute's resolution."""
+    row = await _locked(conn, escrow_id)
+    if row["status"] in ("released", "refunded"):
+        return escrow_view(row)
+    if row["status"] == "disputed":
+        raise Conflict("this escrow is disputed; an admin resolves it", field="escrow_id")
+    return await _settle(conn, row, settings=settings, now=now, refund_minor=0)
+
+
+async def refund_escrow(
+    conn: Connection,
+    escrow_id: uuid.UUID,
+    *,
+    settings: Settings,
+    now: datetime,
+    amount_minor: int | None = None,
+    fraction_bps: int | None = None,
+) -> EscrowView:
+    """Give `amount_minor` (or `fraction_bps` of the escrow) back to the payer and release
+    the rest; a settled escrow is returned unchanged."""
+    row = await _locked(conn, escrow_id)
+    if row["status"] in ("released", "refunded"):
+        return escrow_view(row)
+    total = row["amount_minor"]
+    if (amount_minor is None) == (fraction_bps is None):
+        raise InvalidInput("give either an amount or a fraction to refund", field="amount_minor")
+    if fraction_bps is not None:
+        if not 0 <= fraction_bps <= BPS:
+            raise InvalidInput("a fraction is between 0 and 10000 bps", field="fraction_bps")
+        amount_minor = total * fraction_bps // BPS
+    assert amount_minor is not None
+    if not 0 <= amount_minor <= total:
+        raise InvalidInput("a refund is between zero and the escrowed amount", field="amount_minor")
+    return await _settle(conn, row, settings=settings, now=now, refund_minor=amount_minor)
+
+
+async def cancel_escrow(
+    conn: Connection,
+    escrow_id: uuid.UUID,
+    *,
+    settings: Settings,
+    now: datetime,
+    reason: str,
+    hours_before_start: float | None = None,
+) -> EscrowView:
+    """Apply the cancellation rules: mentor cancels or no-shows → full refund; mentee
+    cancels 24 h or more ahead → full, later → half; mentee no-show → nothing back."""
+    try:
+        bps = cancellation_refund_bps(reason, hours_before_start)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="reason") from exc
+    return await refund_escrow(conn, escrow_id, settings=settings, now=now, fraction_bps=bps)
+
+
+async def open_dispute(
+    conn: Connection,
+    escrow_id: uuid.UUID,
+    *,
+    opened_by: uuid.UUID,
+    reason: str,
+    evidence: list[str],
+    now: datetime,
+) -> DisputeView:
+    row = await _locked(conn, escrow_id)
+    if opened_by not in (row["payer_id"], row["mentor_id"]):
+        raise Forbidden("only the payer or the mentor may dispute this escrow")
+    existing = await store.dispute_of_escrow(conn, escrow_id)
+    if existing is not None:
+        if existing["status"] == "open" and evidence:
+            await store.add_dispute_evidence(conn, existing["id"], evidence)
+            existing = await store.dispute_of_escrow(conn, escrow_id)
+            assert existing is not None
+        return dispute_view(existing)
+    if row["status"] != "held":
+        raise Conflict("only money still held in escrow can be disputed", field="escrow_id")
+    dispute_id = uuid.uuid4()
+    await store.insert_dispute(
+        conn,
+        dispute_id=dispute_id,
+        escrow_id=escrow_id,
+        opened_by=opened_by,
+        reason=reason,
+        evidence=evidence,
+        now=now,
+    )
+    await store.set_escrow_status(conn, escrow_id, "disputed")
+    created = await store.dispute_of_escrow(conn, escrow_id)
+    assert created is not None
+    return dispute_view(created)
+
+
+async def resolve_dispute(
+    conn: Connection,
+    dispute_id: uuid.UUID,
+    *,
+    admin_id: uuid.UUID,
+    refund_minor: int,
+    note: str,
+    settings: Settings,
+    now: datetime,
+) -> DisputeView:
+    """An admin decides: `refund_minor` goes back to the payer, the rest is released."""
+    dispute = await store.lock_dispute(conn, dispute_id)
+    if dispute is None:
+        raise NotFound("no such dispute", field="dispute_id")
+    if dispute["status"] == "resolved":
+        if dispute["refund_minor"] != refund_minor:
+            raise Conflict("this dispute was already resolved differently")
+        return dispute_view(dispute)
+    escrow = await _locked(conn, dispute["escrow_id"])
+    if not 0 <= refund_minor <= escrow["amount_minor"]:
+        raise InvalidInput("a refund is between zero and the escrowed amount", field="refund_minor")
+    await _settle(conn, escrow, settings=settings, now=now, refund_minor=refund_minor)
+    await store.resolve_dispute(
+        conn, dispute_id, refund_minor=refund_minor, resolved_by=admin_id, note=note, now=now
+    )
+    resolved = await store.lock_dispute(conn, dispute_id)
+    assert resolved is not None
+    return dispute_view(resolved)
+
+
+async def list_open_disputes(conn: Connection, limit: int = 100) -> list[DisputeView]:
+    return [dispute_view(r) for r in await store.open_disputes(conn, limit)]
+
+
+async def release_due_escrows(platform: Platform) -> int:
+    """Release every undisputed escrow whose timeout has passed, each in its own
+    transaction so one failure holds back nobody else."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        due = await store.due_escrow_ids(conn, now)
+    released = 0
+    for escrow_id in due:
+        async with transaction(platform.pool) as conn:
+            row = await store.lock_escrow(conn, escrow_id)
+            if row is None or row["status"] != "held" or row["auto_release_at"] > now:
+                continue
+            await _settle(conn, row, settings=platform.settings, now=now, refund_minor=0)
+            released += 1
+    return released
+
+
+async def release_due_holdbacks(platform: Platform) -> int:
+    """Move held-back mentor shares whose 30 days have passed into the mentors' wallets."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        due = await store.lock_due_holdbacks(conn, now)
+        for holdback in due:
+            currency = holdback["currency"]
+            await ledger.create_transfer(
+                conn,
+                TransferSpec(
+                    idempotency_key=f"holdback:{holdback['id']}:release",
+                    code="holdback_release",
+                    debit_account_id=await ledger.platform_account(
+                        conn, AccountCode.MENTOR_HOLDBACK, currency, now
+                    ),
+                    credit_account_id=await ledger.wallet_account(
+                        conn, holdback["mentor_id"], currency, now
+                    ),
+                    amount_minor=holdback["amount_minor"],
+                    currency=currency,
+                    reference=str(holdback["escrow_id"]),
+                ),
+                now=now,
+            )
+            await store.mark_holdback_released(conn, holdback["id"], now)
+    return len(due)
+
+
+async def set_mentor_contract(
+    conn: Connection, mentor_id: uuid.UUID, *, share_bps: int, now: datetime
+) -> None:
+    """Override the default 70% mentor share for future escrows of this mentor."""
+    if not 0 <= share_bps <= BPS:
+        raise InvalidInput("a share is between 0 and 10000 bps", field="share_bps")
+    await store.set_mentor_share(conn, mentor_id, share_bps, now)

@@ -1,0 +1,15 @@
+"""Events the wallet emits through the outbox (ids as strings, money as `amount_minor`
+plus `currency`)."""
+
+from __future__ import annotations
+
+DEPOSIT_COMPLETED = (
+    "deposit.completed"  # {user_id, deposit_id, amount_minor, currency, first_deposit}
+)
+PAYMENT_CAPTURED = (
+    "payment.captured"  # {user_id, charge_id, purpose, reference, amount_minor, currency}
+)
+REFUND_ISSUED = "refund.issued"  # {user_id, related_id, amount_minor, currency}
+ESCROW_RELEASED = "escrow.released"  # {escrow_id, mentor_id, payer_id, amount_minor, currency}
+PAYOUT_COMPLETED = "payout.completed"  # {user_id, payout_id, amount_minor, currency}
+POINTS_CREDIT_LANDED = "points.credit_landed"  # {user_id, amount_minor, currency, idempotency_key}

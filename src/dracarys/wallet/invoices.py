@@ -1,0 +1,137 @@
+"""Invoices and receipts: one gap-free numbered document per charge per year
+(`DRC-2026-000001`), VAT-inclusive amounts split by the country's rate, rendered as a PDF
+with fpdf2, and the monthly tax export as CSV (polars)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from fpdf import FPDF
+
+from dracarys.db import Connection
+from dracarys.errors import InvalidInput
+from dracarys.settings import Settings
+from dracarys.wallet import store
+from dracarys.wallet.policy import split_vat, vat_rate_bps
+
+
+def invoice_number(year: int, seq: int) -> str:
+    return f"DRC-{year}-{seq:06d}"
+
+
+def money(amount_minor: int, currency: str) -> str:
+    sign = "-" if amount_minor < 0 else ""
+    whole, cents = divmod(abs(amount_minor), 100)
+    return f"{sign}{currency} {whole:,}.{cents:02d}"
+
+
+async def issue_invoice(
+    conn: Connection,
+    *,
+    settings: Settings,
+    user_id: uuid.UUID,
+    charge_id: uuid.UUID,
+    description: str,
+    gross_minor: int,
+    currency: str,
+    country: str,
+    now: datetime,
+) -> dict[str, Any]:
+    rate = vat_rate_bps(settings, country)
+    net, vat = split_vat(gross_minor, rate)
+    year = now.astimezone(UTC).year
+    seq = await store.take_invoice_number(conn, year)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "number": invoice_number(year, seq),
+        "year": year,
+        "seq": seq,
+        "user_id": user_id,
+        "description": description,
+        "net_minor": net,
+        "vat_minor": vat,
+        "gross_minor": gross_minor,
+        "currency": currency,
+        "country": country,
+        "vat_rate_bps": rate,
+        "charge_id": charge_id,
+        "issued_at": now,
+    }
+    await store.insert_invoice(conn, values)
+    return values
+
+
+def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:
+    """A one-page tax invoice and receipt (the charge is paid when it is issued)."""
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"Invoice {invoice['number']}")
+    pdf.set_creator("Dracarys")
+    pdf.set_creation_date(invoice["issued_at"])
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 12, "Dracarys - Tax invoice and receipt", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    lines = [
+        f"Invoice number: {invoice['number']}",
+        f"Issued: {invoice['issued_at'].astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Customer: {invoice.get('name') or ''} <{invoice.get('email') or invoice['user_id']}>",
+        f"Country of supply: {invoice['country']}",
+        "",
+        f"Description: {invoice['description']}",
+        f"Net amount: {money(invoice['net_minor'], invoice['currency'])}",
+        f"VAT ({invoice['vat_rate_bps'] / 100:.2f}%): "
+        f"{money(invoice['vat_minor'], invoice['currency'])}",
+        f"Total paid: {money(invoice['gross_minor'], invoice['currency'])}",
+        "",
+        "Status: PAID from the Dracarys wallet. Keep this document as your receipt.",
+    ]
+    for line in lines:
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    if not (1 <= month <= 12 and 2000 <= year <= 2200):
+        raise InvalidInput("no such month", field="month")
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+async def monthly_tax_export(conn: Connection, year: int, month: int) -> bytes:
+    """Every invoice of the month as CSV, one row per invoice, for the VAT return."""
+    start, end = _month_bounds(year, month)
+    rows = await store.invoices_between(conn, start, end)
+    frame = pl.DataFrame(
+        {
+            "invoice_number": [r["number"] for r in rows],
+            "issued_at": [r["issued_at"].astimezone(UTC).isoformat() for r in rows],
+            "customer_id": [str(r["user_id"]) for r in rows],
+            "country": [r["country"] for r in rows],
+            "currency": [r["currency"] for r in rows],
+            "vat_rate_bps": [r["vat_rate_bps"] for r in rows],
+            "net_minor": [r["net_minor"] for r in rows],
+            "vat_minor": [r["vat_minor"] for r in rows],
+            "gross_minor": [r["gross_minor"] for r in rows],
+            "description": [r["description"] for r in rows],
+        },
+        schema={
+            "invoice_number": pl.String,
+            "issued_at": pl.String,
+            "customer_id": pl.String,
+            "country": pl.String,
+            "currency": pl.String,
+            "vat_rate_bps": pl.Int64,
+            "net_minor": pl.Int64,
+            "vat_minor": pl.Int64,
+            "gross_minor": pl.Int64,
+            "description": pl.String,
+        },
+    )
+    buffer = io.BytesIO()
+    frame.write_csv(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,68 @@
+"""Money rules that are configuration, read from settings: VAT per country, the step-up
+threshold and daily limit for withdrawals, the payout minimum, and the commission split."""
+
+from __future__ import annotations
+
+from dracarys.settings import Settings
+
+BPS = 10_000
+
+
+def vat_rate_bps(settings: Settings, country: str) -> int:
+    """VAT in basis points for `country`; 0 where we are not registered for VAT."""
+    for pair in settings.wallet_vat_rates.split(","):
+        code, _, rate = pair.partition(":")
+        if code == country and rate:
+            return int(rate)
+    return 0
+
+
+def split_vat(gross_minor: int, rate_bps: int) -> tuple[int, int]:
+    """(net, vat) of a VAT-inclusive price, VAT rounded half up to the minor unit."""
+    divisor = BPS + rate_bps
+    vat = (gross_minor * rate_bps + divisor // 2) // divisor
+    return gross_minor - vat, vat
+
+
+def _per_currency(settings: Settings, name: str, currency: str) -> int:
+    value: int = getattr(settings, f"wallet_{name}_{currency.lower()}_minor")
+    return value
+
+
+def step_up_threshold_minor(settings: Settings, currency: str) -> int:
+    return _per_currency(settings, "step_up", currency)
+
+
+def daily_withdraw_limit_minor(settings: Settings, currency: str) -> int:
+    return _per_currency(settings, "daily_withdraw", currency)
+
+
+def payout_minimum_minor(settings: Settings, currency: str) -> int:
+    return _per_currency(settings, "payout_minimum", currency)
+
+
+def mentor_split(net_minor: int, share_bps: int, holdback_bps: int) -> tuple[int, int, int]:
+    """(mentor now, mentor held back, platform) of a net amount."""
+    mentor = net_minor * share_bps // BPS
+    holdback = mentor * holdback_bps // BPS
+    return mentor - holdback, holdback, net_minor - mentor
+
+
+# Cancellation rules: the share of the escrowed amount refunded to the payer.
+CANCELLATION_REFUND_BPS = {
+    "mentor_cancelled": BPS,
+    "mentor_no_show": BPS,
+    "mentee_cancelled_early": BPS,  # 24 hours or more before the start
+    "mentee_cancelled_late": BPS // 2,
+    "mentee_no_show": 0,
+}
+LATE_CANCELLATION_HOURS = 24
+
+
+def cancellation_refund_bps(reason: str, hours_before_start: float | None = None) -> int:
+    if reason == "mentee_cancelled":
+        early = hours_before_start is not None and hours_before_start >= LATE_CANCELLATION_HOURS
+        reason = "mentee_cancelled_early" if early else "mentee_cancelled_late"
+    if reason not in CANCELLATION_REFUND_BPS:
+        raise ValueError(f"unknown cancellation reason {reason!r}")
+    return CANCELLATION_REFUND_BPS[reason]

@@ -1,0 +1,1198 @@
+"""Wallet operations: deposits (Stripe Checkout, M-Pesa STK push) settled by provider
+webhooks and status queries, withdrawals and weekly payouts (M-Pesa B2C or a recorded
+bank transfer), charges with invoices, balances and history, points credit and mentor
+bonuses. Every money movement goes through the ledger inside one transaction with its
+workflow row and its outbox event."""
+
+from __future__ import annotations
+
+import hmac
+import importlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+import structlog
+
+from dracarys.db import Connection, transaction
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.identity.access import CurrentUser
+from dracarys.outbox import emit
+from dracarys.payments.daraja import DarajaError, DarajaGateway, normalise_phone, whole_shillings
+from dracarys.payments.stripe_gateway import StripeGateway, verify_webhook, webhook_secrets
+from dracarys.platform import Platform
+from dracarys.settings import Settings
+from dracarys.wallet import events, invoices, ledger, store
+from dracarys.wallet.escrow import hold_escrow
+from dracarys.wallet.ledger import InsufficientFunds
+from dracarys.wallet.models import (
+    SUPPORTED_CURRENCIES,
+    AccountCode,
+    ChargeRequest,
+    ChargeView,
+    CurrencyBalance,
+    DepositRequest,
+    DepositView,
+    HistoryItem,
+    PayoutView,
+    Transfer,
+    TransferKind,
+    TransferSpec,
+    WalletBalances,
+    WalletHistory,
+    WithdrawRequest,
+)
+from dracarys.wallet.operations import run_once
+from dracarys.wallet.policy import (
+    daily_withdraw_limit_minor,
+    payout_minimum_minor,
+    split_vat,
+    step_up_threshold_minor,
+    vat_rate_bps,
+)
+
+log = structlog.get_logger("dracarys.wallet")
+_NAMESPACE = uuid.UUID("0b6f7d1e-2a53-4c6b-8f55-5d7d9e0c3a11")
+MPESA_STATUS_QUERY_AFTER = timedelta(minutes=2)
+
+
+def _own_wallet(actor: CurrentUser, wallet_id: uuid.UUID) -> None:
+    if actor.id != wallet_id:
+        raise Forbidden("only the wallet's owner may move its money")
+
+
+# ---- balances and history -----------------------------------------------------------
+
+
+async def wallet_balances(conn: Connection, user_id: uuid.UUID) -> WalletBalances:
+    accounts = await store.account_ids_of_owner(conn, AccountCode.USER_WALLET.value, user_id)
+    found = await store.read_balances(conn, list(accounts.values()))
+    rows = []
+    for currency in SUPPORTED_CURRENCIES:
+        account = accounts.get(currency)
+        balance = found.get(account) if account is not None else None
+        rows.append(
+            CurrencyBalance(
+                currency=currency,
+                available_minor=balance.available_minor if balance else 0,
+                posted_minor=balance.posted_minor if balance else 0,
+                pending_in_minor=balance.credits_pending if balance else 0,
+                pending_out_minor=balance.debits_pending if balance else 0,
+            )
+        )
+    return WalletBalances(wallet_id=user_id, balances=rows)
+
+
+def _history_item(row: dict[str, Any]) -> HistoryItem:
+    posted = row["credits_posted"] - row["debits_posted"]
+    pending = row["credits_pending"] - row["debits_pending"]
+    direction: Literal["in", "out", "hold", "release"]
+    if posted:
+        direction = "in" if posted > 0 else "out"
+        amount = abs(posted)
+    else:
+        direction = "hold" if row["debits_pending"] > 0 or row["credits_pending"] > 0 else "release"
+        amount = abs(pending)
+    return HistoryItem(
+        transfer_id=row["transfer_id"],
+        code=row["code"],
+        kind=row["kind"],
+        currency=row["currency"],
+        amount_minor=amount,
+        direction=direction,
+        balance_after_minor=row["balance_after"],
+        reference=row["reference"],
+        created_at=row["created_at"],
+    )
+
+
+async def wallet_history(
+    conn: Connection, user_id: uuid.UUID, currency: str, *, cursor: str | None, limit: int
+) -> WalletHistory:
+    """Newest first, each entry with the wallet's posted balance right after it."""
+    if currency not in SUPPORTED_CURRENCIES:
+        raise InvalidInput("unsupported currency", field="currency")
+    before: int | None = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidInput("malformed cursor", field="cursor")
+        before = int(cursor)
+    account = await store.find_account(conn, AccountCode.USER_WALLET.value, user_id, currency)
+    if account is None:
+        return WalletHistory(wallet_id=user_id, currency=currency, items=[])
+    rows = await store.wallet_entries(conn, account, before_id=before, limit=limit)
+    next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
+    return WalletHistory(
+        wallet_id=user_id,
+        currency=currency,
+        items=[_history_item(r) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+# ---- deposits -----------------------------------------------------------------------
+
+
+def _deposit_view(row: asyncpg.Record, checkout_url: str | None = None) -> DepositView:
+    return DepositView(
+        id=row["id"],
+        user_id=row["user_id"],
+        method=row["method"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        status=row["status"],
+        checkout_url=checkout_url,
+        provider_ref=row["provider_ref"],
+        failure_reason=row["failure_reason"],
+    )
+
+
+async def start_deposit(
+    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: DepositRequest
+) -> DepositView:
+    """Open a deposit: a Stripe Checkout session or an M-Pesa STK push, and a pending
+    transfer from the provider's clearing account into the wallet that the provider's
+    confirmation posts (or its failure voids)."""
+    _own_wallet(actor, wallet_id)
+    settings = platform.settings
+    if request.method == "mpesa":
+        if request.phone is None:
+            raise InvalidInput("M-Pesa deposits need the paying phone number", field="phone")
+        phone: str | None = normalise_phone(request.phone)
+        whole_shillings(request.amount_minor, request.currency)
+    else:
+        phone = None
+    now = platform.clock.now()
+    deposit_id = uuid.uuid5(_NAMESPACE, f"deposit:{wallet_id}:{request.idempotency_key}")
+
+    async def work(conn: Connection) -> dict[str, Any]:
+        checkout_url: str | None = None
+        if request.method == "stripe":
+            checkout = await StripeGateway(settings).create_checkout(
+                deposit_id=str(deposit_id),
+                user_id=str(wallet_id),
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                success_url=f"{settings.public_url}/wallet?deposit={deposit_id}",
+                cancel_url=f"{settings.public_url}/wallet?deposit={deposit_id}&cancelled=1",
+                idempotency_key=f"deposit-{deposit_id}",
+            )
+            provider_ref, checkout_url, clearing = (
+                checkout.id,
+                checkout.url,
+                AccountCode.STRIPE_CLEARING,
+            )
+        else:
+            assert phone is not None
+            pushed = await DarajaGateway(settings, platform.clock).stk_push(
+                phone=phone,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                reference=f"DRC{deposit_id.hex[:9]}",
+                description="Wallet top-up",
+            )
+            provider_ref, clearing = pushed.checkout_request_id, AccountCode.MPESA_CLEARING
+        hold = await ledger.create_transfer(
+            conn,
+            TransferSpec(
+                idempotency_key=f"deposit:{deposit_id}:pending",
+                code="deposit",
+                kind=TransferKind.PENDING,
+                debit_account_id=await ledger.platform_account(
+                    conn, clearing, request.currency, now
+                ),
+                credit_account_id=await ledger.wallet_account(
+                    conn, wallet_id, request.currency, now
+                ),
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                reference=str(deposit_id),
+            ),
+            now=now,
+        )
+        await store.insert_deposit(
+            conn,
+            deposit_id=deposit_id,
+            user_id=wallet_id,
+            method=request.method,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            pending_transfer_id=hold.id,
+            phone=phone,
+            now=now,
+        )
+        await store.set_deposit_provider_ref(conn, deposit_id, provider_ref, now)
+        row = await store.get_deposit(conn, deposit_id)
+        assert row is not None
+        return msgspec.to_builtins(_deposit_view(row, checkout_url))  # type: ignore[no-any-return]
+
+    async with transaction(platform.pool) as conn:
+        result = await run_once(
+            conn,
+            scope=f"user:{wallet_id}",
+            key=request.idempotency_key,
+            kind="deposit",
+            body=request,
+            now=now,
+            work=lambda: work(conn),
+        )
+    view = msgspec.convert(result, DepositView)
+    # A callback that raced ahead of our commit was kept; apply it now.
+    if view.method == "mpesa" and view.provider_ref:
+        async with transaction(platform.pool) as conn:
+            early = await store.earliest_callback(conn, "mpesa", "stk", view.provider_ref)
+            if early is not None:
+                await _apply_stk_callback(conn, early, platform.clock.now())
+    return view
+
+
+async def complete_deposit(
+    conn: Connection,
+    deposit: asyncpg.Record,
+    *,
+    paid_minor: int,
+    receipt: str | None,
+    now: datetime,
+) -> bool:
+    """Credit a pending deposit once; a paid amount other than the one requested credits
+    nothing and fails the deposit instead. Returns whether this call credited it."""
+    if deposit["status"] != "pending":
+        return False
+    if paid_minor != deposit["amount_minor"]:
+        await fail_deposit(
+            conn,
+            deposit,
+            reason=f"amount mismatch: paid {paid_minor}, requested {deposit['amount_minor']}",
+            now=now,
+        )
+        return False
+    await ledger.post_pending(
+        conn,
+        deposit["pending_transfer_id"],
+        idempotency_key=f"deposit:{deposit['id']}:post",
+        code="deposit",
+        now=now,
+        reference=str(deposit["id"]),
+    )
+    await store.settle_deposit(
+        conn, deposit["id"], status="completed", receipt=receipt, reason=None, now=now
+    )
+    # Deposits of one user settle one at a time from here, so exactly one is the first.
+    await store.lock_operation_key(conn, "first-deposit", str(deposit["user_id"]))
+    first = not await store.other_completed_deposit_exists(conn, deposit["user_id"], deposit["id"])
+    await emit(
+        conn,
+        events.DEPOSIT_COMPLETED,
+        {
+            "user_id": str(deposit["user_id"]),
+            "deposit_id": str(deposit["id"]),
+            "amount_minor": deposit["amount_minor"],
+            "currency": deposit["currency"],
+            "method": deposit["method"],
+            "first_deposit": first,
+        },
+    )
+    return True
+
+
+async def fail_deposit(
+    conn: Connection, deposit: asyncpg.Record, *, reason: str, now: datetime
+) -> bool:
+    if deposit["status"] != "pending":
+        return False
+    await ledger.void_pending(
+        conn,
+        deposit["pending_transfer_id"],
+        idempotency_key=f"deposit:{deposit['id']}:void",
+        code="deposit_failed",
+        now=now,
+        reference=str(deposit["id"]),
+    )
+    await store.settle_deposit(
+        conn, deposit["id"], status="failed", receipt=None, reason=reason[:500], now=now
+    )
+    return True
+
+
+async def get_deposit(platform: Platform, actor: CurrentUser, deposit_id: uuid.UUID) -> DepositView:
+    async with platform.pool.acquire() as conn:
+        row = await store.get_deposit(conn, deposit_id)
+    if row is None or not actor.may_read_as_owner(row["user_id"]):
+        raise NotFound("no such deposit", field="deposit_id")
+    return _deposit_view(row)
+
+
+# ---- Stripe webhooks and refunds ------------------------------------------------------
+
+
+async def handle_stripe_webhook(platform: Platform, payload: bytes, signature: str) -> bool:
+    """Verify, de-duplicate by event id, and apply; returns whether the event was new.
+    Effects depend on each object's state, never on arrival order."""
+    now = platform.clock.now()
+    event = verify_webhook(payload, signature, webhook_secrets(platform.settings), now=now)
+    async with transaction(platform.pool) as conn:
+        if not await store.record_stripe_event(conn, event["id"], str(event.get("type")), now):
+            return False
+        await _apply_stripe_event(conn, event, now)
+    return True
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+async def _apply_stripe_event(conn: Connection, event: dict[str, Any], now: datetime) -> None:
+    kind = str(event.get("type"))
+    obj: dict[str, Any] = event.get("data", {}).get("object", {})
+    metadata: dict[str, Any] = obj.get("metadata") or {}
+    if kind.startswith("checkout.session."):
+        deposit_id = _uuid_or_none(metadata.get("deposit_id") or obj.get("client_reference_id"))
+        deposit = await store.lock_deposit(conn, deposit_id) if deposit_id else None
+        if deposit is None or deposit["method"] != "stripe":
+            log.warning("stripe_event_without_deposit", event_id=event.get("id"), type=kind)
+            return
+        succeeded = kind in (
+            "checkout.session.completed",
+            "checkout.session.async_payment_succeeded",
+        )
+        if succeeded and obj.get("payment_status") == "paid":
+            paid = int(obj.get("amount_total") or 0)
+            if str(obj.get("currency", "")).upper() != deposit["currency"]:
+                paid = -1  # a different currency is a mismatch, whatever the number
+            await complete_deposit(
+                conn, deposit, paid_minor=paid, receipt=obj.get("payment_intent"), now=now
+            )
+        elif kind in ("checkout.session.expired", "checkout.session.async_payment_failed"):
+            await fail_deposit(
+                conn, deposit, reason=kind.removeprefix("checkout.session."), now=now
+            )
+    elif kind in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
+        refund_id = _uuid_or_none(metadata.get("refund_id"))
+        if refund_id is not None:
+            await _settle_card_refund(conn, refund_id, str(obj.get("status")), obj.get("id"), now)
+
+
+async def _settle_card_refund(
+    conn: Connection, refund_id: uuid.UUID, status: str, stripe_id: str | None, now: datetime
+) -> None:
+    refund = await store.lock_stripe_refund(conn, refund_id)
+    if refund is None or refund["status"] != "pending":
+        return
+    if status == "succeeded":
+        await ledger.post_pending(
+            conn,
+            refund["pending_transfer_id"],
+            idempotency_key=f"card-refund:{refund_id}:post",
+            code="card_refund",
+            now=now,
+            reference=str(refund["deposit_id"]),
+        )
+        await store.set_stripe_refund(
+            conn, refund_id, status="succeeded", stripe_refund_id=stripe_id, now=now
+        )
+        await emit(
+            conn,
+            events.REFUND_ISSUED,
+            {
+                "user_id": str(refund["user_id"]),
+                "related_id": str(refund["deposit_id"]),
+                "amount_minor": refund["amount_minor"],
+                "currency": refund["currency"],
+            },
+        )
+    elif status in ("failed", "canceled"):
+        await ledger.void_pending(
+            conn,
+            refund["pending_transfer_id"],
+            idempotency_key=f"card-refund:{refund_id}:void",
+            code="card_refund_failed",
+            now=now,
+            reference=str(refund["deposit_id"]),
+        )
+        await store.set_stripe_refund(
+            conn, refund_id, status="failed", stripe_refund_id=stripe_id, now=now
+        )
+
+
+async def refund_card_deposit(
+    platform: Platform, deposit_id: uuid.UUID, *, amount_minor: int, idempotency_key: str
+) -> str:
+    """Send (part of) a card deposit back to the card: the amount is reserved in the
+    wallet at once, taken when Stripe confirms the refund, returned if it fails."""
+    now = platform.clock.now()
+    refund_id = uuid.uuid5(_NAMESPACE, f"card-refund:{deposit_id}:{idempotency_key}")
+    async with transaction(platform.pool) as conn:
+        deposit = await store.lock_deposit(conn, deposit_id)
+        if deposit is None or deposit["method"] != "stripe" or deposit["status"] != "completed":
+            raise NotFound("no completed card deposit with that id", field="deposit_id")
+        existing = await store.lock_stripe_refund(conn, refund_id)
+        if existing is None:
+            already = await store.refunded_of_deposit(conn, deposit_id)
+            if amount_minor <= 0 or already + amount_minor > deposit["amount_minor"]:
+                raise InvalidInput(
+                    "a refund cannot exceed what is left of the deposit", field="amount_minor"
+                )
+            currency = deposit["currency"]
+            reserve = await ledger.create_transfer(
+                conn,
+                TransferSpec(
+                    idempotency_key=f"card-refund:{refund_id}:pending",
+                    code="card_refund",
+                    kind=TransferKind.PENDING,
+                    debit_account_id=await ledger.wallet_account(
+                        conn, deposit["user_id"], currency, now
+                    ),
+                    credit_account_id=await ledger.platform_account(
+                        conn, AccountCode.STRIPE_CLEARING, currency, now
+                    ),
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    reference=str(deposit_id),
+                ),
+                now=now,
+            )
+            await store.insert_stripe_refund(
+                conn,
+                refund_id=refund_id,
+                deposit_id=deposit_id,
+                amount_minor=amount_minor,
+                currency=currency,
+                pending_transfer_id=reserve.id,
+                now=now,
+            )
+        elif existing["amount_minor"] != amount_minor:
+            raise InvalidInput(
+                "this idempotency key was used for a different refund", field="idempotency_key"
+            )
+        elif existing["status"] != "pending":
+            return str(existing["status"])
+    try:
+        sent = await StripeGateway(platform.settings).refund(
+            payment_intent=str(deposit["provider_receipt"]),
+            amount_minor=amount_minor,
+            refund_id=str(refund_id),
+            idempotency_key=f"refund-{refund_id}",
+        )
+    except Exception:
+        async with transaction(platform.pool) as conn:
+            await _settle_card_refund(conn, refund_id, "failed", None, platform.clock.now())
+        raise
+    async with transaction(platform.pool) as conn:
+        await _settle_card_refund(conn, refund_id, sent.status, sent.id, platform.clock.now())
+    return sent.status
+
+
+# ---- M-Pesa callbacks and status queries ----------------------------------------------
+
+
+def check_callback_token(settings: Settings, token: str) -> None:
+    expected = settings.daraja_callback_token
+    if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise NotFound("no such callback")
+
+
+def _callback_items(callback: dict[str, Any]) -> dict[str, Any]:
+    items = (callback.get("CallbackMetadata") or {}).get("Item") or []
+    return {str(i.get("Name")): i.get("Value") for i in items if isinstance(i, dict)}
+
+
+async def _apply_stk_callback(conn: Connection, callback: dict[str, Any], now: datetime) -> None:
+    checkout_id = str(callback.get("CheckoutRequestID", ""))
+    deposit = await store.lock_deposit_by_ref(conn, "mpesa", checkout_id)
+    if deposit is None or deposit["status"] != "pending":
+        return
+    code = int(callback.get("ResultCode", -1))
+    if code == 0:
+        items = _callback_items(callback)
+        amount = items.get("Amount")
+        paid = int(Decimal(str(amount)) * 100) if amount is not None else -1
+        receipt = items.get("MpesaReceiptNumber")
+        await complete_deposit(
+            conn,
+            deposit,
+            paid_minor=paid,
+            receipt=None if receipt is None else str(receipt),
+            now=now,
+        )
+    else:
+        await fail_deposit(conn, deposit, reason=str(callback.get("ResultDesc", code)), now=now)
+
+
+async def handle_stk_callback(platform: Platform, token: str, payload: dict[str, Any]) -> None:
+    check_callback_token(platform.settings, token)
+    callback = (payload.get("Body") or {}).get("stkCallback")
+    if not isinstance(callback, dict) or "CheckoutRequestID" not in callback:
+        raise InvalidInput("not an STK callback", field="Body.stkCallback")
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        await store.record_callback(
+            conn, "mpesa", "stk", str(callback["CheckoutRequestID"]), callback, now
+        )
+        await _apply_stk_callback(conn, callback, now)
+
+
+async def settle_stale_mpesa_deposits(platform: Platform) -> int:
+    """Ask Daraja about STK pushes whose callback never came; settle what it knows."""
+    now = platform.clock.now()
+    async with platform.pool.acquire() as conn:
+        stale = await store.pending_mpesa_deposits(conn, now - MPESA_STATUS_QUERY_AFTER)
+    if not stale:
+        return 0
+    gateway = DarajaGateway(platform.settings, platform.clock)
+    settled = 0
+    for deposit in stale:
+        try:
+            status = await gateway.stk_query(str(deposit["provider_ref"]))
+        except DarajaError as exc:
+            log.warning("stk_query_failed", deposit_id=str(deposit["id"]), error=str(exc))
+            continue
+        if status.result_code is None:
+            continue
+        async with transaction(platform.pool) as conn:
+            locked = await store.lock_deposit(conn, deposit["id"])
+            if locked is None:
+                continue
+            if status.result_code == 0:
+                # The query confirms the request as made; its amount is the one we asked.
+                done = await complete_deposit(
+                    conn, locked, paid_minor=locked["amount_minor"], receipt=None, now=now
+                )
+            else:
+                done = await fail_deposit(conn, locked, reason=status.result_desc, now=now)
+            settled += int(done)
+    return settled
+
+
+# ---- withdrawals and payouts ----------------------------------------------------------
+
+StepUpVerifier = Callable[..., Awaitable[bool]]
+
+
+def _identity_step_up() -> StepUpVerifier | None:
+    """The identity domain's TOTP step-up check, `dracarys.identity.stepup.verify_step_up`
+    (conn, *, user_id, code, now, settings) -> bool, once it exists; until then large
+    withdrawals fail closed."""
+    try:
+        module = importlib.import_module("dracarys.identity.stepup")
+    except ModuleNotFoundError:
+        return None
+    verifier: StepUpVerifier | None = getattr(module, "verify_step_up", None)
+    return verifier
+
+
+async def require_step_up(
+    conn: Connection, platform: Platform, user_id: uuid.UUID, code: str | None
+) -> None:
+    if code is None:
+        raise Forbidden(
+            "withdrawals of this size need a fresh authenticator code in `totp_code`",
+            field="totp_code",
+        )
+    verifier = _identity_step_up()
+    if verifier is None:
+        raise Forbidden(
+            "step-up verification is not available yet; withdraw a smaller amount",
+            field="totp_code",
+        )
+    ok = await verifier(
+        conn, user_id=user_id, code=code, now=platform.clock.now(), settings=platform.settings
+    )
+    if not ok:
+        raise Forbidden("the authenticator code is wrong or already used", field="totp_code")
+
+
+def payout_view(row: asyncpg.Record) -> PayoutView:
+    return PayoutView(
+        id=row["id"],
+        user_id=row["user_id"],
+        kind=row["kind"],
+        method=row["method"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        status=row["status"],
+        attempts=row["attempts"],
+        failure_reason=row["failure_reason"],
+    )
+
+
+async def _open_payout(
+    conn: Connection,
+    *,
+    payout_id: uuid.UUID,
+    user_id: uuid.UUID,
+    batch_id: uuid.UUID | None,
+    kind: str,
+    method: str,
+    destination: str,
+    amount_minor: int,
+    currency: str,
+    now: datetime,
+) -> asyncpg.Record:
+    reserve = await ledger.create_transfer(
+        conn,
+        TransferSpec(
+            idempotency_key=f"payout:{payout_id}:pending",
+            code=kind,
+            kind=TransferKind.PENDING,
+            debit_account_id=await ledger.wallet_account(conn, user_id, currency, now),
+            credit_account_id=await ledger.platform_account(
+                conn, AccountCode.PAYOUT_CLEARING, currency, now
+            ),
+            amount_minor=amount_minor,
+            currency=currency,
+            reference=str(payout_id),
+        ),
+        now=now,
+    )
+    await store.insert_payout(
+        conn,
+        payout_id=payout_id,
+        user_id=user_id,
+        batch_id=batch_id,
+        kind=kind,
+        method=method,
+        destination=destination,
+        amount_minor=amount_minor,
+        currency=currency,
+        status="queued" if method == "mpesa" else "awaiting_bank_transfer",
+        pending_transfer_id=reserve.id,
+        now=now,
+    )
+    row = await store.get_payout(conn, payout_id)
+    assert row is not None
+    return row
+
+
+async def request_withdrawal(
+    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: WithdrawRequest
+) -> PayoutView:
+    """Reserve the amount in the wallet and send it out: M-Pesa B2C at once, or a bank
+    transfer an admin records. Needs KYC level 2, a TOTP step-up above the threshold, and
+    stays within the daily limit."""
+    _own_wallet(actor, wallet_id)
+    settings = platform.settings
+    now = platform.clock.now()
+    if request.method == "mpesa":
+        destination = normalise_phone(request.destination)
+        whole_shillings(request.amount_minor, request.currency)
+    else:
+        destination = request.destination
+
+    async def work(conn: Connection) -> dict[str, Any]:
+        profile = await store.user_profile(conn, wallet_id)
+        if profile is None:
+            raise NotFound("no such wallet", field="wallet_id")
+        if profile["kyc_level"] < 2:
+            raise Forbidden(
+                "withdrawals need identity verification (KYC level 2)", field="kyc_level"
+            )
+        if request.amount_minor >= step_up_threshold_minor(settings, request.currency):
+            await require_step_up(conn, platform, wallet_id, request.totp_code)
+        # One withdrawal per user at a time past this point keeps the daily sum exact.
+        await store.lock_operation_key(conn, "withdraw-limit", str(wallet_id))
+        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        used = await store.withdrawn_since(conn, wallet_id, request.currency, day_start)
+        limit = daily_withdraw_limit_minor(settings, request.currency)
+        if used + request.amount_minor > limit:
+            raise Conflict(
+                f"this would pass the daily withdrawal limit ({limit - used} left today)",
+                field="amount_minor",
+            )
+        row = await _open_payout(
+            conn,
+            payout_id=uuid.uuid5(_NAMESPACE, f"withdraw:{wallet_id}:{request.idempotency_key}"),
+            user_id=wallet_id,
+            batch_id=None,
+            kind="withdrawal",
+            method=request.method,
+            destination=destination,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            now=now,
+        )
+        return msgspec.to_builtins(payout_view(row))  # type: ignore[no-any-return]
+
+    async with transaction(platform.pool) as conn:
+        result = await run_once(
+            conn,
+            scope=f"user:{wallet_id}",
+            key=request.idempotency_key,
+            kind="withdraw",
+            body=request,
+            now=now,
+            work=lambda: work(conn),
+        )
+    view = msgspec.convert(result, PayoutView)
+    if view.status == "queued":
+        await dispatch_payout(platform, view.id)
+    async with platform.pool.acquire() as conn:
+        row = await store.get_payout(conn, view.id)
+    assert row is not None
+    return payout_view(row)
+
+
+async def _fail_payout(
+    conn: Connection, payout: asyncpg.Record, reason: str, now: datetime
+) -> None:
+    """Return the reserved money to the wallet and mark the payout failed."""
+    await ledger.void_pending(
+        conn,
+        payout["pending_transfer_id"],
+        idempotency_key=f"payout:{payout['id']}:void",
+        code="payout_failed",
+        now=now,
+        reference=str(payout["id"]),
+    )
+    await store.update_payout(
+        conn, payout["id"], status="failed", now=now, failure_reason=reason[:500]
+    )
+
+
+async def _complete_payout(
+    conn: Connection, payout: asyncpg.Record, receipt: str | None, now: datetime
+) -> None:
+    await ledger.post_pending(
+        conn,
+        payout["pending_transfer_id"],
+        idempotency_key=f"payout:{payout['id']}:post",
+        code="payout",
+        now=now,
+        reference=str(payout["id"]),
+    )
+    await store.update_payout(
+        conn, payout["id"], status="completed", now=now, provider_receipt=receipt
+    )
+    await emit(
+        conn,
+        events.PAYOUT_COMPLETED,
+        {
+            "user_id": str(payout["user_id"]),
+            "payout_id": str(payout["id"]),
+            "amount_minor": payout["amount_minor"],
+            "currency": payout["currency"],
+            "method": payout["method"],
+        },
+    )
+
+
+async def _retry_or_fail(
+    conn: Connection, payout: asyncpg.Record, reason: str, settings: Settings, now: datetime
+) -> None:
+    attempts = payout["attempts"] + 1
+    if attempts >= settings.wallet_payout_max_attempts:
+        await store.update_payout(conn, payout["id"], status="queued", now=now, attempts=attempts)
+        await _fail_payout(conn, payout, f"gave up after {attempts} attempts: {reason}", now)
+        return
+    backoff = timedelta(minutes=2**attempts)
+    await store.update_payout(
+        conn,
+        payout["id"],
+        status="queued",
+        now=now,
+        attempts=attempts,
+        next_attempt_at=now + backoff,
+        failure_reason=reason,
+    )
+
+
+async def dispatch_payout(platform: Platform, payout_id: uuid.UUID) -> str:
+    """Send a queued M-Pesa payout; a refusal or an unreachable Daraja is retried with
+    backoff, and after the last attempt the money goes back to the wallet."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        payout = await store.lock_payout(conn, payout_id)
+        if payout is None or payout["status"] != "queued" or payout["method"] != "mpesa":
+            return "skipped" if payout is None else str(payout["status"])
+        # Claim it: a concurrent dispatcher sees 'sent' and leaves it alone.
+        await store.update_payout(conn, payout_id, status="sent", now=now)
+    try:
+        accepted = await DarajaGateway(platform.settings, platform.clock).b2c(
+            originator_id=str(payout_id),
+            phone=payout["destination"],
+            amount_minor=payout["amount_minor"],
+            currency=payout["currency"],
+            remarks=f"Dracarys {payout['kind']}",
+        )
+    except DarajaError as exc:
+        async with transaction(platform.pool) as conn:
+            locked = await store.lock_payout(conn, payout_id)
+            if locked is not None and locked["status"] == "sent":
+                await _retry_or_fail(conn, locked, exc.detail, platform.settings, now)
+        return "retrying"
+    async with transaction(platform.pool) as conn:
+        locked = await store.lock_payout(conn, payout_id)
+        if locked is not None and locked["status"] == "sent":
+            await store.update_payout(
+                conn,
+                payout_id,
+                status="sent",
+                now=now,
+                attempts=locked["attempts"] + 1,
+                conversation_id=accepted.conversation_id,
+            )
+    return "sent"
+
+
+async def retry_due_payouts(platform: Platform) -> int:
+    async with platform.pool.acquire() as conn:
+        due = await store.due_payout_ids(conn, platform.clock.now())
+    for payout_id in due:
+        await dispatch_payout(platform, payout_id)
+    return len(due)
+
+
+async def handle_b2c_result(
+    platform: Platform, token: str, payload: dict[str, Any], *, queue_timeout: bool
+) -> None:
+    """Apply a B2C result (ResultURL) or queue time-out (QueueTimeOutURL) once."""
+    check_callback_token(platform.settings, token)
+    result = payload.get("Result")
+    if not isinstance(result, dict) or "OriginatorConversationID" not in result:
+        raise InvalidInput("not a B2C result", field="Result")
+    now = platform.clock.now()
+    originator = str(result["OriginatorConversationID"])
+    async with transaction(platform.pool) as conn:
+        await store.record_callback(
+            conn, "mpesa", "b2c_timeout" if queue_timeout else "b2c_result", originator, result, now
+        )
+        payout = await store.lock_payout_by_originator(conn, originator)
+        if payout is None or payout["status"] not in ("queued", "sent"):
+            return
+        if queue_timeout:
+            # The request expired in Daraja's queue unprocessed: safe to send again.
+            await _retry_or_fail(conn, payout, "queue timeout", platform.settings, now)
+            return
+        if int(result.get("ResultCode", -1)) == 0:
+            await _complete_payout(conn, payout, str(result.get("TransactionID") or ""), now)
+        else:
+            await _fail_payout(conn, payout, str(result.get("ResultDesc", "failed")), now)
+
+
+async def record_bank_transfer(
+    platform: Platform, payout_id: uuid.UUID, bank_reference: str
+) -> PayoutView:
+    """An admin confirms a bank payout was sent; recording it twice changes nothing."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        payout = await store.lock_payout(conn, payout_id)
+        if payout is None:
+            raise NotFound("no such payout", field="payout_id")
+        if payout["status"] == "awaiting_bank_transfer":
+            await _complete_payout(conn, payout, bank_reference, now)
+        elif payout["status"] != "completed" or payout["method"] != "bank":
+            raise Conflict("this payout is not waiting for a bank transfer", field="payout_id")
+        row = await store.get_payout(conn, payout_id)
+    assert row is not None
+    return payout_view(row)
+
+
+def payout_period(now: datetime) -> str:
+    year, week, _ = now.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
+    """Pay every eligible mentor's available balance above the minimum, once per ISO
+    week and currency: the batch and each mentor's line in it are unique, so running the
+    job again (or on two schedulers) creates nothing twice."""
+    now = platform.clock.now()
+    period = payout_period(now)
+    created: list[uuid.UUID] = []
+    for currency in SUPPORTED_CURRENCIES:
+        minimum = payout_minimum_minor(platform.settings, currency)
+        async with transaction(platform.pool) as conn:
+            batch_id = await store.ensure_batch(conn, period, currency, now)
+            candidates = await store.payout_candidates(conn, currency, minimum)
+        for candidate in candidates:
+            user_id = candidate["user_id"]
+            amount = int(candidate["available"])
+            use_mpesa = currency == "KES" and candidate["phone"] is not None
+            if use_mpesa:
+                amount -= amount % 100  # M-Pesa pays whole shillings
+            if amount < minimum:
+                continue
+            try:
+                async with transaction(platform.pool) as conn:
+                    if await store.batch_payout_exists(conn, batch_id, user_id):
+                        continue
+                    row = await _open_payout(
+                        conn,
+                        payout_id=uuid.uuid5(_NAMESPACE, f"payout:{batch_id}:{user_id}"),
+                        user_id=user_id,
+                        batch_id=batch_id,
+                        kind="scheduled",
+                        method="mpesa" if use_mpesa else "bank",
+                        destination=str(candidate["phone"])
+                        if use_mpesa
+                        else "bank account on file",
+                        amount_minor=amount,
+                        currency=currency,
+                        now=now,
+                    )
+            except InsufficientFunds:
+                continue  # spent since we looked; next week's batch picks up the rest
+            created.append(row["id"])
+    for payout_id in created:
+        await dispatch_payout(platform, payout_id)
+    return created
+
+
+# ---- charges --------------------------------------------------------------------------
+
+_ESCROWED_PURPOSES = ("session", "package")
+
+
+async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest) -> ChargeView:
+    """Pay for a course, subscription, session or package from the wallet, with a VAT
+    invoice. Sessions and packages go into escrow for the mentor."""
+    settings = platform.settings
+    now = platform.clock.now()
+    payer = actor.id
+    if request.purpose in _ESCROWED_PURPOSES and request.mentor_id is None:
+        raise InvalidInput("sessions and packages are paid to a mentor", field="mentor_id")
+    charge_id = uuid.uuid5(_NAMESPACE, f"charge:{payer}:{request.idempotency_key}")
+
+    async def work(conn: Connection) -> dict[str, Any]:
+        escrow_id: uuid.UUID | None = None
+        if request.purpose in _ESCROWED_PURPOSES:
+            assert request.mentor_id is not None
+            escrow = await hold_escrow(
+                conn,
+                settings=settings,
+                now=now,
+                payer_id=payer,
+                mentor_id=request.mentor_id,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                reference=request.reference,
+                idempotency_key=f"charge:{charge_id}",
+                country=request.country,
+            )
+            escrow_id = escrow.id
+        else:
+            invoice_rate = vat_rate_bps(settings, request.country)
+            net, vat = split_vat(request.amount_minor, invoice_rate)
+            wallet = await ledger.wallet_account(conn, payer, request.currency, now)
+            legs = [
+                (AccountCode.PLATFORM_REVENUE, net, "sale"),
+                (AccountCode.VAT_PAYABLE, vat, "vat"),
+            ]
+            await ledger.create_transfers(
+                conn,
+                [
+                    TransferSpec(
+                        idempotency_key=f"charge:{charge_id}:{code}",
+                        code=f"charge_{code}",
+                        debit_account_id=wallet,
+                        credit_account_id=await ledger.platform_account(
+                            conn, account, request.currency, now
+                        ),
+                        amount_minor=amount,
+                        currency=request.currency,
+                        reference=str(charge_id),
+                    )
+                    for account, amount, code in legs
+                    if amount > 0
+                ],
+                now=now,
+            )
+        await store.insert_charge(
+            conn,
+            charge_id=charge_id,
+            user_id=payer,
+            purpose=request.purpose,
+            reference=request.reference,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            country=request.country,
+            escrow_id=escrow_id,
+            now=now,
+        )
+        invoice = await invoices.issue_invoice(
+            conn,
+            settings=settings,
+            user_id=payer,
+            charge_id=charge_id,
+            description=f"{request.purpose.title()} {request.reference}",
+            gross_minor=request.amount_minor,
+            currency=request.currency,
+            country=request.country,
+            now=now,
+        )
+        await emit(
+            conn,
+            events.PAYMENT_CAPTURED,
+            {
+                "user_id": str(payer),
+                "charge_id": str(charge_id),
+                "purpose": request.purpose,
+                "reference": request.reference,
+                "amount_minor": request.amount_minor,
+                "currency": request.currency,
+                "escrow_id": None if escrow_id is None else str(escrow_id),
+            },
+        )
+        view = ChargeView(
+            id=charge_id,
+            user_id=payer,
+            purpose=request.purpose,
+            reference=request.reference,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            invoice_id=invoice["id"],
+            invoice_number=invoice["number"],
+            escrow_id=escrow_id,
+        )
+        return msgspec.to_builtins(view)  # type: ignore[no-any-return]
+
+    async with transaction(platform.pool) as conn:
+        result = await run_once(
+            conn,
+            scope=f"user:{payer}",
+            key=request.idempotency_key,
+            kind="charge",
+            body=request,
+            now=now,
+            work=lambda: work(conn),
+        )
+    return msgspec.convert(result, ChargeView)
+
+
+# ---- points credit and mentor bonuses -------------------------------------------------
+
+
+async def credit_points_conversion(
+    conn: Connection,
+    user_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    idempotency_key: str,
+    *,
+    now: datetime,
+) -> Transfer:
+    """Land converted points as wallet credit (called by the points domain inside its
+    own transaction). A retry with the same key is a no-op; a different amount is a 422."""
+    if amount_minor <= 0:
+        raise InvalidInput("a credit is a positive amount", field="amount_minor")
+    created: list[Transfer] = []
+    [transfer] = await ledger.create_transfers(
+        conn,
+        [
+            TransferSpec(
+                idempotency_key=f"points-credit:{idempotency_key}",
+                code="points_credit",
+                debit_account_id=await ledger.platform_account(
+                    conn, AccountCode.POINTS_FUNDING, currency, now
+                ),
+                credit_account_id=await ledger.wallet_account(conn, user_id, currency, now),
+                amount_minor=amount_minor,
+                currency=currency,
+                reference=idempotency_key,
+            )
+        ],
+        now=now,
+        created=created,
+    )
+    if created:
+        await emit(
+            conn,
+            events.POINTS_CREDIT_LANDED,
+            {
+                "user_id": str(user_id),
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "idempotency_key": idempotency_key,
+                "transfer_id": str(transfer.id),
+            },
+        )
+    return transfer
+
+
+@dataclass(frozen=True, slots=True)
+class MentorMonth:
+    """What the mentorship domain knows about a mentor's month."""
+
+    mentor_id: uuid.UUID
+    avg_rating: float
+    attendance_bps: int  # sessions attended / sessions booked, in basis points
+
+
+BONUS_MIN_RATING = 4.7
+BONUS_MIN_ATTENDANCE_BPS = 8_000
+
+
+def bonus_eligible(stats: MentorMonth) -> bool:
+    return stats.avg_rating > BONUS_MIN_RATING and stats.attendance_bps >= BONUS_MIN_ATTENDANCE_BPS
+
+
+async def pay_mentor_bonuses(
+    platform: Platform, month: str, stats: Sequence[MentorMonth]
+) -> list[uuid.UUID]:
+    """Credit the fixed monthly bonus (KES) to every mentor above 4.7 average rating with
+    at least 80% attendance; once per mentor and month."""
+    now = platform.clock.now()
+    amount = platform.settings.wallet_mentor_bonus_kes_minor
+    paid: list[uuid.UUID] = []
+    if amount <= 0:
+        return paid
+    async with transaction(platform.pool) as conn:
+        for item in stats:
+            if not bonus_eligible(item):
+                continue
+            transfer = await ledger.create_transfer(
+                conn,
+                TransferSpec(
+                    idempotency_key=f"mentor-bonus:{item.mentor_id}:{month}",
+                    code="mentor_bonus",
+                    debit_account_id=await ledger.platform_account(
+                        conn, AccountCode.BONUS_EXPENSE, "KES", now
+                    ),
+                    credit_account_id=await ledger.wallet_account(conn, item.mentor_id, "KES", now),
+                    amount_minor=amount,
+                    currency="KES",
+                    reference=month,
+                ),
+                now=now,
+            )
+            if await store.insert_mentor_bonus(
+                conn,
+                mentor_id=item.mentor_id,
+                month=month,
+                amount_minor=amount,
+                currency="KES",
+                avg_rating=item.avg_rating,
+                attendance_bps=item.attendance_bps,
+                transfer_id=transfer.id,
+                now=now,
+            ):
+                paid.append(item.mentor_id)
+    return paid
+
+
+MentorMonthSource = Callable[[Connection, str], Awaitable[list[MentorMonth]]]
+# The mentorship domain registers the query that yields a month's ratings and
+# attendance; with none registered the monthly job pays nothing.
+MENTOR_MONTH_SOURCES: list[MentorMonthSource] = []
+
+
+def previous_month(now: datetime) -> str:
+    first = now.astimezone(UTC).replace(day=1)
+    last_month = first - timedelta(days=1)
+    return f"{last_month.year}-{last_month.month:02d}"
+
+
+async def run_monthly_mentor_bonuses(platform: Platform) -> list[uuid.UUID]:
+    month = previous_month(platform.clock.now())
+    stats: list[MentorMonth] = []
+    async with platform.pool.acquire() as conn:
+        for source in MENTOR_MONTH_SOURCES:
+            stats.extend(await source(conn, month))
+    return await pay_mentor_bonuses(platform, month, stats)

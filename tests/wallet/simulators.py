@@ -1,0 +1,437 @@
+"""Local simulators of the payment providers, speaking their wire formats over real HTTP:
+Stripe's form-encoded API with JSON answers and signed webhooks, and Safaricom Daraja's
+OAuth, STK push, STK query and B2C endpoints with their exact callback payloads."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import itertools
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+import msgspec
+import uvicorn
+from litestar import Litestar, Request, Response, route
+
+# ---- serving --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serve(app: Litestar) -> Iterator[str]:
+    """Run `app` on a free local port in a thread with its own event loop (the app under
+    test may block its own loop while it waits on us); yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _json(body: Any, status: int = 200) -> Response[bytes]:
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+# ---- Stripe ---------------------------------------------------------------------------
+
+
+def parse_stripe_form(body: bytes) -> dict[str, Any]:
+    """Stripe's bracket notation (`line_items[0][price_data][currency]=kes`) as nested
+    dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+        parts = re.findall(r"[^\[\]]+", key)
+        node: Any = root
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            nxt: Any = value if last else ([] if parts[i + 1].isdigit() else {})
+            if isinstance(node, list):
+                index = int(part)
+                while len(node) <= index:
+                    node.append(None)
+                if node[index] is None or last:
+                    node[index] = nxt
+                node = node[index]
+            else:
+                if part not in node or last:
+                    node[part] = nxt
+                node = node[part]
+    return root
+
+
+def stripe_signature(payload: bytes, secret: str, timestamp: int) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class StripeSimulator:
+    api_key: str = "sk_test_simulator_key"
+    webhook_secrets: list[str] = field(default_factory=lambda: ["whsec_simulator_secret"])
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    idempotent: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+    base_url: str = ""
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_test_{next(self._ids):06d}{secrets.token_hex(6)}"
+
+    def app(self) -> Litestar:
+        simulator = self
+
+        @route("/v1/{rest:path}", http_method=["GET", "POST"])
+        async def api(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+            return await simulator.handle(request, rest)
+
+        return Litestar([api], debug=False)
+
+    async def handle(self, request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return _json(
+                {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}}, 401
+            )
+        rest = rest.lstrip("/")
+        params = parse_stripe_form(await request.body())
+        self.requests.append((request.method, rest, params))
+        key = request.headers.get("idempotency-key")
+        if key and key in self.idempotent:
+            status, body = self.idempotent[key]
+            return _json(body, status)
+        if request.method == "POST" and rest == "checkout/sessions":
+            status, body = 200, self._create_session(params)
+        elif request.method == "POST" and rest == "refunds":
+            status, body = self._create_refund(params)
+        elif request.method == "GET" and rest.startswith("checkout/sessions/"):
+            found = self.sessions.get(rest.rsplit("/", 1)[-1])
+            status, body = (200, found) if found else (404, {"error": {"message": "No such"}})
+        else:
+            status, body = 404, {"error": {"type": "invalid_request_error", "message": rest}}
+        if key:
+            self.idempotent[key] = (status, body)
+        return _json(body, status)
+
+    def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
+        item = params["line_items"][0]
+        amount = int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
+        session_id = self._id("cs")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_total": amount,
+            "currency": item["price_data"]["currency"],
+            "client_reference_id": params.get("client_reference_id"),
+            "metadata": params.get("metadata", {}),
+            "mode": params.get("mode"),
+            "payment_intent": None,
+            "payment_status": "unpaid",
+            "status": "open",
+            "success_url": params.get("success_url"),
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+            "livemode": False,
+        }
+        self.sessions[session_id] = session
+        return session
+
+    def _create_refund(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        intent = params.get("payment_intent")
+        paid = next((s for s in self.sessions.values() if s["payment_intent"] == intent), None)
+        if paid is None:
+            return 400, {"error": {"type": "invalid_request_error", "message": "No such intent"}}
+        refund = {
+            "id": self._id("re"),
+            "object": "refund",
+            "amount": int(params["amount"]),
+            "currency": paid["currency"],
+            "payment_intent": intent,
+            "metadata": params.get("metadata", {}),
+            "status": "pending",
+        }
+        self.refunds[refund["id"]] = refund
+        return 200, refund
+
+    # What the test drives: customers paying, sessions expiring, refunds settling.
+
+    def event(self, event_type: str, obj: dict[str, Any], created: int) -> dict[str, Any]:
+        return {
+            "id": self._id("evt"),
+            "object": "event",
+            "api_version": "2025-06-30.basil",
+            "created": created,
+            "type": event_type,
+            "livemode": False,
+            "data": {"object": dict(obj)},
+        }
+
+    def pay(self, session_id: str, created: int, *, amount: int | None = None) -> dict[str, Any]:
+        session = self.sessions[session_id]
+        session.update(payment_status="paid", status="complete", payment_intent=self._id("pi"))
+        if amount is not None:
+            session["amount_total"] = amount
+        return self.event("checkout.session.completed", session, created)
+
+    def expire(self, session_id: str, created: int) -> dict[str, Any]:
+        session = self.sessions[session_id]
+        session.update(status="expired")
+        return self.event("checkout.session.expired", session, created)
+
+    def settle_refund(self, refund_id: str, status: str, created: int) -> dict[str, Any]:
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        return self.event("refund.updated", refund, created)
+
+    def signed(
+        self, event: dict[str, Any], timestamp: int, *, secrets_: list[str] | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The exact bytes Stripe sends and its Stripe-Signature header: one v1 per secret
+        (several while a secret is being rolled)."""
+        payload = msgspec.json.encode(event)
+        v1 = ",".join(
+            f"v1={stripe_signature(payload, s, timestamp)}"
+            for s in (secrets_ or self.webhook_secrets)
+        )
+        return payload, {
+            "Stripe-Signature": f"t={timestamp},{v1}",
+            "Content-Type": "application/json",
+        }
+
+
+# ---- Daraja ---------------------------------------------------------------------------
+
+NAIROBI = ZoneInfo("Africa/Nairobi")
+_PHONE = re.compile(r"^254(7|1)\d{8}$")
+
+
+@dataclass
+class DarajaSimulator:
+    consumer_key: str = "sim-consumer-key"
+    consumer_secret: str = "sim-consumer-secret"
+    shortcode: str = "174379"
+    passkey: str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+    b2c_shortcode: str = "600000"
+    tokens: set[str] = field(default_factory=set)
+    pushes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, tuple[int, str]] = field(default_factory=dict)
+    b2c_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    b2c_failures_to_inject: int = 0
+    token_requests: int = 0
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def app(self) -> Litestar:
+        simulator = self
+
+        @route("/{rest:path}", http_method=["GET", "POST"])
+        async def api(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+            return await simulator.handle(request, rest)
+
+        return Litestar([api], debug=False)
+
+    def _error(self, status: int, code: str, message: str) -> Response[bytes]:
+        return _json(
+            {"requestId": secrets.token_hex(8), "errorCode": code, "errorMessage": message}, status
+        )
+
+    async def handle(self, request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+        if rest == "/oauth/v1/generate":
+            expected = base64.b64encode(
+                f"{self.consumer_key}:{self.consumer_secret}".encode()
+            ).decode()
+            if request.headers.get("authorization") != f"Basic {expected}" or (
+                request.query_params.get("grant_type") != "client_credentials"
+            ):
+                return self._error(400, "400.008.01", "Invalid Authentication passed")
+            token = secrets.token_urlsafe(20)
+            self.tokens.add(token)
+            self.token_requests += 1
+            return _json({"access_token": token, "expires_in": "3599"})
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            return self._error(401, "404.001.03", "Invalid Access Token")
+        body = msgspec.json.decode(await request.body())
+        if rest == "/mpesa/stkpush/v1/processrequest":
+            return self._stk_push(body)
+        if rest == "/mpesa/stkpushquery/v1/query":
+            return self._stk_query(body)
+        if rest == "/mpesa/b2c/v3/paymentrequest":
+            return self._b2c(body)
+        return self._error(404, "404.001.01", "Resource not found")
+
+    def _check_password(self, body: dict[str, Any]) -> str | None:
+        timestamp = str(body.get("Timestamp", ""))
+        if not re.fullmatch(r"\d{14}", timestamp):
+            return "Invalid Timestamp"
+        datetime.strptime(timestamp, "%Y%m%d%H%M%S")
+        expected = base64.b64encode(f"{self.shortcode}{self.passkey}{timestamp}".encode()).decode()
+        if body.get("BusinessShortCode") != self.shortcode or body.get("Password") != expected:
+            return "Invalid Password"
+        return None
+
+    def _stk_push(self, body: dict[str, Any]) -> Response[bytes]:
+        problem = self._check_password(body)
+        amount = body.get("Amount")
+        if problem is None and (not isinstance(amount, int) or amount < 1):
+            problem = "Invalid Amount"
+        if problem is None and not _PHONE.match(str(body.get("PhoneNumber", ""))):
+            problem = "Invalid PhoneNumber"
+        if problem is None and body.get("PartyA") != body.get("PhoneNumber"):
+            problem = "Invalid PartyA"
+        if problem is None and not 0 < len(str(body.get("AccountReference", ""))) <= 12:
+            problem = "Invalid AccountReference"
+        if problem is None and body.get("TransactionType") != "CustomerPayBillOnline":
+            problem = "Invalid TransactionType"
+        if problem is None and not str(body.get("CallBackURL", "")).startswith("http"):
+            problem = "Invalid CallBackURL"
+        if problem is not None:
+            return self._error(400, "400.002.02", f"Bad Request - {problem}")
+        n = next(self._ids)
+        checkout_id = f"ws_CO_{n:04d}{secrets.token_hex(6)}"
+        merchant_id = f"{29115 + n}-{34620561 + n}-1"
+        self.pushes[checkout_id] = {**body, "MerchantRequestID": merchant_id}
+        return _json(
+            {
+                "MerchantRequestID": merchant_id,
+                "CheckoutRequestID": checkout_id,
+                "ResponseCode": "0",
+                "ResponseDescription": "Success. Request accepted for processing",
+                "CustomerMessage": "Success. Request accepted for processing",
+            }
+        )
+
+    def _stk_query(self, body: dict[str, Any]) -> Response[bytes]:
+        problem = self._check_password(body)
+        if problem is not None:
+            return self._error(400, "400.002.02", f"Bad Request - {problem}")
+        checkout_id = str(body.get("CheckoutRequestID"))
+        push = self.pushes.get(checkout_id)
+        if push is None:
+            return self._error(400, "400.002.02", "Bad Request - Invalid CheckoutRequestID")
+        if checkout_id not in self.results:
+            return self._error(500, "500.001.1001", "The transaction is being processed")
+        code, desc = self.results[checkout_id]
+        return _json(
+            {
+                "ResponseCode": "0",
+                "ResponseDescription": "The service request has been accepted successsfully",
+                "MerchantRequestID": push["MerchantRequestID"],
+                "CheckoutRequestID": checkout_id,
+                "ResultCode": str(code),
+                "ResultDesc": desc,
+            }
+        )
+
+    def _b2c(self, body: dict[str, Any]) -> Response[bytes]:
+        if self.b2c_failures_to_inject > 0:
+            self.b2c_failures_to_inject -= 1
+            return self._error(503, "503.001.01", "Service is currently unreachable")
+        required = (
+            "OriginatorConversationID",
+            "InitiatorName",
+            "SecurityCredential",
+            "CommandID",
+            "Amount",
+            "PartyA",
+            "PartyB",
+            "Remarks",
+            "QueueTimeOutURL",
+            "ResultURL",
+        )
+        missing = [k for k in required if k not in body]
+        if missing or not isinstance(body["Amount"], int) or not _PHONE.match(str(body["PartyB"])):
+            return self._error(400, "400.002.02", f"Bad Request - Invalid {missing or 'field'}")
+        conversation = f"AG_20260105_{secrets.token_hex(10)}"
+        self.b2c_requests[body["OriginatorConversationID"]] = {
+            **body,
+            "ConversationID": conversation,
+        }
+        return _json(
+            {
+                "ConversationID": conversation,
+                "OriginatorConversationID": body["OriginatorConversationID"],
+                "ResponseCode": "0",
+                "ResponseDescription": "Accept the service request successfully.",
+            }
+        )
+
+    # Callbacks exactly as Safaricom posts them.
+
+    def stk_callback(
+        self, checkout_id: str, *, result_code: int = 0, amount: int | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        push = self.pushes[checkout_id]
+        desc = (
+            "The service request is processed successfully."
+            if result_code == 0
+            else "Request cancelled by user"
+        )
+        self.results[checkout_id] = (result_code, desc)
+        callback: dict[str, Any] = {
+            "MerchantRequestID": push["MerchantRequestID"],
+            "CheckoutRequestID": checkout_id,
+            "ResultCode": result_code,
+            "ResultDesc": desc,
+        }
+        if result_code == 0:
+            callback["CallbackMetadata"] = {
+                "Item": [
+                    {
+                        "Name": "Amount",
+                        "Value": float(amount if amount is not None else push["Amount"]),
+                    },
+                    {"Name": "MpesaReceiptNumber", "Value": f"TAB{secrets.token_hex(4).upper()}"},
+                    {"Name": "TransactionDate", "Value": 20260105120000},
+                    {"Name": "PhoneNumber", "Value": int(push["PhoneNumber"])},
+                ]
+            }
+        return urlsplit(push["CallBackURL"]).path, {"Body": {"stkCallback": callback}}
+
+    def settle_silently(self, checkout_id: str, result_code: int = 0) -> None:
+        """The customer paid but the callback is lost: only a status query will tell."""
+        self.stk_callback(checkout_id, result_code=result_code)
+
+    def b2c_result(self, originator_id: str, *, result_code: int = 0) -> tuple[str, dict[str, Any]]:
+        request = self.b2c_requests[originator_id]
+        result: dict[str, Any] = {
+            "ResultType": 0,
+            "ResultCode": result_code,
+            "ResultDesc": "The service request is processed successfully."
+            if result_code == 0
+            else "The balance is insufficient for the transaction.",
+            "OriginatorConversationID": originator_id,
+            "ConversationID": request["ConversationID"],
+            "TransactionID": f"NLJ{secrets.token_hex(4).upper()}",
+        }
+        if result_code == 0:
+            result["ResultParameters"] = {
+                "ResultParameter": [
+                    {"Key": "TransactionAmount", "Value": request["Amount"]},
+                    {"Key": "TransactionReceipt", "Value": result["TransactionID"]},
+                    {"Key": "ReceiverPartyPublicName", "Value": f"{request['PartyB']} - Mentor"},
+                    {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
+                ]
+            }
+        result["ReferenceData"] = {
+            "ReferenceItem": {"Key": "QueueTimeoutURL", "Value": request["QueueTimeOutURL"]}
+        }
+        return urlsplit(request["ResultURL"]).path, {"Result": result}
