@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dracarys.backtests.events import BACKTEST_REQUESTED
 from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
 from dracarys.identity.profiles import on_session_attended, on_session_rated
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
@@ -12,6 +13,7 @@ from dracarys.messaging.service import deliver_message
 from dracarys.outbox import EventHandler
 from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
 from dracarys.points.events import POINTS_AWARDED
+from workers.backtest_tasks import on_backtest_requested
 from workers.points_tasks import on_points_awarded, on_points_event
 
 
@@ -43,6 +45,13 @@ CONSUMERS.append(Consumer(name="points.award", topics=POINTS_TOPICS, handler=on_
 CONSUMERS.append(
     Consumer(
         name="points.leaderboard", topics=frozenset({POINTS_AWARDED}), handler=on_points_awarded
+    )
+)
+CONSUMERS.append(
+    Consumer(
+        name="backtests.run",
+        topics=frozenset({BACKTEST_REQUESTED}),
+        handler=on_backtest_requested,
     )
 )
 

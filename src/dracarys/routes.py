@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dracarys.backtests.api import BACKTEST_ROUTES
 from dracarys.identity.api import IDENTITY_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import StreamAdminController, stream
 from dracarys.system.api import health, ready
+from dracarys.web.pages import WEB_ROUTES
 from dracarys.wallet.api import WALLET_CONTROLLERS
 
 ROUTE_HANDLERS: list[Any] = [
@@ -19,4 +21,6 @@ ROUTE_HANDLERS: list[Any] = [
     *IDENTITY_CONTROLLERS,
     *POINTS_ROUTES,
     *WALLET_CONTROLLERS,
+    *BACKTEST_ROUTES,
+    *WEB_ROUTES,
 ]

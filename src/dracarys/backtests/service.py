@@ -1,0 +1,368 @@
+"""Backtest rules: a request is validated completely when it is submitted (a bad spec is a
+422 naming the field, and nothing is stored), queued through the outbox, and run by a
+worker with the engine's own runner and sweep functions. Only the owner and the users
+they share a backtest with may read it."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+import numpy as np
+import structlog
+
+from dracarys.backtests import store
+from dracarys.backtests.events import BACKTEST_REQUESTED
+from dracarys.backtests.models import (
+    MAX_SWEEP_COMBINATIONS,
+    Backtest,
+    BacktestInput,
+    BacktestSummary,
+    EquityPoint,
+    SweepRange,
+    TemplateInfo,
+)
+from dracarys.db import transaction
+from dracarys.errors import Forbidden, InvalidInput, NotFound
+from dracarys.identity.access import CurrentUser
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+from engine.data import Bars, load
+from engine.metrics import METRIC_NAMES
+from engine.runner import BacktestResult, run_backtest
+from engine.strategy import (
+    TEMPLATES,
+    ExecutionSettings,
+    SpecBuilder,
+    SpecError,
+    StrategySpec,
+    check_spec,
+    load_spec,
+)
+from engine.sweep import grid, run_sweep
+
+log = structlog.get_logger("dracarys.backtests")
+
+# The committed synthetic samples (data/README.md); resolved from the repository root.
+DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+DATASET_FILES = {"sample_daily": "sample_daily.csv", "sample_1m": "sample_1m.csv"}
+EQUITY_POINTS = 600  # down-sampled curve length in the API
+MAX_TRADES_RETURNED = 1000
+_AT_PATH = re.compile(r"at `\$\.?(?P<path>[^`]*)`")
+_UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
+
+
+def templates() -> list[TemplateInfo]:
+    return [TemplateInfo(name=t.name, defaults=dict(t.defaults)) for t in TEMPLATES.values()]
+
+
+def _spec_field(message: str, prefix: str) -> str:
+    match = _AT_PATH.search(message)
+    path = match.group("path") if match else ""
+    field = f"{prefix}.{path}" if path else prefix
+    unknown = _UNKNOWN.search(message)
+    return f"{field}.{unknown.group('name')}" if unknown else field
+
+
+def sweep_values(name: str, sweep_range: SweepRange) -> list[float]:
+    if sweep_range.stop < sweep_range.start:
+        raise InvalidInput("stop must not be below start", field=f"sweep.{name}.stop")
+    count = math.floor((sweep_range.stop - sweep_range.start) / sweep_range.step + 1e-9) + 1
+    if count > MAX_SWEEP_COMBINATIONS:
+        raise InvalidInput(
+            f"at most {MAX_SWEEP_COMBINATIONS} values per range", field=f"sweep.{name}.step"
+        )
+    return [round(sweep_range.start + k * sweep_range.step, 12) for k in range(count)]
+
+
+class Plan(msgspec.Struct, frozen=True):
+    """A validated request: the spec for a single run, or the builder inputs of a sweep."""
+
+    spec: StrategySpec | None
+    combinations: list[dict[str, float]]
+
+
+def plan(data: BacktestInput) -> Plan:
+    """Validate everything the worker will need, so a job that was accepted can run."""
+    if (data.template is None) == (data.spec is None):
+        raise InvalidInput("send either a template name or a strategy spec", field="template")
+    if data.rank_by not in METRIC_NAMES:
+        raise InvalidInput(f"rank by one of: {', '.join(METRIC_NAMES)}", field="rank_by")
+    if data.spec is not None:
+        if data.sweep:
+            raise InvalidInput("sweeps run over a template's parameters", field="sweep")
+        if data.params:
+            raise InvalidInput("parameters apply to templates; edit the spec", field="params")
+        try:
+            spec = load_spec(data.spec)
+            check_spec(spec)
+        except msgspec.ValidationError as exc:
+            raise InvalidInput(str(exc), field=_spec_field(str(exc), "spec")) from None
+        except SpecError as exc:
+            raise InvalidInput(str(exc), field=f"spec.{exc.path.lstrip('$.')}") from None
+        return Plan(spec=spec, combinations=[])
+    template = TEMPLATES.get(data.template or "")
+    if template is None:
+        raise InvalidInput(f"unknown template; one of: {', '.join(TEMPLATES)}", field="template")
+    for name in data.params:
+        if name not in template.defaults:
+            raise InvalidInput(f"not a parameter of {template.name}", field=f"params.{name}")
+    builder = SpecBuilder(template.name, allow_short=data.allow_short)
+    ranges: dict[str, list[float]] = {}
+    for name, sweep_range in (data.sweep or {}).items():
+        if name not in template.defaults:
+            raise InvalidInput(f"not a parameter of {template.name}", field=f"sweep.{name}")
+        if name in data.params:
+            raise InvalidInput("a swept parameter takes no fixed value", field=f"params.{name}")
+        ranges[name] = sweep_values(name, sweep_range)
+    combinations = [{**data.params, **combo} for combo in grid(ranges)] if ranges else []
+    if len(combinations) > MAX_SWEEP_COMBINATIONS:
+        raise InvalidInput(
+            f"{len(combinations)} combinations; at most {MAX_SWEEP_COMBINATIONS}", field="sweep"
+        )
+    # Every combination is built now, so an impossible one (e.g. a window of 0) is refused
+    # here rather than failing later in the worker.
+    specs = [_build(builder, c, data) for c in combinations] or [_build(builder, data.params, data)]
+    return Plan(spec=None if combinations else specs[0], combinations=combinations)
+
+
+def _build(builder: SpecBuilder, params: dict[str, float], data: BacktestInput) -> StrategySpec:
+    try:
+        spec = builder.build(params)
+        check_spec(spec)
+        return spec
+    except (msgspec.ValidationError, SpecError) as exc:
+        # The engine names the spec field (`indicators[0].window`); the caller set a
+        # template parameter, so find the one that alone makes the spec invalid.
+        for name, value in params.items():
+            try:
+                check_spec(builder.build({name: value}))
+            except (msgspec.ValidationError, SpecError):
+                where = "sweep" if name in (data.sweep or {}) else "params"
+                raise InvalidInput(f"{name}={value:g}: {exc}", field=f"{where}.{name}") from None
+        raise InvalidInput(str(exc), field="params") from None
+
+
+async def submit(platform: Platform, user: CurrentUser, data: BacktestInput) -> Backtest:
+    checked = plan(data)
+    backtest_id = uuid.uuid4()
+    now = platform.clock.now()
+    share_with = sorted(set(data.share_with) - {user.id})
+    async with transaction(platform.pool) as conn:
+        if share_with:
+            known = await store.existing_users(conn, share_with)
+            for k, user_id in enumerate(data.share_with):
+                if user_id not in known and user_id != user.id:
+                    raise InvalidInput("no such user", field=f"share_with[{k}]")
+        await store.insert_backtest(
+            conn,
+            backtest_id=backtest_id,
+            owner_id=user.id,
+            kind="sweep" if checked.combinations else "single",
+            request=msgspec.to_builtins(data),
+            progress_total=max(1, len(checked.combinations)),
+            now=now,
+        )
+        await store.add_shares(conn, backtest_id, share_with, now)
+        await emit(conn, BACKTEST_REQUESTED, {"backtest_id": str(backtest_id)})
+    return await read(platform, user, backtest_id)
+
+
+def _backtest(row: asyncpg.Record, shares: list[uuid.UUID]) -> Backtest:
+    return msgspec.convert(
+        {**dict(row), "shared_with": shares}, Backtest, from_attributes=False, strict=False
+    )
+
+
+async def read(platform: Platform, user: CurrentUser, backtest_id: uuid.UUID) -> Backtest:
+    async with platform.pool.acquire() as conn:
+        row = await store.get_backtest(conn, backtest_id)
+        if row is None:
+            raise NotFound("no such backtest", field="backtest_id")
+        shares = await store.shared_with(conn, backtest_id)
+    if not (user.may_read_as_owner(row["owner_id"]) or user.id in shares):
+        # Same answer as a missing one: ids of other people's backtests are not confirmed.
+        raise NotFound("no such backtest", field="backtest_id")
+    return _backtest(row, shares)
+
+
+async def list_backtests(
+    platform: Platform, user: CurrentUser, limit: int
+) -> list[BacktestSummary]:
+    async with platform.pool.acquire() as conn:
+        rows = await store.list_readable(conn, user.id, limit)
+    return [
+        BacktestSummary(
+            id=row["id"],
+            owner_id=row["owner_id"],
+            status=row["status"],
+            kind=row["kind"],
+            template=row["request"].get("template"),
+            dataset=row["request"].get("dataset", "sample_daily"),
+            progress_done=row["progress_done"],
+            progress_total=row["progress_total"],
+            total_return_pct=row["total_return_pct"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+        )
+        for row in rows
+    ]
+
+
+async def share(
+    platform: Platform, user: CurrentUser, backtest_id: uuid.UUID, with_user: uuid.UUID
+) -> Backtest:
+    async with transaction(platform.pool) as conn:
+        row = await store.get_backtest(conn, backtest_id)
+        readers = await store.shared_with(conn, backtest_id)
+        if row is None or not (user.may_read_as_owner(row["owner_id"]) or user.id in readers):
+            raise NotFound("no such backtest", field="backtest_id")
+        if row["owner_id"] != user.id:
+            raise Forbidden("only the owner shares a backtest")
+        if not await store.existing_users(conn, [with_user]):
+            raise InvalidInput("no such user", field="user_id")
+        await store.add_shares(conn, backtest_id, [with_user], platform.clock.now())
+    return await read(platform, user, backtest_id)
+
+
+# ---- the worker side ------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def dataset_bars(dataset: str) -> Bars:
+    return Bars.from_frame(load(DATA_DIR / DATASET_FILES[dataset]), symbol=dataset)
+
+
+def _finite(value: float | int) -> float | int | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def equity_curve(result: BacktestResult, points: int = EQUITY_POINTS) -> list[EquityPoint]:
+    """Down-sampled to at most `points`, always keeping the first and last bar and the
+    deepest drawdown bar, so the chart's extremes are the run's extremes."""
+    n = result.equity.shape[0]
+    # The engine's drawdown is a fraction below the running peak; the API speaks percent,
+    # negative below the peak, as charts draw it.
+    drawdown = -100.0 * result.drawdown
+    keep = set(np.linspace(0, n - 1, num=min(points, n), dtype=np.int64).tolist())
+    keep.add(int(np.argmin(drawdown)) if n else 0)
+    stamps = result.bars.timestamps
+    return [
+        EquityPoint(
+            time=int(stamps[i] // 1_000_000),
+            equity=float(result.equity[i]),
+            drawdown_pct=float(drawdown[i]),
+        )
+        for i in sorted(keep)
+        if n
+    ]
+
+
+def trade_list(result: BacktestResult) -> list[dict[str, Any]]:
+    frame = result.trades().head(MAX_TRADES_RETURNED)
+    rows: list[dict[str, Any]] = []
+    for trade in frame.iter_rows(named=True):
+        rows.append(
+            {
+                key: (
+                    value.isoformat()
+                    if hasattr(value, "isoformat")
+                    else _finite(value)
+                    if isinstance(value, float)
+                    else value
+                )
+                for key, value in trade.items()
+            }
+        )
+    return rows
+
+
+def _metrics(result: BacktestResult) -> dict[str, Any]:
+    return {k: _finite(v) for k, v in msgspec.to_builtins(result.metrics).items()}
+
+
+def _execution(data: BacktestInput) -> ExecutionSettings:
+    return ExecutionSettings(
+        initial_cash=data.execution.initial_cash,
+        commission_bps=data.execution.commission_bps,
+        slippage_bps=data.execution.slippage_bps,
+        fill=data.execution.fill,
+    )
+
+
+async def run_job(platform: Platform, backtest_id: uuid.UUID) -> None:
+    """Run one queued backtest to completion (idempotent: a finished one is left alone)."""
+    async with platform.pool.acquire() as conn:
+        row = await store.claim(conn, backtest_id, platform.clock.now())
+    if row is None:
+        return
+    data = msgspec.convert(row["request"], BacktestInput)
+    try:
+        await _run(platform, backtest_id, data)
+    except Exception as exc:
+        log.exception("backtest_failed", backtest_id=str(backtest_id))
+        async with platform.pool.acquire() as conn:
+            await store.store_failure(
+                conn, backtest_id, f"{type(exc).__name__}: {exc}", platform.clock.now()
+            )
+
+
+async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) -> None:
+    checked = plan(data)
+    bars = await asyncio.to_thread(dataset_bars, data.dataset)
+    execution = _execution(data)
+    sweep: dict[str, Any] | None = None
+    if checked.combinations:
+        builder = SpecBuilder(data.template or "", allow_short=data.allow_short)
+        done = 0
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+
+        task = asyncio.create_task(
+            asyncio.to_thread(
+                run_sweep,
+                bars,
+                builder,
+                checked.combinations,
+                execution,
+                rank_by=data.rank_by,
+                progress=advance,
+            )
+        )
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            async with platform.pool.acquire() as conn:
+                await store.set_progress(conn, backtest_id, done)
+        ranking = task.result().ranking
+        swept = list(data.sweep or {})
+        rows = [{k: _finite(v) for k, v in r.items()} for r in ranking.iter_rows(named=True)]
+        sweep = {"parameters": swept, "rank_by": data.rank_by, "results": rows}
+        best = {name: float(ranking[0, name]) for name in swept}
+        spec = builder.build({**data.params, **best})
+    else:
+        assert checked.spec is not None
+        spec = checked.spec
+    result = await asyncio.to_thread(run_backtest, bars, spec, execution)
+    trades = trade_list(result)
+    async with platform.pool.acquire() as conn:
+        await store.store_result(
+            conn,
+            backtest_id,
+            metrics=_metrics(result),
+            equity=[msgspec.to_builtins(p) for p in equity_curve(result)],
+            trades=trades,
+            trade_count=int(result.trade_table.shape[0]),
+            sweep=sweep,
+            now=platform.clock.now(),
+        )

@@ -1,0 +1,144 @@
+"""All SQL of the backtests domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from dracarys.db import Connection
+
+_COLUMNS = (
+    "id, owner_id, status, kind, request, progress_done, progress_total, metrics, equity, "
+    "trades, trade_count, sweep, error, created_at, started_at, finished_at"
+)
+
+
+async def insert_backtest(
+    conn: Connection,
+    *,
+    backtest_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    kind: str,
+    request: dict[str, Any],
+    progress_total: int,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO backtests (id, owner_id, kind, request, progress_total, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        backtest_id,
+        owner_id,
+        kind,
+        request,
+        progress_total,
+        now,
+    )
+
+
+async def existing_users(conn: Connection, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await conn.fetch("SELECT id FROM users WHERE id = ANY($1::uuid[])", user_ids)
+    return {row["id"] for row in rows}
+
+
+async def add_shares(
+    conn: Connection, backtest_id: uuid.UUID, user_ids: list[uuid.UUID], now: datetime
+) -> None:
+    await conn.executemany(
+        """INSERT INTO backtest_shares (backtest_id, user_id, created_at) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING""",
+        [(backtest_id, user_id, now) for user_id in user_ids],
+    )
+
+
+async def get_backtest(conn: Connection, backtest_id: uuid.UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM backtests WHERE id = $1", backtest_id
+    )
+    return row
+
+
+async def shared_with(conn: Connection, backtest_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT user_id FROM backtest_shares WHERE backtest_id = $1 ORDER BY created_at, user_id",
+        backtest_id,
+    )
+    return [row["user_id"] for row in rows]
+
+
+async def list_readable(conn: Connection, user_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
+    """The caller's own backtests and those shared with them, newest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, owner_id, status, kind, request, progress_done, progress_total,
+                  metrics->'total_return_pct' AS total_return_pct, created_at, finished_at
+             FROM backtests b
+            WHERE owner_id = $1
+               OR EXISTS (SELECT 1 FROM backtest_shares s
+                           WHERE s.backtest_id = b.id AND s.user_id = $1)
+            ORDER BY created_at DESC, id
+            LIMIT $2""",
+        user_id,
+        limit,
+    )
+    return rows
+
+
+async def claim(conn: Connection, backtest_id: uuid.UUID, now: datetime) -> asyncpg.Record | None:
+    """Mark a queued (or interrupted) job running; None when it already finished."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"""UPDATE backtests SET status = 'running', started_at = $2, progress_done = 0
+             WHERE id = $1 AND status IN ('queued', 'running')
+            RETURNING {_COLUMNS}""",
+        backtest_id,
+        now,
+    )
+    return row
+
+
+async def set_progress(conn: Connection, backtest_id: uuid.UUID, done: int) -> None:
+    await conn.execute(
+        """UPDATE backtests SET progress_done = LEAST($2, progress_total)
+            WHERE id = $1 AND status = 'running'""",
+        backtest_id,
+        done,
+    )
+
+
+async def store_result(
+    conn: Connection,
+    backtest_id: uuid.UUID,
+    *,
+    metrics: dict[str, Any],
+    equity: list[dict[str, Any]],
+    trades: list[dict[str, Any]],
+    trade_count: int,
+    sweep: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE backtests
+              SET status = 'succeeded', progress_done = progress_total, metrics = $2,
+                  equity = $3, trades = $4, trade_count = $5, sweep = $6, finished_at = $7
+            WHERE id = $1""",
+        backtest_id,
+        metrics,
+        equity,
+        trades,
+        trade_count,
+        sweep,
+        now,
+    )
+
+
+async def store_failure(
+    conn: Connection, backtest_id: uuid.UUID, error: str, now: datetime
+) -> None:
+    await conn.execute(
+        """UPDATE backtests SET status = 'failed', error = $2, finished_at = $3
+            WHERE id = $1""",
+        backtest_id,
+        error,
+        now,
+    )

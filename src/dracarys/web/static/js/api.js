@@ -1,0 +1,162 @@
+// The REST client of the dashboard: the signed-in session (tokens in localStorage, so a
+// second tab shares it), bearer authentication, one token refresh on 401, and problem
+// details (RFC 9457) surfaced as ApiError with the field the server blamed.
+
+const SESSION_KEY = "dracarys.session";
+
+/**
+ * @typedef {object} Session
+ * @property {string} access_token
+ * @property {string} refresh_token
+ * @property {string} user_id
+ * @property {string} role
+ * @property {number} expires_at  epoch milliseconds when the access token stops working
+ */
+
+/** @typedef {{field: string, message: string}} FieldError */
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {{title?: string, detail?: string, errors?: FieldError[], extra?: object}} problem
+   */
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `request failed (${status})`);
+    this.status = status;
+    this.problem = problem;
+    /** @type {FieldError[]} */
+    this.errors = problem.errors || [];
+  }
+
+  /** The first field the server named, if any. */
+  get field() {
+    return this.errors.length ? this.errors[0].field : null;
+  }
+}
+
+/** @returns {Session | null} */
+export function currentSession() {
+  try {
+    const raw = localStorage.getItem(SESSION_KEY);
+    return raw ? /** @type {Session} */ (JSON.parse(raw)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** @param {{access_token: string, refresh_token: string, user_id: string, role: string, expires_in: number}} pair */
+export function saveSession(pair) {
+  /** @type {Session} */
+  const session = {
+    access_token: pair.access_token,
+    refresh_token: pair.refresh_token,
+    user_id: pair.user_id,
+    role: pair.role,
+    expires_at: Date.now() + pair.expires_in * 1000,
+  };
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session;
+}
+
+export function clearSession() {
+  localStorage.removeItem(SESSION_KEY);
+}
+
+/** Send the visitor to the sign-in page, coming back here afterwards. */
+export function goToSignIn() {
+  const next = location.pathname + location.search;
+  location.assign(`/signin?next=${encodeURIComponent(next)}`);
+}
+
+let refreshing = /** @type {Promise<Session | null> | null} */ (null);
+
+/**
+ * Rotate the refresh token once, even when several requests hit a 401 together.
+ * @returns {Promise<Session | null>} null when the session cannot be renewed
+ */
+export function refreshSession() {
+  if (refreshing) return refreshing;
+  const session = currentSession();
+  if (!session) return Promise.resolve(null);
+  refreshing = (async () => {
+    try {
+      const response = await fetch("/api/v1/token/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: session.refresh_token }),
+      });
+      if (!response.ok) {
+        clearSession();
+        return null;
+      }
+      return saveSession(await response.json());
+    } catch {
+      return null; // offline: keep the session, try again later
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+/** An access token good for at least another 30 s, refreshed if needed. */
+export async function accessToken() {
+  const session = currentSession();
+  if (!session) return null;
+  if (session.expires_at - Date.now() > 30_000) return session.access_token;
+  const renewed = await refreshSession();
+  return renewed ? renewed.access_token : null;
+}
+
+/**
+ * Call the API. Bodies are JSON; the response's JSON is returned (null for 204).
+ * @param {string} path
+ * @param {{method?: string, body?: unknown, auth?: boolean, headers?: Record<string, string>}} [options]
+ */
+export async function api(path, options = {}) {
+  const { method = "GET", body, auth = true, headers = {} } = options;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const sendHeaders = { Accept: "application/json", ...headers };
+    if (body !== undefined) sendHeaders["Content-Type"] = "application/json";
+    if (auth) {
+      const token = attempt === 0 ? await accessToken() : (await refreshSession())?.access_token;
+      if (!token) {
+        goToSignIn();
+        throw new ApiError(401, { detail: "sign in first" });
+      }
+      sendHeaders.Authorization = `Bearer ${token}`;
+    }
+    const response = await fetch(path, {
+      method,
+      headers: sendHeaders,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 401 && auth && attempt === 0) continue;
+    if (response.status === 204) return null;
+    const text = await response.text();
+    let payload = null;
+    try {
+      payload = text ? JSON.parse(text) : null;
+    } catch {
+      payload = { detail: text };
+    }
+    if (!response.ok) {
+      if (response.status === 401 && auth) {
+        clearSession();
+        goToSignIn();
+      }
+      throw new ApiError(response.status, payload || {});
+    }
+    return payload;
+  }
+  throw new ApiError(401, { detail: "sign in first" });
+}
+
+/** True when the route exists on this server (a page whose API has not shipped says so). */
+export async function apiAvailable(path) {
+  const token = await accessToken();
+  const response = await fetch(path, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  return response.status !== 404 && response.status !== 405;
+}

@@ -1,0 +1,113 @@
+// Backtests: pick a template, set its parameters (and optionally a sweep), run; list of
+// the caller's runs. The report lives on /backtests/{id} (backtest_report.js).
+
+import { api } from "../api.js";
+import {
+  DASH, byId, clearFormError, el, fillTable, formValues, pct, showFormError, signedInShell, when,
+} from "../ui.js";
+
+const METRICS = ["sharpe", "sortino", "total_return_pct", "cagr_pct", "calmar",
+  "max_drawdown_pct", "win_rate_pct", "profit_factor", "expectancy", "sqn"];
+
+const form = /** @type {HTMLFormElement} */ (byId("backtest-form"));
+const templateSelect = /** @type {HTMLSelectElement} */ (byId("template"));
+/** @type {{name: string, defaults: Record<string, number>}[]} */
+let templates = [];
+
+function renderParams() {
+  const template = templates.find((t) => t.name === templateSelect.value);
+  const fields = Object.entries(template ? template.defaults : {}).map(([name, value]) =>
+    el("div", { class: "field" },
+      el("label", { for: `param-${name}` }, name),
+      el("input", {
+        id: `param-${name}`, name: `params.${name}`, type: "number", step: "any", value,
+        "aria-describedby": `param-${name}-error`,
+      }),
+      el("p", { class: "field-error", id: `param-${name}-error` })));
+  byId("param-fields").replaceChildren(...fields);
+  const names = Object.keys(template ? template.defaults : {});
+  const rows = [0, 1].map((k) =>
+    el("div", { class: "row" },
+      el("div", { class: "field" },
+        el("label", { for: `sweep-${k}-name` }, `Swept parameter ${k + 1}`),
+        el("select", { id: `sweep-${k}-name`, name: `sweep.${k}.name` },
+          el("option", { value: "" }, "none"),
+          ...names.map((n) => el("option", { value: n }, n)))),
+      ...["start", "stop", "step"].map((part) =>
+        el("div", { class: "field" },
+          el("label", { for: `sweep-${k}-${part}` }, part),
+          el("input", { id: `sweep-${k}-${part}`, name: `sweep.${k}.${part}`, type: "number", step: "any" })))));
+  byId("sweep-fields").replaceChildren(...rows);
+}
+
+function requestBody() {
+  const values = formValues(form);
+  const params = {};
+  const sweep = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (key.startsWith("params.") && value !== "") params[key.slice(7)] = Number(value);
+  }
+  for (const k of [0, 1]) {
+    const name = values[`sweep.${k}.name`];
+    if (!name) continue;
+    sweep[name] = {
+      start: Number(values[`sweep.${k}.start`]),
+      stop: Number(values[`sweep.${k}.stop`]),
+      step: Number(values[`sweep.${k}.step`]),
+    };
+    delete params[name];
+  }
+  const body = {
+    template: values.template,
+    params,
+    dataset: values.dataset,
+    allow_short: values.allow_short,
+    rank_by: values.rank_by,
+    execution: {
+      initial_cash: Number(values.initial_cash),
+      commission_bps: Number(values.commission_bps || 0),
+      slippage_bps: Number(values.slippage_bps || 0),
+      fill: values.fill,
+    },
+  };
+  if (Object.keys(sweep).length) body.sweep = sweep;
+  return body;
+}
+
+async function loadList() {
+  const rows = await api("/api/v1/backtests?limit=50");
+  fillTable(byId("backtest-rows"), rows.map((b) =>
+    el("tr", {},
+      el("td", {}, el("a", { href: `/backtests/${b.id}` }, when(b.created_at))),
+      el("td", {}, b.template || "custom spec"),
+      el("td", {}, b.kind),
+      el("td", {}, el("span", { class: `badge ${b.status === "succeeded" ? "ok" : b.status === "failed" ? "bad" : "warn"}` }, b.status)),
+      el("td", { class: "num" }, b.total_return_pct === null ? DASH : pct(b.total_return_pct)))),
+  "No backtests yet: run one with the form.");
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearFormError(form);
+  const button = form.querySelector("button[type=submit]");
+  button?.setAttribute("disabled", "");
+  try {
+    const created = await api("/api/v1/backtests", { method: "POST", body: requestBody() });
+    location.assign(`/backtests/${created.id}`);
+  } catch (error) {
+    showFormError(form, error);
+    button?.removeAttribute("disabled");
+  }
+});
+
+async function main() {
+  await signedInShell();
+  templates = await api("/api/v1/backtests/templates");
+  templateSelect.replaceChildren(...templates.map((t) => el("option", { value: t.name }, t.name)));
+  byId("rank_by").replaceChildren(...METRICS.map((m) => el("option", { value: m }, m)));
+  templateSelect.addEventListener("change", renderParams);
+  renderParams();
+  await loadList();
+}
+
+main();

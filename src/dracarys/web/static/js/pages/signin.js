@@ -1,0 +1,34 @@
+// Sign in: POST /api/v1/login, keep the token pair, go where the visitor was headed.
+
+import { ApiError, api, saveSession } from "../api.js";
+import { byId, clearFormError, formValues, showFormError } from "../ui.js";
+
+/** Only same-site paths, so the `next` parameter cannot send anyone elsewhere. */
+export function safeNext(raw) {
+  return raw && raw.startsWith("/") && !raw.startsWith("//") ? raw : "/dashboard";
+}
+
+const form = /** @type {HTMLFormElement} */ (byId("signin-form"));
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearFormError(form);
+  const values = formValues(form);
+  const body = { email: values.email, password: values.password };
+  if (values.totp_code) body.totp_code = values.totp_code;
+  const button = form.querySelector("button[type=submit]");
+  button?.setAttribute("disabled", "");
+  try {
+    const pair = await api("/api/v1/login", { method: "POST", body, auth: false });
+    saveSession(pair);
+    location.assign(safeNext(new URLSearchParams(location.search).get("next")));
+  } catch (error) {
+    if (error instanceof ApiError && error.problem.extra?.two_factor_required) {
+      byId("totp-field").hidden = false;
+      byId("totp_code").focus();
+    }
+    showFormError(form, error);
+  } finally {
+    button?.removeAttribute("disabled");
+  }
+});
+byId("email").focus();

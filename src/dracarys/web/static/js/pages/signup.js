@@ -1,0 +1,32 @@
+// Sign up: POST /api/v1/signup, then sign in with the same credentials.
+
+import { api, saveSession } from "../api.js";
+import { byId, clearFormError, formValues, showFormError } from "../ui.js";
+
+const form = /** @type {HTMLFormElement} */ (byId("signup-form"));
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearFormError(form);
+  const values = formValues(form);
+  const button = form.querySelector("button[type=submit]");
+  button?.setAttribute("disabled", "");
+  try {
+    await api("/api/v1/signup", {
+      method: "POST",
+      auth: false,
+      body: { email: values.email, password: values.password, name: values.name },
+    });
+    const pair = await api("/api/v1/login", {
+      method: "POST",
+      auth: false,
+      body: { email: values.email, password: values.password },
+    });
+    saveSession(pair);
+    location.assign("/dashboard");
+  } catch (error) {
+    showFormError(form, error);
+  } finally {
+    button?.removeAttribute("disabled");
+  }
+});
+byId("name").focus();

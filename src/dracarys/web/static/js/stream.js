@@ -1,0 +1,225 @@
+// The browser side of `/api/v1/stream` (protocol: streams/protocol.py). One connection per
+// page: authenticate in the first frame, subscribe to channels, answer heartbeats, and
+// after a drop reconnect with backoff and resume every channel after the last sequence
+// number handed to the page — so a message is delivered once, in order, or the page is
+// told to reload that channel's state from the REST API (`onResync`).
+
+import { accessToken, refreshSession, goToSignIn } from "./api.js";
+
+/** Close codes after which the same credentials will not work (streams/protocol.py). */
+const CLOSE_UNAUTHORIZED = 4401;
+const FATAL = new Set([1008, 4400]);
+
+/**
+ * @typedef {object} ChannelHandlers
+ * @property {(data: any, seq: number) => void} onMessage  one message, in order, never twice
+ * @property {(seq: number) => void} [onResync]  history lost: reload from the REST API
+ * @property {(detail: string) => void} [onDenied]  the server refused the subscription
+ */
+
+/**
+ * @typedef {"connecting"|"live"|"reconnecting"|"offline"|"signed-out"|"refused"} StreamState
+ */
+
+export class LiveStream extends EventTarget {
+  constructor(url = defaultUrl()) {
+    super();
+    this.url = url;
+    /** @type {Map<string, {handlers: ChannelHandlers, lastSeq: number | null}>} */
+    this.channels = new Map();
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    /** @type {StreamState} */
+    this.state = "offline";
+    this.attempt = 0;
+    this.authenticated = false;
+    this.stopped = false;
+    this.reauthTimer = 0;
+    this.retryTimer = 0;
+    /** @type {{channel: string, seq: number}[]} counts of what the page received (tests read it) */
+    this.received = [];
+  }
+
+  /** @param {StreamState} state @param {string} [detail] */
+  setState(state, detail = "") {
+    this.state = state;
+    this.dispatchEvent(new CustomEvent("state", { detail: { state, detail } }));
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+    window.addEventListener("online", () => this.reconnectNow());
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.reauthTimer);
+    clearTimeout(this.retryTimer);
+    this.socket?.close(1000, "page closed");
+  }
+
+  /**
+   * Watch a channel. `afterSeq` resumes after a sequence number the page already showed
+   * (e.g. one the REST snapshot reported); without it, live messages start now.
+   * @param {string} channel
+   * @param {ChannelHandlers} handlers
+   * @param {number | null} [afterSeq]
+   */
+  subscribe(channel, handlers, afterSeq = null) {
+    this.channels.set(channel, { handlers, lastSeq: afterSeq });
+    if (this.authenticated) this.sendSubscribe(channel);
+  }
+
+  unsubscribe(channel) {
+    this.channels.delete(channel);
+    if (this.authenticated) this.send({ op: "unsubscribe", channel });
+  }
+
+  /** The last sequence number delivered on `channel` (null before the first). */
+  lastSeq(channel) {
+    return this.channels.get(channel)?.lastSeq ?? null;
+  }
+
+  send(frame) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(frame));
+    }
+  }
+
+  sendSubscribe(channel) {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    const frame = { op: "subscribe", channel };
+    if (entry.lastSeq !== null) frame.after_seq = entry.lastSeq;
+    this.send(frame);
+  }
+
+  async connect() {
+    if (this.stopped) return;
+    this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
+    const token = await accessToken();
+    if (!token) {
+      this.setState("signed-out", "sign in again");
+      goToSignIn();
+      return;
+    }
+    const socket = new WebSocket(this.url, ["dracarys.v1"]);
+    this.socket = socket;
+    this.authenticated = false;
+    socket.addEventListener("open", () => socket.send(JSON.stringify({ op: "auth", token })));
+    socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
+    socket.addEventListener("close", (event) => this.onClose(socket, event));
+  }
+
+  reconnectNow() {
+    if (this.stopped || this.state === "live") return;
+    clearTimeout(this.retryTimer);
+    this.attempt = Math.max(this.attempt, 1);
+    this.connect();
+  }
+
+  /** @param {any} frame */
+  onFrame(frame) {
+    switch (frame.op) {
+      case "welcome": {
+        // A second welcome on the same socket answers a token refresh: nothing to resume.
+        const first = !this.authenticated;
+        this.authenticated = true;
+        this.attempt = 0;
+        this.setState("live");
+        this.scheduleReauth(frame.expires_at);
+        if (first) for (const channel of this.channels.keys()) this.sendSubscribe(channel);
+        break;
+      }
+      case "subscribed": {
+        const entry = this.channels.get(frame.channel);
+        // Without a resume point, live messages start after the position reported here.
+        if (entry && entry.lastSeq === null) entry.lastSeq = frame.seq;
+        break;
+      }
+      case "message":
+        this.onMessage(frame);
+        break;
+      case "resync": {
+        const entry = this.channels.get(frame.channel);
+        if (!entry) break;
+        entry.lastSeq = frame.seq;
+        entry.handlers.onResync?.(frame.seq);
+        break;
+      }
+      case "error": {
+        const entry = frame.channel ? this.channels.get(frame.channel) : null;
+        if (entry) entry.handlers.onDenied?.(frame.detail);
+        this.dispatchEvent(new CustomEvent("error", { detail: frame }));
+        break;
+      }
+      case "ping":
+        this.send({ op: "pong" });
+        break;
+      default:
+        break;
+    }
+  }
+
+  onMessage(frame) {
+    const entry = this.channels.get(frame.channel);
+    if (!entry) return;
+    const last = entry.lastSeq;
+    if (last !== null && frame.seq <= last) return; // a duplicate: already shown
+    if (last !== null && frame.seq > last + 1) {
+      // A gap: ask again from the last message shown; the server replays or resyncs.
+      this.sendSubscribe(frame.channel);
+      return;
+    }
+    entry.lastSeq = frame.seq;
+    this.received.push({ channel: frame.channel, seq: frame.seq });
+    entry.handlers.onMessage(frame.data, frame.seq);
+  }
+
+  /** Send a fresh token a minute before the current one expires (the server would close). */
+  scheduleReauth(expiresAtSeconds) {
+    clearTimeout(this.reauthTimer);
+    const wait = Math.max(5_000, expiresAtSeconds * 1000 - Date.now() - 60_000);
+    this.reauthTimer = window.setTimeout(async () => {
+      const session = await refreshSession();
+      if (session) {
+        this.send({ op: "auth", token: session.access_token });
+        // The server answers a re-auth with a new welcome, which schedules the next one.
+      }
+    }, wait);
+  }
+
+  /** @param {WebSocket} socket @param {CloseEvent} event */
+  async onClose(socket, event) {
+    if (socket !== this.socket) return;
+    this.authenticated = false;
+    clearTimeout(this.reauthTimer);
+    if (this.stopped) {
+      this.setState("offline");
+      return;
+    }
+    if (event.code === CLOSE_UNAUTHORIZED) {
+      const session = await refreshSession();
+      if (!session) {
+        this.setState("signed-out", "your session has ended");
+        goToSignIn();
+        return;
+      }
+    } else if (FATAL.has(event.code)) {
+      this.setState("refused", event.reason || "the server refused the connection");
+      return;
+    }
+    this.attempt += 1;
+    // Exponential backoff with jitter, capped at 15 s, so a restarted server is not stormed.
+    const delay = Math.min(15_000, 500 * 2 ** Math.min(this.attempt - 1, 5));
+    this.setState("reconnecting", event.reason || "connection lost");
+    this.retryTimer = window.setTimeout(() => this.connect(), delay / 2 + Math.random() * delay / 2);
+  }
+}
+
+function defaultUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/api/v1/stream`;
+}

@@ -1,0 +1,196 @@
+// Shared page chrome and small DOM helpers: the signed-in shell (who am I, sign out, the
+// stream's connection badge), flash messages, form errors from problem details, and
+// formatting that never invents a value (missing numbers render as an em dash).
+
+import { ApiError, api, clearSession, currentSession, goToSignIn } from "./api.js";
+
+export const DASH = "—";
+
+/**
+ * Build an element: el("td", {class: "num"}, "12.5").
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...(Node|string|number|null|undefined)} children
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** @param {string} id */
+export function byId(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`#${id} is missing from the page`);
+  return node;
+}
+
+/** A number as the server sent it, or a dash. `digits` only rounds for display. */
+export function num(value, digits = 2) {
+  if (value === null || value === undefined || Number.isNaN(Number(value))) return DASH;
+  const n = Number(value);
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+/** Money in minor units (integers on the wire) with its currency. */
+export function money(amountMinor, currency = "USD") {
+  if (amountMinor === null || amountMinor === undefined) return DASH;
+  const value = Number(amountMinor) / 100;
+  return `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+}
+
+export function pct(value, digits = 2) {
+  return value === null || value === undefined ? DASH : `${num(value, digits)}%`;
+}
+
+export function when(iso) {
+  if (!iso) return DASH;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+/** Show a message to everyone, screen readers included. */
+export function flash(message, kind = "error") {
+  const box = document.getElementById("flash");
+  if (!box) return;
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = !message;
+}
+
+/**
+ * Put a problem's messages next to the fields it names, and the rest in the form error.
+ * @param {HTMLFormElement} form
+ * @param {unknown} error
+ */
+export function showFormError(form, error) {
+  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const general = form.querySelector(".form-error");
+  if (!(error instanceof ApiError)) {
+    if (general) general.textContent = error instanceof Error ? error.message : String(error);
+    return;
+  }
+  let placed = false;
+  for (const { field, message } of error.errors) {
+    const leaf = field.split(".").pop();
+    const input = form.querySelector(`[name="${CSS.escape(field)}"]`) ||
+      form.querySelector(`[name="${CSS.escape(leaf || "")}"]`);
+    const slot = input && form.querySelector(`#${CSS.escape(input.id)}-error`);
+    if (input) input.setAttribute("aria-invalid", "true");
+    if (slot) {
+      slot.textContent = message;
+      placed = true;
+    }
+  }
+  if (general) general.textContent = placed ? "" : error.message;
+  const invalid = form.querySelector("[aria-invalid]");
+  if (invalid instanceof HTMLElement) invalid.focus();
+}
+
+export function clearFormError(form) {
+  for (const node of form.querySelectorAll(".field-error, .form-error")) node.textContent = "";
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+}
+
+/** The form's named inputs as an object of strings (checkboxes as booleans). */
+export function formValues(form) {
+  /** @type {Record<string, string | boolean>} */
+  const values = {};
+  for (const element of form.elements) {
+    if (!(element instanceof HTMLInputElement || element instanceof HTMLSelectElement ||
+      element instanceof HTMLTextAreaElement) || !element.name) continue;
+    values[element.name] = element instanceof HTMLInputElement && element.type === "checkbox"
+      ? element.checked
+      : element.value.trim();
+  }
+  return values;
+}
+
+const STATE_LABELS = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Not connected",
+  "signed-out": "Signed out",
+  refused: "Refused",
+};
+
+/** Mirror a LiveStream's state in the header badge. */
+export function bindConnectionBadge(stream) {
+  const badge = document.getElementById("connection");
+  if (!badge) return;
+  badge.hidden = false;
+  const label = badge.querySelector(".conn-label");
+  stream.addEventListener("state", (event) => {
+    const { state, detail } = /** @type {CustomEvent} */ (event).detail;
+    badge.dataset.state = state;
+    if (label) label.textContent = STATE_LABELS[state] || state;
+    badge.title = detail || "";
+  });
+}
+
+/**
+ * The shell of every signed-in page: require a session, show who is signed in, wire
+ * sign-out. Resolves with the caller's profile (GET /api/v1/me).
+ */
+export async function signedInShell() {
+  if (!currentSession()) {
+    goToSignIn();
+    throw new Error("not signed in");
+  }
+  const signout = document.getElementById("signout");
+  signout?.addEventListener("click", async () => {
+    try {
+      await api("/api/v1/logout", { method: "POST" });
+    } catch {
+      // Signing out locally is what matters; the server session expires on its own.
+    }
+    clearSession();
+    location.assign("/signin");
+  });
+  const me = await api("/api/v1/me");
+  const who = document.getElementById("whoami");
+  if (who) who.textContent = `${me.name || me.email} · ${me.role}`;
+  return me;
+}
+
+/** Render rows into a table body, or an empty-state row spanning every column. */
+export function fillTable(tbody, rows, emptyText) {
+  tbody.replaceChildren(...rows);
+  if (!rows.length) {
+    const columns = tbody.closest("table")?.querySelectorAll("thead th").length || 1;
+    tbody.append(el("tr", { class: "empty" }, el("td", { colspan: columns }, emptyText)));
+  }
+}
+
+let operations = /** @type {Promise<Set<string>> | null} */ (null);
+
+/**
+ * Whether this server has an API operation (by its OpenAPI operation id), so a page whose
+ * API has not shipped says so instead of failing.
+ */
+export function hasOperation(operationId) {
+  operations ??= fetch("/schema/openapi.json")
+    .then((response) => (response.ok ? response.json() : { paths: {} }))
+    .then((doc) => {
+      const ids = new Set();
+      for (const item of Object.values(doc.paths || {})) {
+        for (const op of Object.values(item)) if (op && op.operationId) ids.add(op.operationId);
+      }
+      return ids;
+    })
+    .catch(() => new Set());
+  return operations.then((ids) => ids.has(operationId));
+}

@@ -1,0 +1,199 @@
+"""POST/GET /api/v1/backtests: validation at the edge (a 422 naming the field, nothing
+stored), the outbox-queued worker run with the engine, sweeps, and who may read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import polars as pl
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from dracarys.backtests.service import dataset_bars
+from dracarys.identity.access import Role
+from dracarys.platform import Platform
+from engine.runner import run_backtest
+from engine.strategy import TEMPLATES, ExecutionSettings
+from tests.support import TestUser
+from workers.runtime import Worker
+
+Client = AsyncTestClient[Litestar]
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+@pytest.fixture
+async def worker(platform: Platform) -> AsyncIterator[Worker]:
+    running = Worker(platform)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def wait_finished(client: Client, user: TestUser, backtest_id: str) -> dict[str, Any]:
+    for _ in range(600):
+        response = await client.get(f"/api/v1/backtests/{backtest_id}", headers=user.headers)
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError("the backtest did not finish")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"template": "no_such"}, "template"),
+        ({}, "template"),
+        ({"template": "sma_cross", "params": {"fastest": 3}}, "params.fastest"),
+        ({"template": "sma_cross", "params": {"fast": 0}}, "params.fast"),
+        (
+            {"template": "sma_cross", "sweep": {"slow": {"start": 0, "stop": 2, "step": 1}}},
+            "sweep.slow",
+        ),
+        ({"template": "sma_cross", "rank_by": "luck"}, "rank_by"),
+        ({"template": "sma_cross", "execution": {"initial_cash": -5}}, "execution.initial_cash"),
+        ({"template": "sma_cross", "dataset": "real_money"}, "dataset"),
+        (
+            {"template": "sma_cross", "sweep": {"fast": {"start": 5, "stop": 1, "step": 1}}},
+            "sweep.fast.stop",
+        ),
+        (
+            {"template": "sma_cross", "sweep": {"nope": {"start": 1, "stop": 2, "step": 1}}},
+            "sweep.nope",
+        ),
+        ({"spec": {"name": "x", "indicators": [], "rules": {"entry": 3}}}, "spec.rules.entry"),
+        (
+            {"spec": {"name": "x", "indicators": [{"kind": "sma", "name": "f", "window": 0}]}},
+            "spec.indicators[0].window",
+        ),
+        ({"template": "sma_cross", "owner_id": "00000000-0000-0000-0000-000000000000"}, "owner_id"),
+    ],
+)
+async def test_bad_request_is_a_422_naming_the_field_and_stores_nothing(
+    client: Client, make_user: MakeUser, pool: asyncpg.Pool, body: dict[str, Any], field: str
+) -> None:
+    user = await make_user()
+    response = await client.post("/api/v1/backtests", json=body, headers=user.headers)
+    assert response.status_code == 422, response.text
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields[0] == field, fields
+    assert await pool.fetchval("SELECT count(*) FROM backtests") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_worker_runs_queued_backtest_with_the_engine_and_stores_its_result(
+    client: Client, make_user: MakeUser, worker: Worker
+) -> None:
+    user = await make_user()
+    response = await client.post(
+        "/api/v1/backtests",
+        json={"template": "sma_cross", "params": {"fast": 10, "slow": 30}},
+        headers=user.headers,
+    )
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["status"] == "queued"
+    done = await wait_finished(client, user, queued["id"])
+    assert done["status"] == "succeeded", done["error"]
+
+    # The same numbers as the engine run directly on the same data.
+    expected = run_backtest(
+        dataset_bars("sample_daily"),
+        TEMPLATES["sma_cross"].build({"fast": 10, "slow": 30}, False),
+        ExecutionSettings(initial_cash=10_000),
+    )
+    assert done["metrics"]["final_equity"] == pytest.approx(expected.metrics.final_equity, 1e-12)
+    assert done["metrics"]["trades"] == expected.metrics.trades
+    assert done["trade_count"] == expected.trade_table.shape[0]
+    assert len(done["trades"]) == expected.trade_table.shape[0]
+    curve = done["equity"]
+    assert 2 < len(curve) <= 601
+    assert curve[-1]["equity"] == pytest.approx(float(expected.equity[-1]))
+    assert min(p["drawdown_pct"] for p in curve) == pytest.approx(
+        -done["metrics"]["max_drawdown_pct"], abs=1e-9
+    )
+    times = [p["time"] for p in curve]
+    assert times == sorted(set(times))
+
+
+async def test_sweep_ranks_every_combination_and_reports_the_best_run(
+    client: Client, make_user: MakeUser, worker: Worker
+) -> None:
+    user = await make_user()
+    response = await client.post(
+        "/api/v1/backtests",
+        json={
+            "template": "sma_cross",
+            "sweep": {
+                "fast": {"start": 5, "stop": 15, "step": 5},
+                "slow": {"start": 20, "stop": 40, "step": 10},
+            },
+            "rank_by": "sharpe",
+        },
+        headers=user.headers,
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["progress_total"] == 9
+    done = await wait_finished(client, user, response.json()["id"])
+    assert done["status"] == "succeeded", done["error"]
+    results = pl.DataFrame(done["sweep"]["results"])
+    assert results.height == 9
+    assert set(zip(results["fast"], results["slow"], strict=True)) == {
+        (f, s) for f in (5, 10, 15) for s in (20, 30, 40)
+    }
+    best = results.row(0, named=True)
+    assert best["sharpe"] == results["sharpe"].max()
+    assert done["metrics"]["sharpe"] == pytest.approx(best["sharpe"], rel=1e-9)
+    assert done["progress_done"] == 9
+
+
+async def test_only_owner_and_shared_users_read_a_backtest(
+    client: Client, make_user: MakeUser
+) -> None:
+    owner = await make_user()
+    friend = await make_user()
+    stranger = await make_user()
+    staff = await make_user(role=Role.ADMIN)
+    created = await client.post(
+        "/api/v1/backtests",
+        json={"template": "macd", "share_with": [str(friend.id)]},
+        headers=owner.headers,
+    )
+    backtest_id = created.json()["id"]
+    url = f"/api/v1/backtests/{backtest_id}"
+    assert (await client.get(url, headers=owner.headers)).status_code == 200
+    assert (await client.get(url, headers=friend.headers)).status_code == 200
+    assert (await client.get(url, headers=stranger.headers)).status_code == 404
+    assert (await client.get(url, headers=staff.headers)).status_code == 200
+    assert (await client.get(url)).status_code == 401
+    listed = await client.get("/api/v1/backtests", headers=friend.headers)
+    assert [b["id"] for b in listed.json()] == [backtest_id]
+    assert (await client.get("/api/v1/backtests", headers=stranger.headers)).json() == []
+
+    # A share by someone who is not the owner is refused; the owner's share works.
+    refused = await client.post(
+        f"{url}/shares", json={"user_id": str(stranger.id)}, headers=friend.headers
+    )
+    assert refused.status_code == 403
+    shared = await client.post(
+        f"{url}/shares", json={"user_id": str(stranger.id)}, headers=owner.headers
+    )
+    assert shared.status_code == 200
+    assert (await client.get(url, headers=stranger.headers)).status_code == 200
+
+
+async def test_share_with_unknown_user_is_refused_naming_the_entry(
+    client: Client, make_user: MakeUser
+) -> None:
+    owner = await make_user()
+    response = await client.post(
+        "/api/v1/backtests",
+        json={"template": "macd", "share_with": ["7b0b4d8e-4a57-4f4c-9d70-1c1f5b0f0c11"]},
+        headers=owner.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "share_with[0]"

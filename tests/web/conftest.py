@@ -1,0 +1,175 @@
+"""Browser fixtures: one headless Chromium (Debian's package, driven by Playwright) for the
+whole session, and per test the real app — HTTP, WebSocket streams and the in-process
+worker — served by uvicorn on a free port against the test's own database.
+
+Without Chromium these tests skip; install it with `apt-get install chromium` (CI's
+`.ci/run` does). Playwright's own browser download is never used."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from dracarys.app import create_app
+from tests.conftest import make_settings
+from workers.runtime import embedded_background
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery staple 42"
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("DRACARYS_CHROMIUM")
+    if configured:
+        return configured if Path(configured).exists() else None
+    for name in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if Path(name).exists():
+            return name
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(
+            "browser tests need Chromium: `apt-get install chromium` "
+            "(or set DRACARYS_CHROMIUM to a Chromium binary)"
+        )
+    playwright_api = pytest.importorskip(
+        "playwright.async_api", reason="browser tests need `uv sync` (dev group: playwright)"
+    )
+    async with playwright_api.async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+
+    def api(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=30)
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The whole platform as `dracarys up` runs it (app + streams + worker in one
+    process), in a thread with its own event loop."""
+    port = _free_port()
+    origin = f"http://127.0.0.1:{port}"
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        DRACARYS_PUBLIC_URL=origin,
+        DRACARYS_ALLOWED_ORIGINS=origin,
+        DRACARYS_OUTBOX_POLL_INTERVAL_S="0.1",
+        DRACARYS_LOG_LEVEL="ERROR",
+    )
+    app = create_app(settings, lifespan_hooks=[embedded_background], run_migrations=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(url=origin, database_url=database_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@dataclass
+class Account:
+    id: uuid.UUID
+    email: str
+    password: str
+    role: str
+
+
+async def register(server: LiveServer, *, name: str, role: str = "mentee") -> Account:
+    """An account made through the public sign-up API (a mentor is then promoted in the
+    database, as an admin would)."""
+    import asyncpg
+
+    email = f"{name.lower().replace(' ', '.')}-{uuid.uuid4().hex[:6]}@example.com"
+    async with server.api() as client:
+        response = await client.post(
+            "/api/v1/signup", json={"email": email, "password": PASSWORD, "name": name}
+        )
+        assert response.status_code == 201, response.text
+        user_id = uuid.UUID(response.json()["user_id"])
+    if role != "mentee":
+        conn = await asyncpg.connect(server.database_url)
+        try:
+            await conn.execute("UPDATE users SET role = $2 WHERE id = $1", user_id, role)
+        finally:
+            await conn.close()
+    return Account(id=user_id, email=email, password=PASSWORD, role=role)
+
+
+async def sign_in(page: Any, server: LiveServer, account: Account, next_path: str) -> None:
+    """Sign in through the sign-in form, landing on `next_path`."""
+    await page.goto(f"{server.url}/signin?next={next_path}")
+    await page.get_by_label("E-mail").fill(account.email)
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{server.url}{next_path}")
+
+
+async def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+async def context(browser: Any) -> AsyncIterator[Any]:
+    """A fresh browser profile per test (its own localStorage, i.e. its own session)."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
