@@ -364,9 +364,7 @@ async def award_via_api(
     request_hash = _request_hash(body)
     async with transaction(platform.pool) as conn:
         # Serialise requests carrying the same key so a retry waits for the first answer.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('points_award:' || $1))", body.idempotency_key
-        )
+        await store.lock_key(conn, f"points_award:{body.idempotency_key}")
         earlier = await store.award_request(conn, body.idempotency_key)
         if earlier is not None:
             if earlier["request_hash"] != request_hash:
@@ -645,11 +643,7 @@ async def convert_points(
     request_hash = _request_hash(body)
     async with transaction(platform.pool) as conn:
         now = platform.clock.now()
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('points_redeem:' || $1::text || $2))",
-            user_id,
-            body.idempotency_key,
-        )
+        await store.lock_key(conn, f"points_redeem:{user_id}:{body.idempotency_key}")
         earlier = await store.redemption_by_key(conn, user_id, body.idempotency_key)
         if earlier is not None:
             if earlier["request_hash"] != request_hash:

@@ -59,9 +59,14 @@ async def insert_rule_version(conn: Connection, rule: Rule, created_by: uuid.UUI
     )
 
 
+async def lock_key(conn: Connection, key: str) -> None:
+    """A transaction-scoped lock on a name: serialises requests that share it (retries
+    of one idempotency key, two admins versioning one rule)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+
+
 async def lock_rule_code(conn: Connection, code: str) -> None:
-    """Serialise new versions of one rule (two admins editing at once)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('points_rule:' || $1))", code)
+    await lock_key(conn, f"points_rule:{code}")
 
 
 async def current_events(conn: Connection, now: datetime) -> list[PointsEvent]:
@@ -443,9 +448,7 @@ async def save_streak(
 
 
 async def profile_timezone(conn: Connection, user_id: uuid.UUID) -> str | None:
-    """The timezone on the identity profile, when that table exists in this schema."""
-    if not await conn.fetchval("SELECT to_regclass('user_profiles') IS NOT NULL"):
-        return None
+    """The IANA timezone the user set on their identity profile."""
     tz: str | None = await conn.fetchval(
         "SELECT timezone FROM user_profiles WHERE user_id = $1", user_id
     )

@@ -1,0 +1,88 @@
+"""The daily reconciliation report, the economy metrics, and the award e-mail text."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from dracarys.clock import ManualClock
+from dracarys.identity.access import Role
+from dracarys.platform import Platform
+from dracarys.points import reconcile, service
+from dracarys.points.models import ConvertPointsInput, Target
+from dracarys.points.notifications import render_award_email
+from tests.points.conftest import outbox_topics, send
+
+
+async def test_reconciliation_reports_issued_redeemed_expired_and_flags_drift(
+    client, platform: Platform, clock: ManualClock, make_user, user_factory
+) -> None:
+    a, b = await user_factory(), await user_factory()
+    clock.advance(timedelta(days=-400))
+    await send(platform, "assessment.passed", user_id=a, assessment_id="old")
+    clock.advance(timedelta(days=400))
+    await send(platform, "assessment.passed", user_id=b, assessment_id="x")
+    await service.convert_points(
+        platform,
+        b,
+        ConvertPointsInput(points=50, target=Target.DISCOUNT, idempotency_key="redeem-0099"),
+        None,
+    )
+    assert await service.expire_points(platform) == 200
+    clock.advance(timedelta(days=1))
+    report = await reconcile.reconcile(platform)
+    assert report["consistent"] is True
+    today = (clock.now() - timedelta(days=1)).date().isoformat()
+    [day] = [d for d in report["economy"]["per_day"] if d["day"] == today]
+    assert (day["issued"], day["redeemed"], day["expired"]) == (200, 50, 200)
+    assert report["economy"]["points_per_user"]["total"] == 150
+    assert report["fraud_flag_rate"] == 0.0
+    # Drift the balance behind the ledger's back: the next report says so.
+    await platform.pool.execute(
+        "UPDATE points_balances SET balance = balance + 7 WHERE user_id = $1", b
+    )
+    drifted = await reconcile.reconcile(platform)
+    assert drifted["consistent"] is False
+    assert drifted["balance_mismatches"] == [{"user_id": str(b), "balance": 157, "ledger_sum": 150}]
+    admin = await make_user(role=Role.ADMIN)
+    latest = (await client.get("/api/v1/points/reports/latest", headers=admin.headers)).json()
+    assert latest["report"]["consistent"] is False
+
+
+def test_award_email_renders_the_blueprint_lesson_text() -> None:
+    email = render_award_email(
+        {
+            "user_id": str(uuid.uuid4()),
+            "entry_id": str(uuid.uuid4()),
+            "delta": 10,
+            "reason_code": "lesson_completed",
+            "balance": 1240,
+            "context": {"lesson_title": "Reading candles"},
+        }
+    )
+    assert email.text == "Nice — 10 points for completing Reading candles. Your balance: 1,240."
+    generic = render_award_email(
+        {
+            "user_id": str(uuid.uuid4()),
+            "entry_id": str(uuid.uuid4()),
+            "delta": 20,
+            "reason_code": "mentor_rating",
+            "balance": 20,
+        }
+    )
+    assert generic.text == "You earned 20 points (mentor rating left). Your balance: 20."
+
+
+async def test_awards_emit_points_awarded_with_what_the_email_needs(
+    platform: Platform, user_factory
+) -> None:
+    user = await user_factory()
+    await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Risk 101")
+    [awarded] = await outbox_topics(platform.pool, "points.awarded")
+    assert (awarded["user_id"], awarded["delta"], awarded["reason_code"], awarded["balance"]) == (
+        str(user),
+        10,
+        "lesson_completed",
+        10,
+    )
+    assert render_award_email(awarded).text.startswith("Nice — 10 points for completing Risk 101.")
