@@ -18,6 +18,8 @@ from dracarys.app import create_app
 from dracarys.db import open_database
 from dracarys.db.migrate import migrate
 from dracarys.demo import seed_demo
+from dracarys.identity.audit import verify_audit_chain
+from dracarys.identity.models import AuditCheck
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
@@ -151,6 +153,24 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(_: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings)
+
+    async def run() -> AuditCheck:
+        async with _standalone_platform(settings) as platform:
+            return await verify_audit_chain(platform.pool)
+
+    result = asyncio.run(run())
+    if result.ok:
+        print(f"audit log intact: {result.rows_checked} rows, hash chain unbroken")
+        return 0
+    print(f"audit log TAMPERED ({result.rows_checked} rows checked):", file=sys.stderr)
+    for problem in result.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dracarys",
@@ -207,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="load demo users, mentors, courses and market data",
         description="Migrate, then load the demo data set. Safe to run again.",
     ).set_defaults(func=cmd_seed_demo)
+    audit = sub.add_parser(
+        "audit",
+        help="check the append-only audit log",
+        description="Audit log tools.",
+    )
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser(
+        "verify",
+        help="walk the hash chain; exit 1 if a row was edited, deleted or reordered",
+        description="Recompute every row's hash in order and check each links to the one "
+        "before; reports every break and exits 1 when the log was tampered with.",
+    ).set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -9,6 +9,7 @@ import contextlib
 import email
 import email.policy
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -137,14 +138,16 @@ class SmsSimulator:
 
 @asynccontextmanager
 async def serve_http(app: Litestar, port: int) -> AsyncIterator[None]:
-    """Serve `app` on 127.0.0.1:`port` inside the running loop."""
+    """Serve `app` on 127.0.0.1:`port` from a thread with its own event loop, so the
+    simulator answers even while the test's loop waits on the app under test."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     # Leave the test runner's signal handlers alone.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    for _ in range(400):
+    thread = threading.Thread(target=server.run, name=f"simulator-{port}", daemon=True)
+    thread.start()
+    for _ in range(500):
         if server.started:
             break
         await asyncio.sleep(0.01)
@@ -152,4 +155,4 @@ async def serve_http(app: Litestar, port: int) -> AsyncIterator[None]:
         yield
     finally:
         server.should_exit = True
-        await task
+        await asyncio.to_thread(thread.join, 10)

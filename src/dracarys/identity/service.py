@@ -514,7 +514,7 @@ async def _check_second_factor(
     if totp_code is not None:
         return await _accept_totp(conn, platform, locked, totp_code, now)
     if recovery_code is not None:
-        normalized = recovery_code.strip().lower().replace(" ", "")
+        normalized = recovery_code.strip().lower().replace(" ", "").replace("-", "")
         return await store.use_recovery_code(
             conn, locked["id"], short_code_hash(platform.settings, normalized), now
         )

@@ -1,0 +1,149 @@
+"""OIDC sign-in against a local provider that signs real RS256 ID tokens: PKCE, state,
+nonce, JWKS signature, issuer/audience/expiry checks, and linking by verified e-mail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import httpx
+
+from tests.identity.conftest import PASSWORD, Client, login, signup, unique_email
+from tests.identity.oidc_simulator import OidcProviderSimulator
+
+
+async def _consent(client: Client, provider: str = "google") -> dict[str, str]:
+    """Start the flow, then let the simulator's authorize endpoint redirect back, as the
+    browser would; returns the callback's code and state."""
+    start = await client.get(f"/api/v1/auth/oidc/{provider}/start")
+    assert start.status_code == 200, start.text
+    url = start.json()["authorization_url"]
+    query = parse_qs(urlsplit(url).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["nonce"][0]
+    async with httpx.AsyncClient() as browser:
+        redirect = await browser.get(url)
+    assert redirect.status_code in (302, 307), redirect.text
+    back = parse_qs(urlsplit(redirect.headers["location"]).query)
+    return {"code": back["code"][0], "state": back["state"][0]}
+
+
+async def _finish(client: Client, grant: dict[str, str], provider: str = "google") -> Any:
+    return await client.post(f"/api/v1/auth/oidc/{provider}/callback", json=grant)
+
+
+async def test_first_sign_in_creates_a_verified_account(
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+) -> None:
+    email = unique_email("google")
+    oidc_provider.identity = {
+        "sub": "g-" + uuid.uuid4().hex,
+        "email": email,
+        "email_verified": True,
+    }
+    response = await _finish(client, await _consent(client))
+    assert response.status_code == 200, response.text
+    me = await client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
+    )
+    assert me.json()["email"] == email
+    assert me.json()["email_verified"] is True
+
+
+async def test_sign_in_links_to_an_existing_account_by_verified_email(
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+) -> None:
+    user_id, email = await signup(client)
+    await pool.execute("UPDATE users SET email_verified_at = now() WHERE id = $1", user_id)
+    subject = "apple-" + uuid.uuid4().hex
+    # Apple sends email_verified as a string.
+    oidc_provider.identity = {"sub": subject, "email": email, "email_verified": "true"}
+    response = await _finish(client, await _consent(client, "apple"), "apple")
+    assert response.status_code == 200, response.text
+    assert response.json()["user_id"] == str(user_id)
+    linked = await pool.fetchval(
+        "SELECT user_id FROM oidc_identities WHERE provider = 'apple' AND subject = $1", subject
+    )
+    assert linked == user_id
+    # The password still works for a verified account.
+    assert (await login(client, email, PASSWORD)).status_code == 200
+
+
+async def test_unverified_provider_email_does_not_take_over_an_account(
+    client: Client, oidc_provider: OidcProviderSimulator
+) -> None:
+    _, email = await signup(client)
+    oidc_provider.identity = {
+        "sub": "g-" + uuid.uuid4().hex,
+        "email": email,
+        "email_verified": False,
+    }
+    response = await _finish(client, await _consent(client))
+    assert response.status_code == 409
+
+
+async def test_preregistered_unverified_account_loses_its_password_when_the_owner_signs_in(
+    client: Client, oidc_provider: OidcProviderSimulator
+) -> None:
+    _, email = await signup(client)  # e.g. squatted by someone who does not own the mailbox
+    oidc_provider.identity = {
+        "sub": "g-" + uuid.uuid4().hex,
+        "email": email,
+        "email_verified": True,
+    }
+    assert (await _finish(client, await _consent(client))).status_code == 200
+    assert (await login(client, email, PASSWORD)).status_code == 401
+
+
+async def test_tampered_foreign_key_wrong_audience_expired_or_wrong_nonce_tokens_are_rejected(
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+) -> None:
+    email = unique_email("victim")
+    oidc_provider.identity = {
+        "sub": "g-" + uuid.uuid4().hex,
+        "email": email,
+        "email_verified": True,
+    }
+    misbehaviours = {
+        "tampered payload": {"tamper": True},
+        "signed with a key not in the JWKS": {"foreign_key": True},
+        "wrong audience": {"audience": "another-client"},
+        "expired": {"expires_in_s": -120},
+        "nonce from another sign-in": {"nonce_override": "replayed-nonce"},
+    }
+    for name, change in misbehaviours.items():
+        oidc_provider.reset()
+        oidc_provider.clock_s = await _clock_s(client)
+        for attribute, value in change.items():
+            setattr(oidc_provider, attribute, value)
+        response = await _finish(client, await _consent(client))
+        assert response.status_code == 401, name
+    assert await pool.fetchval("SELECT count(*) FROM users WHERE email = $1", email) == 0
+    assert (
+        await pool.fetchval("SELECT count(*) FROM users WHERE email = 'attacker@example.com'") == 0
+    )
+
+
+async def _clock_s(client: Client) -> float:
+    return float(client.app.state.platform.clock.now().timestamp())
+
+
+async def test_state_is_single_use_and_pkce_verifier_is_required(
+    client: Client, oidc_provider: OidcProviderSimulator
+) -> None:
+    oidc_provider.identity = {
+        "sub": "g-" + uuid.uuid4().hex,
+        "email": unique_email(),
+        "email_verified": True,
+    }
+    grant = await _consent(client)
+    assert (await _finish(client, grant)).status_code == 200
+    assert (await _finish(client, grant)).status_code == 422
+    forged_state = await _finish(client, {"code": "x" * 20, "state": "never-issued"})
+    assert forged_state.status_code == 422
+
+
+async def test_unknown_provider_is_404(client: Client) -> None:
+    assert (await client.get("/api/v1/auth/oidc/myspace/start")).status_code == 404
