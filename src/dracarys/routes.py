@@ -9,7 +9,6 @@ from dracarys.backtests.api import BACKTEST_ROUTES
 from dracarys.identity.api import IDENTITY_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import StreamAdminController, stream
-from dracarys.identity.api import IDENTITY_CONTROLLERS
 from dracarys.system.api import health, ready
 from dracarys.web.pages import WEB_ROUTES
 from dracarys.wallet.api import WALLET_CONTROLLERS
