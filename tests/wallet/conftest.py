@@ -3,6 +3,7 @@ local Stripe and Daraja simulators the payment adapters talk to."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,11 +12,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from dracarys.clock import ManualClock
 from dracarys.db import transaction
+from dracarys.identity.access import issue_access_token
 from dracarys.settings import Settings
 from dracarys.wallet import ledger
 from dracarys.wallet.models import AccountCode, TransferSpec
 from tests.conftest import make_settings
+from tests.support import TestUser
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator, serve
 
 
@@ -134,3 +138,12 @@ async def outbox_events(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
         "SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at", topic
     )
     return [r["payload"] for r in rows]
+
+
+def refreshed(user: TestUser, settings: Settings, clock: ManualClock) -> TestUser:
+    """The same user and session with an access token valid at the clock's current time
+    (tests move the clock by days; access tokens live 15 minutes)."""
+    token = issue_access_token(
+        settings, user_id=user.id, role=user.role, session_id=user.session_id, now=clock.now()
+    )
+    return dataclasses.replace(user, token=token)

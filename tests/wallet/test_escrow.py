@@ -1,0 +1,238 @@
+"""Escrow end to end with a controllable clock: book and pay, hold, release after the
+session, holdback released after 30 days, weekly payout; and the refund rules."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from dracarys.clock import ManualClock
+from dracarys.db import transaction
+from dracarys.errors import Conflict
+from dracarys.identity.access import Role
+from dracarys.platform import Platform
+from dracarys.wallet import escrow, ledger, service
+from dracarys.wallet.models import AccountCode
+from tests.support import TestUser
+from tests.wallet.conftest import fund_wallet, outbox_events, refreshed
+from tests.wallet.simulators import DarajaSimulator
+
+Client = AsyncTestClient[Litestar]
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+async def _available(pool: asyncpg.Pool, user: TestUser, currency: str = "KES") -> tuple[int, int]:
+    async with pool.acquire() as conn:
+        balances = await service.wallet_balances(conn, user.id)
+    row = next(b for b in balances.balances if b.currency == currency)
+    return row.available_minor, row.pending_out_minor
+
+
+async def _platform_balance(pool: asyncpg.Pool, code: AccountCode, now: object) -> int:
+    async with transaction(pool) as conn:
+        account = await ledger.platform_account(conn, code, "KES", now)  # type: ignore[arg-type]
+        return (await ledger.balance_of(conn, account)).posted_minor
+
+
+async def test_escrow_lifecycle_book_pay_hold_release_holdback_and_weekly_payout(
+    client: Client,
+    make_user: MakeUser,
+    platform: Platform,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    mentee = await make_user(role=Role.MENTEE)
+    mentor = await make_user(role=Role.MENTOR, kyc_level=2, phone="+254722000111")
+    await fund_wallet(pool, mentee.id, "KES", 1_160_000, clock.now())
+
+    # Book and pay: KES 11,600 including 16% VAT goes into escrow, with an invoice.
+    paid = await client.post(
+        "/api/v1/payments/charge",
+        json={
+            "purpose": "session",
+            "reference": "booking-42",
+            "amount_minor": 1_160_000,
+            "currency": "KES",
+            "mentor_id": str(mentor.id),
+            "idempotency_key": "pay-booking-42",
+        },
+        headers=mentee.headers,
+    )
+    assert paid.status_code == 201, paid.text
+    charge = paid.json()
+    assert charge["invoice_number"] == f"DRC-{clock.now().year}-000001"
+    assert await _available(pool, mentee) == (0, 1_160_000)
+    view = (
+        await client.get(f"/api/v1/escrows/{charge['escrow_id']}", headers=mentor.headers)
+    ).json()
+    assert view["status"] == "held"
+    pdf = await client.get(f"/api/v1/invoices/{charge['invoice_id']}/pdf", headers=mentee.headers)
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+
+    # The session happens; mentorship releases the escrow.
+    clock.advance(timedelta(hours=2))
+    async with transaction(pool) as conn:
+        released = await escrow.release_escrow(
+            conn, charge["escrow_id"], settings=platform.settings, now=clock.now()
+        )
+    assert released.status == "released"
+    # Net 10,000: mentor 70% = 7,000 of which 10% (700) held back; platform 3,000; VAT 1,600.
+    assert await _available(pool, mentee) == (0, 0)
+    assert await _available(pool, mentor) == (630_000, 0)
+    assert await _platform_balance(pool, AccountCode.PLATFORM_REVENUE, clock.now()) == 300_000
+    assert await _platform_balance(pool, AccountCode.VAT_PAYABLE, clock.now()) == 160_000
+    assert await _platform_balance(pool, AccountCode.MENTOR_HOLDBACK, clock.now()) == 70_000
+    assert [e["escrow_id"] for e in await outbox_events(pool, "escrow.released")] == [
+        charge["escrow_id"]
+    ]
+
+    # The holdback waits 30 days.
+    clock.advance(timedelta(days=29))
+    assert await escrow.release_due_holdbacks(platform) == 0
+    clock.advance(timedelta(days=1))
+    mentor = refreshed(mentor, platform.settings, clock)
+    assert await escrow.release_due_holdbacks(platform) == 1
+    assert await escrow.release_due_holdbacks(platform) == 0
+    assert await _available(pool, mentor) == (700_000, 0)
+
+    # The weekly payout sends it all through M-Pesa B2C; running it twice pays once.
+    [payout_id] = await service.run_weekly_payouts(platform)
+    assert await service.run_weekly_payouts(platform) == []
+    assert daraja_sim.b2c_requests[str(payout_id)]["Amount"] == 7_000
+    assert daraja_sim.b2c_requests[str(payout_id)]["PartyB"] == "254722000111"
+    assert await _available(pool, mentor) == (0, 700_000)
+    path, payload = daraja_sim.b2c_result(str(payout_id))
+    for _ in range(2):
+        assert (await client.post(path, json=payload)).status_code == 200
+    assert await _available(pool, mentor) == (0, 0)
+    completed = await outbox_events(pool, "payout.completed")
+    assert [(e["payout_id"], e["amount_minor"]) for e in completed] == [(str(payout_id), 700_000)]
+    async with pool.acquire() as conn:
+        assert (await ledger.check_ledger(conn)).problems == []
+
+
+async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_disputed_one_waits(
+    client: Client,
+    make_user: MakeUser,
+    platform: Platform,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    mentee = await make_user()
+    mentor = await make_user(role=Role.MENTOR)
+    admin = await make_user(role=Role.ADMIN)
+    await fund_wallet(pool, mentee.id, "USD", 20_000, clock.now())
+    async with transaction(pool) as conn:
+        await escrow.hold_escrow(
+            conn,
+            settings=platform.settings,
+            now=clock.now(),
+            payer_id=mentee.id,
+            mentor_id=mentor.id,
+            amount_minor=10_000,
+            currency="USD",
+            reference="pkg-1",
+            idempotency_key="escrow-quiet-1",
+        )
+        noisy = await escrow.hold_escrow(
+            conn,
+            settings=platform.settings,
+            now=clock.now(),
+            payer_id=mentee.id,
+            mentor_id=mentor.id,
+            amount_minor=10_000,
+            currency="USD",
+            reference="pkg-2",
+            idempotency_key="escrow-noisy-1",
+            release_after=timedelta(hours=1),
+        )
+    opened = await client.post(
+        f"/api/v1/escrows/{noisy.id}/disputes",
+        json={"reason": "mentor never joined", "evidence": ["screenshot-of-empty-room.png"]},
+        headers=mentee.headers,
+    )
+    assert opened.status_code == 201, opened.text
+    clock.advance(timedelta(hours=73))
+    mentee, admin = (refreshed(u, platform.settings, clock) for u in (mentee, admin))
+    assert await escrow.release_due_escrows(platform) == 1
+    # 100.00 incl. 16% VAT: net 86.21, mentor 70% = 60.34 less 10% held back = 54.31.
+    assert await _available(pool, mentor, "USD") == (5_431, 0)
+    queue = await client.get("/api/v1/admin/disputes", headers=admin.headers)
+    assert queue.status_code == 200, queue.text
+    [dispute] = queue.json()
+    assert dispute["evidence"] == ["screenshot-of-empty-room.png"]
+    assert (await client.get("/api/v1/admin/disputes", headers=mentee.headers)).status_code == 403
+    resolved = await client.post(
+        f"/api/v1/admin/disputes/{dispute['id']}/resolve",
+        json={"refund_minor": 7_500, "note": "mentor joined 40 minutes late"},
+        headers=admin.headers,
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert await _available(pool, mentee, "USD") == (7_500, 0)
+    view = (await client.get(f"/api/v1/escrows/{noisy.id}", headers=mentee.headers)).json()
+    assert (view["released_minor"], view["refunded_minor"]) == (2_500, 7_500)
+    refunds = await outbox_events(pool, "refund.issued")
+    assert [(r["related_id"], r["amount_minor"]) for r in refunds] == [(str(noisy.id), 7_500)]
+
+
+@pytest.mark.parametrize(
+    ("reason", "hours_before", "refunded"),
+    [
+        ("mentor_cancelled", 1, 10_000),
+        ("mentor_no_show", None, 10_000),
+        ("mentee_cancelled", 30, 10_000),
+        ("mentee_cancelled", 5, 5_000),
+        ("mentee_no_show", None, 0),
+    ],
+)
+async def test_cancellation_rules_refund_fully_or_partly(
+    make_user: MakeUser,
+    platform: Platform,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    reason: str,
+    hours_before: float | None,
+    refunded: int,
+) -> None:
+    mentee = await make_user()
+    mentor = await make_user(role=Role.MENTOR)
+    await fund_wallet(pool, mentee.id, "KES", 10_000, clock.now())
+    async with transaction(pool) as conn:
+        await escrow.set_mentor_contract(conn, mentor.id, share_bps=8_000, now=clock.now())
+        held = await escrow.hold_escrow(
+            conn,
+            settings=platform.settings,
+            now=clock.now(),
+            payer_id=mentee.id,
+            mentor_id=mentor.id,
+            amount_minor=10_000,
+            currency="KES",
+            reference="s-1",
+            idempotency_key=f"escrow-cancel-{reason}-{hours_before}",
+        )
+        settled = await escrow.cancel_escrow(
+            conn,
+            held.id,
+            settings=platform.settings,
+            now=clock.now(),
+            reason=reason,
+            hours_before_start=hours_before,
+        )
+    assert settled.refunded_minor == refunded
+    assert await _available(pool, mentee) == (refunded, 0)
+    kept_net = (10_000 - refunded) - round((10_000 - refunded) * 1600 / 11600)
+    mentor_share = kept_net * 8_000 // 10_000
+    assert await _available(pool, mentor) == (mentor_share - mentor_share // 10, 0)
+    async with transaction(pool) as conn:
+        with pytest.raises(Conflict):
+            await escrow.open_dispute(
+                conn, held.id, opened_by=mentee.id, reason="late", evidence=[], now=clock.now()
+            )
+        assert (await ledger.check_ledger(conn)).problems == []
