@@ -159,9 +159,7 @@ def _condition_holds(
 def _fill_signal_flags(
     base: FloatArray,
     series: FloatArray,
-    start: int,
-    stop: int,
-    block: FlagArray,
+    flags: FlagArray,
     mask: BoolArray,
     group_bounds: IntArray,
     cond_left: IntArray,
@@ -170,18 +168,18 @@ def _fill_signal_flags(
     cond_constant: FloatArray,
     cond_lag: IntArray,
 ) -> None:
-    """Signal flags of bars ``start..stop`` into ``block``: a group (long entry, long
-    exit, short entry, short exit) fires when it has conditions and all of them hold.
-    Conditions are evaluated one at a time over all the bars, in branch-free loops the
-    compiler vectorises, several times faster than bar by bar inside the simulation."""
-    count = stop - start
-    block[:count] = 0
+    """Signal flags of every bar into ``flags``: a group (long entry, long exit, short
+    entry, short exit) fires when it has conditions and all of them hold. Conditions are
+    evaluated one at a time over all the bars, in branch-free loops the compiler
+    vectorises, several times faster than bar by bar inside the simulation."""
+    stop = base.shape[1]
+    flags[:] = 0
     for group in range(4):
         first_condition = group_bounds[group]
         last_condition = group_bounds[group + 1]
         if last_condition == first_condition:
             continue
-        mask[:count] = True
+        mask[:] = True
         for k in range(first_condition, last_condition):
             a = _series_row(base, series, cond_left[k])
             right_is_series = cond_right[k] >= 0
@@ -189,42 +187,46 @@ def _fill_signal_flags(
             op = cond_op[k]
             lag = cond_lag[k]
             # Bars too early to read the lagged previous value take the careful path.
-            safe = min(max(start, lag + 1), stop)
-            for i in range(start, safe):
-                mask[i - start] &= _condition_holds(
-                    a, b, right_is_series, cond_constant[k], i, op, lag
-                )
+            safe = min(lag + 1, stop)
+            for i in range(safe):
+                mask[i] &= _condition_holds(a, b, right_is_series, cond_constant[k], i, op, lag)
+            # Aligned views indexed by the loop counter alone: no negative-index
+            # wraparound checks, so the compiler can vectorise the comparisons.
+            count = stop - safe
+            now = mask[safe:]
+            a_now = a[safe:]
+            a_before = a[safe - 1 : stop - 1]
             if not right_is_series:
                 c = cond_constant[k]
                 if op == OP_ABOVE:
-                    for i in range(safe, stop):
-                        mask[i - start] &= a[i] > c
+                    for i in range(count):
+                        now[i] &= a_now[i] > c
                 elif op == OP_BELOW:
-                    for i in range(safe, stop):
-                        mask[i - start] &= a[i] < c
+                    for i in range(count):
+                        now[i] &= a_now[i] < c
                 elif op == OP_CROSSES_ABOVE:
-                    for i in range(safe, stop):
-                        mask[i - start] &= (a[i] > c) & (a[i - 1] <= c)
+                    for i in range(count):
+                        now[i] &= (a_now[i] > c) & (a_before[i] <= c)
                 else:
-                    for i in range(safe, stop):
-                        mask[i - start] &= (a[i] < c) & (a[i - 1] >= c)
+                    for i in range(count):
+                        now[i] &= (a_now[i] < c) & (a_before[i] >= c)
             else:
+                b_now = b[safe - lag : stop - lag]
+                b_before = b[safe - 1 - lag : stop - 1 - lag]
                 if op == OP_ABOVE:
-                    for i in range(safe, stop):
-                        mask[i - start] &= a[i] > b[i - lag]
+                    for i in range(count):
+                        now[i] &= a_now[i] > b_now[i]
                 elif op == OP_BELOW:
-                    for i in range(safe, stop):
-                        mask[i - start] &= a[i] < b[i - lag]
+                    for i in range(count):
+                        now[i] &= a_now[i] < b_now[i]
                 elif op == OP_CROSSES_ABOVE:
-                    for i in range(safe, stop):
-                        mask[i - start] &= (a[i] > b[i - lag]) & (a[i - 1] <= b[i - 1 - lag])
+                    for i in range(count):
+                        now[i] &= (a_now[i] > b_now[i]) & (a_before[i] <= b_before[i])
                 else:
-                    for i in range(safe, stop):
-                        mask[i - start] &= (a[i] < b[i - lag]) & (a[i - 1] >= b[i - 1 - lag])
-        bit = np.int8(1 << group)
-        for j in range(count):
-            if mask[j]:
-                block[j] |= bit
+                    for i in range(count):
+                        now[i] &= (a_now[i] < b_now[i]) & (a_before[i] >= b_before[i])
+        for j in range(stop):
+            flags[j] |= np.int8(mask[j]) << group
 
 
 @inline_kernel
@@ -370,8 +372,6 @@ def simulate(
         _fill_signal_flags(
             base,
             series,
-            0,
-            n,
             signal,
             mask_scratch,
             group_bounds,
@@ -386,28 +386,38 @@ def simulate(
         # Fast path: with no order working, a bar only needs marking to market until one
         # whose flags could act (an entry when flat; an exit or reversal when holding).
         if not pending_exit and pending_direction == 0 and (position == 0.0 or not has_protection):
+            # Views indexed from zero let the compiler drop negative-index checks.
+            quiet_signal = signal[i:]
+            quiet_close = closes[i:]
+            quiet_equity = equity_out[i:]
+            quiet_cash = cash_out[i:] if record_book else cash_out
+            quiet_position = position_out[i:] if record_book else position_out
+            remaining = n - i
+            k = 0
             if position == 0.0:
                 watch = LONG_ENTRY | (SHORT_ENTRY if allow_short else 0)
-                while i < n and (signal[i] & watch) == 0:
-                    equity_out[i] = cash
+                while k < remaining and (quiet_signal[k] & watch) == 0:
+                    quiet_equity[k] = cash
                     if record_book:
-                        cash_out[i] = cash
-                        position_out[i] = 0.0
-                    i += 1
+                        quiet_cash[k] = cash
+                        quiet_position[k] = 0.0
+                    k += 1
             else:
                 if position > 0.0:
                     watch = LONG_EXIT | (SHORT_ENTRY if allow_short else 0)
                 else:
                     watch = SHORT_EXIT | LONG_ENTRY
-                while i < n and (signal[i] & watch) == 0:
-                    equity = cash + position * closes[i]
-                    if equity < maintenance * abs(position) * closes[i]:
+                margin_floor = maintenance * abs(position)
+                while k < remaining and (quiet_signal[k] & watch) == 0:
+                    equity = cash + position * quiet_close[k]
+                    if equity < margin_floor * quiet_close[k]:
                         break
-                    equity_out[i] = equity
+                    quiet_equity[k] = equity
                     if record_book:
-                        cash_out[i] = cash
-                        position_out[i] = position
-                    i += 1
+                        quiet_cash[k] = cash
+                        quiet_position[k] = position
+                    k += 1
+            i += k
             if i == n:
                 break
         exit_price = 0.0

@@ -133,6 +133,7 @@ def performance(
     downside = 0.0
     peak = initial_cash
     deepest = 0.0
+    floor = initial_cash
     underwater = 0
     longest = 0
     for t in range(n):
@@ -145,11 +146,15 @@ def performance(
             downside += r * r
         if value >= peak:
             peak = value
+            floor = peak * (1.0 - deepest)
             underwater = 0
         else:
             underwater += 1
             longest = max(longest, underwater)
-            deepest = max(deepest, 1.0 - value / peak)
+            # Divide only on a new deepest point: below the floor the current peak allows.
+            if value < floor:
+                deepest = 1.0 - value / peak
+                floor = value
     mean = total / n
     squares = max(total_sq - total * total / n, 0.0)
     annualiser = math.sqrt(bars_per_year)
