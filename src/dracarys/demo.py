@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from dracarys.identity.demo import seed_identity_demo
 from dracarys.platform import Platform
 
 log = structlog.get_logger("dracarys.demo")
@@ -14,7 +15,9 @@ log = structlog.get_logger("dracarys.demo")
 DemoSeeder = Callable[[Platform], Awaitable[None]]
 
 # In dependency order: later seeders may use what earlier ones created.
-DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = []
+DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = [
+    ("identity", seed_identity_demo),
+]
 
 
 async def seed_demo(platform: Platform) -> list[str]:

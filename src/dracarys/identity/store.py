@@ -702,3 +702,45 @@ async def audit_rows_for(conn: Connection, target: str, limit: int) -> list[Row]
         target,
         limit,
     )
+
+
+# ---- demo data ----------------------------------------------------------------------
+
+
+async def insert_demo_user(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    email: str,
+    name: str,
+    phone: str,
+    role: str,
+    kyc_level: int,
+    password_hash: str,
+    totp_secret_encrypted: bytes | None,
+    now: datetime,
+) -> bool:
+    """Insert a verified demo account unless one with this e-mail exists."""
+    status = await conn.execute(
+        """INSERT INTO users (id, email, name, phone, role, kyc_level, password_hash,
+                              email_verified_at, phone_verified_at, totp_secret_encrypted,
+                              totp_enabled_at, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $9, $8,
+                   CASE WHEN $8::bytea IS NULL THEN NULL ELSE $9::timestamptz END, $9, $9)
+           ON CONFLICT (lower(email)) DO NOTHING""",
+        user_id,
+        email,
+        name,
+        phone,
+        role,
+        kyc_level,
+        password_hash,
+        totp_secret_encrypted,
+        now,
+    )
+    if not status.endswith(" 1"):
+        return False
+    await conn.execute(
+        "INSERT INTO user_profiles (user_id, updated_at) VALUES ($1, $2)", user_id, now
+    )
+    return True

@@ -1,0 +1,167 @@
+"""Outbox-driven delivery: a queued mail or SMS leaves only when its transaction commits,
+reaches the provider in its wire format, and a redelivered send event sends nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+from dracarys.db import transaction
+from dracarys.errors import ServiceUnavailable
+from dracarys.messaging.adapters import SmsGateway
+from dracarys.messaging.service import deliver_message, delivering_for, queue_email, queue_sms
+from dracarys.messaging.templates import (
+    EmailTemplate,
+    register_email_template,
+    render_email,
+)
+from dracarys.outbox import Event
+from dracarys.platform import Platform
+from tests.messaging.simulators import SmsSimulator, SmtpSimulator
+from workers.runtime import Worker
+
+register_email_template(
+    "test_points_awarded",
+    EmailTemplate(
+        subject="You earned $points points",
+        text="Hi $name, $points points for $reason.",
+        html="<p>Hi $name, <b>$points</b> points for $reason.</p>",
+    ),
+)
+
+
+def test_templates_escape_html_but_not_the_text_part() -> None:
+    rendered = render_email(
+        "test_points_awarded", {"name": "<script>x</script>", "points": 10, "reason": "a & b"}
+    )
+    assert rendered.subject == "You earned 10 points"
+    assert "<script>x</script>" in rendered.text
+    assert rendered.html is not None
+    assert "&lt;script&gt;" in rendered.html
+    assert "<script>" not in rendered.html
+
+
+def test_a_missing_template_value_is_an_error_not_a_blank() -> None:
+    with pytest.raises(KeyError):
+        render_email("test_points_awarded", {"name": "Ann"})
+
+
+async def test_queued_mail_is_sent_over_smtp_after_commit(
+    platform: Platform, worker: Worker, mail_server: SmtpSimulator, pool: asyncpg.Pool
+) -> None:
+    to = f"mail-{uuid.uuid4().hex[:8]}@example.com"
+    async with transaction(pool) as conn:
+        message_id = await queue_email(
+            conn,
+            to=to,
+            template="test_points_awarded",
+            context={"name": "Wanjiru", "points": 25, "reason": "your first session"},
+            now=platform.clock.now(),
+        )
+    (mail,) = await mail_server.wait_for(to)
+    assert mail["Subject"] == "You earned 25 points"
+    assert mail["X-Dracarys-Message"] == str(message_id)
+    html = mail.get_body(preferencelist=("html",))
+    assert html is not None
+    assert "<b>25</b>" in html.get_content()
+    # The consumer marks the message sent when its transaction commits, just after SMTP.
+    for _ in range(100):
+        sent_at = await pool.fetchval(
+            "SELECT sent_at FROM outbound_messages WHERE id = $1", message_id
+        )
+        if sent_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert sent_at is not None
+
+
+async def test_rolled_back_transaction_sends_nothing(
+    platform: Platform, worker: Worker, mail_server: SmtpSimulator, pool: asyncpg.Pool
+) -> None:
+    to = f"never-{uuid.uuid4().hex[:8]}@example.com"
+    with pytest.raises(RuntimeError):
+        async with transaction(pool) as conn:
+            await queue_email(
+                conn,
+                to=to,
+                template="test_points_awarded",
+                context={"name": "A", "points": 1, "reason": "r"},
+                now=platform.clock.now(),
+            )
+            raise RuntimeError("the business change failed")
+    control = f"control-{uuid.uuid4().hex[:8]}@example.com"
+    async with transaction(pool) as conn:
+        await queue_email(
+            conn,
+            to=control,
+            template="test_points_awarded",
+            context={"name": "B", "points": 2, "reason": "r"},
+            now=platform.clock.now(),
+        )
+    await mail_server.wait_for(control)
+    assert mail_server.to(to) == []
+
+
+async def test_redelivered_send_event_does_not_send_twice(
+    platform: Platform, mail_server: SmtpSimulator, pool: asyncpg.Pool
+) -> None:
+    to = f"once-{uuid.uuid4().hex[:8]}@example.com"
+    async with transaction(pool) as conn:
+        message_id = await queue_email(
+            conn,
+            to=to,
+            template="test_points_awarded",
+            context={"name": "C", "points": 3, "reason": "r"},
+            now=platform.clock.now(),
+        )
+    event = Event(
+        id=uuid.uuid4(),
+        topic="email.send",
+        payload={"message_id": str(message_id)},
+        created_at=platform.clock.now(),
+    )
+    with delivering_for(platform):
+        for _ in range(2):
+            async with transaction(pool) as conn:
+                await deliver_message(conn, event)
+    await mail_server.wait_for(to)
+    assert len(mail_server.to(to)) == 1
+
+
+async def test_sms_goes_to_the_gateway_with_credentials_and_sender_id(
+    platform: Platform, worker: Worker, sms_server: SmsSimulator
+) -> None:
+    number = "+2547" + f"{uuid.uuid4().int % 10**8:08d}"
+    async with transaction(platform.pool) as conn:
+        await queue_sms(
+            conn,
+            to=number,
+            template="phone_code",
+            context={"code": "482913", "minutes": 10},
+            now=platform.clock.now(),
+        )
+    sms = await sms_server.wait_for(number)
+    assert sms["message"] == "Your Dracarys verification code is 482913. It expires in 10 minutes."
+    assert sms["from"] == "DRACARYS"
+
+
+async def test_gateway_refusals_and_bad_credentials_raise_for_retry(
+    platform: Platform, sms_server: SmsSimulator
+) -> None:
+    import msgspec
+
+    bad_key = msgspec.structs.replace(platform.settings, sms_api_key="wrong")
+    with pytest.raises(ServiceUnavailable):
+        await SmsGateway(bad_key).send(to="+254700000001", text="x")
+    sms_server.failing = True
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await SmsGateway(platform.settings).send(to="+254700000002", text="x")
+    finally:
+        sms_server.failing = False
+    unconfigured = msgspec.structs.replace(platform.settings, sms_api_url="")
+    with pytest.raises(ServiceUnavailable):
+        await SmsGateway(unconfigured).send(to="+254700000003", text="x")
