@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from dracarys.backtests.api import BACKTEST_ROUTES
+from dracarys.curriculum.api import CURRICULUM_CONTROLLERS
 from dracarys.identity.api import IDENTITY_CONTROLLERS
+from dracarys.mentorship.api import MENTORSHIP_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import StreamAdminController, stream
 from dracarys.system.api import health, ready
@@ -19,6 +21,8 @@ ROUTE_HANDLERS: list[Any] = [
     stream,
     StreamAdminController,
     *IDENTITY_CONTROLLERS,
+    *CURRICULUM_CONTROLLERS,
+    *MENTORSHIP_CONTROLLERS,
     *POINTS_ROUTES,
     *WALLET_CONTROLLERS,
     *BACKTEST_ROUTES,

@@ -124,6 +124,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     apple_issuer: str = "https://appleid.apple.com"
     apple_client_id: str = ""
     apple_client_secret: str = ""
+    # Mentorship and curriculum (see dracarys.mentorship, dracarys.curriculum): a mentee
+    # who cancels at least `mentorship_full_refund_hours` ahead gets everything back, later
+    # `mentorship_late_refund_bps` of it; video rooms live under `jitsi_base_url`.
+    mentorship_full_refund_hours: Annotated[int, msgspec.Meta(ge=0, le=24 * 30)] = 24
+    mentorship_late_refund_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 5_000
+    mentorship_slot_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 90
+    jitsi_base_url: str = "https://meet.jit.si"
+    curriculum_upload_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 5_000_000
     # Points economy (see dracarys.points): caps, pending window, expiry, tiers, abuse.
     points_social_email_daily_cap: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 500
     points_pending_window_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 14

@@ -1,0 +1,1 @@
+"""Curriculum: programs, cohorts, modules, lessons, assessments, assignments, certificates."""

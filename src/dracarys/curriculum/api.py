@@ -1,0 +1,406 @@
+"""Curriculum endpoints: the course builder, enrolment, lessons and progress, assessments,
+assignments, uploads and public certificate verification."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from dracarys.curriculum import service
+from dracarys.curriculum.models import (
+    AssessmentInput,
+    AssessmentView,
+    AssetView,
+    AssignmentInput,
+    AssignmentView,
+    AttemptInput,
+    AttemptResult,
+    CertificateView,
+    CohortInput,
+    CohortView,
+    EnrolInput,
+    EnrolmentView,
+    FeedbackInput,
+    LessonInput,
+    LessonView,
+    ModuleInput,
+    ModuleOutline,
+    ProgramInput,
+    ProgramView,
+    ProgressView,
+    ReorderInput,
+    SubmissionInput,
+    SubmissionView,
+)
+from dracarys.identity.access import CurrentUser, authenticated
+from dracarys.platform import Platform
+
+# Room for the multipart envelope around the largest allowed file.
+UPLOAD_MAX_BODY = 50_000_000 + 64 * 1024
+
+
+@dataclass
+class AssetUploadForm:
+    file: UploadFile
+
+
+def _viewer(request: Request[Any, Any, Any]) -> CurrentUser | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, CurrentUser) else None
+
+
+class ProgramController(Controller):
+    path = "/api/v1/programs"
+    tags = ("curriculum",)
+
+    @get("", operation_id="listPrograms", summary="Published programs (and your own)")
+    async def list_programs(
+        self, platform: NamedDependency[Platform], request: Request[Any, Any, Any]
+    ) -> list[ProgramView]:
+        return await service.list_programs(platform, _viewer(request))
+
+    @post(
+        "",
+        operation_id="createProgram",
+        status_code=HTTP_201_CREATED,
+        guards=[authenticated],
+        summary="Create a program",
+    )
+    async def create(
+        self,
+        data: ProgramInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgramView:
+        return await service.create_program(platform, current_user, data)
+
+    @get("/{program_id:uuid}", operation_id="getProgram", summary="A program's outline")
+    async def outline(
+        self,
+        program_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
+    ) -> ProgramView:
+        return await service.program_outline(platform, _viewer(request), program_id)
+
+    @put(
+        "/{program_id:uuid}",
+        operation_id="updateProgram",
+        guards=[authenticated],
+        summary="Edit a program",
+    )
+    async def update(
+        self,
+        program_id: uuid.UUID,
+        data: ProgramInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgramView:
+        return await service.update_program(platform, current_user, program_id, data)
+
+    @post(
+        "/{program_id:uuid}/cohorts",
+        operation_id="createCohort",
+        status_code=HTTP_201_CREATED,
+        guards=[authenticated],
+        summary="Open a cohort",
+    )
+    async def cohort(
+        self,
+        program_id: uuid.UUID,
+        data: CohortInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> CohortView:
+        return await service.create_cohort(platform, current_user, program_id, data)
+
+    @post(
+        "/{program_id:uuid}/modules",
+        operation_id="createModule",
+        status_code=HTTP_201_CREATED,
+        guards=[authenticated],
+        summary="Add a module",
+    )
+    async def module(
+        self,
+        program_id: uuid.UUID,
+        data: ModuleInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ModuleOutline:
+        return await service.create_module(platform, current_user, program_id, data)
+
+    @put(
+        "/{program_id:uuid}/module-order",
+        operation_id="reorderModules",
+        guards=[authenticated],
+        summary="Order the modules",
+    )
+    async def reorder(
+        self,
+        program_id: uuid.UUID,
+        data: ReorderInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgramView:
+        return await service.reorder_modules(platform, current_user, program_id, data.ids)
+
+    @post(
+        "/{program_id:uuid}/assets",
+        operation_id="uploadLessonAsset",
+        status_code=HTTP_201_CREATED,
+        guards=[authenticated],
+        request_max_body_size=UPLOAD_MAX_BODY,
+        summary="Upload an image or chart",
+    )
+    async def upload(
+        self,
+        program_id: uuid.UUID,
+        data: Annotated[AssetUploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssetView:
+        content = await data.file.read()
+        return await service.upload_asset(platform, current_user, program_id, content)
+
+    @get(
+        "/{program_id:uuid}/progress",
+        operation_id="getProgramProgress",
+        guards=[authenticated],
+        summary="My progress: percent, next lesson, time left",
+    )
+    async def progress(
+        self,
+        program_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgressView:
+        return await service.progress(platform, current_user, program_id)
+
+
+class CurriculumController(Controller):
+    path = "/api/v1"
+    tags = ("curriculum",)
+    guards = (authenticated,)
+
+    @post(
+        "/cohorts/{cohort_id:uuid}/join",
+        operation_id="joinCohort",
+        status_code=HTTP_201_CREATED,
+        summary="Enrol (paid programs pay into escrow)",
+    )
+    async def join(
+        self,
+        cohort_id: uuid.UUID,
+        data: EnrolInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> EnrolmentView:
+        return await service.join_cohort(platform, current_user, cohort_id, data.idempotency_key)
+
+    @post(
+        "/modules/{module_id:uuid}/lessons",
+        operation_id="createLesson",
+        status_code=HTTP_201_CREATED,
+        summary="Add a Markdown lesson",
+    )
+    async def create_lesson(
+        self,
+        module_id: uuid.UUID,
+        data: LessonInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> LessonView:
+        return await service.create_lesson(platform, current_user, module_id, data)
+
+    @put(
+        "/modules/{module_id:uuid}/lesson-order",
+        operation_id="reorderLessons",
+        summary="Order a module's lessons",
+    )
+    async def reorder_lessons(
+        self,
+        module_id: uuid.UUID,
+        data: ReorderInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgramView:
+        return await service.reorder_lessons(platform, current_user, module_id, data.ids)
+
+    @post(
+        "/modules/{module_id:uuid}/assessments",
+        operation_id="createAssessment",
+        status_code=HTTP_201_CREATED,
+        summary="Add an auto-graded assessment",
+    )
+    async def create_assessment(
+        self,
+        module_id: uuid.UUID,
+        data: AssessmentInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssessmentView:
+        return await service.create_assessment(platform, current_user, module_id, data)
+
+    @post(
+        "/modules/{module_id:uuid}/assignments",
+        operation_id="createAssignment",
+        status_code=HTTP_201_CREATED,
+        summary="Add an assignment with a rubric",
+    )
+    async def create_assignment(
+        self,
+        module_id: uuid.UUID,
+        data: AssignmentInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssignmentView:
+        return await service.create_assignment(platform, current_user, module_id, data)
+
+    @get("/lessons/{lesson_id:uuid}", operation_id="getLesson", summary="A lesson")
+    async def lesson(
+        self,
+        lesson_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> LessonView:
+        return await service.get_lesson(platform, current_user, lesson_id)
+
+    @put("/lessons/{lesson_id:uuid}", operation_id="updateLesson", summary="Edit a lesson")
+    async def update_lesson(
+        self,
+        lesson_id: uuid.UUID,
+        data: LessonInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> LessonView:
+        return await service.update_lesson(platform, current_user, lesson_id, data)
+
+    @post(
+        "/lessons/{lesson_id:uuid}/complete",
+        operation_id="completeLesson",
+        status_code=HTTP_200_OK,
+        summary="Mark a lesson done",
+    )
+    async def complete(
+        self,
+        lesson_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgressView:
+        return await service.complete_lesson(platform, current_user, lesson_id)
+
+    @get(
+        "/assessments/{assessment_id:uuid}",
+        operation_id="getAssessment",
+        summary="An assessment (without its answers)",
+    )
+    async def assessment(
+        self,
+        assessment_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssessmentView:
+        return await service.get_assessment(platform, current_user, assessment_id)
+
+    @post(
+        "/assessments/{assessment_id:uuid}/attempts",
+        operation_id="submitAssessmentAttempt",
+        status_code=HTTP_201_CREATED,
+        summary="Answer an assessment; graded at once",
+    )
+    async def attempt(
+        self,
+        assessment_id: uuid.UUID,
+        data: AttemptInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AttemptResult:
+        return await service.submit_attempt(platform, current_user, assessment_id, data)
+
+    @post(
+        "/assignments/{assignment_id:uuid}/submissions",
+        operation_id="submitAssignment",
+        status_code=HTTP_201_CREATED,
+        summary="Hand in an assignment",
+    )
+    async def submit(
+        self,
+        assignment_id: uuid.UUID,
+        data: SubmissionInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SubmissionView:
+        return await service.submit_assignment(platform, current_user, assignment_id, data)
+
+    @get(
+        "/assignments/{assignment_id:uuid}/submissions",
+        operation_id="listSubmissions",
+        summary="Submissions (the mentor sees all; a learner their own)",
+    )
+    async def submissions(
+        self,
+        assignment_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> list[SubmissionView]:
+        return await service.list_submissions(platform, current_user, assignment_id)
+
+    @put(
+        "/submissions/{submission_id:uuid}/feedback",
+        operation_id="giveSubmissionFeedback",
+        summary="Score a submission against the rubric",
+    )
+    async def feedback(
+        self,
+        submission_id: uuid.UUID,
+        data: FeedbackInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SubmissionView:
+        return await service.give_feedback(platform, current_user, submission_id, data)
+
+
+class PublicCurriculumController(Controller):
+    path = "/api/v1"
+    tags = ("curriculum",)
+
+    @get(
+        "/certificates/{certificate_id:str}",
+        operation_id="verifyCertificate",
+        summary="Verify a certificate (public)",
+    )
+    async def verify(
+        self, certificate_id: str, platform: NamedDependency[Platform]
+    ) -> CertificateView:
+        return await service.verify_certificate(platform, certificate_id)
+
+    @get(
+        "/lesson-assets/{asset_id:uuid}",
+        operation_id="getLessonAsset",
+        summary="An uploaded lesson image",
+    )
+    async def asset(
+        self, asset_id: uuid.UUID, platform: NamedDependency[Platform]
+    ) -> Response[bytes]:
+        content, content_type = await service.read_asset(platform, asset_id)
+        return Response(
+            content=content,
+            media_type=content_type,
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'",
+                "Cache-Control": "public, max-age=86400, immutable",
+            },
+        )
+
+
+CURRICULUM_CONTROLLERS = [ProgramController, CurriculumController, PublicCurriculumController]

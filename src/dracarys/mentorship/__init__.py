@@ -1,0 +1,1 @@
+"""Mentorship: discovery and matching, availability, booking, sessions and ratings."""

@@ -1,0 +1,452 @@
+"""Mentorship endpoints: discovery and matching, schedules and session types, slots,
+booking, cancellation and reschedule, joining, completion, ratings, calendar files and
+feeds, and cohort live sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from dracarys.db import transaction
+from dracarys.errors import Forbidden
+from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.mentorship import calendar, discovery, service, store
+from dracarys.mentorship.models import (
+    BookingInput,
+    BookingView,
+    CancelInput,
+    FeedLink,
+    LanguagesInput,
+    LiveSessionInput,
+    MatchList,
+    MentorSearch,
+    QuizInput,
+    RatingInput,
+    RecordingInput,
+    RescheduleInput,
+    ReviewView,
+    ScheduleInput,
+    ScheduleView,
+    SessionTypeInput,
+    SessionTypeView,
+    SessionView,
+    SlotList,
+)
+from dracarys.platform import Platform
+
+CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+class MentorDiscoveryController(Controller):
+    path = "/api/v1/mentors"
+    tags = ("mentorship",)
+
+    @get("", operation_id="searchMentors", summary="Find mentors")
+    async def search(
+        self,
+        platform: NamedDependency[Platform],
+        skill: str | None = None,
+        timezone: str | None = None,
+        min_price: Annotated[int | None, Parameter(ge=0)] = None,
+        max_price: Annotated[int | None, Parameter(ge=0)] = None,
+        min_rating: Annotated[float | None, Parameter(ge=1, le=5)] = None,
+        language: Annotated[str | None, Parameter(pattern=r"^[a-zA-Z]{2}$")] = None,
+        available_within_days: Annotated[int | None, Parameter(ge=1, le=60)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> MentorSearch:
+        """`skill` is a specialty (options, forex…); `timezone` an IANA name or an
+        abbreviation such as EAT (only mentors whose hours overlap the viewer's 08:00–20:00
+        are kept, most overlap first); prices are hourly rates in minor units."""
+        mentors = await discovery.search_mentors(
+            platform,
+            skill=skill,
+            timezone=timezone,
+            min_price=min_price,
+            max_price=max_price,
+            min_rating=min_rating,
+            language=language,
+            available_within_days=available_within_days,
+            limit=limit,
+        )
+        return MentorSearch(mentors=mentors)
+
+    @get(
+        "/{mentor_id:uuid}/session-types",
+        operation_id="listMentorSessionTypes",
+        summary="A mentor's session types",
+    )
+    async def session_types(
+        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+    ) -> list[SessionTypeView]:
+        return await service.list_session_types(platform, mentor_id)
+
+    @get(
+        "/{mentor_id:uuid}/schedules",
+        operation_id="listMentorSchedules",
+        summary="A mentor's availability schedules",
+        guards=[authenticated],
+    )
+    async def schedules(
+        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+    ) -> list[ScheduleView]:
+        return await service.list_schedules(platform, mentor_id)
+
+    @get(
+        "/{mentor_id:uuid}/reviews",
+        operation_id="listMentorReviews",
+        summary="Reviews a mentor received",
+    )
+    async def reviews(
+        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+    ) -> list[ReviewView]:
+        return await service.reviews_of(platform, mentor_id)
+
+    @put(
+        "/me/languages",
+        operation_id="setMentorLanguages",
+        summary="Languages a mentor teaches in (ISO 639-1)",
+        guards=[requires_role(Role.MENTOR)],
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def languages(
+        self,
+        data: LanguagesInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> None:
+        async with transaction(platform.pool) as conn:
+            await store.set_languages(conn, current_user.id, sorted(set(data.languages)))
+
+
+class MatchController(Controller):
+    path = "/api/v1/matches"
+    tags = ("mentorship",)
+    guards = (authenticated,)
+
+    @put(
+        "/quiz",
+        operation_id="saveMatchQuiz",
+        summary="Onboarding quiz answers",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def quiz(
+        self,
+        data: QuizInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> None:
+        await discovery.save_quiz(platform, current_user, data)
+
+    @get("", operation_id="matchMentors", summary="Mentors matched to the quiz, with reasons")
+    async def matches(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> MatchList:
+        return await discovery.match_mentors(platform, current_user)
+
+
+class AvailabilityController(Controller):
+    path = "/api/v1"
+    tags = ("mentorship",)
+    guards = (authenticated,)
+
+    @post(
+        "/schedules",
+        operation_id="createSchedule",
+        status_code=HTTP_201_CREATED,
+        summary="Create an availability schedule",
+    )
+    async def create_schedule(
+        self,
+        data: ScheduleInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ScheduleView:
+        return await service.create_schedule(platform, current_user, data)
+
+    @put(
+        "/schedules/{schedule_id:uuid}",
+        operation_id="updateSchedule",
+        summary="Replace a schedule's hours and overrides",
+    )
+    async def update_schedule(
+        self,
+        schedule_id: uuid.UUID,
+        data: ScheduleInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ScheduleView:
+        return await service.update_schedule(platform, current_user, schedule_id, data)
+
+    @post(
+        "/session-types",
+        operation_id="createSessionType",
+        status_code=HTTP_201_CREATED,
+        summary="Offer a session type (1:1, group, workshop)",
+    )
+    async def create_session_type(
+        self,
+        data: SessionTypeInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionTypeView:
+        return await service.create_session_type(platform, current_user, data)
+
+    @get(
+        "/session-types/{session_type_id:uuid}/slots",
+        operation_id="listSlots",
+        summary="Bookable slots in the viewer's timezone",
+    )
+    async def slots(
+        self,
+        session_type_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        timezone: str = "UTC",
+        start_date: date | None = None,
+        days: Annotated[int, Parameter(ge=1, le=366)] = 7,
+    ) -> SlotList:
+        return await service.list_slots(
+            platform, session_type_id, timezone=timezone, start_date=start_date, days=days
+        )
+
+
+class BookingController(Controller):
+    path = "/api/v1"
+    tags = ("mentorship",)
+    guards = (authenticated,)
+
+    @post(
+        "/sessions/book",
+        operation_id="bookSession",
+        status_code=HTTP_201_CREATED,
+        summary="Book a slot: hold it, pay into escrow, confirm",
+    )
+    async def book(
+        self,
+        data: BookingInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> BookingView:
+        return await service.book_session(platform, current_user, data)
+
+    @get("/bookings", operation_id="listMyBookings", summary="My bookings")
+    async def mine(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[BookingView]:
+        return await service.my_bookings(platform, current_user)
+
+    @get("/bookings/{booking_id:uuid}", operation_id="getBooking", summary="A booking")
+    async def get_booking(
+        self,
+        booking_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> BookingView:
+        return await service.get_booking(platform, current_user, booking_id)
+
+    @post(
+        "/bookings/{booking_id:uuid}/cancel",
+        operation_id="cancelBooking",
+        status_code=HTTP_200_OK,
+        summary="Cancel under the refund policy",
+    )
+    async def cancel(
+        self,
+        booking_id: uuid.UUID,
+        data: CancelInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> BookingView:
+        return await service.cancel_booking(platform, current_user, booking_id)
+
+    @post(
+        "/bookings/{booking_id:uuid}/reschedule",
+        operation_id="rescheduleBooking",
+        status_code=HTTP_200_OK,
+        summary="Move a 1:1 session to another free slot",
+    )
+    async def reschedule(
+        self,
+        booking_id: uuid.UUID,
+        data: RescheduleInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> BookingView:
+        return await service.reschedule_booking(platform, current_user, booking_id, data.starts_at)
+
+
+class SessionController(Controller):
+    path = "/api/v1/sessions/{session_id:uuid}"
+    tags = ("mentorship",)
+    guards = (authenticated,)
+
+    @get("", operation_id="getSession", summary="A session (room link for participants)")
+    async def get_session(
+        self,
+        session_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionView:
+        return await service.get_session(platform, current_user, session_id)
+
+    @post(
+        "/join",
+        operation_id="joinSession",
+        status_code=HTTP_200_OK,
+        summary="Open the video room; records attendance",
+    )
+    async def join(
+        self,
+        session_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionView:
+        return await service.join_session(platform, current_user, session_id)
+
+    @post(
+        "/complete",
+        operation_id="completeSession",
+        status_code=HTTP_200_OK,
+        summary="Mark an ended session completed and release its escrow",
+    )
+    async def complete(
+        self,
+        session_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionView:
+        return await service.complete_session(platform, current_user, session_id)
+
+    @post(
+        "/cancel",
+        operation_id="cancelSession",
+        status_code=HTTP_200_OK,
+        summary="The mentor calls a session off (full refunds)",
+    )
+    async def cancel(
+        self,
+        session_id: uuid.UUID,
+        data: CancelInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionView:
+        return await service.cancel_session(platform, current_user, session_id)
+
+    @post(
+        "/ratings",
+        operation_id="rateSession",
+        status_code=HTTP_201_CREATED,
+        summary="Rate a completed session (1–5 and a comment)",
+    )
+    async def rate(
+        self,
+        session_id: uuid.UUID,
+        data: RatingInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ReviewView:
+        return await service.rate_session(platform, current_user, session_id, data)
+
+    @get(
+        "/invite.ics",
+        operation_id="getSessionInvitation",
+        summary="ICS invitation",
+        media_type=CALENDAR_MEDIA_TYPE,
+    )
+    async def invitation(
+        self,
+        session_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Response[bytes]:
+        body = await calendar.session_invitation(platform, current_user, session_id)
+        return Response(content=body, media_type=CALENDAR_MEDIA_TYPE)
+
+    @put(
+        "/recording",
+        operation_id="attachSessionRecording",
+        summary="Link a cohort session's recording to a lesson",
+    )
+    async def recording(
+        self,
+        session_id: uuid.UUID,
+        data: RecordingInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionView:
+        return await service.attach_recording(platform, current_user, session_id, data)
+
+
+class CalendarController(Controller):
+    path = "/api/v1/calendar"
+    tags = ("mentorship",)
+
+    @post(
+        "/feed-link",
+        operation_id="createCalendarFeedLink",
+        status_code=HTTP_201_CREATED,
+        summary="A private iCal feed URL (replaces the previous one)",
+        guards=[authenticated],
+    )
+    async def feed_link(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> FeedLink:
+        return await calendar.new_feed_link(platform, current_user)
+
+    @get(
+        "/feeds/{feed_name:str}",
+        operation_id="getCalendarFeed",
+        summary="iCal feed; the URL's token is the credential",
+        media_type=CALENDAR_MEDIA_TYPE,
+    )
+    async def feed(self, feed_name: str, platform: NamedDependency[Platform]) -> Response[bytes]:
+        body = await calendar.feed(platform, feed_name.removesuffix(".ics"))
+        return Response(content=body, media_type=CALENDAR_MEDIA_TYPE)
+
+
+class CohortSessionController(Controller):
+    path = "/api/v1/cohorts/{cohort_id:uuid}/live-sessions"
+    tags = ("mentorship",)
+    guards = (authenticated,)
+
+    @post(
+        "",
+        operation_id="createCohortLiveSession",
+        status_code=HTTP_201_CREATED,
+        summary="Schedule a group live session for a cohort",
+    )
+    async def create(
+        self,
+        cohort_id: uuid.UUID,
+        data: LiveSessionInput,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> SessionView:
+        if current_user.role not in (Role.MENTOR, Role.ADMIN):
+            raise Forbidden("only the cohort's mentor schedules its live sessions")
+        return await service.create_live_session(platform, current_user, cohort_id, data)
+
+    @get("", operation_id="listCohortLiveSessions", summary="A cohort's live sessions")
+    async def list_sessions(
+        self,
+        cohort_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> list[SessionView]:
+        return await service.cohort_live_sessions(platform, current_user, cohort_id)
+
+
+MENTORSHIP_CONTROLLERS = [
+    MentorDiscoveryController,
+    MatchController,
+    AvailabilityController,
+    BookingController,
+    SessionController,
+    CalendarController,
+    CohortSessionController,
+]

@@ -1,0 +1,91 @@
+"""Calendar sync: an ICS invitation per session and a per-user iCal feed. Calendar apps
+cannot send bearer tokens, so the feed URL carries its own secret token (stored hashed;
+asking for a new link revokes the old one)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+import asyncpg
+import icalendar
+
+from dracarys.db import transaction
+from dracarys.errors import NotFound
+from dracarys.identity.access import CurrentUser
+from dracarys.mentorship import store
+from dracarys.mentorship.models import FeedLink
+from dracarys.mentorship.service import room_url
+from dracarys.platform import Platform
+
+PRODID = "-//Dracarys//Mentorship//EN"
+# The feed shows sessions that ended up to this long ago.
+FEED_HISTORY = timedelta(days=30)
+
+
+def _event(platform: Platform, row: asyncpg.Record) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", f"{row['id']}@dracarys")
+    event.add("dtstamp", row["created_at"])
+    event.add("dtstart", row["starts_at"])
+    event.add("dtend", row["ends_at"])
+    event.add("summary", row["title"])
+    cancelled = row["status"] == "cancelled"
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if not cancelled:
+        url = room_url(platform, row["room_name"])
+        event.add("location", url)
+        event.add("url", url)
+        event.add("description", f"Join the video room: {url}")
+    return event
+
+
+def _calendar(platform: Platform, rows: Sequence[asyncpg.Record], *, method: str | None) -> bytes:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "Dracarys sessions")
+    if method:
+        calendar.add("method", method)
+    for row in rows:
+        calendar.add_component(_event(platform, row))
+    ics: bytes = calendar.to_ical()
+    return ics
+
+
+async def session_invitation(
+    platform: Platform, actor: CurrentUser, session_id: uuid.UUID
+) -> bytes:
+    async with platform.pool.acquire() as conn:
+        row = await store.session(conn, session_id)
+        participant = row is not None and (
+            actor.id == row["mentor_id"]
+            or await store.live_booking_of(conn, session_id, actor.id) is not None
+        )
+    if row is None or not participant:
+        raise NotFound("no such session", field="session_id")
+    return _calendar(platform, [row], method="REQUEST")
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def new_feed_link(platform: Platform, actor: CurrentUser) -> FeedLink:
+    token = secrets.token_urlsafe(32)
+    async with transaction(platform.pool) as conn:
+        await store.set_feed_token(conn, actor.id, _hash(token), platform.clock.now())
+    base = platform.settings.public_url.rstrip("/")
+    return FeedLink(url=f"{base}/api/v1/calendar/feeds/{token}.ics")
+
+
+async def feed(platform: Platform, token: str) -> bytes:
+    async with platform.pool.acquire() as conn:
+        user_id = await store.user_of_feed_token(conn, _hash(token))
+        if user_id is None:
+            raise NotFound("no such calendar feed")
+        rows = await store.calendar_sessions(conn, user_id, platform.clock.now() - FEED_HISTORY)
+    return _calendar(platform, rows, method=None)
