@@ -86,7 +86,9 @@ class StreamClient:
         max_backoff_s: float = 5.0,
         open_timeout_s: float = 10.0,
         answer_pings: bool = True,
+        **connect_options: Any,
     ) -> None:
+        """`connect_options` go to `websockets.connect` as they are (e.g. `local_addr`)."""
         self.url = url
         self._token = token
         self._origin = origin
@@ -95,6 +97,7 @@ class StreamClient:
         self._max_backoff_s = max_backoff_s
         self._open_timeout_s = open_timeout_s
         self._answer_pings = answer_pings
+        self._connect_options = connect_options
         # The last sequence number handed out (or the position told by the server) per
         # channel: what a reconnection resumes from.
         self.positions: dict[str, int] = {}
@@ -241,13 +244,17 @@ class StreamClient:
             open_timeout=self._open_timeout_s,
             max_queue=None,
             ping_interval=None,  # the server's heartbeat frames do this job
+            **self._connect_options,
         ) as ws:
             self._ws = ws
             self.connections += 1
             if self._auth_via == "message":
                 await ws.send(encode(Auth(token=token)))
             async for raw in ws:
-                await self._handle(server_decoder.decode(raw), ws)
+                if isinstance(raw, bytes):
+                    raw = raw.decode()
+                for line in raw.split("\n") if "\n" in raw else (raw,):
+                    await self._handle(server_decoder.decode(line), ws)
 
     async def _handle(self, frame: Any, ws: ClientConnection) -> None:
         if isinstance(frame, Message):

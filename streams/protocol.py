@@ -25,6 +25,9 @@ Server → client
     {"op": "error", "code": "forbidden", "detail": "...", "channel": c}
     {"op": "ping", "ts_ms": ...}  /  {"op": "pong"}
 
+A server text frame carries one message or several separated by "\n" (JSON text never
+contains a raw newline): when messages queue up for a connection they are sent together.
+
 Sequence numbers are per channel, start at 1, and grow by exactly one per message, so a
 client detects a gap or a duplicate by comparing with the last seq it saw."""
 

@@ -59,6 +59,9 @@ from streams.protocol import (
 
 log = logging.getLogger("streams.server")
 
+# Upper bound of one batched WebSocket frame (a single larger message still goes whole).
+BATCH_BYTES = 64 * 1024
+
 
 class AuthenticationFailed(Exception):
     """The token is missing, invalid or expired, or its session has ended."""
@@ -183,9 +186,20 @@ class ClientSession:
                 await self.wake.wait()
                 self.wake.clear()
                 while queue:
-                    frame = queue.popleft()
-                    self.queued_bytes -= len(frame)
-                    await send({"type": "websocket.send", "bytes": None, "text": frame})
+                    # Frames that queued up while the socket was busy go out together, one
+                    # WebSocket frame of newline-separated messages: a client that falls
+                    # behind costs fewer sends, not more.
+                    text = queue.popleft()
+                    size = len(text)
+                    if queue:
+                        batch = [text]
+                        while queue and size < BATCH_BYTES:
+                            frame = queue.popleft()
+                            batch.append(frame)
+                            size += len(frame)
+                        text = "\n".join(batch)
+                    self.queued_bytes -= size
+                    await send({"type": "websocket.send", "bytes": None, "text": text})
         except asyncio.CancelledError:
             raise
         except Exception:  # the peer went away mid-send

@@ -172,10 +172,12 @@ async def test_paid_signal_feed_is_refused_to_non_subscribers(
     mentor = await make_user(role=Role.MENTOR)
     subscriber, stranger = await make_user(), await make_user()
     feed = channels.signals(mentor.id)
-    # Until trading registers its query, only the mentor may watch their own feed.
-    async with running.client(subscriber.token) as client:
-        with pytest.raises(SubscriptionDenied):
-            await client.subscribe(feed)
+    # Without a subscription query (the default before trading registers one), only
+    # the mentor may watch their own feed.
+    with CHANNEL_POLICIES.registered(ChannelKind.SIGNALS, signal_feed_policy(None)):
+        async with running.client(subscriber.token) as client:
+            with pytest.raises(SubscriptionDenied):
+                await client.subscribe(feed)
 
     # Trading's query, stood in for by a table of this test's own.
     await pool.execute(
@@ -227,9 +229,10 @@ async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
     async def may_view(_: asyncpg.Connection, user_id: uuid.UUID, pid: uuid.UUID) -> bool:
         return pid == portfolio_id and user_id in viewers
 
-    async with running.client(owner.token) as client:
-        with pytest.raises(SubscriptionDenied):  # nothing registered: refused
-            await client.subscribe(channels.portfolio(portfolio_id))
+    with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(None)):
+        async with running.client(owner.token) as client:
+            with pytest.raises(SubscriptionDenied):  # no ownership query: refused
+                await client.subscribe(channels.portfolio(portfolio_id))
     with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(may_view)):
         for user, allowed in ((owner, True), (mentor, True), (other, False)):
             async with running.client(user.token) as client:
@@ -455,3 +458,23 @@ async def test_error_frames_name_the_channel(running: RunningApp, make_user: Mak
         notice = await client.next(2)
         assert isinstance(notice, Error)
         assert notice.channel == channels.notifications(other.id)
+
+
+async def test_messages_queued_for_a_connection_go_out_batched_in_one_frame(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    async with connect(running.url, subprotocols=[SUBPROTOCOL, f"bearer.{user.token}"]) as ws:  # type: ignore[list-item]
+        assert msgspec.json.decode(await ws.recv())["op"] == "welcome"
+        await ws.send(msgspec.json.encode({"op": "subscribe", "channel": "market:BATCH"}))
+        assert msgspec.json.decode(await ws.recv())["op"] == "subscribed"
+        for i in range(50):  # all queued before the connection's sender gets to run
+            await running.platform.streams.publish("market:BATCH", Tick(price_minor=i))
+        frames = 0
+        seqs: list[int] = []
+        while len(seqs) < 50:
+            raw = await asyncio.wait_for(ws.recv(), 5)
+            frames += 1
+            seqs += [msgspec.json.decode(line)["seq"] for line in str(raw).split("\n")]
+    assert seqs == list(range(1, 51))
+    assert frames < 50

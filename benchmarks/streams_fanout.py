@@ -1,0 +1,593 @@
+"""Fan-out of one signal feed over `/api/v1/stream` (the full Dracarys app: JWT auth,
+sequence numbers, history, bounded queues) against Litestar's plain channels WebSocket
+route, both over the same Redis and the same server (uvicorn, uvloop, one process), in
+one run. Clients run in separate processes on loopback; latency is publish → client
+receive on the same wall clock.
+
+Scenarios: one broadcast feed to 1,000 / 5,000 / 10,000 subscribers (paced broadcasts for
+latency, a back-to-back burst for messages/s), then a fills stream to 1,000 subscribers
+at rising rates up to 1,000 msg/s, to show where the machine saturates.
+Goal: 10,000 subscribers, p99 < 250 ms.
+
+    uv run python benchmarks/streams_fanout.py [--levels 1000,5000,10000] [--client-procs 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from httpload import free_port
+from streams_baseline import channels_backend
+
+from dracarys.clock import SystemClock
+from dracarys.db.migrate import migrate
+from dracarys.identity.access import Role, issue_access_token
+from dracarys.realtime.transport import build_hub
+from dracarys.settings import load_settings
+from streams import channels
+from streams.client import StreamClient, StreamEvent
+from tests.support import create_user
+
+ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-secret-" + "x" * 40
+BROADCASTS = 10
+BROADCAST_GAP_S = 0.5
+BURST = 20
+FILL_RATES = (100, 250, 500, 1000)
+FILL_SECONDS = 2.0
+FILL_SUBSCRIBERS = 1000
+
+
+class Tick(msgspec.Struct, tag="bench.tick", tag_field="type"):
+    run: str
+    sent_ns: int
+    i: int
+
+
+_decode_tick = msgspec.json.Decoder(dict[str, Any])
+
+
+# -- client processes -----------------------------------------------------------------
+
+
+def client_process(pipe: Connection, kind: str, url: str, token: str, local_ip: str) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    asyncio.run(_client_main(pipe, kind, url, token, local_ip))
+
+
+async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_ip: str) -> None:
+    loop = asyncio.get_running_loop()
+    latencies: dict[str, list[int]] = defaultdict(list)
+    last_arrival: dict[str, int] = defaultdict(int)
+    clients: list[StreamClient] = []
+    sockets: list[ClientConnection] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    def record(data: dict[str, Any]) -> None:
+        now = time.time_ns()
+        run = data["run"]
+        latencies[run].append(now - data["sent_ns"])
+        last_arrival[run] = now
+
+    async def open_ours(channel: str) -> None:
+        client = StreamClient(
+            url, token, auth_via="subprotocol", open_timeout_s=120, local_addr=(local_ip, 0)
+        )
+        await client.connect()
+        await client.subscribe(channel, timeout_s=120)
+        clients.append(client)
+
+        async def consume() -> None:
+            while True:
+                event = await client.next()
+                if isinstance(event, StreamEvent):
+                    record(event.data)
+
+        tasks.append(asyncio.create_task(consume()))
+
+    async def open_baseline(channel: str) -> None:
+        ws = await connect(
+            f"{url}/ws/{channel}",
+            compression=None,
+            max_queue=None,
+            ping_interval=None,
+            open_timeout=120,
+            local_addr=(local_ip, 0),
+        )
+        sockets.append(ws)
+
+        async def consume() -> None:
+            async for raw in ws:
+                record(_decode_tick.decode(raw))
+
+        tasks.append(asyncio.create_task(consume()))
+
+    opener = open_ours if kind == "dracarys" else open_baseline
+    gate = asyncio.Semaphore(64)
+
+    async def open_one(channel: str) -> bool:
+        async with gate:
+            try:
+                await opener(channel)
+                return True
+            except Exception:
+                return False
+
+    while True:
+        command, *args = await loop.run_in_executor(None, pipe.recv)
+        if command == "open":
+            count, channel = args
+            opened = await asyncio.gather(*(open_one(channel) for _ in range(count)))
+            pipe.send(sum(opened))
+        elif command == "collect":
+            run, expected, timeout_s = args
+            deadline = time.monotonic() + timeout_s
+            while len(latencies[run]) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
+            reconnects = sum(c.connections - 1 for c in clients)
+            pipe.send((latencies.pop(run), last_arrival.pop(run, 0), reconnects))
+        else:
+            for task in tasks:
+                task.cancel()
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            for ws in sockets:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+            pipe.send("closed")
+            return
+
+
+@dataclass
+class Fleet:
+    """The client processes of one contender, and how many connections each holds per
+    channel."""
+
+    pipes: list[Connection]
+    processes: list[multiprocessing.Process]
+    per_channel: dict[str, list[int]]
+
+    async def call(
+        self, message: tuple[Any, ...], pipes: list[Connection] | None = None
+    ) -> list[Any]:
+        targets = pipes or self.pipes
+        for pipe in targets:
+            pipe.send(message)
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in targets)))
+
+    async def open(self, channel: str, total: int) -> int:
+        counts = self.per_channel.setdefault(channel, [0] * len(self.pipes))
+        share = [(total - sum(counts)) // len(self.pipes)] * len(self.pipes)
+        share[0] += (total - sum(counts)) - sum(share)
+        replies = await asyncio.gather(
+            *(self.call(("open", n, channel), [p]) for p, n in zip(self.pipes, share, strict=True))
+        )
+        for i, (opened,) in enumerate(replies):
+            counts[i] += opened
+        return sum(counts)
+
+    async def collect(
+        self, channel: str, run: str, messages: int, timeout_s: float
+    ) -> tuple[list[int], int, int]:
+        counts = self.per_channel[channel]
+        replies = await asyncio.gather(
+            *(
+                self.call(("collect", run, messages * n, timeout_s), [p])
+                for p, n in zip(self.pipes, counts, strict=True)
+            )
+        )
+        lat: list[int] = []
+        last = 0
+        reconnects = 0
+        for ((values, arrival, recon),) in replies:
+            lat.extend(values)
+            last = max(last, arrival)
+            reconnects += recon
+        return lat, last, reconnects
+
+    async def close(self) -> None:
+        await self.call(("close",))
+        for process in self.processes:
+            process.join(timeout=30)
+
+
+def start_fleet(kind: str, url: str, token: str, procs: int, subnet: int) -> Fleet:
+    context = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    for i in range(procs):
+        mine, theirs = context.Pipe()
+        # A source address per process: 10,000+ connections to one port exhaust one
+        # address's ephemeral ports once TIME_WAIT is counted.
+        process = context.Process(
+            target=client_process, args=(theirs, kind, url, token, f"127.0.{subnet}.{i + 1}")
+        )
+        process.start()
+        pipes.append(mine)
+        processes.append(process)
+    return Fleet(pipes, processes, {})
+
+
+# -- measurement ----------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    subscribers: int
+    expected: int
+    delivered: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    per_s: float
+    reconnects: int = 0
+    server_cpu_s: float = 0.0
+    clients_cpu_s: float = 0.0
+
+    def cell(self) -> str:
+        if not self.delivered:
+            return "no deliveries"
+        lost = "" if self.delivered >= self.expected else f" ({self.delivered}/{self.expected})"
+        return (
+            f"{self.p50_ms:7.1f} {self.p99_ms:7.1f} {self.max_ms:7.1f} ms "
+            f"{self.per_s:>9,.0f}/s cpu {self.server_cpu_s:4.1f}+{self.clients_cpu_s:4.1f}s{lost}"
+        )
+
+
+def figures(
+    lat_ns: list[int], subscribers: int, expected: int, window_ns: int, reconnects: int
+) -> Figures:
+    if not lat_ns:
+        return Figures(subscribers, expected, 0, 0, 0, 0, 0, reconnects)
+    ordered = sorted(lat_ns)
+    q = (
+        statistics.quantiles(ordered, n=100, method="inclusive")
+        if len(ordered) > 1
+        else ordered * 99
+    )
+    return Figures(
+        subscribers,
+        expected,
+        len(ordered),
+        q[49] / 1e6,
+        q[98] / 1e6,
+        ordered[-1] / 1e6,
+        len(ordered) / max(window_ns / 1e9, 1e-9),
+        reconnects,
+    )
+
+
+class Publisher:
+    def __init__(self, kind: str, prefix: str) -> None:
+        self.kind = kind
+        self.redis = Redis.from_url(REDIS_URL)
+        settings = load_settings(
+            {"REDIS_URL": REDIS_URL, "DRACARYS_REDIS_PREFIX": prefix, "DRACARYS_SECRET_KEY": SECRET}
+        )
+        self.hub = build_hub(settings, self.redis)
+        self.litestar = channels_backend(self.redis, prefix)
+
+    async def publish(self, channel: str, run: str, i: int) -> None:
+        tick = Tick(run=run, sent_ns=time.time_ns(), i=i)
+        if self.kind == "dracarys":
+            await self.hub.publish(channel, tick)
+        else:
+            await self.litestar.publish(msgspec.json.encode(tick), [channel.replace(":", "-")])
+
+
+async def run_contender(
+    kind: str,
+    url: str,
+    token: str,
+    prefix: str,
+    feed: str,
+    levels: list[int],
+    procs: int,
+    subnet: int,
+    server_pid: int,
+) -> dict[str, Figures]:
+    fleet = start_fleet(kind, url, token, procs, subnet)
+    publisher = Publisher(kind, prefix)
+
+    def cpu() -> tuple[float, float]:
+        return cpu_seconds(server_pid), sum(cpu_seconds(p.pid or 0) for p in fleet.processes)
+
+    def account(f: Figures, before: tuple[float, float]) -> Figures:
+        after = cpu()
+        f.server_cpu_s, f.clients_cpu_s = after[0] - before[0], after[1] - before[1]
+        return f
+
+    path_feed = feed if kind == "dracarys" else feed.replace(":", "-")
+    results: dict[str, Figures] = {}
+    try:
+        for level in levels:
+            started = time.monotonic()
+            subscribers = await fleet.open(path_feed, level)
+            print(
+                f"  {kind}: {subscribers:,} subscribers, "
+                f"connected in {time.monotonic() - started:.1f} s",
+                flush=True,
+            )
+            await asyncio.sleep(1.0)
+            run = f"{kind}-{level}-paced"
+            before = cpu()
+            first = time.time_ns()
+            for i in range(BROADCASTS):
+                await publisher.publish(feed, run, i)
+                await asyncio.sleep(BROADCAST_GAP_S)
+            lat, last, recon = await fleet.collect(path_feed, run, BROADCASTS, 60)
+            results[f"broadcast {level:,}"] = account(
+                figures(lat, subscribers, BROADCASTS * subscribers, last - first, recon), before
+            )
+            run = f"{kind}-{level}-burst"
+            before = cpu()
+            first = time.time_ns()
+            for i in range(BURST):
+                await publisher.publish(feed, run, i)
+            lat, last, recon = await fleet.collect(path_feed, run, BURST, 120)
+            results[f"burst {BURST} × {level:,}"] = account(
+                figures(lat, subscribers, BURST * subscribers, last - first, recon), before
+            )
+            print(
+                f"    broadcast {results[f'broadcast {level:,}'].cell()}\n"
+                f"    burst     {results[f'burst {BURST} × {level:,}'].cell()}",
+                flush=True,
+            )
+        fills = channels.market("FILLS")
+        path_fills = fills if kind == "dracarys" else "market-FILLS"
+        subscribers = await fleet.open(path_fills, FILL_SUBSCRIBERS)
+        await asyncio.sleep(1.0)
+        for rate in FILL_RATES:
+            run = f"{kind}-fills-{rate}"
+            count = int(rate * FILL_SECONDS)
+            before = cpu()
+            first = time.time_ns()
+            start = time.monotonic()
+            for i in range(count):
+                await publisher.publish(fills, run, i)
+                lag = start + (i + 1) / rate - time.monotonic()
+                if lag > 0:
+                    await asyncio.sleep(lag)
+            lat, last, recon = await fleet.collect(path_fills, run, count, 60)
+            key = f"fills {rate:,} msg/s × {subscribers:,}"
+            results[key] = account(
+                figures(lat, subscribers, count * subscribers, last - first, recon), before
+            )
+            print(f"    {key}: {results[key].cell()} reconnects={recon}", flush=True)
+    finally:
+        await fleet.close()
+        await publisher.redis.aclose()
+    return results
+
+
+async def prepare_database() -> tuple[str, str, str]:
+    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    conn = await asyncpg.connect(dsn)
+    await migrate(conn)
+    await conn.close()
+    settings = load_settings({"DATABASE_URL": dsn, "DRACARYS_SECRET_KEY": SECRET})
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    mentor = await create_user(pool, settings, SystemClock(), role=Role.MENTOR)
+    await pool.close()
+    token = issue_access_token(
+        settings,
+        user_id=mentor.id,
+        role=Role.MENTOR,
+        session_id=mentor.session_id,
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=2),
+    )
+    return name, dsn, channels.signals(mentor.id) + "|" + token
+
+
+async def drop_database(name: str) -> None:
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@contextlib.contextmanager
+def served(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`uvicorn app` (a factory) in a subprocess, the same flags for both contenders."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+    ]
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{app} did not start")
+            time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = ", ".join(
+        f"{n} {metadata.version(n)}"
+        for n in ("litestar", "uvicorn", "websockets", "redis", "msgspec")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, {versions}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--levels", default="1000,5000,10000")
+    parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument("--only", choices=["dracarys", "litestar"], default=None)
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    name, dsn, feed_token = asyncio.run(prepare_database())
+    feed, token = feed_token.split("|", 1)
+    env = {
+        "DATABASE_URL": dsn,
+        "REDIS_URL": REDIS_URL,
+        "DRACARYS_REDIS_PREFIX": prefix,
+        "DRACARYS_SECRET_KEY": SECRET,
+        "DRACARYS_ENV": "test",
+        "DRACARYS_LOG_LEVEL": "WARNING",
+        "DRACARYS_SEED_DEMO": "false",
+        "PYTHONPATH": str(Path(__file__).resolve().parent),
+    }
+    results: dict[str, dict[str, Figures]] = {}
+    began = time.monotonic()
+    try:
+        if args.only in (None, "dracarys"):
+            with served("dracarys.app:create_app", env) as (base, pid):
+                url = base.replace("http", "ws") + "/api/v1/stream"
+                results["dracarys"] = asyncio.run(
+                    run_contender(
+                        "dracarys", url, token, prefix, feed, levels, args.client_procs, 1, pid
+                    )
+                )
+        if args.only in (None, "litestar"):
+            with served("streams_baseline:create_app", env) as (base, pid):
+                url = base.replace("http", "ws")
+                results["litestar"] = asyncio.run(
+                    run_contender(
+                        "litestar", url, token, prefix, feed, levels, args.client_procs, 2, pid
+                    )
+                )
+    finally:
+        asyncio.run(drop_database(name))
+        asyncio.run(_clean_redis(prefix))
+    report(results, levels, args.client_procs, soft, hard, time.monotonic() - began)
+
+
+def report(
+    results: dict[str, dict[str, Figures]],
+    levels: list[int],
+    procs: int,
+    soft: int,
+    hard: int,
+    took_s: float,
+) -> None:
+    print()
+    print(f"machine: {machine()}")
+    print(f"fd limit {hard} (was {soft}); {procs} client processes per route; run {took_s:.0f} s")
+    print("latency = publish → client receive; rate = deliveries/s; cpu = process CPU per delivery")
+    print(
+        f"{'scenario':<27} {'route':<9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'delivered':>17} {'msgs/s':>9} {'server µs':>9} {'clients µs':>10}"
+    )
+    ours, peer = results.get("dracarys", {}), results.get("litestar", {})
+    for key in list(ours) or list(peer):
+        for name, f in (("dracarys", ours.get(key)), ("litestar", peer.get(key))):
+            if f is None:
+                continue
+            n = max(f.delivered, 1)
+            label = key if name == "dracarys" or key not in ours else ""
+            print(
+                f"{label:<27} {name:<9} {f.p50_ms:8.1f} {f.p99_ms:8.1f} {f.max_ms:8.1f} "
+                f"{f'{f.delivered:,}/{f.expected:,}':>17} {f.per_s:9,.0f} "
+                f"{f.server_cpu_s * 1e6 / n:9.1f} {f.clients_cpu_s * 1e6 / n:10.1f}"
+            )
+        a, b = ours.get(key), peer.get(key)
+        if a and b and b.p99_ms and b.delivered and a.delivered and b.server_cpu_s:
+            cpu_ratio = (a.server_cpu_s / a.delivered) / (b.server_cpu_s / b.delivered)
+            print(
+                f"{'':<27} {'ratio':<9} p99 {a.p99_ms / b.p99_ms:.2f}x, msgs/s "
+                f"{a.per_s / b.per_s:.2f}x, server CPU per delivery {cpu_ratio:.2f}x"
+            )
+    top = ours.get(f"broadcast {max(levels):,}")
+    if top is not None:
+        met = top.p99_ms < 250 and top.delivered == top.expected
+        print(
+            f"goal: {max(levels):,} subscribers, p99 < 250 ms → {top.p99_ms:.0f} ms: "
+            f"{'met' if met else 'NOT met'}"
+        )
+    for name, res in results.items():
+        fills = {k: f for k, f in res.items() if k.startswith("fills")}
+        saturated = [
+            k for k, f in fills.items() if f.delivered < 0.99 * f.expected or f.p99_ms > 1000
+        ]
+        peak = max((f.per_s for f in fills.values()), default=0)
+        where = saturated[0] if saturated else "not reached"
+        print(f"{name}: fills saturate at {where}; peak delivery {peak:,.0f} msgs/s")
+
+
+async def _clean_redis(prefix: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+if __name__ == "__main__":
+    main()
