@@ -1,0 +1,169 @@
+"""Charges with gap-free invoices and VAT, the monthly tax export, wallet history with a
+running balance, points credit and the mentor bonus."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import polars as pl
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from dracarys.clock import ManualClock
+from dracarys.db import transaction
+from dracarys.errors import InvalidInput
+from dracarys.identity.access import Role
+from dracarys.platform import Platform
+from dracarys.wallet import service
+from dracarys.wallet.policy import split_vat
+from tests.support import TestUser
+from tests.wallet.conftest import fund_wallet, outbox_events
+
+Client = AsyncTestClient[Litestar]
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+def test_vat_is_split_from_an_inclusive_price_to_the_cent() -> None:
+    assert split_vat(11_600, 1_600) == (10_000, 1_600)
+    assert split_vat(100, 1_600) == (86, 14)
+    assert split_vat(999, 0) == (999, 0)
+
+
+async def test_concurrent_charges_get_invoice_numbers_without_gaps(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    buyers = [await make_user() for _ in range(4)]
+    for buyer in buyers:
+        await fund_wallet(pool, buyer.id, "KES", 50_000, clock.now())
+
+    async def buy(buyer: TestUser, n: int) -> int:
+        response = await client.post(
+            "/api/v1/payments/charge",
+            json={
+                "purpose": "course",
+                "reference": f"course-{n}",
+                "amount_minor": 11_600,
+                "currency": "KES",
+                "idempotency_key": f"buy-course-{n:04d}",
+            },
+            headers=buyer.headers,
+        )
+        return response.status_code
+
+    # Each buyer can afford 4 of the 5 they try: the refused ones must not take a number.
+    codes = await asyncio.gather(*(buy(buyers[n % 4], n) for n in range(20)))
+    assert sorted(codes) == [201] * 16 + [409] * 4
+    numbers = [r["seq"] for r in await pool.fetch("SELECT seq FROM invoices ORDER BY seq")]
+    assert numbers == list(range(1, 17))
+    vat = await pool.fetchval("SELECT sum(vat_minor) FROM invoices")
+    assert vat == 16 * 1_600
+    assert len(await outbox_events(pool, "payment.captured")) == 16
+
+    admin = await make_user(role=Role.ADMIN)
+    year, month = clock.now().year, clock.now().month
+    export = await client.get(f"/api/v1/admin/tax-exports/{year}/{month}", headers=admin.headers)
+    assert export.status_code == 200
+    frame = pl.read_csv(io.BytesIO(export.content))
+    assert frame.height == 16
+    assert frame["vat_minor"].sum() == 25_600
+    assert frame["gross_minor"].sum() == frame["net_minor"].sum() + frame["vat_minor"].sum()
+    assert frame["invoice_number"][0] == f"DRC-{year}-000001"
+    empty = await client.get(
+        f"/api/v1/admin/tax-exports/{year}/{month % 12 + 1}", headers=admin.headers
+    )
+    assert pl.read_csv(io.BytesIO(empty.content)).height == 0
+    mine = await client.get(f"/api/v1/admin/tax-exports/{year}/{month}", headers=buyers[0].headers)
+    assert mine.status_code == 403
+
+
+async def test_history_lists_entries_newest_first_with_the_running_balance(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user()
+    await fund_wallet(pool, user.id, "KES", 10_000, clock.now())
+    for n, amount in enumerate((1_000, 2_500)):
+        response = await client.post(
+            "/api/v1/payments/charge",
+            json={
+                "purpose": "subscription",
+                "reference": f"signals-{n}",
+                "amount_minor": amount,
+                "currency": "KES",
+                "idempotency_key": f"sub-charge-{n:03d}",
+            },
+            headers=user.headers,
+        )
+        assert response.status_code == 201
+    history = await client.get(
+        f"/api/v1/wallets/{user.id}/history?currency=KES&limit=3", headers=user.headers
+    )
+    items = history.json()["items"]
+    assert [(i["direction"], i["balance_after_minor"]) for i in items] == [
+        ("out", 6_500),
+        ("out", 6_845),
+        ("out", 9_000),
+    ]
+    older = await client.get(
+        f"/api/v1/wallets/{user.id}/history?currency=KES&cursor={history.json()['next_cursor']}",
+        headers=user.headers,
+    )
+    rest = [(i["direction"], i["balance_after_minor"]) for i in older.json()["items"]]
+    assert rest == [("out", 9_138), ("in", 10_000)]
+    stranger = await make_user()
+    forbidden = await client.get(f"/api/v1/wallets/{user.id}/history", headers=stranger.headers)
+    assert forbidden.status_code == 404
+
+
+async def test_points_conversion_lands_once_as_wallet_credit(
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user()
+    for _ in range(3):
+        async with transaction(pool) as conn:
+            await service.credit_points_conversion(
+                conn, user.id, 2_000, "KES", "redeem-entry-77", now=clock.now()
+            )
+    async with transaction(pool) as conn:
+        with pytest.raises(InvalidInput):
+            await service.credit_points_conversion(
+                conn, user.id, 2_001, "KES", "redeem-entry-77", now=clock.now()
+            )
+        balances = await service.wallet_balances(conn, user.id)
+    assert balances.balances[0].available_minor == 2_000
+    landed = await outbox_events(pool, "points.credit_landed")
+    assert [e["amount_minor"] for e in landed] == [2_000]
+
+
+async def test_mentor_bonus_pays_only_above_4_7_with_80_percent_attendance_once_a_month(
+    make_user: MakeUser,
+    platform: Platform,
+    pool: asyncpg.Pool,
+) -> None:
+    star, almost, absent = [await make_user(role=Role.MENTOR) for _ in range(3)]
+    stats = [
+        service.MentorMonth(mentor_id=star.id, avg_rating=4.8, attendance_bps=8_000),
+        service.MentorMonth(mentor_id=almost.id, avg_rating=4.7, attendance_bps=10_000),
+        service.MentorMonth(mentor_id=absent.id, avg_rating=5.0, attendance_bps=7_999),
+    ]
+    assert await service.pay_mentor_bonuses(platform, "2025-12", stats) == [star.id]
+    assert await service.pay_mentor_bonuses(platform, "2025-12", stats) == []
+    async with pool.acquire() as conn:
+        paid = {
+            u.id: (await service.wallet_balances(conn, u.id)).balances[0].available_minor
+            for u in (star, almost, absent)
+        }
+    bonus = platform.settings.wallet_mentor_bonus_kes_minor
+    assert paid == {star.id: bonus, almost.id: 0, absent.id: 0}
+    assert service.previous_month(platform.clock.now()) == "2025-12"

@@ -1,0 +1,272 @@
+"""Withdrawals and payouts: KYC, step-up and daily-limit rules, M-Pesa B2C results,
+retries with backoff, failures returned to the wallet, bank transfers recorded by admins."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from dracarys.clock import ManualClock
+from dracarys.identity.access import Role
+from dracarys.platform import Platform
+from dracarys.wallet import ledger, service
+from tests.support import TestUser
+from tests.wallet.conftest import fund_wallet, outbox_events, refreshed
+from tests.wallet.simulators import DarajaSimulator
+
+Client = AsyncTestClient[Litestar]
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+def _withdrawal(amount: int, key: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "amount_minor": amount,
+        "currency": "KES",
+        "method": "mpesa",
+        "destination": "0722000222",
+        "idempotency_key": key,
+        **extra,
+    }
+
+
+async def _kes(client: Client, user: TestUser) -> tuple[int, int]:
+    response = await client.get(f"/api/v1/wallets/{user.id}/balances", headers=user.headers)
+    row = next(b for b in response.json()["balances"] if b["currency"] == "KES")
+    return row["available_minor"], row["pending_out_minor"]
+
+
+async def test_withdrawal_needs_kyc_step_up_above_threshold_and_stays_in_the_daily_limit(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    unverified = await make_user(kyc_level=1)
+    await fund_wallet(pool, unverified.id, "KES", 100_000, clock.now())
+    refused = await client.post(
+        f"/api/v1/wallets/{unverified.id}/withdraw",
+        json=_withdrawal(10_000, "wd-kyc-00001"),
+        headers=unverified.headers,
+    )
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["field"] == "kyc_level"
+
+    user = await make_user(kyc_level=2)
+    other = await make_user(kyc_level=2)
+    await fund_wallet(pool, user.id, "KES", 40_000_000, clock.now())
+    not_owner = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(10_000, "wd-owner-001"),
+        headers=other.headers,
+    )
+    assert not_owner.status_code == 403
+    big = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(5_000_000, "wd-big-00001"),
+        headers=user.headers,
+    )
+    assert big.status_code == 403
+    assert big.json()["errors"][0]["field"] == "totp_code"
+    fractional = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(10_050, "wd-frac-0001"),
+        headers=user.headers,
+    )
+    assert fractional.status_code == 422
+    for n in range(7):  # 7 × 40,000 = 280,000 of the 300,000 daily limit
+        ok = await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(4_000_000, f"wd-day-{n:05d}"),
+            headers=user.headers,
+        )
+        assert ok.status_code == 201, ok.text
+    over = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(4_000_000, "wd-day-over1"),
+        headers=user.headers,
+    )
+    assert over.status_code == 409
+    assert "daily withdrawal limit" in over.json()["detail"]
+    assert await _kes(client, user) == (40_000_000 - 28_000_000, 28_000_000)
+    clock.advance(timedelta(days=1))
+    user = refreshed(user, client.app.state.platform.settings, clock)
+    next_day = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(4_000_000, "wd-day-next1"),
+        headers=user.headers,
+    )
+    assert next_day.status_code == 201
+
+
+async def test_fifty_concurrent_withdrawals_with_one_key_make_one_payout_and_a_new_body_is_422(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    user = await make_user(kyc_level=2)
+    await fund_wallet(pool, user.id, "KES", 1_000_000, clock.now())
+    body = _withdrawal(100_000, "wd-race-key-1")
+    responses = await asyncio.gather(
+        *(
+            client.post(f"/api/v1/wallets/{user.id}/withdraw", json=body, headers=user.headers)
+            for _ in range(50)
+        )
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM payouts WHERE user_id = $1", user.id) == 1
+    assert (
+        await pool.fetchval("SELECT count(*) FROM ledger_transfers WHERE code = 'withdrawal'") == 1
+    )
+    assert (
+        sum(
+            1
+            for r in daraja_sim.b2c_requests.values()
+            if r["OriginatorConversationID"] == responses[0].json()["id"]
+        )
+        == 1
+    )
+    changed = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json={**body, "amount_minor": 100_100},
+        headers=user.headers,
+    )
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["field"] == "idempotency_key"
+    assert await _kes(client, user) == (900_000, 100_000)
+
+
+async def test_a_failed_b2c_result_returns_the_money_and_a_success_completes_once(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    user = await make_user(kyc_level=2)
+    await fund_wallet(pool, user.id, "KES", 500_000, clock.now())
+    first = (
+        await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(200_000, "wd-b2c-fail1"),
+            headers=user.headers,
+        )
+    ).json()
+    second = (
+        await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(100_000, "wd-b2c-ok001"),
+            headers=user.headers,
+        )
+    ).json()
+    assert (first["status"], second["status"]) == ("sent", "sent")
+    path, failure = daraja_sim.b2c_result(first["id"], result_code=2001)
+    assert (await client.post(path, json=failure)).status_code == 200
+    path, success = daraja_sim.b2c_result(second["id"])
+    for _ in range(3):
+        assert (await client.post(path, json=success)).status_code == 200
+    assert await _kes(client, user) == (400_000, 0)
+    rows = {r["id"]: r for r in await pool.fetch("SELECT id, status, failure_reason FROM payouts")}
+    assert rows[uuid.UUID(first["id"])]["failure_reason"].startswith("The balance")
+    assert len(await outbox_events(pool, "payout.completed")) == 1
+
+
+async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_back(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    daraja_sim: DarajaSimulator,
+    platform: Platform,
+) -> None:
+    user = await make_user(kyc_level=2)
+    await fund_wallet(pool, user.id, "KES", 300_000, clock.now())
+    daraja_sim.b2c_failures_to_inject = 1
+    retried = (
+        await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(100_000, "wd-retry-001"),
+            headers=user.headers,
+        )
+    ).json()
+    assert (retried["status"], retried["attempts"]) == ("queued", 1)
+    assert await service.retry_due_payouts(platform) == 0  # backoff not over yet
+    clock.advance(timedelta(minutes=3))
+    assert await service.retry_due_payouts(platform) == 1
+    assert retried["id"] in daraja_sim.b2c_requests
+
+    daraja_sim.b2c_failures_to_inject = 100
+    doomed = (
+        await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(50_000, "wd-doomed-01"),
+            headers=refreshed(user, platform.settings, clock).headers,
+        )
+    ).json()
+    for _ in range(platform.settings.wallet_payout_max_attempts + 1):
+        clock.advance(timedelta(hours=2))
+        await service.retry_due_payouts(platform)
+    daraja_sim.b2c_failures_to_inject = 0
+    status = await pool.fetchrow(
+        "SELECT status, attempts FROM payouts WHERE id = $1", uuid.UUID(doomed["id"])
+    )
+    assert (status["status"], status["attempts"]) == (
+        "failed",
+        platform.settings.wallet_payout_max_attempts,
+    )
+    async with pool.acquire() as conn:
+        balances = await service.wallet_balances(conn, user.id)
+        kes = next(b for b in balances.balances if b.currency == "KES")
+        assert (kes.available_minor, kes.pending_out_minor) == (200_000, 100_000)
+        assert (await ledger.check_ledger(conn)).problems == []
+
+
+async def test_bank_withdrawal_waits_for_an_admin_to_record_the_transfer(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user(kyc_level=3)
+    admin = await make_user(role=Role.ADMIN)
+    await fund_wallet(pool, user.id, "USD", 50_000, clock.now())
+    payout = (
+        await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json={
+                "amount_minor": 20_000,
+                "currency": "USD",
+                "method": "bank",
+                "destination": "KCB 1234567890",
+                "idempotency_key": "wd-bank-0001",
+            },
+            headers=user.headers,
+        )
+    ).json()
+    assert payout["status"] == "awaiting_bank_transfer"
+    assert (
+        await client.post(
+            f"/api/v1/admin/payouts/{payout['id']}/bank-transfer",
+            json={"bank_reference": "FT2601051234"},
+            headers=user.headers,
+        )
+    ).status_code == 403
+    for _ in range(2):
+        done = await client.post(
+            f"/api/v1/admin/payouts/{payout['id']}/bank-transfer",
+            json={"bank_reference": "FT2601051234"},
+            headers=admin.headers,
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "completed"
+    assert len(await outbox_events(pool, "payout.completed")) == 1
