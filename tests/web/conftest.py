@@ -24,6 +24,7 @@ import uvicorn
 
 from dracarys.app import create_app
 from tests.conftest import make_settings
+from tests.messaging.simulators import SmtpSimulator
 from workers.runtime import embedded_background
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -78,6 +79,15 @@ def _free_port() -> int:
         return port
 
 
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[SmtpSimulator]:
+    """Sign-ups send verification mail; a local SMTP server receives it."""
+    smtp = SmtpSimulator()
+    smtp.start()
+    yield smtp
+    smtp.stop()
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -88,9 +98,11 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """The whole platform as `dracarys up` runs it (app + streams + worker in one
-    process), in a thread with its own event loop."""
+def live_server(
+    database_url: str, tmp_path: Path, mail_sink: SmtpSimulator
+) -> Iterator[LiveServer]:
+    """The whole platform as `dracarys up` runs it (app, streams, and the embedded worker
+    with the paper-trading engine on the replay feed), in a thread with its own loop."""
     port = _free_port()
     origin = f"http://127.0.0.1:{port}"
     settings = make_settings(
@@ -100,6 +112,7 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         DRACARYS_ALLOWED_ORIGINS=origin,
         DRACARYS_OUTBOX_POLL_INTERVAL_S="0.1",
         DRACARYS_LOG_LEVEL="ERROR",
+        DRACARYS_SMTP_PORT=str(mail_sink.port),
     )
     app = create_app(settings, lifespan_hooks=[embedded_background], run_migrations=False)
     config = uvicorn.Config(

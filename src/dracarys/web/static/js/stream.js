@@ -25,7 +25,7 @@ export class LiveStream extends EventTarget {
   constructor(url = defaultUrl()) {
     super();
     this.url = url;
-    /** @type {Map<string, {handlers: ChannelHandlers, lastSeq: number | null}>} */
+    /** @type {Map<string, {handlers: ChannelHandlers, lastSeq: number | null, backfill: number, confirmed: (() => void) | null}>} */
     this.channels = new Map();
     /** @type {WebSocket | null} */
     this.socket = null;
@@ -61,20 +61,36 @@ export class LiveStream extends EventTarget {
   }
 
   /**
-   * Watch a channel. `afterSeq` resumes after a sequence number the page already showed
-   * (e.g. one the REST snapshot reported); without it, live messages start now.
+   * Watch a channel. Without options live messages start now; `afterSeq` resumes after a
+   * sequence number the page already showed; `backfill: n` first replays up to the last
+   * n messages still in the server's history (e.g. recent bars for a chart).
+   * Resolves once the server confirmed (or refused) the subscription.
    * @param {string} channel
    * @param {ChannelHandlers} handlers
-   * @param {number | null} [afterSeq]
+   * @param {{afterSeq?: number | null, backfill?: number}} [options]
+   * @returns {Promise<void>}
    */
-  subscribe(channel, handlers, afterSeq = null) {
-    this.channels.set(channel, { handlers, lastSeq: afterSeq });
-    if (this.authenticated) this.sendSubscribe(channel);
+  subscribe(channel, handlers, options = {}) {
+    return new Promise((resolve) => {
+      this.channels.set(channel, {
+        handlers,
+        lastSeq: options.afterSeq ?? null,
+        backfill: options.backfill || 0,
+        confirmed: resolve,
+      });
+      if (this.authenticated) this.sendSubscribe(channel);
+    });
   }
 
   unsubscribe(channel) {
     this.channels.delete(channel);
     if (this.authenticated) this.send({ op: "unsubscribe", channel });
+  }
+
+  confirm(entry) {
+    const done = entry.confirmed;
+    entry.confirmed = null;
+    done?.();
   }
 
   /** The last sequence number delivered on `channel` (null before the first). */
@@ -109,7 +125,10 @@ export class LiveStream extends EventTarget {
     this.socket = socket;
     this.authenticated = false;
     socket.addEventListener("open", () => socket.send(JSON.stringify({ op: "auth", token })));
-    socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
+    socket.addEventListener("message", (event) => {
+      // The server may batch several frames into one WebSocket message, one per line.
+      for (const line of String(event.data).split("\n")) if (line) this.onFrame(JSON.parse(line));
+    });
     socket.addEventListener("close", (event) => this.onClose(socket, event));
   }
 
@@ -135,8 +154,17 @@ export class LiveStream extends EventTarget {
       }
       case "subscribed": {
         const entry = this.channels.get(frame.channel);
-        // Without a resume point, live messages start after the position reported here.
-        if (entry && entry.lastSeq === null) entry.lastSeq = frame.seq;
+        if (!entry) break;
+        if (entry.lastSeq === null && entry.backfill > 0 && frame.seq > 0) {
+          // Ask again from `backfill` messages back; the replay arrives before live ones.
+          entry.lastSeq = Math.max(0, frame.seq - entry.backfill);
+          entry.backfill = 0;
+          this.sendSubscribe(frame.channel);
+        } else if (entry.lastSeq === null) {
+          // Without a resume point, live messages start after the position reported here.
+          entry.lastSeq = frame.seq;
+        }
+        this.confirm(entry);
         break;
       }
       case "message":
@@ -146,12 +174,16 @@ export class LiveStream extends EventTarget {
         const entry = this.channels.get(frame.channel);
         if (!entry) break;
         entry.lastSeq = frame.seq;
+        this.confirm(entry);
         entry.handlers.onResync?.(frame.seq);
         break;
       }
       case "error": {
         const entry = frame.channel ? this.channels.get(frame.channel) : null;
-        if (entry) entry.handlers.onDenied?.(frame.detail);
+        if (entry) {
+          this.confirm(entry);
+          entry.handlers.onDenied?.(frame.detail);
+        }
         this.dispatchEvent(new CustomEvent("error", { detail: frame }));
         break;
       }

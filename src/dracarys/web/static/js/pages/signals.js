@@ -1,0 +1,204 @@
+// Signal feed: live signals of the mentors the caller follows (`signals:{mentor_id}`
+// streams, subscribed before the history is read and merged by signal id), each mentor's
+// verified track record and hash-chain check, and mirroring into a paper portfolio on/off.
+
+import { ApiError, api } from "../api.js";
+import { signalItem, trackRecordStats } from "../signals.js";
+import { LiveStream } from "../stream.js";
+import {
+  bindConnectionBadge, byId, clearFormError, el, flash, formValues, showFormError, signedInShell,
+} from "../ui.js";
+
+const stream = new LiveStream();
+window.__stream = stream;
+bindConnectionBadge(stream);
+
+/** @type {Map<string, any>} signal id → signal */
+const signals = new Map();
+/** @type {Map<string, string>} mentor id → name */
+const names = new Map();
+let portfolios = [];
+
+async function mentorName(id) {
+  if (!names.has(id)) {
+    try {
+      names.set(id, (await api(`/api/v1/users/${id}`)).name || "Mentor");
+    } catch {
+      names.set(id, "Mentor");
+    }
+  }
+  return names.get(id);
+}
+
+function renderFeed() {
+  const list = byId("signal-feed");
+  const ordered = [...signals.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  list.replaceChildren(...ordered.map((s) => signalItem(s, names.get(s.mentor_id) || "")));
+  byId("feed-note").textContent = ordered.length
+    ? `${ordered.length} signals; new ones appear here as mentors publish them.`
+    : "No signals yet from the mentors you follow. New ones appear here live.";
+}
+
+function addSignal(signal) {
+  if (signals.has(signal.id)) return; // history and stream overlap: show it once
+  signals.set(signal.id, signal);
+  renderFeed();
+  document.body.dataset.lastSignal = signal.id;
+}
+
+async function follow(mentorId) {
+  /** @type {any[] | null} */
+  let buffer = [];
+  await stream.subscribe(`signals:${mentorId}`, {
+    onMessage: (frame) => (buffer ? buffer.push(frame) : addSignal(frame)),
+    onResync: () => loadHistory(mentorId),
+    onDenied: (detail) => flash(`Live signals refused: ${detail}`),
+  });
+  try {
+    await loadHistory(mentorId);
+  } finally {
+    const pending = buffer;
+    buffer = null;
+    for (const frame of pending) addSignal(frame);
+  }
+}
+
+async function loadHistory(mentorId) {
+  const page = await api(`/api/v1/trading/mentors/${mentorId}/signals?limit=100`);
+  await mentorName(mentorId);
+  for (const signal of page.signals) signals.set(signal.id, signal);
+  renderFeed();
+}
+
+function mirrorControls(sub) {
+  const id = `mirror-${sub.id}`;
+  const select = el("select", { id: `${id}-portfolio`, "aria-label": "Portfolio to mirror into" },
+    ...portfolios.filter((p) => p.kind === "personal").map((p) =>
+      el("option", { value: p.id, selected: p.id === sub.mirror_portfolio_id }, p.name)));
+  const box = el("input", { type: "checkbox", id, checked: Boolean(sub.mirror_portfolio_id) });
+  box.addEventListener("change", () => setMirroring(sub, box.checked ? select.value : null));
+  return el("div", { class: "row" },
+    el("label", { class: "check", for: id }, box, "Mirror into"), select);
+}
+
+/** Mirroring changes by ending the subscription and starting it again with the new setting. */
+async function setMirroring(sub, portfolioId) {
+  if (portfolioId === null && !sub.mirror_portfolio_id) return;
+  if (portfolioId !== null && !portfolioId) {
+    flash("Create a paper portfolio on the Paper trading page first.");
+    return;
+  }
+  try {
+    await api(`/api/v1/trading/subscriptions/${sub.id}/cancel`, { method: "POST" });
+    await api(`/api/v1/trading/mentors/${sub.mentor_id}/subscriptions`, {
+      method: "POST",
+      body: portfolioId ? { mirror: { portfolio_id: portfolioId } } : {},
+    });
+    flash(portfolioId ? "Mirroring on: new signals are copied into your portfolio." : "Mirroring off.", "info");
+  } catch (error) {
+    flash(error.message);
+  }
+  await loadSubscriptions();
+}
+
+async function loadSubscriptions() {
+  const subs = (await api("/api/v1/trading/subscriptions")).filter((s) => s.status === "active");
+  const items = await Promise.all(subs.map(async (sub) => {
+    const [name, record, verification] = await Promise.all([
+      mentorName(sub.mentor_id),
+      api(`/api/v1/trading/mentors/${sub.mentor_id}/track-record`).catch(() => null),
+      api(`/api/v1/trading/mentors/${sub.mentor_id}/signals/verification`).catch(() => null),
+    ]);
+    return el("li", { dataset: { mentorId: sub.mentor_id } },
+      el("strong", {}, name),
+      el("span", { class: "hint" }, sub.monthly_price_minor ? ` · paid plan (${sub.billing_status})` : " · free feed"),
+      record ? trackRecordStats(record, verification) : el("p", { class: "hint" }, "Track record unavailable."),
+      mirrorControls(sub),
+      el("button", { type: "button", class: "link-button", onclick: () => unfollow(sub) }, `Unsubscribe from ${name}`));
+  }));
+  byId("subscriptions").replaceChildren(...items);
+  if (!items.length) byId("subscriptions").append(el("li", { class: "hint" }, "You follow no mentor yet."));
+  return subs;
+}
+
+async function unfollow(sub) {
+  try {
+    await api(`/api/v1/trading/subscriptions/${sub.id}/cancel`, { method: "POST" });
+    stream.unsubscribe(`signals:${sub.mentor_id}`);
+    for (const [id, s] of signals) if (s.mentor_id === sub.mentor_id) signals.delete(id);
+    renderFeed();
+    await loadSubscriptions();
+  } catch (error) {
+    flash(error.message);
+  }
+}
+
+async function loadMentorChoices(following) {
+  const select = /** @type {HTMLSelectElement} */ (byId("mentor"));
+  let mentors = [];
+  try {
+    mentors = (await api("/api/v1/mentors?limit=100")).mentors;
+  } catch {
+    mentors = [];
+  }
+  const choices = mentors.filter((m) => !following.has(m.id));
+  select.replaceChildren(...choices.map((m) => el("option", { value: m.id }, `${m.name} — ${m.headline || m.specialties.join(", ")}`)));
+  if (!choices.length) select.append(el("option", { value: "" }, "No other mentors listed"));
+}
+
+async function showDisclaimer() {
+  const disclaimer = await api("/api/v1/trading/disclaimer");
+  byId("disclaimer-body").textContent = disclaimer.body;
+  byId("disclaimer").hidden = false;
+  byId("disclaimer").dataset.version = String(disclaimer.version);
+  byId("acknowledge").focus();
+}
+
+byId("acknowledge").addEventListener("click", async () => {
+  try {
+    await api("/api/v1/trading/disclaimer/acknowledgements", {
+      method: "POST", body: { version: Number(byId("disclaimer").dataset.version) },
+    });
+    byId("disclaimer").hidden = true;
+    flash("Disclaimer accepted: subscribe again.", "info");
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
+const form = /** @type {HTMLFormElement} */ (byId("subscribe-form"));
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearFormError(form);
+  const { mentor_id: mentorId } = formValues(form);
+  if (!mentorId) return;
+  try {
+    await api(`/api/v1/trading/mentors/${mentorId}/subscriptions`, { method: "POST", body: {} });
+    await refresh();
+  } catch (error) {
+    if (error instanceof ApiError && error.problem.extra?.disclaimer_version) await showDisclaimer();
+    showFormError(form, error);
+  }
+});
+
+async function refresh() {
+  const subs = await loadSubscriptions();
+  const following = new Set(subs.map((s) => s.mentor_id));
+  await Promise.all([...following].filter((id) => !stream.channels.has(`signals:${id}`)).map(follow));
+  renderFeed();
+  await loadMentorChoices(following);
+  document.body.dataset.feedReady = String(following.size);
+}
+
+async function main() {
+  await signedInShell();
+  stream.start();
+  try {
+    portfolios = await api("/api/v1/trading/portfolios");
+    await refresh();
+  } catch (error) {
+    flash(`Could not load your signal feed: ${error.message}`);
+  }
+}
+
+main();
