@@ -13,6 +13,8 @@ from dracarys.messaging.service import deliver_message
 from dracarys.outbox import EventHandler
 from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
 from dracarys.points.events import POINTS_AWARDED
+from dracarys.trading.events import SIGNAL_PUBLISHED
+from dracarys.trading.signals import on_signal_published
 from workers.backtest_tasks import on_backtest_requested
 from workers.points_tasks import on_points_awarded, on_points_event
 
@@ -52,6 +54,11 @@ CONSUMERS.append(
         name="backtests.run",
         topics=frozenset({BACKTEST_REQUESTED}),
         handler=on_backtest_requested,
+    )
+)
+CONSUMERS.append(
+    Consumer(
+        name="trading.mirror", topics=frozenset({SIGNAL_PUBLISHED}), handler=on_signal_published
     )
 )
 

@@ -19,6 +19,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
+from dracarys.trading.runtime import paper_trading
 from workers.broker import build_broker
 from workers.tasks import DELIVER_EVENTS, register_tasks
 
@@ -97,11 +98,13 @@ class Worker:
 
 @asynccontextmanager
 async def embedded_background(platform: Platform) -> AsyncIterator[None]:
-    """Lifespan hook for `dracarys up`: worker, relay and scheduler in-process."""
+    """Lifespan hook for `dracarys up`: worker, relay, scheduler and the paper-trading
+    engine (replaying the demo feed) in-process."""
     worker = Worker(platform)
     await worker.start()
     worker.start_scheduler()
     try:
-        yield
+        async with paper_trading(platform):
+            yield
     finally:
         await worker.stop()

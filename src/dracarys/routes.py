@@ -12,8 +12,9 @@ from dracarys.mentorship.api import MENTORSHIP_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import StreamAdminController, stream
 from dracarys.system.api import health, ready
-from dracarys.web.pages import WEB_ROUTES
+from dracarys.trading.api import TRADING_CONTROLLERS
 from dracarys.wallet.api import WALLET_CONTROLLERS
+from dracarys.web.pages import WEB_ROUTES
 
 ROUTE_HANDLERS: list[Any] = [
     health,
@@ -26,5 +27,6 @@ ROUTE_HANDLERS: list[Any] = [
     *POINTS_ROUTES,
     *WALLET_CONTROLLERS,
     *BACKTEST_ROUTES,
+    *TRADING_CONTROLLERS,
     *WEB_ROUTES,
 ]

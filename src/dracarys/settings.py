@@ -50,6 +50,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
     outbox_poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     seed_demo: bool = True
+    # Real-time streams (/api/v1/stream): history kept per channel for resume, and the
+    # limits every connection lives under (see streams/server.py).
+    stream_history_size: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1000
+    stream_history_ttl_s: Annotated[int, msgspec.Meta(ge=0)] = 7 * 24 * 3600
+    stream_send_queue_frames: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1024
+    stream_send_queue_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 4 * 1024 * 1024
+    stream_max_frame_bytes: Annotated[int, msgspec.Meta(ge=64, le=1024 * 1024)] = 4096
+    stream_messages_per_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
+    stream_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    stream_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 45.0
+    stream_auth_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    # How often sessions are checked for expiry and revocation (must stay under 5 s).
+    stream_session_check_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 1.0
+    stream_max_channels: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
     # Wallet and payments (see dracarys.wallet). Stripe: secret API key, webhook signing
     # secrets (comma-separated; several during a rotation), API base (tests point it at a
     # local simulator). M-Pesa Daraja: app credentials, STK shortcode and passkey, B2C
@@ -82,20 +96,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     wallet_holdback_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 1_000
     wallet_holdback_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
     wallet_mentor_bonus_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 500_000
-    # Real-time streams (/api/v1/stream): history kept per channel for resume, and the
-    # limits every connection lives under (see streams/server.py).
-    stream_history_size: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1000
-    stream_history_ttl_s: Annotated[int, msgspec.Meta(ge=0)] = 7 * 24 * 3600
-    stream_send_queue_frames: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1024
-    stream_send_queue_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 4 * 1024 * 1024
-    stream_max_frame_bytes: Annotated[int, msgspec.Meta(ge=64, le=1024 * 1024)] = 4096
-    stream_messages_per_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
-    stream_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
-    stream_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 45.0
-    stream_auth_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
-    # How often sessions are checked for expiry and revocation (must stay under 5 s).
-    stream_session_check_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 1.0
-    stream_max_channels: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
     # Identity: refresh-token lifetime and login throttling (failures per window).
     refresh_token_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     login_failure_window_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900
@@ -148,6 +148,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     points_minor_units_per_point: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1
     points_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "KES"
     points_rules_cache_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    # Paper trading (see dracarys.trading): leverage cap of non-novice accounts, the
+    # embedded mode's market feed (replay of data/sample_daily.csv, synthetic, or off),
+    # its speed in market seconds per wall second (86,400 = one trading day a second),
+    # and how many ticks pass between leaderboard recomputations.
+    trading_max_leverage: Annotated[float, msgspec.Meta(ge=1, le=100)] = 4.0
+    trading_feed: Literal["replay", "synthetic", "off"] = "replay"
+    trading_replay_speed: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
+    trading_leaderboard_every_ticks: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 30
 
     def __repr__(self) -> str:
         shown = {

@@ -1,0 +1,497 @@
+"""The paper-trading engine loop: one process per market feed holds every open order of
+every paper account in `engine.matching`'s struct-of-arrays book, matches the whole book
+on each tick with one kernel call, then persists the tick — fills, orders, positions,
+cash, equity marks, signal outcomes, outbox events and the feed position — in ONE
+transaction, and only then publishes order updates, fills and equity ticks.
+
+Restart safety: the feed position (`market_feed_state.last_seq`) commits with the tick's
+fills, so a restarted engine rebuilds its book from the database and resumes at the next
+tick: nothing is lost, nothing is filled twice. Fill ids are derived from (order id, bar
+sequence) and unique in the database besides, so even a replayed tick cannot double a
+fill. If an order changed under the engine during a tick (its owner cancelled it), the
+transaction is abandoned, the book reloaded and the tick matched again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import numpy as np
+import structlog
+
+from dracarys.db import Connection, transaction
+from dracarys.outbox import emit_many
+from dracarys.platform import Platform
+from dracarys.trading import performance, signals, store
+from dracarys.trading.events import PAPER_ORDER_FILLED
+from dracarys.trading.models import (
+    OPEN_STATUSES,
+    BarFrame,
+    EquityFrame,
+    Fill,
+    FillFrame,
+    Order,
+    OrderFrame,
+)
+from engine.feeds import MarketFeed
+from engine.matching import (
+    BUY,
+    EV_EXPIRED,
+    EV_IOC_CANCELLED,
+    EV_OCO_CANCELLED,
+    EV_REJECTED,
+    NO_EXPIRY,
+    ORDER_KIND_NAMES,
+    PRESET_INDEX,
+    SELL,
+    STATUS_NAMES,
+    TIF_NAMES,
+    OrderBook,
+    Tick,
+)
+from streams import channels
+
+log = structlog.get_logger("dracarys.trading.engine")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FILL_NAMESPACE = uuid.UUID("8c1f5d0e-3b7a-4f7e-9d51-6f0c2a4e7b10")
+_KIND = {name: k for k, name in enumerate(ORDER_KIND_NAMES)}
+_TIF = {name: k for k, name in enumerate(TIF_NAMES)}
+_REASONS = {
+    EV_EXPIRED: "the trading day ended",
+    EV_IOC_CANCELLED: "immediate-or-cancel: the rest did not fill on its first bar",
+    EV_OCO_CANCELLED: "the other bracket leg filled",
+    EV_REJECTED: "rejected by the simulated venue (harsh preset)",
+}
+_DAY_NS = 86_400 * 10**9
+_UNSET_DAY = -1
+
+
+def to_ns(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def from_ns(ns: int) -> datetime:
+    return EPOCH + timedelta(microseconds=ns // 1000)
+
+
+def fill_id(order_id: uuid.UUID, seq: int) -> uuid.UUID:
+    return uuid.uuid5(FILL_NAMESPACE, f"{order_id}:{seq}")
+
+
+class _OrderChanged(Exception):
+    """An order the tick touched changed in the database meanwhile: match again."""
+
+
+@dataclass(slots=True)
+class _Meta:
+    id: uuid.UUID
+    portfolio_id: uuid.UUID
+    user_id: uuid.UUID
+    epoch: int
+    symbol: str
+    side: str
+    role: str
+    preset: str
+    parent_id: uuid.UUID | None
+    signal_id: uuid.UUID | None
+
+
+@dataclass(slots=True)
+class TickReport:
+    seq: int
+    fills: list[Fill] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    skipped: bool = False
+
+
+class PaperTradingEngine:
+    def __init__(self, platform: Platform, feed: MarketFeed) -> None:
+        self.platform = platform
+        self.feed = feed
+        self.last_seq = 0
+        self.ticks = 0
+        self._equity: list[tuple[uuid.UUID, int]] = []
+        self._new_book()
+
+    def _new_book(self) -> None:
+        self.book = OrderBook(self.feed.symbols, self.feed.tick_size, self.feed.qty_step)
+        self.slots: dict[uuid.UUID, int] = {}
+        self.meta: dict[int, _Meta] = {}
+        self.watermark = 0
+
+    async def start(self) -> None:
+        async with transaction(self.platform.pool) as conn:
+            for k, symbol in enumerate(self.feed.symbols):
+                existing = await store.get_instrument(conn, symbol)
+                if existing is None:
+                    await store.upsert_instrument(
+                        conn,
+                        symbol=symbol,
+                        feed=self.feed.name,
+                        tick_size=self.feed.tick_size[k],
+                        qty_step=self.feed.qty_step[k],
+                        min_qty=self.feed.qty_step[k],
+                    )
+            state = await store.feed_state(conn, self.feed.name)
+            self.last_seq = int(state["last_seq"]) if state is not None else 0
+            await self._reload(conn)
+
+    async def _reload(self, conn: Connection) -> None:
+        self._new_book()
+        self.watermark = await store.max_change_seq(conn)
+        self._add_rows(await store.engine_orders(conn, self.feed.symbols, 0))
+
+    def _add_rows(self, rows: list[asyncpg.Record]) -> None:
+        added: list[asyncpg.Record] = []
+        for row in rows:
+            if row["status"] not in OPEN_STATUSES or row["id"] in self.slots:
+                continue
+            if row["role"] in ("stop_loss", "take_profit"):
+                remaining = float(row["parent_filled"] or 0) - float(row["filled_qty"])
+                remaining -= float(row["sibling_filled"] or 0)
+            else:
+                remaining = float(row["qty"]) - float(row["filled_qty"])
+            day_end = row["day_ends_at"]
+            expire = to_ns(day_end) if day_end is not None else NO_EXPIRY
+            if row["tif"] == "day" and day_end is None:
+                expire = _UNSET_DAY
+            slot = self.book.add(
+                symbol=row["symbol"],
+                side=BUY if row["side"] == "buy" else SELL,
+                kind=_KIND[row["kind"]],
+                qty=max(remaining, 0.0),
+                limit_price=float(row["limit_price"]) if row["limit_price"] is not None else np.nan,
+                stop_price=float(row["stop_price"]) if row["stop_price"] is not None else np.nan,
+                tif=_TIF[row["tif"]],
+                preset=PRESET_INDEX[row["preset"]],
+                eligible_ns=to_ns(row["eligible_at"]) if row["eligible_at"] is not None else 0,
+                expire_ns=expire,
+                key=row["id"].int,
+                status=STATUS_NAMES.index(row["status"]),
+            )
+            self.slots[row["id"]] = slot
+            self.meta[slot] = _Meta(
+                id=row["id"],
+                portfolio_id=row["portfolio_id"],
+                user_id=row["user_id"],
+                epoch=row["epoch"],
+                symbol=row["symbol"],
+                side=row["side"],
+                role=row["role"],
+                preset=row["preset"],
+                parent_id=row["parent_id"],
+                signal_id=row["signal_id"],
+            )
+            added.append(row)
+        legs: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+        for row in added:
+            if row["parent_id"] is not None and row["role"] in ("stop_loss", "take_profit"):
+                legs[row["parent_id"]][row["role"]] = self.slots[row["id"]]
+        for parent_id, pair in legs.items():
+            stop_loss, take_profit = pair.get("stop_loss"), pair.get("take_profit")
+            parent = self.slots.get(parent_id)
+            if parent is not None:
+                self.book.link_bracket(parent, stop_loss, take_profit)
+            elif stop_loss is not None and take_profit is not None:
+                self.book.sibling[stop_loss] = take_profit
+                self.book.sibling[take_profit] = stop_loss
+
+    def _drop(self, slot: int) -> None:
+        meta = self.meta.pop(slot)
+        del self.slots[meta.id]
+        book = self.book
+        other = int(book.sibling[slot])
+        if other >= 0 and book.sibling[other] == slot:
+            book.sibling[other] = -1
+        if meta.parent_id is not None:
+            parent = self.slots.get(meta.parent_id)
+            if parent is not None:
+                if book.child_stop[parent] == slot:
+                    book.child_stop[parent] = -1
+                if book.child_take[parent] == slot:
+                    book.child_take[parent] = -1
+        book.release(slot)
+
+    async def _sync(self, conn: Connection) -> list[Order]:
+        """Take in what changed since the last tick: new orders, cancellations, expiries."""
+        expired = await store.expire_due_orders(conn, self.feed.symbols, self.platform.clock.now())
+        rows = await store.engine_orders(conn, self.feed.symbols, self.watermark)
+        for row in rows:
+            self.watermark = max(self.watermark, int(row["change_seq"]))
+            slot = self.slots.get(row["id"])
+            if slot is not None and row["status"] not in OPEN_STATUSES:
+                self._drop(slot)
+        self._add_rows(rows)
+        return expired
+
+    async def step(self, tick: Tick) -> TickReport:
+        """Process one tick, exactly once across restarts."""
+        if tick.seq <= self.last_seq:
+            return TickReport(seq=tick.seq, skipped=True)
+        for _ in range(5):
+            try:
+                report, expired = await self._step_once(tick)
+                break
+            except _OrderChanged:
+                async with self.platform.pool.acquire() as conn:
+                    await self._reload(conn)
+            except BaseException:
+                # The transaction rolled back; the book may have moved: rebuild it.
+                async with self.platform.pool.acquire() as conn:
+                    await self._reload(conn)
+                raise
+        else:
+            raise RuntimeError(f"tick {tick.seq}: orders kept changing under the engine")
+        self.last_seq = tick.seq
+        self.ticks += 1
+        await self._publish(tick, report, expired)
+        if self.ticks % self.platform.settings.trading_leaderboard_every_ticks == 0:
+            await performance.publish_leaderboards(self.platform)
+        return report
+
+    async def _step_once(self, tick: Tick) -> tuple[TickReport, list[Order]]:
+        now = self.platform.clock.now()
+        market_time = from_ns(tick.ts_ns)
+        report = TickReport(seq=tick.seq)
+        async with transaction(self.platform.pool) as conn:
+            expired = await self._sync(conn)
+            unset = np.nonzero(self.book.expire_ns[: self.book.size] == _UNSET_DAY)[0]
+            if unset.size:
+                self.book.expire_ns[unset] = (tick.ts_ns // _DAY_NS + 1) * _DAY_NS
+            result = self.book.match(tick)
+            touched = {int(s) for s in result.fill_slot} | {int(s) for s in result.event_slot}
+            fills_of: dict[int, list[tuple[float, float, float]]] = defaultdict(list)
+            for k in range(result.fills):
+                fills_of[int(result.fill_slot[k])].append(
+                    (
+                        float(result.fill_qty[k]),
+                        float(result.fill_price[k]),
+                        float(result.fill_reference[k]),
+                    )
+                )
+            # Bracket legs whose entry filled change quantity with it.
+            for slot in list(fills_of):
+                for child in (int(self.book.child_stop[slot]), int(self.book.child_take[slot])):
+                    if child >= 0:
+                        touched.add(child)
+            if touched:
+                await self._persist(
+                    conn,
+                    tick,
+                    now,
+                    market_time,
+                    touched,
+                    fills_of,
+                    result.event_slot.tolist(),
+                    result.event_code.tolist(),
+                    report,
+                )
+            equity = await store.record_equity(conn, tick.seq, market_time, self._closes(tick), now)
+            marks = [(r["portfolio_id"], int(r["equity_minor"])) for r in equity]
+            await store.save_feed_state(
+                conn, self.feed.name, tick.seq, market_time, self._closes(tick), now
+            )
+        self._equity = marks
+        for slot in sorted(touched) if touched else ():
+            if slot in self.meta and not self.book.is_open(slot):
+                self._drop(slot)
+        return report, expired
+
+    def _closes(self, tick: Tick) -> dict[str, float]:
+        return {
+            symbol: float(tick.close[k])
+            for k, symbol in enumerate(self.feed.symbols)
+            if tick.has_bar[k]
+        }
+
+    async def _persist(
+        self,
+        conn: Connection,
+        tick: Tick,
+        now: datetime,
+        market_time: datetime,
+        touched: set[int],
+        fills_of: dict[int, list[tuple[float, float, float]]],
+        event_slots: list[int],
+        event_codes: list[int],
+        report: TickReport,
+    ) -> None:
+        metas = {slot: self.meta[slot] for slot in touched}
+        locked = await store.lock_orders(conn, [m.id for m in metas.values()])
+        for meta in metas.values():
+            row = locked.get(meta.id)
+            if row is None or row["status"] not in OPEN_STATUSES:
+                raise _OrderChanged(str(meta.id))
+        event_reason: dict[int, str] = {}
+        for s, c in zip(event_slots, event_codes, strict=True):
+            if c in _REASONS:
+                event_reason[s] = _REASONS[c]
+        fill_rows: list[dict[str, Any]] = []
+        new_filled: dict[int, float] = {}
+        changes: list[tuple[Any, ...]] = []
+        # Entries before their legs: a leg's quantity follows its entry's fills.
+        for slot in sorted(touched, key=lambda s: (metas[s].role != "entry", s)):
+            meta = metas[slot]
+            row = locked[meta.id]
+            filled = float(row["filled_qty"])
+            avg = float(row["avg_fill_price"]) if row["avg_fill_price"] is not None else 0.0
+            for qty, price, reference in fills_of.get(slot, ()):
+                avg = (avg * filled + price * qty) / (filled + qty)
+                filled += qty
+                direction = 1.0 if meta.side == "buy" else -1.0
+                fill_rows.append(
+                    {
+                        "id": fill_id(meta.id, tick.seq),
+                        "order_id": meta.id,
+                        "portfolio_id": meta.portfolio_id,
+                        "epoch": meta.epoch,
+                        "symbol": meta.symbol,
+                        "side": meta.side,
+                        "qty": qty,
+                        "price": price,
+                        "reference_price": reference,
+                        "slippage_bps": round((price / reference - 1.0) * 10_000 * direction, 4),
+                        "preset": meta.preset,
+                        "feed": self.feed.name,
+                        "bar_seq": tick.seq,
+                        "market_time": market_time,
+                        "filled_at": now,
+                    }
+                )
+            new_filled[slot] = filled
+            qty_total = float(row["qty"])
+            if meta.role in ("stop_loss", "take_profit") and meta.parent_id is not None:
+                # A leg's quantity is what its entry has filled so far.
+                parent_slot = self.slots.get(meta.parent_id)
+                if parent_slot is not None and parent_slot in new_filled:
+                    qty_total = new_filled[parent_slot]
+            status = STATUS_NAMES[int(self.book.status[slot])]
+            reason = event_reason.get(slot)
+            changes.append(
+                (meta.id, status, filled, avg if filled > 0 else None, qty_total, reason, now)
+            )
+        fills = await store.insert_fills(conn, fill_rows)
+        await self._apply_positions(conn, fills, now)
+        orders = await store.apply_order_changes(conn, changes)
+        if fills:
+            by_order = {m.id: m for m in metas.values()}
+            await emit_many(
+                conn,
+                [
+                    (
+                        PAPER_ORDER_FILLED,
+                        {
+                            "fill_id": str(f.id),
+                            "order_id": str(f.order_id),
+                            "portfolio_id": str(f.portfolio_id),
+                            "user_id": str(by_order[f.order_id].user_id),
+                            "symbol": f.symbol,
+                            "side": f.side,
+                            "qty": f.qty,
+                            "price": f.price,
+                            "preset": f.preset,
+                            "signal_id": str(by_order[f.order_id].signal_id)
+                            if by_order[f.order_id].signal_id
+                            else None,
+                        },
+                    )
+                    for f in fills
+                ],
+            )
+        await signals.settle_outcomes(conn, self.platform, orders, now)
+        report.fills = fills
+        report.orders = orders
+
+    async def _apply_positions(self, conn: Connection, fills: list[Fill], now: datetime) -> None:
+        if not fills:
+            return
+        keys = sorted({(f.portfolio_id, f.symbol) for f in fills})
+        held = await store.lock_positions(conn, keys)
+        state: dict[tuple[uuid.UUID, str], list[float | int]] = {}
+        for key in keys:
+            row = held.get(key)
+            state[key] = (
+                [float(row["qty"]), float(row["avg_price"]), int(row["realized_pnl_minor"])]
+                if row is not None
+                else [0.0, 0.0, 0]
+            )
+        cash: dict[uuid.UUID, int] = defaultdict(int)
+        for f in fills:
+            q = f.qty if f.side == "buy" else -f.qty
+            position = state[(f.portfolio_id, f.symbol)]
+            held_qty, avg, realized = float(position[0]), float(position[1]), int(position[2])
+            if held_qty == 0 or (held_qty > 0) == (q > 0):
+                total = held_qty + q
+                avg = (abs(held_qty) * avg + abs(q) * f.price) / abs(total)
+                held_qty = total
+            else:
+                closing = min(abs(q), abs(held_qty))
+                realized += round(closing * (f.price - avg) * (1 if held_qty > 0 else -1) * 100)
+                total = held_qty + q
+                if abs(total) < 1e-9:
+                    total, avg = 0.0, 0.0
+                elif (total > 0) != (held_qty > 0):
+                    avg = f.price
+                held_qty = total
+            state[(f.portfolio_id, f.symbol)] = [held_qty, avg, realized]
+            cash[f.portfolio_id] -= round(q * f.price * 100)
+        await store.save_positions(
+            conn, [(k[0], k[1], v[0], v[1], v[2], now) for k, v in state.items()]
+        )
+        await store.add_cash(conn, dict(cash))
+
+    async def _publish(self, tick: Tick, report: TickReport, expired: list[Order]) -> None:
+        hub = self.platform.streams
+        market_time = from_ns(tick.ts_ns)
+        for k, symbol in enumerate(self.feed.symbols):
+            if tick.has_bar[k]:
+                await hub.publish(
+                    channels.market(symbol),
+                    BarFrame(
+                        symbol=symbol,
+                        seq=tick.seq,
+                        market_time=market_time,
+                        open=float(tick.open[k]),
+                        high=float(tick.high[k]),
+                        low=float(tick.low[k]),
+                        close=float(tick.close[k]),
+                        volume=float(tick.volume[k]),
+                    ),
+                )
+        for order in [*expired, *report.orders]:
+            await hub.publish(channels.portfolio(order.portfolio_id), OrderFrame(**_fields(order)))
+        for fill in report.fills:
+            await hub.publish(channels.portfolio(fill.portfolio_id), FillFrame(**_fields(fill)))
+        for portfolio_id, equity_minor in self._equity:
+            await hub.publish(
+                channels.portfolio(portfolio_id),
+                EquityFrame(
+                    portfolio_id=portfolio_id,
+                    bar_seq=tick.seq,
+                    market_time=market_time,
+                    equity_minor=equity_minor,
+                ),
+            )
+
+    async def run(self) -> None:
+        """Start from the database and follow the feed until cancelled; a tick that
+        fails (database unavailable) is retried after a pause, never skipped."""
+        await self.start()
+        async for tick in self.feed.ticks(self.last_seq):
+            while True:
+                try:
+                    await self.step(tick)
+                    break
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("paper_engine_retry", seq=tick.seq, error=repr(exc))
+                    await asyncio.sleep(1.0)
+
+
+def _fields(struct: Any) -> dict[str, Any]:
+    return {name: getattr(struct, name) for name in struct.__struct_fields__}

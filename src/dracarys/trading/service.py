@@ -1,0 +1,421 @@
+"""Paper accounts: the risk disclaimer gate, portfolios (create, reset, share), orders
+(place with risk checks, cancel, replace) and publishing order changes. No HTTP here.
+
+Risk rules: a *novice* (KYC level 0, or an onboarding experience that is missing or
+`beginner`) may not hold a short position nor use leverage above 1×; others are capped at
+`trading_max_leverage`. Every account is capped at `max_position_pct` of its equity per
+position. Exposure is valued at the order's price (limit/stop) or the last close."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from dracarys.db import Connection
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.identity.access import CurrentUser
+from dracarys.platform import Platform
+from dracarys.trading import store
+from dracarys.trading.models import (
+    OPEN_STATUSES,
+    BracketLegs,
+    Order,
+    OrderFrame,
+    OrderInput,
+    OrderKind,
+    PlacedOrder,
+    Portfolio,
+    PortfolioInput,
+    ReplaceInput,
+    Side,
+    TimeInForce,
+)
+from engine.matching import PRESET_INDEX, PRESETS
+from streams import channels
+
+NOVICE_EXPERIENCE = (None, "beginner")
+_STEP_TOLERANCE = 1e-9
+
+
+# --- disclaimer ---------------------------------------------------------------------
+
+
+async def ensure_acknowledged(conn: Connection, user_id: uuid.UUID, what: str) -> None:
+    disclaimer = await store.current_disclaimer(conn)
+    if not await store.has_acknowledged(conn, user_id, disclaimer.version):
+        raise Forbidden(
+            f"acknowledge the risk disclaimer (version {disclaimer.version}) before {what}: "
+            "POST /api/v1/trading/disclaimer/acknowledgements",
+            extra={"disclaimer_version": disclaimer.version},
+        )
+
+
+# --- portfolios ---------------------------------------------------------------------
+
+
+async def create_portfolio(
+    conn: Connection, user_id: uuid.UUID, body: PortfolioInput, now: datetime
+) -> Portfolio:
+    return await store.insert_portfolio(
+        conn,
+        portfolio_id=uuid.uuid4(),
+        user_id=user_id,
+        name=body.name,
+        kind="personal",
+        currency=body.currency,
+        starting_cash_minor=body.starting_cash_minor,
+        preset=body.preset.value,
+        max_position_pct=body.max_position_pct,
+        now=now,
+    )
+
+
+async def owned_portfolio(
+    conn: Connection, user: CurrentUser, portfolio_id: uuid.UUID, *, lock: bool = False
+) -> Portfolio:
+    portfolio = await store.get_portfolio(conn, portfolio_id, lock=lock)
+    if portfolio is None:
+        raise NotFound("no such portfolio")
+    if portfolio.user_id != user.id:
+        raise Forbidden("this portfolio belongs to another user")
+    return portfolio
+
+
+async def readable_portfolio(
+    conn: Connection, user: CurrentUser, portfolio_id: uuid.UUID
+) -> Portfolio:
+    portfolio = await store.get_portfolio(conn, portfolio_id)
+    if portfolio is None:
+        raise NotFound("no such portfolio")
+    if not (
+        user.may_read_as_owner(portfolio.user_id)
+        or user.id in portfolio.shared_with
+        or portfolio.kind == "signal_book"  # a mentor's track record is public
+    ):
+        raise Forbidden("this portfolio is visible to its owner and the mentors it is shared with")
+    return portfolio
+
+
+async def share_portfolio(
+    conn: Connection, user: CurrentUser, portfolio_id: uuid.UUID, mentor_ids: list[uuid.UUID]
+) -> Portfolio:
+    await owned_portfolio(conn, user, portfolio_id, lock=True)
+    if await store.mentors_exist(conn, mentor_ids) != len(set(mentor_ids)):
+        raise InvalidInput("every id must be a mentor's", field="mentor_ids")
+    return await store.share_portfolio(conn, portfolio_id, mentor_ids)
+
+
+async def reset_portfolio(
+    conn: Connection, user: CurrentUser, portfolio_id: uuid.UUID, now: datetime
+) -> Portfolio:
+    portfolio = await owned_portfolio(conn, user, portfolio_id, lock=True)
+    if portfolio.kind == "signal_book":
+        raise Forbidden("a signal book is a track record and cannot be reset")
+    return await store.reset_portfolio(conn, portfolio_id, now)
+
+
+# --- orders -------------------------------------------------------------------------
+
+
+def is_novice(kyc_level: int, experience: str | None) -> bool:
+    return kyc_level < 1 or experience in NOVICE_EXPERIENCE
+
+
+def _multiple_of(value: float, step: float) -> bool:
+    ratio = value / step
+    return abs(ratio - round(ratio)) <= _STEP_TOLERANCE * max(1.0, ratio)
+
+
+def _check_prices(body: OrderInput, tick_size: float) -> None:
+    needs_limit = body.kind in (OrderKind.LIMIT, OrderKind.STOP_LIMIT)
+    needs_stop = body.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT)
+    if needs_limit != (body.limit_price is not None):
+        detail = "required for" if needs_limit else "not allowed on"
+        raise InvalidInput(f"limit_price is {detail} {body.kind.value} orders", field="limit_price")
+    if needs_stop != (body.stop_price is not None):
+        detail = "required for" if needs_stop else "not allowed on"
+        raise InvalidInput(f"stop_price is {detail} {body.kind.value} orders", field="stop_price")
+    for name in ("limit_price", "stop_price"):
+        price = getattr(body, name)
+        if price is not None and not _multiple_of(price, tick_size):
+            raise InvalidInput(
+                f"{name} must be a multiple of the tick size {tick_size}", field=name
+            )
+
+
+def _check_bracket(side: Side, reference: float, legs: BracketLegs, tick_size: float) -> None:
+    if legs.stop_loss is None and legs.take_profit is None:
+        raise InvalidInput("a bracket needs a stop_loss, a take_profit or both", field="bracket")
+    for name in ("stop_loss", "take_profit"):
+        price = getattr(legs, name)
+        if price is not None and not _multiple_of(price, tick_size):
+            raise InvalidInput(
+                f"{name} must be a multiple of the tick size", field=f"bracket.{name}"
+            )
+    below, above = (
+        ("stop_loss", "take_profit") if side is Side.BUY else ("take_profit", "stop_loss")
+    )
+    low, high = getattr(legs, below), getattr(legs, above)
+    if low is not None and low >= reference:
+        raise InvalidInput(
+            f"{below} must be below the entry ({reference}) for a {side.value}",
+            field=f"bracket.{below}",
+        )
+    if high is not None and high <= reference:
+        raise InvalidInput(
+            f"{above} must be above the entry ({reference}) for a {side.value}",
+            field=f"bracket.{above}",
+        )
+
+
+async def check_risk(
+    conn: Connection,
+    platform: Platform,
+    portfolio: Portfolio,
+    symbol: str,
+    signed_qty: float,
+    price: float,
+) -> None:
+    """Refuse an entry that breaks the account's limits, with a message saying which."""
+    kyc_level, experience = await store.risk_profile(conn, portfolio.user_id)
+    novice = is_novice(kyc_level, experience)
+    held = await store.position_qty(conn, portfolio.id, symbol)
+    pending = await store.open_order_exposure(conn, portfolio.id, symbol)
+    resulting = held + pending + signed_qty
+    if novice and resulting < -_STEP_TOLERANCE:
+        raise Forbidden(
+            "novice accounts cannot sell short: this order would leave a short position of "
+            f"{-resulting:g} {symbol}. Complete KYC and the onboarding quiz to unlock shorting.",
+            field="side",
+        )
+    marked = await store.marked_positions(conn, portfolio.id)
+    equity_minor = portfolio.cash_minor + round(sum(q * m for _, q, m in marked) * 100)
+    if equity_minor <= 0:
+        raise Forbidden("this portfolio has no equity left; reset it to trade again")
+    other_gross = sum(abs(q * m) for s, q, m in marked if s != symbol)
+    gross_minor = (other_gross + abs(resulting) * price) * 100
+    leverage = gross_minor / equity_minor
+    cap = 1.0 if novice else platform.settings.trading_max_leverage
+    if leverage > cap + 1e-9:
+        who = "novice accounts are limited to 1×" if novice else f"the limit is {cap:g}×"
+        raise Forbidden(
+            f"this order would use leverage of {leverage:.2f}× of equity; {who}", field="qty"
+        )
+    position_pct = abs(resulting) * price * 100 / equity_minor * 100
+    if position_pct > portfolio.max_position_pct + 1e-9:
+        raise Forbidden(
+            f"this order would make the {symbol} position {position_pct:.1f}% of equity; "
+            f"this portfolio allows at most {portfolio.max_position_pct:g}% per position",
+            field="qty",
+        )
+
+
+def _day_end(moment: datetime) -> datetime:
+    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start + timedelta(days=1)
+
+
+async def place_order(
+    conn: Connection,
+    platform: Platform,
+    portfolio: Portfolio,
+    body: OrderInput,
+    *,
+    signal_id: uuid.UUID | None = None,
+    expires_at: datetime | None = None,
+    replaces_id: uuid.UUID | None = None,
+    check_limits: bool = True,
+) -> PlacedOrder:
+    """Validate, risk-check (unless placing on a mentor's signal book, whose size the
+    signal's hint sets) and record an order (with its bracket legs) in `conn`'s
+    transaction; the engine picks it up on its next tick. The caller holds the
+    portfolio's row lock, which serialises orders of one account."""
+    now = platform.clock.now()
+    if body.client_order_id is not None:
+        existing = await store.order_by_client_id(conn, portfolio.id, body.client_order_id)
+        if existing is not None:
+            return PlacedOrder(order=existing, legs=await store.legs_of(conn, existing.id))
+    instrument = await store.get_instrument(conn, body.symbol)
+    if instrument is None:
+        raise InvalidInput(f"unknown symbol {body.symbol!r}", field="symbol")
+    if body.qty < instrument.min_qty - _STEP_TOLERANCE:
+        raise InvalidInput(
+            f"qty {body.qty:g} is below the minimum size {instrument.min_qty:g} of {body.symbol}",
+            field="qty",
+        )
+    if not _multiple_of(body.qty, instrument.qty_step):
+        raise InvalidInput(
+            f"qty must be a multiple of {instrument.qty_step:g} for {body.symbol}", field="qty"
+        )
+    _check_prices(body, instrument.tick_size)
+    last = await store.last_close(conn, body.symbol)
+    reference = body.limit_price or body.stop_price or (last[0] if last else None)
+    if reference is None:
+        raise Conflict(f"{body.symbol} has no price yet; wait for its market feed to start")
+    if body.bracket is not None:
+        _check_bracket(body.side, reference, body.bracket, instrument.tick_size)
+    signed = body.qty if body.side is Side.BUY else -body.qty
+    if check_limits:
+        await check_risk(conn, platform, portfolio, body.symbol, signed, reference)
+
+    market_time = last[1] if last else None
+    preset = PRESETS[PRESET_INDEX[portfolio.preset]]
+    eligible_at = (
+        market_time + timedelta(milliseconds=preset.latency_ms) if market_time is not None else None
+    )
+    common: dict[str, Any] = {
+        "portfolio_id": portfolio.id,
+        "epoch": portfolio.epoch,
+        "symbol": body.symbol,
+        "tif": body.tif.value,
+        "preset": portfolio.preset,
+        "eligible_at": eligible_at,
+        "day_ends_at": _day_end(market_time) if body.tif.value == "day" and market_time else None,
+        "expires_at": expires_at,
+        "signal_id": signal_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    order = await store.insert_order(
+        conn,
+        id=uuid.uuid4(),
+        side=body.side.value,
+        kind=body.kind.value,
+        role="entry",
+        qty=body.qty,
+        limit_price=body.limit_price,
+        stop_price=body.stop_price,
+        status="working",
+        replaces_id=replaces_id,
+        client_order_id=body.client_order_id,
+        **common,
+    )
+    legs: list[Order] = []
+    if body.bracket is not None:
+        exit_side = "sell" if body.side is Side.BUY else "buy"
+        # The legs protect the position for as long as it exists: good till cancelled.
+        common = {**common, "tif": "gtc", "day_ends_at": None, "expires_at": None}
+        if body.bracket.stop_loss is not None:
+            legs.append(
+                await store.insert_order(
+                    conn,
+                    id=uuid.uuid4(),
+                    side=exit_side,
+                    kind="stop",
+                    role="stop_loss",
+                    qty=0.0,
+                    stop_price=body.bracket.stop_loss,
+                    status="waiting_parent",
+                    parent_id=order.id,
+                    **common,
+                )
+            )
+        if body.bracket.take_profit is not None:
+            legs.append(
+                await store.insert_order(
+                    conn,
+                    id=uuid.uuid4(),
+                    side=exit_side,
+                    kind="limit",
+                    role="take_profit",
+                    qty=0.0,
+                    limit_price=body.bracket.take_profit,
+                    status="waiting_parent",
+                    parent_id=order.id,
+                    **common,
+                )
+            )
+    return PlacedOrder(order=order, legs=legs)
+
+
+async def submit_order(
+    conn: Connection,
+    platform: Platform,
+    user: CurrentUser,
+    portfolio_id: uuid.UUID,
+    body: OrderInput,
+) -> PlacedOrder:
+    portfolio = await owned_portfolio(conn, user, portfolio_id, lock=True)
+    if portfolio.kind == "signal_book":
+        raise Forbidden("a signal book trades only the mentor's published signals")
+    await ensure_acknowledged(conn, user.id, "your first paper trade")
+    return await place_order(conn, platform, portfolio, body)
+
+
+async def _order_group(conn: Connection, order: Order) -> list[uuid.UUID]:
+    """An order with the orders that fall with it: an entry's legs, a leg's sibling."""
+    if order.role == "entry":
+        return [order.id, *[leg.id for leg in await store.legs_of(conn, order.id)]]
+    if order.parent_id is not None and order.role in ("stop_loss", "take_profit"):
+        return [leg.id for leg in await store.legs_of(conn, order.parent_id)]
+    return [order.id]
+
+
+async def cancel_order(
+    conn: Connection, platform: Platform, user: CurrentUser, order_id: uuid.UUID
+) -> list[Order]:
+    order = await store.get_order(conn, order_id)
+    if order is None:
+        raise NotFound("no such order")
+    await owned_portfolio(conn, user, order.portfolio_id, lock=True)
+    order = await store.get_order(conn, order_id, lock=True)
+    assert order is not None
+    if order.status not in OPEN_STATUSES:
+        raise Conflict(f"the order is already {order.status}")
+    group = await _order_group(conn, order)
+    if order.role == "entry" and order.filled_qty > 0:
+        group = [order.id]  # legs keep protecting what has filled
+    return await store.close_orders(
+        conn, group, "cancelled", "cancelled by owner", platform.clock.now()
+    )
+
+
+async def replace_order(
+    conn: Connection, platform: Platform, user: CurrentUser, order_id: uuid.UUID, body: ReplaceInput
+) -> PlacedOrder:
+    """Cancel an unfilled entry and place its successor (same legs) atomically."""
+    order = await store.get_order(conn, order_id)
+    if order is None:
+        raise NotFound("no such order")
+    portfolio = await owned_portfolio(conn, user, order.portfolio_id, lock=True)
+    order = await store.get_order(conn, order_id, lock=True)
+    assert order is not None
+    if order.status not in OPEN_STATUSES:
+        raise Conflict(f"the order is already {order.status}")
+    if order.role != "entry" or order.filled_qty > 0:
+        raise Conflict("only an unfilled entry order can be replaced; cancel it instead")
+    legs = await store.legs_of(conn, order.id)
+    now = platform.clock.now()
+    await store.close_orders(
+        conn, [order.id, *[leg.id for leg in legs]], "cancelled", "replaced", now
+    )
+    stop_loss = next((leg.stop_price for leg in legs if leg.role == "stop_loss"), None)
+    take_profit = next((leg.limit_price for leg in legs if leg.role == "take_profit"), None)
+    successor = OrderInput(
+        symbol=order.symbol,
+        side=Side(order.side),
+        kind=OrderKind(order.kind),
+        qty=body.qty or order.qty,
+        limit_price=body.limit_price or order.limit_price,
+        stop_price=body.stop_price or order.stop_price,
+        tif=TimeInForce(order.tif),
+        bracket=BracketLegs(stop_loss=stop_loss, take_profit=take_profit) if legs else None,
+    )
+    return await place_order(
+        conn,
+        platform,
+        portfolio,
+        successor,
+        signal_id=order.signal_id,
+        replaces_id=order.id,
+    )
+
+
+async def publish_orders(platform: Platform, orders: list[Order]) -> None:
+    for order in orders:
+        await platform.streams.publish(
+            channels.portfolio(order.portfolio_id), OrderFrame(**msgspec.structs.asdict(order))
+        )

@@ -1,0 +1,398 @@
+"""Paper accounts through the API and the engine: disclaimer gating, risk limits, every
+order type's fills persisted with positions and cash, brackets, partial fills, time in
+force, cancel/replace, reset, performance, streams and events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import pytest
+
+from dracarys.identity.access import Role
+from dracarys.trading.performance import publish_leaderboards
+from tests.support import TestUser
+from tests.trading.conftest import API, Desk
+
+MakeUser = Callable[..., Awaitable[TestUser]]
+Mark = Callable[[TestUser], Awaitable[None]]
+
+
+async def ready_trader(desk: Desk, make_user: MakeUser, **portfolio: Any) -> tuple[TestUser, str]:
+    user = await make_user()
+    await desk.acknowledge(user)
+    created = await desk.portfolio(user, **portfolio)
+    return user, created["id"]
+
+
+async def test_first_paper_trade_needs_the_disclaimer_acknowledged(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    portfolio = await desk.portfolio(user)
+    refused = await desk.order(
+        user, portfolio["id"], side="buy", kind="limit", qty=1, limit_price=99
+    )
+    assert refused.status_code == 403
+    assert "acknowledge the risk disclaimer (version 1)" in refused.json()["detail"]
+    assert await desk.fetch("SELECT 1 FROM paper_orders") == []
+
+    disclaimer = (await desk.client.get(f"{API}/disclaimer", headers=user.headers)).json()
+    assert disclaimer["version"] == 1
+    assert "not investment advice" in disclaimer["body"]
+    await desk.acknowledge(user)
+    rows = await desk.fetch("SELECT * FROM disclaimer_acknowledgements WHERE user_id = $1", user.id)
+    assert [(r["version"], r["acknowledged_at"]) for r in rows] == [(1, desk.clock.now())]
+    accepted = await desk.order(
+        user, portfolio["id"], side="buy", kind="limit", qty=1, limit_price=99
+    )
+    assert accepted.status_code == 201
+
+
+async def test_acknowledging_an_old_version_is_refused(desk: Desk, make_user: MakeUser) -> None:
+    user = await make_user()
+    response = await desk.client.post(
+        f"{API}/disclaimer/acknowledgements", json={"version": 7}, headers=user.headers
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "version"
+
+
+async def test_novice_cannot_sell_short(desk: Desk, make_user: MakeUser) -> None:
+    await desk.tick()
+    user, portfolio_id = await ready_trader(desk, make_user)
+    response = await desk.order(user, portfolio_id, side="sell", kind="market", qty=5)
+    assert response.status_code == 403
+    assert "novice accounts cannot sell short" in response.json()["detail"]
+
+
+async def test_novice_cannot_use_leverage_above_one(desk: Desk, make_user: MakeUser) -> None:
+    await desk.tick()
+    user, portfolio_id = await ready_trader(desk, make_user, starting_cash_minor=100_000)
+    # 1,000.00 of equity; 11 units at 100 would be 1.1×.
+    response = await desk.order(user, portfolio_id, side="buy", kind="market", qty=11)
+    assert response.status_code == 403
+    assert "leverage of 1.10×" in response.json()["detail"]
+    assert "novice accounts are limited to 1×" in response.json()["detail"]
+    assert (
+        await desk.order(user, portfolio_id, side="buy", kind="market", qty=10)
+    ).status_code == 201
+
+
+async def test_experienced_accounts_may_short_and_lever_up_to_the_cap(
+    desk: Desk, make_user: MakeUser, experienced: Mark
+) -> None:
+    await desk.tick()
+    user, portfolio_id = await ready_trader(
+        desk, make_user, starting_cash_minor=100_000, max_position_pct=1000
+    )
+    await experienced(user)
+    assert (
+        await desk.order(user, portfolio_id, side="sell", kind="market", qty=30)
+    ).status_code == 201
+    too_much = await desk.order(user, portfolio_id, side="sell", kind="market", qty=11)
+    assert too_much.status_code == 403
+    assert "the limit is 4×" in too_much.json()["detail"]
+
+
+async def test_position_size_is_capped_per_account(desk: Desk, make_user: MakeUser) -> None:
+    await desk.tick()
+    user, portfolio_id = await ready_trader(desk, make_user, max_position_pct=10)
+    response = await desk.order(user, portfolio_id, side="buy", kind="market", qty=101)
+    assert response.status_code == 403
+    assert "at most 10% per position" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"side": "buy", "kind": "limit", "qty": 1}, "limit_price"),
+        ({"side": "buy", "kind": "market", "qty": 1, "stop_price": 90}, "stop_price"),
+        ({"side": "buy", "kind": "stop_limit", "qty": 1, "stop_price": 101}, "limit_price"),
+        ({"side": "buy", "kind": "limit", "qty": 1.5, "limit_price": 99}, "qty"),
+        ({"side": "buy", "kind": "limit", "qty": 1, "limit_price": 99.001}, "limit_price"),
+        (
+            {
+                "side": "buy",
+                "kind": "limit",
+                "qty": 1,
+                "limit_price": 99,
+                "bracket": {"stop_loss": 99.5},
+            },
+            "bracket.stop_loss",
+        ),
+        ({"symbol": "NOPE", "side": "buy", "kind": "market", "qty": 1}, "symbol"),
+    ],
+)
+async def test_malformed_orders_are_refused_naming_the_field(
+    desk: Desk, make_user: MakeUser, body: dict[str, Any], field: str
+) -> None:
+    await desk.tick()
+    user, portfolio_id = await ready_trader(desk, make_user)
+    response = await desk.order(user, portfolio_id, **body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert await desk.fetch("SELECT 1 FROM paper_orders") == []
+
+
+async def test_every_order_type_fills_on_the_feed_and_books_cash_and_position(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()  # day 1 closes at 100
+    user, pid = await ready_trader(desk, make_user, preset="frictionless")
+    market = await desk.placed(user, pid, side="buy", kind="market", qty=10)
+    limit = await desk.placed(user, pid, side="buy", kind="limit", qty=5, limit_price=98.5)
+    stop = await desk.placed(user, pid, side="buy", kind="stop", qty=3, stop_price=105.5)
+    stop_limit = await desk.placed(
+        user, pid, side="buy", kind="stop_limit", qty=2, stop_price=109, limit_price=109.5
+    )
+    sell = await desk.placed(user, pid, side="sell", kind="limit", qty=4, limit_price=111.5)
+    await desk.run(4)
+
+    fills = {
+        r["order_id"]: (r["bar_seq"], float(r["qty"]), float(r["price"]), r["preset"])
+        for r in await desk.fetch("SELECT * FROM paper_fills")
+    }
+    assert fills == {
+        _uuid(market): (2, 10.0, 100.0, "frictionless"),
+        _uuid(limit): (2, 5.0, 98.5, "frictionless"),
+        _uuid(stop): (3, 3.0, 105.5, "frictionless"),
+        _uuid(stop_limit): (4, 2.0, 109.0, "frictionless"),
+        _uuid(sell): (5, 4.0, 111.5, "frictionless"),
+    }
+    [position] = await desk.fetch("SELECT * FROM paper_positions")
+    assert float(position["qty"]) == 16
+    assert float(position["avg_price"]) == pytest.approx(101.35)
+    assert position["realized_pnl_minor"] == 4060  # 4 × (111.5 − 101.35)
+    [portfolio] = await desk.fetch("SELECT cash_minor FROM paper_portfolios")
+    assert portfolio["cash_minor"] == 10_000_000 - 202_700 + 44_600
+    statuses = {r["status"] for r in await desk.fetch("SELECT status FROM paper_orders")}
+    assert statuses == {"filled"}
+    events = await desk.fetch("SELECT payload FROM outbox WHERE topic = 'paper.order_filled'")
+    assert len(events) == 5
+    assert {e["payload"]["user_id"] for e in events} == {str(user.id)}
+
+
+def _uuid(placed: dict[str, Any]) -> uuid.UUID:
+    return uuid.UUID(placed["order"]["id"])
+
+
+async def test_realistic_preset_slips_market_fills_and_is_recorded_on_the_fill(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user, preset="realistic")
+    await desk.placed(user, pid, side="buy", kind="market", qty=10)
+    await desk.tick()
+    [fill] = await desk.fetch("SELECT * FROM paper_fills")
+    assert (float(fill["price"]), float(fill["reference_price"])) == (100.05, 100.0)
+    assert float(fill["slippage_bps"]) == pytest.approx(5.0)
+    assert fill["preset"] == "realistic"
+
+
+async def test_bracket_take_profit_fills_and_cancels_the_stop_loss(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user, preset="frictionless")
+    placed = await desk.placed(
+        user, pid, side="buy", kind="market", qty=10,
+        bracket={"stop_loss": 95, "take_profit": 104.5},
+    )  # fmt: skip
+    assert [leg["status"] for leg in placed["legs"]] == ["waiting_parent", "waiting_parent"]
+    await desk.tick()  # entry fills at 100; legs start working
+    legs = {
+        r["role"]: r
+        for r in await desk.fetch("SELECT * FROM paper_orders WHERE parent_id IS NOT NULL")
+    }
+    assert {role: (r["status"], float(r["qty"])) for role, r in legs.items()} == {
+        "stop_loss": ("working", 10.0),
+        "take_profit": ("working", 10.0),
+    }
+    await desk.tick()  # high 106 reaches the target
+    legs = {
+        r["role"]: r
+        for r in await desk.fetch("SELECT * FROM paper_orders WHERE parent_id IS NOT NULL")
+    }
+    assert legs["take_profit"]["status"] == "filled"
+    assert legs["stop_loss"]["status"] == "cancelled"
+    assert legs["stop_loss"]["status_reason"] == "the other bracket leg filled"
+    [position] = await desk.fetch("SELECT * FROM paper_positions")
+    assert (float(position["qty"]), position["realized_pnl_minor"]) == (0.0, 4500)
+
+
+async def test_large_order_fills_partially_across_bars(desk: Desk, make_user: MakeUser) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user, starting_cash_minor=10**13)
+    placed = await desk.placed(user, pid, side="buy", kind="limit", qty=150_000, limit_price=101)
+    await desk.tick()
+    [order] = await desk.fetch("SELECT * FROM paper_orders")
+    assert (order["status"], float(order["filled_qty"])) == ("working", 100_000.0)
+    await desk.tick()
+    fills = await desk.fetch("SELECT bar_seq, qty, price FROM paper_fills ORDER BY bar_seq")
+    assert [(r["bar_seq"], float(r["qty"]), float(r["price"])) for r in fills] == [
+        (2, 100_000.0, 100.0),
+        (3, 50_000.0, 101.0),
+    ]
+    [order] = await desk.fetch("SELECT * FROM paper_orders WHERE id = $1", _uuid(placed))
+    assert order["status"] == "filled"
+    assert float(order["avg_fill_price"]) == pytest.approx(100.333333, rel=1e-6)
+
+
+async def test_day_orders_expire_and_ioc_remainders_are_cancelled(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user)
+    day = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=97, tif="day")
+    ioc = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=90, tif="ioc")
+    gtc = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=90)
+    await desk.tick()
+    rows = {r["id"]: r for r in await desk.fetch("SELECT * FROM paper_orders")}
+    assert rows[_uuid(day)]["status"] == "expired"
+    assert rows[_uuid(day)]["status_reason"] == "the trading day ended"
+    assert rows[_uuid(ioc)]["status"] == "cancelled"
+    assert "immediate-or-cancel" in rows[_uuid(ioc)]["status_reason"]
+    assert rows[_uuid(gtc)]["status"] == "working"
+    assert await desk.fetch("SELECT 1 FROM paper_fills") == []
+
+
+async def test_cancel_and_replace_take_effect_before_the_next_tick(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user)
+    first = await desk.placed(user, pid, side="buy", kind="limit", qty=5, limit_price=95)
+    replaced = await desk.client.post(
+        f"{API}/orders/{first['order']['id']}/replace",
+        json={"limit_price": 97},
+        headers=user.headers,
+    )
+    assert replaced.status_code == 201, replaced.text
+    successor = replaced.json()["order"]
+    assert (successor["limit_price"], successor["replaces_id"]) == (97.0, first["order"]["id"])
+    cancelled = await desk.client.post(
+        f"{API}/orders/{successor['id']}/cancel", headers=user.headers
+    )
+    assert [o["status"] for o in cancelled.json()] == ["cancelled"]
+    again = await desk.client.post(f"{API}/orders/{successor['id']}/cancel", headers=user.headers)
+    assert again.status_code == 409
+    await desk.run(5)  # lows reach 90: neither order may fill
+    assert await desk.fetch("SELECT 1 FROM paper_fills") == []
+    other = await make_user()
+    stolen = await desk.client.post(
+        f"{API}/orders/{first['order']['id']}/cancel", headers=other.headers
+    )
+    assert stolen.status_code == 403
+
+
+async def test_reset_cancels_orders_and_restores_the_starting_cash(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user, preset="frictionless")
+    await desk.placed(user, pid, side="buy", kind="market", qty=10)
+    resting = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=50)
+    await desk.tick()
+    reset = await desk.client.post(f"{API}/portfolios/{pid}/reset", headers=user.headers)
+    assert reset.status_code == 200
+    assert (reset.json()["cash_minor"], reset.json()["epoch"]) == (10_000_000, 1)
+    assert await desk.fetch("SELECT 1 FROM paper_positions") == []
+    [order] = await desk.fetch("SELECT status FROM paper_orders WHERE id = $1", _uuid(resting))
+    assert order["status"] == "cancelled"
+    performance = (
+        await desk.client.get(f"{API}/portfolios/{pid}/performance", headers=user.headers)
+    ).json()
+    assert (performance["fills"], performance["equity_curve"]) == (0, [])
+
+
+async def test_performance_reports_curve_drawdown_sharpe_and_positions(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user, preset="frictionless")
+    await desk.placed(user, pid, side="buy", kind="market", qty=100)
+    await desk.run(5)  # buys at 100; closes 101, 105, 110, 94, 95
+    response = await desk.client.get(f"{API}/portfolios/{pid}/performance", headers=user.headers)
+    body = response.json()
+    assert [p["equity_minor"] for p in body["equity_curve"]] == [
+        10_010_000, 10_050_000, 10_100_000, 9_940_000, 9_950_000,
+    ]  # fmt: skip
+    # Drawdown from the 101,000.00 peak to 99,400.00.
+    assert body["max_drawdown_pct"] == pytest.approx(100 * 1_600 / 101_000)
+    assert body["equity_curve"][3]["drawdown_pct"] == pytest.approx(100 * 1_600 / 101_000)
+    assert body["sharpe"] is not None
+    assert body["open_positions"][0]["qty"] == 100
+    assert body["open_positions"][0]["unrealized_pnl_minor"] == -50_000
+    other = await make_user()
+    hidden = await desk.client.get(f"{API}/portfolios/{pid}/performance", headers=other.headers)
+    assert hidden.status_code == 403
+
+
+async def test_fills_and_equity_are_published_on_the_portfolio_stream(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user)
+    await desk.placed(user, pid, side="buy", kind="market", qty=1)
+    await desk.tick()
+    caught = await desk.platform.streams.catch_up(f"portfolio:{pid}", 0)
+    kinds = [msgspec.json.decode(frame)["data"]["type"] for _, frame in caught.frames]
+    assert "paper.order" in kinds
+    assert "paper.fill" in kinds
+    assert "paper.equity" in kinds
+    market = await desk.platform.streams.catch_up("market:XYZ", 0)
+    assert len(market.frames) == 2
+
+
+async def test_leaderboards_rank_portfolios_by_sharpe_and_publish(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    steady, steady_pid = await ready_trader(desk, make_user, preset="frictionless")
+    idle, idle_pid = await ready_trader(desk, make_user, preset="frictionless")
+    await desk.placed(steady, steady_pid, side="buy", kind="market", qty=100)
+    await desk.placed(idle, idle_pid, side="buy", kind="limit", qty=1, limit_price=1)
+    await desk.run(3)
+    response = await desk.client.get(
+        f"{API}/leaderboards/portfolios?period=all", headers=steady.headers
+    )
+    entries = response.json()["entries"]
+    assert [e["id"] for e in entries] == [steady_pid, idle_pid]
+    assert entries[0]["sharpe"] > 0
+    assert entries[1]["sharpe"] is None
+    await publish_leaderboards(desk.platform)
+    caught = await desk.platform.streams.catch_up("leaderboard:portfolios-all", 0)
+    assert len(caught.frames) == 1
+    bad = await desk.client.get(
+        f"{API}/leaderboards/portfolios?period=year", headers=steady.headers
+    )
+    assert bad.status_code == 422
+
+
+async def test_mentor_sees_a_shared_portfolio_others_do_not(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    owner, pid = await ready_trader(desk, make_user)
+    mentor = await make_user(role=Role.MENTOR)
+    stranger = await make_user()
+    shared = await desk.client.put(
+        f"{API}/portfolios/{pid}/sharing",
+        json={"mentor_ids": [str(mentor.id)]},
+        headers=owner.headers,
+    )
+    assert shared.status_code == 200
+    assert (
+        await desk.client.get(f"{API}/portfolios/{pid}", headers=mentor.headers)
+    ).status_code == 200
+    assert (
+        await desk.client.get(f"{API}/portfolios/{pid}", headers=stranger.headers)
+    ).status_code == 403
+    not_mentor = await desk.client.put(
+        f"{API}/portfolios/{pid}/sharing",
+        json={"mentor_ids": [str(stranger.id)]},
+        headers=owner.headers,
+    )
+    assert not_mentor.status_code == 422
