@@ -17,6 +17,7 @@ from dracarys.outbox import Event, consume_batch, prune_published
 from dracarys.platform import Platform
 from workers.consumers import Consumer, consumers_for
 from workers.points_tasks import register_points_tasks
+from workers.wallet_tasks import register_wallet_tasks
 
 log = structlog.get_logger("workers.tasks")
 
@@ -64,4 +65,5 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
             prune_outbox, task_name=PRUNE_OUTBOX, schedule=[{"cron": "17 3 * * *"}]
         ),
         **register_points_tasks(broker),
+        **register_wallet_tasks(broker),
     }

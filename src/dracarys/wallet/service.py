@@ -1196,3 +1196,9 @@ async def run_monthly_mentor_bonuses(platform: Platform) -> list[uuid.UUID]:
         for source in MENTOR_MONTH_SOURCES:
             stats.extend(await source(conn, month))
     return await pay_mentor_bonuses(platform, month, stats)
+
+
+async def expire_timed_out_transfers(platform: Platform) -> int:
+    """Void pending ledger transfers whose timeout has passed."""
+    async with transaction(platform.pool) as conn:
+        return await ledger.expire_pending_transfers(conn, now=platform.clock.now())
