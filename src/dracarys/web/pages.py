@@ -21,6 +21,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from dracarys.identity.models import Specialty
+
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 
@@ -135,7 +137,9 @@ def points_page() -> Response[str]:
 
 @get("/mentors", operation_id="webMentors", include_in_schema=False, sync_to_thread=False)
 def mentors_page() -> Response[str]:
-    return render_page("mentors.html", page="mentors", title="Mentors")
+    return render_page(
+        "mentors.html", page="mentors", title="Mentors", specialties=[s.value for s in Specialty]
+    )
 
 
 static_files = create_static_files_router(
@@ -156,5 +160,6 @@ WEB_ROUTES: list[Any] = [
     backtests_page,
     backtest_report_page,
     points_page,
+    mentors_page,
     static_files,
 ]

@@ -56,6 +56,11 @@ async function loadBook() {
   const book = portfolios.find((p) => p.kind === "signal_book");
   bookOrders = new Map();
   if (!book) return;
+  const channel = `portfolio:${book.id}`;
+  if (!stream.channels.has(channel)) {
+    // The signal book's order and fill frames say when to re-read its orders.
+    stream.subscribe(channel, { onMessage: scheduleRefresh, onResync: scheduleRefresh });
+  }
   const orders = await api(`/api/v1/trading/portfolios/${book.id}/orders?limit=500`);
   for (const order of orders) {
     if (!order.signal_id) continue;

@@ -72,9 +72,10 @@ async function loadHistory(mentorId) {
 
 function mirrorControls(sub) {
   const id = `mirror-${sub.id}`;
+  const own = portfolios.filter((p) => p.kind === "personal");
   const select = el("select", { id: `${id}-portfolio`, "aria-label": "Portfolio to mirror into" },
-    ...portfolios.filter((p) => p.kind === "personal").map((p) =>
-      el("option", { value: p.id, selected: p.id === sub.mirror_portfolio_id }, p.name)));
+    ...own.map((p) => el("option", { value: p.id, selected: p.id === sub.mirror_portfolio_id }, p.name)));
+  if (!own.length) select.append(el("option", { value: "" }, "no paper portfolio yet"));
   const box = el("input", { type: "checkbox", id, checked: Boolean(sub.mirror_portfolio_id) });
   box.addEventListener("change", () => setMirroring(sub, box.checked ? select.value : null));
   return el("div", { class: "row" },

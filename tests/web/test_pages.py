@@ -1,0 +1,62 @@
+"""Every page loads for a signed-in user without a script error or a failed request, fits
+a phone-width screen without sideways scrolling, labels its form controls, and starts
+with a keyboard skip link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import LiveServer, register, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["/dashboard", "/signals", "/mentor", "/backtests", "/points", "/mentors"]
+
+
+async def test_every_page_loads_cleanly_on_a_phone_with_labelled_controls(
+    browser: Any, live_server: LiveServer
+) -> None:
+    user = await register(live_server, name="Pat Phone", role="mentor")
+    context = await browser.new_context(viewport={"width": 375, "height": 740})
+    try:
+        page = await context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"console: {message.text}") if message.type == "error" else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                problems.append(f"{response.status} {response.url}")
+                if response.status >= 400
+                else None
+            ),
+        )
+        await sign_in(page, live_server, user, PAGES[0])
+        for path in PAGES:
+            await page.goto(f"{live_server.url}{path}")
+            await page.wait_for_load_state("networkidle")
+            assert problems == [], f"{path}: {problems}"
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+            unlabelled = await page.evaluate(
+                """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                   .filter(e => e.offsetParent !== null)
+                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                   .map(e => e.id || e.name)"""
+            )
+            assert unlabelled == [], f"{path}: controls without a label: {unlabelled}"
+            await page.keyboard.press("Tab")
+            focused = await page.evaluate("document.activeElement.textContent.trim()")
+            assert focused == "Skip to content", path
+            await screenshot(page, f"phone{path.replace('/', '-')}")
+    finally:
+        await context.close()

@@ -1,0 +1,78 @@
+"""A mentor broadcasts a signal from the mentor console and it appears, without a reload,
+on the signal feed a subscribed mentee has open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.web.conftest import Account, LiveServer, register, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+async def subscribe(server: LiveServer, mentee: Account, mentor: Account) -> None:
+    """The mentee accepts the risk disclaimer and follows the mentor, through the API."""
+    async with server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": mentee.email, "password": mentee.password}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        version = (await client.get("/api/v1/trading/disclaimer/")).json()["version"]
+        ack = await client.post(
+            "/api/v1/trading/disclaimer/acknowledgements",
+            json={"version": version},
+            headers=headers,
+        )
+        assert ack.status_code == 201, ack.text
+        sub = await client.post(
+            f"/api/v1/trading/mentors/{mentor.id}/subscriptions", json={}, headers=headers
+        )
+        assert sub.status_code == 201, sub.text
+
+
+async def test_broadcast_signal_appears_live_on_subscribed_mentees_open_feed(
+    browser: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Maya Mentor", role="mentor")
+    mentee = await register(live_server, name="Mo Mentee")
+    await subscribe(live_server, mentee, mentor)
+
+    mentee_ctx = await browser.new_context(viewport={"width": 390, "height": 844})
+    mentor_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        feed = await mentee_ctx.new_page()
+        await sign_in(feed, live_server, mentee, "/signals")
+        await feed.wait_for_selector("body[data-feed-ready='1']")
+        await expect(feed.locator("#connection")).to_have_attribute("data-state", "live")
+        await expect(feed.locator("#subscriptions")).to_contain_text("Maya Mentor")
+        assert await feed.locator("#signal-feed li").count() == 0
+
+        console = await mentor_ctx.new_page()
+        await sign_in(console, live_server, mentor, "/mentor")
+        await console.get_by_label("Side").select_option("buy")
+        await console.get_by_label("Stop-loss").fill("90")
+        await console.get_by_label("Take-profit").fill("120")
+        await console.get_by_label("Rationale").fill("Breakout above the range; risk 1R.")
+        await console.get_by_role("button", name="Broadcast signal").click()
+        await expect(console.locator("#broadcast-status")).to_contain_text("broadcast")
+
+        # The mentee's open page receives it over the stream: no reload, shown once.
+        item = feed.locator("#signal-feed li")
+        await expect(item).to_have_count(1, timeout=10_000)
+        await expect(item).to_contain_text("BUY DEMO")
+        await expect(item).to_contain_text("Breakout above the range")
+        await expect(item).to_contain_text("stop 90")
+        await expect(item).to_contain_text("Education, not investment advice")
+        await expect(console.locator("#signal-rows tr[data-signal-id]")).to_have_count(1)
+        signal_id = await console.locator("#signal-rows tr[data-signal-id]").get_attribute(
+            "data-signal-id"
+        )
+        assert await item.get_attribute("data-signal-id") == signal_id
+        await screenshot(feed, "signal-feed-mentee-phone")
+        await screenshot(console, "mentor-console")
+    finally:
+        await mentee_ctx.close()
+        await mentor_ctx.close()
