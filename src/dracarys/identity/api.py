@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from dracarys.errors import Forbidden, Unauthorized
@@ -99,7 +98,7 @@ class AuthController(Controller):
     )
     async def signup(
         self,
-        data: SignupInput,
+        data: JSONBody[SignupInput],
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> SignupResult:
@@ -107,7 +106,10 @@ class AuthController(Controller):
 
     @post("/login", operation_id="login", status_code=HTTP_200_OK, summary="Sign in")
     async def login(
-        self, data: LoginInput, platform: NamedDependency[Platform], request: Request[Any, Any, Any]
+        self,
+        data: JSONBody[LoginInput],
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
     ) -> TokenPair:
         throttle = LoginThrottle(request.app.stores.get("rate_limit"), platform.settings)
         return await service.login(
@@ -126,7 +128,7 @@ class AuthController(Controller):
     )
     async def refresh(
         self,
-        data: RefreshInput,
+        data: JSONBody[RefreshInput],
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> TokenPair:
@@ -145,7 +147,9 @@ class AuthController(Controller):
         return Done()
 
     @get("/verify-email", operation_id="verifyEmail", summary="Follow an e-mail verification link")
-    async def verify_email(self, token: str, platform: NamedDependency[Platform]) -> Done:
+    async def verify_email(
+        self, token: FromQuery[str], platform: NamedDependency[Platform]
+    ) -> Done:
         await service.verify_email(platform, token)
         return Done()
 
@@ -175,7 +179,7 @@ class AuthController(Controller):
     )
     async def request_phone_code(
         self,
-        data: PhoneVerificationInput,
+        data: JSONBody[PhoneVerificationInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Done:
@@ -190,7 +194,7 @@ class AuthController(Controller):
     )
     async def confirm_phone(
         self,
-        data: CodeInput,
+        data: JSONBody[CodeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Done:
@@ -216,7 +220,7 @@ class AuthController(Controller):
     )
     async def confirm_totp(
         self,
-        data: CodeInput,
+        data: JSONBody[CodeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -228,14 +232,16 @@ class AuthController(Controller):
     @post("/me/step-up", operation_id="stepUp", status_code=HTTP_200_OK, guards=[authenticated])
     async def step_up(
         self,
-        data: CodeInput,
+        data: JSONBody[CodeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> StepUpToken:
         return await service.issue_step_up_token(platform, current_user, data.code)
 
     @get("/auth/oidc/{provider:str}/start", operation_id="startOidcSignIn")
-    async def oidc_start(self, provider: str, platform: NamedDependency[Platform]) -> OidcStart:
+    async def oidc_start(
+        self, provider: FromPath[str], platform: NamedDependency[Platform]
+    ) -> OidcStart:
         return await oidc.start_sign_in(platform, provider)
 
     @post(
@@ -245,8 +251,8 @@ class AuthController(Controller):
     )
     async def oidc_callback(
         self,
-        provider: str,
-        data: OidcCallbackInput,
+        provider: FromPath[str],
+        data: JSONBody[OidcCallbackInput],
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> TokenPair:
@@ -267,7 +273,7 @@ class UsersController(Controller):
     @get("/users/{user_id:uuid}", operation_id="getUser")
     async def get_user(
         self,
-        user_id: uuid.UUID,
+        user_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> PublicUser | PrivateUser:
@@ -279,8 +285,8 @@ class UsersController(Controller):
     @patch("/users/{user_id:uuid}/profile", operation_id="updateProfile", guards=[authenticated])
     async def update_profile(
         self,
-        user_id: uuid.UUID,
-        data: ProfileUpdate,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[ProfileUpdate],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PublicUser | PrivateUser:
@@ -293,8 +299,8 @@ class UsersController(Controller):
     )
     async def update_mentor_profile(
         self,
-        user_id: uuid.UUID,
-        data: MentorProfileUpdate,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[MentorProfileUpdate],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PublicUser | PrivateUser:
@@ -308,8 +314,8 @@ class UsersController(Controller):
     )
     async def endorse(
         self,
-        user_id: uuid.UUID,
-        data: EndorsementInput,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[EndorsementInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Done:
@@ -324,8 +330,8 @@ class UsersController(Controller):
     )
     async def kyc_upload(
         self,
-        user_id: uuid.UUID,
-        data: Annotated[KycUploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        user_id: FromPath[uuid.UUID],
+        data: MultipartBody[KycUploadForm],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -338,7 +344,7 @@ class UsersController(Controller):
     @get("/users/{user_id:uuid}/kyc", operation_id="getKycStatus", guards=[authenticated])
     async def kyc_status(
         self,
-        user_id: uuid.UUID,
+        user_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> KycStatus:
@@ -351,7 +357,7 @@ class UsersController(Controller):
     )
     async def kyc_file(
         self,
-        document_id: uuid.UUID,
+        document_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Response[bytes]:
@@ -384,8 +390,8 @@ class StaffController(Controller):
     )
     async def approve(
         self,
-        document_id: uuid.UUID,
-        data: ReviewDecision,
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[ReviewDecision],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -407,8 +413,8 @@ class StaffController(Controller):
     )
     async def reject(
         self,
-        document_id: uuid.UUID,
-        data: ReviewDecision,
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[ReviewDecision],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -425,8 +431,8 @@ class StaffController(Controller):
     @put("/admin/users/{user_id:uuid}/role", operation_id="changeUserRole", guards=ADMIN)
     async def change_role(
         self,
-        user_id: uuid.UUID,
-        data: RoleChange,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[RoleChange],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -442,8 +448,8 @@ class StaffController(Controller):
     )
     async def ban(
         self,
-        user_id: uuid.UUID,
-        data: BanInput,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[BanInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -466,7 +472,7 @@ class StaffController(Controller):
     )
     async def unban(
         self,
-        user_id: uuid.UUID,
+        user_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -484,8 +490,8 @@ class StaffController(Controller):
     @put("/admin/users/{user_id:uuid}/kyc-level", operation_id="overrideKycLevel", guards=ADMIN)
     async def override_kyc(
         self,
-        user_id: uuid.UUID,
-        data: KycOverride,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[KycOverride],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -498,8 +504,8 @@ class StaffController(Controller):
     @patch("/admin/mentors/{user_id:uuid}", operation_id="setMentorStatus", guards=ADMIN)
     async def mentor_status(
         self,
-        user_id: uuid.UUID,
-        data: MentorStatusInput,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[MentorStatusInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
