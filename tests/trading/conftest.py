@@ -5,22 +5,27 @@ acknowledge the disclaimer, open portfolios and mark users experienced."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 import numpy as np
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
+from dracarys.db import Database
+from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 from dracarys.trading import store
 from dracarys.trading.engine import PaperTradingEngine
 from engine.feeds import ReplayFeed
 from engine.matching import Tick
+from tests.conftest import ADMIN_DSN, dsn_for
 from tests.support import TestUser
 
 API = "/api/v1/trading"
@@ -119,9 +124,7 @@ DEFAULT_BARS: list[Bar] = [
 
 
 @pytest.fixture
-async def desk(
-    client: AsyncTestClient[Litestar], platform: Platform, clock: ManualClock
-) -> Desk:
+async def desk(client: AsyncTestClient[Litestar], platform: Platform, clock: ManualClock) -> Desk:
     """The engine runs on the test's own platform (its loop, pool and hub) over the
     same database and clock as the app the client talks to."""
     await add_instrument(platform.pool)
@@ -173,3 +176,32 @@ def ticks_of(feed: ReplayFeed, count: int) -> list[Tick]:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+async def other_platform(template_database: str, settings: Settings) -> AsyncIterator[Platform]:
+    """A second, independent database (same migrations) with its own pool and clock,
+    for runs that must be compared across databases."""
+    name = f"dracarys_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'
+        )
+    finally:
+        await admin.close()
+    dsn = dsn_for(name)
+    pool = await create_pool(dsn, min_size=1, max_size=10)
+    try:
+        yield Platform(
+            settings=msgspec.structs.replace(settings, database_url=dsn),
+            database=Database(pool=pool, dsn=dsn),
+            clock=ManualClock(),
+        )
+    finally:
+        await pool.close()
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

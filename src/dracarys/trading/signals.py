@@ -112,7 +112,9 @@ async def ensure_signal_book(conn: Connection, mentor_id: uuid.UUID, now: dateti
     book = await store.signal_book(conn, mentor_id)
     if book is not None:
         return book
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 401))", mentor_id)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 401))", mentor_id
+    )
     book = await store.signal_book(conn, mentor_id)
     if book is not None:
         return book

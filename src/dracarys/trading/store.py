@@ -735,7 +735,9 @@ def signal_of(row: Row) -> Signal:
 
 async def lock_signal_chain(conn: Connection, mentor_id: uuid.UUID) -> Row | None:
     """Serialise a mentor's appends and return the chain head."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 400))", mentor_id)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 400))", mentor_id
+    )
     return await conn.fetchrow(
         "SELECT * FROM signals WHERE mentor_id = $1 ORDER BY chain_seq DESC LIMIT 1", mentor_id
     )

@@ -1,0 +1,374 @@
+"""Mentor signals: the education label, the hash chain and its guards, corrections, the
+signal book's verified track record, subscriptions (disclaimer, plans, feed access) and
+mirroring with every scaling rule and the minimum-size skip, through a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from dracarys.identity.access import Role
+from dracarys.platform import Platform
+from dracarys.trading import signals as signal_service
+from tests.support import TestUser
+from tests.trading.conftest import API, Desk
+from workers.runtime import Worker
+
+MakeUser = Callable[..., Awaitable[TestUser]]
+
+
+async def post_signal(desk: Desk, mentor: TestUser, **body: Any) -> Any:
+    payload = {"symbol": "XYZ", "side": "buy", "rationale": "Support held twice.", **body}
+    return await desk.client.post(f"{API}/signals", json=payload, headers=mentor.headers)
+
+
+async def published(desk: Desk, mentor: TestUser, **body: Any) -> dict[str, Any]:
+    response = await post_signal(desk, mentor, **body)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def test_signals_carry_the_label_and_extend_the_mentor_hash_chain(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    first = await published(desk, mentor, stop_loss=95, take_profit=110)
+    desk.clock.advance(timedelta(minutes=5))
+    second = await published(desk, mentor, side="sell", order_type="limit", entry_price=104)
+    assert first["label"] == "Education, not investment advice."
+    assert (first["chain_seq"], first["prev_hash"]) == (1, None)
+    assert (second["chain_seq"], second["prev_hash"]) == (2, first["hash"])
+    assert first["created_at"] < second["created_at"]
+    listed = (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=mentor.headers)
+    ).json()
+    assert listed["label"] == "Education, not investment advice."
+    assert [s["id"] for s in listed["signals"]] == [second["id"], first["id"]]
+    check = await desk.client.get(
+        f"{API}/mentors/{mentor.id}/signals/verification", headers=mentor.headers
+    )
+    assert check.json() == {
+        "mentor_id": str(mentor.id),
+        "signals": 2,
+        "valid": True,
+        "first_broken_seq": None,
+    }
+    mentee = await make_user()
+    refused = await post_signal(desk, mentee)
+    assert refused.status_code == 403
+
+
+async def test_the_database_refuses_to_change_delete_or_backdate_signals(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    signal = await published(desk, mentor)
+    async with desk.platform.pool.acquire() as conn:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(
+                "UPDATE signals SET rationale = 'edited' WHERE id = $1", uuid.UUID(signal["id"])
+            )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM signals WHERE id = $1", uuid.UUID(signal["id"]))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("TRUNCATE signals CASCADE")
+        head = await conn.fetchrow("SELECT * FROM signals WHERE id = $1", uuid.UUID(signal["id"]))
+        assert head is not None
+        insert = """INSERT INTO signals (id, mentor_id, chain_seq, symbol, side, order_type,
+                        size_hint_pct, rationale, created_at, prev_hash, hash)
+                    VALUES ($1, $2, $3, 'XYZ', 'buy', 'market', 5, 'x', $4, $5, '\\x00')"""
+        with pytest.raises(asyncpg.CheckViolationError, match="dated before"):
+            await conn.execute(
+                insert,
+                uuid.uuid4(),
+                mentor.id,
+                2,
+                head["created_at"] - timedelta(days=1),
+                head["hash"],
+            )
+        with pytest.raises(asyncpg.CheckViolationError, match="extend its chain head"):
+            await conn.execute(insert, uuid.uuid4(), mentor.id, 2, head["created_at"], b"forged")
+        with pytest.raises(asyncpg.CheckViolationError, match="extend its chain head"):
+            await conn.execute(insert, uuid.uuid4(), mentor.id, 5, head["created_at"], head["hash"])
+
+
+async def test_chain_verification_finds_a_row_edited_behind_the_trigger(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    for _ in range(3):
+        await published(desk, mentor)
+    async with desk.platform.pool.acquire() as conn:
+        # Only a superuser can do this; the chain still shows it.
+        await conn.execute("ALTER TABLE signals DISABLE TRIGGER signals_append_only")
+        await conn.execute(
+            "UPDATE signals SET take_profit = 150 WHERE mentor_id = $1 AND chain_seq = 2", mentor.id
+        )
+        result = await signal_service.verify_chain(conn, mentor.id)
+    assert (result.valid, result.first_broken_seq) == (False, 2)
+
+
+async def test_a_correction_references_its_original_and_stops_it_on_the_book(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    original = await published(desk, mentor, order_type="limit", entry_price=90, stop_loss=85)
+    correction = await published(
+        desk, mentor, order_type="limit", entry_price=92, stop_loss=88, corrects_id=original["id"]
+    )
+    assert correction["corrects_id"] == original["id"]
+    rows = await desk.fetch(
+        "SELECT signal_id, status, status_reason FROM paper_orders WHERE role = 'entry' "
+        "ORDER BY created_at"
+    )
+    assert [(str(r["signal_id"]), r["status"]) for r in rows] == [
+        (original["id"], "cancelled"),
+        (correction["id"], "working"),
+    ]
+    assert rows[0]["status_reason"] == "signal corrected"
+    [outcome] = await desk.fetch("SELECT signal_id, outcome FROM signal_outcomes")
+    assert (str(outcome["signal_id"]), outcome["outcome"]) == (original["id"], "superseded")
+    twice = await post_signal(desk, mentor, corrects_id=original["id"])
+    assert twice.status_code == 409
+    other = await make_user(role=Role.MENTOR)
+    foreign = await post_signal(desk, other, corrects_id=original["id"])
+    assert foreign.status_code == 422
+    assert foreign.json()["errors"][0]["field"] == "corrects_id"
+
+
+async def test_each_signal_is_traded_on_the_signal_book_into_a_track_record(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()  # closes at 100
+    mentor = await make_user(role=Role.MENTOR)
+    signal = await published(
+        desk, mentor, stop_loss=95, take_profit=104.5, size_hint_pct=10, rationale="Breakout."
+    )
+    desk.clock.advance(timedelta(seconds=2))
+    await desk.tick()  # the book buys 100 at the open, 100 + 5 bps slippage (realistic)
+    await desk.tick()  # high 106: the take-profit fills at 104.5
+    [outcome] = await desk.fetch("SELECT * FROM signal_outcomes")
+    assert str(outcome["signal_id"]) == signal["id"]
+    assert outcome["outcome"] == "closed"
+    assert float(outcome["entry_price"]) == 100.05
+    assert float(outcome["exit_price"]) == 104.5
+    assert float(outcome["qty"]) == 100
+    assert outcome["pnl_minor"] == 44_500
+    assert float(outcome["r_multiple"]) == pytest.approx((104.5 - 100.05) / (100.05 - 95), abs=1e-6)
+    assert outcome["fill_latency_ms"] == 2_000
+    assert float(outcome["entry_slippage_bps"]) == pytest.approx(5.0)
+    closed = await desk.fetch("SELECT payload FROM outbox WHERE topic = 'signal.closed'")
+    assert [e["payload"]["signal_id"] for e in closed] == [signal["id"]]
+    assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'signal.published'")) == 1
+
+    viewer = await make_user()
+    record = (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/track-record", headers=viewer.headers)
+    ).json()
+    assert record["signals"] == 1
+    assert record["closed"] == 1
+    assert record["win_rate_pct"] == 100.0
+    assert record["average_r_multiple"] == pytest.approx(0.881188, abs=1e-5)
+    assert record["average_fill_latency_ms"] == 2_000
+    assert record["average_slippage_bps"] == pytest.approx(5.0)
+    assert record["max_drawdown_pct"] >= 0
+    assert record["label"] == "Education, not investment advice."
+    board = (
+        await desk.client.get(f"{API}/leaderboards/mentors?period=all", headers=viewer.headers)
+    ).json()
+    assert [e["owner_id"] for e in board["entries"]] == [str(mentor.id)]
+
+
+async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    plan = await desk.client.put(
+        f"{API}/feed-plan",
+        json={"monthly_price_minor": 250_000, "currency": "KES"},
+        headers=mentor.headers,
+    )
+    assert plan.status_code == 200
+    gated = await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+    )
+    assert gated.status_code == 403
+    assert "acknowledge the risk disclaimer" in gated.json()["detail"]
+    await desk.acknowledge(mentee)
+    response = await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["monthly_price_minor"] == 250_000
+    assert body["currency"] == "KES"
+    assert (body["status"], body["billing_status"]) == ("active", "unbilled")
+    [event] = await desk.fetch("SELECT payload FROM outbox WHERE topic = 'subscription.started'")
+    assert event["payload"]["amount_minor"] == 250_000
+    again = await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+    )
+    assert again.status_code == 409
+    not_a_mentor = await desk.client.post(
+        f"{API}/mentors/{mentee.id}/subscriptions", json={}, headers=mentor.headers
+    )
+    assert not_a_mentor.status_code == 404
+
+
+async def test_a_paid_feed_is_for_active_subscribers_only(desk: Desk, make_user: MakeUser) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    subscriber = await make_user()
+    outsider = await make_user()
+    await published(desk, mentor)
+    free = await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=outsider.headers)
+    assert free.status_code == 200  # no plan: a free feed
+    await desk.client.put(
+        f"{API}/feed-plan", json={"monthly_price_minor": 1_000}, headers=mentor.headers
+    )
+    await desk.acknowledge(subscriber)
+    subscription = (
+        await desk.client.post(
+            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=subscriber.headers
+        )
+    ).json()
+    assert (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=outsider.headers)
+    ).status_code == 403
+    assert (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=subscriber.headers)
+    ).status_code == 200
+    cancelled = await desk.client.post(
+        f"{API}/subscriptions/{subscription['id']}/cancel", headers=subscriber.headers
+    )
+    assert cancelled.json()["status"] == "cancelled"
+    assert (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=subscriber.headers)
+    ).status_code == 403
+
+
+async def wait_for_mirrors(platform: Platform, count: int) -> list[asyncpg.Record]:
+    for _ in range(200):
+        async with platform.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT m.*, s.scaling, s.scaling_value FROM signal_mirrors m
+                   JOIN signal_subscriptions s ON s.id = m.subscription_id"""
+            )
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} mirrors, found {len(rows)}")
+
+
+async def test_mirroring_scales_each_copy_and_skips_one_below_the_minimum_size(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()  # closes at 100
+    mentor = await make_user(role=Role.MENTOR)
+    rules = [
+        ("size_hint", None),  # 10% of 100,000 at 100 → 100
+        ("fixed_fraction", 0.05),  # 5% → 50
+        ("fixed_units", 7.0),
+        ("max_risk", 0.01),  # 1,000 at risk over a 5.00 stop distance → 200
+        ("fixed_units", 0.5),  # below the minimum size of 1: skipped, not rounded up
+    ]
+    for scaling, value in rules:
+        mentee = await make_user()
+        await desk.acknowledge(mentee)
+        portfolio = await desk.portfolio(mentee)
+        mirror: dict[str, Any] = {"portfolio_id": portfolio["id"], "scaling": scaling}
+        if value is not None:
+            mirror["scaling_value"] = value
+        response = await desk.client.post(
+            f"{API}/mentors/{mentor.id}/subscriptions",
+            json={"mirror": mirror},
+            headers=mentee.headers,
+        )
+        assert response.status_code == 201, response.text
+    signal = await published(desk, mentor, stop_loss=95, take_profit=110, size_hint_pct=10)
+    desk.clock.advance(timedelta(milliseconds=1_500))
+
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        rows = await wait_for_mirrors(desk.platform, len(rules))
+    finally:
+        await worker.stop()
+    by_rule = {(r["scaling"], float(r["scaling_value"] or 0)): r for r in rows}
+    copied = {key: float(r["qty"]) for key, r in by_rule.items() if r["order_id"] is not None}
+    assert copied == {
+        ("size_hint", 0.0): 100.0,
+        ("fixed_fraction", 0.05): 50.0,
+        ("fixed_units", 7.0): 7.0,
+        ("max_risk", 0.01): 200.0,
+    }
+    skipped = by_rule[("fixed_units", 0.5)]
+    assert skipped["order_id"] is None
+    assert skipped["qty"] is None
+    assert "below the minimum size 1 of XYZ" in skipped["skipped_reason"]
+    assert "not rounded up" in skipped["skipped_reason"]
+    assert {r["latency_ms"] for r in rows} == {1_500}
+    orders = await desk.fetch(
+        """SELECT o.qty, o.role, o.signal_id FROM paper_orders o
+           JOIN paper_portfolios p ON p.id = o.portfolio_id
+           WHERE p.kind = 'personal' AND o.role = 'entry'"""
+    )
+    assert sorted(float(o["qty"]) for o in orders) == [7.0, 50.0, 100.0, 200.0]
+    assert {str(o["signal_id"]) for o in orders} == {signal["id"]}
+    legs = await desk.fetch(
+        "SELECT count(*) AS n FROM paper_orders o JOIN paper_portfolios p ON p.id = o.portfolio_id "
+        "WHERE p.kind = 'personal' AND o.role <> 'entry'"
+    )
+    assert legs[0]["n"] == 8  # every copy carries the signal's stop-loss and take-profit
+
+    await desk.tick()  # the copies fill like any order
+    fills = await desk.fetch(
+        "SELECT f.qty FROM paper_fills f JOIN paper_portfolios p ON p.id = f.portfolio_id "
+        "WHERE p.kind = 'personal'"
+    )
+    assert sorted(float(f["qty"]) for f in fills) == [7.0, 50.0, 100.0, 200.0]
+
+
+async def test_max_risk_copy_of_a_signal_without_stop_loss_is_skipped_with_the_reason(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    await desk.acknowledge(mentee)
+    portfolio = await desk.portfolio(mentee)
+    await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions",
+        json={
+            "mirror": {
+                "portfolio_id": portfolio["id"],
+                "scaling": "max_risk",
+                "scaling_value": 0.01,
+            }
+        },
+        headers=mentee.headers,
+    )
+    await published(desk, mentor)
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        [row] = await wait_for_mirrors(desk.platform, 1)
+    finally:
+        await worker.stop()
+    assert row["skipped_reason"] == "max_risk scaling needs a stop-loss and this signal has none"
+    mirrors = await desk.client.get(
+        f"{API}/subscriptions/{row['subscription_id']}/mirrors", headers=mentee.headers
+    )
+    assert mirrors.json()[0]["skipped_reason"] == row["skipped_reason"]
