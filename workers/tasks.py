@@ -12,7 +12,7 @@ import structlog
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
 from dracarys.db import transaction
-from dracarys.messaging.service import delivering_for
+from dracarys.messaging.service import delivering_for, requeue_unsent
 from dracarys.outbox import Event, consume_batch, prune_published
 from dracarys.platform import Platform
 from workers.consumers import Consumer, consumers_for
@@ -23,6 +23,7 @@ log = structlog.get_logger("workers.tasks")
 
 DELIVER_EVENTS = "dracarys.deliver_events"
 PRUNE_OUTBOX = "dracarys.prune_outbox"
+REQUEUE_MESSAGES = "messaging.requeue_unsent"
 OUTBOX_RETENTION = timedelta(days=7)
 
 
@@ -57,12 +58,23 @@ async def prune_outbox(context: Annotated[Context, TaskiqDepends()]) -> int:
     return removed
 
 
+async def requeue_unsent_messages(context: Annotated[Context, TaskiqDepends()]) -> int:
+    platform = platform_of(context)
+    async with transaction(platform.pool) as conn:
+        return await requeue_unsent(conn, platform.clock.now())
+
+
 def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
     """Attach every task to `broker`; schedules are labels read by the scheduler."""
     return {
         DELIVER_EVENTS: broker.register_task(deliver_events, task_name=DELIVER_EVENTS),
         PRUNE_OUTBOX: broker.register_task(
             prune_outbox, task_name=PRUNE_OUTBOX, schedule=[{"cron": "17 3 * * *"}]
+        ),
+        REQUEUE_MESSAGES: broker.register_task(
+            requeue_unsent_messages,
+            task_name=REQUEUE_MESSAGES,
+            schedule=[{"cron": "*/5 * * * *"}],
         ),
         **register_points_tasks(broker),
         **register_wallet_tasks(broker),

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
+from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import ServiceUnavailable
 from dracarys.messaging.adapters import SmsGateway
-from dracarys.messaging.service import deliver_message, delivering_for, queue_email, queue_sms
+from dracarys.messaging.service import (
+    MAX_REQUEUES,
+    REQUEUE_AFTER,
+    deliver_message,
+    delivering_for,
+    queue_email,
+    queue_sms,
+    requeue_unsent,
+)
 from dracarys.messaging.templates import (
     EmailTemplate,
     register_email_template,
@@ -165,3 +175,58 @@ async def test_gateway_refusals_and_bad_credentials_raise_for_retry(
     unconfigured = msgspec.structs.replace(platform.settings, sms_api_url="")
     with pytest.raises(ServiceUnavailable):
         await SmsGateway(unconfigured).send(to="+254700000003", text="x")
+
+
+async def test_a_lost_delivery_is_requeued_by_the_sweeper_and_sent_once(
+    platform: Platform, mail_server: SmtpSimulator, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    to = f"lost-{uuid.uuid4().hex[:8]}@example.com"
+    async with transaction(pool) as conn:
+        message_id = await queue_email(
+            conn,
+            to=to,
+            template="test_points_awarded",
+            context={"name": "D", "points": 4, "reason": "r"},
+            now=clock.now(),
+        )
+    # The relay published the event but its delivery task gave up (e.g. SMTP was down).
+    await pool.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
+    async with transaction(pool) as conn:
+        assert await requeue_unsent(conn, clock.now()) == 0  # too early to call it lost
+    clock.advance(REQUEUE_AFTER + timedelta(seconds=1))
+    async with transaction(pool) as conn:
+        assert await requeue_unsent(conn, clock.now()) == 1
+    running = Worker(platform)
+    await running.start()
+    try:
+        await mail_server.wait_for(to)
+        for _ in range(100):
+            if await pool.fetchval(
+                "SELECT sent_at FROM outbound_messages WHERE id = $1", message_id
+            ):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await running.stop()
+    async with transaction(pool) as conn:
+        assert await requeue_unsent(conn, clock.now()) == 0  # sent: nothing to requeue
+    assert len(mail_server.to(to)) == 1
+
+
+async def test_the_sweeper_gives_up_after_the_maximum_requeues(
+    platform: Platform, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    async with transaction(pool) as conn:
+        await queue_email(
+            conn,
+            to="nowhere@example.com",
+            template="test_points_awarded",
+            context={"name": "E", "points": 5, "reason": "r"},
+            now=clock.now(),
+        )
+    clock.advance(REQUEUE_AFTER + timedelta(seconds=1))
+    counts = []
+    for _ in range(MAX_REQUEUES + 2):
+        async with transaction(pool) as conn:
+            counts.append(await requeue_unsent(conn, clock.now()))
+    assert counts == [1] * MAX_REQUEUES + [0, 0]

@@ -8,7 +8,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,6 +22,11 @@ from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 
 log = structlog.get_logger("dracarys.messaging")
+
+# A message still unsent this long after it was queued is assumed lost (its delivery task
+# ran out of retries, e.g. during a long SMTP outage) and is put back on the outbox.
+REQUEUE_AFTER = timedelta(minutes=10)
+MAX_REQUEUES = 5
 
 # Outbox consumers receive (conn, event) only; the worker binds its platform here while
 # it delivers a batch, which is how a consumer reaches settings and the clock.
@@ -119,3 +124,18 @@ async def deliver_message(conn: Connection, event: Event) -> None:
         )
     await store.mark_sent(conn, message_id, provider_id, platform.clock.now())
     log.info("message_sent", channel=row["channel"], template=row["template"])
+
+
+async def requeue_unsent(conn: Connection, now: datetime, *, limit: int = 500) -> int:
+    """The safety net behind the consumer's retries: emit a fresh send event for every
+    message unsent after `REQUEUE_AFTER`, at most `MAX_REQUEUES` times each. Delivery
+    skips messages already sent, so a requeue never sends twice."""
+    claimed = await store.claim_unsent(
+        conn, created_before=now - REQUEUE_AFTER, max_requeues=MAX_REQUEUES, limit=limit
+    )
+    for row in claimed:
+        topic = EMAIL_SEND if row["channel"] == "email" else SMS_SEND
+        await emit(conn, topic, {"message_id": str(row["id"])})
+    if claimed:
+        log.warning("messages_requeued", count=len(claimed))
+    return len(claimed)

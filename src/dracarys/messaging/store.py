@@ -54,3 +54,21 @@ async def mark_sent(
         now,
         provider_id,
     )
+
+
+async def claim_unsent(
+    conn: Connection, *, created_before: datetime, max_requeues: int, limit: int
+) -> list[asyncpg.Record]:
+    """Unsent messages old enough to have been lost, counted as requeued once more."""
+    return await conn.fetch(
+        """UPDATE outbound_messages SET requeue_count = requeue_count + 1
+           WHERE id IN (
+               SELECT id FROM outbound_messages
+               WHERE sent_at IS NULL AND created_at < $1 AND requeue_count < $2
+               ORDER BY created_at LIMIT $3
+               FOR UPDATE SKIP LOCKED)
+           RETURNING id, channel""",
+        created_before,
+        max_requeues,
+        limit,
+    )
