@@ -9,7 +9,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         if args.random is not None:
             combos = [{**fixed, **c} for c in random_search(ranges, args.random, args.seed)]
         folds = args.walk_forward or 0
-        with _progress(err, len(combos) * (folds + 1), args.json) as advance:
+        with SweepProgress(err, len(combos) * (folds + 1), args.json) as advance:
             sweep = run_sweep(
                 bars, builder, combos, execution, rank_by=args.rank_by, progress=advance
             )
@@ -268,7 +268,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-class _progress:
+class SweepProgress:
     """A rich progress bar on stderr over sweep combinations (silent for ``--json`` when
     stderr is not a terminal, so machine output stays clean)."""
 
@@ -284,7 +284,7 @@ class _progress:
         )
         self.task = self.bar.add_task("sweep", total=total)
 
-    def __enter__(self) -> "Any":
+    def __enter__(self) -> Callable[[int], None]:
         self.bar.start()
         return self.advance
 

@@ -344,10 +344,6 @@ class SeriesTable:
         self.computed = 0
         self.ensure(needed)
 
-    @property
-    def capacity(self) -> int:
-        return int(self.matrix.shape[0])
-
     def ensure(self, needed: list[Indicator]) -> None:
         """Compute the missing ones among ``needed``, evicting cached indicators that
         ``needed`` does not use when rows run out."""

@@ -5,8 +5,9 @@ overfitting guard.
 
 Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
 fit, combinations are ordered so neighbours share indicators and run in chunks whose
-indicators fit; each worker holds one equity curve (8 bytes × bars) at a time. Results
-hold metrics only, never curves, so 1e7 bars × 1e3 combinations runs in a few GiB.
+indicators fit; each worker holds one equity curve, its signal flags and a trade table
+(about 15 bytes per bar) and reuses them for every combination it runs. Results hold
+metrics only, never curves, so 1e7 bars × 1e3 combinations stays within a few GiB.
 """
 
 import itertools
@@ -63,6 +64,7 @@ ProgressCallback = Callable[[int], None]
 DEFAULT_MEMORY_BUDGET_BYTES = 2 << 30
 MAX_CHUNK_COMBINATIONS = 64
 SWEEP_TRADE_ROWS = 4096
+WORKERS_PER_THREAD = 4
 # Metrics where smaller is better when ranking.
 ASCENDING_METRICS = frozenset({"max_drawdown_pct", "max_drawdown_bars", "annual_volatility_pct"})
 
@@ -217,9 +219,8 @@ def run_sweep(
     row_bytes = 8 * bars.length
     # Each worker holds an equity curve, two bytes of signal flags per bar and a trade
     # table of up to one row per 16 bars.
-    worker_bytes = numba.get_num_threads() * (
-        row_bytes * (1 + TRADE_COLUMNS // 16) + 2 * bars.length
-    )
+    workers = min(len(specs), WORKERS_PER_THREAD * numba.get_num_threads())
+    worker_bytes = workers * (row_bytes + TRADE_COLUMNS * row_bytes // 16 + 2 * bars.length)
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
     distinct = {
         indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)
@@ -274,19 +275,22 @@ def _run_chunk(
             out[c, : values.shape[0]] = values
         return out
 
-    result: FloatArray = _sweep_chunk(
-        table.bars.base,
-        table.matrix,
-        settings,
-        np.stack([rules.group_bounds for rules in compiled]),
-        padded("left", np.int64),
-        padded("op", np.int64),
-        padded("right", np.int64),
-        padded("constant", np.float64),
-        padded("lag", np.int64),
-        bars_per_year,
-        numba.get_num_threads(),
-    )
+    # More workers than threads, handed out as threads free up, so a thread the operating
+    # system pauses (a shared machine) holds up only a small share of the combinations.
+    with numba.parallel_chunksize(1):
+        result: FloatArray = _sweep_chunk(
+            table.bars.base,
+            table.matrix,
+            settings,
+            np.stack([rules.group_bounds for rules in compiled]),
+            padded("left", np.int64),
+            padded("op", np.int64),
+            padded("right", np.int64),
+            padded("constant", np.float64),
+            padded("lag", np.int64),
+            bars_per_year,
+            WORKERS_PER_THREAD * numba.get_num_threads(),
+        )
     return result
 
 
