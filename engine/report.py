@@ -95,7 +95,7 @@ def _colour(t: float) -> str:
         return "#ddd"
     if t < 0.5:
         k = t / 0.5
-        return f"rgb(207,{int(34 + k * 221)},{int(46 + k * 209)})"
+        return f"rgb({int(207 + k * 48)},{int(34 + k * 221)},{int(46 + k * 209)})"
     k = (t - 0.5) / 0.5
     return f"rgb({int(255 - k * 229)},{int(255 - k * 128)},{int(255 - k * 200)})"
 
@@ -187,7 +187,7 @@ def render(
     metric_rows = pl.DataFrame(
         {
             "metric": list(metrics.__struct_fields__),
-            "value": [float(getattr(metrics, f)) for f in metrics.__struct_fields__],
+            "value": [_format(getattr(metrics, f)) for f in metrics.__struct_fields__],
         }
     )
     title = f"{result.spec.name} on {result.bars.symbol}"
