@@ -187,3 +187,24 @@ async def test_phone_code_is_locked_after_five_wrong_guesses(
         "/api/v1/me/phone-verification/confirm", json={"code": code}, headers=account.headers
     )
     assert late.status_code == 422
+
+
+async def test_phone_codes_are_limited_to_one_a_minute_and_five_an_hour(
+    client: Client, clock: ManualClock
+) -> None:
+    account = await new_account(client)
+    number = "+254744000" + f"{abs(hash(account.email)) % 1000:03d}"
+    url = "/api/v1/me/phone-verification"
+    assert (
+        await client.post(url, json={"phone": number}, headers=account.headers)
+    ).status_code == 202
+    assert (await client.post(url, json={}, headers=account.headers)).status_code == 429
+    for _ in range(4):
+        clock.advance(timedelta(seconds=61))
+        assert (await client.post(url, json={}, headers=account.headers)).status_code == 202
+    clock.advance(timedelta(seconds=61))
+    assert (await client.post(url, json={}, headers=account.headers)).status_code == 429
+    clock.advance(timedelta(hours=1))
+    fresh = (await login(client, account.email)).json()["access_token"]
+    again = await client.post(url, json={}, headers={"Authorization": f"Bearer {fresh}"})
+    assert again.status_code == 202

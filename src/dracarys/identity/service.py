@@ -16,7 +16,14 @@ import phonenumbers
 import pyotp
 
 from dracarys.db import Connection, transaction
-from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from dracarys.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from dracarys.identity import events, store
 from dracarys.identity.access import (
     ACCESS_TOKEN_TTL,
@@ -33,7 +40,6 @@ from dracarys.identity.crypto import (
     short_code_hash,
     token_hash,
     totp_secret_key,
-    unseal,
 )
 from dracarys.identity.models import (
     LoginInput,
@@ -51,6 +57,7 @@ from dracarys.identity.passwords import (
     needs_rehash,
     verify_password,
 )
+from dracarys.identity.stepup import accept_totp, verify_step_up
 from dracarys.identity.throttle import LoginThrottle
 from dracarys.messaging.service import queue_email, queue_sms
 from dracarys.outbox import emit
@@ -59,8 +66,9 @@ from dracarys.platform import Platform
 EMAIL_TOKEN_TTL = timedelta(hours=24)
 PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
+PHONE_CODE_MIN_INTERVAL = timedelta(seconds=60)
+PHONE_CODES_PER_HOUR = 5
 STEP_UP_TTL = timedelta(minutes=5)
-TOTP_PERIOD_S = 30
 RECOVERY_CODE_COUNT = 10
 TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
 WRONG_CREDENTIALS = "the e-mail address or the password is wrong"
@@ -198,6 +206,16 @@ async def request_phone_code(platform: Platform, user: CurrentUser, phone: str |
                 raise Conflict("another account uses this phone number", field="phone") from None
         elif row["phone_verified_at"] is not None:
             raise Conflict("this phone number is already verified", field="phone")
+        # SMS costs money and can be abused to spam a number: one code a minute, five an hour.
+        recent = await store.phone_codes_sent_since(
+            conn, user.id, now - timedelta(hours=1) + PHONE_CODE_TTL
+        )
+        if recent["latest_expiry"] is not None and (
+            recent["latest_expiry"] - PHONE_CODE_TTL > now - PHONE_CODE_MIN_INTERVAL
+        ):
+            raise TooManyRequests("a code was just sent; wait a minute before asking again")
+        if recent["sent"] >= PHONE_CODES_PER_HOUR:
+            raise TooManyRequests("too many codes requested; try again in an hour")
         code = f"{secrets.randbelow(1_000_000):06d}"
         await store.insert_phone_code(
             conn,
@@ -478,27 +496,10 @@ async def me(platform: Platform, user: CurrentUser) -> Me:
 # ---- two-factor ---------------------------------------------------------------------
 
 
-def _totp_secret(platform: Platform, row: asyncpg.Record) -> str:
-    sealed = row["totp_secret_encrypted"]
-    if sealed is None:
-        raise Forbidden("two-factor authentication is not set up for this account")
-    return unseal(totp_secret_key(platform.settings), bytes(sealed), row["id"].bytes).decode()
-
-
 async def _accept_totp(
     conn: Connection, platform: Platform, row: asyncpg.Record, code: str, now: datetime
 ) -> bool:
-    """Accept the code of the current 30-second step or its neighbours, once: a step at
-    or before the last accepted one is a replay."""
-    totp = pyotp.TOTP(_totp_secret(platform, row))
-    current = int(now.timestamp()) // TOTP_PERIOD_S
-    for step in (current - 1, current, current + 1):
-        if step > int(row["totp_last_step"]) and hmac.compare_digest(
-            totp.at(step * TOTP_PERIOD_S), code.strip()
-        ):
-            await store.set_totp_last_step(conn, row["id"], step)
-            return True
-    return False
+    return await accept_totp(conn, platform.settings, row, code, now)
 
 
 async def _check_second_factor(
@@ -589,13 +590,15 @@ async def require_step_up(platform: Platform, user: CurrentUser, totp_code: str 
         )
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        row = await store.user_by_id(conn, user.id, lock=True)
+        row = await store.user_by_id(conn, user.id)
         if row is None or row["totp_enabled_at"] is None:
             raise Forbidden(
                 "enable two-factor authentication before doing this",
                 extra={"step_up_required": True},
             )
-        accepted = await _accept_totp(conn, platform, row, totp_code, now)
+        accepted = await verify_step_up(
+            conn, user_id=user.id, code=totp_code, now=now, settings=platform.settings
+        )
     if not accepted:
         raise Unauthorized("the authenticator code is wrong or was already used", field="totp_code")
 

@@ -300,6 +300,21 @@ async def insert_phone_code(
     )
 
 
+async def phone_codes_sent_since(
+    conn: Connection, user_id: uuid.UUID, expiring_after: datetime
+) -> Row:
+    """How many codes were sent (those expiring after the given moment) and the latest
+    expiry; codes are sent with a fixed lifetime, so expiry orders them by sending time."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS sent, max(expires_at) AS latest_expiry
+           FROM phone_verification_codes WHERE user_id = $1 AND expires_at > $2""",
+        user_id,
+        expiring_after,
+    )
+    assert row is not None
+    return row
+
+
 async def open_phone_code(conn: Connection, user_id: uuid.UUID, now: datetime) -> Row | None:
     return await conn.fetchrow(
         """SELECT id, phone, code_hash, attempts FROM phone_verification_codes
