@@ -23,6 +23,7 @@ from dracarys.identity.models import AuditCheck
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
+from dracarys.trading.runtime import paper_trading
 from workers.runtime import Worker, embedded_background
 
 
@@ -112,6 +113,21 @@ def cmd_scheduler(_: argparse.Namespace) -> int:
             await _wait_for_stop()
             task.cancel()
             await worker.broker.shutdown()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_paper_engine(_: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging(settings)
+    if settings.trading_feed == "off":
+        print("dracarys: DRACARYS_TRADING_FEED is off; nothing to run", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        async with _standalone_platform(settings) as platform, paper_trading(platform):
+            await _wait_for_stop()
 
     asyncio.run(run())
     return 0
@@ -221,6 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fire scheduled jobs. A PostgreSQL advisory lock makes one scheduler "
         "active; further ones wait on standby and take over if it stops.",
     ).set_defaults(func=cmd_scheduler)
+
+    sub.add_parser(
+        "paper-engine",
+        help="run the paper-trading engine for one market feed (scale-out mode)",
+        description="Match every open paper order on each tick of the feed chosen by "
+        "DRACARYS_TRADING_FEED, persist fills and publish them. Run one per feed; it "
+        "resumes after the last tick it persisted.",
+    ).set_defaults(func=cmd_paper_engine)
 
     sub.add_parser(
         "seed-demo",

@@ -1,0 +1,84 @@
+"""The engine as its own process (`dracarys paper-engine`): it replays the demo feed,
+stops on SIGTERM and, started again, resumes right after the last tick it persisted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+
+
+def engine_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "DRACARYS_DATA_DIR": str(data_dir),
+            "DRACARYS_SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "DRACARYS_LOG_LEVEL": "WARNING",
+            "DRACARYS_TRADING_REPLAY_SPEED": str(86_400 * 50),  # 50 trading days a second
+        }
+    )
+    return env
+
+
+async def last_seq(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        value = await conn.fetchval(
+            "SELECT last_seq FROM market_feed_state WHERE feed = 'demo-replay'"
+        )
+        return int(value or 0)
+    finally:
+        await conn.close()
+
+
+async def run_engine_until(database_url: str, data_dir: Path, past_seq: int) -> list[int]:
+    """Run the engine until it has persisted tick `past_seq`; → the positions seen."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "workers.cli",
+        "paper-engine",
+        env=engine_env(database_url, data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    seen: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not seen or seen[-1] <= past_seq:
+            if process.returncode is not None:
+                output = await process.stdout.read() if process.stdout else b""
+                raise AssertionError(output.decode())
+            assert time.monotonic() < deadline, "the engine made no progress"
+            seen.append(await last_seq(database_url))
+            await asyncio.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), timeout=30)
+    return seen
+
+
+async def test_engine_process_resumes_after_the_last_tick_it_persisted(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = await run_engine_until(database_url, tmp_path, 20)
+    stopped_at = await last_seq(database_url)
+    assert stopped_at > 20
+    second = await run_engine_until(database_url, tmp_path, stopped_at + 20)
+    # Had it started over, the position would have dropped back towards 1.
+    assert min(second) >= stopped_at
+    assert second == sorted(second)
+    assert first == sorted(first)
+    conn = await asyncpg.connect(database_url)
+    try:
+        instrument = await conn.fetchval("SELECT feed FROM instruments WHERE symbol = 'DEMO'")
+    finally:
+        await conn.close()
+    assert instrument == "demo-replay"
