@@ -16,6 +16,7 @@ from dracarys.messaging.service import delivering_for, requeue_unsent
 from dracarys.outbox import Event, consume_batch, prune_published
 from dracarys.platform import Platform
 from workers.consumers import Consumer, consumers_for
+from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
 from workers.wallet_tasks import register_wallet_tasks
 
@@ -77,5 +78,6 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
             schedule=[{"cron": "*/5 * * * *"}],
         ),
         **register_points_tasks(broker),
+        **register_mentorship_tasks(broker),
         **register_wallet_tasks(broker),
     }

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from dracarys.identity.demo import seed_identity_demo
+from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.platform import Platform
 
 log = structlog.get_logger("dracarys.demo")
@@ -17,6 +18,7 @@ DemoSeeder = Callable[[Platform], Awaitable[None]]
 # In dependency order: later seeders may use what earlier ones created.
 DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = [
     ("identity", seed_identity_demo),
+    ("mentorship", seed_mentorship_demo),
 ]
 
 
