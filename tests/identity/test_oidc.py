@@ -130,7 +130,7 @@ async def _clock_s(client: Client) -> float:
     return float(client.app.state.platform.clock.now().timestamp())
 
 
-async def test_state_is_single_use_and_pkce_verifier_is_required(
+async def test_state_is_single_use_and_an_unknown_state_is_refused(
     client: Client, oidc_provider: OidcProviderSimulator
 ) -> None:
     oidc_provider.identity = {
@@ -147,3 +147,27 @@ async def test_state_is_single_use_and_pkce_verifier_is_required(
 
 async def test_unknown_provider_is_404(client: Client) -> None:
     assert (await client.get("/api/v1/auth/oidc/myspace/start")).status_code == 404
+
+
+async def test_the_provider_refuses_a_code_without_the_matching_pkce_verifier(
+    client: Client, oidc_provider: OidcProviderSimulator
+) -> None:
+    """The simulator checks S256(code_verifier) == code_challenge exactly as a real
+    provider does, so every successful sign-in above proves our verifier matched."""
+    oidc_provider.identity = {"sub": "g-" + uuid.uuid4().hex, "email": unique_email()}
+    grant = await _consent(client)
+    token_url = oidc_provider.issuer("google") + "/token"
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            token_url,
+            data={
+                "grant_type": "authorization_code",
+                "code": grant["code"],
+                "redirect_uri": "http://127.0.0.1:8000/auth/callback/google",
+                "client_id": oidc_provider.client_id,
+                "client_secret": oidc_provider.client_secret,
+                "code_verifier": "a-verifier-the-attacker-made-up-" + "x" * 20,
+            },
+        )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
