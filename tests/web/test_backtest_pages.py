@@ -55,3 +55,52 @@ async def _expect_text(page: Any, selector: str, text: str) -> None:
     from playwright.async_api import expect
 
     await expect(page.locator(selector)).to_have_text(text)
+
+
+async def test_sweep_report_shows_heatmap_of_every_combination(
+    context: Any, live_server: LiveServer
+) -> None:
+    quant = await register(live_server, name="Sam Sweep")
+    page = await context.new_page()
+    await sign_in(page, live_server, quant, "/backtests")
+    await page.get_by_label("Strategy template").select_option("sma_cross")
+    await page.get_by_label("Swept parameter 1").select_option("fast")
+    await page.locator("#sweep-0-start").fill("5")
+    await page.locator("#sweep-0-stop").fill("15")
+    await page.locator("#sweep-0-step").fill("5")
+    await page.get_by_label("Swept parameter 2").select_option("slow")
+    await page.locator("#sweep-1-start").fill("20")
+    await page.locator("#sweep-1-stop").fill("40")
+    await page.locator("#sweep-1-step").fill("10")
+    await page.get_by_role("button", name="Run backtest").click()
+    await page.wait_for_selector("body[data-report-ready='succeeded']", timeout=60_000)
+    # 3 × 3 combinations: three rows of three cells under the parameter header.
+    await _expect_count(page, "#heatmap tbody tr", 3)
+    await _expect_count(page, "#heatmap tbody td", 9)
+    await _expect_text(page, "#progress-text", "9 of 9 combinations done")
+    # The best combination's run is charted and its trades listed.
+    assert await page.locator("#equity-chart canvas").count() > 0
+    assert await page.locator("#trade-rows tr").count() > 0
+    await screenshot(page, "backtest-sweep-report")
+
+
+async def test_bad_parameter_is_shown_next_to_its_field(
+    context: Any, live_server: LiveServer
+) -> None:
+    quant = await register(live_server, name="Bea Bad")
+    page = await context.new_page()
+    await sign_in(page, live_server, quant, "/backtests")
+    await page.get_by_label("Strategy template").select_option("sma_cross")
+    await page.get_by_label("fast").fill("0")
+    await page.get_by_role("button", name="Run backtest").click()
+    error = page.locator("#param-fast-error")
+    await _expect_count(page, "#param-fast-error:has-text('fast=0')", 1)
+    assert await error.inner_text() == "fast=0: Expected `int` >= 1"
+    assert await page.get_by_label("fast").get_attribute("aria-invalid") == "true"
+    assert page.url.endswith("/backtests")
+
+
+async def _expect_count(page: Any, selector: str, count: int) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.locator(selector)).to_have_count(count)

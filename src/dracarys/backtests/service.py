@@ -146,7 +146,9 @@ def _build(builder: SpecBuilder, params: dict[str, float], data: BacktestInput) 
                 check_spec(builder.build({name: value}))
             except (msgspec.ValidationError, SpecError):
                 where = "sweep" if name in (data.sweep or {}) else "params"
-                raise InvalidInput(f"{name}={value:g}: {exc}", field=f"{where}.{name}") from None
+                # The spec path (`- at $.indicators[0].window`) means nothing to the caller.
+                reason = str(exc).split(" - at `")[0]
+                raise InvalidInput(f"{name}={value:g}: {reason}", field=f"{where}.{name}") from None
         raise InvalidInput(str(exc), field="params") from None
 
 
