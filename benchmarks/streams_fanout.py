@@ -423,8 +423,10 @@ async def drop_database(name: str) -> None:
 def served(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     """`uvicorn app` (a factory) in a subprocess, the same flags for both contenders."""
     port = free_port()
+    profile = os.environ.get("STREAMS_BENCH_PROFILE")  # a path: profile the server
     command = [
         sys.executable,
+        *(["-m", "cProfile", "-o", profile] if profile else []),
         "-m",
         "uvicorn",
         app,

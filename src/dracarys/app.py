@@ -100,11 +100,12 @@ def create_app(
         return platform_from_state(request.app.state)
 
     # Probes and scrapes are left out of the request metrics: orchestrators call them
-    # every few seconds and would drown the series that describe real traffic.
+    # every few seconds and would drown the series that describe real traffic. The
+    # stream WebSocket is too: its "request" lasts hours and every message passes `send`.
     prometheus = PrometheusConfig(
         app_name="dracarys",
         group_path=True,
-        exclude=["^/health$", "^/ready$", "^/metrics$"],
+        exclude=["^/health$", "^/ready$", "^/metrics$", "^/api/v1/stream$"],
     )
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController],

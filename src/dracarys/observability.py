@@ -85,7 +85,9 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
         token = current_request_id.set(request_id)
         try:
-            await app(scope, receive, send_with_id)
+            # A WebSocket has no response headers to add to, and its send carries every
+            # streamed message: leave it unwrapped.
+            await app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             current_request_id.reset(token)
 
