@@ -4,6 +4,7 @@ force, cancel/replace, reset, performance, streams and events."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,7 +12,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from dracarys.identity.access import Role
+from dracarys.db import transaction
+from dracarys.errors import Forbidden
+from dracarys.identity.access import CurrentUser, Role
+from dracarys.trading import service
+from dracarys.trading.models import OrderInput, OrderKind, Side
 from dracarys.trading.performance import publish_leaderboards
 from tests.support import TestUser
 from tests.trading.conftest import API, Desk
@@ -249,6 +254,10 @@ async def test_day_orders_expire_and_ioc_remainders_are_cancelled(
     day = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=97, tif="day")
     ioc = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=90, tif="ioc")
     gtc = await desk.placed(user, pid, side="buy", kind="limit", qty=1, limit_price=90)
+    day_bracket = await desk.placed(
+        user, pid, side="buy", kind="limit", qty=1, limit_price=97, tif="day",
+        bracket={"stop_loss": 90, "take_profit": 110},
+    )  # fmt: skip
     await desk.tick()
     rows = {r["id"]: r for r in await desk.fetch("SELECT * FROM paper_orders")}
     assert rows[_uuid(day)]["status"] == "expired"
@@ -256,6 +265,11 @@ async def test_day_orders_expire_and_ioc_remainders_are_cancelled(
     assert rows[_uuid(ioc)]["status"] == "cancelled"
     assert "immediate-or-cancel" in rows[_uuid(ioc)]["status_reason"]
     assert rows[_uuid(gtc)]["status"] == "working"
+    assert rows[_uuid(day_bracket)]["status"] == "expired"
+    legs = [r for r in rows.values() if r["parent_id"] == _uuid(day_bracket)]
+    assert [(r["status"], r["status_reason"]) for r in legs] == [
+        ("cancelled", "the entry ended without a fill")
+    ] * 2
     assert await desk.fetch("SELECT 1 FROM paper_fills") == []
 
 
@@ -396,3 +410,26 @@ async def test_mentor_sees_a_shared_portfolio_others_do_not(
         headers=owner.headers,
     )
     assert not_mentor.status_code == 422
+
+
+async def test_concurrent_orders_cannot_together_exceed_the_leverage_limit(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()  # price 100
+    user, pid = await ready_trader(desk, make_user, starting_cash_minor=100_000)
+    trader = CurrentUser(id=user.id, role=Role.MENTEE, session_id=user.session_id)
+    body = OrderInput(symbol="XYZ", side=Side.BUY, kind=OrderKind.MARKET, qty=3)
+
+    async def place() -> bool:
+        try:
+            async with transaction(desk.platform.pool) as conn:
+                await service.submit_order(conn, desk.platform, trader, uuid.UUID(pid), body)
+        except Forbidden:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(place() for _ in range(20)))
+    # 1,000.00 of equity at 1×: three orders of 3 units (900.00), never a fourth.
+    assert outcomes.count(True) == 3
+    [total] = await desk.fetch("SELECT sum(qty) AS units FROM paper_orders")
+    assert float(total["units"]) == 9

@@ -372,3 +372,63 @@ async def test_max_risk_copy_of_a_signal_without_stop_loss_is_skipped_with_the_r
         f"{API}/subscriptions/{row['subscription_id']}/mirrors", headers=mentee.headers
     )
     assert mirrors.json()[0]["skipped_reason"] == row["skipped_reason"]
+
+
+async def test_an_expired_signal_closes_unfilled_and_its_legs_are_cancelled(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    expiry = desk.clock.now() + timedelta(hours=1)
+    signal = await published(
+        desk,
+        mentor,
+        order_type="limit",
+        entry_price=80,
+        stop_loss=75,
+        take_profit=90,
+        expires_at=expiry.isoformat(),
+    )
+    desk.clock.advance(timedelta(hours=2))
+    await desk.tick()
+    rows = {r["role"]: r for r in await desk.fetch("SELECT * FROM paper_orders")}
+    assert (rows["entry"]["status"], rows["entry"]["status_reason"]) == (
+        "expired",
+        "signal expired",
+    )
+    for leg in ("stop_loss", "take_profit"):
+        assert rows[leg]["status"] == "cancelled"
+        assert rows[leg]["status_reason"] == "the entry ended without a fill"
+    [outcome] = await desk.fetch("SELECT signal_id, outcome FROM signal_outcomes")
+    assert (str(outcome["signal_id"]), outcome["outcome"]) == (signal["id"], "expired")
+    closed = await desk.fetch("SELECT payload FROM outbox WHERE topic = 'signal.closed'")
+    assert [e["payload"]["outcome"] for e in closed] == ["expired"]
+
+
+async def test_a_copy_that_breaks_the_subscribers_risk_limits_is_skipped_with_the_reason(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    novice = await make_user()
+    await desk.acknowledge(novice)
+    portfolio = await desk.portfolio(novice)
+    await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions",
+        json={"mirror": {"portfolio_id": portfolio["id"]}},
+        headers=novice.headers,
+    )
+    await published(desk, mentor, side="sell", stop_loss=105, take_profit=90)
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        [row] = await wait_for_mirrors(desk.platform, 1)
+    finally:
+        await worker.stop()
+    assert row["order_id"] is None
+    assert row["skipped_reason"].startswith("refused by risk checks: novice accounts cannot sell")
+    personal = await desk.fetch(
+        "SELECT 1 FROM paper_orders o JOIN paper_portfolios p ON p.id = o.portfolio_id "
+        "WHERE p.kind = 'personal'"
+    )
+    assert personal == []  # the refused copy left nothing behind

@@ -220,7 +220,9 @@ class PaperTradingEngine:
 
     async def _sync(self, conn: Connection) -> list[Order]:
         """Take in what changed since the last tick: new orders, cancellations, expiries."""
-        expired = await store.expire_due_orders(conn, self.feed.symbols, self.platform.clock.now())
+        now = self.platform.clock.now()
+        expired = await store.expire_due_orders(conn, self.feed.symbols, now)
+        expired += await store.cancel_unfilled_legs(conn, [o.id for o in expired], now)
         rows = await store.engine_orders(conn, self.feed.symbols, self.watermark)
         for row in rows:
             self.watermark = max(self.watermark, int(row["change_seq"]))
@@ -261,6 +263,7 @@ class PaperTradingEngine:
         report = TickReport(seq=tick.seq)
         async with transaction(self.platform.pool) as conn:
             expired = await self._sync(conn)
+            await signals.settle_outcomes(conn, self.platform, expired, now)
             unset = np.nonzero(self.book.expire_ns[: self.book.size] == _UNSET_DAY)[0]
             if unset.size:
                 self.book.expire_ns[unset] = (tick.ts_ns // _DAY_NS + 1) * _DAY_NS
@@ -379,6 +382,13 @@ class PaperTradingEngine:
         fills = await store.insert_fills(conn, fill_rows)
         await self._apply_positions(conn, fills, now)
         orders = await store.apply_order_changes(conn, changes)
+        ended_unfilled = [
+            o.id
+            for o in orders
+            if o.role == "entry" and o.status not in OPEN_STATUSES and o.filled_qty == 0
+        ]
+        if ended_unfilled:
+            orders += await store.cancel_unfilled_legs(conn, ended_unfilled, now)
         if fills:
             by_order = {m.id: m for m in metas.values()}
             await emit_many(

@@ -450,6 +450,21 @@ async def max_change_seq(conn: Connection) -> int:
     return value
 
 
+async def cancel_unfilled_legs(
+    conn: Connection, parent_ids: Sequence[uuid.UUID], now: datetime
+) -> list[Order]:
+    """Bracket legs still waiting for an entry that ended without a fill."""
+    rows = await conn.fetch(
+        """UPDATE paper_orders SET status = 'cancelled',
+               status_reason = 'the entry ended without a fill', updated_at = $2,
+               change_seq = nextval('paper_order_changes')
+           WHERE parent_id = ANY($1::uuid[]) AND status = 'waiting_parent' RETURNING *""",
+        list(parent_ids),
+        now,
+    )
+    return [order_of(r) for r in rows]
+
+
 async def expire_due_orders(conn: Connection, symbols: Sequence[str], now: datetime) -> list[Order]:
     rows = await conn.fetch(
         """UPDATE paper_orders SET status = 'expired', status_reason = 'signal expired',
