@@ -169,6 +169,10 @@ async def test_progress_reports_percent_next_lesson_and_time_left(
     course = await build_course(client, auth, mentor)
     learner = await make_mentee()
     await enrol(client, auth, learner, course.cohort)
+    # Test users are inserted without identity's profile row; give this one a timezone.
+    await pool.execute(
+        "INSERT INTO user_profiles (user_id, timezone) VALUES ($1, 'Africa/Nairobi')", learner.id
+    )
     progress_url = f"/api/v1/programs/{course.program['id']}/progress"
 
     start = (await client.get(progress_url, headers=auth(learner))).json()
@@ -194,8 +198,14 @@ async def test_progress_reports_percent_next_lesson_and_time_left(
             "user_id": str(learner.id),
             "lesson_id": course.lessons[0],
             "lesson_title": "Calls and puts",
+            "timezone": "Africa/Nairobi",
         },
-        {"user_id": str(learner.id), "lesson_id": course.lessons[2], "lesson_title": "Delta"},
+        {
+            "user_id": str(learner.id),
+            "lesson_id": course.lessons[2],
+            "lesson_title": "Delta",
+            "timezone": "Africa/Nairobi",
+        },
     ]
     not_enrolled = await client.get(progress_url, headers=auth(await make_mentee()))
     assert not_enrolled.status_code == 404

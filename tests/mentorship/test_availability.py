@@ -161,3 +161,38 @@ async def test_schedule_with_unknown_zone_or_backwards_hours_is_refused(
     assert bad_zone.json()["errors"][0]["field"] == "timezone"
     assert backwards.status_code == 422
     assert backwards.json()["errors"][0]["field"] == "weekly_hours"
+
+
+async def test_a_session_type_can_use_its_own_schedule_instead_of_the_default(
+    client: Client, auth: Auth, make_mentor
+) -> None:
+    mentor = await make_mentor(hours=weekly("09:00", "11:00"))
+    headers = auth(mentor.user)
+    saturday = await client.post(
+        "/api/v1/schedules",
+        json={
+            "name": "Saturday clinic",
+            "timezone": "Europe/London",
+            "weekly_hours": [{"weekday": 5, "start": "10:00", "end": "12:00"}],
+        },
+        headers=headers,
+    )
+    clinic = await client.post(
+        "/api/v1/session-types",
+        json={
+            "title": "Clinic",
+            "kind": "workshop",
+            "duration_minutes": 120,
+            "price_minor": 0,
+            "capacity": 20,
+            "schedule_id": saturday.json()["id"],
+        },
+        headers=headers,
+    )
+    schedules = await client.get(f"/api/v1/mentors/{mentor.id}/schedules", headers=headers)
+
+    assert clinic.status_code == 201, clinic.text
+    # The first schedule stays the default.
+    assert [s["is_default"] for s in schedules.json()] == [True, False]
+    slots = await _slots(client, headers, clinic.json()["id"], "EAT", "2026-01-05", 14)
+    assert [s.strftime("%a %d %H:%M") for s in slots] == ["Sat 10 13:00", "Sat 17 13:00"]

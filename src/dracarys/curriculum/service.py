@@ -552,6 +552,8 @@ async def complete_lesson(
                     "user_id": str(actor.id),
                     "lesson_id": str(lesson_id),
                     "lesson_title": row["title"],
+                    # Points counts learning days in the learner's own zone.
+                    "timezone": await store.learner_timezone(conn, actor.id),
                 },
             )
         return await _progress(conn, platform, actor.id, row["program_id"])

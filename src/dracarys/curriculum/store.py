@@ -363,6 +363,14 @@ async def completed_lessons(
     return {r["lesson_id"] for r in rows}
 
 
+async def learner_timezone(conn: Connection, user_id: uuid.UUID) -> str | None:
+    """The IANA zone on the learner's identity profile, if they set one."""
+    timezone: str | None = await conn.fetchval(
+        "SELECT timezone FROM user_profiles WHERE user_id = $1", user_id
+    )
+    return timezone
+
+
 # ---- assessments ----------------------------------------------------------------------
 
 
