@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -283,3 +285,21 @@ async def test_cohort_live_session_seats_members_and_links_its_recording_to_a_le
             "recording_url": "https://videos.example.com/r/1",
         }
     ]
+
+
+async def test_concurrent_joiners_never_overfill_a_cohort(
+    client: Client, auth: Auth, pool: asyncpg.Pool, course_mentor, make_mentee
+) -> None:
+    mentor = await course_mentor()
+    course = await build_course(client, auth, mentor, capacity=3)
+    learners = [await make_mentee(funds_minor=0) for _ in range(10)]
+
+    responses = await asyncio.gather(*(enrol(client, auth, u, course.cohort) for u in learners))
+
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [409] * 7
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM cohort_enrolments WHERE cohort_id = $1", uuid.UUID(course.cohort)
+        )
+        == 3
+    )
