@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -433,3 +434,19 @@ async def test_concurrent_orders_cannot_together_exceed_the_leverage_limit(
     assert outcomes.count(True) == 3
     [total] = await desk.fetch("SELECT sum(qty) AS units FROM paper_orders")
     assert float(total["units"]) == 9
+
+
+async def test_day_order_placed_before_the_feed_starts_lives_through_the_first_day(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    user, pid = await ready_trader(desk, make_user)
+    placed = await desk.placed(
+        user, pid, side="buy", kind="limit", qty=1, limit_price=90, tif="day"
+    )
+    await desk.tick()
+    [order] = await desk.fetch("SELECT * FROM paper_orders WHERE id = $1", _uuid(placed))
+    assert order["status"] == "working"
+    assert order["day_ends_at"] == datetime(2026, 1, 2, tzinfo=UTC)
+    await desk.tick()
+    [order] = await desk.fetch("SELECT * FROM paper_orders WHERE id = $1", _uuid(placed))
+    assert order["status"] == "expired"

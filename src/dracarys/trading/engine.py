@@ -266,7 +266,10 @@ class PaperTradingEngine:
             await signals.settle_outcomes(conn, self.platform, expired, now)
             unset = np.nonzero(self.book.expire_ns[: self.book.size] == _UNSET_DAY)[0]
             if unset.size:
-                self.book.expire_ns[unset] = (tick.ts_ns // _DAY_NS + 1) * _DAY_NS
+                day_end = (tick.ts_ns // _DAY_NS + 1) * _DAY_NS
+                self.book.expire_ns[unset] = day_end
+                ids = [self.meta[int(s)].id for s in unset if int(s) in self.meta]
+                await store.set_day_end(conn, ids, from_ns(day_end))
             result = self.book.match(tick)
             touched = {int(s) for s in result.fill_slot} | {int(s) for s in result.event_slot}
             fills_of: dict[int, list[tuple[float, float, float]]] = defaultdict(list)

@@ -98,7 +98,8 @@ async def save_feed_state(
            VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (feed) DO UPDATE SET last_seq = EXCLUDED.last_seq,
                last_market_time = EXCLUDED.last_market_time,
-               last_closes = EXCLUDED.last_closes, updated_at = EXCLUDED.updated_at""",
+               last_closes = market_feed_state.last_closes || EXCLUDED.last_closes,
+               updated_at = EXCLUDED.updated_at""",
         feed,
         seq,
         market_time,
@@ -448,6 +449,15 @@ async def engine_orders(conn: Connection, symbols: Sequence[str], after_change: 
 async def max_change_seq(conn: Connection) -> int:
     value: int = await conn.fetchval("SELECT coalesce(max(change_seq), 0) FROM paper_orders")
     return value
+
+
+async def set_day_end(conn: Connection, order_ids: Sequence[uuid.UUID], moment: datetime) -> None:
+    """Fix the trading day of DAY orders placed before the feed had a market time."""
+    await conn.execute(
+        "UPDATE paper_orders SET day_ends_at = $2 WHERE id = ANY($1::uuid[])",
+        list(order_ids),
+        moment,
+    )
 
 
 async def cancel_unfilled_legs(
