@@ -71,14 +71,19 @@ export function goToSignIn() {
 let refreshing = /** @type {Promise<Session | null> | null} */ (null);
 
 /**
- * Rotate the refresh token once, even when several requests hit a 401 together.
+ * Rotate the refresh token once, even when several requests — or several tabs, which
+ * share the session — hit a 401 together: refresh tokens are single-use, so tabs take a
+ * browser-wide lock and a tab that finds the token already rotated uses the new one.
+ * @param {string} [staleAccessToken]  the token that was refused, if any
  * @returns {Promise<Session | null>} null when the session cannot be renewed
  */
-export function refreshSession() {
+export function refreshSession(staleAccessToken) {
   if (refreshing) return refreshing;
-  const session = currentSession();
-  if (!session) return Promise.resolve(null);
-  refreshing = (async () => {
+  const rotate = async () => {
+    const session = currentSession();
+    if (!session) return null;
+    const rotatedMeanwhile = staleAccessToken && session.access_token !== staleAccessToken;
+    if (rotatedMeanwhile && session.expires_at - Date.now() > 30_000) return session;
     try {
       const response = await fetch("/api/v1/token/refresh", {
         method: "POST",
@@ -92,10 +97,12 @@ export function refreshSession() {
       return saveSession(await response.json());
     } catch {
       return null; // offline: keep the session, try again later
-    } finally {
-      refreshing = null;
     }
-  })();
+  };
+  const locks = navigator.locks;
+  refreshing = (locks ? locks.request("dracarys.refresh", rotate) : rotate()).finally(() => {
+    refreshing = null;
+  });
   return refreshing;
 }
 
@@ -104,7 +111,7 @@ export async function accessToken() {
   const session = currentSession();
   if (!session) return null;
   if (session.expires_at - Date.now() > 30_000) return session.access_token;
-  const renewed = await refreshSession();
+  const renewed = await refreshSession(session.access_token);
   return renewed ? renewed.access_token : null;
 }
 
@@ -115,11 +122,13 @@ export async function accessToken() {
  */
 export async function api(path, options = {}) {
   const { method = "GET", body, auth = true, headers = {} } = options;
+  let sent = /** @type {string | null | undefined} */ (undefined);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const sendHeaders = { Accept: "application/json", ...headers };
     if (body !== undefined) sendHeaders["Content-Type"] = "application/json";
     if (auth) {
-      const token = attempt === 0 ? await accessToken() : (await refreshSession())?.access_token;
+      const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
+      sent = token;
       if (!token) {
         goToSignIn();
         throw new ApiError(401, { detail: "sign in first" });

@@ -36,6 +36,8 @@ export class LiveStream extends EventTarget {
     this.stopped = false;
     this.reauthTimer = 0;
     this.retryTimer = 0;
+    /** @type {string | null} the access token this connection authenticated with */
+    this.token = null;
     /** @type {{channel: string, seq: number}[]} counts of what the page received (tests read it) */
     this.received = [];
   }
@@ -121,6 +123,7 @@ export class LiveStream extends EventTarget {
       goToSignIn();
       return;
     }
+    this.token = token;
     const socket = new WebSocket(this.url, ["dracarys.v1"]);
     this.socket = socket;
     this.authenticated = false;
@@ -215,8 +218,9 @@ export class LiveStream extends EventTarget {
     clearTimeout(this.reauthTimer);
     const wait = Math.max(5_000, expiresAtSeconds * 1000 - Date.now() - 60_000);
     this.reauthTimer = window.setTimeout(async () => {
-      const session = await refreshSession();
+      const session = await refreshSession(this.token);
       if (session) {
+        this.token = session.access_token;
         this.send({ op: "auth", token: session.access_token });
         // The server answers a re-auth with a new welcome, which schedules the next one.
       }
@@ -233,7 +237,7 @@ export class LiveStream extends EventTarget {
       return;
     }
     if (event.code === CLOSE_UNAUTHORIZED) {
-      const session = await refreshSession();
+      const session = await refreshSession(this.token);
       if (!session) {
         this.setState("signed-out", "your session has ended");
         goToSignIn();

@@ -43,11 +43,22 @@ export function num(value, digits = 2) {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+/** Digits after the point of a currency's minor unit (2 for USD and KES, 0 for JPY). */
+function minorDigits(currency) {
+  try {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency })
+      .resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
 /** Money in minor units (integers on the wire) with its currency. */
 export function money(amountMinor, currency = "USD") {
   if (amountMinor === null || amountMinor === undefined) return DASH;
-  const value = Number(amountMinor) / 100;
-  return `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+  const digits = minorDigits(currency);
+  const value = Number(amountMinor) / 10 ** digits;
+  return `${value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`;
 }
 
 export function pct(value, digits = 2) {
