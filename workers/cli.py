@@ -169,17 +169,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(_: argparse.Namespace) -> int:
+def cmd_audit_verify(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings)
 
     async def run() -> AuditCheck:
         async with _standalone_platform(settings) as platform:
-            return await verify_audit_chain(platform.pool)
+            return await verify_audit_chain(platform.pool, expected_head=args.expect_head)
 
     result = asyncio.run(run())
     if result.ok:
         print(f"audit log intact: {result.rows_checked} rows, hash chain unbroken")
+        print(f"head (keep it outside the database, pass as --expect-head): {result.head}")
         return 0
     print(f"audit log TAMPERED ({result.rows_checked} rows checked):", file=sys.stderr)
     for problem in result.problems:
@@ -257,12 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audit log tools.",
     )
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    audit_sub.add_parser(
+    verify = audit_sub.add_parser(
         "verify",
         help="walk the hash chain; exit 1 if a row was edited, deleted or reordered",
         description="Recompute every row's hash in order and check each links to the one "
         "before; reports every break and exits 1 when the log was tampered with.",
-    ).set_defaults(func=cmd_audit_verify)
+    )
+    verify.add_argument(
+        "--expect-head",
+        metavar="POSITION:HASH",
+        help="a head printed by an earlier run; also catches rows deleted from the end",
+    )
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

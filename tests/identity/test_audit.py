@@ -126,13 +126,14 @@ async def _cli(
     capsys: pytest.CaptureFixture[str],
     database_url: str,
     tmp_path: object,
+    *extra: str,
 ) -> tuple[int, str, str]:
     """Run `dracarys audit verify` (the real entry point, its own event loop) in a thread."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DRACARYS_SECRET_KEY", "cli-secret-" + "z" * 32)
     monkeypatch.setenv("DRACARYS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DRACARYS_LOG_LEVEL", "ERROR")
-    code = await asyncio.to_thread(cli_main, ["audit", "verify"])
+    code = await asyncio.to_thread(cli_main, ["audit", "verify", *extra])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -152,3 +153,35 @@ async def test_cli_audit_verify_exits_zero_then_one_after_tampering(
     code, _, err = await _cli(monkeypatch, capsys, database_url, tmp_path)
     assert code == 1
     assert "missing" in err
+
+
+async def test_rows_cut_off_the_end_are_caught_against_a_recorded_head(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await _write_chain(pool, 4)
+    recorded = await verify_audit_chain(pool)
+    assert recorded.head is not None
+    assert recorded.head.startswith("4:")
+    assert (await verify_audit_chain(pool, expected_head=recorded.head)).ok
+    await _as_attacker(database_url, "DELETE FROM audit_log WHERE position >= 3")
+    # The chain that remains is self-consistent: only the recorded head shows the cut.
+    assert (await verify_audit_chain(pool)).ok
+    result = await verify_audit_chain(pool, expected_head=recorded.head)
+    assert not result.ok
+    assert any("cut off the end" in p for p in result.problems)
+
+
+async def test_cli_checks_the_recorded_head(
+    pool: asyncpg.Pool,
+    database_url: str,
+    tmp_path: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await _write_chain(pool, 2)
+    code, out, _ = await _cli(monkeypatch, capsys, database_url, tmp_path)
+    head = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    await _as_attacker(database_url, "DELETE FROM audit_log WHERE position = 2")
+    code, _, err = await _cli(monkeypatch, capsys, database_url, tmp_path, "--expect-head", head)
+    assert code == 1
+    assert "cut off the end" in err

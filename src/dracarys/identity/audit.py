@@ -99,8 +99,19 @@ async def record_audit(
     return entry_id
 
 
-async def verify_audit_chain(pool: Any) -> AuditCheck:
-    """Walk the whole chain in order; report every break (up to 100)."""
+async def verify_audit_chain(pool: Any, *, expected_head: str | None = None) -> AuditCheck:
+    """Walk the whole chain in order; report every break (up to 100).
+
+    Rows cut off the end leave no break behind them, so the chain alone cannot show
+    them; `expected_head` ("position:hexhash", a head recorded earlier outside the
+    database) must then still be in the chain with that hash."""
+    anchor: tuple[int, str] | None = None
+    if expected_head is not None:
+        position_text, _, hash_text = expected_head.partition(":")
+        if not position_text.isdigit() or len(hash_text) != 64:
+            raise ValueError("expected head is POSITION:SHA256HEX")
+        anchor = (int(position_text), hash_text.lower())
+    anchor_seen = False
     problems: list[str] = []
     checked = 0
     expected_position = 1
@@ -132,8 +143,17 @@ async def verify_audit_chain(pool: Any) -> AuditCheck:
             )
             if chain_hash(bytes(row["prev_hash"]), canonical) != bytes(row["hash"]):
                 problems.append(f"position {position}: content does not match its hash (edited)")
+            if anchor is not None and position == anchor[0]:
+                anchor_seen = True
+                if bytes(row["hash"]).hex() != anchor[1]:
+                    problems.append(f"position {position}: differs from the recorded head")
             expected_position = position + 1
             expected_prev = bytes(row["hash"])
             if len(problems) >= MAX_PROBLEMS:
                 break
-    return AuditCheck(ok=not problems, rows_checked=checked, problems=problems)
+    if anchor is not None and not anchor_seen and len(problems) < MAX_PROBLEMS:
+        problems.append(
+            f"position {anchor[0]} (the recorded head) is gone: rows were cut off the end"
+        )
+    head = f"{expected_position - 1}:{expected_prev.hex()}" if checked else None
+    return AuditCheck(ok=not problems, rows_checked=checked, problems=problems, head=head)

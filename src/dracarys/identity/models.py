@@ -269,3 +269,6 @@ class AuditCheck(Schema):
     ok: bool
     rows_checked: int
     problems: list[str]
+    # The last row: record "position:hash" somewhere the database cannot reach (a ticket,
+    # a log archive) and pass it back as `expected_head` to catch rows cut off the end.
+    head: str | None = None
