@@ -10,6 +10,7 @@ import structlog
 from dracarys.identity.demo import seed_identity_demo
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.platform import Platform
+from dracarys.wallet.demo import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
 
@@ -19,6 +20,7 @@ DemoSeeder = Callable[[Platform], Awaitable[None]]
 DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = [
     ("identity", seed_identity_demo),
     ("mentorship", seed_mentorship_demo),
+    ("wallet", seed_wallet_demo),
 ]
 
 

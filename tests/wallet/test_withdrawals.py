@@ -10,11 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import pyotp
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
+from dracarys.db import transaction
+from dracarys.identity import store as identity_store
 from dracarys.identity.access import Role
+from dracarys.identity.crypto import seal, totp_secret_key
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, service
 from tests.support import TestUser
@@ -270,3 +274,40 @@ async def test_bank_withdrawal_waits_for_an_admin_to_record_the_transfer(
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "completed"
     assert len(await outbox_events(pool, "payout.completed")) == 1
+
+
+async def test_a_large_withdrawal_passes_with_a_fresh_totp_code_once(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    platform: Platform,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    user = await make_user(kyc_level=2)
+    await fund_wallet(pool, user.id, "KES", 20_000_000, clock.now())
+    secret = pyotp.random_base32()
+    async with transaction(pool) as conn:
+        sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
+        await identity_store.set_totp_secret(conn, user.id, sealed)
+        await identity_store.enable_totp(conn, user.id, clock.now())
+    code = pyotp.TOTP(secret).at(clock.now())
+    wrong = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-totp-0000", totp_code=f"{(int(code) + 1) % 10**6:06d}"),
+        headers=user.headers,
+    )
+    assert wrong.status_code == 403
+    ok = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-totp-0001", totp_code=code),
+        headers=user.headers,
+    )
+    assert ok.status_code == 201, ok.text
+    replayed = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-totp-0002", totp_code=code),
+        headers=user.headers,
+    )
+    assert replayed.status_code == 403
+    assert await _kes(client, user) == (14_000_000, 6_000_000)

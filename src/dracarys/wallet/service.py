@@ -7,7 +7,6 @@ workflow row and its outbox event."""
 from __future__ import annotations
 
 import hmac
-import importlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import structlog
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity.access import CurrentUser
+from dracarys.identity.stepup import verify_step_up
 from dracarys.outbox import emit
 from dracarys.payments.daraja import DarajaError, DarajaGateway, normalise_phone, whole_shillings
 from dracarys.payments.stripe_gateway import StripeGateway, verify_webhook, webhook_secrets
@@ -573,40 +573,25 @@ async def settle_stale_mpesa_deposits(platform: Platform) -> int:
 
 # ---- withdrawals and payouts ----------------------------------------------------------
 
-StepUpVerifier = Callable[..., Awaitable[bool]]
-
-
-def _identity_step_up() -> StepUpVerifier | None:
-    """The identity domain's TOTP step-up check, `dracarys.identity.stepup.verify_step_up`
-    (conn, *, user_id, code, now, settings) -> bool, once it exists; until then large
-    withdrawals fail closed."""
-    try:
-        module = importlib.import_module("dracarys.identity.stepup")
-    except ModuleNotFoundError:
-        return None
-    verifier: StepUpVerifier | None = getattr(module, "verify_step_up", None)
-    return verifier
-
 
 async def require_step_up(
     conn: Connection, platform: Platform, user_id: uuid.UUID, code: str | None
 ) -> None:
+    """Large withdrawals need a fresh TOTP code, checked (and burnt) by identity's
+    `verify_step_up` inside this transaction."""
     if code is None:
         raise Forbidden(
             "withdrawals of this size need a fresh authenticator code in `totp_code`",
             field="totp_code",
         )
-    verifier = _identity_step_up()
-    if verifier is None:
-        raise Forbidden(
-            "step-up verification is not available yet; withdraw a smaller amount",
-            field="totp_code",
-        )
-    ok = await verifier(
+    ok = await verify_step_up(
         conn, user_id=user_id, code=code, now=platform.clock.now(), settings=platform.settings
     )
     if not ok:
-        raise Forbidden("the authenticator code is wrong or already used", field="totp_code")
+        raise Forbidden(
+            "the authenticator code is wrong or already used, or two-factor sign-in is off",
+            field="totp_code",
+        )
 
 
 def payout_view(row: asyncpg.Record) -> PayoutView:

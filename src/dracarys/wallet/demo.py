@@ -1,0 +1,67 @@
+"""Demo money for `dracarys up`: the demo mentee's wallet is topped up, a course is paid
+(with its VAT invoice), one mentorship session is paid into escrow and released (mentor
+share, holdback, commission), another is still held. Fixed idempotency keys make running
+it again change nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from dracarys.db import transaction
+from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS
+from dracarys.platform import Platform
+from dracarys.wallet import escrow, ledger, service
+from dracarys.wallet.models import AccountCode, ChargeRequest, TransferSpec
+
+_DEMO_SESSION = uuid.UUID("00000000-0000-0000-0000-00000000d3a0")
+
+
+async def seed_wallet_demo(platform: Platform) -> None:
+    now = platform.clock.now()
+    mentee = CurrentUser(id=DEMO_MENTEE.id, role=Role.MENTEE, session_id=_DEMO_SESSION)
+    mentor_id = DEMO_MENTORS[0].id
+    async with transaction(platform.pool) as conn:
+        await ledger.create_transfer(
+            conn,
+            TransferSpec(
+                idempotency_key="demo:mentee:top-up",
+                code="demo_top_up",
+                debit_account_id=await ledger.platform_account(
+                    conn, AccountCode.OPENING_BALANCE, "KES", now
+                ),
+                credit_account_id=await ledger.wallet_account(conn, mentee.id, "KES", now),
+                amount_minor=5_000_000,
+                currency="KES",
+            ),
+            now=now,
+        )
+    await service.charge(
+        platform,
+        mentee,
+        ChargeRequest(
+            purpose="course",
+            reference="price-action-foundations",
+            amount_minor=580_000,
+            currency="KES",
+            idempotency_key="demo-charge-course-1",
+        ),
+    )
+    for n in (1, 2):
+        paid = await service.charge(
+            platform,
+            mentee,
+            ChargeRequest(
+                purpose="session",
+                reference=f"demo-session-{n}",
+                amount_minor=348_000,
+                currency="KES",
+                mentor_id=mentor_id,
+                idempotency_key=f"demo-charge-session-{n}",
+            ),
+        )
+        if n == 1 and paid.escrow_id is not None:
+            async with transaction(platform.pool) as conn:
+                await escrow.release_escrow(
+                    conn, paid.escrow_id, settings=platform.settings, now=now
+                )

@@ -1,0 +1,29 @@
+"""The wallet's demo seeder runs after identity's, shows money in every state, and
+running it again changes nothing."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS, seed_identity_demo
+from dracarys.platform import Platform
+from dracarys.wallet import ledger, service
+from dracarys.wallet.demo import seed_wallet_demo
+
+
+async def test_wallet_demo_seeds_once_and_leaves_a_sound_ledger(
+    platform: Platform, pool: asyncpg.Pool
+) -> None:
+    await seed_identity_demo(platform)
+    for _ in range(2):
+        await seed_wallet_demo(platform)
+    async with pool.acquire() as conn:
+        mentee = (await service.wallet_balances(conn, DEMO_MENTEE.id)).balances[0]
+        mentor = (await service.wallet_balances(conn, DEMO_MENTORS[0].id)).balances[0]
+        assert (mentee.available_minor, mentee.pending_out_minor) == (
+            5_000_000 - 580_000 - 2 * 348_000,
+            348_000,
+        )
+        assert mentor.available_minor > 0
+        assert await conn.fetchval("SELECT count(*) FROM invoices") == 3
+        assert (await ledger.check_ledger(conn)).problems == []
