@@ -155,6 +155,11 @@ class StreamClient:
         if self._ready.is_set():
             await self._send(Unsubscribe(channel=channel))
 
+    async def refresh_token(self) -> None:
+        """Hand the server a fresh token (from the token source) before the current one
+        expires; the connection, its subscriptions and positions stay as they are."""
+        await self._send(Auth(token=await self._token_value()))
+
     async def send_raw(self, text: str | bytes) -> None:
         """Send a frame as is (for tests of the server's limits)."""
         assert self._ws is not None

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import msgspec
 import uvicorn
@@ -133,6 +134,13 @@ def cmd_paper_engine(_: argparse.Namespace) -> int:
     return 0
 
 
+def _websocket_options(settings: Settings) -> dict[str, Any]:
+    """The server refuses stream frames over the limit before buffering them, and sends
+    without per-message deflate: a compressed frame is per connection, which would turn
+    one encoded broadcast into one compression per subscriber."""
+    return {"ws_max_size": settings.stream_max_frame_bytes, "ws_per_message_deflate": False}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     uvicorn.run(
@@ -143,6 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="warning",
         access_log=False,
+        **_websocket_options(settings),
     )
     return 0
 
@@ -165,7 +174,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.port:
         settings = msgspec.structs.replace(settings, port=args.port)
     app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        **_websocket_options(settings),
+    )
     return 0
 
 

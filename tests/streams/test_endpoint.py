@@ -13,11 +13,12 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity.access import Role, issue_access_token
 from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
 from dracarys.settings import Settings
 from streams import channels
@@ -478,3 +479,76 @@ async def test_messages_queued_for_a_connection_go_out_batched_in_one_frame(
             seqs += [msgspec.json.decode(line)["seq"] for line in str(raw).split("\n")]
     assert seqs == list(range(1, 51))
     assert frames < 50
+
+
+async def test_token_refreshed_in_band_keeps_the_connection_past_the_first_expiry(
+    running: RunningApp, make_user: MakeUser, clock: ManualClock
+) -> None:
+    user = await make_user()
+
+    def fresh_token() -> str:
+        return issue_access_token(
+            running.platform.settings,
+            user_id=user.id,
+            role=user.role,
+            session_id=user.session_id,
+            now=clock.now(),
+        )
+
+    async with running.client(fresh_token) as client:
+        await client.subscribe("market:BTC-USD")
+        clock.advance(timedelta(minutes=10))
+        await client.refresh_token()
+        await asyncio.sleep(0.3)
+        clock.advance(timedelta(minutes=10))  # past the first token's 15 minutes
+        await asyncio.sleep(1.0)  # several session checks
+        await running.platform.streams.publish("market:BTC-USD", Tick(price_minor=7))
+        (event,) = await events(client, 1)
+        assert event.data["price_minor"] == 7
+        assert client.connections == 1
+        assert running.server.closed_by_reason["token expired"] == 0
+        # Another user's token cannot take the connection over: it is closed (and this
+        # client, holding a token source, reconnects as itself).
+        other = await make_user()
+        await client.send_raw(msgspec.json.encode({"op": "auth", "token": other.token}))
+        for _ in range(100):
+            if client.connections == 2 and client.welcome is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert running.server.closed_by_reason["unauthorized"] == 1
+        assert client.welcome is not None
+        assert client.welcome.subject == str(user.id)
+
+
+async def test_over_redis_resume_and_lost_message_repair_keep_order(
+    redis_settings: Settings, serve: Serve, make_user: MakeUser
+) -> None:
+    running = await serve(fast_limits(redis_settings))
+    user = await make_user()
+    publish = running.platform.streams.publish
+    channel = "market:REDIS"
+    async with running.client(user.token) as client:
+        await client.subscribe(channel)
+        for i in range(1, 4):
+            await publish(channel, Tick(price_minor=i))
+        got = await events(client, 3)
+        await client.drop_connection()
+        for i in range(4, 7):
+            await publish(channel, Tick(price_minor=i))
+        got += await events(client, 3)
+        # A message that reached the history but whose live delivery was lost (as when
+        # the pub/sub connection drops): the next message reveals the gap, and the server
+        # fills it from the history before going on.
+        redis = Redis.from_url(redis_settings.redis_url or "")
+        prefix = f"{redis_settings.redis_prefix}:stream"
+        seq = await redis.incr(f"{prefix}:seq:{channel}")
+        frame = (
+            f'{{"op":"message","seq":{seq},"channel":"{channel}",'
+            f'"data":{{"type":"market.tick","price_minor":7,"note":""}}}}'
+        )
+        await redis.xadd(f"{prefix}:log:{channel}", {"f": frame}, id=f"{seq}-0")
+        await redis.aclose()
+        await publish(channel, Tick(price_minor=8))
+        got += await events(client, 2)
+    assert [e.seq for e in got] == list(range(1, 9))
+    assert [e.data["price_minor"] for e in got] == list(range(1, 9))

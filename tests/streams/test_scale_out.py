@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from dracarys.identity.access import Role, issue_access_token
 from dracarys.realtime.models import NotificationFrame
@@ -22,6 +24,7 @@ from dracarys.realtime.transport import build_hub
 from dracarys.settings import Settings
 from streams import channels
 from streams.client import StreamClient, StreamEvent
+from streams.protocol import CLOSE_TOO_BIG
 from tests.support import TestUser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +148,11 @@ async def test_client_on_one_process_receives_in_order_what_the_other_publishes(
             [f"via B #{i}" for i in range(25)] + [f"direct #{i}" for i in range(25)]
         )
     assert [e.data["title"] for e in received["a"]] == [e.data["title"] for e in received["b"]]
+
+    # `dracarys serve` refuses an oversize frame at the server, before buffering it.
+    async with connect(ws_a) as ws:
+        await ws.send("x" * (redis_settings.stream_max_frame_bytes + 1))
+        with pytest.raises(ConnectionClosed) as info:
+            await ws.recv()
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == CLOSE_TOO_BIG
