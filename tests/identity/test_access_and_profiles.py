@@ -213,3 +213,25 @@ async def test_ban_revokes_sessions_and_unban_restores_login(
     ]
     assert "admin.ban" in actions
     assert "admin.unban" in actions
+
+
+async def test_admin_reads_a_users_audit_trail_and_others_cannot(
+    client: Client, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    admin = await staff_account(client, pool, clock, Role.ADMIN)
+    target = await new_account(client)
+    await client.post(
+        f"/api/v1/admin/users/{target.id}/ban",
+        json={"reason": "chargebacks"},
+        headers=admin.headers,
+    )
+    trail = await client.get(f"/api/v1/admin/users/{target.id}/audit", headers=admin.headers)
+    assert trail.status_code == 200
+    actions = [e["action"] for e in trail.json()]
+    assert actions[0] == "admin.ban"
+    assert "auth.login" in actions
+    assert "user.signup" in actions
+    assert trail.json()[0]["actor_id"] == str(admin.id)
+    other = await new_account(client)
+    denied = await client.get(f"/api/v1/admin/users/{target.id}/audit", headers=other.headers)
+    assert denied.status_code == 403

@@ -6,22 +6,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from dracarys.errors import Forbidden, Unauthorized
 from dracarys.identity import kyc, oidc, profiles, service
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.identity.audit import verify_audit_chain
+from dracarys.identity.audit import audit_trail, verify_audit_chain
 from dracarys.identity.models import (
     AuditCheck,
+    AuditEntry,
     BanInput,
     CodeInput,
     Done,
@@ -512,6 +513,15 @@ class StaffController(Controller):
     ) -> Done:
         await profiles.set_mentor_status(platform, current_user, user_id, data, source_ip(request))
         return Done()
+
+    @get("/admin/users/{user_id:uuid}/audit", operation_id="getUserAuditTrail", guards=ADMIN)
+    async def user_audit(
+        self,
+        user_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> list[AuditEntry]:
+        return await audit_trail(platform.pool, f"user:{user_id}", limit=limit)
 
     @get("/admin/audit/verify", operation_id="verifyAuditLog", guards=ADMIN)
     async def verify_audit(self, platform: NamedDependency[Platform]) -> AuditCheck:

@@ -18,7 +18,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.identity import store
-from dracarys.identity.models import AuditCheck
+from dracarys.identity.models import AuditCheck, AuditEntry
 
 GENESIS_HASH = bytes(32)
 MAX_PROBLEMS = 100
@@ -157,3 +157,22 @@ async def verify_audit_chain(pool: Any, *, expected_head: str | None = None) -> 
         )
     head = f"{expected_position - 1}:{expected_prev.hex()}" if checked else None
     return AuditCheck(ok=not problems, rows_checked=checked, problems=problems, head=head)
+
+
+async def audit_trail(pool: Any, target: str, *, limit: int = 100) -> list[AuditEntry]:
+    """The newest entries about `target` (e.g. `user:<id>`), newest first."""
+    async with pool.acquire() as conn:
+        rows = await store.audit_rows_for(conn, target, limit)
+    return [
+        AuditEntry(
+            position=r["position"],
+            id=r["id"],
+            occurred_at=r["occurred_at"],
+            actor_id=r["actor_id"],
+            action=r["action"],
+            target=r["target"],
+            source_ip=r["source_ip"],
+            details=r["details"],
+        )
+        for r in rows
+    ]

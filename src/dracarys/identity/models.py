@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -263,6 +263,17 @@ class OidcStart(Schema):
 
 class Done(Schema):
     ok: bool = True
+
+
+class AuditEntry(Schema):
+    position: int
+    id: uuid.UUID
+    occurred_at: datetime
+    actor_id: uuid.UUID | None
+    action: str
+    target: str
+    source_ip: str | None
+    details: dict[str, Any]
 
 
 class AuditCheck(Schema):
