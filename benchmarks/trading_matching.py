@@ -159,7 +159,7 @@ def main() -> None:
         f"book: {ORDERS:,} open orders, {len(set(accounts.tolist())):,} accounts, "
         f"{SYMBOLS} symbols; one tick"
     )
-    print(f"numba kernel (match + fill list):  {ours * 1e3:8.2f} ms  ({fills:,} fills)")
+    print(f"numba kernel (match + fill arrays): {ours * 1e3:7.2f} ms  ({fills:,} fills)")
     print(f"plain-Python loop, same orders:    {peer * 1e3:8.2f} ms  ({loop_fills:,} fills)")
     print(f"ratio: {peer / ours:,.1f}x faster; goal < 10 ms: {'met' if ours < 0.010 else 'missed'}")
 

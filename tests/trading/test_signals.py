@@ -13,9 +13,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from dracarys.identity.access import Role
+from dracarys.identity.access import CurrentUser, Role
 from dracarys.platform import Platform
+from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess
 from dracarys.trading import signals as signal_service
+from streams.channels import parse_channel
 from tests.support import TestUser
 from tests.trading.conftest import API, Desk
 from workers.runtime import Worker
@@ -432,3 +434,43 @@ async def test_a_copy_that_breaks_the_subscribers_risk_limits_is_skipped_with_th
         "WHERE p.kind = 'personal'"
     )
     assert personal == []  # the refused copy left nothing behind
+
+
+async def test_stream_policies_guard_portfolio_and_paid_signal_channels(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    owner = await make_user()
+    mentor = await make_user(role=Role.MENTOR)
+    stranger = await make_user()
+    portfolio = await desk.portfolio(owner)
+    await desk.client.put(
+        f"{API}/portfolios/{portfolio['id']}/sharing",
+        json={"mentor_ids": [str(mentor.id)]},
+        headers=owner.headers,
+    )
+
+    async def verdict(user: TestUser, channel: str) -> str | None:
+        access = ChannelAccess(
+            platform=desk.platform,
+            user=CurrentUser(id=user.id, role=user.role, session_id=user.session_id),
+            channel=parse_channel(channel),
+        )
+        return await CHANNEL_POLICIES.authorize(access)
+
+    book = f"portfolio:{portfolio['id']}"
+    assert await verdict(owner, book) is None
+    assert await verdict(mentor, book) is None
+    assert await verdict(stranger, book) is not None
+
+    feed = f"signals:{mentor.id}"
+    assert await verdict(stranger, feed) is None  # free feed
+    await desk.client.put(
+        f"{API}/feed-plan", json={"monthly_price_minor": 500}, headers=mentor.headers
+    )
+    assert await verdict(stranger, feed) == "this signal feed is for its active subscribers only"
+    assert await verdict(mentor, feed) is None
+    await desk.acknowledge(owner)
+    await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=owner.headers
+    )
+    assert await verdict(owner, feed) is None
