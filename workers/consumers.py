@@ -10,13 +10,18 @@ from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
 from dracarys.identity.profiles import on_session_attended, on_session_rated
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.service import deliver_message
-from dracarys.outbox import EventHandler
+from dracarys.outbox import BatchEventHandler, EventHandler
 from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
 from dracarys.points.events import POINTS_AWARDED
 from dracarys.trading.events import SIGNAL_PUBLISHED
 from dracarys.trading.signals import on_signal_published
 from workers.backtest_tasks import on_backtest_requested
-from workers.points_tasks import on_points_awarded, on_points_event
+from workers.points_tasks import (
+    on_points_awarded,
+    on_points_awarded_batch,
+    on_points_event,
+    on_points_events,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,8 @@ class Consumer:
     name: str
     topics: frozenset[str]
     handler: EventHandler
+    # Set-based alternative to `handler` for a whole batch (see outbox.consume_batch).
+    batch_handler: BatchEventHandler | None = None
 
 
 CONSUMERS: list[Consumer] = []
@@ -43,10 +50,20 @@ CONSUMERS.append(
         handler=on_session_attended,
     )
 )
-CONSUMERS.append(Consumer(name="points.award", topics=POINTS_TOPICS, handler=on_points_event))
 CONSUMERS.append(
     Consumer(
-        name="points.leaderboard", topics=frozenset({POINTS_AWARDED}), handler=on_points_awarded
+        name="points.award",
+        topics=POINTS_TOPICS,
+        handler=on_points_event,
+        batch_handler=on_points_events,
+    )
+)
+CONSUMERS.append(
+    Consumer(
+        name="points.leaderboard",
+        topics=frozenset({POINTS_AWARDED}),
+        handler=on_points_awarded,
+        batch_handler=on_points_awarded_batch,
     )
 )
 CONSUMERS.append(

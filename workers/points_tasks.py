@@ -5,7 +5,7 @@ shared-device clusters and reconcile the ledger. Thin: each calls one points ser
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
@@ -38,9 +38,18 @@ async def on_points_event(conn: Connection, event: Event) -> None:
     await handlers.handle_event(conn, delivery_platform(), event)
 
 
+async def on_points_events(conn: Connection, batch: Sequence[Event]) -> None:
+    """The same consumer, a whole batch at once (set-based awards)."""
+    await handlers.handle_events(conn, delivery_platform(), batch)
+
+
 async def on_points_awarded(conn: Connection, event: Event) -> None:
     """Consumer `points.leaderboard`: `points.awarded` → leaderboards."""
     await handlers.count_award(conn, delivery_platform(), event)
+
+
+async def on_points_awarded_batch(conn: Connection, batch: Sequence[Event]) -> None:
+    await handlers.count_awards(conn, delivery_platform(), batch)
 
 
 def _task(job: Callable[[Platform], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

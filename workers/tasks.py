@@ -47,7 +47,13 @@ async def deliver_events(
     # Consumers that talk to providers (mail, SMS) read the platform from this binding.
     with delivering_for(platform):
         for consumer, batch in per_consumer.items():
-            applied += await consume_batch(platform.pool, consumer.name, batch, consumer.handler)
+            applied += await consume_batch(
+                platform.pool,
+                consumer.name,
+                batch,
+                consumer.handler,
+                batch_handler=consumer.batch_handler,
+            )
     return applied
 
 

@@ -31,6 +31,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
 
 EventHandler = Callable[[Connection, Event], Awaitable[None]]
+# Optional: a consumer that applies a whole batch with set-based SQL (far fewer round
+# trips) takes the fresh events of the batch at once, in the same transaction.
+BatchEventHandler = Callable[[Connection, Sequence[Event]], Awaitable[None]]
 Publisher = Callable[[Sequence[Event]], Awaitable[None]]
 
 
@@ -135,7 +138,12 @@ class OutboxRelay:
 
 
 async def consume_batch(
-    pool: asyncpg.Pool, consumer: str, events: Sequence[Event], handler: EventHandler
+    pool: asyncpg.Pool,
+    consumer: str,
+    events: Sequence[Event],
+    handler: EventHandler,
+    *,
+    batch_handler: BatchEventHandler | None = None,
 ) -> int:
     """Apply `handler` to each event this consumer has not processed yet, in one
     transaction with the de-duplication record; returns how many were new.
@@ -145,7 +153,7 @@ async def consume_batch(
     if not events:
         return 0
     try:
-        return await _consume(pool, consumer, events, handler)
+        return await _consume(pool, consumer, events, handler, batch_handler)
     except Exception:
         if len(events) == 1:
             raise
@@ -153,7 +161,7 @@ async def consume_batch(
     failures: list[Exception] = []
     for event in events:
         try:
-            applied += await _consume(pool, consumer, [event], handler)
+            applied += await _consume(pool, consumer, [event], handler, batch_handler)
         except Exception as exc:
             log.exception("event_consumer_failed", consumer=consumer, event_id=str(event.id))
             failures.append(exc)
@@ -163,7 +171,11 @@ async def consume_batch(
 
 
 async def _consume(
-    pool: asyncpg.Pool, consumer: str, events: Sequence[Event], handler: EventHandler
+    pool: asyncpg.Pool,
+    consumer: str,
+    events: Sequence[Event],
+    handler: EventHandler,
+    batch_handler: BatchEventHandler | None = None,
 ) -> int:
     async with transaction(pool) as conn:
         fresh = await conn.fetch(
@@ -175,8 +187,11 @@ async def _consume(
             [e.id for e in events],
         )
         fresh_ids = {r["event_id"] for r in fresh}
-        for event in events:
-            if event.id in fresh_ids:
+        fresh_events = [event for event in events if event.id in fresh_ids]
+        if batch_handler is not None:
+            await batch_handler(conn, fresh_events)
+        else:
+            for event in fresh_events:
                 await handler(conn, event)
         return len(fresh_ids)
 

@@ -18,23 +18,29 @@ from dracarys.points import handlers
 from dracarys.points.events import CONSUMED_TOPICS, POINTS_AWARDED
 
 
+async def _unused(conn: Connection, event: Event) -> None:
+    raise AssertionError("batch consumers do not take single events")
+
+
 async def deliver(platform: Platform, events: Sequence[Event]) -> int:
     """Hand events to the points consumers' code under their consumer names, through
     `consume_batch` (de-duplication included): the worker path minus the queue."""
 
-    async def award(conn: Connection, event: Event) -> None:
-        await handlers.handle_event(conn, platform, event)
+    async def award(conn: Connection, batch: Sequence[Event]) -> None:
+        await handlers.handle_events(conn, platform, batch)
 
-    async def count(conn: Connection, event: Event) -> None:
-        await handlers.count_award(conn, platform, event)
+    async def count(conn: Connection, batch: Sequence[Event]) -> None:
+        await handlers.count_awards(conn, platform, batch)
 
     applied = 0
-    for name, topics, handler in (
+    for name, topics, batch_handler in (
         ("points.award", CONSUMED_TOPICS, award),
         ("points.leaderboard", frozenset({POINTS_AWARDED}), count),
     ):
         batch = [e for e in events if e.topic in topics]
-        applied += await consume_batch(platform.pool, name, batch, handler)
+        applied += await consume_batch(
+            platform.pool, name, batch, _unused, batch_handler=batch_handler
+        )
     return applied
 
 

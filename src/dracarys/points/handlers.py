@@ -5,8 +5,10 @@ with the event's de-duplication record, so an event applies exactly once in effe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import msgspec
 import structlog
@@ -117,82 +119,130 @@ class _Awarded(msgspec.Struct, kw_only=True):
 Handler = Callable[[Connection, Platform, Event], Awaitable[None]]
 
 
-async def _simple(
-    conn: Connection,
-    platform: Platform,
-    user_id: uuid.UUID,
-    rule: str,
-    entity: str | None = None,
-    **extra: object,
-) -> None:
-    await service.award(
-        conn,
-        platform,
-        Award(user_id=user_id, rule_code=rule, related_entity=entity, **extra),  # type: ignore[arg-type]
-    )
+@dataclass(slots=True)
+class _Plan:
+    """What a batch of events asks for: awards, learning days and badges, applied with a
+    handful of statements whatever the batch size."""
+
+    awards: list[Award] = field(default_factory=list)
+    visits: list[service.LearningVisit] = field(default_factory=list)
+    badges: list[tuple[uuid.UUID, str, str | None]] = field(default_factory=list)
 
 
-async def _on_email_verified(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _UserPayload)
-    await _simple(conn, platform, p.user_id, "signup_verified")
+def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int) -> None:
+    topic, payload = event.topic, event.payload
+    if topic == events.USER_EMAIL_VERIFIED:
+        p = msgspec.convert(payload, _UserPayload)
+        plan.awards.append(Award(user_id=p.user_id, rule_code="signup_verified"))
+    elif topic == events.PROFILE_COMPLETED:
+        p = msgspec.convert(payload, _UserPayload)
+        plan.awards.append(Award(user_id=p.user_id, rule_code="profile_completed"))
+    elif topic == events.LESSON_COMPLETED:
+        lesson = msgspec.convert(payload, _Lesson)
+        context = {"lesson_title": lesson.lesson_title} if lesson.lesson_title else {}
+        plan.awards.append(
+            Award(
+                user_id=lesson.user_id,
+                rule_code="lesson_completed",
+                related_entity=lesson.lesson_id,
+                context=context,
+            )
+        )
+        plan.visits.append(service.LearningVisit(lesson.user_id, at, lesson.timezone))
+        plan.badges.append((lesson.user_id, service.BADGE_FIRST_LESSON, lesson.lesson_id))
+    elif topic == events.ASSESSMENT_PASSED:
+        passed = msgspec.convert(payload, _Assessment)
+        plan.awards.append(
+            Award(
+                user_id=passed.user_id,
+                rule_code="assessment_passed",
+                related_entity=passed.assessment_id,
+            )
+        )
+        plan.visits.append(service.LearningVisit(passed.user_id, at, passed.timezone))
+        plan.badges.append((passed.user_id, service.BADGE_FIRST_ASSESSMENT, passed.assessment_id))
+    elif topic == events.SESSION_ATTENDED:
+        attended = msgspec.convert(payload, _SessionAttended)
+        plan.awards.append(
+            Award(
+                user_id=attended.mentee_id,
+                rule_code="session_attended",
+                related_entity=attended.session_id,
+            )
+        )
+        plan.awards.append(
+            Award(
+                user_id=attended.mentor_id,
+                rule_code="session_attended",
+                related_entity=attended.session_id,
+                multiplier=mentor_multiplier,
+            )
+        )
+    elif topic == events.SOCIAL_FOLLOW_VERIFIED:
+        follow = msgspec.convert(payload, _Follow)
+        name = follow.platform.strip().lower()
+        plan.awards.append(
+            Award(
+                user_id=follow.user_id,
+                rule_code="social_follow",
+                related_entity=name,
+                context={"platform": name},
+            )
+        )
+    elif topic == events.SOCIAL_POST_SHARED:
+        share = msgspec.convert(payload, _Share)
+        plan.awards.append(
+            Award(user_id=share.user_id, rule_code="social_share", related_entity=share.share_id)
+        )
+    elif topic == events.KYC_APPROVED:
+        kyc = msgspec.convert(payload, _Kyc)
+        if kyc.level >= 2:
+            plan.awards.append(Award(user_id=kyc.user_id, rule_code="kyc_verified"))
+    elif topic == events.SESSION_RATED:
+        rated = msgspec.convert(payload, _SessionRated)
+        if rated.session_id:  # a rating earns only with the session it rates
+            plan.awards.append(
+                Award(
+                    user_id=rated.rater_id,
+                    rule_code="mentor_rating",
+                    related_entity=rated.session_id,
+                )
+            )
 
 
-async def _on_profile_completed(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _UserPayload)
-    await _simple(conn, platform, p.user_id, "profile_completed")
+PLANNED_TOPICS = frozenset(
+    {
+        events.USER_EMAIL_VERIFIED,
+        events.PROFILE_COMPLETED,
+        events.LESSON_COMPLETED,
+        events.ASSESSMENT_PASSED,
+        events.SESSION_ATTENDED,
+        events.SOCIAL_FOLLOW_VERIFIED,
+        events.SOCIAL_POST_SHARED,
+        events.KYC_APPROVED,
+        events.SESSION_RATED,
+    }
+)
 
 
-async def _on_lesson(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _Lesson)
-    context = {"lesson_title": p.lesson_title} if p.lesson_title else {}
-    await _simple(conn, platform, p.user_id, "lesson_completed", p.lesson_id, context=context)
-    await service.record_learning_day(conn, platform, p.user_id, platform.clock.now(), p.timezone)
-    await service.grant_badge(conn, platform, p.user_id, service.BADGE_FIRST_LESSON, p.lesson_id)
-
-
-async def _on_assessment(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _Assessment)
-    await _simple(conn, platform, p.user_id, "assessment_passed", p.assessment_id)
-    await service.record_learning_day(conn, platform, p.user_id, platform.clock.now(), p.timezone)
-    await service.grant_badge(
-        conn, platform, p.user_id, service.BADGE_FIRST_ASSESSMENT, p.assessment_id
-    )
+def _award(user_id: uuid.UUID, rule: str, entity: str | None = None, **extra: Any) -> Award:
+    return Award(user_id=user_id, rule_code=rule, related_entity=entity, **extra)
 
 
 async def _on_session_paid(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _SessionPaid)
-    await _simple(
+    await service.award(
         conn,
         platform,
-        p.mentee_id,
-        "session_paid",
-        p.session_id,
-        amount_minor=p.amount_minor,
-        currency=p.currency,
-        money_ref=p.session_id,
+        _award(
+            p.mentee_id,
+            "session_paid",
+            p.session_id,
+            amount_minor=p.amount_minor,
+            currency=p.currency,
+            money_ref=p.session_id,
+        ),
     )
-
-
-async def _on_session_attended(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _SessionAttended)
-    book = await service.rulebook(conn, platform)
-    rule = book.rule("session_attended")
-    mentor_multiplier = int(rule.params.get("mentor_multiplier", 2)) if rule else 2
-    await _simple(conn, platform, p.mentee_id, "session_attended", p.session_id)
-    await _simple(
-        conn, platform, p.mentor_id, "session_attended", p.session_id, multiplier=mentor_multiplier
-    )
-
-
-async def _on_follow(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _Follow)
-    name = p.platform.strip().lower()
-    await _simple(conn, platform, p.user_id, "social_follow", name, context={"platform": name})
-
-
-async def _on_share(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _Share)
-    await _simple(conn, platform, p.user_id, "social_share", p.share_id)
 
 
 async def _on_referral(conn: Connection, platform: Platform, event: Event) -> None:
@@ -200,40 +250,26 @@ async def _on_referral(conn: Connection, platform: Platform, event: Event) -> No
     if p.referrer_id == p.referee_id:
         log.warning("self_referral_ignored", user_id=str(p.referrer_id))
         return
-    await _simple(
+    await service.award(
         conn,
         platform,
-        p.referrer_id,
-        "referral_completed",
-        str(p.referee_id),
-        money_ref=p.session_id,
+        _award(p.referrer_id, "referral_completed", str(p.referee_id), money_ref=p.session_id),
     )
 
 
 async def _on_deposit(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _Deposit)
     if p.first_deposit:
-        await _simple(conn, platform, p.user_id, "first_deposit", money_ref=p.deposit_id)
-
-
-async def _on_kyc(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _Kyc)
-    if p.level >= 2:
-        await _simple(conn, platform, p.user_id, "kyc_verified")
+        await service.award(
+            conn, platform, _award(p.user_id, "first_deposit", money_ref=p.deposit_id)
+        )
 
 
 async def _on_email_clicked(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _EmailClicked)
     # Only a click through the user's own token that led to a signed-in session counts.
     if await store.email_click_confirmed(conn, p.user_id, p.email_id):
-        await _simple(conn, platform, p.user_id, "email_click", p.email_id)
-
-
-async def _on_rated(conn: Connection, platform: Platform, event: Event) -> None:
-    p = msgspec.convert(event.payload, _SessionRated)
-    if not p.session_id:
-        return
-    await _simple(conn, platform, p.rater_id, "mentor_rating", p.session_id)
+        await service.award(conn, platform, _award(p.user_id, "email_click", p.email_id))
 
 
 async def _on_refund(conn: Connection, platform: Platform, event: Event) -> None:
@@ -267,19 +303,10 @@ async def _on_credit_landed(conn: Connection, platform: Platform, event: Event) 
 
 
 HANDLERS: dict[str, Handler] = {
-    events.USER_EMAIL_VERIFIED: _on_email_verified,
-    events.PROFILE_COMPLETED: _on_profile_completed,
-    events.LESSON_COMPLETED: _on_lesson,
-    events.ASSESSMENT_PASSED: _on_assessment,
     events.SESSION_PAID: _on_session_paid,
-    events.SESSION_ATTENDED: _on_session_attended,
-    events.SOCIAL_FOLLOW_VERIFIED: _on_follow,
-    events.SOCIAL_POST_SHARED: _on_share,
     events.REFERRAL_COMPLETED: _on_referral,
     events.DEPOSIT_COMPLETED: _on_deposit,
-    events.KYC_APPROVED: _on_kyc,
     events.EMAIL_CLICKED: _on_email_clicked,
-    events.SESSION_RATED: _on_rated,
     events.REFUND_ISSUED: _on_refund,
     events.SESSION_REFUNDED: _on_session_refunded,
     events.USER_LOGGED_IN: _on_login,
@@ -288,30 +315,61 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _malformed(event: Event, exc: Exception) -> None:
+    # Retrying a payload that does not match its topic's shape could never succeed.
+    log.warning("points_event_malformed", topic=event.topic, event_id=str(event.id), error=str(exc))
+
+
+async def handle_events(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
+    """Apply a batch of consumed events: the plain awards, learning days and badges of the
+    whole batch with set-based statements, the rest (money, refunds, logins) one by one."""
+    book = await service.rulebook(conn, platform)
+    rule = book.rule("session_attended")
+    mentor_multiplier = int(rule.params.get("mentor_multiplier", 2)) if rule else 2
+    at = platform.clock.now()
+    plan = _Plan()
+    singles: list[Event] = []
+    for event in batch:
+        if event.topic not in PLANNED_TOPICS:
+            singles.append(event)
+            continue
+        try:
+            _plan_event(plan, event, at, mentor_multiplier)
+        except msgspec.ValidationError as exc:
+            _malformed(event, exc)
+    await service.award_many(conn, platform, plan.awards)
+    await service.record_learning_days(conn, platform, plan.visits)
+    await service.grant_badges(conn, platform, plan.badges)
+    for event in singles:
+        handler = HANDLERS.get(event.topic)
+        if handler is None:
+            continue
+        try:
+            await handler(conn, platform, event)
+        except msgspec.ValidationError as exc:
+            _malformed(event, exc)
+
+
 async def handle_event(conn: Connection, platform: Platform, event: Event) -> None:
-    """Apply one consumed event. A payload that does not match its topic's shape is
-    logged and skipped: retrying it could never succeed."""
-    handler = HANDLERS.get(event.topic)
-    if handler is None:
-        return
-    try:
-        await handler(conn, platform, event)
-    except msgspec.ValidationError as exc:
-        log.warning(
-            "points_event_malformed", topic=event.topic, event_id=str(event.id), error=str(exc)
-        )
+    await handle_events(conn, platform, [event])
+
+
+async def count_awards(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
+    """`points.awarded` → leaderboards (each ledger entry counted once)."""
+    entries: list[leaderboard.Counted] = []
+    for event in batch:
+        try:
+            p = msgspec.convert(event.payload, _Awarded)
+        except msgspec.ValidationError as exc:
+            _malformed(event, exc)
+            continue
+        if p.delta <= 0:
+            continue
+        at_text = p.context.get("awarded_at")
+        at = datetime.fromisoformat(at_text) if at_text else event.created_at
+        entries.append(leaderboard.Counted(p.entry_id, p.user_id, p.delta, at))
+    await leaderboard.count_entries(conn, platform, entries)
 
 
 async def count_award(conn: Connection, platform: Platform, event: Event) -> None:
-    """`points.awarded` → leaderboards (each entry once)."""
-    try:
-        p = msgspec.convert(event.payload, _Awarded)
-    except msgspec.ValidationError:
-        return
-    if p.delta <= 0:
-        return
-    at_text = p.context.get("awarded_at")
-    at = datetime.fromisoformat(at_text) if at_text else event.created_at
-    await leaderboard.count_entry(
-        conn, platform, entry_id=p.entry_id, user_id=p.user_id, points=p.delta, at=at
-    )
+    await count_awards(conn, platform, [event])

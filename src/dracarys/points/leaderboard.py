@@ -5,9 +5,11 @@ events; each ledger entry counts once even when an event is delivered twice."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
 from redis.asyncio import Redis
 
 from dracarys.db import Connection
@@ -34,24 +36,37 @@ def _board_key(platform: Platform, period_key: str) -> str:
     return f"{platform.settings.redis_prefix}:points:lb:{period_key}"
 
 
-async def count_entry(
-    conn: Connection,
-    platform: Platform,
-    *,
-    entry_id: str,
-    user_id: uuid.UUID,
-    points: int,
-    at: datetime,
-) -> None:
-    period_keys = list(leaderboard_periods(at).values())
+class Counted(msgspec.Struct, frozen=True):
+    """One ledger credit to count: (entry id, user, points, when it was awarded)."""
+
+    entry_id: str
+    user_id: uuid.UUID
+    points: int
+    at: datetime
+
+
+async def count_entries(conn: Connection, platform: Platform, entries: list[Counted]) -> None:
+    if not entries:
+        return
     redis: Redis | None = platform.redis
     if redis is None:
-        # In the consumer's transaction, de-duplicated with the event itself.
-        await store.add_leaderboard_points(conn, user_id, period_keys, points)
+        # In the consumer's transaction, de-duplicated with the events themselves.
+        scores: dict[tuple[str, uuid.UUID], int] = defaultdict(int)
+        for entry in entries:
+            for period_key in leaderboard_periods(entry.at).values():
+                scores[(period_key, entry.user_id)] += entry.points
+        await store.add_leaderboard_points(conn, dict(scores))
         return
     prefix = platform.settings.redis_prefix
-    keys = [f"{prefix}:points:lbseen:{entry_id}"] + [_board_key(platform, k) for k in period_keys]
-    await redis.eval(_COUNT_ONCE, len(keys), *keys, str(user_id), points, _MARKER_TTL_S)
+    async with redis.pipeline(transaction=False) as pipe:
+        for entry in entries:
+            keys = [f"{prefix}:points:lbseen:{entry.entry_id}"] + [
+                _board_key(platform, k) for k in leaderboard_periods(entry.at).values()
+            ]
+            pipe.eval(
+                _COUNT_ONCE, len(keys), *keys, str(entry.user_id), entry.points, _MARKER_TTL_S
+            )
+        await pipe.execute()
 
 
 async def top(

@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,7 +19,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.outbox import emit
+from dracarys.outbox import emit, emit_many
 from dracarys.platform import Platform
 from dracarys.points import events, store
 from dracarys.points.models import (
@@ -158,6 +158,110 @@ async def award(conn: Connection, platform: Platform, request: Award) -> AwardOu
     return outcome(status, row["posted"], entry_id=row["entry_id"], balance=row["balance_after"])
 
 
+async def award_many(conn: Connection, platform: Platform, requests: list[Award]) -> None:
+    """Many awards in a few round trips: the plain credits go to the database in one
+    batch; pending and KYC-gated awards take the single-award path."""
+    if not requests:
+        return
+    now = platform.clock.now()
+    settings = platform.settings
+    book = await rulebook(conn, platform)
+    items: list[dict[str, Any]] = []
+    planned: list[tuple[Award, Rule, str | None]] = []
+    for request in requests:
+        rule = book.rule(request.rule_code)
+        if rule is None or rule.pending or rule.min_kyc_level or not rule.active:
+            await award(conn, platform, request)
+            continue
+        entity = request.related_entity if rule.scope == "per_entity" else None
+        points = award_points(
+            book,
+            rule,
+            at=now,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            multiplier=request.multiplier,
+        )
+        if points <= 0 or (rule.scope == "per_entity" and not entity):
+            continue
+        items.append(
+            {
+                "user_id": str(request.user_id),
+                "delta": points,
+                "reason": rule.code,
+                "category": rule.category,
+                "related": entity,
+                "rule_code": rule.code,
+                "rule_version": rule.version,
+                "key": idempotency_key(rule.code, request.user_id, entity),
+                "source_ip": request.source_ip,
+                "caps": caps_for(rule, settings, now),
+            }
+        )
+        planned.append((request, rule, entity))
+    if not items:
+        return
+    rows = await store.post_entries(
+        conn,
+        items,
+        at=now,
+        velocity_limit=settings.points_velocity_limit,
+        velocity_since=now - timedelta(minutes=settings.points_velocity_window_minutes),
+        tier_since=tier_window_start(settings, now),
+    )
+    outgoing: list[tuple[str, dict[str, Any]]] = []
+    # Per user: the tier stored before this batch, and the most earned within the window.
+    tiers: dict[uuid.UUID, tuple[str, int]] = {}
+    for row in rows:
+        if row["status"] != "posted":
+            continue
+        request, rule, entity = planned[row["idx"]]
+        stored, earned = tiers.get(request.user_id, (row["tier"], 0))
+        tiers[request.user_id] = (stored, max(earned, int(row["earned_in_window"] or 0)))
+        outgoing.append(
+            (
+                events.POINTS_AWARDED,
+                _awarded_payload(
+                    platform, request.user_id, row, rule.code, entity, request.context
+                ),
+            )
+        )
+    for user_id, (stored, earned) in tiers.items():
+        tier = tier_for(earned, settings)
+        if tier.value != stored:
+            await store.set_tier(conn, user_id, tier.value)
+            outgoing.append(
+                (
+                    events.TIER_CHANGED,
+                    msgspec.to_builtins(
+                        events.TierChanged(user_id=str(user_id), previous=stored, tier=tier.value)
+                    ),
+                )
+            )
+    await emit_many(conn, outgoing)
+
+
+def _awarded_payload(
+    platform: Platform,
+    user_id: uuid.UUID,
+    row: Any,
+    reason_code: str,
+    entity: str | None,
+    context: dict[str, str],
+) -> dict[str, Any]:
+    payload = events.PointsAwarded(
+        user_id=str(user_id),
+        entry_id=str(row["entry_id"]),
+        delta=int(row["posted"]),
+        reason_code=reason_code,
+        balance=int(row["balance_after"]),
+        related_entity=entity,
+        context={**context, "awarded_at": platform.clock.now().isoformat()},
+    )
+    result: dict[str, Any] = msgspec.to_builtins(payload)
+    return result
+
+
 async def _deny(
     conn: Connection,
     user_id: uuid.UUID,
@@ -257,16 +361,11 @@ async def _after_credit(
                     events.TierChanged(user_id=str(user_id), previous=row["tier"], tier=tier.value)
                 ),
             )
-    payload = events.PointsAwarded(
-        user_id=str(user_id),
-        entry_id=str(row["entry_id"]),
-        delta=int(row["posted"]),
-        reason_code=reason_code,
-        balance=int(row["balance_after"]),
-        related_entity=entity,
-        context={**context, "awarded_at": platform.clock.now().isoformat()},
+    await emit(
+        conn,
+        events.POINTS_AWARDED,
+        _awarded_payload(platform, user_id, row, reason_code, entity, context),
     )
-    await emit(conn, events.POINTS_AWARDED, msgspec.to_builtins(payload))
 
 
 async def post_due_pending(platform: Platform, *, batch_size: int = 200) -> int:
@@ -521,17 +620,34 @@ async def balance(platform: Platform, user_id: uuid.UUID) -> Balance:
 # ---- badges and streaks ---------------------------------------------------------------
 
 
+async def grant_badges(
+    conn: Connection, platform: Platform, grants: list[tuple[uuid.UUID, str, str | None]]
+) -> list[tuple[uuid.UUID, str]]:
+    """Grant badges not held yet (each once per user) and announce the new ones."""
+    unique = list(
+        {(user, badge): (user, badge, related) for user, badge, related in grants}.values()
+    )
+    if not unique:
+        return []
+    granted = await store.grant_badges(conn, unique, platform.clock.now())
+    if granted:
+        await emit_many(
+            conn,
+            [
+                (
+                    events.BADGE_EARNED,
+                    msgspec.to_builtins(events.BadgeEarned(user_id=str(user), badge=badge)),
+                )
+                for user, badge in granted
+            ],
+        )
+    return granted
+
+
 async def grant_badge(
     conn: Connection, platform: Platform, user_id: uuid.UUID, badge: str, related: str | None
 ) -> bool:
-    granted = await store.grant_badge(conn, user_id, badge, platform.clock.now(), related)
-    if granted:
-        await emit(
-            conn,
-            events.BADGE_EARNED,
-            msgspec.to_builtins(events.BadgeEarned(user_id=str(user_id), badge=badge)),
-        )
-    return granted
+    return bool(await grant_badges(conn, platform, [(user_id, badge, related)]))
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
@@ -543,6 +659,70 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
+def advance_streak(
+    current: int, longest: int, last_day: date | None, today: date
+) -> tuple[int, int, date]:
+    """The same local day twice is one day; the next local day extends the streak; a gap
+    restarts it; a late event for an earlier day changes nothing."""
+    if last_day is None:
+        return 1, max(longest, 1), today
+    if today == last_day + timedelta(days=1):
+        current, last_day = current + 1, today
+    elif today > last_day + timedelta(days=1):
+        current, last_day = 1, today
+    return current, max(longest, current), last_day
+
+
+class LearningVisit(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    at: datetime
+    timezone: str | None = None
+
+
+async def record_learning_days(
+    conn: Connection, platform: Platform, visits: list[LearningVisit]
+) -> dict[uuid.UUID, Streak]:
+    """Count days of learning in each user's own timezone (profile, else the one given,
+    else the one last used, else UTC). Local dates make DST shifts and midnight in any
+    zone come out right. Seven days in a row earn a badge."""
+    if not visits:
+        return {}
+    users = sorted({v.user_id for v in visits})
+    existing = await store.lock_streaks(conn, users)
+    profile_zones = await store.profile_timezones(conn, users)
+    state: dict[uuid.UUID, tuple[int, int, date | None, str]] = {}
+    for user in users:
+        row = existing.get(user)
+        if row is None:
+            state[user] = (0, 0, None, "")
+        else:
+            state[user] = (
+                row["current_days"],
+                row["longest_days"],
+                row["last_day"],
+                row["timezone"],
+            )
+    for visit in visits:
+        current, longest, last_day, last_zone = state[visit.user_id]
+        candidates = [profile_zones.get(visit.user_id), visit.timezone, last_zone]
+        zone_name: str = next((n for n in candidates if n and _zone(n) is not None), "UTC")
+        today = visit.at.astimezone(ZoneInfo(zone_name)).date()
+        current, longest, last_day = advance_streak(current, longest, last_day, today)
+        state[visit.user_id] = (current, longest, last_day, zone_name)
+    now = platform.clock.now()
+    rows = [(u, c, lg, d, z, now) for u, (c, lg, d, z) in state.items() if d is not None]
+    await store.save_streaks(conn, rows)
+    await grant_badges(
+        conn,
+        platform,
+        [(u, BADGE_STREAK_7, d.isoformat()) for u, c, _, d, _, _ in rows if c >= 7],
+    )
+    return {
+        u: Streak(current_days=c, longest_days=lg, last_day=d.isoformat(), timezone=z)
+        for u, c, lg, d, z, _ in rows
+    }
+
+
 async def record_learning_day(
     conn: Connection,
     platform: Platform,
@@ -550,45 +730,8 @@ async def record_learning_day(
     at: datetime,
     timezone: str | None = None,
 ) -> Streak:
-    """Count a day of learning in the user's own timezone (profile, else the one given,
-    else the one last used, else UTC): the same local day twice is one day; the next local
-    day extends the streak, a gap restarts it. Local dates make DST shifts harmless."""
-    existing = await store.lock_streak(conn, user_id)
-    candidates = [
-        await store.profile_timezone(conn, user_id),
-        timezone,
-        existing["timezone"] if existing else None,
-    ]
-    zone_name: str = next((n for n in candidates if n and _zone(n) is not None), "UTC")
-    zone = ZoneInfo(zone_name)
-    today = at.astimezone(zone).date()
-    if existing is None:
-        current, longest, last_day = 1, 1, today
-    else:
-        last_day = existing["last_day"]
-        current, longest = existing["current_days"], existing["longest_days"]
-        if today == last_day + timedelta(days=1):
-            current, last_day = current + 1, today
-        elif today > last_day + timedelta(days=1):
-            current, last_day = 1, today
-        longest = max(longest, current)
-    await store.save_streak(
-        conn,
-        user_id,
-        current_days=current,
-        longest_days=longest,
-        last_day=last_day,
-        timezone=zone_name,
-        at=at,
-    )
-    if current >= 7:
-        await grant_badge(conn, platform, user_id, BADGE_STREAK_7, last_day.isoformat())
-    return Streak(
-        current_days=current,
-        longest_days=longest,
-        last_day=last_day.isoformat(),
-        timezone=zone_name,
-    )
+    streaks = await record_learning_days(conn, platform, [LearningVisit(user_id, at, timezone)])
+    return streaks[user_id]
 
 
 async def streak(platform: Platform, user_id: uuid.UUID) -> Streak:

@@ -140,6 +140,29 @@ async def post_entry(
     return row
 
 
+async def post_entries(
+    conn: Connection,
+    items: list[dict[str, Any]],
+    *,
+    at: datetime,
+    velocity_limit: int,
+    velocity_since: datetime,
+    tier_since: datetime,
+) -> list[asyncpg.Record]:
+    """Many credits in one round trip (`points_post_entries`), one result row per item
+    with its index; denials are recorded by the database function."""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM points_post_entries($1::jsonb, $2, $3, $4, $5)",
+            items,
+            at,
+            velocity_limit,
+            velocity_since,
+            tier_since,
+        )
+    )
+
+
 async def record_denial(
     conn: Connection,
     *,
@@ -389,20 +412,6 @@ async def ledger_entry_by_key(conn: Connection, key: str) -> asyncpg.Record | No
 # ---- badges, streaks, leaderboards ----------------------------------------------------
 
 
-async def grant_badge(
-    conn: Connection, user_id: uuid.UUID, badge: str, at: datetime, related: str | None
-) -> bool:
-    inserted = await conn.fetchval(
-        """INSERT INTO points_badges (user_id, badge, earned_at, related) VALUES ($1, $2, $3, $4)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        user_id,
-        badge,
-        at,
-        related,
-    )
-    return bool(inserted)
-
-
 async def badges(conn: Connection, user_id: uuid.UUID) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
@@ -412,9 +421,51 @@ async def badges(conn: Connection, user_id: uuid.UUID) -> list[asyncpg.Record]:
     )
 
 
-async def lock_streak(conn: Connection, user_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM points_streaks WHERE user_id = $1 FOR UPDATE", user_id
+async def grant_badges(
+    conn: Connection, grants: list[tuple[uuid.UUID, str, str | None]], at: datetime
+) -> list[tuple[uuid.UUID, str]]:
+    """Insert badges not held yet; returns the ones granted now."""
+    rows = await conn.fetch(
+        """INSERT INTO points_badges (user_id, badge, earned_at, related)
+           SELECT u, b, $4, r FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(u, b, r)
+           ON CONFLICT DO NOTHING RETURNING user_id, badge""",
+        [g[0] for g in grants],
+        [g[1] for g in grants],
+        [g[2] for g in grants],
+        at,
+    )
+    return [(r["user_id"], r["badge"]) for r in rows]
+
+
+async def lock_streaks(
+    conn: Connection, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, asyncpg.Record]:
+    rows = await conn.fetch(
+        """SELECT * FROM points_streaks WHERE user_id = ANY($1::uuid[])
+           ORDER BY user_id FOR UPDATE""",
+        user_ids,
+    )
+    return {r["user_id"]: r for r in rows}
+
+
+async def profile_timezones(conn: Connection, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        """SELECT user_id, timezone FROM user_profiles
+           WHERE user_id = ANY($1::uuid[]) AND timezone IS NOT NULL""",
+        user_ids,
+    )
+    return {r["user_id"]: r["timezone"] for r in rows}
+
+
+async def save_streaks(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows of (user_id, current_days, longest_days, last_day, timezone, updated_at)."""
+    await conn.executemany(
+        """INSERT INTO points_streaks (user_id, current_days, longest_days, last_day, timezone,
+                                       updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (user_id) DO UPDATE SET current_days = $2, longest_days = $3,
+               last_day = $4, timezone = $5, updated_at = $6""",
+        rows,
     )
 
 
@@ -422,50 +473,18 @@ async def streak(conn: Connection, user_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM points_streaks WHERE user_id = $1", user_id)
 
 
-async def save_streak(
-    conn: Connection,
-    user_id: uuid.UUID,
-    *,
-    current_days: int,
-    longest_days: int,
-    last_day: date,
-    timezone: str,
-    at: datetime,
-) -> None:
-    await conn.execute(
-        """INSERT INTO points_streaks (user_id, current_days, longest_days, last_day, timezone,
-                                       updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (user_id) DO UPDATE SET current_days = $2, longest_days = $3,
-               last_day = $4, timezone = $5, updated_at = $6""",
-        user_id,
-        current_days,
-        longest_days,
-        last_day,
-        timezone,
-        at,
-    )
-
-
-async def profile_timezone(conn: Connection, user_id: uuid.UUID) -> str | None:
-    """The IANA timezone the user set on their identity profile."""
-    tz: str | None = await conn.fetchval(
-        "SELECT timezone FROM user_profiles WHERE user_id = $1", user_id
-    )
-    return tz
-
-
 async def add_leaderboard_points(
-    conn: Connection, user_id: uuid.UUID, period_keys: list[str], points: int
+    conn: Connection, scores: dict[tuple[str, uuid.UUID], int]
 ) -> None:
+    """Add points per (period key, user); each pair appears once."""
     await conn.execute(
         """INSERT INTO points_leaderboard (period_key, user_id, points)
-           SELECT unnest($1::text[]), $2, $3
+           SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[])
            ON CONFLICT (period_key, user_id)
            DO UPDATE SET points = points_leaderboard.points + EXCLUDED.points""",
-        period_keys,
-        user_id,
-        points,
+        [k[0] for k in scores],
+        [k[1] for k in scores],
+        list(scores.values()),
     )
 
 
