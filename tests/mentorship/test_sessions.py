@@ -166,6 +166,8 @@ async def test_ics_invitation_and_private_calendar_feed(
     assert event.decoded("dtend") == WEDNESDAY_9_EAT + timedelta(hours=1)
     assert str(event["location"]) == booking["session"]["room_url"]
     assert str(calendar["method"]) == "REQUEST"
+    assert str(event["organizer"]) == f"mailto:{mentor.user.email}"
+    assert str(event["attendee"]) == f"mailto:{mentee.email}"
     assert outsider.status_code == 404
 
     link = (await client.post("/api/v1/calendar/feed-link", headers=auth(mentee))).json()["url"]

@@ -43,7 +43,21 @@ def _event(platform: Platform, row: asyncpg.Record) -> icalendar.Event:
     return event
 
 
-def _calendar(platform: Platform, rows: Sequence[asyncpg.Record], *, method: str | None) -> bytes:
+def _address(contact: asyncpg.Record, role: str | None = None) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{contact['email']}")
+    address.params["cn"] = icalendar.vText(contact["name"] or contact["email"])
+    if role:
+        address.params["role"] = icalendar.vText(role)
+    return address
+
+
+def _calendar(
+    platform: Platform,
+    rows: Sequence[asyncpg.Record],
+    *,
+    method: str | None,
+    people: tuple[asyncpg.Record, asyncpg.Record] | None = None,
+) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -51,7 +65,13 @@ def _calendar(platform: Platform, rows: Sequence[asyncpg.Record], *, method: str
     if method:
         calendar.add("method", method)
     for row in rows:
-        calendar.add_component(_event(platform, row))
+        event = _event(platform, row)
+        if people is not None:
+            # The invitee alone: a group session's other mentees stay private.
+            organizer, invitee = people
+            event.add("organizer", _address(organizer))
+            event.add("attendee", _address(invitee, "REQ-PARTICIPANT"))
+        calendar.add_component(event)
     ics: bytes = calendar.to_ical()
     return ics
 
@@ -65,9 +85,11 @@ async def session_invitation(
             actor.id == row["mentor_id"]
             or await store.live_booking_of(conn, session_id, actor.id) is not None
         )
-    if row is None or not participant:
-        raise NotFound("no such session", field="session_id")
-    return _calendar(platform, [row], method="REQUEST")
+        if row is None or not participant:
+            raise NotFound("no such session", field="session_id")
+        contacts = await store.user_contacts(conn, [row["mentor_id"], actor.id])
+    people = (contacts[row["mentor_id"]], contacts[actor.id])
+    return _calendar(platform, [row], method="REQUEST", people=people)
 
 
 def _hash(token: str) -> bytes:

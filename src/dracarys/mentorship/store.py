@@ -591,6 +591,13 @@ async def set_languages(conn: Connection, user_id: uuid.UUID, languages: list[st
     )
 
 
+async def user_contacts(conn: Connection, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    rows = await conn.fetch(
+        "SELECT id, name, email FROM users WHERE id = ANY($1::uuid[])", list(user_ids)
+    )
+    return {r["id"]: r for r in rows}
+
+
 async def user_role(conn: Connection, user_id: uuid.UUID) -> str | None:
     role: str | None = await conn.fetchval(
         "SELECT role FROM users WHERE id = $1 AND status = 'active'", user_id
