@@ -129,6 +129,26 @@ async def test_engine_restarted_mid_replay_loses_and_doubles_no_fill(
     assert doubles == 0
     assert state is not None
     assert state["last_seq"] == LAST_SEQ
+    await assert_books_balance(other_platform)
+
+
+async def assert_books_balance(platform: Platform) -> None:
+    """Cash and positions are derived state: each must equal the sum over the fills."""
+    async with platform.pool.acquire() as conn:
+        fills = await conn.fetch("SELECT portfolio_id, symbol, side, qty, price FROM paper_fills")
+        portfolios = await conn.fetch(
+            "SELECT id, starting_cash_minor, cash_minor FROM paper_portfolios"
+        )
+        positions = await conn.fetch("SELECT portfolio_id, symbol, qty FROM paper_positions")
+    cash = {p["id"]: p["starting_cash_minor"] for p in portfolios}
+    held: dict[tuple[uuid.UUID, str], float] = {}
+    for f in fills:
+        signed = float(f["qty"]) * (1 if f["side"] == "buy" else -1)
+        cash[f["portfolio_id"]] -= round(signed * float(f["price"]) * 100)
+        key = (f["portfolio_id"], f["symbol"])
+        held[key] = held.get(key, 0.0) + signed
+    assert {p["id"]: p["cash_minor"] for p in portfolios} == cash
+    assert {(p["portfolio_id"], p["symbol"]): float(p["qty"]) for p in positions} == held
 
 
 async def run_to_the_end_until(engine: PaperTradingEngine, from_seq: int, to_seq: int) -> None:
@@ -217,3 +237,4 @@ async def test_replaying_the_demo_data_gives_identical_fills_twice(
     second = await demo_run(other_platform, 150)
     assert len(first) >= 3
     assert first == second
+    await assert_books_balance(platform)
