@@ -15,6 +15,7 @@ from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
 from dracarys.points.events import POINTS_AWARDED
 from dracarys.trading.events import SIGNAL_PUBLISHED
 from dracarys.trading.signals import on_signal_published
+from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
 from workers.points_tasks import (
     on_points_awarded,
@@ -22,6 +23,7 @@ from workers.points_tasks import (
     on_points_event,
     on_points_events,
 )
+from workers.wallet_tasks import on_points_redeemed_for_credit
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,13 @@ CONSUMERS.append(
 CONSUMERS.append(
     Consumer(
         name="trading.mirror", topics=frozenset({SIGNAL_PUBLISHED}), handler=on_signal_published
+    )
+)
+CONSUMERS.append(
+    Consumer(
+        name="wallet.points_credit",
+        topics=frozenset({POINTS_REDEEMED_FOR_CREDIT}),
+        handler=on_points_redeemed_for_credit,
     )
 )
 

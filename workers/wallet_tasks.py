@@ -9,6 +9,9 @@ from typing import Annotated, Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
+from dracarys.db import Connection
+from dracarys.messaging.service import delivery_platform
+from dracarys.outbox import Event
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, service
 
@@ -38,3 +41,8 @@ def register_wallet_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecorated
         name: broker.register_task(_task(job), task_name=name, schedule=[{"cron": cron}])
         for name, (job, cron) in _JOBS.items()
     }
+
+
+async def on_points_redeemed_for_credit(conn: Connection, event: Event) -> None:
+    """Consumer `wallet.points_credit`: redeemed points land as wallet credit."""
+    await service.on_points_redeemed_for_credit(conn, event, delivery_platform().clock.now())

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import msgspec
 import polars as pl
 import pytest
 from litestar import Litestar
@@ -17,11 +19,14 @@ from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
 from dracarys.identity.access import Role
+from dracarys.messaging.service import delivering_for
+from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.wallet import service
 from dracarys.wallet.policy import split_vat
 from tests.support import TestUser
 from tests.wallet.conftest import fund_wallet, outbox_events
+from workers.consumers import consumers_for
 
 Client = AsyncTestClient[Litestar]
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -124,26 +129,45 @@ async def test_history_lists_entries_newest_first_with_the_running_balance(
     assert forbidden.status_code == 404
 
 
-async def test_points_conversion_lands_once_as_wallet_credit(
+async def test_a_points_redemption_lands_once_as_wallet_credit_and_answers_credit_landed(
     make_user: MakeUser,
+    platform: Platform,
     clock: ManualClock,
     pool: asyncpg.Pool,
 ) -> None:
     user = await make_user()
-    for _ in range(3):
-        async with transaction(pool) as conn:
-            await service.credit_points_conversion(
-                conn, user.id, 2_000, "KES", "redeem-entry-77", now=clock.now()
-            )
+    redemption_id = uuid.uuid4()
+    event = Event(
+        id=uuid.uuid4(),
+        topic="points.redeemed_for_credit",
+        payload={
+            "user_id": str(user.id),
+            "redemption_id": str(redemption_id),
+            "amount_minor": 2_000,
+            "currency": "KES",
+            "purpose": "wallet",
+        },
+        created_at=clock.now(),
+    )
+    [consumer] = [
+        c for c in consumers_for("points.redeemed_for_credit") if c.name == "wallet.points_credit"
+    ]
+    with delivering_for(platform):
+        for _ in range(2):  # redelivered: the outbox de-dup and the ledger key both hold
+            await consume_batch(pool, consumer.name, [event], consumer.handler)
+        again = msgspec.structs.replace(event, id=uuid.uuid4())
+        await consume_batch(pool, consumer.name, [again], consumer.handler)
     async with transaction(pool) as conn:
         with pytest.raises(InvalidInput):
             await service.credit_points_conversion(
-                conn, user.id, 2_001, "KES", "redeem-entry-77", now=clock.now()
+                conn, user.id, 2_001, "KES", f"redemption:{redemption_id}", now=clock.now()
             )
         balances = await service.wallet_balances(conn, user.id)
     assert balances.balances[0].available_minor == 2_000
     landed = await outbox_events(pool, "points.credit_landed")
-    assert [e["amount_minor"] for e in landed] == [2_000]
+    assert [(e["redemption_id"], e["amount_minor"]) for e in landed] == [
+        (str(redemption_id), 2_000)
+    ]
 
 
 async def test_mentor_bonus_pays_only_above_4_7_with_80_percent_attendance_once_a_month(

@@ -175,9 +175,7 @@ async def create_transfers(
         results.append(transfer)
 
     if new_transfers:
-        await store.insert_transfers(conn, new_transfers)
-        await store.insert_entries(conn, entries)
-        await store.write_balances(conn, list(touched.values()))
+        await store.write_batch(conn, new_transfers, entries, list(touched.values()))
         if created is not None:
             created.extend(new_transfers)
     return results

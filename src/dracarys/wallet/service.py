@@ -22,7 +22,7 @@ from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity.access import CurrentUser
 from dracarys.identity.stepup import verify_step_up
-from dracarys.outbox import emit
+from dracarys.outbox import Event, emit
 from dracarys.payments.daraja import DarajaError, DarajaGateway, normalise_phone, whole_shillings
 from dracarys.payments.stripe_gateway import StripeGateway, verify_webhook, webhook_secrets
 from dracarys.platform import Platform
@@ -1062,9 +1062,11 @@ async def credit_points_conversion(
     idempotency_key: str,
     *,
     now: datetime,
+    redemption_id: uuid.UUID | None = None,
 ) -> Transfer:
-    """Land converted points as wallet credit (called by the points domain inside its
-    own transaction). A retry with the same key is a no-op; a different amount is a 422."""
+    """Land converted points as wallet credit, inside the caller's transaction. A retry
+    with the same key is a no-op; a different amount is a 422. With a `redemption_id`
+    the points domain hears back through `points.credit_landed`."""
     if amount_minor <= 0:
         raise InvalidInput("a credit is a positive amount", field="amount_minor")
     created: list[Transfer] = []
@@ -1086,19 +1088,41 @@ async def credit_points_conversion(
         now=now,
         created=created,
     )
-    if created:
+    if created and redemption_id is not None:
         await emit(
             conn,
             events.POINTS_CREDIT_LANDED,
             {
                 "user_id": str(user_id),
+                "redemption_id": str(redemption_id),
                 "amount_minor": amount_minor,
                 "currency": currency,
-                "idempotency_key": idempotency_key,
                 "transfer_id": str(transfer.id),
             },
         )
     return transfer
+
+
+class PointsRedeemedForCredit(msgspec.Struct, kw_only=True):
+    user_id: uuid.UUID
+    redemption_id: uuid.UUID
+    amount_minor: int
+    currency: str
+
+
+async def on_points_redeemed_for_credit(conn: Connection, event: Event, now: datetime) -> None:
+    """Consumer of `points.redeemed_for_credit`: the released redemption lands in the
+    wallet once (keyed by the redemption), and `points.credit_landed` answers."""
+    redeemed = msgspec.convert(event.payload, PointsRedeemedForCredit)
+    await credit_points_conversion(
+        conn,
+        redeemed.user_id,
+        redeemed.amount_minor,
+        redeemed.currency,
+        f"redemption:{redeemed.redemption_id}",
+        now=now,
+        redemption_id=redeemed.redemption_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,22 +130,6 @@ async def read_balances(conn: Connection, account_ids: Sequence[int]) -> dict[in
     return {row["account_id"]: _balance(row) for row in rows}
 
 
-async def write_balances(conn: Connection, balances: Sequence[Balance]) -> None:
-    await conn.execute(
-        """UPDATE ledger_balances b
-           SET debits_pending = v.dp, debits_posted = v.dpo,
-               credits_pending = v.cp, credits_posted = v.cpo
-           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-                AS v(id, dp, dpo, cp, cpo)
-           WHERE b.account_id = v.id""",
-        [b.account_id for b in balances],
-        [b.debits_pending for b in balances],
-        [b.debits_posted for b in balances],
-        [b.credits_pending for b in balances],
-        [b.credits_posted for b in balances],
-    )
-
-
 # ---- transfers and entries --------------------------------------------------------
 
 
@@ -175,14 +159,34 @@ async def resolutions_of(
     return {row["pending_id"]: _transfer(row) for row in rows}
 
 
-async def insert_transfers(conn: Connection, transfers: Sequence[Transfer]) -> None:
+async def write_batch(
+    conn: Connection,
+    transfers: Sequence[Transfer],
+    entries: Sequence[Entry],
+    balances: Sequence[Balance],
+) -> None:
+    """Transfers, their entries and the new balances in one statement (one round trip
+    while the balance rows are locked)."""
     await conn.execute(
-        """INSERT INTO ledger_transfers (id, idempotency_key, debit_account_id,
-               credit_account_id, amount_minor, currency, kind, pending_id, timeout_at, code,
-               reference, created_at)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[],
-               $5::bigint[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[],
-               $10::text[], $11::text[], $12::timestamptz[])""",
+        """WITH t AS (
+               INSERT INTO ledger_transfers (id, idempotency_key, debit_account_id,
+                   credit_account_id, amount_minor, currency, kind, pending_id, timeout_at,
+                   code, reference, created_at)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[],
+                   $5::bigint[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[],
+                   $10::text[], $11::text[], $12::timestamptz[])),
+           e AS (
+               INSERT INTO ledger_entries (transfer_id, account_id, currency, debits_pending,
+                   debits_posted, credits_pending, credits_posted, balance_after, created_at)
+               SELECT * FROM unnest($13::uuid[], $14::bigint[], $15::text[], $16::bigint[],
+                   $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[],
+                   $21::timestamptz[]))
+           UPDATE ledger_balances b
+           SET debits_pending = v.dp, debits_posted = v.dpo,
+               credits_pending = v.cp, credits_posted = v.cpo
+           FROM unnest($22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[],
+                       $26::bigint[]) AS v(id, dp, dpo, cp, cpo)
+           WHERE b.account_id = v.id""",
         [t.id for t in transfers],
         [t.idempotency_key for t in transfers],
         [t.debit_account_id for t in transfers],
@@ -195,15 +199,6 @@ async def insert_transfers(conn: Connection, transfers: Sequence[Transfer]) -> N
         [t.code for t in transfers],
         [t.reference for t in transfers],
         [t.created_at for t in transfers],
-    )
-
-
-async def insert_entries(conn: Connection, entries: Sequence[Entry]) -> None:
-    await conn.execute(
-        """INSERT INTO ledger_entries (transfer_id, account_id, currency, debits_pending,
-               debits_posted, credits_pending, credits_posted, balance_after, created_at)
-           SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::bigint[],
-               $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[])""",
         [e.transfer_id for e in entries],
         [e.account_id for e in entries],
         [e.currency for e in entries],
@@ -213,6 +208,11 @@ async def insert_entries(conn: Connection, entries: Sequence[Entry]) -> None:
         [e.credits_posted for e in entries],
         [e.balance_after for e in entries],
         [e.created_at for e in entries],
+        [b.account_id for b in balances],
+        [b.debits_pending for b in balances],
+        [b.debits_posted for b in balances],
+        [b.credits_pending for b in balances],
+        [b.credits_posted for b in balances],
     )
 
 
