@@ -10,6 +10,8 @@ from pathlib import Path
 import asyncpg
 
 from dracarys.clock import ManualClock
+from dracarys.mentorship.service import emit_due_reminders
+from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.curriculum.conftest import UPLOAD_LIMIT, Auth, Client, build_course, enrol
 from tests.mentorship.conftest import balance, events_of
@@ -214,7 +216,13 @@ async def test_progress_reports_percent_next_lesson_and_time_left(
 
 
 async def test_cohort_live_session_seats_members_and_links_its_recording_to_a_lesson(
-    client: Client, auth: Auth, course_mentor, make_mentee, clock: ManualClock
+    client: Client,
+    auth: Auth,
+    pool: asyncpg.Pool,
+    platform: Platform,
+    course_mentor,
+    make_mentee,
+    clock: ManualClock,
 ) -> None:
     mentor = await course_mentor()
     course = await build_course(client, auth, mentor)
@@ -250,6 +258,10 @@ async def test_cohort_live_session_seats_members_and_links_its_recording_to_a_le
     hidden = await client.get(
         f"/api/v1/cohorts/{course.cohort}/live-sessions", headers=auth(outsider)
     )
+    clock.set(starts - timedelta(hours=23))
+    assert await emit_due_reminders(platform) == 2  # the mentor and the cohort's member
+    reminded = {r["user_id"] for r in await events_of(pool, "session.reminder")}
+    assert reminded == {str(mentor.id), str(member.id)}
     clock.set(starts)
     member_join = await client.post(f"/api/v1/sessions/{session['id']}/join", headers=auth(member))
     outsider_join = await client.post(

@@ -10,10 +10,12 @@ import asyncpg
 from taskiq import InMemoryBroker
 
 from dracarys.clock import ManualClock
+from dracarys.db import transaction
 from dracarys.identity.demo import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.mentorship.service import complete_ended_sessions
 from dracarys.platform import Platform
+from dracarys.wallet.escrow import open_dispute
 from tests.mentorship.conftest import Auth, Client, book
 from workers.mentorship_tasks import COMPLETE_SESSIONS, SEND_REMINDERS
 from workers.tasks import register_tasks
@@ -64,14 +66,26 @@ async def test_sessions_left_open_are_completed_by_the_job_and_pay_the_mentor(
     clock: ManualClock,
 ) -> None:
     mentor = await make_mentor(price_minor=100_000)
-    mentee = await make_mentee()
+    mentee, disputer = await make_mentee(), await make_mentee()
     starts = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
     booking = (await book(client, auth(mentee), mentor.types["one_on_one"], starts)).json()
+    group = (
+        await book(client, auth(disputer), mentor.types["group"], starts + timedelta(hours=1))
+    ).json()
+    async with transaction(pool) as conn:
+        await open_dispute(
+            conn,
+            uuid.UUID(group["escrow_id"]),
+            opened_by=disputer.id,
+            reason="no show",
+            evidence=[],
+            now=clock.now(),
+        )
 
     clock.set(starts + timedelta(hours=2, minutes=59))  # ended 1 h 59 min ago: not yet
     assert await complete_ended_sessions(platform) == 0
-    clock.set(starts + timedelta(hours=3))
-    assert await complete_ended_sessions(platform) == 1
+    clock.set(starts + timedelta(hours=4))
+    assert await complete_ended_sessions(platform) == 2
     assert await complete_ended_sessions(platform) == 0
 
     status = await pool.fetchval(
@@ -79,3 +93,9 @@ async def test_sessions_left_open_are_completed_by_the_job_and_pay_the_mentor(
     )
     escrow = await pool.fetchval("SELECT status FROM escrows WHERE id = $1", booking["escrow_id"])
     assert (status, escrow) == ("completed", "released")
+    # A disputed payment waits for the admin; the session still completes.
+    disputed = await pool.fetchval("SELECT status FROM escrows WHERE id = $1", group["escrow_id"])
+    group_status = await pool.fetchval(
+        "SELECT status FROM mentor_sessions WHERE id = $1", uuid.UUID(group["session"]["id"])
+    )
+    assert (group_status, disputed) == ("completed", "disputed")

@@ -13,10 +13,11 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
+import structlog
 
 from dracarys.curriculum import store as curriculum_store
 from dracarys.db import Connection, transaction
-from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.mentorship import events, store
 from dracarys.mentorship.availability import Schedule, generate_slots, resolve_timezone
@@ -39,6 +40,8 @@ from dracarys.mentorship.models import (
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.wallet.escrow import hold_escrow, refund_escrow, release_escrow
+
+log = structlog.get_logger("dracarys.mentorship")
 
 FULL_REFUND_BPS = 10_000
 # Participants may open the room this long before the start.
@@ -775,10 +778,15 @@ async def complete_session(
                 raise Conflict("a session can be completed once it has ended")
             bookings = await store.live_bookings_of_session(conn, session_id)
             for booking_row in bookings:
-                if booking_row["escrow_id"] is not None:
+                if booking_row["escrow_id"] is None:
+                    continue
+                try:
                     await release_escrow(
                         conn, booking_row["escrow_id"], settings=platform.settings, now=now
                     )
+                except Conflict:
+                    # Disputed: an admin's resolution settles that payment, not completion.
+                    log.info("escrow_disputed_at_completion", booking_id=str(booking_row["id"]))
             await store.set_session_status(conn, session_id, "completed", now)
             await emit(
                 conn,
@@ -805,9 +813,14 @@ async def complete_ended_sessions(
                ORDER BY ends_at LIMIT 500""",
             now - after,
         )
+    completed = 0
     for row in due:
-        await complete_session(platform, None, row["id"])
-    return len(due)
+        try:
+            await complete_session(platform, None, row["id"])
+            completed += 1
+        except DomainError as exc:  # one session's problem holds back nobody else
+            log.warning("session_not_completed", session_id=str(row["id"]), reason=exc.detail)
+    return completed
 
 
 async def rate_session(

@@ -514,20 +514,27 @@ async def reviews_of(conn: Connection, rated_id: uuid.UUID, limit: int) -> list[
 async def due_reminders(
     conn: Connection, *, now: datetime, lead: str, horizon: datetime
 ) -> list[Row]:
-    """Participants of scheduled sessions starting in (now, horizon] not yet reminded."""
+    """Participants of scheduled sessions starting in (now, horizon] not yet reminded: the
+    mentor, mentees with a confirmed seat and, for cohort live sessions, every member."""
     return list(
         await conn.fetch(
-            """WITH participants AS (
-                   SELECT s.id AS session_id, s.mentor_id AS user_id, s.starts_at, s.title
+            """WITH due AS (
+                   SELECT s.id, s.mentor_id, s.starts_at, s.title, s.cohort_id
                    FROM mentor_sessions s
-                   WHERE s.status = 'scheduled' AND s.starts_at > $1 AND s.starts_at <= $2
-                     AND EXISTS (SELECT 1 FROM session_bookings b
-                                 WHERE b.session_id = s.id AND b.status = 'confirmed')
+                   WHERE s.status = 'scheduled' AND s.starts_at > $1 AND s.starts_at <= $2),
+               participants AS (
+                   SELECT d.id AS session_id, d.mentor_id AS user_id, d.starts_at, d.title
+                   FROM due d
+                   WHERE d.cohort_id IS NOT NULL OR EXISTS (
+                       SELECT 1 FROM session_bookings b
+                       WHERE b.session_id = d.id AND b.status = 'confirmed')
                    UNION
-                   SELECT s.id, b.mentee_id, s.starts_at, s.title
-                   FROM mentor_sessions s JOIN session_bookings b ON b.session_id = s.id
-                   WHERE s.status = 'scheduled' AND s.starts_at > $1 AND s.starts_at <= $2
-                     AND b.status = 'confirmed')
+                   SELECT d.id, b.mentee_id, d.starts_at, d.title
+                   FROM due d JOIN session_bookings b ON b.session_id = d.id
+                   WHERE b.status = 'confirmed'
+                   UNION
+                   SELECT d.id, e.user_id, d.starts_at, d.title
+                   FROM due d JOIN cohort_enrolments e ON e.cohort_id = d.cohort_id)
                SELECT p.* FROM participants p
                WHERE NOT EXISTS (SELECT 1 FROM session_reminders r
                                  WHERE r.session_id = p.session_id AND r.user_id = p.user_id
