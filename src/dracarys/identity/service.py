@@ -325,12 +325,17 @@ async def _issue_pair(
 ) -> TokenPair:
     now = platform.clock.now()
     refresh = secrets.token_urlsafe(32)
+    # Rotation never outlives the session: it ends `refresh_token_ttl_days` after sign-in.
+    session = await store.session_row(conn, session_id)
+    ends = now + timedelta(days=platform.settings.refresh_token_ttl_days)
+    if session is not None and session["expires_at"] is not None:
+        ends = min(ends, session["expires_at"])
     await store.insert_refresh_token(
         conn,
         session_id=session_id,
         token_hash=token_hash(refresh),
         now=now,
-        expires_at=now + timedelta(days=platform.settings.refresh_token_ttl_days),
+        expires_at=ends,
     )
     access = issue_access_token(
         platform.settings, user_id=user_id, role=role, session_id=session_id, now=now
@@ -442,7 +447,11 @@ async def refresh_session(
                     at=now,
                 )
             refusal = "this refresh token was already used; the session has been ended"
-        elif row["revoked_at"] is not None or row["expires_at"] <= now:
+        elif (
+            row["revoked_at"] is not None
+            or row["expires_at"] <= now
+            or (row["session_expires_at"] is not None and row["session_expires_at"] <= now)
+        ):
             refusal = "this session has ended; sign in again"
         elif row["status"] != "active":
             refusal = "this account is suspended"

@@ -201,7 +201,7 @@ async def insert_refresh_token(
 async def refresh_token_for_update(conn: Connection, token_hash: bytes) -> Row | None:
     return await conn.fetchrow(
         """SELECT r.id, r.session_id, r.expires_at, r.used_at, s.revoked_at, s.user_id,
-                  s.two_factor_at, u.role, u.status
+                  s.two_factor_at, s.expires_at AS session_expires_at, u.role, u.status
            FROM refresh_tokens r
            JOIN auth_sessions s ON s.id = r.session_id
            JOIN users u ON u.id = s.user_id
