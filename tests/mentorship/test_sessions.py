@@ -10,6 +10,7 @@ import asyncpg
 import icalendar
 
 from dracarys.clock import ManualClock
+from dracarys.identity.profiles import reputation_score
 from dracarys.mentorship.service import emit_due_reminders
 from dracarys.platform import Platform
 from tests.mentorship.conftest import Auth, Client, balance, book, events_of
@@ -144,6 +145,8 @@ async def test_completion_pays_the_mentor_and_both_sides_rate_once(
     finally:
         await worker.stop()
     assert (row["rating_count"], row["rating_sum"]) == (1, 4)
+    reputation = await pool.fetchval("SELECT reputation_score FROM users WHERE id = $1", mentor.id)
+    assert reputation == reputation_score(rating_count=1, rating_sum=4, endorsements=0)
     reviews = await client.get(f"/api/v1/mentors/{mentor.id}/reviews")
     assert [(r["rating"], r["comment"]) for r in reviews.json()] == [(4, "Clear on risk sizing")]
 
