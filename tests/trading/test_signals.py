@@ -13,10 +13,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from dracarys.db import transaction
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess
 from dracarys.trading import signals as signal_service
+from dracarys.trading.models import Side, SignalInput
 from streams.channels import parse_channel
 from tests.support import TestUser
 from tests.trading.conftest import API, Desk
@@ -474,3 +476,81 @@ async def test_stream_policies_guard_portfolio_and_paid_signal_channels(
         f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=owner.headers
     )
     assert await verdict(owner, feed) is None
+
+
+async def test_a_correction_closes_the_book_but_keeps_a_filled_copys_protection(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    await desk.acknowledge(mentee)
+    portfolio = await desk.portfolio(mentee, preset="frictionless")
+    await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions",
+        json={
+            "mirror": {
+                "portfolio_id": portfolio["id"],
+                "scaling": "fixed_units",
+                "scaling_value": 10,
+            }
+        },
+        headers=mentee.headers,
+    )
+    original = await published(desk, mentor, stop_loss=90, take_profit=120)
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        await wait_for_mirrors(desk.platform, 1)
+    finally:
+        await worker.stop()
+    await desk.tick()  # the book's and the copy's entries fill
+    await published(desk, mentor, stop_loss=92, take_profit=118, corrects_id=original["id"])
+    copy = await desk.fetch(
+        "SELECT role, status FROM paper_orders WHERE portfolio_id = $1 ORDER BY role",
+        uuid.UUID(portfolio["id"]),
+    )
+    assert [(r["role"], r["status"]) for r in copy] == [
+        ("entry", "filled"),
+        ("stop_loss", "working"),
+        ("take_profit", "working"),
+    ]
+    book = await desk.fetch(
+        """SELECT o.role, o.status, o.qty FROM paper_orders o
+           JOIN paper_portfolios p ON p.id = o.portfolio_id
+           WHERE p.kind = 'signal_book' AND o.signal_id = $1 ORDER BY o.role""",
+        uuid.UUID(original["id"]),
+    )
+    assert [(r["role"], r["status"]) for r in book] == [
+        ("entry", "filled"),
+        ("exit", "working"),
+        ("stop_loss", "cancelled"),
+        ("take_profit", "cancelled"),
+    ]
+    await desk.tick()  # the book's exit fills: the original closes on its record
+    [outcome] = await desk.fetch(
+        "SELECT outcome FROM signal_outcomes WHERE signal_id = $1", uuid.UUID(original["id"])
+    )
+    assert outcome["outcome"] == "closed"
+
+
+async def test_concurrent_signals_from_one_mentor_form_one_unbroken_chain(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    who = CurrentUser(id=mentor.id, role=Role.MENTOR, session_id=mentor.session_id)
+
+    async def publish(k: int) -> None:
+        body = SignalInput(symbol="XYZ", side=Side.BUY, rationale=f"idea {k}")
+        async with transaction(desk.platform.pool) as conn:
+            await signal_service.publish_signal(conn, desk.platform, who, body)
+
+    await asyncio.gather(*(publish(k) for k in range(12)))
+    async with desk.platform.pool.acquire() as conn:
+        check = await signal_service.verify_chain(conn, mentor.id)
+        books = await conn.fetchval(
+            "SELECT count(*) FROM paper_portfolios WHERE kind = 'signal_book'"
+        )
+    assert (check.signals, check.valid) == (12, True)
+    assert books == 1

@@ -144,12 +144,19 @@ def _floor_to_step(qty: float, step: float) -> float:
 async def _retire_original(
     conn: Connection, platform: Platform, original: Signal, book: Portfolio, now: datetime
 ) -> list[Order]:
-    """Stop a corrected signal on the signal book: cancel what has not filled, close what
-    has at market, or record it superseded when nothing filled."""
+    """Stop a corrected signal: on the signal book cancel what has not filled and close
+    what has at market (or record it superseded when nothing filled); in subscribers'
+    portfolios cancel the copies that have not filled, but leave the stop-loss and
+    take-profit protecting a copy that has."""
     open_orders = await store.open_orders_of_signal(conn, original.id)
-    changed = await store.close_orders(
-        conn, [o.id for o in open_orders], "cancelled", "signal corrected", now
-    )
+    stale = [
+        o.id
+        for o in open_orders
+        if o.portfolio_id == book.id
+        or o.status == "waiting_parent"
+        or (o.role == "entry" and o.filled_qty == 0)
+    ]
+    changed = await store.close_orders(conn, stale, "cancelled", "signal corrected", now)
     orders = await store.orders_of_signal(conn, original.id, book.id)
     entered = sum(o.filled_qty for o in orders if o.role == "entry")
     exited = sum(o.filled_qty for o in orders if o.role != "entry")
@@ -548,7 +555,11 @@ async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UU
         }
         reason: str | None = None
         qty: float | None = None
-        if portfolio is None:
+        if await store.is_corrected(conn, signal.id):
+            reason = "the signal was corrected before it could be copied"
+        elif signal.expires_at is not None and signal.expires_at <= now:
+            reason = "the signal expired before it could be copied"
+        elif portfolio is None:
             reason = "the mirror portfolio no longer exists"
         elif reference is None:
             reason = f"{signal.symbol} has no price yet"
