@@ -86,6 +86,11 @@ async def test_concurrent_charges_get_invoice_numbers_without_gaps(
     assert pl.read_csv(io.BytesIO(empty.content)).height == 0
     mine = await client.get(f"/api/v1/admin/tax-exports/{year}/{month}", headers=buyers[0].headers)
     assert mine.status_code == 403
+    listed = (await client.get("/api/v1/invoices", headers=buyers[0].headers)).json()
+    assert len(listed) == 4
+    assert {(i["net_minor"], i["vat_minor"], i["gross_minor"]) for i in listed} == {
+        (10_000, 1_600, 11_600)
+    }
 
 
 async def test_history_lists_entries_newest_first_with_the_running_balance(

@@ -29,6 +29,7 @@ from dracarys.wallet.models import (
     DisputeView,
     EscrowView,
     IdempotencyKey,
+    InvoiceView,
     PayoutView,
     WalletBalances,
     WalletHistory,
@@ -137,6 +138,14 @@ class PaymentsController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> DepositView:
         return await service.get_deposit(platform, current_user, deposit_id)
+
+    @get("/invoices", operation_id="listMyInvoices", summary="My invoices and receipts")
+    async def my_invoices(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[InvoiceView]:
+        async with platform.pool.acquire() as conn:
+            rows = await store.invoices_of_user(conn, current_user.id)
+        return [invoices.invoice_view(r) for r in rows]
 
     @get(
         "/invoices/{invoice_id:uuid}/pdf",

@@ -16,6 +16,7 @@ from dracarys.db import Connection
 from dracarys.errors import InvalidInput
 from dracarys.settings import Settings
 from dracarys.wallet import store
+from dracarys.wallet.models import InvoiceView
 from dracarys.wallet.policy import split_vat, vat_rate_bps
 
 
@@ -63,6 +64,21 @@ async def issue_invoice(
     }
     await store.insert_invoice(conn, values)
     return values
+
+
+def invoice_view(row: Any) -> InvoiceView:
+    return InvoiceView(
+        id=row["id"],
+        number=row["number"],
+        description=row["description"],
+        net_minor=row["net_minor"],
+        vat_minor=row["vat_minor"],
+        gross_minor=row["gross_minor"],
+        currency=row["currency"],
+        country=row["country"],
+        vat_rate_bps=row["vat_rate_bps"],
+        issued_at=row["issued_at"],
+    )
 
 
 def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:

@@ -224,6 +224,19 @@ class ChargeView(Schema):
     escrow_id: uuid.UUID | None = None
 
 
+class InvoiceView(Schema):
+    id: uuid.UUID
+    number: str
+    description: str
+    net_minor: int
+    vat_minor: int
+    gross_minor: int
+    currency: str
+    country: str
+    vat_rate_bps: int
+    issued_at: datetime
+
+
 class EscrowView(Schema):
     id: uuid.UUID
     payer_id: uuid.UUID
