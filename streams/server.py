@@ -4,12 +4,13 @@ the platform passes a `Gatekeeper` that authenticates tokens, authorizes channel
 reports ended sessions.
 
 Per connection the server keeps a bounded queue of outgoing frames. Delivery to a
-connection is a non-blocking append; one sender task per connection writes the queue to
-the socket. A connection whose queue overflows (it reads slower than its channels
-publish) is closed with `CLOSE_SLOW_CONSUMER`, so it neither slows the others down nor
-grows the server's memory. One watcher task per process sends heartbeats and closes
-connections that are idle, unauthenticated for too long, holding an expired token or a
-revoked session."""
+connection is a non-blocking append; once per event-loop turn the server writes every
+queue that has something to its socket, one after the other, and only a socket that
+cannot take more right now gets a task of its own to finish the write. A connection
+whose queue overflows (it reads slower than its channels publish) is closed with
+`CLOSE_SLOW_CONSUMER`, so it neither slows the others down nor grows the server's
+memory. One watcher task per process sends heartbeats and closes connections that are
+idle, unauthenticated for too long, holding an expired token or a revoked session."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Collection
-from typing import Any, Protocol
+from collections.abc import Collection, Coroutine, Generator
+from typing import Any, Protocol, cast
 
 import msgspec
 from litestar import WebSocket
@@ -110,6 +111,33 @@ class _ChannelState:
         self.buffer: list[tuple[int, str]] | None = []
 
 
+class _Resume:
+    """Await the rest of a coroutine that was started by hand (`coro.send(None)`) and
+    suspended on `waiting_on`: what `await` would have done had it been awaited."""
+
+    __slots__ = ("coro", "waiting_on")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self.coro = coro
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, waiting_on = self.coro, self.waiting_on
+        while True:
+            try:
+                sent = yield waiting_on
+            except BaseException as exc:
+                try:
+                    waiting_on = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    waiting_on = coro.send(sent)
+                except StopIteration:
+                    return
+
+
 class ClientSession:
     """One WebSocket connection."""
 
@@ -122,7 +150,9 @@ class ClientSession:
         self.channels: dict[str, _ChannelState] = {}
         self.queue: deque[str] = deque()
         self.queued_bytes = 0
-        self.wake = asyncio.Event()
+        self.scheduled = False  # waiting for the server's next flush
+        self.draining = False  # a task is finishing a write the socket could not take
+        self._send = socket.send
         self.closing: tuple[int, str] | None = None
         self.peer_gone = False
         loop = asyncio.get_running_loop()
@@ -172,38 +202,64 @@ class ClientSession:
         self.queued_bytes += size
         if self.queued_bytes > self.server.peak_queue_bytes:
             self.server.peak_queue_bytes = self.queued_bytes
-        if not self.wake.is_set():
-            self.wake.set()
+        if not self.scheduled and not self.draining:
+            self.scheduled = True
+            self.server.schedule_flush(self)
 
     def send_frame(self, frame: ServerFrame) -> None:
         self.enqueue(encode(frame))
 
-    async def _send_loop(self) -> None:
-        send = self.socket.send
+    def _take(self) -> tuple[str, int]:
+        """The next text frame: what queued up while the socket was busy goes out together,
+        one WebSocket frame of newline-separated messages, so a client that falls behind
+        costs fewer sends, not more."""
         queue = self.queue
+        text = queue.popleft()
+        size = len(text)
+        if queue:
+            batch = [text]
+            while queue and size < BATCH_BYTES:
+                frame = queue.popleft()
+                batch.append(frame)
+                size += len(frame)
+            text = "\n".join(batch)
+        self.queued_bytes -= size
+        return text, size
+
+    def flush(self) -> None:
+        """Write the queue now. A send that completes without waiting (the common case:
+        the socket takes the bytes) costs no task switch; one that has to wait for the
+        socket to drain is finished by a task, which then drains the rest."""
+        self.scheduled = False
+        while self.queue and self.closing is None and not self.draining:
+            text, _ = self._take()
+            # Litestar's `WebSocket.send` is an `async def`: calling it gives a coroutine.
+            sending = cast(
+                Coroutine[Any, Any, None],
+                self._send({"type": "websocket.send", "bytes": None, "text": text}),
+            )
+            try:
+                waiting_on = sending.send(None)
+            except StopIteration:
+                continue
+            except Exception:
+                self.close(CLOSE_GOING_AWAY, "connection lost", peer_gone=True)
+                return
+            self.draining = True
+            self.sender = asyncio.create_task(self._drain(sending, waiting_on))
+
+    async def _drain(self, sending: Coroutine[Any, Any, None], waiting_on: Any) -> None:
         try:
-            while True:
-                await self.wake.wait()
-                self.wake.clear()
-                while queue:
-                    # Frames that queued up while the socket was busy go out together, one
-                    # WebSocket frame of newline-separated messages: a client that falls
-                    # behind costs fewer sends, not more.
-                    text = queue.popleft()
-                    size = len(text)
-                    if queue:
-                        batch = [text]
-                        while queue and size < BATCH_BYTES:
-                            frame = queue.popleft()
-                            batch.append(frame)
-                            size += len(frame)
-                        text = "\n".join(batch)
-                    self.queued_bytes -= size
-                    await send({"type": "websocket.send", "bytes": None, "text": text})
+            await _Resume(sending, waiting_on)
+            while self.queue and self.closing is None:
+                text, _ = self._take()
+                await self._send({"type": "websocket.send", "bytes": None, "text": text})
         except asyncio.CancelledError:
             raise
         except Exception:  # the peer went away mid-send
             self.close(CLOSE_GOING_AWAY, "connection lost", peer_gone=True)
+        finally:
+            self.draining = False
 
     def close(self, code: int, reason: str, *, peer_gone: bool = False) -> None:
         """Stop this session; unless the peer is already gone, `serve` then sends the
@@ -386,6 +442,19 @@ class StreamServer:
         self.closed_by_reason: Counter[str] = Counter()
         self.peak_queue_bytes = 0
         self._watcher: asyncio.Task[None] | None = None
+        self._ready: list[ClientSession] = []
+        self._flush_handle: asyncio.Handle | None = None
+
+    def schedule_flush(self, session: ClientSession) -> None:
+        self._ready.append(session)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        ready, self._ready = self._ready, []
+        for session in ready:
+            session.flush()
 
     async def start(self) -> None:
         self._watcher = asyncio.create_task(self._watch(), name="streams-watcher")
@@ -425,7 +494,6 @@ class StreamServer:
             if token is not None:
                 await session._authenticate(token)
             if session.closing is None:
-                session.sender = asyncio.create_task(session._send_loop())
                 session.reader = asyncio.create_task(session.read_loop())
                 await asyncio.wait([session.reader])
                 if session.closing is None:
