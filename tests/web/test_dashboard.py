@@ -36,7 +36,6 @@ async def test_market_order_fill_and_equity_update_arrive_live(
     await expect(page.locator("#disclaimer")).to_be_hidden()
     equity_before = int(await page.locator("body").get_attribute("data-last-equity-seq") or 0)
     await page.get_by_role("button", name="Place order").click()
-    await expect(page.locator("#order-status")).to_contain_text("Fills arrive live")
 
     # The fill arrives over the stream (no reload) and shows in the table and the stats.
     await page.wait_for_selector("body[data-last-fill]", state="attached", timeout=20_000)
@@ -45,6 +44,7 @@ async def test_market_order_fill_and_equity_update_arrive_live(
     await expect(fill_row.first).to_contain_text("buy")
     await expect(fill_row.first).to_contain_text("5")
     await expect_attribute_above(page, "data-last-equity-seq", equity_before)
+    await expect(page.locator("#order-status")).to_contain_text("Filled: buy 5 DEMO")
     await expect(page.locator("#stat-fills")).to_have_text("1", timeout=10_000)
     await expect(page.locator("#position-rows")).to_contain_text("DEMO")
 

@@ -30,6 +30,7 @@ const state = {
   /** @type {any[] | null} frames that arrived while the snapshot loaded */ buffer: null,
   symbol: "DEMO",
   lastBarTime: 0,
+  /** @type {string | null} the order placed last from the ticket */ lastOrderId: null,
 };
 
 const seconds = (iso) => Math.floor(new Date(iso).getTime() / 1000);
@@ -177,6 +178,10 @@ function applyFrame(frame) {
     case "paper.fill":
       if (state.fills.has(frame.id)) break; // already in the snapshot
       state.fills.set(frame.id, frame);
+      if (frame.order_id === state.lastOrderId) {
+        byId("order-status").textContent =
+          `Filled: ${frame.side} ${num(frame.qty, 4)} ${frame.symbol} @ ${num(frame.price, 4)} (${frame.preset}).`;
+      }
       renderFills();
       drawMarkers();
       renderStats();
@@ -353,10 +358,13 @@ orderForm.addEventListener("submit", async (event) => {
     const placed = await api(`/api/v1/trading/portfolios/${state.portfolio.id}/orders`, {
       method: "POST", body: orderBody(),
     });
+    state.lastOrderId = placed.order.id;
     for (const order of [placed.order, ...placed.legs]) applyFrame({ type: "paper.order", ...order });
-    byId("order-status").textContent =
-      `Order ${placed.order.status.replace("_", " ")}: ${placed.order.side} ${placed.order.qty} ${placed.order.symbol}` +
-      (placed.order.status_reason ? ` (${placed.order.status_reason})` : "") + ". Fills arrive live.";
+    const early = [...state.fills.values()].find((f) => f.order_id === placed.order.id);
+    byId("order-status").textContent = early
+      ? `Filled: ${early.side} ${num(early.qty, 4)} ${early.symbol} @ ${num(early.price, 4)} (${early.preset}).`
+      : `Order ${placed.order.status.replace("_", " ")}: ${placed.order.side} ${placed.order.qty} ${placed.order.symbol}` +
+        (placed.order.status_reason ? ` (${placed.order.status_reason})` : "") + ". Fills arrive live.";
   } catch (error) {
     byId("order-status").textContent = "";
     if (error instanceof ApiError && error.problem.extra?.disclaimer_version) await showDisclaimer();

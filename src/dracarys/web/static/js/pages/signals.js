@@ -6,7 +6,8 @@ import { ApiError, api } from "../api.js";
 import { signalItem, trackRecordStats } from "../signals.js";
 import { LiveStream } from "../stream.js";
 import {
-  bindConnectionBadge, byId, clearFormError, el, flash, formValues, showFormError, signedInShell,
+  bindConnectionBadge, byId, clearFormError, el, fillTable, flash, formValues, num, pct,
+  showFormError, signedInShell, when,
 } from "../ui.js";
 
 const stream = new LiveStream();
@@ -35,7 +36,7 @@ function renderFeed() {
   const ordered = [...signals.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
   list.replaceChildren(...ordered.map((s) => signalItem(s, names.get(s.mentor_id) || "")));
   byId("feed-note").textContent = ordered.length
-    ? `${ordered.length} signals; new ones appear here as mentors publish them.`
+    ? `${ordered.length} signal${ordered.length === 1 ? "" : "s"}; new ones appear here as mentors publish them.`
     : "No signals yet from the mentors you follow. New ones appear here live.";
 }
 
@@ -44,6 +45,17 @@ function addSignal(signal) {
   signals.set(signal.id, signal);
   renderFeed();
   document.body.dataset.lastSignal = signal.id;
+  scheduleRecordRefresh();
+}
+
+let recordTimer = 0;
+/** A new signal changes its mentor's track record: re-read the records soon after. */
+function scheduleRecordRefresh() {
+  if (recordTimer) return;
+  recordTimer = window.setTimeout(() => {
+    recordTimer = 0;
+    loadSubscriptions().catch((error) => flash(`Could not refresh track records: ${error.message}`));
+  }, 3000);
 }
 
 async function follow(mentorId) {
@@ -191,9 +203,43 @@ async function refresh() {
   document.body.dataset.feedReady = String(following.size);
 }
 
+let boardPeriod = "week";
+let boardComputedAt = "";
+
+function renderBoard(board) {
+  // Frames and the REST answer are whole boards; keep whichever was computed last.
+  if (board.period !== boardPeriod || board.computed_at < boardComputedAt) return;
+  boardComputedAt = board.computed_at;
+  byId("board-caption").textContent = `Computed ${when(board.computed_at)}; updates live.`;
+  fillTable(byId("board-rows"), board.entries.map((entry) =>
+    el("tr", {},
+      el("td", { class: "num" }, num(entry.rank, 0)),
+      el("td", {}, entry.name),
+      el("td", { class: "num" }, pct(entry.return_pct)),
+      el("td", { class: "num" }, num(entry.sharpe, 2)),
+      el("td", { class: "num" }, pct(entry.max_drawdown_pct)))), "No mentor has a track record in this period yet.");
+}
+
+async function showBoard(period) {
+  for (const channel of stream.channels.keys()) {
+    if (channel.startsWith("leaderboard:mentors-")) stream.unsubscribe(channel);
+  }
+  boardPeriod = period;
+  boardComputedAt = "";
+  for (const button of document.querySelectorAll("[data-period]")) {
+    button.setAttribute("aria-pressed", String(button.getAttribute("data-period") === period));
+  }
+  await stream.subscribe(`leaderboard:mentors-${period}`, { onMessage: renderBoard });
+  renderBoard(await api(`/api/v1/trading/leaderboards/mentors?period=${period}&limit=20`));
+}
+
 async function main() {
   await signedInShell();
   stream.start();
+  for (const button of document.querySelectorAll("[data-period]")) {
+    button.addEventListener("click", () => showBoard(button.getAttribute("data-period")));
+  }
+  showBoard("week").catch((error) => flash(`Could not load the leaderboard: ${error.message}`));
   try {
     portfolios = await api("/api/v1/trading/portfolios");
     await refresh();
