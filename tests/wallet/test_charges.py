@@ -196,3 +196,54 @@ async def test_mentor_bonus_pays_only_above_4_7_with_80_percent_attendance_once_
     bonus = platform.settings.wallet_mentor_bonus_kes_minor
     assert paid == {star.id: bonus, almost.id: 0, absent.id: 0}
     assert service.previous_month(platform.clock.now()) == "2025-12"
+
+
+async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the_charge(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    buyer = await make_user()
+    admin = await make_user(role=Role.ADMIN)
+    await fund_wallet(pool, buyer.id, "KES", 11_600, clock.now())
+    charge = (
+        await client.post(
+            "/api/v1/payments/charge",
+            json={
+                "purpose": "course",
+                "reference": "course-refund",
+                "amount_minor": 11_600,
+                "currency": "KES",
+                "idempotency_key": "buy-refundable-1",
+            },
+            headers=buyer.headers,
+        )
+    ).json()
+    url = f"/api/v1/admin/charges/{charge['id']}/refund"
+    for _ in range(2):
+        first = await client.post(
+            url, json={"amount_minor": 5_800, "idempotency_key": "rf-00001"}, headers=admin.headers
+        )
+        assert first.status_code == 200, first.text
+        assert first.json()["refunded_minor"] == 5_800
+    too_much = await client.post(
+        url, json={"amount_minor": 5_801, "idempotency_key": "rf-00002"}, headers=admin.headers
+    )
+    assert too_much.status_code == 422
+    assert (
+        await client.post(
+            url, json={"amount_minor": 5_800, "idempotency_key": "rf-00003"}, headers=buyer.headers
+        )
+    ).status_code == 403
+    async with pool.acquire() as conn:
+        balances = await service.wallet_balances(conn, buyer.id)
+        vat = await conn.fetchval(
+            """SELECT b.credits_posted - b.debits_posted FROM ledger_balances b
+               JOIN ledger_accounts a ON a.id = b.account_id
+               WHERE a.code = 'vat_payable' AND a.currency = 'KES'"""
+        )
+    assert balances.balances[0].available_minor == 5_800
+    assert vat == 1_600 - 800
+    refunds = await outbox_events(pool, "refund.issued")
+    assert [(r["related_id"], r["amount_minor"]) for r in refunds] == [(charge["id"], 5_800)]

@@ -37,7 +37,7 @@ from dracarys.wallet.models import (
 )
 
 
-class CardRefundRequest(Input):
+class RefundRequest(Input):
     amount_minor: Annotated[int, msgspec.Meta(gt=0)]
     idempotency_key: IdempotencyKey
 
@@ -260,7 +260,7 @@ class PaymentsAdminController(Controller):
         summary="Refund a card deposit to the card",
     )
     async def refund_card(
-        self, deposit_id: uuid.UUID, data: CardRefundRequest, platform: NamedDependency[Platform]
+        self, deposit_id: uuid.UUID, data: RefundRequest, platform: NamedDependency[Platform]
     ) -> CardRefundResult:
         status = await service.refund_card_deposit(
             platform,
@@ -269,6 +269,22 @@ class PaymentsAdminController(Controller):
             idempotency_key=data.idempotency_key,
         )
         return CardRefundResult(status=status)
+
+    @post(
+        "/charges/{charge_id:uuid}/refund",
+        operation_id="refundCharge",
+        status_code=HTTP_200_OK,
+        summary="Refund (part of) a course or subscription charge to the wallet",
+    )
+    async def refund_charge(
+        self, charge_id: uuid.UUID, data: RefundRequest, platform: NamedDependency[Platform]
+    ) -> dict[str, Any]:
+        return await service.refund_charge(
+            platform,
+            charge_id,
+            amount_minor=data.amount_minor,
+            idempotency_key=data.idempotency_key,
+        )
 
     @get(
         "/tax-exports/{year:int}/{month:int}",

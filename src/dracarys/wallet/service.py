@@ -1051,6 +1051,75 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
     return msgspec.convert(result, ChargeView)
 
 
+async def refund_charge(
+    platform: Platform, charge_id: uuid.UUID, *, amount_minor: int, idempotency_key: str
+) -> dict[str, Any]:
+    """Give (part of) a course or subscription charge back to the wallet: the net part
+    out of the refunds (contra-revenue) account, the VAT part out of VAT payable. The
+    total refunded never exceeds the charge. Escrowed charges refund through the escrow."""
+    now = platform.clock.now()
+
+    async def work(conn: Connection) -> dict[str, Any]:
+        charge = await store.get_charge(conn, charge_id)
+        if charge is None:
+            raise NotFound("no such charge", field="charge_id")
+        if charge["escrow_id"] is not None:
+            raise Conflict("this charge is held in escrow; refund it there", field="charge_id")
+        await store.lock_operation_key(conn, "charge-refunds", str(charge_id))
+        already = await store.refunded_of_charge(conn, charge_id)
+        if amount_minor <= 0 or already + amount_minor > charge["amount_minor"]:
+            raise InvalidInput(
+                f"at most {charge['amount_minor'] - already} of this charge is left to refund",
+                field="amount_minor",
+            )
+        currency = charge["currency"]
+        net, vat = split_vat(amount_minor, charge["vat_rate_bps"])
+        wallet = await ledger.wallet_account(conn, charge["user_id"], currency, now)
+        legs = [
+            (AccountCode.REFUNDS, net, "charge_refund"),
+            (AccountCode.VAT_PAYABLE, vat, "charge_refund_vat"),
+        ]
+        await ledger.create_transfers(
+            conn,
+            [
+                TransferSpec(
+                    idempotency_key=f"charge-refund:{charge_id}:{idempotency_key}:{code}",
+                    code=code,
+                    debit_account_id=await ledger.platform_account(conn, account, currency, now),
+                    credit_account_id=wallet,
+                    amount_minor=amount,
+                    currency=currency,
+                    reference=str(charge_id),
+                )
+                for account, amount, code in legs
+                if amount > 0
+            ],
+            now=now,
+        )
+        await emit(
+            conn,
+            events.REFUND_ISSUED,
+            {
+                "user_id": str(charge["user_id"]),
+                "related_id": str(charge_id),
+                "amount_minor": amount_minor,
+                "currency": currency,
+            },
+        )
+        return {"charge_id": str(charge_id), "refunded_minor": already + amount_minor}
+
+    async with transaction(platform.pool) as conn:
+        return await run_once(
+            conn,
+            scope=f"charge:{charge_id}",
+            key=idempotency_key,
+            kind="charge_refund",
+            body={"amount_minor": amount_minor},
+            now=now,
+            work=lambda: work(conn),
+        )
+
+
 # ---- points credit and mentor bonuses -------------------------------------------------
 
 

@@ -1064,3 +1064,22 @@ async def insert_mentor_bonus(
         now,
     )
     return bool(inserted)
+
+
+async def get_charge(conn: Connection, charge_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT c.id, c.user_id, c.purpose, c.reference, c.amount_minor, c.currency,
+                  c.escrow_id, i.vat_rate_bps
+           FROM wallet_charges c JOIN invoices i ON i.charge_id = c.id WHERE c.id = $1""",
+        charge_id,
+    )
+
+
+async def refunded_of_charge(conn: Connection, charge_id: uuid.UUID) -> int:
+    return int(
+        await conn.fetchval(
+            """SELECT coalesce(sum(amount_minor), 0) FROM ledger_transfers
+               WHERE reference = $1 AND code IN ('charge_refund', 'charge_refund_vat')""",
+            str(charge_id),
+        )
+    )
