@@ -139,8 +139,13 @@ async def test_cohort_capacity_dates_and_membership_gate_the_lessons(
     assert ended.status_code == 409
 
 
-async def test_paid_enrolment_holds_the_price_in_escrow_or_changes_nothing(
-    client: Client, auth: Auth, pool: asyncpg.Pool, course_mentor, make_mentee
+async def test_paid_enrolment_holds_the_price_in_escrow_and_leaving_early_refunds_it(
+    client: Client,
+    auth: Auth,
+    pool: asyncpg.Pool,
+    course_mentor,
+    make_mentee,
+    clock: ManualClock,
 ) -> None:
     mentor = await course_mentor()
     course = await build_course(client, auth, mentor, price_minor=150_000)
@@ -164,6 +169,30 @@ async def test_paid_enrolment_holds_the_price_in_escrow_or_changes_nothing(
         await pool.fetchval("SELECT count(*) FROM cohort_enrolments WHERE user_id = $1", broke.id)
         == 0
     )
+
+    left = await client.post(f"/api/v1/cohorts/{course.cohort}/leave", headers=auth(payer))
+    assert left.status_code == 200, left.text
+    assert left.json() == {"refunded_minor": 150_000}
+    assert await balance(pool, payer.id) == (200_000, 200_000)
+    assert (
+        await pool.fetchval("SELECT count(*) FROM cohort_enrolments WHERE user_id = $1", payer.id)
+        == 0
+    )
+    again = await client.post(f"/api/v1/cohorts/{course.cohort}/leave", headers=auth(payer))
+    assert again.status_code == 404
+    # Once the cohort has started, leaving is refused.
+    reused_key = await enrol(client, auth, payer, course.cohort)
+    assert reused_key.status_code == 422
+    rejoined = await client.post(
+        f"/api/v1/cohorts/{course.cohort}/join",
+        json={"idempotency_key": "second-enrolment"},
+        headers=auth(payer),
+    )
+    assert rejoined.status_code == 201
+    assert await balance(pool, payer.id) == (50_000, 200_000)
+    clock.set(datetime(2026, 1, 10, 6, 0, tzinfo=UTC))
+    late = await client.post(f"/api/v1/cohorts/{course.cohort}/leave", headers=auth(payer))
+    assert late.status_code == 409
 
 
 async def test_progress_reports_percent_next_lesson_and_time_left(

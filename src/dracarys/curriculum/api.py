@@ -29,6 +29,7 @@ from dracarys.curriculum.models import (
     EnrolInput,
     EnrolmentView,
     FeedbackInput,
+    LeaveResult,
     LessonInput,
     LessonView,
     ModuleInput,
@@ -205,6 +206,21 @@ class CurriculumController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> EnrolmentView:
         return await service.join_cohort(platform, current_user, cohort_id, data.idempotency_key)
+
+    @post(
+        "/cohorts/{cohort_id:uuid}/leave",
+        operation_id="leaveCohort",
+        status_code=HTTP_200_OK,
+        summary="Leave before the start (full refund)",
+    )
+    async def leave(
+        self,
+        cohort_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> LeaveResult:
+        refunded = await service.leave_cohort(platform, current_user, cohort_id)
+        return LeaveResult(refunded_minor=refunded)
 
     @post(
         "/modules/{module_id:uuid}/lessons",

@@ -7,3 +7,4 @@ ASSESSMENT_PASSED = "assessment.passed"  # {user_id, assessment_id}
 # {user_id, program_id, certificate_id, verification_url}
 CERTIFICATE_GRANTED = "certificate.granted"
 COHORT_JOINED = "cohort.joined"  # {user_id, cohort_id, program_id, amount_minor, currency}
+COHORT_LEFT = "cohort.left"  # {user_id, cohort_id, program_id, refunded_minor, currency}

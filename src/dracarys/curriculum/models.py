@@ -227,6 +227,10 @@ class EnrolmentView(Schema):
     enrolled_at: datetime
 
 
+class LeaveResult(Schema):
+    refunded_minor: int
+
+
 class ProgressView(Schema):
     program_id: uuid.UUID
     percent_complete: int

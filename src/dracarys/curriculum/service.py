@@ -52,7 +52,7 @@ from dracarys.identity.access import CurrentUser, Role
 from dracarys.mentorship import store as mentorship_store
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import hold_escrow
+from dracarys.wallet.escrow import hold_escrow, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)
@@ -465,6 +465,12 @@ async def join_cohort(
                     release_after=max(cohort["starts_at"] - now, timedelta())
                     + ENROLMENT_RELEASE_AFTER_START,
                 )
+                if escrow.status != "held":
+                    # The key paid for an earlier enrolment that was left and refunded.
+                    raise InvalidInput(
+                        "this idempotency key belongs to an earlier enrolment; use a new one",
+                        field="idempotency_key",
+                    )
                 escrow_id = escrow.id
             await store.insert_enrolment(
                 conn,
@@ -498,6 +504,43 @@ async def join_cohort(
         escrow_id=existing["escrow_id"],
         enrolled_at=existing["enrolled_at"],
     )
+
+
+async def leave_cohort(platform: Platform, actor: CurrentUser, cohort_id: uuid.UUID) -> int:
+    """Leave before the cohort starts: the seat is freed and a paid enrolment refunded in
+    full from escrow. Returns the amount refunded."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        await store.lock_cohort(conn, cohort_id)
+        cohort = await store.cohort(conn, cohort_id)
+        enrolment = await store.enrolment(conn, cohort_id, actor.id) if cohort else None
+        if cohort is None or enrolment is None:
+            raise NotFound("you are not in this cohort", field="cohort_id")
+        if now >= cohort["starts_at"]:
+            raise Conflict("a cohort can be left until it starts", field="cohort_id")
+        refunded = 0
+        if enrolment["escrow_id"] is not None:
+            escrow = await refund_escrow(
+                conn,
+                enrolment["escrow_id"],
+                settings=platform.settings,
+                now=now,
+                fraction_bps=10_000,
+            )
+            refunded = escrow.refunded_minor
+        await store.delete_enrolment(conn, cohort_id, actor.id)
+        await emit(
+            conn,
+            events.COHORT_LEFT,
+            {
+                "user_id": str(actor.id),
+                "cohort_id": str(cohort_id),
+                "program_id": str(cohort["program_id"]),
+                "refunded_minor": refunded,
+                "currency": enrolment["currency"].strip(),
+            },
+        )
+    return refunded
 
 
 # ---- progress -------------------------------------------------------------------------

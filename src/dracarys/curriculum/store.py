@@ -170,6 +170,12 @@ async def insert_enrolment(
     )
 
 
+async def delete_enrolment(conn: Connection, cohort_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    await conn.execute(
+        "DELETE FROM cohort_enrolments WHERE cohort_id = $1 AND user_id = $2", cohort_id, user_id
+    )
+
+
 # ---- modules and lessons --------------------------------------------------------------
 
 
