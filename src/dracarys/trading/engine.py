@@ -263,7 +263,7 @@ class PaperTradingEngine:
         report = TickReport(seq=tick.seq)
         async with transaction(self.platform.pool) as conn:
             expired = await self._sync(conn)
-            await signals.settle_outcomes(conn, self.platform, expired, now)
+            await signals.settle_outcomes(conn, expired, now)
             unset = np.nonzero(self.book.expire_ns[: self.book.size] == _UNSET_DAY)[0]
             if unset.size:
                 day_end = (tick.ts_ns // _DAY_NS + 1) * _DAY_NS
@@ -417,7 +417,7 @@ class PaperTradingEngine:
                     for f in fills
                 ],
             )
-        await signals.settle_outcomes(conn, self.platform, orders, now)
+        await signals.settle_outcomes(conn, orders, now)
         report.fills = fills
         report.orders = orders
 

@@ -142,7 +142,7 @@ def _floor_to_step(qty: float, step: float) -> float:
 
 
 async def _retire_original(
-    conn: Connection, platform: Platform, original: Signal, book: Portfolio, now: datetime
+    conn: Connection, original: Signal, book: Portfolio, now: datetime
 ) -> list[Order]:
     """Stop a corrected signal: on the signal book cancel what has not filled and close
     what has at market (or record it superseded when nothing filled); in subscribers'
@@ -262,7 +262,7 @@ async def publish_signal(
     book = await store.get_portfolio(conn, book.id, lock=True) or book
     changed: list[Order] = []
     if original is not None:
-        changed += await _retire_original(conn, platform, original, book, now)
+        changed += await _retire_original(conn, original, book, now)
     equity = await _equity_minor(conn, book)
     qty = _floor_to_step(equity / 100 * body.size_hint_pct / 100 / reference, instrument.qty_step)
     if qty >= instrument.min_qty:
@@ -312,10 +312,8 @@ def _order_for(signal: Signal, qty: float) -> OrderInput:
 # --- outcomes (called by the engine inside its tick transaction) --------------------
 
 
-async def settle_outcomes(
-    conn: Connection, platform: Platform, orders: list[Order], now: datetime
-) -> None:
-    del platform
+async def settle_outcomes(conn: Connection, orders: list[Order], now: datetime) -> None:
+    """Record how signals ended whose signal-book orders just finished."""
     candidates = {
         o.signal_id
         for o in orders

@@ -36,6 +36,20 @@ def num(value: float | None) -> float | None:
     return None if value is None else round(value, 10)
 
 
+async def _insert(
+    conn: Connection, table: str, fields: dict[str, Any], *, on_conflict: str = ""
+) -> Row | None:
+    """INSERT one row of `fields` (column names are ours, never a client's) → the row,
+    or None when `on_conflict` skipped it."""
+    columns = ", ".join(fields)
+    placeholders = ", ".join(f"${k + 1}" for k in range(len(fields)))
+    values = [num(v) if isinstance(v, float) else v for v in fields.values()]
+    return await conn.fetchrow(
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {on_conflict} RETURNING *",
+        *values,
+    )
+
+
 # --- instruments and feeds ----------------------------------------------------------
 
 
@@ -335,13 +349,7 @@ def order_of(row: Row) -> Order:
 
 
 async def insert_order(conn: Connection, **fields: Any) -> Order:
-    columns = list(fields)
-    values = [num(v) if isinstance(v, float) else v for v in fields.values()]
-    placeholders = ", ".join(f"${k + 1}" for k in range(len(columns)))
-    row = await conn.fetchrow(
-        f"INSERT INTO paper_orders ({', '.join(columns)}) VALUES ({placeholders}) RETURNING *",
-        *values,
-    )
+    row = await _insert(conn, "paper_orders", fields)
     assert row is not None
     return order_of(row)
 
@@ -769,13 +777,7 @@ async def lock_signal_chain(conn: Connection, mentor_id: uuid.UUID) -> Row | Non
 
 
 async def insert_signal(conn: Connection, **fields: Any) -> Signal:
-    columns = list(fields)
-    values = [num(v) if isinstance(v, float) else v for v in fields.values()]
-    placeholders = ", ".join(f"${k + 1}" for k in range(len(columns)))
-    row = await conn.fetchrow(
-        f"INSERT INTO signals ({', '.join(columns)}) VALUES ({placeholders}) RETURNING *",
-        *values,
-    )
+    row = await _insert(conn, "signals", fields)
     assert row is not None
     return signal_of(row)
 
@@ -805,15 +807,10 @@ async def is_corrected(conn: Connection, signal_id: uuid.UUID) -> bool:
 
 
 async def insert_outcome(conn: Connection, **fields: Any) -> bool:
-    columns = list(fields)
-    values = [num(v) if isinstance(v, float) else v for v in fields.values()]
-    placeholders = ", ".join(f"${k + 1}" for k in range(len(columns)))
-    status = await conn.execute(
-        f"INSERT INTO signal_outcomes ({', '.join(columns)}) VALUES ({placeholders}) "
-        "ON CONFLICT (signal_id) DO NOTHING",
-        *values,
+    row = await _insert(
+        conn, "signal_outcomes", fields, on_conflict="ON CONFLICT (signal_id) DO NOTHING"
     )
-    return status.endswith(" 1")
+    return row is not None
 
 
 async def outcomes(conn: Connection, mentor_id: uuid.UUID) -> list[Row]:
@@ -876,13 +873,7 @@ def subscription_of(row: Row) -> Subscription:
 
 
 async def insert_subscription(conn: Connection, **fields: Any) -> Subscription | None:
-    columns = list(fields)
-    placeholders = ", ".join(f"${k + 1}" for k in range(len(columns)))
-    row = await conn.fetchrow(
-        f"INSERT INTO signal_subscriptions ({', '.join(columns)}) VALUES ({placeholders}) "
-        "ON CONFLICT DO NOTHING RETURNING *",
-        *fields.values(),
-    )
+    row = await _insert(conn, "signal_subscriptions", fields, on_conflict="ON CONFLICT DO NOTHING")
     return None if row is None else subscription_of(row)
 
 
@@ -950,14 +941,7 @@ def mirror_of(row: Row) -> Mirror:
 
 
 async def insert_mirror(conn: Connection, **fields: Any) -> Mirror | None:
-    columns = list(fields)
-    values = [num(v) if isinstance(v, float) else v for v in fields.values()]
-    placeholders = ", ".join(f"${k + 1}" for k in range(len(columns)))
-    row = await conn.fetchrow(
-        f"INSERT INTO signal_mirrors ({', '.join(columns)}) VALUES ({placeholders}) "
-        "ON CONFLICT DO NOTHING RETURNING *",
-        *values,
-    )
+    row = await _insert(conn, "signal_mirrors", fields, on_conflict="ON CONFLICT DO NOTHING")
     return None if row is None else mirror_of(row)
 
 
