@@ -111,35 +111,36 @@ async def test_position_size_is_capped_per_account(desk: Desk, make_user: MakeUs
     assert "at most 10% per position" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"side": "buy", "kind": "limit", "qty": 1}, "limit_price"),
-        ({"side": "buy", "kind": "market", "qty": 1, "stop_price": 90}, "stop_price"),
-        ({"side": "buy", "kind": "stop_limit", "qty": 1, "stop_price": 101}, "limit_price"),
-        ({"side": "buy", "kind": "limit", "qty": 1.5, "limit_price": 99}, "qty"),
-        ({"side": "buy", "kind": "limit", "qty": 1, "limit_price": 99.001}, "limit_price"),
-        (
-            {
-                "side": "buy",
-                "kind": "limit",
-                "qty": 1,
-                "limit_price": 99,
-                "bracket": {"stop_loss": 99.5},
-            },
-            "bracket.stop_loss",
-        ),
-        ({"symbol": "NOPE", "side": "buy", "kind": "market", "qty": 1}, "symbol"),
-    ],
-)
+MALFORMED: list[tuple[dict[str, Any], str]] = [
+    ({"side": "buy", "kind": "limit", "qty": 1}, "limit_price"),
+    ({"side": "buy", "kind": "market", "qty": 1, "stop_price": 90}, "stop_price"),
+    ({"side": "buy", "kind": "stop_limit", "qty": 1, "stop_price": 101}, "limit_price"),
+    ({"side": "buy", "kind": "limit", "qty": 1.5, "limit_price": 99}, "qty"),
+    ({"side": "buy", "kind": "limit", "qty": 1, "limit_price": 99.001}, "limit_price"),
+    (
+        {
+            "side": "buy",
+            "kind": "limit",
+            "qty": 1,
+            "limit_price": 99,
+            "bracket": {"stop_loss": 99.5},
+        },
+        "bracket.stop_loss",
+    ),
+    ({"symbol": "NOPE", "side": "buy", "kind": "market", "qty": 1}, "symbol"),
+    ({"side": "buy", "kind": "market", "qty": 1, "role": "exit"}, "role"),
+]
+
+
 async def test_malformed_orders_are_refused_naming_the_field(
-    desk: Desk, make_user: MakeUser, body: dict[str, Any], field: str
+    desk: Desk, make_user: MakeUser
 ) -> None:
     await desk.tick()
     user, portfolio_id = await ready_trader(desk, make_user)
-    response = await desk.order(user, portfolio_id, **body)
-    assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["field"] == field
+    for body, field in MALFORMED:
+        response = await desk.order(user, portfolio_id, **body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["errors"][0]["field"] == field, body
     assert await desk.fetch("SELECT 1 FROM paper_orders") == []
 
 
