@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 import asyncpg
+import msgspec
 import pytest
 
 from dracarys.db import transaction
@@ -238,3 +239,18 @@ async def test_replaying_the_demo_data_gives_identical_fills_twice(
     assert len(first) >= 3
     assert first == second
     await assert_books_balance(platform)
+
+
+async def test_engine_republishes_leaderboards_every_few_ticks(platform: Platform) -> None:
+    every_two = Platform(
+        settings=msgspec.structs.replace(platform.settings, trading_leaderboard_every_ticks=2),
+        database=platform.database,
+        clock=platform.clock,
+    )
+    engine = await open_book(every_two)  # tick 1
+    await run_to_the_end_until(engine, 2, 5)  # ticks 2–5: published after ticks 2 and 4
+    caught = await every_two.streams.catch_up("leaderboard:portfolios-all", 0)
+    assert len(caught.frames) == 2
+    board = msgspec.json.decode(caught.frames[-1][1])["data"]
+    assert board["type"] == "leaderboard"
+    assert [e["name"] for e in board["entries"]] == ["Restart"]
