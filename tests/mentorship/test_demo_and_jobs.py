@@ -42,8 +42,7 @@ async def test_demo_seeds_mentor_calendars_and_a_program_once(
     slots = await client.get(
         f"/api/v1/session-types/{one_on_one['id']}/slots",
         params={"timezone": "EAT", "days": 7},
-        headers=auth(await make_mentee()),
-    )
+    )  # public, like mentor search
     assert len(slots.json()["slots"]) >= 20
     found = (await client.get("/api/v1/mentors", params={"timezone": "EAT"})).json()["mentors"]
     assert str(nairobi) in {m["id"] for m in found}

@@ -197,8 +197,15 @@ class AvailabilityController(Controller):
     ) -> SessionTypeView:
         return await service.create_session_type(platform, current_user, data)
 
+
+class SlotController(Controller):
+    """Public, like mentor search: anyone browsing may see when a mentor is free."""
+
+    path = "/api/v1/session-types"
+    tags = ("mentorship",)
+
     @get(
-        "/session-types/{session_type_id:uuid}/slots",
+        "/{session_type_id:uuid}/slots",
         operation_id="listSlots",
         summary="Bookable slots in the viewer's timezone",
     )
@@ -445,6 +452,7 @@ MENTORSHIP_CONTROLLERS = [
     MentorDiscoveryController,
     MatchController,
     AvailabilityController,
+    SlotController,
     BookingController,
     SessionController,
     CalendarController,
