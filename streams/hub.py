@@ -130,6 +130,10 @@ return seq
 """
 
 
+# Commands this backend keeps in flight at once, well under redis-py's default pool of 100.
+REDIS_CONCURRENCY = 32
+
+
 class RedisBackend(StreamBackend):
     def __init__(self, redis: Redis, *, prefix: str, history_size: int, history_ttl_s: int) -> None:
         super().__init__()
@@ -142,23 +146,27 @@ class RedisBackend(StreamBackend):
         self._listener: asyncio.Task[None] | None = None
         self._pubsub: Any = None
         self._live = asyncio.Event()
+        # The Redis client's pool is shared and bounded: a reconnect storm (thousands of
+        # clients resuming at once after a deploy) waits its turn instead of failing.
+        self._in_flight = asyncio.Semaphore(REDIS_CONCURRENCY)
 
     def _keys(self, channel: str) -> tuple[str, str]:
         return f"{self._prefix}:seq:{channel}", f"{self._prefix}:log:{channel}"
 
     async def append(self, channel: str, head: str, tail: str) -> int:
         seq_key, log_key = self._keys(channel)
-        seq = await self._append(
-            keys=[seq_key, log_key],
-            args=[head, tail, self._history_size, self._ttl_s, self._live_prefix + channel],
-        )
+        async with self._in_flight:
+            seq = await self._append(
+                keys=[seq_key, log_key],
+                args=[head, tail, self._history_size, self._ttl_s, self._live_prefix + channel],
+            )
         return int(seq)
 
     async def catch_up(self, channel: str, after_seq: int | None) -> CatchUp:
         if self._listener is not None:  # serving subscribers: live delivery must be on
             await asyncio.wait_for(self._live.wait(), 5.0)
         seq_key, log_key = self._keys(channel)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._in_flight, self._redis.pipeline(transaction=True) as pipe:
             pipe.get(seq_key)
             if after_seq is not None:
                 pipe.xrange(log_key, min=f"{after_seq + 1}-0", max="+")

@@ -156,7 +156,7 @@ class ClientSession:
         self.closing: tuple[int, str] | None = None
         self.peer_gone = False
         loop = asyncio.get_running_loop()
-        self.opened_at = self.last_heard = loop.time()
+        self.opened_at = self.last_heard = self.last_ping = loop.time()
         self.tokens = float(self.limits.burst)
         self.tokens_at = self.opened_at
         self.reader: asyncio.Task[None] | None = None
@@ -514,16 +514,14 @@ class StreamServer:
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
-        last_ping = loop.time()
         limits = self.limits
         while True:
             await asyncio.sleep(limits.session_check_s)
             mono = loop.time()
             now = self.gatekeeper.now()
-            ping: str | None = None
-            if mono - last_ping >= limits.heartbeat_s:
-                ping = encode(Ping(ts_ms=int(time.time() * 1000)))
-                last_ping = mono
+            # Each connection is pinged on its own schedule (from when it opened), so
+            # 10,000 connections cost a steady trickle of pings, not a burst.
+            ping = encode(Ping(ts_ms=int(time.time() * 1000)))
             live: dict[str, list[ClientSession]] = {}
             for session in list(self.sessions):
                 if session.closing is not None:
@@ -539,7 +537,8 @@ class StreamServer:
                     session.close(CLOSE_UNAUTHORIZED, "token expired")
                 else:
                     live.setdefault(principal.session, []).append(session)
-                    if ping is not None:
+                    if mono - session.last_ping >= limits.heartbeat_s:
+                        session.last_ping = mono
                         session.enqueue(ping)
             if not live:
                 continue

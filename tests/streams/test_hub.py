@@ -134,3 +134,21 @@ def test_channel_names_have_one_spelling_and_known_kinds() -> None:
     ):
         with pytest.raises(InvalidChannel):
             parse_channel(bad)
+
+
+async def test_a_reconnect_storm_waits_for_the_redis_pool_instead_of_failing(
+    redis_settings: Settings,
+) -> None:
+    hub, redis = redis_hub(redis_settings)  # redis-py's default pool: 100 connections
+    channel = f"market:S{uuid.uuid4().hex[:6].upper()}"
+    try:
+        await hub.publish(channel, Fill(order=1))
+        results = await asyncio.gather(
+            *(hub.catch_up(channel, 0) for _ in range(500)),
+            *(hub.publish(channel, Fill(order=i)) for i in range(200)),
+        )
+        catch_ups = results[:500]
+        assert all(r.complete and r.last_seq >= 1 for r in catch_ups)  # type: ignore[union-attr]
+        assert sorted(results[500:]) == list(range(2, 202))
+    finally:
+        await redis.aclose()
