@@ -153,6 +153,8 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
             idempotency_key="escrow-noisy-1",
             release_after=timedelta(hours=1),
         )
+    # Paid directly through the service API (as mentorship does), each still has an invoice.
+    assert await pool.fetchval("SELECT count(*) FROM invoices WHERE user_id = $1", mentee.id) == 2
     opened = await client.post(
         f"/api/v1/escrows/{noisy.id}/disputes",
         json={"reason": "mentor never joined", "evidence": ["screenshot-of-empty-room.png"]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -182,3 +183,28 @@ async def test_card_refund_reserves_at_once_and_settles_on_the_refund_webhook(
     )
     refunds = await outbox_events(pool, "refund.issued")
     assert [(r["related_id"], r["amount_minor"]) for r in refunds] == [(deposit["id"], 12_000)]
+
+
+async def test_an_event_for_a_deposit_not_recorded_yet_is_refused_so_stripe_retries_it(
+    client: Client,
+    stripe_sim: StripeSimulator,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    now = int(clock.now().timestamp())
+    orphan = stripe_sim.event(
+        "checkout.session.completed",
+        {
+            "id": "cs_test_orphan",
+            "object": "checkout.session",
+            "payment_status": "paid",
+            "amount_total": 100,
+            "currency": "kes",
+            "metadata": {"deposit_id": str(uuid.uuid4())},
+        },
+        now,
+    )
+    body, headers = stripe_sim.signed(orphan, now)
+    response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
+    assert response.status_code == 503
+    assert await pool.fetchval("SELECT count(*) FROM stripe_events") == 0

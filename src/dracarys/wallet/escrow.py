@@ -21,7 +21,7 @@ from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import events, ledger, store
+from dracarys.wallet import events, invoices, ledger, store
 from dracarys.wallet.models import (
     AccountCode,
     DisputeView,
@@ -84,7 +84,8 @@ async def hold_escrow(
     country: str = "KE",
 ) -> EscrowView:
     """Reserve `amount_minor` of the payer's wallet in escrow for `reference` (a booking or
-    package id). Released automatically `release_after` from now unless disputed first."""
+    package id), with its VAT invoice. Released automatically `release_after` from now
+    unless disputed first."""
     if amount_minor <= 0:
         raise InvalidInput("an escrow holds a positive amount", field="amount_minor")
     if payer_id == mentor_id:
@@ -138,6 +139,17 @@ async def hold_escrow(
         vat_rate_bps=vat_rate_bps(settings, country),
         auto_release_at=now
         + (release_after or timedelta(hours=settings.wallet_escrow_auto_release_hours)),
+        now=now,
+    )
+    await invoices.issue_invoice(
+        conn,
+        settings=settings,
+        user_id=payer_id,
+        charge_id=escrow_id,
+        description=f"Mentorship {reference}",
+        gross_minor=amount_minor,
+        currency=currency,
+        country=country,
         now=now,
     )
     row = await store.get_escrow(conn, escrow_id)

@@ -19,7 +19,7 @@ import msgspec
 import structlog
 
 from dracarys.db import Connection, transaction
-from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity.access import CurrentUser
 from dracarys.identity.stepup import verify_step_up
 from dracarys.outbox import Event, emit
@@ -356,6 +356,10 @@ async def _apply_stripe_event(conn: Connection, event: dict[str, Any], now: date
     if kind.startswith("checkout.session."):
         deposit_id = _uuid_or_none(metadata.get("deposit_id") or obj.get("client_reference_id"))
         deposit = await store.lock_deposit(conn, deposit_id) if deposit_id else None
+        if deposit is None and metadata.get("deposit_id"):
+            # Ours but not visible yet: refuse, so the event is not marked processed and
+            # Stripe delivers it again.
+            raise ServiceUnavailable("the deposit for this event is not recorded yet")
         if deposit is None or deposit["method"] != "stripe":
             log.warning("stripe_event_without_deposit", event_id=event.get("id"), type=kind)
             return
@@ -1001,17 +1005,23 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
             escrow_id=escrow_id,
             now=now,
         )
-        invoice = await invoices.issue_invoice(
-            conn,
-            settings=settings,
-            user_id=payer,
-            charge_id=charge_id,
-            description=f"{request.purpose.title()} {request.reference}",
-            gross_minor=request.amount_minor,
-            currency=request.currency,
-            country=request.country,
-            now=now,
-        )
+        if escrow_id is not None:
+            # hold_escrow issued the invoice (every escrow payment gets one, whoever calls).
+            found = await store.invoice_of_charge(conn, escrow_id)
+            assert found is not None
+            invoice: dict[str, Any] = dict(found)
+        else:
+            invoice = await invoices.issue_invoice(
+                conn,
+                settings=settings,
+                user_id=payer,
+                charge_id=charge_id,
+                description=f"{request.purpose.title()} {request.reference}",
+                gross_minor=request.amount_minor,
+                currency=request.currency,
+                country=request.country,
+                now=now,
+            )
         await emit(
             conn,
             events.PAYMENT_CAPTURED,

@@ -1015,6 +1015,12 @@ async def get_invoice(conn: Connection, invoice_id: uuid.UUID) -> asyncpg.Record
     )
 
 
+async def invoice_of_charge(conn: Connection, charge_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE charge_id = $1", charge_id
+    )
+
+
 async def invoices_between(
     conn: Connection, start: datetime, end: datetime
 ) -> list[asyncpg.Record]:
@@ -1070,7 +1076,8 @@ async def get_charge(conn: Connection, charge_id: uuid.UUID) -> asyncpg.Record |
     return await conn.fetchrow(
         """SELECT c.id, c.user_id, c.purpose, c.reference, c.amount_minor, c.currency,
                   c.escrow_id, i.vat_rate_bps
-           FROM wallet_charges c JOIN invoices i ON i.charge_id = c.id WHERE c.id = $1""",
+           FROM wallet_charges c JOIN invoices i ON i.charge_id = coalesce(c.escrow_id, c.id)
+           WHERE c.id = $1""",
         charge_id,
     )
 
