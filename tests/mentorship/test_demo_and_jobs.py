@@ -28,7 +28,7 @@ COUNTS = """SELECT (SELECT count(*) FROM programs), (SELECT count(*) FROM cohort
 
 
 async def test_demo_seeds_mentor_calendars_and_a_program_once(
-    client: Client, auth: Auth, platform: Platform, pool: asyncpg.Pool, make_mentee
+    client: Client, platform: Platform, pool: asyncpg.Pool
 ) -> None:
     for _ in range(2):
         await seed_identity_demo(platform)
