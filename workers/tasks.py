@@ -44,16 +44,25 @@ async def deliver_events(
         for consumer in consumers_for(event.topic):
             per_consumer[consumer].append(event)
     applied = 0
+    failures: list[Exception] = []
     # Consumers that talk to providers (mail, SMS) read the platform from this binding.
     with delivering_for(platform):
         for consumer, batch in per_consumer.items():
-            applied += await consume_batch(
-                platform.pool,
-                consumer.name,
-                batch,
-                consumer.handler,
-                batch_handler=consumer.batch_handler,
-            )
+            # One failing consumer must not hold back the others: each runs, and the
+            # task is retried afterwards; those that succeeded skip the retry by dedupe.
+            try:
+                applied += await consume_batch(
+                    platform.pool,
+                    consumer.name,
+                    batch,
+                    consumer.handler,
+                    batch_handler=consumer.batch_handler,
+                )
+            except Exception as exc:  # re-raised below, so the task is retried
+                log.exception("consumer_failed", consumer=consumer.name, events=len(batch))
+                failures.append(exc)
+    if failures:
+        raise failures[0]
     return applied
 
 

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from dracarys.settings import Settings
@@ -87,7 +88,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         try:
             # A WebSocket has no response headers to add to, and its send carries every
             # streamed message: leave it unwrapped.
-            await app(scope, receive, send_with_id if scope["type"] == "http" else send)
+            await app(scope, receive, send_with_id if scope["type"] == ScopeType.HTTP else send)
         finally:
             current_request_id.reset(token)
 

@@ -7,8 +7,10 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import asyncpg
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -19,6 +21,7 @@ from dracarys.settings import Settings
 from tests.conftest import REDIS_URL
 from workers.consumers import CONSUMERS, Consumer
 from workers.runtime import Worker
+from workers.tasks import deliver_events
 
 pytestmark = pytest.mark.asyncio
 
@@ -232,3 +235,34 @@ async def test_relay_killed_between_publish_and_commit_delivers_exactly_once_in_
     rows = await pool.fetch("SELECT n FROM probe_tally ORDER BY n")
     assert [r["n"] for r in rows] == [0, 1, 2]
     assert await pool.fetchval("SELECT count(*) FROM processed_events") == 3
+
+
+async def _explode(conn: Connection, event: Event) -> None:
+    raise RuntimeError("this consumer is broken")
+
+
+async def test_a_failing_consumer_does_not_hold_back_the_others(platform: Platform) -> None:
+    await platform.pool.execute("CREATE TABLE probe_tally (event_id uuid, n int)")
+    broken = Consumer(name="probe.broken", topics=frozenset({"probe.both"}), handler=_explode)
+    healthy = Consumer(name="probe.healthy", topics=frozenset({"probe.both"}), handler=_tally)
+    CONSUMERS.extend([broken, healthy])
+    worker = Worker(platform)
+    await worker.broker.startup()
+    try:
+        async with transaction(platform.pool) as conn:
+            await emit(conn, "probe.both", {"n": 1})
+        events: list[Event] = []
+
+        async def collect(batch: Sequence[Event]) -> None:
+            events.extend(batch)
+
+        await relay_batch(platform.pool, collect)
+        with pytest.raises(RuntimeError, match="broken"):
+            # What taskiq hands the task: a context whose state carries the platform.
+            context = SimpleNamespace(state=SimpleNamespace(platform=platform))
+            await deliver_events(msgspec.to_builtins(events), context)  # type: ignore[arg-type]
+    finally:
+        CONSUMERS.remove(broken)
+        CONSUMERS.remove(healthy)
+        await worker.broker.shutdown()
+    assert await platform.pool.fetchval("SELECT count(*) FROM probe_tally") == 1
