@@ -79,11 +79,11 @@ async def test_fill_made_while_disconnected_arrives_once_after_resume(
     await context.set_offline(False)
     await page.evaluate("window.dispatchEvent(new Event('online'))")
     await expect(badge).to_have_attribute("data-state", "live", timeout=15_000)
-    resumed = [f for f in sent if f.get("op") == "subscribe" and f.get("channel") == channel]
-    assert resumed[-1]["after_seq"] >= seq_before
-
     rows = page.locator("#fill-rows tr[data-fill-id]")
     await expect(rows).to_have_count(1, timeout=15_000)
+    subscribes = [f for f in sent if f.get("op") == "subscribe" and f.get("channel") == channel]
+    assert "after_seq" not in subscribes[0]  # the first visit starts live
+    assert {"op": "subscribe", "channel": channel, "after_seq": seq_before} in subscribes[1:]
     assert await rows.first.get_attribute("data-fill-id") == fills[0]["id"]
     received = await page.evaluate(
         "(c) => window.__stream.received.filter(r => r.channel === c).map(r => r.seq)", channel

@@ -38,7 +38,7 @@ export class LiveStream extends EventTarget {
     this.retryTimer = 0;
     /** @type {string | null} the access token this connection authenticated with */
     this.token = null;
-    /** @type {{channel: string, seq: number}[]} counts of what the page received (tests read it) */
+    /** @type {{channel: string, seq: number}[]} the last messages handed to the page (tests and debugging read it) */
     this.received = [];
   }
 
@@ -210,6 +210,7 @@ export class LiveStream extends EventTarget {
     }
     entry.lastSeq = frame.seq;
     this.received.push({ channel: frame.channel, seq: frame.seq });
+    if (this.received.length > 2000) this.received.splice(0, 1000);
     entry.handlers.onMessage(frame.data, frame.seq);
   }
 

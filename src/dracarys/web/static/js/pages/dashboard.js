@@ -268,6 +268,7 @@ async function reload(id) {
   renderAll();
   equityChart.timeScale().fitContent();
   drawdownChart.timeScale().fitContent();
+  byId("reset-portfolio").hidden = state.portfolio?.kind !== "personal";
   document.body.dataset.portfolioReady = id;
 }
 
@@ -395,6 +396,21 @@ newPortfolioForm.addEventListener("submit", async (event) => {
     await loadPortfolios(created.id);
   } catch (error) {
     showFormError(newPortfolioForm, error);
+  }
+});
+
+byId("reset-portfolio").addEventListener("click", async () => {
+  const portfolio = state.portfolio;
+  if (!portfolio) return;
+  const sure = window.confirm(
+    `Reset “${portfolio.name}”? Open orders are cancelled, positions dropped and the cash set back to the start.`);
+  if (!sure) return;
+  try {
+    await api(`/api/v1/trading/portfolios/${portfolio.id}/reset`, { method: "POST" });
+    await reload(portfolio.id);
+    flash("Portfolio reset.", "info");
+  } catch (error) {
+    flash(`Could not reset: ${error.message}`);
   }
 });
 
