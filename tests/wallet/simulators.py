@@ -435,3 +435,16 @@ class DarajaSimulator:
             "ReferenceItem": {"Key": "QueueTimeoutURL", "Value": request["QueueTimeOutURL"]}
         }
         return urlsplit(request["ResultURL"]).path, {"Result": result}
+
+    def b2c_queue_timeout(self, originator_id: str) -> tuple[str, dict[str, Any]]:
+        """What Daraja posts to QueueTimeOutURL when the request expired in its queue."""
+        request = self.b2c_requests.pop(originator_id)
+        result = {
+            "ResultType": 1,
+            "ResultCode": 1,
+            "ResultDesc": "The request timed out in the queue.",
+            "OriginatorConversationID": originator_id,
+            "ConversationID": request["ConversationID"],
+            "TransactionID": "",
+        }
+        return urlsplit(request["QueueTimeOutURL"]).path, {"Result": result}

@@ -311,3 +311,36 @@ async def test_a_large_withdrawal_passes_with_a_fresh_totp_code_once(
     )
     assert replayed.status_code == 403
     assert await _kes(client, user) == (14_000_000, 6_000_000)
+
+
+async def test_a_queue_timeout_resends_the_payout_after_the_backoff(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    platform: Platform,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    user = await make_user(kyc_level=2)
+    await fund_wallet(pool, user.id, "KES", 100_000, clock.now())
+    payout = (
+        await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(100_000, "wd-timeout-01"),
+            headers=user.headers,
+        )
+    ).json()
+    path, timeout = daraja_sim.b2c_queue_timeout(payout["id"])
+    assert "/b2c/timeout" in path
+    for _ in range(2):
+        assert (await client.post(path, json=timeout)).status_code == 200
+    row = await pool.fetchrow(
+        "SELECT status, attempts FROM payouts WHERE id = $1", uuid.UUID(payout["id"])
+    )
+    assert (row["status"], row["attempts"]) == ("queued", 2)
+    clock.advance(timedelta(minutes=5))
+    assert await service.retry_due_payouts(platform) == 1
+    path, success = daraja_sim.b2c_result(payout["id"])
+    assert (await client.post(path, json=success)).status_code == 200
+    assert await _kes(client, refreshed(user, platform.settings, clock)) == (0, 0)
+    assert len(await outbox_events(pool, "payout.completed")) == 1

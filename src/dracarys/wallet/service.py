@@ -856,8 +856,11 @@ async def handle_b2c_result(
         if payout is None or payout["status"] not in ("queued", "sent"):
             return
         if queue_timeout:
-            # The request expired in Daraja's queue unprocessed: safe to send again.
-            await _retry_or_fail(conn, payout, "queue timeout", platform.settings, now)
+            # The request expired in Daraja's queue unprocessed: safe to send again, once
+            # per send (a repeated or stale time-out for an earlier send changes nothing).
+            current = payout["conversation_id"]
+            if payout["status"] == "sent" and current in (None, result.get("ConversationID")):
+                await _retry_or_fail(conn, payout, "queue timeout", platform.settings, now)
             return
         if int(result.get("ResultCode", -1)) == 0:
             await _complete_payout(conn, payout, str(result.get("TransactionID") or ""), now)
