@@ -254,3 +254,36 @@ async def test_engine_republishes_leaderboards_every_few_ticks(platform: Platfor
     board = msgspec.json.decode(caught.frames[-1][1])["data"]
     assert board["type"] == "leaderboard"
     assert [e["name"] for e in board["entries"]] == ["Restart"]
+
+
+async def test_an_order_committed_after_a_later_numbered_one_is_still_matched(
+    platform: Platform,
+) -> None:
+    engine = await open_book(platform)
+    async with platform.pool.acquire() as conn:
+        portfolio_id = await conn.fetchval("SELECT id FROM paper_portfolios")
+        portfolio = await store.get_portfolio(conn, portfolio_id)
+    assert portfolio is not None
+
+    def market(name: str) -> OrderInput:
+        return OrderInput(
+            symbol="XYZ", side=Side.BUY, kind=OrderKind.MARKET, qty=1, client_order_id=name
+        )
+
+    async with platform.pool.acquire() as slow:
+        # The slow transaction takes its change number first but commits last.
+        late = slow.transaction()
+        await late.start()
+        await service.place_order(slow, platform, portfolio, market("slow"), check_limits=False)
+        async with transaction(platform.pool) as fast:
+            await service.place_order(fast, platform, portfolio, market("fast"), check_limits=False)
+        await run_to_the_end_until(engine, 2, 2)  # sees "fast" only
+        await late.commit()
+    await run_to_the_end_until(engine, 3, 3)
+    async with platform.pool.acquire() as conn:
+        filled = await conn.fetch(
+            """SELECT o.client_order_id, f.bar_seq FROM paper_fills f
+               JOIN paper_orders o ON o.id = f.order_id
+               WHERE o.client_order_id IN ('slow', 'fast') ORDER BY 1"""
+        )
+    assert [(r["client_order_id"], r["bar_seq"]) for r in filled] == [("fast", 2), ("slow", 3)]

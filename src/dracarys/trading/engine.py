@@ -123,7 +123,7 @@ class PaperTradingEngine:
         self.book = OrderBook(self.feed.symbols, self.feed.tick_size, self.feed.qty_step)
         self.slots: dict[uuid.UUID, int] = {}
         self.meta: dict[int, _Meta] = {}
-        self.watermark = 0
+        self.horizon = 0
 
     async def start(self) -> None:
         async with transaction(self.platform.pool) as conn:
@@ -144,8 +144,8 @@ class PaperTradingEngine:
 
     async def _reload(self, conn: Connection) -> None:
         self._new_book()
-        self.watermark = await store.max_change_seq(conn)
-        self._add_rows(await store.engine_orders(conn, self.feed.symbols, 0))
+        self.horizon = await store.snapshot_horizon(conn)
+        self._add_rows(await store.engine_orders(conn, self.feed.symbols, None))
 
     def _add_rows(self, rows: list[asyncpg.Record]) -> None:
         added: list[asyncpg.Record] = []
@@ -223,9 +223,10 @@ class PaperTradingEngine:
         now = self.platform.clock.now()
         expired = await store.expire_due_orders(conn, self.feed.symbols, now)
         expired += await store.cancel_unfilled_legs(conn, [o.id for o in expired], now)
-        rows = await store.engine_orders(conn, self.feed.symbols, self.watermark)
+        horizon = await store.snapshot_horizon(conn)
+        rows = await store.engine_orders(conn, self.feed.symbols, self.horizon)
+        self.horizon = horizon
         for row in rows:
-            self.watermark = max(self.watermark, int(row["change_seq"]))
             slot = self.slots.get(row["id"])
             if slot is not None and row["status"] not in OPEN_STATUSES:
                 self._drop(slot)

@@ -272,7 +272,8 @@ async def signal_book(conn: Connection, mentor_id: uuid.UUID) -> Portfolio | Non
 async def reset_portfolio(conn: Connection, portfolio_id: uuid.UUID, now: datetime) -> Portfolio:
     await conn.execute(
         """UPDATE paper_orders SET status = 'cancelled', status_reason = 'portfolio reset',
-               updated_at = $2, change_seq = nextval('paper_order_changes')
+               updated_at = $2, change_seq = nextval('paper_order_changes'),
+               change_xid = pg_current_xact_id()
            WHERE portfolio_id = $1 AND status = ANY($3::text[])""",
         portfolio_id,
         now,
@@ -399,7 +400,8 @@ async def close_orders(
     """Move the still-open ones of `order_ids` to a final `status`; → those changed."""
     rows = await conn.fetch(
         """UPDATE paper_orders SET status = $2, status_reason = $3, updated_at = $4,
-               change_seq = nextval('paper_order_changes')
+               change_seq = nextval('paper_order_changes'),
+               change_xid = pg_current_xact_id()
            WHERE id = ANY($1::uuid[]) AND status = ANY($5::text[]) RETURNING *""",
         list(order_ids),
         status,
@@ -432,9 +434,10 @@ async def orders_of_signal(
     return [order_of(r) for r in rows]
 
 
-async def engine_orders(conn: Connection, symbols: Sequence[str], after_change: int) -> list[Row]:
-    """Orders of these symbols changed since `after_change` (all open ones when 0),
-    with what the engine needs to rebuild a bracket leg's remaining quantity."""
+async def engine_orders(conn: Connection, symbols: Sequence[str], horizon: int | None) -> list[Row]:
+    """Open orders of these symbols (`horizon` None), or every order of them changed by
+    a transaction at or past `horizon`; with what the engine needs to rebuild a bracket
+    leg's remaining quantity."""
     return await conn.fetch(
         """SELECT o.*, p.user_id,
                   parent.filled_qty AS parent_filled,
@@ -446,17 +449,19 @@ async def engine_orders(conn: Connection, symbols: Sequence[str], after_change: 
            JOIN paper_portfolios p ON p.id = o.portfolio_id
            LEFT JOIN paper_orders parent ON parent.id = o.parent_id
            WHERE o.symbol = ANY($1::text[])
-             AND (($2 = 0 AND o.status = ANY($3::text[])) OR ($2 > 0 AND o.change_seq > $2))
+             AND CASE WHEN $2::text IS NULL THEN o.status = ANY($3::text[])
+                      ELSE o.change_xid >= $2::text::xid8 END
            ORDER BY o.change_seq""",
         list(symbols),
-        after_change,
+        None if horizon is None else str(horizon),
         list(OPEN_STATUSES),
     )
 
 
-async def max_change_seq(conn: Connection) -> int:
-    value: int = await conn.fetchval("SELECT coalesce(max(change_seq), 0) FROM paper_orders")
-    return value
+async def snapshot_horizon(conn: Connection) -> int:
+    """The oldest transaction still running: every later commit is at or past it."""
+    value: str = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+    return int(value)
 
 
 async def set_day_end(conn: Connection, order_ids: Sequence[uuid.UUID], moment: datetime) -> None:
@@ -475,7 +480,8 @@ async def cancel_unfilled_legs(
     rows = await conn.fetch(
         """UPDATE paper_orders SET status = 'cancelled',
                status_reason = 'the entry ended without a fill', updated_at = $2,
-               change_seq = nextval('paper_order_changes')
+               change_seq = nextval('paper_order_changes'),
+               change_xid = pg_current_xact_id()
            WHERE parent_id = ANY($1::uuid[]) AND status = 'waiting_parent' RETURNING *""",
         list(parent_ids),
         now,
@@ -486,7 +492,8 @@ async def cancel_unfilled_legs(
 async def expire_due_orders(conn: Connection, symbols: Sequence[str], now: datetime) -> list[Order]:
     rows = await conn.fetch(
         """UPDATE paper_orders SET status = 'expired', status_reason = 'signal expired',
-               updated_at = $2, change_seq = nextval('paper_order_changes')
+               updated_at = $2, change_seq = nextval('paper_order_changes'),
+               change_xid = pg_current_xact_id()
            WHERE symbol = ANY($1::text[]) AND expires_at <= $2 AND status = ANY($3::text[])
            RETURNING *""",
         list(symbols),
@@ -512,7 +519,8 @@ async def apply_order_changes(conn: Connection, changes: Sequence[tuple[Any, ...
         """UPDATE paper_orders o SET status = c.status, filled_qty = c.filled_qty,
                avg_fill_price = c.avg_price, qty = c.qty,
                status_reason = coalesce(c.reason, o.status_reason),
-               updated_at = c.now, change_seq = nextval('paper_order_changes')
+               updated_at = c.now, change_seq = nextval('paper_order_changes'),
+               change_xid = pg_current_xact_id()
            FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[],
                        $6::text[], $7::timestamptz[])
                 AS c(id, status, filled_qty, avg_price, qty, reason, now)
