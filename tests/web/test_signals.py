@@ -76,3 +76,41 @@ async def test_broadcast_signal_appears_live_on_subscribed_mentees_open_feed(
     finally:
         await mentee_ctx.close()
         await mentor_ctx.close()
+
+
+async def test_mirroring_switches_on_and_off_from_the_feed(
+    context: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Omar Mentor", role="mentor")
+    mentee = await register(live_server, name="Ivy Mirror")
+    await subscribe(live_server, mentee, mentor)
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": mentee.email, "password": mentee.password}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        created = await client.post(
+            "/api/v1/trading/portfolios/", json={"name": "Copy book"}, headers=headers
+        )
+        portfolio_id = created.json()["id"]
+
+    async def active() -> list[dict[str, Any]]:
+        async with live_server.api() as client:
+            subs = (await client.get("/api/v1/trading/subscriptions", headers=headers)).json()
+        return [s for s in subs if s["status"] == "active"]
+
+    page = await context.new_page()
+    await sign_in(page, live_server, mentee, "/signals")
+    await page.wait_for_selector("body[data-feed-ready='1']")
+    await page.get_by_label("Portfolio to mirror into").select_option(portfolio_id)
+    await page.get_by_label("Mirror into", exact=True).check()
+    await expect(page.locator("#flash")).to_contain_text("Mirroring on")
+    [sub] = await active()
+    assert sub["mirror_portfolio_id"] == portfolio_id
+    assert sub["mentor_id"] == str(mentor.id)
+
+    await page.get_by_label("Mirror into", exact=True).uncheck()
+    await expect(page.locator("#flash")).to_contain_text("Mirroring off")
+    [sub] = await active()
+    assert sub["mirror_portfolio_id"] is None
+    await expect(page.get_by_label("Mirror into", exact=True)).not_to_be_checked()
