@@ -205,6 +205,12 @@ async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
         headers=mentor.headers,
     )
     assert plan.status_code == 200
+    shown = await desk.client.get(f"{API}/mentors/{mentor.id}/feed-plan", headers=mentee.headers)
+    assert shown.json() == {
+        "mentor_id": str(mentor.id),
+        "monthly_price_minor": 250_000,
+        "currency": "KES",
+    }
     gated = await desk.client.post(
         f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
     )

@@ -350,6 +350,18 @@ class SignalController(Controller):
         async with transaction(platform.pool) as conn:
             return await signals.set_plan(conn, current_user.id, data, platform.clock.now())
 
+    @get(
+        "/mentors/{mentor_id:uuid}/feed-plan",
+        operation_id="getSignalFeedPlan",
+        summary="What a mentor's signal feed costs per month (0 = free)",
+    )
+    async def get_plan(self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]) -> FeedPlan:
+        async with platform.pool.acquire() as conn:
+            if await store.user_role(conn, mentor_id) != "mentor":
+                raise NotFound("no such mentor")
+            plan = await store.get_plan(conn, mentor_id)
+        return plan or FeedPlan(mentor_id=mentor_id, monthly_price_minor=0, currency="USD")
+
     @post(
         "/mentors/{mentor_id:uuid}/subscriptions",
         operation_id="subscribeToSignals",
