@@ -451,3 +451,21 @@ async def test_day_order_placed_before_the_feed_starts_lives_through_the_first_d
     await desk.tick()
     [order] = await desk.fetch("SELECT * FROM paper_orders WHERE id = $1", _uuid(placed))
     assert order["status"] == "expired"
+
+
+async def test_a_short_flipped_long_books_the_closed_part_and_reopens_at_the_fill(
+    desk: Desk, make_user: MakeUser, experienced: Mark
+) -> None:
+    await desk.tick()
+    user, pid = await ready_trader(desk, make_user, preset="frictionless")
+    await experienced(user)
+    await desk.placed(user, pid, side="sell", kind="market", qty=10)
+    await desk.tick()  # short 10 at 100
+    await desk.placed(user, pid, side="buy", kind="market", qty=15)
+    await desk.tick()  # buys 15 at 101: closes the short at a loss, then long 5
+    [position] = await desk.fetch("SELECT * FROM paper_positions")
+    assert float(position["qty"]) == 5
+    assert float(position["avg_price"]) == 101
+    assert position["realized_pnl_minor"] == -1_000
+    [portfolio] = await desk.fetch("SELECT cash_minor FROM paper_portfolios")
+    assert portfolio["cash_minor"] == 10_000_000 + 100_000 - 151_500
