@@ -141,9 +141,11 @@ class Account:
     role: str
 
 
-async def register(server: LiveServer, *, name: str, role: str = "mentee") -> Account:
-    """An account made through the public sign-up API (a mentor is then promoted in the
-    database, as an admin would)."""
+async def register(
+    server: LiveServer, *, name: str, role: str = "mentee", kyc_level: int = 0
+) -> Account:
+    """An account made through the public sign-up API (a mentor is then promoted, and a
+    KYC level set, in the database, as an admin and a reviewer would)."""
     import asyncpg
 
     email = f"{name.lower().replace(' ', '.')}-{uuid.uuid4().hex[:6]}@example.com"
@@ -153,10 +155,12 @@ async def register(server: LiveServer, *, name: str, role: str = "mentee") -> Ac
         )
         assert response.status_code == 201, response.text
         user_id = uuid.UUID(response.json()["user_id"])
-    if role != "mentee":
+    if role != "mentee" or kyc_level:
         conn = await asyncpg.connect(server.database_url)
         try:
-            await conn.execute("UPDATE users SET role = $2 WHERE id = $1", user_id, role)
+            await conn.execute(
+                "UPDATE users SET role = $2, kyc_level = $3 WHERE id = $1", user_id, role, kyc_level
+            )
         finally:
             await conn.close()
     return Account(id=user_id, email=email, password=PASSWORD, role=role)
