@@ -449,7 +449,7 @@ AGREEMENT_NOTE = """\
   and agree to floating-point rounding; rows 4-5 both fill at the signal bar's close
   (vectorbt's default). backtesting.py trades whole units only, sized from 99.99 % of
   equity, so it is compared with Dracarys' whole-unit mode (rows 6-7). backtesting.py
-  leaves a trade still open at the end out of '# Trades'; it is read from its strategy.
+  leaves a trade still open at the end out of '# Trades'; it is read from its broker.
   The hand kernel counts entries, so its 'closed' figure there includes the open trade.
   On longer data a near-tie crossover can flip between engines because each computes the
   moving averages its own way (vectorbt: its rolling mean and a stricter 'was below'
