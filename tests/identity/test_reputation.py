@@ -135,3 +135,18 @@ async def test_verified_badge_needs_admin_verification_and_end_of_probation(
     await client.patch(url, json={"on_probation": False}, headers=admin.headers)
     view = (await client.get(f"/api/v1/users/{mentor.id}")).json()["mentor"]
     assert view["verified_badge"] is True
+
+
+async def test_a_reviewer_vets_a_mentor_off_probation_and_a_mentee_cannot(
+    client: Client, pool: asyncpg.Pool, make_user: object, clock: ManualClock
+) -> None:
+    mentor = await _mentor(pool, make_user)
+    reviewer = await staff_account(client, pool, clock, Role.REVIEWER)
+    mentee = await make_user(role=Role.MENTEE)  # type: ignore[operator]
+    url = f"/api/v1/admin/mentors/{mentor.id}"
+    refused = await client.patch(url, json={"on_probation": False}, headers=mentee.headers)
+    assert refused.status_code == 403
+    assert (await client.get(f"/api/v1/users/{mentor.id}")).json()["mentor"]["on_probation"]
+    vetted = await client.patch(url, json={"on_probation": False}, headers=reviewer.headers)
+    assert vetted.status_code == 200, vetted.text
+    assert not (await client.get(f"/api/v1/users/{mentor.id}")).json()["mentor"]["on_probation"]

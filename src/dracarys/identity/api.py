@@ -502,7 +502,8 @@ class StaffController(Controller):
         )
         return Done()
 
-    @patch("/admin/mentors/{user_id:uuid}", operation_id="setMentorStatus", guards=ADMIN)
+    # Reviewers vet mentors (blueprint 12: probation until vetted); admins may too.
+    @patch("/admin/mentors/{user_id:uuid}", operation_id="setMentorStatus", guards=STAFF)
     async def mentor_status(
         self,
         user_id: FromPath[uuid.UUID],
