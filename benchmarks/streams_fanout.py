@@ -51,7 +51,7 @@ from dracarys.identity.access import Role, issue_access_token
 from dracarys.realtime.transport import build_hub
 from dracarys.settings import load_settings
 from streams import channels
-from streams.client import StreamClient, StreamEvent
+from streams.client import StreamClient
 from tests.support import create_user
 
 ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -98,19 +98,16 @@ async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_
 
     async def open_ours(channel: str) -> None:
         client = StreamClient(
-            url, token, auth_via="subprotocol", open_timeout_s=120, local_addr=(local_ip, 0)
+            url,
+            token,
+            auth_via="subprotocol",
+            open_timeout_s=120,
+            on_event=lambda event: record(event.data),
+            local_addr=(local_ip, 0),
         )
         await client.connect()
         await client.subscribe(channel, timeout_s=120)
         clients.append(client)
-
-        async def consume() -> None:
-            while True:
-                event = await client.next()
-                if isinstance(event, StreamEvent):
-                    record(event.data)
-
-        tasks.append(asyncio.create_task(consume()))
 
     async def open_baseline(channel: str) -> None:
         ws = await connect(

@@ -86,9 +86,13 @@ class StreamClient:
         max_backoff_s: float = 5.0,
         open_timeout_s: float = 10.0,
         answer_pings: bool = True,
+        on_event: Callable[[StreamEvent], None] | None = None,
         **connect_options: Any,
     ) -> None:
-        """`connect_options` go to `websockets.connect` as they are (e.g. `local_addr`)."""
+        """`on_event`, when given, is called with each message as it arrives (no queue,
+        no task switch: for high-rate consumers) instead of queueing it for `next()`;
+        resyncs, errors and the close still go to `next()`. `connect_options` go to
+        `websockets.connect` as they are (e.g. `local_addr`)."""
         self.url = url
         self._token = token
         self._origin = origin
@@ -98,6 +102,7 @@ class StreamClient:
         self._open_timeout_s = open_timeout_s
         self._answer_pings = answer_pings
         self._connect_options = connect_options
+        self._on_event = on_event
         # The last sequence number handed out (or the position told by the server) per
         # channel: what a reconnection resumes from.
         self.positions: dict[str, int] = {}
@@ -268,9 +273,11 @@ class StreamClient:
                 return
             self.positions[frame.channel] = frame.seq
             data = frame.data if isinstance(frame.data, dict) else {"value": frame.data}
-            self._events.put_nowait(
-                StreamEvent(frame.channel, frame.seq, str(data.get("type", "")), data)
-            )
+            event = StreamEvent(frame.channel, frame.seq, str(data.get("type", "")), data)
+            if self._on_event is not None:
+                self._on_event(event)
+            else:
+                self._events.put_nowait(event)
         elif isinstance(frame, Ping):
             if self._answer_pings:
                 await ws.send(encode(ClientPong()))

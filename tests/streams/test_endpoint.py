@@ -552,3 +552,19 @@ async def test_over_redis_resume_and_lost_message_repair_keep_order(
         got += await events(client, 2)
     assert [e.seq for e in got] == list(range(1, 9))
     assert [e.data["price_minor"] for e in got] == list(range(1, 9))
+
+
+async def test_client_callback_receives_messages_inline_in_order(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    seen: list[int] = []
+    async with running.client(user.token, on_event=lambda e: seen.append(e.seq)) as client:
+        await client.subscribe("market:CB")
+        for i in range(20):
+            await running.platform.streams.publish("market:CB", Tick(price_minor=i))
+        for _ in range(100):
+            if len(seen) == 20:
+                break
+            await asyncio.sleep(0.02)
+    assert seen == list(range(1, 21))
