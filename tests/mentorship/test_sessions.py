@@ -222,3 +222,10 @@ async def test_reminders_go_out_24_hours_and_1_hour_before_exactly_once(
         ]
     )
     assert {r["session_id"] for r in reminders} == {booking["session"]["id"]}
+    mails = await pool.fetch(
+        "SELECT recipient, subject FROM outbound_messages WHERE channel = 'email'"
+        " AND subject LIKE 'Reminder:%'"
+    )
+    expected = [mentor.user.email, mentee.email] * 2
+    assert sorted(m["recipient"] for m in mails) == sorted(expected)
+    assert {m["subject"].rsplit(" starts ", 1)[1] for m in mails} == {"in 24 hours", "in 1 hour"}

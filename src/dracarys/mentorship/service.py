@@ -37,6 +37,8 @@ from dracarys.mentorship.models import (
     SlotList,
     SlotView,
 )
+from dracarys.messaging.service import queue_email
+from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.wallet.escrow import hold_escrow, refund_escrow, release_escrow
@@ -51,6 +53,15 @@ ESCROW_RELEASE_GRACE = timedelta(hours=48)
 REMINDER_LEADS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("1h", timedelta(hours=1)),
+)
+SESSION_REMINDER_TEMPLATE = "mentorship.session_reminder"
+register_email_template(
+    SESSION_REMINDER_TEMPLATE,
+    EmailTemplate(
+        subject="Reminder: $title starts $lead",
+        text='Your Dracarys session "$title" starts $lead, at $starts_at.\n'
+        "Open the session page to join the video room when it opens.",
+    ),
 )
 
 
@@ -906,6 +917,18 @@ async def emit_due_reminders(platform: Platform) -> int:
         for lead, ahead in REMINDER_LEADS:
             for row in await store.due_reminders(conn, now=now, lead=lead, horizon=now + ahead):
                 if await store.record_reminder(conn, row["session_id"], row["user_id"], lead, now):
+                    await queue_email(
+                        conn,
+                        to=await store.participant_email(conn, row["user_id"]),
+                        template=SESSION_REMINDER_TEMPLATE,
+                        context={
+                            "title": row["title"],
+                            "lead": "in 24 hours" if lead == "24h" else "in 1 hour",
+                            "starts_at": row["starts_at"].strftime("%Y-%m-%d %H:%M UTC"),
+                        },
+                        now=now,
+                        user_id=row["user_id"],
+                    )
                     await emit(
                         conn,
                         events.SESSION_REMINDER,

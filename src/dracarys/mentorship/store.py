@@ -547,6 +547,11 @@ async def due_reminders(
     )
 
 
+async def participant_email(conn: Connection, user_id: uuid.UUID) -> str:
+    email: str = await conn.fetchval("SELECT email FROM users WHERE id = $1", user_id)
+    return email
+
+
 async def record_reminder(
     conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID, lead: str, now: datetime
 ) -> bool:
