@@ -54,15 +54,26 @@ async function loadBadges() {
   if (!badges.length) list.append(el("li", { class: "hint" }, "No badges yet."));
 }
 
+/** @type {Map<string, Promise<string>>} */
+const names = new Map();
+function memberName(userId) {
+  if (!names.has(userId)) {
+    names.set(userId, api(`/api/v1/users/${userId}`).then((u) => u.name || "Member", () => "Member"));
+  }
+  return names.get(userId);
+}
+
 async function loadLeaderboard(period) {
   for (const button of document.querySelectorAll("[data-period]")) {
     button.setAttribute("aria-pressed", String(button.getAttribute("data-period") === period));
   }
   const board = await api(`/api/v1/points/leaderboards/${period}?limit=20`);
-  fillTable(byId("leaderboard-rows"), board.rows.map((row) =>
+  const who = await Promise.all(board.rows.map((row) =>
+    (row.user_id === me.id ? Promise.resolve("You") : memberName(row.user_id))));
+  fillTable(byId("leaderboard-rows"), board.rows.map((row, k) =>
     el("tr", row.user_id === me.id ? { class: "up" } : {},
       el("td", { class: "num" }, num(row.rank, 0)),
-      el("td", {}, row.user_id === me.id ? "You" : `Member ${row.user_id.slice(0, 8)}`),
+      el("td", {}, who[k]),
       el("td", { class: "num" }, num(row.points, 0)))), "Nobody has earned points in this period yet.");
 }
 
