@@ -36,6 +36,7 @@ export class LiveStream extends EventTarget {
     this.stopped = false;
     this.reauthTimer = 0;
     this.retryTimer = 0;
+    this.connecting = false;
     /** @type {string | null} the access token this connection authenticated with */
     this.token = null;
     /** @type {{channel: string, seq: number}[]} the last messages handed to the page (tests and debugging read it) */
@@ -115,29 +116,40 @@ export class LiveStream extends EventTarget {
   }
 
   async connect() {
-    if (this.stopped) return;
-    this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    const token = await accessToken();
-    if (!token) {
-      this.setState("signed-out", "sign in again");
-      goToSignIn();
-      return;
+    // One connection attempt at a time: a retry timer and an `online` event may both
+    // ask, and two sockets would split the subscriptions between them.
+    if (this.stopped || this.connecting) return;
+    this.connecting = true;
+    clearTimeout(this.retryTimer);
+    try {
+      this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
+      const token = await accessToken();
+      if (!token) {
+        this.setState("signed-out", "sign in again");
+        goToSignIn();
+        return;
+      }
+      this.token = token;
+      const previous = this.socket;
+      const socket = new WebSocket(this.url, ["dracarys.v1"]);
+      this.socket = socket;
+      this.authenticated = false;
+      previous?.close(1000, "replaced");
+      socket.addEventListener("open", () => socket.send(JSON.stringify({ op: "auth", token })));
+      socket.addEventListener("message", (event) => {
+        if (socket !== this.socket) return; // a replaced connection's late frames
+        // The server may batch several frames into one WebSocket message, one per line.
+        for (const line of String(event.data).split("\n")) if (line) this.onFrame(JSON.parse(line));
+      });
+      socket.addEventListener("close", (event) => this.onClose(socket, event));
+    } finally {
+      this.connecting = false;
     }
-    this.token = token;
-    const socket = new WebSocket(this.url, ["dracarys.v1"]);
-    this.socket = socket;
-    this.authenticated = false;
-    socket.addEventListener("open", () => socket.send(JSON.stringify({ op: "auth", token })));
-    socket.addEventListener("message", (event) => {
-      // The server may batch several frames into one WebSocket message, one per line.
-      for (const line of String(event.data).split("\n")) if (line) this.onFrame(JSON.parse(line));
-    });
-    socket.addEventListener("close", (event) => this.onClose(socket, event));
   }
 
   reconnectNow() {
     if (this.stopped || this.state === "live") return;
-    clearTimeout(this.retryTimer);
+    if (this.socket && this.socket.readyState === WebSocket.CONNECTING) return;
     this.attempt = Math.max(this.attempt, 1);
     this.connect();
   }
