@@ -20,6 +20,8 @@ from workers.backtest_tasks import on_backtest_requested
 from workers.points_tasks import (
     on_points_awarded,
     on_points_awarded_batch,
+    on_points_awarded_notify,
+    on_points_awarded_notify_batch,
     on_points_event,
     on_points_events,
 )
@@ -66,6 +68,14 @@ CONSUMERS.append(
         topics=frozenset({POINTS_AWARDED}),
         handler=on_points_awarded,
         batch_handler=on_points_awarded_batch,
+    )
+)
+CONSUMERS.append(
+    Consumer(
+        name="points.notify",
+        topics=frozenset({POINTS_AWARDED}),
+        handler=on_points_awarded_notify,
+        batch_handler=on_points_awarded_notify_batch,
     )
 )
 CONSUMERS.append(

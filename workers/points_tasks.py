@@ -14,7 +14,7 @@ from dracarys.db import Connection
 from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
 from dracarys.platform import Platform
-from dracarys.points import handlers, reconcile, service
+from dracarys.points import handlers, notifications, reconcile, service
 
 POST_PENDING = "points.post_pending"
 RELEASE_REDEMPTIONS = "points.release_redemptions"
@@ -50,6 +50,15 @@ async def on_points_awarded(conn: Connection, event: Event) -> None:
 
 async def on_points_awarded_batch(conn: Connection, batch: Sequence[Event]) -> None:
     await handlers.count_awards(conn, delivery_platform(), batch)
+
+
+async def on_points_awarded_notify(conn: Connection, event: Event) -> None:
+    """Consumer `points.notify`: award e-mails and live notifications."""
+    await notifications.notify_awards(conn, delivery_platform(), [event])
+
+
+async def on_points_awarded_notify_batch(conn: Connection, batch: Sequence[Event]) -> None:
+    await notifications.notify_awards(conn, delivery_platform(), batch)
 
 
 def _task(job: Callable[[Platform], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

@@ -148,6 +148,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     points_minor_units_per_point: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1
     points_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "KES"
     points_rules_cache_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    # Section-14 e-mails on awards (lessons, assessments, follows, sign-up, money awards).
+    points_email_on_award: bool = True
     # Paper trading (see dracarys.trading): leverage cap of non-novice accounts, the
     # embedded mode's market feed (replay of data/sample_daily.csv, synthetic, or off),
     # its speed in market seconds per wall second (86,400 = one trading day a second),

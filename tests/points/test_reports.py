@@ -86,3 +86,39 @@ async def test_awards_emit_points_awarded_with_what_the_email_needs(
         10,
     )
     assert render_award_email(awarded).text.startswith("Nice — 10 points for completing Risk 101.")
+
+
+async def test_award_queues_the_section_14_email_and_a_live_notification(
+    platform: Platform, user_factory
+) -> None:
+    from dracarys.outbox import Event, consume_batch
+    from dracarys.points.notifications import notify_awards
+    from streams import channels
+
+    user = await user_factory()
+    await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Risk 101")
+    await send(platform, "social.post_shared", user_id=user, share_id="p1")  # no e-mail for shares
+    rows = await platform.pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox WHERE topic = 'points.awarded'"
+    )
+    batch = [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
+
+    async def unused(conn, event) -> None:
+        raise AssertionError
+
+    async def notify(conn, events) -> None:
+        await notify_awards(conn, platform, events)
+
+    for _ in range(2):  # a redelivered batch queues no second e-mail
+        await consume_batch(platform.pool, "points.notify", batch, unused, batch_handler=notify)
+    [mail] = await platform.pool.fetch("SELECT * FROM outbound_messages WHERE user_id = $1", user)
+    assert mail["template"] == "points.lesson_completed"
+    assert mail["body_text"].startswith(
+        "Nice — 10 points for completing Risk 101. Your balance: 10."
+    )
+    assert len(await outbox_topics(platform.pool, "email.send")) == 1
+    live = await platform.streams.catch_up(channels.notifications(user), 0)
+    assert "Nice — 10 points for completing Risk 101" in str(live)

@@ -106,7 +106,9 @@ class _PaperMonth(_UserPayload, kw_only=True):
 
 
 class _CreditLanded(msgspec.Struct, kw_only=True):
-    redemption_id: uuid.UUID
+    # The wallet names the redemption by the idempotency key points gave it.
+    redemption_id: uuid.UUID | None = None
+    idempotency_key: str | None = None
 
 
 class _Awarded(msgspec.Struct, kw_only=True):
@@ -299,7 +301,14 @@ async def _on_paper_month(conn: Connection, platform: Platform, event: Event) ->
 
 async def _on_credit_landed(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _CreditLanded)
-    await store.mark_credit_landed(conn, p.redemption_id, platform.clock.now())
+    redemption_id = p.redemption_id
+    if redemption_id is None and p.idempotency_key:
+        try:
+            redemption_id = uuid.UUID(p.idempotency_key)
+        except ValueError:
+            return  # a credit some other flow landed
+    if redemption_id is not None:
+        await store.mark_credit_landed(conn, redemption_id, platform.clock.now())
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,15 +1,26 @@
-"""Section 14 of the blueprint: the e-mail a user gets when points land, rendered from
-templates. `render_award_email` is the hook messaging calls with a `points.awarded`
-payload; reason codes without a template get the generic one."""
+"""Section 14 of the blueprint: the e-mail a user gets when points land, from templates
+registered with messaging and queued through its outbox, plus a live message on the
+user's `notifications:{user_id}` channel. `render_award_email` renders the same text
+from a `points.awarded` payload; reason codes without a template get the generic one."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from string import Template
 from typing import Any
 
 import msgspec
 
+from dracarys.db import Connection
+from dracarys.messaging.service import queue_email
+from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.outbox import Event
+from dracarys.platform import Platform
+from dracarys.points import store
 from dracarys.points.events import PointsAwarded
+from dracarys.realtime.models import NotificationFrame
+from streams import channels
 
 
 class AwardEmail(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,7 +91,30 @@ def describe_reason(reason_code: str) -> str:
 def render_award_email(payload: dict[str, Any]) -> AwardEmail:
     award = msgspec.convert(payload, PointsAwarded)
     subject, text = AWARD_TEMPLATES.get(award.reason_code, _GENERIC)
-    values = {
+    values = template_values(msgspec.convert(payload, _Awarded))
+    return AwardEmail(
+        subject=Template(subject).safe_substitute(values),
+        text=Template(text).safe_substitute(values),
+    )
+
+
+# Award e-mails go through messaging's templates (one per reason code above) and outbox;
+# the same text goes live on the user's `notifications:{user_id}` stream channel.
+for _code, (_subject, _text) in AWARD_TEMPLATES.items():
+    register_email_template(f"points.{_code}", EmailTemplate(subject=_subject, text=_text))
+
+
+class _Awarded(msgspec.Struct, kw_only=True):
+    user_id: uuid.UUID
+    entry_id: uuid.UUID
+    delta: int
+    reason_code: str
+    balance: int
+    context: dict[str, str] = {}
+
+
+def template_values(award: _Awarded) -> dict[str, str]:
+    return {
         "lesson_title": "a lesson",
         "platform": "social media",
         **award.context,
@@ -88,7 +122,47 @@ def render_award_email(payload: dict[str, Any]) -> AwardEmail:
         "balance": f"{award.balance:,}",
         "reason": describe_reason(award.reason_code),
     }
-    return AwardEmail(
-        subject=Template(subject).safe_substitute(values),
-        text=Template(text).safe_substitute(values),
+
+
+async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
+    """`points.awarded` → the section-14 e-mail (queued in this transaction) and a live
+    notification. The award committed before its event left the outbox, so the live
+    message never announces points that rolled back; a redelivered batch may repeat it."""
+    awards: list[_Awarded] = []
+    for event in batch:
+        try:
+            awards.append(msgspec.convert(event.payload, _Awarded))
+        except msgspec.ValidationError:
+            continue
+    awards = [a for a in awards if a.delta > 0]
+    if not awards:
+        return
+    now = platform.clock.now()
+    emails = (
+        await store.user_emails(conn, sorted({a.user_id for a in awards}))
+        if platform.settings.points_email_on_award
+        else {}
     )
+    for award in awards:
+        values = template_values(award)
+        email = emails.get(award.user_id)
+        if email and award.reason_code in AWARD_TEMPLATES:
+            await queue_email(
+                conn,
+                to=email,
+                template=f"points.{award.reason_code}",
+                context=values,
+                now=now,
+                user_id=award.user_id,
+            )
+        subject, text = AWARD_TEMPLATES.get(award.reason_code, _GENERIC)
+        await platform.streams.publish(
+            channels.notifications(award.user_id),
+            NotificationFrame(
+                id=award.entry_id,
+                kind="points.awarded",
+                title=Template(subject).safe_substitute(values),
+                body=Template(text).safe_substitute(values),
+                created_at=now,
+            ),
+        )

@@ -862,7 +862,8 @@ async def convert_points(
 
 
 async def release_held_redemptions(platform: Platform, *, batch_size: int = 200) -> int:
-    """After the hold, record the credit owed to the wallet and tell the wallet."""
+    """After the hold, record the credit owed and announce `points.redeemed_for_credit`;
+    the wallet credits it (keyed by the redemption) and answers `points.credit_landed`."""
     released = 0
     while True:
         async with transaction(platform.pool) as conn:
