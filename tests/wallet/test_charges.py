@@ -247,3 +247,16 @@ async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the
     assert vat == 1_600 - 800
     refunds = await outbox_events(pool, "refund.issued")
     assert [(r["related_id"], r["amount_minor"]) for r in refunds] == [(charge["id"], 5_800)]
+    documents = (await client.get("/api/v1/invoices", headers=buyer.headers)).json()
+    assert sorted((d["kind"], d["gross_minor"], d["vat_minor"]) for d in documents) == [
+        ("credit_note", -5_800, -800),
+        ("invoice", 11_600, 1_600),
+    ]
+    note = next(d for d in documents if d["kind"] == "credit_note")
+    pdf = await client.get(f"/api/v1/invoices/{note['id']}/pdf", headers=buyer.headers)
+    assert pdf.content.startswith(b"%PDF")
+    year, month = clock.now().year, clock.now().month
+    export = await client.get(f"/api/v1/admin/tax-exports/{year}/{month}", headers=admin.headers)
+    frame = pl.read_csv(io.BytesIO(export.content))
+    assert frame["vat_minor"].sum() == 800
+    assert frame["invoice_number"].to_list() == [f"DRC-{year}-000001", f"DRC-{year}-000002"]

@@ -182,6 +182,11 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
     assert (view["released_minor"], view["refunded_minor"]) == (2_500, 7_500)
     refunds = await outbox_events(pool, "refund.issued")
     assert [(r["related_id"], r["amount_minor"]) for r in refunds] == [(str(noisy.id), 7_500)]
+    note = await pool.fetchrow(
+        "SELECT gross_minor, corrects_id FROM invoices WHERE kind = 'credit_note'"
+    )
+    assert note["gross_minor"] == -7_500
+    assert note["corrects_id"] is not None
 
 
 @pytest.mark.parametrize(

@@ -258,6 +258,9 @@ async def _settle(
             },
         )
     if refund_minor > 0:
+        await invoices.issue_credit_note(
+            conn, charge_id=escrow_id, refund_minor=refund_minor, now=now
+        )
         await emit(
             conn,
             events.REFUND_ISSUED,

@@ -61,6 +61,41 @@ async def issue_invoice(
         "vat_rate_bps": rate,
         "charge_id": charge_id,
         "issued_at": now,
+        "kind": "invoice",
+        "corrects_id": None,
+    }
+    await store.insert_invoice(conn, values)
+    return values
+
+
+async def issue_credit_note(
+    conn: Connection, *, charge_id: uuid.UUID, refund_minor: int, now: datetime
+) -> dict[str, Any] | None:
+    """A numbered credit note for `refund_minor` (VAT-inclusive) of the charge's invoice,
+    at the invoice's VAT rate; None when the charge has no invoice."""
+    invoice = await store.invoice_of_charge(conn, charge_id)
+    if invoice is None or refund_minor <= 0:
+        return None
+    net, vat = split_vat(refund_minor, invoice["vat_rate_bps"])
+    year = now.astimezone(UTC).year
+    seq = await store.take_invoice_number(conn, year)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "number": invoice_number(year, seq),
+        "year": year,
+        "seq": seq,
+        "user_id": invoice["user_id"],
+        "description": f"Refund of {invoice['number']}: {invoice['description']}",
+        "net_minor": -net,
+        "vat_minor": -vat,
+        "gross_minor": -refund_minor,
+        "currency": invoice["currency"],
+        "country": invoice["country"],
+        "vat_rate_bps": invoice["vat_rate_bps"],
+        "charge_id": charge_id,
+        "issued_at": now,
+        "kind": "credit_note",
+        "corrects_id": invoice["id"],
     }
     await store.insert_invoice(conn, values)
     return values
@@ -78,18 +113,21 @@ def invoice_view(row: Any) -> InvoiceView:
         country=row["country"],
         vat_rate_bps=row["vat_rate_bps"],
         issued_at=row["issued_at"],
+        kind=row["kind"],
     )
 
 
 def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:
     """A one-page tax invoice and receipt (the charge is paid when it is issued)."""
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Invoice {invoice['number']}")
+    credit = invoice.get("kind") == "credit_note"
+    title = "Credit note" if credit else "Tax invoice and receipt"
+    pdf.set_title(f"{title} {invoice['number']}")
     pdf.set_creator("Dracarys")
     pdf.set_creation_date(invoice["issued_at"])
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 12, "Dracarys - Tax invoice and receipt", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 12, f"Dracarys - {title}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=11)
     lines = [
         f"Invoice number: {invoice['number']}",
@@ -101,9 +139,12 @@ def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:
         f"Net amount: {money(invoice['net_minor'], invoice['currency'])}",
         f"VAT ({invoice['vat_rate_bps'] / 100:.2f}%): "
         f"{money(invoice['vat_minor'], invoice['currency'])}",
-        f"Total paid: {money(invoice['gross_minor'], invoice['currency'])}",
+        f"Total {'refunded' if credit else 'paid'}: "
+        f"{money(invoice['gross_minor'], invoice['currency'])}",
         "",
-        "Status: PAID from the Dracarys wallet. Keep this document as your receipt.",
+        "Refunded to the Dracarys wallet."
+        if credit
+        else "Status: PAID from the Dracarys wallet. Keep this document as your receipt.",
     ]
     for line in lines:
         pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
@@ -119,12 +160,14 @@ def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 
 async def monthly_tax_export(conn: Connection, year: int, month: int) -> bytes:
-    """Every invoice of the month as CSV, one row per invoice, for the VAT return."""
+    """Every invoice and credit note of the month as CSV, one row each, for the VAT
+    return (credit notes carry negative amounts)."""
     start, end = _month_bounds(year, month)
     rows = await store.invoices_between(conn, start, end)
     frame = pl.DataFrame(
         {
             "invoice_number": [r["number"] for r in rows],
+            "kind": [r["kind"] for r in rows],
             "issued_at": [r["issued_at"].astimezone(UTC).isoformat() for r in rows],
             "customer_id": [str(r["user_id"]) for r in rows],
             "country": [r["country"] for r in rows],
@@ -137,6 +180,7 @@ async def monthly_tax_export(conn: Connection, year: int, month: int) -> bytes:
         },
         schema={
             "invoice_number": pl.String,
+            "kind": pl.String,
             "issued_at": pl.String,
             "customer_id": pl.String,
             "country": pl.String,

@@ -235,6 +235,7 @@ class InvoiceView(Schema):
     country: str
     vat_rate_bps: int
     issued_at: datetime
+    kind: str = "invoice"
 
 
 class EscrowView(Schema):

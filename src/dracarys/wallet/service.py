@@ -1109,6 +1109,9 @@ async def refund_charge(
             ],
             now=now,
         )
+        await invoices.issue_credit_note(
+            conn, charge_id=charge_id, refund_minor=amount_minor, now=now
+        )
         await emit(
             conn,
             events.REFUND_ISSUED,

@@ -993,15 +993,16 @@ async def take_invoice_number(conn: Connection, year: int) -> int:
 
 _INVOICE_COLUMNS = (
     "id, number, year, seq, user_id, description, net_minor, vat_minor, gross_minor, currency,"
-    " country, vat_rate_bps, charge_id, issued_at"
+    " country, vat_rate_bps, charge_id, issued_at, kind, corrects_id"
 )
 
 
 async def insert_invoice(conn: Connection, values: dict[str, Any]) -> None:
     await conn.execute(
         """INSERT INTO invoices (id, number, year, seq, user_id, description, net_minor,
-               vat_minor, gross_minor, currency, country, vat_rate_bps, charge_id, issued_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)""",
+               vat_minor, gross_minor, currency, country, vat_rate_bps, charge_id, issued_at,
+               kind, corrects_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
         *(values[c.strip()] for c in _INVOICE_COLUMNS.split(",")),
     )
 
@@ -1017,7 +1018,8 @@ async def get_invoice(conn: Connection, invoice_id: uuid.UUID) -> asyncpg.Record
 
 async def invoice_of_charge(conn: Connection, charge_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE charge_id = $1", charge_id
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE charge_id = $1 AND kind = 'invoice'",
+        charge_id,
     )
 
 
@@ -1077,7 +1079,7 @@ async def get_charge(conn: Connection, charge_id: uuid.UUID) -> asyncpg.Record |
         """SELECT c.id, c.user_id, c.purpose, c.reference, c.amount_minor, c.currency,
                   c.escrow_id, i.vat_rate_bps
            FROM wallet_charges c JOIN invoices i ON i.charge_id = coalesce(c.escrow_id, c.id)
-           WHERE c.id = $1""",
+           WHERE c.id = $1 AND i.kind = 'invoice'""",
         charge_id,
     )
 
