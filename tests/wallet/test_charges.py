@@ -7,6 +7,7 @@ import asyncio
 import io
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
@@ -23,6 +24,7 @@ from dracarys.messaging.service import delivering_for
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.wallet import service
+from dracarys.wallet.invoices import render_invoice_pdf
 from dracarys.wallet.policy import split_vat
 from tests.support import TestUser
 from tests.wallet.conftest import fund_wallet, outbox_events
@@ -260,3 +262,21 @@ async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the
     frame = pl.read_csv(io.BytesIO(export.content))
     assert frame["vat_minor"].sum() == 800
     assert frame["invoice_number"].to_list() == [f"DRC-{year}-000001", f"DRC-{year}-000002"]
+
+
+def test_an_invoice_pdf_renders_names_outside_latin_1() -> None:
+    invoice = {
+        "number": "DRC-2026-000009",
+        "issued_at": datetime(2026, 1, 5, tzinfo=UTC),
+        "name": "Wanjiků Łukasz 🚀",
+        "email": "w@example.com",
+        "user_id": "u",
+        "country": "KE",
+        "description": "Course naïve ₿",
+        "net_minor": 10_000,
+        "vat_minor": 1_600,
+        "gross_minor": 11_600,
+        "currency": "KES",
+        "vat_rate_bps": 1_600,
+    }
+    assert render_invoice_pdf(invoice).startswith(b"%PDF")

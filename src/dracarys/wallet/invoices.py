@@ -147,7 +147,9 @@ def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:
         else "Status: PAID from the Dracarys wallet. Keep this document as your receipt.",
     ]
     for line in lines:
-        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+        # The core PDF fonts cover Latin-1 only; anything else prints as "?".
+        printable = line.encode("latin-1", "replace").decode("latin-1")
+        pdf.cell(0, 8, printable, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
