@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import msgspec
 import uvicorn
 
 from dracarys.app import create_app
@@ -170,9 +170,10 @@ async def _announce(platform: Platform) -> AsyncIterator[None]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    settings = _settings()
     if args.port:
-        settings = msgspec.structs.replace(settings, port=args.port)
+        # Through the environment, so the public URL and allowed origins follow the port.
+        os.environ["DRACARYS_PORT"] = str(args.port)
+    settings = _settings()
     app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
     uvicorn.run(
         app,

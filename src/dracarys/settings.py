@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -228,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_name_the_variable(str(exc), raw)) from None
+    settings = _with_derived_origins(settings, explicit=raw.keys())
     if settings.db_pool_min_size > settings.db_pool_max_size:
         raise SettingsError(
             f"DRACARYS_DB_POOL_MIN_SIZE={settings.db_pool_min_size} exceeds "
@@ -244,6 +245,22 @@ def _name_the_variable(message: str, raw: Mapping[str, Any]) -> str:
     reason = message.split(" - at ")[0]
     shown = "(hidden)" if field == "secret_key" else repr(raw.get(field))
     return f"{env_var_name(field)}={shown} is invalid: {reason}"
+
+
+def _with_derived_origins(settings: Settings, explicit: Iterable[str]) -> Settings:
+    """Unless set explicitly, the public URL follows the host and port, and the allowed
+    browser origins are the public URL plus its loopback spellings, so the dashboard on
+    `dracarys up --port N` can open its WebSocket without further settings."""
+    given = set(explicit)
+    changes: dict[str, Any] = {}
+    public_url = settings.public_url
+    if "public_url" not in given:
+        host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
+        public_url = changes["public_url"] = f"http://{host}:{settings.port}"
+    if "allowed_origins" not in given:
+        loopback = (f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}")
+        changes["allowed_origins"] = tuple(dict.fromkeys((public_url, *loopback)))
+    return msgspec.structs.replace(settings, **changes) if changes else settings
 
 
 def _check_url(field: str, value: str, schemes: tuple[str, ...]) -> None:

@@ -80,3 +80,20 @@ def test_values_are_converted_to_their_types(tmp_path: Path) -> None:
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.log_level == "DEBUG"
     assert settings.uses_redis
+
+
+def test_public_url_and_origins_follow_the_port_unless_set(tmp_path: Path) -> None:
+    derived = load_settings(base(tmp_path, DRACARYS_PORT="8123"))
+    assert derived.public_url == "http://127.0.0.1:8123"
+    assert derived.allowed_origins == ("http://127.0.0.1:8123", "http://localhost:8123")
+
+    explicit = load_settings(
+        base(
+            tmp_path,
+            DRACARYS_PORT="8123",
+            DRACARYS_PUBLIC_URL="https://dracarys.example",
+            DRACARYS_ALLOWED_ORIGINS="https://app.dracarys.example",
+        )
+    )
+    assert explicit.public_url == "https://dracarys.example"
+    assert explicit.allowed_origins == ("https://app.dracarys.example",)
