@@ -5,7 +5,9 @@ from a `points.awarded` payload; reason codes without a template get the generic
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from string import Template
 from typing import Any
@@ -143,6 +145,7 @@ async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Ev
         if platform.settings.points_email_on_award
         else {}
     )
+    frames: dict[uuid.UUID, list[NotificationFrame]] = defaultdict(list)
     for award in awards:
         values = template_values(award)
         email = emails.get(award.user_id)
@@ -156,13 +159,19 @@ async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Ev
                 user_id=award.user_id,
             )
         subject, text = AWARD_TEMPLATES.get(award.reason_code, _GENERIC)
-        await platform.streams.publish(
-            channels.notifications(award.user_id),
+        frames[award.user_id].append(
             NotificationFrame(
                 id=award.entry_id,
                 kind="points.awarded",
                 title=Template(subject).safe_substitute(values),
                 body=Template(text).safe_substitute(values),
                 created_at=now,
-            ),
+            )
         )
+
+    async def publish_in_order(user_id: uuid.UUID, messages: list[NotificationFrame]) -> None:
+        for message in messages:
+            await platform.streams.publish(channels.notifications(user_id), message)
+
+    # One user's messages keep their order; different users' go out concurrently.
+    await asyncio.gather(*(publish_in_order(u, m) for u, m in frames.items()))
