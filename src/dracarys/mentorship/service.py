@@ -42,6 +42,7 @@ from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.wallet.escrow import hold_escrow, refund_escrow, release_escrow
+from dracarys.wallet.service import MENTOR_MONTH_SOURCES, MentorMonth
 
 log = structlog.get_logger("dracarys.mentorship")
 
@@ -1020,3 +1021,25 @@ async def attach_recording(
         row = await store.session(conn, session_id)
     assert row is not None
     return session_view(platform, row, show_room=False)
+
+
+# ---- monthly mentor bonus inputs --------------------------------------------------------
+
+
+async def mentor_months(conn: Connection, month: str) -> list[MentorMonth]:
+    """The wallet's monthly bonus job asks this for each mentor's average rating and
+    attendance over `month` (YYYY-MM, UTC)."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=UTC)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+    return [
+        MentorMonth(
+            mentor_id=row["mentor_id"],
+            avg_rating=row["avg_rating"],
+            attendance_bps=row["attendance_bps"],
+        )
+        for row in await store.mentor_months(conn, start, end)
+    ]
+
+
+MENTOR_MONTH_SOURCES.append(mentor_months)
