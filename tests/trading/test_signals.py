@@ -237,6 +237,38 @@ async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
     assert not_a_mentor.status_code == 404
 
 
+async def test_a_mentor_lists_their_own_active_subscribers_and_nothing_private(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    other_mentor = await make_user(role=Role.MENTOR)
+    staying, leaving = await make_user(), await make_user()
+    for mentee in (staying, leaving):
+        await desk.acknowledge(mentee)
+    subscriptions = {}
+    for mentee in (staying, leaving):
+        response = await desk.client.post(
+            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        )
+        subscriptions[mentee.id] = response.json()["id"]
+    await desk.client.post(
+        f"{API}/mentors/{other_mentor.id}/subscriptions", json={}, headers=staying.headers
+    )
+    await desk.client.post(
+        f"{API}/subscriptions/{subscriptions[leaving.id]}/cancel", headers=leaving.headers
+    )
+
+    listed = await desk.client.get(f"{API}/feed-plan/subscribers", headers=mentor.headers)
+    assert listed.status_code == 200
+    [entry] = listed.json()
+    assert entry["subscriber_id"] == str(staying.id)
+    assert entry["subscription_id"] == subscriptions[staying.id]
+    assert entry["mirroring"] is False
+    assert "mirror_portfolio_id" not in entry
+    refused = await desk.client.get(f"{API}/feed-plan/subscribers", headers=staying.headers)
+    assert refused.status_code == 403
+
+
 async def test_a_paid_feed_is_for_active_subscribers_only(desk: Desk, make_user: MakeUser) -> None:
     await desk.tick()
     mentor = await make_user(role=Role.MENTOR)

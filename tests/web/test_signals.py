@@ -52,6 +52,7 @@ async def test_broadcast_signal_appears_live_on_subscribed_mentees_open_feed(
 
         console = await mentor_ctx.new_page()
         await sign_in(console, live_server, mentor, "/mentor")
+        await expect(console.locator("#subscriber-rows tr")).to_contain_text("Mo Mentee")
         await console.get_by_label("Side").select_option("buy")
         await console.get_by_label("Stop-loss").fill("90")
         await console.get_by_label("Take-profit").fill("120")

@@ -43,6 +43,7 @@ from dracarys.trading.models import (
     SignalInput,
     SignalList,
     SubscribeInput,
+    Subscriber,
     Subscription,
     TrackRecord,
 )
@@ -349,6 +350,18 @@ class SignalController(Controller):
     ) -> FeedPlan:
         async with transaction(platform.pool) as conn:
             return await signals.set_plan(conn, current_user.id, data, platform.clock.now())
+
+    @get(
+        "/feed-plan/subscribers",
+        operation_id="listMySignalSubscribers",
+        guards=MENTOR,
+        summary="Your signal feed's active subscribers",
+    )
+    async def subscribers(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[Subscriber]:
+        async with platform.pool.acquire() as conn:
+            return await store.list_subscribers(conn, current_user.id)
 
     @get(
         "/mentors/{mentor_id:uuid}/feed-plan",

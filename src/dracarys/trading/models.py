@@ -346,6 +346,19 @@ class Subscription(Schema):
     label: str = EDUCATION_LABEL
 
 
+class Subscriber(Schema):
+    """What a mentor sees of an active subscriber: no portfolio or sizing details."""
+
+    subscription_id: uuid.UUID
+    subscriber_id: uuid.UUID
+    name: str
+    started_at: datetime
+    monthly_price_minor: int
+    currency: str
+    billing_status: str
+    mirroring: bool
+
+
 class Mirror(Schema):
     subscription_id: uuid.UUID
     signal_id: uuid.UUID

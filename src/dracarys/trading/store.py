@@ -21,6 +21,7 @@ from dracarys.trading.models import (
     Order,
     Portfolio,
     Signal,
+    Subscriber,
     Subscription,
 )
 
@@ -924,6 +925,30 @@ async def list_subscriptions(conn: Connection, subscriber_id: uuid.UUID) -> list
         subscriber_id,
     )
     return [subscription_of(r) for r in rows]
+
+
+async def list_subscribers(conn: Connection, mentor_id: uuid.UUID) -> list[Subscriber]:
+    rows = await conn.fetch(
+        """SELECT s.id, s.subscriber_id, u.name, s.started_at, s.monthly_price_minor,
+                  s.currency, s.billing_status, s.mirror_portfolio_id IS NOT NULL AS mirroring
+           FROM signal_subscriptions s JOIN users u ON u.id = s.subscriber_id
+           WHERE s.mentor_id = $1 AND s.status = 'active'
+           ORDER BY s.started_at DESC, s.id""",
+        mentor_id,
+    )
+    return [
+        Subscriber(
+            subscription_id=r["id"],
+            subscriber_id=r["subscriber_id"],
+            name=r["name"],
+            started_at=r["started_at"],
+            monthly_price_minor=r["monthly_price_minor"],
+            currency=r["currency"].strip(),
+            billing_status=r["billing_status"],
+            mirroring=r["mirroring"],
+        )
+        for r in rows
+    ]
 
 
 async def mirroring_subscriptions(conn: Connection, mentor_id: uuid.UUID) -> list[Subscription]:

@@ -7,8 +7,8 @@ import { api } from "../api.js";
 import { trackRecordStats } from "../signals.js";
 import { LiveStream } from "../stream.js";
 import {
-  DASH, bindConnectionBadge, byId, clearFormError, el, fillTable, flash, formValues, num,
-  showFormError, signedInShell, when,
+  DASH, bindConnectionBadge, byId, clearFormError, el, fillTable, flash, formValues, money,
+  num, showFormError, signedInShell, when,
 } from "../ui.js";
 
 const stream = new LiveStream();
@@ -156,7 +156,7 @@ async function main() {
     onResync: () => loadSignals(),
   });
   try {
-    await Promise.all([loadSignals(), loadBook(), loadRecord()]);
+    await Promise.all([loadSignals(), loadBook(), loadRecord(), loadSubscribers()]);
   } catch (error) {
     flash(`Could not load the console: ${error.message}`);
   } finally {
@@ -165,6 +165,16 @@ async function main() {
     for (const frame of pending) addSignal(frame);
   }
   renderSignals();
+}
+
+async function loadSubscribers() {
+  const subscribers = await api("/api/v1/trading/feed-plan/subscribers");
+  fillTable(byId("subscriber-rows"), subscribers.map((s) => el("tr", {},
+    el("td", {}, s.name || s.subscriber_id),
+    el("td", {}, when(s.started_at)),
+    el("td", { class: "num" }, money(s.monthly_price_minor, s.currency)),
+    el("td", {}, s.billing_status),
+    el("td", {}, s.mirroring ? "on" : "off"))), "No subscribers yet.");
 }
 
 async function loadSignals() {
