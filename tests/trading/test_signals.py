@@ -188,6 +188,21 @@ async def test_each_signal_is_traded_on_the_signal_book_into_a_track_record(
     assert record["average_slippage_bps"] == pytest.approx(5.0)
     assert record["max_drawdown_pct"] >= 0
     assert record["label"] == "Education, not investment advice."
+    # Per signal: the mentor (and subscribers of a paid feed) see how the book closed it.
+    [per_signal] = (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/signal-outcomes", headers=mentor.headers)
+    ).json()
+    assert per_signal["signal_id"] == signal["id"]
+    assert (per_signal["entry_price"], per_signal["exit_price"]) == (100.05, 104.5)
+    assert per_signal["pnl_minor"] == 44_500
+    assert per_signal["r_multiple"] == pytest.approx(0.881188, abs=1e-5)
+    await desk.client.put(
+        f"{API}/feed-plan", json={"monthly_price_minor": 1_000}, headers=mentor.headers
+    )
+    hidden = await desk.client.get(
+        f"{API}/mentors/{mentor.id}/signal-outcomes", headers=viewer.headers
+    )
+    assert hidden.status_code == 403  # a paid feed's outcomes are for its subscribers
     board = (
         await desk.client.get(f"{API}/leaderboards/mentors?period=all", headers=viewer.headers)
     ).json()

@@ -5,6 +5,7 @@ this module registers who may watch `portfolio:` and `signals:` streams."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, get, post, put
@@ -42,6 +43,7 @@ from dracarys.trading.models import (
     SignalFrame,
     SignalInput,
     SignalList,
+    SignalOutcome,
     SubscribeInput,
     Subscriber,
     Subscription,
@@ -51,6 +53,10 @@ from streams import channels
 from streams.channels import ChannelKind
 
 MENTOR = [requires_role(Role.MENTOR)]
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 async def may_watch_signals(conn: Connection, user_id: uuid.UUID, mentor_id: uuid.UUID) -> bool:
@@ -311,6 +317,42 @@ class SignalController(Controller):
             if not allowed:
                 raise Forbidden("this mentor's signals are for their active subscribers")
             return SignalList(signals=await store.list_signals(conn, mentor_id, limit))
+
+    @get(
+        "/mentors/{mentor_id:uuid}/signal-outcomes",
+        operation_id="listSignalOutcomes",
+        summary="How the signal book closed each signal (P&L, R multiple, latency, slippage)",
+    )
+    async def signal_outcomes(
+        self,
+        mentor_id: uuid.UUID,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> list[SignalOutcome]:
+        async with platform.pool.acquire() as conn:
+            # Outcomes carry entry and exit prices: as private as the signals themselves.
+            allowed = (
+                current_user.id == mentor_id
+                or current_user.is_staff
+                or await may_watch_signals(conn, current_user.id, mentor_id)
+            )
+            if not allowed:
+                raise Forbidden("this mentor's signals are for their active subscribers")
+            return [
+                SignalOutcome(
+                    signal_id=r["signal_id"],
+                    outcome=r["outcome"],
+                    entry_price=_float(r["entry_price"]),
+                    exit_price=_float(r["exit_price"]),
+                    qty=_float(r["qty"]),
+                    pnl_minor=r["pnl_minor"],
+                    r_multiple=_float(r["r_multiple"]),
+                    fill_latency_ms=r["fill_latency_ms"],
+                    entry_slippage_bps=_float(r["entry_slippage_bps"]),
+                    closed_at=r["closed_at"],
+                )
+                for r in await store.outcomes(conn, mentor_id)
+            ]
 
     @get(
         "/mentors/{mentor_id:uuid}/signals/verification",

@@ -292,6 +292,21 @@ class ChainVerification(Schema):
     first_broken_seq: int | None
 
 
+class SignalOutcome(Schema):
+    """How the mentor's signal book closed one signal: the per-signal track record."""
+
+    signal_id: uuid.UUID
+    outcome: str
+    entry_price: float | None
+    exit_price: float | None
+    qty: float | None
+    pnl_minor: int | None
+    r_multiple: float | None
+    fill_latency_ms: int | None
+    entry_slippage_bps: float | None
+    closed_at: datetime
+
+
 class TrackRecord(Schema):
     mentor_id: uuid.UUID
     signals: int

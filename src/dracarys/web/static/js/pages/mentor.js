@@ -20,6 +20,10 @@ let me = null;
 const signals = new Map();
 /** @type {Map<string, any[]>} signal id → signal-book orders */
 let bookOrders = new Map();
+/** @type {Map<string, any>} signal id → how the signal book closed it */
+let outcomes = new Map();
+/** The signal book's currency, as the server reports it. */
+let bookCurrency = "USD";
 
 function describe(signal) {
   const parts = [`${signal.side} ${signal.symbol} ${signal.order_type}`];
@@ -35,6 +39,7 @@ function renderSignals() {
     const orders = bookOrders.get(s.id) || [];
     const entry = orders.find((o) => o.role === "entry");
     const exit = orders.find((o) => o.role !== "entry" && o.status === "filled");
+    const outcome = outcomes.get(s.id);
     return el("tr", { dataset: { signalId: s.id } },
       el("td", {}, String(s.chain_seq)),
       el("td", {}, when(s.created_at)),
@@ -42,7 +47,9 @@ function renderSignals() {
       el("td", {}, entry ? entry.status.replace("_", " ") : "not yet on the book"),
       el("td", { class: "num" }, entry && entry.avg_fill_price !== null ? num(entry.avg_fill_price, 4) : DASH),
       el("td", {}, exit ? exit.role.replace("_", "-") : DASH),
-      el("td", { class: "num" }, exit && exit.avg_fill_price !== null ? num(exit.avg_fill_price, 4) : DASH));
+      el("td", { class: "num" }, exit && exit.avg_fill_price !== null ? num(exit.avg_fill_price, 4) : DASH),
+      el("td", { class: "num" }, outcome && outcome.pnl_minor !== null ? money(outcome.pnl_minor, bookCurrency) : DASH),
+      el("td", { class: "num" }, outcome && outcome.r_multiple !== null ? num(outcome.r_multiple, 2) : DASH));
   }), "No signals yet.");
   const corrects = /** @type {HTMLSelectElement} */ (byId("sig-corrects_id"));
   const current = corrects.value;
@@ -54,6 +61,7 @@ function renderSignals() {
 async function loadBook() {
   const portfolios = await api("/api/v1/trading/portfolios");
   const book = portfolios.find((p) => p.kind === "signal_book");
+  if (book) bookCurrency = book.currency;
   bookOrders = new Map();
   if (!book) return;
   const channel = `portfolio:${book.id}`;
@@ -70,10 +78,12 @@ async function loadBook() {
 }
 
 async function loadRecord() {
-  const [record, verification] = await Promise.all([
+  const [record, verification, closed] = await Promise.all([
     api(`/api/v1/trading/mentors/${me.id}/track-record`),
     api(`/api/v1/trading/mentors/${me.id}/signals/verification`),
+    api(`/api/v1/trading/mentors/${me.id}/signal-outcomes`),
   ]);
+  outcomes = new Map(closed.map((o) => [o.signal_id, o]));
   byId("track-record").replaceChildren(trackRecordStats(record, verification),
     el("p", { class: "hint" }, record.label));
 }
