@@ -57,11 +57,16 @@ async def test_fill_made_while_disconnected_arrives_once_after_resume(
 
     # Meanwhile the order fills on the server.
     async with live_server.api() as client:
-        placed = await client.post(
-            f"/api/v1/trading/portfolios/{portfolio_id}/orders",
-            json={"symbol": "DEMO", "side": "buy", "kind": "market", "qty": 3},
-            headers=headers,
-        )
+        # The replay feed may not have printed its first bar yet on a slow machine.
+        for _ in range(100):
+            placed = await client.post(
+                f"/api/v1/trading/portfolios/{portfolio_id}/orders",
+                json={"symbol": "DEMO", "side": "buy", "kind": "market", "qty": 3},
+                headers=headers,
+            )
+            if placed.status_code != 409 or "no price yet" not in placed.text:
+                break
+            await asyncio.sleep(0.1)
         assert placed.status_code == 201, placed.text
         for _ in range(100):
             fills = (
