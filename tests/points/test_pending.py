@@ -132,3 +132,47 @@ async def test_refund_after_posting_claws_back_but_never_below_zero(
     assert await balance_of(platform.pool, user) == 0
     assert await ledger_sum(platform.pool, user) == 0
     assert [e["delta"] for e in await entries(platform.pool, user)] == [500, -450, -50]
+
+
+async def test_a_voided_award_gives_its_monthly_cap_room_back(
+    platform: Platform, user_factory
+) -> None:
+    mentee, mentor = await user_factory(), await user_factory(role="mentor")
+    # 5% of KES 100,000 = 5,000 points: the whole monthly cap in one session.
+    await send(
+        platform,
+        "session.paid",
+        session_id="big",
+        mentee_id=mentee,
+        mentor_id=mentor,
+        amount_minor=10_000_000,
+        currency="KES",
+    )
+    await send(
+        platform,
+        "session.paid",
+        session_id="next",
+        mentee_id=mentee,
+        mentor_id=mentor,
+        amount_minor=200_000,
+        currency="KES",
+    )
+    assert await _pending(platform, mentee) == 5_000  # "next" was capped
+    await send(
+        platform,
+        "session.refunded",
+        session_id="big",
+        mentee_id=mentee,
+        amount_minor=10_000_000,
+        currency="KES",
+    )
+    await send(
+        platform,
+        "session.paid",
+        session_id="later",
+        mentee_id=mentee,
+        mentor_id=mentor,
+        amount_minor=200_000,
+        currency="KES",
+    )
+    assert await _pending(platform, mentee) == 100

@@ -46,6 +46,7 @@ from dracarys.points.rules import (
     RuleBook,
     award_points,
     caps_for,
+    day_key,
     idempotency_key,
     months_before,
     next_tier,
@@ -424,6 +425,14 @@ async def void_for_refund(conn: Connection, platform: Platform, money_ref: str, 
                 conn, pending["id"], status="voided", at=now, void_reason=reason
             )
             await store.add_pending_total(conn, pending["user_id"], -pending["points"])
+            created = pending["created_at"]
+            code = pending["rule_code"]
+            await store.release_usage(
+                conn,
+                pending["user_id"],
+                [f"d:{day_key(created)}:r:{code}", f"m:{created:%Y-%m}:r:{code}"],
+                pending["points"],
+            )
             touched += 1
         elif pending["status"] == "posted":
             row = await store.post_entry(

@@ -249,6 +249,17 @@ async def add_usage(conn: Connection, user_id: uuid.UUID, keys: list[str], point
     )
 
 
+async def release_usage(conn: Connection, user_id: uuid.UUID, keys: list[str], points: int) -> None:
+    """Give back cap room (a voided pending award no longer counts against its caps)."""
+    await conn.execute(
+        """UPDATE points_usage SET points = greatest(points - $3, 0)
+           WHERE user_id = $1 AND period_key = ANY($2::text[])""",
+        user_id,
+        keys,
+        points,
+    )
+
+
 async def earned_since(conn: Connection, user_id: uuid.UUID, since: datetime) -> int:
     value = await conn.fetchval(
         """SELECT coalesce(sum(delta), 0) FROM points_ledger
