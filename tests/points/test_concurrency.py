@@ -125,3 +125,62 @@ async def test_worker_cancelled_mid_batch_and_restarted_leaves_each_award_once(
 
 async def _count_at_least(platform: Platform, n: int) -> bool:
     return await _awarded(platform) >= n
+
+
+async def test_mixed_events_through_outbox_relay_redis_streams_and_worker(
+    redis_platform: Platform, user_factory
+) -> None:
+    from streams import channels
+
+    platform = redis_platform
+    user = await user_factory()
+    async with transaction(platform.pool) as conn:
+        await emit_many(
+            conn,
+            [
+                ("user.email_verified", {"user_id": str(user)}),
+                ("social.follow_verified", {"user_id": str(user), "platform": "x"}),
+                (
+                    "lesson.completed",
+                    {"user_id": str(user), "lesson_id": "l1", "lesson_title": "Risk"},
+                ),
+                (
+                    "deposit.completed",
+                    {"user_id": str(user), "deposit_id": "d1", "first_deposit": True},
+                ),
+                ("user.email_verified", {"user_id": str(user)}),  # a repeat: no second award
+            ],
+        )
+    worker = Worker(platform)
+    await worker.start()
+    try:
+
+        async def followed() -> bool:
+            n = await platform.pool.fetchval(
+                "SELECT count(*) FROM processed_events WHERE consumer = 'points.notify'"
+            )
+            return int(n) >= 3
+
+        await _wait_for(followed)
+    finally:
+        await worker.stop()
+    assert await balance_of(platform.pool, user) == 260
+    assert (
+        await platform.pool.fetchval("SELECT pending FROM points_balances WHERE user_id = $1", user)
+        == 500
+    )
+    mails = await platform.pool.fetch(
+        "SELECT template FROM outbound_messages WHERE user_id = $1", user
+    )
+    assert sorted(m["template"] for m in mails) == [
+        "points.lesson_completed",
+        "points.signup_verified",
+        "points.social_follow",
+    ]
+    live = await platform.streams.catch_up(channels.notifications(user), 0)
+    assert len(live.frames) == 3
+    assert platform.redis is not None
+    weekly = await platform.redis.zscore(
+        f"{platform.settings.redis_prefix}:points:lb:w:2026-W02", str(user)
+    )
+    assert weekly == 260
