@@ -21,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from tests.messaging.simulators import free_port
@@ -80,7 +81,7 @@ class OidcProviderSimulator:
         sim = self
 
         @get("/{tenant:str}/.well-known/openid-configuration")
-        async def discovery(tenant: str) -> dict[str, Any]:
+        async def discovery(tenant: FromPath[str]) -> dict[str, Any]:
             base = sim.issuer(tenant)
             return {
                 "issuer": base,
@@ -94,13 +95,13 @@ class OidcProviderSimulator:
             }
 
         @get("/{tenant:str}/jwks")
-        async def jwks(tenant: str) -> dict[str, Any]:
+        async def jwks(tenant: FromPath[str]) -> dict[str, Any]:
             public = json.loads(RSAAlgorithm.to_jwk(sim.key.public_key()))
             public.update({"kid": sim.kid, "use": "sig", "alg": "RS256"})
             return {"keys": [public]}
 
         @get("/{tenant:str}/authorize")
-        async def authorize(tenant: str, request: Request[Any, Any, Any]) -> Redirect:
+        async def authorize(tenant: FromPath[str], request: Request[Any, Any, Any]) -> Redirect:
             params = dict(request.query_params)
             if params.get("client_id") != sim.client_id or params.get("response_type") != "code":
                 return Redirect(f"{params.get('redirect_uri')}?error=unauthorized_client")
@@ -117,7 +118,7 @@ class OidcProviderSimulator:
             return Redirect(f"{params['redirect_uri']}?{query}")
 
         @post("/{tenant:str}/token", status_code=200)
-        async def token(tenant: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        async def token(tenant: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
             form = await request.form()
             grant = sim.codes.pop(str(form.get("code")), None)
             error = None

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import uvicorn
 from litestar import Litestar, Request, Response, route
+from litestar.params import FromPath
 
 # ---- serving --------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class StripeSimulator:
         simulator = self
 
         @route("/v1/{rest:path}", http_method=["GET", "POST"])
-        async def api(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+        async def api(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
             return await simulator.handle(request, rest)
 
         return Litestar([api], debug=False)
@@ -243,7 +244,7 @@ class DarajaSimulator:
         simulator = self
 
         @route("/{rest:path}", http_method=["GET", "POST"])
-        async def api(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+        async def api(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
             return await simulator.handle(request, rest)
 
         return Litestar([api], debug=False)

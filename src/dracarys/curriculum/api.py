@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.curriculum import service
@@ -77,7 +77,7 @@ class ProgramController(Controller):
     )
     async def create(
         self,
-        data: ProgramInput,
+        data: JSONBody[ProgramInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
@@ -86,7 +86,7 @@ class ProgramController(Controller):
     @get("/{program_id:uuid}", operation_id="getProgram", summary="A program's outline")
     async def outline(
         self,
-        program_id: uuid.UUID,
+        program_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> ProgramView:
@@ -100,8 +100,8 @@ class ProgramController(Controller):
     )
     async def update(
         self,
-        program_id: uuid.UUID,
-        data: ProgramInput,
+        program_id: FromPath[uuid.UUID],
+        data: JSONBody[ProgramInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
@@ -116,8 +116,8 @@ class ProgramController(Controller):
     )
     async def cohort(
         self,
-        program_id: uuid.UUID,
-        data: CohortInput,
+        program_id: FromPath[uuid.UUID],
+        data: JSONBody[CohortInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> CohortView:
@@ -132,8 +132,8 @@ class ProgramController(Controller):
     )
     async def module(
         self,
-        program_id: uuid.UUID,
-        data: ModuleInput,
+        program_id: FromPath[uuid.UUID],
+        data: JSONBody[ModuleInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ModuleOutline:
@@ -147,8 +147,8 @@ class ProgramController(Controller):
     )
     async def reorder(
         self,
-        program_id: uuid.UUID,
-        data: ReorderInput,
+        program_id: FromPath[uuid.UUID],
+        data: JSONBody[ReorderInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
@@ -164,7 +164,7 @@ class ProgramController(Controller):
     )
     async def upload(
         self,
-        program_id: uuid.UUID,
+        program_id: FromPath[uuid.UUID],
         data: Annotated[AssetUploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
@@ -180,7 +180,7 @@ class ProgramController(Controller):
     )
     async def progress(
         self,
-        program_id: uuid.UUID,
+        program_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgressView:
@@ -200,8 +200,8 @@ class CurriculumController(Controller):
     )
     async def join(
         self,
-        cohort_id: uuid.UUID,
-        data: EnrolInput,
+        cohort_id: FromPath[uuid.UUID],
+        data: JSONBody[EnrolInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> EnrolmentView:
@@ -215,7 +215,7 @@ class CurriculumController(Controller):
     )
     async def leave(
         self,
-        cohort_id: uuid.UUID,
+        cohort_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LeaveResult:
@@ -230,8 +230,8 @@ class CurriculumController(Controller):
     )
     async def create_lesson(
         self,
-        module_id: uuid.UUID,
-        data: LessonInput,
+        module_id: FromPath[uuid.UUID],
+        data: JSONBody[LessonInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LessonView:
@@ -244,8 +244,8 @@ class CurriculumController(Controller):
     )
     async def reorder_lessons(
         self,
-        module_id: uuid.UUID,
-        data: ReorderInput,
+        module_id: FromPath[uuid.UUID],
+        data: JSONBody[ReorderInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
@@ -259,8 +259,8 @@ class CurriculumController(Controller):
     )
     async def create_assessment(
         self,
-        module_id: uuid.UUID,
-        data: AssessmentInput,
+        module_id: FromPath[uuid.UUID],
+        data: JSONBody[AssessmentInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AssessmentView:
@@ -274,8 +274,8 @@ class CurriculumController(Controller):
     )
     async def create_assignment(
         self,
-        module_id: uuid.UUID,
-        data: AssignmentInput,
+        module_id: FromPath[uuid.UUID],
+        data: JSONBody[AssignmentInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AssignmentView:
@@ -284,7 +284,7 @@ class CurriculumController(Controller):
     @get("/lessons/{lesson_id:uuid}", operation_id="getLesson", summary="A lesson")
     async def lesson(
         self,
-        lesson_id: uuid.UUID,
+        lesson_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LessonView:
@@ -293,8 +293,8 @@ class CurriculumController(Controller):
     @put("/lessons/{lesson_id:uuid}", operation_id="updateLesson", summary="Edit a lesson")
     async def update_lesson(
         self,
-        lesson_id: uuid.UUID,
-        data: LessonInput,
+        lesson_id: FromPath[uuid.UUID],
+        data: JSONBody[LessonInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LessonView:
@@ -308,7 +308,7 @@ class CurriculumController(Controller):
     )
     async def complete(
         self,
-        lesson_id: uuid.UUID,
+        lesson_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgressView:
@@ -321,7 +321,7 @@ class CurriculumController(Controller):
     )
     async def assessment(
         self,
-        assessment_id: uuid.UUID,
+        assessment_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AssessmentView:
@@ -335,8 +335,8 @@ class CurriculumController(Controller):
     )
     async def attempt(
         self,
-        assessment_id: uuid.UUID,
-        data: AttemptInput,
+        assessment_id: FromPath[uuid.UUID],
+        data: JSONBody[AttemptInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AttemptResult:
@@ -350,8 +350,8 @@ class CurriculumController(Controller):
     )
     async def submit(
         self,
-        assignment_id: uuid.UUID,
-        data: SubmissionInput,
+        assignment_id: FromPath[uuid.UUID],
+        data: JSONBody[SubmissionInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SubmissionView:
@@ -364,7 +364,7 @@ class CurriculumController(Controller):
     )
     async def submissions(
         self,
-        assignment_id: uuid.UUID,
+        assignment_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[SubmissionView]:
@@ -377,8 +377,8 @@ class CurriculumController(Controller):
     )
     async def feedback(
         self,
-        submission_id: uuid.UUID,
-        data: FeedbackInput,
+        submission_id: FromPath[uuid.UUID],
+        data: JSONBody[FeedbackInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SubmissionView:
@@ -395,7 +395,7 @@ class PublicCurriculumController(Controller):
         summary="Verify a certificate (public)",
     )
     async def verify(
-        self, certificate_id: str, platform: NamedDependency[Platform]
+        self, certificate_id: FromPath[str], platform: NamedDependency[Platform]
     ) -> CertificateView:
         return await service.verify_certificate(platform, certificate_id)
 
@@ -405,7 +405,7 @@ class PublicCurriculumController(Controller):
         summary="An uploaded lesson image",
     )
     async def asset(
-        self, asset_id: uuid.UUID, platform: NamedDependency[Platform]
+        self, asset_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> Response[bytes]:
         content, content_type = await service.read_asset(platform, asset_id)
         return Response(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from dracarys.db import transaction
@@ -51,8 +51,8 @@ class MentorDiscoveryController(Controller):
     async def search(
         self,
         platform: NamedDependency[Platform],
-        skill: str | None = None,
-        timezone: str | None = None,
+        skill: FromQuery[str | None] = None,
+        timezone: FromQuery[str | None] = None,
         min_price: Annotated[int | None, Parameter(ge=0)] = None,
         max_price: Annotated[int | None, Parameter(ge=0)] = None,
         min_rating: Annotated[float | None, Parameter(ge=1, le=5)] = None,
@@ -82,7 +82,7 @@ class MentorDiscoveryController(Controller):
         summary="A mentor's session types",
     )
     async def session_types(
-        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[SessionTypeView]:
         return await service.list_session_types(platform, mentor_id)
 
@@ -93,7 +93,7 @@ class MentorDiscoveryController(Controller):
         guards=[authenticated],
     )
     async def schedules(
-        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[ScheduleView]:
         return await service.list_schedules(platform, mentor_id)
 
@@ -103,7 +103,7 @@ class MentorDiscoveryController(Controller):
         summary="Reviews a mentor received",
     )
     async def reviews(
-        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[ReviewView]:
         return await service.reviews_of(platform, mentor_id)
 
@@ -116,7 +116,7 @@ class MentorDiscoveryController(Controller):
     )
     async def languages(
         self,
-        data: LanguagesInput,
+        data: JSONBody[LanguagesInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> None:
@@ -137,7 +137,7 @@ class MatchController(Controller):
     )
     async def quiz(
         self,
-        data: QuizInput,
+        data: JSONBody[QuizInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> None:
@@ -163,7 +163,7 @@ class AvailabilityController(Controller):
     )
     async def create_schedule(
         self,
-        data: ScheduleInput,
+        data: JSONBody[ScheduleInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ScheduleView:
@@ -176,8 +176,8 @@ class AvailabilityController(Controller):
     )
     async def update_schedule(
         self,
-        schedule_id: uuid.UUID,
-        data: ScheduleInput,
+        schedule_id: FromPath[uuid.UUID],
+        data: JSONBody[ScheduleInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ScheduleView:
@@ -191,7 +191,7 @@ class AvailabilityController(Controller):
     )
     async def create_session_type(
         self,
-        data: SessionTypeInput,
+        data: JSONBody[SessionTypeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionTypeView:
@@ -211,10 +211,10 @@ class SlotController(Controller):
     )
     async def slots(
         self,
-        session_type_id: uuid.UUID,
+        session_type_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
-        timezone: str = "UTC",
-        start_date: date | None = None,
+        timezone: FromQuery[str] = "UTC",
+        start_date: FromQuery[date | None] = None,
         days: Annotated[int, Parameter(ge=1, le=366)] = 7,
     ) -> SlotList:
         return await service.list_slots(
@@ -235,7 +235,7 @@ class BookingController(Controller):
     )
     async def book(
         self,
-        data: BookingInput,
+        data: JSONBody[BookingInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
@@ -250,7 +250,7 @@ class BookingController(Controller):
     @get("/bookings/{booking_id:uuid}", operation_id="getBooking", summary="A booking")
     async def get_booking(
         self,
-        booking_id: uuid.UUID,
+        booking_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
@@ -264,8 +264,8 @@ class BookingController(Controller):
     )
     async def cancel(
         self,
-        booking_id: uuid.UUID,
-        data: CancelInput,
+        booking_id: FromPath[uuid.UUID],
+        data: JSONBody[CancelInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
@@ -279,8 +279,8 @@ class BookingController(Controller):
     )
     async def reschedule(
         self,
-        booking_id: uuid.UUID,
-        data: RescheduleInput,
+        booking_id: FromPath[uuid.UUID],
+        data: JSONBody[RescheduleInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
@@ -295,7 +295,7 @@ class SessionController(Controller):
     @get("", operation_id="getSession", summary="A session (room link for participants)")
     async def get_session(
         self,
-        session_id: uuid.UUID,
+        session_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
@@ -309,7 +309,7 @@ class SessionController(Controller):
     )
     async def join(
         self,
-        session_id: uuid.UUID,
+        session_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
@@ -323,7 +323,7 @@ class SessionController(Controller):
     )
     async def complete(
         self,
-        session_id: uuid.UUID,
+        session_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
@@ -337,8 +337,8 @@ class SessionController(Controller):
     )
     async def cancel(
         self,
-        session_id: uuid.UUID,
-        data: CancelInput,
+        session_id: FromPath[uuid.UUID],
+        data: JSONBody[CancelInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
@@ -352,8 +352,8 @@ class SessionController(Controller):
     )
     async def rate(
         self,
-        session_id: uuid.UUID,
-        data: RatingInput,
+        session_id: FromPath[uuid.UUID],
+        data: JSONBody[RatingInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ReviewView:
@@ -367,7 +367,7 @@ class SessionController(Controller):
     )
     async def invitation(
         self,
-        session_id: uuid.UUID,
+        session_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Response[bytes]:
@@ -381,8 +381,8 @@ class SessionController(Controller):
     )
     async def recording(
         self,
-        session_id: uuid.UUID,
-        data: RecordingInput,
+        session_id: FromPath[uuid.UUID],
+        data: JSONBody[RecordingInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
@@ -411,7 +411,9 @@ class CalendarController(Controller):
         summary="iCal feed; the URL's token is the credential",
         media_type=CALENDAR_MEDIA_TYPE,
     )
-    async def feed(self, feed_name: str, platform: NamedDependency[Platform]) -> Response[bytes]:
+    async def feed(
+        self, feed_name: FromPath[str], platform: NamedDependency[Platform]
+    ) -> Response[bytes]:
         body = await calendar.feed(platform, feed_name.removesuffix(".ics"))
         return Response(content=body, media_type=CALENDAR_MEDIA_TYPE)
 
@@ -429,8 +431,8 @@ class CohortSessionController(Controller):
     )
     async def create(
         self,
-        cohort_id: uuid.UUID,
-        data: LiveSessionInput,
+        cohort_id: FromPath[uuid.UUID],
+        data: JSONBody[LiveSessionInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
@@ -441,7 +443,7 @@ class CohortSessionController(Controller):
     @get("", operation_id="listCohortLiveSessions", summary="A cohort's live sessions")
     async def list_sessions(
         self,
-        cohort_id: uuid.UUID,
+        cohort_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[SessionView]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.db import Connection, transaction
@@ -94,7 +94,7 @@ class DisclaimerController(Controller):
     )
     async def acknowledge(
         self,
-        data: AcknowledgeInput,
+        data: JSONBody[AcknowledgeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -118,7 +118,7 @@ class PortfolioController(Controller):
     @post("/", operation_id="createPaperPortfolio", status_code=HTTP_201_CREATED)
     async def create(
         self,
-        data: PortfolioInput,
+        data: JSONBody[PortfolioInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Portfolio:
@@ -135,7 +135,7 @@ class PortfolioController(Controller):
     @get("/{portfolio_id:uuid}", operation_id="getPaperPortfolio")
     async def get_one(
         self,
-        portfolio_id: uuid.UUID,
+        portfolio_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Portfolio:
@@ -150,7 +150,7 @@ class PortfolioController(Controller):
     )
     async def reset(
         self,
-        portfolio_id: uuid.UUID,
+        portfolio_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Portfolio:
@@ -166,8 +166,8 @@ class PortfolioController(Controller):
     )
     async def share(
         self,
-        portfolio_id: uuid.UUID,
-        data: ShareInput,
+        portfolio_id: FromPath[uuid.UUID],
+        data: JSONBody[ShareInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Portfolio:
@@ -182,8 +182,8 @@ class PortfolioController(Controller):
     )
     async def place(
         self,
-        portfolio_id: uuid.UUID,
-        data: OrderInput,
+        portfolio_id: FromPath[uuid.UUID],
+        data: JSONBody[OrderInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PlacedOrder:
@@ -195,11 +195,11 @@ class PortfolioController(Controller):
     @get("/{portfolio_id:uuid}/orders", operation_id="listPaperOrders")
     async def orders(
         self,
-        portfolio_id: uuid.UUID,
+        portfolio_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        open_only: bool = Parameter(query="open", default=False),
-        limit: int = Parameter(default=100, ge=1, le=500),
+        open_only: Annotated[bool, QueryParameter(name="open")] = False,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[Order]:
         async with platform.pool.acquire() as conn:
             await service.readable_portfolio(conn, current_user, portfolio_id)
@@ -208,7 +208,7 @@ class PortfolioController(Controller):
     @get("/{portfolio_id:uuid}/fills", operation_id="listPaperFills")
     async def fills(
         self,
-        portfolio_id: uuid.UUID,
+        portfolio_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         limit: int = Parameter(default=100, ge=1, le=1000),
@@ -224,7 +224,7 @@ class PortfolioController(Controller):
     )
     async def performance(
         self,
-        portfolio_id: uuid.UUID,
+        portfolio_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         points: int = Parameter(default=500, ge=1, le=10_000),
@@ -247,7 +247,7 @@ class OrderController(Controller):
     )
     async def cancel(
         self,
-        order_id: uuid.UUID,
+        order_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[Order]:
@@ -264,8 +264,8 @@ class OrderController(Controller):
     )
     async def replace(
         self,
-        order_id: uuid.UUID,
-        data: ReplaceInput,
+        order_id: FromPath[uuid.UUID],
+        data: JSONBody[ReplaceInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PlacedOrder:
@@ -289,7 +289,7 @@ class SignalController(Controller):
     )
     async def publish(
         self,
-        data: SignalInput,
+        data: JSONBody[SignalInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Signal:
@@ -303,7 +303,7 @@ class SignalController(Controller):
     @get("/mentors/{mentor_id:uuid}/signals", operation_id="listMentorSignals")
     async def list_signals(
         self,
-        mentor_id: uuid.UUID,
+        mentor_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         limit: int = Parameter(default=50, ge=1, le=500),
@@ -325,7 +325,7 @@ class SignalController(Controller):
     )
     async def signal_outcomes(
         self,
-        mentor_id: uuid.UUID,
+        mentor_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[SignalOutcome]:
@@ -360,7 +360,7 @@ class SignalController(Controller):
         summary="Recompute the mentor's signal hash chain",
     )
     async def verify(
-        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> ChainVerification:
         async with platform.pool.acquire() as conn:
             return await signals.verify_chain(conn, mentor_id)
@@ -371,7 +371,7 @@ class SignalController(Controller):
         summary="Verified track record of the mentor's signal book",
     )
     async def track_record(
-        self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> TrackRecord:
         async with platform.pool.acquire() as conn:
             if await store.user_role(conn, mentor_id) != "mentor":
@@ -386,7 +386,7 @@ class SignalController(Controller):
     )
     async def set_plan(
         self,
-        data: FeedPlanInput,
+        data: JSONBody[FeedPlanInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> FeedPlan:
@@ -410,7 +410,9 @@ class SignalController(Controller):
         operation_id="getSignalFeedPlan",
         summary="What a mentor's signal feed costs per month (0 = free)",
     )
-    async def get_plan(self, mentor_id: uuid.UUID, platform: NamedDependency[Platform]) -> FeedPlan:
+    async def get_plan(
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
+    ) -> FeedPlan:
         async with platform.pool.acquire() as conn:
             if await store.user_role(conn, mentor_id) != "mentor":
                 raise NotFound("no such mentor")
@@ -425,8 +427,8 @@ class SignalController(Controller):
     )
     async def subscribe(
         self,
-        mentor_id: uuid.UUID,
-        data: SubscribeInput,
+        mentor_id: FromPath[uuid.UUID],
+        data: JSONBody[SubscribeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Subscription:
@@ -447,7 +449,7 @@ class SignalController(Controller):
     )
     async def unsubscribe(
         self,
-        subscription_id: uuid.UUID,
+        subscription_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Subscription:
@@ -463,7 +465,7 @@ class SignalController(Controller):
     )
     async def mirrors(
         self,
-        subscription_id: uuid.UUID,
+        subscription_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[Mirror]:
@@ -482,7 +484,7 @@ class SignalController(Controller):
     )
     async def leaderboard(
         self,
-        board: str,
+        board: FromPath[str],
         platform: NamedDependency[Platform],
         period: str = Parameter(default="week"),
         limit: int = Parameter(default=50, ge=1, le=200),

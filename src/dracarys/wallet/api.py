@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.db import transaction
@@ -54,7 +54,7 @@ class WalletController(Controller):
     @get("/{wallet_id:uuid}/balances", operation_id="getWalletBalances", summary="Balances")
     async def balances(
         self,
-        wallet_id: uuid.UUID,
+        wallet_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> WalletBalances:
@@ -66,11 +66,11 @@ class WalletController(Controller):
     @get("/{wallet_id:uuid}/history", operation_id="getWalletHistory", summary="History")
     async def history(
         self,
-        wallet_id: uuid.UUID,
+        wallet_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        currency: str = "KES",
-        cursor: str | None = None,
+        currency: FromQuery[str] = "KES",
+        cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> WalletHistory:
         if not current_user.may_read_as_owner(wallet_id):
@@ -88,8 +88,8 @@ class WalletController(Controller):
     )
     async def deposit(
         self,
-        wallet_id: uuid.UUID,
-        data: DepositRequest,
+        wallet_id: FromPath[uuid.UUID],
+        data: JSONBody[DepositRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> DepositView:
@@ -103,8 +103,8 @@ class WalletController(Controller):
     )
     async def withdraw(
         self,
-        wallet_id: uuid.UUID,
-        data: WithdrawRequest,
+        wallet_id: FromPath[uuid.UUID],
+        data: JSONBody[WithdrawRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PayoutView:
@@ -124,7 +124,7 @@ class PaymentsController(Controller):
     )
     async def charge(
         self,
-        data: ChargeRequest,
+        data: JSONBody[ChargeRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ChargeView:
@@ -133,7 +133,7 @@ class PaymentsController(Controller):
     @get("/deposits/{deposit_id:uuid}", operation_id="getDeposit", summary="A deposit")
     async def get_deposit(
         self,
-        deposit_id: uuid.UUID,
+        deposit_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> DepositView:
@@ -155,7 +155,7 @@ class PaymentsController(Controller):
     )
     async def invoice_pdf(
         self,
-        invoice_id: uuid.UUID,
+        invoice_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Response[bytes]:
@@ -172,7 +172,7 @@ class PaymentsController(Controller):
     @get("/escrows/{escrow_id:uuid}", operation_id="getEscrow", summary="An escrow")
     async def get_escrow(
         self,
-        escrow_id: uuid.UUID,
+        escrow_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> EscrowView:
@@ -192,8 +192,8 @@ class PaymentsController(Controller):
     )
     async def dispute(
         self,
-        escrow_id: uuid.UUID,
-        data: DisputeRequest,
+        escrow_id: FromPath[uuid.UUID],
+        data: JSONBody[DisputeRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> DisputeView:
@@ -226,8 +226,8 @@ class PaymentsAdminController(Controller):
     )
     async def resolve(
         self,
-        dispute_id: uuid.UUID,
-        data: DisputeResolution,
+        dispute_id: FromPath[uuid.UUID],
+        data: JSONBody[DisputeResolution],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> DisputeView:
@@ -249,7 +249,10 @@ class PaymentsAdminController(Controller):
         summary="Record that a bank payout was sent",
     )
     async def bank_transfer(
-        self, payout_id: uuid.UUID, data: BankTransferRecord, platform: NamedDependency[Platform]
+        self,
+        payout_id: FromPath[uuid.UUID],
+        data: JSONBody[BankTransferRecord],
+        platform: NamedDependency[Platform],
     ) -> PayoutView:
         return await service.record_bank_transfer(platform, payout_id, data.bank_reference)
 
@@ -260,7 +263,10 @@ class PaymentsAdminController(Controller):
         summary="Refund a card deposit to the card",
     )
     async def refund_card(
-        self, deposit_id: uuid.UUID, data: RefundRequest, platform: NamedDependency[Platform]
+        self,
+        deposit_id: FromPath[uuid.UUID],
+        data: JSONBody[RefundRequest],
+        platform: NamedDependency[Platform],
     ) -> CardRefundResult:
         status = await service.refund_card_deposit(
             platform,
@@ -277,7 +283,10 @@ class PaymentsAdminController(Controller):
         summary="Refund (part of) a course or subscription charge to the wallet",
     )
     async def refund_charge(
-        self, charge_id: uuid.UUID, data: RefundRequest, platform: NamedDependency[Platform]
+        self,
+        charge_id: FromPath[uuid.UUID],
+        data: JSONBody[RefundRequest],
+        platform: NamedDependency[Platform],
     ) -> dict[str, Any]:
         return await service.refund_charge(
             platform,
@@ -293,7 +302,7 @@ class PaymentsAdminController(Controller):
         media_type="text/csv",
     )
     async def tax_export(
-        self, year: int, month: int, platform: NamedDependency[Platform]
+        self, year: FromPath[int], month: FromPath[int], platform: NamedDependency[Platform]
     ) -> Response[bytes]:
         async with platform.pool.acquire() as conn:
             body = await invoices.monthly_tax_export(conn, year, month)
@@ -322,7 +331,10 @@ class PaymentWebhooksController(Controller):
 
     @post("/mpesa/{token:str}/stk", operation_id="mpesaStkCallback", status_code=HTTP_200_OK)
     async def stk(
-        self, token: str, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+        self,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
     ) -> dict[str, Any]:
         service.check_callback_token(platform.settings, token)
         await service.handle_stk_callback(platform, token, await _json(request))
@@ -330,7 +342,10 @@ class PaymentWebhooksController(Controller):
 
     @post("/mpesa/{token:str}/b2c/result", operation_id="mpesaB2cResult", status_code=HTTP_200_OK)
     async def b2c_result(
-        self, token: str, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+        self,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
     ) -> dict[str, Any]:
         service.check_callback_token(platform.settings, token)
         await service.handle_b2c_result(platform, token, await _json(request), queue_timeout=False)
@@ -338,7 +353,10 @@ class PaymentWebhooksController(Controller):
 
     @post("/mpesa/{token:str}/b2c/timeout", operation_id="mpesaB2cTimeout", status_code=HTTP_200_OK)
     async def b2c_timeout(
-        self, token: str, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+        self,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
     ) -> dict[str, Any]:
         service.check_callback_token(platform.settings, token)
         await service.handle_b2c_result(platform, token, await _json(request), queue_timeout=True)
