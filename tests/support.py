@@ -38,7 +38,12 @@ async def create_user(
     email: str | None = None,
     phone: str | None = None,
     verified: bool = True,
+    two_factor: bool | None = None,
 ) -> TestUser:
+    """A user with a live session; staff sessions have passed two-factor unless
+    `two_factor=False` (staff must, to act as staff)."""
+    if two_factor is None:
+        two_factor = role in (Role.ADMIN, Role.REVIEWER)
     user_id = uuid.uuid4()
     session_id = uuid.uuid4()
     email = email or f"{role.value}-{user_id.hex[:8]}@example.com"
@@ -55,7 +60,11 @@ async def create_user(
             kyc_level,
         )
         await conn.execute(
-            "INSERT INTO auth_sessions (id, user_id) VALUES ($1, $2)", session_id, user_id
+            """INSERT INTO auth_sessions (id, user_id, two_factor_at)
+               VALUES ($1, $2, CASE WHEN $3 THEN now() END)""",
+            session_id,
+            user_id,
+            two_factor,
         )
     token = issue_access_token(
         settings, user_id=user_id, role=role, session_id=session_id, now=clock.now()

@@ -84,6 +84,11 @@ async def test_role_guard_and_role_change_take_effect_at_once(
     async with AsyncTestClient(app=probe_app(settings, clock)) as client:
         assert (await client.post("/admin-only", headers=user.headers)).status_code == 403
         await pool.execute("UPDATE users SET role = 'admin' WHERE id = $1", user.id)
+        # Promoted, the session still needs two-factor before acting as staff.
+        assert (await client.post("/admin-only", headers=user.headers)).status_code == 403
+        await pool.execute(
+            "UPDATE auth_sessions SET two_factor_at = now() WHERE id = $1", user.session_id
+        )
         assert (await client.post("/admin-only", headers=user.headers)).status_code == 201
 
 
@@ -96,3 +101,18 @@ async def test_observer_reads_but_never_writes(
         denied = await client.post("/any-writer", headers=observer.headers)
     assert denied.status_code == 403
     assert "read-only" in denied.json()["detail"]
+
+
+async def test_staff_without_two_factor_cannot_act_as_staff_anywhere(
+    settings: Settings, clock: ManualClock, make_user: MakeUser
+) -> None:
+    unverified = await make_user(role=Role.ADMIN, two_factor=False)
+    verified = await make_user(role=Role.ADMIN)
+    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+        refused = await client.post("/admin-only", headers=unverified.headers)
+        allowed = await client.post("/admin-only", headers=verified.headers)
+        own = await client.get("/whoami", headers=unverified.headers)
+    assert refused.status_code == 403
+    assert refused.json()["extra"]["two_factor_required"] is True
+    assert allowed.status_code == 201
+    assert own.status_code == 200  # outside staff routes (e.g. to enrol) they may act

@@ -175,7 +175,7 @@ async def test_admin_routes_refuse_other_roles_and_staff_without_two_factor(
 ) -> None:
     target = await new_account(client)
     mentor: TestUser = await make_user(role=Role.MENTOR)  # type: ignore[operator]
-    admin_without_2fa: TestUser = await make_user(role=Role.ADMIN)  # type: ignore[operator]
+    admin_without_2fa: TestUser = await make_user(role=Role.ADMIN, two_factor=False)  # type: ignore[operator]
     url = f"/api/v1/admin/users/{target.id}/ban"
     body = {"reason": "spam accounts"}
     assert (await client.post(url, json=body, headers=mentor.headers)).status_code == 403

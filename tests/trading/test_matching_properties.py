@@ -106,9 +106,11 @@ def test_fills_respect_quantity_price_and_brackets(
         for slot, qty, price in zip(
             result.fill_slot, result.fill_qty, result.fill_price, strict=True
         ):
-            slip = 1 + PRESETS[book.preset[slot]].slippage_bps / 10_000
+            slip = PRESETS[book.preset[slot]].slippage_bps / 10_000
             assert qty > 0
-            assert lo / slip - 0.01 <= price <= h * slip + 0.01
+            # Slippage moves a sell down by the fraction and a buy up by it, then the price
+            # is rounded to the 0.01 tick away from the trader.
+            assert lo * (1 - slip) - 0.01 <= price <= h * (1 + slip) + 0.01
             if book.kind[slot] == LIMIT:
                 if book.side[slot] == BUY:
                     assert price <= book.limit_price[slot] + 1e-9

@@ -42,6 +42,8 @@ class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
     role: Role
     session_id: uuid.UUID
+    # The session passed a TOTP check (at login or by enrolling); staff need it to act.
+    two_factor: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -130,7 +132,8 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 def requires_role(
     *roles: Role,
 ) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
-    """Route guard: the caller's role must be one of `roles`."""
+    """Route guard: the caller's role must be one of `roles`; admins and reviewers acting
+    as such must also have passed two-factor authentication in this session."""
     allowed = frozenset(roles)
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -140,6 +143,12 @@ def requires_role(
         if user.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"this action needs one of the roles: {names}")
+        if user.is_staff and not user.two_factor:
+            raise Forbidden(
+                "staff actions need two-factor authentication: enrol at POST /api/v1/me/totp "
+                "or sign in with your authenticator code",
+                extra={"two_factor_required": True},
+            )
 
     return guard
 
@@ -159,7 +168,8 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
         platform: Platform = connection.app.state.platform
         claimed = decode_access_token(platform.settings, token, now=platform.clock.now())
         row = await platform.pool.fetchrow(
-            """SELECT u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
+            """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
+               FROM auth_sessions s JOIN users u ON u.id = s.user_id
                WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
                  AND u.status = 'active'""",
             claimed.session_id,
@@ -170,7 +180,9 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
                 "this session has ended; sign in again",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        user = msgspec.structs.replace(claimed, role=Role(row["role"]))
+        user = msgspec.structs.replace(
+            claimed, role=Role(row["role"]), two_factor=row["two_factor"]
+        )
         if user.role is Role.OBSERVER and connection.scope.get("method") not in _READ_METHODS:
             # Enforced here rather than as an app-wide guard: Litestar copies the route
             # handler for every guard call, which costs every request.

@@ -9,14 +9,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from dracarys.errors import Forbidden, Unauthorized
 from dracarys.identity import kyc, oidc, profiles, service
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
 from dracarys.identity.audit import audit_trail, verify_audit_chain
@@ -63,25 +60,9 @@ def source_ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
-async def staff_two_factor(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    """Guard for reviewer/admin routes: the session must have passed a TOTP check
-    (at login, or by enrolling in it)."""
-    user = connection.scope.get("user")
-    if not isinstance(user, CurrentUser):
-        raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
-    platform: Platform = connection.app.state.platform
-    if not await service.session_has_two_factor(platform, user):
-        raise Forbidden(
-            "staff actions need two-factor authentication: enrol at POST /api/v1/me/totp "
-            "or sign in with your authenticator code",
-            extra={"two_factor_required": True},
-        )
-
-
-STAFF = [requires_role(Role.REVIEWER, Role.ADMIN), staff_two_factor]
-ADMIN = [requires_role(Role.ADMIN), staff_two_factor]
+# requires_role also makes staff pass two-factor before acting as staff.
+STAFF = [requires_role(Role.REVIEWER, Role.ADMIN)]
+ADMIN = [requires_role(Role.ADMIN)]
 
 
 @dataclass

@@ -655,9 +655,3 @@ def verify_step_up_token(platform: Platform, user: CurrentUser, token: str | Non
         or int(claims["exp"]) <= int(platform.clock.now().timestamp())
     ):
         raise Forbidden("the step-up token is not valid", extra={"step_up_required": True})
-
-
-async def session_has_two_factor(platform: Platform, user: CurrentUser) -> bool:
-    async with platform.pool.acquire() as conn:
-        row = await store.session_row(conn, user.session_id)
-    return row is not None and row["two_factor_at"] is not None
