@@ -5,7 +5,6 @@ inside the platform process in the embedded mode (`dracarys up`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -86,14 +85,22 @@ class Worker:
     def scheduler(self) -> TaskiqScheduler:
         return TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Cancel the receiver, relay and scheduler, and shut the broker down. Each step
+        is bounded: a task that swallows its cancellation must not hang the shutdown (a
+        message it held unacknowledged is re-delivered to another worker)."""
         for task in self._background:
             task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._background:
+            _, pending = await asyncio.wait(self._background, timeout=grace_s)
+            if pending:
+                log.warning("worker_tasks_still_running", tasks=[t.get_name() for t in pending])
         self._background.clear()
-        await self.broker.shutdown()
+        try:
+            async with asyncio.timeout(grace_s):
+                await self.broker.shutdown()
+        except TimeoutError:
+            log.warning("broker_shutdown_timed_out", grace_s=grace_s)
 
 
 @asynccontextmanager

@@ -80,8 +80,9 @@ def test_dracarys_up_serves_health_ready_and_schema_with_nothing_installed(
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             assert time.monotonic() < deadline, "dracarys up did not start in time"
             time.sleep(0.3)
-        assert httpx.get(f"{base}/ready").json()["postgres"] == "ok"
-        schema = httpx.get(f"{base}/schema/openapi.json")
+        # Generous timeouts: the demo seeding and the replay feed share two busy cores.
+        assert httpx.get(f"{base}/ready", timeout=30).json()["postgres"] == "ok"
+        schema = httpx.get(f"{base}/schema/openapi.json", timeout=30)
         assert schema.status_code == 200
         assert schema.json()["info"]["title"] == "Dracarys API"
     finally:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.errors import Forbidden, InvalidInput, NotFound
@@ -84,7 +84,7 @@ class PointsController(Controller):
         self,
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        user_id: uuid.UUID | None = None,
+        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> Balance:
         return await service.balance(platform, _subject(current_user, user_id))
 
@@ -98,8 +98,8 @@ class PointsController(Controller):
         self,
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        user_id: uuid.UUID | None = None,
-        cursor: str | None = None,
+        user_id: FromQuery[uuid.UUID | None] = None,
+        cursor: FromQuery[str | None] = None,
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> History:
         subject = _subject(current_user, user_id)
@@ -140,7 +140,7 @@ class PointsController(Controller):
     )
     async def award(
         self,
-        data: AwardInput,
+        data: JSONBody[AwardInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
@@ -154,7 +154,7 @@ class PointsController(Controller):
     )
     async def get_leaderboard(
         self,
-        period: str,
+        period: FromPath[str],
         platform: NamedDependency[Platform],
         limit: int = Parameter(default=20, ge=1, le=100),
     ) -> Leaderboard:
@@ -198,7 +198,7 @@ class PointsController(Controller):
     )
     async def file_appeal(
         self,
-        data: AppealInput,
+        data: JSONBody[AppealInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Appeal:
@@ -226,8 +226,8 @@ class PointsController(Controller):
     )
     async def decide_appeal(
         self,
-        appeal_id: uuid.UUID,
-        data: AppealDecisionInput,
+        appeal_id: FromPath[uuid.UUID],
+        data: JSONBody[AppealDecisionInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Appeal:
@@ -253,7 +253,9 @@ class PointsController(Controller):
         guards=STAFF,
         status_code=HTTP_200_OK,
     )
-    async def unfreeze(self, user_id: uuid.UUID, platform: NamedDependency[Platform]) -> Balance:
+    async def unfreeze(
+        self, user_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
+    ) -> Balance:
         await service.unfreeze(platform, user_id)
         return await service.balance(platform, user_id)
 
@@ -266,8 +268,8 @@ class PointsController(Controller):
     )
     async def new_rule_version(
         self,
-        code: str,
-        data: RuleVersionInput,
+        code: FromPath[str],
+        data: JSONBody[RuleVersionInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Rule:
@@ -282,7 +284,7 @@ class PointsController(Controller):
     )
     async def create_event(
         self,
-        data: EventInput,
+        data: JSONBody[EventInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PointsEvent:
@@ -294,7 +296,10 @@ class PointsController(Controller):
         summary="Follow a marketing-email link (scanners are ignored)",
     )
     async def email_click(
-        self, token: str, platform: NamedDependency[Platform], request: Request[Any, Any, Any]
+        self,
+        token: FromPath[str],
+        platform: NamedDependency[Platform],
+        request: Request[Any, Any, Any],
     ) -> EmailClickResult:
         status = await service.record_email_click(
             platform, token, request.headers.get("user-agent"), _source_ip(request)
@@ -310,7 +315,7 @@ class PointsController(Controller):
     )
     async def confirm_email_click(
         self,
-        data: EmailClickConfirmInput,
+        data: JSONBody[EmailClickConfirmInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> EmailClickResult:
@@ -336,7 +341,7 @@ class PointsController(Controller):
     summary="Redeem points: discount, wallet credit, merch, course unlock, mentor credit",
 )
 async def convert_points(
-    data: ConvertPointsInput,
+    data: JSONBody[ConvertPointsInput],
     platform: NamedDependency[Platform],
     current_user: NamedDependency[CurrentUser],
     request: Request[Any, Any, Any],
