@@ -48,6 +48,7 @@ from dracarys.curriculum.models import (
 from dracarys.curriculum.rendering import render_markdown
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.files import sniff_file_type
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.mentorship import store as mentorship_store
 from dracarys.outbox import emit
@@ -56,14 +57,8 @@ from dracarys.wallet.escrow import hold_escrow, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)
-# Images and charts a lesson may embed, recognised by their first bytes.
-IMAGE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-)
-SIGNATURE_BYTES = 16
+# Images and charts a lesson may embed.
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 # ---- permissions ----------------------------------------------------------------------
@@ -359,17 +354,6 @@ async def get_lesson(platform: Platform, actor: CurrentUser, lesson_id: uuid.UUI
 # ---- uploads --------------------------------------------------------------------------
 
 
-def sniff_image(content: bytes) -> tuple[str, str] | None:
-    """(content type, extension) from the bytes themselves, or None: what the client says a
-    file is counts for nothing. WebP is RIFF....WEBP; SVG is refused (it can carry script)."""
-    for signature, content_type, extension in IMAGE_SIGNATURES:
-        if content.startswith(signature):
-            return content_type, extension
-    if len(content) >= 12 and content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    return None
-
-
 def _asset_dir(platform: Platform) -> Any:
     return platform.settings.data_path / "curriculum" / "assets"
 
@@ -380,8 +364,8 @@ async def upload_asset(
     limit = platform.settings.curriculum_upload_max_bytes
     if len(content) > limit:
         raise InvalidInput(f"the file is larger than {limit} bytes", field="file")
-    sniffed = sniff_image(content[:SIGNATURE_BYTES])
-    if sniffed is None:
+    sniffed = sniff_file_type(content)
+    if sniffed is None or sniffed.content_type not in IMAGE_TYPES:
         raise InvalidInput("upload a PNG, JPEG, GIF or WebP image", field="file")
     content_type, extension = sniffed
     asset_id = uuid.uuid4()

@@ -12,6 +12,7 @@ import asyncpg
 
 from dracarys.db import transaction
 from dracarys.errors import Conflict, InvalidInput, NotFound
+from dracarys.files import sniff_file_type
 from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.audit import record_audit
@@ -28,15 +29,8 @@ DOCUMENT_NAMES = {
 }
 
 
-def sniff_content_type(content: bytes) -> str | None:
-    """The type is what the bytes are, never what the client says they are."""
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"%PDF-"):
-        return "application/pdf"
-    return None
+# Documents KYC accepts.
+DOCUMENT_TYPES = frozenset({"image/jpeg", "image/png", "application/pdf"})
 
 
 def _document_dir(platform: Platform) -> Path:
@@ -79,9 +73,10 @@ async def upload_document(
         raise InvalidInput(f"the file is larger than {limit} bytes", field="file")
     if not content:
         raise InvalidInput("the file is empty", field="file")
-    content_type = sniff_content_type(content)
-    if content_type is None:
+    sniffed = sniff_file_type(content)
+    if sniffed is None or sniffed.content_type not in DOCUMENT_TYPES:
         raise InvalidInput("upload a JPEG, PNG or PDF file", field="file")
+    content_type = sniffed.content_type
     document_id = uuid.uuid4()
     stored_name = f"{uuid.uuid4().hex}.bin"
     sealed = seal(kyc_document_key(platform.settings), content, document_id.bytes)
