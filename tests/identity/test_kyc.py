@@ -189,9 +189,10 @@ async def test_kyc_tiers_rise_with_verification_and_approvals_and_the_user_is_ma
     assert decisions == [("kyc.rejected", reviewer.id), ("kyc.approved", reviewer.id)]
 
     address2 = (await _upload(client, owner, PDF, doc_type="proof_of_address")).json()
-    await client.post(
+    approved = await client.post(
         f"/api/v1/kyc/documents/{address2['id']}/approve", json={}, headers=reviewer.headers
     )
+    assert approved.status_code == 200, approved.text
     assert await pool.fetchval("SELECT kyc_level FROM users WHERE id = $1", owner.id) == 3
 
 
