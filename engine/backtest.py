@@ -59,10 +59,14 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 FlagArray = npt.NDArray[np.int8]
 BoolArray = npt.NDArray[np.bool_]
+WordArray = npt.NDArray[np.uint64]
 
 # Rows of the series matrix every simulation reads; indicator rows follow.
 ROW_OPEN, ROW_HIGH, ROW_LOW, ROW_CLOSE, ROW_VOLUME = 0, 1, 2, 3, 4
 BASE_ROWS = 5
+
+# Bars per block when evaluating conditions: a block of a few series stays in L1/L2 cache.
+SIGNAL_BLOCK_BARS = 2048
 
 # Signal flags, one int8 per bar, combinable with ``|``.
 LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
@@ -118,8 +122,9 @@ SETTINGS_LENGTH = 20
     T_RETURN,
     T_FEES,
     T_EXIT_REASON,
-) = range(10)
-TRADE_COLUMNS = 10
+    T_CASH_HELD,
+) = range(11)
+TRADE_COLUMNS = 11
 
 
 @inline_kernel
@@ -169,64 +174,96 @@ def _fill_signal_flags(
     cond_lag: IntArray,
 ) -> None:
     """Signal flags of every bar into ``flags``: a group (long entry, long exit, short
-    entry, short exit) fires when it has conditions and all of them hold. Conditions are
-    evaluated one at a time over all the bars, in branch-free loops the compiler
-    vectorises, several times faster than bar by bar inside the simulation."""
+    entry, short exit) fires when it has conditions and all of them hold. The bars go in
+    blocks small enough to stay in the processor's cache while every condition of every
+    group reads them, so each series crosses the memory bus once however many conditions
+    use it; within a block a condition is evaluated over all its bars in a branch-free
+    loop the compiler vectorises, several times faster than bar by bar inside the
+    simulation."""
     stop = base.shape[1]
-    flags[:] = 0
-    for group in range(4):
-        first_condition = group_bounds[group]
-        last_condition = group_bounds[group + 1]
-        if last_condition == first_condition:
-            continue
-        mask[:] = True
-        for k in range(first_condition, last_condition):
-            a = _series_row(base, series, cond_left[k])
-            right_is_series = cond_right[k] >= 0
-            b = _series_row(base, series, cond_right[k]) if right_is_series else a
-            op = cond_op[k]
-            lag = cond_lag[k]
-            # Bars too early to read the lagged previous value take the careful path.
-            safe = min(lag + 1, stop)
-            for i in range(safe):
-                mask[i] &= _condition_holds(a, b, right_is_series, cond_constant[k], i, op, lag)
-            # Aligned views indexed by the loop counter alone: no negative-index
-            # wraparound checks, so the compiler can vectorise the comparisons.
-            count = stop - safe
-            now = mask[safe:]
-            a_now = a[safe:]
-            a_before = a[safe - 1 : stop - 1]
-            if not right_is_series:
-                c = cond_constant[k]
-                if op == OP_ABOVE:
-                    for i in range(count):
-                        now[i] &= a_now[i] > c
-                elif op == OP_BELOW:
-                    for i in range(count):
-                        now[i] &= a_now[i] < c
-                elif op == OP_CROSSES_ABOVE:
-                    for i in range(count):
-                        now[i] &= (a_now[i] > c) & (a_before[i] <= c)
-                else:
-                    for i in range(count):
-                        now[i] &= (a_now[i] < c) & (a_before[i] >= c)
-            else:
-                b_now = b[safe - lag : stop - lag]
-                b_before = b[safe - 1 - lag : stop - 1 - lag]
-                if op == OP_ABOVE:
-                    for i in range(count):
-                        now[i] &= a_now[i] > b_now[i]
-                elif op == OP_BELOW:
-                    for i in range(count):
-                        now[i] &= a_now[i] < b_now[i]
-                elif op == OP_CROSSES_ABOVE:
-                    for i in range(count):
-                        now[i] &= (a_now[i] > b_now[i]) & (a_before[i] <= b_before[i])
-                else:
-                    for i in range(count):
-                        now[i] &= (a_now[i] < b_now[i]) & (a_before[i] >= b_before[i])
-        for j in range(stop):
-            flags[j] |= np.int8(mask[j]) << group
+    for block_start in range(0, stop, SIGNAL_BLOCK_BARS):
+        block_stop = min(block_start + SIGNAL_BLOCK_BARS, stop)
+        block_flags = flags[block_start:block_stop]
+        block_flags[:] = 0
+        for group in range(4):
+            first_condition = group_bounds[group]
+            last_condition = group_bounds[group + 1]
+            if last_condition == first_condition:
+                continue
+            block_mask = mask[block_start:block_stop]
+            block_mask[:] = True
+            for k in range(first_condition, last_condition):
+                _condition_block(
+                    base,
+                    series,
+                    mask,
+                    block_start,
+                    block_stop,
+                    cond_left[k],
+                    cond_op[k],
+                    cond_right[k],
+                    cond_constant[k],
+                    cond_lag[k],
+                )
+            for j in range(block_stop - block_start):
+                block_flags[j] |= np.int8(block_mask[j]) << group
+
+
+@inline_kernel
+def _condition_block(
+    base: FloatArray,
+    series: FloatArray,
+    mask: BoolArray,
+    block_start: int,
+    block_stop: int,
+    left: int,
+    op: int,
+    right: int,
+    constant: float,
+    lag: int,
+) -> None:
+    """AND one condition into ``mask`` over bars ``block_start..block_stop``."""
+    a = _series_row(base, series, left)
+    right_is_series = right >= 0
+    b = _series_row(base, series, right) if right_is_series else a
+    # Bars too early to read the lagged previous value take the careful path.
+    safe = max(block_start, min(lag + 1, block_stop))
+    for i in range(block_start, safe):
+        mask[i] &= _condition_holds(a, b, right_is_series, constant, i, op, lag)
+    # Aligned views indexed by the loop counter alone: no negative-index wraparound
+    # checks, so the compiler can vectorise the comparisons.
+    count = block_stop - safe
+    now = mask[safe:block_stop]
+    a_now = a[safe:block_stop]
+    a_before = a[safe - 1 : block_stop - 1]
+    if not right_is_series:
+        if op == OP_ABOVE:
+            for i in range(count):
+                now[i] &= a_now[i] > constant
+        elif op == OP_BELOW:
+            for i in range(count):
+                now[i] &= a_now[i] < constant
+        elif op == OP_CROSSES_ABOVE:
+            for i in range(count):
+                now[i] &= (a_now[i] > constant) & (a_before[i] <= constant)
+        else:
+            for i in range(count):
+                now[i] &= (a_now[i] < constant) & (a_before[i] >= constant)
+        return
+    b_now = b[safe - lag : block_stop - lag]
+    b_before = b[safe - 1 - lag : block_stop - 1 - lag]
+    if op == OP_ABOVE:
+        for i in range(count):
+            now[i] &= a_now[i] > b_now[i]
+    elif op == OP_BELOW:
+        for i in range(count):
+            now[i] &= a_now[i] < b_now[i]
+    elif op == OP_CROSSES_ABOVE:
+        for i in range(count):
+            now[i] &= (a_now[i] > b_now[i]) & (a_before[i] <= b_before[i])
+    else:
+        for i in range(count):
+            now[i] &= (a_now[i] < b_now[i]) & (a_before[i] >= b_before[i])
 
 
 @inline_kernel
@@ -275,9 +312,12 @@ def _close_trade(
     exit_price: float,
     exit_fee: float,
     exit_reason: int,
+    cash_held: float,
 ) -> float:
     """Write the trade closing ``position`` as row ``trade_count`` of the table (when it
-    fits) and return its realised profit, net of both fees."""
+    fits) and return its realised profit, net of both fees. ``cash_held`` is the cash
+    while the trade was open: with the profits it is the ledger ``book`` rebuilds cash and
+    position from."""
     units = abs(position)
     side = 1.0 if position > 0.0 else -1.0
     pnl = side * units * (exit_price - entry_price) - entry_fee - exit_fee
@@ -292,7 +332,59 @@ def _close_trade(
         trades[trade_count, T_RETURN] = pnl / (units * entry_price)
         trades[trade_count, T_FEES] = entry_fee + exit_fee
         trades[trade_count, T_EXIT_REASON] = exit_reason
+        trades[trade_count, T_CASH_HELD] = cash_held
     return pnl
+
+
+@inline_kernel
+def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -> int:
+    """The first bar from ``start`` whose flags share a bit with ``watch`` (the bar count
+    when none does), testing eight bars per step along ``words`` (``signal`` as 64-bit
+    words)."""
+    n = signal.shape[0]
+    i = start
+    while i < n and i % 8 != 0:
+        if signal[i] & watch:
+            return i
+        i += 1
+    pattern = np.uint64(watch) * np.uint64(0x0101010101010101)
+    word = i // 8
+    while word < words.shape[0] and (words[word] & pattern) == 0:
+        word += 1
+    i = max(i, int(word) * 8)
+    while i < n:
+        if signal[i] & watch:
+            return i
+        i += 1
+    return n
+
+
+@inline_kernel
+def _mark_to_market(
+    closes: FloatArray,
+    equity_out: FloatArray,
+    start: int,
+    stop: int,
+    cash: float,
+    position: float,
+    maintenance: float,
+) -> int:
+    """Equity of a held position over bars ``start..stop`` in a loop the compiler
+    vectorises; returns ``stop``, or the first bar that breaches the maintenance margin
+    (the caller liquidates there)."""
+    close_view = closes[start:stop]
+    equity_view = equity_out[start:stop]
+    margin_floor = maintenance * abs(position)
+    breaches = 0
+    for k in range(stop - start):
+        equity = cash + position * close_view[k]
+        equity_view[k] = equity
+        breaches += equity < margin_floor * close_view[k]
+    if breaches:
+        for k in range(stop - start):
+            if equity_view[k] < margin_floor * close_view[k]:
+                return start + k
+    return stop
 
 
 @kernel
@@ -308,8 +400,6 @@ def simulate(
     cond_lag: IntArray,
     custom_flags: FlagArray,
     equity_out: FloatArray,
-    cash_out: FloatArray,
-    position_out: FloatArray,
     trades_out: FloatArray,
     flag_scratch: FlagArray,
     mask_scratch: BoolArray,
@@ -317,8 +407,8 @@ def simulate(
     """Run one backtest over the bars in ``base`` (rows: open, high, low, close, volume)
     with indicator rows in ``series`` (condition rows count bar rows first). Signals come
     from ``custom_flags`` when it has one entry per bar, else from the conditions. Writes
-    equity (and cash and position, when those arrays are not empty) per bar, and the
-    trades into ``trades_out`` (the open trade last). ``flag_scratch`` and ``mask_scratch``
+    equity per bar and the trades into ``trades_out`` (the open trade last); cash and
+    position per bar follow from the trades (``book``). ``flag_scratch`` and ``mask_scratch``
     (one element per bar; unused with custom flags) are working space the caller owns, so
     a sweep worker reuses the same pages for every combination. Returns the number of trades, which
     exceeds the table's rows when it was too small (the caller then runs again with a
@@ -329,7 +419,6 @@ def simulate(
     lows = base[ROW_LOW]
     closes = base[ROW_CLOSE]
     use_custom = custom_flags.shape[0] == n
-    record_book = cash_out.shape[0] == n
 
     fill_at_close = settings[S_FILL_AT_CLOSE] != 0.0
     allow_short = settings[S_ALLOW_SHORT] != 0.0
@@ -381,43 +470,25 @@ def simulate(
             cond_constant,
             cond_lag,
         )
+    # The flags eight bars at a time, for skipping quiet stretches.
+    words = signal[: n - n % 8].view(np.uint64)
     i = 0
     while i < n:
         # Fast path: with no order working, a bar only needs marking to market until one
         # whose flags could act (an entry when flat; an exit or reversal when holding).
         if not pending_exit and pending_direction == 0 and (position == 0.0 or not has_protection):
-            # Views indexed from zero let the compiler drop negative-index checks.
-            quiet_signal = signal[i:]
-            quiet_close = closes[i:]
-            quiet_equity = equity_out[i:]
-            quiet_cash = cash_out[i:] if record_book else cash_out
-            quiet_position = position_out[i:] if record_book else position_out
-            remaining = n - i
-            k = 0
             if position == 0.0:
                 watch = LONG_ENTRY | (SHORT_ENTRY if allow_short else 0)
-                while k < remaining and (quiet_signal[k] & watch) == 0:
-                    quiet_equity[k] = cash
-                    if record_book:
-                        quiet_cash[k] = cash
-                        quiet_position[k] = 0.0
-                    k += 1
+            elif position > 0.0:
+                watch = LONG_EXIT | (SHORT_ENTRY if allow_short else 0)
             else:
-                if position > 0.0:
-                    watch = LONG_EXIT | (SHORT_ENTRY if allow_short else 0)
-                else:
-                    watch = SHORT_EXIT | LONG_ENTRY
-                margin_floor = maintenance * abs(position)
-                while k < remaining and (quiet_signal[k] & watch) == 0:
-                    equity = cash + position * quiet_close[k]
-                    if equity < margin_floor * quiet_close[k]:
-                        break
-                    quiet_equity[k] = equity
-                    if record_book:
-                        quiet_cash[k] = cash
-                        quiet_position[k] = position
-                    k += 1
-            i += k
+                watch = SHORT_EXIT | LONG_ENTRY
+            stop = _next_flagged(signal, words, i, watch)
+            if position == 0.0:
+                equity_out[i:stop] = cash
+                i = stop
+            else:
+                i = _mark_to_market(closes, equity_out, i, stop, cash, position, maintenance)
             if i == n:
                 break
         exit_price = 0.0
@@ -444,6 +515,7 @@ def simulate(
                 exit_price,
                 fee,
                 exit_reason,
+                cash,
             )
             trade_count += 1
             cash = cash_before_entry + pnl
@@ -595,6 +667,7 @@ def simulate(
                 exit_price,
                 fee,
                 exit_reason,
+                cash,
             )
             trade_count += 1
             cash = cash_before_entry + pnl
@@ -638,6 +711,7 @@ def simulate(
                 exit_price,
                 fee,
                 EXIT_MARGIN_CALL,
+                cash,
             )
             trade_count += 1
             cash = cash_before_entry + pnl
@@ -646,9 +720,6 @@ def simulate(
             pending_exit = False
             equity = cash
         equity_out[i] = equity
-        if record_book:
-            cash_out[i] = cash
-            position_out[i] = position
         i += 1
 
     if position != 0.0:
@@ -663,6 +734,35 @@ def simulate(
             closes[n - 1],
             0.0,
             EXIT_STILL_OPEN,
+            cash,
         )
         trade_count += 1
     return trade_count
+
+
+@kernel
+def book(trades: FloatArray, n: int, initial_cash: float) -> tuple[FloatArray, FloatArray]:
+    """Cash and signed position at the close of each of ``n`` bars, rebuilt from the trade
+    table alone: a trade holds its position and ``T_CASH_HELD`` from its entry bar up to
+    (not including) its exit bar, or to the end when still open; between trades cash is
+    the starting cash plus the profits of the trades closed so far, added in the order
+    the kernel added them, so ``cash + position × close`` equals the kernel's equity."""
+    cash = np.empty(n)
+    position = np.empty(n)
+    flat = initial_cash
+    cursor = 0
+    for k in range(trades.shape[0]):
+        entry = int(trades[k, T_ENTRY_BAR])
+        still_open = trades[k, T_EXIT_REASON] == EXIT_STILL_OPEN
+        stop = n if still_open else int(trades[k, T_EXIT_BAR])
+        cash[cursor:entry] = flat
+        position[cursor:entry] = 0.0
+        if stop > entry:
+            cash[entry:stop] = trades[k, T_CASH_HELD]
+            position[entry:stop] = trades[k, T_DIRECTION] * trades[k, T_UNITS]
+        if not still_open:
+            flat = flat + trades[k, T_PNL]
+        cursor = max(cursor, stop)
+    cash[cursor:] = flat
+    position[cursor:] = 0.0
+    return cash, position

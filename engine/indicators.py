@@ -14,40 +14,64 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @kernel
-def sma(values: FloatArray, window: int) -> FloatArray:
-    """Simple moving average: mean of the last ``window`` values (inclusive)."""
+def sma_into(values: FloatArray, window: int, out: FloatArray) -> None:
+    """Simple moving average of ``values`` over ``window`` bars (inclusive) into ``out``:
+    one pass that reads each value twice and writes each output once, as fast as memory
+    moves (the running sum's chain of additions is not the limit; a division per bar
+    would be, hence the reciprocal)."""
     n = values.shape[0]
-    out = np.full(n, np.nan)
     if window < 1 or n < window:
-        return out
+        out[:] = np.nan
+        return
+    out[: window - 1] = np.nan
     # Sums are taken relative to an anchor so that large price levels do not cost digits.
     anchor = values[0]
+    inverse = 1.0 / window
     running = 0.0
     for i in range(window):
         running += values[i] - anchor
-    out[window - 1] = anchor + running / window
+    out[window - 1] = anchor + running * inverse
     for i in range(window, n):
         running += values[i] - values[i - window]
-        out[i] = anchor + running / window
+        out[i] = anchor + running * inverse
+
+
+@kernel
+def sma(values: FloatArray, window: int) -> FloatArray:
+    """Simple moving average: mean of the last ``window`` values (inclusive)."""
+    out = np.empty(values.shape[0])
+    sma_into(values, window, out)
     return out
 
 
 @kernel
-def ema(values: FloatArray, span: int) -> FloatArray:
-    """Exponential moving average with ``alpha = 2 / (span + 1)``, seeded with the first
-    value (``ema[0] = values[0]``, no bias adjustment), NaN for the first ``span - 1`` bars.
-    Matches polars ``ewm_mean(span=span, adjust=False, min_samples=span)``."""
+def ema_into(values: FloatArray, span: int, out: FloatArray) -> None:
+    """Exponential moving average with ``alpha = 2 / (span + 1)`` into ``out``, seeded
+    with the first value (``ema[0] = values[0]``, no bias adjustment), NaN for the first
+    ``span - 1`` bars. Matches polars ``ewm_mean(span=span, adjust=False, min_samples=span)``."""
     n = values.shape[0]
-    out = np.full(n, np.nan)
     if span < 1 or n == 0:
-        return out
+        out[:] = np.nan
+        return
+    warm_up = min(span - 1, n)
+    out[:warm_up] = np.nan
     alpha = 2.0 / (span + 1.0)
+    keep = 1.0 - alpha
     level = values[0]
-    for i in range(n):
-        if i > 0:
-            level = alpha * values[i] + (1.0 - alpha) * level
-        if i >= span - 1:
-            out[i] = level
+    for i in range(1, warm_up):
+        level = alpha * values[i] + keep * level
+    if warm_up == 0:
+        out[0] = level
+    for i in range(max(warm_up, 1), n):
+        level = alpha * values[i] + keep * level
+        out[i] = level
+
+
+@kernel
+def ema(values: FloatArray, span: int) -> FloatArray:
+    """Exponential moving average (see ``ema_into``)."""
+    out = np.empty(values.shape[0])
+    ema_into(values, span, out)
     return out
 
 

@@ -16,6 +16,7 @@ to ``run_signal_function``; fills, sizing, risk and metrics are the same as for 
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from engine.backtest import (
     T_RETURN,
     T_UNITS,
     TRADE_COLUMNS,
+    book,
     simulate,
 )
 from engine.data import Bars
@@ -65,10 +67,24 @@ class BacktestResult:
     execution: ExecutionSettings
     bars: Bars
     equity: FloatArray
-    cash: FloatArray
-    position: FloatArray
     trade_table: FloatArray
     metrics: Metrics
+
+    @cached_property
+    def _book(self) -> tuple[FloatArray, FloatArray]:
+        # Rebuilt from the trade table on first use: a run that only wants metrics
+        # never pays for two more arrays the length of the bars.
+        return book(self.trade_table, self.bars.length, self.execution.initial_cash)
+
+    @property
+    def cash(self) -> FloatArray:
+        """Cash at each bar's close."""
+        return self._book[0]
+
+    @property
+    def position(self) -> FloatArray:
+        """Signed units held at each bar's close."""
+        return self._book[1]
 
     @property
     def drawdown(self) -> FloatArray:
@@ -110,8 +126,6 @@ def _run(
     settings = kernel_settings(spec, execution, rows)
     n = bars.length
     equity = np.empty(n)
-    cash = np.empty(n)
-    position = np.empty(n)
     # A trade every 16 bars or more often is rare; such runs simulate twice.
     capacity = min(n + 1, max(MIN_TRADE_ROWS, n // 16))
     flag_scratch = np.empty(0 if flags.shape[0] else n, dtype=np.int8)
@@ -130,8 +144,6 @@ def _run(
             rules.lag,
             flags,
             equity,
-            cash,
-            position,
             trade_table,
             flag_scratch,
             mask_scratch,
@@ -146,8 +158,6 @@ def _run(
         execution=execution,
         bars=bars,
         equity=equity,
-        cash=cash,
-        position=position,
         trade_table=trade_table,
         metrics=Metrics.from_vector(vector),
     )

@@ -287,6 +287,19 @@ def _source(bars: Bars, name: str) -> FloatArray:
     return array
 
 
+def compute_indicator_into(indicator: Indicator, bars: Bars, rows: list[FloatArray]) -> None:
+    """Write the indicator's outputs, in the order of ``output_names``, into ``rows``:
+    the moving averages straight into place, the others through a copy."""
+    match indicator:
+        case Sma(window=window, source=source):
+            indicators.sma_into(_source(bars, source), window, rows[0])
+        case Ema(span=span, source=source):
+            indicators.ema_into(_source(bars, source), span, rows[0])
+        case _:
+            for row, output in zip(rows, compute_indicator(indicator, bars), strict=True):
+                row[:] = output
+
+
 def compute_indicator(indicator: Indicator, bars: Bars) -> tuple[FloatArray, ...]:
     """The indicator's output arrays, in the order of ``output_names``."""
     match indicator:
@@ -351,16 +364,17 @@ class SeriesTable:
         for key, indicator in wanted.items():
             if key in self.rows_of:
                 continue
-            outputs = compute_indicator(indicator, self.bars)
-            self.computed += 1
-            while len(self.free_rows) < len(outputs):
+            width = len(output_names(indicator))
+            while len(self.free_rows) < width:
                 evictable = next((k for k in self.rows_of if k not in wanted), None)
                 if evictable is None:
                     raise MemoryError("the series table is too small for one chunk's indicators")
                 self.free_rows.extend(self.rows_of.pop(evictable))
-            rows = tuple(self.free_rows.pop() for _ in outputs)
-            for row, output in zip(rows, outputs, strict=True):
-                self.matrix[row - BASE_ROWS] = output
+            rows = tuple(self.free_rows.pop() for _ in range(width))
+            compute_indicator_into(
+                indicator, self.bars, [self.matrix[row - BASE_ROWS] for row in rows]
+            )
+            self.computed += 1
             self.rows_of[key] = rows
 
     def rows_for(self, spec: StrategySpec) -> dict[str, int]:

@@ -116,7 +116,6 @@ def _sweep_chunk(
     n = base.shape[1]
     out = np.empty((combos, len(METRIC_NAMES)))
     no_flags = np.zeros(0, dtype=np.int8)
-    no_book = np.zeros(0)
     workers = min(worker_count, combos)
     # Each worker allocates its buffers once and reuses them for every combination it
     # runs (round-robin): fresh pages cost more than the simulation on some machines.
@@ -138,8 +137,6 @@ def _sweep_chunk(
                 cond_lag[c],
                 no_flags,
                 equity,
-                no_book,
-                no_book,
                 trades,
                 flag_scratch,
                 mask_scratch,
@@ -159,8 +156,6 @@ def _sweep_chunk(
                     cond_lag[c],
                     no_flags,
                     equity,
-                    no_book,
-                    no_book,
                     trades,
                     flag_scratch,
                     mask_scratch,
