@@ -32,12 +32,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import msgspec
+import uvloop
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -79,7 +81,8 @@ _decode_tick = msgspec.json.Decoder(dict[str, Any])
 
 def client_process(pipe: Connection, kind: str, url: str, token: str, local_ip: str) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-    asyncio.run(_client_main(pipe, kind, url, token, local_ip))
+    # The same event loop as the servers, for both contenders' clients.
+    uvloop.run(_client_main(pipe, kind, url, token, local_ip))
 
 
 async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_ip: str) -> None:
@@ -170,7 +173,7 @@ class Fleet:
     channel."""
 
     pipes: list[Connection]
-    processes: list[multiprocessing.Process]
+    processes: list[BaseProcess]
     per_channel: dict[str, list[int]]
 
     async def call(
@@ -220,7 +223,8 @@ class Fleet:
 
 def start_fleet(kind: str, url: str, token: str, procs: int, subnet: int) -> Fleet:
     context = multiprocessing.get_context("spawn")
-    pipes, processes = [], []
+    pipes: list[Connection] = []
+    processes: list[BaseProcess] = []
     for i in range(procs):
         mine, theirs = context.Pipe()
         # A source address per process: 10,000+ connections to one port exhaust one
@@ -311,12 +315,14 @@ async def run_contender(
     procs: int,
     subnet: int,
     server_pid: int,
+    fill_rates: tuple[int, ...],
 ) -> dict[str, Figures]:
     fleet = start_fleet(kind, url, token, procs, subnet)
     publisher = Publisher(kind, prefix)
 
     def cpu() -> tuple[float, float]:
-        return cpu_seconds(server_pid), sum(cpu_seconds(p.pid or 0) for p in fleet.processes)
+        server = sum(cpu_seconds(pid) for pid in (server_pid, *child_pids(server_pid)))
+        return server, sum(cpu_seconds(p.pid or 0) for p in fleet.processes)
 
     def account(f: Figures, before: tuple[float, float]) -> Figures:
         after = cpu()
@@ -329,27 +335,35 @@ async def run_contender(
         for level in levels:
             started = time.monotonic()
             subscribers = await fleet.open(path_feed, level)
+            workers = child_pids(server_pid)
+            spread = "/".join(str(open_files(pid)) for pid in workers)
             print(
                 f"  {kind}: {subscribers:,} subscribers, "
-                f"connected in {time.monotonic() - started:.1f} s",
+                f"connected in {time.monotonic() - started:.1f} s"
+                + (f" (open files per server process: {spread})" if workers else ""),
                 flush=True,
             )
             await asyncio.sleep(1.0)
             # One broadcast at a time, each delivered everywhere (or timed out) before the
             # next: the latency of a broadcast, not of a queue of them.
-            before = cpu()
             lat, window, recon = [], 0, 0
+            server_cpu_s = clients_cpu_s = 0.0
             for i in range(BROADCASTS):
                 run = f"{kind}-{level}-b{i}"
+                before = cpu()
                 first = time.time_ns()
                 await publisher.publish(feed, run, i)
                 got, last, recon = await fleet.collect(path_feed, run, 1, 30)
+                after = cpu()
+                # CPU of the broadcasts only, not of the quiet gaps between them.
+                server_cpu_s += after[0] - before[0]
+                clients_cpu_s += after[1] - before[1]
                 lat += got
                 window += max(last - first, 0)
                 await asyncio.sleep(BROADCAST_GAP_S)
-            results[f"broadcast {level:,}"] = account(
-                figures(lat, subscribers, BROADCASTS * subscribers, window, recon), before
-            )
+            broadcast = figures(lat, subscribers, BROADCASTS * subscribers, window, recon)
+            broadcast.server_cpu_s, broadcast.clients_cpu_s = server_cpu_s, clients_cpu_s
+            results[f"broadcast {level:,}"] = broadcast
             run = f"{kind}-{level}-burst"
             before = cpu()
             first = time.time_ns()
@@ -366,9 +380,10 @@ async def run_contender(
             )
         fills = channels.market("FILLS")
         path_fills = fills if kind == "dracarys" else "market-FILLS"
-        subscribers = await fleet.open(path_fills, FILL_SUBSCRIBERS)
-        await asyncio.sleep(1.0)
-        for rate in FILL_RATES:
+        if fill_rates:
+            subscribers = await fleet.open(path_fills, FILL_SUBSCRIBERS)
+            await asyncio.sleep(1.0)
+        for rate in fill_rates:
             run = f"{kind}-fills-{rate}"
             count = int(rate * FILL_SECONDS)
             before = cpu()
@@ -422,7 +437,7 @@ async def drop_database(name: str) -> None:
 
 
 @contextlib.contextmanager
-def served(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+def served(app: str, env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
     """`uvicorn app` (a factory) in a subprocess, the same flags for both contenders."""
     port = free_port()
     profile = os.environ.get("STREAMS_BENCH_PROFILE")  # a path: profile the server
@@ -446,6 +461,8 @@ def served(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
         "websockets-sansio",
         "--ws-per-message-deflate",
         "false",
+        "--workers",
+        str(workers),
     ]
     process = subprocess.Popen(command, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
@@ -453,15 +470,32 @@ def served(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200 and (
+                    workers == 1 or len(child_pids(process.pid)) >= workers
+                ):
                     break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{app} did not start")
             time.sleep(0.2)
+        if workers > 1:
+            time.sleep(3.0)  # /health answered from one worker; let the others finish starting
         yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The server's worker processes (uvicorn `--workers`)."""
+    with contextlib.suppress(OSError):
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
+
+
+def open_files(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
+    return 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -491,8 +525,13 @@ def main() -> None:
     parser.add_argument("--levels", default="1000,5000,10000")
     parser.add_argument("--client-procs", type=int, default=4)
     parser.add_argument("--only", choices=["dracarys", "litestar"], default=None)
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="server processes (uvicorn --workers)"
+    )
+    parser.add_argument("--no-fills", action="store_true", help="broadcasts only (quicker)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    rates = () if args.no_fills else FILL_RATES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
     prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -512,19 +551,37 @@ def main() -> None:
     began = time.monotonic()
     try:
         if args.only in (None, "dracarys"):
-            with served("dracarys.app:create_app", env) as (base, pid):
+            with served("dracarys.app:create_app", env, args.server_workers) as (base, pid):
                 url = base.replace("http", "ws") + "/api/v1/stream"
                 results["dracarys"] = asyncio.run(
                     run_contender(
-                        "dracarys", url, token, prefix, feed, levels, args.client_procs, 1, pid
+                        "dracarys",
+                        url,
+                        token,
+                        prefix,
+                        feed,
+                        levels,
+                        args.client_procs,
+                        1,
+                        pid,
+                        rates,
                     )
                 )
         if args.only in (None, "litestar"):
-            with served("streams_baseline:create_app", env) as (base, pid):
+            with served("streams_baseline:create_app", env, args.server_workers) as (base, pid):
                 url = base.replace("http", "ws")
                 results["litestar"] = asyncio.run(
                     run_contender(
-                        "litestar", url, token, prefix, feed, levels, args.client_procs, 2, pid
+                        "litestar",
+                        url,
+                        token,
+                        prefix,
+                        feed,
+                        levels,
+                        args.client_procs,
+                        2,
+                        pid,
+                        rates,
                     )
                 )
     finally:

@@ -12,7 +12,12 @@ messages it hands out have no gap and no duplicate.
                 ...  # reload that channel's state from the REST API
 
 `token` may be a callable returning a fresh access token (sync or async); it is called on
-every (re)connection."""
+every (re)connection.
+
+The connection is websockets' Sans-I/O protocol (`websockets.client.ClientProtocol`)
+inside a plain `asyncio.Protocol`: bytes from the socket are parsed and each message is
+handled right there, in `data_received`, with no reader task and no queue in between.
+One process can so follow thousands of connections (the fan-out benchmark does)."""
 
 from __future__ import annotations
 
@@ -20,15 +25,21 @@ import asyncio
 import contextlib
 import inspect
 import random
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.typing import Origin, Subprotocol
+from websockets.uri import parse_uri
 
 from streams.protocol import (
     BEARER_SUBPROTOCOL_PREFIX,
+    CLOSE_NORMAL,
     FATAL_CLOSE_CODES,
     SUBPROTOCOL,
     Auth,
@@ -47,6 +58,8 @@ from streams.protocol import (
 )
 
 TokenSource = str | Callable[[], str | Awaitable[str]]
+
+CLOSE_ABNORMAL = 1006  # the connection ended without a close frame (RFC 6455 §7.1.5)
 
 
 class StreamEvent(msgspec.Struct, frozen=True):
@@ -73,6 +86,136 @@ class SubscriptionDenied(Exception):
 
 Notice = StreamEvent | Resync | Error
 
+_TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+
+
+class _Link(asyncio.Protocol):
+    """One TCP connection: websockets' Sans-I/O protocol fed from `data_received`, each
+    complete text message handed to the client before `data_received` returns."""
+
+    def __init__(self, client: StreamClient, protocol: ClientProtocol) -> None:
+        self.client = client
+        self.protocol = protocol
+        self.transport: asyncio.Transport | None = None
+        loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = loop.create_future()  # the handshake's outcome
+        self.ended: asyncio.Future[tuple[int, str]] = loop.create_future()  # close code
+        self.failure: BaseException | None = None  # raised by a message handler
+        self._fragments: list[bytes] = []
+        self._text = True
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not `asyncio.Transport` subclasses, hence the cast.
+        self.transport = cast(asyncio.Transport, transport)
+        self.protocol.send_request(self.protocol.connect())
+        self._write()
+
+    def data_received(self, data: bytes) -> None:
+        protocol = self.protocol
+        protocol.receive_data(data)
+        try:
+            for event in protocol.events_received():
+                if not isinstance(event, Frame):  # the handshake response
+                    self._handshake_done()
+                    continue
+                opcode = event.opcode
+                if opcode is _TEXT or opcode is _BINARY:
+                    if event.fin:
+                        self.client._receive(self, event.data)
+                    else:
+                        self._text = opcode is _TEXT
+                        self._fragments = [bytes(event.data)]
+                elif opcode is _CONT:
+                    self._fragments.append(bytes(event.data))
+                    if event.fin:
+                        whole, self._fragments = b"".join(self._fragments), []
+                        self.client._receive(self, whole)
+                # Ping, pong and close frames are answered by the protocol itself.
+        except Exception as exc:  # a bad frame from the server, or a failing callback
+            self.failure = exc
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        self._write()
+        if protocol.close_expected():
+            self._expect_close()
+
+    def eof_received(self) -> bool:
+        self.protocol.receive_eof()
+        self._write()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        protocol = self.protocol
+        if protocol.state is not State.CLOSED:
+            protocol.receive_eof()  # moves the protocol to CLOSED
+        if not self.opened.done():
+            failed = protocol.handshake_exc or exc or ConnectionResetError("connection lost")
+            self.opened.set_exception(failed)
+            self.opened.exception()  # retrieved here: `_session` may no longer be waiting
+        close = protocol.close_rcvd
+        if close is not None:
+            self.ended.set_result((close.code, close.reason))
+        else:
+            self.ended.set_result((CLOSE_ABNORMAL, "connection lost"))
+
+    # -- used by the client ----------------------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_text(text.encode())
+            self._write()
+
+    def send_binary(self, data: bytes) -> None:
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_binary(data)
+            self._write()
+
+    def close(self, code: int) -> None:
+        """Start the closing handshake (the server then closes the TCP connection)."""
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_close(code)
+            self._write()
+            self._expect_close()
+        elif self.transport is not None:
+            self.transport.abort()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _handshake_done(self) -> None:
+        if self.opened.done():
+            return
+        if self.protocol.handshake_exc is not None:
+            self.opened.set_exception(self.protocol.handshake_exc)
+        else:
+            self.opened.set_result(None)
+
+    def _write(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        for data in self.protocol.data_to_send():
+            if data:
+                transport.write(data)
+            elif transport.can_write_eof():  # the protocol's signal to half-close
+                transport.write_eof()
+
+    def _expect_close(self) -> None:
+        # The server closes the TCP connection after the closing handshake; a server
+        # that does not is cut off after a while.
+        if self._close_timer is None and self.transport is not None:
+            loop = asyncio.get_running_loop()
+            self._close_timer = loop.call_later(self.client.close_timeout_s, self.abort)
+
 
 class StreamClient:
     def __init__(
@@ -85,22 +228,28 @@ class StreamClient:
         reconnect: bool = True,
         max_backoff_s: float = 5.0,
         open_timeout_s: float = 10.0,
+        close_timeout_s: float = 2.0,
         answer_pings: bool = True,
+        max_message_bytes: int | None = 1024 * 1024,
         on_event: Callable[[StreamEvent], None] | None = None,
         **connect_options: Any,
     ) -> None:
         """`on_event`, when given, is called with each message as it arrives (no queue,
         no task switch: for high-rate consumers) instead of queueing it for `next()`;
-        resyncs, errors and the close still go to `next()`. `connect_options` go to
-        `websockets.connect` as they are (e.g. `local_addr`)."""
+        resyncs, errors and the close still go to `next()`; an exception it raises ends
+        the client. `connect_options` go to `loop.create_connection` as they are (e.g.
+        `local_addr`, or `ssl` for a custom TLS context with `wss://`)."""
         self.url = url
+        self._uri = parse_uri(url)
         self._token = token
         self._origin = origin
         self._auth_via = auth_via
         self._reconnect = reconnect
         self._max_backoff_s = max_backoff_s
         self._open_timeout_s = open_timeout_s
+        self.close_timeout_s = close_timeout_s
         self._answer_pings = answer_pings
+        self._max_message_bytes = max_message_bytes
         self._connect_options = connect_options
         self._on_event = on_event
         # The last sequence number handed out (or the position told by the server) per
@@ -109,7 +258,7 @@ class StreamClient:
         self._wanted: set[str] = set()
         self._acks: dict[str, asyncio.Future[Subscribed | Resync]] = {}
         self._events: asyncio.Queue[Notice | StreamClosed] = asyncio.Queue()
-        self._ws: ClientConnection | None = None
+        self._link: _Link | None = None
         self._ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self.closed: StreamClosed | None = None
@@ -133,13 +282,18 @@ class StreamClient:
             raise self.closed or StreamClosed(None, "could not connect")
 
     async def close(self) -> None:
+        """Close the connection with a closing handshake; no reconnection follows."""
         self._reconnect = False
+        link = self._link
+        if link is not None and not link.ended.done():
+            link.close(CLOSE_NORMAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(link.ended), self.close_timeout_s)
+            link.abort()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-        if self._ws is not None:
-            await self._ws.close()
 
     async def subscribe(
         self, channel: str, after_seq: int | None = None, *, timeout_s: float = 10.0
@@ -151,30 +305,33 @@ class StreamClient:
         self._wanted.add(channel)
         future = self._acks[channel] = asyncio.get_running_loop().create_future()
         if self._ready.is_set():
-            await self._send(Subscribe(channel=channel, after_seq=self.positions.get(channel)))
+            self._send(Subscribe(channel=channel, after_seq=self.positions.get(channel)))
         return await asyncio.wait_for(future, timeout_s)
 
     async def unsubscribe(self, channel: str) -> None:
         self._wanted.discard(channel)
         self.positions.pop(channel, None)
         if self._ready.is_set():
-            await self._send(Unsubscribe(channel=channel))
+            self._send(Unsubscribe(channel=channel))
 
     async def refresh_token(self) -> None:
         """Hand the server a fresh token (from the token source) before the current one
         expires; the connection, its subscriptions and positions stay as they are."""
-        await self._send(Auth(token=await self._token_value()))
+        self._send(Auth(token=await self._token_value()))
 
     async def send_raw(self, text: str | bytes) -> None:
         """Send a frame as is (for tests of the server's limits)."""
-        assert self._ws is not None
-        await self._ws.send(text)
+        assert self._link is not None
+        if isinstance(text, str):
+            self._link.send_text(text)
+        else:
+            self._link.send_binary(text)
 
     async def drop_connection(self) -> None:
         """Cut the TCP connection without a closing handshake, as a network failure
         would; the client then reconnects and resumes (for tests and chaos drills)."""
-        if self._ws is not None:
-            self._ws.transport.abort()
+        if self._link is not None:
+            self._link.abort()
 
     async def next(self, timeout_s: float | None = None) -> Notice:
         item = await asyncio.wait_for(self._events.get(), timeout_s)
@@ -198,34 +355,30 @@ class StreamClient:
             value = await value
         return str(value)
 
-    async def _send(self, frame: ClientFrame) -> None:
-        if self._ws is not None:
-            with contextlib.suppress(ConnectionClosed):
-                await self._ws.send(encode(frame))
+    def _send(self, frame: ClientFrame) -> None:
+        if self._link is not None:
+            self._link.send_text(encode(frame))
 
     async def _run(self) -> None:
         backoff = 0.1
         while True:
-            code: int | None = None
-            reason = ""
+            code: int | None
             try:
-                await self._session()
-                backoff = 0.1
-            except ConnectionClosed as exc:
-                if exc.rcvd is not None:
-                    code, reason = exc.rcvd.code, exc.rcvd.reason
-                else:
-                    code, reason = 1006, "connection lost"
+                code, reason = await self._session()
                 if self.welcome is not None:
                     backoff = 0.1  # it had worked: retry promptly
             except InvalidStatus as exc:
-                code, reason = exc.response.status_code, "handshake refused"
-                self._finish(StreamClosed(code, reason))
+                self._finish(StreamClosed(exc.response.status_code, "handshake refused"))
                 return
             except (OSError, TimeoutError) as exc:
                 code, reason = None, f"cannot connect: {exc}"
+            except Exception as exc:  # a malformed server frame, or on_event failed
+                closed = StreamClosed(None, f"client failed: {exc!r}")
+                closed.__cause__ = exc
+                self._finish(closed)
+                return
             self._ready.clear()
-            self._ws = None
+            self._link = None
             fatal = code in FATAL_CLOSE_CODES and not (code == 4401 and callable(self._token))
             if not self._reconnect or fatal or (code == 4401 and self.welcome is None):
                 self._finish(StreamClosed(code, reason))
@@ -241,53 +394,73 @@ class StreamClient:
                 future.set_exception(closed)
         self._events.put_nowait(closed)
 
-    async def _session(self) -> None:
+    async def _session(self) -> tuple[int, str]:
+        """One connection, from opening to its end → the close code and reason."""
         token = await self._token_value()
-        subprotocols = [SUBPROTOCOL]
+        subprotocols = [Subprotocol(SUBPROTOCOL)]
         if self._auth_via == "subprotocol":
-            subprotocols.append(BEARER_SUBPROTOCOL_PREFIX + token)
-        async with connect(
-            self.url,
-            subprotocols=subprotocols,  # type: ignore[arg-type]
-            origin=self._origin,  # type: ignore[arg-type]
-            compression=None,  # per-message deflate defeats sending one frame to many
-            open_timeout=self._open_timeout_s,
-            max_queue=None,
-            ping_interval=None,  # the server's heartbeat frames do this job
-            **self._connect_options,
-        ) as ws:
-            self._ws = ws
+            subprotocols.append(Subprotocol(BEARER_SUBPROTOCOL_PREFIX + token))
+        protocol = ClientProtocol(
+            self._uri,
+            origin=Origin(self._origin) if self._origin is not None else None,
+            subprotocols=subprotocols,
+            extensions=None,  # no per-message deflate: one frame is sent to many
+            max_size=self._max_message_bytes,
+        )
+        link = _Link(self, protocol)
+        options = dict(self._connect_options)
+        if self._uri.secure:
+            options.setdefault("ssl", ssl.create_default_context())
+            options.setdefault("server_hostname", self._uri.host)
+        loop = asyncio.get_running_loop()
+        self._link = link  # `drop_connection` and `close` reach it from now on
+        try:
+            async with asyncio.timeout(self._open_timeout_s):
+                await loop.create_connection(
+                    lambda: link, self._uri.host, self._uri.port, **options
+                )
+                await link.opened
             self.connections += 1
             if self._auth_via == "message":
-                await ws.send(encode(Auth(token=token)))
-            async for raw in ws:
-                if isinstance(raw, bytes):
-                    raw = raw.decode()
-                for line in raw.split("\n") if "\n" in raw else (raw,):
-                    await self._handle(server_decoder.decode(line), ws)
+                link.send_text(encode(Auth(token=token)))
+            ended = await asyncio.shield(link.ended)
+        finally:
+            link.abort()  # a no-op once the connection is gone
+        if link.failure is not None:
+            raise link.failure
+        return ended
 
-    async def _handle(self, frame: Any, ws: ClientConnection) -> None:
-        if isinstance(frame, Message):
-            last = self.positions.get(frame.channel)
-            if frame.channel not in self._wanted or (last is not None and frame.seq <= last):
+    def _receive(self, link: _Link, data: Any) -> None:
+        """One text message from the server: a frame, or several separated by newlines."""
+        if b"\n" in data:
+            for line in bytes(data).split(b"\n"):
+                self._handle(link, server_decoder.decode(line))
+        else:
+            self._handle(link, server_decoder.decode(data))
+
+    def _handle(self, link: _Link, frame: Any) -> None:
+        if type(frame) is Message:
+            channel = frame.channel
+            last = self.positions.get(channel)
+            if channel not in self._wanted or (last is not None and frame.seq <= last):
                 return
-            self.positions[frame.channel] = frame.seq
+            self.positions[channel] = frame.seq
             data = frame.data if isinstance(frame.data, dict) else {"value": frame.data}
-            event = StreamEvent(frame.channel, frame.seq, str(data.get("type", "")), data)
+            event = StreamEvent(channel, frame.seq, str(data.get("type", "")), data)
             if self._on_event is not None:
                 self._on_event(event)
             else:
                 self._events.put_nowait(event)
         elif isinstance(frame, Ping):
             if self._answer_pings:
-                await ws.send(encode(ClientPong()))
+                link.send_text(encode(ClientPong()))
         elif isinstance(frame, Welcome):
             first = self.welcome is None
             self.welcome = frame
             if first:
                 for channel in self._wanted:
                     sub = Subscribe(channel=channel, after_seq=self.positions.get(channel))
-                    await ws.send(encode(sub))
+                    link.send_text(encode(sub))
             self._ready.set()
         elif isinstance(frame, Subscribed | Resync):
             self.positions[frame.channel] = frame.seq

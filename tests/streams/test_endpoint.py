@@ -4,6 +4,7 @@ authorization per channel, subscriptions, resume, back-pressure, limits and live
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
+import uvloop
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -568,3 +570,25 @@ async def test_client_callback_receives_messages_inline_in_order(
                 break
             await asyncio.sleep(0.02)
     assert seen == list(range(1, 21))
+
+
+async def test_client_runs_on_uvloop_as_on_asyncio(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    # uvloop's transports are not `asyncio.Transport` subclasses; the benchmark's client
+    # processes run on uvloop.
+    user = await make_user()
+    subscribed = threading.Event()
+    channel = "market:UVLOOP"
+
+    async def follow() -> list[int]:
+        async with StreamClient(running.url, user.token) as client:
+            await client.subscribe(channel)
+            subscribed.set()
+            return [e.seq for e in await events(client, 3)]
+
+    following = asyncio.create_task(asyncio.to_thread(uvloop.run, follow()))
+    assert await asyncio.to_thread(subscribed.wait, 5)
+    for i in range(3):
+        await running.platform.streams.publish(channel, Tick(price_minor=i))
+    assert await asyncio.wait_for(following, 10) == [1, 2, 3]
