@@ -54,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.compile import inline_kernel, kernel
+from engine.curve import CurveState, curve_start, curve_stats, observe, observe_flat
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -165,7 +166,6 @@ def _fill_signal_flags(
     base: FloatArray,
     series: FloatArray,
     flags: FlagArray,
-    mask: BoolArray,
     group_bounds: IntArray,
     cond_left: IntArray,
     cond_op: IntArray,
@@ -174,29 +174,28 @@ def _fill_signal_flags(
     cond_lag: IntArray,
 ) -> None:
     """Signal flags of every bar into ``flags``: a group (long entry, long exit, short
-    entry, short exit) fires when it has conditions and all of them hold. The bars go in
-    blocks small enough to stay in the processor's cache while every condition of every
-    group reads them, so each series crosses the memory bus once however many conditions
-    use it; within a block a condition is evaluated over all its bars in a branch-free
-    loop the compiler vectorises, several times faster than bar by bar inside the
-    simulation."""
+    entry, short exit) fires when it has conditions and all of them hold. Each bar starts
+    with the bits of every group that has conditions, and each condition clears its
+    group's bit where it does not hold. The bars go in blocks small enough to stay in the
+    processor's cache while every condition reads them, so each series crosses the memory
+    bus once however many conditions use it; within a block a condition is evaluated over
+    all its bars in a branch-free loop the compiler vectorises, several times faster than
+    bar by bar inside the simulation."""
     stop = base.shape[1]
+    groups_with_conditions = 0
+    for group in range(4):
+        if group_bounds[group + 1] > group_bounds[group]:
+            groups_with_conditions |= 1 << group
     for block_start in range(0, stop, SIGNAL_BLOCK_BARS):
         block_stop = min(block_start + SIGNAL_BLOCK_BARS, stop)
-        block_flags = flags[block_start:block_stop]
-        block_flags[:] = 0
+        flags[block_start:block_stop] = groups_with_conditions
         for group in range(4):
-            first_condition = group_bounds[group]
-            last_condition = group_bounds[group + 1]
-            if last_condition == first_condition:
-                continue
-            block_mask = mask[block_start:block_stop]
-            block_mask[:] = True
-            for k in range(first_condition, last_condition):
+            for k in range(group_bounds[group], group_bounds[group + 1]):
                 _condition_block(
                     base,
                     series,
-                    mask,
+                    flags,
+                    group,
                     block_start,
                     block_stop,
                     cond_left[k],
@@ -205,15 +204,14 @@ def _fill_signal_flags(
                     cond_constant[k],
                     cond_lag[k],
                 )
-            for j in range(block_stop - block_start):
-                block_flags[j] |= np.int8(block_mask[j]) << group
 
 
 @inline_kernel
 def _condition_block(
     base: FloatArray,
     series: FloatArray,
-    mask: BoolArray,
+    flags: FlagArray,
+    group: int,
     block_start: int,
     block_stop: int,
     left: int,
@@ -222,48 +220,55 @@ def _condition_block(
     constant: float,
     lag: int,
 ) -> None:
-    """AND one condition into ``mask`` over bars ``block_start..block_stop``."""
+    """Clear ``group``'s bit in ``flags`` over bars ``block_start..block_stop`` where the
+    condition does not hold."""
     a = _series_row(base, series, left)
     right_is_series = right >= 0
     b = _series_row(base, series, right) if right_is_series else a
+    keep = np.int8(~(1 << group))
     # Bars too early to read the lagged previous value take the careful path.
     safe = max(block_start, min(lag + 1, block_stop))
     for i in range(block_start, safe):
-        mask[i] &= _condition_holds(a, b, right_is_series, constant, i, op, lag)
+        if not _condition_holds(a, b, right_is_series, constant, i, op, lag):
+            flags[i] &= keep
     # Aligned views indexed by the loop counter alone: no negative-index wraparound
     # checks, so the compiler can vectorise the comparisons.
     count = block_stop - safe
-    now = mask[safe:block_stop]
+    now = flags[safe:block_stop]
     a_now = a[safe:block_stop]
     a_before = a[safe - 1 : block_stop - 1]
     if not right_is_series:
         if op == OP_ABOVE:
             for i in range(count):
-                now[i] &= a_now[i] > constant
+                now[i] &= keep | (np.int8(a_now[i] > constant) << group)
         elif op == OP_BELOW:
             for i in range(count):
-                now[i] &= a_now[i] < constant
+                now[i] &= keep | (np.int8(a_now[i] < constant) << group)
         elif op == OP_CROSSES_ABOVE:
             for i in range(count):
-                now[i] &= (a_now[i] > constant) & (a_before[i] <= constant)
+                held = (a_now[i] > constant) & (a_before[i] <= constant)
+                now[i] &= keep | (np.int8(held) << group)
         else:
             for i in range(count):
-                now[i] &= (a_now[i] < constant) & (a_before[i] >= constant)
+                held = (a_now[i] < constant) & (a_before[i] >= constant)
+                now[i] &= keep | (np.int8(held) << group)
         return
     b_now = b[safe - lag : block_stop - lag]
     b_before = b[safe - 1 - lag : block_stop - 1 - lag]
     if op == OP_ABOVE:
         for i in range(count):
-            now[i] &= a_now[i] > b_now[i]
+            now[i] &= keep | (np.int8(a_now[i] > b_now[i]) << group)
     elif op == OP_BELOW:
         for i in range(count):
-            now[i] &= a_now[i] < b_now[i]
+            now[i] &= keep | (np.int8(a_now[i] < b_now[i]) << group)
     elif op == OP_CROSSES_ABOVE:
         for i in range(count):
-            now[i] &= (a_now[i] > b_now[i]) & (a_before[i] <= b_before[i])
+            held = (a_now[i] > b_now[i]) & (a_before[i] <= b_before[i])
+            now[i] &= keep | (np.int8(held) << group)
     else:
         for i in range(count):
-            now[i] &= (a_now[i] < b_now[i]) & (a_before[i] >= b_before[i])
+            held = (a_now[i] < b_now[i]) & (a_before[i] >= b_before[i])
+            now[i] &= keep | (np.int8(held) << group)
 
 
 @inline_kernel
@@ -341,7 +346,7 @@ def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -
     """The first bar from ``start`` whose flags share a bit with ``watch`` (the bar count
     when none does), testing eight bars per step along ``words`` (``signal`` as 64-bit
     words)."""
-    n = signal.shape[0]
+    n: int = signal.shape[0]
     i = start
     while i < n and i % 8 != 0:
         if signal[i] & watch:
@@ -362,29 +367,44 @@ def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -
 @inline_kernel
 def _mark_to_market(
     closes: FloatArray,
-    equity_out: FloatArray,
     start: int,
     stop: int,
     cash: float,
     position: float,
     maintenance: float,
-) -> int:
-    """Equity of a held position over bars ``start..stop`` in a loop the compiler
-    vectorises; returns ``stop``, or the first bar that breaches the maintenance margin
-    (the caller liquidates there)."""
+    state: CurveState,
+) -> tuple[int, CurveState]:
+    """Observe the equity of a held position over bars ``start..stop``; returns where it
+    stopped, ``stop`` or the first bar that breaches the maintenance margin (which the
+    caller then liquidates), and the curve state. ``engine.curve.observe`` written out
+    over local variables, and without a branch on the return's sign: this loop runs for
+    every bar a position is held, so it is the hot one."""
+    previous, total, total_sq, downside, peak, deepest, floor, underwater, longest = state
     close_view = closes[start:stop]
-    equity_view = equity_out[start:stop]
     margin_floor = maintenance * abs(position)
-    breaches = 0
+    reached = stop
     for k in range(stop - start):
-        equity = cash + position * close_view[k]
-        equity_view[k] = equity
-        breaches += equity < margin_floor * close_view[k]
-    if breaches:
-        for k in range(stop - start):
-            if equity_view[k] < margin_floor * close_view[k]:
-                return start + k
-    return stop
+        value = cash + position * close_view[k]
+        if value < margin_floor * close_view[k]:
+            reached = start + k
+            break
+        r = value / previous - 1.0
+        previous = value
+        total += r
+        total_sq += r * r
+        loss = r if r < 0.0 else 0.0
+        downside += loss * loss
+        if value >= peak:
+            peak = value
+            floor = peak * (1.0 - deepest)
+            underwater = 0
+        else:
+            underwater += 1
+            longest = max(longest, underwater)
+            if value < floor:
+                deepest = 1.0 - value / peak
+                floor = value
+    return reached, (previous, total, total_sq, downside, peak, deepest, floor, underwater, longest)
 
 
 @kernel
@@ -399,20 +419,20 @@ def simulate(
     cond_constant: FloatArray,
     cond_lag: IntArray,
     custom_flags: FlagArray,
-    equity_out: FloatArray,
+    curve_out: FloatArray,
     trades_out: FloatArray,
     flag_scratch: FlagArray,
-    mask_scratch: BoolArray,
 ) -> int:
     """Run one backtest over the bars in ``base`` (rows: open, high, low, close, volume)
     with indicator rows in ``series`` (condition rows count bar rows first). Signals come
     from ``custom_flags`` when it has one entry per bar, else from the conditions. Writes
-    equity per bar and the trades into ``trades_out`` (the open trade last); cash and
-    position per bar follow from the trades (``book``). ``flag_scratch`` and ``mask_scratch``
-    (one element per bar; unused with custom flags) are working space the caller owns, so
-    a sweep worker reuses the same pages for every combination. Returns the number of trades, which
-    exceeds the table's rows when it was too small (the caller then runs again with a
-    table that fits)."""
+    the equity curve's statistics into ``curve_out`` (``engine.curve``: the curve itself
+    is never written out) and the trades into ``trades_out`` (the open trade last); cash,
+    position and equity per bar follow from the trades (``book``). ``flag_scratch`` (one
+    element per bar; unused with custom flags) is working space the caller owns, so a
+    sweep worker reuses the same pages for every combination. Returns
+    the number of trades, which exceeds the table's rows when it was too small (the
+    caller then runs again with a table that fits)."""
     n = base.shape[1]
     opens = base[ROW_OPEN]
     highs = base[ROW_HIGH]
@@ -437,6 +457,7 @@ def simulate(
 
     trades = trades_out
     trade_count = 0
+    state = curve_start(settings[S_CASH])
 
     cash = settings[S_CASH]
     position = 0.0  # signed units
@@ -462,7 +483,6 @@ def simulate(
             base,
             series,
             signal,
-            mask_scratch,
             group_bounds,
             cond_left,
             cond_op,
@@ -485,10 +505,11 @@ def simulate(
                 watch = SHORT_EXIT | LONG_ENTRY
             stop = _next_flagged(signal, words, i, watch)
             if position == 0.0:
-                equity_out[i:stop] = cash
+                if stop > i:
+                    state = observe_flat(state, cash, stop - i)
                 i = stop
             else:
-                i = _mark_to_market(closes, equity_out, i, stop, cash, position, maintenance)
+                i, state = _mark_to_market(closes, i, stop, cash, position, maintenance, state)
             if i == n:
                 break
         exit_price = 0.0
@@ -719,7 +740,7 @@ def simulate(
             pending_direction = 0
             pending_exit = False
             equity = cash
-        equity_out[i] = equity
+        state = observe(state, equity)
         i += 1
 
     if position != 0.0:
@@ -737,6 +758,7 @@ def simulate(
             cash,
         )
         trade_count += 1
+    curve_stats(state, curve_out)
     return trade_count
 
 

@@ -1,5 +1,6 @@
-"""Performance metrics of one backtest, computed from its equity curve and trade table by a
-single Numba kernel shared by single runs and sweeps.
+"""Performance metrics of one backtest, computed from its equity curve's statistics
+(``engine.curve``, gathered by the simulation kernel as it runs) and its trade table by
+one Numba kernel shared by single runs, sweeps and live portfolios.
 
 Formulas (``E_t`` equity at the close of bar ``t``, ``E_-1`` the starting cash, ``n`` bars,
 ``P`` bars per year inferred from the data's timestamps, see ``engine.data``):
@@ -35,6 +36,15 @@ from engine.backtest import (
     T_RETURN,
 )
 from engine.compile import kernel
+from engine.curve import (
+    C_DEEPEST,
+    C_DOWNSIDE_SQUARES,
+    C_FINAL_EQUITY,
+    C_LONGEST_UNDERWATER,
+    C_RETURN_SQUARES,
+    C_RETURN_SUM,
+    stats_of_curve,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -114,47 +124,34 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
 def performance(
     equity: FloatArray, trades: FloatArray, initial_cash: float, bars_per_year: float
 ) -> FloatArray:
-    """All metrics as one vector indexed by the ``M_*`` constants (see module doc)."""
+    """All metrics of an equity curve held as an array and its trade table, as one vector
+    indexed by the ``M_*`` constants (see module doc)."""
+    return metrics_from_stats(
+        stats_of_curve(equity, initial_cash), trades, initial_cash, equity.shape[0], bars_per_year
+    )
+
+
+@kernel
+def metrics_from_stats(
+    stats: FloatArray, trades: FloatArray, initial_cash: float, n: int, bars_per_year: float
+) -> FloatArray:
+    """All metrics as one vector indexed by the ``M_*`` constants, from the curve
+    statistics of ``n`` bars (``engine.curve``: gathered by the simulation as it runs, or
+    from an array) and the trade table."""
     out = np.full(len(METRIC_NAMES), np.nan)
-    n = equity.shape[0]
     if n == 0:
         return out
-    final = equity[n - 1]
+    final = stats[C_FINAL_EQUITY]
     out[M_FINAL_EQUITY] = final
     growth = final / initial_cash
     out[M_TOTAL_RETURN] = 100.0 * (growth - 1.0)
     out[M_CAGR] = 100.0 * (growth ** (bars_per_year / n) - 1.0) if growth > 0.0 else -100.0
 
-    # One pass: sums of returns and squared returns (returns are small, so the
-    # difference of sums loses no digits that matter), running peak for drawdowns.
-    previous = initial_cash
-    total = 0.0
-    total_sq = 0.0
-    downside = 0.0
-    peak = initial_cash
-    deepest = 0.0
-    floor = initial_cash
-    underwater = 0
-    longest = 0
-    for t in range(n):
-        value = equity[t]
-        r = value / previous - 1.0
-        previous = value
-        total += r
-        total_sq += r * r
-        if r < 0.0:
-            downside += r * r
-        if value >= peak:
-            peak = value
-            floor = peak * (1.0 - deepest)
-            underwater = 0
-        else:
-            underwater += 1
-            longest = max(longest, underwater)
-            # Divide only on a new deepest point: below the floor the current peak allows.
-            if value < floor:
-                deepest = 1.0 - value / peak
-                floor = value
+    total = stats[C_RETURN_SUM]
+    total_sq = stats[C_RETURN_SQUARES]
+    downside = stats[C_DOWNSIDE_SQUARES]
+    deepest = stats[C_DEEPEST]
+    longest = stats[C_LONGEST_UNDERWATER]
     mean = total / n
     squares = max(total_sq - total * total / n, 0.0)
     annualiser = math.sqrt(bars_per_year)

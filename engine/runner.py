@@ -39,8 +39,9 @@ from engine.backtest import (
     book,
     simulate,
 )
+from engine.curve import CURVE_STATS
 from engine.data import Bars
-from engine.metrics import Metrics, drawdown_series, performance
+from engine.metrics import Metrics, drawdown_series, metrics_from_stats
 from engine.strategy import (
     EntryOrder,
     ExecutionSettings,
@@ -54,6 +55,7 @@ from engine.strategy import (
     kernel_settings,
     required_indicators,
 )
+from engine.workspace import scratch
 
 FloatArray = npt.NDArray[np.float64]
 FlagArray = npt.NDArray[np.int8]
@@ -66,7 +68,6 @@ class BacktestResult:
     spec: StrategySpec
     execution: ExecutionSettings
     bars: Bars
-    equity: FloatArray
     trade_table: FloatArray
     metrics: Metrics
 
@@ -85,6 +86,13 @@ class BacktestResult:
     def position(self) -> FloatArray:
         """Signed units held at each bar's close."""
         return self._book[1]
+
+    @cached_property
+    def equity(self) -> FloatArray:
+        """Equity at each bar's close, ``cash + position × close``: the same arithmetic,
+        in the same order, as the simulation's marking to market, so the metrics the
+        kernel gathered while running describe exactly this curve."""
+        return self.cash + self.position * self.bars.close
 
     @property
     def drawdown(self) -> FloatArray:
@@ -125,13 +133,12 @@ def _run(
     rules = compile_rules(spec, rows)
     settings = kernel_settings(spec, execution, rows)
     n = bars.length
-    equity = np.empty(n)
+    curve = np.empty(CURVE_STATS)
     # A trade every 16 bars or more often is rare; such runs simulate twice.
     capacity = min(n + 1, max(MIN_TRADE_ROWS, n // 16))
-    flag_scratch = np.empty(0 if flags.shape[0] else n, dtype=np.int8)
-    mask_scratch = np.empty(0 if flags.shape[0] else n, dtype=np.bool_)
+    flag_scratch = scratch("flags", (0 if flags.shape[0] else n,), np.int8)
     while True:
-        trade_table = np.empty((capacity, TRADE_COLUMNS))
+        trade_table: FloatArray = scratch("trades", (capacity, TRADE_COLUMNS), np.float64)
         trade_count = simulate(
             bars.base,
             table.matrix,
@@ -143,21 +150,20 @@ def _run(
             rules.constant,
             rules.lag,
             flags,
-            equity,
+            curve,
             trade_table,
             flag_scratch,
-            mask_scratch,
         )
         if trade_count <= capacity:
             break
         capacity = trade_count
-    trade_table = trade_table[:trade_count]
-    vector = performance(equity, trade_table, execution.initial_cash, bars.bars_per_year)
+    # A copy, so the result does not keep the whole (mostly unused) table alive.
+    trade_table = trade_table[:trade_count].copy()
+    vector = metrics_from_stats(curve, trade_table, execution.initial_cash, n, bars.bars_per_year)
     return BacktestResult(
         spec=spec,
         execution=execution,
         bars=bars,
-        equity=equity,
         trade_table=trade_table,
         metrics=Metrics.from_vector(vector),
     )
@@ -166,7 +172,7 @@ def _run(
 def run_backtest(bars: Bars, spec: StrategySpec, execution: ExecutionSettings) -> BacktestResult:
     """Backtest one spec on one symbol's bars."""
     check_spec(spec)
-    table = SeriesTable(bars, list(required_indicators(spec)))
+    table = SeriesTable(bars, list(required_indicators(spec)), reuse=True)
     return _run(bars, spec, execution, table, NO_FLAGS)
 
 
@@ -197,5 +203,5 @@ def run_signal_function(
         sizing=sizing or Sizing(),
         allow_short=allow_short,
     )
-    table = SeriesTable(bars, list(required_indicators(spec)))
+    table = SeriesTable(bars, list(required_indicators(spec)), reuse=True)
     return _run(bars, spec, execution, table, flags)

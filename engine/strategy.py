@@ -54,6 +54,7 @@ from engine.backtest import (
     SIZING_VOL_TARGET,
 )
 from engine.data import Bars
+from engine.workspace import scratch
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -347,11 +348,16 @@ class SeriesTable:
     however many specs use it; with ``spare_rows`` the table can ``ensure`` further
     indicators later, reusing the rows of ones no longer needed."""
 
-    def __init__(self, bars: Bars, needed: list[Indicator], spare_rows: int = 0) -> None:
+    def __init__(
+        self, bars: Bars, needed: list[Indicator], spare_rows: int = 0, *, reuse: bool = False
+    ) -> None:
+        """With ``reuse`` the matrix is this thread's scratch memory (``engine.workspace``):
+        for a table that does not outlive the run it was built for."""
         self.bars = bars
         distinct = {indicator_key(ind): ind for ind in needed}
         row_count = sum(len(output_names(ind)) for ind in distinct.values()) + spare_rows
-        self.matrix: FloatArray = np.empty((row_count, bars.length))
+        shape = (row_count, bars.length)
+        self.matrix: FloatArray = scratch("series", shape, np.float64) if reuse else np.empty(shape)
         self.rows_of: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.free_rows = list(range(BASE_ROWS + row_count - 1, BASE_ROWS - 1, -1))
         self.computed = 0

@@ -5,8 +5,9 @@ overfitting guard.
 
 Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
 fit, combinations are ordered so neighbours share indicators and run in chunks whose
-indicators fit; each worker holds one equity curve, its signal flags and a trade table
-(about 15 bytes per bar) and reuses them for every combination it runs. Results hold
+indicators fit; each worker holds its signal flags and a trade table (about 7 bytes per
+bar; the simulation gathers the equity curve's statistics without writing the curve) and
+reuses them for every combination it runs. Results hold
 metrics only, never curves, so 1e7 bars × 1e3 combinations stays within a few GiB.
 """
 
@@ -33,6 +34,7 @@ from engine.backtest import (
     simulate,
 )
 from engine.compile import parallel_kernel
+from engine.curve import CURVE_STATS
 from engine.data import Bars
 from engine.metrics import (
     M_FINAL_EQUITY,
@@ -41,6 +43,7 @@ from engine.metrics import (
     M_TOTAL_RETURN,
     M_TRADES,
     METRIC_NAMES,
+    metrics_from_stats,
     performance,
 )
 from engine.runner import run_backtest
@@ -120,9 +123,8 @@ def _sweep_chunk(
     # Each worker allocates its buffers once and reuses them for every combination it
     # runs (round-robin): fresh pages cost more than the simulation on some machines.
     for worker in prange(workers):
-        equity = np.empty(n)
+        curve = np.empty(CURVE_STATS)
         flag_scratch = np.empty(n, dtype=np.int8)
-        mask_scratch = np.empty(n, dtype=np.bool_)
         trades = np.empty((min(n + 1, max(SWEEP_TRADE_ROWS, n // 16)), TRADE_COLUMNS))
         for c in range(worker, combos, workers):
             trade_count = simulate(
@@ -136,10 +138,9 @@ def _sweep_chunk(
                 cond_constant[c],
                 cond_lag[c],
                 no_flags,
-                equity,
+                curve,
                 trades,
                 flag_scratch,
-                mask_scratch,
             )
             if trade_count > trades.shape[0]:
                 # Rare: more trades than the table holds; run again with one that fits.
@@ -155,12 +156,13 @@ def _sweep_chunk(
                     cond_constant[c],
                     cond_lag[c],
                     no_flags,
-                    equity,
+                    curve,
                     trades,
                     flag_scratch,
-                    mask_scratch,
                 )
-            out[c] = performance(equity, trades[:trade_count], settings[c, S_CASH], bars_per_year)
+            out[c] = metrics_from_stats(
+                curve, trades[:trade_count], settings[c, S_CASH], n, bars_per_year
+            )
     return out
 
 
@@ -212,10 +214,10 @@ def run_sweep(
         key=lambda k: [repr(indicator_key(i)) for i in required_indicators(specs[k])],
     )
     row_bytes = 8 * bars.length
-    # Each worker holds an equity curve, two bytes of signal flags per bar and a trade
+    # Each worker holds two bytes of signal flags per bar and a trade
     # table of up to one row per 16 bars.
     workers = min(len(specs), WORKERS_PER_THREAD * numba.get_num_threads())
-    worker_bytes = workers * (row_bytes + TRADE_COLUMNS * row_bytes // 16 + 2 * bars.length)
+    worker_bytes = workers * (TRADE_COLUMNS * row_bytes // 16 + 2 * bars.length)
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
     distinct = {
         indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)

@@ -4,9 +4,11 @@ trade table."""
 
 import numpy as np
 import pytest
+from msgspec.structs import astuple
 
 from engine.backtest import (
     BASE_ROWS,
+    EXIT_MARGIN_CALL,
     LONG_ENTRY,
     LONG_EXIT,
     OP_ABOVE,
@@ -15,13 +17,15 @@ from engine.backtest import (
     OP_CROSSES_BELOW,
     SHORT_ENTRY,
     SIGNAL_BLOCK_BARS,
+    T_EXIT_REASON,
     _fill_signal_flags,
     _next_flagged,
 )
 from engine.data import Bars
+from engine.metrics import Metrics, performance
 from engine.runner import run_backtest
-from engine.strategy import ExecutionSettings, Risk, SpecBuilder
-from engine.synthetic import generate_intraday
+from engine.strategy import ExecutionSettings, Risk, Sizing, SpecBuilder
+from engine.synthetic import generate_daily, generate_intraday
 
 
 def test_next_flagged_finds_the_first_watched_bar_across_word_boundaries() -> None:
@@ -79,7 +83,6 @@ def test_block_evaluated_signal_flags_equal_bar_by_bar_conditions(lag: int) -> N
         base,
         series,
         flags,
-        np.empty(n, dtype=np.bool_),
         bounds,
         np.array([c[0] for c in conditions], dtype=np.int64),
         np.array([c[1] for c in conditions], dtype=np.int64),
@@ -116,3 +119,31 @@ def test_cash_and_position_rebuilt_from_trades_match_the_equity_on_a_long_run(
     np.testing.assert_array_equal(result.equity, result.cash + result.position * bars.close)
     if allow_short:
         assert (result.position < 0).any()
+
+
+@pytest.mark.parametrize(
+    ("allow_short", "leverage"),
+    [(False, 1.0), (True, 1.0), (True, 4.0)],
+)
+def test_metrics_gathered_while_simulating_equal_those_of_the_rebuilt_curve(
+    allow_short: bool, leverage: float
+) -> None:
+    """The kernel never writes the equity curve: it gathers returns and drawdowns as it
+    goes, skipping flat stretches in one step. Recomputing every metric from the curve
+    rebuilt out of the trade ledger, bar by bar, gives the same numbers exactly."""
+    bars = Bars.from_frame(generate_daily(8_000, seed=5))
+    spec = SpecBuilder(
+        "sma_cross",
+        allow_short=allow_short,
+        sizing=Sizing(fraction=leverage),
+        risk=None if leverage > 1.0 else Risk(take_profit_pct=2.0),
+    ).build({"fast": 12, "slow": 60})
+    execution = ExecutionSettings(
+        initial_cash=10_000.0, leverage_cap=leverage, maintenance_margin_pct=24.0, commission_bps=5
+    )
+    result = run_backtest(bars, spec, execution)
+    assert result.metrics.trades > 50
+    recomputed = performance(result.equity, result.trade_table, 10_000.0, bars.bars_per_year)
+    np.testing.assert_array_equal(astuple(Metrics.from_vector(recomputed)), astuple(result.metrics))
+    if leverage > 1.0:
+        assert (result.trade_table[:, T_EXIT_REASON] == EXIT_MARGIN_CALL).any()
