@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import platform
@@ -145,6 +146,9 @@ async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_
         if command == "open":
             count, channel = args
             opened = await asyncio.gather(*(open_one(channel) for _ in range(count)))
+            # The connections live to the end: keep the collector from rescanning them
+            # (a full collection over thousands of connections stalls a client process).
+            gc.freeze()
             pipe.send(sum(opened))
         elif command == "collect":
             run, expected, timeout_s = args

@@ -102,7 +102,6 @@ class _Link(asyncio.Protocol):
         self.ended: asyncio.Future[tuple[int, str]] = loop.create_future()  # close code
         self.failure: BaseException | None = None  # raised by a message handler
         self._fragments: list[bytes] = []
-        self._text = True
         self._close_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------
@@ -116,32 +115,35 @@ class _Link(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
         protocol.receive_data(data)
+        control = False  # anything the protocol may have answered (ping, close, error)
         try:
             for event in protocol.events_received():
                 if not isinstance(event, Frame):  # the handshake response
                     self._handshake_done()
+                    control = True
                     continue
                 opcode = event.opcode
-                if opcode is _TEXT or opcode is _BINARY:
+                if opcode is _TEXT or opcode is _BINARY:  # the server sends text; both decode
                     if event.fin:
                         self.client._receive(self, event.data)
                     else:
-                        self._text = opcode is _TEXT
                         self._fragments = [bytes(event.data)]
                 elif opcode is _CONT:
                     self._fragments.append(bytes(event.data))
                     if event.fin:
                         whole, self._fragments = b"".join(self._fragments), []
                         self.client._receive(self, whole)
-                # Ping, pong and close frames are answered by the protocol itself.
+                else:  # ping, pong, close: the protocol answers them itself
+                    control = True
         except Exception as exc:  # a bad frame from the server, or a failing callback
             self.failure = exc
             if self.transport is not None:
                 self.transport.abort()
             return
-        self._write()
-        if protocol.close_expected():
-            self._expect_close()
+        if control or protocol.parser_exc is not None:
+            self._write()
+            if protocol.close_expected():
+                self._expect_close()
 
     def eof_received(self) -> bool:
         self.protocol.receive_eof()

@@ -20,12 +20,13 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Collection, Coroutine, Generator
+from collections.abc import Callable, Collection, Coroutine, Generator
 from typing import Any, Protocol, cast
 
 import msgspec
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.types import Message, Send
 
 from streams.channels import Channel, InvalidChannel, parse_channel
 from streams.hub import StreamHub
@@ -62,6 +63,16 @@ log = logging.getLogger("streams.server")
 
 # Upper bound of one batched WebSocket frame (a single larger message still goes whole).
 BATCH_BYTES = 64 * 1024
+
+
+class StreamSocket(WebSocket[Any, Any, Any]):
+    """The WebSocket of a stream route (`websocket_class=StreamSocket`): its `send` is the
+    ASGI server's own, without Litestar's per-message check of the connection state.
+    Every message to every subscriber goes through it, and `ClientSession` already knows
+    when its connection has closed (a send after that raises, and closes the session)."""
+
+    def send_wrapper(self, send: Send) -> Send:
+        return send
 
 
 class AuthenticationFailed(Exception):
@@ -152,7 +163,9 @@ class ClientSession:
         self.queued_bytes = 0
         self.scheduled = False  # waiting for the server's next flush
         self.draining = False  # a task is finishing a write the socket could not take
-        self._send = socket.send
+        self._send = cast(Callable[[Message], Coroutine[Any, Any, None]], socket.send)
+        self._max_frames = self.limits.send_queue_frames
+        self._max_bytes = self.limits.send_queue_bytes
         self.closing: tuple[int, str] | None = None
         self.peer_gone = False
         loop = asyncio.get_running_loop()
@@ -170,41 +183,40 @@ class ClientSession:
         state = self.channels.get(channel)
         if state is None or self.closing is not None:
             return
+        if state.buffer is None and seq == state.last + 1:  # the common case: next in line
+            state.last = seq
+            self.enqueue(frame)
+            return
         if state.buffer is not None:
-            if len(state.buffer) >= self.limits.send_queue_frames:
+            if len(state.buffer) >= self._max_frames:
                 self.close(CLOSE_SLOW_CONSUMER, "send queue overflow")
             else:
                 state.buffer.append((seq, frame))
             return
         if seq <= state.last:
             return  # already delivered (a replay overlapping live delivery)
-        if seq != state.last + 1:
-            # Something was lost between Redis and this process: fetch it from history.
-            state.buffer = [(seq, frame)]
-            task = asyncio.create_task(self._catch_up(channel, state, state.last, first=False))
-            self.repairs.add(task)
-            task.add_done_callback(self.repairs.discard)
-            return
-        state.last = seq
-        self.enqueue(frame)
+        # Something was lost between Redis and this process: fetch it from history.
+        state.buffer = [(seq, frame)]
+        task = asyncio.create_task(self._catch_up(channel, state, state.last, first=False))
+        self.repairs.add(task)
+        task.add_done_callback(self.repairs.discard)
 
     def enqueue(self, frame: str) -> None:
         if self.closing is not None:
             return
-        size = len(frame)
-        if (
-            len(self.queue) >= self.limits.send_queue_frames
-            or self.queued_bytes + size > self.limits.send_queue_bytes
-        ):
+        queue = self.queue
+        queued = self.queued_bytes + len(frame)
+        if len(queue) >= self._max_frames or queued > self._max_bytes:
             self.close(CLOSE_SLOW_CONSUMER, "send queue overflow: reading too slowly")
             return
-        self.queue.append(frame)
-        self.queued_bytes += size
-        if self.queued_bytes > self.server.peak_queue_bytes:
-            self.server.peak_queue_bytes = self.queued_bytes
+        queue.append(frame)
+        self.queued_bytes = queued
+        server = self.server
+        if queued > server.peak_queue_bytes:
+            server.peak_queue_bytes = queued
         if not self.scheduled and not self.draining:
             self.scheduled = True
-            self.server.schedule_flush(self)
+            server.schedule_flush(self)
 
     def send_frame(self, frame: ServerFrame) -> None:
         self.enqueue(encode(frame))
@@ -231,13 +243,15 @@ class ClientSession:
         the socket takes the bytes) costs no task switch; one that has to wait for the
         socket to drain is finished by a task, which then drains the rest."""
         self.scheduled = False
-        while self.queue and self.closing is None and not self.draining:
-            text, _ = self._take()
-            # Litestar's `WebSocket.send` is an `async def`: calling it gives a coroutine.
-            sending = cast(
-                Coroutine[Any, Any, None],
-                self._send({"type": "websocket.send", "bytes": None, "text": text}),
-            )
+        queue = self.queue
+        while queue and self.closing is None and not self.draining:
+            if len(queue) == 1:  # the common case: one message since the last flush
+                text = queue.popleft()
+                self.queued_bytes -= len(text)
+            else:
+                text, _ = self._take()
+            # The ASGI send is an `async def`: calling it gives a coroutine.
+            sending = self._send({"type": "websocket.send", "bytes": None, "text": text})
             try:
                 waiting_on = sending.send(None)
             except StopIteration:

@@ -21,7 +21,7 @@ from dracarys.realtime.models import (
     StreamStats,
 )
 from streams import channels
-from streams.server import StreamServer
+from streams.server import StreamServer, StreamSocket
 
 
 def _server(socket_or_request: Any) -> StreamServer:
@@ -29,7 +29,7 @@ def _server(socket_or_request: Any) -> StreamServer:
     return server
 
 
-@websocket("/api/v1/stream", name="stream")
+@websocket("/api/v1/stream", name="stream", websocket_class=StreamSocket)
 async def stream(socket: WebSocket[Any, Any, Any]) -> None:
     """Live channels over one connection; protocol in `streams/protocol.py`."""
     await _server(socket).serve(socket)
