@@ -50,6 +50,9 @@ Fill semantics (every rule here is tested case by case in ``tests/engine``):
   marked to market at the last close and reported as an open trade, not closed.
 """
 
+import math
+import sys
+
 import numpy as np
 import numpy.typing as npt
 
@@ -68,6 +71,10 @@ BASE_ROWS = 5
 
 # Bars per block when evaluating conditions: a block of a few series stays in L1/L2 cache.
 SIGNAL_BLOCK_BARS = 2048
+
+# Flags are scanned as 64-bit words on little-endian machines.
+LITTLE_ENDIAN = sys.byteorder == "little"
+ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 # Signal flags, one int8 per bar, combinable with ``|``.
 LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
@@ -342,21 +349,36 @@ def _close_trade(
 
 
 @inline_kernel
+def _actionable(position: float, allow_short: bool) -> int:
+    """The flags that can act on a position with no order working: an entry when flat,
+    an exit or a reversal when holding."""
+    if position == 0.0:
+        return LONG_ENTRY | (SHORT_ENTRY if allow_short else 0)
+    if position > 0.0:
+        return LONG_EXIT | (SHORT_ENTRY if allow_short else 0)
+    return SHORT_EXIT | LONG_ENTRY
+
+
+@inline_kernel
 def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -> int:
     """The first bar from ``start`` whose flags share a bit with ``watch`` (the bar count
     when none does), testing eight bars per step along ``words`` (``signal`` as 64-bit
-    words)."""
+    words): one loop whose only exit is the word with a hit, whose lowest set bit names
+    the bar (byte order is little-endian; other machines scan byte by byte)."""
     n: int = signal.shape[0]
-    i = start
-    while i < n and i % 8 != 0:
-        if signal[i] & watch:
-            return i
-        i += 1
-    pattern = np.uint64(watch) * np.uint64(0x0101010101010101)
-    word = i // 8
-    while word < words.shape[0] and (words[word] & pattern) == 0:
-        word += 1
-    i = max(i, int(word) * 8)
+    full = words.shape[0] if LITTLE_ENDIAN else 0
+    word = start // 8
+    if word < full:
+        pattern = np.uint64(watch) * np.uint64(0x0101010101010101)
+        # The first word without the bars before ``start``.
+        hits = words[word] & pattern & (ALL_BITS << np.uint64(8 * (start % 8)))
+        while hits == 0 and word + 1 < full:
+            word += 1
+            hits = words[word] & pattern
+        if hits != 0:
+            lowest = hits & (~hits + np.uint64(1))
+            return int(word) * 8 + (math.frexp(float(lowest))[1] - 1) // 8
+    i = max(start, full * 8)
     while i < n:
         if signal[i] & watch:
             return i
@@ -497,13 +519,7 @@ def simulate(
         # Fast path: with no order working, a bar only needs marking to market until one
         # whose flags could act (an entry when flat; an exit or reversal when holding).
         if not pending_exit and pending_direction == 0 and (position == 0.0 or not has_protection):
-            if position == 0.0:
-                watch = LONG_ENTRY | (SHORT_ENTRY if allow_short else 0)
-            elif position > 0.0:
-                watch = LONG_EXIT | (SHORT_ENTRY if allow_short else 0)
-            else:
-                watch = SHORT_EXIT | LONG_ENTRY
-            stop = _next_flagged(signal, words, i, watch)
+            stop = _next_flagged(signal, words, i, _actionable(position, allow_short))
             if position == 0.0:
                 if stop > i:
                     state = observe_flat(state, cash, stop - i)
@@ -592,6 +608,21 @@ def simulate(
                     extreme = fill_price
                     protect_from = i if filled_at_open else i + 1
                 pending_direction = 0
+
+        # With the opening fills done, the rest of this bar is what the fast path does
+        # unless its flags can act or it breaches the margin: hand it over (the fast path
+        # stops at once otherwise, and this bar comes back here with nothing to fill).
+        if (
+            not pending_exit
+            and pending_direction == 0
+            and (position == 0.0 or not has_protection)
+            and (signal[i] & _actionable(position, allow_short)) == 0
+            and not (
+                position != 0.0
+                and cash + position * closes[i] < maintenance * abs(position) * closes[i]
+            )
+        ):
+            continue
 
         # Protective exits inside the bar (OCO; stop side first on the same bar).
         if has_protection and position != 0.0 and i >= protect_from:

@@ -8,32 +8,62 @@ Inputs are assumed validated (finite prices, see ``engine.data``).
 import numpy as np
 import numpy.typing as npt
 
-from engine.compile import kernel
+from engine.compile import inline_kernel, kernel
 
 FloatArray = npt.NDArray[np.float64]
 
 
 @kernel
 def sma_into(values: FloatArray, window: int, out: FloatArray) -> None:
-    """Simple moving average of ``values`` over ``window`` bars (inclusive) into ``out``:
-    one pass that reads each value twice and writes each output once, as fast as memory
-    moves (the running sum's chain of additions is not the limit; a division per bar
-    would be, hence the reciprocal)."""
+    """Simple moving average of ``values`` over ``window`` bars (inclusive) into ``out``.
+
+    A running sum is a chain of dependent additions, which bounds its speed, so the bars
+    are split in two halves, each starting from its own freshly summed window, advanced
+    side by side in one loop: the processor overlaps the two chains. Sums are taken
+    relative to an anchor so that large price levels do not cost digits; the mean
+    multiplies by the reciprocal of the window (a division per bar would be slower)."""
     n = values.shape[0]
     if window < 1 or n < window:
         out[:] = np.nan
         return
-    out[: window - 1] = np.nan
-    # Sums are taken relative to an anchor so that large price levels do not cost digits.
+    first = window - 1
+    out[:first] = np.nan
     anchor = values[0]
     inverse = 1.0 / window
-    running = 0.0
-    for i in range(window):
-        running += values[i] - anchor
-    out[window - 1] = anchor + running * inverse
-    for i in range(window, n):
-        running += values[i] - values[i - window]
-        out[i] = anchor + running * inverse
+    middle = first + (n - first) // 2
+    lower = _window_sum(values, anchor, first, window)
+    upper = _window_sum(values, anchor, middle, window)
+    out[first] = anchor + lower * inverse
+    out[middle] = anchor + upper * inverse
+    # Views from zero let the compiler drop negative-index checks.
+    side = min(middle - first, n - middle) - 1
+    lower_in = values[first + 1 :]
+    lower_out = values[first + 1 - window :]
+    lower_mean = out[first + 1 :]
+    upper_in = values[middle + 1 :]
+    upper_out = values[middle + 1 - window :]
+    upper_mean = out[middle + 1 :]
+    for k in range(side):
+        lower += lower_in[k] - lower_out[k]
+        upper += upper_in[k] - upper_out[k]
+        lower_mean[k] = anchor + lower * inverse
+        upper_mean[k] = anchor + upper * inverse
+    # The halves differ by at most one bar: finish each.
+    for i in range(first + 1 + max(side, 0), middle):
+        lower += values[i] - values[i - window]
+        out[i] = anchor + lower * inverse
+    for i in range(middle + 1 + max(side, 0), n):
+        upper += values[i] - values[i - window]
+        out[i] = anchor + upper * inverse
+
+
+@inline_kernel
+def _window_sum(values: FloatArray, anchor: float, end: int, window: int) -> float:
+    """Sum of ``values - anchor`` over the window ending at ``end`` (inclusive)."""
+    total = 0.0
+    for i in range(end - window + 1, end + 1):
+        total += values[i] - anchor
+    return total
 
 
 @kernel
