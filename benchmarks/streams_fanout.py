@@ -28,21 +28,23 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
 import msgspec
 import uvloop
 from redis.asyncio import Redis
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import WebSocketURI, parse_uri
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpload import free_port
@@ -80,6 +82,54 @@ _decode_tick = msgspec.json.Decoder(dict[str, Any])
 # -- client processes -----------------------------------------------------------------
 
 
+class PlainSubscriber(asyncio.Protocol):
+    """The baseline's subscriber: websockets' Sans-I/O protocol parsed in `data_received`,
+    as `StreamClient` does, but none of our protocol (no auth, sequence numbers, resume):
+    both contenders' clients cost alike, so the difference is the servers'."""
+
+    def __init__(self, uri: WebSocketURI, on_text: Callable[[Any], None]) -> None:
+        self.protocol = ClientProtocol(uri, max_size=None)
+        self.on_text = on_text
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.protocol.send_request(self.protocol.connect())
+        self._write()
+
+    def data_received(self, data: bytes) -> None:
+        self.protocol.receive_data(data)
+        control = False
+        for event in self.protocol.events_received():
+            if not isinstance(event, Frame):  # the handshake response
+                failed = self.protocol.handshake_exc
+                if failed is not None:
+                    self.opened.set_exception(failed)
+                else:
+                    self.opened.set_result(None)
+            elif event.opcode is Opcode.TEXT:
+                self.on_text(event.data)
+            else:
+                control = True
+        if control:
+            self._write()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionResetError("connection lost"))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def _write(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+
+
 def client_process(pipe: Connection, kind: str, url: str, token: str, local_ip: str) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     # The same event loop as the servers, for both contenders' clients.
@@ -91,8 +141,7 @@ async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_
     latencies: dict[str, list[int]] = defaultdict(list)
     last_arrival: dict[str, int] = defaultdict(int)
     clients: list[StreamClient] = []
-    sockets: list[ClientConnection] = []
-    tasks: list[asyncio.Task[None]] = []
+    subscribers: list[PlainSubscriber] = []
 
     def record(data: dict[str, Any]) -> None:
         now = time.time_ns()
@@ -114,21 +163,14 @@ async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_
         clients.append(client)
 
     async def open_baseline(channel: str) -> None:
-        ws = await connect(
-            f"{url}/ws/{channel}",
-            compression=None,
-            max_queue=None,
-            ping_interval=None,
-            open_timeout=120,
-            local_addr=(local_ip, 0),
-        )
-        sockets.append(ws)
-
-        async def consume() -> None:
-            async for raw in ws:
-                record(_decode_tick.decode(raw))
-
-        tasks.append(asyncio.create_task(consume()))
+        uri = parse_uri(f"{url}/ws/{channel}")
+        subscriber = PlainSubscriber(uri, lambda raw: record(_decode_tick.decode(raw)))
+        async with asyncio.timeout(120):
+            await loop.create_connection(
+                lambda: subscriber, uri.host, uri.port, local_addr=(local_ip, 0)
+            )
+            await subscriber.opened
+        subscribers.append(subscriber)
 
     opener = open_ours if kind == "dracarys" else open_baseline
     gate = asyncio.Semaphore(64)
@@ -159,14 +201,11 @@ async def _client_main(pipe: Connection, kind: str, url: str, token: str, local_
             reconnects = sum(c.connections - 1 for c in clients)
             pipe.send((latencies.pop(run), last_arrival.pop(run, 0), reconnects))
         else:
-            for task in tasks:
-                task.cancel()
             for client in clients:
                 with contextlib.suppress(Exception):
                     await client.close()
-            for ws in sockets:
-                with contextlib.suppress(Exception):
-                    await ws.close()
+            for subscriber in subscribers:
+                subscriber.close()
             pipe.send("closed")
             return
 
@@ -530,7 +569,10 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=4)
     parser.add_argument("--only", choices=["dracarys", "litestar"], default=None)
     parser.add_argument(
-        "--server-workers", type=int, default=1, help="server processes (uvicorn --workers)"
+        "--server-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (uvicorn --workers), both contenders (default: one per core)",
     )
     parser.add_argument("--no-fills", action="store_true", help="broadcasts only (quicker)")
     args = parser.parse_args()
