@@ -41,8 +41,3 @@ def scratch(name: str, shape: tuple[int, ...], dtype: type[ScalarT]) -> npt.NDAr
         _buffers.held[name] = held
     view: npt.NDArray[ScalarT] = held[:size].view(item).reshape(shape)
     return view
-
-
-def release() -> None:
-    """Drop this thread's buffers (their memory returns to the allocator)."""
-    _buffers.held.clear()

@@ -2,6 +2,8 @@
 at a time, conditions evaluated block by block, and cash and position rebuilt from the
 trade table."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from msgspec.structs import astuple
@@ -147,3 +149,32 @@ def test_metrics_gathered_while_simulating_equal_those_of_the_rebuilt_curve(
     np.testing.assert_array_equal(astuple(Metrics.from_vector(recomputed)), astuple(result.metrics))
     if leverage > 1.0:
         assert (result.trade_table[:, T_EXIT_REASON] == EXIT_MARGIN_CALL).any()
+
+
+def test_results_do_not_share_the_scratch_memory_later_runs_reuse() -> None:
+    bars = Bars.from_frame(generate_intraday(20_000, seed=8))
+    execution = ExecutionSettings(initial_cash=10_000.0)
+    first = run_backtest(bars, SpecBuilder("sma_cross").build({"fast": 5, "slow": 30}), execution)
+    trades = first.trade_table.copy()
+    run_backtest(bars, SpecBuilder("ema_cross").build({"fast": 7, "slow": 40}), execution)
+    np.testing.assert_array_equal(first.trade_table, trades)
+    again = run_backtest(bars, SpecBuilder("sma_cross").build({"fast": 5, "slow": 30}), execution)
+    np.testing.assert_array_equal(first.equity, again.equity)
+
+
+def test_backtests_in_parallel_threads_equal_the_same_backtests_one_by_one() -> None:
+    """The kernels release the GIL and each thread has its own scratch memory."""
+    bars = Bars.from_frame(generate_intraday(100_000, seed=9))
+    execution = ExecutionSettings(initial_cash=10_000.0)
+    specs = [
+        SpecBuilder("sma_cross").build({"fast": fast, "slow": slow})
+        for fast in (5, 8, 13)
+        for slow in (30, 60, 90)
+    ]
+    alone = [run_backtest(bars, spec, execution) for spec in specs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda spec: run_backtest(bars, spec, execution), specs * 3))
+    for k, result in enumerate(together):
+        expected = alone[k % len(specs)]
+        np.testing.assert_array_equal(result.trade_table, expected.trade_table)
+        assert result.metrics == expected.metrics
