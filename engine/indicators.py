@@ -22,33 +22,125 @@ def sma_into(values: FloatArray, window: int, out: FloatArray) -> None:
     side by side in one loop: the processor overlaps the two chains. Sums are taken
     relative to an anchor so that large price levels do not cost digits; the mean
     multiplies by the reciprocal of the window (a division per bar would be slower)."""
-    n = values.shape[0]
-    if window < 1 or n < window:
+    if window < 1 or values.shape[0] < window:
         out[:] = np.nan
         return
+    first, middle, lower, upper, side = _sma_start(values, window, out)
+    lower, upper = _sma_halves(values, window, out, first, middle, lower, upper, 0, side)
+    _sma_finish(values, window, out, first, middle, lower, upper, side)
+
+
+@kernel
+def sma_pair_into(
+    values: FloatArray, window_a: int, out_a: FloatArray, window_b: int, out_b: FloatArray
+) -> None:
+    """Two simple moving averages of the same values in one pass (four running sums side
+    by side, each value read once), each bit for bit what ``sma_into`` gives."""
+    n = values.shape[0]
+    if window_a < 1 or n < window_a or window_b < 1 or n < window_b:
+        sma_into(values, window_a, out_a)
+        sma_into(values, window_b, out_b)
+        return
+    first_a, middle_a, lower_a, upper_a, side_a = _sma_start(values, window_a, out_a)
+    first_b, middle_b, lower_b, upper_b, side_b = _sma_start(values, window_b, out_b)
+    anchor = values[0]
+    inverse_a = 1.0 / window_a
+    inverse_b = 1.0 / window_b
+    lower_in_a = values[first_a + 1 :]
+    lower_out_a = values[first_a + 1 - window_a :]
+    lower_mean_a = out_a[first_a + 1 :]
+    upper_in_a = values[middle_a + 1 :]
+    upper_out_a = values[middle_a + 1 - window_a :]
+    upper_mean_a = out_a[middle_a + 1 :]
+    lower_in_b = values[first_b + 1 :]
+    lower_out_b = values[first_b + 1 - window_b :]
+    lower_mean_b = out_b[first_b + 1 :]
+    upper_in_b = values[middle_b + 1 :]
+    upper_out_b = values[middle_b + 1 - window_b :]
+    upper_mean_b = out_b[middle_b + 1 :]
+    common = max(min(side_a, side_b), 0)
+    for k in range(common):
+        lower_a += lower_in_a[k] - lower_out_a[k]
+        upper_a += upper_in_a[k] - upper_out_a[k]
+        lower_b += lower_in_b[k] - lower_out_b[k]
+        upper_b += upper_in_b[k] - upper_out_b[k]
+        lower_mean_a[k] = anchor + lower_a * inverse_a
+        upper_mean_a[k] = anchor + upper_a * inverse_a
+        lower_mean_b[k] = anchor + lower_b * inverse_b
+        upper_mean_b[k] = anchor + upper_b * inverse_b
+    lower_a, upper_a = _sma_halves(
+        values, window_a, out_a, first_a, middle_a, lower_a, upper_a, common, side_a
+    )
+    lower_b, upper_b = _sma_halves(
+        values, window_b, out_b, first_b, middle_b, lower_b, upper_b, common, side_b
+    )
+    _sma_finish(values, window_a, out_a, first_a, middle_a, lower_a, upper_a, side_a)
+    _sma_finish(values, window_b, out_b, first_b, middle_b, lower_b, upper_b, side_b)
+
+
+@inline_kernel
+def _sma_start(
+    values: FloatArray, window: int, out: FloatArray
+) -> tuple[int, int, float, float, int]:
+    """The warm-up, the two halves' starting sums and means, and how many bars both
+    halves then advance side by side."""
+    n = values.shape[0]
     first = window - 1
     out[:first] = np.nan
     anchor = values[0]
-    inverse = 1.0 / window
     middle = first + (n - first) // 2
     lower = _window_sum(values, anchor, first, window)
     upper = _window_sum(values, anchor, middle, window)
-    out[first] = anchor + lower * inverse
-    out[middle] = anchor + upper * inverse
-    # Views from zero let the compiler drop negative-index checks.
-    side = min(middle - first, n - middle) - 1
+    out[first] = anchor + lower * (1.0 / window)
+    out[middle] = anchor + upper * (1.0 / window)
+    return first, middle, lower, upper, min(middle - first, n - middle) - 1
+
+
+@inline_kernel
+def _sma_halves(
+    values: FloatArray,
+    window: int,
+    out: FloatArray,
+    first: int,
+    middle: int,
+    lower: float,
+    upper: float,
+    start: int,
+    stop: int,
+) -> tuple[float, float]:
+    """Advance both halves over their bars ``start..stop`` (counted from each half's
+    first bar after its starting one); views from zero drop negative-index checks."""
+    anchor = values[0]
+    inverse = 1.0 / window
     lower_in = values[first + 1 :]
     lower_out = values[first + 1 - window :]
     lower_mean = out[first + 1 :]
     upper_in = values[middle + 1 :]
     upper_out = values[middle + 1 - window :]
     upper_mean = out[middle + 1 :]
-    for k in range(side):
+    for k in range(start, stop):
         lower += lower_in[k] - lower_out[k]
         upper += upper_in[k] - upper_out[k]
         lower_mean[k] = anchor + lower * inverse
         upper_mean[k] = anchor + upper * inverse
-    # The halves differ by at most one bar: finish each.
+    return lower, upper
+
+
+@inline_kernel
+def _sma_finish(
+    values: FloatArray,
+    window: int,
+    out: FloatArray,
+    first: int,
+    middle: int,
+    lower: float,
+    upper: float,
+    side: int,
+) -> None:
+    """The halves differ by at most one bar: finish each."""
+    n = values.shape[0]
+    anchor = values[0]
+    inverse = 1.0 / window
     for i in range(first + 1 + max(side, 0), middle):
         lower += values[i] - values[i - window]
         out[i] = anchor + lower * inverse

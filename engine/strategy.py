@@ -367,6 +367,7 @@ class SeriesTable:
         """Compute the missing ones among ``needed``, evicting cached indicators that
         ``needed`` does not use when rows run out."""
         wanted = {indicator_key(ind): ind for ind in needed}
+        missing: list[tuple[tuple[Any, ...], Indicator, tuple[int, ...]]] = []
         for key, indicator in wanted.items():
             if key in self.rows_of:
                 continue
@@ -376,12 +377,30 @@ class SeriesTable:
                 if evictable is None:
                     raise MemoryError("the series table is too small for one chunk's indicators")
                 self.free_rows.extend(self.rows_of.pop(evictable))
-            rows = tuple(self.free_rows.pop() for _ in range(width))
-            compute_indicator_into(
-                indicator, self.bars, [self.matrix[row - BASE_ROWS] for row in rows]
+            missing.append((key, indicator, tuple(self.free_rows.pop() for _ in range(width))))
+        # Moving averages of the same series go in pairs: one pass reads the series once.
+        unpaired: dict[str, tuple[Sma, FloatArray]] = {}
+        for _, indicator, rows in missing:
+            outputs = [self.matrix[row - BASE_ROWS] for row in rows]
+            if not isinstance(indicator, Sma):
+                compute_indicator_into(indicator, self.bars, outputs)
+                continue
+            partner = unpaired.pop(indicator.source, None)
+            if partner is None:
+                unpaired[indicator.source] = (indicator, outputs[0])
+                continue
+            indicators.sma_pair_into(
+                _source(self.bars, indicator.source),
+                partner[0].window,
+                partner[1],
+                indicator.window,
+                outputs[0],
             )
-            self.computed += 1
+        for indicator, output in unpaired.values():
+            compute_indicator_into(indicator, self.bars, [output])
+        for key, _, rows in missing:
             self.rows_of[key] = rows
+        self.computed += len(missing)
 
     def rows_for(self, spec: StrategySpec) -> dict[str, int]:
         rows = {name: k for k, name in enumerate(BASE_SERIES)}

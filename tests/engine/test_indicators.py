@@ -165,3 +165,15 @@ def test_realised_volatility_matches_numpy_log_return_std(prices: dict[str, np.n
 def test_warm_up_is_nan_and_short_inputs_are_all_nan() -> None:
     assert np.isnan(indicators.sma(np.arange(5.0), 10)).all()
     assert np.isnan(indicators.sma(np.arange(10.0), 3)[:2]).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 10, 11, 51, 52, 301, 5_000])
+def test_sma_pair_equals_two_single_smas_bit_for_bit(n: int) -> None:
+    """The series table computes moving averages of one source in pairs; a spec must
+    see the same numbers whichever partner its average was paired with."""
+    values = 100 * np.exp(np.cumsum(np.random.default_rng(n).normal(0, 0.02, n)))
+    for window_a, window_b in [(1, 4), (3, 10), (10, 50), (50, 10), (10, 10)]:
+        pair_a, pair_b = np.empty(n), np.empty(n)
+        indicators.sma_pair_into(values, window_a, pair_a, window_b, pair_b)
+        np.testing.assert_array_equal(pair_a, indicators.sma(values, window_a))
+        np.testing.assert_array_equal(pair_b, indicators.sma(values, window_b))
