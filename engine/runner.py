@@ -157,7 +157,7 @@ def _run(
         if trade_count <= capacity:
             break
         capacity = trade_count
-    # A copy, so the result does not keep the whole (mostly unused) table alive.
+    # A copy: the table is scratch memory that the next run on this thread reuses.
     trade_table = trade_table[:trade_count].copy()
     vector = metrics_from_stats(curve, trade_table, execution.initial_cash, n, bars.bars_per_year)
     return BacktestResult(
