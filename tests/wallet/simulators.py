@@ -411,7 +411,11 @@ class DarajaSimulator:
         """The customer paid but the callback is lost: only a status query will tell."""
         self.stk_callback(checkout_id, result_code=result_code)
 
-    def b2c_result(self, originator_id: str, *, result_code: int = 0) -> tuple[str, dict[str, Any]]:
+    def b2c_result(
+        self, originator_id: str, *, result_code: int = 0, paid_amount: int | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The ResultURL post for a B2C request; ``paid_amount`` (whole shillings) makes
+        it report another amount than the request's, as a disputed transfer would."""
         request = self.b2c_requests[originator_id]
         result: dict[str, Any] = {
             "ResultType": 0,
@@ -426,7 +430,10 @@ class DarajaSimulator:
         if result_code == 0:
             result["ResultParameters"] = {
                 "ResultParameter": [
-                    {"Key": "TransactionAmount", "Value": request["Amount"]},
+                    {
+                        "Key": "TransactionAmount",
+                        "Value": request["Amount"] if paid_amount is None else paid_amount,
+                    },
                     {"Key": "TransactionReceipt", "Value": result["TransactionID"]},
                     {"Key": "ReceiverPartyPublicName", "Value": f"{request['PartyB']} - Mentor"},
                     {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},

@@ -344,3 +344,70 @@ async def test_a_queue_timeout_resends_the_payout_after_the_backoff(
     assert (await client.post(path, json=success)).status_code == 200
     assert await _kes(client, refreshed(user, platform.settings, clock)) == (0, 0)
     assert len(await outbox_events(pool, "payout.completed")) == 1
+
+
+async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles_it(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    user = await make_user(kyc_level=2)
+    admin = await make_user(role=Role.ADMIN)
+    await fund_wallet(pool, user.id, "KES", 500_000, clock.now())
+    refunded, paid = [
+        (
+            await client.post(
+                f"/api/v1/wallets/{user.id}/withdraw",
+                json=_withdrawal(amount, key),
+                headers=user.headers,
+            )
+        ).json()
+        for amount, key in ((200_000, "wd-review-01"), (100_000, "wd-review-02"))
+    ]
+    # M-Pesa says it paid KES 1,500 for a KES 2,000 payout, and KES 900 for KES 1,000.
+    for payout, shillings in ((refunded, 1_500), (paid, 900)):
+        path, result = daraja_sim.b2c_result(payout["id"], paid_amount=shillings)
+        for _ in range(2):
+            assert (await client.post(path, json=result)).status_code == 200
+    rows = {
+        str(r["id"]): r
+        for r in await pool.fetch("SELECT id, status, review_reason, provider_receipt FROM payouts")
+    }
+    assert rows[refunded["id"]]["status"] == "needs_review"
+    assert "KES 1,500 paid for a payout of KES 2,000" in rows[refunded["id"]]["review_reason"]
+    assert rows[refunded["id"]]["provider_receipt"]
+    # Neither finished nor refunded: the money stays reserved.
+    assert await _kes(client, user) == (200_000, 300_000)
+    assert len(await outbox_events(pool, "payout.needs_review")) == 2
+    assert await outbox_events(pool, "payout.completed") == []
+
+    decide = f"/api/v1/admin/payouts/{refunded['id']}/review"
+    failed = {"outcome": "failed", "note": "M-Pesa reversed the transfer"}
+    assert (await client.post(decide, json=failed, headers=user.headers)).status_code == 403
+    bad = await client.post(decide, json={"outcome": "lost", "note": "x"}, headers=admin.headers)
+    assert bad.status_code == 422
+    for _ in range(2):
+        settled = await client.post(decide, json=failed, headers=admin.headers)
+        assert settled.status_code == 200, settled.text
+        assert settled.json()["status"] == "failed"
+    assert await _kes(client, user) == (400_000, 100_000)
+    other_way = await client.post(
+        decide, json={"outcome": "completed", "note": "changed my mind"}, headers=admin.headers
+    )
+    assert other_way.status_code == 409
+
+    done = await client.post(
+        f"/api/v1/admin/payouts/{paid['id']}/review",
+        json={"outcome": "completed", "note": "the full amount reached the mentor"},
+        headers=admin.headers,
+    )
+    assert done.json()["status"] == "completed"
+    assert "resolved completed" in done.json()["review_reason"]
+    assert await _kes(client, user) == (400_000, 0)
+    assert len(await outbox_events(pool, "payout.completed")) == 1
+    # A late duplicate of M-Pesa's result changes nothing once settled.
+    path, result = daraja_sim.b2c_result(paid["id"], paid_amount=900)
+    assert (await client.post(path, json=result)).status_code == 200
+    assert await _kes(client, user) == (400_000, 0)

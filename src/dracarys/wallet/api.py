@@ -30,6 +30,7 @@ from dracarys.wallet.models import (
     EscrowView,
     IdempotencyKey,
     InvoiceView,
+    PayoutReviewDecision,
     PayoutView,
     WalletBalances,
     WalletHistory,
@@ -255,6 +256,20 @@ class PaymentsAdminController(Controller):
         platform: NamedDependency[Platform],
     ) -> PayoutView:
         return await service.record_bank_transfer(platform, payout_id, data.bank_reference)
+
+    @post(
+        "/payouts/{payout_id:uuid}/review",
+        operation_id="resolvePayoutReview",
+        status_code=HTTP_200_OK,
+        summary="Settle a payout M-Pesa reported a different amount for",
+    )
+    async def resolve_review(
+        self,
+        payout_id: FromPath[uuid.UUID],
+        data: JSONBody[PayoutReviewDecision],
+        platform: NamedDependency[Platform],
+    ) -> PayoutView:
+        return await service.resolve_payout_review(platform, payout_id, data.outcome, data.note)
 
     @post(
         "/deposits/{deposit_id:uuid}/refund",

@@ -12,6 +12,8 @@ PAYMENT_CAPTURED = (
 REFUND_ISSUED = "refund.issued"  # {user_id, related_id, amount_minor, currency}
 ESCROW_RELEASED = "escrow.released"  # {escrow_id, mentor_id, payer_id, amount_minor, currency}
 PAYOUT_COMPLETED = "payout.completed"  # {user_id, payout_id, amount_minor, currency}
+# M-Pesa reported a different amount (or none) for a B2C payout: held for an admin.
+PAYOUT_NEEDS_REVIEW = "payout.needs_review"  # {user_id, payout_id, amount_minor, currency, reason}
 POINTS_CREDIT_LANDED = "points.credit_landed"  # {user_id, redemption_id, amount_minor, currency}
 # Consumed: the points domain's released cash-equivalent redemptions.
 POINTS_REDEEMED_FOR_CREDIT = "points.redeemed_for_credit"

@@ -198,6 +198,14 @@ class PayoutView(Schema):
     status: str
     attempts: int
     failure_reason: str | None = None
+    review_reason: str | None = None  # why M-Pesa's result was held for an admin
+
+
+class PayoutReviewDecision(Input):
+    """What an admin found when checking a held payout with M-Pesa."""
+
+    outcome: Literal["completed", "failed"]
+    note: Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
 
 
 class ChargeRequest(Input):

@@ -609,6 +609,7 @@ def payout_view(row: asyncpg.Record) -> PayoutView:
         status=row["status"],
         attempts=row["attempts"],
         failure_reason=row["failure_reason"],
+        review_reason=row["review_reason"],
     )
 
 
@@ -862,10 +863,86 @@ async def handle_b2c_result(
             if payout["status"] == "sent" and current in (None, result.get("ConversationID")):
                 await _retry_or_fail(conn, payout, "queue timeout", platform.settings, now)
             return
-        if int(result.get("ResultCode", -1)) == 0:
-            await _complete_payout(conn, payout, str(result.get("TransactionID") or ""), now)
-        else:
+        if int(result.get("ResultCode", -1)) != 0:
             await _fail_payout(conn, payout, str(result.get("ResultDesc", "failed")), now)
+            return
+        receipt = str(result.get("TransactionID") or "")
+        paid_minor = _b2c_paid_minor(result)
+        if paid_minor == payout["amount_minor"]:
+            await _complete_payout(conn, payout, receipt, now)
+            return
+        reported = "no amount" if paid_minor is None else f"KES {paid_minor // 100:,}"
+        await _hold_payout_for_review(
+            conn,
+            payout,
+            receipt,
+            f"M-Pesa reports {reported} paid for a payout of KES {payout['amount_minor'] // 100:,}",
+            now,
+        )
+
+
+def _b2c_paid_minor(result: dict[str, Any]) -> int | None:
+    """The TransactionAmount of a successful B2C result, in minor units (None when the
+    result does not say, or says something that is not an amount)."""
+    parameters = (result.get("ResultParameters") or {}).get("ResultParameter") or []
+    if isinstance(parameters, dict):  # a lone parameter comes as an object
+        parameters = [parameters]
+    for parameter in parameters:
+        if isinstance(parameter, dict) and parameter.get("Key") == "TransactionAmount":
+            try:
+                return int(Decimal(str(parameter.get("Value"))) * 100)
+            except ArithmeticError:
+                return None
+    return None
+
+
+async def _hold_payout_for_review(
+    conn: Connection, payout: asyncpg.Record, receipt: str, reason: str, now: datetime
+) -> None:
+    """M-Pesa says it paid, but not what we sent: neither finish nor refund on our own.
+    The reserved money stays reserved until an admin decides (``resolve_payout_review``)."""
+    await store.update_payout(
+        conn, payout["id"], status="needs_review", now=now, provider_receipt=receipt or None
+    )
+    await store.set_payout_review_reason(conn, payout["id"], reason[:500])
+    log.warning("payout held for review", payout_id=str(payout["id"]), reason=reason)
+    await emit(
+        conn,
+        events.PAYOUT_NEEDS_REVIEW,
+        {
+            "user_id": str(payout["user_id"]),
+            "payout_id": str(payout["id"]),
+            "amount_minor": payout["amount_minor"],
+            "currency": payout["currency"],
+            "reason": reason,
+        },
+    )
+
+
+async def resolve_payout_review(
+    platform: Platform, payout_id: uuid.UUID, outcome: Literal["completed", "failed"], note: str
+) -> PayoutView:
+    """An admin, having checked with M-Pesa, settles a payout held for review: completed
+    (the money leaves the wallet) or failed (it goes back). Deciding the same way again
+    changes nothing; deciding the other way afterwards is refused."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        payout = await store.lock_payout(conn, payout_id)
+        if payout is None:
+            raise NotFound("no such payout", field="payout_id")
+        if payout["status"] == "needs_review":
+            await store.set_payout_review_reason(
+                conn, payout_id, f"{payout['review_reason']}; resolved {outcome}: {note}"[:2000]
+            )
+            if outcome == "completed":
+                await _complete_payout(conn, payout, None, now)
+            else:
+                await _fail_payout(conn, payout, f"after review: {note}", now)
+        elif payout["status"] != outcome or payout["review_reason"] is None:
+            raise Conflict("this payout is not waiting for a review", field="payout_id")
+        row = await store.get_payout(conn, payout_id)
+    assert row is not None
+    return payout_view(row)
 
 
 async def record_bank_transfer(

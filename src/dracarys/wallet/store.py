@@ -567,7 +567,7 @@ async def refunded_of_deposit(conn: Connection, deposit_id: uuid.UUID) -> int:
 _PAYOUT_COLUMNS = (
     "id, user_id, batch_id, kind, method, destination, amount_minor, currency, status,"
     " attempts, next_attempt_at, pending_transfer_id, originator_conversation_id,"
-    " conversation_id, provider_receipt, failure_reason, created_at"
+    " conversation_id, provider_receipt, failure_reason, review_reason, created_at"
 )
 
 
@@ -651,6 +651,10 @@ async def update_payout(
         provider_receipt,
         failure_reason,
     )
+
+
+async def set_payout_review_reason(conn: Connection, payout_id: uuid.UUID, reason: str) -> None:
+    await conn.execute("UPDATE payouts SET review_reason = $2 WHERE id = $1", payout_id, reason)
 
 
 async def due_payout_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
