@@ -152,6 +152,34 @@ class _Resume:
 class ClientSession:
     """One WebSocket connection."""
 
+    # Every broadcast touches every session: slots keep each one small and its fields
+    # close together (thousands of them do not fit in the CPU's caches otherwise).
+    __slots__ = (
+        "_max_bytes",
+        "_max_frames",
+        "_send",
+        "channels",
+        "closing",
+        "draining",
+        "id",
+        "last_heard",
+        "last_ping",
+        "limits",
+        "opened_at",
+        "peer_gone",
+        "principal",
+        "queue",
+        "queued_bytes",
+        "reader",
+        "repairs",
+        "scheduled",
+        "sender",
+        "server",
+        "socket",
+        "tokens",
+        "tokens_at",
+    )
+
     def __init__(self, server: StreamServer, socket: WebSocket[Any, Any, Any]) -> None:
         self.id = uuid.uuid4().hex
         self.server = server
