@@ -383,6 +383,12 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
     assert len(await outbox_events(pool, "payout.needs_review")) == 2
     assert await outbox_events(pool, "payout.completed") == []
 
+    queue = await client.get("/api/v1/admin/payouts/queue", headers=admin.headers)
+    assert {p["id"] for p in queue.json()} == {refunded["id"], paid["id"]}
+    assert (
+        await client.get("/api/v1/admin/payouts/queue", headers=user.headers)
+    ).status_code == 403
+
     decide = f"/api/v1/admin/payouts/{refunded['id']}/review"
     failed = {"outcome": "failed", "note": "M-Pesa reversed the transfer"}
     assert (await client.post(decide, json=failed, headers=user.headers)).status_code == 403
@@ -407,6 +413,7 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
     assert "resolved completed" in done.json()["review_reason"]
     assert await _kes(client, user) == (400_000, 0)
     assert len(await outbox_events(pool, "payout.completed")) == 1
+    assert (await client.get(queue, headers=admin.headers)).json() == []
     # A late duplicate of M-Pesa's result changes nothing once settled.
     path, result = daraja_sim.b2c_result(paid["id"], paid_amount=900)
     assert (await client.post(path, json=result)).status_code == 200

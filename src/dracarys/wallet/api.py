@@ -257,6 +257,15 @@ class PaymentsAdminController(Controller):
     ) -> PayoutView:
         return await service.record_bank_transfer(platform, payout_id, data.bank_reference)
 
+    @get(
+        "/payouts/queue",
+        operation_id="listPayoutsAwaitingAdmin",
+        summary="Payouts held for review and bank transfers to make",
+    )
+    async def payout_queue(self, platform: NamedDependency[Platform]) -> list[PayoutView]:
+        async with platform.pool.acquire() as conn:
+            return await service.payouts_awaiting_admin(conn)
+
     @post(
         "/payouts/{payout_id:uuid}/review",
         operation_id="resolvePayoutReview",

@@ -919,6 +919,11 @@ async def _hold_payout_for_review(
     )
 
 
+async def payouts_awaiting_admin(conn: Connection) -> list[PayoutView]:
+    """Payouts only an admin can move on: held for review, or bank transfers to make."""
+    return [payout_view(row) for row in await store.payouts_awaiting_admin(conn)]
+
+
 async def resolve_payout_review(
     platform: Platform, payout_id: uuid.UUID, outcome: Literal["completed", "failed"], note: str
 ) -> PayoutView:

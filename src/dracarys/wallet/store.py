@@ -653,6 +653,14 @@ async def update_payout(
     )
 
 
+async def payouts_awaiting_admin(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {_PAYOUT_COLUMNS} FROM payouts
+            WHERE status IN ('needs_review', 'awaiting_bank_transfer')
+            ORDER BY updated_at, id"""
+    )
+
+
 async def set_payout_review_reason(conn: Connection, payout_id: uuid.UUID, reason: str) -> None:
     await conn.execute("UPDATE payouts SET review_reason = $2 WHERE id = $1", payout_id, reason)
 
