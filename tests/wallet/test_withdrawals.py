@@ -383,11 +383,10 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
     assert len(await outbox_events(pool, "payout.needs_review")) == 2
     assert await outbox_events(pool, "payout.completed") == []
 
-    queue = await client.get("/api/v1/admin/payouts/queue", headers=admin.headers)
-    assert {p["id"] for p in queue.json()} == {refunded["id"], paid["id"]}
-    assert (
-        await client.get("/api/v1/admin/payouts/queue", headers=user.headers)
-    ).status_code == 403
+    queue = "/api/v1/admin/payouts/queue"
+    waiting = await client.get(queue, headers=admin.headers)
+    assert {p["id"] for p in waiting.json()} == {refunded["id"], paid["id"]}
+    assert (await client.get(queue, headers=user.headers)).status_code == 403
 
     decide = f"/api/v1/admin/payouts/{refunded['id']}/review"
     failed = {"outcome": "failed", "note": "M-Pesa reversed the transfer"}
