@@ -398,35 +398,15 @@ def _mark_to_market(
 ) -> tuple[int, CurveState]:
     """Observe the equity of a held position over bars ``start..stop``; returns where it
     stopped, ``stop`` or the first bar that breaches the maintenance margin (which the
-    caller then liquidates), and the curve state. ``engine.curve.observe`` written out
-    over local variables, and without a branch on the return's sign: this loop runs for
-    every bar a position is held, so it is the hot one."""
-    previous, total, total_sq, downside, peak, deepest, floor, underwater, longest = state
+    caller then liquidates), and the curve state."""
     close_view = closes[start:stop]
     margin_floor = maintenance * abs(position)
-    reached = stop
     for k in range(stop - start):
-        value = cash + position * close_view[k]
-        if value < margin_floor * close_view[k]:
-            reached = start + k
-            break
-        r = value / previous - 1.0
-        previous = value
-        total += r
-        total_sq += r * r
-        loss = r if r < 0.0 else 0.0
-        downside += loss * loss
-        if value >= peak:
-            peak = value
-            floor = peak * (1.0 - deepest)
-            underwater = 0
-        else:
-            underwater += 1
-            longest = max(longest, underwater)
-            if value < floor:
-                deepest = 1.0 - value / peak
-                floor = value
-    return reached, (previous, total, total_sq, downside, peak, deepest, floor, underwater, longest)
+        equity = cash + position * close_view[k]
+        if equity < margin_floor * close_view[k]:
+            return start + k, state
+        state = observe(state, equity)
+    return stop, state
 
 
 @kernel
