@@ -592,3 +592,22 @@ async def test_client_runs_on_uvloop_as_on_asyncio(
     for i in range(3):
         await running.platform.streams.publish(channel, Tick(price_minor=i))
     assert await asyncio.wait_for(following, 10) == [1, 2, 3]
+
+
+async def test_client_callback_that_raises_ends_the_client_with_the_cause(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    user = await make_user()
+
+    def failing_consumer(event: StreamEvent) -> None:
+        raise ValueError(f"cannot handle seq {event.seq}")
+
+    client = running.client(user.token, on_event=failing_consumer)
+    await client.connect()
+    await client.subscribe("market:BOOM")
+    await running.platform.streams.publish("market:BOOM", Tick(price_minor=1))
+    with pytest.raises(StreamClosed) as info:
+        await client.next(5)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert "cannot handle seq 1" in info.value.reason
+    assert client.connections == 1  # ended, not reconnected
