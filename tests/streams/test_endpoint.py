@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dracarys.clock import ManualClock
+from dracarys.db import Connection
 from dracarys.identity.access import Role, issue_access_token
 from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
 from dracarys.settings import Settings
@@ -35,6 +36,7 @@ from streams.protocol import (
     SUBPROTOCOL,
     Error,
     Resync,
+    Subscribed,
 )
 from tests.streams.conftest import ALLOWED_ORIGIN, RunningApp, Serve, fast_limits
 from tests.support import TestUser
@@ -194,7 +196,7 @@ async def test_paid_signal_feed_is_refused_to_non_subscribers(
     )
 
     async def is_active_subscriber(
-        conn: asyncpg.Connection, user_id: uuid.UUID, mentor_id: uuid.UUID
+        conn: Connection, user_id: uuid.UUID, mentor_id: uuid.UUID
     ) -> bool:
         return bool(
             await conn.fetchval(
@@ -229,7 +231,7 @@ async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
     portfolio_id = uuid.uuid4()
     viewers = {owner.id, mentor.id}
 
-    async def may_view(_: asyncpg.Connection, user_id: uuid.UUID, pid: uuid.UUID) -> bool:
+    async def may_view(_: Connection, user_id: uuid.UUID, pid: uuid.UUID) -> bool:
         return pid == portfolio_id and user_id in viewers
 
     with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(None)):
@@ -328,6 +330,7 @@ async def test_resume_beyond_history_is_told_to_resync(
         # Within the history, the missed ones are replayed instead.
     async with running.client(user.token) as client:
         ack = await client.subscribe("market:SOL-USD", after_seq=18)
+        assert isinstance(ack, Subscribed)
         assert ack.seq == 18
         assert ack.replayed == 3
         assert [e.seq for e in await events(client, 3)] == [19, 20, 21]
