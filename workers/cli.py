@@ -147,6 +147,23 @@ def _websocket_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def serve_workers(requested: int | None, settings: Settings) -> int:
+    """API processes for `dracarys serve`: as asked, else one per core when Redis carries
+    stream messages between processes (a WebSocket fan-out spends most of its time in
+    per-connection sends, which one process runs on one core), else one: without Redis a
+    message published in one process would never reach clients of another."""
+    if requested is not None:
+        if requested < 1:
+            raise SystemExit("dracarys: --workers must be at least 1")
+        if requested > 1 and not settings.uses_redis:
+            raise SystemExit(
+                "dracarys: --workers above 1 needs REDIS_URL: streams fan out across "
+                "API processes through Redis"
+            )
+        return requested
+    return (os.cpu_count() or 1) if settings.uses_redis else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     uvicorn.run(
@@ -154,7 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        workers=args.workers,
+        workers=serve_workers(args.workers, settings),
         log_level="warning",
         access_log=False,
         **_websocket_options(settings),
@@ -238,7 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="override DRACARYS_HOST")
     serve.add_argument("--port", type=int, help="override DRACARYS_PORT")
-    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="API processes (default: one per core with REDIS_URL, else 1)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser(

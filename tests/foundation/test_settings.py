@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,17 @@ def test_public_url_and_origins_follow_the_port_unless_set(tmp_path: Path) -> No
     )
     assert explicit.public_url == "https://dracarys.example"
     assert explicit.allowed_origins == ("https://app.dracarys.example",)
+
+
+def test_serve_runs_one_api_process_per_core_only_when_redis_links_them(tmp_path: Path) -> None:
+    from workers.cli import serve_workers
+
+    alone = load_settings(base(tmp_path))
+    linked = load_settings(base(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0"))
+    assert serve_workers(None, alone) == 1
+    assert serve_workers(None, linked) == (os.cpu_count() or 1)
+    assert serve_workers(3, linked) == 3
+    with pytest.raises(SystemExit, match="needs REDIS_URL"):
+        serve_workers(2, alone)
+    with pytest.raises(SystemExit, match="at least 1"):
+        serve_workers(0, linked)

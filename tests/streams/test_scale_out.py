@@ -55,7 +55,11 @@ async def two_api_processes(redis_settings: Settings, tmp_path: Path) -> AsyncIt
     ports = [free_port(), free_port()]
     processes = [
         await asyncio.create_subprocess_exec(
-            "uv", "run", "--no-sync", "dracarys", "serve", "--port", str(port), cwd=REPO, env=env
+            # One process each: the test is about two servers linked by Redis.
+            *("uv", "run", "--no-sync", "dracarys", "serve", "--port", str(port)),
+            *("--workers", "1"),
+            cwd=REPO,
+            env=env,
         )
         for port in ports
     ]
