@@ -3,6 +3,7 @@ and token issuer the platform uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -26,6 +27,14 @@ class TestUser:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def signed_in_again(self, settings: Settings, clock: Clock) -> TestUser:
+        """The same user and session with an access token issued now (after a test moved
+        the clock past the old one's expiry)."""
+        token = issue_access_token(
+            settings, user_id=self.id, role=self.role, session_id=self.session_id, now=clock.now()
+        )
+        return dataclasses.replace(self, token=token)
 
 
 async def create_user(

@@ -21,7 +21,9 @@ _JOBS: dict[str, tuple[Callable[[Platform], Awaitable[int]], str]] = {
 }
 
 
-def _task(job: Callable[[Platform], Awaitable[int]]) -> Callable[..., Awaitable[int]]:
+def platform_job(job: Callable[[Platform], Awaitable[int]]) -> Callable[..., Awaitable[int]]:
+    """A scheduled job as a taskiq task: it receives the worker's platform."""
+
     async def run(context: Annotated[Context, TaskiqDepends()]) -> int:
         platform: Platform = context.state.platform
         return await job(platform)
@@ -32,6 +34,6 @@ def _task(job: Callable[[Platform], Awaitable[int]]) -> Callable[..., Awaitable[
 
 def register_mentorship_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
     return {
-        name: broker.register_task(_task(job), task_name=name, schedule=[{"cron": cron}])
+        name: broker.register_task(platform_job(job), task_name=name, schedule=[{"cron": cron}])
         for name, (job, cron) in _JOBS.items()
     }

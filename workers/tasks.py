@@ -18,6 +18,7 @@ from dracarys.platform import Platform
 from workers.consumers import Consumer, consumers_for
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
+from workers.trading_tasks import register_trading_tasks
 from workers.wallet_tasks import register_wallet_tasks
 
 log = structlog.get_logger("workers.tasks")
@@ -95,4 +96,5 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_points_tasks(broker),
         **register_mentorship_tasks(broker),
         **register_wallet_tasks(broker),
+        **register_trading_tasks(broker),
     }

@@ -19,9 +19,11 @@ from dracarys.platform import Platform
 from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess
 from dracarys.trading import signals as signal_service
 from dracarys.trading.models import Side, SignalInput
+from dracarys.wallet.escrow import release_due_escrows
 from streams.channels import parse_channel
 from tests.support import TestUser
 from tests.trading.conftest import API, Desk
+from tests.wallet.conftest import fund_wallet
 from workers.runtime import Worker
 
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -232,6 +234,13 @@ async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
     assert gated.status_code == 403
     assert "acknowledge the risk disclaimer" in gated.json()["detail"]
     await desk.acknowledge(mentee)
+    broke = await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+    )
+    assert broke.status_code == 409  # a paid feed is paid from the wallet
+    assert broke.json()["title"] == "Insufficient funds"
+    assert await desk.fetch("SELECT id FROM signal_subscriptions") == []
+    await fund_wallet(desk.platform.pool, mentee.id, "KES", 300_000, desk.clock.now())
     response = await desk.client.post(
         f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
     )
@@ -239,7 +248,8 @@ async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
     body = response.json()
     assert body["monthly_price_minor"] == 250_000
     assert body["currency"] == "KES"
-    assert (body["status"], body["billing_status"]) == ("active", "unbilled")
+    assert (body["status"], body["billing_status"]) == ("active", "paid")
+    assert await kes_available(desk, mentee) == 50_000
     [event] = await desk.fetch("SELECT payload FROM outbox WHERE topic = 'subscription.started'")
     assert event["payload"]["amount_minor"] == 250_000
     again = await desk.client.post(
@@ -296,6 +306,7 @@ async def test_a_paid_feed_is_for_active_subscribers_only(desk: Desk, make_user:
         f"{API}/feed-plan", json={"monthly_price_minor": 1_000}, headers=mentor.headers
     )
     await desk.acknowledge(subscriber)
+    await fund_wallet(desk.platform.pool, subscriber.id, "USD", 1_000, desk.clock.now())
     subscription = (
         await desk.client.post(
             f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=subscriber.headers
@@ -311,6 +322,13 @@ async def test_a_paid_feed_is_for_active_subscribers_only(desk: Desk, make_user:
         f"{API}/subscriptions/{subscription['id']}/cancel", headers=subscriber.headers
     )
     assert cancelled.json()["status"] == "cancelled"
+    # The paid period runs out, then access ends.
+    assert (
+        await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=subscriber.headers)
+    ).status_code == 200
+    desk.clock.advance(timedelta(days=30))
+    await signal_service.renew_due_subscriptions(desk.platform)
+    subscriber = subscriber.signed_in_again(desk.platform.settings, desk.clock)
     assert (
         await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=subscriber.headers)
     ).status_code == 403
@@ -525,9 +543,11 @@ async def test_stream_policies_guard_portfolio_and_paid_signal_channels(
     assert await verdict(stranger, feed) == "this signal feed is for its active subscribers only"
     assert await verdict(mentor, feed) is None
     await desk.acknowledge(owner)
-    await desk.client.post(
+    await fund_wallet(desk.platform.pool, owner.id, "USD", 500, desk.clock.now())
+    subscribed = await desk.client.post(
         f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=owner.headers
     )
+    assert subscribed.status_code == 201, subscribed.text
     assert await verdict(owner, feed) is None
 
 
@@ -607,3 +627,97 @@ async def test_concurrent_signals_from_one_mentor_form_one_unbroken_chain(
         )
     assert (check.signals, check.valid) == (12, True)
     assert books == 1
+
+
+async def kes_available(desk: Desk, user: TestUser) -> int:
+    response = await desk.client.get(f"/api/v1/wallets/{user.id}/balances", headers=user.headers)
+    return int(
+        next(b for b in response.json()["balances"] if b["currency"] == "KES")["available_minor"]
+    )
+
+
+async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_it_cannot_be(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    """Each 30-day period goes into escrow and is released to the mentor when it ends; a
+    renewal the wallet cannot pay takes access away until a top-up; a cancelled
+    subscription keeps its paid period, and coming back within it charges nothing."""
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    await desk.client.put(
+        f"{API}/feed-plan",
+        json={"monthly_price_minor": 100_000, "currency": "KES"},
+        headers=mentor.headers,
+    )
+    await desk.acknowledge(mentee)
+    await fund_wallet(desk.platform.pool, mentee.id, "KES", 250_000, desk.clock.now())
+    subscription = (
+        await desk.client.post(
+            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        )
+    ).json()
+    feed = f"{API}/mentors/{mentor.id}/signals"
+    assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 200
+    renew = signal_service.renew_due_subscriptions
+    assert await renew(desk.platform) == 0  # nothing is due yet
+
+    # Period 2 is paid on time; running the job twice pays nothing twice.
+    desk.clock.advance(timedelta(days=30))
+    mentee = mentee.signed_in_again(desk.platform.settings, desk.clock)
+    assert await renew(desk.platform) == 1
+    assert await renew(desk.platform) == 0
+    assert await kes_available(desk, mentee) == 50_000
+    escrows = await desk.fetch(
+        "SELECT amount_minor FROM escrows WHERE payer_id = $1 ORDER BY created_at", mentee.id
+    )
+    assert [e["amount_minor"] for e in escrows] == [100_000, 100_000]
+    # The first period's escrow is released to the mentor: their share, less commission.
+    assert await release_due_escrows(desk.platform) == 1
+    mentor = mentor.signed_in_again(desk.platform.settings, desk.clock)
+    assert 0 < await kes_available(desk, mentor) < 100_000
+
+    # Period 3: 50,000 left, the renewal is refused and access goes.
+    desk.clock.advance(timedelta(days=30))
+    mentee = mentee.signed_in_again(desk.platform.settings, desk.clock)
+    assert await renew(desk.platform) == 0
+    [row] = await desk.fetch("SELECT billing_status FROM signal_subscriptions")
+    assert row["billing_status"] == "past_due"
+    assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 403
+    assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.past_due'")) == 1
+    [mail] = await desk.fetch(
+        "SELECT recipient, subject, body_text FROM outbound_messages WHERE user_id = $1",
+        mentee.id,
+    )
+    assert mail["recipient"] == mentee.email
+    assert "paused" in mail["subject"]
+    assert "1,000.00 KES" in mail["body_text"]
+    assert await renew(desk.platform) == 0  # still short: no second notice
+    assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.past_due'")) == 1
+
+    # A top-up brings it back at the next run.
+    await fund_wallet(desk.platform.pool, mentee.id, "KES", 60_000, desk.clock.now())
+    assert await renew(desk.platform) == 1
+    assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 200
+    assert await kes_available(desk, mentee) == 10_000
+
+    # Cancelled: access until the paid period ends; back within it, nothing is charged.
+    cancelled = await desk.client.post(
+        f"{API}/subscriptions/{subscription['id']}/cancel", headers=mentee.headers
+    )
+    paid_until = cancelled.json()["paid_until"]
+    assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 200
+    back = await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+    )
+    assert back.status_code == 201, back.text
+    assert (back.json()["billing_status"], back.json()["paid_until"]) == ("paid", paid_until)
+    assert await kes_available(desk, mentee) == 10_000
+    await desk.client.post(
+        f"{API}/subscriptions/{back.json()['id']}/cancel", headers=mentee.headers
+    )
+    desk.clock.advance(timedelta(days=30))
+    mentee = mentee.signed_in_again(desk.platform.settings, desk.clock)
+    assert await renew(desk.platform) == 0
+    assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 403
+    statuses = await desk.fetch("SELECT status, billing_status FROM signal_subscriptions")
+    assert {(r["status"], r["billing_status"]) for r in statuses} == {("cancelled", "expired")}

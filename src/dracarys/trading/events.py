@@ -12,3 +12,7 @@ SIGNAL_PUBLISHED = "signal.published"
 SIGNAL_CLOSED = "signal.closed"
 # {subscription_id, subscriber_id, mentor_id, amount_minor, currency, billing_status}
 SUBSCRIPTION_STARTED = "subscription.started"
+# A paid feed's period renewed from the wallet, or the wallet could not pay it (no access
+# until it can): {subscription_id, subscriber_id, mentor_id, amount_minor, currency, period}
+SUBSCRIPTION_RENEWED = "subscription.renewed"
+SUBSCRIPTION_PAST_DUE = "subscription.past_due"

@@ -358,6 +358,9 @@ class Subscription(Schema):
     scaling_value: float | None
     started_at: datetime
     cancelled_at: datetime | None
+    # A paid feed: the end of the period paid for (renewed from the wallet then, unless
+    # cancelled: a cancelled subscription keeps access until this moment).
+    paid_until: datetime | None = None
     label: str = EDUCATION_LABEL
 
 

@@ -13,18 +13,26 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from dracarys.db import Connection
+from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity.access import CurrentUser
+from dracarys.messaging.service import queue_email
+from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
-from dracarys.trading.events import SIGNAL_CLOSED, SIGNAL_PUBLISHED, SUBSCRIPTION_STARTED
+from dracarys.trading.events import (
+    SIGNAL_CLOSED,
+    SIGNAL_PUBLISHED,
+    SUBSCRIPTION_PAST_DUE,
+    SUBSCRIPTION_RENEWED,
+    SUBSCRIPTION_STARTED,
+)
 from dracarys.trading.models import (
     BracketLegs,
     ChainVerification,
@@ -45,9 +53,24 @@ from dracarys.trading.models import (
     TimeInForce,
     TrackRecord,
 )
+from dracarys.wallet.escrow import hold_escrow
+from dracarys.wallet.ledger import InsufficientFunds
 
 SIGNAL_BOOK_CASH_MINOR = 10_000_000  # 100,000.00 in the book's currency
 SIGNAL_BOOK_PRESET = "realistic"
+
+# A paid feed is paid for 30 days at a time (the plan's price is monthly).
+SUBSCRIPTION_PERIOD = timedelta(days=30)
+PAST_DUE_TEMPLATE = "trading.subscription_past_due"
+register_email_template(
+    PAST_DUE_TEMPLATE,
+    EmailTemplate(
+        subject="Your subscription to $mentor's signals is paused",
+        text="Your wallet could not pay the next 30 days of $mentor's signal feed "
+        "($amount $currency).\nTop up your wallet: the subscription resumes at the next "
+        "renewal attempt (every 15 minutes), or cancel it from your subscriptions page.",
+    ),
+)
 
 
 # --- the chain ----------------------------------------------------------------------
@@ -461,19 +484,44 @@ async def subscribe(
     plan = await store.get_plan(conn, mentor_id)
     price = plan.monthly_price_minor if plan is not None else 0
     currency = plan.currency if plan is not None else "USD"
+    subscription_id = uuid.uuid4()
+    billing: dict[str, Any] = {"billing_status": "free"}
+    if price > 0:
+        if await store.active_subscription(conn, user.id, mentor_id) is not None:
+            raise Conflict("you already subscribe to this mentor's signals")
+        left = await store.paid_time_left(conn, user.id, mentor_id)
+        if left is not None:
+            # Back before a cancelled period ran out: carry it over, charge nothing now.
+            await store.set_billing(conn, left["id"], "expired")
+            billing = {
+                "billing_status": "paid",
+                "paid_until": left["paid_until"],
+                "periods_paid": left["periods_paid"],
+                "escrow_id": left["escrow_id"],
+            }
+        else:
+            escrow = await _pay_period(
+                conn, platform, subscription_id, user.id, mentor_id, price, currency, 1, now
+            )
+            billing = {
+                "billing_status": "paid",
+                "paid_until": now + SUBSCRIPTION_PERIOD,
+                "periods_paid": 1,
+                "escrow_id": escrow,
+            }
     subscription = await store.insert_subscription(
         conn,
-        id=uuid.uuid4(),
+        id=subscription_id,
         subscriber_id=user.id,
         mentor_id=mentor_id,
         monthly_price_minor=price,
         currency=currency,
         status="active",
-        billing_status="free" if price == 0 else "unbilled",
         mirror_portfolio_id=body.mirror.portfolio_id if body.mirror else None,
         scaling=body.mirror.scaling.value if body.mirror else None,
         scaling_value=body.mirror.scaling_value if body.mirror else None,
         started_at=now,
+        **billing,
     )
     if subscription is None:
         raise Conflict("you already subscribe to this mentor's signals")
@@ -490,6 +538,120 @@ async def subscribe(
         },
     )
     return subscription
+
+
+async def _pay_period(
+    conn: Connection,
+    platform: Platform,
+    subscription_id: uuid.UUID,
+    subscriber_id: uuid.UUID,
+    mentor_id: uuid.UUID,
+    price_minor: int,
+    currency: str,
+    period: int,
+    now: datetime,
+) -> uuid.UUID:
+    """Pay one period of a paid feed from the subscriber's wallet into escrow, released
+    to the mentor (their share, the platform's commission, VAT invoiced) when the period
+    ends unless disputed first. Raises `InsufficientFunds` (409) when the wallet cannot."""
+    escrow = await hold_escrow(
+        conn,
+        settings=platform.settings,
+        now=now,
+        payer_id=subscriber_id,
+        mentor_id=mentor_id,
+        amount_minor=price_minor,
+        currency=currency,
+        reference=f"signal feed subscription {subscription_id} period {period}",
+        idempotency_key=f"signal-subscription:{subscription_id}:{period}",
+        release_after=SUBSCRIPTION_PERIOD,
+    )
+    return escrow.id
+
+
+async def renew_due_subscriptions(platform: Platform) -> int:
+    """At the end of each paid period: expire a cancelled subscription; renew an active
+    one from the wallet, or mark it past due (no access; retried on every run, so a
+    top-up brings it back). Each subscription in its own transaction; running twice
+    pays nothing twice. Returns how many periods were paid."""
+    now = platform.clock.now()
+    async with platform.pool.acquire() as conn:
+        due = await store.due_subscription_ids(conn, now)
+    renewed = 0
+    for subscription_id in due:
+        async with transaction(platform.pool) as conn:
+            row = await store.lock_subscription(conn, subscription_id)
+            if (
+                row is None
+                or row["billing_status"] not in ("paid", "past_due")
+                or row["paid_until"] > now
+            ):
+                continue
+            if row["status"] == "cancelled":
+                await store.set_billing(conn, subscription_id, "expired")
+                continue
+            period = row["periods_paid"] + 1
+            try:
+                async with conn.transaction():  # a refused payment leaves nothing behind
+                    escrow = await _pay_period(
+                        conn,
+                        platform,
+                        subscription_id,
+                        row["subscriber_id"],
+                        row["mentor_id"],
+                        row["monthly_price_minor"],
+                        row["currency"],
+                        period,
+                        now,
+                    )
+            except InsufficientFunds:
+                if row["billing_status"] == "paid":
+                    await store.set_billing(conn, subscription_id, "past_due")
+                    await emit(conn, SUBSCRIPTION_PAST_DUE, _billing_event(row, period))
+                    await _tell_past_due(conn, row, now)
+                continue
+            await store.set_billing(
+                conn,
+                subscription_id,
+                "paid",
+                paid_until=now + SUBSCRIPTION_PERIOD,
+                escrow_id=escrow,
+                periods_paid=period,
+            )
+            await emit(conn, SUBSCRIPTION_RENEWED, _billing_event(row, period))
+            renewed += 1
+    return renewed
+
+
+async def _tell_past_due(conn: Connection, row: Any, now: datetime) -> None:
+    contact = await store.user_contact(conn, row["subscriber_id"])
+    mentor = await store.user_contact(conn, row["mentor_id"])
+    if contact is None or mentor is None:
+        return
+    amount = row["monthly_price_minor"]
+    await queue_email(
+        conn,
+        to=contact["email"],
+        template=PAST_DUE_TEMPLATE,
+        context={
+            "mentor": mentor["name"],
+            "amount": f"{amount // 100:,}.{amount % 100:02d}",
+            "currency": row["currency"],
+        },
+        now=now,
+        user_id=row["subscriber_id"],
+    )
+
+
+def _billing_event(row: Any, period: int) -> dict[str, Any]:
+    return {
+        "subscription_id": str(row["id"]),
+        "subscriber_id": str(row["subscriber_id"]),
+        "mentor_id": str(row["mentor_id"]),
+        "amount_minor": row["monthly_price_minor"],
+        "currency": row["currency"],
+        "period": period,
+    }
 
 
 async def unsubscribe(

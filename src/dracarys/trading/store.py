@@ -878,6 +878,7 @@ def subscription_of(row: Row) -> Subscription:
         scaling_value=_f(row["scaling_value"]),
         started_at=row["started_at"],
         cancelled_at=row["cancelled_at"],
+        paid_until=row["paid_until"],
     )
 
 
@@ -899,7 +900,80 @@ async def active_subscription(
 
 
 async def is_active_subscriber(conn: Connection, user_id: uuid.UUID, mentor_id: uuid.UUID) -> bool:
-    return await active_subscription(conn, user_id, mentor_id) is not None
+    """Whether `user_id` may read `mentor_id`'s feed as a subscriber: an active free or paid
+    subscription, or a cancelled one whose paid period has not ended (the renewal job
+    expires it then)."""
+    return bool(
+        await conn.fetchval(
+            f"""SELECT EXISTS (SELECT 1 FROM signal_subscriptions
+                WHERE subscriber_id = $1 AND mentor_id = $2 AND {_GRANTS_ACCESS})""",
+            user_id,
+            mentor_id,
+        )
+    )
+
+
+_GRANTS_ACCESS = (
+    "((status = 'active' AND billing_status IN ('free', 'paid'))"
+    " OR (status = 'cancelled' AND billing_status = 'paid'))"
+)
+
+
+async def lock_subscription(conn: Connection, subscription_id: uuid.UUID) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT * FROM signal_subscriptions WHERE id = $1 FOR UPDATE", subscription_id
+    )
+
+
+async def paid_time_left(
+    conn: Connection, subscriber_id: uuid.UUID, mentor_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """A cancelled subscription to this feed whose paid period has not ended."""
+    return await conn.fetchrow(
+        """SELECT id, paid_until, periods_paid, escrow_id FROM signal_subscriptions
+           WHERE subscriber_id = $1 AND mentor_id = $2 AND status = 'cancelled'
+             AND billing_status = 'paid'
+           ORDER BY paid_until DESC LIMIT 1 FOR UPDATE""",
+        subscriber_id,
+        mentor_id,
+    )
+
+
+async def set_billing(
+    conn: Connection,
+    subscription_id: uuid.UUID,
+    billing_status: str,
+    *,
+    paid_until: datetime | None = None,
+    escrow_id: uuid.UUID | None = None,
+    periods_paid: int | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE signal_subscriptions SET billing_status = $2,
+               paid_until = coalesce($3, paid_until), escrow_id = coalesce($4, escrow_id),
+               periods_paid = coalesce($5, periods_paid)
+           WHERE id = $1""",
+        subscription_id,
+        billing_status,
+        paid_until,
+        escrow_id,
+        periods_paid,
+    )
+
+
+async def user_contact(conn: Connection, user_id: uuid.UUID) -> Row | None:
+    return await conn.fetchrow("SELECT email, name FROM users WHERE id = $1", user_id)
+
+
+async def due_subscription_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
+    """Paid subscriptions whose period has ended: to renew, retry or expire."""
+    rows = await conn.fetch(
+        """SELECT id FROM signal_subscriptions
+           WHERE billing_status IN ('paid', 'past_due') AND paid_until <= $1
+           ORDER BY paid_until, id""",
+        now,
+    )
+    return [r["id"] for r in rows]
 
 
 async def get_subscription(conn: Connection, subscription_id: uuid.UUID) -> Subscription | None:
@@ -954,6 +1028,7 @@ async def list_subscribers(conn: Connection, mentor_id: uuid.UUID) -> list[Subsc
 async def mirroring_subscriptions(conn: Connection, mentor_id: uuid.UUID) -> list[Subscription]:
     rows = await conn.fetch(
         """SELECT * FROM signal_subscriptions WHERE mentor_id = $1 AND status = 'active'
+             AND billing_status IN ('free', 'paid')
              AND mirror_portfolio_id IS NOT NULL ORDER BY started_at, id""",
         mentor_id,
     )

@@ -1,0 +1,23 @@
+"""Trading's scheduled job: renewing paid signal subscriptions from the wallet when their
+period ends (and expiring cancelled ones). Thin: it calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
+
+from dracarys.trading.signals import renew_due_subscriptions
+from workers.mentorship_tasks import platform_job
+
+RENEW_SUBSCRIPTIONS = "trading.renew_subscriptions"
+
+
+def register_trading_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+    return {
+        RENEW_SUBSCRIPTIONS: broker.register_task(
+            platform_job(renew_due_subscriptions),
+            task_name=RENEW_SUBSCRIPTIONS,
+            schedule=[{"cron": "*/15 * * * *"}],
+        )
+    }
