@@ -721,3 +721,37 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 403
     statuses = await desk.fetch("SELECT status, billing_status FROM signal_subscriptions")
     assert {(r["status"], r["billing_status"]) for r in statuses} == {("cancelled", "expired")}
+
+
+async def test_a_subscription_past_due_for_a_week_ends_and_a_later_top_up_charges_nothing(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    await desk.client.put(
+        f"{API}/feed-plan",
+        json={"monthly_price_minor": 100_000, "currency": "KES"},
+        headers=mentor.headers,
+    )
+    await desk.acknowledge(mentee)
+    await fund_wallet(desk.platform.pool, mentee.id, "KES", 100_000, desk.clock.now())
+    await desk.client.post(
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+    )
+    renew = signal_service.renew_due_subscriptions
+    desk.clock.advance(timedelta(days=30))
+    assert await renew(desk.platform) == 0
+    desk.clock.advance(timedelta(days=6, hours=23))
+    assert await renew(desk.platform) == 0
+    [row] = await desk.fetch("SELECT status, billing_status FROM signal_subscriptions")
+    assert (row["status"], row["billing_status"]) == ("active", "past_due")  # still in grace
+    desk.clock.advance(timedelta(hours=1))
+    assert await renew(desk.platform) == 0
+    [row] = await desk.fetch("SELECT status, billing_status FROM signal_subscriptions")
+    assert (row["status"], row["billing_status"]) == ("cancelled", "expired")
+    assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.lapsed'")) == 1
+    await fund_wallet(desk.platform.pool, mentee.id, "KES", 500_000, desk.clock.now())
+    desk.clock.advance(timedelta(days=1))
+    assert await renew(desk.platform) == 0
+    mentee = mentee.signed_in_again(desk.platform.settings, desk.clock)
+    assert await kes_available(desk, mentee) == 500_000

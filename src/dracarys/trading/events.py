@@ -16,3 +16,4 @@ SUBSCRIPTION_STARTED = "subscription.started"
 # until it can): {subscription_id, subscriber_id, mentor_id, amount_minor, currency, period}
 SUBSCRIPTION_RENEWED = "subscription.renewed"
 SUBSCRIPTION_PAST_DUE = "subscription.past_due"
+SUBSCRIPTION_LAPSED = "subscription.lapsed"  # past due for a week: ended

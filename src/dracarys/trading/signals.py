@@ -29,6 +29,7 @@ from dracarys.trading import performance, service, store
 from dracarys.trading.events import (
     SIGNAL_CLOSED,
     SIGNAL_PUBLISHED,
+    SUBSCRIPTION_LAPSED,
     SUBSCRIPTION_PAST_DUE,
     SUBSCRIPTION_RENEWED,
     SUBSCRIPTION_STARTED,
@@ -59,16 +60,19 @@ from dracarys.wallet.ledger import InsufficientFunds
 SIGNAL_BOOK_CASH_MINOR = 10_000_000  # 100,000.00 in the book's currency
 SIGNAL_BOOK_PRESET = "realistic"
 
-# A paid feed is paid for 30 days at a time (the plan's price is monthly).
+# A paid feed is paid for 30 days at a time (the plan's price is monthly); a renewal the
+# wallet cannot pay is retried for a week, then the subscription ends (a top-up months
+# later must not restart a feed the subscriber forgot about).
 SUBSCRIPTION_PERIOD = timedelta(days=30)
+PAST_DUE_GRACE = timedelta(days=7)
 PAST_DUE_TEMPLATE = "trading.subscription_past_due"
 register_email_template(
     PAST_DUE_TEMPLATE,
     EmailTemplate(
         subject="Your subscription to $mentor's signals is paused",
         text="Your wallet could not pay the next 30 days of $mentor's signal feed "
-        "($amount $currency).\nTop up your wallet: the subscription resumes at the next "
-        "renewal attempt (every 15 minutes), or cancel it from your subscriptions page.",
+        "($amount $currency).\nTop up your wallet within 7 days: the subscription resumes "
+        "at the next renewal attempt (every 15 minutes); after that it ends.",
     ),
 )
 
@@ -572,8 +576,9 @@ async def _pay_period(
 async def renew_due_subscriptions(platform: Platform) -> int:
     """At the end of each paid period: expire a cancelled subscription; renew an active
     one from the wallet, or mark it past due (no access; retried on every run, so a
-    top-up brings it back). Each subscription in its own transaction; running twice
-    pays nothing twice. Returns how many periods were paid."""
+    top-up brings it back, for `PAST_DUE_GRACE`, after which it ends). Each subscription
+    in its own transaction; running twice pays nothing twice. Returns how many periods
+    were paid."""
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
         due = await store.due_subscription_ids(conn, now)
@@ -591,6 +596,11 @@ async def renew_due_subscriptions(platform: Platform) -> int:
                 await store.set_billing(conn, subscription_id, "expired")
                 continue
             period = row["periods_paid"] + 1
+            if row["billing_status"] == "past_due" and now - row["paid_until"] >= PAST_DUE_GRACE:
+                await store.cancel_subscription(conn, subscription_id, now)
+                await store.set_billing(conn, subscription_id, "expired")
+                await emit(conn, SUBSCRIPTION_LAPSED, _billing_event(row, period))
+                continue
             try:
                 async with conn.transaction():  # a refused payment leaves nothing behind
                     escrow = await _pay_period(
