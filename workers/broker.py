@@ -5,15 +5,19 @@ runs tasks inside the platform's own process."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
 
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, InMemoryBroker, TaskiqDepends
 from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares import SmartRetryMiddleware
 from taskiq_redis import RedisStreamBroker
 
+from dracarys.platform import Platform
 from dracarys.settings import Settings
+
+PlatformJob = Callable[[Platform], Awaitable[Any]]
 
 
 class BackoffRetryMiddleware(SmartRetryMiddleware):
@@ -54,3 +58,25 @@ def build_broker(settings: Settings) -> AsyncBroker:
         )
     )
     return broker
+
+
+def register_cron_jobs(
+    broker: AsyncBroker, jobs: Mapping[str, tuple[PlatformJob, str]]
+) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+    """Register each `name: (job, cron)` as a scheduled task that runs `job(platform)` with
+    the worker's platform. A job that returns the ids it handled is reported by their
+    count, so task results stay small and serialisable."""
+    return {
+        name: broker.register_task(_platform_task(job), task_name=name, schedule=[{"cron": cron}])
+        for name, (job, cron) in jobs.items()
+    }
+
+
+def _platform_task(job: PlatformJob) -> Callable[..., Awaitable[Any]]:
+    async def run(context: Annotated[Context, TaskiqDepends()]) -> Any:
+        platform: Platform = context.state.platform
+        result = await job(platform)
+        return len(result) if isinstance(result, list | set | tuple) else result
+
+    run.__name__ = job.__name__
+    return run

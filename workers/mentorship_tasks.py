@@ -4,36 +4,21 @@ mentor forgot to (which releases their escrow). Thin: each calls one service."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys.mentorship.service import complete_ended_sessions, emit_due_reminders
-from dracarys.platform import Platform
+from workers.broker import PlatformJob, register_cron_jobs
 
 SEND_REMINDERS = "mentorship.send_reminders"
 COMPLETE_SESSIONS = "mentorship.complete_ended_sessions"
 
-_JOBS: dict[str, tuple[Callable[[Platform], Awaitable[int]], str]] = {
+_JOBS: dict[str, tuple[PlatformJob, str]] = {
     SEND_REMINDERS: (emit_due_reminders, "*/5 * * * *"),
     COMPLETE_SESSIONS: (complete_ended_sessions, "*/15 * * * *"),
 }
 
 
-def platform_job(job: Callable[[Platform], Awaitable[int]]) -> Callable[..., Awaitable[int]]:
-    """A scheduled job as a taskiq task: it receives the worker's platform."""
-
-    async def run(context: Annotated[Context, TaskiqDepends()]) -> int:
-        platform: Platform = context.state.platform
-        return await job(platform)
-
-    run.__name__ = job.__name__
-    return run
-
-
 def register_mentorship_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
-    return {
-        name: broker.register_task(platform_job(job), task_name=name, schedule=[{"cron": cron}])
-        for name, (job, cron) in _JOBS.items()
-    }
+    return register_cron_jobs(broker, _JOBS)

@@ -5,16 +5,16 @@ shared-device clusters and reconcile the ledger. Thin: each calls one points ser
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Any
 
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys.db import Connection
 from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
-from dracarys.platform import Platform
 from dracarys.points import handlers, notifications, reconcile, service
+from workers.broker import PlatformJob, register_cron_jobs
 
 POST_PENDING = "points.post_pending"
 RELEASE_REDEMPTIONS = "points.release_redemptions"
@@ -23,7 +23,7 @@ REFRESH_TIERS = "points.refresh_tiers"
 FLAG_CLUSTERS = "points.flag_clusters"
 RECONCILE = "points.reconcile"
 
-_JOBS: dict[str, tuple[Callable[[Platform], Awaitable[Any]], str]] = {
+_JOBS: dict[str, tuple[PlatformJob, str]] = {
     POST_PENDING: (service.post_due_pending, "*/10 * * * *"),
     RELEASE_REDEMPTIONS: (service.release_held_redemptions, "7 * * * *"),
     EXPIRE: (service.expire_points, "23 2 * * *"),
@@ -61,17 +61,5 @@ async def on_points_awarded_notify_batch(conn: Connection, batch: Sequence[Event
     await notifications.notify_awards(conn, delivery_platform(), batch)
 
 
-def _task(job: Callable[[Platform], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def run(context: Annotated[Context, TaskiqDepends()]) -> Any:
-        platform: Platform = context.state.platform
-        return await job(platform)
-
-    run.__name__ = job.__name__
-    return run
-
-
 def register_points_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
-    return {
-        name: broker.register_task(_task(job), task_name=name, schedule=[{"cron": cron}])
-        for name, (job, cron) in _JOBS.items()
-    }
+    return register_cron_jobs(broker, _JOBS)

@@ -8,16 +8,12 @@ from typing import Any
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys.trading.signals import renew_due_subscriptions
-from workers.mentorship_tasks import platform_job
+from workers.broker import register_cron_jobs
 
 RENEW_SUBSCRIPTIONS = "trading.renew_subscriptions"
 
 
 def register_trading_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
-    return {
-        RENEW_SUBSCRIPTIONS: broker.register_task(
-            platform_job(renew_due_subscriptions),
-            task_name=RENEW_SUBSCRIPTIONS,
-            schedule=[{"cron": "*/15 * * * *"}],
-        )
-    }
+    return register_cron_jobs(
+        broker, {RENEW_SUBSCRIPTIONS: (renew_due_subscriptions, "*/15 * * * *")}
+    )

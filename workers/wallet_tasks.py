@@ -4,18 +4,17 @@ monthly mentor bonus. Thin: each calls one wallet service."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys.db import Connection
 from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
-from dracarys.platform import Platform
 from dracarys.wallet import escrow, service
+from workers.broker import PlatformJob, register_cron_jobs
 
-_JOBS: dict[str, tuple[Callable[[Platform], Awaitable[Any]], str]] = {
+_JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.release_due_escrows": (escrow.release_due_escrows, "*/5 * * * *"),
     "wallet.release_due_holdbacks": (escrow.release_due_holdbacks, "19 * * * *"),
     "wallet.weekly_payouts": (service.run_weekly_payouts, "0 6 * * 1"),
@@ -26,21 +25,8 @@ _JOBS: dict[str, tuple[Callable[[Platform], Awaitable[Any]], str]] = {
 }
 
 
-def _task(job: Callable[[Platform], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def run(context: Annotated[Context, TaskiqDepends()]) -> Any:
-        platform: Platform = context.state.platform
-        result = await job(platform)
-        return result if isinstance(result, int) else len(result)
-
-    run.__name__ = job.__name__
-    return run
-
-
 def register_wallet_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
-    return {
-        name: broker.register_task(_task(job), task_name=name, schedule=[{"cron": cron}])
-        for name, (job, cron) in _JOBS.items()
-    }
+    return register_cron_jobs(broker, _JOBS)
 
 
 async def on_points_redeemed_for_credit(conn: Connection, event: Event) -> None:
