@@ -62,7 +62,6 @@ from engine.curve import CurveState, curve_start, curve_stats, observe, observe_
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 FlagArray = npt.NDArray[np.int8]
-BoolArray = npt.NDArray[np.bool_]
 WordArray = npt.NDArray[np.uint64]
 
 # Rows of the series matrix every simulation reads; indicator rows follow.
@@ -387,6 +386,12 @@ def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -
 
 
 @inline_kernel
+def _below_margin(equity: float, position: float, close: float, maintenance: float) -> bool:
+    """The margin call rule, in one place so every path judges a bar identically."""
+    return bool(equity < maintenance * abs(position) * close)
+
+
+@inline_kernel
 def _mark_to_market(
     closes: FloatArray,
     start: int,
@@ -400,10 +405,9 @@ def _mark_to_market(
     stopped, ``stop`` or the first bar that breaches the maintenance margin (which the
     caller then liquidates), and the curve state."""
     close_view = closes[start:stop]
-    margin_floor = maintenance * abs(position)
     for k in range(stop - start):
         equity = cash + position * close_view[k]
-        if equity < margin_floor * close_view[k]:
+        if _below_margin(equity, position, close_view[k], maintenance):
             return start + k, state
         state = observe(state, equity)
     return stop, state
@@ -599,7 +603,7 @@ def simulate(
             and (signal[i] & _actionable(position, allow_short)) == 0
             and not (
                 position != 0.0
-                and cash + position * closes[i] < maintenance * abs(position) * closes[i]
+                and _below_margin(cash + position * closes[i], position, closes[i], maintenance)
             )
         ):
             continue
@@ -728,7 +732,7 @@ def simulate(
 
         # Mark to market; liquidate on a margin call.
         equity = cash + position * closes[i]
-        if position != 0.0 and equity < maintenance * abs(position) * closes[i]:
+        if position != 0.0 and _below_margin(equity, position, closes[i], maintenance):
             side = 1.0 if position > 0.0 else -1.0
             exit_price = closes[i] * (1.0 - side * slippage)
             fee = abs(position) * exit_price * fee_rate + fixed_fee

@@ -5,10 +5,10 @@ overfitting guard.
 
 Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
 fit, combinations are ordered so neighbours share indicators and run in chunks whose
-indicators fit; each worker holds its signal flags and a trade table (about 7 bytes per
+indicators fit; each worker holds its signal flags and a trade table (under 7 bytes per
 bar; the simulation gathers the equity curve's statistics without writing the curve) and
-reuses them for every combination it runs. Results hold
-metrics only, never curves, so 1e7 bars × 1e3 combinations stays within a few GiB.
+reuses them for every combination it runs. Results hold metrics only, never curves, so
+1e7 bars × 1e3 combinations stays within a few GiB.
 """
 
 import itertools
@@ -214,10 +214,10 @@ def run_sweep(
         key=lambda k: [repr(indicator_key(i)) for i in required_indicators(specs[k])],
     )
     row_bytes = 8 * bars.length
-    # Each worker holds two bytes of signal flags per bar and a trade
-    # table of up to one row per 16 bars.
+    # Each worker holds a byte of signal flags per bar and a trade table of up to one row
+    # per 16 bars.
     workers = min(len(specs), WORKERS_PER_THREAD * numba.get_num_threads())
-    worker_bytes = workers * (TRADE_COLUMNS * row_bytes // 16 + 2 * bars.length)
+    worker_bytes = workers * (TRADE_COLUMNS * row_bytes // 16 + bars.length)
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
     distinct = {
         indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)
