@@ -690,7 +690,7 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     )
     assert mail["recipient"] == mentee.email
     assert "paused" in mail["subject"]
-    assert "1,000.00 KES" in mail["body_text"]
+    assert "KES 1,000.00" in mail["body_text"]
     assert await renew(desk.platform) == 0  # still short: no second notice
     assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.past_due'")) == 1
 

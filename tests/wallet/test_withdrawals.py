@@ -376,7 +376,7 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
         for r in await pool.fetch("SELECT id, status, review_reason, provider_receipt FROM payouts")
     }
     assert rows[refunded["id"]]["status"] == "needs_review"
-    assert "KES 1,500 paid for a payout of KES 2,000" in rows[refunded["id"]]["review_reason"]
+    assert "KES 1,500.00 paid for a payout of KES 2,000.00" in rows[refunded["id"]]["review_reason"]
     assert rows[refunded["id"]]["provider_receipt"]
     # Neither finished nor refunded: the money stays reserved.
     assert await _kes(client, user) == (200_000, 300_000)

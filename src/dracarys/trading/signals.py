@@ -55,6 +55,7 @@ from dracarys.trading.models import (
     TrackRecord,
 )
 from dracarys.wallet.escrow import hold_escrow
+from dracarys.wallet.invoices import money
 from dracarys.wallet.ledger import InsufficientFunds
 
 SIGNAL_BOOK_CASH_MINOR = 10_000_000  # 100,000.00 in the book's currency
@@ -71,7 +72,7 @@ register_email_template(
     EmailTemplate(
         subject="Your subscription to $mentor's signals is paused",
         text="Your wallet could not pay the next 30 days of $mentor's signal feed "
-        "($amount $currency).\nTop up your wallet within 7 days: the subscription resumes "
+        "($amount).\nTop up your wallet within 7 days: the subscription resumes "
         "at the next renewal attempt (every 15 minutes); after that it ends.",
     ),
 )
@@ -638,15 +639,13 @@ async def _tell_past_due(conn: Connection, row: Any, now: datetime) -> None:
     mentor = await store.user_contact(conn, row["mentor_id"])
     if contact is None or mentor is None:
         return
-    amount = row["monthly_price_minor"]
     await queue_email(
         conn,
         to=contact["email"],
         template=PAST_DUE_TEMPLATE,
         context={
             "mentor": mentor["name"],
-            "amount": f"{amount // 100:,}.{amount % 100:02d}",
-            "currency": row["currency"],
+            "amount": money(row["monthly_price_minor"], row["currency"]),
         },
         now=now,
         user_id=row["subscriber_id"],

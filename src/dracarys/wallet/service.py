@@ -871,13 +871,10 @@ async def handle_b2c_result(
         if paid_minor == payout["amount_minor"]:
             await _complete_payout(conn, payout, receipt, now)
             return
-        reported = "no amount" if paid_minor is None else f"KES {paid_minor // 100:,}"
+        reported = "no amount" if paid_minor is None else invoices.money(paid_minor, "KES")
+        expected = invoices.money(payout["amount_minor"], "KES")
         await _hold_payout_for_review(
-            conn,
-            payout,
-            receipt,
-            f"M-Pesa reports {reported} paid for a payout of KES {payout['amount_minor'] // 100:,}",
-            now,
+            conn, payout, receipt, f"M-Pesa reports {reported} paid for a payout of {expected}", now
         )
 
 
