@@ -633,36 +633,26 @@ def main() -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     began = time.monotonic()
     try:
-        if args.only in (None, "dracarys"):
-            with served("dracarys.app:create_app", env, args.server_workers) as (base, pid):
-                url = base.replace("http", "ws") + "/api/v1/stream"
-                results["dracarys"] = asyncio.run(
+        # Each contender's route, and the subnet its client processes bind from.
+        contenders = (
+            ("dracarys", "dracarys.app:create_app", "/api/v1/stream", 1),
+            ("litestar", "streams_baseline:create_app", "", 2),
+        )
+        for kind, app, path, subnet in contenders:
+            if args.only not in (None, kind):
+                continue
+            with served(app, env, args.server_workers) as (base, pid):
+                url = base.replace("http", "ws") + path
+                results[kind] = asyncio.run(
                     run_contender(
-                        "dracarys",
+                        kind,
                         url,
                         token,
                         prefix,
                         feed,
                         levels,
                         args.client_procs,
-                        1,
-                        pid,
-                        rates,
-                    )
-                )
-        if args.only in (None, "litestar"):
-            with served("streams_baseline:create_app", env, args.server_workers) as (base, pid):
-                url = base.replace("http", "ws")
-                results["litestar"] = asyncio.run(
-                    run_contender(
-                        "litestar",
-                        url,
-                        token,
-                        prefix,
-                        feed,
-                        levels,
-                        args.client_procs,
-                        2,
+                        subnet,
                         pid,
                         rates,
                     )
