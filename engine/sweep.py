@@ -166,6 +166,22 @@ def _sweep_chunk(
     return out
 
 
+def _sharing_order(specs: list[StrategySpec]) -> list[int]:
+    """Combinations ordered so neighbours share indicators: by their indicator keys, the
+    position with the most distinct values first. With ``fast × slow`` windows and more
+    slow than fast values, each slow window is then needed by one run of neighbours while
+    the few fast ones are needed everywhere and stay in the table, so when memory bounds
+    the table every window is still computed once (the other order recomputes every slow
+    window for each fast one)."""
+    keys = [[repr(indicator_key(i)) for i in required_indicators(spec)] for spec in specs]
+    width = max(len(k) for k in keys)
+    distinct = [len({k[p] for k in keys if p < len(k)}) for p in range(width)]
+    positions = sorted(range(width), key=lambda p: -distinct[p])
+    return sorted(
+        range(len(specs)), key=lambda k: [keys[k][p] if p < len(keys[k]) else "" for p in positions]
+    )
+
+
 def _chunks(specs: list[StrategySpec], order: list[int], capacity_rows: int) -> list[list[int]]:
     """Consecutive runs of ``order`` whose distinct indicator rows fit the table."""
     chunks: list[list[int]] = []
@@ -208,11 +224,7 @@ def run_sweep(
     if rank_by not in METRIC_NAMES:
         raise ValueError(f"unknown metric {rank_by!r}; choose from {', '.join(METRIC_NAMES)}")
     specs = [builder.build(params) for params in combos]
-    # Neighbouring combinations share indicators when ordered by their indicator keys.
-    order = sorted(
-        range(len(specs)),
-        key=lambda k: [repr(indicator_key(i)) for i in required_indicators(specs[k])],
-    )
+    order = _sharing_order(specs)
     row_bytes = 8 * bars.length
     # Each worker holds a byte of signal flags per bar and a trade table of up to one row
     # per 16 bars.

@@ -2,14 +2,17 @@
 
 import math
 
+import numba
 import numpy as np
 import polars as pl
 import pytest
 
+from engine.backtest import BASE_ROWS, TRADE_COLUMNS
 from engine.data import Bars
 from engine.runner import run_backtest
 from engine.strategy import ExecutionSettings, SpecBuilder
 from engine.sweep import (
+    WORKERS_PER_THREAD,
     deflated_sharpe_ratio,
     grid,
     parse_range,
@@ -60,6 +63,21 @@ def test_each_indicator_window_is_computed_once(bars: Bars) -> None:
     combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 40, 60]})
     result = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
     assert result.indicators_computed == 7
+
+
+def test_with_room_for_four_rows_each_window_is_still_computed_once(bars: Bars) -> None:
+    """Two fast and six slow windows, a table of four indicator rows: the two fast SMAs
+    stay while the slow ones pass through, so each of the eight is computed once."""
+    combos = grid({"fast": [3, 5], "slow": [20, 30, 40, 50, 60, 70]})
+    row_bytes = 8 * bars.length
+    workers = min(len(combos), WORKERS_PER_THREAD * numba.get_num_threads())
+    worker_bytes = workers * (TRADE_COLUMNS * row_bytes // 16 + bars.length)
+    budget = worker_bytes + (BASE_ROWS + 4) * row_bytes
+    roomy = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
+    tight = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION, memory_budget_bytes=budget)
+    assert tight.chunks == 3
+    assert tight.indicators_computed == 8
+    assert tight.ranking.equals(roomy.ranking)
 
 
 def test_a_tiny_memory_budget_chunks_the_work_without_changing_results(bars: Bars) -> None:
