@@ -14,7 +14,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from dracarys.app import create_app
@@ -25,7 +24,7 @@ from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from dracarys.settings import Settings, load_settings
 from tests.services import test_services
-from tests.support import TestUser, create_user
+from tests.support import AppClient, TestUser, create_user
 
 ADMIN_DSN = test_services().admin_dsn
 REDIS_URL = test_services().redis_url
@@ -190,8 +189,8 @@ def app(settings: Settings, clock: ManualClock) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
+async def client(app: Litestar) -> AsyncIterator[AppClient]:
+    async with AppClient(app) as test_client:
         yield test_client
 
 

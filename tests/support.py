@@ -3,15 +3,72 @@ and token issuer the platform uses."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 import asyncpg
+import httpx
+from litestar import Litestar
 
 from dracarys.clock import Clock
 from dracarys.identity.access import Role, issue_access_token
 from dracarys.settings import Settings
+
+
+class AppClient(httpx.AsyncClient):
+    """An HTTP client for `app` that runs the app, its lifespan included, on the test's
+    own event loop.
+
+    Litestar's `AsyncTestClient` runs the app on a thread of its own and blocks the
+    caller's loop for every request: an in-process worker on the test's loop then stands
+    still, mid-transaction, while the request waits for a row that worker has locked,
+    until the 60-second statement timeout ends it with a 500. Here both progress."""
+
+    def __init__(self, app: Litestar, *, base_url: str = "http://testserver.local") -> None:
+        super().__init__(
+            transport=httpx.ASGITransport(app=app),
+            base_url=base_url,
+            headers={"user-agent": "testclient"},
+            follow_redirects=True,
+        )
+        self.app = app
+        self._lifespan: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def _run_lifespan(self) -> None:
+        # Startup and shutdown in one task: the app's lifespan holds an anyio task group,
+        # and a fixture's setup and teardown run in different tasks.
+        async with self.app.lifespan():
+            self._started.set()
+            await self._stopping.wait()
+
+    async def __aenter__(self) -> Self:
+        self._lifespan = asyncio.create_task(self._run_lifespan())
+        started = asyncio.create_task(self._started.wait())
+        await asyncio.wait({self._lifespan, started}, return_when=asyncio.FIRST_COMPLETED)
+        if not self._started.is_set():
+            started.cancel()
+            await self._lifespan  # startup failed: raise its error here
+        await super().__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        try:
+            await super().__aexit__(exc_type, exc, tb)
+        finally:
+            self._stopping.set()
+            if self._lifespan is not None:
+                await self._lifespan
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,18 +10,16 @@ from typing import Any
 import asyncpg
 import polars as pl
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.backtests.service import dataset_bars
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from engine.runner import run_backtest
 from engine.strategy import TEMPLATES, ExecutionSettings
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 from workers.runtime import Worker
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 

@@ -7,13 +7,12 @@ from typing import Any
 import asyncpg
 from litestar import Litestar, get, post
 from litestar.di import NamedDependency
-from litestar.testing import AsyncTestClient
 
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
 from dracarys.identity.access import CurrentUser, Role, requires_role
 from dracarys.settings import Settings
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 
 
 @get("/whoami", operation_id="probeWhoami")
@@ -45,7 +44,7 @@ async def test_bearer_token_identifies_the_caller(
     settings: Settings, clock: ManualClock, make_user: MakeUser
 ) -> None:
     user = await make_user(role=Role.MENTOR)
-    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+    async with AppClient(probe_app(settings, clock)) as client:
         response = await client.get("/whoami", headers=user.headers)
         anonymous = await client.get("/whoami")
     assert response.json() == {"id": str(user.id), "role": "mentor"}
@@ -58,7 +57,7 @@ async def test_expired_token_is_refused(
 ) -> None:
     user = await make_user()
     clock.advance(timedelta(minutes=15, seconds=1))
-    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+    async with AppClient(probe_app(settings, clock)) as client:
         response = await client.get("/whoami", headers=user.headers)
     assert response.status_code == 401
 
@@ -72,7 +71,7 @@ async def test_revoked_session_and_banned_user_are_refused(
         "UPDATE auth_sessions SET revoked_at = now() WHERE id = $1", revoked.session_id
     )
     await pool.execute("UPDATE users SET status = 'banned' WHERE id = $1", banned.id)
-    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+    async with AppClient(probe_app(settings, clock)) as client:
         assert (await client.get("/whoami", headers=revoked.headers)).status_code == 401
         assert (await client.get("/whoami", headers=banned.headers)).status_code == 401
 
@@ -81,7 +80,7 @@ async def test_role_guard_and_role_change_take_effect_at_once(
     settings: Settings, clock: ManualClock, make_user: MakeUser, pool: asyncpg.Pool
 ) -> None:
     user = await make_user(role=Role.MENTEE)
-    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+    async with AppClient(probe_app(settings, clock)) as client:
         assert (await client.post("/admin-only", headers=user.headers)).status_code == 403
         await pool.execute("UPDATE users SET role = 'admin' WHERE id = $1", user.id)
         # Promoted, the session still needs two-factor before acting as staff.
@@ -96,7 +95,7 @@ async def test_observer_reads_but_never_writes(
     settings: Settings, clock: ManualClock, make_user: MakeUser
 ) -> None:
     observer = await make_user(role=Role.OBSERVER)
-    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+    async with AppClient(probe_app(settings, clock)) as client:
         assert (await client.get("/whoami", headers=observer.headers)).status_code == 200
         denied = await client.post("/any-writer", headers=observer.headers)
     assert denied.status_code == 403
@@ -108,7 +107,7 @@ async def test_staff_without_two_factor_cannot_act_as_staff_anywhere(
 ) -> None:
     unverified = await make_user(role=Role.ADMIN, two_factor=False)
     verified = await make_user(role=Role.ADMIN)
-    async with AsyncTestClient(app=probe_app(settings, clock)) as client:
+    async with AppClient(probe_app(settings, clock)) as client:
         refused = await client.post("/admin-only", headers=unverified.headers)
         allowed = await client.post("/admin-only", headers=verified.headers)
         own = await client.get("/whoami", headers=unverified.headers)

@@ -5,15 +5,15 @@ from typing import Any
 import msgspec
 from litestar import Litestar, post
 from litestar.params import JSONBody
-from litestar.testing import AsyncTestClient
 
 from dracarys.app import create_app
 from dracarys.errors import Conflict
 from dracarys.models import Input
 from dracarys.settings import Settings
+from tests.support import AppClient
 
 
-async def test_health_and_ready_answer(client: AsyncTestClient[Litestar]) -> None:
+async def test_health_and_ready_answer(client: AppClient) -> None:
     health = await client.get("/health")
     assert health.status_code == 200
     assert health.json() == {"status": "ok"}
@@ -23,7 +23,7 @@ async def test_health_and_ready_answer(client: AsyncTestClient[Litestar]) -> Non
 
 
 async def test_ready_checks_redis_when_configured(redis_settings: Settings) -> None:
-    async with AsyncTestClient(app=create_app(redis_settings)) as client:
+    async with AppClient(create_app(redis_settings)) as client:
         ready = await client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["redis"] == "ok"
@@ -31,7 +31,7 @@ async def test_ready_checks_redis_when_configured(redis_settings: Settings) -> N
 
 async def test_ready_reports_503_problem_when_redis_is_down(settings: Settings) -> None:
     dead = msgspec.structs.replace(settings, redis_url="redis://127.0.0.1:1/0")
-    async with AsyncTestClient(app=create_app(dead)) as client:
+    async with AppClient(create_app(dead)) as client:
         ready = await client.get("/ready")
     assert ready.status_code == 503
     assert ready.headers["content-type"] == "application/problem+json"
@@ -39,7 +39,7 @@ async def test_ready_reports_503_problem_when_redis_is_down(settings: Settings) 
 
 
 async def test_every_route_in_the_schema_has_a_unique_operation_id(
-    client: AsyncTestClient[Litestar],
+    client: AppClient,
 ) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     operation_ids = [
@@ -54,7 +54,7 @@ async def test_every_route_in_the_schema_has_a_unique_operation_id(
 
 
 async def test_metrics_count_api_requests_but_not_probes(
-    client: AsyncTestClient[Litestar],
+    client: AppClient,
 ) -> None:
     await client.get("/health")
     await client.get("/schema/openapi.json")
@@ -64,7 +64,7 @@ async def test_metrics_count_api_requests_but_not_probes(
     assert 'path="/health"' not in metrics.text
 
 
-async def test_request_id_is_echoed_or_generated(client: AsyncTestClient[Litestar]) -> None:
+async def test_request_id_is_echoed_or_generated(client: AppClient) -> None:
     echoed = await client.get("/health", headers={"X-Request-ID": "abc-123"})
     assert echoed.headers["x-request-id"] == "abc-123"
     generated = await client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
@@ -92,7 +92,7 @@ def probe_app(settings: Settings) -> Litestar:
 
 
 async def test_malformed_json_is_a_400_problem(settings: Settings) -> None:
-    async with AsyncTestClient(app=probe_app(settings)) as client:
+    async with AppClient(probe_app(settings)) as client:
         response = await client.post(
             "/probe", content=b'{"name": "x", "age": ', headers={"content-type": "application/json"}
         )
@@ -105,7 +105,7 @@ async def test_malformed_json_is_a_400_problem(settings: Settings) -> None:
 
 
 async def test_wrong_type_is_a_422_problem_naming_the_field(settings: Settings) -> None:
-    async with AsyncTestClient(app=probe_app(settings)) as client:
+    async with AppClient(probe_app(settings)) as client:
         response = await client.post("/probe", json={"name": "x", "age": "old"})
     assert response.status_code == 422
     body = response.json()
@@ -114,14 +114,14 @@ async def test_wrong_type_is_a_422_problem_naming_the_field(settings: Settings) 
 
 
 async def test_missing_field_is_named(settings: Settings) -> None:
-    async with AsyncTestClient(app=probe_app(settings)) as client:
+    async with AppClient(probe_app(settings)) as client:
         response = await client.post("/probe", json={"name": "x"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "age"
 
 
 async def test_unknown_or_server_owned_field_is_refused(settings: Settings) -> None:
-    async with AsyncTestClient(app=probe_app(settings)) as client:
+    async with AppClient(probe_app(settings)) as client:
         response = await client.post("/probe", json={"name": "x", "age": 3, "role": "admin"})
     assert response.status_code == 422
     error = response.json()["errors"][0]
@@ -130,7 +130,7 @@ async def test_unknown_or_server_owned_field_is_refused(settings: Settings) -> N
 
 
 async def test_domain_errors_render_as_problems(settings: Settings) -> None:
-    async with AsyncTestClient(app=probe_app(settings)) as client:
+    async with AppClient(probe_app(settings)) as client:
         response = await client.post("/probe", json={"name": "taken", "age": 3})
     assert response.status_code == 409
     body = response.json()
@@ -139,20 +139,20 @@ async def test_domain_errors_render_as_problems(settings: Settings) -> None:
     assert body["request_id"] == response.headers["x-request-id"]
 
 
-async def test_unknown_route_is_a_404_problem(client: AsyncTestClient[Litestar]) -> None:
+async def test_unknown_route_is_a_404_problem(client: AppClient) -> None:
     response = await client.get("/no/such/thing")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_cors_is_off_unless_other_origins_are_configured(
-    client: AsyncTestClient[Litestar], settings: Settings
+    client: AppClient, settings: Settings
 ) -> None:
     plain = await client.get("/health", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in plain.headers
 
     opened = msgspec.structs.replace(settings, cors_origins=("https://partner.example",))
-    async with AsyncTestClient(app=create_app(opened)) as cors_client:
+    async with AppClient(create_app(opened)) as cors_client:
         allowed = await cors_client.get("/health", headers={"Origin": "https://partner.example"})
         other = await cors_client.get("/health", headers={"Origin": "https://elsewhere.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://partner.example"

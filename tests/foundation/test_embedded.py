@@ -12,10 +12,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from dracarys.app import create_app
 from dracarys.settings import load_settings
+from tests.support import AppClient
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ async def test_embedded_mode_boots_from_nothing_and_again_from_its_data(tmp_path
     settings = load_settings(embedded_env(tmp_path, DRACARYS_SEED_DEMO="false"))
     assert settings.embedded_database
 
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with AppClient(create_app(settings)) as client:
         ready = await client.get("/ready")
         assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "not configured"}
         conn = await asyncpg.connect(client.app.state.platform.database.dsn)
@@ -40,7 +40,7 @@ async def test_embedded_mode_boots_from_nothing_and_again_from_its_data(tmp_path
         await conn.close()
     assert (tmp_path / "postgres" / "PG_VERSION").exists()
 
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with AppClient(create_app(settings)) as client:
         assert (await client.get("/ready")).status_code == 200
         conn = await asyncpg.connect(client.app.state.platform.database.dsn)
         try:

@@ -15,8 +15,6 @@ from typing import Any
 import asyncpg
 import pyotp
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
@@ -25,6 +23,7 @@ from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.identity.oidc_simulator import OidcProviderSimulator
 from tests.messaging.simulators import SmsSimulator, SmtpSimulator, serve_http
+from tests.support import AppClient
 from workers.runtime import Worker
 
 PASSWORD = "correct horse battery staple 7"
@@ -94,7 +93,7 @@ async def worker(platform: Platform) -> AsyncIterator[Worker]:
     await running.stop()
 
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 
 
 @dataclass

@@ -13,7 +13,6 @@ import asyncpg
 import jwt
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import rsa
-from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from dracarys.app import create_app
@@ -21,6 +20,7 @@ from dracarys.clock import ManualClock
 from dracarys.identity.access import AUDIENCE, issuer
 from dracarys.settings import Settings
 from tests.identity.conftest import PASSWORD, Client, login, new_account, signup, unique_email
+from tests.support import AppClient
 
 
 def _claims(
@@ -232,7 +232,7 @@ async def test_repeated_failures_from_one_ip_get_429_across_accounts(
 
 async def test_the_lock_lifts_when_the_window_ends(settings: Settings, clock: ManualClock) -> None:
     short = msgspec.structs.replace(settings, login_failure_window_s=1)
-    async with AsyncTestClient(app=create_app(short, clock=clock)) as short_client:
+    async with AppClient(create_app(short, clock=clock)) as short_client:
         _, email = await signup(short_client)
         for _ in range(short.login_max_failures_per_account):
             await login(short_client, email, "wrong password 123")
@@ -244,7 +244,7 @@ async def test_the_lock_lifts_when_the_window_ends(settings: Settings, clock: Ma
 async def test_failures_are_counted_in_redis_when_redis_is_configured(
     redis_settings: Settings, clock: ManualClock
 ) -> None:
-    async with AsyncTestClient(app=create_app(redis_settings, clock=clock)) as redis_client:
+    async with AppClient(create_app(redis_settings, clock=clock)) as redis_client:
         _, email = await signup(redis_client)
         for _ in range(redis_settings.login_max_failures_per_account):
             await login(redis_client, email, "wrong password 123")

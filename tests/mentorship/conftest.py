@@ -12,8 +12,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
@@ -25,9 +23,9 @@ from dracarys.settings import Settings
 from dracarys.wallet import ledger
 from dracarys.wallet.models import AccountCode, TransferSpec
 from dracarys.wallet.service import wallet_balances
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 WEEKDAYS = range(5)
 

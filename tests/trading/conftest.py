@@ -13,8 +13,6 @@ import asyncpg
 import msgspec
 import numpy as np
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.db import Database
@@ -26,7 +24,7 @@ from dracarys.trading.engine import PaperTradingEngine
 from engine.feeds import ReplayFeed
 from engine.matching import Tick
 from tests.conftest import ADMIN_DSN, dsn_for
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 
 API = "/api/v1/trading"
 DAY_NS = 86_400 * 10**9
@@ -63,7 +61,7 @@ async def add_instrument(
 class Desk:
     """The app under test with an engine driven tick by tick."""
 
-    client: AsyncTestClient[Litestar]
+    client: AppClient
     platform: Platform
     clock: ManualClock
     feed: ReplayFeed
@@ -124,7 +122,7 @@ DEFAULT_BARS: list[Bar] = [
 
 
 @pytest.fixture
-async def desk(client: AsyncTestClient[Litestar], platform: Platform, clock: ManualClock) -> Desk:
+async def desk(client: AppClient, platform: Platform, clock: ManualClock) -> Desk:
     """The engine runs on the test's own platform (its loop, pool and hub) over the
     same database and clock as the app the client talks to."""
     await add_instrument(platform.pool)

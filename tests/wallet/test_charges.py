@@ -13,8 +13,6 @@ import asyncpg
 import msgspec
 import polars as pl
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
@@ -26,11 +24,11 @@ from dracarys.platform import Platform
 from dracarys.wallet import service
 from dracarys.wallet.invoices import render_invoice_pdf
 from dracarys.wallet.policy import split_vat
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 from tests.wallet.conftest import fund_wallet, outbox_events
 from workers.consumers import consumers_for
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 

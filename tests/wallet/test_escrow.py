@@ -8,8 +8,6 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
@@ -18,11 +16,11 @@ from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, ledger, service
 from dracarys.wallet.models import AccountCode
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 from tests.wallet.conftest import fund_wallet, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 

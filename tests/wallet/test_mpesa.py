@@ -10,8 +10,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.errors import InvalidInput
@@ -23,11 +21,11 @@ from dracarys.payments.daraja import (
 )
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, service
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 from tests.wallet.conftest import CALLBACK_TOKEN, outbox_events
 from tests.wallet.simulators import DarajaSimulator
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 

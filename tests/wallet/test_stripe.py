@@ -10,17 +10,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
 from dracarys.wallet import ledger
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 from tests.wallet.conftest import outbox_events
 from tests.wallet.simulators import StripeSimulator
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 

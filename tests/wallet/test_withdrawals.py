@@ -11,8 +11,6 @@ from typing import Any
 
 import asyncpg
 import pyotp
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
@@ -21,11 +19,11 @@ from dracarys.identity.access import Role
 from dracarys.identity.crypto import seal, totp_secret_key
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, service
-from tests.support import TestUser
+from tests.support import AppClient, TestUser
 from tests.wallet.conftest import fund_wallet, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
-Client = AsyncTestClient[Litestar]
+Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 
