@@ -27,6 +27,9 @@ import msgspec
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.types import Message, Send
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from streams.channels import Channel, InvalidChannel, parse_channel
 from streams.hub import StreamHub
@@ -73,6 +76,28 @@ class StreamSocket(WebSocket[Any, Any, Any]):
 
     def send_wrapper(self, send: Send) -> Send:
         return send
+
+
+def direct_connection(send: Send) -> WebSocketsSansIOProtocol | None:
+    """The uvicorn connection behind an ASGI `send`, when whole frames may be written to
+    its transport directly: uvicorn's websockets-sansio protocol (`dracarys serve` runs
+    it) with no extension negotiated. A connection with permessage-deflate (browsers
+    offer it) compresses each frame in its own context, so it keeps the ASGI path.
+
+    Litestar hands a route its exception middleware's wrapper of the server's send, a
+    closure over a variable named `send`; those closures are followed (a few at most)
+    to uvicorn's bound method. If either library changes shape, this finds nothing and
+    every frame takes the ASGI send: slower, never wrong (a test says which path runs)."""
+    current: Any = send
+    for _ in range(4):
+        owner = getattr(current, "__self__", None)
+        if isinstance(owner, WebSocketsSansIOProtocol):
+            return None if owner.conn.extensions else owner
+        code = getattr(current, "__code__", None)
+        if code is None or "send" not in code.co_freevars:
+            return None
+        current = current.__closure__[code.co_freevars.index("send")].cell_contents
+    return None
 
 
 class AuthenticationFailed(Exception):
@@ -160,6 +185,7 @@ class ClientSession:
         "_send",
         "channels",
         "closing",
+        "direct",
         "draining",
         "id",
         "last_heard",
@@ -192,6 +218,7 @@ class ClientSession:
         self.scheduled = False  # waiting for the server's next flush
         self.draining = False  # a task is finishing a write the socket could not take
         self._send = cast(Callable[[Message], Coroutine[Any, Any, None]], socket.send)
+        self.direct = direct_connection(socket.send)
         self._max_frames = self.limits.send_queue_frames
         self._max_bytes = self.limits.send_queue_bytes
         self.closing: tuple[int, str] | None = None
@@ -267,17 +294,31 @@ class ClientSession:
         return text, size
 
     def flush(self) -> None:
-        """Write the queue now. A send that completes without waiting (the common case:
-        the socket takes the bytes) costs no task switch; one that has to wait for the
-        socket to drain is finished by a task, which then drains the rest."""
+        """Write the queue now. On uvicorn's connection, while its socket takes bytes, the
+        frame goes straight to the transport: a broadcast is framed once for all its
+        subscribers (`StreamServer.wire_frame`), and each delivery is one write. Otherwise
+        the ASGI send: one that completes without waiting costs no task switch; one that
+        has to wait for the socket to drain is finished by a task, which then drains the
+        rest."""
         self.scheduled = False
         queue = self.queue
+        direct = self.direct
         while queue and self.closing is None and not self.draining:
             if len(queue) == 1:  # the common case: one message since the last flush
                 text = queue.popleft()
                 self.queued_bytes -= len(text)
             else:
                 text, _ = self._take()
+            if (
+                direct is not None
+                and direct.writable.is_set()  # not paused: the socket takes more
+                and not direct.close_sent
+                and not direct.disconnected
+                and direct.conn.state is State.OPEN
+            ):
+                direct.transport.write(self.server.wire_frame(text))
+                self.server.direct_writes += 1
+                continue
             # The ASGI send is an `async def`: calling it gives a coroutine.
             sending = self._send({"type": "websocket.send", "bytes": None, "text": text})
             try:
@@ -486,6 +527,18 @@ class StreamServer:
         self._watcher: asyncio.Task[None] | None = None
         self._ready: list[ClientSession] = []
         self._flush_handle: asyncio.Handle | None = None
+        self.direct_writes = 0  # frames written straight to a uvicorn transport
+        self._framed_text: str | None = None
+        self._framed = b""
+
+    def wire_frame(self, text: str) -> bytes:
+        """`text` as one unmasked WebSocket text frame. A broadcast hands every session
+        the same string object, so it is framed once, not once per subscriber (the
+        identity check is safe: the cached string is held, so its id cannot be reused)."""
+        if text is not self._framed_text:
+            self._framed = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+            self._framed_text = text
+        return self._framed
 
     def schedule_flush(self, session: ClientSession) -> None:
         self._ready.append(session)

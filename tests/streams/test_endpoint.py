@@ -4,6 +4,7 @@ authorization per channel, subscriptions, resume, back-pressure, limits and live
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import uuid
@@ -484,6 +485,41 @@ async def test_messages_queued_for_a_connection_go_out_batched_in_one_frame(
             seqs += [msgspec.json.decode(line)["seq"] for line in str(raw).split("\n")]
     assert seqs == list(range(1, 51))
     assert frames < 50
+
+
+async def test_a_broadcast_is_framed_once_and_written_straight_to_plain_connections_only(
+    running: RunningApp, make_user: MakeUser
+) -> None:
+    """Connections without extensions (our client) get the broadcast's one frame written
+    to their transport; a connection that negotiated permessage-deflate (as browsers do)
+    gets it compressed through the ASGI send. Both receive the same messages in order."""
+    user = await make_user()
+    server = running.server
+    async with contextlib.AsyncExitStack() as stack:
+        plain = [await stack.enter_async_context(running.client(user.token)) for _ in range(3)]
+        for client in plain:
+            await client.subscribe("market:WIRE")
+        deflated = await stack.enter_async_context(
+            connect(
+                running.url,
+                subprotocols=[SUBPROTOCOL, f"bearer.{user.token}"],  # type: ignore[list-item]
+                compression="deflate",
+            )
+        )
+        assert deflated.protocol.extensions, "the server negotiated no compression"
+        assert msgspec.json.decode(await deflated.recv())["op"] == "welcome"
+        await deflated.send(msgspec.json.encode({"op": "subscribe", "channel": "market:WIRE"}))
+        assert msgspec.json.decode(await deflated.recv())["op"] == "subscribed"
+        framed_before = server.direct_writes
+        for price in (7, 8, 9):
+            await running.platform.streams.publish("market:WIRE", Tick(price_minor=price))
+            await asyncio.sleep(0.05)  # one frame per message, not a batch
+        compressed = [msgspec.json.decode(await deflated.recv()) for _ in range(3)]
+        got = [await events(client, 3) for client in plain]
+    assert [(m["seq"], m["data"]["price_minor"]) for m in compressed] == [(1, 7), (2, 8), (3, 9)]
+    for received in got:
+        assert [(e.seq, e.data["price_minor"]) for e in received] == [(1, 7), (2, 8), (3, 9)]
+    assert server.direct_writes - framed_before == 3 * len(plain)
 
 
 async def test_token_refreshed_in_band_keeps_the_connection_past_the_first_expiry(
