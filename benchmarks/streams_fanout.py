@@ -19,26 +19,25 @@ Goal: 10,000 subscribers, p99 < 250 ms.
 `STREAMS_BENCH_PROFILE=path` profiles the server with cProfile (one worker then).
 
 Last full run (2 server processes per route, 4 client processes; load average before the
-run 0.30 1.18 1.56; Xeon, 2 cores, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0,
+run 1.60 1.57 1.19; Xeon, 2 cores, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0,
 websockets 17.4; p99 ms, then server and clients CPU µs per delivery):
 
     scenario                   dracarys p99   litestar p99   server µs d/l   clients µs d/l
-    broadcast 1,000                    31.0           29.0       24.0/28.0        30.0/22.0
-    broadcast 5,000                   103.6          265.2       19.6/44.8        20.4/24.0
-    broadcast 10,000                  233.1          523.6       23.0/36.4        24.0/20.8
-    burst 20 × 10,000                 584.7        1,554.7         2.8/9.0          3.0/6.4
-    fills 500 msg/s × 1,000           163.3        1,760.9         1.6/5.4          2.3/4.3
-    fills 1,000 msg/s × 1,000         496.9        3,829.6         1.0/4.8          1.6/4.0
+    broadcast 1,000                    34.6           44.4       14.0/38.0        26.0/32.0
+    broadcast 5,000                   103.6          370.0       15.6/52.0        22.4/26.4
+    broadcast 10,000                  203.5          600.2       17.4/43.8        23.0/25.6
+    burst 20 × 10,000                 550.9        1,909.2         2.3/10.8         3.4/8.1
+    fills 500 msg/s × 1,000           209.1        2,463.2         1.6/6.8          2.7/5.6
+    fills 1,000 msg/s × 1,000         592.7        5,001.3         0.9/6.4          1.8/5.1
 
-Goal met in that run (233 ms), in three 10,000-only repeats (237, 234, 235 ms) and in a
-later full run (243 ms, max 255, load 0.43 before it: the margin is thin); with
-other work on the machine the same code measured 270–330 ms. Litestar's route saturates
-from 500 msg/s × 1,000 (p99 over a second); ours delivers 1,000 msg/s × 1,000 (716,000
-deliveries/s) with p99 under 0.5 s. About half of what a broadcast delivery still costs
-the server is the kernel's loopback send (one write per subscriber per message, py-spy);
-the rest is mostly the Python of the ASGI send path (Litestar's exception wrapper,
-uvicorn's send, websockets' framing). A client's cost is mostly the kernel and event
-loop (a wake-up and a read per message); its Python is about 4 µs per message.
+Goal met (204 ms; 190 ms in a 10,000-only run, where the code before direct writes
+measured 246 ms). Litestar's route saturates from 250 msg/s × 1,000 (p99 over a
+second); ours delivers 1,000 msg/s × 1,000 (679,000 deliveries/s) with p99 under 0.6 s.
+A broadcast is framed once and written straight to each connection's transport
+(`streams.server.direct_connection`), so what a delivery still costs the server is
+mostly the kernel's loopback send (one write per subscriber per message) and our
+per-session queue bookkeeping. A client's cost is mostly the kernel and event loop (a
+wake-up and a read per message); its Python is about 4 µs per message.
 """
 
 from __future__ import annotations
