@@ -1,20 +1,60 @@
-"""The backtests domain's background side: the outbox consumer that runs a queued
-backtest with the engine (bound to the delivering worker's platform)."""
+"""The backtests domain's background side. The outbox consumer only hands a queued job
+to a task of its own: a run can take minutes (a sweep on millions of bars), and inside
+the consumer it would hold the batch's transaction open and keep that batch's other
+consumers waiting. A cron task re-queues jobs nobody is working on."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any
+
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
 from dracarys.backtests import service
 from dracarys.db import Connection
-from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
+from dracarys.platform import Platform
+from workers.broker import DELIVERING_BROKER
+
+RUN_BACKTEST = "backtests.run_job"
+REQUEUE_BACKTESTS = "backtests.requeue_unattended"
 
 
 async def on_backtest_requested(conn: Connection, event: Event) -> None:
-    """Consumer `backtests.run`: `backtest.requested` → run it and store the result.
+    """Consumer `backtests.run`: `backtest.requested` → the job's own task. Kicked inside
+    the consumer's transaction: if the kick fails the event is retried; if the commit
+    fails after it, the retry kicks again and `run_job` runs the job once."""
+    await _kick(DELIVERING_BROKER.get(), str(event.payload["backtest_id"]))
 
-    The run writes its progress and result on its own connections (so the page sees the
-    progress while it runs); a redelivery after a crash re-runs it, which gives the same
-    result (the engine is deterministic) and a finished run is never run again."""
-    await service.run_job(delivery_platform(), uuid.UUID(event.payload["backtest_id"]))
+
+async def run_backtest(backtest_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:
+    platform: Platform = context.state.platform
+    await service.run_job(platform, uuid.UUID(backtest_id))
+
+
+async def requeue_unattended_backtests(context: Annotated[Context, TaskiqDepends()]) -> int:
+    """Jobs whose task was lost (a broker without persistence restarted) or whose worker
+    died mid-run go back on the queue."""
+    platform: Platform = context.state.platform
+    jobs = await service.unattended_jobs(platform)
+    for backtest_id in jobs:
+        await _kick(context.broker, str(backtest_id))
+    return len(jobs)
+
+
+async def _kick(broker: AsyncBroker, backtest_id: str) -> None:
+    task = broker.find_task(RUN_BACKTEST)
+    if task is None:
+        raise RuntimeError(f"task {RUN_BACKTEST} is not registered on this broker")
+    await task.kiq(backtest_id)
+
+
+def register_backtest_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+    return {
+        RUN_BACKTEST: broker.register_task(run_backtest, task_name=RUN_BACKTEST),
+        REQUEUE_BACKTESTS: broker.register_task(
+            requeue_unattended_backtests,
+            task_name=REQUEUE_BACKTESTS,
+            schedule=[{"cron": "*/2 * * * *"}],
+        ),
+    }

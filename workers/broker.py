@@ -14,6 +14,7 @@ from taskiq.message import TaskiqMessage
 from taskiq.middlewares import SmartRetryMiddleware
 from taskiq_redis import RedisStreamBroker
 
+from dracarys.outbox import DeliveryBinding
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -31,6 +32,11 @@ class BackoffRetryMiddleware(SmartRetryMiddleware):
     ) -> None:
         await asyncio.sleep(delay)
         await kicker.kiq(*message.args, **message.kwargs)
+
+
+# The broker delivering an event batch, for consumers that hand work on to a task of its
+# own (bound in `deliver_events`).
+DELIVERING_BROKER = DeliveryBinding[AsyncBroker]("broker")
 
 
 def build_broker(settings: Settings) -> AsyncBroker:

@@ -15,6 +15,8 @@ from dracarys.db import transaction
 from dracarys.messaging.service import delivering_for, requeue_unsent
 from dracarys.outbox import Event, consume_batch, prune_published
 from dracarys.platform import Platform
+from workers.backtest_tasks import register_backtest_tasks
+from workers.broker import DELIVERING_BROKER
 from workers.consumers import Consumer, consumers_for
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
@@ -47,7 +49,7 @@ async def deliver_events(
     applied = 0
     failures: list[Exception] = []
     # Consumers that talk to providers (mail, SMS) read the platform from this binding.
-    with delivering_for(platform):
+    with delivering_for(platform), DELIVERING_BROKER.bound(context.broker):
         for consumer, batch in per_consumer.items():
             # One failing consumer must not hold back the others: each runs, and the
             # task is retried afterwards; those that succeeded skip the retry by dedupe.
@@ -93,6 +95,7 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
             task_name=REQUEUE_MESSAGES,
             schedule=[{"cron": "*/5 * * * *"}],
         ),
+        **register_backtest_tasks(broker),
         **register_points_tasks(broker),
         **register_mentorship_tasks(broker),
         **register_wallet_tasks(broker),

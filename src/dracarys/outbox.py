@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import msgspec
@@ -21,6 +22,33 @@ import structlog
 from dracarys.db import Connection, transaction
 
 log = structlog.get_logger("dracarys.outbox")
+
+
+T = TypeVar("T")
+
+
+class DeliveryBinding(Generic[T]):
+    """Something a consumer needs beyond `(conn, event)` (the platform, the broker),
+    bound by the worker while it delivers a batch. A ContextVar: each task sees its own."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._value: ContextVar[T] = ContextVar(f"dracarys_delivery_{name}")
+
+    @contextlib.contextmanager
+    def bound(self, value: T) -> Iterator[None]:
+        token = self._value.set(value)
+        try:
+            yield
+        finally:
+            self._value.reset(token)
+
+    def get(self) -> T:
+        try:
+            return self._value.get()
+        except LookupError:
+            message = f"no {self._name} bound: deliver events through the worker"
+            raise RuntimeError(message) from None
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,19 +4,23 @@ stored), the outbox-queued worker run with the engine, sweeps, and who may read.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import polars as pl
 import pytest
 
-from dracarys.backtests.service import dataset_bars
+from dracarys.backtests.service import QUIET_AFTER, dataset_bars, run_job, unattended_jobs
+from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from engine.runner import run_backtest
 from engine.strategy import TEMPLATES, ExecutionSettings
 from tests.support import AppClient, TestUser
+from workers.backtest_tasks import REQUEUE_BACKTESTS
 from workers.runtime import Worker
 
 Client = AppClient
@@ -195,3 +199,61 @@ async def test_share_with_unknown_user_is_refused_naming_the_entry(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "share_with[0]"
+
+
+async def test_a_run_is_taken_over_only_when_its_worker_has_gone_quiet(
+    client: Client, make_user: MakeUser, platform: Platform, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """No worker here: the job's task is run by hand, as a re-delivered message would."""
+    user = await make_user()
+    response = await client.post(
+        "/api/v1/backtests", json={"template": "sma_cross"}, headers=user.headers
+    )
+    backtest_id = uuid.UUID(response.json()["id"])
+    assert await unattended_jobs(platform) == []  # just queued: its task is on its way
+
+    # A worker claimed it and is alive (its heartbeat is recent): a second delivery of
+    # the same task leaves it alone.
+    await pool.execute(
+        "UPDATE backtests SET status = 'running', started_at = $2, heartbeat_at = $2 WHERE id = $1",
+        backtest_id,
+        clock.now(),
+    )
+    await run_job(platform, backtest_id)
+    row = await pool.fetchrow("SELECT status, metrics FROM backtests WHERE id = $1", backtest_id)
+    assert (row["status"], row["metrics"]) == ("running", None)
+    assert await unattended_jobs(platform) == []
+
+    # Its heartbeat goes quiet (the worker died): the job is unattended, and taken over.
+    clock.advance(QUIET_AFTER + timedelta(seconds=1))
+    assert await unattended_jobs(platform) == [backtest_id]
+    await run_job(platform, backtest_id)
+    done = await client.get(f"/api/v1/backtests/{backtest_id}", headers=user.headers)
+    assert done.json()["status"] == "succeeded", done.json()["error"]
+    assert await unattended_jobs(platform) == []
+
+    # A finished job is never run again.
+    await run_job(platform, backtest_id)
+    again = await client.get(f"/api/v1/backtests/{backtest_id}", headers=user.headers)
+    assert again.json() == done.json()
+
+
+async def test_the_cron_task_requeues_a_job_whose_task_was_lost(
+    client: Client, make_user: MakeUser, pool: asyncpg.Pool, clock: ManualClock, worker: Worker
+) -> None:
+    user = await make_user()
+    backtest_id = uuid.uuid4()
+    # A queued job whose outbox event is gone (as after a broker restart lost its task).
+    await pool.execute(
+        "INSERT INTO backtests (id, owner_id, kind, request, created_at) "
+        "VALUES ($1, $2, 'single', $3, $4)",
+        backtest_id,
+        user.id,
+        {"template": "sma_cross"},
+        clock.now(),
+    )
+    clock.advance(QUIET_AFTER + timedelta(seconds=1))
+    requeued = await worker.tasks[REQUEUE_BACKTESTS].kiq()
+    assert (await requeued.wait_result(timeout=10)).return_value == 1
+    done = await wait_finished(client, user, str(backtest_id))
+    assert done["status"] == "succeeded", done["error"]

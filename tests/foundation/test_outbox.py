@@ -258,8 +258,8 @@ async def test_a_failing_consumer_does_not_hold_back_the_others(platform: Platfo
 
         await relay_batch(platform.pool, collect)
         with pytest.raises(RuntimeError, match="broken"):
-            # What taskiq hands the task: a context whose state carries the platform.
-            context = SimpleNamespace(state=SimpleNamespace(platform=platform))
+            # What taskiq hands the task: its broker, whose state carries the platform.
+            context = SimpleNamespace(broker=worker.broker, state=worker.broker.state)
             await deliver_events(msgspec.to_builtins(events), context)  # type: ignore[arg-type]
     finally:
         CONSUMERS.remove(broken)

@@ -10,8 +10,10 @@ import functools
 import math
 import re
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -49,12 +51,15 @@ from engine.strategy import (
 from engine.sweep import grid, run_sweep
 
 log = structlog.get_logger("dracarys.backtests")
+T = TypeVar("T")
 
 # The committed synthetic samples (data/README.md); resolved from the repository root.
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 DATASET_FILES = {"sample_daily": "sample_daily.csv", "sample_1m": "sample_1m.csv"}
 EQUITY_POINTS = 600  # down-sampled curve length in the API
 MAX_TRADES_RETURNED = 1000
+HEARTBEAT_S = 0.5  # a running job writes its progress and heartbeat this often
+QUIET_AFTER = timedelta(seconds=60)  # a heartbeat this old means the worker died
 _AT_PATH = re.compile(r"at `\$\.?(?P<path>[^`]*)`")
 _UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
 
@@ -302,9 +307,12 @@ def _execution(data: BacktestInput) -> ExecutionSettings:
 
 
 async def run_job(platform: Platform, backtest_id: uuid.UUID) -> None:
-    """Run one queued backtest to completion (idempotent: a finished one is left alone)."""
+    """Run one queued backtest to completion. Idempotent: a finished job is left alone,
+    and so is one whose worker is alive (its heartbeat is recent), so a re-delivered
+    task does not run it twice; a job whose worker died is taken over."""
+    now = platform.clock.now()
     async with platform.pool.acquire() as conn:
-        row = await store.claim(conn, backtest_id, platform.clock.now())
+        row = await store.claim(conn, backtest_id, now, quiet_since=now - QUIET_AFTER)
     if row is None:
         return
     data = msgspec.convert(row["request"], BacktestInput)
@@ -318,21 +326,35 @@ async def run_job(platform: Platform, backtest_id: uuid.UUID) -> None:
             )
 
 
+async def unattended_jobs(platform: Platform) -> list[uuid.UUID]:
+    """Jobs nobody is working on (their task was lost, or their worker died)."""
+    async with platform.pool.acquire() as conn:
+        return await store.unattended(conn, platform.clock.now() - QUIET_AFTER)
+
+
 async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) -> None:
     checked = plan(data)
-    bars = await asyncio.to_thread(dataset_bars, data.dataset)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+
+    async def beating(work: Callable[[], T]) -> T:
+        """`work` on a thread; meanwhile the job's heartbeat and progress are written."""
+        task = asyncio.ensure_future(asyncio.to_thread(work))
+        while not (await asyncio.wait({task}, timeout=HEARTBEAT_S))[0]:
+            async with platform.pool.acquire() as conn:
+                await store.beat(conn, backtest_id, done, platform.clock.now())
+        return task.result()
+
+    bars = await beating(functools.partial(dataset_bars, data.dataset))
     execution = _execution(data)
     sweep: dict[str, Any] | None = None
     if checked.combinations:
         builder = SpecBuilder(data.template or "", allow_short=data.allow_short)
-        done = 0
-
-        def advance(count: int) -> None:
-            nonlocal done
-            done += count
-
-        task = asyncio.create_task(
-            asyncio.to_thread(
+        swept_runs = await beating(
+            functools.partial(
                 run_sweep,
                 bars,
                 builder,
@@ -342,11 +364,7 @@ async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) 
                 progress=advance,
             )
         )
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            async with platform.pool.acquire() as conn:
-                await store.set_progress(conn, backtest_id, done)
-        ranking = task.result().ranking
+        ranking = swept_runs.ranking
         swept = list(data.sweep or {})
         rows = [{k: _finite(v) for k, v in r.items()} for r in ranking.iter_rows(named=True)]
         sweep = {"parameters": swept, "rank_by": data.rank_by, "results": rows}
@@ -355,7 +373,7 @@ async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) 
     else:
         assert checked.spec is not None
         spec = checked.spec
-    result = await asyncio.to_thread(run_backtest, bars, spec, execution)
+    result = await beating(functools.partial(run_backtest, bars, spec, execution))
     trades = trade_list(result)
     async with platform.pool.acquire() as conn:
         await store.store_result(

@@ -85,25 +85,47 @@ async def list_readable(conn: Connection, user_id: uuid.UUID, limit: int) -> lis
     return rows
 
 
-async def claim(conn: Connection, backtest_id: uuid.UUID, now: datetime) -> asyncpg.Record | None:
-    """Mark a queued (or interrupted) job running; None when it already finished."""
+async def claim(
+    conn: Connection, backtest_id: uuid.UUID, now: datetime, *, quiet_since: datetime
+) -> asyncpg.Record | None:
+    """Mark a queued job running, or take over one whose worker's heartbeat has been
+    quiet since `quiet_since` (that worker died); None when it finished or is running."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        f"""UPDATE backtests SET status = 'running', started_at = $2, progress_done = 0
-             WHERE id = $1 AND status IN ('queued', 'running')
+        f"""UPDATE backtests
+               SET status = 'running', started_at = $2, heartbeat_at = $2, progress_done = 0
+             WHERE id = $1
+               AND (status = 'queued'
+                    OR (status = 'running' AND coalesce(heartbeat_at, started_at) < $3))
             RETURNING {_COLUMNS}""",
         backtest_id,
         now,
+        quiet_since,
     )
     return row
 
 
-async def set_progress(conn: Connection, backtest_id: uuid.UUID, done: int) -> None:
+async def beat(conn: Connection, backtest_id: uuid.UUID, done: int, now: datetime) -> None:
+    """The running job's heartbeat, with its progress."""
     await conn.execute(
-        """UPDATE backtests SET progress_done = LEAST($2, progress_total)
+        """UPDATE backtests SET progress_done = LEAST($2, progress_total), heartbeat_at = $3
             WHERE id = $1 AND status = 'running'""",
         backtest_id,
         done,
+        now,
     )
+
+
+async def unattended(conn: Connection, quiet_since: datetime) -> list[uuid.UUID]:
+    """Jobs nobody is working on: queued before `quiet_since` and never started (their
+    task was lost), or running with a heartbeat quiet since then (their worker died)."""
+    rows = await conn.fetch(
+        """SELECT id FROM backtests
+            WHERE (status = 'queued' AND created_at < $1)
+               OR (status = 'running' AND coalesce(heartbeat_at, started_at) < $1)
+            ORDER BY created_at""",
+        quiet_since,
+    )
+    return [r["id"] for r in rows]
 
 
 async def store_result(

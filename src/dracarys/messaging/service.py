@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
-from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +16,7 @@ from dracarys.messaging import store
 from dracarys.messaging.adapters import SmsGateway, SmtpMailer
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.templates import render_email, render_sms
-from dracarys.outbox import Event, emit
+from dracarys.outbox import DeliveryBinding, Event, emit
 from dracarys.platform import Platform
 
 log = structlog.get_logger("dracarys.messaging")
@@ -30,23 +28,15 @@ MAX_REQUEUES = 5
 
 # Outbox consumers receive (conn, event) only; the worker binds its platform here while
 # it delivers a batch, which is how a consumer reaches settings and the clock.
-_delivery_platform: ContextVar[Platform] = ContextVar("dracarys_delivery_platform")
+_delivery_platform = DeliveryBinding[Platform]("platform")
 
 
-@contextlib.contextmanager
-def delivering_for(platform: Platform) -> Iterator[None]:
-    token = _delivery_platform.set(platform)
-    try:
-        yield
-    finally:
-        _delivery_platform.reset(token)
+def delivering_for(platform: Platform) -> contextlib.AbstractContextManager[None]:
+    return _delivery_platform.bound(platform)
 
 
 def delivery_platform() -> Platform:
-    try:
-        return _delivery_platform.get()
-    except LookupError:
-        raise RuntimeError("no platform bound: deliver events through the worker") from None
+    return _delivery_platform.get()
 
 
 async def queue_email(
