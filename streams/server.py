@@ -9,8 +9,10 @@ queue that has something to its socket, one after the other, and only a socket t
 cannot take more right now gets a task of its own to finish the write. A connection
 whose queue overflows (it reads slower than its channels publish) is closed with
 `CLOSE_SLOW_CONSUMER`, so it neither slows the others down nor grows the server's
-memory. One watcher task per process sends heartbeats and closes connections that are
-idle, unauthenticated for too long, holding an expired token or a revoked session."""
+memory. One watcher task per process sends heartbeats, closes connections that are
+idle, unauthenticated for too long, holding an expired token or a revoked session, and
+re-checks subscriptions whose access can end (a lapsed paid feed, an unshared
+portfolio)."""
 
 from __future__ import annotations
 
@@ -123,6 +125,10 @@ class Gatekeeper(Protocol):
     async def ended_sessions(self, sessions: Collection[str]) -> set[str]:
         """Which of `sessions` were revoked (or whose user may no longer sign in)."""
 
+    async def revoked(self, channel: Channel, subjects: Collection[str]) -> tuple[set[str], str]:
+        """Which of `subjects`, watching `channel`, may no longer (a subscription lapsed,
+        a portfolio was unshared), and why; one call for all of a channel's watchers."""
+
 
 class StreamLimits(msgspec.Struct, frozen=True, kw_only=True):
     send_queue_frames: int = 1024
@@ -136,6 +142,7 @@ class StreamLimits(msgspec.Struct, frozen=True, kw_only=True):
     session_check_s: float = 1.0
     max_channels: int = 64
     close_timeout_s: float = 2.0
+    reauthorize_s: float = 5.0  # open subscriptions re-checked this often
 
 
 class _ChannelState:
@@ -610,6 +617,7 @@ class StreamServer:
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
         limits = self.limits
+        reauthorized_at = loop.time()
         while True:
             await asyncio.sleep(limits.session_check_s)
             mono = loop.time()
@@ -645,3 +653,30 @@ class StreamServer:
             for session_id in ended:
                 for session in live.get(session_id, ()):
                     session.close(CLOSE_UNAUTHORIZED, "session ended")
+            if mono - reauthorized_at >= limits.reauthorize_s:
+                reauthorized_at = mono
+                await self._reauthorize()
+
+    async def _reauthorize(self) -> None:
+        """Re-check every open subscription whose access can end while it is watched (a
+        subscription lapsed, a portfolio was unshared): one gatekeeper call per channel.
+        A watcher no longer allowed gets an error frame naming the channel, and nothing
+        more from it; the connection and its other channels go on."""
+        watchers: dict[str, dict[str, list[ClientSession]]] = {}
+        for session in self.sessions:
+            principal = session.principal
+            if principal is None or session.closing is not None:
+                continue
+            for name in session.channels:
+                watchers.setdefault(name, {}).setdefault(principal.subject, []).append(session)
+        for name, by_subject in watchers.items():
+            try:
+                revoked, reason = await self.gatekeeper.revoked(parse_channel(name), by_subject)
+            except Exception:
+                log.exception("stream re-authorization failed for %s", name)
+                continue
+            for subject in revoked:
+                for session in by_subject[subject]:
+                    if name in session.channels:
+                        session._unsubscribe(name, reply=False)
+                        session.send_frame(Error(code="forbidden", detail=reason, channel=name))

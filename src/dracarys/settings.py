@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How often sessions are checked for expiry and revocation (must stay under 5 s).
     stream_session_check_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 1.0
     stream_max_channels: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
+    # How often open subscriptions whose access can end (paid feeds, shared portfolios)
+    # are re-checked: one query per watched channel.
+    stream_reauthorize_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     # Wallet and payments (see dracarys.wallet). Stripe: secret API key, webhook signing
     # secrets (comma-separated; several during a rotation), API base (tests point it at a
     # local simulator). M-Pesa Daraja: app credentials, STK shortcode and passkey, B2C

@@ -50,6 +50,7 @@ def fast_limits(settings: Settings, **overrides: Any) -> Settings:
         "stream_heartbeat_s": 0.5,
         "stream_idle_timeout_s": 5.0,
         "stream_history_size": 50,
+        "stream_reauthorize_s": 0.3,
         **overrides,
     }
     return msgspec.structs.replace(settings, **values)

@@ -8,7 +8,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -197,16 +197,15 @@ async def test_paid_signal_feed_is_refused_to_non_subscribers(
     )
 
     async def is_active_subscriber(
-        conn: Connection, user_id: uuid.UUID, mentor_id: uuid.UUID
-    ) -> bool:
-        return bool(
-            await conn.fetchval(
-                """SELECT EXISTS (SELECT 1 FROM test_signal_subscriptions
-                   WHERE user_id = $1 AND mentor_id = $2 AND active)""",
-                user_id,
-                mentor_id,
-            )
+        conn: Connection, user_ids: Sequence[uuid.UUID], mentor_id: uuid.UUID
+    ) -> set[uuid.UUID]:
+        rows = await conn.fetch(
+            """SELECT user_id FROM test_signal_subscriptions
+               WHERE user_id = ANY($1::uuid[]) AND mentor_id = $2 AND active""",
+            list(user_ids),
+            mentor_id,
         )
+        return {r["user_id"] for r in rows}
 
     with CHANNEL_POLICIES.registered(ChannelKind.SIGNALS, signal_feed_policy(is_active_subscriber)):
         async with (
@@ -223,6 +222,25 @@ async def test_paid_signal_feed_is_refused_to_non_subscribers(
             await running.platform.streams.publish(feed, Tick(price_minor=1, note="BUY"))
             assert [e.data["note"] for e in await events(paid, 1)] == ["BUY"]
             assert [e.data["note"] for e in await events(own, 1)] == ["BUY"]
+            await paid.subscribe("market:OTHER")
+
+            # The subscription lapses while the connection is open: within the re-check
+            # interval the feed is taken away with an error frame naming it; the
+            # connection and its other channel go on.
+            await pool.execute(
+                "UPDATE test_signal_subscriptions SET active = false WHERE user_id = $1",
+                subscriber.id,
+            )
+            notice = await paid.next(3)
+            assert isinstance(notice, Error)
+            assert (notice.channel, notice.code) == (feed, "forbidden")
+            assert "subscribers" in notice.detail
+            await running.platform.streams.publish(feed, Tick(price_minor=2, note="SELL"))
+            await running.platform.streams.publish("market:OTHER", Tick(price_minor=3))
+            assert [e.data["note"] for e in await events(own, 1)] == ["SELL"]
+            assert [(e.channel, e.data["price_minor"]) for e in await events(paid, 1)] == [
+                ("market:OTHER", 3)
+            ]
 
 
 async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
@@ -232,8 +250,10 @@ async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
     portfolio_id = uuid.uuid4()
     viewers = {owner.id, mentor.id}
 
-    async def may_view(_: Connection, user_id: uuid.UUID, pid: uuid.UUID) -> bool:
-        return pid == portfolio_id and user_id in viewers
+    async def may_view(
+        _: Connection, user_ids: Sequence[uuid.UUID], pid: uuid.UUID
+    ) -> set[uuid.UUID]:
+        return {u for u in user_ids if pid == portfolio_id and u in viewers}
 
     with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(None)):
         async with running.client(owner.token) as client:
@@ -247,6 +267,20 @@ async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
                 else:
                     with pytest.raises(SubscriptionDenied):
                         await client.subscribe(channels.portfolio(portfolio_id))
+        # The owner stops sharing with the mentor: the mentor's open subscription ends.
+        async with running.client(owner.token) as own, running.client(mentor.token) as shared:
+            await own.subscribe(channels.portfolio(portfolio_id))
+            await shared.subscribe(channels.portfolio(portfolio_id))
+            viewers.discard(mentor.id)
+            notice = await shared.next(3)
+            assert isinstance(notice, Error)
+            assert (notice.channel, notice.code) == (channels.portfolio(portfolio_id), "forbidden")
+            await running.platform.streams.publish(
+                channels.portfolio(portfolio_id), Tick(price_minor=5)
+            )
+            assert [e.data["price_minor"] for e in await events(own, 1)] == [5]
+            with pytest.raises(TimeoutError):
+                await shared.next(0.5)
 
 
 async def test_invalid_channel_gets_an_error_frame(

@@ -1,6 +1,8 @@
 """Who may watch which channel: one policy per channel kind, in a registry other domains
-extend. A policy returns None to allow, or the reason for the refusal (sent to the client
-in an error frame).
+extend. A policy says which users may watch a channel (one query for all
+of a channel's watchers) and why others are refused (sent to the client in an error
+frame). Access that can end while a connection watches (a lapsed subscription, an
+unshared portfolio) is re-checked on open connections by the stream server.
 
 Defaults: `market:` and `leaderboard:` are public to any signed-in user;
 `notifications:{user_id}` is that user's alone; `signals:{mentor_id}` is the mentor's own
@@ -8,17 +10,17 @@ until trading registers who else may watch; `portfolio:{id}` is refused until tr
 registers who owns and shares portfolios. Trading does so at import time of its api
 module (which `routes.py` imports)::
 
-    CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(store.is_active_subscriber))
-    CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(store.may_view_portfolio))
+    CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(may_watch_signals))
+    CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(store.portfolio_viewers))
 
-where each check is `async def (conn, user_id, key_id) -> bool` with the query in
-trading's store (an active, paid subscription; the owner or a mentor the owner shares
-the portfolio with)."""
+where each check is `async def (conn, user_ids, key_id) -> the allowed user ids`, with
+the query in trading's store (an active, paid subscription; the owner or a mentor the
+owner shares the portfolio with)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -35,50 +37,69 @@ class ChannelAccess:
     channel: Channel
 
 
-ChannelPolicy = Callable[[ChannelAccess], Awaitable[str | None]]
-# `(conn, user_id, id in the channel key) -> allowed?`
-AccessCheck = Callable[[Connection, uuid.UUID, uuid.UUID], Awaitable[bool]]
+# `(platform, channel, user ids) -> those of the users who may watch the channel`: one
+# query for every watcher of a channel when open connections are re-checked.
+Allowed = Callable[[Platform, Channel, Sequence[uuid.UUID]], Awaitable[set[uuid.UUID]]]
+# `(conn, user ids, id in the channel key) -> those allowed`, registered by a domain.
+AccessCheck = Callable[[Connection, Sequence[uuid.UUID], uuid.UUID], Awaitable[set[uuid.UUID]]]
 
 
-async def public(_: ChannelAccess) -> str | None:
-    return None
+@dataclass(frozen=True, slots=True)
+class ChannelPolicy:
+    allowed: Allowed
+    refusal: str  # why a user who is not allowed is refused (sent in the error frame)
+    # Whether access can end while a connection watches (a subscription lapses, a
+    # portfolio is unshared): the stream server then re-checks its open subscriptions.
+    revocable: bool = True
 
 
-async def only_that_user(access: ChannelAccess) -> str | None:
-    if access.user.id == access.channel.key_uuid:
-        return None
-    return "notifications are visible to their recipient only"
+async def _everyone(_: Platform, __: Channel, users: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    return set(users)
 
 
-def signal_feed_policy(is_active_subscriber: AccessCheck | None) -> ChannelPolicy:
-    """A mentor's signal feed: the mentor, and users for whom `is_active_subscriber`
-    (a database query, registered by trading) holds."""
-
-    async def policy(access: ChannelAccess) -> str | None:
-        mentor_id = access.channel.key_uuid
-        if access.user.id == mentor_id:
-            return None
-        if is_active_subscriber is not None:
-            async with access.platform.pool.acquire() as conn:
-                if await is_active_subscriber(conn, access.user.id, mentor_id):
-                    return None
-        return "this signal feed is for its active subscribers only"
-
-    return policy
+async def _that_user(_: Platform, channel: Channel, users: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    return {u for u in users if u == channel.key_uuid}
 
 
-def portfolio_policy(may_view: AccessCheck | None) -> ChannelPolicy:
-    """A portfolio: its owner and the mentors the owner shares it with, as decided by
-    `may_view` (a database query, registered by trading)."""
+public = ChannelPolicy(allowed=_everyone, refusal="", revocable=False)
+only_that_user = ChannelPolicy(
+    allowed=_that_user,
+    refusal="notifications are visible to their recipient only",
+    revocable=False,
+)
 
-    async def policy(access: ChannelAccess) -> str | None:
-        if may_view is not None:
-            async with access.platform.pool.acquire() as conn:
-                if await may_view(conn, access.user.id, access.channel.key_uuid):
-                    return None
-        return "this portfolio is visible to its owner and the mentors it is shared with"
 
-    return policy
+def _checked(check: AccessCheck | None, *, owner_too: bool) -> Allowed:
+    async def allowed(
+        platform: Platform, channel: Channel, users: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        key = channel.key_uuid
+        granted = {u for u in users if owner_too and u == key}
+        others = [u for u in users if u not in granted]
+        if check is not None and others:
+            async with platform.pool.acquire() as conn:
+                granted |= await check(conn, others, key)
+        return granted
+
+    return allowed
+
+
+def signal_feed_policy(subscribers: AccessCheck | None) -> ChannelPolicy:
+    """A mentor's signal feed: the mentor, and the users `subscribers` (a database query,
+    registered by trading) returns."""
+    return ChannelPolicy(
+        allowed=_checked(subscribers, owner_too=True),
+        refusal="this signal feed is for its active subscribers only",
+    )
+
+
+def portfolio_policy(viewers: AccessCheck | None) -> ChannelPolicy:
+    """A portfolio: its owner and the mentors the owner shares it with, as `viewers` (a
+    database query, registered by trading) returns."""
+    return ChannelPolicy(
+        allowed=_checked(viewers, owner_too=False),
+        refusal="this portfolio is visible to its owner and the mentors it is shared with",
+    )
 
 
 class ChannelPolicies:
@@ -105,7 +126,22 @@ class ChannelPolicies:
         policy = self._policies.get(access.channel.kind)
         if policy is None:  # fail closed
             return f"no access policy for {access.channel.kind.value} channels"
-        return await policy(access)
+        user_id = access.user.id
+        if user_id in await policy.allowed(access.platform, access.channel, [user_id]):
+            return None
+        return policy.refusal
+
+    async def revoked(
+        self, platform: Platform, channel: Channel, users: Collection[uuid.UUID]
+    ) -> tuple[set[uuid.UUID], str]:
+        """Which of `users`, watching `channel`, may no longer, and why."""
+        policy = self._policies.get(channel.kind)
+        if policy is None:
+            return set(users), f"no access policy for {channel.kind.value} channels"
+        if not policy.revocable:
+            return set(), ""
+        allowed = await policy.allowed(platform, channel, list(users))
+        return {u for u in users if u not in allowed}, policy.refusal
 
 
 CHANNEL_POLICIES = ChannelPolicies()

@@ -40,6 +40,7 @@ def stream_limits(settings: Settings) -> StreamLimits:
         auth_timeout_s=settings.stream_auth_timeout_s,
         session_check_s=settings.stream_session_check_s,
         max_channels=settings.stream_max_channels,
+        reauthorize_s=settings.stream_reauthorize_s,
     )
 
 
@@ -77,6 +78,11 @@ class PlatformGatekeeper:
         user = principal.identity
         assert isinstance(user, CurrentUser)
         return await self._policies.authorize(ChannelAccess(self._platform, user, channel))
+
+    async def revoked(self, channel: Channel, subjects: Collection[str]) -> tuple[set[str], str]:
+        users = {uuid.UUID(s) for s in subjects}
+        ended, reason = await self._policies.revoked(self._platform, channel, users)
+        return {str(u) for u in ended}, reason
 
     async def ended_sessions(self, sessions: Collection[str]) -> set[str]:
         ids = [uuid.UUID(s) for s in sessions]

@@ -5,6 +5,7 @@ this module registers who may watch `portfolio:` and `signals:` streams."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -59,16 +60,18 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-async def may_watch_signals(conn: Connection, user_id: uuid.UUID, mentor_id: uuid.UUID) -> bool:
+async def may_watch_signals(
+    conn: Connection, user_ids: Sequence[uuid.UUID], mentor_id: uuid.UUID
+) -> set[uuid.UUID]:
     """A free feed is open to every signed-in user; a paid one to active subscribers."""
     plan = await store.get_plan(conn, mentor_id)
     if plan is None or plan.monthly_price_minor == 0:
-        return True
-    return await store.is_active_subscriber(conn, user_id, mentor_id)
+        return set(user_ids)
+    return await store.active_subscribers(conn, user_ids, mentor_id)
 
 
 CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(may_watch_signals))
-CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(store.may_view_portfolio))
+CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(store.portfolio_viewers))
 DEMO_SEEDERS.append(("trading", seed_trading_demo))
 
 
@@ -312,7 +315,7 @@ class SignalController(Controller):
             allowed = (
                 current_user.id == mentor_id
                 or current_user.is_staff
-                or await may_watch_signals(conn, current_user.id, mentor_id)
+                or bool(await may_watch_signals(conn, [current_user.id], mentor_id))
             )
             if not allowed:
                 raise Forbidden("this mentor's signals are for their active subscribers")
@@ -334,7 +337,7 @@ class SignalController(Controller):
             allowed = (
                 current_user.id == mentor_id
                 or current_user.is_staff
-                or await may_watch_signals(conn, current_user.id, mentor_id)
+                or bool(await may_watch_signals(conn, [current_user.id], mentor_id))
             )
             if not allowed:
                 raise Forbidden("this mentor's signals are for their active subscribers")

@@ -112,8 +112,8 @@ async def seed_trading_demo(platform: Platform) -> None:
         assert portfolio is not None
         for order in DEMO_ORDERS:
             await service.place_order(conn, platform, portfolio, order, check_limits=False)
-        if mentor_id is not None and not await store.is_active_subscriber(
-            conn, mentee_id, mentor_id
+        if mentor_id is not None and not await store.active_subscribers(
+            conn, [mentee_id], mentor_id
         ):
             await signals.subscribe(
                 conn,

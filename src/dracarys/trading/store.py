@@ -303,15 +303,18 @@ async def share_portfolio(
     return portfolio_of(row)
 
 
-async def may_view_portfolio(conn: Connection, user_id: uuid.UUID, portfolio_id: uuid.UUID) -> bool:
-    return bool(
-        await conn.fetchval(
-            """SELECT 1 FROM paper_portfolios
-               WHERE id = $2 AND (user_id = $1 OR $1 = ANY(shared_with))""",
-            user_id,
-            portfolio_id,
-        )
+async def portfolio_viewers(
+    conn: Connection, user_ids: Sequence[uuid.UUID], portfolio_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Those of `user_ids` who may view the portfolio: its owner and the mentors it is
+    shared with."""
+    row = await conn.fetchrow(
+        "SELECT user_id, shared_with FROM paper_portfolios WHERE id = $1", portfolio_id
     )
+    if row is None:
+        return set()
+    viewers = {row["user_id"], *(row["shared_with"] or ())}
+    return {u for u in user_ids if u in viewers}
 
 
 async def mentors_exist(conn: Connection, ids: Sequence[uuid.UUID]) -> int:
@@ -899,18 +902,19 @@ async def active_subscription(
     return None if row is None else subscription_of(row)
 
 
-async def is_active_subscriber(conn: Connection, user_id: uuid.UUID, mentor_id: uuid.UUID) -> bool:
-    """Whether `user_id` may read `mentor_id`'s feed as a subscriber: an active free or paid
-    subscription, or a cancelled one whose paid period has not ended (the renewal job
-    expires it then)."""
-    return bool(
-        await conn.fetchval(
-            f"""SELECT EXISTS (SELECT 1 FROM signal_subscriptions
-                WHERE subscriber_id = $1 AND mentor_id = $2 AND {_GRANTS_ACCESS})""",
-            user_id,
-            mentor_id,
-        )
+async def active_subscribers(
+    conn: Connection, user_ids: Sequence[uuid.UUID], mentor_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Those of `user_ids` who may read `mentor_id`'s feed as subscribers: an active free
+    or paid subscription, or a cancelled one whose paid period has not ended (the renewal
+    job expires it then)."""
+    rows = await conn.fetch(
+        f"""SELECT subscriber_id FROM signal_subscriptions
+             WHERE subscriber_id = ANY($1::uuid[]) AND mentor_id = $2 AND {_GRANTS_ACCESS}""",
+        list(user_ids),
+        mentor_id,
     )
+    return {r["subscriber_id"] for r in rows}
 
 
 _GRANTS_ACCESS = (
