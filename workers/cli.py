@@ -235,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         "environment variables plus DATABASE_URL and REDIS_URL (see the README).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Listed for `dracarys --help`; `workers.main` hands its arguments to the engine.
+    sub.add_parser(
+        "backtest",
+        help="backtest or sweep a strategy on an OHLCV file (no database needed); "
+        "`dracarys backtest --help` lists its options",
+        add_help=False,
+    )
 
     up = sub.add_parser(
         "up",
@@ -318,10 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The platform's commands (`workers.main` hands `backtest` to the engine first)."""
     args = build_parser().parse_args(argv)
     code: int = args.func(args)
     return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,9 @@
-"""The ``dracarys backtest`` command, run in-process."""
+"""The ``dracarys backtest`` command: through the installed ``dracarys`` program, and
+in-process for the rest."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,36 @@ def test_json_output_has_the_documented_fields(capsys: pytest.CaptureFixture[str
     assert set(document) >= REQUIRED
     assert document["parameters"] == {"fast": 10.0, "slow": 30.0}
     assert document["trades"] > 0
+
+
+def test_the_installed_dracarys_program_runs_backtest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    program = Path(sys.executable).with_name("dracarys")
+    args = ["--strategy", "sma_cross", "--param", "fast=10", "--param", "slow=30"]
+    ran = subprocess.run(
+        [str(program), "backtest", "--data", SAMPLE, "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    via_program, in_process = json.loads(ran.stdout), run_json(capsys, *args)
+    via_program.pop("elapsed_s")
+    in_process.pop("elapsed_s")
+    assert via_program == in_process
+
+    def output(*command: str) -> str:
+        done = subprocess.run(
+            [str(program), *command], capture_output=True, text=True, timeout=120, check=True
+        )
+        return done.stdout
+
+    assert "backtest" in output("--help")
+    usage = output("backtest", "--help")
+    assert "--sweep" in usage
+    assert "--allow-short" in usage
 
 
 def test_same_command_twice_prints_identical_results(capsys: pytest.CaptureFixture[str]) -> None:
