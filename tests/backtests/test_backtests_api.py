@@ -170,7 +170,7 @@ async def test_only_owner_and_shared_users_read_a_backtest(
     assert (await client.get(url, headers=owner.headers)).status_code == 200
     assert (await client.get(url, headers=friend.headers)).status_code == 200
     assert (await client.get(url, headers=stranger.headers)).status_code == 404
-    assert (await client.get(url, headers=staff.headers)).status_code == 200
+    assert (await client.get(url, headers=staff.headers)).status_code == 404  # staff too
     assert (await client.get(url)).status_code == 401
     listed = await client.get("/api/v1/backtests", headers=friend.headers)
     assert [b["id"] for b in listed.json()] == [backtest_id]

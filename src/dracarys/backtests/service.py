@@ -188,13 +188,19 @@ def _backtest(row: asyncpg.Record, shares: list[uuid.UUID]) -> Backtest:
     )
 
 
+def _may_read(user: CurrentUser, row: asyncpg.Record, readers: list[uuid.UUID]) -> bool:
+    """The owner and whom they share with; not staff: a backtest's spec is its author's
+    strategy, which the platform has no need to read."""
+    return bool(row["owner_id"] == user.id or user.id in readers)
+
+
 async def read(platform: Platform, user: CurrentUser, backtest_id: uuid.UUID) -> Backtest:
     async with platform.pool.acquire() as conn:
         row = await store.get_backtest(conn, backtest_id)
         if row is None:
             raise NotFound("no such backtest", field="backtest_id")
         shares = await store.shared_with(conn, backtest_id)
-    if not (user.may_read_as_owner(row["owner_id"]) or user.id in shares):
+    if not _may_read(user, row, shares):
         # Same answer as a missing one: ids of other people's backtests are not confirmed.
         raise NotFound("no such backtest", field="backtest_id")
     return _backtest(row, shares)
@@ -229,7 +235,7 @@ async def share(
     async with transaction(platform.pool) as conn:
         row = await store.get_backtest(conn, backtest_id)
         readers = await store.shared_with(conn, backtest_id)
-        if row is None or not (user.may_read_as_owner(row["owner_id"]) or user.id in readers):
+        if row is None or not _may_read(user, row, readers):
             raise NotFound("no such backtest", field="backtest_id")
         if row["owner_id"] != user.id:
             raise Forbidden("only the owner shares a backtest")
