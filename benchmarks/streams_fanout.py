@@ -20,15 +20,28 @@ Goal: 10,000 subscribers, p99 < 250 ms.
 
 Last full run (2 server processes per route, 4 client processes; load average before the
 run 1.60 1.57 1.19; Xeon, 2 cores, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0,
-websockets 17.4; p99 ms, then server and clients CPU µs per delivery):
+websockets 17.4; latency publish → receive, then deliveries per second):
 
-    scenario                   dracarys p99   litestar p99   server µs d/l   clients µs d/l
-    broadcast 1,000                    34.6           44.4       14.0/38.0        26.0/32.0
-    broadcast 5,000                   103.6          370.0       15.6/52.0        22.4/26.4
-    broadcast 10,000                  203.5          600.2       17.4/43.8        23.0/25.6
-    burst 20 × 10,000                 550.9        1,909.2         2.3/10.8         3.4/8.1
-    fills 500 msg/s × 1,000           209.1        2,463.2         1.6/6.8          2.7/5.6
-    fills 1,000 msg/s × 1,000         592.7        5,001.3         0.9/6.4          1.8/5.1
+  scenario                  dracarys p50/p99/max ms  msgs/s   litestar p50/p99/max ms  msgs/s
+  broadcast 1,000               20.3 /   34.6 /   35.4   35,458     24.9 /   44.4 /   46.2   25,655
+  broadcast 5,000               59.9 /  103.6 /  108.6   49,835    104.7 /  370.0 /  377.6   24,241
+  broadcast 10,000             111.2 /  203.5 /  212.9   50,717    193.4 /  600.2 /  613.2   26,224
+  burst 20 × 1,000              51.4 /   75.6 /   77.6  238,368    116.2 /  202.7 /  205.9   94,020
+  burst 20 × 5,000             192.4 /  301.0 /  304.3  326,201    524.9 /  925.7 /  935.4  106,674
+  burst 20 × 10,000            376.7 /  550.9 /  560.8  355,764  1,103.0 /1,909.2 /1,925.7  103,761
+  fills 100 msg/s × 1,000        9.1 /   41.7 /   52.1   99,433     95.0 /  240.1 /  269.4   90,085
+  fills 250 msg/s × 1,000       44.9 /  225.8 /  249.2  232,569    443.7 /1,016.4 /1,109.3  135,675
+  fills 500 msg/s × 1,000       88.5 /  209.1 /  257.0  437,979  1,188.0 /2,463.2 /2,617.8  154,643
+  fills 1,000 msg/s × 1,000    310.6 /  592.7 /  685.7  678,672  2,336.4 /5,001.3 /5,134.8  166,549
+
+    server CPU per delivery (µs), dracarys / litestar: broadcast 10,000 17.4 / 43.8,
+    burst 20 × 10,000 2.3 / 10.8, fills 1,000 msg/s 0.9 / 6.4; clients 23.0 / 25.6.
+
+Where the machine saturates: every message was delivered in every scenario on both
+routes. Litestar's route saturates from fills at 250 msg/s × 1,000 (p99 over a second,
+growing with the rate). Ours keeps p99 near 0.2 s up to 500 msg/s × 1,000 and reaches
+0.6 s at 1,000 msg/s × 1,000 (679,000 deliveries/s, both cores busy with servers and
+clients): that is where this 2-core box saturates for us, above the issue's fills rate.
 
 Goal met (204 ms; 190 ms in a 10,000-only run, where the code before direct writes
 measured 246 ms). Litestar's route saturates from 250 msg/s × 1,000 (p99 over a

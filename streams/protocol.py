@@ -29,7 +29,23 @@ A server text frame carries one message or several separated by "\n" (JSON text 
 contains a raw newline): when messages queue up for a connection they are sent together.
 
 Sequence numbers are per channel, start at 1, and grow by exactly one per message, so a
-client detects a gap or a duplicate by comparing with the last seq it saw."""
+client detects a gap or a duplicate by comparing with the last seq it saw.
+
+An error frame naming a channel ends that subscription only (a refused subscribe, or
+access that ended while watching: a lapsed paid feed, an unshared portfolio); the
+connection and its other channels go on.
+
+Close codes (what a client should do)
+    1000  normal close
+    1001  server shutting down                           reconnect and resume
+    1008  Origin not allowed (HTTP 403 at the handshake)  fix the page's origin
+    1009  a client frame over the size limit              send smaller frames
+    1011  internal error                                  reconnect and resume
+    4400  malformed or unexpected client frame            fix the client
+    4401  bad or expired token, session revoked           sign in again, then reconnect
+    4408  no auth frame in time, or idle (no pong)        reconnect; answer pings
+    4429  client frames faster than the rate limit        reconnect after a pause
+    4490  slow consumer: its send queue overflowed        reconnect and resume, read faster"""
 
 from __future__ import annotations
 
