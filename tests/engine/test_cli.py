@@ -153,3 +153,17 @@ def test_bad_input_exits_2_with_the_reason(
 ) -> None:
     assert backtest_main(["--data", SAMPLE, *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_sweep_shows_a_progress_bar_on_stderr_and_json_output_stays_clean(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sweep = ["--strategy", "sma_cross", "--sweep", "fast=5:15:5", "--sweep", "slow=20:40:10"]
+    assert backtest_main(["--data", SAMPLE, *sweep]) == 0
+    shown = capsys.readouterr()
+    assert "sweep" in shown.err
+    assert "9/9" in shown.err  # every combination counted
+    assert "9/9" not in shown.out
+    machine = run_json(capsys, *sweep)  # --json with stderr not a terminal: no bar
+    assert machine["sweep"]["combinations"] == 9
+    assert "9/9" not in capsys.readouterr().err
