@@ -85,6 +85,8 @@ def test_parquet_and_several_symbols(tmp_path: Path) -> None:
     ("row_text", "row", "column", "message"),
     [
         ("2024-01-03,10,9,8,9.5,9.5,100", 1, "high", "high below open"),
+        # The open (10) is under the high (10.4), so only the close (10.5) breaks it.
+        ("2024-01-03,10,10.4,9,10.5,10.5,100", 1, "high", "high below close"),
         ("2024-01-03,10.3,11,10.2,10.1,10.1,100", 1, "low", "low above close"),
         ("2024-01-03,10,11,9,10.5,10.5,-5", 1, "volume", "negative volume"),
         ("2024-01-02,10,11,9,10.5,10.5,100", 1, "timestamp", "duplicate timestamp"),
@@ -104,10 +106,31 @@ def test_validation_errors_name_row_and_column(
     assert f"row {row}, column '{column}'" in str(caught.value)
 
 
-def test_negative_price_is_rejected(tmp_path: Path) -> None:
-    text = "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,-1,11,-2,10.5,10.5,100\n"
-    with pytest.raises(DataError, match="negative open"):
+def test_negative_price_is_rejected_naming_the_first_bad_row_and_column(tmp_path: Path) -> None:
+    # Row 0 is clean; row 1 has both its open and its low negative, and the open, checked
+    # first, is the one named.
+    text = (
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-01-02,10,11,9,10.5,10.5,100\n"
+        "2024-01-03,-1,11,-2,10.5,10.5,100\n"
+    )
+    with pytest.raises(DataError, match="negative open -1") as caught:
         load_csv(write(tmp_path, "neg.csv", text))
+    assert (caught.value.row, caught.value.column) == (1, "open")
+    assert "row 1, column 'open'" in str(caught.value)
+
+
+def test_negative_close_alone_is_named_by_its_row_and_column(tmp_path: Path) -> None:
+    text = (
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-01-02,10,11,9,10.5,10.5,100\n"
+        "2024-01-03,10,11,9,10.5,10.5,100\n"
+        "2024-01-04,0,0,0,-0.5,-0.5,100\n"
+    )
+    with pytest.raises(DataError, match="negative close") as caught:
+        load_csv(write(tmp_path, "neg.csv", text))
+    assert (caught.value.row, caught.value.column) == (2, "close")
+    assert "row 2, column 'close'" in str(caught.value)
 
 
 def test_gaps_are_reported_but_weekends_in_daily_data_are_not() -> None:

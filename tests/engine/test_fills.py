@@ -111,6 +111,43 @@ def test_stop_limit_gapped_beyond_its_limit_rests_as_a_limit_and_fills_later() -
     assert (trade["entry_bar"], trade["entry_price"]) == (2, pytest.approx(limit, rel=1e-15))
 
 
+STOP_LIMIT_1PCT = EntryOrder(type="stop_limit", stop_offset_bps=100, limit_offset_bps=50)
+
+
+def test_stop_limit_touched_inside_the_bar_fills_at_its_stop_within_the_limit() -> None:
+    # Signal close 100: buy stop at 100 × 1.01 = 101, limit at 101 × 1.005 = 101.505.
+    # Bar 1 opens under the stop (100) and trades up through it (high 102): the order
+    # triggers at 101, where the buy limit of 101.505 is marketable, so it fills at 101 on
+    # this bar, not at the open and not at the (worse) limit.
+    rows = [(100.0, 100.5, 99.0, 100.0), (100.0, 102.0, 99.5, 101.5), (101.0, 102.0, 100.0, 101.0)]
+    result = run_flags(rows, {0: LONG_ENTRY}, entry_order=STOP_LIMIT_1PCT)
+    trade = only_trade(result)
+    stop, limit = 100.0 * 1.01, 100.0 * 1.01 * 1.005
+    assert (trade["entry_bar"], trade["entry_price"]) == (1, pytest.approx(stop, rel=1e-15))
+    assert trade["entry_price"] <= limit
+    # All in at 101: 10,000 / 101 units, held from bar 1's close.
+    assert trade["units"] == pytest.approx(10_000 / 101.0, rel=1e-12)
+    assert result.position[0] == 0.0
+    assert result.position[1] == trade["units"]
+
+
+def test_stop_limit_opening_past_its_stop_but_inside_its_limit_fills_at_the_open() -> None:
+    # Stop 101, limit 101.505 (as above). Bar 1 opens at 101.2: past the stop, so the
+    # order triggers at the open, and 101.2 ≤ 101.505 satisfies the limit, so it fills
+    # there at once, unlike the gap beyond the limit, which only rests.
+    rows = [(100.0, 100.5, 99.0, 100.0), (101.2, 102.0, 101.1, 101.8), (101.5, 102.0, 101.0, 101.6)]
+    trade = only_trade(run_flags(rows, {0: LONG_ENTRY}, entry_order=STOP_LIMIT_1PCT))
+    assert (trade["entry_bar"], trade["entry_price"]) == (1, 101.2)
+
+
+def test_stop_limit_that_is_never_reached_never_fills() -> None:
+    # The stop of 101 is never traded (highs 100.5 and 100.99), so the limit never works.
+    rows = [(100.0, 100.5, 99.0, 100.0), (100.0, 100.5, 99.5, 100.2), (99.0, 100.99, 98.0, 99.0)]
+    result = run_flags(rows, {0: LONG_ENTRY}, entry_order=STOP_LIMIT_1PCT)
+    assert result.trades().height == 0
+    assert np.all(result.position == 0.0)
+
+
 ENTER_AT_100 = [(100.0, 100.5, 99.5, 100.0), (100.0, 101.0, 99.0, 100.0)]
 
 
@@ -175,6 +212,93 @@ def test_short_round_trip_gains_what_the_price_fell() -> None:
     assert result.cash[1] == 20_000.0
     assert result.equity[1] == 20_000.0 - 100 * 98.0
     assert result.metrics.final_equity == 11_000.0
+
+
+# Short entry at bar 1's open of 100 for a fixed 100 units: the entry bar (high 101, low 99)
+# touches none of the protective levels below.
+SHORT_100_UNITS = Sizing(method="fixed_units", units=100)
+
+
+def test_short_stop_loss_above_the_entry_buys_back_at_the_stop_plus_slippage() -> None:
+    rows = [*ENTER_AT_100, (100.0, 106.0, 99.0, 104.0), (104.0, 105.0, 103.0, 104.0)]
+    execution = ExecutionSettings(initial_cash=10_000.0, slippage_bps=10)
+    result = run_flags(
+        rows,
+        {0: SHORT_ENTRY},
+        execution=execution,
+        allow_short=True,
+        sizing=SHORT_100_UNITS,
+        risk=Risk(stop_loss_pct=5, take_profit_pct=5),
+    )
+    trade = only_trade(result)
+    # Entry: a market sell slips down, 100 × (1 − 0.001) = 99.9.
+    # Stop-loss for a short sits above the entry: 99.9 × 1.05 = 104.895; bar 2's high of
+    # 106 reaches it (its low of 99 is far from the 94.905 target), and the buy-back slips
+    # up: 104.895 × 1.001 = 104.999895.
+    # P&L = −100 × (104.999895 − 99.9) = −509.9895.
+    assert trade["units"] == 100.0
+    assert trade["entry_price"] == pytest.approx(99.9, rel=1e-15)
+    assert (trade["exit_bar"], trade["exit_reason"]) == (2, "stop_loss")
+    assert trade["exit_price"] == pytest.approx(104.999895, rel=1e-12)
+    assert trade["pnl"] == pytest.approx(-509.9895, rel=1e-12)
+    assert result.position[2] == 0.0
+    assert result.metrics.final_equity == pytest.approx(10_000 - 509.9895, rel=1e-12)
+
+
+def test_short_take_profit_below_the_entry_buys_back_at_the_target_net_of_fees() -> None:
+    rows = [*ENTER_AT_100, (100.0, 101.0, 94.0, 96.0), (96.0, 97.0, 95.0, 96.0)]
+    # A leverage cap of 2 leaves room for the full 100 units once the fee is counted (at
+    # the default cap of 1 they would be cut to 10,000 / (100 × 1.001) ≈ 99.9).
+    execution = ExecutionSettings(initial_cash=10_000.0, commission_bps=10, leverage_cap=2.0)
+    result = run_flags(
+        rows,
+        {0: SHORT_ENTRY},
+        execution=execution,
+        allow_short=True,
+        sizing=SHORT_100_UNITS,
+        risk=Risk(stop_loss_pct=5, take_profit_pct=5),
+    )
+    trade = only_trade(result)
+    assert trade["units"] == 100.0
+    # Entry 100 (no slippage); target for a short below it: 100 × (1 − 0.05) = 95. Bar 2's
+    # low of 94 reaches it and its high of 101 stays under the 105 stop.
+    # Fees: entry 100 × 100 × 0.001 = 10, exit 100 × 95 × 0.001 = 9.5.
+    # P&L = 100 × (100 − 95) − 10 − 9.5 = 480.5.
+    assert (trade["exit_bar"], trade["exit_reason"]) == (2, "take_profit")
+    assert trade["exit_price"] == pytest.approx(95.0, rel=1e-15)
+    assert trade["fees"] == pytest.approx(19.5, rel=1e-12)
+    assert trade["pnl"] == pytest.approx(480.5, rel=1e-12)
+    # While short (bar 1) cash holds the sale proceeds less the fee: 10,000 + 10,000 − 10.
+    assert result.cash[1] == pytest.approx(19_990.0, rel=1e-15)
+    assert result.cash[2] == pytest.approx(10_480.5, rel=1e-12)
+    assert result.position[2] == 0.0
+    assert result.metrics.final_equity == pytest.approx(10_480.5, rel=1e-12)
+
+
+def test_short_trailing_stop_trails_the_lowest_earlier_low_down_then_triggers() -> None:
+    rows = [
+        (100.0, 100.5, 99.5, 100.0),  # signal bar
+        (100.0, 101.0, 95.0, 96.0),  # entry at the open; trail 100 × 1.1 = 110 untouched
+        (94.0, 94.5, 85.0, 86.0),  # trail 95 × 1.1 = 104.5 untouched; low now 85
+        (88.0, 94.0, 80.0, 93.0),  # trail 85 × 1.1 = 93.5, high 94 reaches it
+        (93.0, 94.0, 92.0, 93.0),
+    ]
+    result = run_flags(
+        rows,
+        {0: SHORT_ENTRY},
+        allow_short=True,
+        sizing=SHORT_100_UNITS,
+        risk=Risk(trailing_stop_pct=10),
+    )
+    trade = only_trade(result)
+    assert (trade["units"], trade["entry_price"]) == (100.0, 100.0)
+    # The stop comes from the lows of bars before bar 3 (85), not bar 3's own low of 80:
+    # trailing its own low would put the stop at 88 = the open and fill there.
+    # P&L = −100 × (93.5 − 100) = 650.
+    assert (trade["exit_bar"], trade["exit_reason"]) == (3, "trailing_stop")
+    assert trade["exit_price"] == pytest.approx(93.5, rel=1e-15)
+    assert trade["pnl"] == pytest.approx(650.0, rel=1e-12)
+    assert result.metrics.final_equity == pytest.approx(10_650.0, rel=1e-12)
 
 
 def test_short_signals_are_ignored_unless_shorting_is_allowed() -> None:
