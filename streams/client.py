@@ -265,7 +265,11 @@ class StreamClient:
         self._runner: asyncio.Task[None] | None = None
         self.closed: StreamClosed | None = None
         self.welcome: Welcome | None = None
-        self.connections = 0
+        self.connections = 0  # links opened (handshake done): more than 1 means it reconnected
+        self.pings_received = 0  # server heartbeats, answered or not
+        # Messages the server sent again (seq not after the channel's last): dropped here,
+        # counted so that tests can tell a server that repeats itself from one that does not.
+        self.duplicates_dropped = 0
 
     async def __aenter__(self) -> StreamClient:
         await self.connect()
@@ -443,8 +447,11 @@ class StreamClient:
     def _handle(self, link: _Link, frame: Any) -> None:
         if type(frame) is Message:
             channel = frame.channel
+            if channel not in self._wanted:
+                return
             last = self.positions.get(channel)
-            if channel not in self._wanted or (last is not None and frame.seq <= last):
+            if last is not None and frame.seq <= last:
+                self.duplicates_dropped += 1
                 return
             self.positions[channel] = frame.seq
             data = frame.data if isinstance(frame.data, dict) else {"value": frame.data}
@@ -454,6 +461,7 @@ class StreamClient:
             else:
                 self._events.put_nowait(event)
         elif isinstance(frame, Ping):
+            self.pings_received += 1
             if self._answer_pings:
                 link.send_text(encode(ClientPong()))
         elif isinstance(frame, Welcome):

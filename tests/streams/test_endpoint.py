@@ -25,6 +25,7 @@ from dracarys.db import Connection
 from dracarys.identity.access import Role, issue_access_token
 from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
 from dracarys.settings import Settings
+from dracarys.trading.models import Signal
 from streams import channels
 from streams.channels import ChannelKind
 from streams.client import StreamClient, StreamClosed, StreamEvent, SubscriptionDenied
@@ -41,6 +42,7 @@ from streams.protocol import (
 )
 from tests.streams.conftest import ALLOWED_ORIGIN, RunningApp, Serve, fast_limits
 from tests.support import TestUser
+from tests.trading.conftest import add_instrument
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 
@@ -243,6 +245,42 @@ async def test_paid_signal_feed_is_refused_to_non_subscribers(
             ]
 
 
+async def test_a_signal_published_through_the_api_reaches_its_mentors_feed_with_public_fields(
+    running: RunningApp, make_user: MakeUser, pool: asyncpg.Pool
+) -> None:
+    await add_instrument(pool)  # "XYZ": a signal must name a listed instrument
+    mentor = await make_user(role=Role.MENTOR)
+    follower = await make_user()  # no plan: a free feed, open to any signed-in user
+    feed = channels.signals(mentor.id)
+    published = {
+        "symbol": "XYZ",
+        "side": "buy",
+        "order_type": "limit",
+        "entry_price": 100.0,
+        "stop_loss": 95.0,
+        "take_profit": 110.0,
+        "size_hint_pct": 2.5,
+        "rationale": "Support held twice.",
+    }
+    async with running.client(follower.token) as client:
+        await client.subscribe(feed)
+        async with httpx.AsyncClient(base_url=running.http) as http:
+            reply = await http.post(
+                "/api/v1/trading/signals", json=published, headers=mentor.headers
+            )
+        assert reply.status_code == 201, reply.text
+        (event,) = await events(client, 1)
+    signal = reply.json()
+    assert (event.channel, event.seq, event.type) == (feed, 1, "signal")
+    assert {k: event.data[k] for k in published} == published
+    assert event.data["mentor_id"] == str(mentor.id)
+    # Exactly the public read schema (what the REST API answers), nothing more: no
+    # signal-book order, quantity or portfolio rides along on the feed.
+    public_fields = {f.encode_name for f in msgspec.structs.fields(Signal)}
+    assert set(event.data) == public_fields | {"type"}
+    assert {k: v for k, v in event.data.items() if k != "type"} == signal
+
+
 async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
     running: RunningApp, make_user: MakeUser
 ) -> None:
@@ -339,6 +377,8 @@ async def test_resume_after_dropped_connection_has_no_gap_and_no_duplicate(
             await publish("market:ETH-USD", Tick(price_minor=i))
         rest += await events(client, 2)
         assert client.connections == 2
+        # The client drops repeats silently; the server must not have sent any.
+        assert client.duplicates_dropped == 0
     seqs = [e.seq for e in first + rest]
     assert seqs == list(range(1, 13))
     assert [e.data["price_minor"] for e in first + rest] == list(range(1, 13))
@@ -472,15 +512,29 @@ async def test_revoked_session_is_disconnected_within_5_seconds(
 async def test_silent_client_is_closed_after_idle_timeout(
     settings: Settings, serve: Serve, make_user: MakeUser
 ) -> None:
-    running = await serve(fast_limits(settings, stream_heartbeat_s=0.2, stream_idle_timeout_s=0.8))
+    idle_timeout_s = 0.8
+    running = await serve(
+        fast_limits(settings, stream_heartbeat_s=0.2, stream_idle_timeout_s=idle_timeout_s)
+    )
     user = await make_user()
     quiet = running.client(user.token, reconnect=False, answer_pings=False)
     await quiet.connect()
     async with running.client(user.token) as chatty:  # answers heartbeats: stays
         assert await closed_code(quiet, 5) == CLOSE_TIMEOUT
+        assert quiet.pings_received >= 1  # it was pinged, and closed for not answering
+        # The chatty client connected just after the quiet one, so it has not yet been
+        # silent for a whole idle timeout: wait out two more before judging it.
+        pinged_before = chatty.pings_received
+        await asyncio.sleep(2 * idle_timeout_s)
         await chatty.subscribe("market:BTC-USD")
         await running.platform.streams.publish("market:BTC-USD", Tick(price_minor=1))
         assert len(await events(chatty, 1)) == 1
+        # Heartbeats, not auto-reconnect, kept it: pinged and answered all along, on the
+        # one connection it opened, and only the quiet client was closed as idle.
+        assert pinged_before >= 1
+        assert chatty.pings_received > pinged_before
+        assert chatty.connections == 1
+    assert running.server.closed_by_reason["idle timeout"] == 1
 
 
 async def test_untagged_messages_are_refused_by_the_publisher(running: RunningApp) -> None:
@@ -625,6 +679,10 @@ async def test_over_redis_resume_and_lost_message_repair_keep_order(
         await redis.aclose()
         await publish(channel, Tick(price_minor=8))
         got += await events(client, 2)
+        assert client.connections == 2  # the drop was resumed on a second connection
+        # The client drops repeats silently; the server must not have sent any (neither
+        # the replay after reconnecting nor the repair overlaps live delivery).
+        assert client.duplicates_dropped == 0
     assert [e.seq for e in got] == list(range(1, 9))
     assert [e.data["price_minor"] for e in got] == list(range(1, 9))
 
