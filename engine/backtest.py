@@ -33,7 +33,8 @@ Fill semantics (every rule here is tested case by case in ``tests/engine``):
   cannot say which came first.
 * **Prices.** Slippage (bps) moves market, stop, stop-loss, trailing-stop and margin-call
   fills against the trader; limit, stop-limit (a limit once triggered) and take-profit
-  fills get exactly their price (or a better open). Commission is ``notional × commission_bps`` plus a fixed amount per order.
+  fills get exactly their price (or a better open). Commission is
+  ``notional × commission_bps`` plus a fixed amount per order.
 * **Sizing** at fill time from the equity at the fill price: ``all_in`` buys
   ``(fraction × equity − fixed_fee) / (price × (1 + fee_rate))`` units; ``fixed_units``
   trades a set quantity; ``fixed_fraction`` risks a fraction of equity against the
