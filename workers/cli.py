@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import uvicorn
 
 from dracarys.app import create_app
@@ -21,6 +22,7 @@ from dracarys.db.migrate import migrate
 from dracarys.demo import seed_demo
 from dracarys.identity.audit import verify_audit_chain
 from dracarys.identity.models import AuditCheck
+from dracarys.messaging.adapters import outbound_directory
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
@@ -184,9 +186,16 @@ async def _announce(platform: Platform) -> AsyncIterator[None]:
     settings = platform.settings
     if settings.seed_demo:
         await seed_demo(platform)
+    outbound = ""
+    if settings.outbound == "files":
+        outbound = (
+            f"E-mail and SMS are written to {outbound_directory(settings)} "
+            "(set DRACARYS_OUTBOUND=providers and DRACARYS_SMTP_* to send them)\n"
+        )
     print(
         f"\nDracarys is running at http://{settings.host}:{settings.port}"
-        f"  (API docs: http://{settings.host}:{settings.port}/schema)  — Ctrl+C stops it\n",
+        f"  (API docs: http://{settings.host}:{settings.port}/schema)  — Ctrl+C stops it\n"
+        f"{outbound}",
         flush=True,
     )
     yield
@@ -197,6 +206,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         # Through the environment, so the public URL and allowed origins follow the port.
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
+    if settings.database_url is None and "DRACARYS_OUTBOUND" not in os.environ:
+        # The embedded mode needs nothing installed: with no mail server or SMS gateway
+        # configured, messages are written to files a first run can read.
+        settings = msgspec.structs.replace(settings, outbound="files")
     app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
     uvicorn.run(
         app,

@@ -108,6 +108,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # derives a key from the secret key (fine for development; set it in production).
     kyc_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 10_000_000
     kyc_encryption_key: str = ""
+    # Where e-mail and SMS go: "providers" (the SMTP server and SMS gateway below) or
+    # "files" (written under <data_dir>/outbound/ instead). `dracarys up` in the embedded
+    # mode picks "files" unless this is set, so a first run can read its mail.
+    outbound: Literal["providers", "files"] = "providers"
     # Outgoing mail (SMTP). smtp_security: none | starttls | tls.
     smtp_host: str = "127.0.0.1"
     smtp_port: Port = 25

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -85,10 +89,40 @@ def test_dracarys_up_serves_health_ready_and_schema_with_nothing_installed(
         schema = httpx.get(f"{base}/schema/openapi.json", timeout=30)
         assert schema.status_code == 200
         assert schema.json()["info"]["title"] == "Dracarys API"
+
+        # No mail server here: a new user's verification mail is written where the
+        # start-up message says, with a link that verifies the address.
+        email = f"first-run-{uuid.uuid4().hex[:8]}@example.com"
+        signed_up = httpx.post(
+            f"{base}/api/v1/signup",
+            json={"email": email, "password": "a-long-first-run-passphrase", "name": "Amani"},
+            timeout=30,
+        )
+        assert signed_up.status_code == 201, signed_up.text
+        mail = _mail_to(tmp_path / "outbound", email, deadline=time.monotonic() + 60)
+        link = re.search(r"https?://\S+/api/v1/verify-email\?token=[\w\-]+", mail)
+        assert link is not None, mail
+        path = link.group(0).split("/api/v1/", 1)[1]
+        verified = httpx.get(f"{base}/api/v1/{path}", timeout=30, follow_redirects=False)
+        assert verified.status_code < 400, verified.text
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert f"Dracarys is running at http://127.0.0.1:{port}" in output
+    assert f"E-mail and SMS are written to {tmp_path / 'outbound'}" in output
+
+
+def _mail_to(directory: Path, address: str, *, deadline: float) -> str:
+    """The text of the first e-mail to `address` written under `directory`."""
+    while time.monotonic() < deadline:
+        for path in sorted(directory.glob("*.eml")) if directory.exists() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == address:
+                body = message.get_body(preferencelist=("plain",))
+                assert body is not None
+                return str(body.get_content())
+        time.sleep(0.2)
+    raise AssertionError(f"no e-mail to {address} under {directory}")
 
 
 def test_a_bad_setting_stops_the_start_with_a_message_naming_it(tmp_path: Path) -> None:

@@ -4,16 +4,19 @@ reaches the provider in its wire format, and a redelivered send event sends noth
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import uuid
 from datetime import timedelta
 
 import asyncpg
+import msgspec
 import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import ServiceUnavailable
-from dracarys.messaging.adapters import SmsGateway
+from dracarys.messaging.adapters import SmsGateway, outbound_directory
 from dracarys.messaging.service import (
     MAX_REQUEUES,
     REQUEUE_AFTER,
@@ -139,6 +142,72 @@ async def test_redelivered_send_event_does_not_send_twice(
                 await deliver_message(conn, event)
     await mail_server.wait_for(to)
     assert len(mail_server.to(to)) == 1
+
+
+async def test_with_outbound_files_mail_and_sms_are_written_once_and_nothing_is_sent(
+    platform: Platform, mail_server: SmtpSimulator, sms_server: SmsSimulator, pool: asyncpg.Pool
+) -> None:
+    files = Platform(
+        settings=msgspec.structs.replace(platform.settings, outbound="files"),
+        database=platform.database,
+        clock=platform.clock,
+    )
+    to = f"drop-{uuid.uuid4().hex[:8]}@example.com"
+    async with transaction(pool) as conn:
+        mail_id = await queue_email(
+            conn,
+            to=to,
+            template="test_points_awarded",
+            context={"name": "Achieng", "points": 7, "reason": "a lesson"},
+            now=platform.clock.now(),
+        )
+        sms_id = await queue_sms(
+            conn,
+            to="+254700000009",
+            template="phone_code",
+            context={"code": "123456", "minutes": 10},
+            now=platform.clock.now(),
+        )
+    with delivering_for(files):
+        for message_id, topic in (
+            (mail_id, "email.send"),
+            (sms_id, "sms.send"),
+            (mail_id, "email.send"),
+        ):
+            event = Event(
+                id=uuid.uuid4(),
+                topic=topic,
+                payload={"message_id": str(message_id)},
+                created_at=platform.clock.now(),
+            )
+            async with transaction(pool) as conn:
+                await deliver_message(conn, event)
+    directory = outbound_directory(files.settings)
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [f"{mail_id}.eml", f"{sms_id}.sms.txt"]
+    )
+    mail = email.message_from_bytes(
+        (directory / f"{mail_id}.eml").read_bytes(), policy=email.policy.default
+    )
+    assert (mail["To"], mail["Subject"]) == (to, "You earned 7 points")
+    assert mail["X-Dracarys-Message"] == str(mail_id)
+    html = mail.get_body(preferencelist=("html",))
+    assert html is not None
+    assert "<b>7</b>" in html.get_content()
+    assert (directory / f"{sms_id}.sms.txt").read_text() == (
+        "To: +254700000009\n\n"
+        "Your Dracarys verification code is 123456. It expires in 10 minutes.\n"
+    )
+    rows = await pool.fetch(
+        "SELECT id, provider_id, sent_at FROM outbound_messages WHERE id = ANY($1::uuid[])",
+        [mail_id, sms_id],
+    )
+    assert {r["id"]: r["provider_id"] for r in rows} == {
+        mail_id: f"file:{mail_id}.eml",
+        sms_id: f"file:{sms_id}.sms.txt",
+    }
+    assert all(r["sent_at"] is not None for r in rows)
+    assert mail_server.to(to) == []
 
 
 async def test_sms_goes_to_the_gateway_with_credentials_and_sender_id(

@@ -1,12 +1,15 @@
 """The providers behind messaging: SMTP over aiosmtplib, and an SMS gateway speaking the
 Africa's Talking messaging API (form POST with `apiKey` header, JSON reply listing
-recipients with a status code per number)."""
+recipients with a status code per number). `OutboundFiles` stands in for both where no
+provider is configured (the embedded mode): it writes each message to a file."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import aiosmtplib
 import httpx
@@ -19,24 +22,34 @@ from dracarys.settings import Settings
 _SMS_ACCEPTED = frozenset({100, 101, 102})
 
 
+def email_message(
+    settings: Settings,
+    *,
+    message_id: uuid.UUID,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    domain = settings.mail_from.rpartition("@")[2].rstrip(">") or "dracarys.local"
+    message["Message-ID"] = make_msgid(idstring=message_id.hex, domain=domain)
+    message["X-Dracarys-Message"] = str(message_id)
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
 class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    async def send(
-        self, *, message_id: uuid.UUID, to: str, subject: str, text: str, html: str | None
-    ) -> str:
+    async def send(self, message: EmailMessage) -> str:
         settings = self._settings
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = to
-        message["Subject"] = subject
-        domain = settings.mail_from.rpartition("@")[2].rstrip(">") or "dracarys.local"
-        message["Message-ID"] = make_msgid(idstring=message_id.hex, domain=domain)
-        message["X-Dracarys-Message"] = str(message_id)
-        message.set_content(text)
-        if html:
-            message.add_alternative(html, subtype="html")
         try:
             await aiosmtplib.send(
                 message,
@@ -51,6 +64,36 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise ServiceUnavailable(f"the mail server refused or is unreachable: {exc}") from exc
         return str(message["Message-ID"])
+
+
+class OutboundFiles:
+    """Messages written to `<data_dir>/outbound/` instead of sent: `<message id>.eml` (the
+    e-mail as SMTP would carry it; any mail client opens it) and `<message id>.sms.txt`.
+    A re-delivery overwrites the same file, so nothing appears twice."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.directory = outbound_directory(settings)
+
+    async def write_email(self, message_id: uuid.UUID, message: EmailMessage) -> str:
+        path = self.directory / f"{message_id}.eml"
+        await asyncio.to_thread(self._write, path, message.as_bytes())
+        return f"file:{path.name}"
+
+    async def write_sms(self, message_id: uuid.UUID, to: str, text: str) -> str:
+        path = self.directory / f"{message_id}.sms.txt"
+        await asyncio.to_thread(self._write, path, f"To: {to}\n\n{text}\n".encode())
+        return f"file:{path.name}"
+
+    @staticmethod
+    def _write(path: Path, content: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(path.suffix + ".partial")
+        partial.write_bytes(content)
+        partial.replace(path)  # a reader never sees half a message
+
+
+def outbound_directory(settings: Settings) -> Path:
+    return settings.data_path / "outbound"
 
 
 class _Recipient(msgspec.Struct):

@@ -13,7 +13,7 @@ import structlog
 
 from dracarys.db import Connection
 from dracarys.messaging import store
-from dracarys.messaging.adapters import SmsGateway, SmtpMailer
+from dracarys.messaging.adapters import OutboundFiles, SmsGateway, SmtpMailer, email_message
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.templates import render_email, render_sms
 from dracarys.outbox import DeliveryBinding, Event, emit
@@ -100,18 +100,27 @@ async def deliver_message(conn: Connection, event: Event) -> None:
     row = await store.message_for_update(conn, message_id)
     if row is None or row["sent_at"] is not None:
         return
+    settings = platform.settings
+    to_files = settings.outbound == "files"
     if row["channel"] == "email":
-        provider_id = await SmtpMailer(platform.settings).send(
+        message = email_message(
+            settings,
             message_id=message_id,
             to=row["recipient"],
             subject=row["subject"],
             text=row["body_text"],
             html=row["body_html"],
         )
-    else:
-        provider_id = await SmsGateway(platform.settings).send(
-            to=row["recipient"], text=row["body_text"]
+        if to_files:
+            provider_id = await OutboundFiles(settings).write_email(message_id, message)
+        else:
+            provider_id = await SmtpMailer(settings).send(message)
+    elif to_files:
+        provider_id = await OutboundFiles(settings).write_sms(
+            message_id, row["recipient"], row["body_text"]
         )
+    else:
+        provider_id = await SmsGateway(settings).send(to=row["recipient"], text=row["body_text"])
     await store.mark_sent(conn, message_id, provider_id, platform.clock.now())
     log.info("message_sent", channel=row["channel"], template=row["template"])
 
