@@ -2,6 +2,7 @@
 in-process for the rest."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,13 @@ def test_sweep_with_report_writes_a_self_contained_html(
     assert html.count("<svg") == 3
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "sweep heatmap" in html
+    # One ▲ per entry and one ▼ per closed trade, on the bars the trade list gives.
+    entries = re.findall(r"<title>entry bar (\d+)</title>", html)
+    exits = re.findall(r"<title>exit bar (\d+)</title>", html)
+    still_open = 1 if document["open_position"] else 0
+    assert len(entries) == document["trades"] + still_open
+    assert len(exits) == document["trades"]
+    assert all(int(e) < int(x) for e, x in zip(entries, exits, strict=False))
 
 
 def test_walk_forward_flag_reports_folds(capsys: pytest.CaptureFixture[str]) -> None:
