@@ -92,6 +92,7 @@ class StripeSimulator:
     webhook_secrets: list[str] = field(default_factory=lambda: ["whsec_simulator_secret"])
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)  # by checkout session
     idempotent: dict[str, tuple[int, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
@@ -202,6 +203,35 @@ class StripeSimulator:
         refund = self.refunds[refund_id]
         refund["status"] = status
         return self.event("refund.updated", refund, created)
+
+    def dispute(
+        self,
+        session_id: str,
+        event_type: str,
+        created: int,
+        *,
+        status: str = "needs_response",
+        amount: int | None = None,
+    ) -> dict[str, Any]:
+        """The cardholder's bank disputes the payment of a paid session (a Dispute object,
+        as Stripe sends it in `charge.dispute.*` events)."""
+        session = self.sessions[session_id]
+        dispute = self.disputes.setdefault(
+            session_id,
+            {
+                "id": self._id("dp"),
+                "object": "dispute",
+                "amount": amount if amount is not None else session["amount_total"],
+                "currency": session["currency"],
+                "charge": self._id("ch"),
+                "payment_intent": session["payment_intent"],
+                "reason": "fraudulent",
+                "is_charge_refundable": False,
+                "livemode": False,
+            },
+        )
+        dispute["status"] = status
+        return self.event(event_type, dispute, created)
 
     def signed(
         self, event: dict[str, Any], timestamp: int, *, secrets_: list[str] | None = None

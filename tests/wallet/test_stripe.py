@@ -14,6 +14,7 @@ import asyncpg
 from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
 from dracarys.wallet import ledger
+from dracarys.wallet.models import AccountCode, TransferKind, TransferSpec
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import outbox_events
 from tests.wallet.simulators import StripeSimulator
@@ -206,3 +207,120 @@ async def test_an_event_for_a_deposit_not_recorded_yet_is_refused_so_stripe_retr
     response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     assert response.status_code == 503
     assert await pool.fetchval("SELECT count(*) FROM stripe_events") == 0
+
+
+async def _deliver(client: Client, stripe_sim: StripeSimulator, event: Any, now: int) -> None:
+    body, headers = stripe_sim.signed(event, now)
+    response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def _paid_deposit(
+    client: Client, stripe_sim: StripeSimulator, user: TestUser, amount: int, now: int, key: str
+) -> Any:
+    deposit = await _deposit(client, user, amount, "USD", key)
+    await _deliver(client, stripe_sim, stripe_sim.pay(deposit["provider_ref"], now), now)
+    return deposit
+
+
+async def test_a_chargeback_holds_the_disputed_amount_and_a_won_one_releases_it(
+    client: Client,
+    make_user: MakeUser,
+    stripe_sim: StripeSimulator,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user()
+    admin = await make_user(role=Role.ADMIN)
+    now = int(clock.now().timestamp())
+    deposit = await _paid_deposit(client, stripe_sim, user, 30_000, now, "dep-dispute-01")
+    session = deposit["provider_ref"]
+
+    await _deliver(
+        client, stripe_sim, stripe_sim.dispute(session, "charge.dispute.created", now), now
+    )
+    usd = (await _balances(client, user))["USD"]
+    assert (usd["available_minor"], usd["pending_out_minor"]) == (0, 30_000)
+    listed = await client.get("/api/v1/admin/chargebacks", headers=admin.headers)
+    assert listed.status_code == 200, listed.text
+    [open_one] = listed.json()
+    assert (open_one["status"], open_one["held_minor"], open_one["deposit_id"]) == (
+        "open",
+        30_000,
+        deposit["id"],
+    )
+    assert (await client.get("/api/v1/admin/chargebacks", headers=user.headers)).status_code == 403
+
+    closed = stripe_sim.dispute(session, "charge.dispute.closed", now, status="won")
+    await _deliver(client, stripe_sim, closed, now)
+    usd = (await _balances(client, user))["USD"]
+    assert (usd["available_minor"], usd["pending_out_minor"]) == (30_000, 0)
+    [won] = (await client.get("/api/v1/admin/chargebacks", headers=admin.headers)).json()
+    assert (won["status"], won["unrecovered_minor"]) == ("won", 0)
+    assert [e["status"] for e in await outbox_events(pool, "chargeback.closed")] == ["won"]
+    assert await outbox_events(pool, "refund.issued") == []
+
+
+async def test_a_lost_chargeback_takes_what_the_wallet_holds_and_records_the_rest_in_any_order(
+    client: Client,
+    make_user: MakeUser,
+    stripe_sim: StripeSimulator,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user()
+    now = int(clock.now().timestamp())
+    deposit = await _paid_deposit(client, stripe_sim, user, 30_000, now, "dep-dispute-02")
+    # The user spent most of it before the bank's dispute arrived.
+    async with pool.acquire() as conn:
+        spent_at = clock.now()
+        await ledger.create_transfer(
+            conn,
+            TransferSpec(
+                idempotency_key="spent-before-dispute",
+                code="purchase",
+                kind=TransferKind.SINGLE_PHASE,
+                debit_account_id=await ledger.wallet_account(conn, user.id, "USD", spent_at),
+                credit_account_id=await ledger.platform_account(
+                    conn, AccountCode.PLATFORM_REVENUE, "USD", spent_at
+                ),
+                amount_minor=25_000,
+                currency="USD",
+            ),
+            now=spent_at,
+        )
+    session = deposit["provider_ref"]
+    opened = stripe_sim.dispute(session, "charge.dispute.created", now)
+    lost = stripe_sim.dispute(session, "charge.dispute.closed", now, status="lost")
+    # Stripe's order is not guaranteed: the closing event first, each one three times.
+    for event in (lost, opened, lost, opened, opened, lost):
+        await _deliver(client, stripe_sim, event, now)
+
+    usd = (await _balances(client, user))["USD"]
+    assert (usd["available_minor"], usd["pending_out_minor"]) == (0, 0)
+    row = await pool.fetchrow(
+        "SELECT * FROM card_chargebacks WHERE deposit_id = $1", uuid.UUID(deposit["id"])
+    )
+    assert row is not None
+    assert (row["status"], row["held_minor"], row["unrecovered_minor"]) == ("lost", 5_000, 25_000)
+    [refund] = await outbox_events(pool, "refund.issued")
+    assert refund["related_id"] == deposit["id"]
+    assert len(await outbox_events(pool, "chargeback.opened")) == 1
+    async with pool.acquire() as conn:
+        assert (await ledger.check_ledger(conn)).problems == []
+
+
+async def test_a_dispute_for_a_payment_that_is_not_ours_changes_nothing(
+    client: Client,
+    make_user: MakeUser,
+    stripe_sim: StripeSimulator,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user()
+    now = int(clock.now().timestamp())
+    deposit = await _deposit(client, user, 1_000, "USD", "dep-dispute-03")
+    stripe_sim.sessions[deposit["provider_ref"]]["payment_intent"] = "pi_someone_elses"
+    event = stripe_sim.dispute(deposit["provider_ref"], "charge.dispute.created", now)
+    await _deliver(client, stripe_sim, event, now)
+    assert await pool.fetchval("SELECT count(*) FROM card_chargebacks") == 0

@@ -20,6 +20,7 @@ from dracarys.platform import Platform
 from dracarys.wallet import escrow, invoices, service, store
 from dracarys.wallet.models import (
     BankTransferRecord,
+    ChargebackView,
     ChargeRequest,
     ChargeView,
     DepositRequest,
@@ -256,6 +257,19 @@ class PaymentsAdminController(Controller):
         platform: NamedDependency[Platform],
     ) -> PayoutView:
         return await service.record_bank_transfer(platform, payout_id, data.bank_reference)
+
+    @get(
+        "/chargebacks",
+        operation_id="listChargebacks",
+        summary="Card chargebacks: open ones first, then the latest decided",
+    )
+    async def chargebacks(
+        self,
+        platform: NamedDependency[Platform],
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> list[ChargebackView]:
+        async with platform.pool.acquire() as conn:
+            return await service.recent_chargebacks(conn, limit)
 
     @get(
         "/payouts/queue",

@@ -201,6 +201,22 @@ class PayoutView(Schema):
     review_reason: str | None = None  # why M-Pesa's result was held for an admin
 
 
+class ChargebackView(Schema):
+    """A card deposit its cardholder disputed with their bank."""
+
+    id: str  # Stripe's dispute id
+    deposit_id: uuid.UUID
+    user_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    reason: str
+    status: str  # open | won | lost
+    held_minor: int  # held in the wallet while open (taken if lost)
+    unrecovered_minor: int  # lost and more than the wallet held
+    created_at: datetime
+    updated_at: datetime
+
+
 class PayoutReviewDecision(Input):
     """What an admin found when checking a held payout with M-Pesa."""
 

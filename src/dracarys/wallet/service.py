@@ -33,6 +33,7 @@ from dracarys.wallet.ledger import InsufficientFunds
 from dracarys.wallet.models import (
     SUPPORTED_CURRENCIES,
     AccountCode,
+    ChargebackView,
     ChargeRequest,
     ChargeView,
     CurrencyBalance,
@@ -378,10 +379,140 @@ async def _apply_stripe_event(conn: Connection, event: dict[str, Any], now: date
             await fail_deposit(
                 conn, deposit, reason=kind.removeprefix("checkout.session."), now=now
             )
+    elif kind.startswith("charge.dispute."):
+        await _apply_card_dispute(conn, kind, obj, now)
     elif kind in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
         refund_id = _uuid_or_none(metadata.get("refund_id"))
         if refund_id is not None:
             await _settle_card_refund(conn, refund_id, str(obj.get("status")), obj.get("id"), now)
+
+
+async def _apply_card_dispute(
+    conn: Connection, kind: str, dispute: dict[str, Any], now: datetime
+) -> None:
+    """A chargeback on a card deposit. Whichever event about it arrives first opens it:
+    up to the disputed amount is held in the wallet (what the wallet has; the money may
+    be spent already). `charge.dispute.closed` then releases the hold (won) or takes it
+    (lost), recording what the wallet could not cover. Effects depend on the dispute's
+    state, so a closed event before the created one ends in the same place."""
+    intent = dispute.get("payment_intent")
+    deposit = await store.lock_deposit_by_receipt(conn, "stripe", str(intent)) if intent else None
+    if deposit is None:
+        log.warning("stripe_dispute_without_deposit", dispute=dispute.get("id"), type=kind)
+        return
+    dispute_id = str(dispute["id"])
+    row = await store.lock_chargeback(conn, dispute_id)
+    if row is None:
+        row = await _open_chargeback(conn, deposit, dispute, now)
+    closed = kind == "charge.dispute.closed"
+    outcome = str(dispute.get("status"))
+    if not closed or row["status"] != "open" or outcome not in ("won", "lost", "warning_closed"):
+        return
+    won = outcome != "lost"  # an inquiry closed without a chargeback costs nothing
+    reference = f"chargeback:{dispute_id}"
+    if row["hold_transfer_id"] is not None:
+        settle = ledger.void_pending if won else ledger.post_pending
+        await settle(
+            conn,
+            row["hold_transfer_id"],
+            idempotency_key=f"{reference}:{'release' if won else 'take'}",
+            code="chargeback_released" if won else "chargeback",
+            now=now,
+            reference=str(deposit["id"]),
+        )
+    unrecovered = 0 if won else row["amount_minor"] - row["held_minor"]
+    status = "won" if won else "lost"
+    await store.close_chargeback(
+        conn, dispute_id, status=status, unrecovered_minor=unrecovered, now=now
+    )
+    await emit(
+        conn,
+        events.CHARGEBACK_CLOSED,
+        {
+            **_chargeback_payload(row),
+            "status": status,
+            "unrecovered_minor": unrecovered,
+        },
+    )
+    if not won:
+        # The money went back to the card, as with a refund: whatever was awarded for
+        # the deposit (points for a first deposit) is voided by its consumers.
+        await emit(
+            conn,
+            events.REFUND_ISSUED,
+            {
+                "user_id": str(row["user_id"]),
+                "related_id": str(deposit["id"]),
+                "amount_minor": row["amount_minor"],
+                "currency": row["currency"],
+            },
+        )
+    log.warning("chargeback_closed", chargeback=dispute_id, status=status, unrecovered=unrecovered)
+
+
+async def _open_chargeback(
+    conn: Connection, deposit: asyncpg.Record, dispute: dict[str, Any], now: datetime
+) -> asyncpg.Record:
+    currency = deposit["currency"]
+    if str(dispute.get("currency", "")).upper() != currency:
+        log.warning("stripe_dispute_currency_differs", dispute=dispute.get("id"))
+    amount = int(dispute.get("amount") or 0) or deposit["amount_minor"]
+    wallet = await ledger.wallet_account(conn, deposit["user_id"], currency, now)
+    available = (await ledger.balance_of(conn, wallet)).available_minor
+    held = max(0, min(amount, available))
+    hold_id: uuid.UUID | None = None
+    if held:
+        hold = await ledger.create_transfer(
+            conn,
+            TransferSpec(
+                idempotency_key=f"chargeback:{dispute['id']}:hold",
+                code="chargeback_hold",
+                kind=TransferKind.PENDING,
+                debit_account_id=wallet,
+                credit_account_id=await ledger.platform_account(
+                    conn, AccountCode.STRIPE_CLEARING, currency, now
+                ),
+                amount_minor=held,
+                currency=currency,
+                reference=str(deposit["id"]),
+            ),
+            now=now,
+        )
+        hold_id = hold.id
+    row = await store.insert_chargeback(
+        conn,
+        chargeback_id=str(dispute["id"]),
+        deposit_id=deposit["id"],
+        user_id=deposit["user_id"],
+        amount_minor=amount,
+        currency=currency,
+        reason=str(dispute.get("reason") or ""),
+        held_minor=held,
+        hold_transfer_id=hold_id,
+        now=now,
+    )
+    await emit(conn, events.CHARGEBACK_OPENED, _chargeback_payload(row))
+    log.warning("chargeback_opened", chargeback=row["id"], amount=amount, held=held)
+    return row
+
+
+def _chargeback_payload(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "user_id": str(row["user_id"]),
+        "chargeback_id": row["id"],
+        "deposit_id": str(row["deposit_id"]),
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "held_minor": row["held_minor"],
+    }
+
+
+def chargeback_view(row: asyncpg.Record) -> ChargebackView:
+    return msgspec.convert(dict(row), ChargebackView, from_attributes=False, strict=False)
+
+
+async def recent_chargebacks(conn: Connection, limit: int) -> list[ChargebackView]:
+    return [chargeback_view(r) for r in await store.recent_chargebacks(conn, limit)]
 
 
 async def _settle_card_refund(

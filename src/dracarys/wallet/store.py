@@ -1104,3 +1104,84 @@ async def refunded_of_charge(conn: Connection, charge_id: uuid.UUID) -> int:
             str(charge_id),
         )
     )
+
+
+# ---- card chargebacks ------------------------------------------------------------------
+
+_CHARGEBACK_COLUMNS = (
+    "id, deposit_id, user_id, amount_minor, currency, reason, status, held_minor,"
+    " hold_transfer_id, unrecovered_minor, created_at, updated_at"
+)
+
+
+async def lock_deposit_by_receipt(
+    conn: Connection, method: str, receipt: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits
+            WHERE method = $1 AND provider_receipt = $2 FOR UPDATE""",
+        method,
+        receipt,
+    )
+
+
+async def lock_chargeback(conn: Connection, chargeback_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_CHARGEBACK_COLUMNS} FROM card_chargebacks WHERE id = $1 FOR UPDATE",
+        chargeback_id,
+    )
+
+
+async def insert_chargeback(
+    conn: Connection,
+    *,
+    chargeback_id: str,
+    deposit_id: uuid.UUID,
+    user_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    reason: str,
+    held_minor: int,
+    hold_transfer_id: uuid.UUID | None,
+    now: datetime,
+) -> asyncpg.Record:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"""INSERT INTO card_chargebacks (id, deposit_id, user_id, amount_minor, currency,
+               reason, status, held_minor, hold_transfer_id, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $9)
+           RETURNING {_CHARGEBACK_COLUMNS}""",
+        chargeback_id,
+        deposit_id,
+        user_id,
+        amount_minor,
+        currency,
+        reason,
+        held_minor,
+        hold_transfer_id,
+        now,
+    )
+    assert row is not None  # INSERT ... RETURNING always returns the row
+    return row
+
+
+async def close_chargeback(
+    conn: Connection, chargeback_id: str, *, status: str, unrecovered_minor: int, now: datetime
+) -> None:
+    await conn.execute(
+        """UPDATE card_chargebacks SET status = $2, unrecovered_minor = $3, updated_at = $4
+            WHERE id = $1""",
+        chargeback_id,
+        status,
+        unrecovered_minor,
+        now,
+    )
+
+
+async def recent_chargebacks(conn: Connection, limit: int) -> list[asyncpg.Record]:
+    """Open chargebacks first, then the most recently changed."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_CHARGEBACK_COLUMNS} FROM card_chargebacks
+            ORDER BY status <> 'open', updated_at DESC LIMIT $1""",
+        limit,
+    )
+    return rows
