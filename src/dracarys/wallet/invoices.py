@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from fpdf import FPDF
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
@@ -119,6 +118,10 @@ def invoice_view(row: Any) -> InvoiceView:
 
 def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:
     """A one-page tax invoice and receipt (the charge is paid when it is issued)."""
+    # Imported on first use: fpdf2 (with fontTools) takes 0.7 s to import, paid by every
+    # API and worker process at start otherwise, though few ever render a PDF.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     credit = invoice.get("kind") == "credit_note"
     title = "Credit note" if credit else "Tax invoice and receipt"
