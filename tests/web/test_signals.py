@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from dracarys.clock import SystemClock
+from dracarys.db.pool import create_pool
+from tests.wallet.conftest import fund_wallet
 from tests.web.conftest import Account, LiveServer, register, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -115,3 +118,52 @@ async def test_mirroring_switches_on_and_off_from_the_feed(
     [sub] = await active()
     assert sub["mirror_portfolio_id"] is None
     await expect(page.get_by_label("Mirror into", exact=True)).not_to_be_checked()
+
+
+async def test_a_cancelled_paid_subscription_keeps_its_live_feed_until_the_period_ends(
+    browser: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Pia Paid", role="mentor")
+    mentee = await register(live_server, name="Kip Subscriber")
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": mentor.email, "password": mentor.password}
+        )
+        mentor_headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        plan = await client.put(
+            "/api/v1/trading/feed-plan",
+            json={"monthly_price_minor": 2_000, "currency": "USD"},
+            headers=mentor_headers,
+        )
+        assert plan.status_code == 200, plan.text
+    pool = await create_pool(live_server.database_url, min_size=1, max_size=2)
+    try:
+        await fund_wallet(pool, mentee.id, "USD", 10_000, SystemClock().now())
+    finally:
+        await pool.close()
+    await subscribe(live_server, mentee, mentor)  # the first month is charged
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_server, mentee, "/signals")
+        await page.wait_for_selector("body[data-feed-ready='1']")
+        await expect(page.locator("#subscriptions")).to_contain_text("paid plan (paid)")
+        await page.get_by_role("button", name="Unsubscribe from Pia Paid").click()
+
+        # Cancelled, but paid for this month: still listed, and the feed stays live.
+        kept = page.locator("#subscriptions li[data-status='cancelled']")
+        await expect(kept).to_contain_text("cancelled, feed until")
+        await expect(page.get_by_role("button", name="Unsubscribe from Pia Paid")).to_have_count(0)
+        async with live_server.api() as client:
+            sent = await client.post(
+                "/api/v1/trading/signals",
+                json={"symbol": "DEMO", "side": "sell", "rationale": "Paid-up subscribers only."},
+                headers=mentor_headers,
+            )
+            assert sent.status_code == 201, sent.text
+        item = page.locator("#signal-feed li")
+        await expect(item).to_have_count(1, timeout=10_000)
+        await expect(item).to_contain_text("Paid-up subscribers only.")
+    finally:
+        await context.close()

@@ -114,18 +114,32 @@ async function setMirroring(sub, portfolioId) {
   await loadSubscriptions();
 }
 
+/** A cancelled paid subscription keeps its feed until the end of the period paid for. */
+function paidTimeLeft(sub) {
+  return sub.status === "cancelled" && sub.billing_status === "paid"
+    && sub.paid_until !== null && new Date(sub.paid_until).getTime() > Date.now();
+}
+
 async function loadSubscriptions() {
-  const subs = (await api("/api/v1/trading/subscriptions")).filter((s) => s.status === "active");
+  const subs = (await api("/api/v1/trading/subscriptions"))
+    .filter((s) => s.status === "active" || paidTimeLeft(s));
   const items = await Promise.all(subs.map(async (sub) => {
     const [name, record, verification] = await Promise.all([
       mentorName(sub.mentor_id),
       api(`/api/v1/trading/mentors/${sub.mentor_id}/track-record`).catch(() => null),
       api(`/api/v1/trading/mentors/${sub.mentor_id}/signals/verification`).catch(() => null),
     ]);
+    const stats = record ? trackRecordStats(record, verification) : el("p", { class: "hint" }, "Track record unavailable.");
+    if (sub.status === "cancelled") {
+      return el("li", { dataset: { mentorId: sub.mentor_id, status: "cancelled" } },
+        el("strong", {}, name),
+        el("span", { class: "hint" }, ` · cancelled, feed until ${when(sub.paid_until)}`),
+        stats);
+    }
     return el("li", { dataset: { mentorId: sub.mentor_id } },
       el("strong", {}, name),
       el("span", { class: "hint" }, sub.monthly_price_minor ? ` · paid plan (${sub.billing_status})` : " · free feed"),
-      record ? trackRecordStats(record, verification) : el("p", { class: "hint" }, "Track record unavailable."),
+      stats,
       mirrorControls(sub),
       el("button", { type: "button", class: "link-button", onclick: () => unfollow(sub) }, `Unsubscribe from ${name}`));
   }));
@@ -136,10 +150,12 @@ async function loadSubscriptions() {
 
 async function unfollow(sub) {
   try {
-    await api(`/api/v1/trading/subscriptions/${sub.id}/cancel`, { method: "POST" });
-    stream.unsubscribe(`signals:${sub.mentor_id}`);
-    for (const [id, s] of signals) if (s.mentor_id === sub.mentor_id) signals.delete(id);
-    renderFeed();
+    const cancelled = await api(`/api/v1/trading/subscriptions/${sub.id}/cancel`, { method: "POST" });
+    if (!paidTimeLeft(cancelled)) {  // a paid period still running keeps its feed
+      stream.unsubscribe(`signals:${sub.mentor_id}`);
+      for (const [id, s] of signals) if (s.mentor_id === sub.mentor_id) signals.delete(id);
+      renderFeed();
+    }
     await loadSubscriptions();
   } catch (error) {
     flash(error.message);
