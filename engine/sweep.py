@@ -208,6 +208,7 @@ class SweepResult:
     rank_by: str
     indicators_computed: int
     chunks: int
+    workers: int  # parallel workers (each with its scratch), bounded by the memory budget
 
 
 def run_sweep(
@@ -227,9 +228,15 @@ def run_sweep(
     order = _sharing_order(specs)
     row_bytes = 8 * bars.length
     # Each worker holds a byte of signal flags per bar and a trade table of up to one row
-    # per 16 bars.
-    workers = min(len(specs), WORKERS_PER_THREAD * numba.get_num_threads())
-    worker_bytes = workers * (TRADE_COLUMNS * row_bytes // 16 + bars.length)
+    # per 16 bars. Their scratch takes at most half the budget: on a machine with many
+    # cores and long series, fewer workers rather than more memory than was allowed.
+    per_worker = TRADE_COLUMNS * row_bytes // 16 + bars.length
+    workers = min(
+        len(specs),
+        WORKERS_PER_THREAD * numba.get_num_threads(),
+        max(1, memory_budget_bytes // 2 // per_worker),
+    )
+    worker_bytes = workers * per_worker
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
     distinct = {
         indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)
@@ -242,7 +249,9 @@ def run_sweep(
     for chunk in chunks:
         needed: list[Indicator] = [i for k in chunk for i in required_indicators(specs[k])]
         table.ensure(needed)
-        results[chunk] = _run_chunk(table, [specs[k] for k in chunk], execution, bars.bars_per_year)
+        results[chunk] = _run_chunk(
+            table, [specs[k] for k in chunk], execution, bars.bars_per_year, workers
+        )
         if progress is not None:
             progress(len(chunk))
     parameters = pl.DataFrame([dict(params) for params in combos]).with_columns(
@@ -259,7 +268,11 @@ def run_sweep(
         rank_by, descending=rank_by not in ASCENDING_METRICS, nulls_last=True, maintain_order=True
     )
     return SweepResult(
-        ranking=ranking, rank_by=rank_by, indicators_computed=table.computed, chunks=len(chunks)
+        ranking=ranking,
+        rank_by=rank_by,
+        indicators_computed=table.computed,
+        chunks=len(chunks),
+        workers=workers,
     )
 
 
@@ -268,6 +281,7 @@ def _run_chunk(
     specs: list[StrategySpec],
     execution: ExecutionSettings,
     bars_per_year: float,
+    workers: int,
 ) -> FloatArray:
     compiled = []
     settings = np.empty((len(specs), SETTINGS_LENGTH))
@@ -298,7 +312,7 @@ def _run_chunk(
             padded("constant", np.float64),
             padded("lag", np.int64),
             bars_per_year,
-            WORKERS_PER_THREAD * numba.get_num_threads(),
+            workers,
         )
     return result
 

@@ -88,6 +88,21 @@ def test_a_tiny_memory_budget_chunks_the_work_without_changing_results(bars: Bar
     assert tight.ranking.equals(roomy.ranking)
 
 
+def test_workers_scratch_stays_within_half_the_budget_and_results_do_not_change(
+    bars: Bars,
+) -> None:
+    """On a many-core machine with long series the workers' own buffers alone could
+    exceed the budget: fewer workers run then, with the same results."""
+    combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 40, 60]})
+    per_worker = TRADE_COLUMNS * 8 * bars.length // 16 + bars.length
+    roomy = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
+    assert roomy.workers == min(len(combos), WORKERS_PER_THREAD * numba.get_num_threads())
+    budget = 2 * 2 * per_worker + 1  # half of it holds two workers' scratch
+    tight = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION, memory_budget_bytes=budget)
+    assert tight.workers == 2
+    assert tight.ranking.equals(roomy.ranking)
+
+
 def test_ranking_is_sorted_by_the_chosen_metric_with_nan_last(bars: Bars) -> None:
     combos = grid({"fast": [3, 5, 8], "slow": [20, 40]})
     ranked = run_sweep(
