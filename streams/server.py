@@ -146,12 +146,14 @@ class StreamLimits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _ChannelState:
-    __slots__ = ("buffer", "last")
+    __slots__ = ("buffer", "buffered_bytes", "last")
 
     def __init__(self) -> None:
         self.last = 0
-        # While a catch-up is running, live frames wait here instead of being sent.
+        # While a catch-up is running, live frames wait here instead of being sent,
+        # bounded like the send queue (frames and bytes).
         self.buffer: list[tuple[int, str]] | None = []
+        self.buffered_bytes = 0
 
 
 class _Resume:
@@ -250,15 +252,18 @@ class ClientSession:
             self.enqueue(frame)
             return
         if state.buffer is not None:
-            if len(state.buffer) >= self._max_frames:
+            buffered = state.buffered_bytes + len(frame)
+            if len(state.buffer) >= self._max_frames or buffered > self._max_bytes:
                 self.close(CLOSE_SLOW_CONSUMER, "send queue overflow")
             else:
                 state.buffer.append((seq, frame))
+                state.buffered_bytes = buffered
             return
         if seq <= state.last:
             return  # already delivered (a replay overlapping live delivery)
         # Something was lost between Redis and this process: fetch it from history.
         state.buffer = [(seq, frame)]
+        state.buffered_bytes = len(frame)
         task = asyncio.create_task(self._catch_up(channel, state, state.last, first=False))
         self.repairs.add(task)
         task.add_done_callback(self.repairs.discard)
@@ -497,7 +502,7 @@ class ClientSession:
         for seq, frame in result.frames:
             state.last = seq
             self.enqueue(frame)
-        buffered, state.buffer = state.buffer or [], None
+        buffered, state.buffer, state.buffered_bytes = state.buffer or [], None, 0
         for seq, frame in buffered:
             self.push(name, seq, frame)
 
