@@ -43,8 +43,8 @@ growing with the rate). Ours keeps p99 near 0.2 s up to 500 msg/s × 1,000 and r
 0.6 s at 1,000 msg/s × 1,000 (679,000 deliveries/s, both cores busy with servers and
 clients): that is where this 2-core box saturates for us, above the issue's fills rate.
 
-Goal met (204 ms; 190 ms in a 10,000-only run, where the code before direct writes
-measured 246 ms). Litestar's route saturates from 250 msg/s × 1,000 (p99 over a
+Goal met (204 ms; 190 and 169 ms in 10,000-only runs, where the code before direct
+writes measured 246 ms). Litestar's route saturates from 250 msg/s × 1,000 (p99 over a
 second); ours delivers 1,000 msg/s × 1,000 (679,000 deliveries/s) with p99 under 0.6 s.
 A broadcast is framed once and written straight to each connection's transport
 (`streams.server.direct_connection`), so what a delivery still costs the server is
