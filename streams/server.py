@@ -540,6 +540,7 @@ class StreamServer:
         self._ready: list[ClientSession] = []
         self._flush_handle: asyncio.Handle | None = None
         self.direct_writes = 0  # frames written straight to a uvicorn transport
+        self._reauthorizing: asyncio.Task[None] | None = None
         self._framed_text: str | None = None
         self._framed = b""
 
@@ -567,10 +568,11 @@ class StreamServer:
         self._watcher = asyncio.create_task(self._watch(), name="streams-watcher")
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+        for task in (self._watcher, self._reauthorizing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for session in list(self.sessions):
             session.close(CLOSE_GOING_AWAY, "server shutting down")
 
@@ -658,9 +660,13 @@ class StreamServer:
             for session_id in ended:
                 for session in live.get(session_id, ()):
                     session.close(CLOSE_UNAUTHORIZED, "session ended")
-            if mono - reauthorized_at >= limits.reauthorize_s:
+            if mono - reauthorized_at >= limits.reauthorize_s and (
+                self._reauthorizing is None or self._reauthorizing.done()
+            ):
+                # A task of its own: many channels' queries must not delay the session
+                # checks above (a revoked session goes within 5 s, whatever else runs).
                 reauthorized_at = mono
-                await self._reauthorize()
+                self._reauthorizing = asyncio.create_task(self._reauthorize())
 
     async def _reauthorize(self) -> None:
         """Re-check every open subscription whose access can end while it is watched (a
