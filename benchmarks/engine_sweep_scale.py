@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine_vs_peers import _status_mb, hand_sweep, machine, reset_peak
+from engine_vs_peers import hand_sweep, machine, peak_mb, reset_peak, rss_mb
 
 from engine.data import Bars
 from engine.strategy import ExecutionSettings, SpecBuilder
@@ -37,12 +37,11 @@ CASH = 10_000.0
 
 
 def peak_gib() -> float:
-    """Peak resident memory since the last `reset_peak` (VmHWM)."""
-    return _status_mb("VmHWM") / 1024
+    return peak_mb() / 1024
 
 
 def resident_gib() -> float:
-    return _status_mb("VmRSS") / 1024
+    return rss_mb() / 1024
 
 
 def main() -> None:

@@ -98,6 +98,11 @@ def rss_mb() -> float:
     return _status_mb("VmRSS")
 
 
+def peak_mb() -> float:
+    """Peak resident memory since the last `reset_peak` (VmHWM)."""
+    return _status_mb("VmHWM")
+
+
 def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -133,7 +138,7 @@ def measure(call: Callable[[], Any], repeats: int) -> tuple[float, Any, float, f
         runs += 1
         if elapsed < best:
             best, best_cpu = elapsed, cpu
-    return best, result, max(0.0, _status_mb("VmHWM") - baseline), best_cpu
+    return best, result, max(0.0, peak_mb() - baseline), best_cpu
 
 
 # Jobs: each prints one JSON line.

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import msgspec
 import uvicorn
 
 from dracarys.app import create_app
@@ -206,10 +205,6 @@ def cmd_up(args: argparse.Namespace) -> int:
         # Through the environment, so the public URL and allowed origins follow the port.
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
-    if settings.database_url is None and "DRACARYS_OUTBOUND" not in os.environ:
-        # The embedded mode needs nothing installed: with no mail server or SMS gateway
-        # configured, messages are written to files a first run can read.
-        settings = msgspec.structs.replace(settings, outbound="files")
     app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
     uvicorn.run(
         app,

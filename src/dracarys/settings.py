@@ -109,8 +109,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kyc_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 10_000_000
     kyc_encryption_key: str = ""
     # Where e-mail and SMS go: "providers" (the SMTP server and SMS gateway below) or
-    # "files" (written under <data_dir>/outbound/ instead). `dracarys up` in the embedded
-    # mode picks "files" unless this is set, so a first run can read its mail.
+    # "files" (written under <data_dir>/outbound/ instead). The embedded mode (no
+    # DATABASE_URL) defaults to "files", so a first run can read its mail.
     outbound: Literal["providers", "files"] = "providers"
     # Outgoing mail (SMTP). smtp_security: none | starttls | tls.
     smtp_host: str = "127.0.0.1"
@@ -230,6 +230,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if raw.get("env") == "production":
             raise SettingsError("DRACARYS_SECRET_KEY is required when DRACARYS_ENV=production")
         raw["secret_key"] = _development_secret(Path(raw.get("data_dir", DEFAULT_DATA_DIR)))
+    if "outbound" not in raw and "database_url" not in raw:
+        # The embedded mode needs nothing installed: no mail server or SMS gateway either.
+        raw["outbound"] = "files"
 
     try:
         settings = msgspec.convert(raw, Settings, strict=False)

@@ -19,6 +19,14 @@ def test_defaults_describe_the_embedded_mode(tmp_path: Path) -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
 
 
+def test_without_a_database_url_mail_goes_to_files_unless_told_otherwise(tmp_path: Path) -> None:
+    assert load_settings(base(tmp_path)).outbound == "files"
+    dsn = "postgresql://postgres@127.0.0.1:5432/postgres"
+    assert load_settings(base(tmp_path, DATABASE_URL=dsn)).outbound == "providers"
+    told = base(tmp_path, DRACARYS_OUTBOUND="providers")
+    assert load_settings(told).outbound == "providers"
+
+
 def test_generated_development_secret_is_kept_between_starts(tmp_path: Path) -> None:
     first = load_settings(base(tmp_path)).secret_key
     assert len(first) >= 32

@@ -44,6 +44,20 @@ async def _balances(client: Client, user: TestUser) -> dict[str, dict[str, int]]
     return {b["currency"]: b for b in response.json()["balances"]}
 
 
+async def _deliver(client: Client, stripe_sim: StripeSimulator, event: Any, now: int) -> None:
+    body, headers = stripe_sim.signed(event, now)
+    response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def _paid_deposit(
+    client: Client, stripe_sim: StripeSimulator, user: TestUser, amount: int, now: int, key: str
+) -> Any:
+    deposit = await _deposit(client, user, amount, "USD", key)
+    await _deliver(client, stripe_sim, stripe_sim.pay(deposit["provider_ref"], now), now)
+    return deposit
+
+
 async def test_each_webhook_delivered_five_times_concurrently_and_out_of_order_has_one_effect(
     client: Client,
     make_user: MakeUser,
@@ -87,10 +101,7 @@ async def test_each_webhook_delivered_five_times_concurrently_and_out_of_order_h
     assert status.json()["status"] == "failed"
     # A late, stale "expired" for a paid session changes nothing.
     late = stripe_sim.expire(paid_kes["provider_ref"], now)
-    body, headers = stripe_sim.signed(late, now)
-    assert (
-        await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
-    ).status_code == 200
+    await _deliver(client, stripe_sim, late, now)
     assert (await _balances(client, user))["KES"]["available_minor"] == 500_000
     async with pool.acquire() as conn:
         assert (await ledger.check_ledger(conn)).problems == []
@@ -138,12 +149,8 @@ async def test_card_refund_reserves_at_once_and_settles_on_the_refund_webhook(
 ) -> None:
     user = await make_user()
     admin = await make_user(role=Role.ADMIN)
-    deposit = await _deposit(client, user, 30_000, "USD", "dep-refund-01")
     now = int(clock.now().timestamp())
-    body, headers = stripe_sim.signed(stripe_sim.pay(deposit["provider_ref"], now), now)
-    assert (
-        await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
-    ).status_code == 200
+    deposit = await _paid_deposit(client, stripe_sim, user, 30_000, now, "dep-refund-01")
 
     refund = await client.post(
         f"/api/v1/admin/deposits/{deposit['id']}/refund",
@@ -170,10 +177,7 @@ async def test_card_refund_reserves_at_once_and_settles_on_the_refund_webhook(
     ]
     settled = stripe_sim.settle_refund(stripe_refund["id"], "succeeded", now)
     for _ in range(3):
-        body, headers = stripe_sim.signed(settled, now)
-        assert (
-            await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
-        ).status_code == 200
+        await _deliver(client, stripe_sim, settled, now)
     usd = (await _balances(client, user))["USD"]
     assert (usd["available_minor"], usd["posted_minor"], usd["pending_out_minor"]) == (
         18_000,
@@ -207,20 +211,6 @@ async def test_an_event_for_a_deposit_not_recorded_yet_is_refused_so_stripe_retr
     response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
     assert response.status_code == 503
     assert await pool.fetchval("SELECT count(*) FROM stripe_events") == 0
-
-
-async def _deliver(client: Client, stripe_sim: StripeSimulator, event: Any, now: int) -> None:
-    body, headers = stripe_sim.signed(event, now)
-    response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-
-
-async def _paid_deposit(
-    client: Client, stripe_sim: StripeSimulator, user: TestUser, amount: int, now: int, key: str
-) -> Any:
-    deposit = await _deposit(client, user, amount, "USD", key)
-    await _deliver(client, stripe_sim, stripe_sim.pay(deposit["provider_ref"], now), now)
-    return deposit
 
 
 async def test_a_chargeback_holds_the_disputed_amount_and_a_won_one_releases_it(
