@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,9 @@ from streams.protocol import CLOSE_TOO_BIG
 from tests.support import TestUser
 
 REPO = Path(__file__).resolve().parents[2]
+# The project's own program, installed beside the interpreter running the tests: no `uv`
+# (or anything else) needs to be on PATH.
+DRACARYS = str(Path(sys.executable).with_name("dracarys"))
 
 
 def free_port() -> int:
@@ -56,7 +60,7 @@ async def two_api_processes(redis_settings: Settings, tmp_path: Path) -> AsyncIt
     processes = [
         await asyncio.create_subprocess_exec(
             # One process each: the test is about two servers linked by Redis.
-            *("uv", "run", "--no-sync", "dracarys", "serve", "--port", str(port)),
+            *(DRACARYS, "serve", "--port", str(port)),
             *("--workers", "1"),
             cwd=REPO,
             env=env,

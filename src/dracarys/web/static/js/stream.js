@@ -9,6 +9,8 @@ import { accessToken, refreshSession, goToSignIn } from "./api.js";
 /** Close codes after which the same credentials will not work (streams/protocol.py). */
 const CLOSE_UNAUTHORIZED = 4401;
 const FATAL = new Set([1008, 4400]);
+// setTimeout holds its delay in a signed 32-bit integer of milliseconds (about 24.8 days).
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * @typedef {object} ChannelHandlers
@@ -230,6 +232,12 @@ export class LiveStream extends EventTarget {
   scheduleReauth(expiresAtSeconds) {
     clearTimeout(this.reauthTimer);
     const wait = Math.max(5_000, expiresAtSeconds * 1000 - Date.now() - 60_000);
+    if (wait > MAX_TIMER_DELAY_MS) {
+      // Browsers fire a longer timer at once: wait in steps until the real time comes.
+      this.reauthTimer = window.setTimeout(
+        () => this.scheduleReauth(expiresAtSeconds), MAX_TIMER_DELAY_MS);
+      return;
+    }
     this.reauthTimer = window.setTimeout(async () => {
       const session = await refreshSession(this.token);
       if (session) {
