@@ -3,6 +3,7 @@ owner/reviewer-only download, tier levels, and the reviewer queue with mails."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -214,3 +215,48 @@ async def test_admin_override_sets_the_level_and_is_audited(
     assert row is not None
     assert row["actor_id"] == admin.id
     assert row["details"]["to"] == 2
+
+
+async def test_an_approval_waits_for_a_worker_holding_the_users_row_then_raises_the_level(
+    client: Client, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """The cause of an old flake (the second approval "not taking effect"): a points
+    consumer on the test's event loop held a key-share lock on the user's row (its ledger
+    insert references `users`) while the request waited for that row. Litestar's
+    `AsyncTestClient` blocked the loop for the whole request, so the consumer never
+    committed, the request hit the 60 s statement timeout with a 500, and the level stayed
+    at 2. The recomputation itself has no race (it runs under the row lock, in READ
+    COMMITTED, after the document's update). Here the lock holder runs on the same loop as
+    the request, as the in-process worker does: the approval waits, then takes effect."""
+    owner = await new_account(client)
+    reviewer = await staff_account(client, pool, clock, Role.REVIEWER)
+    await pool.execute(
+        "UPDATE users SET email_verified_at = now(), phone = '+254700111333', "
+        "phone_verified_at = now(), kyc_level = 2 WHERE id = $1",
+        owner.id,
+    )
+    document = (await _upload(client, owner, PDF, doc_type="proof_of_address")).json()
+    await pool.execute(
+        "INSERT INTO kyc_documents (id, user_id, doc_type, status, content_type, size_bytes,"
+        " stored_name, uploaded_at) VALUES ($1, $2, 'government_id', 'approved',"
+        " 'image/png', 1, $3, now())",
+        uuid.uuid4(),
+        owner.id,
+        uuid.uuid4().hex,
+    )
+    holding = asyncio.Event()
+
+    async def consumer_holding_the_row() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE", owner.id)
+            holding.set()
+            await asyncio.sleep(0.5)  # commits only if the loop keeps running
+
+    holder = asyncio.create_task(consumer_holding_the_row())
+    await holding.wait()
+    approved = await client.post(
+        f"/api/v1/kyc/documents/{document['id']}/approve", json={}, headers=reviewer.headers
+    )
+    await holder
+    assert approved.status_code == 200, approved.text
+    assert await pool.fetchval("SELECT kyc_level FROM users WHERE id = $1", owner.id) == 3
