@@ -260,3 +260,36 @@ async def test_an_approval_waits_for_a_worker_holding_the_users_row_then_raises_
     await holder
     assert approved.status_code == 200, approved.text
     assert await pool.fetchval("SELECT kyc_level FROM users WHERE id = $1", owner.id) == 3
+
+
+async def test_concurrent_approvals_of_both_documents_always_reach_level_three(
+    client: Client, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """Both documents approved at once, for many users: whichever decision takes the
+    user's row second sees the first one's committed approval, so no user stops at 2."""
+    reviewer = await staff_account(client, pool, clock, Role.REVIEWER)
+    owners = [await new_account(client) for _ in range(12)]
+    pairs = []
+    for i, owner in enumerate(owners):
+        await pool.execute(
+            "UPDATE users SET email_verified_at = now(), phone = $2, phone_verified_at = now()"
+            " WHERE id = $1",
+            owner.id,
+            f"+25470022{i:04d}",
+        )
+        gov = (await _upload(client, owner, PNG)).json()
+        address = (await _upload(client, owner, PDF, doc_type="proof_of_address")).json()
+        pairs.append((gov["id"], address["id"]))
+
+    async def approve(document_id: str) -> int:
+        response = await client.post(
+            f"/api/v1/kyc/documents/{document_id}/approve", json={}, headers=reviewer.headers
+        )
+        return response.status_code
+
+    statuses = await asyncio.gather(*(approve(d) for pair in pairs for d in pair))
+    assert set(statuses) == {200}
+    levels = await pool.fetch(
+        "SELECT kyc_level FROM users WHERE id = ANY($1::uuid[])", [o.id for o in owners]
+    )
+    assert [r["kyc_level"] for r in levels] == [3] * len(owners)
