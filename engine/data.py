@@ -5,6 +5,8 @@ the kernels as ``Bars``.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -48,6 +50,7 @@ class DataError(ValueError):
             if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+        self.reason = message
         self.row = row
         self.column = column
 
@@ -62,9 +65,20 @@ class Gap:
     missing_bars: int
 
 
-def detect_layout(path: Path) -> CsvLayout:
-    with path.open(encoding="utf-8") as handle:
-        first = handle.readline().strip().lstrip("\ufeff")
+Source = str | Path | bytes
+"""A file path, or the file's bytes (an upload)."""
+
+
+def _first_line(source: Path | bytes) -> str:
+    if isinstance(source, bytes):
+        head = source[:4096].split(b"\n", 1)[0]
+        return head.decode("utf-8").rstrip("\r")
+    with source.open(encoding="utf-8") as handle:
+        return handle.readline().rstrip("\r\n")
+
+
+def detect_layout(source: Path | bytes) -> CsvLayout:
+    first = _first_line(source).strip().lstrip("\ufeff")
     lowered = first.lower()
     if lowered.startswith("<date>"):
         return "metatrader"
@@ -79,45 +93,82 @@ def detect_layout(path: Path) -> CsvLayout:
     return "generic"
 
 
-def load_csv(path: str | Path, layout: CsvLayout = "auto") -> pl.DataFrame:
-    """Load a CSV export into the normalised frame and validate it."""
-    path = Path(path)
-    if layout == "auto":
-        layout = detect_layout(path)
+def _readable(source: Source) -> Path | bytes:
+    return source if isinstance(source, bytes) else Path(source)
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """Whatever a reader or a cast trips over in outside bytes becomes a ``DataError``
+    saying so: a file is either loaded and valid or refused with a reason, never a crash."""
+    try:
+        yield
+    except DataError:
+        raise
+    except (
+        pl.exceptions.PolarsError,
+        # Polars' Rust readers panic on some corrupt files (a slice past the end of a
+        # Parquet page): the panic surfaces here as an exception and leaves nothing behind.
+        pl.exceptions.PanicException,
+        UnicodeDecodeError,
+        OverflowError,
+        ValueError,
+    ) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"this is not a readable {what} file: {reason[:300]}") from exc
+
+
+def load_csv(source: Source, layout: CsvLayout = "auto") -> pl.DataFrame:
+    """Load a CSV export (a path, or the file's bytes) into the normalised frame and
+    validate it."""
+    readable = _readable(source)
+    with _reading("CSV"):
+        if layout == "auto":
+            layout = detect_layout(readable)
+        frame = _load_csv_layout(readable, layout)
+        validate(frame)
+    return frame
+
+
+def _load_csv_layout(source: Path | bytes, layout: CsvLayout) -> pl.DataFrame:
     if layout == "binance":
-        raw = pl.read_csv(path, has_header=False, new_columns=list(BINANCE_COLUMNS))
+        raw = pl.read_csv(source, has_header=False, new_columns=list(BINANCE_COLUMNS))
+        if not raw.schema["open_time"].is_integer():
+            raise DataError("open times must be whole epoch milliseconds", column="open_time")
         # Binance switched spot klines from milliseconds to microseconds in 2025.
         unit: Literal["us", "ms"] = "us" if raw["open_time"].max() > 10**14 else "ms"  # type: ignore[operator]
-        frame = raw.select(
+        return raw.select(
             pl.from_epoch("open_time", time_unit=unit)
             .dt.replace_time_zone("UTC")
             .alias("timestamp"),
             *(pl.col(c).cast(pl.Float64) for c in (*PRICE_COLUMNS, "volume")),
         )
-    elif layout == "metatrader":
-        frame = _load_metatrader(path)
-    else:
-        raw = pl.read_csv(path, infer_schema_length=10_000)
-        if layout == "bare":
-            raw = raw.rename({raw.columns[0]: "timestamp"})
-        elif layout == "yahoo":
-            raw = raw.drop("Adj Close")
-        frame = normalise(raw)
-    validate(frame)
-    return frame
+    if layout == "metatrader":
+        return _load_metatrader(source)
+    raw = pl.read_csv(source, infer_schema_length=10_000)
+    if layout == "bare":
+        raw = raw.rename({raw.columns[0]: "timestamp"})
+    elif layout == "yahoo":
+        raw = raw.drop("Adj Close")
+    return normalise(raw)
 
 
-def _load_metatrader(path: Path) -> pl.DataFrame:
-    with path.open(encoding="utf-8") as handle:
-        first = handle.readline()
+def _load_metatrader(source: Path | bytes) -> pl.DataFrame:
+    first = _first_line(source)
     if first.lstrip("\ufeff").startswith("<DATE>"):
-        raw = pl.read_csv(path, separator="\t")
+        raw = pl.read_csv(source, separator="\t")
         raw = raw.rename({c: c.strip("<>").lower() for c in raw.columns})
-        volume = "vol" if "vol" in raw.columns and raw["vol"].sum() > 0 else "tickvol"
+        real_volume = "vol" in raw.columns and raw.schema["vol"].is_numeric()
+        volume = "vol" if real_volume and (raw["vol"].sum() or 0) > 0 else "tickvol"
     else:
         names = ["date", "time", "open", "high", "low", "close", "tickvol"]
-        raw = pl.read_csv(path, has_header=False, new_columns=names[: len(first.split(","))])
+        raw = pl.read_csv(source, has_header=False, new_columns=names[: len(first.split(","))])
         volume = "tickvol"
+    missing = [c for c in ("date", "time", *PRICE_COLUMNS, volume) if c not in raw.columns]
+    if missing:
+        raise DataError(f"missing MetaTrader columns {missing}", column=missing[0])
+    if raw.height == 0:
+        raise DataError("no rows")
     stamp = pl.concat_str([pl.col("date"), pl.col("time")], separator=" ")
     time_format = "%Y.%m.%d %H:%M:%S" if len(str(raw["time"][0])) > 5 else "%Y.%m.%d %H:%M"
     return raw.select(
@@ -169,9 +220,12 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     return frame.select(keep)
 
 
-def load_parquet(path: str | Path) -> pl.DataFrame:
-    frame = normalise(pl.read_parquet(path))
-    validate(frame)
+def load_parquet(source: Source) -> pl.DataFrame:
+    """Load a Parquet file (a path, or the file's bytes) into the normalised frame and
+    validate it."""
+    with _reading("Parquet"):
+        frame = normalise(pl.read_parquet(_readable(source)))
+        validate(frame)
     return frame
 
 

@@ -60,6 +60,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 Window = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+# Bars back (a lag) or ahead (an expiry): bounded like a window, so it fits the kernels' int64.
+BarCount = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
 Positive = Annotated[float, msgspec.Meta(gt=0.0)]
 Percent = Annotated[float, msgspec.Meta(gt=0.0, lt=100.0)]
@@ -183,7 +185,7 @@ class Condition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     left: str
     op: Literal["crosses_above", "crosses_below", "above", "below"]
     right: str | float
-    right_lag: Annotated[int, msgspec.Meta(ge=0)] = 0
+    right_lag: BarCount = 0
 
 
 class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -197,7 +199,7 @@ class EntryOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     type: Literal["market", "limit", "stop", "stop_limit"] = "market"
     limit_offset_bps: NonNegative = 0.0
     stop_offset_bps: NonNegative = 0.0
-    expiry_bars: Annotated[int, msgspec.Meta(ge=0)] = 0
+    expiry_bars: BarCount = 0
 
 
 class Risk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -243,7 +245,10 @@ class ExecutionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
 def load_spec(source: bytes | str | Mapping[str, Any]) -> StrategySpec:
     """Decode and validate a spec from JSON (bytes or str) or a decoded mapping."""
     if isinstance(source, bytes | str):
-        spec = msgspec.json.decode(source, type=StrategySpec)
+        try:
+            spec = msgspec.json.decode(source, type=StrategySpec)
+        except UnicodeDecodeError as exc:  # msgspec reports bad UTF-8 this way, not as JSON
+            raise SpecError("$", f"the spec is not UTF-8 text (byte {exc.start})") from None
     else:
         spec = msgspec.convert(source, StrategySpec)
     check_spec(spec)
