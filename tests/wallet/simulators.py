@@ -292,8 +292,10 @@ class DarajaSimulator:
     b2c_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     b2c_outcomes: dict[str, B2COutcome] = field(default_factory=dict)
     b2c_failures_to_inject: int = 0
-    # B2C requests acted on (taken in) whose answer is then lost: the caller gets a 500.
+    # B2C calls answered 500 Internal Server Error: after M-Pesa took the request in
+    # (`b2c_answers_to_lose`), or before it reached M-Pesa (`b2c_lost_before_mpesa`).
     b2c_answers_to_lose: int = 0
+    b2c_lost_before_mpesa: int = 0
     # Transaction-status queries received, and their results waiting to be posted.
     status_queries: list[dict[str, Any]] = field(default_factory=list)
     status_results: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -305,6 +307,7 @@ class DarajaSimulator:
         """Forget a previous test's injected failures, holds and undelivered results."""
         self.b2c_failures_to_inject = 0
         self.b2c_answers_to_lose = 0
+        self.b2c_lost_before_mpesa = 0
         self.status_results.clear()
         for held in self.holds.values():
             held.released.set()
@@ -369,6 +372,9 @@ class DarajaSimulator:
         if rest == "/mpesa/stkpushquery/v1/query":
             return self._stk_query(body)
         if rest == "/mpesa/b2c/v3/paymentrequest":
+            if self.b2c_lost_before_mpesa > 0:
+                self.b2c_lost_before_mpesa -= 1
+                return self._error(500, "500.003.1001", "Internal Server Error")
             response = self._b2c(body)
             taken = response.status_code == 200
             if taken and held is not None and held.act == "pay":
