@@ -409,3 +409,29 @@ async def test_many_dispatchers_and_reconcilers_at_once_send_a_payout_once(
     assert await _kes(pool, user.id) == (0, 0)
     assert len(await outbox_events(pool, "payout.completed")) == 1
     await _ledger_holds(pool)
+
+
+async def test_a_weekly_payout_to_a_phone_mpesa_cannot_pay_fails_at_once_and_the_batch_goes_on(
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    platform: Platform,
+    daraja_sim: DarajaSimulator,
+) -> None:
+    abroad = await make_user(role=Role.MENTOR, kyc_level=2, phone="+14155550100")
+    local = await make_user(role=Role.MENTOR, kyc_level=2, phone="+254722000333")
+    for mentor in (abroad, local):
+        await fund_wallet(pool, mentor.id, "KES", 200_000, clock.now())
+    created = await payouts.run_weekly_payouts(platform)
+    assert len(created) == 2
+    rows = {
+        r["user_id"]: r
+        for r in await pool.fetch("SELECT id, user_id, status, failure_reason FROM payouts")
+    }
+    assert rows[abroad.id]["status"] == "failed"
+    assert "cannot pay +14155550100 through M-Pesa" in rows[abroad.id]["failure_reason"]
+    assert rows[local.id]["status"] == "sent"
+    assert await _kes(pool, abroad.id) == (200_000, 0)
+    assert await _kes(pool, local.id) == (0, 200_000)
+    assert await payouts.retry_due_payouts(platform) == 0
+    await _ledger_holds(pool)

@@ -515,16 +515,21 @@ async def dispatch_payout(platform: Platform, payout_id: uuid.UUID) -> str:
         async with transaction(platform.pool) as conn:
             await store.note_payout_attempt(conn, originator_id, exc.detail, platform.clock.now())
         return "sending"
-    except DarajaError as exc:
+    except (DarajaError, InvalidInput) as exc:
+        # Nothing left: Daraja refused the request, or it was never made because the
+        # destination is no M-Pesa number (which no retry mends).
         async with transaction(platform.pool) as conn:
             locked = await store.lock_payout(conn, payout_id)
             assert locked is not None
             await store.settle_payout_attempt(
                 conn, originator_id, "refused", platform.clock.now(), detail=exc.detail
             )
-            if _is_current(locked, originator_id):
+            if isinstance(exc, InvalidInput) and _is_current(locked, originator_id):
+                reason = f"cannot pay {locked['destination']} through M-Pesa: {exc.detail}"
+                await _fail_payout(conn, locked, reason, platform.clock.now())
+            elif _is_current(locked, originator_id):
                 await _retry_or_fail(conn, locked, exc.detail, settings, platform.clock.now())
-        return "retrying"
+            return (await _view_of(conn, payout_id)).status
     async with transaction(platform.pool) as conn:
         locked = await store.lock_payout(conn, payout_id)
         assert locked is not None
