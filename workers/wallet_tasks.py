@@ -1,6 +1,7 @@
-"""The wallet's scheduled jobs: escrow auto-release, holdback release, weekly payouts and
-their retries, M-Pesa status queries for lost callbacks, pending-transfer expiry and the
-monthly mentor bonus. Thin: each calls one wallet service."""
+"""The wallet's scheduled jobs: escrow auto-release, holdback release, weekly payouts,
+their retries and the reconciliation of those in flight past the deadline, M-Pesa status
+queries for lost callbacks, pending-transfer expiry and the monthly mentor bonus. Thin:
+each calls one wallet service."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 from dracarys.db import Connection
 from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
-from dracarys.wallet import escrow, service
+from dracarys.wallet import escrow, payouts, service
 from workers.broker import PlatformJob, register_cron_jobs
 
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.release_due_escrows": (escrow.release_due_escrows, "*/5 * * * *"),
     "wallet.release_due_holdbacks": (escrow.release_due_holdbacks, "19 * * * *"),
-    "wallet.weekly_payouts": (service.run_weekly_payouts, "0 6 * * 1"),
-    "wallet.retry_payouts": (service.retry_due_payouts, "*/10 * * * *"),
+    "wallet.weekly_payouts": (payouts.run_weekly_payouts, "0 6 * * 1"),
+    "wallet.retry_payouts": (payouts.retry_due_payouts, "*/10 * * * *"),
+    "wallet.reconcile_payouts": (payouts.reconcile_payouts_in_flight, "*/5 * * * *"),
     "wallet.settle_stale_mpesa": (service.settle_stale_mpesa_deposits, "*/2 * * * *"),
     "wallet.expire_pending_transfers": (service.expire_timed_out_transfers, "*/15 * * * *"),
     "wallet.mentor_bonuses": (service.run_monthly_mentor_bonuses, "0 7 1 * *"),

@@ -94,6 +94,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     wallet_payout_minimum_kes_minor: Annotated[int, msgspec.Meta(ge=1)] = 100_000
     wallet_payout_minimum_usd_minor: Annotated[int, msgspec.Meta(ge=1)] = 1_000
     wallet_payout_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    # An M-Pesa payout with no result this long after its request went out is asked about
+    # with Daraja's transaction-status query, and again after each such interval; still
+    # unknown after `wallet_payout_status_queries` questions, it is held for an admin.
+    wallet_payout_reconcile_after_s: Annotated[int, msgspec.Meta(ge=1, le=7 * 86_400)] = 600
+    wallet_payout_status_queries: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
     wallet_escrow_auto_release_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 90)] = 72
     wallet_mentor_share_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 7_000
     wallet_holdback_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 1_000

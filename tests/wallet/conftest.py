@@ -78,8 +78,32 @@ def stripe_sim(stripe_server: tuple[StripeSimulator, str]) -> StripeSimulator:
 @pytest.fixture
 def daraja_sim(daraja_server: tuple[DarajaSimulator, str]) -> DarajaSimulator:
     simulator = daraja_server[0]
-    simulator.b2c_failures_to_inject = 0
+    simulator.reset()
     return simulator
+
+
+def provider_env(
+    stripe_server: tuple[StripeSimulator, str], daraja_server: tuple[DarajaSimulator, str]
+) -> dict[str, str]:
+    """The environment pointing the payment adapters at the simulators."""
+    stripe_sim, stripe_url = stripe_server
+    daraja_sim, daraja_url = daraja_server
+    return {
+        "DRACARYS_STRIPE_API_KEY": stripe_sim.api_key,
+        "DRACARYS_STRIPE_API_BASE": stripe_url,
+        "DRACARYS_STRIPE_WEBHOOK_SECRETS": ",".join(
+            ["whsec_old_rotated_out", *stripe_sim.webhook_secrets]
+        ),
+        "DRACARYS_DARAJA_BASE_URL": daraja_url,
+        "DRACARYS_DARAJA_CONSUMER_KEY": daraja_sim.consumer_key,
+        "DRACARYS_DARAJA_CONSUMER_SECRET": daraja_sim.consumer_secret,
+        "DRACARYS_DARAJA_SHORTCODE": daraja_sim.shortcode,
+        "DRACARYS_DARAJA_PASSKEY": daraja_sim.passkey,
+        "DRACARYS_DARAJA_B2C_SHORTCODE": daraja_sim.b2c_shortcode,
+        "DRACARYS_DARAJA_B2C_INITIATOR": "dracarys_api",
+        "DRACARYS_DARAJA_B2C_SECURITY_CREDENTIAL": "c2ltdWxhdG9yLWNyZWRlbnRpYWw=",
+        "DRACARYS_DARAJA_CALLBACK_TOKEN": CALLBACK_TOKEN,
+    }
 
 
 @pytest.fixture
@@ -90,26 +114,16 @@ def settings(
     daraja_server: tuple[DarajaSimulator, str],
 ) -> Settings:
     """The suite's settings, with the payment adapters pointed at the simulators."""
-    stripe_sim, stripe_url = stripe_server
-    daraja_sim, daraja_url = daraja_server
-    return make_settings(
-        database_url,
-        tmp_path,
-        DRACARYS_STRIPE_API_KEY=stripe_sim.api_key,
-        DRACARYS_STRIPE_API_BASE=stripe_url,
-        DRACARYS_STRIPE_WEBHOOK_SECRETS=",".join(
-            ["whsec_old_rotated_out", *stripe_sim.webhook_secrets]
-        ),
-        DRACARYS_DARAJA_BASE_URL=daraja_url,
-        DRACARYS_DARAJA_CONSUMER_KEY=daraja_sim.consumer_key,
-        DRACARYS_DARAJA_CONSUMER_SECRET=daraja_sim.consumer_secret,
-        DRACARYS_DARAJA_SHORTCODE=daraja_sim.shortcode,
-        DRACARYS_DARAJA_PASSKEY=daraja_sim.passkey,
-        DRACARYS_DARAJA_B2C_SHORTCODE=daraja_sim.b2c_shortcode,
-        DRACARYS_DARAJA_B2C_INITIATOR="dracarys_api",
-        DRACARYS_DARAJA_B2C_SECURITY_CREDENTIAL="c2ltdWxhdG9yLWNyZWRlbnRpYWw=",
-        DRACARYS_DARAJA_CALLBACK_TOKEN=CALLBACK_TOKEN,
+    return make_settings(database_url, tmp_path, **provider_env(stripe_server, daraja_server))
+
+
+async def current_originator(pool: asyncpg.Pool, payout_id: uuid.UUID | str) -> str:
+    """The OriginatorConversationID of a payout's latest M-Pesa attempt."""
+    value = await pool.fetchval(
+        "SELECT originator_conversation_id FROM payouts WHERE id = $1", uuid.UUID(str(payout_id))
     )
+    assert value is not None, "the payout has no M-Pesa attempt"
+    return str(value)
 
 
 async def fund_wallet(

@@ -1,6 +1,8 @@
 """Local simulators of the payment providers, speaking their wire formats over real HTTP:
 Stripe's form-encoded API with JSON answers and signed webhooks, and Safaricom Daraja's
-OAuth, STK push, STK query and B2C endpoints with their exact callback payloads."""
+OAuth, STK push, STK query, B2C and transaction-status endpoints with their exact
+callback payloads. The Daraja simulator can also hold a call (after acting on it or not)
+while the test kills the caller, and lose its answers, as a broken connection would."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -256,6 +258,27 @@ _PHONE = re.compile(r"^254(7|1)\d{8}$")
 
 
 @dataclass
+class HeldCall:
+    """The next call to one path, held: the simulator does what `act` says with it, tells
+    the test it `arrived`, and keeps the caller waiting for an answer until `released`
+    (a killed caller never gets one). act: "nothing" (as if the request never reached
+    M-Pesa), "accept" (taken in, not yet processed) or "pay" (taken in and paid)."""
+
+    act: Literal["nothing", "accept", "pay"]
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class B2COutcome:
+    """What M-Pesa did with a B2C request it processed."""
+
+    result_code: int
+    receipt: str
+    paid_amount: int  # whole shillings
+
+
+@dataclass
 class DarajaSimulator:
     consumer_key: str = "sim-consumer-key"
     consumer_secret: str = "sim-consumer-secret"
@@ -265,10 +288,41 @@ class DarajaSimulator:
     tokens: set[str] = field(default_factory=set)
     pushes: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # B2C requests M-Pesa took in, by OriginatorConversationID, and what it did with them.
     b2c_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    b2c_outcomes: dict[str, B2COutcome] = field(default_factory=dict)
     b2c_failures_to_inject: int = 0
+    # B2C calls answered 500 Internal Server Error: after M-Pesa took the request in
+    # (`b2c_answers_to_lose`), or before it reached M-Pesa (`b2c_lost_before_mpesa`).
+    b2c_answers_to_lose: int = 0
+    b2c_lost_before_mpesa: int = 0
+    # Transaction-status queries received, and their results waiting to be posted.
+    status_queries: list[dict[str, Any]] = field(default_factory=list)
+    status_results: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    holds: dict[str, HeldCall] = field(default_factory=dict)
     token_requests: int = 0
     _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def reset(self) -> None:
+        """Forget a previous test's injected failures, holds and undelivered results."""
+        self.b2c_failures_to_inject = 0
+        self.b2c_answers_to_lose = 0
+        self.b2c_lost_before_mpesa = 0
+        self.status_results.clear()
+        for held in self.holds.values():
+            held.released.set()
+        self.holds.clear()
+
+    def hold(self, path: str, act: Literal["nothing", "accept", "pay"]) -> HeldCall:
+        held = HeldCall(act)
+        self.holds[path] = held
+        return held
+
+    async def _keep_waiting(self, held: HeldCall) -> None:
+        held.arrived.set()
+        deadline = time.monotonic() + 120
+        while not held.released.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     def app(self) -> Litestar:
         simulator = self
@@ -285,6 +339,18 @@ class DarajaSimulator:
         )
 
     async def handle(self, request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+        held = self.holds.pop(rest, None)
+        if held is not None and held.act == "nothing":
+            await self._keep_waiting(held)
+            return self._error(503, "503.001.01", "Service is currently unreachable")
+        response = await self._answer(request, rest, held)
+        if held is not None:
+            await self._keep_waiting(held)
+        return response
+
+    async def _answer(
+        self, request: Request[Any, Any, Any], rest: str, held: HeldCall | None
+    ) -> Response[bytes]:
         if rest == "/oauth/v1/generate":
             expected = base64.b64encode(
                 f"{self.consumer_key}:{self.consumer_secret}".encode()
@@ -306,7 +372,19 @@ class DarajaSimulator:
         if rest == "/mpesa/stkpushquery/v1/query":
             return self._stk_query(body)
         if rest == "/mpesa/b2c/v3/paymentrequest":
-            return self._b2c(body)
+            if self.b2c_lost_before_mpesa > 0:
+                self.b2c_lost_before_mpesa -= 1
+                return self._error(500, "500.003.1001", "Internal Server Error")
+            response = self._b2c(body)
+            taken = response.status_code == 200
+            if taken and held is not None and held.act == "pay":
+                self.settle_b2c(body["OriginatorConversationID"])
+            if taken and self.b2c_answers_to_lose > 0:
+                self.b2c_answers_to_lose -= 1
+                return self._error(500, "500.003.1001", "Internal Server Error")
+            return response
+        if rest == "/mpesa/transactionstatus/v1/query":
+            return self._transaction_status(body)
         return self._error(404, "404.001.01", "Resource not found")
 
     def _check_password(self, body: dict[str, Any]) -> str | None:
@@ -405,6 +483,124 @@ class DarajaSimulator:
             }
         )
 
+    def _transaction_status(self, body: dict[str, Any]) -> Response[bytes]:
+        required = (
+            "Initiator",
+            "SecurityCredential",
+            "CommandID",
+            "PartyA",
+            "IdentifierType",
+            "ResultURL",
+            "QueueTimeOutURL",
+            "Remarks",
+        )
+        missing = [k for k in required if not body.get(k)]
+        asked = str(body.get("OriginalConversationID") or body.get("TransactionID") or "")
+        if missing or not asked:
+            return self._error(400, "400.003.02", f"Bad Request - Invalid {missing or 'ID'}")
+        if body["CommandID"] != "TransactionStatusQuery" or str(body["IdentifierType"]) != "4":
+            return self._error(400, "400.003.02", "Bad Request - Invalid CommandID")
+        if str(body["PartyA"]) != self.b2c_shortcode:
+            return self._error(400, "400.003.02", "Bad Request - Invalid PartyA")
+        self.status_queries.append(body)
+        n = next(self._ids)
+        originator = f"{5118 + n}-{111210482 + n}-1"
+        conversation = f"AG_20260105_{secrets.token_hex(10)}"
+        result = self._status_result(asked, originator, conversation, body)
+        if result is not None:
+            self.status_results.append((urlsplit(str(body["ResultURL"])).path, result))
+        return _json(
+            {
+                "OriginatorConversationID": originator,
+                "ConversationID": conversation,
+                "ResponseCode": "0",
+                "ResponseDescription": "Accept the service request successfully.",
+            }
+        )
+
+    def _status_result(
+        self, asked: str, originator: str, conversation: str, query: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The result M-Pesa posts for a status query; None while the transaction asked
+        about is still being processed (nothing is posted yet)."""
+        request = self.b2c_requests.get(asked)
+        outcome = self.b2c_outcomes.get(asked)
+        result: dict[str, Any] = {
+            "ResultType": 0,
+            "OriginatorConversationID": originator,
+            "ConversationID": conversation,
+            "ReferenceData": {"ReferenceItem": {"Key": "Occasion", "Value": query.get("Occasion")}},
+        }
+        if request is None:
+            result.update(
+                ResultCode=2032,
+                ResultDesc="The transaction receipt number does not exist.",
+                TransactionID="",
+            )
+            return {"Result": result}
+        if outcome is None:
+            return None
+        status = "Completed" if outcome.result_code == 0 else "Failed"
+        result.update(
+            ResultCode=0,
+            ResultDesc="The service request is processed successfully.",
+            TransactionID=f"SIM{secrets.token_hex(4).upper()}",
+            ResultParameters={
+                "ResultParameter": [
+                    {"Key": "DebitPartyName", "Value": f"{self.b2c_shortcode} - Dracarys"},
+                    {"Key": "CreditPartyName", "Value": f"{request['PartyB']} - Mentor"},
+                    {"Key": "OriginatorConversationID", "Value": asked},
+                    {"Key": "InitiatedTime", "Value": "20260105120000"},
+                    {"Key": "DebitAccountType", "Value": "Utility Account"},
+                    {"Key": "DebitPartyCharges", "Value": "Fee For B2C Payment|KES|22.40"},
+                    {"Key": "TransactionReason"},
+                    {"Key": "ReasonType", "Value": "Business Payment to Customer via API"},
+                    {"Key": "TransactionStatus", "Value": status},
+                    {"Key": "FinalisedTime", "Value": "20260105120005"},
+                    {"Key": "Amount", "Value": str(outcome.paid_amount)},
+                    {"Key": "ConversationID", "Value": request["ConversationID"]},
+                    {"Key": "ReceiptNo", "Value": outcome.receipt},
+                ]
+            },
+        )
+        return {"Result": result}
+
+    def take_status_results(self) -> list[tuple[str, dict[str, Any]]]:
+        """The status-query results Daraja would now post to their ResultURLs."""
+        taken = list(self.status_results)
+        self.status_results.clear()
+        return taken
+
+    def settle_b2c(
+        self, originator_id: str, *, result_code: int = 0, paid_amount: int | None = None
+    ) -> B2COutcome:
+        """M-Pesa processes a B2C request it took in (once; later calls see the same)."""
+        request = self.b2c_requests[originator_id]
+        outcome = self.b2c_outcomes.get(originator_id)
+        if outcome is None:
+            outcome = B2COutcome(
+                result_code=result_code,
+                receipt=f"NLJ{secrets.token_hex(4).upper()}",
+                paid_amount=request["Amount"] if paid_amount is None else paid_amount,
+            )
+            self.b2c_outcomes[originator_id] = outcome
+        return outcome
+
+    def paid_b2c(self, occasion: str) -> list[str]:
+        """The originator ids of the B2C requests for `occasion` (our payout id) that M-Pesa
+        paid."""
+        return [
+            originator
+            for originator, request in self.b2c_requests.items()
+            if request.get("Occasion") == occasion
+            and (outcome := self.b2c_outcomes.get(originator)) is not None
+            and outcome.result_code == 0
+        ]
+
+    def b2c_sent_for(self, occasion: str) -> list[str]:
+        """The originator ids of the B2C requests M-Pesa took in for `occasion`."""
+        return [o for o, r in self.b2c_requests.items() if r.get("Occasion") == occasion]
+
     # Callbacks exactly as Safaricom posts them.
 
     def stk_callback(
@@ -447,23 +643,21 @@ class DarajaSimulator:
         """The ResultURL post for a B2C request; ``paid_amount`` (whole shillings) makes
         it report another amount than the request's, as a disputed transfer would."""
         request = self.b2c_requests[originator_id]
+        outcome = self.settle_b2c(originator_id, result_code=result_code, paid_amount=paid_amount)
         result: dict[str, Any] = {
             "ResultType": 0,
-            "ResultCode": result_code,
+            "ResultCode": outcome.result_code,
             "ResultDesc": "The service request is processed successfully."
-            if result_code == 0
+            if outcome.result_code == 0
             else "The balance is insufficient for the transaction.",
             "OriginatorConversationID": originator_id,
             "ConversationID": request["ConversationID"],
-            "TransactionID": f"NLJ{secrets.token_hex(4).upper()}",
+            "TransactionID": outcome.receipt,
         }
-        if result_code == 0:
+        if outcome.result_code == 0:
             result["ResultParameters"] = {
                 "ResultParameter": [
-                    {
-                        "Key": "TransactionAmount",
-                        "Value": request["Amount"] if paid_amount is None else paid_amount,
-                    },
+                    {"Key": "TransactionAmount", "Value": outcome.paid_amount},
                     {"Key": "TransactionReceipt", "Value": result["TransactionID"]},
                     {"Key": "ReceiverPartyPublicName", "Value": f"{request['PartyB']} - Mentor"},
                     {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},

@@ -14,10 +14,10 @@ from dracarys.db import transaction
 from dracarys.errors import Conflict
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
-from dracarys.wallet import escrow, ledger, service
+from dracarys.wallet import escrow, ledger, payouts, service
 from dracarys.wallet.models import AccountCode
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
@@ -101,12 +101,13 @@ async def test_escrow_lifecycle_book_pay_hold_release_holdback_and_weekly_payout
     assert await _available(pool, mentor) == (700_000, 0)
 
     # The weekly payout sends it all through M-Pesa B2C; running it twice pays once.
-    [payout_id] = await service.run_weekly_payouts(platform)
-    assert await service.run_weekly_payouts(platform) == []
-    assert daraja_sim.b2c_requests[str(payout_id)]["Amount"] == 7_000
-    assert daraja_sim.b2c_requests[str(payout_id)]["PartyB"] == "254722000111"
+    [payout_id] = await payouts.run_weekly_payouts(platform)
+    assert await payouts.run_weekly_payouts(platform) == []
+    originator = await current_originator(pool, payout_id)
+    assert daraja_sim.b2c_requests[originator]["Amount"] == 7_000
+    assert daraja_sim.b2c_requests[originator]["PartyB"] == "254722000111"
     assert await _available(pool, mentor) == (0, 700_000)
-    path, payload = daraja_sim.b2c_result(str(payout_id))
+    path, payload = daraja_sim.b2c_result(originator)
     for _ in range(2):
         assert (await client.post(path, json=payload)).status_code == 200
     assert await _available(pool, mentor) == (0, 0)

@@ -29,6 +29,7 @@ def test_wallet_jobs_carry_cron_schedules() -> None:
         "wallet.release_due_holdbacks",
         "wallet.weekly_payouts",
         "wallet.retry_payouts",
+        "wallet.reconcile_payouts",
         "wallet.settle_stale_mpesa",
         "wallet.expire_pending_transfers",
         "wallet.mentor_bonuses",

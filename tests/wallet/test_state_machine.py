@@ -29,7 +29,7 @@ from dracarys.errors import DomainError
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import escrow, ledger, service
+from dracarys.wallet import escrow, ledger, payouts, service
 from dracarys.wallet.models import AccountCode, DepositRequest, WithdrawRequest
 from dracarys.wallet.policy import mentor_split, split_vat
 from tests.support import create_user
@@ -128,7 +128,7 @@ def test_wallet_operations_keep_every_invariant_and_rejections_change_nothing(
                 destination="KCB 0011223344",
                 idempotency_key=self.key(),
             )
-            work = service.request_withdrawal(platform, self.actor(user_id), user_id, request)
+            work = payouts.request_withdrawal(platform, self.actor(user_id), user_id, request)
             if amount > self.available[user_id]:
                 self.rejected(work)
                 return
@@ -142,7 +142,12 @@ def test_wallet_operations_keep_every_invariant_and_rejections_change_nothing(
         def payout(self, data: st.DataObject) -> None:
             payout_id = data.draw(st.sampled_from(sorted(self.payouts)))
             user_id, amount = self.payouts.pop(payout_id)
-            run(service.record_bank_transfer(platform, payout_id, "FT-MACHINE"))
+            admin = CurrentUser(id=uuid.uuid4(), role=Role.ADMIN, session_id=uuid.uuid4())
+            run(
+                payouts.record_bank_transfer(
+                    platform, admin, payout_id, "FT-MACHINE", source_ip="127.0.0.1"
+                )
+            )
             self.reserved[user_id] -= amount
 
         @rule(amount=st.integers(1, 60_000))

@@ -18,9 +18,9 @@ from dracarys.identity import store as identity_store
 from dracarys.identity.access import Role
 from dracarys.identity.crypto import seal, totp_secret_key
 from dracarys.platform import Platform
-from dracarys.wallet import ledger, service
+from dracarys.wallet import ledger, payouts, service
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
@@ -130,14 +130,7 @@ async def test_fifty_concurrent_withdrawals_with_one_key_make_one_payout_and_a_n
     assert (
         await pool.fetchval("SELECT count(*) FROM ledger_transfers WHERE code = 'withdrawal'") == 1
     )
-    assert (
-        sum(
-            1
-            for r in daraja_sim.b2c_requests.values()
-            if r["OriginatorConversationID"] == responses[0].json()["id"]
-        )
-        == 1
-    )
+    assert len(daraja_sim.b2c_sent_for(responses[0].json()["id"])) == 1
     changed = await client.post(
         f"/api/v1/wallets/{user.id}/withdraw",
         json={**body, "amount_minor": 100_100},
@@ -172,9 +165,11 @@ async def test_a_failed_b2c_result_returns_the_money_and_a_success_completes_onc
         )
     ).json()
     assert (first["status"], second["status"]) == ("sent", "sent")
-    path, failure = daraja_sim.b2c_result(first["id"], result_code=2001)
+    path, failure = daraja_sim.b2c_result(
+        await current_originator(pool, first["id"]), result_code=2001
+    )
     assert (await client.post(path, json=failure)).status_code == 200
-    path, success = daraja_sim.b2c_result(second["id"])
+    path, success = daraja_sim.b2c_result(await current_originator(pool, second["id"]))
     for _ in range(3):
         assert (await client.post(path, json=success)).status_code == 200
     assert await _kes(client, user) == (400_000, 0)
@@ -202,10 +197,10 @@ async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_b
         )
     ).json()
     assert (retried["status"], retried["attempts"]) == ("queued", 1)
-    assert await service.retry_due_payouts(platform) == 0  # backoff not over yet
+    assert await payouts.retry_due_payouts(platform) == 0  # backoff not over yet
     clock.advance(timedelta(minutes=3))
-    assert await service.retry_due_payouts(platform) == 1
-    assert retried["id"] in daraja_sim.b2c_requests
+    assert await payouts.retry_due_payouts(platform) == 1
+    assert len(daraja_sim.b2c_sent_for(retried["id"])) == 1
 
     daraja_sim.b2c_failures_to_inject = 100
     doomed = (
@@ -217,7 +212,7 @@ async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_b
     ).json()
     for _ in range(platform.settings.wallet_payout_max_attempts + 1):
         clock.advance(timedelta(hours=2))
-        await service.retry_due_payouts(platform)
+        await payouts.retry_due_payouts(platform)
     daraja_sim.b2c_failures_to_inject = 0
     status = await pool.fetchrow(
         "SELECT status, attempts FROM payouts WHERE id = $1", uuid.UUID(doomed["id"])
@@ -328,17 +323,21 @@ async def test_a_queue_timeout_resends_the_payout_after_the_backoff(
             headers=user.headers,
         )
     ).json()
-    path, timeout = daraja_sim.b2c_queue_timeout(payout["id"])
+    path, timeout = daraja_sim.b2c_queue_timeout(await current_originator(pool, payout["id"]))
     assert "/b2c/timeout" in path
     for _ in range(2):
         assert (await client.post(path, json=timeout)).status_code == 200
     row = await pool.fetchrow(
-        "SELECT status, attempts FROM payouts WHERE id = $1", uuid.UUID(payout["id"])
+        "SELECT status, attempts, next_attempt_at FROM payouts WHERE id = $1",
+        uuid.UUID(payout["id"]),
     )
-    assert (row["status"], row["attempts"]) == ("queued", 2)
+    # One send so far, queued again once (the repeated time-out changed nothing).
+    assert (row["status"], row["attempts"]) == ("queued", 1)
+    assert row["next_attempt_at"] == clock.now() + timedelta(minutes=2)
     clock.advance(timedelta(minutes=5))
-    assert await service.retry_due_payouts(platform) == 1
-    path, success = daraja_sim.b2c_result(payout["id"])
+    assert await payouts.retry_due_payouts(platform) == 1
+    assert await payouts.retry_due_payouts(platform) == 0
+    path, success = daraja_sim.b2c_result(await current_originator(pool, payout["id"]))
     assert (await client.post(path, json=success)).status_code == 200
     assert await _kes(client, refreshed(user, platform.settings, clock)) == (0, 0)
     assert len(await outbox_events(pool, "payout.completed")) == 1
@@ -366,7 +365,8 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
     ]
     # M-Pesa says it paid KES 1,500 for a KES 2,000 payout, and KES 900 for KES 1,000.
     for payout, shillings in ((refunded, 1_500), (paid, 900)):
-        path, result = daraja_sim.b2c_result(payout["id"], paid_amount=shillings)
+        originator = await current_originator(pool, payout["id"])
+        path, result = daraja_sim.b2c_result(originator, paid_amount=shillings)
         for _ in range(2):
             assert (await client.post(path, json=result)).status_code == 200
     rows = {
@@ -412,6 +412,8 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
     assert len(await outbox_events(pool, "payout.completed")) == 1
     assert (await client.get(queue, headers=admin.headers)).json() == []
     # A late duplicate of M-Pesa's result changes nothing once settled.
-    path, result = daraja_sim.b2c_result(paid["id"], paid_amount=900)
+    path, result = daraja_sim.b2c_result(
+        await current_originator(pool, paid["id"]), paid_amount=900
+    )
     assert (await client.post(path, json=result)).status_code == 200
     assert await _kes(client, user) == (400_000, 0)

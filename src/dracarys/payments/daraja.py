@@ -1,15 +1,17 @@
 """Safaricom M-Pesa Daraja over httpx: OAuth client-credentials token, STK push (Lipa na
-M-Pesa Online) and its status query, and B2C payments. Field names, formats and rules are
-Daraja's: `Password` = base64(shortcode + passkey + timestamp), `Timestamp`
-yyyyMMddHHmmss in Nairobi time, phones as 2547XXXXXXXX, whole-shilling integer `Amount`,
-`AccountReference` of at most 12 characters."""
+M-Pesa Online) and its status query, B2C payments and the transaction-status query that
+finds out what became of one, and the readers of their asynchronous results. Field names,
+formats and rules are Daraja's: `Password` = base64(shortcode + passkey + timestamp),
+`Timestamp` yyyyMMddHHmmss in Nairobi time, phones as 2547XXXXXXXX, whole-shilling integer
+`Amount`, `AccountReference` of at most 12 characters."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -30,6 +32,22 @@ class DarajaError(ServiceUnavailable):
     """Daraja refused or could not be reached; nothing was sent to the customer."""
 
 
+class DarajaOutcomeUnknown(DarajaError):
+    """The request may have reached M-Pesa: the connection broke or timed out after it was
+    sent, or Daraja failed with a server error. Only a status query can tell whether M-Pesa
+    acted on it; sending it again unasked could pay twice."""
+
+
+# Answers that say Daraja did not take the request in: refusals of the request itself
+# (4xx) and "service unavailable". Any other server error may come after M-Pesa acted.
+_NOT_TAKEN_STATUSES = frozenset(range(400, 500)) | {503}
+# TransactionStatus values of a status-query result that mean the transaction moved no
+# money; "Completed" means it paid. Anything else (or another ResultCode) tells nothing.
+_UNPAID_TRANSACTION_STATUSES = frozenset({"Failed", "Cancelled", "Declined", "Expired"})
+# The ResultCode of a status query about a transaction M-Pesa has no record of.
+STATUS_RESULT_NOT_FOUND = "2032"
+
+
 @dataclass(frozen=True, slots=True)
 class StkPushAccepted:
     merchant_request_id: str
@@ -46,6 +64,22 @@ class StkQueryResult:
 class B2CAccepted:
     conversation_id: str
     originator_conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusQueryAccepted:
+    conversation_id: str
+    originator_conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStatusAnswer:
+    """What a transaction-status result says about the transaction asked about."""
+
+    outcome: Literal["paid", "unpaid", "not_found", "unknown"]
+    description: str
+    paid_minor: int | None = None  # with "paid": the Amount M-Pesa reports
+    receipt: str | None = None  # with "paid": M-Pesa's receipt number
 
 
 def normalise_phone(raw: str) -> str:
@@ -127,19 +161,31 @@ class DarajaGateway:
         return body
 
     async def _post(self, path: str, payload: dict[str, Any], what: str) -> dict[str, Any]:
+        """POST with a bearer token. Raises `DarajaOutcomeUnknown` when the request may
+        have been acted on, plain `DarajaError` when it surely was not."""
         try:
             async with httpx.AsyncClient(timeout=15) as client:
                 token = await self._token(client)
-                response = await client.post(
-                    f"{self._base}{path}",
-                    json=payload,
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                if response.status_code == 401:
-                    _tokens.pop((self._base, self._settings.daraja_consumer_key), None)
-                return self._json(response, what)
+                try:
+                    response = await client.post(
+                        f"{self._base}{path}",
+                        json=payload,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                    raise  # never connected: nothing was sent
+                except httpx.HTTPError as exc:
+                    raise DarajaOutcomeUnknown(f"M-Pesa {what} got no answer") from exc
         except httpx.HTTPError as exc:
             raise DarajaError(f"M-Pesa {what} could not be reached") from exc
+        if response.status_code == 401:
+            _tokens.pop((self._base, self._settings.daraja_consumer_key), None)
+        try:
+            return self._json(response, what)
+        except DarajaError as exc:
+            if response.status_code in _NOT_TAKEN_STATUSES:
+                raise
+            raise DarajaOutcomeUnknown(exc.detail) from exc
 
     def _credentials(self) -> dict[str, str]:
         timestamp = daraja_timestamp(self._clock.now())
@@ -194,8 +240,17 @@ class DarajaGateway:
         return StkQueryResult(int(body["ResultCode"]), str(body.get("ResultDesc", "")))
 
     async def b2c(
-        self, *, originator_id: str, phone: str, amount_minor: int, currency: str, remarks: str
+        self,
+        *,
+        originator_id: str,
+        phone: str,
+        amount_minor: int,
+        currency: str,
+        remarks: str,
+        occasion: str,
     ) -> B2CAccepted:
+        """Send money to a phone. `originator_id` names this one request: it is what a
+        later `transaction_status` asks about, so it must never be reused."""
         base = callback_base(self._settings)
         payload = {
             "OriginatorConversationID": originator_id,
@@ -208,7 +263,7 @@ class DarajaGateway:
             "Remarks": remarks[:100],
             "QueueTimeOutURL": f"{base}/b2c/timeout",
             "ResultURL": f"{base}/b2c/result",
-            "Occasion": "payout",
+            "Occasion": occasion[:100],
         }
         body = await self._post("/mpesa/b2c/v3/paymentrequest", payload, "B2C")
         if str(body.get("ResponseCode")) != "0":
@@ -217,3 +272,73 @@ class DarajaGateway:
             conversation_id=str(body["ConversationID"]),
             originator_conversation_id=str(body["OriginatorConversationID"]),
         )
+
+    async def transaction_status(self, originator_id: str) -> StatusQueryAccepted:
+        """Ask what became of the B2C request sent with `originator_id`. Daraja answers
+        later, on the ResultURL (`/b2c/status/<originator_id>` under the callback base),
+        which names the request asked about since the result itself may not."""
+        base = f"{callback_base(self._settings)}/b2c/status/{originator_id}"
+        payload = {
+            "Initiator": self._settings.daraja_b2c_initiator,
+            "SecurityCredential": self._settings.daraja_b2c_security_credential,
+            "CommandID": "TransactionStatusQuery",
+            "OriginalConversationID": originator_id,
+            "PartyA": self._settings.daraja_b2c_shortcode,
+            "IdentifierType": "4",
+            "ResultURL": base,
+            "QueueTimeOutURL": f"{base}/timeout",
+            "Remarks": "payout reconciliation",
+            "Occasion": "payout",
+        }
+        body = await self._post("/mpesa/transactionstatus/v1/query", payload, "status query")
+        if str(body.get("ResponseCode")) != "0":
+            raise DarajaError(f"M-Pesa refused the status query: {body.get('ResponseDescription')}")
+        return StatusQueryAccepted(
+            conversation_id=str(body["ConversationID"]),
+            originator_conversation_id=str(body["OriginatorConversationID"]),
+        )
+
+
+def _result_parameters(result: dict[str, Any]) -> dict[str, Any]:
+    parameters = (result.get("ResultParameters") or {}).get("ResultParameter") or []
+    if isinstance(parameters, dict):  # a lone parameter comes as an object
+        parameters = [parameters]
+    return {str(p.get("Key")): p.get("Value") for p in parameters if isinstance(p, dict)}
+
+
+def _shillings_to_minor(value: Any) -> int | None:
+    try:
+        return int(Decimal(str(value)) * 100)
+    except ArithmeticError:
+        return None
+
+
+def b2c_paid_minor(result: dict[str, Any]) -> int | None:
+    """The TransactionAmount of a successful B2C result, in minor units (None when the
+    result does not say, or says something that is not an amount)."""
+    value = _result_parameters(result).get("TransactionAmount")
+    return None if value is None else _shillings_to_minor(value)
+
+
+def transaction_status_answer(result: dict[str, Any]) -> TransactionStatusAnswer:
+    """Read the `Result` of a transaction-status query."""
+    code = str(result.get("ResultCode", "")).strip()
+    description = str(result.get("ResultDesc", ""))
+    if code == STATUS_RESULT_NOT_FOUND:
+        return TransactionStatusAnswer("not_found", description)
+    if code != "0":
+        return TransactionStatusAnswer("unknown", description)
+    parameters = _result_parameters(result)
+    status = str(parameters.get("TransactionStatus", ""))
+    if status == "Completed":
+        amount = parameters.get("Amount")
+        receipt = parameters.get("ReceiptNo")
+        return TransactionStatusAnswer(
+            "paid",
+            description,
+            paid_minor=None if amount is None else _shillings_to_minor(amount),
+            receipt=None if receipt is None else str(receipt),
+        )
+    if status in _UNPAID_TRANSACTION_STATUSES:
+        return TransactionStatusAnswer("unpaid", f"M-Pesa reports the transaction {status}")
+    return TransactionStatusAnswer("unknown", f"M-Pesa reports the transaction {status or '?'}")

@@ -17,7 +17,7 @@ from dracarys.errors import InvalidInput, NotFound
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
 from dracarys.models import Input
 from dracarys.platform import Platform
-from dracarys.wallet import escrow, invoices, service, store
+from dracarys.wallet import escrow, invoices, payouts, service, store
 from dracarys.wallet.models import (
     BankTransferRecord,
     ChargebackView,
@@ -110,7 +110,7 @@ class WalletController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PayoutView:
-        return await service.request_withdrawal(platform, current_user, wallet_id, data)
+        return await payouts.request_withdrawal(platform, current_user, wallet_id, data)
 
 
 class PaymentsController(Controller):
@@ -140,6 +140,15 @@ class PaymentsController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> DepositView:
         return await service.get_deposit(platform, current_user, deposit_id)
+
+    @get("/payouts/{payout_id:uuid}", operation_id="getPayout", summary="A payout")
+    async def get_payout(
+        self,
+        payout_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PayoutView:
+        return await payouts.get_payout(platform, current_user, payout_id)
 
     @get("/invoices", operation_id="listMyInvoices", summary="My invoices and receipts")
     async def my_invoices(
@@ -254,9 +263,13 @@ class PaymentsAdminController(Controller):
         self,
         payout_id: FromPath[uuid.UUID],
         data: JSONBody[BankTransferRecord],
+        request: Request[Any, Any, Any],
         platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
     ) -> PayoutView:
-        return await service.record_bank_transfer(platform, payout_id, data.bank_reference)
+        return await payouts.record_bank_transfer(
+            platform, current_user, payout_id, data.bank_reference, source_ip=_source_ip(request)
+        )
 
     @get(
         "/chargebacks",
@@ -274,25 +287,33 @@ class PaymentsAdminController(Controller):
     @get(
         "/payouts/queue",
         operation_id="listPayoutsAwaitingAdmin",
-        summary="Payouts held for review and bank transfers to make",
+        summary="Payouts held for review, bank transfers to make, M-Pesa sends stuck in flight",
     )
     async def payout_queue(self, platform: NamedDependency[Platform]) -> list[PayoutView]:
-        async with platform.pool.acquire() as conn:
-            return await service.payouts_awaiting_admin(conn)
+        return await payouts.payouts_awaiting_admin(platform)
 
     @post(
         "/payouts/{payout_id:uuid}/review",
         operation_id="resolvePayoutReview",
         status_code=HTTP_200_OK,
-        summary="Settle a payout M-Pesa reported a different amount for",
+        summary="Settle a payout held for review or stuck in flight, after checking M-Pesa",
     )
     async def resolve_review(
         self,
         payout_id: FromPath[uuid.UUID],
         data: JSONBody[PayoutReviewDecision],
+        request: Request[Any, Any, Any],
         platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
     ) -> PayoutView:
-        return await service.resolve_payout_review(platform, payout_id, data.outcome, data.note)
+        return await payouts.resolve_payout_review(
+            platform,
+            current_user,
+            payout_id,
+            data.outcome,
+            data.note,
+            source_ip=_source_ip(request),
+        )
 
     @post(
         "/deposits/{deposit_id:uuid}/refund",
@@ -386,7 +407,7 @@ class PaymentWebhooksController(Controller):
         platform: NamedDependency[Platform],
     ) -> dict[str, Any]:
         service.check_callback_token(platform.settings, token)
-        await service.handle_b2c_result(platform, token, await _json(request), queue_timeout=False)
+        await payouts.handle_b2c_result(platform, token, await _json(request), queue_timeout=False)
         return {"ResultCode": 0, "ResultDesc": "Accepted"}
 
     @post("/mpesa/{token:str}/b2c/timeout", operation_id="mpesaB2cTimeout", status_code=HTTP_200_OK)
@@ -397,8 +418,48 @@ class PaymentWebhooksController(Controller):
         platform: NamedDependency[Platform],
     ) -> dict[str, Any]:
         service.check_callback_token(platform.settings, token)
-        await service.handle_b2c_result(platform, token, await _json(request), queue_timeout=True)
+        await payouts.handle_b2c_result(platform, token, await _json(request), queue_timeout=True)
         return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+    @post(
+        "/mpesa/{token:str}/b2c/status/{originator_id:str}",
+        operation_id="mpesaTransactionStatusResult",
+        status_code=HTTP_200_OK,
+    )
+    async def status_result(
+        self,
+        token: FromPath[str],
+        originator_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await payouts.handle_status_result(
+            platform, token, originator_id, await _json(request), queue_timeout=False
+        )
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+    @post(
+        "/mpesa/{token:str}/b2c/status/{originator_id:str}/timeout",
+        operation_id="mpesaTransactionStatusTimeout",
+        status_code=HTTP_200_OK,
+    )
+    async def status_timeout(
+        self,
+        token: FromPath[str],
+        originator_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await payouts.handle_status_result(
+            platform, token, originator_id, await _json(request), queue_timeout=True
+        )
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+
+def _source_ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
 
 
 async def _json(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -189,6 +189,11 @@ class WithdrawRequest(Input):
 
 
 class PayoutView(Schema):
+    """A payout. `status`: queued (waiting to be sent, or to be sent again), sending (the
+    request to M-Pesa is on record but M-Pesa has not confirmed taking it), sent (M-Pesa
+    took it; its result is awaited), completed, failed (the money is back in the wallet),
+    needs_review (held for an admin, the money still reserved), awaiting_bank_transfer."""
+
     id: uuid.UUID
     user_id: uuid.UUID
     kind: str
@@ -198,7 +203,11 @@ class PayoutView(Schema):
     status: str
     attempts: int
     failure_reason: str | None = None
-    review_reason: str | None = None  # why M-Pesa's result was held for an admin
+    review_reason: str | None = None  # why it was held for an admin
+    # When the M-Pesa send whose outcome is still unknown started (sending, sent, or held).
+    in_flight_since: datetime | None = None
+    # In the admins' queue: why a send in flight past the deadline has no outcome yet.
+    stuck_reason: str | None = None
 
 
 class ChargebackView(Schema):
@@ -218,7 +227,8 @@ class ChargebackView(Schema):
 
 
 class PayoutReviewDecision(Input):
-    """What an admin found when checking a held payout with M-Pesa."""
+    """What an admin found when checking with M-Pesa a payout held for review or stuck in
+    flight: completed (M-Pesa paid it) or failed (it did not; the money goes back)."""
 
     outcome: Literal["completed", "failed"]
     note: Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]

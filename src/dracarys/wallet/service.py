@@ -1,8 +1,7 @@
 """Wallet operations: deposits (Stripe Checkout, M-Pesa STK push) settled by provider
-webhooks and status queries, withdrawals and weekly payouts (M-Pesa B2C or a recorded
-bank transfer), charges with invoices, balances and history, points credit and mentor
-bonuses. Every money movement goes through the ledger inside one transaction with its
-workflow row and its outbox event."""
+webhooks and status queries, charges with invoices, balances and history, points credit
+and mentor bonuses (withdrawals and payouts: `payouts`). Every money movement goes through
+the ledger inside one transaction with its workflow row and its outbox event."""
 
 from __future__ import annotations
 
@@ -21,7 +20,6 @@ import structlog
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity.access import CurrentUser
-from dracarys.identity.stepup import verify_step_up
 from dracarys.outbox import Event, emit
 from dracarys.payments.daraja import DarajaError, DarajaGateway, normalise_phone, whole_shillings
 from dracarys.payments.stripe_gateway import StripeGateway, verify_webhook, webhook_secrets
@@ -29,7 +27,6 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet import events, invoices, ledger, store
 from dracarys.wallet.escrow import hold_escrow
-from dracarys.wallet.ledger import InsufficientFunds
 from dracarys.wallet.models import (
     SUPPORTED_CURRENCIES,
     AccountCode,
@@ -40,29 +37,25 @@ from dracarys.wallet.models import (
     DepositRequest,
     DepositView,
     HistoryItem,
-    PayoutView,
     Transfer,
     TransferKind,
     TransferSpec,
     WalletBalances,
     WalletHistory,
-    WithdrawRequest,
 )
 from dracarys.wallet.operations import run_once
 from dracarys.wallet.policy import (
-    daily_withdraw_limit_minor,
-    payout_minimum_minor,
     split_vat,
-    step_up_threshold_minor,
     vat_rate_bps,
 )
 
 log = structlog.get_logger("dracarys.wallet")
-_NAMESPACE = uuid.UUID("0b6f7d1e-2a53-4c6b-8f55-5d7d9e0c3a11")
+# Ids of deposits, charges, refunds and payouts derive from the request's idempotency key.
+ID_NAMESPACE = uuid.UUID("0b6f7d1e-2a53-4c6b-8f55-5d7d9e0c3a11")
 MPESA_STATUS_QUERY_AFTER = timedelta(minutes=2)
 
 
-def _own_wallet(actor: CurrentUser, wallet_id: uuid.UUID) -> None:
+def own_wallet(actor: CurrentUser, wallet_id: uuid.UUID) -> None:
     if actor.id != wallet_id:
         raise Forbidden("only the wallet's owner may move its money")
 
@@ -159,7 +152,7 @@ async def start_deposit(
     """Open a deposit: a Stripe Checkout session or an M-Pesa STK push, and a pending
     transfer from the provider's clearing account into the wallet that the provider's
     confirmation posts (or its failure voids)."""
-    _own_wallet(actor, wallet_id)
+    own_wallet(actor, wallet_id)
     settings = platform.settings
     if request.method == "mpesa":
         if request.phone is None:
@@ -169,7 +162,7 @@ async def start_deposit(
     else:
         phone = None
     now = platform.clock.now()
-    deposit_id = uuid.uuid5(_NAMESPACE, f"deposit:{wallet_id}:{request.idempotency_key}")
+    deposit_id = uuid.uuid5(ID_NAMESPACE, f"deposit:{wallet_id}:{request.idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
         checkout_url: str | None = None
@@ -563,7 +556,7 @@ async def refund_card_deposit(
     """Send (part of) a card deposit back to the card: the amount is reserved in the
     wallet at once, taken when Stripe confirms the refund, returned if it fails."""
     now = platform.clock.now()
-    refund_id = uuid.uuid5(_NAMESPACE, f"card-refund:{deposit_id}:{idempotency_key}")
+    refund_id = uuid.uuid5(ID_NAMESPACE, f"card-refund:{deposit_id}:{idempotency_key}")
     async with transaction(platform.pool) as conn:
         deposit = await store.lock_deposit(conn, deposit_id)
         if deposit is None or deposit["method"] != "stripe" or deposit["status"] != "completed":
@@ -706,447 +699,6 @@ async def settle_stale_mpesa_deposits(platform: Platform) -> int:
     return settled
 
 
-# ---- withdrawals and payouts ----------------------------------------------------------
-
-
-async def require_step_up(
-    conn: Connection, platform: Platform, user_id: uuid.UUID, code: str | None
-) -> None:
-    """Large withdrawals need a fresh TOTP code, checked (and burnt) by identity's
-    `verify_step_up` inside this transaction."""
-    if code is None:
-        raise Forbidden(
-            "withdrawals of this size need a fresh authenticator code in `totp_code`",
-            field="totp_code",
-        )
-    ok = await verify_step_up(
-        conn, user_id=user_id, code=code, now=platform.clock.now(), settings=platform.settings
-    )
-    if not ok:
-        raise Forbidden(
-            "the authenticator code is wrong or already used, or two-factor sign-in is off",
-            field="totp_code",
-        )
-
-
-def payout_view(row: asyncpg.Record) -> PayoutView:
-    return PayoutView(
-        id=row["id"],
-        user_id=row["user_id"],
-        kind=row["kind"],
-        method=row["method"],
-        amount_minor=row["amount_minor"],
-        currency=row["currency"],
-        status=row["status"],
-        attempts=row["attempts"],
-        failure_reason=row["failure_reason"],
-        review_reason=row["review_reason"],
-    )
-
-
-async def _open_payout(
-    conn: Connection,
-    *,
-    payout_id: uuid.UUID,
-    user_id: uuid.UUID,
-    batch_id: uuid.UUID | None,
-    kind: str,
-    method: str,
-    destination: str,
-    amount_minor: int,
-    currency: str,
-    now: datetime,
-) -> asyncpg.Record:
-    reserve = await ledger.create_transfer(
-        conn,
-        TransferSpec(
-            idempotency_key=f"payout:{payout_id}:pending",
-            code=kind,
-            kind=TransferKind.PENDING,
-            debit_account_id=await ledger.wallet_account(conn, user_id, currency, now),
-            credit_account_id=await ledger.platform_account(
-                conn, AccountCode.PAYOUT_CLEARING, currency, now
-            ),
-            amount_minor=amount_minor,
-            currency=currency,
-            reference=str(payout_id),
-        ),
-        now=now,
-    )
-    await store.insert_payout(
-        conn,
-        payout_id=payout_id,
-        user_id=user_id,
-        batch_id=batch_id,
-        kind=kind,
-        method=method,
-        destination=destination,
-        amount_minor=amount_minor,
-        currency=currency,
-        status="queued" if method == "mpesa" else "awaiting_bank_transfer",
-        pending_transfer_id=reserve.id,
-        now=now,
-    )
-    row = await store.get_payout(conn, payout_id)
-    assert row is not None
-    return row
-
-
-async def request_withdrawal(
-    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: WithdrawRequest
-) -> PayoutView:
-    """Reserve the amount in the wallet and send it out: M-Pesa B2C at once, or a bank
-    transfer an admin records. Needs KYC level 2, a TOTP step-up above the threshold, and
-    stays within the daily limit."""
-    _own_wallet(actor, wallet_id)
-    settings = platform.settings
-    now = platform.clock.now()
-    if request.method == "mpesa":
-        destination = normalise_phone(request.destination)
-        whole_shillings(request.amount_minor, request.currency)
-    else:
-        destination = request.destination
-
-    async def work(conn: Connection) -> dict[str, Any]:
-        profile = await store.user_profile(conn, wallet_id)
-        if profile is None:
-            raise NotFound("no such wallet", field="wallet_id")
-        if profile["kyc_level"] < 2:
-            raise Forbidden(
-                "withdrawals need identity verification (KYC level 2)", field="kyc_level"
-            )
-        if request.amount_minor >= step_up_threshold_minor(settings, request.currency):
-            await require_step_up(conn, platform, wallet_id, request.totp_code)
-        # One withdrawal per user at a time past this point keeps the daily sum exact.
-        await store.lock_operation_key(conn, "withdraw-limit", str(wallet_id))
-        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        used = await store.withdrawn_since(conn, wallet_id, request.currency, day_start)
-        limit = daily_withdraw_limit_minor(settings, request.currency)
-        if used + request.amount_minor > limit:
-            raise Conflict(
-                f"this would pass the daily withdrawal limit ({limit - used} left today)",
-                field="amount_minor",
-            )
-        row = await _open_payout(
-            conn,
-            payout_id=uuid.uuid5(_NAMESPACE, f"withdraw:{wallet_id}:{request.idempotency_key}"),
-            user_id=wallet_id,
-            batch_id=None,
-            kind="withdrawal",
-            method=request.method,
-            destination=destination,
-            amount_minor=request.amount_minor,
-            currency=request.currency,
-            now=now,
-        )
-        return msgspec.to_builtins(payout_view(row))  # type: ignore[no-any-return]
-
-    async with transaction(platform.pool) as conn:
-        result = await run_once(
-            conn,
-            scope=f"user:{wallet_id}",
-            key=request.idempotency_key,
-            kind="withdraw",
-            body=request,
-            now=now,
-            work=lambda: work(conn),
-        )
-    view = msgspec.convert(result, PayoutView)
-    if view.status == "queued":
-        await dispatch_payout(platform, view.id)
-    async with platform.pool.acquire() as conn:
-        row = await store.get_payout(conn, view.id)
-    assert row is not None
-    return payout_view(row)
-
-
-async def _fail_payout(
-    conn: Connection, payout: asyncpg.Record, reason: str, now: datetime
-) -> None:
-    """Return the reserved money to the wallet and mark the payout failed."""
-    await ledger.void_pending(
-        conn,
-        payout["pending_transfer_id"],
-        idempotency_key=f"payout:{payout['id']}:void",
-        code="payout_failed",
-        now=now,
-        reference=str(payout["id"]),
-    )
-    await store.update_payout(
-        conn, payout["id"], status="failed", now=now, failure_reason=reason[:500]
-    )
-
-
-async def _complete_payout(
-    conn: Connection, payout: asyncpg.Record, receipt: str | None, now: datetime
-) -> None:
-    await ledger.post_pending(
-        conn,
-        payout["pending_transfer_id"],
-        idempotency_key=f"payout:{payout['id']}:post",
-        code="payout",
-        now=now,
-        reference=str(payout["id"]),
-    )
-    await store.update_payout(
-        conn, payout["id"], status="completed", now=now, provider_receipt=receipt
-    )
-    await emit(
-        conn,
-        events.PAYOUT_COMPLETED,
-        {
-            "user_id": str(payout["user_id"]),
-            "payout_id": str(payout["id"]),
-            "amount_minor": payout["amount_minor"],
-            "currency": payout["currency"],
-            "method": payout["method"],
-        },
-    )
-
-
-async def _retry_or_fail(
-    conn: Connection, payout: asyncpg.Record, reason: str, settings: Settings, now: datetime
-) -> None:
-    attempts = payout["attempts"] + 1
-    if attempts >= settings.wallet_payout_max_attempts:
-        await store.update_payout(conn, payout["id"], status="queued", now=now, attempts=attempts)
-        await _fail_payout(conn, payout, f"gave up after {attempts} attempts: {reason}", now)
-        return
-    backoff = timedelta(minutes=2**attempts)
-    await store.update_payout(
-        conn,
-        payout["id"],
-        status="queued",
-        now=now,
-        attempts=attempts,
-        next_attempt_at=now + backoff,
-        failure_reason=reason,
-    )
-
-
-async def dispatch_payout(platform: Platform, payout_id: uuid.UUID) -> str:
-    """Send a queued M-Pesa payout; a refusal or an unreachable Daraja is retried with
-    backoff, and after the last attempt the money goes back to the wallet."""
-    now = platform.clock.now()
-    async with transaction(platform.pool) as conn:
-        payout = await store.lock_payout(conn, payout_id)
-        if payout is None or payout["status"] != "queued" or payout["method"] != "mpesa":
-            return "skipped" if payout is None else str(payout["status"])
-        # Claim it: a concurrent dispatcher sees 'sent' and leaves it alone.
-        await store.update_payout(conn, payout_id, status="sent", now=now)
-    try:
-        accepted = await DarajaGateway(platform.settings, platform.clock).b2c(
-            originator_id=str(payout_id),
-            phone=payout["destination"],
-            amount_minor=payout["amount_minor"],
-            currency=payout["currency"],
-            remarks=f"Dracarys {payout['kind']}",
-        )
-    except DarajaError as exc:
-        async with transaction(platform.pool) as conn:
-            locked = await store.lock_payout(conn, payout_id)
-            if locked is not None and locked["status"] == "sent":
-                await _retry_or_fail(conn, locked, exc.detail, platform.settings, now)
-        return "retrying"
-    async with transaction(platform.pool) as conn:
-        locked = await store.lock_payout(conn, payout_id)
-        if locked is not None and locked["status"] == "sent":
-            await store.update_payout(
-                conn,
-                payout_id,
-                status="sent",
-                now=now,
-                attempts=locked["attempts"] + 1,
-                conversation_id=accepted.conversation_id,
-            )
-    return "sent"
-
-
-async def retry_due_payouts(platform: Platform) -> int:
-    async with platform.pool.acquire() as conn:
-        due = await store.due_payout_ids(conn, platform.clock.now())
-    for payout_id in due:
-        await dispatch_payout(platform, payout_id)
-    return len(due)
-
-
-async def handle_b2c_result(
-    platform: Platform, token: str, payload: dict[str, Any], *, queue_timeout: bool
-) -> None:
-    """Apply a B2C result (ResultURL) or queue time-out (QueueTimeOutURL) once."""
-    check_callback_token(platform.settings, token)
-    result = payload.get("Result")
-    if not isinstance(result, dict) or "OriginatorConversationID" not in result:
-        raise InvalidInput("not a B2C result", field="Result")
-    now = platform.clock.now()
-    originator = str(result["OriginatorConversationID"])
-    async with transaction(platform.pool) as conn:
-        await store.record_callback(
-            conn, "mpesa", "b2c_timeout" if queue_timeout else "b2c_result", originator, result, now
-        )
-        payout = await store.lock_payout_by_originator(conn, originator)
-        if payout is None or payout["status"] not in ("queued", "sent"):
-            return
-        if queue_timeout:
-            # The request expired in Daraja's queue unprocessed: safe to send again, once
-            # per send (a repeated or stale time-out for an earlier send changes nothing).
-            current = payout["conversation_id"]
-            if payout["status"] == "sent" and current in (None, result.get("ConversationID")):
-                await _retry_or_fail(conn, payout, "queue timeout", platform.settings, now)
-            return
-        if int(result.get("ResultCode", -1)) != 0:
-            await _fail_payout(conn, payout, str(result.get("ResultDesc", "failed")), now)
-            return
-        receipt = str(result.get("TransactionID") or "")
-        paid_minor = _b2c_paid_minor(result)
-        if paid_minor == payout["amount_minor"]:
-            await _complete_payout(conn, payout, receipt, now)
-            return
-        reported = "no amount" if paid_minor is None else invoices.money(paid_minor, "KES")
-        expected = invoices.money(payout["amount_minor"], "KES")
-        await _hold_payout_for_review(
-            conn, payout, receipt, f"M-Pesa reports {reported} paid for a payout of {expected}", now
-        )
-
-
-def _b2c_paid_minor(result: dict[str, Any]) -> int | None:
-    """The TransactionAmount of a successful B2C result, in minor units (None when the
-    result does not say, or says something that is not an amount)."""
-    parameters = (result.get("ResultParameters") or {}).get("ResultParameter") or []
-    if isinstance(parameters, dict):  # a lone parameter comes as an object
-        parameters = [parameters]
-    for parameter in parameters:
-        if isinstance(parameter, dict) and parameter.get("Key") == "TransactionAmount":
-            try:
-                return int(Decimal(str(parameter.get("Value"))) * 100)
-            except ArithmeticError:
-                return None
-    return None
-
-
-async def _hold_payout_for_review(
-    conn: Connection, payout: asyncpg.Record, receipt: str, reason: str, now: datetime
-) -> None:
-    """M-Pesa says it paid, but not what we sent: neither finish nor refund on our own.
-    The reserved money stays reserved until an admin decides (``resolve_payout_review``)."""
-    await store.update_payout(
-        conn, payout["id"], status="needs_review", now=now, provider_receipt=receipt or None
-    )
-    await store.set_payout_review_reason(conn, payout["id"], reason[:500])
-    log.warning("payout held for review", payout_id=str(payout["id"]), reason=reason)
-    await emit(
-        conn,
-        events.PAYOUT_NEEDS_REVIEW,
-        {
-            "user_id": str(payout["user_id"]),
-            "payout_id": str(payout["id"]),
-            "amount_minor": payout["amount_minor"],
-            "currency": payout["currency"],
-            "reason": reason,
-        },
-    )
-
-
-async def payouts_awaiting_admin(conn: Connection) -> list[PayoutView]:
-    """Payouts only an admin can move on: held for review, or bank transfers to make."""
-    return [payout_view(row) for row in await store.payouts_awaiting_admin(conn)]
-
-
-async def resolve_payout_review(
-    platform: Platform, payout_id: uuid.UUID, outcome: Literal["completed", "failed"], note: str
-) -> PayoutView:
-    """An admin, having checked with M-Pesa, settles a payout held for review: completed
-    (the money leaves the wallet) or failed (it goes back). Deciding the same way again
-    changes nothing; deciding the other way afterwards is refused."""
-    now = platform.clock.now()
-    async with transaction(platform.pool) as conn:
-        payout = await store.lock_payout(conn, payout_id)
-        if payout is None:
-            raise NotFound("no such payout", field="payout_id")
-        if payout["status"] == "needs_review":
-            await store.set_payout_review_reason(
-                conn, payout_id, f"{payout['review_reason']}; resolved {outcome}: {note}"[:2000]
-            )
-            if outcome == "completed":
-                await _complete_payout(conn, payout, None, now)
-            else:
-                await _fail_payout(conn, payout, f"after review: {note}", now)
-        elif payout["status"] != outcome or payout["review_reason"] is None:
-            raise Conflict("this payout is not waiting for a review", field="payout_id")
-        row = await store.get_payout(conn, payout_id)
-    assert row is not None
-    return payout_view(row)
-
-
-async def record_bank_transfer(
-    platform: Platform, payout_id: uuid.UUID, bank_reference: str
-) -> PayoutView:
-    """An admin confirms a bank payout was sent; recording it twice changes nothing."""
-    now = platform.clock.now()
-    async with transaction(platform.pool) as conn:
-        payout = await store.lock_payout(conn, payout_id)
-        if payout is None:
-            raise NotFound("no such payout", field="payout_id")
-        if payout["status"] == "awaiting_bank_transfer":
-            await _complete_payout(conn, payout, bank_reference, now)
-        elif payout["status"] != "completed" or payout["method"] != "bank":
-            raise Conflict("this payout is not waiting for a bank transfer", field="payout_id")
-        row = await store.get_payout(conn, payout_id)
-    assert row is not None
-    return payout_view(row)
-
-
-def payout_period(now: datetime) -> str:
-    year, week, _ = now.astimezone(UTC).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
-    """Pay every eligible mentor's available balance above the minimum, once per ISO
-    week and currency: the batch and each mentor's line in it are unique, so running the
-    job again (or on two schedulers) creates nothing twice."""
-    now = platform.clock.now()
-    period = payout_period(now)
-    created: list[uuid.UUID] = []
-    for currency in SUPPORTED_CURRENCIES:
-        minimum = payout_minimum_minor(platform.settings, currency)
-        async with transaction(platform.pool) as conn:
-            batch_id = await store.ensure_batch(conn, period, currency, now)
-            candidates = await store.payout_candidates(conn, currency, minimum)
-        for candidate in candidates:
-            user_id = candidate["user_id"]
-            amount = int(candidate["available"])
-            use_mpesa = currency == "KES" and candidate["phone"] is not None
-            if use_mpesa:
-                amount -= amount % 100  # M-Pesa pays whole shillings
-            if amount < minimum:
-                continue
-            try:
-                async with transaction(platform.pool) as conn:
-                    if await store.batch_payout_exists(conn, batch_id, user_id):
-                        continue
-                    row = await _open_payout(
-                        conn,
-                        payout_id=uuid.uuid5(_NAMESPACE, f"payout:{batch_id}:{user_id}"),
-                        user_id=user_id,
-                        batch_id=batch_id,
-                        kind="scheduled",
-                        method="mpesa" if use_mpesa else "bank",
-                        destination=str(candidate["phone"])
-                        if use_mpesa
-                        else "bank account on file",
-                        amount_minor=amount,
-                        currency=currency,
-                        now=now,
-                    )
-            except InsufficientFunds:
-                continue  # spent since we looked; next week's batch picks up the rest
-            created.append(row["id"])
-    for payout_id in created:
-        await dispatch_payout(platform, payout_id)
-    return created
-
-
 # ---- charges --------------------------------------------------------------------------
 
 _ESCROWED_PURPOSES = ("session", "package")
@@ -1160,7 +712,7 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
     payer = actor.id
     if request.purpose in _ESCROWED_PURPOSES and request.mentor_id is None:
         raise InvalidInput("sessions and packages are paid to a mentor", field="mentor_id")
-    charge_id = uuid.uuid5(_NAMESPACE, f"charge:{payer}:{request.idempotency_key}")
+    charge_id = uuid.uuid5(ID_NAMESPACE, f"charge:{payer}:{request.idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
         escrow_id: uuid.UUID | None = None

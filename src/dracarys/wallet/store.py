@@ -567,7 +567,16 @@ async def refunded_of_deposit(conn: Connection, deposit_id: uuid.UUID) -> int:
 _PAYOUT_COLUMNS = (
     "id, user_id, batch_id, kind, method, destination, amount_minor, currency, status,"
     " attempts, next_attempt_at, pending_transfer_id, originator_conversation_id,"
-    " conversation_id, provider_receipt, failure_reason, review_reason, created_at"
+    " conversation_id, provider_receipt, failure_reason, review_reason, created_at, updated_at"
+)
+# A payout with its current M-Pesa attempt (NULLs when it has none).
+_PAYOUT_WITH_ATTEMPT = (
+    "SELECT "
+    + ", ".join(f"p.{column.strip()}" for column in _PAYOUT_COLUMNS.split(","))
+    + """, a.attempt AS attempt_number, a.status AS attempt_status,
+          a.started_at AS attempt_started_at, a.status_queries, a.detail AS attempt_detail
+       FROM payouts p
+       LEFT JOIN payout_attempts a ON a.originator_conversation_id = p.originator_conversation_id"""
 )
 
 
@@ -588,9 +597,8 @@ async def insert_payout(
 ) -> None:
     await conn.execute(
         """INSERT INTO payouts (id, user_id, batch_id, kind, method, destination, amount_minor,
-               currency, status, next_attempt_at, pending_transfer_id,
-               originator_conversation_id, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10, $10)""",
+               currency, status, next_attempt_at, pending_transfer_id, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $10)""",
         payout_id,
         user_id,
         batch_id,
@@ -602,24 +610,18 @@ async def insert_payout(
         status,
         now,
         pending_transfer_id,
-        str(payout_id),
     )
 
 
 async def get_payout(conn: Connection, payout_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE id = $1", payout_id)
+    """The payout with its current attempt's number, state, start and status queries."""
+    return await conn.fetchrow(f"{_PAYOUT_WITH_ATTEMPT} WHERE p.id = $1", payout_id)
 
 
 async def lock_payout(conn: Connection, payout_id: uuid.UUID) -> asyncpg.Record | None:
+    """Every change to a payout or its attempts happens under this lock."""
     return await conn.fetchrow(
         f"SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE id = $1 FOR UPDATE", payout_id
-    )
-
-
-async def lock_payout_by_originator(conn: Connection, originator: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        f"SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE originator_conversation_id = $1 FOR UPDATE",
-        originator,
     )
 
 
@@ -629,23 +631,20 @@ async def update_payout(
     *,
     status: str,
     now: datetime,
-    attempts: int | None = None,
     next_attempt_at: datetime | None = None,
     conversation_id: str | None = None,
     provider_receipt: str | None = None,
     failure_reason: str | None = None,
 ) -> None:
     await conn.execute(
-        """UPDATE payouts SET status = $2, updated_at = $3,
-               attempts = coalesce($4, attempts), next_attempt_at = $5,
-               conversation_id = coalesce($6, conversation_id),
-               provider_receipt = coalesce($7, provider_receipt),
-               failure_reason = coalesce($8, failure_reason)
+        """UPDATE payouts SET status = $2, updated_at = $3, next_attempt_at = $4,
+               conversation_id = coalesce($5, conversation_id),
+               provider_receipt = coalesce($6, provider_receipt),
+               failure_reason = coalesce($7, failure_reason)
            WHERE id = $1""",
         payout_id,
         status,
         now,
-        attempts,
         next_attempt_at,
         conversation_id,
         provider_receipt,
@@ -653,11 +652,17 @@ async def update_payout(
     )
 
 
-async def payouts_awaiting_admin(conn: Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"""SELECT {_PAYOUT_COLUMNS} FROM payouts
-            WHERE status IN ('needs_review', 'awaiting_bank_transfer')
-            ORDER BY updated_at, id"""
+async def payouts_awaiting_admin(conn: Connection, stuck_since: datetime) -> list[asyncpg.Record]:
+    """Held for review, bank transfers to make, and M-Pesa sends in flight since before
+    `stuck_since`."""
+    return list(
+        await conn.fetch(
+            f"""{_PAYOUT_WITH_ATTEMPT}
+                WHERE p.status IN ('needs_review', 'awaiting_bank_transfer')
+                   OR (p.status IN ('sending', 'sent') AND a.started_at <= $1)
+                ORDER BY p.updated_at, p.id""",
+            stuck_since,
+        )
     )
 
 
@@ -670,6 +675,137 @@ async def due_payout_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
         """SELECT id FROM payouts WHERE status = 'queued' AND next_attempt_at <= $1
            ORDER BY next_attempt_at LIMIT 500""",
         now,
+    )
+    return [r["id"] for r in rows]
+
+
+# ---- payout attempts ----------------------------------------------------------------
+
+
+async def start_payout_attempt(
+    conn: Connection,
+    payout_id: uuid.UUID,
+    *,
+    attempt: int,
+    originator_id: str,
+    now: datetime,
+    first_query_at: datetime,
+) -> None:
+    """Record a send before its request leaves: the attempt, and the payout `sending`."""
+    await conn.execute(
+        """INSERT INTO payout_attempts (originator_conversation_id, payout_id, attempt, status,
+               next_query_at, started_at, updated_at)
+           VALUES ($1, $2, $3, 'sending', $4, $5, $5)""",
+        originator_id,
+        payout_id,
+        attempt,
+        first_query_at,
+        now,
+    )
+    await conn.execute(
+        """UPDATE payouts SET status = 'sending', attempts = $2, originator_conversation_id = $3,
+               next_attempt_at = NULL, updated_at = $4
+           WHERE id = $1""",
+        payout_id,
+        attempt,
+        originator_id,
+        now,
+    )
+
+
+async def get_payout_attempt(conn: Connection, originator_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT originator_conversation_id, payout_id, attempt, status, conversation_id,
+                  receipt, detail, status_queries, next_query_at, started_at
+           FROM payout_attempts WHERE originator_conversation_id = $1""",
+        originator_id,
+    )
+
+
+async def payout_attempts(conn: Connection, payout_id: uuid.UUID) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            """SELECT originator_conversation_id, attempt, status, conversation_id, receipt,
+                      detail, status_queries, started_at, updated_at
+               FROM payout_attempts WHERE payout_id = $1 ORDER BY attempt""",
+            payout_id,
+        )
+    )
+
+
+async def accept_payout_attempt(
+    conn: Connection, originator_id: str, conversation_id: str, now: datetime
+) -> None:
+    """Daraja took the request in; an outcome that raced ahead of this stays."""
+    await conn.execute(
+        """UPDATE payout_attempts SET conversation_id = $2, updated_at = $3,
+               status = CASE WHEN status = 'sending' THEN 'accepted' ELSE status END
+           WHERE originator_conversation_id = $1""",
+        originator_id,
+        conversation_id,
+        now,
+    )
+
+
+async def settle_payout_attempt(
+    conn: Connection,
+    originator_id: str,
+    status: str,
+    now: datetime,
+    *,
+    detail: str | None = None,
+    receipt: str | None = None,
+) -> None:
+    """Record what became of a send. Paid is final: nothing reported later undoes it."""
+    await conn.execute(
+        """UPDATE payout_attempts SET status = $2, updated_at = $3,
+               detail = coalesce($4, detail), receipt = coalesce($5, receipt)
+           WHERE originator_conversation_id = $1 AND status <> 'paid'""",
+        originator_id,
+        status,
+        now,
+        detail,
+        receipt,
+    )
+
+
+async def note_payout_attempt(
+    conn: Connection, originator_id: str, detail: str, now: datetime
+) -> None:
+    await conn.execute(
+        """UPDATE payout_attempts SET detail = $2, updated_at = $3
+           WHERE originator_conversation_id = $1""",
+        originator_id,
+        detail,
+        now,
+    )
+
+
+async def count_status_query(
+    conn: Connection, originator_id: str, now: datetime, next_query_at: datetime
+) -> None:
+    await conn.execute(
+        """UPDATE payout_attempts SET status_queries = status_queries + 1,
+               next_query_at = $3, updated_at = $2
+           WHERE originator_conversation_id = $1""",
+        originator_id,
+        now,
+        next_query_at,
+    )
+
+
+async def payouts_due_for_status_query(
+    conn: Connection, now: datetime, limit: int
+) -> list[uuid.UUID]:
+    """Payouts in flight whose current attempt is due to be asked about."""
+    rows = await conn.fetch(
+        """SELECT p.id FROM payout_attempts a
+           JOIN payouts p ON p.originator_conversation_id = a.originator_conversation_id
+           WHERE a.status IN ('sending', 'accepted') AND a.next_query_at <= $1
+             AND p.status IN ('sending', 'sent')
+           ORDER BY a.next_query_at LIMIT $2""",
+        now,
+        limit,
     )
     return [r["id"] for r in rows]
 
