@@ -14,6 +14,7 @@ HTML carries no script; a sniffed type is one the platform knows).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -115,6 +116,95 @@ def stream_frame(data: bytes) -> None:
             return
 
 
+STRIPE_TEST_SECRET = "whsec_fuzz"
+STRIPE_SIGNED_AT = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def stripe_webhook(data: bytes) -> None:
+    """A Stripe webhook body. The first byte picks how it arrives: signed with our secret
+    (to reach the event readers) or with the first line as its Stripe-Signature header.
+    A verified event's object is read as each object type the platform knows."""
+    import hashlib
+    import hmac
+    from datetime import UTC, datetime
+
+    from dracarys.payments.stripe_gateway import (
+        CheckoutSessionObject,
+        DisputeObject,
+        RefundObject,
+        WebhookRejected,
+        verify_webhook,
+    )
+
+    if not data:
+        return
+    body = data[1:]
+    if data[0] % 2:
+        header_bytes, _, body = body.partition(b"\n")
+        header = header_bytes.decode("utf-8", "replace")
+    else:
+        signed = f"{STRIPE_SIGNED_AT}.".encode() + body
+        digest = hmac.new(STRIPE_TEST_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        header = f"t={STRIPE_SIGNED_AT},v1={digest}"
+    now = datetime.fromtimestamp(STRIPE_SIGNED_AT + 10, UTC)
+    try:
+        event = verify_webhook(body, header, [STRIPE_TEST_SECRET], now=now)
+    except WebhookRejected:
+        return
+    for shape in (CheckoutSessionObject, DisputeObject, RefundObject):
+        try:
+            event.object_as(shape)
+        except WebhookRejected:
+            continue
+
+
+def daraja_callback(data: bytes) -> None:
+    """A Daraja callback body, read as the webhooks read it: as an STK callback and as a
+    B2C or status-query result, then everything the platform derives from them."""
+    from dracarys.errors import InvalidInput
+    from dracarys.payments.daraja import (
+        b2c_paid_minor,
+        read_result,
+        read_stk_callback,
+        transaction_status_answer,
+    )
+
+    try:
+        body = msgspec.json.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return
+    try:
+        callback = read_stk_callback(body)
+    except InvalidInput:
+        pass
+    else:
+        paid = callback.paid_minor
+        assert paid is None or 0 <= paid <= 10**15
+        assert callback.receipt is None or isinstance(callback.receipt, str)
+        assert isinstance(callback.succeeded, bool)
+    try:
+        result = read_result(body)
+    except InvalidInput:
+        return
+    paid = b2c_paid_minor(result)
+    assert paid is None or 0 <= paid <= 10**15
+    answer = transaction_status_answer(result)
+    assert answer.outcome in {"paid", "unpaid", "not_found", "unknown"}
+
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+
+
+def _scheme_of(url: str | None) -> str | None:
+    """The scheme a browser would see in `url` (WHATWG URL parsing strips leading C0
+    controls and spaces and drops tabs and newlines anywhere); None for a relative URL."""
+    if not url:
+        return None
+    cleaned = re.sub(r"[\t\n\r]", "", url).lstrip("".join(map(chr, range(33))))
+    found = _SCHEME.match(cleaned)
+    return found.group(1).lower() if found else None
+
+
 class _ActiveContent(HTMLParser):
     """Collects what in rendered HTML could run or load something not allowed."""
 
@@ -130,10 +220,9 @@ class _ActiveContent(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"{tag}[{name}]")
-            if name in {"href", "src"} and value and ":" in value.split("/", 1)[0]:
-                scheme = value.split(":", 1)[0].strip().lower()
-                if scheme not in self._schemes:
-                    self.found.append(f"{tag}[{name}={value[:40]}]")
+            scheme = _scheme_of(value) if name in {"href", "src"} else None
+            if scheme is not None and scheme not in self._schemes:
+                self.found.append(f"{tag}[{name}={(value or '')[:40]}]")
 
 
 def lesson_markdown(data: bytes) -> None:
@@ -193,4 +282,6 @@ TARGETS: dict[str, Target] = {
         lesson_markdown, ("dracarys.curriculum.rendering", "markdown_it", "mdurl")
     ),
     "file_type": Target(file_type, ("dracarys.files",)),
+    "stripe_webhook": Target(stripe_webhook, ("dracarys.payments.stripe_gateway",)),
+    "daraja_callback": Target(daraja_callback, ("dracarys.payments.daraja",)),
 }

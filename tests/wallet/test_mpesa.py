@@ -174,3 +174,28 @@ async def test_a_lost_callback_is_settled_by_the_status_query(
     path, payload = daraja_sim.stk_callback(paid["provider_ref"])
     assert (await client.post(path, json=payload)).status_code == 200
     assert (await _kes(client, user))["available_minor"] == 200_000
+
+
+async def test_a_callback_of_another_shape_is_a_422_naming_the_field_and_credits_nothing(
+    client: Client, make_user: MakeUser, daraja_sim: DarajaSimulator
+) -> None:
+    """A ResultCode that is not a code, or an Amount like "33e3333333333333" (found by the
+    daraja_callback fuzz target: it overflowed Decimal), never reaches the ledger."""
+    user = await make_user()
+    deposit = await _stk_deposit(client, user, 100_000, "stk-shape-01")
+    path, payload = daraja_sim.stk_callback(deposit["provider_ref"])
+    callback = payload["Body"]["stkCallback"]
+    wrong_code = {"Body": {"stkCallback": {**callback, "ResultCode": [0]}}}
+    refused = await client.post(path, json=wrong_code)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "Body.stkCallback.ResultCode"
+    items = [
+        {"Name": "Amount", "Value": "33e3333333333333"} if i["Name"] == "Amount" else i
+        for i in callback["CallbackMetadata"]["Item"]
+    ]
+    huge = {"Body": {"stkCallback": {**callback, "CallbackMetadata": {"Item": items}}}}
+    answered = await client.post(path, json=huge)
+    assert answered.status_code == 200, answered.text
+    assert (await _kes(client, user))["available_minor"] == 0
+    status = (await client.get(f"/api/v1/deposits/{deposit['id']}", headers=user.headers)).json()
+    assert status["status"] == "failed"  # an amount other than the one asked for

@@ -314,3 +314,36 @@ async def test_a_dispute_for_a_payment_that_is_not_ours_changes_nothing(
     event = stripe_sim.dispute(deposit["provider_ref"], "charge.dispute.created", now)
     await _deliver(client, stripe_sim, event, now)
     assert await pool.fetchval("SELECT count(*) FROM card_chargebacks") == 0
+
+
+async def test_a_signature_header_with_non_ascii_bytes_is_a_400_not_a_crash(
+    client: Client, make_user: MakeUser, stripe_sim: StripeSimulator, clock: ManualClock
+) -> None:
+    """Found by the stripe_webhook fuzz target: the endpoint is open to anyone, and a
+    `v1=` value with a non-ASCII byte made `hmac.compare_digest` raise (a 500)."""
+    user = await make_user()
+    deposit = await _deposit(client, user, 10_000, "KES", "dep-nonascii-1")
+    now = int(clock.now().timestamp())
+    body, _ = stripe_sim.signed(stripe_sim.pay(deposit["provider_ref"], now), now)
+    header = f"t={now},v1=".encode() + "\u00e5\u00c1".encode("latin-1")
+    response = await client.post(
+        "/api/v1/webhooks/stripe", content=body, headers=[(b"stripe-signature", header)]
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await _balances(client, user))["KES"]["available_minor"] == 0
+
+
+async def test_an_event_object_of_another_shape_is_refused_naming_the_field(
+    client: Client, make_user: MakeUser, stripe_sim: StripeSimulator, clock: ManualClock
+) -> None:
+    user = await make_user()
+    deposit = await _deposit(client, user, 10_000, "KES", "dep-shape-01")
+    now = int(clock.now().timestamp())
+    event = stripe_sim.pay(deposit["provider_ref"], now)
+    event["data"]["object"]["amount_total"] = "ten thousand"
+    body, headers = stripe_sim.signed(event, now)
+    response = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "amount_total" in response.json()["detail"]
+    assert (await _balances(client, user))["KES"]["available_minor"] == 0

@@ -11,10 +11,11 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 import phonenumbers
 
 from dracarys.clock import Clock
@@ -299,44 +300,167 @@ class DarajaGateway:
         )
 
 
-def _result_parameters(result: dict[str, Any]) -> dict[str, Any]:
-    parameters = (result.get("ResultParameters") or {}).get("ResultParameter") or []
-    if isinstance(parameters, dict):  # a lone parameter comes as an object
-        parameters = [parameters]
-    return {str(p.get("Key")): p.get("Value") for p in parameters if isinstance(p, dict)}
+# ---- the callbacks' bodies, read into types -----------------------------------------
+#
+# Daraja posts its asynchronous answers as JSON. They are read once, here, into structs:
+# a body of another shape is refused with a 422 naming the field, and an amount that is not
+# a sum of money reads as none, so nothing downstream meets a surprise.
+
+Scalar = str | int | float | bool | None
+# More than any M-Pesa transaction can move, in minor units: an "amount" beyond it is noise.
+_MAX_AMOUNT_MINOR = 10**15
 
 
-def _shillings_to_minor(value: Any) -> int | None:
+class _Parameter(msgspec.Struct, frozen=True):
+    key: str = msgspec.field(name="Key")
+    value: Scalar = msgspec.field(name="Value", default=None)
+
+
+class _ResultParameters(msgspec.Struct, frozen=True):
+    # A lone parameter comes as an object rather than a one-element list.
+    items: list[_Parameter] | _Parameter = msgspec.field(
+        name="ResultParameter", default_factory=list
+    )
+
+
+class DarajaResult(msgspec.Struct, frozen=True):
+    """The `Result` of a B2C or transaction-status callback."""
+
+    result_code: int | str = msgspec.field(name="ResultCode")
+    result_desc: str = msgspec.field(name="ResultDesc", default="")
+    originator_conversation_id: str = msgspec.field(name="OriginatorConversationID", default="")
+    conversation_id: str = msgspec.field(name="ConversationID", default="")
+    transaction_id: str = msgspec.field(name="TransactionID", default="")
+    result_parameters: _ResultParameters | None = msgspec.field(
+        name="ResultParameters", default=None
+    )
+
+    @property
+    def succeeded(self) -> bool:
+        return str(self.result_code).strip() == "0"
+
+    def parameters(self) -> dict[str, Scalar]:
+        if self.result_parameters is None:
+            return {}
+        items = self.result_parameters.items
+        return {p.key: p.value for p in (items if isinstance(items, list) else [items])}
+
+
+class _StkItem(msgspec.Struct, frozen=True):
+    name: str = msgspec.field(name="Name")
+    value: Scalar = msgspec.field(name="Value", default=None)
+
+
+class _StkMetadata(msgspec.Struct, frozen=True):
+    items: list[_StkItem] = msgspec.field(name="Item", default_factory=list)
+
+
+class StkCallback(msgspec.Struct, frozen=True):
+    """The `Body.stkCallback` of an STK push's callback."""
+
+    checkout_request_id: str = msgspec.field(name="CheckoutRequestID")
+    result_code: int | str = msgspec.field(name="ResultCode")
+    result_desc: str = msgspec.field(name="ResultDesc", default="")
+    merchant_request_id: str = msgspec.field(name="MerchantRequestID", default="")
+    metadata: _StkMetadata | None = msgspec.field(name="CallbackMetadata", default=None)
+
+    @property
+    def succeeded(self) -> bool:
+        return str(self.result_code).strip() == "0"
+
+    def _item(self, name: str) -> Scalar:
+        items = self.metadata.items if self.metadata is not None else []
+        return next((item.value for item in items if item.name == name), None)
+
+    @property
+    def paid_minor(self) -> int | None:
+        return shillings_to_minor(self._item("Amount"))
+
+    @property
+    def receipt(self) -> str | None:
+        value = self._item("MpesaReceiptNumber")
+        return None if value is None else str(value)
+
+
+class _StkBody(msgspec.Struct, frozen=True):
+    callback: StkCallback = msgspec.field(name="stkCallback")
+
+
+class _StkEnvelope(msgspec.Struct, frozen=True):
+    body: _StkBody = msgspec.field(name="Body")
+
+
+class _ResultEnvelope(msgspec.Struct, frozen=True):
+    result: DarajaResult = msgspec.field(name="Result")
+
+
+T = TypeVar("T")
+
+
+def _read(payload: Any, shape: type[T], what: str) -> T:
     try:
-        return int(Decimal(str(value)) * 100)
+        return msgspec.convert(payload, shape)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).rpartition(" - at `")
+        field = path.rstrip("`").removeprefix("$.") or "body"
+        raise InvalidInput(f"not {what}: {message or exc}", field=field) from None
+
+
+def read_stk_callback(body: Any) -> StkCallback:
+    """`{"Body": {"stkCallback": {...}}}` as Daraja posts it."""
+    return _read(body, _StkEnvelope, "an STK callback").body.callback
+
+
+def read_stored_stk_callback(callback: Any) -> StkCallback:
+    """The `stkCallback` object as recorded when it arrived."""
+    return _read(callback, StkCallback, "an STK callback")
+
+
+def read_result(body: Any) -> DarajaResult:
+    """`{"Result": {...}}` of a B2C result, a queue time-out or a status-query result."""
+    return _read(body, _ResultEnvelope, "a Daraja result").result
+
+
+def shillings_to_minor(value: Scalar) -> int | None:
+    """Shillings as Daraja writes them (100, "100.00") in minor units; None for anything
+    that is not a plausible sum of money."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+        # Bounded before any arithmetic: "33e3333333333333" is a valid Decimal too.
+        if not amount.is_finite() or amount < 0 or amount.adjusted() > 15:
+            return None
+        minor = amount * 100
+        if minor != minor.to_integral_value() or minor > _MAX_AMOUNT_MINOR:
+            return None
+        return int(minor)
     except ArithmeticError:
         return None
 
 
-def b2c_paid_minor(result: dict[str, Any]) -> int | None:
+def b2c_paid_minor(result: DarajaResult) -> int | None:
     """The TransactionAmount of a successful B2C result, in minor units (None when the
     result does not say, or says something that is not an amount)."""
-    value = _result_parameters(result).get("TransactionAmount")
-    return None if value is None else _shillings_to_minor(value)
+    return shillings_to_minor(result.parameters().get("TransactionAmount"))
 
 
-def transaction_status_answer(result: dict[str, Any]) -> TransactionStatusAnswer:
+def transaction_status_answer(result: DarajaResult) -> TransactionStatusAnswer:
     """Read the `Result` of a transaction-status query."""
-    code = str(result.get("ResultCode", "")).strip()
-    description = str(result.get("ResultDesc", ""))
+    code = str(result.result_code).strip()
+    description = result.result_desc
     if code == STATUS_RESULT_NOT_FOUND:
         return TransactionStatusAnswer("not_found", description)
     if code != "0":
         return TransactionStatusAnswer("unknown", description)
-    parameters = _result_parameters(result)
-    status = str(parameters.get("TransactionStatus", ""))
+    parameters = result.parameters()
+    status = str(parameters.get("TransactionStatus") or "")
     if status == "Completed":
-        amount = parameters.get("Amount")
         receipt = parameters.get("ReceiptNo")
         return TransactionStatusAnswer(
             "paid",
             description,
-            paid_minor=None if amount is None else _shillings_to_minor(amount),
+            paid_minor=shillings_to_minor(parameters.get("Amount")),
             receipt=None if receipt is None else str(receipt),
         )
     if status in _UNPAID_TRANSACTION_STATUSES:

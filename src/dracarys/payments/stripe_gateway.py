@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, TypeVar
 
 import msgspec
 import stripe
@@ -22,6 +23,7 @@ from dracarys.errors import InvalidInput, ServiceUnavailable
 from dracarys.settings import Settings
 
 WEBHOOK_TOLERANCE_S = 300
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class WebhookRejected(InvalidInput):
@@ -42,6 +44,64 @@ class StripeRefund:
     status: str
 
 
+# ---- the events we read, as types ----------------------------------------------------
+#
+# Only the fields the platform acts on; Stripe adds fields freely, so others are ignored.
+# A body of another shape is refused with a 400 naming the field (Stripe retries and the
+# log says why), so nothing downstream meets a surprise.
+
+AmountMinor = Annotated[int, msgspec.Meta(ge=0, le=10**15)]
+T = TypeVar("T")
+
+
+class _EventData(msgspec.Struct, frozen=True):
+    object: msgspec.Raw
+
+
+class StripeEvent(msgspec.Struct, frozen=True):
+    id: str
+    kind: str = msgspec.field(name="type")  # e.g. "checkout.session.completed"
+    data: _EventData = msgspec.field(name="data")
+
+    def object_as(self, shape: type[T]) -> T:
+        """`data.object` read as the object this event's type carries."""
+        return _decode(self.data.object, shape, f"the object of a {self.kind} event")
+
+
+class CheckoutSessionObject(msgspec.Struct, frozen=True):
+    id: str
+    client_reference_id: str | None = None
+    metadata: dict[str, str] = {}
+    payment_status: str | None = None
+    amount_total: AmountMinor | None = None
+    currency: str | None = None
+    payment_intent: str | None = None
+
+
+class DisputeObject(msgspec.Struct, frozen=True):
+    id: str
+    status: str
+    payment_intent: str | None = None
+    amount: AmountMinor | None = None
+    currency: str | None = None
+    reason: str | None = None
+
+
+class RefundObject(msgspec.Struct, frozen=True):
+    id: str
+    status: str | None = None
+    metadata: dict[str, str] = {}
+
+
+def _decode(raw: bytes | msgspec.Raw, shape: type[T], what: str) -> T:
+    try:
+        return msgspec.json.decode(raw, type=shape)
+    except msgspec.ValidationError as exc:
+        raise WebhookRejected(f"the body is not {what}: {exc}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise WebhookRejected("the body is not JSON") from None
+
+
 def webhook_secrets(settings: Settings) -> list[str]:
     return [s.strip() for s in settings.stripe_webhook_secrets.split(",") if s.strip()]
 
@@ -53,7 +113,7 @@ def verify_webhook(
     *,
     now: datetime,
     tolerance_s: int = WEBHOOK_TOLERANCE_S,
-) -> dict[str, Any]:
+) -> StripeEvent:
     """The decoded event if the raw body carries a valid, fresh signature; otherwise a
     400 that says what was wrong (never which secret)."""
     if not secrets:
@@ -64,7 +124,8 @@ def verify_webhook(
         key, _, value = part.strip().partition("=")
         if key == "t" and value.isdigit():
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and _HEX_SHA256.fullmatch(value):
+            # Anything else cannot match (and compare_digest refuses non-ASCII text).
             signatures.append(value)
     if timestamp is None or not signatures:
         raise WebhookRejected("the Stripe-Signature header is missing or malformed")
@@ -74,13 +135,7 @@ def verify_webhook(
         raise WebhookRejected("no signature matches the body")
     if abs(now.timestamp() - timestamp) > tolerance_s:
         raise WebhookRejected("the signature timestamp is outside the tolerance")
-    try:
-        event = msgspec.json.decode(payload)
-    except msgspec.DecodeError as exc:
-        raise WebhookRejected("the body is not JSON") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-        raise WebhookRejected("the body is not a Stripe event")
-    return event
+    return _decode(payload, StripeEvent, "a Stripe event")
 
 
 class StripeGateway:

@@ -39,6 +39,7 @@ from dracarys.payments.daraja import (
     DarajaOutcomeUnknown,
     b2c_paid_minor,
     normalise_phone,
+    read_result,
     transaction_status_answer,
     whole_shillings,
 )
@@ -577,27 +578,29 @@ async def handle_b2c_result(
     """Apply a B2C result (ResultURL) or queue time-out (QueueTimeOutURL) once: it names
     its attempt by OriginatorConversationID."""
     check_callback_token(platform.settings, token)
-    result = payload.get("Result")
-    if not isinstance(result, dict) or "OriginatorConversationID" not in result:
-        raise InvalidInput("not a B2C result", field="Result")
+    result = read_result(payload)
+    if not result.originator_conversation_id:
+        raise InvalidInput(
+            "a B2C result names its request", field="Result.OriginatorConversationID"
+        )
     now = platform.clock.now()
-    originator_id = str(result["OriginatorConversationID"])
+    originator_id = result.originator_conversation_id
     async with transaction(platform.pool) as conn:
         await store.record_callback(
             conn,
             "mpesa",
             "b2c_timeout" if queue_timeout else "b2c_result",
             originator_id,
-            result,
+            payload["Result"],
             now,
         )
         found = await _lock_attempt(conn, originator_id)
         if found is None:
             return
         payout, attempt = found
-        if queue_timeout or int(result.get("ResultCode", -1)) != 0:
+        if queue_timeout or not result.succeeded:
             outcome = "timed_out" if queue_timeout else "failed"
-            reason = "queue timeout" if queue_timeout else str(result.get("ResultDesc", "failed"))
+            reason = "queue timeout" if queue_timeout else (result.result_desc or "failed")
             if attempt["status"] in _OPEN_ATTEMPT:
                 await store.settle_payout_attempt(
                     conn, originator_id, outcome, now, detail=reason[:500]
@@ -610,7 +613,7 @@ async def handle_b2c_result(
             else:
                 await _fail_payout(conn, payout, reason, now)
             return
-        receipt = str(result.get("TransactionID") or "") or None
+        receipt = result.transaction_id or None
         await _apply_paid_attempt(
             conn, payout, attempt, paid_minor=b2c_paid_minor(result), receipt=receipt, now=now
         )
@@ -681,9 +684,7 @@ async def handle_status_result(
     Daraja never acknowledged, lets it be sent again under the retry policy; anything
     else leaves it for the next query."""
     check_callback_token(platform.settings, token)
-    result = payload.get("Result")
-    if not isinstance(result, dict):
-        raise InvalidInput("not a transaction status result", field="Result")
+    result = read_result(payload)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await store.record_callback(
@@ -691,7 +692,7 @@ async def handle_status_result(
             "mpesa",
             "b2c_status_timeout" if queue_timeout else "b2c_status",
             originator_id,
-            result,
+            payload["Result"],
             now,
         )
         if queue_timeout:

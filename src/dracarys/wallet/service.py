@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Literal
 
 import asyncpg
@@ -21,8 +20,24 @@ from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity.access import CurrentUser
 from dracarys.outbox import Event, emit
-from dracarys.payments.daraja import DarajaError, DarajaGateway, normalise_phone, whole_shillings
-from dracarys.payments.stripe_gateway import StripeGateway, verify_webhook, webhook_secrets
+from dracarys.payments.daraja import (
+    DarajaError,
+    DarajaGateway,
+    StkCallback,
+    normalise_phone,
+    read_stk_callback,
+    read_stored_stk_callback,
+    whole_shillings,
+)
+from dracarys.payments.stripe_gateway import (
+    CheckoutSessionObject,
+    DisputeObject,
+    RefundObject,
+    StripeEvent,
+    StripeGateway,
+    verify_webhook,
+    webhook_secrets,
+)
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet import events, invoices, ledger, store
@@ -241,7 +256,9 @@ async def start_deposit(
         async with transaction(platform.pool) as conn:
             early = await store.earliest_callback(conn, "mpesa", "stk", view.provider_ref)
             if early is not None:
-                await _apply_stk_callback(conn, early, platform.clock.now())
+                await _apply_stk_callback(
+                    conn, read_stored_stk_callback(early), platform.clock.now()
+                )
     return view
 
 
@@ -330,75 +347,80 @@ async def handle_stripe_webhook(platform: Platform, payload: bytes, signature: s
     now = platform.clock.now()
     event = verify_webhook(payload, signature, webhook_secrets(platform.settings), now=now)
     async with transaction(platform.pool) as conn:
-        if not await store.record_stripe_event(conn, event["id"], str(event.get("type")), now):
+        if not await store.record_stripe_event(conn, event.id, event.kind, now):
             return False
         await _apply_stripe_event(conn, event, now)
     return True
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
         return None
 
 
-async def _apply_stripe_event(conn: Connection, event: dict[str, Any], now: datetime) -> None:
-    kind = str(event.get("type"))
-    obj: dict[str, Any] = event.get("data", {}).get("object", {})
-    metadata: dict[str, Any] = obj.get("metadata") or {}
+async def _apply_stripe_event(conn: Connection, event: StripeEvent, now: datetime) -> None:
+    kind = event.kind
     if kind.startswith("checkout.session."):
-        deposit_id = _uuid_or_none(metadata.get("deposit_id") or obj.get("client_reference_id"))
-        deposit = await store.lock_deposit(conn, deposit_id) if deposit_id else None
-        if deposit is None and metadata.get("deposit_id"):
-            # Ours but not visible yet: refuse, so the event is not marked processed and
-            # Stripe delivers it again.
-            raise ServiceUnavailable("the deposit for this event is not recorded yet")
-        if deposit is None or deposit["method"] != "stripe":
-            log.warning("stripe_event_without_deposit", event_id=event.get("id"), type=kind)
-            return
-        succeeded = kind in (
-            "checkout.session.completed",
-            "checkout.session.async_payment_succeeded",
-        )
-        if succeeded and obj.get("payment_status") == "paid":
-            paid = int(obj.get("amount_total") or 0)
-            if str(obj.get("currency", "")).upper() != deposit["currency"]:
-                paid = -1  # a different currency is a mismatch, whatever the number
-            await complete_deposit(
-                conn, deposit, paid_minor=paid, receipt=obj.get("payment_intent"), now=now
-            )
-        elif kind in ("checkout.session.expired", "checkout.session.async_payment_failed"):
-            await fail_deposit(
-                conn, deposit, reason=kind.removeprefix("checkout.session."), now=now
-            )
+        await _apply_checkout_session(conn, event, event.object_as(CheckoutSessionObject), now)
     elif kind.startswith("charge.dispute."):
-        await _apply_card_dispute(conn, kind, obj, now)
+        await _apply_card_dispute(conn, kind, event.object_as(DisputeObject), now)
     elif kind in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
-        refund_id = _uuid_or_none(metadata.get("refund_id"))
+        refund = event.object_as(RefundObject)
+        refund_id = _uuid_or_none(refund.metadata.get("refund_id"))
         if refund_id is not None:
-            await _settle_card_refund(conn, refund_id, str(obj.get("status")), obj.get("id"), now)
+            await _settle_card_refund(conn, refund_id, str(refund.status), refund.id, now)
+
+
+async def _apply_checkout_session(
+    conn: Connection, event: StripeEvent, session: CheckoutSessionObject, now: datetime
+) -> None:
+    deposit_id = _uuid_or_none(session.metadata.get("deposit_id") or session.client_reference_id)
+    deposit = await store.lock_deposit(conn, deposit_id) if deposit_id else None
+    if deposit is None and session.metadata.get("deposit_id"):
+        # Ours but not visible yet: refuse, so the event is not marked processed and
+        # Stripe delivers it again.
+        raise ServiceUnavailable("the deposit for this event is not recorded yet")
+    if deposit is None or deposit["method"] != "stripe":
+        log.warning("stripe_event_without_deposit", event_id=event.id, type=event.kind)
+        return
+    succeeded = event.kind in (
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+    )
+    if succeeded and session.payment_status == "paid":
+        paid = session.amount_total or 0
+        if (session.currency or "").upper() != deposit["currency"]:
+            paid = -1  # a different currency is a mismatch, whatever the number
+        await complete_deposit(
+            conn, deposit, paid_minor=paid, receipt=session.payment_intent, now=now
+        )
+    elif event.kind in ("checkout.session.expired", "checkout.session.async_payment_failed"):
+        await fail_deposit(
+            conn, deposit, reason=event.kind.removeprefix("checkout.session."), now=now
+        )
 
 
 async def _apply_card_dispute(
-    conn: Connection, kind: str, dispute: dict[str, Any], now: datetime
+    conn: Connection, kind: str, dispute: DisputeObject, now: datetime
 ) -> None:
     """A chargeback on a card deposit. Whichever event about it arrives first opens it:
     up to the disputed amount is held in the wallet (what the wallet has; the money may
     be spent already). `charge.dispute.closed` then releases the hold (won) or takes it
     (lost), recording what the wallet could not cover. Effects depend on the dispute's
     state, so a closed event before the created one ends in the same place."""
-    intent = dispute.get("payment_intent")
-    deposit = await store.lock_deposit_by_receipt(conn, "stripe", str(intent)) if intent else None
+    intent = dispute.payment_intent
+    deposit = await store.lock_deposit_by_receipt(conn, "stripe", intent) if intent else None
     if deposit is None:
-        log.warning("stripe_dispute_without_deposit", dispute=dispute.get("id"), type=kind)
+        log.warning("stripe_dispute_without_deposit", dispute=dispute.id, type=kind)
         return
-    dispute_id = str(dispute["id"])
+    dispute_id = dispute.id
     row = await store.lock_chargeback(conn, dispute_id)
     if row is None:
         row = await _open_chargeback(conn, deposit, dispute, now)
     closed = kind == "charge.dispute.closed"
-    outcome = str(dispute.get("status"))
+    outcome = dispute.status
     if not closed or row["status"] != "open" or outcome not in ("won", "lost", "warning_closed"):
         return
     won = outcome != "lost"  # an inquiry closed without a chargeback costs nothing
@@ -444,12 +466,12 @@ async def _apply_card_dispute(
 
 
 async def _open_chargeback(
-    conn: Connection, deposit: asyncpg.Record, dispute: dict[str, Any], now: datetime
+    conn: Connection, deposit: asyncpg.Record, dispute: DisputeObject, now: datetime
 ) -> asyncpg.Record:
     currency = deposit["currency"]
-    if str(dispute.get("currency", "")).upper() != currency:
-        log.warning("stripe_dispute_currency_differs", dispute=dispute.get("id"))
-    amount = int(dispute.get("amount") or 0) or deposit["amount_minor"]
+    if (dispute.currency or "").upper() != currency:
+        log.warning("stripe_dispute_currency_differs", dispute=dispute.id)
+    amount = dispute.amount or deposit["amount_minor"]
     wallet = await ledger.wallet_account(conn, deposit["user_id"], currency, now)
     available = (await ledger.balance_of(conn, wallet)).available_minor
     held = max(0, min(amount, available))
@@ -458,7 +480,7 @@ async def _open_chargeback(
         hold = await ledger.create_transfer(
             conn,
             TransferSpec(
-                idempotency_key=f"chargeback:{dispute['id']}:hold",
+                idempotency_key=f"chargeback:{dispute.id}:hold",
                 code="chargeback_hold",
                 kind=TransferKind.PENDING,
                 debit_account_id=wallet,
@@ -474,12 +496,12 @@ async def _open_chargeback(
         hold_id = hold.id
     row = await store.insert_chargeback(
         conn,
-        chargeback_id=str(dispute["id"]),
+        chargeback_id=dispute.id,
         deposit_id=deposit["id"],
         user_id=deposit["user_id"],
         amount_minor=amount,
         currency=currency,
-        reason=str(dispute.get("reason") or ""),
+        reason=dispute.reason or "",
         held_minor=held,
         hold_transfer_id=hold_id,
         now=now,
@@ -627,42 +649,31 @@ def check_callback_token(settings: Settings, token: str) -> None:
         raise NotFound("no such callback")
 
 
-def _callback_items(callback: dict[str, Any]) -> dict[str, Any]:
-    items = (callback.get("CallbackMetadata") or {}).get("Item") or []
-    return {str(i.get("Name")): i.get("Value") for i in items if isinstance(i, dict)}
-
-
-async def _apply_stk_callback(conn: Connection, callback: dict[str, Any], now: datetime) -> None:
-    checkout_id = str(callback.get("CheckoutRequestID", ""))
-    deposit = await store.lock_deposit_by_ref(conn, "mpesa", checkout_id)
+async def _apply_stk_callback(conn: Connection, callback: StkCallback, now: datetime) -> None:
+    deposit = await store.lock_deposit_by_ref(conn, "mpesa", callback.checkout_request_id)
     if deposit is None or deposit["status"] != "pending":
         return
-    code = int(callback.get("ResultCode", -1))
-    if code == 0:
-        items = _callback_items(callback)
-        amount = items.get("Amount")
-        paid = int(Decimal(str(amount)) * 100) if amount is not None else -1
-        receipt = items.get("MpesaReceiptNumber")
+    if callback.succeeded:
+        paid = callback.paid_minor
         await complete_deposit(
             conn,
             deposit,
-            paid_minor=paid,
-            receipt=None if receipt is None else str(receipt),
+            paid_minor=-1 if paid is None else paid,
+            receipt=callback.receipt,
             now=now,
         )
     else:
-        await fail_deposit(conn, deposit, reason=str(callback.get("ResultDesc", code)), now=now)
+        reason = callback.result_desc or str(callback.result_code)
+        await fail_deposit(conn, deposit, reason=reason, now=now)
 
 
 async def handle_stk_callback(platform: Platform, token: str, payload: dict[str, Any]) -> None:
     check_callback_token(platform.settings, token)
-    callback = (payload.get("Body") or {}).get("stkCallback")
-    if not isinstance(callback, dict) or "CheckoutRequestID" not in callback:
-        raise InvalidInput("not an STK callback", field="Body.stkCallback")
+    callback = read_stk_callback(payload)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await store.record_callback(
-            conn, "mpesa", "stk", str(callback["CheckoutRequestID"]), callback, now
+            conn, "mpesa", "stk", callback.checkout_request_id, payload["Body"]["stkCallback"], now
         )
         await _apply_stk_callback(conn, callback, now)
 
