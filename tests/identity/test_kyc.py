@@ -12,8 +12,10 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from dracarys.clock import ManualClock
+from dracarys.identity import store as identity_store
 from dracarys.identity.access import Role
 from dracarys.identity.crypto import kyc_document_key, unseal
+from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.settings import Settings
 from tests.identity.conftest import Account, Client, new_account, staff_account
 from tests.messaging.simulators import SmtpSimulator
@@ -124,12 +126,17 @@ async def test_kyc_tiers_rise_with_verification_and_approvals_and_the_user_is_ma
     clock: ManualClock,
     worker: Worker,
     smtp_server: SmtpSimulator,
+    settings: Settings,
 ) -> None:
     owner = await new_account(client)
     reviewer = await staff_account(client, pool, clock, Role.REVIEWER)
+    cipher = personal_data_cipher(settings)
+    phone = "+254700111222"
+    async with pool.acquire() as conn:
+        sealed, index = cipher.seal(owner.id, PHONE, phone), cipher.phone_index(phone)
+        await identity_store.set_phone(conn, owner.id, sealed, index, clock.now())
     await pool.execute(
-        "UPDATE users SET email_verified_at = now(), phone = '+254700111222', "
-        "phone_verified_at = now() WHERE id = $1",
+        "UPDATE users SET email_verified_at = now(), phone_verified_at = now() WHERE id = $1",
         owner.id,
     )
     gov = (await _upload(client, owner, PNG)).json()

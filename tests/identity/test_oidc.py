@@ -10,8 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 
+from dracarys.settings import Settings
 from tests.identity.conftest import PASSWORD, Client, login, signup, unique_email
 from tests.identity.oidc_simulator import OidcProviderSimulator
+from tests.support import accounts_with_email
 
 
 async def _consent(client: Client, provider: str = "google") -> dict[str, str]:
@@ -98,7 +100,7 @@ async def test_preregistered_unverified_account_loses_its_password_when_the_owne
 
 
 async def test_tampered_foreign_key_wrong_audience_expired_or_wrong_nonce_tokens_are_rejected(
-    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     email = unique_email("victim")
     oidc_provider.identity = {
@@ -120,10 +122,8 @@ async def test_tampered_foreign_key_wrong_audience_expired_or_wrong_nonce_tokens
             setattr(oidc_provider, attribute, value)
         response = await _finish(client, await _consent(client))
         assert response.status_code == 401, name
-    assert await pool.fetchval("SELECT count(*) FROM users WHERE email = $1", email) == 0
-    assert (
-        await pool.fetchval("SELECT count(*) FROM users WHERE email = 'attacker@example.com'") == 0
-    )
+    assert await accounts_with_email(pool, settings, email) == 0
+    assert await accounts_with_email(pool, settings, "attacker@example.com") == 0
 
 
 async def _clock_s(client: Client) -> float:
