@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 
+from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.settings import Settings
 from tests.identity.conftest import PASSWORD, Client, login, signup, unique_email
 from tests.identity.oidc_simulator import OidcProviderSimulator
@@ -37,14 +38,11 @@ async def _finish(client: Client, grant: dict[str, str], provider: str = "google
 
 
 async def test_first_sign_in_creates_a_verified_account(
-    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     email = unique_email("google")
-    oidc_provider.identity = {
-        "sub": "g-" + uuid.uuid4().hex,
-        "email": email,
-        "email_verified": True,
-    }
+    subject = "g-" + uuid.uuid4().hex
+    oidc_provider.identity = {"sub": subject, "email": email, "email_verified": True}
     response = await _finish(client, await _consent(client))
     assert response.status_code == 200, response.text
     me = await client.get(
@@ -52,6 +50,15 @@ async def test_first_sign_in_creates_a_verified_account(
     )
     assert me.json()["email"] == email
     assert me.json()["email_verified"] is True
+    # The address the provider gave is kept with the link, sealed like the account's own.
+    link = await pool.fetchrow(
+        "SELECT user_id, plain_email, email_sealed FROM oidc_identities WHERE subject = $1",
+        subject,
+    )
+    assert link is not None
+    assert link["plain_email"] is None
+    opened = personal_data_cipher(settings).open(link["user_id"], OIDC_EMAIL, link["email_sealed"])
+    assert opened == email
 
 
 async def test_sign_in_links_to_an_existing_account_by_verified_email(
