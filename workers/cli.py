@@ -23,9 +23,9 @@ from dracarys.identity.models import AuditCheck
 from dracarys.messaging.adapters import outbound_directory
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
-from dracarys.schema import upgrade_database
 from dracarys.settings import Settings, SettingsError, load_settings
 from dracarys.trading.runtime import paper_trading
+from dracarys.upgrade import upgrade_database
 from workers.runtime import Worker, embedded_background
 
 

@@ -30,8 +30,8 @@ from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
 from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
-from dracarys.schema import upgrade_database
 from dracarys.settings import Settings, load_settings
+from dracarys.upgrade import upgrade_database
 
 log = structlog.get_logger("dracarys.app")
 

@@ -11,7 +11,7 @@ from dracarys.db.migrate import migrate
 from dracarys.identity.personal import seal_plain_personal_data
 from dracarys.settings import Settings
 
-log = structlog.get_logger("dracarys.schema")
+log = structlog.get_logger("dracarys.upgrade")
 
 
 async def upgrade_database(conn: Connection, settings: Settings) -> list[int]:
