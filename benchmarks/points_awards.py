@@ -12,6 +12,7 @@ Run: ``uv run python benchmarks/points_awards.py`` (PostgreSQL at 127.0.0.1:5432
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import platform as host
 import sys
@@ -30,10 +31,11 @@ from dracarys.clock import SystemClock
 from dracarys.db import Database, transaction
 from dracarys.db.migrate import migrate
 from dracarys.db.pool import create_pool
+from dracarys.identity.personal import personal_data_cipher
 from dracarys.outbox import emit_many
 from dracarys.platform import Platform
 from dracarys.points import reconcile
-from dracarys.settings import load_settings
+from dracarys.settings import Settings, load_settings
 from workers.runtime import Worker
 
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -43,6 +45,7 @@ AWARDS = int(os.environ.get("BENCH_AWARDS", "40000"))
 NAIVE_AWARDS = 5_000
 LEDGER_ROWS = 1_000_000
 LEDGER_USERS = 10_000
+BENCH_SECRET = "bench-secret-" + "x" * 40
 
 
 def dsn_for(name: str) -> str:
@@ -66,12 +69,16 @@ async def drop_database(name: str) -> None:
     await admin.close()
 
 
-async def insert_users(pool: asyncpg.Pool, count: int) -> list[uuid.UUID]:
-    ids = [uuid.uuid4() for _ in range(count)]
-    await pool.executemany(
-        "INSERT INTO users (id, email) VALUES ($1, $2)", [(u, f"{u}@bench.local") for u in ids]
+async def insert_users(pool: asyncpg.Pool, settings: Settings, ids: list[uuid.UUID]) -> None:
+    """Accounts as identity writes them: e-mail and name sealed, e-mail blind-indexed."""
+    cipher = personal_data_cipher(settings)
+    records = []
+    for user_id in ids:
+        contact = cipher.seal_contact(user_id, email=f"{user_id}@bench.local", name="", phone=None)
+        records.append((user_id, contact.email_sealed, contact.email_index, contact.name_sealed))
+    await pool.copy_records_to_table(
+        "users", records=records, columns=["id", "email_sealed", "email_index", "name_sealed"]
     )
-    return ids
 
 
 async def full_event_path(dsn: str, prefix: str) -> tuple[float, float, int]:
@@ -80,7 +87,7 @@ async def full_event_path(dsn: str, prefix: str) -> tuple[float, float, int]:
         "REDIS_URL": REDIS_URL,
         "DRACARYS_REDIS_PREFIX": prefix,
         "DRACARYS_ENV": "test",
-        "DRACARYS_SECRET_KEY": "bench-secret-" + "x" * 40,
+        "DRACARYS_SECRET_KEY": BENCH_SECRET,
         "DRACARYS_LOG_LEVEL": "ERROR",
         "DRACARYS_DATA_DIR": tempfile.mkdtemp(prefix="dracarys-bench-"),
         "DRACARYS_DB_POOL_MAX_SIZE": "24",
@@ -97,7 +104,8 @@ async def full_event_path(dsn: str, prefix: str) -> tuple[float, float, int]:
         redis=redis_client,
         clock=SystemClock(),
     )
-    users = await insert_users(pool, USERS)
+    users = [uuid.uuid4() for _ in range(USERS)]
+    await insert_users(pool, settings, users)
     per_user = AWARDS // USERS
     async with transaction(pool) as conn:
         await emit_many(
@@ -175,14 +183,24 @@ async def naive_insert_loop(dsn: str) -> float:
 
 
 async def build_large_ledger(dsn: str) -> None:
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    # The same ids as md5('u' || g)::uuid below.
+    ids = [
+        uuid.UUID(hashlib.md5(f"u{g}".encode(), usedforsecurity=False).hexdigest())
+        for g in range(1, LEDGER_USERS + 1)
+    ]
+    settings = load_settings(
+        {
+            "DATABASE_URL": dsn,
+            "DRACARYS_ENV": "test",
+            "DRACARYS_SECRET_KEY": BENCH_SECRET,
+            "DRACARYS_DATA_DIR": tempfile.mkdtemp(prefix="dracarys-bench-"),
+        }
+    )
+    await insert_users(pool, settings, ids)
+    await pool.close()
     conn = await asyncpg.connect(dsn)
     per_user = LEDGER_ROWS // LEDGER_USERS
-    await conn.execute(
-        """INSERT INTO users (id, email)
-           SELECT md5('u' || g)::uuid, 'u' || g || '@bench.local'
-           FROM generate_series(1, $1) g""",
-        LEDGER_USERS,
-    )
     await conn.execute(
         """INSERT INTO points_ledger (id, user_id, delta, reason_code, category, related_entity,
                                       rule_code, rule_version, balance_after, created_at,
@@ -210,7 +228,7 @@ async def reconcile_large_ledger(dsn: str) -> float:
         {
             "DATABASE_URL": dsn,
             "DRACARYS_ENV": "test",
-            "DRACARYS_SECRET_KEY": "bench-secret-" + "x" * 40,
+            "DRACARYS_SECRET_KEY": BENCH_SECRET,
             "DRACARYS_DATA_DIR": tempfile.mkdtemp(prefix="dracarys-bench-"),
         }
     )

@@ -1,5 +1,5 @@
-"""Helpers shared by test suites: accounts with tokens, created through the same tables
-and token issuer the platform uses."""
+"""Helpers shared by test suites: accounts with tokens, created through identity's own
+store (personal data sealed as the platform seals it) and the platform's token issuer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -15,7 +16,10 @@ import httpx
 from litestar import Litestar
 
 from dracarys.clock import Clock
+from dracarys.identity import Contact, contact_of
+from dracarys.identity import store as identity_store
 from dracarys.identity.access import Role, issue_access_token
+from dracarys.identity.personal import personal_data_cipher
 from dracarys.settings import Settings
 
 
@@ -113,17 +117,20 @@ async def create_user(
     user_id = uuid.uuid4()
     session_id = uuid.uuid4()
     email = email or f"{role.value}-{user_id.hex[:8]}@example.com"
+    contact = personal_data_cipher(settings).seal_contact(
+        user_id, email=email, name=f"Test {role.value.title()}", phone=phone
+    )
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            """INSERT INTO users (id, email, email_verified_at, phone, name, role, kyc_level)
-               VALUES ($1, $2, CASE WHEN $3 THEN now() END, $4, $5, $6, $7)""",
-            user_id,
-            email,
-            verified,
-            phone,
-            f"Test {role.value.title()}",
-            role.value,
-            kyc_level,
+        # The account row alone, as before: no profile row (tests add one when they need it).
+        await identity_store.insert_user(
+            conn,
+            user_id=user_id,
+            contact=contact,
+            password_hash=None,
+            role=role.value,
+            now=datetime.now(UTC),
+            email_verified=verified,
+            kyc_level=kyc_level,
         )
         await conn.execute(
             """INSERT INTO auth_sessions (id, user_id, two_factor_at)
@@ -136,3 +143,19 @@ async def create_user(
         settings, user_id=user_id, role=role, session_id=session_id, now=clock.now()
     )
     return TestUser(id=user_id, email=email, role=role, session_id=session_id, token=token)
+
+
+async def accounts_with_email(pool: asyncpg.Pool, settings: Settings, email: str) -> int:
+    """How many accounts hold this e-mail address, found as sign-in finds them: by its
+    blind index (case-insensitive)."""
+    index = personal_data_cipher(settings).email_index(email)
+    count: int = await pool.fetchval("SELECT count(*) FROM users WHERE email_index = $1", index)
+    return count
+
+
+async def stored_contact(pool: asyncpg.Pool, settings: Settings, user_id: uuid.UUID) -> Contact:
+    """A user's e-mail, name and phone as identity opens them from the database."""
+    async with pool.acquire() as conn:
+        contact = await contact_of(conn, settings, user_id)
+    assert contact is not None
+    return contact

@@ -17,7 +17,6 @@ import uvicorn
 
 from dracarys.app import create_app
 from dracarys.db import open_database
-from dracarys.db.migrate import migrate
 from dracarys.demo import seed_demo
 from dracarys.identity.audit import verify_audit_chain
 from dracarys.identity.models import AuditCheck
@@ -26,6 +25,7 @@ from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
 from dracarys.trading.runtime import paper_trading
+from dracarys.upgrade import upgrade_database
 from workers.runtime import Worker, embedded_background
 
 
@@ -65,7 +65,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
     async def run() -> list[int]:
         async with _standalone_platform(settings) as platform, platform.pool.acquire() as conn:
-            return await migrate(conn)
+            return await upgrade_database(conn, settings)
 
     applied = asyncio.run(run())
     print(f"migrations applied: {applied or 'none (schema is up to date)'}")
@@ -79,7 +79,7 @@ def cmd_seed_demo(_: argparse.Namespace) -> int:
     async def run() -> list[str]:
         async with _standalone_platform(settings) as platform:
             async with platform.pool.acquire() as conn:
-                await migrate(conn)
+                await upgrade_database(conn, settings)
             return await seed_demo(platform)
 
     print(f"demo data seeded: {', '.join(asyncio.run(run())) or 'nothing to seed'}")

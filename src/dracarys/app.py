@@ -24,7 +24,6 @@ from redis.asyncio import Redis
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
-from dracarys.db.migrate import migrate
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
@@ -32,6 +31,7 @@ from dracarys.platform import Platform
 from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
+from dracarys.upgrade import upgrade_database
 
 log = structlog.get_logger("dracarys.app")
 
@@ -77,9 +77,7 @@ def create_app(
             stack.push_async_callback(database.close)
             if migrate_at_start:
                 async with database.pool.acquire() as conn:
-                    applied = await migrate(conn)
-                if applied:
-                    log.info("migrations_applied", versions=applied)
+                    await upgrade_database(conn, settings)
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
             platform = Platform(

@@ -1,9 +1,11 @@
-"""Structured JSON logs with a request id on every line, and the request-id middleware."""
+"""Structured JSON logs with a request id on every line and e-mail addresses and phone
+numbers masked in them, and the request-id middleware."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from contextvars import ContextVar
 from typing import Any
@@ -28,6 +30,42 @@ def add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+# What a provider's error text or an admin's free text may carry of a person: an e-mail
+# address (its first character and domain are kept, enough to tell mailboxes apart in an
+# incident) and an international phone number (country code and last two digits kept).
+# The local part is bounded (64 characters, as in RFC 5321) so a long token stays linear.
+_EMAIL_ADDRESS = re.compile(
+    r"([\w!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{0,63}@([\w-]+(?:\.[\w-]+)+)"
+)
+_PHONE_NUMBER = re.compile(r"\+\d(?:[ -]?\d){7,14}")
+
+
+def mask_personal_data(text: str) -> str:
+    """`amina.njeri@example.com` → `a***@example.com`; `+254712345678` → `+254*******78`."""
+    text = _EMAIL_ADDRESS.sub(lambda m: f"{m[1]}***@{m[2]}", text)
+    return _PHONE_NUMBER.sub(_mask_phone, text)
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = [c for c in match[0] if c.isdigit()]
+    return f"+{''.join(digits[:3])}{'*' * (len(digits) - 5)}{''.join(digits[-2:])}"
+
+
+def mask_values(value: Any) -> Any:
+    """`mask_personal_data` over every string in a JSON-like value."""
+    if isinstance(value, str):
+        return mask_personal_data(value)
+    if isinstance(value, dict):
+        return {key: mask_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_values(item) for item in value]
+    return value
+
+
+def mask_personal_data_in_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {key: mask_values(value) for key, value in event.items()}
+
+
 def configure_logging(settings: Settings) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -40,6 +78,8 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        # After the traceback is text: an exception's message may hold an address too.
+        mask_personal_data_in_event,
         renderer,
     ]
     structlog.configure(

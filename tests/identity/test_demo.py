@@ -9,6 +9,7 @@ from dracarys.clock import ManualClock
 from dracarys.identity.demo import DEMO_ACCOUNTS, DEMO_MENTORS, seed_identity_demo
 from dracarys.platform import Platform
 from tests.identity.conftest import Client, login
+from tests.support import accounts_with_email
 
 
 async def test_demo_accounts_seed_once_and_sign_in_with_their_printed_credentials(
@@ -16,8 +17,9 @@ async def test_demo_accounts_seed_once_and_sign_in_with_their_printed_credential
 ) -> None:
     await seed_identity_demo(platform)
     await seed_identity_demo(platform)
-    emails = [a.email for a in DEMO_ACCOUNTS]
-    assert await pool.fetchval("SELECT count(*) FROM users WHERE email = ANY($1)", emails) == 5
+    for account in DEMO_ACCOUNTS:
+        assert await accounts_with_email(pool, platform.settings, account.email) == 1
+    assert await pool.fetchval("SELECT count(*) FROM users") == 5
     for mentor in DEMO_MENTORS:
         row = await pool.fetchrow(
             "SELECT verified, on_probation FROM mentor_profiles WHERE user_id = $1", mentor.id

@@ -13,8 +13,10 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from dracarys.clock import ManualClock
+from dracarys.identity import store as identity_store
 from dracarys.identity.access import Role
 from dracarys.identity.crypto import kyc_document_key, unseal
+from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.settings import Settings
 from tests.identity.conftest import Account, Client, new_account, staff_account
 from tests.messaging.simulators import SmtpSimulator
@@ -39,6 +41,20 @@ async def _upload(
         files={"file": (filename, content, content_type)},
         data={"doc_type": doc_type},
         headers=account.headers,
+    )
+
+
+async def _verified_contact(
+    pool: asyncpg.Pool, settings: Settings, clock: ManualClock, user_id: uuid.UUID, phone: str
+) -> None:
+    """E-mail and phone verified (KYC level 1's facts), the phone sealed as identity keeps it."""
+    cipher = personal_data_cipher(settings)
+    async with pool.acquire() as conn:
+        sealed, index = cipher.seal(user_id, PHONE, phone), cipher.phone_index(phone)
+        await identity_store.set_phone(conn, user_id, sealed, index, clock.now())
+    await pool.execute(
+        "UPDATE users SET email_verified_at = now(), phone_verified_at = now() WHERE id = $1",
+        user_id,
     )
 
 
@@ -125,14 +141,11 @@ async def test_kyc_tiers_rise_with_verification_and_approvals_and_the_user_is_ma
     clock: ManualClock,
     worker: Worker,
     smtp_server: SmtpSimulator,
+    settings: Settings,
 ) -> None:
     owner = await new_account(client)
     reviewer = await staff_account(client, pool, clock, Role.REVIEWER)
-    await pool.execute(
-        "UPDATE users SET email_verified_at = now(), phone = '+254700111222', "
-        "phone_verified_at = now() WHERE id = $1",
-        owner.id,
-    )
+    await _verified_contact(pool, settings, clock, owner.id, "+254700111222")
     gov = (await _upload(client, owner, PNG)).json()
     clock.advance(timedelta(minutes=1))
     address = (await _upload(client, owner, PDF, doc_type="proof_of_address")).json()
@@ -218,7 +231,7 @@ async def test_admin_override_sets_the_level_and_is_audited(
 
 
 async def test_an_approval_waits_for_a_worker_holding_the_users_row_then_raises_the_level(
-    client: Client, pool: asyncpg.Pool, clock: ManualClock
+    client: Client, pool: asyncpg.Pool, clock: ManualClock, settings: Settings
 ) -> None:
     """The cause of an old flake (the second approval "not taking effect"): a points
     consumer on the test's event loop held a key-share lock on the user's row (its ledger
@@ -230,11 +243,8 @@ async def test_an_approval_waits_for_a_worker_holding_the_users_row_then_raises_
     the request, as the in-process worker does: the approval waits, then takes effect."""
     owner = await new_account(client)
     reviewer = await staff_account(client, pool, clock, Role.REVIEWER)
-    await pool.execute(
-        "UPDATE users SET email_verified_at = now(), phone = '+254700111333', "
-        "phone_verified_at = now(), kyc_level = 2 WHERE id = $1",
-        owner.id,
-    )
+    await _verified_contact(pool, settings, clock, owner.id, "+254700111333")
+    await pool.execute("UPDATE users SET kyc_level = 2 WHERE id = $1", owner.id)
     document = (await _upload(client, owner, PDF, doc_type="proof_of_address")).json()
     await pool.execute(
         "INSERT INTO kyc_documents (id, user_id, doc_type, status, content_type, size_bytes,"
@@ -263,7 +273,7 @@ async def test_an_approval_waits_for_a_worker_holding_the_users_row_then_raises_
 
 
 async def test_concurrent_approvals_of_both_documents_always_reach_level_three(
-    client: Client, pool: asyncpg.Pool, clock: ManualClock
+    client: Client, pool: asyncpg.Pool, clock: ManualClock, settings: Settings
 ) -> None:
     """Both documents approved at once, for many users: whichever decision takes the
     user's row second sees the first one's committed approval, so no user stops at 2."""
@@ -271,12 +281,7 @@ async def test_concurrent_approvals_of_both_documents_always_reach_level_three(
     owners = [await new_account(client) for _ in range(12)]
     pairs = []
     for i, owner in enumerate(owners):
-        await pool.execute(
-            "UPDATE users SET email_verified_at = now(), phone = $2, phone_verified_at = now()"
-            " WHERE id = $1",
-            owner.id,
-            f"+25470022{i:04d}",
-        )
+        await _verified_contact(pool, settings, clock, owner.id, f"+25470022{i:04d}")
         gov = (await _upload(client, owner, PNG)).json()
         address = (await _upload(client, owner, PDF, doc_type="proof_of_address")).json()
         pairs.append((gov["id"], address["id"]))

@@ -10,8 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 
+from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
+from dracarys.settings import Settings
 from tests.identity.conftest import PASSWORD, Client, login, signup, unique_email
 from tests.identity.oidc_simulator import OidcProviderSimulator
+from tests.support import accounts_with_email
 
 
 async def _consent(client: Client, provider: str = "google") -> dict[str, str]:
@@ -35,14 +38,11 @@ async def _finish(client: Client, grant: dict[str, str], provider: str = "google
 
 
 async def test_first_sign_in_creates_a_verified_account(
-    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     email = unique_email("google")
-    oidc_provider.identity = {
-        "sub": "g-" + uuid.uuid4().hex,
-        "email": email,
-        "email_verified": True,
-    }
+    subject = "g-" + uuid.uuid4().hex
+    oidc_provider.identity = {"sub": subject, "email": email, "email_verified": True}
     response = await _finish(client, await _consent(client))
     assert response.status_code == 200, response.text
     me = await client.get(
@@ -50,6 +50,15 @@ async def test_first_sign_in_creates_a_verified_account(
     )
     assert me.json()["email"] == email
     assert me.json()["email_verified"] is True
+    # The address the provider gave is kept with the link, sealed like the account's own.
+    link = await pool.fetchrow(
+        "SELECT user_id, plain_email, email_sealed FROM oidc_identities WHERE subject = $1",
+        subject,
+    )
+    assert link is not None
+    assert link["plain_email"] is None
+    opened = personal_data_cipher(settings).open(link["user_id"], OIDC_EMAIL, link["email_sealed"])
+    assert opened == email
 
 
 async def test_sign_in_links_to_an_existing_account_by_verified_email(
@@ -98,7 +107,7 @@ async def test_preregistered_unverified_account_loses_its_password_when_the_owne
 
 
 async def test_tampered_foreign_key_wrong_audience_expired_or_wrong_nonce_tokens_are_rejected(
-    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool
+    client: Client, oidc_provider: OidcProviderSimulator, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     email = unique_email("victim")
     oidc_provider.identity = {
@@ -120,10 +129,8 @@ async def test_tampered_foreign_key_wrong_audience_expired_or_wrong_nonce_tokens
             setattr(oidc_provider, attribute, value)
         response = await _finish(client, await _consent(client))
         assert response.status_code == 401, name
-    assert await pool.fetchval("SELECT count(*) FROM users WHERE email = $1", email) == 0
-    assert (
-        await pool.fetchval("SELECT count(*) FROM users WHERE email = 'attacker@example.com'") == 0
-    )
+    assert await accounts_with_email(pool, settings, email) == 0
+    assert await accounts_with_email(pool, settings, "attacker@example.com") == 0
 
 
 async def _clock_s(client: Client) -> float:

@@ -13,6 +13,7 @@ from argon2.low_level import Type
 
 from dracarys.clock import ManualClock
 from dracarys.identity.passwords import common_passwords
+from dracarys.settings import Settings
 from tests.identity.conftest import (
     LINK,
     PASSWORD,
@@ -23,6 +24,7 @@ from tests.identity.conftest import (
     unique_email,
 )
 from tests.messaging.simulators import SmsSimulator, SmtpSimulator
+from tests.support import accounts_with_email, stored_contact
 from workers.runtime import Worker
 
 
@@ -74,10 +76,10 @@ async def test_email_syntax_is_checked(client: Client) -> None:
 
 
 async def test_phone_is_normalised_to_e164_and_invalid_numbers_refused(
-    client: Client, pool: asyncpg.Pool
+    client: Client, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     user_id, _ = await signup(client, phone="+254 712 345 678")
-    assert await pool.fetchval("SELECT phone FROM users WHERE id = $1", user_id) == "+254712345678"
+    assert (await stored_contact(pool, settings, user_id)).phone == "+254712345678"
     for bad in ("0712345678", "+254 12", "not a number"):
         response = await client.post(
             "/api/v1/signup", json={"email": unique_email(), "password": PASSWORD, "phone": bad}
@@ -87,7 +89,7 @@ async def test_phone_is_normalised_to_e164_and_invalid_numbers_refused(
 
 
 async def test_twenty_concurrent_signups_with_one_email_create_exactly_one_account(
-    client: Client, pool: asyncpg.Pool
+    client: Client, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     email = unique_email("race")
     variants = [email if i % 2 else email.upper() for i in range(20)]
@@ -96,7 +98,7 @@ async def test_twenty_concurrent_signups_with_one_email_create_exactly_one_accou
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 19
-    assert await pool.fetchval("SELECT count(*) FROM users WHERE lower(email) = $1", email) == 1
+    assert await accounts_with_email(pool, settings, email) == 1
 
 
 async def test_verification_mail_goes_through_smtp_and_its_link_verifies_once(
@@ -140,7 +142,11 @@ async def test_verification_link_expires(
 
 
 async def test_phone_code_arrives_by_sms_and_verifies_the_number(
-    client: Client, worker: Worker, sms_gateway: SmsSimulator, pool: asyncpg.Pool
+    client: Client,
+    worker: Worker,
+    sms_gateway: SmsSimulator,
+    pool: asyncpg.Pool,
+    settings: Settings,
 ) -> None:
     account = await new_account(client)
     number = "+254722000" + f"{abs(hash(account.email)) % 1000:03d}"
@@ -160,12 +166,11 @@ async def test_phone_code_arrives_by_sms_and_verifies_the_number(
         "/api/v1/me/phone-verification/confirm", json={"code": code}, headers=account.headers
     )
     assert confirmed.status_code == 200, confirmed.text
-    row = await pool.fetchrow(
-        "SELECT phone, phone_verified_at FROM users WHERE id = $1", account.id
+    verified_at = await pool.fetchval(
+        "SELECT phone_verified_at FROM users WHERE id = $1", account.id
     )
-    assert row is not None
-    assert row["phone"] == number
-    assert row["phone_verified_at"] is not None
+    assert (await stored_contact(pool, settings, account.id)).phone == number
+    assert verified_at is not None
 
 
 async def test_phone_code_is_locked_after_five_wrong_guesses(

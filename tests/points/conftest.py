@@ -12,10 +12,13 @@ import asyncpg
 import pytest
 
 from dracarys.db import Connection
+from dracarys.identity import store as identity_store
+from dracarys.identity.personal import personal_data_cipher
 from dracarys.outbox import Event, consume_batch, emit, relay_batch
 from dracarys.platform import Platform
 from dracarys.points import handlers
 from dracarys.points.events import CONSUMED_TOPICS, POINTS_AWARDED
+from dracarys.settings import Settings
 
 
 async def _unused(conn: Connection, event: Event) -> None:
@@ -99,22 +102,30 @@ async def outbox_topics(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
     return [r["payload"] for r in rows]
 
 
-async def new_user(pool: asyncpg.Pool, *, kyc_level: int = 0, role: str = "mentee") -> uuid.UUID:
+async def new_user(
+    pool: asyncpg.Pool, settings: Settings, *, kyc_level: int = 0, role: str = "mentee"
+) -> uuid.UUID:
+    """An account row alone (no session, no profile), written through identity's store."""
     user_id = uuid.uuid4()
-    await pool.execute(
-        "INSERT INTO users (id, email, role, kyc_level) VALUES ($1, $2, $3, $4)",
-        user_id,
-        f"u-{user_id.hex[:10]}@example.com",
-        role,
-        kyc_level,
-    )
+    email = f"u-{user_id.hex[:10]}@example.com"
+    contact = personal_data_cipher(settings).seal_contact(user_id, email=email, name="", phone=None)
+    async with pool.acquire() as conn:
+        await identity_store.insert_user(
+            conn,
+            user_id=user_id,
+            contact=contact,
+            password_hash=None,
+            role=role,
+            now=datetime.now(UTC),
+            kyc_level=kyc_level,
+        )
     return user_id
 
 
 @pytest.fixture
-def user_factory(pool: asyncpg.Pool) -> Callable[..., Awaitable[uuid.UUID]]:
+def user_factory(pool: asyncpg.Pool, settings: Settings) -> Callable[..., Awaitable[uuid.UUID]]:
     async def make(**kwargs: Any) -> uuid.UUID:
-        return await new_user(pool, **kwargs)
+        return await new_user(pool, settings, **kwargs)
 
     return make
 

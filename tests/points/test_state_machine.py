@@ -23,6 +23,7 @@ from dracarys.platform import Platform
 from dracarys.points import reconcile, service, store
 from dracarys.points.models import Award, ConvertPointsInput, Target
 from tests.conftest import make_settings
+from tests.points.conftest import new_user
 
 RULES = ["lesson_completed", "assessment_passed", "social_share", "social_follow", "email_click"]
 
@@ -51,14 +52,7 @@ class PointsMachine(RuleBasedStateMachine):
     @initialize()
     def make_users(self) -> None:
         for _ in range(2):
-            user = uuid.uuid4()
-            self.run(
-                self.platform.pool.execute(
-                    "INSERT INTO users (id, email, kyc_level) VALUES ($1, $2, 2)",
-                    user,
-                    f"{user}@example.com",
-                )
-            )
+            user = self.run(new_user(self.platform.pool, self.platform.settings, kyc_level=2))
             self.users.append(user)
 
     @rule(who=st.integers(0, 1), rule_code=st.sampled_from(RULES), entity=st.integers(0, 6))

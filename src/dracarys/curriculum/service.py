@@ -49,6 +49,7 @@ from dracarys.curriculum.rendering import render_markdown
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
+from dracarys.identity import display_names
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.mentorship import store as mentorship_store
 from dracarys.outbox import emit
@@ -540,6 +541,7 @@ async def _progress(
     remaining = [lesson for lesson in lessons if lesson["id"] not in done]
     total = len(lessons)
     certificate = await store.certificate_of(conn, program_id, user_id)
+    certificate_view = await _certificate_view(conn, platform, certificate) if certificate else None
     return ProgressView(
         program_id=program_id,
         # Floor, so 100% means every lesson is done.
@@ -550,7 +552,7 @@ async def _progress(
         next_lesson=_brief(remaining[0]) if remaining else None,
         passed_assessments=len(passed),
         total_assessments=len(assessments),
-        certificate=_certificate_view(platform, certificate) if certificate else None,
+        certificate=certificate_view,
     )
 
 
@@ -779,15 +781,19 @@ def parse_certificate_id(platform: Platform, public_id: str) -> uuid.UUID | None
     return certificate_id
 
 
-def _certificate_view(platform: Platform, row: asyncpg.Record) -> CertificateView:
+async def _certificate_view(
+    conn: Connection, platform: Platform, row: asyncpg.Record
+) -> CertificateView:
     public_id = public_certificate_id(platform, row["id"])
     base = platform.settings.public_url.rstrip("/")
+    # The holder's name is sealed at rest: identity opens it.
+    holder = await display_names(conn, platform.settings, [row["user_id"]])
     return CertificateView(
         id=public_id,
         program_id=row["program_id"],
         program_title=row["program_title"],
         user_id=row["user_id"],
-        holder_name=row["holder_name"],
+        holder_name=holder[row["user_id"]],
         granted_at=row["granted_at"],
         verification_url=f"{base}/api/v1/certificates/{public_id}",
     )
@@ -806,7 +812,7 @@ async def _grant_certificate_if_earned(
     ):
         row = await store.certificate(conn, certificate_id)
         assert row is not None
-        view = _certificate_view(platform, row)
+        view = await _certificate_view(conn, platform, row)
         await emit(
             conn,
             events.CERTIFICATE_GRANTED,
@@ -819,18 +825,17 @@ async def _grant_certificate_if_earned(
         )
         return view
     existing = await store.certificate_of(conn, program_id, user_id)
-    return _certificate_view(platform, existing) if existing else None
+    return await _certificate_view(conn, platform, existing) if existing else None
 
 
 async def verify_certificate(platform: Platform, public_id: str) -> CertificateView:
     certificate_id = parse_certificate_id(platform, public_id)
-    row = None
     if certificate_id is not None:
         async with platform.pool.acquire() as conn:
             row = await store.certificate(conn, certificate_id)
-    if row is None:
-        raise NotFound("this certificate id is not valid", field="certificate_id")
-    return _certificate_view(platform, row)
+            if row is not None:
+                return await _certificate_view(conn, platform, row)
+    raise NotFound("this certificate id is not valid", field="certificate_id")
 
 
 # ---- assignments ----------------------------------------------------------------------

@@ -619,9 +619,8 @@ async def insert_certificate(
     return done is not None
 
 
-_CERTIFICATE = """SELECT c.*, p.title AS program_title, u.name AS holder_name
-                  FROM certificates c JOIN programs p ON p.id = c.program_id
-                  JOIN users u ON u.id = c.user_id"""
+_CERTIFICATE = """SELECT c.*, p.title AS program_title
+                  FROM certificates c JOIN programs p ON p.id = c.program_id"""
 
 
 async def certificate(conn: Connection, certificate_id: uuid.UUID) -> Row | None:

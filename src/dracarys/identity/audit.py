@@ -19,6 +19,7 @@ import msgspec
 from dracarys.db import Connection, transaction
 from dracarys.identity import store
 from dracarys.identity.models import AuditCheck, AuditEntry
+from dracarys.observability import mask_values
 
 GENESIS_HASH = bytes(32)
 MAX_PROBLEMS = 100
@@ -66,7 +67,8 @@ async def record_audit(
 ) -> uuid.UUID:
     """Append one entry in the caller's transaction. `target` names what was acted on,
     e.g. `user:<id>`; `details` must be JSON-safe (strings, ints, bools, lists)."""
-    details = msgspec.to_builtins(details or {})
+    # Free text (an admin's reason) may quote an address or number: masked like logs.
+    details = mask_values(msgspec.to_builtins(details or {}))
     await store.lock_audit_chain(conn)
     head = await store.audit_head(conn)
     position = 1 if head is None else int(head["position"]) + 1

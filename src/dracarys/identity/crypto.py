@@ -1,6 +1,6 @@
 """Secrets at rest for identity: AES-256-GCM sealing (random 96-bit nonce per message,
-caller-chosen associated data) and the keys derived for KYC documents, TOTP secrets and
-short code hashes."""
+caller-chosen associated data), a key ring whose ciphertexts name their key version, and
+the keys derived for KYC documents, TOTP secrets, personal data and short code hashes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -21,8 +23,15 @@ NONCE_BYTES = 12
 
 
 def _derive(settings: Settings, purpose: bytes) -> bytes:
+    return _derive_from(settings.secret_key, purpose)
+
+
+@lru_cache(maxsize=32)
+def _derive_from(secret_key: str, purpose: bytes) -> bytes:
+    # Cached: personal data is opened on every page that shows a name, and HKDF per call
+    # would cost more than the decryption itself.
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
-        settings.secret_key.encode()
+        secret_key.encode()
     )
 
 
@@ -52,6 +61,47 @@ def seal(key: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
 
 def unseal(key: bytes, sealed: bytes, associated_data: bytes) -> bytes:
     return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated_data)
+
+
+class KeyRing:
+    """AES-256-GCM keys by a one-byte version. Sealing uses the current key and writes its
+    version first (version ‖ nonce ‖ ciphertext ‖ tag); opening uses the key that byte
+    names, so a new key can become current while older ciphertexts stay readable."""
+
+    def __init__(self, keys: Mapping[int, bytes], current: int) -> None:
+        if current not in keys or not all(0 <= v <= 255 for v in keys):
+            raise ValueError("key versions are 0-255 and the current one must be present")
+        self._aeads = {version: AESGCM(key) for version, key in keys.items()}
+        self._current = current
+
+    def seal(self, plaintext: bytes, associated_data: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = self._aeads[self._current].encrypt(nonce, plaintext, associated_data)
+        return bytes((self._current,)) + nonce + sealed
+
+    def unseal(self, sealed: bytes, associated_data: bytes) -> bytes:
+        aead = self._aeads.get(sealed[0]) if sealed else None
+        if aead is None:
+            raise ValueError("sealed with an unknown key version")
+        return aead.decrypt(sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :], associated_data)
+
+
+PERSONAL_DATA_KEY_VERSION = 1
+
+
+def personal_data_key_ring(settings: Settings) -> KeyRing:
+    """Name, e-mail, phone and postal address. Version 1 is derived from the secret key;
+    a rotation adds version 2 here and keeps 1 for opening what was sealed under it."""
+    return KeyRing(
+        {PERSONAL_DATA_KEY_VERSION: _derive(settings, b"dracarys personal data v1")},
+        PERSONAL_DATA_KEY_VERSION,
+    )
+
+
+def personal_data_index_key(settings: Settings) -> bytes:
+    """The blind-index key: a separate key, so the index reveals nothing of the
+    ciphertexts' key and the other way round."""
+    return _derive(settings, b"dracarys personal data blind index v1")
 
 
 def token_hash(token: str) -> bytes:

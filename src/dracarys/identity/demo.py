@@ -13,6 +13,7 @@ from dracarys.db import transaction
 from dracarys.identity import store
 from dracarys.identity.crypto import seal, totp_secret_key
 from dracarys.identity.passwords import hash_password
+from dracarys.identity.personal import personal_data_cipher
 from dracarys.platform import Platform
 
 
@@ -121,9 +122,11 @@ DEMO_ACCOUNTS = (DEMO_MENTEE, *DEMO_MENTORS, DEMO_ADMIN, DEMO_REVIEWER)
 
 async def seed_identity_demo(platform: Platform) -> None:
     now = platform.clock.now()
+    cipher = personal_data_cipher(platform.settings)
     for account in DEMO_ACCOUNTS:
         async with platform.pool.acquire() as conn:
-            if await store.user_by_email(conn, account.email) is not None:
+            existing = await store.user_by_email_index(conn, cipher.email_index(account.email))
+            if existing is not None:
                 continue
         password_hash = await hash_password(account.password)
         sealed = (
@@ -135,9 +138,9 @@ async def seed_identity_demo(platform: Platform) -> None:
             created = await store.insert_demo_user(
                 conn,
                 user_id=account.id,
-                email=account.email,
-                name=account.name,
-                phone=account.phone,
+                contact=cipher.seal_contact(
+                    account.id, email=account.email, name=account.name, phone=account.phone
+                ),
                 role=account.role,
                 kyc_level=account.kyc_level,
                 password_hash=password_hash,

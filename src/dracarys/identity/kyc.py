@@ -18,6 +18,7 @@ from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.audit import record_audit
 from dracarys.identity.crypto import kyc_document_key, seal, unseal
 from dracarys.identity.models import DocType, KycDocument, KycStatus
+from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.service import recompute_kyc_level
 from dracarys.messaging.service import queue_email
 from dracarys.outbox import emit
@@ -175,13 +176,14 @@ async def decide_document(
         level = await recompute_kyc_level(conn, user_id, now)
         user = await store.user_by_id(conn, user_id)
         assert user is not None
+        contact = personal_data_cipher(platform.settings).open_contact(user)
         document_name = DOCUMENT_NAMES[row["doc_type"]]
         if approve:
             template = "kyc_approved"
-            context = {"name": user["name"], "document": document_name, "level": level}
+            context = {"name": contact.name, "document": document_name, "level": level}
         else:
             template = "kyc_rejected"
-            context = {"name": user["name"], "document": document_name, "reason": reason}
+            context = {"name": contact.name, "document": document_name, "reason": reason}
             await emit(
                 conn,
                 events.KYC_REJECTED,
@@ -193,7 +195,7 @@ async def decide_document(
                 },
             )
         await queue_email(
-            conn, to=user["email"], template=template, context=context, now=now, user_id=user_id
+            conn, to=contact.email, template=template, context=context, now=now, user_id=user_id
         )
         await record_audit(
             conn,

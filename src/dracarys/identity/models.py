@@ -73,6 +73,38 @@ class DocType(StrEnum):
     PROOF_OF_ADDRESS = "proof_of_address"
 
 
+# ---- personal data ------------------------------------------------------------------
+
+
+class Contact(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's contact details, opened from their sealed columns."""
+
+    email: str
+    name: str
+    phone: str | None
+
+
+class SealedContact(msgspec.Struct, frozen=True, kw_only=True):
+    """What the users table holds of a contact: AES-GCM ciphertexts bound to the user id
+    and blind indexes (keyed HMAC) for finding a user by e-mail or phone."""
+
+    email_sealed: bytes
+    email_index: bytes
+    name_sealed: bytes
+    phone_sealed: bytes | None
+    phone_index: bytes | None
+
+
+class PostalAddress(Input, kw_only=True):
+    """A postal address as given and as shown (its country is the profile's own field)."""
+
+    line1: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    line2: Text = ""
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    region: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    postal_code: Annotated[str, msgspec.Meta(max_length=20)] = ""
+
+
 # ---- inputs -------------------------------------------------------------------------
 
 
@@ -113,6 +145,7 @@ class ProfileUpdate(Input):
     timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     experience_level: ExperienceLevel | None = None
     trading_style: TradingStyle | None = None
+    address: PostalAddress | None = None
 
 
 class MentorProfileUpdate(Input):
@@ -205,6 +238,7 @@ class PrivateUser(PublicUser):
     email_verified: bool
     phone: str | None
     phone_verified: bool
+    address: PostalAddress | None
     timezone: str | None
     kyc_level: int
     status: str

@@ -31,6 +31,7 @@ from dracarys.identity.access import Role
 from dracarys.identity.audit import record_audit
 from dracarys.identity.crypto import token_hash
 from dracarys.identity.models import OidcStart, TokenPair
+from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.identity.service import TWO_FACTOR_ROLES, open_session
 from dracarys.outbox import emit
 from dracarys.platform import Platform
@@ -293,13 +294,16 @@ async def finish_sign_in(
     subject = str(claims["sub"])
     email = str(claims.get("email") or "").strip() or None
     verified = _email_verified(claims) and email is not None
+    cipher = personal_data_cipher(platform.settings)
     async with transaction(platform.pool) as conn:
         linked = await store.oidc_identity(conn, provider, subject)
         if linked is not None:
             user_id = uuid.UUID(str(linked["user_id"]))
             action = "auth.login"
         else:
-            existing = await store.user_by_email(conn, email) if email else None
+            existing = (
+                await store.user_by_email_index(conn, cipher.email_index(email)) if email else None
+            )
             if existing is not None:
                 if not verified:
                     raise Conflict(
@@ -320,23 +324,28 @@ async def finish_sign_in(
                 if email is None:
                     raise InvalidInput(f"{provider} did not share an e-mail address")
                 user_id = uuid.uuid4()
+                name = str(claims.get("name") or email.partition("@")[0])
                 await store.insert_user(
                     conn,
                     user_id=user_id,
-                    email=email,
+                    contact=cipher.seal_contact(user_id, email=email, name=name, phone=None),
                     password_hash=None,
-                    name=str(claims.get("name") or email.partition("@")[0]),
-                    phone=None,
                     role=Role.MENTEE.value,
                     now=now,
                     email_verified=verified,
                 )
+                await store.insert_profile(conn, user_id, now)
                 await emit(conn, events.USER_SIGNED_UP, {"user_id": str(user_id)})
                 if verified:
                     await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
                 action = "auth.oidc_signup"
             await store.link_oidc_identity(
-                conn, provider=provider, subject=subject, user_id=user_id, email=email, now=now
+                conn,
+                provider=provider,
+                subject=subject,
+                user_id=user_id,
+                email_sealed=None if email is None else cipher.seal(user_id, OIDC_EMAIL, email),
+                now=now,
             )
         user = await store.user_by_id(conn, user_id)
         assert user is not None

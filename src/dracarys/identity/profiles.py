@@ -17,13 +17,16 @@ from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.audit import record_audit
 from dracarys.identity.models import (
+    Contact,
     MentorProfile,
     MentorProfileUpdate,
     MentorStatusInput,
+    PostalAddress,
     PrivateUser,
     ProfileUpdate,
     PublicUser,
 )
+from dracarys.identity.personal import NAME, personal_data_cipher
 from dracarys.messaging.service import queue_email
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
@@ -71,10 +74,10 @@ def _mentor_view(row: asyncpg.Record) -> MentorProfile | None:
     )
 
 
-def _public_fields(row: asyncpg.Record) -> dict[str, Any]:
+def _public_fields(row: asyncpg.Record, contact: Contact) -> dict[str, Any]:
     return {
         "id": row["id"],
-        "name": row["name"],
+        "name": contact.name,
         "role": row["role"],
         "headline": row["headline"] or "",
         "bio": row["bio"] or "",
@@ -99,14 +102,17 @@ async def user_view(
     private = viewer is not None and viewer.may_read_as_owner(user_id)
     if row is None or (row["status"] != "active" and not (viewer and viewer.is_staff)):
         raise NotFound("no such user")
+    cipher = personal_data_cipher(platform.settings)
+    contact = cipher.open_contact(row)
     if not private:
-        return PublicUser(**_public_fields(row))
+        return PublicUser(**_public_fields(row, contact))
     return PrivateUser(
-        **_public_fields(row),
-        email=row["email"],
+        **_public_fields(row, contact),
+        email=contact.email,
         email_verified=row["email_verified_at"] is not None,
-        phone=row["phone"],
+        phone=contact.phone,
         phone_verified=row["phone_verified_at"] is not None,
+        address=cipher.open_address(user_id, row["address_sealed"]),
         timezone=row["timezone"],
         kyc_level=row["kyc_level"],
         status=row["status"],
@@ -131,15 +137,19 @@ async def update_profile(
         fields["specialties"] = sorted({s.value for s in data.specialties})
     if data.social_links is not None:
         fields["social_links"] = {k.value: v for k, v in data.social_links.items()}
+    if data.name is not None and not data.name.strip():
+        raise InvalidInput("the name must not be empty", field="name")
+    address = _clean_address(data.address) if data.address is not None else None
+    cipher = personal_data_cipher(platform.settings)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         profile = await store.profile_for_update(conn, user_id)
         if profile is None:
             raise NotFound("no such user")
         if data.name is not None:
-            if not data.name.strip():
-                raise InvalidInput("the name must not be empty", field="name")
-            await store.set_name(conn, user_id, data.name.strip(), now)
+            await store.set_name(conn, user_id, cipher.seal(user_id, NAME, data.name.strip()), now)
+        if address is not None:
+            await store.set_address(conn, user_id, cipher.seal_address(user_id, address), now)
         if fields:
             await store.update_profile(conn, user_id, fields, now)
         merged = {**dict(profile), **fields}
@@ -147,6 +157,20 @@ async def update_profile(
         if complete and await store.mark_profile_completed(conn, user_id, now):
             await emit(conn, events.PROFILE_COMPLETED, {"user_id": str(user_id)})
     return await user_view(platform, viewer, user_id)
+
+
+def _clean_address(address: PostalAddress) -> PostalAddress:
+    cleaned = PostalAddress(
+        line1=address.line1.strip(),
+        line2=address.line2.strip(),
+        city=address.city.strip(),
+        region=address.region.strip(),
+        postal_code=address.postal_code.strip(),
+    )
+    for field in ("line1", "city"):
+        if not getattr(cleaned, field):
+            raise InvalidInput(f"the address needs its {field}", field=f"address.{field}")
+    return cleaned
 
 
 async def update_mentor_profile(
@@ -274,11 +298,12 @@ async def set_ban(
         if banned:
             revoked = await store.revoke_all_sessions(conn, user_id, now)
             await emit(conn, events.USER_BANNED, {"user_id": str(user_id)})
+            contact = personal_data_cipher(platform.settings).open_contact(user)
             await queue_email(
                 conn,
-                to=user["email"],
+                to=contact.email,
                 template="account_banned",
-                context={"name": user["name"], "reason": reason or ""},
+                context={"name": contact.name, "reason": reason or ""},
                 now=now,
                 user_id=user_id,
             )

@@ -57,6 +57,7 @@ from dracarys.identity.passwords import (
     needs_rehash,
     verify_password,
 )
+from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.identity.stepup import accept_totp, verify_step_up
 from dracarys.identity.throttle import LoginThrottle
 from dracarys.messaging.service import queue_email, queue_sms
@@ -115,18 +116,20 @@ async def signup(platform: Platform, data: SignupInput, source_ip: str | None) -
     now = platform.clock.now()
     user_id = uuid.uuid4()
     name = data.name.strip() or email.partition("@")[0]
+    contact = personal_data_cipher(platform.settings).seal_contact(
+        user_id, email=email, name=name, phone=phone
+    )
     try:
         async with transaction(platform.pool) as conn:
             await store.insert_user(
                 conn,
                 user_id=user_id,
-                email=email,
+                contact=contact,
                 password_hash=password_hash,
-                name=name,
-                phone=phone,
                 role=Role.MENTEE.value,
                 now=now,
             )
+            await store.insert_profile(conn, user_id, now)
             await send_email_verification(conn, platform, user_id, email, name)
             await emit(conn, events.USER_SIGNED_UP, {"user_id": str(user_id)})
             await record_audit(
@@ -147,7 +150,7 @@ async def send_email_verification(
         conn,
         token_hash=token_hash(token),
         user_id=user_id,
-        email=email,
+        email_index=personal_data_cipher(platform.settings).email_index(email),
         expires_at=now + EMAIL_TOKEN_TTL,
     )
     link = f"{platform.settings.public_url}/api/v1/verify-email?token={token}"
@@ -168,7 +171,8 @@ async def resend_email_verification(platform: Platform, user: CurrentUser) -> No
             raise NotFound("no such user")
         if row["email_verified_at"] is not None:
             raise Conflict("your e-mail address is already verified")
-        await send_email_verification(conn, platform, user.id, row["email"], row["name"])
+        contact = personal_data_cipher(platform.settings).open_contact(row)
+        await send_email_verification(conn, platform, user.id, contact.email, contact.name)
 
 
 async def verify_email(platform: Platform, token: str) -> uuid.UUID:
@@ -180,7 +184,7 @@ async def verify_email(platform: Platform, token: str) -> uuid.UUID:
                 "this verification link is unknown, already used or expired", field="token"
             )
         user = await store.user_by_id(conn, used["user_id"], lock=True)
-        if user is None or user["email"].lower() != used["email"].lower():
+        if user is None or user["email_index"] != used["email_index"]:
             raise InvalidInput("this link was for an e-mail address you no longer use")
         if user["email_verified_at"] is None:
             await store.mark_email_verified(conn, user["id"], now)
@@ -195,13 +199,17 @@ async def request_phone_code(platform: Platform, user: CurrentUser, phone: str |
         row = await store.user_by_id(conn, user.id, lock=True)
         if row is None:
             raise NotFound("no such user")
-        number = normalize_phone(phone) if phone else row["phone"]
+        cipher = personal_data_cipher(platform.settings)
+        number = normalize_phone(phone) if phone else cipher.open_contact(row).phone
         if not number:
             raise InvalidInput("give the phone number to verify", field="phone")
-        if number != row["phone"]:
+        number_index = cipher.phone_index(number)
+        if number_index != row["phone_index"]:
             try:
                 async with conn.transaction():
-                    await store.set_phone(conn, user.id, number, now)
+                    await store.set_phone(
+                        conn, user.id, cipher.seal(user.id, PHONE, number), number_index, now
+                    )
             except asyncpg.UniqueViolationError:
                 raise Conflict("another account uses this phone number", field="phone") from None
         elif row["phone_verified_at"] is not None:
@@ -220,7 +228,7 @@ async def request_phone_code(platform: Platform, user: CurrentUser, phone: str |
         await store.insert_phone_code(
             conn,
             user_id=user.id,
-            phone=number,
+            phone_index=number_index,
             code_hash=short_code_hash(platform.settings, code),
             expires_at=now + PHONE_CODE_TTL,
             now=now,
@@ -248,7 +256,7 @@ async def confirm_phone(platform: Platform, user: CurrentUser, code: str) -> Non
             await store.close_phone_code(conn, pending["id"], now)
             row = await store.user_by_id(conn, user.id, lock=True)
             assert row is not None
-            if row["phone"] == pending["phone"]:
+            if row["phone_index"] == pending["phone_index"]:
                 await store.mark_phone_verified(conn, user.id, now)
                 await emit(conn, events.USER_PHONE_VERIFIED, {"user_id": str(user.id)})
                 await recompute_kyc_level(conn, user.id, now)
@@ -362,8 +370,9 @@ async def login(
     """Unknown account and wrong password take the same path (a dummy hash is verified)
     and get the same 401; both count against the account key and the IP."""
     await throttle.check(data.email, source_ip)
+    email_index = personal_data_cipher(platform.settings).email_index(data.email)
     async with platform.pool.acquire() as conn:
-        row = await store.user_by_email(conn, data.email.strip())
+        row = await store.user_by_email_index(conn, email_index)
     matched = await verify_password(row["password_hash"] if row else None, data.password)
     if row is None or not matched:
         await throttle.record_failure(data.email, source_ip)
@@ -488,14 +497,15 @@ async def me(platform: Platform, user: CurrentUser) -> Me:
         row = await store.me_row(conn, user.id)
     if row is None:
         raise NotFound("no such user")
+    contact = personal_data_cipher(platform.settings).open_contact(row)
     return Me(
         id=row["id"],
-        email=row["email"],
-        name=row["name"],
+        email=contact.email,
+        name=contact.name,
         role=row["role"],
         kyc_level=row["kyc_level"],
         email_verified=row["email_verified_at"] is not None,
-        phone=row["phone"],
+        phone=contact.phone,
         phone_verified=row["phone_verified_at"] is not None,
         two_factor_enabled=row["totp_enabled_at"] is not None,
         reputation_score=row["reputation_score"],
@@ -541,7 +551,8 @@ async def begin_totp_enrolment(platform: Platform, user: CurrentUser) -> TotpEnr
         secret = pyotp.random_base32()
         sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
         await store.set_totp_secret(conn, user.id, sealed)
-    uri = pyotp.TOTP(secret).provisioning_uri(name=row["email"], issuer_name="Dracarys")
+    email = personal_data_cipher(platform.settings).open_contact(row).email
+    uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Dracarys")
     return TotpEnrolment(secret=secret, otpauth_uri=uri)
 
 

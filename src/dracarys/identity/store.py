@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from dracarys.db import Connection
+from dracarys.identity.models import SealedContact
 
 Row = asyncpg.Record
 
@@ -20,35 +21,42 @@ async def insert_user(
     conn: Connection,
     *,
     user_id: uuid.UUID,
-    email: str,
+    contact: SealedContact,
     password_hash: str | None,
-    name: str,
-    phone: str | None,
     role: str,
     now: datetime,
     email_verified: bool = False,
+    kyc_level: int = 0,
 ) -> None:
+    """The account row alone; `insert_profile` adds its profile."""
     await conn.execute(
-        """INSERT INTO users (id, email, password_hash, name, phone, role, created_at,
+        """INSERT INTO users (id, email_sealed, email_index, name_sealed, phone_sealed,
+                              phone_index, password_hash, role, kyc_level, created_at,
                               updated_at, email_verified_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $7::timestamptz,
-                   CASE WHEN $8::boolean THEN $7::timestamptz END)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $10::timestamptz,
+                   CASE WHEN $11::boolean THEN $10::timestamptz END)""",
         user_id,
-        email,
+        contact.email_sealed,
+        contact.email_index,
+        contact.name_sealed,
+        contact.phone_sealed,
+        contact.phone_index,
         password_hash,
-        name,
-        phone,
         role,
+        kyc_level,
         now,
         email_verified,
     )
+
+
+async def insert_profile(conn: Connection, user_id: uuid.UUID, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO user_profiles (user_id, updated_at) VALUES ($1, $2)", user_id, now
     )
 
 
-async def user_by_email(conn: Connection, email: str) -> Row | None:
-    return await conn.fetchrow("SELECT * FROM users WHERE lower(email) = lower($1)", email)
+async def user_by_email_index(conn: Connection, email_index: bytes) -> Row | None:
+    return await conn.fetchrow("SELECT * FROM users WHERE email_index = $1", email_index)
 
 
 async def user_by_id(conn: Connection, user_id: uuid.UUID, *, lock: bool = False) -> Row | None:
@@ -75,12 +83,16 @@ async def mark_email_verified(conn: Connection, user_id: uuid.UUID, now: datetim
     )
 
 
-async def set_phone(conn: Connection, user_id: uuid.UUID, phone: str, now: datetime) -> None:
+async def set_phone(
+    conn: Connection, user_id: uuid.UUID, phone_sealed: bytes, phone_index: bytes, now: datetime
+) -> None:
     await conn.execute(
-        """UPDATE users SET phone = $2, phone_verified_at = NULL, updated_at = $3
-           WHERE id = $1 AND phone IS DISTINCT FROM $2""",
+        """UPDATE users SET phone_sealed = $2, phone_index = $3, phone_verified_at = NULL,
+                            updated_at = $4
+           WHERE id = $1 AND phone_index IS DISTINCT FROM $3""",
         user_id,
-        phone,
+        phone_sealed,
+        phone_index,
         now,
     )
 
@@ -115,28 +127,48 @@ async def set_status(
     )
 
 
-async def set_name(conn: Connection, user_id: uuid.UUID, name: str, now: datetime) -> None:
+async def set_name(conn: Connection, user_id: uuid.UUID, name_sealed: bytes, now: datetime) -> None:
     await conn.execute(
-        "UPDATE users SET name = $2, updated_at = $3 WHERE id = $1", user_id, name, now
+        "UPDATE users SET name_sealed = $2, updated_at = $3 WHERE id = $1",
+        user_id,
+        name_sealed,
+        now,
     )
 
 
 async def me_row(conn: Connection, user_id: uuid.UUID) -> Row | None:
     return await conn.fetchrow(
-        """SELECT id, email, name, role, kyc_level, email_verified_at, phone,
-                  phone_verified_at, totp_enabled_at, reputation_score
+        """SELECT id, email_sealed, name_sealed, phone_sealed, role, kyc_level,
+                  email_verified_at, phone_verified_at, totp_enabled_at, reputation_score
            FROM users WHERE id = $1""",
         user_id,
     )
 
 
+async def sealed_contacts(
+    conn: Connection, user_ids: list[uuid.UUID], *, active_only: bool
+) -> list[Row]:
+    return await conn.fetch(
+        """SELECT id, email_sealed, name_sealed, phone_sealed FROM users
+           WHERE id = ANY($1::uuid[]) AND (NOT $2 OR status = 'active')""",
+        user_ids,
+        active_only,
+    )
+
+
+async def sealed_names(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    return await conn.fetch(
+        "SELECT id, name_sealed FROM users WHERE id = ANY($1::uuid[])", list(user_ids)
+    )
+
+
 async def user_view_row(conn: Connection, user_id: uuid.UUID) -> Row | None:
     return await conn.fetchrow(
-        """SELECT u.id, u.email, u.name, u.role, u.kyc_level, u.status, u.email_verified_at,
-                  u.phone, u.phone_verified_at, u.totp_enabled_at, u.reputation_score,
-                  u.created_at,
+        """SELECT u.id, u.email_sealed, u.name_sealed, u.phone_sealed, u.role, u.kyc_level,
+                  u.status, u.email_verified_at, u.phone_verified_at, u.totp_enabled_at,
+                  u.reputation_score, u.created_at,
                   p.headline, p.bio, p.specialties, p.social_links, p.timezone,
-                  p.experience_level, p.trading_style,
+                  p.experience_level, p.trading_style, p.address_sealed,
                   (SELECT count(*) FROM endorsements e WHERE e.endorsee_id = u.id)
                       AS endorsement_count,
                   m.user_id AS mentor_user_id, m.specialties AS mentor_specialties,
@@ -249,15 +281,15 @@ async def insert_email_token(
     *,
     token_hash: bytes,
     user_id: uuid.UUID,
-    email: str,
+    email_index: bytes,
     expires_at: datetime,
 ) -> None:
     await conn.execute(
-        """INSERT INTO email_verification_tokens (token_hash, user_id, email, expires_at)
+        """INSERT INTO email_verification_tokens (token_hash, user_id, email_index, expires_at)
            VALUES ($1, $2, $3, $4)""",
         token_hash,
         user_id,
-        email,
+        email_index,
         expires_at,
     )
 
@@ -267,7 +299,7 @@ async def consume_email_token(conn: Connection, token_hash: bytes, now: datetime
     return await conn.fetchrow(
         """UPDATE email_verification_tokens SET used_at = $2
            WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-           RETURNING user_id, email""",
+           RETURNING user_id, email_index""",
         token_hash,
         now,
     )
@@ -277,7 +309,7 @@ async def insert_phone_code(
     conn: Connection,
     *,
     user_id: uuid.UUID,
-    phone: str,
+    phone_index: bytes,
     code_hash: bytes,
     expires_at: datetime,
     now: datetime,
@@ -290,11 +322,12 @@ async def insert_phone_code(
         now,
     )
     await conn.execute(
-        """INSERT INTO phone_verification_codes (id, user_id, phone, code_hash, expires_at)
+        """INSERT INTO phone_verification_codes (id, user_id, phone_index, code_hash,
+                                                 expires_at)
            VALUES ($1, $2, $3, $4, $5)""",
         uuid.uuid4(),
         user_id,
-        phone,
+        phone_index,
         code_hash,
         expires_at,
     )
@@ -317,7 +350,7 @@ async def phone_codes_sent_since(
 
 async def open_phone_code(conn: Connection, user_id: uuid.UUID, now: datetime) -> Row | None:
     return await conn.fetchrow(
-        """SELECT id, phone, code_hash, attempts FROM phone_verification_codes
+        """SELECT id, phone_index, code_hash, attempts FROM phone_verification_codes
            WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2
            ORDER BY expires_at DESC LIMIT 1 FOR UPDATE""",
         user_id,
@@ -433,16 +466,16 @@ async def link_oidc_identity(
     provider: str,
     subject: str,
     user_id: uuid.UUID,
-    email: str | None,
+    email_sealed: bytes | None,
     now: datetime,
 ) -> None:
     await conn.execute(
-        """INSERT INTO oidc_identities (provider, subject, user_id, email, linked_at)
+        """INSERT INTO oidc_identities (provider, subject, user_id, email_sealed, linked_at)
            VALUES ($1, $2, $3, $4, $5)""",
         provider,
         subject,
         user_id,
-        email,
+        email_sealed,
         now,
     )
 
@@ -464,6 +497,17 @@ async def update_profile(
         user_id,
         now,
         *[fields[c] for c in columns],
+    )
+
+
+async def set_address(
+    conn: Connection, user_id: uuid.UUID, address_sealed: bytes, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE user_profiles SET address_sealed = $2, updated_at = $3 WHERE user_id = $1",
+        user_id,
+        address_sealed,
+        now,
     )
 
 
@@ -726,9 +770,7 @@ async def insert_demo_user(
     conn: Connection,
     *,
     user_id: uuid.UUID,
-    email: str,
-    name: str,
-    phone: str,
+    contact: SealedContact,
     role: str,
     kyc_level: int,
     password_hash: str,
@@ -737,16 +779,19 @@ async def insert_demo_user(
 ) -> bool:
     """Insert a verified demo account unless one with this e-mail exists."""
     status = await conn.execute(
-        """INSERT INTO users (id, email, name, phone, role, kyc_level, password_hash,
-                              email_verified_at, phone_verified_at, totp_secret_encrypted,
-                              totp_enabled_at, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $9, $8,
-                   CASE WHEN $8::bytea IS NULL THEN NULL ELSE $9::timestamptz END, $9, $9)
-           ON CONFLICT (lower(email)) DO NOTHING""",
+        """INSERT INTO users (id, email_sealed, email_index, name_sealed, phone_sealed,
+                              phone_index, role, kyc_level, password_hash, email_verified_at,
+                              phone_verified_at, totp_secret_encrypted, totp_enabled_at,
+                              created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $11, $10,
+                   CASE WHEN $10::bytea IS NULL THEN NULL ELSE $11::timestamptz END, $11, $11)
+           ON CONFLICT (email_index) DO NOTHING""",
         user_id,
-        email,
-        name,
-        phone,
+        contact.email_sealed,
+        contact.email_index,
+        contact.name_sealed,
+        contact.phone_sealed,
+        contact.phone_index,
         role,
         kyc_level,
         password_hash,
@@ -755,7 +800,131 @@ async def insert_demo_user(
     )
     if not status.endswith(" 1"):
         return False
-    await conn.execute(
-        "INSERT INTO user_profiles (user_id, updated_at) VALUES ($1, $2)", user_id, now
-    )
+    await insert_profile(conn, user_id, now)
     return True
+
+
+# ---- sealing plain personal data left by older versions ------------------------------
+
+SEALING_LOCK_KEY = 0x44524143_5049494C  # "DRACPIIL"
+
+
+async def lock_sealing(conn: Connection) -> None:
+    """Session-level: one sealer at a time, so the final validation never meets a batch
+    another process has yet to commit."""
+    await conn.execute("SELECT pg_advisory_lock($1)", SEALING_LOCK_KEY)
+
+
+async def unlock_sealing(conn: Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", SEALING_LOCK_KEY)
+
+
+async def plain_users(conn: Connection, limit: int) -> list[Row]:
+    return await conn.fetch(
+        """SELECT id, plain_email, plain_name, plain_phone FROM users
+           WHERE plain_email IS NOT NULL OR plain_name IS NOT NULL OR plain_phone IS NOT NULL
+           LIMIT $1 FOR UPDATE""",
+        limit,
+    )
+
+
+async def store_sealed_users(
+    conn: Connection, sealed: list[tuple[uuid.UUID, SealedContact]]
+) -> None:
+    await conn.execute(
+        """UPDATE users u SET email_sealed = s.email_sealed, email_index = s.email_index,
+                              name_sealed = s.name_sealed, phone_sealed = s.phone_sealed,
+                              phone_index = s.phone_index, plain_email = NULL,
+                              plain_name = NULL, plain_phone = NULL
+           FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[],
+                       $6::bytea[])
+                AS s (id, email_sealed, email_index, name_sealed, phone_sealed, phone_index)
+           WHERE u.id = s.id""",
+        [user_id for user_id, _ in sealed],
+        [c.email_sealed for _, c in sealed],
+        [c.email_index for _, c in sealed],
+        [c.name_sealed for _, c in sealed],
+        [c.phone_sealed for _, c in sealed],
+        [c.phone_index for _, c in sealed],
+    )
+
+
+async def plain_email_tokens(conn: Connection, limit: int) -> list[Row]:
+    return await conn.fetch(
+        """SELECT token_hash, plain_email FROM email_verification_tokens
+           WHERE plain_email IS NOT NULL LIMIT $1 FOR UPDATE""",
+        limit,
+    )
+
+
+async def store_email_token_indexes(conn: Connection, indexes: list[tuple[bytes, bytes]]) -> None:
+    await conn.execute(
+        """UPDATE email_verification_tokens t SET email_index = s.email_index,
+                                                  plain_email = NULL
+           FROM unnest($1::bytea[], $2::bytea[]) AS s (token_hash, email_index)
+           WHERE t.token_hash = s.token_hash""",
+        [token for token, _ in indexes],
+        [index for _, index in indexes],
+    )
+
+
+async def plain_phone_codes(conn: Connection, limit: int) -> list[Row]:
+    return await conn.fetch(
+        """SELECT id, plain_phone FROM phone_verification_codes
+           WHERE plain_phone IS NOT NULL LIMIT $1 FOR UPDATE""",
+        limit,
+    )
+
+
+async def store_phone_code_indexes(
+    conn: Connection, indexes: list[tuple[uuid.UUID, bytes]]
+) -> None:
+    await conn.execute(
+        """UPDATE phone_verification_codes c SET phone_index = s.phone_index, plain_phone = NULL
+           FROM unnest($1::uuid[], $2::bytea[]) AS s (id, phone_index)
+           WHERE c.id = s.id""",
+        [code_id for code_id, _ in indexes],
+        [index for _, index in indexes],
+    )
+
+
+async def plain_oidc_emails(conn: Connection, limit: int) -> list[Row]:
+    return await conn.fetch(
+        """SELECT provider, subject, user_id, plain_email FROM oidc_identities
+           WHERE plain_email IS NOT NULL LIMIT $1 FOR UPDATE""",
+        limit,
+    )
+
+
+async def store_sealed_oidc_emails(conn: Connection, sealed: list[tuple[str, str, bytes]]) -> None:
+    await conn.execute(
+        """UPDATE oidc_identities o SET email_sealed = s.email_sealed, plain_email = NULL
+           FROM unnest($1::text[], $2::text[], $3::bytea[]) AS s (provider, subject, email_sealed)
+           WHERE o.provider = s.provider AND o.subject = s.subject""",
+        [provider for provider, _, _ in sealed],
+        [subject for _, subject, _ in sealed],
+        [email for _, _, email in sealed],
+    )
+
+
+_SEALED_CONSTRAINTS = (
+    ("users", "users_personal_data_sealed"),
+    ("email_verification_tokens", "email_verification_tokens_sealed"),
+    ("phone_verification_codes", "phone_verification_codes_sealed"),
+    ("oidc_identities", "oidc_identities_sealed"),
+)
+
+
+async def validate_personal_data_constraints(conn: Connection) -> None:
+    """Once validated, PostgreSQL itself vouches that no plain value is left."""
+    pending = {
+        row["conname"]
+        for row in await conn.fetch(
+            """SELECT conname FROM pg_constraint
+               WHERE conname = ANY($1::text[]) AND NOT convalidated""",
+            [name for _, name in _SEALED_CONSTRAINTS],
+        )
+    }
+    for table, name in _SEALED_CONSTRAINTS:
+        if name in pending:
+            await conn.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")

@@ -15,6 +15,7 @@ import icalendar
 
 from dracarys.db import transaction
 from dracarys.errors import NotFound
+from dracarys.identity import Contact, contacts_of
 from dracarys.identity.access import CurrentUser
 from dracarys.mentorship import store
 from dracarys.mentorship.models import FeedLink
@@ -43,9 +44,9 @@ def _event(platform: Platform, row: asyncpg.Record) -> icalendar.Event:
     return event
 
 
-def _address(contact: asyncpg.Record, role: str | None = None) -> icalendar.vCalAddress:
-    address = icalendar.vCalAddress(f"mailto:{contact['email']}")
-    address.params["cn"] = icalendar.vText(contact["name"] or contact["email"])
+def _address(contact: Contact, role: str | None = None) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{contact.email}")
+    address.params["cn"] = icalendar.vText(contact.name or contact.email)
     if role:
         address.params["role"] = icalendar.vText(role)
     return address
@@ -56,7 +57,7 @@ def _calendar(
     rows: Sequence[asyncpg.Record],
     *,
     method: str | None,
-    people: tuple[asyncpg.Record, asyncpg.Record] | None = None,
+    people: tuple[Contact, Contact] | None = None,
 ) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
@@ -87,7 +88,7 @@ async def session_invitation(
         )
         if row is None or not participant:
             raise NotFound("no such session", field="session_id")
-        contacts = await store.user_contacts(conn, [row["mentor_id"], actor.id])
+        contacts = await contacts_of(conn, platform.settings, [row["mentor_id"], actor.id])
     people = (contacts[row["mentor_id"]], contacts[actor.id])
     return _calendar(platform, [row], method="REQUEST", people=people)
 

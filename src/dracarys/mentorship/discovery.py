@@ -15,6 +15,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import NotFound
+from dracarys.identity import display_names
 from dracarys.identity.access import CurrentUser
 from dracarys.identity.profiles import PRIOR_MEAN, PRIOR_RATINGS
 from dracarys.mentorship import store
@@ -22,6 +23,7 @@ from dracarys.mentorship.availability import resolve_timezone, weekly_overlap_mi
 from dracarys.mentorship.models import MatchList, MatchView, MentorCard, QuizInput
 from dracarys.mentorship.service import open_slots, schedule_of
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 
 # Auto-match weights (sum 100).
 GOALS_WEIGHT = 35
@@ -36,11 +38,11 @@ MATCH_CANDIDATES = 200
 MATCH_RESULTS = 10
 
 
-def _card(row: asyncpg.Record) -> MentorCard:
+def _card(row: asyncpg.Record, name: str) -> MentorCard:
     count = int(row["rating_count"])
     return MentorCard(
         id=row["id"],
-        name=row["name"],
+        name=name,
         headline=row["headline"],
         specialties=list(row["specialties"]),
         trading_style=row["trading_style"],
@@ -68,15 +70,19 @@ async def _next_available(
 
 async def _enrich(
     conn: Connection,
+    settings: Settings,
     rows: list[asyncpg.Record],
     *,
     viewer_zone: zoneinfo.ZoneInfo | None,
     now: datetime,
 ) -> list[MentorCard]:
-    schedules = await store.default_schedules(conn, [r["id"] for r in rows])
+    ids = [r["id"] for r in rows]
+    schedules = await store.default_schedules(conn, ids)
+    # Names are sealed at rest: asked of identity for the page, not joined in SQL.
+    names = await display_names(conn, settings, ids)
     cards = []
     for row in rows:
-        card = _card(row)
+        card = _card(row, names[row["id"]])
         schedule_row = schedules.get(row["id"])
         if schedule_row is not None:
             card.timezone = schedule_row["timezone"]
@@ -116,7 +122,7 @@ async def search_mentors(
             language=language.lower() if language else None,
             limit=limit if zone is None and available_within_days is None else 500,
         )
-        cards = await _enrich(conn, rows, viewer_zone=zone, now=now)
+        cards = await _enrich(conn, platform.settings, rows, viewer_zone=zone, now=now)
         if zone is not None:
             cards = [c for c in cards if (c.overlap_minutes_per_week or 0) > 0]
             cards.sort(key=lambda c: -(c.overlap_minutes_per_week or 0))
@@ -227,7 +233,11 @@ async def match_mentors(platform: Platform, actor: CurrentUser) -> MatchList:
             limit=MATCH_CANDIDATES,
         )
         cards = await _enrich(
-            conn, [r for r in rows if r["id"] != actor.id], viewer_zone=zone, now=now
+            conn,
+            platform.settings,
+            [r for r in rows if r["id"] != actor.id],
+            viewer_zone=zone,
+            now=now,
         )
         ranked = []
         for card in cards:

@@ -18,6 +18,7 @@ import structlog
 from dracarys.curriculum import store as curriculum_store
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from dracarys.identity import contact_of
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.mentorship import events, store
 from dracarys.mentorship.availability import Schedule, generate_slots, resolve_timezone
@@ -918,9 +919,11 @@ async def emit_due_reminders(platform: Platform) -> int:
         for lead, ahead in REMINDER_LEADS:
             for row in await store.due_reminders(conn, now=now, lead=lead, horizon=now + ahead):
                 if await store.record_reminder(conn, row["session_id"], row["user_id"], lead, now):
+                    contact = await contact_of(conn, platform.settings, row["user_id"])
+                    assert contact is not None  # participants are users (foreign keys)
                     await queue_email(
                         conn,
-                        to=await store.participant_email(conn, row["user_id"]),
+                        to=contact.email,
                         template=SESSION_REMINDER_TEMPLATE,
                         context={
                             "title": row["title"],

@@ -547,11 +547,6 @@ async def due_reminders(
     )
 
 
-async def participant_email(conn: Connection, user_id: uuid.UUID) -> str:
-    email: str = await conn.fetchval("SELECT email FROM users WHERE id = $1", user_id)
-    return email
-
-
 async def record_reminder(
     conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID, lead: str, now: datetime
 ) -> bool:
@@ -603,13 +598,6 @@ async def set_languages(conn: Connection, user_id: uuid.UUID, languages: list[st
     )
 
 
-async def user_contacts(conn: Connection, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    rows = await conn.fetch(
-        "SELECT id, name, email FROM users WHERE id = ANY($1::uuid[])", list(user_ids)
-    )
-    return {r["id"]: r for r in rows}
-
-
 async def user_role(conn: Connection, user_id: uuid.UUID) -> str | None:
     role: str | None = await conn.fetchval(
         "SELECT role FROM users WHERE id = $1 AND status = 'active'", user_id
@@ -631,7 +619,7 @@ async def visible_mentors(
     """Active mentors a reviewer has taken off probation, filtered in SQL."""
     return list(
         await conn.fetch(
-            """SELECT u.id, u.name, u.reputation_score, m.specialties, m.hourly_rate_minor,
+            """SELECT u.id, u.reputation_score, m.specialties, m.hourly_rate_minor,
                       m.currency, m.rating_count, m.rating_sum, m.total_sessions,
                       coalesce(p.headline, '') AS headline, p.trading_style, p.timezone,
                       coalesce(l.languages, '{}') AS languages

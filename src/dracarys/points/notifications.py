@@ -15,11 +15,11 @@ from typing import Any
 import msgspec
 
 from dracarys.db import Connection
+from dracarys.identity import contacts_of
 from dracarys.messaging.service import queue_email
 from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import Event
 from dracarys.platform import Platform
-from dracarys.points import store
 from dracarys.points.events import PointsAwarded
 from dracarys.realtime.models import NotificationFrame
 from streams import channels
@@ -140,19 +140,21 @@ async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Ev
     if not awards:
         return
     now = platform.clock.now()
-    emails = (
-        await store.user_emails(conn, sorted({a.user_id for a in awards}))
+    contacts = (
+        await contacts_of(
+            conn, platform.settings, sorted({a.user_id for a in awards}), active_only=True
+        )
         if platform.settings.points_email_on_award
         else {}
     )
     frames: dict[uuid.UUID, list[NotificationFrame]] = defaultdict(list)
     for award in awards:
         values = template_values(award)
-        email = emails.get(award.user_id)
-        if email and award.reason_code in AWARD_TEMPLATES:
+        contact = contacts.get(award.user_id)
+        if contact and award.reason_code in AWARD_TEMPLATES:
             await queue_email(
                 conn,
-                to=email,
+                to=contact.email,
                 template=f"points.{award.reason_code}",
                 context=values,
                 now=now,

@@ -275,13 +275,6 @@ async def user_kyc_level(conn: Connection, user_id: uuid.UUID) -> int:
     return int(level or 0)
 
 
-async def user_emails(conn: Connection, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await conn.fetch(
-        "SELECT id, email FROM users WHERE id = ANY($1::uuid[]) AND status = 'active'", user_ids
-    )
-    return {r["id"]: r["email"] for r in rows}
-
-
 async def user_exists(conn: Connection, user_id: uuid.UUID) -> bool:
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id))
 

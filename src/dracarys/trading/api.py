@@ -405,8 +405,7 @@ class SignalController(Controller):
     async def subscribers(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> list[Subscriber]:
-        async with platform.pool.acquire() as conn:
-            return await store.list_subscribers(conn, current_user.id)
+        return await signals.list_subscribers(platform, current_user.id)
 
     @get(
         "/mentors/{mentor_id:uuid}/feed-plan",
@@ -493,7 +492,9 @@ class SignalController(Controller):
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> Leaderboard:
         async with platform.pool.acquire() as conn:
-            return await performance.leaderboard(conn, board, period, platform.clock.now(), limit)
+            return await performance.leaderboard(
+                conn, platform.settings, board, period, platform.clock.now(), limit
+            )
 
 
 TRADING_CONTROLLERS = [

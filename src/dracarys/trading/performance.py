@@ -16,7 +16,9 @@ import numpy as np
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
+from dracarys.identity import display_names
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 from dracarys.trading import store
 from dracarys.trading.models import (
     EquityPoint,
@@ -151,7 +153,7 @@ async def _round_trips(conn: Connection, portfolio: Portfolio) -> int:
 
 
 async def leaderboard(
-    conn: Connection, board: str, period: str, now: datetime, limit: int = 50
+    conn: Connection, settings: Settings, board: str, period: str, now: datetime, limit: int = 50
 ) -> Leaderboard:
     if board not in BOARDS:
         raise InvalidInput(f"board is one of {', '.join(BOARDS)}", field="board")
@@ -160,8 +162,11 @@ async def leaderboard(
     since = now - _PERIOD_LENGTH[period] if period in _PERIOD_LENGTH else None
     kind = "personal" if board == "portfolios" else "signal_book"
     rows = await store.equity_curves(conn, since, kind)
+    # A mentor's board shows the mentor's name, sealed at rest: asked of identity.
     names = (
-        await store.mentor_names(conn, [r["user_id"] for r in rows]) if board == "mentors" else {}
+        await display_names(conn, settings, {r["user_id"] for r in rows})
+        if board == "mentors"
+        else {}
     )
     scored: list[tuple[float, float, LeaderboardEntry]] = []
     for row in rows:
@@ -199,7 +204,7 @@ async def publish_leaderboards(platform: Platform) -> list[Leaderboard]:
     async with platform.pool.acquire() as conn:
         for board in BOARDS:
             for period in PERIODS:
-                boards.append(await leaderboard(conn, board, period, now))
+                boards.append(await leaderboard(conn, platform.settings, board, period, now))
     for result in boards:
         await platform.streams.publish(
             board_channel(result.board, result.period),

@@ -20,6 +20,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.identity import contacts_of, display_names
 from dracarys.identity.access import CurrentUser
 from dracarys.messaging.service import queue_email
 from dracarys.messaging.templates import EmailTemplate, register_email_template
@@ -50,6 +51,7 @@ from dracarys.trading.models import (
     Signal,
     SignalInput,
     SubscribeInput,
+    Subscriber,
     Subscription,
     TimeInForce,
     TrackRecord,
@@ -456,6 +458,26 @@ async def set_plan(
     return await store.upsert_plan(conn, mentor_id, body.monthly_price_minor, body.currency, now)
 
 
+async def list_subscribers(platform: Platform, mentor_id: uuid.UUID) -> list[Subscriber]:
+    """Newest first; names come from identity for the ids listed (sealed at rest)."""
+    async with platform.pool.acquire() as conn:
+        rows = await store.active_subscriptions_of(conn, mentor_id)
+        names = await display_names(conn, platform.settings, {r["subscriber_id"] for r in rows})
+    return [
+        Subscriber(
+            subscription_id=r["id"],
+            subscriber_id=r["subscriber_id"],
+            name=names[r["subscriber_id"]],
+            started_at=r["started_at"],
+            monthly_price_minor=r["monthly_price_minor"],
+            currency=r["currency"].strip(),
+            billing_status=r["billing_status"],
+            mirroring=r["mirroring"],
+        )
+        for r in rows
+    ]
+
+
 async def subscribe(
     conn: Connection,
     platform: Platform,
@@ -619,7 +641,7 @@ async def renew_due_subscriptions(platform: Platform) -> int:
                 if row["billing_status"] == "paid":
                     await store.set_billing(conn, subscription_id, "past_due")
                     await emit(conn, SUBSCRIPTION_PAST_DUE, _billing_event(row, period))
-                    await _tell_past_due(conn, row, now)
+                    await _tell_past_due(conn, platform, row, now)
                 continue
             await store.set_billing(
                 conn,
@@ -634,17 +656,18 @@ async def renew_due_subscriptions(platform: Platform) -> int:
     return renewed
 
 
-async def _tell_past_due(conn: Connection, row: Any, now: datetime) -> None:
-    contact = await store.user_contact(conn, row["subscriber_id"])
-    mentor = await store.user_contact(conn, row["mentor_id"])
+async def _tell_past_due(conn: Connection, platform: Platform, row: Any, now: datetime) -> None:
+    contacts = await contacts_of(conn, platform.settings, [row["subscriber_id"], row["mentor_id"]])
+    contact = contacts.get(row["subscriber_id"])
+    mentor = contacts.get(row["mentor_id"])
     if contact is None or mentor is None:
         return
     await queue_email(
         conn,
-        to=contact["email"],
+        to=contact.email,
         template=PAST_DUE_TEMPLATE,
         context={
-            "mentor": mentor["name"],
+            "mentor": mentor.name,
             "amount": money(row["monthly_price_minor"], row["currency"]),
         },
         now=now,

@@ -21,7 +21,6 @@ from dracarys.trading.models import (
     Order,
     Portfolio,
     Signal,
-    Subscriber,
     Subscription,
 )
 
@@ -965,10 +964,6 @@ async def set_billing(
     )
 
 
-async def user_contact(conn: Connection, user_id: uuid.UUID) -> Row | None:
-    return await conn.fetchrow("SELECT email, name FROM users WHERE id = $1", user_id)
-
-
 async def due_subscription_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
     """Paid subscriptions whose period has ended: to renew, retry or expire."""
     rows = await conn.fetch(
@@ -1005,28 +1000,17 @@ async def list_subscriptions(conn: Connection, subscriber_id: uuid.UUID) -> list
     return [subscription_of(r) for r in rows]
 
 
-async def list_subscribers(conn: Connection, mentor_id: uuid.UUID) -> list[Subscriber]:
-    rows = await conn.fetch(
-        """SELECT s.id, s.subscriber_id, u.name, s.started_at, s.monthly_price_minor,
-                  s.currency, s.billing_status, s.mirror_portfolio_id IS NOT NULL AS mirroring
-           FROM signal_subscriptions s JOIN users u ON u.id = s.subscriber_id
-           WHERE s.mentor_id = $1 AND s.status = 'active'
-           ORDER BY s.started_at DESC, s.id""",
-        mentor_id,
-    )
-    return [
-        Subscriber(
-            subscription_id=r["id"],
-            subscriber_id=r["subscriber_id"],
-            name=r["name"],
-            started_at=r["started_at"],
-            monthly_price_minor=r["monthly_price_minor"],
-            currency=r["currency"].strip(),
-            billing_status=r["billing_status"],
-            mirroring=r["mirroring"],
+async def active_subscriptions_of(conn: Connection, mentor_id: uuid.UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """SELECT s.id, s.subscriber_id, s.started_at, s.monthly_price_minor, s.currency,
+                      s.billing_status, s.mirror_portfolio_id IS NOT NULL AS mirroring
+               FROM signal_subscriptions s
+               WHERE s.mentor_id = $1 AND s.status = 'active'
+               ORDER BY s.started_at DESC, s.id""",
+            mentor_id,
         )
-        for r in rows
-    ]
+    )
 
 
 async def mirroring_subscriptions(conn: Connection, mentor_id: uuid.UUID) -> list[Subscription]:
@@ -1063,8 +1047,3 @@ async def list_mirrors(conn: Connection, subscription_id: uuid.UUID) -> list[Mir
         subscription_id,
     )
     return [mirror_of(r) for r in rows]
-
-
-async def mentor_names(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await conn.fetch("SELECT id, name FROM users WHERE id = ANY($1::uuid[])", list(ids))
-    return {r["id"]: r["name"] for r in rows}

@@ -171,13 +171,13 @@ class PaymentsController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> Response[bytes]:
         async with platform.pool.acquire() as conn:
-            row = await store.get_invoice(conn, invoice_id)
-        if row is None or not current_user.may_read_as_owner(row["user_id"]):
+            invoice = await invoices.invoice_document(conn, platform.settings, invoice_id)
+        if invoice is None or not current_user.may_read_as_owner(invoice["user_id"]):
             raise NotFound("no such invoice", field="invoice_id")
         return Response(
-            invoices.render_invoice_pdf(dict(row)),
+            invoices.render_invoice_pdf(invoice),
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{row["number"]}.pdf"'},
+            headers={"Content-Disposition": f'attachment; filename="{invoice["number"]}.pdf"'},
         )
 
     @get("/escrows/{escrow_id:uuid}", operation_id="getEscrow", summary="An escrow")

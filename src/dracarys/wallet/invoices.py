@@ -13,6 +13,7 @@ import polars as pl
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
+from dracarys.identity import contact_of
 from dracarys.settings import Settings
 from dracarys.wallet import store
 from dracarys.wallet.models import InvoiceView
@@ -114,6 +115,21 @@ def invoice_view(row: Any) -> InvoiceView:
         issued_at=row["issued_at"],
         kind=row["kind"],
     )
+
+
+async def invoice_document(
+    conn: Connection, settings: Settings, invoice_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The invoice with its customer's name and e-mail (from identity: sealed at rest)."""
+    row = await store.get_invoice(conn, invoice_id)
+    if row is None:
+        return None
+    contact = await contact_of(conn, settings, row["user_id"])
+    return {
+        **dict(row),
+        "name": contact.name if contact else None,
+        "email": contact.email if contact else None,
+    }
 
 
 def render_invoice_pdf(invoice: dict[str, Any]) -> bytes:

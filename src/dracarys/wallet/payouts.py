@@ -29,6 +29,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.identity import contacts_of
 from dracarys.identity.access import CurrentUser
 from dracarys.identity.audit import record_audit
 from dracarys.identity.stepup import verify_step_up
@@ -302,10 +303,14 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
         async with transaction(platform.pool) as conn:
             batch_id = await store.ensure_batch(conn, period, currency, now)
             candidates = await store.payout_candidates(conn, currency, minimum)
+            contacts = await contacts_of(
+                conn, platform.settings, [c["user_id"] for c in candidates]
+            )
         for candidate in candidates:
             user_id = candidate["user_id"]
             amount = int(candidate["available"])
-            use_mpesa = currency == "KES" and candidate["phone"] is not None
+            phone = contacts[user_id].phone
+            use_mpesa = currency == "KES" and phone is not None
             if use_mpesa:
                 amount -= amount % 100  # M-Pesa pays whole shillings
             if amount < minimum:
@@ -321,9 +326,7 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
                         batch_id=batch_id,
                         kind="scheduled",
                         method="mpesa" if use_mpesa else "bank",
-                        destination=str(candidate["phone"])
-                        if use_mpesa
-                        else "bank account on file",
+                        destination=str(phone) if use_mpesa else "bank account on file",
                         amount_minor=amount,
                         currency=currency,
                         now=now,

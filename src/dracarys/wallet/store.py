@@ -336,7 +336,7 @@ async def insert_operation(
 
 async def user_profile(conn: Connection, user_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, email, name, phone, role, kyc_level, status FROM users WHERE id = $1", user_id
+        "SELECT id, role, kyc_level, status FROM users WHERE id = $1", user_id
     )
 
 
@@ -847,7 +847,7 @@ async def payout_candidates(
     """Mentors (KYC level 2 or more) whose wallet holds at least the payout minimum."""
     return list(
         await conn.fetch(
-            """SELECT u.id AS user_id, u.phone,
+            """SELECT u.id AS user_id,
                       b.credits_posted - b.debits_posted - b.debits_pending AS available
                FROM ledger_accounts a
                JOIN ledger_balances b ON b.account_id = a.id
@@ -1157,9 +1157,7 @@ async def insert_invoice(conn: Connection, values: dict[str, Any]) -> None:
 
 async def get_invoice(conn: Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"""SELECT {_INVOICE_COLUMNS}, (SELECT email FROM users WHERE id = i.user_id) AS email,
-                   (SELECT name FROM users WHERE id = i.user_id) AS name
-            FROM invoices i WHERE id = $1""",
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE id = $1",
         invoice_id,
     )
 

@@ -1,0 +1,207 @@
+"""Personal data at rest (blueprint §9): e-mail, name, phone and postal address are kept as
+AES-256-GCM ciphertexts bound to the user id and the field, under a key of their own
+derived from the secret key; e-mail and phone also get keyed blind indexes (HMAC-SHA256
+of the normalised value) that carry their uniqueness and the sign-in lookup. Other domains
+read contact details through `contact_of`, `contacts_of` and `display_names`, never from
+the users table; `seal_plain_personal_data` seals what older versions stored in plain."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Collection
+
+import asyncpg
+import msgspec
+
+from dracarys.db import Connection
+from dracarys.identity import store
+from dracarys.identity.crypto import KeyRing, personal_data_index_key, personal_data_key_ring
+from dracarys.identity.models import Contact, PostalAddress, SealedContact
+from dracarys.settings import Settings
+
+# Associated-data labels: a ciphertext opens only as the field of the user it was made for,
+# so copying one user's sealed phone onto another, or into the name column, fails.
+EMAIL = b"email"
+NAME = b"name"
+PHONE = b"phone"
+ADDRESS = b"address"
+OIDC_EMAIL = b"oidc email"
+
+SEAL_BATCH = 500
+
+
+class PersonalDataCipher:
+    """Seals and opens one deployment's personal data; get it with `personal_data_cipher`."""
+
+    def __init__(self, keys: KeyRing, index_key: bytes) -> None:
+        self._keys = keys
+        self._index_key = index_key
+
+    def seal(self, user_id: uuid.UUID, field: bytes, value: str) -> bytes:
+        return self._keys.seal(value.encode(), user_id.bytes + b"/" + field)
+
+    def open(self, user_id: uuid.UUID, field: bytes, sealed: bytes) -> str:
+        return self._keys.unseal(bytes(sealed), user_id.bytes + b"/" + field).decode()
+
+    def _index(self, field: bytes, normalised: str) -> bytes:
+        message = field + b"/" + normalised.encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).digest()
+
+    def email_index(self, email: str) -> bytes:
+        """Case-insensitive, as the unique index on lower(email) was."""
+        return self._index(EMAIL, email.strip().lower())
+
+    def phone_index(self, phone: str) -> bytes:
+        """Over the E.164 form the services store."""
+        return self._index(PHONE, phone)
+
+    def seal_contact(
+        self, user_id: uuid.UUID, *, email: str, name: str, phone: str | None
+    ) -> SealedContact:
+        return SealedContact(
+            email_sealed=self.seal(user_id, EMAIL, email),
+            email_index=self.email_index(email),
+            name_sealed=self.seal(user_id, NAME, name),
+            phone_sealed=None if phone is None else self.seal(user_id, PHONE, phone),
+            phone_index=None if phone is None else self.phone_index(phone),
+        )
+
+    def open_contact(self, row: asyncpg.Record) -> Contact:
+        """From a users row (or any row with its `id` and sealed columns)."""
+        user_id: uuid.UUID = row["id"]
+        phone = row["phone_sealed"]
+        return Contact(
+            email=self.open(user_id, EMAIL, row["email_sealed"]),
+            name=self.open(user_id, NAME, row["name_sealed"]),
+            phone=None if phone is None else self.open(user_id, PHONE, phone),
+        )
+
+    def open_name(self, row: asyncpg.Record) -> str:
+        return self.open(row["id"], NAME, row["name_sealed"])
+
+    def seal_address(self, user_id: uuid.UUID, address: PostalAddress) -> bytes:
+        return self._keys.seal(msgspec.json.encode(address), user_id.bytes + b"/" + ADDRESS)
+
+    def open_address(self, user_id: uuid.UUID, sealed: bytes | None) -> PostalAddress | None:
+        if sealed is None:
+            return None
+        plain = self._keys.unseal(bytes(sealed), user_id.bytes + b"/" + ADDRESS)
+        return msgspec.json.decode(plain, type=PostalAddress)
+
+
+def personal_data_cipher(settings: Settings) -> PersonalDataCipher:
+    """Cheap to make (the derived keys are cached): one per call that needs it."""
+    return PersonalDataCipher(personal_data_key_ring(settings), personal_data_index_key(settings))
+
+
+# ---- reads for other domains --------------------------------------------------------
+
+
+async def contact_of(conn: Connection, settings: Settings, user_id: uuid.UUID) -> Contact | None:
+    """E-mail, name and phone of one user (None when there is no such user)."""
+    return (await contacts_of(conn, settings, [user_id])).get(user_id)
+
+
+async def contacts_of(
+    conn: Connection,
+    settings: Settings,
+    user_ids: Collection[uuid.UUID],
+    *,
+    active_only: bool = False,
+) -> dict[uuid.UUID, Contact]:
+    """One query for all, opened here; `active_only` leaves banned accounts out."""
+    if not user_ids:
+        return {}
+    cipher = personal_data_cipher(settings)
+    rows = await store.sealed_contacts(conn, list(user_ids), active_only=active_only)
+    return {row["id"]: cipher.open_contact(row) for row in rows}
+
+
+async def display_names(
+    conn: Connection, settings: Settings, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Names for a page of users: one query, one AES-GCM opening per user. Callers that
+    order by name sort these in Python; the database only sees ciphertexts."""
+    if not user_ids:
+        return {}
+    cipher = personal_data_cipher(settings)
+    return {row["id"]: cipher.open_name(row) for row in await store.sealed_names(conn, user_ids)}
+
+
+# ---- sealing what older versions stored in plain ---------------------------------------
+
+
+async def seal_plain_personal_data(
+    conn: Connection, settings: Settings, *, batch_size: int = SEAL_BATCH
+) -> int:
+    """Seal and clear every plain e-mail, name and phone left by versions before
+    migration 0120 (users, verification tokens and codes, OIDC links), a batch per
+    transaction, then have PostgreSQL validate that none is left. Run after the SQL
+    migrations; running it again, or twice at once, seals nothing twice."""
+    cipher = personal_data_cipher(settings)
+    sealed = 0
+    await store.lock_sealing(conn)
+    try:
+        for seal_batch in (_seal_user_batch, _seal_token_batch, _seal_code_batch, _seal_oidc_batch):
+            while batch := await seal_batch(conn, cipher, batch_size):
+                sealed += batch
+        await store.validate_personal_data_constraints(conn)
+    finally:
+        await store.unlock_sealing(conn)
+    return sealed
+
+
+async def _seal_user_batch(conn: Connection, cipher: PersonalDataCipher, limit: int) -> int:
+    async with conn.transaction():
+        rows = await store.plain_users(conn, limit)
+        sealed = [
+            (
+                row["id"],
+                cipher.seal_contact(
+                    row["id"],
+                    email=row["plain_email"],
+                    name=row["plain_name"] or "",
+                    phone=row["plain_phone"],
+                ),
+            )
+            for row in rows
+        ]
+        await store.store_sealed_users(conn, sealed)
+    return len(rows)
+
+
+async def _seal_token_batch(conn: Connection, cipher: PersonalDataCipher, limit: int) -> int:
+    async with conn.transaction():
+        rows = await store.plain_email_tokens(conn, limit)
+        await store.store_email_token_indexes(
+            conn, [(row["token_hash"], cipher.email_index(row["plain_email"])) for row in rows]
+        )
+    return len(rows)
+
+
+async def _seal_code_batch(conn: Connection, cipher: PersonalDataCipher, limit: int) -> int:
+    async with conn.transaction():
+        rows = await store.plain_phone_codes(conn, limit)
+        await store.store_phone_code_indexes(
+            conn, [(row["id"], cipher.phone_index(row["plain_phone"])) for row in rows]
+        )
+    return len(rows)
+
+
+async def _seal_oidc_batch(conn: Connection, cipher: PersonalDataCipher, limit: int) -> int:
+    async with conn.transaction():
+        rows = await store.plain_oidc_emails(conn, limit)
+        await store.store_sealed_oidc_emails(
+            conn,
+            [
+                (
+                    row["provider"],
+                    row["subject"],
+                    cipher.seal(row["user_id"], OIDC_EMAIL, row["plain_email"]),
+                )
+                for row in rows
+            ],
+        )
+    return len(rows)
