@@ -10,6 +10,8 @@ from functools import cache
 from typing import Any
 
 import asyncpg
+import phonenumbers
+import pycountry
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -47,6 +49,12 @@ PROFILE_FIELDS_FOR_COMPLETE = (
 @cache
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def country_code(raw: str) -> str | None:
+    """`raw` as an ISO 3166-1 alpha-2 code (upper case), or None when no country has it."""
+    code = raw.strip().upper()
+    return code if len(code) == 2 and pycountry.countries.get(alpha_2=code) else None
 
 
 def reputation_score(rating_count: int, rating_sum: int, endorsements: int) -> int:
@@ -108,6 +116,7 @@ async def user_view(
         phone=row["phone"],
         phone_verified=row["phone_verified_at"] is not None,
         timezone=row["timezone"],
+        country=row["country"],
         kyc_level=row["kyc_level"],
         status=row["status"],
         two_factor_enabled=row["totp_enabled_at"] is not None,
@@ -123,6 +132,13 @@ async def update_profile(
             f"{data.timezone!r} is not an IANA time zone (e.g. Africa/Nairobi)", field="timezone"
         )
     fields: dict[str, Any] = {}
+    if data.country is not None:
+        fields["country"] = country_code(data.country)
+        if fields["country"] is None:
+            raise InvalidInput(
+                f"{data.country!r} is not an ISO 3166-1 country code (e.g. KE for Kenya)",
+                field="country",
+            )
     for name in ("headline", "bio", "timezone", "experience_level", "trading_style"):
         value = getattr(data, name)
         if value is not None:
@@ -147,6 +163,21 @@ async def update_profile(
         if complete and await store.mark_profile_completed(conn, user_id, now):
             await emit(conn, events.PROFILE_COMPLETED, {"user_id": str(user_id)})
     return await user_view(platform, viewer, user_id)
+
+
+async def tax_country(conn: Connection, user_id: uuid.UUID) -> str | None:
+    """The country a user's purchases are taxed in, from facts we hold rather than from
+    anything a request says: the country on their profile (where they live and are
+    billed), else the country of their verified phone number; None when we know neither."""
+    row = await store.user_view_row(conn, user_id)
+    if row is None:
+        return None
+    if row["country"]:
+        return str(row["country"])
+    if row["phone"] and row["phone_verified_at"] is not None:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(row["phone"]))
+        return country_code(region) if region else None
+    return None
 
 
 async def update_mentor_profile(

@@ -225,7 +225,9 @@ class PayoutReviewDecision(Input):
 
 
 class ChargeRequest(Input):
-    """Pay for something from the wallet. Mentorship purposes go into escrow."""
+    """Pay for something from the wallet. Mentorship purposes go into escrow. The VAT
+    country is the buyer's (profile, else verified phone, else the platform's home
+    country): a `country` in the body is refused as a server-owned field."""
 
     purpose: Literal["course", "subscription", "session", "package"]
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -233,7 +235,6 @@ class ChargeRequest(Input):
     currency: Currency
     idempotency_key: IdempotencyKey
     mentor_id: uuid.UUID | None = None
-    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "KE"
 
 
 class ChargeView(Schema):

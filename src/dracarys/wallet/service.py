@@ -54,7 +54,6 @@ from dracarys.wallet.policy import (
     payout_minimum_minor,
     split_vat,
     step_up_threshold_minor,
-    vat_rate_bps,
 )
 
 log = structlog.get_logger("dracarys.wallet")
@@ -1176,16 +1175,27 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
                 currency=request.currency,
                 reference=request.reference,
                 idempotency_key=f"charge:{charge_id}",
-                country=request.country,
             )
             escrow_id = escrow.id
+            # hold_escrow issued the invoice (every escrow payment gets one, whoever calls).
+            found = await store.invoice_of_charge(conn, escrow_id)
+            assert found is not None
+            invoice: dict[str, Any] = dict(found)
         else:
-            invoice_rate = vat_rate_bps(settings, request.country)
-            net, vat = split_vat(request.amount_minor, invoice_rate)
+            invoice = await invoices.issue_invoice(
+                conn,
+                settings=settings,
+                user_id=payer,
+                charge_id=charge_id,
+                description=f"{request.purpose.title()} {request.reference}",
+                gross_minor=request.amount_minor,
+                currency=request.currency,
+                now=now,
+            )
             wallet = await ledger.wallet_account(conn, payer, request.currency, now)
             legs = [
-                (AccountCode.PLATFORM_REVENUE, net, "sale"),
-                (AccountCode.VAT_PAYABLE, vat, "vat"),
+                (AccountCode.PLATFORM_REVENUE, invoice["net_minor"], "sale"),
+                (AccountCode.VAT_PAYABLE, invoice["vat_minor"], "vat"),
             ]
             await ledger.create_transfers(
                 conn,
@@ -1214,27 +1224,10 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
             reference=request.reference,
             amount_minor=request.amount_minor,
             currency=request.currency,
-            country=request.country,
+            country=invoice["country"],
             escrow_id=escrow_id,
             now=now,
         )
-        if escrow_id is not None:
-            # hold_escrow issued the invoice (every escrow payment gets one, whoever calls).
-            found = await store.invoice_of_charge(conn, escrow_id)
-            assert found is not None
-            invoice: dict[str, Any] = dict(found)
-        else:
-            invoice = await invoices.issue_invoice(
-                conn,
-                settings=settings,
-                user_id=payer,
-                charge_id=charge_id,
-                description=f"{request.purpose.title()} {request.reference}",
-                gross_minor=request.amount_minor,
-                currency=request.currency,
-                country=request.country,
-                now=now,
-            )
         await emit(
             conn,
             events.PAYMENT_CAPTURED,
