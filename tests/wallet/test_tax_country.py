@@ -129,9 +129,10 @@ async def test_a_profile_country_must_be_a_real_iso_code_and_is_shown_to_its_own
         response = await _set_country(client, buyer, bad)
         assert response.status_code == 422, bad
         assert response.json()["errors"][0]["field"] == "country"
-    assert await pool.fetchval(
-        "SELECT country FROM user_profiles WHERE user_id = $1", buyer.id
-    ) is None
+    assert (
+        await pool.fetchval("SELECT country FROM user_profiles WHERE user_id = $1", buyer.id)
+        is None
+    )
     response = await _set_country(client, buyer, "tz")
     assert response.status_code == 200
     assert response.json()["country"] == "TZ"
