@@ -26,6 +26,7 @@ from dracarys.mentorship.models import (
     LiveSessionInput,
     MatchList,
     MentorSearch,
+    PublicReview,
     QuizInput,
     RatingInput,
     RecordingInput,
@@ -104,7 +105,7 @@ class MentorDiscoveryController(Controller):
     )
     async def reviews(
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
-    ) -> list[ReviewView]:
+    ) -> list[PublicReview]:
         return await service.reviews_of(platform, mentor_id)
 
     @put(

@@ -159,6 +159,15 @@ class ReviewView(Schema):
     created_at: datetime
 
 
+class PublicReview(Schema):
+    """A review as anyone may read it: no rater and no session."""
+
+    rated_id: uuid.UUID
+    rating: int
+    comment: str
+    created_at: datetime
+
+
 class LanguagesInput(Input):
     languages: Annotated[list[Language], msgspec.Meta(max_length=20)]
 

@@ -180,8 +180,10 @@ class PaymentsController(Controller):
     ) -> EscrowView:
         async with platform.pool.acquire() as conn:
             row = await store.get_escrow(conn, escrow_id)
+        # Its payer, its mentor and staff; not observers: an escrow says who pays which
+        # mentor for which booking.
         if row is None or not (
-            current_user.may_read_as_owner(row["payer_id"]) or current_user.id == row["mentor_id"]
+            current_user.id in (row["payer_id"], row["mentor_id"]) or current_user.is_staff
         ):
             raise NotFound("no such escrow", field="escrow_id")
         return escrow.escrow_view(row)
