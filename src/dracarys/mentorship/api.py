@@ -239,8 +239,9 @@ class BookingController(Controller):
         data: JSONBody[BookingInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
     ) -> BookingView:
-        return await service.book_session(platform, current_user, data)
+        return await service.book_session(platform, current_user, data, idempotency_key)
 
     @get("/bookings", operation_id="listMyBookings", summary="My bookings")
     async def mine(

@@ -424,16 +424,18 @@ async def _with_free_seat(conn: Connection, session_row: asyncpg.Record) -> asyn
     return session_row
 
 
-async def book_session(platform: Platform, actor: CurrentUser, data: BookingInput) -> BookingView:
+async def book_session(
+    platform: Platform, actor: CurrentUser, data: BookingInput, idempotency_key: str
+) -> BookingView:
     """Hold the slot, take the price into escrow, confirm — in one transaction, so a
     failed payment leaves the slot free and nothing half-done."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext($1))",
-            f"booking:{actor.id}:{data.idempotency_key}",
+            f"booking:{actor.id}:{idempotency_key}",
         )
-        previous = await store.booking_by_key(conn, actor.id, data.idempotency_key)
+        previous = await store.booking_by_key(conn, actor.id, idempotency_key)
         if previous is not None:
             prior_session = await store.session(conn, previous["session_id"])
             assert prior_session is not None
@@ -465,7 +467,7 @@ async def book_session(platform: Platform, actor: CurrentUser, data: BookingInpu
                     status="held",
                     amount_minor=type_row["price_minor"],
                     currency=type_row["currency"],
-                    idempotency_key=data.idempotency_key,
+                    idempotency_key=idempotency_key,
                     now=now,
                 )
         except asyncpg.UniqueViolationError:

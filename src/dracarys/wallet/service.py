@@ -153,7 +153,11 @@ def _deposit_view(row: asyncpg.Record, checkout_url: str | None = None) -> Depos
 
 
 async def start_deposit(
-    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: DepositRequest
+    platform: Platform,
+    actor: CurrentUser,
+    wallet_id: uuid.UUID,
+    request: DepositRequest,
+    idempotency_key: str,
 ) -> DepositView:
     """Open a deposit: a Stripe Checkout session or an M-Pesa STK push, and a pending
     transfer from the provider's clearing account into the wallet that the provider's
@@ -168,7 +172,7 @@ async def start_deposit(
     else:
         phone = None
     now = platform.clock.now()
-    deposit_id = uuid.uuid5(_NAMESPACE, f"deposit:{wallet_id}:{request.idempotency_key}")
+    deposit_id = uuid.uuid5(_NAMESPACE, f"deposit:{wallet_id}:{idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
         checkout_url: str | None = None
@@ -235,7 +239,7 @@ async def start_deposit(
         result = await run_once(
             conn,
             scope=f"user:{wallet_id}",
-            key=request.idempotency_key,
+            key=idempotency_key,
             kind="deposit",
             body=request,
             now=now,
@@ -792,7 +796,11 @@ async def _open_payout(
 
 
 async def request_withdrawal(
-    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: WithdrawRequest
+    platform: Platform,
+    actor: CurrentUser,
+    wallet_id: uuid.UUID,
+    request: WithdrawRequest,
+    idempotency_key: str,
 ) -> PayoutView:
     """Reserve the amount in the wallet and send it out: M-Pesa B2C at once, or a bank
     transfer an admin records. Needs KYC level 2, a TOTP step-up above the threshold, and
@@ -828,7 +836,7 @@ async def request_withdrawal(
             )
         row = await _open_payout(
             conn,
-            payout_id=uuid.uuid5(_NAMESPACE, f"withdraw:{wallet_id}:{request.idempotency_key}"),
+            payout_id=uuid.uuid5(_NAMESPACE, f"withdraw:{wallet_id}:{idempotency_key}"),
             user_id=wallet_id,
             batch_id=None,
             kind="withdrawal",
@@ -844,7 +852,7 @@ async def request_withdrawal(
         result = await run_once(
             conn,
             scope=f"user:{wallet_id}",
-            key=request.idempotency_key,
+            key=idempotency_key,
             kind="withdraw",
             body=request,
             now=now,
@@ -1151,7 +1159,9 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
 _ESCROWED_PURPOSES = ("session", "package")
 
 
-async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest) -> ChargeView:
+async def charge(
+    platform: Platform, actor: CurrentUser, request: ChargeRequest, idempotency_key: str
+) -> ChargeView:
     """Pay for a course, subscription, session or package from the wallet, with a VAT
     invoice. Sessions and packages go into escrow for the mentor."""
     settings = platform.settings
@@ -1159,7 +1169,7 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
     payer = actor.id
     if request.purpose in _ESCROWED_PURPOSES and request.mentor_id is None:
         raise InvalidInput("sessions and packages are paid to a mentor", field="mentor_id")
-    charge_id = uuid.uuid5(_NAMESPACE, f"charge:{payer}:{request.idempotency_key}")
+    charge_id = uuid.uuid5(_NAMESPACE, f"charge:{payer}:{idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
         escrow_id: uuid.UUID | None = None
@@ -1258,7 +1268,7 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
         result = await run_once(
             conn,
             scope=f"user:{payer}",
-            key=request.idempotency_key,
+            key=idempotency_key,
             kind="charge",
             body=request,
             now=now,
