@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
 from dracarys.errors import EXCEPTION_HANDLERS
+from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
@@ -111,6 +112,7 @@ def create_app(
         dependencies={
             "platform": Provide(provide_platform, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
+            "idempotency_key": IDEMPOTENCY_DEPENDENCY,
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

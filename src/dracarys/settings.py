@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 import platformdirs
+import pycountry
 
 Environment = Literal["development", "test", "production"]
 LogFormat = Literal["json", "console"]
@@ -87,6 +88,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     wallet_vat_rates: Annotated[str, msgspec.Meta(pattern=r"^([A-Z]{2}:[0-9]{1,4},?)*$")] = (
         "KE:1600"
     )
+    # The platform's home country: the VAT country of a buyer whose profile names no
+    # country and who has no verified phone number.
+    wallet_home_country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "KE"
     wallet_step_up_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 5_000_000
     wallet_step_up_usd_minor: Annotated[int, msgspec.Meta(ge=0)] = 50_000
     wallet_daily_withdraw_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 30_000_000
@@ -244,6 +248,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except msgspec.ValidationError as exc:
         raise SettingsError(_name_the_variable(str(exc), raw)) from None
     settings = _with_derived_origins(settings, explicit=raw.keys())
+    if pycountry.countries.get(alpha_2=settings.wallet_home_country) is None:
+        raise SettingsError(
+            f"DRACARYS_WALLET_HOME_COUNTRY={settings.wallet_home_country!r} is not an "
+            "ISO 3166-1 country code (e.g. KE)"
+        )
     if settings.db_pool_min_size > settings.db_pool_max_size:
         raise SettingsError(
             f"DRACARYS_DB_POOL_MIN_SIZE={settings.db_pool_min_size} exceeds "

@@ -135,8 +135,8 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
                         BookingInput(
                             session_type_id=types[kind],
                             starts_at=SLOTS[slot],
-                            idempotency_key=f"k-{uuid.uuid4()}",
                         ),
+                        f"k-{uuid.uuid4()}",
                     )
                 except DomainError:
                     assert not expect, op

@@ -74,7 +74,7 @@ async def test_rating_before_the_session_is_completed_is_refused(
     assert early.status_code == 409
     assert early.json()["errors"][0]["field"] == "session_id"
     assert complete_early.status_code == 409
-    assert stranger.status_code == 403
+    assert stranger.status_code == 404
     assert await pool.fetchval("SELECT count(*) FROM session_reviews") == 0
     assert await events_of(pool, "session.rated") == []
 

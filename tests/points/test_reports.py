@@ -25,8 +25,9 @@ async def test_reconciliation_reports_issued_redeemed_expired_and_flags_drift(
     await service.convert_points(
         platform,
         b,
-        ConvertPointsInput(points=50, target=Target.DISCOUNT, idempotency_key="redeem-0099"),
+        ConvertPointsInput(points=50, target=Target.DISCOUNT),
         None,
+        idempotency_key="redeem-0099",
     )
     assert await service.expire_points(platform) == 200
     clock.advance(timedelta(days=1))

@@ -71,11 +71,17 @@ class PointsMachine(RuleBasedStateMachine):
 
     @rule(who=st.integers(0, 1), points=st.integers(1, 400))
     def redeem(self, who: int, points: int) -> None:
-        body = ConvertPointsInput(
-            points=points, target=Target.DISCOUNT, idempotency_key=f"key-{uuid.uuid4()}"
-        )
+        body = ConvertPointsInput(points=points, target=Target.DISCOUNT)
         with contextlib.suppress(Conflict):  # not enough points: refused whole
-            self.run(service.convert_points(self.platform, self.users[who], body, None))
+            self.run(
+                service.convert_points(
+                    self.platform,
+                    self.users[who],
+                    body,
+                    None,
+                    idempotency_key=f"key-{uuid.uuid4()}",
+                )
+            )
 
     @rule(who=st.integers(0, 1))
     def deposit(self, who: int) -> None:

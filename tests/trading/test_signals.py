@@ -26,6 +26,12 @@ from tests.trading.conftest import API, Desk
 from tests.wallet.conftest import fund_wallet
 from workers.runtime import Worker
 
+
+def keyed(user: TestUser) -> dict[str, str]:
+    """The user's headers with a fresh Idempotency-Key: each subscribe is a new request."""
+    return {**user.headers, "Idempotency-Key": f"sub-{uuid.uuid4()}"}
+
+
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 
@@ -229,20 +235,20 @@ async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
         "currency": "KES",
     }
     gated = await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
     assert gated.status_code == 403
     assert "acknowledge the risk disclaimer" in gated.json()["detail"]
     await desk.acknowledge(mentee)
     broke = await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
     assert broke.status_code == 409  # a paid feed is paid from the wallet
     assert broke.json()["title"] == "Insufficient funds"
     assert await desk.fetch("SELECT id FROM signal_subscriptions") == []
     await fund_wallet(desk.platform.pool, mentee.id, "KES", 300_000, desk.clock.now())
     response = await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -253,11 +259,11 @@ async def test_subscribing_needs_the_disclaimer_and_records_the_plan(
     [event] = await desk.fetch("SELECT payload FROM outbox WHERE topic = 'subscription.started'")
     assert event["payload"]["amount_minor"] == 250_000
     again = await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
     assert again.status_code == 409
     not_a_mentor = await desk.client.post(
-        f"{API}/mentors/{mentee.id}/subscriptions", json={}, headers=mentor.headers
+        f"{API}/mentors/{mentee.id}/subscriptions", json={}, headers=keyed(mentor)
     )
     assert not_a_mentor.status_code == 404
 
@@ -273,11 +279,11 @@ async def test_a_mentor_lists_their_own_active_subscribers_and_nothing_private(
     subscriptions = {}
     for mentee in (staying, leaving):
         response = await desk.client.post(
-            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
         )
         subscriptions[mentee.id] = response.json()["id"]
     await desk.client.post(
-        f"{API}/mentors/{other_mentor.id}/subscriptions", json={}, headers=staying.headers
+        f"{API}/mentors/{other_mentor.id}/subscriptions", json={}, headers=keyed(staying)
     )
     await desk.client.post(
         f"{API}/subscriptions/{subscriptions[leaving.id]}/cancel", headers=leaving.headers
@@ -309,7 +315,7 @@ async def test_a_paid_feed_is_for_active_subscribers_only(desk: Desk, make_user:
     await fund_wallet(desk.platform.pool, subscriber.id, "USD", 1_000, desk.clock.now())
     subscription = (
         await desk.client.post(
-            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=subscriber.headers
+            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(subscriber)
         )
     ).json()
     assert (
@@ -369,7 +375,7 @@ async def test_mirroring_scales_each_copy_and_skips_one_below_the_minimum_size(
         response = await desk.client.post(
             f"{API}/mentors/{mentor.id}/subscriptions",
             json={"mirror": mirror},
-            headers=mentee.headers,
+            headers=keyed(mentee),
         )
         assert response.status_code == 201, response.text
     signal = await published(desk, mentor, stop_loss=95, take_profit=110, size_hint_pct=10)
@@ -433,7 +439,7 @@ async def test_max_risk_copy_of_a_signal_without_stop_loss_is_skipped_with_the_r
                 "scaling_value": 0.01,
             }
         },
-        headers=mentee.headers,
+        headers=keyed(mentee),
     )
     await published(desk, mentor)
     worker = Worker(desk.platform)
@@ -491,7 +497,7 @@ async def test_a_copy_that_breaks_the_subscribers_risk_limits_is_skipped_with_th
     await desk.client.post(
         f"{API}/mentors/{mentor.id}/subscriptions",
         json={"mirror": {"portfolio_id": portfolio["id"]}},
-        headers=novice.headers,
+        headers=keyed(novice),
     )
     await published(desk, mentor, side="sell", stop_loss=105, take_profit=90)
     worker = Worker(desk.platform)
@@ -545,7 +551,7 @@ async def test_stream_policies_guard_portfolio_and_paid_signal_channels(
     await desk.acknowledge(owner)
     await fund_wallet(desk.platform.pool, owner.id, "USD", 500, desk.clock.now())
     subscribed = await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=owner.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(owner)
     )
     assert subscribed.status_code == 201, subscribed.text
     assert await verdict(owner, feed) is None
@@ -568,7 +574,7 @@ async def test_a_correction_closes_the_book_but_keeps_a_filled_copys_protection(
                 "scaling_value": 10,
             }
         },
-        headers=mentee.headers,
+        headers=keyed(mentee),
     )
     original = await published(desk, mentor, stop_loss=90, take_profit=120)
     worker = Worker(desk.platform)
@@ -653,7 +659,7 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     await fund_wallet(desk.platform.pool, mentee.id, "KES", 250_000, desk.clock.now())
     subscription = (
         await desk.client.post(
-            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+            f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
         )
     ).json()
     feed = f"{API}/mentors/{mentor.id}/signals"
@@ -707,7 +713,7 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     paid_until = cancelled.json()["paid_until"]
     assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 200
     back = await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
     assert back.status_code == 201, back.text
     assert (back.json()["billing_status"], back.json()["paid_until"]) == ("paid", paid_until)
@@ -736,7 +742,7 @@ async def test_a_subscription_past_due_for_a_week_ends_and_a_later_top_up_charge
     await desk.acknowledge(mentee)
     await fund_wallet(desk.platform.pool, mentee.id, "KES", 100_000, desk.clock.now())
     await desk.client.post(
-        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=mentee.headers
+        f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
     renew = signal_service.renew_due_subscriptions
     desk.clock.advance(timedelta(days=30))

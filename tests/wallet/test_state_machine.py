@@ -107,11 +107,12 @@ def test_wallet_operations_keep_every_invariant_and_rejections_change_nothing(
                 method="mpesa",
                 amount_minor=shillings * 100,
                 currency="KES",
-                idempotency_key=self.key(),
                 phone="0711222333",
             )
             view = run(
-                service.start_deposit(platform, self.actor(self.payer.id), self.payer.id, request)
+                service.start_deposit(
+                    platform, self.actor(self.payer.id), self.payer.id, request, self.key()
+                )
             )
             _, payload = daraja.stk_callback(str(view.provider_ref))
             run(service.handle_stk_callback(platform, CALLBACK_TOKEN, payload))
@@ -126,9 +127,10 @@ def test_wallet_operations_keep_every_invariant_and_rejections_change_nothing(
                 currency="KES",
                 method="bank",
                 destination="KCB 0011223344",
-                idempotency_key=self.key(),
             )
-            work = payouts.request_withdrawal(platform, self.actor(user_id), user_id, request)
+            work = payouts.request_withdrawal(
+                platform, self.actor(user_id), user_id, request, self.key()
+            )
             if amount > self.available[user_id]:
                 self.rejected(work)
                 return

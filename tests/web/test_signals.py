@@ -31,7 +31,9 @@ async def subscribe(server: LiveServer, mentee: Account, mentor: Account) -> Non
         )
         assert ack.status_code == 201, ack.text
         sub = await client.post(
-            f"/api/v1/trading/mentors/{mentor.id}/subscriptions", json={}, headers=headers
+            f"/api/v1/trading/mentors/{mentor.id}/subscriptions",
+            json={},
+            headers={**headers, "Idempotency-Key": "web-signals-follow-1"},
         )
         assert sub.status_code == 201, sub.text
 

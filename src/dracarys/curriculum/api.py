@@ -201,11 +201,13 @@ class CurriculumController(Controller):
     async def join(
         self,
         cohort_id: FromPath[uuid.UUID],
-        data: JSONBody[EnrolInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
+        # Optional: the Idempotency-Key header alone is a whole request.
+        data: JSONBody[EnrolInput | None] = None,
     ) -> EnrolmentView:
-        return await service.join_cohort(platform, current_user, cohort_id, data.idempotency_key)
+        return await service.join_cohort(platform, current_user, cohort_id, idempotency_key)
 
     @post(
         "/cohorts/{cohort_id:uuid}/leave",

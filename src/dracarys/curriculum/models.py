@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from dracarys.idempotency import IdempotencyKey
 from dracarys.models import Input, Schema
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 Difficulty = Literal["beginner", "intermediate", "advanced"]
-IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=100)]
 
 
 class ProgramInput(Input):
@@ -214,7 +214,7 @@ class ProgramView(Schema):
 
 
 class EnrolInput(Input):
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
 
 
 class EnrolmentView(Schema):

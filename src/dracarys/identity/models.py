@@ -21,6 +21,7 @@ HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https://[^\s]+$", max_length=5
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 RateMinor = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}$")]
 
 
 class Specialty(StrEnum):
@@ -146,6 +147,9 @@ class ProfileUpdate(Input):
     experience_level: ExperienceLevel | None = None
     trading_style: TradingStyle | None = None
     address: PostalAddress | None = None
+    # Where the user lives and is billed (ISO 3166-1 alpha-2, e.g. KE): decides the VAT
+    # on their purchases.
+    country: CountryCode | None = None
 
 
 class MentorProfileUpdate(Input):
@@ -240,6 +244,7 @@ class PrivateUser(PublicUser):
     phone_verified: bool
     address: PostalAddress | None
     timezone: str | None
+    country: str | None
     kyc_level: int
     status: str
     two_factor_enabled: bool

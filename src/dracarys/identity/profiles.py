@@ -10,6 +10,8 @@ from functools import cache
 from typing import Any
 
 import asyncpg
+import phonenumbers
+import pycountry
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -26,10 +28,11 @@ from dracarys.identity.models import (
     ProfileUpdate,
     PublicUser,
 )
-from dracarys.identity.personal import NAME, personal_data_cipher
+from dracarys.identity.personal import NAME, PHONE, personal_data_cipher
 from dracarys.messaging.service import queue_email
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 
 # Reputation: a Bayesian rating average (prior of 5 ratings at 3.0 stars, so one 5-star
 # rating cannot outrank a long record) scaled to 0–80, plus one point per endorsement
@@ -50,6 +53,12 @@ PROFILE_FIELDS_FOR_COMPLETE = (
 @cache
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def country_code(raw: str) -> str | None:
+    """`raw` as an ISO 3166-1 alpha-2 code (upper case), or None when no country has it."""
+    code = raw.strip().upper()
+    return code if len(code) == 2 and pycountry.countries.get(alpha_2=code) else None
 
 
 def reputation_score(rating_count: int, rating_sum: int, endorsements: int) -> int:
@@ -114,6 +123,7 @@ async def user_view(
         phone_verified=row["phone_verified_at"] is not None,
         address=cipher.open_address(user_id, row["address_sealed"]),
         timezone=row["timezone"],
+        country=row["country"],
         kyc_level=row["kyc_level"],
         status=row["status"],
         two_factor_enabled=row["totp_enabled_at"] is not None,
@@ -129,6 +139,13 @@ async def update_profile(
             f"{data.timezone!r} is not an IANA time zone (e.g. Africa/Nairobi)", field="timezone"
         )
     fields: dict[str, Any] = {}
+    if data.country is not None:
+        fields["country"] = country_code(data.country)
+        if fields["country"] is None:
+            raise InvalidInput(
+                f"{data.country!r} is not an ISO 3166-1 country code (e.g. KE for Kenya)",
+                field="country",
+            )
     for name in ("headline", "bio", "timezone", "experience_level", "trading_style"):
         value = getattr(data, name)
         if value is not None:
@@ -171,6 +188,22 @@ def _clean_address(address: PostalAddress) -> PostalAddress:
         if not getattr(cleaned, field):
             raise InvalidInput(f"the address needs its {field}", field=f"address.{field}")
     return cleaned
+
+
+async def tax_country(conn: Connection, settings: Settings, user_id: uuid.UUID) -> str | None:
+    """The country a user's purchases are taxed in, from facts we hold rather than from
+    anything a request says: the country on their profile (where they live and are
+    billed), else the country of their verified phone number; None when we know neither."""
+    row = await store.user_view_row(conn, user_id)
+    if row is None:
+        return None
+    if row["country"]:
+        return str(row["country"])
+    if row["phone_sealed"] is not None and row["phone_verified_at"] is not None:
+        phone = personal_data_cipher(settings).open(user_id, PHONE, row["phone_sealed"])
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+        return country_code(region) if region else None
+    return None
 
 
 async def update_mentor_profile(

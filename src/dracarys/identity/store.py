@@ -168,7 +168,7 @@ async def user_view_row(conn: Connection, user_id: uuid.UUID) -> Row | None:
                   u.status, u.email_verified_at, u.phone_verified_at, u.totp_enabled_at,
                   u.reputation_score, u.created_at,
                   p.headline, p.bio, p.specialties, p.social_links, p.timezone,
-                  p.experience_level, p.trading_style, p.address_sealed,
+                  p.experience_level, p.trading_style, p.address_sealed, p.country,
                   (SELECT count(*) FROM endorsements e WHERE e.endorsee_id = u.id)
                       AS endorsement_count,
                   m.user_id AS mentor_user_id, m.specialties AS mentor_specialties,

@@ -26,6 +26,7 @@ from dracarys.mentorship.models import (
     LiveSessionInput,
     MatchList,
     MentorSearch,
+    PublicReview,
     QuizInput,
     RatingInput,
     RecordingInput,
@@ -104,7 +105,7 @@ class MentorDiscoveryController(Controller):
     )
     async def reviews(
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
-    ) -> list[ReviewView]:
+    ) -> list[PublicReview]:
         return await service.reviews_of(platform, mentor_id)
 
     @put(
@@ -238,8 +239,9 @@ class BookingController(Controller):
         data: JSONBody[BookingInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
     ) -> BookingView:
-        return await service.book_session(platform, current_user, data)
+        return await service.book_session(platform, current_user, data, idempotency_key)
 
     @get("/bookings", operation_id="listMyBookings", summary="My bookings")
     async def mine(

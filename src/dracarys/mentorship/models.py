@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from dracarys.idempotency import IdempotencyKey
 from dracarys.models import Input, Schema
 
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
-IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=100)]
 TimezoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
@@ -104,7 +104,7 @@ class SlotList(Schema):
 class BookingInput(Input):
     session_type_id: uuid.UUID
     starts_at: datetime
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
 
 
 class RescheduleInput(Input):
@@ -153,6 +153,15 @@ class RatingInput(Input):
 class ReviewView(Schema):
     session_id: uuid.UUID
     rater_id: uuid.UUID
+    rated_id: uuid.UUID
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+class PublicReview(Schema):
+    """A review as anyone may read it: no rater and no session."""
+
     rated_id: uuid.UUID
     rating: int
     comment: str

@@ -26,6 +26,7 @@ from dracarys.mentorship.models import (
     BookingInput,
     BookingView,
     LiveSessionInput,
+    PublicReview,
     RatingInput,
     RecordingInput,
     ReviewView,
@@ -424,16 +425,18 @@ async def _with_free_seat(conn: Connection, session_row: asyncpg.Record) -> asyn
     return session_row
 
 
-async def book_session(platform: Platform, actor: CurrentUser, data: BookingInput) -> BookingView:
+async def book_session(
+    platform: Platform, actor: CurrentUser, data: BookingInput, idempotency_key: str
+) -> BookingView:
     """Hold the slot, take the price into escrow, confirm — in one transaction, so a
     failed payment leaves the slot free and nothing half-done."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext($1))",
-            f"booking:{actor.id}:{data.idempotency_key}",
+            f"booking:{actor.id}:{idempotency_key}",
         )
-        previous = await store.booking_by_key(conn, actor.id, data.idempotency_key)
+        previous = await store.booking_by_key(conn, actor.id, idempotency_key)
         if previous is not None:
             prior_session = await store.session(conn, previous["session_id"])
             assert prior_session is not None
@@ -465,7 +468,7 @@ async def book_session(platform: Platform, actor: CurrentUser, data: BookingInpu
                     status="held",
                     amount_minor=type_row["price_minor"],
                     currency=type_row["currency"],
-                    idempotency_key=data.idempotency_key,
+                    idempotency_key=idempotency_key,
                     now=now,
                 )
         except asyncpg.UniqueViolationError:
@@ -518,9 +521,8 @@ async def get_booking(platform: Platform, actor: CurrentUser, booking_id: uuid.U
         if (
             row is None
             or session_row is None
-            or not (
-                actor.may_read_as_owner(row["mentee_id"]) or actor.id == session_row["mentor_id"]
-            )
+            # Its two parties and staff; not observers: a booking says who meets whom, when.
+            or not (actor.id in (row["mentee_id"], session_row["mentor_id"]) or actor.is_staff)
         ):
             raise NotFound("no such booking", field="booking_id")
         return await _booking_view(platform, conn, row)
@@ -706,7 +708,23 @@ async def get_session(platform: Platform, actor: CurrentUser, session_id: uuid.U
         participant = actor.id == row["mentor_id"] or (
             await store.live_booking_of(conn, session_id, actor.id) is not None
         )
+        if not participant and not await _visible_to_others(conn, actor, row):
+            raise NotFound("no such session", field="session_id")
         return session_view(platform, row, show_room=participant and row["status"] != "cancelled")
+
+
+async def _visible_to_others(conn: Connection, actor: CurrentUser, row: asyncpg.Record) -> bool:
+    """Who besides its mentor and mentees may see a session: staff always; a 1:1 session
+    nobody else (its time and mentor are its two parties' business); a cohort's live
+    session the cohort's members, as its listing shows them; an open group session or
+    workshop anyone, as the slot list already does."""
+    if actor.is_staff:
+        return True
+    if row["kind"] == SessionKind.ONE_ON_ONE.value:
+        return False
+    if row["cohort_id"] is not None:
+        return await curriculum_store.enrolment(conn, row["cohort_id"], actor.id) is not None
+    return True
 
 
 async def join_session(
@@ -857,7 +875,7 @@ async def rate_session(
             if data.rated_id not in (None, rated):
                 raise InvalidInput("mentees rate the session's mentor", field="rated_id")
         else:
-            raise Forbidden("only the mentor and mentees of a session rate it")
+            raise NotFound("no such session", field="session_id")
         if session_row["status"] != "completed":
             raise Conflict("a session can be rated once it is completed", field="session_id")
         inserted = await store.insert_review(
@@ -891,13 +909,13 @@ async def rate_session(
     )
 
 
-async def reviews_of(platform: Platform, user_id: uuid.UUID, limit: int = 50) -> list[ReviewView]:
+async def reviews_of(platform: Platform, user_id: uuid.UUID, limit: int = 50) -> list[PublicReview]:
+    """Anyone may read them, so they name neither the rater nor the session: who met whom
+    is the two parties' business."""
     async with platform.pool.acquire() as conn:
         rows = await store.reviews_of(conn, user_id, limit)
     return [
-        ReviewView(
-            session_id=r["session_id"],
-            rater_id=r["rater_id"],
+        PublicReview(
             rated_id=r["rated_id"],
             rating=r["rating"],
             comment=r["comment"],

@@ -144,8 +144,11 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
+        idempotency_key: NamedDependency[str],
     ) -> AwardOutcome:
-        return await service.award_via_api(platform, data, current_user.id, _source_ip(request))
+        return await service.award_via_api(
+            platform, data, current_user.id, _source_ip(request), idempotency_key=idempotency_key
+        )
 
     @get(
         "/leaderboards/{period:str}",
@@ -345,8 +348,11 @@ async def convert_points(
     platform: NamedDependency[Platform],
     current_user: NamedDependency[CurrentUser],
     request: Request[Any, Any, Any],
+    idempotency_key: NamedDependency[str],
 ) -> Redemption:
-    return await service.convert_points(platform, current_user.id, data, _source_ip(request))
+    return await service.convert_points(
+        platform, current_user.id, data, _source_ip(request), idempotency_key=idempotency_key
+    )
 
 
 ROUTES: list[Any] = [PointsController, convert_points]

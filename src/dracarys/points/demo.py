@@ -50,6 +50,7 @@ async def seed_points_demo(platform: Platform) -> None:
     await service.convert_points(
         platform,
         mentee,
-        ConvertPointsInput(points=100, target=Target.DISCOUNT, idempotency_key="demo-discount-1"),
+        ConvertPointsInput(points=100, target=Target.DISCOUNT),
         None,
+        idempotency_key="demo-discount-1",
     )

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from dracarys.idempotency import IdempotencyKey
 from dracarys.models import Input, Page, Schema
 
-IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
 Points = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 
 
@@ -101,7 +101,7 @@ class AwardInput(Input, kw_only=True):
     rules) or a manual adjustment (`change` with `reason_code`)."""
 
     user_id: uuid.UUID
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
     rule_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     related_entity_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     amount_minor: Annotated[int, msgspec.Meta(ge=1)] | None = None
@@ -113,7 +113,7 @@ class AwardInput(Input, kw_only=True):
 class ConvertPointsInput(Input, kw_only=True):
     points: Points
     target: Target
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
     target_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 

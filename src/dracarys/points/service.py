@@ -19,6 +19,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.idempotency import request_hash
 from dracarys.outbox import emit, emit_many
 from dracarys.platform import Platform
 from dracarys.points import events, store
@@ -456,12 +457,13 @@ async def void_for_refund(conn: Connection, platform: Platform, money_ref: str, 
 # ---- admin / internal award API -------------------------------------------------------
 
 
-def _request_hash(body: msgspec.Struct) -> str:
-    return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
-
-
 async def award_via_api(
-    platform: Platform, body: AwardInput, actor: uuid.UUID, source_ip: str | None
+    platform: Platform,
+    body: AwardInput,
+    actor: uuid.UUID,
+    source_ip: str | None,
+    *,
+    idempotency_key: str,
 ) -> AwardOutcome:
     if (body.rule_code is None) == (body.change is None):
         raise InvalidInput("send either `rule_code` or `change`", field="rule_code")
@@ -469,13 +471,13 @@ async def award_via_api(
         raise InvalidInput("a manual change needs a `reason_code`", field="reason_code")
     if body.change == 0:
         raise InvalidInput("`change` must not be zero", field="change")
-    request_hash = _request_hash(body)
+    digest = request_hash("points_award", body)
     async with transaction(platform.pool) as conn:
         # Serialise requests carrying the same key so a retry waits for the first answer.
-        await store.lock_key(conn, f"points_award:{body.idempotency_key}")
-        earlier = await store.award_request(conn, body.idempotency_key)
+        await store.lock_key(conn, f"points_award:{idempotency_key}")
+        earlier = await store.award_request(conn, idempotency_key)
         if earlier is not None:
-            if earlier["request_hash"] != request_hash:
+            if earlier["request_hash"] != digest:
                 raise InvalidInput(
                     "this idempotency key was used with a different request",
                     field="idempotency_key",
@@ -505,13 +507,13 @@ async def award_via_api(
                 change=body.change or 0,
                 reason_code=body.reason_code or "adjustment",
                 related_entity=body.related_entity_id,
-                key=f"api:{body.idempotency_key}",
+                key=f"api:{idempotency_key}",
                 source_ip=source_ip,
             )
         await store.save_award_request(
             conn,
-            body.idempotency_key,
-            request_hash,
+            idempotency_key,
+            digest,
             msgspec.to_builtins(result),
             platform.clock.now(),
         )
@@ -780,7 +782,12 @@ def _redemption(row: Any, balance_after: int) -> Redemption:
 
 
 async def convert_points(
-    platform: Platform, user_id: uuid.UUID, body: ConvertPointsInput, source_ip: str | None
+    platform: Platform,
+    user_id: uuid.UUID,
+    body: ConvertPointsInput,
+    source_ip: str | None,
+    *,
+    idempotency_key: str,
 ) -> Redemption:
     """Spend points on a target. Discounts, course unlocks and merch are immediate; wallet
     and mentor credit need KYC level 2 and wait out a hold before the credit is released.
@@ -792,13 +799,13 @@ async def convert_points(
             field="target_ref",
         )
     settings = platform.settings
-    request_hash = _request_hash(body)
+    digest = request_hash("points_redeem", body)
     async with transaction(platform.pool) as conn:
         now = platform.clock.now()
-        await store.lock_key(conn, f"points_redeem:{user_id}:{body.idempotency_key}")
-        earlier = await store.redemption_by_key(conn, user_id, body.idempotency_key)
+        await store.lock_key(conn, f"points_redeem:{user_id}:{idempotency_key}")
+        earlier = await store.redemption_by_key(conn, user_id, idempotency_key)
         if earlier is not None:
-            if earlier["request_hash"] != request_hash:
+            if earlier["request_hash"] != digest:
                 raise InvalidInput(
                     "this idempotency key was used with a different request",
                     field="idempotency_key",
@@ -825,8 +832,8 @@ async def convert_points(
             discount_code=(
                 "PTS-" + secrets.token_hex(5).upper() if body.target is Target.DISCOUNT else None
             ),
-            idempotency_key=body.idempotency_key,
-            request_hash=request_hash,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
             created_at=now,
             release_at=now + timedelta(days=settings.points_redemption_hold_days)
             if cash_like

@@ -433,9 +433,12 @@ class SignalController(Controller):
         data: JSONBody[SubscribeInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
     ) -> Subscription:
         async with transaction(platform.pool) as conn:
-            return await signals.subscribe(conn, platform, current_user, mentor_id, data)
+            return await signals.subscribe(
+                conn, platform, current_user, mentor_id, data, idempotency_key
+            )
 
     @get("/subscriptions", operation_id="listSignalSubscriptions")
     async def subscriptions(

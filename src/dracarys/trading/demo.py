@@ -125,4 +125,5 @@ async def seed_trading_demo(platform: Platform) -> None:
                         portfolio_id=portfolio_id, scaling=Scaling.FIXED_FRACTION, scaling_value=0.1
                     )
                 ),
+                "demo-signal-subscription",
             )

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from dracarys.idempotency import IdempotencyKey
 from dracarys.models import Input, Schema
 
 EDUCATION_LABEL = "Education, not investment advice."
@@ -343,6 +344,7 @@ class MirrorSettings(Input):
 
 class SubscribeInput(Input):
     mirror: MirrorSettings | None = None
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
 
 
 class Subscription(Schema):

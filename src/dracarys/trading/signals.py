@@ -60,6 +60,9 @@ from dracarys.wallet.escrow import hold_escrow
 from dracarys.wallet.invoices import money
 from dracarys.wallet.ledger import InsufficientFunds
 
+# Subscription ids derive from (subscriber, idempotency key), so a retry finds its own.
+_SUBSCRIPTION_KEYS = uuid.UUID("3a4c9f0e-6b1d-4e8a-9c2f-7d5e1b0a4c63")
+
 SIGNAL_BOOK_CASH_MINOR = 10_000_000  # 100,000.00 in the book's currency
 SIGNAL_BOOK_PRESET = "realistic"
 
@@ -484,8 +487,34 @@ async def subscribe(
     user: CurrentUser,
     mentor_id: uuid.UUID,
     body: SubscribeInput,
+    idempotency_key: str,
 ) -> Subscription:
+    """Start a subscription (paying a paid feed's first period from the wallet). A retry
+    with the same key returns the subscription it started; another request is a 422."""
     now = platform.clock.now()
+    subscription_id = uuid.uuid5(_SUBSCRIPTION_KEYS, f"{user.id}:{idempotency_key}")
+    await store.lock_subscription_key(conn, subscription_id)
+    earlier = await store.get_subscription(conn, subscription_id)
+    if earlier is not None:
+        mirror = body.mirror
+        asked = (
+            mentor_id,
+            mirror.portfolio_id if mirror else None,
+            mirror.scaling.value if mirror else None,
+            mirror.scaling_value if mirror else None,
+        )
+        started = (
+            earlier.mentor_id,
+            earlier.mirror_portfolio_id,
+            earlier.scaling,
+            earlier.scaling_value,
+        )
+        if asked != started:
+            raise InvalidInput(
+                "this idempotency key was used for a different subscription",
+                field="idempotency_key",
+            )
+        return earlier
     if mentor_id == user.id:
         raise InvalidInput("you cannot subscribe to your own signals", field="mentor_id")
     if await store.user_role(conn, mentor_id) != "mentor":
@@ -511,7 +540,6 @@ async def subscribe(
     plan = await store.get_plan(conn, mentor_id)
     price = plan.monthly_price_minor if plan is not None else 0
     currency = plan.currency if plan is not None else "USD"
-    subscription_id = uuid.uuid4()
     billing: dict[str, Any] = {"billing_status": "free"}
     if price > 0:
         if await store.active_subscription(conn, user.id, mentor_id) is not None:

@@ -975,6 +975,13 @@ async def due_subscription_ids(conn: Connection, now: datetime) -> list[uuid.UUI
     return [r["id"] for r in rows]
 
 
+async def lock_subscription_key(conn: Connection, subscription_id: uuid.UUID) -> None:
+    """Serialise subscribe calls carrying one idempotency key (the id derives from it)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 401))", subscription_id
+    )
+
+
 async def get_subscription(conn: Connection, subscription_id: uuid.UUID) -> Subscription | None:
     row = await conn.fetchrow("SELECT * FROM signal_subscriptions WHERE id = $1", subscription_id)
     return None if row is None else subscription_of(row)

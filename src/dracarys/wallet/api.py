@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput, NotFound
+from dracarys.idempotency import IdempotencyKey
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
 from dracarys.models import Input
 from dracarys.platform import Platform
@@ -29,7 +30,6 @@ from dracarys.wallet.models import (
     DisputeResolution,
     DisputeView,
     EscrowView,
-    IdempotencyKey,
     InvoiceView,
     PayoutReviewDecision,
     PayoutView,
@@ -41,7 +41,7 @@ from dracarys.wallet.models import (
 
 class RefundRequest(Input):
     amount_minor: Annotated[int, msgspec.Meta(gt=0)]
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
 
 
 class CardRefundResult(msgspec.Struct):
@@ -94,8 +94,9 @@ class WalletController(Controller):
         data: JSONBody[DepositRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
     ) -> DepositView:
-        return await service.start_deposit(platform, current_user, wallet_id, data)
+        return await service.start_deposit(platform, current_user, wallet_id, data, idempotency_key)
 
     @post(
         "/{wallet_id:uuid}/withdraw",
@@ -109,8 +110,11 @@ class WalletController(Controller):
         data: JSONBody[WithdrawRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
     ) -> PayoutView:
-        return await payouts.request_withdrawal(platform, current_user, wallet_id, data)
+        return await payouts.request_withdrawal(
+            platform, current_user, wallet_id, data, idempotency_key
+        )
 
 
 class PaymentsController(Controller):
@@ -129,8 +133,9 @@ class PaymentsController(Controller):
         data: JSONBody[ChargeRequest],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
     ) -> ChargeView:
-        return await service.charge(platform, current_user, data)
+        return await service.charge(platform, current_user, data, idempotency_key)
 
     @get("/deposits/{deposit_id:uuid}", operation_id="getDeposit", summary="A deposit")
     async def get_deposit(
@@ -189,8 +194,10 @@ class PaymentsController(Controller):
     ) -> EscrowView:
         async with platform.pool.acquire() as conn:
             row = await store.get_escrow(conn, escrow_id)
+        # Its payer, its mentor and staff; not observers: an escrow says who pays which
+        # mentor for which booking.
         if row is None or not (
-            current_user.may_read_as_owner(row["payer_id"]) or current_user.id == row["mentor_id"]
+            current_user.id in (row["payer_id"], row["mentor_id"]) or current_user.is_staff
         ):
             raise NotFound("no such escrow", field="escrow_id")
         return escrow.escrow_view(row)
@@ -326,12 +333,13 @@ class PaymentsAdminController(Controller):
         deposit_id: FromPath[uuid.UUID],
         data: JSONBody[RefundRequest],
         platform: NamedDependency[Platform],
+        idempotency_key: NamedDependency[str],
     ) -> CardRefundResult:
         status = await service.refund_card_deposit(
             platform,
             deposit_id,
             amount_minor=data.amount_minor,
-            idempotency_key=data.idempotency_key,
+            idempotency_key=idempotency_key,
         )
         return CardRefundResult(status=status)
 
@@ -346,12 +354,13 @@ class PaymentsAdminController(Controller):
         charge_id: FromPath[uuid.UUID],
         data: JSONBody[RefundRequest],
         platform: NamedDependency[Platform],
+        idempotency_key: NamedDependency[str],
     ) -> dict[str, Any]:
         return await service.refund_charge(
             platform,
             charge_id,
             amount_minor=data.amount_minor,
-            idempotency_key=data.idempotency_key,
+            idempotency_key=idempotency_key,
         )
 
     @get(

@@ -44,8 +44,8 @@ async def seed_wallet_demo(platform: Platform) -> None:
             reference="price-action-foundations",
             amount_minor=580_000,
             currency="KES",
-            idempotency_key="demo-charge-course-1",
         ),
+        "demo-charge-course-1",
     )
     for n in (1, 2):
         paid = await service.charge(
@@ -57,8 +57,8 @@ async def seed_wallet_demo(platform: Platform) -> None:
                 amount_minor=348_000,
                 currency="KES",
                 mentor_id=mentor_id,
-                idempotency_key=f"demo-charge-session-{n}",
             ),
+            f"demo-charge-session-{n}",
         )
         if n == 1 and paid.escrow_id is not None:
             async with transaction(platform.pool) as conn:

@@ -34,7 +34,6 @@ from dracarys.wallet.policy import (
     cancellation_refund_bps,
     mentor_split,
     split_vat,
-    vat_rate_bps,
 )
 
 _NAMESPACE = uuid.UUID("6f1c1c52-7c1e-4d55-9a5e-1f1b0b6f0a08")
@@ -81,11 +80,10 @@ async def hold_escrow(
     reference: str,
     idempotency_key: str,
     release_after: timedelta | None = None,
-    country: str = "KE",
 ) -> EscrowView:
     """Reserve `amount_minor` of the payer's wallet in escrow for `reference` (a booking or
-    package id), with its VAT invoice. Released automatically `release_after` from now
-    unless disputed first."""
+    package id), with its VAT invoice (in the payer's country). Released automatically
+    `release_after` from now unless disputed first."""
     if amount_minor <= 0:
         raise InvalidInput("an escrow holds a positive amount", field="amount_minor")
     if payer_id == mentor_id:
@@ -125,6 +123,16 @@ async def hold_escrow(
         ),
         now=now,
     )
+    invoice = await invoices.issue_invoice(
+        conn,
+        settings=settings,
+        user_id=payer_id,
+        charge_id=escrow_id,
+        description=f"Mentorship {reference}",
+        gross_minor=amount_minor,
+        currency=currency,
+        now=now,
+    )
     share = await store.mentor_share_bps(conn, mentor_id)
     await store.insert_escrow(
         conn,
@@ -136,20 +144,9 @@ async def hold_escrow(
         reference=reference,
         pending_transfer_id=hold.id,
         mentor_share_bps=settings.wallet_mentor_share_bps if share is None else share,
-        vat_rate_bps=vat_rate_bps(settings, country),
+        vat_rate_bps=invoice["vat_rate_bps"],
         auto_release_at=now
         + (release_after or timedelta(hours=settings.wallet_escrow_auto_release_hours)),
-        now=now,
-    )
-    await invoices.issue_invoice(
-        conn,
-        settings=settings,
-        user_id=payer_id,
-        charge_id=escrow_id,
-        description=f"Mentorship {reference}",
-        gross_minor=amount_minor,
-        currency=currency,
-        country=country,
         now=now,
     )
     row = await store.get_escrow(conn, escrow_id)

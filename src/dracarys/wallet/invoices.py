@@ -14,6 +14,7 @@ import polars as pl
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
 from dracarys.identity import contact_of
+from dracarys.identity.profiles import tax_country
 from dracarys.settings import Settings
 from dracarys.wallet import store
 from dracarys.wallet.models import InvoiceView
@@ -30,6 +31,12 @@ def money(amount_minor: int, currency: str) -> str:
     return f"{sign}{currency} {whole:,}.{cents:02d}"
 
 
+async def vat_country(conn: Connection, settings: Settings, buyer_id: uuid.UUID) -> str:
+    """The buyer's country of supply: their profile's, else their verified phone number's,
+    else the platform's home country."""
+    return await tax_country(conn, settings, buyer_id) or settings.wallet_home_country
+
+
 async def issue_invoice(
     conn: Connection,
     *,
@@ -39,9 +46,11 @@ async def issue_invoice(
     description: str,
     gross_minor: int,
     currency: str,
-    country: str,
     now: datetime,
 ) -> dict[str, Any]:
+    """Number and record the invoice of a VAT-inclusive sale to `user_id`, taxed in the
+    buyer's country as our records know it (never as a request says)."""
+    country = await vat_country(conn, settings, user_id)
     rate = vat_rate_bps(settings, country)
     net, vat = split_vat(gross_minor, rate)
     year = now.astimezone(UTC).year

@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from dracarys.idempotency import IdempotencyKey
 from dracarys.models import Input, Schema
 
 Currency = Literal["KES", "USD"]
 SUPPORTED_CURRENCIES: tuple[str, ...] = ("KES", "USD")
 AmountMinor = Annotated[int, msgspec.Meta(gt=0, le=10**13)]
-IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
 
 
 class AccountFlags(IntFlag):
@@ -163,7 +163,7 @@ class DepositRequest(Input):
     method: Literal["stripe", "mpesa"]
     amount_minor: AmountMinor
     currency: Currency
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
     phone: Annotated[str, msgspec.Meta(min_length=9, max_length=20)] | None = None
 
 
@@ -184,7 +184,7 @@ class WithdrawRequest(Input):
     currency: Currency
     method: Literal["mpesa", "bank"]
     destination: Annotated[str, msgspec.Meta(min_length=6, max_length=64)]
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
     totp_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6,8}$")] | None = None
 
 
@@ -235,15 +235,16 @@ class PayoutReviewDecision(Input):
 
 
 class ChargeRequest(Input):
-    """Pay for something from the wallet. Mentorship purposes go into escrow."""
+    """Pay for something from the wallet. Mentorship purposes go into escrow. The VAT
+    country is the buyer's (profile, else verified phone, else the platform's home
+    country): a `country` in the body is refused as a server-owned field."""
 
     purpose: Literal["course", "subscription", "session", "package"]
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     amount_minor: AmountMinor
     currency: Currency
-    idempotency_key: IdempotencyKey
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
     mentor_id: uuid.UUID | None = None
-    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "KE"
 
 
 class ChargeView(Schema):

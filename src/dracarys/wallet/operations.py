@@ -4,21 +4,14 @@ key with a different body is refused with a 422."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
+from dracarys.idempotency import request_hash
 from dracarys.wallet import store
-
-
-def request_hash(kind: str, body: Any) -> str:
-    encoded = msgspec.json.encode({"kind": kind, "body": msgspec.to_builtins(body)}, order="sorted")
-    return hashlib.sha256(encoded).hexdigest()
 
 
 async def run_once(

@@ -220,7 +220,11 @@ async def _open_payout(
 
 
 async def request_withdrawal(
-    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: WithdrawRequest
+    platform: Platform,
+    actor: CurrentUser,
+    wallet_id: uuid.UUID,
+    request: WithdrawRequest,
+    idempotency_key: str,
 ) -> PayoutView:
     """Reserve the amount in the wallet and send it out: M-Pesa B2C at once, or a bank
     transfer an admin records. Needs KYC level 2, a TOTP step-up above the threshold, and
@@ -257,7 +261,7 @@ async def request_withdrawal(
             )
         row = await _open_payout(
             conn,
-            payout_id=uuid.uuid5(ID_NAMESPACE, f"withdraw:{wallet_id}:{request.idempotency_key}"),
+            payout_id=uuid.uuid5(ID_NAMESPACE, f"withdraw:{wallet_id}:{idempotency_key}"),
             user_id=wallet_id,
             batch_id=None,
             kind="withdrawal",
@@ -273,7 +277,7 @@ async def request_withdrawal(
         result = await run_once(
             conn,
             scope=f"user:{wallet_id}",
-            key=request.idempotency_key,
+            key=idempotency_key,
             kind="withdraw",
             body=request,
             now=now,

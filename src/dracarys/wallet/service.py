@@ -61,7 +61,6 @@ from dracarys.wallet.models import (
 from dracarys.wallet.operations import run_once
 from dracarys.wallet.policy import (
     split_vat,
-    vat_rate_bps,
 )
 
 log = structlog.get_logger("dracarys.wallet")
@@ -162,7 +161,11 @@ def _deposit_view(row: asyncpg.Record, checkout_url: str | None = None) -> Depos
 
 
 async def start_deposit(
-    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, request: DepositRequest
+    platform: Platform,
+    actor: CurrentUser,
+    wallet_id: uuid.UUID,
+    request: DepositRequest,
+    idempotency_key: str,
 ) -> DepositView:
     """Open a deposit: a Stripe Checkout session or an M-Pesa STK push, and a pending
     transfer from the provider's clearing account into the wallet that the provider's
@@ -177,7 +180,7 @@ async def start_deposit(
     else:
         phone = None
     now = platform.clock.now()
-    deposit_id = uuid.uuid5(ID_NAMESPACE, f"deposit:{wallet_id}:{request.idempotency_key}")
+    deposit_id = uuid.uuid5(ID_NAMESPACE, f"deposit:{wallet_id}:{idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
         checkout_url: str | None = None
@@ -244,7 +247,7 @@ async def start_deposit(
         result = await run_once(
             conn,
             scope=f"user:{wallet_id}",
-            key=request.idempotency_key,
+            key=idempotency_key,
             kind="deposit",
             body=request,
             now=now,
@@ -715,7 +718,9 @@ async def settle_stale_mpesa_deposits(platform: Platform) -> int:
 _ESCROWED_PURPOSES = ("session", "package")
 
 
-async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest) -> ChargeView:
+async def charge(
+    platform: Platform, actor: CurrentUser, request: ChargeRequest, idempotency_key: str
+) -> ChargeView:
     """Pay for a course, subscription, session or package from the wallet, with a VAT
     invoice. Sessions and packages go into escrow for the mentor."""
     settings = platform.settings
@@ -723,7 +728,7 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
     payer = actor.id
     if request.purpose in _ESCROWED_PURPOSES and request.mentor_id is None:
         raise InvalidInput("sessions and packages are paid to a mentor", field="mentor_id")
-    charge_id = uuid.uuid5(ID_NAMESPACE, f"charge:{payer}:{request.idempotency_key}")
+    charge_id = uuid.uuid5(ID_NAMESPACE, f"charge:{payer}:{idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
         escrow_id: uuid.UUID | None = None
@@ -739,16 +744,27 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
                 currency=request.currency,
                 reference=request.reference,
                 idempotency_key=f"charge:{charge_id}",
-                country=request.country,
             )
             escrow_id = escrow.id
+            # hold_escrow issued the invoice (every escrow payment gets one, whoever calls).
+            found = await store.invoice_of_charge(conn, escrow_id)
+            assert found is not None
+            invoice: dict[str, Any] = dict(found)
         else:
-            invoice_rate = vat_rate_bps(settings, request.country)
-            net, vat = split_vat(request.amount_minor, invoice_rate)
+            invoice = await invoices.issue_invoice(
+                conn,
+                settings=settings,
+                user_id=payer,
+                charge_id=charge_id,
+                description=f"{request.purpose.title()} {request.reference}",
+                gross_minor=request.amount_minor,
+                currency=request.currency,
+                now=now,
+            )
             wallet = await ledger.wallet_account(conn, payer, request.currency, now)
             legs = [
-                (AccountCode.PLATFORM_REVENUE, net, "sale"),
-                (AccountCode.VAT_PAYABLE, vat, "vat"),
+                (AccountCode.PLATFORM_REVENUE, invoice["net_minor"], "sale"),
+                (AccountCode.VAT_PAYABLE, invoice["vat_minor"], "vat"),
             ]
             await ledger.create_transfers(
                 conn,
@@ -777,27 +793,10 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
             reference=request.reference,
             amount_minor=request.amount_minor,
             currency=request.currency,
-            country=request.country,
+            country=invoice["country"],
             escrow_id=escrow_id,
             now=now,
         )
-        if escrow_id is not None:
-            # hold_escrow issued the invoice (every escrow payment gets one, whoever calls).
-            found = await store.invoice_of_charge(conn, escrow_id)
-            assert found is not None
-            invoice: dict[str, Any] = dict(found)
-        else:
-            invoice = await invoices.issue_invoice(
-                conn,
-                settings=settings,
-                user_id=payer,
-                charge_id=charge_id,
-                description=f"{request.purpose.title()} {request.reference}",
-                gross_minor=request.amount_minor,
-                currency=request.currency,
-                country=request.country,
-                now=now,
-            )
         await emit(
             conn,
             events.PAYMENT_CAPTURED,
@@ -828,7 +827,7 @@ async def charge(platform: Platform, actor: CurrentUser, request: ChargeRequest)
         result = await run_once(
             conn,
             scope=f"user:{payer}",
-            key=request.idempotency_key,
+            key=idempotency_key,
             kind="charge",
             body=request,
             now=now,

@@ -92,7 +92,11 @@ async function book(sessionTypeId, slot) {
 
 async function followSignals(mentor) {
   try {
-    await api(`/api/v1/trading/mentors/${mentor.id}/subscriptions`, { method: "POST", body: {} });
+    await api(`/api/v1/trading/mentors/${mentor.id}/subscriptions`, {
+      method: "POST",
+      body: {},
+      headers: { "Idempotency-Key": crypto.randomUUID() },
+    });
     flash(`You now follow ${mentor.name}'s signals: see the Signal feed.`, "info");
   } catch (error) {
     flash(error.message);

@@ -106,6 +106,7 @@ async function setMirroring(sub, portfolioId) {
     await api(`/api/v1/trading/mentors/${sub.mentor_id}/subscriptions`, {
       method: "POST",
       body: portfolioId ? { mirror: { portfolio_id: portfolioId } } : {},
+      headers: { "Idempotency-Key": crypto.randomUUID() },
     });
     flash(portfolioId ? "Mirroring on: new signals are copied into your portfolio." : "Mirroring off.", "info");
   } catch (error) {
