@@ -70,7 +70,9 @@ _WITHDRAWING_PROCESS = textwrap.dedent(
             id=uuid.UUID(user_id), role=Role.MENTEE, session_id=uuid.UUID(session_id)
         )
         request = msgspec.json.decode(body, type=WithdrawRequest)
-        view = await payouts.request_withdrawal(platform, actor, actor.id, request)
+        view = await payouts.request_withdrawal(
+            platform, actor, actor.id, request, request.idempotency_key
+        )
         print("withdrawal answered", view.status, flush=True)
 
     asyncio.run(main())
