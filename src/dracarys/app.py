@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from litestar import Litestar, Request
@@ -21,6 +21,7 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
@@ -29,6 +30,7 @@ from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
+from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
@@ -52,7 +54,7 @@ def platform_from_state(state: State) -> Platform:
 
 
 def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
-    names = ("rate_limit", "cache", "sessions")
+    names = ("cache", "sessions")
     if redis is None:
         return {name: MemoryStore() for name in names}
     return {name: RedisStore(redis, namespace=f"{settings.redis_prefix}:{name}") for name in names}
@@ -116,9 +118,23 @@ def create_app(
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            # Outermost, so that everything after sees the client a trusted proxy names.
+            # (Uvicorn types ASGI with TypedDicts of its own; the protocol is the same.)
+            *(
+                [
+                    DefineMiddleware(
+                        cast("Any", ProxyHeadersMiddleware),
+                        trusted_hosts=list(settings.trusted_proxies),
+                    )
+                ]
+                if settings.trusted_proxies
+                else []
+            ),
             request_id_middleware,
             prometheus.middleware,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
+            # After access, so a signed-in caller is counted as themselves, not their IP.
+            api_rate_limit(settings).middleware,
         ],
         stores=_stores(settings, redis),
         cors_config=(
