@@ -20,7 +20,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dracarys.clock import Clock, SystemClock
@@ -36,6 +36,7 @@ from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
 
 log = structlog.get_logger("dracarys.app")
+REDIS_MAX_CONNECTIONS = 100
 
 # Extra work that lives as long as the app: the embedded mode's in-process worker, relay
 # and scheduler come in this way from the composition root (the CLI), keeping the
@@ -69,7 +70,17 @@ def create_app(
 ) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # Every API request counts in Redis (the rate limit): a burst beyond the pool waits
+    # for a connection instead of failing with "Too many connections".
+    redis = (
+        Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                settings.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=10
+            )
+        )
+        if settings.redis_url
+        else None
+    )
     migrate_at_start = settings.embedded_database if run_migrations is None else run_migrations
 
     @asynccontextmanager

@@ -1,11 +1,11 @@
 """Rate limits: the fixed-window counters every throttle counts in (memory in the embedded
-mode, Redis shared by all processes otherwise), reservations against several limits at
-once, and the per-client API limit.
+mode, Redis shared by all processes otherwise) and the per-client API limit.
 
-A hit increments and reads in one atomic step (a Lua script on Redis; a dict update with
-no await between read and write in memory), so of any number of concurrent callers only
-the first `max_count` see a count within the limit. Callers reserve an attempt before
-doing the work it limits, never after."""
+A reservation counts one attempt against several limits at once, all or nothing, in one
+atomic step (a Lua script on Redis; no await between read and write in memory): of any
+number of concurrent callers exactly as many are let through as the tightest limit has
+room for, and a refused attempt counts against nothing. Callers reserve an attempt
+before doing the work it limits, never after."""
 
 from __future__ import annotations
 
@@ -15,14 +15,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import structlog
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
 from litestar.types import Message, Receive, Scope, Send
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from dracarys.errors import TooManyRequests
 from dracarys.settings import Settings
+
+log = structlog.get_logger("dracarys.ratelimit")
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `max_count` in a window of `window_s` that opens at the key's first count."""
+
+    key: str
+    max_count: int
+    window_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,40 +46,71 @@ class Window:
     ends_in_s: int
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    granted: bool
+    # Per limit, in order: counts after the reservation (before it, when refused).
+    windows: tuple[Window, ...]
+
+    def wait_s(self, limits: Sequence[Limit]) -> int:
+        """Until the first full window among `limits` ends."""
+        return max(
+            w.ends_in_s
+            for limit, w in zip(limits, self.windows, strict=True)
+            if w.count >= limit.max_count
+        )
+
+
 class Counters(Protocol):
-    async def hit(self, key: str, window_s: int) -> Window:
-        """Count one more for `key`; a window opens at the first hit and lasts `window_s`."""
+    async def reserve(self, limits: Sequence[Limit]) -> Reservation:
+        """Count one more against every limit, or, when any is full, against none."""
         ...
 
     async def take_back(self, key: str) -> None:
-        """Uncount one hit while its window is open (an attempt refused or succeeded)."""
+        """Uncount one while the key's window is open (an attempt that succeeded)."""
         ...
 
     async def clear(self, key: str) -> None: ...
 
 
 class MemoryCounters:
-    """One process's counters (the embedded mode). Nothing awaits between the read and the
-    write of a hit, so the event loop makes each hit atomic."""
+    """One process's counters (the embedded mode). A reservation never awaits between
+    reading and writing, so the event loop makes it atomic."""
 
     def __init__(self) -> None:
         self._windows: dict[str, tuple[int, float]] = {}
         self._sweep_at = 1024
 
-    async def hit(self, key: str, window_s: int) -> Window:
-        now = time.monotonic()
+    def _current(self, key: str, now: float) -> tuple[int, float]:
         count, ends_at = self._windows.get(key, (0, 0.0))
-        if ends_at <= now:
-            count, ends_at = 0, now + window_s
-        count += 1
-        self._windows[key] = (count, ends_at)
-        if len(self._windows) >= self._sweep_at:
-            self._sweep(now)
-        return Window(count, max(1, math.ceil(ends_at - now)))
+        return (count, ends_at) if ends_at > now else (0, 0.0)
+
+    async def reserve(self, limits: Sequence[Limit]) -> Reservation:
+        now = time.monotonic()
+        current = [self._current(limit.key, now) for limit in limits]
+        granted = all(
+            count < limit.max_count for limit, (count, _) in zip(limits, current, strict=True)
+        )
+        if granted:
+            current = [
+                (count + 1, ends_at or now + limit.window_s)
+                for limit, (count, ends_at) in zip(limits, current, strict=True)
+            ]
+            for limit, window in zip(limits, current, strict=True):
+                self._windows[limit.key] = window
+            if len(self._windows) >= self._sweep_at:
+                self._sweep(now)
+        return Reservation(
+            granted,
+            tuple(
+                Window(count, max(1, math.ceil(ends_at - now)) if ends_at else limit.window_s)
+                for limit, (count, ends_at) in zip(limits, current, strict=True)
+            ),
+        )
 
     async def take_back(self, key: str) -> None:
-        count, ends_at = self._windows.get(key, (0, 0.0))
-        if count > 0 and ends_at > time.monotonic():
+        count, ends_at = self._current(key, time.monotonic())
+        if count > 0:
             self._windows[key] = (count - 1, ends_at)
 
     async def clear(self, key: str) -> None:
@@ -79,19 +123,38 @@ class MemoryCounters:
         self._sweep_at = max(1024, 2 * len(self._windows))
 
 
-# INCR, then start the window if the key has none: one atomic step on the server.
-_HIT = """
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+# KEYS: the limits' keys; ARGV: max_count and window_s of each, in turn. Returns granted
+# (1/0), then count and seconds left of each key.
+_RESERVE = """
+local granted = 1
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
+    granted = 0
+  end
 end
-return {count, ttl}
+local reply = {granted}
+for i, key in ipairs(KEYS) do
+  local count
+  if granted == 1 then
+    count = redis.call('INCR', key)
+  else
+    count = tonumber(redis.call('GET', key) or '0')
+  end
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then
+    ttl = tonumber(ARGV[2 * i])
+    if granted == 1 then
+      redis.call('EXPIRE', key, ttl)
+    end
+  end
+  table.insert(reply, count)
+  table.insert(reply, ttl)
+end
+return reply
 """
-# A window that has ended is not reopened by taking a hit back.
+# A window that has ended is not reopened by taking a count back.
 _TAKE_BACK = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
   redis.call('DECR', KEYS[1])
 end
 return 0
@@ -99,17 +162,25 @@ return 0
 
 
 class RedisCounters:
-    """Counters every API process shares, under `<redis prefix>:rate_limit:`."""
+    """Counters every API process shares, under `<redis prefix>:rate_limit:`. (The keys of
+    one reservation go to one script; on Redis Cluster they would need one hash slot.)"""
 
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
         self._prefix = f"{namespace}:"
-        self._hit = redis.register_script(_HIT)
+        self._reserve = redis.register_script(_RESERVE)
         self._take_back = redis.register_script(_TAKE_BACK)
 
-    async def hit(self, key: str, window_s: int) -> Window:
-        count, ttl = await self._hit(keys=[self._prefix + key], args=[window_s])
-        return Window(int(count), max(1, int(ttl)))
+    async def reserve(self, limits: Sequence[Limit]) -> Reservation:
+        args: list[int] = []
+        for limit in limits:
+            args += [limit.max_count, limit.window_s]
+        reply = await self._reserve(keys=[self._prefix + limit.key for limit in limits], args=args)
+        values = [int(v) for v in reply]
+        return Reservation(
+            values[0] == 1,
+            tuple(Window(values[i], max(1, values[i + 1])) for i in range(1, len(values), 2)),
+        )
 
     async def take_back(self, key: str) -> None:
         await self._take_back(keys=[self._prefix + key])
@@ -122,13 +193,6 @@ def build_counters(settings: Settings, redis: Redis | None) -> Counters:
     if redis is None:
         return MemoryCounters()
     return RedisCounters(redis, f"{settings.redis_prefix}:rate_limit")
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    key: str
-    max_count: int
-    window_s: int
 
 
 def wait_phrase(seconds: int) -> str:
@@ -151,17 +215,11 @@ def too_many(refusal: str, wait_s: int, headers: dict[str, str] | None = None) -
 
 
 async def reserve(counters: Counters, limits: Sequence[Limit], refusal: str) -> None:
-    """Count one attempt against every limit. When any is over, the attempt is taken back
-    from all of them (a refused attempt costs no other budget) and a 429 says how long to
-    wait: the longest wait among the limits that are over."""
-    windows = [await counters.hit(limit.key, limit.window_s) for limit in limits]
-    waits = [
-        w.ends_in_s for limit, w in zip(limits, windows, strict=True) if w.count > limit.max_count
-    ]
-    if waits:
-        for limit in limits:
-            await counters.take_back(limit.key)
-        raise too_many(refusal, max(waits))
+    """Count one attempt against every limit, or raise 429 (nothing counted) saying how
+    long to wait."""
+    reservation = await counters.reserve(limits)
+    if not reservation.granted:
+        raise too_many(refusal, reservation.wait_s(limits))
 
 
 # ---- the per-client API limit ---------------------------------------------------------
@@ -181,20 +239,27 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
     stock one reads, then writes, its history under a process-wide lock, which lets
     several API processes each admit the last request of a window and holds every
     request of the process behind one Redis round trip. Refusals are problem details
-    with `Retry-After`."""
+    with `Retry-After`. While Redis is unreachable the limit is not applied, so the API
+    stays up (the sign-in throttles, which must not fail open, refuse instead)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
         request: Request[Any, Any, Any] = app.request_class(scope)
         if await self.should_check_request(request=request):
             counters: Counters = app.state.platform.counters
-            window = await counters.hit(
-                self.cache_key_from_request(request), DURATION_VALUES[self.unit]
+            limit = Limit(
+                self.cache_key_from_request(request), self.max_requests, DURATION_VALUES[self.unit]
             )
-            headers = self._limit_headers(window)
-            if window.count > self.max_requests:
-                raise too_many("too many requests from this client", window.ends_in_s, headers)
-            send = self._sending_headers(send, headers)
+            try:
+                reservation = await counters.reserve([limit])
+            except (RedisError, OSError) as exc:
+                log.warning("rate_limit_unavailable", error=repr(exc))
+            else:
+                (window,) = reservation.windows
+                headers = self._limit_headers(window)
+                if not reservation.granted:
+                    raise too_many("too many requests from this client", window.ends_in_s, headers)
+                send = self._sending_headers(send, headers)
         await self.app(scope, receive, send)
 
     def _limit_headers(self, window: Window) -> dict[str, str]:
