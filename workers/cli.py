@@ -135,16 +135,19 @@ def cmd_paper_engine(_: argparse.Namespace) -> int:
     return 0
 
 
-def _websocket_options(settings: Settings) -> dict[str, Any]:
+def _server_options(settings: Settings) -> dict[str, Any]:
     """The server refuses stream frames over the limit before buffering them, and sends
     without per-message deflate: a compressed frame is per connection, which would turn
     one encoded broadcast into one compression per subscriber. The WebSocket protocol is
     websockets' Sans-I/O one, named rather than left to "auto", as the fan-out benchmark
-    (benchmarks/streams_fanout.py) measures it."""
+    (benchmarks/streams_fanout.py) measures it. Whom to believe about the client's address
+    is the app's to decide (DRACARYS_TRUSTED_PROXIES): uvicorn's own proxy headers, which
+    trust X-Forwarded-For from 127.0.0.1 by default, are off."""
     return {
         "ws": "websockets-sansio",
         "ws_max_size": settings.stream_max_frame_bytes,
         "ws_per_message_deflate": False,
+        "proxy_headers": False,
     }
 
 
@@ -175,7 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=serve_workers(args.workers, settings),
         log_level="warning",
         access_log=False,
-        **_websocket_options(settings),
+        **_server_options(settings),
     )
     return 0
 
@@ -212,7 +215,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="warning",
         access_log=False,
-        **_websocket_options(settings),
+        **_server_options(settings),
     )
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from litestar import Litestar, Request
@@ -20,7 +20,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
@@ -29,12 +30,14 @@ from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.platform import Platform
+from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
 from dracarys.upgrade import upgrade_database
 
 log = structlog.get_logger("dracarys.app")
+REDIS_MAX_CONNECTIONS = 100
 
 # Extra work that lives as long as the app: the embedded mode's in-process worker, relay
 # and scheduler come in this way from the composition root (the CLI), keeping the
@@ -53,7 +56,7 @@ def platform_from_state(state: State) -> Platform:
 
 
 def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
-    names = ("rate_limit", "cache", "sessions")
+    names = ("cache", "sessions")
     if redis is None:
         return {name: MemoryStore() for name in names}
     return {name: RedisStore(redis, namespace=f"{settings.redis_prefix}:{name}") for name in names}
@@ -68,7 +71,17 @@ def create_app(
 ) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # Every API request counts in Redis (the rate limit): a burst beyond the pool waits
+    # for a connection instead of failing with "Too many connections".
+    redis = (
+        Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                settings.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=10
+            )
+        )
+        if settings.redis_url
+        else None
+    )
     migrate_at_start = settings.embedded_database if run_migrations is None else run_migrations
 
     @asynccontextmanager
@@ -116,9 +129,23 @@ def create_app(
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            # Outermost, so that everything after sees the client a trusted proxy names.
+            # (Uvicorn types ASGI with TypedDicts of its own; the protocol is the same.)
+            *(
+                [
+                    DefineMiddleware(
+                        cast("Any", ProxyHeadersMiddleware),
+                        trusted_hosts=list(settings.trusted_proxies),
+                    )
+                ]
+                if settings.trusted_proxies
+                else []
+            ),
             request_id_middleware,
             prometheus.middleware,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
+            # After access, so a signed-in caller is counted as themselves, not their IP.
+            api_rate_limit(settings).middleware,
         ],
         stores=_stores(settings, redis),
         cors_config=(

@@ -1,5 +1,5 @@
 """What every request handler and service can reach: settings, the database, Redis when
-configured, and the clock. Built once in the app's lifespan."""
+configured, the clock and the rate-limit counters. Built once in the app's lifespan."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import Database
+from dracarys.ratelimit import Counters, build_counters
 from dracarys.realtime.transport import build_hub
 from dracarys.settings import Settings
 from streams.hub import StreamHub
@@ -23,10 +24,14 @@ class Platform:
     clock: Clock = field(default_factory=SystemClock)
     # Built from settings when not given (memory or Redis transport); see `streams`.
     stream_hub: StreamHub | None = None
+    # Built from settings when not given: in memory, or in Redis shared by all processes.
+    rate_counters: Counters | None = None
 
     def __post_init__(self) -> None:
         if self.stream_hub is None:
             self.stream_hub = build_hub(self.settings, self.redis)
+        if self.rate_counters is None:
+            self.rate_counters = build_counters(self.settings, self.redis)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -37,3 +42,9 @@ class Platform:
         """The one publisher: `await platform.streams.publish(channel, message)`."""
         assert self.stream_hub is not None
         return self.stream_hub
+
+    @property
+    def counters(self) -> Counters:
+        """The atomic counters every throttle and rate limit counts in."""
+        assert self.rate_counters is not None
+        return self.rate_counters

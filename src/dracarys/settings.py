@@ -6,6 +6,7 @@ setting is adding a field (with a `Meta` constraint where a range matters)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -108,11 +109,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     wallet_holdback_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 1_000
     wallet_holdback_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
     wallet_mentor_bonus_kes_minor: Annotated[int, msgspec.Meta(ge=0)] = 500_000
-    # Identity: refresh-token lifetime and login throttling (failures per window).
+    # Identity: refresh-token lifetime and sign-in throttling, failures per window: from
+    # one source on one account (a device the account signed in from before, else the
+    # IP), on one account from all sources it never signed in from, from one IP across
+    # accounts, and wrong second-factor codes (login and step-up) per account.
     refresh_token_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     login_failure_window_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900
-    login_max_failures_per_account: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    login_max_failures_per_source: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    login_max_failures_per_account: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
     login_max_failures_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
+    two_factor_max_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    # Verification e-mails re-sent and SMS codes sent, per hour, per account and per IP.
+    verification_sends_per_hour_per_account: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    verification_sends_per_hour_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
+    # API requests per minute per client (the signed-in user, else the source IP); probes,
+    # metrics and static files are not counted.
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 1200
+    # Proxies whose X-Forwarded-For names the client (IPs or networks, "*" for any);
+    # empty: the connecting address is the client.
+    trusted_proxies: tuple[str, ...] = ()
     # KYC documents: upload limit, and the AES-256-GCM key (base64 of 32 bytes). Empty
     # derives a key from the secret key (fine for development; set it in production).
     kyc_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 10_000_000
@@ -233,6 +248,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field in ("allowed_origins", "cors_origins"):
         if field in raw:
             raw[field] = _parse_origins(field, raw[field])
+    if "trusted_proxies" in raw:
+        raw["trusted_proxies"] = _parse_networks("trusted_proxies", raw["trusted_proxies"])
     if "log_level" in raw:
         raw["log_level"] = raw["log_level"].upper()
     if "secret_key" not in raw:
@@ -304,6 +321,20 @@ def _parse_origins(field: str, value: str) -> tuple[str, ...]:
                 f"{env_var_name(field)} holds {origin!r}, which is not an http(s) origin"
             )
     return origins
+
+
+def _parse_networks(field: str, value: str) -> tuple[str, ...]:
+    networks = tuple(n.strip() for n in value.split(",") if n.strip())
+    for network in networks:
+        if network == "*":
+            continue
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{env_var_name(field)} holds {network!r}, which is not an IP address or network"
+            ) from None
+    return networks
 
 
 def _development_secret(data_dir: Path) -> str:

@@ -46,6 +46,9 @@ def test_generated_development_secret_is_kept_between_starts(tmp_path: Path) -> 
         ("DRACARYS_SECRET_KEY", "short", "DRACARYS_SECRET_KEY"),
         ("DRACARYS_ALLOWED_ORIGINS", "ftp://x", "DRACARYS_ALLOWED_ORIGINS"),
         ("DRACARYS_REDIS_PREFIX", "Bad Prefix!", "DRACARYS_REDIS_PREFIX"),
+        ("DRACARYS_TRUSTED_PROXIES", "10.0.0.0/33", "DRACARYS_TRUSTED_PROXIES"),
+        ("DRACARYS_TRUSTED_PROXIES", "proxy.internal", "DRACARYS_TRUSTED_PROXIES"),
+        ("DRACARYS_RATE_LIMIT_PER_MINUTE", "0", "DRACARYS_RATE_LIMIT_PER_MINUTE"),
     ],
 )
 def test_bad_value_is_refused_naming_the_variable(
@@ -82,9 +85,11 @@ def test_values_are_converted_to_their_types(tmp_path: Path) -> None:
             DRACARYS_ALLOWED_ORIGINS="https://a.example, https://b.example/",
             DRACARYS_LOG_LEVEL="debug",
             REDIS_URL="redis://127.0.0.1:6379/0",
+            DRACARYS_TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1,",
         )
     )
     assert settings.port == 9001
+    assert settings.trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
     assert settings.seed_demo is False
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.log_level == "DEBUG"

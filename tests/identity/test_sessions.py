@@ -213,7 +213,7 @@ async def test_repeated_failures_lock_the_account_with_429_but_not_other_account
 ) -> None:
     _, victim = await signup(client)
     _, bystander = await signup(client)
-    for _ in range(settings.login_max_failures_per_account):
+    for _ in range(settings.login_max_failures_per_source):
         assert (await login(client, victim, "wrong password 123")).status_code == 401
     blocked = await login(client, victim, PASSWORD)
     assert blocked.status_code == 429
@@ -234,7 +234,7 @@ async def test_the_lock_lifts_when_the_window_ends(settings: Settings, clock: Ma
     short = msgspec.structs.replace(settings, login_failure_window_s=1)
     async with AppClient(create_app(short, clock=clock)) as short_client:
         _, email = await signup(short_client)
-        for _ in range(short.login_max_failures_per_account):
+        for _ in range(short.login_max_failures_per_source):
             await login(short_client, email, "wrong password 123")
         assert (await login(short_client, email, PASSWORD)).status_code == 429
         await asyncio.sleep(1.2)
@@ -246,7 +246,7 @@ async def test_failures_are_counted_in_redis_when_redis_is_configured(
 ) -> None:
     async with AppClient(create_app(redis_settings, clock=clock)) as redis_client:
         _, email = await signup(redis_client)
-        for _ in range(redis_settings.login_max_failures_per_account):
+        for _ in range(redis_settings.login_max_failures_per_source):
             await login(redis_client, email, "wrong password 123")
         assert (await login(redis_client, email, PASSWORD)).status_code == 429
     redis = Redis.from_url(redis_settings.redis_url or "")

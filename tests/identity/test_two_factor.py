@@ -16,7 +16,6 @@ from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.service import require_step_up, verify_step_up_token
 from dracarys.identity.stepup import verify_step_up
 from dracarys.platform import Platform
-from dracarys.settings import Settings
 from tests.identity.conftest import Client, enrol_totp, login, new_account, staff_account, totp_now
 
 
@@ -124,25 +123,17 @@ async def test_step_up_token_is_bound_to_the_session_and_expires(
 
 
 async def test_verify_step_up_runs_inside_the_callers_transaction(
-    client: Client, pool: asyncpg.Pool, clock: ManualClock, settings: Settings
+    client: Client, pool: asyncpg.Pool, clock: ManualClock, platform: Platform
 ) -> None:
     account = await new_account(client)
     async with transaction(pool) as conn:
-        assert not await verify_step_up(
-            conn, user_id=account.id, code="123456", now=clock.now(), settings=settings
-        )
+        assert not await verify_step_up(conn, platform, user_id=account.id, code="123456")
     await enrol_totp(client, account, clock)
     assert account.totp_secret is not None
     clock.advance(timedelta(seconds=30))
     code = totp_now(account.totp_secret, clock)
     async with transaction(pool) as conn:
-        assert not await verify_step_up(
-            conn, user_id=account.id, code="000000", now=clock.now(), settings=settings
-        )
-        assert await verify_step_up(
-            conn, user_id=account.id, code=code, now=clock.now(), settings=settings
-        )
+        assert not await verify_step_up(conn, platform, user_id=account.id, code="000000")
+        assert await verify_step_up(conn, platform, user_id=account.id, code=code)
     async with transaction(pool) as conn:
-        assert not await verify_step_up(
-            conn, user_id=account.id, code=code, now=clock.now(), settings=settings
-        )
+        assert not await verify_step_up(conn, platform, user_id=account.id, code=code)

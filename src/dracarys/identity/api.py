@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.datastructures import UploadFile
+from litestar.datastructures import Cookie, UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -47,7 +47,7 @@ from dracarys.identity.models import (
     TokenPair,
     TotpEnrolment,
 )
-from dracarys.identity.throttle import LoginThrottle
+from dracarys.identity.throttle import DEVICE_COOKIE, DEVICE_TOKEN_TTL
 from dracarys.platform import Platform
 
 # Litestar refuses larger bodies before reading them; the service enforces the
@@ -57,6 +57,7 @@ _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".p
 
 
 def source_ip(request: Request[Any, Any, Any]) -> str | None:
+    """The client's address; behind a trusted proxy, the one it forwarded (see app.py)."""
     return request.client.host if request.client else None
 
 
@@ -92,15 +93,25 @@ class AuthController(Controller):
         data: JSONBody[LoginInput],
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
-    ) -> TokenPair:
-        throttle = LoginThrottle(request.app.stores.get("rate_limit"), platform.settings)
-        return await service.login(
+    ) -> Response[TokenPair]:
+        signed_in = await service.login(
             platform,
-            throttle,
             data,
             source_ip=source_ip(request),
+            device_token=request.cookies.get(DEVICE_COOKIE),
             user_agent=request.headers.get("user-agent"),
         )
+        # HttpOnly: page scripts never see it; sent back only to this path.
+        device = Cookie(
+            key=DEVICE_COOKIE,
+            value=signed_in.device_token,
+            max_age=int(DEVICE_TOKEN_TTL.total_seconds()),
+            path="/api/v1/login",
+            httponly=True,
+            secure=platform.settings.public_url.startswith("https://"),
+            samesite="strict",
+        )
+        return Response(signed_in.tokens, cookies=[device])
 
     @post(
         "/token/refresh",
@@ -148,9 +159,12 @@ class AuthController(Controller):
         guards=[authenticated],
     )
     async def resend_email(
-        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+        self,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> Done:
-        await service.resend_email_verification(platform, current_user)
+        await service.resend_email_verification(platform, current_user, source_ip(request))
         return Done()
 
     @post(
@@ -164,8 +178,9 @@ class AuthController(Controller):
         data: JSONBody[PhoneVerificationInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> Done:
-        await service.request_phone_code(platform, current_user, data.phone)
+        await service.request_phone_code(platform, current_user, data.phone, source_ip(request))
         return Done()
 
     @post(

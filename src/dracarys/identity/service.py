@@ -5,9 +5,11 @@ the step-up check for high-value actions."""
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -21,7 +23,6 @@ from dracarys.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    TooManyRequests,
     Unauthorized,
 )
 from dracarys.identity import events, store
@@ -59,16 +60,22 @@ from dracarys.identity.passwords import (
 )
 from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.identity.stepup import accept_totp, verify_step_up
-from dracarys.identity.throttle import LoginThrottle
+from dracarys.identity.throttle import (
+    LoginThrottle,
+    SecondFactorThrottle,
+    issue_device_token,
+    reserve_email_resend,
+    reserve_sms_code,
+)
 from dracarys.messaging.service import queue_email, queue_sms
 from dracarys.outbox import emit
 from dracarys.platform import Platform
+from dracarys.ratelimit import too_many
 
 EMAIL_TOKEN_TTL = timedelta(hours=24)
 PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
 PHONE_CODE_MIN_INTERVAL = timedelta(seconds=60)
-PHONE_CODES_PER_HOUR = 5
 STEP_UP_TTL = timedelta(minutes=5)
 RECOVERY_CODE_COUNT = 10
 TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
@@ -164,7 +171,10 @@ async def send_email_verification(
     )
 
 
-async def resend_email_verification(platform: Platform, user: CurrentUser) -> None:
+async def resend_email_verification(
+    platform: Platform, user: CurrentUser, source_ip: str | None
+) -> None:
+    await reserve_email_resend(platform.counters, platform.settings, user.id, source_ip)
     async with transaction(platform.pool) as conn:
         row = await store.user_by_id(conn, user.id)
         if row is None:
@@ -193,7 +203,9 @@ async def verify_email(platform: Platform, token: str) -> uuid.UUID:
         return uuid.UUID(str(user["id"]))
 
 
-async def request_phone_code(platform: Platform, user: CurrentUser, phone: str | None) -> str:
+async def request_phone_code(
+    platform: Platform, user: CurrentUser, phone: str | None, source_ip: str | None
+) -> str:
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         row = await store.user_by_id(conn, user.id, lock=True)
@@ -214,16 +226,20 @@ async def request_phone_code(platform: Platform, user: CurrentUser, phone: str |
                 raise Conflict("another account uses this phone number", field="phone") from None
         elif row["phone_verified_at"] is not None:
             raise Conflict("this phone number is already verified", field="phone")
-        # SMS costs money and can be abused to spam a number: one code a minute, five an hour.
+        # SMS costs money and can be abused to spam a number: per account one code a
+        # minute and a few an hour, counted in the codes stored; per source in counters.
         recent = await store.phone_codes_sent_since(
             conn, user.id, now - timedelta(hours=1) + PHONE_CODE_TTL
         )
-        if recent["latest_expiry"] is not None and (
-            recent["latest_expiry"] - PHONE_CODE_TTL > now - PHONE_CODE_MIN_INTERVAL
-        ):
-            raise TooManyRequests("a code was just sent; wait a minute before asking again")
-        if recent["sent"] >= PHONE_CODES_PER_HOUR:
-            raise TooManyRequests("too many codes requested; try again in an hour")
+        if recent["latest_expiry"] is not None:
+            next_allowed = recent["latest_expiry"] - PHONE_CODE_TTL + PHONE_CODE_MIN_INTERVAL
+            if next_allowed > now:
+                wait_s = math.ceil((next_allowed - now).total_seconds())
+                raise too_many("a code was just sent", wait_s)
+        if recent["sent"] >= platform.settings.verification_sends_per_hour_per_account:
+            # The oldest code of the hour is not at hand; an hour is never too early.
+            raise too_many("too many codes requested", 3600)
+        await reserve_sms_code(platform.counters, platform.settings, source_ip)
         code = f"{secrets.randbelow(1_000_000):06d}"
         await store.insert_phone_code(
             conn,
@@ -359,41 +375,54 @@ async def _issue_pair(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    tokens: TokenPair
+    # For the client to present at its next sign-in (see `throttle`).
+    device_token: str
+
+
 async def login(
     platform: Platform,
-    throttle: LoginThrottle,
     data: LoginInput,
     *,
     source_ip: str | None,
+    device_token: str | None,
     user_agent: str | None,
-) -> TokenPair:
-    """Unknown account and wrong password take the same path (a dummy hash is verified)
-    and get the same 401; both count against the account key and the IP."""
-    await throttle.check(data.email, source_ip)
+) -> SignedIn:
+    """The attempt is reserved in the throttle before the password is checked, so
+    concurrent guesses cannot all slip under the limit. Unknown account and wrong
+    password take the same path (a dummy hash is verified) and get the same 401."""
+    now = platform.clock.now()
+    attempt = await LoginThrottle(platform.counters, platform.settings).reserve(
+        data.email, source_ip=source_ip, device_token=device_token, now=now
+    )
     email_index = personal_data_cipher(platform.settings).email_index(data.email)
     async with platform.pool.acquire() as conn:
         row = await store.user_by_email_index(conn, email_index)
     matched = await verify_password(row["password_hash"] if row else None, data.password)
     if row is None or not matched:
-        await throttle.record_failure(data.email, source_ip)
         raise Unauthorized(WRONG_CREDENTIALS)
+    await attempt.succeeded()
     if row["status"] != "active":
         raise Forbidden("this account is suspended")
     user_id = uuid.UUID(str(row["id"]))
     role = Role(row["role"])
-    now = platform.clock.now()
+    second_factor = SecondFactorThrottle(platform.counters, platform.settings)
+    if row["totp_enabled_at"] is not None:
+        # Once enrolled, the second factor is required for every role; admins and
+        # reviewers are also told to enrol (see `two_factor_enrolment_required`).
+        if data.totp_code is None and data.recovery_code is None:
+            raise Unauthorized(
+                "enter the code from your authenticator app",
+                field="totp_code",
+                extra={"two_factor_required": True},
+            )
+        await second_factor.reserve(user_id)
     async with transaction(platform.pool) as conn:
         two_factor = False
         failed = False
         if row["totp_enabled_at"] is not None:
-            # Once enrolled, the second factor is required for every role; admins and
-            # reviewers are also told to enrol (see `two_factor_enrolment_required`).
-            if data.totp_code is None and data.recovery_code is None:
-                raise Unauthorized(
-                    "enter the code from your authenticator app",
-                    field="totp_code",
-                    extra={"two_factor_required": True},
-                )
             two_factor = await _check_second_factor(
                 conn, platform, row, data.totp_code, data.recovery_code, now
             )
@@ -427,10 +456,10 @@ async def login(
                 at=now,
             )
     if failed:
-        await throttle.record_failure(data.email, source_ip)
         raise Unauthorized("the two-factor code is wrong", field="totp_code")
-    await throttle.record_success(data.email)
-    return pair
+    if two_factor:
+        await second_factor.passed(user_id)
+    return SignedIn(pair, issue_device_token(platform.settings, data.email, now))
 
 
 async def refresh_session(
@@ -608,7 +637,6 @@ async def require_step_up(platform: Platform, user: CurrentUser, totp_code: str 
             field="totp_code",
             extra={"step_up_required": True},
         )
-    now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         row = await store.user_by_id(conn, user.id)
         if row is None or row["totp_enabled_at"] is None:
@@ -616,9 +644,7 @@ async def require_step_up(platform: Platform, user: CurrentUser, totp_code: str 
                 "enable two-factor authentication before doing this",
                 extra={"step_up_required": True},
             )
-        accepted = await verify_step_up(
-            conn, user_id=user.id, code=totp_code, now=now, settings=platform.settings
-        )
+        accepted = await verify_step_up(conn, platform, user_id=user.id, code=totp_code)
     if not accepted:
         raise Unauthorized("the authenticator code is wrong or was already used", field="totp_code")
 

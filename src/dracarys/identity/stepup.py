@@ -1,10 +1,11 @@
 """The step-up check other domains call, inside their own transaction, before a
 high-value action (withdrawals, payouts): a fresh TOTP code of an enrolled user.
 
-    ok = await verify_step_up(conn, user_id=..., code=..., now=..., settings=...)
+    ok = await verify_step_up(conn, platform, user_id=..., code=...)
 
 Each 30-second code is accepted once (the last accepted step is stored with the user),
-so a code seen over someone's shoulder cannot be replayed."""
+so a code seen over someone's shoulder cannot be replayed; wrong codes count against the
+account's second-factor throttle, as at sign-in (429 past the limit)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import pyotp
 from dracarys.db import Connection
 from dracarys.identity import store
 from dracarys.identity.crypto import totp_secret_key, unseal
+from dracarys.identity.throttle import SecondFactorThrottle
+from dracarys.platform import Platform
 from dracarys.settings import Settings
 
 TOTP_PERIOD_S = 30
@@ -50,10 +53,16 @@ async def accept_totp(
 
 
 async def verify_step_up(
-    conn: Connection, *, user_id: uuid.UUID, code: str, now: datetime, settings: Settings
+    conn: Connection, platform: Platform, *, user_id: uuid.UUID, code: str
 ) -> bool:
-    """True when the user has two-factor enabled and `code` is a fresh TOTP code."""
+    """True when the user has two-factor enabled and `code` is a fresh TOTP code. The
+    attempt is reserved in the throttle before the code is checked."""
+    throttle = SecondFactorThrottle(platform.counters, platform.settings)
+    await throttle.reserve(user_id)
     user = await store.user_by_id(conn, user_id, lock=True)
     if user is None or user["totp_enabled_at"] is None or user["status"] != "active":
         return False
-    return await accept_totp(conn, settings, user, code, now)
+    accepted = await accept_totp(conn, platform.settings, user, code, platform.clock.now())
+    if accepted:
+        await throttle.passed(user_id)
+    return accepted

@@ -161,9 +161,7 @@ async def require_step_up(
             "withdrawals of this size need a fresh authenticator code in `totp_code`",
             field="totp_code",
         )
-    ok = await verify_step_up(
-        conn, user_id=user_id, code=code, now=platform.clock.now(), settings=platform.settings
-    )
+    ok = await verify_step_up(conn, platform, user_id=user_id, code=code)
     if not ok:
         raise Forbidden(
             "the authenticator code is wrong or already used, or two-factor sign-in is off",

@@ -1,0 +1,303 @@
+"""Rate limits: the fixed-window counters every throttle counts in (memory in the embedded
+mode, Redis shared by all processes otherwise) and the per-client API limit.
+
+A reservation counts one attempt against several limits at once, all or nothing, in one
+atomic step (a Lua script on Redis; no await between read and write in memory): of any
+number of concurrent callers exactly as many are let through as the tightest limit has
+room for, and a refused attempt counts against nothing. Callers reserve an attempt
+before doing the work it limits, never after."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
+from litestar.types import Message, Receive, Scope, Send
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from dracarys.errors import TooManyRequests
+from dracarys.settings import Settings
+
+log = structlog.get_logger("dracarys.ratelimit")
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `max_count` in a window of `window_s` that opens at the key's first count."""
+
+    key: str
+    max_count: int
+    window_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A key's count in its current window and the seconds until the window ends."""
+
+    count: int
+    ends_in_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    granted: bool
+    # Per limit, in order: counts after the reservation (before it, when refused).
+    windows: tuple[Window, ...]
+
+    def wait_s(self, limits: Sequence[Limit]) -> int:
+        """Until the first full window among `limits` ends."""
+        return max(
+            w.ends_in_s
+            for limit, w in zip(limits, self.windows, strict=True)
+            if w.count >= limit.max_count
+        )
+
+
+class Counters(Protocol):
+    async def reserve(self, limits: Sequence[Limit]) -> Reservation:
+        """Count one more against every limit, or, when any is full, against none."""
+        ...
+
+    async def take_back(self, key: str) -> None:
+        """Uncount one while the key's window is open (an attempt that succeeded)."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+class MemoryCounters:
+    """One process's counters (the embedded mode). A reservation never awaits between
+    reading and writing, so the event loop makes it atomic."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._sweep_at = 1024
+
+    def _current(self, key: str, now: float) -> tuple[int, float]:
+        count, ends_at = self._windows.get(key, (0, 0.0))
+        return (count, ends_at) if ends_at > now else (0, 0.0)
+
+    async def reserve(self, limits: Sequence[Limit]) -> Reservation:
+        now = time.monotonic()
+        current = [self._current(limit.key, now) for limit in limits]
+        granted = all(
+            count < limit.max_count for limit, (count, _) in zip(limits, current, strict=True)
+        )
+        if granted:
+            current = [
+                (count + 1, ends_at or now + limit.window_s)
+                for limit, (count, ends_at) in zip(limits, current, strict=True)
+            ]
+            for limit, window in zip(limits, current, strict=True):
+                self._windows[limit.key] = window
+            if len(self._windows) >= self._sweep_at:
+                self._sweep(now)
+        return Reservation(
+            granted,
+            tuple(
+                Window(count, max(1, math.ceil(ends_at - now)) if ends_at else limit.window_s)
+                for limit, (count, ends_at) in zip(limits, current, strict=True)
+            ),
+        )
+
+    async def take_back(self, key: str) -> None:
+        count, ends_at = self._current(key, time.monotonic())
+        if count > 0:
+            self._windows[key] = (count - 1, ends_at)
+
+    async def clear(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        # Ended windows are dropped when the table doubles, so keys sprayed by an attacker
+        # (one per guessed e-mail address) cost amortised constant time and bounded memory.
+        self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+        self._sweep_at = max(1024, 2 * len(self._windows))
+
+
+# KEYS: the limits' keys; ARGV: max_count and window_s of each, in turn. Returns granted
+# (1/0), then count and seconds left of each key.
+_RESERVE = """
+local granted = 1
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
+    granted = 0
+  end
+end
+local reply = {granted}
+for i, key in ipairs(KEYS) do
+  local count
+  if granted == 1 then
+    count = redis.call('INCR', key)
+  else
+    count = tonumber(redis.call('GET', key) or '0')
+  end
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then
+    ttl = tonumber(ARGV[2 * i])
+    if granted == 1 then
+      redis.call('EXPIRE', key, ttl)
+    end
+  end
+  table.insert(reply, count)
+  table.insert(reply, ttl)
+end
+return reply
+"""
+# A window that has ended is not reopened by taking a count back.
+_TAKE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisCounters:
+    """Counters every API process shares, under `<redis prefix>:rate_limit:`. (The keys of
+    one reservation go to one script; on Redis Cluster they would need one hash slot.)"""
+
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        self._redis = redis
+        self._prefix = f"{namespace}:"
+        self._reserve = redis.register_script(_RESERVE)
+        self._take_back = redis.register_script(_TAKE_BACK)
+
+    async def reserve(self, limits: Sequence[Limit]) -> Reservation:
+        args: list[int] = []
+        for limit in limits:
+            args += [limit.max_count, limit.window_s]
+        reply = await self._reserve(keys=[self._prefix + limit.key for limit in limits], args=args)
+        values = [int(v) for v in reply]
+        return Reservation(
+            values[0] == 1,
+            tuple(Window(values[i], max(1, values[i + 1])) for i in range(1, len(values), 2)),
+        )
+
+    async def take_back(self, key: str) -> None:
+        await self._take_back(keys=[self._prefix + key])
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
+
+
+def build_counters(settings: Settings, redis: Redis | None) -> Counters:
+    if redis is None:
+        return MemoryCounters()
+    return RedisCounters(redis, f"{settings.redis_prefix}:rate_limit")
+
+
+def wait_phrase(seconds: int) -> str:
+    """30 → "30 seconds", 899 → "15 minutes", 3600 → "1 hour"."""
+    if seconds < 60:
+        amount, unit = seconds, "second"
+    elif seconds < 3600:
+        amount, unit = math.ceil(seconds / 60), "minute"
+    else:
+        amount, unit = math.ceil(seconds / 3600), "hour"
+    return f"{amount} {unit}{'' if amount == 1 else 's'}"
+
+
+def too_many(refusal: str, wait_s: int, headers: dict[str, str] | None = None) -> TooManyRequests:
+    return TooManyRequests(
+        f"{refusal}; try again in {wait_phrase(wait_s)}",
+        headers={**(headers or {}), "Retry-After": str(wait_s)},
+        extra={"retry_after_s": wait_s},
+    )
+
+
+async def reserve(counters: Counters, limits: Sequence[Limit], refusal: str) -> None:
+    """Count one attempt against every limit, or raise 429 (nothing counted) saying how
+    long to wait."""
+    reservation = await counters.reserve(limits)
+    if not reservation.granted:
+        raise too_many(refusal, reservation.wait_s(limits))
+
+
+# ---- the per-client API limit ---------------------------------------------------------
+
+
+def client_identity(request: Request[Any, Any, Any]) -> str:
+    """The signed-in user when there is one (set by the access middleware, which runs
+    first), else the source address (the proxy's client when the proxy is trusted)."""
+    user_id = getattr(request.scope.get("user"), "id", None)
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+class ApiRateLimitMiddleware(RateLimitMiddleware):
+    """Litestar's rate-limit middleware counting in the platform's atomic counters: the
+    stock one reads, then writes, its history under a process-wide lock, which lets
+    several API processes each admit the last request of a window and holds every
+    request of the process behind one Redis round trip. Refusals are problem details
+    with `Retry-After`. While Redis is unreachable the limit is not applied, so the API
+    stays up (the sign-in throttles, which must not fail open, refuse instead)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["litestar_app"]
+        request: Request[Any, Any, Any] = app.request_class(scope)
+        if await self.should_check_request(request=request):
+            counters: Counters = app.state.platform.counters
+            limit = Limit(
+                self.cache_key_from_request(request), self.max_requests, DURATION_VALUES[self.unit]
+            )
+            try:
+                reservation = await counters.reserve([limit])
+            except (RedisError, OSError) as exc:
+                log.warning("rate_limit_unavailable", error=repr(exc))
+            else:
+                (window,) = reservation.windows
+                headers = self._limit_headers(window)
+                if not reservation.granted:
+                    raise too_many("too many requests from this client", window.ends_in_s, headers)
+                send = self._sending_headers(send, headers)
+        await self.app(scope, receive, send)
+
+    def _limit_headers(self, window: Window) -> dict[str, str]:
+        if not self.config.set_rate_limit_headers:
+            return {}
+        return {
+            self.config.rate_limit_policy_header_key: (
+                f"{self.max_requests}; w={DURATION_VALUES[self.unit]}"
+            ),
+            self.config.rate_limit_limit_header_key: str(self.max_requests),
+            self.config.rate_limit_remaining_header_key: str(
+                max(0, self.max_requests - window.count)
+            ),
+            self.config.rate_limit_reset_header_key: str(window.ends_in_s),
+        }
+
+    @staticmethod
+    def _sending_headers(send: Send, headers: dict[str, str]) -> Send:
+        if not headers:
+            return send
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                response_headers = MutableScopeHeaders(message)
+                for name, value in headers.items():
+                    response_headers[name] = value
+            await send(message)
+
+        return send_with_headers
+
+
+def api_rate_limit(settings: Settings) -> RateLimitConfig:
+    """Requests per minute per client. Probes, metrics scrapes and static files are not
+    counted; the WebSocket stream has its own per-connection limits."""
+    return RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        exclude=["^/health$", "^/ready$", "^/metrics", "^/static/"],
+        identifier_for_request=client_identity,
+        middleware_class=ApiRateLimitMiddleware,
+    )
