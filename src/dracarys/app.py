@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
 from dracarys.db.migrate import migrate
+from dracarys.edge import EdgeRequest, input_guard_middleware
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
@@ -115,8 +116,10 @@ def create_app(
             "current_user": Provide(provide_current_user, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=EdgeRequest,
         middleware=[
             request_id_middleware,
+            input_guard_middleware,
             prometheus.middleware,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
         ],
