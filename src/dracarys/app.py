@@ -14,7 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
@@ -29,6 +28,7 @@ from dracarys.edge import EdgeRequest, input_guard_middleware
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
+from dracarys.openapi import ApiDocumentConfig
 from dracarys.platform import Platform
 from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
@@ -129,7 +129,7 @@ def create_app(
             if settings.cors_origins
             else None
         ),
-        openapi_config=OpenAPIConfig(
+        openapi_config=ApiDocumentConfig(
             title="Dracarys API",
             version="1.0.0",
             description="Trading-mentorship platform: courses, sessions, signals, paper "
