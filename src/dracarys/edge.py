@@ -13,11 +13,13 @@ from urllib.parse import parse_qsl
 
 from litestar import Request
 from litestar.datastructures import FormMultiDict
-from litestar.exceptions import SerializationException
+from litestar.enums import ScopeType
+from litestar.exceptions import SerializationException, WebSocketException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from dracarys.errors import InvalidInput, MalformedBody
 from dracarys.models import BIGINT_MAX, BIGINT_MIN
+from streams.protocol import CLOSE_PROTOCOL_ERROR
 
 # No input of this API nests deeper than a strategy spec's few levels; the bound keeps
 # hostile bodies well inside what the decoder, PostgreSQL's jsonb and our own encoder
@@ -126,8 +128,15 @@ def input_guard_middleware(app: ASGIApp) -> ASGIApp:
     handshake (bodies are guarded by `EdgeRequest` as they are decoded)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
+        if scope["type"] == ScopeType.HTTP:
             _refuse_nul_outside_body(scope)
+        elif scope["type"] == ScopeType.WEBSOCKET:
+            try:
+                _refuse_nul_outside_body(scope)
+            except InvalidInput as refusal:
+                # A handshake answer carries no problem document; the stream protocol's
+                # code for a malformed request (fix the client) says it, with the reason.
+                raise WebSocketException(detail=refusal.detail, code=CLOSE_PROTOCOL_ERROR) from None
         await app(scope, receive, send)
 
     return middleware

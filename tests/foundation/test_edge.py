@@ -11,8 +11,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
 
+from dracarys.app import create_app
 from dracarys.identity.access import Role
+from dracarys.settings import Settings
+from streams.protocol import CLOSE_PROTOCOL_ERROR
 from tests.support import AppClient, TestUser
 from tests.trading.conftest import add_instrument
 
@@ -230,3 +235,14 @@ async def test_a_wallet_history_cursor_no_history_issued_is_a_422_naming_it(
         f"/api/v1/wallets/{user.id}/history", params={"cursor": cursor}, headers=user.headers
     )
     refused(response, 422, "cursor")
+
+
+def test_nul_in_a_stream_handshake_closes_it_as_a_malformed_request(settings: Settings) -> None:
+    with (
+        TestClient(create_app(settings)) as client,
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/api/v1/stream?channel=%00") as socket,
+    ):
+        socket.receive()
+    assert closed.value.code == CLOSE_PROTOCOL_ERROR
+    assert "`channel`" in closed.value.detail
