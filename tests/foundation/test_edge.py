@@ -169,6 +169,18 @@ async def test_an_integer_beyond_bigint_in_a_json_body_is_a_422_naming_it(
     refused(response, 422, "budget_minor")
 
 
+async def test_a_points_cap_beyond_its_integer_column_is_a_422_naming_it(
+    client: AppClient, make_user: MakeUser
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    response = await client.post(
+        "/api/v1/points/rules/lesson_completed/versions",
+        json={"daily_limit": 2**31},
+        headers=admin.headers,
+    )
+    refused(response, 422, "daily_limit")
+
+
 async def test_an_integer_query_parameter_beyond_bigint_is_a_422_naming_it(
     client: AppClient,
 ) -> None:
