@@ -14,7 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
@@ -25,10 +24,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
+from dracarys.edge import EdgeRequest, input_guard_middleware
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
 from dracarys.identity.access import AccessMiddleware, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
+from dracarys.openapi import ApiDocumentConfig
 from dracarys.platform import Platform
 from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime.service import run_streams
@@ -128,6 +129,7 @@ def create_app(
             "idempotency_key": IDEMPOTENCY_DEPENDENCY,
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=EdgeRequest,
         middleware=[
             # Outermost, so that everything after sees the client a trusted proxy names.
             # (Uvicorn types ASGI with TypedDicts of its own; the protocol is the same.)
@@ -142,6 +144,7 @@ def create_app(
                 else []
             ),
             request_id_middleware,
+            input_guard_middleware,
             prometheus.middleware,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
             # After access, so a signed-in caller is counted as themselves, not their IP.
@@ -153,7 +156,7 @@ def create_app(
             if settings.cors_origins
             else None
         ),
-        openapi_config=OpenAPIConfig(
+        openapi_config=ApiDocumentConfig(
             title="Dracarys API",
             version="1.0.0",
             description="Trading-mentorship platform: courses, sessions, signals, paper "

@@ -13,7 +13,6 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
-    ClientException,
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
@@ -65,6 +64,15 @@ class DomainError(Exception):
             self.errors.insert(0, FieldError(field, detail))
         self.extra = extra or {}
         self.headers = headers or {}
+
+
+class MalformedBody(DomainError):
+    """A body that cannot be read as what its content type says (not JSON, not UTF-8,
+    nested past the bound the edge sets)."""
+
+    status = 400
+    slug = "malformed-body"
+    title = "Malformed request body"
 
 
 class InvalidInput(DomainError):
@@ -184,6 +192,7 @@ def handle_validation_error(
 
 
 _STATUS_TITLES = {
+    400: (DomainError.slug, DomainError.title),
     401: (Unauthorized.slug, Unauthorized.title),
     403: (Forbidden.slug, Forbidden.title),
     404: (NotFound.slug, NotFound.title),
@@ -197,15 +206,8 @@ _STATUS_TITLES = {
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     slug, title = _STATUS_TITLES.get(exc.status_code, ("http-error", "Request failed"))
-    detail = str(exc.detail)
-    errors: list[FieldError] = []
-    if exc.status_code == 400 and type(exc) is ClientException:
-        # Litestar raises a bare 400 ClientException when the body cannot be decoded.
-        slug, title = "malformed-body", "Malformed request body"
-        detail = f"The request body is not valid JSON: {detail}"
-        errors = [FieldError("body", detail)]
     problem = Problem(
-        type=PROBLEM_BASE + slug, title=title, status=exc.status_code, detail=detail, errors=errors
+        type=PROBLEM_BASE + slug, title=title, status=exc.status_code, detail=str(exc.detail)
     )
     return problem_response(request, problem, dict(exc.headers or {}))
 

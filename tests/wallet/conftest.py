@@ -20,7 +20,12 @@ from dracarys.wallet import ledger
 from dracarys.wallet.models import AccountCode, TransferSpec
 from tests.conftest import make_settings
 from tests.support import TestUser
-from tests.wallet.simulators import DarajaSimulator, StripeSimulator, serve
+from tests.wallet.simulators import (
+    DarajaSimulator,
+    StripeSimulator,
+    provider_env,
+    serve,
+)
 
 
 async def open_wallets(
@@ -53,8 +58,6 @@ async def open_wallets(
 
 # ---- provider simulators --------------------------------------------------------------
 
-CALLBACK_TOKEN = "cb-secret-path-token-5f2a9c"
-
 
 @pytest.fixture(scope="session")
 def stripe_server() -> Iterator[tuple[StripeSimulator, str]]:
@@ -82,30 +85,6 @@ def daraja_sim(daraja_server: tuple[DarajaSimulator, str]) -> DarajaSimulator:
     return simulator
 
 
-def provider_env(
-    stripe_server: tuple[StripeSimulator, str], daraja_server: tuple[DarajaSimulator, str]
-) -> dict[str, str]:
-    """The environment pointing the payment adapters at the simulators."""
-    stripe_sim, stripe_url = stripe_server
-    daraja_sim, daraja_url = daraja_server
-    return {
-        "DRACARYS_STRIPE_API_KEY": stripe_sim.api_key,
-        "DRACARYS_STRIPE_API_BASE": stripe_url,
-        "DRACARYS_STRIPE_WEBHOOK_SECRETS": ",".join(
-            ["whsec_old_rotated_out", *stripe_sim.webhook_secrets]
-        ),
-        "DRACARYS_DARAJA_BASE_URL": daraja_url,
-        "DRACARYS_DARAJA_CONSUMER_KEY": daraja_sim.consumer_key,
-        "DRACARYS_DARAJA_CONSUMER_SECRET": daraja_sim.consumer_secret,
-        "DRACARYS_DARAJA_SHORTCODE": daraja_sim.shortcode,
-        "DRACARYS_DARAJA_PASSKEY": daraja_sim.passkey,
-        "DRACARYS_DARAJA_B2C_SHORTCODE": daraja_sim.b2c_shortcode,
-        "DRACARYS_DARAJA_B2C_INITIATOR": "dracarys_api",
-        "DRACARYS_DARAJA_B2C_SECURITY_CREDENTIAL": "c2ltdWxhdG9yLWNyZWRlbnRpYWw=",
-        "DRACARYS_DARAJA_CALLBACK_TOKEN": CALLBACK_TOKEN,
-    }
-
-
 @pytest.fixture
 def settings(
     database_url: str,
@@ -114,7 +93,7 @@ def settings(
     daraja_server: tuple[DarajaSimulator, str],
 ) -> Settings:
     """The suite's settings, with the payment adapters pointed at the simulators."""
-    return make_settings(database_url, tmp_path, **provider_env(stripe_server, daraja_server))
+    return make_settings(database_url, tmp_path, **provider_env(*stripe_server, *daraja_server))
 
 
 async def current_originator(pool: asyncpg.Pool, payout_id: uuid.UUID | str) -> str:

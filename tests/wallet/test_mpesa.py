@@ -22,8 +22,8 @@ from dracarys.payments.daraja import (
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, service
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import CALLBACK_TOKEN, outbox_events
-from tests.wallet.simulators import DarajaSimulator
+from tests.wallet.conftest import outbox_events
+from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]

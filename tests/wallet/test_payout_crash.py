@@ -27,14 +27,8 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet import ledger, payouts, service
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import (
-    current_originator,
-    fund_wallet,
-    outbox_events,
-    provider_env,
-    refreshed,
-)
-from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator
+from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator, provider_env
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 OAUTH = "/oauth/v1/generate"
@@ -96,7 +90,7 @@ def child_env(
         DRACARYS_SECRET_KEY=settings.secret_key,
         DRACARYS_LOG_LEVEL="WARNING",
         DRACARYS_SEED_DEMO="false",
-        **provider_env(stripe_server, daraja_server),
+        **provider_env(*stripe_server, *daraja_server),
     )
     return env
 

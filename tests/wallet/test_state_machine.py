@@ -33,8 +33,7 @@ from dracarys.wallet import escrow, ledger, payouts, service
 from dracarys.wallet.models import AccountCode, DepositRequest, WithdrawRequest
 from dracarys.wallet.policy import mentor_split, split_vat
 from tests.support import create_user
-from tests.wallet.conftest import CALLBACK_TOKEN
-from tests.wallet.simulators import DarajaSimulator
+from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
 
 T = TypeVar("T")
 _SNAPSHOT_TABLES = (

@@ -25,12 +25,20 @@ class ExecutionInput(Input):
     fill: Literal["next_open", "close"] = "next_open"
 
 
+# A template parameter (a window, a threshold, a multiplier) is a modest finite number;
+# the bound keeps a sweep's arithmetic (stop - start, the count of steps) finite too. The
+# service checks it rather than a `msgspec.Meta`: ranges and parameters sit in dicts,
+# whose keys msgspec's errors cannot name (`sweep[...].start`), and the caller needs them.
+PARAMETER_BOUND = 1e9
+
+
 class SweepRange(Input):
-    """Values `start, start + step, ...` up to `stop` inclusive."""
+    """Values `start, start + step, ...` up to `stop` inclusive; each within
+    ±`PARAMETER_BOUND`, the step above 0."""
 
     start: float
     stop: float
-    step: Annotated[float, msgspec.Meta(gt=0)]
+    step: float
 
 
 class BacktestInput(Input):

@@ -24,6 +24,7 @@ from dracarys.backtests import store
 from dracarys.backtests.events import BACKTEST_REQUESTED
 from dracarys.backtests.models import (
     MAX_SWEEP_COMBINATIONS,
+    PARAMETER_BOUND,
     Backtest,
     BacktestInput,
     BacktestSummary,
@@ -76,14 +77,28 @@ def _spec_field(message: str, prefix: str) -> str:
     return f"{field}.{unknown.group('name')}" if unknown else field
 
 
+def _check_parameter(value: float, field: str) -> None:
+    if not -PARAMETER_BOUND <= value <= PARAMETER_BOUND:
+        raise InvalidInput(
+            f"`{field}` must lie between {-PARAMETER_BOUND:,.0f} and {PARAMETER_BOUND:,.0f}",
+            field=field,
+        )
+
+
 def sweep_values(name: str, sweep_range: SweepRange) -> list[float]:
+    for part in ("start", "stop", "step"):
+        _check_parameter(getattr(sweep_range, part), f"sweep.{name}.{part}")
+    if sweep_range.step <= 0:
+        raise InvalidInput("the step must be above 0", field=f"sweep.{name}.step")
     if sweep_range.stop < sweep_range.start:
         raise InvalidInput("stop must not be below start", field=f"sweep.{name}.stop")
-    count = math.floor((sweep_range.stop - sweep_range.start) / sweep_range.step + 1e-9) + 1
-    if count > MAX_SWEEP_COMBINATIONS:
+    # Compared before it is rounded to a count: a tiny step makes the span infinite.
+    span = (sweep_range.stop - sweep_range.start) / sweep_range.step + 1e-9
+    if span >= MAX_SWEEP_COMBINATIONS:
         raise InvalidInput(
             f"at most {MAX_SWEEP_COMBINATIONS} values per range", field=f"sweep.{name}.step"
         )
+    count = math.floor(span) + 1
     return [round(sweep_range.start + k * sweep_range.step, 12) for k in range(count)]
 
 
@@ -116,9 +131,10 @@ def plan(data: BacktestInput) -> Plan:
     template = TEMPLATES.get(data.template or "")
     if template is None:
         raise InvalidInput(f"unknown template; one of: {', '.join(TEMPLATES)}", field="template")
-    for name in data.params:
+    for name, value in data.params.items():
         if name not in template.defaults:
             raise InvalidInput(f"not a parameter of {template.name}", field=f"params.{name}")
+        _check_parameter(value, f"params.{name}")
     builder = SpecBuilder(template.name, allow_short=data.allow_short)
     ranges: dict[str, list[float]] = {}
     for name, sweep_range in (data.sweep or {}).items():

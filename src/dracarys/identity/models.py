@@ -221,7 +221,10 @@ class MentorProfile(Schema):
     total_sessions: int
 
 
-class PublicUser(Schema):
+class PublicUser(Schema, tag_field="view", tag="public"):
+    """A profile as anyone sees it. `view` tells the two shapes of `GET /users/{id}` apart:
+    "public" here, "private" when the viewer is the owner or staff."""
+
     id: uuid.UUID
     name: str
     role: str
@@ -237,7 +240,9 @@ class PublicUser(Schema):
     joined_at: datetime
 
 
-class PrivateUser(PublicUser):
+class PrivateUser(PublicUser, tag="private"):
+    """The profile with the contact and account fields only its owner and staff see."""
+
     email: str
     email_verified: bool
     phone: str | None

@@ -39,9 +39,13 @@ from dracarys.mentorship.models import (
     SessionView,
     SlotList,
 )
+from dracarys.models import BIGINT_MAX
 from dracarys.platform import Platform
 
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
+# Litestar leaves a bound of 0 out of the document for an optional parameter; stated
+# again in `schema_extra` so clients (and the contract test) see it.
+PRICE_FILTER = Parameter(ge=0, le=BIGINT_MAX, schema_extra={"minimum": 0})
 
 
 class MentorDiscoveryController(Controller):
@@ -54,8 +58,8 @@ class MentorDiscoveryController(Controller):
         platform: NamedDependency[Platform],
         skill: FromQuery[str | None] = None,
         timezone: FromQuery[str | None] = None,
-        min_price: Annotated[int | None, Parameter(ge=0)] = None,
-        max_price: Annotated[int | None, Parameter(ge=0)] = None,
+        min_price: Annotated[int | None, PRICE_FILTER] = None,
+        max_price: Annotated[int | None, PRICE_FILTER] = None,
         min_rating: Annotated[float | None, Parameter(ge=1, le=5)] = None,
         language: Annotated[str | None, Parameter(pattern=r"^[a-zA-Z]{2}$")] = None,
         available_within_days: Annotated[int | None, Parameter(ge=1, le=60)] = None,

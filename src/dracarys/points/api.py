@@ -4,7 +4,6 @@ email-click confirmation, appeals and the review queue. No rules here: see servi
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any, Literal
 
@@ -14,8 +13,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from dracarys.errors import Forbidden, InvalidInput, NotFound
+from dracarys.errors import Forbidden, NotFound
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.models import decode_cursor, encode_cursor
 from dracarys.platform import Platform
 from dracarys.points import leaderboard, reconcile, service, store
 from dracarys.points.models import (
@@ -50,17 +50,6 @@ ADMIN = [requires_role(Role.ADMIN)]
 
 def _source_ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
-
-
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(str(seq).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except ValueError as exc:
-        raise InvalidInput("the cursor is not one this API issued", field="cursor") from exc
 
 
 def _subject(current_user: CurrentUser, user_id: uuid.UUID | None) -> uuid.UUID:
@@ -103,7 +92,7 @@ class PointsController(Controller):
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> History:
         subject = _subject(current_user, user_id)
-        before = _decode_cursor(cursor) if cursor else None
+        before = decode_cursor(cursor) if cursor else None
         async with platform.pool.acquire() as conn:
             rows = await store.history(conn, subject, before, limit + 1)
         page = rows[:limit]
@@ -111,7 +100,7 @@ class PointsController(Controller):
             msgspec.structs.replace(entry, reason=service.reason_text(entry.reason_code))
             for _, entry in page
         ]
-        next_cursor = _encode_cursor(page[-1][0]) if len(rows) > limit else None
+        next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit else None
         return History(items=items, next_cursor=next_cursor)
 
     @get("/rules", operation_id="listPointsRules", summary="The earning rules in force (public)")

@@ -177,8 +177,9 @@ class RuleVersionInput(Input, kw_only=True):
 
     points: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
     params: dict[str, Any] | None = None
-    daily_limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    monthly_limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    # Caps live in `integer` columns; a million per period is already no cap at all.
+    daily_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+    monthly_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
     active: bool | None = None
     description: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.db import transaction
@@ -370,7 +370,10 @@ class PaymentsAdminController(Controller):
         media_type="text/csv",
     )
     async def tax_export(
-        self, year: FromPath[int], month: FromPath[int], platform: NamedDependency[Platform]
+        self,
+        year: Annotated[int, PathParameter(ge=2000, le=9999)],
+        month: Annotated[int, PathParameter(ge=1, le=12)],
+        platform: NamedDependency[Platform],
     ) -> Response[bytes]:
         async with platform.pool.acquire() as conn:
             body = await invoices.monthly_tax_export(conn, year, month)
@@ -472,10 +475,7 @@ def _source_ip(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def _json(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    try:
-        body = msgspec.json.decode(await request.body())
-    except msgspec.DecodeError as exc:
-        raise InvalidInput("the body is not JSON", field="body") from exc
+    body = await request.json()
     if not isinstance(body, dict):
         raise InvalidInput("the body is not a JSON object", field="body")
     return body

@@ -19,6 +19,7 @@ import structlog
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity.access import CurrentUser
+from dracarys.models import decode_cursor, encode_cursor
 from dracarys.outbox import Event, emit
 from dracarys.payments.daraja import (
     DarajaError,
@@ -125,16 +126,12 @@ async def wallet_history(
     """Newest first, each entry with the wallet's posted balance right after it."""
     if currency not in SUPPORTED_CURRENCIES:
         raise InvalidInput("unsupported currency", field="currency")
-    before: int | None = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidInput("malformed cursor", field="cursor")
-        before = int(cursor)
+    before = decode_cursor(cursor) if cursor is not None else None
     account = await store.find_account(conn, AccountCode.USER_WALLET.value, user_id, currency)
     if account is None:
         return WalletHistory(wallet_id=user_id, currency=currency, items=[])
     rows = await store.wallet_entries(conn, account, before_id=before, limit=limit)
-    next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
+    next_cursor = encode_cursor(rows[-1]["id"]) if len(rows) == limit else None
     return WalletHistory(
         wallet_id=user_id,
         currency=currency,
