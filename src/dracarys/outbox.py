@@ -263,21 +263,26 @@ def _report_redeliveries(
     attempts: Mapping[uuid.UUID, int],
 ) -> None:
     per_consumer: dict[str, int] = defaultdict(int)
-    for event_id, names in pending.items():
+    for names in pending.values():
         for name in names:
             per_consumer[name] += 1
-        if names and attempts[event_id] >= STUCK_AFTER_ATTEMPTS:
-            log.warning(
-                "outbox_event_stuck",
-                event_id=str(event_id),
-                topic=events[event_id].topic,
-                attempts=attempts[event_id],
-                pending_consumers=sorted(names),
-            )
     for name, count in per_consumer.items():
         REDELIVERIES.labels(consumer=name).inc(count)
     if per_consumer:
         log.info("outbox_redelivered", consumers=dict(per_consumer))
+    stuck = [i for i, names in pending.items() if names and attempts[i] >= STUCK_AFTER_ATTEMPTS]
+    if stuck:
+        # One line per sweep, not per event: an outage can leave thousands stuck at once.
+        by_topic: dict[str, int] = defaultdict(int)
+        for event_id in stuck:
+            by_topic[events[event_id].topic] += 1
+        log.warning(
+            "outbox_events_stuck",
+            events=len(stuck),
+            by_topic=dict(by_topic),
+            max_attempts=max(attempts[i] for i in stuck),
+            event_ids=[str(i) for i in stuck[:20]],
+        )
 
 
 async def stuck_events(
@@ -439,16 +444,20 @@ async def _consume(
     batch_handler: BatchEventHandler | None = None,
 ) -> int:
     async with transaction(pool) as conn:
+        # In id order: two deliveries of overlapping batches (a re-delivery beside the
+        # original) then wait for each other here instead of deadlocking.
         fresh = await conn.fetch(
             """INSERT INTO processed_events (consumer, event_id)
                SELECT $1, unnest($2::uuid[])
                ON CONFLICT DO NOTHING
                RETURNING event_id""",
             consumer,
-            [e.id for e in events],
+            sorted(e.id for e in events),
         )
         fresh_ids = {r["event_id"] for r in fresh}
         fresh_events = [event for event in events if event.id in fresh_ids]
+        if not fresh_events:
+            return 0
         if batch_handler is not None:
             await batch_handler(conn, fresh_events)
         else:

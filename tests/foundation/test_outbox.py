@@ -442,9 +442,9 @@ async def test_redelivery_backs_off_reports_a_stuck_event_and_never_waits_more_t
             await _age_hand_overs(pool, 2)
             assert await redeliver_due(pool, handovers, consumers_of, after_s=10) == 1
     assert len(handovers.batches) == STUCK_AFTER_ATTEMPTS - 1
-    stuck = [entry for entry in logs if entry["event"] == "outbox_event_stuck"]
-    assert [(e["event_id"], e["attempts"]) for e in stuck] == [
-        (str(event_id), STUCK_AFTER_ATTEMPTS)
+    stuck = [entry for entry in logs if entry["event"] == "outbox_events_stuck"]
+    assert [(e["event_ids"], e["max_attempts"], e["by_topic"]) for e in stuck] == [
+        ([str(event_id)], STUCK_AFTER_ATTEMPTS, {"probe.never": 1})
     ]
     sent_after = REGISTRY.get_sample_value(
         "dracarys_outbox_redeliveries_total", {"consumer": "probe.never"}
