@@ -29,9 +29,9 @@ from dracarys.db import Connection, transaction
 
 log = structlog.get_logger("dracarys.outbox")
 
-# An event handed over this many times and still incomplete is reported as stuck (a log
-# line at each further attempt, the gauge below, `stuck_events`); it keeps being handed
-# over, at most once an hour, so a consumer fixed later still gets it.
+# An event handed over this many times and still incomplete is reported as stuck (in the
+# log line of each sweep that hands it over again, the gauge below, `stuck_events`); it
+# keeps being handed over, at most once an hour, so a consumer fixed later still gets it.
 STUCK_AFTER_ATTEMPTS = 5
 _MAX_REDELIVERY_INTERVAL_S = 3600.0
 
@@ -371,16 +371,19 @@ class OutboxRelay:
         try:
             while True:
                 try:
-                    while await relay_batch(
-                        self._pool,
-                        self._publish,
-                        limit=self._batch_size,
-                        consumers_of=self._consumers_of,
-                    ):
-                        pass
-                    if loop.time() >= next_sweep:
-                        await self.sweep()
-                        next_sweep = loop.time() + self._redeliver_after_s / 4
+                    relayed = 1
+                    while relayed:
+                        relayed = await relay_batch(
+                            self._pool,
+                            self._publish,
+                            limit=self._batch_size,
+                            consumers_of=self._consumers_of,
+                        )
+                        # Between batches too: a steady stream of new events must not
+                        # hold the sweep back.
+                        if loop.time() >= next_sweep:
+                            await self.sweep()
+                            next_sweep = loop.time() + self._redeliver_after_s / 4
                 # Whatever the database or the queue raised (a Redis that is down raises its
                 # own errors), the relay must outlive it: the events wait in the table.
                 except Exception as exc:
