@@ -315,10 +315,19 @@ async def test_dracarys_up_killed_at_random_points_applies_every_event_exactly_o
                 started = clock()
                 await _wait_for_health(port, process)
                 boots_s.append(round(clock() - started, 1))
-                await asyncio.sleep(rng.uniform(0.5, 5.0))
+                await asyncio.sleep(rng.uniform(0.5, 3.0))
+                # A burst, so that the kill lands while deliveries are in the queue.
+                await _emit_mix(pool, rng, people, expected, rng.randint(100, 300))
+                async with asyncio.timeout(30):
+                    while await pool.fetchval(
+                        "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                    ):
+                        await asyncio.sleep(0.01)
+                await asyncio.sleep(rng.uniform(0.0, 0.3))
                 process.send_signal(signal.SIGKILL)
                 process.wait()
             in_flight_at_kills.append(await _undelivered(pool, published_only=True))
+    assert sum(in_flight_at_kills) > 0, "no kill landed while deliveries were in the queue"
     with _running(up, env, log) as process:
         started = clock()
         await _wait_until_delivered(pool, process)
