@@ -5,10 +5,22 @@ runs tasks inside the platform's own process."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, InMemoryBroker, TaskiqDepends
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import (
+    AckableMessage,
+    AsyncBroker,
+    AsyncTaskiqDecoratedTask,
+    Context,
+    InMemoryBroker,
+    TaskiqDepends,
+)
 from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares import SmartRetryMiddleware
@@ -18,7 +30,41 @@ from dracarys.outbox import DeliveryBinding
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
+log = structlog.get_logger("workers.broker")
+
 PlatformJob = Callable[[Platform], Awaitable[Any]]
+_REDIS_RETRY_MAX_S = 5.0
+
+
+class RestartSafeRedisStreamBroker(RedisStreamBroker):
+    """Keeps a worker reading through a Redis restart. taskiq restarts a failed listener
+    at once, in a tight loop while Redis does not answer, and declares the consumer group
+    only at start-up, so after a Redis without persistence came back empty every read
+    fails with NOGROUP for good. Here the listener waits out an unreachable Redis, backing
+    off, and declares the group again. Messages lost with the old Redis are the outbox
+    relay's to re-deliver."""
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        pause_s = 0.1
+        declare_group = False
+        while True:
+            try:
+                if declare_group:
+                    await self._declare_consumer_group()
+                    declare_group = False
+                    log.warning("redis_consumer_group_declared_again", stream=self.queue_name)
+                async with contextlib.aclosing(super().listen()) as messages:
+                    async for message in messages:
+                        pause_s = 0.1
+                        yield message
+            except ResponseError as exc:
+                if not str(exc).startswith("NOGROUP"):
+                    raise
+                declare_group = True
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("redis_unreachable", error=str(exc), retry_in_s=pause_s)
+                await asyncio.sleep(pause_s)
+                pause_s = min(pause_s * 2, _REDIS_RETRY_MAX_S)
 
 
 class BackoffRetryMiddleware(SmartRetryMiddleware):
@@ -42,10 +88,14 @@ DELIVERING_BROKER = DeliveryBinding[AsyncBroker]("broker")
 def build_broker(settings: Settings) -> AsyncBroker:
     broker: AsyncBroker
     if settings.redis_url:
-        broker = RedisStreamBroker(
+        broker = RestartSafeRedisStreamBroker(
             settings.redis_url,
             queue_name=f"{settings.redis_prefix}:tasks",
             consumer_group_name=f"{settings.redis_prefix}:workers",
+            # A group declared on a stream that already holds messages (written by a
+            # relay into a Redis that restarted empty, before any worker read) reads them
+            # from the start rather than skipping them.
+            consumer_id="0",
             # Messages a dead worker read but never acknowledged are claimed by another
             # worker after this long.
             idle_timeout=30_000,

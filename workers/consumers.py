@@ -101,3 +101,8 @@ CONSUMERS.append(
 
 def consumers_for(topic: str) -> list[Consumer]:
     return [c for c in CONSUMERS if topic in c.topics or "*" in c.topics]
+
+
+def consumer_names(topic: str) -> list[str]:
+    """Who must commit an event of `topic` before it is complete."""
+    return [c.name for c in consumers_for(topic)]

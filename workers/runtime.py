@@ -20,6 +20,7 @@ from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
 from dracarys.trading.runtime import paper_trading
 from workers.broker import build_broker
+from workers.consumers import consumer_names
 from workers.tasks import DELIVER_EVENTS, register_tasks
 
 log = structlog.get_logger("workers.runtime")
@@ -45,12 +46,20 @@ class Worker:
     async def publish_events(self, events: Sequence[Event]) -> None:
         await self.tasks[DELIVER_EVENTS].kiq(msgspec.to_builtins(list(events)))
 
+    async def redeliver_events(self, events: Sequence[Event], consumers: frozenset[str]) -> None:
+        await self.tasks[DELIVER_EVENTS].kiq(
+            msgspec.to_builtins(list(events)), consumers=sorted(consumers)
+        )
+
     def relay(self) -> OutboxRelay:
         settings = self.platform.settings
         return OutboxRelay(
             self.platform.pool,
             self.platform.database.dsn,
             self.publish_events,
+            self.redeliver_events,
+            consumer_names,
+            redeliver_after_s=settings.outbox_redeliver_after_s,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
         )

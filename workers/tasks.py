@@ -3,6 +3,7 @@ domain services; the broker decides where they run."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
 from dracarys.db import transaction
 from dracarys.messaging.service import delivering_for, requeue_unsent
-from dracarys.outbox import Event, consume_batch, prune_published
+from dracarys.outbox import Event, consume_batch, prune_completed, record_completed
 from dracarys.platform import Platform
 from workers.backtest_tasks import register_backtest_tasks
 from workers.broker import DELIVERING_BROKER
@@ -37,17 +38,23 @@ def platform_of(context: Context) -> Platform:
 
 
 async def deliver_events(
-    events: list[dict[str, Any]], context: Annotated[Context, TaskiqDepends()]
+    events: list[dict[str, Any]],
+    context: Annotated[Context, TaskiqDepends()],
+    consumers: list[str] | None = None,
 ) -> int:
-    """Hand a batch of relayed outbox events to every consumer of their topics."""
+    """Hand a batch of relayed outbox events to every consumer of their topics (a
+    re-delivery names the `consumers` that had not committed), then record as complete the
+    events none of whose consumers failed."""
     platform = platform_of(context)
     decoded = msgspec.convert(events, list[Event], strict=False)
     per_consumer: dict[Consumer, list[Event]] = defaultdict(list)
     for event in decoded:
         for consumer in consumers_for(event.topic):
-            per_consumer[consumer].append(event)
+            if consumers is None or consumer.name in consumers:
+                per_consumer[consumer].append(event)
     applied = 0
     failures: list[Exception] = []
+    unfinished: set[uuid.UUID] = set()
     # Consumers that talk to providers (mail, SMS) read the platform from this binding.
     with delivering_for(platform), DELIVERING_BROKER.bound(context.broker):
         for consumer, batch in per_consumer.items():
@@ -64,6 +71,8 @@ async def deliver_events(
             except Exception as exc:  # re-raised below, so the task is retried
                 log.exception("consumer_failed", consumer=consumer.name, events=len(batch))
                 failures.append(exc)
+                unfinished.update(event.id for event in batch)
+    await record_completed(platform.pool, [e.id for e in decoded if e.id not in unfinished])
     if failures:
         raise failures[0]
     return applied
@@ -72,7 +81,7 @@ async def deliver_events(
 async def prune_outbox(context: Annotated[Context, TaskiqDepends()]) -> int:
     platform = platform_of(context)
     async with transaction(platform.pool) as conn:
-        removed = await prune_published(conn, platform.clock.now() - OUTBOX_RETENTION)
+        removed = await prune_completed(conn, platform.clock.now() - OUTBOX_RETENTION)
     log.info("outbox_pruned", rows=removed)
     return removed
 

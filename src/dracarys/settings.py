@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
     outbox_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500
     outbox_poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    # An event handed to the queue whose consumers have not all committed this long after
+    # is handed over again (the wait doubles with each attempt, up to an hour).
+    outbox_redeliver_after_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
     seed_demo: bool = True
     # Real-time streams (/api/v1/stream): history kept per channel for resume, and the
     # limits every connection lives under (see streams/server.py).

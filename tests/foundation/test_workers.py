@@ -46,14 +46,18 @@ async def test_only_one_scheduler_is_active_and_a_standby_takes_over(platform: P
 
 
 @pytest.mark.parametrize("stale_days", [8])
-async def test_prune_task_removes_only_old_published_events(
+async def test_prune_task_removes_only_events_completed_long_ago(
     platform: Platform, stale_days: int
 ) -> None:
     await platform.pool.execute(
-        """INSERT INTO outbox (id, topic, payload, published_at) VALUES
-           (gen_random_uuid(), 'old.published', '{}', $1::timestamptz - make_interval(days => $2)),
-           (gen_random_uuid(), 'new.published', '{}', $1::timestamptz),
-           (gen_random_uuid(), 'old.unpublished', '{}', NULL)""",
+        """INSERT INTO outbox (id, topic, payload, published_at, completed_at) VALUES
+           (gen_random_uuid(), 'old.completed', '{}',
+            $1::timestamptz - make_interval(days => $2),
+            $1::timestamptz - make_interval(days => $2)),
+           (gen_random_uuid(), 'old.incomplete', '{}',
+            $1::timestamptz - make_interval(days => $2), NULL),
+           (gen_random_uuid(), 'new.completed', '{}', $1::timestamptz, $1::timestamptz),
+           (gen_random_uuid(), 'old.unpublished', '{}', NULL, NULL)""",
         platform.clock.now(),
         stale_days,
     )
@@ -66,4 +70,5 @@ async def test_prune_task_removes_only_old_published_events(
         await worker.broker.shutdown()
     assert result.return_value == 1
     topics = {r["topic"] for r in await platform.pool.fetch("SELECT topic FROM outbox")}
-    assert topics == {"new.published", "old.unpublished"}
+    # Published long ago but never completed: kept for the re-delivery sweep and operators.
+    assert topics == {"old.incomplete", "new.completed", "old.unpublished"}
