@@ -68,6 +68,8 @@ DEFAULT_MEMORY_BUDGET_BYTES = 2 << 30
 MAX_CHUNK_COMBINATIONS = 64
 SWEEP_TRADE_ROWS = 4096
 WORKERS_PER_THREAD = 4
+# Values one parameter's range may expand to (a 1e308-wide range must not allocate).
+MAX_RANGE_VALUES = 100_000
 # Metrics where smaller is better when ranking.
 ASCENDING_METRICS = frozenset({"max_drawdown_pct", "max_drawdown_bars", "annual_volatility_pct"})
 
@@ -79,11 +81,20 @@ def parse_range(text: str) -> tuple[str, list[float]]:
         raise ValueError(f"expected name=start:stop:step or name=a,b,c, got {text!r}")
     if ":" in values:
         start, stop, step = (float(part) for part in values.split(":"))
+        if not all(map(math.isfinite, (start, stop, step))):
+            raise ValueError(f"{text!r}: start, stop and step must be finite numbers")
         if step <= 0 or stop < start:
             raise ValueError(f"{text!r}: need step > 0 and stop >= start")
-        count = math.floor((stop - start) / step + 1e-9) + 1
+        # Compared before rounding: (stop - start) / step overflows to inf for ±1e308.
+        span = (stop - start) / step
+        if not span < MAX_RANGE_VALUES:
+            raise ValueError(f"{text!r}: more than {MAX_RANGE_VALUES:,} values; widen the step")
+        count = math.floor(span + 1e-9) + 1
         return name, [round(start + k * step, 12) for k in range(count)]
-    return name, [float(v) for v in values.split(",")]
+    listed = [float(v) for v in values.split(",")]
+    if not all(map(math.isfinite, listed)):
+        raise ValueError(f"{text!r}: values must be finite numbers")
+    return name, listed
 
 
 def grid(ranges: Mapping[str, Sequence[float]]) -> list[Params]:

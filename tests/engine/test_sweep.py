@@ -37,6 +37,21 @@ def test_parse_range_includes_the_stop() -> None:
         parse_range("fast=5:1:1")
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("fast=-1e308:1e308:1", "more than 100,000 values"),
+        ("fast=1:1e300:1e-300", "more than 100,000 values"),
+        ("fast=0:inf:1", "finite"),
+        ("fast=nan:5:1", "finite"),
+        ("fast=1,inf", "finite"),
+    ],
+)
+def test_parse_range_refuses_ranges_that_are_not_finite_or_too_long(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_range(text)
+
+
 def test_grid_and_random_search_are_deterministic() -> None:
     ranges = {"fast": [1.0, 2.0, 3.0], "slow": [10.0, 20.0]}
     assert len(grid(ranges)) == 6
