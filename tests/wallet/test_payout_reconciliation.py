@@ -21,14 +21,8 @@ from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, payouts, service
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import (
-    CALLBACK_TOKEN,
-    current_originator,
-    fund_wallet,
-    outbox_events,
-    refreshed,
-)
-from tests.wallet.simulators import DarajaSimulator
+from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
