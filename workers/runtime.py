@@ -19,7 +19,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
 from dracarys.trading.runtime import paper_trading
-from workers.broker import build_broker
+from workers.broker import RunningTasks, build_broker, hand_back_unfinished
 from workers.tasks import DELIVER_EVENTS, register_tasks
 
 log = structlog.get_logger("workers.runtime")
@@ -34,6 +34,8 @@ class Worker:
         self.platform = platform
         self.broker = broker or build_broker(platform.settings)
         self.tasks = register_tasks(self.broker)
+        self.running = RunningTasks()
+        self.broker.add_middlewares(self.running)
         self.broker.state.platform = platform
         self._background: list[asyncio.Task[Any]] = []
         self.scheduler_active = False
@@ -85,10 +87,12 @@ class Worker:
     def scheduler(self) -> TaskiqScheduler:
         return TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
 
-    async def stop(self, *, grace_s: float = 10.0) -> None:
-        """Cancel the receiver, relay and scheduler, and shut the broker down. Each step
-        is bounded: a task that swallows its cancellation must not hang the shutdown (a
-        message it held unacknowledged is re-delivered to another worker)."""
+    async def stop(self, *, grace_s: float | None = None) -> None:
+        """Stop taking work (receiver, relay and scheduler end at once), let the running
+        tasks finish for up to `grace_s` (default: the shutdown grace setting), cancel
+        the rest and hand their messages back to the queue, then shut the broker down.
+        Every step is bounded, so a stuck task cannot hold the process past its grace."""
+        grace_s = self.platform.settings.shutdown_grace_s if grace_s is None else grace_s
         for task in self._background:
             task.cancel()
         if self._background:
@@ -96,8 +100,14 @@ class Worker:
             if pending:
                 log.warning("worker_tasks_still_running", tasks=[t.get_name() for t in pending])
         self._background.clear()
+        abandoned = await self.running.finish(grace_s)
+        if abandoned:
+            log.warning("tasks_abandoned_at_shutdown", count=abandoned, grace_s=grace_s)
         try:
             async with asyncio.timeout(grace_s):
+                handed_back = await hand_back_unfinished(self.broker)
+                if handed_back:
+                    log.info("tasks_handed_back", count=handed_back)
                 await self.broker.shutdown()
         except TimeoutError:
             log.warning("broker_shutdown_timed_out", grace_s=grace_s)
