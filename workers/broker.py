@@ -28,6 +28,8 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings
 
 PlatformJob = Callable[[Platform], Awaitable[Any]]
+# How long cancelled tasks get to unwind (roll back) before a stopping worker moves on.
+_CANCELLED_TASKS_WAIT_S = 5.0
 
 
 class BackoffRetryMiddleware(SmartRetryMiddleware):
@@ -79,7 +81,7 @@ class RunningTasks(TaskiqMiddleware):
             task.cancel()
         if abandoned:
             # Bounded: a task that ignores its cancellation must not hold the exit.
-            await asyncio.wait(abandoned, timeout=5)
+            await asyncio.wait(abandoned, timeout=_CANCELLED_TASKS_WAIT_S)
         return len(abandoned)
 
 

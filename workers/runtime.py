@@ -25,6 +25,9 @@ from workers.tasks import DELIVER_EVENTS, register_tasks
 log = structlog.get_logger("workers.runtime")
 
 _SCHEDULER_LOCK_KEY = 0x44524143_53434844  # "DRACSCHD"
+# Bound of each stopping step that should take an instant (cancelled loops ending, the
+# hand-back, the broker's shutdown), so a stuck one cannot hold a stopping process.
+_STOP_STEP_S = 5.0
 
 
 class Worker:
@@ -89,28 +92,31 @@ class Worker:
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         """Stop taking work (receiver, relay and scheduler end at once), let the running
-        tasks finish for up to `grace_s` (default: the shutdown grace setting), cancel
-        the rest and hand their messages back to the queue, then shut the broker down.
-        Every step is bounded, so a stuck task cannot hold the process past its grace."""
+        tasks finish within `grace_s` (default: the shutdown grace setting), cancel the
+        rest and hand their messages back to the queue, then shut the broker down. The
+        whole stop takes at most `grace_s` plus `_STOP_STEP_S` for each step past it, so
+        a stuck task cannot hold the process beyond the orchestrator's patience."""
         grace_s = self.platform.settings.shutdown_grace_s if grace_s is None else grace_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
         for task in self._background:
             task.cancel()
         if self._background:
-            _, pending = await asyncio.wait(self._background, timeout=grace_s)
+            _, pending = await asyncio.wait(self._background, timeout=_STOP_STEP_S)
             if pending:
                 log.warning("worker_tasks_still_running", tasks=[t.get_name() for t in pending])
         self._background.clear()
-        abandoned = await self.running.finish(grace_s)
+        abandoned = await self.running.finish(max(deadline - loop.time(), 0))
         if abandoned:
             log.warning("tasks_abandoned_at_shutdown", count=abandoned, grace_s=grace_s)
         try:
-            async with asyncio.timeout(grace_s):
+            async with asyncio.timeout(_STOP_STEP_S):
                 handed_back = await hand_back_unfinished(self.broker)
                 if handed_back:
                     log.info("tasks_handed_back", count=handed_back)
                 await self.broker.shutdown()
         except TimeoutError:
-            log.warning("broker_shutdown_timed_out", grace_s=grace_s)
+            log.warning("broker_shutdown_timed_out", timeout_s=_STOP_STEP_S)
 
 
 @asynccontextmanager

@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from dracarys.db import transaction
 from dracarys.messaging.service import queue_email
@@ -107,20 +108,11 @@ def stop_with(process: subprocess.Popen[str], sig: int, timeout_s: float = 60) -
     return output
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    """A data directory whose embedded PostgreSQL, should a test fail and leave it
-    running, is stopped afterwards (SIGINT: PostgreSQL's fast shutdown)."""
-    yield tmp_path
-    pid_file = tmp_path / "postgres" / "postmaster.pid"
-    if pid_file.exists() and is_running(pid := postmaster_pid(tmp_path)):
-        os.kill(pid, signal.SIGINT)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_ends_dracarys_up_with_exit_0_and_stops_its_embedded_postgres(
-    data_dir: Path, sig: int
+    embedded_data_dir: Path, sig: int
 ) -> None:
+    data_dir = embedded_data_dir
     process, _ = start_up(data_dir)
     postgres = postmaster_pid(data_dir)
     assert is_running(postgres)
@@ -133,8 +125,9 @@ def test_a_stop_signal_ends_dracarys_up_with_exit_0_and_stops_its_embedded_postg
 
 
 def test_after_a_killed_run_the_next_dracarys_up_still_stops_the_embedded_postgres(
-    data_dir: Path,
+    embedded_data_dir: Path,
 ) -> None:
+    data_dir = embedded_data_dir
     crashed, _ = start_up(data_dir)
     crashed.kill()  # nothing of it runs: its PostgreSQL lives on, marked as in use by it
     crashed.communicate()
@@ -303,17 +296,17 @@ async def a_mail_held_mid_delivery(
 
 
 async def wait_for_a_task_waiting_on_the_lock(database_url: str) -> None:
+    """Until a worker's task waits on the held row (the worker starting up included: its
+    imports alone take many seconds on a busy machine)."""
     conn = await asyncpg.connect(database_url)
     try:
-        for _ in range(600):
-            waiting = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if waiting:
-                return
+        deadline = time.monotonic() + 180
+        while not await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ):
+            assert time.monotonic() < deadline, "no worker task reached the held mail"
             await asyncio.sleep(0.1)
-        pytest.fail("no worker task reached the held mail")
     finally:
         await conn.close()
 
@@ -360,24 +353,33 @@ async def test_a_task_outlasting_the_grace_period_is_handed_back_and_another_wor
         first = await start_worker(env)
         try:
             await wait_for_a_task_waiting_on_the_lock(database_url)
-            output = await stop_worker(first, timeout_s=30)
+            output = await stop_worker(first, timeout_s=60)
         finally:
             await stop_worker(first, timeout_s=10)
         assert first.returncode == 0, output
         assert await sent_at(database_url, message_id) is None
         await release()
 
-    # Well inside the 30 s after which Redis would let another worker claim a message
-    # left unacknowledged: the stopping worker put it back on the stream itself.
+    # Handed back, not merely left unacknowledged (which Redis would let another worker
+    # claim only after 30 s idle): nothing is pending for the stopped worker, and the task
+    # waits on the stream for the next worker to read.
+    stream = f"{redis_settings.redis_prefix}:tasks"
+    group = f"{redis_settings.redis_prefix}:workers"
+    redis = Redis.from_url(redis_settings.redis_url or "")
+    try:
+        assert (await redis.xpending(stream, group))["pending"] == 0
+        groups = {g["name"].decode(): g for g in await redis.xinfo_groups(stream)}
+        assert groups[group]["lag"] == 1
+    finally:
+        await redis.aclose()
+
     second = await start_worker(env)
     try:
-        for _ in range(200):
-            if await sent_at(database_url, message_id) is not None:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the abandoned task never ran again")
+        deadline = time.monotonic() + 180
+        while await sent_at(database_url, message_id) is None:
+            assert time.monotonic() < deadline, "the abandoned task never ran again"
+            await asyncio.sleep(0.2)
     finally:
-        output = await stop_worker(second, timeout_s=30)
+        output = await stop_worker(second, timeout_s=60)
     assert second.returncode == 0, output
     assert (tmp_path / "outbound" / f"{message_id}.eml").exists()
