@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import structlog
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -20,10 +21,12 @@ from taskiq import (
     Context,
     InMemoryBroker,
     TaskiqDepends,
+    TaskiqMiddleware,
 )
 from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares import SmartRetryMiddleware
+from taskiq.result import TaskiqResult
 from taskiq_redis import RedisStreamBroker
 
 from dracarys.outbox import DeliveryBinding
@@ -67,6 +70,10 @@ class RestartSafeRedisStreamBroker(RedisStreamBroker):
                 pause_s = min(pause_s * 2, _REDIS_RETRY_MAX_S)
 
 
+# How long cancelled tasks get to unwind (roll back) before a stopping worker moves on.
+_CANCELLED_TASKS_WAIT_S = 5.0
+
+
 class BackoffRetryMiddleware(SmartRetryMiddleware):
     """SmartRetryMiddleware re-kicks at once unless a schedule source is configured (no
     broker here honours a `delay` label), so the backoff is waited out before re-kicking.
@@ -78,6 +85,74 @@ class BackoffRetryMiddleware(SmartRetryMiddleware):
     ) -> None:
         await asyncio.sleep(delay)
         await kicker.kiq(*message.args, **message.kwargs)
+
+    async def on_error(
+        self, message: TaskiqMessage, result: TaskiqResult[Any], exception: BaseException
+    ) -> None:
+        if isinstance(exception, asyncio.CancelledError):
+            # taskiq reports a cancelled task as a failed one and then acknowledges it. A
+            # worker cancels only the tasks it abandons on its way out: those must stay
+            # unacknowledged, to be handed back (`hand_back_unfinished`), not retried
+            # from here with a retry spent, nor dropped.
+            raise exception
+        await super().on_error(message, result, exception)
+
+
+class RunningTasks(TaskiqMiddleware):
+    """The asyncio tasks executing messages in this process, so a stopping worker can wait
+    for them and cancel the ones that outlast its grace period."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return message
+
+    async def finish(self, grace_s: float) -> int:
+        """Wait up to `grace_s` for the running tasks, then cancel the rest (their messages
+        stay unacknowledged); → how many were cancelled."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        abandoned = set(self._tasks)
+        for task in abandoned:
+            task.cancel()
+        if abandoned:
+            # Bounded: a task that ignores its cancellation must not hold the exit.
+            await asyncio.wait(abandoned, timeout=_CANCELLED_TASKS_WAIT_S)
+        return len(abandoned)
+
+
+async def hand_back_unfinished(broker: AsyncBroker) -> int:
+    """Put every message this worker read but did not acknowledge back on the stream at
+    once, a copy added and the original acknowledged in one transaction, so another
+    worker runs it now rather than after `idle_timeout`; then leave the consumer group.
+    → how many were handed back. The in-memory broker's queue dies with its process
+    (the outbox relays those events again)."""
+    if not isinstance(broker, RedisStreamBroker):
+        return 0
+    stream, group, consumer = broker.queue_name, broker.consumer_group_name, broker.consumer_name
+    handed_back = 0
+    async with Redis(connection_pool=broker.connection_pool) as redis:
+        while pending := await redis.xpending_range(
+            stream, group, min="-", max="+", count=100, consumername=consumer
+        ):
+            for entry in pending:
+                message_id = entry["message_id"]
+                found = await redis.xrange(stream, min=message_id, max=message_id)
+                fields: dict[Any, Any] | None = dict(found[0][1] or {}) if found else None
+                async with redis.pipeline(transaction=True) as pipe:
+                    if fields:  # else trimmed from the stream: nothing left to run
+                        pipe.xadd(stream, fields, maxlen=broker.maxlen, approximate=True)
+                        handed_back += 1
+                    pipe.xack(stream, group, message_id)
+                    await pipe.execute()
+        await redis.xgroup_delconsumer(stream, group, consumer)
+    return handed_back
 
 
 # The broker delivering an event batch, for consumers that hand work on to a task of its

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import uvicorn
 
 from dracarys.app import create_app
 from dracarys.db import open_database
+from dracarys.db.migrate import discover_migrations, pending_migrations
 from dracarys.demo import seed_demo
 from dracarys.identity.audit import verify_audit_chain
 from dracarys.identity.models import AuditCheck
@@ -24,8 +26,9 @@ from dracarys.messaging.adapters import outbound_directory
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
-from dracarys.trading.runtime import paper_trading
+from dracarys.trading.runtime import DEMO_DATA, demo_feed, paper_trading
 from dracarys.upgrade import upgrade_database
+from workers.main import STOP_SIGNALS, exit_0_on_stop_signals
 from workers.runtime import Worker, embedded_background
 
 
@@ -54,9 +57,56 @@ async def _standalone_platform(settings: Settings) -> AsyncIterator[Platform]:
 async def _wait_for_stop() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+
+
+def _serve(app: Any, settings: Settings, **options: Any) -> int:
+    """Run uvicorn until SIGTERM or Ctrl+C. Uvicorn stops accepting connections, lets the
+    requests in flight finish for up to the shutdown grace (then cancels them), runs the
+    app's shutdown (workers, pools, the embedded PostgreSQL), restores the handlers it
+    found and raises the signal again: the handler set here turns that into exit 0, where
+    Python's default for SIGTERM would kill the process."""
+    exit_0_on_stop_signals()
+    uvicorn.run(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+        **_server_options(settings),
+        **options,
+    )
+    return 0
+
+
+def _require_migrated(settings: Settings) -> None:
+    """The scale-out commands expect `dracarys migrate` to have run (the embedded mode
+    migrates as it starts): against a database without the schema they would start and
+    then fail at every request, task or tick, so they refuse to start, saying why."""
+    if settings.database_url is None:
+        return
+
+    async def pending(dsn: str) -> list[int]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await pending_migrations(conn)
+        finally:
+            await conn.close()
+
+    try:
+        missing = asyncio.run(pending(settings.database_url))
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise SystemExit(f"dracarys: cannot reach the database at DATABASE_URL: {exc}") from None
+    if missing:
+        what = (
+            "has no Dracarys schema yet"
+            if len(missing) == len(discover_migrations())
+            else "lacks migrations " + ", ".join(f"{version:04d}" for version in missing)
+        )
+        raise SystemExit(
+            f"dracarys: the database at DATABASE_URL {what}; run `dracarys migrate` first"
+        )
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -89,6 +139,7 @@ def cmd_seed_demo(_: argparse.Namespace) -> int:
 def cmd_worker(_: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings)
+    _require_migrated(settings)
 
     async def run() -> None:
         async with _standalone_platform(settings) as platform:
@@ -106,15 +157,17 @@ def cmd_worker(_: argparse.Namespace) -> int:
 def cmd_scheduler(_: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings)
+    _require_migrated(settings)
 
     async def run() -> None:
         async with _standalone_platform(settings) as platform:
             worker = Worker(platform)
             await worker.broker.startup()
-            task = asyncio.create_task(worker.run_scheduler())
-            await _wait_for_stop()
-            task.cancel()
-            await worker.broker.shutdown()
+            worker.start_scheduler()
+            try:
+                await _wait_for_stop()
+            finally:
+                await worker.stop()
 
     asyncio.run(run())
     return 0
@@ -126,13 +179,37 @@ def cmd_paper_engine(_: argparse.Namespace) -> int:
     if settings.trading_feed == "off":
         print("dracarys: DRACARYS_TRADING_FEED is off; nothing to run", file=sys.stderr)
         return 2
+    if settings.trading_feed == "replay" and not DEMO_DATA.exists():
+        print(
+            f"dracarys: DRACARYS_TRADING_FEED=replay replays {DEMO_DATA}, which this "
+            "installation lacks (it ships in the repository's data/ folder); copy it there "
+            "or set DRACARYS_TRADING_FEED=synthetic",
+            file=sys.stderr,
+        )
+        return 2
+    _require_migrated(settings)
+    feed = demo_feed(settings)
 
-    async def run() -> None:
-        async with _standalone_platform(settings) as platform, paper_trading(platform):
-            await _wait_for_stop()
+    async def run() -> int:
+        async with _standalone_platform(settings) as platform, paper_trading(platform) as engine:
+            assert engine is not None
+            print(
+                f"Paper engine: matching paper orders on every tick of {feed.name} "
+                f"({', '.join(feed.symbols)}), resuming after the last tick it persisted "
+                "— SIGTERM or Ctrl+C stops it after the tick in progress",
+                flush=True,
+            )
+            stop = asyncio.create_task(_wait_for_stop())
+            await asyncio.wait({stop, engine}, return_when=asyncio.FIRST_COMPLETED)
+            if not engine.done():
+                return 0
+            stop.cancel()
+            error = engine.exception()
+            reason = repr(error) if error is not None else "its feed ended"
+            print(f"dracarys: the paper engine stopped: {reason}", file=sys.stderr)
+            return 1
 
-    asyncio.run(run())
-    return 0
+    return asyncio.run(run())
 
 
 def _server_options(settings: Settings) -> dict[str, Any]:
@@ -170,17 +247,15 @@ def serve_workers(requested: int | None, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
-    uvicorn.run(
+    _require_migrated(settings)
+    return _serve(
         "dracarys.app:create_app",
+        settings,
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=serve_workers(args.workers, settings),
-        log_level="warning",
-        access_log=False,
-        **_server_options(settings),
     )
-    return 0
 
 
 @asynccontextmanager
@@ -209,15 +284,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
     app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        **_server_options(settings),
-    )
-    return 0
+    return _serve(app, settings, host=settings.host, port=settings.port)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

@@ -4,8 +4,28 @@ the payment providers, every domain); every other command is `workers.cli`'s."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+
+# What systemd, Docker and Kubernetes send to stop a process, and what Ctrl+C sends.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# The commands that run until stopped.
+SERVICES = frozenset({"up", "serve", "worker", "scheduler", "paper-engine"})
+
+
+def _exit_0(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def exit_0_on_stop_signals() -> None:
+    """A stop signal ends the process with exit 0 through the normal exit path, instead of
+    the default for SIGTERM (killed, status 143) or SIGINT (a traceback). Each service
+    replaces this with its own graceful stop once it runs; this covers the seconds of
+    imports before that, and what comes after a server hands the signal back."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _exit_0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from engine.cli import backtest_main
 
         return backtest_main(arguments[1:])
+    if arguments[:1] and arguments[0] in SERVICES:
+        exit_0_on_stop_signals()
     from workers.cli import main as platform_main
 
     return platform_main(arguments)

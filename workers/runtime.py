@@ -19,13 +19,16 @@ from taskiq.schedule_sources import LabelScheduleSource
 from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
 from dracarys.trading.runtime import paper_trading
-from workers.broker import build_broker
+from workers.broker import RunningTasks, build_broker, hand_back_unfinished
 from workers.consumers import consumer_names
 from workers.tasks import DELIVER_EVENTS, register_tasks
 
 log = structlog.get_logger("workers.runtime")
 
 _SCHEDULER_LOCK_KEY = 0x44524143_53434844  # "DRACSCHD"
+# Bound of each stopping step that should take an instant (cancelled loops ending, the
+# hand-back, the broker's shutdown), so a stuck one cannot hold a stopping process.
+_STOP_STEP_S = 5.0
 
 
 class Worker:
@@ -35,6 +38,8 @@ class Worker:
         self.platform = platform
         self.broker = broker or build_broker(platform.settings)
         self.tasks = register_tasks(self.broker)
+        self.running = RunningTasks()
+        self.broker.add_middlewares(self.running)
         self.broker.state.platform = platform
         self._background: list[asyncio.Task[Any]] = []
         self.scheduler_active = False
@@ -94,22 +99,33 @@ class Worker:
     def scheduler(self) -> TaskiqScheduler:
         return TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
 
-    async def stop(self, *, grace_s: float = 10.0) -> None:
-        """Cancel the receiver, relay and scheduler, and shut the broker down. Each step
-        is bounded: a task that swallows its cancellation must not hang the shutdown (a
-        message it held unacknowledged is re-delivered to another worker)."""
+    async def stop(self, *, grace_s: float | None = None) -> None:
+        """Stop taking work (receiver, relay and scheduler end at once), let the running
+        tasks finish within `grace_s` (default: the shutdown grace setting), cancel the
+        rest and hand their messages back to the queue, then shut the broker down. The
+        whole stop takes at most `grace_s` plus `_STOP_STEP_S` for each step past it, so
+        a stuck task cannot hold the process beyond the orchestrator's patience."""
+        grace_s = self.platform.settings.shutdown_grace_s if grace_s is None else grace_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
         for task in self._background:
             task.cancel()
         if self._background:
-            _, pending = await asyncio.wait(self._background, timeout=grace_s)
+            _, pending = await asyncio.wait(self._background, timeout=_STOP_STEP_S)
             if pending:
                 log.warning("worker_tasks_still_running", tasks=[t.get_name() for t in pending])
         self._background.clear()
+        abandoned = await self.running.finish(max(deadline - loop.time(), 0))
+        if abandoned:
+            log.warning("tasks_abandoned_at_shutdown", count=abandoned, grace_s=grace_s)
         try:
-            async with asyncio.timeout(grace_s):
+            async with asyncio.timeout(_STOP_STEP_S):
+                handed_back = await hand_back_unfinished(self.broker)
+                if handed_back:
+                    log.info("tasks_handed_back", count=handed_back)
                 await self.broker.shutdown()
         except TimeoutError:
-            log.warning("broker_shutdown_timed_out", grace_s=grace_s)
+            log.warning("broker_shutdown_timed_out", timeout_s=_STOP_STEP_S)
 
 
 @asynccontextmanager

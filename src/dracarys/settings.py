@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # is handed over again (the wait doubles with each attempt, up to an hour).
     outbox_redeliver_after_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
     seed_demo: bool = True
+    # How long a stopping process (SIGTERM or Ctrl+C) lets in-flight requests, running
+    # tasks and the paper engine's current tick finish before abandoning them; a task
+    # abandoned then goes back on the queue.
+    shutdown_grace_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
     # Real-time streams (/api/v1/stream): history kept per channel for resume, and the
     # limits every connection lives under (see streams/server.py).
     stream_history_size: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1000

@@ -30,7 +30,10 @@ def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def test_embedded_mode_boots_from_nothing_and_again_from_its_data(tmp_path: Path) -> None:
+async def test_embedded_mode_boots_from_nothing_and_again_from_its_data(
+    embedded_data_dir: Path,
+) -> None:
+    tmp_path = embedded_data_dir
     settings = load_settings(embedded_env(tmp_path, DRACARYS_SEED_DEMO="false"))
     assert settings.embedded_database
 
@@ -62,8 +65,9 @@ def free_port() -> int:
 
 
 def test_dracarys_up_serves_health_ready_and_schema_with_nothing_installed(
-    tmp_path: Path,
+    embedded_data_dir: Path,
 ) -> None:
+    tmp_path = embedded_data_dir
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "workers.cli", "up", "--port", str(port)],

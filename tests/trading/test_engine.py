@@ -287,3 +287,48 @@ async def test_an_order_committed_after_a_later_numbered_one_is_still_matched(
                WHERE o.client_order_id IN ('slow', 'fast') ORDER BY 1"""
         )
     assert [(r["client_order_id"], r["bar_seq"]) for r in filled] == [("fast", 2), ("slow", 3)]
+
+
+async def _wait_for_a_lock_wait(pool: asyncpg.Pool) -> None:
+    for _ in range(500):
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail("the engine never reached the held row")
+
+
+async def test_a_stopped_engine_finishes_the_tick_in_progress_and_a_second_stop_abandons_it(
+    platform: Platform,
+) -> None:
+    engine = await open_book(platform)  # tick 1 persisted
+    async with platform.pool.acquire() as holder:
+        # Another transaction holds the feed's position row: tick 2 waits on it mid-tick.
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT 1 FROM market_feed_state WHERE feed = 'test' FOR UPDATE")
+        running = asyncio.create_task(engine.run())
+        await _wait_for_a_lock_wait(platform.pool)
+        running.cancel()
+        await asyncio.sleep(0.2)
+        assert not running.done(), "the stop did not wait for the tick in progress"
+        await held.rollback()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert (await store.feed_state(holder, "test") or {})["last_seq"] == 2
+
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT 1 FROM market_feed_state WHERE feed = 'test' FOR UPDATE")
+        running = asyncio.create_task(engine.run())
+        await _wait_for_a_lock_wait(platform.pool)
+        running.cancel()
+        await asyncio.sleep(0.2)
+        running.cancel()  # a second stop: the tick is abandoned and rolls back
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        await held.rollback()
+        assert (await store.feed_state(holder, "test") or {})["last_seq"] == 2

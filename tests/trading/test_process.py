@@ -1,5 +1,6 @@
 """The engine as its own process (`dracarys paper-engine`): it replays the demo feed,
-stops on SIGTERM and, started again, resumes right after the last tick it persisted."""
+stops on SIGTERM with exit 0 and, started again, resumes right after the last tick it
+persisted; against a database nobody migrated it says so and exits."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import os
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
+
+from tests.conftest import ADMIN_DSN, DatabaseDropper, dsn_for
+
+# The project's own program, installed beside the interpreter running the tests.
+DRACARYS = str(Path(sys.executable).with_name("dracarys"))
 
 
 def engine_env(database_url: str, data_dir: Path) -> dict[str, str]:
@@ -41,9 +48,7 @@ async def last_seq(database_url: str) -> int:
 async def run_engine_until(database_url: str, data_dir: Path, past_seq: int) -> list[int]:
     """Run the engine until it has persisted tick `past_seq`; → the positions seen."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "workers.cli",
+        DRACARYS,
         "paper-engine",
         env=engine_env(database_url, data_dir),
         stdout=asyncio.subprocess.PIPE,
@@ -61,7 +66,11 @@ async def run_engine_until(database_url: str, data_dir: Path, past_seq: int) -> 
             await asyncio.sleep(0.05)
     finally:
         process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), timeout=30)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, output.decode()
+    assert "Paper engine: matching paper orders on every tick of demo-replay (DEMO)" in (
+        output.decode()
+    )
     return seen
 
 
@@ -82,3 +91,32 @@ async def test_engine_process_resumes_after_the_last_tick_it_persisted(
     finally:
         await conn.close()
     assert instrument == "demo-replay"
+
+
+async def test_engine_against_a_database_without_the_schema_says_to_migrate_and_exits(
+    database_dropper: DatabaseDropper, tmp_path: Path
+) -> None:
+    name = f"dracarys_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            DRACARYS,
+            "paper-engine",
+            env=engine_env(dsn_for(name), tmp_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.communicate()
+    finally:
+        database_dropper.drop_later(name)
+    assert process.returncode == 1
+    assert "has no Dracarys schema yet; run `dracarys migrate` first" in output.decode()

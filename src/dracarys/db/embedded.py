@@ -3,6 +3,7 @@ kept under the user's data directory between runs, so a first run needs nothing 
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,3 +37,26 @@ class EmbeddedPostgres:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         dsn = server.get_uri().replace("/postgres?", f"/{DATABASE_NAME}?")
         return cls(server=server, data_dir=data_dir, dsn=dsn)
+
+    def stop(self) -> None:
+        """Stop the server now rather than at interpreter exit, which a process stopped by
+        a signal never reaches; it keeps running while another live process uses it."""
+        # The wheel counts the processes using the server and stops it when the last one
+        # lets go. One that died without letting go (SIGKILL, a crash, or an older
+        # version stopped by SIGTERM) would keep it running for good: forget those.
+        users = self.server.global_process_id_list
+        with self.server._lock:  # the wheel's inter-process lock over that list
+            for pid in users.get_and_add(os.getpid()):
+                if not _alive(pid):
+                    users.get_and_remove(pid)
+        self.server.cleanup()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True

@@ -90,6 +90,17 @@ async def migrate(conn: Connection, migrations: list[Migration] | None = None) -
     return applied_now
 
 
+async def pending_migrations(conn: Connection) -> list[int]:
+    """The versions not yet applied to this database (all of them on an empty one)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    applied = (
+        {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+        if exists
+        else set()
+    )
+    return [m.version for m in discover_migrations() if m.version not in applied]
+
+
 async def migrate_dsn(dsn: str) -> list[int]:
     conn = await asyncpg.connect(dsn)
     try:

@@ -3,6 +3,7 @@ when none is configured, with JSON codecs so `jsonb` columns read and write as P
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -20,6 +21,8 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

@@ -494,17 +494,28 @@ class PaperTradingEngine:
             )
 
     async def run(self) -> None:
-        """Start from the database and follow the feed until cancelled; a tick that
-        fails (database unavailable) is retried after a pause, never skipped."""
+        """Start from the database and follow the feed until cancelled. Cancelled during
+        a tick, it finishes that tick (persisted and published) before stopping; a second
+        cancellation abandons it: its transaction rolls back and a restart replays it."""
         await self.start()
         async for tick in self.feed.ticks(self.last_seq):
-            while True:
-                try:
-                    await self.step(tick)
-                    break
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("paper_engine_retry", seq=tick.seq, error=repr(exc))
-                    await asyncio.sleep(1.0)
+            current = asyncio.ensure_future(self._step_until_done(tick))
+            try:
+                await asyncio.shield(current)
+            except asyncio.CancelledError:
+                await current
+                raise
+
+    async def _step_until_done(self, tick: Tick) -> None:
+        """A tick that fails (database unavailable) is retried after a pause, never
+        skipped."""
+        while True:
+            try:
+                await self.step(tick)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("paper_engine_retry", seq=tick.seq, error=repr(exc))
+                await asyncio.sleep(1.0)
 
 
 def _fields(struct: Any) -> dict[str, Any]:

@@ -48,20 +48,23 @@ def demo_feed(settings: Settings) -> MarketFeed:
 
 
 @asynccontextmanager
-async def paper_trading(platform: Platform) -> AsyncIterator[None]:
-    """Lifespan hook: the engine follows the feed for as long as the app lives."""
+async def paper_trading(platform: Platform) -> AsyncIterator[asyncio.Task[None] | None]:
+    """Lifespan hook: the engine follows the feed for as long as the app lives. → the
+    engine's task (None with the feed off), which ends early only if the engine fails."""
     if platform.settings.trading_feed == "off":
-        yield
+        yield None
         return
     engine = PaperTradingEngine(platform, demo_feed(platform.settings))
     task = asyncio.create_task(engine.run(), name="paper-trading-engine")
     task.add_done_callback(_report_crash)
     try:
-        yield
+        yield task
     finally:
+        # The engine finishes the tick in progress first; past the grace period,
+        # `wait_for` cancels it again, which abandons that tick.
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+            await asyncio.wait_for(task, platform.settings.shutdown_grace_s)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
