@@ -1,5 +1,6 @@
 """What every request handler and service can reach: settings, the database, Redis when
-configured, and the clock. Built once in the app's lifespan."""
+configured, the clock, the stream publisher and the login-session cache. Built once in the
+app's lifespan."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import Database
+from dracarys.identity.session_cache import SessionCache
 from dracarys.realtime.transport import build_hub
 from dracarys.settings import Settings
 from streams.hub import StreamHub
@@ -23,10 +25,17 @@ class Platform:
     clock: Clock = field(default_factory=SystemClock)
     # Built from settings when not given (memory or Redis transport); see `streams`.
     stream_hub: StreamHub | None = None
+    # What `AccessMiddleware` knows of login sessions; see `identity/session_cache.py`.
+    session_cache: SessionCache = field(init=False)
 
     def __post_init__(self) -> None:
         if self.stream_hub is None:
             self.stream_hub = build_hub(self.settings, self.redis)
+        self.session_cache = SessionCache(
+            ttl_s=self.settings.session_cache_ttl_s,
+            redis=self.redis,
+            channel=f"{self.settings.redis_prefix}:auth:session-changes",
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -104,6 +104,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_failure_window_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900
     login_max_failures_per_account: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     login_max_failures_per_ip: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
+    # How long an API process trusts its cached copy of a login session (live, role,
+    # two-factor) when a pushed change was lost; 0 reads the database on every request.
+    session_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 5.0
     # KYC documents: upload limit, and the AES-256-GCM key (base64 of 32 bytes). Empty
     # derives a key from the secret key (fine for development; set it in production).
     kyc_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 10_000_000

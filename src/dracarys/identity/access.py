@@ -156,8 +156,12 @@ def requires_role(
 class AccessMiddleware(AbstractAuthenticationMiddleware):
     """Resolves the bearer token of every request into `request.user` (None when absent).
 
-    The token's session must still be live and its user active; the role is read from the
-    database so a role change or ban takes effect on the next request, not at expiry."""
+    The token's session must still be live and its user active, and the role and
+    two-factor state are the database's, not the token's: a logout, ban or role change
+    takes effect on the next request, not at the token's expiry. They come from the
+    process's session cache (`platform.session_cache`), so a request of a session used
+    in the last few seconds makes no query for them; see `identity/session_cache.py` for
+    how a change reaches every process and why staleness stays within the TTL."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -166,28 +170,41 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
         if token is None:
             return AuthenticationResult(user=None, auth=None)
         platform: Platform = connection.app.state.platform
-        claimed = decode_access_token(platform.settings, token, now=platform.clock.now())
-        row = await platform.pool.fetchrow(
-            """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
-               FROM auth_sessions s JOIN users u ON u.id = s.user_id
-               WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
-                 AND u.status = 'active'""",
-            claimed.session_id,
-            claimed.id,
-        )
-        if row is None:
-            raise Unauthorized(
-                "this session has ended; sign in again",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-        user = msgspec.structs.replace(
-            claimed, role=Role(row["role"]), two_factor=row["two_factor"]
-        )
+        now = platform.clock.now()
+        claimed = decode_access_token(platform.settings, token, now=now)
+        user = await live_session_user(platform, claimed, now)
         if user.role is Role.OBSERVER and connection.scope.get("method") not in _READ_METHODS:
             # Enforced here rather than as an app-wide guard: Litestar copies the route
             # handler for every guard call, which costs every request.
             raise Forbidden("observers have read-only access")
         return AuthenticationResult(user=user, auth=token)
+
+
+async def live_session_user(platform: Platform, claimed: CurrentUser, now: datetime) -> CurrentUser:
+    """The caller of a verified token as the database (or a fresh cached read) has it;
+    Unauthorized when the session has ended or the user is no longer active."""
+    cache = platform.session_cache
+    now_s = now.timestamp()
+    user = cache.get(claimed.session_id, claimed.id, now_s)
+    if user is not None:
+        return user
+    generation = cache.generation
+    row = await platform.pool.fetchrow(
+        """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
+           FROM auth_sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+             AND u.status = 'active'""",
+        claimed.session_id,
+        claimed.id,
+    )
+    if row is None:
+        raise Unauthorized(
+            "this session has ended; sign in again",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    user = msgspec.structs.replace(claimed, role=Role(row["role"]), two_factor=row["two_factor"])
+    cache.put(user, read_at_s=now_s, generation=generation)
+    return user
 
 
 def provide_current_user(request: Request[Any, Any, Any]) -> CurrentUser:
