@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import pytest
 from litestar import Litestar
 
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.errors import Unauthorized
+from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity.session_cache import SessionCache
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
@@ -222,7 +226,7 @@ def one_connection_settings(settings: Settings) -> Settings:
     )
 
 
-async def test_an_authenticated_me_makes_one_query_once_its_session_is_cached(
+async def test_a_warm_me_makes_one_query_and_an_expired_session_one_read_for_all_in_flight(
     one_connection_settings: Settings, clock: ManualClock
 ) -> None:
     app: Litestar = create_app(one_connection_settings, clock=clock)
@@ -243,8 +247,18 @@ async def test_an_authenticated_me_makes_one_query_once_its_session_is_cached(
 
         cold = await statements_of_one_me()
         warm = [await statements_of_one_me() for _ in range(3)]
+        # Expired, with ten requests of the session in flight at once.
+        clock.advance(timedelta(seconds=TTL_S))
+        statements.clear()
+        together = await asyncio.gather(
+            *(client.get("/api/v1/me", headers=account.headers) for _ in range(10))
+        )
+        assert [r.status_code for r in together] == [200] * 10
+        expired = list(statements)
     assert len(cold) == 2  # the session's state, then the caller's record
     assert all(len(w) == 1 and "auth_sessions" not in w[0] for w in warm), warm
+    assert len(expired) == 11
+    assert sum("auth_sessions" in statement for statement in expired) == 1
 
 
 async def test_sessions_are_read_on_every_request_when_the_ttl_is_zero(
@@ -260,3 +274,86 @@ async def test_sessions_are_read_on_every_request_when_the_ttl_is_zero(
             "UPDATE auth_sessions SET revoked_at = now() WHERE user_id = $1", account.id
         )
         assert await me_status(client, account) == 401
+
+
+# ---- the cache itself, with a session read the test controls -----------------------------
+
+
+class GatedRead:
+    """A session read that answers `result` once released, counting its calls."""
+
+    def __init__(self, result: CurrentUser) -> None:
+        self.result = result
+        self.calls = 0
+        self.released = asyncio.Event()
+
+    async def __call__(self, claimed: CurrentUser) -> CurrentUser:
+        self.calls += 1
+        await self.released.wait()
+        return self.result
+
+
+async def never_read(claimed: CurrentUser) -> CurrentUser:
+    raise AssertionError("the cached entry should have answered")
+
+
+async def settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+def a_session() -> CurrentUser:
+    return CurrentUser(id=uuid.uuid4(), role=Role.MENTEE, session_id=uuid.uuid4())
+
+
+async def test_requests_of_one_session_that_miss_together_share_one_read_until_the_ttl() -> None:
+    cache = SessionCache(ttl_s=TTL_S, redis=None, channel="unused")
+    user = a_session()
+    read = GatedRead(user)
+    waiting = [asyncio.create_task(cache.resolve(user, 100.0, read)) for _ in range(20)]
+    await settle()
+    read.released.set()
+    assert await asyncio.gather(*waiting) == [user] * 20
+    assert read.calls == 1
+    assert await cache.resolve(user, 100.0 + TTL_S - 0.001, never_read) is user
+    assert await cache.resolve(user, 100.0 + TTL_S, read) is user
+    assert read.calls == 2
+
+
+async def test_a_request_after_a_change_does_not_wait_for_a_read_begun_before_it() -> None:
+    cache = SessionCache(ttl_s=TTL_S, redis=None, channel="unused")
+    user = a_session()
+    before = GatedRead(user)
+    first = asyncio.create_task(cache.resolve(user, 100.0, before))
+    await settle()
+    await cache.publish_user_change(user.id)  # e.g. made an observer, committed
+    after = GatedRead(msgspec.structs.replace(user, role=Role.OBSERVER))
+    second = asyncio.create_task(cache.resolve(user, 100.0, after))
+    await settle()
+    before.released.set()
+    after.released.set()
+    assert (await first).role is Role.MENTEE  # began before the change: used, not kept
+    assert (await second).role is Role.OBSERVER
+    assert (before.calls, after.calls) == (1, 1)
+    assert (await cache.resolve(user, 101.0, never_read)).role is Role.OBSERVER
+
+
+async def test_a_failed_read_is_shared_and_not_kept() -> None:
+    cache = SessionCache(ttl_s=TTL_S, redis=None, channel="unused")
+    user = a_session()
+    calls = 0
+
+    async def ended(claimed: CurrentUser) -> CurrentUser:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        raise Unauthorized("this session has ended; sign in again")
+
+    outcomes = await asyncio.gather(
+        *(cache.resolve(user, 100.0, ended) for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(o, Unauthorized) for o in outcomes)
+    assert calls == 1
+    with pytest.raises(Unauthorized):
+        await cache.resolve(user, 100.0, ended)
+    assert calls == 2

@@ -207,12 +207,12 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
 async def live_session_user(platform: Platform, claimed: CurrentUser, now: datetime) -> CurrentUser:
     """The caller of a verified token as the database (or a fresh cached read) has it;
     Unauthorized when the session has ended or the user is no longer active."""
-    cache = platform.session_cache
-    now_s = now.timestamp()
-    user = cache.get(claimed.session_id, claimed.id, now_s)
-    if user is not None:
-        return user
-    generation = cache.generation
+    return await platform.session_cache.resolve(
+        claimed, now.timestamp(), lambda token_user: _read_live_session(platform, token_user)
+    )
+
+
+async def _read_live_session(platform: Platform, claimed: CurrentUser) -> CurrentUser:
     row = await platform.pool.fetchrow(
         """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
            FROM auth_sessions s JOIN users u ON u.id = s.user_id
@@ -226,9 +226,7 @@ async def live_session_user(platform: Platform, claimed: CurrentUser, now: datet
             "this session has ended; sign in again",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    user = msgspec.structs.replace(claimed, role=Role(row["role"]), two_factor=row["two_factor"])
-    cache.put(user, read_at_s=now_s, generation=generation)
-    return user
+    return msgspec.structs.replace(claimed, role=Role(row["role"]), two_factor=row["two_factor"])
 
 
 def provide_current_user(

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("dracarys.identity.session_cache")
 
+# Reads a verified token's session from the database: the caller as it is now, or raises
+# when the session has ended.
+SessionRead = Callable[["CurrentUser"], Awaitable["CurrentUser"]]
+
 # Only sessions used within the last TTL are held; this caps memory should a flood of
 # distinct valid tokens arrive within one TTL.
 MAX_ENTRIES = 100_000
@@ -44,16 +48,18 @@ _SESSION = b"s"
 _USER = b"u"
 
 
+def _retrieve(task: asyncio.Future[CurrentUser]) -> None:
+    """Mark a shared read's failure as seen: its requests may all have gone away."""
+    if not task.cancelled():
+        task.exception()
+
+
 class SessionCache:
     """Session id → the caller it resolved to (`CurrentUser`) and when that was read.
 
-    Usage, around the one query that reads a session's state::
+    Usage, with `read` the one query that reads a session's state::
 
-        user = cache.get(session_id, user_id, now_s)
-        if user is None:
-            generation = cache.generation  # before the read
-            user = ...read from the database...
-            cache.put(user, read_at_s=now_s, generation=generation)
+        user = await cache.resolve(claimed, now_s, read)
 
     and, after a change commits: `await cache.publish_session_change(session_id)` or
     `await cache.publish_user_change(user_id)`."""
@@ -65,16 +71,14 @@ class SessionCache:
         self._entries: OrderedDict[uuid.UUID, tuple[CurrentUser, float]] = OrderedDict()
         self._sessions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
         # Bumped by every change seen: a read that a change overtook (read before the
-        # change committed, back after its push arrived) is used once but not kept.
+        # change committed, back after its push arrived) is used once but not kept, and
+        # a request that comes after the change does not wait for it.
         self._generation = 0
+        self._reads: dict[tuple[uuid.UUID, uuid.UUID], tuple[int, asyncio.Future[CurrentUser]]] = {}
         # Without Redis every change happens in this process; with it, changes are seen
         # only while subscribed.
         self._live = ttl_s > 0 and redis is None
         self._listener: asyncio.Task[None] | None = None
-
-    @property
-    def generation(self) -> int:
-        return self._generation
 
     @property
     def live(self) -> bool:
@@ -82,22 +86,46 @@ class SessionCache:
         the pushes, or no Redis and so no other process) and the TTL is above zero."""
         return self._live
 
-    def get(self, session_id: uuid.UUID, user_id: uuid.UUID, now_s: float) -> CurrentUser | None:
-        """The cached caller of this session, if fresh; None means read the database."""
+    async def resolve(self, claimed: CurrentUser, now_s: float, read: SessionRead) -> CurrentUser:
+        """The caller of `claimed`'s session (a verified token's): the cached entry while
+        it is fresh, else what `read` returns, kept as read at `now_s`. Requests of one
+        session that miss together share one read, so an expiring entry costs one query,
+        not one per request in flight."""
         if not self._live:
-            return None
-        entry = self._entries.get(session_id)
-        if entry is None:
-            return None
-        user, read_at_s = entry
-        if now_s - read_at_s >= self._ttl_s or user.id != user_id:
-            return None
+            return await read(claimed)
+        entry = self._entries.get(claimed.session_id)
+        if entry is not None:
+            user, read_at_s = entry
+            if now_s - read_at_s < self._ttl_s and user.id == claimed.id:
+                return user
+        key = (claimed.session_id, claimed.id)
+        shared = self._reads.get(key)
+        if shared is None or shared[0] != self._generation:
+            generation = self._generation
+            task = asyncio.ensure_future(self._read_and_keep(key, claimed, now_s, read, generation))
+            task.add_done_callback(_retrieve)
+            shared = self._reads[key] = (generation, task)
+        # Shielded: a request that goes away does not cancel the others' read.
+        return await asyncio.shield(shared[1])
+
+    async def _read_and_keep(
+        self,
+        key: tuple[uuid.UUID, uuid.UUID],
+        claimed: CurrentUser,
+        read_at_s: float,
+        read: SessionRead,
+        generation: int,
+    ) -> CurrentUser:
+        try:
+            user = await read(claimed)
+        finally:
+            if self._reads.get(key, (0, None))[1] is asyncio.current_task():
+                del self._reads[key]
+        if self._live and generation == self._generation:
+            self._keep(user, read_at_s)
         return user
 
-    def put(self, user: CurrentUser, *, read_at_s: float, generation: int) -> None:
-        """Keep `user` (read at `read_at_s`), unless a change arrived since `generation`."""
-        if not self._live or generation != self._generation:
-            return
+    def _keep(self, user: CurrentUser, read_at_s: float) -> None:
         session_id = user.session_id
         self._drop(session_id)
         self._entries[session_id] = (user, read_at_s)
@@ -108,9 +136,6 @@ class SessionCache:
             if len(self._entries) <= MAX_ENTRIES and read_at_s - oldest_read_at_s < self._ttl_s:
                 break
             self._drop(oldest)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     # ---- changes ----------------------------------------------------------------------
 
