@@ -212,6 +212,13 @@ async def test_a_read_overtaken_by_a_change_is_not_kept(
     assert await me_status(client, account) == 401
 
 
+async def test_me_refuses_a_caller_without_a_token(client: Client) -> None:
+    response = await client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
 # ---- queries per request ----------------------------------------------------------------
 
 
