@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from litestar import Litestar
 
 from dracarys.app import create_app
 from dracarys.db import open_database
@@ -165,10 +167,26 @@ def serve_workers(requested: int | None, settings: Settings) -> int:
     return (os.cpu_count() or 1) if settings.uses_redis else 1
 
 
+@asynccontextmanager
+async def _freeze_startup_heap(_: Platform) -> AsyncIterator[None]:
+    """Put what the start built (routes, schemas, modules: about 190,000 objects) out of
+    the garbage collector's sight. Every full collection walked them all, stopping the
+    process 130-290 ms under load, which set the API's p99 (`benchmarks/auth_me.py`);
+    with them frozen a full collection takes about 3 ms."""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
+def serve_app() -> Litestar:
+    """The app each `dracarys serve` process runs."""
+    return create_app(lifespan_hooks=[_freeze_startup_heap])
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     uvicorn.run(
-        "dracarys.app:create_app",
+        "workers.cli:serve_app",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
@@ -205,7 +223,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         # Through the environment, so the public URL and allowed origins follow the port.
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
-    app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
+    app = create_app(
+        settings,
+        lifespan_hooks=[embedded_background, _announce, _freeze_startup_heap],
+        run_migrations=True,
+    )
     uvicorn.run(
         app,
         host=settings.host,
