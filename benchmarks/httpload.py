@@ -56,6 +56,16 @@ def served(app: str, *, factory: bool, env: Mapping[str, str] | None = None) -> 
     ]
     if factory:
         command.append("--factory")
+    with served_by(command, port, env=env) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def served_by(
+    command: list[str], port: int, *, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Run a server `command` listening on `port` until it answers `GET /health`; yields
+    the base URL and stops the server at exit."""
     process = subprocess.Popen(command, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -65,7 +75,7 @@ def served(app: str, *, factory: bool, env: Mapping[str, str] | None = None) -> 
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                     break
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{app} did not start")
+                raise RuntimeError(f"{' '.join(command)} did not start")
             time.sleep(0.2)
         yield base
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import math
 import os
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import uvicorn
+from litestar import Litestar
 
 from dracarys.app import create_app
 from dracarys.db import open_database
@@ -245,11 +247,27 @@ def serve_workers(requested: int | None, settings: Settings) -> int:
     return (os.cpu_count() or 1) if settings.uses_redis else 1
 
 
+@asynccontextmanager
+async def _freeze_startup_heap(_: Platform) -> AsyncIterator[None]:
+    """Put what the start built (routes, schemas, modules: about 190,000 objects) out of
+    the garbage collector's sight. Every full collection walked them all, stopping the
+    process 130-290 ms under load, which set the API's p99 (`benchmarks/auth_me.py`);
+    with them frozen a full collection takes about 3 ms."""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
+def serve_app() -> Litestar:
+    """The app each `dracarys serve` process runs."""
+    return create_app(lifespan_hooks=[_freeze_startup_heap])
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_migrated(settings)
     return _serve(
-        "dracarys.app:create_app",
+        "workers.cli:serve_app",
         settings,
         factory=True,
         host=args.host or settings.host,
@@ -283,7 +301,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         # Through the environment, so the public URL and allowed origins follow the port.
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
-    app = create_app(settings, lifespan_hooks=[embedded_background, _announce], run_migrations=True)
+    app = create_app(
+        settings,
+        lifespan_hooks=[embedded_background, _announce, _freeze_startup_heap],
+        run_migrations=True,
+    )
     return _serve(app, settings, host=settings.host, port=settings.port)
 
 

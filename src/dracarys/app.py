@@ -99,6 +99,7 @@ def create_app(
                 settings=settings, database=database, redis=redis, clock=clock or SystemClock()
             )
             app.state.platform = platform
+            await stack.enter_async_context(platform.session_cache.running())
             app.state.streams = await stack.enter_async_context(run_streams(platform))
             for hook in lifespan_hooks:
                 await stack.enter_async_context(hook(platform))

@@ -1,5 +1,6 @@
 """What every request handler and service can reach: settings, the database, Redis when
-configured, the clock and the rate-limit counters. Built once in the app's lifespan."""
+configured, the clock, the rate-limit counters and the login-session cache. Built once
+in the app's lifespan."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import Database
+from dracarys.identity.session_cache import SessionCache
 from dracarys.ratelimit import Counters, build_counters
 from dracarys.realtime.transport import build_hub
 from dracarys.settings import Settings
@@ -26,12 +28,19 @@ class Platform:
     stream_hub: StreamHub | None = None
     # Built from settings when not given: in memory, or in Redis shared by all processes.
     rate_counters: Counters | None = None
+    # What `AccessMiddleware` knows of login sessions; see `identity/session_cache.py`.
+    session_cache: SessionCache = field(init=False)
 
     def __post_init__(self) -> None:
         if self.stream_hub is None:
             self.stream_hub = build_hub(self.settings, self.redis)
         if self.rate_counters is None:
             self.rate_counters = build_counters(self.settings, self.redis)
+        self.session_cache = SessionCache(
+            ttl_s=self.settings.session_cache_ttl_s,
+            redis=self.redis,
+            channel=f"{self.settings.redis_prefix}:auth:session-changes",
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:

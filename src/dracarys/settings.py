@@ -135,6 +135,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Proxies whose X-Forwarded-For names the client (IPs or networks, "*" for any);
     # empty: the connecting address is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # How long an API process trusts its cached copy of a login session (live, role,
+    # two-factor) when a pushed change was lost; 0 reads the database on every request.
+    session_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 5.0
     # KYC documents: upload limit, and the AES-256-GCM key (base64 of 32 bytes). Empty
     # derives a key from the secret key (fine for development; set it in production).
     kyc_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 10_000_000

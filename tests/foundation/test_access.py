@@ -76,18 +76,23 @@ async def test_revoked_session_and_banned_user_are_refused(
         assert (await client.get("/whoami", headers=banned.headers)).status_code == 401
 
 
-async def test_role_guard_and_role_change_take_effect_at_once(
+async def test_role_guard_and_a_published_role_change_take_effect_at_once(
     settings: Settings, clock: ManualClock, make_user: MakeUser, pool: asyncpg.Pool
 ) -> None:
     user = await make_user(role=Role.MENTEE)
-    async with AppClient(probe_app(settings, clock)) as client:
+    app = probe_app(settings, clock)
+    async with AppClient(app) as client:
+        sessions = app.state.platform.session_cache
         assert (await client.post("/admin-only", headers=user.headers)).status_code == 403
+        # Changed and then published, as the identity services do after their commit.
         await pool.execute("UPDATE users SET role = 'admin' WHERE id = $1", user.id)
+        await sessions.publish_user_change(user.id)
         # Promoted, the session still needs two-factor before acting as staff.
         assert (await client.post("/admin-only", headers=user.headers)).status_code == 403
         await pool.execute(
             "UPDATE auth_sessions SET two_factor_at = now() WHERE id = $1", user.session_id
         )
+        await sessions.publish_session_change(user.session_id)
         assert (await client.post("/admin-only", headers=user.headers)).status_code == 201
 
 

@@ -7,16 +7,18 @@ the observer role read-only wherever it can read."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -86,39 +88,61 @@ def issue_access_token(
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
+class _VerifiedToken(NamedTuple):
+    user: CurrentUser
+    not_before_s: int
+    expires_s: int
+
+
+@functools.lru_cache(maxsize=16_384)
+def _verify_access_token(token: str, secret_key: str, token_issuer: str) -> _VerifiedToken:
+    """What a token proves regardless of time, checked once per token in a process: a
+    client sends the same token for its whole life, and PyJWT's checks (about 100 µs) were
+    most of what authenticating a request cost. A token that fails raises, and is checked
+    again if it comes again; the key is in the cache key, so a new key re-checks all."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        secret_key,
+        algorithms=[ALGORITHM],
+        audience=AUDIENCE,
+        issuer=token_issuer,
+        # Time is checked by the caller against the platform clock, not the wall clock,
+        # so that the same rule holds under a test or simulation clock.
+        options={
+            "require": ["exp", "nbf", "iat", "sub", "sid", "aud", "iss"],
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+        },
+    )
+    if claims.get("typ") != "access":
+        raise jwt.InvalidTokenError("not an access token")
+    user = CurrentUser(
+        id=uuid.UUID(claims["sub"]),
+        role=Role(claims["role"]),
+        session_id=uuid.UUID(claims["sid"]),
+    )
+    return _VerifiedToken(user, int(claims["nbf"]), int(claims["exp"]))
+
+
 def decode_access_token(settings: Settings, token: str, *, now: datetime) -> CurrentUser:
     """Verify signature, algorithm, audience, issuer, expiry, not-before and token type;
     any failure is the same 401 so callers learn nothing about which check failed."""
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            settings.secret_key,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=issuer(settings),
-            # Time is checked below against the platform clock, not the wall clock, so
-            # that the same rule holds under a test or simulation clock.
-            options={
-                "require": ["exp", "nbf", "iat", "sub", "sid", "aud", "iss"],
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-            },
-        )
-        if claims.get("typ") != "access":
-            raise jwt.InvalidTokenError("not an access token")
-        if int(claims["exp"]) <= int(now.timestamp()) or int(claims["nbf"]) > int(now.timestamp()):
-            raise jwt.InvalidTokenError("outside its validity window")
-        return CurrentUser(
-            id=uuid.UUID(claims["sub"]),
-            role=Role(claims["role"]),
-            session_id=uuid.UUID(claims["sid"]),
-        )
+        verified = _verify_access_token(token, settings.secret_key, issuer(settings))
     except (jwt.InvalidTokenError, ValueError, KeyError) as exc:
-        raise Unauthorized(
-            "the access token is missing, invalid or expired",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from exc
+        raise _invalid_token() from exc
+    now_s = int(now.timestamp())
+    if verified.expires_s <= now_s or verified.not_before_s > now_s:
+        raise _invalid_token()
+    return verified.user
+
+
+def _invalid_token() -> Unauthorized:
+    return Unauthorized(
+        "the access token is missing, invalid or expired",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -156,8 +180,12 @@ def requires_role(
 class AccessMiddleware(AbstractAuthenticationMiddleware):
     """Resolves the bearer token of every request into `request.user` (None when absent).
 
-    The token's session must still be live and its user active; the role is read from the
-    database so a role change or ban takes effect on the next request, not at expiry."""
+    The token's session must still be live and its user active, and the role and
+    two-factor state are the database's, not the token's: a logout, ban or role change
+    takes effect on the next request, not at the token's expiry. They come from the
+    process's session cache (`platform.session_cache`), so a request of a session used
+    in the last few seconds makes no query for them; see `identity/session_cache.py` for
+    how a change reaches every process and why staleness stays within the TTL."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -166,23 +194,9 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
         if token is None:
             return AuthenticationResult(user=None, auth=None)
         platform: Platform = connection.app.state.platform
-        claimed = decode_access_token(platform.settings, token, now=platform.clock.now())
-        row = await platform.pool.fetchrow(
-            """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
-               FROM auth_sessions s JOIN users u ON u.id = s.user_id
-               WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
-                 AND u.status = 'active'""",
-            claimed.session_id,
-            claimed.id,
-        )
-        if row is None:
-            raise Unauthorized(
-                "this session has ended; sign in again",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-        user = msgspec.structs.replace(
-            claimed, role=Role(row["role"]), two_factor=row["two_factor"]
-        )
+        now = platform.clock.now()
+        claimed = decode_access_token(platform.settings, token, now=now)
+        user = await live_session_user(platform, claimed, now)
         if user.role is Role.OBSERVER and connection.scope.get("method") not in _READ_METHODS:
             # Enforced here rather than as an app-wide guard: Litestar copies the route
             # handler for every guard call, which costs every request.
@@ -190,8 +204,40 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth=token)
 
 
-def provide_current_user(request: Request[Any, Any, Any]) -> CurrentUser:
-    """Dependency for routes that need a signed-in caller."""
+async def live_session_user(platform: Platform, claimed: CurrentUser, now: datetime) -> CurrentUser:
+    """The caller of a verified token as the database (or a fresh cached read) has it;
+    Unauthorized when the session has ended or the user is no longer active."""
+    return await platform.session_cache.resolve(
+        claimed, now.timestamp(), lambda token_user: _read_live_session(platform, token_user)
+    )
+
+
+async def _read_live_session(platform: Platform, claimed: CurrentUser) -> CurrentUser:
+    row = await platform.pool.fetchrow(
+        """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
+           FROM auth_sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+             AND u.status = 'active'""",
+        claimed.session_id,
+        claimed.id,
+    )
+    if row is None:
+        raise Unauthorized(
+            "this session has ended; sign in again",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return msgspec.structs.replace(claimed, role=Role(row["role"]), two_factor=row["two_factor"])
+
+
+def provide_current_user(
+    request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+) -> CurrentUser:
+    """Dependency for routes that need a signed-in caller.
+
+    It names `platform` only so that Litestar resolves the two one after the other: the
+    dependencies of a handler that do not depend on each other are resolved in an anyio
+    task group, which cost about a sixth of an authenticated read's CPU
+    (`benchmarks/auth_me.py`)."""
     user = request.scope.get("user")
     if not isinstance(user, CurrentUser):
         raise Unauthorized(

@@ -146,7 +146,9 @@ class AuthController(Controller):
         await service.verify_email(platform, token)
         return Done()
 
-    @get("/me", operation_id="getMe", guards=[authenticated])
+    # No `authenticated` guard: the `current_user` dependency already refuses anonymous
+    # callers, and Litestar copies the handler for every guard call, on every request.
+    @get("/me", operation_id="getMe")
     async def me(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> Me:

@@ -295,6 +295,7 @@ async def finish_sign_in(
     email = str(claims.get("email") or "").strip() or None
     verified = _email_verified(claims) and email is not None
     cipher = personal_data_cipher(platform.settings)
+    sessions_ended = False
     async with transaction(platform.pool) as conn:
         linked = await store.oidc_identity(conn, provider, subject)
         if linked is not None:
@@ -316,7 +317,7 @@ async def finish_sign_in(
                     # this address may have been pre-registered by someone else, so its
                     # password and sessions are dropped.
                     await store.clear_password(conn, user_id, now)
-                    await store.revoke_all_sessions(conn, user_id, now)
+                    sessions_ended = await store.revoke_all_sessions(conn, user_id, now) > 0
                     await store.mark_email_verified(conn, user_id, now)
                     await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
                 action = "auth.oidc_linked"
@@ -372,4 +373,6 @@ async def finish_sign_in(
             {"provider": provider, "subject": subject},
             at=now,
         )
+    if sessions_ended:
+        await platform.session_cache.publish_user_change(user_id)
     return pair

@@ -308,6 +308,7 @@ async def change_role(
             {"from": user["role"], "to": new_role.value},
             at=now,
         )
+    await platform.session_cache.publish_user_change(user_id)
 
 
 async def set_ban(
@@ -349,6 +350,7 @@ async def set_ban(
             {"reason": reason or "", "sessions_revoked": revoked},
             at=now,
         )
+    await platform.session_cache.publish_user_change(user_id)
 
 
 async def override_kyc_level(

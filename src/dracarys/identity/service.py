@@ -469,12 +469,14 @@ async def refresh_session(
     session). Presenting a spent token again revokes the whole family."""
     now = platform.clock.now()
     refusal: str | None = None
+    ended_session: uuid.UUID | None = None
     async with transaction(platform.pool) as conn:
         row = await store.refresh_token_for_update(conn, token_hash(refresh_token))
         if row is None:
             refusal = "this refresh token is not valid"
         elif row["used_at"] is not None:
             if await store.revoke_session(conn, row["session_id"], now):
+                ended_session = row["session_id"]
                 await record_audit(
                     conn,
                     row["user_id"],
@@ -503,6 +505,8 @@ async def refresh_session(
                 session_id=row["session_id"],
                 two_factor=row["two_factor_at"] is not None,
             )
+    if ended_session is not None:
+        await platform.session_cache.publish_session_change(ended_session)
     raise Unauthorized(refusal or "this refresh token is not valid")
 
 
@@ -519,6 +523,7 @@ async def logout(platform: Platform, user: CurrentUser, source_ip: str | None) -
             {"session_id": str(user.session_id)},
             at=now,
         )
+    await platform.session_cache.publish_session_change(user.session_id)
 
 
 async def me(platform: Platform, user: CurrentUser) -> Me:
@@ -623,6 +628,7 @@ async def confirm_totp_enrolment(
             )
     if not accepted:
         raise InvalidInput("the code is wrong", field="code")
+    await platform.session_cache.publish_session_change(user.session_id)
     # Shown once; only their keyed hashes are stored.
     return RecoveryCodes(recovery_codes=codes)
 
