@@ -9,6 +9,7 @@ before doing the work it limits, never after."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Sequence
@@ -61,7 +62,13 @@ class Reservation:
         )
 
 
-class Counters(Protocol):
+class OneLimitCounter(Protocol):
+    async def reserve_one(self, limit: Limit) -> Reservation:
+        """Count one more against `limit`, unless it is full."""
+        ...
+
+
+class Counters(OneLimitCounter, Protocol):
     async def reserve(self, limits: Sequence[Limit]) -> Reservation:
         """Count one more against every limit, or, when any is full, against none."""
         ...
@@ -107,6 +114,9 @@ class MemoryCounters:
                 for limit, (count, ends_at) in zip(limits, current, strict=True)
             ),
         )
+
+    async def reserve_one(self, limit: Limit) -> Reservation:
+        return await self.reserve([limit])
 
     async def take_back(self, key: str) -> None:
         count, ends_at = self._current(key, time.monotonic())
@@ -161,6 +171,27 @@ return 0
 """
 
 
+# KEYS[1]: the key; ARGV: max_count, wanted, window_s. Takes up to `wanted` of what is left
+# in the window. Returns how many were taken, the count after, and the seconds left.
+_LEASE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local take = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]) - count)
+if take > 0 then
+  count = redis.call('INCRBY', KEYS[1], take)
+else
+  take = 0
+end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  ttl = tonumber(ARGV[3])
+  if take > 0 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+  end
+end
+return {take, count, ttl}
+"""
+
+
 class RedisCounters:
     """Counters every API process shares, under `<redis prefix>:rate_limit:`. (The keys of
     one reservation go to one script; on Redis Cluster they would need one hash slot.)"""
@@ -170,6 +201,7 @@ class RedisCounters:
         self._prefix = f"{namespace}:"
         self._reserve = redis.register_script(_RESERVE)
         self._take_back = redis.register_script(_TAKE_BACK)
+        self._lease = redis.register_script(_LEASE)
 
     async def reserve(self, limits: Sequence[Limit]) -> Reservation:
         args: list[int] = []
@@ -182,11 +214,75 @@ class RedisCounters:
             tuple(Window(values[i], max(1, values[i + 1])) for i in range(1, len(values), 2)),
         )
 
+    async def reserve_one(self, limit: Limit) -> Reservation:
+        return await self.reserve([limit])
+
     async def take_back(self, key: str) -> None:
         await self._take_back(keys=[self._prefix + key])
 
     async def clear(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
+
+    async def lease(self, limit: Limit, wanted: int) -> tuple[int, Window]:
+        """Count up to `wanted` against `limit` at once (what the window has room for):
+        how many were counted, and the window after."""
+        reply = await self._lease(
+            keys=[self._prefix + limit.key], args=[limit.max_count, wanted, limit.window_s]
+        )
+        taken, count, ttl = (int(v) for v in reply)
+        return taken, Window(count, max(1, ttl))
+
+
+class LeasedCounters:
+    """The API limit on Redis without a round trip per request: each process counts a
+    small block of a client's requests in Redis at once and spends it locally. The
+    window's total never passes the limit (a block is counted before it is spent), and a
+    block is at most 1/64 of the limit, so a client spread over processes loses at most
+    that much of a window to blocks held elsewhere; for small limits blocks are single
+    requests and counting is exact. One refill per client at a time: concurrent requests
+    wait for it rather than each asking Redis. A full window is remembered until it ends,
+    so a client past its limit costs no round trip either."""
+
+    _MAX_BLOCK = 64
+
+    def __init__(self, counters: RedisCounters) -> None:
+        self._counters = counters
+        # key → (requests left in the block, its window's end on the monotonic clock,
+        # the window's count in Redis when the block was taken)
+        self._blocks: dict[str, tuple[int, float, int]] = {}
+        self._refills: dict[str, asyncio.Future[None]] = {}
+
+    async def reserve_one(self, limit: Limit) -> Reservation:
+        while True:
+            now = time.monotonic()
+            left, ends_at, counted = self._blocks.get(limit.key, (0, 0.0, 0))
+            if ends_at > now:
+                window = Window(counted - left + 1, max(1, math.ceil(ends_at - now)))
+                if left > 0:
+                    self._blocks[limit.key] = (left - 1, ends_at, counted)
+                    return Reservation(True, (window,))
+                if counted >= limit.max_count:
+                    return Reservation(False, (Window(counted, window.ends_in_s),))
+            refill = self._refills.get(limit.key)
+            if refill is None:
+                return await self._refill(limit, now)
+            await asyncio.shield(refill)
+
+    async def _refill(self, limit: Limit, now: float) -> Reservation:
+        done = asyncio.get_running_loop().create_future()
+        self._refills[limit.key] = done
+        try:
+            block = max(1, min(self._MAX_BLOCK, limit.max_count // self._MAX_BLOCK))
+            taken, window = await self._counters.lease(limit, block)
+        finally:
+            del self._refills[limit.key]
+            done.set_result(None)
+        if len(self._blocks) >= 65_536:
+            self._blocks = {k: v for k, v in self._blocks.items() if v[1] > now}
+        self._blocks[limit.key] = (max(0, taken - 1), now + window.ends_in_s, window.count)
+        if taken == 0:
+            return Reservation(False, (window,))
+        return Reservation(True, (Window(window.count - taken + 1, window.ends_in_s),))
 
 
 def build_counters(settings: Settings, redis: Redis | None) -> Counters:
@@ -242,16 +338,27 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
     with `Retry-After`. While Redis is unreachable the limit is not applied, so the API
     stays up (the sign-in throttles, which must not fail open, refuse instead)."""
 
+    _counter: OneLimitCounter | None = None
+
+    def _counter_of(self, counters: Counters) -> OneLimitCounter:
+        if self._counter is None:
+            # On Redis, blocks of requests are counted at once (see LeasedCounters), so
+            # the limit costs a round trip per block rather than per request.
+            self._counter = (
+                LeasedCounters(counters) if isinstance(counters, RedisCounters) else counters
+            )
+        return self._counter
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
         request: Request[Any, Any, Any] = app.request_class(scope)
         if await self.should_check_request(request=request):
-            counters: Counters = app.state.platform.counters
+            counter = self._counter_of(app.state.platform.counters)
             limit = Limit(
                 self.cache_key_from_request(request), self.max_requests, DURATION_VALUES[self.unit]
             )
             try:
-                reservation = await counters.reserve([limit])
+                reservation = await counter.reserve_one(limit)
             except (RedisError, OSError) as exc:
                 log.warning("rate_limit_unavailable", error=repr(exc))
             else:

@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import msgspec
+from redis.asyncio import Redis
 
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
-from dracarys.ratelimit import Limit, Reservation
+from dracarys.ratelimit import LeasedCounters, Limit, RedisCounters, Reservation
 from dracarys.settings import Settings
 from tests.support import AppClient, TestUser
 
@@ -132,3 +133,26 @@ async def test_when_redis_is_down_the_api_limit_lets_requests_through(
     dead = msgspec.structs.replace(settings, redis_url="redis://127.0.0.1:1/0")
     async with AppClient(create_app(dead, clock=clock)) as client:
         assert (await client.get(some_user_path())).status_code == 404
+
+
+async def test_a_large_limit_is_counted_in_blocks_that_never_pass_it_across_processes(
+    redis_settings: Settings,
+) -> None:
+    """On Redis the API limit counts blocks of a client's requests at once (1/64 of the
+    limit) so a request rarely waits on Redis; two processes sharing a client still
+    admit no more than the limit, and lose at most a block each to the other."""
+    redis = Redis.from_url(redis_settings.redis_url or "")
+    try:
+        namespace = f"{redis_settings.redis_prefix}:rate_limit"
+        first = LeasedCounters(RedisCounters(redis, namespace))
+        second = LeasedCounters(RedisCounters(redis, namespace))
+        limit = Limit("api:user:burst", 640, 60)  # blocks of 10
+        replies = await asyncio.gather(
+            *(counter.reserve_one(limit) for _ in range(500) for counter in (first, second))
+        )
+        granted = sum(r.granted for r in replies)
+        assert 640 - 2 * 10 <= granted <= 640
+        assert int(await redis.get(f"{namespace}:{limit.key}") or 0) == 640
+        assert all(0 < r.windows[0].ends_in_s <= 60 for r in replies)
+    finally:
+        await redis.aclose()
