@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +35,31 @@ _TEMPLATE_LOCK_KEY = 0x44524143_54504C54  # "DRACTPLT"
 def dsn_for(database: str) -> str:
     parts = urlsplit(ADMIN_DSN)
     return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@asynccontextmanager
+async def database_migrated_without(versions: Collection[int]) -> AsyncIterator[str]:
+    """A fresh database migrated as an older version left it, every migration but
+    `versions` applied (a test writes rows the old way, then upgrades); its DSN."""
+    name = f"dracarys_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        conn = await asyncpg.connect(dsn_for(name))
+        try:
+            await migrate(conn, [m for m in discover_migrations() if m.version not in versions])
+        finally:
+            await conn.close()
+        yield dsn_for(name)
+    finally:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 def _template_name() -> str:

@@ -159,3 +159,18 @@ async def stored_contact(pool: asyncpg.Pool, settings: Settings, user_id: uuid.U
         contact = await contact_of(conn, settings, user_id)
     assert contact is not None
     return contact
+
+
+async def tables_holding(pool: asyncpg.Pool, values: list[str]) -> dict[str, set[str]]:
+    """Every table of the database with a row holding one of `values` in plain text, as
+    text or as bytes (a bytea shows as hex in a row's text form), case-insensitively."""
+    needles = {v: (v.lower(), v.encode().hex()) for v in values}
+    found: dict[str, set[str]] = {}
+    tables = await pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    for table in (t["tablename"] for t in tables):
+        for row in await pool.fetch(f'SELECT r::text AS row FROM "{table}" r'):
+            text = row["row"].lower()
+            for value, (lower, hexed) in needles.items():
+                if lower in text or hexed in text:
+                    found.setdefault(table, set()).add(value)
+    return found

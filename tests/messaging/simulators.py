@@ -32,6 +32,16 @@ def free_port() -> int:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # Mailboxes the server says do not exist, as a real one does at RCPT TO.
+        self.unknown_mailboxes: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address.lower() in self.unknown_mailboxes:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

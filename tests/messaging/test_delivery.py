@@ -69,6 +69,7 @@ async def test_queued_mail_is_sent_over_smtp_after_commit(
     async with transaction(pool) as conn:
         message_id = await queue_email(
             conn,
+            platform.settings,
             to=to,
             template="test_points_awarded",
             context={"name": "Wanjiru", "points": 25, "reason": "your first session"},
@@ -99,6 +100,7 @@ async def test_rolled_back_transaction_sends_nothing(
         async with transaction(pool) as conn:
             await queue_email(
                 conn,
+                platform.settings,
                 to=to,
                 template="test_points_awarded",
                 context={"name": "A", "points": 1, "reason": "r"},
@@ -109,6 +111,7 @@ async def test_rolled_back_transaction_sends_nothing(
     async with transaction(pool) as conn:
         await queue_email(
             conn,
+            platform.settings,
             to=control,
             template="test_points_awarded",
             context={"name": "B", "points": 2, "reason": "r"},
@@ -125,6 +128,7 @@ async def test_redelivered_send_event_does_not_send_twice(
     async with transaction(pool) as conn:
         message_id = await queue_email(
             conn,
+            platform.settings,
             to=to,
             template="test_points_awarded",
             context={"name": "C", "points": 3, "reason": "r"},
@@ -156,6 +160,7 @@ async def test_with_outbound_files_mail_and_sms_are_written_once_and_nothing_is_
     async with transaction(pool) as conn:
         mail_id = await queue_email(
             conn,
+            platform.settings,
             to=to,
             template="test_points_awarded",
             context={"name": "Achieng", "points": 7, "reason": "a lesson"},
@@ -163,6 +168,7 @@ async def test_with_outbound_files_mail_and_sms_are_written_once_and_nothing_is_
         )
         sms_id = await queue_sms(
             conn,
+            platform.settings,
             to="+254700000009",
             template="phone_code",
             context={"code": "123456", "minutes": 10},
@@ -217,6 +223,7 @@ async def test_sms_goes_to_the_gateway_with_credentials_and_sender_id(
     async with transaction(platform.pool) as conn:
         await queue_sms(
             conn,
+            platform.settings,
             to=number,
             template="phone_code",
             context={"code": "482913", "minutes": 10},
@@ -253,6 +260,7 @@ async def test_a_lost_delivery_is_requeued_by_the_sweeper_and_sent_once(
     async with transaction(pool) as conn:
         message_id = await queue_email(
             conn,
+            platform.settings,
             to=to,
             template="test_points_awarded",
             context={"name": "D", "points": 4, "reason": "r"},
@@ -288,6 +296,7 @@ async def test_the_sweeper_gives_up_after_the_maximum_requeues(
     async with transaction(pool) as conn:
         await queue_email(
             conn,
+            platform.settings,
             to="nowhere@example.com",
             template="test_points_awarded",
             context={"name": "E", "points": 5, "reason": "r"},

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
+from dracarys.messaging.service import list_messages
 from dracarys.platform import Platform
 from dracarys.points import reconcile, service
 from dracarys.points.models import ConvertPointsInput, Target
@@ -115,9 +116,11 @@ async def test_award_queues_the_section_14_email_and_a_live_notification(
 
     for _ in range(2):  # a redelivered batch queues no second e-mail
         await consume_batch(platform.pool, "points.notify", batch, unused, batch_handler=notify)
-    [mail] = await platform.pool.fetch("SELECT * FROM outbound_messages WHERE user_id = $1", user)
-    assert mail["template"] == "points.lesson_completed"
-    assert mail["body_text"].startswith(
+    async with platform.pool.acquire() as conn:
+        [mail] = await list_messages(conn, platform.settings, user_id=user)
+    assert mail.template == "points.lesson_completed"
+    assert mail.content is not None
+    assert mail.content.text.startswith(
         "Nice — 10 points for completing Risk 101. Your balance: 10."
     )
     assert len(await outbox_topics(platform.pool, "email.send")) == 1

@@ -15,6 +15,7 @@ import pytest
 
 from dracarys.db import transaction
 from dracarys.identity.access import CurrentUser, Role
+from dracarys.messaging.service import list_messages
 from dracarys.platform import Platform
 from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess
 from dracarys.trading import signals as signal_service
@@ -690,13 +691,12 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     assert row["billing_status"] == "past_due"
     assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 403
     assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.past_due'")) == 1
-    [mail] = await desk.fetch(
-        "SELECT recipient, subject, body_text FROM outbound_messages WHERE user_id = $1",
-        mentee.id,
-    )
-    assert mail["recipient"] == mentee.email
-    assert "paused" in mail["subject"]
-    assert "KES 1,000.00" in mail["body_text"]
+    async with desk.platform.pool.acquire() as conn:
+        [mail] = await list_messages(conn, desk.platform.settings, user_id=mentee.id)
+    assert mail.recipient == mentee.email
+    assert mail.content is not None
+    assert "paused" in mail.content.subject
+    assert "KES 1,000.00" in mail.content.text
     assert await renew(desk.platform) == 0  # still short: no second notice
     assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.past_due'")) == 1
 

@@ -300,6 +300,8 @@ class DarajaSimulator:
     status_queries: list[dict[str, Any]] = field(default_factory=list)
     status_results: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     holds: dict[str, HeldCall] = field(default_factory=dict)
+    # The name M-Pesa has on file for a number (a B2C result names its receiver by it).
+    registered_names: dict[str, str] = field(default_factory=dict)
     token_requests: int = 0
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -309,6 +311,7 @@ class DarajaSimulator:
         self.b2c_answers_to_lose = 0
         self.b2c_lost_before_mpesa = 0
         self.status_results.clear()
+        self.registered_names.clear()
         for held in self.holds.values():
             held.released.set()
         self.holds.clear()
@@ -659,7 +662,11 @@ class DarajaSimulator:
                 "ResultParameter": [
                     {"Key": "TransactionAmount", "Value": outcome.paid_amount},
                     {"Key": "TransactionReceipt", "Value": result["TransactionID"]},
-                    {"Key": "ReceiverPartyPublicName", "Value": f"{request['PartyB']} - Mentor"},
+                    {
+                        "Key": "ReceiverPartyPublicName",
+                        "Value": f"{request['PartyB']} - "
+                        + self.registered_names.get(request["PartyB"], "Mentor"),
+                    },
                     {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
                 ]
             }

@@ -16,7 +16,7 @@ from importlib import resources
 
 import asyncpg
 
-from dracarys.db.tx import Connection
+from dracarys.db.tx import Connection, session_lock
 
 # Any constant works; it only has to be the same for every migrator of this schema.
 _MIGRATION_LOCK_KEY = 0x44524143_4D494752  # "DRACMIGR"
@@ -56,8 +56,7 @@ async def migrate(conn: Connection, migrations: list[Migration] | None = None) -
     """Apply what is missing; returns the versions applied by this call."""
     todo = discover_migrations() if migrations is None else migrations
     applied_now: list[int] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
-    try:
+    async with session_lock(conn, _MIGRATION_LOCK_KEY):
         await conn.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version integer PRIMARY KEY,
@@ -85,8 +84,6 @@ async def migrate(conn: Connection, migrations: list[Migration] | None = None) -
                     migration.checksum,
                 )
             applied_now.append(migration.version)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
     return applied_now
 
 

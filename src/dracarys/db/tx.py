@@ -1,6 +1,6 @@
 """The one way to run a unit of work: `transaction()` for ordinary writes and
 `serializable()` for contended ones, which retries serialization failures and deadlocks
-so they never reach a client."""
+so they never reach a client; `session_lock()` for a step that spans many transactions."""
 
 from __future__ import annotations
 
@@ -46,3 +46,14 @@ async def serializable(
                 raise
             await asyncio.sleep(random.uniform(0, 0.002 * (2 ** min(attempt, 6))))  # noqa: S311
     raise AssertionError("unreachable")
+
+
+@asynccontextmanager
+async def session_lock(conn: Connection, key: int) -> AsyncIterator[None]:
+    """A session-level advisory lock, held across the transactions of a long step (the
+    migrations, a sealing run) so processes running the same step take turns."""
+    await conn.execute("SELECT pg_advisory_lock($1)", key)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", key)

@@ -1,6 +1,7 @@
-"""Secrets at rest for identity: AES-256-GCM sealing (random 96-bit nonce per message,
-caller-chosen associated data), a key ring whose ciphertexts name their key version, and
-the keys derived for KYC documents, TOTP secrets, personal data and short code hashes."""
+"""Secrets at rest: AES-256-GCM sealing (random 96-bit nonce per message, caller-chosen
+associated data), a key ring whose ciphertexts name their key version, field ciphers that
+bind each value to its record and field, and the keys derived for KYC documents, TOTP
+secrets, personal data, outgoing messages, payment details and short code hashes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -86,22 +88,62 @@ class KeyRing:
         return aead.decrypt(sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :], associated_data)
 
 
-PERSONAL_DATA_KEY_VERSION = 1
+class FieldCipher:
+    """Values of one purpose sealed under its key ring, each bound (as associated data) to
+    the id of the record it belongs to and to its field: a ciphertext copied onto another
+    record, or into another column, does not open."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self._keys = keys
+
+    @staticmethod
+    def _binding(record_id: uuid.UUID | int, field: bytes) -> bytes:
+        record = record_id.bytes if isinstance(record_id, uuid.UUID) else b"%d" % record_id
+        return record + b"/" + field
+
+    def seal_bytes(self, record_id: uuid.UUID | int, field: bytes, value: bytes) -> bytes:
+        return self._keys.seal(value, self._binding(record_id, field))
+
+    def open_bytes(self, record_id: uuid.UUID | int, field: bytes, sealed: bytes) -> bytes:
+        return self._keys.unseal(bytes(sealed), self._binding(record_id, field))
+
+    def seal(self, record_id: uuid.UUID | int, field: bytes, value: str) -> bytes:
+        return self.seal_bytes(record_id, field, value.encode())
+
+    def open(self, record_id: uuid.UUID | int, field: bytes, sealed: bytes) -> str:
+        return self.open_bytes(record_id, field, sealed).decode()
+
+
+# Every purpose's ring starts at version 1, derived from the secret key; a rotation adds
+# version 2 to that purpose's ring and keeps 1 for opening what was sealed under it.
+FIRST_KEY_VERSION = 1
+
+
+def _key_ring(settings: Settings, purpose: str) -> KeyRing:
+    key = _derive(settings, f"dracarys {purpose} v{FIRST_KEY_VERSION}".encode())
+    return KeyRing({FIRST_KEY_VERSION: key}, FIRST_KEY_VERSION)
 
 
 def personal_data_key_ring(settings: Settings) -> KeyRing:
-    """Name, e-mail, phone and postal address. Version 1 is derived from the secret key;
-    a rotation adds version 2 here and keeps 1 for opening what was sealed under it."""
-    return KeyRing(
-        {PERSONAL_DATA_KEY_VERSION: _derive(settings, b"dracarys personal data v1")},
-        PERSONAL_DATA_KEY_VERSION,
-    )
+    """Name, e-mail, phone and postal address."""
+    return _key_ring(settings, "personal data")
 
 
 def personal_data_index_key(settings: Settings) -> bytes:
     """The blind-index key: a separate key, so the index reveals nothing of the
     ciphertexts' key and the other way round."""
     return _derive(settings, b"dracarys personal data blind index v1")
+
+
+def outbound_message_cipher(settings: Settings) -> FieldCipher:
+    """Recipients and contents of queued e-mail and SMS: a key of their own, so the
+    message queue's key opens no user record and the other way round."""
+    return FieldCipher(_key_ring(settings, "outbound messages"))
+
+
+def payment_details_cipher(settings: Settings) -> FieldCipher:
+    """M-Pesa numbers of deposits, payout destinations and the providers' callbacks."""
+    return FieldCipher(_key_ring(settings, "payment details"))
 
 
 def token_hash(token: str) -> bytes:

@@ -195,7 +195,13 @@ async def decide_document(
                 },
             )
         await queue_email(
-            conn, to=contact.email, template=template, context=context, now=now, user_id=user_id
+            conn,
+            platform.settings,
+            to=contact.email,
+            template=template,
+            context=context,
+            now=now,
+            user_id=user_id,
         )
         await record_audit(
             conn,

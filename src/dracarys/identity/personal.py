@@ -15,9 +15,14 @@ from collections.abc import Collection
 import asyncpg
 import msgspec
 
-from dracarys.db import Connection
+from dracarys.db import Connection, session_lock
 from dracarys.identity import store
-from dracarys.identity.crypto import KeyRing, personal_data_index_key, personal_data_key_ring
+from dracarys.identity.crypto import (
+    FieldCipher,
+    KeyRing,
+    personal_data_index_key,
+    personal_data_key_ring,
+)
 from dracarys.identity.models import Contact, PostalAddress, SealedContact
 from dracarys.settings import Settings
 
@@ -32,18 +37,13 @@ OIDC_EMAIL = b"oidc email"
 SEAL_BATCH = 500
 
 
-class PersonalDataCipher:
-    """Seals and opens one deployment's personal data; get it with `personal_data_cipher`."""
+class PersonalDataCipher(FieldCipher):
+    """Seals and opens one deployment's personal data, bound to the user id and field;
+    get it with `personal_data_cipher`."""
 
     def __init__(self, keys: KeyRing, index_key: bytes) -> None:
-        self._keys = keys
+        super().__init__(keys)
         self._index_key = index_key
-
-    def seal(self, user_id: uuid.UUID, field: bytes, value: str) -> bytes:
-        return self._keys.seal(value.encode(), user_id.bytes + b"/" + field)
-
-    def open(self, user_id: uuid.UUID, field: bytes, sealed: bytes) -> str:
-        return self._keys.unseal(bytes(sealed), user_id.bytes + b"/" + field).decode()
 
     def _index(self, field: bytes, normalised: str) -> bytes:
         message = field + b"/" + normalised.encode()
@@ -82,13 +82,12 @@ class PersonalDataCipher:
         return self.open(row["id"], NAME, row["name_sealed"])
 
     def seal_address(self, user_id: uuid.UUID, address: PostalAddress) -> bytes:
-        return self._keys.seal(msgspec.json.encode(address), user_id.bytes + b"/" + ADDRESS)
+        return self.seal_bytes(user_id, ADDRESS, msgspec.json.encode(address))
 
     def open_address(self, user_id: uuid.UUID, sealed: bytes | None) -> PostalAddress | None:
         if sealed is None:
             return None
-        plain = self._keys.unseal(bytes(sealed), user_id.bytes + b"/" + ADDRESS)
-        return msgspec.json.decode(plain, type=PostalAddress)
+        return msgspec.json.decode(self.open_bytes(user_id, ADDRESS, sealed), type=PostalAddress)
 
 
 def personal_data_cipher(settings: Settings) -> PersonalDataCipher:
@@ -142,14 +141,13 @@ async def seal_plain_personal_data(
     migrations; running it again, or twice at once, seals nothing twice."""
     cipher = personal_data_cipher(settings)
     sealed = 0
-    await store.lock_sealing(conn)
-    try:
+    # One sealer at a time, so the final validation never meets a batch another process
+    # has yet to commit.
+    async with session_lock(conn, store.SEALING_LOCK_KEY):
         for seal_batch in (_seal_user_batch, _seal_token_batch, _seal_code_batch, _seal_oidc_batch):
             while batch := await seal_batch(conn, cipher, batch_size):
                 sealed += batch
         await store.validate_personal_data_constraints(conn)
-    finally:
-        await store.unlock_sealing(conn)
     return sealed
 
 

@@ -335,6 +335,7 @@ async def set_ban(
             contact = personal_data_cipher(platform.settings).open_contact(user)
             await queue_email(
                 conn,
+                platform.settings,
                 to=contact.email,
                 template="account_banned",
                 context={"name": contact.name, "reason": reason or ""},

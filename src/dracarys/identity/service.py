@@ -163,6 +163,7 @@ async def send_email_verification(
     link = f"{platform.settings.public_url}/api/v1/verify-email?token={token}"
     await queue_email(
         conn,
+        platform.settings,
         to=email,
         template="verify_email",
         context={"name": name, "link": link, "hours": int(EMAIL_TOKEN_TTL.total_seconds() // 3600)},
@@ -251,6 +252,7 @@ async def request_phone_code(
         )
         await queue_sms(
             conn,
+            platform.settings,
             to=number,
             template="phone_code",
             context={"code": code, "minutes": int(PHONE_CODE_TTL.total_seconds() // 60)},

@@ -809,16 +809,6 @@ async def insert_demo_user(
 SEALING_LOCK_KEY = 0x44524143_5049494C  # "DRACPIIL"
 
 
-async def lock_sealing(conn: Connection) -> None:
-    """Session-level: one sealer at a time, so the final validation never meets a batch
-    another process has yet to commit."""
-    await conn.execute("SELECT pg_advisory_lock($1)", SEALING_LOCK_KEY)
-
-
-async def unlock_sealing(conn: Connection) -> None:
-    await conn.execute("SELECT pg_advisory_unlock($1)", SEALING_LOCK_KEY)
-
-
 async def plain_users(conn: Connection, limit: int) -> list[Row]:
     return await conn.fetch(
         """SELECT id, plain_email, plain_name, plain_phone FROM users

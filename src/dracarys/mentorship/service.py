@@ -941,6 +941,7 @@ async def emit_due_reminders(platform: Platform) -> int:
                     assert contact is not None  # participants are users (foreign keys)
                     await queue_email(
                         conn,
+                        platform.settings,
                         to=contact.email,
                         template=SESSION_REMINDER_TEMPLATE,
                         context={

@@ -1,6 +1,8 @@
 """Queueing and delivering messages. Domains call `queue_email` / `queue_sms` inside
 their own transaction; the message leaves only if that transaction commits, through the
-`email.send` / `sms.send` outbox events handled by `deliver_message`."""
+`email.send` / `sms.send` outbox events handled by `deliver_message`. Recipients and
+contents are stored sealed (`sealing`), opened to deliver and by `list_messages`; once
+sent, a message keeps only its sealed recipient, template, times and provider id."""
 
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from typing import Any
 import structlog
 
 from dracarys.db import Connection
+from dracarys.identity.crypto import outbound_message_cipher
 from dracarys.messaging import store
 from dracarys.messaging.adapters import OutboundFiles, SmsGateway, SmtpMailer, email_message
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
+from dracarys.messaging.models import MessageContent, OutboundMessage
+from dracarys.messaging.sealing import open_message, seal_content, seal_recipient
 from dracarys.messaging.templates import render_email, render_sms
 from dracarys.outbox import DeliveryBinding, Event, emit
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 
 log = structlog.get_logger("dracarys.messaging")
 
@@ -41,6 +47,7 @@ def delivery_platform() -> Platform:
 
 async def queue_email(
     conn: Connection,
+    settings: Settings,
     *,
     to: str,
     template: str,
@@ -49,25 +56,22 @@ async def queue_email(
     user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     rendered = render_email(template, context)
-    message_id = uuid.uuid4()
-    await store.insert_message(
+    content = MessageContent(subject=rendered.subject, text=rendered.text, html=rendered.html)
+    return await _queue(
         conn,
-        message_id=message_id,
-        channel="email",
-        user_id=user_id,
-        recipient=to,
+        settings,
+        "email",
+        to=to,
         template=template,
-        subject=rendered.subject,
-        body_text=rendered.text,
-        body_html=rendered.html,
+        content=content,
         now=now,
+        user_id=user_id,
     )
-    await emit(conn, EMAIL_SEND, {"message_id": str(message_id)})
-    return message_id
 
 
 async def queue_sms(
     conn: Connection,
+    settings: Settings,
     *,
     to: str,
     template: str,
@@ -75,54 +79,106 @@ async def queue_sms(
     now: datetime,
     user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
+    content = MessageContent(subject="", text=render_sms(template, context))
+    return await _queue(
+        conn,
+        settings,
+        "sms",
+        to=to,
+        template=template,
+        content=content,
+        now=now,
+        user_id=user_id,
+    )
+
+
+async def _queue(
+    conn: Connection,
+    settings: Settings,
+    channel: str,
+    *,
+    to: str,
+    template: str,
+    content: MessageContent,
+    now: datetime,
+    user_id: uuid.UUID | None,
+) -> uuid.UUID:
+    cipher = outbound_message_cipher(settings)
     message_id = uuid.uuid4()
     await store.insert_message(
         conn,
         message_id=message_id,
-        channel="sms",
+        channel=channel,
         user_id=user_id,
-        recipient=to,
+        recipient_sealed=seal_recipient(cipher, message_id, to),
         template=template,
-        subject="",
-        body_text=render_sms(template, context),
-        body_html=None,
+        content_sealed=seal_content(cipher, message_id, content),
         now=now,
     )
-    await emit(conn, SMS_SEND, {"message_id": str(message_id)})
+    await emit(
+        conn, EMAIL_SEND if channel == "email" else SMS_SEND, {"message_id": str(message_id)}
+    )
     return message_id
 
 
 async def deliver_message(conn: Connection, event: Event) -> None:
     """Consumer of `email.send` and `sms.send`. A provider failure raises, so the task
-    is retried; a message already marked sent is skipped."""
+    is retried; a message already marked sent is skipped. The recipient and content are
+    opened here, for the provider (or the outbound file), and nowhere else on this path;
+    the log line names the message, never its recipient."""
     platform = delivery_platform()
     message_id = uuid.UUID(str(event.payload["message_id"]))
     row = await store.message_for_update(conn, message_id)
     if row is None or row["sent_at"] is not None:
         return
     settings = platform.settings
+    message = open_message(outbound_message_cipher(settings), row)
+    assert message.content is not None  # the content goes only with the sending
+    content = message.content
     to_files = settings.outbound == "files"
-    if row["channel"] == "email":
-        message = email_message(
+    if message.channel == "email":
+        mail = email_message(
             settings,
             message_id=message_id,
-            to=row["recipient"],
-            subject=row["subject"],
-            text=row["body_text"],
-            html=row["body_html"],
+            to=message.recipient,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
         )
         if to_files:
-            provider_id = await OutboundFiles(settings).write_email(message_id, message)
+            provider_id = await OutboundFiles(settings).write_email(message_id, mail)
         else:
-            provider_id = await SmtpMailer(settings).send(message)
+            provider_id = await SmtpMailer(settings).send(mail)
     elif to_files:
         provider_id = await OutboundFiles(settings).write_sms(
-            message_id, row["recipient"], row["body_text"]
+            message_id, message.recipient, content.text
         )
     else:
-        provider_id = await SmsGateway(settings).send(to=row["recipient"], text=row["body_text"])
+        provider_id = await SmsGateway(settings).send(to=message.recipient, text=content.text)
     await store.mark_sent(conn, message_id, provider_id, platform.clock.now())
-    log.info("message_sent", channel=row["channel"], template=row["template"])
+    log.info(
+        "message_sent",
+        message_id=str(message_id),
+        channel=message.channel,
+        template=message.template,
+    )
+
+
+async def list_messages(
+    conn: Connection,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID | None = None,
+    channel: str | None = None,
+    unsent_only: bool = False,
+    limit: int = 500,
+) -> list[OutboundMessage]:
+    """Messages oldest first, opened: for one user, one channel, or the unsent only."""
+    cipher = outbound_message_cipher(settings)
+    rows = await store.messages(
+        conn, user_id=user_id, channel=channel, unsent_only=unsent_only, limit=limit
+    )
+    return [open_message(cipher, row) for row in rows]
 
 
 async def requeue_unsent(conn: Connection, now: datetime, *, limit: int = 500) -> int:

@@ -154,6 +154,7 @@ async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Ev
         if contact and award.reason_code in AWARD_TEMPLATES:
             await queue_email(
                 conn,
+                platform.settings,
                 to=contact.email,
                 template=f"points.{award.reason_code}",
                 context=values,

@@ -692,6 +692,7 @@ async def _tell_past_due(conn: Connection, platform: Platform, row: Any, now: da
         return
     await queue_email(
         conn,
+        platform.settings,
         to=contact.email,
         template=PAST_DUE_TEMPLATE,
         context={

@@ -46,7 +46,7 @@ from dracarys.payments.daraja import (
 )
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import events, invoices, ledger, store
+from dracarys.wallet import events, invoices, ledger, payment_details, store
 from dracarys.wallet.ledger import InsufficientFunds
 from dracarys.wallet.models import (
     SUPPORTED_CURRENCIES,
@@ -66,6 +66,9 @@ from dracarys.wallet.service import ID_NAMESPACE, check_callback_token, own_wall
 
 log = structlog.get_logger("dracarys.wallet.payouts")
 _IN_FLIGHT = ("sending", "sent")
+# Stands for the payout's destination in a failure reason that names it: the number is
+# sealed, so the stored reason keeps this and `payout_view` puts the number in.
+_DESTINATION = "{destination}"
 _OPEN_ATTEMPT = ("sending", "accepted")
 # How many in-flight payouts one reconciliation run asks about.
 _RECONCILE_BATCH = 200
@@ -85,10 +88,17 @@ def _reconcile_after(settings: Settings) -> timedelta:
 # ---- views ----------------------------------------------------------------------------
 
 
-def payout_view(row: asyncpg.Record, *, stuck_reason: str | None = None) -> PayoutView:
+def payout_view(
+    settings: Settings, row: asyncpg.Record, *, stuck_reason: str | None = None
+) -> PayoutView:
     """`row` from `store.get_payout` or `store.payouts_awaiting_admin` (with the current
-    attempt)."""
+    attempt). A failure reason naming the destination gets it opened here, for the
+    payout's owner or an admin: the database keeps the placeholder."""
     open_attempt = row["attempt_status"] in _OPEN_ATTEMPT
+    failure_reason = row["failure_reason"]
+    if failure_reason is not None and _DESTINATION in failure_reason:
+        destination = payment_details.open_destination(settings, row)
+        failure_reason = failure_reason.replace(_DESTINATION, destination)
     return PayoutView(
         id=row["id"],
         user_id=row["user_id"],
@@ -98,17 +108,17 @@ def payout_view(row: asyncpg.Record, *, stuck_reason: str | None = None) -> Payo
         currency=row["currency"],
         status=row["status"],
         attempts=row["attempts"],
-        failure_reason=row["failure_reason"],
+        failure_reason=failure_reason,
         review_reason=row["review_reason"],
         in_flight_since=row["attempt_started_at"] if open_attempt else None,
         stuck_reason=stuck_reason,
     )
 
 
-async def _view_of(conn: Connection, payout_id: uuid.UUID) -> PayoutView:
+async def _view_of(conn: Connection, settings: Settings, payout_id: uuid.UUID) -> PayoutView:
     row = await store.get_payout(conn, payout_id)
     assert row is not None
-    return payout_view(row)
+    return payout_view(settings, row)
 
 
 async def get_payout(platform: Platform, actor: CurrentUser, payout_id: uuid.UUID) -> PayoutView:
@@ -116,7 +126,7 @@ async def get_payout(platform: Platform, actor: CurrentUser, payout_id: uuid.UUI
         row = await store.get_payout(conn, payout_id)
     if row is None or not actor.may_read_as_owner(row["user_id"]):
         raise NotFound("no such payout", field="payout_id")
-    return payout_view(row)
+    return payout_view(platform.settings, row)
 
 
 def _stuck_reason(row: asyncpg.Record, settings: Settings) -> str | None:
@@ -145,7 +155,7 @@ async def payouts_awaiting_admin(platform: Platform) -> list[PayoutView]:
     stuck_since = platform.clock.now() - _reconcile_after(settings)
     async with platform.pool.acquire() as conn:
         rows = await store.payouts_awaiting_admin(conn, stuck_since)
-    return [payout_view(row, stuck_reason=_stuck_reason(row, settings)) for row in rows]
+    return [payout_view(settings, row, stuck_reason=_stuck_reason(row, settings)) for row in rows]
 
 
 # ---- withdrawals and opening payouts --------------------------------------------------
@@ -171,6 +181,7 @@ async def require_step_up(
 
 async def _open_payout(
     conn: Connection,
+    settings: Settings,
     *,
     payout_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -205,7 +216,7 @@ async def _open_payout(
         batch_id=batch_id,
         kind=kind,
         method=method,
-        destination=destination,
+        destination_sealed=payment_details.seal_destination(settings, payout_id, destination),
         amount_minor=amount_minor,
         currency=currency,
         status="queued" if method == "mpesa" else "awaiting_bank_transfer",
@@ -259,6 +270,7 @@ async def request_withdrawal(
             )
         row = await _open_payout(
             conn,
+            settings,
             payout_id=uuid.uuid5(ID_NAMESPACE, f"withdraw:{wallet_id}:{idempotency_key}"),
             user_id=wallet_id,
             batch_id=None,
@@ -269,7 +281,7 @@ async def request_withdrawal(
             currency=request.currency,
             now=now,
         )
-        return msgspec.to_builtins(payout_view(row))  # type: ignore[no-any-return]
+        return msgspec.to_builtins(payout_view(settings, row))  # type: ignore[no-any-return]
 
     async with transaction(platform.pool) as conn:
         result = await run_once(
@@ -285,7 +297,7 @@ async def request_withdrawal(
     if view.status == "queued":
         await dispatch_payout(platform, view.id)
     async with platform.pool.acquire() as conn:
-        return await _view_of(conn, view.id)
+        return await _view_of(conn, platform.settings, view.id)
 
 
 def payout_period(now: datetime) -> str:
@@ -323,6 +335,7 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
                         continue
                     row = await _open_payout(
                         conn,
+                        platform.settings,
                         payout_id=uuid.uuid5(ID_NAMESPACE, f"payout:{batch_id}:{user_id}"),
                         user_id=user_id,
                         batch_id=batch_id,
@@ -510,7 +523,7 @@ async def dispatch_payout(platform: Platform, payout_id: uuid.UUID) -> str:
     try:
         accepted = await DarajaGateway(settings, platform.clock).b2c(
             originator_id=originator_id,
-            phone=payout["destination"],
+            phone=payment_details.open_destination(settings, payout),
             amount_minor=payout["amount_minor"],
             currency=payout["currency"],
             remarks=f"Dracarys {payout['kind']}",
@@ -531,11 +544,11 @@ async def dispatch_payout(platform: Platform, payout_id: uuid.UUID) -> str:
                 conn, originator_id, "refused", platform.clock.now(), detail=exc.detail
             )
             if isinstance(exc, InvalidInput) and _is_current(locked, originator_id):
-                reason = f"cannot pay {locked['destination']} through M-Pesa: {exc.detail}"
+                reason = f"cannot pay {_DESTINATION} through M-Pesa: {exc.detail}"
                 await _fail_payout(conn, locked, reason, platform.clock.now())
             elif _is_current(locked, originator_id):
                 await _retry_or_fail(conn, locked, exc.detail, settings, platform.clock.now())
-            return (await _view_of(conn, payout_id)).status
+            return (await _view_of(conn, platform.settings, payout_id)).status
     async with transaction(platform.pool) as conn:
         locked = await store.lock_payout(conn, payout_id)
         assert locked is not None
@@ -591,13 +604,14 @@ async def handle_b2c_result(
     now = platform.clock.now()
     originator_id = result.originator_conversation_id
     async with transaction(platform.pool) as conn:
-        await store.record_callback(
+        await payment_details.record_callback(
             conn,
-            "mpesa",
-            "b2c_timeout" if queue_timeout else "b2c_result",
-            originator_id,
-            payload["Result"],
-            now,
+            platform.settings,
+            provider="mpesa",
+            kind="b2c_timeout" if queue_timeout else "b2c_result",
+            reference=originator_id,
+            payload=payload["Result"],
+            now=now,
         )
         found = await _lock_attempt(conn, originator_id)
         if found is None:
@@ -692,13 +706,14 @@ async def handle_status_result(
     result = read_result(payload)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        await store.record_callback(
+        await payment_details.record_callback(
             conn,
-            "mpesa",
-            "b2c_status_timeout" if queue_timeout else "b2c_status",
-            originator_id,
-            payload["Result"],
-            now,
+            platform.settings,
+            provider="mpesa",
+            kind="b2c_status_timeout" if queue_timeout else "b2c_status",
+            reference=originator_id,
+            payload=payload["Result"],
+            now=now,
         )
         if queue_timeout:
             return  # the query itself expired unanswered: the next run asks again
@@ -808,7 +823,7 @@ async def resolve_payout_review(
             )
         elif payout["status"] != outcome or payout["review_reason"] is None:
             raise Conflict("this payout is not waiting for a review", field="payout_id")
-        return await _view_of(conn, payout_id)
+        return await _view_of(conn, platform.settings, payout_id)
 
 
 async def record_bank_transfer(
@@ -844,4 +859,4 @@ async def record_bank_transfer(
             )
         elif payout["status"] != "completed" or payout["method"] != "bank":
             raise Conflict("this payout is not waiting for a bank transfer", field="payout_id")
-        return await _view_of(conn, payout_id)
+        return await _view_of(conn, platform.settings, payout_id)

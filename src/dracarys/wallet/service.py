@@ -41,7 +41,7 @@ from dracarys.payments.stripe_gateway import (
 )
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import events, invoices, ledger, store
+from dracarys.wallet import events, invoices, ledger, payment_details, store
 from dracarys.wallet.escrow import hold_escrow
 from dracarys.wallet.models import (
     SUPPORTED_CURRENCIES,
@@ -232,7 +232,11 @@ async def start_deposit(
             amount_minor=request.amount_minor,
             currency=request.currency,
             pending_transfer_id=hold.id,
-            phone=phone,
+            phone_sealed=(
+                None
+                if phone is None
+                else payment_details.seal_deposit_phone(settings, deposit_id, phone)
+            ),
             now=now,
         )
         await store.set_deposit_provider_ref(conn, deposit_id, provider_ref, now)
@@ -254,7 +258,9 @@ async def start_deposit(
     # A callback that raced ahead of our commit was kept; apply it now.
     if view.method == "mpesa" and view.provider_ref:
         async with transaction(platform.pool) as conn:
-            early = await store.earliest_callback(conn, "mpesa", "stk", view.provider_ref)
+            early = await payment_details.earliest_callback(
+                conn, settings, provider="mpesa", kind="stk", reference=view.provider_ref
+            )
             if early is not None:
                 await _apply_stk_callback(
                     conn, read_stored_stk_callback(early), platform.clock.now()
@@ -672,8 +678,14 @@ async def handle_stk_callback(platform: Platform, token: str, payload: dict[str,
     callback = read_stk_callback(payload)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        await store.record_callback(
-            conn, "mpesa", "stk", callback.checkout_request_id, payload["Body"]["stkCallback"], now
+        await payment_details.record_callback(
+            conn,
+            platform.settings,
+            provider="mpesa",
+            kind="stk",
+            reference=callback.checkout_request_id,
+            payload=payload["Body"]["stkCallback"],
+            now=now,
         )
         await _apply_stk_callback(conn, callback, now)
 

@@ -344,7 +344,7 @@ async def user_profile(conn: Connection, user_id: uuid.UUID) -> asyncpg.Record |
 
 _DEPOSIT_COLUMNS = (
     "id, user_id, method, amount_minor, currency, status, pending_transfer_id, provider_ref,"
-    " provider_receipt, phone, failure_reason, created_at"
+    " provider_receipt, failure_reason, created_at"
 )
 
 
@@ -357,12 +357,12 @@ async def insert_deposit(
     amount_minor: int,
     currency: str,
     pending_transfer_id: uuid.UUID,
-    phone: str | None,
+    phone_sealed: bytes | None,
     now: datetime,
 ) -> None:
     await conn.execute(
         """INSERT INTO wallet_deposits (id, user_id, method, amount_minor, currency, status,
-               pending_transfer_id, phone, created_at, updated_at)
+               pending_transfer_id, phone_sealed, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8)""",
         deposit_id,
         user_id,
@@ -370,7 +370,7 @@ async def insert_deposit(
         amount_minor,
         currency,
         pending_transfer_id,
-        phone,
+        phone_sealed,
         now,
     )
 
@@ -453,36 +453,47 @@ async def pending_mpesa_deposits(conn: Connection, older_than: datetime) -> list
     )
 
 
+async def next_callback_id(conn: Connection) -> int:
+    """Taken before the insert: the sealed payload is bound to its row's id."""
+    callback_id: int = await conn.fetchval(
+        "SELECT nextval(pg_get_serial_sequence('provider_callbacks', 'id'))"
+    )
+    return callback_id
+
+
 async def record_callback(
     conn: Connection,
+    callback_id: int,
     provider: str,
     kind: str,
     reference: str | None,
-    payload: dict[str, Any],
+    payload_sealed: bytes,
     now: datetime,
 ) -> None:
     await conn.execute(
-        """INSERT INTO provider_callbacks (provider, kind, reference, payload, received_at)
-           VALUES ($1, $2, $3, $4, $5)""",
+        """INSERT INTO provider_callbacks (id, provider, kind, reference, payload_sealed,
+                                           received_at)
+           OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)""",
+        callback_id,
         provider,
         kind,
         reference,
-        payload,
+        payload_sealed,
         now,
     )
 
 
 async def earliest_callback(
     conn: Connection, provider: str, kind: str, reference: str
-) -> dict[str, Any] | None:
-    payload: dict[str, Any] | None = await conn.fetchval(
-        """SELECT payload FROM provider_callbacks
+) -> asyncpg.Record | None:
+    """Its `id` and `payload_sealed`."""
+    return await conn.fetchrow(
+        """SELECT id, payload_sealed FROM provider_callbacks
            WHERE provider = $1 AND kind = $2 AND reference = $3 ORDER BY id LIMIT 1""",
         provider,
         kind,
         reference,
     )
-    return payload
 
 
 async def record_stripe_event(
@@ -565,7 +576,7 @@ async def refunded_of_deposit(conn: Connection, deposit_id: uuid.UUID) -> int:
 # ---- payouts ----------------------------------------------------------------------
 
 _PAYOUT_COLUMNS = (
-    "id, user_id, batch_id, kind, method, destination, amount_minor, currency, status,"
+    "id, user_id, batch_id, kind, method, destination_sealed, amount_minor, currency, status,"
     " attempts, next_attempt_at, pending_transfer_id, originator_conversation_id,"
     " conversation_id, provider_receipt, failure_reason, review_reason, created_at, updated_at"
 )
@@ -588,7 +599,7 @@ async def insert_payout(
     batch_id: uuid.UUID | None,
     kind: str,
     method: str,
-    destination: str,
+    destination_sealed: bytes,
     amount_minor: int,
     currency: str,
     status: str,
@@ -596,15 +607,16 @@ async def insert_payout(
     now: datetime,
 ) -> None:
     await conn.execute(
-        """INSERT INTO payouts (id, user_id, batch_id, kind, method, destination, amount_minor,
-               currency, status, next_attempt_at, pending_transfer_id, created_at, updated_at)
+        """INSERT INTO payouts (id, user_id, batch_id, kind, method, destination_sealed,
+               amount_minor, currency, status, next_attempt_at, pending_transfer_id,
+               created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $10)""",
         payout_id,
         user_id,
         batch_id,
         kind,
         method,
-        destination,
+        destination_sealed,
         amount_minor,
         currency,
         status,
@@ -1319,3 +1331,96 @@ async def recent_chargebacks(conn: Connection, limit: int) -> list[asyncpg.Recor
         limit,
     )
     return rows
+
+
+# ---- sealing payment details older versions stored in plain ---------------------------
+
+SEALING_LOCK_KEY = 0x44524143_5041594C  # "DRACPAYL"
+_SEALED_CONSTRAINTS = (
+    ("wallet_deposits", "wallet_deposits_sealed"),
+    ("payouts", "payouts_sealed"),
+    ("provider_callbacks", "provider_callbacks_sealed"),
+)
+
+
+async def plain_deposit_phones(conn: Connection, limit: int) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            """SELECT id, plain_phone FROM wallet_deposits WHERE plain_phone IS NOT NULL
+               LIMIT $1 FOR UPDATE""",
+            limit,
+        )
+    )
+
+
+async def store_sealed_deposit_phones(
+    conn: Connection, sealed: list[tuple[uuid.UUID, bytes]]
+) -> None:
+    await conn.execute(
+        """UPDATE wallet_deposits d SET phone_sealed = s.phone_sealed, plain_phone = NULL
+           FROM unnest($1::uuid[], $2::bytea[]) AS s (id, phone_sealed)
+           WHERE d.id = s.id""",
+        [deposit_id for deposit_id, _ in sealed],
+        [phone for _, phone in sealed],
+    )
+
+
+async def plain_payout_destinations(conn: Connection, limit: int) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            """SELECT id, plain_destination FROM payouts WHERE plain_destination IS NOT NULL
+               LIMIT $1 FOR UPDATE""",
+            limit,
+        )
+    )
+
+
+async def store_sealed_payout_destinations(
+    conn: Connection, sealed: list[tuple[uuid.UUID, bytes]]
+) -> None:
+    await conn.execute(
+        """UPDATE payouts p SET destination_sealed = s.destination_sealed,
+                                plain_destination = NULL
+           FROM unnest($1::uuid[], $2::bytea[]) AS s (id, destination_sealed)
+           WHERE p.id = s.id""",
+        [payout_id for payout_id, _ in sealed],
+        [destination for _, destination in sealed],
+    )
+
+
+async def plain_callbacks(conn: Connection, limit: int) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            # As JSON text whatever the connection's codecs: it is sealed as it reads.
+            """SELECT id, plain_payload::text AS plain_payload FROM provider_callbacks
+               WHERE plain_payload IS NOT NULL ORDER BY id LIMIT $1 FOR UPDATE""",
+            limit,
+        )
+    )
+
+
+async def store_sealed_callbacks(conn: Connection, sealed: list[tuple[int, bytes]]) -> None:
+    """The one update the append-only trigger lets through (migration 0660)."""
+    await conn.execute(
+        """UPDATE provider_callbacks c SET payload_sealed = s.payload_sealed,
+                                           plain_payload = NULL
+           FROM unnest($1::bigint[], $2::bytea[]) AS s (id, payload_sealed)
+           WHERE c.id = s.id""",
+        [callback_id for callback_id, _ in sealed],
+        [payload for _, payload in sealed],
+    )
+
+
+async def validate_payment_details_constraints(conn: Connection) -> None:
+    """Once validated, PostgreSQL itself vouches that no plain value is left."""
+    pending = {
+        row["conname"]
+        for row in await conn.fetch(
+            """SELECT conname FROM pg_constraint
+               WHERE conname = ANY($1::text[]) AND NOT convalidated""",
+            [name for _, name in _SEALED_CONSTRAINTS],
+        )
+    }
+    for table, name in _SEALED_CONSTRAINTS:
+        if name in pending:
+            await conn.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")

@@ -1,0 +1,32 @@
+"""Messaging records: a queued message's content as it is sealed, and a message as
+messaging's readers see it, opened."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+
+class MessageContent(msgspec.Struct, frozen=True):
+    """Sealed as one value: an SMS has only `text`."""
+
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """`content` is None once the message was sent: only its recipient is kept."""
+
+    id: uuid.UUID
+    channel: str
+    user_id: uuid.UUID | None
+    recipient: str
+    template: str
+    content: MessageContent | None
+    created_at: datetime
+    sent_at: datetime | None
+    provider_id: str | None
+    requeue_count: int
