@@ -269,7 +269,7 @@ async def stop_worker(process: asyncio.subprocess.Process, timeout_s: float) -> 
 
 @contextlib.asynccontextmanager
 async def a_mail_held_mid_delivery(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, settings: Settings
 ) -> AsyncIterator[tuple[uuid.UUID, Callable[[], Awaitable[None]]]]:
     """Queue a mail, and hold its row locked as another transaction working on it would:
     the worker delivering it waits inside its task until `release` lets go.
@@ -277,6 +277,7 @@ async def a_mail_held_mid_delivery(
     async with transaction(pool) as conn:
         message_id = await queue_email(
             conn,
+            settings,
             to="held@example.com",
             template="verify_email",
             context={"name": "Achieng", "hours": 24, "link": "http://127.0.0.1/verify"},
@@ -327,7 +328,7 @@ async def test_sigterm_lets_a_redis_worker_finish_the_task_it_is_running_then_ex
 ) -> None:
     assert redis_settings.database_url
     database_url = redis_settings.database_url
-    async with a_mail_held_mid_delivery(pool) as (message_id, release):
+    async with a_mail_held_mid_delivery(pool, redis_settings) as (message_id, release):
         worker = await start_worker(worker_env(redis_settings, tmp_path, grace_s=60))
         try:
             await wait_for_a_task_waiting_on_the_lock(database_url)
@@ -349,7 +350,7 @@ async def test_a_task_outlasting_the_grace_period_is_handed_back_and_another_wor
     assert redis_settings.database_url
     database_url = redis_settings.database_url
     env = worker_env(redis_settings, tmp_path, grace_s=1)
-    async with a_mail_held_mid_delivery(pool) as (message_id, release):
+    async with a_mail_held_mid_delivery(pool, redis_settings) as (message_id, release):
         first = await start_worker(env)
         try:
             await wait_for_a_task_waiting_on_the_lock(database_url)

@@ -406,6 +406,7 @@ async def test_many_dispatchers_and_reconcilers_at_once_send_a_payout_once(
 
 
 async def test_a_weekly_payout_to_a_phone_mpesa_cannot_pay_fails_at_once_and_the_batch_goes_on(
+    client: AppClient,
     make_user: MakeUser,
     clock: ManualClock,
     pool: asyncpg.Pool,
@@ -423,7 +424,9 @@ async def test_a_weekly_payout_to_a_phone_mpesa_cannot_pay_fails_at_once_and_the
         for r in await pool.fetch("SELECT id, user_id, status, failure_reason FROM payouts")
     }
     assert rows[abroad.id]["status"] == "failed"
-    assert "cannot pay +14155550100 through M-Pesa" in rows[abroad.id]["failure_reason"]
+    # The stored reason names no number (it is sealed with the payout); its owner sees it.
+    shown = await client.get(f"/api/v1/payouts/{rows[abroad.id]['id']}", headers=abroad.headers)
+    assert "cannot pay +14155550100 through M-Pesa" in shown.json()["failure_reason"]
     assert rows[local.id]["status"] == "sent"
     assert await _kes(pool, abroad.id) == (200_000, 0)
     assert await _kes(pool, local.id) == (0, 200_000)
