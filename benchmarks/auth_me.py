@@ -139,8 +139,8 @@ def main() -> None:
             user_id, token = sign_in(base)
         auth = {"Authorization": f"Bearer {token}"}
         bare_env = {
+            **env,  # the same data dir, so the same key opens the sealed contact fields
             "PYTHONPATH": str(Path(__file__).parent),
-            "DATABASE_URL": dsn,
             "BENCH_USER_ID": str(user_id),
         }
         for _ in range(args.rounds):
@@ -172,6 +172,10 @@ def main() -> None:
             f"  {label:26s} {result.requests_per_s:9,.0f} req/s   p50 {result.p50_ms:6.2f} ms"
             f"   p99 {result.p99_ms:6.2f} ms   non-2xx {result.errors}"
         )
+    failing = [label for label, result in best.items() if result.errors]
+    if failing:
+        # A contender answering errors is not doing the work compared: the run says nothing.
+        sys.exit(f"non-2xx answers from {', '.join(failing)}: the comparison is void")
     bare = best[BARE]
     for label in (OURS, UNCACHED):
         ours = best[label]

@@ -1,7 +1,8 @@
 """The peer of `auth_me.py`: a bare Litestar app whose `GET /me` makes the same single
 asyncpg query as Dracarys's `GET /api/v1/me` (the caller's record, over a pool sized like
-ours) for the user `BENCH_USER_ID`, and returns the same fields. No token, no session
-check, no middleware: what one query behind Litestar costs."""
+ours) for the user `BENCH_USER_ID`, opens the same sealed contact fields with the same
+cipher (the record's data work, not the platform's), and returns the same fields. No
+token, no session check, no middleware: what one query behind Litestar costs."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ import msgspec
 from litestar import Litestar, get
 from litestar.datastructures import State
 
+from dracarys.identity.personal import personal_data_cipher
+from dracarys.settings import load_settings
+
 USER_ID = uuid.UUID(os.environ["BENCH_USER_ID"])
 # The statement of `dracarys.identity.store.me_row`, word for word.
-ME_SQL = """SELECT id, email, name, role, kyc_level, email_verified_at, phone,
-                  phone_verified_at, totp_enabled_at, reputation_score
+ME_SQL = """SELECT id, email_sealed, name_sealed, phone_sealed, role, kyc_level,
+                  email_verified_at, phone_verified_at, totp_enabled_at, reputation_score
            FROM users WHERE id = $1"""
+# The key the Dracarys process under test uses (same environment, same data dir).
+CIPHER = personal_data_cipher(load_settings())
 
 
 class Me(msgspec.Struct, kw_only=True):
@@ -50,14 +56,15 @@ async def close_pool(app: Litestar) -> None:
 @get("/me")
 async def me(state: State) -> Me:
     row = await state.pool.fetchrow(ME_SQL, USER_ID)
+    contact = CIPHER.open_contact(row)
     return Me(
         id=row["id"],
-        email=row["email"],
-        name=row["name"],
+        email=contact.email,
+        name=contact.name,
         role=row["role"],
         kyc_level=row["kyc_level"],
         email_verified=row["email_verified_at"] is not None,
-        phone=row["phone"],
+        phone=contact.phone,
         phone_verified=row["phone_verified_at"] is not None,
         two_factor_enabled=row["totp_enabled_at"] is not None,
         reputation_score=row["reputation_score"],

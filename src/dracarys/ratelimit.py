@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 import structlog
 from litestar import Request
-from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
 from litestar.types import Message, Receive, Scope, Send
 from redis.asyncio import Redis
@@ -387,13 +386,12 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
     def _sending_headers(send: Send, headers: dict[str, str]) -> Send:
         if not headers:
             return send
+        # Appended as raw pairs: nothing else sets these names, and this runs per request.
+        raw = [(name.lower().encode("latin-1"), value.encode()) for name, value in headers.items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                response_headers = MutableScopeHeaders(message)
-                for name, value in headers.items():
-                    response_headers[name] = value
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         return send_with_headers
