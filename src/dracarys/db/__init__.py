@@ -1,6 +1,19 @@
-"""Database access: the asyncpg pool, the one transaction helper, and migrations."""
+"""Database access: the asyncpg pool, the one transaction helper, advisory locks, rows read
+into structs, and migrations."""
 
 from dracarys.db.pool import Database, open_database
-from dracarys.db.tx import Connection, serializable, session_lock, transaction
+from dracarys.db.rows import record, record_or_none, records
+from dracarys.db.tx import Connection, serializable, session_lock, transaction, xact_lock
 
-__all__ = ["Connection", "Database", "open_database", "serializable", "session_lock", "transaction"]
+__all__ = [
+    "Connection",
+    "Database",
+    "open_database",
+    "record",
+    "record_or_none",
+    "records",
+    "serializable",
+    "session_lock",
+    "transaction",
+    "xact_lock",
+]

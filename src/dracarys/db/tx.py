@@ -1,6 +1,7 @@
 """The one way to run a unit of work: `transaction()` for ordinary writes and
 `serializable()` for contended ones, which retries serialization failures and deadlocks
-so they never reach a client; `session_lock()` for a step that spans many transactions."""
+so they never reach a client; `xact_lock()` to queue writers on one thing for the rest of a
+transaction; `session_lock()` for a step that spans many transactions."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ async def serializable(
                 raise
             await asyncio.sleep(random.uniform(0, 0.002 * (2 ** min(attempt, 6))))  # noqa: S311
     raise AssertionError("unreachable")
+
+
+async def xact_lock(conn: Connection, scope: str, *key: object) -> None:
+    """Take the advisory lock named `scope:key…` until the transaction ends, so writers of
+    the same thing (a schedule, an idempotency key, a mentor's feed) take turns. The scope
+    is part of the hashed name, so two scopes never share a lock by accident."""
+    name = ":".join((scope, *(str(part) for part in key)))
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
 
 
 @asynccontextmanager

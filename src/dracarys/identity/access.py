@@ -11,7 +11,6 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, NamedTuple
 
 import jwt
@@ -23,6 +22,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from dracarys.errors import Forbidden, Unauthorized
+from dracarys.identity.models import Role as Role  # re-exported: guards are written with it
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -30,14 +30,6 @@ ACCESS_TOKEN_TTL = timedelta(minutes=15)
 AUDIENCE = "dracarys-api"
 ALGORITHM = "HS256"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class Role(StrEnum):
-    MENTEE = "mentee"
-    MENTOR = "mentor"
-    ADMIN = "admin"
-    REVIEWER = "reviewer"
-    OBSERVER = "observer"
 
 
 class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):

@@ -24,6 +24,14 @@ Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
 CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}$")]
 
 
+class Role(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+    OBSERVER = "observer"
+
+
 class Specialty(StrEnum):
     SCALPING = "scalping"
     DAY_TRADING = "day_trading"

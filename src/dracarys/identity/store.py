@@ -918,3 +918,50 @@ async def validate_personal_data_constraints(conn: Connection) -> None:
     for table, name in _SEALED_CONSTRAINTS:
         if name in pending:
             await conn.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+
+
+# ---- account facts other domains read (through dracarys.identity.accounts) ----------
+
+
+_ACCOUNT_COLUMNS = """u.id, u.role, u.status, u.kyc_level, p.experience_level, u.created_at
+               FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id"""
+
+
+async def account(conn: Connection, user_id: uuid.UUID, *, lock: bool = False) -> Row | None:
+    sql = f"SELECT {_ACCOUNT_COLUMNS} WHERE u.id = $1" + (" FOR UPDATE OF u" if lock else "")
+    return await conn.fetchrow(sql, user_id)
+
+
+async def accounts(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    return list(
+        await conn.fetch(f"SELECT {_ACCOUNT_COLUMNS} WHERE u.id = ANY($1::uuid[])", list(user_ids))
+    )
+
+
+async def active_accounts_with_role(
+    conn: Connection, role: str, *, min_kyc_level: int = 0, limit: int | None = None
+) -> list[Row]:
+    return list(
+        await conn.fetch(
+            f"""SELECT {_ACCOUNT_COLUMNS}
+               WHERE u.role = $1 AND u.status = 'active' AND u.kyc_level >= $2
+               ORDER BY u.created_at, u.id LIMIT $3""",
+            role,
+            min_kyc_level,
+            limit,
+        )
+    )
+
+
+async def live_sessions_of_active_users(
+    conn: Connection, session_ids: Collection[uuid.UUID]
+) -> list[Row]:
+    """(session id, user id, role) of the sessions not revoked whose user is active."""
+    return list(
+        await conn.fetch(
+            """SELECT s.id AS session_id, u.id AS user_id, u.role
+               FROM auth_sessions s JOIN users u ON u.id = s.user_id
+               WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND u.status = 'active'""",
+            list(session_ids),
+        )
+    )

@@ -1,0 +1,62 @@
+"""What other domains may know of an account — role, status, KYC level, experience — read
+through these functions instead of the users table, so identity alone owns its tables."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+
+import msgspec
+
+from dracarys.db import Connection, record, record_or_none, records
+from dracarys.identity import store
+from dracarys.identity.models import Role
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    role: Role
+    status: str
+    kyc_level: int
+    experience_level: str | None
+    created_at: datetime
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+class LiveSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    role: Role
+
+
+async def account_of(conn: Connection, user_id: uuid.UUID, *, lock: bool = False) -> Account | None:
+    """One account; `lock` holds its row until the transaction ends (as KYC changes do)."""
+    return record_or_none(Account, await store.account(conn, user_id, lock=lock))
+
+
+async def accounts_of(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Account]:
+    return {a.id: a for a in records(Account, await store.accounts(conn, set(user_ids)))}
+
+
+async def active_accounts_with_role(
+    conn: Connection, role: Role, *, min_kyc_level: int = 0, limit: int | None = None
+) -> list[Account]:
+    """Active accounts of a role, oldest first."""
+    rows = await store.active_accounts_with_role(
+        conn, role.value, min_kyc_level=min_kyc_level, limit=limit
+    )
+    return records(Account, rows)
+
+
+async def live_sessions(
+    conn: Connection, session_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, LiveSession]:
+    """The sessions, of those given, that are not revoked and whose user is active."""
+    rows = await store.live_sessions_of_active_users(conn, set(session_ids))
+    return {s.session_id: s for s in (record(LiveSession, row) for row in rows)}

@@ -1,0 +1,52 @@
+"""The architecture's import contracts (import-linter, configured in pyproject.toml) hold,
+and they fail when a forbidden import is planted."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+PACKAGES = {
+    "dracarys": ROOT / "src" / "dracarys",
+    **{p: ROOT / p for p in ("engine", "streams", "workers")},
+}
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` over the packages found under `tree` (a copy of the sources or the
+    repository itself), with the project's contracts."""
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": f"{tree / 'src'}:{tree}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def copy_sources(destination: Path) -> Path:
+    for name, source in PACKAGES.items():
+        target = destination / "src" / name if name == "dracarys" else destination / name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.sql"))
+    return destination
+
+
+def test_the_import_contracts_hold() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " 0 broken" in result.stdout
+
+
+def test_the_engine_importing_the_platform_breaks_a_contract(tmp_path: Path) -> None:
+    tree = copy_sources(tmp_path)
+    metrics = tree / "engine" / "metrics.py"
+    metrics.write_text(metrics.read_text() + "\nimport dracarys.wallet  # planted\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1, result.stdout
+    assert "engine.metrics -> dracarys.wallet" in result.stdout
