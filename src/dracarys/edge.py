@@ -18,7 +18,7 @@ from litestar.exceptions import SerializationException, WebSocketException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from dracarys.errors import InvalidInput, MalformedBody
-from dracarys.models import BIGINT_MAX, BIGINT_MIN
+from dracarys.wire import BIGINT_MAX, BIGINT_MIN
 from streams.protocol import CLOSE_PROTOCOL_ERROR
 
 # No input of this API nests deeper than a strategy spec's few levels; the bound keeps

@@ -8,8 +8,8 @@ from litestar.params import JSONBody
 
 from dracarys.app import create_app
 from dracarys.errors import Conflict
-from dracarys.models import Input
 from dracarys.settings import Settings
+from dracarys.wire import Input
 from tests.support import AppClient
 
 

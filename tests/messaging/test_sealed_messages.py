@@ -16,9 +16,9 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from dracarys.clock import ManualClock
+from dracarys.crypto import outbound_message_cipher
 from dracarys.db import Database, transaction
 from dracarys.db.migrate import migrate
-from dracarys.identity.crypto import outbound_message_cipher
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.messaging.models import MessageContent
 from dracarys.messaging.sealing import CONTENT, RECIPIENT, seal_plain_messages

@@ -13,10 +13,10 @@ import asyncpg
 import pyotp
 
 from dracarys.clock import ManualClock
+from dracarys.crypto import seal, totp_secret_key
 from dracarys.db import transaction
 from dracarys.identity import store as identity_store
 from dracarys.identity.access import Role
-from dracarys.identity.crypto import seal, totp_secret_key
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, payouts, service
 from tests.support import AppClient, TestUser

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 Status = Literal["queued", "running", "succeeded", "failed"]
 Dataset = Literal["sample_daily", "sample_1m"]

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]

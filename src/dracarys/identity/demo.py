@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from dracarys.crypto import seal, totp_secret_key
 from dracarys.db import transaction
 from dracarys.identity import store
-from dracarys.identity.crypto import seal, totp_secret_key
 from dracarys.identity.passwords import hash_password
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.platform import Platform

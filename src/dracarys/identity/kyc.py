@@ -10,13 +10,13 @@ from pathlib import Path
 import anyio
 import asyncpg
 
+from dracarys.crypto import kyc_document_key, seal, unseal
 from dracarys.db import transaction
 from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
 from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.audit import record_audit
-from dracarys.identity.crypto import kyc_document_key, seal, unseal
 from dracarys.identity.models import DocType, KycDocument, KycStatus
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.service import recompute_kyc_level

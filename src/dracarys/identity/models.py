@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 Text = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=5000)]

@@ -24,12 +24,12 @@ import httpx
 import jwt
 import msgspec
 
+from dracarys.crypto import token_hash
 from dracarys.db import transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from dracarys.identity import events, store
 from dracarys.identity.access import Role
 from dracarys.identity.audit import record_audit
-from dracarys.identity.crypto import token_hash
 from dracarys.identity.models import OidcStart, TokenPair
 from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.identity.service import TWO_FACTOR_ROLES, open_session

@@ -15,14 +15,14 @@ from collections.abc import Collection
 import asyncpg
 import msgspec
 
-from dracarys.db import Connection, session_lock
-from dracarys.identity import store
-from dracarys.identity.crypto import (
+from dracarys.crypto import (
     FieldCipher,
     KeyRing,
     personal_data_index_key,
     personal_data_key_ring,
 )
+from dracarys.db import Connection, session_lock
+from dracarys.identity import store
 from dracarys.identity.models import Contact, PostalAddress, SealedContact
 from dracarys.settings import Settings
 

@@ -17,6 +17,12 @@ import jwt
 import phonenumbers
 import pyotp
 
+from dracarys.crypto import (
+    seal,
+    short_code_hash,
+    token_hash,
+    totp_secret_key,
+)
 from dracarys.db import Connection, transaction
 from dracarys.errors import (
     Conflict,
@@ -36,12 +42,6 @@ from dracarys.identity.access import (
     issuer,
 )
 from dracarys.identity.audit import record_audit
-from dracarys.identity.crypto import (
-    seal,
-    short_code_hash,
-    token_hash,
-    totp_secret_key,
-)
 from dracarys.identity.models import (
     LoginInput,
     Me,

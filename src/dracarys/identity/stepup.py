@@ -16,9 +16,9 @@ from datetime import datetime
 import asyncpg
 import pyotp
 
+from dracarys.crypto import totp_secret_key, unseal
 from dracarys.db import Connection
 from dracarys.identity import store
-from dracarys.identity.crypto import totp_secret_key, unseal
 from dracarys.identity.throttle import SecondFactorThrottle
 from dracarys.platform import Platform
 from dracarys.settings import Settings

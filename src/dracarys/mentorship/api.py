@@ -39,8 +39,8 @@ from dracarys.mentorship.models import (
     SessionView,
     SlotList,
 )
-from dracarys.models import BIGINT_MAX
 from dracarys.platform import Platform
+from dracarys.wire import BIGINT_MAX
 
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 # Litestar leaves a bound of 0 out of the document for an optional parameter; stated

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -11,8 +11,8 @@ import uuid
 import asyncpg
 import msgspec
 
+from dracarys.crypto import FieldCipher, outbound_message_cipher
 from dracarys.db import Connection, session_lock
-from dracarys.identity.crypto import FieldCipher, outbound_message_cipher
 from dracarys.messaging import store
 from dracarys.messaging.models import MessageContent, OutboundMessage
 from dracarys.settings import Settings

@@ -13,8 +13,8 @@ from typing import Any
 
 import structlog
 
+from dracarys.crypto import outbound_message_cipher
 from dracarys.db import Connection
-from dracarys.identity.crypto import outbound_message_cipher
 from dracarys.messaging import store
 from dracarys.messaging.adapters import OutboundFiles, SmsGateway, SmtpMailer, email_message
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND

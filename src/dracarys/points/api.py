@@ -15,7 +15,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.errors import Forbidden, NotFound
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.models import decode_cursor, encode_cursor
 from dracarys.platform import Platform
 from dracarys.points import leaderboard, reconcile, service, store
 from dracarys.points.models import (
@@ -43,6 +42,7 @@ from dracarys.points.models import (
     Streak,
 )
 from dracarys.points.rules import tier_thresholds
+from dracarys.wire import decode_cursor, encode_cursor
 
 STAFF = [requires_role(Role.REVIEWER, Role.ADMIN)]
 ADMIN = [requires_role(Role.ADMIN)]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.models import Input, Page, Schema
+from dracarys.wire import Input, Page, Schema
 
 Points = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import msgspec
 
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 
 class NotificationFrame(Schema, tag="notification", tag_field="type"):

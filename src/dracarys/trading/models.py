@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 EDUCATION_LABEL = "Education, not investment advice."
 

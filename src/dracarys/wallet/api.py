@@ -16,7 +16,6 @@ from dracarys.db import transaction
 from dracarys.errors import InvalidInput, NotFound
 from dracarys.idempotency import IdempotencyKey
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.models import Input
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, invoices, payouts, service, store
 from dracarys.wallet.models import (
@@ -37,6 +36,7 @@ from dracarys.wallet.models import (
     WalletHistory,
     WithdrawRequest,
 )
+from dracarys.wire import Input
 
 
 class RefundRequest(Input):

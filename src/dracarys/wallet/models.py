@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.models import Input, Schema
+from dracarys.wire import Input, Schema
 
 Currency = Literal["KES", "USD"]
 SUPPORTED_CURRENCIES: tuple[str, ...] = ("KES", "USD")

@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from dracarys.crypto import FieldCipher, payment_details_cipher
 from dracarys.db import Connection, session_lock
-from dracarys.identity.crypto import FieldCipher, payment_details_cipher
 from dracarys.settings import Settings
 from dracarys.wallet import store
 

@@ -19,7 +19,6 @@ import structlog
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity.access import CurrentUser
-from dracarys.models import decode_cursor, encode_cursor
 from dracarys.outbox import Event, emit
 from dracarys.payments.daraja import (
     DarajaError,
@@ -63,6 +62,7 @@ from dracarys.wallet.operations import run_once
 from dracarys.wallet.policy import (
     split_vat,
 )
+from dracarys.wire import decode_cursor, encode_cursor
 
 log = structlog.get_logger("dracarys.wallet")
 # Ids of deposits, charges, refunds and payouts derive from the request's idempotency key.

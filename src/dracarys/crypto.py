@@ -1,7 +1,9 @@
 """Secrets at rest: AES-256-GCM sealing (random 96-bit nonce per message, caller-chosen
 associated data), a key ring whose ciphertexts name their key version, field ciphers that
 bind each value to its record and field, and the keys derived for KYC documents, TOTP
-secrets, personal data, outgoing messages, payment details and short code hashes."""
+secrets, personal data, outgoing messages, payment details and short code hashes. Core
+vocabulary: every key derived from the secret key is named here, once, so no two
+purposes (and no two domains) ever share one."""
 
 from __future__ import annotations
 
