@@ -94,8 +94,8 @@ from streams_baseline import channels_backend
 
 from dracarys.clock import SystemClock
 from dracarys.db.migrate import migrate
-from dracarys.identity.access import Role, issue_access_token
-from dracarys.realtime.transport import build_hub
+from dracarys.identity import Role, issue_access_token
+from dracarys.platform import build_hub
 from dracarys.settings import load_settings
 from streams import channels
 from streams.client import StreamClient

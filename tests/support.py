@@ -16,9 +16,8 @@ import httpx
 from litestar import Litestar
 
 from dracarys.clock import Clock
-from dracarys.identity import Contact, contact_of
+from dracarys.identity import Contact, Role, contact_of, issue_access_token
 from dracarys.identity import store as identity_store
-from dracarys.identity.access import Role, issue_access_token
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.settings import Settings
 

@@ -14,17 +14,17 @@ from dracarys.backtests import service
 from dracarys.db import Connection
 from dracarys.outbox import Event
 from dracarys.platform import Platform
-from workers.broker import DELIVERING_BROKER
+from workers.broker import Delivery
 
 RUN_BACKTEST = "backtests.run_job"
 REQUEUE_BACKTESTS = "backtests.requeue_unattended"
 
 
-async def on_backtest_requested(conn: Connection, event: Event) -> None:
+async def on_backtest_requested(conn: Connection, event: Event, delivery: Delivery) -> None:
     """Consumer `backtests.run`: `backtest.requested` → the job's own task. Kicked inside
     the consumer's transaction: if the kick fails the event is retried; if the commit
     fails after it, the retry kicks again and `run_job` runs the job once."""
-    await _kick(DELIVERING_BROKER.get(), str(event.payload["backtest_id"]))
+    await _kick(delivery.broker, str(event.payload["backtest_id"]))
 
 
 async def run_backtest(backtest_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:

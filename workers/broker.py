@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
@@ -29,7 +30,6 @@ from taskiq.middlewares import SmartRetryMiddleware
 from taskiq.result import TaskiqResult
 from taskiq_redis import RedisStreamBroker
 
-from dracarys.outbox import DeliveryBinding
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -155,9 +155,14 @@ async def hand_back_unfinished(broker: AsyncBroker) -> int:
     return handed_back
 
 
-# The broker delivering an event batch, for consumers that hand work on to a task of its
-# own (bound in `deliver_events`).
-DELIVERING_BROKER = DeliveryBinding[AsyncBroker]("broker")
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What an outbox consumer may need beyond its connection and events, handed to it as
+    an argument by `deliver_events`: the delivering worker's platform (settings, clock,
+    streams) and broker (for consumers that hand work on to a task of its own)."""
+
+    platform: Platform
+    broker: AsyncBroker
 
 
 def build_broker(settings: Settings) -> AsyncBroker:

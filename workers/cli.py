@@ -22,9 +22,8 @@ from dracarys.app import create_app
 from dracarys.db import open_database
 from dracarys.db.migrate import discover_migrations, pending_migrations
 from dracarys.demo import seed_demo
-from dracarys.identity.audit import verify_audit_chain
-from dracarys.identity.models import AuditCheck
-from dracarys.messaging.adapters import outbound_directory
+from dracarys.identity import AuditCheck, build_session_cache, verify_audit_chain
+from dracarys.messaging import outbound_directory
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
@@ -49,7 +48,13 @@ async def _standalone_platform(settings: Settings) -> AsyncIterator[Platform]:
     database = await open_database(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     try:
-        yield Platform(settings=settings, database=database, redis=redis)
+        yield Platform(
+            settings=settings,
+            database=database,
+            redis=redis,
+            # Changes this process makes to login sessions reach the API processes.
+            session_cache=build_session_cache(settings, redis),
+        )
     finally:
         if redis is not None:
             await redis.aclose()
@@ -315,7 +320,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     async def run() -> AuditCheck:
         async with _standalone_platform(settings) as platform:
-            return await verify_audit_chain(platform.pool, expected_head=args.expect_head)
+            return await verify_audit_chain(platform, expected_head=args.expect_head)
 
     result = asyncio.run(run())
     if result.ok:

@@ -1,22 +1,28 @@
 """Which domain service consumes which outbox topic. Each consumer has a stable name: it is
-the de-duplication key in `processed_events`, so renaming one re-delivers history."""
+the de-duplication key in `processed_events`, so renaming one re-delivers history.
+
+A consumer is called as `handler(conn, event, delivery)` (or `batch_handler(conn, events,
+delivery)`): `delivery` hands it the delivering worker's platform and broker, so each
+entry below passes its domain function exactly what it needs."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dracarys.backtests.events import BACKTEST_REQUESTED
-from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
-from dracarys.identity.profiles import on_session_attended, on_session_rated
-from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
-from dracarys.messaging.service import deliver_message
-from dracarys.outbox import BatchEventHandler, EventHandler
+from dracarys.db import Connection
+from dracarys.identity.consumers import on_session_attended, on_session_rated
+from dracarys.mentorship.events import SESSION_ATTENDED, SESSION_RATED
+from dracarys.messaging import EMAIL_SEND, SMS_SEND, deliver_message
+from dracarys.outbox import Event
 from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
 from dracarys.points.events import POINTS_AWARDED
 from dracarys.trading.events import SIGNAL_PUBLISHED
 from dracarys.trading.signals import on_signal_published
 from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
+from workers.broker import Delivery
 from workers.points_tasks import (
     on_points_awarded,
     on_points_awarded_batch,
@@ -27,76 +33,69 @@ from workers.points_tasks import (
 )
 from workers.wallet_tasks import on_points_redeemed_for_credit
 
+ConsumerHandler = Callable[[Connection, Event, Delivery], Awaitable[None]]
+BatchConsumerHandler = Callable[[Connection, Sequence[Event], Delivery], Awaitable[None]]
+
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
     name: str
     topics: frozenset[str]
-    handler: EventHandler
+    handler: ConsumerHandler
     # Set-based alternative to `handler` for a whole batch (see outbox.consume_batch).
-    batch_handler: BatchEventHandler | None = None
+    batch_handler: BatchConsumerHandler | None = None
 
 
-CONSUMERS: list[Consumer] = []
-
-CONSUMERS.append(
+CONSUMERS: list[Consumer] = [
     Consumer(
-        name="messaging.deliver", topics=frozenset({EMAIL_SEND, SMS_SEND}), handler=deliver_message
-    )
-)
-CONSUMERS.append(
-    Consumer(name="identity.ratings", topics=frozenset({SESSION_RATED}), handler=on_session_rated)
-)
-CONSUMERS.append(
+        name="messaging.deliver",
+        topics=frozenset({EMAIL_SEND, SMS_SEND}),
+        handler=lambda conn, event, delivery: deliver_message(conn, delivery.platform, event),
+    ),
+    Consumer(
+        name="identity.ratings",
+        topics=frozenset({SESSION_RATED}),
+        handler=lambda conn, event, _: on_session_rated(conn, event),
+    ),
     Consumer(
         name="identity.mentor_sessions",
         topics=frozenset({SESSION_ATTENDED}),
-        handler=on_session_attended,
-    )
-)
-CONSUMERS.append(
+        handler=lambda conn, event, _: on_session_attended(conn, event),
+    ),
     Consumer(
         name="points.award",
         topics=POINTS_TOPICS,
         handler=on_points_event,
         batch_handler=on_points_events,
-    )
-)
-CONSUMERS.append(
+    ),
     Consumer(
         name="points.leaderboard",
         topics=frozenset({POINTS_AWARDED}),
         handler=on_points_awarded,
         batch_handler=on_points_awarded_batch,
-    )
-)
-CONSUMERS.append(
+    ),
     Consumer(
         name="points.notify",
         topics=frozenset({POINTS_AWARDED}),
         handler=on_points_awarded_notify,
         batch_handler=on_points_awarded_notify_batch,
-    )
-)
-CONSUMERS.append(
+    ),
     Consumer(
         name="backtests.run",
         topics=frozenset({BACKTEST_REQUESTED}),
         handler=on_backtest_requested,
-    )
-)
-CONSUMERS.append(
+    ),
     Consumer(
-        name="trading.mirror", topics=frozenset({SIGNAL_PUBLISHED}), handler=on_signal_published
-    )
-)
-CONSUMERS.append(
+        name="trading.mirror",
+        topics=frozenset({SIGNAL_PUBLISHED}),
+        handler=lambda conn, event, delivery: on_signal_published(conn, delivery.platform, event),
+    ),
     Consumer(
         name="wallet.points_credit",
         topics=frozenset({POINTS_REDEEMED_FOR_CREDIT}),
         handler=on_points_redeemed_for_credit,
-    )
-)
+    ),
+]
 
 
 def consumers_for(topic: str) -> list[Consumer]:

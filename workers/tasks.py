@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -12,12 +13,19 @@ import msgspec
 import structlog
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
-from dracarys.db import transaction
-from dracarys.messaging.service import delivering_for, requeue_unsent
-from dracarys.outbox import Event, consume_batch, prune_completed, record_completed
+from dracarys.db import Connection, transaction
+from dracarys.messaging import requeue_unsent
+from dracarys.outbox import (
+    BatchEventHandler,
+    Event,
+    EventHandler,
+    consume_batch,
+    prune_completed,
+    record_completed,
+)
 from dracarys.platform import Platform
 from workers.backtest_tasks import register_backtest_tasks
-from workers.broker import DELIVERING_BROKER
+from workers.broker import Delivery
 from workers.consumers import Consumer, consumers_for
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
@@ -55,27 +63,43 @@ async def deliver_events(
     applied = 0
     failures: list[Exception] = []
     unfinished: set[uuid.UUID] = set()
-    # Consumers that talk to providers (mail, SMS) read the platform from this binding.
-    with delivering_for(platform), DELIVERING_BROKER.bound(context.broker):
-        for consumer, batch in per_consumer.items():
-            # One failing consumer must not hold back the others: each runs, and the
-            # task is retried afterwards; those that succeeded skip the retry by dedupe.
-            try:
-                applied += await consume_batch(
-                    platform.pool,
-                    consumer.name,
-                    batch,
-                    consumer.handler,
-                    batch_handler=consumer.batch_handler,
-                )
-            except Exception as exc:  # re-raised below, so the task is retried
-                log.exception("consumer_failed", consumer=consumer.name, events=len(batch))
-                failures.append(exc)
-                unfinished.update(event.id for event in batch)
+    delivery = Delivery(platform=platform, broker=context.broker)
+    for consumer, batch in per_consumer.items():
+        # One failing consumer must not hold back the others: each runs, and the task is
+        # retried afterwards; those that succeeded skip the retry by dedupe.
+        handler, batch_handler = handlers_of(consumer, delivery)
+        try:
+            applied += await consume_batch(
+                platform.pool, consumer.name, batch, handler, batch_handler=batch_handler
+            )
+        except Exception as exc:  # re-raised below, so the task is retried
+            log.exception("consumer_failed", consumer=consumer.name, events=len(batch))
+            failures.append(exc)
+            unfinished.update(event.id for event in batch)
     await record_completed(platform.pool, [e.id for e in decoded if e.id not in unfinished])
     if failures:
         raise failures[0]
     return applied
+
+
+def handlers_of(
+    consumer: Consumer, delivery: Delivery
+) -> tuple[EventHandler, BatchEventHandler | None]:
+    """The consumer's handlers as the outbox calls them, `(conn, event)`, with what this
+    delivery hands them."""
+
+    async def handler(conn: Connection, event: Event) -> None:
+        await consumer.handler(conn, event, delivery)
+
+    batch = consumer.batch_handler
+    if batch is None:
+        return handler, None
+
+    async def batch_handler(conn: Connection, events: Sequence[Event]) -> None:
+        assert batch is not None
+        await batch(conn, events, delivery)
+
+    return handler, batch_handler
 
 
 async def prune_outbox(context: Annotated[Context, TaskiqDepends()]) -> int:

@@ -10,10 +10,9 @@ from typing import Any
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys.db import Connection
-from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
 from dracarys.wallet import escrow, payouts, service
-from workers.broker import PlatformJob, register_cron_jobs
+from workers.broker import Delivery, PlatformJob, register_cron_jobs
 
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.release_due_escrows": (escrow.release_due_escrows, "*/5 * * * *"),
@@ -31,6 +30,6 @@ def register_wallet_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecorated
     return register_cron_jobs(broker, _JOBS)
 
 
-async def on_points_redeemed_for_credit(conn: Connection, event: Event) -> None:
+async def on_points_redeemed_for_credit(conn: Connection, event: Event, delivery: Delivery) -> None:
     """Consumer `wallet.points_credit`: redeemed points land as wallet credit."""
-    await service.on_points_redeemed_for_credit(conn, event, delivery_platform().clock.now())
+    await service.on_points_redeemed_for_credit(conn, event, delivery.platform.clock.now())

@@ -4,7 +4,7 @@ settings in the lifespan."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any, cast
 
@@ -27,15 +27,26 @@ from dracarys.db import open_database
 from dracarys.edge import EdgeRequest, input_guard_middleware
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
-from dracarys.identity.access import AccessMiddleware, provide_current_user
+from dracarys.identity import AccessMiddleware, build_session_cache, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.openapi import ApiDocumentConfig
 from dracarys.platform import Platform
 from dracarys.ratelimit import api_rate_limit
-from dracarys.realtime.service import run_streams
+from dracarys.realtime import (
+    ChannelPolicies,
+    ChannelPolicy,
+    only_that_user,
+    portfolio_policy,
+    public,
+    run_streams,
+    signal_feed_policy,
+)
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
+from dracarys.trading.api import may_watch_signals
+from dracarys.trading.store import portfolio_viewers
 from dracarys.upgrade import upgrade_database
+from streams.channels import ChannelKind
 
 log = structlog.get_logger("dracarys.app")
 REDIS_MAX_CONNECTIONS = 100
@@ -56,6 +67,18 @@ def platform_from_state(state: State) -> Platform:
     return platform
 
 
+def platform_channel_policies() -> dict[ChannelKind, ChannelPolicy]:
+    """Who may watch each kind of stream channel: realtime's rules, with trading's
+    checks of who may watch a mentor's signal feed and a portfolio."""
+    return {
+        ChannelKind.MARKET: public,
+        ChannelKind.LEADERBOARD: public,
+        ChannelKind.NOTIFICATIONS: only_that_user,
+        ChannelKind.SIGNALS: signal_feed_policy(may_watch_signals),
+        ChannelKind.PORTFOLIO: portfolio_policy(portfolio_viewers),
+    }
+
+
 def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
     names = ("cache", "sessions")
     if redis is None:
@@ -69,8 +92,14 @@ def create_app(
     lifespan_hooks: Sequence[LifespanHook] = (),
     clock: Clock | None = None,
     run_migrations: bool | None = None,
+    channel_policies: Mapping[ChannelKind, ChannelPolicy] | None = None,
 ) -> Litestar:
+    """`channel_policies` replaces `platform_channel_policies()` (tests that watch a
+    policy of their own)."""
     settings = settings or load_settings()
+    policies = ChannelPolicies(
+        platform_channel_policies() if channel_policies is None else channel_policies
+    )
     configure_logging(settings)
     # Every API request counts in Redis (the rate limit): a burst beyond the pool waits
     # for a connection instead of failing with "Too many connections".
@@ -95,12 +124,17 @@ def create_app(
                     await upgrade_database(conn, settings)
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
+            session_cache = build_session_cache(settings, redis)
             platform = Platform(
-                settings=settings, database=database, redis=redis, clock=clock or SystemClock()
+                settings=settings,
+                database=database,
+                redis=redis,
+                clock=clock or SystemClock(),
+                session_cache=session_cache,
             )
             app.state.platform = platform
-            await stack.enter_async_context(platform.session_cache.running())
-            app.state.streams = await stack.enter_async_context(run_streams(platform))
+            await stack.enter_async_context(session_cache.running())
+            app.state.streams = await stack.enter_async_context(run_streams(platform, policies))
             for hook in lifespan_hooks:
                 await stack.enter_async_context(hook(platform))
             log.info(

@@ -1,5 +1,7 @@
 """Demo data for the embedded platform: each domain contributes a seeder that is safe to
-run again (it upserts on natural keys), so `dracarys up` can seed on every start."""
+run again (it upserts on natural keys), so `dracarys up` can seed on every start. Part of
+the composition root: the seeders are listed here, in the order they build on each
+other, and nowhere else."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from dracarys.identity.demo import seed_identity_demo
+from dracarys.backtests.demo import seed_backtests_demo
+from dracarys.identity import seed_identity_demo
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.platform import Platform
 from dracarys.points.demo import seed_points_demo
+from dracarys.trading.demo import seed_trading_demo
 from dracarys.wallet.demo import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
@@ -18,12 +22,14 @@ log = structlog.get_logger("dracarys.demo")
 DemoSeeder = Callable[[Platform], Awaitable[None]]
 
 # In dependency order: later seeders may use what earlier ones created.
-DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = [
+DEMO_SEEDERS: tuple[tuple[str, DemoSeeder], ...] = (
     ("identity", seed_identity_demo),
     ("mentorship", seed_mentorship_demo),
     ("wallet", seed_wallet_demo),
     ("points", seed_points_demo),
-]
+    ("backtests", seed_backtests_demo),
+    ("trading", seed_trading_demo),
+)
 
 
 async def seed_demo(platform: Platform) -> list[str]:

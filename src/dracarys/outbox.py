@@ -15,10 +15,9 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -44,33 +43,6 @@ STUCK_EVENTS = Gauge(
     "dracarys_outbox_stuck_events",
     f"Events still incomplete after {STUCK_AFTER_ATTEMPTS} hand-overs, at the last sweep",
 )
-
-
-T = TypeVar("T")
-
-
-class DeliveryBinding(Generic[T]):
-    """Something a consumer needs beyond `(conn, event)` (the platform, the broker),
-    bound by the worker while it delivers a batch. A ContextVar: each task sees its own."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._value: ContextVar[T] = ContextVar(f"dracarys_delivery_{name}")
-
-    @contextlib.contextmanager
-    def bound(self, value: T) -> Iterator[None]:
-        token = self._value.set(value)
-        try:
-            yield
-        finally:
-            self._value.reset(token)
-
-    def get(self) -> T:
-        try:
-            return self._value.get()
-        except LookupError:
-            message = f"no {self._name} bound: deliver events through the worker"
-            raise RuntimeError(message) from None
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,5 +1,5 @@
-"""Every HTTP and WebSocket route of the platform, in one list the app mounts.
-A domain adds its controllers here."""
+"""Every HTTP and WebSocket route of the platform, in one list the app mounts: each
+domain's `api.ROUTES`. A domain adds its routes here."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ from typing import Any
 
 from dracarys.backtests.api import BACKTEST_ROUTES
 from dracarys.curriculum.api import CURRICULUM_CONTROLLERS
-from dracarys.identity.api import IDENTITY_CONTROLLERS
+from dracarys.identity.api import ROUTES as IDENTITY_ROUTES
 from dracarys.mentorship.api import MENTORSHIP_CONTROLLERS
 from dracarys.points.api import ROUTES as POINTS_ROUTES
-from dracarys.realtime.api import StreamAdminController, stream
-from dracarys.system.api import health, ready
+from dracarys.realtime.api import ROUTES as REALTIME_ROUTES
+from dracarys.system.api import ROUTES as SYSTEM_ROUTES
 from dracarys.trading.api import TRADING_CONTROLLERS
 from dracarys.wallet.api import WALLET_CONTROLLERS
 from dracarys.web.pages import WEB_ROUTES
 
 ROUTE_HANDLERS: list[Any] = [
-    health,
-    ready,
-    stream,
-    StreamAdminController,
-    *IDENTITY_CONTROLLERS,
+    *SYSTEM_ROUTES,
+    *REALTIME_ROUTES,
+    *IDENTITY_ROUTES,
     *CURRICULUM_CONTROLLERS,
     *MENTORSHIP_CONTROLLERS,
     *POINTS_ROUTES,

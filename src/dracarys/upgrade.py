@@ -9,8 +9,8 @@ import structlog
 
 from dracarys.db import Connection
 from dracarys.db.migrate import migrate
-from dracarys.identity.personal import seal_plain_personal_data
-from dracarys.messaging.sealing import seal_plain_messages
+from dracarys.identity import seal_plain_personal_data
+from dracarys.messaging import seal_plain_messages
 from dracarys.settings import Settings
 from dracarys.wallet.payment_details import seal_plain_payment_details
 

@@ -15,7 +15,7 @@ import pytest
 
 from dracarys.backtests.service import QUIET_AFTER, dataset_bars, run_job, unattended_jobs
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from engine.runner import run_backtest
 from engine.strategy import TEMPLATES, ExecutionSettings

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.mentorship import conftest as mentorship_fixtures

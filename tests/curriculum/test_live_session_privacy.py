@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from tests.curriculum.conftest import Auth, Client, build_course, enrol
 
 

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
-from dracarys.identity.access import CurrentUser, Role, requires_role
+from dracarys.identity import CurrentUser, Role, requires_role
 from dracarys.settings import Settings
 from tests.support import AppClient, TestUser
 

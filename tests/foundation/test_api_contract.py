@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from tests.conftest import make_settings
 from tests.support import AppClient, TestUser
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator, provider_env, serve

@@ -15,7 +15,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
 from dracarys.app import create_app
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.settings import Settings
 from streams.protocol import CLOSE_PROTOCOL_ERROR
 from tests.support import AppClient, TestUser

@@ -22,6 +22,7 @@ from dracarys.outbox import (
     STUCK_AFTER_ATTEMPTS,
     ConsumersOf,
     Event,
+    EventHandler,
     OutboxRelay,
     consume_batch,
     emit,
@@ -32,7 +33,8 @@ from dracarys.outbox import (
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
-from workers.consumers import CONSUMERS, Consumer
+from workers.broker import Delivery
+from workers.consumers import CONSUMERS, Consumer, ConsumerHandler
 from workers.runtime import Worker
 from workers.tasks import deliver_events
 
@@ -96,6 +98,15 @@ async def test_concurrent_relays_never_publish_the_same_event_twice(pool: asyncp
     assert sorted(seen) == list(range(200))
 
 
+def _consumes(handler: EventHandler) -> ConsumerHandler:
+    """A probe handler as a listed consumer: it needs nothing the delivery hands over."""
+
+    async def consume(conn: Connection, event: Event, _: Delivery) -> None:
+        await handler(conn, event)
+
+    return consume
+
+
 async def _tally(conn: Connection, event: Event) -> None:
     await conn.execute(
         "INSERT INTO probe_tally (event_id, n) VALUES ($1, $2)", event.id, event.payload["n"]
@@ -137,7 +148,9 @@ async def test_one_poisoned_event_does_not_hold_back_the_rest(pool: asyncpg.Pool
 
 @pytest.fixture
 def tally_consumer() -> Consumer:
-    consumer = Consumer(name="probe.tally", topics=frozenset({"probe.tally"}), handler=_tally)
+    consumer = Consumer(
+        name="probe.tally", topics=frozenset({"probe.tally"}), handler=_consumes(_tally)
+    )
     CONSUMERS.append(consumer)
     yield consumer
     CONSUMERS.remove(consumer)
@@ -256,8 +269,12 @@ async def _explode(conn: Connection, event: Event) -> None:
 
 async def test_a_failing_consumer_does_not_hold_back_the_others(platform: Platform) -> None:
     await platform.pool.execute("CREATE TABLE probe_tally (event_id uuid, n int)")
-    broken = Consumer(name="probe.broken", topics=frozenset({"probe.both"}), handler=_explode)
-    healthy = Consumer(name="probe.healthy", topics=frozenset({"probe.both"}), handler=_tally)
+    broken = Consumer(
+        name="probe.broken", topics=frozenset({"probe.both"}), handler=_consumes(_explode)
+    )
+    healthy = Consumer(
+        name="probe.healthy", topics=frozenset({"probe.both"}), handler=_consumes(_tally)
+    )
     CONSUMERS.extend([broken, healthy])
     worker = Worker(platform)
     await worker.broker.startup()
@@ -379,9 +396,13 @@ async def test_delivery_records_completion_only_for_events_whose_consumers_all_c
     platform: Platform,
 ) -> None:
     await platform.pool.execute("CREATE TABLE probe_tally (event_id uuid, n int)")
-    broken = Consumer(name="probe.broken", topics=frozenset({"probe.both"}), handler=_explode)
+    broken = Consumer(
+        name="probe.broken", topics=frozenset({"probe.both"}), handler=_consumes(_explode)
+    )
     healthy = Consumer(
-        name="probe.healthy", topics=frozenset({"probe.both", "probe.tally"}), handler=_tally
+        name="probe.healthy",
+        topics=frozenset({"probe.both", "probe.tally"}),
+        handler=_consumes(_tally),
     )
     CONSUMERS.extend([broken, healthy])
     worker = Worker(platform)
@@ -404,7 +425,9 @@ async def test_delivery_records_completion_only_for_events_whose_consumers_all_c
         # Re-delivered to the consumer that had not committed, once it works, the event
         # is complete; the healthy consumer is not run again.
         CONSUMERS.remove(broken)
-        CONSUMERS.append(Consumer(name="probe.broken", topics=broken.topics, handler=_tally))
+        CONSUMERS.append(
+            Consumer(name="probe.broken", topics=broken.topics, handler=_consumes(_tally))
+        )
         await deliver_events(
             msgspec.to_builtins([e for e in events if e.id == both]),
             context,  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dracarys.clock import ManualClock
 from dracarys.db import Database, transaction
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.settings import Settings

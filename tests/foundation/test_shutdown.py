@@ -23,7 +23,7 @@ import pytest
 from redis.asyncio import Redis
 
 from dracarys.db import transaction
-from dracarys.messaging.service import queue_email
+from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -267,6 +267,11 @@ async def stop_worker(process: asyncio.subprocess.Process, timeout_s: float) -> 
     return output.decode()
 
 
+HELD_MAIL = EmailTemplate(
+    name="verify_email", subject="Confirm, $name", text="Open $link within $hours hours."
+)
+
+
 @contextlib.asynccontextmanager
 async def a_mail_held_mid_delivery(
     pool: asyncpg.Pool, settings: Settings
@@ -279,7 +284,7 @@ async def a_mail_held_mid_delivery(
             conn,
             settings,
             to="held@example.com",
-            template="verify_email",
+            template=HELD_MAIL,
             context={"name": "Achieng", "hours": 24, "link": "http://127.0.0.1/verify"},
             now=datetime.now(UTC),
         )

@@ -17,7 +17,7 @@ import pyotp
 import pytest
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.conftest import make_settings

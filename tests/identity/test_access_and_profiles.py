@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.settings import Settings
 from tests.identity.conftest import Client, new_account, staff_account
 from tests.support import TestUser, accounts_with_email

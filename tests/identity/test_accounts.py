@@ -7,8 +7,13 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from dracarys.identity import account_of, accounts_of, active_accounts_with_role, live_sessions
-from dracarys.identity.access import Role
+from dracarys.identity import (
+    Role,
+    account_of,
+    accounts_of,
+    active_accounts_with_role,
+    live_sessions,
+)
 from tests.support import TestUser
 
 MakeUser = Callable[..., Awaitable[TestUser]]

@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from dracarys.db import transaction
-from dracarys.identity.audit import _canonical, chain_hash, record_audit, verify_audit_chain
+from dracarys.identity.audit.service import _canonical, chain_hash, record_audit, verify_audit_chain
+from dracarys.platform import Platform
 from workers.cli import main as cli_main
 
 
@@ -45,43 +46,51 @@ async def test_the_database_refuses_update_delete_and_truncate(pool: asyncpg.Poo
     assert await pool.fetchval("SELECT count(*) FROM audit_log") == 1
 
 
-async def test_an_untouched_chain_verifies(pool: asyncpg.Pool) -> None:
+async def test_an_untouched_chain_verifies(platform: Platform, pool: asyncpg.Pool) -> None:
     await _write_chain(pool)
-    result = await verify_audit_chain(pool)
+    result = await verify_audit_chain(platform)
     assert result.ok
     assert result.rows_checked == 5
 
 
-async def test_concurrent_appends_keep_one_unbroken_chain(pool: asyncpg.Pool) -> None:
+async def test_concurrent_appends_keep_one_unbroken_chain(
+    platform: Platform, pool: asyncpg.Pool
+) -> None:
     async def append(i: int) -> None:
         async with transaction(pool) as conn:
             await record_audit(conn, None, "auth.login", f"user:{i}", None, {})
 
     await asyncio.gather(*(append(i) for i in range(30)))
-    result = await verify_audit_chain(pool)
+    result = await verify_audit_chain(platform)
     assert result.ok
     assert result.rows_checked == 30
 
 
-async def test_an_edited_row_is_detected(pool: asyncpg.Pool, database_url: str) -> None:
+async def test_an_edited_row_is_detected(
+    platform: Platform, pool: asyncpg.Pool, database_url: str
+) -> None:
     await _write_chain(pool)
     await _as_attacker(
         database_url, "UPDATE audit_log SET source_ip = '1.2.3.4' WHERE position = 3"
     )
-    result = await verify_audit_chain(pool)
+    result = await verify_audit_chain(platform)
     assert not result.ok
     assert any("position 3" in p and "edited" in p for p in result.problems)
 
 
-async def test_a_deleted_row_is_detected(pool: asyncpg.Pool, database_url: str) -> None:
+async def test_a_deleted_row_is_detected(
+    platform: Platform, pool: asyncpg.Pool, database_url: str
+) -> None:
     await _write_chain(pool)
     await _as_attacker(database_url, "DELETE FROM audit_log WHERE position = 2")
-    result = await verify_audit_chain(pool)
+    result = await verify_audit_chain(platform)
     assert not result.ok
     assert any("missing" in p for p in result.problems)
 
 
-async def test_reordered_rows_are_detected(pool: asyncpg.Pool, database_url: str) -> None:
+async def test_reordered_rows_are_detected(
+    platform: Platform, pool: asyncpg.Pool, database_url: str
+) -> None:
     await _write_chain(pool)
     # Swap rows 2 and 4 (positions exchanged, contents kept).
     await _as_attacker(
@@ -90,13 +99,13 @@ async def test_reordered_rows_are_detected(pool: asyncpg.Pool, database_url: str
         "UPDATE audit_log SET position = 2 WHERE position = 4",
         "UPDATE audit_log SET position = 4 WHERE position = -2",
     )
-    result = await verify_audit_chain(pool)
+    result = await verify_audit_chain(platform)
     assert not result.ok
     assert any("position 2" in p for p in result.problems)
 
 
 async def test_an_attacker_who_recomputes_one_hash_still_breaks_the_next_link(
-    pool: asyncpg.Pool, database_url: str
+    platform: Platform, pool: asyncpg.Pool, database_url: str
 ) -> None:
     await _write_chain(pool)
     row = await pool.fetchrow("SELECT * FROM audit_log WHERE position = 3")
@@ -116,7 +125,7 @@ async def test_an_attacker_who_recomputes_one_hash_still_breaks_the_next_link(
         f"UPDATE audit_log SET action = 'admin.nothing_happened', hash = '\\x{new_hash.hex()}' "
         "WHERE position = 3",
     )
-    result = await verify_audit_chain(pool)
+    result = await verify_audit_chain(platform)
     assert not result.ok
     assert any("position 4" in p for p in result.problems)
 
@@ -156,17 +165,17 @@ async def test_cli_audit_verify_exits_zero_then_one_after_tampering(
 
 
 async def test_rows_cut_off_the_end_are_caught_against_a_recorded_head(
-    pool: asyncpg.Pool, database_url: str
+    platform: Platform, pool: asyncpg.Pool, database_url: str
 ) -> None:
     await _write_chain(pool, 4)
-    recorded = await verify_audit_chain(pool)
+    recorded = await verify_audit_chain(platform)
     assert recorded.head is not None
     assert recorded.head.startswith("4:")
-    assert (await verify_audit_chain(pool, expected_head=recorded.head)).ok
+    assert (await verify_audit_chain(platform, expected_head=recorded.head)).ok
     await _as_attacker(database_url, "DELETE FROM audit_log WHERE position >= 3")
     # The chain that remains is self-consistent: only the recorded head shows the cut.
-    assert (await verify_audit_chain(pool)).ok
-    result = await verify_audit_chain(pool, expected_head=recorded.head)
+    assert (await verify_audit_chain(platform)).ok
+    result = await verify_audit_chain(platform, expected_head=recorded.head)
     assert not result.ok
     assert any("cut off the end" in p for p in result.problems)
 

@@ -6,7 +6,7 @@ import asyncpg
 import pyotp
 
 from dracarys.clock import ManualClock
-from dracarys.identity.demo import DEMO_ACCOUNTS, DEMO_MENTORS, seed_identity_demo
+from dracarys.identity import DEMO_ACCOUNTS, DEMO_MENTORS, seed_identity_demo
 from dracarys.platform import Platform
 from tests.identity.conftest import Client, login
 from tests.support import accounts_with_email

@@ -14,8 +14,8 @@ from cryptography.exceptions import InvalidTag
 
 from dracarys.clock import ManualClock
 from dracarys.crypto import kyc_document_key, unseal
+from dracarys.identity import Role
 from dracarys.identity import store as identity_store
-from dracarys.identity.access import Role
 from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.settings import Settings
 from tests.identity.conftest import Account, Client, new_account, staff_account

@@ -22,9 +22,8 @@ from cryptography.exceptions import InvalidTag
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
 from dracarys.db.migrate import discover_migrations, migrate
-from dracarys.identity import contacts_of
-from dracarys.identity.access import Role
-from dracarys.identity.audit import verify_audit_chain
+from dracarys.identity import Role, contacts_of
+from dracarys.identity.audit.service import verify_audit_chain
 from dracarys.identity.passwords import hash_password
 from dracarys.identity.personal import (
     EMAIL,
@@ -317,7 +316,7 @@ async def test_admin_free_text_in_the_audit_log_and_log_lines_mask_addresses_and
         f"user:{target.id}",
     )
     assert details["reason"] == "spam sent from A***@example.com and +254*******78"
-    assert (await verify_audit_chain(platform.pool)).ok
+    assert (await verify_audit_chain(platform)).ok
 
     configure_logging(settings)
     capsys.readouterr()

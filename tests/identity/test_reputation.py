@@ -11,8 +11,8 @@ import asyncpg
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
-from dracarys.identity.access import Role
-from dracarys.identity.profiles import record_rating, reputation_score
+from dracarys.identity import Role
+from dracarys.identity.profiles.service import record_rating, reputation_score
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 from tests.identity.conftest import Client, new_account, staff_account

@@ -20,8 +20,8 @@ from litestar import Litestar
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
 from dracarys.errors import Unauthorized
-from dracarys.identity.access import CurrentUser, Role
-from dracarys.identity.session_cache import SessionCache
+from dracarys.identity import CurrentUser, Role
+from dracarys.identity.session_cache import LoginSessionCache
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
@@ -314,7 +314,7 @@ def a_session() -> CurrentUser:
 
 
 async def test_requests_of_one_session_that_miss_together_share_one_read_until_the_ttl() -> None:
-    cache = SessionCache(ttl_s=TTL_S, redis=None, channel="unused")
+    cache = LoginSessionCache(ttl_s=TTL_S, redis=None, channel="unused")
     user = a_session()
     read = GatedRead(user)
     waiting = [asyncio.create_task(cache.resolve(user, 100.0, read)) for _ in range(20)]
@@ -328,7 +328,7 @@ async def test_requests_of_one_session_that_miss_together_share_one_read_until_t
 
 
 async def test_a_request_after_a_change_does_not_wait_for_a_read_begun_before_it() -> None:
-    cache = SessionCache(ttl_s=TTL_S, redis=None, channel="unused")
+    cache = LoginSessionCache(ttl_s=TTL_S, redis=None, channel="unused")
     user = a_session()
     before = GatedRead(user)
     first = asyncio.create_task(cache.resolve(user, 100.0, before))
@@ -346,7 +346,7 @@ async def test_a_request_after_a_change_does_not_wait_for_a_read_begun_before_it
 
 
 async def test_a_failed_read_is_shared_and_not_kept() -> None:
-    cache = SessionCache(ttl_s=TTL_S, redis=None, channel="unused")
+    cache = LoginSessionCache(ttl_s=TTL_S, redis=None, channel="unused")
     user = a_session()
     calls = 0
 

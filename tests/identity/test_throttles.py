@@ -219,7 +219,7 @@ async def test_thirty_concurrent_wrong_step_up_codes_check_five_and_a_right_code
         lambda: client.post(url, json={"code": wrong}, headers=account.headers),
         lambda: client.post(url, json={"code": right}, headers=account.headers),
     )
-    assert statuses.count(401) == settings.two_factor_max_failures, statuses
+    assert statuses.count(403) == settings.two_factor_max_failures, statuses
     assert statuses.count(429) == BURST - settings.two_factor_max_failures, statuses
     assert still_running > 0
     assert_429(response)
@@ -235,7 +235,7 @@ async def test_wrong_codes_at_step_up_and_at_sign_in_share_one_budget_per_accoun
         step_up = await client.post(
             "/api/v1/me/step-up", json={"code": wrong}, headers=account.headers
         )
-        assert step_up.status_code == 401
+        assert step_up.status_code == 403
     assert (await login(client, account.email, totp_code=wrong)).status_code == 401
     right = pyotp.TOTP(account.totp_secret).at(clock.now())
     assert_429(await login(client, account.email, totp_code=right))

@@ -15,9 +15,9 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
-from dracarys.identity.access import CurrentUser, Role, issue_access_token
+from dracarys.identity import CurrentUser, Role, issue_access_token
 from dracarys.identity.models import MentorStatusInput
-from dracarys.identity.profiles import set_mentor_status
+from dracarys.identity.profiles.admin import set_mentor_status
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet import ledger

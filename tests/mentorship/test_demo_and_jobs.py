@@ -11,7 +11,7 @@ from taskiq import InMemoryBroker
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
-from dracarys.identity.demo import DEMO_MENTORS, seed_identity_demo
+from dracarys.identity import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.mentorship.service import complete_ended_sessions
 from dracarys.platform import Platform

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from dracarys.db import transaction
-from dracarys.identity.profiles import record_rating
+from dracarys.identity.profiles.service import record_rating
 from dracarys.platform import Platform
 from tests.mentorship.conftest import Auth, Client, Mentor, vet, weekly
 

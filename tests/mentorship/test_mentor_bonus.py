@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.wallet.service import run_monthly_mentor_bonuses
 from tests.mentorship.conftest import balance

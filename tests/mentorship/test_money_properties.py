@@ -18,7 +18,7 @@ from dracarys.clock import ManualClock
 from dracarys.db import Database
 from dracarys.db.pool import create_pool
 from dracarys.errors import DomainError
-from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role
 from dracarys.mentorship import service
 from dracarys.mentorship.models import (
     BookingInput,

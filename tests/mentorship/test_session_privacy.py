@@ -11,7 +11,7 @@ import icalendar
 import pytest
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from tests.mentorship.conftest import Auth, Client, book
 
 WEDNESDAY_9_EAT = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)

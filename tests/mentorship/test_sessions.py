@@ -10,9 +10,9 @@ import asyncpg
 import icalendar
 
 from dracarys.clock import ManualClock
-from dracarys.identity.profiles import reputation_score
+from dracarys.identity.profiles.service import reputation_score
 from dracarys.mentorship.service import emit_due_reminders
-from dracarys.messaging.service import list_messages
+from dracarys.messaging import list_messages
 from dracarys.platform import Platform
 from tests.mentorship.conftest import Auth, Client, balance, book, events_of
 from workers.runtime import Worker

@@ -16,39 +16,38 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import ServiceUnavailable
-from dracarys.messaging.adapters import SmsGateway, outbound_directory
-from dracarys.messaging.service import (
-    MAX_REQUEUES,
-    REQUEUE_AFTER,
+from dracarys.messaging import (
+    EmailTemplate,
+    SmsTemplate,
     deliver_message,
-    delivering_for,
+    outbound_directory,
     queue_email,
     queue_sms,
+    render_email,
     requeue_unsent,
 )
-from dracarys.messaging.templates import (
-    EmailTemplate,
-    register_email_template,
-    render_email,
-)
+from dracarys.messaging.adapters import SmsGateway
+from dracarys.messaging.service import MAX_REQUEUES, REQUEUE_AFTER
 from dracarys.outbox import Event
 from dracarys.platform import Platform
 from tests.messaging.simulators import SmsSimulator, SmtpSimulator
 from workers.runtime import Worker
 
-register_email_template(
-    "test_points_awarded",
-    EmailTemplate(
-        subject="You earned $points points",
-        text="Hi $name, $points points for $reason.",
-        html="<p>Hi $name, <b>$points</b> points for $reason.</p>",
-    ),
+POINTS_AWARDED = EmailTemplate(
+    name="test_points_awarded",
+    subject="You earned $points points",
+    text="Hi $name, $points points for $reason.",
+    html="<p>Hi $name, <b>$points</b> points for $reason.</p>",
+)
+PHONE_CODE = SmsTemplate(
+    name="phone_code",
+    text="Your Dracarys verification code is $code. It expires in $minutes minutes.",
 )
 
 
 def test_templates_escape_html_but_not_the_text_part() -> None:
     rendered = render_email(
-        "test_points_awarded", {"name": "<script>x</script>", "points": 10, "reason": "a & b"}
+        POINTS_AWARDED, {"name": "<script>x</script>", "points": 10, "reason": "a & b"}
     )
     assert rendered.subject == "You earned 10 points"
     assert "<script>x</script>" in rendered.text
@@ -59,7 +58,7 @@ def test_templates_escape_html_but_not_the_text_part() -> None:
 
 def test_a_missing_template_value_is_an_error_not_a_blank() -> None:
     with pytest.raises(KeyError):
-        render_email("test_points_awarded", {"name": "Ann"})
+        render_email(POINTS_AWARDED, {"name": "Ann"})
 
 
 async def test_queued_mail_is_sent_over_smtp_after_commit(
@@ -71,7 +70,7 @@ async def test_queued_mail_is_sent_over_smtp_after_commit(
             conn,
             platform.settings,
             to=to,
-            template="test_points_awarded",
+            template=POINTS_AWARDED,
             context={"name": "Wanjiru", "points": 25, "reason": "your first session"},
             now=platform.clock.now(),
         )
@@ -102,7 +101,7 @@ async def test_rolled_back_transaction_sends_nothing(
                 conn,
                 platform.settings,
                 to=to,
-                template="test_points_awarded",
+                template=POINTS_AWARDED,
                 context={"name": "A", "points": 1, "reason": "r"},
                 now=platform.clock.now(),
             )
@@ -113,7 +112,7 @@ async def test_rolled_back_transaction_sends_nothing(
             conn,
             platform.settings,
             to=control,
-            template="test_points_awarded",
+            template=POINTS_AWARDED,
             context={"name": "B", "points": 2, "reason": "r"},
             now=platform.clock.now(),
         )
@@ -130,7 +129,7 @@ async def test_redelivered_send_event_does_not_send_twice(
             conn,
             platform.settings,
             to=to,
-            template="test_points_awarded",
+            template=POINTS_AWARDED,
             context={"name": "C", "points": 3, "reason": "r"},
             now=platform.clock.now(),
         )
@@ -140,10 +139,9 @@ async def test_redelivered_send_event_does_not_send_twice(
         payload={"message_id": str(message_id)},
         created_at=platform.clock.now(),
     )
-    with delivering_for(platform):
-        for _ in range(2):
-            async with transaction(pool) as conn:
-                await deliver_message(conn, event)
+    for _ in range(2):
+        async with transaction(pool) as conn:
+            await deliver_message(conn, platform, event)
     await mail_server.wait_for(to)
     assert len(mail_server.to(to)) == 1
 
@@ -162,7 +160,7 @@ async def test_with_outbound_files_mail_and_sms_are_written_once_and_nothing_is_
             conn,
             platform.settings,
             to=to,
-            template="test_points_awarded",
+            template=POINTS_AWARDED,
             context={"name": "Achieng", "points": 7, "reason": "a lesson"},
             now=platform.clock.now(),
         )
@@ -170,24 +168,23 @@ async def test_with_outbound_files_mail_and_sms_are_written_once_and_nothing_is_
             conn,
             platform.settings,
             to="+254700000009",
-            template="phone_code",
+            template=PHONE_CODE,
             context={"code": "123456", "minutes": 10},
             now=platform.clock.now(),
         )
-    with delivering_for(files):
-        for message_id, topic in (
-            (mail_id, "email.send"),
-            (sms_id, "sms.send"),
-            (mail_id, "email.send"),
-        ):
-            event = Event(
-                id=uuid.uuid4(),
-                topic=topic,
-                payload={"message_id": str(message_id)},
-                created_at=platform.clock.now(),
-            )
-            async with transaction(pool) as conn:
-                await deliver_message(conn, event)
+    for message_id, topic in (
+        (mail_id, "email.send"),
+        (sms_id, "sms.send"),
+        (mail_id, "email.send"),
+    ):
+        event = Event(
+            id=uuid.uuid4(),
+            topic=topic,
+            payload={"message_id": str(message_id)},
+            created_at=platform.clock.now(),
+        )
+        async with transaction(pool) as conn:
+            await deliver_message(conn, files, event)
     directory = outbound_directory(files.settings)
     assert sorted(p.name for p in directory.iterdir()) == sorted(
         [f"{mail_id}.eml", f"{sms_id}.sms.txt"]
@@ -225,7 +222,7 @@ async def test_sms_goes_to_the_gateway_with_credentials_and_sender_id(
             conn,
             platform.settings,
             to=number,
-            template="phone_code",
+            template=PHONE_CODE,
             context={"code": "482913", "minutes": 10},
             now=platform.clock.now(),
         )
@@ -262,7 +259,7 @@ async def test_a_lost_delivery_is_requeued_by_the_sweeper_and_sent_once(
             conn,
             platform.settings,
             to=to,
-            template="test_points_awarded",
+            template=POINTS_AWARDED,
             context={"name": "D", "points": 4, "reason": "r"},
             now=clock.now(),
         )
@@ -298,7 +295,7 @@ async def test_the_sweeper_gives_up_after_the_maximum_requeues(
             conn,
             platform.settings,
             to="nowhere@example.com",
-            template="test_points_awarded",
+            template=POINTS_AWARDED,
             context={"name": "E", "points": 5, "reason": "r"},
             now=clock.now(),
         )

@@ -20,16 +20,17 @@ from dracarys.crypto import outbound_message_cipher
 from dracarys.db import Database, transaction
 from dracarys.db.migrate import migrate
 from dracarys.identity.personal import personal_data_cipher
-from dracarys.messaging.models import MessageContent
-from dracarys.messaging.sealing import CONTENT, RECIPIENT, seal_plain_messages
-from dracarys.messaging.service import (
+from dracarys.messaging import (
+    EmailTemplate,
+    MessageContent,
+    SmsTemplate,
     deliver_message,
-    delivering_for,
     list_messages,
     queue_email,
     queue_sms,
+    seal_plain_messages,
 )
-from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.messaging.sealing import CONTENT, RECIPIENT
 from dracarys.observability import configure_logging
 from dracarys.outbox import Event
 from dracarys.platform import Platform
@@ -40,13 +41,15 @@ from workers.runtime import Worker
 
 SEALING_MIGRATION = 802
 
-register_email_template(
-    "test_welcome",
-    EmailTemplate(
-        subject="Welcome, $name",
-        text="Hello $name, your code is $code: $link",
-        html="<p>Hello $name, your code is <b>$code</b>: $link</p>",
-    ),
+WELCOME = EmailTemplate(
+    name="test_welcome",
+    subject="Welcome, $name",
+    text="Hello $name, your code is $code: $link",
+    html="<p>Hello $name, your code is <b>$code</b>: $link</p>",
+)
+PHONE_CODE = SmsTemplate(
+    name="phone_code",
+    text="Your Dracarys verification code is $code. It expires in $minutes minutes.",
 )
 
 
@@ -74,7 +77,7 @@ async def test_a_message_is_sealed_to_its_id_and_field_and_its_content_goes_once
             conn,
             platform.settings,
             to=to,
-            template="test_welcome",
+            template=WELCOME,
             context=context,
             now=platform.clock.now(),
         )
@@ -82,7 +85,7 @@ async def test_a_message_is_sealed_to_its_id_and_field_and_its_content_goes_once
             conn,
             platform.settings,
             to=number,
-            template="phone_code",
+            template=PHONE_CODE,
             context={"code": "482913", "minutes": 10},
             now=platform.clock.now(),
         )
@@ -240,18 +243,18 @@ async def test_an_older_databases_plain_messages_are_sealed_once_and_a_queued_on
             platform = Platform(
                 settings=settings, database=Database(pool=pool, dsn=dsn), clock=ManualClock()
             )
-            with delivering_for(platform):
-                for message_id, topic in ((first_id, "email.send"), (sms_id, "sms.send")):
-                    async with transaction(pool) as conn:
-                        await deliver_message(
-                            conn,
-                            Event(
-                                id=uuid.uuid4(),
-                                topic=topic,
-                                payload={"message_id": str(message_id)},
-                                created_at=now,
-                            ),
-                        )
+            for message_id, topic in ((first_id, "email.send"), (sms_id, "sms.send")):
+                async with transaction(pool) as conn:
+                    await deliver_message(
+                        conn,
+                        platform,
+                        Event(
+                            id=uuid.uuid4(),
+                            topic=topic,
+                            payload={"message_id": str(message_id)},
+                            created_at=now,
+                        ),
+                    )
             (mail,) = await mail_server.wait_for(first_to)
             assert mail["Subject"] == f"Welcome, {first_name}"
             assert (await sms_server.wait_for(sms_to))["message"] == "Your code is 100200"
@@ -283,7 +286,7 @@ async def test_a_refused_delivery_logs_neither_the_address_nor_the_number(
                 conn,
                 platform.settings,
                 to=to,
-                template="test_welcome",
+                template=WELCOME,
                 context={"name": "Gone Away", "code": "1", "link": "l"},
                 now=platform.clock.now(),
             )
@@ -291,7 +294,7 @@ async def test_a_refused_delivery_logs_neither_the_address_nor_the_number(
                 conn,
                 platform.settings,
                 to=number,
-                template="phone_code",
+                template=PHONE_CODE,
                 context={"code": "2", "minutes": 10},
                 now=platform.clock.now(),
             )

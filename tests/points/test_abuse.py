@@ -11,7 +11,7 @@ import msgspec
 
 from dracarys.clock import ManualClock
 from dracarys.db import Database
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.points import service
 from dracarys.settings import Settings

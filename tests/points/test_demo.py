@@ -3,7 +3,7 @@ run again."""
 
 from __future__ import annotations
 
-from dracarys.identity.demo import DEMO_MENTEE, seed_identity_demo
+from dracarys.identity import DEMO_MENTEE, seed_identity_demo
 from dracarys.platform import Platform
 from dracarys.points.demo import seed_points_demo
 from tests.points.conftest import balance_of, ledger_sum

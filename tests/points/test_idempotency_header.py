@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.points import service
 from tests.idempotency import check_idempotent_route

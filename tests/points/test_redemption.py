@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.points import service
 from tests.points.conftest import balance_of, deliver, entries, event, ledger_sum, outbox_topics

@@ -6,8 +6,8 @@ import uuid
 from datetime import timedelta
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
-from dracarys.messaging.service import list_messages
+from dracarys.identity import Role
+from dracarys.messaging import list_messages
 from dracarys.platform import Platform
 from dracarys.points import reconcile, service
 from dracarys.points.models import ConvertPointsInput, Target

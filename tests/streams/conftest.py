@@ -4,9 +4,9 @@ real TCP back-pressure), with short limits so timeouts show up in milliseconds."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import pytest
@@ -16,7 +16,9 @@ from litestar import Litestar
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
 from dracarys.platform import Platform
+from dracarys.realtime import ChannelPolicy
 from dracarys.settings import Settings
+from streams.channels import ChannelKind
 from streams.client import StreamClient
 from streams.server import StreamServer
 
@@ -56,16 +58,24 @@ def fast_limits(settings: Settings, **overrides: Any) -> Settings:
     return msgspec.structs.replace(settings, **values)
 
 
-Serve = Callable[[Settings], Awaitable[RunningApp]]
+class Serve(Protocol):
+    def __call__(
+        self,
+        settings: Settings,
+        channel_policies: Mapping[ChannelKind, ChannelPolicy] | None = None,
+    ) -> Awaitable[RunningApp]: ...
 
 
 @pytest.fixture
 async def serve(clock: ManualClock) -> AsyncIterator[Serve]:
-    """`await serve(settings)` → the app listening on a loopback port, stopped after."""
+    """`await serve(settings)` → the app listening on a loopback port, stopped after; with
+    `channel_policies`, watching channels by those instead of the platform's."""
     running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
-    async def start(settings: Settings) -> RunningApp:
-        app = create_app(settings, clock=clock)
+    async def start(
+        settings: Settings, channel_policies: Mapping[ChannelKind, ChannelPolicy] | None = None
+    ) -> RunningApp:
+        app = create_app(settings, clock=clock, channel_policies=channel_policies)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server._serve())

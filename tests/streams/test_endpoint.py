@@ -20,10 +20,11 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from dracarys.app import platform_channel_policies
 from dracarys.clock import ManualClock
 from dracarys.db import Connection
-from dracarys.identity.access import Role, issue_access_token
-from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
+from dracarys.identity import Role, issue_access_token
+from dracarys.realtime import ChannelPolicy, portfolio_policy, signal_feed_policy
 from dracarys.settings import Settings
 from dracarys.trading.models import Signal
 from streams import channels
@@ -174,18 +175,24 @@ async def test_notifications_are_for_their_recipient_only(
     assert event.data["kind"] == "staff_notice"
 
 
+async def serve_with(
+    serve: Serve, settings: Settings, kind: ChannelKind, policy: ChannelPolicy
+) -> RunningApp:
+    """The app watching channels by the platform's policies, but `policy` for `kind`."""
+    return await serve(fast_limits(settings), {**platform_channel_policies(), kind: policy})
+
+
 async def test_paid_signal_feed_is_refused_to_non_subscribers(
-    running: RunningApp, make_user: MakeUser, pool: asyncpg.Pool
+    serve: Serve, settings: Settings, make_user: MakeUser, pool: asyncpg.Pool
 ) -> None:
     mentor = await make_user(role=Role.MENTOR)
     subscriber, stranger = await make_user(), await make_user()
     feed = channels.signals(mentor.id)
-    # Without a subscription query (the default before trading registers one), only
-    # the mentor may watch their own feed.
-    with CHANNEL_POLICIES.registered(ChannelKind.SIGNALS, signal_feed_policy(None)):
-        async with running.client(subscriber.token) as client:
-            with pytest.raises(SubscriptionDenied):
-                await client.subscribe(feed)
+    # Without a subscription query, only the mentor may watch their own feed.
+    own_only = await serve_with(serve, settings, ChannelKind.SIGNALS, signal_feed_policy(None))
+    async with own_only.client(subscriber.token) as client:
+        with pytest.raises(SubscriptionDenied):
+            await client.subscribe(feed)
 
     # Trading's query, stood in for by a table of this test's own.
     await pool.execute(
@@ -209,40 +216,42 @@ async def test_paid_signal_feed_is_refused_to_non_subscribers(
         )
         return {r["user_id"] for r in rows}
 
-    with CHANNEL_POLICIES.registered(ChannelKind.SIGNALS, signal_feed_policy(is_active_subscriber)):
-        async with (
-            running.client(subscriber.token) as paid,
-            running.client(stranger.token) as lapsed,
-            running.client(mentor.token) as own,
-        ):
-            await paid.subscribe(feed)
-            await own.subscribe(feed)
-            with pytest.raises(SubscriptionDenied) as denied:
-                await lapsed.subscribe(feed)
-            assert denied.value.error.code == "forbidden"
-            assert "subscribers" in denied.value.error.detail
-            await running.platform.streams.publish(feed, Tick(price_minor=1, note="BUY"))
-            assert [e.data["note"] for e in await events(paid, 1)] == ["BUY"]
-            assert [e.data["note"] for e in await events(own, 1)] == ["BUY"]
-            await paid.subscribe("market:OTHER")
+    running = await serve_with(
+        serve, settings, ChannelKind.SIGNALS, signal_feed_policy(is_active_subscriber)
+    )
+    async with (
+        running.client(subscriber.token) as paid,
+        running.client(stranger.token) as lapsed,
+        running.client(mentor.token) as own,
+    ):
+        await paid.subscribe(feed)
+        await own.subscribe(feed)
+        with pytest.raises(SubscriptionDenied) as denied:
+            await lapsed.subscribe(feed)
+        assert denied.value.error.code == "forbidden"
+        assert "subscribers" in denied.value.error.detail
+        await running.platform.streams.publish(feed, Tick(price_minor=1, note="BUY"))
+        assert [e.data["note"] for e in await events(paid, 1)] == ["BUY"]
+        assert [e.data["note"] for e in await events(own, 1)] == ["BUY"]
+        await paid.subscribe("market:OTHER")
 
-            # The subscription lapses while the connection is open: within the re-check
-            # interval the feed is taken away with an error frame naming it; the
-            # connection and its other channel go on.
-            await pool.execute(
-                "UPDATE test_signal_subscriptions SET active = false WHERE user_id = $1",
-                subscriber.id,
-            )
-            notice = await paid.next(3)
-            assert isinstance(notice, Error)
-            assert (notice.channel, notice.code) == (feed, "forbidden")
-            assert "subscribers" in notice.detail
-            await running.platform.streams.publish(feed, Tick(price_minor=2, note="SELL"))
-            await running.platform.streams.publish("market:OTHER", Tick(price_minor=3))
-            assert [e.data["note"] for e in await events(own, 1)] == ["SELL"]
-            assert [(e.channel, e.data["price_minor"]) for e in await events(paid, 1)] == [
-                ("market:OTHER", 3)
-            ]
+        # The subscription lapses while the connection is open: within the re-check
+        # interval the feed is taken away with an error frame naming it; the
+        # connection and its other channel go on.
+        await pool.execute(
+            "UPDATE test_signal_subscriptions SET active = false WHERE user_id = $1",
+            subscriber.id,
+        )
+        notice = await paid.next(3)
+        assert isinstance(notice, Error)
+        assert (notice.channel, notice.code) == (feed, "forbidden")
+        assert "subscribers" in notice.detail
+        await running.platform.streams.publish(feed, Tick(price_minor=2, note="SELL"))
+        await running.platform.streams.publish("market:OTHER", Tick(price_minor=3))
+        assert [e.data["note"] for e in await events(own, 1)] == ["SELL"]
+        assert [(e.channel, e.data["price_minor"]) for e in await events(paid, 1)] == [
+            ("market:OTHER", 3)
+        ]
 
 
 async def test_a_signal_published_through_the_api_reaches_its_mentors_feed_with_public_fields(
@@ -282,7 +291,7 @@ async def test_a_signal_published_through_the_api_reaches_its_mentors_feed_with_
 
 
 async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
-    running: RunningApp, make_user: MakeUser
+    serve: Serve, settings: Settings, make_user: MakeUser
 ) -> None:
     owner, mentor, other = await make_user(), await make_user(role=Role.MENTOR), await make_user()
     portfolio_id = uuid.uuid4()
@@ -293,32 +302,32 @@ async def test_portfolio_is_visible_to_owner_and_shared_mentors_only(
     ) -> set[uuid.UUID]:
         return {u for u in user_ids if pid == portfolio_id and u in viewers}
 
-    with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(None)):
-        async with running.client(owner.token) as client:
-            with pytest.raises(SubscriptionDenied):  # no ownership query: refused
+    no_query = await serve_with(serve, settings, ChannelKind.PORTFOLIO, portfolio_policy(None))
+    async with no_query.client(owner.token) as client:
+        with pytest.raises(SubscriptionDenied):  # no ownership query: refused
+            await client.subscribe(channels.portfolio(portfolio_id))
+    running = await serve_with(serve, settings, ChannelKind.PORTFOLIO, portfolio_policy(may_view))
+    for user, allowed in ((owner, True), (mentor, True), (other, False)):
+        async with running.client(user.token) as client:
+            if allowed:
                 await client.subscribe(channels.portfolio(portfolio_id))
-    with CHANNEL_POLICIES.registered(ChannelKind.PORTFOLIO, portfolio_policy(may_view)):
-        for user, allowed in ((owner, True), (mentor, True), (other, False)):
-            async with running.client(user.token) as client:
-                if allowed:
+            else:
+                with pytest.raises(SubscriptionDenied):
                     await client.subscribe(channels.portfolio(portfolio_id))
-                else:
-                    with pytest.raises(SubscriptionDenied):
-                        await client.subscribe(channels.portfolio(portfolio_id))
-        # The owner stops sharing with the mentor: the mentor's open subscription ends.
-        async with running.client(owner.token) as own, running.client(mentor.token) as shared:
-            await own.subscribe(channels.portfolio(portfolio_id))
-            await shared.subscribe(channels.portfolio(portfolio_id))
-            viewers.discard(mentor.id)
-            notice = await shared.next(3)
-            assert isinstance(notice, Error)
-            assert (notice.channel, notice.code) == (channels.portfolio(portfolio_id), "forbidden")
-            await running.platform.streams.publish(
-                channels.portfolio(portfolio_id), Tick(price_minor=5)
-            )
-            assert [e.data["price_minor"] for e in await events(own, 1)] == [5]
-            with pytest.raises(TimeoutError):
-                await shared.next(0.5)
+    # The owner stops sharing with the mentor: the mentor's open subscription ends.
+    async with running.client(owner.token) as own, running.client(mentor.token) as shared:
+        await own.subscribe(channels.portfolio(portfolio_id))
+        await shared.subscribe(channels.portfolio(portfolio_id))
+        viewers.discard(mentor.id)
+        notice = await shared.next(3)
+        assert isinstance(notice, Error)
+        assert (notice.channel, notice.code) == (channels.portfolio(portfolio_id), "forbidden")
+        await running.platform.streams.publish(
+            channels.portfolio(portfolio_id), Tick(price_minor=5)
+        )
+        assert [e.data["price_minor"] for e in await events(own, 1)] == [5]
+        with pytest.raises(TimeoutError):
+            await shared.next(0.5)
 
 
 async def test_invalid_channel_gets_an_error_frame(

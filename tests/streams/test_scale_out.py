@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from dracarys.identity.access import Role, issue_access_token
-from dracarys.realtime.models import NotificationFrame
-from dracarys.realtime.transport import build_hub
+from dracarys.identity import Role, issue_access_token
+from dracarys.platform import build_hub
+from dracarys.realtime import NotificationFrame
 from dracarys.settings import Settings
 from streams import channels
 from streams.client import StreamClient, StreamEvent

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from dracarys.db import transaction
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.trading import service, store
 from dracarys.trading.demo import seed_trading_demo

@@ -15,7 +15,7 @@ import pytest
 
 from dracarys.db import transaction
 from dracarys.errors import Forbidden
-from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role
 from dracarys.trading import service
 from dracarys.trading.models import OrderInput, OrderKind, Side
 from dracarys.trading.performance import publish_leaderboards

@@ -13,11 +13,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from dracarys.app import platform_channel_policies
 from dracarys.db import transaction
-from dracarys.identity.access import CurrentUser, Role
-from dracarys.messaging.service import list_messages
+from dracarys.identity import CurrentUser, Role
+from dracarys.messaging import list_messages
 from dracarys.platform import Platform
-from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess
+from dracarys.realtime import ChannelAccess, ChannelPolicies
 from dracarys.trading import signals as signal_service
 from dracarys.trading.models import Side, SignalInput
 from dracarys.wallet.escrow import release_due_escrows
@@ -535,7 +536,7 @@ async def test_stream_policies_guard_portfolio_and_paid_signal_channels(
             user=CurrentUser(id=user.id, role=user.role, session_id=user.session_id),
             channel=parse_channel(channel),
         )
-        return await CHANNEL_POLICIES.authorize(access)
+        return await ChannelPolicies(platform_channel_policies()).authorize(access)
 
     book = f"portfolio:{portfolio['id']}"
     assert await verdict(owner, book) is None

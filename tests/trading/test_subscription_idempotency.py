@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from tests.idempotency import check_idempotent_route
 from tests.support import TestUser
 from tests.trading.conftest import API, Desk

@@ -14,7 +14,7 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
-from dracarys.identity.access import issue_access_token
+from dracarys.identity import issue_access_token
 from dracarys.settings import Settings
 from dracarys.wallet import ledger
 from dracarys.wallet.models import AccountCode, TransferSpec

@@ -13,12 +13,12 @@ import asyncpg
 import msgspec
 import polars as pl
 import pytest
+from taskiq import InMemoryBroker
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
-from dracarys.identity.access import Role
-from dracarys.messaging.service import delivering_for
+from dracarys.identity import Role
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.wallet import service
@@ -26,7 +26,9 @@ from dracarys.wallet.invoices import render_invoice_pdf
 from dracarys.wallet.policy import split_vat
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import fund_wallet, outbox_events
+from workers.broker import Delivery
 from workers.consumers import consumers_for
+from workers.tasks import handlers_of
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -157,11 +159,11 @@ async def test_a_points_redemption_lands_once_as_wallet_credit_and_answers_credi
     [consumer] = [
         c for c in consumers_for("points.redeemed_for_credit") if c.name == "wallet.points_credit"
     ]
-    with delivering_for(platform):
-        for _ in range(2):  # redelivered: the outbox de-dup and the ledger key both hold
-            await consume_batch(pool, consumer.name, [event], consumer.handler)
-        again = msgspec.structs.replace(event, id=uuid.uuid4())
-        await consume_batch(pool, consumer.name, [again], consumer.handler)
+    handler, _ = handlers_of(consumer, Delivery(platform=platform, broker=InMemoryBroker()))
+    for _ in range(2):  # redelivered: the outbox de-dup and the ledger key both hold
+        await consume_batch(pool, consumer.name, [event], handler)
+    again = msgspec.structs.replace(event, id=uuid.uuid4())
+    await consume_batch(pool, consumer.name, [again], handler)
     async with transaction(pool) as conn:
         with pytest.raises(InvalidInput):
             await service.credit_points_conversion(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS, seed_identity_demo
+from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, seed_identity_demo
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, service
 from dracarys.wallet.demo import seed_wallet_demo

@@ -12,7 +12,7 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import Conflict
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, ledger, payouts, service
 from dracarys.wallet.models import AccountCode

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from tests.idempotency import MONEY_MOVING_OPERATIONS, check_idempotent_route
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import fund_wallet

@@ -11,7 +11,7 @@ from taskiq import InMemoryBroker
 
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, service
 from tests.support import TestUser

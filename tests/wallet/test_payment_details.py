@@ -22,7 +22,7 @@ from dracarys.clock import ManualClock
 from dracarys.crypto import payment_details_cipher
 from dracarys.db import Database, transaction
 from dracarys.db.pool import create_pool
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform

@@ -17,7 +17,7 @@ import msgspec
 
 from dracarys.clock import ManualClock
 from dracarys.db import Database
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, payouts, service
 from tests.support import AppClient, TestUser

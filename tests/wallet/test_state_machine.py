@@ -26,7 +26,7 @@ from dracarys.clock import ManualClock
 from dracarys.db import Database, transaction
 from dracarys.db.pool import create_pool
 from dracarys.errors import DomainError
-from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet import escrow, ledger, payouts, service

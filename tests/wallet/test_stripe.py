@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.wallet import ledger
 from dracarys.wallet.models import AccountCode, TransferKind, TransferSpec
 from tests.support import AppClient, TestUser

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
+from dracarys.identity import Role
 from dracarys.settings import SettingsError, load_settings
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import fund_wallet

@@ -15,8 +15,8 @@ import pyotp
 from dracarys.clock import ManualClock
 from dracarys.crypto import seal, totp_secret_key
 from dracarys.db import transaction
+from dracarys.identity import Role
 from dracarys.identity import store as identity_store
-from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from dracarys.wallet import ledger, payouts, service
 from tests.support import AppClient, TestUser

@@ -12,7 +12,7 @@ from dracarys.backtests.events import BACKTEST_REQUESTED
 from dracarys.backtests.models import BacktestInput, SweepRange
 from dracarys.backtests.service import plan
 from dracarys.db import transaction
-from dracarys.identity.demo import DEMO_MENTEE
+from dracarys.identity import DEMO_MENTEE
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 

@@ -34,7 +34,7 @@ from dracarys.backtests.models import (
 )
 from dracarys.db import transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound
-from dracarys.identity.access import CurrentUser
+from dracarys.identity import CurrentUser
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from engine.data import Bars, load

@@ -41,7 +41,7 @@ from dracarys.curriculum.models import (
     SubmissionInput,
     SubmissionView,
 )
-from dracarys.identity.access import CurrentUser, authenticated
+from dracarys.identity import CurrentUser, authenticated
 from dracarys.platform import Platform
 
 # Room for the multipart envelope around the largest allowed file.

@@ -49,8 +49,7 @@ from dracarys.curriculum.rendering import render_markdown
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
-from dracarys.identity import display_names
-from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role, display_names
 from dracarys.mentorship import store as mentorship_store
 from dracarys.outbox import emit
 from dracarys.platform import Platform

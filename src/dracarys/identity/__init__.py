@@ -1,9 +1,29 @@
-"""Identity and access: accounts, roles, sessions, tokens, KYC, profiles, audit.
+"""Identity and access: accounts, roles, sessions, tokens, two-factor and step-up, KYC,
+profiles, audit. This is all of identity other code may use.
 
-Other domains read a user's e-mail, name and phone here (they are sealed at rest):
-`contact_of` for one user, `contacts_of` and `display_names` for a page of them; and an
-account's role, status and KYC level through `account_of` and `accounts_of`."""
+- Who is calling: `CurrentUser` (object-level checks), the route guards `authenticated`
+  and `requires_role(Role....)`, and for the app `AccessMiddleware`,
+  `provide_current_user` and `build_session_cache`.
+- What an account is: `account_of` / `accounts_of` (role, status, KYC level, experience),
+  `active_accounts_with_role`, `live_sessions`; contact details, sealed at rest, through
+  `contact_of`, `contacts_of` and `display_names`; `tax_country`.
+- Before a high-value action: `require_step_up` (a fresh TOTP code or a step-up token;
+  refusals are `StepUpRequired`).
+- Security-relevant actions are recorded with `record_audit`, inside the caller's
+  transaction.
+- Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`), for rankings that shrink
+  ratings the same way; the demo accounts other demo seeders build on."""
 
+from dracarys.identity.access import (
+    AccessMiddleware,
+    CurrentUser,
+    Role,
+    authenticated,
+    decode_access_token,
+    issue_access_token,
+    provide_current_user,
+    requires_role,
+)
 from dracarys.identity.accounts import (
     Account,
     LiveSession,
@@ -12,18 +32,64 @@ from dracarys.identity.accounts import (
     active_accounts_with_role,
     live_sessions,
 )
-from dracarys.identity.models import Contact
-from dracarys.identity.personal import contact_of, contacts_of, display_names
+from dracarys.identity.audit.service import record_audit, verify_audit_chain
+from dracarys.identity.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_ADMIN,
+    DEMO_MENTEE,
+    DEMO_MENTORS,
+    DEMO_REVIEWER,
+    DemoAccount,
+    seed_identity_demo,
+)
+from dracarys.identity.models import AuditCheck, Contact, Specialty
+from dracarys.identity.personal import (
+    contact_of,
+    contacts_of,
+    display_names,
+    seal_plain_personal_data,
+)
+from dracarys.identity.profiles.service import PRIOR_MEAN, PRIOR_RATINGS, tax_country
+from dracarys.identity.session_cache import LoginSessionCache, build_session_cache
+from dracarys.identity.stepup import StepUpRequired, require_step_up, verify_step_up
 
 __all__ = [
+    "DEMO_ACCOUNTS",
+    "DEMO_ADMIN",
+    "DEMO_MENTEE",
+    "DEMO_MENTORS",
+    "DEMO_REVIEWER",
+    "PRIOR_MEAN",
+    "PRIOR_RATINGS",
+    "AccessMiddleware",
     "Account",
+    "AuditCheck",
     "Contact",
+    "CurrentUser",
+    "DemoAccount",
     "LiveSession",
+    "LoginSessionCache",
+    "Role",
+    "Specialty",
+    "StepUpRequired",
     "account_of",
     "accounts_of",
     "active_accounts_with_role",
+    "authenticated",
+    "build_session_cache",
     "contact_of",
     "contacts_of",
+    "decode_access_token",
     "display_names",
+    "issue_access_token",
     "live_sessions",
+    "provide_current_user",
+    "record_audit",
+    "require_step_up",
+    "requires_role",
+    "seal_plain_personal_data",
+    "seed_identity_demo",
+    "tax_country",
+    "verify_audit_chain",
+    "verify_step_up",
 ]

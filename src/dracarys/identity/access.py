@@ -23,6 +23,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from dracarys.errors import Forbidden, Unauthorized
 from dracarys.identity.models import Role as Role  # re-exported: guards are written with it
+from dracarys.identity.sessions import store as sessions_store
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -205,20 +206,14 @@ async def live_session_user(platform: Platform, claimed: CurrentUser, now: datet
 
 
 async def _read_live_session(platform: Platform, claimed: CurrentUser) -> CurrentUser:
-    row = await platform.pool.fetchrow(
-        """SELECT u.role, s.two_factor_at IS NOT NULL AS two_factor
-           FROM auth_sessions s JOIN users u ON u.id = s.user_id
-           WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
-             AND u.status = 'active'""",
-        claimed.session_id,
-        claimed.id,
-    )
-    if row is None:
+    async with platform.pool.acquire() as conn:
+        state = await sessions_store.live_session_state(conn, claimed.session_id, claimed.id)
+    if state is None:
         raise Unauthorized(
             "this session has ended; sign in again",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    return msgspec.structs.replace(claimed, role=Role(row["role"]), two_factor=row["two_factor"])
+    return msgspec.structs.replace(claimed, role=state.role, two_factor=state.two_factor)
 
 
 def provide_current_user(

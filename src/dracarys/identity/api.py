@@ -1,6 +1,7 @@
 """Identity HTTP API under /api/v1: signup, login, token refresh, logout, verification,
-two-factor, OIDC sign-in, users and profiles, KYC upload/download, the reviewer queue and
-admin actions. Handlers only translate HTTP; the rules live in the services."""
+two-factor and step-up, OIDC sign-in, users and profiles, KYC upload/download, the
+reviewer queue and admin actions. Handlers only translate HTTP; the rules live in the
+services. The app mounts `ROUTES`."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from dracarys.identity import kyc, oidc, profiles, service
+from dracarys.identity import service, stepup, twofactor
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.identity.audit import audit_trail, verify_audit_chain
+from dracarys.identity.audit.service import audit_trail, verify_audit_chain
+from dracarys.identity.kyc import service as kyc
 from dracarys.identity.models import (
     AuditCheck,
     AuditEntry,
@@ -43,11 +45,17 @@ from dracarys.identity.models import (
     RoleChange,
     SignupInput,
     SignupResult,
+    StepUpInput,
     StepUpToken,
     TokenPair,
     TotpEnrolment,
 )
+from dracarys.identity.profiles import admin
+from dracarys.identity.profiles import service as profiles
+from dracarys.identity.sessions import oidc
+from dracarys.identity.sessions import service as sessions
 from dracarys.identity.throttle import DEVICE_COOKIE, DEVICE_TOKEN_TTL
+from dracarys.identity.verification import service as verification
 from dracarys.platform import Platform
 
 # Litestar refuses larger bodies before reading them; the service enforces the
@@ -94,7 +102,7 @@ class AuthController(Controller):
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> Response[TokenPair]:
-        signed_in = await service.login(
+        signed_in = await sessions.login(
             platform,
             data,
             source_ip=source_ip(request),
@@ -125,7 +133,7 @@ class AuthController(Controller):
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> TokenPair:
-        return await service.refresh_session(
+        return await sessions.refresh_session(
             platform, data.refresh_token, source_ip=source_ip(request)
         )
 
@@ -136,14 +144,14 @@ class AuthController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await service.logout(platform, current_user, source_ip(request))
+        await sessions.logout(platform, current_user, source_ip(request))
         return Done()
 
     @get("/verify-email", operation_id="verifyEmail", summary="Follow an e-mail verification link")
     async def verify_email(
         self, token: FromQuery[str], platform: NamedDependency[Platform]
     ) -> Done:
-        await service.verify_email(platform, token)
+        await verification.verify_email(platform, token)
         return Done()
 
     # No `authenticated` guard: the `current_user` dependency already refuses anonymous
@@ -166,7 +174,7 @@ class AuthController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await service.resend_email_verification(platform, current_user, source_ip(request))
+        await verification.resend_email_verification(platform, current_user, source_ip(request))
         return Done()
 
     @post(
@@ -182,7 +190,9 @@ class AuthController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await service.request_phone_code(platform, current_user, data.phone, source_ip(request))
+        await verification.request_phone_code(
+            platform, current_user, data.phone, source_ip(request)
+        )
         return Done()
 
     @post(
@@ -197,7 +207,7 @@ class AuthController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Done:
-        await service.confirm_phone(platform, current_user, data.code)
+        await verification.confirm_phone(platform, current_user, data.code)
         return Done()
 
     @post(
@@ -209,7 +219,7 @@ class AuthController(Controller):
     async def begin_totp(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> TotpEnrolment:
-        return await service.begin_totp_enrolment(platform, current_user)
+        return await twofactor.begin_totp_enrolment(platform, current_user)
 
     @post(
         "/me/totp/confirm",
@@ -224,9 +234,32 @@ class AuthController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> RecoveryCodes:
-        return await service.confirm_totp_enrolment(
+        return await twofactor.confirm_totp_enrolment(
             platform, current_user, data.code, source_ip(request)
         )
+
+    @post(
+        "/me/totp/disable",
+        operation_id="disableTotp",
+        status_code=HTTP_200_OK,
+        guards=[authenticated],
+        summary="Turn two-factor authentication off (needs a step-up)",
+    )
+    async def disable_totp(
+        self,
+        data: JSONBody[StepUpInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Done:
+        await twofactor.disable_two_factor(
+            platform,
+            current_user,
+            totp_code=data.totp_code,
+            step_up_token=data.step_up_token,
+            source_ip=source_ip(request),
+        )
+        return Done()
 
     @post("/me/step-up", operation_id="stepUp", status_code=HTTP_200_OK, guards=[authenticated])
     async def step_up(
@@ -235,7 +268,7 @@ class AuthController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> StepUpToken:
-        return await service.issue_step_up_token(platform, current_user, data.code)
+        return await stepup.issue_step_up_token(platform, current_user, data.code)
 
     @get("/auth/oidc/{provider:str}/start", operation_id="startOidcSignIn")
     async def oidc_start(
@@ -436,7 +469,7 @@ class StaffController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await profiles.change_role(platform, current_user, user_id, data.role, source_ip(request))
+        await admin.change_role(platform, current_user, user_id, data.role, source_ip(request))
         return Done()
 
     @post(
@@ -453,7 +486,7 @@ class StaffController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await profiles.set_ban(
+        await admin.set_ban(
             platform,
             current_user,
             user_id,
@@ -476,7 +509,7 @@ class StaffController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await profiles.set_ban(
+        await admin.set_ban(
             platform,
             current_user,
             user_id,
@@ -495,7 +528,7 @@ class StaffController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await profiles.override_kyc_level(
+        await admin.override_kyc_level(
             platform, current_user, user_id, data.level, data.reason, source_ip(request)
         )
         return Done()
@@ -510,7 +543,7 @@ class StaffController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> Done:
-        await profiles.set_mentor_status(platform, current_user, user_id, data, source_ip(request))
+        await admin.set_mentor_status(platform, current_user, user_id, data, source_ip(request))
         return Done()
 
     @get("/admin/users/{user_id:uuid}/audit", operation_id="getUserAuditTrail", guards=ADMIN)
@@ -520,11 +553,11 @@ class StaffController(Controller):
         platform: NamedDependency[Platform],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[AuditEntry]:
-        return await audit_trail(platform.pool, f"user:{user_id}", limit=limit)
+        return await audit_trail(platform, f"user:{user_id}", limit=limit)
 
     @get("/admin/audit/verify", operation_id="verifyAuditLog", guards=ADMIN)
     async def verify_audit(self, platform: NamedDependency[Platform]) -> AuditCheck:
-        return await verify_audit_chain(platform.pool)
+        return await verify_audit_chain(platform)
 
 
-IDENTITY_CONTROLLERS = [AuthController, UsersController, StaffController]
+ROUTES = [AuthController, UsersController, StaffController]

@@ -14,6 +14,7 @@ from dracarys.db import transaction
 from dracarys.identity import store
 from dracarys.identity.passwords import hash_password
 from dracarys.identity.personal import personal_data_cipher
+from dracarys.identity.profiles import store as profiles_store
 from dracarys.platform import Platform
 
 
@@ -150,8 +151,10 @@ async def seed_identity_demo(platform: Platform) -> None:
             if not created:
                 continue
             if account.profile:
-                await store.update_profile(conn, account.id, dict(account.profile), now)
-                await store.mark_profile_completed(conn, account.id, now)
+                await profiles_store.update_profile(conn, account.id, dict(account.profile), now)
+                await profiles_store.mark_profile_completed(conn, account.id, now)
             if account.mentor:
-                await store.ensure_mentor_profile(conn, account.id, now)
-                await store.update_mentor_profile(conn, account.id, dict(account.mentor), now)
+                await profiles_store.ensure_mentor_profile(conn, account.id, now)
+                await profiles_store.update_mentor_profile(
+                    conn, account.id, dict(account.mentor), now
+                )

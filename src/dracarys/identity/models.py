@@ -1,4 +1,5 @@
-"""Identity records and API bodies. Inputs subclass `Input`, so a body carrying a
+"""Identity's API bodies and the account records its store returns (each sub-area keeps
+its own records in its `models.py`). Inputs subclass `Input`, so a body carrying a
 server-owned field (`role`, `kyc_level`, `verified`, `reputation_score`, `user_id`...)
 is a 422 before any handler runs."""
 
@@ -104,6 +105,21 @@ class SealedContact(msgspec.Struct, frozen=True, kw_only=True):
     phone_index: bytes | None
 
 
+class SealedContactRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's id and sealed contact columns: what `PersonalDataCipher.open_contact`
+    opens. (A column is None only on a row older versions left in plain.)"""
+
+    id: uuid.UUID
+    email_sealed: bytes | None
+    name_sealed: bytes | None
+    phone_sealed: bytes | None
+
+
+class SealedNameRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name_sealed: bytes | None
+
+
 class PostalAddress(Input, kw_only=True):
     """A postal address as given and as shown (its country is the profile's own field)."""
 
@@ -112,6 +128,75 @@ class PostalAddress(Input, kw_only=True):
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     region: Annotated[str, msgspec.Meta(max_length=100)] = ""
     postal_code: Annotated[str, msgspec.Meta(max_length=20)] = ""
+
+
+# ---- account records ----------------------------------------------------------------
+
+
+class UserRecord(SealedContactRecord, frozen=True, kw_only=True):
+    """A users row, personal data sealed."""
+
+    email_index: bytes | None
+    phone_index: bytes | None
+    role: Role
+    status: str
+    kyc_level: int
+    password_hash: str | None
+    email_verified_at: datetime | None
+    phone_verified_at: datetime | None
+    totp_secret_encrypted: bytes | None
+    totp_enabled_at: datetime | None
+    totp_last_step: int
+    reputation_score: int
+    created_at: datetime
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+class MeRecord(SealedContactRecord, frozen=True, kw_only=True):
+    """What `GET /me` shows of the users row (read on its own: it is the hottest read)."""
+
+    role: Role
+    kyc_level: int
+    email_verified_at: datetime | None
+    phone_verified_at: datetime | None
+    totp_enabled_at: datetime | None
+    reputation_score: int
+
+
+class SessionState(msgspec.Struct, frozen=True, kw_only=True):
+    """A live login session's role and two-factor state, as `AccessMiddleware` needs."""
+
+    role: Role
+    two_factor: bool
+
+
+class PlainUser(msgspec.Struct, frozen=True, kw_only=True):
+    """A users row with personal data an older version stored in plain."""
+
+    id: uuid.UUID
+    plain_email: str
+    plain_name: str | None
+    plain_phone: str | None
+
+
+class PlainEmailToken(msgspec.Struct, frozen=True, kw_only=True):
+    token_hash: bytes
+    plain_email: str
+
+
+class PlainPhoneCode(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    plain_phone: str
+
+
+class PlainOidcEmail(msgspec.Struct, frozen=True, kw_only=True):
+    provider: str
+    subject: str
+    user_id: uuid.UUID
+    plain_email: str
 
 
 # ---- inputs -------------------------------------------------------------------------
@@ -141,6 +226,13 @@ class PhoneVerificationInput(Input):
 
 class CodeInput(Input):
     code: Code
+
+
+class StepUpInput(Input):
+    """A step-up: a fresh authenticator code, or a token from `POST /me/step-up`."""
+
+    totp_code: Code | None = None
+    step_up_token: Secret | None = None
 
 
 class ProfileUpdate(Input):

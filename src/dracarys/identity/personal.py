@@ -12,7 +12,6 @@ import hmac
 import uuid
 from collections.abc import Collection
 
-import asyncpg
 import msgspec
 
 from dracarys.crypto import (
@@ -23,7 +22,13 @@ from dracarys.crypto import (
 )
 from dracarys.db import Connection, session_lock
 from dracarys.identity import store
-from dracarys.identity.models import Contact, PostalAddress, SealedContact
+from dracarys.identity.models import (
+    Contact,
+    PostalAddress,
+    SealedContact,
+    SealedContactRecord,
+    SealedNameRecord,
+)
 from dracarys.settings import Settings
 
 # Associated-data labels: a ciphertext opens only as the field of the user it was made for,
@@ -68,18 +73,20 @@ class PersonalDataCipher(FieldCipher):
             phone_index=None if phone is None else self.phone_index(phone),
         )
 
-    def open_contact(self, row: asyncpg.Record) -> Contact:
-        """From a users row (or any row with its `id` and sealed columns)."""
-        user_id: uuid.UUID = row["id"]
-        phone = row["phone_sealed"]
+    def open_contact(self, user: SealedContactRecord) -> Contact:
+        """From a users record (any record with the id and the sealed columns)."""
+        assert user.email_sealed is not None, "not sealed yet"
+        assert user.name_sealed is not None, "not sealed yet"
+        phone = user.phone_sealed
         return Contact(
-            email=self.open(user_id, EMAIL, row["email_sealed"]),
-            name=self.open(user_id, NAME, row["name_sealed"]),
-            phone=None if phone is None else self.open(user_id, PHONE, phone),
+            email=self.open(user.id, EMAIL, user.email_sealed),
+            name=self.open(user.id, NAME, user.name_sealed),
+            phone=None if phone is None else self.open(user.id, PHONE, phone),
         )
 
-    def open_name(self, row: asyncpg.Record) -> str:
-        return self.open(row["id"], NAME, row["name_sealed"])
+    def open_name(self, user: SealedNameRecord) -> str:
+        assert user.name_sealed is not None, "not sealed yet"
+        return self.open(user.id, NAME, user.name_sealed)
 
     def seal_address(self, user_id: uuid.UUID, address: PostalAddress) -> bytes:
         return self.seal_bytes(user_id, ADDRESS, msgspec.json.encode(address))
@@ -114,8 +121,8 @@ async def contacts_of(
     if not user_ids:
         return {}
     cipher = personal_data_cipher(settings)
-    rows = await store.sealed_contacts(conn, list(user_ids), active_only=active_only)
-    return {row["id"]: cipher.open_contact(row) for row in rows}
+    sealed = await store.sealed_contacts(conn, list(user_ids), active_only=active_only)
+    return {user.id: cipher.open_contact(user) for user in sealed}
 
 
 async def display_names(
@@ -126,7 +133,7 @@ async def display_names(
     if not user_ids:
         return {}
     cipher = personal_data_cipher(settings)
-    return {row["id"]: cipher.open_name(row) for row in await store.sealed_names(conn, user_ids)}
+    return {user.id: cipher.open_name(user) for user in await store.sealed_names(conn, user_ids)}
 
 
 # ---- sealing what older versions stored in plain ---------------------------------------
@@ -156,12 +163,9 @@ async def _seal_user_batch(conn: Connection, cipher: PersonalDataCipher, limit: 
         rows = await store.plain_users(conn, limit)
         sealed = [
             (
-                row["id"],
+                row.id,
                 cipher.seal_contact(
-                    row["id"],
-                    email=row["plain_email"],
-                    name=row["plain_name"] or "",
-                    phone=row["plain_phone"],
+                    row.id, email=row.plain_email, name=row.plain_name or "", phone=row.plain_phone
                 ),
             )
             for row in rows
@@ -174,7 +178,7 @@ async def _seal_token_batch(conn: Connection, cipher: PersonalDataCipher, limit:
     async with conn.transaction():
         rows = await store.plain_email_tokens(conn, limit)
         await store.store_email_token_indexes(
-            conn, [(row["token_hash"], cipher.email_index(row["plain_email"])) for row in rows]
+            conn, [(row.token_hash, cipher.email_index(row.plain_email)) for row in rows]
         )
     return len(rows)
 
@@ -183,7 +187,7 @@ async def _seal_code_batch(conn: Connection, cipher: PersonalDataCipher, limit: 
     async with conn.transaction():
         rows = await store.plain_phone_codes(conn, limit)
         await store.store_phone_code_indexes(
-            conn, [(row["id"], cipher.phone_index(row["plain_phone"])) for row in rows]
+            conn, [(row.id, cipher.phone_index(row.plain_phone)) for row in rows]
         )
     return len(rows)
 
@@ -194,11 +198,7 @@ async def _seal_oidc_batch(conn: Connection, cipher: PersonalDataCipher, limit: 
         await store.store_sealed_oidc_emails(
             conn,
             [
-                (
-                    row["provider"],
-                    row["subject"],
-                    cipher.seal(row["user_id"], OIDC_EMAIL, row["plain_email"]),
-                )
+                (row.provider, row.subject, cipher.seal(row.user_id, OIDC_EMAIL, row.plain_email))
                 for row in rows
             ],
         )

@@ -24,20 +24,16 @@ import contextlib
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-if TYPE_CHECKING:
-    from dracarys.identity.access import CurrentUser
+from dracarys.platform import Caller, SessionCaller
+from dracarys.settings import Settings
 
 log = structlog.get_logger("dracarys.identity.session_cache")
-
-# Reads a verified token's session from the database: the caller as it is now, or raises
-# when the session has ended.
-SessionRead = Callable[["CurrentUser"], Awaitable["CurrentUser"]]
 
 # Only sessions used within the last TTL are held; this caps memory should a flood of
 # distinct valid tokens arrive within one TTL.
@@ -48,14 +44,25 @@ _SESSION = b"s"
 _USER = b"u"
 
 
-def _retrieve(task: asyncio.Future[CurrentUser]) -> None:
+def _retrieve(task: asyncio.Future[Any]) -> None:
     """Mark a shared read's failure as seen: its requests may all have gone away."""
     if not task.cancelled():
         task.exception()
 
 
-class SessionCache:
-    """Session id → the caller it resolved to (`CurrentUser`) and when that was read.
+def build_session_cache(settings: Settings, redis: Redis | None) -> LoginSessionCache:
+    """The cache the composition root hands to the platform (`Platform.session_cache`);
+    run `running()` for as long as the process serves requests."""
+    return LoginSessionCache(
+        ttl_s=settings.session_cache_ttl_s,
+        redis=redis,
+        channel=f"{settings.redis_prefix}:auth:session-changes",
+    )
+
+
+class LoginSessionCache:
+    """Session id → the caller it resolved to (`CurrentUser`) and when that was read; the
+    platform's `SessionCache`.
 
     Usage, with `read` the one query that reads a session's state::
 
@@ -68,13 +75,13 @@ class SessionCache:
         self._ttl_s = ttl_s
         self._redis = redis
         self._channel = channel
-        self._entries: OrderedDict[uuid.UUID, tuple[CurrentUser, float]] = OrderedDict()
+        self._entries: OrderedDict[uuid.UUID, tuple[SessionCaller, float]] = OrderedDict()
         self._sessions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
         # Bumped by every change seen: a read that a change overtook (read before the
         # change committed, back after its push arrived) is used once but not kept, and
         # a request that comes after the change does not wait for it.
         self._generation = 0
-        self._reads: dict[tuple[uuid.UUID, uuid.UUID], tuple[int, asyncio.Future[CurrentUser]]] = {}
+        self._reads: dict[tuple[uuid.UUID, uuid.UUID], tuple[int, asyncio.Future[Any]]] = {}
         # Without Redis every change happens in this process; with it, changes are seen
         # only while subscribed.
         self._live = ttl_s > 0 and redis is None
@@ -86,7 +93,9 @@ class SessionCache:
         the pushes, or no Redis and so no other process) and the TTL is above zero."""
         return self._live
 
-    async def resolve(self, claimed: CurrentUser, now_s: float, read: SessionRead) -> CurrentUser:
+    async def resolve(
+        self, claimed: Caller, now_s: float, read: Callable[[Caller], Awaitable[Caller]]
+    ) -> Caller:
         """The caller of `claimed`'s session (a verified token's): the cached entry while
         it is fresh, else what `read` returns, kept as read at `now_s`. Requests of one
         session that miss together share one read, so an expiring entry costs one query,
@@ -97,7 +106,8 @@ class SessionCache:
         if entry is not None:
             user, read_at_s = entry
             if now_s - read_at_s < self._ttl_s and user.id == claimed.id:
-                return user
+                # Entries of a session are only ever what `read` gave for its callers.
+                return cast("Caller", user)
         key = (claimed.session_id, claimed.id)
         shared = self._reads.get(key)
         if shared is None or shared[0] != self._generation:
@@ -106,16 +116,16 @@ class SessionCache:
             task.add_done_callback(_retrieve)
             shared = self._reads[key] = (generation, task)
         # Shielded: a request that goes away does not cancel the others' read.
-        return await asyncio.shield(shared[1])
+        return cast("Caller", await asyncio.shield(shared[1]))
 
     async def _read_and_keep(
         self,
         key: tuple[uuid.UUID, uuid.UUID],
-        claimed: CurrentUser,
+        claimed: Caller,
         read_at_s: float,
-        read: SessionRead,
+        read: Callable[[Caller], Awaitable[Caller]],
         generation: int,
-    ) -> CurrentUser:
+    ) -> Caller:
         try:
             user = await read(claimed)
         finally:
@@ -125,7 +135,7 @@ class SessionCache:
             self._keep(user, read_at_s)
         return user
 
-    def _keep(self, user: CurrentUser, read_at_s: float) -> None:
+    def _keep(self, user: SessionCaller, read_at_s: float) -> None:
         session_id = user.session_id
         self._drop(session_id)
         self._entries[session_id] = (user, read_at_s)

@@ -1,68 +1,162 @@
-"""The step-up check other domains call, inside their own transaction, before a
-high-value action (withdrawals, payouts): a fresh TOTP code of an enrolled user.
+"""The one step-up check before a high-value action (a withdrawal, turning two-factor
+off): the caller, enrolled in two-factor authentication, presents either a fresh TOTP
+code or the step-up token `POST /api/v1/me/step-up` issued to this login session in the
+last five minutes::
 
-    ok = await verify_step_up(conn, platform, user_id=..., code=...)
+    await require_step_up(platform, user, totp_code=body.totp_code,
+                          step_up_token=body.step_up_token)
 
-Each 30-second code is accepted once (the last accepted step is stored with the user),
-so a code seen over someone's shoulder cannot be replayed; wrong codes count against the
-account's second-factor throttle, as at sign-in (429 past the limit)."""
+One error contract: every refusal is a 403 problem of type `step-up-required` with
+`extra.step_up_required = true`, naming the field at fault (`totp_code` or
+`step_up_token`); too many wrong codes is a 429, as at sign-in (the two share one budget
+per account). A code is accepted once; an expired token, or one of another session or
+user, gets the same refusal as a forged one."""
 
 from __future__ import annotations
 
-import hmac
 import uuid
-from datetime import datetime
+from datetime import timedelta
 
-import asyncpg
-import pyotp
+import jwt
 
-from dracarys.crypto import totp_secret_key, unseal
-from dracarys.db import Connection
+from dracarys.db import Connection, transaction
+from dracarys.errors import Forbidden
 from dracarys.identity import store
+from dracarys.identity.access import ALGORITHM, AUDIENCE, CurrentUser, issuer
+from dracarys.identity.models import StepUpToken
 from dracarys.identity.throttle import SecondFactorThrottle
+from dracarys.identity.totp import accept_totp
 from dracarys.platform import Platform
-from dracarys.settings import Settings
 
-TOTP_PERIOD_S = 30
-
-
-def totp_secret(settings: Settings, user: asyncpg.Record) -> str | None:
-    sealed = user["totp_secret_encrypted"]
-    if sealed is None:
-        return None
-    return unseal(totp_secret_key(settings), bytes(sealed), user["id"].bytes).decode()
+STEP_UP_TTL = timedelta(minutes=5)
+_TOKEN_TYPE = "step_up"  # noqa: S105 - a token kind, not a secret
 
 
-async def accept_totp(
-    conn: Connection, settings: Settings, user: asyncpg.Record, code: str, now: datetime
-) -> bool:
-    """Accept the code of the current step or a neighbour (clock skew), never a step at
-    or before the last accepted one. `user` must be locked by the caller."""
-    secret = totp_secret(settings, user)
-    if secret is None:
-        return False
-    totp = pyotp.TOTP(secret)
-    current = int(now.timestamp()) // TOTP_PERIOD_S
-    for step in (current - 1, current, current + 1):
-        if step > int(user["totp_last_step"]) and hmac.compare_digest(
-            totp.at(step * TOTP_PERIOD_S), code.strip()
-        ):
-            await store.set_totp_last_step(conn, user["id"], step)
-            return True
-    return False
+class StepUpRequired(Forbidden):
+    slug = "step-up-required"
+    title = "Step-up required"
+
+    def __init__(self, detail: str, *, field: str) -> None:
+        super().__init__(detail, field=field, extra={"step_up_required": True})
+
+
+async def require_step_up(
+    platform: Platform,
+    user: CurrentUser,
+    *,
+    totp_code: str | None,
+    step_up_token: str | None,
+    conn: Connection | None = None,
+) -> None:
+    """Pass, or raise `StepUpRequired`. With `conn` the check runs in the caller's
+    transaction, so a code is spent only if the caller's action commits; without, in its
+    own. A token is checked when given, else the code."""
+    if not totp_code and not step_up_token:
+        raise StepUpRequired(
+            "this action needs a fresh code from your authenticator app (`totp_code`) or "
+            "a step-up token from POST /api/v1/me/step-up (`step_up_token`)",
+            field="totp_code",
+        )
+    if conn is None:
+        async with transaction(platform.pool) as own:
+            await _step_up(own, platform, user, totp_code, step_up_token, "totp_code")
+    else:
+        await _step_up(conn, platform, user, totp_code, step_up_token, "totp_code")
+
+
+async def issue_step_up_token(platform: Platform, user: CurrentUser, code: str) -> StepUpToken:
+    """Trade a fresh TOTP code (the `code` field) for a 5-minute token bound to this
+    session, for flows where the code is asked before the high-value request is sent."""
+    async with transaction(platform.pool) as conn:
+        await _step_up(conn, platform, user, code, None, "code")
+    now = platform.clock.now()
+    token = jwt.encode(
+        {
+            "sub": str(user.id),
+            "sid": str(user.session_id),
+            "typ": _TOKEN_TYPE,
+            "iss": issuer(platform.settings),
+            "aud": AUDIENCE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + STEP_UP_TTL).timestamp()),
+        },
+        platform.settings.secret_key,
+        algorithm=ALGORITHM,
+    )
+    return StepUpToken(step_up_token=token, expires_in=int(STEP_UP_TTL.total_seconds()))
 
 
 async def verify_step_up(
     conn: Connection, platform: Platform, *, user_id: uuid.UUID, code: str
 ) -> bool:
-    """True when the user has two-factor enabled and `code` is a fresh TOTP code. The
-    attempt is reserved in the throttle before the code is checked."""
+    """The TOTP half of `require_step_up` as a yes/no, in the caller's transaction. Kept
+    only for `wallet/payouts.py` until its withdrawals call `require_step_up` (issue 16);
+    then it goes."""
+    return await _code_accepted(conn, platform, user_id, code)
+
+
+async def _step_up(
+    conn: Connection,
+    platform: Platform,
+    user: CurrentUser,
+    totp_code: str | None,
+    step_up_token: str | None,
+    code_field: str,
+) -> None:
+    account = await store.user_by_id(conn, user.id)
+    if account is None or account.totp_enabled_at is None:
+        raise StepUpRequired(
+            "enable two-factor authentication (POST /api/v1/me/totp) before doing this",
+            field=code_field,
+        )
+    if step_up_token:
+        if not _token_valid(platform, user, step_up_token):
+            raise StepUpRequired(
+                "the step-up token is not valid for this session or has expired; ask "
+                "for a new one at POST /api/v1/me/step-up",
+                field="step_up_token",
+            )
+        return
+    assert totp_code is not None
+    if not await _code_accepted(conn, platform, user.id, totp_code):
+        raise StepUpRequired(
+            "the authenticator code is wrong or was already used", field=code_field
+        )
+
+
+async def _code_accepted(
+    conn: Connection, platform: Platform, user_id: uuid.UUID, code: str
+) -> bool:
+    """True when the user is active with two-factor enabled and `code` is a fresh TOTP
+    code. The attempt is reserved in the throttle before the code is checked."""
     throttle = SecondFactorThrottle(platform.counters, platform.settings)
     await throttle.reserve(user_id)
-    user = await store.user_by_id(conn, user_id, lock=True)
-    if user is None or user["totp_enabled_at"] is None or user["status"] != "active":
+    account = await store.user_by_id(conn, user_id, lock=True)
+    if account is None or account.totp_enabled_at is None or not account.is_active:
         return False
-    accepted = await accept_totp(conn, platform.settings, user, code, platform.clock.now())
+    accepted = await accept_totp(conn, platform.settings, account, code, platform.clock.now())
     if accepted:
         await throttle.passed(user_id)
     return accepted
+
+
+def _token_valid(platform: Platform, user: CurrentUser, token: str) -> bool:
+    """A step-up token this platform issued to this user's session, not yet expired (by
+    the platform clock)."""
+    try:
+        claims = jwt.decode(
+            token,
+            platform.settings.secret_key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=issuer(platform.settings),
+            options={"verify_exp": False, "require": ["exp", "sub", "sid"]},
+        )
+    except jwt.InvalidTokenError:
+        return False
+    return (
+        claims.get("typ") == _TOKEN_TYPE
+        and claims["sub"] == str(user.id)
+        and claims["sid"] == str(user.session_id)
+        and int(claims["exp"]) > int(platform.clock.now().timestamp())
+    )

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from dracarys.db import transaction
 from dracarys.errors import Forbidden
-from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.mentorship import calendar, discovery, service, store
 from dracarys.mentorship.models import (
     BookingInput,

@@ -15,8 +15,7 @@ import icalendar
 
 from dracarys.db import transaction
 from dracarys.errors import NotFound
-from dracarys.identity import Contact, contacts_of
-from dracarys.identity.access import CurrentUser
+from dracarys.identity import Contact, CurrentUser, contacts_of
 from dracarys.mentorship import store
 from dracarys.mentorship.models import FeedLink
 from dracarys.mentorship.service import room_url

@@ -21,8 +21,7 @@ from dracarys.curriculum.models import (
     RubricCriterion,
 )
 from dracarys.db import transaction
-from dracarys.identity.access import CurrentUser, Role
-from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS
+from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, CurrentUser, Role
 from dracarys.mentorship import service, store
 from dracarys.mentorship.models import (
     DateOverride,

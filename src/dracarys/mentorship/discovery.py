@@ -15,9 +15,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import NotFound
-from dracarys.identity import display_names
-from dracarys.identity.access import CurrentUser
-from dracarys.identity.profiles import PRIOR_MEAN, PRIOR_RATINGS
+from dracarys.identity import PRIOR_MEAN, PRIOR_RATINGS, CurrentUser, display_names
 from dracarys.mentorship import store
 from dracarys.mentorship.availability import resolve_timezone, weekly_overlap_minutes
 from dracarys.mentorship.models import MatchList, MatchView, MentorCard, QuizInput

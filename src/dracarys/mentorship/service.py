@@ -18,8 +18,7 @@ import structlog
 from dracarys.curriculum import store as curriculum_store
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from dracarys.identity import contact_of
-from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role, contact_of
 from dracarys.mentorship import events, store
 from dracarys.mentorship.availability import Schedule, generate_slots, resolve_timezone
 from dracarys.mentorship.models import (
@@ -39,8 +38,7 @@ from dracarys.mentorship.models import (
     SlotList,
     SlotView,
 )
-from dracarys.messaging.service import queue_email
-from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.wallet.escrow import hold_escrow, refund_escrow, release_escrow
@@ -57,14 +55,11 @@ REMINDER_LEADS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("1h", timedelta(hours=1)),
 )
-SESSION_REMINDER_TEMPLATE = "mentorship.session_reminder"
-register_email_template(
-    SESSION_REMINDER_TEMPLATE,
-    EmailTemplate(
-        subject="Reminder: $title starts $lead",
-        text='Your Dracarys session "$title" starts $lead, at $starts_at.\n'
-        "Open the session page to join the video room when it opens.",
-    ),
+SESSION_REMINDER_TEMPLATE = EmailTemplate(
+    name="mentorship.session_reminder",
+    subject="Reminder: $title starts $lead",
+    text='Your Dracarys session "$title" starts $lead, at $starts_at.\n'
+    "Open the session page to join the video room when it opens.",
 )
 
 

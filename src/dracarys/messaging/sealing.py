@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import msgspec
 
 from dracarys.crypto import FieldCipher, outbound_message_cipher
 from dracarys.db import Connection, session_lock
 from dracarys.messaging import store
-from dracarys.messaging.models import MessageContent, OutboundMessage
+from dracarys.messaging.models import MessageContent, MessageRecord, OutboundMessage
 from dracarys.settings import Settings
 
 # Associated-data labels: a sealed recipient opens only as the recipient of its message.
@@ -32,28 +31,26 @@ def seal_content(cipher: FieldCipher, message_id: uuid.UUID, content: MessageCon
     return cipher.seal_bytes(message_id, CONTENT, msgspec.json.encode(content))
 
 
-def open_message(cipher: FieldCipher, row: asyncpg.Record) -> OutboundMessage:
-    """From a row of `store`'s message columns."""
-    message_id: uuid.UUID = row["id"]
-    sealed_content = row["content_sealed"]
+def open_message(cipher: FieldCipher, message: MessageRecord) -> OutboundMessage:
+    sealed_content = message.content_sealed
     content = (
         None
         if sealed_content is None
         else msgspec.json.decode(
-            cipher.open_bytes(message_id, CONTENT, sealed_content), type=MessageContent
+            cipher.open_bytes(message.id, CONTENT, sealed_content), type=MessageContent
         )
     )
     return OutboundMessage(
-        id=message_id,
-        channel=row["channel"],
-        user_id=row["user_id"],
-        recipient=cipher.open(message_id, RECIPIENT, row["recipient_sealed"]),
-        template=row["template"],
+        id=message.id,
+        channel=message.channel,
+        user_id=message.user_id,
+        recipient=cipher.open(message.id, RECIPIENT, message.recipient_sealed),
+        template=message.template,
         content=content,
-        created_at=row["created_at"],
-        sent_at=row["sent_at"],
-        provider_id=row["provider_id"],
-        requeue_count=row["requeue_count"],
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        provider_id=message.provider_id,
+        requeue_count=message.requeue_count,
     )
 
 
@@ -81,17 +78,17 @@ async def _seal_message_batch(conn: Connection, cipher: FieldCipher, limit: int)
             conn,
             [
                 (
-                    row["id"],
-                    seal_recipient(cipher, row["id"], row["plain_recipient"] or ""),
+                    row.id,
+                    seal_recipient(cipher, row.id, row.plain_recipient or ""),
                     None
-                    if row["sent_at"] is not None
+                    if row.sent_at is not None
                     else seal_content(
                         cipher,
-                        row["id"],
+                        row.id,
                         MessageContent(
-                            subject=row["plain_subject"] or "",
-                            text=row["plain_body_text"] or "",
-                            html=row["plain_body_html"],
+                            subject=row.plain_subject or "",
+                            text=row.plain_body_text or "",
+                            html=row.plain_body_html,
                         ),
                     ),
                 )

@@ -1,12 +1,12 @@
 """Queueing and delivering messages. Domains call `queue_email` / `queue_sms` inside
-their own transaction; the message leaves only if that transaction commits, through the
-`email.send` / `sms.send` outbox events handled by `deliver_message`. Recipients and
-contents are stored sealed (`sealing`), opened to deliver and by `list_messages`; once
-sent, a message keeps only its sealed recipient, template, times and provider id."""
+their own transaction, with a template of their own; the message leaves only if that
+transaction commits, through the `email.send` / `sms.send` outbox events handled by
+`deliver_message`. Recipients and contents are stored sealed (`sealing`), opened to
+deliver and by `list_messages`; once sent, a message keeps only its sealed recipient,
+template name, times and provider id."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +20,8 @@ from dracarys.messaging.adapters import OutboundFiles, SmsGateway, SmtpMailer, e
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.models import MessageContent, OutboundMessage
 from dracarys.messaging.sealing import open_message, seal_content, seal_recipient
-from dracarys.messaging.templates import render_email, render_sms
-from dracarys.outbox import DeliveryBinding, Event, emit
+from dracarys.messaging.templates import EmailTemplate, SmsTemplate, render_email, render_sms
+from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -32,25 +32,13 @@ log = structlog.get_logger("dracarys.messaging")
 REQUEUE_AFTER = timedelta(minutes=10)
 MAX_REQUEUES = 5
 
-# Outbox consumers receive (conn, event) only; the worker binds its platform here while
-# it delivers a batch, which is how a consumer reaches settings and the clock.
-_delivery_platform = DeliveryBinding[Platform]("platform")
-
-
-def delivering_for(platform: Platform) -> contextlib.AbstractContextManager[None]:
-    return _delivery_platform.bound(platform)
-
-
-def delivery_platform() -> Platform:
-    return _delivery_platform.get()
-
 
 async def queue_email(
     conn: Connection,
     settings: Settings,
     *,
     to: str,
-    template: str,
+    template: EmailTemplate,
     context: dict[str, Any],
     now: datetime,
     user_id: uuid.UUID | None = None,
@@ -62,7 +50,7 @@ async def queue_email(
         settings,
         "email",
         to=to,
-        template=template,
+        template=template.name,
         content=content,
         now=now,
         user_id=user_id,
@@ -74,7 +62,7 @@ async def queue_sms(
     settings: Settings,
     *,
     to: str,
-    template: str,
+    template: SmsTemplate,
     context: dict[str, Any],
     now: datetime,
     user_id: uuid.UUID | None = None,
@@ -85,7 +73,7 @@ async def queue_sms(
         settings,
         "sms",
         to=to,
-        template=template,
+        template=template.name,
         content=content,
         now=now,
         user_id=user_id,
@@ -121,18 +109,18 @@ async def _queue(
     return message_id
 
 
-async def deliver_message(conn: Connection, event: Event) -> None:
-    """Consumer of `email.send` and `sms.send`. A provider failure raises, so the task
-    is retried; a message already marked sent is skipped. The recipient and content are
-    opened here, for the provider (or the outbound file), and nowhere else on this path;
-    the log line names the message, never its recipient."""
-    platform = delivery_platform()
+async def deliver_message(conn: Connection, platform: Platform, event: Event) -> None:
+    """Consumer of `email.send` and `sms.send`, with the delivering worker's platform (its
+    settings name the providers). A provider failure raises, so the task is retried; a
+    message already marked sent is skipped. The recipient and content are opened here,
+    for the provider (or the outbound file), and nowhere else on this path; the log line
+    names the message, never its recipient."""
     message_id = uuid.UUID(str(event.payload["message_id"]))
-    row = await store.message_for_update(conn, message_id)
-    if row is None or row["sent_at"] is not None:
+    queued = await store.message_for_update(conn, message_id)
+    if queued is None or queued.sent_at is not None:
         return
     settings = platform.settings
-    message = open_message(outbound_message_cipher(settings), row)
+    message = open_message(outbound_message_cipher(settings), queued)
     assert message.content is not None  # the content goes only with the sending
     content = message.content
     to_files = settings.outbound == "files"
@@ -175,10 +163,10 @@ async def list_messages(
 ) -> list[OutboundMessage]:
     """Messages oldest first, opened: for one user, one channel, or the unsent only."""
     cipher = outbound_message_cipher(settings)
-    rows = await store.messages(
+    queued = await store.messages(
         conn, user_id=user_id, channel=channel, unsent_only=unsent_only, limit=limit
     )
-    return [open_message(cipher, row) for row in rows]
+    return [open_message(cipher, message) for message in queued]
 
 
 async def requeue_unsent(conn: Connection, now: datetime, *, limit: int = 500) -> int:
@@ -188,9 +176,9 @@ async def requeue_unsent(conn: Connection, now: datetime, *, limit: int = 500) -
     claimed = await store.claim_unsent(
         conn, created_before=now - REQUEUE_AFTER, max_requeues=MAX_REQUEUES, limit=limit
     )
-    for row in claimed:
-        topic = EMAIL_SEND if row["channel"] == "email" else SMS_SEND
-        await emit(conn, topic, {"message_id": str(row["id"])})
+    for message in claimed:
+        topic = EMAIL_SEND if message.channel == "email" else SMS_SEND
+        await emit(conn, topic, {"message_id": str(message.id)})
     if claimed:
         log.warning("messages_requeued", count=len(claimed))
     return len(claimed)

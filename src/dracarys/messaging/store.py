@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
-
-from dracarys.db import Connection
+from dracarys.db import Connection, record_or_none, records
+from dracarys.messaging.models import ClaimedMessage, MessageRecord, PlainMessage
 
 _MESSAGE_COLUMNS = (
     "id, channel, user_id, recipient_sealed, template, content_sealed, created_at, sent_at,"
@@ -40,10 +39,11 @@ async def insert_message(
     )
 
 
-async def message_for_update(conn: Connection, message_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def message_for_update(conn: Connection, message_id: uuid.UUID) -> MessageRecord | None:
+    row = await conn.fetchrow(
         f"SELECT {_MESSAGE_COLUMNS} FROM outbound_messages WHERE id = $1 FOR UPDATE", message_id
     )
+    return record_or_none(MessageRecord, row)
 
 
 async def mark_sent(
@@ -61,9 +61,9 @@ async def mark_sent(
 
 async def claim_unsent(
     conn: Connection, *, created_before: datetime, max_requeues: int, limit: int
-) -> list[asyncpg.Record]:
+) -> list[ClaimedMessage]:
     """Unsent messages old enough to have been lost, counted as requeued once more."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """UPDATE outbound_messages SET requeue_count = requeue_count + 1
            WHERE id IN (
                SELECT id FROM outbound_messages
@@ -75,6 +75,7 @@ async def claim_unsent(
         max_requeues,
         limit,
     )
+    return records(ClaimedMessage, rows)
 
 
 async def messages(
@@ -84,9 +85,9 @@ async def messages(
     channel: str | None,
     unsent_only: bool,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[MessageRecord]:
     """Oldest first; a None filter matches every message."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"""SELECT {_MESSAGE_COLUMNS} FROM outbound_messages
             WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR channel = $2)
               AND (NOT $3 OR sent_at IS NULL)
@@ -96,6 +97,7 @@ async def messages(
         unsent_only,
         limit,
     )
+    return records(MessageRecord, rows)
 
 
 # ---- sealing what older versions stored in plain ---------------------------------------
@@ -104,8 +106,8 @@ SEALING_LOCK_KEY = 0x44524143_4D53474C  # "DRACMSGL"
 SEALED_CONSTRAINT = "outbound_messages_sealed"
 
 
-async def plain_messages(conn: Connection, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def plain_messages(conn: Connection, limit: int) -> list[PlainMessage]:
+    rows = await conn.fetch(
         """SELECT id, sent_at, plain_recipient, plain_subject, plain_body_text, plain_body_html
            FROM outbound_messages
            WHERE plain_recipient IS NOT NULL OR plain_subject IS NOT NULL
@@ -113,6 +115,7 @@ async def plain_messages(conn: Connection, limit: int) -> list[asyncpg.Record]:
            LIMIT $1 FOR UPDATE""",
         limit,
     )
+    return records(PlainMessage, rows)
 
 
 async def store_sealed_messages(

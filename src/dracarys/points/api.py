@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.errors import Forbidden, NotFound
-from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.points import leaderboard, reconcile, service, store
 from dracarys.points.models import (

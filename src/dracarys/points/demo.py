@@ -5,7 +5,7 @@ award is keyed by (rule, user, entity), so seeding again changes nothing."""
 from __future__ import annotations
 
 from dracarys.db import transaction
-from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS
+from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS
 from dracarys.platform import Platform
 from dracarys.points import service, store
 from dracarys.points.models import Award, ConvertPointsInput, Target

@@ -16,12 +16,11 @@ import msgspec
 
 from dracarys.db import Connection
 from dracarys.identity import contacts_of
-from dracarys.messaging.service import queue_email
-from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.outbox import Event
 from dracarys.platform import Platform
 from dracarys.points.events import PointsAwarded
-from dracarys.realtime.models import NotificationFrame
+from dracarys.realtime import NotificationFrame
 from streams import channels
 
 
@@ -100,10 +99,12 @@ def render_award_email(payload: dict[str, Any]) -> AwardEmail:
     )
 
 
-# Award e-mails go through messaging's templates (one per reason code above) and outbox;
+# Award e-mails go through messaging (one template per reason code above) and the outbox;
 # the same text goes live on the user's `notifications:{user_id}` stream channel.
-for _code, (_subject, _text) in AWARD_TEMPLATES.items():
-    register_email_template(f"points.{_code}", EmailTemplate(subject=_subject, text=_text))
+AWARD_EMAILS = {
+    code: EmailTemplate(name=f"points.{code}", subject=subject, text=text)
+    for code, (subject, text) in AWARD_TEMPLATES.items()
+}
 
 
 class _Awarded(msgspec.Struct, kw_only=True):
@@ -151,12 +152,12 @@ async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Ev
     for award in awards:
         values = template_values(award)
         contact = contacts.get(award.user_id)
-        if contact and award.reason_code in AWARD_TEMPLATES:
+        if contact and award.reason_code in AWARD_EMAILS:
             await queue_email(
                 conn,
                 platform.settings,
                 to=contact.email,
-                template=f"points.{award.reason_code}",
+                template=AWARD_EMAILS[award.reason_code],
                 context=values,
                 now=now,
                 user_id=award.user_id,

@@ -1,4 +1,5 @@
-"""`/api/v1/stream` (the WebSocket every live screen uses) and the staff routes around it."""
+"""`/api/v1/stream` (the WebSocket every live screen uses) and the staff routes around it;
+the app mounts `ROUTES`."""
 
 from __future__ import annotations
 
@@ -10,17 +11,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from dracarys.errors import NotFound
-from dracarys.identity.access import Role, requires_role
+from dracarys.identity import Role, requires_role
 from dracarys.platform import Platform
-from dracarys.realtime import store
+from dracarys.realtime import service
 from dracarys.realtime.models import (
-    NotificationFrame,
     PublishedMessage,
     StaffNotificationInput,
     StreamStats,
 )
-from streams import channels
 from streams.server import StreamServer, StreamSocket
 
 
@@ -52,27 +50,14 @@ class StreamAdminController(Controller):
         user_id: FromPath[uuid.UUID],
         data: JSONBody[StaffNotificationInput],
     ) -> PublishedMessage:
-        if not await store.user_exists(platform.pool, user_id):
-            raise NotFound("no such user", field="user_id")
-        channel = channels.notifications(user_id)
-        frame = NotificationFrame(
-            id=uuid.uuid4(),
-            kind="staff_notice",
-            title=data.title,
-            body=data.body,
-            created_at=platform.clock.now(),
-        )
-        seq = await platform.streams.publish(channel, frame)
-        return PublishedMessage(channel=channel, seq=seq)
+        return await service.send_staff_notice(platform, user_id, data.title, data.body)
 
     @get("/stats", operation_id="getStreamStats", summary="Connections and disconnect reasons")
     async def stats(
         self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
     ) -> StreamStats:
         server = _server(request)
-        return StreamStats(
-            connections=len(server.sessions),
-            closed_by_reason=dict(server.closed_by_reason),
-            peak_queue_bytes=server.peak_queue_bytes,
-            published=platform.streams.published,
-        )
+        return service.stream_stats(platform, server)
+
+
+ROUTES = [stream, StreamAdminController]

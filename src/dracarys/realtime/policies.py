@@ -1,31 +1,26 @@
-"""Who may watch which channel: one policy per channel kind, in a registry other domains
-extend. A policy says which users may watch a channel (one query for all
-of a channel's watchers) and why others are refused (sent to the client in an error
-frame). Access that can end while a connection watches (a lapsed subscription, an
-unshared portfolio) is re-checked on open connections by the stream server.
+"""Who may watch which channel: one policy per channel kind. A policy says which users may
+watch a channel (one query for all of a channel's watchers) and why others are refused
+(sent to the client in an error frame). Access that can end while a connection watches (a
+lapsed subscription, an unshared portfolio) is re-checked on open connections by the
+stream server.
 
-Defaults: `market:` and `leaderboard:` are public to any signed-in user;
-`notifications:{user_id}` is that user's alone; `signals:{mentor_id}` is the mentor's own
-until trading registers who else may watch; `portfolio:{id}` is refused until trading
-registers who owns and shares portfolios. Trading does so at import time of its api
-module (which `routes.py` imports)::
-
-    CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(may_watch_signals))
-    CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(store.portfolio_viewers))
-
-where each check is `async def (conn, user_ids, key_id) -> the allowed user ids`, with
-the query in trading's store (an active, paid subscription; the owner or a mentor the
-owner shares the portfolio with)."""
+The app factory composes the policies (`ChannelPolicies`, from a mapping of channel kind
+to policy) and hands them to the stream server; a kind without a policy is refused. The
+rules here: `market:` and `leaderboard:` are `public` to any signed-in user;
+`notifications:{user_id}` is `only_that_user`'s; `signals:{mentor_id}` is the mentor's
+own plus whom trading's check allows (`signal_feed_policy(check)`); `portfolio:{id}` is
+whom trading's check allows (`portfolio_policy(check)`), where each check is
+`async def (conn, user_ids, key_id) -> the allowed user ids` (an active, paid
+subscription; the owner or a mentor the owner shares the portfolio with)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from dracarys.db import Connection
-from dracarys.identity.access import CurrentUser
+from dracarys.identity import CurrentUser
 from dracarys.platform import Platform
 from streams.channels import Channel, ChannelKind
 
@@ -85,8 +80,8 @@ def _checked(check: AccessCheck | None, *, owner_too: bool) -> Allowed:
 
 
 def signal_feed_policy(subscribers: AccessCheck | None) -> ChannelPolicy:
-    """A mentor's signal feed: the mentor, and the users `subscribers` (a database query,
-    registered by trading) returns."""
+    """A mentor's signal feed: the mentor, and the users `subscribers` (trading's query)
+    returns; without a query, the mentor alone."""
     return ChannelPolicy(
         allowed=_checked(subscribers, owner_too=True),
         refusal="this signal feed is for its active subscribers only",
@@ -94,8 +89,8 @@ def signal_feed_policy(subscribers: AccessCheck | None) -> ChannelPolicy:
 
 
 def portfolio_policy(viewers: AccessCheck | None) -> ChannelPolicy:
-    """A portfolio: its owner and the mentors the owner shares it with, as `viewers` (a
-    database query, registered by trading) returns."""
+    """A portfolio: its owner and the mentors the owner shares it with, as `viewers`
+    (trading's query) returns; without a query, nobody."""
     return ChannelPolicy(
         allowed=_checked(viewers, owner_too=False),
         refusal="this portfolio is visible to its owner and the mentors it is shared with",
@@ -103,24 +98,10 @@ def portfolio_policy(viewers: AccessCheck | None) -> ChannelPolicy:
 
 
 class ChannelPolicies:
-    def __init__(self) -> None:
-        self._policies: dict[ChannelKind, ChannelPolicy] = {}
+    """The policy of every channel kind the platform serves, fixed when built."""
 
-    def register(self, kind: ChannelKind, policy: ChannelPolicy) -> None:
-        self._policies[kind] = policy
-
-    @contextmanager
-    def registered(self, kind: ChannelKind, policy: ChannelPolicy) -> Iterator[None]:
-        """Register `policy` for the duration of a block (tests), then restore."""
-        previous = self._policies.get(kind)
-        self._policies[kind] = policy
-        try:
-            yield
-        finally:
-            if previous is None:
-                self._policies.pop(kind, None)
-            else:
-                self._policies[kind] = previous
+    def __init__(self, policies: Mapping[ChannelKind, ChannelPolicy]) -> None:
+        self._policies = dict(policies)
 
     async def authorize(self, access: ChannelAccess) -> str | None:
         policy = self._policies.get(access.channel.kind)
@@ -142,11 +123,3 @@ class ChannelPolicies:
             return set(), ""
         allowed = await policy.allowed(platform, channel, list(users))
         return {u for u in users if u not in allowed}, policy.refusal
-
-
-CHANNEL_POLICIES = ChannelPolicies()
-CHANNEL_POLICIES.register(ChannelKind.MARKET, public)
-CHANNEL_POLICIES.register(ChannelKind.LEADERBOARD, public)
-CHANNEL_POLICIES.register(ChannelKind.NOTIFICATIONS, only_that_user)
-CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(None))
-CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(None))

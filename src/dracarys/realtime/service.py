@@ -18,12 +18,13 @@ from contextlib import asynccontextmanager
 import jwt
 import msgspec
 
-from dracarys.errors import Unauthorized
-from dracarys.identity.access import CurrentUser, Role, decode_access_token
+from dracarys.errors import NotFound, Unauthorized
+from dracarys.identity import CurrentUser, account_of, decode_access_token, live_sessions
 from dracarys.platform import Platform
-from dracarys.realtime import store
-from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess, ChannelPolicies
+from dracarys.realtime.models import NotificationFrame, PublishedMessage, StreamStats
+from dracarys.realtime.policies import ChannelAccess, ChannelPolicies
 from dracarys.settings import Settings
+from streams import channels
 from streams.channels import Channel
 from streams.server import AuthenticationFailed, Principal, StreamLimits, StreamServer
 
@@ -48,7 +49,7 @@ class PlatformGatekeeper:
     """Same tokens and sessions as the REST API: a connection lives only as long as its
     token is unexpired and its login session unrevoked."""
 
-    def __init__(self, platform: Platform, policies: ChannelPolicies = CHANNEL_POLICIES) -> None:
+    def __init__(self, platform: Platform, policies: ChannelPolicies) -> None:
         self._platform = platform
         self._policies = policies
 
@@ -63,10 +64,11 @@ class PlatformGatekeeper:
             raise AuthenticationFailed("the access token is invalid or expired") from None
         # The signature was verified just above; this only reads the expiry back.
         expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
-        role = await store.live_session_role(platform.pool, claimed.session_id, claimed.id)
-        if role is None:
+        async with platform.pool.acquire() as conn:
+            live = (await live_sessions(conn, [claimed.session_id])).get(claimed.session_id)
+        if live is None or live.user_id != claimed.id:
             raise AuthenticationFailed("this session has ended; sign in again")
-        user = msgspec.structs.replace(claimed, role=Role(role))
+        user = msgspec.structs.replace(claimed, role=live.role)
         return Principal(
             subject=str(user.id),
             session=str(user.session_id),
@@ -86,18 +88,20 @@ class PlatformGatekeeper:
 
     async def ended_sessions(self, sessions: Collection[str]) -> set[str]:
         ids = [uuid.UUID(s) for s in sessions]
-        live = await store.live_sessions(self._platform.pool, ids)
+        async with self._platform.pool.acquire() as conn:
+            live = await live_sessions(conn, ids)
         return {s for s, i in zip(sessions, ids, strict=True) if i not in live}
 
 
 @asynccontextmanager
-async def run_streams(platform: Platform) -> AsyncIterator[StreamServer]:
-    """Start receiving published messages and serving connections; stop both at exit."""
+async def run_streams(platform: Platform, policies: ChannelPolicies) -> AsyncIterator[StreamServer]:
+    """Start receiving published messages and serving connections, with the channel
+    policies the app composed; stop both at exit."""
     settings = platform.settings
     await platform.streams.start()
     server = StreamServer(
         platform.streams,
-        PlatformGatekeeper(platform),
+        PlatformGatekeeper(platform, policies),
         limits=stream_limits(settings),
         allowed_origins=settings.allowed_origins,
     )
@@ -107,3 +111,31 @@ async def run_streams(platform: Platform) -> AsyncIterator[StreamServer]:
     finally:
         await server.stop()
         await platform.streams.stop()
+
+
+async def send_staff_notice(
+    platform: Platform, user_id: uuid.UUID, title: str, body: str
+) -> PublishedMessage:
+    """A staff notice on one user's live notifications channel."""
+    async with platform.pool.acquire() as conn:
+        if await account_of(conn, user_id) is None:
+            raise NotFound("no such user", field="user_id")
+    channel = channels.notifications(user_id)
+    frame = NotificationFrame(
+        id=uuid.uuid4(),
+        kind="staff_notice",
+        title=title,
+        body=body,
+        created_at=platform.clock.now(),
+    )
+    seq = await platform.streams.publish(channel, frame)
+    return PublishedMessage(channel=channel, seq=seq)
+
+
+def stream_stats(platform: Platform, server: StreamServer) -> StreamStats:
+    return StreamStats(
+        connections=len(server.sessions),
+        closed_by_reason=dict(server.closed_by_reason),
+        peak_queue_bytes=server.peak_queue_bytes,
+        published=platform.streams.published,
+    )

@@ -1,0 +1,1 @@
+"""System: the liveness and readiness probes orchestrators call."""

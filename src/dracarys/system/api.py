@@ -1,26 +1,14 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes (`ROUTES`): `/health` answers while the process runs,
+`/ready` once PostgreSQL (and Redis, when configured) answer."""
 
 from __future__ import annotations
 
-import asyncio
-
-import msgspec
 from litestar import get
 from litestar.di import NamedDependency
-from redis.exceptions import RedisError
 
-from dracarys.errors import ServiceUnavailable
 from dracarys.platform import Platform
-
-
-class HealthStatus(msgspec.Struct, kw_only=True):
-    status: str
-
-
-class ReadinessStatus(msgspec.Struct, kw_only=True):
-    status: str
-    postgres: str
-    redis: str
+from dracarys.system import service
+from dracarys.system.models import HealthStatus, ReadinessStatus
 
 
 @get("/health", operation_id="getHealth", tags=["system"], summary="Liveness probe")
@@ -30,17 +18,7 @@ async def health() -> HealthStatus:
 
 @get("/ready", operation_id="getReadiness", tags=["system"], summary="Readiness probe")
 async def ready(platform: NamedDependency[Platform]) -> ReadinessStatus:
-    try:
-        async with asyncio.timeout(2):
-            await platform.pool.fetchval("SELECT 1")
-    except (OSError, TimeoutError, Exception) as exc:
-        raise ServiceUnavailable(f"PostgreSQL does not answer: {exc!r}") from exc
-    redis_state = "not configured"
-    if platform.redis is not None:
-        try:
-            async with asyncio.timeout(2):
-                await platform.redis.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise ServiceUnavailable(f"Redis does not answer: {exc!r}") from exc
-        redis_state = "ok"
-    return ReadinessStatus(status="ok", postgres="ok", redis=redis_state)
+    return await service.readiness(platform)
+
+
+ROUTES = [health, ready]

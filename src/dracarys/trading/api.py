@@ -1,6 +1,5 @@
 """Trading HTTP API: the risk disclaimer, paper portfolios, orders, fills, performance,
-leaderboards, mentor signals and track records, feed plans and subscriptions. Importing
-this module registers who may watch `portfolio:` and `signals:` streams."""
+leaderboards, mentor signals and track records, feed plans and subscriptions."""
 
 from __future__ import annotations
 
@@ -15,13 +14,10 @@ from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.db import Connection, transaction
-from dracarys.demo import DEMO_SEEDERS
 from dracarys.errors import Forbidden, InvalidInput, NotFound
-from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
-from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
 from dracarys.trading import performance, service, signals, store
-from dracarys.trading.demo import seed_trading_demo
 from dracarys.trading.models import (
     AcknowledgeInput,
     Acknowledgement,
@@ -51,7 +47,6 @@ from dracarys.trading.models import (
     TrackRecord,
 )
 from streams import channels
-from streams.channels import ChannelKind
 
 MENTOR = [requires_role(Role.MENTOR)]
 
@@ -68,11 +63,6 @@ async def may_watch_signals(
     if plan is None or plan.monthly_price_minor == 0:
         return set(user_ids)
     return await store.active_subscribers(conn, user_ids, mentor_id)
-
-
-CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(may_watch_signals))
-CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(store.portfolio_viewers))
-DEMO_SEEDERS.append(("trading", seed_trading_demo))
 
 
 def _source_ip(request: Request[Any, Any, Any]) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from dracarys.db import transaction
-from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.trading import service, signals, store
 from dracarys.trading.models import (

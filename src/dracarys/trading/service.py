@@ -16,7 +16,7 @@ import msgspec
 
 from dracarys.db import Connection
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity.access import CurrentUser
+from dracarys.identity import CurrentUser
 from dracarys.platform import Platform
 from dracarys.trading import store
 from dracarys.trading.models import (

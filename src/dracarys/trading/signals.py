@@ -20,10 +20,8 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import contacts_of, display_names
-from dracarys.identity.access import CurrentUser
-from dracarys.messaging.service import queue_email
-from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.identity import CurrentUser, contacts_of, display_names
+from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
@@ -71,15 +69,12 @@ SIGNAL_BOOK_PRESET = "realistic"
 # later must not restart a feed the subscriber forgot about).
 SUBSCRIPTION_PERIOD = timedelta(days=30)
 PAST_DUE_GRACE = timedelta(days=7)
-PAST_DUE_TEMPLATE = "trading.subscription_past_due"
-register_email_template(
-    PAST_DUE_TEMPLATE,
-    EmailTemplate(
-        subject="Your subscription to $mentor's signals is paused",
-        text="Your wallet could not pay the next 30 days of $mentor's signal feed "
-        "($amount).\nTop up your wallet within 7 days: the subscription resumes "
-        "at the next renewal attempt (every 15 minutes); after that it ends.",
-    ),
+PAST_DUE_TEMPLATE = EmailTemplate(
+    name="trading.subscription_past_due",
+    subject="Your subscription to $mentor's signals is paused",
+    text="Your wallet could not pay the next 30 days of $mentor's signal feed "
+    "($amount).\nTop up your wallet within 7 days: the subscription resumes "
+    "at the next renewal attempt (every 15 minutes); after that it ends.",
 )
 
 
@@ -818,8 +813,6 @@ async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UU
     return mirrors
 
 
-async def on_signal_published(conn: Connection, event: Event) -> None:
+async def on_signal_published(conn: Connection, platform: Platform, event: Event) -> None:
     """Consumer `trading.mirror`: `signal.published` → mirrored orders."""
-    from dracarys.messaging.service import delivery_platform
-
-    await mirror_signal(conn, delivery_platform(), uuid.UUID(event.payload["signal_id"]))
+    await mirror_signal(conn, platform, uuid.UUID(event.payload["signal_id"]))

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput, NotFound
 from dracarys.idempotency import IdempotencyKey
-from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, invoices, payouts, service, store
 from dracarys.wallet.models import (

@@ -8,8 +8,7 @@ from __future__ import annotations
 import uuid
 
 from dracarys.db import transaction
-from dracarys.identity.access import CurrentUser, Role
-from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS
+from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.wallet import escrow, ledger, service
 from dracarys.wallet.models import AccountCode, ChargeRequest, TransferSpec

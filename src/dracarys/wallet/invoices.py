@@ -13,8 +13,7 @@ import polars as pl
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
-from dracarys.identity import contact_of
-from dracarys.identity.profiles import tax_country
+from dracarys.identity import contact_of, tax_country
 from dracarys.settings import Settings
 from dracarys.wallet import store
 from dracarys.wallet.models import InvoiceView

@@ -29,10 +29,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import contacts_of
-from dracarys.identity.access import CurrentUser
-from dracarys.identity.audit import record_audit
-from dracarys.identity.stepup import verify_step_up
+from dracarys.identity import CurrentUser, contacts_of, record_audit, verify_step_up
 from dracarys.outbox import emit
 from dracarys.payments.daraja import (
     DarajaError,

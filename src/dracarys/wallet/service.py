@@ -18,7 +18,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from dracarys.identity.access import CurrentUser
+from dracarys.identity import CurrentUser
 from dracarys.outbox import Event, emit
 from dracarys.payments.daraja import (
     DarajaError,

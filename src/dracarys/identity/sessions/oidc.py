@@ -29,10 +29,11 @@ from dracarys.db import transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from dracarys.identity import events, store
 from dracarys.identity.access import Role
-from dracarys.identity.audit import record_audit
+from dracarys.identity.audit.service import record_audit
 from dracarys.identity.models import OidcStart, TokenPair
 from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
-from dracarys.identity.service import TWO_FACTOR_ROLES, open_session
+from dracarys.identity.sessions import store as sessions_store
+from dracarys.identity.sessions.service import TWO_FACTOR_ROLES, end_all_sessions, open_session
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from dracarys.settings import Settings
@@ -227,7 +228,7 @@ async def start_sign_in(
             redirect_uri=callback,
         )
     async with transaction(platform.pool) as conn:
-        await store.insert_oidc_state(
+        await sessions_store.insert_oidc_state(
             conn,
             state_hash=token_hash(state),
             provider=provider,
@@ -278,7 +279,7 @@ async def finish_sign_in(
     config = provider_config(platform.settings, provider)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        pending = await store.consume_oidc_state(conn, token_hash(state), provider, now)
+        pending = await sessions_store.consume_oidc_state(conn, token_hash(state), provider, now)
     if pending is None:
         raise InvalidInput(
             "this sign-in has expired or was already used; start again", field="state"
@@ -286,10 +287,10 @@ async def finish_sign_in(
     async with _http(http) as client:
         oidc = OidcClient(config, client)
         id_token = await oidc.exchange_code(
-            code=code, code_verifier=pending["code_verifier"], redirect_uri=pending["redirect_uri"]
+            code=code, code_verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
         )
         claims = await oidc.verify_id_token(
-            id_token, nonce=pending["nonce"], now_s=int(now.timestamp())
+            id_token, nonce=pending.nonce, now_s=int(now.timestamp())
         )
     subject = str(claims["sub"])
     email = str(claims.get("email") or "").strip() or None
@@ -297,9 +298,9 @@ async def finish_sign_in(
     cipher = personal_data_cipher(platform.settings)
     sessions_ended = False
     async with transaction(platform.pool) as conn:
-        linked = await store.oidc_identity(conn, provider, subject)
+        linked = await sessions_store.oidc_linked_user(conn, provider, subject)
         if linked is not None:
-            user_id = uuid.UUID(str(linked["user_id"]))
+            user_id = linked
             action = "auth.login"
         else:
             existing = (
@@ -311,13 +312,13 @@ async def finish_sign_in(
                         "an account with this e-mail exists; sign in with your password",
                         field="email",
                     )
-                user_id = uuid.UUID(str(existing["id"]))
-                if existing["email_verified_at"] is None:
+                user_id = existing.id
+                if existing.email_verified_at is None:
                     # The provider proves the mailbox; an unverified local account with
                     # this address may have been pre-registered by someone else, so its
                     # password and sessions are dropped.
                     await store.clear_password(conn, user_id, now)
-                    sessions_ended = await store.revoke_all_sessions(conn, user_id, now) > 0
+                    sessions_ended = await end_all_sessions(conn, user_id, now) > 0
                     await store.mark_email_verified(conn, user_id, now)
                     await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
                 action = "auth.oidc_linked"
@@ -340,7 +341,7 @@ async def finish_sign_in(
                 if verified:
                     await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
                 action = "auth.oidc_signup"
-            await store.link_oidc_identity(
+            await sessions_store.link_oidc_identity(
                 conn,
                 provider=provider,
                 subject=subject,
@@ -348,17 +349,17 @@ async def finish_sign_in(
                 email_sealed=None if email is None else cipher.seal(user_id, OIDC_EMAIL, email),
                 now=now,
             )
-        user = await store.user_by_id(conn, user_id)
-        assert user is not None
-        if user["status"] != "active":
+        account = await store.user_by_id(conn, user_id)
+        assert account is not None
+        if not account.is_active:
             raise Forbidden("this account is suspended")
-        if Role(user["role"]) in TWO_FACTOR_ROLES or user["totp_enabled_at"] is not None:
+        if account.role in TWO_FACTOR_ROLES or account.totp_enabled_at is not None:
             raise Forbidden("this account signs in with its password and two-factor code")
         pair = await open_session(
             conn,
             platform,
             user_id=user_id,
-            role=user["role"],
+            role=account.role,
             source_ip=source_ip,
             user_agent=user_agent,
             two_factor=False,

@@ -17,9 +17,10 @@ from typing import Any
 import msgspec
 
 from dracarys.db import Connection, transaction
-from dracarys.identity import store
+from dracarys.identity.audit import store
 from dracarys.identity.models import AuditCheck, AuditEntry
 from dracarys.observability import mask_values
+from dracarys.platform import Platform
 
 GENESIS_HASH = bytes(32)
 MAX_PROBLEMS = 100
@@ -71,8 +72,8 @@ async def record_audit(
     details = mask_values(msgspec.to_builtins(details or {}))
     await store.lock_audit_chain(conn)
     head = await store.audit_head(conn)
-    position = 1 if head is None else int(head["position"]) + 1
-    prev_hash = GENESIS_HASH if head is None else bytes(head["hash"])
+    position = 1 if head is None else head.position + 1
+    prev_hash = GENESIS_HASH if head is None else head.hash
     occurred_at = at or await store.database_now(conn)
     entry_id = uuid.uuid4()
     canonical = _canonical(
@@ -101,7 +102,7 @@ async def record_audit(
     return entry_id
 
 
-async def verify_audit_chain(pool: Any, *, expected_head: str | None = None) -> AuditCheck:
+async def verify_audit_chain(platform: Platform, *, expected_head: str | None = None) -> AuditCheck:
     """Walk the whole chain in order; report every break (up to 100).
 
     Rows cut off the end leave no break behind them, so the chain alone cannot show
@@ -118,39 +119,39 @@ async def verify_audit_chain(pool: Any, *, expected_head: str | None = None) -> 
     checked = 0
     expected_position = 1
     expected_prev = GENESIS_HASH
-    async with transaction(pool, isolation="repeatable_read") as conn:
+    async with transaction(platform.pool, isolation="repeatable_read") as conn:
         async for row in store.audit_rows(conn):
             checked += 1
-            position = int(row["position"])
+            position = row.position
             if position != expected_position:
                 problems.append(
                     f"position {expected_position}"
                     + (f"–{position - 1}" if position - 1 > expected_position else "")
                     + " missing: rows were deleted"
                 )
-            if bytes(row["prev_hash"]) != expected_prev:
+            if row.prev_hash != expected_prev:
                 problems.append(
                     f"position {position}: does not follow the previous row "
                     "(a row before it was deleted, edited or moved)"
                 )
             canonical = _canonical(
                 position=position,
-                entry_id=row["id"],
-                occurred_at=row["occurred_at"],
-                actor_id=row["actor_id"],
-                action=row["action"],
-                target=row["target"],
-                source_ip=row["source_ip"],
-                details=row["details"],
+                entry_id=row.id,
+                occurred_at=row.occurred_at,
+                actor_id=row.actor_id,
+                action=row.action,
+                target=row.target,
+                source_ip=row.source_ip,
+                details=row.details,
             )
-            if chain_hash(bytes(row["prev_hash"]), canonical) != bytes(row["hash"]):
+            if chain_hash(row.prev_hash, canonical) != row.hash:
                 problems.append(f"position {position}: content does not match its hash (edited)")
             if anchor is not None and position == anchor[0]:
                 anchor_seen = True
-                if bytes(row["hash"]).hex() != anchor[1]:
+                if row.hash.hex() != anchor[1]:
                     problems.append(f"position {position}: differs from the recorded head")
             expected_position = position + 1
-            expected_prev = bytes(row["hash"])
+            expected_prev = row.hash
             if len(problems) >= MAX_PROBLEMS:
                 break
     if anchor is not None and not anchor_seen and len(problems) < MAX_PROBLEMS:
@@ -161,20 +162,20 @@ async def verify_audit_chain(pool: Any, *, expected_head: str | None = None) -> 
     return AuditCheck(ok=not problems, rows_checked=checked, problems=problems, head=head)
 
 
-async def audit_trail(pool: Any, target: str, *, limit: int = 100) -> list[AuditEntry]:
+async def audit_trail(platform: Platform, target: str, *, limit: int = 100) -> list[AuditEntry]:
     """The newest entries about `target` (e.g. `user:<id>`), newest first."""
-    async with pool.acquire() as conn:
+    async with platform.pool.acquire() as conn:
         rows = await store.audit_rows_for(conn, target, limit)
     return [
         AuditEntry(
-            position=r["position"],
-            id=r["id"],
-            occurred_at=r["occurred_at"],
-            actor_id=r["actor_id"],
-            action=r["action"],
-            target=r["target"],
-            source_ip=r["source_ip"],
-            details=r["details"],
+            position=r.position,
+            id=r.id,
+            occurred_at=r.occurred_at,
+            actor_id=r.actor_id,
+            action=r.action,
+            target=r.target,
+            source_ip=r.source_ip,
+            details=r.details,
         )
         for r in rows
     ]
