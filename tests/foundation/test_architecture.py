@@ -50,3 +50,27 @@ def test_the_engine_importing_the_platform_breaks_a_contract(tmp_path: Path) -> 
     result = lint_imports(tree)
     assert result.returncode == 1, result.stdout
     assert "engine.metrics -> dracarys.wallet" in result.stdout
+
+
+def test_the_platform_importing_a_domain_breaks_the_core_contract(tmp_path: Path) -> None:
+    tree = copy_sources(tmp_path)
+    platform = tree / "src" / "dracarys" / "platform.py"
+    platform.write_text(platform.read_text() + "\nimport dracarys.realtime  # planted\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1, result.stdout
+    assert "imports no domain BROKEN" in result.stdout
+    assert "dracarys.platform -> dracarys.realtime" in result.stdout
+
+
+def test_an_api_reaching_its_store_or_another_domains_internals_breaks_contracts(
+    tmp_path: Path,
+) -> None:
+    tree = copy_sources(tmp_path)
+    identity_api = tree / "src" / "dracarys" / "identity" / "api.py"
+    identity_api.write_text(identity_api.read_text() + "\nimport dracarys.identity.kyc.store\n")
+    realtime_api = tree / "src" / "dracarys" / "realtime" / "api.py"
+    realtime_api.write_text(realtime_api.read_text() + "\nimport dracarys.identity.store\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1, result.stdout
+    assert "dracarys.identity.api -> dracarys.identity.kyc.store" in result.stdout
+    assert "dracarys.realtime.api -> dracarys.identity.store" in result.stdout

@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import asyncpg
-
 from dracarys.db.tx import Connection, session_lock
 
 # Any constant works; it only has to be the same for every migrator of this schema.
@@ -96,11 +94,3 @@ async def pending_migrations(conn: Connection) -> list[int]:
         else set()
     )
     return [m.version for m in discover_migrations() if m.version not in applied]
-
-
-async def migrate_dsn(dsn: str) -> list[int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await migrate(conn)
-    finally:
-        await conn.close()
