@@ -1,27 +1,28 @@
 """Finding mentors: search with filters (specialty, price, rating, language, timezone
 overlap, availability in the next N days) and auto-match from the mentee's onboarding quiz
 with a score out of 100 and the reasons behind it. Mentors still on probation are never
-shown: a reviewer takes them off probation first."""
+shown: a reviewer takes them off probation first (identity lists the vetted ones)."""
 
 from __future__ import annotations
 
 import uuid
 import zoneinfo
 from datetime import datetime, timedelta
-from typing import Any
-
-import asyncpg
-import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import NotFound
-from dracarys.identity import display_names
+from dracarys.identity import MentorListing, display_names, listed_mentors, rating_with_prior
 from dracarys.identity.access import CurrentUser
-from dracarys.identity.profiles import PRIOR_MEAN, PRIOR_RATINGS
-from dracarys.mentorship import store
 from dracarys.mentorship.availability import resolve_timezone, weekly_overlap_minutes
-from dracarys.mentorship.models import MatchList, MatchView, MentorCard, QuizInput
-from dracarys.mentorship.service import open_slots, schedule_of
+from dracarys.mentorship.discovery import store
+from dracarys.mentorship.discovery.models import MatchList, MatchView, MentorCard, QuizInput
+from dracarys.mentorship.schedules.service import (
+    default_schedules,
+    open_slots,
+    schedule_of,
+    session_types_of,
+)
+from dracarys.money import format_money
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -36,23 +37,25 @@ LANGUAGE_WEIGHT = 5
 FULL_OVERLAP_MINUTES = 600
 MATCH_CANDIDATES = 200
 MATCH_RESULTS = 10
+# Candidates fetched when overlap or availability, computed here, filter them further.
+SEARCH_CANDIDATES = 500
 
 
-def _card(row: asyncpg.Record, name: str) -> MentorCard:
-    count = int(row["rating_count"])
+def _card(mentor: MentorListing, name: str, languages: list[str]) -> MentorCard:
+    count = mentor.rating_count
     return MentorCard(
-        id=row["id"],
+        id=mentor.id,
         name=name,
-        headline=row["headline"],
-        specialties=list(row["specialties"]),
-        trading_style=row["trading_style"],
-        hourly_rate_minor=int(row["hourly_rate_minor"]),
-        currency=row["currency"].strip(),
-        rating_average=round(row["rating_sum"] / count, 2) if count else None,
+        headline=mentor.headline,
+        specialties=mentor.specialties,
+        trading_style=mentor.trading_style,
+        hourly_rate_minor=mentor.hourly_rate_minor,
+        currency=mentor.currency,
+        rating_average=round(mentor.rating_sum / count, 2) if count else None,
         rating_count=count,
-        total_sessions=int(row["total_sessions"]),
-        reputation_score=int(row["reputation_score"]),
-        languages=list(row["languages"]),
+        total_sessions=mentor.total_sessions,
+        reputation_score=mentor.reputation_score,
+        languages=languages,
         timezone=None,
     )
 
@@ -61,34 +64,37 @@ async def _next_available(
     conn: Connection, mentor_id: uuid.UUID, now: datetime, days: int
 ) -> datetime | None:
     first: datetime | None = None
-    for type_row in await store.session_types_of(conn, [mentor_id]):
-        slots = await open_slots(conn, type_row, start=now, end=now + timedelta(days=days), now=now)
+    for session_type in await session_types_of(conn, mentor_id):
+        slots = await open_slots(
+            conn, session_type, start=now, end=now + timedelta(days=days), now=now
+        )
         if slots and (first is None or slots[0][0] < first):
             first = slots[0][0]
     return first
 
 
-async def _enrich(
+async def _cards(
     conn: Connection,
     settings: Settings,
-    rows: list[asyncpg.Record],
+    mentors: list[MentorListing],
     *,
     viewer_zone: zoneinfo.ZoneInfo | None,
     now: datetime,
 ) -> list[MentorCard]:
-    ids = [r["id"] for r in rows]
-    schedules = await store.default_schedules(conn, ids)
+    ids = [m.id for m in mentors]
+    schedules = await default_schedules(conn, ids)
+    languages = await store.languages_of(conn, ids)
     # Names are sealed at rest: asked of identity for the page, not joined in SQL.
     names = await display_names(conn, settings, ids)
     cards = []
-    for row in rows:
-        card = _card(row, names[row["id"]])
-        schedule_row = schedules.get(row["id"])
-        if schedule_row is not None:
-            card.timezone = schedule_row["timezone"]
+    for mentor in mentors:
+        card = _card(mentor, names[mentor.id], languages.get(mentor.id, []))
+        schedule = schedules.get(mentor.id)
+        if schedule is not None:
+            card.timezone = schedule.timezone
             if viewer_zone is not None:
                 card.overlap_minutes_per_week = weekly_overlap_minutes(
-                    schedule_of(schedule_row), viewer_zone, week_start=now
+                    schedule_of(schedule), viewer_zone, week_start=now
                 )
         elif viewer_zone is not None:
             card.overlap_minutes_per_week = 0
@@ -113,16 +119,17 @@ async def search_mentors(
     zone = resolve_timezone(timezone) if timezone else None
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
-        rows = await store.visible_mentors(
+        speakers = await store.speakers_of(conn, language.lower()) if language else None
+        mentors = await listed_mentors(
             conn,
-            skill=skill.strip().lower() if skill else None,
-            min_price=min_price,
-            max_price=max_price,
+            specialty=skill.strip().lower() if skill else None,
+            min_rate_minor=min_price,
+            max_rate_minor=max_price,
             min_rating=min_rating,
-            language=language.lower() if language else None,
-            limit=limit if zone is None and available_within_days is None else 500,
+            among=speakers,
+            limit=limit if zone is None and available_within_days is None else SEARCH_CANDIDATES,
         )
-        cards = await _enrich(conn, platform.settings, rows, viewer_zone=zone, now=now)
+        cards = await _cards(conn, platform.settings, mentors, viewer_zone=zone, now=now)
         if zone is not None:
             cards = [c for c in cards if (c.overlap_minutes_per_week or 0) > 0]
             cards.sort(key=lambda c: -(c.overlap_minutes_per_week or 0))
@@ -138,11 +145,12 @@ async def search_mentors(
     return cards[:limit]
 
 
+async def set_languages(platform: Platform, actor: CurrentUser, languages: list[str]) -> None:
+    async with transaction(platform.pool) as conn:
+        await store.set_languages(conn, actor.id, sorted(set(languages)))
+
+
 # ---- auto-match -----------------------------------------------------------------------
-
-
-def _money(amount_minor: int, currency: str) -> str:
-    return f"{currency} {amount_minor / 100:,.0f}"
 
 
 def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tuple[int, list[str]]:
@@ -163,12 +171,8 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
     if card.currency == quiz.currency:
         if card.hourly_rate_minor <= quiz.budget_minor:
             budget_points = BUDGET_WEIGHT
-            scored.append(
-                (
-                    budget_points,
-                    f"within your budget ({_money(card.hourly_rate_minor, card.currency)}/h)",
-                )
-            )
+            rate = format_money(card.hourly_rate_minor, card.currency, whole=True)
+            scored.append((budget_points, f"within your budget ({rate}/h)"))
         elif card.hourly_rate_minor > 0:
             budget_points = BUDGET_WEIGHT * max(
                 0.0, 1 - (card.hourly_rate_minor - quiz.budget_minor) / card.hourly_rate_minor * 2
@@ -178,8 +182,7 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
         scored.append((tz_points, f"{overlap_minutes // 60} h a week inside your working hours"))
     # The same Bayesian average identity uses for reputation: one 5-star review is no record.
     rating_sum = (card.rating_average or 0) * card.rating_count
-    bayes = (PRIOR_RATINGS * PRIOR_MEAN + rating_sum) / (PRIOR_RATINGS + card.rating_count)
-    rating_points = RATING_WEIGHT * bayes / 5
+    rating_points = RATING_WEIGHT * rating_with_prior(card.rating_count, rating_sum) / 5
     if quiz.experience == "beginner":
         # Beginners are better served by a mentor with a long record.
         rating_points = rating_points * min(1.0, 0.5 + card.total_sessions / 40)
@@ -210,7 +213,7 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
 async def save_quiz(platform: Platform, actor: CurrentUser, quiz: QuizInput) -> None:
     resolve_timezone(quiz.timezone)
     async with transaction(platform.pool) as conn:
-        await store.upsert_quiz(conn, actor.id, msgspec.to_builtins(quiz), platform.clock.now())
+        await store.upsert_quiz(conn, actor.id, quiz, platform.clock.now())
 
 
 async def match_mentors(platform: Platform, actor: CurrentUser) -> MatchList:
@@ -218,24 +221,15 @@ async def match_mentors(platform: Platform, actor: CurrentUser) -> MatchList:
     stored as the mentee's matches)."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        answers: dict[str, Any] | None = await store.quiz_of(conn, actor.id)
-        if answers is None:
+        quiz = await store.quiz_of(conn, actor.id)
+        if quiz is None:
             raise NotFound("take the onboarding quiz first", field="quiz")
-        quiz = msgspec.convert(answers, QuizInput)
         zone = resolve_timezone(quiz.timezone)
-        rows = await store.visible_mentors(
-            conn,
-            skill=None,
-            min_price=None,
-            max_price=None,
-            min_rating=None,
-            language=None,
-            limit=MATCH_CANDIDATES,
-        )
-        cards = await _enrich(
+        mentors = await listed_mentors(conn, limit=MATCH_CANDIDATES)
+        cards = await _cards(
             conn,
             platform.settings,
-            [r for r in rows if r["id"] != actor.id],
+            [m for m in mentors if m.id != actor.id],
             viewer_zone=zone,
             now=now,
         )

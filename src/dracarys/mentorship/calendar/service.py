@@ -10,16 +10,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-import asyncpg
 import icalendar
 
 from dracarys.db import transaction
 from dracarys.errors import NotFound
-from dracarys.identity import Contact, contacts_of
+from dracarys.identity import Contact, account_of, contacts_of
 from dracarys.identity.access import CurrentUser
-from dracarys.mentorship import store
-from dracarys.mentorship.models import FeedLink
-from dracarys.mentorship.service import room_url
+from dracarys.mentorship.calendar import store
+from dracarys.mentorship.calendar.models import CalendarEntry, FeedLink
+from dracarys.mentorship.sessions.service import room_url
 from dracarys.platform import Platform
 
 PRODID = "-//Dracarys//Mentorship//EN"
@@ -27,17 +26,17 @@ PRODID = "-//Dracarys//Mentorship//EN"
 FEED_HISTORY = timedelta(days=30)
 
 
-def _event(platform: Platform, row: asyncpg.Record) -> icalendar.Event:
+def _event(platform: Platform, entry: CalendarEntry) -> icalendar.Event:
     event = icalendar.Event()
-    event.add("uid", f"{row['id']}@dracarys")
-    event.add("dtstamp", row["created_at"])
-    event.add("dtstart", row["starts_at"])
-    event.add("dtend", row["ends_at"])
-    event.add("summary", row["title"])
-    cancelled = row["status"] == "cancelled"
+    event.add("uid", f"{entry.id}@dracarys")
+    event.add("dtstamp", entry.created_at)
+    event.add("dtstart", entry.starts_at)
+    event.add("dtend", entry.ends_at)
+    event.add("summary", entry.title)
+    cancelled = entry.status == "cancelled"
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if not cancelled:
-        url = room_url(platform, row["room_name"])
+        url = room_url(platform, entry.room_name)
         event.add("location", url)
         event.add("url", url)
         event.add("description", f"Join the video room: {url}")
@@ -54,7 +53,7 @@ def _address(contact: Contact, role: str | None = None) -> icalendar.vCalAddress
 
 def _calendar(
     platform: Platform,
-    rows: Sequence[asyncpg.Record],
+    entries: Sequence[CalendarEntry],
     *,
     method: str | None,
     people: tuple[Contact, Contact] | None = None,
@@ -65,8 +64,8 @@ def _calendar(
     calendar.add("x-wr-calname", "Dracarys sessions")
     if method:
         calendar.add("method", method)
-    for row in rows:
-        event = _event(platform, row)
+    for entry in entries:
+        event = _event(platform, entry)
         if people is not None:
             # The invitee alone: a group session's other mentees stay private.
             organizer, invitee = people
@@ -81,16 +80,15 @@ async def session_invitation(
     platform: Platform, actor: CurrentUser, session_id: uuid.UUID
 ) -> bytes:
     async with platform.pool.acquire() as conn:
-        row = await store.session(conn, session_id)
-        participant = row is not None and (
-            actor.id == row["mentor_id"]
-            or await store.live_booking_of(conn, session_id, actor.id) is not None
+        entry = await store.entry(conn, session_id)
+        participant = entry is not None and (
+            actor.id == entry.mentor_id or await store.is_booked_by(conn, session_id, actor.id)
         )
-        if row is None or not participant:
+        if entry is None or not participant:
             raise NotFound("no such session", field="session_id")
-        contacts = await contacts_of(conn, platform.settings, [row["mentor_id"], actor.id])
-    people = (contacts[row["mentor_id"]], contacts[actor.id])
-    return _calendar(platform, [row], method="REQUEST", people=people)
+        contacts = await contacts_of(conn, platform.settings, [entry.mentor_id, actor.id])
+    people = (contacts[entry.mentor_id], contacts[actor.id])
+    return _calendar(platform, [entry], method="REQUEST", people=people)
 
 
 def _hash(token: str) -> bytes:
@@ -107,8 +105,10 @@ async def new_feed_link(platform: Platform, actor: CurrentUser) -> FeedLink:
 
 async def feed(platform: Platform, token: str) -> bytes:
     async with platform.pool.acquire() as conn:
-        user_id = await store.user_of_feed_token(conn, _hash(token))
-        if user_id is None:
+        user_id = await store.owner_of_feed_token(conn, _hash(token))
+        # A banned account's feed goes dark with the account.
+        account = await account_of(conn, user_id) if user_id is not None else None
+        if account is None or not account.is_active:
             raise NotFound("no such calendar feed")
-        rows = await store.calendar_sessions(conn, user_id, platform.clock.now() - FEED_HISTORY)
-    return _calendar(platform, rows, method=None)
+        entries = await store.entries_of(conn, account.id, platform.clock.now() - FEED_HISTORY)
+    return _calendar(platform, entries, method=None)
