@@ -10,7 +10,9 @@ from dracarys.identity.accounts import (
     account_of,
     accounts_of,
     active_accounts_with_role,
+    last_sign_ins,
     live_sessions,
+    profile_timezones,
 )
 from dracarys.identity.models import Contact
 from dracarys.identity.personal import contact_of, contacts_of, display_names
@@ -25,5 +27,7 @@ __all__ = [
     "contact_of",
     "contacts_of",
     "display_names",
+    "last_sign_ins",
     "live_sessions",
+    "profile_timezones",
 ]

@@ -60,3 +60,29 @@ async def live_sessions(
     """The sessions, of those given, that are not revoked and whose user is active."""
     rows = await store.live_sessions_of_active_users(conn, set(session_ids))
     return {s.session_id: s for s in (record(LiveSession, row) for row in rows)}
+
+
+class _ProfileZone(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    timezone: str
+
+
+class _SignIn(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    signed_in_at: datetime
+
+
+async def profile_timezones(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The IANA time zone each user set on their profile, for those who set one."""
+    rows = await store.profile_timezones(conn, set(user_ids))
+    return {z.user_id: z.timezone for z in records(_ProfileZone, rows)}
+
+
+async def last_sign_ins(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """When each user last signed in (their newest session began), for those who ever did."""
+    rows = await store.last_sign_ins(conn, set(user_ids))
+    return {s.user_id: s.signed_in_at for s in records(_SignIn, rows)}

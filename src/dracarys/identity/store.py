@@ -965,3 +965,25 @@ async def live_sessions_of_active_users(
             list(session_ids),
         )
     )
+
+
+async def profile_timezones(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, timezone) of the profiles, of those given, that name a time zone."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, timezone FROM user_profiles
+               WHERE user_id = ANY($1::uuid[]) AND timezone IS NOT NULL""",
+            list(user_ids),
+        )
+    )
+
+
+async def last_sign_ins(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, when their newest session began) of those given who ever signed in."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, max(created_at) AS signed_in_at FROM auth_sessions
+               WHERE user_id = ANY($1::uuid[]) GROUP BY user_id""",
+            list(user_ids),
+        )
+    )
