@@ -10,7 +10,7 @@ import structlog
 from dracarys.identity.demo import seed_identity_demo
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.platform import Platform
-from dracarys.points.demo import seed_points_demo
+from dracarys.points import seed_points_demo
 from dracarys.wallet.demo import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")

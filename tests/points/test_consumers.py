@@ -1,6 +1,7 @@
 """Every earning rule of the blueprint's table, driven by synthetic domain events through
-the outbox and the registered points consumer: values, one-time rules, per-entity rules,
-per-rule caps, the global social+email cap, rule versions and limited-time events."""
+the outbox and the points consumer (`consumers.apply_events`): values, one-time rules,
+per-entity rules, per-rule caps, the global social+email cap, rule versions and
+limited-time events."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.platform import Platform
-from dracarys.points import service, store
-from dracarys.points.models import EventInput, RuleVersionInput
+from dracarys.points.abuse import service as abuse
+from dracarys.points.awarding import service as awarding
+from dracarys.points.rulebook import service as rulebook
+from dracarys.points.rulebook import store as rulebook_store
+from dracarys.points.rulebook.models import EventInput, RuleVersionInput
 from tests.points.conftest import balance_of, entries, ledger_sum, send
 
 
@@ -27,7 +31,7 @@ async def pending_of(platform: Platform, user_id: uuid.UUID) -> int:
 
 async def test_seeded_rules_match_the_blueprint_table(platform: Platform) -> None:
     async with platform.pool.acquire() as conn:
-        rules = {r.code: r for r in await store.rules_in_force(conn)}
+        rules = {r.code: r for r in await rulebook_store.rules_in_force(conn)}
     assert {code: r.points for code, r in rules.items() if r.kind == "fixed"} == {
         "signup_verified": 100,
         "profile_completed": 50,
@@ -202,13 +206,13 @@ async def test_referral_awards_1000_pending_and_requires_kyc_level_2(
         )
         assert await pending_of(platform, referrer) == 1000
     clock.advance(timedelta(days=15))
-    await service.post_due_pending(platform)
+    await awarding.post_due_pending(platform)
     assert await balance_of(platform.pool, verified) == 1000
     # The KYC gate holds the unverified referrer's points until level 2.
     assert await balance_of(platform.pool, unverified) == 0
     assert await pending_of(platform, unverified) == 1000
     await platform.pool.execute("UPDATE users SET kyc_level = 2 WHERE id = $1", unverified)
-    await service.post_due_pending(platform)
+    await awarding.post_due_pending(platform)
     assert await balance_of(platform.pool, unverified) == 1000
 
 
@@ -257,13 +261,13 @@ async def test_kyc_approval_at_level_2_awards_300_once(platform: Platform, user_
 
 async def _confirmed_click(platform: Platform, user: uuid.UUID, email_id: str) -> None:
     async with platform.pool.acquire() as conn:
-        token = await service.issue_email_token(conn, platform, user, email_id)
+        token = await abuse.issue_email_token(conn, platform, user, email_id)
     assert token is not None
     assert (
-        await service.record_email_click(platform, token, "Mozilla/5.0 (X11)", "10.0.0.1")
+        await abuse.record_email_click(platform, token, "Mozilla/5.0 (X11)", "10.0.0.1")
         == "recorded"
     )
-    assert await service.confirm_email_click(platform, user, token) == "confirmed"
+    assert await abuse.confirm_email_click(platform, user, token) == "confirmed"
 
 
 async def test_email_click_awards_2_per_email_only_when_confirmed_and_capped_daily(
@@ -318,7 +322,7 @@ async def test_changing_a_rule_creates_a_version_and_leaves_past_entries(
 ) -> None:
     admin, user = await user_factory(role="admin"), await user_factory()
     await send(platform, "lesson.completed", user_id=user, lesson_id="l1")
-    rule = await service.new_rule_version(
+    rule = await rulebook.new_rule_version(
         platform, "lesson_completed", RuleVersionInput(points=15), admin
     )
     assert (rule.version, rule.points) == (2, 15)
@@ -326,10 +330,10 @@ async def test_changing_a_rule_creates_a_version_and_leaves_past_entries(
     rows = await entries(platform.pool, user)
     assert [(e["delta"], e["rule_version"]) for e in rows] == [(10, 1), (15, 2)]
     async with platform.pool.acquire() as conn:
-        versions = await store.rule_versions(conn, "lesson_completed")
+        versions = await rulebook_store.rule_versions(conn, "lesson_completed")
     assert [(v.version, v.points) for v in versions] == [(1, 10), (2, 15)]
     # Deactivating is a version too: no more points.
-    await service.new_rule_version(
+    await rulebook.new_rule_version(
         platform, "lesson_completed", RuleVersionInput(active=False), admin
     )
     await send(platform, "lesson.completed", user_id=user, lesson_id="l3")
@@ -341,7 +345,7 @@ async def test_limited_time_event_multiplies_chosen_rules_inside_its_window(
 ) -> None:
     admin, user = await user_factory(role="admin"), await user_factory()
     now = clock.now()
-    await service.create_event(
+    await rulebook.create_event(
         platform,
         EventInput(
             name="Double lessons",
@@ -374,7 +378,7 @@ async def test_an_event_with_an_unknown_rule_is_refused(
 
     admin = await user_factory(role="admin")
     with pytest.raises(InvalidInput):
-        await service.create_event(
+        await rulebook.create_event(
             platform,
             EventInput(
                 name="x",

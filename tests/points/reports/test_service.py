@@ -1,18 +1,18 @@
-"""The daily reconciliation report, the economy metrics, and the award e-mail text."""
+"""The daily reconciliation report: what was issued, redeemed and expired, and drift
+between the ledger and the balances, stored and served to admins."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
-from dracarys.messaging.service import list_messages
 from dracarys.platform import Platform
-from dracarys.points import reconcile, service
-from dracarys.points.models import ConvertPointsInput, Target
-from dracarys.points.notifications import render_award_email
-from tests.points.conftest import outbox_topics, send
+from dracarys.points import reconcile
+from dracarys.points.expiry import service as expiry
+from dracarys.points.redemption import service as redemption
+from dracarys.points.redemption.models import ConvertPointsInput, Target
+from tests.points.conftest import send
 
 
 async def test_reconciliation_reports_issued_redeemed_expired_and_flags_drift(
@@ -23,16 +23,16 @@ async def test_reconciliation_reports_issued_redeemed_expired_and_flags_drift(
     await send(platform, "assessment.passed", user_id=a, assessment_id="old")
     clock.advance(timedelta(days=400))
     await send(platform, "assessment.passed", user_id=b, assessment_id="x")
-    await service.convert_points(
+    await redemption.convert_points(
         platform,
         b,
         ConvertPointsInput(points=50, target=Target.DISCOUNT),
         None,
         idempotency_key="redeem-0099",
     )
-    assert await service.expire_points(platform) == 200
+    assert await expiry.expire_points(platform) == 200
     clock.advance(timedelta(days=1))
-    report = await reconcile.reconcile(platform)
+    report = await reconcile(platform)
     assert report["consistent"] is True
     today = (clock.now() - timedelta(days=1)).date().isoformat()
     [day] = [d for d in report["economy"]["per_day"] if d["day"] == today]
@@ -43,86 +43,9 @@ async def test_reconciliation_reports_issued_redeemed_expired_and_flags_drift(
     await platform.pool.execute(
         "UPDATE points_balances SET balance = balance + 7 WHERE user_id = $1", b
     )
-    drifted = await reconcile.reconcile(platform)
+    drifted = await reconcile(platform)
     assert drifted["consistent"] is False
     assert drifted["balance_mismatches"] == [{"user_id": str(b), "balance": 157, "ledger_sum": 150}]
     admin = await make_user(role=Role.ADMIN)
     latest = (await client.get("/api/v1/points/reports/latest", headers=admin.headers)).json()
     assert latest["report"]["consistent"] is False
-
-
-def test_award_email_renders_the_blueprint_lesson_text() -> None:
-    email = render_award_email(
-        {
-            "user_id": str(uuid.uuid4()),
-            "entry_id": str(uuid.uuid4()),
-            "delta": 10,
-            "reason_code": "lesson_completed",
-            "balance": 1240,
-            "context": {"lesson_title": "Reading candles"},
-        }
-    )
-    assert email.text == "Nice — 10 points for completing Reading candles. Your balance: 1,240."
-    generic = render_award_email(
-        {
-            "user_id": str(uuid.uuid4()),
-            "entry_id": str(uuid.uuid4()),
-            "delta": 20,
-            "reason_code": "mentor_rating",
-            "balance": 20,
-        }
-    )
-    assert generic.text == "You earned 20 points (mentor rating left). Your balance: 20."
-
-
-async def test_awards_emit_points_awarded_with_what_the_email_needs(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Risk 101")
-    [awarded] = await outbox_topics(platform.pool, "points.awarded")
-    assert (awarded["user_id"], awarded["delta"], awarded["reason_code"], awarded["balance"]) == (
-        str(user),
-        10,
-        "lesson_completed",
-        10,
-    )
-    assert render_award_email(awarded).text.startswith("Nice — 10 points for completing Risk 101.")
-
-
-async def test_award_queues_the_section_14_email_and_a_live_notification(
-    platform: Platform, user_factory
-) -> None:
-    from dracarys.outbox import Event, consume_batch
-    from dracarys.points.notifications import notify_awards
-    from streams import channels
-
-    user = await user_factory()
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Risk 101")
-    await send(platform, "social.post_shared", user_id=user, share_id="p1")  # no e-mail for shares
-    rows = await platform.pool.fetch(
-        "SELECT id, topic, payload, created_at FROM outbox WHERE topic = 'points.awarded'"
-    )
-    batch = [
-        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
-        for r in rows
-    ]
-
-    async def unused(conn, event) -> None:
-        raise AssertionError
-
-    async def notify(conn, events) -> None:
-        await notify_awards(conn, platform, events)
-
-    for _ in range(2):  # a redelivered batch queues no second e-mail
-        await consume_batch(platform.pool, "points.notify", batch, unused, batch_handler=notify)
-    async with platform.pool.acquire() as conn:
-        [mail] = await list_messages(conn, platform.settings, user_id=user)
-    assert mail.template == "points.lesson_completed"
-    assert mail.content is not None
-    assert mail.content.text.startswith(
-        "Nice — 10 points for completing Risk 101. Your balance: 10."
-    )
-    assert len(await outbox_topics(platform.pool, "email.send")) == 1
-    live = await platform.streams.catch_up(channels.notifications(user), 0)
-    assert "Nice — 10 points for completing Risk 101" in str(live)
