@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from dracarys.points.models import PointsEvent, Rule, Tier
+from dracarys.points.models import Cap, PointsEvent, Rule, Tier
 from dracarys.points.rules import (
     RuleBook,
     advance_streak,
@@ -149,9 +149,9 @@ def test_one_award_per_rule_user_and_entity_whatever_the_version() -> None:
 def test_an_award_counts_against_its_rules_day_and_month_and_the_social_email_cap() -> None:
     capped = rule(code="social_share", category="social", daily_limit=150, monthly_limit=2_000)
     assert caps_for(capped, settings(), AT) == [
-        {"key": "d:2026-01-05:r:social_share", "limit": 150},
-        {"key": "m:2026-01:r:social_share", "limit": 2_000},
-        {"key": "d:2026-01-05:social_email", "limit": 500},
+        Cap(key="d:2026-01-05:r:social_share", limit=150),
+        Cap(key="m:2026-01:r:social_share", limit=2_000),
+        Cap(key="d:2026-01-05:social_email", limit=500),
     ]
     assert caps_for(rule(), settings(), AT) == []
 

@@ -54,6 +54,14 @@ class PointsEvent(Schema, kw_only=True):
     ends_at: datetime
 
 
+class Cap(msgspec.Struct, frozen=True, kw_only=True):
+    """A counter an award counts against (`d:2026-01-05:r:email_click`,
+    `d:2026-01-05:social_email`, `m:2026-01:r:session_paid`) and the points it allows."""
+
+    key: str
+    limit: int
+
+
 class Award(msgspec.Struct, frozen=True, kw_only=True):
     """A request to apply one rule to one user for one related entity."""
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from dracarys.money import UnknownCurrency, minor_per_major
-from dracarys.points.models import PointsEvent, Rule, Tier
+from dracarys.points.models import Cap, PointsEvent, Rule, Tier
 from dracarys.settings import Settings
 
 SOCIAL_EMAIL = frozenset({"social", "email"})
@@ -79,18 +79,16 @@ def day_key(at: datetime) -> str:
     return at.date().isoformat()
 
 
-def caps_for(rule: Rule, settings: Settings, at: datetime) -> list[dict[str, object]]:
+def caps_for(rule: Rule, settings: Settings, at: datetime) -> list[Cap]:
     """Cap counters an award of `rule` at `at` counts against (UTC days and months)."""
     day = day_key(at)
-    caps: list[dict[str, object]] = []
+    caps: list[Cap] = []
     if rule.daily_limit is not None:
-        caps.append({"key": f"d:{day}:r:{rule.code}", "limit": rule.daily_limit})
+        caps.append(Cap(key=f"d:{day}:r:{rule.code}", limit=rule.daily_limit))
     if rule.monthly_limit is not None:
-        caps.append({"key": f"m:{at:%Y-%m}:r:{rule.code}", "limit": rule.monthly_limit})
+        caps.append(Cap(key=f"m:{at:%Y-%m}:r:{rule.code}", limit=rule.monthly_limit))
     if rule.category in SOCIAL_EMAIL:
-        caps.append(
-            {"key": f"d:{day}:social_email", "limit": settings.points_social_email_daily_cap}
-        )
+        caps.append(Cap(key=f"d:{day}:social_email", limit=settings.points_social_email_daily_cap))
     return caps
 
 

@@ -151,7 +151,7 @@ async def award_many(conn: Connection, platform: Platform, requests: list[Award]
                 "rule_version": rule.version,
                 "key": idempotency_key(rule.code, request.user_id, entity),
                 "source_ip": request.source_ip,
-                "caps": caps_for(rule, settings, now),
+                "caps": msgspec.to_builtins(caps_for(rule, settings, now)),
             }
         )
         planned.append((request, rule, entity))
@@ -238,9 +238,9 @@ async def _hold(
         await _deny(conn, user_id, rule, entity, points, "frozen", key, now)
         return outcome("frozen")
     caps = caps_for(rule, platform.settings, now)
-    cap_keys = [str(c["key"]) for c in caps]
+    cap_keys = [cap.key for cap in caps]
     used = await ledger_store.usage(conn, user_id, cap_keys)
-    allowed = min([points] + [int(str(c["limit"])) - used.get(str(c["key"]), 0) for c in caps])
+    allowed = min([points] + [cap.limit - used.get(cap.key, 0) for cap in caps])
     if allowed <= 0:
         await _deny(conn, user_id, rule, entity, points, "capped", key, now)
         return outcome("capped")

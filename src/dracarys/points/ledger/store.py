@@ -9,8 +9,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from dracarys.db import Connection, record, record_or_none, records
 from dracarys.points.ledger.models import BalanceRecord, BatchPosting, LedgerRecord, Posting
+from dracarys.points.models import Cap
 
 _BALANCE_COLUMNS = (
     "user_id, balance, pending, tier, earning_frozen_at, frozen_reason, last_login_at"
@@ -30,7 +33,7 @@ async def post_entry(
     key: str,
     source_ip: str | None,
     at: datetime,
-    caps: list[dict[str, object]] | None = None,
+    caps: list[Cap] | None = None,
     partial: bool = False,
     respect_freeze: bool = True,
     velocity_limit: int | None = None,
@@ -50,7 +53,7 @@ async def post_entry(
         key,
         source_ip,
         at,
-        caps or [],
+        msgspec.to_builtins(caps or []),
         partial,
         respect_freeze,
         velocity_limit,
