@@ -19,6 +19,7 @@ from dracarys.platform import Platform
 from workers.backtest_tasks import register_backtest_tasks
 from workers.broker import DELIVERING_BROKER
 from workers.consumers import Consumer, consumers_for
+from workers.mentor_bonus_tasks import register_mentor_bonus_tasks
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
 from workers.trading_tasks import register_trading_tasks
@@ -61,12 +62,9 @@ async def deliver_events(
             # One failing consumer must not hold back the others: each runs, and the
             # task is retried afterwards; those that succeeded skip the retry by dedupe.
             try:
+                handler, batch_handler = consumer.bound_to(platform)
                 applied += await consume_batch(
-                    platform.pool,
-                    consumer.name,
-                    batch,
-                    consumer.handler,
-                    batch_handler=consumer.batch_handler,
+                    platform.pool, consumer.name, batch, handler, batch_handler=batch_handler
                 )
             except Exception as exc:  # re-raised below, so the task is retried
                 log.exception("consumer_failed", consumer=consumer.name, events=len(batch))
@@ -108,5 +106,6 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_points_tasks(broker),
         **register_mentorship_tasks(broker),
         **register_wallet_tasks(broker),
+        **register_mentor_bonus_tasks(broker),
         **register_trading_tasks(broker),
     }

@@ -12,8 +12,10 @@ from dracarys.identity.accounts import (
     account_of,
     accounts_of,
     active_accounts_with_role,
+    last_sign_ins,
     listed_mentors,
     live_sessions,
+    profile_timezones,
     rating_with_prior,
     timezone_of,
 )
@@ -31,8 +33,10 @@ __all__ = [
     "contact_of",
     "contacts_of",
     "display_names",
+    "last_sign_ins",
     "listed_mentors",
     "live_sessions",
+    "profile_timezones",
     "rating_with_prior",
     "timezone_of",
 ]

@@ -113,4 +113,30 @@ def rating_with_prior(rating_count: int, rating_sum: float) -> float:
 
 async def timezone_of(conn: Connection, user_id: uuid.UUID) -> str | None:
     """The IANA zone on the user's profile, if they set one."""
-    return await store.profile_timezone(conn, user_id)
+    return (await profile_timezones(conn, [user_id])).get(user_id)
+
+
+class _ProfileZone(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    timezone: str
+
+
+class _SignIn(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    signed_in_at: datetime
+
+
+async def profile_timezones(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The IANA time zone each user set on their profile, for those who set one."""
+    rows = await store.profile_timezones(conn, set(user_ids))
+    return {z.user_id: z.timezone for z in records(_ProfileZone, rows)}
+
+
+async def last_sign_ins(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """When each user last signed in (their newest session began), for those who ever did."""
+    rows = await store.last_sign_ins(conn, set(user_ids))
+    return {s.user_id: s.signed_in_at for s in records(_SignIn, rows)}

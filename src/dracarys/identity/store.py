@@ -1004,8 +1004,23 @@ async def listed_mentors(
     )
 
 
-async def profile_timezone(conn: Connection, user_id: uuid.UUID) -> str | None:
-    timezone: str | None = await conn.fetchval(
-        "SELECT timezone FROM user_profiles WHERE user_id = $1", user_id
+async def profile_timezones(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, timezone) of the profiles, of those given, that name a time zone."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, timezone FROM user_profiles
+               WHERE user_id = ANY($1::uuid[]) AND timezone IS NOT NULL""",
+            list(user_ids),
+        )
     )
-    return timezone
+
+
+async def last_sign_ins(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, when their newest session began) of those given who ever signed in."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, max(created_at) AS signed_in_at FROM auth_sessions
+               WHERE user_id = ANY($1::uuid[]) GROUP BY user_id""",
+            list(user_ids),
+        )
+    )

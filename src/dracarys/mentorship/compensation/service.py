@@ -16,7 +16,7 @@ from dracarys.mentorship.compensation import store
 from dracarys.mentorship.compensation.models import MentorContractInput, MentorContractView
 from dracarys.platform import Platform
 from dracarys.wallet.escrow import set_mentor_contract as set_escrow_share
-from dracarys.wallet.service import MENTOR_MONTH_SOURCES, MentorMonth
+from dracarys.wallet.service import MentorMonth
 
 
 async def set_mentor_contract(
@@ -45,7 +45,7 @@ async def set_mentor_contract(
 
 
 async def mentor_months(conn: Connection, month: str) -> list[MentorMonth]:
-    """The wallet's monthly bonus job asks this for each mentor's average rating and
+    """The monthly bonus job (composed in workers/) asks this for each mentor's average rating and
     attendance over `month` (YYYY-MM, UTC)."""
     year, number = (int(part) for part in month.split("-"))
     start = datetime(year, number, 1, tzinfo=UTC)
@@ -54,8 +54,3 @@ async def mentor_months(conn: Connection, month: str) -> list[MentorMonth]:
         MentorMonth(mentor_id=f.mentor_id, avg_rating=f.avg_rating, attendance_bps=f.attendance_bps)
         for f in await store.month_figures(conn, start, end)
     ]
-
-
-# The wallet's registry of month sources (to be composed in workers/ with the wallet's
-# reshaping, issue 16): until then, registered where it is defined.
-MENTOR_MONTH_SOURCES.append(mentor_months)

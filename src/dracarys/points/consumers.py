@@ -1,6 +1,8 @@
-"""Outbox consumers of the points domain: domain events in, awards / voids / streaks /
-badges / leaderboard counts out. Each runs inside the consumer's transaction together
-with the event's de-duplication record, so an event applies exactly once in effect."""
+"""The points domain's outbox consumers: domain events in, awards / voids / streaks /
+badges / leaderboard counts out. Each receives the connection of the consumer's
+transaction (with the events' de-duplication record, so an event applies exactly once in
+effect), the platform and the batch; the composition root (`workers/consumers.py`) lists
+them under their consumer names."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import msgspec
 import structlog
@@ -16,10 +17,16 @@ import structlog
 from dracarys.db import Connection
 from dracarys.outbox import Event
 from dracarys.platform import Platform
-from dracarys.points import events, leaderboard, service, store
+from dracarys.points import events
+from dracarys.points.abuse import service as abuse
+from dracarys.points.awarding import service as awarding
+from dracarys.points.badges import service as badges
+from dracarys.points.badges.models import Counted, LearningVisit
 from dracarys.points.models import Award
+from dracarys.points.redemption import service as redemption
+from dracarys.points.rulebook.service import rulebook
 
-log = structlog.get_logger("dracarys.points.handlers")
+log = structlog.get_logger("dracarys.points.consumers")
 
 
 class _UserPayload(msgspec.Struct, kw_only=True):
@@ -118,16 +125,13 @@ class _Awarded(msgspec.Struct, kw_only=True):
     context: dict[str, str] = {}
 
 
-Handler = Callable[[Connection, Platform, Event], Awaitable[None]]
-
-
 @dataclass(slots=True)
 class _Plan:
     """What a batch of events asks for: awards, learning days and badges, applied with a
     handful of statements whatever the batch size."""
 
     awards: list[Award] = field(default_factory=list)
-    visits: list[service.LearningVisit] = field(default_factory=list)
+    visits: list[LearningVisit] = field(default_factory=list)
     badges: list[tuple[uuid.UUID, str, str | None]] = field(default_factory=list)
 
 
@@ -150,8 +154,8 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
                 context=context,
             )
         )
-        plan.visits.append(service.LearningVisit(lesson.user_id, at, lesson.timezone))
-        plan.badges.append((lesson.user_id, service.BADGE_FIRST_LESSON, lesson.lesson_id))
+        plan.visits.append(LearningVisit(lesson.user_id, at, lesson.timezone))
+        plan.badges.append((lesson.user_id, badges.BADGE_FIRST_LESSON, lesson.lesson_id))
     elif topic == events.ASSESSMENT_PASSED:
         passed = msgspec.convert(payload, _Assessment)
         plan.awards.append(
@@ -161,8 +165,8 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
                 related_entity=passed.assessment_id,
             )
         )
-        plan.visits.append(service.LearningVisit(passed.user_id, at, passed.timezone))
-        plan.badges.append((passed.user_id, service.BADGE_FIRST_ASSESSMENT, passed.assessment_id))
+        plan.visits.append(LearningVisit(passed.user_id, at, passed.timezone))
+        plan.badges.append((passed.user_id, badges.BADGE_FIRST_ASSESSMENT, passed.assessment_id))
     elif topic == events.SESSION_ATTENDED:
         attended = msgspec.convert(payload, _SessionAttended)
         plan.awards.append(
@@ -227,19 +231,15 @@ PLANNED_TOPICS = frozenset(
 )
 
 
-def _award(user_id: uuid.UUID, rule: str, entity: str | None = None, **extra: Any) -> Award:
-    return Award(user_id=user_id, rule_code=rule, related_entity=entity, **extra)
-
-
 async def _on_session_paid(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _SessionPaid)
-    await service.award(
+    await awarding.award(
         conn,
         platform,
-        _award(
-            p.mentee_id,
-            "session_paid",
-            p.session_id,
+        Award(
+            user_id=p.mentee_id,
+            rule_code="session_paid",
+            related_entity=p.session_id,
             amount_minor=p.amount_minor,
             currency=p.currency,
             money_ref=p.session_id,
@@ -252,51 +252,60 @@ async def _on_referral(conn: Connection, platform: Platform, event: Event) -> No
     if p.referrer_id == p.referee_id:
         log.warning("self_referral_ignored", user_id=str(p.referrer_id))
         return
-    await service.award(
+    await awarding.award(
         conn,
         platform,
-        _award(p.referrer_id, "referral_completed", str(p.referee_id), money_ref=p.session_id),
+        Award(
+            user_id=p.referrer_id,
+            rule_code="referral_completed",
+            related_entity=str(p.referee_id),
+            money_ref=p.session_id,
+        ),
     )
 
 
 async def _on_deposit(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _Deposit)
     if p.first_deposit:
-        await service.award(
-            conn, platform, _award(p.user_id, "first_deposit", money_ref=p.deposit_id)
+        await awarding.award(
+            conn,
+            platform,
+            Award(user_id=p.user_id, rule_code="first_deposit", money_ref=p.deposit_id),
         )
 
 
 async def _on_email_clicked(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _EmailClicked)
     # Only a click through the user's own token that led to a signed-in session counts.
-    if await store.email_click_confirmed(conn, p.user_id, p.email_id):
-        await service.award(conn, platform, _award(p.user_id, "email_click", p.email_id))
+    if await abuse.email_click_confirmed(conn, p.user_id, p.email_id):
+        await awarding.award(
+            conn,
+            platform,
+            Award(user_id=p.user_id, rule_code="email_click", related_entity=p.email_id),
+        )
 
 
 async def _on_refund(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _Refund)
-    await service.void_for_refund(conn, platform, p.related_id, "refund.issued")
+    await awarding.void_for_refund(conn, platform, p.related_id, "refund.issued")
 
 
 async def _on_session_refunded(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _SessionRefunded)
-    await service.void_for_refund(conn, platform, p.session_id, "session.refunded")
+    await awarding.void_for_refund(conn, platform, p.session_id, "session.refunded")
 
 
 async def _on_login(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _Login)
-    await service.record_login(
-        conn, platform, p.user_id, p.source_ip, p.device_fingerprint, platform.clock.now()
+    await abuse.record_login(
+        conn, p.user_id, p.source_ip, p.device_fingerprint, platform.clock.now()
     )
 
 
 async def _on_paper_month(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _PaperMonth)
     if p.pnl_minor > 0:
-        await service.grant_badge(
-            conn, platform, p.user_id, service.BADGE_PROFITABLE_MONTH, p.month
-        )
+        await badges.grant_badge(conn, platform, p.user_id, badges.BADGE_PROFITABLE_MONTH, p.month)
 
 
 async def _on_credit_landed(conn: Connection, platform: Platform, event: Event) -> None:
@@ -308,10 +317,10 @@ async def _on_credit_landed(conn: Connection, platform: Platform, event: Event) 
         except ValueError:
             return  # a credit some other flow landed
     if redemption_id is not None:
-        await store.mark_credit_landed(conn, redemption_id, platform.clock.now())
+        await redemption.credit_landed(conn, platform, redemption_id)
 
 
-HANDLERS: dict[str, Handler] = {
+_SINGLE: dict[str, Callable[[Connection, Platform, Event], Awaitable[None]]] = {
     events.SESSION_PAID: _on_session_paid,
     events.REFERRAL_COMPLETED: _on_referral,
     events.DEPOSIT_COMPLETED: _on_deposit,
@@ -329,10 +338,11 @@ def _malformed(event: Event, exc: Exception) -> None:
     log.warning("points_event_malformed", topic=event.topic, event_id=str(event.id), error=str(exc))
 
 
-async def handle_events(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
-    """Apply a batch of consumed events: the plain awards, learning days and badges of the
-    whole batch with set-based statements, the rest (money, refunds, logins) one by one."""
-    book = await service.rulebook(conn, platform)
+async def apply_events(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
+    """Consumer `points.award` (the topics of `events.CONSUMED_TOPICS`): the plain awards,
+    learning days and badges of the whole batch with set-based statements, the rest
+    (money, refunds, logins, wallet feedback) one by one."""
+    book = await rulebook(conn, platform)
     rule = book.rule("session_attended")
     mentor_multiplier = int(rule.params.get("mentor_multiplier", 2)) if rule else 2
     at = platform.clock.now()
@@ -346,26 +356,23 @@ async def handle_events(conn: Connection, platform: Platform, batch: Sequence[Ev
             _plan_event(plan, event, at, mentor_multiplier)
         except msgspec.ValidationError as exc:
             _malformed(event, exc)
-    await service.award_many(conn, platform, plan.awards)
-    await service.record_learning_days(conn, platform, plan.visits)
-    await service.grant_badges(conn, platform, plan.badges)
+    await awarding.award_many(conn, platform, plan.awards)
+    await badges.record_learning_days(conn, platform, plan.visits)
+    await badges.grant_badges(conn, platform, plan.badges)
     for event in singles:
-        handler = HANDLERS.get(event.topic)
-        if handler is None:
+        apply_one = _SINGLE.get(event.topic)
+        if apply_one is None:
             continue
         try:
-            await handler(conn, platform, event)
+            await apply_one(conn, platform, event)
         except msgspec.ValidationError as exc:
             _malformed(event, exc)
 
 
-async def handle_event(conn: Connection, platform: Platform, event: Event) -> None:
-    await handle_events(conn, platform, [event])
-
-
 async def count_awards(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
-    """`points.awarded` → leaderboards (each ledger entry counted once)."""
-    entries: list[leaderboard.Counted] = []
+    """Consumer `points.leaderboard`: `points.awarded` → leaderboards (each ledger entry
+    counted once)."""
+    entries: list[Counted] = []
     for event in batch:
         try:
             p = msgspec.convert(event.payload, _Awarded)
@@ -376,9 +383,5 @@ async def count_awards(conn: Connection, platform: Platform, batch: Sequence[Eve
             continue
         at_text = p.context.get("awarded_at")
         at = datetime.fromisoformat(at_text) if at_text else event.created_at
-        entries.append(leaderboard.Counted(p.entry_id, p.user_id, p.delta, at))
-    await leaderboard.count_entries(conn, platform, entries)
-
-
-async def count_award(conn: Connection, platform: Platform, event: Event) -> None:
-    await count_awards(conn, platform, [event])
+        entries.append(Counted(p.entry_id, p.user_id, p.delta, at))
+    await badges.count_entries(conn, platform, entries)

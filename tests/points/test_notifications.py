@@ -1,54 +1,18 @@
-"""The daily reconciliation report, the economy metrics, and the award e-mail text."""
+"""The award e-mail of blueprint section 14 (its text from a `points.awarded` payload) and
+the `points.notify` consumer that queues it and sends the same text live."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
-from dracarys.clock import ManualClock
-from dracarys.identity.access import Role
 from dracarys.messaging.service import list_messages
+from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
-from dracarys.points import reconcile, service
-from dracarys.points.models import ConvertPointsInput, Target
+from dracarys.points import notify_awards
 from dracarys.points.notifications import render_award_email
+from streams import channels
 from tests.points.conftest import outbox_topics, send
-
-
-async def test_reconciliation_reports_issued_redeemed_expired_and_flags_drift(
-    client, platform: Platform, clock: ManualClock, make_user, user_factory
-) -> None:
-    a, b = await user_factory(), await user_factory()
-    clock.advance(timedelta(days=-400))
-    await send(platform, "assessment.passed", user_id=a, assessment_id="old")
-    clock.advance(timedelta(days=400))
-    await send(platform, "assessment.passed", user_id=b, assessment_id="x")
-    await service.convert_points(
-        platform,
-        b,
-        ConvertPointsInput(points=50, target=Target.DISCOUNT),
-        None,
-        idempotency_key="redeem-0099",
-    )
-    assert await service.expire_points(platform) == 200
-    clock.advance(timedelta(days=1))
-    report = await reconcile.reconcile(platform)
-    assert report["consistent"] is True
-    today = (clock.now() - timedelta(days=1)).date().isoformat()
-    [day] = [d for d in report["economy"]["per_day"] if d["day"] == today]
-    assert (day["issued"], day["redeemed"], day["expired"]) == (200, 50, 200)
-    assert report["economy"]["points_per_user"]["total"] == 150
-    assert report["fraud_flag_rate"] == 0.0
-    # Drift the balance behind the ledger's back: the next report says so.
-    await platform.pool.execute(
-        "UPDATE points_balances SET balance = balance + 7 WHERE user_id = $1", b
-    )
-    drifted = await reconcile.reconcile(platform)
-    assert drifted["consistent"] is False
-    assert drifted["balance_mismatches"] == [{"user_id": str(b), "balance": 157, "ledger_sum": 150}]
-    admin = await make_user(role=Role.ADMIN)
-    latest = (await client.get("/api/v1/points/reports/latest", headers=admin.headers)).json()
-    assert latest["report"]["consistent"] is False
+from workers.consumers import register_email_templates
 
 
 def test_award_email_renders_the_blueprint_lesson_text() -> None:
@@ -93,10 +57,7 @@ async def test_awards_emit_points_awarded_with_what_the_email_needs(
 async def test_award_queues_the_section_14_email_and_a_live_notification(
     platform: Platform, user_factory
 ) -> None:
-    from dracarys.outbox import Event, consume_batch
-    from dracarys.points.notifications import notify_awards
-    from streams import channels
-
+    register_email_templates()  # as the worker does when it starts
     user = await user_factory()
     await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Risk 101")
     await send(platform, "social.post_shared", user_id=user, share_id="p1")  # no e-mail for shares

@@ -10,7 +10,8 @@ from datetime import timedelta
 from dracarys.clock import ManualClock
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
-from dracarys.points import service
+from dracarys.points.ledger import service as ledger
+from dracarys.points.redemption import service as redemption
 from tests.points.conftest import balance_of, deliver, entries, event, ledger_sum, outbox_topics
 
 URL = "/api/v1/wallet/convert-points"
@@ -18,7 +19,7 @@ URL = "/api/v1/wallet/convert-points"
 
 async def _give(platform: Platform, user: uuid.UUID, points: int) -> None:
     async with platform.pool.acquire() as conn, conn.transaction():
-        await service.adjust(
+        await ledger.adjust(
             conn,
             platform,
             user_id=user,
@@ -115,10 +116,10 @@ async def test_credit_is_held_30_days_then_released_to_the_wallet_as_a_pending_c
     body = response.json()
     assert (body["status"], body["balance"]) == ("held", 600)
     clock.advance(timedelta(days=29))
-    assert await service.release_held_redemptions(platform) == 0
+    assert await redemption.release_held_redemptions(platform) == 0
     clock.advance(timedelta(days=1, seconds=1))
-    assert await service.release_held_redemptions(platform) == 1
-    assert await service.release_held_redemptions(platform) == 0
+    assert await redemption.release_held_redemptions(platform) == 1
+    assert await redemption.release_held_redemptions(platform) == 0
     credit = await platform.pool.fetchrow("SELECT * FROM points_wallet_credits")
     assert (credit["amount_minor"], credit["currency"], credit["status"], credit["purpose"]) == (
         400,

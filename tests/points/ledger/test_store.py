@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from dracarys.platform import Platform
-from dracarys.points import store
+from dracarys.points.ledger import store
 from tests.points.conftest import balance_of, entries, ledger_sum
 
 
@@ -65,11 +65,7 @@ async def test_same_idempotency_key_returns_the_first_entry(
     user = await user_factory()
     first = await _post(platform, user, 30, "same")
     again = await _post(platform, user, 999, "same")
-    assert (again["status"], again["entry_id"], again["posted"]) == (
-        "duplicate",
-        first["entry_id"],
-        30,
-    )
+    assert (again.status, again.entry_id, again.posted) == ("duplicate", first.entry_id, 30)
     assert await balance_of(platform.pool, user) == 30
 
 
@@ -79,7 +75,7 @@ async def test_a_debit_beyond_the_balance_is_refused_and_changes_nothing(
     user = await user_factory()
     await _post(platform, user, 10, "k1")
     refused = await _post(platform, user, -11, "k2")
-    assert refused["status"] == "insufficient"
+    assert refused.status == "insufficient"
     assert await balance_of(platform.pool, user) == 10
     assert len(await entries(platform.pool, user)) == 1
 

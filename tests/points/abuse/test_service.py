@@ -13,7 +13,8 @@ from dracarys.clock import ManualClock
 from dracarys.db import Database
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
-from dracarys.points import service
+from dracarys.points.abuse import service as abuse
+from dracarys.points.ledger import service as ledger
 from dracarys.settings import Settings
 from tests.points.conftest import balance_of, drain, send
 
@@ -29,9 +30,9 @@ BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Saf
 
 async def _token(platform: Platform, user: uuid.UUID, email_id: str) -> str:
     async with platform.pool.acquire() as conn, conn.transaction():
-        token = await service.issue_email_token(conn, platform, user, email_id)
+        token = await abuse.issue_email_token(conn, platform, user, email_id)
         assert token is not None
-        assert await service.issue_email_token(conn, platform, user, email_id) is None
+        assert await abuse.issue_email_token(conn, platform, user, email_id) is None
         return token
 
 
@@ -64,8 +65,8 @@ async def test_email_click_earns_only_after_a_human_click_and_the_owners_session
 
 
 def test_automated_agents_are_recognised() -> None:
-    assert all(service.is_automated_agent(a) for a in SCANNERS)
-    assert not service.is_automated_agent(BROWSER)
+    assert all(abuse.is_automated_agent(a) for a in SCANNERS)
+    assert not abuse.is_automated_agent(BROWSER)
 
 
 async def test_velocity_freezes_earning_pending_review(
@@ -83,7 +84,7 @@ async def test_velocity_freezes_earning_pending_review(
     await send(platform, "assessment.passed", user_id=user, assessment_id="a2")
     await send(platform, "assessment.passed", user_id=user, assessment_id="a3")  # 600 > 500
     assert await balance_of(platform.pool, user) == 400
-    assert (await service.balance(platform, user)).earning_frozen
+    assert (await ledger.balance(platform, user)).earning_frozen
     clock.advance(timedelta(hours=1))
     await send(platform, "lesson.completed", user_id=user, lesson_id="l1")
     assert await balance_of(platform.pool, user) == 400  # frozen until reviewed
@@ -91,7 +92,7 @@ async def test_velocity_freezes_earning_pending_review(
         "SELECT reason FROM points_denials WHERE user_id = $1 ORDER BY created_at", user
     )
     assert [d["reason"] for d in denials] == ["frozen_velocity", "frozen"]
-    await service.unfreeze(platform, user)
+    await abuse.unfreeze(platform, user)
     await send(platform, "lesson.completed", user_id=user, lesson_id="l2")
     assert await balance_of(platform.pool, user) == 410
 
@@ -113,8 +114,8 @@ async def test_accounts_sharing_an_ip_or_device_are_flagged_for_review(
     await send(
         platform, "user.logged_in", user_id=loner, source_ip="192.0.2.99", device_fingerprint="fp-2"
     )
-    assert await service.flag_shared_clusters(platform) == 2  # one IP flag, one device flag
-    assert await service.flag_shared_clusters(platform) == 0  # still the same open flags
+    assert await abuse.flag_shared_clusters(platform) == 2  # one IP flag, one device flag
+    assert await abuse.flag_shared_clusters(platform) == 0  # still the same open flags
     queue = (await client.get("/api/v1/points/review-queue", headers=reviewer.headers)).json()
     flags = {(f["kind"], f["subject"]): sorted(f["user_ids"]) for f in queue["fraud_flags"]}
     assert flags == {

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from dracarys.clock import ManualClock
 from dracarys.platform import Platform
-from dracarys.points import service
+from dracarys.points.awarding import service as awarding
+from dracarys.points.ledger import service as ledger
 from tests.points.conftest import balance_of, entries, ledger_sum, send
 
 
@@ -23,11 +24,11 @@ async def test_pending_points_post_when_the_window_closes_not_before(
     user = await user_factory()
     await send(platform, "deposit.completed", user_id=user, deposit_id="d1", first_deposit=True)
     clock.advance(timedelta(days=13))
-    assert await service.post_due_pending(platform) == 0
+    assert await awarding.post_due_pending(platform) == 0
     assert (await balance_of(platform.pool, user), await _pending(platform, user)) == (0, 500)
     clock.advance(timedelta(days=1, seconds=1))
-    assert await service.post_due_pending(platform) == 1
-    assert await service.post_due_pending(platform) == 0  # posting twice posts once
+    assert await awarding.post_due_pending(platform) == 1
+    assert await awarding.post_due_pending(platform) == 0  # posting twice posts once
     assert (await balance_of(platform.pool, user), await _pending(platform, user)) == (500, 0)
     [entry] = await entries(platform.pool, user)
     assert (entry["reason_code"], entry["rule_code"], entry["rule_version"]) == (
@@ -77,7 +78,7 @@ async def test_refund_voids_pending_points_of_that_payment(
     assert await _pending(platform, mentee) == 100  # only s2 remains
     assert await _pending(platform, referrer) == 0  # the referral rode on s1
     clock.advance(timedelta(days=15))
-    await service.post_due_pending(platform)
+    await awarding.post_due_pending(platform)
     assert await balance_of(platform.pool, mentee) == 100
     assert await balance_of(platform.pool, referrer) == 0
     statuses = await platform.pool.fetch(
@@ -110,10 +111,10 @@ async def test_refund_after_posting_claws_back_but_never_below_zero(
     user = await user_factory()
     await send(platform, "deposit.completed", user_id=user, deposit_id="d1", first_deposit=True)
     clock.advance(timedelta(days=15))
-    await service.post_due_pending(platform)
+    await awarding.post_due_pending(platform)
     # Spend most of it first.
     async with platform.pool.acquire() as conn, conn.transaction():
-        await service.adjust(
+        await ledger.adjust(
             conn,
             platform,
             user_id=user,

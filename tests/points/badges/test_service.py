@@ -1,5 +1,5 @@
-"""Tiers from rolling-window earnings, badges, daily learning streaks in the user's own
-timezone (midnight and DST), and leaderboards in PostgreSQL and in Redis."""
+"""Badges, daily learning streaks in the user's own timezone (midnight and DST), and
+leaderboards in PostgreSQL and in Redis."""
 
 from __future__ import annotations
 
@@ -13,56 +13,9 @@ from redis.asyncio import Redis
 from dracarys.clock import ManualClock
 from dracarys.db import Database
 from dracarys.platform import Platform
-from dracarys.points import leaderboard, service
+from dracarys.points.badges import service as badges
 from dracarys.settings import Settings
 from tests.points.conftest import drain, outbox_topics, send
-
-
-async def test_reaching_a_threshold_changes_tier_and_emits_tier_changed(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    for i in range(4):
-        await send(platform, "assessment.passed", user_id=user, assessment_id=f"a{i}")
-    assert (await service.balance(platform, user)).tier == "bronze"
-    await send(platform, "assessment.passed", user_id=user, assessment_id="a4")
-    balance = await service.balance(platform, user)
-    assert (balance.tier, balance.next_tier, balance.points_to_next_tier) == (
-        "silver",
-        "gold",
-        4000,
-    )
-    assert await outbox_topics(platform.pool, "tier.changed") == [
-        {"user_id": str(user), "previous": "bronze", "tier": "silver"}
-    ]
-
-
-async def test_tier_falls_when_earnings_leave_the_rolling_window(
-    platform: Platform, clock: ManualClock, user_factory
-) -> None:
-    user = await user_factory()
-    for i in range(5):
-        await send(platform, "assessment.passed", user_id=user, assessment_id=f"a{i}")
-    assert await service.refresh_tiers(platform) == 0
-    clock.advance(timedelta(days=366))
-    assert await service.refresh_tiers(platform) == 1
-    balance = await service.balance(platform, user)
-    assert (balance.tier, balance.balance, balance.earned_in_window) == ("bronze", 1000, 0)
-
-
-async def test_thresholds_are_configurable(settings: Settings, pool, clock, user_factory) -> None:
-    import msgspec
-
-    tuned = Platform(
-        settings=msgspec.structs.replace(settings, points_tier_silver=100, points_tier_gold=250),
-        database=Database(pool=pool, dsn=settings.database_url or ""),
-        clock=clock,
-    )
-    user = await user_factory()
-    await send(tuned, "assessment.passed", user_id=user, assessment_id="a1")
-    assert (await service.balance(tuned, user)).tier == "silver"
-    await send(tuned, "user.email_verified", user_id=user)
-    assert (await service.balance(tuned, user)).tier == "gold"
 
 
 async def test_milestone_badges_are_granted_once(platform: Platform, user_factory) -> None:
@@ -88,7 +41,7 @@ async def _learn(
 ) -> Any:
     clock.set(at)
     async with platform.pool.acquire() as conn, conn.transaction():
-        return await service.record_learning_day(conn, platform, user, at, tz)
+        return await badges.record_learning_day(conn, platform, user, at, tz)
 
 
 async def test_streak_counts_local_days_across_utc_midnight(
@@ -151,10 +104,10 @@ async def test_a_missed_day_restarts_the_streak_and_seven_days_earn_a_badge(
     for day in range(3, 9):
         s = await _learn(platform, clock, user, start + timedelta(days=day), "Africa/Nairobi")
     assert s.current_days == 7
-    badges = await platform.pool.fetch("SELECT badge FROM points_badges WHERE user_id = $1", user)
-    assert [b["badge"] for b in badges] == ["streak_7_days"]
+    held = await platform.pool.fetch("SELECT badge FROM points_badges WHERE user_id = $1", user)
+    assert [b["badge"] for b in held] == ["streak_7_days"]
     clock.set(start + timedelta(days=11))
-    assert (await service.streak(platform, user)).current_days == 0  # broken by now
+    assert (await badges.streak(platform, user)).current_days == 0  # broken by now
 
 
 async def test_profile_timezone_wins_over_the_one_in_the_event(
@@ -168,7 +121,7 @@ async def test_profile_timezone_wins_over_the_one_in_the_event(
     await send(
         platform, "lesson.completed", user_id=user, lesson_id="l1", timezone="America/Chicago"
     )
-    s = await service.streak(platform, user)
+    s = await badges.streak(platform, user)
     assert (s.timezone, s.last_day) == ("Asia/Tokyo", "2026-01-06")
 
 
@@ -186,16 +139,12 @@ async def _leaderboard_scenario(
 
 
 async def _boards(platform: Platform) -> dict[str, list[tuple[uuid.UUID, int]]]:
-    async with platform.pool.acquire() as conn:
-        return {
-            period: [
-                (r.user_id, r.points)
-                for r in (
-                    await leaderboard.top(conn, platform, period, platform.clock.now(), 10)
-                ).rows
-            ]
-            for period in ("weekly", "monthly", "season")
-        }
+    return {
+        period: [
+            (r.user_id, r.points) for r in (await badges.leaderboard(platform, period, 10)).rows
+        ]
+        for period in ("weekly", "monthly", "season")
+    }
 
 
 async def test_leaderboards_in_postgres_per_week_month_and_season(
@@ -243,16 +192,21 @@ async def test_leaderboards_in_redis_sorted_sets_count_each_entry_once(
         "SELECT id, topic, payload, created_at FROM outbox WHERE topic = 'points.awarded'"
     )
     from dracarys.outbox import Event
-    from dracarys.points import handlers
+    from dracarys.points import count_awards
 
     async with platform.pool.acquire() as conn:
         for r in rows:
-            await handlers.count_award(
+            await count_awards(
                 conn,
                 platform,
-                Event(
-                    id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"]
-                ),
+                [
+                    Event(
+                        id=r["id"],
+                        topic=r["topic"],
+                        payload=r["payload"],
+                        created_at=r["created_at"],
+                    )
+                ],
             )
     assert (await _boards(platform))["weekly"] == [(a, 210), (b, 20)]
     assert await drain(platform) == 0
