@@ -16,7 +16,6 @@ from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from dracarys.trading import service, store
 from dracarys.trading.demo import seed_trading_demo
-from dracarys.trading.engine import PaperTradingEngine, fill_id
 from dracarys.trading.models import (
     BracketLegs,
     OrderInput,
@@ -25,7 +24,8 @@ from dracarys.trading.models import (
     PresetName,
     Side,
 )
-from dracarys.trading.runtime import DEMO_DATA, DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
+from dracarys.trading.paper_loop.loop import PaperTradingEngine, fill_id
+from dracarys.trading.paper_loop.runtime import DEMO_DATA, DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
 from engine.feeds import ReplayFeed
 from tests.support import create_user
 from tests.trading.conftest import Bar, add_instrument, logical_fills, scripted_feed

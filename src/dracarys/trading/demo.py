@@ -22,7 +22,7 @@ from dracarys.trading.models import (
     SignalInput,
     SubscribeInput,
 )
-from dracarys.trading.runtime import DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
+from dracarys.trading.paper_loop.runtime import DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
 
 DEMO_NAMESPACE = uuid.UUID("5d3f1a9e-7c2b-4e61-a0d8-93b4c6e2f017")
 

@@ -56,7 +56,7 @@ from engine.matching import (
 )
 from streams import channels
 
-log = structlog.get_logger("dracarys.trading.engine")
+log = structlog.get_logger("dracarys.trading.paper_loop")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FILL_NAMESPACE = uuid.UUID("8c1f5d0e-3b7a-4f7e-9d51-6f0c2a4e7b10")
