@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dracarys.backtests.events import BACKTEST_REQUESTED
+from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
 from dracarys.identity.profiles import on_session_attended, on_session_rated
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
@@ -13,8 +13,7 @@ from dracarys.messaging.service import deliver_message
 from dracarys.outbox import BatchEventHandler, EventHandler
 from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
 from dracarys.points.events import POINTS_AWARDED
-from dracarys.trading.events import SIGNAL_PUBLISHED
-from dracarys.trading.signals import on_signal_published
+from dracarys.trading import SIGNAL_PUBLISHED
 from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
 from workers.points_tasks import (
@@ -25,6 +24,7 @@ from workers.points_tasks import (
     on_points_event,
     on_points_events,
 )
+from workers.trading_tasks import on_signal_published
 from workers.wallet_tasks import on_points_redeemed_for_credit
 
 

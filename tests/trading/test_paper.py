@@ -13,7 +13,6 @@ from typing import Any
 import msgspec
 import pytest
 
-from dracarys.db import transaction
 from dracarys.errors import Forbidden
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.trading import service
@@ -424,8 +423,7 @@ async def test_concurrent_orders_cannot_together_exceed_the_leverage_limit(
 
     async def place() -> bool:
         try:
-            async with transaction(desk.platform.pool) as conn:
-                await service.submit_order(conn, desk.platform, trader, uuid.UUID(pid), body)
+            await service.submit_order(desk.platform, trader, uuid.UUID(pid), body)
         except Forbidden:
             return False
         return True
