@@ -1,4 +1,4 @@
-"""The engine across restarts and replays: stopping (even mid-tick) and starting again
+"""The paper loop across restarts and replays: stopping (even mid-tick) and starting again
 from the database loses no fill and doubles none, fills are append-only and unique per
 (order, bar), and replaying the demo data gives the same fills twice."""
 
