@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dracarys import points
-from dracarys.backtests.events import BACKTEST_REQUESTED
+from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
 from dracarys.identity.profiles import on_session_attended, on_session_rated
@@ -17,10 +17,10 @@ from dracarys.messaging.service import deliver_message
 from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import BatchEventHandler, Event, EventHandler
 from dracarys.platform import Platform
-from dracarys.trading.events import SIGNAL_PUBLISHED
-from dracarys.trading.signals import on_signal_published
+from dracarys.trading import SIGNAL_PUBLISHED
 from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
+from workers.trading_tasks import on_signal_published
 from workers.wallet_tasks import on_points_redeemed_for_credit
 
 # A consumer given what it needs as arguments: the connection of its transaction, the

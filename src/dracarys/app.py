@@ -32,10 +32,13 @@ from dracarys.observability import configure_logging, request_id_middleware
 from dracarys.openapi import ApiDocumentConfig
 from dracarys.platform import Platform
 from dracarys.ratelimit import api_rate_limit
+from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
 from dracarys.realtime.service import run_streams
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
+from dracarys.trading import may_watch_signals, portfolio_viewers
 from dracarys.upgrade import upgrade_database
+from streams.channels import ChannelKind
 
 log = structlog.get_logger("dracarys.app")
 REDIS_MAX_CONNECTIONS = 100
@@ -84,6 +87,9 @@ def create_app(
         else None
     )
     migrate_at_start = settings.embedded_database if run_migrations is None else run_migrations
+    # Who besides their owner may watch trading's streams: the checks are trading's.
+    CHANNEL_POLICIES.register(ChannelKind.SIGNALS, signal_feed_policy(may_watch_signals))
+    CHANNEL_POLICIES.register(ChannelKind.PORTFOLIO, portfolio_policy(portfolio_viewers))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

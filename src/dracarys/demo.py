@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from dracarys.backtests import seed_backtests_demo
 from dracarys.curriculum import seed_curriculum_demo
 from dracarys.identity.demo import seed_identity_demo
 from dracarys.mentorship import seed_mentorship_demo
 from dracarys.platform import Platform
 from dracarys.points import seed_points_demo
+from dracarys.trading import seed_trading_demo
 from dracarys.wallet.demo import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
@@ -25,6 +27,8 @@ DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = [
     ("curriculum", seed_curriculum_demo),
     ("wallet", seed_wallet_demo),
     ("points", seed_points_demo),
+    ("backtests", seed_backtests_demo),
+    ("trading", seed_trading_demo),
 ]
 
 

@@ -25,7 +25,7 @@ from dracarys.db import Connection
 from dracarys.identity.access import Role, issue_access_token
 from dracarys.realtime.policies import CHANNEL_POLICIES, portfolio_policy, signal_feed_policy
 from dracarys.settings import Settings
-from dracarys.trading.models import Signal
+from dracarys.trading import Signal
 from streams import channels
 from streams.channels import ChannelKind
 from streams.client import StreamClient, StreamClosed, StreamEvent, SubscriptionDenied

@@ -1,5 +1,5 @@
 """Backtests HTTP API under /api/v1/backtests: submit a run or a sweep, read its status,
-metrics, equity curve and trades, list them, share them."""
+metrics, equity curve and trades, list them, share them. Handlers call services only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from dracarys.backtests import service
-from dracarys.backtests.demo import seed_backtests_demo
 from dracarys.backtests.models import (
     Backtest,
     BacktestInput,
@@ -20,11 +19,8 @@ from dracarys.backtests.models import (
     ShareInput,
     TemplateInfo,
 )
-from dracarys.demo import DEMO_SEEDERS
 from dracarys.identity.access import CurrentUser, authenticated
 from dracarys.platform import Platform
-
-DEMO_SEEDERS.append(("backtests", seed_backtests_demo))
 
 
 class BacktestsController(Controller):
@@ -88,4 +84,4 @@ class BacktestsController(Controller):
         return await service.share(platform, current_user, backtest_id, data.user_id)
 
 
-BACKTEST_ROUTES: list[Any] = [BacktestsController]
+ROUTES: list[Any] = [BacktestsController]

@@ -15,14 +15,14 @@ import structlog
 
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.trading.engine import PaperTradingEngine
+from dracarys.trading.paper_loop.loop import PaperTradingEngine
 from engine.feeds import MarketFeed, ReplayFeed, SyntheticFeed
 
-log = structlog.get_logger("dracarys.trading.runtime")
+log = structlog.get_logger("dracarys.trading.paper_loop.runtime")
 
 DEMO_SYMBOL = "DEMO"
 DEMO_FEED = "demo-replay"
-DEMO_DATA = Path(__file__).resolve().parents[3] / "data" / "sample_daily.csv"
+DEMO_DATA = Path(__file__).resolve().parents[4] / "data" / "sample_daily.csv"
 DEMO_TICK_SIZE = 0.0001
 
 

@@ -1,4 +1,4 @@
-"""The paper-trading engine loop: one process per market feed holds every open order of
+"""The paper-trading loop: one process per market feed holds every open order of
 every paper account in `engine.matching`'s struct-of-arrays book, matches the whole book
 on each tick with one kernel call, then persists the tick — fills, orders, positions,
 cash, equity marks, signal outcomes, outbox events and the feed position — in ONE
@@ -25,10 +25,11 @@ import numpy as np
 import structlog
 
 from dracarys.db import Connection, transaction
+from dracarys.money import to_minor
 from dracarys.outbox import emit_many
 from dracarys.platform import Platform
-from dracarys.trading import performance, signals, store
-from dracarys.trading.events import PAPER_ORDER_FILLED
+from dracarys.trading import performance, store
+from dracarys.trading.events import PAPER_ORDER_FILLED, PaperOrderFilled
 from dracarys.trading.models import (
     OPEN_STATUSES,
     BarFrame,
@@ -38,6 +39,9 @@ from dracarys.trading.models import (
     Order,
     OrderFrame,
 )
+from dracarys.trading.paper_loop import store as loop_store
+from dracarys.trading.paper_loop.models import BookOrder
+from dracarys.trading.signals.service import settle_outcomes
 from engine.feeds import MarketFeed
 from engine.matching import (
     BUY,
@@ -56,7 +60,7 @@ from engine.matching import (
 )
 from streams import channels
 
-log = structlog.get_logger("dracarys.trading.engine")
+log = structlog.get_logger("dracarys.trading.paper_loop")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FILL_NAMESPACE = uuid.UUID("8c1f5d0e-3b7a-4f7e-9d51-6f0c2a4e7b10")
@@ -93,6 +97,7 @@ class _Meta:
     id: uuid.UUID
     portfolio_id: uuid.UUID
     user_id: uuid.UUID
+    currency: str
     epoch: int
     symbol: str
     side: str
@@ -138,61 +143,62 @@ class PaperTradingEngine:
                         qty_step=self.feed.qty_step[k],
                         min_qty=self.feed.qty_step[k],
                     )
-            state = await store.feed_state(conn, self.feed.name)
-            self.last_seq = int(state["last_seq"]) if state is not None else 0
+            state = await loop_store.feed_state(conn, self.feed.name)
+            self.last_seq = state.last_seq if state is not None else 0
             await self._reload(conn)
 
     async def _reload(self, conn: Connection) -> None:
         self._new_book()
-        self.horizon = await store.snapshot_horizon(conn)
-        self._add_rows(await store.engine_orders(conn, self.feed.symbols, None))
+        self.horizon = await loop_store.snapshot_horizon(conn)
+        self._add_orders(await loop_store.book_orders(conn, self.feed.symbols, None))
 
-    def _add_rows(self, rows: list[asyncpg.Record]) -> None:
-        added: list[asyncpg.Record] = []
-        for row in rows:
-            if row["status"] not in OPEN_STATUSES or row["id"] in self.slots:
+    def _add_orders(self, orders: list[BookOrder]) -> None:
+        added: list[BookOrder] = []
+        for order in orders:
+            if order.status not in OPEN_STATUSES or order.id in self.slots:
                 continue
-            if row["role"] in ("stop_loss", "take_profit"):
-                remaining = float(row["parent_filled"] or 0) - float(row["filled_qty"])
-                remaining -= float(row["sibling_filled"] or 0)
+            if order.role in ("stop_loss", "take_profit"):
+                remaining = (order.parent_filled or 0.0) - order.filled_qty
+                remaining -= order.sibling_filled or 0.0
             else:
-                remaining = float(row["qty"]) - float(row["filled_qty"])
-            day_end = row["day_ends_at"]
+                remaining = order.qty - order.filled_qty
+            day_end = order.day_ends_at
             expire = to_ns(day_end) if day_end is not None else NO_EXPIRY
-            if row["tif"] == "day" and day_end is None:
+            if order.tif == "day" and day_end is None:
                 expire = _UNSET_DAY
             slot = self.book.add(
-                symbol=row["symbol"],
-                side=BUY if row["side"] == "buy" else SELL,
-                kind=_KIND[row["kind"]],
+                symbol=order.symbol,
+                side=BUY if order.side == "buy" else SELL,
+                kind=_KIND[order.kind],
                 qty=max(remaining, 0.0),
-                limit_price=float(row["limit_price"]) if row["limit_price"] is not None else np.nan,
-                stop_price=float(row["stop_price"]) if row["stop_price"] is not None else np.nan,
-                tif=_TIF[row["tif"]],
-                preset=PRESET_INDEX[row["preset"]],
-                eligible_ns=to_ns(row["eligible_at"]) if row["eligible_at"] is not None else 0,
+                limit_price=order.limit_price if order.limit_price is not None else np.nan,
+                stop_price=order.stop_price if order.stop_price is not None else np.nan,
+                tif=_TIF[order.tif],
+                preset=PRESET_INDEX[order.preset],
+                eligible_ns=to_ns(order.eligible_at) if order.eligible_at is not None else 0,
                 expire_ns=expire,
-                key=row["id"].int,
-                status=STATUS_NAMES.index(row["status"]),
+                key=order.id.int,
+                status=STATUS_NAMES.index(order.status),
             )
-            self.slots[row["id"]] = slot
+            self.slots[order.id] = slot
             self.meta[slot] = _Meta(
-                id=row["id"],
-                portfolio_id=row["portfolio_id"],
-                user_id=row["user_id"],
-                epoch=row["epoch"],
-                symbol=row["symbol"],
-                side=row["side"],
-                role=row["role"],
-                preset=row["preset"],
-                parent_id=row["parent_id"],
-                signal_id=row["signal_id"],
+                id=order.id,
+                portfolio_id=order.portfolio_id,
+                user_id=order.user_id,
+                currency=order.currency,
+                epoch=order.epoch,
+                symbol=order.symbol,
+                side=order.side,
+                role=order.role,
+                preset=order.preset,
+                parent_id=order.parent_id,
+                signal_id=order.signal_id,
             )
-            added.append(row)
+            added.append(order)
         legs: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-        for row in added:
-            if row["parent_id"] is not None and row["role"] in ("stop_loss", "take_profit"):
-                legs[row["parent_id"]][row["role"]] = self.slots[row["id"]]
+        for order in added:
+            if order.parent_id is not None and order.role in ("stop_loss", "take_profit"):
+                legs[order.parent_id][order.role] = self.slots[order.id]
         for parent_id, pair in legs.items():
             stop_loss, take_profit = pair.get("stop_loss"), pair.get("take_profit")
             parent = self.slots.get(parent_id)
@@ -221,16 +227,16 @@ class PaperTradingEngine:
     async def _sync(self, conn: Connection) -> list[Order]:
         """Take in what changed since the last tick: new orders, cancellations, expiries."""
         now = self.platform.clock.now()
-        expired = await store.expire_due_orders(conn, self.feed.symbols, now)
-        expired += await store.cancel_unfilled_legs(conn, [o.id for o in expired], now)
-        horizon = await store.snapshot_horizon(conn)
-        rows = await store.engine_orders(conn, self.feed.symbols, self.horizon)
+        expired = await loop_store.expire_due_orders(conn, self.feed.symbols, now)
+        expired += await loop_store.cancel_unfilled_legs(conn, [o.id for o in expired], now)
+        horizon = await loop_store.snapshot_horizon(conn)
+        changed = await loop_store.book_orders(conn, self.feed.symbols, self.horizon)
         self.horizon = horizon
-        for row in rows:
-            slot = self.slots.get(row["id"])
-            if slot is not None and row["status"] not in OPEN_STATUSES:
+        for order in changed:
+            slot = self.slots.get(order.id)
+            if slot is not None and order.status not in OPEN_STATUSES:
                 self._drop(slot)
-        self._add_rows(rows)
+        self._add_orders(changed)
         return expired
 
     async def step(self, tick: Tick) -> TickReport:
@@ -264,13 +270,13 @@ class PaperTradingEngine:
         report = TickReport(seq=tick.seq)
         async with transaction(self.platform.pool) as conn:
             expired = await self._sync(conn)
-            await signals.settle_outcomes(conn, expired, now)
+            await settle_outcomes(conn, expired, now)
             unset = np.nonzero(self.book.expire_ns[: self.book.size] == _UNSET_DAY)[0]
             if unset.size:
                 day_end = (tick.ts_ns // _DAY_NS + 1) * _DAY_NS
                 self.book.expire_ns[unset] = day_end
                 ids = [self.meta[int(s)].id for s in unset if int(s) in self.meta]
-                await store.set_day_end(conn, ids, from_ns(day_end))
+                await loop_store.set_day_end(conn, ids, from_ns(day_end))
             result = self.book.match(tick)
             touched = {int(s) for s in result.fill_slot} | {int(s) for s in result.event_slot}
             fills_of: dict[int, list[tuple[float, float, float]]] = defaultdict(list)
@@ -299,9 +305,8 @@ class PaperTradingEngine:
                     result.event_code.tolist(),
                     report,
                 )
-            equity = await store.record_equity(conn, tick.seq, market_time, self._closes(tick), now)
-            marks = [(r["portfolio_id"], int(r["equity_minor"])) for r in equity]
-            await store.save_feed_state(
+            marks = await self._mark_equity(conn, tick, market_time, now)
+            await loop_store.save_feed_state(
                 conn, self.feed.name, tick.seq, market_time, self._closes(tick), now
             )
         self._equity = marks
@@ -309,6 +314,16 @@ class PaperTradingEngine:
             if slot in self.meta and not self.book.is_open(slot):
                 self._drop(slot)
         return report, expired
+
+    async def _mark_equity(
+        self, conn: Connection, tick: Tick, market_time: datetime, now: datetime
+    ) -> list[tuple[uuid.UUID, int]]:
+        """Every traded portfolio's equity at the bar's closes, in its own minor units."""
+        values = await loop_store.traded_portfolio_values(conn, self._closes(tick))
+        marks = [
+            (v.id, v.epoch, v.cash_minor + to_minor(v.market_value, v.currency)) for v in values
+        ]
+        return await loop_store.record_equity(conn, tick.seq, market_time, marks, now)
 
     def _closes(self, tick: Tick) -> dict[str, float]:
         return {
@@ -330,10 +345,10 @@ class PaperTradingEngine:
         report: TickReport,
     ) -> None:
         metas = {slot: self.meta[slot] for slot in touched}
-        locked = await store.lock_orders(conn, [m.id for m in metas.values()])
+        locked = await loop_store.lock_orders(conn, [m.id for m in metas.values()])
         for meta in metas.values():
-            row = locked.get(meta.id)
-            if row is None or row["status"] not in OPEN_STATUSES:
+            held = locked.get(meta.id)
+            if held is None or held.status not in OPEN_STATUSES:
                 raise _OrderChanged(str(meta.id))
         event_reason: dict[int, str] = {}
         for s, c in zip(event_slots, event_codes, strict=True):
@@ -345,9 +360,9 @@ class PaperTradingEngine:
         # Entries before their legs: a leg's quantity follows its entry's fills.
         for slot in sorted(touched, key=lambda s: (metas[s].role != "entry", s)):
             meta = metas[slot]
-            row = locked[meta.id]
-            filled = float(row["filled_qty"])
-            avg = float(row["avg_fill_price"]) if row["avg_fill_price"] is not None else 0.0
+            current = locked[meta.id]
+            filled = current.filled_qty
+            avg = current.avg_fill_price if current.avg_fill_price is not None else 0.0
             for qty, price, reference in fills_of.get(slot, ()):
                 avg = (avg * filled + price * qty) / (filled + qty)
                 filled += qty
@@ -372,7 +387,7 @@ class PaperTradingEngine:
                     }
                 )
             new_filled[slot] = filled
-            qty_total = float(row["qty"])
+            qty_total = current.qty
             if meta.role in ("stop_loss", "take_profit") and meta.parent_id is not None:
                 # A leg's quantity is what its entry has filled so far.
                 parent_slot = self.slots.get(meta.parent_id)
@@ -383,61 +398,55 @@ class PaperTradingEngine:
             changes.append(
                 (meta.id, status, filled, avg if filled > 0 else None, qty_total, reason, now)
             )
-        fills = await store.insert_fills(conn, fill_rows)
-        await self._apply_positions(conn, fills, now)
-        orders = await store.apply_order_changes(conn, changes)
+        fills = await loop_store.insert_fills(conn, fill_rows)
+        currencies = {m.portfolio_id: m.currency for m in metas.values()}
+        await self._apply_positions(conn, fills, currencies, now)
+        orders = await loop_store.apply_order_changes(conn, changes)
         ended_unfilled = [
             o.id
             for o in orders
             if o.role == "entry" and o.status not in OPEN_STATUSES and o.filled_qty == 0
         ]
         if ended_unfilled:
-            orders += await store.cancel_unfilled_legs(conn, ended_unfilled, now)
+            orders += await loop_store.cancel_unfilled_legs(conn, ended_unfilled, now)
         if fills:
             by_order = {m.id: m for m in metas.values()}
             await emit_many(
                 conn,
                 [
-                    (
-                        PAPER_ORDER_FILLED,
-                        {
-                            "fill_id": str(f.id),
-                            "order_id": str(f.order_id),
-                            "portfolio_id": str(f.portfolio_id),
-                            "user_id": str(by_order[f.order_id].user_id),
-                            "symbol": f.symbol,
-                            "side": f.side,
-                            "qty": f.qty,
-                            "price": f.price,
-                            "preset": f.preset,
-                            "signal_id": str(by_order[f.order_id].signal_id)
-                            if by_order[f.order_id].signal_id
-                            else None,
-                        },
-                    )
+                    (PAPER_ORDER_FILLED, _filled_event(f, by_order[f.order_id]).as_payload())
                     for f in fills
                 ],
             )
-        await signals.settle_outcomes(conn, orders, now)
+        await settle_outcomes(conn, orders, now)
         report.fills = fills
         report.orders = orders
 
-    async def _apply_positions(self, conn: Connection, fills: list[Fill], now: datetime) -> None:
+    async def _apply_positions(
+        self,
+        conn: Connection,
+        fills: list[Fill],
+        currencies: dict[uuid.UUID, str],
+        now: datetime,
+    ) -> None:
+        """Positions and cash follow the fills, in each portfolio's currency: a price is
+        in that currency (paper trading converts nothing)."""
         if not fills:
             return
         keys = sorted({(f.portfolio_id, f.symbol) for f in fills})
-        held = await store.lock_positions(conn, keys)
+        held = await loop_store.lock_positions(conn, keys)
         state: dict[tuple[uuid.UUID, str], list[float | int]] = {}
         for key in keys:
-            row = held.get(key)
+            stored = held.get(key)
             state[key] = (
-                [float(row["qty"]), float(row["avg_price"]), int(row["realized_pnl_minor"])]
-                if row is not None
+                [stored.qty, stored.avg_price, stored.realized_pnl_minor]
+                if stored is not None
                 else [0.0, 0.0, 0]
             )
         cash: dict[uuid.UUID, int] = defaultdict(int)
         for f in fills:
             q = f.qty if f.side == "buy" else -f.qty
+            currency = currencies[f.portfolio_id]
             position = state[(f.portfolio_id, f.symbol)]
             held_qty, avg, realized = float(position[0]), float(position[1]), int(position[2])
             if held_qty == 0 or (held_qty > 0) == (q > 0):
@@ -446,7 +455,9 @@ class PaperTradingEngine:
                 held_qty = total
             else:
                 closing = min(abs(q), abs(held_qty))
-                realized += round(closing * (f.price - avg) * (1 if held_qty > 0 else -1) * 100)
+                realized += to_minor(
+                    closing * (f.price - avg) * (1 if held_qty > 0 else -1), currency
+                )
                 total = held_qty + q
                 if abs(total) < 1e-9:
                     total, avg = 0.0, 0.0
@@ -454,11 +465,11 @@ class PaperTradingEngine:
                     avg = f.price
                 held_qty = total
             state[(f.portfolio_id, f.symbol)] = [held_qty, avg, realized]
-            cash[f.portfolio_id] -= round(q * f.price * 100)
-        await store.save_positions(
+            cash[f.portfolio_id] -= to_minor(q * f.price, currency)
+        await loop_store.save_positions(
             conn, [(k[0], k[1], v[0], v[1], v[2], now) for k, v in state.items()]
         )
-        await store.add_cash(conn, dict(cash))
+        await loop_store.add_cash(conn, dict(cash))
 
     async def _publish(self, tick: Tick, report: TickReport, expired: list[Order]) -> None:
         hub = self.platform.streams
@@ -520,3 +531,18 @@ class PaperTradingEngine:
 
 def _fields(struct: Any) -> dict[str, Any]:
     return {name: getattr(struct, name) for name in struct.__struct_fields__}
+
+
+def _filled_event(fill: Fill, meta: _Meta) -> PaperOrderFilled:
+    return PaperOrderFilled(
+        fill_id=str(fill.id),
+        order_id=str(fill.order_id),
+        portfolio_id=str(fill.portfolio_id),
+        user_id=str(meta.user_id),
+        symbol=fill.symbol,
+        side=fill.side,
+        qty=fill.qty,
+        price=fill.price,
+        preset=fill.preset,
+        signal_id=str(meta.signal_id) if meta.signal_id else None,
+    )

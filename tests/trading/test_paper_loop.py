@@ -1,4 +1,4 @@
-"""The engine across restarts and replays: stopping (even mid-tick) and starting again
+"""The paper loop across restarts and replays: stopping (even mid-tick) and starting again
 from the database loses no fill and doubles none, fills are append-only and unique per
 (order, bar), and replaying the demo data gives the same fills twice."""
 
@@ -16,7 +16,6 @@ from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from dracarys.trading import service, store
 from dracarys.trading.demo import seed_trading_demo
-from dracarys.trading.engine import PaperTradingEngine, fill_id
 from dracarys.trading.models import (
     BracketLegs,
     OrderInput,
@@ -25,7 +24,9 @@ from dracarys.trading.models import (
     PresetName,
     Side,
 )
-from dracarys.trading.runtime import DEMO_DATA, DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
+from dracarys.trading.paper_loop import store as loop_store
+from dracarys.trading.paper_loop.loop import PaperTradingEngine, fill_id
+from dracarys.trading.paper_loop.runtime import DEMO_DATA, DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
 from engine.feeds import ReplayFeed
 from tests.support import create_user
 from tests.trading.conftest import Bar, add_instrument, logical_fills, scripted_feed
@@ -78,13 +79,12 @@ async def open_book(platform: Platform) -> PaperTradingEngine:
             client_order_id="take",
         ),
     ]  # fmt: skip
+    portfolio = await service.create_portfolio(
+        platform,
+        user.id,
+        PortfolioInput(name="Restart", starting_cash_minor=10**10, preset=PresetName.REALISTIC),
+    )
     async with transaction(platform.pool) as conn:
-        portfolio = await service.create_portfolio(
-            conn,
-            user.id,
-            PortfolioInput(name="Restart", starting_cash_minor=10**10, preset=PresetName.REALISTIC),
-            platform.clock.now(),
-        )
         for order in orders:
             await service.place_order(conn, platform, portfolio, order)
     return engine
@@ -126,10 +126,10 @@ async def test_engine_restarted_mid_replay_loses_and_doubles_no_fill(
         doubles = await conn.fetchval(
             "SELECT count(*) - count(DISTINCT (order_id, bar_seq)) FROM paper_fills"
         )
-        state = await store.feed_state(conn, "test")
+        state = await loop_store.feed_state(conn, "test")
     assert doubles == 0
     assert state is not None
-    assert state["last_seq"] == LAST_SEQ
+    assert state.last_seq == LAST_SEQ
     await assert_books_balance(other_platform)
 
 
@@ -289,6 +289,11 @@ async def test_an_order_committed_after_a_later_numbered_one_is_still_matched(
     assert [(r["client_order_id"], r["bar_seq"]) for r in filled] == [("fast", 2), ("slow", 3)]
 
 
+async def persisted_seq(conn: asyncpg.Connection) -> int | None:
+    state = await loop_store.feed_state(conn, "test")
+    return None if state is None else state.last_seq
+
+
 async def _wait_for_a_lock_wait(pool: asyncpg.Pool) -> None:
     for _ in range(500):
         waiting = await pool.fetchval(
@@ -318,7 +323,7 @@ async def test_a_stopped_engine_finishes_the_tick_in_progress_and_a_second_stop_
         await held.rollback()
         with pytest.raises(asyncio.CancelledError):
             await running
-        assert (await store.feed_state(holder, "test") or {})["last_seq"] == 2
+        assert await persisted_seq(holder) == 2
 
         held = holder.transaction()
         await held.start()
@@ -331,4 +336,4 @@ async def test_a_stopped_engine_finishes_the_tick_in_progress_and_a_second_stop_
         with pytest.raises(asyncio.CancelledError):
             await running
         await held.rollback()
-        assert (await store.feed_state(holder, "test") or {})["last_seq"] == 2
+        assert await persisted_seq(holder) == 2
