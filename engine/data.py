@@ -237,14 +237,6 @@ def load(path: str | Path) -> pl.DataFrame:
     return load_csv(path)
 
 
-def load_symbols(paths: dict[str, str | Path]) -> pl.DataFrame:
-    """Several single-symbol files as one long frame with a ``symbol`` column."""
-    frames = [
-        load(path).with_columns(pl.lit(symbol).alias("symbol")) for symbol, path in paths.items()
-    ]
-    return pl.concat(frames).select("symbol", *COLUMNS)
-
-
 def validate(frame: pl.DataFrame) -> None:
     """Raise ``DataError`` at the first bad cell, per symbol when there is a symbol column."""
     if frame.height == 0:

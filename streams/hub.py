@@ -294,9 +294,6 @@ class StreamHub:
             if not sinks:
                 del self._sinks[channel]
 
-    def subscriber_count(self, channel: str) -> int:
-        return len(self._sinks.get(channel, ()))
-
     def _dispatch(self, channel: str, seq: int, frame: str) -> None:
         sinks = self._sinks.get(channel)
         if sinks:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
-from dracarys.backtests import service
+from dracarys.backtests import run_job, unattended_jobs
 from dracarys.db import Connection
 from dracarys.outbox import Event
 from dracarys.platform import Platform
@@ -29,14 +29,14 @@ async def on_backtest_requested(conn: Connection, event: Event, delivery: Delive
 
 async def run_backtest(backtest_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:
     platform: Platform = context.state.platform
-    await service.run_job(platform, uuid.UUID(backtest_id))
+    await run_job(platform, uuid.UUID(backtest_id))
 
 
 async def requeue_unattended_backtests(context: Annotated[Context, TaskiqDepends()]) -> int:
     """Jobs whose task was lost (a broker without persistence restarted) or whose worker
     died mid-run go back on the queue."""
     platform: Platform = context.state.platform
-    jobs = await service.unattended_jobs(platform)
+    jobs = await unattended_jobs(platform)
     for backtest_id in jobs:
         await _kick(context.broker, str(backtest_id))
     return len(jobs)

@@ -27,7 +27,7 @@ from dracarys.messaging import outbound_directory
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
-from dracarys.trading.runtime import DEMO_DATA, demo_feed, paper_trading
+from dracarys.trading import DEMO_DATA, demo_feed, paper_trading
 from dracarys.upgrade import upgrade_database
 from workers.main import STOP_SIGNALS, exit_0_on_stop_signals
 from workers.runtime import Worker, embedded_background

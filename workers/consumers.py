@@ -2,35 +2,30 @@
 the de-duplication key in `processed_events`, so renaming one re-delivers history.
 
 A consumer is called as `handler(conn, event, delivery)` (or `batch_handler(conn, events,
-delivery)`): `delivery` hands it the delivering worker's platform and broker, so each
-entry below passes its domain function exactly what it needs."""
+delivery)` for a whole batch): `delivery` hands it the delivering worker's platform and
+broker, and each entry below passes its domain function exactly what that needs."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dracarys.backtests.events import BACKTEST_REQUESTED
+from dracarys import points
+from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
-from dracarys.identity.consumers import on_session_attended, on_session_rated
-from dracarys.mentorship.events import SESSION_ATTENDED, SESSION_RATED
+from dracarys.identity.consumers import (
+    SESSION_ATTENDED,
+    SESSION_RATED,
+    on_session_attended,
+    on_session_rated,
+)
 from dracarys.messaging import EMAIL_SEND, SMS_SEND, deliver_message
 from dracarys.outbox import Event
-from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
-from dracarys.points.events import POINTS_AWARDED
-from dracarys.trading.events import SIGNAL_PUBLISHED
-from dracarys.trading.signals import on_signal_published
+from dracarys.trading import SIGNAL_PUBLISHED
 from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
 from workers.broker import Delivery
-from workers.points_tasks import (
-    on_points_awarded,
-    on_points_awarded_batch,
-    on_points_awarded_notify,
-    on_points_awarded_notify_batch,
-    on_points_event,
-    on_points_events,
-)
+from workers.trading_tasks import on_signal_published
 from workers.wallet_tasks import on_points_redeemed_for_credit
 
 ConsumerHandler = Callable[[Connection, Event, Delivery], Awaitable[None]]
@@ -62,23 +57,33 @@ CONSUMERS: list[Consumer] = [
         topics=frozenset({SESSION_ATTENDED}),
         handler=lambda conn, event, _: on_session_attended(conn, event),
     ),
+    # Awards, voids, logins, badges and wallet feedback.
     Consumer(
         name="points.award",
-        topics=POINTS_TOPICS,
-        handler=on_points_event,
-        batch_handler=on_points_events,
+        topics=points.CONSUMED_TOPICS,
+        handler=lambda conn, event, delivery: points.apply_events(conn, delivery.platform, [event]),
+        batch_handler=lambda conn, batch, delivery: points.apply_events(
+            conn, delivery.platform, batch
+        ),
     ),
     Consumer(
         name="points.leaderboard",
-        topics=frozenset({POINTS_AWARDED}),
-        handler=on_points_awarded,
-        batch_handler=on_points_awarded_batch,
+        topics=frozenset({points.POINTS_AWARDED}),
+        handler=lambda conn, event, delivery: points.count_awards(conn, delivery.platform, [event]),
+        batch_handler=lambda conn, batch, delivery: points.count_awards(
+            conn, delivery.platform, batch
+        ),
     ),
+    # Award e-mails and live notifications.
     Consumer(
         name="points.notify",
-        topics=frozenset({POINTS_AWARDED}),
-        handler=on_points_awarded_notify,
-        batch_handler=on_points_awarded_notify_batch,
+        topics=frozenset({points.POINTS_AWARDED}),
+        handler=lambda conn, event, delivery: points.notify_awards(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: points.notify_awards(
+            conn, delivery.platform, batch
+        ),
     ),
     Consumer(
         name="backtests.run",

@@ -18,7 +18,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
-from dracarys.trading.runtime import paper_trading
+from dracarys.trading import paper_trading
 from workers.broker import RunningTasks, build_broker, hand_back_unfinished
 from workers.consumers import consumer_names
 from workers.tasks import DELIVER_EVENTS, register_tasks

@@ -1,7 +1,7 @@
 """The wallet's scheduled jobs: escrow auto-release, holdback release, weekly payouts,
 their retries and the reconciliation of those in flight past the deadline, M-Pesa status
-queries for lost callbacks, pending-transfer expiry and the monthly mentor bonus. Thin:
-each calls one wallet service."""
+queries for lost callbacks and pending-transfer expiry (the monthly mentor bonus is
+`workers.mentor_bonus_tasks`). Thin: each calls one wallet service."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.reconcile_payouts": (payouts.reconcile_payouts_in_flight, "*/5 * * * *"),
     "wallet.settle_stale_mpesa": (service.settle_stale_mpesa_deposits, "*/2 * * * *"),
     "wallet.expire_pending_transfers": (service.expire_timed_out_transfers, "*/15 * * * *"),
-    "wallet.mentor_bonuses": (service.run_monthly_mentor_bonuses, "0 7 1 * *"),
 }
 
 

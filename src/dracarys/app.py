@@ -43,8 +43,7 @@ from dracarys.realtime import (
 )
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
-from dracarys.trading.api import may_watch_signals
-from dracarys.trading.store import portfolio_viewers
+from dracarys.trading import may_watch_signals, portfolio_viewers
 from dracarys.upgrade import upgrade_database
 from streams.channels import ChannelKind
 

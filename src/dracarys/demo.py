@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from dracarys.backtests.demo import seed_backtests_demo
+from dracarys.backtests import seed_backtests_demo
+from dracarys.curriculum import seed_curriculum_demo
 from dracarys.identity import seed_identity_demo
-from dracarys.mentorship.demo import seed_mentorship_demo
+from dracarys.mentorship import seed_mentorship_demo
 from dracarys.platform import Platform
-from dracarys.points.demo import seed_points_demo
-from dracarys.trading.demo import seed_trading_demo
+from dracarys.points import seed_points_demo
+from dracarys.trading import seed_trading_demo
 from dracarys.wallet.demo import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
@@ -25,6 +26,7 @@ DemoSeeder = Callable[[Platform], Awaitable[None]]
 DEMO_SEEDERS: tuple[tuple[str, DemoSeeder], ...] = (
     ("identity", seed_identity_demo),
     ("mentorship", seed_mentorship_demo),
+    ("curriculum", seed_curriculum_demo),
     ("wallet", seed_wallet_demo),
     ("points", seed_points_demo),
     ("backtests", seed_backtests_demo),

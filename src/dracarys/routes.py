@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dracarys.backtests.api import BACKTEST_ROUTES
-from dracarys.curriculum.api import CURRICULUM_CONTROLLERS
+from dracarys.backtests.api import ROUTES as BACKTEST_ROUTES
+from dracarys.curriculum.api import ROUTES as CURRICULUM_ROUTES
 from dracarys.identity.api import ROUTES as IDENTITY_ROUTES
-from dracarys.mentorship.api import MENTORSHIP_CONTROLLERS
+from dracarys.mentorship.api import ROUTES as MENTORSHIP_ROUTES
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import ROUTES as REALTIME_ROUTES
 from dracarys.system.api import ROUTES as SYSTEM_ROUTES
-from dracarys.trading.api import TRADING_CONTROLLERS
+from dracarys.trading.api import ROUTES as TRADING_ROUTES
 from dracarys.wallet.api import WALLET_CONTROLLERS
 from dracarys.web.pages import WEB_ROUTES
 
@@ -20,11 +20,11 @@ ROUTE_HANDLERS: list[Any] = [
     *SYSTEM_ROUTES,
     *REALTIME_ROUTES,
     *IDENTITY_ROUTES,
-    *CURRICULUM_CONTROLLERS,
-    *MENTORSHIP_CONTROLLERS,
+    *CURRICULUM_ROUTES,
+    *MENTORSHIP_ROUTES,
     *POINTS_ROUTES,
     *WALLET_CONTROLLERS,
     *BACKTEST_ROUTES,
-    *TRADING_CONTROLLERS,
+    *TRADING_ROUTES,
     *WEB_ROUTES,
 ]

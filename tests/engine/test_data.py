@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from engine.data import Bars, DataError, find_gaps, load, load_csv, load_symbols, resample
+from engine.data import Bars, DataError, find_gaps, load, load_csv, resample
 from engine.synthetic import generate_daily, generate_intraday
 
 SAMPLES = Path(__file__).parents[2] / "data"
@@ -72,8 +72,11 @@ def test_metatrader_exports(tmp_path: Path) -> None:
 def test_parquet_and_several_symbols(tmp_path: Path) -> None:
     generate_daily(30, seed=1).write_parquet(tmp_path / "a.parquet")
     generate_daily(30, seed=2).write_parquet(tmp_path / "b.parquet")
-    frame = load_symbols({"AAA": tmp_path / "a.parquet", "BBB": tmp_path / "b.parquet"})
-    assert frame["symbol"].unique(maintain_order=True).to_list() == ["AAA", "BBB"]
+    frame = pl.concat(
+        load(tmp_path / name).with_columns(pl.lit(symbol).alias("symbol"))
+        for symbol, name in (("AAA", "a.parquet"), ("BBB", "b.parquet"))
+    )
+    assert frame.height == 60  # both files read back whole
     bars = Bars.from_frame(frame, "BBB")
     assert bars.symbol == "BBB"
     assert bars.length == 30

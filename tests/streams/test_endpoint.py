@@ -26,7 +26,7 @@ from dracarys.db import Connection
 from dracarys.identity import Role, issue_access_token
 from dracarys.realtime import ChannelPolicy, portfolio_policy, signal_feed_policy
 from dracarys.settings import Settings
-from dracarys.trading.models import Signal
+from dracarys.trading import Signal
 from streams import channels
 from streams.channels import ChannelKind
 from streams.client import StreamClient, StreamClosed, StreamEvent, SubscriptionDenied

@@ -20,7 +20,7 @@ from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.trading import store
-from dracarys.trading.engine import PaperTradingEngine
+from dracarys.trading.paper_loop.loop import PaperTradingEngine
 from engine.feeds import ReplayFeed
 from engine.matching import Tick
 from tests.conftest import ADMIN_DSN, dsn_for

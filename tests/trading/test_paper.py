@@ -13,7 +13,6 @@ from typing import Any
 import msgspec
 import pytest
 
-from dracarys.db import transaction
 from dracarys.errors import Forbidden
 from dracarys.identity import CurrentUser, Role
 from dracarys.trading import service
@@ -424,8 +423,7 @@ async def test_concurrent_orders_cannot_together_exceed_the_leverage_limit(
 
     async def place() -> bool:
         try:
-            async with transaction(desk.platform.pool) as conn:
-                await service.submit_order(conn, desk.platform, trader, uuid.UUID(pid), body)
+            await service.submit_order(desk.platform, trader, uuid.UUID(pid), body)
         except Forbidden:
             return False
         return True
@@ -469,3 +467,52 @@ async def test_a_short_flipped_long_books_the_closed_part_and_reopens_at_the_fil
     assert position["realized_pnl_minor"] == -1_000
     [portfolio] = await desk.fetch("SELECT cash_minor FROM paper_portfolios")
     assert portfolio["cash_minor"] == 10_000_000 + 100_000 - 151_500
+
+
+# Minor units per major unit (ISO 4217), written out rather than asked of dracarys.money.
+MINOR_PER_MAJOR = {"JPY": 1, "USD": 100, "BHD": 1_000}
+
+
+@pytest.mark.parametrize("currency", ["JPY", "USD", "BHD"])
+async def test_cash_equity_and_pnl_are_kept_in_the_portfolios_own_minor_units(
+    desk: Desk, make_user: MakeUser, currency: str
+) -> None:
+    """A price is in the portfolio's currency: 100 units at 100 cost 10,000 of it, which
+    is ¥10,000 (10,000 minor units) in yen and BHD 10,000 (10,000,000 fils) in dinars."""
+    per = MINOR_PER_MAJOR[currency]
+    await desk.tick()  # day 1 closes at 100
+    user, pid = await ready_trader(
+        desk, make_user, currency=currency, starting_cash_minor=20_000 * per, preset="frictionless"
+    )
+    await desk.placed(user, pid, side="buy", kind="market", qty=100)
+    await desk.run(2)  # buys 100 at the open, 100; closes 101 and 105
+    [portfolio] = await desk.fetch("SELECT cash_minor FROM paper_portfolios")
+    assert portfolio["cash_minor"] == (20_000 - 100 * 100) * per
+    performance = (
+        await desk.client.get(f"{API}/portfolios/{pid}/performance", headers=user.headers)
+    ).json()
+    assert [p["equity_minor"] for p in performance["equity_curve"]] == [
+        (10_000 + 100 * 101) * per,
+        (10_000 + 100 * 105) * per,
+    ]
+    assert performance["equity_minor"] == (10_000 + 100 * 105) * per
+    assert performance["open_positions"][0]["unrealized_pnl_minor"] == 100 * 5 * per
+
+    await desk.placed(user, pid, side="sell", kind="market", qty=100)
+    await desk.tick()  # sells 100 at the open, 105
+    [position] = await desk.fetch("SELECT qty, realized_pnl_minor FROM paper_positions")
+    assert (float(position["qty"]), position["realized_pnl_minor"]) == (0.0, 100 * 5 * per)
+    [portfolio] = await desk.fetch("SELECT cash_minor FROM paper_portfolios")
+    assert portfolio["cash_minor"] == (20_000 + 100 * 5) * per
+
+
+async def test_a_portfolio_in_a_currency_iso_4217_does_not_know_is_refused(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    response = await desk.client.post(
+        f"{API}/portfolios", json={"name": "Main", "currency": "XYZ"}, headers=user.headers
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "currency"
+    assert await desk.fetch("SELECT 1 FROM paper_portfolios") == []

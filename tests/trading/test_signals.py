@@ -14,13 +14,14 @@ import asyncpg
 import pytest
 
 from dracarys.app import platform_channel_policies
-from dracarys.db import transaction
 from dracarys.identity import CurrentUser, Role
 from dracarys.messaging import list_messages
 from dracarys.platform import Platform
 from dracarys.realtime import ChannelAccess, ChannelPolicies
-from dracarys.trading import signals as signal_service
-from dracarys.trading.models import Side, SignalInput
+from dracarys.trading.models import Side
+from dracarys.trading.signals import service as signal_service
+from dracarys.trading.signals import subscriptions
+from dracarys.trading.signals.models import SignalInput
 from dracarys.wallet.escrow import release_due_escrows
 from streams.channels import parse_channel
 from tests.support import TestUser
@@ -128,7 +129,7 @@ async def test_chain_verification_finds_a_row_edited_behind_the_trigger(
         await conn.execute(
             "UPDATE signals SET take_profit = 150 WHERE mentor_id = $1 AND chain_seq = 2", mentor.id
         )
-        result = await signal_service.verify_chain(conn, mentor.id)
+    result = await signal_service.verify_chain(desk.platform, mentor.id)
     assert (result.valid, result.first_broken_seq) == (False, 2)
 
 
@@ -335,7 +336,7 @@ async def test_a_paid_feed_is_for_active_subscribers_only(desk: Desk, make_user:
         await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=subscriber.headers)
     ).status_code == 200
     desk.clock.advance(timedelta(days=30))
-    await signal_service.renew_due_subscriptions(desk.platform)
+    await subscriptions.renew_due_subscriptions(desk.platform)
     subscriber = subscriber.signed_in_again(desk.platform.settings, desk.clock)
     assert (
         await desk.client.get(f"{API}/mentors/{mentor.id}/signals", headers=subscriber.headers)
@@ -624,12 +625,11 @@ async def test_concurrent_signals_from_one_mentor_form_one_unbroken_chain(
 
     async def publish(k: int) -> None:
         body = SignalInput(symbol="XYZ", side=Side.BUY, rationale=f"idea {k}")
-        async with transaction(desk.platform.pool) as conn:
-            await signal_service.publish_signal(conn, desk.platform, who, body)
+        await signal_service.publish_signal(desk.platform, who, body)
 
     await asyncio.gather(*(publish(k) for k in range(12)))
+    check = await signal_service.verify_chain(desk.platform, mentor.id)
     async with desk.platform.pool.acquire() as conn:
-        check = await signal_service.verify_chain(conn, mentor.id)
         books = await conn.fetchval(
             "SELECT count(*) FROM paper_portfolios WHERE kind = 'signal_book'"
         )
@@ -666,7 +666,7 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     ).json()
     feed = f"{API}/mentors/{mentor.id}/signals"
     assert (await desk.client.get(feed, headers=mentee.headers)).status_code == 200
-    renew = signal_service.renew_due_subscriptions
+    renew = subscriptions.renew_due_subscriptions
     assert await renew(desk.platform) == 0  # nothing is due yet
 
     # Period 2 is paid on time; running the job twice pays nothing twice.
@@ -745,7 +745,7 @@ async def test_a_subscription_past_due_for_a_week_ends_and_a_later_top_up_charge
     await desk.client.post(
         f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
     )
-    renew = signal_service.renew_due_subscriptions
+    renew = subscriptions.renew_due_subscriptions
     desk.clock.advance(timedelta(days=30))
     assert await renew(desk.platform) == 0
     desk.clock.advance(timedelta(days=6, hours=23))

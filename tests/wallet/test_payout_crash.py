@@ -45,7 +45,7 @@ _WITHDRAWING_PROCESS = textwrap.dedent(
     from dracarys.clock import ManualClock
     from dracarys.db import Database
     from dracarys.db.pool import create_pool
-    from dracarys.identity.access import CurrentUser, Role
+    from dracarys.identity import CurrentUser, Role
     from dracarys.platform import Platform
     from dracarys.settings import load_settings
     from dracarys.wallet import payouts

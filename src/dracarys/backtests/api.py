@@ -1,5 +1,5 @@
 """Backtests HTTP API under /api/v1/backtests: submit a run or a sweep, read its status,
-metrics, equity curve and trades, list them, share them."""
+metrics, equity curve and trades, list them, share them. Handlers call services only."""
 
 from __future__ import annotations
 
@@ -84,4 +84,4 @@ class BacktestsController(Controller):
         return await service.share(platform, current_user, backtest_id, data.user_id)
 
 
-BACKTEST_ROUTES: list[Any] = [BacktestsController]
+ROUTES: list[Any] = [BacktestsController]

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-import msgspec
-
 from dracarys.backtests import store
-from dracarys.backtests.events import BACKTEST_REQUESTED
 from dracarys.backtests.models import BacktestInput, SweepRange
-from dracarys.backtests.service import plan
+from dracarys.backtests.service import plan, queue_backtest
 from dracarys.db import transaction
-from dracarys.identity import DEMO_MENTEE
-from dracarys.outbox import emit
+from dracarys.identity import DEMO_MENTEE, account_of
 from dracarys.platform import Platform
 
 DEMO_BACKTESTS = {
@@ -33,20 +29,17 @@ DEMO_BACKTESTS = {
 async def seed_backtests_demo(platform: Platform) -> None:
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        if not await store.existing_users(conn, [DEMO_MENTEE.id]):
+        if await account_of(conn, DEMO_MENTEE.id) is None:
             return
         for key, request in DEMO_BACKTESTS.items():
             backtest_id = uuid.uuid5(uuid.NAMESPACE_URL, key)
             if await store.get_backtest(conn, backtest_id) is not None:
                 continue
-            combinations = plan(request).combinations
-            await store.insert_backtest(
+            await queue_backtest(
                 conn,
                 backtest_id=backtest_id,
                 owner_id=DEMO_MENTEE.id,
-                kind="sweep" if combinations else "single",
-                request=msgspec.to_builtins(request),
-                progress_total=max(1, len(combinations)),
+                request=request,
+                combinations=len(plan(request).combinations),
                 now=now,
             )
-            await emit(conn, BACKTEST_REQUESTED, {"backtest_id": str(backtest_id)})

@@ -1,4 +1,4 @@
-"""Backtest requests and results as they cross the API."""
+"""Backtest requests and results as they cross the API, and a job as a worker claims it."""
 
 from __future__ import annotations
 
@@ -106,3 +106,10 @@ class Backtest(Schema):
 
 class ShareInput(Input):
     user_id: uuid.UUID
+
+
+class ClaimedBacktest(msgspec.Struct, frozen=True, kw_only=True):
+    """A job a worker has just marked running, with the request it runs."""
+
+    id: uuid.UUID
+    request: BacktestInput

@@ -11,17 +11,16 @@ import math
 import re
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import msgspec
 import numpy as np
 import structlog
 
 from dracarys.backtests import store
-from dracarys.backtests.events import BACKTEST_REQUESTED
+from dracarys.backtests.events import BACKTEST_REQUESTED, BacktestRequested
 from dracarys.backtests.models import (
     MAX_SWEEP_COMBINATIONS,
     PARAMETER_BOUND,
@@ -32,9 +31,9 @@ from dracarys.backtests.models import (
     SweepRange,
     TemplateInfo,
 )
-from dracarys.db import transaction
+from dracarys.db import Connection, transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser
+from dracarys.identity import CurrentUser, accounts_of
 from dracarys.outbox import emit
 from dracarys.platform import Platform
 from engine.data import Bars, load
@@ -180,82 +179,77 @@ async def submit(platform: Platform, user: CurrentUser, data: BacktestInput) -> 
     share_with = sorted(set(data.share_with) - {user.id})
     async with transaction(platform.pool) as conn:
         if share_with:
-            known = await store.existing_users(conn, share_with)
+            known = await accounts_of(conn, share_with)
             for k, user_id in enumerate(data.share_with):
                 if user_id not in known and user_id != user.id:
                     raise InvalidInput("no such user", field=f"share_with[{k}]")
-        await store.insert_backtest(
+        await queue_backtest(
             conn,
             backtest_id=backtest_id,
             owner_id=user.id,
-            kind="sweep" if checked.combinations else "single",
-            request=msgspec.to_builtins(data),
-            progress_total=max(1, len(checked.combinations)),
+            request=data,
+            combinations=len(checked.combinations),
             now=now,
         )
         await store.add_shares(conn, backtest_id, share_with, now)
-        await emit(conn, BACKTEST_REQUESTED, {"backtest_id": str(backtest_id)})
     return await read(platform, user, backtest_id)
 
 
-def _backtest(row: asyncpg.Record, shares: list[uuid.UUID]) -> Backtest:
-    return msgspec.convert(
-        {**dict(row), "shared_with": shares}, Backtest, from_attributes=False, strict=False
+async def queue_backtest(
+    conn: Connection,
+    *,
+    backtest_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    request: BacktestInput,
+    combinations: int,
+    now: datetime,
+) -> None:
+    """Store a checked request and ask for a worker, in the caller's transaction."""
+    await store.insert_backtest(
+        conn,
+        backtest_id=backtest_id,
+        owner_id=owner_id,
+        kind="sweep" if combinations else "single",
+        request=msgspec.to_builtins(request),
+        progress_total=max(1, combinations),
+        now=now,
     )
+    requested = BacktestRequested(backtest_id=str(backtest_id))
+    await emit(conn, BACKTEST_REQUESTED, requested.as_payload())
 
 
-def _may_read(user: CurrentUser, row: asyncpg.Record, readers: list[uuid.UUID]) -> bool:
+def _may_read(user: CurrentUser, backtest: Backtest) -> bool:
     """The owner and whom they share with; not staff: a backtest's spec is its author's
     strategy, which the platform has no need to read."""
-    return bool(row["owner_id"] == user.id or user.id in readers)
+    return backtest.owner_id == user.id or user.id in backtest.shared_with
 
 
 async def read(platform: Platform, user: CurrentUser, backtest_id: uuid.UUID) -> Backtest:
     async with platform.pool.acquire() as conn:
-        row = await store.get_backtest(conn, backtest_id)
-        if row is None:
-            raise NotFound("no such backtest", field="backtest_id")
-        shares = await store.shared_with(conn, backtest_id)
-    if not _may_read(user, row, shares):
+        backtest = await store.get_backtest(conn, backtest_id)
+    if backtest is None or not _may_read(user, backtest):
         # Same answer as a missing one: ids of other people's backtests are not confirmed.
         raise NotFound("no such backtest", field="backtest_id")
-    return _backtest(row, shares)
+    return backtest
 
 
 async def list_backtests(
     platform: Platform, user: CurrentUser, limit: int
 ) -> list[BacktestSummary]:
     async with platform.pool.acquire() as conn:
-        rows = await store.list_readable(conn, user.id, limit)
-    return [
-        BacktestSummary(
-            id=row["id"],
-            owner_id=row["owner_id"],
-            status=row["status"],
-            kind=row["kind"],
-            template=row["request"].get("template"),
-            dataset=row["request"].get("dataset", "sample_daily"),
-            progress_done=row["progress_done"],
-            progress_total=row["progress_total"],
-            total_return_pct=row["total_return_pct"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-        )
-        for row in rows
-    ]
+        return await store.list_readable(conn, user.id, limit)
 
 
 async def share(
     platform: Platform, user: CurrentUser, backtest_id: uuid.UUID, with_user: uuid.UUID
 ) -> Backtest:
     async with transaction(platform.pool) as conn:
-        row = await store.get_backtest(conn, backtest_id)
-        readers = await store.shared_with(conn, backtest_id)
-        if row is None or not _may_read(user, row, readers):
+        backtest = await store.get_backtest(conn, backtest_id)
+        if backtest is None or not _may_read(user, backtest):
             raise NotFound("no such backtest", field="backtest_id")
-        if row["owner_id"] != user.id:
+        if backtest.owner_id != user.id:
             raise Forbidden("only the owner shares a backtest")
-        if not await store.existing_users(conn, [with_user]):
+        if not await accounts_of(conn, [with_user]):
             raise InvalidInput("no such user", field="user_id")
         await store.add_shares(conn, backtest_id, [with_user], platform.clock.now())
     return await read(platform, user, backtest_id)
@@ -334,12 +328,11 @@ async def run_job(platform: Platform, backtest_id: uuid.UUID) -> None:
     task does not run it twice; a job whose worker died is taken over."""
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
-        row = await store.claim(conn, backtest_id, now, quiet_since=now - QUIET_AFTER)
-    if row is None:
+        job = await store.claim(conn, backtest_id, now, quiet_since=now - QUIET_AFTER)
+    if job is None:
         return
-    data = msgspec.convert(row["request"], BacktestInput)
     try:
-        await _run(platform, backtest_id, data)
+        await _run(platform, backtest_id, job.request)
     except Exception as exc:
         log.exception("backtest_failed", backtest_id=str(backtest_id))
         async with platform.pool.acquire() as conn:

@@ -1,4 +1,4 @@
-"""All SQL of the backtests domain."""
+"""All SQL of the backtests domain; rows come back as structs."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from dracarys.db import Connection
+from dracarys.backtests.models import Backtest, BacktestSummary, ClaimedBacktest
+from dracarys.db import Connection, record_or_none, records
 
 _COLUMNS = (
     "id, owner_id, status, kind, request, progress_done, progress_total, metrics, equity, "
@@ -38,11 +37,6 @@ async def insert_backtest(
     )
 
 
-async def existing_users(conn: Connection, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    rows = await conn.fetch("SELECT id FROM users WHERE id = ANY($1::uuid[])", user_ids)
-    return {row["id"] for row in rows}
-
-
 async def add_shares(
     conn: Connection, backtest_id: uuid.UUID, user_ids: list[uuid.UUID], now: datetime
 ) -> None:
@@ -53,26 +47,25 @@ async def add_shares(
     )
 
 
-async def get_backtest(conn: Connection, backtest_id: uuid.UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM backtests WHERE id = $1", backtest_id
-    )
-    return row
-
-
-async def shared_with(conn: Connection, backtest_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await conn.fetch(
-        "SELECT user_id FROM backtest_shares WHERE backtest_id = $1 ORDER BY created_at, user_id",
+async def get_backtest(conn: Connection, backtest_id: uuid.UUID) -> Backtest | None:
+    """The backtest with the users it is shared with (oldest share first)."""
+    row = await conn.fetchrow(
+        f"""SELECT {_COLUMNS},
+                   array(SELECT s.user_id FROM backtest_shares s WHERE s.backtest_id = b.id
+                          ORDER BY s.created_at, s.user_id) AS shared_with
+              FROM backtests b WHERE id = $1""",
         backtest_id,
     )
-    return [row["user_id"] for row in rows]
+    return record_or_none(Backtest, row)
 
 
-async def list_readable(conn: Connection, user_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
+async def list_readable(conn: Connection, user_id: uuid.UUID, limit: int) -> list[BacktestSummary]:
     """The caller's own backtests and those shared with them, newest first."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT id, owner_id, status, kind, request, progress_done, progress_total,
-                  metrics->'total_return_pct' AS total_return_pct, created_at, finished_at
+    rows = await conn.fetch(
+        """SELECT id, owner_id, status, kind, request ->> 'template' AS template,
+                  coalesce(request ->> 'dataset', 'sample_daily') AS dataset,
+                  progress_done, progress_total,
+                  metrics -> 'total_return_pct' AS total_return_pct, created_at, finished_at
              FROM backtests b
             WHERE owner_id = $1
                OR EXISTS (SELECT 1 FROM backtest_shares s
@@ -82,26 +75,26 @@ async def list_readable(conn: Connection, user_id: uuid.UUID, limit: int) -> lis
         user_id,
         limit,
     )
-    return rows
+    return records(BacktestSummary, rows)
 
 
 async def claim(
     conn: Connection, backtest_id: uuid.UUID, now: datetime, *, quiet_since: datetime
-) -> asyncpg.Record | None:
+) -> ClaimedBacktest | None:
     """Mark a queued job running, or take over one whose worker's heartbeat has been
     quiet since `quiet_since` (that worker died); None when it finished or is running."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"""UPDATE backtests
+    row = await conn.fetchrow(
+        """UPDATE backtests
                SET status = 'running', started_at = $2, heartbeat_at = $2, progress_done = 0
              WHERE id = $1
                AND (status = 'queued'
                     OR (status = 'running' AND coalesce(heartbeat_at, started_at) < $3))
-            RETURNING {_COLUMNS}""",
+            RETURNING id, request""",
         backtest_id,
         now,
         quiet_since,
     )
-    return row
+    return record_or_none(ClaimedBacktest, row)
 
 
 async def beat(conn: Connection, backtest_id: uuid.UUID, done: int, now: datetime) -> None:

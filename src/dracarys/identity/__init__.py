@@ -5,14 +5,17 @@ profiles, audit. This is all of identity other code may use.
   and `requires_role(Role....)`, and for the app `AccessMiddleware`,
   `provide_current_user` and `build_session_cache`.
 - What an account is: `account_of` / `accounts_of` (role, status, KYC level, experience),
-  `active_accounts_with_role`, `live_sessions`; contact details, sealed at rest, through
-  `contact_of`, `contacts_of` and `display_names`; `tax_country`.
+  `active_accounts_with_role`, `live_sessions`, `last_sign_ins`; contact details, sealed
+  at rest, through `contact_of`, `contacts_of` and `display_names`; `tax_country`; a
+  profile's zone through `timezone_of` / `profile_timezones`; the vetted mentors
+  discovery lists through `listed_mentors`.
 - Before a high-value action: `require_step_up` (a fresh TOTP code or a step-up token;
   refusals are `StepUpRequired`).
 - Security-relevant actions are recorded with `record_audit`, inside the caller's
   transaction.
-- Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`), for rankings that shrink
-  ratings the same way; the demo accounts other demo seeders build on."""
+- Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`, `rating_with_prior`), for
+  rankings that shrink ratings the same way; the demo accounts other demo seeders build
+  on."""
 
 from dracarys.identity.access import (
     AccessMiddleware,
@@ -27,10 +30,16 @@ from dracarys.identity.access import (
 from dracarys.identity.accounts import (
     Account,
     LiveSession,
+    MentorListing,
     account_of,
     accounts_of,
     active_accounts_with_role,
+    last_sign_ins,
+    listed_mentors,
     live_sessions,
+    profile_timezones,
+    rating_with_prior,
+    timezone_of,
 )
 from dracarys.identity.audit.service import record_audit, verify_audit_chain
 from dracarys.identity.demo import (
@@ -69,6 +78,7 @@ __all__ = [
     "DemoAccount",
     "LiveSession",
     "LoginSessionCache",
+    "MentorListing",
     "Role",
     "Specialty",
     "StepUpRequired",
@@ -82,14 +92,19 @@ __all__ = [
     "decode_access_token",
     "display_names",
     "issue_access_token",
+    "last_sign_ins",
+    "listed_mentors",
     "live_sessions",
+    "profile_timezones",
     "provide_current_user",
+    "rating_with_prior",
     "record_audit",
     "require_step_up",
     "requires_role",
     "seal_plain_personal_data",
     "seed_identity_demo",
     "tax_country",
+    "timezone_of",
     "verify_audit_chain",
     "verify_step_up",
 ]

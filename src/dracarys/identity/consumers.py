@@ -1,13 +1,17 @@
-"""Identity's consumers of other domains' events, listed by `workers/consumers.py`:
-a rated session feeds the mentor's rating and reputation, an attended one their count."""
+"""Identity's consumers of other domains' events, listed by `workers/consumers.py` with
+the topics they take: a rated session (`SESSION_RATED`, mentorship's) feeds the mentor's
+rating and reputation, an attended one (`SESSION_ATTENDED`) their session count."""
 
 from __future__ import annotations
 
 import uuid
 
 from dracarys.db import Connection
+from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
 from dracarys.identity.profiles.service import count_mentor_session, record_rating
 from dracarys.outbox import Event
+
+__all__ = ["SESSION_ATTENDED", "SESSION_RATED", "on_session_attended", "on_session_rated"]
 
 
 async def on_session_rated(conn: Connection, event: Event) -> None:

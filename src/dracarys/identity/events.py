@@ -1,5 +1,4 @@
-"""Topics identity emits (payload ids are strings). What it consumes is mentorship's
-(`session.rated`, `session.attended`; see `consumers.py`)."""
+"""Topics identity emits and consumes (payload ids are strings)."""
 
 from __future__ import annotations
 
@@ -12,3 +11,7 @@ KYC_REJECTED = "kyc.rejected"  # {user_id, document_id, doc_type, reason}
 USER_LOGGED_IN = "user.logged_in"  # {user_id, source_ip}
 USER_BANNED = "user.banned"  # {user_id}
 USER_ROLE_CHANGED = "user.role_changed"  # {user_id, role}
+
+# Consumed from mentorship.
+SESSION_RATED = "session.rated"  # {session_id, rater_id, rated_id, rating}
+SESSION_ATTENDED = "session.attended"  # {session_id, mentor_id, mentee_id}

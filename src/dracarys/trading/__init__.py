@@ -1,3 +1,58 @@
-"""Paper trading, mentor signals and copy-trading: portfolios, orders and the matching
-engine loop that persists and publishes their fills, risk and disclaimers, hash-chained
-signals with a verified track record, subscriptions with mirroring, leaderboards."""
+"""Paper trading, mentor signals and copy-trading: portfolios, orders and the paper loop
+that matches, persists and publishes their fills, risk and disclaimers, hash-chained
+signals with a verified track record, subscriptions with mirroring, leaderboards.
+
+What other parts of the platform may use: the HTTP routes (`trading.api.ROUTES`, for the
+composition root), who may watch `signals:` and `portfolio:` streams (the channel
+policies' checks), the paper loop's runtime, the scheduled renewal of paid feeds, the
+`signal.published` mirroring step, the demo seeder, the e-mail templates it sends, and
+the events it writes."""
+
+from dracarys.trading.demo import seed_trading_demo
+from dracarys.trading.events import PAPER_ORDER_FILLED, PaperOrderFilled
+from dracarys.trading.paper_loop.runtime import DEMO_DATA, demo_feed, paper_trading
+from dracarys.trading.service import portfolio_viewers
+from dracarys.trading.signals.events import (
+    SIGNAL_CLOSED,
+    SIGNAL_PUBLISHED,
+    SUBSCRIPTION_LAPSED,
+    SUBSCRIPTION_PAST_DUE,
+    SUBSCRIPTION_RENEWED,
+    SUBSCRIPTION_STARTED,
+    SignalClosed,
+    SignalPublished,
+    SubscriptionBilled,
+    SubscriptionStarted,
+)
+from dracarys.trading.signals.models import Signal
+from dracarys.trading.signals.service import mirror_signal
+from dracarys.trading.signals.subscriptions import (
+    EMAIL_TEMPLATES,
+    may_watch_signals,
+    renew_due_subscriptions,
+)
+
+__all__ = [
+    "DEMO_DATA",
+    "EMAIL_TEMPLATES",
+    "PAPER_ORDER_FILLED",
+    "SIGNAL_CLOSED",
+    "SIGNAL_PUBLISHED",
+    "SUBSCRIPTION_LAPSED",
+    "SUBSCRIPTION_PAST_DUE",
+    "SUBSCRIPTION_RENEWED",
+    "SUBSCRIPTION_STARTED",
+    "PaperOrderFilled",
+    "Signal",
+    "SignalClosed",
+    "SignalPublished",
+    "SubscriptionBilled",
+    "SubscriptionStarted",
+    "demo_feed",
+    "may_watch_signals",
+    "mirror_signal",
+    "paper_trading",
+    "portfolio_viewers",
+    "renew_due_subscriptions",
+    "seed_trading_demo",
+]

@@ -8,21 +8,21 @@ from __future__ import annotations
 import uuid
 
 from dracarys.db import transaction
-from dracarys.identity import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role, active_accounts_with_role
 from dracarys.platform import Platform
-from dracarys.trading import service, signals, store
-from dracarys.trading.models import (
-    BracketLegs,
+from dracarys.trading import service, store
+from dracarys.trading.models import BracketLegs, OrderInput, OrderKind, Side
+from dracarys.trading.paper_loop.runtime import DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
+from dracarys.trading.signals import store as signal_store
+from dracarys.trading.signals.models import (
     FeedPlanInput,
     MirrorSettings,
-    OrderInput,
-    OrderKind,
     Scaling,
-    Side,
     SignalInput,
     SubscribeInput,
 )
-from dracarys.trading.runtime import DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
+from dracarys.trading.signals.service import append_signal
+from dracarys.trading.signals.subscriptions import set_plan_in, start_subscription
 
 DEMO_NAMESPACE = uuid.UUID("5d3f1a9e-7c2b-4e61-a0d8-93b4c6e2f017")
 
@@ -45,12 +45,8 @@ DEMO_ORDERS = (
 
 async def _first_user(platform: Platform, role: Role) -> uuid.UUID | None:
     async with platform.pool.acquire() as conn:
-        value: uuid.UUID | None = await conn.fetchval(
-            "SELECT id FROM users WHERE role = $1 AND status = 'active' ORDER BY created_at, id "
-            "LIMIT 1",
-            role.value,
-        )
-    return value
+        accounts = await active_accounts_with_role(conn, role, limit=1)
+    return accounts[0].id if accounts else None
 
 
 async def seed_trading_demo(platform: Platform) -> None:
@@ -70,9 +66,9 @@ async def seed_trading_demo(platform: Platform) -> None:
     if mentor_id is not None:
         mentor = CurrentUser(id=mentor_id, role=Role.MENTOR, session_id=uuid.uuid4())
         async with transaction(platform.pool) as conn:
-            await signals.set_plan(conn, mentor_id, FeedPlanInput(monthly_price_minor=0), now)
-            if await store.signal_count(conn, mentor_id) == 0:
-                await signals.publish_signal(
+            await set_plan_in(conn, mentor_id, FeedPlanInput(monthly_price_minor=0), now)
+            if await signal_store.signal_count(conn, mentor_id) == 0:
+                await append_signal(
                     conn,
                     platform,
                     mentor,
@@ -112,10 +108,10 @@ async def seed_trading_demo(platform: Platform) -> None:
         assert portfolio is not None
         for order in DEMO_ORDERS:
             await service.place_order(conn, platform, portfolio, order, check_limits=False)
-        if mentor_id is not None and not await store.active_subscribers(
+        if mentor_id is not None and not await signal_store.active_subscribers(
             conn, [mentee_id], mentor_id
         ):
-            await signals.subscribe(
+            await start_subscription(
                 conn,
                 platform,
                 mentee,

@@ -1,19 +1,33 @@
-"""Events trading writes to the outbox (points and notifications consume them), and the
-one it consumes itself: a published signal is mirrored into subscribers' portfolios by
-the `trading.mirror` consumer, off the mentor's request path."""
+"""Events paper trading writes to the outbox, each with its payload's shape (read outside:
+points and notifications subscribe to fills). Signals and subscriptions define theirs in
+`trading.signals.events`."""
 
 from __future__ import annotations
 
-# {fill_id, order_id, portfolio_id, user_id, symbol, side, qty, price, preset, signal_id}
+from typing import Any
+
+import msgspec
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True):
+    """An event's payload as trading writes it (ids as strings, as they travel in JSON)."""
+
+    def as_payload(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
+
+
+# The paper loop filled (part of) an order.
 PAPER_ORDER_FILLED = "paper.order_filled"
-# {signal_id, mentor_id, symbol, side, corrects_id}
-SIGNAL_PUBLISHED = "signal.published"
-# {signal_id, mentor_id, outcome, r_multiple, pnl_minor}
-SIGNAL_CLOSED = "signal.closed"
-# {subscription_id, subscriber_id, mentor_id, amount_minor, currency, billing_status}
-SUBSCRIPTION_STARTED = "subscription.started"
-# A paid feed's period renewed from the wallet, or the wallet could not pay it (no access
-# until it can): {subscription_id, subscriber_id, mentor_id, amount_minor, currency, period}
-SUBSCRIPTION_RENEWED = "subscription.renewed"
-SUBSCRIPTION_PAST_DUE = "subscription.past_due"
-SUBSCRIPTION_LAPSED = "subscription.lapsed"  # past due for a week: ended
+
+
+class PaperOrderFilled(Payload, frozen=True, kw_only=True):
+    fill_id: str
+    order_id: str
+    portfolio_id: str
+    user_id: str
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    preset: str
+    signal_id: str | None

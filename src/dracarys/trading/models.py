@@ -1,6 +1,7 @@
-"""Trading records and the API's request and response bodies: paper portfolios, orders,
-fills, positions, performance, disclaimers, signals, subscriptions and leaderboards, and
-the frames published on `portfolio:`, `signals:` and `leaderboard:` streams."""
+"""Paper trading's records and the API's request and response bodies: instruments,
+portfolios, orders, fills, positions, performance, disclaimers and leaderboards, and the
+frames published on `portfolio:`, `market:` and `leaderboard:` streams. (Signals and
+subscriptions have theirs in `trading.signals.models`.)"""
 
 from __future__ import annotations
 
@@ -11,10 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from dracarys.idempotency import IdempotencyKey
 from dracarys.wire import Input, Schema
-
-EDUCATION_LABEL = "Education, not investment advice."
 
 Price = Annotated[float, msgspec.Meta(gt=0, lt=1e12)]
 Quantity = Annotated[float, msgspec.Meta(gt=0, lt=1e12)]
@@ -47,14 +45,26 @@ class PresetName(StrEnum):
     HARSH = "harsh"
 
 
-class Scaling(StrEnum):
-    SIZE_HINT = "size_hint"  # follow the mentor's % of equity
-    FIXED_FRACTION = "fixed_fraction"  # value: fraction of equity as notional
-    FIXED_UNITS = "fixed_units"  # value: units per signal
-    MAX_RISK = "max_risk"  # value: fraction of equity lost if the stop-loss is hit
-
-
 OPEN_STATUSES = ("waiting_parent", "working", "triggered")
+
+
+# --- instruments and their feed ---------------------------------------------------
+
+
+class Instrument(msgspec.Struct, frozen=True, kw_only=True):
+    symbol: str
+    feed: str
+    tick_size: float
+    qty_step: float
+    min_qty: float
+    currency: str
+
+
+class LastClose(msgspec.Struct, frozen=True, kw_only=True):
+    """An instrument's last close on its feed, and the bar's market time."""
+
+    price: float
+    market_time: datetime
 
 
 # --- portfolios ---------------------------------------------------------------------
@@ -159,6 +169,47 @@ class Fill(Schema):
     filled_at: datetime
 
 
+class HeldPosition(msgspec.Struct, frozen=True, kw_only=True):
+    """A position as stored: signed quantity, average price, P&L booked in the
+    portfolio's currency."""
+
+    portfolio_id: uuid.UUID
+    symbol: str
+    qty: float
+    avg_price: float
+    realized_pnl_minor: int
+
+
+class MarkedPosition(msgspec.Struct, frozen=True, kw_only=True):
+    """An open position marked at its instrument's last close (its average price before
+    the feed has one)."""
+
+    symbol: str
+    qty: float
+    mark: float
+
+
+class EquityMark(msgspec.Struct, frozen=True, kw_only=True):
+    bar_seq: int
+    market_time: datetime
+    equity_minor: int
+
+
+class EquityCurve(msgspec.Struct, frozen=True, kw_only=True):
+    """A portfolio's equity marks of its current epoch, oldest first (for leaderboards)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    starting_cash_minor: int
+    curve: list[int]
+
+
+class PortfolioAccess(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: uuid.UUID
+    shared_with: list[uuid.UUID]
+
+
 class Position(Schema):
     symbol: str
     qty: float
@@ -239,155 +290,6 @@ class Acknowledgement(Schema):
     user_id: uuid.UUID
     version: int
     acknowledged_at: datetime
-
-
-# --- signals ------------------------------------------------------------------------
-
-
-class SignalInput(Input):
-    symbol: Symbol
-    side: Side
-    rationale: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
-    order_type: Literal["market", "limit", "stop"] = "market"
-    entry_price: Price | None = None
-    stop_loss: Price | None = None
-    take_profit: Price | None = None
-    size_hint_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] = 5.0
-    expires_at: datetime | None = None
-    corrects_id: uuid.UUID | None = None
-
-
-class Signal(Schema):
-    id: uuid.UUID
-    mentor_id: uuid.UUID
-    chain_seq: int
-    symbol: str
-    side: str
-    order_type: str
-    entry_price: float | None
-    stop_loss: float | None
-    take_profit: float | None
-    size_hint_pct: float
-    rationale: str
-    expires_at: datetime | None
-    corrects_id: uuid.UUID | None
-    created_at: datetime
-    prev_hash: str | None
-    hash: str
-    label: str = EDUCATION_LABEL
-
-
-class SignalFrame(Signal, tag="signal", tag_field="type"):
-    """A mentor published a signal (`signals:{mentor_id}`)."""
-
-
-class SignalList(Schema):
-    signals: list[Signal]
-    label: str = EDUCATION_LABEL
-
-
-class ChainVerification(Schema):
-    mentor_id: uuid.UUID
-    signals: int
-    valid: bool
-    first_broken_seq: int | None
-
-
-class SignalOutcome(Schema):
-    """How the mentor's signal book closed one signal: the per-signal track record."""
-
-    signal_id: uuid.UUID
-    outcome: str
-    entry_price: float | None
-    exit_price: float | None
-    qty: float | None
-    pnl_minor: int | None
-    r_multiple: float | None
-    fill_latency_ms: int | None
-    entry_slippage_bps: float | None
-    closed_at: datetime
-
-
-class TrackRecord(Schema):
-    mentor_id: uuid.UUID
-    signals: int
-    closed: int
-    win_rate_pct: float | None
-    average_r_multiple: float | None
-    sharpe: float | None
-    max_drawdown_pct: float
-    average_fill_latency_ms: float | None
-    average_slippage_bps: float | None
-    book_equity_minor: int | None
-    label: str = EDUCATION_LABEL
-
-
-# --- subscriptions ------------------------------------------------------------------
-
-
-class FeedPlanInput(Input):
-    monthly_price_minor: Annotated[int, msgspec.Meta(ge=0, le=10**10)]
-    currency: Currency = "USD"
-
-
-class FeedPlan(Schema):
-    mentor_id: uuid.UUID
-    monthly_price_minor: int
-    currency: str
-
-
-class MirrorSettings(Input):
-    portfolio_id: uuid.UUID
-    scaling: Scaling = Scaling.SIZE_HINT
-    scaling_value: Annotated[float, msgspec.Meta(gt=0, le=1e9)] | None = None
-
-
-class SubscribeInput(Input):
-    mirror: MirrorSettings | None = None
-    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
-
-
-class Subscription(Schema):
-    id: uuid.UUID
-    subscriber_id: uuid.UUID
-    mentor_id: uuid.UUID
-    monthly_price_minor: int
-    currency: str
-    status: str
-    billing_status: str
-    mirror_portfolio_id: uuid.UUID | None
-    scaling: str | None
-    scaling_value: float | None
-    started_at: datetime
-    cancelled_at: datetime | None
-    # A paid feed: the end of the period paid for (renewed from the wallet then, unless
-    # cancelled: a cancelled subscription keeps access until this moment).
-    paid_until: datetime | None = None
-    label: str = EDUCATION_LABEL
-
-
-class Subscriber(Schema):
-    """What a mentor sees of an active subscriber: no portfolio or sizing details."""
-
-    subscription_id: uuid.UUID
-    subscriber_id: uuid.UUID
-    name: str
-    started_at: datetime
-    monthly_price_minor: int
-    currency: str
-    billing_status: str
-    mirroring: bool
-
-
-class Mirror(Schema):
-    subscription_id: uuid.UUID
-    signal_id: uuid.UUID
-    portfolio_id: uuid.UUID
-    order_id: uuid.UUID | None
-    qty: float | None
-    skipped_reason: str | None
-    latency_ms: int
-    created_at: datetime
 
 
 # --- leaderboards -------------------------------------------------------------------

@@ -8,6 +8,7 @@ a curve too short or too flat to have one scores 0 and ranks after those that do
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import get_args
@@ -16,10 +17,11 @@ import numpy as np
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput
-from dracarys.identity import display_names
+from dracarys.identity import CurrentUser, display_names
+from dracarys.money import to_minor
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.trading import store
+from dracarys.trading import service, store
 from dracarys.trading.models import (
     EquityPoint,
     Leaderboard,
@@ -74,49 +76,59 @@ def curve_stats(curve_minor: list[int], start_minor: int, per_year: float) -> Cu
 
 
 async def curve_stats_of(conn: Connection, portfolio: Portfolio) -> CurveStats:
-    rows = await store.equity_curve(conn, portfolio.id, portfolio.epoch)
+    marks = await store.equity_curve(conn, portfolio.id, portfolio.epoch)
     return curve_stats(
-        [int(r["equity_minor"]) for r in rows],
+        [m.equity_minor for m in marks],
         portfolio.starting_cash_minor,
-        bars_per_year([r["market_time"] for r in rows]),
+        bars_per_year([m.market_time for m in marks]),
     )
 
 
 async def portfolio_performance(
-    conn: Connection, portfolio: Portfolio, curve_limit: int
+    platform: Platform, user: CurrentUser, portfolio_id: uuid.UUID, curve_limit: int
 ) -> Performance:
-    rows = await store.equity_curve(conn, portfolio.id, portfolio.epoch)
-    curve = [int(r["equity_minor"]) for r in rows]
+    """For whoever may read the portfolio (its owner, the mentors it is shared with)."""
+    async with platform.pool.acquire() as conn:
+        portfolio = await service.readable_portfolio(conn, user, portfolio_id)
+        return await _performance(conn, portfolio, curve_limit)
+
+
+async def _performance(conn: Connection, portfolio: Portfolio, curve_limit: int) -> Performance:
+    marks = await store.equity_curve(conn, portfolio.id, portfolio.epoch)
+    curve = [m.equity_minor for m in marks]
     stats = curve_stats(
-        curve, portfolio.starting_cash_minor, bars_per_year([r["market_time"] for r in rows])
+        curve, portfolio.starting_cash_minor, bars_per_year([m.market_time for m in marks])
     )
     drawdowns = (
         drawdown_series(np.asarray(curve, dtype=np.float64), float(portfolio.starting_cash_minor))
         if curve
         else np.zeros(0)
     )
+    currency = portfolio.currency
     open_positions: list[Position] = []
-    marks = {s: m for s, _, m in await store.marked_positions(conn, portfolio.id)}
-    for row in await store.positions(conn, portfolio.id):
-        qty = float(row["qty"])
-        if qty == 0:
+    prices = {p.symbol: p.mark for p in await store.marked_positions(conn, portfolio.id)}
+    for held in await store.positions(conn, portfolio.id):
+        if held.qty == 0:
             continue
-        mark = marks.get(row["symbol"])
-        avg = float(row["avg_price"])
+        mark = prices.get(held.symbol)
         open_positions.append(
             Position(
-                symbol=row["symbol"],
-                qty=qty,
-                avg_price=avg,
-                realized_pnl_minor=int(row["realized_pnl_minor"]),
+                symbol=held.symbol,
+                qty=held.qty,
+                avg_price=held.avg_price,
+                realized_pnl_minor=held.realized_pnl_minor,
                 market_price=mark,
-                unrealized_pnl_minor=round((mark - avg) * qty * 100) if mark is not None else None,
+                unrealized_pnl_minor=(
+                    to_minor((mark - held.avg_price) * held.qty, currency)
+                    if mark is not None
+                    else None
+                ),
             )
         )
-    equity_now = portfolio.cash_minor + round(
-        sum(p.qty * (p.market_price or p.avg_price) for p in open_positions) * 100
+    equity_now = portfolio.cash_minor + to_minor(
+        sum(p.qty * (p.market_price or p.avg_price) for p in open_positions), currency
     )
-    start = max(0, len(rows) - curve_limit)
+    start = max(0, len(marks) - curve_limit)
     fills = await store.count_fills(conn, portfolio.id, portfolio.epoch)
     return Performance(
         portfolio_id=portfolio.id,
@@ -126,33 +138,29 @@ async def portfolio_performance(
         total_return_pct=100.0 * (equity_now / portfolio.starting_cash_minor - 1.0),
         sharpe=stats.sharpe,
         max_drawdown_pct=stats.max_drawdown_pct,
-        trades=await _round_trips(conn, portfolio),
+        trades=await store.count_exits(conn, portfolio.id, portfolio.epoch),
         fills=fills,
         open_positions=open_positions,
         equity_curve=[
             EquityPoint(
-                bar_seq=rows[k]["bar_seq"],
-                market_time=rows[k]["market_time"],
+                bar_seq=marks[k].bar_seq,
+                market_time=marks[k].market_time,
                 equity_minor=curve[k],
                 drawdown_pct=100.0 * float(drawdowns[k]),
             )
-            for k in range(start, len(rows))
+            for k in range(start, len(marks))
         ],
     )
 
 
-async def _round_trips(conn: Connection, portfolio: Portfolio) -> int:
-    """Trades: fills that reduced or closed a position (each exit is one trade)."""
-    value: int = await conn.fetchval(
-        """SELECT count(*) FROM paper_fills f JOIN paper_orders o ON o.id = f.order_id
-           WHERE f.portfolio_id = $1 AND f.epoch = $2 AND o.role <> 'entry'""",
-        portfolio.id,
-        portfolio.epoch,
-    )
-    return value
+async def leaderboard(platform: Platform, board: str, period: str, limit: int) -> Leaderboard:
+    async with platform.pool.acquire() as conn:
+        return await _leaderboard(
+            conn, platform.settings, board, period, platform.clock.now(), limit
+        )
 
 
-async def leaderboard(
+async def _leaderboard(
     conn: Connection, settings: Settings, board: str, period: str, now: datetime, limit: int = 50
 ) -> Leaderboard:
     if board not in BOARDS:
@@ -161,25 +169,25 @@ async def leaderboard(
         raise InvalidInput(f"period is one of {', '.join(PERIODS)}", field="period")
     since = now - _PERIOD_LENGTH[period] if period in _PERIOD_LENGTH else None
     kind = "personal" if board == "portfolios" else "signal_book"
-    rows = await store.equity_curves(conn, since, kind)
+    curves = await store.equity_curves(conn, since, kind)
     # A mentor's board shows the mentor's name, sealed at rest: asked of identity.
     names = (
-        await display_names(conn, settings, {r["user_id"] for r in rows})
+        await display_names(conn, settings, {c.user_id for c in curves})
         if board == "mentors"
         else {}
     )
     scored: list[tuple[float, float, LeaderboardEntry]] = []
-    for row in rows:
-        curve = [int(v) for v in row["curve"]]
+    for row in curves:
+        curve = row.curve
         # Inside a window the first mark is the base; all time starts from the cash.
-        base = row["starting_cash_minor"] if since is None else curve[0]
+        base = row.starting_cash_minor if since is None else curve[0]
         stats = curve_stats(curve, base, 252.0)
         score = stats.sharpe if stats.sharpe is not None else 0.0
         entry = LeaderboardEntry(
             rank=0,
-            id=row["id"],
-            owner_id=row["user_id"],
-            name=names.get(row["user_id"], row["name"]) if board == "mentors" else row["name"],
+            id=row.id,
+            owner_id=row.user_id,
+            name=names.get(row.user_id, row.name) if board == "mentors" else row.name,
             return_pct=round(stats.return_pct, 6),
             sharpe=None if stats.sharpe is None else round(stats.sharpe, 6),
             max_drawdown_pct=round(stats.max_drawdown_pct, 6),
@@ -204,7 +212,7 @@ async def publish_leaderboards(platform: Platform) -> list[Leaderboard]:
     async with platform.pool.acquire() as conn:
         for board in BOARDS:
             for period in PERIODS:
-                boards.append(await leaderboard(conn, platform.settings, board, period, now))
+                boards.append(await _leaderboard(conn, platform.settings, board, period, now))
     for result in boards:
         await platform.streams.publish(
             board_channel(result.board, result.period),

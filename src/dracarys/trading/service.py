@@ -1,5 +1,7 @@
-"""Paper accounts: the risk disclaimer gate, portfolios (create, reset, share), orders
-(place with risk checks, cancel, replace) and publishing order changes. No HTTP here.
+"""Paper accounts: the risk disclaimer gate, portfolios (create, reset, share, who may
+view), orders (place with risk checks, cancel, replace) and publishing order changes.
+The functions taking a platform own their transaction; those taking a connection work
+inside the caller's (signals place orders on a signal book in the signal's transaction).
 
 Risk rules: a *novice* (KYC level 0, or an onboarding experience that is missing or
 `beginner`) may not hold a short position nor use leverage above 1×; others are capped at
@@ -9,19 +11,25 @@ position. Exposure is valued at the order's price (limit/stop) or the last close
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from dracarys.db import Connection
+from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser
+from dracarys.identity import CurrentUser, Role, account_of, accounts_of
+from dracarys.money import is_currency, to_major, to_minor
 from dracarys.platform import Platform
 from dracarys.trading import store
 from dracarys.trading.models import (
     OPEN_STATUSES,
+    Acknowledgement,
     BracketLegs,
+    Disclaimer,
+    Fill,
+    MarkedPosition,
     Order,
     OrderFrame,
     OrderInput,
@@ -40,7 +48,36 @@ NOVICE_EXPERIENCE = (None, "beginner")
 _STEP_TOLERANCE = 1e-9
 
 
+def equity_minor(portfolio: Portfolio, marked: Sequence[MarkedPosition]) -> int:
+    """Cash plus the open positions at their marks, in the portfolio's minor units (a
+    price is in the portfolio's currency: paper trading converts nothing)."""
+    return portfolio.cash_minor + to_minor(sum(p.qty * p.mark for p in marked), portfolio.currency)
+
+
+def as_major(amount_minor: int, portfolio: Portfolio) -> float:
+    return float(to_major(amount_minor, portfolio.currency))
+
+
 # --- disclaimer ---------------------------------------------------------------------
+
+
+async def current_disclaimer(platform: Platform) -> Disclaimer:
+    async with platform.pool.acquire() as conn:
+        return await store.current_disclaimer(conn)
+
+
+async def acknowledge_disclaimer(
+    platform: Platform, user: CurrentUser, version: int, source_ip: str | None
+) -> Acknowledgement:
+    async with transaction(platform.pool) as conn:
+        current = await store.current_disclaimer(conn)
+        if version != current.version:
+            raise InvalidInput(
+                f"the disclaimer in force is version {current.version}", field="version"
+            )
+        return await store.acknowledge(
+            conn, user.id, current.version, platform.clock.now(), source_ip
+        )
 
 
 async def ensure_acknowledged(conn: Connection, user_id: uuid.UUID, what: str) -> None:
@@ -57,20 +94,35 @@ async def ensure_acknowledged(conn: Connection, user_id: uuid.UUID, what: str) -
 
 
 async def create_portfolio(
-    conn: Connection, user_id: uuid.UUID, body: PortfolioInput, now: datetime
+    platform: Platform, owner_id: uuid.UUID, body: PortfolioInput
 ) -> Portfolio:
-    return await store.insert_portfolio(
-        conn,
-        portfolio_id=uuid.uuid4(),
-        user_id=user_id,
-        name=body.name,
-        kind="personal",
-        currency=body.currency,
-        starting_cash_minor=body.starting_cash_minor,
-        preset=body.preset.value,
-        max_position_pct=body.max_position_pct,
-        now=now,
-    )
+    if not is_currency(body.currency):
+        raise InvalidInput(f"{body.currency} is not an ISO 4217 currency", field="currency")
+    async with transaction(platform.pool) as conn:
+        return await store.insert_portfolio(
+            conn,
+            portfolio_id=uuid.uuid4(),
+            user_id=owner_id,
+            name=body.name,
+            kind="personal",
+            currency=body.currency,
+            starting_cash_minor=body.starting_cash_minor,
+            preset=body.preset.value,
+            max_position_pct=body.max_position_pct,
+            now=platform.clock.now(),
+        )
+
+
+async def list_portfolios(platform: Platform, user: CurrentUser) -> list[Portfolio]:
+    async with platform.pool.acquire() as conn:
+        return await store.list_portfolios(conn, user.id)
+
+
+async def get_portfolio(
+    platform: Platform, user: CurrentUser, portfolio_id: uuid.UUID
+) -> Portfolio:
+    async with platform.pool.acquire() as conn:
+        return await readable_portfolio(conn, user, portfolio_id)
 
 
 async def owned_portfolio(
@@ -99,22 +151,38 @@ async def readable_portfolio(
     return portfolio
 
 
+async def portfolio_viewers(
+    conn: Connection, user_ids: Sequence[uuid.UUID], portfolio_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Those of `user_ids` who may watch the portfolio's stream: its owner and the
+    mentors it is shared with (the `portfolio:` channel policy's check)."""
+    access = await store.portfolio_access(conn, portfolio_id)
+    if access is None:
+        return set()
+    viewers = {access.user_id, *access.shared_with}
+    return {u for u in user_ids if u in viewers}
+
+
 async def share_portfolio(
-    conn: Connection, user: CurrentUser, portfolio_id: uuid.UUID, mentor_ids: list[uuid.UUID]
+    platform: Platform, user: CurrentUser, portfolio_id: uuid.UUID, mentor_ids: list[uuid.UUID]
 ) -> Portfolio:
-    await owned_portfolio(conn, user, portfolio_id, lock=True)
-    if await store.mentors_exist(conn, mentor_ids) != len(set(mentor_ids)):
-        raise InvalidInput("every id must be a mentor's", field="mentor_ids")
-    return await store.share_portfolio(conn, portfolio_id, mentor_ids)
+    async with transaction(platform.pool) as conn:
+        await owned_portfolio(conn, user, portfolio_id, lock=True)
+        accounts = await accounts_of(conn, mentor_ids)
+        mentors = [a for a in accounts.values() if a.role is Role.MENTOR]
+        if len(mentors) != len(set(mentor_ids)):
+            raise InvalidInput("every id must be a mentor's", field="mentor_ids")
+        return await store.share_portfolio(conn, portfolio_id, mentor_ids)
 
 
 async def reset_portfolio(
-    conn: Connection, user: CurrentUser, portfolio_id: uuid.UUID, now: datetime
+    platform: Platform, user: CurrentUser, portfolio_id: uuid.UUID
 ) -> Portfolio:
-    portfolio = await owned_portfolio(conn, user, portfolio_id, lock=True)
-    if portfolio.kind == "signal_book":
-        raise Forbidden("a signal book is a track record and cannot be reset")
-    return await store.reset_portfolio(conn, portfolio_id, now)
+    async with transaction(platform.pool) as conn:
+        portfolio = await owned_portfolio(conn, user, portfolio_id, lock=True)
+        if portfolio.kind == "signal_book":
+            raise Forbidden("a signal book is a track record and cannot be reset")
+        return await store.reset_portfolio(conn, portfolio_id, platform.clock.now())
 
 
 # --- orders -------------------------------------------------------------------------
@@ -180,8 +248,8 @@ async def check_risk(
     price: float,
 ) -> None:
     """Refuse an entry that breaks the account's limits, with a message saying which."""
-    kyc_level, experience = await store.risk_profile(conn, portfolio.user_id)
-    novice = is_novice(kyc_level, experience)
+    account = await account_of(conn, portfolio.user_id)
+    novice = account is None or is_novice(account.kyc_level, account.experience_level)
     held = await store.position_qty(conn, portfolio.id, symbol)
     pending = await store.open_order_exposure(conn, portfolio.id, symbol)
     resulting = held + pending + signed_qty
@@ -192,19 +260,18 @@ async def check_risk(
             field="side",
         )
     marked = await store.marked_positions(conn, portfolio.id)
-    equity_minor = portfolio.cash_minor + round(sum(q * m for _, q, m in marked) * 100)
-    if equity_minor <= 0:
+    equity = equity_minor(portfolio, marked)
+    if equity <= 0:
         raise Forbidden("this portfolio has no equity left; reset it to trade again")
-    other_gross = sum(abs(q * m) for s, q, m in marked if s != symbol)
-    gross_minor = (other_gross + abs(resulting) * price) * 100
-    leverage = gross_minor / equity_minor
+    other_gross = sum(abs(p.qty * p.mark) for p in marked if p.symbol != symbol)
+    leverage = (other_gross + abs(resulting) * price) / as_major(equity, portfolio)
     cap = 1.0 if novice else platform.settings.trading_max_leverage
     if leverage > cap + 1e-9:
         who = "novice accounts are limited to 1×" if novice else f"the limit is {cap:g}×"
         raise Forbidden(
             f"this order would use leverage of {leverage:.2f}× of equity; {who}", field="qty"
         )
-    position_pct = abs(resulting) * price * 100 / equity_minor * 100
+    position_pct = abs(resulting) * price / as_major(equity, portfolio) * 100
     if position_pct > portfolio.max_position_pct + 1e-9:
         raise Forbidden(
             f"this order would make the {symbol} position {position_pct:.1f}% of equity; "
@@ -252,7 +319,7 @@ async def place_order(
         )
     _check_prices(body, instrument.tick_size)
     last = await store.last_close(conn, body.symbol)
-    reference = body.limit_price or body.stop_price or (last[0] if last else None)
+    reference = body.limit_price or body.stop_price or (last.price if last else None)
     if reference is None:
         raise Conflict(f"{body.symbol} has no price yet; wait for its market feed to start")
     if body.bracket is not None:
@@ -261,7 +328,7 @@ async def place_order(
     if check_limits:
         await check_risk(conn, platform, portfolio, body.symbol, signed, reference)
 
-    market_time = last[1] if last else None
+    market_time = last.market_time if last else None
     preset = PRESETS[PRESET_INDEX[portfolio.preset]]
     eligible_at = (
         market_time + timedelta(milliseconds=preset.latency_ms) if market_time is not None else None
@@ -332,17 +399,38 @@ async def place_order(
 
 
 async def submit_order(
-    conn: Connection,
+    platform: Platform, user: CurrentUser, portfolio_id: uuid.UUID, body: OrderInput
+) -> PlacedOrder:
+    """Place the owner's order; its stream frames go out once it has committed."""
+    async with transaction(platform.pool) as conn:
+        portfolio = await owned_portfolio(conn, user, portfolio_id, lock=True)
+        if portfolio.kind == "signal_book":
+            raise Forbidden("a signal book trades only the mentor's published signals")
+        await ensure_acknowledged(conn, user.id, "your first paper trade")
+        placed = await place_order(conn, platform, portfolio, body)
+    await publish_orders(platform, [placed.order, *placed.legs])
+    return placed
+
+
+async def list_orders(
     platform: Platform,
     user: CurrentUser,
     portfolio_id: uuid.UUID,
-    body: OrderInput,
-) -> PlacedOrder:
-    portfolio = await owned_portfolio(conn, user, portfolio_id, lock=True)
-    if portfolio.kind == "signal_book":
-        raise Forbidden("a signal book trades only the mentor's published signals")
-    await ensure_acknowledged(conn, user.id, "your first paper trade")
-    return await place_order(conn, platform, portfolio, body)
+    *,
+    open_only: bool,
+    limit: int,
+) -> list[Order]:
+    async with platform.pool.acquire() as conn:
+        await readable_portfolio(conn, user, portfolio_id)
+        return await store.list_orders(conn, portfolio_id, open_only=open_only, limit=limit)
+
+
+async def list_fills(
+    platform: Platform, user: CurrentUser, portfolio_id: uuid.UUID, limit: int
+) -> list[Fill]:
+    async with platform.pool.acquire() as conn:
+        portfolio = await readable_portfolio(conn, user, portfolio_id)
+        return await store.list_fills(conn, portfolio_id, portfolio.epoch, limit)
 
 
 async def _order_group(conn: Connection, order: Order) -> list[uuid.UUID]:
@@ -354,29 +442,40 @@ async def _order_group(conn: Connection, order: Order) -> list[uuid.UUID]:
     return [order.id]
 
 
-async def cancel_order(
-    conn: Connection, platform: Platform, user: CurrentUser, order_id: uuid.UUID
-) -> list[Order]:
-    order = await store.get_order(conn, order_id)
-    if order is None:
-        raise NotFound("no such order")
-    await owned_portfolio(conn, user, order.portfolio_id, lock=True)
-    order = await store.get_order(conn, order_id, lock=True)
-    assert order is not None
-    if order.status not in OPEN_STATUSES:
-        raise Conflict(f"the order is already {order.status}")
-    group = await _order_group(conn, order)
-    if order.role == "entry" and order.filled_qty > 0:
-        group = [order.id]  # legs keep protecting what has filled
-    return await store.close_orders(
-        conn, group, "cancelled", "cancelled by owner", platform.clock.now()
-    )
+async def cancel_order(platform: Platform, user: CurrentUser, order_id: uuid.UUID) -> list[Order]:
+    """Cancel an open order with the orders that fall with it; → those cancelled."""
+    async with transaction(platform.pool) as conn:
+        order = await store.get_order(conn, order_id)
+        if order is None:
+            raise NotFound("no such order")
+        await owned_portfolio(conn, user, order.portfolio_id, lock=True)
+        order = await store.get_order(conn, order_id, lock=True)
+        assert order is not None
+        if order.status not in OPEN_STATUSES:
+            raise Conflict(f"the order is already {order.status}")
+        group = await _order_group(conn, order)
+        if order.role == "entry" and order.filled_qty > 0:
+            group = [order.id]  # legs keep protecting what has filled
+        cancelled = await store.close_orders(
+            conn, group, "cancelled", "cancelled by owner", platform.clock.now()
+        )
+    await publish_orders(platform, cancelled)
+    return cancelled
 
 
 async def replace_order(
-    conn: Connection, platform: Platform, user: CurrentUser, order_id: uuid.UUID, body: ReplaceInput
+    platform: Platform, user: CurrentUser, order_id: uuid.UUID, body: ReplaceInput
 ) -> PlacedOrder:
     """Cancel an unfilled entry and place its successor (same legs) atomically."""
+    async with transaction(platform.pool) as conn:
+        placed = await _replace_order(conn, platform, user, order_id, body)
+    await publish_orders(platform, [placed.order, *placed.legs])
+    return placed
+
+
+async def _replace_order(
+    conn: Connection, platform: Platform, user: CurrentUser, order_id: uuid.UUID, body: ReplaceInput
+) -> PlacedOrder:
     order = await store.get_order(conn, order_id)
     if order is None:
         raise NotFound("no such order")

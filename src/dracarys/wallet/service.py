@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -1052,25 +1052,10 @@ async def pay_mentor_bonuses(
     return paid
 
 
-MentorMonthSource = Callable[[Connection, str], Awaitable[list[MentorMonth]]]
-# The mentorship domain registers the query that yields a month's ratings and
-# attendance; with none registered the monthly job pays nothing.
-MENTOR_MONTH_SOURCES: list[MentorMonthSource] = []
-
-
 def previous_month(now: datetime) -> str:
     first = now.astimezone(UTC).replace(day=1)
     last_month = first - timedelta(days=1)
     return f"{last_month.year}-{last_month.month:02d}"
-
-
-async def run_monthly_mentor_bonuses(platform: Platform) -> list[uuid.UUID]:
-    month = previous_month(platform.clock.now())
-    stats: list[MentorMonth] = []
-    async with platform.pool.acquire() as conn:
-        for source in MENTOR_MONTH_SOURCES:
-            stats.extend(await source(conn, month))
-    return await pay_mentor_bonuses(platform, month, stats)
 
 
 async def expire_timed_out_transfers(platform: Platform) -> int:

@@ -1,0 +1,53 @@
+"""Events of mentor signals and feed subscriptions, each with its payload's shape. Trading
+consumes `signal.published` itself (the `trading.mirror` consumer copies a signal into
+subscribers' portfolios off the mentor's request path); points and notifications read
+the rest."""
+
+from __future__ import annotations
+
+from dracarys.trading.events import Payload
+
+SIGNAL_PUBLISHED = "signal.published"
+SIGNAL_CLOSED = "signal.closed"  # the signal book closed, expired or superseded a signal
+SUBSCRIPTION_STARTED = "subscription.started"
+# A paid feed's period renewed from the wallet, or the wallet could not pay it (no access
+# until it can), or it stayed unpaid for a week and the subscription ended.
+SUBSCRIPTION_RENEWED = "subscription.renewed"
+SUBSCRIPTION_PAST_DUE = "subscription.past_due"
+SUBSCRIPTION_LAPSED = "subscription.lapsed"
+
+
+class SignalPublished(Payload, frozen=True, kw_only=True):
+    signal_id: str
+    mentor_id: str
+    symbol: str
+    side: str
+    corrects_id: str | None
+
+
+class SignalClosed(Payload, frozen=True, kw_only=True):
+    signal_id: str
+    mentor_id: str
+    outcome: str
+    r_multiple: float | None
+    pnl_minor: int | None
+
+
+class SubscriptionStarted(Payload, frozen=True, kw_only=True):
+    subscription_id: str
+    subscriber_id: str
+    mentor_id: str
+    amount_minor: int
+    currency: str
+    billing_status: str
+
+
+class SubscriptionBilled(Payload, frozen=True, kw_only=True):
+    """Of `subscription.renewed`, `subscription.past_due` and `subscription.lapsed`."""
+
+    subscription_id: str
+    subscriber_id: str
+    mentor_id: str
+    amount_minor: int
+    currency: str
+    period: int
