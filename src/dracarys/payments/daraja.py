@@ -198,8 +198,18 @@ class DarajaGateway:
         }
 
     async def stk_push(
-        self, *, phone: str, amount_minor: int, currency: str, reference: str, description: str
+        self,
+        *,
+        phone: str,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        description: str,
+        callback_path: str = "stk",
     ) -> StkPushAccepted:
+        """Prompt the customer's phone to pay; the callback comes to `callback_path` under
+        the secret callback base (naming what the prompt is for, so that a callback still
+        finds it when this answer is lost)."""
         msisdn = normalise_phone(phone)
         payload = {
             **self._credentials(),
@@ -208,7 +218,7 @@ class DarajaGateway:
             "PartyA": msisdn,
             "PartyB": self._settings.daraja_shortcode,
             "PhoneNumber": msisdn,
-            "CallBackURL": f"{callback_base(self._settings)}/stk",
+            "CallBackURL": f"{callback_base(self._settings)}/{callback_path}",
             "AccountReference": account_reference(reference),
             "TransactionDesc": description[:13],
         }

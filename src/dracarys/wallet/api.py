@@ -411,6 +411,24 @@ class PaymentWebhooksController(Controller):
         await service.handle_stk_callback(platform, token, await _json(request))
         return {"ResultCode": 0, "ResultDesc": "Accepted"}
 
+    @post(
+        "/mpesa/{token:str}/stk/{deposit_id:uuid}",
+        operation_id="mpesaStkCallbackForDeposit",
+        status_code=HTTP_200_OK,
+    )
+    async def stk_for_deposit(
+        self,
+        token: FromPath[str],
+        deposit_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await service.handle_stk_callback(
+            platform, token, await _json(request), deposit_id=deposit_id
+        )
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
     @post("/mpesa/{token:str}/b2c/result", operation_id="mpesaB2cResult", status_code=HTTP_200_OK)
     async def b2c_result(
         self,

@@ -27,16 +27,26 @@ async def run_once(
     """Run `work` once per (scope, key) inside the caller's transaction. Concurrent calls
     with the key queue on an advisory lock; the later ones replay the first result."""
     await store.lock_operation_key(conn, scope, key)
-    digest = request_hash(kind, body)
-    found = await store.find_operation(conn, scope, key)
+    found = await recorded_result(conn, scope=scope, key=key, kind=kind, body=body)
     if found is not None:
-        if found["kind"] != kind or found["request_hash"] != digest:
-            raise InvalidInput(
-                "this idempotency key was already used with a different request",
-                field="idempotency_key",
-            )
-        result: dict[str, Any] = found["result"]
-        return result
+        return found
     result = await work()
-    await store.insert_operation(conn, scope, key, kind, digest, result, now)
+    await store.insert_operation(conn, scope, key, kind, request_hash(kind, body), result, now)
+    return result
+
+
+async def recorded_result(
+    conn: Connection, *, scope: str, key: str, kind: str, body: Any
+) -> dict[str, Any] | None:
+    """The first result kept under (scope, key), or None; the key used for another request
+    is a 422."""
+    found = await store.find_operation(conn, scope, key)
+    if found is None:
+        return None
+    if found["kind"] != kind or found["request_hash"] != request_hash(kind, body):
+        raise InvalidInput(
+            "this idempotency key was already used with a different request",
+            field="idempotency_key",
+        )
+    result: dict[str, Any] = found["result"]
     return result

@@ -4,7 +4,8 @@ entries, and the workflow tables of deposits, payouts, escrow and invoices."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -301,6 +302,18 @@ async def lock_operation_key(conn: Connection, scope: str, key: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 6))", f"{scope}|{key}")
 
 
+@asynccontextmanager
+async def operation_key_session_lock(conn: Connection, scope: str, key: str) -> AsyncIterator[None]:
+    """`lock_operation_key` held across several transactions of one connection (a step
+    that calls a provider between them); released at the end, or with the connection."""
+    lock_key = f"{scope}|{key}"
+    await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 6))", lock_key)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 6))", lock_key)
+
+
 async def find_operation(conn: Connection, scope: str, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT kind, request_hash, result FROM wallet_operations
@@ -401,8 +414,10 @@ async def lock_deposit_by_ref(
 async def set_deposit_provider_ref(
     conn: Connection, deposit_id: uuid.UUID, provider_ref: str, now: datetime
 ) -> None:
+    """The provider's reference, once: the first one recorded stays."""
     await conn.execute(
-        "UPDATE wallet_deposits SET provider_ref = $2, updated_at = $3 WHERE id = $1",
+        """UPDATE wallet_deposits SET provider_ref = $2, updated_at = $3
+           WHERE id = $1 AND provider_ref IS NULL""",
         deposit_id,
         provider_ref,
         now,
@@ -451,6 +466,17 @@ async def pending_mpesa_deposits(conn: Connection, older_than: datetime) -> list
             older_than,
         )
     )
+
+
+async def mpesa_deposits_without_prompt(conn: Connection, older_than: datetime) -> list[uuid.UUID]:
+    """Pending M-Pesa deposits whose STK push no answer or callback ever confirmed."""
+    rows = await conn.fetch(
+        """SELECT id FROM wallet_deposits
+           WHERE method = 'mpesa' AND status = 'pending' AND provider_ref IS NULL
+             AND created_at <= $1 ORDER BY created_at LIMIT 200""",
+        older_than,
+    )
+    return [r["id"] for r in rows]
 
 
 async def next_callback_id(conn: Connection) -> int:
