@@ -21,7 +21,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 # The project's own program, installed beside the interpreter running the tests.
 DRACARYS = str(Path(sys.executable).with_name("dracarys"))
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 60.0
 ENGINE_STARTED = b"Paper engine: matching paper orders"
 
@@ -91,7 +91,9 @@ class Service:
                 self.process.kill()
                 await self.process.wait()
                 raise AssertionError(f"{self.name} ignored SIGTERM") from None
-        return self.process.returncode
+        code = self.process.returncode
+        assert code is not None
+        return code
 
     async def ensure_gone(self) -> None:
         """Whatever happened, leave nothing running."""

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
+from dracarys.payments.daraja import account_reference
 from dracarys.points.rules import leaderboard_periods
 from dracarys.wallet import ledger
 from tests.chaos.traffic import Figures, Op, Providers
@@ -163,6 +164,20 @@ async def check_effects(
         inv.equal(row["status"], "completed" if paid else "failed", f"deposit {op.key} status")
         inv.equal(transfers.get(str(row["id"])), sorted(["pending", settled]), f"deposit {op.key}")
 
+    # One M-Pesa prompt per top-up at most, and the deposit knows which (the phone shows
+    # the account reference; a second prompt could be paid twice, or unseen by us).
+    prompts: dict[str, list[str]] = defaultdict(list)
+    for checkout_id, push in providers.daraja.pushes.items():
+        prompts[push["AccountReference"]].append(checkout_id)
+    for op in _of(ops, "mpesa_deposit"):
+        deposit_id = uuid.UUID(op.first["id"])
+        row = deposits.get(deposit_id)
+        found = prompts.get(account_reference(f"DRC{deposit_id.hex[:9]}"), [])
+        inv.expect(len(found) <= 1, f"top-up {op.key}: {len(found)} prompts on the phone")
+        if row is not None:
+            recorded = [row["provider_ref"]] if row["provider_ref"] else []
+            inv.equal(recorded, found, f"top-up {op.key}: the prompt it recorded")
+
     charge_ops = _of(ops, "course_purchase", "session_purchase")
     charges = {r["id"]: r for r in await pool.fetch("SELECT * FROM wallet_charges")}
     inv.equal(len(charges), len(charge_ops), "charges, one per key")
@@ -216,10 +231,10 @@ async def check_effects(
     per_key = Counter(e["idempotency_key"] for e in entries)
     for op in award_ops:
         if op.kind == "lesson_award":
-            found = per_lesson[op.body["related_entity_id"]]
+            entries_of_key = per_lesson[op.body["related_entity_id"]]
         else:
-            found = per_key[f"api:{op.key}"]
-        inv.equal(found, 1, f"points entries of {op.kind} {op.key}")
+            entries_of_key = per_key[f"api:{op.key}"]
+        inv.equal(entries_of_key, 1, f"points entries of {op.kind} {op.key}")
 
     conversion_ops = _of(ops, "conversion")
     redemptions = {
@@ -354,9 +369,9 @@ async def check_events(
             for period_key in leaderboard_periods(at).values():
                 boards[period_key][p["user_id"]] += p["delta"]
     for period_key, scores in boards.items():
-        raw = await redis.zrange(f"{prefix}:points:lb:{period_key}", 0, -1, withscores=True)
-        found = {bytes(member).decode(): int(score) for member, score in raw}
-        inv.equal(found, dict(scores), f"leaderboard {period_key}")
+        raw: Any = await redis.zrange(f"{prefix}:points:lb:{period_key}", 0, -1, withscores=True)
+        board = {bytes(member).decode(): int(score) for member, score in raw}
+        inv.equal(board, dict(scores), f"leaderboard {period_key}")
     lessons = len(_of(ops, "lesson_award"))
     mails = await pool.fetch(
         "SELECT sent_at FROM outbound_messages WHERE template = 'points.lesson_completed'"

@@ -20,14 +20,17 @@ from typing import Any
 
 import httpx
 
+from dracarys.clock import SystemClock
 from dracarys.payments.daraja import account_reference
 from dracarys.platform import Platform
 from dracarys.points.service import release_held_redemptions
+from dracarys.settings import Settings
 from dracarys.wallet import payouts
+from dracarys.wallet.service import settle_stale_mpesa_deposits
 from tests.support import TestUser
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator
 
-ANSWER_DEADLINE_S = 180.0
+ANSWER_DEADLINE_S = 300.0
 # An operation retried after an answer it never saw: the answer may have been lost.
 RESENT_SHARE = 0.15
 # Two copies of one request at once (a double click, a retry racing the original).
@@ -100,7 +103,7 @@ class Http:
             assert time.monotonic() < deadline, f"{method} {url} never answered"
             self.figures.retried += 1
             await asyncio.sleep(pause_s)
-            pause_s = min(pause_s * 2, 0.5)
+            pause_s = min(pause_s * 2, 1.0)
 
 
 # ---- operations ------------------------------------------------------------------------
@@ -162,20 +165,30 @@ class Op:
 @dataclass
 class Mentee:
     user: TestUser
-    headers: dict[str, str]
     portfolio_id: str
     spendable_points: int = 0
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.user.token}"}
 
 
 @dataclass
 class Cast:
     mentees: list[Mentee]
     mentor_ids: list[uuid.UUID]
-    admin_headers: dict[str, str]
+    admin: TestUser
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin.token}"}
 
-def live_headers(user: TestUser) -> dict[str, str]:
-    return {"Authorization": f"Bearer {user.token}"}
+    def sign_in_again(self, settings: Settings) -> None:
+        """Fresh access tokens (they live 15 minutes; a slow machine's run may not)."""
+        clock = SystemClock()
+        self.admin = self.admin.signed_in_again(settings, clock)
+        for mentee in self.mentees:
+            mentee.user = mentee.user.signed_in_again(settings, clock)
 
 
 class Burst:
@@ -459,6 +472,21 @@ class Providers:
         return counts
 
 
+@dataclass
+class LossyDaraja(DarajaSimulator):
+    """Daraja whose answer to an STK push it took in (and prompted the phone for) is lost
+    now and then: a 500 Internal Server Error, as a broken connection would leave it."""
+
+    stk_answers_to_lose: int = 0
+
+    def _stk_push(self, body: dict[str, Any]) -> Any:
+        response = super()._stk_push(body)
+        if response.status_code == 200 and self.stk_answers_to_lose > 0:
+            self.stk_answers_to_lose -= 1
+            return self._error(500, "500.003.1001", "Internal Server Error")
+        return response
+
+
 def _json(payload: Any) -> tuple[bytes, dict[str, str]]:
     return httpx.Request("POST", "/", json=payload).content, {"Content-Type": "application/json"}
 
@@ -476,7 +504,8 @@ class _AnHourAhead:
 
 class Scheduler:
     """The cron jobs that finish what a crash left: payouts in flight past the deadline are
-    asked about, payouts due are sent again, held redemptions are released."""
+    asked about, payouts due are sent again, M-Pesa top-ups whose prompt nothing confirmed
+    are given up, held redemptions are released."""
 
     def __init__(self, platform: Platform, providers: Providers) -> None:
         self.platform = Platform(
@@ -486,11 +515,13 @@ class Scheduler:
         self.status_queries = 0
         self.payout_retries = 0
         self.released = 0
+        self.deposits_settled = 0
 
     async def run(self) -> None:
         self.status_queries += await payouts.reconcile_payouts_in_flight(self.platform)
         self.providers.deliver_status_results()
         self.payout_retries += await payouts.retry_due_payouts(self.platform)
+        self.deposits_settled += await settle_stale_mpesa_deposits(self.platform)
         self.released += await release_held_redemptions(self.platform)
 
 
