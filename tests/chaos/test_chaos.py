@@ -149,7 +149,7 @@ async def _cast(
 
 async def _priced(pool: asyncpg.Pool) -> None:
     """Orders are refused until the engine has persisted a tick of the symbol."""
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(120):
         while not await pool.fetchval(
             "SELECT last_seq FROM market_feed_state WHERE feed = 'demo-replay'"
         ):

@@ -39,6 +39,18 @@ STK_CANCELLED_SHARE = 0.1
 B2C_FAILED_SHARE = 0.1
 B2C_RESULT_LOST_SHARE = 0.15
 WEBHOOK_REPEAT_SHARE = 0.4
+# The burst's mix, by weight (a conversion needs points earned first).
+MIX = {
+    "card_deposit": 2,
+    "mpesa_deposit": 2,
+    "withdrawal": 2,
+    "session_purchase": 2,
+    "course_purchase": 1,
+    "paper_order": 2,
+    "lesson_award": 1,
+    "bonus_award": 1,
+    "conversion": 2,
+}
 
 
 @dataclass
@@ -47,7 +59,6 @@ class Figures:
 
     requests: int = 0
     retried: int = 0
-    operations: int = 0
     resent: int = 0
     twins: int = 0
     callbacks: int = 0
@@ -214,21 +225,8 @@ class Burst:
         user = mentee.user
         key = f"chaos-{uuid.UUID(int=rng.getrandbits(128))}"
         keyed = {**mentee.headers, "Idempotency-Key": key}
-        kinds = [
-            "card_deposit",
-            "mpesa_deposit",
-            "withdrawal",
-            "session_purchase",
-            "course_purchase",
-            "paper_order",
-            "lesson_award",
-            "bonus_award",
-        ]
-        weights = [2, 2, 2, 2, 1, 2, 1, 1]
-        if mentee.spendable_points > 0:
-            kinds.append("conversion")
-            weights.append(2)
-        kind = rng.choices(kinds, weights)[0]
+        mix = {k: w for k, w in MIX.items() if k != "conversion" or mentee.spendable_points}
+        kind = rng.choices(list(mix), list(mix.values()))[0]
         wallet = f"/api/v1/wallets/{user.id}"
         if kind in ("card_deposit", "mpesa_deposit"):
             body: dict[str, Any] = {
@@ -295,7 +293,6 @@ class Burst:
 
     async def _run(self, op: Op, rng: random.Random, mentee: Mentee) -> None:
         self.ops.append(op)
-        self.figures.operations += 1
         if rng.random() < TWIN_SHARE:
             self.figures.twins += 1
             await asyncio.gather(self._send(op), self._send(op))
