@@ -23,7 +23,7 @@ import httpx
 from dracarys.clock import SystemClock
 from dracarys.payments.daraja import account_reference
 from dracarys.platform import Platform
-from dracarys.points.service import release_held_redemptions
+from dracarys.points import release_held_redemptions
 from dracarys.settings import Settings
 from dracarys.wallet import payouts
 from dracarys.wallet.service import settle_stale_mpesa_deposits
