@@ -12,10 +12,9 @@ from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.service import deliver_message
 from dracarys.outbox import BatchEventHandler, EventHandler
 from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
-from dracarys.points.events import POINTS_AWARDED
+from dracarys.points.events import POINTS_AWARDED, POINTS_REDEEMED_FOR_CREDIT
 from dracarys.trading.events import SIGNAL_PUBLISHED
 from dracarys.trading.signals import on_signal_published
-from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
 from workers.points_tasks import (
     on_points_awarded,

@@ -1,29 +1,40 @@
 """The wallet's scheduled jobs: escrow auto-release, holdback release, weekly payouts,
 their retries and the reconciliation of those in flight past the deadline, M-Pesa status
-queries for lost callbacks, pending-transfer expiry and the monthly mentor bonus. Thin:
-each calls one wallet service."""
+queries for lost callbacks, pending-transfer expiry and the monthly mentor bonus (composed
+here from mentorship's ratings and attendance and the wallet's payment). Thin: each calls
+one wallet service. And the wallet's consumer of redeemed points."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import msgspec
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
+from dracarys import wallet
 from dracarys.db import Connection
+from dracarys.mentorship.service import mentor_months
 from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
-from dracarys.wallet import escrow, payouts, service
+from dracarys.platform import Platform
+from dracarys.points.events import PointsRedeemedForCredit
 from workers.broker import PlatformJob, register_cron_jobs
 
+
+async def pay_last_months_mentor_bonuses(platform: Platform) -> list[uuid.UUID]:
+    return await wallet.run_monthly_mentor_bonuses(platform, mentor_months)
+
+
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
-    "wallet.release_due_escrows": (escrow.release_due_escrows, "*/5 * * * *"),
-    "wallet.release_due_holdbacks": (escrow.release_due_holdbacks, "19 * * * *"),
-    "wallet.weekly_payouts": (payouts.run_weekly_payouts, "0 6 * * 1"),
-    "wallet.retry_payouts": (payouts.retry_due_payouts, "*/10 * * * *"),
-    "wallet.reconcile_payouts": (payouts.reconcile_payouts_in_flight, "*/5 * * * *"),
-    "wallet.settle_stale_mpesa": (service.settle_stale_mpesa_deposits, "*/2 * * * *"),
-    "wallet.expire_pending_transfers": (service.expire_timed_out_transfers, "*/15 * * * *"),
-    "wallet.mentor_bonuses": (service.run_monthly_mentor_bonuses, "0 7 1 * *"),
+    "wallet.release_due_escrows": (wallet.release_due_escrows, "*/5 * * * *"),
+    "wallet.release_due_holdbacks": (wallet.release_due_holdbacks, "19 * * * *"),
+    "wallet.weekly_payouts": (wallet.run_weekly_payouts, "0 6 * * 1"),
+    "wallet.retry_payouts": (wallet.retry_due_payouts, "*/10 * * * *"),
+    "wallet.reconcile_payouts": (wallet.reconcile_payouts_in_flight, "*/5 * * * *"),
+    "wallet.settle_stale_mpesa": (wallet.settle_stale_mpesa_deposits, "*/2 * * * *"),
+    "wallet.expire_pending_transfers": (wallet.expire_timed_out_transfers, "*/15 * * * *"),
+    "wallet.mentor_bonuses": (pay_last_months_mentor_bonuses, "0 7 1 * *"),
 }
 
 
@@ -33,4 +44,12 @@ def register_wallet_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecorated
 
 async def on_points_redeemed_for_credit(conn: Connection, event: Event) -> None:
     """Consumer `wallet.points_credit`: redeemed points land as wallet credit."""
-    await service.on_points_redeemed_for_credit(conn, event, delivery_platform().clock.now())
+    redeemed = msgspec.convert(event.payload, PointsRedeemedForCredit)
+    await wallet.credit_redeemed_points(
+        conn,
+        user_id=uuid.UUID(redeemed.user_id),
+        redemption_id=uuid.UUID(redeemed.redemption_id),
+        amount_minor=redeemed.amount_minor,
+        currency=redeemed.currency,
+        now=delivery_platform().clock.now(),
+    )

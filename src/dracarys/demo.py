@@ -11,7 +11,7 @@ from dracarys.identity.demo import seed_identity_demo
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.platform import Platform
 from dracarys.points.demo import seed_points_demo
-from dracarys.wallet.demo import seed_wallet_demo
+from dracarys.wallet import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
 

@@ -1,4 +1,5 @@
-"""Mentorship feeds the wallet's monthly mentor bonus: average rating and attendance."""
+"""Mentorship feeds the wallet's monthly mentor bonus: average rating and attendance,
+composed by the workers' monthly job."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import asyncpg
 
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
-from dracarys.wallet.service import run_monthly_mentor_bonuses
 from tests.mentorship.conftest import balance
+from workers.wallet_tasks import pay_last_months_mentor_bonuses
 
 
 async def _session(
@@ -81,8 +82,8 @@ async def test_bonus_goes_to_the_mentor_above_4_7_with_80_percent_attendance(
     await _session(pool, absent.id, december + timedelta(days=40), [(mentees[2].id, True, 5)])
 
     platform.clock.set(datetime(2026, 1, 3, tzinfo=UTC))  # type: ignore[attr-defined]
-    assert await run_monthly_mentor_bonuses(platform) == [star.id]
-    assert await run_monthly_mentor_bonuses(platform) == []  # once per month
+    assert await pay_last_months_mentor_bonuses(platform) == [star.id]
+    assert await pay_last_months_mentor_bonuses(platform) == []  # once per month
     bonus = platform.settings.wallet_mentor_bonus_kes_minor
     assert (await balance(pool, star.id))[0] == bonus
     assert (await balance(pool, absent.id))[0] == 0

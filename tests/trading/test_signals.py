@@ -20,11 +20,10 @@ from dracarys.platform import Platform
 from dracarys.realtime.policies import CHANNEL_POLICIES, ChannelAccess
 from dracarys.trading import signals as signal_service
 from dracarys.trading.models import Side, SignalInput
-from dracarys.wallet.escrow import release_due_escrows
+from dracarys.wallet import release_due_escrows
 from streams.channels import parse_channel
-from tests.support import TestUser
+from tests.support import TestUser, fund_wallet
 from tests.trading.conftest import API, Desk
-from tests.wallet.conftest import fund_wallet
 from workers.runtime import Worker
 
 

@@ -1,5 +1,6 @@
 """Escrow end to end with a controllable clock: book and pay, hold, release after the
-session, holdback released after 30 days, weekly payout; and the refund rules."""
+session, holdback released after 30 days, weekly payout; refunds by the cancellation
+policy; and mentors' contract shares."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import Conflict
 from dracarys.identity.access import Role
+from dracarys.mentorship.policy import cancellation_refund_bps
 from dracarys.platform import Platform
-from dracarys.wallet import escrow, ledger, payouts, service
-from dracarys.wallet.models import AccountCode
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.escrow import service as escrow
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode
+from dracarys.wallet.payouts import service as payouts
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
@@ -26,7 +32,7 @@ MakeUser = Callable[..., Awaitable[TestUser]]
 
 async def _available(pool: asyncpg.Pool, user: TestUser, currency: str = "KES") -> tuple[int, int]:
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, user.id)
+        balances = await balances_of(conn, user.id)
     row = next(b for b in balances.balances if b.currency == currency)
     return row.available_minor, row.pending_out_minor
 
@@ -44,10 +50,11 @@ async def test_escrow_lifecycle_book_pay_hold_release_holdback_and_weekly_payout
     clock: ManualClock,
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     mentee = await make_user(role=Role.MENTEE)
     mentor = await make_user(role=Role.MENTOR, kyc_level=2, phone="+254722000111")
-    await fund_wallet(pool, mentee.id, "KES", 1_160_000, clock.now())
+    await fund_wallet(mentee.id, "KES", 1_160_000)
 
     # Book and pay: KES 11,600 including 16% VAT goes into escrow, with an invoice.
     paid = await client.post(
@@ -123,11 +130,12 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
     platform: Platform,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     mentee = await make_user()
     mentor = await make_user(role=Role.MENTOR)
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, mentee.id, "USD", 20_000, clock.now())
+    await fund_wallet(mentee.id, "USD", 20_000)
     async with transaction(pool) as conn:
         await escrow.hold_escrow(
             conn,
@@ -198,7 +206,8 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
         ("mentee_no_show", None, 0),
     ],
 )
-async def test_cancellation_rules_refund_fully_or_partly(
+async def test_a_cancelled_booking_refunds_by_the_cancellation_policy_and_pays_the_contract_share(
+    client: Client,
     make_user: MakeUser,
     platform: Platform,
     clock: ManualClock,
@@ -206,12 +215,19 @@ async def test_cancellation_rules_refund_fully_or_partly(
     reason: str,
     hours_before: float | None,
     refunded: int,
+    fund_wallet: FundWallet,
 ) -> None:
     mentee = await make_user()
     mentor = await make_user(role=Role.MENTOR)
-    await fund_wallet(pool, mentee.id, "KES", 10_000, clock.now())
+    admin = await make_user(role=Role.ADMIN)
+    await fund_wallet(mentee.id, "KES", 10_000)
+    contract = await client.put(
+        f"/api/v1/admin/mentors/{mentor.id}/contract",
+        json={"share_bps": 8_000},
+        headers=admin.headers,
+    )
+    assert contract.status_code == 200, contract.text
     async with transaction(pool) as conn:
-        await escrow.set_mentor_contract(conn, mentor.id, share_bps=8_000, now=clock.now())
         held = await escrow.hold_escrow(
             conn,
             settings=platform.settings,
@@ -223,13 +239,12 @@ async def test_cancellation_rules_refund_fully_or_partly(
             reference="s-1",
             idempotency_key=f"escrow-cancel-{reason}-{hours_before}",
         )
-        settled = await escrow.cancel_escrow(
+        settled = await escrow.refund_escrow(
             conn,
             held.id,
             settings=platform.settings,
             now=clock.now(),
-            reason=reason,
-            hours_before_start=hours_before,
+            fraction_bps=cancellation_refund_bps(reason, hours_before),
         )
     assert settled.refunded_minor == refunded
     assert await _available(pool, mentee) == (refunded, 0)
@@ -242,3 +257,39 @@ async def test_cancellation_rules_refund_fully_or_partly(
                 conn, held.id, opened_by=mentee.id, reason="late", evidence=[], now=clock.now()
             )
         assert (await ledger.check_ledger(conn)).problems == []
+
+
+async def test_only_an_admin_sets_a_mentors_contract_share_and_it_is_audit_logged(
+    client: Client, make_user: MakeUser, platform: Platform, pool: asyncpg.Pool
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    admin = await make_user(role=Role.ADMIN)
+    url = f"/api/v1/admin/mentors/{mentor.id}/contract"
+    refused = await client.put(url, json={"share_bps": 9_000}, headers=mentor.headers)
+    assert refused.status_code == 403
+    not_a_mentor = await client.put(
+        f"/api/v1/admin/mentors/{mentee.id}/contract",
+        json={"share_bps": 9_000},
+        headers=admin.headers,
+    )
+    assert not_a_mentor.status_code == 404
+    too_much = await client.put(url, json={"share_bps": 10_001}, headers=admin.headers)
+    assert too_much.status_code in (400, 422)
+    for share in (7_500, 9_000):
+        done = await client.put(url, json={"share_bps": share}, headers=admin.headers)
+        assert done.status_code == 200, done.text
+        assert done.json() == {"mentor_id": str(mentor.id), "share_bps": share}
+    assert (
+        await pool.fetchval(
+            "SELECT share_bps FROM mentor_contracts WHERE mentor_id = $1", mentor.id
+        )
+        == 9_000
+    )
+    audit = await pool.fetch(
+        "SELECT actor_id, target, details FROM audit_log WHERE action = 'mentor.contract_set'"
+        " ORDER BY position"
+    )
+    assert [(r["actor_id"], r["target"]) for r in audit] == [(admin.id, f"user:{mentor.id}")] * 2
+    default = platform.settings.wallet_mentor_share_bps
+    assert [r["details"]["previous_share_bps"] for r in audit] == [default, 7_500]

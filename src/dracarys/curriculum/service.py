@@ -54,7 +54,7 @@ from dracarys.identity.access import CurrentUser, Role
 from dracarys.mentorship import store as mentorship_store
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)

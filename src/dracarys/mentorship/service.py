@@ -43,8 +43,7 @@ from dracarys.messaging.service import queue_email
 from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import hold_escrow, refund_escrow, release_escrow
-from dracarys.wallet.service import MENTOR_MONTH_SOURCES, MentorMonth
+from dracarys.wallet import MentorMonth, hold_escrow, refund_escrow, release_escrow
 
 log = structlog.get_logger("dracarys.mentorship")
 
@@ -1062,6 +1061,3 @@ async def mentor_months(conn: Connection, month: str) -> list[MentorMonth]:
         )
         for row in await store.mentor_months(conn, start, end)
     ]
-
-
-MENTOR_MONTH_SOURCES.append(mentor_months)

@@ -24,6 +24,7 @@ from dracarys.identity import contacts_of, display_names
 from dracarys.identity.access import CurrentUser
 from dracarys.messaging.service import queue_email
 from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.money import format_money
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
@@ -56,9 +57,7 @@ from dracarys.trading.models import (
     TimeInForce,
     TrackRecord,
 )
-from dracarys.wallet.escrow import hold_escrow
-from dracarys.wallet.invoices import money
-from dracarys.wallet.ledger import InsufficientFunds
+from dracarys.wallet import InsufficientFunds, hold_escrow
 
 # Subscription ids derive from (subscriber, idempotency key), so a retry finds its own.
 _SUBSCRIPTION_KEYS = uuid.UUID("3a4c9f0e-6b1d-4e8a-9c2f-7d5e1b0a4c63")
@@ -697,7 +696,7 @@ async def _tell_past_due(conn: Connection, platform: Platform, row: Any, now: da
         template=PAST_DUE_TEMPLATE,
         context={
             "mentor": mentor.name,
-            "amount": money(row["monthly_price_minor"], row["currency"]),
+            "amount": format_money(row["monthly_price_minor"], row["currency"]),
         },
         now=now,
         user_id=row["subscriber_id"],
