@@ -19,6 +19,7 @@ from dracarys.platform import Platform
 from workers.backtest_tasks import register_backtest_tasks
 from workers.broker import DELIVERING_BROKER
 from workers.consumers import Consumer, consumers_for
+from workers.mentor_bonus_tasks import register_mentor_bonus_tasks
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
 from workers.trading_tasks import register_trading_tasks
@@ -108,5 +109,6 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_points_tasks(broker),
         **register_mentorship_tasks(broker),
         **register_wallet_tasks(broker),
+        **register_mentor_bonus_tasks(broker),
         **register_trading_tasks(broker),
     }

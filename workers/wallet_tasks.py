@@ -1,8 +1,8 @@
 """The wallet's scheduled jobs: escrow auto-release, holdback release, weekly payouts,
 their retries and the reconciliation of those in flight past the deadline, M-Pesa status
-queries for lost callbacks, pending-transfer expiry and the monthly mentor bonus (composed
-here from mentorship's ratings and attendance and the wallet's payment). Thin: each calls
-one wallet service. And the wallet's consumer of redeemed points."""
+queries for lost callbacks and pending-transfer expiry (the monthly mentor bonus is
+`workers.mentor_bonus_tasks`). Thin: each calls one wallet service. And the wallet's
+consumer of redeemed points."""
 
 from __future__ import annotations
 
@@ -14,17 +14,10 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys import wallet
 from dracarys.db import Connection
-from dracarys.mentorship.service import mentor_months
 from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
-from dracarys.platform import Platform
 from dracarys.points.events import PointsRedeemedForCredit
 from workers.broker import PlatformJob, register_cron_jobs
-
-
-async def pay_last_months_mentor_bonuses(platform: Platform) -> list[uuid.UUID]:
-    return await wallet.run_monthly_mentor_bonuses(platform, mentor_months)
-
 
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.release_due_escrows": (wallet.release_due_escrows, "*/5 * * * *"),
@@ -34,7 +27,6 @@ _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.reconcile_payouts": (wallet.reconcile_payouts_in_flight, "*/5 * * * *"),
     "wallet.settle_stale_mpesa": (wallet.settle_stale_mpesa_deposits, "*/2 * * * *"),
     "wallet.expire_pending_transfers": (wallet.expire_timed_out_transfers, "*/15 * * * *"),
-    "wallet.mentor_bonuses": (pay_last_months_mentor_bonuses, "0 7 1 * *"),
 }
 
 

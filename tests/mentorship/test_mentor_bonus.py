@@ -1,5 +1,5 @@
-"""Mentorship feeds the wallet's monthly mentor bonus: average rating and attendance,
-composed by the workers' monthly job."""
+"""Mentorship feeds the wallet's monthly mentor bonus (the job `workers` composes of the
+two): average rating and attendance."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncpg
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
 from tests.mentorship.conftest import balance
-from workers.wallet_tasks import pay_last_months_mentor_bonuses
+from workers.mentor_bonus_tasks import pay_last_months_mentor_bonuses
 
 
 async def _session(

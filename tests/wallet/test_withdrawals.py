@@ -47,6 +47,16 @@ async def _kes(client: Client, user: TestUser) -> tuple[int, int]:
     return row["available_minor"], row["pending_out_minor"]
 
 
+async def _enrol_totp(platform: Platform, user: TestUser, clock: ManualClock) -> str:
+    """Two-factor sign-in turned on for `user` (as enrolling does); → the TOTP secret."""
+    secret = pyotp.random_base32()
+    async with transaction(platform.pool) as conn:
+        sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
+        await identity_store.set_totp_secret(conn, user.id, sealed)
+        await identity_store.enable_totp(conn, user.id, clock.now())
+    return secret
+
+
 async def test_withdrawal_needs_kyc_step_up_above_threshold_and_stays_in_the_daily_limit(
     client: Client,
     make_user: MakeUser,
@@ -288,11 +298,7 @@ async def test_a_large_withdrawal_passes_with_a_fresh_totp_code_once(
 ) -> None:
     user = await make_user(kyc_level=2)
     await fund_wallet(user.id, "KES", 20_000_000)
-    secret = pyotp.random_base32()
-    async with transaction(pool) as conn:
-        sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
-        await identity_store.set_totp_secret(conn, user.id, sealed)
-        await identity_store.enable_totp(conn, user.id, clock.now())
+    secret = await _enrol_totp(platform, user, clock)
     code = pyotp.TOTP(secret).at(clock.now())
     wrong = await client.post(
         f"/api/v1/wallets/{user.id}/withdraw",
@@ -327,11 +333,7 @@ async def test_a_large_withdrawal_passes_with_the_token_post_me_step_up_gave(
     user = await make_user(kyc_level=2)
     other = await make_user(kyc_level=2)
     await fund_wallet(user.id, "KES", 20_000_000)
-    secret = pyotp.random_base32()
-    async with transaction(pool) as conn:
-        sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
-        await identity_store.set_totp_secret(conn, user.id, sealed)
-        await identity_store.enable_totp(conn, user.id, clock.now())
+    secret = await _enrol_totp(platform, user, clock)
     stepped_up = await client.post(
         "/api/v1/me/step-up",
         json={"code": pyotp.TOTP(secret).at(clock.now())},
@@ -365,6 +367,7 @@ async def test_a_large_withdrawal_passes_with_the_token_post_me_step_up_gave(
         assert again.json()["id"] == ok.json()["id"]
     # The token is this session's: another user's session cannot use it.
     await fund_wallet(other.id, "KES", 20_000_000)
+    await _enrol_totp(platform, other, clock)
     borrowed = await client.post(
         f"/api/v1/wallets/{other.id}/withdraw",
         json=_withdrawal(6_000_000, "wd-token-0002", step_up_token=token),

@@ -107,24 +107,41 @@ async def require_step_up(
     platform: Platform,
     user: CurrentUser,
     *,
-    totp_code: str | None = None,
-    step_up_token: str | None = None,
+    totp_code: str | None,
+    step_up_token: str | None,
+    conn: Connection | None = None,
 ) -> None:
-    """Let a high-value action go ahead with a live step-up token of this session, or
-    else a fresh TOTP code (checked and burnt in a transaction of its own, so a code
-    opens one action). Refusals are all 403 with `step_up_required: true`."""
-    if step_up_token is not None:
+    """Let a high-value action go ahead for an enrolled user with a live step-up token of
+    this session, or else a fresh TOTP code; refusals are all 403 with
+    `step_up_required: true`. With `conn` the check runs in the caller's transaction, so
+    a code is spent only if the caller's action commits; without, in its own."""
+    if not totp_code and not step_up_token:
+        raise _step_up_refused(
+            "this needs a fresh code from your authenticator app, or a step-up token", "totp_code"
+        )
+    if conn is None:
+        async with transaction(platform.pool) as own:
+            await _step_up(own, platform, user, totp_code, step_up_token)
+    else:
+        await _step_up(conn, platform, user, totp_code, step_up_token)
+
+
+async def _step_up(
+    conn: Connection,
+    platform: Platform,
+    user: CurrentUser,
+    totp_code: str | None,
+    step_up_token: str | None,
+) -> None:
+    row = await store.user_by_id(conn, user.id)
+    if row is None or row["totp_enabled_at"] is None:
+        raise _step_up_refused(
+            "turn on two-factor sign-in with an authenticator app before doing this",
+            "totp_code",
+        )
+    if step_up_token:
         verify_step_up_token(platform, user, step_up_token)
         return
-    if not totp_code:
-        raise _step_up_refused("this needs a fresh code from your authenticator app", "totp_code")
-    async with transaction(platform.pool) as conn:
-        row = await store.user_by_id(conn, user.id)
-        if row is None or row["totp_enabled_at"] is None:
-            raise _step_up_refused(
-                "turn on two-factor sign-in with an authenticator app before doing this",
-                "totp_code",
-            )
-        accepted = await verify_step_up(conn, platform, user_id=user.id, code=totp_code)
-    if not accepted:
+    assert totp_code is not None
+    if not await verify_step_up(conn, platform, user_id=user.id, code=totp_code):
         raise _step_up_refused("the authenticator code is wrong or was already used", "totp_code")

@@ -14,6 +14,8 @@ from dracarys.payments.daraja import (
     read_result,
     read_stk_callback,
     read_stored_stk_callback,
+    result_as_received,
+    stk_callback_as_received,
     transaction_status_answer,
     whole_shillings,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "read_result",
     "read_stk_callback",
     "read_stored_stk_callback",
+    "result_as_received",
+    "stk_callback_as_received",
     "transaction_status_answer",
     "verify_webhook",
     "webhook_secrets",

@@ -428,6 +428,19 @@ def read_stored_stk_callback(callback: Any) -> StkCallback:
     return _read(callback, StkCallback, "an STK callback")
 
 
+def stk_callback_as_received(body: dict[str, Any]) -> dict[str, Any]:
+    """The `stkCallback` object of a callback `read_stk_callback` accepted, as it came:
+    what is kept (and what `read_stored_stk_callback` reads back)."""
+    callback: dict[str, Any] = body["Body"]["stkCallback"]
+    return callback
+
+
+def result_as_received(body: dict[str, Any]) -> dict[str, Any]:
+    """The `Result` object of an answer `read_result` accepted, as it came."""
+    result: dict[str, Any] = body["Result"]
+    return result
+
+
 def read_result(body: Any) -> DarajaResult:
     """`{"Result": {...}}` of a B2C result, a queue time-out or a status-query result."""
     return _read(body, _ResultEnvelope, "a Daraja result").result

@@ -11,13 +11,12 @@ and bonus entry points, the scheduled jobs, the topics the wallet emits with the
 payloads, sealing older payment details, and the demo seeder. The routes are
 `dracarys.wallet.api.ROUTES`."""
 
-from dracarys.wallet.credits.models import MentorMonth, MentorMonths
+from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.credits.service import (
     credit_points_conversion,
     credit_redeemed_points,
     pay_mentor_bonuses,
     previous_month,
-    run_monthly_mentor_bonuses,
 )
 from dracarys.wallet.demo import seed_wallet_demo
 from dracarys.wallet.deposits.service import settle_stale_mpesa_deposits
@@ -28,6 +27,7 @@ from dracarys.wallet.escrow.service import (
     release_due_escrows,
     release_due_holdbacks,
     release_escrow,
+    set_mentor_contract,
 )
 from dracarys.wallet.events import (
     CHARGEBACK_CLOSED,
@@ -71,7 +71,6 @@ __all__ = [
     "EscrowView",
     "InsufficientFunds",
     "MentorMonth",
-    "MentorMonths",
     "PaymentCaptured",
     "PayoutCompleted",
     "PayoutNeedsReview",
@@ -89,9 +88,9 @@ __all__ = [
     "release_due_holdbacks",
     "release_escrow",
     "retry_due_payouts",
-    "run_monthly_mentor_bonuses",
     "run_weekly_payouts",
     "seal_plain_payment_details",
     "seed_wallet_demo",
+    "set_mentor_contract",
     "settle_stale_mpesa_deposits",
 ]

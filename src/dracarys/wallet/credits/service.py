@@ -12,7 +12,7 @@ from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput
 from dracarys.platform import Platform
 from dracarys.wallet.credits import store
-from dracarys.wallet.credits.models import MentorMonth, MentorMonths
+from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.events import PointsCreditLanded, emit_event
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, Transfer, TransferSpec
@@ -152,14 +152,3 @@ def previous_month(now: datetime) -> str:
     first = now.astimezone(UTC).replace(day=1)
     last_month = first - timedelta(days=1)
     return f"{last_month.year}-{last_month.month:02d}"
-
-
-async def run_monthly_mentor_bonuses(
-    platform: Platform, mentor_months: MentorMonths
-) -> list[uuid.UUID]:
-    """The scheduled job: last month's bonuses, on the ratings and attendance
-    `mentor_months` (mentorship's, as the workers compose it) reports."""
-    month = previous_month(platform.clock.now())
-    async with platform.pool.acquire() as conn:
-        stats = await mentor_months(conn, month)
-    return await pay_mentor_bonuses(platform, month, stats)

@@ -24,6 +24,7 @@ from dracarys.payments import (
     normalise_phone,
     read_stk_callback,
     read_stored_stk_callback,
+    stk_callback_as_received,
     whole_shillings,
 )
 from dracarys.payments import (
@@ -324,7 +325,7 @@ async def handle_stk_callback(platform: Platform, token: str, payload: dict[str,
             provider="mpesa",
             kind="stk",
             reference=callback.checkout_request_id,
-            payload=payload["Body"]["stkCallback"],
+            payload=stk_callback_as_received(payload),
             now=now,
         )
         await _apply_stk_callback(conn, callback, now)

@@ -1,12 +1,11 @@
-"""An escrow's parties read it and dispute it; admins decide disputes and set mentors'
-contract shares."""
+"""An escrow's parties read it and dispute it; admins decide disputes."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -19,10 +18,7 @@ from dracarys.wallet.escrow.models import (
     DisputeResolution,
     DisputeView,
     EscrowView,
-    MentorContract,
-    MentorContractView,
 )
-from dracarys.wallet.http import source_ip
 
 
 class EscrowController(Controller):
@@ -78,24 +74,6 @@ class EscrowAdminController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> DisputeView:
         return await service.decide_dispute(platform, current_user, dispute_id, data)
-
-    @put(
-        "/mentors/{mentor_id:uuid}/contract",
-        operation_id="setMentorContract",
-        status_code=HTTP_200_OK,
-        summary="Set a mentor's share of what their sessions earn, for escrows from now on",
-    )
-    async def set_contract(
-        self,
-        mentor_id: FromPath[uuid.UUID],
-        data: JSONBody[MentorContract],
-        request: Request[Any, Any, Any],
-        platform: NamedDependency[Platform],
-        current_user: NamedDependency[CurrentUser],
-    ) -> MentorContractView:
-        return await service.set_mentor_contract(
-            platform, current_user, mentor_id, data, source_ip=source_ip(request)
-        )
 
 
 ROUTES: list[Any] = [EscrowController, EscrowAdminController]

@@ -87,15 +87,3 @@ class DisputeView(Schema):
     refund_minor: int | None
     resolution_note: str | None
     created_at: datetime
-
-
-class MentorContract(Input):
-    """A mentor's share of what their sessions earn (net of VAT), in basis points: 7,000
-    is the default 70%."""
-
-    share_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
-
-
-class MentorContractView(Schema):
-    mentor_id: uuid.UUID
-    share_bps: int

@@ -19,7 +19,6 @@ from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import account_of
 from dracarys.identity.access import CurrentUser, Role
-from dracarys.identity.audit import record_audit
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.escrow import store
@@ -30,8 +29,6 @@ from dracarys.wallet.escrow.models import (
     DisputeView,
     Escrow,
     EscrowView,
-    MentorContract,
-    MentorContractView,
 )
 from dracarys.wallet.events import EscrowReleased, RefundIssued, emit_event
 from dracarys.wallet.invoices import service as invoices
@@ -451,34 +448,14 @@ async def open_disputes(platform: Platform, limit: int = 100) -> list[DisputeVie
 
 
 async def set_mentor_contract(
-    platform: Platform,
-    admin: CurrentUser,
-    mentor_id: uuid.UUID,
-    contract: MentorContract,
-    *,
-    source_ip: str | None,
-) -> MentorContractView:
-    """An admin sets a mentor's share for escrows held from now on (those held already
-    keep the share they were held with); audit-logged."""
-    now = platform.clock.now()
-    async with transaction(platform.pool) as conn:
-        mentor = await account_of(conn, mentor_id)
-        if mentor is None or mentor.role is not Role.MENTOR:
-            raise NotFound("no such mentor", field="mentor_id")
-        previous = await store.mentor_share_bps(conn, mentor_id)
-        if previous is None:
-            previous = platform.settings.wallet_mentor_share_bps
-        await store.set_mentor_share(conn, mentor_id, contract.share_bps, now)
-        await record_audit(
-            conn,
-            admin.id,
-            "mentor.contract_set",
-            f"user:{mentor_id}",
-            source_ip,
-            {"share_bps": contract.share_bps, "previous_share_bps": previous},
-            at=now,
-        )
-    return MentorContractView(mentor_id=mentor_id, share_bps=contract.share_bps)
+    conn: Connection, mentor_id: uuid.UUID, *, share_bps: int, now: datetime
+) -> None:
+    """Override the default 70% mentor share for escrows of this mentor held from now on
+    (those held already keep theirs), inside the caller's transaction: mentorship's
+    admins set it, with the audit entry."""
+    if not 0 <= share_bps <= BPS:
+        raise InvalidInput("a share is between 0 and 10000 bps", field="share_bps")
+    await store.set_mentor_share(conn, mentor_id, share_bps, now)
 
 
 # ---- scheduled jobs -------------------------------------------------------------------

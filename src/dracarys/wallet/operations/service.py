@@ -8,8 +8,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from dracarys.db import Connection, xact_lock
 from dracarys.errors import InvalidInput
 from dracarys.idempotency import request_hash
@@ -41,9 +39,3 @@ async def run_once(
     result = await work()
     await store.insert_operation(conn, scope, key, kind, digest, result, now)
     return result
-
-
-async def was_run(pool: asyncpg.Pool, *, scope: str, key: str) -> bool:
-    """Whether a call with this key has a kept result already (its retry replays it)."""
-    async with pool.acquire() as conn:
-        return await store.operation_exists(conn, scope, key)

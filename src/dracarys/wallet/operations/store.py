@@ -19,17 +19,6 @@ async def find_operation(conn: Connection, scope: str, key: str) -> Operation | 
     return record_or_none(Operation, row)
 
 
-async def operation_exists(conn: Connection, scope: str, key: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM wallet_operations
-                   WHERE scope = $1 AND idempotency_key = $2)""",
-            scope,
-            key,
-        )
-    )
-
-
 async def insert_operation(
     conn: Connection,
     scope: str,

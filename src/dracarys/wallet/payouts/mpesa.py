@@ -33,6 +33,7 @@ from dracarys.payments import (
     DarajaOutcomeUnknown,
     b2c_paid_minor,
     read_result,
+    result_as_received,
     transaction_status_answer,
 )
 from dracarys.payments import (
@@ -333,7 +334,7 @@ async def handle_b2c_result(
             provider="mpesa",
             kind="b2c_timeout" if queue_timeout else "b2c_result",
             reference=originator_id,
-            payload=payload["Result"],
+            payload=result_as_received(payload),
             now=now,
         )
         found = await _lock_attempt(conn, originator_id)
@@ -435,7 +436,7 @@ async def handle_status_result(
             provider="mpesa",
             kind="b2c_status_timeout" if queue_timeout else "b2c_status",
             reference=originator_id,
-            payload=payload["Result"],
+            payload=result_as_received(payload),
             now=now,
         )
         if queue_timeout:

@@ -25,7 +25,7 @@ from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
 from dracarys.wallet.ledger.service import InsufficientFunds
 from dracarys.wallet.models import ID_NAMESPACE, SUPPORTED_CURRENCIES
-from dracarys.wallet.operations.service import run_once, was_run
+from dracarys.wallet.operations.service import run_once
 from dracarys.wallet.payment_details import service as payment_details
 from dracarys.wallet.payouts import mpesa, store
 from dracarys.wallet.payouts.models import PayoutView, PayoutWithAttempt, WithdrawRequest
@@ -160,24 +160,6 @@ async def _open_payout(
     return payout
 
 
-async def _may_withdraw(platform: Platform, actor: CurrentUser, request: WithdrawRequest) -> None:
-    """Identity verified (KYC level 2) and, from the threshold up, a step-up: a fresh
-    authenticator code or the token `POST /me/step-up` gave for one."""
-    async with platform.pool.acquire() as conn:
-        account = await account_of(conn, actor.id)
-    if account is None:
-        raise NotFound("no such wallet", field="wallet_id")
-    if account.kyc_level < 2:
-        raise Forbidden("withdrawals need identity verification (KYC level 2)", field="kyc_level")
-    if request.amount_minor >= step_up_threshold_minor(platform.settings, request.currency):
-        await require_step_up(
-            platform,
-            actor,
-            totp_code=request.totp_code,
-            step_up_token=request.step_up_token,
-        )
-
-
 class _Withdrawal(msgspec.Struct, frozen=True, kw_only=True):
     """What makes two withdrawal requests the same one: the step-up proof is left out,
     so a retry may carry a fresh one (or none) and still get the first answer."""
@@ -196,10 +178,10 @@ async def request_withdrawal(
     idempotency_key: str,
 ) -> PayoutView:
     """Reserve the amount in the wallet and send it out: M-Pesa B2C at once, or a bank
-    transfer an admin records. Needs KYC level 2, a step-up above the threshold, and
-    stays within the daily limit. A retry with the same key answers with the payout's
-    state now (never `sent` before M-Pesa took the request in), without asking for the
-    step-up again."""
+    transfer an admin records. Needs KYC level 2, a step-up above the threshold (a fresh
+    authenticator code or the token `POST /me/step-up` gave for one), and stays within
+    the daily limit. A retry with the same key answers with the payout's state now (never
+    `sent` before M-Pesa took the request in), without asking for the step-up again."""
     require_wallet_owner(actor, wallet_id)
     settings = platform.settings
     now = platform.clock.now()
@@ -208,11 +190,24 @@ async def request_withdrawal(
         whole_shillings(request.amount_minor, request.currency)
     else:
         destination = request.destination
-    scope = f"user:{wallet_id}"
-    if not await was_run(platform.pool, scope=scope, key=idempotency_key):
-        await _may_withdraw(platform, actor, request)
 
     async def work(conn: Connection) -> dict[str, Any]:
+        account = await account_of(conn, wallet_id)
+        if account is None:
+            raise NotFound("no such wallet", field="wallet_id")
+        if account.kyc_level < 2:
+            raise Forbidden(
+                "withdrawals need identity verification (KYC level 2)", field="kyc_level"
+            )
+        if request.amount_minor >= step_up_threshold_minor(settings, request.currency):
+            # Checked (a code spent) in this transaction: only if the withdrawal commits.
+            await require_step_up(
+                platform,
+                actor,
+                totp_code=request.totp_code,
+                step_up_token=request.step_up_token,
+                conn=conn,
+            )
         # One withdrawal per user at a time past this point keeps the daily sum exact.
         await xact_lock(conn, "withdraw-limit", wallet_id)
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -241,7 +236,7 @@ async def request_withdrawal(
     async with transaction(platform.pool) as conn:
         result = await run_once(
             conn,
-            scope=scope,
+            scope=f"user:{wallet_id}",
             key=idempotency_key,
             kind="withdraw",
             body=_Withdrawal(
