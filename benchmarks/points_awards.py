@@ -235,7 +235,7 @@ async def reconcile_large_ledger(dsn: str) -> float:
     pool = await create_pool(dsn, min_size=1, max_size=4)
     platform = Platform(settings=settings, database=Database(pool=pool, dsn=dsn))
     started = time.perf_counter()
-    report = await reconcile.reconcile(platform, days=2)
+    report = await reconcile(platform, days=2)
     elapsed = time.perf_counter() - started
     assert report["consistent"], report
     await pool.close()

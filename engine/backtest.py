@@ -1,6 +1,8 @@
 """The simulation kernel: turns per-bar signals into orders, fills, cash, position and
 equity, one bar at a time, deterministically.
 
+Whole on purpose (over 600 lines): the fill rules, their kernel and its layouts change together.
+
 Fill semantics (every rule here is tested case by case in ``tests/engine``):
 
 * **Signals** are evaluated on a bar's close. With ``fill="next_open"`` (default) the
@@ -313,7 +315,7 @@ def _entry_units(
 
 
 @inline_kernel
-def _close_trade(
+def _record_trade(
     trades: FloatArray,
     trade_count: int,
     position: float,
@@ -346,6 +348,42 @@ def _close_trade(
         trades[trade_count, T_EXIT_REASON] = exit_reason
         trades[trade_count, T_CASH_HELD] = cash_held
     return pnl
+
+
+@inline_kernel
+def _close_position(
+    trades: FloatArray,
+    trade_count: int,
+    position: float,
+    entry_bar: int,
+    entry_price: float,
+    entry_fee: float,
+    cash_before_entry: float,
+    cash: float,
+    exit_bar: int,
+    exit_price: float,
+    exit_reason: int,
+    fee_rate: float,
+    fixed_fee: float,
+) -> tuple[int, float]:
+    """Close ``position`` at ``exit_price``: charge the exit fee, record the trade and
+    return the new trade count and the cash after it, the cash held before its entry plus
+    its profit (the accounting rule in the module doc). The caller flattens the position."""
+    fee = abs(position) * exit_price * fee_rate + fixed_fee
+    pnl = _record_trade(
+        trades,
+        trade_count,
+        position,
+        entry_bar,
+        entry_price,
+        entry_fee,
+        exit_bar,
+        exit_price,
+        fee,
+        exit_reason,
+        cash,
+    )
+    return trade_count + 1, cash_before_entry + pnl
 
 
 @inline_kernel
@@ -525,22 +563,21 @@ def simulate(
             exit_reason = EXIT_SIGNAL
         pending_exit = False
         if exit_reason >= 0:
-            fee = abs(position) * exit_price * fee_rate + fixed_fee
-            pnl = _close_trade(
+            trade_count, cash = _close_position(
                 trades,
                 trade_count,
                 position,
                 entry_bar,
                 entry_price,
                 entry_fee,
+                cash_before_entry,
+                cash,
                 i,
                 exit_price,
-                fee,
                 exit_reason,
-                cash,
+                fee_rate,
+                fixed_fee,
             )
-            trade_count += 1
-            cash = cash_before_entry + pnl
             position = 0.0
             exit_reason = -1
 
@@ -692,22 +729,21 @@ def simulate(
 
         # Close the position (protective exit or signal at this close).
         if exit_reason >= 0:
-            fee = abs(position) * exit_price * fee_rate + fixed_fee
-            pnl = _close_trade(
+            trade_count, cash = _close_position(
                 trades,
                 trade_count,
                 position,
                 entry_bar,
                 entry_price,
                 entry_fee,
+                cash_before_entry,
+                cash,
                 i,
                 exit_price,
-                fee,
                 exit_reason,
-                cash,
+                fee_rate,
+                fixed_fee,
             )
-            trade_count += 1
-            cash = cash_before_entry + pnl
             position = 0.0
 
         # Market entries at this close (reversals included).
@@ -736,22 +772,21 @@ def simulate(
         if position != 0.0 and _below_margin(equity, position, closes[i], maintenance):
             side = 1.0 if position > 0.0 else -1.0
             exit_price = closes[i] * (1.0 - side * slippage)
-            fee = abs(position) * exit_price * fee_rate + fixed_fee
-            pnl = _close_trade(
+            trade_count, cash = _close_position(
                 trades,
                 trade_count,
                 position,
                 entry_bar,
                 entry_price,
                 entry_fee,
+                cash_before_entry,
+                cash,
                 i,
                 exit_price,
-                fee,
                 EXIT_MARGIN_CALL,
-                cash,
+                fee_rate,
+                fixed_fee,
             )
-            trade_count += 1
-            cash = cash_before_entry + pnl
             position = 0.0
             pending_direction = 0
             pending_exit = False
@@ -760,7 +795,7 @@ def simulate(
         i += 1
 
     if position != 0.0:
-        _close_trade(
+        _record_trade(
             trades,
             trade_count,
             position,

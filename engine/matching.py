@@ -2,7 +2,7 @@
 struct-of-arrays book, and one Numba kernel matches the whole book against a market tick
 (one bar per symbol) with no Python loop per order.
 
-Fill rules (each tested in ``tests/trading/test_matching.py``), consistent with the
+Fill rules (each tested in ``tests/engine/test_matching.py``), consistent with the
 backtest kernel's (``engine.backtest``):
 
 * An order works from the first bar whose time is at or after its ``eligible_ns`` (the

@@ -1,39 +1,60 @@
 """Which domain service consumes which outbox topic. Each consumer has a stable name: it is
-the de-duplication key in `processed_events`, so renaming one re-delivers history."""
+the de-duplication key in `processed_events`, so renaming one re-delivers history. The
+e-mail templates those consumers queue mail with are listed here too."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from dracarys import points
 from dracarys.backtests.events import BACKTEST_REQUESTED
+from dracarys.db import Connection
 from dracarys.identity.events import SESSION_ATTENDED, SESSION_RATED
 from dracarys.identity.profiles import on_session_attended, on_session_rated
 from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
 from dracarys.messaging.service import deliver_message
-from dracarys.outbox import BatchEventHandler, EventHandler
-from dracarys.points.events import CONSUMED_TOPICS as POINTS_TOPICS
-from dracarys.points.events import POINTS_AWARDED, POINTS_REDEEMED_FOR_CREDIT
+from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.outbox import BatchEventHandler, Event, EventHandler
+from dracarys.platform import Platform
 from dracarys.trading.events import SIGNAL_PUBLISHED
 from dracarys.trading.signals import on_signal_published
 from workers.backtest_tasks import on_backtest_requested
-from workers.points_tasks import (
-    on_points_awarded,
-    on_points_awarded_batch,
-    on_points_awarded_notify,
-    on_points_awarded_notify_batch,
-    on_points_event,
-    on_points_events,
-)
-from workers.wallet_tasks import on_points_redeemed_for_credit
+from workers.wallet_tasks import credit_redeemed_points
+
+# A consumer given what it needs as arguments: the connection of its transaction, the
+# platform of the worker delivering, and the batch (a single event is a batch of one).
+BatchApplier = Callable[[Connection, Platform, Sequence[Event]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
     name: str
     topics: frozenset[str]
-    handler: EventHandler
+    handler: EventHandler | None = None
     # Set-based alternative to `handler` for a whole batch (see outbox.consume_batch).
     batch_handler: BatchEventHandler | None = None
+    # Instead of `handler`: a consumer that receives the delivering platform.
+    applies: BatchApplier | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.applies is None):
+            raise ValueError(f"consumer {self.name!r} needs a `handler` or `applies`, not both")
+
+    def bound_to(self, platform: Platform) -> tuple[EventHandler, BatchEventHandler | None]:
+        """The (single, batch) handlers `consume_batch` calls, given `platform`."""
+        applies = self.applies
+        if applies is None:
+            assert self.handler is not None
+            return self.handler, self.batch_handler
+
+        async def one(conn: Connection, event: Event) -> None:
+            await applies(conn, platform, [event])
+
+        async def many(conn: Connection, batch: Sequence[Event]) -> None:
+            await applies(conn, platform, batch)
+
+        return one, many
 
 
 CONSUMERS: list[Consumer] = []
@@ -54,27 +75,22 @@ CONSUMERS.append(
     )
 )
 CONSUMERS.append(
-    Consumer(
-        name="points.award",
-        topics=POINTS_TOPICS,
-        handler=on_points_event,
-        batch_handler=on_points_events,
-    )
+    # Awards, voids, logins, badges and wallet feedback.
+    Consumer(name="points.award", topics=points.CONSUMED_TOPICS, applies=points.apply_events)
 )
 CONSUMERS.append(
     Consumer(
         name="points.leaderboard",
-        topics=frozenset({POINTS_AWARDED}),
-        handler=on_points_awarded,
-        batch_handler=on_points_awarded_batch,
+        topics=frozenset({points.POINTS_AWARDED}),
+        applies=points.count_awards,
     )
 )
 CONSUMERS.append(
+    # Award e-mails and live notifications.
     Consumer(
         name="points.notify",
-        topics=frozenset({POINTS_AWARDED}),
-        handler=on_points_awarded_notify,
-        batch_handler=on_points_awarded_notify_batch,
+        topics=frozenset({points.POINTS_AWARDED}),
+        applies=points.notify_awards,
     )
 )
 CONSUMERS.append(
@@ -92,10 +108,20 @@ CONSUMERS.append(
 CONSUMERS.append(
     Consumer(
         name="wallet.points_credit",
-        topics=frozenset({POINTS_REDEEMED_FOR_CREDIT}),
-        handler=on_points_redeemed_for_credit,
+        topics=frozenset({points.POINTS_REDEEMED_FOR_CREDIT}),
+        applies=credit_redeemed_points,
     )
 )
+
+
+# The e-mail templates the consumers above queue mail with, by name.
+EMAIL_TEMPLATES: dict[str, EmailTemplate] = {**points.EMAIL_TEMPLATES}
+
+
+def register_email_templates() -> None:
+    """Give messaging the templates of `EMAIL_TEMPLATES` (again is harmless)."""
+    for name, template in EMAIL_TEMPLATES.items():
+        register_email_template(name, template)
 
 
 def consumers_for(topic: str) -> list[Consumer]:

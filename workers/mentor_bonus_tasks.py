@@ -10,7 +10,7 @@ from typing import Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
-from dracarys.mentorship.service import mentor_months
+from dracarys.mentorship import mentor_months
 from dracarys.platform import Platform
 from dracarys.wallet import pay_mentor_bonuses, previous_month
 from workers.broker import PlatformJob, register_cron_jobs

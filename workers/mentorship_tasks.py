@@ -8,7 +8,7 @@ from typing import Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
-from dracarys.mentorship.service import complete_ended_sessions, emit_due_reminders
+from dracarys.mentorship import complete_ended_sessions, emit_due_reminders
 from workers.broker import PlatformJob, register_cron_jobs
 
 SEND_REMINDERS = "mentorship.send_reminders"

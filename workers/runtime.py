@@ -20,7 +20,7 @@ from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
 from dracarys.trading.runtime import paper_trading
 from workers.broker import RunningTasks, build_broker, hand_back_unfinished
-from workers.consumers import consumer_names
+from workers.consumers import consumer_names, register_email_templates
 from workers.tasks import DELIVER_EVENTS, register_tasks
 
 log = structlog.get_logger("workers.runtime")
@@ -36,6 +36,7 @@ class Worker:
 
     def __init__(self, platform: Platform, broker: AsyncBroker | None = None) -> None:
         self.platform = platform
+        register_email_templates()
         self.broker = broker or build_broker(platform.settings)
         self.tasks = register_tasks(self.broker)
         self.running = RunningTasks()

@@ -62,12 +62,9 @@ async def deliver_events(
             # One failing consumer must not hold back the others: each runs, and the
             # task is retried afterwards; those that succeeded skip the retry by dedupe.
             try:
+                handler, batch_handler = consumer.bound_to(platform)
                 applied += await consume_batch(
-                    platform.pool,
-                    consumer.name,
-                    batch,
-                    consumer.handler,
-                    batch_handler=consumer.batch_handler,
+                    platform.pool, consumer.name, batch, handler, batch_handler=batch_handler
                 )
             except Exception as exc:  # re-raised below, so the task is retried
                 log.exception("consumer_failed", consumer=consumer.name, events=len(batch))

@@ -7,16 +7,16 @@ consumer of redeemed points."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
-from dracarys import wallet
+from dracarys import points, wallet
 from dracarys.db import Connection
-from dracarys.messaging.service import delivery_platform
 from dracarys.outbox import Event
-from dracarys.points.events import PointsRedeemedForCredit
+from dracarys.platform import Platform
 from workers.broker import PlatformJob, register_cron_jobs
 
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
@@ -34,14 +34,18 @@ def register_wallet_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecorated
     return register_cron_jobs(broker, _JOBS)
 
 
-async def on_points_redeemed_for_credit(conn: Connection, event: Event) -> None:
-    """Consumer `wallet.points_credit`: redeemed points land as wallet credit."""
-    redeemed = msgspec.convert(event.payload, PointsRedeemedForCredit)
-    await wallet.credit_redeemed_points(
-        conn,
-        user_id=uuid.UUID(redeemed.user_id),
-        redemption_id=uuid.UUID(redeemed.redemption_id),
-        amount_minor=redeemed.amount_minor,
-        currency=redeemed.currency,
-        now=delivery_platform().clock.now(),
-    )
+async def credit_redeemed_points(
+    conn: Connection, platform: Platform, batch: Sequence[Event]
+) -> None:
+    """Consumer `wallet.points_credit`: each released redemption (points' payload) lands
+    in the wallet once, and the wallet answers `points.credit_landed`."""
+    for event in batch:
+        redeemed = msgspec.convert(event.payload, points.PointsRedeemedForCredit)
+        await wallet.credit_redeemed_points(
+            conn,
+            user_id=uuid.UUID(redeemed.user_id),
+            redemption_id=uuid.UUID(redeemed.redemption_id),
+            amount_minor=redeemed.amount_minor,
+            currency=redeemed.currency,
+            now=platform.clock.now(),
+        )

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from dracarys.curriculum import seed_curriculum_demo
 from dracarys.identity.demo import seed_identity_demo
-from dracarys.mentorship.demo import seed_mentorship_demo
+from dracarys.mentorship import seed_mentorship_demo
 from dracarys.platform import Platform
-from dracarys.points.demo import seed_points_demo
+from dracarys.points import seed_points_demo
 from dracarys.wallet import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
@@ -21,6 +22,7 @@ DemoSeeder = Callable[[Platform], Awaitable[None]]
 DEMO_SEEDERS: list[tuple[str, DemoSeeder]] = [
     ("identity", seed_identity_demo),
     ("mentorship", seed_mentorship_demo),
+    ("curriculum", seed_curriculum_demo),
     ("wallet", seed_wallet_demo),
     ("points", seed_points_demo),
 ]

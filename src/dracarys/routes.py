@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from dracarys.backtests.api import BACKTEST_ROUTES
-from dracarys.curriculum.api import CURRICULUM_CONTROLLERS
+from dracarys.curriculum.api import ROUTES as CURRICULUM_ROUTES
 from dracarys.identity.api import IDENTITY_CONTROLLERS
-from dracarys.mentorship.api import MENTORSHIP_CONTROLLERS
+from dracarys.mentorship.api import ROUTES as MENTORSHIP_ROUTES
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import StreamAdminController, stream
 from dracarys.system.api import health, ready
@@ -22,8 +22,8 @@ ROUTE_HANDLERS: list[Any] = [
     stream,
     StreamAdminController,
     *IDENTITY_CONTROLLERS,
-    *CURRICULUM_CONTROLLERS,
-    *MENTORSHIP_CONTROLLERS,
+    *CURRICULUM_ROUTES,
+    *MENTORSHIP_ROUTES,
     *POINTS_ROUTES,
     *WALLET_ROUTES,
     *BACKTEST_ROUTES,

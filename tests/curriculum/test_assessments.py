@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from dracarys.curriculum.models import QuestionInput
-from dracarys.curriculum.service import grade
+from dracarys.curriculum.assessments.models import QuestionInput
+from dracarys.curriculum.assessments.service import grade
 from tests.curriculum.conftest import QUESTIONS, RIGHT, Auth, Client, build_course, enrol
 from tests.mentorship.conftest import events_of
 
 # As stored: validated, with defaults filled in.
-STORED = [msgspec.to_builtins(msgspec.convert(q, QuestionInput)) for q in QUESTIONS]
+STORED = [msgspec.convert(q, QuestionInput) for q in QUESTIONS]
 
 
 def test_grading_needs_the_exact_options_and_a_number_within_tolerance() -> None:

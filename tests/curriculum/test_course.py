@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from dracarys.clock import ManualClock
-from dracarys.mentorship.service import emit_due_reminders
+from dracarys.mentorship import emit_due_reminders
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.curriculum.conftest import UPLOAD_LIMIT, Auth, Client, build_course, enrol

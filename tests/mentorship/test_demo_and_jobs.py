@@ -10,10 +10,10 @@ import asyncpg
 from taskiq import InMemoryBroker
 
 from dracarys.clock import ManualClock
+from dracarys.curriculum import seed_curriculum_demo
 from dracarys.db import transaction
 from dracarys.identity.demo import DEMO_MENTORS, seed_identity_demo
-from dracarys.mentorship.demo import seed_mentorship_demo
-from dracarys.mentorship.service import complete_ended_sessions
+from dracarys.mentorship import complete_ended_sessions, seed_mentorship_demo
 from dracarys.platform import Platform
 from dracarys.wallet.escrow.service import open_dispute
 from tests.mentorship.conftest import Auth, Client, book
@@ -33,6 +33,7 @@ async def test_demo_seeds_mentor_calendars_and_a_program_once(
     for _ in range(2):
         await seed_identity_demo(platform)
         await seed_mentorship_demo(platform)
+        await seed_curriculum_demo(platform)
 
     assert tuple(await pool.fetchrow(COUNTS)) == (1, 1, 2, 1, 1, 1, 4, 6)
     nairobi = DEMO_MENTORS[0].id

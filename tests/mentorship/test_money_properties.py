@@ -19,14 +19,16 @@ from dracarys.db import Database
 from dracarys.db.pool import create_pool
 from dracarys.errors import DomainError
 from dracarys.identity.access import CurrentUser, Role
-from dracarys.mentorship import service
-from dracarys.mentorship.models import (
-    BookingInput,
+from dracarys.mentorship.bookings.models import BookingInput
+from dracarys.mentorship.bookings.service import book_session, cancel_booking
+from dracarys.mentorship.schedules.models import (
     ScheduleInput,
     SessionKind,
     SessionTypeInput,
     WeeklyHours,
 )
+from dracarys.mentorship.schedules.service import create_schedule, create_session_type
+from dracarys.mentorship.sessions.service import complete_session
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.ledger.service import check_ledger
@@ -79,7 +81,7 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
             "INSERT INTO mentor_profiles (user_id, updated_at) VALUES ($1, now())", mentor.id
         )
         await vet(platform, mentor.id)
-        await service.create_schedule(
+        await create_schedule(
             platform,
             mentor,
             ScheduleInput(
@@ -90,7 +92,7 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
         )
         types = {
             kind: (
-                await service.create_session_type(
+                await create_session_type(
                     platform,
                     mentor,
                     SessionTypeInput(
@@ -129,7 +131,7 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
                     )
                 )
                 try:
-                    booking = await service.book_session(
+                    booking = await book_session(
                         platform,
                         mentees[who],
                         BookingInput(
@@ -153,7 +155,7 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
                 if live is None or who not in live[2] or live[3]:
                     continue
                 try:
-                    cancelled = await service.cancel_booking(platform, mentees[who], live[2][who])
+                    cancelled = await cancel_booking(platform, mentees[who], live[2][who])
                 except DomainError:
                     assert now >= SLOTS[slot], op
                     continue
@@ -171,7 +173,7 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
                 if live is None or live[3]:
                     continue
                 try:
-                    await service.complete_session(platform, mentor, live[1])
+                    await complete_session(platform, mentor, live[1])
                 except DomainError:
                     assert now < SLOTS[op[1]] + timedelta(hours=1), op
                     continue

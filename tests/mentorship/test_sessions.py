@@ -11,7 +11,7 @@ import icalendar
 
 from dracarys.clock import ManualClock
 from dracarys.identity.profiles import reputation_score
-from dracarys.mentorship.service import emit_due_reminders
+from dracarys.mentorship import emit_due_reminders
 from dracarys.messaging.service import list_messages
 from dracarys.platform import Platform
 from tests.mentorship.conftest import Auth, Client, balance, book, events_of

@@ -1,5 +1,5 @@
 """Points fixtures: synthetic domain events delivered through the real consumer code
-(`consume_batch` with the registered points consumers), and a user factory."""
+(`consume_batch` with the points consumers under their names), and a user factory."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from dracarys.identity import store as identity_store
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.outbox import Event, consume_batch, emit, relay_batch
 from dracarys.platform import Platform
-from dracarys.points import handlers
-from dracarys.points.events import CONSUMED_TOPICS, POINTS_AWARDED
+from dracarys.points import CONSUMED_TOPICS, POINTS_AWARDED, apply_events, count_awards
 from dracarys.settings import Settings
 
 
@@ -30,10 +29,10 @@ async def deliver(platform: Platform, events: Sequence[Event]) -> int:
     `consume_batch` (de-duplication included): the worker path minus the queue."""
 
     async def award(conn: Connection, batch: Sequence[Event]) -> None:
-        await handlers.handle_events(conn, platform, batch)
+        await apply_events(conn, platform, batch)
 
     async def count(conn: Connection, batch: Sequence[Event]) -> None:
-        await handlers.count_awards(conn, platform, batch)
+        await count_awards(conn, platform, batch)
 
     applied = 0
     for name, topics, batch_handler in (

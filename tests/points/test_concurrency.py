@@ -15,7 +15,7 @@ from dracarys.clock import ManualClock
 from dracarys.db import Database, transaction
 from dracarys.outbox import emit_many
 from dracarys.platform import Platform
-from dracarys.points import service
+from dracarys.points.awarding import service as awarding
 from dracarys.points.models import Award
 from dracarys.settings import Settings
 from tests.points.conftest import balance_of, ledger_sum
@@ -29,7 +29,7 @@ async def test_1000_concurrent_awards_over_the_daily_cap_total_exactly_the_cap(
 
     async def follow(user: uuid.UUID, i: int) -> str:
         async with transaction(platform.pool) as conn:
-            outcome = await service.award(
+            outcome = await awarding.award(
                 conn,
                 platform,
                 Award(user_id=user, rule_code="social_follow", related_entity=f"net-{i}"),

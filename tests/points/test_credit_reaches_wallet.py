@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from dracarys.clock import ManualClock
 from dracarys.platform import Platform
-from dracarys.points import service
+from dracarys.points.redemption import service as redemption
 from tests.mentorship.conftest import balance
-from tests.points.test_redemption import URL, _give
+from tests.points.redemption.test_service import URL, _give
 from workers.runtime import Worker
 
 
@@ -27,7 +27,7 @@ async def test_redeemed_credit_lands_in_the_wallet_once_through_the_worker(
     )
     assert redeemed.status_code == 201, redeemed.text
     clock.advance(timedelta(days=30, seconds=1))
-    assert await service.release_held_redemptions(platform) == 1
+    assert await redemption.release_held_redemptions(platform) == 1
 
     worker = Worker(platform)
     await worker.start()

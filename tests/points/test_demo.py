@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dracarys.identity.demo import DEMO_MENTEE, seed_identity_demo
 from dracarys.platform import Platform
-from dracarys.points.demo import seed_points_demo
+from dracarys.points import seed_points_demo
 from tests.points.conftest import balance_of, ledger_sum
 
 

@@ -7,7 +7,7 @@ import uuid
 
 from dracarys.identity.access import Role
 from dracarys.platform import Platform
-from dracarys.points import service
+from dracarys.points.ledger import service as ledger
 from tests.idempotency import check_idempotent_route
 
 
@@ -21,7 +21,7 @@ async def test_concurrent_conversions_to_wallet_credit_with_one_key_redeem_once(
 ) -> None:
     user = await make_user(kyc_level=2)
     async with platform.pool.acquire() as conn, conn.transaction():
-        await service.adjust(
+        await ledger.adjust(
             conn,
             platform,
             user_id=user.id,

@@ -1,396 +1,205 @@
-"""Every earning rule of the blueprint's table, driven by synthetic domain events through
-the outbox and the registered points consumer: values, one-time rules, per-entity rules,
-per-rule caps, the global social+email cap, rule versions and limited-time events."""
+"""The pure rule arithmetic, without a database: percent awards in each currency's own
+minor units, limited-time multipliers, cap counters, tiers and progress, learning
+streaks, leaderboard periods and calendar months."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-import pytest
+import msgspec
 
-from dracarys.clock import ManualClock
-from dracarys.platform import Platform
-from dracarys.points import service, store
-from dracarys.points.models import EventInput, RuleVersionInput
-from tests.points.conftest import balance_of, entries, ledger_sum, send
+from dracarys.points.models import Cap, PointsEvent, Rule, Tier
+from dracarys.points.rules import (
+    RuleBook,
+    advance_streak,
+    award_points,
+    base_points,
+    caps_for,
+    idempotency_key,
+    leaderboard_periods,
+    months_before,
+    next_tier,
+    tier_for,
+    tier_thresholds,
+)
+from dracarys.settings import Settings
+
+AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
-async def pending_of(platform: Platform, user_id: uuid.UUID) -> int:
-    return int(
-        await platform.pool.fetchval(
-            "SELECT coalesce(pending, 0) FROM points_balances WHERE user_id = $1", user_id
-        )
-        or 0
+def rule(**changes: Any) -> Rule:
+    base = Rule(
+        code="lesson_completed",
+        version=1,
+        title="Lesson completed",
+        description="",
+        topic="lesson.completed",
+        kind="fixed",
+        points=10,
+        params={},
+        scope="per_entity",
+        category="learning",
+        daily_limit=None,
+        monthly_limit=None,
+        pending=False,
+        min_kyc_level=0,
+        active=True,
+    )
+    return msgspec.structs.replace(base, **changes)
+
+
+# The seeded `session_paid` rule: 5% of the amount, in points per major unit of its currency.
+SESSION_PAID = rule(
+    code="session_paid",
+    kind="percent_of_amount",
+    points=0,
+    params={
+        "percent_bps": 500,
+        "points_per_major_unit": {"KES": 1, "USD": 130, "JPY": 1, "BHD": 300},
+    },
+    category="money",
+    pending=True,
+)
+
+
+def settings() -> Settings:
+    """The defaults: tiers at 1,000 / 5,000 / 20,000 points, 500 social+email points a day."""
+    return Settings()
+
+
+def test_a_fixed_rule_is_worth_its_points_whatever_the_amount() -> None:
+    assert base_points(rule(points=200), None, None) == 200
+    assert base_points(rule(points=200), 999_999, "KES") == 200
+
+
+def test_percent_rules_take_the_share_of_the_amount_in_major_units() -> None:
+    # The blueprint's example: 5% of KES 5,000 (500,000 cents) at 1 point a shilling.
+    assert base_points(SESSION_PAID, 500_000, "KES") == 250
+    # 5% of $20 (2,000 cents) is $1, at 130 points a dollar.
+    assert base_points(SESSION_PAID, 2_000, "USD") == 130
+
+
+def test_percent_rules_read_the_currency_exponent_from_iso_4217() -> None:
+    # JPY has no minor unit: ¥5,000 is 5,000 minor units, 5% of it 250 yen → 250 points.
+    assert base_points(SESSION_PAID, 5_000, "JPY") == 250
+    # BHD has three decimals: BD 20 is 20,000 fils, 5% of it BD 1 → 300 points.
+    assert base_points(SESSION_PAID, 20_000, "BHD") == 300
+
+
+def test_percent_rules_round_down_and_value_no_amount_at_zero() -> None:
+    # 5% of KES 19.99 is 0.9995 shillings: no whole point.
+    assert base_points(SESSION_PAID, 1_999, "KES") == 0
+    assert base_points(SESSION_PAID, 2_000, "KES") == 1
+    assert base_points(SESSION_PAID, None, "KES") == 0
+    assert base_points(SESSION_PAID, 500_000, None) == 0
+
+
+def test_a_currency_without_its_own_rate_takes_the_default_rate() -> None:
+    with_default = msgspec.structs.replace(
+        SESSION_PAID,
+        params={**SESSION_PAID.params, "default_points_per_major_unit": 2},
+    )
+    # 5% of €100 (10,000 cents) is €5, at the default 2 points a euro.
+    assert base_points(with_default, 10_000, "EUR") == 10
+    assert base_points(SESSION_PAID, 10_000, "EUR") == 5  # the default of the default is 1
+
+
+def test_an_amount_in_no_iso_4217_currency_is_worth_nothing() -> None:
+    assert base_points(SESSION_PAID, 500_000, "XYZ") == 0
+    assert base_points(SESSION_PAID, 500_000, "kes") == 0
+
+
+def _event(multiplier_pct: int, codes: list[str], start: datetime, end: datetime) -> PointsEvent:
+    return PointsEvent(
+        id=uuid.uuid4(),
+        name="double",
+        rule_codes=codes,
+        multiplier_pct=multiplier_pct,
+        starts_at=start,
+        ends_at=end,
     )
 
 
-async def test_seeded_rules_match_the_blueprint_table(platform: Platform) -> None:
-    async with platform.pool.acquire() as conn:
-        rules = {r.code: r for r in await store.rules_in_force(conn)}
-    assert {code: r.points for code, r in rules.items() if r.kind == "fixed"} == {
-        "signup_verified": 100,
-        "profile_completed": 50,
-        "lesson_completed": 10,
-        "assessment_passed": 200,
-        "session_attended": 30,
-        "social_follow": 150,
-        "social_share": 50,
-        "referral_completed": 1000,
-        "first_deposit": 500,
-        "kyc_verified": 300,
-        "email_click": 2,
-        "mentor_rating": 20,
-    }
-    assert rules["session_paid"].params["percent_bps"] == 500
-    assert rules["session_paid"].monthly_limit is not None
-    assert {c for c, r in rules.items() if r.pending} == {
-        "session_paid",
-        "referral_completed",
-        "first_deposit",
-    }
-    assert rules["referral_completed"].min_kyc_level == 2
-    assert all(r.version == 1 for r in rules.values())
-
-
-async def test_signup_with_verified_email_awards_100_once(platform: Platform, user_factory) -> None:
-    user = await user_factory()
-    await send(platform, "user.email_verified", user_id=user)
-    await send(platform, "user.email_verified", user_id=user)
-    assert await balance_of(platform.pool, user) == 100
-    assert [e["reason_code"] for e in await entries(platform.pool, user)] == ["signup_verified"]
-
-
-async def test_profile_completion_awards_50_once(platform: Platform, user_factory) -> None:
-    user = await user_factory()
-    for _ in range(3):
-        await send(platform, "profile.completed", user_id=user)
-    assert await balance_of(platform.pool, user) == 50
-
-
-async def test_each_lesson_awards_10_and_repeating_a_lesson_does_not(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Candles")
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1", lesson_title="Candles")
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l2", lesson_title="Risk")
-    assert await balance_of(platform.pool, user) == 20
-    rows = await entries(platform.pool, user)
-    assert [(e["related_entity"], e["rule_version"]) for e in rows] == [("l1", 1), ("l2", 1)]
-
-
-async def test_each_passed_assessment_awards_200(platform: Platform, user_factory) -> None:
-    user = await user_factory()
-    await send(platform, "assessment.passed", user_id=user, assessment_id="a1")
-    await send(platform, "assessment.passed", user_id=user, assessment_id="a2")
-    await send(platform, "assessment.passed", user_id=user, assessment_id="a2")
-    assert await balance_of(platform.pool, user) == 400
-
-
-async def test_paid_session_holds_5_percent_converted_at_the_rule_rate(
-    platform: Platform, user_factory
-) -> None:
-    mentee, mentor = await user_factory(), await user_factory(role="mentor")
-    # The blueprint's example: a KES 5,000 session → 250 points (1 point per shilling).
-    await send(
-        platform,
-        "session.paid",
-        session_id="s1",
-        mentee_id=mentee,
-        mentor_id=mentor,
-        amount_minor=500_000,
-        currency="KES",
+def test_limited_time_events_multiply_chosen_rules_inside_their_window_only() -> None:
+    lesson = rule()
+    book = RuleBook(
+        rules={lesson.code: lesson},
+        events=[
+            _event(200, ["lesson_completed"], AT, AT + timedelta(hours=2)),
+            _event(150, ["lesson_completed"], AT, AT + timedelta(hours=1)),
+            _event(500, ["assessment_passed"], AT, AT + timedelta(hours=2)),
+        ],
     )
-    # USD converts at 130 points per dollar: 5% of $20 = $1 → 130 points.
-    await send(
-        platform,
-        "session.paid",
-        session_id="s2",
-        mentee_id=mentee,
-        mentor_id=mentor,
-        amount_minor=2_000,
-        currency="USD",
-    )
-    assert await balance_of(platform.pool, mentee) == 0
-    assert await pending_of(platform, mentee) == 380
+    # Overlapping events do not stack: the best multiplier applies.
+    assert award_points(book, lesson, at=AT) == 20
+    assert award_points(book, lesson, at=AT - timedelta(seconds=1)) == 10
+    # The window's end is outside it.
+    assert award_points(book, lesson, at=AT + timedelta(hours=2)) == 10
+    assert award_points(book, lesson, at=AT, multiplier=2) == 40  # the mentor's share
 
 
-async def test_paid_session_points_are_capped_per_month(
-    platform: Platform, clock: ManualClock, user_factory
-) -> None:
-    mentee, mentor = await user_factory(), await user_factory(role="mentor")
-    # 5% of KES 60,000 = 3,000 points; the monthly cap is 5,000.
-    for i in range(3):
-        await send(
-            platform,
-            "session.paid",
-            session_id=f"s{i}",
-            mentee_id=mentee,
-            mentor_id=mentor,
-            amount_minor=6_000_000,
-            currency="KES",
-        )
-    assert await pending_of(platform, mentee) == 5_000
-    clock.advance(timedelta(days=31))  # a new month
-    await send(
-        platform,
-        "session.paid",
-        session_id="s9",
-        mentee_id=mentee,
-        mentor_id=mentor,
-        amount_minor=6_000_000,
-        currency="KES",
-    )
-    assert await pending_of(platform, mentee) == 8_000
+def test_one_award_per_rule_user_and_entity_whatever_the_version() -> None:
+    user = uuid.UUID(int=7)
+    assert idempotency_key("lesson_completed", user, "l1") == f"rule:lesson_completed:{user}:l1"
+    assert idempotency_key("signup_verified", user, None) == f"rule:signup_verified:{user}:-"
 
 
-async def test_attending_a_session_awards_30_and_the_mentor_twice_that(
-    platform: Platform, user_factory
-) -> None:
-    mentee, mentor = await user_factory(), await user_factory(role="mentor")
-    await send(platform, "session.attended", session_id="s1", mentor_id=mentor, mentee_id=mentee)
-    await send(platform, "session.attended", session_id="s1", mentor_id=mentor, mentee_id=mentee)
-    assert await balance_of(platform.pool, mentee) == 30
-    assert await balance_of(platform.pool, mentor) == 60
-
-
-async def test_verified_follow_awards_150_once_per_platform(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    await send(platform, "social.follow_verified", user_id=user, platform="twitter")
-    await send(platform, "social.follow_verified", user_id=user, platform="Twitter")
-    await send(platform, "social.follow_verified", user_id=user, platform="instagram")
-    assert await balance_of(platform.pool, user) == 300
-
-
-async def test_shared_posts_award_50_up_to_the_daily_limit(
-    platform: Platform, clock: ManualClock, user_factory
-) -> None:
-    user = await user_factory()
-    for i in range(5):
-        await send(platform, "social.post_shared", user_id=user, share_id=f"p{i}")
-    assert await balance_of(platform.pool, user) == 150
-    denied = await platform.pool.fetch("SELECT reason FROM points_denials WHERE user_id = $1", user)
-    assert [d["reason"] for d in denied] == ["capped", "capped"]
-    clock.advance(timedelta(days=1))
-    await send(platform, "social.post_shared", user_id=user, share_id="p9")
-    # A capped share stays decided; a new one the next day counts.
-    await send(platform, "social.post_shared", user_id=user, share_id="p4")
-    assert await balance_of(platform.pool, user) == 200
-
-
-async def test_referral_awards_1000_pending_and_requires_kyc_level_2(
-    platform: Platform, clock: ManualClock, user_factory
-) -> None:
-    verified, unverified = await user_factory(kyc_level=2), await user_factory(kyc_level=1)
-    for referrer in (verified, unverified):
-        await send(
-            platform,
-            "referral.completed",
-            referrer_id=referrer,
-            referee_id=uuid.uuid4(),
-            session_id=f"s-{referrer}",
-        )
-        await send(
-            platform,
-            "referral.completed",
-            referrer_id=referrer,
-            referee_id=referrer,
-            session_id="self",
-        )
-        assert await pending_of(platform, referrer) == 1000
-    clock.advance(timedelta(days=15))
-    await service.post_due_pending(platform)
-    assert await balance_of(platform.pool, verified) == 1000
-    # The KYC gate holds the unverified referrer's points until level 2.
-    assert await balance_of(platform.pool, unverified) == 0
-    assert await pending_of(platform, unverified) == 1000
-    await platform.pool.execute("UPDATE users SET kyc_level = 2 WHERE id = $1", unverified)
-    await service.post_due_pending(platform)
-    assert await balance_of(platform.pool, unverified) == 1000
-
-
-async def test_first_deposit_awards_500_once_and_later_deposits_nothing(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    await send(
-        platform,
-        "deposit.completed",
-        user_id=user,
-        deposit_id="d1",
-        amount_minor=100,
-        currency="KES",
-        first_deposit=True,
-    )
-    await send(
-        platform,
-        "deposit.completed",
-        user_id=user,
-        deposit_id="d2",
-        amount_minor=100,
-        currency="KES",
-        first_deposit=True,
-    )
-    await send(
-        platform,
-        "deposit.completed",
-        user_id=user,
-        deposit_id="d3",
-        amount_minor=100,
-        currency="KES",
-        first_deposit=False,
-    )
-    assert await pending_of(platform, user) == 500
-
-
-async def test_kyc_approval_at_level_2_awards_300_once(platform: Platform, user_factory) -> None:
-    user = await user_factory()
-    await send(platform, "kyc.approved", user_id=user, level=1)
-    assert await balance_of(platform.pool, user) == 0
-    await send(platform, "kyc.approved", user_id=user, level=2)
-    await send(platform, "kyc.approved", user_id=user, level=3)
-    assert await balance_of(platform.pool, user) == 300
-
-
-async def _confirmed_click(platform: Platform, user: uuid.UUID, email_id: str) -> None:
-    async with platform.pool.acquire() as conn:
-        token = await service.issue_email_token(conn, platform, user, email_id)
-    assert token is not None
-    assert (
-        await service.record_email_click(platform, token, "Mozilla/5.0 (X11)", "10.0.0.1")
-        == "recorded"
-    )
-    assert await service.confirm_email_click(platform, user, token) == "confirmed"
-
-
-async def test_email_click_awards_2_per_email_only_when_confirmed_and_capped_daily(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    # An `email.clicked` without a confirmed token (e.g. a scanner) earns nothing.
-    await send(platform, "email.clicked", user_id=user, email_id="e0")
-    assert await balance_of(platform.pool, user) == 0
-    for i in range(12):
-        await _confirmed_click(platform, user, f"e{i + 1}")
-        await send(platform, "email.clicked", user_id=user, email_id=f"e{i + 1}")
-    await send(platform, "email.clicked", user_id=user, email_id="e1")
-    assert await balance_of(platform.pool, user) == 20  # 2 each, capped at 20 a day
-
-
-async def test_mentor_rating_awards_20_per_rated_session(platform: Platform, user_factory) -> None:
-    rater, mentor = await user_factory(), await user_factory(role="mentor")
-    await send(
-        platform, "session.rated", session_id="s1", rater_id=rater, rated_id=mentor, rating=5
-    )
-    await send(
-        platform, "session.rated", session_id="s1", rater_id=rater, rated_id=mentor, rating=4
-    )
-    await send(
-        platform, "session.rated", session_id="s2", rater_id=rater, rated_id=mentor, rating=5
-    )
-    # No session id, no points.
-    await send(platform, "session.rated", session_id="", rater_id=rater, rated_id=mentor, rating=5)
-    assert await balance_of(platform.pool, rater) == 40
-
-
-async def test_social_and_email_points_share_a_global_daily_cap_of_500(
-    platform: Platform, clock: ManualClock, user_factory
-) -> None:
-    user = await user_factory()
-    for name in ("twitter", "instagram", "tiktok", "youtube"):
-        await send(platform, "social.follow_verified", user_id=user, platform=name)
-    # 4 × 150 = 600 requested; the social+email cap allows 500 a day.
-    assert await balance_of(platform.pool, user) == 500
-    await _confirmed_click(platform, user, "e1")
-    await send(platform, "email.clicked", user_id=user, email_id="e1")
-    assert await balance_of(platform.pool, user) == 500
-    # Other categories are not limited by it.
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1")
-    assert await balance_of(platform.pool, user) == 510
-    assert await ledger_sum(platform.pool, user) == 510
-
-
-async def test_changing_a_rule_creates_a_version_and_leaves_past_entries(
-    platform: Platform, user_factory
-) -> None:
-    admin, user = await user_factory(role="admin"), await user_factory()
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1")
-    rule = await service.new_rule_version(
-        platform, "lesson_completed", RuleVersionInput(points=15), admin
-    )
-    assert (rule.version, rule.points) == (2, 15)
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l2")
-    rows = await entries(platform.pool, user)
-    assert [(e["delta"], e["rule_version"]) for e in rows] == [(10, 1), (15, 2)]
-    async with platform.pool.acquire() as conn:
-        versions = await store.rule_versions(conn, "lesson_completed")
-    assert [(v.version, v.points) for v in versions] == [(1, 10), (2, 15)]
-    # Deactivating is a version too: no more points.
-    await service.new_rule_version(
-        platform, "lesson_completed", RuleVersionInput(active=False), admin
-    )
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l3")
-    assert await balance_of(platform.pool, user) == 25
-
-
-async def test_limited_time_event_multiplies_chosen_rules_inside_its_window(
-    platform: Platform, clock: ManualClock, user_factory
-) -> None:
-    admin, user = await user_factory(role="admin"), await user_factory()
-    now = clock.now()
-    await service.create_event(
-        platform,
-        EventInput(
-            name="Double lessons",
-            rule_codes=["lesson_completed"],
-            multiplier_pct=200,
-            starts_at=now + timedelta(hours=1),
-            ends_at=now + timedelta(hours=3),
-        ),
-        admin,
-    )
-    await send(platform, "lesson.completed", user_id=user, lesson_id="before")
-    clock.advance(timedelta(hours=2))
-    await send(platform, "lesson.completed", user_id=user, lesson_id="during")
-    await send(platform, "assessment.passed", user_id=user, assessment_id="a1")  # not chosen
-    clock.advance(timedelta(hours=2))
-    await send(platform, "lesson.completed", user_id=user, lesson_id="after")
-    rows = await entries(platform.pool, user)
-    assert [(e["related_entity"], e["delta"]) for e in rows] == [
-        ("before", 10),
-        ("during", 20),
-        ("a1", 200),
-        ("after", 10),
+def test_an_award_counts_against_its_rules_day_and_month_and_the_social_email_cap() -> None:
+    capped = rule(code="social_share", category="social", daily_limit=150, monthly_limit=2_000)
+    assert caps_for(capped, settings(), AT) == [
+        Cap(key="d:2026-01-05:r:social_share", limit=150),
+        Cap(key="m:2026-01:r:social_share", limit=2_000),
+        Cap(key="d:2026-01-05:social_email", limit=500),
     ]
+    assert caps_for(rule(), settings(), AT) == []
 
 
-async def test_an_event_with_an_unknown_rule_is_refused(
-    platform: Platform, clock, user_factory
-) -> None:
-    from dracarys.errors import InvalidInput
-
-    admin = await user_factory(role="admin")
-    with pytest.raises(InvalidInput):
-        await service.create_event(
-            platform,
-            EventInput(
-                name="x",
-                rule_codes=["nope"],
-                multiplier_pct=200,
-                starts_at=clock.now(),
-                ends_at=clock.now() + timedelta(hours=1),
-            ),
-            admin,
-        )
+def test_tiers_follow_the_configured_thresholds() -> None:
+    configured = settings()
+    assert [t for t, _ in tier_thresholds(configured)] == list(Tier)
+    assert tier_for(0, configured) is Tier.BRONZE
+    assert tier_for(999, configured) is Tier.BRONZE
+    assert tier_for(1_000, configured) is Tier.SILVER
+    assert tier_for(5_000, configured) is Tier.GOLD
+    assert tier_for(1_000_000, configured) is Tier.LEGEND
+    tuned = msgspec.structs.replace(configured, points_tier_silver=100)
+    assert tier_for(100, tuned) is Tier.SILVER
 
 
-async def test_a_malformed_event_is_skipped_without_blocking_others(
-    platform: Platform, user_factory
-) -> None:
-    user = await user_factory()
-    await send(platform, "lesson.completed", user_id="not-a-uuid", lesson_id="l1")
-    await send(platform, "lesson.completed", user_id=user, lesson_id="l1")
-    assert await balance_of(platform.pool, user) == 10
+def test_progress_to_the_next_tier_counts_from_the_current_threshold() -> None:
+    configured = settings()
+    assert next_tier(150, configured) == (Tier.SILVER, 850, 15)
+    assert next_tier(3_000, configured) == (Tier.GOLD, 2_000, 50)
+    assert next_tier(20_000, configured) == (None, None, 100)
+
+
+def test_a_streak_grows_by_local_days_and_a_gap_restarts_it() -> None:
+    monday = date(2026, 1, 5)
+    assert advance_streak(0, 0, None, monday) == (1, 1, monday)
+    assert advance_streak(1, 1, monday, monday) == (1, 1, monday)  # the same day twice
+    tuesday = monday + timedelta(days=1)
+    assert advance_streak(1, 1, monday, tuesday) == (2, 2, tuesday)
+    thursday = monday + timedelta(days=3)
+    assert advance_streak(2, 2, tuesday, thursday) == (1, 2, thursday)  # the longest stays
+    # A late event for an earlier day changes nothing.
+    assert advance_streak(2, 5, tuesday, monday) == (2, 5, tuesday)
+
+
+def test_leaderboard_periods_are_the_iso_week_the_month_and_the_quarter() -> None:
+    # 1 January 2027 is a Friday of ISO week 53 of 2026.
+    assert leaderboard_periods(datetime(2027, 1, 1, tzinfo=UTC)) == {
+        "weekly": "w:2026-W53",
+        "monthly": "m:2027-01",
+        "season": "s:2027-Q1",
+    }
+    assert leaderboard_periods(datetime(2026, 6, 30, tzinfo=UTC))["season"] == "s:2026-Q2"
+
+
+def test_months_before_keeps_the_wall_clock_and_clamps_to_a_shorter_month() -> None:
+    assert months_before(datetime(2026, 3, 31, 9, 30, tzinfo=UTC), 1) == datetime(
+        2026, 2, 28, 9, 30, tzinfo=UTC
+    )
+    assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 12) == datetime(2025, 1, 15, tzinfo=UTC)
+    assert months_before(datetime(2024, 3, 29, tzinfo=UTC), 1) == datetime(2024, 2, 29, tzinfo=UTC)

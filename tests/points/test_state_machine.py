@@ -20,8 +20,14 @@ from dracarys.db import Database, transaction
 from dracarys.db.pool import create_pool
 from dracarys.errors import Conflict
 from dracarys.platform import Platform
-from dracarys.points import reconcile, service, store
-from dracarys.points.models import Award, ConvertPointsInput, Target
+from dracarys.points import reconcile
+from dracarys.points.awarding import service as awarding
+from dracarys.points.expiry import service as expiry
+from dracarys.points.models import Award
+from dracarys.points.redemption import service as redemption
+from dracarys.points.redemption.models import ConvertPointsInput, Target
+from dracarys.points.reports import store as reports_store
+from dracarys.points.reports.models import LedgerChecks
 from tests.conftest import make_settings
 from tests.points.conftest import new_user
 
@@ -59,7 +65,7 @@ class PointsMachine(RuleBasedStateMachine):
     def award(self, who: int, rule_code: str, entity: int) -> None:
         async def work() -> None:
             async with transaction(self.platform.pool) as conn:
-                await service.award(
+                await awarding.award(
                     conn,
                     self.platform,
                     Award(
@@ -74,7 +80,7 @@ class PointsMachine(RuleBasedStateMachine):
         body = ConvertPointsInput(points=points, target=Target.DISCOUNT)
         with contextlib.suppress(Conflict):  # not enough points: refused whole
             self.run(
-                service.convert_points(
+                redemption.convert_points(
                     self.platform,
                     self.users[who],
                     body,
@@ -90,7 +96,7 @@ class PointsMachine(RuleBasedStateMachine):
 
         async def work() -> None:
             async with transaction(self.platform.pool) as conn:
-                await service.award(
+                await awarding.award(
                     conn,
                     self.platform,
                     Award(user_id=self.users[who], rule_code="first_deposit", money_ref=deposit_id),
@@ -105,15 +111,15 @@ class PointsMachine(RuleBasedStateMachine):
 
         async def work() -> None:
             async with transaction(self.platform.pool) as conn:
-                await service.void_for_refund(conn, self.platform, deposit_id, "refund.issued")
+                await awarding.void_for_refund(conn, self.platform, deposit_id, "refund.issued")
 
         self.run(work())
 
     @rule(days=st.integers(1, 200))
     def time_passes_and_jobs_run(self, days: int) -> None:
         self.clock.advance(timedelta(days=days))
-        self.run(service.post_due_pending(self.platform))
-        self.run(service.expire_points(self.platform))
+        self.run(awarding.post_due_pending(self.platform))
+        self.run(expiry.expire_points(self.platform))
 
     @invariant()
     def balances_equal_ledger_sums_and_are_not_negative(self) -> None:
@@ -131,20 +137,17 @@ class PointsMachine(RuleBasedStateMachine):
             assert r["balance"] == r["total"]
             assert r["balance"] >= 0
 
-        async def checks() -> dict[str, Any]:
+        async def checks() -> LedgerChecks:
             async with self.platform.pool.acquire() as conn:
-                return await store.reconciliation_checks(conn)
+                return await reports_store.ledger_checks(conn)
 
         found = self.run(checks())
-        assert found == {
-            "balance_mismatches": [],
-            "chain_breaks": 0,
-            "negative_balances": 0,
-            "pending_mismatches": 0,
-        }
+        assert found == LedgerChecks(
+            balance_mismatches=[], chain_breaks=0, negative_balances=0, pending_mismatches=0
+        )
 
     def teardown(self) -> None:
-        report = self.run(reconcile.reconcile(self.platform))
+        report = self.run(reconcile(self.platform))
         assert report["consistent"]
         self.run(self.platform.pool.close())
         self.loop.close()

@@ -18,7 +18,6 @@ from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
 from dracarys.identity.access import Role
-from dracarys.messaging.service import delivering_for
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.wallet.balances.service import balances_of
@@ -155,11 +154,11 @@ async def test_a_points_redemption_lands_once_as_wallet_credit_and_answers_credi
     [consumer] = [
         c for c in consumers_for("points.redeemed_for_credit") if c.name == "wallet.points_credit"
     ]
-    with delivering_for(platform):
-        for _ in range(2):  # redelivered: the outbox de-dup and the ledger key both hold
-            await consume_batch(pool, consumer.name, [event], consumer.handler)
-        again = msgspec.structs.replace(event, id=uuid.uuid4())
-        await consume_batch(pool, consumer.name, [again], consumer.handler)
+    handler, _ = consumer.bound_to(platform)
+    for _ in range(2):  # redelivered: the outbox de-dup and the ledger key both hold
+        await consume_batch(pool, consumer.name, [event], handler)
+    again = msgspec.structs.replace(event, id=uuid.uuid4())
+    await consume_batch(pool, consumer.name, [again], handler)
     async with transaction(pool) as conn:
         with pytest.raises(InvalidInput):
             await credits.credit_points_conversion(

@@ -14,33 +14,39 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from dracarys.curriculum import service
-from dracarys.curriculum.models import (
+from dracarys.curriculum.assessments import service as assessments
+from dracarys.curriculum.assessments.models import (
     AssessmentInput,
     AssessmentView,
-    AssetView,
-    AssignmentInput,
-    AssignmentView,
     AttemptInput,
     AttemptResult,
     CertificateView,
+)
+from dracarys.curriculum.assignments import service as assignments
+from dracarys.curriculum.assignments.models import (
+    AssignmentInput,
+    AssignmentView,
+    FeedbackInput,
+    SubmissionInput,
+    SubmissionView,
+)
+from dracarys.curriculum.courses import service as courses
+from dracarys.curriculum.courses.models import (
+    AssetView,
     CohortInput,
     CohortView,
-    EnrolInput,
-    EnrolmentView,
-    FeedbackInput,
-    LeaveResult,
     LessonInput,
     LessonView,
     ModuleInput,
     ModuleOutline,
     ProgramInput,
     ProgramView,
-    ProgressView,
     ReorderInput,
-    SubmissionInput,
-    SubmissionView,
 )
+from dracarys.curriculum.enrolment import service as enrolment
+from dracarys.curriculum.enrolment.models import EnrolInput, EnrolmentView, LeaveResult
+from dracarys.curriculum.learning import service as learning
+from dracarys.curriculum.learning.models import ProgressView
 from dracarys.identity.access import CurrentUser, authenticated
 from dracarys.platform import Platform
 
@@ -66,7 +72,7 @@ class ProgramController(Controller):
     async def list_programs(
         self, platform: NamedDependency[Platform], request: Request[Any, Any, Any]
     ) -> list[ProgramView]:
-        return await service.list_programs(platform, _viewer(request))
+        return await courses.list_programs(platform, _viewer(request))
 
     @post(
         "",
@@ -81,7 +87,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
-        return await service.create_program(platform, current_user, data)
+        return await courses.create_program(platform, current_user, data)
 
     @get("/{program_id:uuid}", operation_id="getProgram", summary="A program's outline")
     async def outline(
@@ -90,7 +96,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> ProgramView:
-        return await service.program_outline(platform, _viewer(request), program_id)
+        return await courses.program_outline(platform, _viewer(request), program_id)
 
     @put(
         "/{program_id:uuid}",
@@ -105,7 +111,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
-        return await service.update_program(platform, current_user, program_id, data)
+        return await courses.update_program(platform, current_user, program_id, data)
 
     @post(
         "/{program_id:uuid}/cohorts",
@@ -121,7 +127,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> CohortView:
-        return await service.create_cohort(platform, current_user, program_id, data)
+        return await courses.create_cohort(platform, current_user, program_id, data)
 
     @post(
         "/{program_id:uuid}/modules",
@@ -137,7 +143,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ModuleOutline:
-        return await service.create_module(platform, current_user, program_id, data)
+        return await courses.create_module(platform, current_user, program_id, data)
 
     @put(
         "/{program_id:uuid}/module-order",
@@ -152,7 +158,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
-        return await service.reorder_modules(platform, current_user, program_id, data.ids)
+        return await courses.reorder_modules(platform, current_user, program_id, data.ids)
 
     @post(
         "/{program_id:uuid}/assets",
@@ -170,7 +176,7 @@ class ProgramController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> AssetView:
         content = await data.file.read()
-        return await service.upload_asset(platform, current_user, program_id, content)
+        return await courses.upload_asset(platform, current_user, program_id, content)
 
     @get(
         "/{program_id:uuid}/progress",
@@ -184,7 +190,7 @@ class ProgramController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgressView:
-        return await service.progress(platform, current_user, program_id)
+        return await learning.progress(platform, current_user, program_id)
 
 
 class CurriculumController(Controller):
@@ -207,7 +213,7 @@ class CurriculumController(Controller):
         # Optional: the Idempotency-Key header alone is a whole request.
         data: JSONBody[EnrolInput | None] = None,
     ) -> EnrolmentView:
-        return await service.join_cohort(platform, current_user, cohort_id, idempotency_key)
+        return await enrolment.join_cohort(platform, current_user, cohort_id, idempotency_key)
 
     @post(
         "/cohorts/{cohort_id:uuid}/leave",
@@ -221,7 +227,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LeaveResult:
-        refunded = await service.leave_cohort(platform, current_user, cohort_id)
+        refunded = await enrolment.leave_cohort(platform, current_user, cohort_id)
         return LeaveResult(refunded_minor=refunded)
 
     @post(
@@ -237,7 +243,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LessonView:
-        return await service.create_lesson(platform, current_user, module_id, data)
+        return await courses.create_lesson(platform, current_user, module_id, data)
 
     @put(
         "/modules/{module_id:uuid}/lesson-order",
@@ -251,7 +257,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgramView:
-        return await service.reorder_lessons(platform, current_user, module_id, data.ids)
+        return await courses.reorder_lessons(platform, current_user, module_id, data.ids)
 
     @post(
         "/modules/{module_id:uuid}/assessments",
@@ -266,7 +272,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AssessmentView:
-        return await service.create_assessment(platform, current_user, module_id, data)
+        return await assessments.create_assessment(platform, current_user, module_id, data)
 
     @post(
         "/modules/{module_id:uuid}/assignments",
@@ -281,7 +287,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AssignmentView:
-        return await service.create_assignment(platform, current_user, module_id, data)
+        return await assignments.create_assignment(platform, current_user, module_id, data)
 
     @get("/lessons/{lesson_id:uuid}", operation_id="getLesson", summary="A lesson")
     async def lesson(
@@ -290,7 +296,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LessonView:
-        return await service.get_lesson(platform, current_user, lesson_id)
+        return await learning.get_lesson(platform, current_user, lesson_id)
 
     @put("/lessons/{lesson_id:uuid}", operation_id="updateLesson", summary="Edit a lesson")
     async def update_lesson(
@@ -300,7 +306,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> LessonView:
-        return await service.update_lesson(platform, current_user, lesson_id, data)
+        return await courses.update_lesson(platform, current_user, lesson_id, data)
 
     @post(
         "/lessons/{lesson_id:uuid}/complete",
@@ -314,7 +320,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ProgressView:
-        return await service.complete_lesson(platform, current_user, lesson_id)
+        return await learning.complete_lesson(platform, current_user, lesson_id)
 
     @get(
         "/assessments/{assessment_id:uuid}",
@@ -327,7 +333,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AssessmentView:
-        return await service.get_assessment(platform, current_user, assessment_id)
+        return await assessments.get_assessment(platform, current_user, assessment_id)
 
     @post(
         "/assessments/{assessment_id:uuid}/attempts",
@@ -342,7 +348,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> AttemptResult:
-        return await service.submit_attempt(platform, current_user, assessment_id, data)
+        return await assessments.submit_attempt(platform, current_user, assessment_id, data)
 
     @post(
         "/assignments/{assignment_id:uuid}/submissions",
@@ -357,7 +363,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SubmissionView:
-        return await service.submit_assignment(platform, current_user, assignment_id, data)
+        return await assignments.submit_assignment(platform, current_user, assignment_id, data)
 
     @get(
         "/assignments/{assignment_id:uuid}/submissions",
@@ -370,7 +376,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[SubmissionView]:
-        return await service.list_submissions(platform, current_user, assignment_id)
+        return await assignments.list_submissions(platform, current_user, assignment_id)
 
     @put(
         "/submissions/{submission_id:uuid}/feedback",
@@ -384,7 +390,7 @@ class CurriculumController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SubmissionView:
-        return await service.give_feedback(platform, current_user, submission_id, data)
+        return await assignments.give_feedback(platform, current_user, submission_id, data)
 
 
 class PublicCurriculumController(Controller):
@@ -399,7 +405,7 @@ class PublicCurriculumController(Controller):
     async def verify(
         self, certificate_id: FromPath[str], platform: NamedDependency[Platform]
     ) -> CertificateView:
-        return await service.verify_certificate(platform, certificate_id)
+        return await assessments.verify_certificate(platform, certificate_id)
 
     @get(
         "/lesson-assets/{asset_id:uuid}",
@@ -409,7 +415,7 @@ class PublicCurriculumController(Controller):
     async def asset(
         self, asset_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> Response[bytes]:
-        content, content_type = await service.read_asset(platform, asset_id)
+        content, content_type = await courses.read_asset(platform, asset_id)
         return Response(
             content=content,
             media_type=content_type,
@@ -421,4 +427,4 @@ class PublicCurriculumController(Controller):
         )
 
 
-CURRICULUM_CONTROLLERS = [ProgramController, CurriculumController, PublicCurriculumController]
+ROUTES = [ProgramController, CurriculumController, PublicCurriculumController]

@@ -60,3 +60,83 @@ async def live_sessions(
     """The sessions, of those given, that are not revoked and whose user is active."""
     rows = await store.live_sessions_of_active_users(conn, set(session_ids))
     return {s.session_id: s for s in (record(LiveSession, row) for row in rows)}
+
+
+class MentorListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A vetted mentor as discovery shows them: their mentor profile, the headline and
+    trading style of their profile, their ratings and reputation."""
+
+    id: uuid.UUID
+    reputation_score: int
+    specialties: list[str]
+    hourly_rate_minor: int
+    currency: str
+    rating_count: int
+    rating_sum: int
+    total_sessions: int
+    headline: str
+    trading_style: str | None
+
+
+async def listed_mentors(
+    conn: Connection,
+    *,
+    specialty: str | None = None,
+    min_rate_minor: int | None = None,
+    max_rate_minor: int | None = None,
+    min_rating: float | None = None,
+    among: Collection[uuid.UUID] | None = None,
+    limit: int,
+) -> list[MentorListing]:
+    """Active mentors a reviewer has taken off probation, best reputation first, filtered
+    by specialty, hourly rate, average rating and (`among`) a set of ids."""
+    rows = await store.listed_mentors(
+        conn,
+        specialty=specialty,
+        min_rate_minor=min_rate_minor,
+        max_rate_minor=max_rate_minor,
+        min_rating=min_rating,
+        among=None if among is None else set(among),
+        limit=limit,
+    )
+    return records(MentorListing, rows)
+
+
+def rating_with_prior(rating_count: int, rating_sum: float) -> float:
+    """The Bayesian average identity ranks reputation by: a few ratings are pulled toward
+    the prior mean, so one 5-star review is no record."""
+    # Imported here: profiles pulls in messaging, which imports identity's package.
+    from dracarys.identity.profiles import PRIOR_MEAN, PRIOR_RATINGS
+
+    return (PRIOR_RATINGS * PRIOR_MEAN + rating_sum) / (PRIOR_RATINGS + rating_count)
+
+
+async def timezone_of(conn: Connection, user_id: uuid.UUID) -> str | None:
+    """The IANA zone on the user's profile, if they set one."""
+    return (await profile_timezones(conn, [user_id])).get(user_id)
+
+
+class _ProfileZone(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    timezone: str
+
+
+class _SignIn(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    signed_in_at: datetime
+
+
+async def profile_timezones(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The IANA time zone each user set on their profile, for those who set one."""
+    rows = await store.profile_timezones(conn, set(user_ids))
+    return {z.user_id: z.timezone for z in records(_ProfileZone, rows)}
+
+
+async def last_sign_ins(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """When each user last signed in (their newest session began), for those who ever did."""
+    rows = await store.last_sign_ins(conn, set(user_ids))
+    return {s.user_id: s.signed_in_at for s in records(_SignIn, rows)}

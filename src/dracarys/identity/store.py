@@ -965,3 +965,62 @@ async def live_sessions_of_active_users(
             list(session_ids),
         )
     )
+
+
+async def listed_mentors(
+    conn: Connection,
+    *,
+    specialty: str | None,
+    min_rate_minor: int | None,
+    max_rate_minor: int | None,
+    min_rating: float | None,
+    among: Collection[uuid.UUID] | None,
+    limit: int,
+) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """SELECT u.id, u.reputation_score, m.specialties, m.hourly_rate_minor,
+                      rtrim(m.currency) AS currency, m.rating_count, m.rating_sum,
+                      m.total_sessions, coalesce(p.headline, '') AS headline, p.trading_style
+               FROM users u
+               JOIN mentor_profiles m ON m.user_id = u.id
+               LEFT JOIN user_profiles p ON p.user_id = u.id
+               WHERE u.role = 'mentor' AND u.status = 'active' AND NOT m.on_probation
+                 AND ($1::text IS NULL OR $1 = ANY(m.specialties))
+                 AND ($2::bigint IS NULL OR m.hourly_rate_minor >= $2)
+                 AND ($3::bigint IS NULL OR m.hourly_rate_minor <= $3)
+                 AND ($4::float8 IS NULL OR (m.rating_count > 0
+                      AND m.rating_sum::float8 / m.rating_count >= $4))
+                 AND ($5::uuid[] IS NULL OR u.id = ANY($5))
+               ORDER BY u.reputation_score DESC, m.rating_count DESC, u.id
+               LIMIT $6""",
+            specialty,
+            min_rate_minor,
+            max_rate_minor,
+            min_rating,
+            None if among is None else list(among),
+            limit,
+        )
+    )
+
+
+async def profile_timezones(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, timezone) of the profiles, of those given, that name a time zone."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, timezone FROM user_profiles
+               WHERE user_id = ANY($1::uuid[]) AND timezone IS NOT NULL""",
+            list(user_ids),
+        )
+    )
+
+
+async def last_sign_ins(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, when their newest session began) of those given who ever signed in."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, max(created_at) AS signed_in_at FROM auth_sessions
+               WHERE user_id = ANY($1::uuid[]) GROUP BY user_id""",
+            list(user_ids),
+        )
+    )

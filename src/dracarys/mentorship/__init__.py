@@ -1,1 +1,17 @@
-"""Mentorship: discovery and matching, availability, booking, sessions and ratings."""
+"""Mentorship: discovery and matching, availability, booking, sessions and ratings,
+calendar sync, cohort live sessions and mentor compensation.
+
+What others may call: the scheduled jobs (`emit_due_reminders`, `complete_ended_sessions`),
+a mentor's month for the monthly bonus (`mentor_months`), and the demo seeder. Mentorship
+depends on the curriculum's public surface for cohort live sessions, never the reverse."""
+
+from dracarys.mentorship.compensation.service import mentor_months
+from dracarys.mentorship.demo import seed_mentorship_demo
+from dracarys.mentorship.sessions.service import complete_ended_sessions, emit_due_reminders
+
+__all__ = [
+    "complete_ended_sessions",
+    "emit_due_reminders",
+    "mentor_months",
+    "seed_mentorship_demo",
+]

@@ -1,43 +1,54 @@
 """Mentorship endpoints: discovery and matching, schedules and session types, slots,
 booking, cancellation and reschedule, joining, completion, ratings, calendar files and
-feeds, and cohort live sessions."""
+feeds, cohort live sessions and mentors' contracts. Handlers only translate HTTP: each
+calls one service."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from dracarys.db import transaction
-from dracarys.errors import Forbidden
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.mentorship import calendar, discovery, service, store
-from dracarys.mentorship.models import (
+from dracarys.mentorship.bookings import service as bookings
+from dracarys.mentorship.bookings.models import (
     BookingInput,
     BookingView,
     CancelInput,
-    FeedLink,
+    RescheduleInput,
+)
+from dracarys.mentorship.calendar import service as calendar
+from dracarys.mentorship.calendar.models import FeedLink
+from dracarys.mentorship.compensation import service as compensation
+from dracarys.mentorship.compensation.models import MentorContractInput, MentorContractView
+from dracarys.mentorship.discovery import service as discovery
+from dracarys.mentorship.discovery.models import (
     LanguagesInput,
-    LiveSessionInput,
     MatchList,
     MentorSearch,
-    PublicReview,
     QuizInput,
-    RatingInput,
-    RecordingInput,
-    RescheduleInput,
-    ReviewView,
+)
+from dracarys.mentorship.schedules import service as schedules
+from dracarys.mentorship.schedules.models import (
     ScheduleInput,
     ScheduleView,
     SessionTypeInput,
     SessionTypeView,
-    SessionView,
     SlotList,
+)
+from dracarys.mentorship.sessions import service as sessions
+from dracarys.mentorship.sessions.models import (
+    LiveSessionInput,
+    PublicReview,
+    RatingInput,
+    RecordingInput,
+    ReviewView,
+    SessionView,
 )
 from dracarys.models import BIGINT_MAX
 from dracarys.platform import Platform
@@ -89,7 +100,7 @@ class MentorDiscoveryController(Controller):
     async def session_types(
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[SessionTypeView]:
-        return await service.list_session_types(platform, mentor_id)
+        return await schedules.list_session_types(platform, mentor_id)
 
     @get(
         "/{mentor_id:uuid}/schedules",
@@ -100,7 +111,7 @@ class MentorDiscoveryController(Controller):
     async def schedules(
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[ScheduleView]:
-        return await service.list_schedules(platform, mentor_id)
+        return await schedules.list_schedules(platform, mentor_id)
 
     @get(
         "/{mentor_id:uuid}/reviews",
@@ -110,7 +121,7 @@ class MentorDiscoveryController(Controller):
     async def reviews(
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[PublicReview]:
-        return await service.reviews_of(platform, mentor_id)
+        return await sessions.reviews_of(platform, mentor_id)
 
     @put(
         "/me/languages",
@@ -125,8 +136,7 @@ class MentorDiscoveryController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> None:
-        async with transaction(platform.pool) as conn:
-            await store.set_languages(conn, current_user.id, sorted(set(data.languages)))
+        await discovery.set_languages(platform, current_user, data.languages)
 
 
 class MatchController(Controller):
@@ -172,7 +182,7 @@ class AvailabilityController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ScheduleView:
-        return await service.create_schedule(platform, current_user, data)
+        return await schedules.create_schedule(platform, current_user, data)
 
     @put(
         "/schedules/{schedule_id:uuid}",
@@ -186,7 +196,7 @@ class AvailabilityController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ScheduleView:
-        return await service.update_schedule(platform, current_user, schedule_id, data)
+        return await schedules.update_schedule(platform, current_user, schedule_id, data)
 
     @post(
         "/session-types",
@@ -200,7 +210,7 @@ class AvailabilityController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionTypeView:
-        return await service.create_session_type(platform, current_user, data)
+        return await schedules.create_session_type(platform, current_user, data)
 
 
 class SlotController(Controller):
@@ -222,7 +232,7 @@ class SlotController(Controller):
         start_date: FromQuery[date | None] = None,
         days: Annotated[int, Parameter(ge=1, le=366)] = 7,
     ) -> SlotList:
-        return await service.list_slots(
+        return await schedules.list_slots(
             platform, session_type_id, timezone=timezone, start_date=start_date, days=days
         )
 
@@ -245,13 +255,13 @@ class BookingController(Controller):
         current_user: NamedDependency[CurrentUser],
         idempotency_key: NamedDependency[str],
     ) -> BookingView:
-        return await service.book_session(platform, current_user, data, idempotency_key)
+        return await bookings.book_session(platform, current_user, data, idempotency_key)
 
     @get("/bookings", operation_id="listMyBookings", summary="My bookings")
     async def mine(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> list[BookingView]:
-        return await service.my_bookings(platform, current_user)
+        return await bookings.my_bookings(platform, current_user)
 
     @get("/bookings/{booking_id:uuid}", operation_id="getBooking", summary="A booking")
     async def get_booking(
@@ -260,7 +270,7 @@ class BookingController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
-        return await service.get_booking(platform, current_user, booking_id)
+        return await bookings.get_booking(platform, current_user, booking_id)
 
     @post(
         "/bookings/{booking_id:uuid}/cancel",
@@ -275,7 +285,7 @@ class BookingController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
-        return await service.cancel_booking(platform, current_user, booking_id)
+        return await bookings.cancel_booking(platform, current_user, booking_id)
 
     @post(
         "/bookings/{booking_id:uuid}/reschedule",
@@ -290,7 +300,7 @@ class BookingController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
-        return await service.reschedule_booking(platform, current_user, booking_id, data.starts_at)
+        return await bookings.reschedule_booking(platform, current_user, booking_id, data.starts_at)
 
 
 class SessionController(Controller):
@@ -305,7 +315,7 @@ class SessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
-        return await service.get_session(platform, current_user, session_id)
+        return await sessions.get_session(platform, current_user, session_id)
 
     @post(
         "/join",
@@ -319,7 +329,7 @@ class SessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
-        return await service.join_session(platform, current_user, session_id)
+        return await sessions.join_session(platform, current_user, session_id)
 
     @post(
         "/complete",
@@ -333,7 +343,7 @@ class SessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
-        return await service.complete_session(platform, current_user, session_id)
+        return await sessions.complete_session(platform, current_user, session_id)
 
     @post(
         "/cancel",
@@ -348,7 +358,7 @@ class SessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
-        return await service.cancel_session(platform, current_user, session_id)
+        return await bookings.cancel_session(platform, current_user, session_id)
 
     @post(
         "/ratings",
@@ -363,7 +373,7 @@ class SessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> ReviewView:
-        return await service.rate_session(platform, current_user, session_id, data)
+        return await sessions.rate_session(platform, current_user, session_id, data)
 
     @get(
         "/invite.ics",
@@ -392,7 +402,7 @@ class SessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
-        return await service.attach_recording(platform, current_user, session_id, data)
+        return await sessions.attach_recording(platform, current_user, session_id, data)
 
 
 class CalendarController(Controller):
@@ -442,9 +452,7 @@ class CohortSessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
-        if current_user.role not in (Role.MENTOR, Role.ADMIN):
-            raise Forbidden("only the cohort's mentor schedules its live sessions")
-        return await service.create_live_session(platform, current_user, cohort_id, data)
+        return await sessions.create_live_session(platform, current_user, cohort_id, data)
 
     @get("", operation_id="listCohortLiveSessions", summary="A cohort's live sessions")
     async def list_sessions(
@@ -453,10 +461,34 @@ class CohortSessionController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> list[SessionView]:
-        return await service.cohort_live_sessions(platform, current_user, cohort_id)
+        return await sessions.cohort_live_sessions(platform, current_user, cohort_id)
 
 
-MENTORSHIP_CONTROLLERS = [
+class MentorContractController(Controller):
+    path = "/api/v1/admin/mentors/{user_id:uuid}"
+    tags = ("mentorship",)
+    guards = (requires_role(Role.ADMIN),)
+
+    @put(
+        "/contract",
+        operation_id="setMentorContract",
+        summary="Set a mentor's share of their payments (blueprint: per mentor contract)",
+    )
+    async def set_contract(
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[MentorContractInput],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> MentorContractView:
+        source_ip = request.client.host if request.client else None
+        return await compensation.set_mentor_contract(
+            platform, current_user, user_id, data, source_ip
+        )
+
+
+ROUTES = [
     MentorDiscoveryController,
     MatchController,
     AvailabilityController,
@@ -465,4 +497,5 @@ MENTORSHIP_CONTROLLERS = [
     SessionController,
     CalendarController,
     CohortSessionController,
+    MentorContractController,
 ]

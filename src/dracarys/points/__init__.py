@@ -1,3 +1,45 @@
 """Points, gamification and rewards: the append-only points ledger, versioned earning
 rules, event-driven awards, pending money-tied awards, tiers, badges, streaks,
-leaderboards, redemption, expiry, anti-abuse and reports."""
+leaderboards, redemption, expiry, anti-abuse and reports.
+
+A package of areas cut the same way (`models`, `store`, `service`): `ledger`, `rulebook`,
+`awarding`, `badges`, `redemption`, `expiry`, `abuse`, `reports`; `api.py` serves them
+over HTTP (`ROUTES`), `consumers.py` and `notifications.py` take other domains' events.
+
+Other code uses points through what this module exports: the consumers the workers list
+(with the topics they take and the e-mail templates they queue), the scheduled jobs, the
+demo seed, and the click tokens messaging puts in marketing e-mails."""
+
+from dracarys.points.abuse.service import flag_shared_clusters, issue_email_token
+from dracarys.points.awarding.service import post_due_pending
+from dracarys.points.consumers import apply_events, count_awards
+from dracarys.points.demo import seed_points_demo
+from dracarys.points.events import (
+    CONSUMED_TOPICS,
+    POINTS_AWARDED,
+    POINTS_REDEEMED_FOR_CREDIT,
+    PointsRedeemedForCredit,
+)
+from dracarys.points.expiry.service import expire_points, refresh_tiers
+from dracarys.points.notifications import EMAIL_TEMPLATES, notify_awards
+from dracarys.points.redemption.service import release_held_redemptions
+from dracarys.points.reports.service import reconcile
+
+__all__ = [
+    "CONSUMED_TOPICS",
+    "EMAIL_TEMPLATES",
+    "POINTS_AWARDED",
+    "POINTS_REDEEMED_FOR_CREDIT",
+    "PointsRedeemedForCredit",
+    "apply_events",
+    "count_awards",
+    "expire_points",
+    "flag_shared_clusters",
+    "issue_email_token",
+    "notify_awards",
+    "post_due_pending",
+    "reconcile",
+    "refresh_tiers",
+    "release_held_redemptions",
+    "seed_points_demo",
+]

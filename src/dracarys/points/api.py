@@ -1,48 +1,45 @@
 """Points HTTP API: balance, history, the public rules page, leaderboards, badges,
 streaks, the admin/internal award endpoint, redemption (`/api/v1/wallet/convert-points`),
-email-click confirmation, appeals and the review queue. No rules here: see service."""
+email-click confirmation, appeals and the review queue. Routing, guards and status codes
+only: each handler calls one service of an area (`ledger`, `rulebook`, `awarding`,
+`badges`, `redemption`, `abuse`, `reports`)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from dracarys.errors import Forbidden, NotFound
+from dracarys.errors import Forbidden
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.models import decode_cursor, encode_cursor
 from dracarys.platform import Platform
-from dracarys.points import leaderboard, reconcile, service, store
-from dracarys.points.models import (
+from dracarys.points.abuse import service as abuse
+from dracarys.points.abuse.models import (
     Appeal,
     AppealDecisionInput,
     AppealInput,
-    AwardInput,
-    AwardOutcome,
-    Badge,
-    Balance,
-    ConvertPointsInput,
     Denial,
     EmailClickConfirmInput,
     EmailClickResult,
-    EventInput,
-    History,
-    Leaderboard,
-    PointsEvent,
-    Redemption,
-    Report,
     ReviewQueue,
-    Rule,
-    RulesPage,
-    RuleVersionInput,
-    Streak,
 )
-from dracarys.points.rules import tier_thresholds
+from dracarys.points.awarding import service as awarding
+from dracarys.points.awarding.models import AwardInput
+from dracarys.points.badges import service as badges
+from dracarys.points.badges.models import Badge, Leaderboard, Streak
+from dracarys.points.ledger import service as ledger
+from dracarys.points.ledger.models import Balance, History
+from dracarys.points.models import AwardOutcome, PointsEvent, Rule
+from dracarys.points.redemption import service as redemption
+from dracarys.points.redemption.models import ConvertPointsInput, Redemption
+from dracarys.points.reports import service as reports
+from dracarys.points.reports.models import Report
+from dracarys.points.rulebook import service as rulebook
+from dracarys.points.rulebook.models import EventInput, RulesPage, RuleVersionInput
 
 STAFF = [requires_role(Role.REVIEWER, Role.ADMIN)]
 ADMIN = [requires_role(Role.ADMIN)]
@@ -75,7 +72,7 @@ class PointsController(Controller):
         current_user: NamedDependency[CurrentUser],
         user_id: FromQuery[uuid.UUID | None] = None,
     ) -> Balance:
-        return await service.balance(platform, _subject(current_user, user_id))
+        return await ledger.balance(platform, _subject(current_user, user_id))
 
     @get(
         "/history",
@@ -91,34 +88,11 @@ class PointsController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> History:
-        subject = _subject(current_user, user_id)
-        before = decode_cursor(cursor) if cursor else None
-        async with platform.pool.acquire() as conn:
-            rows = await store.history(conn, subject, before, limit + 1)
-        page = rows[:limit]
-        items = [
-            msgspec.structs.replace(entry, reason=service.reason_text(entry.reason_code))
-            for _, entry in page
-        ]
-        next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit else None
-        return History(items=items, next_cursor=next_cursor)
+        return await ledger.history(platform, _subject(current_user, user_id), cursor, limit)
 
     @get("/rules", operation_id="listPointsRules", summary="The earning rules in force (public)")
     async def get_rules(self, platform: NamedDependency[Platform]) -> RulesPage:
-        settings = platform.settings
-        async with platform.pool.acquire() as conn:
-            rules = [r for r in await store.rules_in_force(conn) if r.active]
-            events = await store.current_events(conn, platform.clock.now())
-        return RulesPage(
-            rules=rules,
-            events=events,
-            social_email_daily_cap=settings.points_social_email_daily_cap,
-            pending_window_days=settings.points_pending_window_days,
-            expiry_months=settings.points_expiry_months,
-            expiry_login_grace_days=settings.points_expiry_login_grace_days,
-            tier_thresholds={t.value: floor for t, floor in tier_thresholds(settings)},
-            tier_window_days=settings.points_tier_window_days,
-        )
+        return await rulebook.rules_page(platform)
 
     @post(
         "/award",
@@ -135,7 +109,7 @@ class PointsController(Controller):
         request: Request[Any, Any, Any],
         idempotency_key: NamedDependency[str],
     ) -> AwardOutcome:
-        return await service.award_via_api(
+        return await awarding.award_via_api(
             platform, data, current_user.id, _source_ip(request), idempotency_key=idempotency_key
         )
 
@@ -150,25 +124,19 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         limit: int = Parameter(default=20, ge=1, le=100),
     ) -> Leaderboard:
-        if period not in ("weekly", "monthly", "season"):
-            raise NotFound("leaderboards are weekly, monthly or season")
-        chosen: Literal["weekly", "monthly", "season"] = period  # type: ignore[assignment]
-        async with platform.pool.acquire() as conn:
-            return await leaderboard.top(conn, platform, chosen, platform.clock.now(), limit)
+        return await badges.leaderboard(platform, period, limit)
 
     @get("/badges", operation_id="listPointsBadges", guards=[authenticated])
     async def get_badges(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> list[Badge]:
-        async with platform.pool.acquire() as conn:
-            rows = await store.badges(conn, current_user.id)
-        return [Badge(badge=r["badge"], earned_at=r["earned_at"]) for r in rows]
+        return await badges.badges(platform, current_user.id)
 
     @get("/streak", operation_id="getPointsStreak", guards=[authenticated])
     async def get_streak(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> Streak:
-        return await service.streak(platform, current_user.id)
+        return await badges.streak(platform, current_user.id)
 
     @get(
         "/denials",
@@ -179,8 +147,7 @@ class PointsController(Controller):
     async def get_denials(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> list[Denial]:
-        async with platform.pool.acquire() as conn:
-            return await store.denials(conn, current_user.id, 100)
+        return await abuse.denials(platform, current_user.id)
 
     @post(
         "/appeals",
@@ -194,7 +161,7 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Appeal:
-        return await service.file_appeal(platform, current_user.id, data)
+        return await abuse.file_appeal(platform, current_user.id, data)
 
     @get(
         "/appeals",
@@ -205,10 +172,7 @@ class PointsController(Controller):
     async def list_appeals(
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> list[Appeal]:
-        async with platform.pool.acquire() as conn:
-            if current_user.is_staff:
-                return await store.appeals(conn, None, True, 200)
-            return await store.appeals(conn, current_user.id, False, 200)
+        return await abuse.appeals(platform, current_user.id, staff=current_user.is_staff)
 
     @post(
         "/appeals/{appeal_id:uuid}/decision",
@@ -223,7 +187,7 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Appeal:
-        return await service.decide_appeal(platform, appeal_id, data, current_user.id)
+        return await abuse.decide_appeal(platform, appeal_id, data, current_user.id)
 
     @get(
         "/review-queue",
@@ -232,12 +196,7 @@ class PointsController(Controller):
         summary="Frozen accounts, fraud flags and open appeals",
     )
     async def review_queue(self, platform: NamedDependency[Platform]) -> ReviewQueue:
-        async with platform.pool.acquire() as conn:
-            return ReviewQueue(
-                frozen_accounts=await store.frozen_accounts(conn),
-                fraud_flags=await store.open_fraud_flags(conn),
-                open_appeals=await store.appeals(conn, None, True, 200),
-            )
+        return await abuse.review_queue(platform)
 
     @post(
         "/accounts/{user_id:uuid}/unfreeze",
@@ -248,8 +207,8 @@ class PointsController(Controller):
     async def unfreeze(
         self, user_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> Balance:
-        await service.unfreeze(platform, user_id)
-        return await service.balance(platform, user_id)
+        await abuse.unfreeze(platform, user_id)
+        return await ledger.balance(platform, user_id)
 
     @post(
         "/rules/{code:str}/versions",
@@ -265,7 +224,7 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> Rule:
-        return await service.new_rule_version(platform, code, data, current_user.id)
+        return await rulebook.new_rule_version(platform, code, data, current_user.id)
 
     @post(
         "/events",
@@ -280,7 +239,7 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> PointsEvent:
-        return await service.create_event(platform, data, current_user.id)
+        return await rulebook.create_event(platform, data, current_user.id)
 
     @get(
         "/email-clicks/{token:str}",
@@ -293,7 +252,7 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> EmailClickResult:
-        status = await service.record_email_click(
+        status = await abuse.record_email_click(
             platform, token, request.headers.get("user-agent"), _source_ip(request)
         )
         return EmailClickResult(status=status)  # type: ignore[arg-type]
@@ -311,17 +270,12 @@ class PointsController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> EmailClickResult:
-        status = await service.confirm_email_click(platform, current_user.id, data.token)
+        status = await abuse.confirm_email_click(platform, current_user.id, data.token)
         return EmailClickResult(status=status)  # type: ignore[arg-type]
 
     @get("/reports/latest", operation_id="getPointsReport", guards=ADMIN)
     async def latest_report(self, platform: NamedDependency[Platform]) -> Report:
-        async with platform.pool.acquire() as conn:
-            row = await store.latest_report(conn)
-        if row is None:
-            report = await reconcile.reconcile(platform)
-            return Report(day=report["day"], report=report)
-        return Report(day=row["day"].isoformat(), report=row["report"])
+        return await reports.latest_report(platform)
 
 
 @post(
@@ -339,7 +293,7 @@ async def convert_points(
     request: Request[Any, Any, Any],
     idempotency_key: NamedDependency[str],
 ) -> Redemption:
-    return await service.convert_points(
+    return await redemption.convert_points(
         platform, current_user.id, data, _source_ip(request), idempotency_key=idempotency_key
     )
 

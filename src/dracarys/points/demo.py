@@ -5,10 +5,14 @@ award is keyed by (rule, user, entity), so seeding again changes nothing."""
 from __future__ import annotations
 
 from dracarys.db import transaction
+from dracarys.identity import account_of
 from dracarys.identity.demo import DEMO_MENTEE, DEMO_MENTORS
 from dracarys.platform import Platform
-from dracarys.points import service, store
-from dracarys.points.models import Award, ConvertPointsInput, Target
+from dracarys.points.awarding.service import award_many
+from dracarys.points.badges.service import BADGE_FIRST_LESSON, grant_badge, record_learning_day
+from dracarys.points.models import Award
+from dracarys.points.redemption.models import ConvertPointsInput, Target
+from dracarys.points.redemption.service import convert_points
 
 
 async def seed_points_demo(platform: Platform) -> None:
@@ -40,14 +44,12 @@ async def seed_points_demo(platform: Platform) -> None:
             )
         )
     async with transaction(platform.pool) as conn:
-        if not await store.user_exists(conn, mentee):
+        if await account_of(conn, mentee) is None:
             return
-        await service.award_many(conn, platform, awards)
-        await service.record_learning_day(
-            conn, platform, mentee, platform.clock.now(), "Africa/Nairobi"
-        )
-        await service.grant_badge(conn, platform, mentee, service.BADGE_FIRST_LESSON, None)
-    await service.convert_points(
+        await award_many(conn, platform, awards)
+        await record_learning_day(conn, platform, mentee, platform.clock.now(), "Africa/Nairobi")
+        await grant_badge(conn, platform, mentee, BADGE_FIRST_LESSON, None)
+    await convert_points(
         platform,
         mentee,
         ConvertPointsInput(points=100, target=Target.DISCOUNT),

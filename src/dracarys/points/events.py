@@ -50,7 +50,7 @@ CONSUMED_TOPICS = AWARD_TOPICS | {
     CREDIT_LANDED,
 }
 
-# Emitted.
+# Emitted (`email.clicked` too, consumed above).
 POINTS_AWARDED = "points.awarded"
 TIER_CHANGED = "tier.changed"
 BADGE_EARNED = "badge.earned"
@@ -90,6 +90,14 @@ class PointsRedeemed(msgspec.Struct, frozen=True, kw_only=True):
     points: int
     value_minor: int
     currency: str
+
+
+class EmailClicked(msgspec.Struct, frozen=True, kw_only=True):
+    """A person followed their own link in a marketing e-mail and signed in (the award
+    consumer turns it into points)."""
+
+    user_id: str
+    email_id: str
 
 
 class PointsRedeemedForCredit(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,6 @@
-"""Points records and the API's request and response bodies."""
+"""The records every area of points shares: the earning rules and limited-time events
+the rule book holds, tiers, and an award with its outcome. Each area keeps its own
+records and API bodies in its `models.py`."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from dracarys.idempotency import IdempotencyKey
-from dracarys.models import Input, Page, Schema
+from dracarys.models import Schema
 
 Points = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 
@@ -20,18 +21,6 @@ class Tier(StrEnum):
     SILVER = "silver"
     GOLD = "gold"
     LEGEND = "legend"
-
-
-class Target(StrEnum):
-    DISCOUNT = "discount"
-    CREDIT = "credit"
-    MERCH = "merch"
-    COURSE_UNLOCK = "course_unlock"
-    MENTOR_CREDIT = "mentor_credit"
-
-
-# Targets that are worth money outside the platform: KYC level 2 and a hold first.
-CASH_EQUIVALENT = frozenset({Target.CREDIT, Target.MENTOR_CREDIT})
 
 
 class Rule(Schema, kw_only=True):
@@ -65,6 +54,14 @@ class PointsEvent(Schema, kw_only=True):
     ends_at: datetime
 
 
+class Cap(msgspec.Struct, frozen=True, kw_only=True):
+    """A counter an award counts against (`d:2026-01-05:r:email_click`,
+    `d:2026-01-05:social_email`, `m:2026-01:r:session_paid`) and the points it allows."""
+
+    key: str
+    limit: int
+
+
 class Award(msgspec.Struct, frozen=True, kw_only=True):
     """A request to apply one rule to one user for one related entity."""
 
@@ -91,195 +88,3 @@ class AwardOutcome(Schema, kw_only=True):
     entry_id: uuid.UUID | None = None
     pending_id: uuid.UUID | None = None
     balance: int | None = None
-
-
-# ---- API bodies -----------------------------------------------------------------------
-
-
-class AwardInput(Input, kw_only=True):
-    """Admin / internal award: either a rule (`rule_code`, optional amount for percent
-    rules) or a manual adjustment (`change` with `reason_code`)."""
-
-    user_id: uuid.UUID
-    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
-    rule_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    related_entity_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    amount_minor: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
-    change: Annotated[int, msgspec.Meta(ge=-10_000_000, le=10_000_000)] | None = None
-    reason_code: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")] | None = None
-
-
-class ConvertPointsInput(Input, kw_only=True):
-    points: Points
-    target: Target
-    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
-    target_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-
-
-class Redemption(Schema, kw_only=True):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    points: int
-    target: Target
-    target_ref: str | None
-    value_minor: int
-    currency: str
-    status: str
-    discount_code: str | None
-    created_at: datetime
-    release_at: datetime | None
-    balance: int
-
-
-class Balance(Schema, kw_only=True):
-    user_id: uuid.UUID
-    balance: int
-    pending: int
-    tier: Tier
-    earned_in_window: int
-    next_tier: Tier | None
-    points_to_next_tier: int | None
-    progress_pct: int
-    earning_frozen: bool
-
-
-class LedgerEntry(Schema, kw_only=True):
-    id: uuid.UUID
-    delta: int
-    reason_code: str
-    reason: str
-    category: str
-    related_entity: str | None
-    rule_code: str | None
-    rule_version: int | None
-    balance_after: int
-    created_at: datetime
-
-
-class History(Page, kw_only=True):
-    items: list[LedgerEntry]
-
-
-class RulesPage(Schema, kw_only=True):
-    rules: list[Rule]
-    events: list[PointsEvent]
-    social_email_daily_cap: int
-    pending_window_days: int
-    expiry_months: int
-    expiry_login_grace_days: int
-    tier_thresholds: dict[str, int]
-    tier_window_days: int
-
-
-class RuleVersionInput(Input, kw_only=True):
-    """A new version of a rule; omitted fields keep the current version's values."""
-
-    points: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
-    params: dict[str, Any] | None = None
-    # Caps live in `integer` columns; a million per period is already no cap at all.
-    daily_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
-    monthly_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
-    active: bool | None = None
-    description: Annotated[str, msgspec.Meta(max_length=500)] | None = None
-
-
-class EventInput(Input, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    rule_codes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)]
-    multiplier_pct: Annotated[int, msgspec.Meta(ge=100, le=1000)]
-    starts_at: datetime
-    ends_at: datetime
-
-
-class LeaderboardRow(Schema, kw_only=True):
-    rank: int
-    user_id: uuid.UUID
-    points: int
-
-
-class Leaderboard(Schema, kw_only=True):
-    period: str
-    period_key: str
-    rows: list[LeaderboardRow]
-
-
-class Badge(Schema, kw_only=True):
-    badge: str
-    earned_at: datetime
-
-
-class Streak(Schema, kw_only=True):
-    current_days: int
-    longest_days: int
-    last_day: str | None
-    timezone: str
-
-
-class AppealInput(Input, kw_only=True):
-    message: Annotated[str, msgspec.Meta(min_length=5, max_length=2000)]
-    denial_id: uuid.UUID | None = None
-    entry_id: uuid.UUID | None = None
-
-
-class AppealDecisionInput(Input, kw_only=True):
-    decision: Literal["grant", "reject"]
-    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-    points: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
-    unfreeze: bool = False
-
-
-class Appeal(Schema, kw_only=True):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    denial_id: uuid.UUID | None
-    entry_id: uuid.UUID | None
-    message: str
-    status: str
-    granted_points: int | None
-    resolution_note: str | None
-    created_at: datetime
-    resolved_at: datetime | None
-
-
-class Denial(Schema, kw_only=True):
-    id: uuid.UUID
-    rule_code: str | None
-    related_entity: str | None
-    points: int
-    reason: str
-    created_at: datetime
-
-
-class FraudFlag(Schema, kw_only=True):
-    id: uuid.UUID
-    kind: str
-    subject: str
-    user_ids: list[uuid.UUID]
-    status: str
-    created_at: datetime
-
-
-class FrozenAccount(Schema, kw_only=True):
-    user_id: uuid.UUID
-    frozen_at: datetime
-    reason: str | None
-
-
-class ReviewQueue(Schema, kw_only=True):
-    frozen_accounts: list[FrozenAccount]
-    fraud_flags: list[FraudFlag]
-    open_appeals: list[Appeal]
-
-
-class EmailClickConfirmInput(Input, kw_only=True):
-    token: Annotated[str, msgspec.Meta(min_length=16, max_length=200)]
-
-
-class EmailClickResult(Schema, kw_only=True):
-    status: Literal["recorded", "ignored", "confirmed", "already_confirmed"]
-
-
-class Report(Schema, kw_only=True):
-    day: str
-    report: dict[str, Any]

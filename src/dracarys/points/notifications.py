@@ -1,7 +1,8 @@
-"""Section 14 of the blueprint: the e-mail a user gets when points land, from templates
-registered with messaging and queued through its outbox, plus a live message on the
-user's `notifications:{user_id}` channel. `render_award_email` renders the same text
-from a `points.awarded` payload; reason codes without a template get the generic one."""
+"""Section 14 of the blueprint: the e-mail a user gets when points land, from the
+templates below (`EMAIL_TEMPLATES`, which the composition root registers with messaging)
+queued through messaging's outbox, plus a live message on the user's
+`notifications:{user_id}` channel. `render_award_email` renders the same text from a
+`points.awarded` payload; reason codes without a template get the generic one."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ import msgspec
 from dracarys.db import Connection
 from dracarys.identity import contacts_of
 from dracarys.messaging.service import queue_email
-from dracarys.messaging.templates import EmailTemplate, register_email_template
+from dracarys.messaging.templates import EmailTemplate
 from dracarys.outbox import Event
 from dracarys.platform import Platform
 from dracarys.points.events import PointsAwarded
+from dracarys.points.reasons import describe_reason
 from dracarys.realtime.models import NotificationFrame
 from streams import channels
 
@@ -64,31 +66,6 @@ AWARD_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
 }
 
-_REASONS = {
-    "signup_verified": "email verified",
-    "profile_completed": "profile completed",
-    "lesson_completed": "lesson completed",
-    "assessment_passed": "assessment passed",
-    "session_paid": "paid session",
-    "session_attended": "live session attended",
-    "social_follow": "verified social follow",
-    "social_share": "public post shared",
-    "referral_completed": "referral completed",
-    "first_deposit": "first deposit",
-    "kyc_verified": "KYC verified",
-    "email_click": "email clicked",
-    "mentor_rating": "mentor rating left",
-    "appeal_granted": "appeal granted",
-    "adjustment": "adjustment by our team",
-    "redemption": "redeemed",
-    "expired": "expired after 12 months",
-    "refund_clawback": "refunded purchase",
-}
-
-
-def describe_reason(reason_code: str) -> str:
-    return _REASONS.get(reason_code, reason_code.replace("_", " "))
-
 
 def render_award_email(payload: dict[str, Any]) -> AwardEmail:
     award = msgspec.convert(payload, PointsAwarded)
@@ -102,8 +79,10 @@ def render_award_email(payload: dict[str, Any]) -> AwardEmail:
 
 # Award e-mails go through messaging's templates (one per reason code above) and outbox;
 # the same text goes live on the user's `notifications:{user_id}` stream channel.
-for _code, (_subject, _text) in AWARD_TEMPLATES.items():
-    register_email_template(f"points.{_code}", EmailTemplate(subject=_subject, text=_text))
+EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
+    f"points.{code}": EmailTemplate(subject=subject, text=text)
+    for code, (subject, text) in AWARD_TEMPLATES.items()
+}
 
 
 class _Awarded(msgspec.Struct, kw_only=True):
@@ -127,9 +106,10 @@ def template_values(award: _Awarded) -> dict[str, str]:
 
 
 async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
-    """`points.awarded` → the section-14 e-mail (queued in this transaction) and a live
-    notification. The award committed before its event left the outbox, so the live
-    message never announces points that rolled back; a redelivered batch may repeat it."""
+    """Consumer `points.notify`: `points.awarded` → the section-14 e-mail (queued in this
+    transaction) and a live notification. The award committed before its event left the
+    outbox, so the live message never announces points that rolled back; a redelivered
+    batch may repeat it."""
     awards: list[_Awarded] = []
     for event in batch:
         try:

@@ -1,6 +1,6 @@
 """Pure rule arithmetic: which version is in force, how many points an award is worth
 (percent rules, mentor multiplier, limited-time events), which caps it counts against,
-tier thresholds and leaderboard periods. No I/O here."""
+tier thresholds, learning streaks and leaderboard periods. No I/O here."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Literal
 
-from dracarys.points.models import PointsEvent, Rule, Tier
+from dracarys.money import UnknownCurrency, minor_per_major
+from dracarys.points.models import Cap, PointsEvent, Rule, Tier
 from dracarys.settings import Settings
 
 SOCIAL_EMAIL = frozenset({"social", "email"})
-# Currencies whose minor unit is the major unit (ISO 4217 exponent 0).
-_ZERO_DECIMAL = frozenset({"JPY", "KRW", "UGX", "RWF", "XAF", "XOF", "CLP", "VND"})
+LeaderboardPeriod = Literal["weekly", "monthly", "season"]
 
 
 @dataclass(slots=True)
@@ -38,17 +39,22 @@ class RuleBook:
 
 def base_points(rule: Rule, amount_minor: int | None, currency: str | None) -> int:
     """Points a rule is worth before multipliers. Percent rules take `percent_bps` of the
-    amount in major units and convert it at the rule's per-currency rate."""
+    amount in major units (the currency's ISO 4217 exponent says how many minor units make
+    one) and convert it at the rule's per-currency rate. An amount in something that is no
+    ISO 4217 currency is worth nothing."""
     if rule.kind == "fixed":
         return rule.points
     if amount_minor is None or currency is None:
         return 0
+    try:
+        minor_units = minor_per_major(currency)
+    except UnknownCurrency:
+        return 0
     bps = int(rule.params.get("percent_bps", 0))
     rates = rule.params.get("points_per_major_unit", {})
     rate = int(rates.get(currency, rule.params.get("default_points_per_major_unit", 1)))
-    exponent = 0 if currency in _ZERO_DECIMAL else 2
-    # Integer arithmetic, rounded down: amount_minor * bps/10_000 * rate / 10**exponent.
-    return int(amount_minor * bps * rate // (10_000 * 10**exponent))
+    # Integer arithmetic, rounded down: amount_minor * bps/10_000 * rate / minor_units.
+    return int(amount_minor * bps * rate // (10_000 * minor_units))
 
 
 def award_points(
@@ -73,18 +79,16 @@ def day_key(at: datetime) -> str:
     return at.date().isoformat()
 
 
-def caps_for(rule: Rule, settings: Settings, at: datetime) -> list[dict[str, object]]:
+def caps_for(rule: Rule, settings: Settings, at: datetime) -> list[Cap]:
     """Cap counters an award of `rule` at `at` counts against (UTC days and months)."""
     day = day_key(at)
-    caps: list[dict[str, object]] = []
+    caps: list[Cap] = []
     if rule.daily_limit is not None:
-        caps.append({"key": f"d:{day}:r:{rule.code}", "limit": rule.daily_limit})
+        caps.append(Cap(key=f"d:{day}:r:{rule.code}", limit=rule.daily_limit))
     if rule.monthly_limit is not None:
-        caps.append({"key": f"m:{at:%Y-%m}:r:{rule.code}", "limit": rule.monthly_limit})
+        caps.append(Cap(key=f"m:{at:%Y-%m}:r:{rule.code}", limit=rule.monthly_limit))
     if rule.category in SOCIAL_EMAIL:
-        caps.append(
-            {"key": f"d:{day}:social_email", "limit": settings.points_social_email_daily_cap}
-        )
+        caps.append(Cap(key=f"d:{day}:social_email", limit=settings.points_social_email_daily_cap))
     return caps
 
 
@@ -118,6 +122,21 @@ def next_tier(earned: int, settings: Settings) -> tuple[Tier | None, int | None,
 
 def tier_window_start(settings: Settings, at: datetime) -> datetime:
     return at - timedelta(days=settings.points_tier_window_days)
+
+
+def advance_streak(
+    current: int, longest: int, last_day: date | None, today: date
+) -> tuple[int, int, date]:
+    """(current, longest, last day) after learning on the local day `today`: the same
+    local day twice is one day; the next local day extends the streak; a gap restarts it;
+    a late event for an earlier day changes nothing."""
+    if last_day is None:
+        return 1, max(longest, 1), today
+    if today == last_day + timedelta(days=1):
+        current, last_day = current + 1, today
+    elif today > last_day + timedelta(days=1):
+        current, last_day = 1, today
+    return current, max(longest, current), last_day
 
 
 def leaderboard_periods(at: datetime) -> dict[str, str]:

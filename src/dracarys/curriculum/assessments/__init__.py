@@ -1,0 +1,1 @@
+"""Assessments, attempts and the certificates passing them earns."""

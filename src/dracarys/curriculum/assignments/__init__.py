@@ -1,0 +1,1 @@
+"""Assignments, submissions and rubric feedback."""

@@ -1,0 +1,90 @@
+"""Assignments' records and API bodies: a task with a rubric, learners' submissions and
+the mentor's scores and feedback."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from dracarys.curriculum.courses.models import Title
+from dracarys.models import Input, Schema
+
+
+class RubricCriterion(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    max_points: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+# ---- records --------------------------------------------------------------------------
+
+
+class Assignment(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    module_id: uuid.UUID
+    program_id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    instructions: str
+    rubric: list[RubricCriterion]
+
+
+class Submission(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    user_id: uuid.UUID
+    body: str
+    submitted_at: datetime
+    scores: dict[str, int] | None
+    total_points: int | None
+    max_points: int | None
+    feedback: str | None
+    reviewed_at: datetime | None
+
+
+class SubmissionToReview(Submission, frozen=True, kw_only=True):
+    """A submission with what its reviewer needs: the rubric and who owns the program."""
+
+    rubric: list[RubricCriterion]
+    owner_id: uuid.UUID
+
+
+# ---- API ------------------------------------------------------------------------------
+
+
+class AssignmentInput(Input):
+    title: Title
+    rubric: Annotated[list[RubricCriterion], msgspec.Meta(min_length=1, max_length=30)]
+    instructions: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+
+
+class AssignmentView(Schema):
+    id: uuid.UUID
+    module_id: uuid.UUID
+    title: str
+    instructions: str
+    rubric: list[dict[str, object]]
+
+
+class SubmissionInput(Input):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+
+
+class FeedbackInput(Input):
+    scores: dict[str, Annotated[int, msgspec.Meta(ge=0)]]
+    feedback: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+
+
+class SubmissionView(Schema):
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    user_id: uuid.UUID
+    body: str
+    submitted_at: datetime
+    scores: dict[str, int] | None
+    total_points: int | None
+    max_points: int | None
+    feedback: str | None
+    reviewed_at: datetime | None

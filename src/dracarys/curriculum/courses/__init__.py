@@ -1,0 +1,1 @@
+"""The course builder: programs, cohorts, modules, lessons, uploads, lesson recordings."""

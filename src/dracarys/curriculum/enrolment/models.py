@@ -1,0 +1,39 @@
+"""Enrolment's records and API bodies: who is in which cohort, and what they paid."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from dracarys.idempotency import IdempotencyKey
+from dracarys.models import Input, Schema
+
+
+class Enrolment(msgspec.Struct, frozen=True, kw_only=True):
+    cohort_id: uuid.UUID
+    program_id: uuid.UUID
+    user_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    escrow_id: uuid.UUID | None
+    enrolled_at: datetime
+
+
+class EnrolInput(Input):
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
+
+
+class EnrolmentView(Schema):
+    cohort_id: uuid.UUID
+    program_id: uuid.UUID
+    user_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    escrow_id: uuid.UUID | None
+    enrolled_at: datetime
+
+
+class LeaveResult(Schema):
+    refunded_minor: int

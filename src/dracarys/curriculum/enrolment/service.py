@@ -1,0 +1,170 @@
+"""Enrolment: joining a cohort before it ends while it has room (a paid program's price
+held in escrow for its mentor), leaving before it starts (refunded in full), and who
+counts as a cohort's member or a program's learner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import timedelta
+
+from dracarys.curriculum import events
+from dracarys.curriculum.courses.service import cohort_of
+from dracarys.curriculum.enrolment import store
+from dracarys.curriculum.enrolment.models import Enrolment, EnrolmentView
+from dracarys.db import Connection, transaction
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.identity.access import CurrentUser, Role
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+from dracarys.wallet import hold_escrow, refund_escrow
+
+# Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
+ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)
+FULL_REFUND_BPS = 10_000
+
+
+def _enrolment_view(enrolment: Enrolment) -> EnrolmentView:
+    return EnrolmentView(
+        cohort_id=enrolment.cohort_id,
+        program_id=enrolment.program_id,
+        user_id=enrolment.user_id,
+        amount_minor=enrolment.amount_minor,
+        currency=enrolment.currency,
+        escrow_id=enrolment.escrow_id,
+        enrolled_at=enrolment.enrolled_at,
+    )
+
+
+async def join_cohort(
+    platform: Platform, actor: CurrentUser, cohort_id: uuid.UUID, idempotency_key: str
+) -> EnrolmentView:
+    """Join a cohort before it ends while it has room; a paid program's price goes into
+    escrow for its mentor. Joining again returns the enrolment."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        cohort = await cohort_of(conn, cohort_id, lock=True)
+        if cohort is None:
+            raise NotFound("no such cohort", field="cohort_id")
+        existing = await store.enrolment(conn, cohort_id, actor.id)
+        if existing is None:
+            other = await store.program_enrolment(conn, cohort.program_id, actor.id)
+            if other is not None:
+                raise Conflict("you are already in another cohort of this program")
+            if cohort.owner_id == actor.id:
+                raise Conflict("mentors do not join their own cohorts")
+            if now >= cohort.ends_at:
+                raise Conflict("this cohort has ended", field="cohort_id")
+            if cohort.enrolled >= cohort.capacity:
+                raise Conflict("this cohort is full", field="cohort_id")
+            escrow_id = None
+            if cohort.price_minor > 0:
+                escrow = await hold_escrow(
+                    conn,
+                    settings=platform.settings,
+                    now=now,
+                    payer_id=actor.id,
+                    mentor_id=cohort.owner_id,
+                    amount_minor=cohort.price_minor,
+                    currency=cohort.currency,
+                    reference=f"cohort:{cohort_id}",
+                    idempotency_key=f"enrol:{cohort_id}:{actor.id}:{idempotency_key}",
+                    release_after=max(cohort.starts_at - now, timedelta())
+                    + ENROLMENT_RELEASE_AFTER_START,
+                )
+                if escrow.status != "held":
+                    # The key paid for an earlier enrolment that was left and refunded.
+                    raise InvalidInput(
+                        "this idempotency key belongs to an earlier enrolment; use a new one",
+                        field="idempotency_key",
+                    )
+                escrow_id = escrow.id
+            await store.insert_enrolment(
+                conn,
+                cohort_id=cohort_id,
+                user_id=actor.id,
+                program_id=cohort.program_id,
+                amount_minor=cohort.price_minor,
+                currency=cohort.currency,
+                escrow_id=escrow_id,
+                now=now,
+            )
+            await emit(
+                conn,
+                events.COHORT_JOINED,
+                {
+                    "user_id": str(actor.id),
+                    "cohort_id": str(cohort_id),
+                    "program_id": str(cohort.program_id),
+                    "amount_minor": cohort.price_minor,
+                    "currency": cohort.currency,
+                },
+            )
+            existing = await store.enrolment(conn, cohort_id, actor.id)
+        assert existing is not None
+    return _enrolment_view(existing)
+
+
+async def leave_cohort(platform: Platform, actor: CurrentUser, cohort_id: uuid.UUID) -> int:
+    """Leave before the cohort starts: the seat is freed and a paid enrolment refunded in
+    full from escrow. Returns the amount refunded."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        cohort = await cohort_of(conn, cohort_id, lock=True)
+        enrolment = await store.enrolment(conn, cohort_id, actor.id) if cohort else None
+        if cohort is None or enrolment is None:
+            raise NotFound("you are not in this cohort", field="cohort_id")
+        if now >= cohort.starts_at:
+            raise Conflict("a cohort can be left until it starts", field="cohort_id")
+        refunded = 0
+        if enrolment.escrow_id is not None:
+            escrow = await refund_escrow(
+                conn,
+                enrolment.escrow_id,
+                settings=platform.settings,
+                now=now,
+                fraction_bps=FULL_REFUND_BPS,
+            )
+            refunded = escrow.refunded_minor
+        await store.delete_enrolment(conn, cohort_id, actor.id)
+        await emit(
+            conn,
+            events.COHORT_LEFT,
+            {
+                "user_id": str(actor.id),
+                "cohort_id": str(cohort_id),
+                "program_id": str(cohort.program_id),
+                "refunded_minor": refunded,
+                "currency": enrolment.currency,
+            },
+        )
+    return refunded
+
+
+# ---- membership -----------------------------------------------------------------------
+
+
+async def is_learner(conn: Connection, program_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return await store.program_enrolment(conn, program_id, user_id) is not None
+
+
+async def ensure_learner(
+    conn: Connection, actor: CurrentUser, program_id: uuid.UUID, owner_id: uuid.UUID
+) -> bool:
+    """True for an enrolled learner; the owner and staff may read but are not learners."""
+    if await is_learner(conn, program_id, actor.id):
+        return True
+    if actor.id == owner_id or actor.is_staff or actor.role is Role.OBSERVER:
+        return False
+    raise Forbidden("join a cohort of this program first")
+
+
+async def is_cohort_member(conn: Connection, cohort_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return await store.enrolment(conn, cohort_id, user_id) is not None
+
+
+async def cohort_members(
+    conn: Connection, cohort_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Each cohort's members, earliest enrolment first (a cohort without any: [])."""
+    return await store.members_of(conn, set(cohort_ids))

@@ -1,0 +1,75 @@
+"""SQL of enrolment: a learner's seat in a cohort (one cohort per program)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+
+from dracarys.curriculum.enrolment.models import Enrolment
+from dracarys.db import Connection, record_or_none
+
+_ENROLMENT = """SELECT cohort_id, program_id, user_id, amount_minor, rtrim(currency) AS currency,
+                       escrow_id, enrolled_at
+                FROM cohort_enrolments"""
+
+
+async def enrolment(conn: Connection, cohort_id: uuid.UUID, user_id: uuid.UUID) -> Enrolment | None:
+    row = await conn.fetchrow(
+        f"{_ENROLMENT} WHERE cohort_id = $1 AND user_id = $2", cohort_id, user_id
+    )
+    return record_or_none(Enrolment, row)
+
+
+async def program_enrolment(
+    conn: Connection, program_id: uuid.UUID, user_id: uuid.UUID
+) -> Enrolment | None:
+    row = await conn.fetchrow(
+        f"{_ENROLMENT} WHERE program_id = $1 AND user_id = $2", program_id, user_id
+    )
+    return record_or_none(Enrolment, row)
+
+
+async def members_of(
+    conn: Connection, cohort_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = await conn.fetch(
+        """SELECT cohort_id, user_id FROM cohort_enrolments
+           WHERE cohort_id = ANY($1::uuid[]) ORDER BY enrolled_at""",
+        list(cohort_ids),
+    )
+    members: dict[uuid.UUID, list[uuid.UUID]] = {c: [] for c in cohort_ids}
+    for row in rows:
+        members[row["cohort_id"]].append(row["user_id"])
+    return members
+
+
+async def insert_enrolment(
+    conn: Connection,
+    *,
+    cohort_id: uuid.UUID,
+    user_id: uuid.UUID,
+    program_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    escrow_id: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO cohort_enrolments (cohort_id, user_id, program_id, amount_minor, currency,
+               escrow_id, enrolled_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        cohort_id,
+        user_id,
+        program_id,
+        amount_minor,
+        currency,
+        escrow_id,
+        now,
+    )
+
+
+async def delete_enrolment(conn: Connection, cohort_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    await conn.execute(
+        "DELETE FROM cohort_enrolments WHERE cohort_id = $1 AND user_id = $2", cohort_id, user_id
+    )

@@ -1,0 +1,1 @@
+"""The learner's side: reading and completing lessons, and progress."""

@@ -1,0 +1,1 @@
+"""Booking a seat in a session, cancelling it and moving it."""

@@ -1,0 +1,39 @@
+"""Booking a seat in a session, as API bodies: the booking, its cancellation and its
+move to another time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from dracarys.idempotency import IdempotencyKey
+from dracarys.mentorship.sessions.models import SessionView
+from dracarys.models import Input, Schema
+
+
+class BookingInput(Input):
+    session_type_id: uuid.UUID
+    starts_at: datetime
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
+
+
+class RescheduleInput(Input):
+    starts_at: datetime
+
+
+class CancelInput(Input):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class BookingView(Schema):
+    id: uuid.UUID
+    session: SessionView
+    mentee_id: uuid.UUID
+    status: str
+    amount_minor: int
+    currency: str
+    escrow_id: uuid.UUID | None
+    refunded_minor: int

@@ -1,0 +1,367 @@
+"""Booking a session: hold the slot, take the price into escrow, confirm — in one
+transaction, so a failed payment leaves the slot free and nothing half-done. Then
+cancellation under the refund policy (by the mentee, or the whole session by its
+mentor) and moving a 1:1 session to another free slot.
+
+Double booking is refused by the database: every live session holds its mentor's time in
+an exclusion constraint, so of any number of concurrent bookings for one slot exactly one
+inserts and the rest get a 409. Bookings are seats of a session, so their rows are read
+and written through the sessions store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from dracarys.db import Connection, transaction, xact_lock
+from dracarys.errors import Conflict, InvalidInput, NotFound
+from dracarys.identity.access import CurrentUser
+from dracarys.mentorship import events
+from dracarys.mentorship.bookings.models import BookingInput, BookingView
+from dracarys.mentorship.schedules.models import SessionKind, SessionType
+from dracarys.mentorship.schedules.service import ensure_offered_start, session_type_of
+from dracarys.mentorship.sessions import store
+from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, SessionView
+from dracarys.mentorship.sessions.service import new_room_name, session_view
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+from dracarys.wallet import hold_escrow, refund_escrow
+
+FULL_REFUND_BPS = 10_000
+# Escrow releases on its own this long after the session ends unless disputed first.
+ESCROW_RELEASE_GRACE = timedelta(hours=48)
+
+
+async def _booking_view(
+    platform: Platform, conn: Connection, booking: SessionBooking
+) -> BookingView:
+    session = await store.session(conn, booking.session_id)
+    assert session is not None
+    return BookingView(
+        id=booking.id,
+        session=session_view(platform, session, show_room=booking.status == "confirmed"),
+        mentee_id=booking.mentee_id,
+        status=booking.status,
+        amount_minor=booking.amount_minor,
+        currency=booking.currency,
+        escrow_id=booking.escrow_id,
+        refunded_minor=booking.refunded_minor,
+    )
+
+
+# ---- booking --------------------------------------------------------------------------
+
+
+async def _take_session_seat(
+    conn: Connection, platform: Platform, session_type: SessionType, starts_at: datetime
+) -> MentorSession:
+    """The session at `starts_at`: a new one on the mentor's calendar, or (group and
+    workshop) the existing one with a free seat. Locked for the rest of the transaction."""
+    ends_at = starts_at + timedelta(minutes=session_type.duration_minutes)
+    shared = session_type.kind is not SessionKind.ONE_ON_ONE
+    if shared:
+        existing = await store.lock_open_session_of_type(conn, session_type.id, starts_at)
+        if existing is not None:
+            return await _with_free_seat(conn, existing)
+    session_id = uuid.uuid4()
+    try:
+        async with conn.transaction():
+            await store.insert_session(
+                conn,
+                session_id=session_id,
+                mentor_id=session_type.mentor_id,
+                session_type_id=session_type.id,
+                kind=session_type.kind.value,
+                title=session_type.title,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                capacity=session_type.capacity,
+                price_minor=session_type.price_minor,
+                currency=session_type.currency,
+                room_name=new_room_name(),
+                cohort_id=None,
+                now=platform.clock.now(),
+            )
+    except asyncpg.ExclusionViolationError:
+        if shared:
+            # Another booker created this group session a moment ago: join it.
+            existing = await store.lock_open_session_of_type(conn, session_type.id, starts_at)
+            if existing is not None:
+                return await _with_free_seat(conn, existing)
+        raise Conflict("this slot was just taken; choose another time", field="starts_at") from None
+    session = await store.lock_session(conn, session_id)
+    assert session is not None
+    return session
+
+
+async def _with_free_seat(conn: Connection, session: MentorSession) -> MentorSession:
+    if await store.live_booking_count(conn, session.id) >= session.capacity:
+        raise Conflict("this session is full; choose another time", field="starts_at")
+    return session
+
+
+async def book_session(
+    platform: Platform, actor: CurrentUser, data: BookingInput, idempotency_key: str
+) -> BookingView:
+    """Hold the slot, take the price into escrow, confirm — in one transaction, so a
+    failed payment leaves the slot free and nothing half-done."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        await xact_lock(conn, "booking", actor.id, idempotency_key)
+        previous = await store.booking_by_key(conn, actor.id, idempotency_key)
+        if previous is not None:
+            prior_session = await store.session(conn, previous.session_id)
+            assert prior_session is not None
+            if (
+                prior_session.session_type_id != data.session_type_id
+                or prior_session.starts_at != data.starts_at
+            ):
+                raise InvalidInput(
+                    "this idempotency key was used for a different booking",
+                    field="idempotency_key",
+                )
+            return await _booking_view(platform, conn, previous)
+        session_type = await session_type_of(conn, data.session_type_id)
+        if session_type is None or not session_type.active:
+            raise NotFound("no such session type", field="session_type_id")
+        if session_type.mentor_id == actor.id:
+            raise InvalidInput("you cannot book your own session", field="session_type_id")
+        starts_at = data.starts_at.astimezone(UTC)
+        await ensure_offered_start(conn, session_type, starts_at, now)
+        session = await _take_session_seat(conn, platform, session_type, starts_at)
+        booking_id = uuid.uuid4()
+        try:
+            async with conn.transaction():
+                await store.insert_booking(
+                    conn,
+                    booking_id=booking_id,
+                    session_id=session.id,
+                    mentee_id=actor.id,
+                    status="held",
+                    amount_minor=session_type.price_minor,
+                    currency=session_type.currency,
+                    idempotency_key=idempotency_key,
+                    now=now,
+                )
+        except asyncpg.UniqueViolationError:
+            raise Conflict("you already have a seat in this session") from None
+        escrow_id = None
+        if session_type.price_minor > 0:
+            escrow = await hold_escrow(
+                conn,
+                settings=platform.settings,
+                now=now,
+                payer_id=actor.id,
+                mentor_id=session_type.mentor_id,
+                amount_minor=session_type.price_minor,
+                currency=session_type.currency,
+                reference=f"session:{session.id}",
+                idempotency_key=f"booking:{booking_id}",
+                release_after=session.ends_at - now + ESCROW_RELEASE_GRACE,
+            )
+            escrow_id = escrow.id
+        await store.confirm_booking(conn, booking_id, escrow_id)
+        common = {
+            "session_id": str(session.id),
+            "mentee_id": str(actor.id),
+            "mentor_id": str(session_type.mentor_id),
+        }
+        await emit(
+            conn,
+            events.SESSION_BOOKED,
+            {**common, "booking_id": str(booking_id), "starts_at": starts_at.isoformat()},
+        )
+        if escrow_id is not None:
+            await emit(
+                conn,
+                events.SESSION_PAID,
+                {
+                    **common,
+                    "amount_minor": session_type.price_minor,
+                    "currency": session_type.currency,
+                },
+            )
+        confirmed = await store.booking(conn, booking_id)
+        assert confirmed is not None
+        return await _booking_view(platform, conn, confirmed)
+
+
+async def get_booking(platform: Platform, actor: CurrentUser, booking_id: uuid.UUID) -> BookingView:
+    async with platform.pool.acquire() as conn:
+        booking = await store.booking(conn, booking_id)
+        session = await store.session(conn, booking.session_id) if booking else None
+        if (
+            booking is None
+            or session is None
+            # Its two parties and staff; not observers: a booking says who meets whom, when.
+            or not (actor.id in (booking.mentee_id, session.mentor_id) or actor.is_staff)
+        ):
+            raise NotFound("no such booking", field="booking_id")
+        return await _booking_view(platform, conn, booking)
+
+
+async def my_bookings(platform: Platform, actor: CurrentUser) -> list[BookingView]:
+    async with platform.pool.acquire() as conn:
+        return [
+            await _booking_view(platform, conn, booking)
+            for booking in await store.bookings_of_mentee(conn, actor.id)
+        ]
+
+
+# ---- cancellation and reschedule ------------------------------------------------------
+
+
+def refund_bps(platform: Platform, *, by_mentee: bool, starts_at: datetime, now: datetime) -> int:
+    """Mentor or staff cancels: everything back. Mentee cancels at least the configured
+    hours ahead: everything back; later: the configured part."""
+    if not by_mentee:
+        return FULL_REFUND_BPS
+    window = timedelta(hours=platform.settings.mentorship_full_refund_hours)
+    if starts_at - now >= window:
+        return FULL_REFUND_BPS
+    return platform.settings.mentorship_late_refund_bps
+
+
+async def _cancel_one(
+    conn: Connection,
+    platform: Platform,
+    booking: SessionBooking,
+    session: MentorSession,
+    *,
+    actor: CurrentUser,
+    bps: int,
+    now: datetime,
+) -> int:
+    refunded = 0
+    if booking.escrow_id is not None:
+        escrow = await refund_escrow(
+            conn, booking.escrow_id, settings=platform.settings, now=now, fraction_bps=bps
+        )
+        refunded = escrow.refunded_minor
+    await store.cancel_booking(
+        conn, booking.id, cancelled_by=actor.id, refunded_minor=refunded, now=now
+    )
+    await emit(
+        conn,
+        events.SESSION_CANCELLED,
+        {
+            "session_id": str(session.id),
+            "booking_id": str(booking.id),
+            "mentee_id": str(booking.mentee_id),
+            "cancelled_by": str(actor.id),
+        },
+    )
+    if refunded > 0:
+        await emit(
+            conn,
+            events.SESSION_REFUNDED,
+            {
+                "session_id": str(session.id),
+                "mentee_id": str(booking.mentee_id),
+                "amount_minor": refunded,
+                "currency": booking.currency,
+            },
+        )
+    return refunded
+
+
+async def cancel_booking(
+    platform: Platform, actor: CurrentUser, booking_id: uuid.UUID
+) -> BookingView:
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        found = await store.booking(conn, booking_id)
+        if found is None:
+            raise NotFound("no such booking", field="booking_id")
+        # Lock order everywhere: session, then its bookings.
+        session = await store.lock_session(conn, found.session_id)
+        booking = await store.lock_booking(conn, booking_id)
+        assert session is not None
+        assert booking is not None
+        by_mentee = actor.id == booking.mentee_id
+        if not (by_mentee or actor.id == session.mentor_id or actor.is_staff):
+            raise NotFound("no such booking", field="booking_id")
+        if booking.status == "cancelled":
+            return await _booking_view(platform, conn, booking)
+        if session.status != "scheduled" or now >= session.starts_at:
+            raise Conflict("a session that has started or ended cannot be cancelled")
+        bps = refund_bps(platform, by_mentee=by_mentee, starts_at=session.starts_at, now=now)
+        await _cancel_one(conn, platform, booking, session, actor=actor, bps=bps, now=now)
+        if await store.live_booking_count(conn, session.id) == 0:
+            # Nobody left: the mentor's time is free again.
+            await store.set_session_status(conn, session.id, "cancelled", now)
+        cancelled = await store.booking(conn, booking_id)
+        assert cancelled is not None
+        return await _booking_view(platform, conn, cancelled)
+
+
+async def cancel_session(
+    platform: Platform, actor: CurrentUser, session_id: uuid.UUID
+) -> SessionView:
+    """The mentor (or staff) calls a session off: every booking is refunded in full."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        session = await store.lock_session(conn, session_id)
+        if session is None or not (actor.id == session.mentor_id or actor.is_staff):
+            raise NotFound("no such session", field="session_id")
+        if session.status != "scheduled" or now >= session.starts_at:
+            raise Conflict("a session that has started or ended cannot be cancelled")
+        for booking in await store.live_bookings_of_session(conn, session_id):
+            await _cancel_one(
+                conn, platform, booking, session, actor=actor, bps=FULL_REFUND_BPS, now=now
+            )
+        await store.set_session_status(conn, session_id, "cancelled", now)
+        cancelled = await store.session(conn, session_id)
+        assert cancelled is not None
+        return session_view(platform, cancelled, show_room=False)
+
+
+async def reschedule_booking(
+    platform: Platform, actor: CurrentUser, booking_id: uuid.UUID, new_start: datetime
+) -> BookingView:
+    """Move a 1:1 session to another free slot; allowed while a cancellation would still be
+    refunded in full (later, cancel under the refund policy instead)."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        booking = await store.booking(conn, booking_id)
+        if booking is None:
+            raise NotFound("no such booking", field="booking_id")
+        session = await store.lock_session(conn, booking.session_id)
+        assert session is not None
+        if actor.id not in (booking.mentee_id, session.mentor_id):
+            raise NotFound("no such booking", field="booking_id")
+        if booking.status != "confirmed" or session.status != "scheduled":
+            raise Conflict("only a confirmed, scheduled booking can be rescheduled")
+        if session.kind is not SessionKind.ONE_ON_ONE:
+            raise Conflict("group sessions and workshops keep their time; cancel instead")
+        window = timedelta(hours=platform.settings.mentorship_full_refund_hours)
+        if session.starts_at - now < window:
+            raise Conflict(
+                f"sessions can be moved until {platform.settings.mentorship_full_refund_hours} h "
+                "before they start; cancel under the refund policy instead"
+            )
+        assert session.session_type_id is not None  # 1:1 sessions are booked from a type
+        session_type = await session_type_of(conn, session.session_type_id)
+        assert session_type is not None
+        new_start = new_start.astimezone(UTC)
+        await ensure_offered_start(conn, session_type, new_start, now)
+        new_end = new_start + (session.ends_at - session.starts_at)
+        try:
+            async with conn.transaction():
+                await store.move_session(conn, session.id, new_start, new_end)
+        except asyncpg.ExclusionViolationError:
+            raise Conflict("that time was just taken; choose another", field="starts_at") from None
+        await emit(
+            conn,
+            events.SESSION_RESCHEDULED,
+            {
+                "session_id": str(session.id),
+                "starts_at": new_start.isoformat(),
+                "ends_at": new_end.isoformat(),
+            },
+        )
+        moved = await store.booking(conn, booking_id)
+        assert moved is not None
+        return await _booking_view(platform, conn, moved)

@@ -1,0 +1,1 @@
+"""Calendar sync: ICS invitations and private iCal feeds."""

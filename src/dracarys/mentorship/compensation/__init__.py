@@ -1,0 +1,1 @@
+"""A mentor's compensation: their contract's share and the monthly bonus figures."""

@@ -1,0 +1,1 @@
+"""Finding mentors: search, the onboarding quiz and matches."""

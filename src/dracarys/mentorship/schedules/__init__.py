@@ -1,0 +1,1 @@
+"""A mentor's offer: availability schedules, session types and the slots they open."""

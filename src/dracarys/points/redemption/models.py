@@ -1,0 +1,63 @@
+"""Redemption records and API bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+
+from dracarys.idempotency import IdempotencyKey
+from dracarys.models import Input, Schema
+from dracarys.points.models import Points
+
+
+class Target(StrEnum):
+    DISCOUNT = "discount"
+    CREDIT = "credit"
+    MERCH = "merch"
+    COURSE_UNLOCK = "course_unlock"
+    MENTOR_CREDIT = "mentor_credit"
+
+
+# Targets that are worth money outside the platform: KYC level 2 and a hold first.
+CASH_EQUIVALENT = frozenset({Target.CREDIT, Target.MENTOR_CREDIT})
+
+
+class ConvertPointsInput(Input, kw_only=True):
+    points: Points
+    target: Target
+    idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
+    target_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class RedemptionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    points: int
+    target: Target
+    target_ref: str | None
+    value_minor: int
+    currency: str
+    status: str
+    discount_code: str | None
+    request_hash: str
+    created_at: datetime
+    release_at: datetime | None
+
+
+class Redemption(Schema, kw_only=True):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    points: int
+    target: Target
+    target_ref: str | None
+    value_minor: int
+    currency: str
+    status: str
+    discount_code: str | None
+    created_at: datetime
+    release_at: datetime | None
+    balance: int

@@ -1,0 +1,192 @@
+"""Spending points: the debit and the redemption record commit together or not at all,
+once per idempotency key. Cash-like targets need KYC level 2 and a hold; after it the
+credit owed is recorded and announced to the wallet, which says when it landed."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+import msgspec
+
+from dracarys.db import Connection, transaction, xact_lock
+from dracarys.errors import Conflict, Forbidden, InvalidInput
+from dracarys.idempotency import request_hash
+from dracarys.identity import account_of
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+from dracarys.points import events
+from dracarys.points.ledger import store as ledger_store
+from dracarys.points.redemption import store
+from dracarys.points.redemption.models import (
+    CASH_EQUIVALENT,
+    ConvertPointsInput,
+    Redemption,
+    RedemptionRecord,
+    Target,
+)
+
+# A credit to the wallet needs the identity checked this far.
+CASH_KYC_LEVEL = 2
+
+
+def _redemption(record: RedemptionRecord, balance_after: int) -> Redemption:
+    return Redemption(
+        id=record.id,
+        user_id=record.user_id,
+        points=record.points,
+        target=record.target,
+        target_ref=record.target_ref,
+        value_minor=record.value_minor,
+        currency=record.currency,
+        status=record.status,
+        discount_code=record.discount_code,
+        created_at=record.created_at,
+        release_at=record.release_at,
+        balance=balance_after,
+    )
+
+
+async def convert_points(
+    platform: Platform,
+    user_id: uuid.UUID,
+    body: ConvertPointsInput,
+    source_ip: str | None,
+    *,
+    idempotency_key: str,
+) -> Redemption:
+    """Spend points on a target. Discounts, course unlocks and merch are immediate; wallet
+    and mentor credit need KYC level 2 and wait out a hold before the credit is released.
+    The debit and the redemption record commit together or not at all."""
+    if body.target in (Target.COURSE_UNLOCK, Target.MERCH) and body.target_ref is None:
+        raise InvalidInput(
+            f"`target_ref` (the {'course' if body.target is Target.COURSE_UNLOCK else 'item'} "
+            "id) is required for this target",
+            field="target_ref",
+        )
+    settings = platform.settings
+    digest = request_hash("points_redeem", body)
+    async with transaction(platform.pool) as conn:
+        now = platform.clock.now()
+        await xact_lock(conn, "points_redeem", user_id, idempotency_key)
+        earlier = await store.redemption_by_key(conn, user_id, idempotency_key)
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise InvalidInput(
+                    "this idempotency key was used with a different request",
+                    field="idempotency_key",
+                )
+            current = await ledger_store.balance(conn, user_id)
+            return _redemption(earlier, current.balance if current else 0)
+        cash_like = body.target in CASH_EQUIVALENT
+        if cash_like:
+            account = await account_of(conn, user_id)
+            if account is None or account.kyc_level < CASH_KYC_LEVEL:
+                raise Forbidden(
+                    "converting points to credit needs identity verification (KYC level 2)",
+                    field="target",
+                )
+        redemption_id = uuid.uuid4()
+        record = await store.insert_redemption(
+            conn,
+            id=redemption_id,
+            user_id=user_id,
+            points=body.points,
+            target=body.target.value,
+            target_ref=body.target_ref,
+            value_minor=body.points * settings.points_minor_units_per_point,
+            currency=settings.points_currency,
+            status="held" if cash_like else "fulfilled",
+            discount_code=(
+                "PTS-" + secrets.token_hex(5).upper() if body.target is Target.DISCOUNT else None
+            ),
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            created_at=now,
+            release_at=now + timedelta(days=settings.points_redemption_hold_days)
+            if cash_like
+            else None,
+        )
+        assert record is not None  # the advisory lock above rules out a concurrent twin
+        debit = await ledger_store.post_entry(
+            conn,
+            user_id=user_id,
+            delta=-body.points,
+            reason_code="redemption",
+            category="redemption",
+            related_entity=str(redemption_id),
+            rule_code=None,
+            rule_version=None,
+            key=f"redeem:{redemption_id}",
+            source_ip=source_ip,
+            at=now,
+        )
+        if debit.status != "posted":
+            raise Conflict(
+                f"not enough points: the balance is {debit.balance_after or 0}",
+                field="points",
+            )
+        # A posted debit names its entry and the balance it left.
+        assert debit.entry_id is not None
+        assert debit.balance_after is not None
+        await store.set_redemption_entry(conn, redemption_id, debit.entry_id)
+        await emit(
+            conn,
+            events.POINTS_REDEEMED,
+            msgspec.to_builtins(
+                events.PointsRedeemed(
+                    user_id=str(user_id),
+                    redemption_id=str(redemption_id),
+                    target=body.target.value,
+                    target_ref=body.target_ref,
+                    points=body.points,
+                    value_minor=record.value_minor,
+                    currency=record.currency,
+                )
+            ),
+        )
+        return _redemption(record, debit.balance_after)
+
+
+async def release_held_redemptions(platform: Platform, *, batch_size: int = 200) -> int:
+    """After the hold, record the credit owed and announce `points.redeemed_for_credit`;
+    the wallet credits it (keyed by the redemption) and answers `points.credit_landed`."""
+    released = 0
+    while True:
+        async with transaction(platform.pool) as conn:
+            now = platform.clock.now()
+            due = await store.due_held_redemptions(conn, now, batch_size)
+            for record in due:
+                purpose = "mentor_sessions" if record.target is Target.MENTOR_CREDIT else "wallet"
+                await store.release_redemption(conn, record.id, now)
+                await store.insert_wallet_credit(
+                    conn,
+                    redemption_id=record.id,
+                    user_id=record.user_id,
+                    amount_minor=record.value_minor,
+                    currency=record.currency,
+                    purpose=purpose,
+                    at=now,
+                )
+                await emit(
+                    conn,
+                    events.POINTS_REDEEMED_FOR_CREDIT,
+                    msgspec.to_builtins(
+                        events.PointsRedeemedForCredit(
+                            user_id=str(record.user_id),
+                            redemption_id=str(record.id),
+                            amount_minor=record.value_minor,
+                            currency=record.currency,
+                            purpose=purpose,
+                        )
+                    ),
+                )
+                released += 1
+        if len(due) < batch_size:
+            return released
+
+
+async def credit_landed(conn: Connection, platform: Platform, redemption_id: uuid.UUID) -> bool:
+    """The wallet credited a released redemption: the credit owed is settled (once)."""
+    return await store.mark_credit_landed(conn, redemption_id, platform.clock.now())

@@ -1,0 +1,2 @@
+"""The daily reconciliation and economy report: the ledger against the balances, the
+anomalies, and what was issued, redeemed and expired."""
