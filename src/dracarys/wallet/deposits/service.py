@@ -27,9 +27,9 @@ from dracarys.payments import (
     stk_callback_as_received,
     whole_shillings,
 )
-from dracarys.payments import (
-    check_callback_token as check_callback_token,
-)
+
+# Re-exported: the callbacks' handlers check the URL's token before reading the body.
+from dracarys.payments import check_callback_token as check_callback_token
 from dracarys.platform import Platform
 from dracarys.wallet.deposits import store
 from dracarys.wallet.deposits.models import Deposit, DepositRequest, DepositView

@@ -36,9 +36,9 @@ from dracarys.payments import (
     result_as_received,
     transaction_status_answer,
 )
-from dracarys.payments import (
-    check_callback_token as check_callback_token,
-)
+
+# Re-exported: the callbacks' handlers check the URL's token before reading the body.
+from dracarys.payments import check_callback_token as check_callback_token
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.events import PayoutCompleted, PayoutNeedsReview, emit_event
