@@ -6,10 +6,10 @@ the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `c
 (idempotent calls).
 
 What other domains, the workers and the upgrade may use is listed here: escrow for what
-they sell (inside their own transaction), the ledger's refusal for want of funds, credit
-and bonus entry points, the scheduled jobs, the topics the wallet emits with their
-payloads, sealing older payment details, and the demo seeder. The routes are
-`dracarys.wallet.api.ROUTES`."""
+they sell and a mentor's contract share (inside their own transaction), the ledger's
+refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
+the wallet emits with their payloads, sealing older payment details, and the demo seeder.
+The routes are `dracarys.wallet.api.ROUTES`."""
 
 from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.credits.service import (
