@@ -18,10 +18,9 @@ from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import BatchEventHandler, Event, EventHandler
 from dracarys.platform import Platform
 from dracarys.trading import SIGNAL_PUBLISHED
-from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
 from workers.trading_tasks import on_signal_published
-from workers.wallet_tasks import on_points_redeemed_for_credit
+from workers.wallet_tasks import credit_redeemed_points
 
 # A consumer given what it needs as arguments: the connection of its transaction, the
 # platform of the worker delivering, and the batch (a single event is a batch of one).
@@ -109,8 +108,8 @@ CONSUMERS.append(
 CONSUMERS.append(
     Consumer(
         name="wallet.points_credit",
-        topics=frozenset({POINTS_REDEEMED_FOR_CREDIT}),
-        handler=on_points_redeemed_for_credit,
+        topics=frozenset({points.POINTS_REDEEMED_FOR_CREDIT}),
+        applies=credit_redeemed_points,
     )
 )
 

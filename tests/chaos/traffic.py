@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from dracarys.wallet.service import settle_stale_mpesa_deposits
 
 from dracarys.clock import SystemClock
 from dracarys.payments.daraja import account_reference
@@ -26,7 +27,6 @@ from dracarys.platform import Platform
 from dracarys.points import release_held_redemptions
 from dracarys.settings import Settings
 from dracarys.wallet import payouts
-from dracarys.wallet.service import settle_stale_mpesa_deposits
 from tests.support import TestUser
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator
 

@@ -60,6 +60,7 @@ from dracarys.identity.passwords import (
 )
 from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.identity.stepup import accept_totp, verify_step_up
+from dracarys.identity.stepup import verify_step_up_token as verify_step_up_token
 from dracarys.identity.throttle import (
     LoginThrottle,
     SecondFactorThrottle,
@@ -676,27 +677,3 @@ async def issue_step_up_token(platform: Platform, user: CurrentUser, totp_code: 
         algorithm=ALGORITHM,
     )
     return StepUpToken(step_up_token=token, expires_in=int(STEP_UP_TTL.total_seconds()))
-
-
-def verify_step_up_token(platform: Platform, user: CurrentUser, token: str | None) -> None:
-    """Raise Forbidden unless `token` is a live step-up token of this user's session."""
-    if not token:
-        raise Forbidden("this action needs a step-up token", extra={"step_up_required": True})
-    try:
-        claims = jwt.decode(
-            token,
-            platform.settings.secret_key,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=issuer(platform.settings),
-            options={"verify_exp": False, "require": ["exp", "sub", "sid"]},
-        )
-    except jwt.InvalidTokenError as exc:
-        raise Forbidden("the step-up token is not valid", extra={"step_up_required": True}) from exc
-    if (
-        claims.get("typ") != "step_up"
-        or claims["sub"] != str(user.id)
-        or claims["sid"] != str(user.session_id)
-        or int(claims["exp"]) <= int(platform.clock.now().timestamp())
-    ):
-        raise Forbidden("the step-up token is not valid", extra={"step_up_required": True})

@@ -15,8 +15,8 @@ from dracarys.identity.audit import record_audit
 from dracarys.mentorship.compensation import store
 from dracarys.mentorship.compensation.models import MentorContractInput, MentorContractView
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import set_mentor_contract as set_escrow_share
-from dracarys.wallet.service import MentorMonth
+from dracarys.wallet import MentorMonth
+from dracarys.wallet import set_mentor_contract as set_escrow_share
 
 
 async def set_mentor_contract(

@@ -35,7 +35,7 @@ from dracarys.messaging.service import queue_email
 from dracarys.messaging.templates import EmailTemplate, register_email_template
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import release_escrow
+from dracarys.wallet import release_escrow
 
 log = structlog.get_logger("dracarys.mentorship")
 
