@@ -29,8 +29,8 @@ import asyncpg
 from dracarys.db import transaction
 from dracarys.db.migrate import migrate
 from dracarys.db.pool import create_pool
-from dracarys.wallet import ledger
-from dracarys.wallet.models import AccountCode, TransferSpec
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 WALLETS = 10_000

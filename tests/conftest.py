@@ -25,8 +25,10 @@ from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from dracarys.settings import Settings, load_settings
 from tests.services import test_services
-from tests.support import AppClient, TestUser, create_user
+from tests.support import AppClient, TestUser, create_user, fund_wallet
 
+# `await fund_wallet(user_id, currency, amount_minor)`: see the fixture.
+FundWallet = Callable[[uuid.UUID, str, int], Awaitable[None]]
 ADMIN_DSN = test_services().admin_dsn
 REDIS_URL = test_services().redis_url
 _TEMPLATE_LOCK_KEY = 0x44524143_54504C54  # "DRACTPLT"
@@ -235,3 +237,14 @@ def make_user(
         return await create_user(pool, settings, clock, **kwargs)
 
     return make
+
+
+@pytest.fixture(name="fund_wallet")
+def fund_wallet_fixture(pool: asyncpg.Pool, clock: ManualClock) -> FundWallet:
+    """`await fund_wallet(user.id, "KES", 100_000)`: money in a user's wallet now, without
+    a provider (`tests.support.fund_wallet` on the test's pool and clock)."""
+
+    async def fund(user_id: uuid.UUID, currency: str, amount_minor: int) -> None:
+        await fund_wallet(pool, user_id, currency, amount_minor, clock.now())
+
+    return fund

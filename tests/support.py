@@ -1,5 +1,6 @@
 """Helpers shared by test suites: accounts with tokens, created through identity's own
-store (personal data sealed as the platform seals it) and the platform's token issuer."""
+store (personal data sealed as the platform seals it) and the platform's token issuer,
+and wallets funded without a payment provider."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ import httpx
 from litestar import Litestar
 
 from dracarys.clock import Clock
+from dracarys.db import transaction
 from dracarys.identity import Contact, Role, contact_of, issue_access_token
 from dracarys.identity import store as identity_store
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.settings import Settings
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 
 
 class AppClient(httpx.AsyncClient):
@@ -173,3 +177,26 @@ async def tables_holding(pool: asyncpg.Pool, values: list[str]) -> dict[str, set
                 if lower in text or hexed in text:
                     found.setdefault(table, set()).add(value)
     return found
+
+
+async def fund_wallet(
+    pool: asyncpg.Pool, user_id: uuid.UUID, currency: str, amount_minor: int, now: datetime
+) -> None:
+    """Give a user's wallet money without a provider: a transfer from the opening-balance
+    account (which only tests, benchmarks and the demo use). The `fund_wallet` fixture is
+    this with the test's pool and clock."""
+    async with transaction(pool) as conn:
+        await ledger.create_transfer(
+            conn,
+            TransferSpec(
+                idempotency_key=f"fund:{user_id}:{uuid.uuid4()}",
+                code="opening",
+                debit_account_id=await ledger.platform_account(
+                    conn, AccountCode.OPENING_BALANCE, currency, now
+                ),
+                credit_account_id=await ledger.wallet_account(conn, user_id, currency, now),
+                amount_minor=amount_minor,
+                currency=currency,
+            ),
+            now=now,
+        )

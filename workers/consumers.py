@@ -22,11 +22,10 @@ from dracarys.identity.consumers import (
 from dracarys.messaging import EMAIL_SEND, SMS_SEND, deliver_message
 from dracarys.outbox import Event
 from dracarys.trading import SIGNAL_PUBLISHED
-from dracarys.wallet.events import POINTS_REDEEMED_FOR_CREDIT
 from workers.backtest_tasks import on_backtest_requested
 from workers.broker import Delivery
 from workers.trading_tasks import on_signal_published
-from workers.wallet_tasks import on_points_redeemed_for_credit
+from workers.wallet_tasks import credit_redeemed_points
 
 ConsumerHandler = Callable[[Connection, Event, Delivery], Awaitable[None]]
 BatchConsumerHandler = Callable[[Connection, Sequence[Event], Delivery], Awaitable[None]]
@@ -97,8 +96,13 @@ CONSUMERS: list[Consumer] = [
     ),
     Consumer(
         name="wallet.points_credit",
-        topics=frozenset({POINTS_REDEEMED_FOR_CREDIT}),
-        handler=on_points_redeemed_for_credit,
+        topics=frozenset({points.POINTS_REDEEMED_FOR_CREDIT}),
+        handler=lambda conn, event, delivery: credit_redeemed_points(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: credit_redeemed_points(
+            conn, delivery.platform, batch
+        ),
     ),
 ]
 

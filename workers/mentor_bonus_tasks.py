@@ -12,7 +12,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
 from dracarys.mentorship import mentor_months
 from dracarys.platform import Platform
-from dracarys.wallet.service import pay_mentor_bonuses, previous_month
+from dracarys.wallet import pay_mentor_bonuses, previous_month
 from workers.broker import PlatformJob, register_cron_jobs
 
 MENTOR_BONUSES = "wallet.mentor_bonuses"

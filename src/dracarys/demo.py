@@ -16,7 +16,7 @@ from dracarys.mentorship import seed_mentorship_demo
 from dracarys.platform import Platform
 from dracarys.points import seed_points_demo
 from dracarys.trading import seed_trading_demo
-from dracarys.wallet.demo import seed_wallet_demo
+from dracarys.wallet import seed_wallet_demo
 
 log = structlog.get_logger("dracarys.demo")
 

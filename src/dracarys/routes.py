@@ -13,7 +13,7 @@ from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import ROUTES as REALTIME_ROUTES
 from dracarys.system.api import ROUTES as SYSTEM_ROUTES
 from dracarys.trading.api import ROUTES as TRADING_ROUTES
-from dracarys.wallet.api import WALLET_CONTROLLERS
+from dracarys.wallet.api import ROUTES as WALLET_ROUTES
 from dracarys.web.pages import WEB_ROUTES
 
 ROUTE_HANDLERS: list[Any] = [
@@ -23,7 +23,7 @@ ROUTE_HANDLERS: list[Any] = [
     *CURRICULUM_ROUTES,
     *MENTORSHIP_ROUTES,
     *POINTS_ROUTES,
-    *WALLET_CONTROLLERS,
+    *WALLET_ROUTES,
     *BACKTEST_ROUTES,
     *TRADING_ROUTES,
     *WEB_ROUTES,

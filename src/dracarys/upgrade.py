@@ -12,7 +12,7 @@ from dracarys.db.migrate import migrate
 from dracarys.identity import seal_plain_personal_data
 from dracarys.messaging import seal_plain_messages
 from dracarys.settings import Settings
-from dracarys.wallet.payment_details import seal_plain_payment_details
+from dracarys.wallet import seal_plain_payment_details
 
 log = structlog.get_logger("dracarys.upgrade")
 

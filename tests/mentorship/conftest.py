@@ -1,6 +1,7 @@
 """Mentorship fixtures: vetted mentors with a schedule and session types (set up through
 the public API, vetted through identity's own service), funded mentee wallets, and
-readers for balances and outbox events."""
+readers for balances and outbox events (wallets are funded with the shared `fund_wallet`
+fixture)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,13 @@ import asyncpg
 import pytest
 
 from dracarys.clock import ManualClock
-from dracarys.db import transaction
 from dracarys.identity import CurrentUser, Role, issue_access_token
 from dracarys.identity.models import MentorStatusInput
 from dracarys.identity.profiles.admin import set_mentor_status
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import ledger
-from dracarys.wallet.models import AccountCode, TransferSpec
-from dracarys.wallet.service import wallet_balances
+from dracarys.wallet.balances.service import balances_of
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
 
 Client = AppClient
@@ -41,31 +40,10 @@ class Mentor:
         return self.user.id
 
 
-async def fund(
-    pool: asyncpg.Pool, user_id: uuid.UUID, amount_minor: int, now: datetime, currency: str = "KES"
-) -> None:
-    """Credit a user's wallet from the opening-balance account (as the wallet tests do)."""
-    async with transaction(pool) as conn:
-        source = await ledger.platform_account(conn, AccountCode.OPENING_BALANCE, currency, now)
-        wallet = await ledger.wallet_account(conn, user_id, currency, now)
-        await ledger.create_transfer(
-            conn,
-            TransferSpec(
-                idempotency_key=f"fund:{user_id}:{uuid.uuid4()}",
-                code="opening",
-                debit_account_id=source,
-                credit_account_id=wallet,
-                amount_minor=amount_minor,
-                currency=currency,
-            ),
-            now=now,
-        )
-
-
 async def balance(pool: asyncpg.Pool, user_id: uuid.UUID, currency: str = "KES") -> tuple[int, int]:
     """(available, posted) of a user's wallet."""
     async with pool.acquire() as conn:
-        balances = await wallet_balances(conn, user_id)
+        balances = await balances_of(conn, user_id)
     found = next(b for b in balances.balances if b.currency == currency)
     return found.available_minor, found.posted_minor
 
@@ -170,13 +148,11 @@ def make_mentor(
 
 
 @pytest.fixture
-def make_mentee(
-    make_user: MakeUser, pool: asyncpg.Pool, clock: ManualClock
-) -> Callable[..., Awaitable[TestUser]]:
+def make_mentee(make_user: MakeUser, fund_wallet: FundWallet) -> Callable[..., Awaitable[TestUser]]:
     async def make(*, funds_minor: int = 1_000_000) -> TestUser:
         user = await make_user(role=Role.MENTEE)
         if funds_minor:
-            await fund(pool, user.id, funds_minor, clock.now())
+            await fund_wallet(user.id, "KES", funds_minor)
         return user
 
     return make

@@ -11,7 +11,7 @@ from tests.foundation.test_architecture import copy_sources, lint_imports
 PLANTED = {
     Path("src/dracarys/curriculum/courses/service.py"): "import dracarys.mentorship",
     Path("src/dracarys/mentorship/api.py"): "from dracarys.mentorship.sessions import store",
-    Path("src/dracarys/wallet/escrow.py"): "from dracarys.curriculum.courses import store",
+    Path("src/dracarys/wallet/escrow/service.py"): "from dracarys.curriculum.courses import store",
 }
 
 
@@ -27,7 +27,7 @@ def test_planted_imports_across_the_boundaries_break_their_contracts(tmp_path: P
     report = " ".join(result.stdout.split())
     assert "dracarys.curriculum.courses.service -> dracarys.mentorship" in report
     assert "dracarys.mentorship.api -> dracarys.mentorship.sessions.store" in report
-    assert "dracarys.wallet.escrow -> dracarys.curriculum.courses.store" in report
+    assert "dracarys.wallet.escrow.service -> dracarys.curriculum.courses.store" in report
     for contract in (
         "the curriculum never imports mentorship BROKEN",
         "Mentorship's api calls services, never a store BROKEN",

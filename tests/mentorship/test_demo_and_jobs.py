@@ -15,7 +15,7 @@ from dracarys.db import transaction
 from dracarys.identity import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship import complete_ended_sessions, seed_mentorship_demo
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import open_dispute
+from dracarys.wallet.escrow.service import open_dispute
 from tests.mentorship.conftest import Auth, Client, book
 from workers.mentorship_tasks import COMPLETE_SESSIONS, SEND_REMINDERS
 from workers.tasks import register_tasks

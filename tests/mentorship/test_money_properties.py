@@ -31,9 +31,9 @@ from dracarys.mentorship.schedules.service import create_schedule, create_sessio
 from dracarys.mentorship.sessions.service import complete_session
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet.ledger import check_ledger
-from tests.mentorship.conftest import balance, fund, vet
-from tests.support import create_user
+from dracarys.wallet.ledger.service import check_ledger
+from tests.mentorship.conftest import balance, vet
+from tests.support import create_user, fund_wallet
 
 SLOTS = [datetime(2026, 1, 7, 6 + h, 0, tzinfo=UTC) for h in range(3)]
 PRICE = 90_001  # odd, so the late refund rounds
@@ -109,7 +109,7 @@ async def _scenario(database_url: str, app_settings: Settings, ops: list[tuple[A
         mentees = []
         for _ in range(MENTEES):
             user = await create_user(pool, app_settings, clock)
-            await fund(pool, user.id, FUNDS, clock.now())
+            await fund_wallet(pool, user.id, "KES", FUNDS, clock.now())
             mentees.append(CurrentUser(id=user.id, role=Role.MENTEE, session_id=uuid.uuid4()))
         model = Model()
 

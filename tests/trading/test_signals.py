@@ -22,11 +22,10 @@ from dracarys.trading.models import Side
 from dracarys.trading.signals import service as signal_service
 from dracarys.trading.signals import subscriptions
 from dracarys.trading.signals.models import SignalInput
-from dracarys.wallet.escrow import release_due_escrows
+from dracarys.wallet import release_due_escrows
 from streams.channels import parse_channel
-from tests.support import TestUser
+from tests.support import TestUser, fund_wallet
 from tests.trading.conftest import API, Desk
-from tests.wallet.conftest import fund_wallet
 from workers.runtime import Worker
 
 

@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from dracarys.identity import Role
 from tests.idempotency import check_idempotent_route
-from tests.support import TestUser
+from tests.support import TestUser, fund_wallet
 from tests.trading.conftest import API, Desk
-from tests.wallet.conftest import fund_wallet
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 

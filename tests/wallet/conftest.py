@@ -1,5 +1,6 @@
-"""Wallet fixtures: ledger accounts funded from the opening-balance account, and the
-local Stripe and Daraja simulators the payment adapters talk to."""
+"""Wallet fixtures: ledger accounts funded from the opening-balance account in bulk, and
+the local Stripe and Daraja simulators the payment adapters talk to (a user's wallet is
+funded with the shared `fund_wallet` fixture, `tests/conftest.py`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.identity import issue_access_token
 from dracarys.settings import Settings
-from dracarys.wallet import ledger
-from dracarys.wallet.models import AccountCode, TransferSpec
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 from tests.conftest import make_settings
 from tests.support import TestUser
 from tests.wallet.simulators import (
@@ -103,27 +104,6 @@ async def current_originator(pool: asyncpg.Pool, payout_id: uuid.UUID | str) -> 
     )
     assert value is not None, "the payout has no M-Pesa attempt"
     return str(value)
-
-
-async def fund_wallet(
-    pool: asyncpg.Pool, user_id: uuid.UUID, currency: str, amount_minor: int, now: datetime
-) -> None:
-    """Give a user's wallet money without a provider (the opening-balance account)."""
-    async with transaction(pool) as conn:
-        await ledger.create_transfer(
-            conn,
-            TransferSpec(
-                idempotency_key=f"fund:{user_id}:{uuid.uuid4()}",
-                code="opening",
-                debit_account_id=await ledger.platform_account(
-                    conn, AccountCode.OPENING_BALANCE, currency, now
-                ),
-                credit_account_id=await ledger.wallet_account(conn, user_id, currency, now),
-                amount_minor=amount_minor,
-                currency=currency,
-            ),
-            now=now,
-        )
 
 
 async def outbox_events(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:

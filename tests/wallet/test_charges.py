@@ -21,11 +21,13 @@ from dracarys.errors import InvalidInput
 from dracarys.identity import Role
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
-from dracarys.wallet import service
-from dracarys.wallet.invoices import render_invoice_pdf
-from dracarys.wallet.policy import split_vat
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.credits import service as credits
+from dracarys.wallet.invoices.models import InvoiceDocument
+from dracarys.wallet.invoices.service import render_invoice_pdf
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import fund_wallet, outbox_events
+from tests.wallet.conftest import outbox_events
 from workers.broker import Delivery
 from workers.consumers import consumers_for
 from workers.tasks import handlers_of
@@ -34,21 +36,16 @@ Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 
-def test_vat_is_split_from_an_inclusive_price_to_the_cent() -> None:
-    assert split_vat(11_600, 1_600) == (10_000, 1_600)
-    assert split_vat(100, 1_600) == (86, 14)
-    assert split_vat(999, 0) == (999, 0)
-
-
 async def test_concurrent_charges_get_invoice_numbers_without_gaps(
     client: Client,
     make_user: MakeUser,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     buyers = [await make_user() for _ in range(4)]
     for buyer in buyers:
-        await fund_wallet(pool, buyer.id, "KES", 50_000, clock.now())
+        await fund_wallet(buyer.id, "KES", 50_000)
 
     async def buy(buyer: TestUser, n: int) -> int:
         response = await client.post(
@@ -100,9 +97,10 @@ async def test_history_lists_entries_newest_first_with_the_running_balance(
     make_user: MakeUser,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user()
-    await fund_wallet(pool, user.id, "KES", 10_000, clock.now())
+    await fund_wallet(user.id, "KES", 10_000)
     for n, amount in enumerate((1_000, 2_500)):
         response = await client.post(
             "/api/v1/payments/charge",
@@ -166,10 +164,10 @@ async def test_a_points_redemption_lands_once_as_wallet_credit_and_answers_credi
     await consume_batch(pool, consumer.name, [again], handler)
     async with transaction(pool) as conn:
         with pytest.raises(InvalidInput):
-            await service.credit_points_conversion(
+            await credits.credit_points_conversion(
                 conn, user.id, 2_001, "KES", f"redemption:{redemption_id}", now=clock.now()
             )
-        balances = await service.wallet_balances(conn, user.id)
+        balances = await balances_of(conn, user.id)
     assert balances.balances[0].available_minor == 2_000
     landed = await outbox_events(pool, "points.credit_landed")
     assert [(e["redemption_id"], e["amount_minor"]) for e in landed] == [
@@ -184,20 +182,20 @@ async def test_mentor_bonus_pays_only_above_4_7_with_80_percent_attendance_once_
 ) -> None:
     star, almost, absent = [await make_user(role=Role.MENTOR) for _ in range(3)]
     stats = [
-        service.MentorMonth(mentor_id=star.id, avg_rating=4.8, attendance_bps=8_000),
-        service.MentorMonth(mentor_id=almost.id, avg_rating=4.7, attendance_bps=10_000),
-        service.MentorMonth(mentor_id=absent.id, avg_rating=5.0, attendance_bps=7_999),
+        credits.MentorMonth(mentor_id=star.id, avg_rating=4.8, attendance_bps=8_000),
+        credits.MentorMonth(mentor_id=almost.id, avg_rating=4.7, attendance_bps=10_000),
+        credits.MentorMonth(mentor_id=absent.id, avg_rating=5.0, attendance_bps=7_999),
     ]
-    assert await service.pay_mentor_bonuses(platform, "2025-12", stats) == [star.id]
-    assert await service.pay_mentor_bonuses(platform, "2025-12", stats) == []
+    assert await credits.pay_mentor_bonuses(platform, "2025-12", stats) == [star.id]
+    assert await credits.pay_mentor_bonuses(platform, "2025-12", stats) == []
     async with pool.acquire() as conn:
         paid = {
-            u.id: (await service.wallet_balances(conn, u.id)).balances[0].available_minor
+            u.id: (await balances_of(conn, u.id)).balances[0].available_minor
             for u in (star, almost, absent)
         }
     bonus = platform.settings.wallet_mentor_bonus_kes_minor
     assert paid == {star.id: bonus, almost.id: 0, absent.id: 0}
-    assert service.previous_month(platform.clock.now()) == "2025-12"
+    assert credits.previous_month(platform.clock.now()) == "2025-12"
 
 
 async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the_charge(
@@ -205,10 +203,11 @@ async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the
     make_user: MakeUser,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     buyer = await make_user()
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, buyer.id, "KES", 11_600, clock.now())
+    await fund_wallet(buyer.id, "KES", 11_600)
     charge = (
         await client.post(
             "/api/v1/payments/charge",
@@ -239,7 +238,7 @@ async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the
         )
     ).status_code == 403
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, buyer.id)
+        balances = await balances_of(conn, buyer.id)
         vat = await conn.fetchval(
             """SELECT b.credits_posted - b.debits_posted FROM ledger_balances b
                JOIN ledger_accounts a ON a.id = b.account_id
@@ -265,18 +264,19 @@ async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the
 
 
 def test_an_invoice_pdf_renders_names_outside_latin_1() -> None:
-    invoice = {
-        "number": "DRC-2026-000009",
-        "issued_at": datetime(2026, 1, 5, tzinfo=UTC),
-        "name": "Wanjiků Łukasz 🚀",
-        "email": "w@example.com",
-        "user_id": "u",
-        "country": "KE",
-        "description": "Course naïve ₿",
-        "net_minor": 10_000,
-        "vat_minor": 1_600,
-        "gross_minor": 11_600,
-        "currency": "KES",
-        "vat_rate_bps": 1_600,
-    }
+    invoice = InvoiceDocument(
+        number="DRC-2026-000009",
+        kind="invoice",
+        issued_at=datetime(2026, 1, 5, tzinfo=UTC),
+        name="Wanjiků Łukasz 🚀",
+        email="w@example.com",
+        user_id=uuid.uuid4(),
+        country="KE",
+        description="Course naïve ₿",
+        net_minor=10_000,
+        vat_minor=1_600,
+        gross_minor=11_600,
+        currency="KES",
+        vat_rate_bps=1_600,
+    )
     assert render_invoice_pdf(invoice).startswith(b"%PDF")

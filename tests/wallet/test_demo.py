@@ -7,8 +7,9 @@ import asyncpg
 
 from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, seed_identity_demo
 from dracarys.platform import Platform
-from dracarys.wallet import ledger, service
-from dracarys.wallet.demo import seed_wallet_demo
+from dracarys.wallet import seed_wallet_demo
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.ledger import service as ledger
 
 
 async def test_wallet_demo_seeds_once_and_leaves_a_sound_ledger(
@@ -18,8 +19,8 @@ async def test_wallet_demo_seeds_once_and_leaves_a_sound_ledger(
     for _ in range(2):
         await seed_wallet_demo(platform)
     async with pool.acquire() as conn:
-        mentee = (await service.wallet_balances(conn, DEMO_MENTEE.id)).balances[0]
-        mentor = (await service.wallet_balances(conn, DEMO_MENTORS[0].id)).balances[0]
+        mentee = (await balances_of(conn, DEMO_MENTEE.id)).balances[0]
+        mentor = (await balances_of(conn, DEMO_MENTORS[0].id)).balances[0]
         assert (mentee.available_minor, mentee.pending_out_minor) == (
             5_000_000 - 580_000 - 2 * 348_000,
             348_000,

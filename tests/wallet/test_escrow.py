@@ -1,5 +1,6 @@
 """Escrow end to end with a controllable clock: book and pay, hold, release after the
-session, holdback released after 30 days, weekly payout; and the refund rules."""
+session, holdback released after 30 days, weekly payout; refunds by the cancellation
+policy, split by a mentor's contract share."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import Conflict
 from dracarys.identity import Role
+from dracarys.mentorship.policy import cancellation_refund_bps
 from dracarys.platform import Platform
-from dracarys.wallet import escrow, ledger, payouts, service
-from dracarys.wallet.models import AccountCode
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.escrow import service as escrow
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode
+from dracarys.wallet.payouts import service as payouts
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
@@ -26,7 +32,7 @@ MakeUser = Callable[..., Awaitable[TestUser]]
 
 async def _available(pool: asyncpg.Pool, user: TestUser, currency: str = "KES") -> tuple[int, int]:
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, user.id)
+        balances = await balances_of(conn, user.id)
     row = next(b for b in balances.balances if b.currency == currency)
     return row.available_minor, row.pending_out_minor
 
@@ -44,10 +50,11 @@ async def test_escrow_lifecycle_book_pay_hold_release_holdback_and_weekly_payout
     clock: ManualClock,
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     mentee = await make_user(role=Role.MENTEE)
     mentor = await make_user(role=Role.MENTOR, kyc_level=2, phone="+254722000111")
-    await fund_wallet(pool, mentee.id, "KES", 1_160_000, clock.now())
+    await fund_wallet(mentee.id, "KES", 1_160_000)
 
     # Book and pay: KES 11,600 including 16% VAT goes into escrow, with an invoice.
     paid = await client.post(
@@ -123,11 +130,12 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
     platform: Platform,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     mentee = await make_user()
     mentor = await make_user(role=Role.MENTOR)
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, mentee.id, "USD", 20_000, clock.now())
+    await fund_wallet(mentee.id, "USD", 20_000)
     async with transaction(pool) as conn:
         await escrow.hold_escrow(
             conn,
@@ -198,7 +206,7 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
         ("mentee_no_show", None, 0),
     ],
 )
-async def test_cancellation_rules_refund_fully_or_partly(
+async def test_a_cancelled_booking_refunds_by_the_cancellation_policy_and_pays_the_contract_share(
     make_user: MakeUser,
     platform: Platform,
     clock: ManualClock,
@@ -206,10 +214,11 @@ async def test_cancellation_rules_refund_fully_or_partly(
     reason: str,
     hours_before: float | None,
     refunded: int,
+    fund_wallet: FundWallet,
 ) -> None:
     mentee = await make_user()
     mentor = await make_user(role=Role.MENTOR)
-    await fund_wallet(pool, mentee.id, "KES", 10_000, clock.now())
+    await fund_wallet(mentee.id, "KES", 10_000)
     async with transaction(pool) as conn:
         await escrow.set_mentor_contract(conn, mentor.id, share_bps=8_000, now=clock.now())
         held = await escrow.hold_escrow(
@@ -223,13 +232,12 @@ async def test_cancellation_rules_refund_fully_or_partly(
             reference="s-1",
             idempotency_key=f"escrow-cancel-{reason}-{hours_before}",
         )
-        settled = await escrow.cancel_escrow(
+        settled = await escrow.refund_escrow(
             conn,
             held.id,
             settings=platform.settings,
             now=clock.now(),
-            reason=reason,
-            hours_before_start=hours_before,
+            fraction_bps=cancellation_refund_bps(reason, hours_before),
         )
     assert settled.refunded_minor == refunded
     assert await _available(pool, mentee) == (refunded, 0)

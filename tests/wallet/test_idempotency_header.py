@@ -13,9 +13,9 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
+from tests.conftest import FundWallet
 from tests.idempotency import MONEY_MOVING_OPERATIONS, check_idempotent_route
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import fund_wallet
 from tests.wallet.simulators import StripeSimulator
 
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -65,9 +65,10 @@ async def test_every_wallet_money_route_takes_the_key_from_the_header_or_the_bod
     clock: ManualClock,
     stripe_sim: StripeSimulator,
     daraja_sim: Any,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 1_000_000, clock.now())
+    await fund_wallet(user.id, "KES", 1_000_000)
     admin = await make_user(role=Role.ADMIN)
     if route == "top_up":
         url = f"/api/v1/wallets/{user.id}/deposits"

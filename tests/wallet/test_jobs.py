@@ -13,9 +13,10 @@ from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from dracarys.wallet import escrow, service
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.escrow import service as escrow
+from tests.conftest import FundWallet
 from tests.support import TestUser
-from tests.wallet.conftest import fund_wallet
 from workers.runtime import Worker
 from workers.tasks import register_tasks
 
@@ -43,10 +44,11 @@ async def test_the_escrow_timeout_job_releases_through_a_worker(
     platform: Platform,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     payer = await make_user()
     mentor = await make_user(role=Role.MENTOR)
-    await fund_wallet(pool, payer.id, "KES", 5_000, clock.now())
+    await fund_wallet(payer.id, "KES", 5_000)
     async with transaction(pool) as conn:
         held = await escrow.hold_escrow(
             conn,
@@ -70,5 +72,5 @@ async def test_the_escrow_timeout_job_releases_through_a_worker(
     finally:
         await worker.stop()
     async with pool.acquire() as conn:
-        assert (await service.wallet_balances(conn, mentor.id)).balances[0].available_minor > 0
+        assert (await balances_of(conn, mentor.id)).balances[0].available_minor > 0
     assert held.status == "held"

@@ -14,9 +14,9 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.errors import Conflict, InvalidInput
-from dracarys.wallet import ledger
-from dracarys.wallet.ledger import InsufficientFunds
-from dracarys.wallet.models import AccountCode, TransferKind, TransferSpec
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferKind, TransferSpec
+from dracarys.wallet.ledger.service import InsufficientFunds
 from tests.wallet.conftest import open_wallets
 
 

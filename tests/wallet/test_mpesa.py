@@ -20,7 +20,8 @@ from dracarys.payments.daraja import (
     stk_password,
 )
 from dracarys.platform import Platform
-from dracarys.wallet import ledger, service
+from dracarys.wallet.deposits import service as deposits
+from dracarys.wallet.ledger import service as ledger
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import outbox_events
 from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
@@ -155,10 +156,10 @@ async def test_a_lost_callback_is_settled_by_the_status_query(
     daraja_sim.settle_silently(paid["provider_ref"])
     daraja_sim.settle_silently(unpaid["provider_ref"], result_code=1037)
     # Too early: nothing is queried yet.
-    assert await service.settle_stale_mpesa_deposits(platform) == 0
+    assert await deposits.settle_stale_mpesa_deposits(platform) == 0
     clock.advance(timedelta(minutes=3))
-    assert await service.settle_stale_mpesa_deposits(platform) == 2
-    assert await service.settle_stale_mpesa_deposits(platform) == 0
+    assert await deposits.settle_stale_mpesa_deposits(platform) == 2
+    assert await deposits.settle_stale_mpesa_deposits(platform) == 0
     kes = await _kes(client, user)
     assert (kes["available_minor"], kes["pending_in_minor"]) == (200_000, 70_000)
     states = {

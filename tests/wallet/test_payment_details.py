@@ -27,12 +27,20 @@ from dracarys.identity.personal import personal_data_cipher
 from dracarys.observability import configure_logging
 from dracarys.platform import Platform
 from dracarys.upgrade import upgrade_database
-from dracarys.wallet import ledger, payment_details, payouts
-from dracarys.wallet.models import AccountCode, TransferKind, TransferSpec
-from dracarys.wallet.payment_details import CALLBACK_PAYLOAD, DEPOSIT_PHONE, PAYOUT_DESTINATION
-from tests.conftest import database_migrated_without, make_settings
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferKind, TransferSpec
+from dracarys.wallet.payment_details import service as payment_details
+from dracarys.wallet.payment_details.service import (
+    CALLBACK_PAYLOAD,
+    DEPOSIT_PHONE,
+    PAYOUT_DESTINATION,
+)
+from dracarys.wallet.payouts import mpesa
+from dracarys.wallet.payouts import service as payouts
+from tests import support
+from tests.conftest import FundWallet, database_migrated_without, make_settings
 from tests.support import AppClient, TestUser, create_user, tables_holding
-from tests.wallet.conftest import current_originator, fund_wallet
+from tests.wallet.conftest import current_originator
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator, provider_env
 
 Client = AppClient
@@ -173,11 +181,15 @@ async def test_deposit_numbers_payout_destinations_and_callbacks_are_sealed_to_t
 
 
 async def test_a_payout_whose_number_mpesa_cannot_pay_tells_its_owner_which_number(
-    client: Client, make_user: MakeUser, pool: asyncpg.Pool, clock: ManualClock
+    client: Client,
+    make_user: MakeUser,
+    pool: asyncpg.Pool,
+    clock: ManualClock,
+    fund_wallet: FundWallet,
 ) -> None:
     platform = client.app.state.platform
     mentor = await make_user(role=Role.MENTOR, kyc_level=2, phone="+14155550123")
-    await fund_wallet(pool, mentor.id, "KES", 200_000, clock.now())
+    await fund_wallet(mentor.id, "KES", 200_000)
     [payout_id] = await payouts.run_weekly_payouts(platform)
     stored = await pool.fetchval("SELECT failure_reason FROM payouts WHERE id = $1", payout_id)
     assert stored.startswith("cannot pay {destination} through M-Pesa")
@@ -230,12 +242,14 @@ async def test_an_older_databases_payment_details_are_sealed_at_upgrade_and_stil
         pool = await create_pool(dsn, min_size=2, max_size=4)
         try:
             user = await create_user(pool, settings, clock, kyc_level=2)
-            await fund_wallet(pool, user.id, "KES", 1_000_000, clock.now())
+            await support.fund_wallet(pool, user.id, "KES", 1_000_000, clock.now())
             now = clock.now()
             # As the code before migration 0660 wrote them.
             async with transaction(pool) as conn:
                 wallet = await ledger.wallet_account(conn, user.id, "KES", now)
-                mpesa = await ledger.platform_account(conn, AccountCode.MPESA_CLEARING, "KES", now)
+                mpesa_clearing = await ledger.platform_account(
+                    conn, AccountCode.MPESA_CLEARING, "KES", now
+                )
                 out = await ledger.platform_account(conn, AccountCode.PAYOUT_CLEARING, "KES", now)
                 await conn.execute(
                     """INSERT INTO wallet_deposits (id, user_id, method, amount_minor, currency,
@@ -244,7 +258,7 @@ async def test_an_older_databases_payment_details_are_sealed_at_upgrade_and_stil
                        VALUES ($1, $2, 'mpesa', 100000, 'KES', 'pending', $3, $4, $5, $6, $6)""",
                     deposit_id,
                     user.id,
-                    await _pending_transfer(conn, mpesa, wallet, 100_000, "older-deposit"),
+                    await _pending_transfer(conn, mpesa_clearing, wallet, 100_000, "older-deposit"),
                     "ws_CO_older_0001",
                     deposit_phone,
                     now,
@@ -307,7 +321,7 @@ async def test_an_older_databases_payment_details_are_sealed_at_upgrade_and_stil
             platform = Platform(
                 settings=settings, database=Database(pool=pool, dsn=dsn), clock=clock
             )
-            assert await payouts.dispatch_payout(platform, payout_id) == "sent"
+            assert await mpesa.dispatch_payout(platform, payout_id) == "sent"
             [sent] = daraja.b2c_sent_for(str(payout_id))
             assert daraja.b2c_requests[sent]["PartyB"] == payout_phone
         finally:
@@ -324,6 +338,7 @@ async def test_payment_logs_print_no_phone_number_account_or_name(
     clock: ManualClock,
     daraja_sim: DarajaSimulator,
     capsys: pytest.CaptureFixture[str],
+    fund_wallet: FundWallet,
 ) -> None:
     platform = client.app.state.platform
     configure_logging(msgspec.structs.replace(platform.settings, log_level="DEBUG"))
@@ -354,7 +369,7 @@ async def test_payment_logs_print_no_phone_number_account_or_name(
     )
     assert lost["status"] == "sending"
     mentor = await make_user(role=Role.MENTOR, kyc_level=2, phone="+14155550777")
-    await fund_wallet(pool, mentor.id, "KES", 200_000, clock.now())
+    await fund_wallet(mentor.id, "KES", 200_000)
     await payouts.run_weekly_payouts(platform)
     output = capsys.readouterr().err
     assert '"event": "b2c_outcome_unknown"' in output  # the payment lines were captured

@@ -25,9 +25,12 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import ledger, payouts, service
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.payouts import mpesa
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator, provider_env
 
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -48,8 +51,8 @@ _WITHDRAWING_PROCESS = textwrap.dedent(
     from dracarys.identity import CurrentUser, Role
     from dracarys.platform import Platform
     from dracarys.settings import load_settings
-    from dracarys.wallet import payouts
-    from dracarys.wallet.models import WithdrawRequest
+    from dracarys.wallet.payouts import service as payouts
+    from dracarys.wallet.payouts.models import WithdrawRequest
 
     async def main():
         now, user_id, session_id, body = sys.argv[1:]
@@ -165,7 +168,7 @@ async def _state(pool: asyncpg.Pool, payout_id: uuid.UUID) -> tuple[str, int]:
 
 async def _kes(pool: asyncpg.Pool, user: TestUser) -> tuple[int, int]:
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, user.id)
+        balances = await balances_of(conn, user.id)
     kes = next(b for b in balances.balances if b.currency == "KES")
     return kes.available_minor, kes.pending_out_minor
 
@@ -185,7 +188,7 @@ async def _reconcile(
 ) -> None:
     """The restarted platform's cron, past the deadline: ask Daraja, take in its answer."""
     clock.advance(timedelta(seconds=platform.settings.wallet_payout_reconcile_after_s + 1))
-    assert await payouts.reconcile_payouts_in_flight(platform) == 1
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 1
     results = daraja_sim.take_status_results()
     assert len(results) == 1
     for path, answer in results:
@@ -213,9 +216,10 @@ async def test_killed_after_recording_the_attempt_before_the_request_left_it_is_
     platform: Platform,
     daraja_sim: DarajaSimulator,
     child_env: dict[str, str],
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", FUNDS, clock.now())
+    await fund_wallet(user.id, "KES", FUNDS)
     # The process dies fetching its Daraja token: the attempt is on record, no request left.
     held = daraja_sim.hold(OAUTH, act="nothing")
     await _withdraw_in_a_process_killed(
@@ -227,12 +231,12 @@ async def test_killed_after_recording_the_attempt_before_the_request_left_it_is_
     assert daraja_sim.b2c_sent_for(str(payout_id)) == []
     assert await _kes(pool, user) == (FUNDS - AMOUNT, AMOUNT)
     await _a_retry_says_sending(client, user, "crash-before-send")
-    assert await payouts.retry_due_payouts(platform) == 0  # never resent unasked
+    assert await mpesa.retry_due_payouts(platform) == 0  # never resent unasked
 
     await _reconcile(client, platform, clock, daraja_sim)  # M-Pesa: no such transaction
     assert await _state(pool, payout_id) == ("queued", 1)
     clock.advance(timedelta(minutes=3))
-    assert await payouts.retry_due_payouts(platform) == 1
+    assert await mpesa.retry_due_payouts(platform) == 1
     [second] = daraja_sim.b2c_sent_for(str(payout_id))
     assert second == await current_originator(pool, payout_id)
     path, result = daraja_sim.b2c_result(second)
@@ -248,9 +252,10 @@ async def test_killed_while_mpesa_took_and_paid_the_request_it_is_completed_neve
     platform: Platform,
     daraja_sim: DarajaSimulator,
     child_env: dict[str, str],
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", FUNDS, clock.now())
+    await fund_wallet(user.id, "KES", FUNDS)
     # M-Pesa takes the B2C request in and pays it; the process dies awaiting the answer.
     held = daraja_sim.hold(B2C, act="pay")
     await _withdraw_in_a_process_killed(
@@ -262,7 +267,7 @@ async def test_killed_while_mpesa_took_and_paid_the_request_it_is_completed_neve
     assert len(daraja_sim.paid_b2c(str(payout_id))) == 1
     await _a_retry_says_sending(client, user, "crash-mpesa-paid")
     clock.advance(timedelta(hours=1))
-    assert await payouts.retry_due_payouts(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 0
 
     await _reconcile(client, platform, clock, daraja_sim)  # M-Pesa: completed
     assert len(daraja_sim.b2c_sent_for(str(payout_id))) == 1
@@ -280,9 +285,10 @@ async def test_killed_after_daraja_accepted_before_the_acceptance_was_committed_
     platform: Platform,
     daraja_sim: DarajaSimulator,
     child_env: dict[str, str],
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", FUNDS, clock.now())
+    await fund_wallet(user.id, "KES", FUNDS)
     held = daraja_sim.hold(B2C, act="accept")
 
     async def kill_point(process: asyncio.subprocess.Process) -> None:
@@ -319,8 +325,8 @@ async def test_killed_after_daraja_accepted_before_the_acceptance_was_committed_
     for _ in range(2):
         assert (await client.post(path, json=result)).status_code == 200
     clock.advance(timedelta(hours=1))
-    assert await payouts.reconcile_payouts_in_flight(platform) == 0
-    assert await payouts.retry_due_payouts(platform) == 0
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 0
     assert daraja_sim.b2c_sent_for(str(payout_id)) == [originator]
     await _paid_exactly_once(pool, daraja_sim, user, payout_id)
 
@@ -333,9 +339,10 @@ async def test_killed_before_the_request_left_then_refused_to_the_end_it_is_refu
     platform: Platform,
     daraja_sim: DarajaSimulator,
     child_env: dict[str, str],
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", FUNDS, clock.now())
+    await fund_wallet(user.id, "KES", FUNDS)
     held = daraja_sim.hold(OAUTH, act="nothing")
     await _withdraw_in_a_process_killed(
         child_env, clock, user, "crash-then-refused", lambda p: _until(_arrived_now(held), p)
@@ -348,7 +355,7 @@ async def test_killed_before_the_request_left_then_refused_to_the_end_it_is_refu
     daraja_sim.b2c_failures_to_inject = 100  # every later send is refused
     for _ in range(platform.settings.wallet_payout_max_attempts):
         clock.advance(timedelta(hours=2))
-        await payouts.retry_due_payouts(platform)
+        await mpesa.retry_due_payouts(platform)
     daraja_sim.b2c_failures_to_inject = 0
     assert await _state(pool, payout_id) == ("failed", platform.settings.wallet_payout_max_attempts)
     assert daraja_sim.paid_b2c(str(payout_id)) == []

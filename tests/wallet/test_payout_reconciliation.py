@@ -19,9 +19,13 @@ from dracarys.clock import ManualClock
 from dracarys.db import Database
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from dracarys.wallet import ledger, payouts, service
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.payouts import mpesa
+from dracarys.wallet.payouts import service as payouts
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, outbox_events, refreshed
 from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
 
 Client = AppClient
@@ -50,7 +54,7 @@ async def _withdraw(client: Client, user: TestUser, amount: int, key: str) -> di
 async def _kes(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int]:
     """(available, reserved for payouts) of the user's KES wallet."""
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, user_id)
+        balances = await balances_of(conn, user_id)
     kes = next(b for b in balances.balances if b.currency == "KES")
     return kes.available_minor, kes.pending_out_minor
 
@@ -78,9 +82,10 @@ async def test_a_lost_b2c_answer_leaves_the_payout_sending_until_the_status_quer
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 300_000, clock.now())
+    await fund_wallet(user.id, "KES", 300_000)
     daraja_sim.b2c_answers_to_lose = 1
     payout = await _withdraw(client, user, 100_000, "wd-lost-answer")
     # M-Pesa took the request in and pays it; its answer to us was lost.
@@ -96,11 +101,11 @@ async def test_a_lost_b2c_answer_leaves_the_payout_sending_until_the_status_quer
     assert hidden.status_code == 404
 
     # Neither the retry job nor an early reconciliation sends or asks anything.
-    assert await payouts.retry_due_payouts(platform) == 0
-    assert await payouts.reconcile_payouts_in_flight(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 0
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 0
     assert [q for q in daraja_sim.status_queries if q["OriginalConversationID"] == originator] == []
     clock.advance(_past_deadline(platform))
-    assert await payouts.reconcile_payouts_in_flight(platform) == 1
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 1
     [query] = [q for q in daraja_sim.status_queries if q["OriginalConversationID"] == originator]
     assert query["CommandID"] == "TransactionStatusQuery"
     assert query["ResultURL"].endswith(f"/b2c/status/{originator}")
@@ -129,9 +134,10 @@ async def test_a_send_that_never_reached_mpesa_is_found_missing_and_sent_again_o
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 100_000, clock.now())
+    await fund_wallet(user.id, "KES", 100_000)
     daraja_sim.b2c_lost_before_mpesa = 1
     payout = await _withdraw(client, user, 100_000, "wd-never-arrived")
     assert payout["status"] == "sending"
@@ -139,7 +145,7 @@ async def test_a_send_that_never_reached_mpesa_is_found_missing_and_sent_again_o
     assert daraja_sim.b2c_sent_for(payout["id"]) == []
 
     clock.advance(_past_deadline(platform))
-    assert await payouts.reconcile_payouts_in_flight(platform) == 1
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 1
     assert await _deliver_status_results(client, daraja_sim) == 1
     row = await pool.fetchrow(
         "SELECT status, attempts, failure_reason FROM payouts WHERE id = $1",
@@ -149,8 +155,8 @@ async def test_a_send_that_never_reached_mpesa_is_found_missing_and_sent_again_o
     assert "does not exist" in row["failure_reason"]
     # Sent again after the backoff, as a new attempt with its own originator id.
     clock.advance(timedelta(minutes=3))
-    assert await payouts.retry_due_payouts(platform) == 1
-    assert await payouts.retry_due_payouts(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 1
+    assert await mpesa.retry_due_payouts(platform) == 0
     second = await current_originator(pool, payout["id"])
     assert second != first
     assert daraja_sim.b2c_sent_for(payout["id"]) == [second]
@@ -172,6 +178,7 @@ async def test_a_status_query_reporting_the_transfer_failed_gives_the_money_back
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     single = Platform(
         settings=msgspec.structs.replace(platform.settings, wallet_payout_max_attempts=1),
@@ -179,17 +186,17 @@ async def test_a_status_query_reporting_the_transfer_failed_gives_the_money_back
         clock=clock,
     )
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 250_000, clock.now())
+    await fund_wallet(user.id, "KES", 250_000)
     payout = await _withdraw(client, user, 100_000, "wd-status-failed")
     assert payout["status"] == "sent"
     originator = await current_originator(pool, payout["id"])
     daraja_sim.settle_b2c(originator, result_code=2001)  # its result never reaches us
     clock.advance(_past_deadline(platform))
-    assert await payouts.reconcile_payouts_in_flight(single) == 1
+    assert await mpesa.reconcile_payouts_in_flight(single) == 1
     [(path, answer)] = daraja_sim.take_status_results()
     assert path.endswith(f"/b2c/status/{originator}")
     for _ in range(2):  # straight to the service: the app runs with the default policy
-        await payouts.handle_status_result(
+        await mpesa.handle_status_result(
             single, CALLBACK_TOKEN, originator, answer, queue_timeout=False
         )
     row = await pool.fetchrow(
@@ -213,22 +220,23 @@ async def test_mpesa_having_no_record_of_a_request_it_acknowledged_never_sends_i
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     """Daraja took the request in, so it exists in M-Pesa: "no record" is no proof it
     will not be paid, and a second send could pay twice. It waits, then goes to an admin."""
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 100_000, clock.now())
+    await fund_wallet(user.id, "KES", 100_000)
     payout = await _withdraw(client, user, 100_000, "wd-acked-unknown")
     assert payout["status"] == "sent"
     originator = await current_originator(pool, payout["id"])
     daraja_sim.b2c_requests.pop(originator)  # M-Pesa's status query will not find it
     clock.advance(_past_deadline(platform))
-    assert await payouts.reconcile_payouts_in_flight(platform) == 1
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 1
     assert await _deliver_status_results(client, daraja_sim) == 1
     row = await pool.fetchrow("SELECT status FROM payouts WHERE id = $1", uuid.UUID(payout["id"]))
     assert row["status"] == "sent"
     clock.advance(timedelta(hours=1))
-    assert await payouts.retry_due_payouts(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 0
     assert daraja_sim.b2c_sent_for(payout["id"]) == []
     assert await _kes(pool, user.id) == (0, 100_000)
 
@@ -240,10 +248,11 @@ async def test_a_payout_mpesa_never_answers_about_goes_to_the_admins_who_settle_
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, user.id, "KES", 500_000, clock.now())
+    await fund_wallet(user.id, "KES", 500_000)
     daraja_sim.b2c_answers_to_lose = 2
     held = await _withdraw(client, user, 100_000, "wd-silent-0001")
     stuck = await _withdraw(client, user, 200_000, "wd-silent-0002")
@@ -259,7 +268,7 @@ async def test_a_payout_mpesa_never_answers_about_goes_to_the_admins_who_settle_
     queries = platform.settings.wallet_payout_status_queries
     for round_ in range(1, queries + 1):
         clock.advance(_past_deadline(platform))
-        assert await payouts.reconcile_payouts_in_flight(platform) == 2
+        assert await mpesa.reconcile_payouts_in_flight(platform) == 2
         assert daraja_sim.take_status_results() == []  # M-Pesa has not finished them
         admin = refreshed(admin, platform.settings, clock)
         listed = {p["id"]: p for p in (await client.get(queue, headers=admin.headers)).json()}
@@ -280,7 +289,7 @@ async def test_a_payout_mpesa_never_answers_about_goes_to_the_admins_who_settle_
 
     # The other is still unknown after the allowed queries: held, money still reserved.
     clock.advance(_past_deadline(platform))
-    assert await payouts.reconcile_payouts_in_flight(platform) == 0
+    assert await mpesa.reconcile_payouts_in_flight(platform) == 0
     admin = refreshed(admin, platform.settings, clock)
     [item] = (await client.get(queue, headers=admin.headers)).json()
     assert (item["id"], item["status"]) == (held["id"], "needs_review")
@@ -312,11 +321,15 @@ async def test_a_payout_mpesa_never_answers_about_goes_to_the_admins_who_settle_
 
 
 async def test_recording_a_bank_transfer_is_audit_logged_once(
-    client: Client, make_user: MakeUser, clock: ManualClock, pool: asyncpg.Pool
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, user.id, "USD", 10_000, clock.now())
+    await fund_wallet(user.id, "USD", 10_000)
     payout = (
         await client.post(
             f"/api/v1/wallets/{user.id}/withdraw",
@@ -351,9 +364,10 @@ async def test_many_dispatchers_and_reconcilers_at_once_send_a_payout_once(
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 100_000, clock.now())
+    await fund_wallet(user.id, "KES", 100_000)
     daraja_sim.b2c_failures_to_inject = 1
     payout = await _withdraw(client, user, 100_000, "wd-race-dispatch")
     payout_id = uuid.UUID(payout["id"])
@@ -363,9 +377,9 @@ async def test_many_dispatchers_and_reconcilers_at_once_send_a_payout_once(
     # send is lost on its way to M-Pesa, so it stays unknown.
     daraja_sim.b2c_lost_before_mpesa = 1
     await asyncio.gather(
-        *(payouts.dispatch_payout(platform, payout_id) for _ in range(15)),
-        *(payouts.retry_due_payouts(platform) for _ in range(10)),
-        *(payouts.reconcile_payouts_in_flight(platform) for _ in range(10)),
+        *(mpesa.dispatch_payout(platform, payout_id) for _ in range(15)),
+        *(mpesa.retry_due_payouts(platform) for _ in range(10)),
+        *(mpesa.reconcile_payouts_in_flight(platform) for _ in range(10)),
     )
     row = await pool.fetchrow("SELECT status, attempts FROM payouts WHERE id = $1", payout_id)
     assert (row["status"], row["attempts"]) == ("sending", 2)
@@ -377,22 +391,20 @@ async def test_many_dispatchers_and_reconcilers_at_once_send_a_payout_once(
     # Past the deadline, many reconcilers ask once; the "no record" answer, delivered
     # many times while dispatchers race, lets exactly one new attempt go out.
     clock.advance(_past_deadline(platform))
-    asked = await asyncio.gather(
-        *(payouts.reconcile_payouts_in_flight(platform) for _ in range(15))
-    )
+    asked = await asyncio.gather(*(mpesa.reconcile_payouts_in_flight(platform) for _ in range(15)))
     assert sum(asked) == 1
     assert [q["OriginalConversationID"] for q in daraja_sim.status_queries].count(originator) == 1
     [(path, answer)] = daraja_sim.take_status_results()
     await asyncio.gather(
         *(client.post(path, json=answer) for _ in range(10)),
-        *(payouts.reconcile_payouts_in_flight(platform) for _ in range(5)),
+        *(mpesa.reconcile_payouts_in_flight(platform) for _ in range(5)),
     )
     row = await pool.fetchrow("SELECT status, attempts FROM payouts WHERE id = $1", payout_id)
     assert (row["status"], row["attempts"]) == ("queued", 2)
     clock.advance(timedelta(minutes=5))
     await asyncio.gather(
-        *(payouts.retry_due_payouts(platform) for _ in range(10)),
-        *(payouts.dispatch_payout(platform, payout_id) for _ in range(10)),
+        *(mpesa.retry_due_payouts(platform) for _ in range(10)),
+        *(mpesa.dispatch_payout(platform, payout_id) for _ in range(10)),
     )
     sent = daraja_sim.b2c_sent_for(payout["id"])
     assert len(sent) == 1
@@ -412,11 +424,12 @@ async def test_a_weekly_payout_to_a_phone_mpesa_cannot_pay_fails_at_once_and_the
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     abroad = await make_user(role=Role.MENTOR, kyc_level=2, phone="+14155550100")
     local = await make_user(role=Role.MENTOR, kyc_level=2, phone="+254722000333")
     for mentor in (abroad, local):
-        await fund_wallet(pool, mentor.id, "KES", 200_000, clock.now())
+        await fund_wallet(mentor.id, "KES", 200_000)
     created = await payouts.run_weekly_payouts(platform)
     assert len(created) == 2
     rows = {
@@ -430,5 +443,5 @@ async def test_a_weekly_payout_to_a_phone_mpesa_cannot_pay_fails_at_once_and_the
     assert rows[local.id]["status"] == "sent"
     assert await _kes(pool, abroad.id) == (200_000, 0)
     assert await _kes(pool, local.id) == (0, 200_000)
-    assert await payouts.retry_due_payouts(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 0
     await _ledger_holds(pool)

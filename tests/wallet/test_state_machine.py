@@ -29,8 +29,14 @@ from dracarys.errors import DomainError
 from dracarys.identity import CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import escrow, ledger, payouts, service
-from dracarys.wallet.models import AccountCode, DepositRequest, WithdrawRequest
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.deposits import service as deposits
+from dracarys.wallet.deposits.models import DepositRequest
+from dracarys.wallet.escrow import service as escrow
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode
+from dracarys.wallet.payouts import service as payouts
+from dracarys.wallet.payouts.models import WithdrawRequest
 from dracarys.wallet.policy import mentor_split, split_vat
 from tests.support import create_user
 from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
@@ -109,13 +115,13 @@ def test_wallet_operations_keep_every_invariant_and_rejections_change_nothing(
                 phone="0711222333",
             )
             view = run(
-                service.start_deposit(
+                deposits.start_deposit(
                     platform, self.actor(self.payer.id), self.payer.id, request, self.key()
                 )
             )
             _, payload = daraja.stk_callback(str(view.provider_ref))
-            run(service.handle_stk_callback(platform, CALLBACK_TOKEN, payload))
-            run(service.handle_stk_callback(platform, CALLBACK_TOKEN, payload))  # a duplicate
+            run(deposits.handle_stk_callback(platform, CALLBACK_TOKEN, payload))
+            run(deposits.handle_stk_callback(platform, CALLBACK_TOKEN, payload))  # a duplicate
             self.available[self.payer.id] += shillings * 100
 
         @rule(who=st.sampled_from(["payer", "mentor"]), amount=st.integers(1, 60_000))
@@ -237,7 +243,7 @@ def test_wallet_operations_keep_every_invariant_and_rejections_change_nothing(
                     report = await ledger.check_ledger(conn)
                     assert report.problems == []
                     for user_id in self.available:
-                        balances = await service.wallet_balances(conn, user_id)
+                        balances = await balances_of(conn, user_id)
                         kes = next(b for b in balances.balances if b.currency == "KES")
                         assert kes.available_minor == self.available[user_id]
                         assert kes.pending_out_minor == self.reserved[user_id]

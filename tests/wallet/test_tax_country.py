@@ -15,8 +15,7 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.settings import SettingsError, load_settings
-from tests.support import AppClient, TestUser
-from tests.wallet.conftest import fund_wallet
+from tests.support import AppClient, TestUser, fund_wallet
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 

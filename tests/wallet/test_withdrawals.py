@@ -18,9 +18,12 @@ from dracarys.db import transaction
 from dracarys.identity import Role
 from dracarys.identity import store as identity_store
 from dracarys.platform import Platform
-from dracarys.wallet import ledger, payouts, service
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.payouts import mpesa
+from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
-from tests.wallet.conftest import current_originator, fund_wallet, outbox_events, refreshed
+from tests.wallet.conftest import current_originator, outbox_events, refreshed
 from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
@@ -44,15 +47,26 @@ async def _kes(client: Client, user: TestUser) -> tuple[int, int]:
     return row["available_minor"], row["pending_out_minor"]
 
 
+async def _enrol_totp(platform: Platform, user: TestUser, clock: ManualClock) -> str:
+    """Two-factor sign-in turned on for `user` (as enrolling does); → the TOTP secret."""
+    secret = pyotp.random_base32()
+    async with transaction(platform.pool) as conn:
+        sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
+        await identity_store.set_totp_secret(conn, user.id, sealed)
+        await identity_store.enable_totp(conn, user.id, clock.now())
+    return secret
+
+
 async def test_withdrawal_needs_kyc_step_up_above_threshold_and_stays_in_the_daily_limit(
     client: Client,
     make_user: MakeUser,
     clock: ManualClock,
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     unverified = await make_user(kyc_level=1)
-    await fund_wallet(pool, unverified.id, "KES", 100_000, clock.now())
+    await fund_wallet(unverified.id, "KES", 100_000)
     refused = await client.post(
         f"/api/v1/wallets/{unverified.id}/withdraw",
         json=_withdrawal(10_000, "wd-kyc-00001"),
@@ -63,7 +77,7 @@ async def test_withdrawal_needs_kyc_step_up_above_threshold_and_stays_in_the_dai
 
     user = await make_user(kyc_level=2)
     other = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 40_000_000, clock.now())
+    await fund_wallet(user.id, "KES", 40_000_000)
     not_owner = await client.post(
         f"/api/v1/wallets/{user.id}/withdraw",
         json=_withdrawal(10_000, "wd-owner-001"),
@@ -114,9 +128,10 @@ async def test_fifty_concurrent_withdrawals_with_one_key_make_one_payout_and_a_n
     clock: ManualClock,
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 1_000_000, clock.now())
+    await fund_wallet(user.id, "KES", 1_000_000)
     body = _withdrawal(100_000, "wd-race-key-1")
     responses = await asyncio.gather(
         *(
@@ -147,9 +162,10 @@ async def test_a_failed_b2c_result_returns_the_money_and_a_success_completes_onc
     clock: ManualClock,
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 500_000, clock.now())
+    await fund_wallet(user.id, "KES", 500_000)
     first = (
         await client.post(
             f"/api/v1/wallets/{user.id}/withdraw",
@@ -185,9 +201,10 @@ async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_b
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
     platform: Platform,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 300_000, clock.now())
+    await fund_wallet(user.id, "KES", 300_000)
     daraja_sim.b2c_failures_to_inject = 1
     retried = (
         await client.post(
@@ -197,9 +214,9 @@ async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_b
         )
     ).json()
     assert (retried["status"], retried["attempts"]) == ("queued", 1)
-    assert await payouts.retry_due_payouts(platform) == 0  # backoff not over yet
+    assert await mpesa.retry_due_payouts(platform) == 0  # backoff not over yet
     clock.advance(timedelta(minutes=3))
-    assert await payouts.retry_due_payouts(platform) == 1
+    assert await mpesa.retry_due_payouts(platform) == 1
     assert len(daraja_sim.b2c_sent_for(retried["id"])) == 1
 
     daraja_sim.b2c_failures_to_inject = 100
@@ -212,7 +229,7 @@ async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_b
     ).json()
     for _ in range(platform.settings.wallet_payout_max_attempts + 1):
         clock.advance(timedelta(hours=2))
-        await payouts.retry_due_payouts(platform)
+        await mpesa.retry_due_payouts(platform)
     daraja_sim.b2c_failures_to_inject = 0
     status = await pool.fetchrow(
         "SELECT status, attempts FROM payouts WHERE id = $1", uuid.UUID(doomed["id"])
@@ -222,7 +239,7 @@ async def test_unreachable_daraja_is_retried_with_backoff_then_gives_the_money_b
         platform.settings.wallet_payout_max_attempts,
     )
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, user.id)
+        balances = await balances_of(conn, user.id)
         kes = next(b for b in balances.balances if b.currency == "KES")
         assert (kes.available_minor, kes.pending_out_minor) == (200_000, 100_000)
         assert (await ledger.check_ledger(conn)).problems == []
@@ -233,10 +250,11 @@ async def test_bank_withdrawal_waits_for_an_admin_to_record_the_transfer(
     make_user: MakeUser,
     clock: ManualClock,
     pool: asyncpg.Pool,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=3)
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, user.id, "USD", 50_000, clock.now())
+    await fund_wallet(user.id, "USD", 50_000)
     payout = (
         await client.post(
             f"/api/v1/wallets/{user.id}/withdraw",
@@ -276,14 +294,11 @@ async def test_a_large_withdrawal_passes_with_a_fresh_totp_code_once(
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 20_000_000, clock.now())
-    secret = pyotp.random_base32()
-    async with transaction(pool) as conn:
-        sealed = seal(totp_secret_key(platform.settings), secret.encode(), user.id.bytes)
-        await identity_store.set_totp_secret(conn, user.id, sealed)
-        await identity_store.enable_totp(conn, user.id, clock.now())
+    await fund_wallet(user.id, "KES", 20_000_000)
+    secret = await _enrol_totp(platform, user, clock)
     code = pyotp.TOTP(secret).at(clock.now())
     wrong = await client.post(
         f"/api/v1/wallets/{user.id}/withdraw",
@@ -306,6 +321,72 @@ async def test_a_large_withdrawal_passes_with_a_fresh_totp_code_once(
     assert await _kes(client, user) == (14_000_000, 6_000_000)
 
 
+async def test_a_large_withdrawal_passes_with_the_token_post_me_step_up_gave(
+    client: Client,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    platform: Platform,
+    daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
+) -> None:
+    user = await make_user(kyc_level=2)
+    other = await make_user(kyc_level=2)
+    await fund_wallet(user.id, "KES", 20_000_000)
+    secret = await _enrol_totp(platform, user, clock)
+    stepped_up = await client.post(
+        "/api/v1/me/step-up",
+        json={"code": pyotp.TOTP(secret).at(clock.now())},
+        headers=user.headers,
+    )
+    assert stepped_up.status_code == 200, stepped_up.text
+    token = stepped_up.json()["step_up_token"]
+
+    nothing = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-token-0000"),
+        headers=user.headers,
+    )
+    assert nothing.status_code == 403
+    assert nothing.json()["extra"] == {"step_up_required": True}
+    assert nothing.json()["errors"][0]["field"] == "totp_code"
+    ok = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-token-0001", step_up_token=token),
+        headers=user.headers,
+    )
+    assert ok.status_code == 201, ok.text
+    # A retry with the same key answers as the first time, with or without the token.
+    for proof in ({}, {"step_up_token": token}):
+        again = await client.post(
+            f"/api/v1/wallets/{user.id}/withdraw",
+            json=_withdrawal(6_000_000, "wd-token-0001", **proof),
+            headers=user.headers,
+        )
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] == ok.json()["id"]
+    # The token is this session's: another user's session cannot use it.
+    await fund_wallet(other.id, "KES", 20_000_000)
+    await _enrol_totp(platform, other, clock)
+    borrowed = await client.post(
+        f"/api/v1/wallets/{other.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-token-0002", step_up_token=token),
+        headers=other.headers,
+    )
+    assert borrowed.status_code == 403
+    assert borrowed.json()["errors"][0]["field"] == "step_up_token"
+    # It lives five minutes.
+    clock.advance(timedelta(minutes=5))
+    expired = await client.post(
+        f"/api/v1/wallets/{user.id}/withdraw",
+        json=_withdrawal(6_000_000, "wd-token-0003", step_up_token=token),
+        headers=user.headers,
+    )
+    assert expired.status_code == 403
+    assert expired.json()["extra"] == {"step_up_required": True}
+    assert await _kes(client, user) == (14_000_000, 6_000_000)
+
+
 async def test_a_queue_timeout_resends_the_payout_after_the_backoff(
     client: Client,
     make_user: MakeUser,
@@ -313,9 +394,10 @@ async def test_a_queue_timeout_resends_the_payout_after_the_backoff(
     pool: asyncpg.Pool,
     platform: Platform,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
-    await fund_wallet(pool, user.id, "KES", 100_000, clock.now())
+    await fund_wallet(user.id, "KES", 100_000)
     payout = (
         await client.post(
             f"/api/v1/wallets/{user.id}/withdraw",
@@ -335,8 +417,8 @@ async def test_a_queue_timeout_resends_the_payout_after_the_backoff(
     assert (row["status"], row["attempts"]) == ("queued", 1)
     assert row["next_attempt_at"] == clock.now() + timedelta(minutes=2)
     clock.advance(timedelta(minutes=5))
-    assert await payouts.retry_due_payouts(platform) == 1
-    assert await payouts.retry_due_payouts(platform) == 0
+    assert await mpesa.retry_due_payouts(platform) == 1
+    assert await mpesa.retry_due_payouts(platform) == 0
     path, success = daraja_sim.b2c_result(await current_originator(pool, payout["id"]))
     assert (await client.post(path, json=success)).status_code == 200
     assert await _kes(client, refreshed(user, platform.settings, clock)) == (0, 0)
@@ -349,10 +431,11 @@ async def test_a_b2c_result_paying_another_amount_is_held_until_an_admin_settles
     clock: ManualClock,
     pool: asyncpg.Pool,
     daraja_sim: DarajaSimulator,
+    fund_wallet: FundWallet,
 ) -> None:
     user = await make_user(kyc_level=2)
     admin = await make_user(role=Role.ADMIN)
-    await fund_wallet(pool, user.id, "KES", 500_000, clock.now())
+    await fund_wallet(user.id, "KES", 500_000)
     refunded, paid = [
         (
             await client.post(

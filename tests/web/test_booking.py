@@ -15,7 +15,8 @@ from dracarys.db import Database
 from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from tests.conftest import make_settings
-from tests.mentorship.conftest import fund, vet
+from tests.mentorship.conftest import vet
+from tests.support import fund_wallet
 from tests.web.conftest import Account, LiveServer, register, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -71,7 +72,7 @@ async def test_mentee_books_an_open_slot_from_the_mentors_page(
             clock=SystemClock(),
         )
         await vet(platform, mentor.id)
-        await fund(pool, mentee.id, 1_000_000, datetime.now(UTC))
+        await fund_wallet(pool, mentee.id, "KES", 1_000_000, datetime.now(UTC))
     finally:
         await pool.close()
 

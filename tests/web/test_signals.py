@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from dracarys.clock import SystemClock
 from dracarys.db.pool import create_pool
-from tests.wallet.conftest import fund_wallet
+from tests.support import fund_wallet
 from tests.web.conftest import Account, LiveServer, register, screenshot, sign_in
 
 pytestmark = pytest.mark.browser

@@ -60,7 +60,7 @@ from dracarys.identity.personal import (
 )
 from dracarys.identity.profiles.service import PRIOR_MEAN, PRIOR_RATINGS, tax_country
 from dracarys.identity.session_cache import LoginSessionCache, build_session_cache
-from dracarys.identity.stepup import StepUpRequired, require_step_up, verify_step_up
+from dracarys.identity.stepup import StepUpRequired, require_step_up
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -106,5 +106,4 @@ __all__ = [
     "tax_country",
     "timezone_of",
     "verify_audit_chain",
-    "verify_step_up",
 ]

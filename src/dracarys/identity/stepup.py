@@ -86,15 +86,6 @@ async def issue_step_up_token(platform: Platform, user: CurrentUser, code: str) 
     return StepUpToken(step_up_token=token, expires_in=int(STEP_UP_TTL.total_seconds()))
 
 
-async def verify_step_up(
-    conn: Connection, platform: Platform, *, user_id: uuid.UUID, code: str
-) -> bool:
-    """The TOTP half of `require_step_up` as a yes/no, in the caller's transaction. Kept
-    only for `wallet/payouts.py` until its withdrawals call `require_step_up` (issue 16);
-    then it goes."""
-    return await _code_accepted(conn, platform, user_id, code)
-
-
 async def _step_up(
     conn: Connection,
     platform: Platform,

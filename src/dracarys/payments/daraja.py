@@ -8,6 +8,7 @@ formats and rules are Daraja's: `Password` = base64(shortcode + passkey + timest
 from __future__ import annotations
 
 import base64
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,8 @@ import msgspec
 import phonenumbers
 
 from dracarys.clock import Clock
-from dracarys.errors import InvalidInput, ServiceUnavailable
+from dracarys.errors import InvalidInput, NotFound, ServiceUnavailable
+from dracarys.money import is_whole_minor, minor_per_major, to_minor
 from dracarys.settings import Settings
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -106,11 +108,21 @@ def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
 
 
 def whole_shillings(amount_minor: int, currency: str) -> int:
+    """Daraja's integer `Amount` of an amount in cents; anything else is refused."""
     if currency != "KES":
         raise InvalidInput("M-Pesa moves Kenyan shillings only", field="currency")
-    if amount_minor <= 0 or amount_minor % 100:
+    cents_per_shilling = minor_per_major("KES")
+    if amount_minor <= 0 or amount_minor % cents_per_shilling:
         raise InvalidInput("M-Pesa amounts are whole shillings", field="amount_minor")
-    return amount_minor // 100
+    return amount_minor // cents_per_shilling
+
+
+def check_callback_token(settings: Settings, token: str) -> None:
+    """Daraja's callbacks carry no signature: the secret token in their URL's path is what
+    proves them ours; a wrong one is answered as a path that does not exist."""
+    expected = settings.daraja_callback_token
+    if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise NotFound("no such callback")
 
 
 def account_reference(text: str) -> str:
@@ -198,8 +210,18 @@ class DarajaGateway:
         }
 
     async def stk_push(
-        self, *, phone: str, amount_minor: int, currency: str, reference: str, description: str
+        self,
+        *,
+        phone: str,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        description: str,
+        callback_path: str = "stk",
     ) -> StkPushAccepted:
+        """Prompt the customer's phone to pay; the callback comes to `callback_path` under
+        the secret callback base (naming what the prompt is for, so that a callback still
+        finds it when this answer is lost)."""
         msisdn = normalise_phone(phone)
         payload = {
             **self._credentials(),
@@ -208,7 +230,7 @@ class DarajaGateway:
             "PartyA": msisdn,
             "PartyB": self._settings.daraja_shortcode,
             "PhoneNumber": msisdn,
-            "CallBackURL": f"{callback_base(self._settings)}/stk",
+            "CallBackURL": f"{callback_base(self._settings)}/{callback_path}",
             "AccountReference": account_reference(reference),
             "TransactionDesc": description[:13],
         }
@@ -416,6 +438,19 @@ def read_stored_stk_callback(callback: Any) -> StkCallback:
     return _read(callback, StkCallback, "an STK callback")
 
 
+def stk_callback_as_received(body: dict[str, Any]) -> dict[str, Any]:
+    """The `stkCallback` object of a callback `read_stk_callback` accepted, as it came:
+    what is kept (and what `read_stored_stk_callback` reads back)."""
+    callback: dict[str, Any] = body["Body"]["stkCallback"]
+    return callback
+
+
+def result_as_received(body: dict[str, Any]) -> dict[str, Any]:
+    """The `Result` object of an answer `read_result` accepted, as it came."""
+    result: dict[str, Any] = body["Result"]
+    return result
+
+
 def read_result(body: Any) -> DarajaResult:
     """`{"Result": {...}}` of a B2C result, a queue time-out or a status-query result."""
     return _read(body, _ResultEnvelope, "a Daraja result").result
@@ -431,10 +466,10 @@ def shillings_to_minor(value: Scalar) -> int | None:
         # Bounded before any arithmetic: "33e3333333333333" is a valid Decimal too.
         if not amount.is_finite() or amount < 0 or amount.adjusted() > 15:
             return None
-        minor = amount * 100
-        if minor != minor.to_integral_value() or minor > _MAX_AMOUNT_MINOR:
+        if not is_whole_minor(amount, "KES"):
             return None
-        return int(minor)
+        minor = to_minor(amount, "KES")
+        return None if minor > _MAX_AMOUNT_MINOR else minor
     except ArithmeticError:
         return None
 

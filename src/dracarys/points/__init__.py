@@ -14,7 +14,12 @@ from dracarys.points.abuse.service import flag_shared_clusters, issue_email_toke
 from dracarys.points.awarding.service import post_due_pending
 from dracarys.points.consumers import apply_events, count_awards
 from dracarys.points.demo import seed_points_demo
-from dracarys.points.events import CONSUMED_TOPICS, POINTS_AWARDED
+from dracarys.points.events import (
+    CONSUMED_TOPICS,
+    POINTS_AWARDED,
+    POINTS_REDEEMED_FOR_CREDIT,
+    PointsRedeemedForCredit,
+)
 from dracarys.points.expiry.service import expire_points, refresh_tiers
 from dracarys.points.notifications import EMAIL_TEMPLATES, notify_awards
 from dracarys.points.redemption.service import release_held_redemptions
@@ -24,6 +29,8 @@ __all__ = [
     "CONSUMED_TOPICS",
     "EMAIL_TEMPLATES",
     "POINTS_AWARDED",
+    "POINTS_REDEEMED_FOR_CREDIT",
+    "PointsRedeemedForCredit",
     "apply_events",
     "count_awards",
     "expire_points",

@@ -1,3 +1,96 @@
 """Wallet, payments, escrow and payouts: a TigerBeetle-shaped double-entry ledger in
-PostgreSQL and the money workflows (deposits, withdrawals, charges, escrow, payouts,
-invoices) built on it."""
+PostgreSQL and the money workflows built on it, one sub-area each (models, store, service,
+api): `ledger`, `balances`, `deposits`, `cards` (Stripe events, chargebacks, refunds to
+the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `credits`
+(points credit, mentor bonuses), `payment_details` (sealed at rest) and `operations`
+(idempotent calls).
+
+What other domains, the workers and the upgrade may use is listed here: escrow for what
+they sell and a mentor's contract share (inside their own transaction), the ledger's
+refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
+the wallet emits with their payloads, sealing older payment details, and the demo seeder.
+The routes are `dracarys.wallet.api.ROUTES`."""
+
+from dracarys.wallet.credits.models import MentorMonth
+from dracarys.wallet.credits.service import (
+    credit_points_conversion,
+    credit_redeemed_points,
+    pay_mentor_bonuses,
+    previous_month,
+)
+from dracarys.wallet.demo import seed_wallet_demo
+from dracarys.wallet.deposits.service import settle_stale_mpesa_deposits
+from dracarys.wallet.escrow.models import EscrowView
+from dracarys.wallet.escrow.service import (
+    hold_escrow,
+    refund_escrow,
+    release_due_escrows,
+    release_due_holdbacks,
+    release_escrow,
+    set_mentor_contract,
+)
+from dracarys.wallet.events import (
+    CHARGEBACK_CLOSED,
+    CHARGEBACK_OPENED,
+    DEPOSIT_COMPLETED,
+    ESCROW_RELEASED,
+    PAYMENT_CAPTURED,
+    PAYOUT_COMPLETED,
+    PAYOUT_NEEDS_REVIEW,
+    POINTS_CREDIT_LANDED,
+    REFUND_ISSUED,
+    ChargebackClosed,
+    ChargebackOpened,
+    DepositCompleted,
+    EscrowReleased,
+    PaymentCaptured,
+    PayoutCompleted,
+    PayoutNeedsReview,
+    PointsCreditLanded,
+    RefundIssued,
+)
+from dracarys.wallet.ledger.service import InsufficientFunds, expire_timed_out_transfers
+from dracarys.wallet.payment_details.service import seal_plain_payment_details
+from dracarys.wallet.payouts.mpesa import reconcile_payouts_in_flight, retry_due_payouts
+from dracarys.wallet.payouts.service import run_weekly_payouts
+
+__all__ = [
+    "CHARGEBACK_CLOSED",
+    "CHARGEBACK_OPENED",
+    "DEPOSIT_COMPLETED",
+    "ESCROW_RELEASED",
+    "PAYMENT_CAPTURED",
+    "PAYOUT_COMPLETED",
+    "PAYOUT_NEEDS_REVIEW",
+    "POINTS_CREDIT_LANDED",
+    "REFUND_ISSUED",
+    "ChargebackClosed",
+    "ChargebackOpened",
+    "DepositCompleted",
+    "EscrowReleased",
+    "EscrowView",
+    "InsufficientFunds",
+    "MentorMonth",
+    "PaymentCaptured",
+    "PayoutCompleted",
+    "PayoutNeedsReview",
+    "PointsCreditLanded",
+    "RefundIssued",
+    "credit_points_conversion",
+    "credit_redeemed_points",
+    "expire_timed_out_transfers",
+    "hold_escrow",
+    "pay_mentor_bonuses",
+    "previous_month",
+    "reconcile_payouts_in_flight",
+    "refund_escrow",
+    "release_due_escrows",
+    "release_due_holdbacks",
+    "release_escrow",
+    "retry_due_payouts",
+    "run_weekly_payouts",
+    "seal_plain_payment_details",
+    "seed_wallet_demo",
+    "set_mentor_contract",
+    "settle_stale_mpesa_deposits",
+]

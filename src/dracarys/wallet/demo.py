@@ -10,8 +10,11 @@ import uuid
 from dracarys.db import transaction
 from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, CurrentUser, Role
 from dracarys.platform import Platform
-from dracarys.wallet import escrow, ledger, service
-from dracarys.wallet.models import AccountCode, ChargeRequest, TransferSpec
+from dracarys.wallet.charges.models import ChargeRequest
+from dracarys.wallet.charges.service import charge
+from dracarys.wallet.escrow.service import release_escrow
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 
 _DEMO_SESSION = uuid.UUID("00000000-0000-0000-0000-00000000d3a0")
 
@@ -35,7 +38,7 @@ async def seed_wallet_demo(platform: Platform) -> None:
             ),
             now=now,
         )
-    await service.charge(
+    await charge(
         platform,
         mentee,
         ChargeRequest(
@@ -47,7 +50,7 @@ async def seed_wallet_demo(platform: Platform) -> None:
         "demo-charge-course-1",
     )
     for n in (1, 2):
-        paid = await service.charge(
+        paid = await charge(
             platform,
             mentee,
             ChargeRequest(
@@ -61,6 +64,4 @@ async def seed_wallet_demo(platform: Platform) -> None:
         )
         if n == 1 and paid.escrow_id is not None:
             async with transaction(platform.pool) as conn:
-                await escrow.release_escrow(
-                    conn, paid.escrow_id, settings=platform.settings, now=now
-                )
+                await release_escrow(conn, paid.escrow_id, settings=platform.settings, now=now)

@@ -1,23 +1,142 @@
-"""Events the wallet emits through the outbox (ids as strings, money as `amount_minor`
-plus `currency`)."""
+"""The topics the wallet produces, each with its payload (ids as strings on the wire, money
+as `amount_minor` plus `currency`), emitted through the outbox with `emit_event`."""
 
 from __future__ import annotations
 
-DEPOSIT_COMPLETED = (
-    "deposit.completed"  # {user_id, deposit_id, amount_minor, currency, first_deposit}
-)
-PAYMENT_CAPTURED = (
-    "payment.captured"  # {user_id, charge_id, purpose, reference, amount_minor, currency}
-)
-REFUND_ISSUED = "refund.issued"  # {user_id, related_id, amount_minor, currency}
-ESCROW_RELEASED = "escrow.released"  # {escrow_id, mentor_id, payer_id, amount_minor, currency}
-PAYOUT_COMPLETED = "payout.completed"  # {user_id, payout_id, amount_minor, currency}
-# M-Pesa reported a different amount (or none) for a B2C payout: held for an admin.
-PAYOUT_NEEDS_REVIEW = "payout.needs_review"  # {user_id, payout_id, amount_minor, currency, reason}
-# A cardholder disputed a card deposit: {user_id, chargeback_id, deposit_id, amount_minor,
-# currency, held_minor}; closed adds {status (won | lost), unrecovered_minor}.
+import uuid
+from typing import ClassVar
+
+import msgspec
+
+from dracarys.db import Connection
+from dracarys.outbox import emit
+
+DEPOSIT_COMPLETED = "deposit.completed"
+PAYMENT_CAPTURED = "payment.captured"
+REFUND_ISSUED = "refund.issued"
+ESCROW_RELEASED = "escrow.released"
+PAYOUT_COMPLETED = "payout.completed"
+PAYOUT_NEEDS_REVIEW = "payout.needs_review"
 CHARGEBACK_OPENED = "chargeback.opened"
 CHARGEBACK_CLOSED = "chargeback.closed"
-POINTS_CREDIT_LANDED = "points.credit_landed"  # {user_id, redemption_id, amount_minor, currency}
-# Consumed: the points domain's released cash-equivalent redemptions.
-POINTS_REDEEMED_FOR_CREDIT = "points.redeemed_for_credit"
+POINTS_CREDIT_LANDED = "points.credit_landed"
+
+
+class WalletEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A payload the wallet emits; `topic` is the one it goes out under."""
+
+    topic: ClassVar[str]
+
+
+class DepositCompleted(WalletEvent, frozen=True, kw_only=True):
+    """A deposit was credited; `first_deposit` says whether it is the user's first."""
+
+    topic: ClassVar[str] = DEPOSIT_COMPLETED
+    user_id: uuid.UUID
+    deposit_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    method: str
+    first_deposit: bool
+
+
+class PaymentCaptured(WalletEvent, frozen=True, kw_only=True):
+    """A charge was paid from a wallet (into escrow when `escrow_id` is set)."""
+
+    topic: ClassVar[str] = PAYMENT_CAPTURED
+    user_id: uuid.UUID
+    charge_id: uuid.UUID
+    purpose: str
+    reference: str
+    amount_minor: int
+    currency: str
+    escrow_id: uuid.UUID | None
+
+
+class RefundIssued(WalletEvent, frozen=True, kw_only=True):
+    """Money went back to a payer: `related_id` is the charge, escrow or deposit."""
+
+    topic: ClassVar[str] = REFUND_ISSUED
+    user_id: uuid.UUID
+    related_id: uuid.UUID
+    amount_minor: int
+    currency: str
+
+
+class EscrowReleased(WalletEvent, frozen=True, kw_only=True):
+    """An escrow paid out what it kept: `mentor_minor` of `amount_minor` to the mentor."""
+
+    topic: ClassVar[str] = ESCROW_RELEASED
+    escrow_id: uuid.UUID
+    mentor_id: uuid.UUID
+    payer_id: uuid.UUID
+    reference: str
+    amount_minor: int
+    mentor_minor: int
+    currency: str
+
+
+class PayoutCompleted(WalletEvent, frozen=True, kw_only=True):
+    topic: ClassVar[str] = PAYOUT_COMPLETED
+    user_id: uuid.UUID
+    payout_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    method: str
+
+
+class PayoutNeedsReview(WalletEvent, frozen=True, kw_only=True):
+    """M-Pesa's answer about a payout did not settle it (another amount, or none after
+    every status query): held for an admin, the money still reserved."""
+
+    topic: ClassVar[str] = PAYOUT_NEEDS_REVIEW
+    user_id: uuid.UUID
+    payout_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    reason: str
+
+
+class ChargebackOpened(WalletEvent, frozen=True, kw_only=True):
+    """A cardholder disputed a card deposit; `held_minor` of it is held in the wallet."""
+
+    topic: ClassVar[str] = CHARGEBACK_OPENED
+    user_id: uuid.UUID
+    chargeback_id: str  # Stripe's dispute id
+    deposit_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    held_minor: int
+
+
+class ChargebackClosed(WalletEvent, frozen=True, kw_only=True):
+    """The bank decided: won releases the hold, lost takes it (`unrecovered_minor` is what
+    the wallet could not cover)."""
+
+    topic: ClassVar[str] = CHARGEBACK_CLOSED
+    user_id: uuid.UUID
+    chargeback_id: str
+    deposit_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    held_minor: int
+    status: str  # won | lost
+    unrecovered_minor: int
+
+
+class PointsCreditLanded(WalletEvent, frozen=True, kw_only=True):
+    """Redeemed points landed as wallet credit: the points domain's answer to
+    `points.redeemed_for_credit`."""
+
+    topic: ClassVar[str] = POINTS_CREDIT_LANDED
+    user_id: uuid.UUID
+    redemption_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    transfer_id: uuid.UUID
+
+
+async def emit_event(conn: Connection, event: WalletEvent) -> None:
+    """Record the event under its topic in the caller's transaction (it leaves only if
+    that commits)."""
+    await emit(conn, event.topic, msgspec.structs.asdict(event))

@@ -1,11 +1,22 @@
-"""Money rules that are configuration, read from settings: VAT per country, the step-up
-threshold and daily limit for withdrawals, the payout minimum, and the commission split."""
+"""The wallet's rules, pure (no database): who may move a wallet's money, and the money
+rules that are configuration, read from settings: VAT per country, the step-up threshold
+and daily limit for withdrawals, the payout minimum, and the commission split."""
 
 from __future__ import annotations
 
+import uuid
+
+from dracarys.errors import Forbidden
+from dracarys.identity import CurrentUser
 from dracarys.settings import Settings
 
 BPS = 10_000
+
+
+def require_wallet_owner(actor: CurrentUser, wallet_id: uuid.UUID) -> None:
+    """Only a wallet's owner moves its money (staff read it, never spend it)."""
+    if actor.id != wallet_id:
+        raise Forbidden("only the wallet's owner may move its money")
 
 
 def vat_rate_bps(settings: Settings, country: str) -> int:
@@ -46,23 +57,3 @@ def mentor_split(net_minor: int, share_bps: int, holdback_bps: int) -> tuple[int
     mentor = net_minor * share_bps // BPS
     holdback = mentor * holdback_bps // BPS
     return mentor - holdback, holdback, net_minor - mentor
-
-
-# Cancellation rules: the share of the escrowed amount refunded to the payer.
-CANCELLATION_REFUND_BPS = {
-    "mentor_cancelled": BPS,
-    "mentor_no_show": BPS,
-    "mentee_cancelled_early": BPS,  # 24 hours or more before the start
-    "mentee_cancelled_late": BPS // 2,
-    "mentee_no_show": 0,
-}
-LATE_CANCELLATION_HOURS = 24
-
-
-def cancellation_refund_bps(reason: str, hours_before_start: float | None = None) -> int:
-    if reason == "mentee_cancelled":
-        early = hours_before_start is not None and hours_before_start >= LATE_CANCELLATION_HOURS
-        reason = "mentee_cancelled_early" if early else "mentee_cancelled_late"
-    if reason not in CANCELLATION_REFUND_BPS:
-        raise ValueError(f"unknown cancellation reason {reason!r}")
-    return CANCELLATION_REFUND_BPS[reason]

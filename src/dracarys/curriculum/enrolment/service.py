@@ -17,7 +17,7 @@ from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)

@@ -27,7 +27,7 @@ from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, S
 from dracarys.mentorship.sessions.service import new_room_name, session_view
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, refund_escrow
 
 FULL_REFUND_BPS = 10_000
 # Escrow releases on its own this long after the session ends unless disputed first.

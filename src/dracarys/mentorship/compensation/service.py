@@ -13,8 +13,8 @@ from dracarys.identity import CurrentUser, Role, account_of, record_audit
 from dracarys.mentorship.compensation import store
 from dracarys.mentorship.compensation.models import MentorContractInput, MentorContractView
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import set_mentor_contract as set_escrow_share
-from dracarys.wallet.service import MentorMonth
+from dracarys.wallet import MentorMonth
+from dracarys.wallet import set_mentor_contract as set_escrow_share
 
 
 async def set_mentor_contract(

@@ -33,7 +33,7 @@ from dracarys.mentorship.sessions.models import (
 from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.wallet.escrow import release_escrow
+from dracarys.wallet import release_escrow
 
 log = structlog.get_logger("dracarys.mentorship")
 

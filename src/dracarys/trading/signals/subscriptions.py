@@ -40,8 +40,7 @@ from dracarys.trading.signals.models import (
     Subscriber,
     Subscription,
 )
-from dracarys.wallet.escrow import hold_escrow
-from dracarys.wallet.ledger import InsufficientFunds
+from dracarys.wallet import InsufficientFunds, hold_escrow
 
 # Subscription ids derive from (subscriber, idempotency key), so a retry finds its own.
 _SUBSCRIPTION_KEYS = uuid.UUID("3a4c9f0e-6b1d-4e8a-9c2f-7d5e1b0a4c63")

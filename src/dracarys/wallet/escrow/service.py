@@ -5,67 +5,69 @@ otherwise), of which 10% is held back for 30 days, and the platform's commission
 Cancellations, no-shows and dispute resolutions refund all or part of it: posting less
 than was pending gives the rest back to the payer, TigerBeetle-style.
 
-The service API the mentorship domain calls, each inside the caller's transaction:
-`hold_escrow`, `release_escrow`, `refund_escrow`, `cancel_escrow`, `open_dispute`,
-`resolve_dispute`."""
+What other domains call, each inside the caller's transaction: `hold_escrow`,
+`release_escrow`, `refund_escrow` (the booking's own rules say how much), `open_dispute`
+and `resolve_dispute`. The rest serves the API and the scheduled jobs, each in its own
+transaction."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-import asyncpg
-
-from dracarys.db import Connection, transaction
+from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.outbox import emit
+from dracarys.identity import CurrentUser, Role, account_of
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import events, invoices, ledger, store
-from dracarys.wallet.models import (
-    AccountCode,
+from dracarys.wallet.escrow import store
+from dracarys.wallet.escrow.models import (
+    Dispute,
+    DisputeRequest,
+    DisputeResolution,
     DisputeView,
+    Escrow,
     EscrowView,
-    TransferKind,
-    TransferSpec,
 )
-from dracarys.wallet.policy import (
-    BPS,
-    cancellation_refund_bps,
-    mentor_split,
-    split_vat,
-)
+from dracarys.wallet.events import EscrowReleased, RefundIssued, emit_event
+from dracarys.wallet.invoices import service as invoices
+from dracarys.wallet.ledger import service as ledger
+from dracarys.wallet.ledger.models import AccountCode, TransferSpec
+from dracarys.wallet.policy import BPS, mentor_split, split_vat
 
 _NAMESPACE = uuid.UUID("6f1c1c52-7c1e-4d55-9a5e-1f1b0b6f0a08")
 
 
-def escrow_view(row: asyncpg.Record) -> EscrowView:
+def escrow_view(escrow: Escrow) -> EscrowView:
     return EscrowView(
-        id=row["id"],
-        payer_id=row["payer_id"],
-        mentor_id=row["mentor_id"],
-        amount_minor=row["amount_minor"],
-        currency=row["currency"],
-        reference=row["reference"],
-        status=row["status"],
-        released_minor=row["released_minor"],
-        refunded_minor=row["refunded_minor"],
-        auto_release_at=row["auto_release_at"],
+        id=escrow.id,
+        payer_id=escrow.payer_id,
+        mentor_id=escrow.mentor_id,
+        amount_minor=escrow.amount_minor,
+        currency=escrow.currency,
+        reference=escrow.reference,
+        status=escrow.status,
+        released_minor=escrow.released_minor,
+        refunded_minor=escrow.refunded_minor,
+        auto_release_at=escrow.auto_release_at,
     )
 
 
-def dispute_view(row: asyncpg.Record) -> DisputeView:
+def _dispute_view(dispute: Dispute) -> DisputeView:
     return DisputeView(
-        id=row["id"],
-        escrow_id=row["escrow_id"],
-        opened_by=row["opened_by"],
-        reason=row["reason"],
-        evidence=list(row["evidence"]),
-        status=row["status"],
-        refund_minor=row["refund_minor"],
-        resolution_note=row["resolution_note"],
-        created_at=row["created_at"],
+        id=dispute.id,
+        escrow_id=dispute.escrow_id,
+        opened_by=dispute.opened_by,
+        reason=dispute.reason,
+        evidence=list(dispute.evidence),
+        status=dispute.status,
+        refund_minor=dispute.refund_minor,
+        resolution_note=dispute.resolution_note,
+        created_at=dispute.created_at,
     )
+
+
+# ---- holding --------------------------------------------------------------------------
 
 
 async def hold_escrow(
@@ -88,39 +90,34 @@ async def hold_escrow(
         raise InvalidInput("an escrow holds a positive amount", field="amount_minor")
     if payer_id == mentor_id:
         raise InvalidInput("a mentor cannot pay themselves", field="mentor_id")
-    await store.lock_operation_key(conn, "escrow", idempotency_key)
+    await xact_lock(conn, "escrow", idempotency_key)
     escrow_id = uuid.uuid5(_NAMESPACE, f"escrow:{idempotency_key}")
     existing = await store.get_escrow(conn, escrow_id)
     if existing is not None:
         same = (
-            existing["payer_id"] == payer_id
-            and existing["mentor_id"] == mentor_id
-            and existing["amount_minor"] == amount_minor
-            and existing["currency"] == currency
-            and existing["reference"] == reference
+            existing.payer_id == payer_id
+            and existing.mentor_id == mentor_id
+            and existing.amount_minor == amount_minor
+            and existing.currency == currency
+            and existing.reference == reference
         )
         if not same:
             raise InvalidInput(
                 "this idempotency key was used for a different escrow", field="idempotency_key"
             )
         return escrow_view(existing)
-    mentor = await store.user_profile(conn, mentor_id)
-    if mentor is None or mentor["role"] != "mentor":
+    mentor = await account_of(conn, mentor_id)
+    if mentor is None or mentor.role is not Role.MENTOR:
         raise NotFound("no such mentor", field="mentor_id")
-    payer_wallet = await ledger.wallet_account(conn, payer_id, currency, now)
-    escrow_account = await ledger.platform_account(conn, AccountCode.ESCROW, currency, now)
-    hold = await ledger.create_transfer(
+    hold = await ledger.open_pending(
         conn,
-        TransferSpec(
-            idempotency_key=f"escrow:{escrow_id}:hold",
-            code="escrow_hold",
-            kind=TransferKind.PENDING,
-            debit_account_id=payer_wallet,
-            credit_account_id=escrow_account,
-            amount_minor=amount_minor,
-            currency=currency,
-            reference=str(escrow_id),
-        ),
+        idempotency_key=f"escrow:{escrow_id}:hold",
+        code="escrow_hold",
+        debit_account_id=await ledger.wallet_account(conn, payer_id, currency, now),
+        credit_account_id=await ledger.platform_account(conn, AccountCode.ESCROW, currency, now),
+        amount_minor=amount_minor,
+        currency=currency,
+        reference=str(escrow_id),
         now=now,
     )
     invoice = await invoices.issue_invoice(
@@ -144,34 +141,35 @@ async def hold_escrow(
         reference=reference,
         pending_transfer_id=hold.id,
         mentor_share_bps=settings.wallet_mentor_share_bps if share is None else share,
-        vat_rate_bps=invoice["vat_rate_bps"],
+        vat_rate_bps=invoice.vat_rate_bps,
         auto_release_at=now
         + (release_after or timedelta(hours=settings.wallet_escrow_auto_release_hours)),
         now=now,
     )
-    row = await store.get_escrow(conn, escrow_id)
-    assert row is not None
-    return escrow_view(row)
+    created = await store.get_escrow(conn, escrow_id)
+    assert created is not None
+    return escrow_view(created)
+
+
+# ---- settling -------------------------------------------------------------------------
 
 
 async def _settle(
     conn: Connection,
-    escrow: asyncpg.Record,
+    escrow: Escrow,
     *,
     settings: Settings,
     now: datetime,
     refund_minor: int,
 ) -> EscrowView:
     """Post what the mentor and platform keep (splitting it), give the rest back."""
-    total = escrow["amount_minor"]
-    kept = total - refund_minor
-    currency = escrow["currency"]
-    escrow_id = escrow["id"]
-    pending_id = escrow["pending_transfer_id"]
+    kept = escrow.amount_minor - refund_minor
+    currency = escrow.currency
+    escrow_id = escrow.id
     if kept == 0:
         await ledger.void_pending(
             conn,
-            pending_id,
+            escrow.pending_transfer_id,
             idempotency_key=f"escrow:{escrow_id}:void",
             code="escrow_refund",
             now=now,
@@ -180,22 +178,22 @@ async def _settle(
     else:
         await ledger.post_pending(
             conn,
-            pending_id,
+            escrow.pending_transfer_id,
             idempotency_key=f"escrow:{escrow_id}:post",
             code="escrow_post",
             now=now,
             amount_minor=kept,
             reference=str(escrow_id),
         )
-        net, vat = split_vat(kept, escrow["vat_rate_bps"])
+        net, vat = split_vat(kept, escrow.vat_rate_bps)
         mentor_now, held_back, platform_fee = mentor_split(
-            net, escrow["mentor_share_bps"], settings.wallet_holdback_bps
+            net, escrow.mentor_share_bps, settings.wallet_holdback_bps
         )
         escrow_account = await ledger.platform_account(conn, AccountCode.ESCROW, currency, now)
         legs: list[tuple[str, int, int]] = [
             (
                 "mentor_share",
-                await ledger.wallet_account(conn, escrow["mentor_id"], currency, now),
+                await ledger.wallet_account(conn, escrow.mentor_id, currency, now),
                 mentor_now,
             ),
             (
@@ -235,38 +233,36 @@ async def _settle(
             await store.insert_holdback(
                 conn,
                 escrow_id=escrow_id,
-                mentor_id=escrow["mentor_id"],
+                mentor_id=escrow.mentor_id,
                 amount_minor=held_back,
                 currency=currency,
                 release_at=now + timedelta(days=settings.wallet_holdback_days),
                 now=now,
             )
-        await emit(
+        await emit_event(
             conn,
-            events.ESCROW_RELEASED,
-            {
-                "escrow_id": str(escrow_id),
-                "mentor_id": str(escrow["mentor_id"]),
-                "payer_id": str(escrow["payer_id"]),
-                "reference": escrow["reference"],
-                "amount_minor": kept,
-                "mentor_minor": mentor_now + held_back,
-                "currency": currency,
-            },
+            EscrowReleased(
+                escrow_id=escrow_id,
+                mentor_id=escrow.mentor_id,
+                payer_id=escrow.payer_id,
+                reference=escrow.reference,
+                amount_minor=kept,
+                mentor_minor=mentor_now + held_back,
+                currency=currency,
+            ),
         )
     if refund_minor > 0:
         await invoices.issue_credit_note(
             conn, charge_id=escrow_id, refund_minor=refund_minor, now=now
         )
-        await emit(
+        await emit_event(
             conn,
-            events.REFUND_ISSUED,
-            {
-                "user_id": str(escrow["payer_id"]),
-                "related_id": str(escrow_id),
-                "amount_minor": refund_minor,
-                "currency": currency,
-            },
+            RefundIssued(
+                user_id=escrow.payer_id,
+                related_id=escrow_id,
+                amount_minor=refund_minor,
+                currency=currency,
+            ),
         )
     await store.settle_escrow(
         conn,
@@ -276,16 +272,16 @@ async def _settle(
         refunded_minor=refund_minor,
         now=now,
     )
-    row = await store.get_escrow(conn, escrow_id)
-    assert row is not None
-    return escrow_view(row)
+    settled = await store.get_escrow(conn, escrow_id)
+    assert settled is not None
+    return escrow_view(settled)
 
 
-async def _locked(conn: Connection, escrow_id: uuid.UUID) -> asyncpg.Record:
-    row = await store.lock_escrow(conn, escrow_id)
-    if row is None:
+async def _locked(conn: Connection, escrow_id: uuid.UUID) -> Escrow:
+    escrow = await store.lock_escrow(conn, escrow_id)
+    if escrow is None:
         raise NotFound("no such escrow", field="escrow_id")
-    return row
+    return escrow
 
 
 async def release_escrow(
@@ -293,12 +289,12 @@ async def release_escrow(
 ) -> EscrowView:
     """The session happened: pay the mentor and the platform. Releasing twice is a no-op;
     a disputed escrow waits for the dispute's resolution."""
-    row = await _locked(conn, escrow_id)
-    if row["status"] in ("released", "refunded"):
-        return escrow_view(row)
-    if row["status"] == "disputed":
+    escrow = await _locked(conn, escrow_id)
+    if escrow.status in ("released", "refunded"):
+        return escrow_view(escrow)
+    if escrow.status == "disputed":
         raise Conflict("this escrow is disputed; an admin resolves it", field="escrow_id")
-    return await _settle(conn, row, settings=settings, now=now, refund_minor=0)
+    return await _settle(conn, escrow, settings=settings, now=now, refund_minor=0)
 
 
 async def refund_escrow(
@@ -311,11 +307,12 @@ async def refund_escrow(
     fraction_bps: int | None = None,
 ) -> EscrowView:
     """Give `amount_minor` (or `fraction_bps` of the escrow) back to the payer and release
-    the rest; a settled escrow is returned unchanged."""
-    row = await _locked(conn, escrow_id)
-    if row["status"] in ("released", "refunded"):
-        return escrow_view(row)
-    total = row["amount_minor"]
+    the rest; a settled escrow is returned unchanged. How much a cancellation or no-show
+    gives back is the caller's rule (mentorship's cancellation policy)."""
+    escrow = await _locked(conn, escrow_id)
+    if escrow.status in ("released", "refunded"):
+        return escrow_view(escrow)
+    total = escrow.amount_minor
     if (amount_minor is None) == (fraction_bps is None):
         raise InvalidInput("give either an amount or a fraction to refund", field="amount_minor")
     if fraction_bps is not None:
@@ -325,25 +322,23 @@ async def refund_escrow(
     assert amount_minor is not None
     if not 0 <= amount_minor <= total:
         raise InvalidInput("a refund is between zero and the escrowed amount", field="amount_minor")
-    return await _settle(conn, row, settings=settings, now=now, refund_minor=amount_minor)
+    return await _settle(conn, escrow, settings=settings, now=now, refund_minor=amount_minor)
 
 
-async def cancel_escrow(
-    conn: Connection,
-    escrow_id: uuid.UUID,
-    *,
-    settings: Settings,
-    now: datetime,
-    reason: str,
-    hours_before_start: float | None = None,
-) -> EscrowView:
-    """Apply the cancellation rules: mentor cancels or no-shows → full refund; mentee
-    cancels 24 h or more ahead → full, later → half; mentee no-show → nothing back."""
-    try:
-        bps = cancellation_refund_bps(reason, hours_before_start)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="reason") from exc
-    return await refund_escrow(conn, escrow_id, settings=settings, now=now, fraction_bps=bps)
+# ---- reading --------------------------------------------------------------------------
+
+
+async def get_escrow(platform: Platform, actor: CurrentUser, escrow_id: uuid.UUID) -> EscrowView:
+    """Its payer, its mentor and staff; not observers: an escrow says who pays which
+    mentor for which booking."""
+    async with platform.pool.acquire() as conn:
+        escrow = await store.get_escrow(conn, escrow_id)
+    if escrow is None or not (actor.id in (escrow.payer_id, escrow.mentor_id) or actor.is_staff):
+        raise NotFound("no such escrow", field="escrow_id")
+    return escrow_view(escrow)
+
+
+# ---- disputes -------------------------------------------------------------------------
 
 
 async def open_dispute(
@@ -355,22 +350,22 @@ async def open_dispute(
     evidence: list[str],
     now: datetime,
 ) -> DisputeView:
-    row = await _locked(conn, escrow_id)
-    if opened_by not in (row["payer_id"], row["mentor_id"]):
+    """The payer or the mentor disputes money still held; disputing again adds evidence."""
+    escrow = await _locked(conn, escrow_id)
+    if opened_by not in (escrow.payer_id, escrow.mentor_id):
         raise Forbidden("only the payer or the mentor may dispute this escrow")
     existing = await store.dispute_of_escrow(conn, escrow_id)
     if existing is not None:
-        if existing["status"] == "open" and evidence:
-            await store.add_dispute_evidence(conn, existing["id"], evidence)
+        if existing.status == "open" and evidence:
+            await store.add_dispute_evidence(conn, existing.id, evidence)
             existing = await store.dispute_of_escrow(conn, escrow_id)
             assert existing is not None
-        return dispute_view(existing)
-    if row["status"] != "held":
+        return _dispute_view(existing)
+    if escrow.status != "held":
         raise Conflict("only money still held in escrow can be disputed", field="escrow_id")
-    dispute_id = uuid.uuid4()
     await store.insert_dispute(
         conn,
-        dispute_id=dispute_id,
+        dispute_id=uuid.uuid4(),
         escrow_id=escrow_id,
         opened_by=opened_by,
         reason=reason,
@@ -380,7 +375,21 @@ async def open_dispute(
     await store.set_escrow_status(conn, escrow_id, "disputed")
     created = await store.dispute_of_escrow(conn, escrow_id)
     assert created is not None
-    return dispute_view(created)
+    return _dispute_view(created)
+
+
+async def dispute_escrow(
+    platform: Platform, actor: CurrentUser, escrow_id: uuid.UUID, request: DisputeRequest
+) -> DisputeView:
+    async with transaction(platform.pool) as conn:
+        return await open_dispute(
+            conn,
+            escrow_id,
+            opened_by=actor.id,
+            reason=request.reason,
+            evidence=list(request.evidence),
+            now=platform.clock.now(),
+        )
 
 
 async def resolve_dispute(
@@ -397,12 +406,12 @@ async def resolve_dispute(
     dispute = await store.lock_dispute(conn, dispute_id)
     if dispute is None:
         raise NotFound("no such dispute", field="dispute_id")
-    if dispute["status"] == "resolved":
-        if dispute["refund_minor"] != refund_minor:
+    if dispute.status == "resolved":
+        if dispute.refund_minor != refund_minor:
             raise Conflict("this dispute was already resolved differently")
-        return dispute_view(dispute)
-    escrow = await _locked(conn, dispute["escrow_id"])
-    if not 0 <= refund_minor <= escrow["amount_minor"]:
+        return _dispute_view(dispute)
+    escrow = await _locked(conn, dispute.escrow_id)
+    if not 0 <= refund_minor <= escrow.amount_minor:
         raise InvalidInput("a refund is between zero and the escrowed amount", field="refund_minor")
     await _settle(conn, escrow, settings=settings, now=now, refund_minor=refund_minor)
     await store.resolve_dispute(
@@ -410,11 +419,45 @@ async def resolve_dispute(
     )
     resolved = await store.lock_dispute(conn, dispute_id)
     assert resolved is not None
-    return dispute_view(resolved)
+    return _dispute_view(resolved)
 
 
-async def list_open_disputes(conn: Connection, limit: int = 100) -> list[DisputeView]:
-    return [dispute_view(r) for r in await store.open_disputes(conn, limit)]
+async def decide_dispute(
+    platform: Platform, admin: CurrentUser, dispute_id: uuid.UUID, decision: DisputeResolution
+) -> DisputeView:
+    async with transaction(platform.pool) as conn:
+        return await resolve_dispute(
+            conn,
+            dispute_id,
+            admin_id=admin.id,
+            refund_minor=decision.refund_minor,
+            note=decision.note,
+            settings=platform.settings,
+            now=platform.clock.now(),
+        )
+
+
+async def open_disputes(platform: Platform, limit: int = 100) -> list[DisputeView]:
+    """The admins' queue, oldest first."""
+    async with platform.pool.acquire() as conn:
+        return [_dispute_view(d) for d in await store.open_disputes(conn, limit)]
+
+
+# ---- mentor contracts -----------------------------------------------------------------
+
+
+async def set_mentor_contract(
+    conn: Connection, mentor_id: uuid.UUID, *, share_bps: int, now: datetime
+) -> None:
+    """Override the default 70% mentor share for escrows of this mentor held from now on
+    (those held already keep theirs), inside the caller's transaction: mentorship's
+    admins set it, with the audit entry."""
+    if not 0 <= share_bps <= BPS:
+        raise InvalidInput("a share is between 0 and 10000 bps", field="share_bps")
+    await store.set_mentor_share(conn, mentor_id, share_bps, now)
+
+
+# ---- scheduled jobs -------------------------------------------------------------------
 
 
 async def release_due_escrows(platform: Platform) -> int:
@@ -426,10 +469,10 @@ async def release_due_escrows(platform: Platform) -> int:
     released = 0
     for escrow_id in due:
         async with transaction(platform.pool) as conn:
-            row = await store.lock_escrow(conn, escrow_id)
-            if row is None or row["status"] != "held" or row["auto_release_at"] > now:
+            escrow = await store.lock_escrow(conn, escrow_id)
+            if escrow is None or escrow.status != "held" or escrow.auto_release_at > now:
                 continue
-            await _settle(conn, row, settings=platform.settings, now=now, refund_minor=0)
+            await _settle(conn, escrow, settings=platform.settings, now=now, refund_minor=0)
             released += 1
     return released
 
@@ -440,32 +483,23 @@ async def release_due_holdbacks(platform: Platform) -> int:
     async with transaction(platform.pool) as conn:
         due = await store.lock_due_holdbacks(conn, now)
         for holdback in due:
-            currency = holdback["currency"]
+            currency = holdback.currency
             await ledger.create_transfer(
                 conn,
                 TransferSpec(
-                    idempotency_key=f"holdback:{holdback['id']}:release",
+                    idempotency_key=f"holdback:{holdback.id}:release",
                     code="holdback_release",
                     debit_account_id=await ledger.platform_account(
                         conn, AccountCode.MENTOR_HOLDBACK, currency, now
                     ),
                     credit_account_id=await ledger.wallet_account(
-                        conn, holdback["mentor_id"], currency, now
+                        conn, holdback.mentor_id, currency, now
                     ),
-                    amount_minor=holdback["amount_minor"],
+                    amount_minor=holdback.amount_minor,
                     currency=currency,
-                    reference=str(holdback["escrow_id"]),
+                    reference=str(holdback.escrow_id),
                 ),
                 now=now,
             )
-            await store.mark_holdback_released(conn, holdback["id"], now)
+            await store.mark_holdback_released(conn, holdback.id, now)
     return len(due)
-
-
-async def set_mentor_contract(
-    conn: Connection, mentor_id: uuid.UUID, *, share_bps: int, now: datetime
-) -> None:
-    """Override the default 70% mentor share for future escrows of this mentor."""
-    if not 0 <= share_bps <= BPS:
-        raise InvalidInput("a share is between 0 and 10000 bps", field="share_bps")
-    await store.set_mentor_share(conn, mentor_id, share_bps, now)

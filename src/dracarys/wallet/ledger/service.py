@@ -6,7 +6,9 @@ posted or voided exactly once; posting less than was pending releases the rest).
 rows of every account involved in ascending id order (so concurrent writers queue and
 never deadlock), replays transfers whose idempotency key it already holds, refuses a
 reused key with a different body, and writes transfers, entries and balances together.
-A batch is all-or-nothing: any refusal raises and the caller's transaction rolls back."""
+A batch is all-or-nothing: any refusal raises and the caller's transaction rolls back.
+Every function here works inside the caller's transaction: the workflows that move money
+own it, with their own rows and events."""
 
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from dracarys.db import Connection
+from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, InvalidInput, NotFound
-from dracarys.wallet import store
-from dracarys.wallet.models import (
-    SUPPORTED_CURRENCIES,
+from dracarys.platform import Platform
+from dracarys.wallet.ledger import store
+from dracarys.wallet.ledger.models import (
     AccountCode,
+    AccountEntry,
     AccountFlags,
     Balance,
     Entry,
@@ -28,6 +31,7 @@ from dracarys.wallet.models import (
     TransferKind,
     TransferSpec,
 )
+from dracarys.wallet.models import SUPPORTED_CURRENCIES
 
 
 class InsufficientFunds(Conflict):
@@ -313,6 +317,39 @@ async def create_transfer(conn: Connection, spec: TransferSpec, *, now: datetime
     return (await create_transfers(conn, [spec], now=now))[0]
 
 
+async def open_pending(
+    conn: Connection,
+    *,
+    idempotency_key: str,
+    code: str,
+    debit_account_id: int,
+    credit_account_id: int,
+    amount_minor: int,
+    currency: str,
+    reference: str | None,
+    now: datetime,
+    timeout_s: int | None = None,
+) -> Transfer:
+    """Reserve `amount_minor` from the debit account for the credit account: a pending
+    transfer that `post_pending` later takes (all or part of it) or `void_pending` gives
+    back. Deposits, card refunds, chargeback holds, payouts and escrow all open one."""
+    return await create_transfer(
+        conn,
+        TransferSpec(
+            idempotency_key=idempotency_key,
+            code=code,
+            kind=TransferKind.PENDING,
+            debit_account_id=debit_account_id,
+            credit_account_id=credit_account_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            timeout_s=timeout_s,
+            reference=reference,
+        ),
+        now=now,
+    )
+
+
 async def post_pending(
     conn: Connection,
     pending_id: uuid.UUID,
@@ -388,8 +425,71 @@ async def balance_of(conn: Connection, account_id: int) -> Balance:
     return found[account_id]
 
 
+async def wallet_balances_of(conn: Connection, owner_id: uuid.UUID) -> dict[str, Balance]:
+    """The owner's wallet balance in each currency they hold one in."""
+    accounts = await store.accounts_of_owner(conn, AccountCode.USER_WALLET.value, owner_id)
+    found = await store.read_balances(conn, [a.id for a in accounts])
+    return {a.currency: found[a.id] for a in accounts if a.id in found}
+
+
+async def find_wallet_account(conn: Connection, owner_id: uuid.UUID, currency: str) -> int | None:
+    """The owner's wallet in `currency`, if they have one (never creates it)."""
+    return await store.find_account(conn, AccountCode.USER_WALLET.value, owner_id, currency)
+
+
+async def account_entries(
+    conn: Connection, account_id: int, *, before_id: int | None, limit: int
+) -> list[AccountEntry]:
+    """The account's entries, newest first, from before the entry `before_id`."""
+    return await store.account_entries(conn, account_id, before_id=before_id, limit=limit)
+
+
+async def funded_wallets(
+    conn: Connection, currency: str, minimum_minor: int, owner_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """What each of `owner_ids` may spend of their `currency` wallet, for those holding at
+    least `minimum_minor` (in owner id order)."""
+    rows = await store.funded_wallets(conn, currency, minimum_minor, owner_ids)
+    return {w.owner_id: w.available_minor for w in rows}
+
+
+async def amount_moved(conn: Connection, reference: str, codes: Sequence[str]) -> int:
+    """The total of the transfers for `reference` with one of `codes` (what a charge has
+    had refunded so far, say)."""
+    return await store.amount_moved(conn, reference, codes)
+
+
+_PROBLEMS_SHOWN = 20
+
+
 async def check_ledger(conn: Connection) -> LedgerCheck:
     """Recompute every invariant: per-currency sums are zero, every balance equals the
     sum of its entries, every transfer's entries sum to zero, no wallet below zero."""
-    problems, totals = await store.ledger_problems(conn)
+    problems: list[str] = []
+    totals: dict[str, int] = {}
+    for total in await store.currency_totals(conn):
+        totals[total.currency] = total.posted
+        if total.posted != 0 or total.pending != 0:
+            problems.append(
+                f"{total.currency}: balances do not sum to zero "
+                f"(posted {total.posted}, pending {total.pending})"
+            )
+    problems += [
+        f"account {account_id}: balance differs from its entries"
+        for account_id in await store.accounts_differing_from_entries(conn, _PROBLEMS_SHOWN)
+    ]
+    problems += [
+        f"transfer {transfer_id}: entries do not sum to zero"
+        for transfer_id in await store.unbalanced_transfers(conn, _PROBLEMS_SHOWN)
+    ]
+    problems += [
+        f"account {account_id}: below zero"
+        for account_id in await store.bounded_accounts_below_zero(conn, _PROBLEMS_SHOWN)
+    ]
     return LedgerCheck(problems=problems, totals=totals)
+
+
+async def expire_timed_out_transfers(platform: Platform) -> int:
+    """The scheduled job: void pending transfers whose timeout has passed."""
+    async with transaction(platform.pool) as conn:
+        return await expire_pending_transfers(conn, now=platform.clock.now())

@@ -12,13 +12,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from dracarys.crypto import FieldCipher, payment_details_cipher
 from dracarys.db import Connection, session_lock
 from dracarys.settings import Settings
-from dracarys.wallet import store
+from dracarys.wallet.payment_details import store
 
 # Associated-data labels: a sealed value opens only as the field of its own row.
 DEPOSIT_PHONE = b"deposit phone"
@@ -36,11 +35,8 @@ def seal_destination(settings: Settings, payout_id: uuid.UUID, destination: str)
     return payment_details_cipher(settings).seal(payout_id, PAYOUT_DESTINATION, destination)
 
 
-def open_destination(settings: Settings, payout: asyncpg.Record) -> str:
-    """From a payouts row (its `id` and `destination_sealed`)."""
-    return payment_details_cipher(settings).open(
-        payout["id"], PAYOUT_DESTINATION, payout["destination_sealed"]
-    )
+def open_destination(settings: Settings, payout_id: uuid.UUID, sealed: bytes) -> str:
+    return payment_details_cipher(settings).open(payout_id, PAYOUT_DESTINATION, sealed)
 
 
 async def record_callback(
@@ -65,11 +61,11 @@ async def earliest_callback(
     conn: Connection, settings: Settings, *, provider: str, kind: str, reference: str
 ) -> dict[str, Any] | None:
     """The first callback kept for `reference`, opened."""
-    row = await store.earliest_callback(conn, provider, kind, reference)
-    if row is None:
+    found = await store.earliest_callback(conn, provider, kind, reference)
+    if found is None:
         return None
     plain = payment_details_cipher(settings).open_bytes(
-        row["id"], CALLBACK_PAYLOAD, row["payload_sealed"]
+        found.id, CALLBACK_PAYLOAD, found.payload_sealed
     )
     return msgspec.json.decode(plain, type=dict[str, Any])
 
@@ -96,10 +92,7 @@ async def _seal_deposit_batch(conn: Connection, cipher: FieldCipher, limit: int)
         rows = await store.plain_deposit_phones(conn, limit)
         await store.store_sealed_deposit_phones(
             conn,
-            [
-                (row["id"], cipher.seal(row["id"], DEPOSIT_PHONE, row["plain_phone"]))
-                for row in rows
-            ],
+            [(row.id, cipher.seal(row.id, DEPOSIT_PHONE, row.plain_phone)) for row in rows],
         )
     return len(rows)
 
@@ -110,7 +103,7 @@ async def _seal_payout_batch(conn: Connection, cipher: FieldCipher, limit: int) 
         await store.store_sealed_payout_destinations(
             conn,
             [
-                (row["id"], cipher.seal(row["id"], PAYOUT_DESTINATION, row["plain_destination"]))
+                (row.id, cipher.seal(row.id, PAYOUT_DESTINATION, row.plain_destination))
                 for row in rows
             ],
         )
@@ -123,10 +116,7 @@ async def _seal_callback_batch(conn: Connection, cipher: FieldCipher, limit: int
         await store.store_sealed_callbacks(
             conn,
             [
-                (
-                    row["id"],
-                    cipher.seal_bytes(row["id"], CALLBACK_PAYLOAD, row["plain_payload"].encode()),
-                )
+                (row.id, cipher.seal_bytes(row.id, CALLBACK_PAYLOAD, row.plain_payload.encode()))
                 for row in rows
             ],
         )

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from dracarys.db import Connection
+from dracarys.db import Connection, xact_lock
 from dracarys.errors import InvalidInput
 from dracarys.idempotency import request_hash
-from dracarys.wallet import store
+from dracarys.wallet.operations import store
 
 
 async def run_once(
@@ -26,17 +26,16 @@ async def run_once(
 ) -> dict[str, Any]:
     """Run `work` once per (scope, key) inside the caller's transaction. Concurrent calls
     with the key queue on an advisory lock; the later ones replay the first result."""
-    await store.lock_operation_key(conn, scope, key)
+    await xact_lock(conn, "wallet-operation", scope, key)
     digest = request_hash(kind, body)
     found = await store.find_operation(conn, scope, key)
     if found is not None:
-        if found["kind"] != kind or found["request_hash"] != digest:
+        if found.kind != kind or found.request_hash != digest:
             raise InvalidInput(
                 "this idempotency key was already used with a different request",
                 field="idempotency_key",
             )
-        result: dict[str, Any] = found["result"]
-        return result
+        return found.result
     result = await work()
     await store.insert_operation(conn, scope, key, kind, digest, result, now)
     return result

@@ -1,0 +1,76 @@
+"""Starting a deposit, reading one, and M-Pesa's STK callback (on a URL carrying a secret
+path token)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from dracarys.identity import CurrentUser, authenticated
+from dracarys.platform import Platform
+from dracarys.wallet.deposits import service
+from dracarys.wallet.deposits.models import DepositRequest, DepositView
+from dracarys.wallet.http import json_object
+
+
+class DepositsController(Controller):
+    path = "/api/v1"
+    guards = (authenticated,)
+
+    @post(
+        "/wallets/{wallet_id:uuid}/deposits",
+        operation_id="startWalletDeposit",
+        status_code=HTTP_201_CREATED,
+        summary="Top up through Stripe Checkout or M-Pesa",
+        tags=["wallet"],
+    )
+    async def deposit(
+        self,
+        wallet_id: FromPath[uuid.UUID],
+        data: JSONBody[DepositRequest],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
+    ) -> DepositView:
+        return await service.start_deposit(platform, current_user, wallet_id, data, idempotency_key)
+
+    @get(
+        "/deposits/{deposit_id:uuid}",
+        operation_id="getDeposit",
+        summary="A deposit",
+        tags=["payments"],
+    )
+    async def get_deposit(
+        self,
+        deposit_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DepositView:
+        return await service.get_deposit(platform, current_user, deposit_id)
+
+
+class DepositCallbacksController(Controller):
+    """No bearer token here: Daraja proves itself by the secret path token, checked before
+    the body is read."""
+
+    path = "/api/v1/webhooks/mpesa/{token:str}"
+    tags = ("webhooks",)
+
+    @post("/stk", operation_id="mpesaStkCallback", status_code=HTTP_200_OK)
+    async def stk(
+        self,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> dict[str, Any]:
+        service.check_callback_token(platform.settings, token)
+        await service.handle_stk_callback(platform, token, await json_object(request))
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+
+ROUTES: list[Any] = [DepositsController, DepositCallbacksController]

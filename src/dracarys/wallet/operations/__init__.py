@@ -1,0 +1,1 @@
+"""Operation-level idempotency for the wallet's money-moving calls."""

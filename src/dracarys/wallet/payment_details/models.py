@@ -1,0 +1,27 @@
+"""Sealed provider callbacks, and the plain values older versions stored (to seal)."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+
+class SealedCallback(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    payload_sealed: bytes
+
+
+class PlainDepositPhone(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    plain_phone: str
+
+
+class PlainPayoutDestination(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    plain_destination: str
+
+
+class PlainCallback(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    plain_payload: str  # JSON text
