@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from dracarys.payments.daraja import account_reference
 from dracarys.points.rules import leaderboard_periods
-from dracarys.wallet import ledger
+from dracarys.wallet.ledger import service as ledger
 from tests.chaos.traffic import Figures, Op, Providers
 from workers.consumers import consumers_for
 

@@ -56,8 +56,7 @@ from tests.chaos.traffic import (
 )
 from tests.conftest import REDIS_URL, make_settings
 from tests.foundation.test_embedded import free_port
-from tests.support import create_user
-from tests.wallet.conftest import fund_wallet
+from tests.support import create_user, fund_wallet
 from tests.wallet.simulators import StripeSimulator, provider_env, serve
 
 pytestmark = pytest.mark.slow

@@ -19,14 +19,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from dracarys.wallet.service import settle_stale_mpesa_deposits
 
 from dracarys.clock import SystemClock
 from dracarys.payments.daraja import account_reference
 from dracarys.platform import Platform
 from dracarys.points import release_held_redemptions
 from dracarys.settings import Settings
-from dracarys.wallet import payouts
+from dracarys.wallet import (
+    reconcile_payouts_in_flight,
+    retry_due_payouts,
+    settle_stale_mpesa_deposits,
+)
 from tests.support import TestUser
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator
 
@@ -515,9 +518,9 @@ class Scheduler:
         self.deposits_settled = 0
 
     async def run(self) -> None:
-        self.status_queries += await payouts.reconcile_payouts_in_flight(self.platform)
+        self.status_queries += await reconcile_payouts_in_flight(self.platform)
         self.providers.deliver_status_results()
-        self.payout_retries += await payouts.retry_due_payouts(self.platform)
+        self.payout_retries += await retry_due_payouts(self.platform)
         self.deposits_settled += await settle_stale_mpesa_deposits(self.platform)
         self.released += await release_held_redemptions(self.platform)
 

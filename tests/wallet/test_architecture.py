@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.foundation.test_architecture import copy_sources, lint_imports
 
 PLANTS = {
-    "trading/signals.py": "dracarys.wallet.deposits.store",
+    "trading/signals/service.py": "dracarys.wallet.deposits.store",
     "wallet/charges/api.py": "dracarys.wallet.ledger.store",
     "wallet/escrow/store.py": "dracarys.wallet.escrow.service",
     "wallet/policy.py": "dracarys.wallet.ledger.service",
@@ -24,7 +24,7 @@ def test_each_wallet_contract_breaks_on_a_planted_import(tmp_path: Path) -> None
     result = lint_imports(tree)
     assert result.returncode == 1, result.stdout
     report = result.stdout
-    assert "dracarys.trading.signals -> dracarys.wallet.deposits.store" in report
+    assert "dracarys.trading.signals.service -> dracarys.wallet.deposits.store" in report
     assert "dracarys.wallet.charges.api -> dracarys.wallet.ledger.store" in report
     assert "dracarys.wallet.escrow.store -> dracarys.wallet.escrow.service" in report
     assert "dracarys.wallet.policy is not allowed to import dracarys.wallet.ledger" in report

@@ -27,7 +27,9 @@ from dracarys.clock import ManualClock
 from dracarys.payments.daraja import account_reference
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import ledger, service
+from dracarys.wallet.balances.service import balances_of
+from dracarys.wallet.deposits import service as deposits
+from dracarys.wallet.ledger import service as ledger
 from tests.support import AppClient, TestUser
 from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator, provider_env
 
@@ -48,8 +50,8 @@ _DEPOSITING_PROCESS = textwrap.dedent(
     from dracarys.identity import CurrentUser, Role
     from dracarys.platform import Platform
     from dracarys.settings import load_settings
-    from dracarys.wallet import service
-    from dracarys.wallet.models import DepositRequest
+    from dracarys.wallet.deposits import service
+    from dracarys.wallet.deposits.models import DepositRequest
 
     async def main():
         now, user_id, session_id, key, body = sys.argv[1:]
@@ -150,7 +152,7 @@ async def _retry(client: AppClient, user: TestUser, key: str) -> dict[str, Any]:
 
 async def _kes(pool: asyncpg.Pool, user: TestUser) -> tuple[int, int]:
     async with pool.acquire() as conn:
-        balances = await service.wallet_balances(conn, user.id)
+        balances = await balances_of(conn, user.id)
     kes = next((b for b in balances.balances if b.currency == "KES"), None)
     return (0, 0) if kes is None else (kes.available_minor, kes.pending_in_minor)
 
@@ -204,10 +206,10 @@ async def test_killed_before_the_push_left_the_deposit_gets_no_prompt_and_fails_
     assert (deposit["status"], deposit["provider_ref"]) == ("pending", None)
     assert _prompts(daraja_sim, deposit["id"]) == []
     assert await _kes(pool, user) == (0, AMOUNT)
-    clock.advance(service.MPESA_PROMPT_LOST_AFTER - timedelta(seconds=1))
-    assert await service.settle_stale_mpesa_deposits(platform) == 0
+    clock.advance(deposits.MPESA_PROMPT_LOST_AFTER - timedelta(seconds=1))
+    assert await deposits.settle_stale_mpesa_deposits(platform) == 0
     clock.advance(timedelta(seconds=2))
-    assert await service.settle_stale_mpesa_deposits(platform) == 1
+    assert await deposits.settle_stale_mpesa_deposits(platform) == 1
     read = await client.get(f"/api/v1/deposits/{deposit['id']}", headers=user.headers)
     assert read.json()["status"] == "failed"
     assert "no M-Pesa prompt" in read.json()["failure_reason"]

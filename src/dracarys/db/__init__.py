@@ -3,11 +3,19 @@ into structs, and migrations."""
 
 from dracarys.db.pool import Database, open_database
 from dracarys.db.rows import record, record_or_none, records
-from dracarys.db.tx import Connection, serializable, session_lock, transaction, xact_lock
+from dracarys.db.tx import (
+    Connection,
+    named_session_lock,
+    serializable,
+    session_lock,
+    transaction,
+    xact_lock,
+)
 
 __all__ = [
     "Connection",
     "Database",
+    "named_session_lock",
     "open_database",
     "record",
     "record_or_none",

@@ -1,7 +1,8 @@
 """The one way to run a unit of work: `transaction()` for ordinary writes and
 `serializable()` for contended ones, which retries serialization failures and deadlocks
 so they never reach a client; `xact_lock()` to queue writers on one thing for the rest of a
-transaction; `session_lock()` for a step that spans many transactions."""
+transaction; `session_lock()` and `named_session_lock()` for a step that spans many
+transactions."""
 
 from __future__ import annotations
 
@@ -53,8 +54,24 @@ async def xact_lock(conn: Connection, scope: str, *key: object) -> None:
     """Take the advisory lock named `scope:key…` until the transaction ends, so writers of
     the same thing (a schedule, an idempotency key, a mentor's feed) take turns. The scope
     is part of the hashed name, so two scopes never share a lock by accident."""
-    name = ":".join((scope, *(str(part) for part in key)))
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _name(scope, key))
+
+
+@asynccontextmanager
+async def named_session_lock(conn: Connection, scope: str, *key: object) -> AsyncIterator[None]:
+    """The lock `xact_lock(conn, scope, *key)` takes, held by the session across the
+    transactions of a step that calls out between them; both exclude each other. Released
+    at the end, or with the connection if the process dies."""
+    name = _name(scope, key)
+    await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+
+
+def _name(scope: str, key: tuple[object, ...]) -> str:
+    return ":".join((scope, *(str(part) for part in key)))
 
 
 @asynccontextmanager

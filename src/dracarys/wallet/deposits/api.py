@@ -72,5 +72,24 @@ class DepositCallbacksController(Controller):
         await service.handle_stk_callback(platform, token, await json_object(request))
         return {"ResultCode": 0, "ResultDesc": "Accepted"}
 
+    @post(
+        "/stk/{deposit_id:uuid}",
+        operation_id="mpesaStkCallbackForDeposit",
+        status_code=HTTP_200_OK,
+    )
+    async def stk_for_deposit(
+        self,
+        token: FromPath[str],
+        deposit_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> dict[str, Any]:
+        """The callback of a prompt pushed for one deposit, which its URL names."""
+        service.check_callback_token(platform.settings, token)
+        await service.handle_stk_callback(
+            platform, token, await json_object(request), deposit_id=deposit_id
+        )
+        return {"ResultCode": 0, "ResultDesc": "Accepted"}
+
 
 ROUTES: list[Any] = [DepositsController, DepositCallbacksController]

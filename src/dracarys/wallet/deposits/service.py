@@ -19,6 +19,7 @@ from dracarys.payments import (
     CheckoutSessionObject,
     DarajaError,
     DarajaGateway,
+    DarajaOutcomeUnknown,
     StkCallback,
     StripeGateway,
     normalise_phone,
@@ -31,18 +32,27 @@ from dracarys.payments import (
 # Re-exported: the callbacks' handlers check the URL's token before reading the body.
 from dracarys.payments import check_callback_token as check_callback_token
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 from dracarys.wallet.deposits import store
 from dracarys.wallet.deposits.models import Deposit, DepositRequest, DepositView
 from dracarys.wallet.events import DepositCompleted, emit_event
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
 from dracarys.wallet.models import ID_NAMESPACE
-from dracarys.wallet.operations.service import run_once
+from dracarys.wallet.operations.service import (
+    record_result,
+    recorded_result,
+    run_once,
+    taking_turns,
+)
 from dracarys.wallet.payment_details import service as payment_details
 from dracarys.wallet.policy import require_wallet_owner
 
 log = structlog.get_logger("dracarys.wallet")
 MPESA_STATUS_QUERY_AFTER = timedelta(minutes=2)
+# An M-Pesa deposit whose prompt neither Daraja's answer nor a callback confirmed is given
+# up after this: a prompt expires on the phone within minutes and its callback follows.
+MPESA_PROMPT_LOST_AFTER = timedelta(minutes=10)
 
 
 def _deposit_view(deposit: Deposit, checkout_url: str | None = None) -> DepositView:
@@ -74,70 +84,37 @@ async def start_deposit(
     confirmation posts (or its failure voids)."""
     require_wallet_owner(actor, wallet_id)
     settings = platform.settings
+    deposit_id = uuid.uuid5(ID_NAMESPACE, f"deposit:{wallet_id}:{idempotency_key}")
     if request.method == "mpesa":
         if request.phone is None:
             raise InvalidInput("M-Pesa deposits need the paying phone number", field="phone")
-        phone: str | None = normalise_phone(request.phone)
+        phone = normalise_phone(request.phone)
         whole_shillings(request.amount_minor, request.currency)
-    else:
-        phone = None
+        return await _start_mpesa_deposit(
+            platform, wallet_id, request, idempotency_key, deposit_id, phone
+        )
     now = platform.clock.now()
-    deposit_id = uuid.uuid5(ID_NAMESPACE, f"deposit:{wallet_id}:{idempotency_key}")
 
     async def work(conn: Connection) -> dict[str, Any]:
-        checkout_url: str | None = None
-        if request.method == "stripe":
-            checkout = await StripeGateway(settings).create_checkout(
-                deposit_id=str(deposit_id),
-                user_id=str(wallet_id),
-                amount_minor=request.amount_minor,
-                currency=request.currency,
-                success_url=f"{settings.public_url}/wallet?deposit={deposit_id}",
-                cancel_url=f"{settings.public_url}/wallet?deposit={deposit_id}&cancelled=1",
-                idempotency_key=f"deposit-{deposit_id}",
-            )
-            provider_ref, checkout_url = checkout.id, checkout.url
-            clearing = AccountCode.STRIPE_CLEARING
-        else:
-            assert phone is not None
-            pushed = await DarajaGateway(settings, platform.clock).stk_push(
-                phone=phone,
-                amount_minor=request.amount_minor,
-                currency=request.currency,
-                reference=f"DRC{deposit_id.hex[:9]}",
-                description="Wallet top-up",
-            )
-            provider_ref, clearing = pushed.checkout_request_id, AccountCode.MPESA_CLEARING
-        hold = await ledger.open_pending(
-            conn,
-            idempotency_key=f"deposit:{deposit_id}:pending",
-            code="deposit",
-            debit_account_id=await ledger.platform_account(conn, clearing, request.currency, now),
-            credit_account_id=await ledger.wallet_account(conn, wallet_id, request.currency, now),
+        # Stripe replays a Checkout session created under the same key of ours, so the
+        # session may be created inside the operation's transaction: a retry after a crash
+        # gets the same one.
+        checkout = await StripeGateway(settings).create_checkout(
+            deposit_id=str(deposit_id),
+            user_id=str(wallet_id),
             amount_minor=request.amount_minor,
             currency=request.currency,
-            reference=str(deposit_id),
-            now=now,
+            success_url=f"{settings.public_url}/wallet?deposit={deposit_id}",
+            cancel_url=f"{settings.public_url}/wallet?deposit={deposit_id}&cancelled=1",
+            idempotency_key=f"deposit-{deposit_id}",
         )
-        await store.insert_deposit(
-            conn,
-            deposit_id=deposit_id,
-            user_id=wallet_id,
-            method=request.method,
-            amount_minor=request.amount_minor,
-            currency=request.currency,
-            pending_transfer_id=hold.id,
-            phone_sealed=(
-                None
-                if phone is None
-                else payment_details.seal_deposit_phone(settings, deposit_id, phone)
-            ),
-            now=now,
+        await _record_deposit(
+            conn, settings, deposit_id, wallet_id, request, AccountCode.STRIPE_CLEARING, None, now
         )
-        await store.set_deposit_provider_ref(conn, deposit_id, provider_ref, now)
+        await store.set_deposit_provider_ref(conn, deposit_id, checkout.id, now)
         deposit = await store.get_deposit(conn, deposit_id)
         assert deposit is not None
-        return msgspec.to_builtins(_deposit_view(deposit, checkout_url))  # type: ignore[no-any-return]
+        return msgspec.to_builtins(_deposit_view(deposit, checkout.url))  # type: ignore[no-any-return]
 
     async with transaction(platform.pool) as conn:
         result = await run_once(
@@ -149,18 +126,150 @@ async def start_deposit(
             now=now,
             work=lambda: work(conn),
         )
-    view = msgspec.convert(result, DepositView)
-    # A callback that raced ahead of our commit was kept; apply it now.
-    if view.method == "mpesa" and view.provider_ref:
-        async with transaction(platform.pool) as conn:
+    return msgspec.convert(result, DepositView)
+
+
+async def _record_deposit(
+    conn: Connection,
+    settings: Settings,
+    deposit_id: uuid.UUID,
+    wallet_id: uuid.UUID,
+    request: DepositRequest,
+    clearing: AccountCode,
+    phone: str | None,
+    now: datetime,
+) -> None:
+    """The deposit row and its pending transfer from the provider's clearing account."""
+    hold = await ledger.open_pending(
+        conn,
+        idempotency_key=f"deposit:{deposit_id}:pending",
+        code="deposit",
+        debit_account_id=await ledger.platform_account(conn, clearing, request.currency, now),
+        credit_account_id=await ledger.wallet_account(conn, wallet_id, request.currency, now),
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        reference=str(deposit_id),
+        now=now,
+    )
+    await store.insert_deposit(
+        conn,
+        deposit_id=deposit_id,
+        user_id=wallet_id,
+        method=request.method,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        pending_transfer_id=hold.id,
+        phone_sealed=(
+            None
+            if phone is None
+            else payment_details.seal_deposit_phone(settings, deposit_id, phone)
+        ),
+        now=now,
+    )
+
+
+async def _start_mpesa_deposit(
+    platform: Platform,
+    wallet_id: uuid.UUID,
+    request: DepositRequest,
+    idempotency_key: str,
+    deposit_id: uuid.UUID,
+    phone: str,
+) -> DepositView:
+    """An M-Pesa top-up prompts the customer's phone at most once, and the prompt the
+    customer answers settles it whatever happened to us in between. Daraja has no
+    idempotency key for STK pushes, so the deposit is committed before the push leaves and
+    the push's callback URL names it: a process killed before recording Daraja's answer,
+    or an answer lost on the way, leaves the deposit pending without a CheckoutRequestID,
+    and the prompt's callback still finds it. A retry never pushes again (the first prompt
+    may be on the phone); a deposit no callback settles fails after
+    `MPESA_PROMPT_LOST_AFTER`."""
+    settings = platform.settings
+    scope = f"user:{wallet_id}"
+    # Requests with this key take turns through the push; a killed process's turn ends
+    # with its connection.
+    async with (
+        platform.pool.acquire() as conn,
+        taking_turns(conn, scope, idempotency_key),
+    ):
+        async with conn.transaction():
+            found = await recorded_result(
+                conn, scope=scope, key=idempotency_key, kind="deposit", body=request
+            )
+            if found is not None:
+                return msgspec.convert(found, DepositView)
+            fresh = await store.get_deposit(conn, deposit_id) is None
+            if fresh:
+                await _record_deposit(
+                    conn,
+                    settings,
+                    deposit_id,
+                    wallet_id,
+                    request,
+                    AccountCode.MPESA_CLEARING,
+                    phone,
+                    platform.clock.now(),
+                )
+        if fresh:
+            await _prompt_phone(platform, conn, deposit_id, phone, request)
+        async with conn.transaction():
+            deposit = await store.get_deposit(conn, deposit_id)
+            assert deposit is not None
+            view = _deposit_view(deposit)
+            await record_result(
+                conn,
+                scope=scope,
+                key=idempotency_key,
+                kind="deposit",
+                body=request,
+                result=msgspec.to_builtins(view),
+                now=platform.clock.now(),
+            )
+    # A callback on the path without the deposit (pushes made before it named one) that
+    # raced ahead of the recorded answer was kept; apply it now.
+    if view.provider_ref:
+        async with transaction(platform.pool) as tx:
             early = await payment_details.earliest_callback(
-                conn, settings, provider="mpesa", kind="stk", reference=view.provider_ref
+                tx, settings, provider="mpesa", kind="stk", reference=view.provider_ref
             )
             if early is not None:
-                await _apply_stk_callback(
-                    conn, read_stored_stk_callback(early), platform.clock.now()
-                )
+                await _apply_stk_callback(tx, read_stored_stk_callback(early), platform.clock.now())
     return view
+
+
+async def _prompt_phone(
+    platform: Platform,
+    conn: Connection,
+    deposit_id: uuid.UUID,
+    phone: str,
+    request: DepositRequest,
+) -> None:
+    """Push the STK prompt for a recorded deposit and record Daraja's CheckoutRequestID."""
+    try:
+        pushed = await DarajaGateway(platform.settings, platform.clock).stk_push(
+            phone=phone,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            reference=f"DRC{deposit_id.hex[:9]}",
+            description="Wallet top-up",
+            callback_path=f"stk/{deposit_id}",
+        )
+    except DarajaOutcomeUnknown as exc:
+        # The prompt may be on the phone; its callback names the deposit.
+        log.warning("stk_push_outcome_unknown", deposit_id=str(deposit_id), error=exc.detail)
+        return
+    except DarajaError as exc:
+        # Refused: nothing reached the phone, and nothing will.
+        async with conn.transaction():
+            locked = await store.lock_deposit(conn, deposit_id)
+            assert locked is not None
+            reason = f"M-Pesa refused the prompt: {exc.detail}"
+            await fail_deposit(conn, locked, reason=reason, now=platform.clock.now())
+        return
+    async with conn.transaction():
+        await store.set_deposit_provider_ref(
+            conn, deposit_id, pushed.checkout_request_id, platform.clock.now()
+        )
 
 
 async def get_deposit(platform: Platform, actor: CurrentUser, deposit_id: uuid.UUID) -> DepositView:
@@ -314,7 +423,15 @@ async def _apply_stk_callback(conn: Connection, callback: StkCallback, now: date
         await fail_deposit(conn, deposit, reason=reason, now=now)
 
 
-async def handle_stk_callback(platform: Platform, token: str, payload: dict[str, Any]) -> None:
+async def handle_stk_callback(
+    platform: Platform,
+    token: str,
+    payload: dict[str, Any],
+    *,
+    deposit_id: uuid.UUID | None = None,
+) -> None:
+    """Apply an STK callback once. One on the deposit's own URL (`deposit_id`) settles it
+    even when Daraja's answer to the push, with the CheckoutRequestID, never got recorded."""
     check_callback_token(platform.settings, token)
     callback = read_stk_callback(payload)
     now = platform.clock.now()
@@ -328,18 +445,36 @@ async def handle_stk_callback(platform: Platform, token: str, payload: dict[str,
             payload=stk_callback_as_received(payload),
             now=now,
         )
+        if deposit_id is not None:
+            deposit = await store.lock_deposit(conn, deposit_id)
+            if deposit is not None and deposit.method == "mpesa":
+                await store.set_deposit_provider_ref(
+                    conn, deposit_id, callback.checkout_request_id, now
+                )
         await _apply_stk_callback(conn, callback, now)
 
 
 async def settle_stale_mpesa_deposits(platform: Platform) -> int:
-    """Ask Daraja about STK pushes whose callback never came; settle what it knows."""
+    """Ask Daraja about STK pushes whose callback never came and settle what it knows;
+    fail the deposits whose prompt no callback or answer confirmed by the deadline."""
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
         stale = await store.pending_mpesa_deposits(conn, now - MPESA_STATUS_QUERY_AFTER)
-    if not stale:
-        return 0
-    gateway = DarajaGateway(platform.settings, platform.clock)
+        unprompted = await store.mpesa_deposits_without_prompt(conn, now - MPESA_PROMPT_LOST_AFTER)
     settled = 0
+    for deposit in unprompted:
+        async with transaction(platform.pool) as conn:
+            locked = await store.lock_deposit(conn, deposit.id)
+            if locked is None or locked.provider_ref is not None:
+                continue  # its callback came meanwhile
+            reason = (
+                "no M-Pesa prompt was confirmed for this top-up and no payment arrived; "
+                "start a new one"
+            )
+            settled += int(await fail_deposit(conn, locked, reason=reason, now=now))
+    if not stale:
+        return settled
+    gateway = DarajaGateway(platform.settings, platform.clock)
     for deposit in stale:
         assert deposit.provider_ref is not None
         try:

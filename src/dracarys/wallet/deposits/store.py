@@ -78,8 +78,10 @@ async def lock_deposit_by_receipt(conn: Connection, method: str, receipt: str) -
 async def set_deposit_provider_ref(
     conn: Connection, deposit_id: uuid.UUID, provider_ref: str, now: datetime
 ) -> None:
+    """The provider's reference, once: the first one recorded stays."""
     await conn.execute(
-        "UPDATE wallet_deposits SET provider_ref = $2, updated_at = $3 WHERE id = $1",
+        """UPDATE wallet_deposits SET provider_ref = $2, updated_at = $3
+           WHERE id = $1 AND provider_ref IS NULL""",
         deposit_id,
         provider_ref,
         now,
@@ -123,6 +125,17 @@ async def pending_mpesa_deposits(conn: Connection, older_than: datetime) -> list
     rows = await conn.fetch(
         f"""SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits
             WHERE method = 'mpesa' AND status = 'pending' AND provider_ref IS NOT NULL
+              AND created_at <= $1 ORDER BY created_at LIMIT 200""",
+        older_than,
+    )
+    return records(Deposit, rows)
+
+
+async def mpesa_deposits_without_prompt(conn: Connection, older_than: datetime) -> list[Deposit]:
+    """Pending M-Pesa deposits whose STK push no answer or callback ever confirmed."""
+    rows = await conn.fetch(
+        f"""SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits
+            WHERE method = 'mpesa' AND status = 'pending' AND provider_ref IS NULL
               AND created_at <= $1 ORDER BY created_at LIMIT 200""",
         older_than,
     )
