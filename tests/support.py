@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import asyncpg
 import httpx
@@ -18,10 +19,15 @@ from litestar import Litestar
 
 from dracarys.clock import Clock
 from dracarys.db import transaction
-from dracarys.identity import Contact, Role, contact_of, issue_access_token
+from dracarys.identity import Contact, CurrentUser, Role, contact_of, issue_access_token
 from dracarys.identity import store as identity_store
+from dracarys.identity.models import MentorStatusInput
 from dracarys.identity.personal import personal_data_cipher
+from dracarys.identity.profiles.admin import set_mentor_status
+from dracarys.platform import Platform
 from dracarys.settings import Settings
+from dracarys.trading import store as trading_store
+from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 
@@ -199,4 +205,41 @@ async def fund_wallet(
                 currency=currency,
             ),
             now=now,
+        )
+
+
+# ---- readers and set-ups tests of several domains share ----------------------------
+
+Auth = Callable[[TestUser], dict[str, str]]
+
+
+async def balance(pool: asyncpg.Pool, user_id: uuid.UUID, currency: str = "KES") -> tuple[int, int]:
+    """(available, posted) of a user's wallet."""
+    async with pool.acquire() as conn:
+        balances = await balances_of(conn, user_id)
+    found = next(b for b in balances.balances if b.currency == currency)
+    return found.available_minor, found.posted_minor
+
+
+async def events_of(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at", topic
+    )
+    return [r["payload"] for r in rows]
+
+
+async def vet(platform: Platform, mentor_id: uuid.UUID) -> None:
+    """A reviewer takes the mentor off probation (identity's own service)."""
+    admin = CurrentUser(id=uuid.uuid4(), role=Role.ADMIN, session_id=uuid.uuid4())
+    await set_mentor_status(
+        platform, admin, mentor_id, MentorStatusInput(verified=True, on_probation=False), None
+    )
+
+
+async def add_instrument(
+    pool: asyncpg.Pool, symbol: str = "XYZ", feed: str = "test", min_qty: float = 1.0
+) -> None:
+    async with pool.acquire() as conn:
+        await trading_store.upsert_instrument(
+            conn, symbol=symbol, feed=feed, tick_size=0.01, qty_step=1.0, min_qty=min_qty
         )

@@ -14,8 +14,8 @@ from dracarys.identity import Role
 from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.mentorship import conftest as mentorship_fixtures
-from tests.mentorship.conftest import Auth, Client
-from tests.support import TestUser
+from tests.support import AppClient as Client
+from tests.support import Auth, TestUser
 
 # The mentorship suite's fixtures, shared: fresh-token headers and funded mentees.
 auth = mentorship_fixtures.auth

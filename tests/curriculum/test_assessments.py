@@ -9,7 +9,7 @@ import msgspec
 from dracarys.curriculum.assessments.models import QuestionInput
 from dracarys.curriculum.assessments.service import grade
 from tests.curriculum.conftest import QUESTIONS, RIGHT, Auth, Client, build_course, enrol
-from tests.mentorship.conftest import events_of
+from tests.support import events_of
 
 # As stored: validated, with defaults filled in.
 STORED = [msgspec.convert(q, QuestionInput) for q in QUESTIONS]

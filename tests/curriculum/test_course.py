@@ -14,7 +14,7 @@ from dracarys.mentorship import emit_due_reminders
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.curriculum.conftest import UPLOAD_LIMIT, Auth, Client, build_course, enrol
-from tests.mentorship.conftest import balance, events_of
+from tests.support import balance, events_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 

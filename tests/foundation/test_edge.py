@@ -18,8 +18,7 @@ from dracarys.app import create_app
 from dracarys.identity import Role
 from dracarys.settings import Settings
 from streams.protocol import CLOSE_PROTOCOL_ERROR
-from tests.support import AppClient, TestUser
-from tests.trading.conftest import add_instrument
+from tests.support import AppClient, TestUser, add_instrument
 
 PROBLEM_JSON = "application/problem+json"
 JSON = {"content-type": "application/json"}

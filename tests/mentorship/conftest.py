@@ -11,18 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import pytest
 
 from dracarys.clock import ManualClock
-from dracarys.identity import CurrentUser, Role, issue_access_token
-from dracarys.identity.models import MentorStatusInput
-from dracarys.identity.profiles.admin import set_mentor_status
+from dracarys.identity import Role, issue_access_token
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet.balances.service import balances_of
 from tests.conftest import FundWallet
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, Auth, TestUser, vet
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -40,34 +36,8 @@ class Mentor:
         return self.user.id
 
 
-async def balance(pool: asyncpg.Pool, user_id: uuid.UUID, currency: str = "KES") -> tuple[int, int]:
-    """(available, posted) of a user's wallet."""
-    async with pool.acquire() as conn:
-        balances = await balances_of(conn, user_id)
-    found = next(b for b in balances.balances if b.currency == currency)
-    return found.available_minor, found.posted_minor
-
-
-async def events_of(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        "SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at", topic
-    )
-    return [r["payload"] for r in rows]
-
-
-async def vet(platform: Platform, mentor_id: uuid.UUID) -> None:
-    """A reviewer takes the mentor off probation (identity's own service)."""
-    admin = CurrentUser(id=uuid.uuid4(), role=Role.ADMIN, session_id=uuid.uuid4())
-    await set_mentor_status(
-        platform, admin, mentor_id, MentorStatusInput(verified=True, on_probation=False), None
-    )
-
-
 def weekly(start: str, end: str, days: range = WEEKDAYS) -> list[dict[str, Any]]:
     return [{"weekday": d, "start": start, "end": end} for d in days]
-
-
-Auth = Callable[[TestUser], dict[str, str]]
 
 
 @pytest.fixture

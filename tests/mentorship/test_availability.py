@@ -11,7 +11,8 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.errors import InvalidInput
 from dracarys.mentorship.availability import Schedule, generate_slots, resolve_timezone
-from tests.mentorship.conftest import Auth, Client, book, weekly
+from tests.mentorship.conftest import Client, book, weekly
+from tests.support import Auth
 
 NEW_YORK = ZoneInfo("America/New_York")
 NAIROBI = ZoneInfo("Africa/Nairobi")

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from dracarys.clock import ManualClock
-from tests.mentorship.conftest import Auth, Client, balance, book, events_of
+from tests.mentorship.conftest import Client, book
+from tests.support import Auth, balance, events_of
 
 # The suite's clock starts Monday 2026-01-05 09:00 UTC; Nairobi 09:00 is 06:00 UTC.
 WEDNESDAY_9_EAT = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)

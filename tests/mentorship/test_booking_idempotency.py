@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from tests.idempotency import check_idempotent_route
-from tests.mentorship.conftest import Auth, Client
+from tests.mentorship.conftest import Client
+from tests.support import Auth
 
 WEDNESDAY_9_EAT = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
 

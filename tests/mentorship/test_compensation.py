@@ -11,7 +11,8 @@ import asyncpg
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from tests.mentorship.conftest import Auth, Client, balance, book
+from tests.mentorship.conftest import Client, book
+from tests.support import Auth, balance
 
 WEDNESDAY_9_EAT = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
 PRICE = 200_000

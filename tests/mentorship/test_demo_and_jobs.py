@@ -16,7 +16,8 @@ from dracarys.identity import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship import complete_ended_sessions, seed_mentorship_demo
 from dracarys.platform import Platform
 from dracarys.wallet.escrow.service import open_dispute
-from tests.mentorship.conftest import Auth, Client, book
+from tests.mentorship.conftest import Client, book
+from tests.support import Auth
 from workers.mentorship_tasks import COMPLETE_SESSIONS, SEND_REMINDERS
 from workers.tasks import register_tasks
 

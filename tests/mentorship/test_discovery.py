@@ -11,7 +11,8 @@ import pytest
 from dracarys.db import transaction
 from dracarys.identity.profiles.service import record_rating
 from dracarys.platform import Platform
-from tests.mentorship.conftest import Auth, Client, Mentor, vet, weekly
+from tests.mentorship.conftest import Client, Mentor, weekly
+from tests.support import Auth, vet
 
 
 async def _rate(platform: Platform, mentor: Mentor, *ratings: int) -> None:

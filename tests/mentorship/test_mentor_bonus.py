@@ -10,7 +10,7 @@ import asyncpg
 
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from tests.mentorship.conftest import balance
+from tests.support import balance
 from workers.mentor_bonus_tasks import pay_last_months_mentor_bonuses
 
 

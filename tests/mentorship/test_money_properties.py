@@ -32,8 +32,7 @@ from dracarys.mentorship.sessions.service import complete_session
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.ledger.service import check_ledger
-from tests.mentorship.conftest import balance, vet
-from tests.support import create_user, fund_wallet
+from tests.support import balance, create_user, fund_wallet, vet
 
 SLOTS = [datetime(2026, 1, 7, 6 + h, 0, tzinfo=UTC) for h in range(3)]
 PRICE = 90_001  # odd, so the late refund rounds

@@ -12,7 +12,8 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
-from tests.mentorship.conftest import Auth, Client, book
+from tests.mentorship.conftest import Client, book
+from tests.support import Auth
 
 WEDNESDAY_9_EAT = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
 THURSDAY_9_EAT = WEDNESDAY_9_EAT + timedelta(days=1)

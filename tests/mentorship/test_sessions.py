@@ -14,7 +14,8 @@ from dracarys.identity.profiles.service import reputation_score
 from dracarys.mentorship import emit_due_reminders
 from dracarys.messaging import list_messages
 from dracarys.platform import Platform
-from tests.mentorship.conftest import Auth, Client, balance, book, events_of
+from tests.mentorship.conftest import Client, book
+from tests.support import Auth, balance, events_of
 from workers.runtime import Worker
 
 WEDNESDAY_9_EAT = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)

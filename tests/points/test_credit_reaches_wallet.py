@@ -10,8 +10,8 @@ from datetime import timedelta
 from dracarys.clock import ManualClock
 from dracarys.platform import Platform
 from dracarys.points.redemption import service as redemption
-from tests.mentorship.conftest import balance
 from tests.points.redemption.test_service import URL, _give
+from tests.support import balance
 from workers.runtime import Worker
 
 

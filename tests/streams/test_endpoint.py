@@ -42,8 +42,7 @@ from streams.protocol import (
     Subscribed,
 )
 from tests.streams.conftest import ALLOWED_ORIGIN, RunningApp, Serve, fast_limits
-from tests.support import TestUser
-from tests.trading.conftest import add_instrument
+from tests.support import TestUser, add_instrument
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 

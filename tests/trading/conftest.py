@@ -19,12 +19,11 @@ from dracarys.db import Database
 from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.trading import store
 from dracarys.trading.paper_loop.loop import PaperTradingEngine
 from engine.feeds import ReplayFeed
 from engine.matching import Tick
 from tests.conftest import ADMIN_DSN, dsn_for
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, add_instrument
 
 API = "/api/v1/trading"
 DAY_NS = 86_400 * 10**9
@@ -46,15 +45,6 @@ def scripted_feed(
         tick_size=[tick_size],
         qty_step=[1.0],
     )
-
-
-async def add_instrument(
-    pool: asyncpg.Pool, symbol: str = "XYZ", feed: str = "test", min_qty: float = 1.0
-) -> None:
-    async with pool.acquire() as conn:
-        await store.upsert_instrument(
-            conn, symbol=symbol, feed=feed, tick_size=0.01, qty_step=1.0, min_qty=min_qty
-        )
 
 
 @dataclass

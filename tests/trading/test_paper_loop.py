@@ -28,8 +28,8 @@ from dracarys.trading.paper_loop import store as loop_store
 from dracarys.trading.paper_loop.loop import PaperTradingEngine, fill_id
 from dracarys.trading.paper_loop.runtime import DEMO_DATA, DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
 from engine.feeds import ReplayFeed
-from tests.support import create_user
-from tests.trading.conftest import Bar, add_instrument, logical_fills, scripted_feed
+from tests.support import add_instrument, create_user
+from tests.trading.conftest import Bar, logical_fills, scripted_feed
 
 # Thin volume (realistic fills at most 100 a bar) so orders fill in parts across the
 # restart; prices rise, dip and recover so brackets, stops and limits all act.

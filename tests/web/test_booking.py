@@ -15,8 +15,7 @@ from dracarys.db import Database
 from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from tests.conftest import make_settings
-from tests.mentorship.conftest import vet
-from tests.support import fund_wallet
+from tests.support import fund_wallet, vet
 from tests.web.conftest import Account, LiveServer, register, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
