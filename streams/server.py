@@ -1,7 +1,8 @@
 """The server side of a stream connection: handshake (Origin, token), subscriptions with
 resume, back-pressure, limits and liveness. Framework-neutral about *who* may do what:
 the platform passes a `Gatekeeper` that authenticates tokens, authorizes channels and
-reports ended sessions.
+reports ended sessions. Whole on purpose (over 600 lines): the connection's state, its
+send queue and the one flush loop are shaped together for speed and read best in one place.
 
 Per connection the server keeps a bounded queue of outgoing frames. Delivery to a
 connection is a non-blocking append; once per event-loop turn the server writes every
