@@ -8,6 +8,7 @@ from redis.exceptions import RedisError
 
 from dracarys.errors import ServiceUnavailable
 from dracarys.platform import Platform
+from dracarys.system import store
 from dracarys.system.models import ReadinessStatus
 
 PROBE_TIMEOUT_S = 2
@@ -16,7 +17,7 @@ PROBE_TIMEOUT_S = 2
 async def readiness(platform: Platform) -> ReadinessStatus:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_S):
-            await platform.pool.fetchval("SELECT 1")
+            await store.database_answers(platform.pool)
     except (OSError, TimeoutError, Exception) as exc:
         raise ServiceUnavailable(f"PostgreSQL does not answer: {exc!r}") from exc
     redis_state = "not configured"
