@@ -45,6 +45,7 @@ from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
 from dracarys.trading import may_watch_signals, portfolio_viewers
 from dracarys.upgrade import upgrade_database
+from dracarys.web.render import with_error_pages
 from streams.channels import ChannelKind
 
 log = structlog.get_logger("dracarys.app")
@@ -162,7 +163,7 @@ def create_app(
             "current_user": Provide(provide_current_user, sync_to_thread=False),
             "idempotency_key": IDEMPOTENCY_DEPENDENCY,
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=with_error_pages(EXCEPTION_HANDLERS),
         request_class=EdgeRequest,
         middleware=[
             # Outermost, so that everything after sees the client a trusted proxy names.

@@ -190,3 +190,25 @@ async def context(browser: Any) -> AsyncIterator[Any]:
         yield ctx
     finally:
         await ctx.close()
+
+
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+
+async def assert_accessible(page: Any, label: str) -> None:
+    """axe-core finds no serious or critical violation on the page as it stands, and the
+    page does not scroll sideways (call it with the page at phone width too)."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    bad = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} — "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{label}: accessibility violations: {bad}"
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1, f"{label} scrolls sideways by {overflow}px"

@@ -1,87 +1,39 @@
-"""The browser dashboard: server-rendered page shells (Jinja2) and the static assets they
+"""The browser app: server-rendered page shells (Jinja2) and the static assets they
 load, served by the same app as the API. No build step: the pages' scripts are small
 hand-written ES modules and the one library they use (TradingView Lightweight Charts) is
 vendored under `static/vendor/`.
 
 A page carries no user data: the browser holds the access and refresh tokens and every
 number on screen comes from an API response or a stream frame, so the HTML is the same for
-every visitor and can be cached."""
+every visitor and can be cached. Each area of the app (account, wallet, ...) keeps its
+routes in a module of its own; this one lists them all."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from litestar import Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from dracarys.identity import Specialty
-
-WEB_DIR = Path(__file__).resolve().parent
-STATIC_DIR = WEB_DIR / "static"
-
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
-    autoescape=jinja2.select_autoescape(default=True),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-# Scripts are same-origin modules; the stream is a same-origin WebSocket. Inline styles are
-# allowed because the chart library sizes its canvases through `style` attributes.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
-    "base-uri 'self'; form-action 'self'"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class NavLink:
-    path: str
-    label: str
-    page: str
-
-
-NAV = (
-    NavLink("/dashboard", "Paper trading", "dashboard"),
-    NavLink("/signals", "Signal feed", "signals"),
-    NavLink("/mentor", "Mentor console", "mentor"),
-    NavLink("/backtests", "Backtests", "backtests"),
-    NavLink("/points", "Points", "points"),
-    NavLink("/mentors", "Mentors", "mentors"),
-)
-
-
-def render_page(
-    template: str, *, page: str, title: str, script: str | None = None, **context: Any
-) -> Response[str]:
-    """`page` marks the current navigation entry; `script` (default: the page) names the
-    module under static/js/pages/ that drives it."""
-    html = _templates.get_template(template).render(
-        page=page, title=title, nav=NAV, script=script or page, **context
-    )
-    return Response(
-        content=html,
-        media_type="text/html",
-        headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-        },
-    )
+from dracarys.web import account, kyc, onboarding, wallet
+from dracarys.web.render import STATIC_DIR, render_page
 
 
 @get("/", operation_id="webHome", include_in_schema=False, sync_to_thread=False)
-def home() -> Redirect:
-    return Redirect(path="/dashboard")
+def landing_page() -> Response[str]:
+    """Visitors read what the platform is; a signed-in browser goes on to its home."""
+    return render_page(
+        "landing.html", page="landing", title="Learn to trade from mentors who show their record"
+    )
+
+
+@get("/staff", operation_id="webStaffHome", include_in_schema=False, sync_to_thread=False)
+def staff_home_page() -> Response[str]:
+    return render_page("staff.html", page="staff", title="Staff home")
 
 
 @get("/signin", operation_id="webSignIn", include_in_schema=False, sync_to_thread=False)
@@ -151,7 +103,8 @@ static_files = create_static_files_router(
 )
 
 WEB_ROUTES: list[Any] = [
-    home,
+    landing_page,
+    staff_home_page,
     sign_in_page,
     sign_up_page,
     dashboard_page,
@@ -161,5 +114,9 @@ WEB_ROUTES: list[Any] = [
     backtest_report_page,
     points_page,
     mentors_page,
+    *account.ROUTES,
+    *onboarding.ROUTES,
+    *kyc.ROUTES,
+    *wallet.ROUTES,
     static_files,
 ]

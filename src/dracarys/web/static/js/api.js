@@ -62,6 +62,13 @@ export function clearSession() {
   localStorage.removeItem(SESSION_KEY);
 }
 
+/** Where a role starts: staff on the staff home, mentors in their console, others trading. */
+export function homeFor(role) {
+  if (role === "admin" || role === "reviewer") return "/staff";
+  if (role === "mentor") return "/mentor";
+  return "/dashboard";
+}
+
 /** Send the visitor to the sign-in page, coming back here afterwards. */
 export function goToSignIn() {
   const next = location.pathname + location.search;

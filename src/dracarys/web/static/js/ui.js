@@ -2,7 +2,7 @@
 // stream's connection badge), flash messages, form errors from problem details, and
 // formatting that never invents a value (missing numbers render as an em dash).
 
-import { ApiError, api, clearSession, currentSession, goToSignIn } from "./api.js";
+import { ApiError, api, clearSession, currentSession, goToSignIn, homeFor } from "./api.js";
 
 export const DASH = "—";
 
@@ -174,7 +174,25 @@ export async function signedInShell() {
   const me = await api("/api/v1/me");
   const who = document.getElementById("whoami");
   if (who) who.textContent = `${me.name || me.email} · ${me.role}`;
+  for (const item of document.querySelectorAll("nav [data-roles]")) {
+    if (item instanceof HTMLElement) item.hidden = !roleMayUse(item, me.role);
+  }
+  if (!roleMayUse(document.body, me.role)) {
+    const main = document.getElementById("main");
+    main?.replaceChildren(
+      el("h1", {}, "Not allowed"),
+      el("p", {}, "Your account may not use this page."),
+      el("p", {}, el("a", { href: homeFor(me.role) }, "Go to your home page")),
+    );
+    throw new Error("this role may not use this page");
+  }
   return me;
+}
+
+/** Whether `role` is among the roles an element (a nav link, the page's body) names. */
+function roleMayUse(node, role) {
+  const roles = node.dataset.roles;
+  return !roles || roles.split(" ").includes(role);
 }
 
 /** Render rows into a table body, or an empty-state row spanning every column. */

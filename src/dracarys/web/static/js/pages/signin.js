@@ -1,11 +1,11 @@
 // Sign in: POST /api/v1/login, keep the token pair, go where the visitor was headed.
 
-import { ApiError, api, saveSession } from "../api.js";
+import { ApiError, api, homeFor, saveSession } from "../api.js";
 import { byId, clearFormError, formValues, showFormError } from "../ui.js";
 
 /** Only same-site paths, so the `next` parameter cannot send anyone elsewhere. */
-export function safeNext(raw) {
-  return raw && raw.startsWith("/") && !raw.startsWith("//") ? raw : "/dashboard";
+export function safeNext(raw, role) {
+  return raw && raw.startsWith("/") && !raw.startsWith("//") ? raw : homeFor(role);
 }
 
 const form = /** @type {HTMLFormElement} */ (byId("signin-form"));
@@ -20,7 +20,7 @@ form.addEventListener("submit", async (event) => {
   try {
     const pair = await api("/api/v1/login", { method: "POST", body, auth: false });
     saveSession(pair);
-    location.assign(safeNext(new URLSearchParams(location.search).get("next")));
+    location.assign(safeNext(new URLSearchParams(location.search).get("next"), pair.role));
   } catch (error) {
     if (error instanceof ApiError && error.problem.extra?.two_factor_required) {
       byId("totp-field").hidden = false;

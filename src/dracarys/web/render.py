@@ -1,0 +1,135 @@
+"""How a page is rendered: the Jinja2 environment, the security headers every page carries,
+the navigation (each link names the roles that may use it), and the HTML error pages that
+browser routes answer with instead of problem JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import Request, Response
+from litestar.types import ExceptionHandlersMap
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+    autoescape=jinja2.select_autoescape(default=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Scripts are same-origin modules; the stream is a same-origin WebSocket. Inline styles are
+# allowed because the chart library sizes its canvases through `style` attributes.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+MEMBERS = ("mentee", "mentor")
+STAFF = ("admin", "reviewer")
+EVERYONE = (*MEMBERS, *STAFF, "observer")
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    path: str
+    label: str
+    page: str
+    # Pages are the same HTML for every visitor (the browser holds the session), so the
+    # links start hidden and the signed-in shell shows the ones the caller's role may use.
+    roles: tuple[str, ...]
+
+
+NAV = (
+    NavLink("/staff", "Staff home", "staff", STAFF),
+    NavLink("/dashboard", "Paper trading", "dashboard", (*MEMBERS, "observer")),
+    NavLink("/signals", "Signal feed", "signals", MEMBERS),
+    NavLink("/mentor", "Mentor console", "mentor", ("mentor",)),
+    NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer")),
+    NavLink("/mentors", "Mentors", "mentors", MEMBERS),
+    NavLink("/points", "Points", "points", MEMBERS),
+    NavLink("/wallet", "Wallet", "wallet", MEMBERS),
+    NavLink("/account", "Account", "account", EVERYONE),
+)
+
+
+def render_page(
+    template: str,
+    *,
+    page: str,
+    title: str,
+    script: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response[str]:
+    """`page` marks the current navigation entry; `script` (default: the page) names the
+    module under static/js/pages/ that drives it."""
+    html = _templates.get_template(template).render(
+        page=page, title=title, nav=NAV, script=script or page, **context
+    )
+    return Response(
+        content=html, media_type="text/html", status_code=status_code, headers=SECURITY_HEADERS
+    )
+
+
+ERROR_PAGES = {
+    403: ("Not allowed", "Your account may not open this page."),
+    404: ("Page not found", "There is no page at this address."),
+    500: (
+        "Something went wrong",
+        "Something went wrong on our side. Try again in a moment; if it keeps happening, "
+        "tell us the request id below.",
+    ),
+}
+
+
+def render_error_page(status_code: int, request_id: str | None = None) -> Response[str]:
+    """The page a browser gets when a browser route fails (API routes keep problem JSON)."""
+    shown = status_code if status_code in ERROR_PAGES else (500 if status_code >= 500 else 404)
+    title, explanation = ERROR_PAGES[shown]
+    return render_page(
+        "error.html",
+        page="error",
+        title=title,
+        script="error",
+        status_code=status_code,
+        explanation=explanation,
+        request_id=request_id or "",
+        shown_status=shown,
+    )
+
+
+# Paths a program calls: they keep RFC 9457 problem JSON whatever the failure.
+MACHINE_PREFIXES = ("/api/", "/webhooks/", "/schema", "/metrics", "/health", "/ready", "/static/")
+
+
+def is_browser_route(path: str) -> bool:
+    return not path.startswith(MACHINE_PREFIXES)
+
+
+def with_error_pages(handlers: ExceptionHandlersMap) -> ExceptionHandlersMap:
+    """Each handler as before, except that a browser asking for a page gets an HTML error
+    page with the same status instead of problem JSON."""
+
+    def wrap(handler: Any) -> Any:
+        def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+            response: Response[Any] = handler(request, exc)
+            if request.method in ("GET", "HEAD") and is_browser_route(request.url.path):
+                request_id = request.scope.get("state", {}).get("request_id")
+                return render_error_page(response.status_code or 500, request_id)
+            return response
+
+        return handle
+
+    return {kind: wrap(handler) for kind, handler in handlers.items()}
