@@ -97,7 +97,8 @@ async def test_browser_routes_fail_with_pages_and_the_api_with_problem_json(
 ) -> None:
     page = await context.new_page()
     response = await page.goto(f"{live_server.url}/no-such-page")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     await page.get_by_role("heading", name="Page not found").wait_for()
     await assert_accessible(page, "the 404 page")
     await screenshot(page, "error-404")
