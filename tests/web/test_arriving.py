@@ -106,7 +106,13 @@ async def test_browser_routes_fail_with_pages_and_the_api_with_problem_json(
         api = await client.get("/api/v1/no-such-thing")
         assert api.status_code == 404
         assert api.headers["content-type"].startswith("application/problem+json")
-        page_404 = await client.get("/backtests/not-a-uuid")
+        page_404 = await client.get("/backtests/not-a-uuid", headers={"Accept": "text/html"})
         assert page_404.status_code == 404
         assert page_404.headers["content-type"].startswith("text/html")
         assert "Page not found" in page_404.text
+        # A browser asking the API for HTML still gets problem JSON.
+        api_html = await client.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+        assert api_html.headers["content-type"].startswith("application/problem+json")
+        # A program (no HTML in Accept) calling a page path gets problem JSON too.
+        program = await client.get("/no-such-page", headers={"Accept": "application/json"})
+        assert program.headers["content-type"].startswith("application/problem+json")

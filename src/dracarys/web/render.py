@@ -114,18 +114,23 @@ def render_error_page(status_code: int, request_id: str | None = None) -> Respon
 MACHINE_PREFIXES = ("/api/", "/webhooks/", "/schema", "/metrics", "/health", "/ready", "/static/")
 
 
-def is_browser_route(path: str) -> bool:
-    return not path.startswith(MACHINE_PREFIXES)
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating to a page (it asks for HTML), not a program calling a path."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith(MACHINE_PREFIXES)
+        and "text/html" in request.headers.get("accept", "")
+    )
 
 
 def with_error_pages(handlers: ExceptionHandlersMap) -> ExceptionHandlersMap:
     """Each handler as before, except that a browser asking for a page gets an HTML error
-    page with the same status instead of problem JSON."""
+    page with the same status instead of problem JSON (API paths always get JSON)."""
 
     def wrap(handler: Any) -> Any:
         def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             response: Response[Any] = handler(request, exc)
-            if request.method in ("GET", "HEAD") and is_browser_route(request.url.path):
+            if wants_page(request):
                 request_id = request.scope.get("state", {}).get("request_id")
                 return render_error_page(response.status_code or 500, request_id)
             return response
