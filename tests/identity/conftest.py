@@ -177,4 +177,5 @@ async def staff_account(
     return account
 
 
-LINK = re.compile(r"https?://\S+/api/v1/verify-email\?token=[A-Za-z0-9_\-]+")
+# The verification link opens the /verify-email page, which calls the API with the token.
+LINK = re.compile(r"https?://\S+/verify-email\?token=(?P<token>[A-Za-z0-9_\-]+)")

@@ -13,6 +13,8 @@ profiles, audit. This is all of identity other code may use.
   refusals are `StepUpRequired`).
 - Security-relevant actions are recorded with `record_audit`, inside the caller's
   transaction.
+- The choices a profile offers (`Specialty`, `ExperienceLevel`, `TradingStyle`,
+  `SocialPlatform`), for pages that edit one.
 - Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`, `rating_with_prior`), for
   rankings that shrink ratings the same way; the demo accounts other demo seeders build
   on."""
@@ -51,7 +53,14 @@ from dracarys.identity.demo import (
     DemoAccount,
     seed_identity_demo,
 )
-from dracarys.identity.models import AuditCheck, Contact, Specialty
+from dracarys.identity.models import (
+    AuditCheck,
+    Contact,
+    ExperienceLevel,
+    SocialPlatform,
+    Specialty,
+    TradingStyle,
+)
 from dracarys.identity.personal import (
     contact_of,
     contacts_of,
@@ -76,12 +85,15 @@ __all__ = [
     "Contact",
     "CurrentUser",
     "DemoAccount",
+    "ExperienceLevel",
     "LiveSession",
     "LoginSessionCache",
     "MentorListing",
     "Role",
+    "SocialPlatform",
     "Specialty",
     "StepUpRequired",
+    "TradingStyle",
     "account_of",
     "accounts_of",
     "active_accounts_with_role",

@@ -1,7 +1,8 @@
 """Identity HTTP API under /api/v1: signup, login, token refresh, logout, verification,
 two-factor and step-up, OIDC sign-in, users and profiles, KYC upload/download, the
-reviewer queue and admin actions. Handlers only translate HTTP; the rules live in the
-services. The app mounts `ROUTES`."""
+reviewer queue and admin actions; sub-areas add theirs (password recovery, the caller's
+own sessions and the sign-in providers). Handlers only translate HTTP; the rules live in
+the services. The app mounts `ROUTES`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from dracarys.identity import service, stepup, twofactor
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
 from dracarys.identity.audit.service import audit_trail, verify_audit_chain
+from dracarys.identity.http import source_ip
 from dracarys.identity.kyc import service as kyc
 from dracarys.identity.models import (
     AuditCheck,
@@ -52,6 +54,8 @@ from dracarys.identity.models import (
 )
 from dracarys.identity.profiles import admin
 from dracarys.identity.profiles import service as profiles
+from dracarys.identity.recovery import api as recovery_api
+from dracarys.identity.sessions import api as sessions_api
 from dracarys.identity.sessions import oidc
 from dracarys.identity.sessions import service as sessions
 from dracarys.identity.throttle import DEVICE_COOKIE, DEVICE_TOKEN_TTL
@@ -62,11 +66,6 @@ from dracarys.platform import Platform
 # configured document limit (DRACARYS_KYC_MAX_UPLOAD_BYTES) below this.
 KYC_UPLOAD_MAX_BODY = 51_000_000
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
-
-
-def source_ip(request: Request[Any, Any, Any]) -> str | None:
-    """The client's address; behind a trusted proxy, the one it forwarded (see app.py)."""
-    return request.client.host if request.client else None
 
 
 # requires_role also makes staff pass two-factor before acting as staff.
@@ -147,7 +146,8 @@ class AuthController(Controller):
         await sessions.logout(platform, current_user, source_ip(request))
         return Done()
 
-    @get("/verify-email", operation_id="verifyEmail", summary="Follow an e-mail verification link")
+    # A refusal's `extra.reason` says why: unknown, already_used or expired.
+    @get("/verify-email", operation_id="verifyEmail", summary="Use an e-mail verification token")
     async def verify_email(
         self, token: FromQuery[str], platform: NamedDependency[Platform]
     ) -> Done:
@@ -560,4 +560,10 @@ class StaffController(Controller):
         return await verify_audit_chain(platform)
 
 
-ROUTES = [AuthController, UsersController, StaffController]
+ROUTES = [
+    AuthController,
+    UsersController,
+    StaffController,
+    *recovery_api.ROUTES,
+    *sessions_api.ROUTES,
+]

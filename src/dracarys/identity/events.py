@@ -10,6 +10,8 @@ KYC_APPROVED = "kyc.approved"  # {user_id, level}
 KYC_REJECTED = "kyc.rejected"  # {user_id, document_id, doc_type, reason}
 USER_LOGGED_IN = "user.logged_in"  # {user_id, source_ip}
 USER_BANNED = "user.banned"  # {user_id}
+# {user_id}; every session of the user was ended with the reset.
+USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - a topic, not a secret
 USER_ROLE_CHANGED = "user.role_changed"  # {user_id, role}
 
 # Consumed from mentorship.

@@ -1,4 +1,5 @@
-"""The e-mails and SMS identity sends: verification, KYC decisions, account suspension."""
+"""The e-mails and SMS identity sends: verification, password reset, KYC decisions, account
+suspension."""
 
 from __future__ import annotations
 
@@ -16,6 +17,28 @@ VERIFY_EMAIL = EmailTemplate(
     html="<p>Hello $name,</p><p>confirm your e-mail address by opening this link "
     '(valid for $hours hours, once):</p><p><a href="$link">$link</a></p>'
     "<p>If you did not sign up, ignore this message.</p>" + _FOOTER_HTML,
+)
+PASSWORD_RESET = EmailTemplate(
+    name="password_reset",
+    subject="Reset your Dracarys password",
+    text="Hello $name,\n\nsomeone (we hope you) asked to reset the password of your "
+    "Dracarys account. Choose a new one by opening this link (valid for $minutes "
+    "minutes, once):\n\n$link\n\n"
+    "If you did not ask, ignore this message: your password stays as it is." + _FOOTER_TEXT,
+    html="<p>Hello $name,</p><p>someone (we hope you) asked to reset the password of your "
+    "Dracarys account. Choose a new one by opening this link (valid for $minutes minutes, "
+    'once):</p><p><a href="$link">$link</a></p>'
+    "<p>If you did not ask, ignore this message: your password stays as it is.</p>" + _FOOTER_HTML,
+)
+PASSWORD_CHANGED = EmailTemplate(
+    name="password_changed",
+    subject="Your Dracarys password was changed",
+    text="Hello $name,\n\nthe password of your Dracarys account was just reset, and every "
+    "device signed in to it was signed out.\n\nIf this was not you, reset your password "
+    "again at $forgot_link and tell us." + _FOOTER_TEXT,
+    html="<p>Hello $name,</p><p>the password of your Dracarys account was just reset, and "
+    "every device signed in to it was signed out.</p><p>If this was not you, "
+    '<a href="$forgot_link">reset your password again</a> and tell us.</p>' + _FOOTER_HTML,
 )
 KYC_APPROVED = EmailTemplate(
     name="kyc_approved",

@@ -289,6 +289,17 @@ class OidcCallbackInput(Input):
     state: Secret
 
 
+class ForgotPasswordInput(Input):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+
+
+class ResetPasswordInput(Input):
+    """The token from the reset link and the new password (the sign-up rules apply)."""
+
+    token: Secret
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
 # ---- outputs ------------------------------------------------------------------------
 
 
@@ -371,6 +382,8 @@ class Me(Schema):
 class TotpEnrolment(Schema):
     secret: str
     otpauth_uri: str
+    # The otpauth URI as a QR code: an SVG image in a `data:` URI, for an <img> to show.
+    qr_code_data_uri: str
 
 
 class RecoveryCodes(Schema):
@@ -398,6 +411,29 @@ class KycStatus(Schema):
     user_id: uuid.UUID
     kyc_level: int
     documents: list[KycDocument]
+
+
+class SignInSession(Schema):
+    """A live login session, as its owner sees it in their list of signed-in devices.
+    `last_seen_at` is when it last renewed its access token (every 15 minutes or less
+    while in use), or when it signed in."""
+
+    id: uuid.UUID
+    device: str
+    user_agent: str | None
+    source_ip: str | None
+    signed_in_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime | None
+    two_factor: bool
+    current: bool
+
+
+class SignInProvider(Schema):
+    """A provider one can sign in with here (`GET /auth/oidc/{id}/start`)."""
+
+    id: str
+    name: str
 
 
 class OidcStart(Schema):

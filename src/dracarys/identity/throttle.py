@@ -1,6 +1,7 @@
 """Identity's throttles, counted in the platform's atomic counters and reserved before the
 password or code is checked: sign-in (per account and source, OWASP's device cookies),
-second-factor codes per account, and verification e-mails and SMS codes.
+second-factor codes per account, verification e-mails and SMS codes, and password reset
+e-mails.
 
 Sign-in follows OWASP's "Slow Down Online Guessing Attacks with Device Cookies": a
 successful sign-in gives the client a signed, HttpOnly device token bound to the account.
@@ -167,4 +168,21 @@ async def reserve_sms_code(counters: Counters, settings: Settings, source_ip: st
     one-a-minute spacing (see `service.request_phone_code`)."""
     await reserve(
         counters, [_per_ip(settings, "sms", source_ip)], "too many phone codes were asked for"
+    )
+
+
+async def reserve_password_reset(
+    counters: Counters, settings: Settings, email: str, source_ip: str | None
+) -> None:
+    """Per address as typed (its blind index, known account or not, so the limit says
+    nothing about which addresses exist) and per source."""
+    address = Limit(
+        f"send:reset:address:{account_key(settings, email)}",
+        settings.verification_sends_per_hour_per_account,
+        SEND_WINDOW_S,
+    )
+    await reserve(
+        counters,
+        [address, _per_ip(settings, "reset", source_ip)],
+        "too many password reset e-mails were asked for",
     )

@@ -1,12 +1,13 @@
-"""Two-factor authentication of an account: enrolling an authenticator app (TOTP) with
-recovery codes shown once, and turning it off again behind a step-up. Staff (admins and
-reviewers) keep it: their actions need it."""
+"""Two-factor authentication of an account: enrolling an authenticator app (TOTP, its
+secret also given as a QR code) with recovery codes shown once, and turning it off again
+behind a step-up. Staff (admins and reviewers) keep it: their actions need it."""
 
 from __future__ import annotations
 
 import secrets
 
 import pyotp
+import segno
 
 from dracarys.crypto import seal, short_code_hash, totp_secret_key
 from dracarys.db import transaction
@@ -42,7 +43,14 @@ async def begin_totp_enrolment(platform: Platform, user: CurrentUser) -> TotpEnr
         await store.set_totp_secret(conn, user.id, sealed)
     email = personal_data_cipher(platform.settings).open_contact(account).email
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Dracarys")
-    return TotpEnrolment(secret=secret, otpauth_uri=uri)
+    return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_code_data_uri=qr_code_data_uri(uri))
+
+
+def qr_code_data_uri(otpauth_uri: str) -> str:
+    """The URI as a QR code an authenticator app scans: black on white with its quiet
+    zone (dark themes would invert it, and some scanners then fail), as an SVG data URI."""
+    qr = segno.make(otpauth_uri, error="m")
+    return qr.svg_data_uri(scale=5, dark="#000000", light="#ffffff")
 
 
 async def confirm_totp_enrolment(

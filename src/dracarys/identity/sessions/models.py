@@ -40,3 +40,15 @@ class OidcStateRecord(msgspec.Struct, frozen=True, kw_only=True):
     nonce: str
     code_verifier: str
     redirect_uri: str
+
+
+class SessionListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A live session of a user, for their list of signed-in devices."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime | None
+    source_ip: str | None
+    user_agent: str | None
+    two_factor_at: datetime | None

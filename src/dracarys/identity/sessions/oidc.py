@@ -30,7 +30,7 @@ from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, Unautho
 from dracarys.identity import events, store
 from dracarys.identity.access import Role
 from dracarys.identity.audit.service import record_audit
-from dracarys.identity.models import OidcStart, TokenPair
+from dracarys.identity.models import OidcStart, SignInProvider, TokenPair
 from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.identity.sessions import store as sessions_store
 from dracarys.identity.sessions.service import TWO_FACTOR_ROLES, end_all_sessions, open_session
@@ -70,6 +70,20 @@ def provider_config(settings: Settings, name: str) -> ProviderConfig:
             scope="openid email name",
         )
     raise NotFound(f"sign-in with {name!r} is not available")
+
+
+_PROVIDER_NAMES = {"google": "Google", "apple": "Apple"}
+
+
+def configured_providers(settings: Settings) -> list[SignInProvider]:
+    """The providers this deployment has client credentials for, so pages offer only
+    those (the others' start route is a 404)."""
+    configured = {"google": settings.google_client_id, "apple": settings.apple_client_id}
+    return [
+        SignInProvider(id=provider, name=name)
+        for provider, name in _PROVIDER_NAMES.items()
+        if configured[provider]
+    ]
 
 
 class _Metadata(msgspec.Struct):

@@ -12,14 +12,15 @@ from datetime import datetime, timedelta
 
 from dracarys.crypto import token_hash
 from dracarys.db import Connection, transaction
-from dracarys.errors import Forbidden, Unauthorized
+from dracarys.errors import Forbidden, NotFound, Unauthorized
 from dracarys.identity import events, store
 from dracarys.identity.access import ACCESS_TOKEN_TTL, CurrentUser, Role, issue_access_token
 from dracarys.identity.audit.service import record_audit
-from dracarys.identity.models import LoginInput, TokenPair
+from dracarys.identity.models import LoginInput, SignInSession, TokenPair
 from dracarys.identity.passwords import hash_password, needs_rehash, verify_password
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.sessions import store as sessions_store
+from dracarys.identity.sessions.devices import device_label
 from dracarys.identity.throttle import LoginThrottle, SecondFactorThrottle, issue_device_token
 from dracarys.identity.totp import check_second_factor
 from dracarys.outbox import emit
@@ -252,6 +253,50 @@ async def logout(platform: Platform, user: CurrentUser, source_ip: str | None) -
             at=now,
         )
     await platform.session_cache.publish_session_change(user.session_id)
+
+
+# ---- the owner's list of signed-in devices ----------------------------------------------
+
+
+async def list_sessions(platform: Platform, user: CurrentUser) -> list[SignInSession]:
+    """The caller's live sessions, the one calling marked `current`."""
+    async with platform.pool.acquire() as conn:
+        listed = await sessions_store.live_sessions_of_user(conn, user.id, platform.clock.now())
+    return [
+        SignInSession(
+            id=session.id,
+            device=device_label(session.user_agent),
+            user_agent=session.user_agent,
+            source_ip=session.source_ip,
+            signed_in_at=session.created_at,
+            last_seen_at=session.last_seen_at,
+            expires_at=session.expires_at,
+            two_factor=session.two_factor_at is not None,
+            current=session.id == user.session_id,
+        )
+        for session in listed
+    ]
+
+
+async def revoke_own_session(
+    platform: Platform, user: CurrentUser, session_id: uuid.UUID, source_ip: str | None
+) -> None:
+    """End one of the caller's live sessions (its access and refresh tokens with it). A
+    session of someone else, or one already ended, is a 404 like an unknown one."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        if not await sessions_store.revoke_session_of_user(conn, session_id, user.id, now):
+            raise NotFound("no such signed-in session of yours")
+        await record_audit(
+            conn,
+            user.id,
+            "auth.session_revoked",
+            f"user:{user.id}",
+            source_ip,
+            {"session_id": str(session_id), "current": session_id == user.session_id},
+            at=now,
+        )
+    await platform.session_cache.publish_session_change(session_id)
 
 
 # ---- what other parts of identity change in sessions ------------------------------------

@@ -6,9 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from dracarys.db import Connection, record_or_none
+from dracarys.db import Connection, record_or_none, records
 from dracarys.identity.models import SessionState
-from dracarys.identity.sessions.models import OidcStateRecord, RefreshTokenRecord, SessionRecord
+from dracarys.identity.sessions.models import (
+    OidcStateRecord,
+    RefreshTokenRecord,
+    SessionListing,
+    SessionRecord,
+)
 
 # ---- sessions and refresh tokens ----------------------------------------------------
 
@@ -94,6 +99,41 @@ async def revoke_all_sessions(conn: Connection, user_id: uuid.UUID, now: datetim
         now,
     )
     return int(status.split()[-1])
+
+
+async def revoke_session_of_user(
+    conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> bool:
+    """Revoke the session if it is the user's and live; False otherwise."""
+    status = await conn.execute(
+        """UPDATE auth_sessions SET revoked_at = $3
+           WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > $3)""",
+        session_id,
+        user_id,
+        now,
+    )
+    return status.endswith(" 1")
+
+
+async def live_sessions_of_user(
+    conn: Connection, user_id: uuid.UUID, now: datetime
+) -> list[SessionListing]:
+    """The user's sessions neither revoked nor expired, the most recently seen first. A
+    session is seen when it signs in and each time it rotates its refresh token."""
+    rows = await conn.fetch(
+        """SELECT s.id, s.created_at, s.expires_at, s.source_ip, s.user_agent, s.two_factor_at,
+                  greatest(s.created_at, max(r.created_at)) AS last_seen_at
+           FROM auth_sessions s
+           LEFT JOIN refresh_tokens r ON r.session_id = s.id
+           WHERE s.user_id = $1 AND s.revoked_at IS NULL
+             AND (s.expires_at IS NULL OR s.expires_at > $2)
+           GROUP BY s.id
+           ORDER BY last_seen_at DESC, s.created_at DESC""",
+        user_id,
+        now,
+    )
+    return records(SessionListing, rows)
 
 
 async def session_record(conn: Connection, session_id: uuid.UUID) -> SessionRecord | None:

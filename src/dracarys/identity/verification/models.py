@@ -8,11 +8,14 @@ from datetime import datetime
 import msgspec
 
 
-class UsedEmailToken(msgspec.Struct, frozen=True, kw_only=True):
-    """A verification link just used: whose, and for which address (its blind index)."""
+class EmailToken(msgspec.Struct, frozen=True, kw_only=True):
+    """A verification link: whose, for which address (its blind index), until when, and
+    whether it was used."""
 
     user_id: uuid.UUID
     email_index: bytes | None
+    expires_at: datetime
+    used_at: datetime | None
 
 
 class PhoneCodesSent(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,6 +1,8 @@
 """Proving an address: the syntax of e-mail addresses and phone numbers, the e-mail
-verification link (24 hours, once), and the SMS code for a phone number (10 minutes,
-five guesses; one a minute and a few an hour per account, and few per source)."""
+verification link (24 hours, once; it opens the `/verify-email` page, which calls the
+API and says whether the link worked, was already used or has expired), and the SMS code
+for a phone number (10 minutes, five guesses; one a minute and a few an hour per account,
+and few per source)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser
 from dracarys.identity.kyc.service import recompute_kyc_level
+from dracarys.identity.links import LinkRefusal, link_refused, refusal_of
 from dracarys.identity.mail import PHONE_CODE, VERIFY_EMAIL
 from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.identity.throttle import reserve_email_resend, reserve_sms_code
@@ -81,7 +84,7 @@ async def send_email_verification(
         email_index=personal_data_cipher(platform.settings).email_index(email),
         expires_at=now + EMAIL_TOKEN_TTL,
     )
-    link = f"{platform.settings.public_url}/api/v1/verify-email?token={token}"
+    link = f"{platform.settings.public_url}/verify-email?token={token}"
     await queue_email(
         conn,
         platform.settings,
@@ -107,17 +110,33 @@ async def resend_email_verification(
         await send_email_verification(conn, platform, user.id, contact.email, contact.name)
 
 
+_EMAIL_LINK_REFUSED = {
+    LinkRefusal.UNKNOWN: "this verification link is not valid; open the whole link from the "
+    "e-mail, or ask for a new one",
+    LinkRefusal.ALREADY_USED: "this verification link was already used; if you opened it "
+    "before, your address is verified",
+    LinkRefusal.EXPIRED: "this verification link has expired; ask for a new one",
+}
+
+
 async def verify_email(platform: Platform, token: str) -> uuid.UUID:
+    """Use the link once; a refusal says whether it is unknown, used or expired."""
     now = platform.clock.now()
+    hashed = token_hash(token)
     async with transaction(platform.pool) as conn:
-        used = await verification_store.consume_email_token(conn, token_hash(token), now)
-        if used is None:
+        link = await verification_store.email_token_for_update(conn, hashed)
+        refusal = refusal_of(link, now)
+        if refusal is not None:
+            raise link_refused(refusal, _EMAIL_LINK_REFUSED)
+        assert link is not None
+        await verification_store.mark_email_token_used(conn, hashed, now)
+        account = await store.user_by_id(conn, link.user_id, lock=True)
+        if account is None or account.email_index != link.email_index:
             raise InvalidInput(
-                "this verification link is unknown, already used or expired", field="token"
+                "this link was for an e-mail address you no longer use",
+                field="token",
+                extra={"reason": "address_changed"},
             )
-        account = await store.user_by_id(conn, used.user_id, lock=True)
-        if account is None or account.email_index != used.email_index:
-            raise InvalidInput("this link was for an e-mail address you no longer use")
         if account.email_verified_at is None:
             await store.mark_email_verified(conn, account.id, now)
             await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(account.id)})

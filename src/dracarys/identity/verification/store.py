@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from dracarys.db import Connection, record, record_or_none
-from dracarys.identity.verification.models import OpenPhoneCode, PhoneCodesSent, UsedEmailToken
+from dracarys.identity.verification.models import EmailToken, OpenPhoneCode, PhoneCodesSent
 
 # ---- e-mail and phone verification --------------------------------------------------
 
@@ -29,18 +29,22 @@ async def insert_email_token(
     )
 
 
-async def consume_email_token(
-    conn: Connection, token_hash: bytes, now: datetime
-) -> UsedEmailToken | None:
-    """Marks the token used and returns it, or None if unknown, used or expired."""
+async def email_token_for_update(conn: Connection, token_hash: bytes) -> EmailToken | None:
+    """The link, locked until the transaction ends (used or not, expired or not)."""
     row = await conn.fetchrow(
-        """UPDATE email_verification_tokens SET used_at = $2
-           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-           RETURNING user_id, email_index""",
+        """SELECT user_id, email_index, expires_at, used_at FROM email_verification_tokens
+           WHERE token_hash = $1 FOR UPDATE""",
+        token_hash,
+    )
+    return record_or_none(EmailToken, row)
+
+
+async def mark_email_token_used(conn: Connection, token_hash: bytes, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE email_verification_tokens SET used_at = $2 WHERE token_hash = $1",
         token_hash,
         now,
     )
-    return record_or_none(UsedEmailToken, row)
 
 
 async def insert_phone_code(

@@ -1,6 +1,7 @@
 // Shared page chrome and small DOM helpers: the signed-in shell (who am I, sign out, the
-// stream's connection badge), flash messages, form errors from problem details, and
-// formatting that never invents a value (missing numbers render as an em dash).
+// stream's connection badge, the banner asking to verify the e-mail address), flash
+// messages, form errors from problem details, and formatting that never invents a value
+// (missing numbers render as an em dash).
 
 import { ApiError, api, clearSession, currentSession, goToSignIn, homeFor } from "./api.js";
 
@@ -174,6 +175,7 @@ export async function signedInShell() {
   const me = await api("/api/v1/me");
   const who = document.getElementById("whoami");
   if (who) who.textContent = `${me.name || me.email} · ${me.role}`;
+  showVerificationBanner(me);
   for (const item of document.querySelectorAll("nav [data-roles]")) {
     if (item instanceof HTMLElement) item.hidden = !roleMayUse(item, me.role);
   }
@@ -187,6 +189,58 @@ export async function signedInShell() {
     throw new Error("this role may not use this page");
   }
   return me;
+}
+
+/** "45 seconds", "1 minute", "59 minutes", "2 hours": how long to wait, for people. */
+export function waitPhrase(seconds) {
+  const s = Math.max(1, Math.round(Number(seconds) || 0));
+  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 120) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  return `${Math.ceil(minutes / 60)} hours`;
+}
+
+/**
+ * While the caller's e-mail address is unverified, the banner slot of base.html says so
+ * and offers to send the link again (the API allows a few an hour; a 429 is explained).
+ * @param {{email: string, email_verified: boolean}} me
+ */
+export function showVerificationBanner(me) {
+  const slot = document.getElementById("account-banner");
+  if (!slot) return;
+  if (me.email_verified) {
+    slot.hidden = true;
+    slot.replaceChildren();
+    return;
+  }
+  const status = el("span", { id: "verify-banner-status", class: "banner-status", role: "status" });
+  const resend = el("button", { type: "button", id: "verify-resend" }, "Re-send the e-mail");
+  resend.addEventListener("click", async () => {
+    resend.setAttribute("disabled", "");
+    status.textContent = "Sending…";
+    try {
+      await api("/api/v1/me/email-verification", { method: "POST" });
+      status.textContent = `Sent. Open the newest link in your inbox (it works for 24 hours); look in spam if it is not there.`;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 429) {
+        const wait = waitPhrase(error.problem.extra?.retry_after_s ?? 3600);
+        status.textContent = `We have sent you several e-mails already, so we are holding off: you can ask again in ${wait}. The last link we sent still works.`;
+      } else if (error instanceof ApiError && error.status === 409) {
+        status.textContent = "Your e-mail address is already verified.";
+        resend.hidden = true;
+        return;
+      } else {
+        status.textContent = "The e-mail could not be sent just now. Try again in a moment.";
+      }
+    }
+    resend.removeAttribute("disabled");
+  });
+  slot.replaceChildren(
+    el("p", {}, "Confirm your e-mail address: open the link we sent to ", el("strong", {}, me.email), "."),
+    resend,
+    status,
+  );
+  slot.hidden = false;
 }
 
 /** Whether `role` is among the roles an element (a nav link, the page's body) names. */

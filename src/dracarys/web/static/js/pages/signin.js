@@ -1,6 +1,8 @@
-// Sign in: POST /api/v1/login, keep the token pair, go where the visitor was headed.
+// Sign in: POST /api/v1/login, keep the token pair, go where the visitor was headed. Google
+// or Apple are offered too where this server is configured for them.
 
 import { ApiError, api, homeFor, saveSession } from "../api.js";
+import { offerProviders } from "../oidc.js";
 import { byId, clearFormError, formValues, showFormError } from "../ui.js";
 
 /** Only same-site paths, so the `next` parameter cannot send anyone elsewhere. */
@@ -32,3 +34,4 @@ form.addEventListener("submit", async (event) => {
   }
 });
 byId("email").focus();
+offerProviders(new URLSearchParams(location.search).get("next"));

@@ -1,6 +1,8 @@
-// Sign up: POST /api/v1/signup, then sign in with the same credentials.
+// Sign up: POST /api/v1/signup, then sign in with the same credentials; or with Google or
+// Apple where this server is configured for them (a first sign-in creates the account).
 
 import { api, saveSession } from "../api.js";
+import { offerProviders } from "../oidc.js";
 import { byId, clearFormError, formValues, showFormError } from "../ui.js";
 
 const form = /** @type {HTMLFormElement} */ (byId("signup-form"));
@@ -30,3 +32,4 @@ form.addEventListener("submit", async (event) => {
   }
 });
 byId("name").focus();
+offerProviders(null);
