@@ -15,7 +15,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -28,7 +28,11 @@ from dracarys.edge import EdgeRequest, input_guard_middleware
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
 from dracarys.identity import AccessMiddleware, build_session_cache, provide_current_user
-from dracarys.observability import configure_logging, request_id_middleware
+from dracarys.observability import (
+    configure_logging,
+    request_id_middleware,
+    request_metrics_middleware,
+)
 from dracarys.openapi import ApiDocumentConfig
 from dracarys.platform import Platform
 from dracarys.ratelimit import api_rate_limit
@@ -150,10 +154,8 @@ def create_app(
     # Probes and scrapes are left out of the request metrics: orchestrators call them
     # every few seconds and would drown the series that describe real traffic. The
     # stream WebSocket is too: its "request" lasts hours and every message passes `send`.
-    prometheus = PrometheusConfig(
-        app_name="dracarys",
-        group_path=True,
-        exclude=["^/health$", "^/ready$", "^/metrics$", "^/api/v1/stream$"],
+    request_metrics = request_metrics_middleware(
+        "dracarys", exclude=["^/health$", "^/ready$", "^/metrics$", "^/api/v1/stream$"]
     )
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController],
@@ -180,7 +182,7 @@ def create_app(
             ),
             request_id_middleware,
             input_guard_middleware,
-            prometheus.middleware,
+            request_metrics,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
             # After access, so a signed-in caller is counted as themselves, not their IP.
             api_rate_limit(settings).middleware,

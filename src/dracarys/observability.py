@@ -1,6 +1,6 @@
 """Structured JSON logs with a request id on every line and e-mail addresses and phone
 numbers masked in them (our own lines and the standard-library lines of the libraries we
-run: taskiq, httpx, asyncio), and the request-id middleware."""
+run: taskiq, httpx, asyncio), the request-id middleware and the request metrics."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import logging
 import os
 import re
 import sys
+import time
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Counter, Gauge, Histogram
 
 from dracarys.settings import Settings
 
@@ -168,5 +171,76 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id if scope["type"] == ScopeType.HTTP else send)
         finally:
             current_request_id.reset(token)
+
+    return middleware
+
+
+# ---- request metrics -------------------------------------------------------------------
+
+# The names Litestar's Prometheus middleware used, so dashboards and alerts carry over.
+_LABELS = ("method", "path", "status_code", "app_name")
+_REQUESTS = Counter("litestar_requests_total", "Total requests", _LABELS)
+_ERRORS = Counter("litestar_requests_error_total", "Total errors in requests", _LABELS)
+_DURATION = Histogram("litestar_request_duration_seconds", "Request duration, in seconds", _LABELS)
+_IN_PROGRESS = Gauge(
+    "litestar_requests_in_progress",
+    "Total requests currently in progress",
+    ("method", "path", "app_name"),
+    multiprocess_mode="livesum",
+)
+
+
+def request_metrics_middleware(
+    app_name: str, exclude: Sequence[str]
+) -> Callable[[ASGIApp], ASGIApp]:
+    """Counts and times HTTP requests by method, route template and status. Written for
+    the per-request cost: Litestar's own Prometheus middleware built a Request and looked
+    up every labelled child on each request (about a tenth of an authenticated read's
+    CPU); here each child is looked up once per route and status and then reused."""
+    excluded = re.compile("|".join(exclude)) if exclude else None
+    in_progress: dict[tuple[str, str], Any] = {}
+    finished: dict[tuple[str, str, int], tuple[Any, Any, Any | None]] = {}
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def measure(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP or (excluded and excluded.search(scope["path"])):
+                await app(scope, receive, send)
+                return
+            method: str = scope["method"]
+            path: str = scope.get("path_template") or scope["path"]
+            gauge = in_progress.get((method, path))
+            if gauge is None:
+                gauge = in_progress[(method, path)] = _IN_PROGRESS.labels(method, path, app_name)
+            status = 500
+            started = time.perf_counter()
+
+            async def send_noting_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            gauge.inc()
+            try:
+                await app(scope, receive, send_noting_status)
+            finally:
+                elapsed = time.perf_counter() - started
+                gauge.dec()
+                key = (method, path, status)
+                children = finished.get(key)
+                if children is None:
+                    labels = (method, path, str(status), app_name)
+                    children = finished[key] = (
+                        _REQUESTS.labels(*labels),
+                        _DURATION.labels(*labels),
+                        _ERRORS.labels(*labels) if status >= 500 else None,
+                    )
+                count, duration, errors = children
+                count.inc()
+                duration.observe(elapsed)
+                if errors is not None:
+                    errors.inc()
+
+        return measure
 
     return middleware
