@@ -82,10 +82,11 @@ def score_program(
     goals, goals_reason = _coverage(preferences.goals, topics, "goals", "teaches")
     covered = set(markets) | set(goals)
     topic_points = TOPICS_WEIGHT * len(covered) / len(wanted) if wanted else TOPICS_WEIGHT / 2
+    # What it covers is why it is suggested at all: both reasons rank with the whole weight.
     if markets_reason:
-        scored.append((topic_points * len(markets) / max(1, len(covered)), markets_reason))
+        scored.append((topic_points, markets_reason))
     if goals_reason:
-        scored.append((topic_points * len(goals) / max(1, len(covered)), goals_reason))
+        scored.append((topic_points, goals_reason))
 
     level_points, level_reason = _level_fit(preferences.experience, program.difficulty)
     if level_reason:

@@ -189,10 +189,11 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
     covered_markets = sorted(markets & specialties)
     covered = set(covered_goals) | set(covered_markets)
     goal_points = GOALS_WEIGHT * len(covered) / len(wanted) if wanted else GOALS_WEIGHT / 2
+    # Markets and goals are one component: each reason ranks with its whole weight.
     if covered_markets:
         scored.append(
             (
-                goal_points * len(covered_markets) / len(covered),
+                goal_points,
                 f"trades {_words(covered_markets)} "
                 f"({len(covered_markets)} of your {len(markets)} markets)",
             )
@@ -200,7 +201,7 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
     if covered_goals:
         scored.append(
             (
-                goal_points * len(covered_goals) / len(covered),
+                goal_points,
                 f"teaches {_words(covered_goals)} "
                 f"({len(covered_goals)} of your {len(goals)} goals)",
             )
