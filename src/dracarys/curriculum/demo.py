@@ -202,6 +202,7 @@ ONBOARDING_LESSONS = (
     ("Keeping a trading journal", 10),
 )
 ONBOARDING_SEATS = 200
+ONBOARDING_COHORT_NAME = "Newcomers from"
 
 
 async def _seed_short_program(
@@ -213,6 +214,7 @@ async def _seed_short_program(
     starts_in: timedelta = timedelta(days=10),
     lasts: timedelta = timedelta(days=42),
     capacity: int = 25,
+    cohort_name: str = "Cohort starting",
 ) -> ProgramView | None:
     """A program with one module of short lessons and a cohort; None when it exists."""
     if await program_by_title(platform, owner.id, data.title) is not None:
@@ -229,7 +231,7 @@ async def _seed_short_program(
         owner,
         program.id,
         CohortInput(
-            title=f"Cohort starting {(now + starts_in):%d %b}",
+            title=f"{cohort_name} {(now + starts_in):%d %b}",
             starts_at=now + starts_in,
             ends_at=now + starts_in + lasts,
             capacity=capacity,
@@ -251,6 +253,7 @@ async def _seed_onboarding_program(platform: Platform) -> None:
         starts_in=timedelta(days=2),
         lasts=fortnight,
         capacity=ONBOARDING_SEATS,
+        cohort_name=ONBOARDING_COHORT_NAME,
     )
     if created is not None:
         return
@@ -266,7 +269,7 @@ async def _seed_onboarding_program(platform: Platform) -> None:
         admin,
         existing.id,
         CohortInput(
-            title=f"Cohort starting {starts:%d %b}",
+            title=f"{ONBOARDING_COHORT_NAME} {starts:%d %b}",
             starts_at=starts,
             ends_at=starts + fortnight,
             capacity=ONBOARDING_SEATS,

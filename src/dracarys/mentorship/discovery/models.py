@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -17,6 +17,7 @@ Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
 Experience = Literal["beginner", "intermediate", "advanced"]
 # The specialties that are markets: the quiz asks for them apart from the skills.
 Market = Literal["forex", "crypto", "stocks", "options", "futures", "commodities"]
+MARKETS: tuple[str, ...] = get_args(Market)
 # The trading styles of identity's profiles (a mentor's `trading_style`), and "not sure
 # yet". A quiz may also name a specialty as its style (matched against what mentors teach).
 TRADING_STYLES = (

@@ -22,7 +22,7 @@ form.addEventListener("submit", async (event) => {
       body: { email: values.email, password: values.password },
     });
     saveSession(pair);
-    location.assign("/dashboard");
+    location.assign("/onboarding");
   } catch (error) {
     showFormError(form, error);
   } finally {
