@@ -36,7 +36,8 @@ async def test_demo_seeds_mentor_calendars_and_a_program_once(
         await seed_mentorship_demo(platform)
         await seed_curriculum_demo(platform)
 
-    assert tuple(await pool.fetchrow(COUNTS)) == (1, 1, 2, 1, 1, 1, 4, 6)
+    # The options program, two more for the onboarding quiz and the onboarding program.
+    assert tuple(await pool.fetchrow(COUNTS)) == (4, 4, 10, 1, 1, 1, 4, 6)
     nairobi = DEMO_MENTORS[0].id
     types = (await client.get(f"/api/v1/mentors/{nairobi}/session-types")).json()
     assert {t["kind"] for t in types} == {"one_on_one", "group", "workshop"}

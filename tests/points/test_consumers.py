@@ -35,6 +35,7 @@ async def test_seeded_rules_match_the_blueprint_table(platform: Platform) -> Non
     assert {code: r.points for code, r in rules.items() if r.kind == "fixed"} == {
         "signup_verified": 100,
         "profile_completed": 50,
+        "onboarding_cohort_joined": 50,
         "lesson_completed": 10,
         "assessment_passed": 200,
         "session_attended": 30,

@@ -31,7 +31,8 @@ async def test_sign_up_form_signs_in_and_expiring_token_is_renewed_once(
 
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Create account").click()
-    await page.wait_for_url(f"{live_server.url}/dashboard")
+    # A new member starts with the onboarding quiz.
+    await page.wait_for_url(f"{live_server.url}/onboarding")
     await expect(page.locator("#whoami")).to_contain_text("Nia New")
 
     await page.goto(f"{live_server.url}/points")

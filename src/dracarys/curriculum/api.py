@@ -1,5 +1,5 @@
 """Curriculum endpoints: the course builder, enrolment, lessons and progress, assessments,
-assignments, uploads and public certificate verification."""
+assignments, uploads, public certificate verification and the onboarding cohort offer."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ from dracarys.curriculum.enrolment import service as enrolment
 from dracarys.curriculum.enrolment.models import EnrolInput, EnrolmentView, LeaveResult
 from dracarys.curriculum.learning import service as learning
 from dracarys.curriculum.learning.models import ProgressView
-from dracarys.identity import CurrentUser, authenticated
+from dracarys.curriculum.onboarding import service as onboarding
+from dracarys.curriculum.onboarding.models import OnboardingOffer
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 
 # Room for the multipart envelope around the largest allowed file.
@@ -427,4 +429,35 @@ class PublicCurriculumController(Controller):
         )
 
 
-ROUTES = [ProgramController, CurriculumController, PublicCurriculumController]
+class OnboardingCohortController(Controller):
+    """The onboarding cohort a newcomer is offered at the end of onboarding. Joining it is
+    joining a cohort (`joinCohort`); this says which, and records a "not now"."""
+
+    path = "/api/v1/onboarding/cohort"
+    tags = ("curriculum",)
+    guards = (requires_role(Role.MENTEE, Role.MENTOR),)
+
+    @get("", operation_id="getOnboardingCohortOffer", summary="The onboarding cohort offer")
+    async def offer(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> OnboardingOffer:
+        return await onboarding.onboarding_offer(platform, current_user)
+
+    @post(
+        "/decline",
+        operation_id="declineOnboardingCohort",
+        status_code=HTTP_200_OK,
+        summary="Not now: skip the onboarding cohort (joining stays possible)",
+    )
+    async def decline(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> OnboardingOffer:
+        return await onboarding.decline_onboarding_cohort(platform, current_user)
+
+
+ROUTES = [
+    ProgramController,
+    CurriculumController,
+    PublicCurriculumController,
+    OnboardingCohortController,
+]

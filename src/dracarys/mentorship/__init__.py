@@ -2,14 +2,19 @@
 calendar sync, cohort live sessions and mentor compensation.
 
 What others may call: the scheduled jobs (`emit_due_reminders`, `complete_ended_sessions`),
-a mentor's month for the monthly bonus (`mentor_months`), and the demo seeder. Mentorship
+a mentor's month for the monthly bonus (`mentor_months`), the demo seeder, and the
+onboarding quiz's choices for the page that asks them (`QUIZ_MARKETS`, `QUIZ_STYLES`). Mentorship
 depends on the curriculum's public surface for cohort live sessions, never the reverse."""
 
 from dracarys.mentorship.compensation.service import mentor_months
 from dracarys.mentorship.demo import seed_mentorship_demo
+from dracarys.mentorship.discovery.models import MARKETS as QUIZ_MARKETS
+from dracarys.mentorship.discovery.models import TRADING_STYLES as QUIZ_STYLES
 from dracarys.mentorship.sessions.service import complete_ended_sessions, emit_due_reminders
 
 __all__ = [
+    "QUIZ_MARKETS",
+    "QUIZ_STYLES",
     "complete_ended_sessions",
     "emit_due_reminders",
     "mentor_months",

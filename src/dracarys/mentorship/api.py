@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from dracarys.curriculum import ProgramSuggestions
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.mentorship.bookings import service as bookings
 from dracarys.mentorship.bookings.models import (
@@ -32,6 +33,7 @@ from dracarys.mentorship.discovery.models import (
     MatchList,
     MentorSearch,
     QuizInput,
+    QuizView,
 )
 from dracarys.mentorship.schedules import service as schedules
 from dracarys.mentorship.schedules.models import (
@@ -140,9 +142,18 @@ class MentorDiscoveryController(Controller):
 
 
 class MatchController(Controller):
+    """The onboarding quiz of a member (mentee or mentor: staff and observers learn
+    nothing here), the mentors matched to it and the programs suggested from it."""
+
     path = "/api/v1/matches"
     tags = ("mentorship",)
-    guards = (authenticated,)
+    guards = (requires_role(Role.MENTEE, Role.MENTOR),)
+
+    @get("/quiz", operation_id="getMatchQuiz", summary="My onboarding quiz answers")
+    async def saved_quiz(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> QuizView:
+        return await discovery.saved_quiz(platform, current_user)
 
     @put(
         "/quiz",
@@ -163,6 +174,16 @@ class MatchController(Controller):
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> MatchList:
         return await discovery.match_mentors(platform, current_user)
+
+    @get(
+        "/programs",
+        operation_id="suggestPrograms",
+        summary="Programs suggested from the quiz, with reasons",
+    )
+    async def programs(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> ProgramSuggestions:
+        return await discovery.suggested_programs(platform, current_user)
 
 
 class AvailabilityController(Controller):

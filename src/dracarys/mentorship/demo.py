@@ -1,14 +1,16 @@
 """Demo data for `dracarys up`: the identity seeder's two mentors get schedules (working
-hours and Saturday clinics), session types (1:1, group, workshop) and languages. Running
-it again changes nothing."""
+hours and Saturday clinics), session types (1:1, group, workshop) and languages; the demo
+mentee has taken the onboarding quiz (so /onboarding shows her answers and matches).
+Running it again changes nothing."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
-from dracarys.identity import DEMO_MENTORS, CurrentUser, Role
-from dracarys.mentorship.discovery.service import set_languages
+from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, CurrentUser, Role, Specialty
+from dracarys.mentorship.discovery.models import QuizInput
+from dracarys.mentorship.discovery.service import save_quiz, saved_quiz, set_languages
 from dracarys.mentorship.schedules.models import (
     DateOverride,
     Interval,
@@ -82,3 +84,24 @@ async def seed_mentorship_demo(platform: Platform) -> None:
     nairobi, london = (_actor(m.id, Role.MENTOR) for m in DEMO_MENTORS)
     await _seed_calendar(platform, nairobi, "Africa/Nairobi", "KES", 250_000)
     await _seed_calendar(platform, london, "Europe/London", "USD", 6_000)
+    await _seed_quiz(platform, _actor(DEMO_MENTEE.id, Role.MENTEE))
+
+
+async def _seed_quiz(platform: Platform, mentee: CurrentUser) -> None:
+    if (await saved_quiz(platform, mentee)).answers is not None:
+        return
+    await save_quiz(
+        platform,
+        mentee,
+        QuizInput(
+            style="swing_trader",
+            experience="beginner",
+            goals=[Specialty.SWING_TRADING, Specialty.RISK_MANAGEMENT],
+            markets=["forex"],
+            budget_minor=300_000,
+            currency="KES",
+            timezone="Africa/Nairobi",
+            languages=["en", "sw"],
+            weekly_hours=5,
+        ),
+    )

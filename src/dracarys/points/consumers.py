@@ -143,6 +143,9 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
     elif topic == events.PROFILE_COMPLETED:
         p = msgspec.convert(payload, _UserPayload)
         plan.awards.append(Award(user_id=p.user_id, rule_code="profile_completed"))
+    elif topic == events.ONBOARDING_COHORT_JOINED:
+        p = msgspec.convert(payload, _UserPayload)
+        plan.awards.append(Award(user_id=p.user_id, rule_code="onboarding_cohort_joined"))
     elif topic == events.LESSON_COMPLETED:
         lesson = msgspec.convert(payload, _Lesson)
         context = {"lesson_title": lesson.lesson_title} if lesson.lesson_title else {}
@@ -220,6 +223,7 @@ PLANNED_TOPICS = frozenset(
     {
         events.USER_EMAIL_VERIFIED,
         events.PROFILE_COMPLETED,
+        events.ONBOARDING_COHORT_JOINED,
         events.LESSON_COMPLETED,
         events.ASSESSMENT_PASSED,
         events.SESSION_ATTENDED,

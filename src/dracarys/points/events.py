@@ -18,6 +18,7 @@ DEPOSIT_COMPLETED = "deposit.completed"
 KYC_APPROVED = "kyc.approved"
 EMAIL_CLICKED = "email.clicked"
 SESSION_RATED = "session.rated"
+ONBOARDING_COHORT_JOINED = "onboarding.cohort_joined"
 # Consumed: voids, activity and wallet feedback.
 REFUND_ISSUED = "refund.issued"
 SESSION_REFUNDED = "session.refunded"
@@ -40,6 +41,7 @@ AWARD_TOPICS = frozenset(
         KYC_APPROVED,
         EMAIL_CLICKED,
         SESSION_RATED,
+        ONBOARDING_COHORT_JOINED,
     }
 )
 CONSUMED_TOPICS = AWARD_TOPICS | {

@@ -5,6 +5,7 @@ from __future__ import annotations
 _REASONS = {
     "signup_verified": "email verified",
     "profile_completed": "profile completed",
+    "onboarding_cohort_joined": "joined the onboarding cohort",
     "lesson_completed": "lesson completed",
     "assessment_passed": "assessment passed",
     "session_paid": "paid session",

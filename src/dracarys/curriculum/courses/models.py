@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from dracarys.identity import Specialty
 from dracarys.wire import Input, Schema
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -28,6 +29,8 @@ class Program(msgspec.Struct, frozen=True, kw_only=True):
     price_minor: int
     currency: str
     published: bool
+    topics: list[str]
+    onboarding: bool
 
 
 class Cohort(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +47,8 @@ class Cohort(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     program_title: str
     enrolled: int
+    # A cohort of a program run for newcomers (see curriculum.onboarding).
+    onboarding: bool = False
 
 
 class Module(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +114,15 @@ class ProgramInput(Input):
     price_minor: Annotated[int, msgspec.Meta(ge=0, le=10_000_000_000)] = 0
     currency: Currency = "KES"
     published: bool = False
+    # The specialties the program teaches: the onboarding quiz's answers are matched
+    # against them.
+    topics: Annotated[list[Specialty], msgspec.Meta(max_length=15)] = msgspec.field(
+        default_factory=list
+    )
+    # A program for newcomers, whose cohorts are offered at the end of onboarding: set by
+    # an admin, and always free. Left out (null), a new program is not one and an edited
+    # program keeps what it was.
+    onboarding: bool | None = None
 
 
 class CohortInput(Input):
@@ -185,6 +199,8 @@ class ProgramView(Schema):
     price_minor: int
     currency: str
     published: bool
+    topics: list[str] = msgspec.field(default_factory=list)
+    onboarding: bool = False
     total_minutes: int = 0
     modules: list[ModuleOutline] = msgspec.field(default_factory=list)
     cohorts: list[CohortView] = msgspec.field(default_factory=list)

@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import msgspec
@@ -43,6 +44,22 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 # ---- permissions ----------------------------------------------------------------------
+
+
+def program_fields(
+    actor: CurrentUser, data: ProgramInput, *, was_onboarding: bool = False
+) -> dict[str, Any]:
+    """The columns a program input sets. Only an admin makes a program an onboarding
+    program (or stops it being one), and an onboarding program is free."""
+    onboarding = was_onboarding if data.onboarding is None else data.onboarding
+    if onboarding != was_onboarding and actor.role is not Role.ADMIN:
+        raise Forbidden("only an admin decides which programs newcomers are offered")
+    if onboarding and data.price_minor != 0:
+        raise InvalidInput("an onboarding program is free: set its price to 0", field="price_minor")
+    fields = msgspec.to_builtins(data)
+    fields["topics"] = sorted(set(fields["topics"]))
+    fields["onboarding"] = onboarding
+    return dict(fields)
 
 
 def ensure_builder(actor: CurrentUser, owner_id: uuid.UUID) -> None:
@@ -81,6 +98,8 @@ def _program_view(program: Program) -> ProgramView:
         price_minor=program.price_minor,
         currency=program.currency,
         published=program.published,
+        topics=program.topics,
+        onboarding=program.onboarding,
     )
 
 
@@ -139,7 +158,7 @@ async def create_program(platform: Platform, actor: CurrentUser, data: ProgramIn
             conn,
             program_id=program_id,
             owner_id=actor.id,
-            fields=msgspec.to_builtins(data),
+            fields=program_fields(actor, data),
             now=platform.clock.now(),
         )
     return await program_outline(platform, actor, program_id)
@@ -149,8 +168,9 @@ async def update_program(
     platform: Platform, actor: CurrentUser, program_id: uuid.UUID, data: ProgramInput
 ) -> ProgramView:
     async with transaction(platform.pool) as conn:
-        await program_for_builder(conn, actor, program_id)
-        await store.update_program(conn, program_id, msgspec.to_builtins(data))
+        program = await program_for_builder(conn, actor, program_id)
+        fields = program_fields(actor, data, was_onboarding=program.onboarding)
+        await store.update_program(conn, program_id, fields)
     return await program_outline(platform, actor, program_id)
 
 

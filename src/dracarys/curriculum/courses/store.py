@@ -23,7 +23,7 @@ from dracarys.db import Connection, record_or_none, records
 # ---- programs -------------------------------------------------------------------------
 
 _PROGRAM = """SELECT id, owner_id, title, description, difficulty, price_minor,
-                     rtrim(currency) AS currency, published
+                     rtrim(currency) AS currency, published, topics, onboarding
               FROM programs"""
 
 
@@ -37,8 +37,8 @@ async def insert_program(
 ) -> None:
     await conn.execute(
         """INSERT INTO programs (id, owner_id, title, description, difficulty, price_minor,
-               currency, published, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+               currency, published, topics, onboarding, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
         program_id,
         owner_id,
         fields["title"],
@@ -47,6 +47,8 @@ async def insert_program(
         fields["price_minor"],
         fields["currency"],
         fields["published"],
+        fields["topics"],
+        fields["onboarding"],
         now,
     )
 
@@ -54,7 +56,7 @@ async def insert_program(
 async def update_program(conn: Connection, program_id: uuid.UUID, fields: dict[str, Any]) -> None:
     await conn.execute(
         """UPDATE programs SET title = $2, description = $3, difficulty = $4, price_minor = $5,
-               currency = $6, published = $7 WHERE id = $1""",
+               currency = $6, published = $7, topics = $8, onboarding = $9 WHERE id = $1""",
         program_id,
         fields["title"],
         fields["description"],
@@ -62,6 +64,8 @@ async def update_program(conn: Connection, program_id: uuid.UUID, fields: dict[s
         fields["price_minor"],
         fields["currency"],
         fields["published"],
+        fields["topics"],
+        fields["onboarding"],
     )
 
 
@@ -114,7 +118,7 @@ async def insert_cohort(
 
 _COHORT = """SELECT c.id, c.program_id, c.title, c.starts_at, c.ends_at, c.capacity,
                     p.owner_id, p.price_minor, rtrim(p.currency) AS currency,
-                    p.title AS program_title,
+                    p.title AS program_title, p.onboarding,
                     (SELECT count(*) FROM cohort_enrolments e WHERE e.cohort_id = c.id)
                         AS enrolled
              FROM cohorts c JOIN programs p ON p.id = c.program_id"""

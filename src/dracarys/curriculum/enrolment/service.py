@@ -100,6 +100,12 @@ async def join_cohort(
                     "currency": cohort.currency,
                 },
             )
+            if cohort.onboarding:
+                await emit(
+                    conn,
+                    events.ONBOARDING_COHORT_JOINED,
+                    {"user_id": str(actor.id), "cohort_id": str(cohort_id)},
+                )
             existing = await store.enrolment(conn, cohort_id, actor.id)
         assert existing is not None
     return _enrolment_view(existing)

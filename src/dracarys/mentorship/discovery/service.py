@@ -1,37 +1,53 @@
 """Finding mentors: search with filters (specialty, price, rating, language, timezone
 overlap, availability in the next N days) and auto-match from the mentee's onboarding quiz
 with a score out of 100 and the reasons behind it. Mentors still on probation are never
-shown: a reviewer takes them off probation first (identity lists the vetted ones)."""
+shown: a reviewer takes them off probation first (identity lists the vetted ones).
+
+The quiz's answers are kept (and shown again to be changed); the programs suggested from
+them are the curriculum's to choose, from the answers handed over here."""
 
 from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+import pycountry
+
+from dracarys.curriculum import ProgramPreferences, ProgramSuggestions, suggest_programs
 from dracarys.db import Connection, transaction
-from dracarys.errors import NotFound
+from dracarys.errors import InvalidInput, NotFound
 from dracarys.identity import (
     CurrentUser,
     MentorListing,
+    Specialty,
     display_names,
     listed_mentors,
     rating_with_prior,
 )
 from dracarys.mentorship.availability import resolve_timezone, weekly_overlap_minutes
 from dracarys.mentorship.discovery import store
-from dracarys.mentorship.discovery.models import MatchList, MatchView, MentorCard, QuizInput
+from dracarys.mentorship.discovery.models import (
+    TRADING_STYLES,
+    MatchList,
+    MatchView,
+    MentorCard,
+    QuizInput,
+    QuizView,
+)
 from dracarys.mentorship.schedules.service import (
     default_schedules,
     open_slots,
     schedule_of,
     session_types_of,
 )
-from dracarys.money import format_money
+from dracarys.money import format_money, is_currency
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
-# Auto-match weights (sum 100).
+# Auto-match weights (sum 100). The first is for the specialties picked, goals and
+# markets alike.
 GOALS_WEIGHT = 35
 BUDGET_WEIGHT = 20
 TIMEZONE_WEIGHT = 15
@@ -158,20 +174,38 @@ async def set_languages(platform: Platform, actor: CurrentUser, languages: list[
 # ---- auto-match -----------------------------------------------------------------------
 
 
+def _words(values: Iterable[str]) -> str:
+    return ", ".join(v.replace("_", " ") for v in values)
+
+
 def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tuple[int, list[str]]:
     """Score out of 100 and the reasons, strongest first."""
     scored: list[tuple[float, str]] = []
     goals = {g.strip().lower() for g in quiz.goals}
-    covered = sorted(goals & set(card.specialties))
-    if goals:
-        part = GOALS_WEIGHT * len(covered) / len(goals)
-        if covered:
-            scored.append(
-                (part, f"teaches {', '.join(covered)} ({len(covered)} of your {len(goals)} goals)")
+    markets = set(quiz.markets)
+    wanted = goals | markets
+    specialties = set(card.specialties)
+    covered_goals = sorted(goals & specialties)
+    covered_markets = sorted(markets & specialties)
+    covered = set(covered_goals) | set(covered_markets)
+    goal_points = GOALS_WEIGHT * len(covered) / len(wanted) if wanted else GOALS_WEIGHT / 2
+    # Markets and goals are one component: each reason ranks with its whole weight.
+    if covered_markets:
+        scored.append(
+            (
+                goal_points,
+                f"trades {_words(covered_markets)} "
+                f"({len(covered_markets)} of your {len(markets)} markets)",
             )
-    else:
-        part = GOALS_WEIGHT / 2
-    goal_points = part
+        )
+    if covered_goals:
+        scored.append(
+            (
+                goal_points,
+                f"teaches {_words(covered_goals)} "
+                f"({len(covered_goals)} of your {len(goals)} goals)",
+            )
+        )
     budget_points = 0.0
     if card.currency == quiz.currency:
         if card.hourly_rate_minor <= quiz.budget_minor:
@@ -202,7 +236,7 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
     style = quiz.style.strip().lower()
     if style and (style == (card.trading_style or "").lower() or style in card.specialties):
         style_points = STYLE_WEIGHT
-        scored.append((style_points, f"trades your style ({style})"))
+        scored.append((style_points, f"trades your style ({style.replace('_', ' ')})"))
     language_points = 0.0
     shared = sorted(set(quiz.languages) & set(card.languages))
     if shared:
@@ -215,10 +249,60 @@ def score_mentor(card: MentorCard, quiz: QuizInput, overlap_minutes: int) -> tup
     return round(min(100.0, total)), [reason for _, reason in scored]
 
 
-async def save_quiz(platform: Platform, actor: CurrentUser, quiz: QuizInput) -> None:
+_SPECIALTIES = frozenset(s.value for s in Specialty)
+
+
+def check_quiz(quiz: QuizInput) -> None:
+    """What the types cannot say: answers from the lists the quiz offers, a real
+    currency, language and timezone. Each refusal names its field."""
+    style = quiz.style.strip().lower()
+    if style not in TRADING_STYLES and style not in _SPECIALTIES:
+        raise InvalidInput(
+            f"{quiz.style!r} is not a trading style we know: choose one of "
+            f"{', '.join(TRADING_STYLES)}",
+            field="style",
+        )
+    if not is_currency(quiz.currency):
+        raise InvalidInput(
+            f"{quiz.currency!r} is not a currency code (e.g. KES or USD)", field="currency"
+        )
+    for language in quiz.languages:
+        if pycountry.languages.get(alpha_2=language) is None:
+            raise InvalidInput(
+                f"{language!r} is not a language code (ISO 639-1, e.g. en or sw)",
+                field="languages",
+            )
     resolve_timezone(quiz.timezone)
+
+
+async def save_quiz(platform: Platform, actor: CurrentUser, quiz: QuizInput) -> None:
+    """Keep the caller's answers (a new set replaces the old one)."""
+    check_quiz(quiz)
     async with transaction(platform.pool) as conn:
         await store.upsert_quiz(conn, actor.id, quiz, platform.clock.now())
+
+
+async def saved_quiz(platform: Platform, actor: CurrentUser) -> QuizView:
+    async with platform.pool.acquire() as conn:
+        saved = await store.saved_quiz(conn, actor.id)
+    return saved if saved is not None else QuizView(answers=None, updated_at=None)
+
+
+async def suggested_programs(platform: Platform, actor: CurrentUser) -> ProgramSuggestions:
+    """Programs for the caller's answers, chosen by the curriculum, with their reasons."""
+    async with platform.pool.acquire() as conn:
+        quiz = await store.quiz_of(conn, actor.id)
+        if quiz is None:
+            raise NotFound("take the onboarding quiz first", field="quiz")
+        preferences = ProgramPreferences(
+            experience=quiz.experience,
+            markets=list(quiz.markets),
+            goals=[str(goal) for goal in quiz.goals],
+            budget_minor=quiz.budget_minor,
+            currency=quiz.currency,
+            weekly_hours=quiz.weekly_hours,
+        )
+        return await suggest_programs(conn, preferences, user_id=actor.id, now=platform.clock.now())
 
 
 async def match_mentors(platform: Platform, actor: CurrentUser) -> MatchList:

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import msgspec
 
-from dracarys.db import Connection
-from dracarys.mentorship.discovery.models import QuizInput
+from dracarys.db import Connection, record_or_none
+from dracarys.mentorship.discovery.models import QuizInput, QuizView
 
 
 async def set_languages(conn: Connection, user_id: uuid.UUID, languages: list[str]) -> None:
@@ -52,6 +52,13 @@ async def upsert_quiz(conn: Connection, user_id: uuid.UUID, quiz: QuizInput, now
 async def quiz_of(conn: Connection, user_id: uuid.UUID) -> QuizInput | None:
     answers = await conn.fetchval("SELECT answers FROM match_quizzes WHERE user_id = $1", user_id)
     return None if answers is None else msgspec.convert(answers, QuizInput)
+
+
+async def saved_quiz(conn: Connection, user_id: uuid.UUID) -> QuizView | None:
+    row = await conn.fetchrow(
+        "SELECT answers, updated_at FROM match_quizzes WHERE user_id = $1", user_id
+    )
+    return record_or_none(QuizView, row)
 
 
 async def replace_matches(

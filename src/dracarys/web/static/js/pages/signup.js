@@ -24,7 +24,7 @@ form.addEventListener("submit", async (event) => {
       body: { email: values.email, password: values.password },
     });
     saveSession(pair);
-    location.assign("/dashboard");
+    location.assign("/onboarding");
   } catch (error) {
     showFormError(form, error);
   } finally {
