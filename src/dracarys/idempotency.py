@@ -62,7 +62,14 @@ def resolve_idempotency_key(header: str | None, body: Any) -> str:
                 f"{IDEMPOTENCY_HEADER} header",
                 field=BODY_FIELD,
             )
-        return body_key  # its length is the body struct's to check
+        # Checked here as well as by the body's struct: a route whose body is optional
+        # (`Struct | None`) would otherwise fail to decode it with a 500.
+        if not MIN_LENGTH <= len(body_key) <= MAX_LENGTH or not body_key.isprintable():
+            raise InvalidInput(
+                f"`{BODY_FIELD}` must be {MIN_LENGTH} to {MAX_LENGTH} printable characters",
+                field=BODY_FIELD,
+            )
+        return body_key
     key = _checked_header(header)
     if body_key is not None and body_key != key:
         detail = (

@@ -44,3 +44,18 @@ async def test_concurrent_enrolments_with_one_header_key_enrol_once(
         headers=auth(other),
         effects=lambda: enrolments_of(other.id),
     )
+
+
+async def test_a_short_idempotency_key_in_the_body_is_a_422_naming_it(
+    client: Client, auth: Auth, course_mentor, make_mentee
+) -> None:
+    mentor = await course_mentor()
+    course = await build_course(client, auth, mentor, price_minor=0)
+    mentee = await make_mentee()
+    response = await client.post(
+        f"/api/v1/cohorts/{course.cohort}/join",
+        json={"idempotency_key": "short"},
+        headers=auth(mentee),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "idempotency_key"

@@ -53,6 +53,7 @@ class NavLink:
 
 NAV = (
     NavLink("/staff", "Staff home", "staff", STAFF),
+    NavLink("/onboarding", "Get started", "onboarding", MEMBERS),
     NavLink("/dashboard", "Paper trading", "dashboard", (*MEMBERS, "observer")),
     NavLink("/signals", "Signal feed", "signals", MEMBERS),
     NavLink("/mentor", "Mentor console", "mentor", ("mentor",)),
