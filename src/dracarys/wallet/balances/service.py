@@ -258,7 +258,10 @@ def wallet_frames(event: Event) -> list[tuple[uuid.UUID, WalletChangedFrame]]:
             ),
             (
                 uuid.UUID(str(payload["mentor_id"])),
-                frame(f"You earned {format_money(mentor_minor, currency)}.", mentor_minor),
+                frame(
+                    f"You earned {format_money(mentor_minor, currency)} from a session.",
+                    mentor_minor,
+                ),
             ),
         ]
     summary = _SUMMARIES[event.topic].format(amount=format_money(amount, currency))
