@@ -5,10 +5,12 @@ first, refusals a person can act on, and `payout.failed` when M-Pesa refuses one
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
+from dracarys.clock import ManualClock
 from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import current_originator, outbox_events
@@ -96,6 +98,7 @@ async def test_the_policy_reports_the_configured_rules_and_what_is_left_today(
 async def test_a_wallets_payouts_are_listed_newest_first_for_its_owner_only(
     client: AppClient,
     make_user: MakeUser,
+    clock: ManualClock,
     daraja_sim: DarajaSimulator,
     fund_wallet: FundWallet,
 ) -> None:
@@ -104,6 +107,7 @@ async def test_a_wallets_payouts_are_listed_newest_first_for_its_owner_only(
     await fund_wallet(user.id, "KES", 1_000_000)
     ids = []
     for n, amount in enumerate((100_000, 250_000)):
+        clock.advance(timedelta(seconds=1))
         sent = await client.post(
             f"/api/v1/wallets/{user.id}/withdraw",
             json=_mpesa(amount, f"list-wd-{n:04d}"),

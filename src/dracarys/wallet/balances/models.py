@@ -31,9 +31,14 @@ class WalletBalances(Schema):
     balances: list[CurrencyBalance]
 
 
+Direction = Literal["in", "out", "hold", "release", "incoming", "cancelled"]
+
+
 class HistoryItem(Schema):
-    """One entry. `balance_after_minor` is the posted balance after it;
-    `available_after_minor` the running balance the owner could spend after it."""
+    """One entry. `direction`: in or out (posted), hold (reserved for a payment or a
+    withdrawal), release (a reservation given back), incoming (a top-up awaiting its
+    payment), cancelled (one that never came). `balance_after_minor` is the posted balance
+    after it; `available_after_minor` the running balance the owner could spend after it."""
 
     entry_id: int
     transfer_id: uuid.UUID
@@ -42,7 +47,7 @@ class HistoryItem(Schema):
     kind: str
     currency: str
     amount_minor: int
-    direction: Literal["in", "out", "hold", "release"]
+    direction: Direction
     balance_after_minor: int
     available_after_minor: int
     reference: str | None

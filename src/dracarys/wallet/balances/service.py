@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput, NotFound
@@ -17,6 +17,7 @@ from dracarys.outbox import Event
 from dracarys.platform import Platform
 from dracarys.wallet.balances.models import (
     CurrencyBalance,
+    Direction,
     HistoryItem,
     WalletBalances,
     WalletChangedFrame,
@@ -127,17 +128,18 @@ def history_label(code: str, kind: TransferKind) -> str:
     return _LABELS.get(code, code.replace("_", " ").capitalize())
 
 
-def _history_item(entry: AccountEntry) -> HistoryItem:
+def _direction(entry: AccountEntry) -> tuple[Direction, int]:
+    """Which way the entry moved money, and how much (always positive)."""
     posted = entry.credits_posted - entry.debits_posted
-    pending = entry.credits_pending - entry.debits_pending
-    direction: Literal["in", "out", "hold", "release"]
     if posted:
-        direction = "in" if posted > 0 else "out"
-        amount = abs(posted)
-    else:
-        held = entry.debits_pending > 0 or entry.credits_pending > 0
-        direction = "hold" if held else "release"
-        amount = abs(pending)
+        return ("in" if posted > 0 else "out"), abs(posted)
+    if entry.debits_pending:
+        return ("hold" if entry.debits_pending > 0 else "release"), abs(entry.debits_pending)
+    return ("incoming" if entry.credits_pending > 0 else "cancelled"), abs(entry.credits_pending)
+
+
+def _history_item(entry: AccountEntry) -> HistoryItem:
+    direction, amount = _direction(entry)
     return HistoryItem(
         entry_id=entry.id,
         transfer_id=entry.transfer_id,
