@@ -251,3 +251,44 @@ async def test_balances_split_what_is_reserved_and_show_a_mentors_held_back_shar
     mentor = refreshed(mentor, platform.settings, clock)
     mentor_kes = await kes(mentor)
     assert (mentor_kes["available_minor"], mentor_kes["held_back_minor"]) == (700_000, 0)
+
+
+async def test_a_top_up_awaiting_payment_is_incoming_and_one_that_never_came_is_cancelled(
+    client: AppClient, make_user: MakeUser, pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    user = await make_user()
+    now = clock.now()
+    async with transaction(pool) as conn:
+        pending = await ledger.open_pending(
+            conn,
+            idempotency_key=f"deposit:{uuid.uuid4()}",
+            code="deposit",
+            debit_account_id=await ledger.platform_account(
+                conn, AccountCode.MPESA_CLEARING, "KES", now
+            ),
+            credit_account_id=await ledger.wallet_account(conn, user.id, "KES", now),
+            amount_minor=150_000,
+            currency="KES",
+            reference=None,
+            now=now,
+        )
+    waiting = await client.get(f"/api/v1/wallets/{user.id}/history", headers=user.headers)
+    [incoming] = waiting.json()["items"]
+    assert (incoming["direction"], incoming["label"], incoming["available_after_minor"]) == (
+        "incoming",
+        "Top-up awaiting payment",
+        0,
+    )
+    balances = await client.get(f"/api/v1/wallets/{user.id}/balances", headers=user.headers)
+    assert balances.json()["balances"][0]["pending_in_minor"] == 150_000
+    async with transaction(pool) as conn:
+        await ledger.void_pending(
+            conn, pending.id, idempotency_key=f"void:{pending.id}", code="deposit_failed", now=now
+        )
+    history = await client.get(f"/api/v1/wallets/{user.id}/history", headers=user.headers)
+    assert [
+        (i["direction"], i["label"], i["available_after_minor"]) for i in history.json()["items"]
+    ] == [
+        ("cancelled", "Top-up not completed", 0),
+        ("incoming", "Top-up awaiting payment", 0),
+    ]
