@@ -212,6 +212,16 @@ async def test_balances_history_and_a_withdrawal_with_step_up_that_completes_liv
     await expect(rows.first).to_contain_text("40,000.00 KES")
     await screenshot(page, "wallet-withdrawal-sent")
 
+    # Within its five minutes the step-up is not asked again (a code is good once); the
+    # refusal that follows is in words, next to the amount.
+    await page.get_by_label("Amount (KES)").fill("50000")
+    await page.get_by_label("M-Pesa phone number").fill("0722 000 555")
+    await page.get_by_role("button", name="Withdraw").click()
+    await expect(page.locator("#wd-amount-error")).to_have_text(
+        "Your available balance is not enough for this withdrawal."
+    )
+    await expect(page.locator("#payout-rows tr")).to_have_count(1)
+
     # M-Pesa pays and calls back: the open page hears it without a reload.
     payout_id = await payout_row.get_attribute("data-payout")
     assert payout_id is not None

@@ -30,6 +30,12 @@ let pointsBalance = 0;
 /** One key per withdrawal the member means: kept across retries, new after success. */
 /** @type {string | null} */ let withdrawalKey = null;
 /** @type {{points: number, target: string, key: string} | null} */ let pendingConversion = null;
+/**
+ * The step-up proof `POST /me/step-up` gave, kept while it lasts: a code is accepted once,
+ * so a withdrawal retried after a refusal (the daily limit, say) must not need a new one.
+ * @type {{token: string, expiresAt: number} | null}
+ */
+let stepUpProof = null;
 
 // ---- money and words --------------------------------------------------------------------
 
@@ -230,6 +236,18 @@ async function loadPayouts() {
     el("td", {}, PAYOUT_STATUS[p.status] || p.status))), "No withdrawals yet.");
 }
 
+/** A step-up token for this withdrawal: the one held while it has 15 s left, else new. */
+function stepUpHeld() {
+  return Boolean(stepUpProof && stepUpProof.expiresAt - Date.now() > 15_000);
+}
+
+async function stepUpToken(code) {
+  if (stepUpProof && stepUpHeld()) return stepUpProof.token;
+  const proof = await api("/api/v1/me/step-up", { method: "POST", body: { code } });
+  stepUpProof = { token: proof.step_up_token, expiresAt: Date.now() + proof.expires_in * 1000 };
+  return proof.step_up_token;
+}
+
 /** A refused step-up or withdrawal, in words, next to the field to fix. */
 function withdrawalError(error) {
   if (error instanceof ApiError && error.errors.some((e) => e.field === "kyc_level")) {
@@ -286,7 +304,7 @@ async function submitWithdrawal(event) {
   if (needsCode && !me.two_factor_enabled) {
     updateStepUp();
     problems.push({ field: "amount_minor", message: "This amount needs two-factor authentication; set it up first." });
-  } else if (needsCode && !/^\d{6,8}$/.test(code)) {
+  } else if (needsCode && !/^\d{6,8}$/.test(code) && !stepUpHeld()) {
     problems.push({ field: "totp_code", message: "Enter the 6-digit code from your authenticator app." });
   }
   if (problems.length) {
@@ -299,10 +317,7 @@ async function submitWithdrawal(event) {
   try {
     /** @type {Record<string, unknown>} */
     const body = { amount_minor: amount, currency, method: "mpesa", destination };
-    if (needsCode) {
-      const proof = await api("/api/v1/me/step-up", { method: "POST", body: { code } });
-      body.step_up_token = proof.step_up_token;
-    }
+    if (needsCode) body.step_up_token = await stepUpToken(code);
     withdrawalKey ??= newKey();
     const payout = await api(`/api/v1/wallets/${me.id}/withdraw`, {
       method: "POST", body, headers: { "Idempotency-Key": withdrawalKey },
@@ -315,6 +330,7 @@ async function submitWithdrawal(event) {
     await refreshWallet();
   } catch (error) {
     byId("wd-status").textContent = "";
+    if (error instanceof ApiError && error.problem.extra?.step_up_required) stepUpProof = null;
     showFormError(form, withdrawalError(error));
   } finally {
     if (withdrawalPolicy && withdrawalPolicy.kyc_level >= withdrawalPolicy.required_kyc_level) {
