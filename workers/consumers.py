@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dracarys import points
+from dracarys import points, wallet
 from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.consumers import (
@@ -93,6 +93,17 @@ CONSUMERS: list[Consumer] = [
         name="trading.mirror",
         topics=frozenset({SIGNAL_PUBLISHED}),
         handler=lambda conn, event, delivery: on_signal_published(conn, delivery.platform, event),
+    ),
+    # Money moved in a wallet: its owner's open pages hear it live.
+    Consumer(
+        name="wallet.live",
+        topics=wallet.LIVE_TOPICS,
+        handler=lambda _, event, delivery: wallet.publish_wallet_changes(
+            delivery.platform, [event]
+        ),
+        batch_handler=lambda _, batch, delivery: wallet.publish_wallet_changes(
+            delivery.platform, batch
+        ),
     ),
     Consumer(
         name="wallet.points_credit",

@@ -1,8 +1,8 @@
 """Points HTTP API: balance, history, the public rules page, leaderboards, badges,
-streaks, the admin/internal award endpoint, redemption (`/api/v1/wallet/convert-points`),
-email-click confirmation, appeals and the review queue. Routing, guards and status codes
-only: each handler calls one service of an area (`ledger`, `rulebook`, `awarding`,
-`badges`, `redemption`, `abuse`, `reports`)."""
+streaks, the admin/internal award endpoint, redemption (`/api/v1/wallet/convert-points`,
+its policy and the member's redemptions), email-click confirmation, appeals and the
+review queue. Routing, guards and status codes only: each handler calls one service of
+an area (`ledger`, `rulebook`, `awarding`, `badges`, `redemption`, `abuse`, `reports`)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,12 @@ from dracarys.points.ledger import service as ledger
 from dracarys.points.ledger.models import Balance, History
 from dracarys.points.models import AwardOutcome, PointsEvent, Rule
 from dracarys.points.redemption import service as redemption
-from dracarys.points.redemption.models import ConvertPointsInput, Redemption
+from dracarys.points.redemption.models import (
+    ConversionPolicy,
+    ConvertPointsInput,
+    Redemption,
+    RedemptionItem,
+)
 from dracarys.points.reports import service as reports
 from dracarys.points.reports.models import Report
 from dracarys.points.rulebook import service as rulebook
@@ -273,6 +278,20 @@ class PointsController(Controller):
         status = await abuse.confirm_email_click(platform, current_user.id, data.token)
         return EmailClickResult(status=status)  # type: ignore[arg-type]
 
+    @get(
+        "/redemptions",
+        operation_id="listMyRedemptions",
+        guards=[authenticated],
+        summary="Your redemptions, newest first: discount codes, and credit held until when",
+    )
+    async def my_redemptions(
+        self,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        limit: int = Parameter(default=20, ge=1, le=100),
+    ) -> list[RedemptionItem]:
+        return await redemption.redemptions_of(platform, current_user.id, limit)
+
     @get("/reports/latest", operation_id="getPointsReport", guards=ADMIN)
     async def latest_report(self, platform: NamedDependency[Platform]) -> Report:
         return await reports.latest_report(platform)
@@ -298,4 +317,16 @@ async def convert_points(
     )
 
 
-ROUTES: list[Any] = [PointsController, convert_points]
+@get(
+    "/api/v1/wallet/convert-points/policy",
+    operation_id="getPointsConversionPolicy",
+    guards=[authenticated],
+    tags=["points", "wallet"],
+    summary="What a point is worth, and the KYC level and hold each target needs",
+    sync_to_thread=False,
+)
+def conversion_policy(platform: NamedDependency[Platform]) -> ConversionPolicy:
+    return redemption.points_conversion_policy(platform)
+
+
+ROUTES: list[Any] = [PointsController, convert_points, conversion_policy]

@@ -8,9 +8,12 @@ the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `c
 What other domains, the workers and the upgrade may use is listed here: escrow for what
 they sell and a mentor's contract share (inside their own transaction), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
-the wallet emits with their payloads, sealing older payment details, and the demo seeder.
+the wallet emits with their payloads, the consumer that sends them live to their users'
+pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and
+the demo seeder.
 The routes are `dracarys.wallet.api.ROUTES`."""
 
+from dracarys.wallet.balances.service import LIVE_TOPICS, publish_wallet_changes
 from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.credits.service import (
     credit_points_conversion,
@@ -36,6 +39,7 @@ from dracarys.wallet.events import (
     ESCROW_RELEASED,
     PAYMENT_CAPTURED,
     PAYOUT_COMPLETED,
+    PAYOUT_FAILED,
     PAYOUT_NEEDS_REVIEW,
     POINTS_CREDIT_LANDED,
     REFUND_ISSUED,
@@ -45,6 +49,7 @@ from dracarys.wallet.events import (
     EscrowReleased,
     PaymentCaptured,
     PayoutCompleted,
+    PayoutFailed,
     PayoutNeedsReview,
     PointsCreditLanded,
     RefundIssued,
@@ -59,8 +64,10 @@ __all__ = [
     "CHARGEBACK_OPENED",
     "DEPOSIT_COMPLETED",
     "ESCROW_RELEASED",
+    "LIVE_TOPICS",
     "PAYMENT_CAPTURED",
     "PAYOUT_COMPLETED",
+    "PAYOUT_FAILED",
     "PAYOUT_NEEDS_REVIEW",
     "POINTS_CREDIT_LANDED",
     "REFUND_ISSUED",
@@ -73,6 +80,7 @@ __all__ = [
     "MentorMonth",
     "PaymentCaptured",
     "PayoutCompleted",
+    "PayoutFailed",
     "PayoutNeedsReview",
     "PointsCreditLanded",
     "RefundIssued",
@@ -82,6 +90,7 @@ __all__ = [
     "hold_escrow",
     "pay_mentor_bonuses",
     "previous_month",
+    "publish_wallet_changes",
     "reconcile_payouts_in_flight",
     "refund_escrow",
     "release_due_escrows",

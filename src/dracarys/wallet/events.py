@@ -16,6 +16,7 @@ PAYMENT_CAPTURED = "payment.captured"
 REFUND_ISSUED = "refund.issued"
 ESCROW_RELEASED = "escrow.released"
 PAYOUT_COMPLETED = "payout.completed"
+PAYOUT_FAILED = "payout.failed"
 PAYOUT_NEEDS_REVIEW = "payout.needs_review"
 CHARGEBACK_OPENED = "chargeback.opened"
 CHARGEBACK_CLOSED = "chargeback.closed"
@@ -83,6 +84,18 @@ class PayoutCompleted(WalletEvent, frozen=True, kw_only=True):
     amount_minor: int
     currency: str
     method: str
+
+
+class PayoutFailed(WalletEvent, frozen=True, kw_only=True):
+    """A payout did not go out (M-Pesa refused it, every attempt failed, or an admin found
+    it unpaid): the reserved money is back in the wallet."""
+
+    topic: ClassVar[str] = PAYOUT_FAILED
+    user_id: uuid.UUID
+    payout_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    reason: str
 
 
 class PayoutNeedsReview(WalletEvent, frozen=True, kw_only=True):

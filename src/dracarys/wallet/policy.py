@@ -11,6 +11,10 @@ from dracarys.identity import CurrentUser
 from dracarys.settings import Settings
 
 BPS = 10_000
+# Money leaves the platform only from a verified identity (blueprint §2.5, §9).
+WITHDRAWAL_KYC_LEVEL = 2
+# M-Pesa moves Kenyan shillings only; a bank transfer pays any supported currency.
+MPESA_CURRENCY = "KES"
 
 
 def require_wallet_owner(actor: CurrentUser, wallet_id: uuid.UUID) -> None:
@@ -50,6 +54,10 @@ def daily_withdraw_limit_minor(settings: Settings, currency: str) -> int:
 
 def payout_minimum_minor(settings: Settings, currency: str) -> int:
     return _per_currency(settings, "payout_minimum", currency)
+
+
+def withdrawal_methods(currency: str) -> list[str]:
+    return ["mpesa", "bank"] if currency == MPESA_CURRENCY else ["bank"]
 
 
 def mentor_split(net_minor: int, share_bps: int, holdback_bps: int) -> tuple[int, int, int]:

@@ -61,3 +61,42 @@ class Redemption(Schema, kw_only=True):
     created_at: datetime
     release_at: datetime | None
     balance: int
+
+
+class RedemptionItem(Schema, kw_only=True):
+    """A past redemption, as its owner's list shows it: `status` fulfilled (a discount
+    code, an unlock), held (cash-like, until `release_at`) or released (credit owed or
+    landed)."""
+
+    id: uuid.UUID
+    points: int
+    target: Target
+    target_ref: str | None
+    value_minor: int
+    currency: str
+    status: str
+    discount_code: str | None
+    created_at: datetime
+    release_at: datetime | None
+
+
+class ConversionTargetRule(Schema, kw_only=True):
+    """What converting to one target needs: a KYC level (0: none), a hold in days before
+    it lands (0: immediate), and whether `target_ref` must name what is bought."""
+
+    target: Target
+    cash_equivalent: bool
+    needs_kyc_level: int
+    hold_days: int
+    needs_target_ref: bool
+
+
+class ConversionPolicy(Schema, kw_only=True):
+    """What a point is worth (`minor_units_per_point` of `currency`) and each target's
+    rule, as configured: what a page shows before a member confirms."""
+
+    currency: str
+    minor_units_per_point: int
+    cash_kyc_level: int
+    hold_days: int
+    targets: list[ConversionTargetRule]

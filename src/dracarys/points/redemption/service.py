@@ -21,14 +21,19 @@ from dracarys.points.ledger import store as ledger_store
 from dracarys.points.redemption import store
 from dracarys.points.redemption.models import (
     CASH_EQUIVALENT,
+    ConversionPolicy,
     ConvertPointsInput,
     Redemption,
+    RedemptionItem,
     RedemptionRecord,
     Target,
 )
-
-# A credit to the wallet needs the identity checked this far.
-CASH_KYC_LEVEL = 2
+from dracarys.points.redemption.policy import (
+    CASH_KYC_LEVEL,
+    NEEDS_TARGET_REF,
+    conversion_policy,
+    value_minor,
+)
 
 
 def _redemption(record: RedemptionRecord, balance_after: int) -> Redemption:
@@ -59,7 +64,7 @@ async def convert_points(
     """Spend points on a target. Discounts, course unlocks and merch are immediate; wallet
     and mentor credit need KYC level 2 and wait out a hold before the credit is released.
     The debit and the redemption record commit together or not at all."""
-    if body.target in (Target.COURSE_UNLOCK, Target.MERCH) and body.target_ref is None:
+    if body.target in NEEDS_TARGET_REF and body.target_ref is None:
         raise InvalidInput(
             f"`target_ref` (the {'course' if body.target is Target.COURSE_UNLOCK else 'item'} "
             "id) is required for this target",
@@ -84,7 +89,8 @@ async def convert_points(
             account = await account_of(conn, user_id)
             if account is None or account.kyc_level < CASH_KYC_LEVEL:
                 raise Forbidden(
-                    "converting points to credit needs identity verification (KYC level 2)",
+                    "converting points to credit needs identity verification "
+                    f"(KYC level {CASH_KYC_LEVEL})",
                     field="target",
                 )
         redemption_id = uuid.uuid4()
@@ -95,7 +101,7 @@ async def convert_points(
             points=body.points,
             target=body.target.value,
             target_ref=body.target_ref,
-            value_minor=body.points * settings.points_minor_units_per_point,
+            value_minor=value_minor(settings, body.points),
             currency=settings.points_currency,
             status="held" if cash_like else "fulfilled",
             discount_code=(
@@ -147,6 +153,34 @@ async def convert_points(
             ),
         )
         return _redemption(record, debit.balance_after)
+
+
+def points_conversion_policy(platform: Platform) -> ConversionPolicy:
+    """What a point is worth and what each target needs, as configured."""
+    return conversion_policy(platform.settings)
+
+
+async def redemptions_of(
+    platform: Platform, user_id: uuid.UUID, limit: int
+) -> list[RedemptionItem]:
+    """The user's redemptions, newest first."""
+    async with platform.pool.acquire() as conn:
+        records = await store.redemptions_of_user(conn, user_id, limit)
+    return [
+        RedemptionItem(
+            id=r.id,
+            points=r.points,
+            target=r.target,
+            target_ref=r.target_ref,
+            value_minor=r.value_minor,
+            currency=r.currency,
+            status=r.status,
+            discount_code=r.discount_code,
+            created_at=r.created_at,
+            release_at=r.release_at,
+        )
+        for r in records
+    ]
 
 
 async def release_held_redemptions(platform: Platform, *, batch_size: int = 200) -> int:

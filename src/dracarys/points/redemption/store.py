@@ -25,6 +25,18 @@ async def redemption_by_key(
     return record_or_none(RedemptionRecord, row)
 
 
+async def redemptions_of_user(
+    conn: Connection, user_id: uuid.UUID, limit: int
+) -> list[RedemptionRecord]:
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM points_redemptions WHERE user_id = $1
+            ORDER BY created_at DESC, id DESC LIMIT $2""",
+        user_id,
+        limit,
+    )
+    return records(RedemptionRecord, rows)
+
+
 async def insert_redemption(
     conn: Connection,
     *,

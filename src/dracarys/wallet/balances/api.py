@@ -29,13 +29,17 @@ class BalancesController(Controller):
     ) -> WalletBalances:
         return await service.wallet_balances(platform, current_user, wallet_id)
 
-    @get("/{wallet_id:uuid}/history", operation_id="getWalletHistory", summary="History")
+    @get(
+        "/{wallet_id:uuid}/history",
+        operation_id="getWalletHistory",
+        summary="History, newest first, with the running balance (one currency, or all)",
+    )
     async def history(
         self,
         wallet_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        currency: FromQuery[str] = "KES",
+        currency: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> WalletHistory:

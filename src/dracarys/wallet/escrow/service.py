@@ -457,6 +457,12 @@ async def set_mentor_contract(
     await store.set_mentor_share(conn, mentor_id, share_bps, now)
 
 
+async def held_back_of(conn: Connection, mentor_id: uuid.UUID) -> dict[str, int]:
+    """A mentor's held-back shares not yet released (they reach the wallet after the
+    holdback days), by currency."""
+    return await store.unreleased_holdbacks(conn, mentor_id)
+
+
 # ---- scheduled jobs -------------------------------------------------------------------
 
 

@@ -240,3 +240,13 @@ async def mark_holdback_released(conn: Connection, holdback_id: uuid.UUID, now: 
     await conn.execute(
         "UPDATE mentor_holdbacks SET released_at = $2 WHERE id = $1", holdback_id, now
     )
+
+
+async def unreleased_holdbacks(conn: Connection, mentor_id: uuid.UUID) -> dict[str, int]:
+    """What is held back of a mentor's shares and not yet released, by currency."""
+    rows = await conn.fetch(
+        """SELECT currency, sum(amount_minor)::bigint AS amount_minor FROM mentor_holdbacks
+           WHERE mentor_id = $1 AND released_at IS NULL GROUP BY currency""",
+        mentor_id,
+    )
+    return {r["currency"]: int(r["amount_minor"]) for r in rows}

@@ -118,11 +118,20 @@ class AccountEntry(msgspec.Struct, frozen=True, kw_only=True):
     debits_posted: int
     credits_pending: int
     credits_posted: int
-    balance_after: int
+    balance_after: int  # the posted balance after it, as written with the entry
+    available_after: int  # posted minus reserved after it (a running sum, see the store)
     created_at: datetime
     code: str
     kind: TransferKind
     reference: str | None
+
+
+class OpenHold(msgspec.Struct, frozen=True, kw_only=True):
+    """Money reserved in an account by open pending transfers of one code."""
+
+    currency: str
+    code: str
+    amount_minor: int
 
 
 class OwnedAccount(msgspec.Struct, frozen=True, kw_only=True):

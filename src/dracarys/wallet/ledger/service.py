@@ -27,6 +27,7 @@ from dracarys.wallet.ledger.models import (
     Balance,
     Entry,
     LedgerCheck,
+    OpenHold,
     Transfer,
     TransferKind,
     TransferSpec,
@@ -437,11 +438,24 @@ async def find_wallet_account(conn: Connection, owner_id: uuid.UUID, currency: s
     return await store.find_account(conn, AccountCode.USER_WALLET.value, owner_id, currency)
 
 
+async def wallet_accounts_of(conn: Connection, owner_id: uuid.UUID) -> dict[str, int]:
+    """The owner's wallet account in each currency they hold one in (never creates one)."""
+    accounts = await store.accounts_of_owner(conn, AccountCode.USER_WALLET.value, owner_id)
+    return {a.currency: a.id for a in accounts}
+
+
 async def account_entries(
-    conn: Connection, account_id: int, *, before_id: int | None, limit: int
+    conn: Connection, account_ids: Sequence[int], *, before_id: int | None, limit: int
 ) -> list[AccountEntry]:
-    """The account's entries, newest first, from before the entry `before_id`."""
-    return await store.account_entries(conn, account_id, before_id=before_id, limit=limit)
+    """The accounts' entries, newest first, from before the entry `before_id`, each with
+    its account's posted and available balance right after it."""
+    return await store.account_entries(conn, account_ids, before_id=before_id, limit=limit)
+
+
+async def open_holds(conn: Connection, account_ids: Sequence[int]) -> list[OpenHold]:
+    """Money reserved in the accounts by pending transfers still open, by currency and
+    code."""
+    return await store.open_holds(conn, account_ids)
 
 
 async def funded_wallets(

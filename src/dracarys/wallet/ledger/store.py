@@ -14,6 +14,7 @@ from dracarys.wallet.ledger.models import (
     CurrencyTotal,
     Entry,
     FundedWallet,
+    OpenHold,
     OwnedAccount,
     Transfer,
 )
@@ -236,21 +237,43 @@ async def amount_moved(conn: Connection, reference: str, codes: Sequence[str]) -
 
 
 async def account_entries(
-    conn: Connection, account_id: int, *, before_id: int | None, limit: int
+    conn: Connection, account_ids: Sequence[int], *, before_id: int | None, limit: int
 ) -> list[AccountEntry]:
-    """Newest first."""
+    """The entries of `account_ids`, newest first, each with what its account's owner could
+    spend right after it: a running sum per account (so per currency) over every earlier
+    entry, computed before the page is cut, so it is right on every page."""
     rows = await conn.fetch(
-        """SELECT e.id, e.transfer_id, e.currency, e.debits_pending, e.debits_posted,
-                  e.credits_pending, e.credits_posted, e.balance_after, e.created_at,
-                  t.code, t.kind, t.reference
-           FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
-           WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
-           ORDER BY e.id DESC LIMIT $3""",
-        account_id,
+        """WITH page AS (
+               SELECT e.id, e.transfer_id, e.currency, e.debits_pending, e.debits_posted,
+                      e.credits_pending, e.credits_posted, e.balance_after, e.created_at,
+                      sum(e.credits_posted - e.debits_posted - e.debits_pending)
+                          OVER (PARTITION BY e.account_id ORDER BY e.id)::bigint
+                          AS available_after
+               FROM ledger_entries e
+               WHERE e.account_id = ANY($1::bigint[]) AND ($2::bigint IS NULL OR e.id < $2)
+               ORDER BY e.id DESC LIMIT $3)
+           SELECT page.*, t.code, t.kind, t.reference
+           FROM page JOIN ledger_transfers t ON t.id = page.transfer_id
+           ORDER BY page.id DESC""",
+        list(account_ids),
         before_id,
         limit,
     )
     return records(AccountEntry, rows)
+
+
+async def open_holds(conn: Connection, account_ids: Sequence[int]) -> list[OpenHold]:
+    """What is reserved in each of `account_ids` by pending transfers not yet posted or
+    voided, summed by account currency and transfer code (escrow_hold, withdrawal...)."""
+    rows = await conn.fetch(
+        """SELECT t.currency, t.code, sum(t.amount_minor)::bigint AS amount_minor
+           FROM ledger_transfers t
+           WHERE t.kind = 'pending' AND t.debit_account_id = ANY($1::bigint[])
+             AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)
+           GROUP BY t.currency, t.code""",
+        list(account_ids),
+    )
+    return records(OpenHold, rows)
 
 
 # ---- invariants -------------------------------------------------------------------

@@ -1,14 +1,15 @@
-"""Withdrawals, a payout's state, the admins' payout queue and decisions, and M-Pesa's B2C
-and transaction-status callbacks (on URLs carrying a secret path token)."""
+"""Withdrawals, the rules they meet, a wallet's payouts, a payout's state, the admins'
+payout queue and decisions, and M-Pesa's B2C and transaction-status callbacks (on URLs
+carrying a secret path token)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
@@ -19,6 +20,7 @@ from dracarys.wallet.payouts.models import (
     BankTransferRecord,
     PayoutReviewDecision,
     PayoutView,
+    WithdrawalPolicy,
     WithdrawRequest,
 )
 
@@ -47,6 +49,35 @@ class PayoutsController(Controller):
         return await service.request_withdrawal(
             platform, current_user, wallet_id, data, idempotency_key
         )
+
+    @get(
+        "/wallets/{wallet_id:uuid}/payouts",
+        operation_id="listWalletPayouts",
+        summary="A wallet's withdrawals and payouts, newest first",
+        tags=["wallet"],
+    )
+    async def wallet_payouts(
+        self,
+        wallet_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> list[PayoutView]:
+        return await service.wallet_payouts(platform, current_user, wallet_id, limit)
+
+    @get(
+        "/wallets/{wallet_id:uuid}/withdrawal-policy",
+        operation_id="getWithdrawalPolicy",
+        summary="The KYC level, step-up threshold and daily limits a withdrawal meets",
+        tags=["wallet"],
+    )
+    async def withdrawal_policy(
+        self,
+        wallet_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> WithdrawalPolicy:
+        return await service.withdrawal_policy(platform, current_user, wallet_id)
 
     @get(
         "/payouts/{payout_id:uuid}", operation_id="getPayout", summary="A payout", tags=["payments"]

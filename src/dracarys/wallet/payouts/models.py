@@ -94,6 +94,29 @@ class PayoutView(Schema):
     in_flight_since: datetime | None = None
     # In the admins' queue: why a send in flight past the deadline has no outcome yet.
     stuck_reason: str | None = None
+    created_at: datetime | None = None
+
+
+class WithdrawalLimits(Schema):
+    """The withdrawal rules in one currency, with what the caller has used of them today
+    (the day is UTC's). M-Pesa pays whole units of KES only."""
+
+    currency: str
+    methods: list[str]
+    step_up_threshold_minor: int  # from this amount up, an authenticator code is asked
+    daily_limit_minor: int
+    withdrawn_today_minor: int
+    remaining_today_minor: int
+
+
+class WithdrawalPolicy(Schema):
+    """What a wallet's owner must have, and may withdraw, before asking: the KYC level
+    withdrawals need and the caller's, and each currency's limits."""
+
+    wallet_id: uuid.UUID
+    required_kyc_level: int
+    kyc_level: int
+    limits: list[WithdrawalLimits]
 
 
 class PayoutReviewDecision(Input):

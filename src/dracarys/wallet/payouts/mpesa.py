@@ -41,7 +41,7 @@ from dracarys.payments import (
 from dracarys.payments import check_callback_token as check_callback_token
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet.events import PayoutCompleted, PayoutNeedsReview, emit_event
+from dracarys.wallet.events import PayoutCompleted, PayoutFailed, PayoutNeedsReview, emit_event
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.models import ID_NAMESPACE
 from dracarys.wallet.payment_details import service as payment_details
@@ -84,6 +84,16 @@ async def fail_payout(conn: Connection, payout: Payout, reason: str, now: dateti
     )
     await store.update_payout(
         conn, payout.id, status="failed", now=now, failure_reason=reason[:500]
+    )
+    await emit_event(
+        conn,
+        PayoutFailed(
+            user_id=payout.user_id,
+            payout_id=payout.id,
+            amount_minor=payout.amount_minor,
+            currency=payout.currency,
+            reason=reason[:500],
+        ),
     )
 
 

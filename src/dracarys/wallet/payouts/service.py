@@ -12,7 +12,7 @@ from typing import Any, Literal
 import msgspec
 
 from dracarys.db import Connection, transaction, xact_lock
-from dracarys.errors import Conflict, Forbidden, NotFound
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import (
     CurrentUser,
     Role,
@@ -22,7 +22,7 @@ from dracarys.identity import (
     record_audit,
     require_step_up,
 )
-from dracarys.money import minor_per_major
+from dracarys.money import format_money, minor_per_major
 from dracarys.payments import normalise_phone, whole_shillings
 from dracarys.platform import Platform
 from dracarys.settings import Settings
@@ -33,12 +33,20 @@ from dracarys.wallet.models import ID_NAMESPACE, SUPPORTED_CURRENCIES
 from dracarys.wallet.operations.service import run_once
 from dracarys.wallet.payment_details import service as payment_details
 from dracarys.wallet.payouts import mpesa, store
-from dracarys.wallet.payouts.models import PayoutView, PayoutWithAttempt, WithdrawRequest
+from dracarys.wallet.payouts.models import (
+    PayoutView,
+    PayoutWithAttempt,
+    WithdrawalLimits,
+    WithdrawalPolicy,
+    WithdrawRequest,
+)
 from dracarys.wallet.policy import (
+    WITHDRAWAL_KYC_LEVEL,
     daily_withdraw_limit_minor,
     payout_minimum_minor,
     require_wallet_owner,
     step_up_threshold_minor,
+    withdrawal_methods,
 )
 
 # ---- views ----------------------------------------------------------------------------
@@ -70,6 +78,7 @@ def payout_view(
         review_reason=payout.review_reason,
         in_flight_since=payout.attempt_started_at if open_attempt else None,
         stuck_reason=stuck_reason,
+        created_at=payout.created_at,
     )
 
 
@@ -114,6 +123,60 @@ async def payouts_awaiting_admin(platform: Platform) -> list[PayoutView]:
     async with platform.pool.acquire() as conn:
         waiting = await store.payouts_awaiting_admin(conn, stuck_since)
     return [payout_view(settings, p, stuck_reason=_stuck_reason(p, settings)) for p in waiting]
+
+
+async def wallet_payouts(
+    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID, limit: int
+) -> list[PayoutView]:
+    """A wallet's payouts, newest first, for its owner (or staff)."""
+    if not actor.may_read_as_owner(wallet_id):
+        raise NotFound("no such wallet", field="wallet_id")
+    async with platform.pool.acquire() as conn:
+        payouts = await store.payouts_of_user(conn, wallet_id, limit)
+    return [payout_view(platform.settings, p) for p in payouts]
+
+
+def _day_start(now: datetime) -> datetime:
+    """Daily limits count from midnight UTC."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def withdrawal_policy(
+    platform: Platform, actor: CurrentUser, wallet_id: uuid.UUID
+) -> WithdrawalPolicy:
+    """The rules a withdrawal from this wallet meets, as configured, with what its owner
+    has withdrawn today, so a page can say them before the owner asks."""
+    if not actor.may_read_as_owner(wallet_id):
+        raise NotFound("no such wallet", field="wallet_id")
+    settings = platform.settings
+    day_start = _day_start(platform.clock.now())
+    async with platform.pool.acquire() as conn:
+        account = await account_of(conn, wallet_id)
+        if account is None:
+            raise NotFound("no such wallet", field="wallet_id")
+        used = {
+            c: await store.withdrawn_since(conn, wallet_id, c, day_start)
+            for c in SUPPORTED_CURRENCIES
+        }
+    limits = []
+    for currency in SUPPORTED_CURRENCIES:
+        daily = daily_withdraw_limit_minor(settings, currency)
+        limits.append(
+            WithdrawalLimits(
+                currency=currency,
+                methods=withdrawal_methods(currency),
+                step_up_threshold_minor=step_up_threshold_minor(settings, currency),
+                daily_limit_minor=daily,
+                withdrawn_today_minor=used[currency],
+                remaining_today_minor=max(daily - used[currency], 0),
+            )
+        )
+    return WithdrawalPolicy(
+        wallet_id=wallet_id,
+        required_kyc_level=WITHDRAWAL_KYC_LEVEL,
+        kyc_level=account.kyc_level,
+        limits=limits,
+    )
 
 
 # ---- withdrawals and opening payouts --------------------------------------------------
@@ -191,7 +254,10 @@ async def request_withdrawal(
     settings = platform.settings
     now = platform.clock.now()
     if request.method == "mpesa":
-        destination = normalise_phone(request.destination)
+        try:
+            destination = normalise_phone(request.destination)
+        except InvalidInput as exc:  # the adapter names its own field; here it is this one
+            raise InvalidInput(exc.detail, field="destination") from exc
         whole_shillings(request.amount_minor, request.currency)
     else:
         destination = request.destination
@@ -200,9 +266,10 @@ async def request_withdrawal(
         account = await account_of(conn, wallet_id)
         if account is None:
             raise NotFound("no such wallet", field="wallet_id")
-        if account.kyc_level < 2:
+        if account.kyc_level < WITHDRAWAL_KYC_LEVEL:
             raise Forbidden(
-                "withdrawals need identity verification (KYC level 2)", field="kyc_level"
+                f"withdrawals need identity verification (KYC level {WITHDRAWAL_KYC_LEVEL})",
+                field="kyc_level",
             )
         if request.amount_minor >= step_up_threshold_minor(settings, request.currency):
             # Checked (a code spent) in this transaction: only if the withdrawal commits.
@@ -215,12 +282,12 @@ async def request_withdrawal(
             )
         # One withdrawal per user at a time past this point keeps the daily sum exact.
         await xact_lock(conn, "withdraw-limit", wallet_id)
-        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        used = await store.withdrawn_since(conn, wallet_id, request.currency, day_start)
+        used = await store.withdrawn_since(conn, wallet_id, request.currency, _day_start(now))
         limit = daily_withdraw_limit_minor(settings, request.currency)
         if used + request.amount_minor > limit:
+            left = format_money(max(limit - used, 0), request.currency)
             raise Conflict(
-                f"this would pass the daily withdrawal limit ({limit - used} left today)",
+                f"this would pass the daily withdrawal limit ({left} left today)",
                 field="amount_minor",
             )
         payout = await _open_payout(

@@ -116,6 +116,19 @@ async def payouts_awaiting_admin(
     return records(PayoutWithAttempt, rows)
 
 
+async def payouts_of_user(
+    conn: Connection, user_id: uuid.UUID, limit: int
+) -> list[PayoutWithAttempt]:
+    """A user's payouts (withdrawals and scheduled ones), newest first."""
+    rows = await conn.fetch(
+        f"""{_PAYOUT_WITH_ATTEMPT} WHERE p.user_id = $1
+            ORDER BY p.created_at DESC, p.id DESC LIMIT $2""",
+        user_id,
+        limit,
+    )
+    return records(PayoutWithAttempt, rows)
+
+
 async def set_payout_review_reason(conn: Connection, payout_id: uuid.UUID, reason: str) -> None:
     await conn.execute("UPDATE payouts SET review_reason = $2 WHERE id = $1", payout_id, reason)
 
