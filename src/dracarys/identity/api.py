@@ -19,6 +19,7 @@ from dracarys.identity import service, stepup, twofactor
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
 from dracarys.identity.audit.service import audit_trail, verify_audit_chain
 from dracarys.identity.kyc import service as kyc
+from dracarys.identity.kyc.api import ROUTES as KYC_ROUTES
 from dracarys.identity.models import (
     AuditCheck,
     AuditEntry,
@@ -560,4 +561,4 @@ class StaffController(Controller):
         return await verify_audit_chain(platform)
 
 
-ROUTES = [AuthController, UsersController, StaffController]
+ROUTES = [AuthController, UsersController, StaffController, *KYC_ROUTES]
