@@ -108,6 +108,7 @@ class KycDocumentSlot(Schema):
 
     doc_type: str
     title: str
+    name: str  # inside a sentence: "upload your government ID"
     status: SlotStatus
     may_upload: bool
     rejection_reason: str | None = None

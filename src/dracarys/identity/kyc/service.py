@@ -196,12 +196,17 @@ def _slot(doc_type: DocType, documents: list[KycDocumentRecord]) -> KycDocumentS
     latest = _current(documents)
     if latest is None:
         return KycDocumentSlot(
-            doc_type=doc_type.value, title=kind.title, status="missing", may_upload=True
+            doc_type=doc_type.value,
+            title=kind.title,
+            name=kind.name,
+            status="missing",
+            may_upload=True,
         )
     rejected = latest.status == "rejected"
     return KycDocumentSlot(
         doc_type=doc_type.value,
         title=kind.title,
+        name=kind.name,
         status="rejected" if rejected else "approved" if latest.status == "approved" else "pending",
         may_upload=rejected,
         rejection_reason=latest.reason if rejected else None,
