@@ -199,7 +199,12 @@ async def test_my_kyc_shows_each_document_per_tier_with_the_reviewers_reason_and
     assert [r["met"] for r in fresh["tiers"][0]["requirements"]] == [True, True]
     assert fresh["tiers"][0]["documents"] == []
     gov = _slot(fresh, 2)
-    assert (gov["doc_type"], gov["status"], gov["may_upload"]) == ("government_id", "missing", True)
+    assert (gov["doc_type"], gov["name"], gov["status"]) == (
+        "government_id",
+        "government ID",
+        "missing",
+    )
+    assert gov["may_upload"] is True
     assert gov["latest"] is None
 
     first = (await _upload(client, owner, PNG)).json()
