@@ -79,7 +79,7 @@ async def test_upload_sniffs_type_from_bytes_and_encrypts_with_the_document_id(
     with pytest.raises(InvalidTag):
         unseal(key, sealed, uuid.uuid4().bytes)
     # Random nonce: the same file twice gives different ciphertexts.
-    again = (await _upload(client, account, PDF)).json()
+    again = (await _upload(client, account, PDF, doc_type="proof_of_address")).json()
     other_name = await pool.fetchval(
         "SELECT stored_name FROM kyc_documents WHERE id = $1", uuid.UUID(again["id"])
     )

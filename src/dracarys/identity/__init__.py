@@ -9,6 +9,9 @@ profiles, audit. This is all of identity other code may use.
   at rest, through `contact_of`, `contacts_of` and `display_names`; `tax_country`; a
   profile's zone through `timezone_of` / `profile_timezones`; the vetted mentors
   discovery lists through `listed_mentors`.
+- The KYC level each gated action needs: `KYC_LEVEL_TO_WITHDRAW`,
+  `KYC_LEVEL_FOR_MENTOR_PAYOUTS`, `KYC_LEVEL_TO_CONVERT_POINTS`, `KYC_LEVEL_TO_SELL_SHORT`
+  (the KYC page describes the tiers from them).
 - Before a high-value action: `require_step_up` (a fresh TOTP code or a step-up token;
   refusals are `StepUpRequired`).
 - Security-relevant actions are recorded with `record_audit`, inside the caller's
@@ -53,6 +56,12 @@ from dracarys.identity.demo import (
     DemoAccount,
     seed_identity_demo,
 )
+from dracarys.identity.kyc.tiers import (
+    KYC_LEVEL_FOR_MENTOR_PAYOUTS,
+    KYC_LEVEL_TO_CONVERT_POINTS,
+    KYC_LEVEL_TO_SELL_SHORT,
+    KYC_LEVEL_TO_WITHDRAW,
+)
 from dracarys.identity.models import (
     AuditCheck,
     Contact,
@@ -77,6 +86,10 @@ __all__ = [
     "DEMO_MENTEE",
     "DEMO_MENTORS",
     "DEMO_REVIEWER",
+    "KYC_LEVEL_FOR_MENTOR_PAYOUTS",
+    "KYC_LEVEL_TO_CONVERT_POINTS",
+    "KYC_LEVEL_TO_SELL_SHORT",
+    "KYC_LEVEL_TO_WITHDRAW",
     "PRIOR_MEAN",
     "PRIOR_RATINGS",
     "AccessMiddleware",

@@ -21,6 +21,7 @@ from dracarys.identity.access import CurrentUser, Role, authenticated, requires_
 from dracarys.identity.audit.service import audit_trail, verify_audit_chain
 from dracarys.identity.http import source_ip
 from dracarys.identity.kyc import service as kyc
+from dracarys.identity.kyc.api import ROUTES as KYC_ROUTES
 from dracarys.identity.models import (
     AuditCheck,
     AuditEntry,
@@ -564,6 +565,7 @@ ROUTES = [
     AuthController,
     UsersController,
     StaffController,
+    *KYC_ROUTES,
     *recovery_api.ROUTES,
     *sessions_api.ROUTES,
 ]

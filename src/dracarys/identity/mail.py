@@ -52,9 +52,10 @@ KYC_REJECTED = EmailTemplate(
     name="kyc_rejected",
     subject="Your $document could not be accepted",
     text="Hello $name,\n\nwe could not accept your $document.\nReason: $reason\n\n"
-    "You can upload a new document from your profile." + _FOOTER_TEXT,
+    "You can upload a new one on your verification page: $link" + _FOOTER_TEXT,
     html="<p>Hello $name,</p><p>we could not accept your $document.</p>"
-    "<p>Reason: $reason</p><p>You can upload a new document from your profile.</p>" + _FOOTER_HTML,
+    '<p>Reason: $reason</p><p>You can upload a new one on your <a href="$link">'
+    "verification page</a>.</p>" + _FOOTER_HTML,
 )
 ACCOUNT_BANNED = EmailTemplate(
     name="account_banned",

@@ -404,7 +404,10 @@ class KycDocument(Schema):
     size_bytes: int
     uploaded_at: datetime
     reviewed_at: datetime | None = None
+    # The reviewer's words: why a rejected document could not be accepted.
     reason: str | None = None
+    # The rejected document this one was uploaded to replace.
+    replaces: uuid.UUID | None = None
 
 
 class KycStatus(Schema):

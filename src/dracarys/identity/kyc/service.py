@@ -1,7 +1,8 @@
 """KYC documents: upload (size limit, type from magic bytes, generated file name,
-AES-256-GCM at rest with the document id as associated data), download for the owner and
-reviewers only, the reviewer queue with approve/reject and a mail to the user, and the
-KYC level those decisions and the verified addresses add up to."""
+AES-256-GCM at rest with the document id as associated data; one document of a kind open
+at a time, a new one only after a rejection), download for the owner and reviewers only,
+the reviewer queue with approve/reject and a mail to the user, the KYC level those
+decisions and the verified addresses add up to, and the owner's view of it per tier."""
 
 from __future__ import annotations
 
@@ -12,29 +13,34 @@ from pathlib import Path
 import anyio
 
 from dracarys.crypto import kyc_document_key, seal, unseal
-from dracarys.db import Connection, transaction
+from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
 from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.audit.service import record_audit
 from dracarys.identity.kyc import store as kyc_store
-from dracarys.identity.kyc.models import KycDocumentRecord
+from dracarys.identity.kyc.models import (
+    KycDocumentRecord,
+    KycDocumentSlot,
+    KycRequirementProgress,
+    KycTierProgress,
+    KycTiers,
+    MyKyc,
+)
+from dracarys.identity.kyc.tiers import (
+    DOCUMENT_KINDS,
+    DOCUMENT_TYPE_NAMES,
+    DOCUMENT_TYPES,
+    KYC_MAX_LEVEL,
+)
+from dracarys.identity.kyc.tiers import kyc_tiers as describe_tiers
 from dracarys.identity.mail import KYC_APPROVED, KYC_REJECTED
-from dracarys.identity.models import DocType, KycDocument, KycStatus
+from dracarys.identity.models import DocType, KycDocument, KycStatus, UserRecord
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.messaging import queue_email
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-
-DOCUMENT_NAMES = {
-    DocType.GOVERNMENT_ID.value: "government ID",
-    DocType.PROOF_OF_ADDRESS.value: "proof of address",
-}
-
-
-# Documents KYC accepts.
-DOCUMENT_TYPES = frozenset({"image/jpeg", "image/png", "application/pdf"})
 
 
 def _document_dir(platform: Platform) -> Path:
@@ -52,7 +58,12 @@ def _view(document: KycDocumentRecord) -> KycDocument:
         uploaded_at=document.uploaded_at,
         reviewed_at=document.reviewed_at,
         reason=document.reason,
+        replaces=document.replaces,
     )
+
+
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / 1_000_000:.1f}".removesuffix(".0") + " MB"
 
 
 async def recompute_kyc_level(conn: Connection, user_id: uuid.UUID, now: datetime) -> int:
@@ -83,42 +94,69 @@ async def upload_document(
     content: bytes,
     source_ip: str | None,
 ) -> KycDocument:
+    """Store a document for review. A kind of document is uploaded once, and again only
+    after a reviewer rejected the last one (the new one names it in `replaces`): while one
+    is pending or approved, another is a 409 naming `doc_type`."""
     if viewer.id != user_id:
         # Nobody uploads identity documents for someone else, staff included.
         raise NotFound("no such user")
     try:
-        kind = DocType(doc_type)
+        kind = DOCUMENT_KINDS[DocType(doc_type)]
     except ValueError:
         raise InvalidInput(
-            "doc_type is government_id or proof_of_address", field="doc_type"
+            "Choose which document this is: a government ID or a proof of address.",
+            field="doc_type",
         ) from None
     limit = platform.settings.kyc_max_upload_bytes
     if len(content) > limit:
-        raise InvalidInput(f"the file is larger than {limit} bytes", field="file")
+        raise InvalidInput(
+            f"This file is {_megabytes(len(content))}, more than the {_megabytes(limit)} "
+            "limit. Upload a smaller photo or scan.",
+            field="file",
+        )
     if not content:
-        raise InvalidInput("the file is empty", field="file")
+        raise InvalidInput(
+            "This file is empty. Choose the photo or scan of your document.", field="file"
+        )
     sniffed = sniff_file_type(content)
     if sniffed is None or sniffed.content_type not in DOCUMENT_TYPES:
-        raise InvalidInput("upload a JPEG, PNG or PDF file", field="file")
+        raise InvalidInput(
+            f"This file is not a {DOCUMENT_TYPE_NAMES} (we read the file itself, not its "
+            "name). Upload a photo or scan in one of those formats.",
+            field="file",
+        )
     content_type = sniffed.content_type
     document_id = uuid.uuid4()
     stored_name = f"{uuid.uuid4().hex}.bin"
-    sealed = seal(kyc_document_key(platform.settings), content, document_id.bytes)
     directory = _document_dir(platform)
-    await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
     path = anyio.Path(directory / stored_name)
-    await path.write_bytes(sealed)
     now = platform.clock.now()
     try:
         async with transaction(platform.pool) as conn:
+            # Two uploads of one kind at once: the second sees the first as pending.
+            await xact_lock(conn, "kyc-upload", user_id, kind.doc_type.value)
+            current = _current(await kyc_store.kyc_documents_of(conn, user_id, kind.doc_type.value))
+            if current is not None and current.status == "pending":
+                raise Conflict(
+                    f"Your {kind.name} is waiting for a reviewer. You can upload it again "
+                    "if it is rejected.",
+                    field="doc_type",
+                )
+            if current is not None and current.status == "approved":
+                raise Conflict(f"Your {kind.name} is already approved.", field="doc_type")
+            replaces = current  # the rejected one, if any
+            sealed = seal(kyc_document_key(platform.settings), content, document_id.bytes)
+            await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
+            await path.write_bytes(sealed)
             document = await kyc_store.insert_kyc_document(
                 conn,
                 document_id=document_id,
                 user_id=user_id,
-                doc_type=kind.value,
+                doc_type=kind.doc_type.value,
                 content_type=content_type,
                 size_bytes=len(content),
                 stored_name=stored_name,
+                replaces=replaces.id if replaces is not None else None,
                 now=now,
             )
             await record_audit(
@@ -127,13 +165,103 @@ async def upload_document(
                 "kyc.document_uploaded",
                 f"user:{user_id}",
                 source_ip,
-                {"document_id": str(document_id), "doc_type": kind.value},
+                {
+                    "document_id": str(document_id),
+                    "doc_type": kind.doc_type.value,
+                    "replaces": str(replaces.id) if replaces is not None else "",
+                },
                 at=now,
             )
     except BaseException:
         await path.unlink(missing_ok=True)
         raise
     return _view(document)
+
+
+def _current(documents: list[KycDocumentRecord]) -> KycDocumentRecord | None:
+    """The upload that decides a kind's state, from its documents oldest first: the
+    approved or pending one (there is at most one since uploads wait for a rejection),
+    else the last rejection nothing replaced yet."""
+    for status in ("approved", "pending"):
+        found = next((d for d in reversed(documents) if d.status == status), None)
+        if found is not None:
+            return found
+    replaced = {d.replaces for d in documents}
+    heads = [d for d in documents if d.id not in replaced]
+    return heads[-1] if heads else (documents[-1] if documents else None)
+
+
+def _slot(doc_type: DocType, documents: list[KycDocumentRecord]) -> KycDocumentSlot:
+    kind = DOCUMENT_KINDS[doc_type]
+    latest = _current(documents)
+    if latest is None:
+        return KycDocumentSlot(
+            doc_type=doc_type.value,
+            title=kind.title,
+            name=kind.name,
+            status="missing",
+            may_upload=True,
+        )
+    rejected = latest.status == "rejected"
+    return KycDocumentSlot(
+        doc_type=doc_type.value,
+        title=kind.title,
+        name=kind.name,
+        status="rejected" if rejected else "approved" if latest.status == "approved" else "pending",
+        may_upload=rejected,
+        rejection_reason=latest.reason if rejected else None,
+        latest=_view(latest),
+        earlier=[_view(d) for d in reversed(documents) if d.id != latest.id],
+    )
+
+
+def _progress(platform: Platform, user: UserRecord, documents: list[KycDocumentRecord]) -> MyKyc:
+    tiers: list[KycTierProgress] = []
+    for tier in describe_tiers(platform.settings).tiers:
+        requirements: list[KycRequirementProgress] = []
+        slots: list[KycDocumentSlot] = []
+        for requirement in tier.requirements:
+            if requirement.doc_type is not None:
+                doc_type = DocType(requirement.doc_type)
+                slot = _slot(doc_type, [d for d in documents if d.doc_type == doc_type.value])
+                slots.append(slot)
+                met = slot.status == "approved"
+            elif requirement.kind == "email_verified":
+                met = user.email_verified_at is not None
+            else:
+                met = user.phone_verified_at is not None
+            requirements.append(
+                KycRequirementProgress(
+                    kind=requirement.kind,
+                    title=requirement.title,
+                    met=met,
+                    doc_type=requirement.doc_type,
+                )
+            )
+        tiers.append(
+            KycTierProgress(
+                level=tier.level,
+                reached=user.kyc_level >= tier.level,
+                requirements=requirements,
+                documents=slots,
+            )
+        )
+    return MyKyc(user_id=user.id, kyc_level=user.kyc_level, max_level=KYC_MAX_LEVEL, tiers=tiers)
+
+
+def kyc_tiers(platform: Platform) -> KycTiers:
+    """What each level needs and unlocks, with the limits in force."""
+    return describe_tiers(platform.settings)
+
+
+async def my_kyc(platform: Platform, viewer: CurrentUser) -> MyKyc:
+    """The caller's own level, and per tier what is met and each document's state."""
+    async with platform.pool.acquire() as conn:
+        user = await store.user_by_id(conn, viewer.id)
+        if user is None:
+            raise NotFound("no such user")
+        documents = await kyc_store.kyc_documents_of(conn, viewer.id)
+    return _progress(platform, user, documents)
 
 
 async def kyc_status(platform: Platform, viewer: CurrentUser, user_id: uuid.UUID) -> KycStatus:
@@ -200,13 +328,18 @@ async def decide_document(
         user = await store.user_by_id(conn, user_id)
         assert user is not None
         contact = personal_data_cipher(platform.settings).open_contact(user)
-        document_name = DOCUMENT_NAMES[document.doc_type]
+        document_name = DOCUMENT_KINDS[DocType(document.doc_type)].name
         if approve:
             template = KYC_APPROVED
             context = {"name": contact.name, "document": document_name, "level": level}
         else:
             template = KYC_REJECTED
-            context = {"name": contact.name, "document": document_name, "reason": reason}
+            context = {
+                "name": contact.name,
+                "document": document_name,
+                "reason": reason,
+                "link": f"{platform.settings.public_url}/kyc",
+            }
             await emit(
                 conn,
                 events.KYC_REJECTED,

@@ -18,18 +18,20 @@ async def insert_kyc_document(
     content_type: str,
     size_bytes: int,
     stored_name: str,
+    replaces: uuid.UUID | None,
     now: datetime,
 ) -> KycDocumentRecord:
     row = await conn.fetchrow(
         """INSERT INTO kyc_documents (id, user_id, doc_type, content_type, size_bytes,
-                                      stored_name, uploaded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+                                      stored_name, replaces, uploaded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
         document_id,
         user_id,
         doc_type,
         content_type,
         size_bytes,
         stored_name,
+        replaces,
         now,
     )
     assert row is not None
@@ -43,9 +45,15 @@ async def kyc_document(
     return record_or_none(KycDocumentRecord, await conn.fetchrow(sql, document_id))
 
 
-async def kyc_documents_of(conn: Connection, user_id: uuid.UUID) -> list[KycDocumentRecord]:
+async def kyc_documents_of(
+    conn: Connection, user_id: uuid.UUID, doc_type: str | None = None
+) -> list[KycDocumentRecord]:
+    """A user's documents (of one type, when given), oldest first."""
     rows = await conn.fetch(
-        "SELECT * FROM kyc_documents WHERE user_id = $1 ORDER BY uploaded_at", user_id
+        """SELECT * FROM kyc_documents WHERE user_id = $1 AND ($2::text IS NULL OR doc_type = $2)
+           ORDER BY uploaded_at, id""",
+        user_id,
+        doc_type,
     )
     return records(KycDocumentRecord, rows)
 
