@@ -19,7 +19,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser, Role, account_of, accounts_of
+from dracarys.identity import KYC_LEVEL_TO_SELL_SHORT, CurrentUser, Role, account_of, accounts_of
 from dracarys.money import is_currency, to_major, to_minor
 from dracarys.platform import Platform
 from dracarys.trading import store
@@ -189,7 +189,7 @@ async def reset_portfolio(
 
 
 def is_novice(kyc_level: int, experience: str | None) -> bool:
-    return kyc_level < 1 or experience in NOVICE_EXPERIENCE
+    return kyc_level < KYC_LEVEL_TO_SELL_SHORT or experience in NOVICE_EXPERIENCE
 
 
 def _multiple_of(value: float, step: float) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import uuid
 
 from dracarys.errors import Forbidden
-from dracarys.identity import CurrentUser
+from dracarys.identity import KYC_LEVEL_TO_WITHDRAW, CurrentUser
 from dracarys.settings import Settings
 
 BPS = 10_000
-# Money leaves the platform only from a verified identity (blueprint §2.5, §9).
-WITHDRAWAL_KYC_LEVEL = 2
+# Money leaves the platform only from a verified identity (blueprint §2.5, §9); identity
+# owns the level.
+WITHDRAWAL_KYC_LEVEL = KYC_LEVEL_TO_WITHDRAW
 # M-Pesa moves Kenyan shillings only; a bank transfer pays any supported currency.
 MPESA_CURRENCY = "KES"
 

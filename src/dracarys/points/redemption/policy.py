@@ -6,6 +6,7 @@ discounts may be immediate)."""
 
 from __future__ import annotations
 
+from dracarys.identity import KYC_LEVEL_TO_CONVERT_POINTS
 from dracarys.points.redemption.models import (
     CASH_EQUIVALENT,
     ConversionPolicy,
@@ -15,7 +16,7 @@ from dracarys.points.redemption.models import (
 from dracarys.settings import Settings
 
 # A cash-like target (wallet or mentor credit) needs the identity checked this far.
-CASH_KYC_LEVEL = 2
+CASH_KYC_LEVEL = KYC_LEVEL_TO_CONVERT_POINTS
 # Targets that name what they buy (`target_ref`: the course, the merch item).
 NEEDS_TARGET_REF = frozenset({Target.COURSE_UNLOCK, Target.MERCH})
 

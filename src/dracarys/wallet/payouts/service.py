@@ -14,6 +14,7 @@ import msgspec
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import (
+    KYC_LEVEL_FOR_MENTOR_PAYOUTS,
     CurrentUser,
     Role,
     account_of,
@@ -340,7 +341,9 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
     period = payout_period(now)
     created: list[uuid.UUID] = []
     async with platform.pool.acquire() as conn:
-        mentors = await active_accounts_with_role(conn, Role.MENTOR, min_kyc_level=2)
+        mentors = await active_accounts_with_role(
+            conn, Role.MENTOR, min_kyc_level=KYC_LEVEL_FOR_MENTOR_PAYOUTS
+        )
     mentor_ids = [m.id for m in mentors]
     for currency in SUPPORTED_CURRENCIES:
         minimum = payout_minimum_minor(platform.settings, currency)
