@@ -42,6 +42,15 @@ def run(*args: str) -> int:
     return subprocess.run(args, cwd=ROOT, check=False).returncode
 
 
+def _parallel(pytest_args: list[str]) -> list[str]:
+    """The whole suite runs on every core (pytest-xdist), a test file per worker: each test
+    has its own database, and a file's tests share its session fixtures. Pass `-n 0` (or
+    any `-n`) to choose otherwise."""
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return []
+    return ["--numprocesses=auto", "--dist=loadfile"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"up", "test"}:
         print(__doc__)
@@ -56,7 +65,7 @@ def main(argv: list[str]) -> int:
         (uv, "run", "--frozen", "ruff", "check", "."),
         (uv, "run", "--frozen", "ruff", "format", "--check", "."),
         (uv, "run", "--frozen", "mypy"),
-        (uv, "run", "--frozen", "pytest", *argv[1:]),
+        (uv, "run", "--frozen", "pytest", *_parallel(argv[1:]), *argv[1:]),
     ]
     for command in checks:
         if code := run(*command):
