@@ -4,17 +4,19 @@ assessments with certificates, and assignments.
 Other domains may know a cohort (`cohort_of`: its program, owner, price and head count)
 and its members (`is_cohort_member`, `cohort_members`), and link a cohort live session's
 recording to a lesson of the cohort's program (`link_lesson_recording`). Mentorship uses
-these for cohort live sessions; the curriculum knows nothing of mentorship."""
+these for cohort live sessions; the curriculum knows nothing of mentorship. The checkout
+asks what joining a cohort would cost, and under which refund policy (`cohort_offer`)."""
 
 from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of, link_lesson_recording
 from dracarys.curriculum.demo import seed_curriculum_demo
-from dracarys.curriculum.enrolment.service import cohort_members, is_cohort_member
+from dracarys.curriculum.enrolment.service import cohort_members, cohort_offer, is_cohort_member
 
 __all__ = [
     "Cohort",
     "cohort_members",
     "cohort_of",
+    "cohort_offer",
     "is_cohort_member",
     "link_lesson_recording",
     "seed_curriculum_demo",

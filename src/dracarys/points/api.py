@@ -35,7 +35,7 @@ from dracarys.points.ledger import service as ledger
 from dracarys.points.ledger.models import Balance, History
 from dracarys.points.models import AwardOutcome, PointsEvent, Rule
 from dracarys.points.redemption import service as redemption
-from dracarys.points.redemption.models import ConvertPointsInput, Redemption
+from dracarys.points.redemption.models import ConvertPointsInput, DiscountCodeView, Redemption
 from dracarys.points.reports import service as reports
 from dracarys.points.reports.models import Report
 from dracarys.points.rulebook import service as rulebook
@@ -298,4 +298,17 @@ async def convert_points(
     )
 
 
-ROUTES: list[Any] = [PointsController, convert_points]
+@get(
+    "/api/v1/wallet/discount-codes",
+    operation_id="listMyDiscountCodes",
+    guards=[authenticated],
+    tags=["points", "wallet"],
+    summary="Your discount codes (bought with points), usable, used or expired",
+)
+async def discount_codes(
+    platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+) -> list[DiscountCodeView]:
+    return await redemption.my_discount_codes(platform, current_user.id)
+
+
+ROUTES: list[Any] = [PointsController, convert_points, discount_codes]

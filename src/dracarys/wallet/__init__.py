@@ -6,11 +6,14 @@ the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `c
 (idempotent calls).
 
 What other domains, the workers and the upgrade may use is listed here: escrow for what
-they sell and a mentor's contract share (inside their own transaction), the ledger's
+they sell and a mentor's contract share (inside their own transaction), what a payment
+would charge before it is made (`quote_payment`: VAT, balance, shortfall), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, sealing older payment details, and the demo seeder.
 The routes are `dracarys.wallet.api.ROUTES`."""
 
+from dracarys.wallet.charges.models import PaymentQuote
+from dracarys.wallet.charges.service import quote_payment
 from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.credits.service import (
     credit_points_conversion,
@@ -72,6 +75,7 @@ __all__ = [
     "InsufficientFunds",
     "MentorMonth",
     "PaymentCaptured",
+    "PaymentQuote",
     "PayoutCompleted",
     "PayoutNeedsReview",
     "PointsCreditLanded",
@@ -82,6 +86,7 @@ __all__ = [
     "hold_escrow",
     "pay_mentor_bonuses",
     "previous_month",
+    "quote_payment",
     "reconcile_payouts_in_flight",
     "refund_escrow",
     "release_due_escrows",
