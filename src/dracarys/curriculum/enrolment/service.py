@@ -56,13 +56,14 @@ def enrolment_refund_policy() -> RefundPolicy:
     )
 
 
-def _ensure_joinable(cohort: Cohort, actor: CurrentUser, now: datetime) -> None:
+def _ensure_joinable(cohort: Cohort, actor: CurrentUser, now: datetime, *, field: str) -> None:
+    """Refuse a join the cohort cannot take, naming the request's cohort field."""
     if cohort.owner_id == actor.id:
         raise Conflict("mentors do not join their own cohorts")
     if now >= cohort.ends_at:
-        raise Conflict("this cohort has ended", field="cohort_id")
+        raise Conflict("this cohort has ended", field=field)
     if cohort.enrolled >= cohort.capacity:
-        raise Conflict("this cohort is full", field="cohort_id")
+        raise Conflict("this cohort is full", field=field)
 
 
 async def cohort_offer(
@@ -75,7 +76,7 @@ async def cohort_offer(
         raise NotFound("no such cohort", field="id")
     if await store.program_enrolment(conn, cohort.program_id, buyer.id) is not None:
         raise Conflict("you are already in a cohort of this program", field="id")
-    _ensure_joinable(cohort, buyer, now)
+    _ensure_joinable(cohort, buyer, now, field="id")
     return Offer(
         kind="cohort",
         item_id=cohort.id,
@@ -109,7 +110,7 @@ async def join_cohort(
             other = await store.program_enrolment(conn, cohort.program_id, actor.id)
             if other is not None:
                 raise Conflict("you are already in another cohort of this program")
-            _ensure_joinable(cohort, actor, now)
+            _ensure_joinable(cohort, actor, now, field="cohort_id")
             amount_minor = cohort.price_minor
             if discount_code is not None:
                 discount = await redeem_discount_code(
