@@ -31,7 +31,6 @@ from dracarys.mentorship.schedules.service import (
 from dracarys.mentorship.sessions import store
 from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, SessionView
 from dracarys.mentorship.sessions.service import new_room_name, session_view
-from dracarys.money import format_money
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
@@ -121,8 +120,7 @@ async def session_offer(
         kind="session",
         item_id=session_type.id,
         title=session_type.title,
-        detail=f"{session_type.duration_minutes} min, {kind}, "
-        f"{format_money(session_type.price_minor, session_type.currency)}",
+        detail=f"{session_type.duration_minutes} min, {kind}",
         seller_id=session_type.mentor_id,
         price_minor=session_type.price_minor,
         currency=session_type.currency,

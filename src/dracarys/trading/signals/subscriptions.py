@@ -147,11 +147,7 @@ async def feed_offer(
     price = plan.monthly_price_minor if plan is not None else 0
     currency = plan.currency.strip() if plan is not None else "USD"
     names = await display_names(conn, platform.settings, {mentor_id})
-    detail = (
-        f"{format_money(price, currency)} every {SUBSCRIPTION_PERIOD.days} days"
-        if price
-        else "free feed"
-    )
+    detail = f"billed every {SUBSCRIPTION_PERIOD.days} days" if price else "free feed"
     if price:
         left = await signal_store.paid_time_left(conn, buyer.id, mentor_id, lock=False)
         if left is not None:

@@ -1,8 +1,12 @@
 // Signal feed: live signals of the mentors the caller follows (`signals:{mentor_id}`
 // streams, subscribed before the history is read and merged by signal id), each mentor's
-// verified track record and hash-chain check, and mirroring into a paper portfolio on/off.
+// verified track record and hash-chain check, mirroring into a paper portfolio on/off, and
+// following another mentor through the checkout (a paid feed is quoted, then paid only
+// on "Confirm and pay").
 
 import { ApiError, api } from "../api.js";
+import { renamedFields } from "../amounts.js";
+import { openCheckout } from "../checkout.js";
 import { signalItem, trackRecordStats } from "../signals.js";
 import { LiveStream } from "../stream.js";
 import {
@@ -203,11 +207,11 @@ form.addEventListener("submit", async (event) => {
   const { mentor_id: mentorId } = formValues(form);
   if (!mentorId) return;
   try {
-    await api(`/api/v1/trading/mentors/${mentorId}/subscriptions`, { method: "POST", body: {} });
-    await refresh();
+    const subscription = await openCheckout({ kind: "signal_feed", id: String(mentorId) });
+    if (subscription) await refresh();
   } catch (error) {
     if (error instanceof ApiError && error.problem.extra?.disclaimer_version) await showDisclaimer();
-    showFormError(form, error);
+    showFormError(form, renamedFields(error, { id: "mentor_id" }));
   }
 });
 
