@@ -293,3 +293,44 @@ async def test_a_cohort_quote_shows_the_enrolment_policy_and_a_full_cohort_is_re
     assert joined.status_code == 201, joined.text
     assert full.status_code == 409
     assert full.json()["errors"][0]["field"] == "id"
+
+
+async def test_a_quote_says_what_the_buyers_points_are_worth_in_the_points_currency_only(
+    client: Client, auth: Auth, platform: Platform, make_user, make_mentor, make_mentee
+) -> None:
+    from dracarys.identity import Role
+    from tests.checkout.conftest import give_points
+
+    mentor = await make_mentor(price_minor=PRICE)
+    dollars = await make_user(role=Role.MENTOR, kyc_level=2)
+    plan = await client.put(
+        "/api/v1/trading/feed-plan",
+        json={"monthly_price_minor": 2_000, "currency": "USD"},
+        headers=auth(dollars),
+    )
+    assert plan.status_code == 200, plan.text
+    mentee = await make_mentee()
+    ack = await client.post(
+        "/api/v1/trading/disclaimer/acknowledgements", json={"version": 1}, headers=auth(mentee)
+    )
+    assert ack.status_code == 201, ack.text
+    session = {
+        "kind": "session",
+        "id": mentor.types["one_on_one"],
+        "starts_at": WEDNESDAY_9_EAT.isoformat(),
+    }
+
+    without = (await quote(client, auth(mentee), **session)).json()
+    await give_points(platform, mentee.id, 1_234)
+    with_points = (await quote(client, auth(mentee), **session)).json()
+    in_usd = (await quote(client, auth(mentee), kind="signal_feed", id=dollars.id)).json()
+
+    assert without["points"] is None
+    assert with_points["points"] == {
+        "balance": 1_234,
+        "minor_per_point": 1,
+        "currency": "KES",
+        "worth_minor": 1_234,
+    }
+    assert in_usd["currency"] == "USD"
+    assert in_usd["points"] is None

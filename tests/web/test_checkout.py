@@ -315,3 +315,37 @@ async def test_the_mentor_search_takes_a_rate_in_major_units_of_a_currency(
     await page.set_viewport_size(PHONE_VIEWPORT)
     await assert_accessible(page, "mentors page, phone")
     await screenshot(page, "mentors-rate-filter-phone")
+
+
+async def test_points_are_turned_into_a_discount_from_the_checkout(
+    context: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    mentor, mentor_headers = await listed_mentor(live_server, tmp_path, "Hawa Mentor")
+    await offer_session(live_server, mentor_headers, 150_000)
+    mentee = await register(live_server, name="Imani Saver")
+    async with platform_of(live_server, tmp_path) as platform:
+        await fund_wallet(platform.pool, mentee.id, "KES", 500_000, datetime.now(UTC))
+        await give_points(platform, mentee.id, 30_000)
+
+    page = await context.new_page()
+    await sign_in(page, live_server, mentee, "/mentors")
+    card = page.locator(f"#results li[data-mentor-id='{mentor.id}']")
+    await card.get_by_role("button", name="Book Hawa Mentor").click()
+    await page.locator("#slots button").first.click()
+    dialog = page.get_by_role("dialog", name="Confirm and pay")
+    await expect(dialog).to_contain_text("You have 30,000 points, worth 300.00 KES.")
+    await dialog.get_by_role("button", name="Use 30,000 points for 300.00 KES off").click()
+    await expect(dialog.locator("[data-line='discount']")).to_contain_text("300.00 KES")
+    await expect(dialog.locator("[data-line='total']")).to_contain_text("1,200.00 KES")
+    await expect(dialog.locator("#checkout-points")).to_be_hidden()
+    await assert_accessible(page, "checkout after using points")
+    await dialog.get_by_role("button", name="Confirm and pay 1,200.00 KES").click()
+    await expect(dialog).to_have_count(0)
+
+    [booking] = await bookings_of(live_server, mentee)
+    assert booking["amount_minor"] == 120_000
+    async with live_server.api() as client:
+        points = await client.get(
+            "/api/v1/points/balance", headers=await headers_of(live_server, mentee)
+        )
+    assert points.json()["balance"] == 0

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from dracarys.offers import ItemKind, RefundPolicy
-from dracarys.points import Discount, DiscountCodeText
+from dracarys.points import Discount, DiscountCodeText, PointsForDiscount
 from dracarys.wire import Input, Schema
 
 
@@ -42,4 +42,6 @@ class Quote(Schema):
     balance_minor: int
     shortfall_minor: int
     refund_policy: RefundPolicy
+    # The buyer's points, if they could pay part of this price once converted to a code.
+    points: PointsForDiscount | None
     quoted_at: datetime

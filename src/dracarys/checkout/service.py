@@ -1,5 +1,6 @@
-"""Quoting a purchase: the selling domain's offer, the discount code's value, and the
-wallet's VAT split and balance, read together in one transaction. Nothing is written or
+"""Quoting a purchase: the selling domain's offer, the discount code's value (and what
+the buyer's points would be worth as one), and the wallet's VAT split and balance, read
+together in one transaction. Nothing is written or
 held: the slot, the seat, the money and the code stay free until the purchase itself."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dracarys.identity import CurrentUser
 from dracarys.mentorship import session_offer
 from dracarys.offers import Offer
 from dracarys.platform import Platform
-from dracarys.points import check_discount_code
+from dracarys.points import check_discount_code, points_for_discount
 from dracarys.trading import feed_offer
 from dracarys.wallet import quote_payment
 
@@ -45,6 +46,11 @@ async def quote(platform: Platform, buyer: CurrentUser, ask: QuoteInput) -> Quot
             else None
         )
         total = offer.price_minor - (discount.applied_minor if discount else 0)
+        points = (
+            await points_for_discount(conn, platform.settings, buyer.id, offer.currency)
+            if total > 0
+            else None
+        )
         payment = await quote_payment(
             conn,
             settings=platform.settings,
@@ -70,5 +76,6 @@ async def quote(platform: Platform, buyer: CurrentUser, ask: QuoteInput) -> Quot
         balance_minor=payment.available_minor,
         shortfall_minor=payment.shortfall_minor,
         refund_policy=offer.refund_policy,
+        points=points,
         quoted_at=platform.clock.now(),
     )

@@ -81,6 +81,16 @@ class Discount(Schema, kw_only=True):
     expires_at: datetime
 
 
+class PointsForDiscount(Schema, kw_only=True):
+    """What the buyer's points could take off a price if converted to a discount code:
+    `balance` points at `minor_per_point` minor units of `currency` each."""
+
+    balance: int
+    minor_per_point: int
+    currency: str
+    worth_minor: int
+
+
 class DiscountCodeView(Schema, kw_only=True):
     """One of the caller's discount codes."""
 

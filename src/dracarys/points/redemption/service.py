@@ -31,10 +31,12 @@ from dracarys.points.redemption.models import (
     Discount,
     DiscountCodeRecord,
     DiscountCodeView,
+    PointsForDiscount,
     Redemption,
     RedemptionRecord,
     Target,
 )
+from dracarys.settings import Settings
 
 # A credit to the wallet needs the identity checked this far.
 CASH_KYC_LEVEL = 2
@@ -298,6 +300,25 @@ async def redeem_discount_code(
     )
     assert spent  # the row lock and the check above rule out a concurrent spender
     return discount
+
+
+async def points_for_discount(
+    conn: Connection, settings: Settings, user_id: uuid.UUID, currency: str
+) -> PointsForDiscount | None:
+    """What the user's points are worth as a discount on a price in `currency` (a quote
+    offers to convert them); None when points do not pay that currency or there are none."""
+    if currency != settings.points_currency:
+        return None
+    current = await ledger_store.balance(conn, user_id)
+    if current is None or current.balance <= 0:
+        return None
+    rate = settings.points_minor_units_per_point
+    return PointsForDiscount(
+        balance=current.balance,
+        minor_per_point=rate,
+        currency=currency,
+        worth_minor=current.balance * rate,
+    )
 
 
 async def my_discount_codes(platform: Platform, user_id: uuid.UUID) -> list[DiscountCodeView]:

@@ -85,6 +85,7 @@ export async function openCheckout(item) {
   const lines = el("dl", { class: "checkout-lines", id: "checkout-lines" });
   const shortNote = el("p", { class: "checkout-short", id: "checkout-short", hidden: true });
   const codeNote = el("p", { class: "hint", id: "checkout-code-note", hidden: true });
+  const pointsOffer = el("div", { class: "checkout-points", id: "checkout-points", hidden: true });
   const codeInput = el("input", {
     id: "checkout-code", name: "discount_code", autocomplete: "off", spellcheck: "false",
     autocapitalize: "characters", "aria-describedby": "checkout-code-hint checkout-code-error",
@@ -105,7 +106,7 @@ export async function openCheckout(item) {
   const confirm = el("button", { type: "submit", class: "primary", id: "checkout-confirm" });
   const cancel = el("button", { type: "button" }, "Cancel");
   const form = el("form", { novalidate: true, id: "checkout-form" },
-    title, about, lines, codeNote, shortNote, codeField, policy,
+    title, about, lines, codeNote, shortNote, pointsOffer, codeField, policy,
     el("p", { class: "form-error", role: "alert" }),
     el("div", { class: "row checkout-actions" }, cancel, confirm));
   const dialog = el("dialog", {
@@ -143,12 +144,44 @@ export async function openCheckout(item) {
       el("button", { type: "button", class: "link-button", onclick: () => requote(quote.discount?.code || null) }, "check again"),
       ".");
     codeField.hidden = quote.price_minor === 0;
+    renderPoints();
     policy.replaceChildren(
       el("h3", { id: "checkout-policy-heading" }, "Refund policy"),
       el("p", {}, quote.refund_policy.summary),
       el("ul", {}, ...quote.refund_policy.terms.map((term) => el("li", {}, term))));
     confirm.textContent = free ? "Confirm" : `Confirm and pay ${money(quote.total_minor, quote.currency)}`;
     confirm.disabled = quote.shortfall_minor > 0;
+  }
+
+  /** The buyer's points as a discount on this price: as many as the total needs, at most all. */
+  function renderPoints() {
+    const points = quote.points;
+    pointsOffer.hidden = !points || Boolean(quote.discount) || quote.total_minor <= 0;
+    if (pointsOffer.hidden) return;
+    const use = Math.min(points.balance, Math.ceil(quote.total_minor / points.minor_per_point));
+    const worth = money(use * points.minor_per_point, points.currency);
+    pointsOffer.replaceChildren(
+      el("p", {}, `You have ${points.balance.toLocaleString("en-US")} points, worth ` +
+        `${money(points.worth_minor, points.currency)}.`),
+      el("button", { type: "button", onclick: () => usePoints(use) },
+        `Use ${use.toLocaleString("en-US")} points for ${worth} off`),
+      el("p", { class: "hint" }, "The discount code is yours for 90 days if you do not pay now."));
+  }
+
+  /** Convert points into a discount code (points API), then quote with it. */
+  async function usePoints(points) {
+    clearFormError(form);
+    try {
+      const redemption = await api("/api/v1/wallet/convert-points", {
+        method: "POST",
+        body: { points, target: "discount" },
+        headers: { "Idempotency-Key": `checkout-points-${key}` },
+      });
+      /** @type {HTMLInputElement} */ (codeInput).value = redemption.discount_code;
+      await requote(redemption.discount_code);
+    } catch (error) {
+      showFormError(form, error);
+    }
   }
 
   async function requote(code) {
