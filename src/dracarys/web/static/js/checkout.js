@@ -99,7 +99,7 @@ export async function openCheckout(item) {
     el("div", { class: "row" }, codeInput, apply),
     el("p", { class: "hint", id: "checkout-code-hint" },
       codes.length ? `You have ${codes.length} unused code${codes.length === 1 ? "" : "s"} in ${quote.currency}; start typing to pick one.`
-        : "Codes come from converting points into a discount on the Points page."),
+        : "Have a discount code bought with points? Type it here."),
     el("p", { class: "field-error", id: "checkout-code-error" }),
     codeList);
   const policy = el("section", { class: "checkout-policy", "aria-labelledby": "checkout-policy-heading" });
