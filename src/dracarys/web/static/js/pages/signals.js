@@ -105,14 +105,24 @@ async function setMirroring(sub, portfolioId) {
     flash("Create a paper portfolio on the Paper trading page first.");
     return;
   }
+  const body = portfolioId ? { mirror: { portfolio_id: portfolioId } } : {};
   try {
     await api(`/api/v1/trading/subscriptions/${sub.id}/cancel`, { method: "POST" });
-    await api(`/api/v1/trading/mentors/${sub.mentor_id}/subscriptions`, {
-      method: "POST",
-      body: portfolioId ? { mirror: { portfolio_id: portfolioId } } : {},
-      headers: { "Idempotency-Key": crypto.randomUUID() },
+    // Starting again charges nothing while a paid period runs (or for a free feed); when
+    // it would charge (a renewal is overdue), the checkout asks first.
+    const quote = await api("/api/v1/checkout/quote", {
+      method: "POST", body: { kind: "signal_feed", id: sub.mentor_id },
     });
-    flash(portfolioId ? "Mirroring on: new signals are copied into your portfolio." : "Mirroring off.", "info");
+    const started = quote.total_minor === 0
+      ? await api(`/api/v1/trading/mentors/${sub.mentor_id}/subscriptions`, {
+        method: "POST", body, headers: { "Idempotency-Key": crypto.randomUUID() },
+      })
+      : await openCheckout({ kind: "signal_feed", id: sub.mentor_id, body });
+    if (started) {
+      flash(portfolioId ? "Mirroring on: new signals are copied into your portfolio." : "Mirroring off.", "info");
+    } else {
+      flash("Your subscription ended without a payment: subscribe again to resume this feed.");
+    }
   } catch (error) {
     flash(error.message);
   }
