@@ -255,6 +255,9 @@ async def test_a_paid_signal_feed_is_subscribed_through_the_checkout(
     await expect(console.get_by_label("Monthly price (0 = free)")).to_have_value("250.50")
     await expect(console.get_by_label("Currency")).to_have_value("KES")
     await assert_accessible(console, "mentor console")
+    await console.set_viewport_size(PHONE_VIEWPORT)
+    await assert_accessible(console, "mentor console, phone")
+    await screenshot(console, "mentor-console-feed-plan-phone")
     await console.close()
 
     page = await context.new_page()
