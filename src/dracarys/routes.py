@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dracarys.backtests.api import ROUTES as BACKTEST_ROUTES
+from dracarys.checkout.api import ROUTES as CHECKOUT_ROUTES
 from dracarys.curriculum.api import ROUTES as CURRICULUM_ROUTES
 from dracarys.identity.api import ROUTES as IDENTITY_ROUTES
 from dracarys.mentorship.api import ROUTES as MENTORSHIP_ROUTES
@@ -24,6 +25,7 @@ ROUTE_HANDLERS: list[Any] = [
     *MENTORSHIP_ROUTES,
     *POINTS_ROUTES,
     *WALLET_ROUTES,
+    *CHECKOUT_ROUTES,
     *BACKTEST_ROUTES,
     *TRADING_ROUTES,
     *WEB_ROUTES,

@@ -178,3 +178,39 @@ async def test_auto_match_ranks_mentors_from_the_quiz_with_reasons(
     assert [(str(r["mentor_id"]), r["score"]) for r in stored] == [
         (m["mentor"]["id"], m["score"]) for m in matches
     ]
+
+
+async def test_every_card_names_its_next_free_slot_without_an_availability_filter(
+    client: Client, make_mentor
+) -> None:
+    # Weekday mornings in Nairobi; the clock is Monday 2026-01-05 09:00 UTC (12:00 in
+    # Nairobi, the end of today's hours), so the first free hour is Tuesday 09:00 EAT.
+    open_mentor = await make_mentor(specialties=("scalping",), hours=weekly("09:00", "12:00"))
+    no_hours = await make_mentor(specialties=("scalping",), hours=[])
+
+    cards = {m["id"]: m for m in await _search(client, skill="scalping")}
+
+    assert str(cards[str(open_mentor.id)]["next_available_at"]).startswith("2026-01-06T06:00:00")
+    assert cards[str(no_hours.id)]["next_available_at"] is None
+
+
+async def test_a_price_bound_with_a_currency_keeps_mentors_charging_in_it(
+    client: Client, make_mentor
+) -> None:
+    shillings = await make_mentor(specialties=("psychology",), hourly_rate_minor=150_000)
+    dollars = await make_mentor(specialties=("psychology",))
+    response = await client.patch(
+        f"/api/v1/users/{dollars.id}/mentor-profile",
+        json={"hourly_rate_minor": 4_000, "currency": "USD"},
+        headers=dollars.user.headers,
+    )
+    assert response.status_code == 200, response.text
+
+    in_kes = await _search(client, skill="psychology", max_price=200_000, currency="KES")
+    in_usd = await _search(client, skill="psychology", max_price=5_000, currency="USD")
+    bad = await client.get("/api/v1/mentors", params={"currency": "shillings"})
+
+    assert [m["id"] for m in in_kes] == [str(shillings.id)]
+    assert [m["id"] for m in in_usd] == [str(dollars.id)]
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["errors"][0]["field"] == "currency"

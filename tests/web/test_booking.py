@@ -1,5 +1,6 @@
-"""A mentee finds a vetted mentor, picks an open slot and books it from the mentors page;
-the booking the server confirmed is the one the page lists."""
+"""A mentee finds a vetted mentor, picks an open slot, confirms the checkout's quote and
+books it from the mentors page; the booking the server confirmed is the one the page
+lists. (tests/web/test_checkout.py covers the checkout itself: shortfall, top-up, codes.)"""
 
 from __future__ import annotations
 
@@ -79,11 +80,16 @@ async def test_mentee_books_an_open_slot_from_the_mentors_page(
     await sign_in(page, live_server, mentee, "/mentors")
     card = page.locator(f"#results li[data-mentor-id='{mentor.id}']")
     await expect(card).to_contain_text("1,500.00 KES")
+    await expect(card).not_to_contain_text("none in 14 days")  # open every day: a next free slot
     await card.get_by_role("button", name="Book Wanjiru Mentor").click()
     await expect(page.get_by_label("Session type")).to_contain_text("Forex review")
     first_slot = page.locator("#slots button").first
     await expect(first_slot).to_be_visible()
     await first_slot.click()
+    dialog = page.get_by_role("dialog", name="Confirm and pay")
+    await expect(dialog.locator("[data-line='total']")).to_contain_text("1,500.00 KES")
+    await dialog.get_by_role("button", name="Confirm and pay 1,500.00 KES").click()
+    await expect(dialog).to_have_count(0)
     await expect(page.locator("#booking-status")).to_contain_text("Booked: Forex review")
 
     async with live_server.api() as client:

@@ -4,7 +4,8 @@ assessments with certificates, and assignments.
 Other domains may know a cohort (`cohort_of`: its program, owner, price and head count)
 and its members (`is_cohort_member`, `cohort_members`), and link a cohort live session's
 recording to a lesson of the cohort's program (`link_lesson_recording`). Mentorship uses
-these for cohort live sessions; the curriculum knows nothing of mentorship.
+these for cohort live sessions; the curriculum knows nothing of mentorship. The checkout
+asks what joining a cohort would cost, and under which refund policy (`cohort_offer`).
 
 Onboarding: mentorship holds the newcomer's quiz and asks the curriculum for programs
 that fit the answers (`suggest_programs` with `ProgramPreferences`, answered with
@@ -13,7 +14,7 @@ that fit the answers (`suggest_programs` with `ProgramPreferences`, answered wit
 from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of, link_lesson_recording
 from dracarys.curriculum.demo import seed_curriculum_demo
-from dracarys.curriculum.enrolment.service import cohort_members, is_cohort_member
+from dracarys.curriculum.enrolment.service import cohort_members, cohort_offer, is_cohort_member
 from dracarys.curriculum.onboarding.models import ProgramPreferences, ProgramSuggestions
 from dracarys.curriculum.onboarding.service import suggest_programs
 
@@ -23,6 +24,7 @@ __all__ = [
     "ProgramSuggestions",
     "cohort_members",
     "cohort_of",
+    "cohort_offer",
     "is_cohort_member",
     "link_lesson_recording",
     "seed_curriculum_demo",

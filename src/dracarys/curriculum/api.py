@@ -204,7 +204,7 @@ class CurriculumController(Controller):
         "/cohorts/{cohort_id:uuid}/join",
         operation_id="joinCohort",
         status_code=HTTP_201_CREATED,
-        summary="Enrol (paid programs pay into escrow)",
+        summary="Enrol (paid programs pay into escrow, less a discount code if one is given)",
     )
     async def join(
         self,
@@ -215,7 +215,13 @@ class CurriculumController(Controller):
         # Optional: the Idempotency-Key header alone is a whole request.
         data: JSONBody[EnrolInput | None] = None,
     ) -> EnrolmentView:
-        return await enrolment.join_cohort(platform, current_user, cohort_id, idempotency_key)
+        return await enrolment.join_cohort(
+            platform,
+            current_user,
+            cohort_id,
+            idempotency_key,
+            discount_code=data.discount_code if data is not None else None,
+        )
 
     @post(
         "/cohorts/{cohort_id:uuid}/leave",

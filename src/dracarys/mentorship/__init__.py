@@ -2,10 +2,13 @@
 calendar sync, cohort live sessions and mentor compensation.
 
 What others may call: the scheduled jobs (`emit_due_reminders`, `complete_ended_sessions`),
-a mentor's month for the monthly bonus (`mentor_months`), the demo seeder, and the
-onboarding quiz's choices for the page that asks them (`QUIZ_MARKETS`, `QUIZ_STYLES`). Mentorship
-depends on the curriculum's public surface for cohort live sessions, never the reverse."""
+a mentor's month for the monthly bonus (`mentor_months`), what booking a slot would cost
+and under which refund policy (`session_offer`, for the checkout), the demo seeder, and the
+onboarding quiz's choices for the page that asks them (`QUIZ_MARKETS`, `QUIZ_STYLES`).
+Mentorship depends on the curriculum's public surface for cohort live sessions, never the
+reverse."""
 
+from dracarys.mentorship.bookings.service import session_offer
 from dracarys.mentorship.compensation.service import mentor_months
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.mentorship.discovery.models import MARKETS as QUIZ_MARKETS
@@ -19,4 +22,5 @@ __all__ = [
     "emit_due_reminders",
     "mentor_months",
     "seed_mentorship_demo",
+    "session_offer",
 ]

@@ -77,11 +77,13 @@ class MentorDiscoveryController(Controller):
         language: Annotated[str | None, Parameter(pattern=r"^[a-zA-Z]{2}$")] = None,
         available_within_days: Annotated[int | None, Parameter(ge=1, le=60)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        currency: Annotated[str | None, Parameter(pattern=r"^[A-Z]{3}$")] = None,
     ) -> MentorSearch:
         """`skill` is a specialty (options, forex…); `timezone` an IANA name or an
         abbreviation such as EAT (only mentors whose hours overlap the viewer's 08:00–20:00
-        are kept, most overlap first); prices are hourly rates in minor units."""
-        mentors = await discovery.search_mentors(
+        are kept, most overlap first); prices are hourly rates in minor units, of mentors
+        charging in `currency` when it is given."""
+        return await discovery.search_mentors(
             platform,
             skill=skill,
             timezone=timezone,
@@ -91,8 +93,8 @@ class MentorDiscoveryController(Controller):
             language=language,
             available_within_days=available_within_days,
             limit=limit,
+            currency=currency,
         )
-        return MentorSearch(mentors=mentors)
 
     @get(
         "/{mentor_id:uuid}/session-types",

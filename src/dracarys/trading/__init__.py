@@ -4,9 +4,10 @@ signals with a verified track record, subscriptions with mirroring, leaderboards
 
 What other parts of the platform may use: the HTTP routes (`trading.api.ROUTES`, for the
 composition root), who may watch `signals:` and `portfolio:` streams (the channel
-policies' checks), the paper loop's runtime, the scheduled renewal of paid feeds, the
-`signal.published` mirroring step, the demo seeder, the e-mail templates it sends, and
-the events it writes."""
+policies' checks), what subscribing to a feed would cost and under which refund policy
+(`feed_offer`, for the checkout), the paper loop's runtime, the scheduled renewal of paid
+feeds, the `signal.published` mirroring step, the demo seeder, the e-mail templates it
+sends, and the events it writes."""
 
 from dracarys.trading.demo import seed_trading_demo
 from dracarys.trading.events import PAPER_ORDER_FILLED, PaperOrderFilled
@@ -28,6 +29,7 @@ from dracarys.trading.signals.models import Signal
 from dracarys.trading.signals.service import mirror_signal
 from dracarys.trading.signals.subscriptions import (
     EMAIL_TEMPLATES,
+    feed_offer,
     may_watch_signals,
     renew_due_subscriptions,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "SubscriptionBilled",
     "SubscriptionStarted",
     "demo_feed",
+    "feed_offer",
     "may_watch_signals",
     "mirror_signal",
     "paper_trading",

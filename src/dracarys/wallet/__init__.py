@@ -6,7 +6,8 @@ the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `c
 (idempotent calls).
 
 What other domains, the workers and the upgrade may use is listed here: escrow for what
-they sell and a mentor's contract share (inside their own transaction), the ledger's
+they sell and a mentor's contract share (inside their own transaction), what a payment
+would charge before it is made (`quote_payment`: VAT, balance, shortfall), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, the consumer that sends them live to their users'
 pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and
@@ -14,6 +15,8 @@ the demo seeder.
 The routes are `dracarys.wallet.api.ROUTES`."""
 
 from dracarys.wallet.balances.service import LIVE_TOPICS, publish_wallet_changes
+from dracarys.wallet.charges.models import PaymentQuote
+from dracarys.wallet.charges.service import quote_payment
 from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.credits.service import (
     credit_points_conversion,
@@ -79,6 +82,7 @@ __all__ = [
     "InsufficientFunds",
     "MentorMonth",
     "PaymentCaptured",
+    "PaymentQuote",
     "PayoutCompleted",
     "PayoutFailed",
     "PayoutNeedsReview",
@@ -91,6 +95,7 @@ __all__ = [
     "pay_mentor_bonuses",
     "previous_month",
     "publish_wallet_changes",
+    "quote_payment",
     "reconcile_payouts_in_flight",
     "refund_escrow",
     "release_due_escrows",

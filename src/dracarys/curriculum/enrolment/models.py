@@ -8,6 +8,7 @@ from datetime import datetime
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
+from dracarys.points import DiscountCodeText
 from dracarys.wire import Input, Schema
 
 
@@ -23,13 +24,15 @@ class Enrolment(msgspec.Struct, frozen=True, kw_only=True):
 
 class EnrolInput(Input):
     idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
+    # A discount code bought with points, spent on this enrolment (it pays part of the price).
+    discount_code: DiscountCodeText | None = None
 
 
 class EnrolmentView(Schema):
     cohort_id: uuid.UUID
     program_id: uuid.UUID
     user_id: uuid.UUID
-    amount_minor: int
+    amount_minor: int  # what the learner paid: the price less any discount
     currency: str
     escrow_id: uuid.UUID | None
     enrolled_at: datetime

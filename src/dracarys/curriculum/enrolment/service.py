@@ -1,22 +1,26 @@
-"""Enrolment: joining a cohort before it ends while it has room (a paid program's price
-held in escrow for its mentor), leaving before it starts (refunded in full), and who
-counts as a cohort's member or a program's learner."""
+"""Enrolment: joining a cohort before it ends while it has room (a paid program's price,
+less a discount code if one is spent, held in escrow for its mentor), leaving before it
+starts (refunded in full), and who counts as a cohort's member or a program's learner.
+`cohort_offer` says what joining would cost, and under which refund policy, before it."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dracarys.curriculum import events
+from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of
 from dracarys.curriculum.enrolment import store
 from dracarys.curriculum.enrolment.models import Enrolment, EnrolmentView
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role
+from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
+from dracarys.points import redeem_discount_code
 from dracarys.wallet import hold_escrow, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
@@ -36,11 +40,66 @@ def _enrolment_view(enrolment: Enrolment) -> EnrolmentView:
     )
 
 
+def enrolment_refund_policy() -> RefundPolicy:
+    """The rules `leave_cohort` applies and the escrow timing `join_cohort` sets, in words."""
+    release_days = ENROLMENT_RELEASE_AFTER_START.days
+    return RefundPolicy(
+        summary="Leave before the cohort starts for a full refund; no refund after the start.",
+        terms=[
+            "Leave the cohort before it starts and everything you paid comes back to your wallet.",
+            "Once the cohort has started, leaving refunds nothing.",
+            "Your payment is held in escrow and released to the mentor "
+            f"{release_days} day{'s' if release_days != 1 else ''} after the cohort starts.",
+            "A discount code is spent by the enrolment: a refund returns what you paid from "
+            "your wallet, not the code.",
+        ],
+    )
+
+
+def _ensure_joinable(cohort: Cohort, actor: CurrentUser, now: datetime, *, field: str) -> None:
+    """Refuse a join the cohort cannot take, naming the request's cohort field."""
+    if cohort.owner_id == actor.id:
+        raise Conflict("mentors do not join their own cohorts")
+    if now >= cohort.ends_at:
+        raise Conflict("this cohort has ended", field=field)
+    if cohort.enrolled >= cohort.capacity:
+        raise Conflict("this cohort is full", field=field)
+
+
+async def cohort_offer(
+    conn: Connection, buyer: CurrentUser, cohort_id: uuid.UUID, now: datetime
+) -> Offer:
+    """What joining the cohort would cost and under which policy; refused as joining
+    would be. Reads only: no seat is held."""
+    cohort = await cohort_of(conn, cohort_id)
+    if cohort is None:
+        raise NotFound("no such cohort", field="id")
+    if await store.program_enrolment(conn, cohort.program_id, buyer.id) is not None:
+        raise Conflict("you are already in a cohort of this program", field="id")
+    _ensure_joinable(cohort, buyer, now, field="id")
+    return Offer(
+        kind="cohort",
+        item_id=cohort.id,
+        title=cohort.program_title,
+        detail=f"{cohort.title}, {cohort.starts_at:%d %b %Y} to {cohort.ends_at:%d %b %Y}",
+        seller_id=cohort.owner_id,
+        price_minor=cohort.price_minor,
+        currency=cohort.currency,
+        refund_policy=enrolment_refund_policy(),
+    )
+
+
 async def join_cohort(
-    platform: Platform, actor: CurrentUser, cohort_id: uuid.UUID, idempotency_key: str
+    platform: Platform,
+    actor: CurrentUser,
+    cohort_id: uuid.UUID,
+    idempotency_key: str,
+    *,
+    discount_code: str | None = None,
 ) -> EnrolmentView:
-    """Join a cohort before it ends while it has room; a paid program's price goes into
-    escrow for its mentor. Joining again returns the enrolment."""
+    """Join a cohort before it ends while it has room; a paid program's price, less what
+    the discount code takes off, goes into escrow for its mentor, the code spent in the
+    same transaction. Joining again returns the enrolment."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         cohort = await cohort_of(conn, cohort_id, lock=True)
@@ -51,21 +110,28 @@ async def join_cohort(
             other = await store.program_enrolment(conn, cohort.program_id, actor.id)
             if other is not None:
                 raise Conflict("you are already in another cohort of this program")
-            if cohort.owner_id == actor.id:
-                raise Conflict("mentors do not join their own cohorts")
-            if now >= cohort.ends_at:
-                raise Conflict("this cohort has ended", field="cohort_id")
-            if cohort.enrolled >= cohort.capacity:
-                raise Conflict("this cohort is full", field="cohort_id")
+            _ensure_joinable(cohort, actor, now, field="cohort_id")
+            amount_minor = cohort.price_minor
+            if discount_code is not None:
+                discount = await redeem_discount_code(
+                    conn,
+                    code=discount_code,
+                    user_id=actor.id,
+                    price_minor=cohort.price_minor,
+                    currency=cohort.currency,
+                    used_for=f"enrolment:{cohort_id}:{actor.id}",
+                    now=now,
+                )
+                amount_minor -= discount.applied_minor
             escrow_id = None
-            if cohort.price_minor > 0:
+            if amount_minor > 0:
                 escrow = await hold_escrow(
                     conn,
                     settings=platform.settings,
                     now=now,
                     payer_id=actor.id,
                     mentor_id=cohort.owner_id,
-                    amount_minor=cohort.price_minor,
+                    amount_minor=amount_minor,
                     currency=cohort.currency,
                     reference=f"cohort:{cohort_id}",
                     idempotency_key=f"enrol:{cohort_id}:{actor.id}:{idempotency_key}",
@@ -84,7 +150,7 @@ async def join_cohort(
                 cohort_id=cohort_id,
                 user_id=actor.id,
                 program_id=cohort.program_id,
-                amount_minor=cohort.price_minor,
+                amount_minor=amount_minor,
                 currency=cohort.currency,
                 escrow_id=escrow_id,
                 now=now,
@@ -96,7 +162,7 @@ async def join_cohort(
                     "user_id": str(actor.id),
                     "cohort_id": str(cohort_id),
                     "program_id": str(cohort.program_id),
-                    "amount_minor": cohort.price_minor,
+                    "amount_minor": amount_minor,
                     "currency": cohort.currency,
                 },
             )

@@ -11,6 +11,7 @@ import msgspec
 
 from dracarys.idempotency import IdempotencyKey
 from dracarys.mentorship.sessions.models import SessionView
+from dracarys.points import DiscountCodeText
 from dracarys.wire import Input, Schema
 
 
@@ -18,6 +19,8 @@ class BookingInput(Input):
     session_type_id: uuid.UUID
     starts_at: datetime
     idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
+    # A discount code bought with points, spent on this booking (it pays part of the price).
+    discount_code: DiscountCodeText | None = None
 
 
 class RescheduleInput(Input):
@@ -33,7 +36,7 @@ class BookingView(Schema):
     session: SessionView
     mentee_id: uuid.UUID
     status: str
-    amount_minor: int
+    amount_minor: int  # what the mentee paid: the price less any discount
     currency: str
     escrow_id: uuid.UUID | None
     refunded_minor: int

@@ -1,5 +1,7 @@
-"""Booking a session: hold the slot, take the price into escrow, confirm — in one
-transaction, so a failed payment leaves the slot free and nothing half-done. Then
+"""Booking a session: hold the slot, spend the discount code if one is given, take the
+rest of the price into escrow, confirm — in one transaction, so a failed payment leaves
+the slot free, the code unspent and nothing half-done. Before it, `session_offer` says
+what a booking would cost and under which refund policy (for the checkout's quote). Then
 cancellation under the refund policy (by the mentee, or the whole session by its
 mentor) and moving a 1:1 session to another free slot.
 
@@ -21,12 +23,19 @@ from dracarys.identity import CurrentUser
 from dracarys.mentorship import events
 from dracarys.mentorship.bookings.models import BookingInput, BookingView
 from dracarys.mentorship.schedules.models import SessionKind, SessionType
-from dracarys.mentorship.schedules.service import ensure_offered_start, session_type_of
+from dracarys.mentorship.schedules.service import (
+    ensure_offered_start,
+    open_slots,
+    session_type_of,
+)
 from dracarys.mentorship.sessions import store
 from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, SessionView
 from dracarys.mentorship.sessions.service import new_room_name, session_view
+from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
+from dracarys.points import redeem_discount_code
+from dracarys.settings import Settings
 from dracarys.wallet import hold_escrow, refund_escrow
 
 FULL_REFUND_BPS = 10_000
@@ -48,6 +57,74 @@ async def _booking_view(
         currency=booking.currency,
         escrow_id=booking.escrow_id,
         refunded_minor=booking.refunded_minor,
+    )
+
+
+# ---- what a booking would cost ---------------------------------------------------------
+
+
+def booking_refund_policy(settings: Settings) -> RefundPolicy:
+    """The cancellation rules `refund_bps` and `reschedule_booking` apply, and the escrow
+    timing `book_session` sets, in words."""
+    hours = settings.mentorship_full_refund_hours
+    late_pct = f"{settings.mentorship_late_refund_bps / 100:g}%"
+    grace_hours = int(ESCROW_RELEASE_GRACE.total_seconds() // 3600)
+    return RefundPolicy(
+        summary=f"Free cancellation until {hours} h before the start; {late_pct} back after.",
+        terms=[
+            f"Cancel at least {hours} hours before the start and everything you paid comes "
+            "back to your wallet.",
+            f"Cancel later than that and {late_pct} of what you paid comes back.",
+            "If the mentor cancels, everything you paid comes back.",
+            f"A 1:1 session can be moved to another free slot until {hours} hours before "
+            "it starts.",
+            "Your payment is held in escrow and released to the mentor "
+            f"{grace_hours} hours after the session ends; open a dispute before then if "
+            "something went wrong.",
+            "A discount code is spent by the booking: a refund returns what you paid from "
+            "your wallet, not the code.",
+        ],
+    )
+
+
+async def session_offer(
+    conn: Connection,
+    platform: Platform,
+    buyer: CurrentUser,
+    session_type_id: uuid.UUID,
+    starts_at: datetime | None,
+    now: datetime,
+) -> Offer:
+    """What booking `starts_at` of the session type would cost and under which policy;
+    refused as the booking would be (unknown type, own session, a time not offered or
+    already taken). Reads only: the slot is not held."""
+    if starts_at is None:
+        raise InvalidInput("choose a time for the session", field="starts_at")
+    session_type = await session_type_of(conn, session_type_id)
+    if session_type is None or not session_type.active:
+        raise NotFound("no such session type", field="id")
+    if session_type.mentor_id == buyer.id:
+        raise InvalidInput("you cannot book your own session", field="id")
+    starts_at = starts_at.astimezone(UTC) if starts_at.tzinfo else starts_at
+    await ensure_offered_start(conn, session_type, starts_at, now)
+    duration = timedelta(minutes=session_type.duration_minutes)
+    slots = await open_slots(conn, session_type, start=starts_at, end=starts_at + duration, now=now)
+    if not any(start == starts_at for start, _, _ in slots):
+        raise Conflict("this slot was just taken; choose another time", field="starts_at")
+    kind = {
+        SessionKind.ONE_ON_ONE: "1:1",
+        SessionKind.GROUP: "group",
+        SessionKind.WORKSHOP: "workshop",
+    }[session_type.kind]
+    return Offer(
+        kind="session",
+        item_id=session_type.id,
+        title=session_type.title,
+        detail=f"{session_type.duration_minutes} min, {kind}",
+        seller_id=session_type.mentor_id,
+        price_minor=session_type.price_minor,
+        currency=session_type.currency,
+        refund_policy=booking_refund_policy(platform.settings),
     )
 
 
@@ -105,8 +182,9 @@ async def _with_free_seat(conn: Connection, session: MentorSession) -> MentorSes
 async def book_session(
     platform: Platform, actor: CurrentUser, data: BookingInput, idempotency_key: str
 ) -> BookingView:
-    """Hold the slot, take the price into escrow, confirm — in one transaction, so a
-    failed payment leaves the slot free and nothing half-done."""
+    """Hold the slot, spend the discount code (if any), take the rest of the price into
+    escrow, confirm — in one transaction, so a failed payment leaves the slot free, the
+    code unspent and nothing half-done."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await xact_lock(conn, "booking", actor.id, idempotency_key)
@@ -132,6 +210,18 @@ async def book_session(
         await ensure_offered_start(conn, session_type, starts_at, now)
         session = await _take_session_seat(conn, platform, session_type, starts_at)
         booking_id = uuid.uuid4()
+        amount_minor = session_type.price_minor
+        if data.discount_code is not None:
+            discount = await redeem_discount_code(
+                conn,
+                code=data.discount_code,
+                user_id=actor.id,
+                price_minor=session_type.price_minor,
+                currency=session_type.currency,
+                used_for=f"booking:{booking_id}",
+                now=now,
+            )
+            amount_minor -= discount.applied_minor
         try:
             async with conn.transaction():
                 await store.insert_booking(
@@ -140,7 +230,7 @@ async def book_session(
                     session_id=session.id,
                     mentee_id=actor.id,
                     status="held",
-                    amount_minor=session_type.price_minor,
+                    amount_minor=amount_minor,
                     currency=session_type.currency,
                     idempotency_key=idempotency_key,
                     now=now,
@@ -148,14 +238,14 @@ async def book_session(
         except asyncpg.UniqueViolationError:
             raise Conflict("you already have a seat in this session") from None
         escrow_id = None
-        if session_type.price_minor > 0:
+        if amount_minor > 0:
             escrow = await hold_escrow(
                 conn,
                 settings=platform.settings,
                 now=now,
                 payer_id=actor.id,
                 mentor_id=session_type.mentor_id,
-                amount_minor=session_type.price_minor,
+                amount_minor=amount_minor,
                 currency=session_type.currency,
                 reference=f"session:{session.id}",
                 idempotency_key=f"booking:{booking_id}",
@@ -177,11 +267,7 @@ async def book_session(
             await emit(
                 conn,
                 events.SESSION_PAID,
-                {
-                    **common,
-                    "amount_minor": session_type.price_minor,
-                    "currency": session_type.currency,
-                },
+                {**common, "amount_minor": amount_minor, "currency": session_type.currency},
             )
         confirmed = await store.booking(conn, booking_id)
         assert confirmed is not None

@@ -55,6 +55,8 @@ class MentorCard(Schema):
 
 class MentorSearch(Schema):
     mentors: list[MentorCard]
+    # How far ahead each card's `next_available_at` was looked for (null: none that soon).
+    next_free_within_days: int
 
 
 class QuizInput(Input):

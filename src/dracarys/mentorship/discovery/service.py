@@ -33,6 +33,7 @@ from dracarys.mentorship.discovery.models import (
     MatchList,
     MatchView,
     MentorCard,
+    MentorSearch,
     QuizInput,
     QuizView,
 )
@@ -60,6 +61,9 @@ MATCH_CANDIDATES = 200
 MATCH_RESULTS = 10
 # Candidates fetched when overlap or availability, computed here, filter them further.
 SEARCH_CANDIDATES = 500
+# How far ahead a card looks for its next free slot when the search sets no availability
+# horizon: the two weeks the booking panel lists.
+NEXT_FREE_HORIZON_DAYS = 14
 
 
 def _card(mentor: MentorListing, name: str, languages: list[str]) -> MentorCard:
@@ -134,9 +138,12 @@ async def search_mentors(
     language: str | None,
     available_within_days: int | None,
     limit: int,
-) -> list[MentorCard]:
-    """Filters in SQL first; timezone overlap (viewer working hours 08:00–20:00) and
-    availability need the schedules, so they are computed for the remaining mentors."""
+    currency: str | None = None,
+) -> MentorSearch:
+    """Filters in SQL first; timezone overlap (viewer working hours 08:00–20:00),
+    availability and the rate's currency are applied to the remaining mentors here. Each
+    card names its mentor's next free slot within the availability horizon asked for, or
+    within `NEXT_FREE_HORIZON_DAYS`."""
     zone = resolve_timezone(timezone) if timezone else None
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
@@ -148,8 +155,13 @@ async def search_mentors(
             max_rate_minor=max_price,
             min_rating=min_rating,
             among=speakers,
-            limit=limit if zone is None and available_within_days is None else SEARCH_CANDIDATES,
+            limit=limit
+            if zone is None and available_within_days is None and currency is None
+            else SEARCH_CANDIDATES,
         )
+        if currency is not None:
+            # A price bound means something in one currency only.
+            mentors = [m for m in mentors if m.currency == currency]
         cards = await _cards(conn, platform.settings, mentors, viewer_zone=zone, now=now)
         if zone is not None:
             cards = [c for c in cards if (c.overlap_minutes_per_week or 0) > 0]
@@ -162,8 +174,17 @@ async def search_mentors(
                 )
                 if card.next_available_at is not None:
                     kept.append(card)
-            cards = kept
-    return cards[:limit]
+            cards = kept[:limit]
+        else:
+            # Every card shows when its mentor is next free, filtered on it or not.
+            cards = cards[:limit]
+            for card in cards:
+                card.next_available_at = await _next_available(
+                    conn, card.id, now, NEXT_FREE_HORIZON_DAYS
+                )
+    return MentorSearch(
+        mentors=cards, next_free_within_days=available_within_days or NEXT_FREE_HORIZON_DAYS
+    )
 
 
 async def set_languages(platform: Platform, actor: CurrentUser, languages: list[str]) -> None:

@@ -1,12 +1,17 @@
 """Spending points: the debit and the redemption record commit together or not at all,
 once per idempotency key. Cash-like targets need KYC level 2 and a hold; after it the
-credit owed is recorded and announced to the wallet, which says when it landed."""
+credit owed is recorded and announced to the wallet, which says when it landed.
+
+A discount redemption issues a code its owner spends at checkout: `check_discount_code`
+says what it would take off a price (reserving nothing, for a quote), and
+`redeem_discount_code` spends it inside the purchase's own transaction, so the code is
+used if and only if the purchase commits."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -21,8 +26,13 @@ from dracarys.points.ledger import store as ledger_store
 from dracarys.points.redemption import store
 from dracarys.points.redemption.models import (
     CASH_EQUIVALENT,
+    DISCOUNT_CODE_VALID_FOR,
     ConversionPolicy,
     ConvertPointsInput,
+    Discount,
+    DiscountCodeRecord,
+    DiscountCodeView,
+    PointsForDiscount,
     Redemption,
     RedemptionItem,
     RedemptionRecord,
@@ -34,6 +44,7 @@ from dracarys.points.redemption.policy import (
     conversion_policy,
     value_minor,
 )
+from dracarys.settings import Settings
 
 
 def _redemption(record: RedemptionRecord, balance_after: int) -> Redemption:
@@ -50,6 +61,8 @@ def _redemption(record: RedemptionRecord, balance_after: int) -> Redemption:
         created_at=record.created_at,
         release_at=record.release_at,
         balance=balance_after,
+        discount_expires_at=record.discount_expires_at,
+        discount_used_at=record.discount_used_at,
     )
 
 
@@ -94,6 +107,7 @@ async def convert_points(
                     field="target",
                 )
         redemption_id = uuid.uuid4()
+        discount = body.target is Target.DISCOUNT
         record = await store.insert_redemption(
             conn,
             id=redemption_id,
@@ -104,9 +118,8 @@ async def convert_points(
             value_minor=value_minor(settings, body.points),
             currency=settings.points_currency,
             status="held" if cash_like else "fulfilled",
-            discount_code=(
-                "PTS-" + secrets.token_hex(5).upper() if body.target is Target.DISCOUNT else None
-            ),
+            discount_code="PTS-" + secrets.token_hex(5).upper() if discount else None,
+            discount_expires_at=now + DISCOUNT_CODE_VALID_FOR if discount else None,
             idempotency_key=idempotency_key,
             request_hash=digest,
             created_at=now,
@@ -224,3 +237,137 @@ async def release_held_redemptions(platform: Platform, *, batch_size: int = 200)
 async def credit_landed(conn: Connection, platform: Platform, redemption_id: uuid.UUID) -> bool:
     """The wallet credited a released redemption: the credit owed is settled (once)."""
     return await store.mark_credit_landed(conn, redemption_id, platform.clock.now())
+
+
+# ---- discount codes at checkout --------------------------------------------------------
+
+
+def _normalised(code: str) -> str:
+    return code.strip().upper()
+
+
+def _discount(
+    found: DiscountCodeRecord | None,
+    code: str,
+    *,
+    user_id: uuid.UUID,
+    price_minor: int,
+    currency: str,
+    now: datetime,
+) -> Discount:
+    """What the code takes off this price, or the refusal naming `discount_code`. Someone
+    else's code reads as no code at all: a guess learns nothing about other people's."""
+    if found is None or found.user_id != user_id:
+        raise InvalidInput(
+            f"{code} is not one of your discount codes; check how it is spelled",
+            field="discount_code",
+        )
+    if found.used_at is not None:
+        raise Conflict(
+            f"discount code {code} was already used on {found.used_at:%d %b %Y}",
+            field="discount_code",
+        )
+    if found.expires_at <= now:
+        raise InvalidInput(
+            f"discount code {code} expired on {found.expires_at:%d %b %Y}", field="discount_code"
+        )
+    if found.currency != currency:
+        raise InvalidInput(
+            f"discount code {code} pays {found.currency} prices; this price is in {currency}",
+            field="discount_code",
+        )
+    if price_minor <= 0:
+        raise InvalidInput("this is free: there is nothing to discount", field="discount_code")
+    return Discount(
+        code=found.code,
+        redemption_id=found.redemption_id,
+        value_minor=found.value_minor,
+        applied_minor=min(found.value_minor, price_minor),
+        currency=found.currency,
+        expires_at=found.expires_at,
+    )
+
+
+async def check_discount_code(
+    conn: Connection,
+    *,
+    code: str,
+    user_id: uuid.UUID,
+    price_minor: int,
+    currency: str,
+    now: datetime,
+) -> Discount:
+    """What `user_id`'s code would take off a price, for a quote: nothing is reserved, so
+    the code is still the owner's to spend (or lose to an earlier purchase)."""
+    code = _normalised(code)
+    found = await store.discount_code(conn, code)
+    return _discount(
+        found, code, user_id=user_id, price_minor=price_minor, currency=currency, now=now
+    )
+
+
+async def redeem_discount_code(
+    conn: Connection,
+    *,
+    code: str,
+    user_id: uuid.UUID,
+    price_minor: int,
+    currency: str,
+    used_for: str,
+    now: datetime,
+) -> Discount:
+    """Spend `user_id`'s code on the purchase `used_for` (e.g. `booking:<id>`), inside the
+    purchase's transaction: the code's row stays locked until it commits, so of two
+    purchases with one code one spends it and the other gets a 409 naming
+    `discount_code`; a purchase that rolls back leaves the code unspent."""
+    code = _normalised(code)
+    found = await store.discount_code(conn, code, lock=True)
+    discount = _discount(
+        found, code, user_id=user_id, price_minor=price_minor, currency=currency, now=now
+    )
+    spent = await store.mark_discount_used(
+        conn,
+        discount.redemption_id,
+        used_for=used_for,
+        applied_minor=discount.applied_minor,
+        at=now,
+    )
+    assert spent  # the row lock and the check above rule out a concurrent spender
+    return discount
+
+
+async def points_for_discount(
+    conn: Connection, settings: Settings, user_id: uuid.UUID, currency: str
+) -> PointsForDiscount | None:
+    """What the user's points are worth as a discount on a price in `currency` (a quote
+    offers to convert them); None when points do not pay that currency or there are none."""
+    if currency != settings.points_currency:
+        return None
+    current = await ledger_store.balance(conn, user_id)
+    if current is None or current.balance <= 0:
+        return None
+    rate = settings.points_minor_units_per_point
+    return PointsForDiscount(
+        balance=current.balance,
+        minor_per_point=rate,
+        currency=currency,
+        worth_minor=current.balance * rate,
+    )
+
+
+async def my_discount_codes(platform: Platform, user_id: uuid.UUID) -> list[DiscountCodeView]:
+    """The caller's discount codes, newest first, each usable, used or expired."""
+    now = platform.clock.now()
+    async with platform.pool.acquire() as conn:
+        codes = await store.discount_codes_of(conn, user_id)
+    return [
+        DiscountCodeView(
+            code=c.code,
+            value_minor=c.value_minor,
+            currency=c.currency,
+            expires_at=c.expires_at,
+            used_at=c.used_at,
+            status="used" if c.used_at else "expired" if c.expires_at <= now else "usable",
+        )
+        for c in codes
+    ]

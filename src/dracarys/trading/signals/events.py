@@ -37,6 +37,7 @@ class SubscriptionStarted(Payload, frozen=True, kw_only=True):
     subscription_id: str
     subscriber_id: str
     mentor_id: str
+    # Charged now: the price less a discount; 0 for a free feed or a paid period carried over.
     amount_minor: int
     currency: str
     billing_status: str

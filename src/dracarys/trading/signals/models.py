@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
+from dracarys.points import DiscountCodeText
 from dracarys.trading.models import Currency, Price, Side, Symbol
 from dracarys.wire import Input, Schema
 
@@ -150,6 +151,8 @@ class MirrorSettings(Input):
 class SubscribeInput(Input):
     mirror: MirrorSettings | None = None
     idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
+    # A discount code bought with points, spent on the first 30 days of a paid feed.
+    discount_code: DiscountCodeText | None = None
 
 
 class PaidPeriod(msgspec.Struct, frozen=True, kw_only=True):

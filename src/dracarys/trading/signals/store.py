@@ -180,14 +180,16 @@ async def lock_subscription(
 
 
 async def paid_time_left(
-    conn: Connection, subscriber_id: uuid.UUID, mentor_id: uuid.UUID
+    conn: Connection, subscriber_id: uuid.UUID, mentor_id: uuid.UUID, *, lock: bool = True
 ) -> PaidPeriod | None:
-    """A cancelled subscription to this feed whose paid period has not ended."""
+    """A cancelled subscription to this feed whose paid period has not ended (locked,
+    unless `lock` is False for a read that changes nothing)."""
+    locking = "FOR UPDATE" if lock else ""
     row = await conn.fetchrow(
-        """SELECT id, paid_until, periods_paid, escrow_id FROM signal_subscriptions
-           WHERE subscriber_id = $1 AND mentor_id = $2 AND status = 'cancelled'
-             AND billing_status = 'paid'
-           ORDER BY paid_until DESC LIMIT 1 FOR UPDATE""",
+        f"""SELECT id, paid_until, periods_paid, escrow_id FROM signal_subscriptions
+            WHERE subscriber_id = $1 AND mentor_id = $2 AND status = 'cancelled'
+              AND billing_status = 'paid'
+            ORDER BY paid_until DESC LIMIT 1 {locking}""",
         subscriber_id,
         mentor_id,
     )

@@ -1,6 +1,8 @@
-"""Signal feeds as a product: a mentor's monthly plan, subscriptions (the first period
-paid from the wallet into escrow, idempotent per key), renewals every 30 days, who may
-watch a feed, and cancelling. The functions taking a platform own their transaction.
+"""Signal feeds as a product: a mentor's monthly plan, what subscribing would cost and
+under which refund policy (`feed_offer`, for the checkout), subscriptions (the first
+period paid from the wallet into escrow, less a discount code if one is spent, idempotent
+per key), renewals every 30 days, who may watch a feed, and cancelling. The functions
+taking a platform own their transaction.
 
 A paid feed is paid for 30 days at a time (the plan's price is monthly); a renewal the
 wallet cannot pay is retried for a week, then the subscription ends (a top-up months
@@ -18,8 +20,10 @@ from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role, account_of, contacts_of, display_names
 from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.money import format_money
+from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
+from dracarys.points import redeem_discount_code
 from dracarys.trading import service
 from dracarys.trading.signals import store as signal_store
 from dracarys.trading.signals.events import (
@@ -100,6 +104,65 @@ async def feed_plan(platform: Platform, mentor_id: uuid.UUID) -> FeedPlan:
             raise NotFound("no such mentor")
         plan = await signal_store.get_plan(conn, mentor_id)
     return plan or FeedPlan(mentor_id=mentor_id, monthly_price_minor=0, currency="USD")
+
+
+# --- what subscribing would cost -------------------------------------------------------
+
+
+def subscription_refund_policy() -> RefundPolicy:
+    """The billing and cancellation rules of a paid feed (`renew_due_subscriptions`,
+    `unsubscribe`, `_pay_period`), in words."""
+    days = SUBSCRIPTION_PERIOD.days
+    grace = PAST_DUE_GRACE.days
+    return RefundPolicy(
+        summary=f"Cancel any time; the feed stays open until the {days} days paid for end. "
+        "A period already paid is not refunded.",
+        terms=[
+            f"You pay for {days} days at a time: each renewal charges the full monthly price "
+            "from your wallet (a discount code pays part of the first period only).",
+            f"Cancel any time: the feed stays readable until the end of the {days} days paid "
+            "for; a period already paid is not refunded.",
+            "If your wallet cannot pay a renewal, the feed pauses and the payment is retried "
+            f"for {grace} days; after that the subscription ends.",
+            "Each period's payment is held in escrow and released to the mentor when the "
+            "period ends; open a dispute before then if something went wrong.",
+        ],
+    )
+
+
+async def feed_offer(
+    conn: Connection, platform: Platform, buyer: CurrentUser, mentor_id: uuid.UUID
+) -> Offer:
+    """What subscribing to the mentor's signals would charge now, refused as subscribing
+    would be (own feed, no such mentor, risk disclaimer not yet accepted, already
+    subscribed). Back before a cancelled period ran out, nothing is charged now."""
+    if mentor_id == buyer.id:
+        raise InvalidInput("you cannot subscribe to your own signals", field="id")
+    if not await _is_mentor(conn, mentor_id):
+        raise NotFound("no such mentor", field="id")
+    await service.ensure_acknowledged(conn, buyer.id, "your first signal subscription")
+    if await signal_store.active_subscription(conn, buyer.id, mentor_id) is not None:
+        raise Conflict("you already subscribe to this mentor's signals", field="id")
+    plan = await signal_store.get_plan(conn, mentor_id)
+    price = plan.monthly_price_minor if plan is not None else 0
+    currency = plan.currency.strip() if plan is not None else "USD"
+    names = await display_names(conn, platform.settings, {mentor_id})
+    detail = f"billed every {SUBSCRIPTION_PERIOD.days} days" if price else "free feed"
+    if price:
+        left = await signal_store.paid_time_left(conn, buyer.id, mentor_id, lock=False)
+        if left is not None:
+            detail = f"your paid period runs until {left.paid_until:%d %b %Y}: nothing to pay now"
+            price = 0
+    return Offer(
+        kind="signal_feed",
+        item_id=mentor_id,
+        title=f"{names[mentor_id]}'s signal feed",
+        detail=detail,
+        seller_id=mentor_id,
+        price_minor=price,
+        currency=currency,
+        refund_policy=subscription_refund_policy(),
+    )
 
 
 # --- subscriptions --------------------------------------------------------------------
@@ -198,11 +261,18 @@ async def start_subscription(
     price = plan.monthly_price_minor if plan is not None else 0
     currency = plan.currency if plan is not None else "USD"
     billing: dict[str, Any] = {"billing_status": "free"}
+    charged = 0
     if price > 0:
         if await signal_store.active_subscription(conn, user.id, mentor_id) is not None:
             raise Conflict("you already subscribe to this mentor's signals")
         left = await signal_store.paid_time_left(conn, user.id, mentor_id)
         if left is not None:
+            if body.discount_code is not None:
+                raise InvalidInput(
+                    "your paid period still runs, so nothing is charged now: keep the code "
+                    "for another purchase",
+                    field="discount_code",
+                )
             # Back before a cancelled period ran out: carry it over, charge nothing now.
             await signal_store.set_billing(conn, left.id, "expired")
             billing = {
@@ -212,8 +282,24 @@ async def start_subscription(
                 "escrow_id": left.escrow_id,
             }
         else:
-            escrow = await _pay_period(
-                conn, platform, subscription_id, user.id, mentor_id, price, currency, 1, now
+            charged = price
+            if body.discount_code is not None:
+                discount = await redeem_discount_code(
+                    conn,
+                    code=body.discount_code,
+                    user_id=user.id,
+                    price_minor=price,
+                    currency=currency,
+                    used_for=f"signal-subscription:{subscription_id}",
+                    now=now,
+                )
+                charged -= discount.applied_minor
+            escrow = (
+                await _pay_period(
+                    conn, platform, subscription_id, user.id, mentor_id, charged, currency, 1, now
+                )
+                if charged > 0
+                else None
             )
             billing = {
                 "billing_status": "paid",
@@ -221,6 +307,8 @@ async def start_subscription(
                 "periods_paid": 1,
                 "escrow_id": escrow,
             }
+    elif body.discount_code is not None:
+        raise InvalidInput("this feed is free: there is nothing to discount", field="discount_code")
     subscription = await signal_store.insert_subscription(
         conn,
         id=subscription_id,
@@ -241,7 +329,7 @@ async def start_subscription(
         subscription_id=str(subscription.id),
         subscriber_id=str(user.id),
         mentor_id=str(mentor_id),
-        amount_minor=price,
+        amount_minor=charged,
         currency=currency,
         billing_status=subscription.billing_status,
     )

@@ -53,3 +53,18 @@ class ChargeView(Schema):
 class ChargeRefunded(Schema):
     charge_id: uuid.UUID
     refunded_minor: int  # in all, this refund included
+
+
+class PaymentQuote(Schema):
+    """What paying `gross_minor` from the buyer's wallet would mean, before anything is
+    charged: the VAT the invoice would show (VAT-inclusive, in the buyer's country as our
+    records know it), what the wallet holds, and what is missing."""
+
+    gross_minor: int
+    currency: str
+    vat_country: str
+    vat_rate_bps: int
+    net_minor: int
+    vat_minor: int
+    available_minor: int
+    shortfall_minor: int

@@ -1,6 +1,7 @@
 """Charges: paying for a course, subscription, session or package from the wallet, with a
 VAT invoice (sessions and packages go into escrow for the mentor), and refunding a course
-or subscription charge back to the wallet. Each is one idempotent operation."""
+or subscription charge back to the wallet. Each is one idempotent operation. Before any
+of them, `quote_payment` says what a payment would charge, with nothing reserved."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.identity import CurrentUser
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 from dracarys.wallet.charges import store
-from dracarys.wallet.charges.models import ChargeRefunded, ChargeRequest, ChargeView
+from dracarys.wallet.charges.models import (
+    ChargeRefunded,
+    ChargeRequest,
+    ChargeView,
+    PaymentQuote,
+)
 from dracarys.wallet.escrow.service import hold_escrow
 from dracarys.wallet.events import PaymentCaptured, RefundIssued, emit_event
 from dracarys.wallet.invoices import service as invoices
@@ -22,10 +29,38 @@ from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 from dracarys.wallet.models import ID_NAMESPACE
 from dracarys.wallet.operations.service import run_once
-from dracarys.wallet.policy import split_vat
+from dracarys.wallet.policy import split_vat, vat_rate_bps
 
 _ESCROWED_PURPOSES = ("session", "package")
 _REFUND_CODES = ("charge_refund", "charge_refund_vat")
+
+
+async def quote_payment(
+    conn: Connection,
+    *,
+    settings: Settings,
+    buyer_id: uuid.UUID,
+    gross_minor: int,
+    currency: str,
+) -> PaymentQuote:
+    """What paying `gross_minor` (VAT included) from the buyer's wallet would charge:
+    the invoice's VAT split, taxed where `issue_invoice` will tax it, and what the wallet
+    can spend now. Reads only: nothing is held, so a quote never stands in for a payment."""
+    country = await invoices.vat_country(conn, settings, buyer_id)
+    rate = vat_rate_bps(settings, country)
+    net, vat = split_vat(gross_minor, rate)
+    account = await ledger.find_wallet_account(conn, buyer_id, currency)
+    available = (await ledger.balance_of(conn, account)).available_minor if account else 0
+    return PaymentQuote(
+        gross_minor=gross_minor,
+        currency=currency,
+        vat_country=country,
+        vat_rate_bps=rate,
+        net_minor=net,
+        vat_minor=vat,
+        available_minor=available,
+        shortfall_minor=max(0, gross_minor - available),
+    )
 
 
 async def charge(

@@ -1,9 +1,11 @@
 // Mentor console: broadcast a signal (append-only; a correction names the one it
-// corrects), the verified track record, the feed plan, and each signal with the orders
+// corrects), the verified track record, the feed plan (its monthly price typed in major
+// units of its currency), and each signal with the orders
 // the platform's signal book placed for it (entry and exit fills as the server recorded
 // them). The mentor's own `signals:{id}` stream adds new signals live.
 
 import { api } from "../api.js";
+import { fieldProblem, renamedFields, toMajorText, toMinor } from "../amounts.js";
 import { trackRecordStats } from "../signals.js";
 import { LiveStream } from "../stream.js";
 import {
@@ -140,16 +142,42 @@ planForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearFormError(planForm);
   const v = formValues(planForm);
+  const currency = String(v.currency);
+  let priceMinor = 0;
+  try {
+    priceMinor = toMinor(String(v.monthly_price || "0"), currency);
+  } catch (error) {
+    showFormError(planForm, fieldProblem("monthly_price", /** @type {Error} */ (error).message));
+    return;
+  }
   try {
     const plan = await api("/api/v1/trading/feed-plan", {
       method: "PUT",
-      body: { monthly_price_minor: Number(v.monthly_price_minor), currency: String(v.currency).toUpperCase() },
+      body: { monthly_price_minor: priceMinor, currency },
     });
-    flash(`Feed plan saved: ${plan.monthly_price_minor ? `${plan.monthly_price_minor} ${plan.currency} (minor units) a month` : "free"}.`, "info");
+    showPlan(plan);
+    flash(`Feed plan saved: ${plan.monthly_price_minor ? `${money(plan.monthly_price_minor, plan.currency)} a month` : "free"}.`, "info");
   } catch (error) {
-    showFormError(planForm, error);
+    showFormError(planForm, renamedFields(error, { monthly_price_minor: "monthly_price" }));
   }
 });
+
+/** The saved plan in the form, its price in major units. */
+function showPlan(plan) {
+  const currency = plan.currency.trim();
+  /** @type {HTMLSelectElement} */ (byId("plan-currency")).value = currency;
+  /** @type {HTMLInputElement} */ (byId("plan-price")).value = toMajorText(plan.monthly_price_minor, currency);
+}
+
+// What the mentor types before the saved plan arrives is kept, not overwritten.
+planForm.addEventListener("input", () => { planForm.dataset.edited = "true"; });
+
+async function loadPlan() {
+  if (me.role !== "mentor") return;
+  const plan = await api(`/api/v1/trading/mentors/${me.id}/feed-plan`);
+  if (!planForm.dataset.edited) showPlan(plan);
+  planForm.dataset.loaded = "true";
+}
 
 async function main() {
   me = await signedInShell();
@@ -166,7 +194,7 @@ async function main() {
     onResync: () => loadSignals(),
   });
   try {
-    await Promise.all([loadSignals(), loadBook(), loadRecord(), loadSubscribers()]);
+    await Promise.all([loadSignals(), loadBook(), loadRecord(), loadSubscribers(), loadPlan()]);
   } catch (error) {
     flash(`Could not load the console: ${error.message}`);
   } finally {

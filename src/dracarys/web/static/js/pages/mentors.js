@@ -1,16 +1,20 @@
-// Mentor discovery and booking: search (specialty, timezone, price, rating), each mentor's
-// ratings and verified signal track record, session types and open slots in the viewer's
-// timezone, booking (held, paid into escrow and confirmed by the server in one step), and
+// Mentor discovery and booking: search (specialty, timezone, an hourly rate typed in major
+// units of its currency, rating), each mentor's ratings, next free slot and verified signal
+// track record, session types and open slots in the viewer's timezone, booking and
+// following a mentor's signals through the checkout (a quote, then "Confirm and pay"), and
 // the caller's bookings.
 
-import { api } from "../api.js";
+import { ApiError, api } from "../api.js";
+import { fieldProblem, toMinor } from "../amounts.js";
+import { openCheckout } from "../checkout.js";
 import { trackRecordStats } from "../signals.js";
 import {
   DASH, byId, clearFormError, el, flash, formValues, money, num, showFormError, signedInShell, when,
 } from "../ui.js";
 
 const viewerTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-let selectedMentor = null;
+/** How far ahead the server looked for each card's next free slot. */
+let nextFreeWithinDays = 14;
 
 function mentorCard(m) {
   const record = el("div", { class: "hint" }, "Loading the verified track record…");
@@ -26,7 +30,8 @@ function mentorCard(m) {
       el("div", {}, el("dt", {}, "Hourly rate"), el("dd", {}, money(m.hourly_rate_minor, m.currency))),
       el("div", {}, el("dt", {}, "Rating"), el("dd", {}, m.rating_average === null ? DASH : `${num(m.rating_average, 2)} (${m.rating_count})`)),
       el("div", {}, el("dt", {}, "Sessions"), el("dd", {}, num(m.total_sessions, 0))),
-      el("div", {}, el("dt", {}, "Next free"), el("dd", {}, m.next_available_at ? when(m.next_available_at) : DASH))),
+      el("div", {}, el("dt", {}, "Next free"), el("dd", {},
+        m.next_available_at ? when(m.next_available_at) : `none in ${nextFreeWithinDays} days`))),
     record,
     el("div", { class: "row" },
       el("button", { type: "button", class: "primary", onclick: () => openBooking(m) }, `Book ${m.name}`),
@@ -36,15 +41,24 @@ function mentorCard(m) {
 async function search(form) {
   const v = formValues(form);
   const query = new URLSearchParams({ limit: "50" });
-  for (const key of ["skill", "timezone", "max_price", "min_rating"]) if (v[key]) query.set(key, String(v[key]));
+  for (const key of ["skill", "timezone", "min_rating"]) if (v[key]) query.set(key, String(v[key]));
+  if (v.max_rate) {
+    const currency = String(v.rate_currency);
+    try {
+      query.set("max_price", String(toMinor(String(v.max_rate), currency)));
+    } catch (error) {
+      throw fieldProblem("max_rate", /** @type {Error} */ (error).message);
+    }
+    query.set("currency", currency);
+  }
   const result = await api(`/api/v1/mentors?${query}`);
+  nextFreeWithinDays = result.next_free_within_days;
   const list = byId("results");
   list.replaceChildren(...result.mentors.map(mentorCard));
   if (!result.mentors.length) list.append(el("li", { class: "hint" }, "No mentor matches these filters."));
 }
 
 async function openBooking(mentor) {
-  selectedMentor = mentor;
   byId("booking-hint").hidden = true;
   byId("booking-panel").hidden = false;
   byId("booking-mentor").textContent = mentor.name;
@@ -72,34 +86,32 @@ async function loadSlots(sessionTypeId) {
   if (!list.slots.length) box.append(el("p", { class: "hint" }, "No open slots in the next 14 days."));
 }
 
+/** The checkout shows the quote; the booking is made only on "Confirm and pay". */
 async function book(sessionTypeId, slot) {
   byId("booking-error").textContent = "";
-  byId("booking-status").textContent = "Booking…";
+  byId("booking-status").textContent = "";
   try {
-    const booking = await api("/api/v1/sessions/book", {
-      method: "POST",
-      body: { session_type_id: sessionTypeId, starts_at: slot.starts_at, idempotency_key: crypto.randomUUID() },
-    });
-    byId("booking-status").textContent =
-      `Booked: ${booking.session.title}, ${when(booking.session.starts_at)} (${booking.status}, ${money(booking.amount_minor, booking.currency)} held in escrow).`;
+    const booking = await openCheckout({ kind: "session", id: sessionTypeId, startsAt: slot.starts_at });
+    if (!booking) return;
+    byId("booking-status").textContent = `Booked: ${booking.session.title}, ${when(booking.session.starts_at)} ` +
+      `(${booking.status}, ${money(booking.amount_minor, booking.currency)} ` +
+      `${booking.amount_minor ? "held in escrow" : "to pay"}).`;
     await loadBookings();
     await loadSlots(sessionTypeId);
   } catch (error) {
-    byId("booking-status").textContent = "";
     byId("booking-error").textContent = error.message;
+    if (error instanceof ApiError && error.status === 409) await loadSlots(sessionTypeId);
   }
 }
 
 async function followSignals(mentor) {
   try {
-    await api(`/api/v1/trading/mentors/${mentor.id}/subscriptions`, {
-      method: "POST",
-      body: {},
-      headers: { "Idempotency-Key": crypto.randomUUID() },
-    });
-    flash(`You now follow ${mentor.name}'s signals: see the Signal feed.`, "info");
+    const subscription = await openCheckout({ kind: "signal_feed", id: mentor.id });
+    if (subscription) flash(`You now follow ${mentor.name}'s signals: see the Signal feed.`, "info");
   } catch (error) {
-    flash(error.message);
+    flash(error instanceof ApiError && error.problem.extra?.disclaimer_version
+      ? "Accept the risk disclaimer on the Signal feed page before your first subscription."
+      : error.message);
   }
 }
 

@@ -1,8 +1,12 @@
 // Signal feed: live signals of the mentors the caller follows (`signals:{mentor_id}`
 // streams, subscribed before the history is read and merged by signal id), each mentor's
-// verified track record and hash-chain check, and mirroring into a paper portfolio on/off.
+// verified track record and hash-chain check, mirroring into a paper portfolio on/off, and
+// following another mentor through the checkout (a paid feed is quoted, then paid only
+// on "Confirm and pay").
 
 import { ApiError, api } from "../api.js";
+import { renamedFields } from "../amounts.js";
+import { openCheckout } from "../checkout.js";
 import { signalItem, trackRecordStats } from "../signals.js";
 import { LiveStream } from "../stream.js";
 import {
@@ -101,14 +105,24 @@ async function setMirroring(sub, portfolioId) {
     flash("Create a paper portfolio on the Paper trading page first.");
     return;
   }
+  const body = portfolioId ? { mirror: { portfolio_id: portfolioId } } : {};
   try {
     await api(`/api/v1/trading/subscriptions/${sub.id}/cancel`, { method: "POST" });
-    await api(`/api/v1/trading/mentors/${sub.mentor_id}/subscriptions`, {
-      method: "POST",
-      body: portfolioId ? { mirror: { portfolio_id: portfolioId } } : {},
-      headers: { "Idempotency-Key": crypto.randomUUID() },
+    // Starting again charges nothing while a paid period runs (or for a free feed); when
+    // it would charge (a renewal is overdue), the checkout asks first.
+    const quote = await api("/api/v1/checkout/quote", {
+      method: "POST", body: { kind: "signal_feed", id: sub.mentor_id },
     });
-    flash(portfolioId ? "Mirroring on: new signals are copied into your portfolio." : "Mirroring off.", "info");
+    const started = quote.total_minor === 0
+      ? await api(`/api/v1/trading/mentors/${sub.mentor_id}/subscriptions`, {
+        method: "POST", body, headers: { "Idempotency-Key": crypto.randomUUID() },
+      })
+      : await openCheckout({ kind: "signal_feed", id: sub.mentor_id, body });
+    if (started) {
+      flash(portfolioId ? "Mirroring on: new signals are copied into your portfolio." : "Mirroring off.", "info");
+    } else {
+      flash("Your subscription ended without a payment: subscribe again to resume this feed.");
+    }
   } catch (error) {
     flash(error.message);
   }
@@ -203,11 +217,11 @@ form.addEventListener("submit", async (event) => {
   const { mentor_id: mentorId } = formValues(form);
   if (!mentorId) return;
   try {
-    await api(`/api/v1/trading/mentors/${mentorId}/subscriptions`, { method: "POST", body: {} });
-    await refresh();
+    const subscription = await openCheckout({ kind: "signal_feed", id: String(mentorId) });
+    if (subscription) await refresh();
   } catch (error) {
     if (error instanceof ApiError && error.problem.extra?.disclaimer_version) await showDisclaimer();
-    showFormError(form, error);
+    showFormError(form, renamedFields(error, { id: "mentor_id" }));
   }
 });
 
