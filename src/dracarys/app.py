@@ -14,7 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
@@ -29,7 +28,7 @@ from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
 from dracarys.identity import AccessMiddleware, build_session_cache, provide_current_user
 from dracarys.observability import configure_logging, request_id_middleware
-from dracarys.openapi import ApiDocumentConfig
+from dracarys.openapi import ApiDocumentConfig, api_reference
 from dracarys.platform import Platform
 from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime import (
@@ -197,7 +196,7 @@ def create_app(
             description="Trading-mentorship platform: courses, sessions, signals, paper "
             "trading, backtests, points and payments.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[api_reference()],
             create_examples=False,
         ),
         debug=False,
