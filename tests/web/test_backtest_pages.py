@@ -77,7 +77,7 @@ async def test_sweep_report_shows_heatmap_of_every_combination(
     # 3 × 3 combinations: three rows of three cells under the parameter header.
     await _expect_count(page, "#heatmap tbody tr", 3)
     await _expect_count(page, "#heatmap tbody td", 9)
-    await _expect_text(page, "#progress-text", "9 of 9 combinations done")
+    await _expect_text(page, "#progress-text", "9 of 9 combinations tested")
     # The best combination's run is charted and its trades listed.
     assert await page.locator("#equity-chart canvas").count() > 0
     assert await page.locator("#trade-rows tr").count() > 0
@@ -94,8 +94,8 @@ async def test_bad_parameter_is_shown_next_to_its_field(
     await page.get_by_label("fast").fill("0")
     await page.get_by_role("button", name="Run backtest").click()
     error = page.locator("#param-fast-error")
-    await _expect_count(page, "#param-fast-error:has-text('fast=0')", 1)
-    assert await error.inner_text() == "fast=0: Expected `int` >= 1"
+    await _expect_count(page, "#param-fast-error:has-text('Fast')", 1)
+    assert await error.inner_text() == "Fast must be at least 1 (it was 0)"
     assert await page.get_by_label("fast").get_attribute("aria-invalid") == "true"
     assert page.url.endswith("/backtests")
 
