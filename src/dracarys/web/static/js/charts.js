@@ -44,7 +44,13 @@ const PAIRED_SCALE_WIDTH = 88;
  * @param {HTMLElement} drawdownBox
  */
 export function equityCharts(equityBox, drawdownBox) {
-  const paired = { rightPriceScale: { borderColor: "#2a3543", minimumWidth: PAIRED_SCALE_WIDTH } };
+  const paired = {
+    rightPriceScale: { borderColor: "#2a3543", minimumWidth: PAIRED_SCALE_WIDTH },
+    // A whole run (600 points) fits even a phone's 250 px of plot.
+    timeScale: {
+      borderColor: "#2a3543", timeVisible: true, secondsVisible: false, minBarSpacing: 0.1,
+    },
+  };
   const equityChart = makeChart(equityBox, paired);
   const equity = equityChart.addSeries(LineSeries, { color: ACCENT, lineWidth: 2 });
   const drawdownChart = makeChart(drawdownBox, paired);
@@ -96,21 +102,30 @@ export function equityCharts(equityBox, drawdownBox) {
 }
 
 /**
- * Show all of a chart's data once its box has its size, and again whenever the box is
- * resized (a column appearing beside it, a phone turned): fitted while the box was still
- * being laid out, a chart keeps its bar spacing and shows only the end of the data.
- * @param {import("../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs").IChartApi} chart
- * @param {HTMLElement} box
+ * Show all of the data now and again whenever the charts are resized to their boxes (a
+ * column appearing beside them, a phone turned): fitted while its box was still being laid
+ * out, a chart keeps its bar spacing and shows only the end of the data. Charts on one
+ * time axis are passed together: the fit waits until each has taken its new width, since
+ * a resize of the follower would otherwise hand its un-fitted range back to the leader.
+ * @param {...import("../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs").IChartApi} charts
  */
-export function fitWhenSized(chart, box) {
-  let width = 0;
-  const fit = () => {
-    const now = box.clientWidth;
-    if (!now || now === width) return;
-    width = now;
-    // After the chart's own resize (autoSize) has applied the new width.
-    requestAnimationFrame(() => chart.timeScale().fitContent());
+export function fitWhenSized(...charts) {
+  const leader = charts[0].timeScale();
+  let pending = 0;
+  const fitSoon = () => {
+    if (pending) cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => {
+      pending = 0;
+      leader.fitContent();
+    });
   };
-  new ResizeObserver(fit).observe(box);
-  fit();
+  for (const chart of charts) {
+    let width = chart.timeScale().width();
+    chart.timeScale().subscribeSizeChange((newWidth) => {
+      if (newWidth === width) return;
+      width = newWidth;
+      fitSoon();
+    });
+  }
+  leader.fitContent();
 }

@@ -96,14 +96,15 @@ function renderCharts(points) {
     charts = equityCharts(byId("equity-chart"), byId("drawdown-chart"));
     // Exposed for end-to-end tests (the range shown) and for debugging.
     window.__charts = { equity: charts.equityChart, drawdown: charts.drawdownChart };
+    // Fitted again whenever the box's size changes (the page settling, a phone turned),
+    // so the chart shows the whole run from its first bar; the drawdown chart follows.
+    fitWhenSized(charts.equityChart, charts.drawdownChart);
   }
   charts.setData(
     points.map((p) => ({ time: p.time, value: p.equity })),
     points.map((p) => ({ time: p.time, value: p.drawdown_pct })),
   );
-  // Fitted once the box has its final size (and again if it changes), so the chart shows
-  // the whole run from its first bar; the drawdown chart follows the equity chart.
-  fitWhenSized(charts.equityChart, byId("equity-chart"));
+  charts.equityChart.timeScale().fitContent();
 }
 
 function renderTrades(trades, count) {
@@ -141,10 +142,12 @@ function renderSweep(sweep) {
   const values = sweep.results.map((r) => r[metric]).filter((v) => v !== null);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  const colour = (v) => {
-    if (v === null || v === undefined) return "#444";
+  const cellStyle = (v) => {
+    // No value (a metric without one): the panel's colours.
+    if (v === null || v === undefined) return "background:#2a3543; color:#e6edf3";
     const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
-    return `hsl(${Math.round(t * 120)}, 65%, 55%)`;
+    // Light enough at every hue for the dark text to keep a 4.5:1 contrast.
+    return `background:hsl(${Math.round(t * 120)}, 65%, 60%)`;
   };
   const table = byId("heatmap");
   const head = el("tr", {}, el("th", { scope: "col" }, yName ? `${yName} \\ ${xName}` : xName),
@@ -155,7 +158,7 @@ function renderSweep(sweep) {
       const isBest = best[xName] === x && (!yName || best[yName] === y);
       const where = `${xName}=${x}${yName ? `, ${yName}=${y}` : ""}`;
       return el("td", {
-        style: `background:${colour(v)}`,
+        style: cellStyle(v),
         class: isBest ? "best" : null,
         title: `${where}: ${metric} ${num(v, 3)}${isBest ? " (best)" : ""}`,
       }, isBest

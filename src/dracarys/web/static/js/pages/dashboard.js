@@ -46,7 +46,7 @@ const candles = priceChart.addSeries(CandlestickSeries, {
 });
 const fillMarkers = createSeriesMarkers(candles, []);
 const curves = equityCharts(byId("equity-chart"), byId("drawdown-chart"));
-fitWhenSized(curves.equityChart, byId("equity-chart"));
+fitWhenSized(curves.equityChart, curves.drawdownChart);
 // Exposed for end-to-end tests (the two charts' shared time axis) and for debugging.
 window.__charts = { equity: curves.equityChart, drawdown: curves.drawdownChart };
 
