@@ -170,12 +170,17 @@ export function showFormError(form, error) {
     first ??= control;
     const slot = slotFor(control);
     if (slot) {
-      slot.textContent = message;
+      slot.textContent = asSentence(message);
       placed = true;
     }
   }
-  if (general) general.textContent = placed ? "" : error.message;
+  if (general) general.textContent = placed ? "" : asSentence(error.message);
   first?.focus();
+}
+
+/** The server's messages are sentence fragments ("the quantity must…"): shown as sentences. */
+function asSentence(message) {
+  return message ? message[0].toUpperCase() + message.slice(1) : message;
 }
 
 /** @param {HTMLFormElement} form */
