@@ -14,7 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusController
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
@@ -33,7 +32,7 @@ from dracarys.observability import (
     request_id_middleware,
     request_metrics_middleware,
 )
-from dracarys.openapi import ApiDocumentConfig
+from dracarys.openapi import ApiDocumentConfig, api_reference
 from dracarys.platform import Platform
 from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime import (
@@ -199,7 +198,7 @@ def create_app(
             description="Trading-mentorship platform: courses, sessions, signals, paper "
             "trading, backtests, points and payments.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[api_reference()],
             create_examples=False,
         ),
         debug=False,

@@ -17,7 +17,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException, WebSocketException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from dracarys.errors import InvalidInput, MalformedBody
+from dracarys.errors import InvalidInput, MalformedBody, field_label
 from dracarys.wire import BIGINT_MAX, BIGINT_MIN
 from streams.protocol import CLOSE_PROTOCOL_ERROR
 
@@ -62,18 +62,20 @@ def check_json_value(raw: bytes, value: Any) -> None:
                 for key, item in node.items():
                     child = f"{path}.{key}" if path else key
                     if "\x00" in key:
-                        raise InvalidInput(_nul_message(f"The name of `{child}`"), field=child)
+                        message = _nul_message(f"The name of {field_label(child)}")
+                        raise InvalidInput(message, field=child)
                     pending.append((item, child, depth + 1))
             else:
                 pending.extend((item, f"{path}[{k}]", depth + 1) for k, item in enumerate(node))
         elif isinstance(node, str):
             if "\x00" in node:
                 field = _json_field(path)
-                raise InvalidInput(_nul_message(f"`{field}`"), field=field)
+                raise InvalidInput(_nul_message(field_label(field)), field=field)
         elif isinstance(node, int) and not BIGINT_MIN <= node <= BIGINT_MAX:
             field = _json_field(path)
             raise InvalidInput(
-                f"`{field}` is beyond the range of a 64-bit integer (±9.2 × 10^18).", field=field
+                f"{field_label(field)} is too large: whole numbers here lie within ±9.2 × 10^18.",
+                field=field,
             )
 
 
@@ -100,7 +102,7 @@ class EdgeRequest(Request[Any, Any, Any]):
         form = await super().form()
         for name, value in form.multi_items():
             if isinstance(value, str) and "\x00" in value:
-                raise InvalidInput(_nul_message(f"The form field `{name}`"), field=name)
+                raise InvalidInput(_nul_message(field_label(name)), field=name)
         return form
 
 

@@ -1,6 +1,7 @@
 """The OpenAPI document the app serves: what Litestar generates from the handlers, plus the
 error contract every operation shares, declared once here rather than on each handler:
-any 4xx or 5xx answer is an RFC 9457 problem (`application/problem+json`)."""
+any 4xx or 5xx answer is an RFC 9457 problem (`application/problem+json`); and the page
+that renders it at /schema, from the app's own files (no CDN), so it works offline."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import msgspec
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import OpenAPI
 
 from dracarys.errors import PROBLEM_JSON, Problem
@@ -67,3 +69,15 @@ class ApiDocumentConfig(OpenAPIConfig):
         generated = super().to_openapi_schema()
         fields = {f.name: getattr(generated, f.name) for f in dataclasses.fields(generated)}
         return _ProblemDeclaringOpenAPI(**fields)
+
+
+def api_reference() -> ScalarRenderPlugin:
+    """Scalar's reference page with its script vendored under static/vendor/scalar (see the
+    NOTICE there), our stylesheet and icon, and neither its web fonts nor its telemetry,
+    which would reach Scalar's servers: nothing on the page comes from another host."""
+    return ScalarRenderPlugin(
+        js_url="/static/vendor/scalar/api-reference.standalone.js",
+        css_url="/static/css/api-reference.css",
+        favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
+        options={"withDefaultFonts": False, "telemetry": False, "darkMode": True},
+    )

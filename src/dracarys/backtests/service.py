@@ -32,7 +32,7 @@ from dracarys.backtests.models import (
     TemplateInfo,
 )
 from dracarys.db import Connection, transaction
-from dracarys.errors import Forbidden, InvalidInput, NotFound
+from dracarys.errors import Forbidden, InvalidInput, NotFound, humane_reason
 from dracarys.identity import CurrentUser, accounts_of
 from dracarys.outbox import emit
 from dracarys.platform import Platform
@@ -76,26 +76,41 @@ def _spec_field(message: str, prefix: str) -> str:
     return f"{field}.{unknown.group('name')}" if unknown else field
 
 
-def _check_parameter(value: float, field: str) -> None:
+def _reason(exc: Exception, field: str) -> str:
+    """Why a spec was refused, as a sentence: msgspec's reasons are translated (naming
+    `field`), the engine's own `SpecError` sentences kept; neither keeps its spec path."""
+    text = str(exc).split(" - at `")[0]
+    return humane_reason(field, text) if isinstance(exc, msgspec.ValidationError) else text
+
+
+def _check_parameter(value: float, field: str, label: str) -> None:
     if not -PARAMETER_BOUND <= value <= PARAMETER_BOUND:
         raise InvalidInput(
-            f"`{field}` must lie between {-PARAMETER_BOUND:,.0f} and {PARAMETER_BOUND:,.0f}",
+            f"{label} must lie between {-PARAMETER_BOUND:,.0f} and {PARAMETER_BOUND:,.0f}",
             field=field,
         )
 
 
 def sweep_values(name: str, sweep_range: SweepRange) -> list[float]:
     for part in ("start", "stop", "step"):
-        _check_parameter(getattr(sweep_range, part), f"sweep.{name}.{part}")
+        _check_parameter(
+            getattr(sweep_range, part), f"sweep.{name}.{part}", f"The {part} of the {name} sweep"
+        )
     if sweep_range.step <= 0:
-        raise InvalidInput("the step must be above 0", field=f"sweep.{name}.step")
+        raise InvalidInput(
+            f"the step of the {name} sweep must be above 0", field=f"sweep.{name}.step"
+        )
     if sweep_range.stop < sweep_range.start:
-        raise InvalidInput("stop must not be below start", field=f"sweep.{name}.stop")
+        raise InvalidInput(
+            f"the stop of the {name} sweep must not be below its start",
+            field=f"sweep.{name}.stop",
+        )
     # Compared before it is rounded to a count: a tiny step makes the span infinite.
     span = (sweep_range.stop - sweep_range.start) / sweep_range.step + 1e-9
     if span >= MAX_SWEEP_COMBINATIONS:
         raise InvalidInput(
-            f"at most {MAX_SWEEP_COMBINATIONS} values per range", field=f"sweep.{name}.step"
+            f"the {name} sweep may take at most {MAX_SWEEP_COMBINATIONS} values: use a larger step",
+            field=f"sweep.{name}.step",
         )
     count = math.floor(span) + 1
     return [round(sweep_range.start + k * sweep_range.step, 12) for k in range(count)]
@@ -123,29 +138,39 @@ def plan(data: BacktestInput) -> Plan:
             spec = load_spec(data.spec)
             check_spec(spec)
         except msgspec.ValidationError as exc:
-            raise InvalidInput(str(exc), field=_spec_field(str(exc), "spec")) from None
+            field = _spec_field(str(exc), "spec")
+            raise InvalidInput(_reason(exc, field), field=field) from None
         except SpecError as exc:
-            raise InvalidInput(str(exc), field=f"spec.{exc.path.lstrip('$.')}") from None
+            field = f"spec.{exc.path.lstrip('$.')}"
+            raise InvalidInput(_reason(exc, field), field=field) from None
         return Plan(spec=spec, combinations=[])
     template = TEMPLATES.get(data.template or "")
     if template is None:
         raise InvalidInput(f"unknown template; one of: {', '.join(TEMPLATES)}", field="template")
     for name, value in data.params.items():
         if name not in template.defaults:
-            raise InvalidInput(f"not a parameter of {template.name}", field=f"params.{name}")
-        _check_parameter(value, f"params.{name}")
+            raise InvalidInput(
+                f"{name} is not a parameter of {template.name}", field=f"params.{name}"
+            )
+        _check_parameter(value, f"params.{name}", name)
     builder = SpecBuilder(template.name, allow_short=data.allow_short)
     ranges: dict[str, list[float]] = {}
     for name, sweep_range in (data.sweep or {}).items():
         if name not in template.defaults:
-            raise InvalidInput(f"not a parameter of {template.name}", field=f"sweep.{name}")
+            raise InvalidInput(
+                f"{name} is not a parameter of {template.name}", field=f"sweep.{name}"
+            )
         if name in data.params:
-            raise InvalidInput("a swept parameter takes no fixed value", field=f"params.{name}")
+            raise InvalidInput(
+                f"{name} is swept, so it takes no fixed value", field=f"params.{name}"
+            )
         ranges[name] = sweep_values(name, sweep_range)
     combinations = [{**data.params, **combo} for combo in grid(ranges)] if ranges else []
     if len(combinations) > MAX_SWEEP_COMBINATIONS:
         raise InvalidInput(
-            f"{len(combinations)} combinations; at most {MAX_SWEEP_COMBINATIONS}", field="sweep"
+            f"the sweep makes {len(combinations)} combinations; at most "
+            f"{MAX_SWEEP_COMBINATIONS} are allowed: use larger steps",
+            field="sweep",
         )
     # Every combination is built now, so an impossible one (e.g. a window of 0) is refused
     # here rather than failing later in the worker.
@@ -164,12 +189,17 @@ def _build(builder: SpecBuilder, params: dict[str, float], data: BacktestInput) 
         for name, value in params.items():
             try:
                 check_spec(builder.build({name: value}))
-            except (msgspec.ValidationError, SpecError):
+            except (msgspec.ValidationError, SpecError) as alone:
                 where = "sweep" if name in (data.sweep or {}) else "params"
-                # The spec path (`- at $.indicators[0].window`) means nothing to the caller.
-                reason = str(exc).split(" - at `")[0]
-                raise InvalidInput(f"{name}={value:g}: {reason}", field=f"{where}.{name}") from None
-        raise InvalidInput(str(exc), field="params") from None
+                # The spec path (`- at $.indicators[0].window`) means nothing to the caller:
+                # the sentence names the parameter they set.
+                raise InvalidInput(
+                    f"{_reason(alone, name)} (it was {value:g})", field=f"{where}.{name}"
+                ) from None
+        raise InvalidInput(
+            f"these parameters make no valid strategy together: {_reason(exc, 'params')}",
+            field="params",
+        ) from None
 
 
 async def submit(platform: Platform, user: CurrentUser, data: BacktestInput) -> Backtest:

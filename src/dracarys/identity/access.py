@@ -162,8 +162,8 @@ def requires_role(
             raise Forbidden(f"this action needs one of the roles: {names}")
         if user.is_staff and not user.two_factor:
             raise Forbidden(
-                "staff actions need two-factor authentication: enrol at POST /api/v1/me/totp "
-                "or sign in with your authenticator code",
+                "staff actions need two-factor authentication: turn it on in your account's "
+                "security settings, or sign in again with your authenticator code",
                 extra={"two_factor_required": True},
             )
 

@@ -53,8 +53,7 @@ async def require_step_up(
     own. A token is checked when given, else the code."""
     if not totp_code and not step_up_token:
         raise StepUpRequired(
-            "this action needs a fresh code from your authenticator app (`totp_code`) or "
-            "a step-up token from POST /api/v1/me/step-up (`step_up_token`)",
+            "this action needs a fresh code from your authenticator app",
             field="totp_code",
         )
     if conn is None:
@@ -97,14 +96,15 @@ async def _step_up(
     account = await store.user_by_id(conn, user.id)
     if account is None or account.totp_enabled_at is None:
         raise StepUpRequired(
-            "enable two-factor authentication (POST /api/v1/me/totp) before doing this",
+            "turn on two-factor authentication in your account's security settings "
+            "before doing this",
             field=code_field,
         )
     if step_up_token:
         if not _token_valid(platform, user, step_up_token):
             raise StepUpRequired(
-                "the step-up token is not valid for this session or has expired; ask "
-                "for a new one at POST /api/v1/me/step-up",
+                "your confirmation has expired or belongs to another session: enter a "
+                "fresh code from your authenticator app",
                 field="step_up_token",
             )
         return

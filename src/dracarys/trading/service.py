@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from dracarys.db import Connection, transaction
-from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, field_label
 from dracarys.identity import KYC_LEVEL_TO_SELL_SHORT, CurrentUser, Role, account_of, accounts_of
 from dracarys.money import is_currency, to_major, to_minor
 from dracarys.platform import Platform
@@ -85,7 +85,7 @@ async def ensure_acknowledged(conn: Connection, user_id: uuid.UUID, what: str) -
     if not await store.has_acknowledged(conn, user_id, disclaimer.version):
         raise Forbidden(
             f"acknowledge the risk disclaimer (version {disclaimer.version}) before {what}: "
-            "POST /api/v1/trading/disclaimer/acknowledgements",
+            "read it and accept it first",
             extra={"disclaimer_version": disclaimer.version},
         )
 
@@ -197,31 +197,40 @@ def _multiple_of(value: float, step: float) -> bool:
     return abs(ratio - round(ratio)) <= _STEP_TOLERANCE * max(1.0, ratio)
 
 
+_LEG_LABELS = {"stop_loss": "the stop-loss", "take_profit": "the take-profit"}
+
+
+def _kind(body: OrderInput) -> str:
+    return body.kind.value.replace("_", "-")
+
+
 def _check_prices(body: OrderInput, tick_size: float) -> None:
     needs_limit = body.kind in (OrderKind.LIMIT, OrderKind.STOP_LIMIT)
     needs_stop = body.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT)
     if needs_limit != (body.limit_price is not None):
         detail = "required for" if needs_limit else "not allowed on"
-        raise InvalidInput(f"limit_price is {detail} {body.kind.value} orders", field="limit_price")
+        raise InvalidInput(f"a limit price is {detail} {_kind(body)} orders", field="limit_price")
     if needs_stop != (body.stop_price is not None):
         detail = "required for" if needs_stop else "not allowed on"
-        raise InvalidInput(f"stop_price is {detail} {body.kind.value} orders", field="stop_price")
+        raise InvalidInput(f"a stop price is {detail} {_kind(body)} orders", field="stop_price")
     for name in ("limit_price", "stop_price"):
         price = getattr(body, name)
         if price is not None and not _multiple_of(price, tick_size):
             raise InvalidInput(
-                f"{name} must be a multiple of the tick size {tick_size}", field=name
+                f"{field_label(name)} must be a multiple of the tick size {tick_size:g}",
+                field=name,
             )
 
 
 def _check_bracket(side: Side, reference: float, legs: BracketLegs, tick_size: float) -> None:
     if legs.stop_loss is None and legs.take_profit is None:
-        raise InvalidInput("a bracket needs a stop_loss, a take_profit or both", field="bracket")
+        raise InvalidInput("a bracket needs a stop-loss, a take-profit or both", field="bracket")
     for name in ("stop_loss", "take_profit"):
         price = getattr(legs, name)
         if price is not None and not _multiple_of(price, tick_size):
             raise InvalidInput(
-                f"{name} must be a multiple of the tick size", field=f"bracket.{name}"
+                f"{_LEG_LABELS[name]} must be a multiple of the tick size {tick_size:g}",
+                field=f"bracket.{name}",
             )
     below, above = (
         ("stop_loss", "take_profit") if side is Side.BUY else ("take_profit", "stop_loss")
@@ -229,12 +238,12 @@ def _check_bracket(side: Side, reference: float, legs: BracketLegs, tick_size: f
     low, high = getattr(legs, below), getattr(legs, above)
     if low is not None and low >= reference:
         raise InvalidInput(
-            f"{below} must be below the entry ({reference}) for a {side.value}",
+            f"{_LEG_LABELS[below]} must be below the entry ({reference:g}) for a {side.value}",
             field=f"bracket.{below}",
         )
     if high is not None and high <= reference:
         raise InvalidInput(
-            f"{above} must be above the entry ({reference}) for a {side.value}",
+            f"{_LEG_LABELS[above]} must be above the entry ({reference:g}) for a {side.value}",
             field=f"bracket.{above}",
         )
 
@@ -307,15 +316,22 @@ async def place_order(
             return PlacedOrder(order=existing, legs=await store.legs_of(conn, existing.id))
     instrument = await store.get_instrument(conn, body.symbol)
     if instrument is None:
-        raise InvalidInput(f"unknown symbol {body.symbol!r}", field="symbol")
+        known = await store.instrument_symbols(conn)
+        raise InvalidInput(
+            f"there is no instrument {body.symbol}; the symbols traded here are {', '.join(known)}",
+            field="symbol",
+            extra={"symbols": known},
+        )
     if body.qty < instrument.min_qty - _STEP_TOLERANCE:
         raise InvalidInput(
-            f"qty {body.qty:g} is below the minimum size {instrument.min_qty:g} of {body.symbol}",
+            f"the quantity {body.qty:g} is below the minimum size {instrument.min_qty:g} "
+            f"of {body.symbol}",
             field="qty",
         )
     if not _multiple_of(body.qty, instrument.qty_step):
         raise InvalidInput(
-            f"qty must be a multiple of {instrument.qty_step:g} for {body.symbol}", field="qty"
+            f"the quantity must be a multiple of {instrument.qty_step:g} for {body.symbol}",
+            field="qty",
         )
     _check_prices(body, instrument.tick_size)
     last = await store.last_close(conn, body.symbol)

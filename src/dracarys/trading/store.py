@@ -81,6 +81,11 @@ async def get_instrument(conn: Connection, symbol: str) -> Instrument | None:
     return record_or_none(Instrument, row)
 
 
+async def instrument_symbols(conn: Connection) -> list[str]:
+    rows = await conn.fetch("SELECT symbol FROM instruments ORDER BY symbol")
+    return [row["symbol"] for row in rows]
+
+
 async def last_close(conn: Connection, symbol: str) -> LastClose | None:
     row = await conn.fetchrow(
         """SELECT (s.last_closes ->> i.symbol)::numeric AS price,

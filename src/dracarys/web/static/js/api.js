@@ -1,6 +1,7 @@
 // The REST client of the dashboard: the signed-in session (tokens in localStorage, so a
-// second tab shares it), bearer authentication, one token refresh on 401, and problem
-// details (RFC 9457) surfaced as ApiError with the field the server blamed.
+// second tab shares it), bearer authentication, one token refresh on 401, problem
+// details (RFC 9457) surfaced as ApiError with the field the server blamed, and whether
+// the server can be reached at all (`connection`: "lost" and "restored" events).
 
 const SESSION_KEY = "dracarys.session";
 
@@ -32,6 +33,53 @@ export class ApiError extends Error {
   get field() {
     return this.errors.length ? this.errors[0].field : null;
   }
+
+  /** True when the request never reached the server (offline, server down). */
+  get unreachable() {
+    return this.status === 0;
+  }
+}
+
+export const UNREACHABLE = "Cannot reach Dracarys — check your connection";
+
+/**
+ * Whether the server answers: "lost" when a request cannot reach it or the browser goes
+ * offline, "restored" on the next answer from it or when the browser is back online.
+ */
+export const connection = new (class extends EventTarget {
+  reachable = true;
+
+  lost() {
+    if (!this.reachable) return;
+    this.reachable = false;
+    this.dispatchEvent(new Event("lost"));
+  }
+
+  restored() {
+    if (this.reachable) return;
+    this.reachable = true;
+    this.dispatchEvent(new Event("restored"));
+  }
+})();
+window.addEventListener("offline", () => connection.lost());
+window.addEventListener("online", () => connection.restored());
+
+/**
+ * `fetch`, except that a request that never reaches the server (offline, DNS, refused)
+ * is an ApiError with status 0 and the message a person understands.
+ * @param {string} path
+ * @param {RequestInit} [init]
+ */
+async function reach(path, init) {
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    connection.lost();
+    throw new ApiError(0, { title: "Not connected", detail: UNREACHABLE });
+  }
+  connection.restored();
+  return response;
 }
 
 /** @returns {Session | null} */
@@ -92,7 +140,7 @@ export function refreshSession(staleAccessToken) {
     const rotatedMeanwhile = staleAccessToken && session.access_token !== staleAccessToken;
     if (rotatedMeanwhile && session.expires_at - Date.now() > 30_000) return session;
     try {
-      const response = await fetch("/api/v1/token/refresh", {
+      const response = await reach("/api/v1/token/refresh", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ refresh_token: session.refresh_token }),
@@ -137,12 +185,16 @@ export async function api(path, options = {}) {
       const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
       sent = token;
       if (!token) {
+        // Offline, the session could not be renewed but is still there: not signed out.
+        if (!connection.reachable && currentSession()) {
+          throw new ApiError(0, { title: "Not connected", detail: UNREACHABLE });
+        }
         goToSignIn();
         throw new ApiError(401, { detail: "sign in first" });
       }
       sendHeaders.Authorization = `Bearer ${token}`;
     }
-    const response = await fetch(path, {
+    const response = await reach(path, {
       method,
       headers: sendHeaders,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -171,7 +223,7 @@ export async function api(path, options = {}) {
 /** True when the route exists on this server (a page whose API has not shipped says so). */
 export async function apiAvailable(path) {
   const token = await accessToken();
-  const response = await fetch(path, {
+  const response = await reach(path, {
     headers: token ? { Authorization: `Bearer ${token}` } : {},
   });
   return response.status !== 404 && response.status !== 405;

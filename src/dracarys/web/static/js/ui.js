@@ -3,7 +3,9 @@
 // messages, form errors from problem details, and formatting that never invents a value
 // (missing numbers render as an em dash).
 
-import { ApiError, api, clearSession, currentSession, goToSignIn, homeFor } from "./api.js";
+import {
+  ApiError, UNREACHABLE, api, clearSession, connection, currentSession, goToSignIn, homeFor,
+} from "./api.js";
 
 export const DASH = "—";
 
@@ -82,39 +84,152 @@ export function flash(message, kind = "error") {
 }
 
 /**
+ * The control a problem's field names: by its full name (`params.fast`), else by its last
+ * part (`bracket.stop_loss` → `stop_loss`); controls outside the form that belong to it
+ * (`form="…"`) count too.
+ * @param {HTMLFormElement} form
+ * @param {string} field
+ */
+function controlFor(form, field) {
+  const leaf = field.split(".").pop() || "";
+  for (const name of [field, leaf]) {
+    const control = form.elements.namedItem(name);
+    if (control instanceof HTMLElement && !(control instanceof RadioNodeList)) return control;
+    const inside = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (inside instanceof HTMLElement) return inside;
+  }
+  return null;
+}
+
+/** The element holding a control's message (`{id}-error`), wherever it sits. */
+function slotFor(control) {
+  return control.id ? document.getElementById(`${control.id}-error`) : null;
+}
+
+/** Forms whose errors already clear themselves as the person edits. */
+const clearing = new WeakSet();
+
+/**
+ * Clear a field's message as soon as the person changes it (they are fixing it), and a
+ * message about the whole form when anything in it changes; a connection error stays
+ * until the connection is back.
+ * @param {HTMLFormElement} form
+ */
+function clearAsEdited(form) {
+  if (clearing.has(form)) return;
+  clearing.add(form);
+  const onEdit = (event) => {
+    const control = event.target;
+    if (!(control instanceof HTMLElement)) return;
+    if (control.getAttribute("aria-invalid") === "true") {
+      control.removeAttribute("aria-invalid");
+      const slot = slotFor(control);
+      if (slot) slot.textContent = "";
+    }
+    const general = form.querySelector(".form-error");
+    if (general && !general.hasAttribute("data-unreachable")) general.textContent = "";
+  };
+  // `input` and `change` bubble to the form, also from controls joined by `form="…"`
+  // when they sit inside it; those outside report through their own listeners.
+  form.addEventListener("input", onEdit);
+  form.addEventListener("change", onEdit);
+  for (const control of form.elements) {
+    if (control instanceof HTMLElement && !form.contains(control)) {
+      control.addEventListener("input", onEdit);
+      control.addEventListener("change", onEdit);
+    }
+  }
+}
+
+/**
  * Put a problem's messages next to the fields it names, and the rest in the form error.
+ * Each message goes away as soon as its field is edited.
  * @param {HTMLFormElement} form
  * @param {unknown} error
  */
 export function showFormError(form, error) {
-  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  clearFormError(form);
+  clearAsEdited(form);
   const general = form.querySelector(".form-error");
   if (!(error instanceof ApiError)) {
     if (general) general.textContent = error instanceof Error ? error.message : String(error);
     return;
   }
+  if (error.unreachable) {
+    if (general) {
+      general.textContent = error.message;
+      general.setAttribute("data-unreachable", "");
+    }
+    return;
+  }
   let placed = false;
+  let first = /** @type {HTMLElement | null} */ (null);
   for (const { field, message } of error.errors) {
-    const leaf = field.split(".").pop();
-    const input = form.querySelector(`[name="${CSS.escape(field)}"]`) ||
-      form.querySelector(`[name="${CSS.escape(leaf || "")}"]`);
-    const slot = input && form.querySelector(`#${CSS.escape(input.id)}-error`);
-    if (input) input.setAttribute("aria-invalid", "true");
+    const control = controlFor(form, field);
+    if (!control) continue;
+    control.setAttribute("aria-invalid", "true");
+    first ??= control;
+    const slot = slotFor(control);
     if (slot) {
-      slot.textContent = message;
+      slot.textContent = asSentence(message);
       placed = true;
     }
   }
-  if (general) general.textContent = placed ? "" : error.message;
-  const invalid = form.querySelector("[aria-invalid]");
-  if (invalid instanceof HTMLElement) invalid.focus();
+  if (general) general.textContent = placed ? "" : asSentence(error.message);
+  first?.focus();
 }
 
-export function clearFormError(form) {
-  for (const node of form.querySelectorAll(".field-error, .form-error")) node.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+/** The server's messages are sentence fragments ("the quantity must…"): shown as sentences. */
+function asSentence(message) {
+  return message ? message[0].toUpperCase() + message.slice(1) : message;
 }
+
+/** @param {HTMLFormElement} form */
+export function clearFormError(form) {
+  for (const control of form.elements) {
+    if (!(control instanceof HTMLElement) || !control.hasAttribute("aria-invalid")) continue;
+    control.removeAttribute("aria-invalid");
+    const slot = slotFor(control);
+    if (slot) slot.textContent = "";
+  }
+  for (const node of form.querySelectorAll(".field-error, .form-error")) node.textContent = "";
+  for (const node of form.querySelectorAll("[data-unreachable]")) node.removeAttribute("data-unreachable");
+}
+
+/**
+ * While the server cannot be reached, say so at the top of the page; when it answers
+ * again (or the browser is back online) the notice and every form error that said the
+ * same go away.
+ */
+function showConnectionState() {
+  const notice = () => {
+    let box = document.getElementById("unreachable");
+    if (!box) {
+      box = el("div", { id: "unreachable", class: "flash", role: "alert", hidden: true });
+      const flashBox = document.getElementById("flash");
+      if (flashBox) flashBox.after(box);
+      else document.body.prepend(box);
+    }
+    return box;
+  };
+  connection.addEventListener("lost", () => {
+    const box = notice();
+    box.textContent = UNREACHABLE;
+    box.hidden = false;
+  });
+  connection.addEventListener("restored", () => {
+    const box = document.getElementById("unreachable");
+    if (box) {
+      box.hidden = true;
+      box.textContent = "";
+    }
+    for (const node of document.querySelectorAll(".form-error[data-unreachable]")) {
+      node.textContent = "";
+      node.removeAttribute("data-unreachable");
+    }
+  });
+}
+showConnectionState();
 
 /** The form's named inputs as an object of strings (checkboxes as booleans). */
 export function formValues(form) {

@@ -1,9 +1,10 @@
-// One backtest's report: status and progress (polled while it runs), metrics, equity and
-// drawdown charts, trades, and the sweep heatmap — all exactly as GET /api/v1/backtests/{id}
-// returns them.
+// One backtest's report: status and its steps (polled while it runs: queued, each batch of
+// combinations a sweep has tested, the best combination's run, the report), metrics, equity
+// and drawdown charts on one time axis, trades, and the sweep heatmap with the best cell
+// marked — all exactly as GET /api/v1/backtests/{id} returns them.
 
 import { ApiError, api } from "../api.js";
-import { equityCharts } from "../charts.js";
+import { equityCharts, fitWhenSized } from "../charts.js";
 import { DASH, byId, el, fillTable, flash, num, pct, signedInShell, when } from "../ui.js";
 
 const METRIC_LABELS = [
@@ -39,10 +40,49 @@ function renderStatus(b) {
   const progress = /** @type {HTMLProgressElement} */ (byId("progress"));
   progress.max = b.progress_total;
   progress.value = b.progress_done;
-  byId("progress-text").textContent =
-    `${b.progress_done} of ${b.progress_total} ${b.kind === "sweep" ? "combinations" : "runs"} done`;
+  renderSteps(b);
   byId("error").textContent = b.error || "";
 }
+
+/**
+ * The run's steps as the server reports them: queued until a worker claims it; a sweep
+ * then tests its combinations (the worker writes how many are done as it goes), and runs
+ * the best one in full; a single run runs once; then the report is stored.
+ */
+function renderSteps(b) {
+  const sweep = b.kind === "sweep";
+  const tested = `${b.progress_done} of ${b.progress_total} combinations tested`;
+  const steps = sweep
+    ? ["Queued", `Testing combinations (${tested})`, "Running the best combination", "Report ready"]
+    : ["Queued", "Running the backtest", "Report ready"];
+  let current;
+  let text;
+  if (b.status === "queued") {
+    current = 0;
+    text = "Queued: waiting for a worker";
+  } else if (b.status === "running") {
+    const testing = sweep && b.progress_done < b.progress_total;
+    current = !sweep || testing ? 1 : 2;
+    text = !sweep ? "Running the backtest" : testing ? tested : `${tested}; running the best one`;
+  } else {
+    current = b.status === "succeeded" ? steps.length : Math.max(1, stepReached);
+    text = b.status === "succeeded" ? (sweep ? tested : "Finished") : "Failed";
+  }
+  stepReached = Math.max(stepReached, Math.min(current, steps.length - 1));
+  byId("steps").replaceChildren(...steps.map((label, k) => {
+    const stepState = k < current ? "done" : k > current ? "pending"
+      : b.status === "failed" ? "failed" : "current";
+    return el("li", {
+      dataset: { state: stepState },
+      "aria-current": stepState === "current" ? "step" : null,
+    }, el("span", { class: "visually-hidden" }, `${STEP_STATES[stepState]}: `), label);
+  }));
+  byId("progress-text").textContent = text;
+}
+
+const STEP_STATES = { done: "Done", current: "In progress", pending: "Not started", failed: "Failed" };
+/** The furthest step seen while polling, so a failure is shown at the step it stopped. */
+let stepReached = 0;
 
 function renderMetrics(metrics) {
   byId("metrics").replaceChildren(...METRIC_LABELS.map(([key, label, fmt]) =>
@@ -52,11 +92,19 @@ function renderMetrics(metrics) {
 
 function renderCharts(points) {
   if (!points || !points.length) return;
-  charts ??= equityCharts(byId("equity-chart"), byId("drawdown-chart"));
-  charts.equity.setData(points.map((p) => ({ time: p.time, value: p.equity })));
-  charts.drawdown.setData(points.map((p) => ({ time: p.time, value: p.drawdown_pct })));
+  if (!charts) {
+    charts = equityCharts(byId("equity-chart"), byId("drawdown-chart"));
+    // Exposed for end-to-end tests (the range shown) and for debugging.
+    window.__charts = { equity: charts.equityChart, drawdown: charts.drawdownChart };
+    // Fitted again whenever the box's size changes (the page settling, a phone turned),
+    // so the chart shows the whole run from its first bar; the drawdown chart follows.
+    fitWhenSized(charts.equityChart, charts.drawdownChart);
+  }
+  charts.setData(
+    points.map((p) => ({ time: p.time, value: p.equity })),
+    points.map((p) => ({ time: p.time, value: p.drawdown_pct })),
+  );
   charts.equityChart.timeScale().fitContent();
-  charts.drawdownChart.timeScale().fitContent();
 }
 
 function renderTrades(trades, count) {
@@ -74,26 +122,32 @@ function renderTrades(trades, count) {
       el("td", {}, t.exit_reason))), "No trades.");
 }
 
-/** Heatmap of the ranking metric over one or two swept parameters. */
+/**
+ * Heatmap of the ranking metric over one or two swept parameters, every column there (the
+ * table scrolls sideways inside its box when it is wider than the page), the best
+ * combination of the ranking marked.
+ */
 function renderSweep(sweep) {
   if (!sweep) return;
   byId("sweep-section").hidden = false;
-  byId("equity-section").classList.replace("span-12", "span-8");
   const [xName, yName] = sweep.parameters;
   const metric = sweep.rank_by;
+  const best = sweep.results[0];
+  const bestText = sweep.parameters.map((p) => `${p}=${best[p]}`).join(", ");
   byId("sweep-caption").textContent =
-    `${metric} for each combination (${sweep.results.length}); best first in the ranking: ` +
-    sweep.parameters.map((p) => `${p}=${sweep.results[0][p]}`).join(", ");
+    `${metric} for each of the ${sweep.results.length} combinations; ★ marks the best: ${bestText}`;
   const xs = [...new Set(sweep.results.map((r) => r[xName]))].sort((a, b) => a - b);
   const ys = yName ? [...new Set(sweep.results.map((r) => r[yName]))].sort((a, b) => a - b) : [null];
   const cell = new Map(sweep.results.map((r) => [`${r[xName]}|${yName ? r[yName] : null}`, r[metric]]));
   const values = sweep.results.map((r) => r[metric]).filter((v) => v !== null);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  const colour = (v) => {
-    if (v === null || v === undefined) return "#444";
+  const cellStyle = (v) => {
+    // No value (a metric without one): the panel's colours.
+    if (v === null || v === undefined) return "background:#2a3543; color:#e6edf3";
     const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
-    return `hsl(${Math.round(t * 120)}, 65%, 55%)`;
+    // Light enough at every hue for the dark text to keep a 4.5:1 contrast.
+    return `background:hsl(${Math.round(t * 120)}, 65%, 60%)`;
   };
   const table = byId("heatmap");
   const head = el("tr", {}, el("th", { scope: "col" }, yName ? `${yName} \\ ${xName}` : xName),
@@ -101,7 +155,15 @@ function renderSweep(sweep) {
   const rows = ys.map((y) => el("tr", {}, el("th", { scope: "row" }, y === null ? metric : String(y)),
     ...xs.map((x) => {
       const v = cell.get(`${x}|${y}`);
-      return el("td", { style: `background:${colour(v)}`, title: `${xName}=${x}${yName ? `, ${yName}=${y}` : ""}: ${metric} ${num(v, 3)}` }, num(v, 2));
+      const isBest = best[xName] === x && (!yName || best[yName] === y);
+      const where = `${xName}=${x}${yName ? `, ${yName}=${y}` : ""}`;
+      return el("td", {
+        style: cellStyle(v),
+        class: isBest ? "best" : null,
+        title: `${where}: ${metric} ${num(v, 3)}${isBest ? " (best)" : ""}`,
+      }, isBest
+        ? el("strong", {}, `★ ${num(v, 2)}`, el("span", { class: "visually-hidden" }, " (best)"))
+        : num(v, 2));
     })));
   table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
 }
@@ -123,9 +185,10 @@ async function poll() {
   renderStatus(backtest);
   renderMetrics(backtest.metrics);
   if (backtest.status === "succeeded" || backtest.status === "failed") {
+    // The heatmap first: the page takes its final layout before the charts are fitted.
+    renderSweep(backtest.sweep);
     renderCharts(backtest.equity);
     renderTrades(backtest.trades, backtest.trade_count);
-    renderSweep(backtest.sweep);
     document.body.dataset.reportReady = backtest.status;
     return;
   }

@@ -1,7 +1,8 @@
 // Backtests: pick a template, set its parameters (and optionally a sweep), run; list of
-// the caller's runs. The report lives on /backtests/{id} (backtest_report.js).
+// the caller's runs, with the progress of those still running (re-read every 2 s while
+// any is). The report lives on /backtests/{id} (backtest_report.js).
 
-import { api } from "../api.js";
+import { ApiError, api } from "../api.js";
 import {
   DASH, byId, clearFormError, el, fillTable, formValues, pct, showFormError, signedInShell, when,
 } from "../ui.js";
@@ -30,13 +31,20 @@ function renderParams() {
     el("div", { class: "row" },
       el("div", { class: "field" },
         el("label", { for: `sweep-${k}-name` }, `Swept parameter ${k + 1}`),
-        el("select", { id: `sweep-${k}-name`, name: `sweep.${k}.name` },
+        el("select", {
+          id: `sweep-${k}-name`, name: `sweep.${k}.name`, "aria-describedby": `sweep-${k}-name-error`,
+        },
           el("option", { value: "" }, "none"),
-          ...names.map((n) => el("option", { value: n }, n)))),
+          ...names.map((n) => el("option", { value: n }, n))),
+        el("p", { class: "field-error", id: `sweep-${k}-name-error` })),
       ...["start", "stop", "step"].map((part) =>
         el("div", { class: "field" },
           el("label", { for: `sweep-${k}-${part}` }, part),
-          el("input", { id: `sweep-${k}-${part}`, name: `sweep.${k}.${part}`, type: "number", step: "any" })))));
+          el("input", {
+            id: `sweep-${k}-${part}`, name: `sweep.${k}.${part}`, type: "number", step: "any",
+            "aria-describedby": `sweep-${k}-${part}-error`,
+          }),
+          el("p", { class: "field-error", id: `sweep-${k}-${part}-error` })))));
   byId("sweep-fields").replaceChildren(...rows);
 }
 
@@ -74,16 +82,52 @@ function requestBody() {
   return body;
 }
 
+/** What a run is doing, in words: a running sweep says how many combinations are done. */
+function progressOf(b) {
+  if (b.status !== "running") return b.status;
+  return b.kind === "sweep" ? `running · ${b.progress_done} of ${b.progress_total}` : "running";
+}
+
+let listTimer = 0;
+
 async function loadList() {
-  const rows = await api("/api/v1/backtests?limit=50");
+  window.clearTimeout(listTimer);
+  let rows;
+  try {
+    rows = await api("/api/v1/backtests?limit=50");
+  } catch (error) {
+    // Unreachable: the page says so already; try again when the list is next due.
+    if (!(error instanceof ApiError && error.unreachable)) throw error;
+    listTimer = window.setTimeout(loadList, 2000);
+    return;
+  }
   fillTable(byId("backtest-rows"), rows.map((b) =>
-    el("tr", {},
+    el("tr", { dataset: { backtestId: b.id, status: b.status } },
       el("td", {}, el("a", { href: `/backtests/${b.id}` }, when(b.created_at))),
       el("td", {}, b.template || "custom spec"),
       el("td", {}, b.kind),
-      el("td", {}, el("span", { class: `badge ${b.status === "succeeded" ? "ok" : b.status === "failed" ? "bad" : "warn"}` }, b.status)),
+      el("td", {}, el("span", { class: `badge ${b.status === "succeeded" ? "ok" : b.status === "failed" ? "bad" : "warn"}` }, progressOf(b))),
       el("td", { class: "num" }, b.total_return_pct === null ? DASH : pct(b.total_return_pct)))),
   "No backtests yet: run one with the form.");
+  if (rows.some((b) => b.status === "queued" || b.status === "running")) {
+    listTimer = window.setTimeout(loadList, 2000);
+  }
+}
+
+/**
+ * The server names a swept range by its parameter (`sweep.fast.step`); the form's rows
+ * are numbered (`sweep.0.step`): point each error at the row sweeping that parameter.
+ */
+function onFormFields(error) {
+  if (!(error instanceof ApiError)) return error;
+  for (const item of error.errors) {
+    const match = /^sweep\.([^.]+)(\.(start|stop|step))?$/.exec(item.field);
+    if (!match) continue;
+    const row = [0, 1].find((k) =>
+      /** @type {HTMLSelectElement} */ (byId(`sweep-${k}-name`)).value === match[1]);
+    if (row !== undefined) item.field = `sweep.${row}.${match[3] || "name"}`;
+  }
+  return error;
 }
 
 form.addEventListener("submit", async (event) => {
@@ -95,7 +139,7 @@ form.addEventListener("submit", async (event) => {
     const created = await api("/api/v1/backtests", { method: "POST", body: requestBody() });
     location.assign(`/backtests/${created.id}`);
   } catch (error) {
-    showFormError(form, error);
+    showFormError(form, onFormFields(error));
     button?.removeAttribute("disabled");
   }
 });

@@ -7,7 +7,9 @@
 // twice. After a reconnect the stream resumes after the last sequence number shown.
 
 import { ApiError, api } from "../api.js";
-import { CandlestickSeries, DOWN, UP, createSeriesMarkers, equityCharts, makeChart } from "../charts.js";
+import {
+  CandlestickSeries, DOWN, UP, createSeriesMarkers, equityCharts, fitWhenSized, makeChart,
+} from "../charts.js";
 import { LiveStream } from "../stream.js";
 import {
   DASH, bindConnectionBadge, byId, clearFormError, el, fillTable, flash, formValues, money, num,
@@ -43,8 +45,10 @@ const candles = priceChart.addSeries(CandlestickSeries, {
   upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN,
 });
 const fillMarkers = createSeriesMarkers(candles, []);
-const { equityChart, equity: equityLine, drawdownChart, drawdown: drawdownArea } =
-  equityCharts(byId("equity-chart"), byId("drawdown-chart"));
+const curves = equityCharts(byId("equity-chart"), byId("drawdown-chart"));
+fitWhenSized(curves.equityChart, curves.drawdownChart);
+// Exposed for end-to-end tests (the two charts' shared time axis) and for debugging.
+window.__charts = { equity: curves.equityChart, drawdown: curves.drawdownChart };
 
 function drawMarkers() {
   const markers = [...state.fills.values()]
@@ -60,27 +64,24 @@ function drawMarkers() {
   fillMarkers.setMarkers(markers);
 }
 
-function drawEquity() {
+/** Equity from the marks received, drawdown from the server's report, on one time axis. */
+function drawCurves() {
   const points = [...state.equity.entries()].sort((a, b) => a[0] - b[0]);
-  const data = [];
+  const equity = [];
   for (const [, p] of points) {
     // One point per chart time: the latest bar sequence wins.
-    if (data.length && data[data.length - 1].time >= p.time) data.pop();
-    data.push({ time: p.time, value: major(p.equity_minor) });
+    if (equity.length && equity[equity.length - 1].time >= p.time) equity.pop();
+    equity.push({ time: p.time, value: major(p.equity_minor) });
   }
-  equityLine.setData(data);
-}
-
-function drawDrawdown() {
   // Drawdown is drawn only from the server's performance report (never derived here).
   const curve = state.performance ? state.performance.equity_curve : [];
-  const data = [];
+  const drawdown = [];
   for (const p of curve) {
     const time = seconds(p.market_time);
-    if (data.length && data[data.length - 1].time >= time) data.pop();
-    data.push({ time, value: -p.drawdown_pct });
+    if (drawdown.length && drawdown[drawdown.length - 1].time >= time) drawdown.pop();
+    drawdown.push({ time, value: -p.drawdown_pct });
   }
-  drawdownArea.setData(data);
+  curves.setData(equity, drawdown);
 }
 
 /** @param {any} bar a `market.bar` frame */
@@ -161,8 +162,7 @@ function renderAll() {
   renderFills();
   renderPositions();
   drawMarkers();
-  drawEquity();
-  drawDrawdown();
+  drawCurves();
 }
 
 // --- applying frames ----------------------------------------------------------------
@@ -190,7 +190,7 @@ function applyFrame(frame) {
       break;
     case "paper.equity":
       state.equity.set(frame.bar_seq, { time: seconds(frame.market_time), equity_minor: frame.equity_minor });
-      drawEquity();
+      drawCurves();
       renderStats();
       document.body.dataset.lastEquitySeq = String(frame.bar_seq);
       scheduleRefresh();
@@ -218,7 +218,7 @@ function scheduleRefresh() {
       state.performance = performance;
       renderStats();
       renderPositions();
-      drawDrawdown();
+      drawCurves();
     } catch (error) {
       flash(`Could not refresh the account: ${error.message}`);
     }
@@ -266,8 +266,8 @@ async function reload(id) {
     for (const frame of pending) applyFrame(frame);
   }
   renderAll();
-  equityChart.timeScale().fitContent();
-  drawdownChart.timeScale().fitContent();
+  // The drawdown chart follows the equity chart's range (one time axis).
+  curves.equityChart.timeScale().fitContent();
   byId("reset-portfolio").hidden = state.portfolio?.kind !== "personal";
   document.body.dataset.portfolioReady = id;
 }
@@ -351,7 +351,10 @@ function orderBody() {
 orderForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearFormError(orderForm);
-  if (!state.portfolio) return;
+  if (!state.portfolio) {
+    explainNoPortfolio();
+    return;
+  }
   const button = byId("place-order");
   button.setAttribute("disabled", "");
   byId("order-status").textContent = "Sending…";
@@ -375,6 +378,21 @@ orderForm.addEventListener("submit", async (event) => {
   }
 });
 
+/** An order goes into a portfolio: say so, with the control that creates one. */
+function explainNoPortfolio() {
+  const create = el("button", {
+    type: "button", class: "link-button", id: "create-portfolio-first",
+    onclick: () => {
+      /** @type {HTMLSelectElement} */ (byId("portfolio")).value = "";
+      newPortfolioForm.hidden = false;
+      byId("new-portfolio-name").focus();
+    },
+  }, "Create a portfolio");
+  byId("order-error").replaceChildren(
+    "Orders go into a paper portfolio, and you have none open yet. ", create,
+    " first, then place the order.");
+}
+
 async function cancelOrder(orderId) {
   try {
     const cancelled = await api(`/api/v1/trading/orders/${orderId}/cancel`, { method: "POST" });
@@ -394,6 +412,7 @@ newPortfolioForm.addEventListener("submit", async (event) => {
       method: "POST", body: { name: v.name, preset: v.preset },
     });
     await loadPortfolios(created.id);
+    byId("order-error").textContent = "";
   } catch (error) {
     showFormError(newPortfolioForm, error);
   }
@@ -434,9 +453,17 @@ async function main() {
   symbolInput.value = (params.get("symbol") || "DEMO").toUpperCase();
   stream.start();
   watchSymbol(symbolInput.value);
-  symbolInput.addEventListener("change", () => {
+  const changeSymbol = () => {
     const symbol = symbolInput.value.trim().toUpperCase();
-    if (symbol) watchSymbol(symbol);
+    if (symbol && symbol !== state.symbol) watchSymbol(symbol);
+  };
+  symbolInput.addEventListener("change", changeSymbol);
+  // The symbol belongs to the order form (its errors show beside it), but Enter in it
+  // switches the chart rather than placing an order.
+  symbolInput.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    changeSymbol();
   });
   byId("portfolio").addEventListener("change", (event) => {
     const id = /** @type {HTMLSelectElement} */ (event.target).value;
