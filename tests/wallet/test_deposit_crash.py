@@ -25,13 +25,14 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.payments.daraja import account_reference
+from dracarys.payments.sandbox import DarajaSimulator, HeldCall, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.deposits import service as deposits
 from dracarys.wallet.ledger import service as ledger
 from tests.support import AppClient, TestUser
-from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator, provider_env
+from tests.wallet.simulators import provider_env
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 OAUTH = "/oauth/v1/generate"

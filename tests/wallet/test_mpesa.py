@@ -19,12 +19,13 @@ from dracarys.payments.daraja import (
     normalise_phone,
     stk_password,
 )
+from dracarys.payments.sandbox import DarajaSimulator
 from dracarys.platform import Platform
 from dracarys.wallet.deposits import service as deposits
 from dracarys.wallet.ledger import service as ledger
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import outbox_events
-from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
+from tests.wallet.simulators import CALLBACK_TOKEN
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
