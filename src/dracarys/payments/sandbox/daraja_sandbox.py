@@ -113,11 +113,11 @@ class DarajaSimulator:
         """The API (/oauth, /mpesa) and the phone page a person answers pushes on."""
         simulator = self
 
-        @route("/oauth/{rest:path}", http_method=["GET", "POST"], sync_to_thread=False)
+        @route("/oauth/{rest:path}", http_method=["GET", "POST"])
         async def oauth(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
             return await simulator.handle(request, f"/oauth{rest}")
 
-        @route("/mpesa/{rest:path}", http_method=["GET", "POST"], sync_to_thread=False)
+        @route("/mpesa/{rest:path}", http_method=["GET", "POST"])
         async def mpesa(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
             return await simulator.handle(request, f"/mpesa{rest}")
 

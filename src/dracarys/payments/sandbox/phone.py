@@ -69,15 +69,15 @@ def _prompt(simulator: DarajaSimulator, checkout_id: str) -> PromptView:
 
 
 def phone_routes(simulator: DarajaSimulator) -> list[BaseRouteHandler]:
-    @get(PHONE_PAGE_PATH, sync_to_thread=False)
+    @get(PHONE_PAGE_PATH)
     async def phone_page(request: Request[Any, Any, Any]) -> Response[str]:
         answered = request.query_params.get("answered")
         notice = None
         if answered in simulator.results:
             code, _ = simulator.results[answered]
             notice = (
-                f"{_LABELS.get(code, 'Answered')}: M-Pesa's callback for "
-                f"{_prompt(simulator, answered).amount} was sent to the merchant."
+                f"{_LABELS.get(code, 'Answered')}: the M-Pesa callback for "
+                f"{_prompt(simulator, answered).amount} went to the merchant."
             )
         return html_response(
             "phone.html",
@@ -87,7 +87,7 @@ def phone_routes(simulator: DarajaSimulator) -> list[BaseRouteHandler]:
             notice=notice,
         )
 
-    @post(f"{PHONE_PAGE_PATH}/{{checkout_id:str}}", sync_to_thread=False)
+    @post(f"{PHONE_PAGE_PATH}/{{checkout_id:str}}")
     async def answer_prompt(
         request: Request[Any, Any, Any], checkout_id: FromPath[str]
     ) -> Response[str]:

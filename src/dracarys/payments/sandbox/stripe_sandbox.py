@@ -131,15 +131,15 @@ class StripeSimulator:
         """The API under /v1 and the hosted checkout pages."""
         simulator = self
 
-        @route("/v1/{rest:path}", http_method=["GET", "POST"], sync_to_thread=False)
+        @route("/v1/{rest:path}", http_method=["GET", "POST"])
         async def api(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
             return await simulator.handle(request, rest)
 
-        @get(f"{CHECKOUT_PAGE_PATH}/{{session_id:str}}", sync_to_thread=False)
+        @get(f"{CHECKOUT_PAGE_PATH}/{{session_id:str}}")
         async def checkout_page(session_id: FromPath[str]) -> Response[str]:
             return simulator.checkout_page(session_id)
 
-        @post(f"{CHECKOUT_PAGE_PATH}/{{session_id:str}}", sync_to_thread=False)
+        @post(f"{CHECKOUT_PAGE_PATH}/{{session_id:str}}")
         async def pay_on_checkout_page(
             request: Request[Any, Any, Any], session_id: FromPath[str]
         ) -> Response[str]:
