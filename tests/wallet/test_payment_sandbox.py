@@ -7,6 +7,9 @@ the sandbox's phone page with the callback it sends."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 
@@ -160,6 +164,68 @@ async def test_with_the_sandbox_off_and_no_provider_a_top_up_is_a_503_and_record
     assert mode.json()["mode"] == "unavailable"
     assert card.status_code == 503, card.text
     assert await pool.fetchval("SELECT count(*) FROM wallet_deposits") == 0
+
+
+async def test_the_dracarys_up_command_takes_a_card_top_up_through_its_sandbox(
+    database_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    """The command itself, as `python3 dev.py up` runs it (on the test's database)."""
+    port = free_port()
+    settings = up_settings(database_url, tmp_path, port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRACARYS_")}
+    env.update(
+        DATABASE_URL=database_url,
+        DRACARYS_DATA_DIR=str(tmp_path),
+        DRACARYS_SECRET_KEY=settings.secret_key,
+        DRACARYS_SEED_DEMO="false",
+        DRACARYS_TRADING_FEED="off",
+        DRACARYS_LOG_LEVEL="WARNING",
+    )
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-m", "workers.main", "up", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "dracarys up did not start in time"
+                await asyncio.sleep(0.3)
+            mode = (await client.get("/api/v1/payments/mode")).json()
+            assert (mode["mode"], mode["sandbox_phone_url"]) == (
+                "sandbox",
+                f"{base}/sandbox/mpesa/phone",
+            )
+            user = await create_user(pool, settings, SystemClock())
+            started = await client.post(
+                f"/api/v1/wallets/{user.id}/deposits",
+                json={"method": "stripe", "amount_minor": AMOUNT, "currency": "KES"},
+                headers={**user.headers, "Idempotency-Key": "up-command-card"},
+            )
+            assert started.status_code == 201, started.text
+            deposit = started.json()
+            paid = await client.post(
+                deposit["checkout_url"], data={"card_number": "4242424242424242"}
+            )
+            assert paid.status_code == 303
+            assert (await settled(client, user.headers, deposit["id"]))["status"] == "completed"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Payments run in the sandbox: no real money moves." in output
+    assert f"M-Pesa prompts wait at {base}/sandbox/mpesa/phone" in output
 
 
 def test_the_environment_cannot_claim_the_sandbox_is_on(tmp_path: Path) -> None:
