@@ -141,3 +141,32 @@ async def test_an_mpesa_top_up_approved_on_the_sandbox_phone_updates_the_wallet_
     assert await page.evaluate("window.walletChanges") == 1
     await page.bring_to_front()
     await screenshot(page, "topup-mpesa-credited")
+
+
+async def test_leaving_the_sandbox_checkout_by_cancel_says_nothing_was_charged(
+    context: Any, up: UpServer
+) -> None:
+    page, account = await _signed_in_wallet(context, up, "Card Canceller")
+    await page.get_by_label("Currency").select_option("USD")
+    await page.get_by_label("Amount").fill("25")
+    await page.get_by_role("button", name="Continue to card payment").click()
+    await page.get_by_role("heading", name="Pay USD 25.00").wait_for(timeout=TIMEOUT_MS)
+    await page.get_by_role("link", name="Cancel").click()
+    await page.wait_for_url(f"{up.url}/wallet", timeout=TIMEOUT_MS)
+    await (
+        page.locator("#topup-status")
+        .get_by_text("Card top-up cancelled; nothing was charged.")
+        .wait_for(timeout=TIMEOUT_MS)
+    )
+    async with up.client() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": account.email, "password": account.password}
+        )
+        token = login.json()["access_token"]
+        balances = await client.get(
+            f"/api/v1/wallets/{account.id}/balances",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    usd = [b for b in balances.json()["balances"] if b["currency"] == "USD"]
+    assert [(b["available_minor"], b["pending_in_minor"]) for b in usd] in ([], [(0, 0)])
+    await screenshot(page, "topup-card-cancelled")
