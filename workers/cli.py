@@ -18,13 +18,15 @@ import asyncpg
 import uvicorn
 from litestar import Litestar
 
-from dracarys.app import create_app
+from dracarys.app import LifespanHook, create_app
 from dracarys.db import open_database
 from dracarys.db.migrate import discover_migrations, pending_migrations
 from dracarys.demo import seed_demo
 from dracarys.identity import AuditCheck, build_session_cache, verify_audit_chain
 from dracarys.messaging import outbound_directory
 from dracarys.observability import configure_logging
+from dracarys.payments import payment_mode
+from dracarys.payments.sandbox import SandboxedApp, sandbox_for
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
 from dracarys.trading import DEMO_DATA, demo_feed, paper_trading
@@ -292,6 +294,14 @@ async def _announce(platform: Platform) -> AsyncIterator[None]:
             f"E-mail and SMS are written to {outbound_directory(settings)} "
             "(set DRACARYS_OUTBOUND=providers and DRACARYS_SMTP_* to send them)\n"
         )
+    payments = payment_mode(settings)
+    if payments.sandbox_phone_url:
+        outbound += (
+            "Payments run in the sandbox: no real money moves. Cards pay on its checkout "
+            f"page (test card 4242 4242 4242 4242); M-Pesa prompts wait at "
+            f"{payments.sandbox_phone_url} (set DRACARYS_STRIPE_* and DRACARYS_DARAJA_* "
+            "for real providers)\n"
+        )
     print(
         f"\nDracarys is running at http://{settings.host}:{settings.port}"
         f"  (API docs: http://{settings.host}:{settings.port}/schema)  — Ctrl+C stops it\n"
@@ -301,17 +311,31 @@ async def _announce(platform: Platform) -> AsyncIterator[None]:
     yield
 
 
+def up_app(
+    settings: Settings,
+    lifespan_hooks: Sequence[LifespanHook] = (embedded_background, _announce, _freeze_startup_heap),
+) -> Litestar | SandboxedApp:
+    """What `dracarys up` serves: the platform with its background work in-process, and,
+    unless a payment provider is configured (or DRACARYS_PAYMENTS_SANDBOX=off, or in
+    production), the payments sandbox under /sandbox/ with the payment adapters pointed
+    at it."""
+    sandbox = sandbox_for(settings)
+    if sandbox is None:
+        return create_app(settings, lifespan_hooks=lifespan_hooks, run_migrations=True)
+    app = create_app(
+        sandbox.configure(settings),
+        lifespan_hooks=[sandbox.running, *lifespan_hooks],
+        run_migrations=True,
+    )
+    return SandboxedApp(app, sandbox)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     if args.port:
         # Through the environment, so the public URL and allowed origins follow the port.
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
-    app = create_app(
-        settings,
-        lifespan_hooks=[embedded_background, _announce, _freeze_startup_heap],
-        run_migrations=True,
-    )
-    return _serve(app, settings, host=settings.host, port=settings.port)
+    return _serve(up_app(settings), settings, host=settings.host, port=settings.port)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -354,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the whole platform in one process. Without DATABASE_URL it starts "
         "a private PostgreSQL under the data directory; without REDIS_URL it keeps "
         "channels, stores and the task queue in memory. Migrates, seeds demo data and "
-        "serves on DRACARYS_HOST:DRACARYS_PORT (default http://127.0.0.1:8000).",
+        "serves on DRACARYS_HOST:DRACARYS_PORT (default http://127.0.0.1:8000). With no "
+        "payment provider configured, payments go to a local sandbox (no real money).",
     )
     up.add_argument("--port", type=int, help="override DRACARYS_PORT")
     up.set_defaults(func=cmd_up)

@@ -1,8 +1,8 @@
 """The wallet's scheduled jobs: escrow auto-release, holdback release, weekly payouts,
 their retries and the reconciliation of those in flight past the deadline, M-Pesa status
-queries for lost callbacks and pending-transfer expiry (the monthly mentor bonus is
-`workers.mentor_bonus_tasks`). Thin: each calls one wallet service. And the wallet's
-consumer of redeemed points."""
+queries for lost callbacks, failing card deposits whose checkout never opened, and
+pending-transfer expiry (the monthly mentor bonus is `workers.mentor_bonus_tasks`). Thin:
+each calls one wallet service. And the wallet's consumer of redeemed points."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.retry_payouts": (wallet.retry_due_payouts, "*/10 * * * *"),
     "wallet.reconcile_payouts": (wallet.reconcile_payouts_in_flight, "*/5 * * * *"),
     "wallet.settle_stale_mpesa": (wallet.settle_stale_mpesa_deposits, "*/2 * * * *"),
+    "wallet.fail_unopened_card_deposits": (wallet.fail_unopened_card_deposits, "*/5 * * * *"),
     "wallet.expire_pending_transfers": (wallet.expire_timed_out_transfers, "*/15 * * * *"),
 }
 

@@ -92,6 +92,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     daraja_b2c_initiator: str = ""
     daraja_b2c_security_credential: str = ""
     daraja_callback_token: str = ""
+    # The payments sandbox: local stand-ins for Stripe and M-Pesa Daraja (their wire
+    # formats and signatures, a hosted checkout page, a phone page that approves or
+    # declines STK pushes; no real money moves), served under /sandbox/ by `dracarys up`.
+    # "auto": `dracarys up` runs it outside production when no payment provider setting
+    # above is set; "off": never. `dracarys up` records "on" in the settings it runs with
+    # (the API reports the sandbox payment mode from it); the environment cannot set it.
+    payments_sandbox: Literal["auto", "on", "off"] = "auto"
     # VAT per country as CC:basis-points pairs; Kenya 16%.
     wallet_vat_rates: Annotated[str, msgspec.Meta(pattern=r"^([A-Z]{2}:[0-9]{1,4},?)*$")] = (
         "KE:1600"
@@ -266,6 +273,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if raw.get("env") == "production":
             raise SettingsError("DRACARYS_SECRET_KEY is required when DRACARYS_ENV=production")
         raw["secret_key"] = _development_secret(Path(raw.get("data_dir", DEFAULT_DATA_DIR)))
+    if raw.get("payments_sandbox", "").lower() == "on":
+        raise SettingsError(
+            "DRACARYS_PAYMENTS_SANDBOX=on is what `dracarys up` records when it runs the "
+            "payments sandbox; set auto (the default) or off"
+        )
     if "outbound" not in raw and "database_url" not in raw:
         # The embedded mode needs nothing installed: no mail server or SMS gateway either.
         raw["outbound"] = "files"

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from dracarys.clock import SystemClock
 from dracarys.db import Database
 from dracarys.identity import Role
+from dracarys.payments.sandbox import StripeSimulator, serve
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.chaos.cluster import Cluster, build_cluster
@@ -57,7 +58,7 @@ from tests.chaos.traffic import (
 from tests.conftest import REDIS_URL, make_settings
 from tests.foundation.test_embedded import free_port
 from tests.support import create_user, fund_wallet
-from tests.wallet.simulators import StripeSimulator, provider_env, serve
+from tests.wallet.simulators import provider_env
 
 pytestmark = pytest.mark.slow
 

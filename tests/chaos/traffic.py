@@ -22,6 +22,7 @@ import httpx
 
 from dracarys.clock import SystemClock
 from dracarys.payments.daraja import account_reference
+from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.points import release_held_redemptions
 from dracarys.settings import Settings
@@ -31,7 +32,6 @@ from dracarys.wallet import (
     settle_stale_mpesa_deposits,
 )
 from tests.support import TestUser
-from tests.wallet.simulators import DarajaSimulator, StripeSimulator
 
 ANSWER_DEADLINE_S = 300.0
 # An operation retried after an answer it never saw: the answer may have been lost.

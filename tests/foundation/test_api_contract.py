@@ -32,9 +32,10 @@ from schemathesis.specs.openapi.checks import (
 from dracarys.app import create_app
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
+from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator, serve
 from tests.conftest import make_settings
 from tests.support import AppClient, TestUser
-from tests.wallet.simulators import DarajaSimulator, StripeSimulator, provider_env, serve
+from tests.wallet.simulators import provider_env
 
 BASE_URL = "http://testserver.local"
 # Enough to reach each operation's validation, its not-found and some of its happy paths,

@@ -33,6 +33,7 @@ from dracarys.identity.personal import (
     seal_plain_personal_data,
 )
 from dracarys.observability import configure_logging
+from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator, serve
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from tests.conftest import ADMIN_DSN, dsn_for, make_settings
@@ -49,7 +50,7 @@ from tests.identity.conftest import (
 from tests.identity.oidc_simulator import OidcProviderSimulator
 from tests.messaging.simulators import SmsSimulator, SmtpSimulator
 from tests.support import AppClient, stored_contact, tables_holding
-from tests.wallet.simulators import DarajaSimulator, StripeSimulator, provider_env, serve
+from tests.wallet.simulators import provider_env
 from workers.runtime import Worker
 
 SEALING_MIGRATION = 120

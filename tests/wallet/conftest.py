@@ -16,17 +16,13 @@ import pytest
 from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.identity import issue_access_token
+from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator, serve
 from dracarys.settings import Settings
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 from tests.conftest import make_settings
 from tests.support import TestUser
-from tests.wallet.simulators import (
-    DarajaSimulator,
-    StripeSimulator,
-    provider_env,
-    serve,
-)
+from tests.wallet.simulators import provider_env
 
 
 async def open_wallets(

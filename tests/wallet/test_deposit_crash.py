@@ -1,9 +1,10 @@
-"""An M-Pesa top-up's process killed with SIGKILL between Daraja taking the STK push in and
-the deposit recording its answer (found by the chaos test). The customer's phone shows the
-prompt; a retry of the request must not push a second one, and the prompt the customer
-pays must credit the wallet once. Killed before the push left, the deposit gets no prompt
-and fails after the deadline, crediting nothing. The kill points are made exact by the
-Daraja simulator, which holds a call and tells the test it arrived."""
+"""A top-up's process killed with SIGKILL. An M-Pesa one killed between Daraja taking the
+STK push in and the deposit recording its answer (found by the chaos test): the phone
+shows the prompt; a retry must not push a second one, and the prompt the customer pays
+must credit the wallet once. Killed before the push left, the deposit gets no prompt and
+fails after the deadline, crediting nothing. A card one killed after Stripe made its
+checkout: the retry gets that same checkout. The kill points are made exact by the
+simulators, which hold a call and tell the test it arrived."""
 
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.payments.daraja import account_reference
+from dracarys.payments.sandbox import DarajaSimulator, HeldCall, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.deposits import service as deposits
 from dracarys.wallet.ledger import service as ledger
 from tests.support import AppClient, TestUser
-from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator, provider_env
+from tests.wallet.simulators import provider_env
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 OAUTH = "/oauth/v1/generate"
@@ -100,7 +102,12 @@ def _body() -> dict[str, Any]:
 
 
 async def _deposit_in_a_process_killed_when(
-    env: dict[str, str], clock: ManualClock, user: TestUser, key: str, held: HeldCall
+    env: dict[str, str],
+    clock: ManualClock,
+    user: TestUser,
+    key: str,
+    held: HeldCall,
+    body: dict[str, Any] | None = None,
 ) -> None:
     """Serve the top-up in its own process; SIGKILL it once Daraja holds its call."""
     process = await asyncio.create_subprocess_exec(
@@ -111,7 +118,7 @@ async def _deposit_in_a_process_killed_when(
         str(user.id),
         str(user.session_id),
         key,
-        msgspec.json.encode(_body()).decode(),
+        msgspec.json.encode(body or _body()).decode(),
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -215,5 +222,48 @@ async def test_killed_before_the_push_left_the_deposit_gets_no_prompt_and_fails_
     assert "no M-Pesa prompt" in read.json()["failure_reason"]
     assert await _kes(pool, user) == (0, 0)
     assert _prompts(daraja_sim, deposit["id"]) == []
+    async with pool.acquire() as conn:
+        assert (await ledger.check_ledger(conn)).problems == []
+
+
+async def test_killed_after_stripe_made_the_checkout_a_retry_gets_the_same_page_and_pays_once(
+    client: AppClient,
+    make_user: MakeUser,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    stripe_sim: StripeSimulator,
+    child_env: dict[str, str],
+) -> None:
+    """A card top-up is committed before Stripe is asked (as M-Pesa's are): killed while
+    Stripe's answer was on its way, the deposit is on record without its session, and the
+    retry gets the session Stripe made (its idempotency key derives from the deposit)."""
+    user = await make_user()
+    key = "card-topup-crash-after-session"
+    card = {"method": "stripe", "amount_minor": AMOUNT, "currency": "KES"}
+    held = stripe_sim.hold("checkout/sessions", act="accept")
+    await _deposit_in_a_process_killed_when(child_env, clock, user, key, held, card)
+    recorded = await pool.fetchrow(
+        "SELECT status, provider_ref FROM wallet_deposits WHERE user_id = $1", user.id
+    )
+    assert recorded is not None
+    assert (recorded["status"], recorded["provider_ref"]) == ("pending", None)
+
+    again = await client.post(
+        f"/api/v1/wallets/{user.id}/deposits",
+        json=card,
+        headers={**user.headers, "Idempotency-Key": key},
+    )
+    assert again.status_code == 201, again.text
+    deposit = again.json()
+    [session] = [
+        s for s in stripe_sim.sessions.values() if s["client_reference_id"] == deposit["id"]
+    ]
+    assert (deposit["provider_ref"], deposit["checkout_url"]) == (session["id"], session["url"])
+    now = int(clock.now().timestamp())
+    body, headers = stripe_sim.signed(stripe_sim.pay(session["id"], now), now)
+    for _ in range(2):
+        answer = await client.post("/api/v1/webhooks/stripe", content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+    assert await _kes(pool, user) == (AMOUNT, 0)
     async with pool.acquire() as conn:
         assert (await ledger.check_ledger(conn)).problems == []

@@ -15,6 +15,7 @@ from dracarys.db import transaction
 from dracarys.errors import Conflict
 from dracarys.identity import Role
 from dracarys.mentorship.policy import cancellation_refund_bps
+from dracarys.payments.sandbox import DarajaSimulator
 from dracarys.platform import Platform
 from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.escrow import service as escrow
@@ -24,7 +25,6 @@ from dracarys.wallet.payouts import service as payouts
 from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import current_originator, outbox_events, refreshed
-from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]

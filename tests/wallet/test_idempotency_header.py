@@ -13,10 +13,10 @@ import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
+from dracarys.payments.sandbox import StripeSimulator
 from tests.conftest import FundWallet
 from tests.idempotency import MONEY_MOVING_OPERATIONS, check_idempotent_route
 from tests.support import AppClient, TestUser
-from tests.wallet.simulators import StripeSimulator
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 Route = tuple[str, dict[str, Any], dict[str, Any], dict[str, str], Callable[[], Awaitable[int]]]

@@ -32,6 +32,7 @@ def test_wallet_jobs_carry_cron_schedules() -> None:
         "wallet.retry_payouts",
         "wallet.reconcile_payouts",
         "wallet.settle_stale_mpesa",
+        "wallet.fail_unopened_card_deposits",
         "wallet.expire_pending_transfers",
         "wallet.mentor_bonuses",
     }

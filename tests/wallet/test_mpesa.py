@@ -19,12 +19,13 @@ from dracarys.payments.daraja import (
     normalise_phone,
     stk_password,
 )
+from dracarys.payments.sandbox import DarajaSimulator
 from dracarys.platform import Platform
 from dracarys.wallet.deposits import service as deposits
 from dracarys.wallet.ledger import service as ledger
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import outbox_events
-from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
+from tests.wallet.simulators import CALLBACK_TOKEN
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -200,3 +201,26 @@ async def test_a_callback_of_another_shape_is_a_422_naming_the_field_and_credits
     assert (await _kes(client, user))["available_minor"] == 0
     status = (await client.get(f"/api/v1/deposits/{deposit['id']}", headers=user.headers)).json()
     assert status["status"] == "failed"  # an amount other than the one asked for
+
+
+async def test_a_push_mpesa_refuses_answers_201_failed_and_a_retry_pushes_nothing(
+    client: Client, make_user: MakeUser, daraja_sim: DarajaSimulator, pool: asyncpg.Pool
+) -> None:
+    """Daraja turns the STK push down (a 400 naming the problem): nothing reached a
+    phone, so the deposit fails at once, with M-Pesa's words, and holds nothing back."""
+    user = await make_user()
+    pushes = len(daraja_sim.pushes)
+    daraja_sim.refuse_next_push("Bad Request - Invalid PhoneNumber")
+    deposit = await _stk_deposit(client, user, 100_000, "stk-refused-01")
+    assert (deposit["status"], deposit["provider_ref"]) == ("failed", None)
+    assert deposit["failure_reason"] == (
+        "M-Pesa refused the prompt: M-Pesa STK push failed: Bad Request - Invalid PhoneNumber"
+    )
+    assert len(daraja_sim.pushes) == pushes
+    kes = await _kes(client, user)
+    assert (kes["available_minor"], kes["pending_in_minor"]) == (0, 0)
+    again = await _stk_deposit(client, user, 100_000, "stk-refused-01")
+    assert again == deposit
+    assert len(daraja_sim.pushes) == pushes
+    async with pool.acquire() as conn:
+        assert (await ledger.check_ledger(conn)).problems == []

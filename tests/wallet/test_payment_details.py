@@ -25,6 +25,7 @@ from dracarys.db.pool import create_pool
 from dracarys.identity import Role
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.observability import configure_logging
+from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.upgrade import upgrade_database
 from dracarys.wallet.ledger import service as ledger
@@ -41,7 +42,7 @@ from tests import support
 from tests.conftest import FundWallet, database_migrated_without, make_settings
 from tests.support import AppClient, TestUser, create_user, tables_holding
 from tests.wallet.conftest import current_originator
-from tests.wallet.simulators import DarajaSimulator, StripeSimulator, provider_env
+from tests.wallet.simulators import provider_env
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]

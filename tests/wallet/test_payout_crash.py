@@ -23,6 +23,7 @@ import msgspec
 import pytest
 
 from dracarys.clock import ManualClock
+from dracarys.payments.sandbox import DarajaSimulator, HeldCall, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.balances.service import balances_of
@@ -31,7 +32,7 @@ from dracarys.wallet.payouts import mpesa
 from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import current_originator, outbox_events, refreshed
-from tests.wallet.simulators import DarajaSimulator, HeldCall, StripeSimulator, provider_env
+from tests.wallet.simulators import provider_env
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 OAUTH = "/oauth/v1/generate"

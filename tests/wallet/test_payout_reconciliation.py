@@ -18,6 +18,7 @@ import msgspec
 from dracarys.clock import ManualClock
 from dracarys.db import Database
 from dracarys.identity import Role
+from dracarys.payments.sandbox import DarajaSimulator
 from dracarys.platform import Platform
 from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.ledger import service as ledger
@@ -26,7 +27,7 @@ from dracarys.wallet.payouts import service as payouts
 from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import current_originator, outbox_events, refreshed
-from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
+from tests.wallet.simulators import CALLBACK_TOKEN
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]

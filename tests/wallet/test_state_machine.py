@@ -27,6 +27,7 @@ from dracarys.db import Database, transaction
 from dracarys.db.pool import create_pool
 from dracarys.errors import DomainError
 from dracarys.identity import CurrentUser, Role
+from dracarys.payments.sandbox import DarajaSimulator
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.balances.service import balances_of
@@ -39,7 +40,7 @@ from dracarys.wallet.payouts import service as payouts
 from dracarys.wallet.payouts.models import WithdrawRequest
 from dracarys.wallet.policy import mentor_split, split_vat
 from tests.support import create_user
-from tests.wallet.simulators import CALLBACK_TOKEN, DarajaSimulator
+from tests.wallet.simulators import CALLBACK_TOKEN
 
 T = TypeVar("T")
 _SNAPSHOT_TABLES = (

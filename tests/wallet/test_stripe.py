@@ -13,11 +13,11 @@ import asyncpg
 
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
+from dracarys.payments.sandbox import StripeSimulator
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferKind, TransferSpec
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import outbox_events
-from tests.wallet.simulators import StripeSimulator
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]

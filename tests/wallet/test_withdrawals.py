@@ -17,6 +17,7 @@ from dracarys.crypto import seal, totp_secret_key
 from dracarys.db import transaction
 from dracarys.identity import Role
 from dracarys.identity import store as identity_store
+from dracarys.payments.sandbox import DarajaSimulator
 from dracarys.platform import Platform
 from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.ledger import service as ledger
@@ -24,7 +25,6 @@ from dracarys.wallet.payouts import mpesa
 from tests.conftest import FundWallet
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import current_originator, outbox_events, refreshed
-from tests.wallet.simulators import DarajaSimulator
 
 Client = AppClient
 MakeUser = Callable[..., Awaitable[TestUser]]

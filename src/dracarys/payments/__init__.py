@@ -1,7 +1,8 @@
 """Adapters to the payment providers we cannot reach from tests: Stripe (cards, through
 the official SDK) and Safaricom M-Pesa Daraja (httpx). Each speaks the provider's own wire
 format; the wallet's services decide what a result means for money. The wallet imports
-them from here."""
+them from here, with the payment mode in force (`mode`). The local sandbox that stands in
+for both (`dracarys.payments.sandbox`) is wired by the composition root only."""
 
 from dracarys.payments.daraja import (
     DarajaError,
@@ -19,12 +20,15 @@ from dracarys.payments.daraja import (
     transaction_status_answer,
     whole_shillings,
 )
+from dracarys.payments.mode import PaymentMode, payment_mode
 from dracarys.payments.stripe_gateway import (
     CheckoutSessionObject,
     DisputeObject,
     RefundObject,
     StripeEvent,
     StripeGateway,
+    StripeOutcomeUnknown,
+    StripeRefused,
     verify_webhook,
     webhook_secrets,
 )
@@ -35,13 +39,17 @@ __all__ = [
     "DarajaGateway",
     "DarajaOutcomeUnknown",
     "DisputeObject",
+    "PaymentMode",
     "RefundObject",
     "StkCallback",
     "StripeEvent",
     "StripeGateway",
+    "StripeOutcomeUnknown",
+    "StripeRefused",
     "b2c_paid_minor",
     "check_callback_token",
     "normalise_phone",
+    "payment_mode",
     "read_result",
     "read_stk_callback",
     "read_stored_stk_callback",

@@ -32,10 +32,38 @@ class WebhookRejected(InvalidInput):
     title = "Webhook rejected"
 
 
+class StripeRefused(ServiceUnavailable):
+    """Stripe answered that it will not do it (a 4xx): nothing was created."""
+
+
+class StripeOutcomeUnknown(ServiceUnavailable):
+    """No answer, or a server error: Stripe may have acted. Asking again with the same
+    idempotency key replays what it did, if it did."""
+
+
+# Stripe's refusals: the request was checked and turned down, so it did nothing.
+_REFUSALS: tuple[type[stripe.StripeError], ...] = (
+    stripe.InvalidRequestError,
+    stripe.AuthenticationError,
+    stripe.PermissionError,
+    stripe.RateLimitError,
+    stripe.CardError,
+    stripe.IdempotencyError,
+)
+
+
+def _stripe_failure(what: str, exc: stripe.StripeError) -> ServiceUnavailable:
+    message = exc.user_message or "no answer"
+    if isinstance(exc, _REFUSALS):
+        return StripeRefused(f"Stripe refused the {what}: {message}")
+    return StripeOutcomeUnknown(f"Stripe did not answer the {what}: {message}")
+
+
 @dataclass(frozen=True, slots=True)
 class CheckoutSession:
     id: str
     url: str
+    status: str = "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +211,17 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
-            raise ServiceUnavailable(f"Stripe refused the checkout: {exc.user_message}") from exc
-        return CheckoutSession(id=session.id, url=session.url or "")
+            raise _stripe_failure("checkout", exc) from exc
+        return CheckoutSession(id=session.id, url=session.url or "", status=session.status or "")
+
+    async def expire_checkout(self, session_id: str) -> CheckoutSession:
+        """Close an open checkout session so that it can no longer be paid (Stripe then
+        sends `checkout.session.expired`). A session no longer open is a `StripeRefused`."""
+        try:
+            session = await self._client.v1.checkout.sessions.expire_async(session_id)
+        except stripe.StripeError as exc:
+            raise _stripe_failure("expiry of the checkout", exc) from exc
+        return CheckoutSession(id=session.id, url=session.url or "", status=session.status or "")
 
     async def refund(
         self, *, payment_intent: str, amount_minor: int, refund_id: str, idempotency_key: str

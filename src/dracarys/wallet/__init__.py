@@ -25,7 +25,10 @@ from dracarys.wallet.credits.service import (
     previous_month,
 )
 from dracarys.wallet.demo import seed_wallet_demo
-from dracarys.wallet.deposits.service import settle_stale_mpesa_deposits
+from dracarys.wallet.deposits.service import (
+    fail_unopened_card_deposits,
+    settle_stale_mpesa_deposits,
+)
 from dracarys.wallet.escrow.models import EscrowView
 from dracarys.wallet.escrow.service import (
     hold_escrow,
@@ -91,6 +94,7 @@ __all__ = [
     "credit_points_conversion",
     "credit_redeemed_points",
     "expire_timed_out_transfers",
+    "fail_unopened_card_deposits",
     "hold_escrow",
     "pay_mentor_bonuses",
     "previous_month",

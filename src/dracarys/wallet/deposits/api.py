@@ -1,5 +1,5 @@
-"""Starting a deposit, reading one, and M-Pesa's STK callback (on a URL carrying a secret
-path token)."""
+"""Starting a deposit, reading one, leaving its card checkout, the payment mode in force,
+and M-Pesa's STK callback (on a URL carrying a secret path token)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from dracarys.identity import CurrentUser, authenticated
 from dracarys.platform import Platform
 from dracarys.wallet.deposits import service
-from dracarys.wallet.deposits.models import DepositRequest, DepositView
+from dracarys.wallet.deposits.models import DepositRequest, DepositView, PaymentModeView
 from dracarys.wallet.http import json_object
 
 
@@ -52,6 +52,37 @@ class DepositsController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> DepositView:
         return await service.get_deposit(platform, current_user, deposit_id)
+
+    @post(
+        "/deposits/{deposit_id:uuid}/cancel",
+        operation_id="cancelCardDeposit",
+        status_code=HTTP_200_OK,
+        summary="Leave a card top-up's checkout unpaid: the session closes, the deposit fails",
+        tags=["payments"],
+    )
+    async def cancel_deposit(
+        self,
+        deposit_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DepositView:
+        return await service.cancel_card_deposit(platform, current_user, deposit_id)
+
+
+class PaymentModeController(Controller):
+    """Public: what a top-up form offers, and whether money is real, is no secret."""
+
+    path = "/api/v1/payments"
+    tags = ("payments",)
+
+    @get(
+        "/mode",
+        operation_id="getPaymentMode",
+        summary="The payment mode in force (sandbox, providers or unavailable)",
+        sync_to_thread=False,
+    )
+    def mode(self, platform: NamedDependency[Platform]) -> PaymentModeView:
+        return service.current_payment_mode(platform)
 
 
 class DepositCallbacksController(Controller):
@@ -92,4 +123,4 @@ class DepositCallbacksController(Controller):
         return {"ResultCode": 0, "ResultDesc": "Accepted"}
 
 
-ROUTES: list[Any] = [DepositsController, DepositCallbacksController]
+ROUTES: list[Any] = [DepositsController, PaymentModeController, DepositCallbacksController]

@@ -45,3 +45,15 @@ class DepositView(Schema):
     checkout_url: str | None = None
     provider_ref: str | None = None
     failure_reason: str | None = None
+
+
+class PaymentModeView(Schema):
+    """Which payments are live: `sandbox` (the local stand-ins `dracarys up` runs; no
+    real money moves), `providers` (the configured Stripe and M-Pesa accounts) or
+    `unavailable`; which top-up methods work; and, in the sandbox, the page where a person
+    answers M-Pesa prompts as the phone would."""
+
+    mode: Literal["sandbox", "providers", "unavailable"]
+    card_available: bool
+    mpesa_available: bool
+    sandbox_phone_url: str | None = None

@@ -6,6 +6,7 @@ deposit's state, never on the order answers arrive in."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ import msgspec
 import structlog
 
 from dracarys.db import Connection, transaction, xact_lock
-from dracarys.errors import InvalidInput, NotFound, ServiceUnavailable
+from dracarys.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity import CurrentUser
 from dracarys.payments import (
     CheckoutSessionObject,
@@ -22,7 +23,9 @@ from dracarys.payments import (
     DarajaOutcomeUnknown,
     StkCallback,
     StripeGateway,
+    StripeRefused,
     normalise_phone,
+    payment_mode,
     read_stk_callback,
     read_stored_stk_callback,
     stk_callback_as_received,
@@ -34,7 +37,7 @@ from dracarys.payments import check_callback_token as check_callback_token
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.deposits import store
-from dracarys.wallet.deposits.models import Deposit, DepositRequest, DepositView
+from dracarys.wallet.deposits.models import Deposit, DepositRequest, DepositView, PaymentModeView
 from dracarys.wallet.events import DepositCompleted, emit_event
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
@@ -42,7 +45,6 @@ from dracarys.wallet.models import ID_NAMESPACE
 from dracarys.wallet.operations.service import (
     record_result,
     recorded_result,
-    run_once,
     taking_turns,
 )
 from dracarys.wallet.payment_details import service as payment_details
@@ -53,6 +55,10 @@ MPESA_STATUS_QUERY_AFTER = timedelta(minutes=2)
 # An M-Pesa deposit whose prompt neither Daraja's answer nor a callback confirmed is given
 # up after this: a prompt expires on the phone within minutes and its callback follows.
 MPESA_PROMPT_LOST_AFTER = timedelta(minutes=10)
+# A card deposit whose checkout session was never recorded (Stripe unreachable, or the
+# process stopped before the answer was kept) is failed after this: nobody was sent to a
+# page to pay on, and a retry with the key within it still gets the session.
+CARD_CHECKOUT_LOST_AFTER = timedelta(minutes=10)
 
 
 def _deposit_view(deposit: Deposit, checkout_url: str | None = None) -> DepositView:
@@ -83,7 +89,6 @@ async def start_deposit(
     transfer from the provider's clearing account into the wallet that the provider's
     confirmation posts (or its failure voids)."""
     require_wallet_owner(actor, wallet_id)
-    settings = platform.settings
     deposit_id = uuid.uuid5(ID_NAMESPACE, f"deposit:{wallet_id}:{idempotency_key}")
     if request.method == "mpesa":
         if request.phone is None:
@@ -93,40 +98,7 @@ async def start_deposit(
         return await _start_mpesa_deposit(
             platform, wallet_id, request, idempotency_key, deposit_id, phone
         )
-    now = platform.clock.now()
-
-    async def work(conn: Connection) -> dict[str, Any]:
-        # Stripe replays a Checkout session created under the same key of ours, so the
-        # session may be created inside the operation's transaction: a retry after a crash
-        # gets the same one.
-        checkout = await StripeGateway(settings).create_checkout(
-            deposit_id=str(deposit_id),
-            user_id=str(wallet_id),
-            amount_minor=request.amount_minor,
-            currency=request.currency,
-            success_url=f"{settings.public_url}/wallet?deposit={deposit_id}",
-            cancel_url=f"{settings.public_url}/wallet?deposit={deposit_id}&cancelled=1",
-            idempotency_key=f"deposit-{deposit_id}",
-        )
-        await _record_deposit(
-            conn, settings, deposit_id, wallet_id, request, AccountCode.STRIPE_CLEARING, None, now
-        )
-        await store.set_deposit_provider_ref(conn, deposit_id, checkout.id, now)
-        deposit = await store.get_deposit(conn, deposit_id)
-        assert deposit is not None
-        return msgspec.to_builtins(_deposit_view(deposit, checkout.url))  # type: ignore[no-any-return]
-
-    async with transaction(platform.pool) as conn:
-        result = await run_once(
-            conn,
-            scope=f"user:{wallet_id}",
-            key=idempotency_key,
-            kind="deposit",
-            body=request,
-            now=now,
-            work=lambda: work(conn),
-        )
-    return msgspec.convert(result, DepositView)
+    return await _start_card_deposit(platform, wallet_id, request, idempotency_key, deposit_id)
 
 
 async def _record_deposit(
@@ -168,26 +140,23 @@ async def _record_deposit(
     )
 
 
-async def _start_mpesa_deposit(
+async def _open_deposit(
     platform: Platform,
     wallet_id: uuid.UUID,
     request: DepositRequest,
     idempotency_key: str,
     deposit_id: uuid.UUID,
-    phone: str,
+    phone: str | None,
+    ask_provider: Callable[[Connection, Deposit, bool], Awaitable[str | None]],
 ) -> DepositView:
-    """An M-Pesa top-up prompts the customer's phone at most once, and the prompt the
-    customer answers settles it whatever happened to us in between. Daraja has no
-    idempotency key for STK pushes, so the deposit is committed before the push leaves and
-    the push's callback URL names it: a process killed before recording Daraja's answer,
-    or an answer lost on the way, leaves the deposit pending without a CheckoutRequestID,
-    and the prompt's callback still finds it. A retry never pushes again (the first prompt
-    may be on the phone); a deposit no callback settles fails after
-    `MPESA_PROMPT_LOST_AFTER`."""
+    """Record the deposit, commit, and only then ask the provider (`ask_provider(conn,
+    deposit, fresh)`, answering the page to pay on, if any); then keep the answer for
+    retries. Requests with one key take turns through all of it; a killed process's turn
+    ends with its connection. No transaction waits on the provider, and whatever the
+    provider sends about the payment finds the deposit on record."""
     settings = platform.settings
     scope = f"user:{wallet_id}"
-    # Requests with this key take turns through the push; a killed process's turn ends
-    # with its connection.
+    clearing = AccountCode.MPESA_CLEARING if phone else AccountCode.STRIPE_CLEARING
     async with (
         platform.pool.acquire() as conn,
         taking_turns(conn, scope, idempotency_key),
@@ -200,22 +169,17 @@ async def _start_mpesa_deposit(
                 return msgspec.convert(found, DepositView)
             fresh = await store.get_deposit(conn, deposit_id) is None
             if fresh:
+                now = platform.clock.now()
                 await _record_deposit(
-                    conn,
-                    settings,
-                    deposit_id,
-                    wallet_id,
-                    request,
-                    AccountCode.MPESA_CLEARING,
-                    phone,
-                    platform.clock.now(),
+                    conn, settings, deposit_id, wallet_id, request, clearing, phone, now
                 )
-        if fresh:
-            await _prompt_phone(platform, conn, deposit_id, phone, request)
+        deposit = await store.get_deposit(conn, deposit_id)
+        assert deposit is not None
+        page_url = await ask_provider(conn, deposit, fresh)
         async with conn.transaction():
             deposit = await store.get_deposit(conn, deposit_id)
             assert deposit is not None
-            view = _deposit_view(deposit)
+            view = _deposit_view(deposit, page_url)
             await record_result(
                 conn,
                 scope=scope,
@@ -225,12 +189,89 @@ async def _start_mpesa_deposit(
                 result=msgspec.to_builtins(view),
                 now=platform.clock.now(),
             )
+    return view
+
+
+async def _start_card_deposit(
+    platform: Platform,
+    wallet_id: uuid.UUID,
+    request: DepositRequest,
+    idempotency_key: str,
+    deposit_id: uuid.UUID,
+) -> DepositView:
+    """A card top-up through Stripe's hosted checkout. The session's idempotency key
+    derives from the deposit: a retry after a crash or a lost answer gets the same session
+    (the same page to pay on). The browser goes to the page only once the session is
+    recorded; a deposit whose session never was fails after `CARD_CHECKOUT_LOST_AFTER`,
+    and a session made for a deposit failed meanwhile is closed. A refusal fails the
+    deposit at once; no answer is a 503 leaving it pending for a retry with the key."""
+    settings = platform.settings
+    gateway = StripeGateway(settings)  # unconfigured: a 503 before anything is recorded
+
+    async def open_checkout(conn: Connection, deposit: Deposit, _: bool) -> str | None:
+        if deposit.status != "pending":
+            return None
+        try:
+            checkout = await gateway.create_checkout(
+                deposit_id=str(deposit_id),
+                user_id=str(wallet_id),
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                success_url=f"{settings.public_url}/wallet?topup={deposit_id}",
+                cancel_url=f"{settings.public_url}/wallet?topup={deposit_id}&cancelled=1",
+                idempotency_key=f"deposit-{deposit_id}",
+            )
+        except StripeRefused as exc:
+            checkout, reason = None, exc.detail
+        async with conn.transaction():
+            locked = await store.lock_deposit(conn, deposit_id)
+            assert locked is not None
+            if checkout is None:
+                await fail_deposit(conn, locked, reason=reason, now=platform.clock.now())
+                return None
+            if locked.status == "pending":
+                await store.set_deposit_provider_ref(
+                    conn, deposit_id, checkout.id, platform.clock.now()
+                )
+                return checkout.url
+        try:  # failed meanwhile (past the deadline): nobody may pay it now
+            await gateway.expire_checkout(checkout.id)
+        except ServiceUnavailable as exc:
+            log.warning("checkout_not_closed", deposit_id=str(deposit_id), error=exc.detail)
+        return None
+
+    return await _open_deposit(
+        platform, wallet_id, request, idempotency_key, deposit_id, None, open_checkout
+    )
+
+
+async def _start_mpesa_deposit(
+    platform: Platform,
+    wallet_id: uuid.UUID,
+    request: DepositRequest,
+    idempotency_key: str,
+    deposit_id: uuid.UUID,
+    phone: str,
+) -> DepositView:
+    """An M-Pesa top-up prompts the phone at most once (Daraja has no idempotency key),
+    and the prompt answered settles it whatever happened to us in between: the push's
+    callback URL names the committed deposit, so a process killed before recording
+    Daraja's answer still gets the callback. A retry never pushes again; a deposit no
+    callback settles fails after `MPESA_PROMPT_LOST_AFTER`."""
+
+    async def prompt_once(conn: Connection, _: Deposit, fresh: bool) -> None:
+        if fresh:
+            await _prompt_phone(platform, conn, deposit_id, phone, request)
+
+    view = await _open_deposit(
+        platform, wallet_id, request, idempotency_key, deposit_id, phone, prompt_once
+    )
     # A callback on the path without the deposit (pushes made before it named one) that
     # raced ahead of the recorded answer was kept; apply it now.
     if view.provider_ref:
         async with transaction(platform.pool) as tx:
             early = await payment_details.earliest_callback(
-                tx, settings, provider="mpesa", kind="stk", reference=view.provider_ref
+                tx, platform.settings, provider="mpesa", kind="stk", reference=view.provider_ref
             )
             if early is not None:
                 await _apply_stk_callback(tx, read_stored_stk_callback(early), platform.clock.now())
@@ -278,6 +319,47 @@ async def get_deposit(platform: Platform, actor: CurrentUser, deposit_id: uuid.U
     if deposit is None or not actor.may_read_as_owner(deposit.user_id):
         raise NotFound("no such deposit", field="deposit_id")
     return _deposit_view(deposit)
+
+
+async def cancel_card_deposit(
+    platform: Platform, actor: CurrentUser, deposit_id: uuid.UUID
+) -> DepositView:
+    """The customer left the card checkout without paying: close the session at Stripe,
+    so that it can no longer be paid, and fail the deposit (nothing is left pending). A
+    session paid meanwhile cannot be closed; its payment then settles the deposit."""
+    async with platform.pool.acquire() as conn:
+        deposit = await store.get_deposit(conn, deposit_id)
+    if deposit is None or not actor.may_read_as_owner(deposit.user_id):
+        raise NotFound("no such deposit", field="deposit_id")
+    if deposit.method != "stripe":
+        raise Conflict(
+            "an M-Pesa prompt cannot be withdrawn: decline it on the phone", field="deposit_id"
+        )
+    if deposit.status != "pending" or deposit.provider_ref is None:
+        return _deposit_view(deposit)
+    try:
+        session = await StripeGateway(platform.settings).expire_checkout(deposit.provider_ref)
+    except StripeRefused:
+        session = None  # no longer open: paid, or expired, and its event says which
+    async with transaction(platform.pool) as conn:
+        locked = await store.lock_deposit(conn, deposit_id)
+        assert locked is not None
+        if session is not None and session.status == "expired":
+            reason = "cancelled at the card checkout; nothing was charged"
+            await fail_deposit(conn, locked, reason=reason, now=platform.clock.now())
+            locked = await store.get_deposit(conn, deposit_id)
+            assert locked is not None
+    return _deposit_view(locked)
+
+
+def current_payment_mode(platform: Platform) -> PaymentModeView:
+    mode = payment_mode(platform.settings)
+    return PaymentModeView(
+        mode=mode.mode,
+        card_available=mode.card_available,
+        mpesa_available=mode.mpesa_available,
+        sandbox_phone_url=mode.sandbox_phone_url,
+    )
 
 
 # ---- settling a deposit ---------------------------------------------------------------
@@ -497,3 +579,20 @@ async def settle_stale_mpesa_deposits(platform: Platform) -> int:
                 done = await fail_deposit(conn, locked, reason=status.result_desc, now=now)
             settled += int(done)
     return settled
+
+
+async def fail_unopened_card_deposits(platform: Platform) -> int:
+    """Fail the card deposits with no checkout session recorded by the deadline: nobody
+    was sent to pay them."""
+    now = platform.clock.now()
+    async with platform.pool.acquire() as conn:
+        unopened = await store.card_deposits_without_checkout(conn, now - CARD_CHECKOUT_LOST_AFTER)
+    failed = 0
+    for deposit in unopened:
+        async with transaction(platform.pool) as conn:
+            locked = await store.lock_deposit(conn, deposit.id)
+            if locked is None or locked.provider_ref is not None:
+                continue  # its session was recorded meanwhile
+            reason = "no card checkout was opened for this top-up; start a new one"
+            failed += int(await fail_deposit(conn, locked, reason=reason, now=now))
+    return failed

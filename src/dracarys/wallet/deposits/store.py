@@ -140,3 +140,14 @@ async def mpesa_deposits_without_prompt(conn: Connection, older_than: datetime) 
         older_than,
     )
     return records(Deposit, rows)
+
+
+async def card_deposits_without_checkout(conn: Connection, older_than: datetime) -> list[Deposit]:
+    """Pending card deposits no checkout session was recorded for."""
+    rows = await conn.fetch(
+        f"""SELECT {_DEPOSIT_COLUMNS} FROM wallet_deposits
+            WHERE method = 'stripe' AND status = 'pending' AND provider_ref IS NULL
+              AND created_at <= $1 ORDER BY created_at LIMIT 200""",
+        older_than,
+    )
+    return records(Deposit, rows)
