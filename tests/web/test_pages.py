@@ -1,6 +1,6 @@
 """Every page loads for a signed-in user without a script error or a failed request, fits
-a phone-width screen without sideways scrolling, labels its form controls, and starts
-with a keyboard skip link."""
+a phone-width screen without sideways scrolling, labels its form controls, starts with a
+keyboard skip link and has no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
@@ -8,18 +8,35 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import LiveServer, register, screenshot, sign_in
+from tests.web.conftest import (
+    PHONE_VIEWPORT,
+    LiveServer,
+    assert_accessible,
+    register,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/dashboard", "/signals", "/mentor", "/backtests", "/points", "/mentors"]
+PAGES = [
+    "/dashboard",
+    "/signals",
+    "/mentor",
+    "/backtests",
+    "/points",
+    "/mentors",
+    "/wallet",
+    "/account",
+    "/onboarding",
+]
 
 
 async def test_every_page_loads_cleanly_on_a_phone_with_labelled_controls(
     browser: Any, live_server: LiveServer
 ) -> None:
     user = await register(live_server, name="Pat Phone", role="mentor")
-    context = await browser.new_context(viewport={"width": 375, "height": 740})
+    context = await browser.new_context(viewport=PHONE_VIEWPORT)
     try:
         page = await context.new_page()
         problems: list[str] = []
@@ -57,6 +74,7 @@ async def test_every_page_loads_cleanly_on_a_phone_with_labelled_controls(
             await page.keyboard.press("Tab")
             focused = await page.evaluate("document.activeElement.textContent.trim()")
             assert focused == "Skip to content", path
+            await assert_accessible(page, path)
             await screenshot(page, f"phone{path.replace('/', '-')}")
     finally:
         await context.close()

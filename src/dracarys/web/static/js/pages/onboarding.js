@@ -59,11 +59,15 @@ const words = (value) => String(value).replaceAll("_", " ");
 
 // ---- views ----------------------------------------------------------------------------
 
+// While the page first renders, focus stays where the browser put it (the skip link is the
+// first stop, as on every page); later steps and views take it.
+let firstRender = true;
+
 function showView(name) {
   for (const view of ["quiz", "results", "cohort"]) byId(`${view}-view`).hidden = view !== name;
   byId("onboarding-intro").hidden = name !== "quiz";
   const heading = byId({ quiz: "quiz-heading", results: "results-heading", cohort: "cohort-heading" }[name]);
-  heading.focus();
+  if (!firstRender) heading.focus();
 }
 
 // ---- the quiz -------------------------------------------------------------------------
@@ -83,7 +87,7 @@ function showStep(number, focus = true) {
   byId("quiz-back").hidden = number === 1;
   byId("quiz-next").textContent = number === STEPS ? "See my suggestions" : "Next";
   const first = stepOf(number).querySelector("input, select");
-  if (focus && first instanceof HTMLElement) first.focus();
+  if (focus && !firstRender && first instanceof HTMLElement) first.focus();
 }
 
 const checked = (name) =>
@@ -421,6 +425,7 @@ async function main() {
   } catch (error) {
     flash(`Could not load your onboarding: ${error.message}`);
   }
+  firstRender = false;
 }
 
 main();
