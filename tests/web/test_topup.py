@@ -62,11 +62,11 @@ async def test_a_card_top_up_through_the_sandbox_checkout_shows_in_the_balance(
     await _both_widths(page, "topup panel")
 
     # A typo is named beside its field, and cleared once fixed.
-    await page.get_by_label("Amount").fill("15.005")
+    await page.locator("#topup").get_by_label("Amount").fill("15.005")
     await page.get_by_role("button", name="Continue to card payment").click()
     error = page.locator("#topup-amount-error")
     await error.get_by_text("at most 2 digits after the point").wait_for()
-    await page.get_by_label("Amount").fill("1500")
+    await page.locator("#topup").get_by_label("Amount").fill("1500")
     await page.get_by_role("button", name="Continue to card payment").click()
 
     await page.wait_for_url(f"{up.url}/sandbox/stripe/checkout/*", timeout=TIMEOUT_MS)
@@ -102,11 +102,11 @@ async def test_an_mpesa_top_up_approved_on_the_sandbox_phone_updates_the_wallet_
         }"""
     )
     await page.get_by_role("radio", name="M-Pesa").check()
-    await page.get_by_label("Amount").fill("500")
+    await page.locator("#topup").get_by_label("Amount").fill("500")
     await page.get_by_role("button", name="Send the M-Pesa prompt").click()
     phone_error = page.locator("#topup-phone-error")
     await phone_error.get_by_text("Enter the phone number that pays with M-Pesa.").wait_for()
-    await page.get_by_label("M-Pesa phone number").fill("0712 345 678")
+    await page.locator("#topup").get_by_label("M-Pesa phone number").fill("0712 345 678")
     await page.get_by_role("button", name="Send the M-Pesa prompt").click()
     await (
         page.locator("#topup-status")
@@ -147,8 +147,8 @@ async def test_leaving_the_sandbox_checkout_by_cancel_says_nothing_was_charged(
     context: Any, up: UpServer
 ) -> None:
     page, account = await _signed_in_wallet(context, up, "Card Canceller")
-    await page.get_by_label("Currency").select_option("USD")
-    await page.get_by_label("Amount").fill("25")
+    await page.locator("#topup").get_by_label("Currency").select_option("USD")
+    await page.locator("#topup").get_by_label("Amount").fill("25")
     await page.get_by_role("button", name="Continue to card payment").click()
     await page.get_by_role("heading", name="Pay USD 25.00").wait_for(timeout=TIMEOUT_MS)
     await page.get_by_role("link", name="Cancel").click()
