@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+import structlog
 from litestar import Litestar
 from redis.asyncio import Redis
 
@@ -144,6 +145,15 @@ async def database_url(
         await admin.close()
     yield dsn_for(name)
     database_dropper.drop_later(name)
+
+
+@pytest.fixture(autouse=True)
+def _logging_configuration_restored() -> Iterator[None]:
+    """A test that starts the app configures structlog process-wide (an ERROR-level app
+    filters out the warnings a later test in the same worker captures): put it back."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
 
 
 @pytest.fixture

@@ -180,7 +180,7 @@ async def test_balances_history_and_a_withdrawal_with_step_up_that_completes_liv
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
     # Without two-factor, a large withdrawal says where to turn it on.
-    await page.get_by_label("Amount (KES)").fill("60000")
+    await page.locator("#withdraw").get_by_label("Amount (KES)").fill("60000")
     notice = page.locator("#wd-two-factor")
     await expect(notice).to_be_visible()
     await expect(notice.get_by_role("link")).to_have_attribute("href", "/account#two-factor")
@@ -189,8 +189,8 @@ async def test_balances_history_and_a_withdrawal_with_step_up_that_completes_liv
     totp = await _enrol_totp(wallet_server, await _login(wallet_server, member))
     await page.reload()
     await page.wait_for_selector("body[data-ready='true']")
-    await page.get_by_label("Amount (KES)").fill("60000")
-    await page.get_by_label("M-Pesa phone number").fill("0722 000 555")
+    await page.locator("#withdraw").get_by_label("Amount (KES)").fill("60000")
+    await page.locator("#withdraw").get_by_label("M-Pesa phone number").fill("0722 000 555")
     code = page.get_by_label("Code from your authenticator app")
     await expect(code).to_be_visible()
 
@@ -214,8 +214,8 @@ async def test_balances_history_and_a_withdrawal_with_step_up_that_completes_liv
 
     # Within its five minutes the step-up is not asked again (a code is good once); the
     # refusal that follows is in words, next to the amount.
-    await page.get_by_label("Amount (KES)").fill("50000")
-    await page.get_by_label("M-Pesa phone number").fill("0722 000 555")
+    await page.locator("#withdraw").get_by_label("Amount (KES)").fill("50000")
+    await page.locator("#withdraw").get_by_label("M-Pesa phone number").fill("0722 000 555")
     await page.get_by_role("button", name="Withdraw").click()
     await expect(page.locator("#wd-amount-error")).to_have_text(
         "Your available balance is not enough for this withdrawal."
@@ -240,7 +240,7 @@ async def test_balances_history_and_a_withdrawal_with_step_up_that_completes_liv
     # The running balance per currency, newest first, on one history.
     balances_after = await page.locator("#history-rows tr td:nth-child(4)").all_inner_texts()
     assert balances_after == ["40,000.00 KES", "40,000.00 KES", "50.00 USD", "100,000.00 KES"]
-    await page.get_by_label("Currency").select_option("USD")
+    await page.get_by_role("region", name="History").get_by_label("Currency").select_option("USD")
     await expect(rows).to_have_count(1)
     await _check_layout(page, "wallet-after-withdrawal")
 
