@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import pwd
 import re
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from dracarys.app import create_app
+from dracarys.db.embedded import ensure_system_user
 from dracarys.settings import load_settings
 from tests.support import AppClient
 
@@ -142,3 +144,19 @@ def test_a_bad_setting_stops_the_start_with_a_message_naming_it(tmp_path: Path) 
     assert result.returncode == 2
     assert "DRACARYS_PORT" in result.stderr
     assert "configuration error" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a system user needs root")
+def test_as_root_the_postgres_user_is_made_even_when_path_lacks_the_system_directories(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # CI runs the test command as root with a PATH of only python3, /usr/bin and /bin;
+    # `useradd` lives in /usr/sbin, and the wheel looks for it on PATH only.
+    name = f"dracarys-t{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    try:
+        ensure_system_user(name)
+        assert pwd.getpwnam(name).pw_name == name
+        ensure_system_user(name)  # a second start finds it and leaves it
+    finally:
+        subprocess.run(["/usr/sbin/userdel", name], check=False, capture_output=True)

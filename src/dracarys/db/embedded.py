@@ -4,12 +4,21 @@ kept under the user's data directory between runs, so a first run needs nothing 
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import subprocess
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 DATABASE_NAME = "dracarys"
+# PostgreSQL refuses to run as root; the wheel then runs it as this system user.
+SERVER_SYSTEM_USER = "pgserver"
+# Where `useradd` lives on Debian and most distributions; a root PATH without them (a CI
+# job, `env PATH=...`) is common, and the wheel looks for `useradd` on PATH only.
+_SYSTEM_BIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
 @dataclass(slots=True)
@@ -21,6 +30,8 @@ class EmbeddedPostgres:
     @classmethod
     def start(cls, data_dir: Path) -> EmbeddedPostgres:
         data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            ensure_system_user(SERVER_SYSTEM_USER)
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the wheel
             # then uses /tmp, which is what we want.
@@ -50,6 +61,38 @@ class EmbeddedPostgres:
                 if not _alive(pid):
                     users.get_and_remove(pid)
         self.server.cleanup()
+
+
+def ensure_system_user(name: str) -> None:
+    """Create the system user `name` unless it exists (the caller is root)."""
+    if _user_exists(name):
+        return
+    search_path = os.pathsep.join([os.environ.get("PATH", ""), *_SYSTEM_BIN_DIRS])
+    useradd = shutil.which("useradd", path=search_path)
+    if useradd is None:
+        raise RuntimeError(
+            f"the embedded PostgreSQL cannot run as root and 'useradd' was not found to create "
+            f"the '{name}' user for it: create that user, run as another user, "
+            "or set DATABASE_URL"
+        )
+    # Several processes may start at once (test workers, a worker beside the web process):
+    # useradd then fails on the lock of /etc/passwd or on the user another one just made.
+    for attempt in range(20):
+        result = subprocess.run(  # noqa: S603 - an absolute useradd, our own fixed arguments
+            [useradd, "--system", "--shell", "/bin/bash", name], capture_output=True, text=True
+        )
+        if result.returncode == 0 or _user_exists(name):
+            return
+        time.sleep(0.05 * (attempt + 1))
+    raise RuntimeError(f"could not create the '{name}' user: {result.stderr.strip()}")
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:
