@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from typing import Any
 
@@ -115,6 +116,21 @@ async def test_sweep_report_shows_heatmap_of_every_combination(
     )
     assert shown[0] == {"from": first, "to": last}
     assert shown[1] == shown[0]
+    # The crosshair on the equity chart shows the same moment on the drawdown chart (a
+    # vertical line and a time label appear there), and leaves it with the pointer.
+    await page.locator("#equity-chart").evaluate("box => box.scrollIntoView({block: 'start'})")
+    equity_box = await page.locator("#equity-chart").bounding_box()
+    drawdown_box = await page.locator("#drawdown-chart").bounding_box()
+    assert equity_box is not None
+    assert drawdown_box is not None
+    await page.mouse.move(0, 0)
+    without = await page.screenshot(clip=drawdown_box)
+    await page.mouse.move(
+        equity_box["x"] + equity_box["width"] / 2, equity_box["y"] + equity_box["height"] / 2
+    )
+    await expect_screenshot_to_change(page, drawdown_box, without)
+    await page.mouse.move(0, 0)
+    await expect_screenshot_to_be(page, drawdown_box, without)
     # The best combination's run is charted and its trades listed.
     assert await page.locator("#equity-chart canvas").count() > 0
     assert await page.locator("#trade-rows tr").count() > 0
@@ -268,3 +284,21 @@ async def test_a_lost_connection_is_said_plainly_and_cleared_when_it_returns(
     # And the form works again.
     await page.get_by_role("button", name="Run backtest").click()
     await page.wait_for_url(f"{live_server.url}/backtests/*")
+
+
+async def expect_screenshot_to_change(
+    page: Any, clip: dict[str, float], before: bytes, timeout_s: float = 5
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while await page.screenshot(clip=clip) == before:
+        assert time.monotonic() < deadline, "the element did not change"
+        await asyncio.sleep(0.1)
+
+
+async def expect_screenshot_to_be(
+    page: Any, clip: dict[str, float], expected: bytes, timeout_s: float = 5
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while await page.screenshot(clip=clip) != expected:
+        assert time.monotonic() < deadline, "the element did not return to how it was"
+        await asyncio.sleep(0.1)

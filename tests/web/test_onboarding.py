@@ -8,8 +8,11 @@ desktop and phone width."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from dracarys.identity import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship import seed_mentorship_demo
 from dracarys.platform import Platform
 from tests.conftest import make_settings
+from tests.support import fund_wallet
 from tests.web.conftest import (
     PASSWORD,
     PHONE_VIEWPORT,
@@ -41,21 +45,27 @@ DESKTOP = {"width": 1280, "height": 900}
 ONBOARDING_PROGRAM = "Start here: your first two weeks"
 
 
+@asynccontextmanager
+async def demo_platform(server: LiveServer, tmp_path: Path) -> AsyncIterator[Platform]:
+    """The live server's database, for what a test does as the platform."""
+    pool = await create_pool(server.database_url, min_size=1, max_size=4)
+    try:
+        yield Platform(
+            settings=make_settings(server.database_url, tmp_path),
+            database=Database(pool=pool, dsn=server.database_url),
+            clock=SystemClock(),
+        )
+    finally:
+        await pool.close()
+
+
 @pytest.fixture
 async def demo(live_server: LiveServer, tmp_path: Path) -> LiveServer:
     """The live server with the demo's mentors, programs and onboarding cohort."""
-    pool = await create_pool(live_server.database_url, min_size=1, max_size=4)
-    try:
-        platform = Platform(
-            settings=make_settings(live_server.database_url, tmp_path),
-            database=Database(pool=pool, dsn=live_server.database_url),
-            clock=SystemClock(),
-        )
+    async with demo_platform(live_server, tmp_path) as platform:
         await seed_identity_demo(platform)
         await seed_mentorship_demo(platform)
         await seed_curriculum_demo(platform)
-    finally:
-        await pool.close()
     return live_server
 
 
@@ -283,3 +293,49 @@ async def test_a_member_can_say_not_now_to_the_onboarding_cohort(
     assert offer["status"] == "declined"
     assert offer["declined_at"] is not None
     assert await points_for_onboarding(demo.database_url, member.id) == []
+
+
+async def enrolments_of(database_url: str, user_id: uuid.UUID) -> list[tuple[str, int, str]]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """SELECT p.title, e.amount_minor, e.currency FROM cohort_enrolments e
+               JOIN programs p ON p.id = e.program_id WHERE e.user_id = $1""",
+            user_id,
+        )
+    finally:
+        await conn.close()
+    return [(r["title"], r["amount_minor"], r["currency"]) for r in rows]
+
+
+async def test_a_suggested_paid_program_is_enrolled_in_through_the_checkout(
+    nairobi_context: Any, demo: LiveServer, tmp_path: Path
+) -> None:
+    member = await register(demo, name="Wanjiru Learner")
+    page = await nairobi_context.new_page()
+    await sign_in(page, demo, member, "/onboarding")
+    await answer_quiz(page, check_each_step=False)
+    await expect_suggestions(page)
+
+    forex = page.locator("#programs li", has_text="Forex, risk first")
+    enrol = forex.get_by_role("button", name=re.compile(r"^Enrol in Cohort starting"))
+    await expect(forex).to_contain_text("seats left")
+    await enrol.click()
+    # The checkout shows the seat's price and, with an empty wallet, cannot pay.
+    dialog = page.get_by_role("dialog", name="Confirm and pay")
+    await expect(dialog.locator("[data-line='price']")).to_contain_text("2,500.00 KES")
+    await expect(dialog).to_contain_text("Leave before the cohort starts")
+    await expect(dialog.get_by_role("button", name="Confirm and pay 2,500.00 KES")).to_be_disabled()
+    assert await enrolments_of(demo.database_url, member.id) == []
+
+    async with demo_platform(demo, tmp_path) as platform:
+        await fund_wallet(platform.pool, member.id, "KES", 300_000, datetime.now(UTC))
+    await dialog.get_by_role("button", name="check again").click()
+    await dialog.get_by_role("button", name="Confirm and pay 2,500.00 KES").click()
+    await expect(dialog).to_have_count(0)
+    await expect(forex.get_by_role("status")).to_contain_text("You are enrolled in Cohort starting")
+    await expect(enrol).to_have_count(0)
+    await check_both_widths(page, "onboarding-program-enrolled")
+    assert await enrolments_of(demo.database_url, member.id) == [
+        ("Forex, risk first", 250_000, "KES")
+    ]

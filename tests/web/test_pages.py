@@ -29,6 +29,7 @@ PAGES = [
     "/wallet",
     "/account",
     "/onboarding",
+    "/kyc",
 ]
 
 

@@ -2,9 +2,11 @@
 // a returning member sees and changes their answers), then the programs
 // (GET /api/v1/matches/programs) and mentors (GET /api/v1/matches) suggested from it with
 // the reasons for each, then the onboarding cohort offer (GET /api/v1/onboarding/cohort):
-// join it like any cohort (POST /api/v1/cohorts/{id}/join) or answer "not now".
+// join it like any cohort (POST /api/v1/cohorts/{id}/join) or answer "not now". A suggested
+// program's open cohort is enrolled in through the checkout, as every purchase is.
 
 import { ApiError, api } from "../api.js";
+import { openCheckout } from "../checkout.js";
 import { DASH, byId, el, flash, money, num, signedInShell, when } from "../ui.js";
 
 const STEPS = 7;
@@ -229,7 +231,28 @@ function programItem(suggestion) {
     p.description ? el("p", {}, p.description) : null,
     reasonList(suggestion.reasons, p.title),
     // An open cohort is among the reasons, with its date; say so when there is none.
-    p.next_cohort ? null : el("p", { class: "hint" }, "No cohort is open for enrolment yet."));
+    p.next_cohort ? enrolment(p) : el("p", { class: "hint" }, "No cohort is open for enrolment yet."));
+}
+
+/** "Enrol" for a program's next cohort: the checkout shows the price and takes the seat. */
+function enrolment(program) {
+  const cohort = program.next_cohort;
+  const status = el("p", { class: "hint", role: "status", dataset: { enrolStatus: cohort.id } });
+  const error = el("p", { class: "form-error", role: "alert" });
+  const button = el("button", { type: "button" }, `Enrol in ${cohort.title}`);
+  button.addEventListener("click", async () => {
+    error.textContent = "";
+    try {
+      const joined = await openCheckout({ kind: "cohort", id: cohort.id });
+      if (joined === null) return;
+      button.remove();
+      status.textContent = `You are enrolled in ${cohort.title} of “${program.title}”.`;
+    } catch (failure) {
+      error.textContent = failure instanceof Error ? failure.message : String(failure);
+    }
+  });
+  // The cohort's date and seats are among the reasons above.
+  return el("div", { class: "enrol" }, button, status, error);
 }
 
 function mentorItem(match) {
