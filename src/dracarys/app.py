@@ -23,14 +23,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dracarys.clock import Clock, SystemClock
 from dracarys.db import open_database
-from dracarys.edge import EdgeRequest, input_guard_middleware
+from dracarys.edge import EdgeRequest, refuse_malformed_request
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
 from dracarys.identity import AccessMiddleware, build_session_cache, provide_current_user
 from dracarys.observability import (
     configure_logging,
-    request_id_middleware,
-    request_metrics_middleware,
+    request_middleware,
 )
 from dracarys.openapi import ApiDocumentConfig, api_reference
 from dracarys.platform import Platform
@@ -153,8 +152,10 @@ def create_app(
     # Probes and scrapes are left out of the request metrics: orchestrators call them
     # every few seconds and would drown the series that describe real traffic. The
     # stream WebSocket is too: its "request" lasts hours and every message passes `send`.
-    request_metrics = request_metrics_middleware(
-        "dracarys", exclude=["^/health$", "^/ready$", "^/metrics$", "^/api/v1/stream$"]
+    edge = request_middleware(
+        "dracarys",
+        metrics_exclude=["^/health$", "^/ready$", "^/metrics$", "^/api/v1/stream$"],
+        check=refuse_malformed_request,
     )
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController],
@@ -179,9 +180,8 @@ def create_app(
                 if settings.trusted_proxies
                 else []
             ),
-            request_id_middleware,
-            input_guard_middleware,
-            request_metrics,
+            # Request id, input guard, metrics, and the headers inner layers add.
+            edge,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
             # After access, so a signed-in caller is counted as themselves, not their IP.
             api_rate_limit(settings).middleware,

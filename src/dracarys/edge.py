@@ -15,7 +15,7 @@ from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException, WebSocketException
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 from dracarys.errors import InvalidInput, MalformedBody, field_label
 from dracarys.wire import BIGINT_MAX, BIGINT_MIN
@@ -125,20 +125,16 @@ def _refuse_nul_outside_body(scope: Scope) -> None:
         raise InvalidInput(_nul_message(f"The path parameter `{parameter}`"), field=parameter)
 
 
-def input_guard_middleware(app: ASGIApp) -> ASGIApp:
+def refuse_malformed_request(scope: Scope) -> None:
     """Refuses NUL in headers, query and path for every HTTP route and WebSocket
-    handshake (bodies are guarded by `EdgeRequest` as they are decoded)."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP:
+    handshake (bodies are guarded by `EdgeRequest` as they are decoded); run by the
+    request layer (`observability.request_middleware`) before anything else reads them."""
+    if scope["type"] == ScopeType.HTTP:
+        _refuse_nul_outside_body(scope)
+    elif scope["type"] == ScopeType.WEBSOCKET:
+        try:
             _refuse_nul_outside_body(scope)
-        elif scope["type"] == ScopeType.WEBSOCKET:
-            try:
-                _refuse_nul_outside_body(scope)
-            except InvalidInput as refusal:
-                # A handshake answer carries no problem document; the stream protocol's
-                # code for a malformed request (fix the client) says it, with the reason.
-                raise WebSocketException(detail=refusal.detail, code=CLOSE_PROTOCOL_ERROR) from None
-        await app(scope, receive, send)
-
-    return middleware
+        except InvalidInput as refusal:
+            # A handshake answer carries no problem document; the stream protocol's
+            # code for a malformed request (fix the client) says it, with the reason.
+            raise WebSocketException(detail=refusal.detail, code=CLOSE_PROTOCOL_ERROR) from None

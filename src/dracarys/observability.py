@@ -142,39 +142,6 @@ def _valid_request_id(raw: bytes) -> str | None:
     return None
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Takes a well-formed `X-Request-ID` from the caller or makes one, binds it to every
-    log line of the request, and echoes it on the response."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await app(scope, receive, send)
-            return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == _REQUEST_ID_HEADER_RAW:
-                request_id = _valid_request_id(value)
-                break
-        request_id = request_id or os.urandom(16).hex()
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (_REQUEST_ID_HEADER_RAW, request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
-            await send(message)
-
-        token = current_request_id.set(request_id)
-        try:
-            # A WebSocket has no response headers to add to, and its send carries every
-            # streamed message: leave it unwrapped.
-            await app(scope, receive, send_with_id if scope["type"] == ScopeType.HTTP else send)
-        finally:
-            current_request_id.reset(token)
-
-    return middleware
-
-
 # ---- request metrics -------------------------------------------------------------------
 
 # The names Litestar's Prometheus middleware used, so dashboards and alerts carry over.
@@ -190,57 +157,107 @@ _IN_PROGRESS = Gauge(
 )
 
 
-def request_metrics_middleware(
-    app_name: str, exclude: Sequence[str]
+# ---- the request layer ------------------------------------------------------------------
+
+# Where inner layers leave headers for the response (`add_response_headers`).
+_RESPONSE_HEADERS = "response_headers"
+ScopeCheck = Callable[[Scope], None]
+
+
+def add_response_headers(scope: Scope, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    """Headers for this request's response, sent by `request_middleware`'s one `send`
+    wrapper (an inner layer wrapping `send` again would cost every request)."""
+    scope["state"][_RESPONSE_HEADERS].extend(headers)
+
+
+def request_middleware(
+    app_name: str, *, metrics_exclude: Sequence[str], check: ScopeCheck
 ) -> Callable[[ASGIApp], ASGIApp]:
-    """Counts and times HTTP requests by method, route template and status. Written for
-    the per-request cost: Litestar's own Prometheus middleware built a Request and looked
-    up every labelled child on each request (about a tenth of an authenticated read's
-    CPU); here each child is looked up once per route and status and then reused."""
-    excluded = re.compile("|".join(exclude)) if exclude else None
+    """What every request gets at the edge, in one ASGI layer with one `send` wrapper
+    (three layers and three wrappers were a fifth of an authenticated read's CPU beyond
+    a bare handler's, `benchmarks/auth_me.py`):
+
+    - a request id: a well-formed `X-Request-ID` from the caller or a new one, bound to
+      every log line of the request and echoed on the response;
+    - `check(scope)` (the input guard: it raises the refusal of a malformed request);
+    - request metrics by method, route template and status, except for `metrics_exclude`
+      paths. Litestar's own Prometheus middleware built a Request and looked up every
+      labelled child on each request; here each child is looked up once per route and
+      status and then reused;
+    - the headers inner layers add with `add_response_headers`."""
+    excluded = re.compile("|".join(metrics_exclude)) if metrics_exclude else None
     in_progress: dict[tuple[str, str], Any] = {}
     finished: dict[tuple[str, str, int], tuple[Any, Any, Any | None]] = {}
 
+    def record(method: str, path: str, status: int, elapsed: float) -> None:
+        key = (method, path, status)
+        children = finished.get(key)
+        if children is None:
+            labels = (method, path, str(status), app_name)
+            children = finished[key] = (
+                _REQUESTS.labels(*labels),
+                _DURATION.labels(*labels),
+                _ERRORS.labels(*labels) if status >= 500 else None,
+            )
+        count, duration, errors = children
+        count.inc()
+        duration.observe(elapsed)
+        if errors is not None:
+            errors.inc()
+
     def middleware(app: ASGIApp) -> ASGIApp:
-        async def measure(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP or (excluded and excluded.search(scope["path"])):
-                await app(scope, receive, send)
-                return
-            method: str = scope["method"]
-            path: str = scope.get("path_template") or scope["path"]
-            gauge = in_progress.get((method, path))
-            if gauge is None:
-                gauge = in_progress[(method, path)] = _IN_PROGRESS.labels(method, path, app_name)
-            status = 500
-            started = time.perf_counter()
-
-            async def send_noting_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            gauge.inc()
+        # Litestar runs route middleware for HTTP requests and WebSockets only.
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            request_id = None
+            for name, value in scope["headers"]:
+                if name == _REQUEST_ID_HEADER_RAW:
+                    request_id = _valid_request_id(value)
+                    break
+            request_id = request_id or os.urandom(16).hex()
+            added: list[tuple[bytes, bytes]] = [(_REQUEST_ID_HEADER_RAW, request_id.encode())]
+            state = scope.setdefault("state", {})
+            state["request_id"] = request_id
+            state[_RESPONSE_HEADERS] = added
+            token = current_request_id.set(request_id)
             try:
-                await app(scope, receive, send_noting_status)
-            finally:
-                elapsed = time.perf_counter() - started
-                gauge.dec()
-                key = (method, path, status)
-                children = finished.get(key)
-                if children is None:
-                    labels = (method, path, str(status), app_name)
-                    children = finished[key] = (
-                        _REQUESTS.labels(*labels),
-                        _DURATION.labels(*labels),
-                        _ERRORS.labels(*labels) if status >= 500 else None,
-                    )
-                count, duration, errors = children
-                count.inc()
-                duration.observe(elapsed)
-                if errors is not None:
-                    errors.inc()
+                check(scope)
+                if scope["type"] == ScopeType.WEBSOCKET:
+                    # A WebSocket has no response headers to add to, and its send carries
+                    # every streamed message: leave it unwrapped and unmeasured.
+                    await app(scope, receive, send)
+                    return
+                method: str = scope["method"]
+                path: str = scope.get("path_template") or scope["path"]
+                if excluded is not None and excluded.search(scope["path"]):
+                    gauge = None
+                else:
+                    gauge = in_progress.get((method, path))
+                    if gauge is None:
+                        gauge = in_progress[(method, path)] = _IN_PROGRESS.labels(
+                            method, path, app_name
+                        )
+                status = 500
 
-        return measure
+                async def send_with_headers(message: Message) -> None:
+                    nonlocal status
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                        message["headers"] = [*message.get("headers", ()), *added]
+                    await send(message)
+
+                if gauge is None:
+                    await app(scope, receive, send_with_headers)
+                    return
+                started = time.perf_counter()
+                gauge.inc()
+                try:
+                    await app(scope, receive, send_with_headers)
+                finally:
+                    gauge.dec()
+                    record(method, path, status, time.perf_counter() - started)
+            finally:
+                current_request_id.reset(token)
+
+        return handle
 
     return middleware

@@ -14,16 +14,18 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 import structlog
 from litestar import Request
 from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from dracarys.errors import TooManyRequests
+from dracarys.observability import add_response_headers
 from dracarys.settings import Settings
 
 log = structlog.get_logger("dracarys.ratelimit")
@@ -368,11 +370,40 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
             log.warning("rate_limit_unavailable", error=repr(exc))
         else:
             (window,) = reservation.windows
-            headers = self._limit_headers(window)
             if not reservation.granted:
+                headers = self._limit_headers(window)
                 raise too_many("too many requests from this client", window.ends_in_s, headers)
-            send = self._sending_headers(send, headers)
+            if self.config.set_rate_limit_headers:
+                add_response_headers(scope, self._raw_limit_headers(window))
         await self.app(scope, receive, send)
+
+    @cached_property
+    def _fixed_raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (
+                self.config.rate_limit_policy_header_key.lower().encode("latin-1"),
+                f"{self.max_requests}; w={DURATION_VALUES[self.unit]}".encode(),
+            ),
+            (
+                self.config.rate_limit_limit_header_key.lower().encode("latin-1"),
+                str(self.max_requests).encode(),
+            ),
+        ]
+
+    def _raw_limit_headers(self, window: Window) -> list[tuple[bytes, bytes]]:
+        """`_limit_headers` as raw pairs, built for the per-request cost: nothing else
+        sets these names, and the policy and limit never change."""
+        return [
+            *self._fixed_raw_headers,
+            (
+                self.config.rate_limit_remaining_header_key.lower().encode("latin-1"),
+                str(max(0, self.max_requests - window.count)).encode(),
+            ),
+            (
+                self.config.rate_limit_reset_header_key.lower().encode("latin-1"),
+                str(window.ends_in_s).encode(),
+            ),
+        ]
 
     def _limit_headers(self, window: Window) -> dict[str, str]:
         if not self.config.set_rate_limit_headers:
@@ -387,20 +418,6 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
             ),
             self.config.rate_limit_reset_header_key: str(window.ends_in_s),
         }
-
-    @staticmethod
-    def _sending_headers(send: Send, headers: dict[str, str]) -> Send:
-        if not headers:
-            return send
-        # Appended as raw pairs: nothing else sets these names, and this runs per request.
-        raw = [(name.lower().encode("latin-1"), value.encode()) for name, value in headers.items()]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *raw]
-            await send(message)
-
-        return send_with_headers
 
 
 def api_rate_limit(settings: Settings) -> RateLimitConfig:

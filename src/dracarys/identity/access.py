@@ -139,7 +139,12 @@ def _invalid_token() -> Unauthorized:
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization", "")
+    # Read from the raw headers: `connection.headers` builds a header map per request.
+    header = ""
+    for name, value in connection.scope["headers"]:
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
