@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from dracarys.db import transaction
+from dracarys.identity import Role
 from dracarys.identity.profiles.service import record_rating
 from dracarys.platform import Platform
 from tests.mentorship.conftest import Client, Mentor, weekly
@@ -214,3 +215,44 @@ async def test_a_price_bound_with_a_currency_keeps_mentors_charging_in_it(
     assert [m["id"] for m in in_usd] == [str(dollars.id)]
     assert bad.status_code == 422, bad.text
     assert bad.json()["errors"][0]["field"] == "currency"
+
+
+async def test_a_listed_mentor_has_a_public_profile_with_bio_and_next_free_slot(
+    client: Client, make_mentor, pool: asyncpg.Pool
+) -> None:
+    mentor = await make_mentor(specialties=("forex",), hours=weekly("09:00", "12:00"))
+    # The profile row sign-up makes (the test's account is the row alone).
+    await pool.execute(
+        "INSERT INTO user_profiles (user_id, updated_at) VALUES ($1, now())", mentor.id
+    )
+    bio = "Ten years on the London session; risk first."
+    response = await client.patch(
+        f"/api/v1/users/{mentor.id}/profile",
+        json={"bio": bio, "headline": "Forex, risk first"},
+        headers=mentor.user.headers,
+    )
+    assert response.status_code == 200, response.text
+
+    profile = await client.get(f"/api/v1/mentors/{mentor.id}")  # no sign-in needed
+
+    assert profile.status_code == 200, profile.text
+    body = profile.json()
+    assert body["id"] == str(mentor.id)
+    assert body["bio"] == bio
+    assert body["headline"] == "Forex, risk first"
+    assert body["specialties"] == ["forex"]
+    assert body["timezone"] == "Africa/Nairobi"
+    # The clock is Monday 2026-01-05 09:00 UTC: the next free hour is Tuesday 09:00 EAT.
+    assert body["next_available_at"].startswith("2026-01-06T06:00:00")
+
+
+async def test_mentors_on_probation_and_other_users_have_no_public_profile(
+    client: Client, make_mentor, make_user
+) -> None:
+    unvetted = await make_mentor(vetted=False)
+    mentee = await make_user(role=Role.MENTEE)
+
+    for someone in (unvetted.id, mentee.id, uuid.uuid4()):
+        response = await client.get(f"/api/v1/mentors/{someone}")
+        assert response.status_code == 404, response.text
+        assert response.json()["errors"][0]["field"] == "mentor_id"

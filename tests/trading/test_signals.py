@@ -198,6 +198,27 @@ async def test_each_signal_is_traded_on_the_signal_book_into_a_track_record(
     assert record["average_slippage_bps"] == pytest.approx(5.0)
     assert record["max_drawdown_pct"] >= 0
     assert record["label"] == "Education, not investment advice."
+    # The book's equity, for the profile's chart: marked at each bar, ending at the
+    # equity the record states.
+    curve = (
+        await desk.client.get(
+            f"{API}/mentors/{mentor.id}/track-record/curve", headers=viewer.headers
+        )
+    ).json()
+    assert curve["mentor_id"] == str(mentor.id)
+    assert curve["points"], curve
+    assert curve["points"][-1]["equity_minor"] == record["book_equity_minor"]
+    assert curve["starting_cash_minor"] is not None
+    assert curve["currency"] is not None
+    assert all(p["drawdown_pct"] >= 0 for p in curve["points"])
+    last_one = (
+        await desk.client.get(
+            f"{API}/mentors/{mentor.id}/track-record/curve",
+            params={"limit": 1},
+            headers=viewer.headers,
+        )
+    ).json()["points"]
+    assert last_one == curve["points"][-1:]
     # Per signal: the mentor (and subscribers of a paid feed) see how the book closed it.
     [per_signal] = (
         await desk.client.get(f"{API}/mentors/{mentor.id}/signal-outcomes", headers=mentor.headers)
@@ -761,3 +782,20 @@ async def test_a_subscription_past_due_for_a_week_ends_and_a_later_top_up_charge
     assert await renew(desk.platform) == 0
     mentee = mentee.signed_in_again(desk.platform.settings, desk.clock)
     assert await kes_available(desk, mentee) == 500_000
+
+
+async def test_a_mentor_with_no_signal_yet_has_an_empty_curve_and_others_none(
+    desk: Desk, make_user: MakeUser
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    empty = await desk.client.get(
+        f"{API}/mentors/{mentor.id}/track-record/curve", headers=mentee.headers
+    )
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["points"] == []
+    assert empty.json()["currency"] is None
+    missing = await desk.client.get(
+        f"{API}/mentors/{mentee.id}/track-record/curve", headers=mentee.headers
+    )
+    assert missing.status_code == 404

@@ -64,8 +64,8 @@ async def live_sessions(
 
 
 class MentorListing(msgspec.Struct, frozen=True, kw_only=True):
-    """A vetted mentor as discovery shows them: their mentor profile, the headline and
-    trading style of their profile, their ratings and reputation."""
+    """A vetted mentor as discovery shows them: their mentor profile, the headline,
+    bio and trading style of their profile, their ratings and reputation."""
 
     id: uuid.UUID
     reputation_score: int
@@ -77,6 +77,7 @@ class MentorListing(msgspec.Struct, frozen=True, kw_only=True):
     total_sessions: int
     headline: str
     trading_style: str | None
+    bio: str = ""
 
 
 async def listed_mentors(

@@ -462,7 +462,8 @@ async def listed_mentors(
         await conn.fetch(
             """SELECT u.id, u.reputation_score, m.specialties, m.hourly_rate_minor,
                       rtrim(m.currency) AS currency, m.rating_count, m.rating_sum,
-                      m.total_sessions, coalesce(p.headline, '') AS headline, p.trading_style
+                      m.total_sessions, coalesce(p.headline, '') AS headline, p.trading_style,
+                      coalesce(p.bio, '') AS bio
                FROM users u
                JOIN mentor_profiles m ON m.user_id = u.id
                LEFT JOIN user_profiles p ON p.user_id = u.id

@@ -31,6 +31,7 @@ from dracarys.mentorship.discovery import service as discovery
 from dracarys.mentorship.discovery.models import (
     LanguagesInput,
     MatchList,
+    MentorCard,
     MentorSearch,
     QuizInput,
     QuizView,
@@ -95,6 +96,16 @@ class MentorDiscoveryController(Controller):
             limit=limit,
             currency=currency,
         )
+
+    @get(
+        "/{mentor_id:uuid}",
+        operation_id="getMentor",
+        summary="A mentor's public profile: their card, bio and next free slot",
+    )
+    async def profile(
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
+    ) -> MentorCard:
+        return await discovery.mentor_profile(platform, mentor_id)
 
     @get(
         "/{mentor_id:uuid}/session-types",

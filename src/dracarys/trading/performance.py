@@ -23,6 +23,7 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.trading import service, store
 from dracarys.trading.models import (
+    EquityMark,
     EquityPoint,
     Leaderboard,
     LeaderboardEntry,
@@ -93,16 +94,38 @@ async def portfolio_performance(
         return await _performance(conn, portfolio, curve_limit)
 
 
+def _equity_points(
+    marks: list[EquityMark], curve: list[int], starting_cash_minor: int, limit: int
+) -> list[EquityPoint]:
+    """The last `limit` marks with the drawdown at each (measured over the whole curve)."""
+    drawdowns = (
+        drawdown_series(np.asarray(curve, dtype=np.float64), float(starting_cash_minor))
+        if curve
+        else np.zeros(0)
+    )
+    return [
+        EquityPoint(
+            bar_seq=marks[k].bar_seq,
+            market_time=marks[k].market_time,
+            equity_minor=curve[k],
+            drawdown_pct=100.0 * float(drawdowns[k]),
+        )
+        for k in range(max(0, len(marks) - limit), len(marks))
+    ]
+
+
+async def equity_points(conn: Connection, portfolio: Portfolio, limit: int) -> list[EquityPoint]:
+    """A portfolio's equity curve (this epoch), its last `limit` points."""
+    marks = await store.equity_curve(conn, portfolio.id, portfolio.epoch)
+    curve = [m.equity_minor for m in marks]
+    return _equity_points(marks, curve, portfolio.starting_cash_minor, limit)
+
+
 async def _performance(conn: Connection, portfolio: Portfolio, curve_limit: int) -> Performance:
     marks = await store.equity_curve(conn, portfolio.id, portfolio.epoch)
     curve = [m.equity_minor for m in marks]
     stats = curve_stats(
         curve, portfolio.starting_cash_minor, bars_per_year([m.market_time for m in marks])
-    )
-    drawdowns = (
-        drawdown_series(np.asarray(curve, dtype=np.float64), float(portfolio.starting_cash_minor))
-        if curve
-        else np.zeros(0)
     )
     currency = portfolio.currency
     open_positions: list[Position] = []
@@ -128,7 +151,6 @@ async def _performance(conn: Connection, portfolio: Portfolio, curve_limit: int)
     equity_now = portfolio.cash_minor + to_minor(
         sum(p.qty * (p.market_price or p.avg_price) for p in open_positions), currency
     )
-    start = max(0, len(marks) - curve_limit)
     fills = await store.count_fills(conn, portfolio.id, portfolio.epoch)
     return Performance(
         portfolio_id=portfolio.id,
@@ -141,15 +163,7 @@ async def _performance(conn: Connection, portfolio: Portfolio, curve_limit: int)
         trades=await store.count_exits(conn, portfolio.id, portfolio.epoch),
         fills=fills,
         open_positions=open_positions,
-        equity_curve=[
-            EquityPoint(
-                bar_seq=marks[k].bar_seq,
-                market_time=marks[k].market_time,
-                equity_minor=curve[k],
-                drawdown_pct=100.0 * float(drawdowns[k]),
-            )
-            for k in range(start, len(marks))
-        ],
+        equity_curve=_equity_points(marks, curve, portfolio.starting_cash_minor, curve_limit),
     )
 
 

@@ -51,6 +51,7 @@ class MentorCard(Schema):
     timezone: str | None
     overlap_minutes_per_week: int | None = None
     next_available_at: datetime | None = None
+    bio: str = ""
 
 
 class MentorSearch(Schema):

@@ -82,6 +82,7 @@ def _card(mentor: MentorListing, name: str, languages: list[str]) -> MentorCard:
         reputation_score=mentor.reputation_score,
         languages=languages,
         timezone=None,
+        bio=mentor.bio,
     )
 
 
@@ -185,6 +186,20 @@ async def search_mentors(
     return MentorSearch(
         mentors=cards, next_free_within_days=available_within_days or NEXT_FREE_HORIZON_DAYS
     )
+
+
+async def mentor_profile(platform: Platform, mentor_id: uuid.UUID) -> MentorCard:
+    """One listed mentor's card, with their bio and next free slot (within
+    `NEXT_FREE_HORIZON_DAYS`): the head of their public profile. Mentors on probation,
+    inactive or not mentors at all are not found, as in search."""
+    now = platform.clock.now()
+    async with platform.pool.acquire() as conn:
+        listed = await listed_mentors(conn, among={mentor_id}, limit=1)
+        if not listed:
+            raise NotFound("no mentor with this id takes mentees", field="mentor_id")
+        [card] = await _cards(conn, platform.settings, listed, viewer_zone=None, now=now)
+        card.next_available_at = await _next_available(conn, mentor_id, now, NEXT_FREE_HORIZON_DAYS)
+    return card
 
 
 async def set_languages(platform: Platform, actor: CurrentUser, languages: list[str]) -> None:

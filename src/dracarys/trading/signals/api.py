@@ -28,6 +28,7 @@ from dracarys.trading.signals.models import (
     Subscriber,
     Subscription,
     TrackRecord,
+    TrackRecordCurve,
 )
 
 MENTOR = [requires_role(Role.MENTOR)]
@@ -95,6 +96,19 @@ class SignalController(Controller):
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> TrackRecord:
         return await service.track_record(platform, mentor_id)
+
+    @get(
+        "/mentors/{mentor_id:uuid}/track-record/curve",
+        operation_id="getMentorTrackRecordCurve",
+        summary="Equity of the mentor's signal book, for a chart",
+    )
+    async def track_record_curve(
+        self,
+        mentor_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        limit: int = Parameter(default=1000, ge=1, le=5000),
+    ) -> TrackRecordCurve:
+        return await service.track_record_curve(platform, mentor_id, limit)
 
     @put(
         "/feed-plan",

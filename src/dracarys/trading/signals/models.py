@@ -13,7 +13,7 @@ import msgspec
 
 from dracarys.idempotency import IdempotencyKey
 from dracarys.points import DiscountCodeText
-from dracarys.trading.models import Currency, Price, Side, Symbol
+from dracarys.trading.models import Currency, EquityPoint, Price, Side, Symbol
 from dracarys.wire import Input, Schema
 
 EDUCATION_LABEL = "Education, not investment advice."
@@ -125,6 +125,19 @@ class TrackRecord(Schema):
     average_fill_latency_ms: float | None
     average_slippage_bps: float | None
     book_equity_minor: int | None
+    label: str = EDUCATION_LABEL
+
+
+class TrackRecordCurve(Schema):
+    """The equity of the mentor's signal book (the paper portfolio every signal is
+    executed in, so the record cannot be picked after the fact), its last points;
+    `currency` and `starting_cash_minor` are null and `points` empty until the first
+    signal opens the book."""
+
+    mentor_id: uuid.UUID
+    currency: str | None
+    starting_cash_minor: int | None
+    points: list[EquityPoint]
     label: str = EDUCATION_LABEL
 
 

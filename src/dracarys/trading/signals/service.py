@@ -55,6 +55,7 @@ from dracarys.trading.signals.models import (
     SignalOutcome,
     Subscription,
     TrackRecord,
+    TrackRecordCurve,
 )
 from dracarys.trading.signals.subscriptions import may_watch_signals
 from streams import channels
@@ -453,6 +454,25 @@ async def track_record(platform: Platform, mentor_id: uuid.UUID) -> TrackRecord:
         if not await is_mentor(conn, mentor_id):
             raise NotFound("no such mentor")
         return await _track_record(conn, mentor_id)
+
+
+async def track_record_curve(
+    platform: Platform, mentor_id: uuid.UUID, limit: int
+) -> TrackRecordCurve:
+    async with platform.pool.acquire() as conn:
+        if not await is_mentor(conn, mentor_id):
+            raise NotFound("no such mentor")
+        book = await store.signal_book(conn, mentor_id)
+        if book is None:
+            return TrackRecordCurve(
+                mentor_id=mentor_id, currency=None, starting_cash_minor=None, points=[]
+            )
+        return TrackRecordCurve(
+            mentor_id=mentor_id,
+            currency=book.currency,
+            starting_cash_minor=book.starting_cash_minor,
+            points=await performance.equity_points(conn, book, limit),
+        )
 
 
 async def _track_record(conn: Connection, mentor_id: uuid.UUID) -> TrackRecord:
