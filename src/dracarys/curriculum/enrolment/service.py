@@ -20,8 +20,7 @@ from dracarys.identity import CurrentUser, Role
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.points import redeem_discount_code
-from dracarys.wallet import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, redeem_discount_code, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)

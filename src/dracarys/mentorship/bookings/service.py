@@ -34,9 +34,8 @@ from dracarys.mentorship.sessions.service import new_room_name, session_view
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.points import redeem_discount_code
 from dracarys.settings import Settings
-from dracarys.wallet import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, redeem_discount_code, refund_escrow
 
 FULL_REFUND_BPS = 10_000
 # Escrow releases on its own this long after the session ends unless disputed first.

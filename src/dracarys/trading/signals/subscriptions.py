@@ -23,7 +23,6 @@ from dracarys.money import format_money
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
-from dracarys.points import redeem_discount_code
 from dracarys.trading import service
 from dracarys.trading.signals import store as signal_store
 from dracarys.trading.signals.events import (
@@ -44,7 +43,7 @@ from dracarys.trading.signals.models import (
     Subscriber,
     Subscription,
 )
-from dracarys.wallet import InsufficientFunds, hold_escrow
+from dracarys.wallet import InsufficientFunds, hold_escrow, redeem_discount_code
 
 # Subscription ids derive from (subscriber, idempotency key), so a retry finds its own.
 _SUBSCRIPTION_KEYS = uuid.UUID("3a4c9f0e-6b1d-4e8a-9c2f-7d5e1b0a4c63")
