@@ -14,12 +14,12 @@ The codes themselves are the wallet's: points asks it to issue one on a conversi
 
 from dracarys.points.abuse.service import flag_shared_clusters, issue_email_token
 from dracarys.points.awarding.service import post_due_pending
-from dracarys.points.consumers import apply_events, count_awards
+from dracarys.points.consumers import CONSUMED_TOPICS, apply_events, count_awards
 from dracarys.points.demo import seed_points_demo
 from dracarys.points.events import (
-    CONSUMED_TOPICS,
     POINTS_AWARDED,
     POINTS_REDEEMED_FOR_CREDIT,
+    PointsAwarded,
     PointsRedeemedForCredit,
 )
 from dracarys.points.expiry.service import expire_points, refresh_tiers
@@ -33,6 +33,7 @@ __all__ = [
     "EMAIL_TEMPLATES",
     "POINTS_AWARDED",
     "POINTS_REDEEMED_FOR_CREDIT",
+    "PointsAwarded",
     "PointsForDiscount",
     "PointsRedeemedForCredit",
     "apply_events",

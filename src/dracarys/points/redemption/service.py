@@ -11,13 +11,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import msgspec
-
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput
 from dracarys.idempotency import request_hash
 from dracarys.identity import account_of
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.points import events
 from dracarys.points.ledger import store as ledger_store
@@ -159,19 +157,16 @@ async def convert_points(
         assert debit.entry_id is not None
         assert debit.balance_after is not None
         await store.set_redemption_entry(conn, redemption_id, debit.entry_id)
-        await emit(
+        await emit_event(
             conn,
-            events.POINTS_REDEEMED,
-            msgspec.to_builtins(
-                events.PointsRedeemed(
-                    user_id=str(user_id),
-                    redemption_id=str(redemption_id),
-                    target=body.target.value,
-                    target_ref=body.target_ref,
-                    points=body.points,
-                    value_minor=record.value_minor,
-                    currency=record.currency,
-                )
+            events.PointsRedeemed(
+                user_id=str(user_id),
+                redemption_id=str(redemption_id),
+                target=body.target.value,
+                target_ref=body.target_ref,
+                points=body.points,
+                value_minor=record.value_minor,
+                currency=record.currency,
             ),
         )
         return await _redemption(conn, record, debit.balance_after)
@@ -225,17 +220,14 @@ async def release_held_redemptions(platform: Platform, *, batch_size: int = 200)
                     purpose=purpose,
                     at=now,
                 )
-                await emit(
+                await emit_event(
                     conn,
-                    events.POINTS_REDEEMED_FOR_CREDIT,
-                    msgspec.to_builtins(
-                        events.PointsRedeemedForCredit(
-                            user_id=str(record.user_id),
-                            redemption_id=str(record.id),
-                            amount_minor=record.value_minor,
-                            currency=record.currency,
-                            purpose=purpose,
-                        )
+                    events.PointsRedeemedForCredit(
+                        user_id=str(record.user_id),
+                        redemption_id=str(record.id),
+                        amount_minor=record.value_minor,
+                        currency=record.currency,
+                        purpose=purpose,
                     ),
                 )
                 released += 1
