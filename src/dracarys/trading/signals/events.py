@@ -1,8 +1,8 @@
 """Events of mentor signals and feed subscriptions, each with its payload's shape. Trading
 consumes `signal.published` itself (the `trading.mirror` consumer copies a signal into
-subscribers' portfolios off the mentor's request path); points and notifications read
-the rest. Each payload is emitted through the outbox with `emit_event` (ids as strings,
-money as `amount_minor` plus `currency`)."""
+subscribers' portfolios off the mentor's request path); the rest have no consumer here
+yet (the event catalogue test says who reads them). Each payload is emitted through the
+outbox with `emit_event` (ids as strings, money as `amount_minor` plus `currency`)."""
 
 from __future__ import annotations
 
