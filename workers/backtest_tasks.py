@@ -8,9 +8,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
-from dracarys.backtests import run_job, unattended_jobs
+from dracarys.backtests import BacktestRequested, run_job, unattended_jobs
 from dracarys.db import Connection
 from dracarys.outbox import Event
 from dracarys.platform import Platform
@@ -24,7 +25,8 @@ async def on_backtest_requested(conn: Connection, event: Event, delivery: Delive
     """Consumer `backtests.run`: `backtest.requested` → the job's own task. Kicked inside
     the consumer's transaction: if the kick fails the event is retried; if the commit
     fails after it, the retry kicks again and `run_job` runs the job once."""
-    await _kick(delivery.broker, str(event.payload["backtest_id"]))
+    requested = msgspec.convert(event.payload, BacktestRequested)
+    await _kick(delivery.broker, requested.backtest_id)
 
 
 async def run_backtest(backtest_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:

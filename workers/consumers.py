@@ -14,8 +14,8 @@ from dracarys import points, wallet
 from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.consumers import (
-    SESSION_ATTENDED,
-    SESSION_RATED,
+    SessionAttended,
+    SessionRated,
     on_session_attended,
     on_session_rated,
 )
@@ -48,12 +48,12 @@ CONSUMERS: list[Consumer] = [
     ),
     Consumer(
         name="identity.ratings",
-        topics=frozenset({SESSION_RATED}),
+        topics=frozenset({SessionRated.topic}),
         handler=lambda conn, event, _: on_session_rated(conn, event),
     ),
     Consumer(
         name="identity.mentor_sessions",
-        topics=frozenset({SESSION_ATTENDED}),
+        topics=frozenset({SessionAttended.topic}),
         handler=lambda conn, event, _: on_session_attended(conn, event),
     ),
     # Awards, voids, logins, badges and wallet feedback.

@@ -43,8 +43,9 @@ async def _book(
 
 async def _code_use(pool: asyncpg.Pool, code: str) -> asyncpg.Record:
     row: asyncpg.Record = await pool.fetchrow(
-        """SELECT discount_used_at, discount_used_for, discount_applied_minor
-           FROM points_redemptions WHERE discount_code = $1""",
+        """SELECT used_at AS discount_used_at, used_for AS discount_used_for,
+                  applied_minor AS discount_applied_minor
+           FROM discount_codes WHERE code = $1""",
         code,
     )
     return row

@@ -74,3 +74,15 @@ def test_an_api_reaching_its_store_or_another_domains_internals_breaks_contracts
     assert result.returncode == 1, result.stdout
     assert "dracarys.identity.api -> dracarys.identity.kyc.store" in result.stdout
     assert "dracarys.realtime.api -> dracarys.identity.store" in result.stdout
+
+
+def test_a_producer_importing_points_breaks_the_contract_that_keeps_discount_codes_in_the_wallet(
+    tmp_path: Path,
+) -> None:
+    tree = copy_sources(tmp_path)
+    enrolment = tree / "src" / "dracarys" / "curriculum" / "enrolment" / "service.py"
+    enrolment.write_text(enrolment.read_text() + "\nimport dracarys.points  # planted\n")
+    result = lint_imports(tree)
+    assert result.returncode == 1, result.stdout
+    assert "none of them imports points" in result.stdout
+    assert "dracarys.curriculum.enrolment.service -> dracarys.points" in result.stdout

@@ -1,18 +1,17 @@
-"""Events of the backtests domain, each with its payload's shape."""
+"""The topic the backtests domain produces, with its payload, emitted through the outbox
+with `emit_event`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-import msgspec
+from dracarys.outbox import EventPayload
 
 # A backtest was accepted and waits for a worker (the `backtests.run` consumer hands it
 # to a task of its own).
 BACKTEST_REQUESTED = "backtest.requested"
 
 
-class BacktestRequested(msgspec.Struct, frozen=True, kw_only=True):
+class BacktestRequested(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = BACKTEST_REQUESTED
     backtest_id: str
-
-    def as_payload(self) -> dict[str, Any]:
-        return msgspec.structs.asdict(self)

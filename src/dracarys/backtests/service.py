@@ -20,7 +20,7 @@ import numpy as np
 import structlog
 
 from dracarys.backtests import store
-from dracarys.backtests.events import BACKTEST_REQUESTED, BacktestRequested
+from dracarys.backtests.events import BacktestRequested
 from dracarys.backtests.models import (
     MAX_SWEEP_COMBINATIONS,
     PARAMETER_BOUND,
@@ -34,7 +34,7 @@ from dracarys.backtests.models import (
 from dracarys.db import Connection, transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound, humane_reason
 from dracarys.identity import CurrentUser, accounts_of
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from engine.data import Bars, load
 from engine.metrics import METRIC_NAMES
@@ -245,7 +245,7 @@ async def queue_backtest(
         now=now,
     )
     requested = BacktestRequested(backtest_id=str(backtest_id))
-    await emit(conn, BACKTEST_REQUESTED, requested.as_payload())
+    await emit_event(conn, requested)
 
 
 def _may_read(user: CurrentUser, backtest: Backtest) -> bool:

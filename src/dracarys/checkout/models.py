@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 
 from dracarys.offers import ItemKind, RefundPolicy
-from dracarys.points import Discount, DiscountCodeText, PointsForDiscount
+from dracarys.points import PointsForDiscount
+from dracarys.wallet import Discount, DiscountCodeText
 from dracarys.wire import Input, Schema
 
 

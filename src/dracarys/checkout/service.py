@@ -12,9 +12,9 @@ from dracarys.identity import CurrentUser
 from dracarys.mentorship import session_offer
 from dracarys.offers import Offer
 from dracarys.platform import Platform
-from dracarys.points import check_discount_code, points_for_discount
+from dracarys.points import points_for_discount
 from dracarys.trading import feed_offer
-from dracarys.wallet import quote_payment
+from dracarys.wallet import check_discount_code, quote_payment
 
 
 async def _offer(

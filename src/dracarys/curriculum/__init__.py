@@ -9,17 +9,34 @@ asks what joining a cohort would cost, and under which refund policy (`cohort_of
 
 Onboarding: mentorship holds the newcomer's quiz and asks the curriculum for programs
 that fit the answers (`suggest_programs` with `ProgramPreferences`, answered with
-`ProgramSuggestions`, each with its reasons)."""
+`ProgramSuggestions`, each with its reasons).
+
+The events the curriculum writes are its public vocabulary too: a payload struct each,
+with its topic (`events.py`)."""
 
 from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of, link_lesson_recording
 from dracarys.curriculum.demo import seed_curriculum_demo
 from dracarys.curriculum.enrolment.service import cohort_members, cohort_offer, is_cohort_member
+from dracarys.curriculum.events import (
+    AssessmentPassed,
+    CertificateGranted,
+    CohortJoined,
+    CohortLeft,
+    LessonCompleted,
+    OnboardingCohortJoined,
+)
 from dracarys.curriculum.onboarding.models import ProgramPreferences, ProgramSuggestions
 from dracarys.curriculum.onboarding.service import suggest_programs
 
 __all__ = [
+    "AssessmentPassed",
+    "CertificateGranted",
     "Cohort",
+    "CohortJoined",
+    "CohortLeft",
+    "LessonCompleted",
+    "OnboardingCohortJoined",
     "ProgramPreferences",
     "ProgramSuggestions",
     "cohort_members",

@@ -20,7 +20,8 @@ profiles, audit. This is all of identity other code may use.
   `SocialPlatform`), for pages that edit one.
 - Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`, `rating_with_prior`), for
   rankings that shrink ratings the same way; the demo accounts other demo seeders build
-  on."""
+  on.
+- The events identity writes, each a payload struct with its topic (`events.py`)."""
 
 from dracarys.identity.access import (
     AccessMiddleware,
@@ -55,6 +56,18 @@ from dracarys.identity.demo import (
     DEMO_REVIEWER,
     DemoAccount,
     seed_identity_demo,
+)
+from dracarys.identity.events import (
+    KycApproved,
+    KycRejected,
+    ProfileCompleted,
+    UserBanned,
+    UserEmailVerified,
+    UserLoggedIn,
+    UserPasswordReset,
+    UserPhoneVerified,
+    UserRoleChanged,
+    UserSignedUp,
 )
 from dracarys.identity.kyc.tiers import (
     KYC_LEVEL_FOR_MENTOR_PAYOUTS,
@@ -99,14 +112,24 @@ __all__ = [
     "CurrentUser",
     "DemoAccount",
     "ExperienceLevel",
+    "KycApproved",
+    "KycRejected",
     "LiveSession",
     "LoginSessionCache",
     "MentorListing",
+    "ProfileCompleted",
     "Role",
     "SocialPlatform",
     "Specialty",
     "StepUpRequired",
     "TradingStyle",
+    "UserBanned",
+    "UserEmailVerified",
+    "UserLoggedIn",
+    "UserPasswordReset",
+    "UserPhoneVerified",
+    "UserRoleChanged",
+    "UserSignedUp",
     "account_of",
     "accounts_of",
     "active_accounts_with_role",

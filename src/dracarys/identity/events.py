@@ -1,19 +1,79 @@
-"""Topics identity emits and consumes (payload ids are strings)."""
+"""The topics identity produces, each with its payload (ids as strings on the wire),
+emitted through the outbox with `emit_event`."""
 
 from __future__ import annotations
 
-USER_SIGNED_UP = "user.signed_up"  # {user_id}
-USER_EMAIL_VERIFIED = "user.email_verified"  # {user_id}
-USER_PHONE_VERIFIED = "user.phone_verified"  # {user_id}
-PROFILE_COMPLETED = "profile.completed"  # {user_id}
-KYC_APPROVED = "kyc.approved"  # {user_id, level}
-KYC_REJECTED = "kyc.rejected"  # {user_id, document_id, doc_type, reason}
-USER_LOGGED_IN = "user.logged_in"  # {user_id, source_ip}
-USER_BANNED = "user.banned"  # {user_id}
-# {user_id}; every session of the user was ended with the reset.
-USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - a topic, not a secret
-USER_ROLE_CHANGED = "user.role_changed"  # {user_id, role}
+import uuid
+from typing import ClassVar
 
-# Consumed from mentorship.
-SESSION_RATED = "session.rated"  # {session_id, rater_id, rated_id, rating}
-SESSION_ATTENDED = "session.attended"  # {session_id, mentor_id, mentee_id}
+from dracarys.outbox import EventPayload
+
+USER_SIGNED_UP = "user.signed_up"
+USER_EMAIL_VERIFIED = "user.email_verified"
+USER_PHONE_VERIFIED = "user.phone_verified"
+PROFILE_COMPLETED = "profile.completed"
+KYC_APPROVED = "kyc.approved"
+KYC_REJECTED = "kyc.rejected"
+USER_LOGGED_IN = "user.logged_in"
+USER_BANNED = "user.banned"
+# Every session of the user was ended with the reset.
+USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - a topic, not a secret
+USER_ROLE_CHANGED = "user.role_changed"
+
+
+class UserSignedUp(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_SIGNED_UP
+    user_id: uuid.UUID
+
+
+class UserEmailVerified(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_EMAIL_VERIFIED
+    user_id: uuid.UUID
+
+
+class UserPhoneVerified(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_PHONE_VERIFIED
+    user_id: uuid.UUID
+
+
+class ProfileCompleted(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = PROFILE_COMPLETED
+    user_id: uuid.UUID
+
+
+class KycApproved(EventPayload, frozen=True, kw_only=True):
+    """The user's KYC level rose to `level`."""
+
+    topic: ClassVar[str] = KYC_APPROVED
+    user_id: uuid.UUID
+    level: int
+
+
+class KycRejected(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = KYC_REJECTED
+    user_id: uuid.UUID
+    document_id: uuid.UUID
+    doc_type: str
+    reason: str | None
+
+
+class UserLoggedIn(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_LOGGED_IN
+    user_id: uuid.UUID
+    source_ip: str | None
+
+
+class UserBanned(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_BANNED
+    user_id: uuid.UUID
+
+
+class UserPasswordReset(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_PASSWORD_RESET
+    user_id: uuid.UUID
+
+
+class UserRoleChanged(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = USER_ROLE_CHANGED
+    user_id: uuid.UUID
+    role: str

@@ -21,7 +21,7 @@ from dracarys.identity.verification.service import (
     normalize_phone,
     send_email_verification,
 )
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 
@@ -48,7 +48,7 @@ async def signup(platform: Platform, data: SignupInput, source_ip: str | None) -
             )
             await store.insert_profile(conn, user_id, now)
             await send_email_verification(conn, platform, user_id, email, name)
-            await emit(conn, events.USER_SIGNED_UP, {"user_id": str(user_id)})
+            await emit_event(conn, events.UserSignedUp(user_id=user_id))
             await record_audit(
                 conn, user_id, "user.signup", f"user:{user_id}", source_ip, {}, at=now
             )

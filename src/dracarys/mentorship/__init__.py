@@ -6,18 +6,39 @@ a mentor's month for the monthly bonus (`mentor_months`), what booking a slot wo
 and under which refund policy (`session_offer`, for the checkout), the demo seeder, and the
 onboarding quiz's choices for the page that asks them (`QUIZ_MARKETS`, `QUIZ_STYLES`).
 Mentorship depends on the curriculum's public surface for cohort live sessions, never the
-reverse."""
+reverse. The events it writes are public too: a payload struct each, with its topic
+(`events.py`)."""
 
 from dracarys.mentorship.bookings.service import session_offer
 from dracarys.mentorship.compensation.service import mentor_months
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.mentorship.discovery.models import MARKETS as QUIZ_MARKETS
 from dracarys.mentorship.discovery.models import TRADING_STYLES as QUIZ_STYLES
+from dracarys.mentorship.events import (
+    SessionAttended,
+    SessionBooked,
+    SessionCancelled,
+    SessionCompleted,
+    SessionPaid,
+    SessionRated,
+    SessionRefunded,
+    SessionReminder,
+    SessionRescheduled,
+)
 from dracarys.mentorship.sessions.service import complete_ended_sessions, emit_due_reminders
 
 __all__ = [
     "QUIZ_MARKETS",
     "QUIZ_STYLES",
+    "SessionAttended",
+    "SessionBooked",
+    "SessionCancelled",
+    "SessionCompleted",
+    "SessionPaid",
+    "SessionRated",
+    "SessionRefunded",
+    "SessionReminder",
+    "SessionRescheduled",
     "complete_ended_sessions",
     "emit_due_reminders",
     "mentor_months",

@@ -1,14 +1,99 @@
-"""Topics mentorship emits (payload ids are strings, money as amount_minor + currency)."""
+"""The topics mentorship produces, each with its payload (ids as strings on the wire,
+money as `amount_minor` plus `currency`), emitted through the outbox with `emit_event`."""
 
 from __future__ import annotations
 
-SESSION_BOOKED = "session.booked"  # {session_id, booking_id, mentee_id, mentor_id, starts_at}
-SESSION_PAID = "session.paid"  # {session_id, mentee_id, mentor_id, amount_minor, currency}
-SESSION_ATTENDED = "session.attended"  # {session_id, mentor_id, mentee_id}
-SESSION_COMPLETED = "session.completed"  # {session_id, mentor_id, mentee_ids}
-SESSION_RATED = "session.rated"  # {session_id, rater_id, rated_id, rating}
-SESSION_REFUNDED = "session.refunded"  # {session_id, mentee_id, amount_minor, currency}
-SESSION_CANCELLED = "session.cancelled"  # {session_id, booking_id, mentee_id, cancelled_by}
-SESSION_RESCHEDULED = "session.rescheduled"  # {session_id, starts_at, ends_at}
-# {session_id, user_id, lead: "24h" | "1h", starts_at, title}
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from dracarys.outbox import EventPayload
+
+SESSION_BOOKED = "session.booked"
+SESSION_PAID = "session.paid"
+SESSION_ATTENDED = "session.attended"
+SESSION_COMPLETED = "session.completed"
+SESSION_RATED = "session.rated"
+SESSION_REFUNDED = "session.refunded"
+SESSION_CANCELLED = "session.cancelled"
+SESSION_RESCHEDULED = "session.rescheduled"
 SESSION_REMINDER = "session.reminder"
+
+
+class SessionBooked(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SESSION_BOOKED
+    session_id: uuid.UUID
+    booking_id: uuid.UUID
+    mentee_id: uuid.UUID
+    mentor_id: uuid.UUID
+    starts_at: datetime
+
+
+class SessionPaid(EventPayload, frozen=True, kw_only=True):
+    """A booking was paid into escrow: `amount_minor` is what the mentee paid (the price
+    less any discount code)."""
+
+    topic: ClassVar[str] = SESSION_PAID
+    session_id: uuid.UUID
+    mentee_id: uuid.UUID
+    mentor_id: uuid.UUID
+    amount_minor: int
+    currency: str
+
+
+class SessionAttended(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SESSION_ATTENDED
+    session_id: uuid.UUID
+    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID
+
+
+class SessionCompleted(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SESSION_COMPLETED
+    session_id: uuid.UUID
+    mentor_id: uuid.UUID
+    mentee_ids: list[uuid.UUID]
+
+
+class SessionRated(EventPayload, frozen=True, kw_only=True):
+    """`rater_id` rated `rated_id` (the other party) for the session."""
+
+    topic: ClassVar[str] = SESSION_RATED
+    session_id: uuid.UUID
+    rater_id: uuid.UUID
+    rated_id: uuid.UUID
+    rating: int
+
+
+class SessionRefunded(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SESSION_REFUNDED
+    session_id: uuid.UUID
+    mentee_id: uuid.UUID
+    amount_minor: int
+    currency: str
+
+
+class SessionCancelled(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SESSION_CANCELLED
+    session_id: uuid.UUID
+    booking_id: uuid.UUID
+    mentee_id: uuid.UUID
+    cancelled_by: uuid.UUID
+
+
+class SessionRescheduled(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SESSION_RESCHEDULED
+    session_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+class SessionReminder(EventPayload, frozen=True, kw_only=True):
+    """A reminder e-mail went to `user_id`, `lead` ("24h" or "1h") before the session."""
+
+    topic: ClassVar[str] = SESSION_REMINDER
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    lead: str
+    starts_at: datetime
+    title: str

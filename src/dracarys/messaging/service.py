@@ -11,17 +11,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import structlog
 
 from dracarys.crypto import outbound_message_cipher
 from dracarys.db import Connection
 from dracarys.messaging import store
 from dracarys.messaging.adapters import OutboundFiles, SmsGateway, SmtpMailer, email_message
-from dracarys.messaging.events import EMAIL_SEND, SMS_SEND
+from dracarys.messaging.events import MessageQueued, send_event
 from dracarys.messaging.models import MessageContent, OutboundMessage
 from dracarys.messaging.sealing import open_message, seal_content, seal_recipient
 from dracarys.messaging.templates import EmailTemplate, SmsTemplate, render_email, render_sms
-from dracarys.outbox import Event, emit
+from dracarys.outbox import Event, emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -103,9 +104,7 @@ async def _queue(
         content_sealed=seal_content(cipher, message_id, content),
         now=now,
     )
-    await emit(
-        conn, EMAIL_SEND if channel == "email" else SMS_SEND, {"message_id": str(message_id)}
-    )
+    await emit_event(conn, send_event(channel, message_id))
     return message_id
 
 
@@ -115,7 +114,7 @@ async def deliver_message(conn: Connection, platform: Platform, event: Event) ->
     message already marked sent is skipped. The recipient and content are opened here,
     for the provider (or the outbound file), and nowhere else on this path; the log line
     names the message, never its recipient."""
-    message_id = uuid.UUID(str(event.payload["message_id"]))
+    message_id = msgspec.convert(event.payload, MessageQueued).message_id
     queued = await store.message_for_update(conn, message_id)
     if queued is None or queued.sent_at is not None:
         return
@@ -177,8 +176,7 @@ async def requeue_unsent(conn: Connection, now: datetime, *, limit: int = 500) -
         conn, created_before=now - REQUEUE_AFTER, max_requeues=MAX_REQUEUES, limit=limit
     )
     for message in claimed:
-        topic = EMAIL_SEND if message.channel == "email" else SMS_SEND
-        await emit(conn, topic, {"message_id": str(message.id)})
+        await emit_event(conn, send_event(message.channel, message.id))
     if claimed:
         log.warning("messages_requeued", count=len(claimed))
     return len(claimed)

@@ -8,30 +8,24 @@ over HTTP (`ROUTES`), `consumers.py` and `notifications.py` take other domains' 
 
 Other code uses points through what this module exports: the consumers the workers list
 (with the topics they take and the e-mail templates they queue), the scheduled jobs, the
-demo seed, the click tokens messaging puts in marketing e-mails, and the discount codes a
-checkout checks (`check_discount_code`) and a purchase spends inside its own transaction
-(`redeem_discount_code`), with what a buyer's points would be worth as one
-(`points_for_discount`)."""
+demo seed, the click tokens messaging puts in marketing e-mails, and what a buyer's
+points would be worth as a discount code (`points_for_discount`, for a checkout quote).
+The codes themselves are the wallet's: points asks it to issue one on a conversion."""
 
 from dracarys.points.abuse.service import flag_shared_clusters, issue_email_token
 from dracarys.points.awarding.service import post_due_pending
-from dracarys.points.consumers import apply_events, count_awards
+from dracarys.points.consumers import CONSUMED_TOPICS, apply_events, count_awards
 from dracarys.points.demo import seed_points_demo
 from dracarys.points.events import (
-    CONSUMED_TOPICS,
     POINTS_AWARDED,
     POINTS_REDEEMED_FOR_CREDIT,
+    PointsAwarded,
     PointsRedeemedForCredit,
 )
 from dracarys.points.expiry.service import expire_points, refresh_tiers
 from dracarys.points.notifications import EMAIL_TEMPLATES, notify_awards
-from dracarys.points.redemption.models import Discount, DiscountCodeText, PointsForDiscount
-from dracarys.points.redemption.service import (
-    check_discount_code,
-    points_for_discount,
-    redeem_discount_code,
-    release_held_redemptions,
-)
+from dracarys.points.redemption.models import PointsForDiscount
+from dracarys.points.redemption.service import points_for_discount, release_held_redemptions
 from dracarys.points.reports.service import reconcile
 
 __all__ = [
@@ -39,12 +33,10 @@ __all__ = [
     "EMAIL_TEMPLATES",
     "POINTS_AWARDED",
     "POINTS_REDEEMED_FOR_CREDIT",
-    "Discount",
-    "DiscountCodeText",
+    "PointsAwarded",
     "PointsForDiscount",
     "PointsRedeemedForCredit",
     "apply_events",
-    "check_discount_code",
     "count_awards",
     "expire_points",
     "flag_shared_clusters",
@@ -53,7 +45,6 @@ __all__ = [
     "points_for_discount",
     "post_due_pending",
     "reconcile",
-    "redeem_discount_code",
     "refresh_tiers",
     "release_held_redemptions",
     "seed_points_demo",

@@ -38,7 +38,6 @@ from dracarys.points.redemption import service as redemption
 from dracarys.points.redemption.models import (
     ConversionPolicy,
     ConvertPointsInput,
-    DiscountCodeView,
     Redemption,
     RedemptionItem,
 )
@@ -330,17 +329,4 @@ def conversion_policy(platform: NamedDependency[Platform]) -> ConversionPolicy:
     return redemption.points_conversion_policy(platform)
 
 
-@get(
-    "/api/v1/wallet/discount-codes",
-    operation_id="listMyDiscountCodes",
-    guards=[authenticated],
-    tags=["points", "wallet"],
-    summary="Your discount codes (bought with points), usable, used or expired",
-)
-async def discount_codes(
-    platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
-) -> list[DiscountCodeView]:
-    return await redemption.my_discount_codes(platform, current_user.id)
-
-
-ROUTES: list[Any] = [PointsController, convert_points, conversion_policy, discount_codes]
+ROUTES: list[Any] = [PointsController, convert_points, conversion_policy]

@@ -14,7 +14,10 @@ from datetime import datetime
 import msgspec
 import structlog
 
+from dracarys.curriculum import AssessmentPassed, LessonCompleted, OnboardingCohortJoined
 from dracarys.db import Connection
+from dracarys.identity import KycApproved, ProfileCompleted, UserEmailVerified, UserLoggedIn
+from dracarys.mentorship import SessionAttended, SessionPaid, SessionRated, SessionRefunded
 from dracarys.outbox import Event
 from dracarys.platform import Platform
 from dracarys.points import events
@@ -25,10 +28,13 @@ from dracarys.points.badges.models import Counted, LearningVisit
 from dracarys.points.models import Award
 from dracarys.points.redemption import service as redemption
 from dracarys.points.rulebook.service import rulebook
+from dracarys.wallet import DepositCompleted, PointsCreditLanded, RefundIssued
 
 log = structlog.get_logger("dracarys.points.consumers")
 
 
+# Each reads only the fields points needs of its producer's payload (ids as UUIDs, the
+# rest optional where a rule does without), so a producer may add fields freely.
 class _UserPayload(msgspec.Struct, kw_only=True):
     user_id: uuid.UUID
 
@@ -137,16 +143,16 @@ class _Plan:
 
 def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int) -> None:
     topic, payload = event.topic, event.payload
-    if topic == events.USER_EMAIL_VERIFIED:
+    if topic == UserEmailVerified.topic:
         p = msgspec.convert(payload, _UserPayload)
         plan.awards.append(Award(user_id=p.user_id, rule_code="signup_verified"))
-    elif topic == events.PROFILE_COMPLETED:
+    elif topic == ProfileCompleted.topic:
         p = msgspec.convert(payload, _UserPayload)
         plan.awards.append(Award(user_id=p.user_id, rule_code="profile_completed"))
-    elif topic == events.ONBOARDING_COHORT_JOINED:
+    elif topic == OnboardingCohortJoined.topic:
         p = msgspec.convert(payload, _UserPayload)
         plan.awards.append(Award(user_id=p.user_id, rule_code="onboarding_cohort_joined"))
-    elif topic == events.LESSON_COMPLETED:
+    elif topic == LessonCompleted.topic:
         lesson = msgspec.convert(payload, _Lesson)
         context = {"lesson_title": lesson.lesson_title} if lesson.lesson_title else {}
         plan.awards.append(
@@ -159,7 +165,7 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
         )
         plan.visits.append(LearningVisit(lesson.user_id, at, lesson.timezone))
         plan.badges.append((lesson.user_id, badges.BADGE_FIRST_LESSON, lesson.lesson_id))
-    elif topic == events.ASSESSMENT_PASSED:
+    elif topic == AssessmentPassed.topic:
         passed = msgspec.convert(payload, _Assessment)
         plan.awards.append(
             Award(
@@ -170,7 +176,7 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
         )
         plan.visits.append(LearningVisit(passed.user_id, at, passed.timezone))
         plan.badges.append((passed.user_id, badges.BADGE_FIRST_ASSESSMENT, passed.assessment_id))
-    elif topic == events.SESSION_ATTENDED:
+    elif topic == SessionAttended.topic:
         attended = msgspec.convert(payload, _SessionAttended)
         plan.awards.append(
             Award(
@@ -203,11 +209,11 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
         plan.awards.append(
             Award(user_id=share.user_id, rule_code="social_share", related_entity=share.share_id)
         )
-    elif topic == events.KYC_APPROVED:
+    elif topic == KycApproved.topic:
         kyc = msgspec.convert(payload, _Kyc)
         if kyc.level >= 2:
             plan.awards.append(Award(user_id=kyc.user_id, rule_code="kyc_verified"))
-    elif topic == events.SESSION_RATED:
+    elif topic == SessionRated.topic:
         rated = msgspec.convert(payload, _SessionRated)
         if rated.session_id:  # a rating earns only with the session it rates
             plan.awards.append(
@@ -221,16 +227,16 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
 
 PLANNED_TOPICS = frozenset(
     {
-        events.USER_EMAIL_VERIFIED,
-        events.PROFILE_COMPLETED,
-        events.ONBOARDING_COHORT_JOINED,
-        events.LESSON_COMPLETED,
-        events.ASSESSMENT_PASSED,
-        events.SESSION_ATTENDED,
+        UserEmailVerified.topic,
+        ProfileCompleted.topic,
+        OnboardingCohortJoined.topic,
+        LessonCompleted.topic,
+        AssessmentPassed.topic,
+        SessionAttended.topic,
         events.SOCIAL_FOLLOW_VERIFIED,
         events.SOCIAL_POST_SHARED,
-        events.KYC_APPROVED,
-        events.SESSION_RATED,
+        KycApproved.topic,
+        SessionRated.topic,
     }
 )
 
@@ -325,16 +331,19 @@ async def _on_credit_landed(conn: Connection, platform: Platform, event: Event) 
 
 
 _SINGLE: dict[str, Callable[[Connection, Platform, Event], Awaitable[None]]] = {
-    events.SESSION_PAID: _on_session_paid,
+    SessionPaid.topic: _on_session_paid,
     events.REFERRAL_COMPLETED: _on_referral,
-    events.DEPOSIT_COMPLETED: _on_deposit,
+    DepositCompleted.topic: _on_deposit,
     events.EMAIL_CLICKED: _on_email_clicked,
-    events.REFUND_ISSUED: _on_refund,
-    events.SESSION_REFUNDED: _on_session_refunded,
-    events.USER_LOGGED_IN: _on_login,
+    RefundIssued.topic: _on_refund,
+    SessionRefunded.topic: _on_session_refunded,
+    UserLoggedIn.topic: _on_login,
     events.PAPER_MONTH_CLOSED: _on_paper_month,
-    events.CREDIT_LANDED: _on_credit_landed,
+    PointsCreditLanded.topic: _on_credit_landed,
 }
+# What consumer `points.award` takes: each topic is its producer's (a few await one, see
+# `events`).
+CONSUMED_TOPICS = PLANNED_TOPICS | frozenset(_SINGLE)
 
 
 def _malformed(event: Event, exc: Exception) -> None:
@@ -343,7 +352,7 @@ def _malformed(event: Event, exc: Exception) -> None:
 
 
 async def apply_events(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
-    """Consumer `points.award` (the topics of `events.CONSUMED_TOPICS`): the plain awards,
+    """Consumer `points.award` (the topics of `CONSUMED_TOPICS`): the plain awards,
     learning days and badges of the whole batch with set-based statements, the rest
     (money, refunds, logins, wallet feedback) one by one."""
     book = await rulebook(conn, platform)

@@ -23,6 +23,9 @@ from dracarys.trading.signals.events import (
     SignalClosed,
     SignalPublished,
     SubscriptionBilled,
+    SubscriptionLapsed,
+    SubscriptionPastDue,
+    SubscriptionRenewed,
     SubscriptionStarted,
 )
 from dracarys.trading.signals.models import Signal
@@ -49,6 +52,9 @@ __all__ = [
     "SignalClosed",
     "SignalPublished",
     "SubscriptionBilled",
+    "SubscriptionLapsed",
+    "SubscriptionPastDue",
+    "SubscriptionRenewed",
     "SubscriptionStarted",
     "demo_feed",
     "feed_offer",

@@ -1,26 +1,19 @@
-"""Events paper trading writes to the outbox, each with its payload's shape (read outside:
-points and notifications subscribe to fills). Signals and subscriptions define theirs in
+"""The topics paper trading produces, each with its payload (ids as strings), emitted
+through the outbox with `emit_event`. Signals and subscriptions define theirs in
 `trading.signals.events`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-import msgspec
-
-
-class Payload(msgspec.Struct, frozen=True, kw_only=True):
-    """An event's payload as trading writes it (ids as strings, as they travel in JSON)."""
-
-    def as_payload(self) -> dict[str, Any]:
-        return msgspec.structs.asdict(self)
-
+from dracarys.outbox import EventPayload
 
 # The paper loop filled (part of) an order.
 PAPER_ORDER_FILLED = "paper.order_filled"
 
 
-class PaperOrderFilled(Payload, frozen=True, kw_only=True):
+class PaperOrderFilled(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = PAPER_ORDER_FILLED
     fill_id: str
     order_id: str
     portfolio_id: str

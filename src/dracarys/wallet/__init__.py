@@ -7,7 +7,9 @@ the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `c
 
 What other domains, the workers and the upgrade may use is listed here: escrow for what
 they sell and a mentor's contract share (inside their own transaction), what a payment
-would charge before it is made (`quote_payment`: VAT, balance, shortfall), the ledger's
+would charge before it is made (`quote_payment`: VAT, balance, shortfall), discount codes
+(issued for the points that buy one, checked for a quote, spent inside a purchase's own
+transaction), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, the consumer that sends them live to their users'
 pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and
@@ -28,6 +30,13 @@ from dracarys.wallet.demo import seed_wallet_demo
 from dracarys.wallet.deposits.service import (
     fail_unopened_card_deposits,
     settle_stale_mpesa_deposits,
+)
+from dracarys.wallet.discounts.models import Discount, DiscountCode, DiscountCodeText
+from dracarys.wallet.discounts.service import (
+    check_discount_code,
+    discount_code,
+    issue_discount_code,
+    redeem_discount_code,
 )
 from dracarys.wallet.escrow.models import EscrowView
 from dracarys.wallet.escrow.service import (
@@ -80,6 +89,9 @@ __all__ = [
     "ChargebackClosed",
     "ChargebackOpened",
     "DepositCompleted",
+    "Discount",
+    "DiscountCode",
+    "DiscountCodeText",
     "EscrowReleased",
     "EscrowView",
     "InsufficientFunds",
@@ -91,16 +103,20 @@ __all__ = [
     "PayoutNeedsReview",
     "PointsCreditLanded",
     "RefundIssued",
+    "check_discount_code",
     "credit_points_conversion",
     "credit_redeemed_points",
+    "discount_code",
     "expire_timed_out_transfers",
     "fail_unopened_card_deposits",
     "hold_escrow",
+    "issue_discount_code",
     "pay_mentor_bonuses",
     "previous_month",
     "publish_wallet_changes",
     "quote_payment",
     "reconcile_payouts_in_flight",
+    "redeem_discount_code",
     "refund_escrow",
     "release_due_escrows",
     "release_due_holdbacks",

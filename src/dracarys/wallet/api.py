@@ -10,6 +10,7 @@ from dracarys.wallet.balances.api import ROUTES as BALANCES_ROUTES
 from dracarys.wallet.cards.api import ROUTES as CARDS_ROUTES
 from dracarys.wallet.charges.api import ROUTES as CHARGES_ROUTES
 from dracarys.wallet.deposits.api import ROUTES as DEPOSITS_ROUTES
+from dracarys.wallet.discounts.api import ROUTES as DISCOUNTS_ROUTES
 from dracarys.wallet.escrow.api import ROUTES as ESCROW_ROUTES
 from dracarys.wallet.invoices.api import ROUTES as INVOICES_ROUTES
 from dracarys.wallet.payouts.api import ROUTES as PAYOUTS_ROUTES
@@ -22,4 +23,5 @@ ROUTES: list[Any] = [
     *INVOICES_ROUTES,
     *ESCROW_ROUTES,
     *CARDS_ROUTES,
+    *DISCOUNTS_ROUTES,
 ]

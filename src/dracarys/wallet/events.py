@@ -6,10 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
-import msgspec
-
-from dracarys.db import Connection
-from dracarys.outbox import emit
+from dracarys.outbox import EventPayload
 
 DEPOSIT_COMPLETED = "deposit.completed"
 PAYMENT_CAPTURED = "payment.captured"
@@ -23,13 +20,7 @@ CHARGEBACK_CLOSED = "chargeback.closed"
 POINTS_CREDIT_LANDED = "points.credit_landed"
 
 
-class WalletEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """A payload the wallet emits; `topic` is the one it goes out under."""
-
-    topic: ClassVar[str]
-
-
-class DepositCompleted(WalletEvent, frozen=True, kw_only=True):
+class DepositCompleted(EventPayload, frozen=True, kw_only=True):
     """A deposit was credited; `first_deposit` says whether it is the user's first."""
 
     topic: ClassVar[str] = DEPOSIT_COMPLETED
@@ -41,7 +32,7 @@ class DepositCompleted(WalletEvent, frozen=True, kw_only=True):
     first_deposit: bool
 
 
-class PaymentCaptured(WalletEvent, frozen=True, kw_only=True):
+class PaymentCaptured(EventPayload, frozen=True, kw_only=True):
     """A charge was paid from a wallet (into escrow when `escrow_id` is set)."""
 
     topic: ClassVar[str] = PAYMENT_CAPTURED
@@ -54,7 +45,7 @@ class PaymentCaptured(WalletEvent, frozen=True, kw_only=True):
     escrow_id: uuid.UUID | None
 
 
-class RefundIssued(WalletEvent, frozen=True, kw_only=True):
+class RefundIssued(EventPayload, frozen=True, kw_only=True):
     """Money went back to a payer: `related_id` is the charge, escrow or deposit."""
 
     topic: ClassVar[str] = REFUND_ISSUED
@@ -64,7 +55,7 @@ class RefundIssued(WalletEvent, frozen=True, kw_only=True):
     currency: str
 
 
-class EscrowReleased(WalletEvent, frozen=True, kw_only=True):
+class EscrowReleased(EventPayload, frozen=True, kw_only=True):
     """An escrow paid out what it kept: `mentor_minor` of `amount_minor` to the mentor."""
 
     topic: ClassVar[str] = ESCROW_RELEASED
@@ -77,7 +68,7 @@ class EscrowReleased(WalletEvent, frozen=True, kw_only=True):
     currency: str
 
 
-class PayoutCompleted(WalletEvent, frozen=True, kw_only=True):
+class PayoutCompleted(EventPayload, frozen=True, kw_only=True):
     topic: ClassVar[str] = PAYOUT_COMPLETED
     user_id: uuid.UUID
     payout_id: uuid.UUID
@@ -86,7 +77,7 @@ class PayoutCompleted(WalletEvent, frozen=True, kw_only=True):
     method: str
 
 
-class PayoutFailed(WalletEvent, frozen=True, kw_only=True):
+class PayoutFailed(EventPayload, frozen=True, kw_only=True):
     """A payout did not go out (M-Pesa refused it, every attempt failed, or an admin found
     it unpaid): the reserved money is back in the wallet."""
 
@@ -98,7 +89,7 @@ class PayoutFailed(WalletEvent, frozen=True, kw_only=True):
     reason: str
 
 
-class PayoutNeedsReview(WalletEvent, frozen=True, kw_only=True):
+class PayoutNeedsReview(EventPayload, frozen=True, kw_only=True):
     """M-Pesa's answer about a payout did not settle it (another amount, or none after
     every status query): held for an admin, the money still reserved."""
 
@@ -110,7 +101,7 @@ class PayoutNeedsReview(WalletEvent, frozen=True, kw_only=True):
     reason: str
 
 
-class ChargebackOpened(WalletEvent, frozen=True, kw_only=True):
+class ChargebackOpened(EventPayload, frozen=True, kw_only=True):
     """A cardholder disputed a card deposit; `held_minor` of it is held in the wallet."""
 
     topic: ClassVar[str] = CHARGEBACK_OPENED
@@ -122,7 +113,7 @@ class ChargebackOpened(WalletEvent, frozen=True, kw_only=True):
     held_minor: int
 
 
-class ChargebackClosed(WalletEvent, frozen=True, kw_only=True):
+class ChargebackClosed(EventPayload, frozen=True, kw_only=True):
     """The bank decided: won releases the hold, lost takes it (`unrecovered_minor` is what
     the wallet could not cover)."""
 
@@ -137,7 +128,7 @@ class ChargebackClosed(WalletEvent, frozen=True, kw_only=True):
     unrecovered_minor: int
 
 
-class PointsCreditLanded(WalletEvent, frozen=True, kw_only=True):
+class PointsCreditLanded(EventPayload, frozen=True, kw_only=True):
     """Redeemed points landed as wallet credit: the points domain's answer to
     `points.redeemed_for_credit`."""
 
@@ -147,9 +138,3 @@ class PointsCreditLanded(WalletEvent, frozen=True, kw_only=True):
     amount_minor: int
     currency: str
     transfer_id: uuid.UUID
-
-
-async def emit_event(conn: Connection, event: WalletEvent) -> None:
-    """Record the event under its topic in the caller's transaction (it leaves only if
-    that commits)."""
-    await emit(conn, event.topic, msgspec.structs.asdict(event))

@@ -31,7 +31,7 @@ from dracarys.curriculum.enrolment.service import ensure_learner
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, display_names
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 # ---- grading --------------------------------------------------------------------------
@@ -176,10 +176,8 @@ async def submit_attempt(
         )
         certificate = None
         if passed:
-            await emit(
-                conn,
-                events.ASSESSMENT_PASSED,
-                {"user_id": str(actor.id), "assessment_id": str(assessment_id)},
+            await emit_event(
+                conn, events.AssessmentPassed(user_id=actor.id, assessment_id=assessment_id)
             )
             certificate = await _grant_certificate_if_earned(
                 conn, platform, actor.id, assessment.program_id, now
@@ -271,15 +269,14 @@ async def _grant_certificate_if_earned(
         certificate = await store.certificate(conn, certificate_id)
         assert certificate is not None
         view = await _certificate_view(conn, platform, certificate)
-        await emit(
+        await emit_event(
             conn,
-            events.CERTIFICATE_GRANTED,
-            {
-                "user_id": str(user_id),
-                "program_id": str(program_id),
-                "certificate_id": view.id,
-                "verification_url": view.verification_url,
-            },
+            events.CertificateGranted(
+                user_id=user_id,
+                program_id=program_id,
+                certificate_id=view.id,
+                verification_url=view.verification_url,
+            ),
         )
         return view
     return await certificate_of(conn, platform, user_id, program_id)

@@ -8,7 +8,7 @@ from datetime import datetime
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.points import DiscountCodeText
+from dracarys.wallet import DiscountCodeText
 from dracarys.wire import Input, Schema
 
 

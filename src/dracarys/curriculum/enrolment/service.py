@@ -18,10 +18,9 @@ from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role
 from dracarys.offers import Offer, RefundPolicy
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from dracarys.points import redeem_discount_code
-from dracarys.wallet import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, redeem_discount_code, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)
@@ -155,22 +154,19 @@ async def join_cohort(
                 escrow_id=escrow_id,
                 now=now,
             )
-            await emit(
+            await emit_event(
                 conn,
-                events.COHORT_JOINED,
-                {
-                    "user_id": str(actor.id),
-                    "cohort_id": str(cohort_id),
-                    "program_id": str(cohort.program_id),
-                    "amount_minor": amount_minor,
-                    "currency": cohort.currency,
-                },
+                events.CohortJoined(
+                    user_id=actor.id,
+                    cohort_id=cohort_id,
+                    program_id=cohort.program_id,
+                    amount_minor=amount_minor,
+                    currency=cohort.currency,
+                ),
             )
             if cohort.onboarding:
-                await emit(
-                    conn,
-                    events.ONBOARDING_COHORT_JOINED,
-                    {"user_id": str(actor.id), "cohort_id": str(cohort_id)},
+                await emit_event(
+                    conn, events.OnboardingCohortJoined(user_id=actor.id, cohort_id=cohort_id)
                 )
             existing = await store.enrolment(conn, cohort_id, actor.id)
         assert existing is not None
@@ -199,16 +195,15 @@ async def leave_cohort(platform: Platform, actor: CurrentUser, cohort_id: uuid.U
             )
             refunded = escrow.refunded_minor
         await store.delete_enrolment(conn, cohort_id, actor.id)
-        await emit(
+        await emit_event(
             conn,
-            events.COHORT_LEFT,
-            {
-                "user_id": str(actor.id),
-                "cohort_id": str(cohort_id),
-                "program_id": str(cohort.program_id),
-                "refunded_minor": refunded,
-                "currency": enrolment.currency,
-            },
+            events.CohortLeft(
+                user_id=actor.id,
+                cohort_id=cohort_id,
+                program_id=cohort.program_id,
+                refunded_minor=refunded,
+                currency=enrolment.currency,
+            ),
         )
     return refunded
 

@@ -22,7 +22,7 @@ from dracarys.curriculum.learning.models import ProgressView
 from dracarys.db import Connection, transaction
 from dracarys.errors import Forbidden, NotFound
 from dracarys.identity import CurrentUser, timezone_of
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 
@@ -75,15 +75,14 @@ async def complete_lesson(
         if not await ensure_learner(conn, actor, lesson.program_id, lesson.owner_id):
             raise Forbidden("only enrolled learners complete lessons")
         if await store.insert_completion(conn, actor.id, lesson_id, now):
-            await emit(
+            await emit_event(
                 conn,
-                events.LESSON_COMPLETED,
-                {
-                    "user_id": str(actor.id),
-                    "lesson_id": str(lesson_id),
-                    "lesson_title": lesson.title,
+                events.LessonCompleted(
+                    user_id=actor.id,
+                    lesson_id=lesson_id,
+                    lesson_title=lesson.title,
                     # Points counts learning days in the learner's own zone.
-                    "timezone": await timezone_of(conn, actor.id),
-                },
+                    timezone=await timezone_of(conn, actor.id),
+                ),
             )
         return await _progress(conn, platform, actor.id, lesson.program_id)

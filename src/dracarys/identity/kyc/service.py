@@ -39,7 +39,7 @@ from dracarys.identity.mail import KYC_APPROVED, KYC_REJECTED
 from dracarys.identity.models import DocType, KycDocument, KycStatus, UserRecord
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.messaging import queue_email
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 
@@ -81,7 +81,7 @@ async def recompute_kyc_level(conn: Connection, user_id: uuid.UUID, now: datetim
                 level = 3
     if level > user.kyc_level:
         await store.set_kyc_level(conn, user_id, level, now)
-        await emit(conn, events.KYC_APPROVED, {"user_id": str(user_id), "level": level})
+        await emit_event(conn, events.KycApproved(user_id=user_id, level=level))
         return level
     return user.kyc_level
 
@@ -340,15 +340,14 @@ async def decide_document(
                 "reason": reason,
                 "link": f"{platform.settings.public_url}/kyc",
             }
-            await emit(
+            await emit_event(
                 conn,
-                events.KYC_REJECTED,
-                {
-                    "user_id": str(user_id),
-                    "document_id": str(document_id),
-                    "doc_type": document.doc_type,
-                    "reason": reason,
-                },
+                events.KycRejected(
+                    user_id=user_id,
+                    document_id=document_id,
+                    doc_type=document.doc_type,
+                    reason=reason,
+                ),
             )
         await queue_email(
             conn,

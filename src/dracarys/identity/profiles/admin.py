@@ -18,7 +18,7 @@ from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.profiles.service import open_mentor_profile, set_mentor_flags
 from dracarys.identity.sessions.service import end_all_sessions
 from dracarys.messaging import queue_email
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 
@@ -40,7 +40,7 @@ async def change_role(
         if new_role is Role.MENTOR:
             # New mentors start on probation and unverified.
             await open_mentor_profile(conn, user_id, now)
-        await emit(conn, events.USER_ROLE_CHANGED, {"user_id": str(user_id), "role": role})
+        await emit_event(conn, events.UserRoleChanged(user_id=user_id, role=role))
         await record_audit(
             conn,
             admin.id,
@@ -73,7 +73,7 @@ async def set_ban(
         revoked = 0
         if banned:
             revoked = await end_all_sessions(conn, user_id, now)
-            await emit(conn, events.USER_BANNED, {"user_id": str(user_id)})
+            await emit_event(conn, events.UserBanned(user_id=user_id))
             contact = personal_data_cipher(platform.settings).open_contact(account)
             await queue_email(
                 conn,
@@ -111,7 +111,7 @@ async def override_kyc_level(
             raise NotFound("no such user")
         await store.set_kyc_level(conn, user_id, level, now)
         if level > account.kyc_level:
-            await emit(conn, events.KYC_APPROVED, {"user_id": str(user_id), "level": level})
+            await emit_event(conn, events.KycApproved(user_id=user_id, level=level))
         await record_audit(
             conn,
             admin.id,

@@ -29,7 +29,7 @@ from dracarys.identity.models import (
 from dracarys.identity.personal import NAME, PHONE, personal_data_cipher
 from dracarys.identity.profiles import store as profiles_store
 from dracarys.identity.profiles.models import UserViewRecord
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -176,7 +176,7 @@ async def update_profile(
         merged = {**msgspec.structs.asdict(profile), **fields}
         complete = all(merged.get(f) for f in PROFILE_FIELDS_FOR_COMPLETE)
         if complete and await profiles_store.mark_profile_completed(conn, user_id, now):
-            await emit(conn, events.PROFILE_COMPLETED, {"user_id": str(user_id)})
+            await emit_event(conn, events.ProfileCompleted(user_id=user_id))
     return await user_view(platform, viewer, user_id)
 
 

@@ -28,7 +28,7 @@ from dracarys.identity.sessions.service import end_all_sessions
 from dracarys.identity.throttle import reserve_password_reset
 from dracarys.identity.verification.service import normalize_email
 from dracarys.messaging import queue_email
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 RESET_TOKEN_TTL = timedelta(minutes=30)
@@ -131,9 +131,9 @@ async def reset_password(
         if account.email_verified_at is None:
             # The link reached the mailbox: as good a proof as a verification link.
             await store.mark_email_verified(conn, user_id, now)
-            await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
+            await emit_event(conn, events.UserEmailVerified(user_id=user_id))
             await recompute_kyc_level(conn, user_id, now)
-        await emit(conn, events.USER_PASSWORD_RESET, {"user_id": str(user_id)})
+        await emit_event(conn, events.UserPasswordReset(user_id=user_id))
         await record_audit(
             conn,
             user_id,

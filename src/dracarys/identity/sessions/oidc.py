@@ -34,7 +34,7 @@ from dracarys.identity.models import OidcStart, SignInProvider, TokenPair
 from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.identity.sessions import store as sessions_store
 from dracarys.identity.sessions.service import TWO_FACTOR_ROLES, end_all_sessions, open_session
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 
@@ -334,7 +334,7 @@ async def finish_sign_in(
                     await store.clear_password(conn, user_id, now)
                     sessions_ended = await end_all_sessions(conn, user_id, now) > 0
                     await store.mark_email_verified(conn, user_id, now)
-                    await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
+                    await emit_event(conn, events.UserEmailVerified(user_id=user_id))
                 action = "auth.oidc_linked"
             else:
                 if email is None:
@@ -351,9 +351,9 @@ async def finish_sign_in(
                     email_verified=verified,
                 )
                 await store.insert_profile(conn, user_id, now)
-                await emit(conn, events.USER_SIGNED_UP, {"user_id": str(user_id)})
+                await emit_event(conn, events.UserSignedUp(user_id=user_id))
                 if verified:
-                    await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(user_id)})
+                    await emit_event(conn, events.UserEmailVerified(user_id=user_id))
                 action = "auth.oidc_signup"
             await sessions_store.link_oidc_identity(
                 conn,
@@ -378,7 +378,7 @@ async def finish_sign_in(
             user_agent=user_agent,
             two_factor=False,
         )
-        await emit(conn, events.USER_LOGGED_IN, {"user_id": str(user_id), "source_ip": source_ip})
+        await emit_event(conn, events.UserLoggedIn(user_id=user_id, source_ip=source_ip))
         await record_audit(
             conn,
             user_id,

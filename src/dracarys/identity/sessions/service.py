@@ -23,7 +23,7 @@ from dracarys.identity.sessions import store as sessions_store
 from dracarys.identity.sessions.devices import device_label
 from dracarys.identity.throttle import LoginThrottle, SecondFactorThrottle, issue_device_token
 from dracarys.identity.totp import check_second_factor
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 # Admins and reviewers are told to enrol at sign-in, and act as staff only after.
@@ -172,9 +172,7 @@ async def login(
                 user_agent=user_agent,
                 two_factor=two_factor,
             )
-            await emit(
-                conn, events.USER_LOGGED_IN, {"user_id": str(user_id), "source_ip": source_ip}
-            )
+            await emit_event(conn, events.UserLoggedIn(user_id=user_id, source_ip=source_ip))
             await record_audit(
                 conn,
                 user_id,

@@ -28,7 +28,7 @@ from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.identity.throttle import reserve_email_resend, reserve_sms_code
 from dracarys.identity.verification import store as verification_store
 from dracarys.messaging import queue_email, queue_sms
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.ratelimit import too_many
 
@@ -139,7 +139,7 @@ async def verify_email(platform: Platform, token: str) -> uuid.UUID:
             )
         if account.email_verified_at is None:
             await store.mark_email_verified(conn, account.id, now)
-            await emit(conn, events.USER_EMAIL_VERIFIED, {"user_id": str(account.id)})
+            await emit_event(conn, events.UserEmailVerified(user_id=account.id))
             await recompute_kyc_level(conn, account.id, now)
         return account.id
 
@@ -218,7 +218,7 @@ async def confirm_phone(platform: Platform, user: CurrentUser, code: str) -> Non
             assert account is not None
             if account.phone_index == pending.phone_index:
                 await store.mark_phone_verified(conn, user.id, now)
-                await emit(conn, events.USER_PHONE_VERIFIED, {"user_id": str(user.id)})
+                await emit_event(conn, events.UserPhoneVerified(user_id=user.id))
                 await recompute_kyc_level(conn, user.id, now)
         else:
             # Count the attempt and commit it before refusing, so guesses are limited.

@@ -11,7 +11,7 @@ import msgspec
 
 from dracarys.idempotency import IdempotencyKey
 from dracarys.mentorship.sessions.models import SessionView
-from dracarys.points import DiscountCodeText
+from dracarys.wallet import DiscountCodeText
 from dracarys.wire import Input, Schema
 
 

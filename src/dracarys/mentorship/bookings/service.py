@@ -32,11 +32,10 @@ from dracarys.mentorship.sessions import store
 from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, SessionView
 from dracarys.mentorship.sessions.service import new_room_name, session_view
 from dracarys.offers import Offer, RefundPolicy
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from dracarys.points import redeem_discount_code
 from dracarys.settings import Settings
-from dracarys.wallet import hold_escrow, refund_escrow
+from dracarys.wallet import hold_escrow, redeem_discount_code, refund_escrow
 
 FULL_REFUND_BPS = 10_000
 # Escrow releases on its own this long after the session ends unless disputed first.
@@ -253,21 +252,26 @@ async def book_session(
             )
             escrow_id = escrow.id
         await store.confirm_booking(conn, booking_id, escrow_id)
-        common = {
-            "session_id": str(session.id),
-            "mentee_id": str(actor.id),
-            "mentor_id": str(session_type.mentor_id),
-        }
-        await emit(
+        await emit_event(
             conn,
-            events.SESSION_BOOKED,
-            {**common, "booking_id": str(booking_id), "starts_at": starts_at.isoformat()},
+            events.SessionBooked(
+                session_id=session.id,
+                booking_id=booking_id,
+                mentee_id=actor.id,
+                mentor_id=session_type.mentor_id,
+                starts_at=starts_at,
+            ),
         )
         if escrow_id is not None:
-            await emit(
+            await emit_event(
                 conn,
-                events.SESSION_PAID,
-                {**common, "amount_minor": amount_minor, "currency": session_type.currency},
+                events.SessionPaid(
+                    session_id=session.id,
+                    mentee_id=actor.id,
+                    mentor_id=session_type.mentor_id,
+                    amount_minor=amount_minor,
+                    currency=session_type.currency,
+                ),
             )
         confirmed = await store.booking(conn, booking_id)
         assert confirmed is not None
@@ -329,26 +333,24 @@ async def _cancel_one(
     await store.cancel_booking(
         conn, booking.id, cancelled_by=actor.id, refunded_minor=refunded, now=now
     )
-    await emit(
+    await emit_event(
         conn,
-        events.SESSION_CANCELLED,
-        {
-            "session_id": str(session.id),
-            "booking_id": str(booking.id),
-            "mentee_id": str(booking.mentee_id),
-            "cancelled_by": str(actor.id),
-        },
+        events.SessionCancelled(
+            session_id=session.id,
+            booking_id=booking.id,
+            mentee_id=booking.mentee_id,
+            cancelled_by=actor.id,
+        ),
     )
     if refunded > 0:
-        await emit(
+        await emit_event(
             conn,
-            events.SESSION_REFUNDED,
-            {
-                "session_id": str(session.id),
-                "mentee_id": str(booking.mentee_id),
-                "amount_minor": refunded,
-                "currency": booking.currency,
-            },
+            events.SessionRefunded(
+                session_id=session.id,
+                mentee_id=booking.mentee_id,
+                amount_minor=refunded,
+                currency=booking.currency,
+            ),
         )
     return refunded
 
@@ -439,14 +441,9 @@ async def reschedule_booking(
                 await store.move_session(conn, session.id, new_start, new_end)
         except asyncpg.ExclusionViolationError:
             raise Conflict("that time was just taken; choose another", field="starts_at") from None
-        await emit(
+        await emit_event(
             conn,
-            events.SESSION_RESCHEDULED,
-            {
-                "session_id": str(session.id),
-                "starts_at": new_start.isoformat(),
-                "ends_at": new_end.isoformat(),
-            },
+            events.SessionRescheduled(session_id=session.id, starts_at=new_start, ends_at=new_end),
         )
         moved = await store.booking(conn, booking_id)
         assert moved is not None

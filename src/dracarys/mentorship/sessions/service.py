@@ -31,7 +31,7 @@ from dracarys.mentorship.sessions.models import (
     SessionView,
 )
 from dracarys.messaging import EmailTemplate, queue_email
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.wallet import release_escrow
 
@@ -146,14 +146,13 @@ async def join_session(
                 if booking.joined_at is not None and await store.mark_attended(
                     conn, booking.id, now
                 ):
-                    await emit(
+                    await emit_event(
                         conn,
-                        events.SESSION_ATTENDED,
-                        {
-                            "session_id": str(session_id),
-                            "mentor_id": str(session.mentor_id),
-                            "mentee_id": str(booking.mentee_id),
-                        },
+                        events.SessionAttended(
+                            session_id=session_id,
+                            mentor_id=session.mentor_id,
+                            mentee_id=booking.mentee_id,
+                        ),
                     )
         updated = await store.session(conn, session_id)
         assert updated is not None
@@ -214,14 +213,13 @@ async def complete_session(
                     # Disputed: an admin's resolution settles that payment, not completion.
                     log.info("escrow_disputed_at_completion", booking_id=str(booking.id))
             await store.set_session_status(conn, session_id, "completed", now)
-            await emit(
+            await emit_event(
                 conn,
-                events.SESSION_COMPLETED,
-                {
-                    "session_id": str(session_id),
-                    "mentor_id": str(session.mentor_id),
-                    "mentee_ids": [str(b.mentee_id) for b in bookings],
-                },
+                events.SessionCompleted(
+                    session_id=session_id,
+                    mentor_id=session.mentor_id,
+                    mentee_ids=[b.mentee_id for b in bookings],
+                ),
             )
         updated = await store.session(conn, session_id)
         assert updated is not None
@@ -280,15 +278,11 @@ async def rate_session(
         )
         if not inserted:
             raise Conflict("you have already rated this session")
-        await emit(
+        await emit_event(
             conn,
-            events.SESSION_RATED,
-            {
-                "session_id": str(session_id),
-                "rater_id": str(actor.id),
-                "rated_id": str(rated),
-                "rating": data.rating,
-            },
+            events.SessionRated(
+                session_id=session_id, rater_id=actor.id, rated_id=rated, rating=data.rating
+            ),
         )
     return ReviewView(
         session_id=session_id,
@@ -379,16 +373,15 @@ async def _remind(
                 now=now,
                 user_id=user_id,
             )
-            await emit(
+            await emit_event(
                 conn,
-                events.SESSION_REMINDER,
-                {
-                    "session_id": str(session.id),
-                    "user_id": str(user_id),
-                    "lead": lead,
-                    "starts_at": session.starts_at.isoformat(),
-                    "title": session.title,
-                },
+                events.SessionReminder(
+                    session_id=session.id,
+                    user_id=user_id,
+                    lead=lead,
+                    starts_at=session.starts_at,
+                    title=session.title,
+                ),
             )
             sent += 1
     return sent

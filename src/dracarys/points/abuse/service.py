@@ -11,11 +11,9 @@ import secrets
 import uuid
 from datetime import datetime
 
-import msgspec
-
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, NotFound
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.points import events
 from dracarys.points.abuse import store
@@ -93,13 +91,7 @@ async def confirm_email_click(platform: Platform, user_id: uuid.UUID, token: str
         if clicked.confirmed_at is not None:
             return "already_confirmed"
         await store.confirm_email_click(conn, _token_hash(token), platform.clock.now())
-        await emit(
-            conn,
-            events.EMAIL_CLICKED,
-            msgspec.to_builtins(
-                events.EmailClicked(user_id=str(user_id), email_id=clicked.email_id)
-            ),
-        )
+        await emit_event(conn, events.EmailClicked(user_id=str(user_id), email_id=clicked.email_id))
     return "confirmed"
 
 

@@ -17,9 +17,8 @@ from dracarys.errors import InvalidInput, NotFound
 from dracarys.idempotency import request_hash
 from dracarys.identity import account_of, accounts_of
 from dracarys.money import is_currency
-from dracarys.outbox import emit_many
+from dracarys.outbox import EventPayload, emit_events
 from dracarys.platform import Platform
-from dracarys.points import events
 from dracarys.points.awarding import store
 from dracarys.points.awarding.models import AwardInput
 from dracarys.points.ledger import service as ledger
@@ -165,7 +164,7 @@ async def award_many(conn: Connection, platform: Platform, requests: list[Award]
         velocity_since=now - timedelta(minutes=settings.points_velocity_window_minutes),
         tier_since=tier_window_start(settings, now),
     )
-    outgoing: list[tuple[str, dict[str, Any]]] = []
+    outgoing: list[EventPayload] = []
     # Per user: the tier stored before this batch, and the most earned within the window.
     tiers: dict[uuid.UUID, tuple[str, int]] = {}
     for posting in postings:
@@ -175,19 +174,14 @@ async def award_many(conn: Connection, platform: Platform, requests: list[Award]
         stored, earned = tiers.get(request.user_id, (posting.tier or "", 0))
         tiers[request.user_id] = (stored, max(earned, posting.earned_in_window or 0))
         outgoing.append(
-            (
-                events.POINTS_AWARDED,
-                ledger.awarded(
-                    platform, request.user_id, posting, rule.code, entity, request.context
-                ),
-            )
+            ledger.awarded(platform, request.user_id, posting, rule.code, entity, request.context)
         )
     for user_id, (stored, earned) in tiers.items():
         tier = tier_for(earned, settings)
         if tier.value != stored:
             await ledger_store.set_tier(conn, user_id, tier.value)
-            outgoing.append((events.TIER_CHANGED, ledger.tier_changed(user_id, stored, tier.value)))
-    await emit_many(conn, outgoing)
+            outgoing.append(ledger.tier_changed(user_id, stored, tier.value))
+    await emit_events(conn, outgoing)
 
 
 async def _deny(

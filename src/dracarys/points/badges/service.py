@@ -12,13 +12,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import msgspec
 from redis.asyncio import Redis
 
 from dracarys.db import Connection
 from dracarys.errors import NotFound
 from dracarys.identity import profile_timezones
-from dracarys.outbox import emit_many
+from dracarys.outbox import emit_events
 from dracarys.platform import Platform
 from dracarys.points import events
 from dracarys.points.badges import store
@@ -51,15 +50,8 @@ async def grant_badges(
         return []
     granted = await store.grant_badges(conn, unique, platform.clock.now())
     if granted:
-        await emit_many(
-            conn,
-            [
-                (
-                    events.BADGE_EARNED,
-                    msgspec.to_builtins(events.BadgeEarned(user_id=str(user), badge=badge)),
-                )
-                for user, badge in granted
-            ],
+        await emit_events(
+            conn, [events.BadgeEarned(user_id=str(user), badge=badge) for user, badge in granted]
         )
     return granted
 

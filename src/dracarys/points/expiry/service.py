@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 from dracarys.db import transaction
 from dracarys.identity import last_sign_ins
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from dracarys.points import events
 from dracarys.points.expiry import store
 from dracarys.points.ledger import service as ledger
 from dracarys.points.ledger import store as ledger_store
@@ -88,10 +87,6 @@ async def refresh_tiers(platform: Platform) -> int:
             conn, tier_window_start(platform.settings, now), thresholds
         ):
             await ledger_store.set_tier(conn, move.user_id, move.tier)
-            await emit(
-                conn,
-                events.TIER_CHANGED,
-                ledger.tier_changed(move.user_id, move.previous, move.tier),
-            )
+            await emit_event(conn, ledger.tier_changed(move.user_id, move.previous, move.tier))
             changed += 1
     return changed

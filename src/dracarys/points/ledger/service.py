@@ -5,13 +5,10 @@ reads. Every entry is posted through `store.post_entry` in the caller's transact
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-import msgspec
 
 from dracarys.db import Connection
 from dracarys.errors import Conflict
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.points import events
 from dracarys.points.ledger import store
@@ -22,12 +19,8 @@ from dracarys.points.rules import next_tier, tier_for, tier_window_start
 from dracarys.wire import decode_cursor, encode_cursor
 
 
-def tier_changed(user_id: uuid.UUID, previous: str, tier: str) -> dict[str, Any]:
-    """The payload of `tier.changed`."""
-    payload: dict[str, Any] = msgspec.to_builtins(
-        events.TierChanged(user_id=str(user_id), previous=previous, tier=tier)
-    )
-    return payload
+def tier_changed(user_id: uuid.UUID, previous: str, tier: str) -> events.TierChanged:
+    return events.TierChanged(user_id=str(user_id), previous=previous, tier=tier)
 
 
 def awarded(
@@ -37,20 +30,17 @@ def awarded(
     reason_code: str,
     entity: str | None,
     context: dict[str, str],
-) -> dict[str, Any]:
-    """The payload of `points.awarded` for a posted credit."""
-    payload: dict[str, Any] = msgspec.to_builtins(
-        events.PointsAwarded(
-            user_id=str(user_id),
-            entry_id=str(posting.entry_id),
-            delta=posting.posted,
-            reason_code=reason_code,
-            balance=posting.balance_after or 0,
-            related_entity=entity,
-            context={**context, "awarded_at": platform.clock.now().isoformat()},
-        )
+) -> events.PointsAwarded:
+    """The `points.awarded` of a posted credit."""
+    return events.PointsAwarded(
+        user_id=str(user_id),
+        entry_id=str(posting.entry_id),
+        delta=posting.posted,
+        reason_code=reason_code,
+        balance=posting.balance_after or 0,
+        related_entity=entity,
+        context={**context, "awarded_at": platform.clock.now().isoformat()},
     )
-    return payload
 
 
 async def after_credit(
@@ -67,12 +57,8 @@ async def after_credit(
         tier = tier_for(posting.earned_in_window, platform.settings)
         if tier.value != posting.tier:
             await store.set_tier(conn, user_id, tier.value)
-            await emit(conn, events.TIER_CHANGED, tier_changed(user_id, posting.tier, tier.value))
-    await emit(
-        conn,
-        events.POINTS_AWARDED,
-        awarded(platform, user_id, posting, reason_code, entity, context),
-    )
+            await emit_event(conn, tier_changed(user_id, posting.tier, tier.value))
+    await emit_event(conn, awarded(platform, user_id, posting, reason_code, entity, context))
 
 
 async def adjust(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -24,11 +24,6 @@ class Target(StrEnum):
 
 # Targets that are worth money outside the platform: KYC level 2 and a hold first.
 CASH_EQUIVALENT = frozenset({Target.CREDIT, Target.MENTOR_CREDIT})
-# A discount code can be spent at checkout for this long after it was bought.
-DISCOUNT_CODE_VALID_FOR = timedelta(days=90)
-
-# A discount code as a buyer types it into a purchase (matched case-insensitively).
-DiscountCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
 class ConvertPointsInput(Input, kw_only=True):
@@ -52,33 +47,6 @@ class RedemptionRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     release_at: datetime | None
     discount_expires_at: datetime | None = None
-    discount_used_at: datetime | None = None
-
-
-class DiscountCodeRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A discount code bought with points, and whether a purchase spent it."""
-
-    redemption_id: uuid.UUID
-    user_id: uuid.UUID
-    code: str
-    value_minor: int
-    currency: str
-    expires_at: datetime
-    used_at: datetime | None
-    used_for: str | None
-    applied_minor: int | None
-
-
-class Discount(Schema, kw_only=True):
-    """What a discount code takes off one price: its value, up to the price (a code
-    worth more than the price is spent whole; the rest is not kept)."""
-
-    code: str
-    redemption_id: uuid.UUID
-    value_minor: int
-    applied_minor: int
-    currency: str
-    expires_at: datetime
 
 
 class PointsForDiscount(Schema, kw_only=True):
@@ -89,17 +57,6 @@ class PointsForDiscount(Schema, kw_only=True):
     minor_per_point: int
     currency: str
     worth_minor: int
-
-
-class DiscountCodeView(Schema, kw_only=True):
-    """One of the caller's discount codes."""
-
-    code: str
-    value_minor: int
-    currency: str
-    expires_at: datetime
-    used_at: datetime | None
-    status: str  # usable | used | expired
 
 
 class Redemption(Schema, kw_only=True):

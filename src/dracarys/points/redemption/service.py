@@ -2,36 +2,28 @@
 once per idempotency key. Cash-like targets need KYC level 2 and a hold; after it the
 credit owed is recorded and announced to the wallet, which says when it landed.
 
-A discount redemption issues a code its owner spends at checkout: `check_discount_code`
-says what it would take off a price (reserving nothing, for a quote), and
-`redeem_discount_code` spends it inside the purchase's own transaction, so the code is
-used if and only if the purchase commits."""
+A discount redemption has the wallet issue a discount code, in the same transaction: the
+code is a payment instrument of the wallet's, which checks and spends it at checkout.
+`points_for_discount` says what a buyer's points would be worth as one."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from datetime import datetime, timedelta
-
-import msgspec
+from datetime import timedelta
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput
 from dracarys.idempotency import request_hash
 from dracarys.identity import account_of
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.points import events
 from dracarys.points.ledger import store as ledger_store
 from dracarys.points.redemption import store
 from dracarys.points.redemption.models import (
     CASH_EQUIVALENT,
-    DISCOUNT_CODE_VALID_FOR,
     ConversionPolicy,
     ConvertPointsInput,
-    Discount,
-    DiscountCodeRecord,
-    DiscountCodeView,
     PointsForDiscount,
     Redemption,
     RedemptionItem,
@@ -45,9 +37,12 @@ from dracarys.points.redemption.policy import (
     value_minor,
 )
 from dracarys.settings import Settings
+from dracarys.wallet import discount_code, issue_discount_code
 
 
-def _redemption(record: RedemptionRecord, balance_after: int) -> Redemption:
+async def _redemption(conn: Connection, record: RedemptionRecord, balance_after: int) -> Redemption:
+    # Whether the code was spent is the wallet's to say.
+    code = None if record.discount_code is None else await discount_code(conn, record.discount_code)
     return Redemption(
         id=record.id,
         user_id=record.user_id,
@@ -62,7 +57,7 @@ def _redemption(record: RedemptionRecord, balance_after: int) -> Redemption:
         release_at=record.release_at,
         balance=balance_after,
         discount_expires_at=record.discount_expires_at,
-        discount_used_at=record.discount_used_at,
+        discount_used_at=None if code is None else code.used_at,
     )
 
 
@@ -96,7 +91,7 @@ async def convert_points(
                     field="idempotency_key",
                 )
             current = await ledger_store.balance(conn, user_id)
-            return _redemption(earlier, current.balance if current else 0)
+            return await _redemption(conn, earlier, current.balance if current else 0)
         cash_like = body.target in CASH_EQUIVALENT
         if cash_like:
             account = await account_of(conn, user_id)
@@ -107,7 +102,19 @@ async def convert_points(
                     field="target",
                 )
         redemption_id = uuid.uuid4()
-        discount = body.target is Target.DISCOUNT
+        value = value_minor(settings, body.points)
+        code = (
+            await issue_discount_code(
+                conn,
+                redemption_id=redemption_id,
+                user_id=user_id,
+                value_minor=value,
+                currency=settings.points_currency,
+                now=now,
+            )
+            if body.target is Target.DISCOUNT
+            else None
+        )
         record = await store.insert_redemption(
             conn,
             id=redemption_id,
@@ -115,11 +122,11 @@ async def convert_points(
             points=body.points,
             target=body.target.value,
             target_ref=body.target_ref,
-            value_minor=value_minor(settings, body.points),
+            value_minor=value,
             currency=settings.points_currency,
             status="held" if cash_like else "fulfilled",
-            discount_code="PTS-" + secrets.token_hex(5).upper() if discount else None,
-            discount_expires_at=now + DISCOUNT_CODE_VALID_FOR if discount else None,
+            discount_code=None if code is None else code.code,
+            discount_expires_at=None if code is None else code.expires_at,
             idempotency_key=idempotency_key,
             request_hash=digest,
             created_at=now,
@@ -150,22 +157,19 @@ async def convert_points(
         assert debit.entry_id is not None
         assert debit.balance_after is not None
         await store.set_redemption_entry(conn, redemption_id, debit.entry_id)
-        await emit(
+        await emit_event(
             conn,
-            events.POINTS_REDEEMED,
-            msgspec.to_builtins(
-                events.PointsRedeemed(
-                    user_id=str(user_id),
-                    redemption_id=str(redemption_id),
-                    target=body.target.value,
-                    target_ref=body.target_ref,
-                    points=body.points,
-                    value_minor=record.value_minor,
-                    currency=record.currency,
-                )
+            events.PointsRedeemed(
+                user_id=str(user_id),
+                redemption_id=str(redemption_id),
+                target=body.target.value,
+                target_ref=body.target_ref,
+                points=body.points,
+                value_minor=record.value_minor,
+                currency=record.currency,
             ),
         )
-        return _redemption(record, debit.balance_after)
+        return await _redemption(conn, record, debit.balance_after)
 
 
 def points_conversion_policy(platform: Platform) -> ConversionPolicy:
@@ -216,17 +220,14 @@ async def release_held_redemptions(platform: Platform, *, batch_size: int = 200)
                     purpose=purpose,
                     at=now,
                 )
-                await emit(
+                await emit_event(
                     conn,
-                    events.POINTS_REDEEMED_FOR_CREDIT,
-                    msgspec.to_builtins(
-                        events.PointsRedeemedForCredit(
-                            user_id=str(record.user_id),
-                            redemption_id=str(record.id),
-                            amount_minor=record.value_minor,
-                            currency=record.currency,
-                            purpose=purpose,
-                        )
+                    events.PointsRedeemedForCredit(
+                        user_id=str(record.user_id),
+                        redemption_id=str(record.id),
+                        amount_minor=record.value_minor,
+                        currency=record.currency,
+                        purpose=purpose,
                     ),
                 )
                 released += 1
@@ -240,100 +241,6 @@ async def credit_landed(conn: Connection, platform: Platform, redemption_id: uui
 
 
 # ---- discount codes at checkout --------------------------------------------------------
-
-
-def _normalised(code: str) -> str:
-    return code.strip().upper()
-
-
-def _discount(
-    found: DiscountCodeRecord | None,
-    code: str,
-    *,
-    user_id: uuid.UUID,
-    price_minor: int,
-    currency: str,
-    now: datetime,
-) -> Discount:
-    """What the code takes off this price, or the refusal naming `discount_code`. Someone
-    else's code reads as no code at all: a guess learns nothing about other people's."""
-    if found is None or found.user_id != user_id:
-        raise InvalidInput(
-            f"{code} is not one of your discount codes; check how it is spelled",
-            field="discount_code",
-        )
-    if found.used_at is not None:
-        raise Conflict(
-            f"discount code {code} was already used on {found.used_at:%d %b %Y}",
-            field="discount_code",
-        )
-    if found.expires_at <= now:
-        raise InvalidInput(
-            f"discount code {code} expired on {found.expires_at:%d %b %Y}", field="discount_code"
-        )
-    if found.currency != currency:
-        raise InvalidInput(
-            f"discount code {code} pays {found.currency} prices; this price is in {currency}",
-            field="discount_code",
-        )
-    if price_minor <= 0:
-        raise InvalidInput("this is free: there is nothing to discount", field="discount_code")
-    return Discount(
-        code=found.code,
-        redemption_id=found.redemption_id,
-        value_minor=found.value_minor,
-        applied_minor=min(found.value_minor, price_minor),
-        currency=found.currency,
-        expires_at=found.expires_at,
-    )
-
-
-async def check_discount_code(
-    conn: Connection,
-    *,
-    code: str,
-    user_id: uuid.UUID,
-    price_minor: int,
-    currency: str,
-    now: datetime,
-) -> Discount:
-    """What `user_id`'s code would take off a price, for a quote: nothing is reserved, so
-    the code is still the owner's to spend (or lose to an earlier purchase)."""
-    code = _normalised(code)
-    found = await store.discount_code(conn, code)
-    return _discount(
-        found, code, user_id=user_id, price_minor=price_minor, currency=currency, now=now
-    )
-
-
-async def redeem_discount_code(
-    conn: Connection,
-    *,
-    code: str,
-    user_id: uuid.UUID,
-    price_minor: int,
-    currency: str,
-    used_for: str,
-    now: datetime,
-) -> Discount:
-    """Spend `user_id`'s code on the purchase `used_for` (e.g. `booking:<id>`), inside the
-    purchase's transaction: the code's row stays locked until it commits, so of two
-    purchases with one code one spends it and the other gets a 409 naming
-    `discount_code`; a purchase that rolls back leaves the code unspent."""
-    code = _normalised(code)
-    found = await store.discount_code(conn, code, lock=True)
-    discount = _discount(
-        found, code, user_id=user_id, price_minor=price_minor, currency=currency, now=now
-    )
-    spent = await store.mark_discount_used(
-        conn,
-        discount.redemption_id,
-        used_for=used_for,
-        applied_minor=discount.applied_minor,
-        at=now,
-    )
-    assert spent  # the row lock and the check above rule out a concurrent spender
-    return discount
 
 
 async def points_for_discount(
@@ -353,21 +260,3 @@ async def points_for_discount(
         currency=currency,
         worth_minor=current.balance * rate,
     )
-
-
-async def my_discount_codes(platform: Platform, user_id: uuid.UUID) -> list[DiscountCodeView]:
-    """The caller's discount codes, newest first, each usable, used or expired."""
-    now = platform.clock.now()
-    async with platform.pool.acquire() as conn:
-        codes = await store.discount_codes_of(conn, user_id)
-    return [
-        DiscountCodeView(
-            code=c.code,
-            value_minor=c.value_minor,
-            currency=c.currency,
-            expires_at=c.expires_at,
-            used_at=c.used_at,
-            status="used" if c.used_at else "expired" if c.expires_at <= now else "usable",
-        )
-        for c in codes
-    ]

@@ -6,16 +6,11 @@ import uuid
 from datetime import datetime
 
 from dracarys.db import Connection, record_or_none, records
-from dracarys.points.redemption.models import DiscountCodeRecord, RedemptionRecord
+from dracarys.points.redemption.models import RedemptionRecord
 
 _COLUMNS = (
     "id, user_id, points, target, target_ref, value_minor, currency, status, discount_code, "
-    "request_hash, created_at, release_at, discount_expires_at, discount_used_at"
-)
-_CODE_COLUMNS = (
-    "id AS redemption_id, user_id, discount_code AS code, value_minor, currency, "
-    "discount_expires_at AS expires_at, discount_used_at AS used_at, "
-    "discount_used_for AS used_for, discount_applied_minor AS applied_minor"
+    "request_hash, created_at, release_at, discount_expires_at"
 )
 
 
@@ -144,52 +139,5 @@ async def mark_credit_landed(conn: Connection, redemption_id: uuid.UUID, at: dat
            WHERE redemption_id = $1 AND status = 'pending'""",
         redemption_id,
         at,
-    )
-    return status.endswith(" 1")
-
-
-# ---- discount codes --------------------------------------------------------------------
-
-
-async def discount_code(
-    conn: Connection, code: str, *, lock: bool = False
-) -> DiscountCodeRecord | None:
-    """The discount code, whoever owns it; `lock` holds its row until the transaction
-    ends, so of two purchases spending it the second waits and then finds it spent."""
-    locking = "FOR UPDATE" if lock else ""
-    row = await conn.fetchrow(
-        f"SELECT {_CODE_COLUMNS} FROM points_redemptions WHERE discount_code = $1 {locking}",
-        code,
-    )
-    return record_or_none(DiscountCodeRecord, row)
-
-
-async def discount_codes_of(conn: Connection, user_id: uuid.UUID) -> list[DiscountCodeRecord]:
-    """The user's discount codes, newest first."""
-    rows = await conn.fetch(
-        f"""SELECT {_CODE_COLUMNS} FROM points_redemptions
-            WHERE user_id = $1 AND discount_code IS NOT NULL ORDER BY created_at DESC""",
-        user_id,
-    )
-    return records(DiscountCodeRecord, rows)
-
-
-async def mark_discount_used(
-    conn: Connection,
-    redemption_id: uuid.UUID,
-    *,
-    used_for: str,
-    applied_minor: int,
-    at: datetime,
-) -> bool:
-    """Spend the code; False when it was spent already (the caller holds its row lock)."""
-    status = await conn.execute(
-        """UPDATE points_redemptions
-           SET discount_used_at = $2, discount_used_for = $3, discount_applied_minor = $4
-           WHERE id = $1 AND discount_used_at IS NULL""",
-        redemption_id,
-        at,
-        used_for,
-        applied_minor,
     )
     return status.endswith(" 1")

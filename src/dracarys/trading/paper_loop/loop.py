@@ -26,10 +26,10 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.money import to_minor
-from dracarys.outbox import emit_many
+from dracarys.outbox import emit_events
 from dracarys.platform import Platform
 from dracarys.trading import performance, store
-from dracarys.trading.events import PAPER_ORDER_FILLED, PaperOrderFilled
+from dracarys.trading.events import PaperOrderFilled
 from dracarys.trading.models import (
     OPEN_STATUSES,
     BarFrame,
@@ -411,13 +411,7 @@ class PaperTradingEngine:
             orders += await loop_store.cancel_unfilled_legs(conn, ended_unfilled, now)
         if fills:
             by_order = {m.id: m for m in metas.values()}
-            await emit_many(
-                conn,
-                [
-                    (PAPER_ORDER_FILLED, _filled_event(f, by_order[f.order_id]).as_payload())
-                    for f in fills
-                ],
-            )
+            await emit_events(conn, [_filled_event(f, by_order[f.order_id]) for f in fills])
         await settle_outcomes(conn, orders, now)
         report.fills = fills
         report.orders = orders

@@ -1,11 +1,14 @@
 """Events of mentor signals and feed subscriptions, each with its payload's shape. Trading
 consumes `signal.published` itself (the `trading.mirror` consumer copies a signal into
-subscribers' portfolios off the mentor's request path); points and notifications read
-the rest."""
+subscribers' portfolios off the mentor's request path); the rest have no consumer here
+yet (the event catalogue test says who reads them). Each payload is emitted through the
+outbox with `emit_event` (ids as strings, money as `amount_minor` plus `currency`)."""
 
 from __future__ import annotations
 
-from dracarys.trading.events import Payload
+from typing import ClassVar
+
+from dracarys.outbox import EventPayload
 
 SIGNAL_PUBLISHED = "signal.published"
 SIGNAL_CLOSED = "signal.closed"  # the signal book closed, expired or superseded a signal
@@ -17,7 +20,8 @@ SUBSCRIPTION_PAST_DUE = "subscription.past_due"
 SUBSCRIPTION_LAPSED = "subscription.lapsed"
 
 
-class SignalPublished(Payload, frozen=True, kw_only=True):
+class SignalPublished(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SIGNAL_PUBLISHED
     signal_id: str
     mentor_id: str
     symbol: str
@@ -25,7 +29,8 @@ class SignalPublished(Payload, frozen=True, kw_only=True):
     corrects_id: str | None
 
 
-class SignalClosed(Payload, frozen=True, kw_only=True):
+class SignalClosed(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SIGNAL_CLOSED
     signal_id: str
     mentor_id: str
     outcome: str
@@ -33,7 +38,8 @@ class SignalClosed(Payload, frozen=True, kw_only=True):
     pnl_minor: int | None
 
 
-class SubscriptionStarted(Payload, frozen=True, kw_only=True):
+class SubscriptionStarted(EventPayload, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SUBSCRIPTION_STARTED
     subscription_id: str
     subscriber_id: str
     mentor_id: str
@@ -43,8 +49,9 @@ class SubscriptionStarted(Payload, frozen=True, kw_only=True):
     billing_status: str
 
 
-class SubscriptionBilled(Payload, frozen=True, kw_only=True):
-    """Of `subscription.renewed`, `subscription.past_due` and `subscription.lapsed`."""
+class SubscriptionBilled(EventPayload, frozen=True, kw_only=True):
+    """A paid period of a feed subscription: renewed, past due or lapsed (one topic each,
+    below)."""
 
     subscription_id: str
     subscriber_id: str
@@ -52,3 +59,15 @@ class SubscriptionBilled(Payload, frozen=True, kw_only=True):
     amount_minor: int
     currency: str
     period: int
+
+
+class SubscriptionRenewed(SubscriptionBilled, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SUBSCRIPTION_RENEWED
+
+
+class SubscriptionPastDue(SubscriptionBilled, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SUBSCRIPTION_PAST_DUE
+
+
+class SubscriptionLapsed(SubscriptionBilled, frozen=True, kw_only=True):
+    topic: ClassVar[str] = SUBSCRIPTION_LAPSED

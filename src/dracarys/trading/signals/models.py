@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 
 from dracarys.idempotency import IdempotencyKey
-from dracarys.points import DiscountCodeText
 from dracarys.trading.models import Currency, EquityPoint, Price, Side, Symbol
+from dracarys.wallet import DiscountCodeText
 from dracarys.wire import Input, Schema
 
 EDUCATION_LABEL = "Education, not investment advice."

@@ -24,7 +24,7 @@ from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role, account_of
 from dracarys.money import to_minor
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
 from dracarys.trading.models import (
@@ -39,8 +39,6 @@ from dracarys.trading.models import (
 )
 from dracarys.trading.signals import store as signal_store
 from dracarys.trading.signals.events import (
-    SIGNAL_CLOSED,
-    SIGNAL_PUBLISHED,
     SignalClosed,
     SignalPublished,
 )
@@ -346,7 +344,7 @@ async def append_signal(
         side=signal.side,
         corrects_id=str(signal.corrects_id) if signal.corrects_id else None,
     )
-    await emit(conn, SIGNAL_PUBLISHED, published.as_payload())
+    await emit_event(conn, published)
     return signal, changed
 
 
@@ -443,7 +441,7 @@ async def _close(conn: Connection, signal: Signal, now: datetime, **fields: Any)
             r_multiple=fields.get("r_multiple"),
             pnl_minor=fields.get("pnl_minor"),
         )
-        await emit(conn, SIGNAL_CLOSED, closed.as_payload())
+        await emit_event(conn, closed)
 
 
 # --- track record ---------------------------------------------------------------------

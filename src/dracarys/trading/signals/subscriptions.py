@@ -21,17 +21,15 @@ from dracarys.identity import CurrentUser, Role, account_of, contacts_of, displa
 from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.money import format_money
 from dracarys.offers import Offer, RefundPolicy
-from dracarys.outbox import emit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from dracarys.points import redeem_discount_code
 from dracarys.trading import service
 from dracarys.trading.signals import store as signal_store
 from dracarys.trading.signals.events import (
-    SUBSCRIPTION_LAPSED,
-    SUBSCRIPTION_PAST_DUE,
-    SUBSCRIPTION_RENEWED,
-    SUBSCRIPTION_STARTED,
     SubscriptionBilled,
+    SubscriptionLapsed,
+    SubscriptionPastDue,
+    SubscriptionRenewed,
     SubscriptionStarted,
 )
 from dracarys.trading.signals.models import (
@@ -44,7 +42,7 @@ from dracarys.trading.signals.models import (
     Subscriber,
     Subscription,
 )
-from dracarys.wallet import InsufficientFunds, hold_escrow
+from dracarys.wallet import InsufficientFunds, hold_escrow, redeem_discount_code
 
 # Subscription ids derive from (subscriber, idempotency key), so a retry finds its own.
 _SUBSCRIPTION_KEYS = uuid.UUID("3a4c9f0e-6b1d-4e8a-9c2f-7d5e1b0a4c63")
@@ -333,7 +331,7 @@ async def start_subscription(
         currency=currency,
         billing_status=subscription.billing_status,
     )
-    await emit(conn, SUBSCRIPTION_STARTED, event.as_payload())
+    await emit_event(conn, event)
     return subscription
 
 
@@ -393,7 +391,7 @@ async def renew_due_subscriptions(platform: Platform) -> int:
             if sub.billing_status == "past_due" and now - sub.paid_until >= PAST_DUE_GRACE:
                 await signal_store.cancel_subscription(conn, subscription_id, now)
                 await signal_store.set_billing(conn, subscription_id, "expired")
-                await emit(conn, SUBSCRIPTION_LAPSED, _billing_event(sub, period))
+                await emit_event(conn, _billing_event(SubscriptionLapsed, sub, period))
                 continue
             try:
                 async with conn.transaction():  # a refused payment leaves nothing behind
@@ -411,7 +409,7 @@ async def renew_due_subscriptions(platform: Platform) -> int:
             except InsufficientFunds:
                 if sub.billing_status == "paid":
                     await signal_store.set_billing(conn, subscription_id, "past_due")
-                    await emit(conn, SUBSCRIPTION_PAST_DUE, _billing_event(sub, period))
+                    await emit_event(conn, _billing_event(SubscriptionPastDue, sub, period))
                     await _tell_past_due(conn, platform, sub, now)
                 continue
             await signal_store.set_billing(
@@ -422,7 +420,7 @@ async def renew_due_subscriptions(platform: Platform) -> int:
                 escrow_id=escrow,
                 periods_paid=period,
             )
-            await emit(conn, SUBSCRIPTION_RENEWED, _billing_event(sub, period))
+            await emit_event(conn, _billing_event(SubscriptionRenewed, sub, period))
             renewed += 1
     return renewed
 
@@ -449,15 +447,17 @@ async def _tell_past_due(
     )
 
 
-def _billing_event(sub: BilledSubscription, period: int) -> dict[str, Any]:
-    return SubscriptionBilled(
+def _billing_event(
+    kind: type[SubscriptionBilled], sub: BilledSubscription, period: int
+) -> SubscriptionBilled:
+    return kind(
         subscription_id=str(sub.id),
         subscriber_id=str(sub.subscriber_id),
         mentor_id=str(sub.mentor_id),
         amount_minor=sub.monthly_price_minor,
         currency=sub.currency,
         period=period,
-    ).as_payload()
+    )
 
 
 async def unsubscribe(

@@ -7,7 +7,8 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+
+import msgspec
 
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput, NotFound
@@ -28,13 +29,22 @@ from dracarys.wallet.events import (
     CHARGEBACK_CLOSED,
     CHARGEBACK_OPENED,
     DEPOSIT_COMPLETED,
-    ESCROW_RELEASED,
     PAYMENT_CAPTURED,
     PAYOUT_COMPLETED,
     PAYOUT_FAILED,
     PAYOUT_NEEDS_REVIEW,
     POINTS_CREDIT_LANDED,
     REFUND_ISSUED,
+    ChargebackClosed,
+    ChargebackOpened,
+    DepositCompleted,
+    EscrowReleased,
+    PaymentCaptured,
+    PayoutCompleted,
+    PayoutFailed,
+    PayoutNeedsReview,
+    PointsCreditLanded,
+    RefundIssued,
 )
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountEntry, TransferKind
@@ -193,21 +203,36 @@ async def wallet_history(
 
 # ---- live: the wallet's events on the owner's notifications channel --------------------
 
-# The wallet events that move money in or out of a user's wallet, or change a payout.
-LIVE_TOPICS = frozenset(
-    {
-        DEPOSIT_COMPLETED,
-        PAYMENT_CAPTURED,
-        REFUND_ISSUED,
-        ESCROW_RELEASED,
-        PAYOUT_COMPLETED,
-        PAYOUT_FAILED,
-        PAYOUT_NEEDS_REVIEW,
-        CHARGEBACK_OPENED,
-        CHARGEBACK_CLOSED,
-        POINTS_CREDIT_LANDED,
-    }
+LivePayload = (
+    DepositCompleted
+    | PaymentCaptured
+    | RefundIssued
+    | EscrowReleased
+    | PayoutCompleted
+    | PayoutFailed
+    | PayoutNeedsReview
+    | ChargebackOpened
+    | ChargebackClosed
+    | PointsCreditLanded
 )
+# The wallet events that move money in or out of a user's wallet, or change a payout,
+# each read as its own payload type.
+_LIVE_PAYLOADS: dict[str, type[LivePayload]] = {
+    payload.topic: payload
+    for payload in (
+        DepositCompleted,
+        PaymentCaptured,
+        RefundIssued,
+        EscrowReleased,
+        PayoutCompleted,
+        PayoutFailed,
+        PayoutNeedsReview,
+        ChargebackOpened,
+        ChargebackClosed,
+        PointsCreditLanded,
+    )
+}
+LIVE_TOPICS = frozenset(_LIVE_PAYLOADS)
 
 _SUMMARIES = {
     DEPOSIT_COMPLETED: "Your top-up of {amount} has landed.",
@@ -222,23 +247,23 @@ _SUMMARIES = {
 }
 
 
-def _related_id(payload: dict[str, Any]) -> str | None:
-    for key in ("deposit_id", "payout_id", "charge_id", "escrow_id", "redemption_id"):
-        if payload.get(key):
-            return str(payload[key])
-    related = payload.get("related_id")
+def _related_id(change: LivePayload) -> str | None:
+    for name in ("deposit_id", "payout_id", "charge_id", "escrow_id", "redemption_id"):
+        if value := getattr(change, name, None):
+            return str(value)
+    related = getattr(change, "related_id", None)
     return None if related is None else str(related)
 
 
 def wallet_frames(event: Event) -> list[tuple[uuid.UUID, WalletChangedFrame]]:
     """The frame for each user whose wallet the event changed (an escrow's release changes
     its payer's reservation and its mentor's balance)."""
-    payload = event.payload
-    if event.topic not in LIVE_TOPICS:
+    payload_type = _LIVE_PAYLOADS.get(event.topic)
+    if payload_type is None:
         return []
-    currency = str(payload["currency"])
-    amount = int(payload["amount_minor"])
-    related = _related_id(payload)
+    change = msgspec.convert(event.payload, payload_type)
+    currency, amount = change.currency, change.amount_minor
+    related = _related_id(change)
 
     def frame(summary: str, amount_minor: int) -> WalletChangedFrame:
         return WalletChangedFrame(
@@ -250,24 +275,20 @@ def wallet_frames(event: Event) -> list[tuple[uuid.UUID, WalletChangedFrame]]:
             at=event.created_at,
         )
 
-    if event.topic == ESCROW_RELEASED:
-        mentor_minor = int(payload["mentor_minor"])
+    if isinstance(change, EscrowReleased):
         money = format_money(amount, currency)
         return [
+            (change.payer_id, frame(f"Your session payment of {money} left escrow.", amount)),
             (
-                uuid.UUID(str(payload["payer_id"])),
-                frame(f"Your session payment of {money} left escrow.", amount),
-            ),
-            (
-                uuid.UUID(str(payload["mentor_id"])),
+                change.mentor_id,
                 frame(
-                    f"You earned {format_money(mentor_minor, currency)} from a session.",
-                    mentor_minor,
+                    f"You earned {format_money(change.mentor_minor, currency)} from a session.",
+                    change.mentor_minor,
                 ),
             ),
         ]
     summary = _SUMMARIES[event.topic].format(amount=format_money(amount, currency))
-    return [(uuid.UUID(str(payload["user_id"])), frame(summary, amount))]
+    return [(change.user_id, frame(summary, amount))]
 
 
 async def publish_wallet_changes(platform: Platform, batch: Sequence[Event]) -> None:

@@ -12,6 +12,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput, NotFound
+from dracarys.outbox import emit_event
 from dracarys.payments import (
     CheckoutSessionObject,
     DisputeObject,
@@ -26,7 +27,7 @@ from dracarys.wallet.cards import store
 from dracarys.wallet.cards.models import Chargeback, ChargebackView
 from dracarys.wallet.deposits import service as deposits
 from dracarys.wallet.deposits.models import Deposit
-from dracarys.wallet.events import ChargebackClosed, ChargebackOpened, RefundIssued, emit_event
+from dracarys.wallet.events import ChargebackClosed, ChargebackOpened, RefundIssued
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
 from dracarys.wallet.models import ID_NAMESPACE

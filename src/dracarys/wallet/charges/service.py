@@ -13,6 +13,7 @@ import msgspec
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.identity import CurrentUser
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.charges import store
@@ -23,7 +24,7 @@ from dracarys.wallet.charges.models import (
     PaymentQuote,
 )
 from dracarys.wallet.escrow.service import hold_escrow
-from dracarys.wallet.events import PaymentCaptured, RefundIssued, emit_event
+from dracarys.wallet.events import PaymentCaptured, RefundIssued
 from dracarys.wallet.invoices import service as invoices
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec

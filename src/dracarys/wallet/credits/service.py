@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.wallet.credits import store
 from dracarys.wallet.credits.models import MentorMonth
-from dracarys.wallet.events import PointsCreditLanded, emit_event
+from dracarys.wallet.events import PointsCreditLanded
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, Transfer, TransferSpec
 

@@ -16,6 +16,7 @@ import structlog
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from dracarys.identity import CurrentUser
+from dracarys.outbox import emit_event
 from dracarys.payments import (
     CheckoutSessionObject,
     DarajaError,
@@ -38,7 +39,7 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.deposits import store
 from dracarys.wallet.deposits.models import Deposit, DepositRequest, DepositView, PaymentModeView
-from dracarys.wallet.events import DepositCompleted, emit_event
+from dracarys.wallet.events import DepositCompleted
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
 from dracarys.wallet.models import ID_NAMESPACE

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role, account_of
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet.escrow import store
@@ -29,7 +30,7 @@ from dracarys.wallet.escrow.models import (
     Escrow,
     EscrowView,
 )
-from dracarys.wallet.events import EscrowReleased, RefundIssued, emit_event
+from dracarys.wallet.events import EscrowReleased, RefundIssued
 from dracarys.wallet.invoices import service as invoices
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec

@@ -27,6 +27,7 @@ import structlog
 from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput
 from dracarys.money import format_money
+from dracarys.outbox import emit_event
 from dracarys.payments import (
     DarajaError,
     DarajaGateway,
@@ -41,7 +42,7 @@ from dracarys.payments import (
 from dracarys.payments import check_callback_token as check_callback_token
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet.events import PayoutCompleted, PayoutFailed, PayoutNeedsReview, emit_event
+from dracarys.wallet.events import PayoutCompleted, PayoutFailed, PayoutNeedsReview
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.models import ID_NAMESPACE
 from dracarys.wallet.payment_details import service as payment_details

@@ -13,7 +13,7 @@ from dracarys.clock import ManualClock
 from dracarys.errors import Conflict, InvalidInput
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from dracarys.points import check_discount_code, redeem_discount_code
+from dracarys.wallet import check_discount_code, redeem_discount_code
 from tests.checkout.conftest import buy_discount_code
 from tests.support import AppClient
 
