@@ -187,8 +187,8 @@ async def expect_suggestions(page: Any) -> None:
     await expect(page.locator("#matches li").first).to_have_attribute(
         "data-mentor-id", str(DEMO_MENTORS[0].id)
     )
-    book = baraka.get_by_role("link", name="Book Baraka Otieno on the Mentors page")
-    assert await book.get_attribute("href") == "/mentors"
+    book = baraka.get_by_role("link", name="See Baraka Otieno's profile and book")
+    assert await book.get_attribute("href") == f"/mentors/{DEMO_MENTORS[0].id}"
 
 
 async def points_for_onboarding(database_url: str, user_id: uuid.UUID) -> list[int]:

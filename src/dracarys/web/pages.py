@@ -94,6 +94,24 @@ def mentors_page() -> Response[str]:
     )
 
 
+@get(
+    "/mentors/{mentor_id:uuid}",
+    operation_id="webMentorProfile",
+    include_in_schema=False,
+    sync_to_thread=False,
+)
+def mentor_profile_page(mentor_id: FromPath[uuid.UUID]) -> Response[str]:
+    """A mentor's public profile, for members and visitors alike (the script reads the
+    mentor from the API; an unknown one says so on the page)."""
+    return render_page(
+        "mentor_profile.html",
+        page="mentors",
+        title="Mentor",
+        script="mentor_profile",
+        mentor_id=str(mentor_id),
+    )
+
+
 static_files = create_static_files_router(
     path="/static",
     directories=[STATIC_DIR],
@@ -114,6 +132,7 @@ WEB_ROUTES: list[Any] = [
     backtest_report_page,
     points_page,
     mentors_page,
+    mentor_profile_page,
     *account.ROUTES,
     *onboarding.ROUTES,
     *kyc.ROUTES,

@@ -19,7 +19,7 @@ async function showMentors() {
   try {
     const { mentors } = await publicJson("/api/v1/mentors?limit=6");
     list.replaceChildren(...mentors.map((mentor) => el("li", { class: "card" },
-      el("h3", {}, mentor.name),
+      el("h3", {}, el("a", { href: `/mentors/${mentor.id}` }, mentor.name)),
       el("p", {}, mentor.headline || mentor.specialties.join(", ")),
       el("p", { class: "muted" },
         mentor.rating_count

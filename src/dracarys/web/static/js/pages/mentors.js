@@ -22,7 +22,7 @@ function mentorCard(m) {
     .then((r) => record.replaceWith(el("div", {}, el("p", { class: "hint" }, "Verified signal track record"), trackRecordStats(r))))
     .catch(() => record.replaceWith(el("p", { class: "hint" }, "No signal track record.")));
   return el("li", { dataset: { mentorId: m.id } },
-    el("div", {}, el("strong", {}, m.name), m.headline ? el("span", { class: "hint" }, ` · ${m.headline}`) : null),
+    el("div", {}, el("a", { href: `/mentors/${m.id}` }, el("strong", {}, m.name)), m.headline ? el("span", { class: "hint" }, ` · ${m.headline}`) : null),
     el("div", { class: "hint" },
       [m.specialties.map((s) => s.replaceAll("_", " ")).join(", "), m.trading_style, m.languages.join("/"), m.timezone]
         .filter(Boolean).join(" · ")),

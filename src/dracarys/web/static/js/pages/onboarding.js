@@ -265,7 +265,7 @@ function mentorItem(match) {
     el("div", { class: "hint" },
       [`${money(m.hourly_rate_minor, m.currency)} an hour`, rating, m.languages.join("/"), m.timezone].filter(Boolean).join(" · ")),
     reasonList(match.reasons, m.name),
-    el("a", { href: "/mentors" }, `Book ${m.name} on the Mentors page`));
+    el("a", { href: `/mentors/${m.id}` }, `See ${m.name}'s profile and book`));
 }
 
 function summary(saved) {
