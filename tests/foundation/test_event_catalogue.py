@@ -28,10 +28,6 @@ RAW_EMIT_ALLOWED = {ROOT / "src" / "dracarys" / "outbox.py"}
 
 # Consumed, with no producer yet: topic → the issue that adds the producer, and why.
 AWAITING: dict[str, str] = {
-    "paper.month_closed": (
-        "issue 18 (item 8): the paper loop's month close (a member's monthly paper P&L) earns "
-        "the first-profitable-month badge"
-    ),
     "social.follow_verified": (
         "issue 19: an OAuth-verified follow of our social accounts earns points"
     ),

@@ -28,6 +28,7 @@ from dracarys.points.badges.models import Counted, LearningVisit
 from dracarys.points.models import Award
 from dracarys.points.redemption import service as redemption
 from dracarys.points.rulebook.service import rulebook
+from dracarys.trading import PaperMonthClosed
 from dracarys.wallet import DepositCompleted, PointsCreditLanded, RefundIssued
 
 log = structlog.get_logger("dracarys.points.consumers")
@@ -338,7 +339,7 @@ _SINGLE: dict[str, Callable[[Connection, Platform, Event], Awaitable[None]]] = {
     RefundIssued.topic: _on_refund,
     SessionRefunded.topic: _on_session_refunded,
     UserLoggedIn.topic: _on_login,
-    events.PAPER_MONTH_CLOSED: _on_paper_month,
+    PaperMonthClosed.topic: _on_paper_month,
     PointsCreditLanded.topic: _on_credit_landed,
 }
 # What consumer `points.award` takes: each topic is its producer's (a few await one, see

@@ -22,7 +22,6 @@ EMAIL_CLICKED = "email.clicked"
 SOCIAL_FOLLOW_VERIFIED = "social.follow_verified"
 SOCIAL_POST_SHARED = "social.post_shared"
 REFERRAL_COMPLETED = "referral.completed"
-PAPER_MONTH_CLOSED = "paper.month_closed"
 
 
 class PointsAwarded(EventPayload, frozen=True, kw_only=True):

@@ -7,10 +7,16 @@ composition root), who may watch `signals:` and `portfolio:` streams (the channe
 policies' checks), what subscribing to a feed would cost and under which refund policy
 (`feed_offer`, for the checkout), the paper loop's runtime, the scheduled renewal of paid
 feeds, the `signal.published` mirroring step, the demo seeder, the e-mail templates it
-sends, and the events it writes."""
+sends, the monthly close of members' paper months, and the events it writes."""
 
 from dracarys.trading.demo import seed_trading_demo
-from dracarys.trading.events import PAPER_ORDER_FILLED, PaperOrderFilled
+from dracarys.trading.events import (
+    PAPER_MONTH_CLOSED,
+    PAPER_ORDER_FILLED,
+    PaperMonthClosed,
+    PaperOrderFilled,
+)
+from dracarys.trading.months import close_paper_month
 from dracarys.trading.paper_loop.runtime import DEMO_DATA, demo_feed, paper_trading
 from dracarys.trading.service import portfolio_viewers
 from dracarys.trading.signals.events import (
@@ -40,6 +46,7 @@ from dracarys.trading.signals.subscriptions import (
 __all__ = [
     "DEMO_DATA",
     "EMAIL_TEMPLATES",
+    "PAPER_MONTH_CLOSED",
     "PAPER_ORDER_FILLED",
     "SIGNAL_CLOSED",
     "SIGNAL_PUBLISHED",
@@ -47,6 +54,7 @@ __all__ = [
     "SUBSCRIPTION_PAST_DUE",
     "SUBSCRIPTION_RENEWED",
     "SUBSCRIPTION_STARTED",
+    "PaperMonthClosed",
     "PaperOrderFilled",
     "Signal",
     "SignalClosed",
@@ -56,6 +64,7 @@ __all__ = [
     "SubscriptionPastDue",
     "SubscriptionRenewed",
     "SubscriptionStarted",
+    "close_paper_month",
     "demo_feed",
     "feed_offer",
     "may_watch_signals",

@@ -189,6 +189,15 @@ class MarkedPosition(msgspec.Struct, frozen=True, kw_only=True):
     mark: float
 
 
+class MonthResult(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's paper portfolio's profit or loss over a closed calendar month."""
+
+    portfolio_id: uuid.UUID
+    user_id: uuid.UUID
+    currency: str
+    pnl_minor: int
+
+
 class EquityMark(msgspec.Struct, frozen=True, kw_only=True):
     bar_seq: int
     market_time: datetime

@@ -23,6 +23,7 @@ from dracarys.trading.models import (
     Instrument,
     LastClose,
     MarkedPosition,
+    MonthResult,
     Order,
     Portfolio,
     PortfolioAccess,
@@ -427,3 +428,44 @@ async def equity_curves(conn: Connection, since: datetime | None, kind: str) -> 
         kind,
     )
     return records(EquityCurve, rows)
+
+
+async def close_month(
+    conn: Connection, month_start: datetime, month_end: datetime, now: datetime
+) -> list[MonthResult]:
+    """Record the month [month_start, month_end) of every member's paper portfolio marked
+    in it, once: its profit or loss is, for each epoch (a reset starts a new one) marked in
+    the month, the last equity marked in it less the last marked before it (or the
+    epoch's starting cash). Returns the portfolios closed now, not those closed before."""
+    rows = await conn.fetch(
+        """WITH closing AS (
+               SELECT DISTINCT ON (e.portfolio_id, e.epoch)
+                      e.portfolio_id, e.epoch, e.equity_minor
+               FROM paper_equity e
+               JOIN paper_portfolios p ON p.id = e.portfolio_id AND p.kind = 'personal'
+               WHERE e.recorded_at >= $1 AND e.recorded_at < $2
+               ORDER BY e.portfolio_id, e.epoch, e.recorded_at DESC, e.bar_seq DESC
+           ),
+           results AS (
+               SELECT c.portfolio_id, p.user_id, rtrim(p.currency) AS currency,
+                      sum(c.equity_minor - coalesce(
+                          (SELECT b.equity_minor FROM paper_equity b
+                           WHERE b.portfolio_id = c.portfolio_id AND b.epoch = c.epoch
+                             AND b.recorded_at < $1
+                           ORDER BY b.recorded_at DESC, b.bar_seq DESC LIMIT 1),
+                          p.starting_cash_minor))::bigint AS pnl_minor
+               FROM closing c JOIN paper_portfolios p ON p.id = c.portfolio_id
+               GROUP BY c.portfolio_id, p.user_id, p.currency
+           )
+           INSERT INTO paper_month_closes
+               (portfolio_id, month, user_id, currency, pnl_minor, closed_at)
+           SELECT portfolio_id, $4::date, user_id, currency, pnl_minor, $3
+           FROM results
+           ON CONFLICT (portfolio_id, month) DO NOTHING
+           RETURNING portfolio_id, user_id, rtrim(currency) AS currency, pnl_minor""",
+        month_start,
+        month_end,
+        now,
+        month_start.date(),
+    )
+    return records(MonthResult, rows)
