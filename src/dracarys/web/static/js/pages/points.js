@@ -1,8 +1,24 @@
-// Points: balance, tier progress, history with reasons, badges and leaderboards, read from
+// Points: balance, tier progress, history with reasons, badges and leaderboards, awards a
+// rule refused with an appeal for each, the member's appeals and redemptions, read from
 // /api/v1/points/* (the points service publishes no stream, so the page reloads on demand).
 
 import { api } from "../api.js";
-import { byId, el, fillTable, flash, num, signedInShell, when } from "../ui.js";
+import { ApiError } from "../api.js";
+import { byId, el, fillTable, flash, money, num, signedInShell, when } from "../ui.js";
+
+/** Why an award was refused, in words (the API's reason codes). */
+const DENIAL_REASONS = {
+  capped: "the rule's limit for the period was already reached",
+  frozen: "earning was paused on your account pending a review",
+  frozen_velocity: "points came in unusually fast, so earning was paused for a review",
+  kyc_required: "this award needs a verified identity first",
+};
+const APPEAL_STATUS = { open: "waiting for a reviewer", granted: "granted", rejected: "not granted" };
+const REDEMPTION_STATUS = {
+  held: "held until the hold ends", released: "on its way to your wallet",
+  credited: "in your wallet", fulfilled: "done",
+};
+const words = (value) => String(value).replaceAll("_", " ");
 
 let me = null;
 let cursor = null;
@@ -77,9 +93,88 @@ async function loadLeaderboard(period) {
       el("td", { class: "num" }, num(row.points, 0)))), "Nobody has earned points in this period yet.");
 }
 
+/** An inline form under a refused award: a few words, then the appeal is filed. */
+function appealForm(denial, appealed) {
+  if (appealed) return el("p", { class: "hint" }, "Appealed: see Your appeals.");
+  const id = `appeal-${denial.id}`;
+  const form = el("form", { class: "appeal-form", novalidate: true, hidden: true },
+    el("label", { for: id }, "Why should these points be given?"),
+    el("textarea", { id, name: "message", rows: "3", maxlength: "2000", "aria-describedby": `${id}-error` }),
+    el("p", { class: "field-error", id: `${id}-error`, role: "alert" }),
+    el("button", { type: "submit", class: "primary" }, "Send the appeal"));
+  const open = el("button", { type: "button" }, `Appeal: ${num(denial.points, 0)} points`);
+  open.addEventListener("click", () => {
+    form.hidden = false;
+    open.hidden = true;
+    /** @type {HTMLTextAreaElement} */ (form.querySelector("textarea")).focus();
+  });
+  const box = /** @type {HTMLTextAreaElement} */ (form.querySelector("textarea"));
+  const error = /** @type {HTMLElement} */ (form.querySelector(".field-error"));
+  box.addEventListener("input", () => { error.textContent = ""; box.removeAttribute("aria-invalid"); });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const message = box.value.trim();
+    if (message.length < 5) {
+      error.textContent = "Say in a few words why (at least 5 characters).";
+      box.setAttribute("aria-invalid", "true");
+      box.focus();
+      return;
+    }
+    try {
+      await api("/api/v1/points/appeals", { method: "POST", body: { denial_id: denial.id, message } });
+      await loadAppeals();
+    } catch (failure) {
+      error.textContent = failure instanceof ApiError && failure.field === "message"
+        ? failure.errors[0].message : failure.message;
+    }
+  });
+  return el("div", {}, open, form);
+}
+
+let appealedDenials = new Set();
+
+async function loadDenials() {
+  const denials = await api("/api/v1/points/denials");
+  const list = byId("denials");
+  list.replaceChildren(...denials.map((d) => el("li", { dataset: { denialId: d.id } },
+    el("strong", {}, `${num(d.points, 0)} points not given`),
+    el("span", { class: "hint" }, ` · ${when(d.created_at)}${d.rule_code ? ` · ${words(d.rule_code)}` : ""}`),
+    el("p", {}, `Because ${DENIAL_REASONS[d.reason] || words(d.reason)}.`),
+    appealForm(d, appealedDenials.has(d.id)))));
+  if (!denials.length) list.append(el("li", { class: "hint" }, "Every award so far was given."));
+}
+
+async function loadAppeals() {
+  const appeals = await api("/api/v1/points/appeals");
+  appealedDenials = new Set(appeals.map((a) => a.denial_id).filter(Boolean));
+  const list = byId("appeals");
+  list.replaceChildren(...appeals.map((a) => el("li", { dataset: { appealId: a.id } },
+    el("strong", {}, APPEAL_STATUS[a.status] || a.status),
+    el("span", { class: "hint" }, ` · filed ${when(a.created_at)}`),
+    el("p", {}, a.message),
+    a.status === "granted" && a.granted_points ? el("p", {}, `${num(a.granted_points, 0)} points given.`) : null,
+    a.resolution_note ? el("p", { class: "hint" }, `Reviewer: ${a.resolution_note}`) : null)));
+  if (!appeals.length) list.append(el("li", { class: "hint" }, "No appeals."));
+  await loadDenials();
+}
+
+async function loadRedemptions() {
+  const redemptions = await api("/api/v1/points/redemptions");
+  const list = byId("redemptions");
+  list.replaceChildren(...redemptions.map((r) => el("li", {},
+    el("strong", {}, `${num(r.points, 0)} points → ${words(r.target)}`),
+    el("span", { class: "hint" }, ` · ${when(r.created_at)} · ${money(r.value_minor, r.currency)}`),
+    el("p", {}, REDEMPTION_STATUS[r.status] || words(r.status),
+      r.discount_code ? ` · code ${r.discount_code}` : "",
+      r.status === "held" && r.release_at ? ` (until ${when(r.release_at)})` : ""))));
+  if (!redemptions.length) list.append(el("li", { class: "hint" }, "No redemptions yet."));
+}
+
 async function loadAll() {
   try {
-    await Promise.all([loadBalance(), loadHistory(), loadBadges(), loadLeaderboard("weekly")]);
+    await Promise.all([
+      loadBalance(), loadHistory(), loadBadges(), loadLeaderboard("weekly"), loadAppeals(), loadRedemptions(),
+    ]);
     flash("");
   } catch (error) {
     flash(`Could not load points: ${error.message}`);

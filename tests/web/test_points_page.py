@@ -1,0 +1,127 @@
+"""The points page in Chromium: an award a rule refused is shown with the reason in words
+and can be appealed from the page (a too-short reason is refused by its field); the
+appeal shows as waiting, then as granted with the points once a reviewer decides; the
+member's redemptions are listed with their discount code."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from dracarys.clock import SystemClock
+from dracarys.db import Database, transaction
+from dracarys.db.pool import create_pool
+from dracarys.outbox import emit
+from dracarys.platform import Platform
+from dracarys.points.abuse.models import AppealDecisionInput
+from dracarys.points.abuse.service import decide_appeal
+from tests.checkout.conftest import give_points
+from tests.conftest import make_settings
+from tests.web.conftest import (
+    PHONE_VIEWPORT,
+    LiveServer,
+    assert_accessible,
+    register,
+    screenshot,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@asynccontextmanager
+async def platform_of(server: LiveServer, tmp_path: Path) -> AsyncIterator[Platform]:
+    pool = await create_pool(server.database_url, min_size=1, max_size=2)
+    try:
+        yield Platform(
+            settings=make_settings(server.database_url, tmp_path),
+            database=Database(pool=pool, dsn=server.database_url),
+            clock=SystemClock(),
+        )
+    finally:
+        await pool.close()
+
+
+async def test_a_refused_award_is_appealed_from_the_points_page_and_granted(
+    context: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    member = await register(live_server, name="Amara Appeal")
+    async with platform_of(live_server, tmp_path) as platform:
+        # Four shares in a day: the rule's daily cap refuses the fourth (the worker the
+        # live server runs takes them from the outbox).
+        async with transaction(platform.pool) as conn:
+            for n in range(4):
+                await emit(
+                    conn, "social.post_shared", {"user_id": str(member.id), "share_id": f"s{n}"}
+                )
+        for _ in range(100):
+            denied = await platform.pool.fetchval(
+                "SELECT count(*) FROM points_denials WHERE user_id = $1", member.id
+            )
+            if denied:
+                break
+            await asyncio.sleep(0.1)
+        assert denied == 1
+
+    page = await context.new_page()
+    await sign_in(page, live_server, member, "/points")
+    denial = page.locator("#denials li").first
+    await expect(denial).to_contain_text("50 points not given")
+    await expect(denial).to_contain_text(
+        "Because the rule's limit for the period was already reached."
+    )
+    await denial.get_by_role("button", name="Appeal: 50 points").click()
+    reason = denial.get_by_label("Why should these points be given?")
+    await expect(reason).to_be_focused()
+    await reason.fill("ok")
+    await denial.get_by_role("button", name="Send the appeal").click()
+    await expect(denial.locator(".field-error")).to_have_text(
+        "Say in a few words why (at least 5 characters)."
+    )
+    await reason.fill("My fourth share was a real one, to my trading club.")
+    await expect(denial.locator(".field-error")).to_have_text("")
+    await denial.get_by_role("button", name="Send the appeal").click()
+    appeal = page.locator("#appeals li").first
+    await expect(appeal).to_contain_text("waiting for a reviewer")
+    await expect(page.locator("#denials li").first).to_contain_text("Appealed: see Your appeals.")
+    await assert_accessible(page, "points page with an appeal")
+    await screenshot(page, "points-appeal-waiting")
+
+    appeal_id = uuid.UUID(await appeal.get_attribute("data-appeal-id") or "")
+    async with platform_of(live_server, tmp_path) as platform:
+        await decide_appeal(
+            platform,
+            appeal_id,
+            AppealDecisionInput(decision="grant", note="Checked the share: it was real."),
+            reviewer=uuid.uuid4(),
+        )
+        await give_points(platform, member.id, 20_000)
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": member.email, "password": member.password}
+        )
+        converted = await client.post(
+            "/api/v1/wallet/convert-points",
+            json={"points": 10_000, "target": "discount", "idempotency_key": str(uuid.uuid4())},
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+        assert converted.status_code == 201, converted.text
+        code = converted.json()["discount_code"]
+
+    await page.get_by_role("button", name="Refresh").click()
+    await expect(appeal).to_contain_text("granted")
+    await expect(appeal).to_contain_text("50 points given.")
+    await expect(appeal).to_contain_text("Reviewer: Checked the share: it was real.")
+    redemption = page.locator("#redemptions li").first
+    await expect(redemption).to_contain_text("10,000 points → discount")
+    await expect(redemption).to_contain_text(f"code {code}")
+    await page.set_viewport_size(PHONE_VIEWPORT)
+    await assert_accessible(page, "points page, appeal granted, phone")
+    await screenshot(page, "points-appeal-granted-phone")
