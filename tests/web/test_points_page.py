@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.async_api import expect
 
@@ -125,3 +126,92 @@ async def test_a_refused_award_is_appealed_from_the_points_page_and_granted(
     await page.set_viewport_size(PHONE_VIEWPORT)
     await assert_accessible(page, "points page, appeal granted, phone")
     await screenshot(page, "points-appeal-granted-phone")
+
+
+async def _admin_with_two_factor(server: LiveServer) -> tuple[Any, str]:
+    """An admin enrolled in TOTP through the API; returns the account and its secret."""
+    admin = await register(server, name="Ada Admin", role="admin")
+    async with server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": admin.email, "password": admin.password}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        enrolment = await client.post("/api/v1/me/totp", headers=headers)
+        secret = enrolment.json()["secret"]
+        confirmed = await client.post(
+            "/api/v1/me/totp/confirm", json={"code": pyotp.TOTP(secret).now()}, headers=headers
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        saved = await client.put(
+            "/api/v1/admin/points/merch/items/dracarys-mug",
+            json={"name": "Dracarys mug", "points": 2_500, "stock": 10},
+            headers=headers,
+        )
+        assert saved.status_code == 200, saved.text
+    return admin, secret
+
+
+async def test_merch_is_redeemed_on_the_points_page_and_fulfilled_from_the_staff_home(
+    browser: Any, context: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    admin, secret = await _admin_with_two_factor(live_server)
+    member = await register(live_server, name="Baraka Merch")
+    async with platform_of(live_server, tmp_path) as platform:
+        await give_points(platform, member.id, 3_000)
+
+    page = await context.new_page()
+    await sign_in(page, live_server, member, "/points")
+    mug = page.locator("#merch-items li[data-merch='dracarys-mug']")
+    await expect(mug).to_contain_text("10 left")
+    await mug.get_by_role("button", name="Redeem 2,500 points for Dracarys mug").click()
+    await mug.get_by_role("button", name="Confirm").click()
+    # No address on the profile yet: nothing is spent, and the page says what to do.
+    await expect(page.locator("#merch-error")).to_contain_text("add one on your Account page")
+    await expect(page.locator("#balance")).to_have_text("3,000")
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": member.email, "password": member.password}
+        )
+        saved = await client.patch(
+            f"/api/v1/users/{member.id}/profile",
+            json={"address": {"line1": "Moi Avenue 4", "city": "Mombasa"}, "country": "KE"},
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+        assert saved.status_code == 200, saved.text
+    await mug.get_by_role("button", name="Confirm").click()
+    order = page.locator("#merch-orders li").first
+    await expect(order).to_contain_text("Dracarys mug")
+    await expect(order).to_contain_text("ordered: being prepared")
+    await expect(page.locator("#balance")).to_have_text("500")
+    await expect(mug).to_contain_text("9 left")
+    await assert_accessible(page, "points page with a merch order")
+    await screenshot(page, "points-merch-ordered")
+
+    staff_context = await browser.new_context()
+    try:
+        staff = await staff_context.new_page()
+        await staff.goto(f"{live_server.url}/signin?next=/staff")
+        await staff.get_by_label("E-mail").fill(admin.email)
+        await staff.get_by_label("Password").fill(admin.password)
+        await staff.get_by_role("button", name="Sign in").click()
+        await staff.get_by_label("Authenticator code").fill(pyotp.TOTP(secret).now())
+        await staff.get_by_role("button", name="Sign in").click()
+        await staff.wait_for_url(f"{live_server.url}/staff")
+        queued = staff.locator("#merch-orders li").first
+        await expect(queued).to_contain_text("Dracarys mug · ordered")
+        await expect(queued).to_contain_text("Ship to: Baraka Merch, Moi Avenue 4, Mombasa, KE")
+        await queued.get_by_role("button", name="Mark packed").click()
+        await expect(queued).to_contain_text("Dracarys mug · packed")
+        await queued.get_by_label("Tracking for shipping").fill("G4S 778812")
+        await assert_accessible(staff, "staff home with a merch order")
+        await screenshot(staff, "staff-merch-packed")
+        await queued.get_by_role("button", name="Mark shipped").click()
+        await expect(queued).to_contain_text("Tracking G4S 778812")
+    finally:
+        await staff_context.close()
+
+    await page.get_by_role("button", name="Refresh").click()
+    await expect(order).to_contain_text("shipped · tracking G4S 778812")
+    await page.set_viewport_size(PHONE_VIEWPORT)
+    await assert_accessible(page, "points page, merch shipped, phone")
+    await screenshot(page, "points-merch-shipped-phone")

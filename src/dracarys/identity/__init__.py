@@ -79,6 +79,7 @@ from dracarys.identity.models import (
     AuditCheck,
     Contact,
     ExperienceLevel,
+    ShippingAddress,
     SocialPlatform,
     Specialty,
     TradingStyle,
@@ -88,6 +89,7 @@ from dracarys.identity.personal import (
     contacts_of,
     display_names,
     seal_plain_personal_data,
+    shipping_addresses_of,
 )
 from dracarys.identity.profiles.service import PRIOR_MEAN, PRIOR_RATINGS, tax_country
 from dracarys.identity.session_cache import LoginSessionCache, build_session_cache
@@ -119,6 +121,7 @@ __all__ = [
     "MentorListing",
     "ProfileCompleted",
     "Role",
+    "ShippingAddress",
     "SocialPlatform",
     "Specialty",
     "StepUpRequired",
@@ -151,6 +154,7 @@ __all__ = [
     "requires_role",
     "seal_plain_personal_data",
     "seed_identity_demo",
+    "shipping_addresses_of",
     "tax_country",
     "timezone_of",
     "verify_audit_chain",

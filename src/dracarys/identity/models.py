@@ -130,6 +130,19 @@ class PostalAddress(Input, kw_only=True):
     postal_code: Annotated[str, msgspec.Meta(max_length=20)] = ""
 
 
+class SealedAddressRecord(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: uuid.UUID
+    address_sealed: bytes
+    country: str | None
+
+
+class ShippingAddress(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a parcel goes: a member's profile address with its country, opened."""
+
+    address: PostalAddress
+    country: str | None
+
+
 # ---- account records ----------------------------------------------------------------
 
 

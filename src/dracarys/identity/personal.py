@@ -28,6 +28,7 @@ from dracarys.identity.models import (
     SealedContact,
     SealedContactRecord,
     SealedNameRecord,
+    ShippingAddress,
 )
 from dracarys.settings import Settings
 
@@ -123,6 +124,22 @@ async def contacts_of(
     cipher = personal_data_cipher(settings)
     sealed = await store.sealed_contacts(conn, list(user_ids), active_only=active_only)
     return {user.id: cipher.open_contact(user) for user in sealed}
+
+
+async def shipping_addresses_of(
+    conn: Connection, settings: Settings, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ShippingAddress]:
+    """The profile addresses of those users who gave one, opened (for shipping what they
+    ordered; their country is the profile's own field)."""
+    if not user_ids:
+        return {}
+    cipher = personal_data_cipher(settings)
+    found: dict[uuid.UUID, ShippingAddress] = {}
+    for sealed in await store.sealed_addresses(conn, user_ids):
+        address = cipher.open_address(sealed.user_id, sealed.address_sealed)
+        if address is not None:
+            found[sealed.user_id] = ShippingAddress(address=address, country=sealed.country)
+    return found
 
 
 async def display_names(

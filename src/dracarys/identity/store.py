@@ -18,6 +18,7 @@ from dracarys.identity.models import (
     PlainOidcEmail,
     PlainPhoneCode,
     PlainUser,
+    SealedAddressRecord,
     SealedContact,
     SealedContactRecord,
     SealedNameRecord,
@@ -185,6 +186,17 @@ async def sealed_names(conn: Connection, user_ids: Collection[uuid.UUID]) -> lis
         "SELECT id, name_sealed FROM users WHERE id = ANY($1::uuid[])", list(user_ids)
     )
     return records(SealedNameRecord, rows)
+
+
+async def sealed_addresses(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> list[SealedAddressRecord]:
+    rows = await conn.fetch(
+        """SELECT user_id, address_sealed, rtrim(country) AS country FROM user_profiles
+           WHERE user_id = ANY($1::uuid[]) AND address_sealed IS NOT NULL""",
+        list(user_ids),
+    )
+    return records(SealedAddressRecord, rows)
 
 
 # ---- two-factor ---------------------------------------------------------------------

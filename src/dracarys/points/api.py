@@ -7,9 +7,9 @@ an area (`ledger`, `rulebook`, `awarding`, `badges`, `redemption`, `abuse`, `rep
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -33,6 +33,15 @@ from dracarys.points.badges import service as badges
 from dracarys.points.badges.models import Badge, Leaderboard, Streak
 from dracarys.points.ledger import service as ledger
 from dracarys.points.ledger.models import Balance, History
+from dracarys.points.merch import service as merch
+from dracarys.points.merch.models import (
+    FulfilmentInput,
+    ItemCode,
+    MerchItem,
+    MerchItemInput,
+    MerchOrder,
+    OrderStatus,
+)
 from dracarys.points.models import AwardOutcome, PointsEvent, Rule
 from dracarys.points.redemption import service as redemption
 from dracarys.points.redemption.models import (
@@ -292,6 +301,29 @@ class PointsController(Controller):
     ) -> list[RedemptionItem]:
         return await redemption.redemptions_of(platform, current_user.id, limit)
 
+    @get(
+        "/merch",
+        operation_id="listMerchCatalogue",
+        guards=[authenticated],
+        summary="Merch to redeem points for (redeem with target `merch`, the item's code)",
+    )
+    async def merch_catalogue(self, platform: NamedDependency[Platform]) -> list[MerchItem]:
+        return await merch.catalogue(platform)
+
+    @get(
+        "/merch/orders",
+        operation_id="listMyMerchOrders",
+        guards=[authenticated],
+        summary="Your merch orders and where their fulfilment is",
+    )
+    async def my_merch_orders(
+        self,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        limit: int = Parameter(default=20, ge=1, le=100),
+    ) -> list[MerchOrder]:
+        return await merch.orders_of(platform, current_user.id, limit)
+
     @get("/reports/latest", operation_id="getPointsReport", guards=ADMIN)
     async def latest_report(self, platform: NamedDependency[Platform]) -> Report:
         return await reports.latest_report(platform)
@@ -329,4 +361,58 @@ def conversion_policy(platform: NamedDependency[Platform]) -> ConversionPolicy:
     return redemption.points_conversion_policy(platform)
 
 
-ROUTES: list[Any] = [PointsController, convert_points, conversion_policy]
+class MerchAdminController(Controller):
+    """Admins keep the merch catalogue and move orders through fulfilment."""
+
+    path = "/api/v1/admin/points/merch"
+    tags = ["points"]  # noqa: RUF012 (Litestar declares it as an instance attribute)
+    guards = ADMIN
+
+    @get("/items", operation_id="listMerchItemsForAdmin", summary="The catalogue, inactive too")
+    async def items(self, platform: NamedDependency[Platform]) -> list[MerchItem]:
+        return await merch.catalogue(platform, include_inactive=True)
+
+    @put("/items/{code:str}", operation_id="saveMerchItem", summary="Add or change an item")
+    async def save_item(
+        self,
+        code: Annotated[ItemCode, Parameter(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")],
+        data: JSONBody[MerchItemInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> MerchItem:
+        return await merch.save_item(platform, current_user, code, data, _source_ip(request))
+
+    @get(
+        "/orders",
+        operation_id="listMerchOrdersToFulfil",
+        summary="Merch orders (open ones unless `status` says) with where each ships",
+    )
+    async def orders(
+        self,
+        platform: NamedDependency[Platform],
+        status: FromQuery[list[OrderStatus] | None] = None,
+        limit: int = Parameter(default=100, ge=1, le=500),
+    ) -> list[MerchOrder]:
+        return await merch.orders_to_fulfil(platform, status, limit)
+
+    @post(
+        "/orders/{redemption_id:uuid}/status",
+        operation_id="moveMerchOrder",
+        status_code=HTTP_200_OK,
+        summary="Move an order one step (packed, shipped with tracking, delivered) or cancel it",
+    )
+    async def move(
+        self,
+        redemption_id: FromPath[uuid.UUID],
+        data: JSONBody[FulfilmentInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> MerchOrder:
+        return await merch.move_order(
+            platform, current_user, redemption_id, data, _source_ip(request)
+        )
+
+
+ROUTES: list[Any] = [PointsController, MerchAdminController, convert_points, conversion_policy]

@@ -9,9 +9,26 @@ from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, account_of
 from dracarys.platform import Platform
 from dracarys.points.awarding.service import award_many
 from dracarys.points.badges.service import BADGE_FIRST_LESSON, grant_badge, record_learning_day
+from dracarys.points.merch.models import MerchItemInput
+from dracarys.points.merch.service import stock_catalogue
 from dracarys.points.models import Award
 from dracarys.points.redemption.models import ConvertPointsInput, Target
 from dracarys.points.redemption.service import convert_points
+
+DEMO_MERCH = {
+    "dracarys-mug": MerchItemInput(
+        name="Dracarys mug", points=2_500, description="For the London open.", stock=50
+    ),
+    "trading-journal": MerchItemInput(
+        name="Trading journal",
+        points=4_000,
+        description="A paper journal: plan, entry, exit, and what you learned.",
+        stock=30,
+    ),
+    "dracarys-tee": MerchItemInput(
+        name="Dracarys T-shirt", points=6_000, description="Cotton, sizes S to XXL.", stock=None
+    ),
+}
 
 
 async def seed_points_demo(platform: Platform) -> None:
@@ -55,3 +72,4 @@ async def seed_points_demo(platform: Platform) -> None:
         None,
         idempotency_key="demo-discount-1",
     )
+    await stock_catalogue(platform, DEMO_MERCH)

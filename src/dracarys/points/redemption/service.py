@@ -19,6 +19,7 @@ from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.points import events
 from dracarys.points.ledger import store as ledger_store
+from dracarys.points.merch import service as merch
 from dracarys.points.redemption import store
 from dracarys.points.redemption.models import (
     CASH_EQUIVALENT,
@@ -135,6 +136,17 @@ async def convert_points(
             else None,
         )
         assert record is not None  # the advisory lock above rules out a concurrent twin
+        if body.target is Target.MERCH:
+            assert body.target_ref is not None  # checked above
+            await merch.place_order(
+                conn,
+                settings,
+                redemption_id=redemption_id,
+                user_id=user_id,
+                item_code=body.target_ref,
+                points=body.points,
+                now=now,
+            )
         debit = await ledger_store.post_entry(
             conn,
             user_id=user_id,

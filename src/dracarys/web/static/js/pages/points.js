@@ -170,10 +170,71 @@ async function loadRedemptions() {
   if (!redemptions.length) list.append(el("li", { class: "hint" }, "No redemptions yet."));
 }
 
+const ORDER_STATUS = {
+  ordered: "ordered: being prepared", packed: "packed", shipped: "shipped",
+  delivered: "delivered", cancelled: "cancelled, points returned",
+};
+
+function confirmRedeem(item, button) {
+  const box = el("div", { class: "row", role: "group", "aria-label": `Confirm ${item.name}` },
+    el("span", {}, `Spend ${num(item.points, 0)} points on ${item.name}?`));
+  const yes = el("button", { type: "button", class: "primary" }, "Confirm");
+  const no = el("button", { type: "button" }, "Cancel");
+  box.append(yes, no);
+  button.hidden = true;
+  button.after(box);
+  yes.focus();
+  const close = () => { box.remove(); button.hidden = false; button.focus(); };
+  no.addEventListener("click", close);
+  yes.addEventListener("click", async () => {
+    byId("merch-error").textContent = "";
+    yes.setAttribute("disabled", "");
+    try {
+      await api("/api/v1/wallet/convert-points", {
+        method: "POST",
+        body: { points: item.points, target: "merch", target_ref: item.code },
+        headers: { "Idempotency-Key": crypto.randomUUID() },
+      });
+      close();
+      await Promise.all([loadBalance(), loadMerch(), loadRedemptions(), loadHistory()]);
+      byId("merch-error").textContent = "";
+      flash(`Ordered: ${item.name}. Follow it under Your orders.`, "info");
+    } catch (failure) {
+      yes.removeAttribute("disabled");
+      byId("merch-error").textContent = failure.message;
+    }
+  });
+}
+
+async function loadMerch() {
+  const [items, orders] = await Promise.all([
+    api("/api/v1/points/merch"), api("/api/v1/points/merch/orders"),
+  ]);
+  const list = byId("merch-items");
+  list.replaceChildren(...items.map((item) => {
+    const button = el("button", { type: "button" }, `Redeem ${num(item.points, 0)} points`);
+    button.setAttribute("aria-label", `Redeem ${num(item.points, 0)} points for ${item.name}`);
+    button.addEventListener("click", () => confirmRedeem(item, button));
+    return el("li", { class: "card", dataset: { merch: item.code } },
+      el("h3", {}, item.name),
+      item.description ? el("p", {}, item.description) : null,
+      el("p", { class: "hint" }, item.stock === null ? "In stock" : `${num(item.stock, 0)} left`),
+      button);
+  }));
+  if (!items.length) list.append(el("li", { class: "hint" }, "No merch to redeem right now."));
+  const mine = byId("merch-orders");
+  mine.replaceChildren(...orders.map((o) => el("li", { dataset: { order: o.redemption_id } },
+    el("strong", {}, o.item_name),
+    el("span", { class: "hint" }, ` · ${num(o.points, 0)} points · ordered ${when(o.created_at)}`),
+    el("p", {}, ORDER_STATUS[o.status] || o.status, o.tracking ? ` · tracking ${o.tracking}` : ""))));
+  if (!orders.length) mine.append(el("li", { class: "hint" }, "No orders yet."));
+}
+
 async function loadAll() {
   try {
     await Promise.all([
-      loadBalance(), loadHistory(), loadBadges(), loadLeaderboard("weekly"), loadAppeals(), loadRedemptions(),
+      loadBalance(), loadHistory(), loadBadges(), loadLeaderboard("weekly"), loadAppeals(),
+      loadRedemptions(), loadMerch(),
     ]);
     flash("");
   } catch (error) {
