@@ -48,5 +48,6 @@ async def credit_redeemed_points(
             redemption_id=uuid.UUID(redeemed.redemption_id),
             amount_minor=redeemed.amount_minor,
             currency=redeemed.currency,
+            purpose=redeemed.purpose,
             now=platform.clock.now(),
         )

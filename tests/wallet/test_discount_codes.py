@@ -13,7 +13,7 @@ from dracarys.clock import ManualClock
 from dracarys.errors import Conflict, InvalidInput
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from dracarys.wallet import check_discount_code, redeem_discount_code
+from dracarys.wallet import PurchaseKind, check_discount_code, redeem_discount_code
 from tests.checkout.conftest import buy_discount_code
 from tests.support import AppClient
 
@@ -30,6 +30,7 @@ async def _spend(
             user_id=user_id,
             price_minor=price_minor,
             currency="KES",
+            purchase=PurchaseKind.SESSION,
             used_for="test:purchase",
             now=platform.clock.now(),
         )
@@ -87,6 +88,7 @@ async def test_a_rolled_back_purchase_leaves_the_code_unspent(
                 user_id=user.id,
                 price_minor=10_000,
                 currency="KES",
+                purchase=PurchaseKind.SESSION,
                 used_for="test:failed-purchase",
                 now=platform.clock.now(),
             )
@@ -110,6 +112,7 @@ async def test_someone_elses_code_reads_as_no_code(
                 user_id=other.id,
                 price_minor=1_000,
                 currency="KES",
+                purchase=PurchaseKind.SESSION,
                 now=platform.clock.now(),
             )
         with pytest.raises(InvalidInput, match="not one of your discount codes") as unknown:
@@ -119,6 +122,7 @@ async def test_someone_elses_code_reads_as_no_code(
                 user_id=other.id,
                 price_minor=1_000,
                 currency="KES",
+                purchase=PurchaseKind.SESSION,
                 now=platform.clock.now(),
             )
 

@@ -14,7 +14,7 @@ from dracarys.offers import Offer
 from dracarys.platform import Platform
 from dracarys.points import points_for_discount
 from dracarys.trading import feed_offer
-from dracarys.wallet import check_discount_code, quote_payment
+from dracarys.wallet import PurchaseKind, check_discount_code, quote_payment
 
 
 async def _offer(
@@ -40,6 +40,7 @@ async def quote(platform: Platform, buyer: CurrentUser, ask: QuoteInput) -> Quot
                 user_id=buyer.id,
                 price_minor=offer.price_minor,
                 currency=offer.currency,
+                purchase=PurchaseKind(ask.kind),
                 now=platform.clock.now(),
             )
             if ask.discount_code is not None

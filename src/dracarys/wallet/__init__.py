@@ -31,10 +31,16 @@ from dracarys.wallet.deposits.service import (
     fail_unopened_card_deposits,
     settle_stale_mpesa_deposits,
 )
-from dracarys.wallet.discounts.models import Discount, DiscountCode, DiscountCodeText
+from dracarys.wallet.discounts.models import (
+    Discount,
+    DiscountCode,
+    DiscountCodeText,
+    PurchaseKind,
+)
 from dracarys.wallet.discounts.service import (
     check_discount_code,
     discount_code,
+    discount_code_of_redemption,
     issue_discount_code,
     redeem_discount_code,
 )
@@ -102,11 +108,13 @@ __all__ = [
     "PayoutFailed",
     "PayoutNeedsReview",
     "PointsCreditLanded",
+    "PurchaseKind",
     "RefundIssued",
     "check_discount_code",
     "credit_points_conversion",
     "credit_redeemed_points",
     "discount_code",
+    "discount_code_of_redemption",
     "expire_timed_out_transfers",
     "fail_unopened_card_deposits",
     "hold_escrow",

@@ -129,12 +129,14 @@ class ChargebackClosed(EventPayload, frozen=True, kw_only=True):
 
 
 class PointsCreditLanded(EventPayload, frozen=True, kw_only=True):
-    """Redeemed points landed as wallet credit: the points domain's answer to
-    `points.redeemed_for_credit`."""
+    """Redeemed points landed: the points domain's answer to `points.redeemed_for_credit`.
+    Wallet credit is a ledger transfer (`transfer_id`); mentor credit is a code that pays
+    for sessions only (`session_credit_code`)."""
 
     topic: ClassVar[str] = POINTS_CREDIT_LANDED
     user_id: uuid.UUID
     redemption_id: uuid.UUID
     amount_minor: int
     currency: str
-    transfer_id: uuid.UUID
+    transfer_id: uuid.UUID | None = None
+    session_credit_code: str | None = None

@@ -20,7 +20,7 @@ from dracarys.identity import CurrentUser, Role
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from dracarys.wallet import hold_escrow, redeem_discount_code, refund_escrow
+from dracarys.wallet import PurchaseKind, hold_escrow, redeem_discount_code, refund_escrow
 
 # Paid enrolments sit in escrow until a day after the cohort starts (refundable until then).
 ENROLMENT_RELEASE_AFTER_START = timedelta(days=1)
@@ -118,6 +118,7 @@ async def join_cohort(
                     user_id=actor.id,
                     price_minor=cohort.price_minor,
                     currency=cohort.currency,
+                    purchase=PurchaseKind.COHORT,
                     used_for=f"enrolment:{cohort_id}:{actor.id}",
                     now=now,
                 )

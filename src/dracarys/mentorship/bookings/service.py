@@ -35,7 +35,7 @@ from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import hold_escrow, redeem_discount_code, refund_escrow
+from dracarys.wallet import PurchaseKind, hold_escrow, redeem_discount_code, refund_escrow
 
 FULL_REFUND_BPS = 10_000
 # Escrow releases on its own this long after the session ends unless disputed first.
@@ -217,6 +217,7 @@ async def book_session(
                 user_id=actor.id,
                 price_minor=session_type.price_minor,
                 currency=session_type.currency,
+                purchase=PurchaseKind.SESSION,
                 used_for=f"booking:{booking_id}",
                 now=now,
             )

@@ -38,7 +38,7 @@ from dracarys.points.redemption.policy import (
     value_minor,
 )
 from dracarys.settings import Settings
-from dracarys.wallet import discount_code, issue_discount_code
+from dracarys.wallet import discount_code, discount_code_of_redemption, issue_discount_code
 
 
 async def _redemption(conn: Connection, record: RedemptionRecord, balance_after: int) -> Redemption:
@@ -192,9 +192,16 @@ def points_conversion_policy(platform: Platform) -> ConversionPolicy:
 async def redemptions_of(
     platform: Platform, user_id: uuid.UUID, limit: int
 ) -> list[RedemptionItem]:
-    """The user's redemptions, newest first."""
+    """The user's redemptions, newest first; mentor credit names the code the wallet
+    issued for it once the hold has ended (it pays for mentor sessions only)."""
     async with platform.pool.acquire() as conn:
         records = await store.redemptions_of_user(conn, user_id, limit)
+        credit_codes = {
+            r.id: code.code
+            for r in records
+            if r.target is Target.MENTOR_CREDIT
+            and (code := await discount_code_of_redemption(conn, r.id)) is not None
+        }
     return [
         RedemptionItem(
             id=r.id,
@@ -204,7 +211,7 @@ async def redemptions_of(
             value_minor=r.value_minor,
             currency=r.currency,
             status=r.status,
-            discount_code=r.discount_code,
+            discount_code=r.discount_code or credit_codes.get(r.id),
             created_at=r.created_at,
             release_at=r.release_at,
         )

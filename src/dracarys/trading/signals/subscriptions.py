@@ -42,7 +42,7 @@ from dracarys.trading.signals.models import (
     Subscriber,
     Subscription,
 )
-from dracarys.wallet import InsufficientFunds, hold_escrow, redeem_discount_code
+from dracarys.wallet import InsufficientFunds, PurchaseKind, hold_escrow, redeem_discount_code
 
 # Subscription ids derive from (subscriber, idempotency key), so a retry finds its own.
 _SUBSCRIPTION_KEYS = uuid.UUID("3a4c9f0e-6b1d-4e8a-9c2f-7d5e1b0a4c63")
@@ -288,6 +288,7 @@ async def start_subscription(
                     user_id=user.id,
                     price_minor=price,
                     currency=currency,
+                    purchase=PurchaseKind.SIGNAL_FEED,
                     used_for=f"signal-subscription:{subscription_id}",
                     now=now,
                 )

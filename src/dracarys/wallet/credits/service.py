@@ -14,10 +14,13 @@ from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.wallet.credits import store
 from dracarys.wallet.credits.models import MentorMonth
+from dracarys.wallet.discounts.service import issue_session_credit
 from dracarys.wallet.events import PointsCreditLanded
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, Transfer, TransferSpec
 
+# The purpose points give a mentor-credit redemption (`points.redeemed_for_credit`).
+MENTOR_SESSIONS = "mentor_sessions"
 BONUS_MIN_RATING = 4.7
 BONUS_MIN_ATTENDANCE_BPS = 8_000
 BONUS_CURRENCY = "KES"
@@ -81,10 +84,34 @@ async def credit_redeemed_points(
     redemption_id: uuid.UUID,
     amount_minor: int,
     currency: str,
+    purpose: str,
     now: datetime,
 ) -> None:
-    """A released redemption lands in the wallet once (keyed by the redemption), and
-    `points.credit_landed` answers: what the wallet does with `points.redeemed_for_credit`."""
+    """A released redemption lands once (keyed by the redemption), and
+    `points.credit_landed` answers: what the wallet does with `points.redeemed_for_credit`.
+    Mentor credit (`purpose` "mentor_sessions") becomes a code that pays for mentor
+    sessions only; other credit is spendable wallet balance."""
+    if purpose == MENTOR_SESSIONS:
+        code, issued = await issue_session_credit(
+            conn,
+            redemption_id=redemption_id,
+            user_id=user_id,
+            value_minor=amount_minor,
+            currency=currency,
+            now=now,
+        )
+        if issued:
+            await emit_event(
+                conn,
+                PointsCreditLanded(
+                    user_id=user_id,
+                    redemption_id=redemption_id,
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    session_credit_code=code.code,
+                ),
+            )
+        return
     await credit_points_conversion(
         conn,
         user_id,

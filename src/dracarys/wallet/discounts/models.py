@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
@@ -12,6 +13,24 @@ from dracarys.wire import Schema
 
 # A discount code can be spent at checkout for this long after it was issued.
 DISCOUNT_CODE_VALID_FOR = timedelta(days=90)
+# Mentor credit (a code that pays for sessions only) lasts as long as points do.
+SESSION_CREDIT_VALID_FOR = timedelta(days=365)
+
+
+class PaysFor(StrEnum):
+    """What a code may be spent on: any purchase, or mentor sessions only."""
+
+    ANYTHING = "anything"
+    SESSIONS = "sessions"
+
+
+class PurchaseKind(StrEnum):
+    """What a purchase spending a code buys."""
+
+    SESSION = "session"
+    COHORT = "cohort"
+    SIGNAL_FEED = "signal_feed"
+
 
 # A discount code as a buyer types it into a purchase (matched case-insensitively).
 DiscountCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -31,6 +50,7 @@ class DiscountCode(msgspec.Struct, frozen=True, kw_only=True):
     used_at: datetime | None
     used_for: str | None
     applied_minor: int | None
+    pays_for: PaysFor = PaysFor.ANYTHING
 
 
 class Discount(Schema, kw_only=True):
@@ -54,3 +74,4 @@ class DiscountCodeView(Schema, kw_only=True):
     expires_at: datetime
     used_at: datetime | None
     status: str  # usable | used | expired
+    pays_for: PaysFor = PaysFor.ANYTHING

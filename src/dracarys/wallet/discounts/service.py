@@ -1,7 +1,8 @@
 """Discount codes: issued for what bought them (points converted to a discount, inside
 the conversion's transaction), checked for a quote (`check_discount_code`, reserving
 nothing) and spent inside the purchase's own transaction (`redeem_discount_code`), so a
-code is used if and only if the purchase commits."""
+code is used if and only if the purchase commits. Mentor credit bought with points is a
+code too (`issue_session_credit`), one that pays for mentor sessions only."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from dracarys.platform import Platform
 from dracarys.wallet.discounts import store
 from dracarys.wallet.discounts.models import (
     DISCOUNT_CODE_VALID_FOR,
+    SESSION_CREDIT_VALID_FOR,
     Discount,
     DiscountCode,
     DiscountCodeView,
+    PaysFor,
+    PurchaseKind,
 )
 
 
@@ -49,6 +53,42 @@ async def issue_discount_code(
     )
 
 
+async def issue_session_credit(
+    conn: Connection,
+    *,
+    redemption_id: uuid.UUID,
+    user_id: uuid.UUID,
+    value_minor: int,
+    currency: str,
+    now: datetime,
+) -> tuple[DiscountCode, bool]:
+    """Mentor credit bought with points, as a code that pays for mentor sessions only,
+    once per redemption (a redelivered event finds the code it issued); returns the code
+    and whether this call issued it."""
+    earlier = await store.discount_code_of_redemption(conn, redemption_id)
+    if earlier is not None:
+        return earlier, False
+    issued = await store.insert_discount_code(
+        conn,
+        code="SES-" + secrets.token_hex(5).upper(),
+        redemption_id=redemption_id,
+        user_id=user_id,
+        value_minor=value_minor,
+        currency=currency,
+        created_at=now,
+        expires_at=now + SESSION_CREDIT_VALID_FOR,
+        pays_for=PaysFor.SESSIONS,
+    )
+    return issued, True
+
+
+async def discount_code_of_redemption(
+    conn: Connection, redemption_id: uuid.UUID
+) -> DiscountCode | None:
+    """The code a points redemption bought (a discount, or mentor credit once issued)."""
+    return await store.discount_code_of_redemption(conn, redemption_id)
+
+
 async def discount_code(conn: Connection, code: str) -> DiscountCode | None:
     """The code as stored (whoever owns it), e.g. to say whether it was spent."""
     return await store.discount_code(conn, _normalised(code))
@@ -61,6 +101,7 @@ def _discount(
     user_id: uuid.UUID,
     price_minor: int,
     currency: str,
+    purchase: PurchaseKind,
     now: datetime,
 ) -> Discount:
     """What the code takes off this price, or the refusal naming `discount_code`. Someone
@@ -84,6 +125,11 @@ def _discount(
             f"discount code {code} pays {found.currency} prices; this price is in {currency}",
             field="discount_code",
         )
+    if found.pays_for is PaysFor.SESSIONS and purchase is not PurchaseKind.SESSION:
+        raise InvalidInput(
+            f"{code} is mentor credit: it pays for sessions with a mentor only",
+            field="discount_code",
+        )
     if price_minor <= 0:
         raise InvalidInput("this is free: there is nothing to discount", field="discount_code")
     return Discount(
@@ -103,6 +149,7 @@ async def check_discount_code(
     user_id: uuid.UUID,
     price_minor: int,
     currency: str,
+    purchase: PurchaseKind,
     now: datetime,
 ) -> Discount:
     """What `user_id`'s code would take off a price, for a quote: nothing is reserved, so
@@ -110,7 +157,13 @@ async def check_discount_code(
     code = _normalised(code)
     found = await store.discount_code(conn, code)
     return _discount(
-        found, code, user_id=user_id, price_minor=price_minor, currency=currency, now=now
+        found,
+        code,
+        user_id=user_id,
+        price_minor=price_minor,
+        currency=currency,
+        purchase=purchase,
+        now=now,
     )
 
 
@@ -121,6 +174,7 @@ async def redeem_discount_code(
     user_id: uuid.UUID,
     price_minor: int,
     currency: str,
+    purchase: PurchaseKind,
     used_for: str,
     now: datetime,
 ) -> Discount:
@@ -131,7 +185,13 @@ async def redeem_discount_code(
     code = _normalised(code)
     found = await store.discount_code(conn, code, lock=True)
     discount = _discount(
-        found, code, user_id=user_id, price_minor=price_minor, currency=currency, now=now
+        found,
+        code,
+        user_id=user_id,
+        price_minor=price_minor,
+        currency=currency,
+        purchase=purchase,
+        now=now,
     )
     spent = await store.mark_discount_used(
         conn, discount.code, used_for=used_for, applied_minor=discount.applied_minor, at=now
@@ -153,6 +213,7 @@ async def my_discount_codes(platform: Platform, user_id: uuid.UUID) -> list[Disc
             expires_at=c.expires_at,
             used_at=c.used_at,
             status="used" if c.used_at else "expired" if c.expires_at <= now else "usable",
+            pays_for=c.pays_for,
         )
         for c in codes
     ]

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 
 from dracarys.db import Connection, record, record_or_none, records
-from dracarys.wallet.discounts.models import DiscountCode
+from dracarys.wallet.discounts.models import DiscountCode, PaysFor
 
 _COLUMNS = (
     "code, redemption_id, user_id, value_minor, currency, created_at, expires_at, "
-    "used_at, used_for, applied_minor"
+    "used_at, used_for, applied_minor, pays_for"
 )
 
 
@@ -24,11 +24,12 @@ async def insert_discount_code(
     currency: str,
     created_at: datetime,
     expires_at: datetime,
+    pays_for: PaysFor = PaysFor.ANYTHING,
 ) -> DiscountCode:
     row = await conn.fetchrow(
         f"""INSERT INTO discount_codes (code, redemption_id, user_id, value_minor, currency,
-                                        created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}""",
+                                        created_at, expires_at, pays_for)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}""",
         code,
         redemption_id,
         user_id,
@@ -36,6 +37,7 @@ async def insert_discount_code(
         currency,
         created_at,
         expires_at,
+        pays_for.value,
     )
     assert row is not None  # INSERT ... RETURNING always returns the row
     return record(DiscountCode, row)
@@ -47,6 +49,15 @@ async def discount_code(conn: Connection, code: str, *, lock: bool = False) -> D
     locking = "FOR UPDATE" if lock else ""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM discount_codes WHERE code = $1 {locking}", code
+    )
+    return record_or_none(DiscountCode, row)
+
+
+async def discount_code_of_redemption(
+    conn: Connection, redemption_id: uuid.UUID
+) -> DiscountCode | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM discount_codes WHERE redemption_id = $1", redemption_id
     )
     return record_or_none(DiscountCode, row)
 

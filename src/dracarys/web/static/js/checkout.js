@@ -56,11 +56,15 @@ function askQuote(item, code) {
   });
 }
 
-/** The buyer's unspent codes in this currency, offered as suggestions (none if unavailable). */
-async function usableCodes(currency) {
+/**
+ * The buyer's unspent codes in this currency that may pay for this kind of purchase
+ * (mentor credit pays for sessions only), offered as suggestions (none if unavailable).
+ */
+async function usableCodes(currency, kind) {
   try {
     const codes = await api("/api/v1/wallet/discount-codes");
-    return codes.filter((c) => c.status === "usable" && c.currency === currency);
+    return codes.filter((c) => c.status === "usable" && c.currency === currency &&
+      (c.pays_for !== "sessions" || kind === "session"));
   } catch {
     return [];
   }
@@ -78,7 +82,7 @@ function line(name, label, value, attrs = {}) {
 export async function openCheckout(item) {
   let quote = await askQuote(item, null);
   const key = crypto.randomUUID();
-  const codes = await usableCodes(quote.currency);
+  const codes = await usableCodes(quote.currency, item.kind);
 
   const title = el("h2", { id: "checkout-title" });
   const about = el("p", { id: "checkout-about" });
@@ -92,7 +96,8 @@ export async function openCheckout(item) {
     list: codes.length ? "checkout-codes" : null,
   });
   const codeList = el("datalist", { id: "checkout-codes" },
-    ...codes.map((c) => el("option", { value: c.code }, `${money(c.value_minor, c.currency)} until ${when(c.expires_at)}`)));
+    ...codes.map((c) => el("option", { value: c.code },
+      `${c.pays_for === "sessions" ? "mentor credit, " : ""}${money(c.value_minor, c.currency)} until ${when(c.expires_at)}`)));
   const apply = el("button", { type: "button" }, "Apply code");
   const codeField = el("div", { class: "field" },
     el("label", { for: "checkout-code" }, "Discount code"),

@@ -165,7 +165,7 @@ async function loadRedemptions() {
     el("strong", {}, `${num(r.points, 0)} points → ${words(r.target)}`),
     el("span", { class: "hint" }, ` · ${when(r.created_at)} · ${money(r.value_minor, r.currency)}`),
     el("p", {}, REDEMPTION_STATUS[r.status] || words(r.status),
-      r.discount_code ? ` · code ${r.discount_code}` : "",
+      r.discount_code ? ` · code ${r.discount_code}${r.target === "mentor_credit" ? " (pays for mentor sessions only)" : ""}` : "",
       r.status === "held" && r.release_at ? ` (until ${when(r.release_at)})` : ""))));
   if (!redemptions.length) list.append(el("li", { class: "hint" }, "No redemptions yet."));
 }
