@@ -321,6 +321,25 @@ async def test_an_invoice_downloads_as_pdf_and_points_convert_after_the_rules_ar
     await expect(page.locator("#points-balance")).to_have_text(
         "You have 500 points, worth 5.00 KES."
     )
+
+    # Mentor credit: held like wallet credit, then a code that pays for sessions only.
+    await expect(page.locator("#cv-rule-mentor_credit")).to_contain_text("KYC level 2")
+    await page.get_by_label("Mentor credit (pays for sessions only)").check()
+    await points_input.fill("100")
+    await page.get_by_role("button", name="Review").click()
+    await expect(confirm).to_contain_text(
+        "Convert 100 points into mentor credit (sessions only) worth 1.00 KES?"
+    )
+    await page.get_by_role("button", name="Confirm").click()
+    await expect(page.locator("#cv-result")).to_contain_text(
+        "1.00 KES of mentor credit, held until"
+    )
+    await expect(page.locator("#cv-result")).to_contain_text(
+        "the checkout offers when you book a session"
+    )
+    await expect(page.locator("#points-balance")).to_have_text(
+        "You have 400 points, worth 4.00 KES."
+    )
     await screenshot(page, "wallet-points-converted")
 
 

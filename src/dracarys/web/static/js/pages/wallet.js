@@ -377,7 +377,9 @@ async function loadInvoices() {
 
 // ---- converting points --------------------------------------------------------------------
 
-const TARGET_WORDS = { discount: "a discount code", credit: "wallet credit" };
+const TARGET_WORDS = {
+  discount: "a discount code", credit: "wallet credit", mentor_credit: "mentor credit (sessions only)",
+};
 
 function targetRule(target) {
   return conversionPolicy?.targets.find((t) => t.target === target) || null;
@@ -416,7 +418,7 @@ async function loadPoints() {
   pointsBalance = balance.balance;
   byId("points-balance").textContent =
     `You have ${num(pointsBalance, 0)} points, worth ${pointsWorth(pointsBalance)}.`;
-  for (const target of ["discount", "credit"]) {
+  for (const target of ["discount", "credit", "mentor_credit"]) {
     const rule = targetRule(target);
     byId(`cv-rule-${target}`).textContent = rule ? ruleWords(rule) : "Not available.";
   }
@@ -502,7 +504,10 @@ async function confirmConversion() {
     /** @type {HTMLFormElement} */ (byId("convert-form")).reset();
     byId("cv-result").textContent = redemption.discount_code
       ? `Done: your discount code is ${redemption.discount_code}, worth ${money(redemption.value_minor, redemption.currency)}.`
-      : `Done: ${money(redemption.value_minor, redemption.currency)} of wallet credit, held until ${when(redemption.release_at)}.`;
+      : target === "mentor_credit"
+        ? `Done: ${money(redemption.value_minor, redemption.currency)} of mentor credit, held until ${when(redemption.release_at)}; ` +
+          "then it is a code the checkout offers when you book a session."
+        : `Done: ${money(redemption.value_minor, redemption.currency)} of wallet credit, held until ${when(redemption.release_at)}.`;
     await Promise.all([loadPoints(), loadRedemptions()]);
   } catch (error) {
     const plain = humane(error, (field, message) => {
@@ -510,7 +515,7 @@ async function confirmConversion() {
         return { field, message: "You do not have that many points." };
       }
       if (field === "target" && /identity/.test(message)) {
-        return { field, message: "Wallet credit needs a verified identity. Verify your identity first." };
+        return { field, message: `${target === "mentor_credit" ? "Mentor" : "Wallet"} credit needs a verified identity. Verify your identity first.` };
       }
       return null;
     });
