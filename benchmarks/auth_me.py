@@ -13,32 +13,30 @@ PostgreSQL and Redis come from `TEST_DATABASE_URL` (an admin DSN) and `REDIS_URL
 127.0.0.1. Contenders alternate over rounds and each keeps its best round, so a burst of
 other load on the machine does not decide the comparison.
 
-Last three runs (5 rounds of 10 s each, 64 connections, one after the other; load average
-before them 6.2, 7.7 and 4.8: the 2-core box was shared with other test runs; Python
-3.11.7, litestar 2.25.0, uvicorn 0.54.0, asyncpg 0.32.0, PostgreSQL 15.20, Redis 7.0.15):
+Last run (2026-12-04, 2 rounds of 8 s, 64 connections, load average before it 1.04; 2-core
+box, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0, asyncpg 0.32.0, PostgreSQL 15.20,
+Redis 7.0.15):
 
-  contender                  req/s           p50 ms            p99 ms
-  bare Litestar, one query   3,605 3,642 3,234   17.7 17.1 18.0   41.0 51.1 53.4
-  Dracarys /api/v1/me        2,605 2,871 2,171   21.5 22.4 29.5   93.4 48.4 66.1
-  Dracarys, cache off        1,451 1,928 1,559   39.0 30.6 35.2  186.6 94.5 159.1
+  contender                  req/s    p50 ms   p99 ms
+  bare Litestar, one query   5,077    12.51    17.88
+  Dracarys /api/v1/me        3,331    18.86    30.85
+  Dracarys, cache off        2,515    23.98    57.45
 
-  ours vs bare: throughput 1.38x, 1.27x, 1.49x lower; p99 2.28x, 0.95x, 1.24x.
+  ours vs bare: throughput 1.52x lower, p99 1.73x. The goal (1.3x on both) is not met.
 
-Goal (within 1.3x on both) met in one run of three; on this busy box the figures move
-with the other load, the p99 most. The session cache alone gives 1.4-1.8x the
-throughput of reading the session on every request (cache off).
-
-Where our request's CPU goes beyond the bare handler's (py-spy under the same load, per
-request, in the event loop: ours 315 us, bare 241 us): the Prometheus middleware about
-35 us, authentication about 25 us (Litestar's middleware layer, the cached token and
-session lookups, the two dependencies), the request-id and metrics `send` wrappers the
-rest; the query and asyncpg's reset on release (a second round trip on every pool use,
-40-50 us) cost the same in both. Fixed on the way: PyJWT's checks on every request (about
+Where our request's CPU goes beyond the bare handler's (cProfile in process, per
+request, 2026-12-04): spread thin over what the platform adds, each a few microseconds —
+the request layer (request id, input guard, metrics with five Prometheus updates), the
+rate limit (a local block of a Redis-leased window), authentication (Litestar's
+middleware, the token check, the session cache), two dependencies, opening the sealed
+contact fields; the query and asyncpg's reset on release (a second round trip on every
+pool use) cost the same in both. Fixed on the way: PyJWT's checks on every request (about
 100 us; now once per token), the anyio task group Litestar used for the handler's two
 dependencies (about 15 % of the CPU), a copy of the route handler per guard call, a
-burst of session reads from every request in flight when an entry expired, and full
-garbage collections over the start-up heap (130-290 ms pauses, now about 3 ms:
-`dracarys serve` freezes that heap).
+burst of session reads from every request in flight when an entry expired, full garbage
+collections over the start-up heap (130-290 ms pauses, now about 3 ms: `dracarys serve`
+freezes that heap), and three edge middlewares with three `send` wrappers (now one layer,
+one wrapper).
 """
 
 from __future__ import annotations
