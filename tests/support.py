@@ -25,6 +25,7 @@ from dracarys.identity.models import MentorStatusInput
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.profiles.admin import set_mentor_status
 from dracarys.platform import Platform
+from dracarys.points.ledger import service as points_ledger
 from dracarys.settings import Settings
 from dracarys.trading import store as trading_store
 from dracarys.wallet.balances.service import balances_of
@@ -242,4 +243,19 @@ async def add_instrument(
     async with pool.acquire() as conn:
         await trading_store.upsert_instrument(
             conn, symbol=symbol, feed=feed, tick_size=0.01, qty_step=1.0, min_qty=min_qty
+        )
+
+
+async def give_points(platform: Platform, user_id: uuid.UUID, points: int) -> None:
+    """Points in the user's ledger, as an admin's adjustment would post them."""
+    async with platform.pool.acquire() as conn, conn.transaction():
+        await points_ledger.adjust(
+            conn,
+            platform,
+            user_id=user_id,
+            change=points,
+            reason_code="adjustment",
+            related_entity=None,
+            key=f"seed:{uuid.uuid4()}",
+            source_ip=None,
         )

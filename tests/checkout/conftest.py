@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 from dracarys.platform import Platform
-from dracarys.points.ledger import service as points_ledger
 from tests.mentorship import conftest as mentorship_fixtures
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, give_points
 
 # The mentorship suite's fixtures, shared: fresh-token headers, mentors, funded mentees.
 auth = mentorship_fixtures.auth
@@ -17,21 +16,7 @@ make_mentor = mentorship_fixtures.make_mentor
 make_mentee = mentorship_fixtures.make_mentee
 
 QUOTE = "/api/v1/checkout/quote"
-
-
-async def give_points(platform: Platform, user_id: uuid.UUID, points: int) -> None:
-    """Points in the user's ledger, as an admin's adjustment would post them."""
-    async with platform.pool.acquire() as conn, conn.transaction():
-        await points_ledger.adjust(
-            conn,
-            platform,
-            user_id=user_id,
-            change=points,
-            reason_code="adjustment",
-            related_entity=None,
-            key=f"seed:{uuid.uuid4()}",
-            source_ip=None,
-        )
+__all__ = ["auth", "buy_discount_code", "give_points", "make_mentee", "make_mentor", "quote"]
 
 
 async def buy_discount_code(

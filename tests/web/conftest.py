@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ import pytest
 import uvicorn
 
 from dracarys.app import create_app
+from dracarys.clock import SystemClock
+from dracarys.db import Database
+from dracarys.db.pool import create_pool
+from dracarys.platform import Platform
 from tests.conftest import make_settings
 from tests.messaging.simulators import SmtpSimulator
 from workers.runtime import embedded_background
@@ -212,3 +217,18 @@ async def assert_accessible(page: Any, label: str) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 1, f"{label} scrolls sideways by {overflow}px"
+
+
+@asynccontextmanager
+async def platform_of(server: LiveServer, tmp_path: Path) -> AsyncIterator[Platform]:
+    """The live server's database, for what a test does as staff, as a seeder or as the
+    platform's own jobs (a pool of its own, closed after)."""
+    pool = await create_pool(server.database_url, min_size=1, max_size=4)
+    try:
+        yield Platform(
+            settings=make_settings(server.database_url, tmp_path),
+            database=Database(pool=pool, dsn=server.database_url),
+            clock=SystemClock(),
+        )
+    finally:
+        await pool.close()

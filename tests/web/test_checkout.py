@@ -8,8 +8,6 @@ that take it (the mentors page's rate filter, the mentor console's feed plan).""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,18 +15,13 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from dracarys.clock import SystemClock
-from dracarys.db import Database
-from dracarys.db.pool import create_pool
-from dracarys.platform import Platform
-from tests.checkout.conftest import give_points
-from tests.conftest import make_settings
-from tests.support import fund_wallet, vet
+from tests.support import fund_wallet, give_points, vet
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     Account,
     LiveServer,
     assert_accessible,
+    platform_of,
     register,
     screenshot,
     sign_in,
@@ -37,20 +30,6 @@ from tests.web.conftest import (
 pytestmark = pytest.mark.browser
 
 EVERY_DAY = [{"weekday": d, "start": "00:00", "end": "23:00"} for d in range(7)]
-
-
-@asynccontextmanager
-async def platform_of(server: LiveServer, tmp_path: Path) -> AsyncIterator[Platform]:
-    """The live server's database, for what a test does as staff or as the platform."""
-    pool = await create_pool(server.database_url, min_size=1, max_size=2)
-    try:
-        yield Platform(
-            settings=make_settings(server.database_url, tmp_path),
-            database=Database(pool=pool, dsn=server.database_url),
-            clock=SystemClock(),
-        )
-    finally:
-        await pool.close()
 
 
 async def headers_of(server: LiveServer, account: Account) -> dict[str, str]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,19 +15,15 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from dracarys.clock import SystemClock
 from dracarys.curriculum import seed_curriculum_demo
-from dracarys.db import Database
-from dracarys.db.pool import create_pool
 from dracarys.identity import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship import seed_mentorship_demo
-from dracarys.platform import Platform
-from tests.conftest import make_settings
 from tests.support import fund_wallet
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     LiveServer,
     assert_accessible,
+    platform_of,
     register,
     screenshot,
     sign_in,
@@ -40,19 +34,6 @@ pytestmark = pytest.mark.browser
 BARAKA = DEMO_MENTORS[0]
 EQUITY_LABEL = re.compile(r"^Equity of the signal book: .* at the start, .* now, \d+ marks$")
 CONFIRM = re.compile(r"^Confirm and pay ")
-
-
-@asynccontextmanager
-async def platform_of(server: LiveServer, tmp_path: Path) -> AsyncIterator[Platform]:
-    pool = await create_pool(server.database_url, min_size=1, max_size=4)
-    try:
-        yield Platform(
-            settings=make_settings(server.database_url, tmp_path),
-            database=Database(pool=pool, dsn=server.database_url),
-            clock=SystemClock(),
-        )
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

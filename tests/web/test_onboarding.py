@@ -11,7 +11,6 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,16 @@ import asyncpg
 import pytest
 from playwright.async_api import expect
 
-from dracarys.clock import SystemClock
 from dracarys.curriculum import seed_curriculum_demo
-from dracarys.db import Database
-from dracarys.db.pool import create_pool
 from dracarys.identity import DEMO_MENTORS, seed_identity_demo
 from dracarys.mentorship import seed_mentorship_demo
-from dracarys.platform import Platform
-from tests.conftest import make_settings
 from tests.support import fund_wallet
 from tests.web.conftest import (
     PASSWORD,
     PHONE_VIEWPORT,
     LiveServer,
     assert_accessible,
+    platform_of,
     register,
     screenshot,
     sign_in,
@@ -45,24 +40,10 @@ DESKTOP = {"width": 1280, "height": 900}
 ONBOARDING_PROGRAM = "Start here: your first two weeks"
 
 
-@asynccontextmanager
-async def demo_platform(server: LiveServer, tmp_path: Path) -> AsyncIterator[Platform]:
-    """The live server's database, for what a test does as the platform."""
-    pool = await create_pool(server.database_url, min_size=1, max_size=4)
-    try:
-        yield Platform(
-            settings=make_settings(server.database_url, tmp_path),
-            database=Database(pool=pool, dsn=server.database_url),
-            clock=SystemClock(),
-        )
-    finally:
-        await pool.close()
-
-
 @pytest.fixture
 async def demo(live_server: LiveServer, tmp_path: Path) -> LiveServer:
     """The live server with the demo's mentors, programs and onboarding cohort."""
-    async with demo_platform(live_server, tmp_path) as platform:
+    async with platform_of(live_server, tmp_path) as platform:
         await seed_identity_demo(platform)
         await seed_mentorship_demo(platform)
         await seed_curriculum_demo(platform)
@@ -328,7 +309,7 @@ async def test_a_suggested_paid_program_is_enrolled_in_through_the_checkout(
     await expect(dialog.get_by_role("button", name="Confirm and pay 2,500.00 KES")).to_be_disabled()
     assert await enrolments_of(demo.database_url, member.id) == []
 
-    async with demo_platform(demo, tmp_path) as platform:
+    async with platform_of(demo, tmp_path) as platform:
         await fund_wallet(platform.pool, member.id, "KES", 300_000, datetime.now(UTC))
     await dialog.get_by_role("button", name="check again").click()
     await dialog.get_by_role("button", name="Confirm and pay 2,500.00 KES").click()

@@ -10,26 +10,12 @@ from typing import Any
 
 from dracarys.identity import Role
 from dracarys.platform import Platform
-from dracarys.points.ledger import service as ledger
 from tests.points.conftest import balance_of
+from tests.support import give_points
 
 URL = "/api/v1/wallet/convert-points"
 ADMIN = "/api/v1/admin/points/merch"
 ADDRESS = {"line1": "Kenyatta Avenue 12", "city": "Nairobi", "postal_code": "00100"}
-
-
-async def _give(platform: Platform, user: uuid.UUID, points: int) -> None:
-    async with platform.pool.acquire() as conn, conn.transaction():
-        await ledger.adjust(
-            conn,
-            platform,
-            user_id=user,
-            change=points,
-            reason_code="adjustment",
-            related_entity=None,
-            key=f"seed:{uuid.uuid4()}",
-            source_ip=None,
-        )
 
 
 async def _member_with_address(client: Any, platform: Platform, make_user: Any) -> Any:
@@ -69,7 +55,7 @@ async def test_an_order_is_placed_at_the_price_from_stock_to_the_profile_address
     await _stock(client, admin, "mug", name="Mug", points=2_500, stock=1)
     await _stock(client, admin, "old-cap", name="Old cap", points=100, active=False)
     member = await _member_with_address(client, platform, make_user)
-    await _give(platform, member.id, 10_000)
+    await give_points(platform, member.id, 10_000)
 
     catalogue = (await client.get("/api/v1/points/merch", headers=member.headers)).json()
     assert [(i["code"], i["points"], i["stock"]) for i in catalogue] == [("mug", 2_500, 1)]
@@ -109,7 +95,7 @@ async def test_without_an_address_nothing_is_ordered_or_spent(
     admin = await make_user(role=Role.ADMIN, two_factor=True)
     await _stock(client, admin, "journal", name="Journal", points=400, stock=5)
     member = await make_user()
-    await _give(platform, member.id, 1_000)
+    await give_points(platform, member.id, 1_000)
     refused = await _redeem(client, member, 400, "journal")
     assert refused.status_code == 409
     assert "add one on your Account page" in refused.json()["detail"]
@@ -124,7 +110,7 @@ async def test_admins_move_orders_a_step_at_a_time_and_a_cancel_refunds_once(
     admin = await make_user(role=Role.ADMIN, two_factor=True)
     await _stock(client, admin, "tee", name="T-shirt", points=600, stock=3)
     member = await _member_with_address(client, platform, make_user)
-    await _give(platform, member.id, 2_000)
+    await give_points(platform, member.id, 2_000)
     first = (await _redeem(client, member, 600, "tee")).json()["id"]
     second = (await _redeem(client, member, 600, "tee")).json()["id"]
     assert await balance_of(platform.pool, member.id) == 800
