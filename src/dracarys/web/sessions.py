@@ -29,9 +29,7 @@ def mentor_sessions_page() -> Response[str]:
     """The mentor's week of booked sessions in their timezone (join, attendance, complete,
     rate the mentee, recording link), the availability editor with a preview of the slots
     mentees see, and session types."""
-    return render_page(
-        "mentor_sessions.html", page="mentor_sessions", title="Teaching sessions"
-    )
+    return render_page("mentor_sessions.html", page="mentor_sessions", title="Teaching sessions")
 
 
 ROUTES: list[Any] = [my_sessions_page, mentor_sessions_page]
