@@ -219,7 +219,7 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
         await learner.get_by_role("link", name="My sessions").click()
         await learner.wait_for_url(f"{server.url}/sessions")
         upcoming = learner.locator(f"#upcoming li[data-booking-id='{first['id']}']")
-        await expect(upcoming).to_contain_text("Forex review")
+        await expect(upcoming).to_contain_text("Forex review · 1:1 with Wanjiru Teacher")
         await expect(upcoming).to_contain_text("1,500.00 KES")
 
         # ---- the mentor sees it in the week calendar ------------------------------------
@@ -355,9 +355,9 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
         await expect(done.get_by_role("link", name="Watch the recording")).to_have_attribute(
             "href", "https://video.example.com/rec/forex-review"
         )
-        await done.get_by_label("Your rating of the mentor").select_option("5")
-        await done.get_by_role("button", name="Rate the mentor").click()
-        await expect(done).to_contain_text("You rated the mentor 5 of 5.")
+        await done.get_by_label("Your rating of Wanjiru Teacher").select_option("5")
+        await done.get_by_role("button", name="Rate Wanjiru Teacher").click()
+        await expect(done).to_contain_text("You rated Wanjiru Teacher 5 of 5.")
         await screenshot(learner, "sessions-09-mentee-rated")
         async with server.api() as client:
             of_mentor = (await client.get(f"/api/v1/mentors/{mentor.id}/reviews")).json()
@@ -382,6 +382,8 @@ async def test_the_mentor_edits_availability_offers_a_type_and_previews_its_slot
     # A new schedule: weekday mornings in Nairobi, and one date away all day.
     await page.get_by_label("Name", exact=True).fill("Mornings")
     await page.get_by_label("Timezone", exact=True).fill("Africa/Nairobi")
+    # Monday until midnight: "To" 12:00 AM is the end of the day.
+    await page.locator("#weekly-rows li").first.get_by_label("To").fill("00:00")
     away = (datetime.now(UTC) + timedelta(days=3)).date()
     await page.get_by_role("button", name="Add a date override").click()
     await page.locator("#override-rows li").last.get_by_label("Date").fill(away.isoformat())
@@ -396,6 +398,7 @@ async def test_the_mentor_edits_availability_offers_a_type_and_previews_its_slot
     assert schedules[0]["timezone"] == "Africa/Nairobi"
     assert schedules[0]["date_overrides"] == [{"date": away.isoformat(), "intervals": []}]
     assert len(schedules[0]["weekly_hours"]) == 5
+    assert schedules[0]["weekly_hours"][0] == {"weekday": 0, "start": "09:00", "end": "24:00"}
     await screenshot(page, "mentor-availability-saved")
 
     # A price typed in major units, refused with a sentence by its field, then accepted.

@@ -42,6 +42,7 @@ class BookingView(Schema):
     refunded_minor: int
     # What the mentee rated the session's mentor, once they have.
     my_rating: int | None = None
+    mentor_name: str = ""
 
 
 class CancellationQuote(Schema):

@@ -20,7 +20,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
-from dracarys.identity import CurrentUser
+from dracarys.identity import CurrentUser, display_names
 from dracarys.mentorship import events
 from dracarys.mentorship.bookings.models import BookingInput, BookingView, CancellationQuote
 from dracarys.mentorship.schedules.models import SessionKind, SessionType
@@ -50,6 +50,7 @@ async def _booking_view(
     session = await store.session(conn, booking.session_id)
     assert session is not None
     rated = await store.ratings_given(conn, booking.mentee_id, [session.id])
+    names = await display_names(conn, platform.settings, [session.mentor_id])
     return BookingView(
         id=booking.id,
         session=session_view(platform, session, show_room=booking.status == "confirmed"),
@@ -60,6 +61,7 @@ async def _booking_view(
         escrow_id=booking.escrow_id,
         refunded_minor=booking.refunded_minor,
         my_rating=rated.get((session.id, session.mentor_id)),
+        mentor_name=names.get(session.mentor_id, ""),
     )
 
 

@@ -236,7 +236,8 @@ function weeklyRow(hours = { weekday: 0, start: "09:00", end: "17:00" }) {
       el("select", { id: `${rowId}-weekday`, "data-row-field": "weekday" },
         ...WEEKDAYS.map((name, index) => el("option", { value: index, selected: index === hours.weekday }, name)))),
     timeInput("start", "From", hours.start, rowId),
-    timeInput("end", "To", hours.end === "24:00" ? "23:59" : hours.end, rowId),
+    // Midnight as an end is the end of the day: 24:00 on the wire, 00:00 in a time input.
+    timeInput("end", "To", hours.end === "24:00" ? "00:00" : hours.end, rowId),
     el("button", { type: "button", class: "remove", onclick: () => row.remove(), "aria-label": "Remove these hours" }, "Remove"));
   return row;
 }
@@ -248,14 +249,15 @@ function overrideRow(date = "", interval = null) {
     el("div", { class: "field" }, el("label", { for: `${rowId}-date` }, "Date"),
       el("input", { id: `${rowId}-date`, type: "date", value: date, "data-row-field": "date" })),
     timeInput("start", "From (empty: away all day)", interval?.start, rowId),
-    timeInput("end", "To", interval?.end, rowId),
+    timeInput("end", "To", interval?.end === "24:00" ? "00:00" : interval?.end, rowId),
     el("button", { type: "button", class: "remove", onclick: () => row.remove(), "aria-label": "Remove this override" }, "Remove"));
   return row;
 }
 
 function rowValue(row, field) {
   const control = row.querySelector(`[data-row-field="${field}"]`);
-  return control ? /** @type {HTMLInputElement} */ (control).value : "";
+  const value = control ? /** @type {HTMLInputElement} */ (control).value : "";
+  return field === "end" && value === "00:00" ? "24:00" : value;
 }
 
 function fillSchedule(schedule) {

@@ -151,7 +151,7 @@ function ratingForm(booking) {
   const form = el("form", { class: "rating-form", novalidate: true, "aria-label": `Rate ${booking.session.title}` },
     el("div", { class: "row" },
       el("div", { class: "field" },
-        el("label", { for: `rating-${id}` }, "Your rating of the mentor"),
+        el("label", { for: `rating-${id}` }, `Your rating of ${booking.mentor_name || "the mentor"}`),
         el("select", { id: `rating-${id}`, name: "rating", "aria-describedby": `rating-${id}-error` },
           ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n }, `${n} of 5`))),
         el("p", { class: "field-error", id: `rating-${id}-error` })),
@@ -160,7 +160,7 @@ function ratingForm(booking) {
         el("textarea", { id: `comment-${id}`, name: "comment", rows: 2, maxlength: 2000, "aria-describedby": `comment-${id}-error` }),
         el("p", { class: "field-error", id: `comment-${id}-error` }))),
     el("p", { class: "form-error", role: "alert" }),
-    el("button", { type: "submit", class: "primary" }, "Rate the mentor"));
+    el("button", { type: "submit", class: "primary" }, `Rate ${booking.mentor_name || "the mentor"}`));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFormError(form);
@@ -183,7 +183,8 @@ function ratingForm(booking) {
 function summary(b) {
   const s = b.session;
   return [
-    el("div", {}, el("strong", {}, s.title), el("span", { class: "hint" }, ` · ${KINDS[s.kind] || s.kind}`)),
+    el("div", {}, el("strong", {}, s.title),
+      el("span", { class: "hint" }, ` · ${KINDS[s.kind] || s.kind}${b.mentor_name ? ` with ${b.mentor_name}` : ""}`)),
     el("div", { class: "hint" },
       `${when(s.starts_at)} – ${new Date(s.ends_at).toLocaleTimeString()} · ${money(b.amount_minor, b.currency)}` +
       (b.refunded_minor ? ` · refunded ${money(b.refunded_minor, b.currency)}` : "")),
@@ -211,7 +212,7 @@ function pastItem(b) {
     el("p", { class: "hint" }, state),
     s.recording_url ? el("p", {}, el("a", { href: s.recording_url, target: "_blank", rel: "noopener" }, "Watch the recording")) : null,
     s.status === "completed" && b.status === "confirmed"
-      ? b.my_rating ? el("p", { class: "rated" }, `You rated the mentor ${b.my_rating} of 5.`) : ratingForm(b)
+      ? b.my_rating ? el("p", { class: "rated" }, `You rated ${b.mentor_name || "the mentor"} ${b.my_rating} of 5.`) : ratingForm(b)
       : null);
 }
 
