@@ -365,6 +365,10 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
         assert [r["rating"] for r in of_mentor] == [5]
         assert [(r["rating"], r["comment"]) for r in of_mentee] == [(4, "Came prepared.")]
         await check_both_widths(learner, "my-sessions-past")
+        # The mentor's page is the mentor's: a mentee is told so and sees no calendar.
+        await learner.goto(f"{server.url}/mentor/sessions")
+        await expect(learner.get_by_role("heading", name="Not allowed")).to_be_visible()
+        await expect(learner.locator("#week")).to_have_count(0)
     finally:
         await mentee_ctx.close()
         await mentor_ctx.close()

@@ -327,7 +327,7 @@ def cancellation_terms(
     full_refund_until = session.starts_at - timedelta(hours=hours)
     if not by_mentee:
         bps = FULL_REFUND_BPS
-        policy = "The mentor is calling the session off, so everything paid comes back."
+        policy = "A cancellation by the mentor (or by staff) gives everything paid back."
     elif now <= full_refund_until:
         bps = FULL_REFUND_BPS
         policy = (

@@ -194,8 +194,10 @@ function summary(b) {
 function upcomingItem(b) {
   const joinBox = el("div", { class: "join-box", role: "status", "aria-live": "polite" });
   const oneOnOne = b.session.kind === "one_on_one" && b.session.session_type_id;
+  const opens = new Date(new Date(b.session.starts_at).getTime() - 15 * 60_000).toISOString();
   return el("li", { dataset: { bookingId: b.id, sessionId: b.session.id } },
     ...summary(b),
+    el("p", { class: "hint" }, `The room opens at ${when(opens)}.`),
     el("div", { class: "row" },
       el("button", { type: "button", class: "primary", onclick: () => join(b, joinBox) }, `Join ${b.session.title}`),
       el("button", { type: "button", onclick: () => downloadInvitation(b) }, "Download invitation (.ics)"),
