@@ -381,6 +381,19 @@ async def test_the_mentor_edits_availability_offers_a_type_and_previews_its_slot
     page = await context.new_page()
     await sign_in(page, live_server, mentor, "/mentor/sessions")
     await expect(page.locator("#week li.week-day")).to_have_count(7)
+    monday = monday_of(datetime.now(UTC)).date()
+    await expect(page.locator("#week li.week-day").first).to_have_attribute(
+        "data-date", monday.isoformat()
+    )
+    await page.get_by_role("button", name="Previous week").click()
+    await expect(page.locator("#week li.week-day").first).to_have_attribute(
+        "data-date", (monday - timedelta(days=7)).isoformat()
+    )
+    await page.get_by_role("button", name="Next week").click()
+    await page.get_by_role("button", name="Next week").click()
+    await expect(page.locator("#week li.week-day").last).to_have_attribute(
+        "data-date", (monday + timedelta(days=13)).isoformat()
+    )
     await expect(page.get_by_label("Schedule", exact=True)).to_have_value("")
 
     # A new schedule: weekday mornings in Nairobi, and one date away all day.

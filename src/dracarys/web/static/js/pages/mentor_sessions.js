@@ -19,6 +19,8 @@ let weekStart = null;
 /** @type {any[]} */ let schedules = [];
 /** @type {any[]} */ let sessionTypes = [];
 let rowCounter = 0;
+/** Each week load's number: a slower, older answer never replaces a newer one. */
+let weekRequest = 0;
 
 function status(text) {
   byId("mentor-sessions-status").textContent = text;
@@ -56,7 +58,9 @@ function dayLabel(isoDate) {
 async function loadWeek() {
   const query = new URLSearchParams({ days: "7" });
   if (weekStart) query.set("start_date", weekStart);
+  const request = ++weekRequest;
   const week = await api(`/api/v1/mentor/sessions?${query}`);
+  if (request !== weekRequest) return;
   weekStart = week.start_date;
   const last = addDays(week.start_date, 6);
   byId("week-heading").textContent = `Week of ${dayLabel(week.start_date)} – ${dayLabel(last)}`;
