@@ -159,3 +159,40 @@ async def test_a_booked_session_takes_a_recording_link_its_mentee_then_sees(
     assert saved.status_code == 200, saved.text
     mine = (await client.get("/api/v1/bookings", headers=auth(mentee))).json()
     assert mine[0]["session"]["recording_url"] == url
+
+
+async def test_a_cancellation_confirming_a_refund_the_deadline_has_since_changed_is_refused(
+    client: Client, auth: Auth, pool: asyncpg.Pool, make_mentor, make_mentee, clock: ManualClock
+) -> None:
+    mentor = await make_mentor(price_minor=PRICE)
+    mentee = await make_mentee()
+    booking = (await book(client, auth(mentee), mentor.types["one_on_one"], WEDNESDAY_9_EAT)).json()
+    clock.set(WEDNESDAY_9_EAT - timedelta(hours=24))
+    shown = (
+        await client.get(f"/api/v1/bookings/{booking['id']}/cancellation", headers=auth(mentee))
+    ).json()
+    assert shown["refund_minor"] == PRICE
+    clock.advance(timedelta(seconds=1))  # the full-refund deadline passes before the click
+
+    refused = await client.post(
+        f"/api/v1/bookings/{booking['id']}/cancel",
+        json={"expected_refund_minor": shown["refund_minor"]},
+        headers=auth(mentee),
+    )
+
+    assert refused.status_code == 409, refused.text
+    assert (
+        "the refund is now KES 1,000.00, not the KES 2,000.01 you were shown"
+        in (refused.json()["detail"])
+    )
+    assert await balance(pool, mentee.id) == (1_000_000 - PRICE, 1_000_000)
+    requoted = (
+        await client.get(f"/api/v1/bookings/{booking['id']}/cancellation", headers=auth(mentee))
+    ).json()
+    accepted = await client.post(
+        f"/api/v1/bookings/{booking['id']}/cancel",
+        json={"expected_refund_minor": requoted["refund_minor"]},
+        headers=auth(mentee),
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["refunded_minor"] == PRICE // 2

@@ -323,7 +323,9 @@ class BookingController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
-        return await bookings.cancel_booking(platform, current_user, booking_id)
+        return await bookings.cancel_booking(
+            platform, current_user, booking_id, data.expected_refund_minor
+        )
 
     @post(
         "/bookings/{booking_id:uuid}/reschedule",

@@ -29,6 +29,8 @@ class RescheduleInput(Input):
 
 class CancelInput(Input):
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    # The refund the member was shown (the quote): cancelling refuses a different one.
+    expected_refund_minor: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 class BookingView(Schema):

@@ -32,6 +32,7 @@ from dracarys.mentorship.schedules.service import (
 from dracarys.mentorship.sessions import store
 from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, SessionView
 from dracarys.mentorship.sessions.service import new_room_name, session_view
+from dracarys.money import format_money
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit
 from dracarys.platform import Platform
@@ -420,8 +421,14 @@ async def _cancel_one(
 
 
 async def cancel_booking(
-    platform: Platform, actor: CurrentUser, booking_id: uuid.UUID
+    platform: Platform,
+    actor: CurrentUser,
+    booking_id: uuid.UUID,
+    expected_refund_minor: int | None = None,
 ) -> BookingView:
+    """Cancel under the refund policy. With `expected_refund_minor` (what the caller was
+    quoted), a refund that would differ — the full-refund deadline passed in between — is
+    refused with a 409 naming the new amount, and nothing changes."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         found = await store.booking(conn, booking_id)
@@ -435,6 +442,16 @@ async def cancel_booking(
         by_mentee = _ensure_cancellable(actor, booking, session, now)
         if booking.status == "cancelled":
             return await _booking_view(platform, conn, booking)
+        if expected_refund_minor is not None:
+            terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
+            if terms.refund_minor != expected_refund_minor:
+                now_minor = format_money(terms.refund_minor, booking.currency)
+                shown_minor = format_money(expected_refund_minor, booking.currency)
+                raise Conflict(
+                    f"the refund is now {now_minor}, not the {shown_minor} you were shown; "
+                    "check the new amount and confirm again",
+                    field="expected_refund_minor",
+                )
         await _cancel_one(
             conn, platform, booking, session, actor=actor, by_mentee=by_mentee, now=now
         )

@@ -65,36 +65,58 @@ function sentence(error) {
 // ---- cancelling under the refund policy ----------------------------------------------
 
 async function cancel(booking) {
+  const quoteUrl = `/api/v1/bookings/${booking.id}/cancellation`;
   let quote;
   try {
-    quote = await api(`/api/v1/bookings/${booking.id}/cancellation`);
+    quote = await api(quoteUrl);
   } catch (error) {
     flash(sentence(error));
     return;
   }
-  const refund = money(quote.refund_minor, quote.currency);
+  const lines = el("dl", { class: "checkout-lines" });
+  const policy = el("p", { id: "cancel-policy" });
+  const deadline = el("p", { class: "hint" });
   const error = el("p", { class: "form-error", role: "alert" });
-  const confirm = el("button", { type: "button", class: "primary", id: "cancel-confirm" }, `Cancel and refund ${refund}`);
+  const confirm = el("button", { type: "button", class: "primary", id: "cancel-confirm" });
   const keep = el("button", { type: "button" }, "Keep the booking");
   const dialog = openDialog("cancel-dialog", "Cancel this session?", [
     el("p", {}, el("strong", {}, booking.session.title), ` · ${when(booking.session.starts_at)}`),
-    el("dl", { class: "checkout-lines" },
-      el("div", { dataset: { line: "paid" } }, el("dt", {}, "You paid"), el("dd", {}, money(quote.paid_minor, quote.currency))),
-      el("div", { dataset: { line: "refund" }, class: "checkout-total" }, el("dt", {}, "Refund to your wallet"), el("dd", {}, refund))),
-    el("p", { id: "cancel-policy" }, quote.policy),
-    el("p", { class: "hint" }, `Everything comes back if you cancel before ${when(quote.full_refund_until)}.`),
-    error,
+    lines, policy, deadline, error,
   ], [keep, confirm]);
+
+  function render() {
+    const refund = money(quote.refund_minor, quote.currency);
+    lines.replaceChildren(
+      el("div", { dataset: { line: "paid" } }, el("dt", {}, "You paid"), el("dd", {}, money(quote.paid_minor, quote.currency))),
+      el("div", { dataset: { line: "refund" }, class: "checkout-total" }, el("dt", {}, "Refund to your wallet"), el("dd", {}, refund)));
+    policy.textContent = quote.policy;
+    deadline.textContent = `Everything comes back if you cancel before ${when(quote.full_refund_until)}.`;
+    confirm.textContent = `Cancel and refund ${refund}`;
+  }
+
+  render();
   keep.addEventListener("click", () => dialog.close());
   keep.focus();
   confirm.addEventListener("click", async () => {
     confirm.disabled = true;
+    error.textContent = "";
     try {
-      const cancelled = await api(`/api/v1/bookings/${booking.id}/cancel`, { method: "POST", body: {} });
+      // The amount shown is the amount confirmed: the server refuses a different refund.
+      const cancelled = await api(`/api/v1/bookings/${booking.id}/cancel`, {
+        method: "POST", body: { expected_refund_minor: quote.refund_minor },
+      });
       dialog.close();
       status(`Cancelled: ${cancelled.session.title}. ${money(cancelled.refunded_minor, cancelled.currency)} went back to your wallet.`);
       await load();
     } catch (problem) {
+      if (problem instanceof ApiError && problem.status === 409) {
+        try {
+          quote = await api(quoteUrl);
+          render();
+        } catch {
+          // The session started meanwhile: the message below says so.
+        }
+      }
       confirm.disabled = false;
       error.textContent = sentence(problem);
     }
