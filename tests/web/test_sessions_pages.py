@@ -154,11 +154,11 @@ async def set_up_mentor(server: LiveServer, mentor: Account, mentee: Account, tm
 
 
 async def book_later_by_api(
-    server: LiveServer, mentee: Account, type_id: str, clock: ManualClock
+    server: LiveServer, mentee: Account, type_id: str, now: datetime
 ) -> dict[str, Any]:
-    """A second booking two days out (far enough to be moved under the policy)."""
+    """A booking two days out (far enough to be moved under the policy)."""
     async with server.api() as client:
-        later = (clock.now() + timedelta(days=2)).date()
+        later = (now + timedelta(days=2)).date()
         slots = await client.get(
             f"/api/v1/session-types/{type_id}/slots",
             params={"timezone": "UTC", "start_date": later.isoformat(), "days": 1},
@@ -241,7 +241,7 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
         await check_both_widths(teacher, "mentor-sessions")
 
         # ---- a move to another slot keeps the payment -----------------------------------
-        later = await book_later_by_api(server, mentee, type_id, clock)
+        later = await book_later_by_api(server, mentee, type_id, clock.now())
         await learner.reload()
         moving = learner.locator(f"#upcoming li[data-booking-id='{later['id']}']")
         before_move = await kes_balance(server, mentee)
@@ -451,3 +451,43 @@ async def test_the_mentor_edits_availability_offers_a_type_and_previews_its_slot
     assert all(not s["starts_at"].startswith(away.isoformat()) for s in slots)
     await screenshot(page, "mentor-type-and-preview")
     await assert_accessible(page, "mentor sessions with a schedule")
+
+
+async def test_the_mentor_calls_a_session_off_and_the_mentee_gets_everything_back(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    mentor = await register(live_server, name="Baraka Busy", role="mentor", kyc_level=2)
+    mentee = await register(live_server, name="Zawadi Booked")
+    type_id = await set_up_mentor(live_server, mentor, mentee, tmp_path)
+    booking = await book_later_by_api(live_server, mentee, type_id, datetime.now(UTC))
+    starts_at = datetime.fromisoformat(booking["session"]["starts_at"])
+    assert await kes_balance(live_server, mentee) == (FUNDS - PRICE, FUNDS)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_server, mentor, "/mentor/sessions")
+        if monday_of(starts_at) > monday_of(datetime.now(UTC)):
+            await page.get_by_role("button", name="Next week").click()
+        entry = page.locator(f"#week [data-session-id='{booking['session']['id']}']")
+        await expect(entry).to_contain_text("Zawadi Booked: not joined yet")
+        await entry.get_by_role("button", name="Mark completed").click()
+        await expect(entry.locator(".session-error")).to_contain_text(
+            "A session can be completed once it has ended."
+        )
+        await entry.get_by_role("button", name="Call off…").click()
+        dialog = page.get_by_role("dialog", name="Call off Forex review?")
+        await expect(dialog).to_contain_text(
+            "1 mentee booked: each gets everything they paid back."
+        )
+        await assert_accessible(page, "call-off dialog")
+        await screenshot(page, "mentor-call-off")
+        await dialog.get_by_role("button", name="Call it off").click()
+        await expect(page.locator("#mentor-sessions-status")).to_contain_text(
+            "everyone booked was refunded in full"
+        )
+        await expect(entry).to_have_attribute("data-status", "cancelled")
+        await expect(entry).to_contain_text("Zawadi Booked: cancelled their seat")
+        assert await kes_balance(live_server, mentee) == (FUNDS, FUNDS)
+        assert (await bookings_of(live_server, mentee))[booking["id"]]["refunded_minor"] == PRICE
+    finally:
+        await context.close()

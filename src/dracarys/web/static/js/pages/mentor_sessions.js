@@ -90,7 +90,7 @@ function sessionItem(entry, zone) {
   const s = entry.session;
   const live = entry.attendees.filter((a) => a.status !== "cancelled");
   const joinBox = el("div", { class: "join-box", role: "status", "aria-live": "polite" });
-  const error = el("p", { class: "form-error", role: "alert" });
+  const error = el("p", { class: "form-error session-error", role: "alert" });
   const actions = [];
   if (s.status === "scheduled") {
     actions.push(
@@ -110,7 +110,9 @@ function sessionItem(entry, zone) {
       : el("p", { class: "hint" }, "Nobody booked yet."),
     actions.length ? el("div", { class: "row" }, ...actions) : null,
     joinBox, error,
-    s.status !== "cancelled" && !s.cohort_id ? recordingForm(s) : null);
+    // A recording exists once the session has been held; a cohort's goes to a lesson
+    // from the course pages.
+    s.status === "completed" && !s.cohort_id ? recordingForm(s) : null);
 }
 
 async function join(session, box) {
