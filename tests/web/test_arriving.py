@@ -45,10 +45,25 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
 @pytest.mark.parametrize(
     ("role", "home", "shown", "hidden"),
     [
-        ("mentee", "/dashboard", ["Paper trading", "Wallet"], ["Mentor console", "Staff home"]),
-        ("mentor", "/mentor", ["Mentor console", "Wallet"], ["Staff home"]),
-        ("admin", "/staff", ["Staff home", "Account"], ["Mentor console", "Wallet", "Points"]),
-        ("reviewer", "/staff", ["Staff home"], ["Mentor console", "Signal feed"]),
+        (
+            "mentee",
+            "/dashboard",
+            ["Paper trading", "Wallet", "My sessions"],
+            ["Mentor console", "Staff home", "Teaching sessions"],
+        ),
+        (
+            "mentor",
+            "/mentor",
+            ["Mentor console", "Wallet", "Teaching sessions", "My sessions"],
+            ["Staff home"],
+        ),
+        (
+            "admin",
+            "/staff",
+            ["Staff home", "Account"],
+            ["Mentor console", "Wallet", "Points", "My sessions", "Teaching sessions"],
+        ),
+        ("reviewer", "/staff", ["Staff home"], ["Mentor console", "Signal feed", "My sessions"]),
     ],
 )
 async def test_each_role_lands_on_its_home_and_sees_only_its_navigation(

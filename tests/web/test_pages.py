@@ -30,6 +30,8 @@ PAGES = [
     "/account",
     "/onboarding",
     "/kyc",
+    "/sessions",
+    "/mentor/sessions",
 ]
 
 

@@ -21,6 +21,7 @@ from dracarys.mentorship.bookings.models import (
     BookingInput,
     BookingView,
     CancelInput,
+    CancellationQuote,
     RescheduleInput,
 )
 from dracarys.mentorship.calendar import service as calendar
@@ -47,6 +48,7 @@ from dracarys.mentorship.schedules.models import (
 from dracarys.mentorship.sessions import service as sessions
 from dracarys.mentorship.sessions.models import (
     LiveSessionInput,
+    MentorWeek,
     PublicReview,
     RatingInput,
     RecordingInput,
@@ -306,6 +308,19 @@ class BookingController(Controller):
     ) -> BookingView:
         return await bookings.get_booking(platform, current_user, booking_id)
 
+    @get(
+        "/bookings/{booking_id:uuid}/cancellation",
+        operation_id="quoteBookingCancellation",
+        summary="What cancelling now would refund, and the rule (changes nothing)",
+    )
+    async def cancellation(
+        self,
+        booking_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> CancellationQuote:
+        return await bookings.cancellation_quote(platform, current_user, booking_id)
+
     @post(
         "/bookings/{booking_id:uuid}/cancel",
         operation_id="cancelBooking",
@@ -319,7 +334,9 @@ class BookingController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> BookingView:
-        return await bookings.cancel_booking(platform, current_user, booking_id)
+        return await bookings.cancel_booking(
+            platform, current_user, booking_id, data.expected_refund_minor
+        )
 
     @post(
         "/bookings/{booking_id:uuid}/reschedule",
@@ -427,7 +444,7 @@ class SessionController(Controller):
     @put(
         "/recording",
         operation_id="attachSessionRecording",
-        summary="Link a cohort session's recording to a lesson",
+        summary="Link a session's recording (a cohort session's to a lesson)",
     )
     async def recording(
         self,
@@ -437,6 +454,24 @@ class SessionController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> SessionView:
         return await sessions.attach_recording(platform, current_user, session_id, data)
+
+
+class MentorCalendarController(Controller):
+    path = "/api/v1/mentor/sessions"
+    tags = ("mentorship",)
+    guards = (requires_role(Role.MENTOR),)
+
+    @get("", operation_id="listMyMentorSessions", summary="My sessions as a mentor, by week")
+    async def week(
+        self,
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        start_date: FromQuery[date | None] = None,
+        days: Annotated[int, Parameter(ge=1, le=31)] = 7,
+    ) -> MentorWeek:
+        """Sessions starting in `days` days from `start_date` (default: this week's
+        Monday) in the mentor's timezone, with each mentee's seat and attendance."""
+        return await sessions.mentor_week(platform, current_user, start_date=start_date, days=days)
 
 
 class CalendarController(Controller):
@@ -529,6 +564,7 @@ ROUTES = [
     SlotController,
     BookingController,
     SessionController,
+    MentorCalendarController,
     CalendarController,
     CohortSessionController,
     MentorContractController,

@@ -29,6 +29,8 @@ class RescheduleInput(Input):
 
 class CancelInput(Input):
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    # The refund the member was shown (the quote): cancelling refuses a different one.
+    expected_refund_minor: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 class BookingView(Schema):
@@ -40,3 +42,21 @@ class BookingView(Schema):
     currency: str
     escrow_id: uuid.UUID | None
     refunded_minor: int
+    # What the mentee rated the session's mentor, once they have.
+    my_rating: int | None = None
+    mentor_name: str = ""
+
+
+class CancellationQuote(Schema):
+    """What cancelling the booking now would give back, by the rule the cancellation
+    applies (the same computation): read-only, shown before the member confirms."""
+
+    booking_id: uuid.UUID
+    paid_minor: int
+    refund_minor: int
+    currency: str
+    refund_bps: int
+    # The rule that applies, in words.
+    policy: str
+    # Until when a cancellation gives everything back (and a 1:1 session can be moved).
+    full_refund_until: datetime

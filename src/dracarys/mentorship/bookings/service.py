@@ -16,12 +16,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import msgspec
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
-from dracarys.identity import CurrentUser
+from dracarys.identity import CurrentUser, display_names
 from dracarys.mentorship import events
-from dracarys.mentorship.bookings.models import BookingInput, BookingView
+from dracarys.mentorship.bookings.models import BookingInput, BookingView, CancellationQuote
 from dracarys.mentorship.schedules.models import SessionKind, SessionType
 from dracarys.mentorship.schedules.service import (
     ensure_offered_start,
@@ -31,6 +32,7 @@ from dracarys.mentorship.schedules.service import (
 from dracarys.mentorship.sessions import store
 from dracarys.mentorship.sessions.models import MentorSession, SessionBooking, SessionView
 from dracarys.mentorship.sessions.service import new_room_name, session_view
+from dracarys.money import format_money
 from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
@@ -47,6 +49,8 @@ async def _booking_view(
 ) -> BookingView:
     session = await store.session(conn, booking.session_id)
     assert session is not None
+    rated = await store.ratings_given(conn, booking.mentee_id, [session.id])
+    names = await display_names(conn, platform.settings, [session.mentor_id])
     return BookingView(
         id=booking.id,
         session=session_view(platform, session, show_room=booking.status == "confirmed"),
@@ -56,6 +60,8 @@ async def _booking_view(
         currency=booking.currency,
         escrow_id=booking.escrow_id,
         refunded_minor=booking.refunded_minor,
+        my_rating=rated.get((session.id, session.mentor_id)),
+        mentor_name=names.get(session.mentor_id, ""),
     )
 
 
@@ -304,15 +310,71 @@ async def my_bookings(platform: Platform, actor: CurrentUser) -> list[BookingVie
 # ---- cancellation and reschedule ------------------------------------------------------
 
 
-def refund_bps(platform: Platform, *, by_mentee: bool, starts_at: datetime, now: datetime) -> int:
-    """Mentor or staff cancels: everything back. Mentee cancels at least the configured
-    hours ahead: everything back; later: the configured part."""
+class CancellationTerms(msgspec.Struct, frozen=True, kw_only=True):
+    refund_bps: int
+    refund_minor: int
+    policy: str
+    full_refund_until: datetime
+
+
+def cancellation_terms(
+    platform: Platform,
+    booking: SessionBooking,
+    session: MentorSession,
+    *,
+    by_mentee: bool,
+    now: datetime,
+) -> CancellationTerms:
+    """What cancelling `booking` at `now` gives back, and the rule that says so: the one
+    computation both the quote and the cancellation use. Mentor or staff cancels:
+    everything back. Mentee cancels at least the configured hours ahead: everything back;
+    later: the configured part."""
+    hours = platform.settings.mentorship_full_refund_hours
+    full_refund_until = session.starts_at - timedelta(hours=hours)
     if not by_mentee:
-        return FULL_REFUND_BPS
-    window = timedelta(hours=platform.settings.mentorship_full_refund_hours)
-    if starts_at - now >= window:
-        return FULL_REFUND_BPS
-    return platform.settings.mentorship_late_refund_bps
+        bps = FULL_REFUND_BPS
+        policy = "A cancellation by the mentor (or by staff) gives everything paid back."
+    elif now <= full_refund_until:
+        bps = FULL_REFUND_BPS
+        policy = (
+            f"You are cancelling {hours} hours or more before the start, so everything you "
+            "paid comes back."
+        )
+    else:
+        bps = platform.settings.mentorship_late_refund_bps
+        policy = (
+            f"You are cancelling less than {hours} hours before the start, so "
+            f"{bps / 100:g}% of what you paid comes back."
+        )
+    if booking.escrow_id is None:
+        return CancellationTerms(
+            refund_bps=bps,
+            refund_minor=0,
+            policy="Nothing was paid for this seat, so nothing comes back.",
+            full_refund_until=full_refund_until,
+        )
+    return CancellationTerms(
+        refund_bps=bps,
+        # The escrow holds what the booking paid; wallet refunds exactly this amount.
+        refund_minor=booking.amount_minor * bps // FULL_REFUND_BPS,
+        policy=policy,
+        full_refund_until=full_refund_until,
+    )
+
+
+def _ensure_cancellable(
+    actor: CurrentUser, booking: SessionBooking, session: MentorSession, now: datetime
+) -> bool:
+    """Whether the mentee cancels (else the mentor or staff); refused as not found for
+    anyone else, and as a conflict once the session has started or ended."""
+    by_mentee = actor.id == booking.mentee_id
+    if not (by_mentee or actor.id == session.mentor_id or actor.is_staff):
+        raise NotFound("no such booking", field="booking_id")
+    if booking.status != "cancelled" and (
+        session.status != "scheduled" or now >= session.starts_at
+    ):
+        raise Conflict("a session that has started or ended cannot be cancelled")
+    return by_mentee
 
 
 async def _cancel_one(
@@ -322,13 +384,18 @@ async def _cancel_one(
     session: MentorSession,
     *,
     actor: CurrentUser,
-    bps: int,
+    by_mentee: bool,
     now: datetime,
 ) -> int:
     refunded = 0
     if booking.escrow_id is not None:
+        terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
         escrow = await refund_escrow(
-            conn, booking.escrow_id, settings=platform.settings, now=now, fraction_bps=bps
+            conn,
+            booking.escrow_id,
+            settings=platform.settings,
+            now=now,
+            amount_minor=terms.refund_minor,
         )
         refunded = escrow.refunded_minor
     await store.cancel_booking(
@@ -357,8 +424,14 @@ async def _cancel_one(
 
 
 async def cancel_booking(
-    platform: Platform, actor: CurrentUser, booking_id: uuid.UUID
+    platform: Platform,
+    actor: CurrentUser,
+    booking_id: uuid.UUID,
+    expected_refund_minor: int | None = None,
 ) -> BookingView:
+    """Cancel under the refund policy. With `expected_refund_minor` (what the caller was
+    quoted), a refund that would differ — the full-refund deadline passed in between — is
+    refused with a 409 naming the new amount, and nothing changes."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         found = await store.booking(conn, booking_id)
@@ -369,21 +442,53 @@ async def cancel_booking(
         booking = await store.lock_booking(conn, booking_id)
         assert session is not None
         assert booking is not None
-        by_mentee = actor.id == booking.mentee_id
-        if not (by_mentee or actor.id == session.mentor_id or actor.is_staff):
-            raise NotFound("no such booking", field="booking_id")
+        by_mentee = _ensure_cancellable(actor, booking, session, now)
         if booking.status == "cancelled":
             return await _booking_view(platform, conn, booking)
-        if session.status != "scheduled" or now >= session.starts_at:
-            raise Conflict("a session that has started or ended cannot be cancelled")
-        bps = refund_bps(platform, by_mentee=by_mentee, starts_at=session.starts_at, now=now)
-        await _cancel_one(conn, platform, booking, session, actor=actor, bps=bps, now=now)
+        if expected_refund_minor is not None:
+            terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
+            if terms.refund_minor != expected_refund_minor:
+                now_minor = format_money(terms.refund_minor, booking.currency)
+                shown_minor = format_money(expected_refund_minor, booking.currency)
+                raise Conflict(
+                    f"the refund is now {now_minor}, not the {shown_minor} you were shown; "
+                    "check the new amount and confirm again",
+                    field="expected_refund_minor",
+                )
+        await _cancel_one(
+            conn, platform, booking, session, actor=actor, by_mentee=by_mentee, now=now
+        )
         if await store.live_booking_count(conn, session.id) == 0:
             # Nobody left: the mentor's time is free again.
             await store.set_session_status(conn, session.id, "cancelled", now)
         cancelled = await store.booking(conn, booking_id)
         assert cancelled is not None
         return await _booking_view(platform, conn, cancelled)
+
+
+async def cancellation_quote(
+    platform: Platform, actor: CurrentUser, booking_id: uuid.UUID
+) -> CancellationQuote:
+    """What `cancel_booking` would give back if the caller cancelled now; changes nothing."""
+    now = platform.clock.now()
+    async with platform.pool.acquire() as conn:
+        booking = await store.booking(conn, booking_id)
+        session = await store.session(conn, booking.session_id) if booking else None
+        if booking is None or session is None:
+            raise NotFound("no such booking", field="booking_id")
+        by_mentee = _ensure_cancellable(actor, booking, session, now)
+        if booking.status == "cancelled":
+            raise Conflict("this booking is already cancelled")
+    terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
+    return CancellationQuote(
+        booking_id=booking.id,
+        paid_minor=booking.amount_minor,
+        refund_minor=terms.refund_minor,
+        currency=booking.currency,
+        refund_bps=terms.refund_bps,
+        policy=terms.policy,
+        full_refund_until=terms.full_refund_until,
+    )
 
 
 async def cancel_session(
@@ -399,7 +504,7 @@ async def cancel_session(
             raise Conflict("a session that has started or ended cannot be cancelled")
         for booking in await store.live_bookings_of_session(conn, session_id):
             await _cancel_one(
-                conn, platform, booking, session, actor=actor, bps=FULL_REFUND_BPS, now=now
+                conn, platform, booking, session, actor=actor, by_mentee=False, now=now
             )
         await store.set_session_status(conn, session_id, "cancelled", now)
         cancelled = await store.session(conn, session_id)

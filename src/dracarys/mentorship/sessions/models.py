@@ -4,7 +4,7 @@ bodies: the session a participant sees, ratings and reviews, cohort live session
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
@@ -48,6 +48,17 @@ class SessionBooking(msgspec.Struct, frozen=True, kw_only=True):
     joined_at: datetime | None
 
 
+class SeatRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A booking as the mentor's calendar shows it: who, and whether they came."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    mentee_id: uuid.UUID
+    status: str
+    joined_at: datetime | None
+    attended_at: datetime | None
+
+
 class Review(msgspec.Struct, frozen=True, kw_only=True):
     rated_id: uuid.UUID
     rating: int
@@ -82,6 +93,9 @@ class SessionView(Schema):
     cohort_id: uuid.UUID | None = None
     lesson_id: uuid.UUID | None = None
     recording_url: str | None = None
+    # The offer it was booked from (None for a cohort's live session): its other slots
+    # are where a 1:1 session can be moved.
+    session_type_id: uuid.UUID | None = None
     # Only participants see where the session happens.
     room_url: str | None = None
 
@@ -102,6 +116,35 @@ class ReviewView(Schema):
     created_at: datetime
 
 
+class AttendeeView(Schema):
+    """A mentee's seat in one of the mentor's sessions."""
+
+    booking_id: uuid.UUID
+    mentee_id: uuid.UUID
+    name: str
+    status: str
+    joined_at: datetime | None
+    # Set when the mentor and this mentee were both in the room (`session.attended`).
+    attended_at: datetime | None
+    # What the mentor rated this mentee for the session, once they have.
+    my_rating: int | None
+
+
+class CalendarSession(Schema):
+    session: SessionView
+    attendees: list[AttendeeView]
+
+
+class MentorWeek(Schema):
+    """The mentor's sessions starting from `start_date` for `days` days of `timezone` (the
+    zone on their profile, else their default schedule's, else UTC)."""
+
+    timezone: str
+    start_date: date
+    days: int
+    sessions: list[CalendarSession]
+
+
 class PublicReview(Schema):
     """A review as anyone may read it: no rater and no session."""
 
@@ -119,4 +162,6 @@ class LiveSessionInput(Input):
 
 class RecordingInput(Input):
     recording_url: Annotated[str, msgspec.Meta(pattern=r"^https://\S{1,2000}$")]
-    lesson_id: uuid.UUID
+    # A cohort live session's recording belongs to a lesson of the cohort's program; a
+    # booked session's recording is shown to its participants only, with no lesson.
+    lesson_id: uuid.UUID | None = None

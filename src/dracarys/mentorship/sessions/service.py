@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import structlog
@@ -15,14 +15,19 @@ import structlog
 from dracarys.curriculum import cohort_members, cohort_of, is_cohort_member, link_lesson_recording
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser, Role, contact_of
+from dracarys.identity import CurrentUser, Role, contact_of, display_names, timezone_of
 from dracarys.mentorship import events
+from dracarys.mentorship.availability import resolve_timezone
 from dracarys.mentorship.schedules.models import SessionKind
+from dracarys.mentorship.schedules.service import default_schedules
 from dracarys.mentorship.sessions import store
 from dracarys.mentorship.sessions.models import (
+    AttendeeView,
+    CalendarSession,
     DueSession,
     LiveSessionInput,
     MentorSession,
+    MentorWeek,
     PublicReview,
     RatingInput,
     RecordingInput,
@@ -82,6 +87,7 @@ def session_view(platform: Platform, session: MentorSession, *, show_room: bool)
         cohort_id=session.cohort_id,
         lesson_id=session.lesson_id,
         recording_url=session.recording_url,
+        session_type_id=session.session_type_id,
         room_url=room_url(platform, session.room_name) if show_room else None,
     )
 
@@ -179,6 +185,55 @@ async def _cohort_seat(
         now=now,
     )
     return await store.booking(conn, booking_id)
+
+
+# ---- the mentor's calendar ------------------------------------------------------------
+
+
+async def mentor_week(
+    platform: Platform, actor: CurrentUser, *, start_date: date | None, days: int
+) -> MentorWeek:
+    """The caller's own sessions (booked 1:1s, group sessions, cohort live sessions) that
+    start in `days` days from `start_date` (default: this week's Monday) of the mentor's
+    zone, each with its mentees' seats, attendance and the mentor's ratings of them."""
+    if actor.role is not Role.MENTOR:
+        raise Forbidden("only mentors have a session calendar")
+    async with platform.pool.acquire() as conn:
+        zone_name = await timezone_of(conn, actor.id)
+        if zone_name is None:
+            default = (await default_schedules(conn, [actor.id])).get(actor.id)
+            zone_name = default.timezone if default is not None else "UTC"
+        zone = resolve_timezone(zone_name)
+        if start_date is None:
+            today = platform.clock.now().astimezone(zone).date()
+            start_date = today - timedelta(days=today.weekday())
+        start = datetime.combine(start_date, time(0), tzinfo=zone)
+        end = datetime.combine(start_date + timedelta(days=days), time(0), tzinfo=zone)
+        found = await store.sessions_of_mentor(conn, actor.id, start, end)
+        ids = [s.id for s in found]
+        seats = await store.seats_of_sessions(conn, ids)
+        names = await display_names(conn, platform.settings, {seat.mentee_id for seat in seats})
+        rated = await store.ratings_given(conn, actor.id, ids)
+    calendar = [
+        CalendarSession(
+            session=session_view(platform, s, show_room=s.status == "scheduled"),
+            attendees=[
+                AttendeeView(
+                    booking_id=seat.id,
+                    mentee_id=seat.mentee_id,
+                    name=names.get(seat.mentee_id, ""),
+                    status=seat.status,
+                    joined_at=seat.joined_at,
+                    attended_at=seat.attended_at,
+                    my_rating=rated.get((s.id, seat.mentee_id)),
+                )
+                for seat in seats
+                if seat.session_id == s.id
+            ],
+        )
+        for s in found
+    ]
+    return MentorWeek(timezone=zone.key, start_date=start_date, days=days, sessions=calendar)
 
 
 # ---- completion and ratings -----------------------------------------------------------
@@ -451,14 +506,29 @@ async def cohort_live_sessions(
 async def attach_recording(
     platform: Platform, actor: CurrentUser, session_id: uuid.UUID, data: RecordingInput
 ) -> SessionView:
-    """The mentor links a cohort live session's recording to a lesson of the cohort's
-    program; the lesson then lists it."""
+    """The mentor links a session's recording: a cohort live session's to a lesson of the
+    cohort's program (the lesson then lists it); a booked session's for its participants,
+    who see it with the session."""
     async with transaction(platform.pool) as conn:
         session = await store.lock_session(conn, session_id)
         if session is None or session.mentor_id != actor.id:
             raise NotFound("no such session of yours", field="session_id")
+        if session.status == "cancelled":
+            raise Conflict("a cancelled session has no recording")
         if session.cohort_id is None:
-            raise Conflict("recordings belong to cohort live sessions")
+            if data.lesson_id is not None:
+                raise InvalidInput(
+                    "only a cohort's live session links to a lesson", field="lesson_id"
+                )
+            await store.set_recording(conn, session_id, data.recording_url, None)
+            updated = await store.session(conn, session_id)
+            assert updated is not None
+            return session_view(platform, updated, show_room=False)
+        if data.lesson_id is None:
+            raise InvalidInput(
+                "choose the lesson of the cohort's program this recording belongs to",
+                field="lesson_id",
+            )
         cohort = await cohort_of(conn, session.cohort_id)
         if cohort is None:
             raise InvalidInput("the lesson is not in this cohort's program", field="lesson_id")

@@ -9,7 +9,13 @@ from collections.abc import Collection
 from datetime import datetime
 
 from dracarys.db import Connection, record_or_none, records
-from dracarys.mentorship.sessions.models import DueSession, MentorSession, Review, SessionBooking
+from dracarys.mentorship.sessions.models import (
+    DueSession,
+    MentorSession,
+    Review,
+    SeatRecord,
+    SessionBooking,
+)
 
 # ---- sessions -------------------------------------------------------------------------
 
@@ -88,6 +94,20 @@ async def cohort_sessions(conn: Connection, cohort_id: uuid.UUID) -> list[Mentor
     return records(MentorSession, rows)
 
 
+async def sessions_of_mentor(
+    conn: Connection, mentor_id: uuid.UUID, start: datetime, end: datetime
+) -> list[MentorSession]:
+    """The mentor's sessions starting in [start, end), cancelled ones included."""
+    rows = await conn.fetch(
+        f"""{_SESSION} WHERE s.mentor_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3
+            ORDER BY s.starts_at LIMIT 500""",
+        mentor_id,
+        start,
+        end,
+    )
+    return records(MentorSession, rows)
+
+
 async def ended_scheduled_sessions(
     conn: Connection, ended_by: datetime, limit: int
 ) -> list[uuid.UUID]:
@@ -146,7 +166,7 @@ async def mark_mentor_joined(conn: Connection, session_id: uuid.UUID, now: datet
 
 
 async def set_recording(
-    conn: Connection, session_id: uuid.UUID, recording_url: str, lesson_id: uuid.UUID
+    conn: Connection, session_id: uuid.UUID, recording_url: str, lesson_id: uuid.UUID | None
 ) -> None:
     await conn.execute(
         "UPDATE mentor_sessions SET recording_url = $2, lesson_id = $3 WHERE id = $1",
@@ -246,6 +266,19 @@ async def bookings_of_mentee(conn: Connection, mentee_id: uuid.UUID) -> list[Ses
     return records(SessionBooking, rows)
 
 
+async def seats_of_sessions(
+    conn: Connection, session_ids: Collection[uuid.UUID]
+) -> list[SeatRecord]:
+    """Every booking of the sessions (cancelled ones too), with its attendance."""
+    rows = await conn.fetch(
+        """SELECT id, session_id, mentee_id, status, joined_at, attended_at
+           FROM session_bookings WHERE session_id = ANY($1::uuid[])
+           ORDER BY created_at""",
+        list(session_ids),
+    )
+    return records(SeatRecord, rows)
+
+
 async def cancel_booking(
     conn: Connection,
     booking_id: uuid.UUID,
@@ -309,6 +342,19 @@ async def insert_review(
         now,
     )
     return done is not None
+
+
+async def ratings_given(
+    conn: Connection, rater_id: uuid.UUID, session_ids: Collection[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """(session, rated person) → the rating `rater_id` gave there."""
+    rows = await conn.fetch(
+        """SELECT session_id, rated_id, rating FROM session_reviews
+           WHERE rater_id = $1 AND session_id = ANY($2::uuid[])""",
+        rater_id,
+        list(session_ids),
+    )
+    return {(r["session_id"], r["rated_id"]): int(r["rating"]) for r in rows}
 
 
 async def reviews_of(conn: Connection, rated_id: uuid.UUID, limit: int) -> list[Review]:
