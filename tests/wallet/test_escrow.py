@@ -237,7 +237,12 @@ async def test_a_cancelled_booking_refunds_by_the_cancellation_policy_and_pays_t
             held.id,
             settings=platform.settings,
             now=clock.now(),
-            fraction_bps=cancellation_refund_bps(reason, hours_before),
+            fraction_bps=cancellation_refund_bps(
+                reason,
+                hours_before,
+                full_refund_hours=platform.settings.mentorship_full_refund_hours,
+                late_refund_bps=platform.settings.mentorship_late_refund_bps,
+            ),
         )
     assert settled.refunded_minor == refunded
     assert await _available(pool, mentee) == (refunded, 0)

@@ -23,6 +23,7 @@ from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, display_names
 from dracarys.mentorship import events
 from dracarys.mentorship.bookings.models import BookingInput, BookingView, CancellationQuote
+from dracarys.mentorship.policy import BPS, cancellation_refund_bps
 from dracarys.mentorship.schedules.models import SessionKind, SessionType
 from dracarys.mentorship.schedules.service import (
     ensure_offered_start,
@@ -39,7 +40,6 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.wallet import PurchaseKind, hold_escrow, redeem_discount_code, refund_escrow
 
-FULL_REFUND_BPS = 10_000
 # Escrow releases on its own this long after the session ends unless disputed first.
 ESCROW_RELEASE_GRACE = timedelta(hours=48)
 
@@ -329,19 +329,23 @@ def cancellation_terms(
     computation both the quote and the cancellation use. Mentor or staff cancels:
     everything back. Mentee cancels at least the configured hours ahead: everything back;
     later: the configured part."""
-    hours = platform.settings.mentorship_full_refund_hours
+    settings = platform.settings
+    hours = settings.mentorship_full_refund_hours
     full_refund_until = session.starts_at - timedelta(hours=hours)
+    bps = cancellation_refund_bps(
+        "mentee_cancelled" if by_mentee else "mentor_cancelled",
+        (session.starts_at - now).total_seconds() / 3600,
+        full_refund_hours=hours,
+        late_refund_bps=settings.mentorship_late_refund_bps,
+    )
     if not by_mentee:
-        bps = FULL_REFUND_BPS
         policy = "A cancellation by the mentor (or by staff) gives everything paid back."
-    elif now <= full_refund_until:
-        bps = FULL_REFUND_BPS
+    elif bps == BPS:
         policy = (
             f"You are cancelling {hours} hours or more before the start, so everything you "
             "paid comes back."
         )
     else:
-        bps = platform.settings.mentorship_late_refund_bps
         policy = (
             f"You are cancelling less than {hours} hours before the start, so "
             f"{bps / 100:g}% of what you paid comes back."
@@ -356,7 +360,7 @@ def cancellation_terms(
     return CancellationTerms(
         refund_bps=bps,
         # The escrow holds what the booking paid; wallet refunds exactly this amount.
-        refund_minor=booking.amount_minor * bps // FULL_REFUND_BPS,
+        refund_minor=booking.amount_minor * bps // BPS,
         policy=policy,
         full_refund_until=full_refund_until,
     )
