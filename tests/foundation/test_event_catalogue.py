@@ -68,8 +68,8 @@ READ_OUTSIDE: dict[str, str] = {
     "tier.changed": f"{_NOTIFY} (tier reached); {_ANALYTICS}",
     "badge.earned": f"{_ANALYTICS}: badges earned (the points page lists them)",
     "points.redeemed": (
-        "no consumer yet; issue 18 (item 7) makes redemptions deliver (a course unlock "
-        "opens the course); analytics (issue 22) reads it from the outbox log"
+        f"{_ANALYTICS}: redemptions by target (each is delivered in the redemption's own "
+        "transaction: the code, the merch order, the course unlock)"
     ),
 }
 

@@ -6,6 +6,7 @@ member's redemptions are listed with their discount code."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +16,10 @@ import pyotp
 import pytest
 from playwright.async_api import expect
 
+from dracarys.curriculum import seed_curriculum_demo
 from dracarys.db import transaction
+from dracarys.identity import seed_identity_demo
+from dracarys.mentorship import seed_mentorship_demo
 from dracarys.outbox import emit
 from dracarys.points.abuse.models import AppealDecisionInput
 from dracarys.points.abuse.service import decide_appeal
@@ -200,3 +204,62 @@ async def test_merch_is_redeemed_on_the_points_page_and_fulfilled_from_the_staff
     await page.set_viewport_size(PHONE_VIEWPORT)
     await assert_accessible(page, "points page, merch shipped, phone")
     await screenshot(page, "points-merch-shipped-phone")
+
+
+async def test_a_course_unlocked_with_points_is_joined_without_payment(
+    context: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    async with platform_of(live_server, tmp_path) as platform:
+        await seed_identity_demo(platform)
+        await seed_mentorship_demo(platform)
+        await seed_curriculum_demo(platform)
+    member = await register(live_server, name="Otieno Unlock")
+    async with platform_of(live_server, tmp_path) as platform:
+        await give_points(platform, member.id, 260_000)
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": member.email, "password": member.password}
+        )
+        saved = await client.put(
+            "/api/v1/matches/quiz",
+            json={
+                "experience": "beginner",
+                "style": "swing_trader",
+                "markets": ["forex"],
+                "goals": ["risk_management"],
+                "budget_minor": 300_000,
+                "currency": "KES",
+                "timezone": "Africa/Nairobi",
+                "languages": ["en"],
+                "weekly_hours": 5,
+            },
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+        assert saved.status_code in (200, 204), saved.text
+
+    page = await context.new_page()
+    await sign_in(page, live_server, member, "/points")
+    forex = page.locator("#unlockable li", has_text="Forex, risk first")
+    await expect(forex).to_contain_text("2,500.00 KES · 250,000 points")
+    await forex.get_by_role("button", name="Unlock Forex, risk first for 250,000 points").click()
+    await expect(forex).to_contain_text("Unlocked: join a cohort without paying")
+    await expect(page.locator("#balance")).to_have_text("10,000")
+    await assert_accessible(page, "points page with a course unlocked")
+    await screenshot(page, "points-course-unlocked")
+
+    # The course's cohort through the checkout: nothing to pay.
+    await page.goto(f"{live_server.url}/onboarding")
+    suggestion = page.locator("#programs li", has_text="Forex, risk first")
+    await suggestion.get_by_role("button", name=re.compile(r"^Enrol in ")).click()
+    # Nothing to pay: the dialog asks only to confirm.
+    dialog = page.get_by_role("dialog", name="Confirm", exact=True)
+    await expect(dialog).to_contain_text("unlocked with your points")
+    await expect(dialog.locator("[data-line='total']")).to_contain_text("0.00 KES")
+    await dialog.get_by_role("button", name="Confirm", exact=True).click()
+    await expect(suggestion.get_by_role("status")).to_contain_text("You are enrolled in")
+    async with platform_of(live_server, tmp_path) as platform:
+        enrolled = await platform.pool.fetchrow(
+            "SELECT amount_minor, escrow_id FROM cohort_enrolments WHERE user_id = $1", member.id
+        )
+    assert (enrolled["amount_minor"], enrolled["escrow_id"]) == (0, None)
+    await screenshot(page, "course-unlocked-enrolled")

@@ -17,7 +17,13 @@ with its topic (`events.py`)."""
 from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of, link_lesson_recording
 from dracarys.curriculum.demo import seed_curriculum_demo
-from dracarys.curriculum.enrolment.service import cohort_members, cohort_offer, is_cohort_member
+from dracarys.curriculum.enrolment.service import (
+    cohort_members,
+    cohort_offer,
+    course_unlock_terms,
+    grant_course_unlock,
+    is_cohort_member,
+)
 from dracarys.curriculum.events import (
     AssessmentPassed,
     CertificateGranted,
@@ -42,6 +48,8 @@ __all__ = [
     "cohort_members",
     "cohort_of",
     "cohort_offer",
+    "course_unlock_terms",
+    "grant_course_unlock",
     "is_cohort_member",
     "link_lesson_recording",
     "seed_curriculum_demo",

@@ -185,6 +185,10 @@ async def program_by_title(platform: Platform, owner_id: uuid.UUID, title: str) 
         return await store.program_by_title(conn, owner_id, title)
 
 
+async def program_of(conn: Connection, program_id: uuid.UUID) -> Program | None:
+    return await store.program(conn, program_id)
+
+
 async def program_outline(
     platform: Platform, actor: CurrentUser | None, program_id: uuid.UUID
 ) -> ProgramView:

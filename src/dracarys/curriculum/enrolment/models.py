@@ -40,3 +40,12 @@ class EnrolmentView(Schema):
 
 class LeaveResult(Schema):
     refunded_minor: int
+
+
+class UnlockTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """What unlocking a paid course with points would replace: its price."""
+
+    program_id: uuid.UUID
+    title: str
+    price_minor: int
+    currency: str

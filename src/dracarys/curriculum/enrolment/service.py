@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from dracarys.curriculum import events
 from dracarys.curriculum.courses.models import Cohort
-from dracarys.curriculum.courses.service import cohort_of
+from dracarys.curriculum.courses.service import cohort_of, program_of
 from dracarys.curriculum.enrolment import store
-from dracarys.curriculum.enrolment.models import Enrolment, EnrolmentView
+from dracarys.curriculum.enrolment.models import Enrolment, EnrolmentView, UnlockTerms
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role
@@ -76,13 +76,15 @@ async def cohort_offer(
     if await store.program_enrolment(conn, cohort.program_id, buyer.id) is not None:
         raise Conflict("you are already in a cohort of this program", field="id")
     _ensure_joinable(cohort, buyer, now, field="id")
+    unlocked = await store.unlocked(conn, cohort.program_id, buyer.id)
+    dates = f"{cohort.title}, {cohort.starts_at:%d %b %Y} to {cohort.ends_at:%d %b %Y}"
     return Offer(
         kind="cohort",
         item_id=cohort.id,
         title=cohort.program_title,
-        detail=f"{cohort.title}, {cohort.starts_at:%d %b %Y} to {cohort.ends_at:%d %b %Y}",
+        detail=f"{dates} · unlocked with your points" if unlocked else dates,
         seller_id=cohort.owner_id,
-        price_minor=cohort.price_minor,
+        price_minor=0 if unlocked else cohort.price_minor,
         currency=cohort.currency,
         refund_policy=enrolment_refund_policy(),
     )
@@ -110,7 +112,13 @@ async def join_cohort(
             if other is not None:
                 raise Conflict("you are already in another cohort of this program")
             _ensure_joinable(cohort, actor, now, field="cohort_id")
-            amount_minor = cohort.price_minor
+            unlocked = await store.unlocked(conn, cohort.program_id, actor.id)
+            amount_minor = 0 if unlocked else cohort.price_minor
+            if unlocked and discount_code is not None:
+                raise InvalidInput(
+                    "you unlocked this course with points: there is nothing to pay",
+                    field="discount_code",
+                )
             if discount_code is not None:
                 discount = await redeem_discount_code(
                     conn,
@@ -236,3 +244,44 @@ async def cohort_members(
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
     """Each cohort's members, earliest enrolment first (a cohort without any: [])."""
     return await store.members_of(conn, set(cohort_ids))
+
+
+# ---- courses unlocked with points ------------------------------------------------------
+
+
+async def course_unlock_terms(
+    conn: Connection, user_id: uuid.UUID, program_id: uuid.UUID
+) -> UnlockTerms:
+    """The price a points redemption would unlock, refused (naming `target_ref`) for a
+    course that is not published, is free, or is already the member's."""
+    program = await program_of(conn, program_id)
+    if program is None or not program.published or program.onboarding:
+        raise InvalidInput("no published course has this id", field="target_ref")
+    if program.price_minor == 0:
+        raise Conflict("this course is free: join it without points", field="target_ref")
+    if await store.unlocked(conn, program_id, user_id):
+        raise Conflict("you have unlocked this course already", field="target_ref")
+    if await store.program_enrolment(conn, program_id, user_id) is not None:
+        raise Conflict("you are enrolled in this course already", field="target_ref")
+    return UnlockTerms(
+        program_id=program.id,
+        title=program.title,
+        price_minor=program.price_minor,
+        currency=program.currency,
+    )
+
+
+async def grant_course_unlock(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    program_id: uuid.UUID,
+    redemption_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """In the redemption's transaction: the member joins this program's cohorts without
+    paying. A second unlock of one course is refused, so no points are spent twice."""
+    if not await store.insert_unlock(
+        conn, user_id=user_id, program_id=program_id, redemption_id=redemption_id, at=now
+    ):
+        raise Conflict("you have unlocked this course already", field="target_ref")

@@ -73,3 +73,34 @@ async def delete_enrolment(conn: Connection, cohort_id: uuid.UUID, user_id: uuid
     await conn.execute(
         "DELETE FROM cohort_enrolments WHERE cohort_id = $1 AND user_id = $2", cohort_id, user_id
     )
+
+
+async def insert_unlock(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    program_id: uuid.UUID,
+    redemption_id: uuid.UUID,
+    at: datetime,
+) -> bool:
+    """False when the member had unlocked the program already."""
+    inserted = await conn.fetchval(
+        """INSERT INTO program_unlocks (user_id, program_id, redemption_id, unlocked_at)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, program_id) DO NOTHING
+           RETURNING true""",
+        user_id,
+        program_id,
+        redemption_id,
+        at,
+    )
+    return bool(inserted)
+
+
+async def unlocked(conn: Connection, program_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM program_unlocks WHERE program_id = $1 AND user_id = $2",
+            program_id,
+            user_id,
+        )
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from dracarys.curriculum import course_unlock_terms, grant_course_unlock
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput
 from dracarys.idempotency import request_hash
@@ -62,6 +63,30 @@ async def _redemption(conn: Connection, record: RedemptionRecord, balance_after:
     )
 
 
+async def _course_unlock_program(
+    conn: Connection, settings: Settings, user_id: uuid.UUID, body: ConvertPointsInput
+) -> uuid.UUID:
+    """The course a redemption unlocks, once its points pay exactly the course's price
+    (at what a point is worth, in the currency points are worth money in)."""
+    try:
+        program_id = uuid.UUID(str(body.target_ref))
+    except ValueError:
+        raise InvalidInput(
+            "`target_ref` is the id of the course to unlock", field="target_ref"
+        ) from None
+    terms = await course_unlock_terms(conn, user_id, program_id)
+    if terms.currency != settings.points_currency:
+        raise Conflict(
+            f"“{terms.title}” is priced in {terms.currency}; points unlock courses priced in "
+            f"{settings.points_currency}",
+            field="target_ref",
+        )
+    needed = -(-terms.price_minor // settings.points_minor_units_per_point)
+    if body.points != needed:
+        raise InvalidInput(f"unlocking “{terms.title}” takes {needed:,} points", field="points")
+    return program_id
+
+
 async def convert_points(
     platform: Platform,
     user_id: uuid.UUID,
@@ -93,6 +118,10 @@ async def convert_points(
                 )
             current = await ledger_store.balance(conn, user_id)
             return await _redemption(conn, earlier, current.balance if current else 0)
+        unlock = None
+        if body.target is Target.COURSE_UNLOCK:
+            assert body.target_ref is not None  # checked above
+            unlock = await _course_unlock_program(conn, settings, user_id, body)
         cash_like = body.target in CASH_EQUIVALENT
         if cash_like:
             account = await account_of(conn, user_id)
@@ -136,6 +165,10 @@ async def convert_points(
             else None,
         )
         assert record is not None  # the advisory lock above rules out a concurrent twin
+        if unlock is not None:
+            await grant_course_unlock(
+                conn, user_id=user_id, program_id=unlock, redemption_id=redemption_id, now=now
+            )
         if body.target is Target.MERCH:
             assert body.target_ref is not None  # checked above
             await merch.place_order(

@@ -230,11 +230,54 @@ async function loadMerch() {
   if (!orders.length) mine.append(el("li", { class: "hint" }, "No orders yet."));
 }
 
+/** Paid courses priced in the currency points are worth money in, at their points cost. */
+async function loadUnlockable() {
+  const [policy, programs, redemptions] = await Promise.all([
+    api("/api/v1/wallet/convert-points/policy"),
+    api("/api/v1/programs"),
+    api("/api/v1/points/redemptions?limit=100"),
+  ]);
+  const unlocked = new Set(redemptions.filter((r) => r.target === "course_unlock").map((r) => r.target_ref));
+  const courses = programs.filter((p) => p.published && !p.onboarding && p.price_minor > 0 &&
+    p.currency === policy.currency && p.owner_id !== me.id);
+  const list = byId("unlockable");
+  list.replaceChildren(...courses.map((program) => {
+    const cost = Math.ceil(program.price_minor / policy.minor_units_per_point);
+    const item = el("li", { dataset: { programId: program.id } },
+      el("strong", {}, program.title),
+      el("span", { class: "hint" }, ` · ${money(program.price_minor, program.currency)} · ${num(cost, 0)} points`));
+    if (unlocked.has(program.id)) {
+      item.append(el("p", {}, "Unlocked: ", el("a", { href: `/courses/${program.id}` }, "join a cohort without paying")));
+      return item;
+    }
+    const button = el("button", { type: "button" }, `Unlock for ${num(cost, 0)} points`);
+    button.setAttribute("aria-label", `Unlock ${program.title} for ${num(cost, 0)} points`);
+    button.addEventListener("click", async () => {
+      byId("unlock-error").textContent = "";
+      button.setAttribute("disabled", "");
+      try {
+        await api("/api/v1/wallet/convert-points", {
+          method: "POST",
+          body: { points: cost, target: "course_unlock", target_ref: program.id },
+          headers: { "Idempotency-Key": crypto.randomUUID() },
+        });
+        await Promise.all([loadBalance(), loadUnlockable(), loadRedemptions(), loadHistory()]);
+      } catch (failure) {
+        button.removeAttribute("disabled");
+        byId("unlock-error").textContent = `${program.title}: ${failure.message}`;
+      }
+    });
+    item.append(button);
+    return item;
+  }));
+  if (!courses.length) list.append(el("li", { class: "hint" }, "No paid course to unlock right now."));
+}
+
 async function loadAll() {
   try {
     await Promise.all([
       loadBalance(), loadHistory(), loadBadges(), loadLeaderboard("weekly"), loadAppeals(),
-      loadRedemptions(), loadMerch(),
+      loadRedemptions(), loadMerch(), loadUnlockable(),
     ]);
     flash("");
   } catch (error) {
