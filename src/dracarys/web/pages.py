@@ -19,7 +19,7 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from dracarys.identity import Specialty
-from dracarys.web import account, kyc, onboarding, wallet
+from dracarys.web import account, kyc, learning, onboarding, wallet
 from dracarys.web.render import STATIC_DIR, render_page
 
 
@@ -118,5 +118,6 @@ WEB_ROUTES: list[Any] = [
     *onboarding.ROUTES,
     *kyc.ROUTES,
     *wallet.ROUTES,
+    *learning.ROUTES,
     static_files,
 ]

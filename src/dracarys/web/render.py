@@ -57,6 +57,8 @@ NAV = (
     NavLink("/dashboard", "Paper trading", "dashboard", (*MEMBERS, "observer")),
     NavLink("/signals", "Signal feed", "signals", MEMBERS),
     NavLink("/mentor", "Mentor console", "mentor", ("mentor",)),
+    NavLink("/courses", "Courses", "courses", MEMBERS),
+    NavLink("/teach", "Teach", "teach", ("mentor", "admin")),
     NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer")),
     NavLink("/mentors", "Mentors", "mentors", MEMBERS),
     NavLink("/points", "Points", "points", MEMBERS),
