@@ -45,10 +45,20 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
 @pytest.mark.parametrize(
     ("role", "home", "shown", "hidden"),
     [
-        ("mentee", "/dashboard", ["Paper trading", "Wallet"], ["Mentor console", "Staff home"]),
-        ("mentor", "/mentor", ["Mentor console", "Wallet"], ["Staff home"]),
+        (
+            "mentee",
+            "/dashboard",
+            ["Paper trading", "Wallet", "Courses"],
+            ["Mentor console", "Staff home", "Teach"],
+        ),
+        ("mentor", "/mentor", ["Mentor console", "Wallet", "Courses", "Teach"], ["Staff home"]),
         ("admin", "/staff", ["Staff home", "Account"], ["Mentor console", "Wallet", "Points"]),
-        ("reviewer", "/staff", ["Staff home"], ["Mentor console", "Signal feed"]),
+        (
+            "reviewer",
+            "/staff",
+            ["Staff home"],
+            ["Mentor console", "Signal feed", "Courses", "Teach"],
+        ),
     ],
 )
 async def test_each_role_lands_on_its_home_and_sees_only_its_navigation(

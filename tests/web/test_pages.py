@@ -30,6 +30,9 @@ PAGES = [
     "/account",
     "/onboarding",
     "/kyc",
+    "/courses",
+    "/teach",
+    "/teach/grading",
 ]
 
 

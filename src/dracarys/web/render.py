@@ -58,7 +58,7 @@ NAV = (
     NavLink("/signals", "Signal feed", "signals", MEMBERS),
     NavLink("/mentor", "Mentor console", "mentor", ("mentor",)),
     NavLink("/courses", "Courses", "courses", MEMBERS),
-    NavLink("/teach", "Teach", "teach", ("mentor", "admin")),
+    NavLink("/teach", "Teach", "teach", ("mentor",)),
     NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer")),
     NavLink("/mentors", "Mentors", "mentors", MEMBERS),
     NavLink("/points", "Points", "points", MEMBERS),
