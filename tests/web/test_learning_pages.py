@@ -30,7 +30,7 @@ from tests.web.conftest import (
     screenshot,
     sign_in,
 )
-from tests.web.test_checkout import platform_of
+from tests.web.test_checkout import headers_of, platform_of
 
 pytestmark = pytest.mark.browser
 
@@ -374,3 +374,76 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
     finally:
         await mentor_context.close()
         await mentee_context.close()
+
+
+async def test_a_free_course_is_joined_through_the_checkout_and_builders_errors_sit_by_their_fields(
+    browser: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Chebet Mentor", role="mentor")
+    mentee = await register(live_server, name="Dalia Learner")
+    headers = await headers_of(live_server, mentor)
+    starts = datetime.now(UTC) + timedelta(days=3)
+    async with live_server.api() as client:
+        program = await client.post(
+            "/api/v1/programs",
+            json={"title": "Journal every trade", "published": True, "difficulty": "advanced"},
+            headers=headers,
+        )
+        assert program.status_code == 201, program.text
+        program_id = program.json()["id"]
+        cohort = await client.post(
+            f"/api/v1/programs/{program_id}/cohorts",
+            json={
+                "title": "Spring cohort",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(days=10)).isoformat(),
+                "capacity": 1,
+            },
+            headers=headers,
+        )
+        assert cohort.status_code == 201, cohort.text
+
+    context = await browser.new_context(viewport=DESKTOP, timezone_id="UTC")
+    mentor_context = await browser.new_context(viewport=DESKTOP, timezone_id="UTC")
+    try:
+        # A mentee may not use the builder: the page says so and the navigation hides it.
+        page = await context.new_page()
+        await sign_in(page, live_server, mentee, "/teach")
+        await expect(page.locator("main h1")).to_have_text("Not allowed")
+        await page.goto(f"{live_server.url}/courses")
+        await page.get_by_label("Price").select_option("free")
+        await page.get_by_label("Difficulty").select_option("advanced")
+        card = page.locator(f"#course-list li[data-program-id='{program_id}']")
+        await expect(card).to_contain_text("Free")
+        await card.get_by_role("link", name="Journal every trade").click()
+        await expect(page.locator("#course-cohorts")).to_contain_text("1 of 1 seats left")
+        await page.get_by_role("button", name="Enrol in Spring cohort").click()
+        # A free seat: the checkout asks only for a confirmation.
+        dialog = page.get_by_role("dialog", name="Confirm", exact=True)
+        await expect(dialog).to_contain_text("Journal every trade")
+        await screenshot(page, "learning-checkout-free")
+        await dialog.get_by_role("button", name="Confirm", exact=True).click()
+        await expect(dialog).to_have_count(0)
+        await expect(page.locator("#enrol-status")).to_contain_text("You are enrolled")
+        await expect(page.locator("#course-cohorts")).to_contain_text("Full")
+        assert await escrow_and_enrolment(live_server.database_url, mentee.id) == (0, "KES", False)
+
+        # The builder: a price with too many decimals is refused beside its field, and
+        # the message goes as soon as the price is edited.
+        teacher = await mentor_context.new_page()
+        await sign_in(teacher, live_server, mentor, f"/teach/programs/{program_id}")
+        await expect(teacher.get_by_label("Program title")).to_have_value("Journal every trade")
+        await teacher.get_by_label("Price (0 for free)").fill("12.345")
+        await teacher.get_by_role("button", name="Save program").click()
+        error = teacher.locator("#program-price-error")
+        await expect(error).to_have_text("KES amounts have at most 2 digits after the point.")
+        await screenshot(teacher, "learning-builder-price-error")
+        await teacher.get_by_label("Price (0 for free)").fill("12.50")
+        await expect(error).to_have_text("")
+        await teacher.get_by_role("button", name="Save program").click()
+        await expect(teacher.locator("#program-status")).to_have_text("Saved; published.")
+        await teacher.reload()
+        await expect(teacher.get_by_label("Price (0 for free)")).to_have_value("12.50")
+    finally:
+        await context.close()
+        await mentor_context.close()
