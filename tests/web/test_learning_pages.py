@@ -119,8 +119,18 @@ async def build_course(page: Any, server: LiveServer) -> str:
     await page.get_by_role("button", name="Open cohort").click()
     await expect(page.locator("#cohort-list")).to_contain_text("0 of 12 seats taken")
 
+    # Two modules, the second moved above the first and back through the reorder API.
     await page.get_by_label("New module").fill("Foundations")
     await page.get_by_role("button", name="Add module").click()
+    await expect(page.locator("#module-list")).to_contain_text("Foundations")
+    await page.get_by_label("New module").fill("Practice")
+    await page.get_by_role("button", name="Add module").click()
+    modules = page.locator("#module-list > li[data-module-id] h3")
+    await expect(modules).to_have_text(["Foundations", "Practice"])
+    await page.get_by_role("button", name="Move module Practice up").click()
+    await expect(modules).to_have_text(["Practice", "Foundations"])
+    await page.get_by_role("button", name="Move module Practice down").click()
+    await expect(modules).to_have_text(["Foundations", "Practice"])
 
     # Lesson one: Markdown with code, an uploaded image, previewed as the reader shows it.
     await page.get_by_role("button", name="Add a lesson to Foundations").click()

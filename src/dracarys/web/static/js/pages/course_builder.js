@@ -6,9 +6,8 @@
 
 import { api } from "../api.js";
 import { fieldProblem, renamedFields, toMajorText, toMinor } from "../amounts.js";
-import { uploadFile, dateTime, duration } from "../learning.js";
+import { dateTime, duration, pageId, uploadFile } from "../learning.js";
 import { byId, clearFormError, el, flash, showFormError, signedInShell } from "../ui.js";
-import { pageId } from "../learning.js";
 
 const programId = pageId("builder", "programId");
 /** @type {any} the program as getProgram last answered */
