@@ -264,6 +264,7 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
 
         # ---- the assessment: a wrong answer first, then the right one ----
         await page.get_by_role("link", name="Assessment: Sizing check").click()
+        await expect(page.locator("main h1")).to_have_text("Sizing check")
         await expect(page.locator("#assessment-rules")).to_contain_text("Pass mark 100%")
         await check_both_widths(page, "learning-assessment")
         await page.get_by_label("10%").check()
@@ -412,6 +413,20 @@ async def test_a_free_course_is_joined_through_the_checkout_and_builders_errors_
             headers=headers,
         )
         assert cohort.status_code == 201, cohort.text
+        module = await client.post(
+            f"/api/v1/programs/{program_id}/modules", json={"title": "Habits"}, headers=headers
+        )
+        lesson = await client.post(
+            f"/api/v1/modules/{module.json()['id']}/lessons",
+            json={
+                "title": "Why journal",
+                "estimated_minutes": 5,
+                "body_markdown": "Write it down.",
+            },
+            headers=headers,
+        )
+        assert lesson.status_code == 201, lesson.text
+        lesson_id = lesson.json()["id"]
 
     context = await browser.new_context(viewport=DESKTOP, timezone_id="UTC")
     mentor_context = await browser.new_context(viewport=DESKTOP, timezone_id="UTC")
@@ -420,7 +435,10 @@ async def test_a_free_course_is_joined_through_the_checkout_and_builders_errors_
         page = await context.new_page()
         await sign_in(page, live_server, mentee, "/teach")
         await expect(page.locator("main h1")).to_have_text("Not allowed")
-        await page.goto(f"{live_server.url}/courses")
+        # A lesson of a course not joined says so, with the way to the catalogue.
+        await page.goto(f"{live_server.url}/lessons/{lesson_id}")
+        await expect(page.locator("main h1")).to_have_text("Join the course first")
+        await page.get_by_role("link", name="Browse the courses").click()
         await page.get_by_label("Price").select_option("free")
         await page.get_by_label("Difficulty").select_option("advanced")
         card = page.locator(f"#course-list li[data-program-id='{program_id}']")
@@ -436,6 +454,8 @@ async def test_a_free_course_is_joined_through_the_checkout_and_builders_errors_
         await expect(dialog).to_have_count(0)
         await expect(page.locator("#enrol-status")).to_contain_text("You are enrolled")
         await expect(page.locator("#course-cohorts")).to_contain_text("Full")
+        await page.goto(f"{live_server.url}/lessons/{lesson_id}")
+        await expect(page.locator("#lesson-body")).to_contain_text("Write it down.")
         assert await escrow_and_enrolment(live_server.database_url, mentee.id) == (0, "KES", False)
 
         # The builder: a price with too many decimals is refused beside its field, and

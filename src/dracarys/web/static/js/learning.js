@@ -96,3 +96,26 @@ export function pageId(elementId, key) {
   if (!value) throw new Error(`#${elementId} has no ${key}`);
   return value;
 }
+
+/**
+ * When a page's first call is refused (not enrolled, no such item), say so in words in
+ * place of the page, with the way on; other failures are passed on.
+ * @param {unknown} failure
+ */
+export function showRefusal(failure) {
+  if (!(failure instanceof ApiError) || ![403, 404].includes(failure.status)) throw failure;
+  const main = document.getElementById("main");
+  const heading = failure.status === 404 ? "Not found" : "Join the course first";
+  const explanation = failure.status === 404
+    ? "There is nothing at this address: it may have been removed, or the link is wrong."
+    : "Lessons, assessments and assignments open once you have joined a cohort of their course.";
+  main?.replaceChildren(el("h1", {}, heading), el("p", {}, explanation),
+    el("p", {}, el("a", { href: "/courses" }, "Browse the courses")));
+}
+
+/** The page's main heading becomes `title` (the item's own name). */
+export function titled(title) {
+  const heading = document.querySelector("main h1");
+  if (heading) heading.textContent = title;
+  document.title = `${title} · Dracarys`;
+}

@@ -3,18 +3,19 @@
 // against the pass mark, the attempts left, and the certificate when this pass earns it.
 
 import { api } from "../api.js";
-import { pageId } from "../learning.js";
+import { pageId, showRefusal, titled } from "../learning.js";
 import { byId, el, showFormError, clearFormError, signedInShell } from "../ui.js";
 
 const assessmentId = pageId("assessment", "assessmentId");
 await signedInShell();
 
-let assessment = await api(`/api/v1/assessments/${assessmentId}`);
+let assessment = await api(`/api/v1/assessments/${assessmentId}`).catch(showRefusal);
+if (!assessment) throw new Error("this assessment is not open to you");
 const program = await api(`/api/v1/programs/${assessment.program_id}`);
 byId("back-to-course").setAttribute("href", `/courses/${program.id}`);
 byId("back-to-course").textContent = `Back to ${program.title}`;
-document.title = `${assessment.title} · Dracarys`;
-byId("assessment-heading").textContent = assessment.title;
+titled(assessment.title);
+byId("assessment-heading").textContent = "Questions";
 const form = /** @type {HTMLFormElement} */ (byId("assessment-form"));
 
 function rules() {

@@ -3,16 +3,17 @@
 // with the mentor's score on each criterion and written feedback once given.
 
 import { api } from "../api.js";
-import { dateTime, downloadFile, pageId, uploadFile } from "../learning.js";
+import { dateTime, downloadFile, pageId, showRefusal, titled, uploadFile } from "../learning.js";
 import { byId, clearFormError, el, flash, showFormError, signedInShell } from "../ui.js";
 
 const assignmentId = pageId("assignment", "assignmentId");
 await signedInShell();
 
-const assignment = await api(`/api/v1/assignments/${assignmentId}`);
+const assignment = await api(`/api/v1/assignments/${assignmentId}`).catch(showRefusal);
+if (!assignment) throw new Error("this assignment is not open to you");
 const program = await api(`/api/v1/programs/${assignment.program_id}`);
-document.title = `${assignment.title} · Dracarys`;
-byId("assignment-heading").textContent = assignment.title;
+titled(assignment.title);
+byId("assignment-heading").textContent = "The task";
 byId("assignment-instructions").textContent = assignment.instructions || "No further instructions.";
 byId("assignment-rubric").replaceChildren(...assignment.rubric.map((c) => el("li", {}, `${c.name}: up to ${c.max_points} points`)));
 byId("back-to-course").setAttribute("href", `/courses/${program.id}`);

@@ -4,7 +4,7 @@
 
 import { ApiError, api } from "../api.js";
 import { openCheckout } from "../checkout.js";
-import { capitalised, dateTime, duration, pageId, priceText, words } from "../learning.js";
+import { capitalised, dateTime, duration, pageId, priceText, showRefusal, words } from "../learning.js";
 import { byId, el, signedInShell } from "../ui.js";
 
 const programId = pageId("course", "programId");
@@ -113,7 +113,8 @@ async function outline(program, readable, done) {
 }
 
 async function show() {
-  const program = await api(`/api/v1/programs/${programId}`);
+  const program = await api(`/api/v1/programs/${programId}`).catch(showRefusal);
+  if (!program) return;
   const progress = await progressOf();
   const owner = program.owner_id === me.id || ["admin", "reviewer"].includes(me.role);
   about(program);

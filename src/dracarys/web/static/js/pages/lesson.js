@@ -3,13 +3,14 @@
 // recordings, the learner's progress and time left, "mark complete" and the next lesson.
 
 import { ApiError, api } from "../api.js";
-import { dateTime, duration, pageId } from "../learning.js";
+import { dateTime, duration, pageId, showRefusal } from "../learning.js";
 import { byId, el, signedInShell } from "../ui.js";
 
 const lessonId = pageId("lesson", "lessonId");
 await signedInShell();
 
-const lesson = await api(`/api/v1/lessons/${lessonId}`);
+const lesson = await api(`/api/v1/lessons/${lessonId}`).catch(showRefusal);
+if (!lesson) throw new Error("this lesson is not open to you");
 const program = await api(`/api/v1/programs/${lesson.program_id}`);
 const order = program.modules.flatMap((m) => m.lessons);
 const following = order[order.findIndex((l) => l.id === lessonId) + 1] || null;
