@@ -216,3 +216,24 @@ async def test_a_certificate_pdf_is_public_and_a_tampered_id_gets_none(
     assert tampered.status_code == 404
     assert page.status_code == 200
     assert f'data-certificate-id="{public_id}"' in page.text
+
+
+async def test_my_enrolments_list_the_programs_i_joined_with_cohort_and_price(
+    client: Client, auth: Auth, course_mentor, make_mentee
+) -> None:
+    mentor = await course_mentor()
+    course = await build_course(client, auth, mentor, price_minor=250_000)
+    learner, bystander = await make_mentee(), await make_mentee()
+    assert (await enrol(client, auth, learner, course.cohort)).status_code == 201
+
+    mine = await client.get("/api/v1/me/enrolments", headers=auth(learner))
+    none = await client.get("/api/v1/me/enrolments", headers=auth(bystander))
+    anonymous = await client.get("/api/v1/me/enrolments")
+
+    assert mine.status_code == 200
+    [joined] = mine.json()
+    assert (joined["program_id"], joined["cohort_id"]) == (course.program["id"], course.cohort)
+    assert (joined["program_title"], joined["cohort_title"]) == ("Options foundations", "January")
+    assert (joined["amount_minor"], joined["currency"]) == (250_000, "KES")
+    assert none.json() == []
+    assert anonymous.status_code == 401

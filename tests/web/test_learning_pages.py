@@ -79,7 +79,8 @@ def local_input(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
-async def escrow_and_enrolment(database_url: str, user_id: Any) -> tuple[int, str, bool]:
+async def escrow_and_enrolment(database_url: str, user_id: Any) -> tuple[int, str, bool] | None:
+    """(amount paid, currency, held in escrow) of the user's enrolment, or None."""
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow(
@@ -88,7 +89,8 @@ async def escrow_and_enrolment(database_url: str, user_id: Any) -> tuple[int, st
         )
     finally:
         await conn.close()
-    assert row is not None
+    if row is None:
+        return None
     return row["amount_minor"], row["currency"], row["escrow_id"] is not None
 
 
@@ -233,12 +235,17 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         await screenshot(page, "learning-checkout")
         await dialog.get_by_role("button", name="Confirm and pay 1,500.00 KES").click()
         await expect(dialog).to_have_count(0)
-        await expect(page.locator("#enrol-status")).to_contain_text("You are enrolled")
+        await expect(page.locator("#enrol-status")).to_have_text(
+            "You are enrolled in January cohort."
+        )
         await expect(page.locator("#course-progress")).to_contain_text("0% complete")
         assert await escrow_and_enrolment(live_server.database_url, mentee.id) == (
             150_000,
             "KES",
             True,
+        )
+        await expect(page.locator("#leave-cohort")).to_contain_text(
+            "Until January cohort starts you may leave and get 1,500.00 KES back."
         )
         await check_both_widths(page, "learning-course-enrolled")
 
@@ -454,9 +461,25 @@ async def test_a_free_course_is_joined_through_the_checkout_and_builders_errors_
         await expect(dialog).to_have_count(0)
         await expect(page.locator("#enrol-status")).to_contain_text("You are enrolled")
         await expect(page.locator("#course-cohorts")).to_contain_text("Full")
+        # Free: a seat with nothing paid and nothing in escrow.
+        assert await escrow_and_enrolment(live_server.database_url, mentee.id) == (0, "KES", False)
         await page.goto(f"{live_server.url}/lessons/{lesson_id}")
         await expect(page.locator("#lesson-body")).to_contain_text("Write it down.")
-        assert await escrow_and_enrolment(live_server.database_url, mentee.id) == (0, "KES", False)
+
+        # "Your courses" on the catalogue; leaving before the start frees the seat.
+        await page.goto(f"{live_server.url}/courses")
+        mine = page.locator("#my-courses")
+        await expect(mine).to_contain_text("Journal every trade")
+        await expect(mine).to_contain_text("Spring cohort")
+        await check_both_widths(page, "learning-courses-mine")
+        await mine.get_by_role("link", name="Journal every trade").click()
+        await page.get_by_role("button", name="Leave Spring cohort").click()
+        await page.get_by_role("button", name="Yes, leave", exact=True).click()
+        await expect(page.locator("#enrol-status")).to_have_text("You left Spring cohort.")
+        await expect(page.locator("#course-cohorts")).to_contain_text("1 of 1 seats left")
+        await expect(page.get_by_role("button", name="Enrol in Spring cohort")).to_be_visible()
+        await expect(page.locator("#progress-card")).to_be_hidden()
+        assert await escrow_and_enrolment(live_server.database_url, mentee.id) is None
 
         # The builder: a price with too many decimals is refused beside its field, and
         # the message goes as soon as the price is edited.

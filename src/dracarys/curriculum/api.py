@@ -47,7 +47,12 @@ from dracarys.curriculum.courses.models import (
     ReorderInput,
 )
 from dracarys.curriculum.enrolment import service as enrolment
-from dracarys.curriculum.enrolment.models import EnrolInput, EnrolmentView, LeaveResult
+from dracarys.curriculum.enrolment.models import (
+    EnrolInput,
+    EnrolmentView,
+    LeaveResult,
+    MyEnrolmentView,
+)
 from dracarys.curriculum.learning import service as learning
 from dracarys.curriculum.learning.models import ProgressView
 from dracarys.curriculum.onboarding import service as onboarding
@@ -237,6 +242,16 @@ class CurriculumController(Controller):
             idempotency_key,
             discount_code=data.discount_code if data is not None else None,
         )
+
+    @get(
+        "/me/enrolments",
+        operation_id="listMyEnrolments",
+        summary="The programs I have joined: cohort, dates and what I paid",
+    )
+    async def my_enrolments(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[MyEnrolmentView]:
+        return await enrolment.my_enrolments(platform, current_user)
 
     @post(
         "/cohorts/{cohort_id:uuid}/leave",

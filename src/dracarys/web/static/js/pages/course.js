@@ -5,7 +5,7 @@
 import { ApiError, api } from "../api.js";
 import { openCheckout } from "../checkout.js";
 import { capitalised, dateTime, duration, pageId, priceText, showRefusal, words } from "../learning.js";
-import { byId, el, signedInShell } from "../ui.js";
+import { byId, el, money, signedInShell } from "../ui.js";
 
 const programId = pageId("course", "programId");
 const me = await signedInShell();
@@ -34,7 +34,7 @@ function about(program) {
     program.topics.length ? el("p", { class: "hint" }, `Topics: ${program.topics.map(words).join(", ")}`) : null);
 }
 
-function cohorts(program, enrolled) {
+function cohorts(program, enrolled, mine) {
   const box = byId("course-cohorts");
   const now = Date.now();
   const open = program.cohorts.filter((c) => new Date(c.starts_at).getTime() > now);
@@ -50,7 +50,37 @@ function cohorts(program, enrolled) {
       button);
   }));
   if (!program.cohorts.length) box.append(el("p", { class: "muted" }, "No cohort is open yet."));
-  if (enrolled) byId("enrol-status").textContent = "You are enrolled in this course.";
+  if (!enrolled) return;
+  const joined = mine.find((e) => e.program_id === program.id);
+  byId("enrol-status").textContent = joined
+    ? `You are enrolled in ${joined.cohort_title}.`
+    : "You are enrolled in this course.";
+  if (joined && new Date(joined.starts_at).getTime() > now) box.append(leaving(program, joined));
+}
+
+/** Leaving before the cohort starts refunds what was paid; asked twice, never by accident. */
+function leaving(program, joined) {
+  const paid = joined.amount_minor > 0 ? ` and get ${money(joined.amount_minor, joined.currency)} back` : "";
+  const ask = el("button", { type: "button" }, `Leave ${joined.cohort_title}`);
+  const confirm = el("button", { type: "button", hidden: true }, `Yes, leave${paid}`);
+  ask.addEventListener("click", () => {
+    confirm.hidden = false;
+    confirm.focus();
+  });
+  confirm.addEventListener("click", async () => {
+    byId("enrol-error").textContent = "";
+    try {
+      await api(`/api/v1/cohorts/${joined.cohort_id}/leave`, { method: "POST" });
+      byId("enrol-status").textContent = `You left ${joined.cohort_title}${paid ? `; ${money(joined.amount_minor, joined.currency)} is back in your wallet` : ""}.`;
+      const note = byId("enrol-status").textContent;
+      await show();
+      byId("enrol-status").textContent = note;
+    } catch (failure) {
+      byId("enrol-error").textContent = failure instanceof Error ? failure.message : String(failure);
+    }
+  });
+  return el("div", { class: "row spaced", id: "leave-cohort" },
+    el("p", { class: "hint" }, `Until ${joined.cohort_title} starts you may leave${paid}.`), ask, confirm);
 }
 
 async function enrol(program, cohort) {
@@ -115,10 +145,10 @@ async function outline(program, readable, done) {
 async function show() {
   const program = await api(`/api/v1/programs/${programId}`).catch(showRefusal);
   if (!program) return;
-  const progress = await progressOf();
+  const [progress, mine] = await Promise.all([progressOf(), api("/api/v1/me/enrolments")]);
   const owner = program.owner_id === me.id || ["admin", "reviewer"].includes(me.role);
   about(program);
-  cohorts(program, progress !== null);
+  cohorts(program, progress !== null, mine);
   progressPanel(progress);
   await outline(program, progress !== null || owner, progress ? progress.completed_lesson_ids : []);
 }

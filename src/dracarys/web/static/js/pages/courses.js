@@ -2,7 +2,7 @@
 // paid) and mentor, each linking to its program page.
 
 import { api } from "../api.js";
-import { capitalised, priceText, words } from "../learning.js";
+import { capitalised, dateTime, priceText, words } from "../learning.js";
 import { byId, el, signedInShell } from "../ui.js";
 
 await signedInShell();
@@ -38,6 +38,15 @@ function show() {
     : "No course is published yet.";
 }
 
+async function showMine() {
+  const mine = await api("/api/v1/me/enrolments");
+  byId("my-courses-card").hidden = mine.length === 0;
+  byId("my-courses").replaceChildren(...mine.map((e) => el("li", { dataset: { programId: e.program_id } },
+    el("a", { href: `/courses/${e.program_id}` }, e.program_title),
+    el("div", { class: "hint" }, `${e.cohort_title} · ${dateTime(e.starts_at)} to ${dateTime(e.ends_at)}`))));
+}
+
 form.addEventListener("change", show);
 form.addEventListener("submit", (event) => event.preventDefault());
 show();
+await showMine();
