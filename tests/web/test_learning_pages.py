@@ -175,7 +175,7 @@ async def build_course(page: Any, server: LiveServer) -> str:
     await form.get_by_label("Answers to choose from, one per line").fill("10%\n1%\n50%")
     await form.get_by_label("Number of the right answer(s), e.g. 2 or 1, 3").fill("2")
     await form.get_by_role("button", name="Create assessment").click()
-    await expect(page.locator("#module-list")).to_contain_text("Also: 1 assessment.")
+    await expect(page.get_by_role("link", name="Assessment: Sizing check")).to_be_visible()
 
     # An assignment with a two-criterion rubric.
     form = page.locator("#assignment-form")
@@ -187,7 +187,16 @@ async def build_course(page: Any, server: LiveServer) -> str:
     await form.get_by_label("Criterion 2", exact=True).fill("Clear reasoning")
     await form.get_by_label("Criterion 2: most points").fill("5")
     await form.get_by_role("button", name="Create assignment").click()
-    await expect(page.locator("#module-list")).to_contain_text("1 assessment, 1 assignment")
+    await expect(page.get_by_role("link", name="Assignment: Size three trades")).to_be_visible()
+    # The mentor sees the assessment as learners do, without answering it.
+    await page.get_by_role("link", name="Assessment: Sizing check").click()
+    await expect(page.locator("#assessment-form")).to_contain_text(
+        "How much of equity is risked per trade?"
+    )
+    await expect(page.locator("#assessment-form")).to_contain_text("You are this course's mentor")
+    await expect(page.get_by_role("button", name="Hand in my answers")).to_have_count(0)
+    await page.go_back()
+    await expect(page.get_by_role("link", name="Assignment: Size three trades")).to_be_visible()
     await check_both_widths(page, "learning-builder")
     await page.goto(f"{server.url}/teach")
     await expect(page.locator("#my-programs")).to_contain_text("Risk first: position sizing")

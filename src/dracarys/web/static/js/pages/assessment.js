@@ -7,7 +7,7 @@ import { pageId, showRefusal, titled } from "../learning.js";
 import { byId, el, showFormError, clearFormError, signedInShell } from "../ui.js";
 
 const assessmentId = pageId("assessment", "assessmentId");
-await signedInShell();
+const me = await signedInShell();
 
 let assessment = await api(`/api/v1/assessments/${assessmentId}`).catch(showRefusal);
 if (!assessment) throw new Error("this assessment is not open to you");
@@ -81,10 +81,12 @@ function showResult(result) {
 function render() {
   rules();
   const closed = assessment.passed || assessment.attempts_used >= assessment.max_attempts;
+  const mentor = me.id === program.owner_id;
   form.replaceChildren(
     ...assessment.questions.map(questionBlock),
     el("p", { class: "form-error", role: "alert" }),
-    closed ? null : el("button", { type: "submit", class: "primary" }, "Hand in my answers"));
+    mentor ? el("p", { class: "hint" }, "You are this course's mentor: learners answer here, and see the questions as you do.") : null,
+    closed || mentor ? null : el("button", { type: "submit", class: "primary" }, "Hand in my answers"));
 }
 
 form.addEventListener("submit", async (event) => {

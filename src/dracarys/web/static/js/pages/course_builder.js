@@ -127,6 +127,22 @@ async function reorder(path, ids) {
   }
 }
 
+/** Titles of assessments and assignments, fetched once each: the outline has their ids. */
+const taskTitles = new Map();
+
+/** A link to an assessment or assignment as learners see it, titled once known. */
+function taskLink(kind, id) {
+  const label = kind === "assessment" ? "Assessment" : "Assignment";
+  const link = el("a", { href: `/${kind}s/${id}` }, taskTitles.get(id) ? `${label}: ${taskTitles.get(id)}` : label);
+  if (!taskTitles.has(id)) {
+    api(`/api/v1/${kind}s/${id}`).then((task) => {
+      taskTitles.set(id, task.title);
+      link.textContent = `${label}: ${task.title}`;
+    }).catch(() => {}); // the link works without its title
+  }
+  return el("li", {}, link);
+}
+
 function showModules() {
   const moduleIds = program.modules.map((m) => m.id);
   byId("module-list").replaceChildren(...program.modules.map((module, index) => {
@@ -143,16 +159,16 @@ function showModules() {
       }));
     const add = el("button", { type: "button" }, `Add a lesson to ${module.title}`);
     add.addEventListener("click", () => openLessonEditor(module.id, null));
-    const extras = [
-      module.assessment_ids.length ? `${module.assessment_ids.length} assessment${module.assessment_ids.length > 1 ? "s" : ""}` : null,
-      module.assignment_ids.length ? `${module.assignment_ids.length} assignment${module.assignment_ids.length > 1 ? "s" : ""}` : null,
-    ].filter(Boolean).join(", ");
+    const tasks = [
+      ...module.assessment_ids.map((id) => taskLink("assessment", id)),
+      ...module.assignment_ids.map((id) => taskLink("assignment", id)),
+    ];
     return el("li", { dataset: { moduleId: module.id } },
       el("div", { class: "row module-head" }, el("h3", {}, module.title),
         ...moveButtons(`module ${module.title}`, moduleIds, index,
           (ids) => reorder(`/api/v1/programs/${programId}/module-order`, ids))),
       lessons,
-      extras ? el("p", { class: "hint" }, `Also: ${extras}.`) : null,
+      tasks.length ? el("ul", { class: "tasks", "aria-label": `Assessments and assignments of ${module.title}` }, ...tasks) : null,
       add);
   }));
   if (!program.modules.length) byId("module-list").append(el("li", { class: "muted" }, "No module yet: add one below."));
