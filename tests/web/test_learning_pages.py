@@ -304,7 +304,12 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         await expect(page.locator("#assignment-rubric")).to_contain_text(
             "Correct sizes: up to 10 points"
         )
+        await page.get_by_role("button", name="Hand in").click()
+        await expect(page.locator("#submission-body-error")).to_have_text(
+            "Write your answer before handing it in."
+        )
         await page.get_by_label("Your answer").fill("Sizes: 0.5, 0.3 and 0.2 lots.")
+        await expect(page.locator("#submission-body-error")).to_have_text("")
         file_input = page.get_by_label("Attach a file (PDF or image, optional)")
         await file_input.set_input_files(
             {"name": "sheet.pdf", "mimeType": "application/pdf", "buffer": b"not really a pdf"}

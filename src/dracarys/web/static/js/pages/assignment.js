@@ -3,6 +3,7 @@
 // with the mentor's score on each criterion and written feedback once given.
 
 import { api } from "../api.js";
+import { fieldProblem } from "../amounts.js";
 import { dateTime, downloadFile, pageId, showRefusal, titled, uploadFile } from "../learning.js";
 import { byId, clearFormError, el, flash, showFormError, signedInShell } from "../ui.js";
 
@@ -50,6 +51,11 @@ byId("submission-form").addEventListener("submit", async (event) => {
   clearFormError(form);
   const fileInput = /** @type {HTMLInputElement} */ (byId("submission-file"));
   const button = form.querySelector("button[type=submit]");
+  if (!form.elements.namedItem("body").value.trim()) {
+    // Checked here first, so no file is uploaded for a hand-in that would be refused.
+    showFormError(form, fieldProblem("body", "Write your answer before handing it in."));
+    return;
+  }
   button.disabled = true;
   try {
     const file = fileInput.files?.[0];
