@@ -237,3 +237,21 @@ async def test_my_enrolments_list_the_programs_i_joined_with_cohort_and_price(
     assert (joined["amount_minor"], joined["currency"]) == (250_000, "KES")
     assert none.json() == []
     assert anonymous.status_code == 401
+
+
+async def test_the_catalogue_lists_each_programs_cohorts_seats_and_mentor(
+    client: Client, auth: Auth, course_mentor, make_mentee
+) -> None:
+    mentor = await course_mentor()
+    course = await build_course(client, auth, mentor, capacity=3)
+    learner = await make_mentee()
+    await enrol(client, auth, learner, course.cohort)
+
+    listed = await client.get("/api/v1/programs")  # public
+
+    assert listed.status_code == 200
+    [program] = [p for p in listed.json() if p["id"] == course.program["id"]]
+    assert program["owner_name"] == "Test Mentor"
+    assert [(c["id"], c["capacity"], c["enrolled"]) for c in program["cohorts"]] == [
+        (course.cohort, 3, 1)
+    ]

@@ -226,6 +226,7 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         await page.get_by_label("Mentor").select_option(label="Amani Mentor")
         card = page.locator(f"#course-list li[data-program-id='{program_id}']")
         await expect(card).to_contain_text("1,500.00 KES")
+        await expect(card).to_contain_text("12 seats left")
         await page.get_by_label("Price").select_option("free")
         await expect(card).to_have_count(0)
         await page.get_by_label("Price").select_option("")

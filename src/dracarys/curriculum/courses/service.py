@@ -182,7 +182,14 @@ async def list_programs(platform: Platform, actor: CurrentUser | None) -> list[P
     async with platform.pool.acquire() as conn:
         programs = await store.programs(conn, owner_id=actor.id if actor else None, limit=200)
         names = await display_names(conn, platform.settings, {p.owner_id for p in programs})
-    return [_program_view(p, names.get(p.owner_id, "")) for p in programs]
+        cohorts = await store.cohorts_of_programs(conn, [p.id for p in programs])
+    views = []
+    for program in programs:
+        view = _program_view(program, names.get(program.owner_id, ""))
+        # The catalogue shows when each program's cohorts run and how many seats are left.
+        view.cohorts = [_cohort_view(c) for c in cohorts if c.program_id == program.id]
+        views.append(view)
+    return views
 
 
 async def program_by_title(platform: Platform, owner_id: uuid.UUID, title: str) -> Program | None:

@@ -16,11 +16,21 @@ fillChoices(byId("filter-topic"), [...new Set(programs.flatMap((p) => p.topics))
 fillChoices(byId("filter-mentor"), [...new Map(programs.map((p) => [p.owner_id, p.owner_name || "A mentor"]))]
   .sort((a, b) => a[1].localeCompare(b[1])));
 
+/** The next cohort still to start, with its seats, as the card says it. */
+function nextCohortText(p) {
+  const now = Date.now();
+  const next = p.cohorts.find((c) => new Date(c.starts_at).getTime() > now);
+  if (!next) return "No cohort open to join yet";
+  const seats = Math.max(0, next.capacity - next.enrolled);
+  return `Next cohort starts ${dateTime(next.starts_at)} · ${seats ? `${seats} seat${seats > 1 ? "s" : ""} left` : "full"}`;
+}
+
 function card(p) {
   return el("li", { class: "card course-card", dataset: { programId: p.id } },
     el("h2", {}, el("a", { href: `/courses/${p.id}` }, p.title)),
     el("p", { class: "hint" }, [p.owner_name ? `by ${p.owner_name}` : null, capitalised(p.difficulty)].filter(Boolean).join(" · ")),
     el("p", { class: "course-price" }, priceText(p)),
+    el("p", { class: "hint" }, nextCohortText(p)),
     p.description ? el("p", { class: "course-description" }, p.description.length > 180 ? `${p.description.slice(0, 177)}…` : p.description) : null,
     p.topics.length ? el("p", { class: "hint" }, `Topics: ${p.topics.map(words).join(", ")}`) : null);
 }
