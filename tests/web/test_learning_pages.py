@@ -275,6 +275,9 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         await expect(page.locator("#lesson-progress")).to_contain_text("15 min left")
         await page.get_by_role("link", name="Next lesson: Stops and targets").click()
         await expect(page.locator("main h1")).to_have_text("Stops and targets")
+        await expect(
+            page.get_by_role("link", name="Previous lesson: Risk per trade")
+        ).to_be_visible()
         await page.get_by_role("button", name="Mark complete").click()
         await expect(page.locator("#lesson-progress")).to_contain_text("100% of the course")
         await page.get_by_role("link", name=re.compile("^Back to the course")).click()

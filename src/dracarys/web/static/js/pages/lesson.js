@@ -13,7 +13,9 @@ const lesson = await api(`/api/v1/lessons/${lessonId}`).catch(showRefusal);
 if (!lesson) throw new Error("this lesson is not open to you");
 const program = await api(`/api/v1/programs/${lesson.program_id}`);
 const order = program.modules.flatMap((m) => m.lessons);
-const following = order[order.findIndex((l) => l.id === lessonId) + 1] || null;
+const position = order.findIndex((l) => l.id === lessonId);
+const following = order[position + 1] || null;
+const previous = position > 0 ? order[position - 1] : null;
 
 document.title = `${lesson.title} · ${program.title} · Dracarys`;
 const heading = document.querySelector("main h1");
@@ -49,6 +51,7 @@ function showProgress(progress, done) {
     }
   });
   actions.replaceChildren(complete,
+    previous ? el("a", { class: "button", href: `/lessons/${previous.id}` }, `Previous lesson: ${previous.title}`) : null,
     following
       ? el("a", { class: "button", href: `/lessons/${following.id}` }, `Next lesson: ${following.title}`)
       : el("a", { class: "button", href: `/courses/${program.id}` }, "Back to the course: assessments and assignments"));
