@@ -72,7 +72,9 @@ async def test_attempts_are_limited_and_passing_grants_a_verifiable_certificate(
 
     certificate = result["certificate"]
     assert certificate["holder_name"] == "Test Mentee"
-    assert certificate["verification_url"].endswith(f"/api/v1/certificates/{certificate['id']}")
+    # The verification URL is the public page (the API stays at /api/v1/certificates/…).
+    assert certificate["verification_url"].endswith(f"/certificates/{certificate['id']}")
+    assert "/api/" not in certificate["verification_url"]
     granted = await events_of(pool, "certificate.granted")
     assert [(g["user_id"], g["certificate_id"]) for g in granted] == [
         (str(learner.id), certificate["id"])

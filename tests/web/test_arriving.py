@@ -48,22 +48,27 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
         (
             "mentee",
             "/dashboard",
-            ["Paper trading", "Wallet", "My sessions"],
-            ["Mentor console", "Staff home", "Teaching sessions"],
+            ["Paper trading", "Wallet", "My sessions", "Courses"],
+            ["Mentor console", "Staff home", "Teaching sessions", "Teach"],
         ),
         (
             "mentor",
             "/mentor",
-            ["Mentor console", "Wallet", "Teaching sessions", "My sessions"],
+            ["Mentor console", "Wallet", "Teaching sessions", "My sessions", "Courses", "Teach"],
             ["Staff home"],
         ),
         (
             "admin",
             "/staff",
             ["Staff home", "Account"],
-            ["Mentor console", "Wallet", "Points", "My sessions", "Teaching sessions"],
+            ["Mentor console", "Wallet", "Points", "My sessions", "Teaching sessions", "Courses"],
         ),
-        ("reviewer", "/staff", ["Staff home"], ["Mentor console", "Signal feed", "My sessions"]),
+        (
+            "reviewer",
+            "/staff",
+            ["Staff home"],
+            ["Mentor console", "Signal feed", "My sessions", "Courses", "Teach"],
+        ),
     ],
 )
 async def test_each_role_lands_on_its_home_and_sees_only_its_navigation(

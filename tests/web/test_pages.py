@@ -32,6 +32,9 @@ PAGES = [
     "/kyc",
     "/sessions",
     "/mentor/sessions",
+    "/courses",
+    "/teach",
+    "/teach/grading",
 ]
 
 

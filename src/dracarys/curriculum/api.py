@@ -26,6 +26,7 @@ from dracarys.curriculum.assignments import service as assignments
 from dracarys.curriculum.assignments.models import (
     AssignmentInput,
     AssignmentView,
+    AttachmentView,
     FeedbackInput,
     SubmissionInput,
     SubmissionView,
@@ -37,6 +38,8 @@ from dracarys.curriculum.courses.models import (
     CohortView,
     LessonInput,
     LessonView,
+    MarkdownPreview,
+    MarkdownPreviewInput,
     ModuleInput,
     ModuleOutline,
     ProgramInput,
@@ -44,7 +47,12 @@ from dracarys.curriculum.courses.models import (
     ReorderInput,
 )
 from dracarys.curriculum.enrolment import service as enrolment
-from dracarys.curriculum.enrolment.models import EnrolInput, EnrolmentView, LeaveResult
+from dracarys.curriculum.enrolment.models import (
+    EnrolInput,
+    EnrolmentView,
+    LeaveResult,
+    MyEnrolmentView,
+)
 from dracarys.curriculum.learning import service as learning
 from dracarys.curriculum.learning.models import ProgressView
 from dracarys.curriculum.onboarding import service as onboarding
@@ -59,6 +67,18 @@ UPLOAD_MAX_BODY = 50_000_000 + 64 * 1024
 @dataclass
 class AssetUploadForm:
     file: UploadFile
+
+
+def _download_headers(file_name: str) -> dict[str, str]:
+    # Served as a download the browser never renders in our origin; the name is ASCII-only
+    # so no header injection or encoding trick rides on it.
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in file_name)[:120]
+    return {
+        "Content-Disposition": f'attachment; filename="{safe or "file"}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'",
+        "Cache-Control": "private, no-store",
+    }
 
 
 def _viewer(request: Request[Any, Any, Any]) -> CurrentUser | None:
@@ -223,6 +243,16 @@ class CurriculumController(Controller):
             discount_code=data.discount_code if data is not None else None,
         )
 
+    @get(
+        "/me/enrolments",
+        operation_id="listMyEnrolments",
+        summary="The programs I have joined: cohort, dates and what I paid",
+    )
+    async def my_enrolments(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[MyEnrolmentView]:
+        return await enrolment.my_enrolments(platform, current_user)
+
     @post(
         "/cohorts/{cohort_id:uuid}/leave",
         operation_id="leaveCohort",
@@ -306,6 +336,16 @@ class CurriculumController(Controller):
     ) -> LessonView:
         return await learning.get_lesson(platform, current_user, lesson_id)
 
+    @post(
+        "/lesson-previews",
+        operation_id="previewLessonMarkdown",
+        status_code=HTTP_200_OK,
+        guards=[requires_role(Role.MENTOR, Role.ADMIN)],
+        summary="Render lesson Markdown as the reader shows it (sanitised), without saving",
+    )
+    async def preview_lesson(self, data: JSONBody[MarkdownPreviewInput]) -> MarkdownPreview:
+        return courses.preview_markdown(data)
+
     @put("/lessons/{lesson_id:uuid}", operation_id="updateLesson", summary="Edit a lesson")
     async def update_lesson(
         self,
@@ -357,6 +397,67 @@ class CurriculumController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> AttemptResult:
         return await assessments.submit_attempt(platform, current_user, assessment_id, data)
+
+    @get(
+        "/assignments/{assignment_id:uuid}",
+        operation_id="getAssignment",
+        summary="An assignment: its instructions and rubric",
+    )
+    async def assignment(
+        self,
+        assignment_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssignmentView:
+        return await assignments.get_assignment(platform, current_user, assignment_id)
+
+    @post(
+        "/assignments/{assignment_id:uuid}/attachments",
+        operation_id="uploadSubmissionAttachment",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=UPLOAD_MAX_BODY,
+        summary="Upload a file (PDF or image) to attach to a submission",
+    )
+    async def upload_attachment(
+        self,
+        assignment_id: FromPath[uuid.UUID],
+        data: Annotated[AssetUploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AttachmentView:
+        content = await data.file.read()
+        return await assignments.upload_attachment(
+            platform, current_user, assignment_id, data.file.filename or "", content
+        )
+
+    @get(
+        "/submission-attachments/{attachment_id:uuid}",
+        operation_id="getSubmissionAttachment",
+        summary="A submission's attached file (its learner and the mentor only)",
+    )
+    async def attachment(
+        self,
+        attachment_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> Response[bytes]:
+        content, attached = await assignments.read_attachment(platform, current_user, attachment_id)
+        return Response(
+            content=content,
+            media_type=attached.content_type,
+            headers=_download_headers(attached.file_name),
+        )
+
+    @get(
+        "/teaching/submissions",
+        operation_id="listSubmissionsToReview",
+        guards=[requires_role(Role.MENTOR, Role.ADMIN)],
+        summary="The grading queue: submissions to my programs, unscored first",
+    )
+    async def review_queue(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[SubmissionView]:
+        return await assignments.submissions_to_review(platform, current_user)
 
     @post(
         "/assignments/{assignment_id:uuid}/submissions",
@@ -414,6 +515,22 @@ class PublicCurriculumController(Controller):
         self, certificate_id: FromPath[str], platform: NamedDependency[Platform]
     ) -> CertificateView:
         return await assessments.verify_certificate(platform, certificate_id)
+
+    @get(
+        "/certificates/{certificate_id:str}/pdf",
+        operation_id="downloadCertificatePdf",
+        summary="A certificate as PDF (public, like its verification)",
+        media_type="application/pdf",
+    )
+    async def certificate_pdf(
+        self, certificate_id: FromPath[str], platform: NamedDependency[Platform]
+    ) -> Response[bytes]:
+        pdf = await assessments.certificate_pdf(platform, certificate_id)
+        return Response(
+            pdf.content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{pdf.filename}"'},
+        )
 
     @get(
         "/lesson-assets/{asset_id:uuid}",

@@ -58,6 +58,8 @@ NAV = (
     NavLink("/signals", "Signal feed", "signals", MEMBERS),
     NavLink("/mentor", "Mentor console", "mentor", ("mentor",)),
     NavLink("/mentor/sessions", "Teaching sessions", "mentor_sessions", ("mentor",)),
+    NavLink("/courses", "Courses", "courses", MEMBERS),
+    NavLink("/teach", "Teach", "teach", ("mentor",)),
     NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer")),
     NavLink("/mentors", "Mentors", "mentors", MEMBERS),
     NavLink("/sessions", "My sessions", "sessions", MEMBERS),

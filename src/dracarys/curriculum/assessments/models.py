@@ -79,6 +79,7 @@ class QuestionView(Schema):
 class AssessmentView(Schema):
     id: uuid.UUID
     module_id: uuid.UUID
+    program_id: uuid.UUID
     title: str
     pass_mark_percent: int
     max_attempts: int
@@ -99,7 +100,14 @@ class CertificateView(Schema):
     user_id: uuid.UUID
     holder_name: str
     granted_at: datetime
+    # The public page anyone can open to check the certificate, and its PDF.
     verification_url: str
+    pdf_url: str
+
+
+class CertificatePdf(msgspec.Struct, frozen=True, kw_only=True):
+    filename: str
+    content: bytes
 
 
 class AttemptResult(Schema):

@@ -8,7 +8,7 @@ import base64
 import hashlib
 import hmac
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -22,6 +22,7 @@ from dracarys.curriculum.assessments.models import (
     AttemptInput,
     AttemptResult,
     Certificate,
+    CertificatePdf,
     CertificateView,
     QuestionInput,
     QuestionView,
@@ -88,6 +89,7 @@ def _assessment_view(assessment: Assessment, attempts: list[Attempt]) -> Assessm
     return AssessmentView(
         id=assessment.id,
         module_id=assessment.module_id,
+        program_id=assessment.program_id,
         title=assessment.title,
         pass_mark_percent=assessment.pass_mark_percent,
         max_attempts=assessment.max_attempts,
@@ -244,7 +246,8 @@ async def _certificate_view(
         user_id=certificate.user_id,
         holder_name=holder[certificate.user_id],
         granted_at=certificate.granted_at,
-        verification_url=f"{base}/api/v1/certificates/{public_id}",
+        verification_url=f"{base}/certificates/{public_id}",
+        pdf_url=f"{base}/api/v1/certificates/{public_id}/pdf",
     )
 
 
@@ -290,3 +293,58 @@ async def verify_certificate(platform: Platform, public_id: str) -> CertificateV
             if certificate is not None:
                 return await _certificate_view(conn, platform, certificate)
     raise NotFound("this certificate id is not valid", field="certificate_id")
+
+
+async def certificate_pdf(platform: Platform, public_id: str) -> CertificatePdf:
+    """The certificate as a one-page PDF: as public as its verification (the signed id is
+    the secret), so a holder can hand either to an employer."""
+    certificate = await verify_certificate(platform, public_id)
+    return CertificatePdf(
+        filename=f"certificate-{certificate.id.split('.')[0][:12]}.pdf",
+        content=render_certificate_pdf(certificate),
+    )
+
+
+def render_certificate_pdf(certificate: CertificateView) -> bytes:
+    """A landscape A4 certificate: who, what, when, and where to verify it."""
+    # Imported on first use, as the invoices do: fpdf2 takes 0.7 s to import.
+    from fpdf import FPDF
+
+    def printable(text: str) -> str:
+        # The core PDF fonts cover Latin-1 only; anything else prints as "?".
+        return text.encode("latin-1", "replace").decode("latin-1")
+
+    pdf = FPDF(orientation="landscape", format="A4")
+    pdf.set_title(printable(f"Certificate: {certificate.program_title}"))
+    pdf.set_creator("Dracarys")
+    pdf.set_creation_date(certificate.granted_at)
+    pdf.add_page()
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    pdf.set_y(40)
+    pdf.set_font("Helvetica", "B", 30)
+    pdf.cell(0, 16, "Certificate of completion", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=14)
+    pdf.cell(0, 14, "Dracarys certifies that", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 24)
+    pdf.cell(0, 16, printable(certificate.holder_name), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=14)
+    pdf.cell(0, 12, "completed the program", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.multi_cell(
+        0, 10, printable(certificate.program_title), align="C", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.set_font("Helvetica", size=12)
+    granted = certificate.granted_at.astimezone(UTC)
+    pdf.cell(0, 12, f"on {granted:%d %B %Y}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(-45)
+    pdf.set_font("Helvetica", size=9)
+    pdf.multi_cell(
+        0,
+        5,
+        printable(f"Verify at {certificate.verification_url}"),
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    return bytes(pdf.output())

@@ -42,6 +42,25 @@ class Submission(msgspec.Struct, frozen=True, kw_only=True):
     max_points: int | None
     feedback: str | None
     reviewed_at: datetime | None
+    assignment_title: str
+    program_title: str
+    attachment_id: uuid.UUID | None = None
+    attachment_name: str | None = None
+    attachment_content_type: str | None = None
+    attachment_size_bytes: int | None = None
+
+
+class Attachment(msgspec.Struct, frozen=True, kw_only=True):
+    """A file a learner attached to a submission, with who may read it."""
+
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    user_id: uuid.UUID
+    file_name: str
+    content_type: str
+    size_bytes: int
+    stored_name: str
+    owner_id: uuid.UUID
 
 
 class SubmissionToReview(Submission, frozen=True, kw_only=True):
@@ -63,6 +82,7 @@ class AssignmentInput(Input):
 class AssignmentView(Schema):
     id: uuid.UUID
     module_id: uuid.UUID
+    program_id: uuid.UUID
     title: str
     instructions: str
     rubric: list[dict[str, object]]
@@ -70,6 +90,15 @@ class AssignmentView(Schema):
 
 class SubmissionInput(Input):
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    # A file uploaded first with uploadSubmissionAttachment, by the same learner.
+    attachment_id: uuid.UUID | None = None
+
+
+class AttachmentView(Schema):
+    id: uuid.UUID
+    file_name: str
+    content_type: str
+    size_bytes: int
 
 
 class FeedbackInput(Input):
@@ -88,3 +117,10 @@ class SubmissionView(Schema):
     max_points: int | None
     feedback: str | None
     reviewed_at: datetime | None
+    assignment_title: str
+    program_title: str
+    # Who handed it in (the mentor's queue shows it; a learner sees their own name).
+    learner_name: str
+    # The rubric the scores are against: each criterion's name and max_points.
+    rubric: list[dict[str, object]]
+    attachment: AttachmentView | None = None

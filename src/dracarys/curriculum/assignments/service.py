@@ -3,8 +3,11 @@ mentor scores every criterion (0 to its maximum) with written feedback."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from pathlib import Path
 
+import anyio
 import msgspec
 
 from dracarys.curriculum.assignments import store
@@ -12,30 +15,49 @@ from dracarys.curriculum.assignments.models import (
     Assignment,
     AssignmentInput,
     AssignmentView,
+    Attachment,
+    AttachmentView,
     FeedbackInput,
-    Submission,
     SubmissionInput,
+    SubmissionToReview,
     SubmissionView,
 )
 from dracarys.curriculum.courses.service import ensure_builder, module_for_builder
 from dracarys.curriculum.enrolment.service import ensure_learner
-from dracarys.db import transaction
+from dracarys.db import Connection, transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser
+from dracarys.files import sniff_file_type
+from dracarys.identity import CurrentUser, display_names
 from dracarys.platform import Platform
+
+# What a learner may attach: a PDF, or an image of a chart.
+ATTACHMENT_TYPES = frozenset(
+    {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
+)
 
 
 def _assignment_view(assignment: Assignment) -> AssignmentView:
     return AssignmentView(
         id=assignment.id,
         module_id=assignment.module_id,
+        program_id=assignment.program_id,
         title=assignment.title,
         instructions=assignment.instructions,
         rubric=[msgspec.to_builtins(c) for c in assignment.rubric],
     )
 
 
-def _submission_view(submission: Submission) -> SubmissionView:
+def _submission_view(submission: SubmissionToReview, learner_name: str) -> SubmissionView:
+    attachment = (
+        AttachmentView(
+            id=submission.attachment_id,
+            file_name=submission.attachment_name or "",
+            content_type=submission.attachment_content_type or "",
+            size_bytes=submission.attachment_size_bytes or 0,
+        )
+        if submission.attachment_id is not None
+        else None
+    )
     return SubmissionView(
         id=submission.id,
         assignment_id=submission.assignment_id,
@@ -47,7 +69,19 @@ def _submission_view(submission: Submission) -> SubmissionView:
         max_points=submission.max_points,
         feedback=submission.feedback,
         reviewed_at=submission.reviewed_at,
+        assignment_title=submission.assignment_title,
+        program_title=submission.program_title,
+        learner_name=learner_name,
+        rubric=[msgspec.to_builtins(c) for c in submission.rubric],
+        attachment=attachment,
     )
+
+
+async def _submission_views(
+    conn: Connection, platform: Platform, submissions: list[SubmissionToReview]
+) -> list[SubmissionView]:
+    names = await display_names(conn, platform.settings, {s.user_id for s in submissions})
+    return [_submission_view(s, names.get(s.user_id, "")) for s in submissions]
 
 
 async def create_assignment(
@@ -83,17 +117,29 @@ async def submit_assignment(
             raise NotFound("no such assignment", field="assignment_id")
         if not await ensure_learner(conn, actor, assignment.program_id, assignment.owner_id):
             raise Forbidden("only enrolled learners submit assignments")
+        if data.attachment_id is not None:
+            attached = await store.attachment(conn, data.attachment_id)
+            if (
+                attached is None
+                or attached.user_id != actor.id
+                or attached.assignment_id != assignment_id
+            ):
+                raise InvalidInput(
+                    "attach a file you uploaded for this assignment", field="attachment_id"
+                )
         await store.insert_submission(
             conn,
             submission_id=submission_id,
             assignment_id=assignment_id,
             user_id=actor.id,
             body=data.body,
+            attachment_id=data.attachment_id,
             now=platform.clock.now(),
         )
         created = await store.submission(conn, submission_id)
-    assert created is not None
-    return _submission_view(created)
+        assert created is not None
+        [view] = await _submission_views(conn, platform, [created])
+    return view
 
 
 async def list_submissions(
@@ -107,7 +153,7 @@ async def list_submissions(
         submissions = await store.submissions_of(
             conn, assignment_id, None if everyone else actor.id
         )
-    return [_submission_view(s) for s in submissions]
+        return await _submission_views(conn, platform, submissions)
 
 
 async def give_feedback(
@@ -143,5 +189,93 @@ async def give_feedback(
             now=platform.clock.now(),
         )
         updated = await store.submission(conn, submission_id)
-    assert updated is not None
-    return _submission_view(updated)
+        assert updated is not None
+        [view] = await _submission_views(conn, platform, [updated])
+    return view
+
+
+async def get_assignment(
+    platform: Platform, actor: CurrentUser, assignment_id: uuid.UUID
+) -> AssignmentView:
+    """The task and its rubric, for its enrolled learners, its mentor and staff."""
+    async with platform.pool.acquire() as conn:
+        assignment = await store.assignment(conn, assignment_id)
+        if assignment is None:
+            raise NotFound("no such assignment", field="assignment_id")
+        await ensure_learner(conn, actor, assignment.program_id, assignment.owner_id)
+    return _assignment_view(assignment)
+
+
+async def submissions_to_review(platform: Platform, actor: CurrentUser) -> list[SubmissionView]:
+    """The grading queue: submissions to the mentor's programs, unscored first."""
+    async with platform.pool.acquire() as conn:
+        submissions = await store.submissions_for_reviewer(conn, actor.id, limit=200)
+        return await _submission_views(conn, platform, submissions)
+
+
+def _attachment_dir(platform: Platform) -> Path:
+    return platform.settings.data_path / "curriculum" / "attachments"
+
+
+async def upload_attachment(
+    platform: Platform,
+    actor: CurrentUser,
+    assignment_id: uuid.UUID,
+    file_name: str,
+    content: bytes,
+) -> AttachmentView:
+    """A file for a submission, checked by its bytes (what the browser says counts for
+    nothing): a PDF or an image, within the curriculum's upload limit."""
+    limit = platform.settings.curriculum_upload_max_bytes
+    if len(content) > limit:
+        raise InvalidInput(f"the file is larger than {limit // 1_000_000} MB", field="file")
+    sniffed = sniff_file_type(content)
+    if sniffed is None or sniffed.content_type not in ATTACHMENT_TYPES:
+        raise InvalidInput("attach a PDF or a PNG, JPEG, GIF or WebP image", field="file")
+    attachment_id = uuid.uuid4()
+    stored_name = f"{attachment_id.hex}.{sniffed.extension}"
+    # Only a plain name is kept, for the download's file name; the path is never used.
+    shown_name = Path(file_name.replace("\\", "/")).name[:200] or stored_name
+    async with transaction(platform.pool) as conn:
+        assignment = await store.assignment(conn, assignment_id)
+        if assignment is None:
+            raise NotFound("no such assignment", field="assignment_id")
+        if not await ensure_learner(conn, actor, assignment.program_id, assignment.owner_id):
+            raise Forbidden("only enrolled learners attach files to assignments")
+        folder = anyio.Path(_attachment_dir(platform))
+        await folder.mkdir(parents=True, exist_ok=True)
+        await (folder / stored_name).write_bytes(content)
+        await store.insert_attachment(
+            conn,
+            attachment_id=attachment_id,
+            assignment_id=assignment_id,
+            user_id=actor.id,
+            file_name=shown_name,
+            content_type=sniffed.content_type,
+            size_bytes=len(content),
+            stored_name=stored_name,
+            sha256=hashlib.sha256(content).hexdigest(),
+            now=platform.clock.now(),
+        )
+    return AttachmentView(
+        id=attachment_id,
+        file_name=shown_name,
+        content_type=sniffed.content_type,
+        size_bytes=len(content),
+    )
+
+
+async def read_attachment(
+    platform: Platform, actor: CurrentUser, attachment_id: uuid.UUID
+) -> tuple[bytes, Attachment]:
+    """The file, for its uploader, the program's mentor and staff only."""
+    async with platform.pool.acquire() as conn:
+        attachment = await store.attachment(conn, attachment_id)
+    if attachment is None or not (
+        actor.id in (attachment.user_id, attachment.owner_id) or actor.is_staff
+    ):
+        raise NotFound("no such file", field="attachment_id")
+    path = anyio.Path(_attachment_dir(platform)) / attachment.stored_name
+    if not await path.exists():
+        raise NotFound("no such file", field="attachment_id")
+    return await path.read_bytes(), attachment

@@ -173,6 +173,7 @@ class RecordingLink(Schema):
 class LessonView(Schema):
     id: uuid.UUID
     module_id: uuid.UUID
+    program_id: uuid.UUID
     title: str
     position: int
     estimated_minutes: int
@@ -193,6 +194,8 @@ class ModuleOutline(Schema):
 class ProgramView(Schema):
     id: uuid.UUID
     owner_id: uuid.UUID
+    # The mentor's display name, for catalogues and the program page.
+    owner_name: str
     title: str
     description: str
     difficulty: str
@@ -212,3 +215,13 @@ class AssetView(Schema):
     content_type: str
     size_bytes: int
     markdown: str
+
+
+class MarkdownPreviewInput(Input):
+    body_markdown: Annotated[str, msgspec.Meta(max_length=200_000)]
+
+
+class MarkdownPreview(Schema):
+    """Lesson Markdown as the reader will show it: rendered, highlighted and sanitised."""
+
+    body_html: str

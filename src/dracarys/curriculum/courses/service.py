@@ -24,6 +24,8 @@ from dracarys.curriculum.courses.models import (
     LessonInput,
     LessonOutline,
     LessonView,
+    MarkdownPreview,
+    MarkdownPreviewInput,
     Module,
     ModuleInput,
     ModuleOutline,
@@ -36,7 +38,7 @@ from dracarys.curriculum.rendering import render_markdown
 from dracarys.db import Connection, transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
-from dracarys.identity import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role, display_names
 from dracarys.platform import Platform
 
 # Images and charts a lesson may embed.
@@ -88,10 +90,11 @@ async def module_for_builder(conn: Connection, actor: CurrentUser, module_id: uu
 # ---- views ----------------------------------------------------------------------------
 
 
-def _program_view(program: Program) -> ProgramView:
+def _program_view(program: Program, owner_name: str) -> ProgramView:
     return ProgramView(
         id=program.id,
         owner_id=program.owner_id,
+        owner_name=owner_name,
         title=program.title,
         description=program.description,
         difficulty=program.difficulty,
@@ -129,6 +132,7 @@ async def lesson_view(conn: Connection, lesson: Lesson) -> LessonView:
     return LessonView(
         id=lesson.id,
         module_id=lesson.module_id,
+        program_id=lesson.program_id,
         title=lesson.title,
         position=lesson.position,
         estimated_minutes=lesson.estimated_minutes,
@@ -177,7 +181,15 @@ async def update_program(
 async def list_programs(platform: Platform, actor: CurrentUser | None) -> list[ProgramView]:
     async with platform.pool.acquire() as conn:
         programs = await store.programs(conn, owner_id=actor.id if actor else None, limit=200)
-    return [_program_view(p) for p in programs]
+        names = await display_names(conn, platform.settings, {p.owner_id for p in programs})
+        cohorts = await store.cohorts_of_programs(conn, [p.id for p in programs])
+    views = []
+    for program in programs:
+        view = _program_view(program, names.get(program.owner_id, ""))
+        # The catalogue shows when each program's cohorts run and how many seats are left.
+        view.cohorts = [_cohort_view(c) for c in cohorts if c.program_id == program.id]
+        views.append(view)
+    return views
 
 
 async def program_by_title(platform: Platform, owner_id: uuid.UUID, title: str) -> Program | None:
@@ -204,7 +216,8 @@ async def program_outline(
         lessons = await store.lessons_of_program(conn, program_id)
         items = await store.module_items(conn, program_id)
         cohorts = await store.cohorts_of(conn, program_id)
-    view = _program_view(program)
+        names = await display_names(conn, platform.settings, [program.owner_id])
+    view = _program_view(program, names.get(program.owner_id, ""))
     view.total_minutes = sum(lesson.estimated_minutes for lesson in lessons)
     view.cohorts = [_cohort_view(c) for c in cohorts]
     view.modules = [
@@ -219,6 +232,11 @@ async def program_outline(
         for m in modules
     ]
     return view
+
+
+def preview_markdown(data: MarkdownPreviewInput) -> MarkdownPreview:
+    """What a lesson's Markdown will look like to learners, before it is saved."""
+    return MarkdownPreview(body_html=render_markdown(data.body_markdown))
 
 
 async def lessons_of_program(conn: Connection, program_id: uuid.UUID) -> list[LessonOutline]:

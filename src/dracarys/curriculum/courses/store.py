@@ -4,7 +4,7 @@ recordings linked to lessons."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -134,6 +134,14 @@ async def lock_cohort(conn: Connection, cohort_id: uuid.UUID) -> None:
 
 async def cohorts_of(conn: Connection, program_id: uuid.UUID) -> list[Cohort]:
     rows = await conn.fetch(f"{_COHORT} WHERE c.program_id = $1 ORDER BY c.starts_at", program_id)
+    return records(Cohort, rows)
+
+
+async def cohorts_of_programs(conn: Connection, program_ids: Collection[uuid.UUID]) -> list[Cohort]:
+    """Every cohort of these programs, earliest start first (the catalogue's one query)."""
+    rows = await conn.fetch(
+        f"{_COHORT} WHERE c.program_id = ANY($1::uuid[]) ORDER BY c.starts_at", list(program_ids)
+    )
     return records(Cohort, rows)
 
 

@@ -49,3 +49,29 @@ class UnlockTerms(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     price_minor: int
     currency: str
+
+
+class MyEnrolment(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: uuid.UUID
+    program_title: str
+    cohort_id: uuid.UUID
+    cohort_title: str
+    starts_at: datetime
+    ends_at: datetime
+    amount_minor: int
+    currency: str
+    enrolled_at: datetime
+
+
+class MyEnrolmentView(Schema):
+    """A program the caller has joined, with the cohort and what they paid."""
+
+    program_id: uuid.UUID
+    program_title: str
+    cohort_id: uuid.UUID
+    cohort_title: str
+    starts_at: datetime
+    ends_at: datetime
+    amount_minor: int
+    currency: str
+    enrolled_at: datetime

@@ -13,7 +13,12 @@ from dracarys.curriculum import events
 from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of, program_of
 from dracarys.curriculum.enrolment import store
-from dracarys.curriculum.enrolment.models import Enrolment, EnrolmentView, UnlockTerms
+from dracarys.curriculum.enrolment.models import (
+    Enrolment,
+    EnrolmentView,
+    MyEnrolmentView,
+    UnlockTerms,
+)
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, Role
@@ -285,3 +290,23 @@ async def grant_course_unlock(
         conn, user_id=user_id, program_id=program_id, redemption_id=redemption_id, at=now
     ):
         raise Conflict("you have unlocked this course already", field="target_ref")
+
+
+async def my_enrolments(platform: Platform, actor: CurrentUser) -> list[MyEnrolmentView]:
+    """The programs the caller has joined, the latest cohort start first."""
+    async with platform.pool.acquire() as conn:
+        joined = await store.enrolments_of_user(conn, actor.id)
+    return [
+        MyEnrolmentView(
+            program_id=e.program_id,
+            program_title=e.program_title,
+            cohort_id=e.cohort_id,
+            cohort_title=e.cohort_title,
+            starts_at=e.starts_at,
+            ends_at=e.ends_at,
+            amount_minor=e.amount_minor,
+            currency=e.currency,
+            enrolled_at=e.enrolled_at,
+        )
+        for e in joined
+    ]

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from dracarys.curriculum.enrolment.models import Enrolment
-from dracarys.db import Connection, record_or_none
+from dracarys.curriculum.enrolment.models import Enrolment, MyEnrolment
+from dracarys.db import Connection, record_or_none, records
 
 _ENROLMENT = """SELECT cohort_id, program_id, user_id, amount_minor, rtrim(currency) AS currency,
                        escrow_id, enrolled_at
@@ -28,6 +28,20 @@ async def program_enrolment(
         f"{_ENROLMENT} WHERE program_id = $1 AND user_id = $2", program_id, user_id
     )
     return record_or_none(Enrolment, row)
+
+
+async def enrolments_of_user(conn: Connection, user_id: uuid.UUID) -> list[MyEnrolment]:
+    rows = await conn.fetch(
+        """SELECT e.program_id, p.title AS program_title, e.cohort_id, c.title AS cohort_title,
+                  c.starts_at, c.ends_at, e.amount_minor, rtrim(e.currency) AS currency,
+                  e.enrolled_at
+           FROM cohort_enrolments e
+           JOIN cohorts c ON c.id = e.cohort_id JOIN programs p ON p.id = e.program_id
+           WHERE e.user_id = $1
+           ORDER BY c.starts_at DESC""",
+        user_id,
+    )
+    return records(MyEnrolment, rows)
 
 
 async def members_of(

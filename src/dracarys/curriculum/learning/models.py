@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
+
 from dracarys.curriculum.assessments.models import CertificateView
 from dracarys.curriculum.courses.models import LessonBrief
 from dracarys.wire import Schema
@@ -19,3 +21,5 @@ class ProgressView(Schema):
     passed_assessments: int
     total_assessments: int
     certificate: CertificateView | None = None
+    # Which lessons are done, in study order (the reader marks them; the outline ticks them).
+    completed_lesson_ids: list[uuid.UUID] = msgspec.field(default_factory=list)

@@ -54,6 +54,7 @@ async def _progress(
         passed_assessments=passed,
         total_assessments=assessments,
         certificate=await certificate_of(conn, platform, user_id, program_id),
+        completed_lesson_ids=[lesson.id for lesson in lessons if lesson.id in done],
     )
 
 
