@@ -269,6 +269,10 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         await expect(image).to_have_count(1)
         assert await image.evaluate("img => img.complete && img.naturalWidth") == 2
         await expect(page.locator("#lesson-progress")).to_contain_text("35 min left")
+        # The first lesson has no previous one: its place stays empty (no stray "null").
+        await expect(page.locator("#lesson-actions")).to_have_text(
+            re.compile(r"^Mark complete\s*Next lesson: Stops and targets$")
+        )
         await check_both_widths(page, "learning-lesson")
         await page.get_by_role("button", name="Mark complete").click()
         await expect(page.locator("#lesson-status")).to_have_text("Lesson marked complete.")

@@ -50,11 +50,13 @@ function showProgress(progress, done) {
       byId("lesson-error").textContent = failure instanceof Error ? failure.message : String(failure);
     }
   });
-  actions.replaceChildren(complete,
+  // replaceChildren would write a null as the text "null": only the links there are.
+  actions.replaceChildren(...[complete,
     previous ? el("a", { class: "button", href: `/lessons/${previous.id}` }, `Previous lesson: ${previous.title}`) : null,
     following
       ? el("a", { class: "button", href: `/lessons/${following.id}` }, `Next lesson: ${following.title}`)
-      : el("a", { class: "button", href: `/courses/${program.id}` }, "Back to the course: assessments and assignments"));
+      : el("a", { class: "button", href: `/courses/${program.id}` }, "Back to the course: assessments and assignments"),
+  ].filter((node) => node !== null));
 }
 
 try {
