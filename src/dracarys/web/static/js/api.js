@@ -228,3 +228,51 @@ export async function apiAvailable(path) {
   });
   return response.status !== 404 && response.status !== 405;
 }
+
+/**
+ * Send one file (`file` field, with `fields` beside it) as multipart form data with the
+ * session's token (api() sends JSON only), refreshing the token once on a 401 as api()
+ * does. Resolves with the JSON answer; rejects with an ApiError (a 413 names `file` with
+ * `tooLarge`).
+ * @param {string} path
+ * @param {File} file
+ * @param {{method?: string, fields?: Record<string, string>, tooLarge?: string}} [options]
+ */
+export async function uploadFile(path, file, options = {}) {
+  const { method = "POST", fields = {}, tooLarge = "This file is too large. Upload a smaller one." } = options;
+  let sent = /** @type {string | null | undefined} */ (undefined);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
+    sent = token;
+    if (!token) {
+      goToSignIn();
+      throw new ApiError(401, { detail: "sign in first" });
+    }
+    const body = new FormData();
+    for (const [name, value] of Object.entries(fields)) body.append(name, value);
+    body.append("file", file, file.name);
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+        body,
+      });
+    } catch {
+      throw new ApiError(0, { detail: "The upload did not reach the server. Check your connection and try again." });
+    }
+    if (response.status === 401 && attempt === 0) continue;
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch {
+      payload = null;
+    }
+    if (response.status === 413) {
+      throw new ApiError(413, { detail: tooLarge, errors: [{ field: "file", message: tooLarge }] });
+    }
+    if (!response.ok) throw new ApiError(response.status, payload || {});
+    return payload;
+  }
+  throw new ApiError(401, { detail: "sign in first" });
+}

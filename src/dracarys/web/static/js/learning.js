@@ -1,50 +1,11 @@
-// What the learning pages share: sending a file as multipart form data with the session's
-// token (api() sends JSON only), downloading a signed-in file, and the words and figures
-// the catalogue, the program page and the reader all show.
+// What the learning pages share: uploading a file (api.js's `uploadFile`, re-exported),
+// downloading a signed-in file, and the words and figures the catalogue, the program page
+// and the reader all show.
 
-import { ApiError, accessToken, refreshSession } from "./api.js";
+import { ApiError, accessToken, uploadFile } from "./api.js";
 import { el, money } from "./ui.js";
 
-/**
- * POST one file (`file` field) as multipart form data, refreshing the token once on a
- * 401 as api() does. Resolves with the JSON answer; rejects with an ApiError.
- * @param {string} path
- * @param {File} file
- */
-export async function uploadFile(path, file) {
-  let sent = /** @type {string | null | undefined} */ (undefined);
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
-    sent = token;
-    if (!token) throw new ApiError(401, { detail: "sign in first" });
-    const body = new FormData();
-    body.append("file", file, file.name);
-    let response;
-    try {
-      response = await fetch(path, {
-        method: "POST",
-        headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
-        body,
-      });
-    } catch {
-      throw new ApiError(0, { detail: "The upload did not reach the server. Check your connection and try again." });
-    }
-    if (response.status === 401 && attempt === 0) continue;
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch {
-      payload = null;
-    }
-    if (response.status === 413) {
-      const message = "This file is too large. Upload a smaller one.";
-      throw new ApiError(413, { detail: message, errors: [{ field: "file", message }] });
-    }
-    if (!response.ok) throw new ApiError(response.status, payload || {});
-    return payload;
-  }
-  throw new ApiError(401, { detail: "sign in first" });
-}
+export { uploadFile };
 
 /** Fetch a file only a signed-in caller may read and hand it to the browser as a download. */
 export async function downloadFile(path, fileName) {

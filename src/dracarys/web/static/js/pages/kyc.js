@@ -4,7 +4,7 @@
 // (GET /api/v1/me/kyc, PATCH /api/v1/users/{id}/kyc-upload). The server tells a file's
 // type from its bytes; its refusals are shown next to the file input.
 
-import { ApiError, accessToken, api, goToSignIn, refreshSession } from "../api.js";
+import { ApiError, api, uploadFile } from "../api.js";
 import {
   byId, clearFormError, el, flash, money, num, showFormError, signedInShell, when,
 } from "../ui.js";
@@ -199,47 +199,13 @@ async function loadRewards() {
   }
 }
 
-/**
- * Send one file as multipart form data with the session's token (api() sends JSON only),
- * refreshing the token once on a 401 as api() does.
- */
-async function sendUpload(docType, file) {
-  let sent = /** @type {string | null | undefined} */ (undefined);
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
-    sent = token;
-    if (!token) {
-      goToSignIn();
-      throw new ApiError(401, { detail: "sign in first" });
-    }
-    const body = new FormData();
-    body.append("doc_type", docType);
-    body.append("file", file, file.name);
-    let response;
-    try {
-      response = await fetch(`/api/v1/users/${me.id}/kyc-upload`, {
-        method: "PATCH",
-        headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
-        body,
-      });
-    } catch {
-      throw new ApiError(0, { detail: "The upload did not reach the server. Check your connection and try again." });
-    }
-    if (response.status === 401 && attempt === 0) continue;
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch {
-      payload = null;
-    }
-    if (response.status === 413) {
-      const message = `This file is larger than the ${megabytes(tiers.documents.max_upload_bytes)} limit. Upload a smaller photo or scan.`;
-      throw new ApiError(413, { detail: message, errors: [{ field: "file", message }] });
-    }
-    if (!response.ok) throw new ApiError(response.status, payload || {});
-    return payload;
-  }
-  throw new ApiError(401, { detail: "sign in first" });
+/** One document, sent with its type; a 413 says the limit in words. */
+function sendUpload(docType, file) {
+  return uploadFile(`/api/v1/users/${me.id}/kyc-upload`, file, {
+    method: "PATCH",
+    fields: { doc_type: docType },
+    tooLarge: `This file is larger than the ${megabytes(tiers.documents.max_upload_bytes)} limit. Upload a smaller photo or scan.`,
+  });
 }
 
 async function submitUpload(form, slot, input) {
