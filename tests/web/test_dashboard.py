@@ -217,3 +217,39 @@ async def test_the_dashboard_is_accessible_on_desktop_and_phone(
     for viewport in ({"width": 1280, "height": 900}, PHONE_VIEWPORT):
         await page.set_viewport_size(viewport)
         await assert_accessible(page, f"/dashboard at {viewport['width']}px")
+
+
+async def test_a_yen_portfolios_equity_is_charted_in_yen(
+    context: Any, live_server: LiveServer
+) -> None:
+    """Yen have no minor unit: ¥10,000,000 of equity is charted as 10,000,000, not
+    100,000 (the chart once divided every currency by 100)."""
+    trader = await register(live_server, name="Yuki Yen")
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": trader.email, "password": trader.password}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        accepted = await client.post(
+            "/api/v1/trading/disclaimer/acknowledgements", json={"version": 1}, headers=headers
+        )
+        assert accepted.status_code in (200, 201), accepted.text
+        made = await client.post(
+            "/api/v1/trading/portfolios",
+            json={"name": "Yen book", "currency": "JPY", "starting_cash_minor": 10_000_000},
+            headers=headers,
+        )
+        assert made.status_code == 201, made.text
+    page = await context.new_page()
+    await sign_in(page, live_server, trader, "/dashboard")
+    await page.wait_for_selector("body[data-portfolio-ready]")
+    await expect(page.locator("#last-bar")).to_contain_text("DEMO", timeout=15_000)
+    await page.get_by_role("button", name="Place order").click()
+    await page.wait_for_selector("body[data-last-fill]", state="attached", timeout=20_000)
+    first = int(await page.locator("body").get_attribute("data-last-equity-seq") or 0)
+    await expect_attribute_above(page, "data-last-equity-seq", first + 1, timeout_s=30)
+    charted = await page.evaluate(
+        "window.__charts.equity.panes()[0].getSeries()[0].data().at(-1).value"
+    )
+    assert 9_900_000 < charted < 10_100_000, charted
+    await expect(page.locator("#stat-equity")).to_contain_text("JPY")

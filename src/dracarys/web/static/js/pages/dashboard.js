@@ -6,6 +6,7 @@
 // orders) or bar sequence (equity), so nothing falls between the two and nothing counts
 // twice. After a reconnect the stream resumes after the last sequence number shown.
 
+import { minorDigits } from "../amounts.js";
 import { ApiError, api } from "../api.js";
 import {
   CandlestickSeries, DOWN, UP, createSeriesMarkers, equityCharts, fitWhenSized, makeChart,
@@ -36,7 +37,8 @@ const state = {
 };
 
 const seconds = (iso) => Math.floor(new Date(iso).getTime() / 1000);
-const major = (minor) => minor / 100;
+/** Minor units in the open portfolio's currency as major units (yen have none, dinars three). */
+const major = (minor) => minor / 10 ** minorDigits(state.portfolio ? state.portfolio.currency : "USD");
 
 // --- charts ------------------------------------------------------------------------
 
