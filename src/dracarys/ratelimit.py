@@ -378,45 +378,45 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
         await self.app(scope, receive, send)
 
     @cached_property
-    def _fixed_raw_headers(self) -> list[tuple[bytes, bytes]]:
-        return [
-            (
-                self.config.rate_limit_policy_header_key.lower().encode("latin-1"),
-                f"{self.max_requests}; w={DURATION_VALUES[self.unit]}".encode(),
-            ),
-            (
-                self.config.rate_limit_limit_header_key.lower().encode("latin-1"),
-                str(self.max_requests).encode(),
-            ),
-        ]
+    def _fixed_raw_headers(self) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
+        """The four header names as raw bytes, and the policy's and the limit's values:
+        they never change, so they are encoded once, not per request."""
+        config = self.config
+        policy, limit, remaining, reset = (
+            name.lower().encode("latin-1")
+            for name in (
+                config.rate_limit_policy_header_key,
+                config.rate_limit_limit_header_key,
+                config.rate_limit_remaining_header_key,
+                config.rate_limit_reset_header_key,
+            )
+        )
+        return (
+            policy,
+            f"{self.max_requests}; w={DURATION_VALUES[self.unit]}".encode(),
+            limit,
+            str(self.max_requests).encode(),
+            remaining,
+            reset,
+        )
 
     def _raw_limit_headers(self, window: Window) -> list[tuple[bytes, bytes]]:
-        """`_limit_headers` as raw pairs, built for the per-request cost: nothing else
-        sets these names, and the policy and limit never change."""
+        """The rate-limit headers of a response, as the raw pairs ASGI sends."""
+        policy, policy_value, limit, limit_value, remaining, reset = self._fixed_raw_headers
         return [
-            *self._fixed_raw_headers,
-            (
-                self.config.rate_limit_remaining_header_key.lower().encode("latin-1"),
-                str(max(0, self.max_requests - window.count)).encode(),
-            ),
-            (
-                self.config.rate_limit_reset_header_key.lower().encode("latin-1"),
-                str(window.ends_in_s).encode(),
-            ),
+            (policy, policy_value),
+            (limit, limit_value),
+            (remaining, str(max(0, self.max_requests - window.count)).encode()),
+            (reset, str(window.ends_in_s).encode()),
         ]
 
     def _limit_headers(self, window: Window) -> dict[str, str]:
+        """The same headers for a refusal (a problem response takes a mapping)."""
         if not self.config.set_rate_limit_headers:
             return {}
         return {
-            self.config.rate_limit_policy_header_key: (
-                f"{self.max_requests}; w={DURATION_VALUES[self.unit]}"
-            ),
-            self.config.rate_limit_limit_header_key: str(self.max_requests),
-            self.config.rate_limit_remaining_header_key: str(
-                max(0, self.max_requests - window.count)
-            ),
-            self.config.rate_limit_reset_header_key: str(window.ends_in_s),
+            name.decode("latin-1"): value.decode()
+            for name, value in self._raw_limit_headers(window)
         }
 
 

@@ -40,7 +40,7 @@ from dracarys.wallet.discounts.models import (
 from dracarys.wallet.discounts.service import (
     check_discount_code,
     discount_code,
-    discount_code_of_redemption,
+    discount_codes_of_redemptions,
     issue_discount_code,
     redeem_discount_code,
 )
@@ -114,7 +114,7 @@ __all__ = [
     "credit_points_conversion",
     "credit_redeemed_points",
     "discount_code",
-    "discount_code_of_redemption",
+    "discount_codes_of_redemptions",
     "expire_timed_out_transfers",
     "fail_unopened_card_deposits",
     "hold_escrow",

@@ -39,7 +39,7 @@ from dracarys.points.redemption.policy import (
     value_minor,
 )
 from dracarys.settings import Settings
-from dracarys.wallet import discount_code, discount_code_of_redemption, issue_discount_code
+from dracarys.wallet import discount_code, discount_codes_of_redemptions, issue_discount_code
 
 
 async def _redemption(conn: Connection, record: RedemptionRecord, balance_after: int) -> Redemption:
@@ -229,11 +229,12 @@ async def redemptions_of(
     issued for it once the hold has ended (it pays for mentor sessions only)."""
     async with platform.pool.acquire() as conn:
         records = await store.redemptions_of_user(conn, user_id, limit)
+        credits = [r.id for r in records if r.target is Target.MENTOR_CREDIT]
         credit_codes = {
-            r.id: code.code
-            for r in records
-            if r.target is Target.MENTOR_CREDIT
-            and (code := await discount_code_of_redemption(conn, r.id)) is not None
+            redemption_id: code.code
+            for redemption_id, code in (
+                await discount_codes_of_redemptions(conn, credits) if credits else {}
+            ).items()
         }
     return [
         RedemptionItem(

@@ -91,36 +91,37 @@ async def credit_redeemed_points(
     `points.credit_landed` answers: what the wallet does with `points.redeemed_for_credit`.
     Mentor credit (`purpose` "mentor_sessions") becomes a code that pays for mentor
     sessions only; other credit is spendable wallet balance."""
-    if purpose == MENTOR_SESSIONS:
-        code, issued = await issue_session_credit(
+    if purpose != MENTOR_SESSIONS:
+        await credit_points_conversion(
             conn,
-            redemption_id=redemption_id,
-            user_id=user_id,
-            value_minor=amount_minor,
-            currency=currency,
+            user_id,
+            amount_minor,
+            currency,
+            f"redemption:{redemption_id}",
             now=now,
+            redemption_id=redemption_id,
         )
-        if issued:
-            await emit_event(
-                conn,
-                PointsCreditLanded(
-                    user_id=user_id,
-                    redemption_id=redemption_id,
-                    amount_minor=amount_minor,
-                    currency=currency,
-                    session_credit_code=code.code,
-                ),
-            )
         return
-    await credit_points_conversion(
+    code, issued = await issue_session_credit(
         conn,
-        user_id,
-        amount_minor,
-        currency,
-        f"redemption:{redemption_id}",
-        now=now,
         redemption_id=redemption_id,
+        user_id=user_id,
+        value_minor=amount_minor,
+        currency=currency,
+        now=now,
     )
+    # The first delivery answers; a redelivered event finds the code and says nothing.
+    if issued:
+        await emit_event(
+            conn,
+            PointsCreditLanded(
+                user_id=user_id,
+                redemption_id=redemption_id,
+                amount_minor=amount_minor,
+                currency=currency,
+                session_credit_code=code.code,
+            ),
+        )
 
 
 # ---- mentor bonuses -------------------------------------------------------------------

@@ -24,9 +24,39 @@ from dracarys.wallet.discounts.models import (
     PurchaseKind,
 )
 
+# What each kind of code is called (its prefix) and how long it lasts.
+_ISSUED_AS = {
+    PaysFor.ANYTHING: ("PTS-", DISCOUNT_CODE_VALID_FOR),
+    PaysFor.SESSIONS: ("SES-", SESSION_CREDIT_VALID_FOR),
+}
+
 
 def _normalised(code: str) -> str:
     return code.strip().upper()
+
+
+async def _issue(
+    conn: Connection,
+    *,
+    pays_for: PaysFor,
+    redemption_id: uuid.UUID,
+    user_id: uuid.UUID,
+    value_minor: int,
+    currency: str,
+    now: datetime,
+) -> DiscountCode:
+    prefix, valid_for = _ISSUED_AS[pays_for]
+    return await store.insert_discount_code(
+        conn,
+        code=prefix + secrets.token_hex(5).upper(),
+        redemption_id=redemption_id,
+        user_id=user_id,
+        value_minor=value_minor,
+        currency=currency,
+        created_at=now,
+        expires_at=now + valid_for,
+        pays_for=pays_for,
+    )
 
 
 async def issue_discount_code(
@@ -41,15 +71,14 @@ async def issue_discount_code(
     """A new code worth `value_minor` for `user_id`, bought by the points redemption
     `redemption_id`, inside the caller's transaction: it exists if and only if the
     conversion commits."""
-    return await store.insert_discount_code(
+    return await _issue(
         conn,
-        code="PTS-" + secrets.token_hex(5).upper(),
+        pays_for=PaysFor.ANYTHING,
         redemption_id=redemption_id,
         user_id=user_id,
         value_minor=value_minor,
         currency=currency,
-        created_at=now,
-        expires_at=now + DISCOUNT_CODE_VALID_FOR,
+        now=now,
     )
 
 
@@ -65,28 +94,27 @@ async def issue_session_credit(
     """Mentor credit bought with points, as a code that pays for mentor sessions only,
     once per redemption (a redelivered event finds the code it issued); returns the code
     and whether this call issued it."""
-    earlier = await store.discount_code_of_redemption(conn, redemption_id)
-    if earlier is not None:
-        return earlier, False
-    issued = await store.insert_discount_code(
+    issued_before = await store.discount_codes_of_redemptions(conn, [redemption_id])
+    if redemption_id in issued_before:
+        return issued_before[redemption_id], False
+    issued = await _issue(
         conn,
-        code="SES-" + secrets.token_hex(5).upper(),
+        pays_for=PaysFor.SESSIONS,
         redemption_id=redemption_id,
         user_id=user_id,
         value_minor=value_minor,
         currency=currency,
-        created_at=now,
-        expires_at=now + SESSION_CREDIT_VALID_FOR,
-        pays_for=PaysFor.SESSIONS,
+        now=now,
     )
     return issued, True
 
 
-async def discount_code_of_redemption(
-    conn: Connection, redemption_id: uuid.UUID
-) -> DiscountCode | None:
-    """The code a points redemption bought (a discount, or mentor credit once issued)."""
-    return await store.discount_code_of_redemption(conn, redemption_id)
+async def discount_codes_of_redemptions(
+    conn: Connection, redemption_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, DiscountCode]:
+    """The codes these points redemptions bought (discounts, and mentor credit once
+    issued), by redemption; one query for a page of redemptions."""
+    return await store.discount_codes_of_redemptions(conn, redemption_ids)
 
 
 async def discount_code(conn: Connection, code: str) -> DiscountCode | None:

@@ -53,13 +53,14 @@ async def discount_code(conn: Connection, code: str, *, lock: bool = False) -> D
     return record_or_none(DiscountCode, row)
 
 
-async def discount_code_of_redemption(
-    conn: Connection, redemption_id: uuid.UUID
-) -> DiscountCode | None:
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM discount_codes WHERE redemption_id = $1", redemption_id
+async def discount_codes_of_redemptions(
+    conn: Connection, redemption_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, DiscountCode]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM discount_codes WHERE redemption_id = ANY($1::uuid[])",
+        redemption_ids,
     )
-    return record_or_none(DiscountCode, row)
+    return {code.redemption_id: code for code in records(DiscountCode, rows)}
 
 
 async def discount_codes_of(conn: Connection, user_id: uuid.UUID) -> list[DiscountCode]:

@@ -158,8 +158,9 @@ async function loadAppeals() {
   await loadDenials();
 }
 
+/** The member's redemptions, listed, and the courses they may still unlock (one read). */
 async function loadRedemptions() {
-  const redemptions = await api("/api/v1/points/redemptions");
+  const redemptions = await api("/api/v1/points/redemptions?limit=100");
   const list = byId("redemptions");
   list.replaceChildren(...redemptions.map((r) => el("li", {},
     el("strong", {}, `${num(r.points, 0)} points → ${words(r.target)}`),
@@ -168,6 +169,7 @@ async function loadRedemptions() {
       r.discount_code ? ` · code ${r.discount_code}${r.target === "mentor_credit" ? " (pays for mentor sessions only)" : ""}` : "",
       r.status === "held" && r.release_at ? ` (until ${when(r.release_at)})` : ""))));
   if (!redemptions.length) list.append(el("li", { class: "hint" }, "No redemptions yet."));
+  await showUnlockable(redemptions);
 }
 
 const ORDER_STATUS = {
@@ -230,12 +232,12 @@ async function loadMerch() {
   if (!orders.length) mine.append(el("li", { class: "hint" }, "No orders yet."));
 }
 
-/** Paid courses priced in the currency points are worth money in, at their points cost. */
-async function loadUnlockable() {
-  const [policy, programs, redemptions] = await Promise.all([
+/** Paid courses priced in the currency points are worth money in, at their points cost;
+ * those `redemptions` unlocked already say so. */
+async function showUnlockable(redemptions) {
+  const [policy, programs] = await Promise.all([
     api("/api/v1/wallet/convert-points/policy"),
     api("/api/v1/programs"),
-    api("/api/v1/points/redemptions?limit=100"),
   ]);
   const unlocked = new Set(redemptions.filter((r) => r.target === "course_unlock").map((r) => r.target_ref));
   const courses = programs.filter((p) => p.published && !p.onboarding && p.price_minor > 0 &&
@@ -261,7 +263,7 @@ async function loadUnlockable() {
           body: { points: cost, target: "course_unlock", target_ref: program.id },
           headers: { "Idempotency-Key": crypto.randomUUID() },
         });
-        await Promise.all([loadBalance(), loadUnlockable(), loadRedemptions(), loadHistory()]);
+        await Promise.all([loadBalance(), loadRedemptions(), loadHistory()]);
       } catch (failure) {
         button.removeAttribute("disabled");
         byId("unlock-error").textContent = `${program.title}: ${failure.message}`;
@@ -277,7 +279,7 @@ async function loadAll() {
   try {
     await Promise.all([
       loadBalance(), loadHistory(), loadBadges(), loadLeaderboard("weekly"), loadAppeals(),
-      loadRedemptions(), loadMerch(), loadUnlockable(),
+      loadRedemptions(), loadMerch(),
     ]);
     flash("");
   } catch (error) {
