@@ -297,6 +297,10 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
             "Not passed: 0% (pass mark 100%)"
         )
         await expect(page.locator("#answer-q1-verdict")).to_have_text("✗ Not right")
+        # No certificate yet: nothing in its place (not the text "null").
+        await expect(page.locator("#assessment-result")).to_have_text(
+            re.compile(r"^Not passed: 0% \(pass mark 100%\)\s*You have \d+ attempts? left\.$")
+        )
         await page.get_by_label("1%", exact=True).check()
         await page.get_by_role("button", name="Hand in my answers").click()
         await expect(page.locator("#assessment-score")).to_have_text(

@@ -32,6 +32,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/**
+ * Replace `node`'s children, leaving out the null and undefined ones as `el` does (the DOM's
+ * own replaceChildren would write them as the text "null").
+ * @param {Element} node
+ * @param {...(Node|string|null|undefined)} children
+ */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
+}
+
 /** @param {string} id */
 export function byId(id) {
   const node = document.getElementById(id);

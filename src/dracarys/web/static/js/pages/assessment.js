@@ -4,7 +4,7 @@
 
 import { api } from "../api.js";
 import { pageId, showRefusal, titled } from "../learning.js";
-import { byId, el, showFormError, clearFormError, signedInShell } from "../ui.js";
+import { byId, clearFormError, el, fill, showFormError, signedInShell } from "../ui.js";
 
 const assessmentId = pageId("assessment", "assessmentId");
 const me = await signedInShell();
@@ -68,7 +68,7 @@ function showResult(result) {
     verdict.className = `verdict ${right ? "up" : "down"}`;
   }
   const certificate = result.certificate;
-  byId("assessment-result").replaceChildren(
+  fill(byId("assessment-result"),
     el("h3", { id: "assessment-score" }, `${result.passed ? "Passed" : "Not passed"}: ${result.score_percent}% (pass mark ${assessment.pass_mark_percent}%)`),
     el("p", {}, result.passed ? "Well done." : result.attempts_left > 0
       ? `You have ${result.attempts_left} attempt${result.attempts_left > 1 ? "s" : ""} left.`
@@ -82,7 +82,7 @@ function render() {
   rules();
   const closed = assessment.passed || assessment.attempts_used >= assessment.max_attempts;
   const mentor = me.id === program.owner_id;
-  form.replaceChildren(
+  fill(form,
     ...assessment.questions.map(questionBlock),
     el("p", { class: "form-error", role: "alert" }),
     mentor ? el("p", { class: "hint" }, "You are this course's mentor: learners answer here, and see the questions as you do.") : null,

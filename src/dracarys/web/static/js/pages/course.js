@@ -5,7 +5,7 @@
 import { ApiError, api } from "../api.js";
 import { openCheckout } from "../checkout.js";
 import { capitalised, dateTime, duration, pageId, priceText, showRefusal, words } from "../learning.js";
-import { byId, el, money, signedInShell } from "../ui.js";
+import { byId, el, fill, money, signedInShell } from "../ui.js";
 
 const programId = pageId("course", "programId");
 const me = await signedInShell();
@@ -24,7 +24,7 @@ function about(program) {
   document.title = `${program.title} · Dracarys`;
   const heading = document.querySelector("main h1");
   if (heading) heading.textContent = program.title;
-  byId("course-about").replaceChildren(
+  fill(byId("course-about"),
     program.description ? el("p", { class: "pre-wrap" }, program.description) : null,
     el("dl", { class: "stats" },
       el("div", {}, el("dt", {}, "Mentor"), el("dd", {}, program.owner_name || "—")),
@@ -100,7 +100,7 @@ function progressPanel(progress) {
   card.hidden = progress === null;
   if (!progress) return;
   const certificate = progress.certificate;
-  byId("course-progress").replaceChildren(
+  fill(byId("course-progress"),
     el("label", { for: "course-progress-bar" }, `${progress.percent_complete}% complete`),
     el("progress", { id: "course-progress-bar", class: "progress", max: 100, value: progress.percent_complete }),
     el("dl", { class: "stats spaced" },

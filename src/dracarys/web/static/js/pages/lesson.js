@@ -4,7 +4,7 @@
 
 import { ApiError, api } from "../api.js";
 import { dateTime, duration, pageId, showRefusal } from "../learning.js";
-import { byId, el, signedInShell } from "../ui.js";
+import { byId, el, fill, signedInShell } from "../ui.js";
 
 const lessonId = pageId("lesson", "lessonId");
 await signedInShell();
@@ -50,13 +50,11 @@ function showProgress(progress, done) {
       byId("lesson-error").textContent = failure instanceof Error ? failure.message : String(failure);
     }
   });
-  // replaceChildren would write a null as the text "null": only the links there are.
-  actions.replaceChildren(...[complete,
+  fill(actions, complete,
     previous ? el("a", { class: "button", href: `/lessons/${previous.id}` }, `Previous lesson: ${previous.title}`) : null,
     following
       ? el("a", { class: "button", href: `/lessons/${following.id}` }, `Next lesson: ${following.title}`)
-      : el("a", { class: "button", href: `/courses/${program.id}` }, "Back to the course: assessments and assignments"),
-  ].filter((node) => node !== null));
+      : el("a", { class: "button", href: `/courses/${program.id}` }, "Back to the course: assessments and assignments"));
 }
 
 try {
