@@ -98,8 +98,8 @@ async function book(type, slot) {
   try {
     const booking = await openCheckout({ kind: "session", id: type.id, startsAt: slot.starts_at });
     if (!booking) return;
-    byId("booking-status").textContent = `Booked: ${booking.session.title}, ${when(booking.session.starts_at)} ` +
-      `(${money(booking.amount_minor, booking.currency)} ${booking.amount_minor ? "held in escrow" : ""}).`.replace(" )", ")");
+    const paid = booking.amount_minor ? `${money(booking.amount_minor, booking.currency)} held in escrow` : "free";
+    byId("booking-status").textContent = `Booked: ${booking.session.title}, ${when(booking.session.starts_at)} (${paid}).`;
     await showSessionTypes(true);
   } catch (error) {
     byId("booking-error").textContent = error instanceof Error ? error.message : String(error);
