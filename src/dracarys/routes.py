@@ -12,6 +12,7 @@ from dracarys.identity.api import ROUTES as IDENTITY_ROUTES
 from dracarys.mentorship.api import ROUTES as MENTORSHIP_ROUTES
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import ROUTES as REALTIME_ROUTES
+from dracarys.social.api import ROUTES as SOCIAL_ROUTES
 from dracarys.system.api import ROUTES as SYSTEM_ROUTES
 from dracarys.trading.api import ROUTES as TRADING_ROUTES
 from dracarys.wallet.api import ROUTES as WALLET_ROUTES
@@ -26,6 +27,7 @@ ROUTE_HANDLERS: list[Any] = [
     *POINTS_ROUTES,
     *WALLET_ROUTES,
     *CHECKOUT_ROUTES,
+    *SOCIAL_ROUTES,
     *BACKTEST_ROUTES,
     *TRADING_ROUTES,
     *WEB_ROUTES,

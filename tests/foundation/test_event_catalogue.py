@@ -27,13 +27,7 @@ SOURCES = (ROOT / "src" / "dracarys", ROOT / "workers")
 RAW_EMIT_ALLOWED = {ROOT / "src" / "dracarys" / "outbox.py"}
 
 # Consumed, with no producer yet: topic → the issue that adds the producer, and why.
-AWAITING: dict[str, str] = {
-    "social.follow_verified": (
-        "issue 19: an OAuth-verified follow of our social accounts earns points"
-    ),
-    "social.post_shared": "issue 19: a tracked share of a public post earns points",
-    "referral.completed": ("issue 19: a referee's first paid session earns the referrer points"),
-}
+AWAITING: dict[str, str] = {}
 
 # Produced, with no consumer in this code base yet: topic → who reads it, or which issue
 # adds its reader. Every one is kept in the outbox log, which analytics (issue 22) reads.

@@ -28,6 +28,7 @@ from dracarys.points.badges.models import Counted, LearningVisit
 from dracarys.points.models import Award
 from dracarys.points.redemption import service as redemption
 from dracarys.points.rulebook.service import rulebook
+from dracarys.social import FollowVerified, PostShared, ReferralCompleted
 from dracarys.trading import PaperMonthClosed
 from dracarys.wallet import DepositCompleted, PointsCreditLanded, RefundIssued
 
@@ -194,7 +195,7 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
                 multiplier=mentor_multiplier,
             )
         )
-    elif topic == events.SOCIAL_FOLLOW_VERIFIED:
+    elif topic == FollowVerified.topic:
         follow = msgspec.convert(payload, _Follow)
         name = follow.platform.strip().lower()
         plan.awards.append(
@@ -205,7 +206,7 @@ def _plan_event(plan: _Plan, event: Event, at: datetime, mentor_multiplier: int)
                 context={"platform": name},
             )
         )
-    elif topic == events.SOCIAL_POST_SHARED:
+    elif topic == PostShared.topic:
         share = msgspec.convert(payload, _Share)
         plan.awards.append(
             Award(user_id=share.user_id, rule_code="social_share", related_entity=share.share_id)
@@ -234,8 +235,8 @@ PLANNED_TOPICS = frozenset(
         LessonCompleted.topic,
         AssessmentPassed.topic,
         SessionAttended.topic,
-        events.SOCIAL_FOLLOW_VERIFIED,
-        events.SOCIAL_POST_SHARED,
+        FollowVerified.topic,
+        PostShared.topic,
         KycApproved.topic,
         SessionRated.topic,
     }
@@ -333,7 +334,7 @@ async def _on_credit_landed(conn: Connection, platform: Platform, event: Event) 
 
 _SINGLE: dict[str, Callable[[Connection, Platform, Event], Awaitable[None]]] = {
     SessionPaid.topic: _on_session_paid,
-    events.REFERRAL_COMPLETED: _on_referral,
+    ReferralCompleted.topic: _on_referral,
     DepositCompleted.topic: _on_deposit,
     events.EMAIL_CLICKED: _on_email_clicked,
     RefundIssued.topic: _on_refund,

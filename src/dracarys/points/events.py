@@ -1,6 +1,6 @@
 """The topics the points domain produces, each with its payload (emitted through the
-outbox with `emit_event`), and the few it consumes that no domain produces yet. The
-topics it consumes from other domains are theirs (`consumers.CONSUMED_TOPICS`)."""
+outbox with `emit_event`). The topics it consumes from other domains are theirs
+(`consumers.CONSUMED_TOPICS`)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,6 @@ BADGE_EARNED = "badge.earned"
 POINTS_REDEEMED = "points.redeemed"
 POINTS_REDEEMED_FOR_CREDIT = "points.redeemed_for_credit"
 EMAIL_CLICKED = "email.clicked"
-
-# Consumed before their producers exist (the event catalogue test names the issue that
-# adds each): the earning rules for them are in the rulebook already.
-SOCIAL_FOLLOW_VERIFIED = "social.follow_verified"
-SOCIAL_POST_SHARED = "social.post_shared"
-REFERRAL_COMPLETED = "referral.completed"
 
 
 class PointsAwarded(EventPayload, frozen=True, kw_only=True):

@@ -1,0 +1,39 @@
+"""The topics the social domain produces, each with its payload (emitted through the
+outbox with `emit_event`). Points turns them into awards under its own rules and caps."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from dracarys.outbox import EventPayload
+
+SOCIAL_FOLLOW_VERIFIED = "social.follow_verified"
+SOCIAL_POST_SHARED = "social.post_shared"
+REFERRAL_COMPLETED = "referral.completed"
+
+
+class FollowVerified(EventPayload, frozen=True, kw_only=True):
+    """A follow of one of our accounts was checked (`platform`: youtube, x, instagram,
+    tiktok, ...)."""
+
+    topic: ClassVar[str] = SOCIAL_FOLLOW_VERIFIED
+    user_id: str
+    platform: str
+
+
+class PostShared(EventPayload, frozen=True, kw_only=True):
+    """A share brought enough distinct signed-in visitors to count."""
+
+    topic: ClassVar[str] = SOCIAL_POST_SHARED
+    user_id: str
+    share_id: str
+
+
+class ReferralCompleted(EventPayload, frozen=True, kw_only=True):
+    """A referee's first paid session qualified their referrer (`session_id` ties the
+    award to that payment, so its refund voids it)."""
+
+    topic: ClassVar[str] = REFERRAL_COMPLETED
+    referrer_id: str
+    referee_id: str
+    session_id: str
