@@ -10,8 +10,9 @@ from typing import Literal
 
 from dracarys.wire import Schema
 
-# A 1:1 or group session (by session type and start), a cohort seat, a paid signal feed.
-ItemKind = Literal["session", "cohort", "signal_feed"]
+# A 1:1 or group session (by session type and start), a cohort seat, a paid signal feed,
+# a package of sessions with one mentor.
+ItemKind = Literal["session", "cohort", "signal_feed", "package"]
 
 
 class RefundPolicy(Schema):

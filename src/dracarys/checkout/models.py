@@ -12,8 +12,8 @@ from dracarys.wire import Input, Schema
 
 
 class QuoteInput(Input):
-    """`id` is the session type (with `starts_at`), the cohort, or the mentor whose
-    signal feed is bought."""
+    """`id` is the session type (with `starts_at`), the cohort, the mentor whose signal
+    feed is bought, or the package."""
 
     kind: ItemKind
     id: uuid.UUID

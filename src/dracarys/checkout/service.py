@@ -9,7 +9,7 @@ from dracarys.checkout.models import Quote, QuoteInput
 from dracarys.curriculum import cohort_offer
 from dracarys.db import Connection, transaction
 from dracarys.identity import CurrentUser
-from dracarys.mentorship import session_offer
+from dracarys.mentorship import package_offer, session_offer
 from dracarys.offers import Offer
 from dracarys.platform import Platform
 from dracarys.points import points_for_discount
@@ -25,6 +25,8 @@ async def _offer(
         return await session_offer(conn, platform, buyer, ask.id, ask.starts_at, now)
     if ask.kind == "cohort":
         return await cohort_offer(conn, buyer, ask.id, now)
+    if ask.kind == "package":
+        return await package_offer(conn, platform, buyer, ask.id)
     return await feed_offer(conn, platform, buyer, ask.id)
 
 

@@ -1,9 +1,10 @@
 """Mentorship: discovery and matching, availability, booking, sessions and ratings,
 calendar sync, cohort live sessions and mentor compensation.
 
-What others may call: the scheduled jobs (`emit_due_reminders`, `complete_ended_sessions`),
-a mentor's month for the monthly bonus (`mentor_months`), what booking a slot would cost
-and under which refund policy (`session_offer`, for the checkout), the demo seeder, and the
+What others may call: the scheduled jobs (`emit_due_reminders`, `complete_ended_sessions`,
+`expire_packages`), a mentor's month for the monthly bonus (`mentor_months`), what booking
+a slot or buying a package would cost and under which refund policy (`session_offer`,
+`package_offer`, for the checkout), the demo seeder, and the
 onboarding quiz's choices for the page that asks them (`QUIZ_MARKETS`, `QUIZ_STYLES`).
 Mentorship depends on the curriculum's public surface for cohort live sessions, never the
 reverse. The events it writes are public too: a payload struct each, with its topic
@@ -15,6 +16,8 @@ from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.mentorship.discovery.models import MARKETS as QUIZ_MARKETS
 from dracarys.mentorship.discovery.models import TRADING_STYLES as QUIZ_STYLES
 from dracarys.mentorship.events import (
+    PackageClosed,
+    PackagePurchased,
     SessionAttended,
     SessionBooked,
     SessionCancelled,
@@ -25,11 +28,14 @@ from dracarys.mentorship.events import (
     SessionReminder,
     SessionRescheduled,
 )
+from dracarys.mentorship.packages.service import expire_packages, package_offer
 from dracarys.mentorship.sessions.service import complete_ended_sessions, emit_due_reminders
 
 __all__ = [
     "QUIZ_MARKETS",
     "QUIZ_STYLES",
+    "PackageClosed",
+    "PackagePurchased",
     "SessionAttended",
     "SessionBooked",
     "SessionCancelled",
@@ -41,7 +47,9 @@ __all__ = [
     "SessionRescheduled",
     "complete_ended_sessions",
     "emit_due_reminders",
+    "expire_packages",
     "mentor_months",
+    "package_offer",
     "seed_mentorship_demo",
     "session_offer",
 ]

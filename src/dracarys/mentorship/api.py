@@ -1,7 +1,7 @@
 """Mentorship endpoints: discovery and matching, schedules and session types, slots,
-booking, cancellation and reschedule, joining, completion, ratings, calendar files and
-feeds, cohort live sessions and mentors' contracts. Handlers only translate HTTP: each
-calls one service."""
+booking, cancellation and reschedule, packages of sessions, joining, completion, ratings,
+calendar files and feeds, cohort live sessions and mentors' contracts. Handlers only
+translate HTTP: each calls one service."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ from dracarys.mentorship.discovery.models import (
     MentorSearch,
     QuizInput,
     QuizView,
+)
+from dracarys.mentorship.packages import service as packages
+from dracarys.mentorship.packages.models import (
+    CloseInput,
+    PackageActiveInput,
+    PackageInput,
+    PackageView,
+    PurchaseInput,
+    PurchaseView,
 )
 from dracarys.mentorship.schedules import service as schedules
 from dracarys.mentorship.schedules.models import (
@@ -118,6 +127,16 @@ class MentorDiscoveryController(Controller):
         self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
     ) -> list[SessionTypeView]:
         return await schedules.list_session_types(platform, mentor_id)
+
+    @get(
+        "/{mentor_id:uuid}/packages",
+        operation_id="listMentorPackages",
+        summary="The packages of sessions a mentor sells",
+    )
+    async def packages(
+        self, mentor_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
+    ) -> list[PackageView]:
+        return await packages.mentor_packages(platform, mentor_id, None)
 
     @get(
         "/{mentor_id:uuid}/schedules",
@@ -354,6 +373,106 @@ class BookingController(Controller):
         return await bookings.reschedule_booking(platform, current_user, booking_id, data.starts_at)
 
 
+class MentorPackageController(Controller):
+    path = "/api/v1/mentor/packages"
+    tags = ("mentorship",)
+    guards = (requires_role(Role.MENTOR),)
+
+    @post(
+        "",
+        operation_id="createPackage",
+        status_code=HTTP_201_CREATED,
+        summary="Offer a package: N sessions of one session type at one price",
+    )
+    async def create(
+        self,
+        data: JSONBody[PackageInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PackageView:
+        return await packages.create_package(platform, current_user, data)
+
+    @get("", operation_id="listMyPackages", summary="My packages, withdrawn ones too")
+    async def mine(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[PackageView]:
+        return await packages.mentor_packages(platform, current_user.id, current_user)
+
+    @put(
+        "/{package_id:uuid}/active",
+        operation_id="setPackageActive",
+        summary="Stop or resume selling a package (purchases keep their sessions)",
+    )
+    async def set_active(
+        self,
+        package_id: FromPath[uuid.UUID],
+        data: JSONBody[PackageActiveInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PackageView:
+        return await packages.set_package_active(
+            platform, current_user, package_id, active=data.active
+        )
+
+
+class PackagePurchaseController(Controller):
+    path = "/api/v1"
+    tags = ("mentorship",)
+    guards = (authenticated,)
+
+    @post(
+        "/packages/{package_id:uuid}/purchase",
+        operation_id="buyPackage",
+        status_code=HTTP_201_CREATED,
+        summary="Buy a package: pay once, each session's share held in escrow",
+    )
+    async def buy(
+        self,
+        package_id: FromPath[uuid.UUID],
+        data: JSONBody[PurchaseInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        idempotency_key: NamedDependency[str],
+    ) -> PurchaseView:
+        return await packages.buy_package(platform, current_user, package_id, data, idempotency_key)
+
+    @get("/package-purchases", operation_id="listMyPackagePurchases", summary="My packages")
+    async def mine(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> list[PurchaseView]:
+        return await packages.my_purchases(platform, current_user)
+
+    @get(
+        "/package-purchases/{purchase_id:uuid}",
+        operation_id="getPackagePurchase",
+        summary="A package bought: its sessions and what is left",
+    )
+    async def one(
+        self,
+        purchase_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PurchaseView:
+        return await packages.get_purchase(platform, current_user, purchase_id)
+
+    @post(
+        "/package-purchases/{purchase_id:uuid}/close",
+        operation_id="closePackagePurchase",
+        status_code=HTTP_200_OK,
+        summary="End a package: its unbooked sessions are refunded in full",
+    )
+    async def close(
+        self,
+        purchase_id: FromPath[uuid.UUID],
+        data: JSONBody[CloseInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PurchaseView:
+        return await packages.close_purchase(
+            platform, current_user, purchase_id, data.expected_refund_minor
+        )
+
+
 class SessionController(Controller):
     path = "/api/v1/sessions/{session_id:uuid}"
     tags = ("mentorship",)
@@ -563,6 +682,8 @@ ROUTES = [
     AvailabilityController,
     SlotController,
     BookingController,
+    MentorPackageController,
+    PackagePurchaseController,
     SessionController,
     MentorCalendarController,
     CalendarController,

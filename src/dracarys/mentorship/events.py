@@ -18,6 +18,8 @@ SESSION_REFUNDED = "session.refunded"
 SESSION_CANCELLED = "session.cancelled"
 SESSION_RESCHEDULED = "session.rescheduled"
 SESSION_REMINDER = "session.reminder"
+PACKAGE_PURCHASED = "package.purchased"
+PACKAGE_CLOSED = "package.closed"
 
 
 class SessionBooked(EventPayload, frozen=True, kw_only=True):
@@ -66,6 +68,9 @@ class SessionRated(EventPayload, frozen=True, kw_only=True):
 
 
 class SessionRefunded(EventPayload, frozen=True, kw_only=True):
+    """A cancelled seat's payment was undone: `amount_minor` went back to the mentee's
+    wallet, or (a seat booked from a package, cancelled in time) back to the package."""
+
     topic: ClassVar[str] = SESSION_REFUNDED
     session_id: uuid.UUID
     mentee_id: uuid.UUID
@@ -97,3 +102,31 @@ class SessionReminder(EventPayload, frozen=True, kw_only=True):
     lead: str
     starts_at: datetime
     title: str
+
+
+class PackagePurchased(EventPayload, frozen=True, kw_only=True):
+    """A mentee paid for a package of `sessions` sessions (`amount_minor` into escrow, one
+    escrow per session)."""
+
+    topic: ClassVar[str] = PACKAGE_PURCHASED
+    purchase_id: uuid.UUID
+    package_id: uuid.UUID
+    mentee_id: uuid.UUID
+    mentor_id: uuid.UUID
+    sessions: int
+    amount_minor: int
+    currency: str
+
+
+class PackageClosed(EventPayload, frozen=True, kw_only=True):
+    """A package ended (`reason`: expired or closed by the mentee): its `unused` sessions
+    were refunded, `refunded_minor` in all."""
+
+    topic: ClassVar[str] = PACKAGE_CLOSED
+    purchase_id: uuid.UUID
+    mentee_id: uuid.UUID
+    mentor_id: uuid.UUID
+    reason: str
+    unused: int
+    refunded_minor: int
+    currency: str

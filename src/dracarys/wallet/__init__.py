@@ -47,6 +47,7 @@ from dracarys.wallet.discounts.service import (
 from dracarys.wallet.escrow.models import EscrowView
 from dracarys.wallet.escrow.service import (
     hold_escrow,
+    move_escrow_release,
     refund_escrow,
     release_due_escrows,
     release_due_holdbacks,
@@ -119,6 +120,7 @@ __all__ = [
     "fail_unopened_card_deposits",
     "hold_escrow",
     "issue_discount_code",
+    "move_escrow_release",
     "pay_mentor_bonuses",
     "previous_month",
     "publish_wallet_changes",

@@ -21,6 +21,9 @@ class BookingInput(Input):
     idempotency_key: IdempotencyKey | None = None  # or the Idempotency-Key header
     # A discount code bought with points, spent on this booking (it pays part of the price).
     discount_code: DiscountCodeText | None = None
+    # A package bought from this mentor for this session type: the booking takes one of
+    # its sessions instead of paying (no discount code then).
+    package_purchase_id: uuid.UUID | None = None
 
 
 class RescheduleInput(Input):
@@ -45,6 +48,8 @@ class BookingView(Schema):
     # What the mentee rated the session's mentor, once they have.
     my_rating: int | None = None
     mentor_name: str = ""
+    # The package this seat was booked from, if it was.
+    package_purchase_id: uuid.UUID | None = None
 
 
 class CancellationQuote(Schema):
@@ -60,3 +65,6 @@ class CancellationQuote(Schema):
     policy: str
     # Until when a cancellation gives everything back (and a 1:1 session can be moved).
     full_refund_until: datetime
+    # Booked from a package and cancelled in time: the session goes back to the package
+    # (nothing comes back to the wallet, `refund_minor` is 0).
+    returns_to_package: bool = False

@@ -23,6 +23,14 @@ from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.identity import CurrentUser, display_names
 from dracarys.mentorship import events
 from dracarys.mentorship.bookings.models import BookingInput, BookingView, CancellationQuote
+from dracarys.mentorship.packages.service import (
+    TakenCredit,
+    give_back_credit,
+    package_booking,
+    package_is_open,
+    spend_credit,
+    take_credit,
+)
 from dracarys.mentorship.policy import BPS, cancellation_refund_bps
 from dracarys.mentorship.schedules.models import SessionKind, SessionType
 from dracarys.mentorship.schedules.service import (
@@ -38,7 +46,13 @@ from dracarys.offers import Offer, RefundPolicy
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import PurchaseKind, hold_escrow, redeem_discount_code, refund_escrow
+from dracarys.wallet import (
+    PurchaseKind,
+    hold_escrow,
+    move_escrow_release,
+    redeem_discount_code,
+    refund_escrow,
+)
 
 # Escrow releases on its own this long after the session ends unless disputed first.
 ESCROW_RELEASE_GRACE = timedelta(hours=48)
@@ -51,6 +65,7 @@ async def _booking_view(
     assert session is not None
     rated = await store.ratings_given(conn, booking.mentee_id, [session.id])
     names = await display_names(conn, platform.settings, [session.mentor_id])
+    taken = await package_booking(conn, booking.id)
     return BookingView(
         id=booking.id,
         session=session_view(platform, session, show_room=booking.status == "confirmed"),
@@ -62,6 +77,7 @@ async def _booking_view(
         refunded_minor=booking.refunded_minor,
         my_rating=rated.get((session.id, session.mentor_id)),
         mentor_name=names.get(session.mentor_id, ""),
+        package_purchase_id=taken.purchase_id if taken else None,
     )
 
 
@@ -216,7 +232,25 @@ async def book_session(
         session = await _take_session_seat(conn, platform, session_type, starts_at)
         booking_id = uuid.uuid4()
         amount_minor = session_type.price_minor
-        if data.discount_code is not None:
+        taken: TakenCredit | None = None
+        if data.package_purchase_id is not None:
+            if data.discount_code is not None:
+                raise InvalidInput(
+                    "a session from a package is already paid; leave the code for another purchase",
+                    field="discount_code",
+                )
+            taken = await take_credit(
+                conn,
+                platform,
+                purchase_id=data.package_purchase_id,
+                mentee_id=actor.id,
+                session_type_id=session_type.id,
+                booking_id=booking_id,
+                release_at=session.ends_at + ESCROW_RELEASE_GRACE,
+                now=now,
+            )
+            amount_minor = taken.amount_minor
+        elif data.discount_code is not None:
             discount = await redeem_discount_code(
                 conn,
                 code=data.discount_code,
@@ -243,8 +277,8 @@ async def book_session(
                 )
         except asyncpg.UniqueViolationError:
             raise Conflict("you already have a seat in this session") from None
-        escrow_id = None
-        if amount_minor > 0:
+        escrow_id = taken.escrow_id if taken is not None else None
+        if taken is None and amount_minor > 0:
             escrow = await hold_escrow(
                 conn,
                 settings=platform.settings,
@@ -315,6 +349,25 @@ class CancellationTerms(msgspec.Struct, frozen=True, kw_only=True):
     refund_minor: int
     policy: str
     full_refund_until: datetime
+    returns_to_package: bool = False
+
+
+async def _terms(
+    conn: Connection,
+    platform: Platform,
+    booking: SessionBooking,
+    session: MentorSession,
+    *,
+    by_mentee: bool,
+    now: datetime,
+) -> tuple[CancellationTerms, TakenCredit | None]:
+    """The cancellation terms of a booking as it was paid: alone, or from a package."""
+    taken = await package_booking(conn, booking.id)
+    open_ = await package_is_open(conn, taken.purchase_id, now) if taken else None
+    terms = cancellation_terms(
+        platform, booking, session, by_mentee=by_mentee, now=now, package_open=open_
+    )
+    return terms, taken
 
 
 def cancellation_terms(
@@ -324,11 +377,14 @@ def cancellation_terms(
     *,
     by_mentee: bool,
     now: datetime,
+    package_open: bool | None = None,
 ) -> CancellationTerms:
     """What cancelling `booking` at `now` gives back, and the rule that says so: the one
     computation both the quote and the cancellation use. Mentor or staff cancels:
     everything back. Mentee cancels at least the configured hours ahead: everything back;
-    later: the configured part."""
+    later: the configured part. A seat booked from a package (`package_open` says whether
+    the package still takes sessions back) returns to it instead of to the wallet when
+    everything would come back."""
     settings = platform.settings
     hours = settings.mentorship_full_refund_hours
     full_refund_until = session.starts_at - timedelta(hours=hours)
@@ -349,6 +405,19 @@ def cancellation_terms(
         policy = (
             f"You are cancelling less than {hours} hours before the start, so "
             f"{bps / 100:g}% of what you paid comes back."
+        )
+    if package_open and bps == BPS:
+        return CancellationTerms(
+            refund_bps=bps,
+            refund_minor=0,
+            policy=(
+                "The session goes back to your package: book it again at another time."
+                if by_mentee
+                else "A cancellation by the mentor (or by staff) puts the session back in "
+                "the package it was booked from."
+            ),
+            full_refund_until=full_refund_until,
+            returns_to_package=True,
         )
     if booking.escrow_id is None:
         return CancellationTerms(
@@ -392,8 +461,17 @@ async def _cancel_one(
     now: datetime,
 ) -> int:
     refunded = 0
-    if booking.escrow_id is not None:
-        terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
+    # What the session's payment gives back: to the wallet, or to the package it came from.
+    undone = 0
+    terms, taken = await _terms(conn, platform, booking, session, by_mentee=by_mentee, now=now)
+    if taken is not None:
+        if terms.refund_bps == BPS:
+            refunded = await give_back_credit(conn, platform, taken, now)
+            undone = taken.amount_minor
+        else:
+            refunded = await spend_credit(conn, platform, taken, terms.refund_minor, now)
+            undone = refunded
+    elif booking.escrow_id is not None:
         escrow = await refund_escrow(
             conn,
             booking.escrow_id,
@@ -401,7 +479,7 @@ async def _cancel_one(
             now=now,
             amount_minor=terms.refund_minor,
         )
-        refunded = escrow.refunded_minor
+        refunded = undone = escrow.refunded_minor
     await store.cancel_booking(
         conn, booking.id, cancelled_by=actor.id, refunded_minor=refunded, now=now
     )
@@ -414,13 +492,13 @@ async def _cancel_one(
             cancelled_by=actor.id,
         ),
     )
-    if refunded > 0:
+    if undone > 0:
         await emit_event(
             conn,
             events.SessionRefunded(
                 session_id=session.id,
                 mentee_id=booking.mentee_id,
-                amount_minor=refunded,
+                amount_minor=undone,
                 currency=booking.currency,
             ),
         )
@@ -450,7 +528,7 @@ async def cancel_booking(
         if booking.status == "cancelled":
             return await _booking_view(platform, conn, booking)
         if expected_refund_minor is not None:
-            terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
+            terms, _ = await _terms(conn, platform, booking, session, by_mentee=by_mentee, now=now)
             if terms.refund_minor != expected_refund_minor:
                 now_minor = format_money(terms.refund_minor, booking.currency)
                 shown_minor = format_money(expected_refund_minor, booking.currency)
@@ -483,7 +561,7 @@ async def cancellation_quote(
         by_mentee = _ensure_cancellable(actor, booking, session, now)
         if booking.status == "cancelled":
             raise Conflict("this booking is already cancelled")
-    terms = cancellation_terms(platform, booking, session, by_mentee=by_mentee, now=now)
+        terms, _ = await _terms(conn, platform, booking, session, by_mentee=by_mentee, now=now)
     return CancellationQuote(
         booking_id=booking.id,
         paid_minor=booking.amount_minor,
@@ -492,6 +570,7 @@ async def cancellation_quote(
         refund_bps=terms.refund_bps,
         policy=terms.policy,
         full_refund_until=terms.full_refund_until,
+        returns_to_package=terms.returns_to_package,
     )
 
 
@@ -551,6 +630,11 @@ async def reschedule_booking(
                 await store.move_session(conn, session.id, new_start, new_end)
         except asyncpg.ExclusionViolationError:
             raise Conflict("that time was just taken; choose another", field="starts_at") from None
+        if booking.escrow_id is not None:
+            # The payment is released after the session: after its new time now.
+            await move_escrow_release(
+                conn, booking.escrow_id, release_at=new_end + ESCROW_RELEASE_GRACE
+            )
         await emit_event(
             conn,
             events.SessionRescheduled(session_id=session.id, starts_at=new_start, ends_at=new_end),

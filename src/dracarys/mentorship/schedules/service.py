@@ -204,6 +204,12 @@ async def session_type_of(conn: Connection, type_id: uuid.UUID) -> SessionType |
     return await store.session_type(conn, type_id)
 
 
+async def session_types_by_id(
+    conn: Connection, type_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, SessionType]:
+    return await store.session_types_by_id(conn, type_ids)
+
+
 async def session_types_of(conn: Connection, mentor_id: uuid.UUID) -> list[SessionType]:
     """The mentor's active session types, oldest first."""
     return await store.session_types_of(conn, [mentor_id])

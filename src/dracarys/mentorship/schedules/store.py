@@ -150,6 +150,14 @@ async def session_type(conn: Connection, type_id: uuid.UUID) -> SessionType | No
     )
 
 
+async def session_types_by_id(
+    conn: Connection, type_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, SessionType]:
+    """The session types, withdrawn ones too (a package or booking keeps naming its type)."""
+    rows = await conn.fetch(f"{_SESSION_TYPE} WHERE id = ANY($1::uuid[])", list(set(type_ids)))
+    return {t.id: t for t in records(SessionType, rows)}
+
+
 async def session_types_of(
     conn: Connection, mentor_ids: Collection[uuid.UUID]
 ) -> list[SessionType]:

@@ -30,6 +30,7 @@ class PurchaseKind(StrEnum):
     SESSION = "session"
     COHORT = "cohort"
     SIGNAL_FEED = "signal_feed"
+    PACKAGE = "package"
 
 
 # A discount code as a buyer types it into a purchase (matched case-insensitively).

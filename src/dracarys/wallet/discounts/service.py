@@ -25,6 +25,8 @@ from dracarys.wallet.discounts.models import (
 )
 
 # What each kind of code is called (its prefix) and how long it lasts.
+# Mentor credit pays for time with a mentor: one session, or a package of them.
+_MENTOR_SESSIONS = frozenset({PurchaseKind.SESSION, PurchaseKind.PACKAGE})
 _ISSUED_AS = {
     PaysFor.ANYTHING: ("PTS-", DISCOUNT_CODE_VALID_FOR),
     PaysFor.SESSIONS: ("SES-", SESSION_CREDIT_VALID_FOR),
@@ -153,7 +155,7 @@ def _discount(
             f"discount code {code} pays {found.currency} prices; this price is in {currency}",
             field="discount_code",
         )
-    if found.pays_for is PaysFor.SESSIONS and purchase is not PurchaseKind.SESSION:
+    if found.pays_for is PaysFor.SESSIONS and purchase not in _MENTOR_SESSIONS:
         raise InvalidInput(
             f"{code} is mentor credit: it pays for sessions with a mentor only",
             field="discount_code",

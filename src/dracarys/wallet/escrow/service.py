@@ -298,6 +298,21 @@ async def release_escrow(
     return await _settle(conn, escrow, settings=settings, now=now, refund_minor=0)
 
 
+async def move_escrow_release(
+    conn: Connection, escrow_id: uuid.UUID, *, release_at: datetime
+) -> EscrowView:
+    """Release a held escrow on its own at `release_at` instead: the session it pays for
+    moved, or a package's session was booked (or given back). A settled or disputed escrow
+    is returned unchanged: its money already went, or waits for the dispute."""
+    escrow = await _locked(conn, escrow_id)
+    if escrow.status != "held":
+        return escrow_view(escrow)
+    await store.set_auto_release(conn, escrow_id, release_at)
+    moved = await store.get_escrow(conn, escrow_id)
+    assert moved is not None
+    return escrow_view(moved)
+
+
 async def refund_escrow(
     conn: Connection,
     escrow_id: uuid.UUID,

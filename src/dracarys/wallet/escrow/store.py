@@ -109,6 +109,12 @@ async def set_escrow_status(conn: Connection, escrow_id: uuid.UUID, status: str)
     await conn.execute("UPDATE escrows SET status = $2 WHERE id = $1", escrow_id, status)
 
 
+async def set_auto_release(conn: Connection, escrow_id: uuid.UUID, release_at: datetime) -> None:
+    await conn.execute(
+        "UPDATE escrows SET auto_release_at = $2 WHERE id = $1", escrow_id, release_at
+    )
+
+
 async def due_escrow_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
     rows = await conn.fetch(
         """SELECT id FROM escrows WHERE status = 'held' AND auto_release_at <= $1
