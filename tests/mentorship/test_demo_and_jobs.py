@@ -18,14 +18,14 @@ from dracarys.platform import Platform
 from dracarys.wallet.escrow.service import open_dispute
 from tests.mentorship.conftest import Client, book
 from tests.support import Auth
-from workers.mentorship_tasks import COMPLETE_SESSIONS, SEND_REMINDERS
+from workers.mentorship_tasks import COMPLETE_SESSIONS, EXPIRE_PACKAGES, SEND_REMINDERS
 from workers.tasks import register_tasks
 
 COUNTS = """SELECT (SELECT count(*) FROM programs), (SELECT count(*) FROM cohorts),
                    (SELECT count(*) FROM lessons), (SELECT count(*) FROM assessments),
                    (SELECT count(*) FROM assignments), (SELECT count(*) FROM cohort_enrolments),
                    (SELECT count(*) FROM availability_schedules),
-                   (SELECT count(*) FROM session_types)"""
+                   (SELECT count(*) FROM session_types), (SELECT count(*) FROM session_packages)"""
 
 
 async def test_demo_seeds_mentor_calendars_and_a_program_once(
@@ -37,7 +37,7 @@ async def test_demo_seeds_mentor_calendars_and_a_program_once(
         await seed_curriculum_demo(platform)
 
     # The options program, two more for the onboarding quiz and the onboarding program.
-    assert tuple(await pool.fetchrow(COUNTS)) == (4, 4, 10, 1, 1, 1, 4, 6)
+    assert tuple(await pool.fetchrow(COUNTS)) == (4, 4, 10, 1, 1, 1, 4, 6, 2)
     nairobi = DEMO_MENTORS[0].id
     types = (await client.get(f"/api/v1/mentors/{nairobi}/session-types")).json()
     assert {t["kind"] for t in types} == {"one_on_one", "group", "workshop"}
@@ -47,6 +47,9 @@ async def test_demo_seeds_mentor_calendars_and_a_program_once(
         params={"timezone": "EAT", "days": 7},
     )  # public, like mentor search
     assert len(slots.json()["slots"]) >= 20
+    [package] = (await client.get(f"/api/v1/mentors/{nairobi}/packages")).json()
+    assert package["session_type_id"] == one_on_one["id"]
+    assert package["price_minor"] < package["single_price_minor"]
     found = (await client.get("/api/v1/mentors", params={"timezone": "EAT"})).json()["mentors"]
     assert str(nairobi) in {m["id"] for m in found}
 
@@ -56,6 +59,7 @@ def test_reminder_and_completion_jobs_are_scheduled() -> None:
 
     assert tasks[SEND_REMINDERS].labels["schedule"] == [{"cron": "*/5 * * * *"}]
     assert tasks[COMPLETE_SESSIONS].labels["schedule"] == [{"cron": "*/15 * * * *"}]
+    assert tasks[EXPIRE_PACKAGES].labels["schedule"] == [{"cron": "23 * * * *"}]
 
 
 async def test_sessions_left_open_are_completed_by_the_job_and_pay_the_mentor(

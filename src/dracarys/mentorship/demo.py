@@ -1,5 +1,6 @@
 """Demo data for `dracarys up`: the identity seeder's two mentors get schedules (working
-hours and Saturday clinics), session types (1:1, group, workshop) and languages; the demo
+hours and Saturday clinics), session types (1:1, group, workshop), a package of three 1:1
+sessions and languages; the demo
 mentee has taken the onboarding quiz (so /onboarding shows her answers and matches).
 Running it again changes nothing."""
 
@@ -11,6 +12,8 @@ from datetime import timedelta
 from dracarys.identity import DEMO_MENTEE, DEMO_MENTORS, CurrentUser, Role, Specialty
 from dracarys.mentorship.discovery.models import QuizInput
 from dracarys.mentorship.discovery.service import save_quiz, saved_quiz, set_languages
+from dracarys.mentorship.packages.models import PackageInput
+from dracarys.mentorship.packages.service import create_package
 from dracarys.mentorship.schedules.models import (
     DateOverride,
     Interval,
@@ -59,12 +62,13 @@ async def _seed_calendar(
             ],
         ),
     )
+    one_on_one = None
     for title, kind, minutes, price, capacity, schedule_id in (
         ("1:1 strategy review", SessionKind.ONE_ON_ONE, 60, price_minor, 1, None),
         ("Group clinic", SessionKind.GROUP, 90, price_minor // 3, 8, weekend.id),
         ("Workshop: risk first", SessionKind.WORKSHOP, 120, price_minor // 2, 30, None),
     ):
-        await create_session_type(
+        created = await create_session_type(
             platform,
             mentor,
             SessionTypeInput(
@@ -77,6 +81,20 @@ async def _seed_calendar(
                 schedule_id=schedule_id,
             ),
         )
+        one_on_one = one_on_one or created
+    assert one_on_one is not None
+    await create_package(
+        platform,
+        mentor,
+        PackageInput(
+            session_type_id=one_on_one.id,
+            title="Three strategy reviews",
+            sessions=3,
+            # A tenth off three sessions booked one by one.
+            price_minor=one_on_one.price_minor * 3 * 9 // 10,
+            valid_days=90,
+        ),
+    )
     await set_languages(platform, mentor, ["en", "sw"])
 
 

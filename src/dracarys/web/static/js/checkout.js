@@ -2,7 +2,7 @@
 // server for a quote first — price, discount, total, the VAT the invoice will show, the
 // wallet's balance and shortfall, and the refund policy, all as the server computes them —
 // and shows it in a dialog. Nothing is charged until "Confirm and pay": only then is the
-// purchase itself called (booking, enrolment or subscription), with the discount code the
+// purchase itself called (booking, enrolment, subscription or package), with the discount code the
 // last quote accepted and one idempotency key per dialog, so a double click pays once.
 //
 // The promise resolves with the purchase's result, or null when the buyer closes the
@@ -14,8 +14,9 @@ import { clearFormError, el, money, showFormError, when } from "./ui.js";
 
 /**
  * @typedef {object} CheckoutItem
- * @property {"session" | "cohort" | "signal_feed"} kind
- * @property {string} id  the session type, the cohort, or the mentor whose feed is bought
+ * @property {"session" | "cohort" | "signal_feed" | "package"} kind
+ * @property {string} id  the session type, the cohort, the mentor whose feed is bought, or
+ *   the package
  * @property {string} [startsAt]  a session's start (ISO 8601)
  * @property {Record<string, unknown>} [body]  more of the purchase's body (a feed's mirror)
  */
@@ -42,6 +43,11 @@ const PURCHASES = {
     body: { ...(item.body || {}), ...(code ? { discount_code: code } : {}) },
     headers: { "Idempotency-Key": key },
   }),
+  /** @param {CheckoutItem} item @param {string | null} code @param {string} key */
+  package: (item, code, key) => api(`/api/v1/packages/${item.id}/purchase`, {
+    method: "POST",
+    body: { idempotency_key: key, ...(code ? { discount_code: code } : {}) },
+  }),
 };
 
 /** @param {CheckoutItem} item @param {string | null} code */
@@ -58,13 +64,14 @@ function askQuote(item, code) {
 
 /**
  * The buyer's unspent codes in this currency that may pay for this kind of purchase
- * (mentor credit pays for sessions only), offered as suggestions (none if unavailable).
+ * (mentor credit pays for time with a mentor only: a session or a package), offered as
+ * suggestions (none if unavailable).
  */
 async function usableCodes(currency, kind) {
   try {
     const codes = await api("/api/v1/wallet/discount-codes");
     return codes.filter((c) => c.status === "usable" && c.currency === currency &&
-      (c.pays_for !== "sessions" || kind === "session"));
+      (c.pays_for !== "sessions" || kind === "session" || kind === "package"));
   } catch {
     return [];
   }

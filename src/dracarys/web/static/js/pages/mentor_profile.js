@@ -1,6 +1,6 @@
 // A mentor's public profile (/mentors/{id}): who they are (GET /api/v1/mentors/{id}), their
 // session types with the next open slots in the viewer's timezone, booked through the
-// checkout; their verified signal track record with the signal book's equity chart; their
+// checkout; their packages of sessions, bought through the checkout too; their verified signal track record with the signal book's equity chart; their
 // reviews and their courses. Visitors see the profile too and are asked to sign up to book;
 // the track record (a signed-in read) is for members.
 
@@ -107,6 +107,38 @@ async function book(type, slot) {
   }
 }
 
+async function showPackages(signedIn) {
+  const offers = await read(`/api/v1/mentors/${mentorId}/packages`);
+  byId("packages-card").hidden = !offers.length;
+  byId("packages").replaceChildren(...offers.map((offer) => {
+    const saving = offer.single_price_minor - offer.price_minor;
+    const buy = signedIn
+      ? el("button", { type: "button", onclick: () => buyPackage(offer) }, `Buy ${offer.title}`)
+      : el("p", { class: "hint" }, "Sign up to buy.");
+    return el("li", { dataset: { packageId: offer.id } },
+      el("strong", {}, offer.title),
+      el("div", { class: "hint" }, [`${offer.sessions} × ${offer.duration_minutes} min ${offer.session_title}`,
+        money(offer.price_minor, offer.currency),
+        saving > 0 ? `save ${money(saving, offer.currency)}` : null,
+        `book within ${offer.valid_days} days`].filter(Boolean).join(" · ")),
+      buy);
+  }));
+}
+
+async function buyPackage(offer) {
+  byId("package-error").textContent = "";
+  byId("package-status").textContent = "";
+  try {
+    const purchase = await openCheckout({ kind: "package", id: offer.id });
+    if (!purchase) return;
+    byId("package-status").replaceChildren(
+      `Bought: ${purchase.title}, ${purchase.sessions} sessions (${money(purchase.paid_minor, purchase.currency)} held in escrow). `,
+      el("a", { href: "/sessions" }, "Book them on My sessions"), ".");
+  } catch (error) {
+    byId("package-error").textContent = error instanceof Error ? error.message : String(error);
+  }
+}
+
 async function showTrackRecord(signedIn) {
   const box = byId("track-record");
   const chartBox = byId("record-chart");
@@ -181,7 +213,8 @@ async function main() {
   byId("profile").hidden = false;
   showFacts(mentor);
   showActions(mentor, signedIn);
-  const parts = [showSessionTypes(signedIn), showTrackRecord(signedIn), showReviews(), showCourses()];
+  const parts = [showSessionTypes(signedIn), showPackages(signedIn), showTrackRecord(signedIn),
+    showReviews(), showCourses()];
   for (const result of await Promise.allSettled(parts)) {
     if (result.status === "rejected") flash(`Part of the profile could not be loaded: ${result.reason.message}`);
   }

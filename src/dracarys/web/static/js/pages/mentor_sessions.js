@@ -3,7 +3,8 @@
 // server when mentor and mentee are both in the room — joining, marking a session
 // completed (which releases its escrow), calling one off, rating each mentee and linking
 // a recording; the availability editor (weekly hours, date overrides, the default
-// schedule) with a preview of the slots mentees see; and session types.
+// schedule) with a preview of the slots mentees see; session types; and packages of
+// sessions (offer, withdraw, offer again).
 
 import { api } from "../api.js";
 import { fieldProblem, renamedFields, toMinor } from "../amounts.js";
@@ -364,6 +365,9 @@ async function loadTypes() {
       `${KINDS[t.kind] || t.kind} · ${t.duration_minutes} min · ${money(t.price_minor, t.currency)} · ` +
       `${t.capacity} seat${t.capacity === 1 ? "" : "s"} · ${t.active ? "offered" : "withdrawn"}`))));
   if (!sessionTypes.length) byId("types").append(el("li", { class: "hint" }, "You offer no session types yet."));
+  const packageType = /** @type {HTMLSelectElement} */ (byId("pk-session_type_id"));
+  packageType.replaceChildren(...sessionTypes.filter((t) => t.active).map((t) =>
+    el("option", { value: t.id }, `${t.title} (${money(t.price_minor, t.currency)} each)`)));
   const preview = /** @type {HTMLSelectElement} */ (byId("preview-type"));
   const chosen = preview.value;
   preview.replaceChildren(...sessionTypes.filter((t) => t.active).map((t) => el("option", { value: t.id }, t.title)));
@@ -414,6 +418,64 @@ function wireTypes() {
   });
 }
 
+// ---- packages -------------------------------------------------------------------------
+
+async function loadPackages() {
+  const offers = await api("/api/v1/mentor/packages");
+  byId("packages").replaceChildren(...offers.map((offer) => {
+    const toggle = el("button", { type: "button" }, offer.active ? `Withdraw ${offer.title}` : `Offer ${offer.title} again`);
+    toggle.addEventListener("click", async () => {
+      try {
+        await api(`/api/v1/mentor/packages/${offer.id}/active`, { method: "PUT", body: { active: !offer.active } });
+        status(offer.active ? `“${offer.title}” is withdrawn: purchases keep their sessions.` : `“${offer.title}” is on sale again.`);
+        await loadPackages();
+      } catch (error) {
+        flash(sentence(error));
+      }
+    });
+    return el("li", { dataset: { packageId: offer.id } }, el("strong", {}, offer.title),
+      el("div", { class: "hint" }, `${offer.sessions} × ${offer.session_title} · ${money(offer.price_minor, offer.currency)} ` +
+        `(${money(offer.single_price_minor, offer.currency)} one by one) · book within ${offer.valid_days} days · ` +
+        `${offer.active ? "on sale" : "withdrawn"}`),
+      toggle);
+  }));
+  if (!offers.length) byId("packages").append(el("li", { class: "hint" }, "You offer no packages yet."));
+}
+
+function wirePackages() {
+  const form = /** @type {HTMLFormElement} */ (byId("package-form"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFormError(form);
+    const data = new FormData(form);
+    const type = sessionTypes.find((t) => t.id === data.get("session_type_id"));
+    try {
+      if (!type) throw fieldProblem("session_type_id", "offer a session type first: a package bundles sessions of one");
+      let priceMinor;
+      try {
+        priceMinor = toMinor(String(data.get("price") || ""), type.currency);
+      } catch (error) {
+        throw fieldProblem("price", /** @type {Error} */ (error).message);
+      }
+      const created = await api("/api/v1/mentor/packages", {
+        method: "POST",
+        body: {
+          title: String(data.get("title") || "").trim(),
+          session_type_id: type.id,
+          sessions: Number(data.get("sessions")),
+          price_minor: priceMinor,
+          valid_days: Number(data.get("valid_days")),
+        },
+      }).catch((error) => { throw renamedFields(error, { price_minor: "price" }); });
+      form.reset();
+      status(`You now offer “${created.title}”: ${created.sessions} sessions for ${money(created.price_minor, created.currency)}.`);
+      await Promise.all([loadPackages(), loadTypes()]);
+    } catch (error) {
+      showFormError(form, error);
+    }
+  });
+}
+
 async function loadPreview() {
   const typeId = /** @type {HTMLSelectElement} */ (byId("preview-type")).value;
   const zoneInput = /** @type {HTMLInputElement} */ (byId("preview-timezone"));
@@ -447,6 +509,7 @@ async function main() {
   me = await signedInShell();
   wireSchedules();
   wireTypes();
+  wirePackages();
   byId("week-prev").addEventListener("click", () => {
     weekStart = addDays(weekStart ?? new Date().toISOString().slice(0, 10), -7);
     loadWeek().catch((error) => flash(sentence(error)));
@@ -459,7 +522,7 @@ async function main() {
   byId("preview-type").addEventListener("change", loadPreview);
   byId("preview-timezone").addEventListener("change", loadPreview);
   try {
-    await Promise.all([loadWeek(), loadSchedules(), loadTypes()]);
+    await Promise.all([loadWeek(), loadSchedules(), loadTypes(), loadPackages()]);
     await loadPreview();
   } catch (error) {
     flash(`Could not load your sessions: ${sentence(error)}`);

@@ -2,10 +2,12 @@
 // server gives participants (in the window the server allows); cancelling first shows the
 // refund the server quotes by the same rule the cancellation applies, then cancels;
 // moving a 1:1 session picks another free slot of the same session type; invitations
-// download as `.ics`; the private calendar feed link; rating the mentor after a session.
+// download as `.ics`; the private calendar feed link; rating the mentor after a session;
+// packages bought: booking their sessions at a free slot, closing one (its unbooked
+// sessions refunded, the amount shown first).
 
 import { ApiError, accessToken, api } from "../api.js";
-import { byId, clearFormError, el, flash, money, showFormError, signedInShell, when } from "../ui.js";
+import { byId, clearFormError, el, fill, flash, money, showFormError, signedInShell, when } from "../ui.js";
 
 const viewerTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const KINDS = { one_on_one: "1:1", group: "group", workshop: "workshop" };
@@ -86,12 +88,17 @@ async function cancel(booking) {
 
   function render() {
     const refund = money(quote.refund_minor, quote.currency);
-    lines.replaceChildren(
+    fill(lines,
       el("div", { dataset: { line: "paid" } }, el("dt", {}, "You paid"), el("dd", {}, money(quote.paid_minor, quote.currency))),
-      el("div", { dataset: { line: "refund" }, class: "checkout-total" }, el("dt", {}, "Refund to your wallet"), el("dd", {}, refund)));
+      el("div", { dataset: { line: "refund" }, class: "checkout-total" }, el("dt", {}, "Refund to your wallet"), el("dd", {}, refund)),
+      quote.returns_to_package
+        ? el("div", { dataset: { line: "package" } }, el("dt", {}, "Back to your package"), el("dd", {}, "1 session"))
+        : null);
     policy.textContent = quote.policy;
     deadline.textContent = `Everything comes back if you cancel before ${when(quote.full_refund_until)}.`;
-    confirm.textContent = `Cancel and refund ${refund}`;
+    confirm.textContent = quote.returns_to_package
+      ? "Cancel and put the session back in my package"
+      : `Cancel and refund ${refund}`;
   }
 
   render();
@@ -106,7 +113,9 @@ async function cancel(booking) {
         method: "POST", body: { expected_refund_minor: quote.refund_minor },
       });
       dialog.close();
-      status(`Cancelled: ${cancelled.session.title}. ${money(cancelled.refunded_minor, cancelled.currency)} went back to your wallet.`);
+      status(quote.returns_to_package
+        ? `Cancelled: ${cancelled.session.title}. The session went back to your package.`
+        : `Cancelled: ${cancelled.session.title}. ${money(cancelled.refunded_minor, cancelled.currency)} went back to your wallet.`);
       await load();
     } catch (problem) {
       if (problem instanceof ApiError && problem.status === 409) {
@@ -164,6 +173,105 @@ async function reschedule(booking) {
       error.textContent = sentence(problem);
     }
   }
+}
+
+// ---- packages -------------------------------------------------------------------------
+
+/** Pick a free slot of the package's session type and book it with one of its sessions. */
+async function bookFromPackage(purchase) {
+  const key = crypto.randomUUID();
+  const list = el("div", { class: "row slot-list", id: "package-slots", role: "group", "aria-label": "Free slots" },
+    el("p", { class: "hint" }, "Loading free slots…"));
+  const error = el("p", { class: "form-error", role: "alert" });
+  const close = el("button", { type: "button" }, "Not now");
+  const dialog = openDialog("package-book-dialog", `Book a session of ${purchase.title}`, [
+    el("p", { class: "hint" }, `Already paid: this takes one of your ${purchase.remaining} remaining ` +
+      `sessions with ${purchase.mentor_name || "the mentor"}. Choose a free slot (your timezone):`),
+    list, error,
+  ], [close]);
+  close.addEventListener("click", () => dialog.close());
+  close.focus();
+  try {
+    const query = new URLSearchParams({ timezone: viewerTimezone, days: "14" });
+    const slots = await api(`/api/v1/session-types/${purchase.session_type_id}/slots?${query}`);
+    list.replaceChildren(...slots.slots.slice(0, 40).map((slot) =>
+      el("button", { type: "button", onclick: () => take(slot) }, when(slot.starts_at))));
+    if (!slots.slots.length) list.append(el("p", { class: "hint" }, "No free slot in the next 14 days."));
+  } catch (problem) {
+    error.textContent = sentence(problem);
+  }
+
+  async function take(slot) {
+    error.textContent = "";
+    try {
+      const booking = await api("/api/v1/sessions/book", {
+        method: "POST",
+        body: {
+          session_type_id: purchase.session_type_id, starts_at: slot.starts_at,
+          package_purchase_id: purchase.id, idempotency_key: key,
+        },
+      });
+      dialog.close();
+      status(`Booked from your package: ${booking.session.title}, ${when(booking.session.starts_at)}.`);
+      await load();
+    } catch (problem) {
+      error.textContent = sentence(problem);
+    }
+  }
+}
+
+/** Closing refunds the unbooked sessions; the amount shown is the amount confirmed. */
+function closePackage(purchase) {
+  const refund = money(purchase.unused_minor, purchase.currency);
+  const error = el("p", { class: "form-error", role: "alert" });
+  const keep = el("button", { type: "button" }, "Keep the package");
+  const confirm = el("button", { type: "button", class: "primary", id: "package-close-confirm" },
+    `Close and refund ${refund}`);
+  const dialog = openDialog("package-close-dialog", `Close ${purchase.title}?`, [
+    el("dl", { class: "checkout-lines" },
+      el("div", { dataset: { line: "unused" } }, el("dt", {}, "Sessions not booked"), el("dd", {}, String(purchase.remaining))),
+      el("div", { dataset: { line: "refund" }, class: "checkout-total" }, el("dt", {}, "Refund to your wallet"), el("dd", {}, refund))),
+    el("p", { class: "hint" }, "Sessions already booked stay booked and are paid to the mentor once held."),
+    error,
+  ], [keep, confirm]);
+  keep.addEventListener("click", () => dialog.close());
+  keep.focus();
+  confirm.addEventListener("click", async () => {
+    confirm.disabled = true;
+    error.textContent = "";
+    try {
+      const closed = await api(`/api/v1/package-purchases/${purchase.id}/close`, {
+        method: "POST", body: { expected_refund_minor: purchase.unused_minor },
+      });
+      dialog.close();
+      status(`Closed: ${closed.title}. ${money(closed.refunded_minor, closed.currency)} went back to your wallet.`);
+      await load();
+    } catch (problem) {
+      confirm.disabled = false;
+      error.textContent = sentence(problem);
+    }
+  });
+}
+
+function packageItem(purchase) {
+  const active = purchase.status === "active";
+  const used = purchase.credits.filter((c) => c.status === "booked" || c.status === "spent").length;
+  return el("li", { dataset: { purchaseId: purchase.id } },
+    el("div", {}, el("strong", {}, purchase.title),
+      el("span", { class: "hint" }, purchase.mentor_name ? ` · with ${purchase.mentor_name}` : "")),
+    el("div", { class: "hint" }, [
+      `${purchase.remaining} of ${purchase.sessions} sessions left to book`,
+      `${used} booked or used`,
+      `paid ${money(purchase.paid_minor, purchase.currency)}`,
+      purchase.refunded_minor ? `refunded ${money(purchase.refunded_minor, purchase.currency)}` : null,
+      active ? `book by ${when(purchase.expires_at)}` : "closed",
+    ].filter(Boolean).join(" · ")),
+    active && purchase.remaining
+      ? el("div", { class: "row" },
+        el("button", { type: "button", class: "primary", onclick: () => bookFromPackage(purchase) },
+          `Book a session of ${purchase.title}`),
+        el("button", { type: "button", onclick: () => closePackage(purchase) }, "Close package…"))
+      : null);
 }
 
 // ---- rating ---------------------------------------------------------------------------
@@ -241,7 +349,9 @@ function pastItem(b) {
 }
 
 async function load() {
-  const bookings = await api("/api/v1/bookings");
+  const [bookings, purchases] = await Promise.all([api("/api/v1/bookings"), api("/api/v1/package-purchases")]);
+  byId("packages-card").hidden = !purchases.length;
+  byId("packages").replaceChildren(...purchases.map(packageItem));
   const upcoming = bookings.filter((b) => b.status === "confirmed" && b.session.status === "scheduled")
     .sort((a, b) => a.session.starts_at.localeCompare(b.session.starts_at));
   const past = bookings.filter((b) => !upcoming.includes(b))
