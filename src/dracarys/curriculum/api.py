@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dracarys.curriculum.assessments import service as assessments
 from dracarys.curriculum.assessments.models import (
+    AssessmentDraft,
     AssessmentInput,
     AssessmentView,
     AttemptInput,
@@ -24,6 +25,7 @@ from dracarys.curriculum.assessments.models import (
 )
 from dracarys.curriculum.assignments import service as assignments
 from dracarys.curriculum.assignments.models import (
+    AssignmentDraft,
     AssignmentInput,
     AssignmentView,
     AttachmentView,
@@ -283,6 +285,16 @@ class CurriculumController(Controller):
     ) -> LessonView:
         return await courses.create_lesson(platform, current_user, module_id, data)
 
+    @put("/modules/{module_id:uuid}", operation_id="renameModule", summary="Rename a module")
+    async def rename_module(
+        self,
+        module_id: FromPath[uuid.UUID],
+        data: JSONBody[ModuleInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> ProgramView:
+        return await courses.rename_module(platform, current_user, module_id, data)
+
     @put(
         "/modules/{module_id:uuid}/lesson-order",
         operation_id="reorderLessons",
@@ -383,6 +395,33 @@ class CurriculumController(Controller):
     ) -> AssessmentView:
         return await assessments.get_assessment(platform, current_user, assessment_id)
 
+    @get(
+        "/assessments/{assessment_id:uuid}/draft",
+        operation_id="getAssessmentDraft",
+        summary="An assessment as its author edits it, answers included",
+    )
+    async def assessment_draft(
+        self,
+        assessment_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssessmentDraft:
+        return await assessments.assessment_draft(platform, current_user, assessment_id)
+
+    @put(
+        "/assessments/{assessment_id:uuid}",
+        operation_id="updateAssessment",
+        summary="Edit an assessment (its questions only until someone attempts it)",
+    )
+    async def update_assessment(
+        self,
+        assessment_id: FromPath[uuid.UUID],
+        data: JSONBody[AssessmentInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssessmentView:
+        return await assessments.update_assessment(platform, current_user, assessment_id, data)
+
     @post(
         "/assessments/{assessment_id:uuid}/attempts",
         operation_id="submitAssessmentAttempt",
@@ -410,6 +449,33 @@ class CurriculumController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> AssignmentView:
         return await assignments.get_assignment(platform, current_user, assignment_id)
+
+    @get(
+        "/assignments/{assignment_id:uuid}/draft",
+        operation_id="getAssignmentDraft",
+        summary="An assignment as its author edits it",
+    )
+    async def assignment_draft(
+        self,
+        assignment_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssignmentDraft:
+        return await assignments.assignment_draft(platform, current_user, assignment_id)
+
+    @put(
+        "/assignments/{assignment_id:uuid}",
+        operation_id="updateAssignment",
+        summary="Edit an assignment (its rubric only until work is scored on it)",
+    )
+    async def update_assignment(
+        self,
+        assignment_id: FromPath[uuid.UUID],
+        data: JSONBody[AssignmentInput],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> AssignmentView:
+        return await assignments.update_assignment(platform, current_user, assignment_id, data)
 
     @post(
         "/assignments/{assignment_id:uuid}/attachments",

@@ -68,6 +68,20 @@ class AssessmentInput(Input):
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
 
 
+class AssessmentDraft(Schema):
+    """An assessment as its author edits it: the questions with their answers, and whether
+    they may still change (not once a learner has attempted it)."""
+
+    id: uuid.UUID
+    module_id: uuid.UUID
+    title: str
+    pass_mark_percent: int
+    max_attempts: int
+    questions: list[QuestionInput]
+    attempts: int
+    questions_locked: bool
+
+
 class QuestionView(Schema):
     id: str
     kind: str

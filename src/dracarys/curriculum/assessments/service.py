@@ -16,6 +16,7 @@ from dracarys.curriculum import events
 from dracarys.curriculum.assessments import store
 from dracarys.curriculum.assessments.models import (
     Assessment,
+    AssessmentDraft,
     AssessmentInput,
     AssessmentView,
     Attempt,
@@ -102,14 +103,18 @@ def _assessment_view(assessment: Assessment, attempts: list[Attempt]) -> Assessm
     )
 
 
-async def create_assessment(
-    platform: Platform, actor: CurrentUser, module_id: uuid.UUID, data: AssessmentInput
-) -> AssessmentView:
+def _check_questions(data: AssessmentInput) -> None:
     ids = [q.id for q in data.questions]
     if len(set(ids)) != len(ids):
         raise InvalidInput("question ids must be unique", field="questions")
     for question in data.questions:
         _check_question(question)
+
+
+async def create_assessment(
+    platform: Platform, actor: CurrentUser, module_id: uuid.UUID, data: AssessmentInput
+) -> AssessmentView:
+    _check_questions(data)
     assessment_id = uuid.uuid4()
     async with transaction(platform.pool) as conn:
         await module_for_builder(conn, actor, module_id)
@@ -128,6 +133,65 @@ async def create_assessment(
     return _assessment_view(assessment, [])
 
 
+async def _for_author(
+    conn: Connection, actor: CurrentUser, assessment_id: uuid.UUID, *, lock: bool = False
+) -> Assessment:
+    assessment = await store.assessment(conn, assessment_id, lock="update" if lock else None)
+    if assessment is None:
+        raise NotFound("no such assessment", field="assessment_id")
+    await module_for_builder(conn, actor, assessment.module_id)
+    return assessment
+
+
+async def assessment_draft(
+    platform: Platform, actor: CurrentUser, assessment_id: uuid.UUID
+) -> AssessmentDraft:
+    async with platform.pool.acquire() as conn:
+        assessment = await _for_author(conn, actor, assessment_id)
+        attempts = await store.attempt_count(conn, assessment_id)
+    return AssessmentDraft(
+        id=assessment.id,
+        module_id=assessment.module_id,
+        title=assessment.title,
+        pass_mark_percent=assessment.pass_mark_percent,
+        max_attempts=assessment.max_attempts,
+        questions=assessment.questions,
+        attempts=attempts,
+        questions_locked=attempts > 0,
+    )
+
+
+async def update_assessment(
+    platform: Platform, actor: CurrentUser, assessment_id: uuid.UUID, data: AssessmentInput
+) -> AssessmentView:
+    """Edit an assessment. Once a learner has attempted it, its questions stay as they
+    were graded (changing them is refused); title, pass mark and attempts may change and
+    apply to attempts from now on."""
+    _check_questions(data)
+    async with transaction(platform.pool) as conn:
+        # Attempts are counted under the row's lock (attempts take it shared), so none is
+        # graded between this check and the write.
+        assessment = await _for_author(conn, actor, assessment_id, lock=True)
+        attempts = await store.attempt_count(conn, assessment_id)
+        if attempts and data.questions != assessment.questions:
+            raise Conflict(
+                f"{attempts} attempt{'s' if attempts != 1 else ''} were graded against these "
+                "questions, so they stay as they are; create a new assessment for new ones",
+                field="questions",
+            )
+        await store.update_assessment(
+            conn,
+            assessment_id,
+            title=data.title,
+            pass_mark_percent=data.pass_mark_percent,
+            max_attempts=data.max_attempts,
+            questions=[msgspec.to_builtins(q) for q in data.questions],
+        )
+        updated = await store.assessment(conn, assessment_id)
+    assert updated is not None
+    return _assessment_view(updated, [])
+
+
 async def get_assessment(
     platform: Platform, actor: CurrentUser, assessment_id: uuid.UUID
 ) -> AssessmentView:
@@ -144,7 +208,7 @@ async def submit_attempt(
 ) -> AttemptResult:
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        assessment = await store.assessment(conn, assessment_id)
+        assessment = await store.assessment(conn, assessment_id, lock="share")
         if assessment is None:
             raise NotFound("no such assessment", field="assessment_id")
         if not await ensure_learner(conn, actor, assessment.program_id, assessment.owner_id):

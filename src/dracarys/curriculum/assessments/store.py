@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from dracarys.curriculum.assessments.models import Assessment, Attempt, Certificate
 from dracarys.db import Connection, record_or_none, records
@@ -37,13 +37,48 @@ async def insert_assessment(
     )
 
 
-async def assessment(conn: Connection, assessment_id: uuid.UUID) -> Assessment | None:
+async def update_assessment(
+    conn: Connection,
+    assessment_id: uuid.UUID,
+    *,
+    title: str,
+    pass_mark_percent: int,
+    max_attempts: int,
+    questions: list[dict[str, Any]],
+) -> None:
+    await conn.execute(
+        """UPDATE assessments SET title = $2, pass_mark_percent = $3, max_attempts = $4,
+               questions = $5
+           WHERE id = $1""",
+        assessment_id,
+        title,
+        pass_mark_percent,
+        max_attempts,
+        questions,
+    )
+
+
+async def attempt_count(conn: Connection, assessment_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM assessment_attempts WHERE assessment_id = $1", assessment_id
+    )
+    return count
+
+
+_LOCKS = {None: "", "share": " FOR SHARE OF a", "update": " FOR UPDATE OF a"}
+
+
+async def assessment(
+    conn: Connection, assessment_id: uuid.UUID, *, lock: Literal["share", "update"] | None = None
+) -> Assessment | None:
+    """`lock`: "share" while grading an attempt, "update" while editing, so an attempt is
+    graded against the questions the edit's check saw."""
     row = await conn.fetchrow(
-        """SELECT a.id, a.module_id, m.program_id, p.owner_id, a.title, a.pass_mark_percent,
-                  a.max_attempts, a.questions
-           FROM assessments a
-           JOIN program_modules m ON m.id = a.module_id JOIN programs p ON p.id = m.program_id
-           WHERE a.id = $1""",
+        f"""SELECT a.id, a.module_id, m.program_id, p.owner_id, a.title, a.pass_mark_percent,
+                   a.max_attempts, a.questions
+            FROM assessments a
+            JOIN program_modules m ON m.id = a.module_id JOIN programs p ON p.id = m.program_id
+            WHERE a.id = $1{_LOCKS[lock]}""",
         assessment_id,
     )
     return record_or_none(Assessment, row)

@@ -79,6 +79,18 @@ class AssignmentInput(Input):
     instructions: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
 
 
+class AssignmentDraft(Schema):
+    """An assignment as its author edits it; the rubric stays once work was scored on it."""
+
+    id: uuid.UUID
+    module_id: uuid.UUID
+    title: str
+    instructions: str
+    rubric: list[RubricCriterion]
+    graded: int
+    rubric_locked: bool
+
+
 class AssignmentView(Schema):
     id: uuid.UUID
     module_id: uuid.UUID

@@ -13,6 +13,7 @@ import msgspec
 from dracarys.curriculum.assignments import store
 from dracarys.curriculum.assignments.models import (
     Assignment,
+    AssignmentDraft,
     AssignmentInput,
     AssignmentView,
     Attachment,
@@ -24,8 +25,8 @@ from dracarys.curriculum.assignments.models import (
 )
 from dracarys.curriculum.courses.service import ensure_builder, module_for_builder
 from dracarys.curriculum.enrolment.service import ensure_learner
-from dracarys.db import Connection, transaction
-from dracarys.errors import Forbidden, InvalidInput, NotFound
+from dracarys.db import Connection, transaction, xact_lock
+from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
 from dracarys.identity import CurrentUser, display_names
 from dracarys.platform import Platform
@@ -84,12 +85,16 @@ async def _submission_views(
     return [_submission_view(s, names.get(s.user_id, "")) for s in submissions]
 
 
-async def create_assignment(
-    platform: Platform, actor: CurrentUser, module_id: uuid.UUID, data: AssignmentInput
-) -> AssignmentView:
+def _check_rubric(data: AssignmentInput) -> None:
     names = [c.name for c in data.rubric]
     if len(set(names)) != len(names):
         raise InvalidInput("rubric criteria need distinct names", field="rubric")
+
+
+async def create_assignment(
+    platform: Platform, actor: CurrentUser, module_id: uuid.UUID, data: AssignmentInput
+) -> AssignmentView:
+    _check_rubric(data)
     assignment_id = uuid.uuid4()
     async with transaction(platform.pool) as conn:
         await module_for_builder(conn, actor, module_id)
@@ -105,6 +110,59 @@ async def create_assignment(
         assignment = await store.assignment(conn, assignment_id)
     assert assignment is not None
     return _assignment_view(assignment)
+
+
+async def _for_author(conn: Connection, actor: CurrentUser, assignment_id: uuid.UUID) -> Assignment:
+    assignment = await store.assignment(conn, assignment_id)
+    if assignment is None:
+        raise NotFound("no such assignment", field="assignment_id")
+    await module_for_builder(conn, actor, assignment.module_id)
+    return assignment
+
+
+async def assignment_draft(
+    platform: Platform, actor: CurrentUser, assignment_id: uuid.UUID
+) -> AssignmentDraft:
+    async with platform.pool.acquire() as conn:
+        assignment = await _for_author(conn, actor, assignment_id)
+        graded = await store.graded_count(conn, assignment_id)
+    return AssignmentDraft(
+        id=assignment.id,
+        module_id=assignment.module_id,
+        title=assignment.title,
+        instructions=assignment.instructions,
+        rubric=assignment.rubric,
+        graded=graded,
+        rubric_locked=graded > 0,
+    )
+
+
+async def update_assignment(
+    platform: Platform, actor: CurrentUser, assignment_id: uuid.UUID, data: AssignmentInput
+) -> AssignmentView:
+    """Edit an assignment. Title and instructions may always change; the rubric stays as
+    it was once a submission has been scored on it (refused), so scores stay comparable."""
+    _check_rubric(data)
+    async with transaction(platform.pool) as conn:
+        await xact_lock(conn, "assignment", assignment_id)
+        assignment = await _for_author(conn, actor, assignment_id)
+        graded = await store.graded_count(conn, assignment_id)
+        if graded and data.rubric != assignment.rubric:
+            raise Conflict(
+                f"{graded} submission{'s were' if graded != 1 else ' was'} scored on this "
+                "rubric, so it stays as it is; the title and instructions can change",
+                field="rubric",
+            )
+        await store.update_assignment(
+            conn,
+            assignment_id,
+            title=data.title,
+            instructions=data.instructions,
+            rubric=[msgspec.to_builtins(c) for c in data.rubric],
+        )
+        updated = await store.assignment(conn, assignment_id)
+    assert updated is not None
+    return _assignment_view(updated)
 
 
 async def submit_assignment(
@@ -161,9 +219,13 @@ async def give_feedback(
 ) -> SubmissionView:
     """The mentor scores every rubric criterion (0 to its maximum) and comments."""
     async with transaction(platform.pool) as conn:
-        submission = await store.submission(conn, submission_id)
-        if submission is None:
+        found = await store.submission(conn, submission_id)
+        if found is None:
             raise NotFound("no such submission", field="submission_id")
+        # Scored on the rubric as it is after any edit in flight (the edit takes this lock).
+        await xact_lock(conn, "assignment", found.assignment_id)
+        submission = await store.submission(conn, submission_id)
+        assert submission is not None
         ensure_builder(actor, submission.owner_id)
         rubric = {c.name: c.max_points for c in submission.rubric}
         if set(data.scores) != set(rubric):

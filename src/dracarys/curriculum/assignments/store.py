@@ -36,6 +36,32 @@ async def insert_assignment(
     )
 
 
+async def update_assignment(
+    conn: Connection,
+    assignment_id: uuid.UUID,
+    *,
+    title: str,
+    instructions: str,
+    rubric: list[dict[str, Any]],
+) -> None:
+    await conn.execute(
+        "UPDATE assignments SET title = $2, instructions = $3, rubric = $4 WHERE id = $1",
+        assignment_id,
+        title,
+        instructions,
+        rubric,
+    )
+
+
+async def graded_count(conn: Connection, assignment_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval(
+        """SELECT count(*) FROM assignment_submissions
+           WHERE assignment_id = $1 AND reviewed_at IS NOT NULL""",
+        assignment_id,
+    )
+    return count
+
+
 async def assignment(conn: Connection, assignment_id: uuid.UUID) -> Assignment | None:
     row = await conn.fetchrow(
         """SELECT a.id, a.module_id, m.program_id, p.owner_id, a.title, a.instructions,

@@ -306,6 +306,15 @@ async def create_module(
     )
 
 
+async def rename_module(
+    platform: Platform, actor: CurrentUser, module_id: uuid.UUID, data: ModuleInput
+) -> ProgramView:
+    async with transaction(platform.pool) as conn:
+        module = await module_for_builder(conn, actor, module_id)
+        await store.rename_module(conn, module_id, data.title)
+    return await program_outline(platform, actor, module.program_id)
+
+
 async def reorder_modules(
     platform: Platform, actor: CurrentUser, program_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> ProgramView:

@@ -165,6 +165,10 @@ async def insert_module(
     )
 
 
+async def rename_module(conn: Connection, module_id: uuid.UUID, title: str) -> None:
+    await conn.execute("UPDATE program_modules SET title = $2 WHERE id = $1", module_id, title)
+
+
 async def module(conn: Connection, module_id: uuid.UUID) -> Module | None:
     return record_or_none(Module, await conn.fetchrow(f"{_MODULE} WHERE m.id = $1", module_id))
 

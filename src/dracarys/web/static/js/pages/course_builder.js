@@ -2,7 +2,8 @@
 // currency), its cohorts, modules and lessons in order (moved up and down through the
 // reorder APIs), lessons written in Markdown with a live preview rendered by the server
 // exactly as the reader shows it, images uploaded into a lesson, and auto-graded
-// assessments and rubric-scored assignments.
+// assessments and rubric-scored assignments, each edited afterwards (questions until a
+// learner attempts it, the rubric until work is scored on it); modules renamed in place.
 
 import { api } from "../api.js";
 import { fieldProblem, renamedFields, toMajorText, toMinor } from "../amounts.js";
@@ -140,7 +141,35 @@ function taskLink(kind, id) {
       link.textContent = `${label}: ${task.title}`;
     }).catch(() => {}); // the link works without its title
   }
-  return el("li", {}, link);
+  const edit = el("button", { type: "button", class: "small" }, `Edit ${label.toLowerCase()}`);
+  edit.addEventListener("click", () => (kind === "assessment" ? editAssessment(id) : editAssignment(id)));
+  return el("li", {}, link, " ", edit);
+}
+
+/** Rename a module in place: the heading becomes a labelled field with Save and Cancel. */
+function renameModule(module, head) {
+  const input = el("input", { id: `rename-${module.id}`, name: "title", value: module.title, maxlength: 200, required: true,
+    "aria-describedby": `rename-${module.id}-error` });
+  const save = el("button", { type: "submit", class: "primary small" }, "Save name");
+  const cancel = el("button", { type: "button", class: "small" }, "Cancel");
+  const form = el("form", { class: "row rename-form", novalidate: true },
+    el("div", { class: "field" }, el("label", { for: input.id }, `New name of ${module.title}`), input,
+      el("p", { class: "field-error", id: `rename-${module.id}-error` })),
+    save, cancel, el("p", { class: "form-error", role: "alert" }));
+  cancel.addEventListener("click", () => showModules());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFormError(form);
+    try {
+      program = await api(`/api/v1/modules/${module.id}`, { method: "PUT", body: { title: input.value.trim() } });
+      showModules();
+      flash(`Module renamed to “${input.value.trim()}”.`, "info");
+    } catch (failure) {
+      showFormError(form, failure);
+    }
+  });
+  head.replaceWith(form);
+  input.focus();
 }
 
 function showModules() {
@@ -163,10 +192,13 @@ function showModules() {
       ...module.assessment_ids.map((id) => taskLink("assessment", id)),
       ...module.assignment_ids.map((id) => taskLink("assignment", id)),
     ];
+    const rename = el("button", { type: "button", class: "small" }, `Rename ${module.title}`);
+    const head = el("div", { class: "row module-head" }, el("h3", {}, module.title),
+      ...moveButtons(`module ${module.title}`, moduleIds, index,
+        (ids) => reorder(`/api/v1/programs/${programId}/module-order`, ids)), rename);
+    rename.addEventListener("click", () => renameModule(module, head));
     return el("li", { dataset: { moduleId: module.id } },
-      el("div", { class: "row module-head" }, el("h3", {}, module.title),
-        ...moveButtons(`module ${module.title}`, moduleIds, index,
-          (ids) => reorder(`/api/v1/programs/${programId}/module-order`, ids))),
+      head,
       lessons,
       tasks.length ? el("ul", { class: "tasks", "aria-label": `Assessments and assignments of ${module.title}` }, ...tasks) : null,
       add);
@@ -290,7 +322,8 @@ lessonForm.addEventListener("submit", async (event) => {
 
 let questionCount = 0;
 
-function addQuestion() {
+/** A question block, empty or holding `given` (a question as the draft returns it). */
+function addQuestion(given = null) {
   questionCount += 1;
   const n = questionCount;
   const id = (name) => `q${n}-${name}`;
@@ -321,12 +354,36 @@ function addQuestion() {
     choice, numeric, remove);
   remove.addEventListener("click", () => block.remove());
   byId("question-list").append(block);
+  if (given) {
+    // Kept as they were: an edit sends back the same ids (attempts' answers name them) and
+    // the points each question weighs.
+    block.dataset.questionId = given.id;
+    block.dataset.points = String(given.points);
+    /** @type {HTMLInputElement} */ (block.querySelector("[data-part=prompt]")).value = given.prompt;
+    kind.value = given.kind;
+    kind.dispatchEvent(new Event("change"));
+    if (given.kind === "numeric") {
+      /** @type {HTMLInputElement} */ (block.querySelector("[data-part=answer]")).value = String(given.answer);
+      /** @type {HTMLInputElement} */ (block.querySelector("[data-part=tolerance]")).value = String(given.tolerance);
+    } else {
+      /** @type {HTMLTextAreaElement} */ (block.querySelector("[data-part=options]")).value = given.options.join("\n");
+      /** @type {HTMLInputElement} */ (block.querySelector("[data-part=correct]")).value =
+        given.correct.map((c) => c + 1).join(", ");
+    }
+  }
 }
 
 /** The questions as the API takes them; a field problem names the control to fix. */
 function readQuestions() {
   const blocks = [...byId("question-list").querySelectorAll("fieldset.question")];
   if (!blocks.length) throw new Error("Add at least one question.");
+  const kept = new Set(blocks.map((block) => block.dataset.questionId).filter(Boolean));
+  let next = 0;
+  const freshId = () => {
+    do next += 1; while (kept.has(`q${next}`));
+    kept.add(`q${next}`);
+    return `q${next}`;
+  };
   return blocks.map((block, index) => {
     const part = (name) => /** @type {HTMLInputElement} */ (block.querySelector(`[data-part="${name}"]`));
     const problem = (name, message) => {
@@ -340,7 +397,10 @@ function readQuestions() {
     const prompt = part("prompt").value.trim();
     if (!prompt) throw problem("prompt", "Write the question.");
     const kind = part("kind").value;
-    const question = { id: `q${index + 1}`, kind, prompt };
+    const question = {
+      id: block.dataset.questionId || freshId(), kind, prompt,
+      ...(block.dataset.points ? { points: Number(block.dataset.points) } : {}),
+    };
     if (kind === "numeric") {
       const answer = Number(part("answer").value.replace(",", "."));
       if (part("answer").value.trim() === "" || Number.isNaN(answer)) throw problem("answer", "Type the right number.");
@@ -359,8 +419,62 @@ function readQuestions() {
   });
 }
 
-byId("add-question").addEventListener("click", addQuestion);
+byId("add-question").addEventListener("click", () => addQuestion());
 addQuestion();
+
+/** The assessment being edited (null: the form creates a new one). */
+let editingAssessment = null;
+
+function resetAssessmentForm() {
+  const form = /** @type {HTMLFormElement} */ (byId("assessment-form"));
+  editingAssessment = null;
+  form.reset();
+  clearFormError(form);
+  byId("question-list").replaceChildren();
+  questionCount = 0;
+  addQuestion();
+  byId("assessment-editor-heading").textContent = "New assessment";
+  byId("assessment-submit").textContent = "Create assessment";
+  for (const id of ["assessment-stop", "assessment-lock"]) byId(id).hidden = true;
+  for (const id of ["assessment-module", "add-question"]) /** @type {HTMLButtonElement} */ (byId(id)).disabled = false;
+}
+
+async function editAssessment(id) {
+  let draft;
+  try {
+    draft = await api(`/api/v1/assessments/${id}/draft`);
+  } catch (failure) {
+    flash(failure instanceof Error ? failure.message : String(failure));
+    return;
+  }
+  resetAssessmentForm();
+  editingAssessment = draft;
+  const form = /** @type {HTMLFormElement} */ (byId("assessment-form"));
+  const set = (name, value) => { /** @type {HTMLInputElement} */ (form.elements.namedItem(name)).value = String(value); };
+  set("module_id", draft.module_id);
+  set("title", draft.title);
+  set("pass_mark_percent", draft.pass_mark_percent);
+  set("max_attempts", draft.max_attempts);
+  /** @type {HTMLSelectElement} */ (byId("assessment-module")).disabled = true;
+  byId("question-list").replaceChildren();
+  questionCount = 0;
+  for (const question of draft.questions) addQuestion(question);
+  const lock = byId("assessment-lock");
+  if (draft.questions_locked) {
+    lock.textContent = `${draft.attempts} attempt${draft.attempts === 1 ? " was" : "s were"} graded against these ` +
+      "questions, so they stay as they are; the title, pass mark and attempts allowed can change.";
+    for (const block of byId("question-list").querySelectorAll("fieldset.question")) block.setAttribute("disabled", "");
+    /** @type {HTMLButtonElement} */ (byId("add-question")).disabled = true;
+  }
+  lock.hidden = !draft.questions_locked;
+  byId("assessment-editor-heading").textContent = `Edit assessment: ${draft.title}`;
+  byId("assessment-submit").textContent = "Save changes to the assessment";
+  byId("assessment-stop").hidden = false;
+  byId("assessment-editor-heading").scrollIntoView({ block: "start" });
+  /** @type {HTMLInputElement} */ (byId("assessment-title")).focus();
+}
+
+byId("assessment-stop").addEventListener("click", resetAssessmentForm);
 
 byId("assessment-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -370,21 +484,20 @@ byId("assessment-form").addEventListener("submit", async (event) => {
   try {
     if (!value("module_id")) throw fieldProblem("module_id", "Add a module first, then choose it.");
     const questions = readQuestions();
-    await api(`/api/v1/modules/${value("module_id")}/assessments`, {
-      method: "POST",
-      body: {
-        title: value("title").trim(),
-        pass_mark_percent: Number(value("pass_mark_percent")),
-        max_attempts: Number(value("max_attempts")),
-        questions,
-      },
-    });
-    form.reset();
-    byId("question-list").replaceChildren();
-    questionCount = 0;
-    addQuestion();
+    const body = {
+      title: value("title").trim(),
+      pass_mark_percent: Number(value("pass_mark_percent")),
+      max_attempts: Number(value("max_attempts")),
+      questions,
+    };
+    const editing = editingAssessment;
+    await (editing
+      ? api(`/api/v1/assessments/${editing.id}`, { method: "PUT", body })
+      : api(`/api/v1/modules/${value("module_id")}/assessments`, { method: "POST", body }));
+    if (editing) taskTitles.set(editing.id, body.title);
+    resetAssessmentForm();
     await load();
-    flash("Assessment created.", "info");
+    flash(editing ? "Assessment saved." : "Assessment created.", "info");
   } catch (failure) {
     const general = form.querySelector(".form-error");
     if (failure instanceof Error && !("status" in failure) && general) general.textContent = failure.message;
@@ -396,7 +509,8 @@ byId("assessment-form").addEventListener("submit", async (event) => {
 
 let criterionCount = 0;
 
-function addCriterion() {
+/** A rubric row, empty or holding `given` ({name, max_points}). */
+function addCriterion(given = null) {
   criterionCount += 1;
   const n = criterionCount;
   const row = el("div", { class: "row criterion", dataset: { criterion: String(n) } },
@@ -405,10 +519,67 @@ function addCriterion() {
     el("div", { class: "field" }, el("label", { for: `c${n}-points` }, `Criterion ${n}: most points`),
       el("input", { id: `c${n}-points`, type: "number", min: 1, max: 1000, value: "10", dataset: { part: "points" } })));
   byId("rubric-list").append(row);
+  if (given) {
+    /** @type {HTMLInputElement} */ (row.querySelector("[data-part=name]")).value = given.name;
+    /** @type {HTMLInputElement} */ (row.querySelector("[data-part=points]")).value = String(given.max_points);
+  }
 }
 
-byId("add-criterion").addEventListener("click", addCriterion);
+byId("add-criterion").addEventListener("click", () => addCriterion());
 addCriterion();
+
+/** The assignment being edited (null: the form creates a new one). */
+let editingAssignment = null;
+
+function resetAssignmentForm() {
+  const form = /** @type {HTMLFormElement} */ (byId("assignment-form"));
+  editingAssignment = null;
+  form.reset();
+  clearFormError(form);
+  byId("rubric-list").replaceChildren();
+  criterionCount = 0;
+  addCriterion();
+  byId("assignment-editor-heading").textContent = "New assignment";
+  byId("assignment-submit").textContent = "Create assignment";
+  byId("rubric-fieldset").removeAttribute("disabled");
+  for (const id of ["assignment-stop", "assignment-lock"]) byId(id).hidden = true;
+  /** @type {HTMLSelectElement} */ (byId("assignment-module")).disabled = false;
+}
+
+async function editAssignment(id) {
+  let draft;
+  try {
+    draft = await api(`/api/v1/assignments/${id}/draft`);
+  } catch (failure) {
+    flash(failure instanceof Error ? failure.message : String(failure));
+    return;
+  }
+  resetAssignmentForm();
+  editingAssignment = draft;
+  const form = /** @type {HTMLFormElement} */ (byId("assignment-form"));
+  const set = (name, value) => { /** @type {HTMLInputElement} */ (form.elements.namedItem(name)).value = value; };
+  set("module_id", draft.module_id);
+  set("title", draft.title);
+  set("instructions", draft.instructions);
+  /** @type {HTMLSelectElement} */ (byId("assignment-module")).disabled = true;
+  byId("rubric-list").replaceChildren();
+  criterionCount = 0;
+  for (const criterion of draft.rubric) addCriterion(criterion);
+  const lock = byId("assignment-lock");
+  if (draft.rubric_locked) {
+    lock.textContent = `${draft.graded} submission${draft.graded === 1 ? " was" : "s were"} scored on this rubric, ` +
+      "so it stays as it is; the title and instructions can change.";
+    byId("rubric-fieldset").setAttribute("disabled", "");
+  }
+  lock.hidden = !draft.rubric_locked;
+  byId("assignment-editor-heading").textContent = `Edit assignment: ${draft.title}`;
+  byId("assignment-submit").textContent = "Save changes to the assignment";
+  byId("assignment-stop").hidden = false;
+  byId("assignment-editor-heading").scrollIntoView({ block: "start" });
+  /** @type {HTMLInputElement} */ (byId("assignment-title")).focus();
+}
+
+byId("assignment-stop").addEventListener("click", resetAssignmentForm);
 
 byId("assignment-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -428,16 +599,15 @@ byId("assignment-form").addEventListener("submit", async (event) => {
       return;
     }
     byId("assignment-rubric-error").textContent = "";
-    await api(`/api/v1/modules/${value("module_id")}/assignments`, {
-      method: "POST",
-      body: { title: value("title").trim(), instructions: value("instructions"), rubric },
-    });
-    form.reset();
-    byId("rubric-list").replaceChildren();
-    criterionCount = 0;
-    addCriterion();
+    const body = { title: value("title").trim(), instructions: value("instructions"), rubric };
+    const editing = editingAssignment;
+    await (editing
+      ? api(`/api/v1/assignments/${editing.id}`, { method: "PUT", body })
+      : api(`/api/v1/modules/${value("module_id")}/assignments`, { method: "POST", body }));
+    if (editing) taskTitles.set(editing.id, body.title);
+    resetAssignmentForm();
     await load();
-    flash("Assignment created.", "info");
+    flash(editing ? "Assignment saved." : "Assignment created.", "info");
   } catch (failure) {
     showFormError(form, failure);
   }
