@@ -60,7 +60,6 @@ READ_OUTSIDE: dict[str, str] = {
     "subscription.past_due": f"{_NOTIFY} (the payment failure); {_ANALYTICS}",
     "subscription.lapsed": f"{_ANALYTICS}: feed churn",
     "tier.changed": f"{_NOTIFY} (tier reached); {_ANALYTICS}",
-    "badge.earned": f"{_ANALYTICS}: badges earned (the points page lists them)",
     "points.redeemed": (
         f"{_ANALYTICS}: redemptions by target (each is delivered in the redemption's own "
         "transaction: the code, the merch order, the course unlock)"
