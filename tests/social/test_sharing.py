@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from dracarys import points
+from dracarys.clock import ManualClock
 from dracarys.db import transaction
 from dracarys.identity import Role
 from dracarys.outbox import Event
@@ -92,7 +93,7 @@ async def shared_events(pool: asyncpg.Pool) -> list[Event]:
 
 
 async def test_a_badge_is_shared_by_its_holder_only_and_again_on_a_channel_gives_the_first_link(
-    client: AppClient, pool: asyncpg.Pool, make_user: MakeUser
+    client: AppClient, pool: asyncpg.Pool, make_user: MakeUser, clock: ManualClock
 ) -> None:
     holder, other = await make_user(), await make_user()
     await earn_badge(pool, holder, "streak_7_days")
@@ -100,7 +101,9 @@ async def test_a_badge_is_shared_by_its_holder_only_and_again_on_a_channel_gives
     refused = await share(client, other, "badge", "streak_7_days")
     made = await share(client, holder, "badge", "streak_7_days", "x")
     again = await share(client, holder, "badge", "streak_7_days", "x")
+    clock.advance(timedelta(minutes=1))
     on_whatsapp = await share(client, holder, "badge", "streak_7_days", "whatsapp")
+    clock.advance(timedelta(minutes=1))
     copied = await share(client, holder, "badge", "streak_7_days", "copy")
     unknown_channel = await share(client, holder, "badge", "streak_7_days", "myspace")
 
@@ -211,6 +214,26 @@ async def test_three_signed_in_visitors_qualify_a_share_not_the_sharer_nor_their
     missing = await client.post(f"{SHARES}/nope/visits")
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["field"] == "token"
+
+
+async def test_loopback_tells_no_network_apart_so_the_demo_counts_its_visitors(
+    client: AppClient, pool: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    mentor, sharer, visitor = (
+        await make_user(role=Role.MENTOR),
+        await make_user(),
+        await make_user(),
+    )
+    # No X-Forwarded-For: both requests come from the test client's 127.0.0.1.
+    made = await client.post(
+        SHARES,
+        json={"kind": "track_record", "subject_id": str(mentor.id), "channel": "copy"},
+        headers=sharer.headers,
+    )
+    visited = await client.post(f"{SHARES}/{token_of(made.json())}/visits", headers=visitor.headers)
+
+    assert made.status_code == 201, made.text
+    assert visited.json()["counted"] is True
 
 
 async def test_forty_visitors_at_once_qualify_the_share_once(

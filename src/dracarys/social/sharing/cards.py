@@ -18,7 +18,7 @@ from dracarys.social.sharing.models import Card, ShareKind
 
 WIDTH, HEIGHT = 1200, 630
 # Bumped when the drawing changes, so new cards get new names (old ones stay cached).
-_LAYOUT_VERSION = b"card-v1"
+_LAYOUT_VERSION = b"card-v2"
 
 _BACKGROUND = (15, 20, 25)
 _PANEL = (22, 29, 38)
@@ -110,10 +110,14 @@ def render_card(card: Card) -> bytes:
         )
         y += 70
 
-    figure_font = _font(120)
+    # The figure as large as fits on one line: "+2.1R" big, a badge's name smaller.
+    figure_font = next(
+        (f for f in map(_font, (120, 104, 88, 76, 64)) if f.getlength(card.figure) <= width),
+        _font(64),
+    )
     figure = _fit(card.figure, figure_font, width, 1)[0]
     draw.text(
-        (_MARGIN, 310),
+        (_MARGIN, 430 - int(figure_font.size)),
         figure,
         font=figure_font,
         fill=_figure_colour(card),

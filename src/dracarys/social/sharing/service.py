@@ -102,7 +102,7 @@ async def _signal_subject(
             title=title,
             figure=figure,
             figure_caption=caption,
-            subtitle=f"Closed {signal.closed_at:%d %b %Y} on the verified signal book. {EDUCATION}",
+            subtitle=f"Closed {signal.closed_at:%d %b %Y} · {EDUCATION}",
         ),
         description=(
             f"{title}: {figure}, closed {signal.closed_at:%d %b %Y}. Every signal is "
@@ -181,7 +181,7 @@ async def _track_record_subject(conn: Connection, platform: Platform, subject_id
             title=f"{mentor}'s verified track record",
             figure=figure,
             figure_caption=caption + average_r,
-            subtitle=f"Every signal paper-traded as published. {EDUCATION}",
+            subtitle=f"Paper-traded as published · {EDUCATION}",
         ),
         description=(
             f"{mentor}: {figure} {caption}{average_r}. Every signal is paper-traded on the "
@@ -269,12 +269,16 @@ def _view(settings: Settings, share: Share) -> ShareView:
 
 def _network_hash(settings: Settings, source_ip: str | None) -> bytes | None:
     """A keyed hash of the address's network (IPv4 /24, IPv6 /64: one household or
-    office), or None when the address is unknown or not an IP address."""
+    office), or None when the address is unknown, not an IP address, or loopback: every
+    request of the single-process demo, or of a server behind a proxy it was not told to
+    trust, comes from there, and telling no one apart must not exclude everyone."""
     if not source_ip:
         return None
     try:
         address = ipaddress.ip_address(source_ip)
     except ValueError:
+        return None
+    if address.is_loopback:
         return None
     prefix = 24 if address.version == 4 else 64
     network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
