@@ -2,7 +2,9 @@
 tracked link, copies it and shows the card people will see), an anonymous visitor and
 three signed-in members follow the link to the shared thing with its UTM parameters, the
 share then shows as earned on "My shares" and points awards it; a member shares a
-mentor's track record from the mentor's profile on LinkedIn."""
+mentor's track record from the mentor's profile on LinkedIn, and a follower a closed
+signal from the signal feed on Telegram (the certificate's holder shares it in
+test_learning_pages)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from tests.web.conftest import (
     screenshot,
     sign_in,
 )
+from tests.web.test_signals import subscribe
 
 pytestmark = pytest.mark.browser
 
@@ -177,3 +180,68 @@ async def test_a_member_shares_a_mentors_track_record_from_the_profile_on_linked
     await screenshot(page, "share-dialog-track-record")
     await page.goto(image_url)
     await screenshot(page, "share-card-track-record")
+
+
+async def test_a_follower_shares_a_closed_signal_from_the_signal_feed_on_telegram(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    mentor = await register(live_server, name="Tariq Telegram", role="mentor")
+    mentee = await register(live_server, name="Fola Follower")
+    await subscribe(live_server, mentee, mentor)
+    async with live_server.api() as client:
+        login = await client.post(
+            "/api/v1/login", json={"email": mentor.email, "password": mentor.password}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        signal = {"symbol": "DEMO", "side": "buy", "rationale": "Tight bracket."}
+        # The refusal of an impossible stop names the price the signal would enter at.
+        for _ in range(100):
+            probe = await client.post(
+                "/api/v1/trading/signals", json={**signal, "stop_loss": 1e9}, headers=headers
+            )
+            if probe.status_code == 422:
+                break
+            await asyncio.sleep(0.2)
+        entry = float(re.findall(r"\(([0-9.]+)\)", probe.json()["detail"])[0])
+        posted = await client.post(
+            "/api/v1/trading/signals",
+            json={
+                **signal,
+                "stop_loss": round(entry * 0.998, 4),
+                "take_profit": round(entry * 1.002, 4),
+            },
+            headers=headers,
+        )
+        assert posted.status_code == 201, posted.text
+        signal_id = uuid.UUID(posted.json()["id"])
+    async with platform_of(live_server, tmp_path) as platform:
+        await poll(
+            lambda: platform.pool.fetchval(
+                "SELECT 1 FROM signal_outcomes WHERE signal_id = $1 AND outcome = 'closed'",
+                signal_id,
+            ),
+            what="the signal book closing the signal",
+        )
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_server, mentee, "/signals")
+        await page.wait_for_selector("body[data-feed-ready='1']")
+        item = page.locator(f'#signal-feed li[data-signal-id="{signal_id}"]')
+        await expect(item).to_contain_text("closed")
+        await item.get_by_role("button", name="Share the closed buy DEMO signal").click()
+        dialog = page.get_by_role("dialog", name="Share the closed buy DEMO signal")
+        await dialog.get_by_role("button", name="Telegram").click()
+        await expect(dialog.get_by_role("link", name="Post it on Telegram")).to_have_attribute(
+            "href", re.compile(r"^https://t\.me/share/url\?url=")
+        )
+        await page.wait_for_function("document.getElementById('share-image').naturalWidth === 1200")
+        await assert_accessible(page, "share dialog on the signal feed")
+        await screenshot(page, "share-dialog-signal")
+        image_url = await page.get_attribute("#share-image", "src")
+        assert image_url is not None
+        await page.goto(image_url)
+        await screenshot(page, "share-card-signal")
+    finally:
+        await context.close()

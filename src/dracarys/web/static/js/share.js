@@ -67,7 +67,7 @@ export function openShareDialog(kind, subjectId, what) {
       "to Dracarys open it; your own visits and visits from your own network do not count."),
     el("div", { class: "share-channels", role: "group", "aria-label": "Where to share" }, ...buttons),
     result, error, status,
-    el("div", { class: "row" }, el("a", { href: "/shares" }, "See all your shares"), close));
+    el("div", { class: "row share-actions" }, el("a", { href: "/shares" }, "See all your shares"), close));
 
   async function copyLink() {
     linkInput.select();
