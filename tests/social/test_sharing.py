@@ -29,6 +29,7 @@ from dracarys.social import BADGE_EARNED_TOPIC, record_badges_earned
 from dracarys.social.sharing import service
 from dracarys.social.sharing.models import Visit
 from tests.conftest import make_settings
+from tests.curriculum.conftest import RIGHT, build_course, enrol
 from tests.support import AppClient, TestUser
 from tests.trading.conftest import API as TRADING_API
 from tests.trading.conftest import Desk, desk
@@ -50,6 +51,10 @@ def settings(database_url: str, tmp_path: Any) -> Settings:
         DRACARYS_TRUSTED_PROXIES="127.0.0.1",
         DRACARYS_PUBLIC_URL="https://dracarys.example",
     )
+
+
+def headers_of(user: TestUser) -> dict[str, str]:
+    return user.headers
 
 
 def from_ip(ip: str, user: TestUser | None = None) -> dict[str, str]:
@@ -340,6 +345,7 @@ async def test_a_signal_is_shared_once_closed_by_its_mentor_or_a_subscriber_with
     assert view["title"] == "BUY XYZ by Test Mentor"
     assert by_free_feed_reader.status_code == 201  # a free feed is every member's to read
     assert by_outsider.status_code == 403  # a paid feed's signals are its subscribers'
+    assert by_outsider.json()["errors"][0]["field"] == "subject_id"
     page = (await client.get(f"/s/{token_of(view)}", headers={"Accept": "text/html"})).text
     description = re.search(r'property="og:description" content="([^"]*)"', page)
     assert description is not None
@@ -347,3 +353,38 @@ async def test_a_signal_is_shared_once_closed_by_its_mentor_or_a_subscriber_with
     for secret in ("104.5", "Breakout", "95", "100.05"):  # prices and rationale stay private
         assert secret not in description.group(1)
     assert not_a_uuid.status_code == 422
+
+
+async def test_a_certificate_is_shared_by_its_holder_and_links_to_its_public_page(
+    client: AppClient, make_user: MakeUser
+) -> None:
+    mentor = await make_user(role=Role.MENTOR, kyc_level=2)
+    course = await build_course(client, headers_of, mentor)
+    holder, other = await make_user(), await make_user()
+    assert (await enrol(client, headers_of, holder, course.cohort)).status_code == 201
+    passed = await client.post(
+        f"/api/v1/assessments/{course.assessment}/attempts",
+        json={"answers": RIGHT},
+        headers=holder.headers,
+    )
+    certificate = passed.json()["certificate"]
+
+    by_other = await share(client, other, "certificate", certificate["id"])
+    tail = "AA" if not certificate["id"].endswith("AA") else "BB"
+    forged = await share(client, holder, "certificate", certificate["id"][:-2] + tail)
+    made = await share(client, holder, "certificate", certificate["id"], "linkedin")
+
+    assert by_other.status_code == 403
+    assert by_other.json()["errors"][0]["field"] == "subject_id"
+    assert forged.status_code == 404
+    assert forged.json()["errors"][0]["field"] == "subject_id"
+    assert made.status_code == 201, made.text
+    view = made.json()
+    assert view["title"] == certificate["program_title"]
+    visit = await client.post(
+        f"{SHARES}/{token_of(view)}/visits", headers=from_ip("198.51.100.9", other)
+    )
+    assert visit.json()["target_url"] == (
+        f"/certificates/{certificate['id']}?utm_source=linkedin&utm_medium=social"
+        "&utm_campaign=share&utm_content=certificate"
+    )

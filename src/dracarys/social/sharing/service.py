@@ -88,7 +88,9 @@ async def _signal_subject(
     if signal.mentor_id != user.id and not await may_watch_signals(
         conn, [user.id], signal.mentor_id
     ):
-        raise Forbidden("only the mentor and their subscribers share this mentor's signals")
+        raise Forbidden(
+            "only the mentor and their subscribers share this mentor's signals", field="subject_id"
+        )
     mentor = await _name(conn, platform.settings, signal.mentor_id)
     if signal.r_multiple is not None:
         figure, caption = f"{signal.r_multiple:+.1f}R", "result in multiples of the risk taken"
@@ -118,7 +120,7 @@ async def _certificate_subject(platform: Platform, user: CurrentUser, subject_id
     except NotFound:
         raise NotFound("this certificate id is not valid", field="subject_id") from None
     if certificate.user_id != user.id:
-        raise Forbidden("a certificate is shared by the person who earned it")
+        raise Forbidden("a certificate is shared by the person who earned it", field="subject_id")
     return Subject(
         card=Card(
             kind=ShareKind.CERTIFICATE,
