@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dracarys import points, wallet
+from dracarys import points, social, wallet
 from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.consumers import (
@@ -83,6 +83,13 @@ CONSUMERS: list[Consumer] = [
         batch_handler=lambda conn, batch, delivery: points.notify_awards(
             conn, delivery.platform, batch
         ),
+    ),
+    # Who holds which badge, so that only its holder shares one (social never asks points).
+    Consumer(
+        name="social.badges",
+        topics=frozenset({social.BADGE_EARNED_TOPIC}),
+        handler=lambda conn, event, _: social.record_badges_earned(conn, [event]),
+        batch_handler=lambda conn, batch, _: social.record_badges_earned(conn, batch),
     ),
     Consumer(
         name="backtests.run",

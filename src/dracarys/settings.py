@@ -180,6 +180,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mentorship_slot_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 90
     jitsi_base_url: str = "https://meet.jit.si"
     curriculum_upload_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=50_000_000)] = 5_000_000
+    # Social sharing (see dracarys.social.sharing): distinct signed-in visitors other than
+    # the sharer (and not from the sharer's network) a share link needs to earn its points.
+    social_share_qualifying_visitors: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
     # Points economy (see dracarys.points): caps, pending window, expiry, tiers, abuse.
     points_social_email_daily_cap: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 500
     points_pending_window_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 14

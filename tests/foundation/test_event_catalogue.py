@@ -62,7 +62,6 @@ READ_OUTSIDE: dict[str, str] = {
     "tier.changed": f"{_NOTIFY} (tier reached); {_ANALYTICS}",
     "package.purchased": f"{_NOTIFY} (the receipt); {_ANALYTICS}: package sales per mentor",
     "package.closed": f"{_NOTIFY} (the refund of unused sessions); {_ANALYTICS}",
-    "badge.earned": f"{_ANALYTICS}: badges earned (the points page lists them)",
     "points.redeemed": (
         f"{_ANALYTICS}: redemptions by target (each is delivered in the redemption's own "
         "transaction: the code, the merch order, the course unlock)"

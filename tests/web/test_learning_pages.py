@@ -384,6 +384,21 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         await page.get_by_role("link", name="Open your certificate").click()
         await page.wait_for_url(re.compile(r"/certificates/[0-9a-f]{32}\."))
         certificate_url = page.url
+        # Its holder shares it (issue 19 item 5): a tracked link with the certificate's card.
+        await expect(page.locator("#certificate-outcome")).to_have_text(
+            "This certificate is genuine"
+        )
+        await page.get_by_role("button", name="Share your certificate").click()
+        share_dialog = page.get_by_role("dialog", name="Share your certificate")
+        await share_dialog.get_by_role("button", name="Facebook").click()
+        await expect(
+            share_dialog.get_by_role("link", name="Post it on Facebook")
+        ).to_have_attribute(
+            "href", re.compile(r"^https://www\.facebook\.com/sharer/sharer\.php\?u=")
+        )
+        await page.wait_for_function("document.getElementById('share-image').naturalWidth === 1200")
+        await screenshot(page, "share-dialog-certificate")
+        await share_dialog.get_by_role("button", name="Close").click()
 
         # The verification page is public: a browser with no session opens it.
         visitor_context = await browser.new_context(viewport=DESKTOP)
@@ -394,6 +409,9 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
                 "This certificate is genuine"
             )
             await expect(visitor.locator("#certificate-holder")).to_have_text("Baraka Learner")
+            await expect(
+                visitor.get_by_role("button", name="Share your certificate")
+            ).to_have_count(0)
             await expect(visitor.locator("#certificate-program")).to_have_text(
                 "Risk first: position sizing"
             )

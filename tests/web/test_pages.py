@@ -25,6 +25,7 @@ PAGES = [
     "/mentor",
     "/backtests",
     "/points",
+    "/shares",
     "/mentors",
     "/wallet",
     "/account",

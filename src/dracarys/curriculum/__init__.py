@@ -11,9 +11,14 @@ Onboarding: mentorship holds the newcomer's quiz and asks the curriculum for pro
 that fit the answers (`suggest_programs` with `ProgramPreferences`, answered with
 `ProgramSuggestions`, each with its reasons).
 
+A certificate is public to anyone holding its signed id (`verify_certificate`, answering a
+`CertificateView`): the certificate page shows it, and social shares it.
+
 The events the curriculum writes are its public vocabulary too: a payload struct each,
 with its topic (`events.py`)."""
 
+from dracarys.curriculum.assessments.models import CertificateView
+from dracarys.curriculum.assessments.service import verify_certificate
 from dracarys.curriculum.courses.models import Cohort
 from dracarys.curriculum.courses.service import cohort_of, link_lesson_recording
 from dracarys.curriculum.demo import seed_curriculum_demo
@@ -38,6 +43,7 @@ from dracarys.curriculum.onboarding.service import suggest_programs
 __all__ = [
     "AssessmentPassed",
     "CertificateGranted",
+    "CertificateView",
     "Cohort",
     "CohortJoined",
     "CohortLeft",
@@ -54,4 +60,5 @@ __all__ = [
     "link_lesson_recording",
     "seed_curriculum_demo",
     "suggest_programs",
+    "verify_certificate",
 ]

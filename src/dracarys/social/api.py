@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from dracarys.social.sharing.api import ROUTES as SHARING_ROUTES
+
+ROUTES: list[Any] = [*SHARING_ROUTES]

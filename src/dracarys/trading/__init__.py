@@ -7,7 +7,9 @@ composition root), who may watch `signals:` and `portfolio:` streams (the channe
 policies' checks), what subscribing to a feed would cost and under which refund policy
 (`feed_offer`, for the checkout), the paper loop's runtime, the scheduled renewal of paid
 feeds, the `signal.published` mirroring step, the demo seeder, the e-mail templates it
-sends, the monthly close of members' paper months, and the events it writes."""
+sends, the monthly close of members' paper months, and the events it writes. For sharing:
+a signal once closed (`closed_signal`, without its prices) and a mentor's track record
+(`track_record`)."""
 
 from dracarys.trading.demo import seed_trading_demo
 from dracarys.trading.events import (
@@ -34,8 +36,8 @@ from dracarys.trading.signals.events import (
     SubscriptionRenewed,
     SubscriptionStarted,
 )
-from dracarys.trading.signals.models import Signal
-from dracarys.trading.signals.service import mirror_signal
+from dracarys.trading.signals.models import ClosedSignal, Signal, TrackRecord
+from dracarys.trading.signals.service import closed_signal, mirror_signal, track_record
 from dracarys.trading.signals.subscriptions import (
     EMAIL_TEMPLATES,
     feed_offer,
@@ -54,6 +56,7 @@ __all__ = [
     "SUBSCRIPTION_PAST_DUE",
     "SUBSCRIPTION_RENEWED",
     "SUBSCRIPTION_STARTED",
+    "ClosedSignal",
     "PaperMonthClosed",
     "PaperOrderFilled",
     "Signal",
@@ -64,7 +67,9 @@ __all__ = [
     "SubscriptionPastDue",
     "SubscriptionRenewed",
     "SubscriptionStarted",
+    "TrackRecord",
     "close_paper_month",
+    "closed_signal",
     "demo_feed",
     "feed_offer",
     "may_watch_signals",
@@ -73,4 +78,5 @@ __all__ = [
     "portfolio_viewers",
     "renew_due_subscriptions",
     "seed_trading_demo",
+    "track_record",
 ]

@@ -114,6 +114,20 @@ class SignalOutcome(Schema):
     closed_at: datetime
 
 
+class ClosedSignal(msgspec.Struct, frozen=True, kw_only=True):
+    """A signal the signal book has closed, as anyone may see it (to share it): what was
+    traded, the R multiple it made and when it closed. Its prices, size and rationale stay
+    with the subscribers."""
+
+    id: uuid.UUID
+    mentor_id: uuid.UUID
+    symbol: str
+    side: str
+    r_multiple: float | None
+    pnl_minor: int | None
+    closed_at: datetime
+
+
 class TrackRecord(Schema):
     mentor_id: uuid.UUID
     signals: int

@@ -44,6 +44,7 @@ from dracarys.trading.signals.events import (
 )
 from dracarys.trading.signals.models import (
     ChainVerification,
+    ClosedSignal,
     Mirror,
     Scaling,
     Signal,
@@ -150,6 +151,12 @@ async def signal_outcomes(
     async with platform.pool.acquire() as conn:
         await _ensure_may_watch(conn, user, mentor_id)
         return await signal_store.outcomes(conn, mentor_id)
+
+
+async def closed_signal(conn: Connection, signal_id: uuid.UUID) -> ClosedSignal | None:
+    """A signal once its book has closed it, with only what may be shown to anyone (see
+    `ClosedSignal`); None while it is open, or when it expired or was superseded."""
+    return await signal_store.closed_signal(conn, signal_id)
 
 
 # --- signal book ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dracarys.db import Connection, record, record_or_none, records
 from dracarys.trading.signals.models import (
     ActiveSubscription,
     BilledSubscription,
+    ClosedSignal,
     FeedPlan,
     Mirror,
     PaidPeriod,
@@ -97,6 +98,18 @@ async def outcomes(conn: Connection, mentor_id: uuid.UUID) -> list[SignalOutcome
         mentor_id,
     )
     return records(SignalOutcome, rows)
+
+
+async def closed_signal(conn: Connection, signal_id: uuid.UUID) -> ClosedSignal | None:
+    """The signal with the outcome its book closed it with; None unless it was closed
+    (open, expired and superseded signals have no result)."""
+    row = await conn.fetchrow(
+        """SELECT s.id, s.mentor_id, s.symbol, s.side, o.r_multiple, o.pnl_minor, o.closed_at
+           FROM signals s JOIN signal_outcomes o ON o.signal_id = s.id
+           WHERE s.id = $1 AND o.outcome = 'closed'""",
+        signal_id,
+    )
+    return record_or_none(ClosedSignal, row)
 
 
 # --- plans --------------------------------------------------------------------------

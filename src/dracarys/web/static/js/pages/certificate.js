@@ -1,8 +1,10 @@
 // The public page a certificate's link opens: anyone can check that it is genuine (the
-// id is signed by the server), whose it is, for which program and when it was earned.
+// id is signed by the server), whose it is, for which program and when it was earned;
+// its holder, signed in, can share it.
 
-import { ApiError, api } from "../api.js";
+import { ApiError, api, currentSession } from "../api.js";
 import { pageId } from "../learning.js";
+import { shareButton } from "../share.js";
 import { byId, el } from "../ui.js";
 
 const certificateId = pageId("certificate", "certificateId");
@@ -19,7 +21,12 @@ try {
     el("div", {}, el("dt", {}, "On"), el("dd", {}, granted)));
   details.hidden = false;
   byId("certificate-detail").textContent = "Dracarys issued this certificate; its link cannot be altered without this check failing.";
-  byId("certificate-links").replaceChildren(el("a", { class: "button", href: certificate.pdf_url }, "Download the certificate (PDF)"));
+  const links = byId("certificate-links");
+  links.replaceChildren(el("a", { class: "button", href: certificate.pdf_url }, "Download the certificate (PDF)"));
+  // Its holder may share it (a tracked link with a card); anyone else just checks it.
+  if (currentSession()?.user_id === certificate.user_id) {
+    links.append(" ", shareButton("certificate", certificate.id, "your certificate"));
+  }
 } catch (failure) {
   heading.textContent = "This certificate could not be verified";
   byId("certificate-detail").textContent = failure instanceof ApiError && failure.status === 404

@@ -1,13 +1,15 @@
 // A mentor's public profile (/mentors/{id}): who they are (GET /api/v1/mentors/{id}), their
 // session types with the next open slots in the viewer's timezone, booked through the
-// checkout; their packages of sessions, bought through the checkout too; their verified signal track record with the signal book's equity chart; their
+// checkout; their packages of sessions, bought through the checkout too; their verified
+// signal track record with the signal book's equity chart; their
 // reviews and their courses. Visitors see the profile too and are asked to sign up to book;
-// the track record (a signed-in read) is for members.
+// the track record (a signed-in read) is for members, who can share it (share.js).
 
 import { minorDigits } from "../amounts.js";
 import { ApiError, api, currentSession } from "../api.js";
 import { LineSeries, ACCENT, fitWhenSized, makeChart } from "../charts.js";
 import { openCheckout } from "../checkout.js";
+import { shareButton } from "../share.js";
 import { trackRecordStats } from "../signals.js";
 import { DASH, byId, el, flash, money, num, signedInShell, when } from "../ui.js";
 
@@ -139,7 +141,7 @@ async function buyPackage(offer) {
   }
 }
 
-async function showTrackRecord(signedIn) {
+async function showTrackRecord(signedIn, mentor) {
   const box = byId("track-record");
   const chartBox = byId("record-chart");
   if (!signedIn) {
@@ -151,7 +153,8 @@ async function showTrackRecord(signedIn) {
     api(`/api/v1/trading/mentors/${mentorId}/track-record`),
     api(`/api/v1/trading/mentors/${mentorId}/track-record/curve`),
   ]);
-  box.replaceChildren(trackRecordStats(record));
+  box.replaceChildren(trackRecordStats(record),
+    el("div", { class: "row" }, shareButton("track_record", mentorId, `${mentor.name}'s track record`)));
   if (!curve.points.length) {
     chartBox.hidden = true;
     box.append(el("p", { class: "hint" }, "No signal has been traded yet."));
@@ -213,7 +216,7 @@ async function main() {
   byId("profile").hidden = false;
   showFacts(mentor);
   showActions(mentor, signedIn);
-  const parts = [showSessionTypes(signedIn), showPackages(signedIn), showTrackRecord(signedIn),
+  const parts = [showSessionTypes(signedIn), showPackages(signedIn), showTrackRecord(signedIn, mentor),
     showReviews(), showCourses()];
   for (const result of await Promise.allSettled(parts)) {
     if (result.status === "rejected") flash(`Part of the profile could not be loaded: ${result.reason.message}`);

@@ -1,9 +1,11 @@
 // Points: balance, tier progress, history with reasons, badges and leaderboards, awards a
 // rule refused with an appeal for each, the member's appeals and redemptions, read from
 // /api/v1/points/* (the points service publishes no stream, so the page reloads on demand).
+// Each badge can be shared (share.js).
 
 import { api } from "../api.js";
 import { ApiError } from "../api.js";
+import { shareButton } from "../share.js";
 import { byId, el, fillTable, flash, money, num, signedInShell, when } from "../ui.js";
 
 /** Why an award was refused, in words (the API's reason codes). */
@@ -66,7 +68,9 @@ async function loadBadges() {
   const badges = await api("/api/v1/points/badges");
   const list = byId("badges");
   list.replaceChildren(...badges.map((b) =>
-    el("li", {}, el("strong", {}, b.badge.replaceAll("_", " ")), el("span", { class: "hint" }, ` · earned ${when(b.earned_at)}`))));
+    el("li", { dataset: { badge: b.badge } }, el("strong", {}, words(b.badge)),
+      el("span", { class: "hint" }, ` · earned ${when(b.earned_at)} `),
+      shareButton("badge", b.badge, `your “${words(b.badge)}” badge`))));
   if (!badges.length) list.append(el("li", { class: "hint" }, "No badges yet."));
 }
 

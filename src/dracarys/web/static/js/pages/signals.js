@@ -2,11 +2,12 @@
 // streams, subscribed before the history is read and merged by signal id), each mentor's
 // verified track record and hash-chain check, mirroring into a paper portfolio on/off, and
 // following another mentor through the checkout (a paid feed is quoted, then paid only
-// on "Confirm and pay").
+// on "Confirm and pay"). A signal its book has closed can be shared (share.js).
 
 import { ApiError, api } from "../api.js";
 import { renamedFields } from "../amounts.js";
 import { openCheckout } from "../checkout.js";
+import { shareButton } from "../share.js";
 import { signalItem, trackRecordStats } from "../signals.js";
 import { LiveStream } from "../stream.js";
 import {
@@ -20,6 +21,8 @@ bindConnectionBadge(stream);
 
 /** @type {Map<string, any>} signal id → signal */
 const signals = new Map();
+/** Ids of the signals their book has closed: those can be shared. */
+const closed = new Set();
 /** @type {Map<string, string>} mentor id → name */
 const names = new Map();
 let portfolios = [];
@@ -38,7 +41,14 @@ async function mentorName(id) {
 function renderFeed() {
   const list = byId("signal-feed");
   const ordered = [...signals.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
-  list.replaceChildren(...ordered.map((s) => signalItem(s, names.get(s.mentor_id) || "")));
+  list.replaceChildren(...ordered.map((s) => {
+    const item = signalItem(s, names.get(s.mentor_id) || "");
+    if (closed.has(s.id)) {
+      item.append(el("div", { class: "row" }, el("span", { class: "badge" }, "closed"),
+        shareButton("signal", s.id, `the closed ${s.side} ${s.symbol} signal`)));
+    }
+    return item;
+  }));
   byId("feed-note").textContent = ordered.length
     ? `${ordered.length} signal${ordered.length === 1 ? "" : "s"}; new ones appear here as mentors publish them.`
     : "No signals yet from the mentors you follow. New ones appear here live.";
@@ -80,9 +90,13 @@ async function follow(mentorId) {
 }
 
 async function loadHistory(mentorId) {
-  const page = await api(`/api/v1/trading/mentors/${mentorId}/signals?limit=100`);
+  const [page, outcomes] = await Promise.all([
+    api(`/api/v1/trading/mentors/${mentorId}/signals?limit=100`),
+    api(`/api/v1/trading/mentors/${mentorId}/signal-outcomes`).catch(() => []),
+  ]);
   await mentorName(mentorId);
   for (const signal of page.signals) signals.set(signal.id, signal);
+  for (const outcome of outcomes) if (outcome.outcome === "closed") closed.add(outcome.signal_id);
   renderFeed();
 }
 
