@@ -5,13 +5,11 @@ quote before paying, and pays the discounted price."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 from playwright.async_api import expect
 
@@ -20,13 +18,14 @@ from dracarys.wallet import PurchaseKind, redeem_discount_code
 from tests.support import fund_wallet
 from tests.web.conftest import (
     PHONE_VIEWPORT,
-    Account,
     LiveServer,
+    admin_with_two_factor,
     assert_accessible,
     platform_of,
     register,
     screenshot,
     sign_in,
+    sign_in_with_code,
 )
 from tests.web.test_checkout import bookings_of, listed_mentor, offer_session
 
@@ -35,41 +34,13 @@ pytestmark = pytest.mark.browser
 PROMO = "/api/v1/admin/promo-codes"
 
 
-async def _admin_with_two_factor(server: LiveServer) -> tuple[Account, str, dict[str, str]]:
-    """An admin enrolled in TOTP through the API: the account, its secret, and headers of
-    a session that passed two-factor."""
-    admin = await register(server, name="Ada Admin", role="admin")
-    async with server.api() as client:
-        login = await client.post(
-            "/api/v1/login", json={"email": admin.email, "password": admin.password}
-        )
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        secret = (await client.post("/api/v1/me/totp", headers=headers)).json()["secret"]
-        confirmed = await client.post(
-            "/api/v1/me/totp/confirm", json={"code": pyotp.TOTP(secret).now()}, headers=headers
-        )
-        assert confirmed.status_code == 200, confirmed.text
-    return admin, secret, headers
-
-
-async def _sign_in_with_code(page: Any, server: LiveServer, admin: Account, secret: str) -> None:
-    await page.goto(f"{server.url}/signin?next=/staff/promo-codes")
-    await page.get_by_label("E-mail").fill(admin.email)
-    await page.get_by_label("Password").fill(admin.password)
-    await page.get_by_role("button", name="Sign in").click()
-    # The next step's code: this step's was spent confirming the enrolment.
-    await page.get_by_label("Authenticator code").fill(pyotp.TOTP(secret).at(time.time() + 30))
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{server.url}/staff/promo-codes")
-
-
 async def test_an_admin_creates_a_promo_code_watches_its_uses_and_deactivates_it(
     context: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    admin, secret, _ = await _admin_with_two_factor(live_server)
+    admin, secret, _ = await admin_with_two_factor(live_server)
     buyer = await register(live_server, name="Wanjiku Buyer")
     page = await context.new_page()
-    await _sign_in_with_code(page, live_server, admin, secret)
+    await sign_in_with_code(page, live_server, admin, secret, "/staff/promo-codes")
     await expect(page.locator("#code-rows")).to_contain_text("No promo code yet.")
 
     # A fixed amount typed past the cent is refused beside its field, before any request.
@@ -137,7 +108,7 @@ async def test_an_admin_creates_a_promo_code_watches_its_uses_and_deactivates_it
 async def test_a_buyer_applies_a_promo_code_at_checkout_and_pays_the_discounted_price(
     context: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    _, _, admin_headers = await _admin_with_two_factor(live_server)
+    _, _, admin_headers = await admin_with_two_factor(live_server)
     async with live_server.api() as client:
         for body in (
             {"code": "WELCOME20", "kind": "percent", "percent_bps": 2_000, "max_uses": 100},
