@@ -103,3 +103,10 @@ def format_money(amount_minor: int, currency: str, *, whole: bool = False) -> st
     else:
         text = f"{major:,.{places}f}"
     return f"{sign}{currency} {text}"
+
+
+def bps_of(amount_minor: int, bps: int) -> int:
+    """`bps` basis points (1/100 of a percent) of an amount, in whole minor units rounded
+    half-to-even (as `to_minor` rounds): 15% of 1,999 is 299.85, so 300."""
+    share = Decimal(amount_minor) * Decimal(bps) / Decimal(10_000)
+    return int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

@@ -42,10 +42,12 @@ async def _book(
 
 
 async def _code_use(pool: asyncpg.Pool, code: str) -> asyncpg.Record:
+    """The one use of a one-use code (all None while it is unspent)."""
     row: asyncpg.Record = await pool.fetchrow(
-        """SELECT used_at AS discount_used_at, used_for AS discount_used_for,
-                  applied_minor AS discount_applied_minor
-           FROM discount_codes WHERE code = $1""",
+        """SELECT u.used_at AS discount_used_at, u.used_for AS discount_used_for,
+                  u.applied_minor AS discount_applied_minor
+           FROM discount_codes c LEFT JOIN discount_code_uses u ON u.code = c.code
+           WHERE c.code = $1""",
         code,
     )
     return row

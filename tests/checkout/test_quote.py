@@ -136,7 +136,7 @@ async def test_a_quote_holds_nothing_charges_nothing_and_spends_no_code(
     assert await pool.fetchval("SELECT count(*) FROM escrows") == 0
     assert await pool.fetchval("SELECT count(*) FROM invoices") == 0
     assert await pool.fetchval("SELECT count(*) FROM session_bookings") == 0
-    used = await pool.fetchval("SELECT used_at FROM discount_codes WHERE code = $1", code)
+    used = await pool.fetchval("SELECT max(used_at) FROM discount_code_uses WHERE code = $1", code)
     assert used is None
     # The slot quoted is still anyone's: a rival books it, and the quote now says taken.
     taken = await book(client, auth(rival), mentor.types["one_on_one"], WEDNESDAY_9_EAT)

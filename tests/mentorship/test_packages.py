@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from dracarys.clock import ManualClock
+from dracarys.identity import Role
 from dracarys.mentorship import expire_packages
 from dracarys.mentorship.packages.service import split_price
 from dracarys.platform import Platform
@@ -502,3 +503,38 @@ async def test_the_checkout_quotes_a_package_with_its_refund_policy(
     assert body["shortfall_minor"] == PACKAGE_PRICE - 100_000
     assert "3 × 60 min" in body["detail"]
     assert any("30 days" in term for term in body["refund_policy"]["terms"])
+
+
+async def test_a_promo_code_for_packages_pays_part_and_the_shares_split_the_rest(
+    client: Client, auth: Auth, pool: asyncpg.Pool, make_mentor, make_mentee, make_user
+) -> None:
+    mentor = await make_mentor(price_minor=SINGLE)
+    mentee = await make_mentee(funds_minor=FUNDS)
+    admin = await make_user(role=Role.ADMIN)
+    offer = await _offer(client, auth, mentor)
+    for code, kinds in (("PACK20", ["package"]), ("ONLY-SESSIONS", ["session"])):
+        created = await client.post(
+            "/api/v1/admin/promo-codes",
+            json={"code": code, "kind": "percent", "percent_bps": 2_000, "purchase_kinds": kinds},
+            headers=auth(admin),
+        )
+        assert created.status_code == 201, created.text
+
+    def buy_with(code: str) -> Any:
+        return client.post(
+            f"/api/v1/packages/{offer['id']}/purchase",
+            json={"idempotency_key": f"buy-with-{code}", "discount_code": code},
+            headers=auth(mentee),
+        )
+
+    wrong_kind = await buy_with("ONLY-SESSIONS")
+    bought = await buy_with("PACK20")
+
+    assert wrong_kind.status_code == 422
+    assert wrong_kind.json()["errors"][0]["field"] == "discount_code"
+    assert bought.status_code == 201, bought.text
+    paid = PACKAGE_PRICE - PACKAGE_PRICE * 2_000 // 10_000
+    assert bought.json()["paid_minor"] == paid
+    assert [c["amount_minor"] for c in bought.json()["credits"]] == split_price(paid, 3)
+    assert await balance(pool, mentee.id) == (FUNDS - paid, FUNDS)
+    await _ledger_sound(pool)

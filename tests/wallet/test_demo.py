@@ -28,3 +28,13 @@ async def test_wallet_demo_seeds_once_and_leaves_a_sound_ledger(
         assert mentor.available_minor > 0
         assert await conn.fetchval("SELECT count(*) FROM invoices") == 3
         assert (await ledger.check_ledger(conn)).problems == []
+        # The demo promo code, created once (the second run finds it by its name).
+        assert (
+            await conn.fetchval("SELECT count(*) FROM discount_codes WHERE issuer = 'admin'") == 1
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'promo_code.created'"
+            )
+            == 1
+        )

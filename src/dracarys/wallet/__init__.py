@@ -8,8 +8,8 @@ the card), `charges`, `invoices`, `escrow`, `payouts` (with `payouts.mpesa`), `c
 What other domains, the workers and the upgrade may use is listed here: escrow for what
 they sell and a mentor's contract share (inside their own transaction), what a payment
 would charge before it is made (`quote_payment`: VAT, balance, shortfall), discount codes
-(issued for the points that buy one, checked for a quote, spent inside a purchase's own
-transaction), the ledger's
+(promo codes admins issue and codes issued for the points that buy one; checked for a
+quote, used inside a purchase's own transaction), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, the consumer that sends them live to their users'
 pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and

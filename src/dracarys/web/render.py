@@ -65,6 +65,7 @@ NAV = (
     NavLink("/sessions", "My sessions", "sessions", MEMBERS),
     NavLink("/points", "Points", "points", MEMBERS),
     NavLink("/shares", "My shares", "shares", MEMBERS),
+    NavLink("/staff/promo-codes", "Promo codes", "promo_codes", ("admin",)),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )

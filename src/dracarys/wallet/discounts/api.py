@@ -1,16 +1,19 @@
-"""A member's discount codes."""
+"""A member's discount codes, and the promo codes admins create, list and deactivate."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import get
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from dracarys.identity import CurrentUser, authenticated
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet.discounts import service
-from dracarys.wallet.discounts.models import DiscountCodeView
+from dracarys.wallet.discounts.models import DiscountCodeView, PromoCodeInput, PromoCodeView
+from dracarys.wallet.http import source_ip
 
 
 @get(
@@ -26,4 +29,52 @@ async def discount_codes(
     return await service.my_discount_codes(platform, current_user.id)
 
 
-ROUTES: list[Any] = [discount_codes]
+class PromoCodesAdminController(Controller):
+    path = "/api/v1/admin/promo-codes"
+    tags = ("payments-admin",)
+    guards = (requires_role(Role.ADMIN),)
+
+    @post(
+        "/",
+        operation_id="createPromoCode",
+        status_code=HTTP_201_CREATED,
+        summary="Create a promo code (percent or fixed, window, limits, what it pays for)",
+    )
+    async def create(
+        self,
+        data: JSONBody[PromoCodeInput],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PromoCodeView:
+        return await service.create_promo_code(
+            platform, current_user, data, source_ip=source_ip(request)
+        )
+
+    @get(
+        "/",
+        operation_id="listPromoCodes",
+        summary="Every promo code, newest first, with its uses and the uses remaining",
+    )
+    async def list_codes(self, platform: NamedDependency[Platform]) -> list[PromoCodeView]:
+        return await service.promo_codes(platform)
+
+    @post(
+        "/{code:str}/deactivate",
+        operation_id="deactivatePromoCode",
+        status_code=HTTP_200_OK,
+        summary="Stop a promo code now (uses already made stand)",
+    )
+    async def deactivate(
+        self,
+        code: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> PromoCodeView:
+        return await service.deactivate_promo_code(
+            platform, current_user, code, source_ip=source_ip(request)
+        )
+
+
+ROUTES: list[Any] = [discount_codes, PromoCodesAdminController]

@@ -77,6 +77,12 @@ async function usableCodes(currency, kind) {
   }
 }
 
+/** "Discount (PTS-…)" or, for a percent promo code, "Promo LAUNCH20 (20% off)". */
+function discountLabel(discount) {
+  if (discount.kind !== "percent") return `Discount (${discount.code})`;
+  return `Promo ${discount.code} (${(discount.percent_bps / 100).toLocaleString("en-US")}% off)`;
+}
+
 function line(name, label, value, attrs = {}) {
   return el("div", { dataset: { line: name }, ...attrs }, el("dt", {}, label), el("dd", {}, value));
 }
@@ -107,11 +113,11 @@ export async function openCheckout(item) {
       `${c.pays_for === "sessions" ? "mentor credit, " : ""}${money(c.value_minor, c.currency)} until ${when(c.expires_at)}`)));
   const apply = el("button", { type: "button" }, "Apply code");
   const codeField = el("div", { class: "field" },
-    el("label", { for: "checkout-code" }, "Discount code"),
+    el("label", { for: "checkout-code" }, "Promo or discount code"),
     el("div", { class: "row" }, codeInput, apply),
     el("p", { class: "hint", id: "checkout-code-hint" },
       codes.length ? `You have ${codes.length} unused code${codes.length === 1 ? "" : "s"} in ${quote.currency}; start typing to pick one.`
-        : "Have a discount code bought with points? Type it here."),
+        : "Have a promo code, or a discount code bought with points? Type it here."),
     el("p", { class: "field-error", id: "checkout-code-error" }),
     codeList);
   const policy = el("section", { class: "checkout-policy", "aria-labelledby": "checkout-policy-heading" });
@@ -134,7 +140,7 @@ export async function openCheckout(item) {
     lines.replaceChildren(...[
       line("price", "Price", money(quote.price_minor, quote.currency)),
       quote.discount
-        ? line("discount", `Discount (${quote.discount.code})`, `− ${money(quote.discount_minor, quote.currency)}`)
+        ? line("discount", discountLabel(quote.discount), `− ${money(quote.discount_minor, quote.currency)}`)
         : null,
       line("total", "Total to pay", money(quote.total_minor, quote.currency), { class: "checkout-total" }),
       line("vat", `VAT included (${rate}, ${quote.vat_country})`, money(quote.vat_minor, quote.currency)),
@@ -143,7 +149,9 @@ export async function openCheckout(item) {
         ? line("shortfall", "Short by", money(quote.shortfall_minor, quote.currency), { class: "checkout-shortfall" })
         : null,
     ].filter((node) => node !== null));
-    codeNote.hidden = !(quote.discount && quote.discount.value_minor > quote.discount_minor);
+    // A fixed code worth more than the price: say that the rest is not kept.
+    codeNote.hidden = !(quote.discount && quote.discount.value_minor !== null &&
+      quote.discount.value_minor > quote.discount_minor);
     codeNote.textContent = quote.discount
       ? `This code is worth ${money(quote.discount.value_minor, quote.currency)}; ` +
         `${money(quote.discount_minor, quote.currency)} of it pays this price and the rest is not kept.`

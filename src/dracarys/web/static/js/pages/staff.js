@@ -80,6 +80,7 @@ async function move(order, status, tracking) {
 }
 
 if (me.role === "admin") {
+  byId("promo").hidden = false;
   byId("merch").hidden = false;
   loadMerchOrders().catch((error) => {
     if (error instanceof ApiError && error.problem.extra?.two_factor_required) {
