@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from dracarys.social.verification.api import ROUTES as VERIFICATION_ROUTES
+
+ROUTES: list[Any] = [*VERIFICATION_ROUTES]
