@@ -25,6 +25,7 @@ PAGES = [
     "/mentor",
     "/backtests",
     "/points",
+    "/social",
     "/mentors",
     "/wallet",
     "/account",

@@ -64,6 +64,8 @@ NAV = (
     NavLink("/mentors", "Mentors", "mentors", MEMBERS),
     NavLink("/sessions", "My sessions", "sessions", MEMBERS),
     NavLink("/points", "Points", "points", MEMBERS),
+    NavLink("/social", "Follow us", "social", MEMBERS),
+    NavLink("/staff/social-proofs", "Follow proofs", "social_proofs", STAFF),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )
