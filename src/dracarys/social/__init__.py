@@ -5,7 +5,9 @@ commissions (`affiliates`) and tracked shares (`sharing`).
 A package of areas cut the same way (`models`, `store`, `service`, `api`); `api.py`
 gathers their routes (`ROUTES`) for the composition root. Other code uses social through
 what this module exports: the topics it produces (points awards them) and the scheduled
-re-check of verified follows (`recheck_follows`, run by the workers' cron)."""
+re-check of verified follows (`recheck_follows`, run by the workers' cron), and the
+platforms' sandbox `dracarys up` serves when no social OAuth client is configured
+(`social_sandbox_for`, `SocialSandbox`, under `SOCIAL_SANDBOX_PATH`)."""
 
 from dracarys.social.events import (
     REFERRAL_COMPLETED,
@@ -17,6 +19,11 @@ from dracarys.social.events import (
     PostShared,
     ReferralCompleted,
 )
+from dracarys.social.verification.sandbox import (
+    SOCIAL_SANDBOX_PATH,
+    SocialSandbox,
+    social_sandbox_for,
+)
 from dracarys.social.verification.service import recheck_follows
 
 __all__ = [
@@ -24,9 +31,12 @@ __all__ = [
     "SOCIAL_FOLLOW_REVOKED",
     "SOCIAL_FOLLOW_VERIFIED",
     "SOCIAL_POST_SHARED",
+    "SOCIAL_SANDBOX_PATH",
     "FollowRevoked",
     "FollowVerified",
     "PostShared",
     "ReferralCompleted",
+    "SocialSandbox",
     "recheck_follows",
+    "social_sandbox_for",
 ]

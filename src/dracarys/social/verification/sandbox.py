@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from litestar import Litestar, Request, Response, get, post
+import msgspec
+from litestar import Litestar, Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from dracarys.settings import Settings
 from dracarys.social.verification.providers import YOUTUBE_SCOPE
 
 SOCIAL_SANDBOX_PATH = "/sandbox/social"
@@ -206,6 +208,8 @@ class SocialSandbox:
 
     def _consent_page(self, platform: str, params: dict[str, str], action: str) -> Response[str]:
         name = "YouTube" if platform == "youtube" else "X"
+        # One account verifies one member: each visit suggests a new sandbox account.
+        suggested = f"Demo viewer {1000 + secrets.randbelow(9000)}"
         ours = self.our_channel_title if platform == "youtube" else f"@{self.our_x_username}"
         follow = "subscribes to" if platform == "youtube" else "follows"
         hidden = "".join(
@@ -227,7 +231,8 @@ account you are and whether it {follow} {html.escape(ours)}.</p>
 <p><strong>Dracarys</strong> asks to see which accounts you follow.</p>
 <form method="post" action="{html.escape(action)}">{hidden}
 <label for="account">Your {name} account name
-<input type="text" id="account" name="account" value="Demo viewer" required maxlength="40"></label>
+<input type="text" id="account" name="account" value="{html.escape(suggested)}" required
+maxlength="40"></label>
 <label><input type="checkbox" name="follows" value="yes" checked> This account {follow}
 {html.escape(ours)}</label>
 <button type="submit" name="decision" value="allow">Allow</button>
@@ -320,7 +325,8 @@ account you are and whether it {follow} {html.escape(ours)}.</p>
 
     # ---- the app ----------------------------------------------------------------------
 
-    def app(self) -> Litestar:
+    def app(self, prefix: str = "") -> Litestar:
+        """The sandbox's routes, under `prefix` (`SOCIAL_SANDBOX_PATH` in `dracarys up`)."""
         sim = self
 
         def outage() -> Response[Any] | None:
@@ -379,8 +385,7 @@ account you are and whether it {follow} {html.escape(ours)}.</p>
 
         @get(GOOGLE_AUTH_PATH)
         async def google_authorize(request: Request[Any, Any, Any]) -> Response[Any]:
-            base = request.scope.get("root_path", "")
-            return authorize("youtube", request, f"{base}{GOOGLE_AUTH_PATH}")
+            return authorize("youtube", request, f"{prefix}{GOOGLE_AUTH_PATH}")
 
         @post(GOOGLE_AUTH_PATH, status_code=303)
         async def google_consent(request: Request[Any, Any, Any]) -> Redirect:
@@ -487,8 +492,7 @@ account you are and whether it {follow} {html.escape(ours)}.</p>
 
         @get(X_AUTH_PATH)
         async def x_authorize(request: Request[Any, Any, Any]) -> Response[Any]:
-            base = request.scope.get("root_path", "")
-            return authorize("x", request, f"{base}{X_AUTH_PATH}")
+            return authorize("x", request, f"{prefix}{X_AUTH_PATH}")
 
         @post(X_AUTH_PATH, status_code=303)
         async def x_consent(request: Request[Any, Any, Any]) -> Redirect:
@@ -559,19 +563,38 @@ account you are and whether it {follow} {html.escape(ours)}.</p>
                 {"data": data, "meta": meta} if data else {"meta": meta}, status_code=200
             )
 
-        return Litestar(
-            [
-                google_authorize,
-                google_consent,
-                google_token,
-                youtube_channels,
-                youtube_subscriptions,
-                x_authorize,
-                x_consent,
-                x_token,
-                x_me,
-                x_following,
-            ],
-            debug=False,
-            openapi_config=None,
-        )
+        handlers = [
+            google_authorize,
+            google_consent,
+            google_token,
+            youtube_channels,
+            youtube_subscriptions,
+            x_authorize,
+            x_consent,
+            x_token,
+            x_me,
+            x_following,
+        ]
+        routes = [Router(prefix, route_handlers=handlers)] if prefix else handlers
+        return Litestar(routes, debug=False, openapi_config=None)
+
+    def configure(self, settings: Settings, internal_base: str) -> Settings:
+        """`settings` with the adapters pointed at this sandbox as `dracarys up` serves it:
+        the consent pages at the public URL (the browser goes there), the token endpoints
+        and APIs at the server's own address (the platform calls them)."""
+        public = f"{settings.public_url.rstrip('/')}{SOCIAL_SANDBOX_PATH}"
+        values = self.settings_for(f"{internal_base.rstrip('/')}{SOCIAL_SANDBOX_PATH}")
+        values["social_google_auth_url"] = f"{public}{GOOGLE_AUTH_PATH}"
+        values["social_x_authorize_url"] = f"{public}{X_AUTH_PATH}"
+        return msgspec.structs.replace(settings, social_sandbox="on", **values)
+
+
+def social_sandbox_for(settings: Settings) -> SocialSandbox | None:
+    """The sandbox `dracarys up` runs with these settings: None in production, when it is
+    turned off, or when a social platform's OAuth client is configured (the sandbox never
+    mixes with a real platform)."""
+    if settings.social_sandbox != "auto" or settings.env == "production":
+        return None
+    if settings.social_youtube_client_id or settings.social_x_client_id:
+        return None
+    return SocialSandbox()
