@@ -17,7 +17,7 @@ from dracarys.platform import Platform
 from dracarys.social import recheck_follows
 from dracarys.social.verification.sandbox import SocialSandbox
 from tests.points.conftest import balance_of, drain
-from tests.social.conftest import verify
+from tests.social.conftest import connect, verify
 from tests.social.test_verification import advance, png, submit_proof, topics
 from tests.support import AppClient
 from workers.runtime import Worker
@@ -94,3 +94,19 @@ async def test_two_reviewers_approving_one_proof_at_once_award_it_once(
     assert len(await topics(platform.pool, "social.follow_verified")) == 1
     await drain(platform)
     assert await balance_of(platform.pool, member.id) == 150
+
+
+async def test_two_members_verifying_one_channel_at_once_one_wins_and_the_other_is_told(
+    client: AppClient, make_user: Any, platform: Platform, sandbox: SocialSandbox
+) -> None:
+    first, second = await make_user(), await make_user()
+    sandbox.auto_consent["youtube"] = sandbox.add_youtube_viewer("Contested", subscribed=True)
+    returned = [await connect(client, m, "youtube") for m in (first, second)]
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/social/verify", json=r, headers=m.headers)
+            for r, m in zip(returned, (first, second), strict=True)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert len(await topics(platform.pool, "social.follow_verified")) == 1

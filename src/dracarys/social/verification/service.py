@@ -500,8 +500,9 @@ async def _record_check(
                 field="platform",
             )
         was_verified = base.status == VerificationStatus.VERIFIED
-        await store.save_verification(
+        await _save_holding_account(
             conn,
+            followed,
             msgspec.structs.replace(
                 base,
                 method="oauth",
@@ -535,6 +536,21 @@ async def _record_check(
             next_check_at=None,
         ),
     )
+
+
+async def _save_holding_account(
+    conn: Connection, followed: FollowPlatform, row: VerificationRecord
+) -> None:
+    """Save a verification that holds its platform account; another member's verification
+    committing the same account meanwhile (the unique index decides) is a 409."""
+    try:
+        await store.save_verification(conn, row)
+    except asyncpg.UniqueViolationError:
+        raise Conflict(
+            f"This {PLATFORM_NAMES[followed]} account already verified a follow for another "
+            "Dracarys account.",
+            field="platform",
+        ) from None
 
 
 async def _revoke(
@@ -647,11 +663,13 @@ async def _recheck_one(
                 )
         log.warning("social_follow_recheck_failed", platform=followed.value, error=str(exc))
         return
-    async with transaction(platform.pool) as conn:
-        try:
+    try:
+        async with transaction(platform.pool) as conn:
             await _record_check(conn, platform, record.user_id, followed, check, tokens, now)
-        except Conflict:
-            # The account now verifies someone else's follow: this one is gone.
+    except Conflict:
+        # The grant now names an account that verifies someone else's follow: this
+        # member's follow can no longer be confirmed.
+        async with transaction(platform.pool) as conn:
             await _access_withdrawn(conn, platform, record.user_id, followed, now)
 
 
@@ -875,8 +893,9 @@ async def _verify_by_proof(
     if existing is not None and existing.status == VerificationStatus.VERIFIED:
         raise Conflict("This member's follow is already verified.", field="proof_id")
     handle = proof.handle if proof.handle.startswith("@") else f"@{proof.handle}"
-    await store.save_verification(
+    await _save_holding_account(
         conn,
+        followed,
         VerificationRecord(
             user_id=proof.user_id,
             platform=followed.value,
