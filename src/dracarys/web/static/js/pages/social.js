@@ -118,11 +118,9 @@ function card(status, reward) {
       el("span", { class: `badge ${shown.badge}`, dataset: { status: status.status } }, shown.text)),
     el("p", {}, "Our account: ",
       el("a", { href: status.our_account_url, rel: "noopener noreferrer", target: "_blank" }, status.our_account)),
+    reward && !status.award_claimed ? el("p", { class: "hint" }, `Earns ${reward} points once.`) : null,
     el("p", { class: "social-message" }, status.message));
   if (status.verified_at) item.append(el("p", { class: "hint" }, `Verified ${when(status.verified_at)}`));
-  if (reward && !status.award_claimed && status.status !== "verified") {
-    item.append(el("p", { class: "hint" }, `Earns ${reward} points once.`));
-  }
   const proof = status.latest_proof;
   if (proof && proof.status === "pending") {
     item.append(el("p", { class: "hint" }, `Proof sent ${when(proof.submitted_at)} for `,
