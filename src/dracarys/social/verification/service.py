@@ -892,7 +892,9 @@ async def _verify_by_proof(
     existing = await store.verification(conn, proof.user_id, followed.value, lock=True)
     if existing is not None and existing.status == VerificationStatus.VERIFIED:
         raise Conflict("This member's follow is already verified.", field="proof_id")
-    handle = proof.handle if proof.handle.startswith("@") else f"@{proof.handle}"
+    # How the member's profile is named: TikTok and YouTube handles carry their "@", a
+    # YouTube channel link is named by its path.
+    handle = proof.handle if proof.handle.startswith(("@", "channel/")) else f"@{proof.handle}"
     await _save_holding_account(
         conn,
         followed,
