@@ -26,9 +26,10 @@ from dracarys.identity import AuditCheck, build_session_cache, verify_audit_chai
 from dracarys.messaging import outbound_directory
 from dracarys.observability import configure_logging
 from dracarys.payments import payment_mode
-from dracarys.payments.sandbox import SandboxedApp, sandbox_for
+from dracarys.payments.sandbox import PaymentSandbox, SandboxedApp, internal_base, sandbox_for
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
+from dracarys.social import SOCIAL_SANDBOX_PATH, social_sandbox_for
 from dracarys.trading import DEMO_DATA, demo_feed, paper_trading
 from dracarys.upgrade import upgrade_database
 from workers.main import STOP_SIGNALS, exit_0_on_stop_signals
@@ -302,6 +303,12 @@ async def _announce(platform: Platform) -> AsyncIterator[None]:
             f"{payments.sandbox_phone_url} (set DRACARYS_STRIPE_* and DRACARYS_DARAJA_* "
             "for real providers)\n"
         )
+    if settings.social_sandbox == "on":
+        outbound += (
+            "Follows of YouTube and X are checked against a local sandbox of those "
+            f"platforms at {settings.public_url.rstrip('/')}{SOCIAL_SANDBOX_PATH}/ (set "
+            "DRACARYS_SOCIAL_YOUTUBE_* and DRACARYS_SOCIAL_X_* for the real ones)\n"
+        )
     print(
         f"\nDracarys is running at http://{settings.host}:{settings.port}"
         f"  (API docs: http://{settings.host}:{settings.port}/schema)  — Ctrl+C stops it\n"
@@ -311,6 +318,22 @@ async def _announce(platform: Platform) -> AsyncIterator[None]:
     yield
 
 
+class DemoSandboxedApp(SandboxedApp):
+    """The payments sandbox's app with the social platforms' sandbox beside it: requests
+    under /sandbox/social/ go to the latter (also outside the platform's middleware)."""
+
+    def __init__(self, platform_app: Litestar, sandbox: PaymentSandbox, social_app: Litestar):
+        super().__init__(platform_app, sandbox)
+        self.social_app = social_app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and path.startswith(f"{SOCIAL_SANDBOX_PATH}/"):
+            await self.social_app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def up_app(
     settings: Settings,
     lifespan_hooks: Sequence[LifespanHook] = (embedded_background, _announce, _freeze_startup_heap),
@@ -318,16 +341,24 @@ def up_app(
     """What `dracarys up` serves: the platform with its background work in-process, and,
     unless a payment provider is configured (or DRACARYS_PAYMENTS_SANDBOX=off, or in
     production), the payments sandbox under /sandbox/ with the payment adapters pointed
-    at it."""
+    at it. With it, unless a social OAuth client is configured (or
+    DRACARYS_SOCIAL_SANDBOX=off), the social platforms' sandbox under /sandbox/social/,
+    so the demo's follows page connects YouTube and X without real accounts."""
     sandbox = sandbox_for(settings)
     if sandbox is None:
         return create_app(settings, lifespan_hooks=lifespan_hooks, run_migrations=True)
+    configured = sandbox.configure(settings)
+    social = social_sandbox_for(settings)
+    if social is not None:
+        configured = social.configure(configured, internal_base(settings))
     app = create_app(
-        sandbox.configure(settings),
+        configured,
         lifespan_hooks=[sandbox.running, *lifespan_hooks],
         run_migrations=True,
     )
-    return SandboxedApp(app, sandbox)
+    if social is None:
+        return SandboxedApp(app, sandbox)
+    return DemoSandboxedApp(app, sandbox, social.app(SOCIAL_SANDBOX_PATH))
 
 
 def cmd_up(args: argparse.Namespace) -> int:

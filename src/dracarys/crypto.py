@@ -1,9 +1,10 @@
 """Secrets at rest: AES-256-GCM sealing (random 96-bit nonce per message, caller-chosen
 associated data), a key ring whose ciphertexts name their key version, field ciphers that
 bind each value to its record and field, and the keys derived for KYC documents, TOTP
-secrets, personal data, outgoing messages, payment details and short code hashes. Core
-vocabulary: every key derived from the secret key is named here, once, so no two
-purposes (and no two domains) ever share one."""
+secrets, personal data, outgoing messages, payment details, social OAuth tokens and short
+code hashes; and the PKCE challenge every OAuth client sends. Core vocabulary: every key
+derived from the secret key is named here, once, so no two purposes (and no two domains)
+ever share one."""
 
 from __future__ import annotations
 
@@ -153,6 +154,18 @@ def outbound_message_cipher(settings: Settings) -> FieldCipher:
 def payment_details_cipher(settings: Settings) -> FieldCipher:
     """M-Pesa numbers of deposits, payout destinations and the providers' callbacks."""
     return FieldCipher(_key_ring(settings, "payment details"))
+
+
+def social_tokens_cipher(settings: Settings) -> FieldCipher:
+    """OAuth tokens members grant us on social platforms (the refresh token re-checks a
+    verified follow): a key of their own."""
+    return FieldCipher(_key_ring(settings, "social tokens"))
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The S256 code challenge of an OAuth PKCE verifier (RFC 7636)."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def token_hash(token: str) -> bytes:

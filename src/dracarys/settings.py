@@ -172,6 +172,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     apple_issuer: str = "https://appleid.apple.com"
     apple_client_id: str = ""
     apple_client_secret: str = ""
+    # Social verification (see dracarys.social.verification). Our accounts; the OAuth
+    # clients of the platforms whose APIs can check a follow (YouTube needs its client and
+    # our channel id, X its client and our account's user id; a platform without them, and
+    # Instagram and TikTok always, is verified by a proof a reviewer approves); the
+    # providers' endpoints (tests point them at a local simulator); how often a verified
+    # follow is checked again; and the largest screenshot a proof may carry. The social
+    # sandbox (local stand-ins for Google's and X's OAuth and APIs, served under
+    # /sandbox/social by `dracarys up`) follows the payments sandbox's rule: "auto" runs
+    # it outside production when no social OAuth client is set; `dracarys up` records "on".
+    social_youtube_channel_id: str = ""
+    social_youtube_url: str = "https://www.youtube.com/@dracarys"
+    social_x_user_id: str = ""
+    social_x_handle: str = "dracarys"
+    social_instagram_handle: str = "dracarys"
+    social_tiktok_handle: str = "dracarys"
+    social_youtube_client_id: str = ""
+    social_youtube_client_secret: str = ""
+    social_google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    social_google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+    social_youtube_api_base: str = "https://www.googleapis.com/youtube/v3"
+    social_x_client_id: str = ""
+    social_x_client_secret: str = ""
+    social_x_authorize_url: str = "https://twitter.com/i/oauth2/authorize"
+    social_x_api_base: str = "https://api.x.com"
+    social_recheck_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 24
+    social_proof_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20_000_000)] = 5_000_000
+    social_sandbox: Literal["auto", "on", "off"] = "auto"
     # Mentorship and curriculum (see dracarys.mentorship, dracarys.curriculum): a mentee
     # who cancels at least `mentorship_full_refund_hours` ahead gets everything back, later
     # `mentorship_late_refund_bps` of it; video rooms live under `jitsi_base_url`.
@@ -238,6 +265,8 @@ _SECRET_FIELDS = frozenset(
         "google_client_secret",
         "apple_client_secret",
         "kyc_encryption_key",
+        "social_youtube_client_secret",
+        "social_x_client_secret",
     }
 )
 _PREFIX = "DRACARYS_"
@@ -280,6 +309,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "DRACARYS_PAYMENTS_SANDBOX=on is what `dracarys up` records when it runs the "
             "payments sandbox; set auto (the default) or off"
+        )
+    if raw.get("social_sandbox", "").lower() == "on":
+        raise SettingsError(
+            "DRACARYS_SOCIAL_SANDBOX=on is what `dracarys up` records when it runs the "
+            "social sandbox; set auto (the default) or off"
         )
     if "outbound" not in raw and "database_url" not in raw:
         # The embedded mode needs nothing installed: no mail server or SMS gateway either.

@@ -170,6 +170,50 @@ async def test_verified_follow_awards_150_once_per_platform(
     assert await balance_of(platform.pool, user) == 300
 
 
+async def test_a_revoked_follow_is_reversed_once_by_a_ledger_entry_and_never_re_earned(
+    platform: Platform, user_factory
+) -> None:
+    user = await user_factory()
+    await send(platform, "social.follow_verified", user_id=user, platform="youtube")
+    await send(platform, "social.follow_verified", user_id=user, platform="x")
+    assert await balance_of(platform.pool, user) == 300
+    for _ in range(2):  # a redelivered revoke takes once
+        await send(
+            platform, "social.follow_revoked", user_id=user, platform="youtube", reason="gone"
+        )
+    assert await balance_of(platform.pool, user) == 150
+    rows = await entries(platform.pool, user)
+    assert [(e["delta"], e["reason_code"], e["related_entity"]) for e in rows] == [
+        (150, "social_follow", "youtube"),
+        (150, "social_follow", "x"),
+        (-150, "follow_withdrawn", "youtube"),
+    ]
+    assert await ledger_sum(platform.pool, user) == await balance_of(platform.pool, user)
+    # Following again earns nothing: one award per platform, ever.
+    await send(platform, "social.follow_verified", user_id=user, platform="youtube")
+    assert await balance_of(platform.pool, user) == 150
+
+
+async def test_a_revoke_takes_no_more_than_the_balance_and_nothing_unearned(
+    platform: Platform, user_factory
+) -> None:
+    user = await user_factory()
+    await send(platform, "social.follow_revoked", user_id=user, platform="tiktok", reason="gone")
+    assert await entries(platform.pool, user) == []
+    await send(platform, "social.follow_verified", user_id=user, platform="tiktok")
+    async with platform.pool.acquire() as conn, conn.transaction():
+        # The member spends 100 of the 150 before the follow is found gone.
+        await conn.execute(
+            "SELECT * FROM points_post_entry($1, -100, 'redemption', 'redemption', NULL, NULL,"
+            " NULL, 'spend-1', NULL, now(), NULL, false, false, NULL, NULL, NULL)",
+            user,
+        )
+    await send(platform, "social.follow_revoked", user_id=user, platform="tiktok", reason="gone")
+    assert await balance_of(platform.pool, user) == 0
+    assert [e["delta"] for e in await entries(platform.pool, user)] == [150, -100, -50]
+    assert await ledger_sum(platform.pool, user) == 0
+
+
 async def test_shared_posts_award_50_up_to_the_daily_limit(
     platform: Platform, clock: ManualClock, user_factory
 ) -> None:

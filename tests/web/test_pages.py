@@ -28,6 +28,7 @@ PAGES = [
     "/backtests",
     "/points",
     "/shares",
+    "/social",
     "/mentors",
     "/wallet",
     "/account",
@@ -43,6 +44,7 @@ PAGES = [
 STAFF_PAGES = [
     "/staff",
     "/staff/promo-codes",
+    "/staff/social-proofs",
 ]
 
 

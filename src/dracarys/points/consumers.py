@@ -28,7 +28,7 @@ from dracarys.points.badges.models import Counted, LearningVisit
 from dracarys.points.models import Award
 from dracarys.points.redemption import service as redemption
 from dracarys.points.rulebook.service import rulebook
-from dracarys.social import FollowVerified, PostShared, ReferralCompleted
+from dracarys.social import FollowRevoked, FollowVerified, PostShared, ReferralCompleted
 from dracarys.trading import PaperMonthClosed
 from dracarys.wallet import DepositCompleted, PointsCreditLanded, RefundIssued
 
@@ -74,6 +74,10 @@ class _SessionRated(msgspec.Struct, kw_only=True):
 
 
 class _Follow(_UserPayload, kw_only=True):
+    platform: str
+
+
+class _Unfollow(_UserPayload, kw_only=True):
     platform: str
 
 
@@ -307,6 +311,20 @@ async def _on_session_refunded(conn: Connection, platform: Platform, event: Even
     await awarding.void_for_refund(conn, platform, p.session_id, "session.refunded")
 
 
+async def _on_follow_revoked(conn: Connection, platform: Platform, event: Event) -> None:
+    # The award of `social_follow` for this platform goes back through a ledger entry;
+    # the key of the award stays used, so a later follow of the same platform earns nothing.
+    p = msgspec.convert(event.payload, _Unfollow)
+    await awarding.take_back_award(
+        conn,
+        platform,
+        rule_code="social_follow",
+        user_id=p.user_id,
+        related_entity=p.platform.strip().lower(),
+        reason_code="follow_withdrawn",
+    )
+
+
 async def _on_login(conn: Connection, platform: Platform, event: Event) -> None:
     p = msgspec.convert(event.payload, _Login)
     await abuse.record_login(
@@ -339,6 +357,7 @@ _SINGLE: dict[str, Callable[[Connection, Platform, Event], Awaitable[None]]] = {
     events.EMAIL_CLICKED: _on_email_clicked,
     RefundIssued.topic: _on_refund,
     SessionRefunded.topic: _on_session_refunded,
+    FollowRevoked.topic: _on_follow_revoked,
     UserLoggedIn.topic: _on_login,
     PaperMonthClosed.topic: _on_paper_month,
     PointsCreditLanded.topic: _on_credit_landed,

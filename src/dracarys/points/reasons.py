@@ -22,6 +22,7 @@ _REASONS = {
     "redemption": "redeemed",
     "expired": "expired after 12 months",
     "refund_clawback": "refunded purchase",
+    "follow_withdrawn": "social follow withdrawn",
     "merch_cancelled": "merch order cancelled, points returned",
 }
 

@@ -5,5 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from dracarys.social.sharing.api import ROUTES as SHARING_ROUTES
+from dracarys.social.verification.api import ROUTES as VERIFICATION_ROUTES
 
-ROUTES: list[Any] = [*SHARING_ROUTES]
+ROUTES: list[Any] = [*VERIFICATION_ROUTES, *SHARING_ROUTES]

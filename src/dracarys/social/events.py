@@ -8,6 +8,7 @@ from typing import ClassVar
 from dracarys.outbox import EventPayload
 
 SOCIAL_FOLLOW_VERIFIED = "social.follow_verified"
+SOCIAL_FOLLOW_REVOKED = "social.follow_revoked"
 SOCIAL_POST_SHARED = "social.post_shared"
 REFERRAL_COMPLETED = "referral.completed"
 
@@ -19,6 +20,18 @@ class FollowVerified(EventPayload, frozen=True, kw_only=True):
     topic: ClassVar[str] = SOCIAL_FOLLOW_VERIFIED
     user_id: str
     platform: str
+
+
+class FollowRevoked(EventPayload, frozen=True, kw_only=True):
+    """A follow verified earlier is gone (a scheduled re-check found the member no longer
+    follows us, or they withdrew our access so it cannot be checked): the award of
+    `FollowVerified` for this platform is taken back. Sent at most once per member and
+    platform, since the award is given at most once."""
+
+    topic: ClassVar[str] = SOCIAL_FOLLOW_REVOKED
+    user_id: str
+    platform: str
+    reason: str
 
 
 class PostShared(EventPayload, frozen=True, kw_only=True):

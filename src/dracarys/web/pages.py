@@ -19,7 +19,17 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from dracarys.identity import Specialty
-from dracarys.web import account, kyc, learning, onboarding, promo_codes, sessions, sharing, wallet
+from dracarys.web import (
+    account,
+    kyc,
+    learning,
+    onboarding,
+    promo_codes,
+    sessions,
+    sharing,
+    social,
+    wallet,
+)
 from dracarys.web.render import STATIC_DIR, render_page
 
 
@@ -138,6 +148,7 @@ WEB_ROUTES: list[Any] = [
     *kyc.ROUTES,
     *wallet.ROUTES,
     *promo_codes.ROUTES,
+    *social.ROUTES,
     *sessions.ROUTES,
     *learning.ROUTES,
     *sharing.ROUTES,

@@ -66,6 +66,8 @@ NAV = (
     NavLink("/points", "Points", "points", MEMBERS),
     NavLink("/shares", "My shares", "shares", MEMBERS),
     NavLink("/staff/promo-codes", "Promo codes", "promo_codes", ("admin",)),
+    NavLink("/social", "Follow us", "social", MEMBERS),
+    NavLink("/staff/social-proofs", "Follow proofs", "social_proofs", STAFF),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )

@@ -9,8 +9,6 @@ is verified."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import time
@@ -24,7 +22,7 @@ import httpx
 import jwt
 import msgspec
 
-from dracarys.crypto import token_hash
+from dracarys.crypto import pkce_challenge, token_hash
 from dracarys.db import transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from dracarys.identity import events, store
@@ -217,11 +215,6 @@ class OidcClient:
         return claims
 
 
-def _pkce_challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def redirect_uri(settings: Settings, provider: str) -> str:
     return f"{settings.public_url}/auth/callback/{provider}"
 
@@ -238,7 +231,7 @@ async def start_sign_in(
         url = await OidcClient(config, client).authorization_url(
             state=state,
             nonce=nonce,
-            code_challenge=_pkce_challenge(verifier),
+            code_challenge=pkce_challenge(verifier),
             redirect_uri=callback,
         )
     async with transaction(platform.pool) as conn:

@@ -355,6 +355,42 @@ async def void_for_refund(conn: Connection, platform: Platform, money_ref: str, 
     return touched
 
 
+async def take_back_award(
+    conn: Connection,
+    platform: Platform,
+    *,
+    rule_code: str,
+    user_id: uuid.UUID,
+    related_entity: str | None,
+    reason_code: str,
+) -> int:
+    """Reverse the award of `rule_code` to the user for `related_entity` with a new, negative
+    ledger entry (the ledger stays append-only; the balance never goes below zero, so points
+    already spent are not chased). Nothing was awarded (capped, denied, never earned):
+    nothing to take. Keyed by the award's entry, so a redelivered request takes once.
+    Returns the points taken."""
+    award_entry = await ledger_store.entry_by_key(
+        conn, idempotency_key(rule_code, user_id, related_entity)
+    )
+    if award_entry is None or award_entry.delta <= 0:
+        return 0
+    posting = await ledger_store.post_entry(
+        conn,
+        user_id=user_id,
+        delta=-award_entry.delta,
+        reason_code=reason_code,
+        category="clawback",
+        related_entity=related_entity,
+        rule_code=award_entry.rule_code,
+        rule_version=award_entry.rule_version,
+        key=f"clawback:{award_entry.id}",
+        source_ip=None,
+        at=platform.clock.now(),
+        partial=True,
+    )
+    return -posting.posted if posting.status == "posted" else 0
+
+
 async def award_via_api(
     platform: Platform,
     body: AwardInput,

@@ -228,6 +228,18 @@ async def history(
     return records(LedgerRecord, rows)
 
 
+async def entry_by_key(conn: Connection, key: str) -> LedgerRecord | None:
+    """The entry posted under an idempotency key (an award's key names its rule, user and
+    related entity)."""
+    row = await conn.fetchrow(
+        """SELECT seq, id, delta, reason_code, category, related_entity, rule_code, rule_version,
+                  balance_after, created_at
+           FROM points_ledger WHERE idempotency_key = $1""",
+        key,
+    )
+    return record_or_none(LedgerRecord, row)
+
+
 async def entry_owner(conn: Connection, entry_id: uuid.UUID) -> uuid.UUID | None:
     owner: uuid.UUID | None = await conn.fetchval(
         "SELECT user_id FROM points_ledger WHERE id = $1", entry_id
