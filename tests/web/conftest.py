@@ -214,6 +214,21 @@ async def sign_in_with_code(
     await page.wait_for_url(f"{server.url}{next_path}")
 
 
+async def nav_link(page: Any, label: str) -> Any:
+    """The main navigation's link named `label`, with the menu that holds it opened (as a
+    person would open it before clicking); a link hidden from the role stays hidden."""
+    await page.evaluate(
+        """(label) => {
+            for (const link of document.querySelectorAll("nav[aria-label=Main] a")) {
+                if (link.textContent.trim() !== label) continue;
+                link.closest("details")?.setAttribute("open", "");
+            }
+        }""",
+        label,
+    )
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name=label, exact=True)
+
+
 async def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

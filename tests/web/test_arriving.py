@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     LiveServer,
     assert_accessible,
+    nav_link,
     register,
     screenshot,
     sign_in,
@@ -49,12 +51,19 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
             "mentee",
             "/dashboard",
             ["Paper trading", "Wallet", "My sessions", "Courses"],
-            ["Mentor console", "Staff home", "Teaching sessions", "Teach"],
+            ["Mentor console", "Staff home", "Teaching sessions", "Course builder"],
         ),
         (
             "mentor",
             "/mentor",
-            ["Mentor console", "Wallet", "Teaching sessions", "My sessions", "Courses", "Teach"],
+            [
+                "Mentor console",
+                "Wallet",
+                "Teaching sessions",
+                "My sessions",
+                "Courses",
+                "Course builder",
+            ],
             ["Staff home"],
         ),
         (
@@ -67,7 +76,7 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
             "reviewer",
             "/staff",
             ["Staff home"],
-            ["Mentor console", "Signal feed", "My sessions", "Courses", "Teach"],
+            ["Mentor console", "Signal feed", "My sessions", "Courses", "Course builder"],
         ),
     ],
 )
@@ -86,11 +95,11 @@ async def test_each_role_lands_on_its_home_and_sees_only_its_navigation(
     await page.get_by_label("Password").fill(account.password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(f"{live_server.url}{home}")
-    nav = page.get_by_role("navigation", name="Main")
+    # Each link is looked for with its menu open: hidden by role, it stays hidden.
     for label in shown:
-        await nav.get_by_role("link", name=label, exact=True).wait_for()
+        await (await nav_link(page, label)).wait_for()
     for label in hidden:
-        assert await nav.get_by_role("link", name=label, exact=True).count() == 0, label
+        assert await (await nav_link(page, label)).count() == 0, label
     # Back on the landing page, a signed-in browser goes straight on to its home.
     await page.goto(f"{live_server.url}/")
     await page.wait_for_url(f"{live_server.url}{home}")
@@ -136,3 +145,34 @@ async def test_browser_routes_fail_with_pages_and_the_api_with_problem_json(
         # A program (no HTML in Accept) calling a page path gets problem JSON too.
         program = await client.get("/no-such-page", headers={"Accept": "application/json"})
         assert program.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_bar_groups_links_in_menus_that_open_one_at_a_time(
+    context: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Mina Menus", role="mentor")
+    page = await context.new_page()
+    await sign_in(page, live_server, mentor, "/mentor")
+    nav = page.get_by_role("navigation", name="Main")
+    learn, teach = (
+        nav.locator("summary", has_text="Learn"),
+        nav.locator("summary", has_text="Teach"),
+    )
+    # The page's own menu says it holds the current page.
+    await expect(teach).to_have_class("current")
+
+    await learn.click()
+    await expect(nav.get_by_role("link", name="Courses", exact=True)).to_be_visible()
+    await teach.click()
+    await expect(nav.get_by_role("link", name="Course builder", exact=True)).to_be_visible()
+    await expect(nav.get_by_role("link", name="Courses", exact=True)).to_be_hidden()
+    await assert_accessible(page, "an open menu of the bar")
+    await screenshot(page, "nav-menu-open")
+    await page.keyboard.press("Escape")
+    await expect(nav.get_by_role("link", name="Course builder", exact=True)).to_be_hidden()
+    await expect(teach).to_be_focused()
+    await teach.click()
+    await page.locator("main").click(position={"x": 5, "y": 5})
+    await expect(nav.get_by_role("link", name="Course builder", exact=True)).to_be_hidden()
+    await nav.get_by_role("link", name="Wallet", exact=True).click()  # a link of its own
+    await page.wait_for_url(f"{live_server.url}/wallet")

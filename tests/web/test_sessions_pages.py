@@ -33,6 +33,7 @@ from tests.web.conftest import (
     LiveServer,
     _free_port,
     assert_accessible,
+    nav_link,
     register,
     screenshot,
     sign_in,
@@ -214,9 +215,8 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
         await screenshot(learner, "sessions-01-booked-through-checkout")
 
         # The navigation leads each side to its sessions page.
-        await expect(learner.get_by_role("link", name="My sessions")).to_be_visible()
-        await expect(learner.get_by_role("link", name="Teaching sessions")).to_be_hidden()
-        await learner.get_by_role("link", name="My sessions").click()
+        await expect(await nav_link(learner, "Teaching sessions")).to_be_hidden()
+        await (await nav_link(learner, "My sessions")).click()
         await learner.wait_for_url(f"{server.url}/sessions")
         upcoming = learner.locator(f"#upcoming li[data-booking-id='{first['id']}']")
         await expect(upcoming).to_contain_text("Forex review · 1:1 with Wanjiru Teacher")
@@ -225,7 +225,7 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
         # ---- the mentor sees it in the week calendar ------------------------------------
         teacher = await mentor_ctx.new_page()
         await sign_in(teacher, server, mentor, "/mentor")
-        await teacher.get_by_role("link", name="Teaching sessions").click()
+        await (await nav_link(teacher, "Teaching sessions")).click()
         await teacher.wait_for_url(f"{server.url}/mentor/sessions")
         await expect(teacher.locator("#week-zone")).to_contain_text("UTC")
         if monday_of(starts_at) > monday_of(clock.now()):

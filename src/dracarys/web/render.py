@@ -49,28 +49,65 @@ class NavLink:
     # Pages are the same HTML for every visitor (the browser holds the session), so the
     # links start hidden and the signed-in shell shows the ones the caller's role may use.
     roles: tuple[str, ...]
+    # The menu the link sits in (None: a link of its own in the bar).
+    group: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    """One item of the bar: a link of its own, or a menu of links under `label`, shown to
+    the roles any of its links is for."""
+
+    label: str | None
+    links: tuple[NavLink, ...]
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(role for link in self.links for role in link.roles))
+
+    def holds(self, page: str) -> bool:
+        return any(link.page == page for link in self.links)
+
+
+# Grouped by what a person comes to do, so a mentor's bar is six items, not twenty links.
 NAV = (
-    NavLink("/staff", "Staff home", "staff", STAFF),
-    NavLink("/onboarding", "Get started", "onboarding", MEMBERS),
-    NavLink("/dashboard", "Paper trading", "dashboard", (*MEMBERS, "observer")),
-    NavLink("/signals", "Signal feed", "signals", MEMBERS),
-    NavLink("/mentor", "Mentor console", "mentor", ("mentor",)),
-    NavLink("/mentor/sessions", "Teaching sessions", "mentor_sessions", ("mentor",)),
-    NavLink("/courses", "Courses", "courses", MEMBERS),
-    NavLink("/teach", "Teach", "teach", ("mentor",)),
-    NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer")),
-    NavLink("/mentors", "Mentors", "mentors", MEMBERS),
-    NavLink("/sessions", "My sessions", "sessions", MEMBERS),
-    NavLink("/points", "Points", "points", MEMBERS),
-    NavLink("/shares", "My shares", "shares", MEMBERS),
-    NavLink("/staff/promo-codes", "Promo codes", "promo_codes", ("admin",)),
-    NavLink("/social", "Follow us", "social", MEMBERS),
-    NavLink("/staff/social-proofs", "Follow proofs", "social_proofs", STAFF),
+    NavLink("/staff", "Staff home", "staff", STAFF, "Staff"),
+    NavLink("/staff/social-proofs", "Follow proofs", "social_proofs", STAFF, "Staff"),
+    NavLink("/staff/promo-codes", "Promo codes", "promo_codes", ("admin",), "Staff"),
+    NavLink("/onboarding", "Get started", "onboarding", MEMBERS, "Learn"),
+    NavLink("/courses", "Courses", "courses", MEMBERS, "Learn"),
+    NavLink("/mentors", "Mentors", "mentors", MEMBERS, "Learn"),
+    NavLink("/sessions", "My sessions", "sessions", MEMBERS, "Learn"),
+    NavLink("/dashboard", "Paper trading", "dashboard", (*MEMBERS, "observer"), "Trade"),
+    NavLink("/signals", "Signal feed", "signals", MEMBERS, "Trade"),
+    NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer"), "Trade"),
+    NavLink("/mentor", "Mentor console", "mentor", ("mentor",), "Teach"),
+    NavLink("/mentor/sessions", "Teaching sessions", "mentor_sessions", ("mentor",), "Teach"),
+    NavLink("/teach", "Course builder", "teach", ("mentor",), "Teach"),
+    NavLink("/points", "Points", "points", MEMBERS, "Rewards"),
+    NavLink("/shares", "My shares", "shares", MEMBERS, "Rewards"),
+    NavLink("/social", "Follow us", "social", MEMBERS, "Rewards"),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )
+
+
+def nav_menu(links: tuple[NavLink, ...]) -> tuple[NavEntry, ...]:
+    """The bar: each group once, where its first link stands, holding its links in order."""
+    entries: list[NavEntry] = []
+    for link in links:
+        if link.group is None:
+            entries.append(NavEntry(label=None, links=(link,)))
+            continue
+        at = next((i for i, e in enumerate(entries) if e.label == link.group), None)
+        if at is None:
+            entries.append(NavEntry(label=link.group, links=(link,)))
+        else:
+            entries[at] = NavEntry(label=link.group, links=(*entries[at].links, link))
+    return tuple(entries)
+
+
+NAV_MENU = nav_menu(NAV)
 
 
 def render_page(
@@ -85,7 +122,7 @@ def render_page(
     """`page` marks the current navigation entry; `script` (default: the page) names the
     module under static/js/pages/ that drives it."""
     html = _templates.get_template(template).render(
-        page=page, title=title, nav=NAV, script=script or page, **context
+        page=page, title=title, nav=NAV, nav_menu=NAV_MENU, script=script or page, **context
     )
     return Response(
         content=html, media_type="text/html", status_code=status_code, headers=SECURITY_HEADERS

@@ -282,11 +282,37 @@ export function bindConnectionBadge(stream) {
  * The shell of every signed-in page: require a session, show who is signed in, wire
  * sign-out. Resolves with the caller's profile (GET /api/v1/me).
  */
+/**
+ * The bar's menus (`<details>` in the navigation) behave as menus: opening one closes the
+ * others, and Escape or a click elsewhere closes it (focus returns to its label on Escape).
+ */
+function wireNavMenus() {
+  const menus = [...document.querySelectorAll("nav .nav-group details")];
+  for (const menu of menus) {
+    menu.addEventListener("toggle", () => {
+      if (menu instanceof HTMLDetailsElement && menu.open) {
+        for (const other of menus) if (other !== menu) other.removeAttribute("open");
+      }
+    });
+  }
+  document.addEventListener("click", (event) => {
+    for (const menu of menus) if (!menu.contains(/** @type {Node} */ (event.target))) menu.removeAttribute("open");
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const open = menus.find((menu) => menu.hasAttribute("open"));
+    if (!open) return;
+    open.removeAttribute("open");
+    open.querySelector("summary")?.focus();
+  });
+}
+
 export async function signedInShell() {
   if (!currentSession()) {
     goToSignIn();
     throw new Error("not signed in");
   }
+  wireNavMenus();
   const signout = document.getElementById("signout");
   signout?.addEventListener("click", async () => {
     try {
