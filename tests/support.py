@@ -5,9 +5,12 @@ and wallets funded without a payment provider."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -15,6 +18,7 @@ from typing import Any, Self
 
 import asyncpg
 import httpx
+import uvicorn
 from litestar import Litestar
 
 from dracarys.clock import Clock
@@ -259,3 +263,32 @@ async def give_points(platform: Platform, user_id: uuid.UUID, points: int) -> No
             key=f"seed:{uuid.uuid4()}",
             source_ip=None,
         )
+
+
+@contextlib.contextmanager
+def served_in_thread(app: Any, port: int, name: str) -> Iterator[None]:
+    """Serve `app` on 127.0.0.1:`port` (its lifespan run, WebSockets on) from a daemon
+    thread with its own event loop, so it answers while the test's loop waits on it; stops
+    it when the block ends."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            ws="websockets-sansio",
+        )
+    )
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -16,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from litestar import Litestar
 
 from dracarys.app import LifespanHook
 from dracarys.payments.sandbox import PaymentSandbox, SandboxedApp
 from dracarys.settings import Settings
 from tests.conftest import make_settings
+from tests.support import served_in_thread
 from workers.cli import up_app
 
 
@@ -67,22 +66,8 @@ def serve_up(
 ) -> Iterator[UpServer]:
     """`up_app(settings)` served on `port` (the one the settings name)."""
     app = up_app(settings, lifespan_hooks)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="up-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port, "up-server"):
         yield UpServer(url=f"http://127.0.0.1:{port}", app=app, settings=settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 async def settled(

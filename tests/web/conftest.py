@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,6 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-import uvicorn
 
 from dracarys.app import create_app
 from dracarys.clock import SystemClock
@@ -31,6 +29,7 @@ from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from tests.conftest import make_settings
 from tests.messaging.simulators import SmtpSimulator
+from tests.support import served_in_thread
 from workers.runtime import embedded_background
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -121,22 +120,8 @@ def live_server(
         DRACARYS_SMTP_PORT=str(mail_sink.port),
     )
     app = create_app(settings, lifespan_hooks=[embedded_background], run_migrations=False)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port, "live-server"):
         yield LiveServer(url=origin, database_url=database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @dataclass

@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import re
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,13 +21,13 @@ from typing import Any
 import asyncpg
 import pyotp
 import pytest
-import uvicorn
 from playwright.async_api import expect
 
 from dracarys.app import create_app
 from tests.conftest import make_settings
 from tests.identity.oidc_simulator import OidcProviderSimulator
 from tests.messaging.simulators import SmsSimulator, SmtpSimulator, free_port, serve_http
+from tests.support import served_in_thread
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     Account,
@@ -91,28 +90,8 @@ def provider_server(
         DRACARYS_GOOGLE_CLIENT_SECRET=oidc_provider.client_secret,
     )
     app = create_app(settings, lifespan_hooks=[embedded_background], run_migrations=False)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            ws="websockets-sansio",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="provider-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port, "provider-server"):
         yield LiveServer(url=origin, database_url=database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 # ---- helpers -----------------------------------------------------------------------------

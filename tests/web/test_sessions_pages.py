@@ -7,8 +7,6 @@ page showed before confirming, as the wallet's balances say."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import expect
 
 from dracarys.app import create_app
@@ -26,7 +23,7 @@ from dracarys.db.pool import create_pool
 from dracarys.platform import Platform
 from tests.conftest import make_settings
 from tests.messaging.simulators import SmtpSimulator
-from tests.support import fund_wallet, vet
+from tests.support import fund_wallet, served_in_thread, vet
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     Account,
@@ -66,21 +63,8 @@ def clocked_server(
     app = create_app(
         settings, lifespan_hooks=[embedded_background], run_migrations=False, clock=clock
     )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="clocked-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port, "clocked-server"):
         yield LiveServer(url=origin, database_url=database_url), clock
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 async def headers_of(server: LiveServer, account: Account) -> dict[str, str]:

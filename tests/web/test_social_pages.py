@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 import asyncpg
 import pyotp
 import pytest
-import uvicorn
 from playwright.async_api import expect
 
 from dracarys.app import create_app
@@ -28,6 +26,7 @@ from tests.conftest import make_settings
 from tests.messaging.simulators import SmtpSimulator, serve_http
 from tests.social.conftest import ServedSandbox
 from tests.social.test_verification import png
+from tests.support import served_in_thread
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     Account,
@@ -79,22 +78,8 @@ def social_server(
         },
     )
     app = create_app(settings, lifespan_hooks=[embedded_background], run_migrations=False)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="social-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port, "social-live-server"):
         yield LiveServer(url=origin, database_url=database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 async def _points_of(server: LiveServer, account: Account, expected: int) -> int:

@@ -8,7 +8,6 @@ to the local Daraja and Stripe simulators, as in the wallet's own tests."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +18,6 @@ from typing import Any
 import asyncpg
 import pyotp
 import pytest
-import uvicorn
 from playwright.async_api import expect
 
 from dracarys.app import create_app
@@ -30,7 +28,7 @@ from dracarys.platform import Platform
 from tests.conftest import make_settings
 from tests.messaging.simulators import SmtpSimulator
 from tests.points.redemption.test_service import _give
-from tests.support import fund_wallet
+from tests.support import fund_wallet, served_in_thread
 from tests.wallet.simulators import DarajaSimulator, StripeSimulator, provider_env, serve
 from tests.web.conftest import (
     PHONE_VIEWPORT,
@@ -76,22 +74,8 @@ def wallet_server(
         **providers[1],
     )
     app = create_app(settings, lifespan_hooks=[embedded_background], run_migrations=False)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="wallet-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port, "wallet-live-server"):
         yield LiveServer(url=origin, database_url=database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture
