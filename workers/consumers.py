@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dracarys import points, wallet
+from dracarys import points, social, wallet
 from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.consumers import (
@@ -81,6 +81,17 @@ CONSUMERS: list[Consumer] = [
             conn, delivery.platform, [event]
         ),
         batch_handler=lambda conn, batch, delivery: points.notify_awards(
+            conn, delivery.platform, batch
+        ),
+    ),
+    # A referee's first paid session decides their referral; sign-ins are sightings.
+    Consumer(
+        name="social.referrals",
+        topics=social.REFERRAL_TOPICS,
+        handler=lambda conn, event, delivery: social.apply_referral_events(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: social.apply_referral_events(
             conn, delivery.platform, batch
         ),
     ),

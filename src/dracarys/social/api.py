@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from dracarys.social.referrals.api import ROUTES as REFERRAL_ROUTES
+
+ROUTES: list[Any] = [*REFERRAL_ROUTES]

@@ -13,7 +13,8 @@ transaction), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, the consumer that sends them live to their users'
 pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and
-the demo seeder.
+the demo seeder; and digests of the M-Pesa numbers people pay with or are paid to
+(`mpesa_instrument_digests`, for the referral rules: equal digests, same number).
 The routes are `dracarys.wallet.api.ROUTES`."""
 
 from dracarys.wallet.balances.service import LIVE_TOPICS, publish_wallet_changes
@@ -76,7 +77,10 @@ from dracarys.wallet.events import (
     RefundIssued,
 )
 from dracarys.wallet.ledger.service import InsufficientFunds, expire_timed_out_transfers
-from dracarys.wallet.payment_details.service import seal_plain_payment_details
+from dracarys.wallet.payment_details.service import (
+    mpesa_instrument_digests,
+    seal_plain_payment_details,
+)
 from dracarys.wallet.payouts.mpesa import reconcile_payouts_in_flight, retry_due_payouts
 from dracarys.wallet.payouts.service import run_weekly_payouts
 
@@ -119,6 +123,7 @@ __all__ = [
     "fail_unopened_card_deposits",
     "hold_escrow",
     "issue_discount_code",
+    "mpesa_instrument_digests",
     "pay_mentor_bonuses",
     "previous_month",
     "publish_wallet_changes",
