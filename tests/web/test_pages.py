@@ -25,6 +25,7 @@ PAGES = [
     "/mentor",
     "/backtests",
     "/points",
+    "/referrals",
     "/mentors",
     "/wallet",
     "/account",

@@ -19,7 +19,7 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from dracarys.identity import Specialty
-from dracarys.web import account, kyc, learning, onboarding, sessions, wallet
+from dracarys.web import account, kyc, learning, onboarding, sessions, social, wallet
 from dracarys.web.render import STATIC_DIR, render_page
 
 
@@ -139,5 +139,6 @@ WEB_ROUTES: list[Any] = [
     *wallet.ROUTES,
     *sessions.ROUTES,
     *learning.ROUTES,
+    *social.ROUTES,
     static_files,
 ]

@@ -64,6 +64,7 @@ NAV = (
     NavLink("/mentors", "Mentors", "mentors", MEMBERS),
     NavLink("/sessions", "My sessions", "sessions", MEMBERS),
     NavLink("/points", "Points", "points", MEMBERS),
+    NavLink("/referrals", "Invite friends", "referrals", MEMBERS),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )

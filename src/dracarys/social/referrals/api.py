@@ -22,7 +22,7 @@ from dracarys.wire import Schema
 
 
 class ReferredBy(Schema, kw_only=True):
-    name: str
+    name: str | None  # None: no referral link followed in this browser, or too long ago
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str | None:

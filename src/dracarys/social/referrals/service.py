@@ -14,6 +14,7 @@ referral graph or too many of one referrer's referees from one network."""
 from __future__ import annotations
 
 import hashlib
+import io
 import ipaddress
 import secrets
 import uuid
@@ -25,7 +26,6 @@ import structlog
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from dracarys.db import Connection, transaction
-from dracarys.errors import NotFound
 from dracarys.identity import SignupContext, display_names
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
@@ -169,7 +169,11 @@ async def record_click(
 
 def qr_svg(platform: Platform, code: str) -> bytes:
     """The link as a QR code (SVG), for print and phones."""
-    return bytes(segno.make(referral_link(platform, code), error="m").svg_inline(scale=6).encode())
+    out = io.BytesIO()
+    segno.make(referral_link(platform, code), error="m").save(
+        out, kind="svg", scale=6, border=2, xmldecl=False, title="Referral link"
+    )
+    return out.getvalue()
 
 
 async def code_exists(platform: Platform, code: str) -> bool:
@@ -449,17 +453,17 @@ async def my_referrals(
     )
 
 
-async def referrer_of_click(platform: Platform, click_token: str | None) -> str:
+async def referrer_of_click(platform: Platform, click_token: str | None) -> str | None:
     """Who the attribution cookie would credit at sign-up (the sign-up page says so):
-    their name, or NotFound when the cookie names no live click."""
+    their name, or None when the cookie names no click within the window."""
     try:
         click_id = uuid.UUID(click_token or "")
     except ValueError:
-        raise NotFound("no referral link was followed in this browser") from None
+        return None
     async with platform.pool.acquire() as conn:
         click = await store.click(conn, click_id)
         window = timedelta(days=platform.settings.referral_attribution_days)
         if click is None or click.created_at < platform.clock.now() - window:
-            raise NotFound("no referral link was followed in this browser")
+            return None
         names = await display_names(conn, platform.settings, [click.referrer_id])
     return names.get(click.referrer_id, "A member")
