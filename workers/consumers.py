@@ -95,6 +95,17 @@ CONSUMERS: list[Consumer] = [
             conn, delivery.platform, batch
         ),
     ),
+    # A referred member's payments earn their affiliate; refunds and chargebacks reverse it.
+    Consumer(
+        name="social.affiliates",
+        topics=social.AFFILIATE_TOPICS,
+        handler=lambda conn, event, delivery: social.apply_affiliate_events(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: social.apply_affiliate_events(
+            conn, delivery.platform, batch
+        ),
+    ),
     Consumer(
         name="backtests.run",
         topics=frozenset({BACKTEST_REQUESTED}),

@@ -30,6 +30,7 @@ from workers.consumers import Consumer, consumers_for
 from workers.mentor_bonus_tasks import register_mentor_bonus_tasks
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.points_tasks import register_points_tasks
+from workers.social_tasks import register_social_tasks
 from workers.trading_tasks import register_trading_tasks
 from workers.wallet_tasks import register_wallet_tasks
 
@@ -135,4 +136,5 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_wallet_tasks(broker),
         **register_mentor_bonus_tasks(broker),
         **register_trading_tasks(broker),
+        **register_social_tasks(broker),
     }

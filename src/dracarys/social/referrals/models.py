@@ -5,7 +5,7 @@ rules as data."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -76,6 +76,15 @@ class Refusal(msgspec.Struct, frozen=True, kw_only=True):
 
     rule: FraudRuleCode
     detail: str
+
+
+class DayCount(msgspec.Struct, frozen=True, kw_only=True):
+    """One UTC day of a referrer's funnel."""
+
+    day: date
+    clicks: int = 0
+    signups: int = 0
+    conversions: int = 0
 
 
 class UtmTags(msgspec.Struct, frozen=True, kw_only=True):

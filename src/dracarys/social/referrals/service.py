@@ -33,6 +33,7 @@ from dracarys.social.events import ReferralCompleted
 from dracarys.social.referrals import store
 from dracarys.social.referrals.models import (
     REFUSAL_TEXT,
+    DayCount,
     FraudRule,
     FraudRuleCode,
     MyReferrals,
@@ -467,3 +468,29 @@ async def referrer_of_click(platform: Platform, click_token: str | None) -> str 
             return None
         names = await display_names(conn, platform.settings, [click.referrer_id])
     return names.get(click.referrer_id, "A member")
+
+
+# ---- what affiliates read of referrals -------------------------------------------------
+
+
+async def crediting_referral(conn: Connection, referee_id: uuid.UUID) -> Referral | None:
+    """The referral that credits the referee's payments to their referrer (none when it
+    was refused: a self-referral earns nobody anything)."""
+    referral = await store.referral_of(conn, referee_id)
+    if referral is None or referral.status is ReferralStatus.REFUSED:
+        return None
+    return referral
+
+
+async def funnel(conn: Connection, referrer_id: uuid.UUID) -> tuple[int, int, int]:
+    """Link visits, sign-ups and completed referrals, all time."""
+    counts = await store.status_counts(conn, referrer_id)
+    return (
+        await store.click_count(conn, referrer_id),
+        sum(counts.values()),
+        counts.get(ReferralStatus.COMPLETED, 0),
+    )
+
+
+async def daily_funnel(conn: Connection, referrer_id: uuid.UUID, since: datetime) -> list[DayCount]:
+    return await store.daily_funnel(conn, referrer_id, since)

@@ -10,6 +10,7 @@ from datetime import datetime
 from dracarys.db import Connection, record_or_none, records
 from dracarys.social.referrals.models import (
     Click,
+    DayCount,
     FraudRule,
     FraudRuleCode,
     Referral,
@@ -265,3 +266,30 @@ async def fraud_rules(conn: Connection) -> list[FraudRule]:
         "SELECT code, enabled, params, description FROM referral_fraud_rules ORDER BY code"
     )
     return records(FraudRule, rows)
+
+
+# ---- the funnel, per day ---------------------------------------------------------------
+
+
+async def daily_funnel(conn: Connection, referrer_id: uuid.UUID, since: datetime) -> list[DayCount]:
+    """Per UTC day since `since`: link visits, sign-ups and completed referrals."""
+    rows = await conn.fetch(
+        """WITH clicks AS (
+               SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+               FROM referral_clicks WHERE referrer_id = $1 AND created_at >= $2 GROUP BY 1
+           ), signups AS (
+               SELECT (signed_up_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+               FROM referrals WHERE referrer_id = $1 AND signed_up_at >= $2 GROUP BY 1
+           ), conversions AS (
+               SELECT (decided_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+               FROM referrals
+               WHERE referrer_id = $1 AND status = 'completed' AND decided_at >= $2 GROUP BY 1
+           )
+           SELECT day, coalesce(c.n, 0) AS clicks, coalesce(s.n, 0) AS signups,
+                  coalesce(v.n, 0) AS conversions
+           FROM clicks c FULL JOIN signups s USING (day) FULL JOIN conversions v USING (day)
+           ORDER BY day""",
+        referrer_id,
+        since,
+    )
+    return records(DayCount, rows)
