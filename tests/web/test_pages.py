@@ -26,6 +26,7 @@ PAGES = [
     "/backtests",
     "/points",
     "/referrals",
+    "/affiliate",
     "/mentors",
     "/wallet",
     "/account",

@@ -53,6 +53,7 @@ class NavLink:
 
 NAV = (
     NavLink("/staff", "Staff home", "staff", STAFF),
+    NavLink("/staff/affiliates", "Affiliates", "staff_affiliates", ("admin",)),
     NavLink("/onboarding", "Get started", "onboarding", MEMBERS),
     NavLink("/dashboard", "Paper trading", "dashboard", (*MEMBERS, "observer")),
     NavLink("/signals", "Signal feed", "signals", MEMBERS),
@@ -65,6 +66,7 @@ NAV = (
     NavLink("/sessions", "My sessions", "sessions", MEMBERS),
     NavLink("/points", "Points", "points", MEMBERS),
     NavLink("/referrals", "Invite friends", "referrals", MEMBERS),
+    NavLink("/affiliate", "Affiliate", "affiliate", MEMBERS),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )
