@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from taskiq import InMemoryBroker
 
 from dracarys.clock import ManualClock
 from dracarys.identity import Role, issue_access_token
@@ -21,9 +22,12 @@ from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.settings import Settings
 from dracarys.social import post_due_commissions
+from dracarys.wallet import release_due_escrows
 from dracarys.wallet.ledger import service as ledger
 from tests.conftest import FundWallet, make_settings
+from tests.mentorship.conftest import book
 from tests.social.conftest import drain, from_ip, sign_up
+from tests.social.test_referrals import WEDNESDAY_9_EAT
 from tests.support import AppClient, TestUser
 from tests.wallet.conftest import (  # noqa: F401 - fixtures
     current_originator,
@@ -33,6 +37,8 @@ from tests.wallet.conftest import (  # noqa: F401 - fixtures
 )
 from tests.wallet.simulators import provider_env
 from workers.social_tasks import weekly_payouts
+from workers.tasks import register_tasks
+from workers.wallet_tasks import _JOBS as wallet_jobs
 
 AFFILIATE_JOURNEY = frozenset({"social.referrals", "social.affiliates"})
 COURSE_MINOR = 580_000  # 5,000 KES net of VAT: a commission above the payout minimum
@@ -370,3 +376,43 @@ async def test_concurrent_deliveries_of_one_payment_accrue_one_commission(
     await asyncio.gather(*(drain(platform, AFFILIATE_JOURNEY) for _ in range(5)))
     await _commission(pool, affiliate.id)
     await _ledger_sound(pool)
+
+
+async def test_a_session_paid_into_escrow_earns_on_the_platforms_commission_when_released(
+    client: AppClient,
+    platform: Platform,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+    make_user,
+    make_mentor,
+    fund_wallet: FundWallet,
+) -> None:
+    affiliate = await _approved_affiliate(client, make_user, share_bps=5_000)
+    mentor = await make_mentor(price_minor=580_000)
+    _, member = await _referred_member(client, affiliate, fund_wallet)
+    booked = await book(client, member, mentor.types["one_on_one"], WEDNESDAY_9_EAT)
+    assert booked.status_code == 201, booked.text
+    await drain(platform, AFFILIATE_JOURNEY)
+    # Paid into escrow: nothing is earned until the platform keeps its commission.
+    assert await pool.fetchval("SELECT count(*) FROM affiliate_commissions") == 0
+    clock.advance(timedelta(days=4))
+    assert await release_due_escrows(platform) == 1
+    await drain(platform, AFFILIATE_JOURNEY)
+    escrow_id = booked.json()["escrow_id"]
+    fee = await pool.fetchval(
+        """SELECT amount_minor FROM ledger_transfers
+           WHERE reference = $1 AND code = 'platform_commission'""",
+        escrow_id,
+    )
+    commission = await _commission(pool, affiliate.id)
+    assert (commission["source"], str(commission["payment_id"])) == ("escrow", escrow_id)
+    assert (commission["fee_minor"], commission["amount_minor"]) == (fee, fee // 2)
+    await _ledger_sound(pool)
+
+
+def test_the_commission_jobs_are_scheduled() -> None:
+    tasks = register_tasks(InMemoryBroker())
+    assert tasks["social.post_due_commissions"].labels["schedule"] == [{"cron": "*/10 * * * *"}]
+    # The weekly payout run is the composed one: mentors, then affiliates.
+    assert tasks["wallet.weekly_payouts"].labels["schedule"] == [{"cron": "0 6 * * 1"}]
+    assert wallet_jobs["wallet.weekly_payouts"][0] is weekly_payouts

@@ -57,7 +57,8 @@ def _device_cookie(
 @get(
     "/r/{code:str}",
     operation_id="followReferralLink",
-    tags=["social"],
+    # A browser route (a redirect with cookies), not part of the JSON API.
+    include_in_schema=False,
     summary="A referral link: record the visit and go on to sign-up",
     status_code=HTTP_302_FOUND,
 )
@@ -96,7 +97,7 @@ async def follow_referral_link(
 @get(
     "/r/{code:str}/qr.svg",
     operation_id="referralLinkQrCode",
-    tags=["social"],
+    include_in_schema=False,
     summary="A referral link as a QR code (SVG)",
     media_type="image/svg+xml",
     cache_control=CacheControlHeader(max_age=86_400),
