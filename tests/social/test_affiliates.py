@@ -175,6 +175,10 @@ async def test_a_commission_is_paid_in_the_weekly_run_and_reversed_by_a_later_re
         "debits_pending": 0,
         "debits_posted": 0,
     }
+    history = await client.get(f"/api/v1/wallets/{affiliate.id}/history", headers=affiliate.headers)
+    assert [i["label"] for i in history.json()["items"]] == [
+        "Affiliate commission (pending until the refund window closes)"
+    ]
     await _ledger_sound(pool)
     await drain(platform, AFFILIATE_JOURNEY)  # a redelivery earns nothing twice
     await _commission(pool, affiliate.id)
