@@ -4,12 +4,12 @@ the cookie would credit (for the sign-up page), and the member's own referrals."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
@@ -63,21 +63,24 @@ def _device_cookie(
     status_code=HTTP_302_FOUND,
 )
 async def follow_referral_link(
-    code: FromPath[str],
-    platform: NamedDependency[Platform],
-    request: Request[Any, Any, Any],
-    utm_source: FromQuery[str | None] = None,
-    utm_medium: FromQuery[str | None] = None,
-    utm_campaign: FromQuery[str | None] = None,
-    utm_term: FromQuery[str | None] = None,
-    utm_content: FromQuery[str | None] = None,
-    next_path: Annotated[str | None, QueryParameter(name="next")] = None,
+    code: FromPath[str], platform: NamedDependency[Platform], request: Request[Any, Any, Any]
 ) -> Redirect:
+    """Query: `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content` (kept
+    as given, cut at 200 characters) and `next` (a path on this site). Read from the query
+    string as is, not declared one by one: this is a campaign's hot path, and a link's tags
+    are never refused."""
+    query = request.query_params
     device_token, device_cookie = _device_cookie(platform, request)
     click_id = await service.record_click(
         platform,
         code=code,
-        utm=service.utm_tags(utm_source, utm_medium, utm_campaign, utm_term, utm_content),
+        utm=service.utm_tags(
+            query.get("utm_source"),
+            query.get("utm_medium"),
+            query.get("utm_campaign"),
+            query.get("utm_term"),
+            query.get("utm_content"),
+        ),
         ip=_client_ip(request),
         device_token=device_token,
     )
@@ -87,7 +90,7 @@ async def follow_referral_link(
         window_s = platform.settings.referral_attribution_days * 86_400
         cookies.append(_cookie(platform, service.ATTRIBUTION_COOKIE, str(click_id), window_s))
     return Redirect(
-        service.same_origin_path(next_path),
+        service.same_origin_path(query.get("next")),
         status_code=HTTP_302_FOUND,
         cookies=cookies,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
