@@ -216,6 +216,18 @@ async def test_a_self_referral_from_the_referrers_device_is_refused_with_its_rea
     page = (await client.get("/api/v1/referrals/me", headers=referrer.headers)).json()
     assert page["referees"][0]["refusal"] == "signed up from a device you use"
     assert page["refused"] == 1
+    # Staff see the rule and what it found; members may not.
+    admin = await make_user(role=Role.ADMIN)
+    [refused] = (await client.get("/api/v1/referrals/refused", headers=admin.headers)).json()
+    assert (refused["rule"], refused["referrer"], refused["referee"]) == (
+        "shared_device",
+        "Test Mentee",
+        "Referee",
+    )
+    assert refused["detail"].startswith("device ")
+    assert refused["rule_description"].startswith("The referee signed up or paid from a device")
+    member_view = await client.get("/api/v1/referrals/refused", headers=referrer.headers)
+    assert member_view.status_code == 403
 
     await fund_wallet(referee_id, "KES", 1_000_000)
     booked = await book(client, referee, mentor.types["one_on_one"], WEDNESDAY_9_EAT)

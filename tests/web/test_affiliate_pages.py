@@ -63,7 +63,33 @@ async def test_apply_approve_and_the_dashboard_with_earnings_and_charts(
     await expect(page.locator("#status-text")).to_contain_text("waiting for a decision")
     await screenshot(page, "affiliate_applied")
 
-    # An admin approves it with terms on the staff page.
+    # Someone signs up through the link with a throwaway address: refused, with its reason.
+    async with platform_of(live_server, tmp_path) as platform:
+        throwaway = await create_user(
+            platform.pool, platform.settings, platform.clock, email="x@mailinator.com"
+        )
+        click_id = await referrals.record_click(
+            platform,
+            code=await _code(platform, member.id),
+            utm=referrals.utm_tags(None, None, None, None, None),
+            ip="192.0.2.60",
+            device_token=None,
+        )
+        async with platform.pool.acquire() as conn, conn.transaction():
+            await attribute_signup(
+                conn,
+                platform,
+                SignupContext(
+                    user_id=throwaway.id,
+                    email=throwaway.email,
+                    source_ip="192.0.2.60",
+                    user_agent="test",
+                    cookies={referrals.ATTRIBUTION_COOKIE: str(click_id)},
+                    at=platform.clock.now(),
+                ),
+            )
+
+    # An admin approves it with terms on the staff page, where the refusal shows too.
     staff_context = await browser.new_context(viewport={"width": 1280, "height": 900})
     staff = await staff_context.new_page()
     await staff.goto(f"{live_server.url}/signin?next=/staff/affiliates")
@@ -75,6 +101,10 @@ async def test_apply_approve_and_the_dashboard_with_earnings_and_charts(
     await staff.wait_for_url(f"{live_server.url}/staff/affiliates")
     await expect(staff.locator("#applications")).to_contain_text("Amani Affiliate")
     await expect(staff.locator("#applications")).to_contain_text("Forex beginners")
+    refusal = staff.locator("#refused-rows tr").first
+    await expect(refusal).to_contain_text("Amani Affiliate")
+    await expect(refusal).to_contain_text("throwaway e-mail domain")
+    await expect(refusal).to_contain_text("domain mailinator.com")
     await assert_accessible(staff, "affiliate applications")
     await screenshot(staff, "staff_affiliate_applications")
     await staff.get_by_label("Share of the platform's fee (%)").fill("25")
@@ -143,8 +173,8 @@ async def test_apply_approve_and_the_dashboard_with_earnings_and_charts(
     await expect(page.get_by_label("Your link")).to_have_value(
         f"{live_server.url}/r/{await _code_of(live_server, tmp_path, member.id)}"
     )
-    await expect(page.locator("#clicks")).to_have_text("2")
-    await expect(page.locator("#signups")).to_have_text("1")
+    await expect(page.locator("#clicks")).to_have_text("3")
+    await expect(page.locator("#signups")).to_have_text("2")  # one of them refused
     earnings = page.locator("#earnings-rows tr").first
     # 5,000 KES net of VAT per course: 1,250 KES each, one pending and one payable.
     await expect(earnings).to_contain_text("KES")

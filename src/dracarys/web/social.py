@@ -32,9 +32,10 @@ def affiliate_page() -> Response[str]:
     sync_to_thread=False,
 )
 def staff_affiliates_page() -> Response[str]:
-    """Admins approve affiliate applications with terms, or reject them."""
+    """Admins approve affiliate applications with terms, or reject them, and review the
+    referrals the fraud rules refused."""
     return render_page(
-        "staff_affiliates.html", page="staff_affiliates", title="Affiliate applications"
+        "staff_affiliates.html", page="staff_affiliates", title="Affiliates and referrals"
     )
 
 

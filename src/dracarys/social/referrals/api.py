@@ -14,10 +14,10 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
 from dracarys.errors import NotFound
-from dracarys.identity import CurrentUser, authenticated
+from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.social.referrals import service
-from dracarys.social.referrals.models import MyReferrals
+from dracarys.social.referrals.models import MyReferrals, RefusedReferralView
 from dracarys.wire import Schema
 
 
@@ -146,4 +146,21 @@ async def my_referrals(
     return Response(body, cookies=[device_cookie] if device_cookie else [])
 
 
-ROUTES: list[Any] = [follow_referral_link, referral_qr_code, referral_attribution, my_referrals]
+@get(
+    "/api/v1/referrals/refused",
+    operation_id="listRefusedReferrals",
+    tags=["social", "admin"],
+    guards=[requires_role(Role.ADMIN)],
+    summary="Referrals a fraud rule refused, newest first, with what the rule found",
+)
+async def refused_referrals(platform: NamedDependency[Platform]) -> list[RefusedReferralView]:
+    return await service.refused_referrals(platform)
+
+
+ROUTES: list[Any] = [
+    follow_referral_link,
+    referral_qr_code,
+    referral_attribution,
+    my_referrals,
+    refused_referrals,
+]

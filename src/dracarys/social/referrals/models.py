@@ -125,6 +125,28 @@ class ReferrerView(Schema, kw_only=True):
     signed_up_at: datetime
 
 
+class RefusedReferral(msgspec.Struct, frozen=True, kw_only=True):
+    referee_id: uuid.UUID
+    referrer_id: uuid.UUID
+    refusal_rule: FraudRuleCode
+    refusal_detail: str | None
+    rule_description: str
+    signed_up_at: datetime
+    decided_at: datetime
+
+
+class RefusedReferralView(Schema, kw_only=True):
+    """A refusal as staff review it: the rule, what it found, who and when."""
+
+    referrer: str
+    referee: str
+    rule: FraudRuleCode
+    rule_description: str
+    detail: str | None
+    signed_up_at: datetime
+    decided_at: datetime
+
+
 class MyReferrals(Schema, kw_only=True):
     code: str
     link: str

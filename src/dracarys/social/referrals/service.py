@@ -42,6 +42,7 @@ from dracarys.social.referrals.models import (
     ReferralStatus,
     ReferrerView,
     Refusal,
+    RefusedReferralView,
     UtmTags,
 )
 from dracarys.wallet import mpesa_instrument_digests
@@ -60,6 +61,7 @@ CLUSTER_PREFIX_V6 = 48
 _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 _CODE_LENGTH = 8
 REFEREES_SHOWN = 200
+REFUSALS_SHOWN = 200
 _UTM_MAX = 200
 
 
@@ -468,6 +470,29 @@ async def referrer_of_click(platform: Platform, click_token: str | None) -> str 
             return None
         names = await display_names(conn, platform.settings, [click.referrer_id])
     return names.get(click.referrer_id, "A member")
+
+
+async def refused_referrals(platform: Platform) -> list[RefusedReferralView]:
+    """The newest refusals, for staff: which rule, what it found, between whom."""
+    async with platform.pool.acquire() as conn:
+        found = await store.refused(conn, REFUSALS_SHOWN)
+        names = await display_names(
+            conn,
+            platform.settings,
+            {r.referee_id for r in found} | {r.referrer_id for r in found},
+        )
+    return [
+        RefusedReferralView(
+            referrer=names.get(r.referrer_id, "A member"),
+            referee=names.get(r.referee_id, "A member"),
+            rule=r.refusal_rule,
+            rule_description=r.rule_description,
+            detail=r.refusal_detail,
+            signed_up_at=r.signed_up_at,
+            decided_at=r.decided_at,
+        )
+        for r in found
+    ]
 
 
 # ---- what affiliates read of referrals -------------------------------------------------

@@ -15,6 +15,7 @@ from dracarys.social.referrals.models import (
     FraudRuleCode,
     Referral,
     ReferralStatus,
+    RefusedReferral,
     UtmTags,
 )
 
@@ -256,6 +257,17 @@ async def referees_in_cluster(
         other_than,
     )
     return count
+
+
+async def refused(conn: Connection, limit: int) -> list[RefusedReferral]:
+    rows = await conn.fetch(
+        """SELECT r.referee_id, r.referrer_id, r.refusal_rule, r.refusal_detail,
+                  f.description AS rule_description, r.signed_up_at, r.decided_at
+           FROM referrals r JOIN referral_fraud_rules f ON f.code = r.refusal_rule
+           WHERE r.status = 'refused' ORDER BY r.decided_at DESC LIMIT $1""",
+        limit,
+    )
+    return records(RefusedReferral, rows)
 
 
 # ---- fraud rules -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Admins' queue of affiliate applications: approve with terms (percent of the platform's
-// fee, months) or reject with a reason, through /api/v1/affiliates/{id}/decision.
+// fee, months) or reject with a reason, through /api/v1/affiliates/{id}/decision; and the
+// referrals the fraud rules refused, with what each rule found.
 
 import { api } from "../api.js";
-import { byId, el, flash, signedInShell, when } from "../ui.js";
+import { byId, el, fillTable, flash, signedInShell, when } from "../ui.js";
 
 function decisionForm(application) {
   const id = application.user_id;
@@ -37,7 +38,19 @@ function decisionForm(application) {
     el("button", { type: "button", onclick: () => decide("reject") }, `Reject ${application.name}`));
 }
 
+async function loadRefused() {
+  const refused = await api("/api/v1/referrals/refused");
+  fillTable(byId("refused-rows"), refused.map((r) => el("tr", {},
+    el("td", {}, when(r.decided_at)),
+    el("td", {}, r.referrer),
+    el("td", {}, r.referee),
+    el("td", {}, r.rule_description),
+    el("td", {}, r.detail || "—"))),
+  "No referral has been refused.");
+}
+
 async function load() {
+  await loadRefused();
   const applications = await api("/api/v1/affiliates/applications");
   const list = byId("applications");
   list.replaceChildren(...applications.map(decisionForm));
