@@ -91,6 +91,28 @@ CONSUMERS: list[Consumer] = [
         handler=lambda conn, event, _: social.record_badges_earned(conn, [event]),
         batch_handler=lambda conn, batch, _: social.record_badges_earned(conn, batch),
     ),
+    # A referee's first paid session decides their referral; sign-ins are sightings.
+    Consumer(
+        name="social.referrals",
+        topics=social.REFERRAL_TOPICS,
+        handler=lambda conn, event, delivery: social.apply_referral_events(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: social.apply_referral_events(
+            conn, delivery.platform, batch
+        ),
+    ),
+    # A referred member's payments earn their affiliate; refunds and chargebacks reverse it.
+    Consumer(
+        name="social.affiliates",
+        topics=social.AFFILIATE_TOPICS,
+        handler=lambda conn, event, delivery: social.apply_affiliate_events(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: social.apply_affiliate_events(
+            conn, delivery.platform, batch
+        ),
+    ),
     Consumer(
         name="backtests.run",
         topics=frozenset({BACKTEST_REQUESTED}),

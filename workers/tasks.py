@@ -137,4 +137,5 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_wallet_tasks(broker),
         **register_mentor_bonus_tasks(broker),
         **register_trading_tasks(broker),
+        **register_social_tasks(broker),
     }

@@ -18,11 +18,13 @@ from dracarys.db import Connection
 from dracarys.outbox import Event
 from dracarys.platform import Platform
 from workers.broker import PlatformJob, register_cron_jobs
+from workers.social_tasks import weekly_payouts
 
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
     "wallet.release_due_escrows": (wallet.release_due_escrows, "*/5 * * * *"),
     "wallet.release_due_holdbacks": (wallet.release_due_holdbacks, "19 * * * *"),
-    "wallet.weekly_payouts": (wallet.run_weekly_payouts, "0 6 * * 1"),
+    # Mentors' balances and affiliates' commissions (see `workers.social_tasks`).
+    "wallet.weekly_payouts": (weekly_payouts, "0 6 * * 1"),
     "wallet.retry_payouts": (wallet.retry_due_payouts, "*/10 * * * *"),
     "wallet.reconcile_payouts": (wallet.reconcile_payouts_in_flight, "*/5 * * * *"),
     "wallet.settle_stale_mpesa": (wallet.settle_stale_mpesa_deposits, "*/2 * * * *"),

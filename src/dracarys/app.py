@@ -26,7 +26,12 @@ from dracarys.db import open_database
 from dracarys.edge import EdgeRequest, refuse_malformed_request
 from dracarys.errors import EXCEPTION_HANDLERS
 from dracarys.idempotency import IDEMPOTENCY_DEPENDENCY
-from dracarys.identity import AccessMiddleware, build_session_cache, provide_current_user
+from dracarys.identity import (
+    AccessMiddleware,
+    SignupHooks,
+    build_session_cache,
+    provide_current_user,
+)
 from dracarys.observability import (
     configure_logging,
     request_middleware,
@@ -45,6 +50,7 @@ from dracarys.realtime import (
 )
 from dracarys.routes import ROUTE_HANDLERS
 from dracarys.settings import Settings, load_settings
+from dracarys.social import attribute_signup
 from dracarys.trading import may_watch_signals, portfolio_viewers
 from dracarys.upgrade import upgrade_database
 from dracarys.web.render import with_error_pages
@@ -79,6 +85,15 @@ def platform_channel_policies() -> dict[ChannelKind, ChannelPolicy]:
         ChannelKind.SIGNALS: signal_feed_policy(may_watch_signals),
         ChannelKind.PORTFOLIO: portfolio_policy(portfolio_viewers),
     }
+
+
+# What other domains do inside a sign-up's transaction: a referral link's cookie maps
+# the new account to its referrer.
+SIGNUP_HOOKS = SignupHooks(hooks=(attribute_signup,))
+
+
+def provide_signup_hooks() -> SignupHooks:
+    return SIGNUP_HOOKS
 
 
 def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
@@ -164,6 +179,7 @@ def create_app(
             "platform": Provide(provide_platform, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
             "idempotency_key": IDEMPOTENCY_DEPENDENCY,
+            "signup_hooks": Provide(provide_signup_hooks, sync_to_thread=False),
         },
         exception_handlers=with_error_pages(EXCEPTION_HANDLERS),
         request_class=EdgeRequest,

@@ -228,6 +228,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     points_rules_cache_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
     # Section-14 e-mails on awards (lessons, assessments, follows, sign-up, money awards).
     points_email_on_award: bool = True
+    # Referrals (see dracarys.social.referrals): how long after a visit of a referral
+    # link a sign-up is credited to it (the cookie lives as long).
+    referral_attribution_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    # Affiliates' default terms (an admin may set others on approval): this share of the
+    # platform's fee on each payment of a referred member, for this many months after
+    # their sign-up; a commission becomes payable this many days after the payment.
+    affiliate_share_bps: Annotated[int, msgspec.Meta(ge=1, le=5_000)] = 2_000
+    affiliate_months: Annotated[int, msgspec.Meta(ge=1, le=60)] = 12
+    affiliate_refund_window_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 14
     # Paper trading (see dracarys.trading): leverage cap of non-novice accounts, the
     # embedded mode's market feed (replay of data/sample_daily.csv, synthetic, or off),
     # its speed in market seconds per wall second (86,400 = one trading day a second),

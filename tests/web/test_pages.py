@@ -29,6 +29,8 @@ PAGES = [
     "/points",
     "/shares",
     "/social",
+    "/referrals",
+    "/affiliate",
     "/mentors",
     "/wallet",
     "/account",

@@ -21,6 +21,9 @@ profiles, audit. This is all of identity other code may use.
 - Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`, `rating_with_prior`), for
   rankings that shrink ratings the same way; the demo accounts other demo seeders build
   on.
+- What other domains do inside a sign-up's transaction: a `SignupHook` receives a
+  `SignupContext` (the account, the request's cookies, address and agent); the
+  composition root hands the sign-up handlers their `SignupHooks`.
 - The events identity writes, each a payload struct with its topic (`events.py`)."""
 
 from dracarys.identity.access import (
@@ -93,6 +96,7 @@ from dracarys.identity.personal import (
 )
 from dracarys.identity.profiles.service import PRIOR_MEAN, PRIOR_RATINGS, tax_country
 from dracarys.identity.session_cache import LoginSessionCache, build_session_cache
+from dracarys.identity.signup_hooks import SignupContext, SignupHook, SignupHooks
 from dracarys.identity.stepup import StepUpRequired, require_step_up
 
 __all__ = [
@@ -122,6 +126,9 @@ __all__ = [
     "ProfileCompleted",
     "Role",
     "ShippingAddress",
+    "SignupContext",
+    "SignupHook",
+    "SignupHooks",
     "SocialPlatform",
     "Specialty",
     "StepUpRequired",

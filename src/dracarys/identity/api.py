@@ -59,6 +59,7 @@ from dracarys.identity.recovery import api as recovery_api
 from dracarys.identity.sessions import api as sessions_api
 from dracarys.identity.sessions import oidc
 from dracarys.identity.sessions import service as sessions
+from dracarys.identity.signup_hooks import SignupHooks, SignupRequest
 from dracarys.identity.throttle import DEVICE_COOKIE, DEVICE_TOKEN_TTL
 from dracarys.identity.verification import service as verification
 from dracarys.platform import Platform
@@ -91,9 +92,17 @@ class AuthController(Controller):
         self,
         data: JSONBody[SignupInput],
         platform: NamedDependency[Platform],
+        signup_hooks: NamedDependency[SignupHooks],
         request: Request[Any, Any, Any],
     ) -> SignupResult:
-        return await service.signup(platform, data, source_ip(request))
+        address = source_ip(request)
+        return await service.signup(
+            platform,
+            data,
+            address,
+            request=SignupRequest.of(request, address),
+            hooks=signup_hooks,
+        )
 
     @post("/login", operation_id="login", status_code=HTTP_200_OK, summary="Sign in")
     async def login(
@@ -287,15 +296,18 @@ class AuthController(Controller):
         provider: FromPath[str],
         data: JSONBody[OidcCallbackInput],
         platform: NamedDependency[Platform],
+        signup_hooks: NamedDependency[SignupHooks],
         request: Request[Any, Any, Any],
     ) -> TokenPair:
+        address = source_ip(request)
         return await oidc.finish_sign_in(
             platform,
             provider,
             code=data.code,
             state=data.state,
-            source_ip=source_ip(request),
+            source_ip=address,
             user_agent=request.headers.get("user-agent"),
+            signup=(SignupRequest.of(request, address), signup_hooks),
         )
 
 

@@ -16,6 +16,12 @@ from dracarys.identity.audit.service import record_audit
 from dracarys.identity.models import Me, SignupInput, SignupResult
 from dracarys.identity.passwords import check_password_policy, hash_password
 from dracarys.identity.personal import personal_data_cipher
+from dracarys.identity.signup_hooks import (
+    NO_SIGNUP_HOOKS,
+    SignupContext,
+    SignupHooks,
+    SignupRequest,
+)
 from dracarys.identity.verification.service import (
     normalize_email,
     normalize_phone,
@@ -25,7 +31,15 @@ from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 
-async def signup(platform: Platform, data: SignupInput, source_ip: str | None) -> SignupResult:
+async def signup(
+    platform: Platform,
+    data: SignupInput,
+    source_ip: str | None,
+    *,
+    request: SignupRequest | None = None,
+    hooks: SignupHooks = NO_SIGNUP_HOOKS,
+) -> SignupResult:
+    """`hooks` run inside the sign-up's transaction with what `request` carried."""
     email = normalize_email(data.email)
     phone = normalize_phone(data.phone) if data.phone else None
     check_password_policy(data.password, email=email)
@@ -51,6 +65,18 @@ async def signup(platform: Platform, data: SignupInput, source_ip: str | None) -
             await emit_event(conn, events.UserSignedUp(user_id=user_id))
             await record_audit(
                 conn, user_id, "user.signup", f"user:{user_id}", source_ip, {}, at=now
+            )
+            await hooks.run(
+                conn,
+                platform,
+                SignupContext(
+                    user_id=user_id,
+                    email=email,
+                    source_ip=source_ip,
+                    user_agent=request.user_agent if request else None,
+                    cookies=request.cookies if request else {},
+                    at=now,
+                ),
             )
     except asyncpg.UniqueViolationError as exc:
         field = "phone" if "phone" in (exc.constraint_name or "") else "email"

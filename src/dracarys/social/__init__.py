@@ -8,10 +8,27 @@ what this module exports: the topics it produces (points awards them); the share
 page (`share_page`, for the web route at `/s/{token}`); the consumer that learns which
 badges members hold from points' `badge.earned` (`record_badges_earned`, topic
 `BADGE_EARNED_TOPIC`), so a badge is shared only by someone who earned it; the scheduled
-re-check of verified follows (`recheck_follows`, run by the workers' cron); and the
-platforms' sandbox `dracarys up` serves when no social OAuth client is configured
-(`social_sandbox_for`, `SocialSandbox`, under `SOCIAL_SANDBOX_PATH`)."""
+re-check of verified follows (`recheck_follows`, run by the workers' cron); the platforms'
+sandbox `dracarys up` serves when no social OAuth client is configured
+(`social_sandbox_for`, `SocialSandbox`, under `SOCIAL_SANDBOX_PATH`); the sign-up hook
+that maps a referral link's cookie to the new account (`attribute_signup`, handed to
+identity by the composition root); the consumers of the topics referrals and affiliates
+read (`apply_referral_events` for `REFERRAL_TOPICS`, `apply_affiliate_events` for
+`AFFILIATE_TOPICS`); and the affiliate commissions' scheduled steps
+(`post_due_commissions`, and around the wallet's weekly payouts `commissions_owed` and
+`record_commission_payouts`)."""
 
+from dracarys.social.affiliates.service import (
+    commissions_owed,
+    post_due_commissions,
+    record_commission_payouts,
+)
+from dracarys.social.consumers import (
+    AFFILIATE_TOPICS,
+    REFERRAL_TOPICS,
+    apply_affiliate_events,
+    apply_referral_events,
+)
 from dracarys.social.events import (
     REFERRAL_COMPLETED,
     SOCIAL_FOLLOW_REVOKED,
@@ -22,6 +39,7 @@ from dracarys.social.events import (
     PostShared,
     ReferralCompleted,
 )
+from dracarys.social.referrals.service import attribute_signup
 from dracarys.social.sharing.models import SharePage
 from dracarys.social.sharing.service import (
     BADGE_EARNED_TOPIC,
@@ -36,8 +54,10 @@ from dracarys.social.verification.sandbox import (
 from dracarys.social.verification.service import recheck_follows
 
 __all__ = [
+    "AFFILIATE_TOPICS",
     "BADGE_EARNED_TOPIC",
     "REFERRAL_COMPLETED",
+    "REFERRAL_TOPICS",
     "SOCIAL_FOLLOW_REVOKED",
     "SOCIAL_FOLLOW_VERIFIED",
     "SOCIAL_POST_SHARED",
@@ -48,8 +68,14 @@ __all__ = [
     "ReferralCompleted",
     "SharePage",
     "SocialSandbox",
+    "apply_affiliate_events",
+    "apply_referral_events",
+    "attribute_signup",
+    "commissions_owed",
+    "post_due_commissions",
     "recheck_follows",
     "record_badges_earned",
+    "record_commission_payouts",
     "share_page",
     "social_sandbox_for",
 ]

@@ -13,7 +13,11 @@ quote, used inside a purchase's own transaction), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, the consumer that sends them live to their users'
 pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and
-the demo seeder.
+the demo seeder; and digests of the M-Pesa numbers people pay with or are paid to
+(`mpesa_instrument_digests`, for the referral rules: equal digests, same number); and
+affiliate commissions, inside the caller's transaction (`platform_fee_of` a payment, then
+`accrue_commission` as a pending transfer, `settle_commission` to post or void it,
+`claw_back_commission` after a refund) and paid in the weekly run (`pay_commissions`).
 The routes are `dracarys.wallet.api.ROUTES`."""
 
 from dracarys.wallet.balances.service import LIVE_TOPICS, publish_wallet_changes
@@ -21,10 +25,14 @@ from dracarys.wallet.charges.models import PaymentQuote
 from dracarys.wallet.charges.service import quote_payment
 from dracarys.wallet.credits.models import MentorMonth
 from dracarys.wallet.credits.service import (
+    accrue_commission,
+    claw_back_commission,
     credit_points_conversion,
     credit_redeemed_points,
     pay_mentor_bonuses,
+    platform_fee_of,
     previous_month,
+    settle_commission,
 )
 from dracarys.wallet.demo import seed_wallet_demo
 from dracarys.wallet.deposits.service import (
@@ -77,9 +85,12 @@ from dracarys.wallet.events import (
     RefundIssued,
 )
 from dracarys.wallet.ledger.service import InsufficientFunds, expire_timed_out_transfers
-from dracarys.wallet.payment_details.service import seal_plain_payment_details
+from dracarys.wallet.payment_details.service import (
+    mpesa_instrument_digests,
+    seal_plain_payment_details,
+)
 from dracarys.wallet.payouts.mpesa import reconcile_payouts_in_flight, retry_due_payouts
-from dracarys.wallet.payouts.service import run_weekly_payouts
+from dracarys.wallet.payouts.service import pay_commissions, run_weekly_payouts
 
 __all__ = [
     "CHARGEBACK_CLOSED",
@@ -111,7 +122,9 @@ __all__ = [
     "PointsCreditLanded",
     "PurchaseKind",
     "RefundIssued",
+    "accrue_commission",
     "check_discount_code",
+    "claw_back_commission",
     "credit_points_conversion",
     "credit_redeemed_points",
     "discount_code",
@@ -121,7 +134,10 @@ __all__ = [
     "hold_escrow",
     "issue_discount_code",
     "move_escrow_release",
+    "mpesa_instrument_digests",
+    "pay_commissions",
     "pay_mentor_bonuses",
+    "platform_fee_of",
     "previous_month",
     "publish_wallet_changes",
     "quote_payment",
@@ -136,5 +152,6 @@ __all__ = [
     "seal_plain_payment_details",
     "seed_wallet_demo",
     "set_mentor_contract",
+    "settle_commission",
     "settle_stale_mpesa_deposits",
 ]

@@ -32,6 +32,12 @@ from dracarys.identity.models import OidcStart, SignInProvider, TokenPair
 from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.identity.sessions import store as sessions_store
 from dracarys.identity.sessions.service import TWO_FACTOR_ROLES, end_all_sessions, open_session
+from dracarys.identity.signup_hooks import (
+    NO_SIGNUP_HOOKS,
+    SignupContext,
+    SignupHooks,
+    SignupRequest,
+)
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
@@ -282,7 +288,9 @@ async def finish_sign_in(
     source_ip: str | None,
     user_agent: str | None,
     http: httpx.AsyncClient | None = None,
+    signup: tuple[SignupRequest, SignupHooks] | None = None,
 ) -> TokenPair:
+    """A first sign-in creates the account, running `signup`'s hooks in its transaction."""
     config = provider_config(platform.settings, provider)
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
@@ -345,6 +353,19 @@ async def finish_sign_in(
                 )
                 await store.insert_profile(conn, user_id, now)
                 await emit_event(conn, events.UserSignedUp(user_id=user_id))
+                request, hooks = signup or (None, NO_SIGNUP_HOOKS)
+                await hooks.run(
+                    conn,
+                    platform,
+                    SignupContext(
+                        user_id=user_id,
+                        email=email,
+                        source_ip=source_ip,
+                        user_agent=user_agent,
+                        cookies=request.cookies if request else {},
+                        at=now,
+                    ),
+                )
                 if verified:
                     await emit_event(conn, events.UserEmailVerified(user_id=user_id))
                 action = "auth.oidc_signup"

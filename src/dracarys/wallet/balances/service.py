@@ -128,6 +128,8 @@ _LABELS = {
     "chargeback_released": "Card dispute won: hold released",
     "points_credit": "Points converted to credit",
     "mentor_bonus": "Mentor bonus",
+    "affiliate_commission": "Affiliate commission",
+    "affiliate_commission_clawback": "Affiliate commission reversed (refund or chargeback)",
     "expired": "Reservation expired: money returned",
 }
 
@@ -135,6 +137,8 @@ _LABELS = {
 def history_label(code: str, kind: TransferKind) -> str:
     if code == "deposit" and kind is TransferKind.PENDING:
         return "Top-up awaiting payment"
+    if code == "affiliate_commission" and kind is TransferKind.PENDING:
+        return "Affiliate commission (pending until the refund window closes)"
     return _LABELS.get(code, code.replace("_", " ").capitalize())
 
 

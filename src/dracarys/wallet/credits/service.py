@@ -181,3 +181,116 @@ def previous_month(now: datetime) -> str:
     first = now.astimezone(UTC).replace(day=1)
     last_month = first - timedelta(days=1)
     return f"{last_month.year}-{last_month.month:02d}"
+
+
+# ---- affiliate commissions ------------------------------------------------------------
+
+# Where the platform's fee on a payment is booked: an escrow's commission leg, a charge's
+# sale (net of VAT).
+_FEE_CODES = ("platform_commission", "charge_sale")
+COMMISSION = "affiliate_commission"
+COMMISSION_CLAWBACK = "affiliate_commission_clawback"
+
+
+async def platform_fee_of(conn: Connection, payment_id: uuid.UUID) -> int:
+    """What the platform kept of a payment (a charge or an escrow), net of VAT."""
+    return await ledger.amount_moved(conn, str(payment_id), _FEE_CODES)
+
+
+async def accrue_commission(
+    conn: Connection,
+    *,
+    commission_id: uuid.UUID,
+    affiliate_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    now: datetime,
+) -> uuid.UUID:
+    """A commission as a pending transfer from platform revenue to the affiliate's wallet
+    (theirs to see, not to spend, until `settle_commission` posts it); its id. Once per
+    commission id."""
+    if amount_minor <= 0:
+        raise InvalidInput("a commission is a positive amount", field="amount_minor")
+    transfer = await ledger.open_pending(
+        conn,
+        idempotency_key=f"commission:{commission_id}:pending",
+        code=COMMISSION,
+        debit_account_id=await ledger.platform_account(
+            conn, AccountCode.PLATFORM_REVENUE, currency, now
+        ),
+        credit_account_id=await ledger.wallet_account(conn, affiliate_id, currency, now),
+        amount_minor=amount_minor,
+        currency=currency,
+        reference=str(commission_id),
+        now=now,
+    )
+    return transfer.id
+
+
+async def settle_commission(
+    conn: Connection,
+    commission_id: uuid.UUID,
+    transfer_id: uuid.UUID,
+    *,
+    pay: bool,
+    now: datetime,
+    amount_minor: int | None = None,
+) -> None:
+    """Post a pending commission (payable: the refund window closed), `amount_minor` of it
+    when refunds took part (the rest goes back to platform revenue), or void it (refunds
+    or a chargeback took all of it). Either happens once."""
+    if pay:
+        await ledger.post_pending(
+            conn,
+            transfer_id,
+            idempotency_key=f"commission:{commission_id}:post",
+            code=COMMISSION,
+            now=now,
+            amount_minor=amount_minor,
+            reference=str(commission_id),
+        )
+    else:
+        await ledger.void_pending(
+            conn,
+            transfer_id,
+            idempotency_key=f"commission:{commission_id}:void",
+            code=COMMISSION,
+            now=now,
+            reference=str(commission_id),
+        )
+
+
+async def claw_back_commission(
+    conn: Connection,
+    *,
+    commission_id: uuid.UUID,
+    reversal_id: str,
+    affiliate_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    now: datetime,
+) -> int:
+    """Take back up to `amount_minor` of a posted commission from the affiliate's wallet
+    (a wallet never goes below zero: what it cannot cover is the caller's to record);
+    what was taken. Once per `reversal_id`."""
+    wallet = await ledger.wallet_account(conn, affiliate_id, currency, now)
+    balance = await ledger.balance_of(conn, wallet)
+    taken = min(amount_minor, max(balance.available_minor, 0))
+    if taken <= 0:
+        return 0
+    await ledger.create_transfer(
+        conn,
+        TransferSpec(
+            idempotency_key=f"commission:{commission_id}:clawback:{reversal_id}",
+            code=COMMISSION_CLAWBACK,
+            debit_account_id=wallet,
+            credit_account_id=await ledger.platform_account(
+                conn, AccountCode.PLATFORM_REVENUE, currency, now
+            ),
+            amount_minor=taken,
+            currency=currency,
+            reference=str(commission_id),
+        ),
+        now=now,
+    )
+    return taken

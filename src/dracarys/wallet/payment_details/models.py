@@ -25,3 +25,13 @@ class PlainPayoutDestination(msgspec.Struct, frozen=True, kw_only=True):
 class PlainCallback(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     plain_payload: str  # JSON text
+
+
+class SealedInstrument(msgspec.Struct, frozen=True, kw_only=True):
+    """An M-Pesa number a user deposited from (`kind` deposit) or is paid to (payout),
+    sealed under its row's id."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    kind: str
+    sealed: bytes

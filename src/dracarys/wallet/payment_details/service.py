@@ -8,7 +8,9 @@ what older versions stored in plain."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +70,24 @@ async def earliest_callback(
         found.id, CALLBACK_PAYLOAD, found.payload_sealed
     )
     return msgspec.json.decode(plain, type=dict[str, Any])
+
+
+async def mpesa_instrument_digests(
+    conn: Connection, settings: Settings, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[str]]:
+    """For each user, digests of the M-Pesa numbers they deposited from or are paid to:
+    equal digests are the same number, and the numbers never leave the wallet (what the
+    referral rules compare; a card's identity is Stripe's and is not kept here)."""
+    cipher = payment_details_cipher(settings)
+    found: dict[uuid.UUID, set[str]] = {}
+    for row in await store.sealed_mpesa_instruments(conn, list(set(user_ids))):
+        label = DEPOSIT_PHONE if row.kind == "deposit" else PAYOUT_DESTINATION
+        digits = "".join(ch for ch in cipher.open(row.id, label, row.sealed) if ch.isdigit())
+        if digits.startswith("0"):  # a national Kenyan number, as people type it
+            digits = "254" + digits[1:]
+        digest = hashlib.sha256(f"mpesa:{digits}".encode()).hexdigest()
+        found.setdefault(row.user_id, set()).add(digest)
+    return {user_id: frozenset(digests) for user_id, digests in found.items()}
 
 
 async def seal_plain_payment_details(

@@ -12,6 +12,7 @@ from dracarys.wallet.payment_details.models import (
     PlainDepositPhone,
     PlainPayoutDestination,
     SealedCallback,
+    SealedInstrument,
 )
 
 # ---- provider callbacks -----------------------------------------------------------------
@@ -58,6 +59,35 @@ async def earliest_callback(
         reference,
     )
     return record_or_none(SealedCallback, row)
+
+
+# ---- payment instruments ---------------------------------------------------------------
+
+# The newest of each kind per user: enough to compare people, bounded however busy one is.
+INSTRUMENTS_PER_USER = 20
+
+
+async def sealed_mpesa_instruments(
+    conn: Connection, user_ids: list[uuid.UUID]
+) -> list[SealedInstrument]:
+    rows = await conn.fetch(
+        """SELECT id, user_id, kind, sealed FROM (
+               SELECT id, user_id, 'deposit' AS kind, phone_sealed AS sealed,
+                      row_number() OVER (PARTITION BY user_id ORDER BY created_at DESC) AS n
+               FROM wallet_deposits
+               WHERE user_id = ANY($1::uuid[]) AND method = 'mpesa' AND status = 'completed'
+                 AND phone_sealed IS NOT NULL
+               UNION ALL
+               SELECT id, user_id, 'payout', destination_sealed,
+                      row_number() OVER (PARTITION BY user_id ORDER BY created_at DESC)
+               FROM payouts
+               WHERE user_id = ANY($1::uuid[]) AND method = 'mpesa'
+                 AND destination_sealed IS NOT NULL
+           ) AS seen WHERE n <= $2""",
+        user_ids,
+        INSTRUMENTS_PER_USER,
+    )
+    return records(SealedInstrument, rows)
 
 
 # ---- sealing payment details older versions stored in plain ---------------------------

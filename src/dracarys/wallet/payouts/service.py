@@ -6,6 +6,7 @@ left in doubt, here."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -382,6 +383,67 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
     for payout_id in created:
         await mpesa.dispatch_payout(platform, payout_id)
     return created
+
+
+async def pay_commissions(
+    platform: Platform, owed: Mapping[tuple[uuid.UUID, str], int]
+) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """This week's payouts of what other domains owe people through their wallets (the
+    affiliates' posted commissions: `owed` per user and currency), in the same weekly
+    batch as the mentors': at most the wallet's available balance, to an active account at
+    the KYC level withdrawals need, above the payout minimum. A user who already has a
+    line in the batch (a mentor's sweep took their whole balance) is answered with it. The
+    payout per (user, currency) paid; running it again creates nothing twice."""
+    now = platform.clock.now()
+    period = payout_period(now)
+    paid: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    created: list[uuid.UUID] = []
+    for (user_id, currency), amount_owed in owed.items():
+        minimum = payout_minimum_minor(platform.settings, currency)
+        try:
+            async with transaction(platform.pool) as conn:
+                account = await account_of(conn, user_id)
+                if (
+                    account is None
+                    or not account.is_active
+                    or account.kyc_level < WITHDRAWAL_KYC_LEVEL
+                ):
+                    continue
+                batch_id = await store.ensure_batch(conn, period, currency, now)
+                payout_id = uuid.uuid5(ID_NAMESPACE, f"payout:{batch_id}:{user_id}")
+                if await store.batch_payout_exists(conn, batch_id, user_id):
+                    paid[user_id, currency] = payout_id
+                    continue
+                available = (await ledger.funded_wallets(conn, currency, 1, [user_id])).get(
+                    user_id, 0
+                )
+                phone = (await contacts_of(conn, platform.settings, [user_id]))[user_id].phone
+                use_mpesa = currency == "KES" and phone is not None
+                amount = min(amount_owed, available)
+                if use_mpesa:
+                    amount -= amount % minor_per_major(currency)  # M-Pesa pays whole shillings
+                if amount < max(minimum, 1):
+                    continue
+                await _open_payout(
+                    conn,
+                    platform.settings,
+                    payout_id=payout_id,
+                    user_id=user_id,
+                    batch_id=batch_id,
+                    kind="scheduled",
+                    method="mpesa" if use_mpesa else "bank",
+                    destination=str(phone) if use_mpesa else "bank account on file",
+                    amount_minor=amount,
+                    currency=currency,
+                    now=now,
+                )
+        except InsufficientFunds:
+            continue  # spent since we looked; next week's batch picks up the rest
+        paid[user_id, currency] = payout_id
+        created.append(payout_id)
+    for payout_id in created:
+        await mpesa.dispatch_payout(platform, payout_id)
+    return paid
 
 
 # ---- admin decisions ------------------------------------------------------------------

@@ -32,4 +32,10 @@ form.addEventListener("submit", async (event) => {
   }
 });
 byId("name").focus();
+// A referral link followed in this browser credits whoever shared it (the last one wins).
+api("/api/v1/referrals/attribution", { auth: false })
+  .then((found) => {
+    if (found.name) byId("referred-by").textContent = `You were invited by ${found.name}.`;
+  })
+  .catch(() => {});
 offerProviders(null);

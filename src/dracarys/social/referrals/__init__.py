@@ -1,0 +1,2 @@
+"""Referral codes, links with first-party attribution, and qualification at the referee's
+first paid session (see `service`)."""
