@@ -18,6 +18,7 @@ MONEY_MOVING_OPERATIONS = (
     "refundCardDeposit",
     "refundCharge",
     "bookSession",
+    "buyPackage",
     "joinCohort",
     "subscribeToSignals",
     "convertPoints",

@@ -68,6 +68,12 @@ class Expected:
             + len(self.credits_minor)
         )
 
+    def add(self, other: Expected) -> None:
+        self.sessions_by_mentor.update(other.sessions_by_mentor)
+        self.ratings_by_mentor.update(other.ratings_by_mentor)
+        self.lessons += other.lessons
+        self.credits_minor.update(other.credits_minor)
+
 
 async def _add_people(
     pool: asyncpg.Pool, settings: Settings, mentors: int = 6, mentees: int = 30
@@ -89,11 +95,13 @@ async def _add_people(
 
 
 async def _emit_mix(
-    pool: asyncpg.Pool, rng: random.Random, people: People, expected: Expected, count: int
+    pool: asyncpg.Pool, rng: random.Random, people: People, total: Expected, count: int
 ) -> None:
     """One committed transaction of `count` events, each read by one or more consumers
     (points awards and their leaderboard, notification e-mails and mail delivery, mentor
-    session counts, ratings, wallet credit from redeemed points)."""
+    session counts, ratings, wallet credit from redeemed points). They count in `total`
+    only once committed."""
+    expected = Expected()
     async with transaction(pool) as conn:
         for _ in range(count):
             mentor, mentee = rng.choice(people.mentors), rng.choice(people.mentees)
@@ -143,14 +151,16 @@ async def _emit_mix(
                     },
                 )
                 expected.credits_minor[redemption] = amount
+    total.add(expected)
 
 
 async def _keep_emitting(
-    pool: asyncpg.Pool, rng: random.Random, people: People, expected: Expected
+    pool: asyncpg.Pool, rng: random.Random, people: People, expected: Expected, stop: asyncio.Event
 ) -> None:
-    while True:
+    while not stop.is_set():
         await _emit_mix(pool, rng, people, expected, rng.randint(1, 6))
-        await asyncio.sleep(rng.uniform(0.1, 0.4))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), rng.uniform(0.1, 0.4))
 
 
 async def _undelivered(pool: asyncpg.Pool, *, published_only: bool = False) -> int:
@@ -295,13 +305,16 @@ async def _wait_for_health(port: int, process: subprocess.Popen[bytes]) -> None:
 async def _emitting(
     pool: asyncpg.Pool, rng: random.Random, people: People, expected: Expected
 ) -> AsyncIterator[None]:
-    emitter = asyncio.create_task(_keep_emitting(pool, rng, people, expected))
+    """Events keep arriving in the background until the block ends; then the emitter
+    finishes the transaction it has open (so every event counted is committed and every
+    committed event counted) and stops."""
+    stop = asyncio.Event()
+    emitter = asyncio.create_task(_keep_emitting(pool, rng, people, expected, stop))
     try:
         yield
     finally:
-        emitter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await emitter
+        stop.set()
+        await emitter
 
 
 async def test_dracarys_up_killed_at_random_points_applies_every_event_exactly_once(
