@@ -74,6 +74,7 @@ NAV = (
     NavLink("/staff", "Staff home", "staff", STAFF, "Staff"),
     NavLink("/staff/social-proofs", "Follow proofs", "social_proofs", STAFF, "Staff"),
     NavLink("/staff/promo-codes", "Promo codes", "promo_codes", ("admin",), "Staff"),
+    NavLink("/staff/chat-reports", "Chat reports", "chat_reports", STAFF, "Staff"),
     NavLink("/onboarding", "Get started", "onboarding", MEMBERS, "Learn"),
     NavLink("/courses", "Courses", "courses", MEMBERS, "Learn"),
     NavLink("/mentors", "Mentors", "mentors", MEMBERS, "Learn"),
@@ -87,6 +88,7 @@ NAV = (
     NavLink("/points", "Points", "points", MEMBERS, "Rewards"),
     NavLink("/shares", "My shares", "shares", MEMBERS, "Rewards"),
     NavLink("/social", "Follow us", "social", MEMBERS, "Rewards"),
+    NavLink("/chat", "Messages", "chat", MEMBERS),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )
