@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from dracarys.identity import Specialty
 from dracarys.web import (
     account,
+    chat,
     kyc,
     learning,
     onboarding,
@@ -152,5 +153,6 @@ WEB_ROUTES: list[Any] = [
     *sessions.ROUTES,
     *learning.ROUTES,
     *sharing.ROUTES,
+    *chat.ROUTES,
     static_files,
 ]
