@@ -392,3 +392,72 @@ async def test_only_the_two_members_may_watch_the_conversation_channel(
         nobody = await conversation_members(conn, [mentor.id], uuid.uuid4())
     assert allowed == {mentor.id, mentee.id}
     assert nobody == set()
+
+
+make_mentor = mentorship_fixtures.make_mentor
+make_mentee = mentorship_fixtures.make_mentee
+
+
+async def test_a_booking_links_a_pair_so_either_may_write_first(
+    client: AppClient, auth: Auth, make_mentor: Any, make_mentee: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    mentor = await make_mentor(price_minor=200_000)
+    mentee = await make_mentee()
+    booked = await mentorship_fixtures.book(
+        client, auth(mentee), mentor.types["one_on_one"], datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
+    )
+    assert booked.status_code == 201, booked.text
+    contacts = (await client.get(f"{API}/contacts", headers=auth(mentee))).json()
+    assert [(c["user_id"], c["linked_by"], c["their_role"]) for c in contacts] == [
+        (str(mentor.id), "booking", "mentor")
+    ]
+    started = await _start(client, auth, mentor.user, mentee, "See you Wednesday")
+    assert started.status_code == 201, started.text
+    view = (
+        await client.get(
+            f"{API}/conversations/{started.json()['conversation_id']}", headers=auth(mentee)
+        )
+    ).json()
+    assert (view["status"], view["opened_by"], view["my_role"]) == ("open", "booking", "mentee")
+
+
+async def test_only_a_paid_feed_that_grants_access_links_a_pair(
+    make_user: MakeUser, platform: Platform
+) -> None:
+    """Trading's `paid_feed_pairs` over subscription rows as its subscribe and renewal
+    flows leave them: paid and active, or cancelled with the paid period running, link;
+    a free feed or one past due does not."""
+    from datetime import UTC, datetime
+
+    from dracarys.trading import paid_feed_pairs
+
+    mentor = await make_user(role=Role.MENTOR)
+    paid, cancelled, free, past_due = [await make_user() for _ in range(4)]
+    rows = [
+        (paid, 1000, "active", "paid"),
+        (cancelled, 1000, "cancelled", "paid"),
+        (free, 0, "active", "free"),
+        (past_due, 1000, "active", "past_due"),
+    ]
+    async with platform.pool.acquire() as conn:
+        for user, price, status, billing in rows:
+            await conn.execute(
+                """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+                       monthly_price_minor, currency, status, billing_status, started_at,
+                       paid_until)
+                   VALUES ($1, $2, $3, $4, 'KES', $5, $6, $7,
+                           CASE WHEN $6 <> 'free' THEN $7::timestamptz + interval '30 days' END)""",
+                uuid.uuid4(),
+                user.id,
+                mentor.id,
+                price,
+                status,
+                billing,
+                datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        pairs = await paid_feed_pairs(conn, mentor.id)
+        mine = await paid_feed_pairs(conn, paid.id)
+    assert pairs == {(mentor.id, paid.id), (mentor.id, cancelled.id)}
+    assert mine == {(mentor.id, paid.id)}
