@@ -14,11 +14,13 @@ from playwright.async_api import expect
 from tests.web.conftest import (
     PHONE_VIEWPORT,
     LiveServer,
+    admin_with_two_factor,
     assert_accessible,
     nav_link,
     register,
     screenshot,
     sign_in,
+    sign_in_with_code,
 )
 
 pytestmark = pytest.mark.browser
@@ -135,3 +137,62 @@ async def test_a_mentor_and_a_mentee_chat_and_a_reconnect_neither_loses_nor_doub
     finally:
         await mentor_ctx.close()
         await mentee_ctx.close()
+
+
+async def _token(client: Any, account: Any) -> dict[str, str]:
+    login = await client.post(
+        "/api/v1/login", json={"email": account.email, "password": account.password}
+    )
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def test_a_reported_message_is_removed_by_a_moderator_on_the_staff_page(
+    browser: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Rita Mentor", role="mentor")
+    mentee = await register(live_server, name="Sam Spammer")
+    async with live_server.api() as client:
+        mentee_h, mentor_h = await _token(client, mentee), await _token(client, mentor)
+        started = await client.post(
+            "/api/v1/chat/conversations",
+            json={"with_user_id": str(mentor.id), "body": "Hi Rita"},
+            headers={**mentee_h, "Idempotency-Key": "report-flow-1"},
+        )
+        conv = started.json()["conversation_id"]
+        await client.post(f"/api/v1/chat/conversations/{conv}/accept", headers=mentor_h)
+        spam = await client.post(
+            f"/api/v1/chat/conversations/{conv}/messages",
+            json={"body": "Buy my pump coin now"},
+            headers={**mentee_h, "Idempotency-Key": "report-flow-2"},
+        )
+        assert spam.status_code == 201, spam.text
+    admin, secret, _ = await admin_with_two_factor(live_server)
+    mentor_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    admin_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        mentor_page = await mentor_ctx.new_page()
+        await sign_in(mentor_page, live_server, mentor, "/chat")
+        await mentor_page.get_by_role("button", name="Sam Spammer").click()
+        spam_item = mentor_page.locator("#messages li", has_text="Buy my pump coin now")
+        await spam_item.get_by_role("button", name="Report").click()
+        await mentor_page.get_by_label("Why are you reporting this message?").fill("Scam promotion")
+        await mentor_page.get_by_role("button", name="Send report").click()
+        await expect(mentor_page.get_by_role("status").filter(has_text="Reported")).to_be_visible()
+
+        admin_page = await admin_ctx.new_page()
+        await sign_in_with_code(admin_page, live_server, admin, secret, "/staff/chat-reports")
+        await expect(await nav_link(admin_page, "Chat reports")).to_be_visible()
+        report = admin_page.locator("#reports li", has_text="Buy my pump coin now")
+        await expect(report).to_contain_text("Scam promotion")
+        await expect(report).to_contain_text("Rita Mentor reported Sam Spammer")
+        await screenshot(admin_page, "chat-reports-staff")
+        await assert_accessible(admin_page, "chat reports")
+        await report.get_by_role("button", name="Remove message").click()
+        await expect(admin_page.locator("#reports-status")).to_contain_text("No reports")
+        # The mentor's open thread shows the removal live.
+        await expect(mentor_page.locator("#messages")).not_to_contain_text("Buy my pump coin")
+        await expect(mentor_page.locator("#messages")).to_contain_text("Removed by a moderator")
+        await screenshot(mentor_page, "chat-message-removed")
+    finally:
+        await mentor_ctx.close()
+        await admin_ctx.close()
