@@ -11,7 +11,14 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, MultipartBody
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    MultipartBody,
+    QueryParameter,
+)
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from dracarys.idempotency import resolve_idempotency_key
@@ -35,6 +42,7 @@ from dracarys.platform import Platform
 # Litestar refuses larger bodies before reading them; the service enforces the configured
 # limit (DRACARYS_CHAT_ATTACHMENT_MAX_BYTES) below this.
 ATTACHMENT_MAX_BODY = 26_000_000
+MAX_SEQ = 2**62
 
 
 @dataclass
@@ -107,9 +115,11 @@ class ChatController(Controller):
         conversation_id: FromPath[uuid.UUID],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        after_seq: FromQuery[int | None] = None,
-        before_seq: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 50,
+        after_seq: Annotated[
+            int | None, QueryParameter(ge=0, le=MAX_SEQ, schema_extra={"minimum": 0})
+        ] = None,
+        before_seq: Annotated[int | None, QueryParameter(ge=1, le=MAX_SEQ)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MessagesPage:
         return await service.messages(
             platform,
@@ -282,7 +292,7 @@ class ChatController(Controller):
         q: FromQuery[str],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        limit: FromQuery[int] = 30,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 30,
     ) -> list[SearchHit]:
         return await service.search(platform, current_user, q, limit)
 
