@@ -393,6 +393,26 @@ async def test_only_the_two_members_may_watch_the_conversation_channel(
     assert allowed == {mentor.id, mentee.id}
     assert nobody == set()
 
+    # The app's policy for `chat:` channels, as the stream server asks it on subscribe.
+    from dracarys.app import platform_channel_policies
+    from dracarys.identity import CurrentUser
+    from dracarys.realtime import ChannelAccess, ChannelPolicies
+    from streams.channels import parse_channel
+
+    async def verdict(user: TestUser, channel: str) -> str | None:
+        access = ChannelAccess(
+            platform=platform,
+            user=CurrentUser(id=user.id, role=user.role, session_id=user.session_id),
+            channel=parse_channel(channel),
+        )
+        return await ChannelPolicies(platform_channel_policies()).authorize(access)
+
+    assert await verdict(mentor, f"chat:{conv}") is None
+    assert await verdict(mentee, f"chat:{conv}") is None
+    refusal = "this conversation is visible to its two members only"
+    assert await verdict(stranger, f"chat:{conv}") == refusal
+    assert await verdict(mentor, f"chat:{uuid.uuid4()}") == refusal
+
 
 make_mentor = mentorship_fixtures.make_mentor
 make_mentee = mentorship_fixtures.make_mentee
