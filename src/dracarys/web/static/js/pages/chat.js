@@ -63,9 +63,34 @@ function renderConversations() {
   }));
 }
 
+/** Conversation channels watched (the list's unread counts stay live), at most this many. */
+const WATCHED_MAX = 40;
+/** @type {Map<string, Promise<void>>} conversation id → its subscription, once confirmed */
+const watched = new Map();
+
+function watch(id, always = false) {
+  const known = watched.get(id);
+  if (known) return known;
+  if (watched.size >= WATCHED_MAX && !always) return Promise.resolve();
+  const confirmed = stream.subscribe(`chat:${id}`, {
+    onMessage: (data) => {
+      if (thread.conv && data.conversation_id === thread.conv.id) onFrame(data);
+      else if (data.type === "chat.message" || data.type === "chat.state") refreshList();
+    },
+    onResync: () => {
+      if (thread.conv?.id === id) catchUp();
+      else refreshList();
+    },
+    onDenied: (detail) => flash(detail),
+  });
+  watched.set(id, confirmed);
+  return confirmed;
+}
+
 async function loadConversations() {
   conversations = await api(`${API}/conversations`);
   renderConversations();
+  for (const c of conversations) watch(c.id);
 }
 
 async function loadContacts() {
@@ -226,7 +251,6 @@ async function reloadConversation() {
 }
 
 async function openConversation(id) {
-  if (thread.conv && thread.conv.id !== id) stream.unsubscribe(`chat:${thread.conv.id}`);
   thread.conv = await api(`${API}/conversations/${id}`);
   thread.messages = new Map();
   thread.lastSeq = 0;
@@ -234,12 +258,8 @@ async function openConversation(id) {
   thread.readSent = thread.conv.my_read_seq;
   history.replaceState(null, "", `/chat?c=${id}`);
   renderThreadHeader();
-  // Subscribe first, then read the history: frames during the read are merged by seq.
-  await stream.subscribe(`chat:${id}`, {
-    onMessage: onFrame,
-    onResync: () => catchUp(),
-    onDenied: (detail) => flash(detail),
-  });
+  // Watch first, then read the history: frames during the read are merged by seq.
+  await watch(id, true);
   const page = await api(`${API}/conversations/${id}/messages?limit=100`);
   const first = page.messages.length ? page.messages[0].seq : page.last_seq + 1;
   thread.lastSeq = first - 1;
@@ -252,7 +272,6 @@ async function openConversation(id) {
 
 /** A first message to someone without a conversation yet (a linked contact, or a mentor). */
 function composeTo(userId, name) {
-  if (thread.conv) stream.unsubscribe(`chat:${thread.conv.id}`);
   thread.conv = null;
   thread.messages = new Map();
   byId("thread-heading").textContent = `New message to ${name}`;
