@@ -201,7 +201,7 @@ async def test_an_attachment_is_checked_by_its_bytes_and_its_size(
     message = sent.json()
     assert message["kind"] == "attachment"
     assert message["attachment"]["content_type"] == "image/png"
-    assert message["attachment"]["file_name"] == "chart.png"
+    assert message["attachment"]["file_name"] == "chart.png"  # named by what the bytes are
     assert (await upload("chart.exe", PNG, "attach-good")).json()["id"] == message["id"]
     got = await client.get(message["attachment"]["url"], headers=auth(mentor))
     assert got.status_code == 200
@@ -361,6 +361,24 @@ async def test_read_positions_move_forward_only_and_typing_is_rate_limited(
     ).status_code == 204
     again = await client.post(f"{API}/conversations/{conv}/typing", headers=auth(mentee))
     assert again.status_code == 429
+
+
+async def test_first_message_requests_are_rate_limited_per_day(
+    database_url: str, tmp_path: Any, make_user: MakeUser, auth: Auth
+) -> None:
+    from dracarys.app import create_app
+    from dracarys.clock import ManualClock
+
+    settings = make_settings(database_url, tmp_path, DRACARYS_CHAT_REQUESTS_PER_DAY="2")
+    async with AppClient(create_app(settings, clock=ManualClock())) as client:
+        mentee = await make_user()
+        mentors = [await make_user(role=Role.MENTOR) for _ in range(3)]
+        assert (await _start(client, auth, mentee, mentors[0], "hi")).status_code == 201
+        assert (await _start(client, auth, mentee, mentors[1], "hi")).status_code == 201
+        limited = await _start(client, auth, mentee, mentors[2], "hi")
+        assert limited.status_code == 429
+        assert "too many message requests" in limited.json()["detail"]
+        assert int(limited.headers["retry-after"]) > 3600
 
 
 async def test_sending_is_rate_limited(

@@ -17,6 +17,7 @@ published."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -460,8 +461,11 @@ async def send_attachment(
             "itself, not its name). Send one of those.",
             field="file",
         )
-    name = (file_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "attachment")[:120]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
+    # The stored name: the upload's base name in safe characters (it goes into a
+    # Content-Disposition header), with the extension of what the bytes are.
+    base = file_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = re.sub(r"[^A-Za-z0-9 ._-]+", "_", stem).strip(" ._")[:100] or "attachment"
     name = f"{stem}.{sniffed.extension}"
     caption = caption.strip()[:4000]
     digest = request_hash(
