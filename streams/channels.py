@@ -1,4 +1,4 @@
-"""Channel names: the five kinds of stream and the shape of each key.
+"""Channel names: the six kinds of stream and the shape of each key.
 
 A channel is `kind:key`; `parse_channel` is the one place that decides whether a name
 is valid, so the server, the publisher and the client agree on it."""
@@ -18,9 +18,12 @@ class ChannelKind(StrEnum):
     MARKET = "market"  # market:{symbol}
     LEADERBOARD = "leaderboard"  # leaderboard:{board}
     NOTIFICATIONS = "notifications"  # notifications:{user_id}
+    CHAT = "chat"  # chat:{conversation_id}
 
 
-_UUID_KINDS = frozenset({ChannelKind.SIGNALS, ChannelKind.PORTFOLIO, ChannelKind.NOTIFICATIONS})
+_UUID_KINDS = frozenset(
+    {ChannelKind.SIGNALS, ChannelKind.PORTFOLIO, ChannelKind.NOTIFICATIONS, ChannelKind.CHAT}
+)
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,31}$")
 _BOARD = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -85,3 +88,7 @@ def leaderboard(board: str) -> str:
 
 def notifications(user_id: uuid.UUID | str) -> str:
     return f"notifications:{user_id}"
+
+
+def chat(conversation_id: uuid.UUID | str) -> str:
+    return f"chat:{conversation_id}"

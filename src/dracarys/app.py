@@ -32,6 +32,7 @@ from dracarys.identity import (
     build_session_cache,
     provide_current_user,
 )
+from dracarys.notifications import conversation_members
 from dracarys.observability import (
     configure_logging,
     request_middleware,
@@ -42,6 +43,7 @@ from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime import (
     ChannelPolicies,
     ChannelPolicy,
+    conversation_policy,
     only_that_user,
     portfolio_policy,
     public,
@@ -77,13 +79,15 @@ def platform_from_state(state: State) -> Platform:
 
 def platform_channel_policies() -> dict[ChannelKind, ChannelPolicy]:
     """Who may watch each kind of stream channel: realtime's rules, with trading's
-    checks of who may watch a mentor's signal feed and a portfolio."""
+    checks of who may watch a mentor's signal feed and a portfolio, and chat's of who
+    is in a conversation."""
     return {
         ChannelKind.MARKET: public,
         ChannelKind.LEADERBOARD: public,
         ChannelKind.NOTIFICATIONS: only_that_user,
         ChannelKind.SIGNALS: signal_feed_policy(may_watch_signals),
         ChannelKind.PORTFOLIO: portfolio_policy(portfolio_viewers),
+        ChannelKind.CHAT: conversation_policy(conversation_members),
     }
 
 

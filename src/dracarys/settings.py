@@ -210,6 +210,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Social sharing (see dracarys.social.sharing): distinct signed-in visitors other than
     # the sharer (and not from the sharer's network) a share link needs to earn its points.
     social_share_qualifying_visitors: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
+    # Chat (see dracarys.notifications.chat): attachment size, messages a member may send
+    # per minute, first-message requests a mentee may send per day.
+    chat_attachment_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=25_000_000)] = 5_000_000
+    chat_messages_per_minute: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
+    chat_requests_per_day: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     # Points economy (see dracarys.points): caps, pending window, expiry, tiers, abuse.
     points_social_email_daily_cap: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 500
     points_pending_window_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 14

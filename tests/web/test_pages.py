@@ -41,12 +41,14 @@ PAGES = [
     "/courses",
     "/teach",
     "/teach/grading",
+    "/chat",
 ]
 # Pages only staff may use, visited by an admin who signed in with two-factor.
 STAFF_PAGES = [
     "/staff",
     "/staff/promo-codes",
     "/staff/social-proofs",
+    "/staff/chat-reports",
 ]
 
 

@@ -2,7 +2,8 @@
 assessments with certificates, and assignments.
 
 Other domains may know a cohort (`cohort_of`: its program, owner, price and head count)
-and its members (`is_cohort_member`, `cohort_members`), and link a cohort live session's
+and its members (`is_cohort_member`, `cohort_members`), who a cohort links and which
+lessons a user may open (`cohort_pairs`, `lesson_link`, for chat), and link a cohort live session's
 recording to a lesson of the cohort's program (`link_lesson_recording`). Mentorship uses
 these for cohort live sessions; the curriculum knows nothing of mentorship. The checkout
 asks what joining a cohort would cost, and under which refund policy (`cohort_offer`).
@@ -25,9 +26,11 @@ from dracarys.curriculum.demo import seed_curriculum_demo
 from dracarys.curriculum.enrolment.service import (
     cohort_members,
     cohort_offer,
+    cohort_pairs,
     course_unlock_terms,
     grant_course_unlock,
     is_cohort_member,
+    lesson_link,
 )
 from dracarys.curriculum.events import (
     AssessmentPassed,
@@ -54,9 +57,11 @@ __all__ = [
     "cohort_members",
     "cohort_of",
     "cohort_offer",
+    "cohort_pairs",
     "course_unlock_terms",
     "grant_course_unlock",
     "is_cohort_member",
+    "lesson_link",
     "link_lesson_recording",
     "seed_curriculum_demo",
     "suggest_programs",

@@ -1,7 +1,8 @@
 """Mentorship: discovery and matching, availability, booking, sessions and ratings,
 calendar sync, cohort live sessions and mentor compensation.
 
-What others may call: the scheduled jobs (`emit_due_reminders`, `complete_ended_sessions`,
+What others may call: who a booking links (`booking_pairs`, for chat), the scheduled
+jobs (`emit_due_reminders`, `complete_ended_sessions`,
 `expire_packages`), a mentor's month for the monthly bonus (`mentor_months`), what booking
 a slot or buying a package would cost and under which refund policy (`session_offer`,
 `package_offer`, for the checkout), the demo seeder, and the
@@ -10,7 +11,7 @@ Mentorship depends on the curriculum's public surface for cohort live sessions, 
 reverse. The events it writes are public too: a payload struct each, with its topic
 (`events.py`)."""
 
-from dracarys.mentorship.bookings.service import session_offer
+from dracarys.mentorship.bookings.service import booking_pairs, session_offer
 from dracarys.mentorship.compensation.service import mentor_months
 from dracarys.mentorship.demo import seed_mentorship_demo
 from dracarys.mentorship.discovery.models import MARKETS as QUIZ_MARKETS
@@ -45,6 +46,7 @@ __all__ = [
     "SessionRefunded",
     "SessionReminder",
     "SessionRescheduled",
+    "booking_pairs",
     "complete_ended_sessions",
     "emit_due_reminders",
     "expire_packages",

@@ -9,7 +9,8 @@ to policy) and hands them to the stream server; a kind without a policy is refus
 rules here: `market:` and `leaderboard:` are `public` to any signed-in user;
 `notifications:{user_id}` is `only_that_user`'s; `signals:{mentor_id}` is the mentor's
 own plus whom trading's check allows (`signal_feed_policy(check)`); `portfolio:{id}` is
-whom trading's check allows (`portfolio_policy(check)`), where each check is
+whom trading's check allows (`portfolio_policy(check)`); `chat:{conversation_id}` is its
+two members, as chat's check says (`conversation_policy(check)`), where each check is
 `async def (conn, user_ids, key_id) -> the allowed user ids` (an active, paid
 subscription; the owner or a mentor the owner shares the portfolio with)."""
 
@@ -94,6 +95,16 @@ def portfolio_policy(viewers: AccessCheck | None) -> ChannelPolicy:
     return ChannelPolicy(
         allowed=_checked(viewers, owner_too=False),
         refusal="this portfolio is visible to its owner and the mentors it is shared with",
+    )
+
+
+def conversation_policy(members: AccessCheck | None) -> ChannelPolicy:
+    """A chat conversation: its two members, as `members` (chat's query) returns;
+    without a query, nobody. Membership never ends, so it is not re-checked."""
+    return ChannelPolicy(
+        allowed=_checked(members, owner_too=False),
+        refusal="this conversation is visible to its two members only",
+        revocable=False,
     )
 
 

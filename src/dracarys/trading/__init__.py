@@ -42,6 +42,7 @@ from dracarys.trading.signals.subscriptions import (
     EMAIL_TEMPLATES,
     feed_offer,
     may_watch_signals,
+    paid_feed_pairs,
     renew_due_subscriptions,
 )
 
@@ -74,6 +75,7 @@ __all__ = [
     "feed_offer",
     "may_watch_signals",
     "mirror_signal",
+    "paid_feed_pairs",
     "paper_trading",
     "portfolio_viewers",
     "renew_due_subscriptions",

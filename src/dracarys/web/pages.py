@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from dracarys.identity import Specialty
 from dracarys.web import (
     account,
+    chat,
     growth,
     kyc,
     learning,
@@ -154,5 +155,6 @@ WEB_ROUTES: list[Any] = [
     *learning.ROUTES,
     *sharing.ROUTES,
     *growth.ROUTES,
+    *chat.ROUTES,
     static_files,
 ]

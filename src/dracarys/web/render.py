@@ -75,6 +75,7 @@ NAV = (
     NavLink("/staff/social-proofs", "Follow proofs", "social_proofs", STAFF, "Staff"),
     NavLink("/staff/promo-codes", "Promo codes", "promo_codes", ("admin",), "Staff"),
     NavLink("/staff/affiliates", "Affiliates", "staff_affiliates", ("admin",), "Staff"),
+    NavLink("/staff/chat-reports", "Chat reports", "chat_reports", STAFF, "Staff"),
     NavLink("/onboarding", "Get started", "onboarding", MEMBERS, "Learn"),
     NavLink("/courses", "Courses", "courses", MEMBERS, "Learn"),
     NavLink("/mentors", "Mentors", "mentors", MEMBERS, "Learn"),
@@ -90,6 +91,7 @@ NAV = (
     NavLink("/social", "Follow us", "social", MEMBERS, "Rewards"),
     NavLink("/referrals", "Invite friends", "referrals", MEMBERS, "Rewards"),
     NavLink("/affiliate", "Affiliate", "affiliate", MEMBERS, "Rewards"),
+    NavLink("/chat", "Messages", "chat", MEMBERS),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )

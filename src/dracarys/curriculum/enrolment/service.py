@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from dracarys.curriculum import events
 from dracarys.curriculum.courses.models import Cohort
-from dracarys.curriculum.courses.service import cohort_of, program_of
+from dracarys.curriculum.courses.service import cohort_of, lesson_of, program_of
 from dracarys.curriculum.enrolment import store
 from dracarys.curriculum.enrolment.models import (
     Enrolment,
@@ -242,6 +242,25 @@ async def ensure_learner(
 
 async def is_cohort_member(conn: Connection, cohort_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return await store.enrolment(conn, cohort_id, user_id) is not None
+
+
+async def cohort_pairs(conn: Connection, user_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(program owner, member) pairs a cohort enrolment links, `user_id` on either side
+    (chat lets such a pair talk)."""
+    return await store.cohort_pairs(conn, user_id)
+
+
+async def lesson_link(
+    conn: Connection, lesson_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[str, uuid.UUID] | None:
+    """The lesson's title and program when `user_id` may open it (its program's owner or
+    an enrolled learner), else None."""
+    lesson = await lesson_of(conn, lesson_id)
+    if lesson is None:
+        return None
+    if lesson.owner_id == user_id or await is_learner(conn, lesson.program_id, user_id):
+        return lesson.title, lesson.program_id
+    return None
 
 
 async def cohort_members(

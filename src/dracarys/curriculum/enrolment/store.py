@@ -118,3 +118,14 @@ async def unlocked(conn: Connection, program_id: uuid.UUID, user_id: uuid.UUID) 
             user_id,
         )
     )
+
+
+async def cohort_pairs(conn: Connection, user_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(program owner, member) of every enrolment in a cohort, `user_id` on either side."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT p.owner_id, e.user_id
+             FROM cohort_enrolments e JOIN programs p ON p.id = e.program_id
+            WHERE (p.owner_id = $1 OR e.user_id = $1) AND p.owner_id <> e.user_id""",
+        user_id,
+    )
+    return {(r["owner_id"], r["user_id"]) for r in rows}

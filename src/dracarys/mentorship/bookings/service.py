@@ -642,3 +642,9 @@ async def reschedule_booking(
         moved = await store.booking(conn, booking_id)
         assert moved is not None
         return await _booking_view(platform, conn, moved)
+
+
+async def booking_pairs(conn: Connection, user_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(mentor, mentee) pairs a held or confirmed booking links, `user_id` on either side
+    (chat lets such a pair talk)."""
+    return await store.booking_pairs(conn, user_id)

@@ -424,3 +424,17 @@ async def record_reminder(
         now,
     )
     return done is not None
+
+
+# ---- who is linked by a booking (chat) ------------------------------------------------
+
+
+async def booking_pairs(conn: Connection, user_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(mentor, mentee) of every live booking `user_id` takes part in, either side."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT s.mentor_id, b.mentee_id
+             FROM session_bookings b JOIN mentor_sessions s ON s.id = b.session_id
+            WHERE b.status <> 'cancelled' AND (s.mentor_id = $1 OR b.mentee_id = $1)""",
+        user_id,
+    )
+    return {(r["mentor_id"], r["mentee_id"]) for r in rows}

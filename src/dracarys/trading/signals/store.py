@@ -300,3 +300,15 @@ async def list_mirrors(conn: Connection, subscription_id: uuid.UUID) -> list[Mir
         subscription_id,
     )
     return records(Mirror, rows)
+
+
+async def paid_feed_pairs(conn: Connection, user_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(mentor, subscriber) of every paid subscription that grants access, `user_id` on
+    either side."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT mentor_id, subscriber_id FROM signal_subscriptions
+             WHERE (mentor_id = $1 OR subscriber_id = $1) AND monthly_price_minor > 0
+               AND billing_status = 'paid' AND {_GRANTS_ACCESS}""",
+        user_id,
+    )
+    return {(r["mentor_id"], r["subscriber_id"]) for r in rows}

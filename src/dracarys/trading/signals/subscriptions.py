@@ -495,3 +495,9 @@ async def list_mirrors(
         if not user.may_read_as_owner(subscription.subscriber_id):
             raise Forbidden("this subscription belongs to another user")
         return await signal_store.list_mirrors(conn, subscription_id)
+
+
+async def paid_feed_pairs(conn: Connection, user_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(mentor, subscriber) pairs a paid, access-granting feed subscription links,
+    `user_id` on either side (chat lets such a pair talk)."""
+    return await signal_store.paid_feed_pairs(conn, user_id)

@@ -56,7 +56,10 @@ function showActions(mentor, signedIn) {
         : error.message);
     }
   });
-  actions.replaceChildren(follow);
+  // Chat: a booking, a paid feed or a cohort opens the conversation; otherwise the first
+  // message is a request the mentor accepts.
+  const message = el("a", { href: `/chat?with=${mentor.id}`, class: "button" }, `Message ${mentor.name}`);
+  actions.replaceChildren(follow, message);
 }
 
 async function slotButtons(type, signedIn) {
