@@ -70,16 +70,19 @@ async def two_api_processes(redis_settings: Settings, tmp_path: Path) -> AsyncIt
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         async with httpx.AsyncClient() as http:
+            # A boot imports the engine's compiler: on a busy 2-core machine (the suite
+            # runs in parallel) that has taken over 30 s, so allow two minutes.
+            deadline = asyncio.get_running_loop().time() + 120
             for url in urls:
-                for _ in range(300):
+                while True:
                     try:
                         if (await http.get(f"{url}/health")).status_code == 200:
                             break
                     except httpx.TransportError:
                         pass
+                    if asyncio.get_running_loop().time() > deadline:
+                        pytest.fail(f"{url} did not start within two minutes")
                     await asyncio.sleep(0.1)
-                else:
-                    pytest.fail(f"{url} did not start")
         yield urls
     finally:
         for process in processes:
