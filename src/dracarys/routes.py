@@ -10,6 +10,7 @@ from dracarys.checkout.api import ROUTES as CHECKOUT_ROUTES
 from dracarys.curriculum.api import ROUTES as CURRICULUM_ROUTES
 from dracarys.identity.api import ROUTES as IDENTITY_ROUTES
 from dracarys.mentorship.api import ROUTES as MENTORSHIP_ROUTES
+from dracarys.notifications.api import ROUTES as NOTIFICATION_ROUTES
 from dracarys.points.api import ROUTES as POINTS_ROUTES
 from dracarys.realtime.api import ROUTES as REALTIME_ROUTES
 from dracarys.social.api import ROUTES as SOCIAL_ROUTES
@@ -28,6 +29,7 @@ ROUTE_HANDLERS: list[Any] = [
     *WALLET_ROUTES,
     *CHECKOUT_ROUTES,
     *SOCIAL_ROUTES,
+    *NOTIFICATION_ROUTES,
     *BACKTEST_ROUTES,
     *TRADING_ROUTES,
     *WEB_ROUTES,

@@ -1,0 +1,10 @@
+"""Notifications HTTP API: every area's routes in one list the composition root mounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dracarys.notifications.inbox.api import ROUTES as INBOX_ROUTES
+from dracarys.notifications.preferences.api import ROUTES as PREFERENCES_ROUTES
+
+ROUTES: list[Any] = [*INBOX_ROUTES, *PREFERENCES_ROUTES]
