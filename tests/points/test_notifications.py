@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 from dracarys.messaging import list_messages
+from dracarys.notifications import notify
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
-from dracarys.notifications import notify
 from dracarys.points.notifications import render_award_email
 from streams import channels
 from tests.points.conftest import outbox_topics, send
