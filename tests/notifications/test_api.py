@@ -126,7 +126,7 @@ async def test_preferences_refuse_turning_off_security_and_payment_problems_and_
     assert {c["channel"]: c["enabled"] for c in sessions["channels"]} == {
         "in_app": True,
         "email": False,
-        "sms": True,
+        "sms": False,  # no session workflow sends SMS
         "push": False,
     }
     assert saved.json()["quiet_hours"] == {"starts_at": "22:00", "ends_at": "07:00"}

@@ -31,6 +31,8 @@ PAGES = [
     "/social",
     "/mentors",
     "/wallet",
+    "/notifications",
+    "/notifications/preferences",
     "/account",
     "/onboarding",
     "/kyc",

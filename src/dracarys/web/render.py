@@ -87,6 +87,9 @@ NAV = (
     NavLink("/points", "Points", "points", MEMBERS, "Rewards"),
     NavLink("/shares", "My shares", "shares", MEMBERS, "Rewards"),
     NavLink("/social", "Follow us", "social", MEMBERS, "Rewards"),
+    # A link of its own in the bar, for every role: the signed-in shell puts the unread
+    # count on it (ui.js) and raises it live.
+    NavLink("/notifications", "Inbox", "notifications", EVERYONE),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )

@@ -27,6 +27,7 @@ from dracarys.notifications.preferences.models import (
 from dracarys.notifications.workflows import (
     CATEGORY_LABELS,
     LOCKED_CATEGORIES,
+    WORKFLOWS,
     Category,
     Channel,
     Workflow,
@@ -34,6 +35,9 @@ from dracarys.notifications.workflows import (
 from dracarys.platform import Platform
 
 _PUSH_LATER = "Push notifications come later: nothing is sent by push yet."
+_NOT_OFFERED = "Nothing in this category is sent on this channel."
+# (category, channel) pairs some workflow uses: the only switches worth showing.
+_OFFERED = {(w.category, c) for w in WORKFLOWS.values() for c in w.channels}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,10 @@ def _view(person: Person) -> PreferencesView:
                 channel=channel.value,
                 enabled=locked or person.switches.get((category.value, channel.value), True),
                 editable=not locked,
+            )
+            if (category, channel) in _OFFERED
+            else ChannelChoice(
+                channel=channel.value, enabled=False, editable=False, note=_NOT_OFFERED
             )
             for channel in (Channel.IN_APP, Channel.EMAIL, Channel.SMS)
         ]
