@@ -53,7 +53,8 @@ CREATE TABLE notification_quiet_hours (
 CREATE TABLE notification_deliveries (
     notification_id uuid NOT NULL REFERENCES notifications (id),
     channel         text NOT NULL CHECK (channel IN ('email', 'sms')),
-    user_id         uuid NOT NULL REFERENCES users (id),
+    -- The notification's person (its foreign key already holds them to an account).
+    user_id         uuid NOT NULL,
     state           text NOT NULL CHECK (state IN ('sent', 'deferred', 'digest', 'dropped')),
     due_at          timestamptz,
     -- What to send later: the template's name and its values (no contact details: the

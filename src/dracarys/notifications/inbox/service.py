@@ -8,10 +8,8 @@ notification."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from string import Template
@@ -68,11 +66,28 @@ async def deliver_notices(
                 in_app=recipients[notice.user_id].wants(workflow, Channel.IN_APP),
             )
         )
-    inserted = await store.insert_notifications(conn, rows, now)
-    keys = {r.id: (r.user_id, r.dedupe_key) for r in rows}
+    fresh = await store.insert_notifications(conn, rows, now)
+    inserted = [
+        Notification(
+            id=row.id,
+            user_id=row.user_id,
+            kind=row.kind,
+            category=row.category,
+            priority=row.priority,
+            title=row.title,
+            body=row.body,
+            link=row.link,
+            in_app=row.in_app,
+            created_at=now,
+            read_at=None,
+            archived_at=None,
+        )
+        for row in rows
+        if row.id in fresh
+    ]
     outgoing = []
-    for notification in inserted:
-        notice = by_key[keys[notification.id]]
+    for notification, row in zip(inserted, (r for r in rows if r.id in fresh), strict=True):
+        notice = by_key[(row.user_id, row.dedupe_key)]
         workflow = WORKFLOWS[notice.kind]
         outgoing.append(
             Outgoing(
@@ -100,16 +115,11 @@ def frame_of(notification: Notification) -> NotificationFrame:
 
 
 async def _publish(platform: Platform, notifications: Sequence[Notification]) -> None:
-    per_user: dict[uuid.UUID, list[Notification]] = defaultdict(list)
-    for notification in notifications:
-        per_user[notification.user_id].append(notification)
-
-    async def in_order(user_id: uuid.UUID, mine: list[Notification]) -> None:
-        for notification in mine:
-            await platform.streams.publish(channels.notifications(user_id), frame_of(notification))
-
-    # One person's frames keep their order; different people's go out concurrently.
-    await asyncio.gather(*(in_order(u, m) for u, m in per_user.items()))
+    """One batched publish for the lot (a signal's thousands of followers are a few Redis
+    round trips); each person's frames keep their order."""
+    await platform.streams.publish_many(
+        [(channels.notifications(n.user_id), frame_of(n)) for n in notifications]
+    )
 
 
 # ---- reading ---------------------------------------------------------------------------

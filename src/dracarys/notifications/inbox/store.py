@@ -18,19 +18,19 @@ _COLUMNS = (
 
 async def insert_notifications(
     conn: Connection, rows: Sequence[NewNotification], at: datetime
-) -> list[Notification]:
-    """Write them in one statement; returns only those not written before (a repeated
-    dedupe key for the same person inserts nothing)."""
+) -> set[uuid.UUID]:
+    """Write them in one statement; returns the ids of those not written before (a
+    repeated dedupe key for the same person inserts nothing)."""
     if not rows:
-        return []
+        return set()
     found = await conn.fetch(
-        f"""INSERT INTO notifications (id, user_id, kind, category, priority, title, body,
+        """INSERT INTO notifications (id, user_id, kind, category, priority, title, body,
                                        link, dedupe_key, in_app, created_at)
             SELECT *, $11::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::text[],
                  $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                  $10::boolean[])
             ON CONFLICT (user_id, dedupe_key) DO NOTHING
-            RETURNING {_COLUMNS}""",
+            RETURNING id""",
         [r.id for r in rows],
         [r.user_id for r in rows],
         [r.kind for r in rows],
@@ -43,7 +43,7 @@ async def insert_notifications(
         [r.in_app for r in rows],
         at,
     )
-    return records(Notification, found)
+    return {r["id"] for r in found}
 
 
 async def inbox(

@@ -49,6 +49,7 @@ function itemNode(item) {
   const act = (label, action) => el("button", {
     type: "button",
     class: "link-button",
+    "aria-label": `${label}: ${item.title}`,
     onclick: () => action(item, node).catch((e) => flash(`Could not change it: ${e.message}`)),
   }, label);
   fill(node,
@@ -56,9 +57,9 @@ function itemNode(item) {
     el("span", {}, item.body),
     el("span", { class: "hint" }, [LABELS[item.category], when(item.created_at)].filter(Boolean).join(" · ")),
     el("span", { class: "inbox-actions" },
-      item.link ? el("a", { href: item.link }, "Open") : null,
-      item.read || item.archived ? null : act(`Mark read: ${item.title}`, markRead),
-      item.archived ? null : act(`Archive: ${item.title}`, archive),
+      item.link ? el("a", { href: item.link, "aria-label": `Open: ${item.title}` }, "Open") : null,
+      item.read || item.archived ? null : act("Mark read", markRead),
+      item.archived ? null : act("Archive", archive),
     ),
   );
   return node;
