@@ -248,12 +248,22 @@ async def send_digests(platform: Platform) -> int:
                 user_id,
                 now,
             )
-            if message_id is not None:
-                await store.record_digest_message(conn, user_id, local.date(), message_id)
-                await store.settle_digest_items(
-                    conn, [i.notification_id for i in items], message_id, now
-                )
-                sent += 1
+            if message_id is None:  # the account closed meanwhile: nothing to send to
+                for item in items:
+                    await store.settle(
+                        conn,
+                        item.notification_id,
+                        item.channel,
+                        state="dropped",
+                        message_id=None,
+                        at=now,
+                    )
+                continue
+            await store.record_digest_message(conn, user_id, local.date(), message_id)
+            await store.settle_digest_items(
+                conn, [i.notification_id for i in items], message_id, now
+            )
+            sent += 1
     if sent:
         log.info("digests_sent", count=sent)
     return sent
