@@ -4,7 +4,8 @@ leaderboards, redemption, expiry, anti-abuse and reports.
 
 A package of areas cut the same way (`models`, `store`, `service`): `ledger`, `rulebook`,
 `awarding`, `badges`, `redemption`, `expiry`, `abuse`, `reports`; `api.py` serves them
-over HTTP (`ROUTES`), `consumers.py` and `notifications.py` take other domains' events.
+over HTTP (`ROUTES`), `consumers.py` takes other domains' events and `notifications.py`
+says what an award tells its member.
 
 Other code uses points through what this module exports: the consumers the workers list
 (with the topics they take), what an award tells its member (`award_message`, with the
