@@ -17,6 +17,10 @@ CREATE TABLE notifications (
     link        text,
     dedupe_key  text NOT NULL,
     in_app      boolean NOT NULL,
+    -- Its e-mail waits for the person's daily digest (low priority): 'pending', then
+    -- 'sent' (or 'dropped': the account closed). Kept here, not as a delivery row, so a
+    -- signal to 10,000 followers is one insert.
+    digest      text CHECK (digest IN ('pending', 'sent', 'dropped')),
     created_at  timestamptz NOT NULL,
     read_at     timestamptz,
     archived_at timestamptz,
@@ -26,6 +30,7 @@ CREATE INDEX notifications_inbox ON notifications (user_id, created_at DESC, id 
     WHERE in_app;
 CREATE INDEX notifications_unread ON notifications (user_id, category)
     WHERE in_app AND read_at IS NULL AND archived_at IS NULL;
+CREATE INDEX notifications_digest ON notifications (user_id) WHERE digest = 'pending';
 
 -- A channel switched on or off for a category (no row: the workflow's default, on).
 CREATE TABLE notification_preferences (
@@ -48,14 +53,14 @@ CREATE TABLE notification_quiet_hours (
 );
 
 -- An e-mail or SMS of a notification: queued through messaging at once ('sent'), held
--- until quiet hours end ('deferred', `due_at`), or waiting for the daily digest
--- ('digest'). One per notification and channel.
+-- until quiet hours end ('deferred', `due_at`), or not sent ('dropped': no address, or
+-- no verified phone). One per notification and channel.
 CREATE TABLE notification_deliveries (
     notification_id uuid NOT NULL REFERENCES notifications (id),
     channel         text NOT NULL CHECK (channel IN ('email', 'sms')),
     -- The notification's person (its foreign key already holds them to an account).
     user_id         uuid NOT NULL,
-    state           text NOT NULL CHECK (state IN ('sent', 'deferred', 'digest', 'dropped')),
+    state           text NOT NULL CHECK (state IN ('sent', 'deferred', 'dropped')),
     due_at          timestamptz,
     -- What to send later: the template's name and its values (no contact details: the
     -- address is looked up when it goes).
@@ -69,8 +74,6 @@ CREATE TABLE notification_deliveries (
 );
 CREATE INDEX notification_deliveries_due ON notification_deliveries (due_at)
     WHERE state = 'deferred';
-CREATE INDEX notification_deliveries_digest ON notification_deliveries (user_id)
-    WHERE state = 'digest';
 
 -- One digest per person and (their local) day, whatever how often the job runs.
 CREATE TABLE notification_digests (

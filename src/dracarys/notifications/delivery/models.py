@@ -31,3 +31,12 @@ class HeldDelivery(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     body: str
     created_at: datetime
+
+
+class DigestItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A notification waiting for its person's daily digest."""
+
+    notification_id: uuid.UUID
+    title: str
+    body: str
+    created_at: datetime

@@ -18,7 +18,7 @@ from dracarys.db import Connection, transaction
 from dracarys.identity import Contact, contacts_of
 from dracarys.messaging import EmailTemplate, SmsTemplate, queue_email, queue_sms
 from dracarys.notifications.delivery import store
-from dracarys.notifications.delivery.models import HeldDelivery, NewDelivery
+from dracarys.notifications.delivery.models import DigestItem, NewDelivery
 from dracarys.notifications.preferences.service import Person, people
 from dracarys.notifications.workflows import WORKFLOWS, Channel, Priority, Workflow
 from dracarys.platform import Platform
@@ -111,25 +111,29 @@ async def plan_deliveries(
     wanted: list[tuple[Outgoing, Channel, EmailTemplate | SmsTemplate, dict[str, str]]] = []
     for item in outgoing:
         person = recipients[item.user_id]
-        if item.email is not None and person.wants(item.workflow, Channel.EMAIL):
+        # Low priority: the e-mail waits for the digest (marked on the notification itself).
+        if (
+            item.email is not None
+            and item.workflow.priority is not Priority.LOW
+            and person.wants(item.workflow, Channel.EMAIL)
+        ):
             wanted.append((item, Channel.EMAIL, item.email, item.email_values))
         if item.workflow.sms is not None and person.wants(item.workflow, Channel.SMS):
             wanted.append((item, Channel.SMS, item.workflow.sms, item.sms_values))
     if not wanted:
         return
-    sending_now = {
-        item.user_id for item, _, _, _ in wanted if item.workflow.priority is not Priority.LOW
-    }
     contacts = await contacts_of(
-        conn, platform.settings, sorted(sending_now), active_only=True, verified_phones=True
+        conn,
+        platform.settings,
+        sorted({item.user_id for item, _, _, _ in wanted}),
+        active_only=True,
+        verified_phones=True,
     )
     rows: list[NewDelivery] = []
     for item, channel, template, values in wanted:
         person = recipients[item.user_id]
         state, due_at, message_id = "sent", None, None
-        if channel is Channel.EMAIL and item.workflow.priority is Priority.LOW:
-            state = "digest"
-        elif not item.workflow.critical and (until := person.quiet_until(now)) is not None:
+        if not item.workflow.critical and (until := person.quiet_until(now)) is not None:
             state, due_at = "deferred", until
         else:
             message_id = await _queue(
@@ -212,7 +216,7 @@ async def release_deferred(platform: Platform) -> int:
             return released
 
 
-def _digest_lines(items: Sequence[HeldDelivery]) -> str:
+def _digest_lines(items: Sequence[DigestItem]) -> str:
     return "\n".join(f"- {item.title}: {item.body}" for item in items)
 
 
@@ -249,20 +253,10 @@ async def send_digests(platform: Platform) -> int:
                 now,
             )
             if message_id is None:  # the account closed meanwhile: nothing to send to
-                for item in items:
-                    await store.settle(
-                        conn,
-                        item.notification_id,
-                        item.channel,
-                        state="dropped",
-                        message_id=None,
-                        at=now,
-                    )
+                await store.settle_digest_items(conn, [i.notification_id for i in items], "dropped")
                 continue
             await store.record_digest_message(conn, user_id, local.date(), message_id)
-            await store.settle_digest_items(
-                conn, [i.notification_id for i in items], message_id, now
-            )
+            await store.settle_digest_items(conn, [i.notification_id for i in items], "sent")
             sent += 1
     if sent:
         log.info("digests_sent", count=sent)

@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import msgspec
 
-from dracarys.db import Connection
-from dracarys.notifications.delivery.models import HeldDelivery, NewDelivery
+from dracarys.db import Connection, records
+from dracarys.notifications.delivery.models import DigestItem, HeldDelivery, NewDelivery
 
 _HELD = """d.notification_id, d.channel, d.user_id, d.template, d.context, n.title, n.body,
            n.created_at"""
@@ -86,22 +86,19 @@ async def settle(
 
 async def digest_recipients(conn: Connection, limit: int) -> list[uuid.UUID]:
     rows = await conn.fetch(
-        """SELECT DISTINCT user_id FROM notification_deliveries WHERE state = 'digest'
-           LIMIT $1""",
-        limit,
+        "SELECT DISTINCT user_id FROM notifications WHERE digest = 'pending' LIMIT $1", limit
     )
     return [r["user_id"] for r in rows]
 
 
-async def claim_digest_items(conn: Connection, user_id: uuid.UUID) -> list[HeldDelivery]:
+async def claim_digest_items(conn: Connection, user_id: uuid.UUID) -> list[DigestItem]:
     rows = await conn.fetch(
-        f"""SELECT {_HELD} FROM notification_deliveries d
-            JOIN notifications n ON n.id = d.notification_id
-            WHERE d.user_id = $1 AND d.state = 'digest'
-            ORDER BY n.created_at, n.id FOR UPDATE OF d""",
+        """SELECT id AS notification_id, title, body, created_at FROM notifications
+           WHERE user_id = $1 AND digest = 'pending'
+           ORDER BY created_at, id FOR UPDATE""",
         user_id,
     )
-    return _held(rows)
+    return records(DigestItem, rows)
 
 
 async def claim_digest_day(
@@ -131,15 +128,11 @@ async def record_digest_message(
 
 
 async def settle_digest_items(
-    conn: Connection,
-    notification_ids: Sequence[uuid.UUID],
-    message_id: uuid.UUID,
-    at: datetime,
+    conn: Connection, notification_ids: Sequence[uuid.UUID], state: str
 ) -> None:
+    """The digest went ('sent') or cannot ('dropped')."""
     await conn.execute(
-        """UPDATE notification_deliveries SET state = 'sent', message_id = $2, settled_at = $3
-           WHERE notification_id = ANY($1::uuid[]) AND channel = 'email'""",
+        "UPDATE notifications SET digest = $2 WHERE id = ANY($1::uuid[])",
         list(notification_ids),
-        message_id,
-        at,
+        state,
     )

@@ -41,6 +41,8 @@ class NewNotification(msgspec.Struct, frozen=True, kw_only=True):
     link: str | None
     dedupe_key: str
     in_app: bool
+    # Its e-mail waits for the daily digest.
+    digest: bool = False
 
 
 class Notification(Schema):

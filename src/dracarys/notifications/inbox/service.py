@@ -31,7 +31,7 @@ from dracarys.notifications.inbox.models import (
     UnreadCount,
 )
 from dracarys.notifications.preferences.service import people
-from dracarys.notifications.workflows import WORKFLOWS, Category, Channel
+from dracarys.notifications.workflows import WORKFLOWS, Category, Channel, Priority
 from dracarys.platform import Platform
 from dracarys.realtime import NotificationFrame
 from streams import channels
@@ -52,6 +52,7 @@ async def deliver_notices(
         if (notice.user_id, notice.dedupe_key) in by_key:
             continue
         by_key[(notice.user_id, notice.dedupe_key)] = notice
+        person = recipients[notice.user_id]
         rows.append(
             NewNotification(
                 id=uuid.uuid4(),
@@ -63,7 +64,10 @@ async def deliver_notices(
                 body=Template(workflow.body).safe_substitute(notice.values),
                 link=notice.link,
                 dedupe_key=notice.dedupe_key,
-                in_app=recipients[notice.user_id].wants(workflow, Channel.IN_APP),
+                in_app=person.wants(workflow, Channel.IN_APP),
+                digest=workflow.priority is Priority.LOW
+                and (workflow.email or notice.email) is not None
+                and person.wants(workflow, Channel.EMAIL),
             )
         )
     fresh = await store.insert_notifications(conn, rows, now)

@@ -25,10 +25,10 @@ async def insert_notifications(
         return set()
     found = await conn.fetch(
         """INSERT INTO notifications (id, user_id, kind, category, priority, title, body,
-                                       link, dedupe_key, in_app, created_at)
-            SELECT *, $11::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::text[],
+                                       link, dedupe_key, in_app, digest, created_at)
+            SELECT *, $12::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::text[],
                  $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                 $10::boolean[])
+                 $10::boolean[], $11::text[])
             ON CONFLICT (user_id, dedupe_key) DO NOTHING
             RETURNING id""",
         [r.id for r in rows],
@@ -41,6 +41,7 @@ async def insert_notifications(
         [r.link for r in rows],
         [r.dedupe_key for r in rows],
         [r.in_app for r in rows],
+        ["pending" if r.digest else None for r in rows],
         at,
     )
     return {r["id"] for r in found}
