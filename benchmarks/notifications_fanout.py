@@ -14,10 +14,12 @@ frame latency from the event's commit, rounds 1-3, then the naive peer:
 
   load avg 3.3: 5,706 / 5,573 / 5,187 per s, p99 1,161 / 1,227 / 1,347 ms; naive 1,017/s
   load avg 7.7: 2,595 / 3,159 / 3,169 per s, p99 2,594 / 2,150 / 1,597 ms; naive   479/s
+  load avg 7.3, digest marked on the notification (no delivery row per follower):
+                2,714 / 2,601 / 2,961 per s, p99 2,280 / 1,957 / 1,932 ms; naive   423/s
 
 The goal is NOT met on that box; ours is 5-7x the naive peer in the same run. Inside the
 consumer (one 10,000-follower signal, load ~3): preferences 30 ms, the insert 265 ms,
-the deliveries' digest rows 190 ms, the batched live publish 360 ms.
+the batched live publish 360 ms (the digest rows, 190 ms, are gone since).
 
 Run: ``uv run python benchmarks/notifications_fanout.py`` (PostgreSQL at 127.0.0.1:5432,
 Redis at 127.0.0.1:6379; override with BENCH_ADMIN_DSN / BENCH_REDIS_URL)."""
