@@ -154,7 +154,8 @@ async def wait_for_followers(pool: asyncpg.Pool, total: int) -> None:
     while not done.is_set():
         followed = await pool.fetchval(
             """SELECT min(n) FROM (SELECT count(*) AS n FROM processed_events
-                                   WHERE consumer IN ('points.leaderboard', 'points.notify')
+                                   WHERE consumer IN ('points.leaderboard',
+                                                      'notifications.workflows')
                                    GROUP BY consumer) c"""
         )
         if (followed or 0) >= total:

@@ -27,7 +27,7 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -85,6 +85,10 @@ class StreamBackend(ABC):
     async def append(self, channel: str, head: str, tail: str) -> int:
         """Number the frame `head + seq + tail`, keep it in history, deliver it; → seq."""
 
+    async def append_many(self, frames: Sequence[tuple[str, str, str]]) -> list[int]:
+        """`append` for each (channel, head, tail), in order; a backend may batch them."""
+        return [await self.append(channel, head, tail) for channel, head, tail in frames]
+
     @abstractmethod
     async def catch_up(self, channel: str, after_seq: int | None) -> CatchUp: ...
 
@@ -140,6 +144,8 @@ return seq
 
 # Commands this backend keeps in flight at once, well under redis-py's default pool of 100.
 REDIS_CONCURRENCY = 32
+# Frames per pipeline in `append_many`.
+APPEND_BATCH = 1_000
 
 
 class RedisBackend(StreamBackend):
@@ -169,6 +175,31 @@ class RedisBackend(StreamBackend):
                 args=[head, tail, self._history_size, self._ttl_s, self._live_prefix + channel],
             )
         return int(seq)
+
+    async def append_many(self, frames: Sequence[tuple[str, str, str]]) -> list[int]:
+        """One round trip per `APPEND_BATCH` frames (a pipeline of the same script): a
+        fan-out to thousands of channels (one notification per follower) is not
+        thousands of round trips. Order within a channel is kept: a pipeline runs its
+        commands in order."""
+        seqs: list[int] = []
+        for start in range(0, len(frames), APPEND_BATCH):
+            async with self._in_flight:
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, head, tail in frames[start : start + APPEND_BATCH]:
+                    seq_key, log_key = self._keys(channel)
+                    await self._append(
+                        keys=[seq_key, log_key],
+                        args=[
+                            head,
+                            tail,
+                            self._history_size,
+                            self._ttl_s,
+                            self._live_prefix + channel,
+                        ],
+                        client=pipe,
+                    )
+                seqs.extend(int(seq) for seq in await pipe.execute())
+        return seqs
 
     async def catch_up(self, channel: str, after_seq: int | None) -> CatchUp:
         if self._listener is not None:  # serving subscribers: live delivery must be on
@@ -280,6 +311,19 @@ class StreamHub:
         seq = await self._backend.append(name, head, tail)
         self.published += 1
         return seq
+
+    async def publish_many(self, messages: Sequence[tuple[str, msgspec.Struct]]) -> list[int]:
+        """`publish` each (channel, message), in order, batched by the backend (one Redis
+        round trip per thousand): for fan-outs."""
+        frames = []
+        for channel, message in messages:
+            name = parse_channel(channel).name
+            if type(message).__struct_config__.tag is None:
+                raise TypeError(f"{type(message).__name__} has no type tag")
+            frames.append((name, *message_frame_parts(name, self._encoder.encode(message))))
+        seqs = await self._backend.append_many(frames)
+        self.published += len(seqs)
+        return seqs
 
     async def catch_up(self, channel: str, after_seq: int | None) -> CatchUp:
         return await self._backend.catch_up(channel, after_seq)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dracarys import points, social, wallet
+from dracarys import notifications, points, social, wallet
 from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.consumers import (
@@ -73,14 +73,15 @@ CONSUMERS: list[Consumer] = [
             conn, delivery.platform, batch
         ),
     ),
-    # Award e-mails and live notifications.
+    # Every event that matters to a person, through its notification workflow: the inbox,
+    # e-mail and SMS per their preferences, and the live frame (points' awards included).
     Consumer(
-        name="points.notify",
-        topics=frozenset({points.POINTS_AWARDED}),
-        handler=lambda conn, event, delivery: points.notify_awards(
+        name="notifications.workflows",
+        topics=notifications.CONSUMED_TOPICS,
+        handler=lambda conn, event, delivery: notifications.notify(
             conn, delivery.platform, [event]
         ),
-        batch_handler=lambda conn, batch, delivery: points.notify_awards(
+        batch_handler=lambda conn, batch, delivery: notifications.notify(
             conn, delivery.platform, batch
         ),
     ),

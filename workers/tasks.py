@@ -29,6 +29,7 @@ from workers.broker import Delivery
 from workers.consumers import Consumer, consumers_for
 from workers.mentor_bonus_tasks import register_mentor_bonus_tasks
 from workers.mentorship_tasks import register_mentorship_tasks
+from workers.notification_tasks import register_notification_tasks
 from workers.points_tasks import register_points_tasks
 from workers.social_tasks import register_social_tasks
 from workers.trading_tasks import register_trading_tasks
@@ -133,6 +134,7 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_backtest_tasks(broker),
         **register_points_tasks(broker),
         **register_social_tasks(broker),
+        **register_notification_tasks(broker),
         **register_mentorship_tasks(broker),
         **register_wallet_tasks(broker),
         **register_mentor_bonus_tasks(broker),

@@ -32,7 +32,6 @@ AWAITING: dict[str, str] = {}
 # Produced, with no consumer in this code base yet: topic → who reads it, or which issue
 # adds its reader. Every one is kept in the outbox log, which analytics (issue 22) reads.
 _ANALYTICS = "no consumer yet; analytics (issue 22) reads it from the outbox log"
-_NOTIFY = "no consumer yet; the notification workflows of issue 20 send it to the person"
 READ_OUTSIDE: dict[str, str] = {
     "user.signed_up": f"{_ANALYTICS}: sign-ups per day and channel",
     "user.phone_verified": f"{_ANALYTICS}: verification funnel",
@@ -41,12 +40,11 @@ READ_OUTSIDE: dict[str, str] = {
         f"{_ANALYTICS}: account-recovery rate (the reset itself is in the audit trail)"
     ),
     "user.role_changed": f"{_ANALYTICS}: mentors onboarded (the change is in the audit trail)",
-    "kyc.rejected": f"{_NOTIFY} (today the e-mail is queued with it); {_ANALYTICS}: KYC funnel",
-    "session.booked": f"{_NOTIFY} (the booking confirmation); {_ANALYTICS}",
     "session.completed": f"{_ANALYTICS}: sessions held per mentor",
-    "session.cancelled": f"{_NOTIFY}; {_ANALYTICS}: cancellation rate and who cancels",
-    "session.rescheduled": f"{_NOTIFY}; {_ANALYTICS}: reschedules per booking",
-    "session.reminder": f"{_NOTIFY} (today the e-mail is queued with it)",
+    "session.rescheduled": (
+        f"{_ANALYTICS}: reschedules per booking (its payload names no participant, so no "
+        "notification workflow takes it yet)"
+    ),
     "certificate.granted": f"{_ANALYTICS}: completion rate per program",
     "cohort.joined": f"{_ANALYTICS}: enrolments and revenue per program",
     "cohort.left": f"{_ANALYTICS}: drop-outs and refunds per program",
@@ -57,11 +55,11 @@ READ_OUTSIDE: dict[str, str] = {
     "signal.closed": f"{_ANALYTICS}: signal outcomes per mentor (the track record is in trading)",
     "subscription.started": f"{_ANALYTICS}: feed subscriptions and revenue per mentor",
     "subscription.renewed": f"{_ANALYTICS}: feed retention",
-    "subscription.past_due": f"{_NOTIFY} (the payment failure); {_ANALYTICS}",
     "subscription.lapsed": f"{_ANALYTICS}: feed churn",
-    "tier.changed": f"{_NOTIFY} (tier reached); {_ANALYTICS}",
-    "package.purchased": f"{_NOTIFY} (the receipt); {_ANALYTICS}: package sales per mentor",
-    "package.closed": f"{_NOTIFY} (the refund of unused sessions); {_ANALYTICS}",
+    "package.purchased": (
+        f"{_ANALYTICS}: package sales per mentor (its receipt is the notification of the "
+        "wallet's payment.captured)"
+    ),
     "points.redeemed": (
         f"{_ANALYTICS}: redemptions by target (each is delivered in the redemption's own "
         "transaction: the code, the merch order, the course unlock)"

@@ -157,7 +157,7 @@ async def test_mixed_events_through_outbox_relay_redis_streams_and_worker(
 
         async def followed() -> bool:
             n = await platform.pool.fetchval(
-                "SELECT count(*) FROM processed_events WHERE consumer = 'points.notify'"
+                "SELECT count(*) FROM processed_events WHERE consumer = 'notifications.workflows'"
             )
             return int(n) >= 3
 

@@ -1,14 +1,14 @@
 """The award e-mail of blueprint section 14 (its text from a `points.awarded` payload) and
-the `points.notify` consumer that queues it and sends the same text live."""
+the notifications workflow that queues it and sends the same text live, once."""
 
 from __future__ import annotations
 
 import uuid
 
 from dracarys.messaging import list_messages
+from dracarys.notifications import notify
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
-from dracarys.points import notify_awards
 from dracarys.points.notifications import render_award_email
 from streams import channels
 from tests.points.conftest import outbox_topics, send
@@ -70,11 +70,11 @@ async def test_award_queues_the_section_14_email_and_a_live_notification(
     async def unused(conn, event) -> None:
         raise AssertionError
 
-    async def notify(conn, events) -> None:
-        await notify_awards(conn, platform, events)
+    async def workflows(conn, events) -> None:
+        await notify(conn, platform, events)
 
-    for _ in range(2):  # a redelivered batch queues no second e-mail
-        await consume_batch(platform.pool, "points.notify", batch, unused, batch_handler=notify)
+    for consumer in ("first", "second"):  # delivered twice: no second e-mail, no second frame
+        await consume_batch(platform.pool, consumer, batch, unused, batch_handler=workflows)
     async with platform.pool.acquire() as conn:
         [mail] = await list_messages(conn, platform.settings, user_id=user)
     assert mail.template == "points.lesson_completed"
@@ -84,4 +84,4 @@ async def test_award_queues_the_section_14_email_and_a_live_notification(
     )
     assert len(await outbox_topics(platform.pool, "email.send")) == 1
     live = await platform.streams.catch_up(channels.notifications(user), 0)
-    assert "Nice — 10 points for completing Risk 101" in str(live)
+    assert str(live).count("Nice — 10 points for completing Risk 101") == 1

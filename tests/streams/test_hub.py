@@ -152,3 +152,23 @@ async def test_a_reconnect_storm_waits_for_the_redis_pool_instead_of_failing(
         assert sorted(results[500:]) == list(range(2, 202))
     finally:
         await redis.aclose()
+
+
+async def test_redis_publish_many_numbers_each_channel_gap_free_in_order_across_batches(
+    redis_settings: Settings,
+) -> None:
+    """A fan-out (one frame to each of 2,500 channels, three times, interleaved with
+    single publishes) crosses pipeline batches and keeps every channel's order."""
+    hub, redis = redis_hub(redis_settings)
+    names = [f"notifications:{uuid.uuid4()}" for _ in range(2_500)]
+    try:
+        first = await hub.publish_many([(name, Fill(order=0)) for name in names])
+        assert first == [1] * len(names)
+        assert await hub.publish(names[0], Fill(order=1)) == 2
+        again = await hub.publish_many([(n, Fill(order=2)) for n in (names[0], names[1], names[0])])
+        assert again == [3, 2, 4]
+        history = await hub.catch_up(names[0], 0)
+        orders = [server_decoder.decode(frame).data["order"] for _, frame in history.frames]
+        assert (history.complete, orders) == (True, [0, 1, 2, 2])
+    finally:
+        await redis.aclose()

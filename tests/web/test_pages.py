@@ -33,6 +33,8 @@ PAGES = [
     "/affiliate",
     "/mentors",
     "/wallet",
+    "/notifications",
+    "/notifications/preferences",
     "/account",
     "/onboarding",
     "/kyc",

@@ -117,12 +117,16 @@ async def contacts_of(
     user_ids: Collection[uuid.UUID],
     *,
     active_only: bool = False,
+    verified_phones: bool = False,
 ) -> dict[uuid.UUID, Contact]:
-    """One query for all, opened here; `active_only` leaves banned accounts out."""
+    """One query for all, opened here; `active_only` leaves banned accounts out;
+    `verified_phones` gives a phone only where its owner proved it (SMS goes to those)."""
     if not user_ids:
         return {}
     cipher = personal_data_cipher(settings)
-    sealed = await store.sealed_contacts(conn, list(user_ids), active_only=active_only)
+    sealed = await store.sealed_contacts(
+        conn, list(user_ids), active_only=active_only, verified_phones=verified_phones
+    )
     return {user.id: cipher.open_contact(user) for user in sealed}
 
 

@@ -170,13 +170,16 @@ async def me_row(conn: Connection, user_id: uuid.UUID) -> MeRecord | None:
 
 
 async def sealed_contacts(
-    conn: Connection, user_ids: list[uuid.UUID], *, active_only: bool
+    conn: Connection, user_ids: list[uuid.UUID], *, active_only: bool, verified_phones: bool
 ) -> list[SealedContactRecord]:
     rows = await conn.fetch(
-        """SELECT id, email_sealed, name_sealed, phone_sealed FROM users
-           WHERE id = ANY($1::uuid[]) AND (NOT $2 OR status = 'active')""",
+        """SELECT id, email_sealed, name_sealed,
+                  CASE WHEN $3 AND phone_verified_at IS NULL THEN NULL ELSE phone_sealed END
+                      AS phone_sealed
+           FROM users WHERE id = ANY($1::uuid[]) AND (NOT $2 OR status = 'active')""",
         user_ids,
         active_only,
+        verified_phones,
     )
     return records(SealedContactRecord, rows)
 

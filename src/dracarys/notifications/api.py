@@ -5,5 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dracarys.notifications.chat.api import ROUTES as CHAT_ROUTES
+from dracarys.notifications.inbox.api import ROUTES as INBOX_ROUTES
+from dracarys.notifications.preferences.api import ROUTES as PREFERENCES_ROUTES
 
-ROUTES: list[Any] = [*CHAT_ROUTES]
+ROUTES: list[Any] = [*INBOX_ROUTES, *PREFERENCES_ROUTES, *CHAT_ROUTES]

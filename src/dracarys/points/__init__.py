@@ -4,10 +4,12 @@ leaderboards, redemption, expiry, anti-abuse and reports.
 
 A package of areas cut the same way (`models`, `store`, `service`): `ledger`, `rulebook`,
 `awarding`, `badges`, `redemption`, `expiry`, `abuse`, `reports`; `api.py` serves them
-over HTTP (`ROUTES`), `consumers.py` and `notifications.py` take other domains' events.
+over HTTP (`ROUTES`), `consumers.py` takes other domains' events and `notifications.py`
+says what an award tells its member.
 
 Other code uses points through what this module exports: the consumers the workers list
-(with the topics they take and the e-mail templates they queue), the scheduled jobs, the
+(with the topics they take), what an award tells its member (`award_message`, with the
+e-mail templates), the scheduled jobs, the
 demo seed, the click tokens messaging puts in marketing e-mails, and what a buyer's
 points would be worth as a discount code (`points_for_discount`, for a checkout quote).
 The codes themselves are the wallet's: points asks it to issue one on a conversion."""
@@ -19,11 +21,13 @@ from dracarys.points.demo import seed_points_demo
 from dracarys.points.events import (
     POINTS_AWARDED,
     POINTS_REDEEMED_FOR_CREDIT,
+    TIER_CHANGED,
     PointsAwarded,
     PointsRedeemedForCredit,
+    TierChanged,
 )
 from dracarys.points.expiry.service import expire_points, refresh_tiers
-from dracarys.points.notifications import EMAIL_TEMPLATES, notify_awards
+from dracarys.points.notifications import EMAIL_TEMPLATES, AwardMessage, award_message
 from dracarys.points.redemption.models import PointsForDiscount
 from dracarys.points.redemption.service import points_for_discount, release_held_redemptions
 from dracarys.points.reports.service import reconcile
@@ -33,15 +37,18 @@ __all__ = [
     "EMAIL_TEMPLATES",
     "POINTS_AWARDED",
     "POINTS_REDEEMED_FOR_CREDIT",
+    "TIER_CHANGED",
+    "AwardMessage",
     "PointsAwarded",
     "PointsForDiscount",
     "PointsRedeemedForCredit",
+    "TierChanged",
     "apply_events",
+    "award_message",
     "count_awards",
     "expire_points",
     "flag_shared_clusters",
     "issue_email_token",
-    "notify_awards",
     "points_for_discount",
     "post_due_pending",
     "reconcile",

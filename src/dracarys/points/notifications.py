@@ -1,29 +1,20 @@
-"""Section 14 of the blueprint: the e-mail a user gets when points land, from the
-templates below (`EMAIL_TEMPLATES`, by name) queued through messaging's outbox, plus a
-live message on the user's `notifications:{user_id}` channel. `render_award_email`
-renders the same text from a `points.awarded` payload; reason codes without a template
-get the generic one."""
+"""Section 14 of the blueprint: what a user is told when points land, from the templates
+below (`EMAIL_TEMPLATES`, by name). `award_message` gives it for a `points.awarded`
+payload: the in-app text (reason codes without a template get the generic one) and the
+e-mail template; notifications' `points_awarded` workflow writes, sends and publishes
+it, once per ledger entry."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
 from string import Template
 from typing import Any
 
 import msgspec
 
-from dracarys.db import Connection
-from dracarys.identity import contacts_of
-from dracarys.messaging import EmailTemplate, queue_email
-from dracarys.outbox import Event
-from dracarys.platform import Platform
+from dracarys.messaging import EmailTemplate
 from dracarys.points.events import PointsAwarded
 from dracarys.points.reasons import describe_reason
-from dracarys.realtime import NotificationFrame
-from streams import channels
 
 
 class AwardEmail(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,8 +67,7 @@ def render_award_email(payload: dict[str, Any]) -> AwardEmail:
     )
 
 
-# Award e-mails go through messaging's templates (one per reason code above) and outbox;
-# the same text goes live on the user's `notifications:{user_id}` stream channel.
+# Award e-mails are messaging templates, one per reason code above.
 EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
     f"points.{code}": EmailTemplate(name=f"points.{code}", subject=subject, text=text)
     for code, (subject, text) in AWARD_TEMPLATES.items()
@@ -104,56 +94,34 @@ def template_values(award: _Awarded) -> dict[str, str]:
     }
 
 
-async def notify_awards(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
-    """Consumer `points.notify`: `points.awarded` → the section-14 e-mail (queued in this
-    transaction) and a live notification. The award committed before its event left the
-    outbox, so the live message never announces points that rolled back; a redelivered
-    batch may repeat it."""
-    awards: list[_Awarded] = []
-    for event in batch:
-        try:
-            awards.append(msgspec.convert(event.payload, _Awarded))
-        except msgspec.ValidationError:
-            continue
-    awards = [a for a in awards if a.delta > 0]
-    if not awards:
-        return
-    now = platform.clock.now()
-    contacts = (
-        await contacts_of(
-            conn, platform.settings, sorted({a.user_id for a in awards}), active_only=True
-        )
-        if platform.settings.points_email_on_award
-        else {}
+class AwardMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """What a person is told of one award: the in-app title and text, and the section-14
+    e-mail (its template and values) when the reason has one."""
+
+    user_id: uuid.UUID
+    entry_id: uuid.UUID
+    title: str
+    text: str
+    email: EmailTemplate | None
+    values: dict[str, str]
+
+
+def award_message(payload: dict[str, Any]) -> AwardMessage | None:
+    """The notification of a `points.awarded` payload; None for a debit or a malformed
+    payload (nothing to tell). Notifications' `points_awarded` workflow sends it."""
+    try:
+        award = msgspec.convert(payload, _Awarded)
+    except msgspec.ValidationError:
+        return None
+    if award.delta <= 0:
+        return None
+    values = template_values(award)
+    subject, text = AWARD_TEMPLATES.get(award.reason_code, _GENERIC)
+    return AwardMessage(
+        user_id=award.user_id,
+        entry_id=award.entry_id,
+        title=Template(subject).safe_substitute(values),
+        text=Template(text).safe_substitute(values),
+        email=EMAIL_TEMPLATES.get(f"points.{award.reason_code}"),
+        values=values,
     )
-    frames: dict[uuid.UUID, list[NotificationFrame]] = defaultdict(list)
-    for award in awards:
-        values = template_values(award)
-        contact = contacts.get(award.user_id)
-        if contact and award.reason_code in AWARD_TEMPLATES:
-            await queue_email(
-                conn,
-                platform.settings,
-                to=contact.email,
-                template=EMAIL_TEMPLATES[f"points.{award.reason_code}"],
-                context=values,
-                now=now,
-                user_id=award.user_id,
-            )
-        subject, text = AWARD_TEMPLATES.get(award.reason_code, _GENERIC)
-        frames[award.user_id].append(
-            NotificationFrame(
-                id=award.entry_id,
-                kind="points.awarded",
-                title=Template(subject).safe_substitute(values),
-                body=Template(text).safe_substitute(values),
-                created_at=now,
-            )
-        )
-
-    async def publish_in_order(user_id: uuid.UUID, messages: list[NotificationFrame]) -> None:
-        for message in messages:
-            await platform.streams.publish(channels.notifications(user_id), message)
-
-    # One user's messages keep their order; different users' go out concurrently.
-    await asyncio.gather(*(publish_in_order(u, m) for u, m in frames.items()))

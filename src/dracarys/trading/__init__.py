@@ -6,7 +6,8 @@ What other parts of the platform may use: the HTTP routes (`trading.api.ROUTES`,
 composition root), who may watch `signals:` and `portfolio:` streams (the channel
 policies' checks), what subscribing to a feed would cost and under which refund policy
 (`feed_offer`, for the checkout), the paper loop's runtime, the scheduled renewal of paid
-feeds, the `signal.published` mirroring step, the demo seeder, the e-mail templates it
+feeds, the `signal.published` mirroring step, who follows a feed (`feed_subscribers`, to announce
+a signal), the demo seeder, the e-mail templates it
 sends, the monthly close of members' paper months, and the events it writes. For sharing:
 a signal once closed (`closed_signal`, without its prices) and a mentor's track record
 (`track_record`)."""
@@ -37,7 +38,12 @@ from dracarys.trading.signals.events import (
     SubscriptionStarted,
 )
 from dracarys.trading.signals.models import ClosedSignal, Signal, TrackRecord
-from dracarys.trading.signals.service import closed_signal, mirror_signal, track_record
+from dracarys.trading.signals.service import (
+    closed_signal,
+    feed_subscribers,
+    mirror_signal,
+    track_record,
+)
 from dracarys.trading.signals.subscriptions import (
     EMAIL_TEMPLATES,
     feed_offer,
@@ -73,6 +79,7 @@ __all__ = [
     "closed_signal",
     "demo_feed",
     "feed_offer",
+    "feed_subscribers",
     "may_watch_signals",
     "mirror_signal",
     "paid_feed_pairs",

@@ -92,6 +92,9 @@ NAV = (
     NavLink("/referrals", "Invite friends", "referrals", MEMBERS, "Rewards"),
     NavLink("/affiliate", "Affiliate", "affiliate", MEMBERS, "Rewards"),
     NavLink("/chat", "Messages", "chat", MEMBERS),
+    # A link of its own in the bar, for every role: the signed-in shell puts the unread
+    # count on it (ui.js) and raises it live.
+    NavLink("/notifications", "Inbox", "notifications", EVERYONE),
     NavLink("/wallet", "Wallet", "wallet", MEMBERS),
     NavLink("/account", "Account", "account", EVERYONE),
 )

@@ -531,6 +531,12 @@ def mirror_quantity(
     return equity * value / risk_per_unit, None
 
 
+async def feed_subscribers(conn: Connection, mentor_id: uuid.UUID) -> list[uuid.UUID]:
+    """Who follows a mentor's signal feed now (active, not past due): whom a new signal
+    is announced to."""
+    return await signal_store.feed_subscriber_ids(conn, mentor_id)
+
+
 async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UUID) -> list[Mirror]:
     """Copy a signal into every mirroring subscriber's portfolio (once per subscription)."""
     signal = await signal_store.get_signal(conn, signal_id)

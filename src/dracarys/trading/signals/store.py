@@ -276,6 +276,15 @@ async def active_subscriptions_of(
     return records(ActiveSubscription, rows)
 
 
+async def feed_subscriber_ids(conn: Connection, mentor_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT subscriber_id FROM signal_subscriptions
+           WHERE mentor_id = $1 AND status = 'active' AND billing_status <> 'past_due'""",
+        mentor_id,
+    )
+    return [r["subscriber_id"] for r in rows]
+
+
 async def mirroring_subscriptions(conn: Connection, mentor_id: uuid.UUID) -> list[Subscription]:
     rows = await conn.fetch(
         """SELECT * FROM signal_subscriptions WHERE mentor_id = $1 AND status = 'active'

@@ -6,6 +6,7 @@
 import {
   ApiError, UNREACHABLE, api, clearSession, connection, currentSession, goToSignIn, homeFor,
 } from "./api.js";
+import { LiveStream } from "./stream.js";
 
 export const DASH = "—";
 
@@ -339,7 +340,65 @@ export async function signedInShell() {
     );
     throw new Error("this role may not use this page");
   }
+  startInboxBadge(me);
   return me;
+}
+
+// ---- the inbox badge ----------------------------------------------------------------
+
+let inboxUnread = 0;
+
+/** The Inbox link of the bar carries the unread count, for people and for screen readers. */
+function inboxCountNode() {
+  const link = document.querySelector('nav a[href="/notifications"]');
+  if (!link) return null;
+  let count = link.querySelector(".inbox-count");
+  if (!count) {
+    count = el("span", { class: "inbox-count", id: "inbox-count" });
+    link.append(" ", count);
+  }
+  return { link, count };
+}
+
+/** Show `n` unread on the Inbox link (hidden at none); pages that read or archive call it. */
+export function setInboxCount(n) {
+  inboxUnread = Math.max(0, Number(n) || 0);
+  const found = inboxCountNode();
+  if (!found) return;
+  found.count.textContent = inboxUnread > 99 ? "99+" : String(inboxUnread);
+  found.count.hidden = inboxUnread === 0;
+  found.link.setAttribute(
+    "aria-label", inboxUnread ? `Inbox, ${inboxUnread} unread` : "Inbox",
+  );
+  document.body.dataset.inboxUnread = String(inboxUnread);
+}
+
+async function refreshInboxCount() {
+  try {
+    setInboxCount((await api("/api/v1/notifications/unread")).unread);
+  } catch {
+    // The badge is a convenience: the inbox page itself says what went wrong.
+  }
+}
+
+/**
+ * The header badge on every signed-in page: the unread count now, then one more for each
+ * notification frame on `notifications:{me.id}` (the stream hands each once, in order;
+ * after lost history it is read again). Each frame is also re-dispatched on `window` as
+ * an `inbox:notification` event, so the inbox page lists it without a second connection.
+ */
+function startInboxBadge(me) {
+  const stream = new LiveStream();
+  stream.start();
+  stream.subscribe(`notifications:${me.id}`, {
+    onMessage: (data) => {
+      if (data?.type !== "notification") return;
+      setInboxCount(inboxUnread + 1);
+      window.dispatchEvent(new CustomEvent("inbox:notification", { detail: data }));
+    },
+    onResync: () => refreshInboxCount(),
+  });
+  refreshInboxCount();
 }
 
 /** "45 seconds", "1 minute", "59 minutes", "2 hours": how long to wait, for people. */

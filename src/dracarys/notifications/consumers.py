@@ -1,0 +1,268 @@
+"""Domain events → notices of a workflow (`workflows.WORKFLOWS`), for the one consumer
+`notifications.workflows` the workers list. Each producer is read through its public
+payload type; the dedupe key is the event's own identity (the outbox event id, or for
+an award its ledger entry), so a delivery of the same event again writes nothing new."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import msgspec
+
+from dracarys import points
+from dracarys.db import Connection
+from dracarys.identity import KycApproved, KycRejected, display_names
+from dracarys.mentorship import (
+    PackageClosed,
+    SessionBooked,
+    SessionCancelled,
+    SessionReminder,
+)
+from dracarys.money import format_money
+from dracarys.notifications.inbox.models import Notice
+from dracarys.notifications.inbox.service import deliver_notices
+from dracarys.outbox import Event
+from dracarys.platform import Platform
+from dracarys.trading import SignalPublished, SubscriptionPastDue, feed_subscribers
+from dracarys.wallet import PaymentCaptured, PayoutCompleted, PayoutFailed
+
+_PURPOSES = {
+    "course": "course",
+    "subscription": "signal feed subscription",
+    "session": "session",
+    "package": "session package",
+}
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%a %d %b %Y, %H:%M UTC")
+
+
+def _notice(event: Event, user_id: uuid.UUID, kind: str, link: str | None, **values: str) -> Notice:
+    return Notice(
+        user_id=user_id, kind=kind, dedupe_key=f"{kind}:{event.id}", values=values, link=link
+    )
+
+
+def _session_booked(event: Event) -> list[Notice]:
+    booked = msgspec.convert(event.payload, SessionBooked)
+    starts = _when(booked.starts_at)
+    return [
+        _notice(event, booked.mentee_id, "session_booked", "/sessions", starts_at=starts),
+        _notice(event, booked.mentor_id, "session_booked", "/mentor/sessions", starts_at=starts),
+    ]
+
+
+def _session_cancelled(event: Event) -> list[Notice]:
+    cancelled = msgspec.convert(event.payload, SessionCancelled)
+    who = "you" if cancelled.cancelled_by == cancelled.mentee_id else "your mentor"
+    return [
+        _notice(
+            event,
+            cancelled.mentee_id,
+            "session_cancelled",
+            "/sessions",
+            session_day=event.created_at.strftime("%d %b %Y"),
+            who=who,
+        )
+    ]
+
+
+def _session_reminder(event: Event) -> list[Notice]:
+    reminder = msgspec.convert(event.payload, SessionReminder)
+    return [
+        _notice(
+            event,
+            reminder.user_id,
+            "session_reminder",
+            "/sessions",
+            lead=reminder.lead.replace("h", " hours").replace("1 hours", "1 hour"),
+            title=reminder.title,
+            starts_at=_when(reminder.starts_at),
+        )
+    ]
+
+
+def _payment_captured(event: Event) -> list[Notice]:
+    paid = msgspec.convert(event.payload, PaymentCaptured)
+    return [
+        _notice(
+            event,
+            paid.user_id,
+            "payment_receipt",
+            "/wallet",
+            amount=format_money(paid.amount_minor, paid.currency),
+            purpose=_PURPOSES.get(paid.purpose, paid.purpose),
+            reference=paid.reference,
+        )
+    ]
+
+
+def _package_closed(event: Event) -> list[Notice]:
+    closed = msgspec.convert(event.payload, PackageClosed)
+    if closed.unused == 0:
+        return []
+    return [
+        _notice(
+            event,
+            closed.mentee_id,
+            "package_refunded",
+            "/wallet",
+            reason=closed.reason.replace("_", " "),
+            unused=str(closed.unused),
+            amount=format_money(closed.refunded_minor, closed.currency),
+        )
+    ]
+
+
+def _payout_completed(event: Event) -> list[Notice]:
+    payout = msgspec.convert(event.payload, PayoutCompleted)
+    return [
+        _notice(
+            event,
+            payout.user_id,
+            "payout_sent",
+            "/wallet",
+            amount=format_money(payout.amount_minor, payout.currency),
+            method=payout.method.replace("_", " "),
+        )
+    ]
+
+
+def _payout_failed(event: Event) -> list[Notice]:
+    payout = msgspec.convert(event.payload, PayoutFailed)
+    return [
+        _notice(
+            event,
+            payout.user_id,
+            "payout_failed",
+            "/wallet",
+            amount=format_money(payout.amount_minor, payout.currency),
+            reason=payout.reason.replace("_", " "),
+        )
+    ]
+
+
+def _payment_failed(event: Event) -> list[Notice]:
+    due = msgspec.convert(event.payload, SubscriptionPastDue)
+    return [
+        _notice(
+            event,
+            uuid.UUID(due.subscriber_id),
+            "payment_failed",
+            "/wallet",
+            amount=format_money(due.amount_minor, due.currency),
+            period=f"period {due.period}",
+        )
+    ]
+
+
+def _kyc_approved(event: Event) -> list[Notice]:
+    approved = msgspec.convert(event.payload, KycApproved)
+    return [_notice(event, approved.user_id, "kyc_approved", "/kyc", level=str(approved.level))]
+
+
+def _kyc_rejected(event: Event) -> list[Notice]:
+    rejected = msgspec.convert(event.payload, KycRejected)
+    return [
+        _notice(
+            event,
+            rejected.user_id,
+            "kyc_rejected",
+            "/kyc",
+            doc_type=rejected.doc_type.replace("_", " "),
+            reason=rejected.reason or "the reviewer gave no reason",
+        )
+    ]
+
+
+def _tier_changed(event: Event) -> list[Notice]:
+    changed = msgspec.convert(event.payload, points.TierChanged)
+    order = [t.lower() for t in ("bronze", "silver", "gold", "legend")]
+    rose = (
+        changed.tier in order
+        and changed.previous in order
+        and order.index(changed.tier) > order.index(changed.previous)
+    )
+    if not rose:
+        return []  # a tier lost to inactivity is shown on the points page, not announced
+    return [
+        _notice(
+            event,
+            uuid.UUID(changed.user_id),
+            "tier_reached",
+            "/points",
+            tier=changed.tier.title(),
+            previous=changed.previous.title(),
+        )
+    ]
+
+
+def _points_awarded(event: Event, email_on_award: bool) -> list[Notice]:
+    award = points.award_message(event.payload)
+    if award is None:
+        return []
+    return [
+        Notice(
+            user_id=award.user_id,
+            kind="points_awarded",
+            dedupe_key=f"points_awarded:{award.entry_id}",
+            values={"title": award.title, "body": award.text},
+            link="/points",
+            email=award.email if email_on_award else None,
+            email_values=award.values,
+        )
+    ]
+
+
+async def _signal_published(conn: Connection, platform: Platform, event: Event) -> list[Notice]:
+    signal = msgspec.convert(event.payload, SignalPublished)
+    mentor_id = uuid.UUID(signal.mentor_id)
+    followers = await feed_subscribers(conn, mentor_id)
+    if not followers:
+        return []
+    mentor = (await display_names(conn, platform.settings, [mentor_id])).get(mentor_id, "a mentor")
+    side = signal.side.upper()
+    return [
+        Notice(
+            user_id=follower,
+            kind="signal_published",
+            dedupe_key=f"signal_published:{signal.signal_id}",
+            values={"symbol": signal.symbol, "side": side, "mentor": mentor},
+            link=f"/signals?mentor={mentor_id}",
+        )
+        for follower in followers
+    ]
+
+
+_PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
+    SessionBooked.topic: _session_booked,
+    SessionCancelled.topic: _session_cancelled,
+    SessionReminder.topic: _session_reminder,
+    PaymentCaptured.topic: _payment_captured,
+    PackageClosed.topic: _package_closed,
+    PayoutCompleted.topic: _payout_completed,
+    PayoutFailed.topic: _payout_failed,
+    SubscriptionPastDue.topic: _payment_failed,
+    KycApproved.topic: _kyc_approved,
+    KycRejected.topic: _kyc_rejected,
+    points.TierChanged.topic: _tier_changed,
+}
+
+CONSUMED_TOPICS = frozenset({*_PLAIN, points.POINTS_AWARDED, SignalPublished.topic})
+
+
+async def notify(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
+    """Consumer `notifications.workflows`: every event of the batch → its notices, written,
+    sent and published in one pass (one insert for a signal's thousands of followers)."""
+    notices: list[Notice] = []
+    for event in batch:
+        if event.topic == points.POINTS_AWARDED:
+            notices += _points_awarded(event, platform.settings.points_email_on_award)
+        elif event.topic == SignalPublished.topic:
+            notices += await _signal_published(conn, platform, event)
+        elif (recipe := _PLAIN.get(event.topic)) is not None:
+            notices += recipe(event)
+    await deliver_notices(conn, platform, notices)

@@ -1,0 +1,2 @@
+"""E-mail and SMS of notifications: sent at once, held through quiet hours, or gathered
+into the daily digest."""

@@ -1,0 +1,263 @@
+"""E-mail and SMS of notifications, through messaging's outbox (`queue_email`,
+`queue_sms`): a new notification's message goes at once, or waits until the person's
+quiet hours end (never a critical one), or (low priority, e-mail) waits for their daily
+digest. SMS goes to verified phones only. Each delivery is a row, so a held message is
+sent once by whichever worker claims it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from dracarys.db import Connection, transaction
+from dracarys.identity import Contact, contacts_of
+from dracarys.messaging import EmailTemplate, SmsTemplate, queue_email, queue_sms
+from dracarys.notifications.delivery import store
+from dracarys.notifications.delivery.models import DigestItem, NewDelivery
+from dracarys.notifications.preferences.service import Person, people
+from dracarys.notifications.workflows import WORKFLOWS, Channel, Priority, Workflow
+from dracarys.platform import Platform
+from dracarys.points import EMAIL_TEMPLATES as AWARD_EMAIL_TEMPLATES
+
+log = structlog.get_logger("dracarys.notifications")
+
+# A person's digest goes once their local clock has passed this hour.
+DIGEST_HOUR = 8
+_BATCH = 500
+
+DIGEST = EmailTemplate(
+    name="notify.digest",
+    subject="Your Dracarys digest: $count update(s)",
+    text="Here is what happened since your last digest:\n\n$items\n\n"
+    "See them all: $base_url/notifications\n"
+    "Choose what we send you: $base_url/notifications/preferences",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A new notification's e-mail/SMS to plan: its workflow, the template (the
+    workflow's or the notice's own) and the values."""
+
+    notification_id: uuid.UUID
+    user_id: uuid.UUID
+    workflow: Workflow
+    email: EmailTemplate | None
+    email_values: dict[str, str]
+    sms_values: dict[str, str]
+
+
+def _templates() -> dict[str, EmailTemplate | SmsTemplate]:
+    found: dict[str, EmailTemplate | SmsTemplate] = {}
+    for workflow in WORKFLOWS.values():
+        if workflow.email:
+            found[f"email:{workflow.email.name}"] = workflow.email
+        if workflow.sms:
+            found[f"sms:{workflow.sms.name}"] = workflow.sms
+    return found
+
+
+async def _queue(
+    conn: Connection,
+    platform: Platform,
+    channel: str,
+    template: EmailTemplate | SmsTemplate,
+    context: dict[str, Any],
+    contact: Contact | None,
+    user_id: uuid.UUID,
+    now: datetime,
+) -> uuid.UUID | None:
+    """Hand one message to messaging; None when the person has no address for it."""
+    if contact is None:
+        return None
+    values = {"base_url": platform.settings.public_url, **context}
+    if channel == Channel.EMAIL and isinstance(template, EmailTemplate):
+        return await queue_email(
+            conn,
+            platform.settings,
+            to=contact.email,
+            template=template,
+            context=values,
+            now=now,
+            user_id=user_id,
+        )
+    if channel == Channel.SMS and isinstance(template, SmsTemplate) and contact.phone:
+        return await queue_sms(
+            conn,
+            platform.settings,
+            to=contact.phone,
+            template=template,
+            context=values,
+            now=now,
+            user_id=user_id,
+        )
+    return None
+
+
+async def plan_deliveries(
+    conn: Connection,
+    platform: Platform,
+    outgoing: Sequence[Outgoing],
+    recipients: dict[uuid.UUID, Person],
+    now: datetime,
+) -> None:
+    """In the caller's transaction: queue, hold or gather each new notification's e-mail
+    and SMS the person wants."""
+    wanted: list[tuple[Outgoing, Channel, EmailTemplate | SmsTemplate, dict[str, str]]] = []
+    for item in outgoing:
+        person = recipients[item.user_id]
+        # Low priority: the e-mail waits for the digest (marked on the notification itself).
+        if (
+            item.email is not None
+            and item.workflow.priority is not Priority.LOW
+            and person.wants(item.workflow, Channel.EMAIL)
+        ):
+            wanted.append((item, Channel.EMAIL, item.email, item.email_values))
+        if item.workflow.sms is not None and person.wants(item.workflow, Channel.SMS):
+            wanted.append((item, Channel.SMS, item.workflow.sms, item.sms_values))
+    if not wanted:
+        return
+    contacts = await contacts_of(
+        conn,
+        platform.settings,
+        sorted({item.user_id for item, _, _, _ in wanted}),
+        active_only=True,
+        verified_phones=True,
+    )
+    rows: list[NewDelivery] = []
+    for item, channel, template, values in wanted:
+        person = recipients[item.user_id]
+        state, due_at, message_id = "sent", None, None
+        if not item.workflow.critical and (until := person.quiet_until(now)) is not None:
+            state, due_at = "deferred", until
+        else:
+            message_id = await _queue(
+                conn,
+                platform,
+                channel,
+                template,
+                values,
+                contacts.get(item.user_id),
+                item.user_id,
+                now,
+            )
+            if message_id is None:
+                state = "dropped"  # no address (SMS: no verified phone) or account closed
+        rows.append(
+            NewDelivery(
+                notification_id=item.notification_id,
+                channel=channel.value,
+                user_id=item.user_id,
+                state=state,
+                due_at=due_at,
+                template=f"{channel.value}:{template.name}",
+                context=values,
+                message_id=message_id,
+            )
+        )
+    await store.insert_deliveries(conn, rows, now)
+
+
+def _template_named(name: str) -> EmailTemplate | SmsTemplate | None:
+    """A held delivery's template by its stored name: a workflow's, or one a notice
+    brought itself (points' award e-mails)."""
+    return _templates().get(name) or {
+        f"email:{t.name}": t for t in AWARD_EMAIL_TEMPLATES.values()
+    }.get(name)
+
+
+async def release_deferred(platform: Platform) -> int:
+    """Cron: send what waited for quiet hours to end; returns how many went."""
+    now = platform.clock.now()
+    released = 0
+    while True:
+        async with transaction(platform.pool) as conn:
+            due = await store.claim_due(conn, now, _BATCH)
+            if not due:
+                return released
+            contacts = await contacts_of(
+                conn,
+                platform.settings,
+                sorted({d.user_id for d in due}),
+                active_only=True,
+                verified_phones=True,
+            )
+            for held in due:
+                template = _template_named(held.template)
+                message_id = (
+                    await _queue(
+                        conn,
+                        platform,
+                        held.channel,
+                        template,
+                        held.context,
+                        contacts.get(held.user_id),
+                        held.user_id,
+                        now,
+                    )
+                    if template
+                    else None
+                )
+                await store.settle(
+                    conn,
+                    held.notification_id,
+                    held.channel,
+                    state="sent" if message_id else "dropped",
+                    message_id=message_id,
+                    at=now,
+                )
+            released += len(due)
+        if len(due) < _BATCH:
+            return released
+
+
+def _digest_lines(items: Sequence[DigestItem]) -> str:
+    return "\n".join(f"- {item.title}: {item.body}" for item in items)
+
+
+async def send_digests(platform: Platform) -> int:
+    """Cron (hourly): each person with low-priority e-mail waiting gets one digest a day
+    (their local day, once their clock passed `DIGEST_HOUR`); returns how many went.
+    Running it again the same day sends nothing more: the day is claimed with the send."""
+    now = platform.clock.now()
+    sent = 0
+    async with platform.pool.acquire() as conn:
+        waiting = await store.digest_recipients(conn, 10_000)
+        recipients = await people(conn, waiting)
+    for user_id in waiting:
+        local = now.astimezone(recipients[user_id].zone)
+        if local.hour < DIGEST_HOUR:
+            continue
+        async with transaction(platform.pool) as conn:
+            items = await store.claim_digest_items(conn, user_id)
+            if not items or not await store.claim_digest_day(
+                conn, user_id, local.date(), len(items), now
+            ):
+                continue
+            contact = (await contacts_of(conn, platform.settings, [user_id], active_only=True)).get(
+                user_id
+            )
+            message_id = await _queue(
+                conn,
+                platform,
+                Channel.EMAIL,
+                DIGEST,
+                {"count": str(len(items)), "items": _digest_lines(items)},
+                contact,
+                user_id,
+                now,
+            )
+            if message_id is None:  # the account closed meanwhile: nothing to send to
+                await store.settle_digest_items(conn, [i.notification_id for i in items], "dropped")
+                continue
+            await store.record_digest_message(conn, user_id, local.date(), message_id)
+            await store.settle_digest_items(conn, [i.notification_id for i in items], "sent")
+            sent += 1
+    if sent:
+        log.info("digests_sent", count=sent)
+    return sent

@@ -1,0 +1,1 @@
+"""Which channels each person wants per category, and their quiet hours."""

@@ -1,0 +1,225 @@
+"""The notification workflows (issue 20 item 1), as data: one per kind of notification,
+saying its category (what a person switches on and off), its priority, the channels it
+may use and the templates it renders. Consumers of domain events (`consumers.py`) turn
+an event into `Notice`s of a kind; everything after that reads this table.
+
+Priority decides timing: `critical` is never held by quiet hours; `low` goes to e-mail
+only through the daily digest. Categories in `LOCKED_CATEGORIES` (account security and
+payment problems) cannot be switched off, on any channel. SMS goes to verified phones
+only, and only for the kinds that list it (payment failed, KYC decision, withdrawal
+sent). Push is a channel people may choose but nothing sends yet (Web Push is a later
+issue): no workflow lists it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dracarys.messaging import EmailTemplate, SmsTemplate
+
+
+class Channel(StrEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Category(StrEnum):
+    ACCOUNT = "account"
+    PAYMENT_PROBLEMS = "payment_problems"
+    PAYMENTS = "payments"
+    SESSIONS = "sessions"
+    SIGNALS = "signals"
+    REWARDS = "rewards"
+
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.ACCOUNT: "Account and security",
+    Category.PAYMENT_PROBLEMS: "Payment problems",
+    Category.PAYMENTS: "Payments and payouts",
+    Category.SESSIONS: "Sessions",
+    Category.SIGNALS: "Signals from mentors you follow",
+    Category.REWARDS: "Points and tiers",
+}
+
+LOCKED_CATEGORIES = frozenset({Category.ACCOUNT, Category.PAYMENT_PROBLEMS})
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    kind: str
+    category: Category
+    priority: Priority
+    channels: frozenset[Channel]
+    # In-app title and body, `string.Template` placeholders filled from the notice.
+    title: str
+    body: str
+    # None with EMAIL among the channels: each notice brings its own template.
+    email: EmailTemplate | None = None
+    sms: SmsTemplate | None = None
+
+    @property
+    def critical(self) -> bool:
+        return self.priority is Priority.CRITICAL
+
+
+_FOOTER = "\n\nChoose what we send you: $base_url/notifications/preferences"
+
+
+def _email(kind: str, subject: str, text: str) -> EmailTemplate:
+    return EmailTemplate(name=f"notify.{kind}", subject=subject, text=text + _FOOTER)
+
+
+def _workflow(
+    kind: str,
+    category: Category,
+    priority: Priority,
+    title: str,
+    body: str,
+    *,
+    email: bool = True,
+    sms: str | None = None,
+    in_app: bool = True,
+) -> Workflow:
+    channels = {Channel.IN_APP} if in_app else set()
+    if email:
+        channels.add(Channel.EMAIL)
+    if sms:
+        channels.add(Channel.SMS)
+    return Workflow(
+        kind=kind,
+        category=category,
+        priority=priority,
+        channels=frozenset(channels),
+        title=title,
+        body=body,
+        email=_email(kind, title, body) if email else None,
+        sms=SmsTemplate(name=f"notify.{kind}", text=sms) if sms else None,
+    )
+
+
+_S, _P, _A = Category.SESSIONS, Category.PAYMENTS, Category.ACCOUNT
+_CRIT, _HIGH, _NORM, _LOW = Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW
+
+WORKFLOWS: dict[str, Workflow] = {
+    w.kind: w
+    for w in (
+        _workflow(
+            "session_booked",
+            _S,
+            _HIGH,
+            "Session booked",
+            "Your session on $starts_at is booked. It is on your sessions page.",
+        ),
+        _workflow(
+            "session_cancelled",
+            _S,
+            _HIGH,
+            "Session cancelled",
+            "The session on $session_day was cancelled by $who. Any payment goes back to "
+            "where it came from.",
+        ),
+        # Mentorship queues the reminder e-mail itself, with the session's details.
+        _workflow(
+            "session_reminder",
+            _S,
+            _NORM,
+            "Session in $lead",
+            "Your session \u201c$title\u201d starts at $starts_at.",
+            email=False,
+        ),
+        _workflow(
+            "payment_receipt",
+            _P,
+            _NORM,
+            "Payment received: $amount",
+            "We received $amount for your $purpose ($reference). Your receipts are on the "
+            "wallet page.",
+        ),
+        _workflow(
+            "package_refunded",
+            _P,
+            _NORM,
+            "Unused sessions refunded",
+            "Your package closed ($reason): $unused unused session(s), $amount back to "
+            "your wallet.",
+        ),
+        _workflow(
+            "payout_sent",
+            _P,
+            _CRIT,
+            "Withdrawal sent: $amount",
+            "Your withdrawal of $amount by $method is on its way.",
+            sms="Dracarys: your withdrawal of $amount is on its way.",
+        ),
+        _workflow(
+            "payout_failed",
+            Category.PAYMENT_PROBLEMS,
+            _CRIT,
+            "Withdrawal failed: $amount",
+            "Your withdrawal of $amount could not be sent ($reason). The money is back in "
+            "your wallet.",
+            sms="Dracarys: your withdrawal of $amount failed. The money is back in your wallet.",
+        ),
+        _workflow(
+            "payment_failed",
+            Category.PAYMENT_PROBLEMS,
+            _CRIT,
+            "Payment failed: $amount",
+            "We could not take $amount for your signal feed subscription ($period). Top up "
+            "your wallet to keep it.",
+            sms="Dracarys: we could not take $amount for your signal feed. Top up your "
+            "wallet to keep it.",
+        ),
+        _workflow(
+            "kyc_approved",
+            _A,
+            _CRIT,
+            "Identity verified",
+            "Your documents are approved: you are now at verification level $level.",
+            sms="Dracarys: your identity check is approved (level $level).",
+        ),
+        # Identity queues the rejection e-mail itself, with the reviewer's reason.
+        _workflow(
+            "kyc_rejected",
+            _A,
+            _CRIT,
+            "Identity document rejected",
+            "Your $doc_type was not accepted: $reason. You can upload a new one.",
+            email=False,
+            sms="Dracarys: your identity document was not accepted. See your account.",
+        ),
+        # Award e-mails are points' own section-14 templates (see `consumers.py`).
+        # E-mail through points' own section-14 template for the reason, when it has one.
+        Workflow(
+            kind="points_awarded",
+            category=Category.REWARDS,
+            priority=_NORM,
+            channels=frozenset({Channel.IN_APP, Channel.EMAIL}),
+            title="$title",
+            body="$body",
+        ),
+        _workflow(
+            "tier_reached",
+            Category.REWARDS,
+            _NORM,
+            "You reached $tier",
+            "You moved up from $previous to $tier. See what it unlocks on your points page.",
+        ),
+        _workflow(
+            "signal_published",
+            Category.SIGNALS,
+            _LOW,
+            "New signal: $symbol $side",
+            "$mentor, whom you follow, published a $side signal on $symbol.",
+        ),
+    )
+}

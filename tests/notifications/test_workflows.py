@@ -1,0 +1,281 @@
+"""Issue 20 items 1, 3 and 5: every event that matters to a person goes through its
+workflow — in-app, e-mail and SMS according to their preferences, held through quiet
+hours (never a critical one), low-priority e-mail gathered into one daily digest — and
+each notification is written, sent and published once, however often its event is
+delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import asyncpg
+
+from dracarys.clock import ManualClock
+from dracarys.identity import KycRejected
+from dracarys.mentorship import SessionBooked
+from dracarys.notifications import release_deferred, send_digests
+from dracarys.platform import Platform
+from dracarys.points import PointsAwarded
+from dracarys.trading import SignalPublished
+from dracarys.wallet import PaymentCaptured, PayoutCompleted
+from tests.notifications.conftest import (
+    deliver,
+    event_of,
+    live_frames,
+    mails,
+    messages_on,
+    set_timezone,
+)
+
+NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+async def _switch(pool: asyncpg.Pool, user_id: uuid.UUID, category: str, channel: str) -> None:
+    await pool.execute(
+        """INSERT INTO notification_preferences (user_id, category, channel, enabled, updated_at)
+           VALUES ($1, $2, $3, false, now())""",
+        user_id,
+        category,
+        channel,
+    )
+
+
+async def _quiet(pool: asyncpg.Pool, user_id: uuid.UUID, starts: time, ends: time) -> None:
+    await pool.execute(
+        """INSERT INTO notification_quiet_hours (user_id, starts_at, ends_at, updated_at)
+           VALUES ($1, $2, $3, now())""",
+        user_id,
+        starts,
+        ends,
+    )
+
+
+async def _inbox(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT kind FROM notifications WHERE user_id = $1 AND in_app ORDER BY created_at",
+        user_id,
+    )
+    return [r["kind"] for r in rows]
+
+
+async def test_a_booking_delivers_in_app_and_email_to_both_according_to_their_preferences(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    clock.set(NOON)
+    mentee, mentor = await make_user(), await make_user()
+    await _switch(platform.pool, mentor.id, "sessions", "email")  # the mentor wants no e-mail
+    booked = SessionBooked(
+        session_id=uuid.uuid4(),
+        booking_id=uuid.uuid4(),
+        mentee_id=mentee.id,
+        mentor_id=mentor.id,
+        starts_at=NOON + timedelta(days=2),
+    )
+
+    assert await deliver(platform, [event_of(platform, booked)]) == 1
+
+    assert await _inbox(platform.pool, mentee.id) == ["session_booked"]
+    assert await _inbox(platform.pool, mentor.id) == ["session_booked"]
+    assert await mails(platform.pool, mentee.id) == ["notify.session_booked"]
+    assert await mails(platform.pool, mentor.id) == []
+    [frame] = await live_frames(platform, mentee.id)
+    assert frame["kind"] == "session_booked"
+    assert "Sun 06 Dec 2026, 12:00 UTC" in frame["body"]
+
+
+async def test_an_event_delivered_again_writes_sends_and_publishes_nothing_more(
+    platform: Platform, make_user
+) -> None:
+    """The bug this replaces: a retried points.notify batch repeated a live award. Two
+    consumers with different names stand for a redelivery processed_events cannot catch
+    (a batch re-run one event at a time after a failure)."""
+    user = await make_user()
+    award = PointsAwarded(
+        user_id=str(user.id),
+        entry_id=str(uuid.uuid4()),
+        delta=10,
+        reason_code="lesson_completed",
+        balance=10,
+        context={"lesson_title": "Risk 101"},
+    )
+    event = event_of(platform, award)
+    receipt = event_of(
+        platform,
+        PaymentCaptured(
+            user_id=user.id,
+            charge_id=uuid.uuid4(),
+            purpose="session",
+            reference="S-1",
+            amount_minor=250_000,
+            currency="KES",
+            escrow_id=None,
+        ),
+    )
+
+    await deliver(platform, [event, receipt], consumer="first")
+    await deliver(platform, [receipt], consumer="second")
+    await deliver(platform, [event], consumer="third")
+
+    assert sorted(await _inbox(platform.pool, user.id)) == ["payment_receipt", "points_awarded"]
+    assert sorted(await mails(platform.pool, user.id)) == [
+        "notify.payment_receipt",
+        "points.lesson_completed",
+    ]
+    frames = await live_frames(platform, user.id)
+    assert sorted(f["kind"] for f in frames) == ["payment_receipt", "points_awarded"]
+    receipt_frame = next(f for f in frames if f["kind"] == "payment_receipt")
+    assert receipt_frame["title"] == "Payment received: KES 2,500.00"
+
+
+async def test_twenty_concurrent_deliveries_of_one_event_make_one_notification_and_one_frame(
+    platform: Platform, make_user
+) -> None:
+    user = await make_user()
+    event = event_of(
+        platform,
+        PayoutCompleted(
+            user_id=user.id,
+            payout_id=uuid.uuid4(),
+            amount_minor=100_000,
+            currency="KES",
+            method="mpesa",
+        ),
+    )
+
+    await asyncio.gather(*(deliver(platform, [event], consumer=f"c{n}") for n in range(20)))
+
+    assert await _inbox(platform.pool, user.id) == ["payout_sent"]
+    assert len(await live_frames(platform, user.id)) == 1
+    assert await messages_on(platform.pool, user.id, "email") == ["notify.payout_sent"]
+
+
+async def test_quiet_hours_defer_email_until_they_end_in_the_persons_zone(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    # 23:00 in Nairobi (UTC+3) is 20:00 UTC; quiet from 22:00 to 07:00 local.
+    clock.set(datetime(2026, 12, 4, 20, 0, tzinfo=UTC))
+    user = await make_user()
+    await set_timezone(platform.pool, user.id, "Africa/Nairobi")
+    await _quiet(platform.pool, user.id, time(22, 0), time(7, 0))
+    booked = SessionBooked(
+        session_id=uuid.uuid4(),
+        booking_id=uuid.uuid4(),
+        mentee_id=user.id,
+        mentor_id=(await make_user()).id,
+        starts_at=clock.now() + timedelta(days=3),
+    )
+
+    await deliver(platform, [event_of(platform, booked)])
+
+    assert await _inbox(platform.pool, user.id) == ["session_booked"]  # in-app is silent
+    assert await mails(platform.pool, user.id) == []
+    due = await platform.pool.fetchval(
+        "SELECT due_at FROM notification_deliveries WHERE user_id = $1", user.id
+    )
+    assert due == datetime(2026, 12, 5, 4, 0, tzinfo=UTC)  # 07:00 in Nairobi
+
+    clock.set(datetime(2026, 12, 5, 3, 59, tzinfo=UTC))
+    assert await release_deferred(platform) == 0
+    clock.set(datetime(2026, 12, 5, 4, 0, tzinfo=UTC))
+    assert await release_deferred(platform) == 1
+    assert await release_deferred(platform) == 0
+    assert await mails(platform.pool, user.id) == ["notify.session_booked"]
+
+
+async def test_critical_messages_ignore_quiet_hours_and_sms_goes_to_verified_phones_only(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 12, 4, 2, 0, tzinfo=UTC))
+    verified = await make_user(phone="+254700000001")
+    unverified = await make_user(phone="+254700000002")
+    await platform.pool.execute(
+        "UPDATE users SET phone_verified_at = now() WHERE id = $1", verified.id
+    )
+    for user in (verified, unverified):
+        await _quiet(platform.pool, user.id, time(0, 0), time(6, 0))
+        # Account messages are locked on: a stored "off" is not obeyed.
+        await _switch(platform.pool, user.id, "account", "sms")
+    events = [
+        event_of(
+            platform,
+            KycRejected(
+                user_id=user.id, document_id=uuid.uuid4(), doc_type="passport", reason="blurred"
+            ),
+        )
+        for user in (verified, unverified)
+    ]
+
+    await deliver(platform, events)
+
+    assert await messages_on(platform.pool, verified.id, "sms") == ["notify.kyc_rejected"]
+    assert await messages_on(platform.pool, unverified.id, "sms") == []
+    states = await platform.pool.fetch(
+        "SELECT user_id, state FROM notification_deliveries WHERE channel = 'sms'"
+    )
+    assert {(r["user_id"], r["state"]) for r in states} == {
+        (verified.id, "sent"),
+        (unverified.id, "dropped"),
+    }
+    assert await _inbox(platform.pool, unverified.id) == ["kyc_rejected"]
+
+
+async def test_a_signal_reaches_every_follower_and_the_daily_digest_gathers_its_email(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
+    mentor = await make_user()
+    followers = [await make_user() for _ in range(3)]
+    for follower in followers:
+        await platform.pool.execute(
+            """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+                   monthly_price_minor, currency, status, billing_status, started_at)
+               VALUES ($1, $2, $3, 0, 'USD', 'active', 'free', now())""",
+            uuid.uuid4(),
+            follower.id,
+            mentor.id,
+        )
+    await _switch(platform.pool, followers[2].id, "signals", "email")
+    signals = [
+        SignalPublished(
+            signal_id=str(uuid.uuid4()),
+            mentor_id=str(mentor.id),
+            symbol=symbol,
+            side="buy",
+            corrects_id=None,
+        )
+        for symbol in ("EURUSD", "BTCUSD")
+    ]
+
+    await deliver(platform, [event_of(platform, s) for s in signals])
+
+    first = followers[0].id
+    assert await _inbox(platform.pool, first) == ["signal_published", "signal_published"]
+    assert len(await live_frames(platform, first)) == 2
+    assert await mails(platform.pool, first) == []  # low priority: no e-mail each
+    assert await send_digests(platform) == 0  # 05:00 UTC: before the digest hour
+
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    assert await send_digests(platform) == 2  # not the follower who turned e-mail off
+    assert await send_digests(platform) == 0
+    assert await mails(platform.pool, first) == ["notify.digest"]
+    assert await mails(platform.pool, followers[2].id) == []
+    digest = await platform.pool.fetchrow(
+        "SELECT day, items FROM notification_digests WHERE user_id = $1", first
+    )
+    assert (str(digest["day"]), digest["items"]) == ("2026-12-04", 2)
+
+    # The next signal waits for the next day's digest.
+    later = SignalPublished(
+        signal_id=str(uuid.uuid4()),
+        mentor_id=str(mentor.id),
+        symbol="XAUUSD",
+        side="sell",
+        corrects_id=None,
+    )
+    await deliver(platform, [event_of(platform, later)])
+    assert await send_digests(platform) == 0
+    clock.set(datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
+    assert await send_digests(platform) == 2
+    assert await mails(platform.pool, first) == ["notify.digest", "notify.digest"]
