@@ -1,7 +1,8 @@
-"""Self-referral by payment instrument: a referee who tops up from the M-Pesa number the
-referrer deposits from is the referrer; the wallet compares digests of the numbers (from
-deposits made through the local Daraja simulator, as in the wallet's own tests), and the
-numbers never leave it."""
+"""Self-referral by payment instrument: a referee who tops up from the M-Pesa number or
+with the card the referrer pays with is the referrer; the wallet compares digests of the
+numbers (from deposits made through the local Daraja simulator, as in the wallet's own
+tests) and of Stripe's fingerprints of the cards (deposits paid on the local Stripe), and
+the instruments never leave it."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from dracarys.outbox import emit
 from dracarys.payments.sandbox import DarajaSimulator, StripeSimulator
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.wallet import mpesa_instrument_digests
+from dracarys.wallet import payment_instrument_digests
 from tests.conftest import make_settings
 from tests.social.conftest import drain, from_ip, sign_up
 from tests.support import AppClient, TestUser, events_of
-from tests.wallet.conftest import daraja_server, daraja_sim, stripe_server  # noqa: F401
+from tests.wallet.conftest import (  # noqa: F401
+    daraja_server,
+    daraja_sim,
+    stripe_server,
+    stripe_sim,
+)
 from tests.wallet.simulators import provider_env
 
 
@@ -55,6 +61,33 @@ async def _mpesa_top_up(
     assert response.status_code == 201, response.text
     path, payload = sim.stk_callback(response.json()["provider_ref"])
     assert (await client.post(path, json=payload)).status_code == 200
+
+
+async def _card_top_up(
+    client: AppClient,
+    platform: Platform,
+    sim: StripeSimulator,
+    user_id: uuid.UUID,
+    headers: dict[str, str],
+    card_number: str,
+) -> None:
+    """A top-up paid on Stripe's checkout with `card_number`, its webhook delivered."""
+    response = await client.post(
+        f"/api/v1/wallets/{user_id}/deposits",
+        json={
+            "method": "stripe",
+            "amount_minor": 500_000,
+            "currency": "KES",
+            "idempotency_key": f"top-up-{uuid.uuid4()}",
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    now = int(platform.clock.now().timestamp())
+    event = sim.pay(response.json()["provider_ref"], now, card_number=card_number)
+    body, signature = sim.signed(event, now)
+    delivered = await client.post("/api/v1/webhooks/stripe", content=body, headers=signature)
+    assert delivered.status_code == 200, delivered.text
 
 
 async def _pay_session(platform: Platform, referee_id: uuid.UUID) -> None:
@@ -105,10 +138,60 @@ async def test_a_referee_paying_from_the_referrers_mpesa_number_is_refused(
     )
     if refused:
         assert (row["status"], row["refusal_rule"]) == ("refused", "same_payment_instrument")
-        assert "712345678" not in row["refusal_detail"]  # a digest, never the number
+        assert row["refusal_detail"] == "same M-Pesa number"  # never the number
         assert await events_of(pool, "referral.completed") == []
     else:
         assert (row["status"], row["refusal_rule"]) == ("completed", None)
     async with pool.acquire() as conn:
-        digests = await mpesa_instrument_digests(conn, platform.settings, [referrer.id, referee_id])
+        digests = await payment_instrument_digests(
+            conn, platform.settings, [referrer.id, referee_id]
+        )
+    assert (digests[referrer.id] == digests[referee_id]) is refused
+
+
+@pytest.mark.parametrize(
+    ("referee_card", "refused"),
+    [("4242 4242 4242 4242", True), ("5555 5555 5555 4444", False)],
+)
+async def test_a_referee_paying_with_the_referrers_card_is_refused(
+    client: AppClient,
+    platform: Platform,
+    pool: asyncpg.Pool,
+    stripe_sim: StripeSimulator,  # noqa: F811
+    make_user,
+    referee_card: str,
+    refused: bool,
+) -> None:
+    referrer: TestUser = await make_user()
+    await _card_top_up(
+        client, platform, stripe_sim, referrer.id, referrer.headers, "4242424242424242"
+    )
+    page = await client.get(
+        "/api/v1/referrals/me", headers={**referrer.headers, **from_ip("198.51.100.91")}
+    )
+    code = page.json()["code"]
+    client.cookies.clear()
+    await client.get(f"/r/{code}", headers=from_ip("203.0.113.91"))
+    referee_id, referee = await sign_up(client, "pays.by.card@example.com", ip="203.0.113.91")
+    await _card_top_up(client, platform, stripe_sim, referee_id, referee, referee_card)
+
+    await _pay_session(platform, referee_id)
+
+    row = await pool.fetchrow(
+        "SELECT status, refusal_rule, refusal_detail FROM referrals WHERE referee_id = $1",
+        referee_id,
+    )
+    if refused:
+        assert (row["status"], row["refusal_rule"]) == ("refused", "same_payment_instrument")
+        fingerprint = stripe_sim.card_fingerprint(referee_card)
+        assert row["refusal_detail"] == "same card"  # never the card nor its fingerprint
+        assert fingerprint not in row["refusal_detail"]
+        assert await events_of(pool, "referral.completed") == []
+    else:
+        assert (row["status"], row["refusal_rule"]) == ("completed", None)
+    async with pool.acquire() as conn:
+        digests = await payment_instrument_digests(
+            conn, platform.settings, [referrer.id, referee_id]
+        )
+    assert {d.kind for d in digests[referrer.id] | digests[referee_id]} == {"card"}
     assert (digests[referrer.id] == digests[referee_id]) is refused

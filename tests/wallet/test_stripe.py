@@ -4,6 +4,7 @@ signed webhooks come back, repeated, concurrent and out of order."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable
@@ -347,3 +348,76 @@ async def test_an_event_object_of_another_shape_is_refused_naming_the_field(
     assert response.status_code == 400, response.text
     assert "amount_total" in response.json()["detail"]
     assert (await _balances(client, user))["KES"]["available_minor"] == 0
+
+
+async def test_a_paid_card_deposit_keeps_a_digest_of_the_cards_fingerprint_not_the_fingerprint(
+    client: Client,
+    make_user: MakeUser,
+    stripe_sim: StripeSimulator,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    """The wallet asks Stripe for the paying card's fingerprint (the payment intent with
+    its latest charge expanded) and keeps sha256("card:" + fingerprint): one card number
+    gives one digest on every deposit, another card another."""
+    first, second = await make_user(), await make_user()
+    now = int(clock.now().timestamp())
+    seen = len(stripe_sim.requests)  # the simulator serves the whole session
+    deposits, events = [], []
+    for user, card, key in (
+        (first, "4242 4242 4242 4242", "dep-card-fp-01"),
+        (second, "4242424242424242", "dep-card-fp-02"),
+        (second, "5555 5555 5555 4444", "dep-card-fp-03"),
+    ):
+        deposit = await _deposit(client, user, 3_000, "USD", key)
+        event = stripe_sim.pay(deposit["provider_ref"], now, card_number=card)
+        await _deliver(client, stripe_sim, event, now)
+        deposits.append(deposit)
+        events.append(event)
+    rows = {
+        r["id"]: r
+        for r in await pool.fetch(
+            "SELECT id, status, card_digest FROM wallet_deposits WHERE id = ANY($1::uuid[])",
+            [uuid.UUID(d["id"]) for d in deposits],
+        )
+    }
+    digests = [rows[uuid.UUID(d["id"])]["card_digest"] for d in deposits]
+    assert all(rows[uuid.UUID(d["id"])]["status"] == "completed" for d in deposits)
+    assert digests[0] is not None
+    assert digests[0] == digests[1] != digests[2]
+    fingerprint = stripe_sim.card_fingerprint("4242424242424242")
+    assert digests[0] == hashlib.sha256(f"card:{fingerprint}".encode()).hexdigest()
+    lookups = [
+        (m, p) for m, path, p in stripe_sim.requests[seen:] if path.startswith("payment_intents/")
+    ]
+    assert lookups == [("GET", {"expand": ["latest_charge"]})] * 3
+
+    # Delivered again: no second lookup, the digest stays.
+    await _deliver(client, stripe_sim, events[2], now)
+    after = [p for _, p, _ in stripe_sim.requests[seen:] if p.startswith("payment_intents/")]
+    assert len(after) == 3
+    stored = await pool.fetchval(
+        "SELECT card_digest FROM wallet_deposits WHERE id = $1", uuid.UUID(deposits[2]["id"])
+    )
+    assert stored == digests[2]
+
+
+async def test_a_card_deposit_completes_when_stripe_cannot_say_which_card_paid(
+    client: Client,
+    make_user: MakeUser,
+    stripe_sim: StripeSimulator,
+    clock: ManualClock,
+    pool: asyncpg.Pool,
+) -> None:
+    user = await make_user()
+    now = int(clock.now().timestamp())
+    deposit = await _deposit(client, user, 2_000, "USD", "dep-card-nofp-1")
+    event = stripe_sim.pay(deposit["provider_ref"], now)
+    # Stripe answers the lookup 404 (as for an intent it does not know).
+    del stripe_sim.payment_intents[event["data"]["object"]["payment_intent"]]
+    await _deliver(client, stripe_sim, event, now)
+    row = await pool.fetchrow(
+        "SELECT status, card_digest FROM wallet_deposits WHERE id = $1", uuid.UUID(deposit["id"])
+    )
+    assert (row["status"], row["card_digest"]) == ("completed", None)
+    assert (await _balances(client, user))["USD"]["available_minor"] == 2_000

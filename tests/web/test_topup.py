@@ -5,10 +5,12 @@ sandbox's phone page in another tab while the wallet tab updates without a reloa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.wallet.sandboxed import UpServer, free_port, serve_up, up_settings
@@ -89,6 +91,22 @@ async def test_a_card_top_up_through_the_sandbox_checkout_shows_in_the_balance(
         "Added 1,500.00 KES to your wallet. Your KES balance is now 1,500.00 KES."
     ).wait_for(timeout=TIMEOUT_MS)
     await screenshot(page, "topup-card-credited")
+    # The card that paid is remembered by a digest of the sandbox Stripe's fingerprint of
+    # it (asked for just after the deposit settles), for the referral rules.
+    conn = await asyncpg.connect(str(up.settings.database_url))
+    try:
+        for _ in range(50):
+            digests = await conn.fetch(
+                """SELECT card_digest FROM wallet_deposits
+                   WHERE method = 'stripe' AND status = 'completed'"""
+            )
+            if digests and digests[0]["card_digest"] is not None:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    assert len(digests) == 1
+    assert digests[0]["card_digest"] is not None
 
 
 async def test_an_mpesa_top_up_approved_on_the_sandbox_phone_updates_the_wallet_live(

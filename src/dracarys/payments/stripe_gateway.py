@@ -1,5 +1,6 @@
 """Stripe through the official SDK: hosted Checkout sessions (no card data touches us),
-refunds, and webhook signature verification against the platform clock.
+refunds, the fingerprint of the card a payment was made with, and webhook signature
+verification against the platform clock.
 
 Verification follows Stripe's scheme: `Stripe-Signature: t=<unix>,v1=<hex>,v1=<hex>`,
 HMAC-SHA256 over `"<t>.<raw body>"`; any v1 signature made with any of our configured
@@ -238,3 +239,20 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise ServiceUnavailable(f"Stripe refused the refund: {exc.user_message}") from exc
         return StripeRefund(id=refund.id, status=refund.status or "pending")
+
+    async def card_fingerprint(self, payment_intent: str) -> str | None:
+        """Stripe's fingerprint of the card that paid `payment_intent` (the same for every
+        payment with one card number on our account), read from the intent's latest
+        charge (`expand[]=latest_charge`); None when it was not paid by card."""
+        try:
+            intent = await self._client.v1.payment_intents.retrieve_async(
+                payment_intent, params={"expand": ["latest_charge"]}
+            )
+        except stripe.StripeError as exc:
+            raise _stripe_failure("payment lookup", exc) from exc
+        charge = intent.latest_charge
+        if not isinstance(charge, stripe.Charge):
+            return None
+        details = charge.payment_method_details
+        card = details.card if details is not None else None
+        return (card.fingerprint or None) if card is not None else None

@@ -13,8 +13,9 @@ quote, used inside a purchase's own transaction), the ledger's
 refusal for want of funds, credit and bonus entry points, the scheduled jobs, the topics
 the wallet emits with their payloads, the consumer that sends them live to their users'
 pages (`publish_wallet_changes`, for `LIVE_TOPICS`), sealing older payment details, and
-the demo seeder; and digests of the M-Pesa numbers people pay with or are paid to
-(`mpesa_instrument_digests`, for the referral rules: equal digests, same number); and
+the demo seeder; and digests of the payment instruments people pay with or are paid
+to, M-Pesa numbers and cards (`payment_instrument_digests`, each an `InstrumentDigest`
+with its kind, for the referral rules: equal digests, same instrument); and
 affiliate commissions, inside the caller's transaction (`platform_fee_of` a payment, then
 `accrue_commission` as a pending transfer, `settle_commission` to post or void it,
 `claw_back_commission` after a refund) and paid in the weekly run (`pay_commissions`).
@@ -85,8 +86,9 @@ from dracarys.wallet.events import (
     RefundIssued,
 )
 from dracarys.wallet.ledger.service import InsufficientFunds, expire_timed_out_transfers
+from dracarys.wallet.payment_details.models import InstrumentDigest
 from dracarys.wallet.payment_details.service import (
-    mpesa_instrument_digests,
+    payment_instrument_digests,
     seal_plain_payment_details,
 )
 from dracarys.wallet.payouts.mpesa import reconcile_payouts_in_flight, retry_due_payouts
@@ -112,6 +114,7 @@ __all__ = [
     "DiscountCodeText",
     "EscrowReleased",
     "EscrowView",
+    "InstrumentDigest",
     "InsufficientFunds",
     "MentorMonth",
     "PaymentCaptured",
@@ -134,9 +137,9 @@ __all__ = [
     "hold_escrow",
     "issue_discount_code",
     "move_escrow_release",
-    "mpesa_instrument_digests",
     "pay_commissions",
     "pay_mentor_bonuses",
+    "payment_instrument_digests",
     "platform_fee_of",
     "previous_month",
     "publish_wallet_changes",

@@ -1,5 +1,6 @@
 """A local Stripe: the API's form-encoded requests with JSON answers (Checkout sessions,
-their expiry, refunds), idempotency keys, signed webhook events, and the hosted checkout
+their expiry, refunds, the payment intents and charges of paid sessions, with the card's
+fingerprint), idempotency keys, signed webhook events, and the hosted checkout
 page a customer pays on, taking Stripe's test cards (4242 4242 4242 4242 pays, 4000 0000
 0000 0002 is declined, ...). Tests drive it directly too: customers paying, sessions
 expiring, refunds settling, disputes opening, calls held while a test kills the caller."""
@@ -11,6 +12,7 @@ import hmac
 import itertools
 import re
 import secrets
+import string
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +51,10 @@ NOT_A_TEST_CARD = (
     "Use one of the test cards listed on this page."
 )
 NOT_EXPIRABLE = "Only Checkout Sessions with a status of `open` can be expired."
+# The card a session is paid with when a test pays it without naming one.
+DEFAULT_TEST_CARD = "4242424242424242"
+_FINGERPRINT_ALPHABET = string.ascii_letters + string.digits
+_BRANDS = {"4": "visa", "5": "mastercard", "3": "amex", "6": "discover"}
 
 
 def parse_stripe_form(body: bytes) -> dict[str, Any]:
@@ -91,13 +97,23 @@ def card_problem(raw: str) -> tuple[int, str] | None:
     """What Stripe's checkout says about a card number typed in (with the status of the
     page saying it: 422 for a number that is no card's, 402 for a declined card), or None
     when the card pays."""
-    digits = re.sub(r"[\s-]", "", raw)
+    digits = card_digits(raw)
     if not digits.isdigit() or len(digits) < 13:
         return 422, "Your card number is incomplete."
     if len(digits) > 19 or not luhn_valid(digits):
         return 422, "Your card number is invalid."
     outcome = TEST_CARDS.get(digits, NOT_A_TEST_CARD)
     return None if outcome == CARD_PAYS else (402, outcome)
+
+
+def card_digits(raw: str) -> str:
+    return re.sub(r"[\s-]", "", raw)
+
+
+def _expansions(query: str) -> list[str]:
+    """The `expand` list of a GET, however the client spells it (`expand[]=`,
+    `expand[0]=`)."""
+    return [v for k, v in parse_qsl(query) if re.fullmatch(r"expand(\[\d*\])?", k)]
 
 
 def _error(message: str, status: int = 400, **extra: str) -> tuple[int, dict[str, Any]]:
@@ -115,10 +131,14 @@ class StripeSimulator:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     disputes: dict[str, dict[str, Any]] = field(default_factory=dict)  # by checkout session
+    payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, tuple[int, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     # What each session's hosted page names as bought (not part of Stripe's session).
     product_names: dict[str, str] = field(default_factory=dict)
+    # The metadata a session's payment intent gets (`payment_intent_data[metadata]`).
+    intent_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     holds: dict[str, HeldCall] = field(default_factory=dict)
     deliveries: Deliveries = field(default_factory=Deliveries)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
@@ -168,7 +188,12 @@ class StripeSimulator:
         if held is not None and held.act == "nothing":
             await keep_waiting(held)
             return json_response(_error("the request never reached Stripe", 503)[1], 503)
-        params = parse_stripe_form(await request.body())
+        if request.method == "GET":
+            query = request.url.query or ""
+            params = parse_stripe_form(query.encode())
+            params["expand"] = _expansions(query)
+        else:
+            params = parse_stripe_form(await request.body())
         self.requests.append((request.method, rest, params))
         key = request.headers.get("idempotency-key")
         if key and key in self.idempotent:
@@ -189,6 +214,9 @@ class StripeSimulator:
         expire = re.fullmatch(r"checkout/sessions/([^/]+)/expire", rest)
         if method == "POST" and expire:
             return self._expire_session(expire.group(1))
+        intent = re.fullmatch(r"payment_intents/([^/]+)", rest)
+        if method == "GET" and intent:
+            return self._retrieve_intent(intent.group(1), params.get("expand") or [])
         if method == "GET" and rest.startswith("checkout/sessions/"):
             found = self.sessions.get(rest.rsplit("/", 1)[-1])
             if found is None:
@@ -229,6 +257,9 @@ class StripeSimulator:
         self.product_names[session_id] = str(
             (price.get("product_data") or {}).get("name") or "Payment"
         )
+        self.intent_metadata[session_id] = dict(
+            (params.get("payment_intent_data") or {}).get("metadata") or {}
+        )
         self.sessions[session_id] = session
         return 200, session
 
@@ -240,6 +271,83 @@ class StripeSimulator:
             return _error(NOT_EXPIRABLE)
         self._send(self.expire(session_id, int(time.time())))
         return 200, session
+
+    def _retrieve_intent(self, intent_id: str, expand: list[str]) -> tuple[int, Any]:
+        """A PaymentIntent as Stripe answers it: `latest_charge` and `payment_method` are
+        ids unless expanded, then the objects (the charge's `payment_method_details.card`
+        and the payment method's `card` carry the fingerprint)."""
+        intent = self.payment_intents.get(intent_id)
+        if intent is None:
+            return _error(
+                f"No such payment_intent: '{intent_id}'",
+                404,
+                code="resource_missing",
+                param="intent",
+            )
+        answer = dict(intent)
+        charge = self.charges[intent["latest_charge"]]
+        if "latest_charge" in expand:
+            answer["latest_charge"] = charge
+        if "payment_method" in expand:
+            answer["payment_method"] = {
+                "id": intent["payment_method"],
+                "object": "payment_method",
+                "type": "card",
+                "card": charge["payment_method_details"]["card"],
+                "livemode": False,
+            }
+        return 200, answer
+
+    def card_fingerprint(self, card_number: str) -> str:
+        """Stripe's fingerprint of a card number: the same for every payment with it on
+        this account (keyed by the account's secret), different on another account."""
+        mac = hmac.new(self.api_key.encode(), card_digits(card_number).encode(), hashlib.sha256)
+        return "".join(_FINGERPRINT_ALPHABET[b % 62] for b in mac.digest()[:16])
+
+    def _charge_card(self, session: dict[str, Any], card_number: str, created: int) -> str:
+        """The PaymentIntent and Charge of a session paid with `card_number`."""
+        digits = card_digits(card_number)
+        intent_id, charge_id, method_id = self._id("pi"), self._id("ch"), self._id("pm")
+        card = {
+            "brand": _BRANDS.get(digits[:1], "unknown"),
+            "country": "US",
+            "exp_month": 12,
+            "exp_year": 2034,
+            "fingerprint": self.card_fingerprint(digits),
+            "funding": "credit",
+            "last4": digits[-4:],
+            "network": _BRANDS.get(digits[:1], "unknown"),
+        }
+        self.charges[charge_id] = {
+            "id": charge_id,
+            "object": "charge",
+            "amount": session["amount_total"],
+            "amount_captured": session["amount_total"],
+            "currency": session["currency"],
+            "created": created,
+            "paid": True,
+            "captured": True,
+            "status": "succeeded",
+            "payment_intent": intent_id,
+            "payment_method": method_id,
+            "payment_method_details": {"type": "card", "card": card},
+            "livemode": False,
+        }
+        self.payment_intents[intent_id] = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "amount_received": session["amount_total"],
+            "currency": session["currency"],
+            "created": created,
+            "status": "succeeded",
+            "latest_charge": charge_id,
+            "payment_method": method_id,
+            "payment_method_types": ["card"],
+            "metadata": dict(self.intent_metadata.get(session["id"], {})),
+            "livemode": False,
+        }
+        return intent_id
 
     def _create_refund(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         intent = params.get("payment_intent")
@@ -307,7 +415,7 @@ class StripeSimulator:
         if problem is not None:
             status, message = problem
             return self._page(session, status=status, problem=message, card_number=card_number)
-        self._send(self.pay(session_id, int(time.time())))
+        self._send(self.pay(session_id, int(time.time()), card_number=card_number))
         success = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
         return see_other(success)
 
@@ -332,11 +440,19 @@ class StripeSimulator:
             "data": {"object": dict(obj)},
         }
 
-    def pay(self, session_id: str, created: int, *, amount: int | None = None) -> dict[str, Any]:
+    def pay(
+        self,
+        session_id: str,
+        created: int,
+        *,
+        amount: int | None = None,
+        card_number: str = DEFAULT_TEST_CARD,
+    ) -> dict[str, Any]:
         session = self.sessions[session_id]
-        session.update(payment_status="paid", status="complete", payment_intent=self._id("pi"))
         if amount is not None:
             session["amount_total"] = amount
+        intent_id = self._charge_card(session, card_number, created)
+        session.update(payment_status="paid", status="complete", payment_intent=intent_id)
         return self.event("checkout.session.completed", session, created)
 
     def expire(self, session_id: str, created: int) -> dict[str, Any]:

@@ -45,7 +45,7 @@ from dracarys.social.referrals.models import (
     RefusedReferralView,
     UtmTags,
 )
-from dracarys.wallet import mpesa_instrument_digests
+from dracarys.wallet import payment_instrument_digests
 
 log = structlog.get_logger("dracarys.social.referrals")
 
@@ -372,17 +372,22 @@ async def _same_payment_instrument(
 ) -> Refusal | None:
     if FraudRuleCode.SAME_PAYMENT_INSTRUMENT not in rules:
         return None
-    digests = await mpesa_instrument_digests(
+    digests = await payment_instrument_digests(
         conn, platform.settings, [referral.referrer_id, referral.referee_id]
     )
     shared = digests.get(referral.referrer_id, frozenset()) & digests.get(
         referral.referee_id, frozenset()
     )
     if shared:
-        return Refusal(
-            rule=FraudRuleCode.SAME_PAYMENT_INSTRUMENT, detail=f"M-Pesa {min(shared)[:16]}"
-        )
+        # Which kind matched, never which instrument (nor a digest of a phone number,
+        # which a guess at every number would reverse).
+        kinds = {d.kind for d in shared}
+        detail = " and ".join(_SHARED_KIND[k] for k in sorted(kinds) if k in _SHARED_KIND)
+        return Refusal(rule=FraudRuleCode.SAME_PAYMENT_INSTRUMENT, detail=detail)
     return None
+
+
+_SHARED_KIND = {"card": "same card", "mpesa": "same M-Pesa number"}
 
 
 async def _ring(

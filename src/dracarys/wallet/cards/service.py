@@ -1,7 +1,8 @@
 """Card events after a deposit. Stripe's webhooks are verified, de-duplicated by event id
 and applied by what each object's state says (never by arrival order): checkout sessions
-settle deposits, disputes open and close chargebacks, refunds settle the refunds an admin
-sent back to the card."""
+settle deposits (then the card that paid is remembered by a digest of its fingerprint),
+disputes open and close chargebacks, refunds settle the refunds an admin sent back to the
+card."""
 
 from __future__ import annotations
 
@@ -43,7 +44,16 @@ async def handle_stripe_webhook(platform: Platform, payload: bytes, signature: s
         if not await store.record_stripe_event(conn, event.id, event.kind, now):
             return False
         await _apply_stripe_event(conn, event, now)
+    if event.kind in _CHECKOUT_PAID:
+        session = event.object_as(CheckoutSessionObject)
+        if session.payment_status == "paid" and session.payment_intent:
+            # After the deposit is settled, so that Stripe being slow or failing to
+            # answer never holds or undoes it.
+            await deposits.remember_card(platform, session.payment_intent)
     return True
+
+
+_CHECKOUT_PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:

@@ -485,6 +485,27 @@ async def apply_checkout_session(
         await fail_deposit(conn, deposit, reason=kind.removeprefix("checkout.session."), now=now)
 
 
+async def remember_card(platform: Platform, payment_intent: str) -> None:
+    """Keep a digest of the card that paid a completed card deposit, from Stripe's
+    fingerprint of it (asked after the deposit is settled, outside its transaction). If
+    Stripe does not say, the deposit stays as it is, without a card to compare."""
+    async with platform.pool.acquire() as conn:
+        if not await store.card_deposit_without_digest(conn, payment_intent):
+            return
+    try:
+        fingerprint = await StripeGateway(platform.settings).card_fingerprint(payment_intent)
+    except ServiceUnavailable as exc:
+        log.warning("card_fingerprint_unavailable", payment_intent=payment_intent, error=str(exc))
+        return
+    if fingerprint is None:
+        log.warning("card_fingerprint_missing", payment_intent=payment_intent)
+        return
+    async with transaction(platform.pool) as conn:
+        await store.set_card_digest(
+            conn, payment_intent, payment_details.card_digest(fingerprint), platform.clock.now()
+        )
+
+
 # ---- M-Pesa callbacks and status queries ----------------------------------------------
 
 

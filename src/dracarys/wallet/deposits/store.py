@@ -75,6 +75,32 @@ async def lock_deposit_by_receipt(conn: Connection, method: str, receipt: str) -
     return record_or_none(Deposit, row)
 
 
+async def card_deposit_without_digest(conn: Connection, payment_intent: str) -> bool:
+    """Whether a completed card deposit paid by `payment_intent` has no card digest yet."""
+    found = await conn.fetchval(
+        """SELECT true FROM wallet_deposits
+           WHERE method = 'stripe' AND provider_receipt = $1 AND status = 'completed'
+             AND card_digest IS NULL""",
+        payment_intent,
+    )
+    return bool(found)
+
+
+async def set_card_digest(
+    conn: Connection, payment_intent: str, card_digest: str, now: datetime
+) -> bool:
+    """The digest of the card that paid a completed card deposit, once."""
+    status = await conn.execute(
+        """UPDATE wallet_deposits SET card_digest = $2, updated_at = $3
+           WHERE method = 'stripe' AND provider_receipt = $1 AND status = 'completed'
+             AND card_digest IS NULL""",
+        payment_intent,
+        card_digest,
+        now,
+    )
+    return status != "UPDATE 0"
+
+
 async def set_deposit_provider_ref(
     conn: Connection, deposit_id: uuid.UUID, provider_ref: str, now: datetime
 ) -> None:

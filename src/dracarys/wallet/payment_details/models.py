@@ -27,6 +27,21 @@ class PlainCallback(msgspec.Struct, frozen=True, kw_only=True):
     plain_payload: str  # JSON text
 
 
+class InstrumentDigest(msgspec.Struct, frozen=True):
+    """A payment instrument as the referral rules compare it: its kind ("mpesa" or
+    "card") and a digest (equal digests, same instrument; the instrument is not in it)."""
+
+    kind: str
+    digest: str
+
+
+class CardInstrument(msgspec.Struct, frozen=True, kw_only=True):
+    """The digest of a card a user's deposit was paid with."""
+
+    user_id: uuid.UUID
+    card_digest: str
+
+
 class SealedInstrument(msgspec.Struct, frozen=True, kw_only=True):
     """An M-Pesa number a user deposited from (`kind` deposit) or is paid to (payout),
     sealed under its row's id."""

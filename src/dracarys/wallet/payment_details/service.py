@@ -4,7 +4,8 @@ are AES-256-GCM ciphertexts bound to their row id and field, under the payment-d
 key. They are opened only where used: a destination to send a payout or to show its
 owner why it failed, a callback to apply one that raced ahead of its deposit. Nothing
 looks them up by value, so there is no blind index. `seal_plain_payment_details` seals
-what older versions stored in plain."""
+what older versions stored in plain. A card is known only by a digest of Stripe's
+fingerprint of it (`card_digest`), kept on its deposit."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dracarys.crypto import FieldCipher, payment_details_cipher
 from dracarys.db import Connection, session_lock
 from dracarys.settings import Settings
 from dracarys.wallet.payment_details import store
+from dracarys.wallet.payment_details.models import InstrumentDigest
 
 # Associated-data labels: a sealed value opens only as the field of its own row.
 DEPOSIT_PHONE = b"deposit phone"
@@ -72,21 +74,31 @@ async def earliest_callback(
     return msgspec.json.decode(plain, type=dict[str, Any])
 
 
-async def mpesa_instrument_digests(
+def card_digest(fingerprint: str) -> str:
+    """What the wallet keeps of a card: a digest of Stripe's fingerprint of it (the same
+    for every payment with one card number), shaped like the M-Pesa numbers' digests."""
+    return hashlib.sha256(f"card:{fingerprint}".encode()).hexdigest()
+
+
+async def payment_instrument_digests(
     conn: Connection, settings: Settings, user_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, frozenset[str]]:
-    """For each user, digests of the M-Pesa numbers they deposited from or are paid to:
-    equal digests are the same number, and the numbers never leave the wallet (what the
-    referral rules compare; a card's identity is Stripe's and is not kept here)."""
+) -> dict[uuid.UUID, frozenset[InstrumentDigest]]:
+    """For each user, the payment instruments they used, as digests with their kind: the
+    M-Pesa numbers they deposited from or are paid to, and the cards their deposits were
+    paid with. Equal digests are the same instrument, and the instruments never leave the
+    wallet (what the referral rules compare)."""
     cipher = payment_details_cipher(settings)
-    found: dict[uuid.UUID, set[str]] = {}
-    for row in await store.sealed_mpesa_instruments(conn, list(set(user_ids))):
+    users = list(set(user_ids))
+    found: dict[uuid.UUID, set[InstrumentDigest]] = {}
+    for row in await store.sealed_mpesa_instruments(conn, users):
         label = DEPOSIT_PHONE if row.kind == "deposit" else PAYOUT_DESTINATION
         digits = "".join(ch for ch in cipher.open(row.id, label, row.sealed) if ch.isdigit())
         if digits.startswith("0"):  # a national Kenyan number, as people type it
             digits = "254" + digits[1:]
         digest = hashlib.sha256(f"mpesa:{digits}".encode()).hexdigest()
-        found.setdefault(row.user_id, set()).add(digest)
+        found.setdefault(row.user_id, set()).add(InstrumentDigest("mpesa", digest))
+    for card in await store.card_instruments(conn, users):
+        found.setdefault(card.user_id, set()).add(InstrumentDigest("card", card.card_digest))
     return {user_id: frozenset(digests) for user_id, digests in found.items()}
 
 

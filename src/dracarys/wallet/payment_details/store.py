@@ -8,6 +8,7 @@ from datetime import datetime
 
 from dracarys.db import Connection, record_or_none, records
 from dracarys.wallet.payment_details.models import (
+    CardInstrument,
     PlainCallback,
     PlainDepositPhone,
     PlainPayoutDestination,
@@ -88,6 +89,21 @@ async def sealed_mpesa_instruments(
         INSTRUMENTS_PER_USER,
     )
     return records(SealedInstrument, rows)
+
+
+async def card_instruments(conn: Connection, user_ids: list[uuid.UUID]) -> list[CardInstrument]:
+    rows = await conn.fetch(
+        """SELECT user_id, card_digest FROM (
+               SELECT user_id, card_digest,
+                      row_number() OVER (PARTITION BY user_id ORDER BY created_at DESC) AS n
+               FROM wallet_deposits
+               WHERE user_id = ANY($1::uuid[]) AND method = 'stripe' AND status = 'completed'
+                 AND card_digest IS NOT NULL
+           ) AS seen WHERE n <= $2""",
+        user_ids,
+        INSTRUMENTS_PER_USER,
+    )
+    return records(CardInstrument, rows)
 
 
 # ---- sealing payment details older versions stored in plain ---------------------------
