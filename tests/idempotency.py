@@ -24,6 +24,13 @@ MONEY_MOVING_OPERATIONS = (
     "convertPoints",
     "awardPoints",
 )
+# Take the key too, without moving money: a retried chat send never doubles a message.
+KEYED_OPERATIONS = (
+    *MONEY_MOVING_OPERATIONS,
+    "startChatConversation",
+    "sendChatMessage",
+    "sendChatAttachment",
+)
 
 
 async def check_idempotent_route(

@@ -82,17 +82,22 @@ def resolve_idempotency_key(header: str | None, body: Any) -> str:
     return key
 
 
+# The optional `Idempotency-Key` header as every keyed operation declares it (a handler
+# whose body is not JSON, e.g. a file upload, takes it as a parameter of this type).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_HEADER,
+        required=False,
+        description=_HEADER_DESCRIPTION,
+        # Documented here, checked by `_checked_header` so the 422 names the header.
+        schema_extra={"min_length": MIN_LENGTH, "max_length": MAX_LENGTH},
+    ),
+]
+
+
 async def provide_idempotency_key(
-    idempotency_key_header: Annotated[
-        str | None,
-        HeaderParameter(
-            name=IDEMPOTENCY_HEADER,
-            required=False,
-            description=_HEADER_DESCRIPTION,
-            # Documented here, checked by `_checked_header` so the 422 names the header.
-            schema_extra={"min_length": MIN_LENGTH, "max_length": MAX_LENGTH},
-        ),
-    ] = None,
+    idempotency_key_header: IdempotencyKeyHeader = None,
     data: JSONBody[Any] = None,
 ) -> str:
     return resolve_idempotency_key(idempotency_key_header, data)

@@ -15,7 +15,7 @@ from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.payments.sandbox import StripeSimulator
 from tests.conftest import FundWallet
-from tests.idempotency import MONEY_MOVING_OPERATIONS, check_idempotent_route
+from tests.idempotency import KEYED_OPERATIONS, check_idempotent_route
 from tests.support import AppClient, TestUser
 
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -128,7 +128,7 @@ async def test_every_money_moving_operation_declares_the_idempotency_key_header(
         for method, op in path.items()
         if method == "post"
     }
-    for operation_id in MONEY_MOVING_OPERATIONS:
+    for operation_id in KEYED_OPERATIONS:
         parameters = operations[operation_id].get("parameters", [])
         (header,) = [p for p in parameters if p["name"] == "Idempotency-Key"]
         assert header["in"] == "header", operation_id
@@ -138,6 +138,6 @@ async def test_every_money_moving_operation_declares_the_idempotency_key_header(
     assert not [
         op["operationId"]
         for op in operations.values()
-        if op["operationId"] not in MONEY_MOVING_OPERATIONS
+        if op["operationId"] not in KEYED_OPERATIONS
         and any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
     ]

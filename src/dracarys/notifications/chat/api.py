@@ -14,14 +14,13 @@ from litestar.di import NamedDependency
 from litestar.params import (
     FromPath,
     FromQuery,
-    HeaderParameter,
     JSONBody,
     MultipartBody,
     QueryParameter,
 )
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from dracarys.idempotency import resolve_idempotency_key
+from dracarys.idempotency import IdempotencyKeyHeader, resolve_idempotency_key
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.notifications.chat import service
 from dracarys.notifications.chat.models import (
@@ -159,9 +158,7 @@ class ChatController(Controller):
         data: MultipartBody[AttachmentForm],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
-        idempotency_key_header: Annotated[
-            str | None, HeaderParameter(name="Idempotency-Key", required=False)
-        ] = None,
+        idempotency_key_header: IdempotencyKeyHeader = None,
     ) -> MessageView:
         key = resolve_idempotency_key(
             idempotency_key_header,
