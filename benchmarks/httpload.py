@@ -116,3 +116,34 @@ def machine() -> str:
         f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{versions}, load generator: wrk"
     )
+
+
+def report_best(
+    runs: Mapping[str, list[LoadResult]],
+    *,
+    connections: int,
+    rounds: int,
+    seconds: float,
+    load_before: tuple[float, ...],
+    versions: str,
+    admin_dsn: str,
+) -> dict[str, LoadResult]:
+    """Print each contender's best round beside the run's conditions and return them; a
+    contender that answered errors did not do the work compared, so the run stops there."""
+    best = {label: max(r, key=lambda x: x.requests_per_s) for label, r in runs.items()}
+    print(
+        f"{connections} connections, 2 wrk threads, best of {rounds} rounds of "
+        f"{seconds} s; load average before the run "
+        f"{' '.join(f'{x:.2f}' for x in load_before)}"
+    )
+    print(f"  {machine()}")
+    print(f"  {versions}; admin DSN {admin_dsn.rsplit('@', 1)[-1]}")
+    for label, result in best.items():
+        print(
+            f"  {label:26s} {result.requests_per_s:9,.0f} req/s   p50 {result.p50_ms:6.2f} ms"
+            f"   p99 {result.p99_ms:6.2f} ms   error answers {result.errors}"
+        )
+    failing = [label for label, result in best.items() if result.errors]
+    if failing:
+        sys.exit(f"error answers from {', '.join(failing)}: the comparison is void")
+    return best

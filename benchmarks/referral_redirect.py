@@ -45,7 +45,7 @@ from redis import Redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auth_me import PASSPHRASE, dracarys_serve, server_versions
 from foundation_health import ADMIN_DSN, create_database, drop_database
-from httpload import LoadResult, machine, served, served_by, wrk
+from httpload import LoadResult, report_best, served, served_by, wrk
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 BARE = "bare Litestar, one query"
@@ -123,22 +123,15 @@ def main() -> None:
         if stale:
             redis.delete(*stale)
 
-    best = {label: max(r, key=lambda x: x.requests_per_s) for label, r in runs.items()}
-    print(
-        f"{args.connections} connections, 2 wrk threads, best of {args.rounds} rounds of "
-        f"{args.seconds} s; load average before the run "
-        f"{' '.join(f'{x:.2f}' for x in load_before)}"
+    best = report_best(
+        runs,
+        connections=args.connections,
+        rounds=args.rounds,
+        seconds=args.seconds,
+        load_before=load_before,
+        versions=versions,
+        admin_dsn=ADMIN_DSN,
     )
-    print(f"  {machine()}")
-    print(f"  {versions}; admin DSN {ADMIN_DSN.rsplit('@', 1)[-1]}")
-    for label, result in best.items():
-        print(
-            f"  {label:26s} {result.requests_per_s:9,.0f} req/s   p50 {result.p50_ms:6.2f} ms"
-            f"   p99 {result.p99_ms:6.2f} ms   non-2xx/3xx {result.errors}"
-        )
-    failing = [label for label, result in best.items() if result.errors]
-    if failing:
-        sys.exit(f"error answers from {', '.join(failing)}: the comparison is void")
     bare, ours = best[BARE], best[OURS]
     print(
         f"  {OURS} vs {BARE}: throughput {bare.requests_per_s / ours.requests_per_s:.2f}x "
