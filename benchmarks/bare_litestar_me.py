@@ -2,7 +2,9 @@
 asyncpg query as Dracarys's `GET /api/v1/me` (the caller's record, over a pool sized like
 ours) for the user `BENCH_USER_ID`, opens the same sealed contact fields with the same
 cipher (the record's data work, not the platform's), and returns the same fields. No
-token, no session check, no middleware: what one query behind Litestar costs."""
+token, no session check, no middleware: what one query behind Litestar costs. With
+`BENCH_NO_RESET=1` its pool skips asyncpg's reset query on release, as Dracarys's pool
+does (`dracarys.db.pool.PooledConnection`): the like-for-like comparison."""
 
 from __future__ import annotations
 
@@ -43,9 +45,20 @@ class HealthStatus(msgspec.Struct):
     status: str
 
 
+class NoResetConnection(asyncpg.Connection):
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def open_pool(app: Litestar) -> None:
     app.state.pool = await asyncpg.create_pool(
-        os.environ["DATABASE_URL"], min_size=2, max_size=20, command_timeout=60
+        os.environ["DATABASE_URL"],
+        min_size=2,
+        max_size=20,
+        command_timeout=60,
+        connection_class=NoResetConnection
+        if os.environ.get("BENCH_NO_RESET")
+        else asyncpg.Connection,
     )
 
 

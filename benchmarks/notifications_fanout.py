@@ -9,17 +9,22 @@ process's hub, as API processes do). Beside it, from the same run, the naive pee
 autocommitted INSERT per recipient into the same table.
 Goal: ≥ 10,000 written per second, p99 < 1 s.
 
-Runs on 2 shared cores (Xeon, Python 3.11.7) with other work running; written/s and the
-frame latency from the event's commit, rounds 1-3, then the naive peer:
+Runs on 2 shared cores (Xeon, Python 3.11.7); written/s and the frame latency from the
+event's commit, rounds 1-3, then the naive peer:
 
-  load avg 3.3: 5,706 / 5,573 / 5,187 per s, p99 1,161 / 1,227 / 1,347 ms; naive 1,017/s
-  load avg 7.7: 2,595 / 3,159 / 3,169 per s, p99 2,594 / 2,150 / 1,597 ms; naive   479/s
-  load avg 7.3, digest marked on the notification (no delivery row per follower):
-                2,714 / 2,601 / 2,961 per s, p99 2,280 / 1,957 / 1,932 ms; naive   423/s
+  2026-12-05, load avg 0.3 (quiet box):
+                14,825 / 16,313 / 16,857 per s, p99 719 / 634 / 636 ms; naive 3,159/s
+  2026-12-04, load avg 2.2 (other work running):
+                12,423 /  9,929 / 13,297 per s, p99 871 / 1,007 / 787 ms; naive 2,903/s
+  earlier, before the live frames waited for the commit (load avg 3.3 / 7.7):
+                 5,706 /  5,573 /  5,187 per s, p99 1,161 / 1,227 / 1,347 ms; naive 1,017/s
+                 2,595 /  3,159 /  3,169 per s, p99 2,594 / 2,150 / 1,597 ms; naive   479/s
 
-The goal is NOT met on that box; ours is 5-7x the naive peer in the same run. Inside the
-consumer (one 10,000-follower signal, load ~3): preferences 30 ms, the insert 265 ms,
-the batched live publish 360 ms (the digest rows, 190 ms, are gone since).
+The goal is met on a quiet box (about 5x the naive peer in the same run) and is at its
+edge under other load. What moved it: the consumer commits the 10,000 rows first and
+publishes the live frames after the commit (`dracarys.db.after_commit`), so the commit no
+longer waits on the batched publish (about 360 ms); the digest is marked on the
+notification instead of a delivery row per follower (190 ms).
 
 Run: ``uv run python benchmarks/notifications_fanout.py`` (PostgreSQL at 127.0.0.1:5432,
 Redis at 127.0.0.1:6379; override with BENCH_ADMIN_DSN / BENCH_REDIS_URL)."""

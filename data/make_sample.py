@@ -1,7 +1,8 @@
 """Writes the committed synthetic samples in this folder (seeded, so re-running gives the
 same bytes): ``sample_daily.csv`` — 2,520 business days (about ten years) of one symbol
-in the Yahoo-style layout; ``sample_1m.csv`` — 5 days of one-minute bars in the bare
-layout. Run with ``uv run python data/make_sample.py``."""
+in the Yahoo-style layout, and ``sample_daily_b.csv`` / ``sample_daily_c.csv``, two more
+symbols on the same days (for multi-asset runs); ``sample_1m.csv`` — 5 days of one-minute
+bars in the bare layout. Run with ``uv run python data/make_sample.py``."""
 
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from engine.synthetic import generate_daily, generate_intraday
 HERE = Path(__file__).parent
 
 
-def main() -> None:
-    daily = generate_daily(2_520, seed=20260101)
+def write_daily(seed: int, name: str) -> None:
+    daily = generate_daily(2_520, seed=seed)
     daily.select(
         pl.col("timestamp").dt.date().alias("Date"),
         pl.col("open").alias("Open"),
@@ -22,7 +23,13 @@ def main() -> None:
         pl.col("close").alias("Close"),
         pl.col("close").alias("Adj Close"),
         pl.col("volume").cast(pl.Int64).alias("Volume"),
-    ).write_csv(HERE / "sample_daily.csv")
+    ).write_csv(HERE / name)
+
+
+def main() -> None:
+    write_daily(20260101, "sample_daily.csv")
+    write_daily(20260103, "sample_daily_b.csv")
+    write_daily(20260104, "sample_daily_c.csv")
     minutes = generate_intraday(5 * 1_440, seed=20260102)
     body = minutes.select(
         pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M:%S"),

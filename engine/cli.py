@@ -2,6 +2,10 @@
 parameter sweep (grid, random or walk-forward), print metrics (a rich table or one JSON
 object) and optionally write a self-contained HTML report.
 
+Several ``--data`` files (or ``--symbols A,B`` from one file holding several) make a
+multi-asset run with one shared cash balance (``engine.portfolio``): it prints each
+asset's contribution, trades and exposure and the portfolio's metrics.
+
 The platform's ``dracarys`` command delegates here; ``python -m engine.cli`` runs it alone.
 """
 
@@ -10,6 +14,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,7 +25,8 @@ from rich.table import Table
 
 from engine.data import Bars, DataError, find_gaps, load, resample
 from engine.metrics import METRIC_NAMES
-from engine.report import write_report
+from engine.portfolio import PortfolioSizing, run_portfolio
+from engine.report import write_portfolio_report, write_report
 from engine.runner import BacktestResult, run_backtest
 from engine.strategy import (
     TEMPLATES,
@@ -43,6 +49,15 @@ from engine.sweep import (
 )
 
 SWEEP_ROWS_IN_JSON = 10
+# The option a person typed for each field a portfolio run may refuse.
+PORTFOLIO_OPTIONS = {
+    "$.symbols": "--data/--symbols",
+    "$.sizing.fraction": "--fraction",
+    "$.sizing.target_weights": "--weights",
+    "$.sizing.units": "--asset-units",
+    "$.sizing.rebalance_every": "--rebalance-every",
+    "$.allow_short": "--allow-short",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,9 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{t.name} ({', '.join(t.defaults)})" for t in TEMPLATES.values()),
     )
     parser.add_argument(
-        "--data", required=True, help="CSV (Yahoo, bare, Binance, MetaTrader) or Parquet"
+        "--data",
+        required=True,
+        action="append",
+        help="CSV (Yahoo, bare, Binance, MetaTrader) or Parquet; repeat for a multi-asset run",
     )
     parser.add_argument("--symbol", help="symbol to use when the file holds several")
+    parser.add_argument(
+        "--symbols", help="several symbols of the data, comma-separated: a multi-asset run"
+    )
+    parser.add_argument(
+        "--portfolio-sizing",
+        choices=("fraction", "target_weights", "fixed_units"),
+        default="fraction",
+        help="multi-asset: --fraction of equity per asset (default an equal share), "
+        "--weights per asset, or --asset-units per asset",
+    )
+    parser.add_argument("--weights", help="multi-asset target weights, comma-separated")
+    parser.add_argument("--asset-units", help="multi-asset fixed quantities, comma-separated")
+    parser.add_argument(
+        "--rebalance-every", type=int, default=0, metavar="BARS", help="multi-asset rebalancing"
+    )
     parser.add_argument("--resample", metavar="EVERY", help="aggregate bars first, e.g. 1h or 1d")
     parser.add_argument("--strategy", required=True, help="template name or spec JSON file")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
@@ -70,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="all_in",
     )
     parser.add_argument(
-        "--fraction", type=float, default=1.0, help="all_in: of equity; fixed_fraction: risked"
+        "--fraction", type=float, help="all_in: of equity (default 1); fixed_fraction: risked"
     )
     parser.add_argument("--units", type=float, default=1.0, help="for fixed_units")
     parser.add_argument("--target-vol-pct", type=float, default=20.0, help="for vol_target")
@@ -140,9 +173,40 @@ def backtest_main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _numbers(text: str | None, option: str) -> tuple[float, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise SpecError(option, f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _portfolio_bars(args: argparse.Namespace) -> list[Bars]:
+    """Each ``--data`` file's bars (named by its symbol column or its file name), or the
+    ``--symbols`` of one file."""
+    if args.symbols:
+        if len(args.data) > 1:
+            raise SpecError("--symbols", "pick symbols from one --data file")
+        frame = load(args.data[0])
+        if args.resample:
+            frame = resample(frame, args.resample)
+        return [Bars.from_frame(frame, name.strip()) for name in args.symbols.split(",")]
+    out = []
+    for path in args.data:
+        frame = load(path)
+        if args.resample:
+            frame = resample(frame, args.resample)
+        name = args.symbol if "symbol" in frame.columns else Path(path).stem
+        out.append(Bars.from_frame(frame, name))
+    return out
+
+
 def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if len(args.data) > 1 or args.symbols:
+        return _run_portfolio(args, out)
     started = time.perf_counter()
-    frame = load(args.data)
+    frame = load(args.data[0])
     if args.resample:
         frame = resample(frame, args.resample)
     bars = Bars.from_frame(frame, args.symbol)
@@ -164,7 +228,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         allow_short=args.allow_short,
         sizing=Sizing(
             method=args.sizing,
-            fraction=args.fraction,
+            fraction=1.0 if args.fraction is None else args.fraction,
             units=args.units,
             target_volatility_pct=args.target_vol_pct,
             whole_units=args.whole_units,
@@ -262,6 +326,89 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if walk is not None:
         out.print(f"walk-forward out-of-sample return: {walk.out_of_sample_return_pct:.2f} %")
         out.print(walk.folds)
+    if args.report:
+        out.print(f"report written to {args.report}")
+    out.print(f"elapsed {elapsed_s:.2f} s")
+    return 0
+
+
+def _run_portfolio(args: argparse.Namespace, out: Console) -> int:
+    """A multi-asset run with shared cash: per-asset and portfolio metrics."""
+    started = time.perf_counter()
+    for option, given in (("--sweep", args.sweep), ("--walk-forward", args.walk_forward)):
+        if given:
+            raise SpecError(option, "multi-asset runs are not swept: give one --data file")
+    bars = _portfolio_bars(args)
+    execution = ExecutionSettings(
+        initial_cash=args.cash,
+        commission_bps=args.commission_bps,
+        commission_fixed=args.commission_fixed,
+        slippage_bps=args.slippage_bps,
+        fill=args.fill,
+    )
+    execution = msgspec.convert(msgspec.to_builtins(execution), ExecutionSettings)
+    sizing = PortfolioSizing(
+        method=args.portfolio_sizing,
+        fraction=args.fraction or 0.0,
+        target_weights=_numbers(args.weights, "--weights"),
+        units=_numbers(args.asset_units, "--asset-units"),
+        rebalance_every=args.rebalance_every,
+        whole_units=args.whole_units,
+    )
+    builder = SpecBuilder(args.strategy, allow_short=args.allow_short)
+    params = {**builder.defaults, **_parse_params(args.param)}
+    try:
+        result = run_portfolio(bars, builder.build(params), execution, sizing)
+    except SpecError as error:
+        if error.path not in PORTFOLIO_OPTIONS:
+            raise
+        reason = str(error).split(" - at `")[0]
+        raise SpecError(PORTFOLIO_OPTIONS[error.path], reason) from None
+    elapsed_s = time.perf_counter() - started
+    if args.report:
+        write_portfolio_report(args.report, result, args.strategy, params)
+    portfolio = {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in msgspec.to_builtins(result.metrics).items()
+    }
+    assets = [vars(asset) for asset in result.assets]
+    if args.json:
+        document = {
+            "strategy": args.strategy,
+            "symbols": list(result.symbols),
+            "bars": int(result.equity.shape[0]),
+            "dropped_bars": result.dropped_bars,
+            "parameters": params,
+            "portfolio": portfolio,
+            "assets": assets,
+            "elapsed_s": round(elapsed_s, 3),
+        }
+        sys.stdout.write(msgspec.json.encode(document).decode() + "\n")
+        return 0
+    table = Table(title=f"{args.strategy} on {', '.join(result.symbols)} (shared cash)")
+    for column in ("symbol", "contribution", "contribution %", "round trips", "exposure %", "fees"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for asset in result.assets:
+        table.add_row(
+            asset.symbol,
+            f"{asset.contribution:,.2f}",
+            f"{asset.contribution_pct:,.2f}",
+            str(asset.round_trips),
+            f"{asset.exposure_pct:,.1f}",
+            f"{asset.fees:,.2f}",
+        )
+    out.print(table)
+    metrics = Table(title=f"portfolio ({result.equity.shape[0]:,} common bars)")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    for name, value in portfolio.items():
+        metrics.add_row(
+            name,
+            "—" if value is None else f"{value:,.4f}" if isinstance(value, float) else str(value),
+        )
+    out.print(metrics)
+    if result.dropped_bars:
+        out.print(f"{result.dropped_bars} bars dropped: not every symbol traded at them")
     if args.report:
         out.print(f"report written to {args.report}")
     out.print(f"elapsed {elapsed_s:.2f} s")

@@ -196,6 +196,7 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"missing columns {missing}; found {raw.columns}", column=missing[0])
+    _refuse_unparsable(frame)
     stamp = pl.col("timestamp")
     dtype = frame.schema["timestamp"]
     if dtype == pl.String:
@@ -218,6 +219,29 @@ def normalise(raw: pl.DataFrame) -> pl.DataFrame:
     if "symbol" in frame.columns:
         keep.insert(0, pl.col("symbol").cast(pl.String))
     return frame.select(keep)
+
+
+def _refuse_unparsable(frame: pl.DataFrame) -> None:
+    """Name the first cell that is not a number (or, in a text timestamp column, not a
+    date-time), so a reader cast never fails without saying where."""
+    checks: list[tuple[str, pl.Expr, str]] = []
+    if frame.schema["timestamp"] == pl.String:
+        # Parsed as `normalise` converts it: without the zone, polars reads a timestamp
+        # carrying its UTC offset (as polars itself writes one) as no date at all.
+        parsed = pl.col("timestamp").str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        checks.append(("timestamp", parsed, "is not a date or date-time"))
+    for column in (*PRICE_COLUMNS, "volume"):
+        if frame.schema[column] == pl.String:
+            parsed = pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
+            checks.append((column, parsed, "is not a number"))
+    if not checks:
+        return
+    indexed = frame.with_row_index("row")
+    for column, parsed, reason in checks:
+        bad = indexed.filter(pl.col(column).is_not_null() & parsed.is_null())
+        if bad.height:
+            value = bad[column][0]
+            raise DataError(f"{value!r} {reason}", row=int(bad["row"][0]), column=column)
 
 
 def load_parquet(source: Source) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """A self-contained HTML report of one backtest (and its sweep, when there was one):
 equity with trade markers, drawdown, metrics, trades and a sweep heatmap, drawn as inline
-SVG so the file opens anywhere with no network access."""
+SVG so the file opens anywhere with no network access. A multi-asset run's report has the
+per-asset table, the portfolio's equity and drawdown, its metrics and the round trips."""
 
 import html
 import math
@@ -10,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from engine.metrics import drawdown_series
+from engine.portfolio import PortfolioResult
 from engine.runner import BacktestResult
 from engine.sweep import SweepResult, WalkForwardResult
 
@@ -171,6 +174,75 @@ def _format(value: object) -> str:
     return str(value)
 
 
+def _document(title: str, sections: list[str]) -> str:
+    body = "\n".join(sections)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def render_portfolio(result: PortfolioResult, strategy: str, parameters: dict[str, float]) -> str:
+    """The report of a multi-asset run with shared cash."""
+    metrics = result.metrics
+    metric_rows = pl.DataFrame(
+        {
+            "metric": list(metrics.__struct_fields__),
+            "value": [_format(getattr(metrics, f)) for f in metrics.__struct_fields__],
+        }
+    )
+    assets = result.asset_frame().select(
+        "symbol",
+        "contribution",
+        "contribution_pct",
+        "round_trips",
+        "exposure_pct",
+        "fees",
+        "cash_limited_orders",
+        "final_units",
+    )
+    trades = result.trades()
+    shown = trades.head(MAX_TRADE_ROWS)
+    shown_note = f", first {MAX_TRADE_ROWS}" if trades.height > MAX_TRADE_ROWS else ""
+    title = f"{strategy} on {', '.join(result.symbols)} (shared cash)"
+    execution = result.execution
+    sizing = result.sizing
+    params = ", ".join(f"{k}={v:g}" for k, v in parameters.items())
+    drawdown = drawdown_series(result.equity, execution.initial_cash)
+    rebalance = (
+        f"rebalanced every {sizing.rebalance_every} bars"
+        if sizing.rebalance_every
+        else "never rebalanced"
+    )
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">{result.equity.shape[0]:,} bars common to every symbol '
+        f"({result.dropped_bars:,} dropped); parameters: {html.escape(params or 'defaults')}; "
+        f"sizing: {sizing.method}, {rebalance}; fill: {execution.fill}; commission "
+        f"{execution.commission_bps:g} bps + {execution.commission_fixed:g} per order; "
+        f"slippage {execution.slippage_bps:g} bps. Sales fill before purchases each bar; a "
+        "purchase the cash cannot pay is cut down.</p>",
+        "<h2>Per asset</h2>",
+        _table(assets),
+        "<h2>Portfolio equity</h2>",
+        _line_chart(result.equity, "portfolio equity", "#0969da"),
+        "<h2>Drawdown</h2>",
+        _line_chart(-100.0 * drawdown, "drawdown %", "#cf222e", fill=True),
+        "<h2>Portfolio metrics</h2>",
+        _table(metric_rows),
+        f"<h2>Round trips ({trades.height:,}{shown_note})</h2>",
+        _table(shown),
+    ]
+    return _document(title, sections)
+
+
+def write_portfolio_report(
+    path: str | Path, result: PortfolioResult, strategy: str, parameters: dict[str, float]
+) -> None:
+    Path(path).write_text(render_portfolio(result, strategy, parameters), encoding="utf-8")
+
+
 def render(
     result: BacktestResult,
     parameters: dict[str, float],
@@ -226,12 +298,7 @@ def render(
         f"<h2>Trades ({trades.height:,}{shown_note})</h2>",
         _table(shown),
     ]
-    body = "\n".join(sections)
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body>{body}</body></html>"
-    )
+    return _document(title, sections)
 
 
 def write_report(

@@ -88,3 +88,66 @@ def generate_daily(bars: int, *, seed: int) -> pl.DataFrame:
 
 def generate_intraday(bars: int, *, seed: int, bar_seconds: int = 60) -> pl.DataFrame:
     return generate(bars, seed=seed, bar_seconds=bar_seconds, business_days=False)
+
+
+def generate_trending(bars: int, *, seed: int, start_price: float = 50.0) -> pl.DataFrame:
+    """Daily business-day bars with a strong, steady drift and mild volatility."""
+    return generate(
+        bars,
+        seed=seed,
+        start_price=start_price,
+        annual_drift=0.25,
+        calm_volatility=0.12,
+        stressed_volatility=0.25,
+        jumps_per_year=1.0,
+        jump_scale=0.02,
+    )
+
+
+def generate_mean_reverting(
+    bars: int,
+    *,
+    seed: int,
+    bar_seconds: int = 86_400,
+    start: datetime = datetime(2020, 1, 1, tzinfo=UTC),
+    mean_price: float = 1.10,
+    reversion_per_bar: float = 0.05,
+    volatility_per_bar: float = 0.004,
+    business_days: bool = True,
+    decimals: int = 5,
+) -> pl.DataFrame:
+    """Bars whose log price is an Ornstein-Uhlenbeck process around ``mean_price``: each
+    bar closes ``reversion_per_bar`` of the way back towards the mean, plus noise (an FX
+    cross in a range)."""
+    rng = np.random.default_rng(seed)
+    centre = np.log(mean_price)
+    shocks = rng.standard_normal(bars) * volatility_per_bar
+    log_close = np.empty(bars)
+    level = centre
+    for k in range(bars):
+        level += reversion_per_bar * (centre - level) + shocks[k]
+        log_close[k] = level
+    close = np.exp(log_close)
+    previous_close = np.concatenate(([mean_price], close[:-1]))
+    open_ = previous_close * np.exp(0.2 * volatility_per_bar * rng.standard_normal(bars))
+    high = np.maximum(open_, close) * np.exp(
+        np.abs(rng.standard_normal(bars)) * 0.5 * volatility_per_bar
+    )
+    low = np.minimum(open_, close) * np.exp(
+        -np.abs(rng.standard_normal(bars)) * 0.5 * volatility_per_bar
+    )
+    volume = np.round(1_000_000 * np.exp(0.3 * rng.standard_normal(bars)))
+    stamps = _timestamps(bars, bar_seconds, start, business_days and bar_seconds >= 86_400)
+    return pl.DataFrame(
+        {
+            "timestamp": pl.Series(stamps).cast(pl.Datetime("us", "UTC")),
+            "open": np.round(open_, decimals),
+            "high": np.round(high, decimals),
+            "low": np.round(low, decimals),
+            "close": np.round(close, decimals),
+            "volume": volume,
+        }
+    ).with_columns(
+        pl.max_horizontal("open", "high", "close").alias("high"),
+        pl.min_horizontal("open", "low", "close").alias("low"),
+    )

@@ -1,4 +1,4 @@
-"""Channel names: the six kinds of stream and the shape of each key.
+"""Channel names: the seven kinds of stream and the shape of each key.
 
 A channel is `kind:key`; `parse_channel` is the one place that decides whether a name
 is valid, so the server, the publisher and the client agree on it."""
@@ -19,10 +19,17 @@ class ChannelKind(StrEnum):
     LEADERBOARD = "leaderboard"  # leaderboard:{board}
     NOTIFICATIONS = "notifications"  # notifications:{user_id}
     CHAT = "chat"  # chat:{conversation_id}
+    COMMUNITY = "community"  # community:{space_id}
 
 
 _UUID_KINDS = frozenset(
-    {ChannelKind.SIGNALS, ChannelKind.PORTFOLIO, ChannelKind.NOTIFICATIONS, ChannelKind.CHAT}
+    {
+        ChannelKind.SIGNALS,
+        ChannelKind.PORTFOLIO,
+        ChannelKind.NOTIFICATIONS,
+        ChannelKind.CHAT,
+        ChannelKind.COMMUNITY,
+    }
 )
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,31}$")
 _BOARD = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -92,3 +99,7 @@ def notifications(user_id: uuid.UUID | str) -> str:
 
 def chat(conversation_id: uuid.UUID | str) -> str:
     return f"chat:{conversation_id}"
+
+
+def community(space_id: uuid.UUID | str) -> str:
+    return f"community:{space_id}"

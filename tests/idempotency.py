@@ -21,6 +21,7 @@ MONEY_MOVING_OPERATIONS = (
     "buyPackage",
     "joinCohort",
     "subscribeToSignals",
+    "joinPremiumCommunityGroup",
     "convertPoints",
     "awardPoints",
 )

@@ -31,7 +31,7 @@ from dracarys.identity.profiles.admin import set_mentor_status
 from dracarys.platform import Platform
 from dracarys.points.ledger import service as points_ledger
 from dracarys.settings import Settings
-from dracarys.trading import store as trading_store
+from dracarys.trading.instruments import store as instrument_store
 from dracarys.wallet.balances.service import balances_of
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec
@@ -226,6 +226,17 @@ async def balance(pool: asyncpg.Pool, user_id: uuid.UUID, currency: str = "KES")
     return found.available_minor, found.posted_minor
 
 
+async def audit_trail(
+    pool: asyncpg.Pool, action: str
+) -> list[tuple[uuid.UUID | None, str, dict[str, Any]]]:
+    """(actor, target, details) of each audit-log row of `action`, in chain order."""
+    rows = await pool.fetch(
+        "SELECT actor_id, target, details FROM audit_log WHERE action = $1 ORDER BY position",
+        action,
+    )
+    return [(r["actor_id"], r["target"], r["details"]) for r in rows]
+
+
 async def events_of(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at", topic
@@ -245,7 +256,7 @@ async def add_instrument(
     pool: asyncpg.Pool, symbol: str = "XYZ", feed: str = "test", min_qty: float = 1.0
 ) -> None:
     async with pool.acquire() as conn:
-        await trading_store.upsert_instrument(
+        await instrument_store.upsert_instrument(
             conn, symbol=symbol, feed=feed, tick_size=0.01, qty_step=1.0, min_qty=min_qty
         )
 

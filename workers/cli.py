@@ -30,7 +30,7 @@ from dracarys.payments.sandbox import PaymentSandbox, SandboxedApp, internal_bas
 from dracarys.platform import Platform
 from dracarys.settings import Settings, SettingsError, load_settings
 from dracarys.social import SOCIAL_SANDBOX_PATH, social_sandbox_for
-from dracarys.trading import DEMO_DATA, demo_feed, paper_trading
+from dracarys.trading import DEMO_DATA, market_feeds, paper_trading
 from dracarys.upgrade import upgrade_database
 from workers.main import STOP_SIGNALS, exit_0_on_stop_signals
 from workers.runtime import Worker, embedded_background
@@ -198,14 +198,15 @@ def cmd_paper_engine(_: argparse.Namespace) -> int:
         )
         return 2
     _require_migrated(settings)
-    feed = demo_feed(settings)
+    feeds = market_feeds(settings)
 
     async def run() -> int:
         async with _standalone_platform(settings) as platform, paper_trading(platform) as engine:
             assert engine is not None
             print(
-                f"Paper engine: matching paper orders on every tick of {feed.name} "
-                f"({', '.join(feed.symbols)}), resuming after the last tick it persisted "
+                "Paper engine: matching paper orders on every tick of "
+                + " and ".join(f"{f.name} ({', '.join(f.symbols)})" for f in feeds)
+                + ", resuming after the last tick it persisted "
                 "— SIGTERM or Ctrl+C stops it after the tick in progress",
                 flush=True,
             )

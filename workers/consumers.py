@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dracarys import notifications, points, social, wallet
+from dracarys import admin, analytics, notifications, points, social, wallet
 from dracarys.backtests import BACKTEST_REQUESTED
 from dracarys.db import Connection
 from dracarys.identity.consumers import (
@@ -41,6 +41,14 @@ class Consumer:
 
 
 CONSUMERS: list[Consumer] = [
+    # Every event that says how people use the platform, into the append-only analytics
+    # stream the KPIs, funnels and warehouse exports read (the outbox is pruned weekly).
+    Consumer(
+        name="analytics.events",
+        topics=analytics.ANALYTICS_TOPICS,
+        handler=lambda conn, event, _: analytics.record_events(conn, [event]),
+        batch_handler=lambda conn, batch, _: analytics.record_events(conn, batch),
+    ),
     Consumer(
         name="messaging.deliver",
         topics=frozenset({EMAIL_SEND, SMS_SEND}),
@@ -82,6 +90,25 @@ CONSUMERS: list[Consumer] = [
             conn, delivery.platform, [event]
         ),
         batch_handler=lambda conn, batch, delivery: notifications.notify(
+            conn, delivery.platform, batch
+        ),
+    ),
+    # Each push of a notification to one subscribed browser (retried like e-mail).
+    Consumer(
+        name="notifications.push",
+        topics=frozenset({notifications.PUSH_SEND}),
+        handler=lambda conn, event, delivery: notifications.deliver_push(
+            conn, delivery.platform, event
+        ),
+    ),
+    # Drip programs: sign-ups and course joins enrol, exit conditions end enrolments.
+    Consumer(
+        name="notifications.programs",
+        topics=notifications.PROGRAM_TOPICS,
+        handler=lambda conn, event, delivery: notifications.apply_program_events(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: notifications.apply_program_events(
             conn, delivery.platform, batch
         ),
     ),
@@ -133,6 +160,31 @@ CONSUMERS: list[Consumer] = [
         ),
         batch_handler=lambda _, batch, delivery: wallet.publish_wallet_changes(
             delivery.platform, batch
+        ),
+    ),
+    # Deposits, withdrawal requests and payments judged by the AML rules of the member's
+    # country: alerts, cases, and withdrawals held until a reviewer clears the case.
+    Consumer(
+        name="admin.aml",
+        topics=admin.AML_TOPICS,
+        handler=lambda conn, event, delivery: admin.judge_wallet_events(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: admin.judge_wallet_events(
+            conn, delivery.platform, batch
+        ),
+    ),
+    # Operational alerts for staff: chargebacks, failed payouts, sign-ins from a new device
+    # and network, failed sign-in bursts per network; points awards tallied per hour for
+    # the hourly baseline check.
+    Consumer(
+        name="admin.alerts",
+        topics=admin.ALERT_TOPICS,
+        handler=lambda conn, event, delivery: admin.watch_for_alerts(
+            conn, delivery.platform, [event]
+        ),
+        batch_handler=lambda conn, batch, delivery: admin.watch_for_alerts(
+            conn, delivery.platform, batch
         ),
     ),
     Consumer(

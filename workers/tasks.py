@@ -24,9 +24,13 @@ from dracarys.outbox import (
     record_completed,
 )
 from dracarys.platform import Platform
+from workers.admin_tasks import register_admin_tasks
+from workers.analytics_tasks import register_analytics_tasks
 from workers.backtest_tasks import register_backtest_tasks
 from workers.broker import Delivery
+from workers.community_tasks import register_community_tasks
 from workers.consumers import Consumer, consumers_for
+from workers.identity_tasks import register_identity_tasks
 from workers.mentor_bonus_tasks import register_mentor_bonus_tasks
 from workers.mentorship_tasks import register_mentorship_tasks
 from workers.notification_tasks import register_notification_tasks
@@ -140,4 +144,8 @@ def register_tasks(broker: AsyncBroker) -> dict[str, AsyncTaskiqDecoratedTask[An
         **register_mentor_bonus_tasks(broker),
         **register_trading_tasks(broker),
         **register_social_tasks(broker),
+        **register_community_tasks(broker),
+        **register_admin_tasks(broker),
+        **register_identity_tasks(broker),
+        **register_analytics_tasks(broker),
     }

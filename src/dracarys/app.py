@@ -22,6 +22,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dracarys.clock import Clock, SystemClock
+from dracarys.community import space_watchers
 from dracarys.db import open_database
 from dracarys.edge import EdgeRequest, refuse_malformed_request
 from dracarys.errors import EXCEPTION_HANDLERS
@@ -43,6 +44,7 @@ from dracarys.ratelimit import api_rate_limit
 from dracarys.realtime import (
     ChannelPolicies,
     ChannelPolicy,
+    community_space_policy,
     conversation_policy,
     only_that_user,
     portfolio_policy,
@@ -79,8 +81,8 @@ def platform_from_state(state: State) -> Platform:
 
 def platform_channel_policies() -> dict[ChannelKind, ChannelPolicy]:
     """Who may watch each kind of stream channel: realtime's rules, with trading's
-    checks of who may watch a mentor's signal feed and a portfolio, and chat's of who
-    is in a conversation."""
+    checks of who may watch a mentor's signal feed and a portfolio, chat's of who
+    is in a conversation, and the community's of who may read a space."""
     return {
         ChannelKind.MARKET: public,
         ChannelKind.LEADERBOARD: public,
@@ -88,6 +90,7 @@ def platform_channel_policies() -> dict[ChannelKind, ChannelPolicy]:
         ChannelKind.SIGNALS: signal_feed_policy(may_watch_signals),
         ChannelKind.PORTFOLIO: portfolio_policy(portfolio_viewers),
         ChannelKind.CHAT: conversation_policy(conversation_members),
+        ChannelKind.COMMUNITY: community_space_policy(space_watchers),
     }
 
 

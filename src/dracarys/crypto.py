@@ -1,10 +1,10 @@
 """Secrets at rest: AES-256-GCM sealing (random 96-bit nonce per message, caller-chosen
 associated data), a key ring whose ciphertexts name their key version, field ciphers that
 bind each value to its record and field, and the keys derived for KYC documents, TOTP
-secrets, personal data, outgoing messages, payment details, social OAuth tokens and short
-code hashes; and the PKCE challenge every OAuth client sends. Core vocabulary: every key
-derived from the secret key is named here, once, so no two purposes (and no two domains)
-ever share one."""
+secrets, personal data, outgoing messages, payment details, social OAuth tokens, the Web
+Push signing key and short code hashes; and the PKCE challenge every OAuth client sends.
+Core vocabulary: every key derived from the secret key is named here, once, so no two
+purposes (and no two domains) ever share one."""
 
 from __future__ import annotations
 
@@ -56,6 +56,11 @@ def kyc_document_key(settings: Settings) -> bytes:
 
 def totp_secret_key(settings: Settings) -> bytes:
     return _derive(settings, b"dracarys totp secrets v1")
+
+
+def vapid_key(settings: Settings) -> bytes:
+    """Seals the Web Push (VAPID) private key at rest."""
+    return _derive(settings, b"dracarys vapid key v1")
 
 
 def seal(key: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
@@ -160,6 +165,18 @@ def social_tokens_cipher(settings: Settings) -> FieldCipher:
     """OAuth tokens members grant us on social platforms (the refresh token re-checks a
     verified follow): a key of their own."""
     return FieldCipher(_key_ring(settings, "social tokens"))
+
+
+def mail_address_index(settings: Settings, address: str) -> bytes:
+    """The suppression list's key for an e-mail address (keyed HMAC of it lower-cased), so
+    the list holds no address."""
+    key = _derive(settings, b"dracarys mail suppression index v1")
+    return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).digest()
+
+
+def mail_link_key(settings: Settings) -> bytes:
+    """Signs the unsubscribe links of marketing e-mail (valid without signing in)."""
+    return _derive(settings, b"dracarys mail unsubscribe links v1")
 
 
 def pkce_challenge(verifier: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from dracarys.backtests import seed_backtests_demo
+from dracarys.community import seed_community_demo
 from dracarys.curriculum import seed_curriculum_demo
 from dracarys.identity import seed_identity_demo
 from dracarys.mentorship import seed_mentorship_demo
@@ -31,6 +32,7 @@ DEMO_SEEDERS: tuple[tuple[str, DemoSeeder], ...] = (
     ("points", seed_points_demo),
     ("backtests", seed_backtests_demo),
     ("trading", seed_trading_demo),
+    ("community", seed_community_demo),
 )
 
 

@@ -3,7 +3,7 @@ body is UTF-8, nests at most `MAX_JSON_DEPTH` levels and holds no integer beyond
 PostgreSQL's `bigint` stores; no text carrying NUL (U+0000), which PostgreSQL refuses in
 `text`, enters through a body, a form, the query, the path or a header. Each refusal is a
 4xx problem naming the field, where it would otherwise surface as a 500 from the decoder
-or the database."""
+or the database. Also what every handler reads of the client: its address (`source_ip`)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,9 @@ def refuse_malformed_request(scope: Scope) -> None:
             # A handshake answer carries no problem document; the stream protocol's
             # code for a malformed request (fix the client) says it, with the reason.
             raise WebSocketException(detail=refusal.detail, code=CLOSE_PROTOCOL_ERROR) from None
+
+
+def source_ip(request: Request[Any, Any, Any]) -> str | None:
+    """The client's address, for audit logs, throttles and attribution; behind a trusted
+    proxy, the one it forwarded (the app's proxy middleware puts it here, see app.py)."""
+    return request.client.host if request.client else None

@@ -20,6 +20,33 @@ _SIGNATURES: tuple[tuple[bytes, FileType], ...] = (
 )
 
 
+PARQUET = FileType("application/vnd.apache.parquet", "parquet")
+CSV = FileType("text/csv", "csv")
+
+
+def sniff_data_file(content: bytes) -> FileType | None:
+    """Parquet (its `PAR1` magic at both ends) or CSV (UTF-8 text without NUL bytes),
+    else None: what a market data upload may be."""
+    if len(content) >= 8 and content.startswith(b"PAR1") and content.endswith(b"PAR1"):
+        return PARQUET
+    if not content or b"\x00" in content:
+        return None
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return CSV
+
+
+def size_label(size_bytes: int) -> str:
+    """A byte count as people read it: 512 bytes, 20 KB, 3.4 MB."""
+    if size_bytes < 1000:
+        return f"{size_bytes} bytes"
+    if size_bytes < 1_000_000:
+        return f"{size_bytes / 1000:.3g} KB"
+    return f"{size_bytes / 1_000_000:.3g} MB"
+
+
 def sniff_file_type(content: bytes) -> FileType | None:
     """PNG, JPEG, GIF, WebP (RIFF....WEBP) or PDF, else None. SVG is never recognised:
     it can carry script."""

@@ -12,7 +12,7 @@ from dracarys.wire import Schema
 
 # A 1:1 or group session (by session type and start), a cohort seat, a paid signal feed,
 # a package of sessions with one mentor.
-ItemKind = Literal["session", "cohort", "signal_feed", "package"]
+ItemKind = Literal["session", "cohort", "signal_feed", "package", "community_space"]
 
 
 class RefundPolicy(Schema):

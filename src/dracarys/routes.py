@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from dracarys.admin.api import ROUTES as ADMIN_ROUTES
+from dracarys.analytics.api import ROUTES as ANALYTICS_ROUTES
 from dracarys.backtests.api import ROUTES as BACKTEST_ROUTES
 from dracarys.checkout.api import ROUTES as CHECKOUT_ROUTES
+from dracarys.community.api import ROUTES as COMMUNITY_ROUTES
 from dracarys.curriculum.api import ROUTES as CURRICULUM_ROUTES
 from dracarys.identity.api import ROUTES as IDENTITY_ROUTES
+from dracarys.marketdata.api import ROUTES as MARKET_DATA_ROUTES
 from dracarys.mentorship.api import ROUTES as MENTORSHIP_ROUTES
 from dracarys.notifications.api import ROUTES as NOTIFICATIONS_ROUTES
 from dracarys.points.api import ROUTES as POINTS_ROUTES
@@ -30,7 +34,11 @@ ROUTE_HANDLERS: list[Any] = [
     *CHECKOUT_ROUTES,
     *SOCIAL_ROUTES,
     *NOTIFICATIONS_ROUTES,
+    *COMMUNITY_ROUTES,
     *BACKTEST_ROUTES,
+    *MARKET_DATA_ROUTES,
     *TRADING_ROUTES,
+    *ADMIN_ROUTES,
+    *ANALYTICS_ROUTES,
     *WEB_ROUTES,
 ]

@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Port = 8000
     public_url: str = "http://127.0.0.1:8000"
     data_dir: str = DEFAULT_DATA_DIR
+    # Where the nightly analytics export writes its Hive-partitioned Parquet files (a local
+    # folder; empty: <data_dir>/warehouse). Object storage is not supported yet.
+    warehouse_dir: str = ""
     secret_key: Annotated[str, msgspec.Meta(min_length=32)] = ""
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     # Other sites whose browser pages may call the API (CORS); empty: same origin only.
@@ -92,6 +95,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     daraja_b2c_initiator: str = ""
     daraja_b2c_security_credential: str = ""
     daraja_callback_token: str = ""
+    # KYC by Smile ID (see dracarys.identity.kyc.vendor): document verification is off
+    # unless a partner id, an API key and the callback URL are all set; reviewers then
+    # decide every document as before. The result arrives at the callback URL (our
+    # /api/v1/webhooks/smile-id); a job without one is asked about after
+    # `smile_id_status_query_after_s` and handed to reviewers after
+    # `smile_id_result_deadline_s`. A callback whose signed timestamp is further than
+    # `smile_id_callback_max_age_s` from our clock is refused.
+    smile_id_partner_id: str = ""
+    smile_id_api_key: str = ""
+    smile_id_base_url: str = "https://testapi.smileidentity.com"
+    smile_id_callback_url: str = ""
+    smile_id_country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "KE"
+    smile_id_callback_max_age_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 300
+    smile_id_status_query_after_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 600
+    smile_id_result_deadline_s: Annotated[int, msgspec.Meta(ge=60, le=604_800)] = 86_400
     # The payments sandbox: local stand-ins for Stripe and M-Pesa Daraja (their wire
     # formats and signatures, a hosted checkout page, a phone page that approves or
     # declines STK pushes; no real money moves), served under /sandbox/ by `dracarys up`.
@@ -139,6 +157,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # API requests per minute per client (the signed-in user, else the source IP); probes,
     # metrics and static files are not counted.
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 1200
+    # TradingView alerts in: per mentor per minute; an alert with the same `alert_id` (or,
+    # without one, the same payload) as a broadcast within the window is a duplicate; an
+    # alert whose own time is older than the max age is refused as stale.
+    alerts_per_minute: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 30
+    alert_dedupe_window_s: Annotated[int, msgspec.Meta(ge=1, le=7 * 86_400)] = 3600
+    alert_max_age_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
     # Proxies whose X-Forwarded-For names the client (IPs or networks, "*" for any);
     # empty: the connecting address is the client.
     trusted_proxies: tuple[str, ...] = ()
@@ -160,6 +184,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_password: str = ""
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     mail_from: str = "Dracarys <no-reply@dracarys.local>"
+    # The mail provider's webhook signing secret (bounces and complaints). Empty: the
+    # webhook refuses every post.
+    mail_webhook_secret: str = ""
     # SMS gateway (Africa's Talking messaging API wire format). Empty URL: SMS disabled.
     sms_api_url: str = ""
     sms_username: str = ""
@@ -250,6 +277,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trading_feed: Literal["replay", "synthetic", "off"] = "replay"
     trading_replay_speed: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
     trading_leaderboard_every_ticks: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 30
+    # Market data uploads (see dracarys.marketdata): the largest CSV or Parquet file taken.
+    market_data_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=500_000_000)] = 20_000_000
 
     def __repr__(self) -> str:
         shown = {
@@ -271,10 +300,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
 
+    @property
+    def warehouse_path(self) -> Path:
+        return (
+            Path(self.warehouse_dir).expanduser()
+            if self.warehouse_dir
+            else (self.data_path / "warehouse")
+        )
+
 
 _SECRET_FIELDS = frozenset(
     {
         "smtp_password",
+        "mail_webhook_secret",
         "sms_api_key",
         "google_client_secret",
         "apple_client_secret",
@@ -289,6 +327,8 @@ _URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "database_url": ("postgres", "postgresql"),
     "redis_url": ("redis", "rediss", "unix"),
     "public_url": ("http", "https"),
+    "smile_id_base_url": ("http", "https"),
+    "smile_id_callback_url": ("http", "https"),
 }
 
 

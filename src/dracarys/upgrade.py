@@ -1,9 +1,11 @@
 """Bringing a database up to date: the numbered SQL migrations, then the data steps that
 need the settings' keys and so cannot be SQL (sealing personal data, messages and payment
-details older versions kept in plain text). `dracarys migrate` and the embedded start
-both run this."""
+details older versions kept in plain text), and the keys made once, at first start (the
+Web Push VAPID key pair). `dracarys migrate` and the embedded start both run this."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import structlog
 
@@ -11,6 +13,7 @@ from dracarys.db import Connection
 from dracarys.db.migrate import migrate
 from dracarys.identity import seal_plain_personal_data
 from dracarys.messaging import seal_plain_messages
+from dracarys.notifications import ensure_vapid_keys
 from dracarys.settings import Settings
 from dracarys.wallet import seal_plain_payment_details
 
@@ -30,4 +33,5 @@ async def upgrade_database(conn: Connection, settings: Settings) -> list[int]:
         sealed = await seal(conn, settings)
         if sealed:
             log.info(step, rows=sealed)
+    await ensure_vapid_keys(conn, settings, datetime.now(UTC))
     return applied

@@ -17,6 +17,7 @@ from dracarys.backtests.service import QUIET_AFTER, dataset_bars, run_job, unatt
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.platform import Platform
+from engine.portfolio import PortfolioSizing, run_portfolio
 from engine.runner import run_backtest
 from engine.strategy import TEMPLATES, ExecutionSettings
 from tests.support import AppClient, TestUser
@@ -73,6 +74,43 @@ async def wait_finished(client: Client, user: TestUser, backtest_id: str) -> dic
             "spec.indicators[0].window",
         ),
         ({"template": "sma_cross", "owner_id": "00000000-0000-0000-0000-000000000000"}, "owner_id"),
+        ({"template": "sma_cross", "datasets": ["sample_daily", "real_money"]}, "datasets[1]"),
+        ({"template": "sma_cross", "datasets": ["sample_daily", "sample_daily"]}, "datasets[1]"),
+        ({"template": "sma_cross", "datasets": ["sample_daily", "sample_1m"]}, "datasets[1]"),
+        ({"template": "sma_cross", "datasets": []}, "datasets"),
+        ({"template": "sma_cross", "portfolio": {"fraction": 0.5}}, "datasets"),
+        (
+            {
+                "template": "sma_cross",
+                "datasets": ["sample_daily", "sample_daily_b"],
+                "portfolio": {"method": "target_weights", "target_weights": [0.5]},
+            },
+            "portfolio.target_weights",
+        ),
+        (
+            {
+                "template": "sma_cross",
+                "datasets": ["sample_daily", "sample_daily_b"],
+                "portfolio": {"fraction": 1.5},
+            },
+            "portfolio.fraction",
+        ),
+        (
+            {
+                "template": "sma_cross",
+                "datasets": ["sample_daily", "sample_daily_b"],
+                "allow_short": True,
+            },
+            "allow_short",
+        ),
+        (
+            {
+                "template": "sma_cross",
+                "datasets": ["sample_daily", "sample_daily_b"],
+                "sweep": {"fast": {"start": 5, "stop": 10, "step": 5}},
+            },
+            "sweep",
+        ),
     ],
 )
 async def test_bad_request_is_a_422_naming_the_field_and_stores_nothing(
@@ -120,6 +158,61 @@ async def test_worker_runs_queued_backtest_with_the_engine_and_stores_its_result
     )
     times = [p["time"] for p in curve]
     assert times == sorted(set(times))
+
+
+async def test_a_run_over_two_datasets_shares_cash_and_stores_per_asset_and_portfolio_results(
+    client: Client, make_user: MakeUser, worker: Worker
+) -> None:
+    user = await make_user()
+    response = await client.post(
+        "/api/v1/backtests",
+        json={
+            "template": "sma_cross",
+            "params": {"fast": 10, "slow": 30},
+            "datasets": ["sample_daily", "sample_daily_b"],
+            "portfolio": {"method": "target_weights", "target_weights": [0.6, 0.4]},
+            "execution": {"commission_bps": 5},
+        },
+        headers=user.headers,
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["kind"] == "portfolio"
+    done = await wait_finished(client, user, response.json()["id"])
+    assert done["status"] == "succeeded", done["error"]
+
+    # The same numbers as the engine run directly on the same data.
+    expected = run_portfolio(
+        [dataset_bars("sample_daily"), dataset_bars("sample_daily_b")],
+        TEMPLATES["sma_cross"].build({"fast": 10, "slow": 30}, False),
+        ExecutionSettings(initial_cash=10_000, commission_bps=5),
+        PortfolioSizing(method="target_weights", target_weights=(0.6, 0.4)),
+    )
+    assert done["metrics"]["final_equity"] == pytest.approx(expected.metrics.final_equity, 1e-12)
+    assert done["metrics"]["sharpe"] == pytest.approx(expected.metrics.sharpe, 1e-12)
+    assert [a["symbol"] for a in done["assets"]] == ["sample_daily", "sample_daily_b"]
+    for stored, computed in zip(done["assets"], expected.assets, strict=True):
+        assert stored["contribution"] == pytest.approx(computed.contribution, 1e-12)
+        assert stored["round_trips"] == computed.round_trips > 0
+        assert stored["exposure_pct"] == pytest.approx(computed.exposure_pct)
+    profit = done["metrics"]["final_equity"] - 10_000
+    assert sum(a["contribution"] for a in done["assets"]) == pytest.approx(profit, abs=1e-6)
+    assert {t["symbol"] for t in done["trades"]} == {"sample_daily", "sample_daily_b"}
+    assert done["equity"][-1]["equity"] == pytest.approx(float(expected.equity[-1]))
+
+    listed = (await client.get("/api/v1/backtests", headers=user.headers)).json()
+    assert listed[0]["dataset"] == "sample_daily + sample_daily_b"
+
+
+async def test_a_single_dataset_run_stores_no_asset_table(
+    client: Client, make_user: MakeUser, worker: Worker
+) -> None:
+    user = await make_user()
+    response = await client.post(
+        "/api/v1/backtests", json={"template": "sma_cross"}, headers=user.headers
+    )
+    done = await wait_finished(client, user, response.json()["id"])
+    assert done["kind"] == "single"
+    assert done["assets"] is None
 
 
 async def test_sweep_ranks_every_combination_and_reports_the_best_run(
@@ -221,6 +314,7 @@ async def test_a_run_is_taken_over_only_when_its_worker_has_gone_quiet(
     )
     await run_job(platform, backtest_id)
     row = await pool.fetchrow("SELECT status, metrics FROM backtests WHERE id = $1", backtest_id)
+    assert row is not None
     assert (row["status"], row["metrics"]) == ("running", None)
     assert await unattended_jobs(platform) == []
 

@@ -114,9 +114,13 @@ def _settings_env(
 async def _cast(
     pool: asyncpg.Pool, platform: Platform, cluster: Cluster
 ) -> tuple[Cast, dict[uuid.UUID, int]]:
-    """Mentees with funded wallets, KYC level 2 and a paper portfolio; mentors; an admin."""
+    """Mentees with funded wallets, KYC level 2 and a paper portfolio; mentors; an admin.
+    The burst's deposits and withdrawals trip the AML rules (velocity, deposit then
+    withdraw): they raise alerts as usual but hold nothing here, so every withdrawal is
+    answered as the crash checks expect (holds are tested in tests/admin/test_aml.py)."""
     clock = SystemClock()
     settings = platform.settings
+    await pool.execute("UPDATE aml_rules SET action = 'alert'")
     admin = await create_user(pool, settings, clock, role=Role.ADMIN)
     mentors = [await create_user(pool, settings, clock, role=Role.MENTOR) for _ in range(3)]
     funding: dict[uuid.UUID, int] = {}

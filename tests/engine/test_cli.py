@@ -175,3 +175,77 @@ def test_a_sweep_shows_a_progress_bar_on_stderr_and_json_output_stays_clean(
     machine = run_json(capsys, *sweep)  # --json with stderr not a terminal: no bar
     assert machine["sweep"]["combinations"] == 9
     assert "9/9" not in capsys.readouterr().err
+
+
+def write_symbols(tmp_path: Path) -> list[str]:
+    from engine.synthetic import generate_daily
+
+    paths = []
+    for seed, name in ((21, "AAA"), (22, "BBB")):
+        path = tmp_path / f"{name}.csv"
+        generate_daily(300, seed=seed).write_csv(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_several_data_files_make_a_shared_cash_run_with_per_asset_and_portfolio_metrics(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, second = write_symbols(tmp_path)
+    args = ["--strategy", "sma_cross", "--param", "fast=5", "--param", "slow=20"]
+    code = backtest_main(["--data", first, "--data", second, "--json", *args])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["symbols"] == ["AAA", "BBB"]
+    assert set(document["portfolio"]) >= REQUIRED
+    assert [asset["symbol"] for asset in document["assets"]] == ["AAA", "BBB"]
+    contributions = sum(asset["contribution"] for asset in document["assets"])
+    profit = document["portfolio"]["final_equity"] - 10_000.0
+    assert contributions == pytest.approx(profit, abs=1e-6)
+    assert all(asset["round_trips"] > 0 for asset in document["assets"])
+
+    assert backtest_main(["--data", first, "--data", second, *args, "--rebalance-every", "5"]) == 0
+    table = capsys.readouterr().out
+    assert "shared cash" in table
+    assert "AAA" in table
+    assert "sharpe" in table
+
+
+def test_a_multi_asset_run_names_the_option_it_refuses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, second = write_symbols(tmp_path)
+    code = backtest_main(
+        [
+            "--data",
+            first,
+            "--data",
+            second,
+            "--strategy",
+            "sma_cross",
+            "--portfolio-sizing",
+            "target_weights",
+            "--weights",
+            "0.5",
+        ]
+    )
+    assert code == 2
+    assert "--weights" in capsys.readouterr().err
+
+
+def test_a_multi_asset_report_holds_the_per_asset_table_and_the_portfolio_equity(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, second = write_symbols(tmp_path)
+    report = tmp_path / "portfolio.html"
+    args = ["--data", first, "--data", second, "--strategy", "sma_cross", "--json"]
+    assert backtest_main([*args, "--report", str(report)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    html = report.read_text()
+    assert "<h2>Per asset</h2>" in html
+    assert "<h2>Portfolio equity</h2>" in html
+    assert "<svg" in html
+    assert "http" not in html
+    per_asset = html.split("<h2>Per asset</h2>")[1].split("<h2>")[0]
+    for asset in document["assets"]:
+        assert f"<td>{asset['symbol']}</td><td>{asset['contribution']:,.4f}</td>" in per_asset

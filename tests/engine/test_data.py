@@ -1,5 +1,6 @@
 """Loading common export layouts, validation errors naming row and column, gaps, resampling."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,26 @@ def test_synthetic_generator_is_seeded_and_consistent() -> None:
     # Regimes and jumps give fat tails: kurtosis well above the normal's 3.
     centred = (log_returns - log_returns.mean()) / log_returns.std()
     assert float(np.mean(centred**4)) > 3.5
+
+
+def test_a_csv_polars_wrote_with_utc_offsets_loads(tmp_path: Path) -> None:
+    """A timezone-aware frame written by polars (`2020-01-01T00:00:00.000000+0000`) reads
+    back: the cell check once took every such timestamp for something that is not a date."""
+    written = pl.DataFrame(
+        {
+            "timestamp": pl.datetime_range(
+                datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 3, tzinfo=UTC), "1d", eager=True
+            ),
+            "open": [1.0, 2.0, 3.0],
+            "high": [1.5, 2.5, 3.5],
+            "low": [0.5, 1.5, 2.5],
+            "close": [1.2, 2.2, 3.2],
+            "volume": [10.0, 20.0, 30.0],
+        }
+    )
+    path = tmp_path / "aware.csv"
+    written.write_csv(path)
+    assert "+0000" in path.read_text()
+    loaded = load_csv(path)
+    assert loaded["timestamp"].to_list() == written["timestamp"].to_list()
+    assert loaded["close"].to_list() == [1.2, 2.2, 3.2]

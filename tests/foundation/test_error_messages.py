@@ -211,6 +211,23 @@ async def test_no_problem_served_quotes_validator_text_or_an_api_path(
             {"template": "sma_cross", "sweep": {"fast": {"start": 5, "stop": 1, "step": 1}}},
             None,
         ),
+        ("POST", "/api/v1/backtests", {"template": "sma_cross", "datasets": ["nope"]}, None),
+        (
+            "POST",
+            "/api/v1/backtests",
+            {
+                "template": "sma_cross",
+                "datasets": ["sample_daily", "sample_daily_b"],
+                "portfolio": {"method": "fixed_units", "units": [1]},
+            },
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/backtests",
+            {"template": "sma_cross", "datasets": ["sample_daily"], "allow_short": True},
+            None,
+        ),
         ("POST", "/api/v1/me/step-up", {"code": "12"}, None),
         ("POST", "/api/v1/signup", {"email": "x", "password": 3}, None),
         ("POST", "/api/v1/login", {"email": "nobody@example.com"}, None),

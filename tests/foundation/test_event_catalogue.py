@@ -29,40 +29,19 @@ RAW_EMIT_ALLOWED = {ROOT / "src" / "dracarys" / "outbox.py"}
 # Consumed, with no producer yet: topic → the issue that adds the producer, and why.
 AWAITING: dict[str, str] = {}
 
-# Produced, with no consumer in this code base yet: topic → who reads it, or which issue
-# adds its reader. Every one is kept in the outbox log, which analytics (issue 22) reads.
-_ANALYTICS = "no consumer yet; analytics (issue 22) reads it from the outbox log"
+# Produced, with no consumer in this code base: topic → who reads it, and why. Analytics
+# (issue 22) copies every other event about how people use the platform into its stream.
 READ_OUTSIDE: dict[str, str] = {
-    "user.signed_up": f"{_ANALYTICS}: sign-ups per day and channel",
-    "user.phone_verified": f"{_ANALYTICS}: verification funnel",
-    "user.banned": f"{_ANALYTICS}: moderation report (the ban itself is in the audit trail)",
-    "user.password_reset": (
-        f"{_ANALYTICS}: account-recovery rate (the reset itself is in the audit trail)"
+    "aml.alert_raised": (
+        "staff read AML alerts on /staff/aml; the analytics stream does not copy them yet"
     ),
-    "user.role_changed": f"{_ANALYTICS}: mentors onboarded (the change is in the audit trail)",
-    "session.completed": f"{_ANALYTICS}: sessions held per mentor",
-    "session.rescheduled": (
-        f"{_ANALYTICS}: reschedules per booking (its payload names no participant, so no "
-        "notification workflow takes it yet)"
+    "aml.case_decided": (
+        "each AML decision is in the audit trail; the analytics stream does not copy it yet"
     ),
-    "certificate.granted": f"{_ANALYTICS}: completion rate per program",
-    "cohort.joined": f"{_ANALYTICS}: enrolments and revenue per program",
-    "cohort.left": f"{_ANALYTICS}: drop-outs and refunds per program",
     "paper.order_filled": (
-        f"{_ANALYTICS}: paper-trading activity (the portfolio's live channel gets fills "
-        "from the paper loop directly)"
-    ),
-    "signal.closed": f"{_ANALYTICS}: signal outcomes per mentor (the track record is in trading)",
-    "subscription.started": f"{_ANALYTICS}: feed subscriptions and revenue per mentor",
-    "subscription.renewed": f"{_ANALYTICS}: feed retention",
-    "subscription.lapsed": f"{_ANALYTICS}: feed churn",
-    "package.purchased": (
-        f"{_ANALYTICS}: package sales per mentor (its receipt is the notification of the "
-        "wallet's payment.captured)"
-    ),
-    "points.redeemed": (
-        f"{_ANALYTICS}: redemptions by target (each is delivered in the redemption's own "
-        "transaction: the code, the merch order, the course unlock)"
+        "the portfolio's live channel gets fills from the paper loop directly; analytics "
+        "does not copy them (one row per paper fill would dwarf its stream: trading keeps "
+        "the fills)"
     ),
 }
 

@@ -192,6 +192,31 @@ def daraja_callback(data: bytes) -> None:
     assert answer.outcome in {"paid", "unpaid", "not_found", "unknown"}
 
 
+def tradingview_alert(data: bytes) -> None:
+    """A TradingView alert body, read as the alerts webhook reads it (JSON whatever the
+    content type), then its de-duplication key: only a field-naming `InvalidInput` may
+    refuse it."""
+    from dracarys.errors import InvalidInput
+    from dracarys.trading.alerts.service import dedupe_key, parse_alert
+
+    try:
+        body = msgspec.json.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return
+    refused: InvalidInput | None = None
+    try:
+        alert = parse_alert(body)
+    except InvalidInput as refusal:
+        refused = refusal
+    if refused is not None:
+        assert refused.errors[0].field
+        assert "$." not in refused.detail
+        return
+    assert alert.side.value in {"buy", "sell"}
+    assert alert.price > 0
+    assert len(dedupe_key(alert)) == 32
+
+
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 
 
@@ -284,4 +309,5 @@ TARGETS: dict[str, Target] = {
     "file_type": Target(file_type, ("dracarys.files",)),
     "stripe_webhook": Target(stripe_webhook, ("dracarys.payments.stripe_gateway",)),
     "daraja_callback": Target(daraja_callback, ("dracarys.payments.daraja",)),
+    "tradingview_alert": Target(tradingview_alert, ("dracarys.trading.alerts.service",)),
 }

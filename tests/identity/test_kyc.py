@@ -186,6 +186,27 @@ async def test_kyc_tiers_rise_with_verification_and_approvals_and_the_user_is_ma
     ]
 
     mails = await smtp_server.wait_for(owner.email, count=3)  # verification + 2 decisions
+    # One e-mail per decision: the level rising (both kyc.approved events, once the
+    # notifications consumer has read them) is told in the app and by SMS, not by a
+    # second e-mail beside the approval's.
+    for _ in range(200):
+        told = await pool.fetchval(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'kyc_approved'",
+            owner.id,
+        )
+        if told == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert told == 2
+    mailed = await pool.fetch(
+        "SELECT template FROM outbound_messages WHERE user_id = $1 AND channel = 'email'",
+        owner.id,
+    )
+    assert sorted(m["template"] for m in mailed) == [
+        "kyc_approved",
+        "kyc_rejected",
+        "verify_email",
+    ]
     subjects = {m["Subject"] for m in mails}
     assert "Your proof of address could not be accepted" in subjects
     assert "Your government ID was approved" in subjects

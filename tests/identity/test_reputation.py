@@ -16,7 +16,7 @@ from dracarys.identity.profiles.service import record_rating, reputation_score
 from dracarys.outbox import Event, emit
 from dracarys.platform import Platform
 from tests.identity.conftest import Client, new_account, staff_account
-from tests.support import TestUser
+from tests.support import TestUser, audit_trail
 from workers.runtime import Worker
 
 
@@ -149,4 +149,6 @@ async def test_a_reviewer_vets_a_mentor_off_probation_and_a_mentee_cannot(
     assert (await client.get(f"/api/v1/users/{mentor.id}")).json()["mentor"]["on_probation"]
     vetted = await client.patch(url, json={"on_probation": False}, headers=reviewer.headers)
     assert vetted.status_code == 200, vetted.text
+    [(actor, target, _)] = await audit_trail(pool, "admin.mentor_status")
+    assert (actor, target) == (reviewer.id, f"user:{mentor.id}")
     assert not (await client.get(f"/api/v1/users/{mentor.id}")).json()["mentor"]["on_probation"]

@@ -108,7 +108,7 @@ async def test_completion_pays_the_mentor_and_both_sides_rate_once(
 
     by_mentee = await client.post(
         f"/api/v1/sessions/{session_id}/ratings",
-        json={"rating": 4, "comment": "Clear on risk sizing"},
+        json={"rating": 4, "comment": "Clear on risk sizing", "recommend": 9},
         headers=auth(mentee),
     )
     by_mentor = await client.post(
@@ -120,6 +120,11 @@ async def test_completion_pays_the_mentor_and_both_sides_rate_once(
     out_of_range = await client.post(
         f"/api/v1/sessions/{session_id}/ratings", json={"rating": 6}, headers=auth(mentee)
     )
+    recommend_out_of_range = await client.post(
+        f"/api/v1/sessions/{session_id}/ratings",
+        json={"rating": 3, "recommend": 11},
+        headers=auth(mentee),
+    )
 
     assert by_mentee.status_code == 201, by_mentee.text
     assert by_mentee.json()["rated_id"] == str(mentor.id)
@@ -127,11 +132,19 @@ async def test_completion_pays_the_mentor_and_both_sides_rate_once(
     assert by_mentor.json()["rated_id"] == str(mentee.id)
     assert twice.status_code == 409
     assert out_of_range.status_code == 422
+    assert recommend_out_of_range.status_code == 422
+    assert recommend_out_of_range.json()["errors"][0]["field"] == "recommend"
     rated = await events_of(pool, "session.rated")
-    assert {(e["rater_id"], e["rated_id"], e["rating"]) for e in rated} == {
-        (str(mentee.id), str(mentor.id), 4),
-        (str(mentor.id), str(mentee.id), 5),
+    # The mentee answered the NPS question (the mentor did not): it rides on the event
+    # analytics reads, and is kept with the review.
+    assert {(e["rater_id"], e["rated_id"], e["rating"], e["recommend"]) for e in rated} == {
+        (str(mentee.id), str(mentor.id), 4, 9),
+        (str(mentor.id), str(mentee.id), 5, None),
     }
+    assert (
+        await pool.fetchval("SELECT recommend FROM session_reviews WHERE rater_id = $1", mentee.id)
+        == 9
+    )
 
     # Identity consumes `session.rated` into the mentor's rating average and reputation.
     worker = Worker(platform)

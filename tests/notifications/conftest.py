@@ -67,6 +67,15 @@ async def messages_on(pool: asyncpg.Pool, user_id: uuid.UUID, channel: str) -> l
     return [r["template"] for r in rows]
 
 
+async def set_language(pool: asyncpg.Pool, user_id: uuid.UUID, language: str) -> None:
+    await pool.execute(
+        """INSERT INTO user_profiles (user_id, language) VALUES ($1, $2)
+           ON CONFLICT (user_id) DO UPDATE SET language = excluded.language""",
+        user_id,
+        language,
+    )
+
+
 async def set_timezone(pool: asyncpg.Pool, user_id: uuid.UUID, zone: str) -> None:
     await pool.execute(
         """INSERT INTO user_profiles (user_id, timezone) VALUES ($1, $2)

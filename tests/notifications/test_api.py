@@ -91,7 +91,8 @@ async def test_preferences_refuse_turning_off_security_and_payment_problems_and_
     assert account["locked"] is True
     assert all(c["enabled"] and not c["editable"] for c in account["channels"][:3])
     push = account["channels"][3]
-    assert (push["channel"], push["enabled"], push["editable"]) == ("push", False, False)
+    # Push is opt-in everywhere, locked categories too: it goes only to devices asked for.
+    assert (push["channel"], push["enabled"], push["editable"]) == ("push", False, True)
     assert shown["quiet_hours"] is None
     assert shown["timezone"] == "UTC"
 

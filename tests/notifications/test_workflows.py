@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import asyncpg
+import pytest
 
 from dracarys.clock import ManualClock
 from dracarys.identity import KycRejected
 from dracarys.mentorship import SessionBooked
-from dracarys.notifications import release_deferred, send_digests
+from dracarys.notifications import notify, release_deferred, send_digests
+from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.points import PointsAwarded
 from dracarys.trading import SignalPublished
@@ -149,6 +153,44 @@ async def test_twenty_concurrent_deliveries_of_one_event_make_one_notification_a
     assert await _inbox(platform.pool, user.id) == ["payout_sent"]
     assert len(await live_frames(platform, user.id)) == 1
     assert await messages_on(platform.pool, user.id, "email") == ["notify.payout_sent"]
+
+
+async def test_a_batch_rolled_back_after_writing_announces_nothing_and_its_retry_once(
+    platform: Platform, make_user
+) -> None:
+    """The live frame waits for the commit: a consumer that wrote the notification and
+    then failed (a later event of its batch, a lost connection at commit) must not have
+    announced a notification that is not stored, nor announce it twice once retried."""
+    user = await make_user()
+    event = event_of(
+        platform,
+        PayoutCompleted(
+            user_id=user.id,
+            payout_id=uuid.uuid4(),
+            amount_minor=100_000,
+            currency="KES",
+            method="mpesa",
+        ),
+    )
+
+    async def fails_after_writing(conn: Any, events: Sequence[Event]) -> None:
+        await notify(conn, platform, events)
+        raise RuntimeError("the worker died before its commit")
+
+    with pytest.raises(RuntimeError, match="before its commit"):
+        await consume_batch(
+            platform.pool,
+            "notifications.workflows",
+            [event],
+            fails_after_writing,
+            batch_handler=fails_after_writing,
+        )
+    assert await _inbox(platform.pool, user.id) == []
+    assert await live_frames(platform, user.id) == []
+
+    await deliver(platform, [event])
+    assert await _inbox(platform.pool, user.id) == ["payout_sent"]
+    assert len(await live_frames(platform, user.id)) == 1
 
 
 async def test_quiet_hours_defer_email_until_they_end_in_the_persons_zone(

@@ -8,6 +8,7 @@ import uuid
 from dracarys.identity import Role
 from dracarys.platform import Platform
 from tests.points.conftest import balance_of, drain, send
+from tests.support import audit_trail
 
 AWARD = "/api/v1/points/award"
 
@@ -193,7 +194,9 @@ async def test_leaderboard_badges_and_streak_endpoints(
     assert streak["current_days"] == 1
 
 
-async def test_rule_versions_and_events_are_admin_only(client, make_user) -> None:
+async def test_rule_versions_and_events_are_admin_only(
+    client, platform: Platform, make_user
+) -> None:
     admin, user = await make_user(role=Role.ADMIN), await make_user()
     url = "/api/v1/points/rules/email_click/versions"
     assert (await client.post(url, json={"points": 3}, headers=user.headers)).status_code == 403
@@ -224,3 +227,10 @@ async def test_rule_versions_and_events_are_admin_only(client, make_user) -> Non
     assert (
         await client.post("/api/v1/points/events", json=backwards, headers=admin.headers)
     ).status_code == 422
+    # Each change is in the audit log with the admin who made it; refusals are not.
+    [(actor, target, details)] = await audit_trail(platform.pool, "points.rule_changed")
+    assert (actor, target) == (admin.id, "points_rule:email_click")
+    assert details == {"version": 2, "changes": {"points": 3, "daily_limit": 30}}
+    [(actor, target, details)] = await audit_trail(platform.pool, "points.event_created")
+    assert (actor, target) == (admin.id, f"points_event:{created.json()['id']}")
+    assert (details["name"], details["multiplier_pct"]) == ("Share week", 150)

@@ -368,7 +368,7 @@ async def test_changing_a_rule_creates_a_version_and_leaves_past_entries(
     admin, user = await user_factory(role="admin"), await user_factory()
     await send(platform, "lesson.completed", user_id=user, lesson_id="l1")
     rule = await rulebook.new_rule_version(
-        platform, "lesson_completed", RuleVersionInput(points=15), admin
+        platform, "lesson_completed", RuleVersionInput(points=15), admin, None
     )
     assert (rule.version, rule.points) == (2, 15)
     await send(platform, "lesson.completed", user_id=user, lesson_id="l2")
@@ -379,7 +379,7 @@ async def test_changing_a_rule_creates_a_version_and_leaves_past_entries(
     assert [(v.version, v.points) for v in versions] == [(1, 10), (2, 15)]
     # Deactivating is a version too: no more points.
     await rulebook.new_rule_version(
-        platform, "lesson_completed", RuleVersionInput(active=False), admin
+        platform, "lesson_completed", RuleVersionInput(active=False), admin, None
     )
     await send(platform, "lesson.completed", user_id=user, lesson_id="l3")
     assert await balance_of(platform.pool, user) == 25
@@ -400,6 +400,7 @@ async def test_limited_time_event_multiplies_chosen_rules_inside_its_window(
             ends_at=now + timedelta(hours=3),
         ),
         admin,
+        None,
     )
     await send(platform, "lesson.completed", user_id=user, lesson_id="before")
     clock.advance(timedelta(hours=2))
@@ -433,6 +434,7 @@ async def test_an_event_with_an_unknown_rule_is_refused(
                 ends_at=clock.now() + timedelta(hours=1),
             ),
             admin,
+            None,
         )
 
 

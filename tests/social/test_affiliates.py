@@ -28,7 +28,7 @@ from tests.conftest import FundWallet, make_settings
 from tests.mentorship.conftest import book
 from tests.social.conftest import drain, from_ip, sign_up
 from tests.social.test_referrals import WEDNESDAY_9_EAT
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, audit_trail
 from tests.wallet.conftest import (  # noqa: F401 - fixtures
     current_originator,
     daraja_server,
@@ -155,6 +155,8 @@ async def test_a_commission_is_paid_in_the_weekly_run_and_reversed_by_a_later_re
     fund_wallet: FundWallet,
 ) -> None:
     affiliate = await _approved_affiliate(client, make_user)
+    [(_, target, details)] = await audit_trail(platform.pool, "affiliate.approved")
+    assert (target, details["share_bps"]) == (f"user:{affiliate.id}", 2_500)
     _, member = await _referred_member(client, affiliate, fund_wallet)
     charge_id = await _buy_course(client, member)
     await drain(platform, AFFILIATE_JOURNEY)

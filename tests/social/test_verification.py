@@ -23,7 +23,7 @@ from dracarys.social import recheck_follows
 from dracarys.social.verification.sandbox import SocialSandbox
 from tests.points.conftest import balance_of, drain, entries, ledger_sum
 from tests.social.conftest import connect, verify
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, audit_trail
 
 
 def png(width: int = 4, height: int = 3) -> bytes:
@@ -396,6 +396,8 @@ async def test_a_rejected_proof_says_why_and_another_can_be_sent(
         headers=reviewer.headers,
     )
     assert rejected.status_code == 200
+    [(actor, _, details)] = await audit_trail(platform.pool, "social.proof_rejected")
+    assert (actor, details["reason"]) == (reviewer.id, "the screenshot does not show our account")
     shown = await status_of(client, member, "tiktok")
     assert shown["status"] == "not_connected"
     assert shown["can_submit_proof"]

@@ -42,7 +42,7 @@ from streams.protocol import (
     Subscribed,
 )
 from tests.streams.conftest import ALLOWED_ORIGIN, RunningApp, Serve, fast_limits
-from tests.support import TestUser, add_instrument
+from tests.support import TestUser, add_instrument, audit_trail
 
 MakeUser = Callable[..., Awaitable[TestUser]]
 
@@ -144,7 +144,7 @@ async def test_foreign_origin_is_refused_at_the_handshake(
 
 
 async def test_notifications_are_for_their_recipient_only(
-    running: RunningApp, make_user: MakeUser
+    running: RunningApp, make_user: MakeUser, pool: asyncpg.Pool
 ) -> None:
     alice, bob = await make_user(), await make_user()
     admin = await make_user(role=Role.ADMIN)
@@ -172,6 +172,9 @@ async def test_notifications_are_for_their_recipient_only(
     assert event.type == "notification"
     assert event.data["title"] == "Payout delayed"
     assert event.data["kind"] == "staff_notice"
+    assert await audit_trail(pool, "stream.staff_notice_sent") == [
+        (admin.id, f"user:{alice.id}", {"title": "Payout delayed"})
+    ]
 
 
 async def serve_with(

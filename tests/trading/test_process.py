@@ -68,9 +68,10 @@ async def run_engine_until(database_url: str, data_dir: Path, past_seq: int) -> 
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, output.decode()
-    assert "Paper engine: matching paper orders on every tick of demo-replay (DEMO)" in (
-        output.decode()
-    )
+    assert (
+        "Paper engine: matching paper orders on every tick of demo-replay (DEMO, TREND, EURUSD)"
+        " and crypto-replay (BTCUSD)"
+    ) in output.decode()
     return seen
 
 

@@ -26,7 +26,7 @@ from dracarys.wallet.credits import service as credits
 from dracarys.wallet.invoices.models import InvoiceDocument
 from dracarys.wallet.invoices.service import render_invoice_pdf
 from tests.conftest import FundWallet
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, audit_trail
 from tests.wallet.conftest import outbox_events
 from workers.broker import Delivery
 from workers.consumers import consumers_for
@@ -237,6 +237,19 @@ async def test_a_course_charge_refunds_partly_to_the_wallet_and_never_beyond_the
             url, json={"amount_minor": 5_800, "idempotency_key": "rf-00003"}, headers=buyer.headers
         )
     ).status_code == 403
+    # One entry with the admin for the refund made, none for its retry or the refusals.
+    assert await audit_trail(pool, "charge.refunded") == [
+        (
+            admin.id,
+            f"charge:{charge['id']}",
+            {
+                "user_id": str(buyer.id),
+                "amount_minor": 5_800,
+                "currency": "KES",
+                "refunded_minor": 5_800,
+            },
+        )
+    ]
     async with pool.acquire() as conn:
         balances = await balances_of(conn, buyer.id)
         vat = await conn.fetchval(

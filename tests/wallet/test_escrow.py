@@ -23,7 +23,7 @@ from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
 from dracarys.wallet.payouts import service as payouts
 from tests.conftest import FundWallet
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, audit_trail
 from tests.wallet.conftest import current_originator, outbox_events, refreshed
 
 Client = AppClient
@@ -185,6 +185,9 @@ async def test_undisputed_escrow_releases_itself_after_the_timeout_but_a_dispute
     )
     assert resolved.status_code == 200, resolved.text
     assert await _available(pool, mentee, "USD") == (7_500, 0)
+    [(actor, target, details)] = await audit_trail(pool, "dispute.resolved")
+    assert (actor, target) == (admin.id, f"dispute:{dispute['id']}")
+    assert (details["refund_minor"], details["note"]) == (7_500, "mentor joined 40 minutes late")
     view = (await client.get(f"/api/v1/escrows/{noisy.id}", headers=mentee.headers)).json()
     assert (view["released_minor"], view["refunded_minor"]) == (2_500, 7_500)
     refunds = await outbox_events(pool, "refund.issued")

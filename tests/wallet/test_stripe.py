@@ -17,7 +17,7 @@ from dracarys.identity import Role
 from dracarys.payments.sandbox import StripeSimulator
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferKind, TransferSpec
-from tests.support import AppClient, TestUser
+from tests.support import AppClient, TestUser, audit_trail
 from tests.wallet.conftest import outbox_events
 
 Client = AppClient
@@ -168,6 +168,9 @@ async def test_card_refund_reserves_at_once_and_settles_on_the_refund_webhook(
         headers=admin.headers,
     )
     assert too_much.status_code == 422
+    [(actor, target, details)] = await audit_trail(pool, "card_deposit.refunded")
+    assert (actor, target) == (admin.id, f"deposit:{deposit['id']}")
+    assert (details["user_id"], details["amount_minor"]) == (str(user.id), 12_000)
 
     [stripe_refund] = [
         r

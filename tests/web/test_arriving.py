@@ -51,7 +51,15 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
             "mentee",
             "/dashboard",
             ["Paper trading", "Wallet", "My sessions", "Courses"],
-            ["Mentor console", "Staff home", "Teaching sessions", "Course builder"],
+            [
+                "Mentor console",
+                "Staff home",
+                "KYC reviews",
+                "Members",
+                "Teaching sessions",
+                "TradingView alerts",
+                "Course builder",
+            ],
         ),
         (
             "mentor",
@@ -60,6 +68,7 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
                 "Mentor console",
                 "Wallet",
                 "Teaching sessions",
+                "TradingView alerts",
                 "My sessions",
                 "Courses",
                 "Course builder",
@@ -75,7 +84,7 @@ async def test_a_visitor_reads_what_the_platform_is_and_can_sign_up(
         (
             "reviewer",
             "/staff",
-            ["Staff home"],
+            ["Staff home", "KYC reviews", "Members", "Mentor vetting"],
             ["Mentor console", "Signal feed", "My sessions", "Courses", "Course builder"],
         ),
     ],

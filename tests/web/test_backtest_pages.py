@@ -302,3 +302,62 @@ async def expect_screenshot_to_be(
     while await page.screenshot(clip=clip) != expected:
         assert time.monotonic() < deadline, "the element did not return to how it was"
         await asyncio.sleep(0.1)
+
+
+async def test_two_symbol_run_from_the_form_reports_each_symbol_and_the_portfolio_equity(
+    context: Any, live_server: LiveServer
+) -> None:
+    quant = await register(live_server, name="Paula Portfolio")
+    page = await context.new_page()
+    await sign_in(page, live_server, quant, "/backtests")
+    await page.get_by_label("Strategy template").select_option("sma_cross")
+    await page.get_by_label("fast").fill("10")
+    await page.get_by_label("slow").fill("30")
+    await page.get_by_label("Synthetic daily sample B").check()
+    await page.get_by_label("Synthetic daily sample C").check()
+    await page.get_by_label("Rebalance every (bars, 0 for never)").fill("21")
+    await assert_accessible(page, "backtests form with two symbols ticked")
+    await page.get_by_role("button", name="Run backtest").click()
+    await page.wait_for_url(f"{live_server.url}/backtests/*")
+    await page.wait_for_selector("body[data-report-ready='succeeded']", timeout=60_000)
+
+    backtest_id = page.url.rsplit("/", 1)[1]
+    async with live_server.api() as client:
+        token = await _token(client, quant.email)
+        served = (
+            await client.get(
+                f"/api/v1/backtests/{backtest_id}", headers={"Authorization": f"Bearer {token}"}
+            )
+        ).json()
+    assert served["kind"] == "portfolio"
+    assert served["request"]["datasets"] == ["sample_daily_b", "sample_daily_c"]
+    assert served["request"]["portfolio"]["rebalance_every"] == 21
+    # One row per symbol, each with the contribution the API stored.
+    await _expect_count(page, "#asset-rows tr", 2)
+    for asset in served["assets"]:
+        row = page.locator(f"#asset-rows tr[data-symbol='{asset['symbol']}']")
+        await expect(row.locator("th")).to_have_text(asset["symbol"])
+        # As the page writes a number: two decimals at most, no trailing zeros.
+        contribution = f"{asset['contribution']:,.2f}".rstrip("0").rstrip(".")
+        await expect(row.locator("td").first).to_have_text(contribution)
+    await expect(page.locator("#equity-heading")).to_have_text("Portfolio equity")
+    assert await page.locator("#equity-chart canvas").count() > 0
+    await _expect_text(page, "[data-metric='trades'] dd", str(served["metrics"]["trades"]))
+    await screenshot(page, "backtest-portfolio-report")
+    await assert_accessible(page, "portfolio report at 1280px")
+    await page.set_viewport_size(PHONE_VIEWPORT)
+    await assert_accessible(page, "portfolio report at 390px")
+
+
+async def test_a_symbol_mix_the_server_refuses_is_explained_beside_the_symbols(
+    context: Any, live_server: LiveServer
+) -> None:
+    quant = await register(live_server, name="Mia Mixed")
+    page = await context.new_page()
+    await sign_in(page, live_server, quant, "/backtests")
+    await page.get_by_label("Strategy template").select_option("sma_cross")
+    await page.get_by_label("Synthetic daily sample B").check()
+    await page.get_by_label("Rebalance every (bars, 0 for never)").fill("-3")
+    await page.get_by_role("button", name="Run backtest").click()
+    await expect(page.locator("#rebalance_every-error")).not_to_be_empty()
+    await expect(page).to_have_url(f"{live_server.url}/backtests")

@@ -182,6 +182,9 @@ async def test_a_reported_message_is_removed_by_a_moderator_on_the_staff_page(
         admin_page = await admin_ctx.new_page()
         await sign_in_with_code(admin_page, live_server, admin, secret, "/staff/chat-reports")
         await expect(await nav_link(admin_page, "Chat reports")).to_be_visible()
+        # Closed again, as a person does before working on the page: the Staff menu is
+        # long and, open, covers the reports.
+        await admin_page.keyboard.press("Escape")
         report = admin_page.locator("#reports li", has_text="Buy my pump coin now")
         await expect(report).to_contain_text("Scam promotion")
         await expect(report).to_contain_text("Rita Mentor reported Sam Spammer")

@@ -5,6 +5,7 @@ locked with the reason, and the pass mark still changes."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -166,5 +167,37 @@ async def test_a_mentor_edits_a_built_course_until_learners_lock_its_questions(
         draft = await _draft(live_server, mentor, "assessments", course["assessment"])
         assert (draft["pass_mark_percent"], draft["questions_locked"]) == (70, True)
         await screenshot(page, "course-edit-02-saved")
+    finally:
+        await context.close()
+
+
+async def test_what_the_mentor_types_before_the_program_loads_is_not_overwritten(
+    browser: Any, live_server: LiveServer
+) -> None:
+    """The program form stays disabled until the saved program is read into it: typed
+    into earlier, the load would overwrite the price with the saved 0 and a save would
+    publish the course as free (how a slow run once lost the price)."""
+    mentor = await register(live_server, name="Amani Mentor", role="mentor")
+    ids = await _built(live_server, mentor)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_server, mentor, "/teach")
+
+        async def slowly(route: Any) -> None:
+            await asyncio.sleep(1.5)
+            await route.continue_()
+
+        await page.route(f"**/api/v1/programs/{ids['program']}", slowly)
+        await page.goto(f"{live_server.url}/teach/programs/{ids['program']}")
+        price = page.get_by_label("Price (0 for free)")
+        await expect(price).to_be_disabled()
+        await price.fill("1,500")  # waits until the form is enabled, i.e. loaded
+        await page.get_by_role("button", name="Save program").click()
+        await expect(page.locator("#program-status")).to_have_text("Saved; published.")
+        headers = await headers_of(live_server, mentor)
+        async with live_server.api() as client:
+            saved = (await client.get(f"/api/v1/programs/{ids['program']}", headers=headers)).json()
+        assert (saved["price_minor"], saved["title"]) == (150_000, "Sizing")
     finally:
         await context.close()

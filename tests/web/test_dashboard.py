@@ -183,7 +183,8 @@ async def test_unknown_symbol_is_named_beside_its_field_with_the_symbols_traded(
     await page.get_by_role("button", name="Place order").click()
     error = page.locator("#symbol-error")
     await expect(error).to_have_text(
-        "There is no instrument NOPE; the symbols traded here are DEMO"
+        "There is no instrument NOPE; the symbols traded here are "
+        "BTCUSD, DEMO, ES, EURUSD, SPX, TREND"
     )
     await expect(symbol).to_have_attribute("aria-invalid", "true")
     await screenshot(page, "dashboard-unknown-symbol")

@@ -159,6 +159,6 @@ async def test_the_kyc_page_asks_a_visitor_to_sign_in(
     context: Any, live_server: LiveServer
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{live_server.url}/kyc")
+    await page.goto(f"{live_server.url}/kyc", wait_until="commit")  # leaves before "load"
     await page.wait_for_url(f"{live_server.url}/signin?next=%2Fkyc")
     await expect(page.get_by_label("E-mail")).to_be_visible()

@@ -3,7 +3,7 @@ notifications land (the embedded worker takes the events from the outbox through
 notification workflows), the inbox lists them, a new one appears without a reload, and
 reading, archiving and reading all bring the count down; the settings page saves
 channels and quiet hours, with account and payment-problem messages locked on and push
-shown as coming later."""
+opt-in (the push device flow is in test_push_page.py)."""
 
 from __future__ import annotations
 
@@ -141,9 +141,11 @@ async def test_notification_settings_save_channels_and_quiet_hours_with_locked_o
     locked = page.get_by_label("SMS for Payment problems")
     await expect(locked).to_be_checked()
     await expect(locked).to_be_disabled()
-    await expect(page.get_by_label("Push for Sessions")).to_be_disabled()
+    # Push is opt-in (off until ticked), even for the locked categories.
+    await expect(page.get_by_label("Push for Sessions")).to_be_enabled()
+    await expect(page.get_by_label("Push for Sessions")).not_to_be_checked()
+    await expect(page.get_by_label("Push for Payment problems")).to_be_enabled()
     await expect(page.get_by_label("SMS for Sessions")).to_be_disabled()  # none is sent
-    await expect(page.locator("#push-note")).to_contain_text("Push notifications come later")
 
     await page.get_by_label("E-mail for Sessions").uncheck()
     await page.get_by_label("Hold non-critical messages during quiet hours").check()

@@ -89,6 +89,7 @@ async def test_a_refused_award_is_appealed_from_the_points_page_and_granted(
             appeal_id,
             AppealDecisionInput(decision="grant", note="Checked the share: it was real."),
             reviewer=uuid.uuid4(),
+            source_ip=None,
         )
         await give_points(platform, member.id, 20_000)
     async with live_server.api() as client:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from playwright.async_api import expect
 
@@ -340,8 +341,22 @@ async def test_a_session_from_booking_to_both_ratings_with_a_move_and_a_late_can
             "href", "https://video.example.com/rec/forex-review"
         )
         await done.get_by_label("Your rating of Wanjiru Teacher").select_option("5")
+        # The NPS question analytics reads (issue 22): optional, 0-10.
+        await done.get_by_label(
+            "How likely are you to recommend Dracarys to a friend? (optional)"
+        ).select_option("9")
         await done.get_by_role("button", name="Rate Wanjiru Teacher").click()
         await expect(done).to_contain_text("You rated Wanjiru Teacher 5 of 5.")
+        reviews = await asyncpg.connect(server.database_url)
+        try:
+            assert (
+                await reviews.fetchval(
+                    "SELECT recommend FROM session_reviews WHERE rated_id = $1", mentor.id
+                )
+                == 9
+            )
+        finally:
+            await reviews.close()
         await screenshot(learner, "sessions-09-mentee-rated")
         async with server.api() as client:
             of_mentor = (await client.get(f"/api/v1/mentors/{mentor.id}/reviews")).json()

@@ -11,9 +11,11 @@ import msgspec
 from dracarys.wire import Input, Schema
 
 Status = Literal["queued", "running", "succeeded", "failed"]
-Dataset = Literal["sample_daily", "sample_1m"]
+Dataset = Literal["sample_daily", "sample_daily_b", "sample_daily_c", "sample_1m"]
 MAX_SWEEP_COMBINATIONS = 400
 MAX_SHARES = 20
+MAX_PORTFOLIO_DATASETS = 4
+Weight = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
 class ExecutionInput(Input):
@@ -41,13 +43,40 @@ class SweepRange(Input):
     step: float
 
 
+class PortfolioInput(Input):
+    """Per-asset sizing of a multi-asset run (engine `PortfolioSizing`): a `fraction` of
+    equity per asset (0: an equal share), one of `target_weights` per dataset, or one
+    quantity of `units` per dataset; held assets go back to their targets every
+    `rebalance_every` bars (0: never)."""
+
+    method: Literal["fraction", "target_weights", "fixed_units"] = "fraction"
+    fraction: Weight = 0.0
+    target_weights: Annotated[list[Weight], msgspec.Meta(max_length=MAX_PORTFOLIO_DATASETS)] = (
+        msgspec.field(default_factory=list)
+    )
+    units: Annotated[
+        list[Annotated[float, msgspec.Meta(gt=0, le=1e12)]],
+        msgspec.Meta(max_length=MAX_PORTFOLIO_DATASETS),
+    ] = msgspec.field(default_factory=list)
+    rebalance_every: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
+
+
 class BacktestInput(Input):
-    """A template with parameters, or a full strategy spec (engine `StrategySpec`)."""
+    """A template with parameters, or a full strategy spec (engine `StrategySpec`), over
+    one `dataset`, or over several `datasets` sharing one cash balance (a portfolio)."""
 
     template: str | None = None
     spec: dict[str, Any] | None = None
     params: dict[str, float] = msgspec.field(default_factory=dict)
     dataset: Dataset = "sample_daily"
+    datasets: (
+        Annotated[list[Dataset], msgspec.Meta(min_length=1, max_length=MAX_PORTFOLIO_DATASETS)]
+        | None
+    ) = None
+    portfolio: PortfolioInput | None = None
+    # An uploaded market dataset (dracarys.marketdata) the submitter may read; when
+    # given, the run uses it instead of `dataset`.
+    dataset_id: uuid.UUID | None = None
     allow_short: bool = False
     execution: ExecutionInput = msgspec.field(default_factory=ExecutionInput)
     sweep: Annotated[dict[str, SweepRange], msgspec.Meta(max_length=2)] | None = None
@@ -97,6 +126,9 @@ class Backtest(Schema):
     trades: list[dict[str, Any]] | None
     trade_count: int | None
     sweep: dict[str, Any] | None
+    # A portfolio's symbols, one row each: contribution (money and percent of the starting
+    # cash), round trips, fills, fees, exposure, buys the cash could not pay in full.
+    assets: list[dict[str, Any]] | None
     error: str | None
     shared_with: list[uuid.UUID]
     created_at: datetime

@@ -34,10 +34,13 @@ from dracarys.backtests.models import (
 from dracarys.db import Connection, transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound, humane_reason
 from dracarys.identity import CurrentUser, accounts_of
+from dracarys.marketdata import dataset_frame, readable_dataset
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from engine.data import Bars, load
-from engine.metrics import METRIC_NAMES
+from engine.data import Bars, DataError, load
+from engine.metrics import METRIC_NAMES, drawdown_series
+from engine.portfolio import PortfolioResult, PortfolioSizing, align_bars, check_portfolio
+from engine.portfolio import run_portfolio as run_engine_portfolio
 from engine.runner import BacktestResult, run_backtest
 from engine.strategy import (
     TEMPLATES,
@@ -55,7 +58,12 @@ T = TypeVar("T")
 
 # The committed synthetic samples (data/README.md); resolved from the repository root.
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
-DATASET_FILES = {"sample_daily": "sample_daily.csv", "sample_1m": "sample_1m.csv"}
+DATASET_FILES = {
+    "sample_daily": "sample_daily.csv",
+    "sample_daily_b": "sample_daily_b.csv",
+    "sample_daily_c": "sample_daily_c.csv",
+    "sample_1m": "sample_1m.csv",
+}
 EQUITY_POINTS = 600  # down-sampled curve length in the API
 MAX_TRADES_RETURNED = 1000
 HEARTBEAT_S = 0.5  # a running job writes its progress and heartbeat this often
@@ -117,10 +125,76 @@ def sweep_values(name: str, sweep_range: SweepRange) -> list[float]:
 
 
 class Plan(msgspec.Struct, frozen=True):
-    """A validated request: the spec for a single run, or the builder inputs of a sweep."""
+    """A validated request: the spec for a single run, or the builder inputs of a sweep;
+    with `portfolio`, the spec runs over every dataset of the request with shared cash."""
 
     spec: StrategySpec | None
     combinations: list[dict[str, float]]
+    portfolio: PortfolioSizing | None = None
+
+
+# Where a portfolio refusal of the engine (a spec path) points in the request.
+_PORTFOLIO_FIELDS = {
+    "$.symbols": "datasets",
+    "$.allow_short": "allow_short",
+    "$.sizing.fraction": "portfolio.fraction",
+    "$.sizing.target_weights": "portfolio.target_weights",
+    "$.sizing.units": "portfolio.units",
+    "$.sizing.rebalance_every": "portfolio.rebalance_every",
+}
+
+
+def _portfolio_sizing(data: BacktestInput) -> PortfolioSizing | None:
+    """The checks of a multi-asset request that need no spec: its datasets differ and
+    share bars, and it is not a sweep."""
+    if data.datasets is None:
+        if data.portfolio is not None:
+            raise InvalidInput(
+                "portfolio sizing applies to a run over several datasets: choose them",
+                field="datasets",
+            )
+        return None
+    for k, dataset in enumerate(data.datasets):
+        if dataset in data.datasets[:k]:
+            raise InvalidInput(f"{dataset} is chosen twice", field=f"datasets[{k}]")
+    if data.sweep:
+        raise InvalidInput("sweeps run over one dataset", field="sweep")
+    chosen = [dataset_bars(d) for d in data.datasets]
+    # Aligning daily bars with minute bars keeps the few midnights they share: a run over
+    # them would say nothing, so different bar sizes are refused.
+    spacing = [float(np.median(np.diff(bars.timestamps))) for bars in chosen]
+    for k, dataset in enumerate(data.datasets):
+        if spacing[k] != spacing[0]:
+            raise InvalidInput(
+                f"{dataset} has bars of another size than {data.datasets[0]}: choose "
+                "datasets with the same bar size",
+                field=f"datasets[{k}]",
+            )
+    try:
+        align_bars(chosen)
+    except DataError:
+        raise InvalidInput(
+            "these datasets share no bars: their dates do not overlap",
+            field="datasets",
+        ) from None
+    given = data.portfolio
+    if given is None:
+        return PortfolioSizing()
+    return PortfolioSizing(
+        method=given.method,
+        fraction=given.fraction,
+        target_weights=tuple(given.target_weights),
+        units=tuple(given.units),
+        rebalance_every=given.rebalance_every,
+    )
+
+
+def _check_portfolio_spec(spec: StrategySpec, sizing: PortfolioSizing, count: int) -> None:
+    try:
+        check_portfolio(spec, sizing, count)
+    except SpecError as exc:
+        field = _PORTFOLIO_FIELDS.get(exc.path, f"spec.{exc.path.lstrip('$.')}")
+        raise InvalidInput(_reason(exc, field), field=field) from None
 
 
 def plan(data: BacktestInput) -> Plan:
@@ -129,6 +203,7 @@ def plan(data: BacktestInput) -> Plan:
         raise InvalidInput("send either a template name or a strategy spec", field="template")
     if data.rank_by not in METRIC_NAMES:
         raise InvalidInput(f"rank by one of: {', '.join(METRIC_NAMES)}", field="rank_by")
+    portfolio = _portfolio_sizing(data)
     if data.spec is not None:
         if data.sweep:
             raise InvalidInput("sweeps run over a template's parameters", field="sweep")
@@ -143,7 +218,9 @@ def plan(data: BacktestInput) -> Plan:
         except SpecError as exc:
             field = f"spec.{exc.path.lstrip('$.')}"
             raise InvalidInput(_reason(exc, field), field=field) from None
-        return Plan(spec=spec, combinations=[])
+        if portfolio is not None:
+            _check_portfolio_spec(spec, portfolio, len(data.datasets or ()))
+        return Plan(spec=spec, combinations=[], portfolio=portfolio)
     template = TEMPLATES.get(data.template or "")
     if template is None:
         raise InvalidInput(f"unknown template; one of: {', '.join(TEMPLATES)}", field="template")
@@ -175,7 +252,11 @@ def plan(data: BacktestInput) -> Plan:
     # Every combination is built now, so an impossible one (e.g. a window of 0) is refused
     # here rather than failing later in the worker.
     specs = [_build(builder, c, data) for c in combinations] or [_build(builder, data.params, data)]
-    return Plan(spec=None if combinations else specs[0], combinations=combinations)
+    if portfolio is not None:
+        _check_portfolio_spec(specs[0], portfolio, len(data.datasets or ()))
+    return Plan(
+        spec=None if combinations else specs[0], combinations=combinations, portfolio=portfolio
+    )
 
 
 def _build(builder: SpecBuilder, params: dict[str, float], data: BacktestInput) -> StrategySpec:
@@ -204,6 +285,13 @@ def _build(builder: SpecBuilder, params: dict[str, float], data: BacktestInput) 
 
 async def submit(platform: Platform, user: CurrentUser, data: BacktestInput) -> Backtest:
     checked = plan(data)
+    if data.dataset_id is not None:
+        if data.datasets:
+            raise InvalidInput(
+                "an uploaded dataset runs on its own: choose it or several bundled datasets",
+                field="dataset_id",
+            )
+        await readable_dataset(platform, user.id, data.dataset_id)
     backtest_id = uuid.uuid4()
     now = platform.clock.now()
     share_with = sorted(set(data.share_with) - {user.id})
@@ -220,6 +308,7 @@ async def submit(platform: Platform, user: CurrentUser, data: BacktestInput) -> 
             request=data,
             combinations=len(checked.combinations),
             now=now,
+            portfolio=checked.portfolio is not None,
         )
         await store.add_shares(conn, backtest_id, share_with, now)
     return await read(platform, user, backtest_id)
@@ -233,13 +322,14 @@ async def queue_backtest(
     request: BacktestInput,
     combinations: int,
     now: datetime,
+    portfolio: bool = False,
 ) -> None:
     """Store a checked request and ask for a worker, in the caller's transaction."""
     await store.insert_backtest(
         conn,
         backtest_id=backtest_id,
         owner_id=owner_id,
-        kind="sweep" if combinations else "single",
+        kind="portfolio" if portfolio else "sweep" if combinations else "single",
         request=msgspec.to_builtins(request),
         progress_total=max(1, combinations),
         now=now,
@@ -299,16 +389,18 @@ def _finite(value: float | int) -> float | int | None:
     return value
 
 
-def equity_curve(result: BacktestResult, points: int = EQUITY_POINTS) -> list[EquityPoint]:
+def equity_curve(
+    result: BacktestResult | PortfolioResult, points: int = EQUITY_POINTS
+) -> list[EquityPoint]:
     """Down-sampled to at most `points`, always keeping the first and last bar and the
     deepest drawdown bar, so the chart's extremes are the run's extremes."""
     n = result.equity.shape[0]
     # The engine's drawdown is a fraction below the running peak; the API speaks percent,
     # negative below the peak, as charts draw it.
-    drawdown = -100.0 * result.drawdown
+    drawdown = -100.0 * drawdown_series(result.equity, result.execution.initial_cash)
     keep = set(np.linspace(0, n - 1, num=min(points, n), dtype=np.int64).tolist())
     keep.add(int(np.argmin(drawdown)) if n else 0)
-    stamps = result.bars.timestamps
+    stamps = result.timestamps if isinstance(result, PortfolioResult) else result.bars.timestamps
     return [
         EquityPoint(
             time=int(stamps[i] // 1_000_000),
@@ -320,7 +412,7 @@ def equity_curve(result: BacktestResult, points: int = EQUITY_POINTS) -> list[Eq
     ]
 
 
-def trade_list(result: BacktestResult) -> list[dict[str, Any]]:
+def trade_list(result: BacktestResult | PortfolioResult) -> list[dict[str, Any]]:
     frame = result.trades().head(MAX_TRADES_RETURNED)
     rows: list[dict[str, Any]] = []
     for trade in frame.iter_rows(named=True):
@@ -339,7 +431,7 @@ def trade_list(result: BacktestResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _metrics(result: BacktestResult) -> dict[str, Any]:
+def _metrics(result: BacktestResult | PortfolioResult) -> dict[str, Any]:
     return {k: _finite(v) for k, v in msgspec.to_builtins(result.metrics).items()}
 
 
@@ -393,8 +485,16 @@ async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) 
                 await store.beat(conn, backtest_id, done, platform.clock.now())
         return task.result()
 
-    bars = await beating(functools.partial(dataset_bars, data.dataset))
     execution = _execution(data)
+    if checked.portfolio is not None:
+        assert checked.spec is not None
+        await _run_portfolio(platform, backtest_id, data, checked.spec, checked.portfolio, beating)
+        return
+    if data.dataset_id is not None:
+        frame = await dataset_frame(platform, data.dataset_id)
+        bars = Bars.from_frame(frame, symbol=str(data.dataset_id))
+    else:
+        bars = await beating(functools.partial(dataset_bars, data.dataset))
     sweep: dict[str, Any] | None = None
     if checked.combinations:
         builder = SpecBuilder(data.template or "", allow_short=data.allow_short)
@@ -429,5 +529,44 @@ async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) 
             trades=trades,
             trade_count=int(result.trade_table.shape[0]),
             sweep=sweep,
+            now=platform.clock.now(),
+        )
+
+
+def _portfolio_result(
+    datasets: list[str], spec: StrategySpec, execution: ExecutionSettings, sizing: PortfolioSizing
+) -> PortfolioResult:
+    return run_engine_portfolio([dataset_bars(d) for d in datasets], spec, execution, sizing)
+
+
+async def _run_portfolio(
+    platform: Platform,
+    backtest_id: uuid.UUID,
+    data: BacktestInput,
+    spec: StrategySpec,
+    sizing: PortfolioSizing,
+    beating: Callable[[Callable[[], PortfolioResult]], Any],
+) -> None:
+    """One spec over the request's datasets with shared cash: the portfolio's metrics,
+    equity and round trips, and one row per asset."""
+    result: PortfolioResult = await beating(
+        functools.partial(
+            _portfolio_result, list(data.datasets or ()), spec, _execution(data), sizing
+        )
+    )
+    assets = [
+        {k: _finite(v) if isinstance(v, float) else v for k, v in vars(asset).items()}
+        for asset in result.assets
+    ]
+    async with platform.pool.acquire() as conn:
+        await store.store_result(
+            conn,
+            backtest_id,
+            metrics=_metrics(result),
+            equity=[msgspec.to_builtins(p) for p in equity_curve(result)],
+            trades=trade_list(result),
+            trade_count=int(result.trade_table.shape[0]),
+            sweep=None,
+            assets=assets,
             now=platform.clock.now(),
         )

@@ -11,7 +11,7 @@ from dracarys.db import Connection, record_or_none, records
 
 _COLUMNS = (
     "id, owner_id, status, kind, request, progress_done, progress_total, metrics, equity, "
-    "trades, trade_count, sweep, error, created_at, started_at, finished_at"
+    "trades, trade_count, sweep, assets, error, created_at, started_at, finished_at"
 )
 
 
@@ -63,7 +63,11 @@ async def list_readable(conn: Connection, user_id: uuid.UUID, limit: int) -> lis
     """The caller's own backtests and those shared with them, newest first."""
     rows = await conn.fetch(
         """SELECT id, owner_id, status, kind, request ->> 'template' AS template,
-                  coalesce(request ->> 'dataset', 'sample_daily') AS dataset,
+                  CASE WHEN jsonb_typeof(request -> 'datasets') = 'array'
+                       THEN (SELECT string_agg(d, ' + ')
+                               FROM jsonb_array_elements_text(request -> 'datasets') d)
+                       ELSE coalesce(request ->> 'dataset_id', request ->> 'dataset',
+                                     'sample_daily') END AS dataset,
                   progress_done, progress_total,
                   metrics -> 'total_return_pct' AS total_return_pct, created_at, finished_at
              FROM backtests b
@@ -130,12 +134,14 @@ async def store_result(
     trades: list[dict[str, Any]],
     trade_count: int,
     sweep: dict[str, Any] | None,
+    assets: list[dict[str, Any]] | None = None,
     now: datetime,
 ) -> None:
     await conn.execute(
         """UPDATE backtests
               SET status = 'succeeded', progress_done = progress_total, metrics = $2,
-                  equity = $3, trades = $4, trade_count = $5, sweep = $6, finished_at = $7
+                  equity = $3, trades = $4, trade_count = $5, sweep = $6, assets = $7,
+                  finished_at = $8
             WHERE id = $1""",
         backtest_id,
         metrics,
@@ -143,6 +149,7 @@ async def store_result(
         trades,
         trade_count,
         sweep,
+        assets,
         now,
     )
 

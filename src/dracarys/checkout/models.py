@@ -13,7 +13,7 @@ from dracarys.wire import Input, Schema
 
 class QuoteInput(Input):
     """`id` is the session type (with `starts_at`), the cohort, the mentor whose signal
-    feed is bought, or the package."""
+    feed is bought, the package, or the premium community group."""
 
     kind: ItemKind
     id: uuid.UUID

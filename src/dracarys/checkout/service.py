@@ -6,6 +6,7 @@ held: the slot, the seat, the money and the code stay free until the purchase it
 from __future__ import annotations
 
 from dracarys.checkout.models import Quote, QuoteInput
+from dracarys.community import premium_space_offer
 from dracarys.curriculum import cohort_offer
 from dracarys.db import Connection, transaction
 from dracarys.identity import CurrentUser
@@ -27,6 +28,8 @@ async def _offer(
         return await cohort_offer(conn, buyer, ask.id, now)
     if ask.kind == "package":
         return await package_offer(conn, platform, buyer, ask.id)
+    if ask.kind == "community_space":
+        return await premium_space_offer(conn, platform, buyer, ask.id)
     return await feed_offer(conn, platform, buyer, ask.id)
 
 

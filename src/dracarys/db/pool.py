@@ -25,6 +25,28 @@ class Database:
             await asyncio.to_thread(self.embedded.stop)
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool connection released without asyncpg's reset query (`pg_advisory_unlock_all`,
+    `CLOSE ALL`, `UNLISTEN *`, `RESET ALL`): a round trip on every release, a tenth of an
+    authenticated read's server time (`benchmarks/auth_me.py`), undoing session state our
+    pooled connections do not keep — settings are `SET LOCAL` inside transactions, cursors
+    live in transactions, listeners use their own connection. The session-level advisory
+    locks of `db.tx` do outlive transactions: taking one calls `reset_on_release`, and that
+    connection is reset as asyncpg would. An open transaction is rolled back either way."""
+
+    _reset_on_release = False
+
+    def reset_on_release(self) -> None:
+        self._reset_on_release = True
+
+    def get_reset_query(self) -> str:
+        if not self._reset_on_release:
+            return ""
+        self._reset_on_release = False
+        query: str = super().get_reset_query()
+        return query
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -37,7 +59,12 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection, command_timeout=60
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        command_timeout=60,
+        connection_class=PooledConnection,
     )
     assert pool is not None
     return pool

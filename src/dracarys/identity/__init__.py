@@ -5,10 +5,12 @@ profiles, audit. This is all of identity other code may use.
   and `requires_role(Role....)`, and for the app `AccessMiddleware`,
   `provide_current_user` and `build_session_cache`.
 - What an account is: `account_of` / `accounts_of` (role, status, KYC level, experience),
-  `active_accounts_with_role`, `live_sessions`, `last_sign_ins`; contact details, sealed
-  at rest, through `contact_of`, `contacts_of` and `display_names`; `tax_country`; a
-  profile's zone through `timezone_of` / `profile_timezones`; the vetted mentors
-  discovery lists through `listed_mentors`.
+  `account_with_email` (by its blind index), `active_accounts_with_role`,
+  `mentors_under_vetting` (the reviewers' queue), `live_sessions`, `last_sign_ins`;
+  contact details, sealed at rest, through `contact_of`, `contacts_of` and
+  `display_names`; `tax_country`; a profile's zone through `timezone_of` /
+  `profile_timezones` and the language its notifications are written in through
+  `profile_languages`; the vetted mentors discovery lists through `listed_mentors`.
 - The KYC level each gated action needs: `KYC_LEVEL_TO_WITHDRAW`,
   `KYC_LEVEL_FOR_MENTOR_PAYOUTS`, `KYC_LEVEL_TO_CONVERT_POINTS`, `KYC_LEVEL_TO_SELL_SHORT`
   (the KYC page describes the tiers from them).
@@ -17,7 +19,7 @@ profiles, audit. This is all of identity other code may use.
 - Security-relevant actions are recorded with `record_audit`, inside the caller's
   transaction.
 - The choices a profile offers (`Specialty`, `ExperienceLevel`, `TradingStyle`,
-  `SocialPlatform`), for pages that edit one.
+  `SocialPlatform`, `Language`), for pages that edit one.
 - Reputation's rating prior (`PRIOR_MEAN`, `PRIOR_RATINGS`, `rating_with_prior`), for
   rankings that shrink ratings the same way; the demo accounts other demo seeders build
   on.
@@ -30,6 +32,7 @@ from dracarys.identity.access import (
     AccessMiddleware,
     CurrentUser,
     Role,
+    RoleGuard,
     authenticated,
     decode_access_token,
     issue_access_token,
@@ -40,12 +43,16 @@ from dracarys.identity.accounts import (
     Account,
     LiveSession,
     MentorListing,
+    MentorUnderVetting,
     account_of,
+    account_with_email,
     accounts_of,
     active_accounts_with_role,
     last_sign_ins,
     listed_mentors,
     live_sessions,
+    mentors_under_vetting,
+    profile_languages,
     profile_timezones,
     rating_with_prior,
     timezone_of,
@@ -67,6 +74,7 @@ from dracarys.identity.events import (
     UserBanned,
     UserEmailVerified,
     UserLoggedIn,
+    UserLoginFailed,
     UserPasswordReset,
     UserPhoneVerified,
     UserRoleChanged,
@@ -82,6 +90,7 @@ from dracarys.identity.models import (
     AuditCheck,
     Contact,
     ExperienceLevel,
+    Language,
     ShippingAddress,
     SocialPlatform,
     Specialty,
@@ -96,6 +105,7 @@ from dracarys.identity.personal import (
 )
 from dracarys.identity.profiles.service import PRIOR_MEAN, PRIOR_RATINGS, tax_country
 from dracarys.identity.session_cache import LoginSessionCache, build_session_cache
+from dracarys.identity.sessions.devices import device_label
 from dracarys.identity.signup_hooks import SignupContext, SignupHook, SignupHooks
 from dracarys.identity.stepup import StepUpRequired, require_step_up
 
@@ -120,11 +130,14 @@ __all__ = [
     "ExperienceLevel",
     "KycApproved",
     "KycRejected",
+    "Language",
     "LiveSession",
     "LoginSessionCache",
     "MentorListing",
+    "MentorUnderVetting",
     "ProfileCompleted",
     "Role",
+    "RoleGuard",
     "ShippingAddress",
     "SignupContext",
     "SignupHook",
@@ -136,11 +149,13 @@ __all__ = [
     "UserBanned",
     "UserEmailVerified",
     "UserLoggedIn",
+    "UserLoginFailed",
     "UserPasswordReset",
     "UserPhoneVerified",
     "UserRoleChanged",
     "UserSignedUp",
     "account_of",
+    "account_with_email",
     "accounts_of",
     "active_accounts_with_role",
     "authenticated",
@@ -148,11 +163,14 @@ __all__ = [
     "contact_of",
     "contacts_of",
     "decode_access_token",
+    "device_label",
     "display_names",
     "issue_access_token",
     "last_sign_ins",
     "listed_mentors",
     "live_sessions",
+    "mentors_under_vetting",
+    "profile_languages",
     "profile_timezones",
     "provide_current_user",
     "rating_with_prior",

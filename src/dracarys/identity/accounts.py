@@ -12,7 +12,9 @@ import msgspec
 from dracarys.db import Connection, record, record_or_none, records
 from dracarys.identity import store
 from dracarys.identity.models import Role
+from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.profiles.service import PRIOR_MEAN, PRIOR_RATINGS
+from dracarys.settings import Settings
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +45,30 @@ async def accounts_of(
     conn: Connection, user_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Account]:
     return {a.id: a for a in records(Account, await store.accounts(conn, set(user_ids)))}
+
+
+async def account_with_email(conn: Connection, settings: Settings, email: str) -> Account | None:
+    """The account signed up with this e-mail address (found by its blind index, since
+    addresses are sealed at rest), if any."""
+    index = personal_data_cipher(settings).email_index(email)
+    return record_or_none(Account, await store.account_with_email_index(conn, index))
+
+
+class MentorUnderVetting(msgspec.Struct, frozen=True, kw_only=True):
+    """A mentor still on probation or not yet verified, as the vetting queue shows them."""
+
+    id: uuid.UUID
+    status: str
+    verified: bool
+    on_probation: bool
+    specialties: list[str]
+    total_sessions: int
+    created_at: datetime
+
+
+async def mentors_under_vetting(conn: Connection, *, limit: int = 200) -> list[MentorUnderVetting]:
+    """Mentors on probation or unverified, longest-standing accounts first."""
+    return records(MentorUnderVetting, await store.mentors_under_vetting(conn, limit))
 
 
 async def active_accounts_with_role(
@@ -120,6 +146,11 @@ class _ProfileZone(msgspec.Struct, frozen=True):
     timezone: str
 
 
+class _ProfileLanguage(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    language: str
+
+
 class _SignIn(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     signed_in_at: datetime
@@ -131,6 +162,20 @@ async def profile_timezones(
     """The IANA time zone each user set on their profile, for those who set one."""
     rows = await store.profile_timezones(conn, set(user_ids))
     return {z.user_id: z.timezone for z in records(_ProfileZone, rows)}
+
+
+async def profile_languages(
+    conn: Connection, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The language (`Language`) each user reads notifications in, for those who chose
+    one other than English (the default)."""
+    rows = await store.profile_languages(conn, set(user_ids))
+    return {p.user_id: p.language for p in records(_ProfileLanguage, rows)}
+
+
+async def language_of(conn: Connection, user_id: uuid.UUID) -> str:
+    """The language one user reads identity's mails in (`en` unless they chose another)."""
+    return (await profile_languages(conn, [user_id])).get(user_id, "en")
 
 
 async def last_sign_ins(

@@ -10,18 +10,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import Cookie, UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from dracarys.edge import source_ip
 from dracarys.identity import service, stepup, twofactor
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
-from dracarys.identity.audit.service import audit_trail, verify_audit_chain
-from dracarys.identity.http import source_ip
+from dracarys.identity.audit.service import user_audit_trail, verify_audit_chain
 from dracarys.identity.kyc import service as kyc
 from dracarys.identity.kyc.api import ROUTES as KYC_ROUTES
+from dracarys.identity.kyc.vendor.api import ROUTES as KYC_VENDOR_ROUTES
+from dracarys.identity.kyc.vendor.smile_id import configured_verifier
 from dracarys.identity.models import (
     AuditCheck,
     AuditEntry,
@@ -46,6 +48,7 @@ from dracarys.identity.models import (
     RefreshInput,
     ReviewDecision,
     RoleChange,
+    SignInSession,
     SignupInput,
     SignupResult,
     StepUpInput,
@@ -79,6 +82,8 @@ ADMIN = [requires_role(Role.ADMIN)]
 class KycUploadForm:
     doc_type: str
     file: UploadFile
+    # Which government ID it is (Smile ID's id_type), for the verification vendor.
+    id_type: str | None = None
 
 
 class AuthController(Controller):
@@ -383,7 +388,14 @@ class UsersController(Controller):
     ) -> KycDocument:
         content = await data.file.read()
         return await kyc.upload_document(
-            platform, current_user, user_id, data.doc_type, content, source_ip(request)
+            platform,
+            current_user,
+            user_id,
+            data.doc_type,
+            content,
+            source_ip(request),
+            verifier=configured_verifier(platform.settings),
+            id_type=data.id_type or None,
         )
 
     @get("/users/{user_id:uuid}/kyc", operation_id="getKycStatus", guards=[authenticated])
@@ -566,7 +578,39 @@ class StaffController(Controller):
         platform: NamedDependency[Platform],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[AuditEntry]:
-        return await audit_trail(platform, f"user:{user_id}", limit=limit)
+        return await user_audit_trail(platform, user_id, limit=limit)
+
+    @get(
+        "/admin/users/{user_id:uuid}/sessions",
+        operation_id="listUserSessions",
+        guards=STAFF,
+        summary="A member's signed-in devices",
+    )
+    async def user_sessions(
+        self,
+        user_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> list[SignInSession]:
+        return await sessions.sessions_of_user(platform, current_user, user_id)
+
+    @delete(
+        "/admin/users/{user_id:uuid}/sessions/{session_id:uuid}",
+        operation_id="revokeUserSession",
+        guards=STAFF,
+        summary="Sign one of a member's devices out",
+    )
+    async def revoke_user_session(
+        self,
+        user_id: FromPath[uuid.UUID],
+        session_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> None:
+        await sessions.revoke_session_by_staff(
+            platform, current_user, user_id, session_id, source_ip(request)
+        )
 
     @get("/admin/audit/verify", operation_id="verifyAuditLog", guards=ADMIN)
     async def verify_audit(self, platform: NamedDependency[Platform]) -> AuditCheck:
@@ -578,6 +622,7 @@ ROUTES = [
     UsersController,
     StaffController,
     *KYC_ROUTES,
+    *KYC_VENDOR_ROUTES,
     *recovery_api.ROUTES,
     *sessions_api.ROUTES,
 ]

@@ -15,6 +15,7 @@ PROFILE_COMPLETED = "profile.completed"
 KYC_APPROVED = "kyc.approved"
 KYC_REJECTED = "kyc.rejected"
 USER_LOGGED_IN = "user.logged_in"
+USER_LOGIN_FAILED = "user.login_failed"
 USER_BANNED = "user.banned"
 # Every session of the user was ended with the reset.
 USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - a topic, not a secret
@@ -60,6 +61,20 @@ class KycRejected(EventPayload, frozen=True, kw_only=True):
 class UserLoggedIn(EventPayload, frozen=True, kw_only=True):
     topic: ClassVar[str] = USER_LOGGED_IN
     user_id: uuid.UUID
+    source_ip: str | None
+    # The device's short name from its User-Agent ("Firefox on Windows"), as the sessions
+    # list shows it; None in events written before it was carried.
+    device: str | None = None
+
+
+class UserLoginFailed(EventPayload, frozen=True, kw_only=True):
+    """A wrong e-mail or password (the attempt was within the throttle's limits).
+    `account_key` is the throttle's keyed blind index of the e-mail as typed, account or
+    not: who reads it can tell attempts on one account from attempts across many without
+    learning the addresses."""
+
+    topic: ClassVar[str] = USER_LOGIN_FAILED
+    account_key: str
     source_ip: str | None
 
 

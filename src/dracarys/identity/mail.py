@@ -3,7 +3,11 @@ suspension."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from dracarys.messaging import EmailTemplate, SmsTemplate
+
+_Template = TypeVar("_Template", EmailTemplate, SmsTemplate)
 
 _FOOTER_TEXT = "\n\n— The Dracarys team\n"
 _FOOTER_HTML = "<p>— The Dracarys team</p>"
@@ -66,3 +70,93 @@ PHONE_CODE = SmsTemplate(
     name="phone_code",
     text="Your Dracarys verification code is $code. It expires in $minutes minutes.",
 )
+
+# ---- Swahili ---------------------------------------------------------------------------
+# The same mails for people who chose Swahili on their account page (Kenya first): each
+# keeps its English twin's name (messages are listed by it) and placeholders.
+
+_FOOTER_TEXT_SW = "\n\n— Timu ya Dracarys\n"
+_FOOTER_HTML_SW = "<p>— Timu ya Dracarys</p>"
+
+SWAHILI: dict[str, EmailTemplate | SmsTemplate] = {
+    t.name: t
+    for t in (
+        EmailTemplate(
+            name="verify_email",
+            subject="Thibitisha anwani yako ya barua pepe ya Dracarys",
+            text="Habari $name,\n\nthibitisha anwani yako ya barua pepe kwa kufungua kiungo "
+            "hiki (kinatumika kwa saa $hours, mara moja):\n\n$link\n\n"
+            "Kama hukujisajili, puuza ujumbe huu." + _FOOTER_TEXT_SW,
+            html="<p>Habari $name,</p><p>thibitisha anwani yako ya barua pepe kwa kufungua "
+            'kiungo hiki (kinatumika kwa saa $hours, mara moja):</p><p><a href="$link">'
+            "$link</a></p><p>Kama hukujisajili, puuza ujumbe huu.</p>" + _FOOTER_HTML_SW,
+        ),
+        EmailTemplate(
+            name="password_reset",
+            subject="Badilisha nenosiri lako la Dracarys",
+            text="Habari $name,\n\nmtu (tunatumaini ni wewe) ameomba kubadilisha nenosiri la "
+            "akaunti yako ya Dracarys. Chagua jipya kwa kufungua kiungo hiki (kinatumika kwa "
+            "dakika $minutes, mara moja):\n\n$link\n\n"
+            "Kama hukuomba, puuza ujumbe huu: nenosiri lako litabaki lilivyo." + _FOOTER_TEXT_SW,
+            html="<p>Habari $name,</p><p>mtu (tunatumaini ni wewe) ameomba kubadilisha "
+            "nenosiri la akaunti yako ya Dracarys. Chagua jipya kwa kufungua kiungo hiki "
+            '(kinatumika kwa dakika $minutes, mara moja):</p><p><a href="$link">$link</a></p>'
+            "<p>Kama hukuomba, puuza ujumbe huu: nenosiri lako litabaki lilivyo.</p>"
+            + _FOOTER_HTML_SW,
+        ),
+        EmailTemplate(
+            name="password_changed",
+            subject="Nenosiri lako la Dracarys limebadilishwa",
+            text="Habari $name,\n\nnenosiri la akaunti yako ya Dracarys limebadilishwa sasa "
+            "hivi, na kila kifaa kilichoingia kimetolewa.\n\nKama si wewe, badilisha "
+            "nenosiri lako tena kupitia $forgot_link na utuambie." + _FOOTER_TEXT_SW,
+            html="<p>Habari $name,</p><p>nenosiri la akaunti yako ya Dracarys limebadilishwa "
+            "sasa hivi, na kila kifaa kilichoingia kimetolewa.</p><p>Kama si wewe, "
+            '<a href="$forgot_link">badilisha nenosiri lako tena</a> na utuambie.</p>'
+            + _FOOTER_HTML_SW,
+        ),
+        EmailTemplate(
+            name="kyc_approved",
+            subject="Hati yako ($document) imekubaliwa",
+            text="Habari $name,\n\nhati yako ($document) imekubaliwa. Kiwango chako cha "
+            "uthibitisho sasa ni $level." + _FOOTER_TEXT_SW,
+            html="<p>Habari $name,</p><p>hati yako ($document) imekubaliwa. Kiwango chako cha "
+            "uthibitisho sasa ni $level.</p>" + _FOOTER_HTML_SW,
+        ),
+        EmailTemplate(
+            name="kyc_rejected",
+            subject="Hati yako ($document) haikuweza kukubaliwa",
+            text="Habari $name,\n\nhatukuweza kukubali hati yako ($document).\nSababu: $reason\n\n"
+            "Unaweza kupakia nyingine kwenye ukurasa wako wa uthibitisho: $link" + _FOOTER_TEXT_SW,
+            html="<p>Habari $name,</p><p>hatukuweza kukubali hati yako ($document).</p>"
+            '<p>Sababu: $reason</p><p>Unaweza kupakia nyingine kwenye <a href="$link">'
+            "ukurasa wako wa uthibitisho</a>.</p>" + _FOOTER_HTML_SW,
+        ),
+        EmailTemplate(
+            name="account_banned",
+            subject="Akaunti yako ya Dracarys imesimamishwa",
+            text="Habari $name,\n\nakaunti yako imesimamishwa.\nSababu: $reason" + _FOOTER_TEXT_SW,
+        ),
+        SmsTemplate(
+            name="phone_code",
+            text="Nambari yako ya uthibitisho ya Dracarys ni $code. Itaisha baada ya dakika "
+            "$minutes.",
+        ),
+    )
+}
+
+# What identity's mails call a KYC document, in Swahili.
+DOCUMENT_NAMES_SW = {
+    "government_id": "kitambulisho cha serikali",
+    "proof_of_address": "uthibitisho wa anwani",
+}
+
+
+def in_language(template: _Template, language: str) -> _Template:
+    """`template` as written for readers of `language` (English when there is no such
+    version)."""
+    if language == "sw":
+        translated = SWAHILI.get(template.name)
+        if isinstance(translated, type(template)):
+            return translated
+    return template

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -65,6 +65,13 @@ class TradingStyle(StrEnum):
     POSITION_TRADER = "position_trader"
     LONG_TERM_INVESTOR = "long_term_investor"
     ALGORITHMIC = "algorithmic"
+
+
+class Language(StrEnum):
+    """The languages notifications are written in (Kenya first: English and Swahili)."""
+
+    ENGLISH = "en"
+    SWAHILI = "sw"
 
 
 class SocialPlatform(StrEnum):
@@ -263,6 +270,8 @@ class ProfileUpdate(Input):
     # Where the user lives and is billed (ISO 3166-1 alpha-2, e.g. KE): decides the VAT
     # on their purchases.
     country: CountryCode | None = None
+    # The language notifications are sent in.
+    language: Language | None = None
 
 
 class MentorProfileUpdate(Input):
@@ -374,6 +383,7 @@ class PrivateUser(PublicUser, tag="private"):
     address: PostalAddress | None
     timezone: str | None
     country: str | None
+    language: str
     kyc_level: int
     status: str
     two_factor_enabled: bool
@@ -408,6 +418,26 @@ class StepUpToken(Schema):
     expires_in: int
 
 
+KycVendorState = Literal["queued", "submitted", "decided", "referred"]
+# verified / rejected decide the document; unclear goes to the reviewers.
+KycVendorVerdict = Literal["verified", "rejected", "unclear"]
+
+
+class KycVendorCheck(Schema):
+    """The verification vendor's check of a document, as a reviewer sees it beside the
+    document: `state` queued or submitted while the vendor works on it, decided when its
+    clear result decided the document, referred when the reviewers decide (`referral`
+    says why: an unclear result, a failure, no answer in time)."""
+
+    vendor: str
+    state: KycVendorState
+    verdict: KycVendorVerdict | None = None
+    result_code: str | None = None
+    result_text: str | None = None
+    referral: str | None = None
+    resulted_at: datetime | None = None
+
+
 class KycDocument(Schema):
     id: uuid.UUID
     user_id: uuid.UUID
@@ -421,6 +451,8 @@ class KycDocument(Schema):
     reason: str | None = None
     # The rejected document this one was uploaded to replace.
     replaces: uuid.UUID | None = None
+    # The verification vendor's check, in the reviewers' queue (when a vendor saw it).
+    vendor_check: KycVendorCheck | None = None
 
 
 class KycStatus(Schema):

@@ -434,6 +434,25 @@ async def accounts(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Ro
     )
 
 
+async def account_with_email_index(conn: Connection, email_index: bytes) -> Row | None:
+    return await conn.fetchrow(f"SELECT {_ACCOUNT_COLUMNS} WHERE u.email_index = $1", email_index)
+
+
+async def mentors_under_vetting(conn: Connection, limit: int) -> list[Row]:
+    """Mentors a reviewer has not yet verified or taken off probation, longest waiting
+    first (they became mentors when their profile was opened)."""
+    return list(
+        await conn.fetch(
+            """SELECT u.id, u.status, m.verified, m.on_probation, m.specialties,
+                      m.total_sessions, u.created_at
+               FROM users u JOIN mentor_profiles m ON m.user_id = u.id
+               WHERE u.role = 'mentor' AND (m.on_probation OR NOT m.verified)
+               ORDER BY u.created_at, u.id LIMIT $1""",
+            limit,
+        )
+    )
+
+
 async def active_accounts_with_role(
     conn: Connection, role: str, *, min_kyc_level: int = 0, limit: int | None = None
 ) -> list[Row]:
@@ -507,6 +526,18 @@ async def profile_timezones(conn: Connection, user_ids: Collection[uuid.UUID]) -
         await conn.fetch(
             """SELECT user_id, timezone FROM user_profiles
                WHERE user_id = ANY($1::uuid[]) AND timezone IS NOT NULL""",
+            list(user_ids),
+        )
+    )
+
+
+async def profile_languages(conn: Connection, user_ids: Collection[uuid.UUID]) -> list[Row]:
+    """(user id, language) of the profiles, of those given, that chose one other than
+    English."""
+    return list(
+        await conn.fetch(
+            """SELECT user_id, language FROM user_profiles
+               WHERE user_id = ANY($1::uuid[]) AND language <> 'en'""",
             list(user_ids),
         )
     )

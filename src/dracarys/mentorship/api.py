@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from dracarys.curriculum import ProgramSuggestions
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.mentorship.bookings import service as bookings
 from dracarys.mentorship.bookings.models import (
@@ -670,9 +671,8 @@ class MentorContractController(Controller):
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
     ) -> MentorContractView:
-        source_ip = request.client.host if request.client else None
         return await compensation.set_mentor_contract(
-            platform, current_user, user_id, data, source_ip
+            platform, current_user, user_id, data, source_ip(request)
         )
 
 

@@ -65,6 +65,8 @@ class SessionRated(EventPayload, frozen=True, kw_only=True):
     rater_id: uuid.UUID
     rated_id: uuid.UUID
     rating: int
+    # The NPS answer (0–10) when the rater gave one; analytics computes NPS from it.
+    recommend: int | None = None
 
 
 class SessionRefunded(EventPayload, frozen=True, kw_only=True):

@@ -30,6 +30,7 @@ def email_message(
     subject: str,
     text: str,
     html: str | None,
+    headers: dict[str, str] | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
@@ -38,6 +39,8 @@ def email_message(
     domain = settings.mail_from.rpartition("@")[2].rstrip(">") or "dracarys.local"
     message["Message-ID"] = make_msgid(idstring=message_id.hex, domain=domain)
     message["X-Dracarys-Message"] = str(message_id)
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

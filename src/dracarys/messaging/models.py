@@ -15,6 +15,8 @@ class MessageContent(msgspec.Struct, frozen=True):
     subject: str
     text: str
     html: str | None = None
+    # Extra e-mail headers (e.g. RFC 8058 `List-Unsubscribe` on marketing mail).
+    headers: dict[str, str] = {}
 
 
 class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):

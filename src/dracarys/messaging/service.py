@@ -43,9 +43,12 @@ async def queue_email(
     context: dict[str, Any],
     now: datetime,
     user_id: uuid.UUID | None = None,
+    headers: dict[str, str] | None = None,
 ) -> uuid.UUID:
     rendered = render_email(template, context)
-    content = MessageContent(subject=rendered.subject, text=rendered.text, html=rendered.html)
+    content = MessageContent(
+        subject=rendered.subject, text=rendered.text, html=rendered.html, headers=headers or {}
+    )
     return await _queue(
         conn,
         settings,
@@ -131,6 +134,7 @@ async def deliver_message(conn: Connection, platform: Platform, event: Event) ->
             subject=content.subject,
             text=content.text,
             html=content.html,
+            headers=content.headers,
         )
         if to_files:
             provider_id = await OutboundFiles(settings).write_email(message_id, mail)

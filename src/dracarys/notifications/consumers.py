@@ -11,9 +11,16 @@ from datetime import datetime
 
 import msgspec
 
-from dracarys import points
+from dracarys import admin, points
+from dracarys.community import PostCreated, PostModerated
 from dracarys.db import Connection
-from dracarys.identity import KycApproved, KycRejected, display_names
+from dracarys.identity import (
+    KycApproved,
+    KycRejected,
+    Role,
+    active_accounts_with_role,
+    display_names,
+)
 from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
@@ -237,6 +244,70 @@ async def _signal_published(conn: Connection, platform: Platform, event: Event) 
     ]
 
 
+def _post_created(event: Event) -> list[Notice]:
+    """A mention notifies each member mentioned; a reply notifies the topic's author
+    (once: a reply that also mentions them is a mention)."""
+    post = msgspec.convert(event.payload, PostCreated)
+    link = f"/community/t/{post.topic_id}#post-{post.seq}"
+    values = {"author": post.author_handle, "title": post.topic_title}
+    mentioned = [uuid.UUID(u) for u in post.mentioned_ids]
+    notices = [_notice(event, u, "community_mention", link, **values) for u in mentioned]
+    topic_author = uuid.UUID(post.topic_author_id)
+    if post.seq > 1 and topic_author != uuid.UUID(post.author_id) and topic_author not in mentioned:
+        notices.append(_notice(event, topic_author, "community_reply", link, **values))
+    return notices
+
+
+_MODERATION_HEADLINES = {
+    "held": "Your post in \u201c{title}\u201d is held for review",
+    "hidden": "Your post in \u201c{title}\u201d is hidden for review",
+    "approved": "Your post in \u201c{title}\u201d is published",
+    "edited": "A moderator edited and published your post in \u201c{title}\u201d",
+    "deleted": "A moderator deleted your post in \u201c{title}\u201d",
+    "warned": "A moderator warned you about your post in \u201c{title}\u201d",
+    "suspended": "You are suspended from posting until {until}",
+}
+
+
+def _post_moderated(event: Event) -> list[Notice]:
+    """The author of a moderated post is told what happened and why (and may appeal from
+    the topic, once)."""
+    moderated = msgspec.convert(event.payload, PostModerated)
+    until = datetime.fromisoformat(moderated.until) if moderated.until else None
+    headline = _MODERATION_HEADLINES.get(moderated.action, "Your post was reviewed").format(
+        title=moderated.topic_title, until=_when(until) if until else ""
+    )
+    return [
+        _notice(
+            event,
+            uuid.UUID(moderated.author_id),
+            "community_moderation",
+            f"/community/t/{moderated.topic_id}#post-{moderated.seq}",
+            headline=headline,
+            reason=moderated.reason,
+        )
+    ]
+
+
+async def _staff_alert(conn: Connection, event: Event) -> list[Notice]:
+    """Every active reviewer and admin hears of each alert once (keyed by the alert)."""
+    raised = msgspec.convert(event.payload, admin.StaffAlertRaised)
+    staff = [
+        *await active_accounts_with_role(conn, Role.ADMIN),
+        *await active_accounts_with_role(conn, Role.REVIEWER),
+    ]
+    return [
+        Notice(
+            user_id=member.id,
+            kind="staff_alert",
+            dedupe_key=f"staff_alert:{raised.alert_id}",
+            values={"title": raised.title, "summary": raised.summary},
+            link="/staff/alerts",
+        )
+        for member in staff
+    ]
+
+
 _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SessionBooked.topic: _session_booked,
     SessionCancelled.topic: _session_cancelled,
@@ -249,9 +320,13 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     KycApproved.topic: _kyc_approved,
     KycRejected.topic: _kyc_rejected,
     points.TierChanged.topic: _tier_changed,
+    PostCreated.topic: _post_created,
+    PostModerated.topic: _post_moderated,
 }
 
-CONSUMED_TOPICS = frozenset({*_PLAIN, points.POINTS_AWARDED, SignalPublished.topic})
+CONSUMED_TOPICS = frozenset(
+    {*_PLAIN, points.POINTS_AWARDED, SignalPublished.topic, admin.StaffAlertRaised.topic}
+)
 
 
 async def notify(conn: Connection, platform: Platform, batch: Sequence[Event]) -> None:
@@ -263,6 +338,8 @@ async def notify(conn: Connection, platform: Platform, batch: Sequence[Event]) -
             notices += _points_awarded(event, platform.settings.points_email_on_award)
         elif event.topic == SignalPublished.topic:
             notices += await _signal_published(conn, platform, event)
+        elif event.topic == admin.StaffAlertRaised.topic:
+            notices += await _staff_alert(conn, event)
         elif (recipe := _PLAIN.get(event.topic)) is not None:
             notices += recipe(event)
     await deliver_notices(conn, platform, notices)

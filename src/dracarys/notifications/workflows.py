@@ -7,8 +7,8 @@ Priority decides timing: `critical` is never held by quiet hours; `low` goes to 
 only through the daily digest. Categories in `LOCKED_CATEGORIES` (account security and
 payment problems) cannot be switched off, on any channel. SMS goes to verified phones
 only, and only for the kinds that list it (payment failed, KYC decision, withdrawal
-sent). Push is a channel people may choose but nothing sends yet (Web Push is a later
-issue): no workflow lists it."""
+sent). Push (issue 20 item 4) is offered wherever a workflow shows in the app: it carries
+the in-app title, body and link, so no workflow lists push texts of its own."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class Category(StrEnum):
     SESSIONS = "sessions"
     SIGNALS = "signals"
     REWARDS = "rewards"
+    COMMUNITY = "community"
 
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -48,6 +49,7 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.SESSIONS: "Sessions",
     Category.SIGNALS: "Signals from mentors you follow",
     Category.REWARDS: "Points and tiers",
+    Category.COMMUNITY: "Community replies and mentions",
 }
 
 LOCKED_CATEGORIES = frozenset({Category.ACCOUNT, Category.PAYMENT_PROBLEMS})
@@ -69,6 +71,13 @@ class Workflow:
     @property
     def critical(self) -> bool:
         return self.priority is Priority.CRITICAL
+
+    @property
+    def offered(self) -> frozenset[Channel]:
+        """Its channels, and push wherever it shows in the app."""
+        if Channel.IN_APP in self.channels:
+            return self.channels | {Channel.PUSH}
+        return self.channels
 
 
 _FOOTER = "\n\nChoose what we send you: $base_url/notifications/preferences"
@@ -107,6 +116,13 @@ def _workflow(
 
 
 _S, _P, _A = Category.SESSIONS, Category.PAYMENTS, Category.ACCOUNT
+
+# What a category sends outside its workflows: identity e-mails account security notices
+# (password changed, new sign-in) and each KYC decision itself, so the account category
+# uses e-mail though no workflow of it lists e-mail.
+SENT_OUTSIDE_WORKFLOWS: frozenset[tuple[Category, Channel]] = frozenset(
+    {(Category.ACCOUNT, Channel.EMAIL)}
+)
 _CRIT, _HIGH, _NORM, _LOW = Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW
 
 WORKFLOWS: dict[str, Workflow] = {
@@ -179,15 +195,17 @@ WORKFLOWS: dict[str, Workflow] = {
             sms="Dracarys: we could not take $amount for your signal feed. Top up your "
             "wallet to keep it.",
         ),
+        # Identity e-mails each decision itself, naming the document (and the reviewer's
+        # reason for a rejection): an e-mail here too sent two for one approval.
         _workflow(
             "kyc_approved",
             _A,
             _CRIT,
             "Identity verified",
             "Your documents are approved: you are now at verification level $level.",
+            email=False,
             sms="Dracarys: your identity check is approved (level $level).",
         ),
-        # Identity queues the rejection e-mail itself, with the reviewer's reason.
         _workflow(
             "kyc_rejected",
             _A,
@@ -220,6 +238,44 @@ WORKFLOWS: dict[str, Workflow] = {
             _LOW,
             "New signal: $symbol $side",
             "$mentor, whom you follow, published a $side signal on $symbol.",
+        ),
+        _workflow(
+            "community_reply",
+            Category.COMMUNITY,
+            _LOW,
+            "New reply: $title",
+            "@$author replied to your topic \u201c$title\u201d.",
+        ),
+        # To every reviewer and admin; in the locked account category, so staff cannot
+        # switch off what they are on duty for.
+        Workflow(
+            kind="staff_alert",
+            category=_A,
+            priority=_CRIT,
+            channels=frozenset({Channel.IN_APP, Channel.EMAIL}),
+            title="Alert: $title",
+            body="$summary Acknowledge it on the alerts page.",
+            email=_email(
+                "staff_alert",
+                "Alert: $title",
+                "$summary\n\nAcknowledge it on the alerts page: $base_url/staff/alerts",
+            ),
+        ),
+        _workflow(
+            "community_mention",
+            Category.COMMUNITY,
+            _NORM,
+            "@$author mentioned you",
+            "@$author mentioned you in \u201c$title\u201d.",
+        ),
+        # Moderation tells the author what happened to their post and why (`$reason` is
+        # the sentence moderation wrote: the screen's, or the moderator's words).
+        _workflow(
+            "community_moderation",
+            Category.COMMUNITY,
+            _NORM,
+            "$headline",
+            "$reason",
         ),
     )
 }

@@ -10,11 +10,17 @@ says what an award tells its member.
 Other code uses points through what this module exports: the consumers the workers list
 (with the topics they take), what an award tells its member (`award_message`, with the
 e-mail templates), the scheduled jobs, the
-demo seed, the click tokens messaging puts in marketing e-mails, and what a buyer's
+demo seed, the click tokens marketing e-mails carry (issued, and a followed link recorded; scanners
+told apart by `is_automated_agent`), and what a buyer's
 points would be worth as a discount code (`points_for_discount`, for a checkout quote).
 The codes themselves are the wallet's: points asks it to issue one on a conversion."""
 
-from dracarys.points.abuse.service import flag_shared_clusters, issue_email_token
+from dracarys.points.abuse.service import (
+    flag_shared_clusters,
+    is_automated_agent,
+    issue_email_token,
+    record_email_click,
+)
 from dracarys.points.awarding.service import post_due_pending
 from dracarys.points.consumers import CONSUMED_TOPICS, apply_events, count_awards
 from dracarys.points.demo import seed_points_demo
@@ -48,10 +54,12 @@ __all__ = [
     "count_awards",
     "expire_points",
     "flag_shared_clusters",
+    "is_automated_agent",
     "issue_email_token",
     "points_for_discount",
     "post_due_pending",
     "reconcile",
+    "record_email_click",
     "refresh_tiers",
     "release_held_redemptions",
     "seed_points_demo",

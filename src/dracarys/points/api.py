@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.errors import Forbidden
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
@@ -51,16 +52,12 @@ from dracarys.points.redemption.models import (
     RedemptionItem,
 )
 from dracarys.points.reports import service as reports
-from dracarys.points.reports.models import Report
+from dracarys.points.reports.models import EconomyHealth, Report
 from dracarys.points.rulebook import service as rulebook
 from dracarys.points.rulebook.models import EventInput, RulesPage, RuleVersionInput
 
 STAFF = [requires_role(Role.REVIEWER, Role.ADMIN)]
 ADMIN = [requires_role(Role.ADMIN)]
-
-
-def _source_ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _subject(current_user: CurrentUser, user_id: uuid.UUID | None) -> uuid.UUID:
@@ -124,7 +121,7 @@ class PointsController(Controller):
         idempotency_key: NamedDependency[str],
     ) -> AwardOutcome:
         return await awarding.award_via_api(
-            platform, data, current_user.id, _source_ip(request), idempotency_key=idempotency_key
+            platform, data, current_user.id, source_ip(request), idempotency_key=idempotency_key
         )
 
     @get(
@@ -200,8 +197,11 @@ class PointsController(Controller):
         data: JSONBody[AppealDecisionInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> Appeal:
-        return await abuse.decide_appeal(platform, appeal_id, data, current_user.id)
+        return await abuse.decide_appeal(
+            platform, appeal_id, data, current_user.id, source_ip(request)
+        )
 
     @get(
         "/review-queue",
@@ -219,10 +219,23 @@ class PointsController(Controller):
         status_code=HTTP_200_OK,
     )
     async def unfreeze(
-        self, user_id: FromPath[uuid.UUID], platform: NamedDependency[Platform]
+        self,
+        user_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> Balance:
-        await abuse.unfreeze(platform, user_id)
+        await abuse.unfreeze(platform, user_id, actor=current_user.id, source_ip=source_ip(request))
         return await ledger.balance(platform, user_id)
+
+    @get(
+        "/rule-versions",
+        operation_id="listPointsRuleVersions",
+        guards=STAFF,
+        summary="Every version of every rule, inactive ones too (newest version first)",
+    )
+    async def rule_versions(self, platform: NamedDependency[Platform]) -> list[Rule]:
+        return await rulebook.rule_history(platform)
 
     @post(
         "/rules/{code:str}/versions",
@@ -237,8 +250,11 @@ class PointsController(Controller):
         data: JSONBody[RuleVersionInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> Rule:
-        return await rulebook.new_rule_version(platform, code, data, current_user.id)
+        return await rulebook.new_rule_version(
+            platform, code, data, current_user.id, source_ip(request)
+        )
 
     @post(
         "/events",
@@ -252,8 +268,9 @@ class PointsController(Controller):
         data: JSONBody[EventInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> PointsEvent:
-        return await rulebook.create_event(platform, data, current_user.id)
+        return await rulebook.create_event(platform, data, current_user.id, source_ip(request))
 
     @get(
         "/email-clicks/{token:str}",
@@ -267,7 +284,7 @@ class PointsController(Controller):
         request: Request[Any, Any, Any],
     ) -> EmailClickResult:
         status = await abuse.record_email_click(
-            platform, token, request.headers.get("user-agent"), _source_ip(request)
+            platform, token, request.headers.get("user-agent"), source_ip(request)
         )
         return EmailClickResult(status=status)  # type: ignore[arg-type]
 
@@ -324,6 +341,19 @@ class PointsController(Controller):
     ) -> list[MerchOrder]:
         return await merch.orders_of(platform, current_user.id, limit)
 
+    @get(
+        "/economy",
+        operation_id="getPointsEconomy",
+        guards=STAFF,
+        summary="Points issued vs redeemed over the last days, and the balance outstanding",
+    )
+    async def economy(
+        self,
+        platform: NamedDependency[Platform],
+        days: int = Parameter(default=30, ge=1, le=366),
+    ) -> EconomyHealth:
+        return await reports.economy_health(platform, days)
+
     @get("/reports/latest", operation_id="getPointsReport", guards=ADMIN)
     async def latest_report(self, platform: NamedDependency[Platform]) -> Report:
         return await reports.latest_report(platform)
@@ -345,7 +375,7 @@ async def convert_points(
     idempotency_key: NamedDependency[str],
 ) -> Redemption:
     return await redemption.convert_points(
-        platform, current_user.id, data, _source_ip(request), idempotency_key=idempotency_key
+        platform, current_user.id, data, source_ip(request), idempotency_key=idempotency_key
     )
 
 
@@ -381,7 +411,7 @@ class MerchAdminController(Controller):
         current_user: NamedDependency[CurrentUser],
         request: Request[Any, Any, Any],
     ) -> MerchItem:
-        return await merch.save_item(platform, current_user, code, data, _source_ip(request))
+        return await merch.save_item(platform, current_user, code, data, source_ip(request))
 
     @get(
         "/orders",
@@ -411,7 +441,7 @@ class MerchAdminController(Controller):
         request: Request[Any, Any, Any],
     ) -> MerchOrder:
         return await merch.move_order(
-            platform, current_user, redemption_id, data, _source_ip(request)
+            platform, current_user, redemption_id, data, source_ip(request)
         )
 
 

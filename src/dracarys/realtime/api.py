@@ -11,7 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from dracarys.identity import Role, requires_role
+from dracarys.edge import source_ip
+from dracarys.identity import CurrentUser, Role, requires_role
 from dracarys.platform import Platform
 from dracarys.realtime import service
 from dracarys.realtime.models import (
@@ -49,8 +50,12 @@ class StreamAdminController(Controller):
         platform: NamedDependency[Platform],
         user_id: FromPath[uuid.UUID],
         data: JSONBody[StaffNotificationInput],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> PublishedMessage:
-        return await service.send_staff_notice(platform, user_id, data.title, data.body)
+        return await service.send_staff_notice(
+            platform, current_user, user_id, data.title, data.body, source_ip(request)
+        )
 
     @get("/stats", operation_id="getStreamStats", summary="Connections and disconnect reasons")
     async def stats(

@@ -10,7 +10,8 @@ rules here: `market:` and `leaderboard:` are `public` to any signed-in user;
 `notifications:{user_id}` is `only_that_user`'s; `signals:{mentor_id}` is the mentor's
 own plus whom trading's check allows (`signal_feed_policy(check)`); `portfolio:{id}` is
 whom trading's check allows (`portfolio_policy(check)`); `chat:{conversation_id}` is its
-two members, as chat's check says (`conversation_policy(check)`), where each check is
+two members, as chat's check says (`conversation_policy(check)`); `community:{space_id}`
+is whom the community's check allows (`community_space_policy(check)`), where each check is
 `async def (conn, user_ids, key_id) -> the allowed user ids` (an active, paid
 subscription; the owner or a mentor the owner shares the portfolio with)."""
 
@@ -105,6 +106,16 @@ def conversation_policy(members: AccessCheck | None) -> ChannelPolicy:
         allowed=_checked(members, owner_too=False),
         refusal="this conversation is visible to its two members only",
         revocable=False,
+    )
+
+
+def community_space_policy(readers: AccessCheck | None) -> ChannelPolicy:
+    """A community space: everyone for a public one; a private group's mentor and members,
+    as `readers` (the community's query) returns; without a query, nobody. Leaving a
+    group (or its cohort) ends access, so open connections are re-checked."""
+    return ChannelPolicy(
+        allowed=_checked(readers, owner_too=False),
+        refusal="this group is visible to its members only",
     )
 
 

@@ -18,8 +18,15 @@ from contextlib import asynccontextmanager
 import jwt
 import msgspec
 
+from dracarys.db import transaction
 from dracarys.errors import NotFound, Unauthorized
-from dracarys.identity import CurrentUser, account_of, decode_access_token, live_sessions
+from dracarys.identity import (
+    CurrentUser,
+    account_of,
+    decode_access_token,
+    live_sessions,
+    record_audit,
+)
 from dracarys.platform import Platform
 from dracarys.realtime.models import NotificationFrame, PublishedMessage, StreamStats
 from dracarys.realtime.policies import ChannelAccess, ChannelPolicies
@@ -114,12 +121,26 @@ async def run_streams(platform: Platform, policies: ChannelPolicies) -> AsyncIte
 
 
 async def send_staff_notice(
-    platform: Platform, user_id: uuid.UUID, title: str, body: str
+    platform: Platform,
+    staff: CurrentUser,
+    user_id: uuid.UUID,
+    title: str,
+    body: str,
+    source_ip: str | None,
 ) -> PublishedMessage:
-    """A staff notice on one user's live notifications channel."""
-    async with platform.pool.acquire() as conn:
+    """A staff notice on one user's live notifications channel, audit-logged with the
+    staff member who sent it."""
+    async with transaction(platform.pool) as conn:
         if await account_of(conn, user_id) is None:
             raise NotFound("no such user", field="user_id")
+        await record_audit(
+            conn,
+            staff.id,
+            "stream.staff_notice_sent",
+            f"user:{user_id}",
+            source_ip,
+            {"title": title},
+        )
     channel = channels.notifications(user_id)
     frame = NotificationFrame(
         id=uuid.uuid4(),

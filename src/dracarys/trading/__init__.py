@@ -10,7 +10,8 @@ feeds, the `signal.published` mirroring step, who follows a feed (`feed_subscrib
 a signal), the demo seeder, the e-mail templates it
 sends, the monthly close of members' paper months, and the events it writes. For sharing:
 a signal once closed (`closed_signal`, without its prices) and a mentor's track record
-(`track_record`)."""
+(`track_record`). For market data and backtests: the instruments registry's refusal of an
+unknown symbol (`require_instrument`)."""
 
 from dracarys.trading.demo import seed_trading_demo
 from dracarys.trading.events import (
@@ -19,8 +20,10 @@ from dracarys.trading.events import (
     PaperMonthClosed,
     PaperOrderFilled,
 )
+from dracarys.trading.instruments.models import Instrument
+from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.months import close_paper_month
-from dracarys.trading.paper_loop.runtime import DEMO_DATA, demo_feed, paper_trading
+from dracarys.trading.paper_loop.runtime import DEMO_DATA, market_feeds, paper_trading
 from dracarys.trading.service import portfolio_viewers
 from dracarys.trading.signals.events import (
     SIGNAL_CLOSED,
@@ -64,6 +67,7 @@ __all__ = [
     "SUBSCRIPTION_RENEWED",
     "SUBSCRIPTION_STARTED",
     "ClosedSignal",
+    "Instrument",
     "PaperMonthClosed",
     "PaperOrderFilled",
     "Signal",
@@ -77,15 +81,16 @@ __all__ = [
     "TrackRecord",
     "close_paper_month",
     "closed_signal",
-    "demo_feed",
     "feed_offer",
     "feed_subscribers",
+    "market_feeds",
     "may_watch_signals",
     "mirror_signal",
     "paid_feed_pairs",
     "paper_trading",
     "portfolio_viewers",
     "renew_due_subscriptions",
+    "require_instrument",
     "seed_trading_demo",
     "track_record",
 ]

@@ -1,6 +1,7 @@
 """Trading HTTP API: the risk disclaimer, paper portfolios, orders, fills, performance and
 leaderboards here; mentor signals, track records, feed plans and subscriptions from
-`trading.signals.api`. `ROUTES` lists them all. Handlers call services only."""
+`trading.signals.api`; TradingView alerts in from `trading.alerts.api`. `ROUTES` lists
+them all. Handlers call services only."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, authenticated
 from dracarys.platform import Platform
 from dracarys.trading import performance, service
+from dracarys.trading.alerts.api import ROUTES as ALERT_ROUTES
+from dracarys.trading.instruments.api import ROUTES as INSTRUMENT_ROUTES
 from dracarys.trading.models import (
     AcknowledgeInput,
     Acknowledgement,
@@ -31,10 +35,6 @@ from dracarys.trading.models import (
     ShareInput,
 )
 from dracarys.trading.signals.api import ROUTES as SIGNAL_ROUTES
-
-
-def _source_ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 class DisclaimerController(Controller):
@@ -60,7 +60,7 @@ class DisclaimerController(Controller):
         request: Request[Any, Any, Any],
     ) -> Acknowledgement:
         return await service.acknowledge_disclaimer(
-            platform, current_user, data.version, _source_ip(request)
+            platform, current_user, data.version, source_ip(request)
         )
 
 
@@ -234,5 +234,7 @@ ROUTES: list[Any] = [
     PortfolioController,
     OrderController,
     LeaderboardController,
+    *INSTRUMENT_ROUTES,
     *SIGNAL_ROUTES,
+    *ALERT_ROUTES,
 ]

@@ -11,6 +11,7 @@ from dracarys.db import transaction
 from dracarys.identity import CurrentUser, Role, active_accounts_with_role
 from dracarys.platform import Platform
 from dracarys.trading import service, store
+from dracarys.trading.instruments import store as instrument_store
 from dracarys.trading.models import BracketLegs, OrderInput, OrderKind, Side
 from dracarys.trading.paper_loop.runtime import DEMO_FEED, DEMO_SYMBOL, DEMO_TICK_SIZE
 from dracarys.trading.signals import store as signal_store
@@ -52,8 +53,8 @@ async def _first_user(platform: Platform, role: Role) -> uuid.UUID | None:
 async def seed_trading_demo(platform: Platform) -> None:
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        if await store.get_instrument(conn, DEMO_SYMBOL) is None:
-            await store.upsert_instrument(
+        if await instrument_store.get_instrument(conn, DEMO_SYMBOL) is None:
+            await instrument_store.upsert_instrument(
                 conn,
                 symbol=DEMO_SYMBOL,
                 feed=DEMO_FEED,

@@ -1,4 +1,4 @@
-"""Paper trading's records and the API's request and response bodies: instruments,
+"""Paper trading's records and the API's request and response bodies:
 portfolios, orders, fills, positions, performance, disclaimers and leaderboards, and the
 frames published on `portfolio:`, `market:` and `leaderboard:` streams. (Signals and
 subscriptions have theirs in `trading.signals.models`.)"""
@@ -49,15 +49,6 @@ OPEN_STATUSES = ("waiting_parent", "working", "triggered")
 
 
 # --- instruments and their feed ---------------------------------------------------
-
-
-class Instrument(msgspec.Struct, frozen=True, kw_only=True):
-    symbol: str
-    feed: str
-    tick_size: float
-    qty_step: float
-    min_qty: float
-    currency: str
 
 
 class LastClose(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,6 +23,7 @@ from dracarys.identity import KYC_LEVEL_TO_SELL_SHORT, CurrentUser, Role, accoun
 from dracarys.money import is_currency, to_major, to_minor
 from dracarys.platform import Platform
 from dracarys.trading import store
+from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.models import (
     OPEN_STATUSES,
     Acknowledgement,
@@ -314,14 +315,7 @@ async def place_order(
         existing = await store.order_by_client_id(conn, portfolio.id, body.client_order_id)
         if existing is not None:
             return PlacedOrder(order=existing, legs=await store.legs_of(conn, existing.id))
-    instrument = await store.get_instrument(conn, body.symbol)
-    if instrument is None:
-        known = await store.instrument_symbols(conn)
-        raise InvalidInput(
-            f"there is no instrument {body.symbol}; the symbols traded here are {', '.join(known)}",
-            field="symbol",
-            extra={"symbols": known},
-        )
+    instrument = await require_instrument(conn, body.symbol)
     if body.qty < instrument.min_qty - _STEP_TOLERANCE:
         raise InvalidInput(
             f"the quantity {body.qty:g} is below the minimum size {instrument.min_qty:g} "

@@ -1,4 +1,4 @@
-"""Paper trading's SQL on the account side: instruments, disclaimers, portfolios, the
+"""Paper trading's SQL on the account side: last prices, disclaimers, portfolios, the
 orders their owners place and cancel, and the fills, positions and equity marks read back
 (the paper loop writes those: `trading.paper_loop.store`). Rows come back as structs."""
 
@@ -20,7 +20,6 @@ from dracarys.trading.models import (
     EquityMark,
     Fill,
     HeldPosition,
-    Instrument,
     LastClose,
     MarkedPosition,
     MonthResult,
@@ -49,42 +48,7 @@ async def insert_row(
     )
 
 
-# --- instruments --------------------------------------------------------------------
-
-
-async def upsert_instrument(
-    conn: Connection,
-    *,
-    symbol: str,
-    feed: str,
-    tick_size: float,
-    qty_step: float,
-    min_qty: float,
-    currency: str = "USD",
-) -> None:
-    await conn.execute(
-        """INSERT INTO instruments (symbol, feed, tick_size, qty_step, min_qty, currency)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (symbol) DO UPDATE SET feed = EXCLUDED.feed,
-               tick_size = EXCLUDED.tick_size, qty_step = EXCLUDED.qty_step,
-               min_qty = EXCLUDED.min_qty, currency = EXCLUDED.currency""",
-        symbol,
-        feed,
-        tick_size,
-        qty_step,
-        min_qty,
-        currency,
-    )
-
-
-async def get_instrument(conn: Connection, symbol: str) -> Instrument | None:
-    row = await conn.fetchrow("SELECT * FROM instruments WHERE symbol = $1", symbol)
-    return record_or_none(Instrument, row)
-
-
-async def instrument_symbols(conn: Connection) -> list[str]:
-    rows = await conn.fetch("SELECT symbol FROM instruments ORDER BY symbol")
-    return [row["symbol"] for row in rows]
+# --- prices -----------------------------------------------------------------------
 
 
 async def last_close(conn: Connection, symbol: str) -> LastClose | None:

@@ -18,7 +18,10 @@ to, M-Pesa numbers and cards (`payment_instrument_digests`, each an `InstrumentD
 with its kind, for the referral rules: equal digests, same instrument); and
 affiliate commissions, inside the caller's transaction (`platform_fee_of` a payment, then
 `accrue_commission` as a pending transfer, `settle_commission` to post or void it,
-`claw_back_commission` after a refund) and paid in the weekly run (`pay_commissions`).
+`claw_back_commission` after a refund) and paid in the weekly run (`pay_commissions`);
+and withdrawal holds other domains place and release under their own reference inside
+their transaction (`place_withdrawal_hold`, `release_withdrawal_hold`,
+`withdrawal_holds`; a payout refused for one raises `WithdrawalsHeld`).
 The routes are `dracarys.wallet.api.ROUTES`."""
 
 from dracarys.wallet.balances.service import LIVE_TOPICS, publish_wallet_changes
@@ -74,6 +77,7 @@ from dracarys.wallet.events import (
     PAYOUT_NEEDS_REVIEW,
     POINTS_CREDIT_LANDED,
     REFUND_ISSUED,
+    WITHDRAWAL_REQUESTED,
     ChargebackClosed,
     ChargebackOpened,
     DepositCompleted,
@@ -84,6 +88,14 @@ from dracarys.wallet.events import (
     PayoutNeedsReview,
     PointsCreditLanded,
     RefundIssued,
+    WithdrawalRequested,
+)
+from dracarys.wallet.holds.models import WithdrawalHold
+from dracarys.wallet.holds.service import (
+    WithdrawalsHeld,
+    place_withdrawal_hold,
+    release_withdrawal_hold,
+    withdrawal_holds,
 )
 from dracarys.wallet.ledger.service import InsufficientFunds, expire_timed_out_transfers
 from dracarys.wallet.payment_details.models import InstrumentDigest
@@ -106,6 +118,7 @@ __all__ = [
     "PAYOUT_NEEDS_REVIEW",
     "POINTS_CREDIT_LANDED",
     "REFUND_ISSUED",
+    "WITHDRAWAL_REQUESTED",
     "ChargebackClosed",
     "ChargebackOpened",
     "DepositCompleted",
@@ -125,6 +138,9 @@ __all__ = [
     "PointsCreditLanded",
     "PurchaseKind",
     "RefundIssued",
+    "WithdrawalHold",
+    "WithdrawalRequested",
+    "WithdrawalsHeld",
     "accrue_commission",
     "check_discount_code",
     "claw_back_commission",
@@ -140,6 +156,7 @@ __all__ = [
     "pay_commissions",
     "pay_mentor_bonuses",
     "payment_instrument_digests",
+    "place_withdrawal_hold",
     "platform_fee_of",
     "previous_month",
     "publish_wallet_changes",
@@ -150,6 +167,7 @@ __all__ = [
     "release_due_escrows",
     "release_due_holdbacks",
     "release_escrow",
+    "release_withdrawal_hold",
     "retry_due_payouts",
     "run_weekly_payouts",
     "seal_plain_payment_details",
@@ -157,4 +175,5 @@ __all__ = [
     "set_mentor_contract",
     "settle_commission",
     "settle_stale_mpesa_deposits",
+    "withdrawal_holds",
 ]

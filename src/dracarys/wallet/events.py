@@ -12,6 +12,7 @@ DEPOSIT_COMPLETED = "deposit.completed"
 PAYMENT_CAPTURED = "payment.captured"
 REFUND_ISSUED = "refund.issued"
 ESCROW_RELEASED = "escrow.released"
+WITHDRAWAL_REQUESTED = "withdrawal.requested"
 PAYOUT_COMPLETED = "payout.completed"
 PAYOUT_FAILED = "payout.failed"
 PAYOUT_NEEDS_REVIEW = "payout.needs_review"
@@ -66,6 +67,17 @@ class EscrowReleased(EventPayload, frozen=True, kw_only=True):
     amount_minor: int
     mentor_minor: int
     currency: str
+
+
+class WithdrawalRequested(EventPayload, frozen=True, kw_only=True):
+    """A user asked to withdraw: the payout is open and its amount reserved."""
+
+    topic: ClassVar[str] = WITHDRAWAL_REQUESTED
+    user_id: uuid.UUID
+    payout_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    method: str
 
 
 class PayoutCompleted(EventPayload, frozen=True, kw_only=True):

@@ -1,5 +1,5 @@
-"""What the wallet's handlers read of a request besides its typed body: the client's
-address for the audit log, and a provider callback's JSON object."""
+"""What the wallet's handlers read of a request besides its typed body: a provider
+callback's JSON object."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from typing import Any
 from litestar import Request
 
 from dracarys.errors import InvalidInput
-
-
-def source_ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 async def json_object(request: Request[Any, Any, Any]) -> dict[str, Any]:

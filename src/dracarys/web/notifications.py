@@ -6,7 +6,9 @@ from typing import Any
 
 from litestar import Response, get
 
-from dracarys.web.render import render_page
+from dracarys.web.render import STATIC_DIR, render_page
+
+SERVICE_WORKER = STATIC_DIR / "sw.js"
 
 
 @get(
@@ -26,7 +28,8 @@ def inbox_page() -> Response[str]:
 )
 def preferences_page() -> Response[str]:
     """Which channels each category uses (account security and payment problems locked
-    on; push shown as coming later) and quiet hours."""
+    on; push opt-in), this account's push devices (and turning push on for this browser),
+    and quiet hours."""
     return render_page(
         "notification_preferences.html",
         page="notification_preferences",
@@ -34,4 +37,16 @@ def preferences_page() -> Response[str]:
     )
 
 
-ROUTES: list[Any] = [inbox_page, preferences_page]
+@get("/sw.js", operation_id="webServiceWorker", include_in_schema=False, sync_to_thread=False)
+def service_worker() -> Response[bytes]:
+    """The service worker that shows Web Push notifications. Served from the site root,
+    since a worker controls only the paths under its own; never cached long, so a deploy's
+    new worker reaches browsers at their next visit."""
+    return Response(
+        SERVICE_WORKER.read_bytes(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
+
+
+ROUTES: list[Any] = [inbox_page, preferences_page, service_worker]

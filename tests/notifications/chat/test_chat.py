@@ -20,7 +20,7 @@ from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.curriculum.conftest import build_course, enrol
 from tests.mentorship import conftest as mentorship_fixtures
-from tests.support import AppClient, Auth, TestUser
+from tests.support import AppClient, Auth, TestUser, audit_trail
 
 auth = mentorship_fixtures.auth
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -269,7 +269,7 @@ async def test_a_block_stops_both_sides_until_the_blocker_unblocks(
 
 
 async def test_a_reported_message_reaches_the_moderators_who_may_remove_it(
-    client: AppClient, auth: Auth, make_user: MakeUser
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
 ) -> None:
     mentor, mentee, conv = await _open_pair(client, auth, make_user)
     rude = (await _send(client, auth, mentee, conv, "buy my pump coin")).json()
@@ -304,6 +304,9 @@ async def test_a_reported_message_reaches_the_moderators_who_may_remove_it(
         headers=auth(reviewer),
     )
     assert resolved.json()["status"] == "removed"
+    [(actor, target, details)] = await audit_trail(platform.pool, "chat.report_resolved")
+    assert (actor, target) == (reviewer.id, f"chat_report:{queue[0]['id']}")
+    assert (details["outcome"], details["message_id"]) == ("removed", rude["id"])
     assert (await client.get(f"{API}/reports", headers=auth(reviewer))).json() == []
     page = (await client.get(f"{API}/conversations/{conv}/messages", headers=auth(mentor))).json()
     removed = next(m for m in page["messages"] if m["id"] == rude["id"])

@@ -17,6 +17,7 @@ from dracarys.points.abuse import service as abuse
 from dracarys.points.ledger import service as ledger
 from dracarys.settings import Settings
 from tests.points.conftest import balance_of, drain, send
+from tests.support import audit_trail
 
 SCANNERS = (
     "Mozilla/5.0 (Windows NT 6.1; WOW64) ... GoogleImageProxy",
@@ -92,7 +93,11 @@ async def test_velocity_freezes_earning_pending_review(
         "SELECT reason FROM points_denials WHERE user_id = $1 ORDER BY created_at", user
     )
     assert [d["reason"] for d in denials] == ["frozen_velocity", "frozen"]
-    await abuse.unfreeze(platform, user)
+    reviewer = await user_factory(role="reviewer")
+    await abuse.unfreeze(platform, user, actor=reviewer, source_ip="203.0.113.9")
+    assert await audit_trail(platform.pool, "points.earning_unfrozen") == [
+        (reviewer, f"user:{user}", {"frozen_reason": "velocity"})
+    ]
     await send(platform, "lesson.completed", user_id=user, lesson_id="l2")
     assert await balance_of(platform.pool, user) == 410
 
@@ -153,6 +158,9 @@ async def test_appeal_of_a_capped_award_is_granted_by_a_reviewer(
     assert decided.status_code == 200, decided.text
     assert (decided.json()["status"], decided.json()["granted_points"]) == ("granted", 50)
     assert (await client.post(decide, json=body, headers=reviewer.headers)).status_code == 409
+    [(actor, target, details)] = await audit_trail(platform.pool, "points.appeal_decided")
+    assert (actor, target) == (reviewer.id, f"appeal:{appeal_id}")
+    assert (details["decision"], details["granted_points"]) == ("granted", 50)
     assert await balance_of(platform.pool, user.id) == 200
     history = (await client.get("/api/v1/points/history", headers=user.headers)).json()
     assert history["items"][0]["reason_code"] == "appeal_granted"

@@ -11,7 +11,7 @@ from typing import Any
 from dracarys.identity import Role
 from dracarys.platform import Platform
 from tests.points.conftest import balance_of
-from tests.support import give_points
+from tests.support import audit_trail, give_points
 
 URL = "/api/v1/wallet/convert-points"
 ADMIN = "/api/v1/admin/points/merch"
@@ -114,6 +114,9 @@ async def test_admins_move_orders_a_step_at_a_time_and_a_cancel_refunds_once(
     first = (await _redeem(client, member, 600, "tee")).json()["id"]
     second = (await _redeem(client, member, 600, "tee")).json()["id"]
     assert await balance_of(platform.pool, member.id) == 800
+    assert await audit_trail(platform.pool, "points.merch_item_saved") == [
+        (admin.id, "merch:tee", {"points": 600, "active": True})
+    ]
 
     async def move(order: str, **body: Any) -> Any:
         return await client.post(f"{ADMIN}/orders/{order}/status", json=body, headers=admin.headers)

@@ -18,6 +18,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.identity.audit import store
+from dracarys.identity.audit.models import AuditRecord
 from dracarys.identity.models import AuditCheck, AuditEntry
 from dracarys.observability import mask_values
 from dracarys.platform import Platform
@@ -165,7 +166,19 @@ async def verify_audit_chain(platform: Platform, *, expected_head: str | None = 
 async def audit_trail(platform: Platform, target: str, *, limit: int = 100) -> list[AuditEntry]:
     """The newest entries about `target` (e.g. `user:<id>`), newest first."""
     async with platform.pool.acquire() as conn:
-        rows = await store.audit_rows_for(conn, target, limit)
+        return _entries(await store.audit_rows_for(conn, target, limit))
+
+
+async def user_audit_trail(
+    platform: Platform, user_id: uuid.UUID, *, limit: int = 100
+) -> list[AuditEntry]:
+    """The newest entries where the user is the actor or the target, newest first: what
+    was done to their account and what they did (as staff, too)."""
+    async with platform.pool.acquire() as conn:
+        return _entries(await store.audit_rows_about_user(conn, user_id, limit))
+
+
+def _entries(rows: list[AuditRecord]) -> list[AuditEntry]:
     return [
         AuditEntry(
             position=r.position,

@@ -71,3 +71,17 @@ async def audit_rows_for(conn: Connection, target: str, limit: int) -> list[Audi
         limit,
     )
     return records(AuditRecord, rows)
+
+
+async def audit_rows_about_user(
+    conn: Connection, user_id: uuid.UUID, limit: int
+) -> list[AuditRecord]:
+    """Rows where the user acted or was acted on, newest first."""
+    rows = await conn.fetch(
+        """SELECT * FROM audit_log WHERE target = $1 OR actor_id = $2
+           ORDER BY position DESC LIMIT $3""",
+        f"user:{user_id}",
+        user_id,
+        limit,
+    )
+    return records(AuditRecord, rows)

@@ -104,13 +104,15 @@ class KycDocumentSlot(Schema):
     before the first); `may_upload` is true while nothing is pending or approved, i.e.
     before the first upload and after a rejection. `rejection_reason` is the reviewer's,
     when the latest upload was rejected; `earlier` lists the uploads before it, newest
-    first."""
+    first. `automatic_check_under_way`: the pending upload is with the verification
+    vendor, whose result may decide it before any reviewer looks."""
 
     doc_type: str
     title: str
     name: str  # inside a sentence: "upload your government ID"
     status: SlotStatus
     may_upload: bool
+    automatic_check_under_way: bool = False
     rejection_reason: str | None = None
     latest: KycDocument | None = None
     earlier: list[KycDocument] = msgspec.field(default_factory=list)

@@ -7,19 +7,19 @@ decisions and the verified addresses add up to, and the owner's view of it per t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from pathlib import Path
 
 import anyio
+import msgspec
 
-from dracarys.crypto import kyc_document_key, seal, unseal
-from dracarys.db import Connection, transaction, xact_lock
+from dracarys.crypto import kyc_document_key, seal
+from dracarys.db import transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
-from dracarys.identity import events, store
+from dracarys.identity import store
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.audit.service import record_audit
 from dracarys.identity.kyc import store as kyc_store
+from dracarys.identity.kyc.decisions import document_bytes, document_dir, record_decision
 from dracarys.identity.kyc.models import (
     KycDocumentRecord,
     KycDocumentSlot,
@@ -35,16 +35,11 @@ from dracarys.identity.kyc.tiers import (
     KYC_MAX_LEVEL,
 )
 from dracarys.identity.kyc.tiers import kyc_tiers as describe_tiers
-from dracarys.identity.mail import KYC_APPROVED, KYC_REJECTED
+from dracarys.identity.kyc.vendor import service as vendor
+from dracarys.identity.kyc.vendor import store as vendor_store
+from dracarys.identity.kyc.vendor.models import DocumentVerifier
 from dracarys.identity.models import DocType, KycDocument, KycStatus, UserRecord
-from dracarys.identity.personal import personal_data_cipher
-from dracarys.messaging import queue_email
-from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-
-
-def _document_dir(platform: Platform) -> Path:
-    return platform.settings.data_path / "kyc"
 
 
 def _view(document: KycDocumentRecord) -> KycDocument:
@@ -66,26 +61,6 @@ def _megabytes(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.1f}".removesuffix(".0") + " MB"
 
 
-async def recompute_kyc_level(conn: Connection, user_id: uuid.UUID, now: datetime) -> int:
-    """Level 1: e-mail and phone verified; 2: plus government ID approved; 3: plus proof
-    of address approved. Only ever raises the level (admins lower it by override)."""
-    user = await store.user_by_id(conn, user_id, lock=True)
-    assert user is not None
-    approved = await kyc_store.approved_doc_types(conn, user_id)
-    level = 0
-    if user.email_verified_at is not None and user.phone_verified_at is not None:
-        level = 1
-        if DocType.GOVERNMENT_ID.value in approved:
-            level = 2
-            if DocType.PROOF_OF_ADDRESS.value in approved:
-                level = 3
-    if level > user.kyc_level:
-        await store.set_kyc_level(conn, user_id, level, now)
-        await emit_event(conn, events.KycApproved(user_id=user_id, level=level))
-        return level
-    return user.kyc_level
-
-
 async def upload_document(
     platform: Platform,
     viewer: CurrentUser,
@@ -93,13 +68,24 @@ async def upload_document(
     doc_type: str,
     content: bytes,
     source_ip: str | None,
+    *,
+    verifier: DocumentVerifier | None = None,
+    id_type: str | None = None,
 ) -> KycDocument:
     """Store a document for review. A kind of document is uploaded once, and again only
     after a reviewer rejected the last one (the new one names it in `replaces`): while one
-    is pending or approved, another is a 409 naming `doc_type`."""
+    is pending or approved, another is a 409 naming `doc_type`. With a `verifier`, a
+    government ID photo goes to the vendor first (`id_type`: which ID it is, a national
+    ID unless said) and reaches the reviewers only if its result is not clear."""
     if viewer.id != user_id:
         # Nobody uploads identity documents for someone else, staff included.
         raise NotFound("no such user")
+    if id_type is not None and id_type not in vendor.ID_TYPES:
+        raise InvalidInput(
+            "Choose which ID this is: a national ID, a passport, a driving licence or an "
+            "alien card.",
+            field="id_type",
+        )
     try:
         kind = DOCUMENT_KINDS[DocType(doc_type)]
     except ValueError:
@@ -128,7 +114,7 @@ async def upload_document(
     content_type = sniffed.content_type
     document_id = uuid.uuid4()
     stored_name = f"{uuid.uuid4().hex}.bin"
-    directory = _document_dir(platform)
+    directory = document_dir(platform)
     path = anyio.Path(directory / stored_name)
     now = platform.clock.now()
     try:
@@ -172,6 +158,10 @@ async def upload_document(
                 },
                 at=now,
             )
+            if verifier is not None and vendor.goes_to_vendor(document):
+                await vendor.queue_check(
+                    conn, platform, verifier, document, id_type or vendor.DEFAULT_ID_TYPE, now
+                )
     except BaseException:
         await path.unlink(missing_ok=True)
         raise
@@ -191,7 +181,9 @@ def _current(documents: list[KycDocumentRecord]) -> KycDocumentRecord | None:
     return heads[-1] if heads else (documents[-1] if documents else None)
 
 
-def _slot(doc_type: DocType, documents: list[KycDocumentRecord]) -> KycDocumentSlot:
+def _slot(
+    doc_type: DocType, documents: list[KycDocumentRecord], checked: set[uuid.UUID]
+) -> KycDocumentSlot:
     kind = DOCUMENT_KINDS[doc_type]
     latest = _current(documents)
     if latest is None:
@@ -209,13 +201,19 @@ def _slot(doc_type: DocType, documents: list[KycDocumentRecord]) -> KycDocumentS
         name=kind.name,
         status="rejected" if rejected else "approved" if latest.status == "approved" else "pending",
         may_upload=rejected,
+        automatic_check_under_way=latest.status == "pending" and latest.id in checked,
         rejection_reason=latest.reason if rejected else None,
         latest=_view(latest),
         earlier=[_view(d) for d in reversed(documents) if d.id != latest.id],
     )
 
 
-def _progress(platform: Platform, user: UserRecord, documents: list[KycDocumentRecord]) -> MyKyc:
+def _progress(
+    platform: Platform,
+    user: UserRecord,
+    documents: list[KycDocumentRecord],
+    checked: set[uuid.UUID],
+) -> MyKyc:
     tiers: list[KycTierProgress] = []
     for tier in describe_tiers(platform.settings).tiers:
         requirements: list[KycRequirementProgress] = []
@@ -223,7 +221,9 @@ def _progress(platform: Platform, user: UserRecord, documents: list[KycDocumentR
         for requirement in tier.requirements:
             if requirement.doc_type is not None:
                 doc_type = DocType(requirement.doc_type)
-                slot = _slot(doc_type, [d for d in documents if d.doc_type == doc_type.value])
+                slot = _slot(
+                    doc_type, [d for d in documents if d.doc_type == doc_type.value], checked
+                )
                 slots.append(slot)
                 met = slot.status == "approved"
             elif requirement.kind == "email_verified":
@@ -261,7 +261,9 @@ async def my_kyc(platform: Platform, viewer: CurrentUser) -> MyKyc:
         if user is None:
             raise NotFound("no such user")
         documents = await kyc_store.kyc_documents_of(conn, viewer.id)
-    return _progress(platform, user, documents)
+        checks = await vendor_store.checks_of_documents(conn, [d.id for d in documents])
+    under_way = {c.document_id for c in checks.values() if c.state in vendor_store.OPEN_STATES}
+    return _progress(platform, user, documents, under_way)
 
 
 async def kyc_status(platform: Platform, viewer: CurrentUser, user_id: uuid.UUID) -> KycStatus:
@@ -289,14 +291,21 @@ async def read_document(
     )
     if document is None or not allowed:
         raise NotFound("no such document")
-    sealed = await anyio.Path(_document_dir(platform) / document.stored_name).read_bytes()
-    content = unseal(kyc_document_key(platform.settings), sealed, document_id.bytes)
-    return _view(document), content
+    return _view(document), await document_bytes(platform, document)
 
 
 async def pending_documents(platform: Platform, limit: int = 100) -> list[KycDocument]:
+    """The reviewers' queue, oldest first: pending documents no vendor is still checking,
+    each with the vendor's result when one handed it over."""
     async with platform.pool.acquire() as conn:
-        return [_view(d) for d in await kyc_store.pending_kyc_documents(conn, limit)]
+        documents = await kyc_store.pending_kyc_documents(conn, limit)
+        checks = await vendor_store.checks_of_documents(conn, [d.id for d in documents])
+    return [
+        msgspec.structs.replace(
+            _view(d), vendor_check=vendor.check_view(checks[d.id]) if d.id in checks else None
+        )
+        for d in documents
+    ]
 
 
 async def decide_document(
@@ -319,58 +328,15 @@ async def decide_document(
             raise Conflict(f"this document was already {document.status}")
         if document.user_id == reviewer.id:
             raise Conflict("you cannot review your own document")
-        user_id = document.user_id
-        status = "approved" if approve else "rejected"
-        await kyc_store.decide_kyc_document(
-            conn, document_id, status=status, reviewer_id=reviewer.id, reason=reason, now=now
-        )
-        level = await recompute_kyc_level(conn, user_id, now)
-        user = await store.user_by_id(conn, user_id)
-        assert user is not None
-        contact = personal_data_cipher(platform.settings).open_contact(user)
-        document_name = DOCUMENT_KINDS[DocType(document.doc_type)].name
-        if approve:
-            template = KYC_APPROVED
-            context = {"name": contact.name, "document": document_name, "level": level}
-        else:
-            template = KYC_REJECTED
-            context = {
-                "name": contact.name,
-                "document": document_name,
-                "reason": reason,
-                "link": f"{platform.settings.public_url}/kyc",
-            }
-            await emit_event(
-                conn,
-                events.KycRejected(
-                    user_id=user_id,
-                    document_id=document_id,
-                    doc_type=document.doc_type,
-                    reason=reason,
-                ),
-            )
-        await queue_email(
+        await record_decision(
             conn,
-            platform.settings,
-            to=contact.email,
-            template=template,
-            context=context,
+            platform,
+            document,
+            approve=approve,
+            reason=reason,
+            reviewer_id=reviewer.id,
+            source_ip=source_ip,
             now=now,
-            user_id=user_id,
-        )
-        await record_audit(
-            conn,
-            reviewer.id,
-            f"kyc.{status}",
-            f"user:{user_id}",
-            source_ip,
-            {
-                "document_id": str(document_id),
-                "doc_type": document.doc_type,
-                "reason": reason or "",
-                "level": level,
-            },
-            at=now,
         )
         updated = await kyc_store.kyc_document(conn, document_id)
         assert updated is not None

@@ -59,8 +59,12 @@ async def kyc_documents_of(
 
 
 async def pending_kyc_documents(conn: Connection, limit: int) -> list[KycDocumentRecord]:
+    """Pending documents for reviewers: none a verification vendor is still checking."""
     rows = await conn.fetch(
-        """SELECT * FROM kyc_documents WHERE status = 'pending'
+        """SELECT * FROM kyc_documents d
+           WHERE status = 'pending'
+             AND NOT EXISTS (SELECT 1 FROM kyc_vendor_checks c
+                             WHERE c.document_id = d.id AND c.state IN ('queued', 'submitted'))
            ORDER BY uploaded_at, id LIMIT $1""",
         limit,
     )
@@ -72,7 +76,7 @@ async def decide_kyc_document(
     document_id: uuid.UUID,
     *,
     status: str,
-    reviewer_id: uuid.UUID,
+    reviewer_id: uuid.UUID | None,
     reason: str | None,
     now: datetime,
 ) -> None:

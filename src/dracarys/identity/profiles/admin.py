@@ -11,8 +11,9 @@ from dracarys.db import transaction
 from dracarys.errors import Forbidden, InvalidInput, NotFound
 from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser, Role
+from dracarys.identity.accounts import language_of
 from dracarys.identity.audit.service import record_audit
-from dracarys.identity.mail import ACCOUNT_BANNED
+from dracarys.identity.mail import ACCOUNT_BANNED, in_language
 from dracarys.identity.models import MentorStatusInput
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.profiles.service import open_mentor_profile, set_mentor_flags
@@ -79,7 +80,7 @@ async def set_ban(
                 conn,
                 platform.settings,
                 to=contact.email,
-                template=ACCOUNT_BANNED,
+                template=in_language(ACCOUNT_BANNED, await language_of(conn, user_id)),
                 context={"name": contact.name, "reason": reason or ""},
                 now=now,
                 user_id=user_id,

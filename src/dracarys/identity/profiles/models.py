@@ -21,6 +21,7 @@ class ProfileRecord(msgspec.Struct, frozen=True, kw_only=True):
     experience_level: str | None
     trading_style: str | None
     country: str | None
+    language: str
     completed_at: datetime | None
 
 
@@ -44,6 +45,8 @@ class UserViewRecord(SealedContactRecord, frozen=True, kw_only=True):
     trading_style: str | None
     address_sealed: bytes | None
     country: str | None
+    # None without a profile row.
+    language: str | None
     endorsement_count: int
     mentor_user_id: uuid.UUID | None
     mentor_specialties: list[str] | None

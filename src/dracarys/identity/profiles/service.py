@@ -19,6 +19,7 @@ from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser, Role
 from dracarys.identity.models import (
     Contact,
+    Language,
     MentorProfile,
     MentorProfileUpdate,
     PostalAddress,
@@ -126,6 +127,7 @@ async def user_view(
         address=cipher.open_address(user_id, user.address_sealed),
         timezone=user.timezone,
         country=user.country,
+        language=user.language or Language.ENGLISH.value,
         kyc_level=user.kyc_level,
         status=user.status,
         two_factor_enabled=user.totp_enabled_at is not None,
@@ -154,6 +156,8 @@ async def update_profile(
             fields[name] = str(value).strip() if name in ("headline", "bio") else str(value)
     if data.specialties is not None:
         fields["specialties"] = sorted({s.value for s in data.specialties})
+    if data.language is not None:
+        fields["language"] = data.language.value
     if data.social_links is not None:
         fields["social_links"] = {k.value: v for k, v in data.social_links.items()}
     if data.name is not None and not data.name.strip():

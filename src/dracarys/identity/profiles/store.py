@@ -16,7 +16,7 @@ async def user_view(conn: Connection, user_id: uuid.UUID) -> UserViewRecord | No
                   u.status, u.email_verified_at, u.phone_verified_at, u.totp_enabled_at,
                   u.reputation_score, u.created_at,
                   p.headline, p.bio, p.specialties, p.social_links, p.timezone,
-                  p.experience_level, p.trading_style, p.address_sealed, p.country,
+                  p.experience_level, p.trading_style, p.address_sealed, p.country, p.language,
                   (SELECT count(*) FROM endorsements e WHERE e.endorsee_id = u.id)
                       AS endorsement_count,
                   m.user_id AS mentor_user_id, m.specialties AS mentor_specialties,
@@ -34,7 +34,7 @@ async def user_view(conn: Connection, user_id: uuid.UUID) -> UserViewRecord | No
 async def profile_for_update(conn: Connection, user_id: uuid.UUID) -> ProfileRecord | None:
     row = await conn.fetchrow(
         """SELECT user_id, headline, bio, specialties, social_links, timezone,
-                  experience_level, trading_style, country, completed_at
+                  experience_level, trading_style, country, language, completed_at
            FROM user_profiles WHERE user_id = $1 FOR UPDATE""",
         user_id,
     )

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from dracarys.identity.http import source_ip
+from dracarys.edge import source_ip
 from dracarys.identity.models import Done, ForgotPasswordInput, ResetPasswordInput
 from dracarys.identity.recovery import service as recovery
 from dracarys.platform import Platform

@@ -15,10 +15,11 @@ from dracarys.crypto import token_hash
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
 from dracarys.identity import events, store
+from dracarys.identity.accounts import language_of
 from dracarys.identity.audit.service import record_audit
-from dracarys.identity.kyc.service import recompute_kyc_level
+from dracarys.identity.kyc.decisions import recompute_kyc_level
 from dracarys.identity.links import LinkRefusal, link_refused, refusal_of
-from dracarys.identity.mail import PASSWORD_CHANGED, PASSWORD_RESET
+from dracarys.identity.mail import PASSWORD_CHANGED, PASSWORD_RESET, in_language
 from dracarys.identity.models import UserRecord
 from dracarys.identity.passwords import check_password_policy, hash_password
 from dracarys.identity.personal import personal_data_cipher
@@ -68,7 +69,7 @@ async def request_password_reset(platform: Platform, email: str, source_ip: str 
             conn,
             settings,
             to=contact.email,
-            template=PASSWORD_RESET,
+            template=in_language(PASSWORD_RESET, await language_of(conn, account.id)),
             context={
                 "name": contact.name,
                 "link": f"{settings.public_url}/reset-password?token={token}",
@@ -148,7 +149,7 @@ async def reset_password(
             conn,
             platform.settings,
             to=contact.email,
-            template=PASSWORD_CHANGED,
+            template=in_language(PASSWORD_CHANGED, await language_of(conn, user_id)),
             context={
                 "name": contact.name,
                 "forgot_link": f"{platform.settings.public_url}/forgot-password",

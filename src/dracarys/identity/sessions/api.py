@@ -10,8 +10,8 @@ from litestar import Controller, Request, delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from dracarys.edge import source_ip
 from dracarys.identity.access import CurrentUser
-from dracarys.identity.http import source_ip
 from dracarys.identity.models import SignInProvider, SignInSession
 from dracarys.identity.sessions import oidc
 from dracarys.identity.sessions import service as sessions

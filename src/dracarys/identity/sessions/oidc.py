@@ -31,6 +31,7 @@ from dracarys.identity.audit.service import record_audit
 from dracarys.identity.models import OidcStart, SignInProvider, TokenPair
 from dracarys.identity.personal import OIDC_EMAIL, personal_data_cipher
 from dracarys.identity.sessions import store as sessions_store
+from dracarys.identity.sessions.devices import device_label
 from dracarys.identity.sessions.service import TWO_FACTOR_ROLES, end_all_sessions, open_session
 from dracarys.identity.signup_hooks import (
     NO_SIGNUP_HOOKS,
@@ -392,7 +393,12 @@ async def finish_sign_in(
             user_agent=user_agent,
             two_factor=False,
         )
-        await emit_event(conn, events.UserLoggedIn(user_id=user_id, source_ip=source_ip))
+        await emit_event(
+            conn,
+            events.UserLoggedIn(
+                user_id=user_id, source_ip=source_ip, device=device_label(user_agent)
+            ),
+        )
         await record_audit(
             conn,
             user_id,

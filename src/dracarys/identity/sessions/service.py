@@ -21,7 +21,12 @@ from dracarys.identity.passwords import hash_password, needs_rehash, verify_pass
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.identity.sessions import store as sessions_store
 from dracarys.identity.sessions.devices import device_label
-from dracarys.identity.throttle import LoginThrottle, SecondFactorThrottle, issue_device_token
+from dracarys.identity.throttle import (
+    LoginThrottle,
+    SecondFactorThrottle,
+    account_key,
+    issue_device_token,
+)
 from dracarys.identity.totp import check_second_factor
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
@@ -129,6 +134,15 @@ async def login(
         account = await store.user_by_email_index(conn, email_index)
     matched = await verify_password(account.password_hash if account else None, data.password)
     if account is None or not matched:
+        # Told through the outbox so that staff alerts can see a burst across accounts
+        # from one network (the throttle's counters see addresses, not networks).
+        async with transaction(platform.pool) as conn:
+            await emit_event(
+                conn,
+                events.UserLoginFailed(
+                    account_key=account_key(platform.settings, data.email), source_ip=source_ip
+                ),
+            )
         raise Unauthorized(WRONG_CREDENTIALS)
     await attempt.succeeded()
     if not account.is_active:
@@ -172,7 +186,12 @@ async def login(
                 user_agent=user_agent,
                 two_factor=two_factor,
             )
-            await emit_event(conn, events.UserLoggedIn(user_id=user_id, source_ip=source_ip))
+            await emit_event(
+                conn,
+                events.UserLoggedIn(
+                    user_id=user_id, source_ip=source_ip, device=device_label(user_agent)
+                ),
+            )
             await record_audit(
                 conn,
                 user_id,
@@ -258,8 +277,14 @@ async def logout(platform: Platform, user: CurrentUser, source_ip: str | None) -
 
 async def list_sessions(platform: Platform, user: CurrentUser) -> list[SignInSession]:
     """The caller's live sessions, the one calling marked `current`."""
+    return await _live_sessions(platform, user.id, user.session_id)
+
+
+async def _live_sessions(
+    platform: Platform, user_id: uuid.UUID, current_session: uuid.UUID | None
+) -> list[SignInSession]:
     async with platform.pool.acquire() as conn:
-        listed = await sessions_store.live_sessions_of_user(conn, user.id, platform.clock.now())
+        listed = await sessions_store.live_sessions_of_user(conn, user_id, platform.clock.now())
     return [
         SignInSession(
             id=session.id,
@@ -270,7 +295,7 @@ async def list_sessions(platform: Platform, user: CurrentUser) -> list[SignInSes
             last_seen_at=session.last_seen_at,
             expires_at=session.expires_at,
             two_factor=session.two_factor_at is not None,
-            current=session.id == user.session_id,
+            current=session.id == current_session,
         )
         for session in listed
     ]
@@ -292,6 +317,44 @@ async def revoke_own_session(
             f"user:{user.id}",
             source_ip,
             {"session_id": str(session_id), "current": session_id == user.session_id},
+            at=now,
+        )
+    await platform.session_cache.publish_session_change(session_id)
+
+
+# ---- staff: a member's sessions ---------------------------------------------------------
+
+
+async def sessions_of_user(
+    platform: Platform, staff: CurrentUser, user_id: uuid.UUID
+) -> list[SignInSession]:
+    """A member's live sessions, for staff looking into their account."""
+    async with platform.pool.acquire() as conn:
+        if await store.user_by_id(conn, user_id) is None:
+            raise NotFound("no such user")
+    return await _live_sessions(platform, user_id, staff.session_id)
+
+
+async def revoke_session_by_staff(
+    platform: Platform,
+    staff: CurrentUser,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    source_ip: str | None,
+) -> None:
+    """End one of a member's live sessions (a device they lost, a session that looks taken
+    over), audited with the member of staff who did it."""
+    now = platform.clock.now()
+    async with transaction(platform.pool) as conn:
+        if not await sessions_store.revoke_session_of_user(conn, session_id, user_id, now):
+            raise NotFound("this member has no such signed-in session")
+        await record_audit(
+            conn,
+            staff.id,
+            "admin.session_revoked",
+            f"user:{user_id}",
+            source_ip,
+            {"session_id": str(session_id)},
             at=now,
         )
     await platform.session_cache.publish_session_change(session_id)

@@ -21,9 +21,10 @@ from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.identity import events, store
 from dracarys.identity.access import CurrentUser
-from dracarys.identity.kyc.service import recompute_kyc_level
+from dracarys.identity.accounts import language_of
+from dracarys.identity.kyc.decisions import recompute_kyc_level
 from dracarys.identity.links import LinkRefusal, link_refused, refusal_of
-from dracarys.identity.mail import PHONE_CODE, VERIFY_EMAIL
+from dracarys.identity.mail import PHONE_CODE, VERIFY_EMAIL, in_language
 from dracarys.identity.personal import PHONE, personal_data_cipher
 from dracarys.identity.throttle import reserve_email_resend, reserve_sms_code
 from dracarys.identity.verification import store as verification_store
@@ -89,7 +90,7 @@ async def send_email_verification(
         conn,
         platform.settings,
         to=email,
-        template=VERIFY_EMAIL,
+        template=in_language(VERIFY_EMAIL, await language_of(conn, user_id)),
         context={"name": name, "link": link, "hours": int(EMAIL_TOKEN_TTL.total_seconds() // 3600)},
         now=now,
         user_id=user_id,
@@ -197,7 +198,7 @@ async def request_phone_code(
             conn,
             platform.settings,
             to=number,
-            template=PHONE_CODE,
+            template=in_language(PHONE_CODE, await language_of(conn, user.id)),
             context={"code": code, "minutes": int(PHONE_CODE_TTL.total_seconds() // 60)},
             now=now,
             user_id=user.id,

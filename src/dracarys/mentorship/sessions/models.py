@@ -105,6 +105,8 @@ class RatingInput(Input):
     comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     # Mentors rate each mentee of a group session; mentees always rate the mentor.
     rated_id: uuid.UUID | None = None
+    # The NPS question: how likely, 0–10, the rater is to recommend Dracarys to a friend.
+    recommend: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
 
 
 class ReviewView(Schema):

@@ -330,13 +330,18 @@ async def rate_session(
             rating=data.rating,
             comment=data.comment,
             now=now,
+            recommend=data.recommend,
         )
         if not inserted:
             raise Conflict("you have already rated this session")
         await emit_event(
             conn,
             events.SessionRated(
-                session_id=session_id, rater_id=actor.id, rated_id=rated, rating=data.rating
+                session_id=session_id,
+                rater_id=actor.id,
+                rated_id=rated,
+                rating=data.rating,
+                recommend=data.recommend,
             ),
         )
     return ReviewView(

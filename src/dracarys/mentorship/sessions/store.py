@@ -329,17 +329,19 @@ async def insert_review(
     rating: int,
     comment: str,
     now: datetime,
+    recommend: int | None = None,
 ) -> bool:
     done = await conn.fetchval(
         """INSERT INTO session_reviews (session_id, rater_id, rated_id, rating, comment,
-               created_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING session_id""",
+               created_at, recommend)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING session_id""",
         session_id,
         rater_id,
         rated_id,
         rating,
         comment,
         now,
+        recommend,
     )
     return done is not None
 

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import (
@@ -20,6 +20,7 @@ from litestar.params import (
 )
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from dracarys.edge import source_ip
 from dracarys.idempotency import IdempotencyKeyHeader, resolve_idempotency_key
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.notifications.chat import service
@@ -332,8 +333,9 @@ class ChatReportsController(Controller):
         data: JSONBody[ResolveInput],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> ReportView:
-        return await service.resolve(platform, current_user, report_id, data)
+        return await service.resolve(platform, current_user, report_id, data, source_ip(request))
 
 
 ROUTES: list[Any] = [ChatController, ChatReportsController]

@@ -27,7 +27,7 @@ from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dracarys.files import sniff_file_type
 from dracarys.idempotency import request_hash
-from dracarys.identity import CurrentUser, Role, account_of, display_names
+from dracarys.identity import CurrentUser, Role, account_of, display_names, record_audit
 from dracarys.mentorship import booking_pairs
 from dracarys.notifications.chat import store
 from dracarys.notifications.chat.models import (
@@ -672,7 +672,11 @@ async def reports(platform: Platform, *, open_only: bool) -> list[ReportView]:
 
 
 async def resolve(
-    platform: Platform, staff: CurrentUser, report_id: uuid.UUID, data: ResolveInput
+    platform: Platform,
+    staff: CurrentUser,
+    report_id: uuid.UUID,
+    data: ResolveInput,
+    source_ip: str | None,
 ) -> ReportView:
     """Dismiss a report, or remove the message (its text and file are no longer shown to
     anyone; its members see that a moderator removed it)."""
@@ -697,6 +701,19 @@ async def resolve(
         )
         if data.outcome is ReportStatus.REMOVED:
             await store.remove_message(conn, found.message_id, now)
+        await record_audit(
+            conn,
+            staff.id,
+            "chat.report_resolved",
+            f"chat_report:{report_id}",
+            source_ip,
+            {
+                "outcome": data.outcome.value,
+                "message_id": str(found.message_id),
+                "note": data.note.strip(),
+            },
+            at=now,
+        )
         updated = await store.report(conn, report_id)
         message = await store.message(conn, found.message_id)
         assert updated is not None

@@ -1,8 +1,9 @@
 """E-mail and SMS of notifications, through messaging's outbox (`queue_email`,
-`queue_sms`): a new notification's message goes at once, or waits until the person's
-quiet hours end (never a critical one), or (low priority, e-mail) waits for their daily
-digest. SMS goes to verified phones only. Each delivery is a row, so a held message is
-sent once by whichever worker claims it."""
+`queue_sms`), and push, through `push.queue_pushes`: a new notification's message goes at
+once, or waits until the person's quiet hours end (never a critical one), or (low
+priority, e-mail) waits for their daily digest. SMS goes to verified phones only, push to
+the devices the person subscribed. Each delivery is a row, so a held message is sent once
+by whichever worker claims it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from dracarys.messaging import EmailTemplate, SmsTemplate, queue_email, queue_sm
 from dracarys.notifications.delivery import store
 from dracarys.notifications.delivery.models import DigestItem, NewDelivery
 from dracarys.notifications.preferences.service import Person, people
+from dracarys.notifications.push.service import queue_pushes
+from dracarys.notifications.templates.service import TextBook, text_book
+from dracarys.notifications.templates.swahili import DIGEST_SUBJECT, DIGEST_TEXT
 from dracarys.notifications.workflows import WORKFLOWS, Channel, Priority, Workflow
 from dracarys.platform import Platform
 from dracarys.points import EMAIL_TEMPLATES as AWARD_EMAIL_TEMPLATES
@@ -30,6 +34,9 @@ log = structlog.get_logger("dracarys.notifications")
 DIGEST_HOUR = 8
 _BATCH = 500
 
+# A held push's stored template: a push is the notification's own title, body and link.
+PUSH_TEMPLATE = "push"
+
 DIGEST = EmailTemplate(
     name="notify.digest",
     subject="Your Dracarys digest: $count update(s)",
@@ -37,12 +44,16 @@ DIGEST = EmailTemplate(
     "See them all: $base_url/notifications\n"
     "Choose what we send you: $base_url/notifications/preferences",
 )
+DIGESTS = {
+    "en": DIGEST,
+    "sw": EmailTemplate(name="notify.digest", subject=DIGEST_SUBJECT, text=DIGEST_TEXT),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A new notification's e-mail/SMS to plan: its workflow, the template (the
-    workflow's or the notice's own) and the values."""
+    """A new notification's e-mail/SMS to plan: its workflow, the templates (the texts
+    delivered now in the person's language, or the notice's own e-mail) and the values."""
 
     notification_id: uuid.UUID
     user_id: uuid.UUID
@@ -50,16 +61,7 @@ class Outgoing:
     email: EmailTemplate | None
     email_values: dict[str, str]
     sms_values: dict[str, str]
-
-
-def _templates() -> dict[str, EmailTemplate | SmsTemplate]:
-    found: dict[str, EmailTemplate | SmsTemplate] = {}
-    for workflow in WORKFLOWS.values():
-        if workflow.email:
-            found[f"email:{workflow.email.name}"] = workflow.email
-        if workflow.sms:
-            found[f"sms:{workflow.sms.name}"] = workflow.sms
-    return found
+    sms: SmsTemplate | None = None
 
 
 async def _queue(
@@ -106,8 +108,9 @@ async def plan_deliveries(
     recipients: dict[uuid.UUID, Person],
     now: datetime,
 ) -> None:
-    """In the caller's transaction: queue, hold or gather each new notification's e-mail
-    and SMS the person wants."""
+    """In the caller's transaction: queue, hold or gather each new notification's e-mail,
+    SMS and push the person wants."""
+    await _plan_pushes(conn, outgoing, recipients, now)
     wanted: list[tuple[Outgoing, Channel, EmailTemplate | SmsTemplate, dict[str, str]]] = []
     for item in outgoing:
         person = recipients[item.user_id]
@@ -118,8 +121,8 @@ async def plan_deliveries(
             and person.wants(item.workflow, Channel.EMAIL)
         ):
             wanted.append((item, Channel.EMAIL, item.email, item.email_values))
-        if item.workflow.sms is not None and person.wants(item.workflow, Channel.SMS):
-            wanted.append((item, Channel.SMS, item.workflow.sms, item.sms_values))
+        if item.sms is not None and person.wants(item.workflow, Channel.SMS):
+            wanted.append((item, Channel.SMS, item.sms, item.sms_values))
     if not wanted:
         return
     contacts = await contacts_of(
@@ -163,12 +166,60 @@ async def plan_deliveries(
     await store.insert_deliveries(conn, rows, now)
 
 
-def _template_named(name: str) -> EmailTemplate | SmsTemplate | None:
-    """A held delivery's template by its stored name: a workflow's, or one a notice
-    brought itself (points' award e-mails)."""
-    return _templates().get(name) or {
-        f"email:{t.name}": t for t in AWARD_EMAIL_TEMPLATES.values()
-    }.get(name)
+async def _plan_pushes(
+    conn: Connection,
+    outgoing: Sequence[Outgoing],
+    recipients: dict[uuid.UUID, Person],
+    now: datetime,
+) -> None:
+    wanted = [o for o in outgoing if recipients[o.user_id].wants(o.workflow, Channel.PUSH)]
+    if not wanted:
+        return
+    held = {
+        o.notification_id: until
+        for o in wanted
+        if not o.workflow.critical and (until := recipients[o.user_id].quiet_until(now))
+    }
+    now_going = [o for o in wanted if o.notification_id not in held]
+    pushed = await queue_pushes(
+        conn, [o.notification_id for o in now_going], [o.user_id for o in now_going], now
+    )
+    await store.insert_deliveries(
+        conn,
+        [
+            NewDelivery(
+                notification_id=o.notification_id,
+                channel=Channel.PUSH.value,
+                user_id=o.user_id,
+                # Dropped: the person opted in but has no device subscribed.
+                state="deferred"
+                if o.notification_id in held
+                else "sent"
+                if o.notification_id in pushed
+                else "dropped",
+                due_at=held.get(o.notification_id),
+                template=PUSH_TEMPLATE,
+                context={},
+                message_id=None,
+            )
+            for o in wanted
+        ],
+        now,
+    )
+
+
+def _template_named(name: str, book: TextBook, language: str) -> EmailTemplate | SmsTemplate | None:
+    """A held delivery's template by its stored name: a workflow's, as delivered now (an
+    admin may have saved a new version meanwhile) in the person's language; or one a
+    notice brought itself (points' award e-mails)."""
+    channel, _, template = name.partition(":")
+    kind = template.removeprefix("notify.")
+    workflow = WORKFLOWS.get(kind)
+    if workflow is not None and channel == Channel.EMAIL and workflow.email is not None:
+        return book.email(kind, language)
+    if workflow is not None and channel == Channel.SMS and workflow.sms is not None:
+        return book.sms(kind, language)
+    return {f"email:{t.name}": t for t in AWARD_EMAIL_TEMPLATES.values()}.get(name)
 
 
 async def release_deferred(platform: Platform) -> int:
@@ -187,8 +238,25 @@ async def release_deferred(platform: Platform) -> int:
                 active_only=True,
                 verified_phones=True,
             )
+            pushes = [held for held in due if held.channel == Channel.PUSH]
+            pushed = await queue_pushes(
+                conn, [p.notification_id for p in pushes], [p.user_id for p in pushes], now
+            )
+            for held in pushes:
+                await store.settle(
+                    conn,
+                    held.notification_id,
+                    held.channel,
+                    state="sent" if held.notification_id in pushed else "dropped",
+                    message_id=None,
+                    at=now,
+                )
+            book = await text_book(conn)
+            recipients = await people(conn, {d.user_id for d in due})
             for held in due:
-                template = _template_named(held.template)
+                if held.channel == Channel.PUSH:
+                    continue
+                template = _template_named(held.template, book, recipients[held.user_id].language)
                 message_id = (
                     await _queue(
                         conn,
@@ -246,7 +314,7 @@ async def send_digests(platform: Platform) -> int:
                 conn,
                 platform,
                 Channel.EMAIL,
-                DIGEST,
+                DIGESTS.get(recipients[user_id].language, DIGEST),
                 {"count": str(len(items)), "items": _digest_lines(items)},
                 contact,
                 user_id,

@@ -1,10 +1,10 @@
 """Notifications written and read. `deliver_notices` is the one path every workflow
 takes: in the consumer's transaction it writes each notice once per (person, dedupe
-key), plans its e-mail/SMS (`delivery`), and, last, publishes a live frame on
-`notifications:{user_id}` for the rows it actually inserted. A batch delivered again
-inserts nothing and so publishes nothing; a batch that fails before its end published
-nothing either (the frames go last), so a retried batch never repeats a live
-notification."""
+key), plans its e-mail/SMS (`delivery`), and, once that transaction has committed,
+publishes a live frame on `notifications:{user_id}` for the rows it actually inserted. A
+batch delivered again inserts nothing and so publishes nothing; a batch that fails or
+rolls back, even at its commit, published nothing, so a retried batch never repeats a
+live notification nor announces one that was never stored."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import base64
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from string import Template
 
-from dracarys.db import Connection, transaction
+from dracarys.db import Connection, after_commit, transaction
 from dracarys.errors import InvalidInput, NotFound
 from dracarys.identity import CurrentUser
 from dracarys.notifications.delivery.service import Outgoing, plan_deliveries
@@ -31,6 +30,7 @@ from dracarys.notifications.inbox.models import (
     UnreadCount,
 )
 from dracarys.notifications.preferences.service import people
+from dracarys.notifications.templates.service import text_book
 from dracarys.notifications.workflows import WORKFLOWS, Category, Channel, Priority
 from dracarys.platform import Platform
 from dracarys.realtime import NotificationFrame
@@ -45,6 +45,8 @@ async def deliver_notices(
         return []
     now = platform.clock.now()
     recipients = await people(conn, {n.user_id for n in notices})
+    # Each person's language, and an admin's newest version of a text over the code's.
+    book = await text_book(conn)
     rows: list[NewNotification] = []
     by_key: dict[tuple[uuid.UUID, str], Notice] = {}
     for notice in notices:
@@ -53,6 +55,7 @@ async def deliver_notices(
             continue
         by_key[(notice.user_id, notice.dedupe_key)] = notice
         person = recipients[notice.user_id]
+        title, body = book.in_app(notice.kind, person.language, notice.values)
         rows.append(
             NewNotification(
                 id=uuid.uuid4(),
@@ -60,8 +63,8 @@ async def deliver_notices(
                 kind=notice.kind,
                 category=workflow.category.value,
                 priority=workflow.priority.value,
-                title=Template(workflow.title).safe_substitute(notice.values),
-                body=Template(workflow.body).safe_substitute(notice.values),
+                title=title,
+                body=body,
                 link=notice.link,
                 dedupe_key=notice.dedupe_key,
                 in_app=person.wants(workflow, Channel.IN_APP),
@@ -93,18 +96,23 @@ async def deliver_notices(
     for notification, row in zip(inserted, (r for r in rows if r.id in fresh), strict=True):
         notice = by_key[(row.user_id, row.dedupe_key)]
         workflow = WORKFLOWS[notice.kind]
+        language = recipients[row.user_id].language
         outgoing.append(
             Outgoing(
                 notification_id=notification.id,
                 user_id=notification.user_id,
                 workflow=workflow,
-                email=workflow.email or notice.email,
+                email=(book.email(notice.kind, language) if workflow.email else None)
+                or notice.email,
+                sms=book.sms(notice.kind, language) if workflow.sms else None,
                 email_values=notice.email_values or notice.values,
                 sms_values=notice.values,
             )
         )
     await plan_deliveries(conn, platform, outgoing, recipients, now)
-    await _publish(platform, [n for n in inserted if n.in_app])
+    live = [n for n in inserted if n.in_app]
+    if live:
+        after_commit(conn, lambda: _publish(platform, live))
     return inserted
 
 

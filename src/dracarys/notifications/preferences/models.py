@@ -32,7 +32,7 @@ class QuietWindow(msgspec.Struct, frozen=True, kw_only=True):
 class ChannelChoice(Schema):
     channel: str
     enabled: bool
-    # False: the person cannot change it (locked category, or a channel nothing sends yet).
+    # False: the person cannot change it (locked category, or nothing in it goes there).
     editable: bool
     note: str | None = None
 

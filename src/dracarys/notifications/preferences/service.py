@@ -1,6 +1,7 @@
 """What each person wants: a channel per category on or off (on unless they said
-otherwise; locked categories always on), and quiet hours in their profile's time zone
-during which non-critical e-mail and SMS wait."""
+otherwise; locked categories always on), push only where they opted in (it reaches the
+devices they subscribed, see `push`), quiet hours in their profile's time zone during
+which non-critical e-mail, SMS and push wait, and the language their profile asks for."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput
-from dracarys.identity import CurrentUser, profile_timezones
+from dracarys.identity import CurrentUser, Language, profile_languages, profile_timezones
 from dracarys.notifications.preferences import store
 from dracarys.notifications.preferences.models import (
     CategoryChoices,
@@ -27,6 +28,7 @@ from dracarys.notifications.preferences.models import (
 from dracarys.notifications.workflows import (
     CATEGORY_LABELS,
     LOCKED_CATEGORIES,
+    SENT_OUTSIDE_WORKFLOWS,
     WORKFLOWS,
     Category,
     Channel,
@@ -34,10 +36,9 @@ from dracarys.notifications.workflows import (
 )
 from dracarys.platform import Platform
 
-_PUSH_LATER = "Push notifications come later: nothing is sent by push yet."
 _NOT_OFFERED = "Nothing in this category is sent on this channel."
 # (category, channel) pairs some workflow uses: the only switches worth showing.
-_OFFERED = {(w.category, c) for w in WORKFLOWS.values() for c in w.channels}
+_OFFERED = {(w.category, c) for w in WORKFLOWS.values() for c in w.offered} | SENT_OUTSIDE_WORKFLOWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +49,16 @@ class Person:
     zone: ZoneInfo
     switches: dict[tuple[str, str], bool] = field(default_factory=dict)
     quiet: tuple[time, time] | None = None
+    # What their notifications are written in (`Language`).
+    language: str = Language.ENGLISH.value
 
     def wants(self, workflow: Workflow, channel: Channel) -> bool:
-        if channel not in workflow.channels:
+        if channel not in workflow.offered:
             return False
+        if channel is Channel.PUSH:
+            # Opt-in, even for locked categories: they always reach the person in the
+            # app and by e-mail; push goes only where they asked for it.
+            return self.switches.get((workflow.category.value, channel.value), False)
         if workflow.category in LOCKED_CATEGORIES:
             return True
         return self.switches.get((workflow.category.value, channel.value), True)
@@ -80,9 +87,10 @@ def zone_named(name: str | None) -> ZoneInfo:
 
 
 async def people(conn: Connection, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Person]:
-    """Every recipient's choices in three queries, whatever their number."""
+    """Every recipient's choices in four queries, whatever their number."""
     ids = set(user_ids)
     zones = await profile_timezones(conn, ids)
+    languages = await profile_languages(conn, ids)
     switches: dict[uuid.UUID, dict[tuple[str, str], bool]] = {}
     for switch in await store.switches_of(conn, ids):
         switches.setdefault(switch.user_id, {})[(switch.category, switch.channel)] = switch.enabled
@@ -93,6 +101,7 @@ async def people(conn: Connection, user_ids: Collection[uuid.UUID]) -> dict[uuid
             zone=zone_named(zones.get(user_id)),
             switches=switches.get(user_id, {}),
             quiet=quiet.get(user_id),
+            language=languages.get(user_id, Language.ENGLISH.value),
         )
         for user_id in ids
     }
@@ -105,6 +114,12 @@ def _view(person: Person) -> PreferencesView:
         choices = [
             ChannelChoice(
                 channel=channel.value,
+                enabled=person.switches.get((category.value, channel.value), False),
+                editable=True,
+            )
+            if channel is Channel.PUSH and (category, channel) in _OFFERED
+            else ChannelChoice(
+                channel=channel.value,
                 enabled=locked or person.switches.get((category.value, channel.value), True),
                 editable=not locked,
             )
@@ -112,13 +127,8 @@ def _view(person: Person) -> PreferencesView:
             else ChannelChoice(
                 channel=channel.value, enabled=False, editable=False, note=_NOT_OFFERED
             )
-            for channel in (Channel.IN_APP, Channel.EMAIL, Channel.SMS)
+            for channel in (Channel.IN_APP, Channel.EMAIL, Channel.SMS, Channel.PUSH)
         ]
-        choices.append(
-            ChannelChoice(
-                channel=Channel.PUSH.value, enabled=False, editable=False, note=_PUSH_LATER
-            )
-        )
         categories.append(
             CategoryChoices(
                 category=category.value,
@@ -160,14 +170,12 @@ def _checked_switches(user_id: uuid.UUID, data: PreferencesInput) -> list[Switch
             raise InvalidInput(
                 f"There is no channel called \u201c{entry.channel}\u201d.", field=f"{where}.channel"
             ) from None
-        if category in LOCKED_CATEGORIES and not entry.enabled:
+        if category in LOCKED_CATEGORIES and not entry.enabled and channel is not Channel.PUSH:
             raise InvalidInput(
                 f"{CATEGORY_LABELS[category]} messages cannot be turned off: we must be able "
                 "to reach you about your account's security and failed payments.",
                 field=f"{where}.enabled",
             )
-        if channel is Channel.PUSH:
-            raise InvalidInput(_PUSH_LATER, field=f"{where}.channel")
         switches.append(
             Switch(
                 user_id=user_id,

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, NotFound
+from dracarys.identity import record_audit
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.points import events
@@ -131,12 +132,22 @@ async def flag_shared_clusters(platform: Platform) -> int:
     return opened
 
 
-async def unfreeze(platform: Platform, user_id: uuid.UUID) -> None:
+async def unfreeze(
+    platform: Platform, user_id: uuid.UUID, *, actor: uuid.UUID, source_ip: str | None
+) -> None:
     async with transaction(platform.pool) as conn:
         balance = await ledger_store.balance(conn, user_id)
         if balance is None or balance.earning_frozen_at is None:
             raise Conflict("this account's earning is not frozen")
         await ledger_store.set_frozen(conn, user_id, None, None)
+        await record_audit(
+            conn,
+            actor,
+            "points.earning_unfrozen",
+            f"user:{user_id}",
+            source_ip,
+            {"frozen_reason": balance.frozen_reason},
+        )
 
 
 async def review_queue(platform: Platform) -> ReviewQueue:
@@ -188,7 +199,11 @@ async def file_appeal(platform: Platform, user_id: uuid.UUID, body: AppealInput)
 
 
 async def decide_appeal(
-    platform: Platform, appeal_id: uuid.UUID, body: AppealDecisionInput, reviewer: uuid.UUID
+    platform: Platform,
+    appeal_id: uuid.UUID,
+    body: AppealDecisionInput,
+    reviewer: uuid.UUID,
+    source_ip: str | None,
 ) -> Appeal:
     """Grant (optionally with points, defaulting to the denied amount, and unfreezing) or
     reject an open appeal; the grant is a ledger entry keyed by the appeal."""
@@ -222,7 +237,7 @@ async def decide_appeal(
                     source_ip=None,
                 )
                 granted = outcome.points
-        return await store.resolve_appeal(
+        decided = await store.resolve_appeal(
             conn,
             appeal_id,
             status="granted" if body.decision == "grant" else "rejected",
@@ -231,3 +246,18 @@ async def decide_appeal(
             reviewer_id=reviewer,
             at=platform.clock.now(),
         )
+        await record_audit(
+            conn,
+            reviewer,
+            "points.appeal_decided",
+            f"appeal:{appeal_id}",
+            source_ip,
+            {
+                "user_id": str(user_id),
+                "decision": decided.status,
+                "granted_points": granted,
+                "unfreeze": body.unfreeze,
+                "note": body.note,
+            },
+        )
+        return decided

@@ -10,12 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-import structlog
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import InvalidInput, NotFound
 from dracarys.idempotency import request_hash
-from dracarys.identity import account_of, accounts_of
+from dracarys.identity import account_of, accounts_of, record_audit
 from dracarys.money import is_currency
 from dracarys.outbox import EventPayload, emit_events
 from dracarys.platform import Platform
@@ -33,8 +32,6 @@ from dracarys.points.rules import (
     tier_for,
     tier_window_start,
 )
-
-log = structlog.get_logger("dracarys.points")
 
 # What the ledger answers when it decides against a credit: recorded as a denial.
 DENIALS = frozenset({"capped", "frozen", "frozen_velocity"})
@@ -455,5 +452,19 @@ async def award_via_api(
             msgspec.to_builtins(result),
             platform.clock.now(),
         )
-    log.info("points_award_api", actor=str(actor), status=result.status, user=str(body.user_id))
+        await record_audit(
+            conn,
+            actor,
+            "points.awarded" if body.rule_code is not None else "points.adjusted",
+            f"user:{body.user_id}",
+            source_ip,
+            {
+                "rule_code": body.rule_code,
+                "change": body.change,
+                "reason_code": body.reason_code,
+                "status": result.status,
+                "points": result.points,
+                "idempotency_key": idempotency_key,
+            },
+        )
     return result

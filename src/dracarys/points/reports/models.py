@@ -63,3 +63,18 @@ class StoredReport(msgspec.Struct, frozen=True, kw_only=True):
 class Report(Schema, kw_only=True):
     day: str
     report: dict[str, Any]
+
+
+class EconomyHealth(Schema, kw_only=True):
+    """The points economy over the last `days` days, live from the ledger: what was issued,
+    redeemed (net of returned merch orders), expired and taken back otherwise, and what
+    members hold now (posted, and pending on money-tied awards)."""
+
+    days: int
+    issued: int
+    redeemed: int
+    expired: int
+    clawed_back: int
+    outstanding: int
+    pending: int
+    holders: int

@@ -13,7 +13,7 @@ from dracarys.db import transaction
 from dracarys.platform import Platform
 from dracarys.points.reports import store
 from dracarys.points.reports.economy import economy_metrics
-from dracarys.points.reports.models import Report
+from dracarys.points.reports.models import EconomyHealth, Report
 
 
 async def reconcile(platform: Platform, *, days: int = 7) -> dict[str, Any]:
@@ -58,3 +58,12 @@ async def latest_report(platform: Platform) -> Report:
         report = await reconcile(platform)
         return Report(day=report["day"], report=report)
     return Report(day=stored.day.isoformat(), report=stored.report)
+
+
+async def economy_health(platform: Platform, days: int = 30) -> EconomyHealth:
+    """Points issued against points redeemed over the last `days` days, and what members
+    hold now: the staff console's economy figures, read live (the daily report is a day
+    behind)."""
+    since = platform.clock.now() - timedelta(days=days)
+    async with transaction(platform.pool, isolation="repeatable_read") as conn:
+        return await store.economy_since(conn, since, days)

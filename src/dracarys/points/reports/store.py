@@ -13,6 +13,7 @@ from dracarys.points.reports.models import (
     BalanceMismatch,
     BalanceSnapshot,
     DailyFlow,
+    EconomyHealth,
     LedgerChecks,
     StoredReport,
 )
@@ -83,6 +84,35 @@ async def velocity_anomalies(
         limit_points,
     )
     return records(Anomaly, rows)
+
+
+async def economy_since(conn: Connection, since: datetime, days: int) -> EconomyHealth:
+    row = await conn.fetchrow(
+        """WITH flows AS (
+               SELECT coalesce(sum(delta) FILTER (
+                          WHERE delta > 0 AND reason_code <> 'merch_cancelled'), 0) AS issued,
+                      coalesce(-sum(delta) FILTER (WHERE category = 'redemption'), 0)
+                          - coalesce(sum(delta) FILTER (
+                                WHERE reason_code = 'merch_cancelled'), 0) AS redeemed,
+                      coalesce(-sum(delta) FILTER (WHERE category = 'expiry'), 0) AS expired,
+                      coalesce(-sum(delta) FILTER (
+                          WHERE delta < 0 AND category NOT IN ('redemption', 'expiry')), 0)
+                          AS clawed_back
+               FROM points_ledger WHERE created_at >= $1),
+           held AS (
+               SELECT coalesce(sum(balance), 0) AS outstanding,
+                      coalesce(sum(pending), 0) AS pending,
+                      count(*) FILTER (WHERE balance > 0) AS holders
+               FROM points_balances)
+           SELECT $2::int AS days, issued::bigint, redeemed::bigint, expired::bigint,
+                  clawed_back::bigint, outstanding::bigint, pending::bigint, holders::int
+           FROM flows, held""",
+        since,
+        days,
+    )
+    economy = record_or_none(EconomyHealth, row)
+    assert economy is not None
+    return economy
 
 
 async def flagged_user_count(conn: Connection) -> int:

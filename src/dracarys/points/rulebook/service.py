@@ -10,6 +10,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import InvalidInput, NotFound
+from dracarys.identity import record_audit
 from dracarys.platform import Platform
 from dracarys.points.models import PointsEvent, Rule
 from dracarys.points.rulebook import store
@@ -55,8 +56,15 @@ async def rules_page(platform: Platform) -> RulesPage:
     )
 
 
+async def rule_history(platform: Platform) -> list[Rule]:
+    """Every version of every rule, inactive ones too, newest version of each rule first:
+    the staff console's rules editor."""
+    async with platform.pool.acquire() as conn:
+        return await store.all_rule_versions(conn)
+
+
 async def new_rule_version(
-    platform: Platform, code: str, body: RuleVersionInput, actor: uuid.UUID
+    platform: Platform, code: str, body: RuleVersionInput, actor: uuid.UUID, source_ip: str | None
 ) -> Rule:
     async with transaction(platform.pool) as conn:
         # Two admins changing one rule take turns, so each new version follows the last.
@@ -68,11 +76,21 @@ async def new_rule_version(
         changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None}
         rule = msgspec.structs.replace(current, version=current.version + 1, **changes)
         await store.insert_rule_version(conn, rule, actor)
+        await record_audit(
+            conn,
+            actor,
+            "points.rule_changed",
+            f"points_rule:{code}",
+            source_ip,
+            {"version": rule.version, "changes": msgspec.to_builtins(changes)},
+        )
     invalidate_rules(platform)
     return rule
 
 
-async def create_event(platform: Platform, body: EventInput, actor: uuid.UUID) -> PointsEvent:
+async def create_event(
+    platform: Platform, body: EventInput, actor: uuid.UUID, source_ip: str | None
+) -> PointsEvent:
     if body.ends_at <= body.starts_at:
         raise InvalidInput("an event must end after it starts", field="ends_at")
     async with transaction(platform.pool) as conn:
@@ -89,5 +107,13 @@ async def create_event(platform: Platform, body: EventInput, actor: uuid.UUID) -
             ends_at=body.ends_at,
         )
         await store.insert_event(conn, event, actor)
+        await record_audit(
+            conn,
+            actor,
+            "points.event_created",
+            f"points_event:{event.id}",
+            source_ip,
+            msgspec.to_builtins(event),
+        )
     invalidate_rules(platform)
     return event

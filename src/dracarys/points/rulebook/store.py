@@ -31,6 +31,11 @@ async def rule_versions(conn: Connection, code: str) -> list[Rule]:
     return records(Rule, rows)
 
 
+async def all_rule_versions(conn: Connection) -> list[Rule]:
+    rows = await conn.fetch(f"SELECT {_RULE_COLUMNS} FROM points_rules ORDER BY code, version DESC")
+    return records(Rule, rows)
+
+
 async def insert_rule_version(conn: Connection, rule: Rule, created_by: uuid.UUID) -> None:
     await conn.execute(
         f"""INSERT INTO points_rules ({_RULE_COLUMNS}, created_by)

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.social.affiliates import service
@@ -84,7 +85,7 @@ async def decide_affiliate_application(
         current_user,
         user_id,
         data,
-        source_ip=request.client.host if request.client else None,
+        source_ip=source_ip(request),
     )
 
 

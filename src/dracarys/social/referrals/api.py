@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
+from dracarys.edge import source_ip
 from dracarys.errors import NotFound
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
@@ -23,11 +24,6 @@ from dracarys.wire import Schema
 
 class ReferredBy(Schema, kw_only=True):
     name: str | None  # None: no referral link followed in this browser, or too long ago
-
-
-def _client_ip(request: Request[Any, Any, Any]) -> str | None:
-    # Behind a trusted proxy the app's proxy middleware has put the client here.
-    return request.client.host if request.client else None
 
 
 def _cookie(platform: Platform, key: str, value: str, max_age_s: int) -> Cookie:
@@ -81,7 +77,7 @@ async def follow_referral_link(
             query.get("utm_term"),
             query.get("utm_content"),
         ),
-        ip=_client_ip(request),
+        ip=source_ip(request),
         device_token=device_token,
     )
     cookies = [device_cookie] if device_cookie else []
@@ -141,7 +137,7 @@ async def my_referrals(
 ) -> Response[MyReferrals]:
     device_token, device_cookie = _device_cookie(platform, request)
     body = await service.my_referrals(
-        platform, current_user.id, ip=_client_ip(request), device_token=device_token
+        platform, current_user.id, ip=source_ip(request), device_token=device_token
     )
     return Response(body, cookies=[device_cookie] if device_cookie else [])
 

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.errors import NotFound
 from dracarys.identity import CurrentUser, authenticated
 from dracarys.platform import Platform
@@ -18,10 +19,6 @@ from dracarys.social.sharing import service
 from dracarys.social.sharing.models import ShareInput, ShareView, Visit, VisitResult
 
 _CARD_NAME = re.compile(r"^([0-9a-f]{64})\.png$")
-
-
-def _source_ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 @post(
@@ -39,7 +36,7 @@ async def create_share(
     platform: NamedDependency[Platform],
     current_user: NamedDependency[CurrentUser],
 ) -> Response[ShareView]:
-    share, made = await service.create_share(platform, current_user, data, _source_ip(request))
+    share, made = await service.create_share(platform, current_user, data, source_ip(request))
     return Response(share, status_code=HTTP_201_CREATED if made else HTTP_200_OK)
 
 
@@ -71,7 +68,7 @@ async def record_visit(
     user = request.scope.get("user")
     visitor = user.id if isinstance(user, CurrentUser) else None
     return await service.record_visit(
-        platform, token, Visit(user_id=visitor, source_ip=_source_ip(request))
+        platform, token, Visit(user_id=visitor, source_ip=source_ip(request))
     )
 
 

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, MultipartBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.social.verification import service
@@ -39,10 +40,6 @@ class ProofForm:
     platform: str
     profile_url: str
     file: UploadFile
-
-
-def _source_ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 class VerificationController(Controller):
@@ -177,7 +174,7 @@ class ProofReviewController(Controller):
             proof_id,
             approve=True,
             reason=data.reason,
-            source_ip=_source_ip(request),
+            source_ip=source_ip(request),
         )
 
     @post(
@@ -200,7 +197,7 @@ class ProofReviewController(Controller):
             proof_id,
             approve=False,
             reason=data.reason,
-            source_ip=_source_ip(request),
+            source_ip=source_ip(request),
         )
 
 

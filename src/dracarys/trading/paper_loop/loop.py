@@ -28,8 +28,9 @@ from dracarys.db import Connection, transaction
 from dracarys.money import to_minor
 from dracarys.outbox import emit_events
 from dracarys.platform import Platform
-from dracarys.trading import performance, store
+from dracarys.trading import performance
 from dracarys.trading.events import PaperOrderFilled
+from dracarys.trading.instruments import store as instrument_store
 from dracarys.trading.models import (
     OPEN_STATUSES,
     BarFrame,
@@ -116,9 +117,14 @@ class TickReport:
 
 
 class PaperTradingEngine:
-    def __init__(self, platform: Platform, feed: MarketFeed) -> None:
+    def __init__(self, platform: Platform, feed: MarketFeed, *, marks_equity: bool = True) -> None:
+        """`marks_equity`: this engine records every traded portfolio's equity on each of
+        its ticks and publishes the leaderboards. One engine of a process does; the
+        others only match (equity marks are keyed by the marking feed's bar numbers, and
+        value positions of other feeds at those feeds' last closes)."""
         self.platform = platform
         self.feed = feed
+        self.marks_equity = marks_equity
         self.last_seq = 0
         self.ticks = 0
         self._equity: list[tuple[uuid.UUID, int]] = []
@@ -133,9 +139,9 @@ class PaperTradingEngine:
     async def start(self) -> None:
         async with transaction(self.platform.pool) as conn:
             for k, symbol in enumerate(self.feed.symbols):
-                existing = await store.get_instrument(conn, symbol)
+                existing = await instrument_store.get_instrument(conn, symbol)
                 if existing is None:
-                    await store.upsert_instrument(
+                    await instrument_store.upsert_instrument(
                         conn,
                         symbol=symbol,
                         feed=self.feed.name,
@@ -143,6 +149,12 @@ class PaperTradingEngine:
                         qty_step=self.feed.qty_step[k],
                         min_qty=self.feed.qty_step[k],
                     )
+                    continue
+                if existing.feed != self.feed.name:
+                    await instrument_store.assign_feed(conn, symbol, self.feed.name)
+                # The registry is the one word on ticks and lots: the book matches by it.
+                self.feed.tick_size[k] = existing.tick_size
+                self.feed.qty_step[k] = existing.qty_step
             state = await loop_store.feed_state(conn, self.feed.name)
             self.last_seq = state.last_seq if state is not None else 0
             await self._reload(conn)
@@ -260,7 +272,8 @@ class PaperTradingEngine:
         self.last_seq = tick.seq
         self.ticks += 1
         await self._publish(tick, report, expired)
-        if self.ticks % self.platform.settings.trading_leaderboard_every_ticks == 0:
+        every = self.platform.settings.trading_leaderboard_every_ticks
+        if self.marks_equity and self.ticks % every == 0:
             await performance.publish_leaderboards(self.platform)
         return report
 
@@ -305,7 +318,9 @@ class PaperTradingEngine:
                     result.event_code.tolist(),
                     report,
                 )
-            marks = await self._mark_equity(conn, tick, market_time, now)
+            marks = (
+                await self._mark_equity(conn, tick, market_time, now) if self.marks_equity else []
+            )
             await loop_store.save_feed_state(
                 conn, self.feed.name, tick.seq, market_time, self._closes(tick), now
             )

@@ -223,14 +223,19 @@ async def traded_portfolio_values(
     conn: Connection, closes: dict[str, float]
 ) -> list[PortfolioValue]:
     """Every portfolio that has traded in its current epoch, its positions valued at
-    `closes` (at their average price for symbols without a close)."""
+    `closes`, else at the last close of the feed that prices them, else at their average
+    price."""
     rows = await conn.fetch(
         """SELECT p.id, p.epoch, p.currency, p.cash_minor,
-                  coalesce(sum(pos.qty * coalesce(px.close, pos.avg_price)), 0) AS market_value
+                  coalesce(sum(pos.qty * coalesce(
+                      px.close, (s.last_closes ->> pos.symbol)::numeric, pos.avg_price
+                  )), 0) AS market_value
            FROM paper_portfolios p
            LEFT JOIN paper_positions pos ON pos.portfolio_id = p.id AND pos.qty <> 0
            LEFT JOIN unnest($1::text[], $2::numeric[]) AS px(symbol, close)
              ON px.symbol = pos.symbol
+           LEFT JOIN instruments i ON i.symbol = pos.symbol
+           LEFT JOIN market_feed_state s ON s.feed = i.feed
            WHERE EXISTS (SELECT 1 FROM paper_orders o
                          WHERE o.portfolio_id = p.id AND o.epoch = p.epoch)
            GROUP BY p.id""",

@@ -139,7 +139,24 @@ class TrackRecord(Schema):
     average_fill_latency_ms: float | None
     average_slippage_bps: float | None
     book_equity_minor: int | None
+    # Signals that came in as TradingView alerts, and how long each took from the alert
+    # (its own time, else its arrival) to its committed broadcast: median and 95th
+    # percentile (nearest rank), null until the first one.
+    alert_signals: int = 0
+    median_alert_latency_ms: float | None = None
+    p95_alert_latency_ms: float | None = None
     label: str = EDUCATION_LABEL
+
+
+class AlertLatency(msgspec.Struct, frozen=True, kw_only=True):
+    """How an alert-sourced signal got out (see `record_alert_latency`)."""
+
+    signal_id: uuid.UUID
+    mentor_id: uuid.UUID
+    fired_at: datetime | None
+    received_at: datetime
+    broadcast_at: datetime
+    latency_ms: int
 
 
 class TrackRecordCurve(Schema):

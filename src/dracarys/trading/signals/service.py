@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import statistics
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from dracarys.money import to_minor
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
+from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.models import (
     BracketLegs,
     Order,
@@ -43,6 +45,7 @@ from dracarys.trading.signals.events import (
     SignalPublished,
 )
 from dracarys.trading.signals.models import (
+    AlertLatency,
     ChainVerification,
     ClosedSignal,
     Mirror,
@@ -270,10 +273,16 @@ async def publish_signal(platform: Platform, mentor: CurrentUser, body: SignalIn
     its portfolio stream."""
     async with transaction(platform.pool) as conn:
         signal, orders = await append_signal(conn, platform, mentor, body)
+    await announce_signal(platform, signal, orders)
+    return signal
+
+
+async def announce_signal(platform: Platform, signal: Signal, orders: list[Order]) -> None:
+    """Once `append_signal`'s transaction has committed: the signal goes out on the
+    mentor's feed and the signal book's orders on its portfolio stream."""
     frame = SignalFrame(**msgspec.structs.asdict(signal))
     await platform.streams.publish(channels.signals(signal.mentor_id), frame)
     await service.publish_orders(platform, orders)
-    return signal
 
 
 async def append_signal(
@@ -282,9 +291,7 @@ async def append_signal(
     """Publishing inside the caller's transaction (the demo seeds this way); → the signal
     and the signal book's orders it changed."""
     now = platform.clock.now()
-    instrument = await store.get_instrument(conn, body.symbol)
-    if instrument is None:
-        raise InvalidInput(f"unknown symbol {body.symbol!r}", field="symbol")
+    instrument = await require_instrument(conn, body.symbol)
     last = await store.last_close(conn, body.symbol)
     reference = body.entry_price if body.order_type != "market" else (last.price if last else None)
     if reference is None:
@@ -454,6 +461,18 @@ async def _close(conn: Connection, signal: Signal, now: datetime, **fields: Any)
 # --- track record ---------------------------------------------------------------------
 
 
+async def record_alert_latency(conn: Connection, latency: AlertLatency) -> None:
+    """Record with an alert-sourced signal how long it took from the alert to its
+    committed broadcast (once per signal)."""
+    await signal_store.insert_alert_latency(conn, latency)
+
+
+def nearest_rank(ordered: list[int], percentile: float) -> int:
+    """The nearest-rank percentile of values sorted ascending (never interpolated, so
+    it is a latency that happened)."""
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
+
+
 async def track_record(platform: Platform, mentor_id: uuid.UUID) -> TrackRecord:
     async with platform.pool.acquire() as conn:
         if not await is_mentor(conn, mentor_id):
@@ -487,6 +506,7 @@ async def _track_record(conn: Connection, mentor_id: uuid.UUID) -> TrackRecord:
     r_values = [o.r_multiple for o in closed if o.r_multiple is not None]
     latencies = [float(o.fill_latency_ms) for o in closed if o.fill_latency_ms is not None]
     slippages = [o.entry_slippage_bps for o in closed if o.entry_slippage_bps is not None]
+    alert_latencies = await signal_store.alert_latencies_ms(conn, mentor_id)
     book = await store.signal_book(conn, mentor_id)
     sharpe: float | None = None
     max_drawdown = 0.0
@@ -505,6 +525,11 @@ async def _track_record(conn: Connection, mentor_id: uuid.UUID) -> TrackRecord:
         average_fill_latency_ms=sum(latencies) / len(latencies) if latencies else None,
         average_slippage_bps=sum(slippages) / len(slippages) if slippages else None,
         book_equity_minor=book_equity,
+        alert_signals=len(alert_latencies),
+        median_alert_latency_ms=float(statistics.median(alert_latencies))
+        if alert_latencies
+        else None,
+        p95_alert_latency_ms=float(nearest_rank(alert_latencies, 95)) if alert_latencies else None,
     )
 
 
@@ -542,8 +567,7 @@ async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UU
     signal = await signal_store.get_signal(conn, signal_id)
     if signal is None:
         return []
-    instrument = await store.get_instrument(conn, signal.symbol)
-    assert instrument is not None
+    instrument = await require_instrument(conn, signal.symbol)
     last = await store.last_close(conn, signal.symbol)
     reference = signal.entry_price or (last.price if last else None)
     mirrors: list[Mirror] = []

@@ -14,6 +14,7 @@ import msgspec
 from dracarys.db import Connection, record, record_or_none, records
 from dracarys.trading.signals.models import (
     ActiveSubscription,
+    AlertLatency,
     BilledSubscription,
     ClosedSignal,
     FeedPlan,
@@ -110,6 +111,27 @@ async def closed_signal(conn: Connection, signal_id: uuid.UUID) -> ClosedSignal 
         signal_id,
     )
     return record_or_none(ClosedSignal, row)
+
+
+# --- alert latencies ---------------------------------------------------------------
+
+
+async def insert_alert_latency(conn: Connection, latency: AlertLatency) -> None:
+    await insert_row(
+        conn,
+        "signal_alert_latencies",
+        msgspec.structs.asdict(latency),
+        on_conflict="ON CONFLICT (signal_id) DO NOTHING",
+    )
+
+
+async def alert_latencies_ms(conn: Connection, mentor_id: uuid.UUID) -> list[int]:
+    """The mentor's alert-to-broadcast latencies, smallest first."""
+    rows = await conn.fetch(
+        "SELECT latency_ms FROM signal_alert_latencies WHERE mentor_id = $1 ORDER BY latency_ms",
+        mentor_id,
+    )
+    return [int(r["latency_ms"]) for r in rows]
 
 
 # --- plans --------------------------------------------------------------------------

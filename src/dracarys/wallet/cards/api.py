@@ -10,7 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from dracarys.identity import Role, requires_role
+from dracarys.edge import source_ip
+from dracarys.identity import CurrentUser, Role, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet.cards import service
 from dracarys.wallet.cards.models import CardRefundResult, ChargebackView
@@ -46,12 +47,16 @@ class CardsAdminController(Controller):
         data: JSONBody[RefundRequest],
         platform: NamedDependency[Platform],
         idempotency_key: NamedDependency[str],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> CardRefundResult:
         status = await service.refund_card_deposit(
             platform,
             deposit_id,
             amount_minor=data.amount_minor,
             idempotency_key=idempotency_key,
+            actor=current_user.id,
+            source_ip=source_ip(request),
         )
         return CardRefundResult(status=status)
 

@@ -13,6 +13,7 @@ import structlog
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput, NotFound
+from dracarys.identity import record_audit
 from dracarys.outbox import emit_event
 from dracarys.payments import (
     CheckoutSessionObject,
@@ -274,7 +275,13 @@ async def _settle_card_refund(
 
 
 async def refund_card_deposit(
-    platform: Platform, deposit_id: uuid.UUID, *, amount_minor: int, idempotency_key: str
+    platform: Platform,
+    deposit_id: uuid.UUID,
+    *,
+    amount_minor: int,
+    idempotency_key: str,
+    actor: uuid.UUID,
+    source_ip: str | None,
 ) -> str:
     """Send (part of) a card deposit back to the card: the amount is reserved in the
     wallet at once, taken when Stripe confirms the refund, returned if it fails."""
@@ -313,6 +320,20 @@ async def refund_card_deposit(
                 currency=currency,
                 pending_transfer_id=reserve.id,
                 now=now,
+            )
+            await record_audit(
+                conn,
+                actor,
+                "card_deposit.refunded",
+                f"deposit:{deposit_id}",
+                source_ip,
+                {
+                    "user_id": str(deposit.user_id),
+                    "amount_minor": amount_minor,
+                    "currency": currency,
+                    "refund_id": str(refund_id),
+                },
+                at=now,
             )
         elif existing.amount_minor != amount_minor:
             raise InvalidInput(

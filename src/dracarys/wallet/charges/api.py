@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet.charges import service
@@ -55,12 +56,16 @@ class ChargesAdminController(Controller):
         data: JSONBody[RefundRequest],
         platform: NamedDependency[Platform],
         idempotency_key: NamedDependency[str],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> ChargeRefunded:
         return await service.refund_charge(
             platform,
             charge_id,
             amount_minor=data.amount_minor,
             idempotency_key=idempotency_key,
+            actor=current_user.id,
+            source_ip=source_ip(request),
         )
 
 

@@ -12,7 +12,7 @@ import msgspec
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, InvalidInput, NotFound
-from dracarys.identity import CurrentUser
+from dracarys.identity import CurrentUser, record_audit
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
@@ -181,7 +181,13 @@ async def charge(
 
 
 async def refund_charge(
-    platform: Platform, charge_id: uuid.UUID, *, amount_minor: int, idempotency_key: str
+    platform: Platform,
+    charge_id: uuid.UUID,
+    *,
+    amount_minor: int,
+    idempotency_key: str,
+    actor: uuid.UUID,
+    source_ip: str | None,
 ) -> ChargeRefunded:
     """Give (part of) a course or subscription charge back to the wallet: the net part
     out of the refunds (contra-revenue) account, the VAT part out of VAT payable. The
@@ -238,6 +244,20 @@ async def refund_charge(
             ),
         )
         refunded = ChargeRefunded(charge_id=charge_id, refunded_minor=already + amount_minor)
+        await record_audit(
+            conn,
+            actor,
+            "charge.refunded",
+            f"charge:{charge_id}",
+            source_ip,
+            {
+                "user_id": str(charge.user_id),
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "refunded_minor": refunded.refunded_minor,
+            },
+            at=now,
+        )
         return msgspec.to_builtins(refunded)  # type: ignore[no-any-return]
 
     async with transaction(platform.pool) as conn:

@@ -9,11 +9,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet.discounts import service
 from dracarys.wallet.discounts.models import DiscountCodeView, PromoCodeInput, PromoCodeView
-from dracarys.wallet.http import source_ip
 
 
 @get(

@@ -37,6 +37,7 @@ class PurchaseKind(StrEnum):
     COHORT = "cohort"
     SIGNAL_FEED = "signal_feed"
     PACKAGE = "package"
+    COMMUNITY_SPACE = "community_space"
 
 
 class CodeKind(StrEnum):

@@ -58,6 +58,7 @@ _KIND_NAMES = {
     PurchaseKind.COHORT: "cohorts",
     PurchaseKind.SIGNAL_FEED: "signal feeds",
     PurchaseKind.PACKAGE: "packages",
+    PurchaseKind.COMMUNITY_SPACE: "premium community groups",
 }
 
 

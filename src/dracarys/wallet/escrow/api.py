@@ -5,17 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet.escrow import service
 from dracarys.wallet.escrow.models import (
     DisputeRequest,
     DisputeResolution,
+    DisputeResponse,
     DisputeView,
     EscrowView,
 )
@@ -50,6 +52,21 @@ class EscrowController(Controller):
     ) -> DisputeView:
         return await service.dispute_escrow(platform, current_user, escrow_id, data)
 
+    @post(
+        "/{escrow_id:uuid}/disputes/response",
+        operation_id="answerEscrowDispute",
+        status_code=HTTP_200_OK,
+        summary="The other party's side of a dispute (the mentor's, when the mentee opened it)",
+    )
+    async def respond(
+        self,
+        escrow_id: FromPath[uuid.UUID],
+        data: JSONBody[DisputeResponse],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+    ) -> DisputeView:
+        return await service.respond_to_dispute(platform, current_user, escrow_id, data)
+
 
 class EscrowAdminController(Controller):
     path = "/api/v1/admin"
@@ -72,8 +89,11 @@ class EscrowAdminController(Controller):
         data: JSONBody[DisputeResolution],
         platform: NamedDependency[Platform],
         current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
     ) -> DisputeView:
-        return await service.decide_dispute(platform, current_user, dispute_id, data)
+        return await service.decide_dispute(
+            platform, current_user, dispute_id, data, source_ip(request)
+        )
 
 
 ROUTES: list[Any] = [EscrowController, EscrowAdminController]

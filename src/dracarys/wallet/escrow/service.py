@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser, Role, account_of
+from dracarys.identity import CurrentUser, Role, account_of, display_names, record_audit
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
@@ -26,6 +26,7 @@ from dracarys.wallet.escrow.models import (
     Dispute,
     DisputeRequest,
     DisputeResolution,
+    DisputeResponse,
     DisputeView,
     Escrow,
     EscrowView,
@@ -54,7 +55,10 @@ def escrow_view(escrow: Escrow) -> EscrowView:
     )
 
 
-def _dispute_view(dispute: Dispute) -> DisputeView:
+def _dispute_view(
+    dispute: Dispute, escrow: Escrow | None = None, names: dict[uuid.UUID, str] | None = None
+) -> DisputeView:
+    names = names or {}
     return DisputeView(
         id=dispute.id,
         escrow_id=dispute.escrow_id,
@@ -65,6 +69,13 @@ def _dispute_view(dispute: Dispute) -> DisputeView:
         refund_minor=dispute.refund_minor,
         resolution_note=dispute.resolution_note,
         created_at=dispute.created_at,
+        response=dispute.response,
+        response_evidence=list(dispute.response_evidence),
+        responded_at=dispute.responded_at,
+        resolved_at=dispute.resolved_at,
+        escrow=escrow_view(escrow) if escrow is not None else None,
+        payer_name=names.get(escrow.payer_id) if escrow is not None else None,
+        mentor_name=names.get(escrow.mentor_id) if escrow is not None else None,
     )
 
 
@@ -376,7 +387,7 @@ async def open_dispute(
             await store.add_dispute_evidence(conn, existing.id, evidence)
             existing = await store.dispute_of_escrow(conn, escrow_id)
             assert existing is not None
-        return _dispute_view(existing)
+        return _dispute_view(existing, escrow)
     if escrow.status != "held":
         raise Conflict("only money still held in escrow can be disputed", field="escrow_id")
     await store.insert_dispute(
@@ -391,7 +402,7 @@ async def open_dispute(
     await store.set_escrow_status(conn, escrow_id, "disputed")
     created = await store.dispute_of_escrow(conn, escrow_id)
     assert created is not None
-    return _dispute_view(created)
+    return _dispute_view(created, escrow)
 
 
 async def dispute_escrow(
@@ -408,55 +419,130 @@ async def dispute_escrow(
         )
 
 
+async def respond_to_dispute(
+    platform: Platform, actor: CurrentUser, escrow_id: uuid.UUID, request: DisputeResponse
+) -> DisputeView:
+    """The party who did not open the dispute (the mentor, when the mentee opened it) gives
+    their side, once, while the dispute is open; the admin deciding it reads both."""
+    async with transaction(platform.pool) as conn:
+        escrow = await _locked(conn, escrow_id)
+        if actor.id not in (escrow.payer_id, escrow.mentor_id):
+            raise Forbidden("only the payer or the mentor may answer this dispute")
+        dispute = await store.dispute_of_escrow(conn, escrow_id)
+        if dispute is None:
+            raise NotFound("this escrow is not disputed", field="escrow_id")
+        if dispute.opened_by == actor.id:
+            raise Forbidden("you opened this dispute; add evidence to it instead of answering it")
+        if dispute.status != "open":
+            raise Conflict("this dispute is already decided", field="escrow_id")
+        if dispute.response is not None:
+            raise Conflict("you have already answered this dispute", field="response")
+        await store.record_dispute_response(
+            conn,
+            dispute.id,
+            responded_by=actor.id,
+            response=request.response,
+            evidence=list(request.evidence),
+            now=platform.clock.now(),
+        )
+        answered = await store.dispute_of_escrow(conn, escrow_id)
+        assert answered is not None
+        return _dispute_view(answered, escrow)
+
+
+def _refund_of(escrow: Escrow, refund_minor: int | None, refund_percent: int | None) -> int:
+    """The refund an admin chose, as an amount or a percentage (rounded down to the minor
+    unit, so the payer never gets more than the share named)."""
+    if (refund_minor is None) == (refund_percent is None):
+        raise InvalidInput(
+            "give the refund either as an amount or as a percentage, not both",
+            field="refund_minor" if refund_minor is None else "refund_percent",
+        )
+    if refund_percent is not None:
+        return escrow.amount_minor * refund_percent // 100
+    assert refund_minor is not None
+    if not 0 <= refund_minor <= escrow.amount_minor:
+        raise InvalidInput("a refund is between zero and the escrowed amount", field="refund_minor")
+    return refund_minor
+
+
 async def resolve_dispute(
     conn: Connection,
     dispute_id: uuid.UUID,
     *,
     admin_id: uuid.UUID,
-    refund_minor: int,
     note: str,
     settings: Settings,
     now: datetime,
+    refund_minor: int | None = None,
+    refund_percent: int | None = None,
 ) -> DisputeView:
-    """An admin decides: `refund_minor` goes back to the payer, the rest is released."""
+    """An admin decides: the refund goes back to the payer, the rest is released (and split
+    between mentor and platform as any release is)."""
     dispute = await store.lock_dispute(conn, dispute_id)
     if dispute is None:
         raise NotFound("no such dispute", field="dispute_id")
-    if dispute.status == "resolved":
-        if dispute.refund_minor != refund_minor:
-            raise Conflict("this dispute was already resolved differently")
-        return _dispute_view(dispute)
     escrow = await _locked(conn, dispute.escrow_id)
-    if not 0 <= refund_minor <= escrow.amount_minor:
-        raise InvalidInput("a refund is between zero and the escrowed amount", field="refund_minor")
-    await _settle(conn, escrow, settings=settings, now=now, refund_minor=refund_minor)
+    refund = _refund_of(escrow, refund_minor, refund_percent)
+    if dispute.status == "resolved":
+        if dispute.refund_minor != refund:
+            raise Conflict("this dispute was already resolved differently")
+        return _dispute_view(dispute, escrow)
+    await _settle(conn, escrow, settings=settings, now=now, refund_minor=refund)
     await store.resolve_dispute(
-        conn, dispute_id, refund_minor=refund_minor, resolved_by=admin_id, note=note, now=now
+        conn, dispute_id, refund_minor=refund, resolved_by=admin_id, note=note, now=now
     )
     resolved = await store.lock_dispute(conn, dispute_id)
+    settled = await store.get_escrow(conn, escrow.id)
     assert resolved is not None
-    return _dispute_view(resolved)
+    assert settled is not None
+    return _dispute_view(resolved, settled)
 
 
 async def decide_dispute(
-    platform: Platform, admin: CurrentUser, dispute_id: uuid.UUID, decision: DisputeResolution
+    platform: Platform,
+    admin: CurrentUser,
+    dispute_id: uuid.UUID,
+    decision: DisputeResolution,
+    source_ip: str | None,
 ) -> DisputeView:
+    now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        return await resolve_dispute(
+        resolved = await resolve_dispute(
             conn,
             dispute_id,
             admin_id=admin.id,
             refund_minor=decision.refund_minor,
+            refund_percent=decision.refund_percent,
             note=decision.note,
             settings=platform.settings,
-            now=platform.clock.now(),
+            now=now,
         )
+        await record_audit(
+            conn,
+            admin.id,
+            "dispute.resolved",
+            f"dispute:{dispute_id}",
+            source_ip,
+            {
+                "escrow_id": str(resolved.escrow_id),
+                "refund_minor": resolved.refund_minor,
+                "refund_percent": decision.refund_percent,
+                "note": decision.note,
+            },
+            at=now,
+        )
+        return resolved
 
 
 async def open_disputes(platform: Platform, limit: int = 100) -> list[DisputeView]:
-    """The admins' queue, oldest first."""
+    """The admins' queue, oldest first, each with its escrow and both parties' names."""
     async with platform.pool.acquire() as conn:
-        return [_dispute_view(d) for d in await store.open_disputes(conn, limit)]
+        disputes = await store.open_disputes(conn, limit)
+        escrows = await store.escrows_by_id(conn, [d.escrow_id for d in disputes])
+        people = {p for e in escrows.values() for p in (e.payer_id, e.mentor_id)}
+        names = await display_names(conn, platform.settings, people)
+    return [_dispute_view(d, escrows[d.escrow_id], names) for d in disputes]
 
 
 # ---- mentor contracts -----------------------------------------------------------------

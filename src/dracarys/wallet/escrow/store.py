@@ -127,7 +127,8 @@ async def due_escrow_ids(conn: Connection, now: datetime) -> list[uuid.UUID]:
 # ---- disputes -------------------------------------------------------------------------
 
 _DISPUTE_COLUMNS = (
-    "id, escrow_id, opened_by, reason, evidence, status, refund_minor, resolution_note, created_at"
+    "id, escrow_id, opened_by, reason, evidence, status, refund_minor, resolution_note,"
+    " created_at, response, response_evidence, responded_by, responded_at, resolved_at"
 )
 
 
@@ -177,6 +178,26 @@ async def add_dispute_evidence(
     )
 
 
+async def record_dispute_response(
+    conn: Connection,
+    dispute_id: uuid.UUID,
+    *,
+    responded_by: uuid.UUID,
+    response: str,
+    evidence: list[str],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE escrow_disputes SET response = $2, response_evidence = $3, responded_by = $4,
+               responded_at = $5 WHERE id = $1""",
+        dispute_id,
+        response,
+        evidence,
+        responded_by,
+        now,
+    )
+
+
 async def resolve_dispute(
     conn: Connection,
     dispute_id: uuid.UUID,
@@ -204,6 +225,13 @@ async def open_disputes(conn: Connection, limit: int) -> list[Dispute]:
         limit,
     )
     return records(Dispute, rows)
+
+
+async def escrows_by_id(conn: Connection, escrow_ids: list[uuid.UUID]) -> dict[uuid.UUID, Escrow]:
+    rows = await conn.fetch(
+        f"SELECT {_ESCROW_COLUMNS} FROM escrows WHERE id = ANY($1::uuid[])", escrow_ids
+    )
+    return {escrow.id: escrow for escrow in records(Escrow, rows)}
 
 
 # ---- holdbacks ------------------------------------------------------------------------

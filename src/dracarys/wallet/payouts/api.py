@@ -12,9 +12,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
-from dracarys.wallet.http import json_object, source_ip
+from dracarys.wallet.http import json_object
 from dracarys.wallet.payouts import mpesa, service
 from dracarys.wallet.payouts.models import (
     BankTransferRecord,

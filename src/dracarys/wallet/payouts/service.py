@@ -25,9 +25,12 @@ from dracarys.identity import (
     require_step_up,
 )
 from dracarys.money import format_money, minor_per_major
+from dracarys.outbox import emit_event
 from dracarys.payments import normalise_phone, whole_shillings
 from dracarys.platform import Platform
 from dracarys.settings import Settings
+from dracarys.wallet.events import WithdrawalRequested
+from dracarys.wallet.holds.service import WithdrawalsHeld, refuse_if_held
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode
 from dracarys.wallet.ledger.service import InsufficientFunds
@@ -198,6 +201,8 @@ async def _open_payout(
     currency: str,
     now: datetime,
 ) -> PayoutWithAttempt:
+    # A held user's money stays in the wallet (withdrawals and scheduled payouts alike).
+    await refuse_if_held(conn, user_id)
     reserve = await ledger.open_pending(
         conn,
         idempotency_key=f"payout:{payout_id}:pending",
@@ -305,6 +310,16 @@ async def request_withdrawal(
             currency=request.currency,
             now=now,
         )
+        await emit_event(
+            conn,
+            WithdrawalRequested(
+                user_id=wallet_id,
+                payout_id=payout.id,
+                amount_minor=payout.amount_minor,
+                currency=payout.currency,
+                method=payout.method,
+            ),
+        )
         return msgspec.to_builtins(payout_view(settings, payout))  # type: ignore[no-any-return]
 
     async with transaction(platform.pool) as conn:
@@ -377,8 +392,9 @@ async def run_weekly_payouts(platform: Platform) -> list[uuid.UUID]:
                         currency=currency,
                         now=now,
                     )
-            except InsufficientFunds:
-                continue  # spent since we looked; next week's batch picks up the rest
+            except (InsufficientFunds, WithdrawalsHeld):
+                # Spent since we looked, or held: next week's batch picks up the rest.
+                continue
             created.append(payout.id)
     for payout_id in created:
         await mpesa.dispatch_payout(platform, payout_id)
@@ -437,8 +453,9 @@ async def pay_commissions(
                     currency=currency,
                     now=now,
                 )
-        except InsufficientFunds:
-            continue  # spent since we looked; next week's batch picks up the rest
+        except (InsufficientFunds, WithdrawalsHeld):
+            # Spent since we looked, or held: next week's batch picks up the rest.
+            continue
         paid[user_id, currency] = payout_id
         created.append(payout_id)
     for payout_id in created:

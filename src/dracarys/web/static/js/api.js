@@ -48,15 +48,22 @@ export const UNREACHABLE = "Cannot reach Dracarys — check your connection";
  */
 export const connection = new (class extends EventTarget {
   reachable = true;
+  /** How many times the connection was lost: a request remembers it when it is sent. */
+  losses = 0;
 
   lost() {
     if (!this.reachable) return;
     this.reachable = false;
+    this.losses += 1;
     this.dispatchEvent(new Event("lost"));
   }
 
-  restored() {
-    if (this.reachable) return;
+  /**
+   * @param {number} [sentAfterLosses] `losses` when the answered request was sent: an
+   *   answer to a request sent before the latest loss says nothing about the line now.
+   */
+  restored(sentAfterLosses = this.losses) {
+    if (this.reachable || sentAfterLosses < this.losses) return;
     this.reachable = true;
     this.dispatchEvent(new Event("restored"));
   }
@@ -72,13 +79,14 @@ window.addEventListener("online", () => connection.restored());
  */
 async function reach(path, init) {
   let response;
+  const sentAfterLosses = connection.losses;
   try {
     response = await fetch(path, init);
   } catch {
     connection.lost();
     throw new ApiError(0, { title: "Not connected", detail: UNREACHABLE });
   }
-  connection.restored();
+  connection.restored(sentAfterLosses);
   return response;
 }
 

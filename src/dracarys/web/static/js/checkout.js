@@ -14,9 +14,9 @@ import { clearFormError, el, money, showFormError, when } from "./ui.js";
 
 /**
  * @typedef {object} CheckoutItem
- * @property {"session" | "cohort" | "signal_feed" | "package"} kind
- * @property {string} id  the session type, the cohort, the mentor whose feed is bought, or
- *   the package
+ * @property {"session" | "cohort" | "signal_feed" | "package" | "community_space"} kind
+ * @property {string} id  the session type, the cohort, the mentor whose feed is bought,
+ *   the package, or the premium community group
  * @property {string} [startsAt]  a session's start (ISO 8601)
  * @property {Record<string, unknown>} [body]  more of the purchase's body (a feed's mirror)
  */
@@ -47,6 +47,12 @@ const PURCHASES = {
   package: (item, code, key) => api(`/api/v1/packages/${item.id}/purchase`, {
     method: "POST",
     body: { idempotency_key: key, ...(code ? { discount_code: code } : {}) },
+  }),
+  /** @param {CheckoutItem} item @param {string | null} code @param {string} key */
+  community_space: (item, code, key) => api(`/api/v1/community/groups/${item.id}/periods`, {
+    method: "POST",
+    body: code ? { discount_code: code } : {},
+    headers: { "Idempotency-Key": key },
   }),
 };
 

@@ -36,5 +36,9 @@ export function trackRecordStats(record, verification = null) {
     stat("Max drawdown", pct(record.max_drawdown_pct)),
     stat("Fill latency", record.average_fill_latency_ms === null ? "—" : `${num(record.average_fill_latency_ms, 0)} ms`),
     stat("Slippage", record.average_slippage_bps === null ? "—" : `${num(record.average_slippage_bps, 2)} bps`),
+    // Signals sent in as TradingView alerts: from the alert to the committed broadcast.
+    record.alert_signals
+      ? stat("Alert to broadcast", `${num(record.median_alert_latency_ms, 0)} ms median, ${num(record.p95_alert_latency_ms, 0)} ms p95`)
+      : null,
     verification ? stat("Signal chain", verification.valid ? "verified" : `broken at #${verification.first_broken_seq}`) : null);
 }

@@ -67,6 +67,7 @@ function fillProfile(profile) {
   setValue("experience_level", profile.experience_level);
   setValue("trading_style", profile.trading_style);
   setValue("country", profile.country);
+  setValue("language", profile.language || "en");
   // Unset, the zone this browser is in is offered: saving the profile keeps it.
   setValue("timezone", profile.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone);
   for (const box of profileForm.querySelectorAll('input[name="specialty"]')) {
@@ -94,7 +95,7 @@ onSubmit(profileForm, async () => {
   }
   /** @type {Record<string, unknown>} */
   const body = { name: values.name, headline: values.headline, bio: values.bio, specialties };
-  for (const key of ["experience_level", "trading_style", "timezone", "country"]) {
+  for (const key of ["experience_level", "trading_style", "timezone", "country", "language"]) {
     if (values[key]) body[key] = values[key];
   }
   /** @type {Record<string, string>} */
@@ -337,6 +338,7 @@ async function revoke(session, button) {
 
 try {
   fillProfile(await api(`/api/v1/users/${me.id}`));
+  /** @type {HTMLFieldSetElement} */ (byId("profile-fields")).disabled = false;
   showContact();
   showTwoFactor(me.two_factor_enabled ? "on" : "off");
   await showSessions();

@@ -1,7 +1,7 @@
 // One backtest's report: status and its steps (polled while it runs: queued, each batch of
 // combinations a sweep has tested, the best combination's run, the report), metrics, equity
-// and drawdown charts on one time axis, trades, and the sweep heatmap with the best cell
-// marked — all exactly as GET /api/v1/backtests/{id} returns them.
+// and drawdown charts on one time axis, trades, the sweep heatmap with the best cell
+// marked, and for a run over several symbols the table of each one's share — all exactly as GET /api/v1/backtests/{id} returns them.
 
 import { ApiError, api } from "../api.js";
 import { equityCharts, fitWhenSized } from "../charts.js";
@@ -35,7 +35,7 @@ function renderStatus(b) {
   const req = b.request;
   const params = Object.entries(req.params || {}).map(([k, v]) => `${k}=${v}`).join(", ");
   byId("summary").textContent =
-    `${req.template || "custom spec"}${params ? ` (${params})` : ""} on ${req.dataset}` +
+    `${req.template || "custom spec"}${params ? ` (${params})` : ""} on ${symbolsOf(req)}` +
     ` · submitted ${when(b.created_at)}${b.finished_at ? ` · finished ${when(b.finished_at)}` : ""}`;
   const progress = /** @type {HTMLProgressElement} */ (byId("progress"));
   progress.max = b.progress_total;
@@ -107,10 +107,32 @@ function renderCharts(points) {
   charts.equityChart.timeScale().fitContent();
 }
 
-function renderTrades(trades, count) {
+/** The dataset of a run, or its datasets joined when it ran over several. */
+function symbolsOf(req) {
+  return req.datasets ? `${req.datasets.join(" + ")} (shared cash)` : req.dataset;
+}
+
+/** A portfolio run's table of symbols, exactly as the API stored it. */
+function renderAssets(b) {
+  if (!b.assets) return;
+  byId("assets-section").hidden = false;
+  byId("equity-heading").textContent = "Portfolio equity";
+  fillTable(byId("asset-rows"), b.assets.map((a) =>
+    el("tr", { dataset: { symbol: a.symbol } },
+      el("th", { scope: "row" }, a.symbol),
+      el("td", { class: `num ${a.contribution >= 0 ? "up" : "down"}` }, num(a.contribution, 2)),
+      el("td", { class: "num" }, pct(a.contribution_pct)),
+      el("td", { class: "num" }, num(a.round_trips, 0)),
+      el("td", { class: "num" }, pct(a.exposure_pct)),
+      el("td", { class: "num" }, num(a.fees, 2)),
+      el("td", { class: "num" }, num(a.cash_limited_orders, 0)))), "No symbols.");
+}
+
+function renderTrades(trades, count, dataset) {
   byId("trade-count").textContent = count === null ? "" : String(count);
   fillTable(byId("trade-rows"), (trades || []).map((t) =>
     el("tr", {},
+      el("td", {}, t.symbol || dataset),
       el("td", {}, t.direction),
       el("td", {}, when(t.entry_time)),
       el("td", { class: "num" }, num(t.entry_price, 4)),
@@ -188,7 +210,8 @@ async function poll() {
     // The heatmap first: the page takes its final layout before the charts are fitted.
     renderSweep(backtest.sweep);
     renderCharts(backtest.equity);
-    renderTrades(backtest.trades, backtest.trade_count);
+    renderAssets(backtest);
+    renderTrades(backtest.trades, backtest.trade_count, backtest.request.dataset);
     document.body.dataset.reportReady = backtest.status;
     return;
   }

@@ -1,4 +1,5 @@
-// Backtests: pick a template, set its parameters (and optionally a sweep), run; list of
+// Backtests: pick a template, set its parameters (and optionally a sweep, or several
+// symbols sharing one cash balance), run; list of
 // the caller's runs, with the progress of those still running (re-read every 2 s while
 // any is). The report lives on /backtests/{id} (backtest_report.js).
 
@@ -68,7 +69,10 @@ function requestBody() {
   const body = {
     template: values.template,
     params,
-    dataset: values.dataset,
+    // An uploaded dataset is offered as `upload:{id}` beside the bundled samples.
+    ...(String(values.dataset).startsWith("upload:")
+      ? { dataset_id: String(values.dataset).slice(7) }
+      : { dataset: values.dataset }),
     allow_short: values.allow_short,
     rank_by: values.rank_by,
     execution: {
@@ -79,6 +83,12 @@ function requestBody() {
     },
   };
   if (Object.keys(sweep).length) body.sweep = sweep;
+  const datasets = [...form.querySelectorAll("input[name='dataset-choice']:checked")]
+    .map((box) => /** @type {HTMLInputElement} */ (box).value);
+  if (datasets.length) {
+    body.datasets = datasets;
+    body.portfolio = { rebalance_every: Number(values["portfolio.rebalance_every"] || 0) };
+  }
   return body;
 }
 
@@ -121,6 +131,8 @@ async function loadList() {
 function onFormFields(error) {
   if (!(error instanceof ApiError)) return error;
   for (const item of error.errors) {
+    // `datasets[1]`: the ticked boxes are one group with one message.
+    if (/^datasets(\[\d+\])?$/.test(item.field)) item.field = "datasets";
     const match = /^sweep\.([^.]+)(\.(start|stop|step))?$/.exec(item.field);
     if (!match) continue;
     const row = [0, 1].find((k) =>
@@ -151,7 +163,16 @@ async function main() {
   byId("rank_by").replaceChildren(...METRICS.map((m) => el("option", { value: m }, m)));
   templateSelect.addEventListener("change", renderParams);
   renderParams();
-  await loadList();
+  await Promise.all([loadList(), loadDatasets()]);
+}
+
+/** The uploaded datasets the user may use (their own and the shared ones). */
+async function loadDatasets() {
+  const datasets = await api("/api/v1/market-data/datasets");
+  if (!datasets.length) return;
+  byId("dataset").append(el("optgroup", { label: "Uploaded market data" },
+    ...datasets.map((d) => el("option", { value: `upload:${d.id}` },
+      `${d.name} (${d.symbol}, ${d.timeframe}, ${d.bar_count.toLocaleString("en-US")} bars)`))));
 }
 
 main();

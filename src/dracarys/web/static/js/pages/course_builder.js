@@ -36,6 +36,7 @@ function fillProgramForm() {
   form.elements.namedItem("price").value = toMajorText(program.price_minor, program.currency);
   byId("program-published").checked = program.published;
   for (const box of form.querySelectorAll("input[name=topic]")) box.checked = program.topics.includes(box.value);
+  /** @type {HTMLFieldSetElement} */ (byId("program-fields")).disabled = false;
 }
 
 byId("program-form").addEventListener("submit", async (event) => {

@@ -32,6 +32,7 @@ const state = {
   /** @type {any} */ performance: null,
   /** @type {any[] | null} frames that arrived while the snapshot loaded */ buffer: null,
   symbol: "DEMO",
+  /** @type {Map<string, any>} the instruments registry, by symbol */ instruments: new Map(),
   lastBarTime: 0,
   /** @type {string | null} the order placed last from the ticket */ lastOrderId: null,
 };
@@ -274,11 +275,43 @@ async function reload(id) {
   document.body.dataset.portfolioReady = id;
 }
 
+const ASSET_CLASSES = { equity: "Equity", fx: "Currency pair", crypto: "Crypto", future: "Future", index: "Index" };
+const clock = (minutes) => `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+
+/** What the picked instrument is and how it trades, beside the symbol field. */
+function describeInstrument(symbol) {
+  const info = state.instruments.get(symbol);
+  const qty = /** @type {HTMLInputElement} */ (byId("qty"));
+  if (!info) {
+    byId("symbol-info").textContent = "";
+    qty.step = "any";
+    return;
+  }
+  const hours = info.calendar === "always"
+    ? "trades 24/7"
+    : `trades weekdays ${clock(info.session_opens_min)}–${clock(info.session_closes_min)} ${info.timezone}`;
+  byId("symbol-info").textContent =
+    `${info.name || info.symbol} · ${ASSET_CLASSES[info.asset_class] || info.asset_class} in ${info.currency}` +
+    ` · tick ${num(info.tick_size, 8)} · lot ${num(info.qty_step, 8)} · ${hours}` +
+    (info.feed ? "" : " · no live price here (data and backtests only)");
+  qty.step = String(info.qty_step);
+}
+
+async function loadInstruments() {
+  const instruments = await api("/api/v1/trading/instruments");
+  state.instruments = new Map(instruments.map((i) => [i.symbol, i]));
+  byId("instrument-list").replaceChildren(...instruments.map((i) =>
+    el("option", { value: i.symbol }, `${i.symbol} — ${i.name || i.asset_class}`)));
+  describeInstrument(state.symbol);
+}
+
 function watchSymbol(symbol) {
   for (const channel of stream.channels.keys()) {
     if (channel.startsWith("market:")) stream.unsubscribe(channel);
   }
   state.symbol = symbol;
+  document.body.dataset.symbol = symbol;
+  describeInstrument(symbol);
   state.lastBarTime = 0;
   candles.setData([]);
   byId("last-bar").textContent = "waiting for the next bar…";
@@ -473,6 +506,7 @@ async function main() {
     if (id) openPortfolio(id);
     else byId("new-portfolio-name").focus();
   });
+  loadInstruments().catch((error) => flash(`Could not load the instruments: ${error.message}`));
   try {
     await loadPortfolios(params.get("portfolio"));
   } catch (error) {

@@ -11,13 +11,23 @@ import {
 
 const STATUS = {
   missing: { text: "Not uploaded", badge: "" },
+  checking: { text: "Being checked", badge: "warn" },
   pending: { text: "Waiting for review", badge: "warn" },
   approved: { text: "Approved", badge: "ok" },
   rejected: { text: "Rejected", badge: "bad" },
 };
 
+// Smile ID's names of the government IDs its automatic check reads.
+const ID_TYPES = [
+  ["NATIONAL_ID", "National ID card"],
+  ["PASSPORT", "Passport"],
+  ["DRIVERS_LICENSE", "Driving licence"],
+  ["ALIEN_CARD", "Alien card"],
+];
+
 let me = null;
 let tiers = null;
+let mine = null;
 let gatedRewards = [];
 
 /** "10 MB", "0.2 MB": sizes as the server words them. */
@@ -83,12 +93,22 @@ function documentHistory(slot) {
       doc.reason ? ` — ${doc.reason}` : ""))));
 }
 
+function idTypeField(slot) {
+  const id = `id-type-${slot.doc_type}`;
+  return el("div", { class: "field" },
+    el("label", { for: id }, "Which ID is it?"),
+    el("select", { id, name: "id_type", "aria-describedby": `${id}-error` },
+      ...ID_TYPES.map(([value, label]) => el("option", { value }, label))),
+    el("p", { class: "field-error", id: `${id}-error`, role: "alert" }));
+}
+
 function uploadForm(slot, requirement) {
   const id = `file-${slot.doc_type}`;
   const rules = tiers.documents;
   const again = slot.status === "rejected";
   const form = el("form", { class: "kyc-upload", novalidate: true, dataset: { docType: slot.doc_type } },
     el("input", { type: "hidden", id: `doc-type-${slot.doc_type}`, name: "doc_type", value: slot.doc_type }),
+    slot.doc_type === "government_id" ? idTypeField(slot) : null,
     el("div", { class: "field" },
       el("label", { for: id },
         `${slot.title}: ${again ? "a new file" : "file"} (${rules.accepted_type_names}, up to ${megabytes(rules.max_upload_bytes)})`),
@@ -111,7 +131,8 @@ function uploadForm(slot, requirement) {
 }
 
 function documentBlock(slot, requirement) {
-  const status = STATUS[slot.status] || { text: slot.status, badge: "" };
+  const checking = slot.status === "pending" && slot.automatic_check_under_way;
+  const status = STATUS[checking ? "checking" : slot.status] || { text: slot.status, badge: "" };
   const block = el("div", { class: "kyc-document", dataset: { docType: slot.doc_type } },
     el("h4", {}, slot.title, " ",
       el("span", { class: `badge ${status.badge}`, dataset: { status: slot.status } }, status.text)));
@@ -122,7 +143,11 @@ function documentBlock(slot, requirement) {
     block.append(el("p", { class: "kyc-reason" },
       el("strong", {}, "Why it was rejected: "), slot.rejection_reason || "The reviewer gave no reason."));
   }
-  if (slot.status === "pending") {
+  if (checking) {
+    block.append(el("p", { class: "kyc-checking" },
+      "An automatic identity check is under way. It usually takes a few minutes; if it cannot " +
+      "decide, a reviewer looks at your document instead. Use “Check again” to see the result."));
+  } else if (slot.status === "pending") {
     block.append(el("p", {}, "A reviewer will look at it soon; you can upload it again only if it is rejected."));
   }
   if (slot.may_upload) block.append(uploadForm(slot, requirement));
@@ -167,11 +192,12 @@ function summary(mine) {
 }
 
 async function load() {
-  const [described, mine] = await Promise.all([
+  const [described, progress] = await Promise.all([
     api("/api/v1/kyc/tiers", { auth: false }),
     api("/api/v1/me/kyc"),
   ]);
   tiers = described;
+  mine = progress;
   byId("upload-rules").textContent =
     `Documents: ${tiers.documents.accepted_type_names}, up to ${megabytes(tiers.documents.max_upload_bytes)} each. ` +
     "We check what a file is from its contents, not its name. Files are encrypted when stored.";
@@ -200,10 +226,11 @@ async function loadRewards() {
 }
 
 /** One document, sent with its type; a 413 says the limit in words. */
-function sendUpload(docType, file) {
+function sendUpload(form, docType, file) {
+  const idType = /** @type {HTMLSelectElement | null} */ (form.querySelector("select[name=id_type]"))?.value;
   return uploadFile(`/api/v1/users/${me.id}/kyc-upload`, file, {
     method: "PATCH",
-    fields: { doc_type: docType },
+    fields: idType ? { doc_type: docType, id_type: idType } : { doc_type: docType },
     tooLarge: `This file is larger than the ${megabytes(tiers.documents.max_upload_bytes)} limit. Upload a smaller photo or scan.`,
   });
 }
@@ -220,9 +247,13 @@ async function submitUpload(form, slot, input) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
-    await sendUpload(slot.doc_type, file);
-    flash(`Your ${slot.name} was uploaded. A reviewer will look at it; this page shows their decision.`, "info");
+    const uploaded = await sendUpload(form, slot.doc_type, file);
     await load();
+    const checking = mine.tiers.flatMap((t) => t.documents)
+      .some((d) => d.latest?.id === uploaded.id && d.automatic_check_under_way);
+    flash(checking
+      ? `Your ${slot.name} was uploaded. An automatic identity check is under way; this page shows its result.`
+      : `Your ${slot.name} was uploaded. A reviewer will look at it; this page shows their decision.`, "info");
   } catch (error) {
     showFormError(form, error);
   } finally {

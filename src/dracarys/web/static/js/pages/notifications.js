@@ -12,6 +12,7 @@ const LABELS = {
   account: "Account and security",
   rewards: "Points and tiers",
   signals: "Signals",
+  community: "Community",
 };
 
 let nextBefore = null;

@@ -285,6 +285,12 @@ function ratingForm(booking) {
         el("select", { id: `rating-${id}`, name: "rating", "aria-describedby": `rating-${id}-error` },
           ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n }, `${n} of 5`))),
         el("p", { class: "field-error", id: `rating-${id}-error` })),
+      el("div", { class: "field" },
+        el("label", { for: `recommend-${id}` }, "How likely are you to recommend Dracarys to a friend? (optional)"),
+        el("select", { id: `recommend-${id}`, name: "recommend", "aria-describedby": `recommend-${id}-error` },
+          el("option", { value: "" }, "No answer"),
+          ...[10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((n) => el("option", { value: n }, `${n} of 10`))),
+        el("p", { class: "field-error", id: `recommend-${id}-error` })),
       el("div", { class: "field grow" },
         el("label", { for: `comment-${id}` }, "Comment (optional)"),
         el("textarea", { id: `comment-${id}`, name: "comment", rows: 2, maxlength: 2000, "aria-describedby": `comment-${id}-error` }),
@@ -297,7 +303,12 @@ function ratingForm(booking) {
     const data = new FormData(form);
     try {
       await api(`/api/v1/sessions/${booking.session.id}/ratings`, {
-        method: "POST", body: { rating: Number(data.get("rating")), comment: String(data.get("comment") || "") },
+        method: "POST",
+        body: {
+          rating: Number(data.get("rating")),
+          comment: String(data.get("comment") || ""),
+          recommend: data.get("recommend") ? Number(data.get("recommend")) : null,
+        },
       });
       status(`Thank you: you rated ${booking.session.title} ${data.get("rating")} of 5.`);
       await load();

@@ -80,6 +80,7 @@ async function move(order, status, tracking) {
 }
 
 if (me.role === "admin") {
+  byId("money").hidden = false;
   byId("promo").hidden = false;
   byId("merch").hidden = false;
   loadMerchOrders().catch((error) => {

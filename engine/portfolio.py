@@ -1,0 +1,569 @@
+"""Multi-asset backtests: one strategy spec over N symbols sharing ONE cash balance, as
+vectorbt's cash-sharing groups do, with per-asset sizing and periodic rebalancing.
+
+Rules (each tested against a plain-Python reference in ``tests/engine/test_portfolio.py``):
+
+* **Alignment.** The symbols' bars are aligned on the *intersection* of their timestamps:
+  a bar exists only where every symbol traded. The union would need made-up prices
+  (forward-filled bars that never traded) for the symbols missing a bar, and orders could
+  fill at them; the intersection never invents a price. Bars dropped this way are counted
+  in ``PortfolioResult.dropped_bars``.
+* **Signals** come from the spec's conditions evaluated on each symbol's own bars (its own
+  indicators), exactly as the single-asset engine evaluates them. Long only, market orders
+  only: a flat symbol with a long-entry flag buys, a held symbol with a long-exit flag sells
+  everything. With ``fill="next_open"`` the orders decided at a bar's close fill at the next
+  bar's open (a signal on the last bar never fills); with ``fill="close"`` at that close.
+* **Sizing** per asset, from the portfolio value ``E`` marked at the fill prices *before*
+  any of the bar's orders: ``weights`` buys ``(w_a × E − fixed_fee) / (price × (1 + fee))``
+  units of asset ``a`` (``fraction`` sizing is equal weights ``w_a = fraction``; a
+  ``target_weights`` vector gives each asset its own); ``fixed_units`` buys ``u_a`` units.
+  Whole units are floored when asked.
+* **Rebalancing.** With ``rebalance_every = K > 0``, at the fill point of every bar ``i``
+  with ``i % K == 0`` (``i > 0``) each held asset that is not exiting is traded back to its
+  target (the sizing above) — sold down or bought up.
+* **Order of processing in a bar** (deterministic, like vectorbt's ``call_seq="auto"``):
+  first every sell (exits, then rebalancing sales) in asset order, so the cash they free
+  funds the buys; then every buy (entries and rebalancing purchases) in asset order.
+* **Cash never goes negative.** A buy that costs more than the cash left *shrinks* to what
+  the cash affords (``(cash − fixed_fee) / (price × (1 + fee))`` units, floored for whole
+  units); when that is nothing it is skipped. Either counts in the asset's
+  ``cash_limited_orders``. A sell always fills; its fixed fee is capped at its proceeds,
+  so a sale never takes cash down.
+* **Prices and fees** as in ``engine.backtest``: slippage moves every fill against the
+  trader (buys at ``price × (1 + slip)``, sells at ``price × (1 − slip)``); commission is
+  ``notional × commission_bps`` plus a fixed amount per order.
+* **Accounting.** Equity at every close is ``cash + Σ units_a × close_a``. An asset's
+  return contribution is its net cash flow (sales − purchases − fees) plus its units at the
+  end marked at the last close; the contributions add up to the portfolio's profit. A
+  round trip (flat → held → flat) is one trade in the trade table; one still open at the
+  end is marked to market and reported as open.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from engine.backtest import (
+    EXIT_REASON_NAMES,
+    EXIT_SIGNAL,
+    EXIT_STILL_OPEN,
+    LONG_ENTRY,
+    LONG_EXIT,
+    T_CASH_HELD,
+    T_DIRECTION,
+    T_ENTRY_BAR,
+    T_ENTRY_PRICE,
+    T_EXIT_BAR,
+    T_EXIT_PRICE,
+    T_EXIT_REASON,
+    T_FEES,
+    T_PNL,
+    T_RETURN,
+    T_UNITS,
+    TRADE_COLUMNS,
+    _fill_signal_flags,
+)
+from engine.compile import inline_kernel, kernel
+from engine.data import Bars, DataError
+from engine.metrics import M_EXPOSURE, Metrics, performance
+from engine.strategy import (
+    ExecutionSettings,
+    SeriesTable,
+    SpecError,
+    StrategySpec,
+    check_spec,
+    compile_rules,
+    required_indicators,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+FlagArray = npt.NDArray[np.int8]
+
+# Sizing methods inside the kernel.
+PORTFOLIO_SIZING_WEIGHTS, PORTFOLIO_SIZING_UNITS = 0, 1
+SizingMethod = Literal["fraction", "fixed_units", "target_weights"]
+
+# Positions in the portfolio settings vector.
+(
+    P_CASH,
+    P_FILL_AT_CLOSE,
+    P_SIZING,
+    P_REBALANCE_EVERY,
+    P_COMMISSION_RATE,
+    P_COMMISSION_FIXED,
+    P_SLIPPAGE_RATE,
+    P_WHOLE_UNITS,
+) = range(8)
+PORTFOLIO_SETTINGS_LENGTH = 8
+
+# Columns of the per-asset statistics the kernel writes.
+(
+    A_NET_FLOW,
+    A_FEES,
+    A_FILLS,
+    A_ROUND_TRIPS,
+    A_BARS_HELD,
+    A_CASH_LIMITED,
+    A_FINAL_UNITS,
+) = range(7)
+ASSET_COLUMNS = 7
+
+
+@inline_kernel
+def _buy_units_affordable(
+    cash: float, price: float, fee_rate: float, fixed_fee: float, whole: bool
+) -> float:
+    """The most units ``cash`` pays for at ``price`` with its fees (never negative)."""
+    units = (cash - fixed_fee) / (price * (1.0 + fee_rate))
+    if whole:
+        units = np.floor(units)
+    return max(units, 0.0)
+
+
+@kernel
+def simulate_portfolio(
+    opens: FloatArray,
+    closes: FloatArray,
+    flags: FlagArray,
+    settings: FloatArray,
+    weights: FloatArray,
+    fixed_units: FloatArray,
+    equity_out: FloatArray,
+    cash_out: FloatArray,
+    positions_out: FloatArray,
+    trades_out: FloatArray,
+    trade_assets_out: IntArray,
+    assets_out: FloatArray,
+) -> int:
+    """Run the portfolio over ``(N, n)`` open and close matrices and ``(N, n)`` signal
+    flags (see module doc). Writes equity, cash and units per bar, the round trips (with
+    their asset index in ``trade_assets_out``) and the per-asset statistics (``A_*``);
+    returns the number of round trips, which exceeds the table when it was too small."""
+    n_assets = closes.shape[0]
+    n = closes.shape[1]
+    cash = settings[P_CASH]
+    fill_at_close = settings[P_FILL_AT_CLOSE] != 0.0
+    sizing = int(settings[P_SIZING])
+    rebalance_every = int(settings[P_REBALANCE_EVERY])
+    fee_rate = settings[P_COMMISSION_RATE]
+    fixed_fee = settings[P_COMMISSION_FIXED]
+    slippage = settings[P_SLIPPAGE_RATE]
+    whole = settings[P_WHOLE_UNITS] != 0.0
+
+    units = np.zeros(n_assets)
+    sell = np.zeros(n_assets)
+    buy = np.zeros(n_assets)
+    prices = np.empty(n_assets)
+    # The open round trip of each asset.
+    trip_entry_bar = np.zeros(n_assets, dtype=np.int64)
+    trip_entry_price = np.zeros(n_assets)
+    trip_entry_units = np.zeros(n_assets)
+    trip_flow = np.zeros(n_assets)
+    trip_fees = np.zeros(n_assets)
+    trip_bought = np.zeros(n_assets)
+    trip_cash = np.zeros(n_assets)
+    assets_out[:, :] = 0.0
+    trade_count = 0
+
+    for i in range(n):
+        decision = i if fill_at_close else i - 1
+        rebalance = rebalance_every > 0 and i > 0 and i % rebalance_every == 0
+        if decision >= 0:
+            equity = cash
+            for a in range(n_assets):
+                prices[a] = closes[a, i] if fill_at_close else opens[a, i]
+                equity += units[a] * prices[a]
+            # Decide every asset's order first, then fill: sells, then buys.
+            for a in range(n_assets):
+                sell[a] = 0.0
+                buy[a] = 0.0
+                signal = flags[a, decision]
+                exiting = units[a] > 0.0 and (signal & LONG_EXIT) != 0
+                entering = units[a] == 0.0 and (signal & LONG_ENTRY) != 0
+                if exiting:
+                    sell[a] = units[a]
+                elif entering or (rebalance and units[a] > 0.0):
+                    buy_price = prices[a] * (1.0 + slippage)
+                    if sizing == PORTFOLIO_SIZING_WEIGHTS:
+                        target = (weights[a] * equity - fixed_fee) / (buy_price * (1.0 + fee_rate))
+                    else:
+                        target = fixed_units[a]
+                    if whole:
+                        target = np.floor(target)
+                    target = max(target, 0.0)
+                    if target > units[a]:
+                        buy[a] = target - units[a]
+                    elif target < units[a]:
+                        sell[a] = units[a] - target
+            for a in range(n_assets):
+                if sell[a] > 0.0:
+                    price = prices[a] * (1.0 - slippage)
+                    gross = sell[a] * price
+                    fee = min(gross * fee_rate + fixed_fee, gross)
+                    cash += gross - fee
+                    # A full exit sets the units to exactly zero, free of rounding.
+                    units[a] = 0.0 if sell[a] >= units[a] else units[a] - sell[a]
+                    assets_out[a, A_NET_FLOW] += gross - fee
+                    assets_out[a, A_FEES] += fee
+                    assets_out[a, A_FILLS] += 1.0
+                    trip_flow[a] += gross - fee
+                    trip_fees[a] += fee
+                    if units[a] == 0.0:
+                        pnl = trip_flow[a]
+                        if trade_count < trades_out.shape[0]:
+                            row = trades_out[trade_count]
+                            row[T_DIRECTION] = 1.0
+                            row[T_ENTRY_BAR] = trip_entry_bar[a]
+                            row[T_ENTRY_PRICE] = trip_entry_price[a]
+                            row[T_EXIT_BAR] = i
+                            row[T_EXIT_PRICE] = price
+                            row[T_UNITS] = trip_entry_units[a]
+                            row[T_PNL] = pnl
+                            row[T_RETURN] = pnl / trip_bought[a]
+                            row[T_FEES] = trip_fees[a]
+                            row[T_EXIT_REASON] = EXIT_SIGNAL
+                            row[T_CASH_HELD] = trip_cash[a]
+                            trade_assets_out[trade_count] = a
+                        trade_count += 1
+            for a in range(n_assets):
+                if buy[a] > 0.0:
+                    price = prices[a] * (1.0 + slippage)
+                    wanted = buy[a]
+                    affordable = _buy_units_affordable(cash, price, fee_rate, fixed_fee, whole)
+                    if affordable < wanted:
+                        assets_out[a, A_CASH_LIMITED] += 1.0
+                        wanted = affordable
+                    if wanted <= 0.0:
+                        continue
+                    notional = wanted * price
+                    fee = notional * fee_rate + fixed_fee
+                    # Rounding may leave a shrunken order's cost a hair above the cash.
+                    cash = max(cash - notional - fee, 0.0)
+                    if units[a] == 0.0:
+                        trip_entry_bar[a] = i
+                        trip_entry_price[a] = price
+                        trip_entry_units[a] = wanted
+                        trip_flow[a] = 0.0
+                        trip_fees[a] = 0.0
+                        trip_bought[a] = 0.0
+                        trip_cash[a] = cash
+                        assets_out[a, A_ROUND_TRIPS] += 1.0
+                    units[a] += wanted
+                    assets_out[a, A_NET_FLOW] -= notional + fee
+                    assets_out[a, A_FEES] += fee
+                    assets_out[a, A_FILLS] += 1.0
+                    trip_flow[a] -= notional + fee
+                    trip_fees[a] += fee
+                    trip_bought[a] += notional
+        equity = cash
+        for a in range(n_assets):
+            positions_out[a, i] = units[a]
+            equity += units[a] * closes[a, i]
+            if units[a] > 0.0:
+                assets_out[a, A_BARS_HELD] += 1.0
+        equity_out[i] = equity
+        cash_out[i] = cash
+
+    for a in range(n_assets):
+        assets_out[a, A_FINAL_UNITS] = units[a]
+        if units[a] > 0.0 and n > 0:
+            pnl = trip_flow[a] + units[a] * closes[a, n - 1]
+            if trade_count < trades_out.shape[0]:
+                row = trades_out[trade_count]
+                row[T_DIRECTION] = 1.0
+                row[T_ENTRY_BAR] = trip_entry_bar[a]
+                row[T_ENTRY_PRICE] = trip_entry_price[a]
+                row[T_EXIT_BAR] = n - 1
+                row[T_EXIT_PRICE] = closes[a, n - 1]
+                row[T_UNITS] = trip_entry_units[a]
+                row[T_PNL] = pnl
+                row[T_RETURN] = pnl / trip_bought[a]
+                row[T_FEES] = trip_fees[a]
+                row[T_EXIT_REASON] = EXIT_STILL_OPEN
+                row[T_CASH_HELD] = trip_cash[a]
+                trade_assets_out[trade_count] = a
+            trade_count += 1
+    return trade_count
+
+
+class PortfolioSizing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How much of each asset a buy targets (see module doc). ``fraction`` is every
+    asset's weight for ``fraction`` (0: an equal share ``1 / N``); ``target_weights``
+    gives one weight per symbol (in the order the symbols are given, summing to at most
+    1); ``units`` one quantity per symbol for ``fixed_units``. ``rebalance_every`` bars
+    (0: never) trades held assets back to their targets."""
+
+    method: SizingMethod = "fraction"
+    fraction: float = 0.0
+    target_weights: tuple[float, ...] = ()
+    units: tuple[float, ...] = ()
+    rebalance_every: int = 0
+    whole_units: bool = False
+
+
+@dataclass(frozen=True)
+class AssetResult:
+    """One symbol's share of a portfolio run."""
+
+    symbol: str
+    contribution: float
+    contribution_pct: float
+    round_trips: int
+    fills: int
+    fees: float
+    exposure_pct: float
+    cash_limited_orders: int
+    final_units: float
+    final_value: float
+
+
+@dataclass(frozen=True)
+class PortfolioResult:
+    symbols: tuple[str, ...]
+    timestamps: npt.NDArray[np.int64]
+    closes: FloatArray
+    execution: ExecutionSettings
+    sizing: PortfolioSizing
+    equity: FloatArray
+    cash: FloatArray
+    positions: FloatArray
+    trade_table: FloatArray
+    trade_assets: IntArray
+    asset_stats: FloatArray
+    metrics: Metrics
+    dropped_bars: int
+    bars_per_year: float
+
+    @cached_property
+    def assets(self) -> tuple[AssetResult, ...]:
+        initial = self.execution.initial_cash
+        n = self.equity.shape[0]
+        out = []
+        for a, symbol in enumerate(self.symbols):
+            stats = self.asset_stats[a]
+            final_units = float(stats[A_FINAL_UNITS])
+            final_value = final_units * float(self.closes[a, -1]) if n else 0.0
+            contribution = float(stats[A_NET_FLOW]) + final_value
+            out.append(
+                AssetResult(
+                    symbol=symbol,
+                    contribution=contribution,
+                    contribution_pct=100.0 * contribution / initial,
+                    round_trips=int(stats[A_ROUND_TRIPS]),
+                    fills=int(stats[A_FILLS]),
+                    fees=float(stats[A_FEES]),
+                    exposure_pct=100.0 * float(stats[A_BARS_HELD]) / n if n else 0.0,
+                    cash_limited_orders=int(stats[A_CASH_LIMITED]),
+                    final_units=final_units,
+                    final_value=final_value,
+                )
+            )
+        return tuple(out)
+
+    def trades(self) -> pl.DataFrame:
+        """The round trips, each with its symbol, the open ones (``exit_reason ==
+        "open"``) last; prices are fill prices, units those of the first buy."""
+        table = self.trade_table
+        entry_bars = table[:, T_ENTRY_BAR].astype(np.int64)
+        exit_bars = table[:, T_EXIT_BAR].astype(np.int64)
+        stamps = self.timestamps
+        return pl.DataFrame(
+            {
+                "symbol": [self.symbols[int(a)] for a in self.trade_assets],
+                "direction": ["long"] * table.shape[0],
+                "entry_bar": entry_bars,
+                "entry_time": pl.Series(stamps[entry_bars]).cast(pl.Datetime("us", "UTC")),
+                "entry_price": table[:, T_ENTRY_PRICE],
+                "exit_bar": exit_bars,
+                "exit_time": pl.Series(stamps[exit_bars]).cast(pl.Datetime("us", "UTC")),
+                "exit_price": table[:, T_EXIT_PRICE],
+                "units": table[:, T_UNITS],
+                "pnl": table[:, T_PNL],
+                "return_pct": 100.0 * table[:, T_RETURN],
+                "fees": table[:, T_FEES],
+                "exit_reason": [EXIT_REASON_NAMES[int(r)] for r in table[:, T_EXIT_REASON]],
+            },
+            schema_overrides={"symbol": pl.String, "direction": pl.String},
+        )
+
+    def asset_frame(self) -> pl.DataFrame:
+        """The per-asset table, one row per symbol."""
+        return pl.DataFrame([vars(asset) for asset in self.assets])
+
+
+def align_bars(bars: list[Bars]) -> tuple[list[Bars], int]:
+    """The symbols' bars restricted to the timestamps all of them share (see module doc),
+    and how many bars were dropped in all."""
+    common = bars[0].timestamps
+    for other in bars[1:]:
+        common = np.intersect1d(common, other.timestamps, assume_unique=True)
+    if common.shape[0] == 0:
+        raise DataError("the symbols share no timestamps", column="timestamp")
+    aligned = []
+    dropped = 0
+    for one in bars:
+        keep = np.isin(one.timestamps, common, assume_unique=True)
+        dropped += int(one.length - np.count_nonzero(keep))
+        aligned.append(
+            Bars(
+                symbol=one.symbol,
+                timestamps=one.timestamps[keep],
+                base=np.ascontiguousarray(one.base[:, keep]),
+            )
+        )
+    return aligned, dropped
+
+
+def check_portfolio(spec: StrategySpec, sizing: PortfolioSizing, symbols: int) -> None:
+    """What a portfolio run supports, each refusal naming its field."""
+    check_spec(spec)
+    if symbols < 1:
+        raise SpecError("$.symbols", "give at least one symbol")
+    if spec.allow_short:
+        raise SpecError("$.allow_short", "multi-asset backtests are long only")
+    if spec.entry_order.type != "market":
+        raise SpecError("$.entry_order.type", "multi-asset backtests use market orders only")
+    risk = spec.risk
+    if risk.stop_loss_pct or risk.take_profit_pct or risk.trailing_stop_pct:
+        raise SpecError("$.risk", "multi-asset backtests have no protective exits")
+    if sizing.rebalance_every < 0:
+        raise SpecError("$.sizing.rebalance_every", "must be 0 (never) or a number of bars")
+    if sizing.method == "fraction" and not 0.0 <= sizing.fraction <= 1.0:
+        raise SpecError("$.sizing.fraction", "must be between 0 (equal shares) and 1")
+    if sizing.method == "target_weights":
+        if len(sizing.target_weights) != symbols:
+            raise SpecError("$.sizing.target_weights", f"give one weight per symbol ({symbols})")
+        if any(w < 0.0 for w in sizing.target_weights) or sum(sizing.target_weights) > 1.0 + 1e-9:
+            raise SpecError("$.sizing.target_weights", "weights are ≥ 0 and sum to at most 1")
+    if sizing.method == "fixed_units":
+        if len(sizing.units) != symbols:
+            raise SpecError("$.sizing.units", f"give one quantity per symbol ({symbols})")
+        if any(u <= 0.0 for u in sizing.units):
+            raise SpecError("$.sizing.units", "quantities are above 0")
+
+
+def portfolio_signals(bars: list[Bars], spec: StrategySpec) -> FlagArray:
+    """The spec's signal flags on every symbol's own bars, one row per symbol."""
+    flags = np.zeros((len(bars), bars[0].length), dtype=np.int8)
+    for a, one in enumerate(bars):
+        table = SeriesTable(one, list(required_indicators(spec)))
+        rules = compile_rules(spec, table.rows_for(spec))
+        row = np.zeros(one.length, dtype=np.int8)
+        _fill_signal_flags(
+            one.base,
+            table.matrix,
+            row,
+            rules.group_bounds,
+            rules.left,
+            rules.op,
+            rules.right,
+            rules.constant,
+            rules.lag,
+        )
+        flags[a] = row
+    return flags
+
+
+def portfolio_settings(execution: ExecutionSettings, sizing: PortfolioSizing) -> FloatArray:
+    settings = np.zeros(PORTFOLIO_SETTINGS_LENGTH)
+    settings[P_CASH] = execution.initial_cash
+    settings[P_FILL_AT_CLOSE] = 1.0 if execution.fill == "close" else 0.0
+    settings[P_SIZING] = (
+        PORTFOLIO_SIZING_UNITS if sizing.method == "fixed_units" else PORTFOLIO_SIZING_WEIGHTS
+    )
+    settings[P_REBALANCE_EVERY] = sizing.rebalance_every
+    settings[P_COMMISSION_RATE] = execution.commission_bps / 10_000.0
+    settings[P_COMMISSION_FIXED] = execution.commission_fixed
+    settings[P_SLIPPAGE_RATE] = execution.slippage_bps / 10_000.0
+    settings[P_WHOLE_UNITS] = 1.0 if sizing.whole_units else 0.0
+    return settings
+
+
+def run_flags(
+    bars: list[Bars],
+    flags: FlagArray,
+    execution: ExecutionSettings,
+    sizing: PortfolioSizing,
+    dropped_bars: int = 0,
+) -> PortfolioResult:
+    """Simulate aligned ``bars`` with the given per-symbol signal flags."""
+    n_assets = len(bars)
+    n = bars[0].length
+    opens = np.ascontiguousarray(np.stack([one.open for one in bars]))
+    closes = np.ascontiguousarray(np.stack([one.close for one in bars]))
+    if sizing.method == "target_weights":
+        weights = np.array(sizing.target_weights, dtype=np.float64)
+    else:
+        weights = np.full(n_assets, sizing.fraction or 1.0 / n_assets)
+    units = np.array(sizing.units or (0.0,) * n_assets, dtype=np.float64)
+    settings = portfolio_settings(execution, sizing)
+    equity = np.empty(n)
+    cash = np.empty(n)
+    positions = np.empty((n_assets, n))
+    assets = np.zeros((n_assets, ASSET_COLUMNS))
+    capacity = max(16, n // 8)
+    while True:
+        trades = np.zeros((capacity, TRADE_COLUMNS))
+        trade_assets = np.zeros(capacity, dtype=np.int64)
+        count = simulate_portfolio(
+            opens,
+            closes,
+            np.ascontiguousarray(flags),
+            settings,
+            weights,
+            units,
+            equity,
+            cash,
+            positions,
+            trades,
+            trade_assets,
+            assets,
+        )
+        if count <= capacity:
+            break
+        capacity = count
+    trades = trades[:count].copy()
+    bars_per_year = bars[0].bars_per_year
+    vector = performance(equity, trades, execution.initial_cash, bars_per_year)
+    # Exposure of the portfolio: share of closes at which any asset was held.
+    vector[M_EXPOSURE] = 100.0 * np.count_nonzero(positions.sum(axis=0) > 0.0) / n if n else 0.0
+    return PortfolioResult(
+        symbols=tuple(one.symbol for one in bars),
+        timestamps=bars[0].timestamps,
+        closes=closes,
+        execution=execution,
+        sizing=sizing,
+        equity=equity,
+        cash=cash,
+        positions=positions,
+        trade_table=trades,
+        trade_assets=trade_assets[:count].copy(),
+        asset_stats=assets,
+        metrics=Metrics.from_vector(vector),
+        dropped_bars=dropped_bars,
+        bars_per_year=bars_per_year,
+    )
+
+
+def run_portfolio(
+    bars: list[Bars],
+    spec: StrategySpec,
+    execution: ExecutionSettings,
+    sizing: PortfolioSizing | None = None,
+) -> PortfolioResult:
+    """Backtest one spec over several symbols' bars with shared cash (see module doc).
+    Without ``sizing``, each asset is bought with an equal share ``1 / N`` of equity."""
+    sizing = sizing or PortfolioSizing()
+    check_portfolio(spec, sizing, len(bars))
+    symbols = [one.symbol for one in bars]
+    if len(set(symbols)) != len(symbols):
+        raise SpecError("$.symbols", "each symbol may appear once")
+    aligned, dropped = align_bars(bars)
+    flags = portfolio_signals(aligned, spec)
+    return run_flags(aligned, flags, execution, sizing, dropped)

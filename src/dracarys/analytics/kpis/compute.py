@@ -1,0 +1,151 @@
+"""The KPIs of blueprint §10 as polars expressions over the analytics event stream (one
+frame of `EventFact` columns: user_id, topic, occurred_at, amount, currency, subject,
+rating). Pure: no I/O, so each definition is checked on a hand-made frame.
+
+Definitions, where the blueprint names a KPI without defining it:
+- activation: of the members who signed up, those with a paid session (`session.paid` as
+  mentee) at or after their sign-up;
+- course completion: distinct (member, program) enrolments (`cohort.joined`) with a
+  `certificate.granted` for the same member and program;
+- D7/D30 retention by weekly sign-up cohort (weeks start on Monday, UTC): a member is
+  retained on day N if any event of theirs other than the sign-up happened N days or more
+  after signing up; only members whose day N has come (`as_of`) are counted;
+- LTV by cohort: captured payments (`payment.captured`) of the cohort's members per
+  currency, over the cohort's size, in whole minor units rounded down;
+- points: awards with a positive delta are issued, negative ones voided, redemptions are
+  `points.redeemed`; void rate = voided / issued;
+- payout accuracy: completed / (completed + failed + stopped for review);
+- NPS: of the ratings that answered "how likely are you to recommend Dracarys" (0–10),
+  the percent of promoters (9–10) less the percent of detractors (0–6)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+SIGNED_UP = "user.signed_up"
+SESSION_PAID = "session.paid"
+COHORT_JOINED = "cohort.joined"
+CERTIFICATE_GRANTED = "certificate.granted"
+PAYMENT_CAPTURED = "payment.captured"
+POINTS_AWARDED = "points.awarded"
+POINTS_REDEEMED = "points.redeemed"
+PAYOUT_COMPLETED = "payout.completed"
+PAYOUT_FAILED = "payout.failed"
+PAYOUT_NEEDS_REVIEW = "payout.needs_review"
+SESSION_RATED = "session.rated"
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def signups(facts: pl.DataFrame) -> pl.DataFrame:
+    """user_id, signed_up_at and the Monday of its week (`week`), one row per member."""
+    return (
+        facts.filter(pl.col("topic") == SIGNED_UP, pl.col("user_id").is_not_null())
+        .group_by("user_id")
+        .agg(pl.col("occurred_at").min().alias("signed_up_at"))
+        .with_columns(pl.col("signed_up_at").dt.truncate("1w").dt.date().alias("week"))
+    )
+
+
+def activation(facts: pl.DataFrame) -> tuple[int, int]:
+    """(signed up, activated)."""
+    first_paid = (
+        facts.filter(pl.col("topic") == SESSION_PAID)
+        .group_by("user_id")
+        .agg(pl.col("occurred_at").min().alias("paid_at"))
+    )
+    joined = signups(facts).join(first_paid, on="user_id", how="left")
+    activated = joined.filter(pl.col("paid_at") >= pl.col("signed_up_at")).height
+    return joined.height, activated
+
+
+def course_completion(facts: pl.DataFrame) -> tuple[int, int]:
+    """(enrolments, completions), an enrolment being a distinct member and program."""
+
+    def pairs(topic: str) -> pl.DataFrame:
+        return (
+            facts.filter(pl.col("topic") == topic, pl.col("subject").is_not_null())
+            .select("user_id", "subject")
+            .unique()
+        )
+
+    enrolled = pairs(COHORT_JOINED)
+    completed = enrolled.join(pairs(CERTIFICATE_GRANTED), on=["user_id", "subject"])
+    return enrolled.height, completed.height
+
+
+def retention(facts: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """One row per weekly cohort, oldest first: week, signed_up, d7_eligible, d7_retained,
+    d30_eligible, d30_retained."""
+    last_seen = (
+        facts.filter(pl.col("topic") != SIGNED_UP, pl.col("user_id").is_not_null())
+        .group_by("user_id")
+        .agg(pl.col("occurred_at").max().alias("last_seen"))
+    )
+    members = signups(facts).join(last_seen, on="user_id", how="left")
+    columns = []
+    for day in (7, 30):
+        due = pl.col("signed_up_at") + timedelta(days=day)
+        columns += [
+            (due <= as_of).sum().alias(f"d{day}_eligible"),
+            ((due <= as_of) & (pl.col("last_seen") >= due))
+            .fill_null(False)
+            .sum()
+            .alias(f"d{day}_retained"),
+        ]
+    return members.group_by("week").agg(pl.len().alias("signed_up"), *columns).sort("week")
+
+
+def cohort_revenue(facts: pl.DataFrame) -> pl.DataFrame:
+    """One row per weekly cohort and currency with payments: week, currency, members,
+    paid_minor, ltv_minor."""
+    members = signups(facts)
+    sizes = members.group_by("week").agg(pl.len().alias("members"))
+    paid = (
+        facts.filter(pl.col("topic") == PAYMENT_CAPTURED, pl.col("currency").is_not_null())
+        .join(members.select("user_id", "week"), on="user_id")
+        .group_by("week", "currency")
+        .agg(pl.col("amount").sum().alias("paid_minor"))
+    )
+    return (
+        paid.join(sizes, on="week")
+        .with_columns((pl.col("paid_minor") // pl.col("members")).alias("ltv_minor"))
+        .sort("week", "currency")
+    )
+
+
+def points_economy(facts: pl.DataFrame) -> dict[str, int]:
+    awards = facts.filter(pl.col("topic") == POINTS_AWARDED)
+    issued = awards.filter(pl.col("amount") > 0)
+    return {
+        "issued": int(issued["amount"].sum()),
+        "voided": int(-awards.filter(pl.col("amount") < 0)["amount"].sum()),
+        "redeemed": int(facts.filter(pl.col("topic") == POINTS_REDEEMED)["amount"].sum()),
+        "members_awarded": issued["user_id"].n_unique(),
+    }
+
+
+def topic_counts(facts: pl.DataFrame, topics: list[str]) -> dict[str, int]:
+    counted = facts.filter(pl.col("topic").is_in(topics)).group_by("topic").len()
+    found = dict(zip(counted["topic"].to_list(), counted["len"].to_list(), strict=True))
+    return {topic: int(found.get(topic, 0)) for topic in topics}
+
+
+def ratings(facts: pl.DataFrame) -> tuple[int, float | None]:
+    rated = facts.filter(pl.col("topic") == SESSION_RATED, pl.col("rating").is_not_null())
+    mean = rated["rating"].mean()
+    return rated.height, float(mean) if isinstance(mean, int | float) else None
+
+
+def nps(facts: pl.DataFrame) -> tuple[int, int, int]:
+    """(answers, promoters, detractors) of the NPS question."""
+    answers = facts.filter(pl.col("topic") == SESSION_RATED, pl.col("recommend").is_not_null())
+    return (
+        answers.height,
+        answers.filter(pl.col("recommend") >= 9).height,
+        answers.filter(pl.col("recommend") <= 6).height,
+    )

@@ -1,0 +1,93 @@
+"""The KPI report of blueprint §10 as the staff analytics page and API show it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from dracarys.wire import Schema
+
+
+class Activation(Schema):
+    """Members who signed up, and how many of them paid for a session since."""
+
+    signed_up: int
+    activated: int
+    rate: float | None
+
+
+class CourseCompletion(Schema):
+    """Enrolments in a program (a member and a program, once however many cohorts), and
+    how many of them earned the program's certificate."""
+
+    enrolments: int
+    completions: int
+    rate: float | None
+
+
+class RetentionCohort(Schema):
+    """Members who signed up in the week starting `week`; `d7_retained` of the
+    `d7_eligible` (those whose seventh day has come) came back on day 7 or later, and the
+    same for day 30."""
+
+    week: date
+    signed_up: int
+    d7_eligible: int
+    d7_retained: int
+    d7_rate: float | None
+    d30_eligible: int
+    d30_retained: int
+    d30_rate: float | None
+
+
+class CohortRevenue(Schema):
+    """Lifetime value of a weekly sign-up cohort in one currency: what its members paid
+    (captured payments, major units as text) over the cohort's size."""
+
+    week: date
+    currency: str
+    members: int
+    paid_minor: int
+    ltv_minor: int
+    ltv: str
+
+
+class PointsEconomy(Schema):
+    issued: int
+    voided: int
+    redeemed: int
+    members_awarded: int
+    average_per_member: float | None
+    void_rate: float | None
+
+
+class Payouts(Schema):
+    """Payouts that reached their end: paid, failed, or stopped for review."""
+
+    completed: int
+    failed: int
+    needs_review: int
+    accuracy: float | None
+
+
+class Satisfaction(Schema):
+    """Post-session ratings (1–5), and the NPS question asked with them: promoters answered
+    9 or 10, detractors 0 to 6; `nps` is the percent of promoters less that of detractors
+    (-100 to 100)."""
+
+    ratings: int
+    average_rating: float | None
+    nps_answers: int
+    promoters: int
+    detractors: int
+    nps: float | None
+
+
+class KpiReport(Schema):
+    as_of: datetime
+    activation: Activation
+    course_completion: CourseCompletion
+    retention: list[RetentionCohort]
+    ltv: list[CohortRevenue]
+    points: PointsEconomy
+    payouts: Payouts
+    satisfaction: Satisfaction

@@ -1,0 +1,32 @@
+"""A mentor's own numbers, as their analytics page shows them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dracarys.wire import Schema
+
+
+class Earning(Schema):
+    """What the mentor earned (their share of released escrow) in one currency."""
+
+    currency: str
+    amount_minor: int
+    amount: str
+
+
+class WeeklyEarning(Schema):
+    week: date
+    currency: str
+    amount_minor: int
+
+
+class MentorNumbers(Schema):
+    sessions_paid: int
+    sessions_completed: int
+    earnings: list[Earning]
+    weekly_earnings: list[WeeklyEarning]
+    subscribers_active: int
+    subscribers_ever: int
+    ratings: int
+    average_rating: float | None

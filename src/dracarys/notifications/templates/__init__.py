@@ -1,0 +1,1 @@
+"""The notification texts admins edit, versioned, in English and Swahili."""

@@ -1,0 +1,173 @@
+"""The Swahili texts of every notification (Kenyan usage), as data beside the English ones
+in `workflows.py`: one entry per (kind, channel) the workflow sends, with the same
+`$placeholders` as its English text (a test holds them to that). The values filled in
+come from the events (amounts, dates, names) and are not translated here.
+
+An entry is (subject, body): the in-app title and body, the e-mail subject and text
+(the footer included, as the English `_email` adds it), or (None, text) for an SMS."""
+
+from __future__ import annotations
+
+_FOOTER = "\n\nChagua tunachokutumia: $base_url/notifications/preferences"
+
+
+def _email(subject: str, text: str) -> tuple[str, str]:
+    return subject, text + _FOOTER
+
+
+SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
+    # ---- sessions ----------------------------------------------------------------------
+    ("session_booked", "in_app"): (
+        "Kipindi kimewekwa",
+        "Kipindi chako cha $starts_at kimewekwa. Kiko kwenye ukurasa wa vipindi vyako.",
+    ),
+    ("session_booked", "email"): _email(
+        "Kipindi kimewekwa",
+        "Kipindi chako cha $starts_at kimewekwa. Kiko kwenye ukurasa wa vipindi vyako.",
+    ),
+    ("session_cancelled", "in_app"): (
+        "Kipindi kimeghairiwa",
+        "Kipindi cha $session_day kimeghairiwa na $who. Malipo yoyote yatarudishwa yalikotoka.",
+    ),
+    ("session_cancelled", "email"): _email(
+        "Kipindi kimeghairiwa",
+        "Kipindi cha $session_day kimeghairiwa na $who. Malipo yoyote yatarudishwa yalikotoka.",
+    ),
+    ("session_reminder", "in_app"): (
+        "Kipindi chako kinaanza baada ya $lead",
+        "Kipindi chako \u201c$title\u201d kinaanza $starts_at.",
+    ),
+    # ---- payments ----------------------------------------------------------------------
+    ("payment_receipt", "in_app"): (
+        "Malipo yamepokelewa: $amount",
+        "Tumepokea $amount kwa ajili ya $purpose yako ($reference). Risiti zako ziko "
+        "kwenye ukurasa wa pochi.",
+    ),
+    ("payment_receipt", "email"): _email(
+        "Malipo yamepokelewa: $amount",
+        "Tumepokea $amount kwa ajili ya $purpose yako ($reference). Risiti zako ziko "
+        "kwenye ukurasa wa pochi.",
+    ),
+    ("package_refunded", "in_app"): (
+        "Vipindi visivyotumika vimerejeshewa pesa",
+        "Kifurushi chako kimefungwa ($reason): vipindi $unused havikutumika, na $amount "
+        "zimerudishwa kwenye pochi yako.",
+    ),
+    ("package_refunded", "email"): _email(
+        "Vipindi visivyotumika vimerejeshewa pesa",
+        "Kifurushi chako kimefungwa ($reason): vipindi $unused havikutumika, na $amount "
+        "zimerudishwa kwenye pochi yako.",
+    ),
+    ("payout_sent", "in_app"): (
+        "Pesa zimetumwa: $amount",
+        "Pesa ulizotoa, $amount kupitia $method, ziko njiani kukufikia.",
+    ),
+    ("payout_sent", "email"): _email(
+        "Pesa zimetumwa: $amount",
+        "Pesa ulizotoa, $amount kupitia $method, ziko njiani kukufikia.",
+    ),
+    ("payout_sent", "sms"): (None, "Dracarys: pesa ulizotoa, $amount, ziko njiani kukufikia."),
+    ("payout_failed", "in_app"): (
+        "Utoaji wa pesa haukufaulu: $amount",
+        "Hatukuweza kukutumia $amount ($reason). Pesa zimerudi kwenye pochi yako.",
+    ),
+    ("payout_failed", "email"): _email(
+        "Utoaji wa pesa haukufaulu: $amount",
+        "Hatukuweza kukutumia $amount ($reason). Pesa zimerudi kwenye pochi yako.",
+    ),
+    ("payout_failed", "sms"): (
+        None,
+        "Dracarys: utoaji wa $amount haukufaulu. Pesa zimerudi kwenye pochi yako.",
+    ),
+    ("payment_failed", "in_app"): (
+        "Malipo hayakufaulu: $amount",
+        "Hatukuweza kukata $amount kwa usajili wako wa ishara ($period). Ongeza pesa "
+        "kwenye pochi yako ili uendelee kuupata.",
+    ),
+    ("payment_failed", "email"): _email(
+        "Malipo hayakufaulu: $amount",
+        "Hatukuweza kukata $amount kwa usajili wako wa ishara ($period). Ongeza pesa "
+        "kwenye pochi yako ili uendelee kuupata.",
+    ),
+    ("payment_failed", "sms"): (
+        None,
+        "Dracarys: hatukuweza kukata $amount kwa ishara zako. Ongeza pesa kwenye pochi "
+        "ili uendelee kuzipata.",
+    ),
+    # ---- account -----------------------------------------------------------------------
+    ("kyc_approved", "in_app"): (
+        "Utambulisho wako umethibitishwa",
+        "Nyaraka zako zimekubaliwa: sasa uko katika kiwango cha uthibitisho $level.",
+    ),
+    ("kyc_approved", "sms"): (
+        None,
+        "Dracarys: utambulisho wako umethibitishwa (kiwango $level).",
+    ),
+    ("kyc_rejected", "in_app"): (
+        "Hati ya utambulisho imekataliwa",
+        "$doc_type yako haikukubaliwa: $reason. Unaweza kupakia nyingine mpya.",
+    ),
+    ("kyc_rejected", "sms"): (
+        None,
+        "Dracarys: hati yako ya utambulisho haikukubaliwa. Angalia akaunti yako.",
+    ),
+    # ---- rewards -----------------------------------------------------------------------
+    # The award's own title and text come from points, whole: nothing around them to say.
+    ("points_awarded", "in_app"): ("$title", "$body"),
+    ("tier_reached", "in_app"): (
+        "Umefikia kiwango cha $tier",
+        "Umepanda kutoka $previous hadi $tier. Angalia kinachofunguliwa kwenye ukurasa "
+        "wako wa pointi.",
+    ),
+    ("tier_reached", "email"): _email(
+        "Umefikia kiwango cha $tier",
+        "Umepanda kutoka $previous hadi $tier. Angalia kinachofunguliwa kwenye ukurasa "
+        "wako wa pointi.",
+    ),
+    # ---- signals -----------------------------------------------------------------------
+    ("signal_published", "in_app"): (
+        "Ishara mpya: $symbol $side",
+        "$mentor, unayemfuata, ametoa ishara ya $side kwa $symbol.",
+    ),
+    ("signal_published", "email"): _email(
+        "Ishara mpya: $symbol $side",
+        "$mentor, unayemfuata, ametoa ishara ya $side kwa $symbol.",
+    ),
+    # ---- community ---------------------------------------------------------------------
+    ("community_reply", "in_app"): (
+        "Jibu jipya: $title",
+        "@$author amejibu mada yako \u201c$title\u201d.",
+    ),
+    ("community_reply", "email"): _email(
+        "Jibu jipya: $title",
+        "@$author amejibu mada yako \u201c$title\u201d.",
+    ),
+    ("community_mention", "in_app"): (
+        "@$author amekutaja",
+        "@$author amekutaja katika \u201c$title\u201d.",
+    ),
+    ("community_mention", "email"): _email(
+        "@$author amekutaja",
+        "@$author amekutaja katika \u201c$title\u201d.",
+    ),
+    # ---- staff ------------------------------------------------------------------------
+    ("staff_alert", "in_app"): (
+        "Tahadhari: $title",
+        "$summary Ithibitishe kwenye ukurasa wa tahadhari.",
+    ),
+    ("staff_alert", "email"): (
+        "Tahadhari: $title",
+        "$summary\n\nIthibitishe kwenye ukurasa wa tahadhari: $base_url/staff/alerts",
+    ),
+    # The moderation's own headline and reason, whole, as for points awards.
+    ("community_moderation", "in_app"): ("$headline", "$reason"),
+    ("community_moderation", "email"): _email("$headline", "$reason"),
+}
+
+# The daily digest of low-priority e-mails (`delivery.DIGEST`), for Swahili readers.
+DIGEST_SUBJECT = "Muhtasari wako wa Dracarys: taarifa $count"
+DIGEST_TEXT = (
+    "Haya ndiyo yaliyotokea tangu muhtasari wako uliopita:\n\n$items\n\n"
+    "Yaone yote: $base_url/notifications\n"
+    "Chagua tunachokutumia: $base_url/notifications/preferences"
+)

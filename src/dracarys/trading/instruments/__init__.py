@@ -1,0 +1,1 @@
+"""The instruments registry: what a symbol is and how and when it trades."""

@@ -1,0 +1,1 @@
+// The unsubscribe confirmation page works without script: its button posts the form.

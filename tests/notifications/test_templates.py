@@ -1,0 +1,395 @@
+"""Issue 20 items 8 and 9: admins edit notification texts as versions (the newest is
+delivered, the code's text is version 0), each checked before it is saved; every kind and
+channel is written in English and Swahili, and each person gets the language of their
+profile."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dracarys.clock import ManualClock
+from dracarys.identity import Role
+from dracarys.mentorship import SessionBooked
+from dracarys.messaging import list_messages
+from dracarys.notifications import release_deferred, send_digests
+from dracarys.notifications.templates.catalog import (
+    SAMPLES,
+    check_text,
+    code_text,
+    editable,
+    placeholders,
+    variables_of,
+)
+from dracarys.notifications.templates.swahili import SWAHILI
+from dracarys.platform import Platform
+from dracarys.trading import SignalPublished
+from dracarys.wallet import PayoutCompleted
+from tests.notifications.conftest import deliver, event_of, set_timezone
+from tests.support import AppClient
+
+TEMPLATES = "/api/v1/admin/notification-templates"
+PAYOUT_EMAIL = f"{TEMPLATES}/payout_sent/email/en"
+
+
+def _payout(user_id: uuid.UUID, amount_minor: int = 5_000) -> PayoutCompleted:
+    return PayoutCompleted(
+        user_id=user_id,
+        payout_id=uuid.uuid4(),
+        amount_minor=amount_minor,
+        currency="KES",
+        method="mpesa",
+    )
+
+
+async def _emails(platform: Platform, user_id: uuid.UUID) -> list[tuple[str, str]]:
+    async with platform.pool.acquire() as conn:
+        found = await list_messages(conn, platform.settings, user_id=user_id, channel="email")
+    return [(m.content.subject, m.content.text) for m in found if m.content is not None]
+
+
+async def _inbox(client: AppClient, user: Any) -> list[tuple[str, str]]:
+    page = (await client.get("/api/v1/notifications", headers=user.headers)).json()
+    return [(item["title"], item["body"]) for item in page["items"]]
+
+
+def test_every_kind_and_channel_is_written_in_english_and_swahili_with_the_same_variables() -> None:
+    texts = editable()
+    pairs = {(kind, channel) for kind, channel, _ in texts}
+    assert len(pairs) >= 25  # every workflow's in-app text, and its e-mail and SMS ones
+    assert set(SWAHILI) == pairs  # no Swahili text for a channel the kind does not send
+    for kind, channel in sorted(pairs):
+        english = code_text(kind, channel, "en")
+        swahili = code_text(kind, channel, "sw")
+        assert english is not None, (kind, channel)
+        assert swahili is not None, (kind, channel)
+        assert placeholders(f"{swahili.subject or ''}\n{swahili.body}") == placeholders(
+            f"{english.subject or ''}\n{english.body}"
+        ), (kind, channel)
+        # Translated, unless the text is one value another domain words (points, moderation).
+        whole_value = re.fullmatch(r"\$\w+", swahili.body)
+        assert swahili.body != english.body or whole_value, (kind, channel)
+        # The built-in texts pass the checks an admin's text must pass.
+        for text in (english, swahili):
+            assert check_text(kind, channel, text.subject, text.body) == [], (kind, channel)
+        # Previews have a sample for every value the kind provides.
+        assert variables_of(kind, channel) - {"base_url"} <= set(SAMPLES[kind]), kind
+
+
+async def test_a_text_with_an_unknown_or_malformed_placeholder_or_without_a_required_one_is_refused_naming_it(  # noqa: E501
+    client: AppClient, platform: Platform, make_user
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    footer = "\n\n$base_url/notifications/preferences"
+    cases = [
+        (
+            {"subject": "Sent: $amout", "body": f"$amount is on its way.{footer}"},
+            "subject",
+            "$amout",
+        ),
+        ({"subject": "Sent", "body": f"$amount costs 5 $ today.{footer}"}, "body", "$$"),
+        ({"subject": "Sent", "body": f"Your withdrawal is on its way.{footer}"}, "body", "$amount"),
+        ({"subject": "Sent: $amount", "body": "$amount is on its way."}, "body", "$base_url"),
+        ({"subject": "", "body": f"$amount is on its way.{footer}"}, "subject", "subject"),
+    ]
+    for body, field, named in cases:
+        refused = await client.post(f"{PAYOUT_EMAIL}/versions", json=body, headers=admin.headers)
+        assert refused.status_code == 422, body
+        problem = refused.json()
+        assert any(e["field"] == field and named in e["message"] for e in problem["errors"]), (
+            problem
+        )
+    # The preview shows the same problems without refusing, and fills what it can.
+    preview = await client.post(
+        f"{PAYOUT_EMAIL}/preview",
+        json={"subject": "Sent: $amout", "body": f"$amount via $method.{footer}"},
+        headers=admin.headers,
+    )
+    assert preview.status_code == 200
+    shown = preview.json()
+    assert shown["subject"] == "Sent: $amout"
+    assert shown["body"].startswith("KES 12,000.00 via mpesa.")
+    assert [e["field"] for e in shown["problems"]] == ["subject"]
+    # Nothing was saved.
+    detail = (await client.get(PAYOUT_EMAIL, headers=admin.headers)).json()
+    assert detail["version"] == 0
+    assert [v["version"] for v in detail["versions"]] == [0]
+    assert "amount" in detail["variables"]
+    assert "method" in detail["variables"]
+    # An SMS has no subject; a kind or language there is not is a 404.
+    sms = await client.post(
+        f"{TEMPLATES}/payout_sent/sms/en/versions",
+        json={"subject": "Hi", "body": "$amount sent."},
+        headers=admin.headers,
+    )
+    assert sms.status_code == 422
+    assert sms.json()["errors"][0]["field"] == "subject"
+    for path in ("nope/email/en", "payout_sent/email/fr", "session_reminder/email/en"):
+        assert (await client.get(f"{TEMPLATES}/{path}", headers=admin.headers)).status_code == 404
+
+
+async def test_a_saved_version_is_delivered_next_audited_and_a_revert_brings_back_an_earlier_one(
+    client: AppClient, platform: Platform, make_user, clock: ManualClock
+) -> None:
+    admin, member = await make_user(role=Role.ADMIN), await make_user()
+    first = {
+        "subject": "Cash out: $amount",
+        "body": "We sent $amount to your $method.\n\nSettings: $base_url/notifications/preferences",
+    }
+    saved = await client.post(f"{PAYOUT_EMAIL}/versions", json=first, headers=admin.headers)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["version"] == 1
+    in_app = {"subject": "Paid out $amount", "body": "$amount left for $method."}
+    assert (
+        await client.post(
+            f"{TEMPLATES}/payout_sent/in_app/en/versions", json=in_app, headers=admin.headers
+        )
+    ).status_code == 201
+
+    await deliver(platform, [event_of(platform, _payout(member.id, 5_000))])
+    [(subject, text)] = await _emails(platform, member.id)
+    assert subject == "Cash out: KES 50.00"
+    assert text.startswith("We sent KES 50.00 to your mpesa.")
+    assert await _inbox(client, member) == [("Paid out KES 50.00", "KES 50.00 left for mpesa.")]
+
+    # A second version, then back to the code's text (version 0), then to version 1.
+    second = {**first, "subject": "Withdrawn: $amount"}
+    assert (
+        await client.post(f"{PAYOUT_EMAIL}/versions", json=second, headers=admin.headers)
+    ).json()["version"] == 2
+    back = await client.post(f"{PAYOUT_EMAIL}/revert", json={"version": 0}, headers=admin.headers)
+    assert back.status_code == 201
+    assert back.json()["version"] == 3
+    assert back.json()["subject"] == "Withdrawal sent: $amount"
+    clock.advance(timedelta(minutes=1))  # the e-mails are listed oldest first
+    await deliver(platform, [event_of(platform, _payout(member.id, 7_000))])
+    assert (await _emails(platform, member.id))[-1][0] == "Withdrawal sent: KES 70.00"
+
+    again = await client.post(f"{PAYOUT_EMAIL}/revert", json={"version": 1}, headers=admin.headers)
+    history = again.json()
+    assert history["version"] == 4
+    assert history["subject"] == "Cash out: $amount"
+    assert [(v["version"], v["reverted_from"], v["active"]) for v in history["versions"]] == [
+        (4, 1, True),
+        (3, 0, False),
+        (2, None, False),
+        (1, None, False),
+        (0, None, False),
+    ]
+    clock.advance(timedelta(minutes=1))
+    await deliver(platform, [event_of(platform, _payout(member.id, 9_000))])
+    assert (await _emails(platform, member.id))[-1][0] == "Cash out: KES 90.00"
+    missing = await client.post(
+        f"{PAYOUT_EMAIL}/revert", json={"version": 9}, headers=admin.headers
+    )
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["field"] == "version"
+
+    audit = await platform.pool.fetch(
+        """SELECT actor_id, action, target, details->>'version' AS version FROM audit_log
+           WHERE action LIKE 'notification_template.%' ORDER BY position"""
+    )
+    assert [(r["actor_id"], r["action"], r["target"], r["version"]) for r in audit] == [
+        (
+            admin.id,
+            "notification_template.saved",
+            "notification_template:payout_sent/email/en",
+            "1",
+        ),
+        (
+            admin.id,
+            "notification_template.saved",
+            "notification_template:payout_sent/in_app/en",
+            "1",
+        ),
+        (
+            admin.id,
+            "notification_template.saved",
+            "notification_template:payout_sent/email/en",
+            "2",
+        ),
+        (
+            admin.id,
+            "notification_template.reverted",
+            "notification_template:payout_sent/email/en",
+            "3",
+        ),
+        (
+            admin.id,
+            "notification_template.reverted",
+            "notification_template:payout_sent/email/en",
+            "4",
+        ),
+    ]
+    listed = (await client.get(TEMPLATES, headers=admin.headers)).json()
+    row = next(
+        t
+        for t in listed
+        if (t["kind"], t["channel"], t["language"]) == ("payout_sent", "email", "en")
+    )
+    assert row["version"] == 4
+    assert row["subject"] == "Cash out: $amount"
+
+
+async def test_a_swahili_speaker_gets_swahili_and_an_english_speaker_english(
+    client: AppClient, platform: Platform, make_user
+) -> None:
+    admin, swahili, english = await make_user(role=Role.ADMIN), await make_user(), await make_user()
+    for user in (swahili, english):  # a profile, as sign-up makes one
+        await set_timezone(platform.pool, user.id, "Africa/Nairobi")
+    chose = await client.patch(
+        f"/api/v1/users/{swahili.id}/profile", json={"language": "sw"}, headers=swahili.headers
+    )
+    assert chose.status_code == 200, chose.text
+    assert chose.json()["language"] == "sw"
+    refused = await client.patch(
+        f"/api/v1/users/{english.id}/profile", json={"language": "fr"}, headers=english.headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "language"
+
+    await deliver(
+        platform, [event_of(platform, _payout(swahili.id)), event_of(platform, _payout(english.id))]
+    )
+
+    assert await _inbox(client, swahili) == [
+        (
+            "Pesa zimetumwa: KES 50.00",
+            "Pesa ulizotoa, KES 50.00 kupitia mpesa, ziko njiani kukufikia.",
+        )
+    ]
+    [(subject, text)] = await _emails(platform, swahili.id)
+    assert subject == "Pesa zimetumwa: KES 50.00"
+    assert "Chagua tunachokutumia:" in text
+    assert await _inbox(client, english) == [
+        ("Withdrawal sent: KES 50.00", "Your withdrawal of KES 50.00 by mpesa is on its way.")
+    ]
+    # An admin's Swahili version reaches the Swahili speaker only.
+    sw_version = {"subject": "Pesa zako njiani: $amount", "body": "Tumetuma $amount."}
+    assert (
+        await client.post(
+            f"{TEMPLATES}/payout_sent/in_app/sw/versions", json=sw_version, headers=admin.headers
+        )
+    ).status_code == 201
+    await deliver(
+        platform,
+        [
+            event_of(platform, _payout(swahili.id, 6_000)),
+            event_of(platform, _payout(english.id, 6_000)),
+        ],
+    )
+    assert ("Pesa zako njiani: KES 60.00", "Tumetuma KES 60.00.") in await _inbox(client, swahili)
+    assert "Withdrawal sent: KES 60.00" in [title for title, _ in await _inbox(client, english)]
+
+
+async def test_concurrent_saves_of_one_text_make_distinct_versions(
+    client: AppClient, platform: Platform, make_user
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    path = f"{TEMPLATES}/tier_reached/in_app/sw/versions"
+
+    async def save(n: int) -> Any:
+        body = {"subject": f"Kiwango kipya {n}: $tier", "body": f"{n}: $tier"}
+        return await client.post(path, json=body, headers=admin.headers)
+
+    answers = await asyncio.gather(*(save(n) for n in range(12)))
+    assert [a.status_code for a in answers] == [201] * 12
+    rows = await platform.pool.fetch(
+        """SELECT version, body FROM notification_templates
+           WHERE kind = 'tier_reached' AND channel = 'in_app' AND language = 'sw'"""
+    )
+    assert sorted(r["version"] for r in rows) == list(range(1, 13))
+    assert sorted(r["body"] for r in rows) == sorted(f"{n}: $tier" for n in range(12))
+
+
+async def test_only_admins_see_or_edit_templates(
+    client: AppClient, make_user, clock: ManualClock
+) -> None:
+    for role in (Role.MENTEE, Role.MENTOR, Role.REVIEWER):
+        user = await make_user(role=role)
+        assert (await client.get(TEMPLATES, headers=user.headers)).status_code == 403
+        assert (
+            await client.post(
+                f"{PAYOUT_EMAIL}/versions",
+                json={"subject": "x $amount", "body": "$amount $base_url"},
+                headers=user.headers,
+            )
+        ).status_code == 403
+
+
+async def test_an_email_held_through_quiet_hours_goes_in_the_persons_language_as_saved_when_it_leaves(  # noqa: E501
+    client: AppClient, platform: Platform, make_user, clock: ManualClock
+) -> None:
+    # 23:00 in Nairobi; quiet from 22:00 to 07:00 local (04:00 UTC).
+    clock.set(datetime(2026, 12, 4, 20, 0, tzinfo=UTC))
+    admin, user = await make_user(role=Role.ADMIN), await make_user()
+    await set_timezone(platform.pool, user.id, "Africa/Nairobi")
+    await platform.pool.execute(
+        "UPDATE user_profiles SET language = 'sw' WHERE user_id = $1", user.id
+    )
+    await platform.pool.execute(
+        """INSERT INTO notification_quiet_hours (user_id, starts_at, ends_at, updated_at)
+           VALUES ($1, '22:00', '07:00', now())""",
+        user.id,
+    )
+    booked = SessionBooked(
+        session_id=uuid.uuid4(),
+        booking_id=uuid.uuid4(),
+        mentee_id=user.id,
+        mentor_id=(await make_user()).id,
+        starts_at=clock.now() + timedelta(days=3),
+    )
+    await deliver(platform, [event_of(platform, booked)])
+    assert await _emails(platform, user.id) == []
+    # Saved while the e-mail waits: the version it leaves with is the one sent.
+    saved = await client.post(
+        f"{TEMPLATES}/session_booked/email/sw/versions",
+        json={
+            "subject": "Kipindi chako kimethibitishwa",
+            "body": "Tukutane $starts_at.\n\n$base_url/notifications/preferences",
+        },
+        headers=admin.headers,
+    )
+    assert saved.status_code == 201, saved.text
+
+    clock.set(datetime(2026, 12, 5, 4, 0, tzinfo=UTC))
+    assert await release_deferred(platform) == 1
+    [(subject, text)] = await _emails(platform, user.id)
+    assert subject == "Kipindi chako kimethibitishwa"
+    assert text.startswith("Tukutane Mon 07 Dec 2026, 20:00 UTC.")
+
+
+async def test_a_swahili_speakers_daily_digest_is_in_swahili_with_swahili_items(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    mentor, follower = await make_user(), await make_user()
+    await set_timezone(platform.pool, follower.id, "UTC")
+    await platform.pool.execute(
+        "UPDATE user_profiles SET language = 'sw' WHERE user_id = $1", follower.id
+    )
+    await platform.pool.execute(
+        """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+               monthly_price_minor, currency, status, billing_status, started_at)
+           VALUES ($1, $2, $3, 0, 'USD', 'active', 'free', now())""",
+        uuid.uuid4(),
+        follower.id,
+        mentor.id,
+    )
+    signal = SignalPublished(
+        signal_id=str(uuid.uuid4()),
+        mentor_id=str(mentor.id),
+        symbol="EURUSD",
+        side="buy",
+        corrects_id=None,
+    )
+    await deliver(platform, [event_of(platform, signal)])
+    assert await send_digests(platform) == 1
+
+    [(subject, text)] = await _emails(platform, follower.id)
+    assert subject == "Muhtasari wako wa Dracarys: taarifa 1"
+    assert "- Ishara mpya: EURUSD BUY: " in text
+    assert "ametoa ishara ya BUY kwa EURUSD." in text
