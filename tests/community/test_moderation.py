@@ -116,7 +116,8 @@ async def test_a_new_members_post_with_three_links_is_held_and_a_regulars_is_pub
 def test_promises_of_returns_and_calls_to_trade_are_recognised(body: str, why: str) -> None:
     reason = return_promise(body)
     assert reason is not None
-    assert why in reason
+    assert why in reason.text
+    assert reason.text_sw.startswith("Limesimamishwa ili likaguliwe: ")
 
 
 @pytest.mark.parametrize(

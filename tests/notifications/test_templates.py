@@ -359,7 +359,7 @@ async def test_an_email_held_through_quiet_hours_goes_in_the_persons_language_as
     assert await release_deferred(platform) == 1
     [(subject, text)] = await _emails(platform, user.id)
     assert subject == "Kipindi chako kimethibitishwa"
-    assert text.startswith("Tukutane Mon 07 Dec 2026, 20:00 UTC.")
+    assert text.startswith("Tukutane Jumatatu, 7 Desemba 2026, 20:00 UTC.")
 
 
 async def test_a_swahili_speakers_daily_digest_is_in_swahili_with_swahili_items(
