@@ -108,7 +108,7 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
     ),
     ("kyc_rejected", "in_app"): (
         "Hati ya utambulisho imekataliwa",
-        "$doc_type yako haikukubaliwa: $reason. Unaweza kupakia nyingine mpya.",
+        "Hati yako ($doc_type) haikukubaliwa: $reason. Unaweza kupakia nyingine mpya.",
     ),
     ("kyc_rejected", "sms"): (
         None,
