@@ -116,7 +116,8 @@ async def test_a_new_members_post_with_three_links_is_held_and_a_regulars_is_pub
 def test_promises_of_returns_and_calls_to_trade_are_recognised(body: str, why: str) -> None:
     reason = return_promise(body)
     assert reason is not None
-    assert why in reason
+    assert why in reason.text
+    assert reason.text_sw.startswith("Limesimamishwa ili likaguliwe: ")
 
 
 @pytest.mark.parametrize(
@@ -174,6 +175,29 @@ async def test_guaranteed_returns_are_held_with_the_reason_and_the_author_is_tol
     assert notice["user_id"] == author.id
     assert "held for review" in notice["title"]
     assert "guaranteed returns" in notice["body"]
+    # An author who reads Swahili is told in Swahili: the headline, and the screen's
+    # reason (the moderation log keeps the English). Told of the same event afresh.
+    await platform.pool.execute(
+        """INSERT INTO user_profiles (user_id, language) VALUES ($1, 'sw')
+           ON CONFLICT (user_id) DO UPDATE SET language = 'sw'""",
+        author.id,
+    )
+    await deliver(platform, [Event(id=uuid.uuid4(), topic=r["topic"], payload=r["payload"],
+                                   created_at=r["created_at"]) for r in rows])  # fmt: skip
+    titles = {
+        r["title"]: r["body"]
+        for r in await platform.pool.fetch(
+            "SELECT title, body FROM notifications WHERE kind = 'community_moderation'"
+        )
+    }
+    assert len(titles) == 2
+    assert (
+        titles["Chapisho lako katika \u201cEURUSD thoughts\u201d limesimamishwa ili likaguliwe"]
+        == "Limesimamishwa ili likaguliwe: linaahidi faida iliyohakikishwa "
+        "(\u201cguaranteed returns of 30%\u201d). Machapisho hayaruhusiwi kuahidi faida "
+        "wala kutoa ushauri binafsi wa uwekezaji; mkaguzi ataamua kama linaweza "
+        "kuchapishwa."
+    )
 
 
 async def test_strong_language_a_blocked_domain_and_the_same_text_in_two_spaces_are_held(

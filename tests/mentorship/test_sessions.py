@@ -216,6 +216,12 @@ async def test_reminders_go_out_24_hours_and_1_hour_before_exactly_once(
     clock: ManualClock,
 ) -> None:
     mentor, mentee, booking = await _booked(client, auth, make_mentor, make_mentee)
+    # The mentee reads Swahili (issue 20 item 8): their reminders are in Swahili.
+    await pool.execute(
+        """INSERT INTO user_profiles (user_id, language) VALUES ($1, 'sw')
+           ON CONFLICT (user_id) DO UPDATE SET language = 'sw'""",
+        mentee.id,
+    )
 
     clock.set(WEDNESDAY_9_EAT - timedelta(hours=25))
     assert await emit_due_reminders(platform) == 0
@@ -239,14 +245,20 @@ async def test_reminders_go_out_24_hours_and_1_hour_before_exactly_once(
     assert {r["session_id"] for r in reminders} == {booking["session"]["id"]}
     async with pool.acquire() as conn:
         messages = await list_messages(conn, platform.settings, channel="email")
-    mails = [
-        (m.recipient, m.content.subject)
+    reminders_sent = [
+        (m.recipient, m.content.subject, m.content.text)
         for m in messages
-        if m.content is not None and m.content.subject.startswith("Reminder:")
+        if m.content is not None and m.template == "mentorship.session_reminder"
     ]
-    expected = [mentor.user.email, mentee.email] * 2
-    assert sorted(recipient for recipient, _ in mails) == sorted(expected)
-    assert {subject.rsplit(" starts ", 1)[1] for _, subject in mails} == {
-        "in 24 hours",
-        "in 1 hour",
-    }
+    english = [(s, t) for r, s, t in reminders_sent if r == mentor.user.email]
+    swahili = [(s, t) for r, s, t in reminders_sent if r == mentee.email]
+    assert len(english) == len(swahili) == 2
+    assert sorted(s.rsplit(" starts ", 1)[1] for s, _ in english) == ["in 1 hour", "in 24 hours"]
+    assert all(s.startswith("Reminder: ") for s, _ in english)
+    assert "Wednesday, " in english[0][1]
+    assert sorted(s.rsplit(" kinaanza ", 1)[1] for s, _ in swahili) == [
+        "baada ya saa 1",
+        "baada ya saa 24",
+    ]
+    assert all(s.startswith("Kikumbusho: ") for s, _ in swahili)
+    assert "Jumatano, " in swahili[0][1]

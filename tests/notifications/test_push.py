@@ -131,7 +131,7 @@ async def test_a_booking_delivers_in_app_email_and_push_according_to_preferences
 
     received = await push_service.wait_for(mentee_browser)
     assert received.payload["title"] == "Session booked"
-    assert "Sun 06 Dec 2026, 12:00 UTC" in received.payload["body"]
+    assert "Sunday, 6 December 2026, 12:00 UTC" in received.payload["body"]
     assert received.payload["link"] == "/sessions"
     assert received.payload["kind"] == "session_booked"
     assert received.claims["sub"].startswith("mailto:")

@@ -6,16 +6,25 @@ profile."""
 from __future__ import annotations
 
 import asyncio
+import importlib
+import pkgutil
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from string import Template
 from typing import Any
 
+import msgspec
+
+import dracarys
+from dracarys import points
+from dracarys.admin import StaffAlertRaised
 from dracarys.clock import ManualClock
-from dracarys.identity import Role
-from dracarys.mentorship import SessionBooked
-from dracarys.messaging import list_messages
-from dracarys.notifications import release_deferred, send_digests
+from dracarys.community import PostCreated, PostModerated
+from dracarys.identity import KycApproved, KycRejected, Role
+from dracarys.mentorship import PackageClosed, SessionBooked, SessionCancelled, SessionReminder
+from dracarys.messaging import EmailTemplate, SmsTemplate, list_messages
+from dracarys.notifications import CONSUMED_TOPICS, consumers, release_deferred, send_digests
 from dracarys.notifications.templates.catalog import (
     SAMPLES,
     check_text,
@@ -25,10 +34,14 @@ from dracarys.notifications.templates.catalog import (
     variables_of,
 )
 from dracarys.notifications.templates.swahili import SWAHILI
+from dracarys.notifications.workflows import WORKFLOWS
+from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
-from dracarys.trading import SignalPublished
-from dracarys.wallet import PayoutCompleted
-from tests.notifications.conftest import deliver, event_of, set_timezone
+from dracarys.points import POINTS_AWARDED, PointsAwarded, TierChanged
+from dracarys.points.notifications import AWARD_TEMPLATES
+from dracarys.trading import SignalPublished, SubscriptionPastDue
+from dracarys.wallet import PaymentCaptured, PayoutCompleted, PayoutFailed
+from tests.notifications.conftest import deliver, event_of, set_language, set_timezone
 from tests.support import AppClient
 
 TEMPLATES = "/api/v1/admin/notification-templates"
@@ -359,7 +372,7 @@ async def test_an_email_held_through_quiet_hours_goes_in_the_persons_language_as
     assert await release_deferred(platform) == 1
     [(subject, text)] = await _emails(platform, user.id)
     assert subject == "Kipindi chako kimethibitishwa"
-    assert text.startswith("Tukutane Mon 07 Dec 2026, 20:00 UTC.")
+    assert text.startswith("Tukutane Jumatatu, 7 Desemba 2026, 20:00 UTC.")
 
 
 async def test_a_swahili_speakers_daily_digest_is_in_swahili_with_swahili_items(
@@ -393,3 +406,328 @@ async def test_a_swahili_speakers_daily_digest_is_in_swahili_with_swahili_items(
     assert subject == "Muhtasari wako wa Dracarys: taarifa 1"
     assert "- Ishara mpya: EURUSD BUY: " in text
     assert "ametoa ishara ya BUY kwa EURUSD." in text
+
+
+# ---- Swahili completeness (issue 20 item 8) ---------------------------------------------
+
+
+def _message_templates() -> dict[str, list[EmailTemplate | SmsTemplate]]:
+    """Every e-mail and SMS template the code defines (module level, or in a module-level
+    table), by name, each distinct text once."""
+    found: dict[str, list[EmailTemplate | SmsTemplate]] = {}
+
+    def visit(value: object, depth: int) -> None:
+        if isinstance(value, EmailTemplate | SmsTemplate):
+            same = found.setdefault(value.name, [])
+            if value not in same:
+                same.append(value)
+        elif depth < 2 and isinstance(value, dict):
+            for inner in value.values():
+                visit(inner, depth + 1)
+        elif depth < 2 and isinstance(value, list | tuple):
+            for inner in value:
+                visit(inner, depth + 1)
+
+    for module_info in pkgutil.walk_packages(dracarys.__path__, "dracarys."):
+        for value in vars(importlib.import_module(module_info.name)).values():
+            visit(value, 0)
+    return found
+
+
+def _parts(template: EmailTemplate | SmsTemplate) -> dict[str, set[str]]:
+    texts = {"text": template.text}
+    if isinstance(template, EmailTemplate):
+        texts |= {"subject": template.subject, "html": template.html or ""}
+    return {part: placeholders(text) for part, text in texts.items()}
+
+
+def test_every_email_and_sms_the_code_sends_has_a_swahili_twin_with_the_same_placeholders() -> None:
+    """A template written in English only fails here: each name needs a second text (its
+    Swahili twin keeps the name, as messages are listed by it) with the same values.
+    The notifications' own texts (`notify.*`) are held to this by the test above."""
+    found = _message_templates()
+    assert {"verify_email", "points.lesson_completed", "mentorship.session_reminder"} <= set(found)
+    assert "trading.subscription_past_due" in found
+    for name, versions in sorted(found.items()):
+        assert len(versions) == 2, f"{name}: {len(versions)} text(s), want English and Swahili"
+        english, swahili = versions
+        assert _parts(english) == _parts(swahili), name
+        assert english.text != swahili.text, name
+    # Each is chosen by the reader's language.
+    assert (
+        points.award_email("points.session_paid", "sw")
+        == (points.SWAHILI_EMAIL_TEMPLATES["points.session_paid"])
+    )
+    assert (
+        points.award_email("points.session_paid", "en")
+        == (points.EMAIL_TEMPLATES["points.session_paid"])
+    )
+
+
+# Values that read the same in every language: amounts, references, counts, market
+# symbols and sides, names and handles, tier names (the points page's names).
+_DATA = {"amount", "reference", "unused", "level", "symbol", "side", "author", "tier", "previous"}
+# Values that are someone's own words, passed on as written (said so in the report).
+_AS_WRITTEN = {
+    ("session_reminder", "title"): "the mentor's title for the session",
+    ("community_reply", "title"): "the topic's title, as its author wrote it",
+    ("community_mention", "title"): "the topic's title, as its author wrote it",
+    ("payout_failed", "reason"): "the payment provider's failure reason",
+    ("kyc_rejected", "reason"): "the reviewer's reason (ours, translated, when none)",
+    ("community_moderation", "reason"): "a moderator's words (the screen's are translated)",
+    ("payout_sent", "method"): "mpesa is a name (a bank is translated)",
+}
+
+
+def _samples() -> list[tuple[str, dict[str, Any]]]:
+    """An event of every topic the workflows consume for members, in each variant the
+    consumer words differently."""
+    one, two = uuid.uuid4(), uuid.uuid4()
+    at = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    samples: list[EventPayload] = [
+        SessionBooked(session_id=one, booking_id=two, mentee_id=one, mentor_id=two, starts_at=at),
+        *(
+            SessionCancelled(session_id=one, booking_id=two, mentee_id=one, cancelled_by=by)
+            for by in (one, two)
+        ),
+        *(
+            SessionReminder(session_id=one, user_id=one, lead=lead, starts_at=at, title="Risk")
+            for lead in ("24h", "1h")
+        ),
+        *(
+            PaymentCaptured(
+                user_id=one,
+                charge_id=two,
+                purpose=purpose,
+                reference="S-1",
+                amount_minor=100,
+                currency="KES",
+                escrow_id=None,
+            )
+            for purpose in ("course", "subscription", "session", "package")
+        ),
+        *(
+            PackageClosed(
+                purchase_id=one,
+                mentee_id=one,
+                mentor_id=two,
+                reason=reason,
+                unused=2,
+                refunded_minor=100,
+                currency="KES",
+            )
+            for reason in ("expired", "closed")
+        ),
+        PayoutCompleted(user_id=one, payout_id=two, amount_minor=1, currency="KES", method="bank"),
+        PayoutFailed(user_id=one, payout_id=two, amount_minor=1, currency="KES", reason="closed"),
+        SubscriptionPastDue(
+            subscription_id=str(one),
+            subscriber_id=str(one),
+            mentor_id=str(two),
+            amount_minor=100,
+            currency="KES",
+            period=3,
+        ),
+        KycApproved(user_id=one, level=2),
+        *(
+            KycRejected(user_id=one, document_id=two, doc_type=doc, reason=None)
+            for doc in ("government_id", "proof_of_address")
+        ),
+        TierChanged(user_id=str(one), previous="bronze", tier="silver"),
+        PostCreated(
+            post_id=str(one),
+            topic_id=str(two),
+            space_id=str(two),
+            seq=2,
+            author_id=str(two),
+            author_handle="baraka",
+            topic_author_id=str(one),
+            topic_title="Stops",
+            mentioned_ids=[str(uuid.uuid4())],
+        ),
+        *(
+            PostModerated(
+                post_id=str(one),
+                topic_id=str(two),
+                seq=2,
+                author_id=str(one),
+                topic_title="Stops",
+                action=action,
+                reason="Held for review: it promises guaranteed returns.",
+                reason_sw="Limesimamishwa ili likaguliwe: linaahidi faida iliyohakikishwa.",
+                until=at.isoformat() if action == "suspended" else None,
+            )
+            for action in ("held", "hidden", "approved", "edited", "deleted", "warned", "suspended")
+        ),
+        *(
+            PointsAwarded(
+                user_id=str(one),
+                entry_id=str(uuid.uuid4()),
+                delta=20,
+                reason_code=code,
+                balance=120,
+            )
+            for code in (*AWARD_TEMPLATES, "first_deposit")
+        ),
+    ]
+    return [(s.topic, msgspec.to_builtins(s)) for s in samples]
+
+
+def test_every_value_a_member_notice_says_in_words_has_its_swahili_twin() -> None:
+    """Every value of every member notice is data (an amount, a name), someone's own
+    words passed on, or given in Swahili too: a value the consumers word in English only
+    fails here, as does a topic they consume without a sample above."""
+    samples = _samples()
+    # Staff alerts go to staff; signals' values are a symbol, a side and a mentor's name.
+    members_topics = CONSUMED_TOPICS - {StaffAlertRaised.topic, SignalPublished.topic}
+    assert {topic for topic, _ in samples} == members_topics
+    checked: set[str] = set()
+    for topic, payload in samples:
+        event = Event(id=uuid.uuid4(), topic=topic, payload=payload, created_at=datetime.now(UTC))
+        found = (
+            consumers._points_awarded(event, email_on_award=True)
+            if topic == POINTS_AWARDED
+            else consumers._PLAIN[topic](event)
+        )
+        assert found, topic
+        for notice in found:
+            checked.add(notice.kind)
+            swahili = notice.values_in("sw")
+            for name, value in notice.values.items():
+                if name in _DATA or (notice.kind, name) in _AS_WRITTEN:
+                    continue
+                assert swahili[name] != value, (notice.kind, name, value)
+            # Rendered, the Swahili text carries none of the English words we chose.
+            text = code_text(notice.kind, "in_app", "sw")
+            assert text is not None
+            rendered = Template(f"{text.subject}\n{text.body}").substitute(swahili)
+            for name, value in notice.values.items():
+                if name not in _DATA and (notice.kind, name) not in _AS_WRITTEN:
+                    assert value not in rendered, (notice.kind, name, value)
+            if notice.email is not None:
+                assert notice.email_in("sw") != notice.email, notice.kind
+    assert checked == {
+        kind for kind in WORKFLOWS if kind not in {"staff_alert", "signal_published"}
+    }
+
+
+async def test_a_swahili_reader_gets_awards_dates_documents_and_receipts_in_swahili(
+    client: AppClient, platform: Platform, make_user, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 12, 6, 9, 0, tzinfo=UTC))
+    swahili, english, mentor = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+
+    def events_for(user_id: uuid.UUID) -> list[Event]:
+        payloads: list[EventPayload] = [
+            PointsAwarded(
+                user_id=str(user_id),
+                entry_id=str(uuid.uuid4()),
+                delta=20,
+                reason_code="session_paid",
+                balance=120,
+            ),
+            SessionBooked(
+                session_id=uuid.uuid4(),
+                booking_id=uuid.uuid4(),
+                mentee_id=user_id,
+                mentor_id=mentor.id,
+                starts_at=datetime(2026, 12, 6, 12, 0, tzinfo=UTC),
+            ),
+            KycRejected(
+                user_id=user_id, document_id=uuid.uuid4(), doc_type="government_id", reason=None
+            ),
+            PaymentCaptured(
+                user_id=user_id,
+                charge_id=uuid.uuid4(),
+                purpose="session",
+                reference="S-7",
+                amount_minor=250_000,
+                currency="KES",
+                escrow_id=None,
+            ),
+        ]
+        return [event_of(platform, p) for p in payloads]
+
+    await deliver(platform, [*events_for(swahili.id), *events_for(english.id)])
+
+    assert sorted(await _inbox(client, swahili)) == sorted(
+        [
+            (
+                "Pointi 20 kwa kipindi chako",
+                "Kipindi chako kimekupatia pointi 20. Salio lako: 120.",
+            ),
+            (
+                "Kipindi kimewekwa",
+                "Kipindi chako cha Jumapili, 6 Desemba 2026, 12:00 UTC kimewekwa. Kiko "
+                "kwenye ukurasa wa vipindi vyako.",
+            ),
+            (
+                "Hati ya utambulisho imekataliwa",
+                "Hati yako (kitambulisho cha serikali) haikukubaliwa: mkaguzi hakutoa "
+                "sababu. Unaweza kupakia nyingine mpya.",
+            ),
+            (
+                "Malipo yamepokelewa: KES 2,500.00",
+                "Tumepokea KES 2,500.00 kwa ajili ya kipindi chako (S-7). Risiti zako ziko "
+                "kwenye ukurasa wa pochi.",
+            ),
+        ]
+    )
+    assert sorted(await _inbox(client, english)) == sorted(
+        [
+            (
+                "20 points for your session",
+                "Your session earned you 20 points. Your balance: 120.",
+            ),
+            (
+                "Session booked",
+                "Your session on Sunday, 6 December 2026, 12:00 UTC is booked. It is on your "
+                "sessions page.",
+            ),
+            (
+                "Identity document rejected",
+                "Your government ID was not accepted: the reviewer gave no reason. You can "
+                "upload a new one.",
+            ),
+            (
+                "Payment received: KES 2,500.00",
+                "We received KES 2,500.00 for your session (S-7). Your receipts are on the "
+                "wallet page.",
+            ),
+        ]
+    )
+    # The award's own e-mail and the workflows' e-mails, in each reader's language.
+    sw_subjects = {subject for subject, _ in await _emails(platform, swahili.id)}
+    assert sw_subjects == {
+        "Pointi 20 kwa kipindi chako",
+        "Kipindi kimewekwa",
+        "Malipo yamepokelewa: KES 2,500.00",
+    }
+    en_subjects = {subject for subject, _ in await _emails(platform, english.id)}
+    assert en_subjects == {
+        "20 points for your session",
+        "Session booked",
+        "Payment received: KES 2,500.00",
+    }
+
+
+async def test_a_swahili_preview_is_filled_with_swahili_samples(
+    client: AppClient, make_user
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    path = f"{TEMPLATES}/session_booked/in_app/sw"
+    detail = (await client.get(path, headers=admin.headers)).json()
+    assert detail["sample"]["starts_at"] == "Jumatatu, 7 Desemba 2026, 14:00 UTC"
+    shown = await client.post(
+        f"{path}/preview",
+        json={"subject": "Kipindi", "body": "Tukutane $starts_at."},
+        headers=admin.headers,
+    )
+    assert shown.json()["body"] == "Tukutane Jumatatu, 7 Desemba 2026, 14:00 UTC."
+    english = await client.post(
+        f"{TEMPLATES}/session_booked/in_app/en/preview",
+        json={"subject": "Session", "body": "See you $starts_at."},
+        headers=admin.headers,
+    )
+    assert english.json()["body"] == "See you Monday, 7 December 2026, 14:00 UTC."

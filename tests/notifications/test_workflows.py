@@ -86,7 +86,7 @@ async def test_a_booking_delivers_in_app_and_email_to_both_according_to_their_pr
     assert await mails(platform.pool, mentor.id) == []
     [frame] = await live_frames(platform, mentee.id)
     assert frame["kind"] == "session_booked"
-    assert "Sun 06 Dec 2026, 12:00 UTC" in frame["body"]
+    assert "Sunday, 6 December 2026, 12:00 UTC" in frame["body"]
 
 
 async def test_an_event_delivered_again_writes_sends_and_publishes_nothing_more(

@@ -679,6 +679,12 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
     )
     await desk.acknowledge(mentee)
     await fund_wallet(desk.platform.pool, mentee.id, "KES", 250_000, desk.clock.now())
+    # The subscriber reads Swahili (issue 20 item 8): the past-due notice is in Swahili.
+    await desk.platform.pool.execute(
+        """INSERT INTO user_profiles (user_id, language) VALUES ($1, 'sw')
+           ON CONFLICT (user_id) DO UPDATE SET language = 'sw'""",
+        mentee.id,
+    )
     subscription = (
         await desk.client.post(
             f"{API}/mentors/{mentor.id}/subscriptions", json={}, headers=keyed(mentee)
@@ -716,8 +722,11 @@ async def test_a_paid_feed_is_paid_each_period_from_the_wallet_and_lapses_when_i
         [mail] = await list_messages(conn, desk.platform.settings, user_id=mentee.id)
     assert mail.recipient == mentee.email
     assert mail.content is not None
-    assert "paused" in mail.content.subject
+    assert mail.template == "trading.subscription_past_due"
+    assert mail.content.subject.startswith("Usajili wako wa ishara za ")
+    assert mail.content.subject.endswith(" umesitishwa")
     assert "KES 1,000.00" in mail.content.text
+    assert "Ongeza pesa kwenye pochi yako ndani ya siku 7" in mail.content.text
     assert await renew(desk.platform) == 0  # still short: no second notice
     assert len(await desk.fetch("SELECT 1 FROM outbox WHERE topic = 'subscription.past_due'")) == 1
 

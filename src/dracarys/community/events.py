@@ -33,7 +33,9 @@ COMMUNITY_POST_MODERATED = "community.post_moderated"
 class PostModerated(EventPayload, frozen=True, kw_only=True):
     """Moderation touched a member's post or standing: the author is told what happened
     and why. `action` is a `ModerationAction` value (held, hidden, approved, edited,
-    deleted, warned, suspended); `until` is the suspension's end (ISO 8601) when one."""
+    deleted, warned, suspended); `until` is the suspension's end (ISO 8601) when one.
+    `reason_sw` is the reason in Swahili when the platform wrote it (the automatic
+    screen's, members' flags); None when it is a moderator's own words."""
 
     topic: ClassVar[str] = COMMUNITY_POST_MODERATED
     post_id: str
@@ -44,3 +46,4 @@ class PostModerated(EventPayload, frozen=True, kw_only=True):
     action: str
     reason: str
     until: str | None = None
+    reason_sw: str | None = None

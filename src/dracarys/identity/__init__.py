@@ -10,7 +10,8 @@ profiles, audit. This is all of identity other code may use.
   contact details, sealed at rest, through `contact_of`, `contacts_of` and
   `display_names`; `tax_country`; a profile's zone through `timezone_of` /
   `profile_timezones` and the language its notifications are written in through
-  `profile_languages`; the vetted mentors discovery lists through `listed_mentors`.
+  `profile_languages` / `language_of`, with what a KYC document is called in it
+  (`document_name`); the vetted mentors discovery lists through `listed_mentors`.
 - The KYC level each gated action needs: `KYC_LEVEL_TO_WITHDRAW`,
   `KYC_LEVEL_FOR_MENTOR_PAYOUTS`, `KYC_LEVEL_TO_CONVERT_POINTS`, `KYC_LEVEL_TO_SELL_SHORT`
   (the KYC page describes the tiers from them).
@@ -48,6 +49,7 @@ from dracarys.identity.accounts import (
     account_with_email,
     accounts_of,
     active_accounts_with_role,
+    language_of,
     last_sign_ins,
     listed_mentors,
     live_sessions,
@@ -85,6 +87,7 @@ from dracarys.identity.kyc.tiers import (
     KYC_LEVEL_TO_CONVERT_POINTS,
     KYC_LEVEL_TO_SELL_SHORT,
     KYC_LEVEL_TO_WITHDRAW,
+    document_name,
 )
 from dracarys.identity.models import (
     AuditCheck,
@@ -165,7 +168,9 @@ __all__ = [
     "decode_access_token",
     "device_label",
     "display_names",
+    "document_name",
     "issue_access_token",
+    "language_of",
     "last_sign_ins",
     "listed_mentors",
     "live_sessions",

@@ -145,12 +145,6 @@ SWAHILI: dict[str, EmailTemplate | SmsTemplate] = {
     )
 }
 
-# What identity's mails call a KYC document, in Swahili.
-DOCUMENT_NAMES_SW = {
-    "government_id": "kitambulisho cha serikali",
-    "proof_of_address": "uthibitisho wa anwani",
-}
-
 
 def in_language(template: _Template, language: str) -> _Template:
     """`template` as written for readers of `language` (English when there is no such

@@ -1,7 +1,14 @@
 """Domain events → notices of a workflow (`workflows.WORKFLOWS`), for the one consumer
 `notifications.workflows` the workers list. Each producer is read through its public
 payload type; the dedupe key is the event's own identity (the outbox event id, or for
-an award its ledger entry), so a delivery of the same event again writes nothing new."""
+an award its ledger entry), so a delivery of the same event again writes nothing new.
+
+Every value a notice carries in words the platform chose (dates, who cancelled, what was
+paid for, a hold's reason) is given in Swahili too (`Notice.translations`), so a member
+who reads Swahili gets no English in the middle of a Swahili text (issue 20 item 8).
+What people wrote (a topic's title, a moderator's or reviewer's reason), names, amounts,
+market symbols and a payment provider's failure reason stay as they came; staff alerts
+are for staff and stay English."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import msgspec
 
 from dracarys import admin, points
 from dracarys.community import PostCreated, PostModerated
+from dracarys.dates import format_datetime, format_day
 from dracarys.db import Connection
 from dracarys.identity import (
     KycApproved,
@@ -20,6 +28,7 @@ from dracarys.identity import (
     Role,
     active_accounts_with_role,
     display_names,
+    document_name,
 )
 from dracarys.mentorship import (
     PackageClosed,
@@ -35,30 +44,56 @@ from dracarys.platform import Platform
 from dracarys.trading import SignalPublished, SubscriptionPastDue, feed_subscribers
 from dracarys.wallet import PaymentCaptured, PayoutCompleted, PayoutFailed
 
+SWAHILI = "sw"
+
+# What a payment was for, in each language (the Swahili with its possessive, which agrees
+# with the noun: "kozi yako", "kipindi chako").
 _PURPOSES = {
-    "course": "course",
-    "subscription": "signal feed subscription",
-    "session": "session",
-    "package": "session package",
+    "course": ("course", "kozi yako"),
+    "subscription": ("signal feed subscription", "usajili wako wa ishara"),
+    "session": ("session", "kipindi chako"),
+    "package": ("session package", "kifurushi chako cha vipindi"),
 }
+_WHO_CANCELLED = {"you": "wewe", "your mentor": "mshauri wako"}
+_PACKAGE_REASONS = {"expired": "muda wake umeisha", "closed": "umekifunga"}
+_PAYOUT_METHODS = {"bank": "benki"}
+_REMINDER_LEADS = {"1h": ("1 hour", "saa 1"), "24h": ("24 hours", "saa 24")}
+NO_KYC_REASON = ("the reviewer gave no reason", "mkaguzi hakutoa sababu")
 
 
-def _when(at: datetime) -> str:
-    return at.strftime("%a %d %b %Y, %H:%M UTC")
-
-
-def _notice(event: Event, user_id: uuid.UUID, kind: str, link: str | None, **values: str) -> Notice:
+def _notice(
+    event: Event,
+    user_id: uuid.UUID,
+    kind: str,
+    link: str | None,
+    *,
+    sw: dict[str, str] | None = None,
+    **values: str,
+) -> Notice:
     return Notice(
-        user_id=user_id, kind=kind, dedupe_key=f"{kind}:{event.id}", values=values, link=link
+        user_id=user_id,
+        kind=kind,
+        dedupe_key=f"{kind}:{event.id}",
+        values=values,
+        link=link,
+        translations={SWAHILI: sw} if sw else {},
+    )
+
+
+def _dates(**moments: datetime) -> tuple[dict[str, str], dict[str, str]]:
+    """Each moment in English and in Swahili."""
+    return (
+        {name: format_datetime(at, "en") for name, at in moments.items()},
+        {name: format_datetime(at, SWAHILI) for name, at in moments.items()},
     )
 
 
 def _session_booked(event: Event) -> list[Notice]:
     booked = msgspec.convert(event.payload, SessionBooked)
-    starts = _when(booked.starts_at)
+    en, sw = _dates(starts_at=booked.starts_at)
     return [
-        _notice(event, booked.mentee_id, "session_booked", "/sessions", starts_at=starts),
-        _notice(event, booked.mentor_id, "session_booked", "/mentor/sessions", starts_at=starts),
+        _notice(event, booked.mentee_id, "session_booked", "/sessions", sw=sw, **en),
+        _notice(event, booked.mentor_id, "session_booked", "/mentor/sessions", sw=sw, **en),
     ]
 
 
@@ -71,7 +106,11 @@ def _session_cancelled(event: Event) -> list[Notice]:
             cancelled.mentee_id,
             "session_cancelled",
             "/sessions",
-            session_day=event.created_at.strftime("%d %b %Y"),
+            sw={
+                "session_day": format_day(event.created_at.date(), SWAHILI),
+                "who": _WHO_CANCELLED[who],
+            },
+            session_day=format_day(event.created_at.date(), "en"),
             who=who,
         )
     ]
@@ -79,29 +118,35 @@ def _session_cancelled(event: Event) -> list[Notice]:
 
 def _session_reminder(event: Event) -> list[Notice]:
     reminder = msgspec.convert(event.payload, SessionReminder)
+    hours = reminder.lead.removesuffix("h")
+    lead_en, lead_sw = _REMINDER_LEADS.get(reminder.lead, (f"{hours} hours", f"saa {hours}"))
+    en, sw = _dates(starts_at=reminder.starts_at)
     return [
         _notice(
             event,
             reminder.user_id,
             "session_reminder",
             "/sessions",
-            lead=reminder.lead.replace("h", " hours").replace("1 hours", "1 hour"),
+            sw={**sw, "lead": lead_sw},
+            lead=lead_en,
             title=reminder.title,
-            starts_at=_when(reminder.starts_at),
+            **en,
         )
     ]
 
 
 def _payment_captured(event: Event) -> list[Notice]:
     paid = msgspec.convert(event.payload, PaymentCaptured)
+    purpose_en, purpose_sw = _PURPOSES.get(paid.purpose, (paid.purpose, paid.purpose))
     return [
         _notice(
             event,
             paid.user_id,
             "payment_receipt",
             "/wallet",
+            sw={"purpose": purpose_sw},
             amount=format_money(paid.amount_minor, paid.currency),
-            purpose=_PURPOSES.get(paid.purpose, paid.purpose),
+            purpose=purpose_en,
             reference=paid.reference,
         )
     ]
@@ -117,6 +162,7 @@ def _package_closed(event: Event) -> list[Notice]:
             closed.mentee_id,
             "package_refunded",
             "/wallet",
+            sw={"reason": _PACKAGE_REASONS.get(closed.reason, closed.reason.replace("_", " "))},
             reason=closed.reason.replace("_", " "),
             unused=str(closed.unused),
             amount=format_money(closed.refunded_minor, closed.currency),
@@ -132,6 +178,7 @@ def _payout_completed(event: Event) -> list[Notice]:
             payout.user_id,
             "payout_sent",
             "/wallet",
+            sw={"method": _PAYOUT_METHODS.get(payout.method, payout.method.replace("_", " "))},
             amount=format_money(payout.amount_minor, payout.currency),
             method=payout.method.replace("_", " "),
         )
@@ -160,6 +207,7 @@ def _payment_failed(event: Event) -> list[Notice]:
             uuid.UUID(due.subscriber_id),
             "payment_failed",
             "/wallet",
+            sw={"period": f"awamu ya {due.period}"},
             amount=format_money(due.amount_minor, due.currency),
             period=f"period {due.period}",
         )
@@ -179,8 +227,13 @@ def _kyc_rejected(event: Event) -> list[Notice]:
             rejected.user_id,
             "kyc_rejected",
             "/kyc",
-            doc_type=rejected.doc_type.replace("_", " "),
-            reason=rejected.reason or "the reviewer gave no reason",
+            # The reviewer's own words stay as written; only their absence is ours to say.
+            sw={
+                "doc_type": document_name(rejected.doc_type, SWAHILI),
+                **({} if rejected.reason else {"reason": NO_KYC_REASON[1]}),
+            },
+            doc_type=document_name(rejected.doc_type, "en"),
+            reason=rejected.reason or NO_KYC_REASON[0],
         )
     ]
 
@@ -209,8 +262,12 @@ def _tier_changed(event: Event) -> list[Notice]:
 
 def _points_awarded(event: Event, email_on_award: bool) -> list[Notice]:
     award = points.award_message(event.payload)
-    if award is None:
+    swahili = points.award_message(event.payload, SWAHILI)
+    if award is None or swahili is None:
         return []
+    # The Swahili award: its title and text in-app, its e-mail's values by name (the two
+    # sets of names do not meet: the in-app text is whole, the e-mail fills its own).
+    in_swahili: dict[str, str] = {"title": swahili.title, "body": swahili.text, **swahili.values}
     return [
         Notice(
             user_id=award.user_id,
@@ -220,6 +277,10 @@ def _points_awarded(event: Event, email_on_award: bool) -> list[Notice]:
             link="/points",
             email=award.email if email_on_award else None,
             email_values=award.values,
+            translations={SWAHILI: in_swahili},
+            email_translations={SWAHILI: swahili.email}
+            if email_on_award and swahili.email is not None
+            else {},
         )
     ]
 
@@ -230,15 +291,18 @@ async def _signal_published(conn: Connection, platform: Platform, event: Event) 
     followers = await feed_subscribers(conn, mentor_id)
     if not followers:
         return []
-    mentor = (await display_names(conn, platform.settings, [mentor_id])).get(mentor_id, "a mentor")
+    named = (await display_names(conn, platform.settings, [mentor_id])).get(mentor_id)
     side = signal.side.upper()
+    # A mentor without a name on file is "a mentor", in the reader's language.
+    unnamed = {SWAHILI: {"mentor": "Mshauri"}} if named is None else {}
     return [
         Notice(
             user_id=follower,
             kind="signal_published",
             dedupe_key=f"signal_published:{signal.signal_id}",
-            values={"symbol": signal.symbol, "side": side, "mentor": mentor},
+            values={"symbol": signal.symbol, "side": side, "mentor": named or "A mentor"},
             link=f"/signals?mentor={mentor_id}",
+            translations=unnamed,
         )
         for follower in followers
     ]
@@ -249,12 +313,16 @@ def _post_created(event: Event) -> list[Notice]:
     (once: a reply that also mentions them is a mention)."""
     post = msgspec.convert(event.payload, PostCreated)
     link = f"/community/t/{post.topic_id}#post-{post.seq}"
-    values = {"author": post.author_handle, "title": post.topic_title}
+    author, title = post.author_handle, post.topic_title
     mentioned = [uuid.UUID(u) for u in post.mentioned_ids]
-    notices = [_notice(event, u, "community_mention", link, **values) for u in mentioned]
+    notices = [
+        _notice(event, u, "community_mention", link, author=author, title=title) for u in mentioned
+    ]
     topic_author = uuid.UUID(post.topic_author_id)
     if post.seq > 1 and topic_author != uuid.UUID(post.author_id) and topic_author not in mentioned:
-        notices.append(_notice(event, topic_author, "community_reply", link, **values))
+        notices.append(
+            _notice(event, topic_author, "community_reply", link, author=author, title=title)
+        )
     return notices
 
 
@@ -267,6 +335,16 @@ _MODERATION_HEADLINES = {
     "warned": "A moderator warned you about your post in \u201c{title}\u201d",
     "suspended": "You are suspended from posting until {until}",
 }
+MODERATION_HEADLINES_SW = {
+    "held": "Chapisho lako katika \u201c{title}\u201d limesimamishwa ili likaguliwe",
+    "hidden": "Chapisho lako katika \u201c{title}\u201d limefichwa ili likaguliwe",
+    "approved": "Chapisho lako katika \u201c{title}\u201d limechapishwa",
+    "edited": "Msimamizi amehariri na kuchapisha chapisho lako katika \u201c{title}\u201d",
+    "deleted": "Msimamizi amefuta chapisho lako katika \u201c{title}\u201d",
+    "warned": "Msimamizi amekuonya kuhusu chapisho lako katika \u201c{title}\u201d",
+    "suspended": "Umezuiwa kuchapisha hadi {until}",
+}
+_REVIEWED = ("Your post was reviewed", "Chapisho lako limekaguliwa")
 
 
 def _post_moderated(event: Event) -> list[Notice]:
@@ -274,15 +352,23 @@ def _post_moderated(event: Event) -> list[Notice]:
     the topic, once)."""
     moderated = msgspec.convert(event.payload, PostModerated)
     until = datetime.fromisoformat(moderated.until) if moderated.until else None
-    headline = _MODERATION_HEADLINES.get(moderated.action, "Your post was reviewed").format(
-        title=moderated.topic_title, until=_when(until) if until else ""
+    headline = _MODERATION_HEADLINES.get(moderated.action, _REVIEWED[0]).format(
+        title=moderated.topic_title, until=format_datetime(until, "en") if until else ""
     )
+    headline_sw = MODERATION_HEADLINES_SW.get(moderated.action, _REVIEWED[1]).format(
+        title=moderated.topic_title, until=format_datetime(until, SWAHILI) if until else ""
+    )
+    # The screen's reasons come in Swahili too; a moderator's own words stay as written.
+    sw = {"headline": headline_sw}
+    if moderated.reason_sw:
+        sw["reason"] = moderated.reason_sw
     return [
         _notice(
             event,
             uuid.UUID(moderated.author_id),
             "community_moderation",
             f"/community/t/{moderated.topic_id}#post-{moderated.seq}",
+            sw=sw,
             headline=headline,
             reason=moderated.reason,
         )

@@ -8,8 +8,9 @@ over HTTP (`ROUTES`), `consumers.py` takes other domains' events and `notificati
 says what an award tells its member.
 
 Other code uses points through what this module exports: the consumers the workers list
-(with the topics they take), what an award tells its member (`award_message`, with the
-e-mail templates), the scheduled jobs, the
+(with the topics they take), what an award tells its member (`award_message`, in English
+or Swahili, with the e-mail templates of each and `award_email` to find one by name), the
+scheduled jobs, the
 demo seed, the click tokens marketing e-mails carry (issued, and a followed link recorded; scanners
 told apart by `is_automated_agent`), and what a buyer's
 points would be worth as a discount code (`points_for_discount`, for a checkout quote).
@@ -33,7 +34,13 @@ from dracarys.points.events import (
     TierChanged,
 )
 from dracarys.points.expiry.service import expire_points, refresh_tiers
-from dracarys.points.notifications import EMAIL_TEMPLATES, AwardMessage, award_message
+from dracarys.points.notifications import (
+    EMAIL_TEMPLATES,
+    SWAHILI_EMAIL_TEMPLATES,
+    AwardMessage,
+    award_email,
+    award_message,
+)
 from dracarys.points.redemption.models import PointsForDiscount
 from dracarys.points.redemption.service import points_for_discount, release_held_redemptions
 from dracarys.points.reports.service import reconcile
@@ -43,6 +50,7 @@ __all__ = [
     "EMAIL_TEMPLATES",
     "POINTS_AWARDED",
     "POINTS_REDEEMED_FOR_CREDIT",
+    "SWAHILI_EMAIL_TEMPLATES",
     "TIER_CHANGED",
     "AwardMessage",
     "PointsAwarded",
@@ -50,6 +58,7 @@ __all__ = [
     "PointsRedeemedForCredit",
     "TierChanged",
     "apply_events",
+    "award_email",
     "award_message",
     "count_awards",
     "expire_points",

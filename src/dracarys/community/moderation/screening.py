@@ -11,12 +11,14 @@ decides) when it:
 - carries links while its author is still at the new trust level;
 - repeats, word for word, what its author posted in another space in the last day;
 - comes in a burst (more than `BURST_POSTS` in `BURST_WINDOW`).
-The first reason found is recorded and shown to the author."""
+The first reason found is recorded and shown to the author, in English or Swahili as
+their profile says (`HoldReason`; the moderation log keeps the English)."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -33,38 +35,57 @@ SAME_TEXT_WINDOW = timedelta(days=1)
 BURST_WINDOW = timedelta(minutes=2)
 BURST_POSTS = 5
 
+
+@dataclass(frozen=True, slots=True)
+class HoldReason:
+    """Why a post waits for review, in English (`text`, also what the log keeps) and in
+    Swahili (`text_sw`)."""
+
+    text: str
+    text_sw: str
+
+
+_GUARANTEED = ("it promises guaranteed returns", "linaahidi faida iliyohakikishwa")
+
 # Promises of returns and personal calls to trade. Case-insensitive; deliberately narrow
-# (a discussion of "guaranteed stops" or of someone's losses passes).
-_RETURN_PROMISES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+# (a discussion of "guaranteed stops" or of someone's losses passes). Each with why, in
+# English and in Swahili.
+_RETURN_PROMISES: tuple[tuple[re.Pattern[str], tuple[str, str]], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), why)
     for pattern, why in (
         (
             r"\bguarantee[ds]?\b[^.!?\n]{0,40}\b(returns?|profits?|gains?|income|payouts?|"
             r"\d+(\.\d+)?\s*%)",
-            "it promises guaranteed returns",
+            _GUARANTEED,
         ),
         (
             r"\b(returns?|profits?|gains?|income)\b[^.!?\n]{0,25}\bguaranteed\b",
-            "it promises guaranteed returns",
+            _GUARANTEED,
         ),
         (
             r"\b\d+(\.\d+)?\s*%\s*(a|an|per|every|each)\s+(day|week|month|year)\b",
-            "it promises a fixed rate of return",
+            ("it promises a fixed rate of return", "linaahidi kiwango maalum cha faida"),
         ),
         (
             r"\b(can'?t|cannot|can not|won'?t|never)\s+lose\b|\brisk[- ]free\s+"
             r"(returns?|profits?|gains?|trades?|money)\b|\bno[- ]risk\s+(returns?|profits?|gains?|"
             r"trades?|investments?)\b",
-            "it claims a trade cannot lose",
+            (
+                "it claims a trade cannot lose",
+                "linadai kwamba biashara haiwezi kupata hasara",
+            ),
         ),
         (
             r"\b(double|triple)\s+your\s+(money|account|capital)\b",
-            "it promises to multiply your money",
+            ("it promises to multiply your money", "linaahidi kuzidisha pesa zako"),
         ),
         (
             r"\b(buy|sell|short|load up on)\s+\$?[a-z0-9./-]{1,12}\s+(right\s+)?"
             r"(now|today|immediately)\b",
-            "it tells readers to trade now (personal investment advice)",
+            (
+                "it tells readers to trade now (personal investment advice)",
+                "linawaambia wasomaji wafanye biashara sasa (ushauri binafsi wa uwekezaji)",
+            ),
         ),
     )
 )
@@ -75,29 +96,35 @@ def _profanity() -> Filter:
     return Filter()
 
 
-def return_promise(source: str) -> str | None:
+def return_promise(source: str) -> HoldReason | None:
     """Why the text reads as a promise of returns or personal investment advice, quoting
     it; None when it does not."""
-    for pattern, why in _RETURN_PROMISES:
+    for pattern, (why, why_sw) in _RETURN_PROMISES:
         match = pattern.search(source)
         if match:
-            return (
-                f"Held for review: {why} (\u201c{match.group(0).strip()}\u201d). Posts may "
-                "not promise returns or give personal investment advice; a reviewer "
-                "decides whether it can be published."
+            quoted = f"\u201c{match.group(0).strip()}\u201d"
+            return HoldReason(
+                f"Held for review: {why} ({quoted}). Posts may not promise returns or give "
+                "personal investment advice; a reviewer decides whether it can be published.",
+                f"Limesimamishwa ili likaguliwe: {why_sw} ({quoted}). Machapisho hayaruhusiwi "
+                "kuahidi faida wala kutoa ushauri binafsi wa uwekezaji; mkaguzi ataamua kama "
+                "linaweza kuchapishwa.",
             )
     return None
 
 
-def strong_language(source: str) -> str | None:
+def strong_language(source: str) -> HoldReason | None:
     if _profanity().is_profane(source):
-        return "Held for review: it uses language the community guidelines do not allow."
+        return HoldReason(
+            "Held for review: it uses language the community guidelines do not allow.",
+            "Limesimamishwa ili likaguliwe: linatumia lugha ambayo miongozo ya jumuiya hairuhusu.",
+        )
     return None
 
 
 async def screen_post(
     conn: Connection, *, author: Profile, space_id: uuid.UUID, source: str, now: datetime
-) -> str | None:
+) -> HoldReason | None:
     """Why the post must wait for review, or None to publish it."""
     found = return_promise(source) or strong_language(source)
     if found:
@@ -105,25 +132,41 @@ async def screen_post(
     hosts = link_hosts(source)
     blocked = await store.blocked_among(conn, hosts)
     if blocked:
-        return f"Held for review: it links to {', '.join(blocked)}, a blocked site."
+        sites = ", ".join(blocked)
+        return HoldReason(
+            f"Held for review: it links to {sites}, a blocked site.",
+            f"Limesimamishwa ili likaguliwe: lina kiungo cha {sites}, tovuti iliyozuiwa.",
+        )
     if hosts and author.trust_level is TrustLevel.NEW:
-        return (
+        return HoldReason(
             "Held for review: links from members at the new trust level are checked by a "
-            "moderator before they are shown."
+            "moderator before they are shown.",
+            "Limesimamishwa ili likaguliwe: viungo kutoka kwa wanachama wa kiwango kipya cha "
+            "uaminifu hukaguliwa na msimamizi kabla ya kuonyeshwa.",
         )
     if await store.same_text_elsewhere(
         conn, author.user_id, source, space_id, now - SAME_TEXT_WINDOW
     ):
-        return "Held for review: the same text was posted in another space today."
+        return HoldReason(
+            "Held for review: the same text was posted in another space today.",
+            "Limesimamishwa ili likaguliwe: maandishi hayo hayo yamechapishwa katika sehemu "
+            "nyingine leo.",
+        )
     if await store.posts_since(conn, author.user_id, now - BURST_WINDOW) > BURST_POSTS:
-        return f"Held for review: more than {BURST_POSTS} posts in two minutes."
+        return HoldReason(
+            f"Held for review: more than {BURST_POSTS} posts in two minutes.",
+            f"Limesimamishwa ili likaguliwe: zaidi ya machapisho {BURST_POSTS} ndani ya "
+            "dakika mbili.",
+        )
     return None
 
 
-async def hold_post(conn: Connection, post_id: uuid.UUID, reason: str, now: datetime) -> None:
+async def hold_post(
+    conn: Connection, post_id: uuid.UUID, reason: HoldReason, now: datetime
+) -> None:
     """Hold a post the screen stopped: out of view, in the queue, the reason logged."""
-    await store.hold_post(conn, post_id, "held", reason)
-    await store.log_action(conn, post_id, None, ModerationAction.HELD, reason, now)
+    await store.hold_post(conn, post_id, "held", reason.text)
+    await store.log_action(conn, post_id, None, ModerationAction.HELD, reason.text, now)
 
 
 async def ensure_not_suspended(conn: Connection, user_id: uuid.UUID, now: datetime) -> None:

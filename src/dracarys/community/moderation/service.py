@@ -40,6 +40,7 @@ from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 
 _DOMAIN = re.compile(DOMAIN_PATTERN)
+FLAGGED_SW = "Limefichwa ili likaguliwe: wanachama wameliripoti kuwa linakiuka miongozo ya jumuiya."
 _AUDIT_ACTIONS = {
     Decision.APPROVE: "community.post_approved",
     Decision.EDIT: "community.post_edited",
@@ -50,8 +51,15 @@ _AUDIT_ACTIONS = {
 
 
 async def _tell_author(
-    conn: Connection, post: QueuedPost, action: ModerationAction, reason: str, until: str | None
+    conn: Connection,
+    post: QueuedPost,
+    action: ModerationAction,
+    reason: str,
+    until: str | None,
+    reason_sw: str | None = None,
 ) -> None:
+    """`reason_sw`: the reason in Swahili when the platform wrote it; a moderator's words
+    go as they wrote them."""
     await emit_event(
         conn,
         PostModerated(
@@ -63,6 +71,7 @@ async def _tell_author(
             action=action.value,
             reason=reason,
             until=until,
+            reason_sw=reason_sw,
         ),
     )
 
@@ -237,7 +246,9 @@ async def flag(
             reason = "Hidden for review: members flagged it as breaking the community guidelines."
             await store.hold_post(conn, post.id, "hidden", reason)
             await store.log_action(conn, post.id, None, ModerationAction.HIDDEN, reason, now)
-            await _tell_author(conn, queued, ModerationAction.HIDDEN, reason, None)
+            await _tell_author(
+                conn, queued, ModerationAction.HIDDEN, reason, None, reason_sw=FLAGGED_SW
+            )
         return FlagView(post_id=post.id, weight=weight, flag_weight=total, hidden=hidden)
 
 

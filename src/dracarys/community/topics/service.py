@@ -113,7 +113,8 @@ async def _write_post(
                 author_id=str(author.user_id),
                 topic_title=topic.title,
                 action="held",
-                reason=held,
+                reason=held.text,
+                reason_sw=held.text_sw,
             ),
         )
         found = await store.post(conn, post.id)

@@ -19,8 +19,8 @@ from dracarys.identity.accounts import language_of
 from dracarys.identity.audit.service import record_audit
 from dracarys.identity.kyc import store as kyc_store
 from dracarys.identity.kyc.models import KycDocumentRecord
-from dracarys.identity.kyc.tiers import DOCUMENT_KINDS
-from dracarys.identity.mail import DOCUMENT_NAMES_SW, KYC_APPROVED, KYC_REJECTED, in_language
+from dracarys.identity.kyc.tiers import document_name
+from dracarys.identity.mail import KYC_APPROVED, KYC_REJECTED, in_language
 from dracarys.identity.models import DocType
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.messaging import queue_email
@@ -82,19 +82,15 @@ async def record_decision(
     assert user is not None
     contact = personal_data_cipher(platform.settings).open_contact(user)
     language = await language_of(conn, user_id)
-    document_name = (
-        DOCUMENT_NAMES_SW[document.doc_type]
-        if language == "sw"
-        else DOCUMENT_KINDS[DocType(document.doc_type)].name
-    )
+    named = document_name(document.doc_type, language)
     if approve:
         template = KYC_APPROVED
-        context = {"name": contact.name, "document": document_name, "level": level}
+        context = {"name": contact.name, "document": named, "level": level}
     else:
         template = KYC_REJECTED
         context = {
             "name": contact.name,
-            "document": document_name,
+            "document": named,
             "reason": reason,
             "link": f"{platform.settings.public_url}/kyc",
         }

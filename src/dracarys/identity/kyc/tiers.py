@@ -41,6 +41,7 @@ class DocumentKind:
     title: str
     name: str  # inside a sentence ("your government ID was approved")
     hint: str
+    name_sw: str  # the same, for readers of Swahili ("kitambulisho cha serikali")
 
 
 DOCUMENT_KINDS: dict[DocType, DocumentKind] = {
@@ -51,6 +52,7 @@ DOCUMENT_KINDS: dict[DocType, DocumentKind] = {
         "government ID",
         "A passport, national ID card or driving licence: a photo or scan with every "
         "corner visible and the text readable.",
+        "kitambulisho cha serikali",
     ),
     DocType.PROOF_OF_ADDRESS: DocumentKind(
         DocType.PROOF_OF_ADDRESS,
@@ -59,8 +61,19 @@ DOCUMENT_KINDS: dict[DocType, DocumentKind] = {
         "proof of address",
         "A recent utility bill, bank statement or tenancy agreement showing your name "
         "and home address.",
+        "uthibitisho wa anwani",
     ),
 }
+
+
+def document_name(doc_type: str, language: str) -> str:
+    """What a KYC document is called inside a sentence, in the reader's language (the
+    KYC e-mails and the notification of a rejected document say it)."""
+    kind = next((k for t, k in DOCUMENT_KINDS.items() if t.value == doc_type), None)
+    if kind is None:
+        return doc_type.replace("_", " ")
+    return kind.name_sw if language == "sw" else kind.name
+
 
 _TIER_TEXT = {
     1: (

@@ -13,9 +13,17 @@ import asyncpg
 import structlog
 
 from dracarys.curriculum import cohort_members, cohort_of, is_cohort_member, link_lesson_recording
+from dracarys.dates import format_datetime
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser, Role, contact_of, display_names, timezone_of
+from dracarys.identity import (
+    CurrentUser,
+    Role,
+    contact_of,
+    display_names,
+    language_of,
+    timezone_of,
+)
 from dracarys.mentorship import events
 from dracarys.mentorship.availability import resolve_timezone
 from dracarys.mentorship.schedules.models import SessionKind
@@ -59,6 +67,21 @@ SESSION_REMINDER_TEMPLATE = EmailTemplate(
     text='Your Dracarys session "$title" starts $lead, at $starts_at.\n'
     "Open the session page to join the video room when it opens.",
 )
+# The reminder in each language of a profile (issue 20 item 8): the Swahili keeps the
+# English name and placeholders; `lead` and `starts_at` are filled in the same language.
+SESSION_REMINDER_TEMPLATES = {
+    "en": SESSION_REMINDER_TEMPLATE,
+    "sw": EmailTemplate(
+        name="mentorship.session_reminder",
+        subject="Kikumbusho: $title kinaanza $lead",
+        text='Kipindi chako cha Dracarys "$title" kinaanza $lead, yaani $starts_at.\n'
+        "Fungua ukurasa wa kipindi ili ujiunge na chumba cha video kitakapofunguliwa.",
+    ),
+}
+REMINDER_LEAD_WORDS = {
+    "en": {"24h": "in 24 hours", "1h": "in 1 hour"},
+    "sw": {"24h": "baada ya saa 24", "1h": "baada ya saa 1"},
+}
 
 
 # ---- views ----------------------------------------------------------------------------
@@ -420,15 +443,16 @@ async def _remind(
                 continue
             contact = await contact_of(conn, platform.settings, user_id)
             assert contact is not None  # participants are users (foreign keys)
+            language = "sw" if await language_of(conn, user_id) == "sw" else "en"
             await queue_email(
                 conn,
                 platform.settings,
                 to=contact.email,
-                template=SESSION_REMINDER_TEMPLATE,
+                template=SESSION_REMINDER_TEMPLATES[language],
                 context={
                     "title": session.title,
-                    "lead": "in 24 hours" if lead == "24h" else "in 1 hour",
-                    "starts_at": session.starts_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    "lead": REMINDER_LEAD_WORDS[language][lead],
+                    "starts_at": format_datetime(session.starts_at, language),
                 },
                 now=now,
                 user_id=user_id,

@@ -26,7 +26,7 @@ from dracarys.notifications.templates.service import TextBook, text_book
 from dracarys.notifications.templates.swahili import DIGEST_SUBJECT, DIGEST_TEXT
 from dracarys.notifications.workflows import WORKFLOWS, Channel, Priority, Workflow
 from dracarys.platform import Platform
-from dracarys.points import EMAIL_TEMPLATES as AWARD_EMAIL_TEMPLATES
+from dracarys.points import award_email
 
 log = structlog.get_logger("dracarys.notifications")
 
@@ -211,7 +211,7 @@ async def _plan_pushes(
 def _template_named(name: str, book: TextBook, language: str) -> EmailTemplate | SmsTemplate | None:
     """A held delivery's template by its stored name: a workflow's, as delivered now (an
     admin may have saved a new version meanwhile) in the person's language; or one a
-    notice brought itself (points' award e-mails)."""
+    notice brought itself (points' award e-mails, in the person's language too)."""
     channel, _, template = name.partition(":")
     kind = template.removeprefix("notify.")
     workflow = WORKFLOWS.get(kind)
@@ -219,7 +219,7 @@ def _template_named(name: str, book: TextBook, language: str) -> EmailTemplate |
         return book.email(kind, language)
     if workflow is not None and channel == Channel.SMS and workflow.sms is not None:
         return book.sms(kind, language)
-    return {f"email:{t.name}": t for t in AWARD_EMAIL_TEMPLATES.values()}.get(name)
+    return award_email(template, language) if channel == Channel.EMAIL else None
 
 
 async def release_deferred(platform: Platform) -> int:

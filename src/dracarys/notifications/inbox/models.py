@@ -26,6 +26,21 @@ class Notice:
     # The e-mail for this notice when its workflow has none of its own (points' awards).
     email: EmailTemplate | None = None
     email_values: dict[str, str] = field(default_factory=dict)
+    # The values that read differently in another language (language → those values):
+    # dates, and the words a consumer chooses. Amounts, names and what people wrote
+    # (titles, a moderator's reason) are the same in every language.
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The notice's own e-mail written in another language (language → template).
+    email_translations: dict[str, EmailTemplate] = field(default_factory=dict)
+
+    def values_in(self, language: str) -> dict[str, str]:
+        return {**self.values, **self.translations.get(language, {})}
+
+    def email_in(self, language: str) -> EmailTemplate | None:
+        return self.email_translations.get(language, self.email)
+
+    def email_values_in(self, language: str) -> dict[str, str]:
+        return {**(self.email_values or self.values), **self.translations.get(language, {})}
 
 
 class NewNotification(msgspec.Struct, frozen=True, kw_only=True):

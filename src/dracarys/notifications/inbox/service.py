@@ -55,7 +55,7 @@ async def deliver_notices(
             continue
         by_key[(notice.user_id, notice.dedupe_key)] = notice
         person = recipients[notice.user_id]
-        title, body = book.in_app(notice.kind, person.language, notice.values)
+        title, body = book.in_app(notice.kind, person.language, notice.values_in(person.language))
         rows.append(
             NewNotification(
                 id=uuid.uuid4(),
@@ -69,7 +69,7 @@ async def deliver_notices(
                 dedupe_key=notice.dedupe_key,
                 in_app=person.wants(workflow, Channel.IN_APP),
                 digest=workflow.priority is Priority.LOW
-                and (workflow.email or notice.email) is not None
+                and (workflow.email or notice.email_in(person.language)) is not None
                 and person.wants(workflow, Channel.EMAIL),
             )
         )
@@ -103,10 +103,10 @@ async def deliver_notices(
                 user_id=notification.user_id,
                 workflow=workflow,
                 email=(book.email(notice.kind, language) if workflow.email else None)
-                or notice.email,
+                or notice.email_in(language),
                 sms=book.sms(notice.kind, language) if workflow.sms else None,
-                email_values=notice.email_values or notice.values,
-                sms_values=notice.values,
+                email_values=notice.email_values_in(language),
+                sms_values=notice.values_in(language),
             )
         )
     await plan_deliveries(conn, platform, outgoing, recipients, now)

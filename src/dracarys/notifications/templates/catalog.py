@@ -1,7 +1,8 @@
 """What each notification's texts may say: the (kind, channel, language) texts there are,
 the code's own text of each (version 0: English from `workflows.py`, Swahili from
 `swahili.py`), the `$variables` each kind provides, those every version must keep, and
-the sample values previews are filled with. `check_text` holds an admin's text to them."""
+the sample values previews are filled with, in each language as the consumers make them
+(`SAMPLES`, `SAMPLES_SW`). `check_text` holds an admin's text to them."""
 
 from __future__ import annotations
 
@@ -44,20 +45,20 @@ REQUIRED: dict[str, frozenset[str]] = {
 
 # Sample values per kind, shaped as the consumers make them, for previews.
 SAMPLES: dict[str, dict[str, str]] = {
-    "session_booked": {"starts_at": "Mon 07 Dec 2026, 14:00 UTC"},
-    "session_cancelled": {"session_day": "07 Dec 2026", "who": "your mentor"},
+    "session_booked": {"starts_at": "Monday, 7 December 2026, 14:00 UTC"},
+    "session_cancelled": {"session_day": "Monday, 7 December 2026", "who": "your mentor"},
     "session_reminder": {
         "lead": "1 hour",
         "title": "Reading the order book",
-        "starts_at": "Mon 07 Dec 2026, 14:00 UTC",
+        "starts_at": "Monday, 7 December 2026, 14:00 UTC",
     },
     "payment_receipt": {"amount": "KES 2,500.00", "purpose": "session", "reference": "S-1042"},
     "package_refunded": {"reason": "expired", "unused": "2", "amount": "KES 5,000.00"},
     "payout_sent": {"amount": "KES 12,000.00", "method": "mpesa"},
     "payout_failed": {"amount": "KES 12,000.00", "reason": "account closed"},
-    "payment_failed": {"amount": "KES 1,500.00", "period": "period 2026-12"},
+    "payment_failed": {"amount": "KES 1,500.00", "period": "period 3"},
     "kyc_approved": {"level": "2"},
-    "kyc_rejected": {"doc_type": "national id", "reason": "the photo is blurred"},
+    "kyc_rejected": {"doc_type": "government ID", "reason": "the photo is blurred"},
     "points_awarded": {
         "title": "+20 points: lesson completed",
         "body": "You finished \u201cRisk 101\u201d. Your balance is 120 points.",
@@ -74,6 +75,33 @@ SAMPLES: dict[str, dict[str, str]] = {
         "headline": "Your post is waiting for a moderator",
         "reason": "It reads as a promise of returns, which members may not make.",
     },
+}
+
+
+# The values that read differently for a Swahili reader, as the consumers give them
+# (`Notice.translations`); the rest of `SAMPLES` (amounts, names, titles) is the same.
+SAMPLES_SW: dict[str, dict[str, str]] = {
+    "session_booked": {"starts_at": "Jumatatu, 7 Desemba 2026, 14:00 UTC"},
+    "session_cancelled": {"session_day": "Jumatatu, 7 Desemba 2026", "who": "mshauri wako"},
+    "session_reminder": {"lead": "saa 1", "starts_at": "Jumatatu, 7 Desemba 2026, 14:00 UTC"},
+    "payment_receipt": {"purpose": "kipindi chako"},
+    "package_refunded": {"reason": "muda wake umeisha"},
+    "payment_failed": {"period": "awamu ya 3"},
+    "kyc_rejected": {"doc_type": "kitambulisho cha serikali", "reason": "picha haionekani vizuri"},
+    "points_awarded": {
+        "title": "Hongera — pointi 20",
+        "body": "Hongera — pointi 20 kwa kumaliza \u201cRisk 101\u201d. Salio lako: 120.",
+    },
+    "community_moderation": {
+        "headline": "Chapisho lako katika \u201cHow wide should my stop be?\u201d "
+        "limesimamishwa ili likaguliwe",
+        "reason": "Limesimamishwa ili likaguliwe: linaahidi faida iliyohakikishwa "
+        "(\u201cguaranteed 30% a month\u201d).",
+    },
+}
+SAMPLES_BY_LANGUAGE: dict[str, dict[str, dict[str, str]]] = {
+    ENGLISH: {},
+    SWAHILI_LANGUAGE: SAMPLES_SW,
 }
 
 
@@ -196,5 +224,7 @@ def check_text(kind: str, channel: str, subject: str | None, body: str) -> list[
     return problems
 
 
-def sample_values(kind: str, base_url: str) -> dict[str, str]:
-    return {**SAMPLES.get(kind, {}), BASE_URL: base_url}
+def sample_values(kind: str, base_url: str, language: str = ENGLISH) -> dict[str, str]:
+    """What a preview fills a text of `language` with."""
+    in_language = SAMPLES_BY_LANGUAGE.get(language, {}).get(kind, {})
+    return {**SAMPLES.get(kind, {}), **in_language, BASE_URL: base_url}

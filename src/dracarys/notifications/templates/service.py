@@ -174,7 +174,7 @@ async def _detail(
         body=text.body,
         variables=sorted(variables_of(kind, channel)),
         required=sorted(required_of(kind, channel)),
-        sample=sample_values(kind, platform.settings.public_url),
+        sample=sample_values(kind, platform.settings.public_url, language),
         versions=history,
     )
 
@@ -288,7 +288,7 @@ def preview_template(
 ) -> Preview:
     """The text filled with the kind's sample values, and what saving it would refuse."""
     _known(kind, channel, language)
-    values = sample_values(kind, platform.settings.public_url)
+    values = sample_values(kind, platform.settings.public_url, language)
     return Preview(
         subject=None
         if channel == Channel.SMS

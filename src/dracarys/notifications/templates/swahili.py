@@ -1,7 +1,10 @@
 """The Swahili texts of every notification (Kenyan usage), as data beside the English ones
 in `workflows.py`: one entry per (kind, channel) the workflow sends, with the same
 `$placeholders` as its English text (a test holds them to that). The values filled in
-come from the events (amounts, dates, names) and are not translated here.
+come from the events: the consumers give those in words in Swahili too (dates, what a
+payment was for; `Notice.translations`), and amounts, names and titles stay as they are.
+`payment_receipt`'s `$purpose` carries its own possessive ("kipindi chako"), which
+agrees with the noun.
 
 An entry is (subject, body): the in-app title and body, the e-mail subject and text
 (the footer included, as the English `_email` adds it), or (None, text) for an SMS."""
@@ -40,12 +43,12 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
     # ---- payments ----------------------------------------------------------------------
     ("payment_receipt", "in_app"): (
         "Malipo yamepokelewa: $amount",
-        "Tumepokea $amount kwa ajili ya $purpose yako ($reference). Risiti zako ziko "
+        "Tumepokea $amount kwa ajili ya $purpose ($reference). Risiti zako ziko "
         "kwenye ukurasa wa pochi.",
     ),
     ("payment_receipt", "email"): _email(
         "Malipo yamepokelewa: $amount",
-        "Tumepokea $amount kwa ajili ya $purpose yako ($reference). Risiti zako ziko "
+        "Tumepokea $amount kwa ajili ya $purpose ($reference). Risiti zako ziko "
         "kwenye ukurasa wa pochi.",
     ),
     ("package_refunded", "in_app"): (
@@ -105,7 +108,7 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
     ),
     ("kyc_rejected", "in_app"): (
         "Hati ya utambulisho imekataliwa",
-        "$doc_type yako haikukubaliwa: $reason. Unaweza kupakia nyingine mpya.",
+        "Hati yako ($doc_type) haikukubaliwa: $reason. Unaweza kupakia nyingine mpya.",
     ),
     ("kyc_rejected", "sms"): (
         None,

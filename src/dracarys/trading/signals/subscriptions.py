@@ -17,7 +17,14 @@ from typing import Any
 
 from dracarys.db import Connection, transaction, xact_lock
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser, Role, account_of, contacts_of, display_names
+from dracarys.identity import (
+    CurrentUser,
+    Role,
+    account_of,
+    contacts_of,
+    display_names,
+    language_of,
+)
 from dracarys.messaging import EmailTemplate, queue_email
 from dracarys.money import format_money
 from dracarys.offers import Offer, RefundPolicy
@@ -56,6 +63,16 @@ PAST_DUE_TEMPLATE = EmailTemplate(
     "($amount).\nTop up your wallet within 7 days: the subscription resumes "
     "at the next renewal attempt (every 15 minutes); after that it ends.",
 )
+# The same notice for subscribers who read Swahili (issue 20 item 8): same name and
+# placeholders.
+PAST_DUE_TEMPLATE_SW = EmailTemplate(
+    name="trading.subscription_past_due",
+    subject="Usajili wako wa ishara za $mentor umesitishwa",
+    text="Pochi yako haikuweza kulipia siku 30 zijazo za ishara za $mentor ($amount).\n"
+    "Ongeza pesa kwenye pochi yako ndani ya siku 7: usajili utaendelea katika jaribio "
+    "lijalo la kuulipia (kila dakika 15); baada ya hapo utaisha.",
+)
+PAST_DUE_TEMPLATES = {"en": PAST_DUE_TEMPLATE, "sw": PAST_DUE_TEMPLATE_SW}
 EMAIL_TEMPLATES = {PAST_DUE_TEMPLATE.name: PAST_DUE_TEMPLATE}
 
 
@@ -434,11 +451,12 @@ async def _tell_past_due(
     mentor = contacts.get(sub.mentor_id)
     if contact is None or mentor is None:
         return
+    language = await language_of(conn, sub.subscriber_id)
     await queue_email(
         conn,
         platform.settings,
         to=contact.email,
-        template=PAST_DUE_TEMPLATE,
+        template=PAST_DUE_TEMPLATES.get(language, PAST_DUE_TEMPLATE),
         context={
             "mentor": mentor.name,
             "amount": format_money(sub.monthly_price_minor, sub.currency),
