@@ -11,8 +11,12 @@ a signal), the demo seeder, the e-mail templates it
 sends, the monthly close of members' paper months, and the events it writes. For sharing:
 a signal once closed (`closed_signal`, without its prices) and a mentor's track record
 (`track_record`). For market data and backtests: the instruments registry's refusal of an
-unknown symbol (`require_instrument`)."""
+unknown symbol (`require_instrument`). For the workers: the `trading.broker_send` consumer
+(`send_routed_order`) and the loop bringing routed orders' fills back
+(`follow_broker_fills`)."""
 
+from dracarys.trading.brokers.events import BROKER_ORDER_ROUTED, BrokerOrderRouted
+from dracarys.trading.brokers.service import follow_broker_fills, send_routed_order
 from dracarys.trading.demo import seed_trading_demo
 from dracarys.trading.events import (
     PAPER_MONTH_CLOSED,
@@ -56,6 +60,7 @@ from dracarys.trading.signals.subscriptions import (
 )
 
 __all__ = [
+    "BROKER_ORDER_ROUTED",
     "DEMO_DATA",
     "EMAIL_TEMPLATES",
     "PAPER_MONTH_CLOSED",
@@ -66,6 +71,7 @@ __all__ = [
     "SUBSCRIPTION_PAST_DUE",
     "SUBSCRIPTION_RENEWED",
     "SUBSCRIPTION_STARTED",
+    "BrokerOrderRouted",
     "ClosedSignal",
     "Instrument",
     "PaperMonthClosed",
@@ -83,6 +89,7 @@ __all__ = [
     "closed_signal",
     "feed_offer",
     "feed_subscribers",
+    "follow_broker_fills",
     "market_feeds",
     "may_watch_signals",
     "mirror_signal",
@@ -92,5 +99,6 @@ __all__ = [
     "renew_due_subscriptions",
     "require_instrument",
     "seed_trading_demo",
+    "send_routed_order",
     "track_record",
 ]

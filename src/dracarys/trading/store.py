@@ -14,6 +14,7 @@ import asyncpg
 from dracarys.db import Connection, record, record_or_none, records
 from dracarys.trading.models import (
     OPEN_STATUSES,
+    PENDING_STATUSES,
     Acknowledgement,
     Disclaimer,
     EquityCurve,
@@ -285,14 +286,15 @@ async def orders_of_signal(
 
 
 async def open_order_exposure(conn: Connection, portfolio_id: uuid.UUID, symbol: str) -> float:
-    """Signed quantity still to fill on open entry orders (bracket legs only reduce)."""
+    """Signed quantity still to fill on open entry orders, those routed to a broker
+    included (bracket legs only reduce)."""
     value = await conn.fetchval(
         """SELECT coalesce(sum(CASE side WHEN 'buy' THEN 1 ELSE -1 END * (qty - filled_qty)), 0)
            FROM paper_orders WHERE portfolio_id = $1 AND symbol = $2 AND role = 'entry'
              AND status = ANY($3::text[])""",
         portfolio_id,
         symbol,
-        list(OPEN_STATUSES),
+        list(PENDING_STATUSES),
     )
     return float(value or 0)
 

@@ -7,7 +7,8 @@ JSON of the signal)`, the time set by the server), never changed: a correction i
 signal naming the one it corrects, which stops the original on the signal book. Every
 signal is paper-traded on the mentor's own signal book under the `realistic` preset;
 how each one ended (`signal_outcomes`) is the track record. Subscribers who mirror get a
-scaled copy in their chosen portfolio, placed by the `trading.mirror` outbox consumer;
+scaled copy in their chosen portfolio, placed by the `trading.mirror` outbox consumer
+(or, opted in at KYC level 2, routed to their own broker: `trading.brokers`);
 a copy below the instrument's minimum size is skipped with the reason recorded."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dracarys.money import to_minor
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
+from dracarys.trading.brokers.routing import route_order, routing_link
 from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.models import (
     BracketLegs,
@@ -362,11 +364,13 @@ async def append_signal(
     return signal, changed
 
 
-def _order_for(signal: Signal, qty: float) -> OrderInput:
+def _order_for(signal: Signal, qty: float, *, bracket: bool = True) -> OrderInput:
+    """The signal as an order of `qty`; `bracket` False leaves its stop-loss and
+    take-profit off (a copy routed to a broker carries the entry only)."""
     kind = OrderKind(signal.order_type)
-    bracket = (
+    legs = (
         BracketLegs(stop_loss=signal.stop_loss, take_profit=signal.take_profit)
-        if signal.stop_loss is not None or signal.take_profit is not None
+        if bracket and (signal.stop_loss is not None or signal.take_profit is not None)
         else None
     )
     return OrderInput(
@@ -377,7 +381,7 @@ def _order_for(signal: Signal, qty: float) -> OrderInput:
         limit_price=signal.entry_price if kind is OrderKind.LIMIT else None,
         stop_price=signal.entry_price if kind is OrderKind.STOP else None,
         tif=TimeInForce.GTC,
-        bracket=bracket,
+        bracket=legs,
     )
 
 
@@ -606,16 +610,21 @@ async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UU
                     )
                     qty = None
         if reason is None and portfolio is not None and qty is not None:
+            # An opted-in member's copy goes to their own broker, after the same checks.
+            link = await routing_link(conn, platform.settings, portfolio.user_id)
             try:
                 async with conn.transaction():  # a savepoint: a refused copy leaves nothing
                     placed: PlacedOrder = await service.place_order(
                         conn,
                         platform,
                         portfolio,
-                        _order_for(signal, qty),
+                        _order_for(signal, qty, bracket=link is None),
                         signal_id=signal.id,
                         expires_at=signal.expires_at,
+                        routed=link is not None,
                     )
+                    if link is not None:
+                        await route_order(conn, platform, portfolio, placed.order, link)
                 record.update(order_id=placed.order.id, qty=qty)
             except (Forbidden, InvalidInput, Conflict) as exc:
                 reason = f"refused by risk checks: {exc.detail}"
