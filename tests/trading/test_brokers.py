@@ -242,7 +242,7 @@ async def _state_at_alpaca(platform: Platform, link: Any, order_id: str) -> Brok
     return await broker_service.broker_for(platform.settings, link).order(order_id)
 
 
-async def test_a_fill_missed_by_the_stream_is_found_by_asking_and_booked_once(
+async def test_a_fill_missed_by_the_stream_is_found_by_asking_and_booked_once_in_a_race(
     desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
 ) -> None:
     await desk.tick()
@@ -260,10 +260,13 @@ async def test_a_fill_missed_by_the_stream_is_found_by_asking_and_booked_once(
     [placed] = alpaca.orders_of(account)
     alpaca.fill(placed.id, 100, 99.5, push=False)  # the stream was down
     link = await _link(pool, mentee.id)
-    assert await broker_service.reconcile_open_orders(desk.platform, link) == 1
-    # The stream's late copy of the same fill books nothing more.
     late = await _state_at_alpaca(desk.platform, link, placed.id)
-    assert await broker_service.apply_order_state(desk.platform, late, mentee.id) == []
+    # The look-up and ten late copies of the stream's message, all at once: one fill.
+    looked_up, *copies = await asyncio.gather(
+        broker_service.reconcile_open_orders(desk.platform, link),
+        *[broker_service.apply_order_state(desk.platform, late, mentee.id) for _ in range(10)],
+    )
+    assert looked_up + sum(len(c) for c in copies) == 1
     fills = await pool.fetch("SELECT qty FROM paper_fills WHERE order_id = $1", routed["order_id"])
     assert [float(f["qty"]) for f in fills] == [100.0]
     # Another member's stream cannot book this member's order.
@@ -414,3 +417,33 @@ async def test_the_paper_broker_meets_the_broker_interface_over_the_paper_engine
     assert [(p.symbol, p.qty) for p in await broker.positions()] == [("XYZ", 10.0)]
     assert (await broker.order(first.broker_order_id)).status == "filled"
     await updates.aclose()
+
+
+async def test_a_routed_order_cancelled_at_the_broker_ends_cancelled_on_paper(
+    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
+    await link_and_opt_in(desk, mentee, alpaca.open_account())
+    await publish(desk, mentor, order_type="limit", entry_price=95)
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        [routed] = await wait_until(lambda: routed_status(pool, "sent"), "the routed order sent")
+    finally:
+        await worker.stop()
+    [placed] = alpaca.orders.values()
+    assert (placed.type, placed.limit_price) == ("limit", "95")
+    response = await desk.client.post(
+        f"{BROKER}/orders/{routed['order_id']}/cancel", headers=mentee.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "cancelled"
+    assert placed.status == "canceled"
+    paper = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", routed["order_id"])
+    assert (paper["status"], float(paper["filled_qty"])) == ("cancelled", 0.0)
+    again = await desk.client.post(
+        f"{BROKER}/orders/{routed['order_id']}/cancel", headers=mentee.headers
+    )
+    assert again.status_code == 409

@@ -94,11 +94,11 @@ def _alpaca(settings: Settings, key_id: str, secret: str) -> AlpacaBroker:
 # --- the member's link --------------------------------------------------------------
 
 
-def _status(settings: Settings, kyc_level: int, link: BrokerLink | None) -> BrokerStatus:
+def _status(settings: Settings, level: int, link: BrokerLink | None) -> BrokerStatus:
     return BrokerStatus(
         available=settings.external_brokers_enabled,
         required_kyc_level=KYC_LEVEL_TO_ROUTE_TO_BROKER,
-        kyc_level=kyc_level,
+        kyc_level=level,
         linked=link is not None,
         broker=link.broker if link else None,
         account_number=link.account_number if link else None,
