@@ -9,7 +9,8 @@ strings.
 
 The simulator runs in its own thread and loop (`payments.sandbox.serve`); a test fills
 orders with `fill` (pushed to every listening stream unless `push=False`), and can make
-the next order's answer go missing after the order is taken (`lose_next_answer`)."""
+the next order's answer go missing after the order is taken (`lose_next_answer`) or
+refuse the next order (`refuse_next`, Alpaca's 403 with its message)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,8 @@ class AlpacaSimulator:
     order_posts: list[dict[str, Any]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     lose_next_answer: bool = False
+    # Refuse the next order as Alpaca does when the account cannot take it (403).
+    refuse_next: str | None = None
     _listeners: list[_Listener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -115,6 +118,7 @@ class AlpacaSimulator:
             self.order_posts.clear()
             self.refused.clear()
             self.lose_next_answer = False
+            self.refuse_next = None
 
     def open_account(self) -> SimAccount:
         account = SimAccount(
@@ -205,6 +209,10 @@ class AlpacaSimulator:
                 ):
                     refusal = {"code": 40010001, "message": "client_order_id must be unique"}
                     return Response(refusal, status_code=422)
+                if sim.refuse_next is not None:
+                    refusal = {"code": 40310000, "message": sim.refuse_next}
+                    sim.refuse_next = None
+                    return Response(refusal, status_code=403)
                 if not isinstance(body.get("qty"), str) or body.get("side") not in ("buy", "sell"):
                     return Response({"code": 40010001, "message": "invalid order"}, 422)
                 order = SimOrder(

@@ -447,3 +447,25 @@ async def test_a_routed_order_cancelled_at_the_broker_ends_cancelled_on_paper(
         f"{BROKER}/orders/{routed['order_id']}/cancel", headers=mentee.headers
     )
     assert again.status_code == 409
+
+
+async def test_an_order_alpaca_refuses_ends_rejected_with_its_reason_and_is_not_sent_again(
+    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
+    await link_and_opt_in(desk, mentee, alpaca.open_account())
+    alpaca.refuse_next = "insufficient buying power"
+    await publish(desk, mentor)
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        [routed] = await wait_until(lambda: routed_status(pool, "rejected"), "the refusal")
+    finally:
+        await worker.stop()
+    assert routed["status_reason"] == "Alpaca refused: insufficient buying power"
+    paper = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", routed["order_id"])
+    assert (paper["status"], paper["status_reason"]) == ("rejected", routed["status_reason"])
+    assert len(alpaca.order_posts) == 1
+    assert alpaca.orders == {}
