@@ -469,3 +469,26 @@ async def test_an_order_alpaca_refuses_ends_rejected_with_its_reason_and_is_not_
     assert (paper["status"], paper["status_reason"]) == ("rejected", routed["status_reason"])
     assert len(alpaca.order_posts) == 1
     assert alpaca.orders == {}
+
+
+async def test_a_corrected_signal_withdraws_its_unfilled_copy_from_the_broker(
+    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    await desk.tick()
+    mentor = await make_user(role=Role.MENTOR)
+    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
+    await link_and_opt_in(desk, mentee, alpaca.open_account())
+    original = await publish(desk, mentor, order_type="limit", entry_price=95)
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        [routed] = await wait_until(lambda: routed_status(pool, "sent"), "the routed order sent")
+        await publish(desk, mentor, order_type="limit", entry_price=94, corrects_id=original["id"])
+        [ended] = await wait_until(lambda: routed_status(pool, "cancelled"), "the withdrawal")
+    finally:
+        await worker.stop()
+    assert ended["order_id"] == routed["order_id"]
+    [placed] = [o for o in alpaca.orders.values() if o.limit_price == "95"]
+    assert placed.status == "canceled"
+    paper = await pool.fetchrow("SELECT status FROM paper_orders WHERE id = $1", routed["order_id"])
+    assert paper["status"] == "cancelled"

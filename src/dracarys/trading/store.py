@@ -246,9 +246,16 @@ async def list_orders(
 
 
 async def close_orders(
-    conn: Connection, order_ids: Sequence[uuid.UUID], status: str, reason: str, now: datetime
+    conn: Connection,
+    order_ids: Sequence[uuid.UUID],
+    status: str,
+    reason: str,
+    now: datetime,
+    *,
+    from_statuses: Sequence[str] = OPEN_STATUSES,
 ) -> list[Order]:
-    """Move the still-open ones of `order_ids` to a final `status`; → those changed."""
+    """Move those of `order_ids` still in `from_statuses` (the open ones) to a final
+    `status`; → those changed."""
     rows = await conn.fetch(
         """UPDATE paper_orders SET status = $2, status_reason = $3, updated_at = $4,
                change_seq = nextval('paper_order_changes'),
@@ -258,7 +265,7 @@ async def close_orders(
         status,
         reason,
         now,
-        list(OPEN_STATUSES),
+        list(from_statuses),
     )
     return records(Order, rows)
 

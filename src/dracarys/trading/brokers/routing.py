@@ -1,5 +1,6 @@
-"""Whether a member's mirrored copy goes to their own broker, and recording it for the
-`trading.broker_send` consumer. Kept apart from the service (which books fills through
+"""Whether a member's mirrored copy goes to their own broker, recording it for the
+`trading.broker_send` consumer, and withdrawing the unfilled copies of a corrected
+signal. Kept apart from the service (which books fills through
 the paper loop's SQL) so that mirroring, below the paper loop, can call it."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dracarys.identity import KYC_LEVEL_TO_ROUTE_TO_BROKER, account_of
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
+from dracarys.trading import store as paper_store
 from dracarys.trading.brokers import store
-from dracarys.trading.brokers.events import BrokerOrderRouted
+from dracarys.trading.brokers.events import BrokerCancelRequested, BrokerOrderRouted
 from dracarys.trading.brokers.models import BrokerLink, RoutedOrder
 from dracarys.trading.models import ROUTED, Order, Portfolio
 
@@ -71,3 +73,30 @@ async def route_order(
         ),
     )
     return routed
+
+
+async def withdraw_routed_copies(
+    conn: Connection, platform: Platform, signal_id: uuid.UUID, reason: str
+) -> list[Order]:
+    """A corrected signal's copies with nothing filled: one not sent yet ends here (the
+    send then finds it cancelled); one at the broker is asked to cancel by the
+    `trading.broker_cancel` consumer, and ends when the broker says so. → the paper
+    orders ended now."""
+    now = platform.clock.now()
+    ended: list[Order] = []
+    for routed in await store.unfilled_routed_of_signal(conn, signal_id):
+        if routed.status == "pending":
+            await store.update_routed_order(
+                conn, routed.order_id, status="cancelled", now=now, reason=reason
+            )
+            ended += await paper_store.close_orders(
+                conn, [routed.order_id], "cancelled", reason, now, from_statuses=(ROUTED,)
+            )
+        else:
+            await emit_event(
+                conn,
+                BrokerCancelRequested(
+                    order_id=str(routed.order_id), user_id=str(routed.user_id), reason=reason
+                ),
+            )
+    return ended

@@ -40,7 +40,7 @@ from dracarys.trading import store as paper_store
 from dracarys.trading.brokers import store
 from dracarys.trading.brokers.alpaca import AlpacaBroker
 from dracarys.trading.brokers.broker import Broker, BrokerRefused, BrokerUnavailable
-from dracarys.trading.brokers.events import BrokerOrderRouted
+from dracarys.trading.brokers.events import BrokerCancelRequested, BrokerOrderRouted
 from dracarys.trading.brokers.models import (
     BrokerLink,
     BrokerLinkInput,
@@ -270,6 +270,25 @@ async def send_routed_order(conn: Connection, platform: Platform, event: Event) 
         sent=True,
     )
     await _apply_state(conn, platform, routed, state)  # an order that filled at once
+
+
+async def cancel_at_broker(conn: Connection, platform: Platform, event: Event) -> None:
+    """Consumer `trading.broker_cancel`: ask the member's broker to cancel a routed copy
+    whose signal was corrected, and book what the broker then says (cancelled, or a fill
+    that came first)."""
+    request = msgspec.convert(event.payload, BrokerCancelRequested)
+    routed = await store.get_routed_order(conn, uuid.UUID(request.order_id), lock=True)
+    if routed is None or routed.status not in ("sent", "partially_filled"):
+        return
+    link = await store.get_link(conn, routed.user_id)
+    if link is None or routed.broker_order_id is None:
+        return  # unlinked: the order is the member's to manage at the broker
+    broker = broker_for(platform.settings, link)
+    try:
+        await broker.cancel(routed.broker_order_id)
+    except BrokerRefused as exc:  # it filled or ended meanwhile: its state says which
+        log.info("broker_cancel_refused", order_id=request.order_id, error=str(exc))
+    await _apply_state(conn, platform, routed, await broker.order(routed.broker_order_id))
 
 
 async def _end(

@@ -185,6 +185,18 @@ async def open_routed_orders(conn: Connection, user_id: uuid.UUID) -> list[Route
     return records(RoutedOrder, rows)
 
 
+async def unfilled_routed_of_signal(conn: Connection, signal_id: uuid.UUID) -> list[RoutedOrder]:
+    """Copies of a signal routed to members' brokers, not finished and nothing filled,
+    locked in a fixed order."""
+    rows = await conn.fetch(
+        """SELECT b.* FROM broker_orders b JOIN paper_orders o ON o.id = b.order_id
+           WHERE o.signal_id = $1 AND b.status IN ('pending', 'sent') AND b.filled_qty = 0
+           ORDER BY b.order_id FOR UPDATE OF b""",
+        signal_id,
+    )
+    return records(RoutedOrder, rows)
+
+
 async def count_order_fills(conn: Connection, order_id: uuid.UUID) -> int:
     value: int = await conn.fetchval(
         "SELECT count(*) FROM paper_fills WHERE order_id = $1", order_id

@@ -29,7 +29,7 @@ from dracarys.money import to_minor
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
-from dracarys.trading.brokers.routing import route_order, routing_link
+from dracarys.trading.brokers.routing import route_order, routing_link, withdraw_routed_copies
 from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.models import (
     BracketLegs,
@@ -200,12 +200,12 @@ def _floor_to_step(qty: float, step: float) -> float:
 
 
 async def _retire_original(
-    conn: Connection, original: Signal, book: Portfolio, now: datetime
+    conn: Connection, platform: Platform, original: Signal, book: Portfolio, now: datetime
 ) -> list[Order]:
     """Stop a corrected signal: on the signal book cancel what has not filled and close
     what has at market (or record it superseded when nothing filled); in subscribers'
     portfolios cancel the copies that have not filled, but leave the stop-loss and
-    take-profit protecting a copy that has."""
+    take-profit protecting a copy that has; withdraw unfilled copies routed to brokers."""
     open_orders = await store.open_orders_of_signal(conn, original.id)
     stale = [
         o.id
@@ -215,6 +215,7 @@ async def _retire_original(
         or (o.role == "entry" and o.filled_qty == 0)
     ]
     changed = await store.close_orders(conn, stale, "cancelled", "signal corrected", now)
+    changed += await withdraw_routed_copies(conn, platform, original.id, "signal corrected")
     orders = await store.orders_of_signal(conn, original.id, book.id)
     entered = sum(o.filled_qty for o in orders if o.role == "entry")
     exited = sum(o.filled_qty for o in orders if o.role != "entry")
@@ -339,7 +340,7 @@ async def append_signal(
     book = await store.get_portfolio(conn, book.id, lock=True) or book
     changed: list[Order] = []
     if original is not None:
-        changed += await _retire_original(conn, original, book, now)
+        changed += await _retire_original(conn, platform, original, book, now)
     equity = await _equity(conn, book)
     qty = _floor_to_step(equity * body.size_hint_pct / 100 / reference, instrument.qty_step)
     if qty >= instrument.min_qty:
