@@ -21,7 +21,13 @@ from dracarys.identity.consumers import (
 )
 from dracarys.messaging import EMAIL_SEND, SMS_SEND, deliver_message
 from dracarys.outbox import Event
-from dracarys.trading import SIGNAL_PUBLISHED
+from dracarys.trading import (
+    BROKER_CANCEL_REQUESTED,
+    BROKER_ORDER_ROUTED,
+    SIGNAL_PUBLISHED,
+    cancel_at_broker,
+    send_routed_order,
+)
 from workers.backtest_tasks import on_backtest_requested
 from workers.broker import Delivery
 from workers.trading_tasks import on_signal_published
@@ -150,6 +156,19 @@ CONSUMERS: list[Consumer] = [
         name="trading.mirror",
         topics=frozenset({SIGNAL_PUBLISHED}),
         handler=lambda conn, event, delivery: on_signal_published(conn, delivery.platform, event),
+    ),
+    # A mirrored order routed to a member's own broker: sent once (the broker de-duplicates
+    # on its client order id), its fills come back through `follow_broker_fills`.
+    Consumer(
+        name="trading.broker_send",
+        topics=frozenset({BROKER_ORDER_ROUTED}),
+        handler=lambda conn, event, delivery: send_routed_order(conn, delivery.platform, event),
+    ),
+    # A corrected signal's copy still open at a member's broker: asked to cancel there.
+    Consumer(
+        name="trading.broker_cancel",
+        topics=frozenset({BROKER_CANCEL_REQUESTED}),
+        handler=lambda conn, event, delivery: cancel_at_broker(conn, delivery.platform, event),
     ),
     # Money moved in a wallet: its owner's open pages hear it live.
     Consumer(

@@ -18,7 +18,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
-from dracarys.trading import paper_trading
+from dracarys.trading import follow_broker_fills, paper_trading
 from workers.broker import RunningTasks, build_broker, hand_back_unfinished
 from workers.consumers import consumer_names
 from workers.tasks import DELIVER_EVENTS, register_tasks
@@ -77,6 +77,12 @@ class Worker:
             )
         if relay:
             self._background.append(asyncio.create_task(self.relay().run(), name="relay"))
+        if self.platform.settings.external_brokers_enabled:
+            # Fills of orders routed to members' brokers, booked once whichever of the
+            # processes running this sees them first.
+            self._background.append(
+                asyncio.create_task(follow_broker_fills(self.platform), name="broker-fills")
+            )
 
     def start_scheduler(self) -> None:
         self._background.append(asyncio.create_task(self.run_scheduler(), name="scheduler"))

@@ -1,10 +1,10 @@
 """Secrets at rest: AES-256-GCM sealing (random 96-bit nonce per message, caller-chosen
 associated data), a key ring whose ciphertexts name their key version, field ciphers that
 bind each value to its record and field, and the keys derived for KYC documents, TOTP
-secrets, personal data, outgoing messages, payment details, social OAuth tokens, the Web
-Push signing key and short code hashes; and the PKCE challenge every OAuth client sends.
-Core vocabulary: every key derived from the secret key is named here, once, so no two
-purposes (and no two domains) ever share one."""
+secrets, personal data, outgoing messages, payment details, social OAuth tokens, brokerage
+API keys, the Web Push signing key and short code hashes; and the PKCE challenge every
+OAuth client sends. Core vocabulary: every key derived from the secret key is named here,
+once, so no two purposes (and no two domains) ever share one."""
 
 from __future__ import annotations
 
@@ -165,6 +165,12 @@ def social_tokens_cipher(settings: Settings) -> FieldCipher:
     """OAuth tokens members grant us on social platforms (the refresh token re-checks a
     verified follow): a key of their own."""
     return FieldCipher(_key_ring(settings, "social tokens"))
+
+
+def broker_keys_cipher(settings: Settings) -> FieldCipher:
+    """The API key and secret of a member's linked brokerage account: a key of their
+    own, since they can place real orders."""
+    return FieldCipher(_key_ring(settings, "broker keys"))
 
 
 def mail_address_index(settings: Settings, address: str) -> bytes:

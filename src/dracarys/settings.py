@@ -277,6 +277,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trading_feed: Literal["replay", "synthetic", "off"] = "replay"
     trading_replay_speed: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
     trading_leaderboard_every_ticks: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 30
+    # External brokers (see dracarys.trading.brokers): off unless enabled. A mentee at KYC
+    # level 2 who links an Alpaca account and opts in has mirrored signals routed there
+    # (after the paper risk checks); the trading API base and its trade-updates stream
+    # (paper by default), how often open routed orders are asked about when the stream
+    # is quiet or down, and the bound of each call to the broker.
+    external_brokers_enabled: bool = False
+    alpaca_base_url: str = "https://paper-api.alpaca.markets"
+    alpaca_stream_url: str = "wss://paper-api.alpaca.markets/stream"
+    broker_fill_poll_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    broker_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
     # Market data uploads (see dracarys.marketdata): the largest CSV or Parquet file taken.
     market_data_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=500_000_000)] = 20_000_000
 

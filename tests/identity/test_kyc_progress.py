@@ -17,6 +17,7 @@ from dracarys.clock import ManualClock
 from dracarys.identity import (
     KYC_LEVEL_FOR_MENTOR_PAYOUTS,
     KYC_LEVEL_TO_CONVERT_POINTS,
+    KYC_LEVEL_TO_ROUTE_TO_BROKER,
     KYC_LEVEL_TO_SELL_SHORT,
     KYC_LEVEL_TO_WITHDRAW,
     Role,
@@ -100,6 +101,7 @@ async def test_the_tiers_say_what_each_level_needs_and_unlocks_with_the_limits_i
         "wallet.withdraw": KYC_LEVEL_TO_WITHDRAW,
         "wallet.mentor_payouts": KYC_LEVEL_FOR_MENTOR_PAYOUTS,
         "points.convert_to_credit": KYC_LEVEL_TO_CONVERT_POINTS,
+        "trading.route_to_broker": KYC_LEVEL_TO_ROUTE_TO_BROKER,
     }
     withdraw = next(u for u in tiers[2]["unlocks"] if u["capability"] == "wallet.withdraw")
     limits = {(x["kind"], x["currency"]): x["amount_minor"] for x in withdraw["limits"]}

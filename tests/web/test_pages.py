@@ -27,6 +27,7 @@ PAGES = [
     "/mentor",
     "/backtests",
     "/market-data",
+    "/broker",
     "/points",
     "/shares",
     "/social",

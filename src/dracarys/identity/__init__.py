@@ -13,8 +13,8 @@ profiles, audit. This is all of identity other code may use.
   `profile_languages` / `language_of`, with what a KYC document is called in it
   (`document_name`); the vetted mentors discovery lists through `listed_mentors`.
 - The KYC level each gated action needs: `KYC_LEVEL_TO_WITHDRAW`,
-  `KYC_LEVEL_FOR_MENTOR_PAYOUTS`, `KYC_LEVEL_TO_CONVERT_POINTS`, `KYC_LEVEL_TO_SELL_SHORT`
-  (the KYC page describes the tiers from them).
+  `KYC_LEVEL_FOR_MENTOR_PAYOUTS`, `KYC_LEVEL_TO_CONVERT_POINTS`, `KYC_LEVEL_TO_SELL_SHORT`,
+  `KYC_LEVEL_TO_ROUTE_TO_BROKER` (the KYC page describes the tiers from them).
 - Before a high-value action: `require_step_up` (a fresh TOTP code or a step-up token;
   refusals are `StepUpRequired`).
 - Security-relevant actions are recorded with `record_audit`, inside the caller's
@@ -85,6 +85,7 @@ from dracarys.identity.events import (
 from dracarys.identity.kyc.tiers import (
     KYC_LEVEL_FOR_MENTOR_PAYOUTS,
     KYC_LEVEL_TO_CONVERT_POINTS,
+    KYC_LEVEL_TO_ROUTE_TO_BROKER,
     KYC_LEVEL_TO_SELL_SHORT,
     KYC_LEVEL_TO_WITHDRAW,
     document_name,
@@ -120,6 +121,7 @@ __all__ = [
     "DEMO_REVIEWER",
     "KYC_LEVEL_FOR_MENTOR_PAYOUTS",
     "KYC_LEVEL_TO_CONVERT_POINTS",
+    "KYC_LEVEL_TO_ROUTE_TO_BROKER",
     "KYC_LEVEL_TO_SELL_SHORT",
     "KYC_LEVEL_TO_WITHDRAW",
     "PRIOR_MEAN",

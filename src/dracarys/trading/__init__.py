@@ -11,8 +11,21 @@ a signal), the demo seeder, the e-mail templates it
 sends, the monthly close of members' paper months, and the events it writes. For sharing:
 a signal once closed (`closed_signal`, without its prices) and a mentor's track record
 (`track_record`). For market data and backtests: the instruments registry's refusal of an
-unknown symbol (`require_instrument`)."""
+unknown symbol (`require_instrument`). For the workers: the `trading.broker_send` and
+`trading.broker_cancel` consumers (`send_routed_order`, `cancel_at_broker`) and the loop
+bringing routed orders' fills back (`follow_broker_fills`)."""
 
+from dracarys.trading.brokers.events import (
+    BROKER_CANCEL_REQUESTED,
+    BROKER_ORDER_ROUTED,
+    BrokerCancelRequested,
+    BrokerOrderRouted,
+)
+from dracarys.trading.brokers.service import (
+    cancel_at_broker,
+    follow_broker_fills,
+    send_routed_order,
+)
 from dracarys.trading.demo import seed_trading_demo
 from dracarys.trading.events import (
     PAPER_MONTH_CLOSED,
@@ -56,6 +69,8 @@ from dracarys.trading.signals.subscriptions import (
 )
 
 __all__ = [
+    "BROKER_CANCEL_REQUESTED",
+    "BROKER_ORDER_ROUTED",
     "DEMO_DATA",
     "EMAIL_TEMPLATES",
     "PAPER_MONTH_CLOSED",
@@ -66,6 +81,8 @@ __all__ = [
     "SUBSCRIPTION_PAST_DUE",
     "SUBSCRIPTION_RENEWED",
     "SUBSCRIPTION_STARTED",
+    "BrokerCancelRequested",
+    "BrokerOrderRouted",
     "ClosedSignal",
     "Instrument",
     "PaperMonthClosed",
@@ -79,10 +96,12 @@ __all__ = [
     "SubscriptionRenewed",
     "SubscriptionStarted",
     "TrackRecord",
+    "cancel_at_broker",
     "close_paper_month",
     "closed_signal",
     "feed_offer",
     "feed_subscribers",
+    "follow_broker_fills",
     "market_feeds",
     "may_watch_signals",
     "mirror_signal",
@@ -92,5 +111,6 @@ __all__ = [
     "renew_due_subscriptions",
     "require_instrument",
     "seed_trading_demo",
+    "send_routed_order",
     "track_record",
 ]

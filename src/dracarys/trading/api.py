@@ -18,6 +18,7 @@ from dracarys.identity import CurrentUser, authenticated
 from dracarys.platform import Platform
 from dracarys.trading import performance, service
 from dracarys.trading.alerts.api import ROUTES as ALERT_ROUTES
+from dracarys.trading.brokers.api import ROUTES as BROKER_ROUTES
 from dracarys.trading.instruments.api import ROUTES as INSTRUMENT_ROUTES
 from dracarys.trading.models import (
     AcknowledgeInput,
@@ -237,4 +238,5 @@ ROUTES: list[Any] = [
     *INSTRUMENT_ROUTES,
     *SIGNAL_ROUTES,
     *ALERT_ROUTES,
+    *BROKER_ROUTES,
 ]

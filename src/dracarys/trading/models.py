@@ -46,6 +46,10 @@ class PresetName(StrEnum):
 
 
 OPEN_STATUSES = ("waiting_parent", "working", "triggered")
+# An order sent to the member's own broker (see `trading.brokers`): not in the paper
+# engine's book, still to fill, so it counts towards the exposure risk checks see.
+ROUTED = "routed"
+PENDING_STATUSES = (*OPEN_STATUSES, ROUTED)
 
 
 # --- instruments and their feed ---------------------------------------------------

@@ -26,6 +26,7 @@ from dracarys.trading import store
 from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.models import (
     OPEN_STATUSES,
+    ROUTED,
     Acknowledgement,
     BracketLegs,
     Disclaimer,
@@ -305,11 +306,14 @@ async def place_order(
     expires_at: datetime | None = None,
     replaces_id: uuid.UUID | None = None,
     check_limits: bool = True,
+    routed: bool = False,
 ) -> PlacedOrder:
     """Validate, risk-check (unless placing on a mentor's signal book, whose size the
     signal's hint sets) and record an order (with its bracket legs) in `conn`'s
-    transaction; the engine picks it up on its next tick. The caller holds the
-    portfolio's row lock, which serialises orders of one account."""
+    transaction; the engine picks it up on its next tick. A `routed` order goes to the
+    member's own broker instead (`trading.brokers`): the same checks, no bracket legs,
+    and the engine leaves it alone. The caller holds the portfolio's row lock, which
+    serialises orders of one account."""
     now = platform.clock.now()
     if body.client_order_id is not None:
         existing = await store.order_by_client_id(conn, portfolio.id, body.client_order_id)
@@ -332,6 +336,8 @@ async def place_order(
     reference = body.limit_price or body.stop_price or (last.price if last else None)
     if reference is None:
         raise Conflict(f"{body.symbol} has no price yet; wait for its market feed to start")
+    if body.bracket is not None and routed:
+        raise InvalidInput("an order routed to a broker carries no bracket legs", field="bracket")
     if body.bracket is not None:
         _check_bracket(body.side, reference, body.bracket, instrument.tick_size)
     signed = body.qty if body.side is Side.BUY else -body.qty
@@ -365,7 +371,7 @@ async def place_order(
         qty=body.qty,
         limit_price=body.limit_price,
         stop_price=body.stop_price,
-        status="working",
+        status=ROUTED if routed else "working",
         replaces_id=replaces_id,
         client_order_id=body.client_order_id,
         **common,

@@ -14,6 +14,7 @@ import asyncpg
 from dracarys.db import Connection, record, record_or_none, records
 from dracarys.trading.models import (
     OPEN_STATUSES,
+    PENDING_STATUSES,
     Acknowledgement,
     Disclaimer,
     EquityCurve,
@@ -245,9 +246,16 @@ async def list_orders(
 
 
 async def close_orders(
-    conn: Connection, order_ids: Sequence[uuid.UUID], status: str, reason: str, now: datetime
+    conn: Connection,
+    order_ids: Sequence[uuid.UUID],
+    status: str,
+    reason: str,
+    now: datetime,
+    *,
+    from_statuses: Sequence[str] = OPEN_STATUSES,
 ) -> list[Order]:
-    """Move the still-open ones of `order_ids` to a final `status`; → those changed."""
+    """Move those of `order_ids` still in `from_statuses` (the open ones) to a final
+    `status`; → those changed."""
     rows = await conn.fetch(
         """UPDATE paper_orders SET status = $2, status_reason = $3, updated_at = $4,
                change_seq = nextval('paper_order_changes'),
@@ -257,7 +265,7 @@ async def close_orders(
         status,
         reason,
         now,
-        list(OPEN_STATUSES),
+        list(from_statuses),
     )
     return records(Order, rows)
 
@@ -285,14 +293,15 @@ async def orders_of_signal(
 
 
 async def open_order_exposure(conn: Connection, portfolio_id: uuid.UUID, symbol: str) -> float:
-    """Signed quantity still to fill on open entry orders (bracket legs only reduce)."""
+    """Signed quantity still to fill on open entry orders, those routed to a broker
+    included (bracket legs only reduce)."""
     value = await conn.fetchval(
         """SELECT coalesce(sum(CASE side WHEN 'buy' THEN 1 ELSE -1 END * (qty - filled_qty)), 0)
            FROM paper_orders WHERE portfolio_id = $1 AND symbol = $2 AND role = 'entry'
              AND status = ANY($3::text[])""",
         portfolio_id,
         symbol,
-        list(OPEN_STATUSES),
+        list(PENDING_STATUSES),
     )
     return float(value or 0)
 

@@ -24,6 +24,7 @@ from dracarys.web import (
     alerts,
     aml,
     analytics,
+    broker,
     chat,
     community,
     drips,
@@ -177,6 +178,7 @@ WEB_ROUTES: list[Any] = [
     *chat.ROUTES,
     *community.ROUTES,
     *alerts.ROUTES,
+    *broker.ROUTES,
     *analytics.ROUTES,
     static_files,
 ]

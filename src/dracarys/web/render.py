@@ -102,6 +102,7 @@ NAV = (
     NavLink("/signals", "Signal feed", "signals", MEMBERS, "Trade"),
     NavLink("/backtests", "Backtests", "backtests", (*MEMBERS, "observer"), "Trade"),
     NavLink("/market-data", "Market data", "market_data", (*MEMBERS, "observer"), "Trade"),
+    NavLink("/broker", "Your broker", "broker", MEMBERS, "Trade"),
     NavLink("/mentor", "Mentor console", "mentor", ("mentor",), "Teach"),
     NavLink("/mentor/sessions", "Teaching sessions", "mentor_sessions", ("mentor",), "Teach"),
     NavLink("/mentor/alerts", "TradingView alerts", "mentor_alerts", ("mentor",), "Teach"),

@@ -28,6 +28,7 @@ KYC_LEVEL_TO_SELL_SHORT = 1
 KYC_LEVEL_TO_WITHDRAW = 2
 KYC_LEVEL_FOR_MENTOR_PAYOUTS = 2
 KYC_LEVEL_TO_CONVERT_POINTS = 2
+KYC_LEVEL_TO_ROUTE_TO_BROKER = 2
 
 # What an identity document may be, told by its bytes (`dracarys.files`), in this order.
 DOCUMENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
@@ -148,6 +149,15 @@ def _unlocks(settings: Settings) -> list[tuple[int, KycUnlock]]:
                 title="Convert points to wallet or mentor credit",
                 detail="The credit is released after a hold.",
                 hold_days=settings.points_redemption_hold_days,
+            ),
+        ),
+        (
+            KYC_LEVEL_TO_ROUTE_TO_BROKER,
+            KycUnlock(
+                capability="trading.route_to_broker",
+                title="Send mirrored signals to your own broker account",
+                detail="Link an Alpaca account and opt in; each copy passes the same risk "
+                "checks as paper trading first.",
             ),
         ),
     ]

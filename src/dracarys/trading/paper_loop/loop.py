@@ -42,6 +42,7 @@ from dracarys.trading.models import (
 )
 from dracarys.trading.paper_loop import store as loop_store
 from dracarys.trading.paper_loop.models import BookOrder
+from dracarys.trading.paper_loop.positions import apply_fills
 from dracarys.trading.signals.service import settle_outcomes
 from engine.feeds import MarketFeed
 from engine.matching import (
@@ -415,7 +416,7 @@ class PaperTradingEngine:
             )
         fills = await loop_store.insert_fills(conn, fill_rows)
         currencies = {m.portfolio_id: m.currency for m in metas.values()}
-        await self._apply_positions(conn, fills, currencies, now)
+        await apply_fills(conn, fills, currencies, now)
         orders = await loop_store.apply_order_changes(conn, changes)
         ended_unfilled = [
             o.id
@@ -430,55 +431,6 @@ class PaperTradingEngine:
         await settle_outcomes(conn, orders, now)
         report.fills = fills
         report.orders = orders
-
-    async def _apply_positions(
-        self,
-        conn: Connection,
-        fills: list[Fill],
-        currencies: dict[uuid.UUID, str],
-        now: datetime,
-    ) -> None:
-        """Positions and cash follow the fills, in each portfolio's currency: a price is
-        in that currency (paper trading converts nothing)."""
-        if not fills:
-            return
-        keys = sorted({(f.portfolio_id, f.symbol) for f in fills})
-        held = await loop_store.lock_positions(conn, keys)
-        state: dict[tuple[uuid.UUID, str], list[float | int]] = {}
-        for key in keys:
-            stored = held.get(key)
-            state[key] = (
-                [stored.qty, stored.avg_price, stored.realized_pnl_minor]
-                if stored is not None
-                else [0.0, 0.0, 0]
-            )
-        cash: dict[uuid.UUID, int] = defaultdict(int)
-        for f in fills:
-            q = f.qty if f.side == "buy" else -f.qty
-            currency = currencies[f.portfolio_id]
-            position = state[(f.portfolio_id, f.symbol)]
-            held_qty, avg, realized = float(position[0]), float(position[1]), int(position[2])
-            if held_qty == 0 or (held_qty > 0) == (q > 0):
-                total = held_qty + q
-                avg = (abs(held_qty) * avg + abs(q) * f.price) / abs(total)
-                held_qty = total
-            else:
-                closing = min(abs(q), abs(held_qty))
-                realized += to_minor(
-                    closing * (f.price - avg) * (1 if held_qty > 0 else -1), currency
-                )
-                total = held_qty + q
-                if abs(total) < 1e-9:
-                    total, avg = 0.0, 0.0
-                elif (total > 0) != (held_qty > 0):
-                    avg = f.price
-                held_qty = total
-            state[(f.portfolio_id, f.symbol)] = [held_qty, avg, realized]
-            cash[f.portfolio_id] -= to_minor(q * f.price, currency)
-        await loop_store.save_positions(
-            conn, [(k[0], k[1], v[0], v[1], v[2], now) for k, v in state.items()]
-        )
-        await loop_store.add_cash(conn, dict(cash))
 
     async def _publish(self, tick: Tick, report: TickReport, expired: list[Order]) -> None:
         hub = self.platform.streams

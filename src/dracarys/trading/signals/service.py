@@ -7,7 +7,8 @@ JSON of the signal)`, the time set by the server), never changed: a correction i
 signal naming the one it corrects, which stops the original on the signal book. Every
 signal is paper-traded on the mentor's own signal book under the `realistic` preset;
 how each one ended (`signal_outcomes`) is the track record. Subscribers who mirror get a
-scaled copy in their chosen portfolio, placed by the `trading.mirror` outbox consumer;
+scaled copy in their chosen portfolio, placed by the `trading.mirror` outbox consumer
+(or, opted in at KYC level 2, routed to their own broker: `trading.brokers`);
 a copy below the instrument's minimum size is skipped with the reason recorded."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dracarys.money import to_minor
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.trading import performance, service, store
+from dracarys.trading.brokers.routing import route_order, routing_link, withdraw_routed_copies
 from dracarys.trading.instruments.service import require_instrument
 from dracarys.trading.models import (
     BracketLegs,
@@ -198,12 +200,12 @@ def _floor_to_step(qty: float, step: float) -> float:
 
 
 async def _retire_original(
-    conn: Connection, original: Signal, book: Portfolio, now: datetime
+    conn: Connection, platform: Platform, original: Signal, book: Portfolio, now: datetime
 ) -> list[Order]:
     """Stop a corrected signal: on the signal book cancel what has not filled and close
     what has at market (or record it superseded when nothing filled); in subscribers'
     portfolios cancel the copies that have not filled, but leave the stop-loss and
-    take-profit protecting a copy that has."""
+    take-profit protecting a copy that has; withdraw unfilled copies routed to brokers."""
     open_orders = await store.open_orders_of_signal(conn, original.id)
     stale = [
         o.id
@@ -213,6 +215,7 @@ async def _retire_original(
         or (o.role == "entry" and o.filled_qty == 0)
     ]
     changed = await store.close_orders(conn, stale, "cancelled", "signal corrected", now)
+    changed += await withdraw_routed_copies(conn, platform, original.id, "signal corrected")
     orders = await store.orders_of_signal(conn, original.id, book.id)
     entered = sum(o.filled_qty for o in orders if o.role == "entry")
     exited = sum(o.filled_qty for o in orders if o.role != "entry")
@@ -337,7 +340,7 @@ async def append_signal(
     book = await store.get_portfolio(conn, book.id, lock=True) or book
     changed: list[Order] = []
     if original is not None:
-        changed += await _retire_original(conn, original, book, now)
+        changed += await _retire_original(conn, platform, original, book, now)
     equity = await _equity(conn, book)
     qty = _floor_to_step(equity * body.size_hint_pct / 100 / reference, instrument.qty_step)
     if qty >= instrument.min_qty:
@@ -362,11 +365,13 @@ async def append_signal(
     return signal, changed
 
 
-def _order_for(signal: Signal, qty: float) -> OrderInput:
+def _order_for(signal: Signal, qty: float, *, bracket: bool = True) -> OrderInput:
+    """The signal as an order of `qty`; `bracket` False leaves its stop-loss and
+    take-profit off (a copy routed to a broker carries the entry only)."""
     kind = OrderKind(signal.order_type)
-    bracket = (
+    legs = (
         BracketLegs(stop_loss=signal.stop_loss, take_profit=signal.take_profit)
-        if signal.stop_loss is not None or signal.take_profit is not None
+        if bracket and (signal.stop_loss is not None or signal.take_profit is not None)
         else None
     )
     return OrderInput(
@@ -377,7 +382,7 @@ def _order_for(signal: Signal, qty: float) -> OrderInput:
         limit_price=signal.entry_price if kind is OrderKind.LIMIT else None,
         stop_price=signal.entry_price if kind is OrderKind.STOP else None,
         tif=TimeInForce.GTC,
-        bracket=bracket,
+        bracket=legs,
     )
 
 
@@ -606,16 +611,21 @@ async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UU
                     )
                     qty = None
         if reason is None and portfolio is not None and qty is not None:
+            # An opted-in member's copy goes to their own broker, after the same checks.
+            link = await routing_link(conn, platform.settings, portfolio.user_id)
             try:
                 async with conn.transaction():  # a savepoint: a refused copy leaves nothing
                     placed: PlacedOrder = await service.place_order(
                         conn,
                         platform,
                         portfolio,
-                        _order_for(signal, qty),
+                        _order_for(signal, qty, bracket=link is None),
                         signal_id=signal.id,
                         expires_at=signal.expires_at,
+                        routed=link is not None,
                     )
+                    if link is not None:
+                        await route_order(conn, platform, portfolio, placed.order, link)
                 record.update(order_id=placed.order.id, qty=qty)
             except (Forbidden, InvalidInput, Conflict) as exc:
                 reason = f"refused by risk checks: {exc.detail}"
