@@ -49,13 +49,16 @@ import random
 import statistics
 import sys
 import time
+import uuid
+from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 
 import asyncpg
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from foundation_health import create_database, drop_database
+from foundation_health import ADMIN_DSN
 
 from dracarys.community.search.models import SearchFilters
 from dracarys.community.search.store import search
@@ -63,6 +66,11 @@ from dracarys.db.migrate import migrate
 
 WORDS = 2_000
 LIMIT = 20
+POSTS_PER_TOPIC = 20
+COPY_BATCH = 100_000
+AUTHOR = uuid.UUID("00000000-0000-0000-0000-0000000b0001")
+# Bumped whenever the generated data changes, so `--keep` never reuses an older shape.
+GENERATOR = "community-search-v3"
 
 # Syllables make pronounceable, stemmer-stable words (no English stop words among them).
 _ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z"]
@@ -79,37 +87,79 @@ def word_list() -> list[str]:
     return sorted(words)
 
 
-FILL_SQL = """
--- The author's sealed fields are placeholders: the benchmark never opens them.
-INSERT INTO users (id, email_sealed, email_index, name_sealed) VALUES
-    ('00000000-0000-0000-0000-0000000b0001', '\\x00', '\\x00', '\\x00');
-INSERT INTO community_topics (id, space_id, author_id, kind, title, status, last_seq,
-                              created_at, last_posted_at)
-SELECT md5('topic' || n)::uuid,
-       (SELECT id FROM community_spaces ORDER BY slug OFFSET n % 6 LIMIT 1),
-       '00000000-0000-0000-0000-0000000b0001', 'discussion', 'Benchmark topic ' || n,
-       'visible', 0, now(), now()
-  FROM generate_series(1, 1000) AS n;
--- Built after the fill, as the migration defines it: one index build beats a million updates.
-DROP INDEX community_posts_search;
-SELECT setseed(0.21);
--- Word index floor(2000 * r^1.5): a skew toward the first words (the commonest is in about
--- 15% of posts, like 'trade' in a trading forum) over a long tail.
--- `0 * n` ties the word draw to each post (otherwise one body would be made once).
-INSERT INTO community_posts (id, topic_id, seq, author_id, source, html, created_at)
-SELECT md5('post' || n)::uuid,
-       md5('topic' || (n % 1000 + 1))::uuid,
-       n / 1000 + 1,
-       '00000000-0000-0000-0000-0000000b0001',
-       body, '<p>' || body || '</p>',
-       now() - make_interval(secs => n)
-  FROM (
-    SELECT n, (SELECT string_agg(($1::text[])[1 + floor(2000 * power(random(), 1.5))::int], ' ')
-                 FROM generate_series(1, 12 + (random() * 28)::int + 0 * n)) AS body
-      FROM generate_series(0, $2 - 1) AS n
-  ) made;
-CREATE INDEX community_posts_search ON community_posts USING gin (search_vector);
-"""
+def texts(
+    rng: np.random.Generator, words: np.ndarray, count: int, low: int, high: int
+) -> list[str]:
+    """`count` texts of `low`-`high` words. Word index floor(2000 * r^1.5): a skew toward
+    the first words (the commonest is in about 15% of posts, like 'trade' in a trading
+    forum) over a long tail."""
+    lengths = rng.integers(low, high + 1, size=count)
+    drawn = words[(WORDS * rng.random(int(lengths.sum())) ** 1.5).astype(np.int64)]
+    ends = np.cumsum(lengths)
+    return [
+        " ".join(drawn[end - n : end])
+        for n, end in zip(lengths.tolist(), ends.tolist(), strict=True)
+    ]
+
+
+def _id(kind: int, n: int) -> uuid.UUID:
+    return uuid.UUID(int=(kind << 64) | n)
+
+
+async def fill(conn: asyncpg.Connection, posts: int, words: list[str]) -> None:
+    # The author's sealed fields are placeholders: the benchmark never opens them.
+    await conn.execute(
+        "INSERT INTO users (id, email_sealed, email_index, name_sealed) "
+        "VALUES ($1, '\\x00', '\\x00', '\\x00')",
+        AUTHOR,
+    )
+    spaces = [r["id"] for r in await conn.fetch("SELECT id FROM community_spaces ORDER BY slug")]
+    rng = np.random.default_rng(21)
+    vocabulary = np.array(words, dtype=object)
+    topics = max(1, posts // POSTS_PER_TOPIC)
+    now = await conn.fetchval("SELECT now()")
+    # Post n is `n` seconds old and belongs to topic n % topics, so every topic has about
+    # `POSTS_PER_TOPIC` posts spread over the whole period; a topic is as old as its
+    # oldest post, titled with 3-8 words of the same skew (so titles match queries too).
+    titles = texts(rng, vocabulary, topics, 3, 8)
+    oldest = [(posts - 1 - ((posts - 1 - k) % topics)) for k in range(topics)]
+    await conn.copy_records_to_table(
+        "community_topics",
+        columns=["id", "space_id", "author_id", "kind", "title", "status", "last_seq",
+                 "created_at", "last_posted_at"],
+        records=(
+            (_id(1, k), spaces[k % len(spaces)], AUTHOR, "discussion", f"Topic {titles[k]}",
+             "visible", 0, now - timedelta(seconds=oldest[k]), now - timedelta(seconds=k))
+            for k in range(topics)
+        ),
+    )  # fmt: skip
+    # Built after the fill, as the migration defines them: one build beats a million updates.
+    indexes = await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes "
+        "WHERE tablename = 'community_posts' AND indexname <> 'community_posts_pkey' "
+        "AND indexdef NOT LIKE '%UNIQUE%'"
+    )
+    for index in indexes:
+        await conn.execute(f'DROP INDEX "{index["indexname"]}"')
+    for start in range(0, posts, COPY_BATCH):
+        stop = min(posts, start + COPY_BATCH)
+        bodies = texts(rng, vocabulary, stop - start, 12, 40)
+        await conn.copy_records_to_table(
+            "community_posts",
+            columns=["id", "topic_id", "seq", "author_id", "source", "html", "search_title",
+                     "created_at"],
+            records=(
+                (_id(2, n), _id(1, n % topics), (posts - 1 - n) // topics + 1, AUTHOR,
+                 body, f"<p>{body}</p>",
+                 f"Topic {titles[n % topics]}" if n == oldest[n % topics] else "",
+                 now - timedelta(seconds=n))
+                for n, body in zip(range(start, stop), bodies, strict=True)
+            ),
+        )  # fmt: skip
+    for index in indexes:
+        await conn.execute(index["indexdef"])
+    await conn.execute(f"COMMENT ON TABLE community_posts IS '{GENERATOR} posts={posts}'")
+
 
 ILIKE_SQL = """
 SELECT p.id, p.topic_id, p.created_at
@@ -127,27 +177,54 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
 
-async def run(posts: int, queries: int) -> None:
-    name, dsn = await create_database()
+def _dsn(name: str) -> str:
+    return ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _admin(sql: str) -> None:
+    admin = await asyncpg.connect(ADMIN_DSN)
     try:
-        conn = await asyncpg.connect(dsn)
-        await migrate(conn)
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
+async def prepared(name: str, posts: int, keep: bool) -> tuple[asyncpg.Connection, float | None]:
+    """A connection to a migrated database holding `posts` generated posts, and the seconds
+    the fill took (None when `--keep` found one already filled by this generator)."""
+    if keep:
+        try:
+            conn = await asyncpg.connect(_dsn(name))
+        except asyncpg.InvalidCatalogNameError:
+            pass
+        else:
+            await migrate(conn)  # a kept database takes the migrations added since
+            made = await conn.fetchval("SELECT obj_description('community_posts'::regclass)")
+            if made == f"{GENERATOR} posts={posts}":
+                await conn.execute("ANALYZE community_posts")
+                await conn.execute("ANALYZE community_topics")
+                return conn, None
+            await conn.close()
+            await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await _admin(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(_dsn(name))
+    await migrate(conn)
+    started = time.perf_counter()
+    await conn.execute("SET maintenance_work_mem = '512MB'")
+    async with conn.transaction():
+        await fill(conn, posts, word_list())
+    await conn.execute("VACUUM ANALYZE community_posts")
+    await conn.execute("VACUUM ANALYZE community_topics")
+    return conn, time.perf_counter() - started
+
+
+async def run(posts: int, queries: int, keep: bool) -> None:
+    name = f"dracarys_bench_search_{posts}" if keep else f"dracarys_bench_{uuid.uuid4().hex[:8]}"
+    conn, filled_s = await prepared(name, posts, keep)
+    try:
         words = word_list()
-        started = time.perf_counter()
-        await conn.execute("SET max_parallel_workers_per_gather = 0")
-        async with conn.transaction():
-            for statement in FILL_SQL.split(";\n"):
-                if not statement.strip():
-                    continue
-                if "$2" in statement:
-                    await conn.execute(statement, words, posts)
-                else:
-                    await conn.execute(statement)
-        await conn.execute("RESET max_parallel_workers_per_gather")
-        await conn.execute("VACUUM ANALYZE community_posts")
-        await conn.execute("VACUUM ANALYZE community_topics")
-        filled_s = time.perf_counter() - started
         count = await conn.fetchval("SELECT count(*) FROM community_posts")
+        topics = await conn.fetchval("SELECT count(*) FROM community_topics")
         space_ids = [r["id"] for r in await conn.fetch("SELECT id FROM community_spaces")]
         rng = random.Random(7)
         asked = [words[int(WORDS * rng.random() ** 1.5)] for _ in range(queries)]
@@ -165,10 +242,11 @@ async def run(posts: int, queries: int) -> None:
         async def ilike(word: str) -> int:
             return len(await conn.fetch(ILIKE_SQL, word, space_ids, LIMIT))
 
-        # Warm both (the first GIN and heap pages off disk), then alternate per query.
+        # Warm both (the first index and heap pages off disk), then alternate per query.
         for word in asked[:5]:
             await full_text(word)
             await ilike(word)
+        load_before = os.getloadavg()
         fts_ms: list[float] = []
         like_ms: list[float] = []
         fts_hits = like_hits = 0
@@ -181,19 +259,22 @@ async def run(posts: int, queries: int) -> None:
             fts_ms.append((t1 - t0) * 1000)
             like_ms.append((t2 - t1) * 1000)
         server = await conn.fetchval("SHOW server_version")
-        await conn.close()
     finally:
-        await drop_database(name)
+        await conn.close()
+        if not keep:
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     load = os.getloadavg()
+    made = "kept from an earlier run" if filled_s is None else f"generated in {filled_s:.0f} s"
     print(
-        f"{count:,} posts generated in {filled_s:.0f} s; {queries} one-word queries, "
+        f"{count:,} posts in {topics:,} topics {made}; {queries} one-word queries, "
         f"{LIMIT} rows each"
     )
     print(
-        f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f}; Python {platform.python_version()}, asyncpg "
-        f"{metadata.version('asyncpg')}, PostgreSQL {server}"
+        f"machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} before the "
+        f"queries, {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} after; Python "
+        f"{platform.python_version()}, asyncpg {metadata.version('asyncpg')}, "
+        f"PostgreSQL {server}"
     )
     print(f"{'query':<28}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'rows':>8}")
     for label, samples, rows in (
@@ -212,9 +293,16 @@ async def run(posts: int, queries: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100,000 posts")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep the generated database for the next run with --keep (reused if made by "
+        "this generator with as many posts); drop it by hand when done",
+    )  # fmt: skip
     args = parser.parse_args()
-    asyncio.run(run(args.posts, args.queries))
+    posts = 100_000 if args.quick else args.posts
+    asyncio.run(run(posts, args.queries, args.keep))
 
 
 if __name__ == "__main__":
