@@ -2,8 +2,9 @@
 -- of candidates instead of every match of a common word: the newest matching visible
 -- posts, and the opening posts of the newest topics whose title matches (however old, so
 -- a title match still ranks first). Each set is found by walking a newest-first index and
--- testing the stored vector (a common word: a few hundred rows read in order) or by the
--- GIN index and a small sort (a rare word); the planner picks by the word's frequency.
+-- testing each stored vector (reading about 100 / frequency rows, in order) or by the GIN
+-- index and a sort of the matches (a rare word, or words that rarely meet); the planner
+-- picks by the words' estimated frequency.
 CREATE INDEX community_posts_newest ON community_posts (created_at DESC, id DESC)
     WHERE status = 'visible';
 
