@@ -277,6 +277,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trading_feed: Literal["replay", "synthetic", "off"] = "replay"
     trading_replay_speed: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
     trading_leaderboard_every_ticks: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 30
+    # Distributed sweeps: a platform sweep is cut into chunks of this many combinations,
+    # which any worker process runs; a chunk's lease lasts this long and is renewed while
+    # its worker computes, so a chunk whose worker died runs again elsewhere after it.
+    backtest_chunk_evaluations: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 25
+    backtest_chunk_lease_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
     # Market data uploads (see dracarys.marketdata): the largest CSV or Parquet file taken.
     market_data_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=500_000_000)] = 20_000_000
 
