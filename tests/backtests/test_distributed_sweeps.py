@@ -89,6 +89,13 @@ def single_process_rows() -> list[dict[str, Any]]:
     ]
 
 
+async def one(pool: asyncpg.Pool, query: str, *args: Any) -> asyncpg.Record:
+    """The query's one row (there must be one)."""
+    row = await pool.fetchrow(query, *args)
+    assert row is not None, query
+    return row
+
+
 async def chunk_rows(pool: asyncpg.Pool, backtest_id: uuid.UUID) -> list[asyncpg.Record]:
     return await pool.fetch(
         "SELECT * FROM backtest_sweep_chunks WHERE backtest_id = $1 ORDER BY chunk", backtest_id
@@ -145,8 +152,8 @@ async def test_a_chunk_finished_twice_counts_once_and_progress_is_the_finished_c
         assert await store.finish_sweep_chunk(
             conn, backtest_id, 4, metrics[: 4 * 8 * len(METRIC_NAMES)], now
         )
-    (done, total) = await pool.fetchrow(
-        "SELECT progress_done, progress_total FROM backtests WHERE id = $1", backtest_id
+    (done, total) = await one(
+        pool, "SELECT progress_done, progress_total FROM backtests WHERE id = $1", backtest_id
     )
     assert (done, total) == (9, 24)
     stored = await chunk_rows(pool, backtest_id)
@@ -207,7 +214,8 @@ async def test_workers_one_dead_mid_chunk_rank_exactly_as_one_process(
     stored = await chunk_rows(pool, backtest_id)
     assert all(r["status"] == "done" for r in stored)
     assert [r["attempts"] for r in stored] == [2, 1, 1, 1, 1]
-    job = await pool.fetchrow(
+    job = await one(
+        pool,
         "SELECT status, progress_done, progress_total, sweep FROM backtests WHERE id = $1",
         backtest_id,
     )

@@ -13,18 +13,19 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
+import polars as pl
 import pytest
 
 from dracarys.backtests.models import BacktestInput, SweepRange
 from dracarys.backtests.service import queue_backtest
 from dracarys.db import Database, transaction
 from dracarys.identity import CurrentUser
-from dracarys.marketdata import dataset_frame
 from dracarys.marketdata.service import upload_dataset
 from dracarys.platform import Platform
 from dracarys.settings import Settings
@@ -59,23 +60,34 @@ class Workers:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for log in self.logs)
 
 
+async def one(pool: asyncpg.Pool, query: str, *args: Any) -> asyncpg.Record:
+    """The query's one row (there must be one)."""
+    row = await pool.fetchrow(query, *args)
+    assert row is not None, query
+    return row
+
+
 def listening(log: Path) -> bool:
     """Both of the worker's receivers (its tasks' queue and the sweep queue) listen."""
     return log.exists() and log.read_text().count('"Listening started."') >= 2
 
 
-@pytest.fixture
-async def two_workers(redis_settings: Settings, tmp_path: Path) -> AsyncIterator[Workers]:
-    assert redis_settings.database_url
-    assert redis_settings.redis_url
+@asynccontextmanager
+async def worker_processes(
+    settings: Settings, data_dir: Path, count: int, **extra_env: str
+) -> AsyncIterator[Workers]:
+    """`count` `dracarys worker` processes on the test's database and Redis prefix, once
+    they listen; killed at the end if they still run."""
+    assert settings.database_url
+    assert settings.redis_url
     env = {
         **os.environ,
-        "DATABASE_URL": redis_settings.database_url,
-        "REDIS_URL": redis_settings.redis_url,
-        "DRACARYS_REDIS_PREFIX": redis_settings.redis_prefix,
-        "DRACARYS_SECRET_KEY": redis_settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "DRACARYS_REDIS_PREFIX": settings.redis_prefix,
+        "DRACARYS_SECRET_KEY": settings.secret_key,
         "DRACARYS_ENV": "test",
-        "DRACARYS_DATA_DIR": str(tmp_path),
+        "DRACARYS_DATA_DIR": str(data_dir),
         # INFO: the receivers say when they listen.
         "DRACARYS_LOG_LEVEL": "INFO",
         "DRACARYS_SEED_DEMO": "false",
@@ -83,8 +95,9 @@ async def two_workers(redis_settings: Settings, tmp_path: Path) -> AsyncIterator
         "DRACARYS_BACKTEST_CHUNK_LEASE_S": str(LEASE_S),
         # One thread each: two processes on two cores, as two machines would be.
         "NUMBA_NUM_THREADS": "1",
+        **extra_env,
     }
-    logs = [tmp_path / f"worker-{k}.log" for k in range(2)]
+    logs = [data_dir / f"worker-{k}.log" for k in range(count)]
     processes = []
     for log in logs:
         with log.open("wb") as out:
@@ -96,7 +109,7 @@ async def two_workers(redis_settings: Settings, tmp_path: Path) -> AsyncIterator
     workers = Workers(processes, logs)
     try:
         # A boot imports the platform and the engine's compiler: allow two minutes on a
-        # busy machine. Both are ready once each reads the sweep queue.
+        # busy machine. Each is ready once both its receivers listen.
         deadline = asyncio.get_running_loop().time() + 120
         while not all(listening(log) for log in logs):
             if asyncio.get_running_loop().time() > deadline:
@@ -108,6 +121,57 @@ async def two_workers(redis_settings: Settings, tmp_path: Path) -> AsyncIterator
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+@pytest.fixture
+async def two_workers(redis_settings: Settings, tmp_path: Path) -> AsyncIterator[Workers]:
+    async with worker_processes(redis_settings, tmp_path, 2) as workers:
+        yield workers
+
+
+async def queued_sweep(pool: asyncpg.Pool, settings: Settings, user: TestUser) -> uuid.UUID:
+    """A 96-combination sweep of a million uploaded bars, queued as the API queues it."""
+    settings = msgspec.structs.replace(settings, market_data_max_upload_bytes=400_000_000)
+    platform = Platform(
+        settings=settings, database=Database(pool=pool, dsn=settings.database_url or "")
+    )
+    dataset_id = await big_dataset(platform, user)
+    request = BacktestInput(
+        template="sma_cross",
+        dataset_id=dataset_id,
+        sweep={"fast": FAST, "slow": SLOW},
+        allow_short=True,
+    )
+    backtest_id = uuid.uuid4()
+    async with transaction(pool) as conn:
+        await queue_backtest(
+            conn,
+            backtest_id=backtest_id,
+            owner_id=user.id,
+            request=request,
+            combinations=96,
+            now=platform.clock.now(),
+        )
+    return backtest_id
+
+
+async def first_lease(
+    pool: asyncpg.Pool, backtest_id: uuid.UUID, workers: Workers
+) -> asyncpg.Record:
+    """The first chunk a worker leases, polled for closely: its chunk and lease owner."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 180
+    while True:
+        leased = await pool.fetchrow(
+            """SELECT chunk, lease_owner FROM backtest_sweep_chunks
+                WHERE backtest_id = $1 AND status = 'running' ORDER BY chunk LIMIT 1""",
+            backtest_id,
+        )
+        if leased is not None:
+            return leased
+        if loop.time() > deadline:
+            pytest.fail(f"no chunk was leased within three minutes\n{workers.output()}")
+        await asyncio.sleep(0.01)
 
 
 async def big_dataset(platform: Platform, user: TestUser) -> uuid.UUID:
@@ -140,48 +204,16 @@ async def test_a_sweep_on_two_workers_one_killed_mid_chunk_ranks_as_one_process(
     pool: asyncpg.Pool,
     make_user: MakeUser,
 ) -> None:
-    settings = msgspec.structs.replace(redis_settings, market_data_max_upload_bytes=400_000_000)
-    platform = Platform(
-        settings=settings, database=Database(pool=pool, dsn=settings.database_url or "")
-    )
     user = await make_user()
-    dataset_id = await big_dataset(platform, user)
-    request = BacktestInput(
-        template="sma_cross",
-        dataset_id=dataset_id,
-        sweep={"fast": FAST, "slow": SLOW},
-        allow_short=True,
-    )
-    backtest_id = uuid.uuid4()
-    async with transaction(pool) as conn:
-        await queue_backtest(
-            conn,
-            backtest_id=backtest_id,
-            owner_id=user.id,
-            request=request,
-            combinations=96,
-            now=platform.clock.now(),
-        )
-
+    backtest_id = await queued_sweep(pool, redis_settings, user)
     # The first worker to lease a chunk is killed while it runs it: its first chunk also
     # loads the million bars, so the chunk is a second or more underway.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 180
-    while True:
-        leased = await pool.fetchrow(
-            """SELECT chunk, lease_owner FROM backtest_sweep_chunks
-                WHERE backtest_id = $1 AND status = 'running' ORDER BY chunk LIMIT 1""",
-            backtest_id,
-        )
-        if leased is not None:
-            break
-        if loop.time() > deadline:
-            pytest.fail(f"no chunk was leased within three minutes\n{two_workers.output()}")
-        await asyncio.sleep(0.01)
+    leased = await first_lease(pool, backtest_id, two_workers)
     victim = two_workers.by_pid(int(leased["lease_owner"].split(":")[1]))
     victim.send_signal(signal.SIGKILL)
     await victim.wait()
-    killed = await pool.fetchrow(
+    killed = await one(
+        pool,
         """SELECT status, lease_owner FROM backtest_sweep_chunks
             WHERE backtest_id = $1 AND chunk = $2""",
         backtest_id,
@@ -190,15 +222,19 @@ async def test_a_sweep_on_two_workers_one_killed_mid_chunk_ranks_as_one_process(
     # Killed mid-chunk: the chunk is still leased to the dead worker.
     assert (killed["status"], killed["lease_owner"]) == ("running", leased["lease_owner"])
 
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 300
+
     while True:
-        job = await pool.fetchrow(
+        job = await one(
+            pool,
             """SELECT status, progress_done, progress_total, sweep, error
                  FROM backtests WHERE id = $1""",
             backtest_id,
         )
         if job["status"] in ("succeeded", "failed"):
             break
-        if loop.time() > deadline + 300:
+        if loop.time() > deadline:
             pytest.fail(f"the sweep did not finish\n{two_workers.output()}")
         await asyncio.sleep(0.2)
     assert job["status"] == "succeeded", job["error"]
@@ -214,7 +250,15 @@ async def test_a_sweep_on_two_workers_one_killed_mid_chunk_ranks_as_one_process(
     assert chunks[leased["chunk"]]["attempts"] >= 2
     assert (job["progress_done"], job["progress_total"]) == (96, 96)
 
-    frame = await dataset_frame(platform, dataset_id)
+    dataset_id = uuid.UUID(
+        await pool.fetchval(
+            "SELECT request ->> 'dataset_id' FROM backtests WHERE id = $1", backtest_id
+        )
+    )
+    frame = pl.read_parquet(
+        redis_settings.data_path
+        / await pool.fetchval("SELECT path FROM market_datasets WHERE id = $1", dataset_id)
+    )
     single = run_sweep(
         Bars.from_frame(frame, symbol=str(dataset_id)),
         SpecBuilder("sma_cross", allow_short=True),
@@ -228,3 +272,34 @@ async def test_a_sweep_on_two_workers_one_killed_mid_chunk_ranks_as_one_process(
     survivor = next(p for p in two_workers.processes if p is not victim)
     survivor.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(survivor.wait(), 60) == 0, two_workers.output()
+
+
+async def test_sigterm_mid_chunk_gives_the_chunk_back_and_exits_0(
+    redis_settings: Settings, tmp_path: Path, pool: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    """A stopping worker (a one-second grace, a lease of a minute) gives its chunk back
+    at once rather than leaving it leased until its lease expires, and exits 0."""
+    async with worker_processes(
+        redis_settings,
+        tmp_path,
+        1,
+        DRACARYS_SHUTDOWN_GRACE_S="1",
+        DRACARYS_BACKTEST_CHUNK_LEASE_S="60",
+    ) as workers:
+        backtest_id = await queued_sweep(pool, redis_settings, await make_user())
+        leased = await first_lease(pool, backtest_id, workers)
+        (worker,) = workers.processes
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 60) == 0, workers.output()
+    chunks = await pool.fetch(
+        """SELECT status, lease_owner, attempts FROM backtest_sweep_chunks
+            WHERE backtest_id = $1 ORDER BY chunk""",
+        backtest_id,
+    )
+    # Within its grace the worker may finish the chunk and lease the next: whichever it
+    # held when the grace ran out is queued again, leased once before, with no owner.
+    assert leased["chunk"] == 0
+    assert all(c["status"] != "running" for c in chunks)
+    given_back = [c for c in chunks if c["status"] == "queued" and c["attempts"] >= 1]
+    assert len(given_back) == 1
+    assert given_back[0]["lease_owner"] is None

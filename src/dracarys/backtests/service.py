@@ -551,10 +551,10 @@ async def work_on_sweep(platform: Platform, backtest_id: uuid.UUID) -> int:
                 wait_s = min(wait_s, (progress.next_expiry - now).total_seconds())
             await asyncio.sleep(min(max(wait_s, 0.05), 1.0))
             continue
-        if bars is None:
-            bars = await _bars_of(platform, data)
         combinations = checked.combinations[leased.first_combination : leased.stop_combination]
         try:
+            if bars is None:
+                bars = await _bars_of(platform, data)
             metrics = await _renewing_lease(
                 platform,
                 backtest_id,
