@@ -1,7 +1,9 @@
 """Parameter sweeps: grid and random search over a strategy's parameters, run in parallel
 across cores, each distinct indicator computed once per chunk and shared by every
 combination in it; walk-forward analysis with the deflated Sharpe ratio as the
-overfitting guard.
+overfitting guard. A sweep may also be cut into chunks (``split_sweep``) that separate
+processes evaluate (``sweep_metrics``) and merge into the very ranking ``run_sweep`` gives
+(``rank_sweep``).
 
 Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
 fit, combinations are ordered so neighbours share indicators and run in chunks whose
@@ -233,8 +235,102 @@ def run_sweep(
     progress: ProgressCallback | None = None,
 ) -> SweepResult:
     """Backtest every combination; rank by ``rank_by`` (NaN last)."""
+    _check_rank_by(rank_by)
+    evaluated = _evaluate(bars, builder, combos, execution, memory_budget_bytes, progress)
+    return SweepResult(
+        ranking=rank_sweep(combos, evaluated.metrics, rank_by),
+        rank_by=rank_by,
+        indicators_computed=evaluated.indicators_computed,
+        chunks=evaluated.chunks,
+        workers=evaluated.workers,
+    )
+
+
+@dataclass(frozen=True)
+class SweepChunk:
+    """A contiguous run of a sweep's combinations (positions ``start`` up to ``stop``) that
+    one process evaluates on its own: a distributed sweep's unit of work."""
+
+    index: int
+    start: int
+    stop: int
+
+
+def split_sweep(combination_count: int, chunk_evaluations: int) -> list[SweepChunk]:
+    """The sweep's combinations cut into chunks of ``chunk_evaluations`` (the last may be
+    shorter), in order. Neighbours in a grid share indicators (the last parameter varies
+    fastest), so contiguous chunks keep most of that sharing."""
+    if combination_count < 1 or chunk_evaluations < 1:
+        raise ValueError("a sweep needs at least one combination and chunks of at least one")
+    return [
+        SweepChunk(index=k, start=start, stop=min(start + chunk_evaluations, combination_count))
+        for k, start in enumerate(range(0, combination_count, chunk_evaluations))
+    ]
+
+
+def sweep_metrics(
+    bars: Bars,
+    builder: SpecBuilder,
+    combos: Sequence[Params],
+    execution: ExecutionSettings,
+    *,
+    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+    progress: ProgressCallback | None = None,
+) -> FloatArray:
+    """The metrics (columns ``METRIC_NAMES``) of each combination, one row each in the
+    order given: a chunk's share of a sweep. Each row depends on its combination alone,
+    bit for bit, so chunks evaluated anywhere merge into what one process computes."""
+    return _evaluate(bars, builder, combos, execution, memory_budget_bytes, progress).metrics
+
+
+def rank_sweep(
+    combos: Sequence[Params], metrics: FloatArray, rank_by: str = "sharpe"
+) -> pl.DataFrame:
+    """The ranking of a sweep from every combination's metrics (rows in the order of
+    ``combos``, e.g. its chunks' ``sweep_metrics`` stacked): best first by ``rank_by``,
+    NaN last, ties in the order of ``combos``, so it is the same whoever computed it."""
+    _check_rank_by(rank_by)
+    if metrics.shape != (len(combos), len(METRIC_NAMES)):
+        raise ValueError(
+            f"expected {len(combos)} rows of {len(METRIC_NAMES)} metrics, got {metrics.shape}"
+        )
+    parameters = pl.DataFrame([dict(params) for params in combos]).with_columns(
+        pl.col(name).cast(pl.Int64)
+        for name in combos[0]
+        if all(float(params[name]).is_integer() for params in combos)
+    )
+    frame = parameters.with_columns(
+        pl.DataFrame(metrics, schema=list(METRIC_NAMES), orient="row")
+        .with_columns(pl.col("trades").cast(pl.Int64), pl.col("max_drawdown_bars").cast(pl.Int64))
+        .get_columns()
+    )
+    # A stable sort: equal values keep the combinations' order.
+    return frame.with_columns(pl.col(rank_by).fill_nan(None)).sort(
+        rank_by, descending=rank_by not in ASCENDING_METRICS, nulls_last=True, maintain_order=True
+    )
+
+
+def _check_rank_by(rank_by: str) -> None:
     if rank_by not in METRIC_NAMES:
         raise ValueError(f"unknown metric {rank_by!r}; choose from {', '.join(METRIC_NAMES)}")
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    metrics: FloatArray
+    indicators_computed: int
+    chunks: int
+    workers: int
+
+
+def _evaluate(
+    bars: Bars,
+    builder: SpecBuilder,
+    combos: Sequence[Params],
+    execution: ExecutionSettings,
+    memory_budget_bytes: int,
+    progress: ProgressCallback | None,
+) -> _Evaluated:
     specs = [builder.build(params) for params in combos]
     order = _sharing_order(specs)
     row_bytes = 8 * bars.length
@@ -265,25 +361,8 @@ def run_sweep(
         )
         if progress is not None:
             progress(len(chunk))
-    parameters = pl.DataFrame([dict(params) for params in combos]).with_columns(
-        pl.col(name).cast(pl.Int64)
-        for name in combos[0]
-        if all(float(params[name]).is_integer() for params in combos)
-    )
-    frame = parameters.with_columns(
-        pl.DataFrame(results, schema=list(METRIC_NAMES), orient="row")
-        .with_columns(pl.col("trades").cast(pl.Int64), pl.col("max_drawdown_bars").cast(pl.Int64))
-        .get_columns()
-    )
-    ranking = frame.with_columns(pl.col(rank_by).fill_nan(None)).sort(
-        rank_by, descending=rank_by not in ASCENDING_METRICS, nulls_last=True, maintain_order=True
-    )
-    return SweepResult(
-        ranking=ranking,
-        rank_by=rank_by,
-        indicators_computed=table.computed,
-        chunks=len(chunks),
-        workers=workers,
+    return _Evaluated(
+        metrics=results, indicators_computed=table.computed, chunks=len(chunks), workers=workers
     )
 
 

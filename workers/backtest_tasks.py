@@ -1,7 +1,12 @@
 """The backtests domain's background side. The outbox consumer only hands a queued job
 to a task of its own: a run can take minutes (a sweep on millions of bars), and inside
 the consumer it would hold the batch's transaction open and keep that batch's other
-consumers waiting. A cron task re-queues jobs nobody is working on."""
+consumers waiting. A cron task re-queues jobs nobody is working on.
+
+A sweep's job only cuts it into chunks and asks for as many `backtests.run_sweep_chunks`
+tasks on the sweep queue (`build_sweep_broker`), which every worker process reads one at
+a time: each task works on the sweep's chunks until none is left. Without that queue
+(the in-memory broker of the embedded mode) the job runs the chunks itself."""
 
 from __future__ import annotations
 
@@ -11,7 +16,13 @@ from typing import Annotated, Any
 import msgspec
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
-from dracarys.backtests import BacktestRequested, run_job, unattended_jobs
+from dracarys.backtests import (
+    AskWorkers,
+    BacktestRequested,
+    run_job,
+    unattended_jobs,
+    work_on_sweep,
+)
 from dracarys.db import Connection
 from dracarys.outbox import Event
 from dracarys.platform import Platform
@@ -19,6 +30,7 @@ from workers.broker import Delivery
 
 RUN_BACKTEST = "backtests.run_job"
 REQUEUE_BACKTESTS = "backtests.requeue_unattended"
+RUN_SWEEP_CHUNKS = "backtests.run_sweep_chunks"
 
 
 async def on_backtest_requested(conn: Connection, event: Event, delivery: Delivery) -> None:
@@ -31,7 +43,35 @@ async def on_backtest_requested(conn: Connection, event: Event, delivery: Delive
 
 async def run_backtest(backtest_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:
     platform: Platform = context.state.platform
-    await run_job(platform, uuid.UUID(backtest_id))
+    ask_workers: AskWorkers | None = getattr(context.state, "ask_sweep_workers", None)
+    await run_job(platform, uuid.UUID(backtest_id), ask_workers=ask_workers)
+
+
+async def run_sweep_chunks(backtest_id: str, context: Annotated[Context, TaskiqDepends()]) -> int:
+    """Work on the sweep's chunks until none is left; → how many this task finished."""
+    platform: Platform = context.state.platform
+    return await work_on_sweep(platform, uuid.UUID(backtest_id))
+
+
+def sweep_workers_asker(sweep_broker: AsyncBroker) -> AskWorkers:
+    """Asks for `count` tasks on the sweep queue: up to that many worker processes join."""
+
+    async def ask(backtest_id: uuid.UUID, count: int) -> None:
+        task = sweep_broker.find_task(RUN_SWEEP_CHUNKS)
+        if task is None:
+            raise RuntimeError(f"task {RUN_SWEEP_CHUNKS} is not registered on this broker")
+        for _ in range(count):
+            await task.kiq(str(backtest_id))
+
+    return ask
+
+
+def register_sweep_tasks(
+    sweep_broker: AsyncBroker,
+) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+    return {
+        RUN_SWEEP_CHUNKS: sweep_broker.register_task(run_sweep_chunks, task_name=RUN_SWEEP_CHUNKS)
+    }
 
 
 async def requeue_unattended_backtests(context: Annotated[Context, TaskiqDepends()]) -> int:

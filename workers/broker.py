@@ -196,6 +196,23 @@ def build_broker(settings: Settings) -> AsyncBroker:
     return broker
 
 
+def build_sweep_broker(settings: Settings) -> AsyncBroker | None:
+    """The queue of distributed sweeps' work (with Redis; None without): each worker
+    process reads one message at a time and only once it is free, so a sweep's messages
+    spread over every worker process instead of the first reader taking them all."""
+    if not settings.redis_url:
+        return None
+    return RestartSafeRedisStreamBroker(
+        settings.redis_url,
+        queue_name=f"{settings.redis_prefix}:sweep-chunks",
+        consumer_group_name=f"{settings.redis_prefix}:sweep-workers",
+        consumer_id="0",
+        idle_timeout=30_000,
+        maxlen=100_000,
+        xread_count=1,
+    )
+
+
 def register_cron_jobs(
     broker: AsyncBroker, jobs: Mapping[str, tuple[PlatformJob, str]]
 ) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:

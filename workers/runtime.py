@@ -19,7 +19,8 @@ from taskiq.schedule_sources import LabelScheduleSource
 from dracarys.outbox import Event, OutboxRelay
 from dracarys.platform import Platform
 from dracarys.trading import follow_broker_fills, paper_trading
-from workers.broker import RunningTasks, build_broker, hand_back_unfinished
+from workers.backtest_tasks import register_sweep_tasks, sweep_workers_asker
+from workers.broker import RunningTasks, build_broker, build_sweep_broker, hand_back_unfinished
 from workers.consumers import consumer_names
 from workers.tasks import DELIVER_EVENTS, register_tasks
 
@@ -41,6 +42,15 @@ class Worker:
         self.running = RunningTasks()
         self.broker.add_middlewares(self.running)
         self.broker.state.platform = platform
+        # Distributed sweeps' own queue, read one message at a time; only beside a shared
+        # broker (the in-memory one runs a sweep's chunks inside its job).
+        self.sweep_broker = None if self.in_memory else build_sweep_broker(platform.settings)
+        self.sweep_running = RunningTasks()
+        if self.sweep_broker is not None:
+            register_sweep_tasks(self.sweep_broker)
+            self.sweep_broker.add_middlewares(self.sweep_running)
+            self.sweep_broker.state.platform = platform
+            self.broker.state.ask_sweep_workers = sweep_workers_asker(self.sweep_broker)
         self._background: list[asyncio.Task[Any]] = []
         self.scheduler_active = False
 
@@ -75,6 +85,15 @@ class Worker:
             self._background.append(
                 asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))
             )
+        if self.sweep_broker is not None:
+            await self.sweep_broker.startup()
+            if receive:
+                # One chunk at a time per process: its kernel uses every core already.
+                self._background.append(
+                    asyncio.create_task(
+                        run_receiver_task(self.sweep_broker, max_async_tasks=1), name="sweeps"
+                    )
+                )
         if relay:
             self._background.append(asyncio.create_task(self.relay().run(), name="relay"))
         if self.platform.settings.external_brokers_enabled:
@@ -122,16 +141,20 @@ class Worker:
                 log.warning("worker_tasks_still_running", tasks=[t.get_name() for t in pending])
         self._background.clear()
         abandoned = await self.running.finish(max(deadline - loop.time(), 0))
+        abandoned += await self.sweep_running.finish(max(deadline - loop.time(), 0))
         if abandoned:
             log.warning("tasks_abandoned_at_shutdown", count=abandoned, grace_s=grace_s)
-        try:
-            async with asyncio.timeout(_STOP_STEP_S):
-                handed_back = await hand_back_unfinished(self.broker)
-                if handed_back:
-                    log.info("tasks_handed_back", count=handed_back)
-                await self.broker.shutdown()
-        except TimeoutError:
-            log.warning("broker_shutdown_timed_out", timeout_s=_STOP_STEP_S)
+        for broker in (self.broker, self.sweep_broker):
+            if broker is None:
+                continue
+            try:
+                async with asyncio.timeout(_STOP_STEP_S):
+                    handed_back = await hand_back_unfinished(broker)
+                    if handed_back:
+                        log.info("tasks_handed_back", count=handed_back)
+                    await broker.shutdown()
+            except TimeoutError:
+                log.warning("broker_shutdown_timed_out", timeout_s=_STOP_STEP_S)
 
 
 @asynccontextmanager

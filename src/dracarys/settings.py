@@ -287,6 +287,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     alpaca_stream_url: str = "wss://paper-api.alpaca.markets/stream"
     broker_fill_poll_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
     broker_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # Distributed sweeps: a platform sweep is cut into chunks of this many combinations,
+    # which any worker process runs; a chunk's lease lasts this long and is renewed while
+    # its worker computes, so a chunk whose worker died runs again elsewhere after it.
+    backtest_chunk_evaluations: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 25
+    backtest_chunk_lease_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
     # Market data uploads (see dracarys.marketdata): the largest CSV or Parquet file taken.
     market_data_max_upload_bytes: Annotated[int, msgspec.Meta(ge=1024, le=500_000_000)] = 20_000_000
 

@@ -9,6 +9,7 @@ import pytest
 
 from engine.backtest import BASE_ROWS, TRADE_COLUMNS
 from engine.data import Bars
+from engine.metrics import METRIC_NAMES
 from engine.runner import run_backtest
 from engine.strategy import ExecutionSettings, SpecBuilder
 from engine.sweep import (
@@ -17,7 +18,10 @@ from engine.sweep import (
     grid,
     parse_range,
     random_search,
+    rank_sweep,
     run_sweep,
+    split_sweep,
+    sweep_metrics,
     walk_forward,
 )
 from engine.synthetic import generate_daily
@@ -160,3 +164,44 @@ def test_deflated_sharpe_falls_as_more_trials_are_tried() -> None:
     assert 0.0 <= many < few <= 1.0
     # One trial reduces to the probabilistic Sharpe ratio against zero.
     assert deflated_sharpe_ratio(returns, [0.1]) > 0.9
+
+
+def test_split_sweep_covers_every_combination_once_in_order() -> None:
+    chunks = split_sweep(53, 10)
+    assert [(c.index, c.start, c.stop) for c in chunks][-2:] == [(4, 40, 50), (5, 50, 53)]
+    covered = [k for c in chunks for k in range(c.start, c.stop)]
+    assert covered == list(range(53))
+    assert [(c.start, c.stop) for c in split_sweep(3, 25)] == [(0, 3)]
+    with pytest.raises(ValueError, match="at least one"):
+        split_sweep(10, 0)
+
+
+@pytest.mark.parametrize("rank_by", ["sharpe", "max_drawdown_pct", "trades"])
+def test_chunks_evaluated_apart_and_merged_rank_exactly_as_run_sweep(
+    bars: Bars, rank_by: str
+) -> None:
+    """Chunks evaluated in any order (as workers finish them) and stacked by position give
+    the single-process ranking, row for row and bit for bit, ties included: `trades`
+    ties between many combinations, so their order is checked too."""
+    builder = SpecBuilder("sma_cross", allow_short=True)
+    combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 30, 40, 60, 80]})
+    whole = run_sweep(bars, builder, combos, EXECUTION, rank_by=rank_by)
+    chunks = split_sweep(len(combos), 3)
+    metrics = np.full((len(combos), len(METRIC_NAMES)), -1.0)
+    for chunk in reversed(chunks):
+        metrics[chunk.start : chunk.stop] = sweep_metrics(
+            bars, builder, combos[chunk.start : chunk.stop], EXECUTION
+        )
+    merged = rank_sweep(combos, metrics, rank_by)
+    assert merged.equals(whole.ranking)
+    assert merged.schema == whole.ranking.schema
+    assert merged[rank_by].n_unique() < merged.height or rank_by != "trades"
+
+
+def test_rank_sweep_breaks_ties_by_combination_order() -> None:
+    combos = [{"fast": float(k)} for k in range(4)]
+    metrics = np.zeros((4, len(METRIC_NAMES)))
+    metrics[:, METRIC_NAMES.index("sharpe")] = [1.0, 2.0, 1.0, math.nan]
+    assert rank_sweep(combos, metrics)["fast"].to_list() == [1, 0, 2, 3]
+    with pytest.raises(ValueError, match="expected 3 rows"):
+        rank_sweep(combos[:3], metrics)

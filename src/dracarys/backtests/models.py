@@ -145,3 +145,24 @@ class ClaimedBacktest(msgspec.Struct, frozen=True, kw_only=True):
 
     id: uuid.UUID
     request: BacktestInput
+
+
+class LeasedChunk(msgspec.Struct, frozen=True, kw_only=True):
+    """A sweep chunk a worker holds the lease of: combinations `first_combination` up to
+    `stop_combination` of the sweep, leased for the `attempts`-th time."""
+
+    chunk: int
+    first_combination: int
+    stop_combination: int
+    attempts: int
+
+
+class ChunkProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """How far a distributed sweep got: chunks and combinations, finished and in all; the
+    earliest lease expiry among chunks being run (None when none is)."""
+
+    chunks_done: int
+    chunks: int
+    combinations_done: int
+    combinations: int
+    next_expiry: datetime | None

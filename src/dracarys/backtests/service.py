@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import os
 import re
+import socket
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +54,7 @@ from engine.strategy import (
     check_spec,
     load_spec,
 )
-from engine.sweep import grid, run_sweep
+from engine.sweep import grid, rank_sweep, split_sweep, sweep_metrics
 
 log = structlog.get_logger("dracarys.backtests")
 T = TypeVar("T")
@@ -68,6 +71,9 @@ EQUITY_POINTS = 600  # down-sampled curve length in the API
 MAX_TRADES_RETURNED = 1000
 HEARTBEAT_S = 0.5  # a running job writes its progress and heartbeat this often
 QUIET_AFTER = timedelta(seconds=60)  # a heartbeat this old means the worker died
+# Asks that many worker processes to `work_on_sweep` the backtest (the workers' queue).
+AskWorkers = Callable[[uuid.UUID, int], Awaitable[None]]
+_CHUNK_LOCK = threading.Lock()
 _AT_PATH = re.compile(r"at `\$\.?(?P<path>[^`]*)`")
 _UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
 
@@ -444,16 +450,30 @@ def _execution(data: BacktestInput) -> ExecutionSettings:
     )
 
 
-async def run_job(platform: Platform, backtest_id: uuid.UUID) -> None:
+async def run_job(
+    platform: Platform, backtest_id: uuid.UUID, *, ask_workers: AskWorkers | None = None
+) -> None:
     """Run one queued backtest to completion. Idempotent: a finished job is left alone,
     and so is one whose worker is alive (its heartbeat is recent), so a re-delivered
-    task does not run it twice; a job whose worker died is taken over."""
+    task does not run it twice; a job whose worker died is taken over.
+
+    A sweep is cut into chunks: with `ask_workers` (worker processes sharing a queue) it
+    asks that many workers to `work_on_sweep` and returns; without (the embedded mode),
+    it works on the chunks itself."""
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
         job = await store.claim(conn, backtest_id, now, quiet_since=now - QUIET_AFTER)
     if job is None:
         return
     try:
+        checked = plan(job.request)
+        if checked.combinations and checked.portfolio is None:
+            chunks = await _queue_sweep_chunks(platform, backtest_id, len(checked.combinations))
+            if ask_workers is not None:
+                await ask_workers(backtest_id, chunks)
+                return
+            await work_on_sweep(platform, backtest_id)
+            return
         await _run(platform, backtest_id, job.request)
     except Exception as exc:
         log.exception("backtest_failed", backtest_id=str(backtest_id))
@@ -461,6 +481,168 @@ async def run_job(platform: Platform, backtest_id: uuid.UUID) -> None:
             await store.store_failure(
                 conn, backtest_id, f"{type(exc).__name__}: {exc}", platform.clock.now()
             )
+
+
+async def _queue_sweep_chunks(platform: Platform, backtest_id: uuid.UUID, combinations: int) -> int:
+    """The sweep's chunks (kept as they are when the job is taken over) → their count."""
+    chunks = split_sweep(combinations, platform.settings.backtest_chunk_evaluations)
+    async with transaction(platform.pool) as conn:
+        await store.insert_sweep_chunks(conn, backtest_id, [(c.start, c.stop) for c in chunks])
+        await store.sync_sweep_progress(conn, backtest_id)
+    return len(chunks)
+
+
+def _worker_name() -> str:
+    """Names a lease's holder: its machine and process (for the operator), and this call."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _chunk_metrics(
+    bars: Bars,
+    builder: SpecBuilder,
+    combinations: list[dict[str, float]],
+    execution: ExecutionSettings,
+) -> bytes:
+    # One chunk at a time in a process: its parallel kernel already uses every thread,
+    # and Numba's fallback threading layer cannot run two parallel kernels at once.
+    with _CHUNK_LOCK:
+        metrics = sweep_metrics(bars, builder, combinations, execution)
+    return np.ascontiguousarray(metrics, dtype="<f8").tobytes()
+
+
+async def work_on_sweep(platform: Platform, backtest_id: uuid.UUID) -> int:
+    """Run a sweep's chunks until none is left, with any number of other workers doing
+    the same: lease a chunk, compute it while renewing the lease, store its metrics (the
+    first finish counts, a second changes nothing); when the other chunks are all
+    leased, wait for them, taking over any whose lease expires (its worker died). The
+    worker that sees every chunk finished merges them into the ranking and stores the
+    result. → how many chunks this call finished. Returns at once for a job that is not
+    running (finished, failed, or not a sweep)."""
+    async with platform.pool.acquire() as conn:
+        job = await store.running_job(conn, backtest_id)
+    if job is None:
+        return 0
+    data = job.request
+    checked = plan(data)
+    if not checked.combinations or checked.portfolio is not None:
+        return 0
+    builder = SpecBuilder(data.template or "", allow_short=data.allow_short)
+    execution = _execution(data)
+    lease = timedelta(seconds=platform.settings.backtest_chunk_lease_s)
+    owner = _worker_name()
+    bars: Bars | None = None
+    finished = 0
+    while True:
+        now = platform.clock.now()
+        async with platform.pool.acquire() as conn:
+            leased = await store.lease_sweep_chunk(conn, backtest_id, owner, now, now + lease)
+            if leased is None:
+                progress = await store.sweep_chunk_progress(conn, backtest_id)
+                still_running = await store.running_job(conn, backtest_id) is not None
+        if leased is None:
+            if not still_running:
+                return finished
+            if progress.chunks_done == progress.chunks:
+                await _merge_sweep(platform, backtest_id, data, checked.combinations, bars)
+                return finished
+            # Every open chunk is leased: wait for them to finish, or for a lease to expire.
+            wait_s = lease.total_seconds() / 4
+            if progress.next_expiry is not None:
+                wait_s = min(wait_s, (progress.next_expiry - now).total_seconds())
+            await asyncio.sleep(min(max(wait_s, 0.05), 1.0))
+            continue
+        combinations = checked.combinations[leased.first_combination : leased.stop_combination]
+        try:
+            if bars is None:
+                bars = await _bars_of(platform, data)
+            metrics = await _renewing_lease(
+                platform,
+                backtest_id,
+                leased.chunk,
+                owner,
+                functools.partial(_chunk_metrics, bars, builder, combinations, execution),
+            )
+        except asyncio.CancelledError:
+            # A stopping worker: the chunk goes back to the queue now, not at its expiry.
+            async with asyncio.timeout(5), platform.pool.acquire() as conn:
+                await store.release_chunk_lease(conn, backtest_id, leased.chunk, owner)
+            raise
+        async with platform.pool.acquire() as conn:
+            if await store.finish_sweep_chunk(
+                conn, backtest_id, leased.chunk, metrics, platform.clock.now()
+            ):
+                finished += 1
+
+
+async def _renewing_lease(
+    platform: Platform, backtest_id: uuid.UUID, chunk: int, owner: str, work: Callable[[], T]
+) -> T:
+    """`work` on a thread; meanwhile the chunk's lease (and the job's heartbeat) renewed
+    at a third of its length. A lease lost meanwhile (this process stalled past its
+    expiry and another worker took the chunk) changes nothing: both compute the same
+    metrics and the first to finish counts."""
+    lease = timedelta(seconds=platform.settings.backtest_chunk_lease_s)
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    while not (await asyncio.wait({task}, timeout=lease.total_seconds() / 3))[0]:
+        now = platform.clock.now()
+        async with platform.pool.acquire() as conn:
+            await store.renew_chunk_lease(conn, backtest_id, chunk, owner, now, now + lease)
+    return task.result()
+
+
+async def _merge_sweep(
+    platform: Platform,
+    backtest_id: uuid.UUID,
+    data: BacktestInput,
+    combinations: list[dict[str, float]],
+    bars: Bars | None,
+) -> None:
+    """The chunks' metrics, stacked in combination order, ranked as one process would;
+    then the best combination's full run, stored once (a second merger's store is a
+    no-op: the job is no longer running)."""
+    async with platform.pool.acquire() as conn:
+        finished = await store.sweep_chunk_metrics(conn, backtest_id)
+    metrics = np.full((len(combinations), len(METRIC_NAMES)), np.nan)
+    for first, values in finished:
+        chunk = np.frombuffer(values, dtype="<f8").reshape(-1, len(METRIC_NAMES))
+        metrics[first : first + chunk.shape[0]] = chunk
+    ranking = rank_sweep(combinations, metrics, data.rank_by)
+    if bars is None:
+        bars = await _bars_of(platform, data)
+    builder = SpecBuilder(data.template or "", allow_short=data.allow_short)
+    swept = list(data.sweep or {})
+    rows = [{k: _finite(v) for k, v in r.items()} for r in ranking.iter_rows(named=True)]
+    sweep = {"parameters": swept, "rank_by": data.rank_by, "results": rows}
+    best = {name: float(ranking[0, name]) for name in swept}
+    spec = builder.build({**data.params, **best})
+    result = await asyncio.to_thread(run_backtest, bars, spec, _execution(data))
+    await _store_run(platform, backtest_id, result, sweep)
+
+
+async def _bars_of(platform: Platform, data: BacktestInput) -> Bars:
+    if data.dataset_id is not None:
+        frame = await dataset_frame(platform, data.dataset_id)
+        return Bars.from_frame(frame, symbol=str(data.dataset_id))
+    return await asyncio.to_thread(dataset_bars, data.dataset)
+
+
+async def _store_run(
+    platform: Platform,
+    backtest_id: uuid.UUID,
+    result: BacktestResult,
+    sweep: dict[str, Any] | None,
+) -> None:
+    async with platform.pool.acquire() as conn:
+        await store.store_result(
+            conn,
+            backtest_id,
+            metrics=_metrics(result),
+            equity=[msgspec.to_builtins(p) for p in equity_curve(result)],
+            trades=trade_list(result),
+            trade_count=int(result.trade_table.shape[0]),
+            sweep=sweep,
+            now=platform.clock.now(),
+        )
 
 
 async def unattended_jobs(platform: Platform) -> list[uuid.UUID]:
@@ -471,18 +653,13 @@ async def unattended_jobs(platform: Platform) -> list[uuid.UUID]:
 
 async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) -> None:
     checked = plan(data)
-    done = 0
-
-    def advance(count: int) -> None:
-        nonlocal done
-        done += count
 
     async def beating(work: Callable[[], T]) -> T:
         """`work` on a thread; meanwhile the job's heartbeat and progress are written."""
         task = asyncio.ensure_future(asyncio.to_thread(work))
         while not (await asyncio.wait({task}, timeout=HEARTBEAT_S))[0]:
             async with platform.pool.acquire() as conn:
-                await store.beat(conn, backtest_id, done, platform.clock.now())
+                await store.beat(conn, backtest_id, 0, platform.clock.now())
         return task.result()
 
     execution = _execution(data)
@@ -490,47 +667,10 @@ async def _run(platform: Platform, backtest_id: uuid.UUID, data: BacktestInput) 
         assert checked.spec is not None
         await _run_portfolio(platform, backtest_id, data, checked.spec, checked.portfolio, beating)
         return
-    if data.dataset_id is not None:
-        frame = await dataset_frame(platform, data.dataset_id)
-        bars = Bars.from_frame(frame, symbol=str(data.dataset_id))
-    else:
-        bars = await beating(functools.partial(dataset_bars, data.dataset))
-    sweep: dict[str, Any] | None = None
-    if checked.combinations:
-        builder = SpecBuilder(data.template or "", allow_short=data.allow_short)
-        swept_runs = await beating(
-            functools.partial(
-                run_sweep,
-                bars,
-                builder,
-                checked.combinations,
-                execution,
-                rank_by=data.rank_by,
-                progress=advance,
-            )
-        )
-        ranking = swept_runs.ranking
-        swept = list(data.sweep or {})
-        rows = [{k: _finite(v) for k, v in r.items()} for r in ranking.iter_rows(named=True)]
-        sweep = {"parameters": swept, "rank_by": data.rank_by, "results": rows}
-        best = {name: float(ranking[0, name]) for name in swept}
-        spec = builder.build({**data.params, **best})
-    else:
-        assert checked.spec is not None
-        spec = checked.spec
-    result = await beating(functools.partial(run_backtest, bars, spec, execution))
-    trades = trade_list(result)
-    async with platform.pool.acquire() as conn:
-        await store.store_result(
-            conn,
-            backtest_id,
-            metrics=_metrics(result),
-            equity=[msgspec.to_builtins(p) for p in equity_curve(result)],
-            trades=trades,
-            trade_count=int(result.trade_table.shape[0]),
-            sweep=sweep,
-            now=platform.clock.now(),
-        )
+    bars = await _bars_of(platform, data)
+    assert checked.spec is not None
+    result = await beating(functools.partial(run_backtest, bars, checked.spec, execution))
+    await _store_run(platform, backtest_id, result, None)
 
 
 def _portfolio_result(

@@ -6,8 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from dracarys.backtests.models import Backtest, BacktestSummary, ClaimedBacktest
-from dracarys.db import Connection, record_or_none, records
+from dracarys.backtests.models import (
+    Backtest,
+    BacktestSummary,
+    ChunkProgress,
+    ClaimedBacktest,
+    LeasedChunk,
+)
+from dracarys.db import Connection, record, record_or_none, records
 
 _COLUMNS = (
     "id, owner_id, status, kind, request, progress_done, progress_total, metrics, equity, "
@@ -142,7 +148,7 @@ async def store_result(
               SET status = 'succeeded', progress_done = progress_total, metrics = $2,
                   equity = $3, trades = $4, trade_count = $5, sweep = $6, assets = $7,
                   finished_at = $8
-            WHERE id = $1""",
+            WHERE id = $1 AND status = 'running'""",
         backtest_id,
         metrics,
         equity,
@@ -164,3 +170,166 @@ async def store_failure(
         error,
         now,
     )
+
+
+async def insert_sweep_chunks(
+    conn: Connection, backtest_id: uuid.UUID, ranges: list[tuple[int, int]]
+) -> None:
+    """The sweep's chunks, queued, unless they exist (a job taken over keeps them)."""
+    await conn.executemany(
+        """INSERT INTO backtest_sweep_chunks
+                  (backtest_id, chunk, first_combination, stop_combination)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (backtest_id, chunk) DO NOTHING""",
+        [(backtest_id, k, start, stop) for k, (start, stop) in enumerate(ranges)],
+    )
+
+
+async def lease_sweep_chunk(
+    conn: Connection, backtest_id: uuid.UUID, owner: str, now: datetime, until: datetime
+) -> LeasedChunk | None:
+    """Lease the first chunk nobody runs: queued, or leased by a worker whose lease
+    expired (it died). SKIP LOCKED: workers leasing at once each get another chunk."""
+    row = await conn.fetchrow(
+        """UPDATE backtest_sweep_chunks c
+              SET status = 'running', lease_owner = $2, lease_expires_at = $4,
+                  attempts = c.attempts + 1
+            WHERE (c.backtest_id, c.chunk) = (
+                  SELECT backtest_id, chunk FROM backtest_sweep_chunks
+                   WHERE backtest_id = $1
+                     AND (status = 'queued' OR (status = 'running' AND lease_expires_at <= $3))
+                     AND EXISTS (SELECT 1 FROM backtests b
+                                  WHERE b.id = $1 AND b.status = 'running')
+                   ORDER BY chunk
+                   LIMIT 1
+                   FOR UPDATE SKIP LOCKED)
+        RETURNING c.chunk, c.first_combination, c.stop_combination, c.attempts""",
+        backtest_id,
+        owner,
+        now,
+        until,
+    )
+    return record_or_none(LeasedChunk, row)
+
+
+async def renew_chunk_lease(
+    conn: Connection,
+    backtest_id: uuid.UUID,
+    chunk: int,
+    owner: str,
+    now: datetime,
+    until: datetime,
+) -> bool:
+    """Extend the lease while its owner computes, and the job's heartbeat with it; False
+    when the chunk is no longer this owner's (it finished, or the lease expired and
+    another worker took it)."""
+    renewed = await conn.fetchval(
+        """WITH renewed AS (
+               UPDATE backtest_sweep_chunks SET lease_expires_at = $5
+                WHERE backtest_id = $1 AND chunk = $2 AND status = 'running'
+                  AND lease_owner = $3
+               RETURNING backtest_id),
+           beat AS (
+               UPDATE backtests SET heartbeat_at = $4
+                WHERE id IN (SELECT backtest_id FROM renewed) AND status = 'running')
+           SELECT count(*) FROM renewed""",
+        backtest_id,
+        chunk,
+        owner,
+        now,
+        until,
+    )
+    return bool(renewed)
+
+
+async def finish_sweep_chunk(
+    conn: Connection, backtest_id: uuid.UUID, chunk: int, metrics: bytes, now: datetime
+) -> bool:
+    """Store a chunk's metrics once: the first finish wins, whoever's lease it ran under
+    (every run of a chunk computes the same metrics), and the job's progress becomes the
+    combinations of its finished chunks. False when the chunk had already finished."""
+    async with conn.transaction():
+        finished = await conn.fetchval(
+            """UPDATE backtest_sweep_chunks
+                  SET status = 'done', metrics = $3, finished_at = $4,
+                      lease_owner = NULL, lease_expires_at = NULL
+                WHERE backtest_id = $1 AND chunk = $2 AND status <> 'done'
+            RETURNING true""",
+            backtest_id,
+            chunk,
+            metrics,
+            now,
+        )
+        if not finished:
+            return False
+        await conn.execute(
+            """UPDATE backtests
+                  SET heartbeat_at = $2,
+                      progress_done = LEAST(progress_total, (
+                          SELECT coalesce(sum(stop_combination - first_combination), 0)
+                            FROM backtest_sweep_chunks
+                           WHERE backtest_id = $1 AND status = 'done'))
+                WHERE id = $1 AND status = 'running'""",
+            backtest_id,
+            now,
+        )
+    return True
+
+
+async def sweep_chunk_progress(conn: Connection, backtest_id: uuid.UUID) -> ChunkProgress:
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'done') AS chunks_done,
+                  count(*) AS chunks,
+                  coalesce(sum(stop_combination - first_combination)
+                           FILTER (WHERE status = 'done'), 0) AS combinations_done,
+                  coalesce(sum(stop_combination - first_combination), 0) AS combinations,
+                  min(lease_expires_at) FILTER (WHERE status = 'running') AS next_expiry
+             FROM backtest_sweep_chunks WHERE backtest_id = $1""",
+        backtest_id,
+    )
+    assert row is not None  # an aggregate always has its row
+    return record(ChunkProgress, row)
+
+
+async def sweep_chunk_metrics(conn: Connection, backtest_id: uuid.UUID) -> list[tuple[int, bytes]]:
+    """Each finished chunk's first combination and metrics, in chunk order."""
+    rows = await conn.fetch(
+        """SELECT first_combination, metrics FROM backtest_sweep_chunks
+            WHERE backtest_id = $1 AND status = 'done' ORDER BY chunk""",
+        backtest_id,
+    )
+    return [(r["first_combination"], bytes(r["metrics"])) for r in rows]
+
+
+async def sync_sweep_progress(conn: Connection, backtest_id: uuid.UUID) -> None:
+    """A job taken over keeps its finished chunks' progress (the claim reset it)."""
+    await conn.execute(
+        """UPDATE backtests
+              SET progress_done = LEAST(progress_total, (
+                  SELECT coalesce(sum(stop_combination - first_combination), 0)
+                    FROM backtest_sweep_chunks WHERE backtest_id = $1 AND status = 'done'))
+            WHERE id = $1""",
+        backtest_id,
+    )
+
+
+async def release_chunk_lease(
+    conn: Connection, backtest_id: uuid.UUID, chunk: int, owner: str
+) -> None:
+    """A stopping worker gives its unfinished chunk back at once, for another to run."""
+    await conn.execute(
+        """UPDATE backtest_sweep_chunks
+              SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL
+            WHERE backtest_id = $1 AND chunk = $2 AND status = 'running' AND lease_owner = $3""",
+        backtest_id,
+        chunk,
+        owner,
+    )
+
+
+async def running_job(conn: Connection, backtest_id: uuid.UUID) -> ClaimedBacktest | None:
+    """The job's request while it runs; None once it finished or failed."""
+    row = await conn.fetchrow(
+        "SELECT id, request FROM backtests WHERE id = $1 AND status = 'running'", backtest_id
+    )
+    return record_or_none(ClaimedBacktest, row)
