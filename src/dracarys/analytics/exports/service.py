@@ -12,9 +12,7 @@ compliance report (KYC decisions and payouts per currency)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
+from dracarys import csv_export
 from dracarys.analytics.events import store
 from dracarys.analytics.events.models import AnalyticsEvent
 from dracarys.analytics.events.service import fact_frame
@@ -133,33 +132,33 @@ async def export_yesterday(platform: Platform) -> ExportedDay:
 # ---- CSV -------------------------------------------------------------------------------
 
 
-def _csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode()
-
-
 def check_period(since: datetime, until: datetime) -> None:
     if until <= since:
         raise InvalidInput("The period must end after it starts.", field="until")
 
 
-async def events_csv(platform: Platform, since: datetime, until: datetime) -> AsyncIterator[bytes]:
-    """The events of [since, until) as CSV, a chunk per batch read from a cursor."""
-    check_period(since, until)
-    yield _csv_lines([["event_id", "user_id", "topic", "occurred_at", "properties"]])
+async def _event_rows(
+    platform: Platform, since: datetime, until: datetime
+) -> AsyncIterator[list[list[object]]]:
     async with transaction(platform.pool) as conn:
         async for batch in store.events_between(conn, since, until):
-            yield _csv_lines(
+            yield [
                 [
-                    str(e.event_id),
-                    str(e.user_id) if e.user_id else "",
+                    e.event_id,
+                    e.user_id,
                     e.topic,
                     e.occurred_at.isoformat(),
                     msgspec.json.encode(e.properties).decode(),
                 ]
                 for e in batch
-            )
+            ]
+
+
+def events_csv(platform: Platform, since: datetime, until: datetime) -> AsyncIterator[bytes]:
+    """The events of [since, until) as CSV, a chunk per batch read from a cursor."""
+    check_period(since, until)
+    header = ["event_id", "user_id", "topic", "occurred_at", "properties"]
+    return csv_export.stream(header, _event_rows(platform, since, until))
 
 
 def _figure(value: float | None) -> str:
@@ -220,11 +219,11 @@ def kpis_csv(report: KpiReport) -> bytes:
             for r in report.ltv
         ),
     ]
-    return _csv_lines(rows)
+    return csv_export.lines(rows)
 
 
 def funnel_csv(funnel: Funnel) -> bytes:
-    return _csv_lines(
+    return csv_export.lines(
         [
             ["step", "topic", "members", "from_previous", "from_first"],
             *(
@@ -256,7 +255,7 @@ async def compliance_csv(platform: Platform, year: int, month: int) -> bytes:
         .sort("topic", "currency", nulls_last=True)
     )
     month_label = f"{year}-{month:02d}"
-    return _csv_lines(
+    return csv_export.lines(
         [
             ["month", "item", "currency", "count", "amount_minor"],
             *(

@@ -26,6 +26,7 @@ async function acknowledge(alert) {
 async function loadAlerts() {
   const only = /** @type {HTMLInputElement} */ (byId("alerts-unacknowledged")).checked;
   const alerts = await api(`${API}/alerts?unacknowledged=${only}`);
+  byId("alerts-download").dataset.download = `${API}/alerts.csv?unacknowledged=${only}`;
   byId("alerts-status").textContent = alerts.length
     ? `${alerts.length} alert${alerts.length === 1 ? "" : "s"}.`
     : only ? "No alert is waiting to be acknowledged." : "No alerts yet.";
@@ -44,6 +45,7 @@ async function loadAlerts() {
 async function loadCases() {
   const decided = /** @type {HTMLSelectElement} */ (byId("cases-show")).value === "decided";
   const cases = await api(`${API}/cases?decided=${decided}`);
+  byId("cases-download").dataset.download = `${API}/cases.csv?decided=${decided}`;
   byId("cases-status").textContent = cases.length
     ? `${cases.length} case${cases.length === 1 ? "" : "s"}.`
     : decided ? "No case has been decided yet." : "No case is under review.";
