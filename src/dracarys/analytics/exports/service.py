@@ -1,7 +1,8 @@
 """Exports of the analytics stream.
 
 The warehouse feed: each day's events, and the fact tables derived from them, as Parquet
-files under the warehouse folder (`Settings.warehouse_path`) in Hive-style partitions,
+files under the warehouse folder (`Settings.warehouse_path`), or in the S3-compatible
+bucket when `Settings.warehouse_s3_bucket` names one, in Hive-style partitions,
 `<table>/dt=YYYY-MM-DD/part-0.parquet`, which DuckDB (`read_parquet(...,
 hive_partitioning = true)`), BigQuery and Snowflake external tables load as they are. A
 day's files are replaced whole (written aside, then renamed), so running an export again
@@ -12,6 +13,7 @@ compliance report (KYC decisions and payouts per currency)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from dracarys.analytics.kpis.models import KpiReport
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 
 EVENTS_TABLE = "analytics_events"
 MONEY_TABLE = "fact_money"
@@ -95,13 +98,41 @@ def fact_tables(events: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {EVENTS_TABLE: events, MONEY_TABLE: money, POINTS_TABLE: points}
 
 
-def _write_partition(root: Path, table: str, day: date, frame: pl.DataFrame) -> Path:
+def _write_partition(root: Path, table: str, day: date, frame: pl.DataFrame) -> str:
     folder = root / table / f"dt={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "part-0.parquet"
     aside = folder / ".part-0.parquet.writing"
     frame.write_parquet(aside)
     aside.replace(target)
+    return str(target)
+
+
+def s3_storage_options(settings: Settings) -> dict[str, str]:
+    """How polars (its object store) reaches the warehouse bucket: only what is set, so
+    unset keys come from the usual AWS environment or the instance's role."""
+    options = {
+        "aws_endpoint_url": settings.warehouse_s3_endpoint,
+        "aws_region": settings.warehouse_s3_region,
+        "aws_access_key_id": settings.warehouse_s3_access_key_id,
+        "aws_secret_access_key": settings.warehouse_s3_secret_access_key,
+    }
+    if settings.warehouse_s3_endpoint.startswith("http://"):
+        options["aws_allow_http"] = "true"
+    return {name: value for name, value in options.items() if value}
+
+
+def s3_warehouse_url(settings: Settings) -> str:
+    """`s3://bucket/prefix/`, the root the tables' folders are under in the bucket."""
+    prefix = settings.warehouse_s3_prefix.strip("/")
+    return f"s3://{settings.warehouse_s3_bucket}/{prefix + '/' if prefix else ''}"
+
+
+def _put_partition(settings: Settings, table: str, day: date, frame: pl.DataFrame) -> str:
+    # An object is replaced whole by a PUT: no reader sees half a partition, as with the
+    # rename of a local file.
+    target = f"{s3_warehouse_url(settings)}{table}/dt={day.isoformat()}/part-0.parquet"
+    frame.write_parquet(target, storage_options=s3_storage_options(settings))
     return target
 
 
@@ -112,15 +143,16 @@ async def export_day(platform: Platform, day: date) -> ExportedDay:
     async with transaction(platform.pool) as conn:
         async for batch in store.events_between(conn, since, until):
             events.extend(batch)
-    root = platform.settings.warehouse_path
-    written = [
-        ExportedTable(
-            table=table,
-            path=str(_write_partition(root, table, day, frame)),
-            rows=frame.height,
-        )
-        for table, frame in fact_tables(_events_frame(events)).items()
-    ]
+    settings = platform.settings
+    written = []
+    for table, frame in fact_tables(_events_frame(events)).items():
+        if settings.warehouse_s3_bucket:
+            path = await asyncio.to_thread(_put_partition, settings, table, day, frame)
+        else:
+            path = await asyncio.to_thread(
+                _write_partition, settings.warehouse_path, table, day, frame
+            )
+        written.append(ExportedTable(table=table, path=path, rows=frame.height))
     return ExportedDay(day=day, tables=written)
 
 
