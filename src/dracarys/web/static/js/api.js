@@ -291,9 +291,11 @@ export async function uploadFile(path, file, options = {}) {
  * carry the bearer token, hence the fetch; the token is refreshed once on a 401 as api()
  * does. Rejects with an ApiError carrying the server's problem details.
  * @param {string} path
- * @param {string} [fallbackName]  the file's name when the server gives none
+ * @param {{method?: string, fallbackName?: string}} [options]  `method` for an export
+ *   that is itself an action (POST, audit-logged); `fallbackName` when the server names none
  */
-export async function downloadFile(path, fallbackName = "export.csv") {
+export async function downloadFile(path, options = {}) {
+  const { method = "GET", fallbackName = "export.csv" } = options;
   let sent = /** @type {string | null | undefined} */ (undefined);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
@@ -302,7 +304,7 @@ export async function downloadFile(path, fallbackName = "export.csv") {
       goToSignIn();
       throw new ApiError(401, { detail: "sign in first" });
     }
-    const response = await reach(path, { headers: { Authorization: `Bearer ${token}` } });
+    const response = await reach(path, { method, headers: { Authorization: `Bearer ${token}` } });
     if (response.status === 401 && attempt === 0) continue;
     if (!response.ok) {
       let payload = null;

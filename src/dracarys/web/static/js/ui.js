@@ -310,7 +310,8 @@ function wireNavMenus() {
 
 /**
  * "Download CSV" buttons: a button with `data-download="/api/v1/….csv"` fetches that
- * export with the session's token and saves it. A page whose table has filters keeps the
+ * export with the session's token and saves it (`data-method="POST"` for an export that
+ * is itself an audit-logged action). A page whose table has filters keeps the
  * attribute's query in step with them, so the file holds the rows shown.
  */
 function wireDownloads() {
@@ -320,7 +321,7 @@ function wireDownloads() {
     target.disabled = true;
     target.setAttribute("aria-busy", "true");
     try {
-      const name = await downloadFile(target.dataset.download || "");
+      const name = await downloadFile(target.dataset.download || "", { method: target.dataset.method || "GET" });
       flash(`Downloaded ${name}.`, "ok");
     } catch (error) {
       flash(`Could not download the file: ${error instanceof Error ? error.message : error}`);

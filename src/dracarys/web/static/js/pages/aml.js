@@ -58,8 +58,24 @@ async function loadCases() {
   "No cases.");
 }
 
+/** The monthly report's button follows the month picked (this month to start with). */
+function wireMonthlyReport() {
+  const input = /** @type {HTMLInputElement} */ (byId("report-month"));
+  const button = byId("report-download");
+  const follow = () => {
+    const [year, month] = (input.value || "").split("-").map(Number);
+    button.dataset.download = `${API}/reports/${year}/${month}`;
+    /** @type {HTMLButtonElement} */ (button).disabled = !(year && month);
+  };
+  const now = new Date();
+  input.value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+  input.addEventListener("change", follow);
+  follow();
+}
+
 async function main() {
   await signedInShell();
+  wireMonthlyReport();
   byId("alerts-unacknowledged").addEventListener("change", () => loadAlerts().catch(showLoadError));
   byId("cases-show").addEventListener("change", () => loadCases().catch(showLoadError));
   await Promise.all([loadAlerts(), loadCases()]);
