@@ -35,6 +35,7 @@ CONSOLE_TABLES: list[tuple[str, str, dict[str, str], str | None]] = [
     ("/api/v1/admin/aml/alerts", "/api/v1/admin/aml/alerts.csv", {"unacknowledged": "false"}, None),
     ("/api/v1/admin/aml/cases", "/api/v1/admin/aml/cases.csv", {"decided": "true"}, None),
     ("/api/v1/community/moderation/queue", "/api/v1/community/moderation/queue.csv", {}, None),
+    ("/api/v1/chat/reports", "/api/v1/chat/reports.csv", {"status": "all"}, None),
     (
         "/api/v1/admin/points/merch/orders",
         "/api/v1/admin/points/merch/orders.csv",
