@@ -24,6 +24,9 @@ LogFormat = Literal["json", "console"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 DEFAULT_DATA_DIR = platformdirs.user_data_dir("dracarys")
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+# An S3 bucket's name (empty: none), and the safe characters of an object key's prefix.
+_BUCKET = r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$"
+_KEY_PREFIX = r"^[A-Za-z0-9!_.*'()/-]{0,512}$"
 
 
 class SettingsError(ValueError):
@@ -41,9 +44,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Port = 8000
     public_url: str = "http://127.0.0.1:8000"
     data_dir: str = DEFAULT_DATA_DIR
-    # Where the nightly analytics export writes its Hive-partitioned Parquet files (a local
-    # folder; empty: <data_dir>/warehouse). Object storage is not supported yet.
+    # Where the nightly analytics export writes its Hive-partitioned Parquet files: a local
+    # folder (empty: <data_dir>/warehouse), or, once a bucket is named, any S3-compatible
+    # bucket (AWS S3, MinIO, Cloudflare R2, GCS's XML API) under `warehouse_s3_prefix`.
+    # The endpoint is for services other than AWS; the keys, when empty, come from the
+    # usual AWS environment or instance role.
     warehouse_dir: str = ""
+    warehouse_s3_bucket: Annotated[str, msgspec.Meta(pattern=_BUCKET)] = ""
+    warehouse_s3_prefix: Annotated[str, msgspec.Meta(pattern=_KEY_PREFIX)] = ""
+    warehouse_s3_endpoint: str = ""
+    warehouse_s3_region: str = ""
+    warehouse_s3_access_key_id: str = ""
+    warehouse_s3_secret_access_key: str = ""
     secret_key: Annotated[str, msgspec.Meta(min_length=32)] = ""
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     # Other sites whose browser pages may call the API (CORS); empty: same origin only.
@@ -327,6 +339,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _SECRET_FIELDS = frozenset(
     {
         "smtp_password",
+        "warehouse_s3_secret_access_key",
         "mail_webhook_secret",
         "sms_api_key",
         "google_client_secret",
@@ -344,6 +357,7 @@ _URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "public_url": ("http", "https"),
     "smile_id_base_url": ("http", "https"),
     "smile_id_callback_url": ("http", "https"),
+    "warehouse_s3_endpoint": ("http", "https"),
 }
 
 
@@ -363,6 +377,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field, schemes in _URL_SCHEMES.items():
         if field in raw:
             _check_url(field, raw[field], schemes)
+    key_id, key = "warehouse_s3_access_key_id", "warehouse_s3_secret_access_key"
+    if (key_id in raw) != (key in raw):
+        missing = key if key_id in raw else key_id
+        raise SettingsError(f"{env_var_name(missing)} is needed with the other warehouse key")
     for field in ("allowed_origins", "cors_origins"):
         if field in raw:
             raw[field] = _parse_origins(field, raw[field])

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import msgspec
 import pytest
 
-from dracarys.analytics.exports.service import export_day, export_yesterday
+from dracarys.analytics.exports.service import (
+    MONEY_TOPICS,
+    POINTS_TOPICS,
+    export_day,
+    export_yesterday,
+    s3_storage_options,
+    s3_warehouse_url,
+)
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.platform import Platform
+from dracarys.settings import SettingsError, load_settings
 from tests.analytics.fixture import AS_OF, U1, U2, U3, U4, at, deliver, event, history
 from tests.support import AppClient, TestUser
 from workers.analytics_tasks import EXPORT_WAREHOUSE_DAY
@@ -201,3 +213,140 @@ async def test_the_monthly_compliance_report_totals_kyc_decisions_and_payouts(
         ["2026-01", "payout.completed", "KES", "2", "2000"],
         ["2026-01", "payout.failed", "KES", "1", "1000"],
     ]
+
+
+# ---- the warehouse in an S3-compatible bucket ------------------------------------------
+
+BUCKET = "dracarys-warehouse"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3 server (moto's, a real HTTP server speaking the S3 REST API), as MinIO
+    or any S3-compatible service would answer the export."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _bucket_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="warehouse-key",
+        aws_secret_access_key="warehouse-secret",
+    )
+
+
+async def test_the_parquet_export_to_an_s3_bucket_read_back_with_duckdb_matches_the_database(
+    platform: Platform, s3_endpoint: str, tmp_path: Path
+) -> None:
+    bucket = f"{BUCKET}-{uuid.uuid4().hex[:8]}"
+    s3 = _bucket_client(s3_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    in_bucket = dataclasses.replace(
+        platform,
+        settings=msgspec.structs.replace(
+            platform.settings,
+            warehouse_s3_bucket=bucket,
+            warehouse_s3_prefix="bi/dracarys/",
+            warehouse_s3_endpoint=s3_endpoint,
+            warehouse_s3_region="us-east-1",
+            warehouse_s3_access_key_id="warehouse-key",
+            warehouse_s3_secret_access_key="warehouse-secret",
+        ),
+    )
+    await deliver(platform, history())
+    days = [
+        r["day"]
+        for r in await platform.pool.fetch(
+            "SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date AS day "
+            "FROM analytics_events ORDER BY 1"
+        )
+    ]
+    for day in days:
+        exported = await export_day(in_bucket, day)
+        assert all(t.path.startswith(f"s3://{bucket}/bi/dracarys/") for t in exported.tables)
+    # Exporting a day again replaces its objects: nothing is counted twice.
+    await export_day(in_bucket, days[0])
+
+    # Nothing went to the local folder; the bucket holds a Hive-style partition per table
+    # and day, which is fetched as it is and read by DuckDB.
+    assert not platform.settings.warehouse_path.exists()
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
+    assert len(keys) == 3 * len(days)
+    assert f"bi/dracarys/fact_money/dt={days[0].isoformat()}/part-0.parquet" in keys
+    for key in keys:
+        local = tmp_path / key.removeprefix("bi/dracarys/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(local))
+
+    database = await platform.pool.fetchrow(
+        """SELECT count(*) AS events,
+                  sum((properties->>'amount_minor')::bigint)
+                    FILTER (WHERE topic = ANY($1::text[])) AS money,
+                  count(*) FILTER (WHERE topic = ANY($1::text[])) AS money_rows,
+                  sum(coalesce((properties->>'delta')::bigint, (properties->>'points')::bigint))
+                    FILTER (WHERE topic = ANY($2::text[])) AS points
+           FROM analytics_events""",
+        list(MONEY_TOPICS),
+        list(POINTS_TOPICS),
+    )
+    [(events, money_rows, money, points)] = read_back(
+        tmp_path,
+        """SELECT (SELECT count(*) FROM analytics_events),
+                  (SELECT count(*) FROM fact_money),
+                  (SELECT sum(amount_minor) FROM fact_money),
+                  (SELECT sum(points) FROM fact_points)""",
+    )
+    assert database is not None
+    assert (events, money_rows, money, points) == (
+        database["events"],
+        database["money_rows"],
+        database["money"],
+        database["points"],
+    )
+    assert events > 10
+    assert money > 0
+
+
+def test_the_bucket_settings_name_what_is_missing(tmp_path: Path) -> None:
+    local = {"DRACARYS_DATA_DIR": str(tmp_path), "DRACARYS_SECRET_KEY": "k" * 40}
+    with pytest.raises(SettingsError, match="DRACARYS_WAREHOUSE_S3_SECRET_ACCESS_KEY"):
+        load_settings({**local, "DRACARYS_WAREHOUSE_S3_ACCESS_KEY_ID": "key"})
+    with pytest.raises(SettingsError, match="DRACARYS_WAREHOUSE_S3_ENDPOINT"):
+        load_settings({**local, "DRACARYS_WAREHOUSE_S3_ENDPOINT": "minio.local:9000"})
+    with pytest.raises(SettingsError, match="DRACARYS_WAREHOUSE_S3_BUCKET"):
+        load_settings({**local, "DRACARYS_WAREHOUSE_S3_BUCKET": "Not A Bucket"})
+    settings = load_settings(
+        {
+            **local,
+            "DRACARYS_WAREHOUSE_S3_BUCKET": "bi-exports",
+            "DRACARYS_WAREHOUSE_S3_ENDPOINT": "http://minio.local:9000",
+            "DRACARYS_WAREHOUSE_S3_ACCESS_KEY_ID": "key",
+            "DRACARYS_WAREHOUSE_S3_SECRET_ACCESS_KEY": "s3cr3t-value",
+        }
+    )
+    assert s3_warehouse_url(settings) == "s3://bi-exports/"
+    assert s3_storage_options(settings) == {
+        "aws_endpoint_url": "http://minio.local:9000",
+        "aws_access_key_id": "key",
+        "aws_secret_access_key": "s3cr3t-value",
+        "aws_allow_http": "true",
+    }
+    assert "s3cr3t-value" not in repr(settings)

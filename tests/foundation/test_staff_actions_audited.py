@@ -160,6 +160,10 @@ STAFF_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
         "aml.case_exported",
         "tests/admin/test_aml.py",
     ),
+    ("POST", "/api/v1/admin/aml/cases/{case_id:uuid}/export.csv"): (
+        "aml.case_exported",
+        "tests/admin/test_aml_reports.py",
+    ),
     ("POST", "/api/v1/admin/aml/cases/{case_id:uuid}/notes"): (
         "aml.case_note_added",
         "tests/admin/test_aml.py",

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, PathParameter, QueryParameter
 from litestar.response import Stream
 
+from dracarys import csv_export
 from dracarys.analytics.exports import service as exports
 from dracarys.analytics.funnels import service as funnels
 from dracarys.analytics.funnels.models import Funnel, FunnelQuery
@@ -24,14 +25,6 @@ from dracarys.platform import Platform
 ADMIN = [requires_role(Role.ADMIN)]
 MENTOR = [requires_role(Role.MENTOR)]
 TAGS = ["analytics", "admin"]
-
-
-def _csv(body: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        body,
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 @get(
@@ -55,7 +48,7 @@ async def kpis(platform: NamedDependency[Platform]) -> KpiReport:
     media_type="text/csv",
 )
 async def kpis_csv(platform: NamedDependency[Platform]) -> Response[bytes]:
-    return _csv(exports.kpis_csv(await kpi_report(platform)), "kpis.csv")
+    return csv_export.response(exports.kpis_csv(await kpi_report(platform)), "kpis.csv")
 
 
 @get(
@@ -105,7 +98,8 @@ async def funnel_csv(
     window_days: Annotated[int, QueryParameter(ge=1, le=365)] = 30,
 ) -> Response[bytes]:
     query = FunnelQuery(steps=steps, since=since, until=until, window_days=window_days)
-    return _csv(exports.funnel_csv(await funnels.funnel(platform, query)), "funnel.csv")
+    body = exports.funnel_csv(await funnels.funnel(platform, query))
+    return csv_export.response(body, "funnel.csv")
 
 
 @get(
@@ -119,12 +113,7 @@ async def funnel_csv(
 async def events_csv(
     since: FromQuery[datetime], until: FromQuery[datetime], platform: NamedDependency[Platform]
 ) -> Stream:
-    exports.check_period(since, until)
-    return Stream(
-        exports.events_csv(platform, since, until),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="analytics-events.csv"'},
-    )
+    return csv_export.streamed(exports.events_csv(platform, since, until), "analytics-events.csv")
 
 
 @get(
@@ -141,7 +130,7 @@ async def compliance_report(
     platform: NamedDependency[Platform],
 ) -> Response[bytes]:
     body = await exports.compliance_csv(platform, year, month)
-    return _csv(body, f"compliance-{year}-{month:02d}.csv")
+    return csv_export.response(body, f"compliance-{year}-{month:02d}.csv")
 
 
 @get(

@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.identity import service, stepup, twofactor
 from dracarys.identity.access import CurrentUser, Role, authenticated, requires_role
@@ -438,6 +439,17 @@ class StaffController(Controller):
     @get("/kyc/reviews", operation_id="listKycReviews", guards=STAFF)
     async def pending(self, platform: NamedDependency[Platform]) -> list[KycDocument]:
         return await kyc.pending_documents(platform)
+
+    @get(
+        "/kyc/reviews.csv",
+        operation_id="listKycReviewsCsv",
+        guards=STAFF,
+        summary="The KYC review queue as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def pending_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
+        documents = await kyc.pending_documents(platform)
+        return csv_export.response(csv_export.records(KycDocument, documents), "kyc-queue.csv")
 
     @post(
         "/kyc/documents/{document_id:uuid}/approve",

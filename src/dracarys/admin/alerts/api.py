@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from dracarys import csv_export
 from dracarys.admin.alerts import service
 from dracarys.admin.alerts.models import StaffAlert, StaffAlertView
 from dracarys.edge import source_ip
@@ -52,4 +53,21 @@ class StaffAlertsController(Controller):
         )
 
 
-ROUTES: list[Any] = [StaffAlertsController]
+@get(
+    "/api/v1/admin/alerts.csv",
+    operation_id="listStaffAlertsCsv",
+    tags=["admin-alerts"],
+    guards=STAFF,
+    summary="Operational alerts, newest first, as CSV",
+    media_type=csv_export.MEDIA_TYPE,
+)
+async def alerts_csv(
+    platform: NamedDependency[Platform],
+    unacknowledged: FromQuery[bool] = False,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+) -> Response[bytes]:
+    alerts = await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
+    return csv_export.response(csv_export.records(StaffAlertView, alerts), "alerts.csv")
+
+
+ROUTES: list[Any] = [StaffAlertsController, alerts_csv]

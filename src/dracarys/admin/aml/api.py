@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from dracarys import csv_export
 from dracarys.admin.aml import service
 from dracarys.admin.aml.models import (
     Alert,
@@ -46,6 +47,21 @@ class AmlController(Controller):
     ) -> list[AlertSummary]:
         return await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
 
+    @get(
+        "/alerts.csv",
+        operation_id="listAmlAlertsCsv",
+        summary="AML alerts, newest first, as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def alerts_csv(
+        self,
+        platform: NamedDependency[Platform],
+        unacknowledged: FromQuery[bool] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> Response[bytes]:
+        alerts = await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
+        return csv_export.response(csv_export.records(AlertSummary, alerts), "aml-alerts.csv")
+
     @post(
         "/alerts/{alert_id:uuid}/acknowledge",
         operation_id="acknowledgeAmlAlert",
@@ -71,6 +87,21 @@ class AmlController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[CaseSummary]:
         return await service.list_cases(platform, decided=decided, limit=limit)
+
+    @get(
+        "/cases.csv",
+        operation_id="listAmlCasesCsv",
+        summary="AML cases under review, or decided ones, as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def cases_csv(
+        self,
+        platform: NamedDependency[Platform],
+        decided: FromQuery[bool] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> Response[bytes]:
+        cases = await service.list_cases(platform, decided=decided, limit=limit)
+        return csv_export.response(csv_export.records(CaseSummary, cases), "aml-cases.csv")
 
     @get("/cases/{case_id:uuid}", operation_id="getAmlCase", summary="A case with its timeline")
     async def case(
@@ -156,6 +187,40 @@ class AmlController(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+    @post(
+        "/cases/{case_id:uuid}/export.csv",
+        operation_id="exportAmlCaseCsv",
+        summary="The case as a CSV report for the authority (alerts, movements, notes)",
+        status_code=HTTP_200_OK,
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def export_csv(
+        self,
+        case_id: FromPath[uuid.UUID],
+        platform: NamedDependency[Platform],
+        current_user: NamedDependency[CurrentUser],
+        request: Request[Any, Any, Any],
+    ) -> Response[bytes]:
+        report = await service.export_case(
+            platform, current_user, case_id, source_ip=source_ip(request)
+        )
+        return csv_export.response(service.case_report_csv(report), f"aml-case-{case_id}.csv")
+
+    @get(
+        "/reports/{year:int}/{month:int}",
+        operation_id="monthlyAmlCasesReport",
+        summary="The AML cases opened or decided in a month, as CSV (compliance report)",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def monthly_report(
+        self,
+        year: Annotated[int, PathParameter(ge=2000, le=9999)],
+        month: Annotated[int, PathParameter(ge=1, le=12)],
+        platform: NamedDependency[Platform],
+    ) -> Response[bytes]:
+        body = await service.monthly_cases_csv(platform, year, month)
+        return csv_export.response(body, f"aml-cases-{year}-{month:02d}.csv")
 
     @get("/rules", operation_id="listAmlRules", summary="The AML rules of every country")
     async def rules(self, platform: NamedDependency[Platform]) -> list[RuleView]:

@@ -6,10 +6,11 @@ hash-chained audit log."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from dracarys import csv_export
 from dracarys.admin.aml import rules as rulebook
 from dracarys.admin.aml import store
 from dracarys.admin.aml.events import AmlAlertRaised, AmlCaseDecided
@@ -275,6 +276,120 @@ async def list_cases(platform: Platform, *, decided: bool, limit: int) -> list[C
         )
         for c, count in found
     ]
+
+
+CASES_REPORT_HEADER = [
+    "month",
+    "case_id",
+    "user_id",
+    "user_name",
+    "status",
+    "opened_at",
+    "decided_at",
+    "decided_by",
+    "alert_count",
+    "holds_withdrawals",
+    "report_reference",
+    "decision_note",
+]
+
+
+async def monthly_cases_csv(platform: Platform, year: int, month: int) -> bytes:
+    """The month's AML cases for the compliance report: every case opened or decided in
+    the (UTC) month, oldest first, with its decision and the authority's reference."""
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    async with platform.pool.acquire() as conn:
+        found = await store.cases_of_month(conn, start, end)
+        names = await display_names(conn, platform.settings, {c.user_id for c, _ in found})
+    label = f"{year}-{month:02d}"
+    return csv_export.lines(
+        [
+            CASES_REPORT_HEADER,
+            *(
+                [
+                    label,
+                    c.id,
+                    c.user_id,
+                    names.get(c.user_id, "unknown member"),
+                    c.status,
+                    c.opened_at,
+                    c.decided_at,
+                    c.decided_by,
+                    count,
+                    c.holds_withdrawals,
+                    c.report_reference,
+                    c.decision_note,
+                ]
+                for c, count in found
+            ),
+        ]
+    )
+
+
+CASE_REPORT_HEADER = [
+    "record",
+    "id",
+    "at",
+    "kind",
+    "amount_minor",
+    "currency",
+    "reference",
+    "detail",
+]
+
+
+def case_report_csv(report: CaseReport) -> bytes:
+    """A case's report for the authority as one table: the case, its subject and who
+    generated it, then a line per alert, wallet movement and timeline entry."""
+    case = report.case
+    return csv_export.lines(
+        [
+            CASE_REPORT_HEADER,
+            [
+                "case",
+                case.id,
+                case.opened_at,
+                case.status,
+                None,
+                None,
+                case.report_reference,
+                case.decision_note,
+            ],
+            [
+                "subject",
+                report.subject_user_id,
+                None,
+                report.country,
+                None,
+                None,
+                None,
+                report.subject_name,
+            ],
+            ["generated", report.generated_by, report.generated_at, None, None, None, None, None],
+            *(
+                ["alert", a.id, a.raised_at, a.kind, None, None, a.event_id, a.summary]
+                for a in report.alerts
+            ),
+            *(
+                [
+                    "movement",
+                    m.event_id,
+                    m.occurred_at,
+                    m.kind,
+                    m.amount_minor,
+                    m.currency,
+                    m.reference,
+                    m.method,
+                ]
+                for m in report.movements
+            ),
+            *(
+                ["timeline", e.id, e.at, e.kind, None, None, e.actor_id, e.body]
+                for e in report.timeline
+            ),
+        ]
+    )
 
 
 async def _detail(conn: Connection, platform: Platform, case: Case) -> CaseDetail:

@@ -258,6 +258,23 @@ async def cases(conn: Connection, statuses: list[str], limit: int) -> list[tuple
     return [(record(Case, r), int(r["alert_count"])) for r in rows]
 
 
+async def cases_of_month(
+    conn: Connection, start: datetime, end: datetime
+) -> list[tuple[Case, int]]:
+    """Cases opened or decided in [start, end), oldest first, with their alert count."""
+    rows = await conn.fetch(
+        f"""SELECT {", ".join("c." + c.strip() for c in _CASE.split(","))},
+                   (SELECT count(*) FROM aml_alerts a WHERE a.case_id = c.id) AS alert_count
+            FROM aml_cases c
+            WHERE (c.opened_at >= $1 AND c.opened_at < $2)
+               OR (c.decided_at >= $1 AND c.decided_at < $2)
+            ORDER BY c.opened_at, c.id""",
+        start,
+        end,
+    )
+    return [(record(Case, r), int(r["alert_count"])) for r in rows]
+
+
 async def set_assignee(conn: Connection, case_id: uuid.UUID, assignee_id: uuid.UUID) -> None:
     await conn.execute("UPDATE aml_cases SET assignee_id = $2 WHERE id = $1", case_id, assignee_id)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from dracarys import csv_export
 from dracarys.admin.people import service
 from dracarys.admin.people.models import MemberFound, MentorToVet
 from dracarys.identity import Role, requires_role
@@ -33,12 +34,36 @@ class PeopleController(Controller):
         return await service.find_members(platform, q)
 
     @get(
+        "/users.csv",
+        operation_id="findMembersCsv",
+        summary="The members found, as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def find_members_csv(
+        self,
+        platform: NamedDependency[Platform],
+        q: Annotated[str, QueryParameter(max_length=254)] = "",
+    ) -> Response[bytes]:
+        found = await service.find_members(platform, q)
+        return csv_export.response(csv_export.records(MemberFound, found), "members.csv")
+
+    @get(
         "/mentors",
         operation_id="listMentorsToVet",
         summary="Mentors on probation or not yet verified, longest-standing first",
     )
     async def mentors_to_vet(self, platform: NamedDependency[Platform]) -> list[MentorToVet]:
         return await service.mentors_to_vet(platform)
+
+    @get(
+        "/mentors.csv",
+        operation_id="listMentorsToVetCsv",
+        summary="The mentors' vetting queue as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def mentors_to_vet_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
+        mentors = await service.mentors_to_vet(platform)
+        return csv_export.response(csv_export.records(MentorToVet, mentors), "mentor-vetting.csv")
 
 
 ROUTES = [PeopleController]

@@ -1,7 +1,8 @@
 """Exports of the analytics stream.
 
 The warehouse feed: each day's events, and the fact tables derived from them, as Parquet
-files under the warehouse folder (`Settings.warehouse_path`) in Hive-style partitions,
+files under the warehouse folder (`Settings.warehouse_path`), or in the S3-compatible
+bucket when `Settings.warehouse_s3_bucket` names one, in Hive-style partitions,
 `<table>/dt=YYYY-MM-DD/part-0.parquet`, which DuckDB (`read_parquet(...,
 hive_partitioning = true)`), BigQuery and Snowflake external tables load as they are. A
 day's files are replaced whole (written aside, then renamed), so running an export again
@@ -12,9 +13,8 @@ compliance report (KYC decisions and payouts per currency)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
+from dracarys import csv_export
 from dracarys.analytics.events import store
 from dracarys.analytics.events.models import AnalyticsEvent
 from dracarys.analytics.events.service import fact_frame
@@ -31,6 +32,7 @@ from dracarys.analytics.kpis.models import KpiReport
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
 from dracarys.platform import Platform
+from dracarys.settings import Settings
 
 EVENTS_TABLE = "analytics_events"
 MONEY_TABLE = "fact_money"
@@ -96,13 +98,41 @@ def fact_tables(events: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {EVENTS_TABLE: events, MONEY_TABLE: money, POINTS_TABLE: points}
 
 
-def _write_partition(root: Path, table: str, day: date, frame: pl.DataFrame) -> Path:
+def _write_partition(root: Path, table: str, day: date, frame: pl.DataFrame) -> str:
     folder = root / table / f"dt={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "part-0.parquet"
     aside = folder / ".part-0.parquet.writing"
     frame.write_parquet(aside)
     aside.replace(target)
+    return str(target)
+
+
+def s3_storage_options(settings: Settings) -> dict[str, str]:
+    """How polars (its object store) reaches the warehouse bucket: only what is set, so
+    unset keys come from the usual AWS environment or the instance's role."""
+    options = {
+        "aws_endpoint_url": settings.warehouse_s3_endpoint,
+        "aws_region": settings.warehouse_s3_region,
+        "aws_access_key_id": settings.warehouse_s3_access_key_id,
+        "aws_secret_access_key": settings.warehouse_s3_secret_access_key,
+    }
+    if settings.warehouse_s3_endpoint.startswith("http://"):
+        options["aws_allow_http"] = "true"
+    return {name: value for name, value in options.items() if value}
+
+
+def s3_warehouse_url(settings: Settings) -> str:
+    """`s3://bucket/prefix/`, the root the tables' folders are under in the bucket."""
+    prefix = settings.warehouse_s3_prefix.strip("/")
+    return f"s3://{settings.warehouse_s3_bucket}/{prefix + '/' if prefix else ''}"
+
+
+def _put_partition(settings: Settings, table: str, day: date, frame: pl.DataFrame) -> str:
+    # An object is replaced whole by a PUT: no reader sees half a partition, as with the
+    # rename of a local file.
+    target = f"{s3_warehouse_url(settings)}{table}/dt={day.isoformat()}/part-0.parquet"
+    frame.write_parquet(target, storage_options=s3_storage_options(settings))
     return target
 
 
@@ -113,15 +143,16 @@ async def export_day(platform: Platform, day: date) -> ExportedDay:
     async with transaction(platform.pool) as conn:
         async for batch in store.events_between(conn, since, until):
             events.extend(batch)
-    root = platform.settings.warehouse_path
-    written = [
-        ExportedTable(
-            table=table,
-            path=str(_write_partition(root, table, day, frame)),
-            rows=frame.height,
-        )
-        for table, frame in fact_tables(_events_frame(events)).items()
-    ]
+    settings = platform.settings
+    written = []
+    for table, frame in fact_tables(_events_frame(events)).items():
+        if settings.warehouse_s3_bucket:
+            path = await asyncio.to_thread(_put_partition, settings, table, day, frame)
+        else:
+            path = await asyncio.to_thread(
+                _write_partition, settings.warehouse_path, table, day, frame
+            )
+        written.append(ExportedTable(table=table, path=path, rows=frame.height))
     return ExportedDay(day=day, tables=written)
 
 
@@ -133,33 +164,33 @@ async def export_yesterday(platform: Platform) -> ExportedDay:
 # ---- CSV -------------------------------------------------------------------------------
 
 
-def _csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode()
-
-
 def check_period(since: datetime, until: datetime) -> None:
     if until <= since:
         raise InvalidInput("The period must end after it starts.", field="until")
 
 
-async def events_csv(platform: Platform, since: datetime, until: datetime) -> AsyncIterator[bytes]:
-    """The events of [since, until) as CSV, a chunk per batch read from a cursor."""
-    check_period(since, until)
-    yield _csv_lines([["event_id", "user_id", "topic", "occurred_at", "properties"]])
+async def _event_rows(
+    platform: Platform, since: datetime, until: datetime
+) -> AsyncIterator[list[list[object]]]:
     async with transaction(platform.pool) as conn:
         async for batch in store.events_between(conn, since, until):
-            yield _csv_lines(
+            yield [
                 [
-                    str(e.event_id),
-                    str(e.user_id) if e.user_id else "",
+                    e.event_id,
+                    e.user_id,
                     e.topic,
                     e.occurred_at.isoformat(),
                     msgspec.json.encode(e.properties).decode(),
                 ]
                 for e in batch
-            )
+            ]
+
+
+def events_csv(platform: Platform, since: datetime, until: datetime) -> AsyncIterator[bytes]:
+    """The events of [since, until) as CSV, a chunk per batch read from a cursor."""
+    check_period(since, until)
+    header = ["event_id", "user_id", "topic", "occurred_at", "properties"]
+    return csv_export.stream(header, _event_rows(platform, since, until))
 
 
 def _figure(value: float | None) -> str:
@@ -220,11 +251,11 @@ def kpis_csv(report: KpiReport) -> bytes:
             for r in report.ltv
         ),
     ]
-    return _csv_lines(rows)
+    return csv_export.lines(rows)
 
 
 def funnel_csv(funnel: Funnel) -> bytes:
-    return _csv_lines(
+    return csv_export.lines(
         [
             ["step", "topic", "members", "from_previous", "from_first"],
             *(
@@ -256,7 +287,7 @@ async def compliance_csv(platform: Platform, year: int, month: int) -> bytes:
         .sort("topic", "currency", nulls_last=True)
     )
     month_label = f"{year}-{month:02d}"
-    return _csv_lines(
+    return csv_export.lines(
         [
             ["month", "item", "currency", "count", "amount_minor"],
             *(

@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from dracarys import csv_export
 from dracarys.community.moderation import service
 from dracarys.community.moderation.models import (
     AppealInput,
@@ -75,6 +76,18 @@ class ModerationController(Controller):
         self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
     ) -> list[QueueItem]:
         return await service.review_queue(platform, current_user)
+
+    @get(
+        "/moderation/queue.csv",
+        operation_id="communityModerationQueueCsv",
+        summary="The moderation queue as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def queue_csv(
+        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
+    ) -> Response[bytes]:
+        items = await service.review_queue(platform, current_user)
+        return csv_export.response(csv_export.records(QueueItem, items), "moderation-queue.csv")
 
     @post(
         "/moderation/posts/{post_id:uuid}/decision",

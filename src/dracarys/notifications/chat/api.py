@@ -20,6 +20,7 @@ from litestar.params import (
 )
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.idempotency import IdempotencyKeyHeader, resolve_idempotency_key
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
@@ -338,4 +339,19 @@ class ChatReportsController(Controller):
         return await service.resolve(platform, current_user, report_id, data, source_ip(request))
 
 
-ROUTES: list[Any] = [ChatController, ChatReportsController]
+@get(
+    "/api/v1/chat/reports.csv",
+    operation_id="listChatReportsCsv",
+    tags=["chat"],
+    guards=[requires_role(Role.REVIEWER, Role.ADMIN)],
+    summary="Reported messages, oldest first, as CSV",
+    media_type=csv_export.MEDIA_TYPE,
+)
+async def chat_reports_csv(
+    platform: NamedDependency[Platform], status: FromQuery[str] = "open"
+) -> Response[bytes]:
+    reports = await service.reports(platform, open_only=status == "open")
+    return csv_export.response(csv_export.records(ReportView, reports), "chat-reports.csv")
+
+
+ROUTES: list[Any] = [ChatController, ChatReportsController, chat_reports_csv]

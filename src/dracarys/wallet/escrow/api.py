@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
@@ -76,6 +77,16 @@ class EscrowAdminController(Controller):
     @get("/disputes", operation_id="listOpenDisputes", summary="The disputes queue")
     async def disputes(self, platform: NamedDependency[Platform]) -> list[DisputeView]:
         return await service.open_disputes(platform)
+
+    @get(
+        "/disputes.csv",
+        operation_id="listOpenDisputesCsv",
+        summary="The disputes queue as CSV",
+        media_type=csv_export.MEDIA_TYPE,
+    )
+    async def disputes_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
+        disputes = await service.open_disputes(platform)
+        return csv_export.response(csv_export.records(DisputeView, disputes), "disputes.csv")
 
     @post(
         "/disputes/{dispute_id:uuid}/resolve",

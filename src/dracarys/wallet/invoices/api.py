@@ -9,6 +9,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, PathParameter
 
+from dracarys import csv_export
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
 from dracarys.wallet.invoices import service
@@ -64,11 +65,7 @@ class TaxExportController(Controller):
         platform: NamedDependency[Platform],
     ) -> Response[bytes]:
         body = await service.monthly_tax_export(platform, year, month)
-        return Response(
-            body,
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="vat-{year}-{month:02d}.csv"'},
-        )
+        return csv_export.response(body, f"vat-{year}-{month:02d}.csv")
 
 
 ROUTES: list[Any] = [InvoicesController, TaxExportController]

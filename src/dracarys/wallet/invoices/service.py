@@ -1,16 +1,14 @@
 """Invoices and receipts: one gap-free numbered document per charge per year
 (`DRC-2026-000001`), VAT-inclusive amounts split by the buyer's country's rate, credit
-notes for refunds, PDFs rendered with fpdf2, and the monthly tax export as CSV (polars).
+notes for refunds, PDFs rendered with fpdf2, and the monthly tax export as CSV.
 `issue_invoice` and `issue_credit_note` work inside the caller's transaction."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import UTC, datetime
 
-import polars as pl
-
+from dracarys import csv_export
 from dracarys.db import Connection
 from dracarys.errors import InvalidInput, NotFound
 from dracarys.identity import CurrentUser, contact_of, tax_country
@@ -218,34 +216,37 @@ async def monthly_tax_export(platform: Platform, year: int, month: int) -> bytes
     start, end = _month_bounds(year, month)
     async with platform.pool.acquire() as conn:
         rows = await store.invoices_between(conn, start, end)
-    frame = pl.DataFrame(
-        {
-            "invoice_number": [r.number for r in rows],
-            "kind": [r.kind for r in rows],
-            "issued_at": [r.issued_at.astimezone(UTC).isoformat() for r in rows],
-            "customer_id": [str(r.user_id) for r in rows],
-            "country": [r.country for r in rows],
-            "currency": [r.currency for r in rows],
-            "vat_rate_bps": [r.vat_rate_bps for r in rows],
-            "net_minor": [r.net_minor for r in rows],
-            "vat_minor": [r.vat_minor for r in rows],
-            "gross_minor": [r.gross_minor for r in rows],
-            "description": [r.description for r in rows],
-        },
-        schema={
-            "invoice_number": pl.String,
-            "kind": pl.String,
-            "issued_at": pl.String,
-            "customer_id": pl.String,
-            "country": pl.String,
-            "currency": pl.String,
-            "vat_rate_bps": pl.Int64,
-            "net_minor": pl.Int64,
-            "vat_minor": pl.Int64,
-            "gross_minor": pl.Int64,
-            "description": pl.String,
-        },
+    header = [
+        "invoice_number",
+        "kind",
+        "issued_at",
+        "customer_id",
+        "country",
+        "currency",
+        "vat_rate_bps",
+        "net_minor",
+        "vat_minor",
+        "gross_minor",
+        "description",
+    ]
+    return csv_export.lines(
+        [
+            header,
+            *(
+                [
+                    r.number,
+                    r.kind,
+                    r.issued_at.astimezone(UTC).isoformat(),
+                    r.user_id,
+                    r.country,
+                    r.currency,
+                    r.vat_rate_bps,
+                    r.net_minor,
+                    r.vat_minor,
+                    r.gross_minor,
+                    r.description,
+                ]
+                for r in rows
+            ),
+        ]
     )
-    buffer = io.BytesIO()
-    frame.write_csv(buffer)
-    return buffer.getvalue()

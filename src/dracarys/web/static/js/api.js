@@ -284,3 +284,50 @@ export async function uploadFile(path, file, options = {}) {
   }
   throw new ApiError(401, { detail: "sign in first" });
 }
+
+/**
+ * Fetch a file the API serves (a CSV export) with the session's token and hand it to the
+ * browser as a download, named by the server's Content-Disposition. A plain link cannot
+ * carry the bearer token, hence the fetch; the token is refreshed once on a 401 as api()
+ * does. Rejects with an ApiError carrying the server's problem details.
+ * @param {string} path
+ * @param {{method?: string, fallbackName?: string}} [options]  `method` for an export
+ *   that is itself an action (POST, audit-logged); `fallbackName` when the server names none
+ */
+export async function downloadFile(path, options = {}) {
+  const { method = "GET", fallbackName = "export.csv" } = options;
+  let sent = /** @type {string | null | undefined} */ (undefined);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const token = attempt === 0 ? await accessToken() : (await refreshSession(sent))?.access_token;
+    sent = token;
+    if (!token) {
+      goToSignIn();
+      throw new ApiError(401, { detail: "sign in first" });
+    }
+    const response = await reach(path, { method, headers: { Authorization: `Bearer ${token}` } });
+    if (response.status === 401 && attempt === 0) continue;
+    if (!response.ok) {
+      let payload = null;
+      try {
+        payload = await response.json();
+      } catch {
+        payload = null;
+      }
+      throw new ApiError(response.status, payload || {});
+    }
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] || fallbackName;
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    link.hidden = true;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    // The browser has taken the file once the click is handled; free the blob after.
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    return name;
+  }
+  throw new ApiError(401, { detail: "sign in first" });
+}

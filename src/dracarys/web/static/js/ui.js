@@ -4,7 +4,7 @@
 // (missing numbers render as an em dash).
 
 import {
-  ApiError, UNREACHABLE, api, clearSession, connection, currentSession, goToSignIn, homeFor,
+  ApiError, UNREACHABLE, api, clearSession, connection, currentSession, downloadFile, goToSignIn, homeFor,
 } from "./api.js";
 import { LiveStream } from "./stream.js";
 
@@ -308,12 +308,37 @@ function wireNavMenus() {
   });
 }
 
+/**
+ * "Download CSV" buttons: a button with `data-download="/api/v1/….csv"` fetches that
+ * export with the session's token and saves it (`data-method="POST"` for an export that
+ * is itself an audit-logged action). A page whose table has filters keeps the
+ * attribute's query in step with them, so the file holds the rows shown.
+ */
+function wireDownloads() {
+  document.addEventListener("click", async (event) => {
+    const target = event.target instanceof Element ? event.target.closest("[data-download]") : null;
+    if (!(target instanceof HTMLButtonElement) || target.disabled) return;
+    target.disabled = true;
+    target.setAttribute("aria-busy", "true");
+    try {
+      const name = await downloadFile(target.dataset.download || "", { method: target.dataset.method || "GET" });
+      flash(`Downloaded ${name}.`, "ok");
+    } catch (error) {
+      flash(`Could not download the file: ${error instanceof Error ? error.message : error}`);
+    } finally {
+      target.disabled = false;
+      target.removeAttribute("aria-busy");
+    }
+  });
+}
+
 export async function signedInShell() {
   if (!currentSession()) {
     goToSignIn();
     throw new Error("not signed in");
   }
   wireNavMenus();
+  wireDownloads();
   const signout = document.getElementById("signout");
   signout?.addEventListener("click", async () => {
     try {

@@ -26,6 +26,7 @@ async function acknowledge(alert) {
 async function loadAlerts() {
   const only = /** @type {HTMLInputElement} */ (byId("alerts-unacknowledged")).checked;
   const alerts = await api(`${API}/alerts?unacknowledged=${only}`);
+  byId("alerts-download").dataset.download = `${API}/alerts.csv?unacknowledged=${only}`;
   byId("alerts-status").textContent = alerts.length
     ? `${alerts.length} alert${alerts.length === 1 ? "" : "s"}.`
     : only ? "No alert is waiting to be acknowledged." : "No alerts yet.";
@@ -44,6 +45,7 @@ async function loadAlerts() {
 async function loadCases() {
   const decided = /** @type {HTMLSelectElement} */ (byId("cases-show")).value === "decided";
   const cases = await api(`${API}/cases?decided=${decided}`);
+  byId("cases-download").dataset.download = `${API}/cases.csv?decided=${decided}`;
   byId("cases-status").textContent = cases.length
     ? `${cases.length} case${cases.length === 1 ? "" : "s"}.`
     : decided ? "No case has been decided yet." : "No case is under review.";
@@ -56,8 +58,24 @@ async function loadCases() {
   "No cases.");
 }
 
+/** The monthly report's button follows the month picked (this month to start with). */
+function wireMonthlyReport() {
+  const input = /** @type {HTMLInputElement} */ (byId("report-month"));
+  const button = byId("report-download");
+  const follow = () => {
+    const [year, month] = (input.value || "").split("-").map(Number);
+    button.dataset.download = `${API}/reports/${year}/${month}`;
+    /** @type {HTMLButtonElement} */ (button).disabled = !(year && month);
+  };
+  const now = new Date();
+  input.value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+  input.addEventListener("change", follow);
+  follow();
+}
+
 async function main() {
   await signedInShell();
+  wireMonthlyReport();
   byId("alerts-unacknowledged").addEventListener("change", () => loadAlerts().catch(showLoadError));
   byId("cases-show").addEventListener("change", () => loadCases().catch(showLoadError));
   await Promise.all([loadAlerts(), loadCases()]);

@@ -1,8 +1,8 @@
 // One AML case (staff): summary, alerts, the member's deposits and withdrawals, the
 // timeline; add a note, assign, decide (clear releases the member's withdrawals), and
-// export the report for the authority as a JSON file.
+// export the report for the authority as a JSON file or as CSV.
 
-import { api, currentSession } from "../api.js";
+import { api, downloadFile } from "../api.js";
 import { byId, clearFormError, el, fill, fillTable, flash, formValues, money, showFormError, signedInShell, when } from "../ui.js";
 
 const API = "/api/v1/admin/aml/cases";
@@ -59,20 +59,12 @@ function wire(formId, path, bodyOf, done) {
   });
 }
 
-async function exportReport() {
+async function exportReport(format) {
   try {
-    const session = currentSession();
-    const response = await fetch(`${API}/${caseId}/export`, {
+    await downloadFile(`${API}/${caseId}/${format === "csv" ? "export.csv" : "export"}`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${session?.access_token}` },
+      fallbackName: `aml-case-${caseId}.${format}`,
     });
-    if (!response.ok) throw new Error("The report could not be exported. Try again.");
-    const url = URL.createObjectURL(await response.blob());
-    const link = el("a", { href: url, download: `aml-case-${caseId}.json` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    URL.revokeObjectURL(url);
     flash("Report exported.", "ok");
     await load();
   } catch (error) {
@@ -89,7 +81,8 @@ async function main() {
     note: v.note,
     report_reference: v.report_reference || null,
   }), "Decision recorded.");
-  byId("export").addEventListener("click", exportReport);
+  byId("export").addEventListener("click", () => exportReport("json"));
+  byId("export-csv").addEventListener("click", () => exportReport("csv"));
   await load();
 }
 

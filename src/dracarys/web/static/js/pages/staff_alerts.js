@@ -58,6 +58,7 @@ async function acknowledge(alert) {
 async function loadAlerts() {
   const only = /** @type {HTMLInputElement} */ (byId("alerts-unacknowledged")).checked;
   const alerts = await api(`${API}?unacknowledged=${only}`);
+  byId("alerts-download").dataset.download = `${API}.csv?unacknowledged=${only}`;
   byId("alerts-status").textContent = alerts.length
     ? `${alerts.length} alert${alerts.length === 1 ? "" : "s"}.`
     : only ? "No alert is waiting to be acknowledged." : "No alerts yet.";

@@ -37,6 +37,7 @@ async function load() {
   const show = /** @type {HTMLSelectElement} */ (byId("merch-show")).value;
   const query = show === "open" ? "" : `?status=${show}`;
   const orders = await api(`${API}${query}`);
+  byId("merch-download").dataset.download = `${API}.csv${query}`;
   byId("merch-status").textContent = orders.length
     ? `${orders.length} order${orders.length === 1 ? "" : "s"}.`
     : show === "open" ? "No merch order is waiting." : `No ${show} order.`;

@@ -19,6 +19,7 @@ async function search(query) {
     return;
   }
   history.replaceState(null, "", `?q=${encodeURIComponent(query)}`);
+  byId("users-download").dataset.download = `/api/v1/admin/users.csv?q=${encodeURIComponent(query)}`;
   byId("search-status").textContent = found.length
     ? `Found ${found.length === 1 ? "one member" : `${found.length} members`}.`
     : "No member has this e-mail address, id or handle.";
