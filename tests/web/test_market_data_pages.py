@@ -37,8 +37,10 @@ async def test_a_csv_uploaded_on_the_data_page_is_listed_and_a_bad_cell_is_named
     )
     await page.get_by_label("Instrument").select_option("TREND")
     await page.get_by_role("button", name="Upload").click()
+    # The first upload of a server process loads the file readers (polars, the engine's
+    # loader): allow for that on a loaded machine, as the other waits here do.
     await expect(page.locator("#file-error")).to_have_text(
-        "Row 17, column close: 'abc' is not a number"
+        "Row 17, column close: 'abc' is not a number", timeout=15_000
     )
     await expect(page.get_by_label("File")).to_have_attribute("aria-invalid", "true")
     await expect(page.locator("#dataset-rows")).to_contain_text("No datasets yet")
