@@ -35,3 +35,12 @@ class EventFact(msgspec.Struct, frozen=True, kw_only=True):
     rating: int | None
     # The NPS answer of a rating (0–10), when the rater gave one.
     recommend: int | None = None
+    # What ties events of one thing together: the slot of a booking, the payout of a
+    # withdrawal request and its outcome.
+    ref: str | None = None
+    # A slot's or booking's length, and a slot's seats.
+    minutes: int | None = None
+    seats: int | None = None
+    # What sort of event within its topic: who funded a promotion (`promo`, `points`),
+    # the reason code of a points award.
+    kind: str | None = None

@@ -27,6 +27,10 @@ FACT_SCHEMA: dict[str, pl.DataType] = {
     "subject": pl.String(),
     "rating": pl.Int64(),
     "recommend": pl.Int64(),
+    "ref": pl.String(),
+    "minutes": pl.Int64(),
+    "seats": pl.Int64(),
+    "kind": pl.String(),
 }
 
 # topic → the payload field naming the person the event is about (None: no one person).
@@ -45,6 +49,7 @@ ACTOR_FIELD: Mapping[str, str | None] = {
     "kyc.approved": "user_id",
     "kyc.rejected": "user_id",
     # Sessions and packages
+    "slot.offered": "mentor_id",
     "session.booked": "mentee_id",
     "session.paid": "mentee_id",
     "session.attended": "mentee_id",
@@ -60,6 +65,7 @@ ACTOR_FIELD: Mapping[str, str | None] = {
     "refund.issued": "user_id",
     "chargeback.opened": "user_id",
     "escrow.released": "mentor_id",
+    "withdrawal.requested": "user_id",
     "payout.completed": "user_id",
     "payout.failed": "user_id",
     "payout.needs_review": "user_id",
@@ -71,8 +77,10 @@ ACTOR_FIELD: Mapping[str, str | None] = {
     # Points
     "points.awarded": "user_id",
     "points.redeemed": "user_id",
-    # Growth
+    # Growth (and what it costs: commissions on the member's payments, promotions taken)
     "referral.completed": "referee_id",
+    "affiliate.commission_accrued": "referee_id",
+    "promo.redeemed": "user_id",
     "subscription.started": "subscriber_id",
     "subscription.renewed": "subscriber_id",
     "subscription.lapsed": "subscriber_id",
@@ -130,6 +138,10 @@ def _frame(facts: Sequence[EventFact]) -> pl.DataFrame:
             "subject": [f.subject for f in facts],
             "rating": [f.rating for f in facts],
             "recommend": [f.recommend for f in facts],
+            "ref": [f.ref for f in facts],
+            "minutes": [f.minutes for f in facts],
+            "seats": [f.seats for f in facts],
+            "kind": [f.kind for f in facts],
         },
         schema=FACT_SCHEMA,
     )

@@ -52,7 +52,11 @@ async def facts(conn: Connection, topics: Collection[str], until: datetime) -> l
                   properties->>'currency' AS currency,
                   coalesce(properties->>'program_id', properties->>'mentor_id') AS subject,
                   (properties->>'rating')::int AS rating,
-                  (properties->>'recommend')::int AS recommend
+                  (properties->>'recommend')::int AS recommend,
+                  coalesce(properties->>'slot_id', properties->>'payout_id') AS ref,
+                  (properties->>'minutes')::int AS minutes,
+                  (properties->>'seats')::int AS seats,
+                  coalesce(properties->>'funded_by', properties->>'reason_code') AS kind
            FROM analytics_events
            WHERE topic = ANY($1::text[]) AND occurred_at < $2
            ORDER BY occurred_at, event_id""",
