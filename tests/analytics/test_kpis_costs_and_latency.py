@@ -1,8 +1,9 @@
-"""LTV against CAC by weekly cohort, session fill rate and utilisation, the points fraud
-rate and payout latency, over a small history of their own (below), each expected number
-worked out by hand in the comments. The events carry the payloads their producers emit
+"""LTV against CAC by weekly cohort, session fill rate and utilisation, mentor response
+time, the points fraud rate and payout latency, over a small history of their own
+(below), each expected number worked out by hand in the comments. The events carry the payloads their producers emit
 (mentorship's `slot.offered` and `session.booked`, social's `affiliate.commission_accrued`,
-the wallet's `promo.redeemed`, `withdrawal.requested` and payouts, points' awards) and
+the wallet's `promo.redeemed`, `withdrawal.requested` and payouts, points' awards,
+chat's `mentor.responded`) and
 reach the stream through the analytics consumer, as in production."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from dracarys.analytics.kpis.models import KpiReport
 from dracarys.analytics.kpis.service import kpi_report
+from dracarys.analytics.mentors.service import mentor_numbers
 from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.outbox import Event
@@ -119,6 +121,20 @@ def payout(topic: str, payout_id: uuid.UUID, when: datetime) -> Event:
     )
 
 
+def responded(kind: str, seconds: int) -> Event:
+    answered = at(1, 12, 12)
+    return event(
+        "mentor.responded",
+        answered,
+        mentor_id=MENTOR,
+        mentee_id=A,
+        conversation_id=uuid.uuid4(),
+        kind=kind,
+        requested_at=(answered - timedelta(seconds=seconds)).isoformat(),
+        seconds=seconds,
+    )
+
+
 def history() -> list[Event]:
     noon = at(1, 21, 10)
     return [
@@ -157,6 +173,9 @@ def history() -> list[Event]:
         payout("payout.completed", P3, noon + timedelta(minutes=10)),
         payout("payout.failed", P4, noon + timedelta(minutes=5)),
         payout("payout.completed", P5, noon),
+        # The mentor answered three message requests and two messages.
+        *(responded("message_request", s) for s in (1_800, 60, 7_200)),
+        *(responded("message", s) for s in (300, 100)),
     ]
 
 
@@ -214,6 +233,27 @@ async def test_fill_rate_and_utilisation_count_booked_seats_and_minutes_of_offer
     ) == (3, 5, 3, 255, 150)
     assert sessions.fill_rate == 3 / 5
     assert sessions.utilisation == 150 / 255
+
+
+async def test_mentor_response_time_per_kind_and_the_mentors_own_numbers(
+    platform: Platform, clock: ManualClock
+) -> None:
+    kpis = await report(platform, clock)
+
+    # Message requests: 60, 1,800, 7,200 s: median 1,800, p95 (position 1.9 up) 7,200.
+    # Messages: 100 and 300: median 200, p95 (position 0.95 up) 300.
+    assert [(r.kind, r.answers, r.median_seconds, r.p95_seconds) for r in kpis.response_times] == [
+        ("message", 2, 200.0, 300),
+        ("message_request", 3, 1_800.0, 7_200),
+    ]
+    # The mentor sees the same of their own, and their slots' fill: 3 of 5 seats (the
+    # booking of a slot never offered is left out).
+    own = await mentor_numbers(platform, MENTOR)
+    assert (own.seats_offered, own.seats_booked, own.fill_rate) == (5, 3, 0.6)
+    assert [(r.kind, r.median_seconds) for r in own.response_times] == [
+        ("message", 200.0),
+        ("message_request", 1_800.0),
+    ]
 
 
 async def test_fraud_rate_and_payout_latency(platform: Platform, clock: ManualClock) -> None:

@@ -23,8 +23,8 @@ class AnalyticsEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 class EventFact(msgspec.Struct, frozen=True, kw_only=True):
     """The columns of an event the KPIs compute over, pulled out of its properties once in
-    SQL: an amount (money minor units or points), its currency, the subject it names (a
-    program, a mentor) and a rating."""
+    SQL: an amount (money minor units, points, or a mentor's response seconds), its
+    currency, the subject it names (a program, a mentor) and a rating."""
 
     user_id: uuid.UUID | None
     topic: str
@@ -42,5 +42,5 @@ class EventFact(msgspec.Struct, frozen=True, kw_only=True):
     minutes: int | None = None
     seats: int | None = None
     # What sort of event within its topic: who funded a promotion (`promo`, `points`),
-    # the reason code of a points award.
+    # the reason code of a points award, what a mentor answered.
     kind: str | None = None

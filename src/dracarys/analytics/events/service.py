@@ -58,6 +58,7 @@ ACTOR_FIELD: Mapping[str, str | None] = {
     "session.rescheduled": None,
     "session.completed": "mentor_id",
     "session.rated": "rater_id",
+    "mentor.responded": "mentor_id",
     "package.purchased": "mentee_id",
     # Payments and payouts
     "payment.captured": "user_id",
@@ -116,9 +117,12 @@ async def record_events(conn: Connection, events: Sequence[Event]) -> None:
 # What a mentor's page counts: events naming them as the mentor (or the one rated).
 MENTOR_TOPICS: frozenset[str] = frozenset(
     {
+        "slot.offered",
+        "session.booked",
         "session.paid",
         "session.completed",
         "session.rated",
+        "mentor.responded",
         "escrow.released",
         "subscription.started",
         "subscription.renewed",

@@ -48,7 +48,7 @@ async def facts(conn: Connection, topics: Collection[str], until: datetime) -> l
     rows = await conn.fetch(
         """SELECT user_id, topic, occurred_at,
                   coalesce(properties->>'amount_minor', properties->>'delta',
-                           properties->>'points')::bigint AS amount,
+                           properties->>'points', properties->>'seconds')::bigint AS amount,
                   properties->>'currency' AS currency,
                   coalesce(properties->>'program_id', properties->>'mentor_id') AS subject,
                   (properties->>'rating')::int AS rating,
@@ -56,7 +56,8 @@ async def facts(conn: Connection, topics: Collection[str], until: datetime) -> l
                   coalesce(properties->>'slot_id', properties->>'payout_id') AS ref,
                   (properties->>'minutes')::int AS minutes,
                   (properties->>'seats')::int AS seats,
-                  coalesce(properties->>'funded_by', properties->>'reason_code') AS kind
+                  coalesce(properties->>'funded_by', properties->>'reason_code',
+                           properties->>'kind') AS kind
            FROM analytics_events
            WHERE topic = ANY($1::text[]) AND occurred_at < $2
            ORDER BY occurred_at, event_id""",
@@ -103,15 +104,19 @@ async def mentor_events(
 ) -> list[EventFact]:
     """The events of `topics` about one mentor's teaching (their id as the payload's
     mentor or rated person), with the same extracted columns as `facts`; the amount of an
-    escrow release is the mentor's share."""
+    escrow release is the mentor's share, of a response its seconds."""
     rows = await conn.fetch(
         """SELECT user_id, topic, occurred_at,
-                  coalesce(properties->>'mentor_minor', properties->>'amount_minor')::bigint
-                      AS amount,
+                  coalesce(properties->>'mentor_minor', properties->>'amount_minor',
+                           properties->>'seconds')::bigint AS amount,
                   properties->>'currency' AS currency,
                   coalesce(properties->>'subscriber_id', properties->>'session_id')
                       AS subject,
-                  (properties->>'rating')::int AS rating
+                  (properties->>'rating')::int AS rating,
+                  properties->>'slot_id' AS ref,
+                  (properties->>'minutes')::int AS minutes,
+                  (properties->>'seats')::int AS seats,
+                  properties->>'kind' AS kind
            FROM analytics_events
            WHERE topic = ANY($2::text[])
              AND (properties->>'mentor_id' = $1::text OR properties->>'rated_id' = $1::text)

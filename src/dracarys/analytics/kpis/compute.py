@@ -23,6 +23,9 @@ Definitions, where the blueprint names a KPI without defining it:
   booked minutes over offered seat minutes (a slot's seats times its minutes);
 - points fraud rate: points reversed (awards with a negative delta, other than expiry)
   over points issued;
+- mentor response time per kind of request (`mentor.responded`: a message request
+  accepted or declined, a mentee's messages answered), median and 95th percentile
+  seconds as for payouts;
 - payout accuracy: completed / (completed + failed + stopped for review); latency: from
   the withdrawal request to the payout's completion, median and 95th percentile (the
   smallest latency at or above the 95 % position, in whole seconds);
@@ -51,6 +54,7 @@ SESSION_BOOKED = "session.booked"
 COMMISSION_ACCRUED = "affiliate.commission_accrued"
 PROMO_REDEEMED = "promo.redeemed"
 WITHDRAWAL_REQUESTED = "withdrawal.requested"
+MENTOR_RESPONDED = "mentor.responded"
 # Negative points awards that take back nothing anyone did wrong.
 NOT_FRAUD_REASONS = ("expired",)
 
@@ -269,4 +273,20 @@ def payout_latency(facts: pl.DataFrame) -> tuple[int, float | None, int | None]:
         seconds.len(),
         float(median) if isinstance(median, int | float) else None,
         int(p95) if p95 is not None else None,
+    )
+
+
+def response_times(facts: pl.DataFrame) -> pl.DataFrame:
+    """One row per kind of request a mentor answered: kind, answers, median_seconds,
+    p95_seconds."""
+    return (
+        facts.filter(pl.col("topic") == MENTOR_RESPONDED, pl.col("kind").is_not_null())
+        .group_by("kind")
+        .agg(
+            pl.len().alias("answers"),
+            pl.col("amount").median().alias("median_seconds"),
+            pl.col("amount").quantile(0.95, interpolation="higher").alias("p95_seconds"),
+        )
+        .with_columns(pl.col("p95_seconds").cast(pl.Int64))
+        .sort("kind")
     )

@@ -67,6 +67,16 @@ class CohortCost(Schema):
     ltv_to_cac: float | None
 
 
+class ResponseTime(Schema):
+    """How fast mentors answer one kind of request (`message_request`: a stranger's first
+    message accepted or declined; `message`: a mentee's messages answered), in seconds."""
+
+    kind: str
+    answers: int
+    median_seconds: float
+    p95_seconds: int
+
+
 class SessionFill(Schema):
     """Slots opened on mentors' calendars and how full they got: `fill_rate` is seats
     booked over seats offered, `utilisation` booked minutes over offered seat minutes."""
@@ -126,6 +136,7 @@ class KpiReport(Schema):
     ltv: list[CohortRevenue]
     acquisition: list[CohortCost]
     sessions: SessionFill
+    response_times: list[ResponseTime]
     points: PointsEconomy
     payouts: Payouts
     satisfaction: Satisfaction

@@ -13,6 +13,7 @@ from dracarys.analytics.kpis.models import (
     KpiReport,
     Payouts,
     PointsEconomy,
+    ResponseTime,
     RetentionCohort,
     Satisfaction,
     SessionFill,
@@ -71,6 +72,9 @@ async def kpi_report(platform: Platform) -> KpiReport:
             fill_rate=compute.ratio(fill["seats_booked"], fill["seats_offered"]),
             utilisation=compute.ratio(fill["minutes_booked"], fill["minutes_offered"]),
         ),
+        response_times=[
+            ResponseTime(**row) for row in compute.response_times(facts).iter_rows(named=True)
+        ],
         points=PointsEconomy(
             **points,
             reversed=reversed_,
