@@ -1,10 +1,10 @@
 """LTV against CAC by weekly cohort, session fill rate and utilisation, mentor response
 time, the points fraud rate and payout latency, over a small history of their own
-(below), each expected number worked out by hand in the comments. The events carry the payloads their producers emit
-(mentorship's `slot.offered` and `session.booked`, social's `affiliate.commission_accrued`,
-the wallet's `promo.redeemed`, `withdrawal.requested` and payouts, points' awards,
-chat's `mentor.responded`) and
-reach the stream through the analytics consumer, as in production."""
+(below), each expected number worked out by hand in the comments. The events carry the
+payloads their producers emit (mentorship's `slot.offered` and `session.booked`, social's
+`affiliate.commission_accrued`, the wallet's `promo.redeemed`, `withdrawal.requested` and
+payouts, points' awards, chat's `mentor.responded`) and reach the stream through the
+analytics consumer, as in production."""
 
 from __future__ import annotations
 
