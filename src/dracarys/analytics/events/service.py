@@ -167,8 +167,10 @@ async def fact_frame(conn: Connection, until: datetime) -> pl.DataFrame:
 
 
 def frame_of_csv(body: bytes) -> pl.DataFrame:
-    """The frame of `store.facts_csv`'s CSV (times in microseconds since the epoch)."""
+    """The frame of `store.facts_csv`'s CSV (times in microseconds since the epoch),
+    oldest first."""
     read = pl.read_csv(body, schema={**FACT_SCHEMA, "occurred_at": pl.Int64()}, has_header=True)
+    # Sorted here rather than by PostgreSQL: polars sorts a million times in milliseconds.
     return read.with_columns(
         pl.col("occurred_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    )
+    ).sort("occurred_at", maintain_order=True)

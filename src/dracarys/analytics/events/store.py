@@ -59,11 +59,11 @@ _FACT_COLUMNS = """user_id::text AS user_id, topic,
 
 
 async def facts_csv(conn: Connection, topics: Collection[str], until: datetime) -> bytes:
-    """The events of `topics` up to `until`, oldest first, each with its amount, currency,
-    subject, rating and the rest pulled out of its properties (money for payments and
-    payouts, points for points, seconds for a mentor's answer, the program for enrolments
-    and certificates, the mentor for sessions), as CSV with a header, copied out by
-    PostgreSQL in one COPY (no row is built in Python)."""
+    """The events of `topics` up to `until` (in no order: the caller sorts), each with its
+    amount, currency, subject, rating and the rest pulled out of its properties (money for
+    payments and payouts, points for points, seconds for a mentor's answer, the program
+    for enrolments and certificates, the mentor for sessions), as CSV with a header,
+    copied out by PostgreSQL in one COPY (no row is built in Python)."""
     chunks: list[bytes] = []
 
     async def keep(chunk: bytes) -> None:
@@ -71,8 +71,7 @@ async def facts_csv(conn: Connection, topics: Collection[str], until: datetime) 
 
     await conn.copy_from_query(
         f"""SELECT {_FACT_COLUMNS} FROM analytics_events
-            WHERE topic = ANY($1::text[]) AND occurred_at < $2
-            ORDER BY occurred_at, event_id""",
+            WHERE topic = ANY($1::text[]) AND occurred_at < $2""",
         list(topics),
         until,
         output=keep,
