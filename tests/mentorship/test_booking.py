@@ -160,6 +160,21 @@ async def test_group_session_seats_its_capacity_then_refuses(
     assert WEDNESDAY_9_EAT.isoformat().replace("+00:00", "Z") not in [
         s["starts_at"] for s in slots.json()["slots"]
     ]
+    # Analytics' fill rate: the first booking opened the slot (one `slot.offered` of three
+    # 60-minute seats), and each of the three bookings names that slot and its minutes.
+    (session_id,) = session_ids
+    assert await events_of(pool, "slot.offered") == [
+        {
+            "slot_id": session_id,
+            "mentor_id": str(mentor.user.id),
+            "session_type_id": str(mentor.types["group"]),
+            "starts_at": WEDNESDAY_9_EAT.isoformat().replace("+00:00", "Z"),
+            "minutes": 60,
+            "seats": 3,
+        }
+    ]
+    booked = await events_of(pool, "session.booked")
+    assert [(b["slot_id"], b["minutes"]) for b in booked] == [(session_id, 60)] * 3
 
 
 async def test_mentee_cancelling_before_the_refund_window_gets_everything_back(

@@ -28,7 +28,7 @@ from tests.conftest import FundWallet, make_settings
 from tests.mentorship.conftest import book
 from tests.social.conftest import drain, from_ip, sign_up
 from tests.social.test_referrals import WEDNESDAY_9_EAT
-from tests.support import AppClient, TestUser, audit_trail
+from tests.support import AppClient, TestUser, audit_trail, events_of
 from tests.wallet.conftest import (  # noqa: F401 - fixtures
     current_originator,
     daraja_server,
@@ -157,7 +157,7 @@ async def test_a_commission_is_paid_in_the_weekly_run_and_reversed_by_a_later_re
     affiliate = await _approved_affiliate(client, make_user)
     [(_, target, details)] = await audit_trail(platform.pool, "affiliate.approved")
     assert (target, details["share_bps"]) == (f"user:{affiliate.id}", 2_500)
-    _, member = await _referred_member(client, affiliate, fund_wallet)
+    member_id, member = await _referred_member(client, affiliate, fund_wallet)
     charge_id = await _buy_course(client, member)
     await drain(platform, AFFILIATE_JOURNEY)
 
@@ -170,6 +170,17 @@ async def test_a_commission_is_paid_in_the_weekly_run_and_reversed_by_a_later_re
     assert (commission["fee_minor"], commission["amount_minor"]) == (fee, fee * 2_500 // 10_000)
     amount = commission["amount_minor"]
     assert commission["status"] == "pending"
+    # Analytics counts the commission towards what the member cost to acquire.
+    assert await events_of(pool, "affiliate.commission_accrued") == [
+        {
+            "commission_id": str(commission["id"]),
+            "affiliate_id": str(affiliate.id),
+            "referee_id": str(member_id),
+            "payment_id": str(commission["payment_id"]),
+            "amount_minor": amount,
+            "currency": "KES",
+        }
+    ]
     # Pending in the affiliate's wallet: theirs to see, not to spend.
     assert await _wallet(pool, affiliate.id) == {
         "credits_pending": amount,

@@ -15,7 +15,7 @@ from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.wallet import PurchaseKind, check_discount_code, redeem_discount_code
 from tests.checkout.conftest import buy_discount_code
-from tests.support import AppClient
+from tests.support import AppClient, events_of
 
 CODES = "/api/v1/wallet/discount-codes"
 
@@ -72,6 +72,17 @@ async def test_a_code_worth_more_than_the_price_takes_the_price_and_is_spent_who
     assert applied == 1_200
     with pytest.raises(Conflict, match="already used"):
         await _spend(platform, code, user.id)
+    # Analytics sees the use once, as what the code took off, paid for with points.
+    assert await events_of(platform.pool, "promo.redeemed") == [
+        {
+            "user_id": str(user.id),
+            "used_for": "test:purchase",
+            "kind": "fixed",
+            "amount_minor": 1_200,
+            "currency": "KES",
+            "funded_by": "points",
+        }
+    ]
 
 
 async def test_a_rolled_back_purchase_leaves_the_code_unspent(
@@ -95,6 +106,9 @@ async def test_a_rolled_back_purchase_leaves_the_code_unspent(
             raise RuntimeError("the payment failed")
 
     assert await _spend(platform, code, user.id) == 400
+    # The rolled-back use told analytics nothing.
+    redeemed = await events_of(platform.pool, "promo.redeemed")
+    assert [(e["used_for"], e["amount_minor"]) for e in redeemed] == [("test:purchase", 400)]
 
 
 async def test_someone_elses_code_reads_as_no_code(

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.analytics.fixture import MENTOR, at, deliver, event, history, paid
+from tests.analytics.test_kpis_costs_and_latency import history as costs_history
 from tests.web.conftest import (
     LiveServer,
     admin_with_two_factor,
@@ -65,6 +66,35 @@ async def test_an_admin_builds_a_three_step_funnel_and_reads_the_retention_cohor
     )
 
 
+async def test_an_admin_reads_ltv_against_cac_fill_rate_fraud_and_response_and_payout_times(
+    context: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    async with platform_of(live_server, tmp_path) as platform:
+        await deliver(platform, costs_history())
+    admin, secret, _ = await admin_with_two_factor(live_server)
+    page = await context.new_page()
+    await sign_in_with_code(page, live_server, admin, secret, "/staff/analytics")
+
+    # The arithmetic is in tests/analytics/test_kpis_costs_and_latency.py.
+    cohort = page.locator("#acquisition-rows tr[data-week='2026-01-05'][data-currency='KES'] td")
+    await expect(cohort.nth(2)).to_have_text("2")
+    await expect(cohort.nth(3)).to_contain_text("75.00")  # LTV 7,500 minor
+    await expect(cohort.nth(6)).to_contain_text("7.50")  # CAC 750 minor
+    await expect(cohort.nth(7)).to_have_text("10×")
+    await expect(page.locator("#kpi-fill")).to_have_text("60% (3 of 5 seats)")
+    await expect(page.locator("#kpi-utilisation")).to_have_text("58.8% (150 of 255 min)")
+    await expect(page.locator("#kpi-points-fraud")).to_have_text("12.5% (50 reversed)")
+    await expect(page.locator("#kpi-payout-latency")).to_have_text(
+        "median 10 minutes, p95 60 minutes (3 paid)"
+    )
+    requests = page.locator("#response-rows tr[data-kind='message_request'] td")
+    await expect(requests.nth(1)).to_have_text("3")
+    await expect(requests.nth(2)).to_have_text("30 minutes")
+    await expect(requests.nth(3)).to_have_text("2 hours")
+    await assert_accessible(page, "staff analytics page, costs and latency")
+    await screenshot(page, "staff-analytics-costs")
+
+
 async def test_a_mentor_sees_their_sessions_earnings_subscribers_and_ratings(
     context: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
@@ -72,6 +102,7 @@ async def test_a_mentor_sees_their_sessions_earnings_subscribers_and_ratings(
     other = str(MENTOR)
     mine = str(mentor.id)
     subscriber_a, subscriber_b = str(uuid.uuid4()), str(uuid.uuid4())
+    slot = uuid.uuid4()
     release = {"reference": "r", "payer_id": str(uuid.uuid4()), "currency": "KES"}
     events = [
         # Two sessions sold, one held, 4,000.00 + 1,500.00 KES released to this mentor.
@@ -142,6 +173,41 @@ async def test_a_mentor_sees_their_sessions_earnings_subscribers_and_ratings(
         event(
             "session.completed", at(3, 4), session_id=uuid.uuid4(), mentor_id=other, mentee_ids=[]
         ),
+        # A slot of two seats, one booked (50%); two messages answered in 4 and 10 min.
+        event(
+            "slot.offered",
+            at(3, 1),
+            slot_id=slot,
+            mentor_id=mine,
+            session_type_id=uuid.uuid4(),
+            starts_at=at(3, 9).isoformat(),
+            minutes=60,
+            seats=2,
+        ),
+        event(
+            "session.booked",
+            at(3, 1),
+            session_id=slot,
+            booking_id=uuid.uuid4(),
+            mentee_id=uuid.uuid4(),
+            mentor_id=mine,
+            starts_at=at(3, 9).isoformat(),
+            slot_id=slot,
+            minutes=60,
+        ),
+        *[
+            event(
+                "mentor.responded",
+                at(3, 6),
+                mentor_id=mine,
+                mentee_id=uuid.uuid4(),
+                conversation_id=uuid.uuid4(),
+                kind="message",
+                requested_at=at(3, 5).isoformat(),
+                seconds=seconds,
+            )
+            for seconds in (240, 600)
+        ],
     ]
     async with platform_of(live_server, tmp_path) as platform:
         await deliver(platform, seeded)
@@ -154,5 +220,10 @@ async def test_a_mentor_sees_their_sessions_earnings_subscribers_and_ratings(
     await expect(page.locator("#subscribers-ever")).to_have_text("2")
     await expect(page.locator("#average-rating")).to_have_text("4.5 of 5 (2)")
     await expect(page.locator("#earnings-rows")).to_contain_text("5,500.00 KES")
+    await expect(page.locator("#fill-rate")).to_have_text("50% (1 of 2)")
+    messages = page.locator("#response-rows tr[data-kind='message'] td")
+    await expect(messages.nth(1)).to_have_text("2")
+    await expect(messages.nth(2)).to_have_text("7 minutes")
+    await expect(messages.nth(3)).to_have_text("10 minutes")
     await assert_accessible(page, "mentor analytics page")
     await screenshot(page, "mentor-analytics")

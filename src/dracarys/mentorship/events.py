@@ -10,6 +10,7 @@ from typing import ClassVar
 from dracarys.outbox import EventPayload
 
 SESSION_BOOKED = "session.booked"
+SLOT_OFFERED = "slot.offered"
 SESSION_PAID = "session.paid"
 SESSION_ATTENDED = "session.attended"
 SESSION_COMPLETED = "session.completed"
@@ -22,13 +23,32 @@ PACKAGE_PURCHASED = "package.purchased"
 PACKAGE_CLOSED = "package.closed"
 
 
+class SlotOffered(EventPayload, frozen=True, kw_only=True):
+    """A slot of a mentor's availability was opened as a session (its first booking
+    opened it): `seats` places of `minutes` each, so it offers `seats * minutes` seat
+    minutes. `slot_id` is the session's id, which `SessionBooked` repeats."""
+
+    topic: ClassVar[str] = SLOT_OFFERED
+    slot_id: uuid.UUID
+    mentor_id: uuid.UUID
+    session_type_id: uuid.UUID
+    starts_at: datetime
+    minutes: int
+    seats: int
+
+
 class SessionBooked(EventPayload, frozen=True, kw_only=True):
+    """A seat of the slot `slot_id` (the session) was booked for `minutes`. Both are
+    optional so that events emitted before they existed still decode."""
+
     topic: ClassVar[str] = SESSION_BOOKED
     session_id: uuid.UUID
     booking_id: uuid.UUID
     mentee_id: uuid.UUID
     mentor_id: uuid.UUID
     starts_at: datetime
+    slot_id: uuid.UUID | None = None
+    minutes: int | None = None
 
 
 class SessionPaid(EventPayload, frozen=True, kw_only=True):

@@ -11,6 +11,7 @@ SOCIAL_FOLLOW_VERIFIED = "social.follow_verified"
 SOCIAL_FOLLOW_REVOKED = "social.follow_revoked"
 SOCIAL_POST_SHARED = "social.post_shared"
 REFERRAL_COMPLETED = "referral.completed"
+AFFILIATE_COMMISSION_ACCRUED = "affiliate.commission_accrued"
 
 
 class FollowVerified(EventPayload, frozen=True, kw_only=True):
@@ -50,3 +51,17 @@ class ReferralCompleted(EventPayload, frozen=True, kw_only=True):
     referrer_id: str
     referee_id: str
     session_id: str
+
+
+class AffiliateCommissionAccrued(EventPayload, frozen=True, kw_only=True):
+    """An affiliate earned `amount_minor` (pending until the refund window closes) on a
+    payment of the member they brought (`referee_id`): for analytics, part of what that
+    member cost to acquire."""
+
+    topic: ClassVar[str] = AFFILIATE_COMMISSION_ACCRUED
+    commission_id: str
+    affiliate_id: str
+    referee_id: str
+    payment_id: str
+    amount_minor: int
+    currency: str

@@ -19,6 +19,7 @@ PAYOUT_NEEDS_REVIEW = "payout.needs_review"
 CHARGEBACK_OPENED = "chargeback.opened"
 CHARGEBACK_CLOSED = "chargeback.closed"
 POINTS_CREDIT_LANDED = "points.credit_landed"
+PROMO_REDEEMED = "promo.redeemed"
 
 
 class DepositCompleted(EventPayload, frozen=True, kw_only=True):
@@ -152,3 +153,17 @@ class PointsCreditLanded(EventPayload, frozen=True, kw_only=True):
     currency: str
     transfer_id: uuid.UUID | None = None
     session_credit_code: str | None = None
+
+
+class PromoRedeemed(EventPayload, frozen=True, kw_only=True):
+    """A discount code took `amount_minor` off a purchase (`used_for`, e.g.
+    `booking:<id>`). `funded_by` is `promo` for a code the platform gave away (a promotion
+    cost) or `points` for one the member bought with their points."""
+
+    topic: ClassVar[str] = PROMO_REDEEMED
+    user_id: uuid.UUID
+    used_for: str
+    kind: str
+    amount_minor: int
+    currency: str
+    funded_by: str

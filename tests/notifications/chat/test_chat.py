@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
+from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.notifications import conversation_members
 from dracarys.platform import Platform
@@ -20,7 +23,7 @@ from dracarys.settings import Settings
 from tests.conftest import make_settings
 from tests.curriculum.conftest import build_course, enrol
 from tests.mentorship import conftest as mentorship_fixtures
-from tests.support import AppClient, Auth, TestUser, audit_trail
+from tests.support import AppClient, Auth, TestUser, audit_trail, events_of
 
 auth = mentorship_fixtures.auth
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -502,3 +505,36 @@ async def test_only_a_paid_feed_that_grants_access_links_a_pair(
         mine = await paid_feed_pairs(conn, paid.id)
     assert pairs == {(mentor.id, paid.id), (mentor.id, cancelled.id)}
     assert mine == {(mentor.id, paid.id)}
+
+
+async def test_mentor_answers_are_timed_for_analytics_per_kind_of_request(
+    client: AppClient, auth: Auth, make_user: MakeUser, clock: ManualClock, pool: asyncpg.Pool
+) -> None:
+    mentor = await make_user(role=Role.MENTOR)
+    mentee = await make_user()
+    asked = clock.now()
+    started = await _start(client, auth, mentee, mentor, "Can you look at my journal?")
+    conv = started.json()["conversation_id"]
+    # The request is answered by accepting it, 30 minutes later.
+    clock.advance(timedelta(minutes=30))
+    await client.post(f"{API}/conversations/{conv}/accept", headers=auth(mentor))
+    # The mentor's first message answers nothing more: the request was answered.
+    assert (await _send(client, auth, mentor, conv, "Sure, send it")).status_code == 201
+    # Two messages from the mentee, 10 minutes apart; the mentor answers 25 minutes after
+    # the first; a second message of theirs answers nothing new.
+    clock.advance(timedelta(minutes=5))
+    first_unanswered = clock.now()
+    await _send(client, auth, mentee, conv, "Here it is")
+    clock.advance(timedelta(minutes=10))
+    await _send(client, auth, mentee, conv, "And the chart")
+    clock.advance(timedelta(minutes=15))
+    await _send(client, auth, mentor, conv, "Looking")
+    await _send(client, auth, mentor, conv, "Your stops are too tight")
+
+    answers = await events_of(pool, "mentor.responded")
+
+    assert [(a["kind"], a["requested_at"], a["seconds"]) for a in answers] == [
+        ("message_request", asked.isoformat().replace("+00:00", "Z"), 1_800),
+        ("message", first_unanswered.isoformat().replace("+00:00", "Z"), 1_500),
+    ]
+    assert {(a["mentor_id"], a["mentee_id"]) for a in answers} == {(str(mentor.id), str(mentee.id))}

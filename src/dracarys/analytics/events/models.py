@@ -23,8 +23,8 @@ class AnalyticsEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 class EventFact(msgspec.Struct, frozen=True, kw_only=True):
     """The columns of an event the KPIs compute over, pulled out of its properties once in
-    SQL: an amount (money minor units or points), its currency, the subject it names (a
-    program, a mentor) and a rating."""
+    SQL: an amount (money minor units, points, or a mentor's response seconds), its
+    currency, the subject it names (a program, a mentor) and a rating."""
 
     user_id: uuid.UUID | None
     topic: str
@@ -35,3 +35,12 @@ class EventFact(msgspec.Struct, frozen=True, kw_only=True):
     rating: int | None
     # The NPS answer of a rating (0–10), when the rater gave one.
     recommend: int | None = None
+    # What ties events of one thing together: the slot of a booking, the payout of a
+    # withdrawal request and its outcome.
+    ref: str | None = None
+    # A slot's or booking's length, and a slot's seats.
+    minutes: int | None = None
+    seats: int | None = None
+    # What sort of event within its topic: who funded a promotion (`promo`, `points`),
+    # the reason code of a points award, what a mentor answered.
+    kind: str | None = None

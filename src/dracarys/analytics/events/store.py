@@ -41,25 +41,44 @@ async def count(conn: Connection) -> int:
     return int(value)
 
 
-async def facts(conn: Connection, topics: Collection[str], until: datetime) -> list[EventFact]:
-    """The events of `topics` up to `until`, each with its amount, currency, subject and
-    rating pulled out of its properties (money for payments and payouts, points for
-    points, the program for enrolments and certificates, the mentor for sessions)."""
-    rows = await conn.fetch(
-        """SELECT user_id, topic, occurred_at,
-                  coalesce(properties->>'amount_minor', properties->>'delta',
-                           properties->>'points')::bigint AS amount,
-                  properties->>'currency' AS currency,
-                  coalesce(properties->>'program_id', properties->>'mentor_id') AS subject,
-                  (properties->>'rating')::int AS rating,
-                  (properties->>'recommend')::int AS recommend
-           FROM analytics_events
-           WHERE topic = ANY($1::text[]) AND occurred_at < $2
-           ORDER BY occurred_at, event_id""",
+# The columns of a fact pulled out of an event's properties, in SQL (see `EventFact`); the
+# time as microseconds since the epoch, so that the CSV copy needs no date parsing.
+_FACT_COLUMNS = """user_id::text AS user_id, topic,
+       (extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred_at,
+       coalesce(properties->>'amount_minor', properties->>'delta',
+                properties->>'points', properties->>'seconds')::bigint AS amount,
+       properties->>'currency' AS currency,
+       coalesce(properties->>'program_id', properties->>'mentor_id') AS subject,
+       (properties->>'rating')::int AS rating,
+       (properties->>'recommend')::int AS recommend,
+       coalesce(properties->>'slot_id', properties->>'payout_id') AS ref,
+       (properties->>'minutes')::int AS minutes,
+       (properties->>'seats')::int AS seats,
+       coalesce(properties->>'funded_by', properties->>'reason_code',
+                properties->>'kind') AS kind"""
+
+
+async def facts_csv(conn: Connection, topics: Collection[str], until: datetime) -> bytes:
+    """The events of `topics` up to `until` (in no order: the caller sorts), each with its
+    amount, currency, subject, rating and the rest pulled out of its properties (money for
+    payments and payouts, points for points, seconds for a mentor's answer, the program
+    for enrolments and certificates, the mentor for sessions), as CSV with a header,
+    copied out by PostgreSQL in one COPY (no row is built in Python)."""
+    chunks: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await conn.copy_from_query(
+        f"""SELECT {_FACT_COLUMNS} FROM analytics_events
+            WHERE topic = ANY($1::text[]) AND occurred_at < $2""",
         list(topics),
         until,
+        output=keep,
+        format="csv",
+        header=True,
     )
-    return records(EventFact, rows)
+    return b"".join(chunks)
 
 
 async def events_between(
@@ -99,15 +118,19 @@ async def mentor_events(
 ) -> list[EventFact]:
     """The events of `topics` about one mentor's teaching (their id as the payload's
     mentor or rated person), with the same extracted columns as `facts`; the amount of an
-    escrow release is the mentor's share."""
+    escrow release is the mentor's share, of a response its seconds."""
     rows = await conn.fetch(
         """SELECT user_id, topic, occurred_at,
-                  coalesce(properties->>'mentor_minor', properties->>'amount_minor')::bigint
-                      AS amount,
+                  coalesce(properties->>'mentor_minor', properties->>'amount_minor',
+                           properties->>'seconds')::bigint AS amount,
                   properties->>'currency' AS currency,
                   coalesce(properties->>'subscriber_id', properties->>'session_id')
                       AS subject,
-                  (properties->>'rating')::int AS rating
+                  (properties->>'rating')::int AS rating,
+                  properties->>'slot_id' AS ref,
+                  (properties->>'minutes')::int AS minutes,
+                  (properties->>'seats')::int AS seats,
+                  properties->>'kind' AS kind
            FROM analytics_events
            WHERE topic = ANY($2::text[])
              AND (properties->>'mentor_id' = $1::text OR properties->>'rated_id' = $1::text)

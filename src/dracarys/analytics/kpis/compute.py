@@ -14,7 +14,21 @@ Definitions, where the blueprint names a KPI without defining it:
   currency, over the cohort's size, in whole minor units rounded down;
 - points: awards with a positive delta are issued, negative ones voided, redemptions are
   `points.redeemed`; void rate = voided / issued;
-- payout accuracy: completed / (completed + failed + stopped for review);
+- CAC by cohort: affiliate commissions accrued on the cohort's members' payments
+  (`affiliate.commission_accrued`, counted for the member brought) plus what promotion
+  codes the platform gave away took off their purchases (`promo.redeemed` funded by
+  `promo`; codes bought with points are not a cost), per currency, over the cohort's size;
+- session fill rate: of the seats offered (`slot.offered`, a slot being a session opened
+  on a mentor's calendar), those booked (`session.booked` naming the slot); utilisation:
+  booked minutes over offered seat minutes (a slot's seats times its minutes);
+- points fraud rate: points reversed (awards with a negative delta, other than expiry)
+  over points issued;
+- mentor response time per kind of request (`mentor.responded`: a message request
+  accepted or declined, a mentee's messages answered), median and 95th percentile
+  seconds as for payouts;
+- payout accuracy: completed / (completed + failed + stopped for review); latency: from
+  the withdrawal request to the payout's completion, median and 95th percentile (the
+  smallest latency at or above the 95 % position, in whole seconds);
 - NPS: of the ratings that answered "how likely are you to recommend Dracarys" (0–10),
   the percent of promoters (9–10) less the percent of detractors (0–6)."""
 
@@ -35,6 +49,14 @@ PAYOUT_COMPLETED = "payout.completed"
 PAYOUT_FAILED = "payout.failed"
 PAYOUT_NEEDS_REVIEW = "payout.needs_review"
 SESSION_RATED = "session.rated"
+SLOT_OFFERED = "slot.offered"
+SESSION_BOOKED = "session.booked"
+COMMISSION_ACCRUED = "affiliate.commission_accrued"
+PROMO_REDEEMED = "promo.redeemed"
+WITHDRAWAL_REQUESTED = "withdrawal.requested"
+MENTOR_RESPONDED = "mentor.responded"
+# Negative points awards that take back nothing anyone did wrong.
+NOT_FRAUD_REASONS = ("expired",)
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -148,4 +170,123 @@ def nps(facts: pl.DataFrame) -> tuple[int, int, int]:
         answers.height,
         answers.filter(pl.col("recommend") >= 9).height,
         answers.filter(pl.col("recommend") <= 6).height,
+    )
+
+
+def cohort_costs(facts: pl.DataFrame) -> pl.DataFrame:
+    """One row per weekly cohort and currency with payments or acquisition costs: week,
+    currency, members, paid_minor, ltv_minor, commission_minor, promo_minor, cac_minor."""
+    members = signups(facts).select("user_id", "week")
+    sizes = members.group_by("week").agg(pl.len().alias("members"))
+
+    def per_cohort(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+        return (
+            frame.filter(pl.col("currency").is_not_null())
+            .join(members, on="user_id")
+            .group_by("week", "currency")
+            .agg(pl.col("amount").sum().alias(column))
+        )
+
+    paid = per_cohort(facts.filter(pl.col("topic") == PAYMENT_CAPTURED), "paid_minor")
+    commission = per_cohort(facts.filter(pl.col("topic") == COMMISSION_ACCRUED), "commission_minor")
+    promo = per_cohort(
+        facts.filter(pl.col("topic") == PROMO_REDEEMED, pl.col("kind") == "promo"),
+        "promo_minor",
+    )
+    keys = ["week", "currency"]
+    joined = paid.join(commission, on=keys, how="full", coalesce=True).join(
+        promo, on=keys, how="full", coalesce=True
+    )
+    return (
+        joined.join(sizes, on="week")
+        .with_columns(pl.col("paid_minor", "commission_minor", "promo_minor").fill_null(0))
+        .with_columns(
+            (pl.col("paid_minor") // pl.col("members")).alias("ltv_minor"),
+            ((pl.col("commission_minor") + pl.col("promo_minor")) // pl.col("members")).alias(
+                "cac_minor"
+            ),
+        )
+        .select(
+            "week",
+            "currency",
+            "members",
+            "paid_minor",
+            "ltv_minor",
+            "commission_minor",
+            "promo_minor",
+            "cac_minor",
+        )
+        .sort(keys)
+    )
+
+
+def session_fill(facts: pl.DataFrame) -> dict[str, int]:
+    """Slots offered, their seats and seat minutes, and the seats and minutes booked of
+    them (bookings of slots the stream never saw offered are left out)."""
+    slots = (
+        facts.filter(pl.col("topic") == SLOT_OFFERED, pl.col("ref").is_not_null())
+        .group_by("ref")
+        .agg(pl.col("seats").first(), pl.col("minutes").first())
+    )
+    bookings = facts.filter(pl.col("topic") == SESSION_BOOKED, pl.col("ref").is_not_null()).join(
+        slots.select("ref"), on="ref"
+    )
+    return {
+        "slots_offered": slots.height,
+        "seats_offered": int(slots["seats"].sum()),
+        "minutes_offered": int((slots["seats"] * slots["minutes"]).sum()),
+        "seats_booked": bookings.height,
+        "minutes_booked": int(bookings["minutes"].sum()),
+    }
+
+
+def points_fraud(facts: pl.DataFrame) -> tuple[int, int]:
+    """(points issued, points reversed)."""
+    awards = facts.filter(pl.col("topic") == POINTS_AWARDED)
+    reversed_ = awards.filter(
+        pl.col("amount") < 0, ~pl.col("kind").is_in(NOT_FRAUD_REASONS).fill_null(False)
+    )
+    return int(awards.filter(pl.col("amount") > 0)["amount"].sum()), int(-reversed_["amount"].sum())
+
+
+def payout_latency(facts: pl.DataFrame) -> tuple[int, float | None, int | None]:
+    """(payouts timed, median seconds, 95th percentile seconds) from each withdrawal
+    request to its payout's completion."""
+    requested = (
+        facts.filter(pl.col("topic") == WITHDRAWAL_REQUESTED, pl.col("ref").is_not_null())
+        .group_by("ref")
+        .agg(pl.col("occurred_at").min().alias("requested_at"))
+    )
+    completed = (
+        facts.filter(pl.col("topic") == PAYOUT_COMPLETED, pl.col("ref").is_not_null())
+        .group_by("ref")
+        .agg(pl.col("occurred_at").min().alias("completed_at"))
+    )
+    seconds = requested.join(completed, on="ref").select(
+        (pl.col("completed_at") - pl.col("requested_at")).dt.total_seconds().alias("s")
+    )["s"]
+    if seconds.is_empty():
+        return 0, None, None
+    median = seconds.median()
+    p95 = seconds.quantile(0.95, interpolation="higher")
+    return (
+        seconds.len(),
+        float(median) if isinstance(median, int | float) else None,
+        int(p95) if p95 is not None else None,
+    )
+
+
+def response_times(facts: pl.DataFrame) -> pl.DataFrame:
+    """One row per kind of request a mentor answered: kind, answers, median_seconds,
+    p95_seconds."""
+    return (
+        facts.filter(pl.col("topic") == MENTOR_RESPONDED, pl.col("kind").is_not_null())
+        .group_by("kind")
+        .agg(
+            pl.len().alias("answers"),
+            pl.col("amount").median().alias("median_seconds"),
+            pl.col("amount").quantile(0.95, interpolation="higher").alias("p95_seconds"),
+        )
+        .with_columns(pl.col("p95_seconds").cast(pl.Int64))
+        .sort("kind")
     )

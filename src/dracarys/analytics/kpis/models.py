@@ -51,6 +51,45 @@ class CohortRevenue(Schema):
     ltv: str
 
 
+class CohortCost(Schema):
+    """What a weekly sign-up cohort paid and cost to acquire in one currency: affiliate
+    commissions accrued on its members' payments and promotion codes' discounts (minor
+    units); LTV and CAC per member, and how many times its value covers its cost."""
+
+    week: date
+    currency: str
+    members: int
+    paid_minor: int
+    ltv_minor: int
+    commission_minor: int
+    promo_minor: int
+    cac_minor: int
+    ltv_to_cac: float | None
+
+
+class ResponseTime(Schema):
+    """How fast mentors answer one kind of request (`message_request`: a stranger's first
+    message accepted or declined; `message`: a mentee's messages answered), in seconds."""
+
+    kind: str
+    answers: int
+    median_seconds: float
+    p95_seconds: int
+
+
+class SessionFill(Schema):
+    """Slots opened on mentors' calendars and how full they got: `fill_rate` is seats
+    booked over seats offered, `utilisation` booked minutes over offered seat minutes."""
+
+    slots_offered: int
+    seats_offered: int
+    seats_booked: int
+    fill_rate: float | None
+    minutes_offered: int
+    minutes_booked: int
+    utilisation: float | None
+
+
 class PointsEconomy(Schema):
     issued: int
     voided: int
@@ -58,15 +97,22 @@ class PointsEconomy(Schema):
     members_awarded: int
     average_per_member: float | None
     void_rate: float | None
+    # Points taken back (negative awards other than expiry) over points issued.
+    reversed: int = 0
+    fraud_rate: float | None = None
 
 
 class Payouts(Schema):
-    """Payouts that reached their end: paid, failed, or stopped for review."""
+    """Payouts that reached their end: paid, failed, or stopped for review; and how long
+    a paid one took from the withdrawal request (seconds)."""
 
     completed: int
     failed: int
     needs_review: int
     accuracy: float | None
+    timed: int = 0
+    latency_median_seconds: float | None = None
+    latency_p95_seconds: int | None = None
 
 
 class Satisfaction(Schema):
@@ -88,6 +134,9 @@ class KpiReport(Schema):
     course_completion: CourseCompletion
     retention: list[RetentionCohort]
     ltv: list[CohortRevenue]
+    acquisition: list[CohortCost]
+    sessions: SessionFill
+    response_times: list[ResponseTime]
     points: PointsEconomy
     payouts: Payouts
     satisfaction: Satisfaction

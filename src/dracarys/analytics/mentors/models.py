@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from dracarys.analytics.kpis.models import ResponseTime
 from dracarys.wire import Schema
 
 
@@ -30,3 +31,9 @@ class MentorNumbers(Schema):
     subscribers_ever: int
     ratings: int
     average_rating: float | None
+    # How full the mentor's opened slots got (seats booked over seats offered), and how
+    # fast they answer each kind of request.
+    seats_offered: int
+    seats_booked: int
+    fill_rate: float | None
+    response_times: list[ResponseTime]

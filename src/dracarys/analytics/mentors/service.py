@@ -8,6 +8,8 @@ import uuid
 import polars as pl
 
 from dracarys.analytics.events.service import FACT_SCHEMA, mentor_frame
+from dracarys.analytics.kpis import compute
+from dracarys.analytics.kpis.models import ResponseTime
 from dracarys.analytics.mentors.models import Earning, MentorNumbers, WeeklyEarning
 from dracarys.money import format_money
 from dracarys.platform import Platform
@@ -35,6 +37,7 @@ def numbers_of(facts: pl.DataFrame) -> MentorNumbers:
     latest = subscriptions.group_by("subject").agg(pl.col("topic").last())
     rated = facts.filter(pl.col("topic") == "session.rated", pl.col("rating").is_not_null())
     mean = rated["rating"].mean()
+    fill = compute.session_fill(facts)
     return MentorNumbers(
         sessions_paid=facts.filter(pl.col("topic") == "session.paid").height,
         sessions_completed=facts.filter(pl.col("topic") == "session.completed").height,
@@ -54,4 +57,10 @@ def numbers_of(facts: pl.DataFrame) -> MentorNumbers:
         subscribers_ever=latest.height,
         ratings=rated.height,
         average_rating=float(mean) if isinstance(mean, int | float) else None,
+        seats_offered=fill["seats_offered"],
+        seats_booked=fill["seats_booked"],
+        fill_rate=compute.ratio(fill["seats_booked"], fill["seats_offered"]),
+        response_times=[
+            ResponseTime(**row) for row in compute.response_times(facts).iter_rows(named=True)
+        ],
     )

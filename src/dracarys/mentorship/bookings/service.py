@@ -182,6 +182,17 @@ async def _take_session_seat(
                 cohort_id=None,
                 now=platform.clock.now(),
             )
+            await emit_event(
+                conn,
+                events.SlotOffered(
+                    slot_id=session_id,
+                    mentor_id=session_type.mentor_id,
+                    session_type_id=session_type.id,
+                    starts_at=starts_at,
+                    minutes=session_type.duration_minutes,
+                    seats=session_type.capacity,
+                ),
+            )
     except asyncpg.ExclusionViolationError:
         if shared:
             # Another booker created this group session a moment ago: join it.
@@ -301,6 +312,8 @@ async def book_session(
                 mentee_id=actor.id,
                 mentor_id=session_type.mentor_id,
                 starts_at=starts_at,
+                slot_id=session.id,
+                minutes=session_type.duration_minutes,
             ),
         )
         if escrow_id is not None:

@@ -20,7 +20,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dracarys.curriculum import cohort_pairs, lesson_link
 from dracarys.db import Connection, transaction
@@ -30,6 +30,7 @@ from dracarys.idempotency import request_hash
 from dracarys.identity import CurrentUser, Role, account_of, display_names, record_audit
 from dracarys.mentorship import booking_pairs
 from dracarys.notifications.chat import store
+from dracarys.notifications.chat.events import MentorResponded
 from dracarys.notifications.chat.models import (
     AttachmentFile,
     AttachmentView,
@@ -56,6 +57,7 @@ from dracarys.notifications.chat.models import (
     StartInput,
     Status,
 )
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.ratelimit import Limit, reserve
 from dracarys.trading import paid_feed_pairs
@@ -299,6 +301,8 @@ async def _append(
     if why and not first_request:
         raise Forbidden(why, field="conversation_id")
     now = platform.clock.now()
+    if sender == conv.mentor_id:
+        await _timed_answer(conn, conv, now)
     attachment_id = None
     if attachment is not None:
         content_type, file_name, content = attachment
@@ -329,6 +333,31 @@ async def _append(
     # The sender has read what they sent.
     await store.mark_read(conn, conv.id, mentor=sender == conv.mentor_id, seq=seq)
     return row
+
+
+async def _timed_answer(conn: Connection, conv: Conversation, now: datetime) -> None:
+    """A mentor's message answers the mentee's unanswered ones (analytics' response
+    time); a message request's first message was answered by accepting it."""
+    answered_seq = 1 if conv.opened_by is OpenedBy.REQUEST else 0
+    asked_at = await store.oldest_unanswered(conn, conv.id, conv.mentor_id, answered_seq)
+    if asked_at is not None:
+        await _responded(conn, conv, "message", asked_at, now)
+
+
+async def _responded(
+    conn: Connection, conv: Conversation, kind: str, asked_at: datetime, now: datetime
+) -> None:
+    await emit_event(
+        conn,
+        MentorResponded(
+            mentor_id=conv.mentor_id,
+            mentee_id=conv.mentee_id,
+            conversation_id=conv.id,
+            kind=kind,
+            requested_at=asked_at,
+            seconds=int((now - asked_at).total_seconds()),
+        ),
+    )
 
 
 async def _publish_message(platform: Platform, row: MessageRow) -> MessageView:
@@ -532,6 +561,7 @@ async def answer_request(
                     f"this conversation is already {conv.status.value}", field="conversation_id"
                 )
             await store.set_status(conn, conv.id, wanted.value)
+            await _responded(conn, conv, "message_request", conv.created_at, platform.clock.now())
     return await _publish_state(platform, conversation_id, user)
 
 

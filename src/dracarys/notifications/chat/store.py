@@ -184,6 +184,24 @@ async def message(conn: Connection, message_id: uuid.UUID) -> MessageRow | None:
     )
 
 
+async def oldest_unanswered(
+    conn: Connection, conversation_id: uuid.UUID, mentor_id: uuid.UUID, after_seq: int
+) -> datetime | None:
+    """When the oldest message the mentor has not answered was sent: the first one from
+    the other member after the mentor's last message (and after `after_seq`)."""
+    value = await conn.fetchval(
+        """SELECT min(created_at) FROM chat_messages
+            WHERE conversation_id = $1 AND sender_id <> $2
+              AND seq > GREATEST($3, coalesce(
+                  (SELECT max(seq) FROM chat_messages
+                    WHERE conversation_id = $1 AND sender_id = $2), 0))""",
+        conversation_id,
+        mentor_id,
+        after_seq,
+    )
+    return value if isinstance(value, datetime) else None
+
+
 async def messages(
     conn: Connection,
     conversation_id: uuid.UUID,

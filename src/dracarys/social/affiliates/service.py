@@ -31,7 +31,9 @@ import structlog
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, NotFound
 from dracarys.identity import CurrentUser, display_names, record_audit
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
+from dracarys.social import events
 from dracarys.social.affiliates import store
 from dracarys.social.affiliates.models import (
     Affiliate,
@@ -233,6 +235,17 @@ async def accrue_for_payment(
         created_at=now,
     )
     await store.insert_commission(conn, commission, now)
+    await emit_event(
+        conn,
+        events.AffiliateCommissionAccrued(
+            commission_id=str(commission_id),
+            affiliate_id=str(affiliate.user_id),
+            referee_id=str(payer_id),
+            payment_id=str(payment_id),
+            amount_minor=amount,
+            currency=currency,
+        ),
+    )
     log.info("affiliate_commission_accrued", commission_id=str(commission_id), amount=amount)
     return commission
 

@@ -23,6 +23,7 @@ from dracarys.errors import Conflict, InvalidInput, NotFound
 from dracarys.idempotency import request_hash
 from dracarys.identity import CurrentUser, record_audit
 from dracarys.money import bps_of, format_money
+from dracarys.outbox import emit_event
 from dracarys.platform import Platform
 from dracarys.wallet.discounts import store
 from dracarys.wallet.discounts.models import (
@@ -38,6 +39,7 @@ from dracarys.wallet.discounts.models import (
     PromoCodeView,
     PurchaseKind,
 )
+from dracarys.wallet.events import PromoRedeemed
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +311,17 @@ async def redeem_discount_code(
         at=now,
     )
     assert recorded  # the row lock and the checks above rule out a concurrent user
+    await emit_event(
+        conn,
+        PromoRedeemed(
+            user_id=user_id,
+            used_for=used_for,
+            kind=discount.kind.value,
+            amount_minor=discount.applied_minor,
+            currency=currency,
+            funded_by="promo" if discount.redemption_id is None else "points",
+        ),
+    )
     return discount
 
 

@@ -1,14 +1,17 @@
 // Admins' analytics: the KPIs of the event stream (/api/v1/analytics/kpis) with the
-// retention cohorts charted and tabled, LTV by cohort, a funnel built from any events
+// retention cohorts charted and tabled, LTV by cohort, LTV against CAC by cohort (charted),
+// mentors' response times, a funnel built from any events
 // (/api/v1/analytics/funnel) and the CSV downloads.
 
 import { ApiError, accessToken, api } from "../api.js";
 import { ACCENT, LineSeries, UP, fitWhenSized, makeChart } from "../charts.js";
-import { byId, clearFormError, el, fillTable, flash, money, num, pct, showFormError, signedInShell, when } from "../ui.js";
+import { byId, clearFormError, el, fillTable, flash, money, num, pct, showFormError, signedInShell, waitPhrase, when } from "../ui.js";
 
 const DEFAULT_FUNNEL = ["user.signed_up", "session.booked", "session.paid"];
 let topics = /** @type {string[]} */ ([]);
 let retentionChart = /** @type {any} */ (null);
+let acquisitionChart = /** @type {any} */ (null);
+const REQUEST_KINDS = { message_request: "Message request (accept or decline)", message: "Mentee's messages" };
 
 const rate = (value) => (value === null || value === undefined ? "—" : pct(value * 100, 1));
 const dayStart = (value) => `${value}T00:00:00Z`;
@@ -48,6 +51,19 @@ function drawRetention(cohorts) {
   fitWhenSized(retentionChart);
 }
 
+function drawAcquisition(rows) {
+  acquisitionChart?.remove();
+  acquisitionChart = makeChart(byId("acquisition-chart"));
+  const [first] = rows;
+  if (first) {
+    const line = acquisitionChart.addSeries(LineSeries, { color: ACCENT, lineWidth: 2 });
+    line.setData(rows.filter((r) => r.currency === first.currency && r.ltv_to_cac !== null)
+      .map((r) => ({ time: r.week, value: r.ltv_to_cac })));
+    byId("acquisition-chart").setAttribute("aria-label", `LTV to CAC per weekly cohort, in ${first.currency}`);
+  }
+  fitWhenSized(acquisitionChart);
+}
+
 function showKpis(report) {
   byId("as-of").textContent = `As of ${when(report.as_of)}.`;
   const a = report.activation;
@@ -57,7 +73,13 @@ function showKpis(report) {
   byId("kpi-points-issued").textContent = num(report.points.issued, 0);
   byId("kpi-points-redeemed").textContent = num(report.points.redeemed, 0);
   byId("kpi-points-voided").textContent = `${num(report.points.voided, 0)} (${rate(report.points.void_rate)})`;
+  byId("kpi-points-fraud").textContent = `${rate(report.points.fraud_rate)} (${num(report.points.reversed, 0)} reversed)`;
+  const f = report.sessions;
+  byId("kpi-fill").textContent = `${rate(f.fill_rate)} (${num(f.seats_booked, 0)} of ${num(f.seats_offered, 0)} seats)`;
+  byId("kpi-utilisation").textContent = `${rate(f.utilisation)} (${num(f.minutes_booked, 0)} of ${num(f.minutes_offered, 0)} min)`;
   const p = report.payouts;
+  byId("kpi-payout-latency").textContent = p.timed
+    ? `median ${waitPhrase(p.latency_median_seconds)}, p95 ${waitPhrase(p.latency_p95_seconds)} (${num(p.timed, 0)} paid)` : "—";
   byId("kpi-payouts").textContent = `${rate(p.accuracy)} (${num(p.completed, 0)} paid, ${num(p.failed, 0)} failed, ${num(p.needs_review, 0)} in review)`;
   byId("kpi-rating").textContent = report.satisfaction.average_rating === null
     ? "—" : `${num(report.satisfaction.average_rating, 2)} of 5 (${num(report.satisfaction.ratings, 0)})`;
@@ -77,7 +99,24 @@ function showKpis(report) {
     el("td", { class: "num" }, num(row.members, 0)),
     el("td", { class: "num" }, money(row.ltv_minor, row.currency)))),
   "No cohort has paid anything yet.");
+  fillTable(byId("acquisition-rows"), report.acquisition.map((row) => el("tr", { dataset: { week: row.week, currency: row.currency } },
+    el("td", {}, row.week),
+    el("td", {}, row.currency),
+    el("td", { class: "num" }, num(row.members, 0)),
+    el("td", { class: "num" }, money(row.ltv_minor, row.currency)),
+    el("td", { class: "num" }, money(row.commission_minor, row.currency)),
+    el("td", { class: "num" }, money(row.promo_minor, row.currency)),
+    el("td", { class: "num" }, money(row.cac_minor, row.currency)),
+    el("td", { class: "num" }, row.ltv_to_cac === null ? "—" : `${num(row.ltv_to_cac, 1)}×`))),
+  "No cohort has paid or cost anything yet.");
+  fillTable(byId("response-rows"), report.response_times.map((row) => el("tr", { dataset: { kind: row.kind } },
+    el("td", {}, REQUEST_KINDS[row.kind] ?? row.kind),
+    el("td", { class: "num" }, num(row.answers, 0)),
+    el("td", { class: "num" }, waitPhrase(row.median_seconds)),
+    el("td", { class: "num" }, waitPhrase(row.p95_seconds)))),
+  "No mentor has answered anything yet.");
   drawRetention(report.retention);
+  drawAcquisition(report.acquisition);
 }
 
 function stepControl(index, topic) {
