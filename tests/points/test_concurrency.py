@@ -103,7 +103,10 @@ async def test_worker_cancelled_mid_batch_and_restarted_leaves_each_award_once(
     first = Worker(platform)
     await first.start()
     await _wait_for(lambda: _count_at_least(platform, 40))
-    await first.stop()  # cancels the receiver and relay wherever they are
+    # No grace: the running batches are cancelled wherever they are, as a crash would leave
+    # them (with the default grace they may all finish on a slow machine, and nothing would
+    # be left for the restarted worker to prove).
+    await first.stop(grace_s=0)
     done_before_restart = await _awarded(platform)
     assert done_before_restart < total, "the worker finished before it could be stopped"
 
