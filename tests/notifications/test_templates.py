@@ -21,10 +21,19 @@ from dracarys import points
 from dracarys.admin import StaffAlertRaised
 from dracarys.clock import ManualClock
 from dracarys.community import PostCreated, PostModerated
+from dracarys.curriculum import CertificateGranted
 from dracarys.identity import KycApproved, KycRejected, Role
-from dracarys.mentorship import PackageClosed, SessionBooked, SessionCancelled, SessionReminder
+from dracarys.mentorship import (
+    PackageClosed,
+    SessionBooked,
+    SessionCancelled,
+    SessionRefunded,
+    SessionReminder,
+    SessionRescheduled,
+)
 from dracarys.messaging import EmailTemplate, SmsTemplate, list_messages
 from dracarys.notifications import CONSUMED_TOPICS, consumers, release_deferred, send_digests
+from dracarys.notifications.chat.events import ChatMessageSent
 from dracarys.notifications.templates.catalog import (
     SAMPLES,
     check_text,
@@ -37,10 +46,18 @@ from dracarys.notifications.templates.swahili import SWAHILI
 from dracarys.notifications.workflows import WORKFLOWS
 from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
-from dracarys.points import POINTS_AWARDED, PointsAwarded, TierChanged
+from dracarys.points import POINTS_AWARDED, BadgeEarned, PointsAwarded, TierChanged
 from dracarys.points.notifications import AWARD_TEMPLATES
-from dracarys.trading import SignalPublished, SubscriptionPastDue
-from dracarys.wallet import PaymentCaptured, PayoutCompleted, PayoutFailed
+from dracarys.trading import SignalPublished, SubscriptionLapsed, SubscriptionPastDue
+from dracarys.wallet import (
+    ChargebackClosed,
+    ChargebackOpened,
+    DepositCompleted,
+    PaymentCaptured,
+    PayoutCompleted,
+    PayoutFailed,
+    RefundIssued,
+)
 from tests.notifications.conftest import deliver, event_of, set_language, set_timezone
 from tests.support import AppClient
 
@@ -466,7 +483,21 @@ def test_every_email_and_sms_the_code_sends_has_a_swahili_twin_with_the_same_pla
 
 # Values that read the same in every language: amounts, references, counts, market
 # symbols and sides, names and handles, tier names (the points page's names).
-_DATA = {"amount", "reference", "unused", "level", "symbol", "side", "author", "tier", "previous"}
+_DATA = {
+    "amount",
+    "reference",
+    "unused",
+    "level",
+    "symbol",
+    "side",
+    "author",
+    "tier",
+    "previous",
+    "held",
+    "unrecovered",
+    "certificate_id",
+    "verification_url",
+}
 # Values that are someone's own words, passed on as written (said so in the report).
 _AS_WRITTEN = {
     ("session_reminder", "title"): "the mentor's title for the session",
@@ -476,6 +507,7 @@ _AS_WRITTEN = {
     ("kyc_rejected", "reason"): "the reviewer's reason (ours, translated, when none)",
     ("community_moderation", "reason"): "a moderator's words (the screen's are translated)",
     ("payout_sent", "method"): "mpesa is a name (a bank is translated)",
+    ("deposit_completed", "method"): "M-Pesa is a name (a card is translated)",
 }
 
 
@@ -569,6 +601,68 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             )
             for code in (*AWARD_TEMPLATES, "first_deposit")
         ),
+        SessionRescheduled(
+            session_id=one,
+            starts_at=at,
+            ends_at=at + timedelta(hours=1),
+            mentee_id=one,
+            mentor_id=two,
+            moved_by=one,
+        ),
+        SessionRefunded(session_id=one, mentee_id=one, amount_minor=100, currency="KES"),
+        RefundIssued(
+            user_id=one, related_id=two, amount_minor=100, currency="KES", reference="charge"
+        ),
+        *(
+            DepositCompleted(
+                user_id=one,
+                deposit_id=two,
+                amount_minor=100,
+                currency="KES",
+                method=method,
+                first_deposit=False,
+            )
+            for method in ("stripe", "mpesa")
+        ),
+        ChargebackOpened(
+            user_id=one,
+            chargeback_id="dp_1",
+            deposit_id=two,
+            amount_minor=100,
+            currency="USD",
+            held_minor=80,
+        ),
+        *(
+            ChargebackClosed(
+                user_id=one,
+                chargeback_id="dp_1",
+                deposit_id=two,
+                amount_minor=100,
+                currency="USD",
+                held_minor=80,
+                status=status,
+                unrecovered_minor=20 if status == "lost" else 0,
+            )
+            for status in ("won", "lost")
+        ),
+        SubscriptionLapsed(
+            subscription_id=str(one),
+            subscriber_id=str(one),
+            mentor_id=str(two),
+            amount_minor=100,
+            currency="KES",
+            period=3,
+        ),
+        *(
+            BadgeEarned(user_id=str(one), badge=badge)
+            for badge in ("first_lesson", "first_assessment_passed", "streak_7_days")
+        ),
+        CertificateGranted(
+            user_id=one,
+            program_id=two,
+            certificate_id="DRC-1",
+            verification_url="https://dracarys.example/certificates/DRC-1",
+        ),
     ]
     return [(s.topic, msgspec.to_builtins(s)) for s in samples]
 
@@ -578,8 +672,13 @@ def test_every_value_a_member_notice_says_in_words_has_its_swahili_twin() -> Non
     words passed on, or given in Swahili too: a value the consumers word in English only
     fails here, as does a topic they consume without a sample above."""
     samples = _samples()
-    # Staff alerts go to staff; signals' values are a symbol, a side and a mentor's name.
-    members_topics = CONSUMED_TOPICS - {StaffAlertRaised.topic, SignalPublished.topic}
+    # Staff alerts go to staff; signals' values are a symbol, a side and a mentor's name;
+    # a chat notice's only value is the sender's name (its own test reads the database).
+    members_topics = CONSUMED_TOPICS - {
+        StaffAlertRaised.topic,
+        SignalPublished.topic,
+        ChatMessageSent.topic,
+    }
     assert {topic for topic, _ in samples} == members_topics
     checked: set[str] = set()
     for topic, payload in samples:
@@ -607,7 +706,9 @@ def test_every_value_a_member_notice_says_in_words_has_its_swahili_twin() -> Non
             if notice.email is not None:
                 assert notice.email_in("sw") != notice.email, notice.kind
     assert checked == {
-        kind for kind in WORKFLOWS if kind not in {"staff_alert", "signal_published"}
+        kind
+        for kind in WORKFLOWS
+        if kind not in {"staff_alert", "signal_published", "chat_message", "chat_request"}
     }
 
 

@@ -109,10 +109,16 @@ class SessionCancelled(EventPayload, frozen=True, kw_only=True):
 
 
 class SessionRescheduled(EventPayload, frozen=True, kw_only=True):
+    """A 1:1 session moved to `starts_at`; `moved_by` is the mentee or the mentor (the
+    people fields are None on events written before they were added)."""
+
     topic: ClassVar[str] = SESSION_RESCHEDULED
     session_id: uuid.UUID
     starts_at: datetime
     ends_at: datetime
+    mentee_id: uuid.UUID | None = None
+    mentor_id: uuid.UUID | None = None
+    moved_by: uuid.UUID | None = None
 
 
 class SessionReminder(EventPayload, frozen=True, kw_only=True):

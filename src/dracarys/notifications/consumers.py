@@ -20,6 +20,7 @@ import msgspec
 
 from dracarys import admin, points
 from dracarys.community import PostCreated, PostModerated
+from dracarys.curriculum import CertificateGranted
 from dracarys.dates import format_datetime, format_day
 from dracarys.db import Connection
 from dracarys.identity import (
@@ -34,15 +35,33 @@ from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
     SessionCancelled,
+    SessionRefunded,
     SessionReminder,
+    SessionRescheduled,
 )
 from dracarys.money import format_money
+from dracarys.notifications.chat import store as chat_store
+from dracarys.notifications.chat.events import ChatMessageSent
+from dracarys.notifications.chat.models import Status as ChatStatus
 from dracarys.notifications.inbox.models import Notice
 from dracarys.notifications.inbox.service import deliver_notices
 from dracarys.outbox import Event
 from dracarys.platform import Platform
-from dracarys.trading import SignalPublished, SubscriptionPastDue, feed_subscribers
-from dracarys.wallet import PaymentCaptured, PayoutCompleted, PayoutFailed
+from dracarys.trading import (
+    SignalPublished,
+    SubscriptionLapsed,
+    SubscriptionPastDue,
+    feed_subscribers,
+)
+from dracarys.wallet import (
+    ChargebackClosed,
+    ChargebackOpened,
+    DepositCompleted,
+    PaymentCaptured,
+    PayoutCompleted,
+    PayoutFailed,
+    RefundIssued,
+)
 
 SWAHILI = "sw"
 
@@ -59,6 +78,24 @@ _PACKAGE_REASONS = {"expired": "muda wake umeisha", "closed": "umekifunga"}
 _PAYOUT_METHODS = {"bank": "benki"}
 _REMINDER_LEADS = {"1h": ("1 hour", "saa 1"), "24h": ("24 hours", "saa 24")}
 NO_KYC_REASON = ("the reviewer gave no reason", "mkaguzi hakutoa sababu")
+# How a deposit came in: a card (through Stripe) is said in words; M-Pesa is a name.
+_DEPOSIT_METHODS = {"stripe": ("card", "kadi"), "mpesa": ("M-Pesa", "M-Pesa")}
+# What a badge is called (points grants them by code; social's share cards name them
+# the same in English); an unknown code reads as its words.
+_BADGES = {
+    "first_lesson": ("First lesson completed", "Somo la kwanza limekamilika"),
+    "first_assessment_passed": ("First assessment passed", "Tathmini ya kwanza imefaulu"),
+    "streak_7_days": ("7-day learning streak", "Mfululizo wa siku 7 za kujifunza"),
+    "first_profitable_paper_month": (
+        "First profitable paper month",
+        "Mwezi wa kwanza wa faida katika biashara ya majaribio",
+    ),
+}
+# Refunds another notice already tells of (by the refund's reference): a cancelled
+# session's (`session.refunded`), a closed package's (`package.closed`), and a card
+# deposit the bank took back (`chargeback.closed`).
+_REFUNDS_TOLD_ELSEWHERE = ("session:", "package:", "chargeback:")
+UNNAMED_MEMBER = ("A member", "Mwanachama")
 
 
 def _notice(
@@ -210,6 +247,124 @@ def _payment_failed(event: Event) -> list[Notice]:
             sw={"period": f"awamu ya {due.period}"},
             amount=format_money(due.amount_minor, due.currency),
             period=f"period {due.period}",
+        )
+    ]
+
+
+def _session_rescheduled(event: Event) -> list[Notice]:
+    moved = msgspec.convert(event.payload, SessionRescheduled)
+    if moved.mentee_id is None or moved.mentor_id is None:
+        return []  # written before the event named its people
+    en, sw = _dates(starts_at=moved.starts_at)
+    return [
+        _notice(event, moved.mentee_id, "session_rescheduled", "/sessions", sw=sw, **en),
+        _notice(event, moved.mentor_id, "session_rescheduled", "/mentor/sessions", sw=sw, **en),
+    ]
+
+
+def _session_refunded(event: Event) -> list[Notice]:
+    refunded = msgspec.convert(event.payload, SessionRefunded)
+    amount = format_money(refunded.amount_minor, refunded.currency)
+    return [_notice(event, refunded.mentee_id, "session_refunded", "/wallet", amount=amount)]
+
+
+def _refund_issued(event: Event) -> list[Notice]:
+    refund = msgspec.convert(event.payload, RefundIssued)
+    if refund.reference.startswith(_REFUNDS_TOLD_ELSEWHERE):
+        return []
+    amount = format_money(refund.amount_minor, refund.currency)
+    return [_notice(event, refund.user_id, "refund_issued", "/wallet", amount=amount)]
+
+
+def _deposit_completed(event: Event) -> list[Notice]:
+    deposit = msgspec.convert(event.payload, DepositCompleted)
+    method_en, method_sw = _DEPOSIT_METHODS.get(deposit.method, (deposit.method, deposit.method))
+    return [
+        _notice(
+            event,
+            deposit.user_id,
+            "deposit_completed",
+            "/wallet",
+            sw={"method": method_sw},
+            amount=format_money(deposit.amount_minor, deposit.currency),
+            method=method_en,
+        )
+    ]
+
+
+def _chargeback_opened(event: Event) -> list[Notice]:
+    opened = msgspec.convert(event.payload, ChargebackOpened)
+    return [
+        _notice(
+            event,
+            opened.user_id,
+            "chargeback_opened",
+            "/wallet",
+            amount=format_money(opened.amount_minor, opened.currency),
+            held=format_money(opened.held_minor, opened.currency),
+        )
+    ]
+
+
+def _chargeback_closed(event: Event) -> list[Notice]:
+    closed = msgspec.convert(event.payload, ChargebackClosed)
+    amount = format_money(closed.amount_minor, closed.currency)
+    if closed.status != "lost":
+        return [_notice(event, closed.user_id, "chargeback_won", "/wallet", amount=amount)]
+    return [
+        _notice(
+            event,
+            closed.user_id,
+            "chargeback_lost",
+            "/wallet",
+            amount=amount,
+            held=format_money(closed.held_minor, closed.currency),
+            unrecovered=format_money(closed.unrecovered_minor, closed.currency),
+        )
+    ]
+
+
+def _subscription_lapsed(event: Event) -> list[Notice]:
+    lapsed = msgspec.convert(event.payload, SubscriptionLapsed)
+    return [
+        _notice(
+            event,
+            uuid.UUID(lapsed.subscriber_id),
+            "subscription_lapsed",
+            f"/signals?mentor={lapsed.mentor_id}",
+            sw={"period": f"awamu ya {lapsed.period}"},
+            amount=format_money(lapsed.amount_minor, lapsed.currency),
+            period=f"period {lapsed.period}",
+        )
+    ]
+
+
+def _badge_earned(event: Event) -> list[Notice]:
+    earned = msgspec.convert(event.payload, points.BadgeEarned)
+    words = earned.badge.replace("_", " ").capitalize()
+    badge_en, badge_sw = _BADGES.get(earned.badge, (words, words))
+    return [
+        _notice(
+            event,
+            uuid.UUID(earned.user_id),
+            "badge_earned",
+            "/points",
+            sw={"badge": badge_sw},
+            badge=badge_en,
+        )
+    ]
+
+
+def _certificate_granted(event: Event) -> list[Notice]:
+    granted = msgspec.convert(event.payload, CertificateGranted)
+    return [
+        _notice(
+            event,
+            granted.user_id,
+            "certificate_granted",
+            granted.verification_url,
+            certificate_id=granted.certificate_id,
+            verification_url=granted.verification_url,
         )
     ]
 
@@ -394,6 +549,34 @@ async def _staff_alert(conn: Connection, event: Event) -> list[Notice]:
     ]
 
 
+async def _chat_message(conn: Connection, platform: Platform, event: Event) -> list[Notice]:
+    """The recipient of a chat message hears of it once per burst: the notice is keyed by
+    how far they had read when it was sent, so every message until they read shares one
+    key (a retry too), and reading opens the next. Nothing when they have read it by now
+    (they were in the conversation), nor while the conversation is blocked or declined."""
+    sent = msgspec.convert(event.payload, ChatMessageSent)
+    conv = await chat_store.conversation(conn, sent.conversation_id)
+    if (
+        conv is None
+        or conv.blocked_by is not None
+        or conv.status is ChatStatus.DECLINED
+        or conv.read_seq_of(sent.recipient_id) >= sent.seq
+    ):
+        return []
+    named = (await display_names(conn, platform.settings, [sent.sender_id])).get(sent.sender_id)
+    kind = "chat_request" if sent.request else "chat_message"
+    return [
+        Notice(
+            user_id=sent.recipient_id,
+            kind=kind,
+            dedupe_key=f"{kind}:{sent.conversation_id}:{sent.recipient_read_seq}",
+            values={"sender": named or UNNAMED_MEMBER[0]},
+            link=f"/chat?c={sent.conversation_id}",
+            translations={} if named else {SWAHILI: {"sender": UNNAMED_MEMBER[1]}},
+        )
+    ]
+
+
 _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SessionBooked.topic: _session_booked,
     SessionCancelled.topic: _session_cancelled,
@@ -408,10 +591,25 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     points.TierChanged.topic: _tier_changed,
     PostCreated.topic: _post_created,
     PostModerated.topic: _post_moderated,
+    SessionRescheduled.topic: _session_rescheduled,
+    SessionRefunded.topic: _session_refunded,
+    RefundIssued.topic: _refund_issued,
+    DepositCompleted.topic: _deposit_completed,
+    ChargebackOpened.topic: _chargeback_opened,
+    ChargebackClosed.topic: _chargeback_closed,
+    SubscriptionLapsed.topic: _subscription_lapsed,
+    points.BadgeEarned.topic: _badge_earned,
+    CertificateGranted.topic: _certificate_granted,
 }
 
 CONSUMED_TOPICS = frozenset(
-    {*_PLAIN, points.POINTS_AWARDED, SignalPublished.topic, admin.StaffAlertRaised.topic}
+    {
+        *_PLAIN,
+        points.POINTS_AWARDED,
+        SignalPublished.topic,
+        admin.StaffAlertRaised.topic,
+        ChatMessageSent.topic,
+    }
 )
 
 
@@ -426,6 +624,8 @@ async def notify(conn: Connection, platform: Platform, batch: Sequence[Event]) -
             notices += await _signal_published(conn, platform, event)
         elif event.topic == admin.StaffAlertRaised.topic:
             notices += await _staff_alert(conn, event)
+        elif event.topic == ChatMessageSent.topic:
+            notices += await _chat_message(conn, platform, event)
         elif (recipe := _PLAIN.get(event.topic)) is not None:
             notices += recipe(event)
     await deliver_notices(conn, platform, notices)

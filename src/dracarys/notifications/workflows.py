@@ -40,6 +40,7 @@ class Category(StrEnum):
     SIGNALS = "signals"
     REWARDS = "rewards"
     COMMUNITY = "community"
+    CHAT = "chat"
 
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -48,8 +49,9 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.PAYMENTS: "Payments and payouts",
     Category.SESSIONS: "Sessions",
     Category.SIGNALS: "Signals from mentors you follow",
-    Category.REWARDS: "Points and tiers",
+    Category.REWARDS: "Points, tiers, badges and certificates",
     Category.COMMUNITY: "Community replies and mentions",
+    Category.CHAT: "Chat messages",
 }
 
 LOCKED_CATEGORIES = frozenset({Category.ACCOUNT, Category.PAYMENT_PROBLEMS})
@@ -136,6 +138,13 @@ WORKFLOWS: dict[str, Workflow] = {
             "Your session on $starts_at is booked. It is on your sessions page.",
         ),
         _workflow(
+            "session_rescheduled",
+            _S,
+            _HIGH,
+            "Session moved",
+            "Your session now starts on $starts_at. It is on your sessions page.",
+        ),
+        _workflow(
             "session_cancelled",
             _S,
             _HIGH,
@@ -185,6 +194,8 @@ WORKFLOWS: dict[str, Workflow] = {
             "your wallet.",
             sms="Dracarys: your withdrawal of $amount failed. The money is back in your wallet.",
         ),
+        # Trading e-mails the past-due notice itself (naming the mentor and the week of
+        # grace, in the subscriber's language): an e-mail here too sent two for one.
         _workflow(
             "payment_failed",
             Category.PAYMENT_PROBLEMS,
@@ -192,8 +203,65 @@ WORKFLOWS: dict[str, Workflow] = {
             "Payment failed: $amount",
             "We could not take $amount for your signal feed subscription ($period). Top up "
             "your wallet to keep it.",
+            email=False,
             sms="Dracarys: we could not take $amount for your signal feed. Top up your "
             "wallet to keep it.",
+        ),
+        _workflow(
+            "subscription_lapsed",
+            _P,
+            _HIGH,
+            "Signal feed subscription ended",
+            "$amount for your signal feed subscription ($period) stayed unpaid for a week, so "
+            "the subscription ended. You can subscribe again from the mentor's page.",
+        ),
+        _workflow(
+            "session_refunded",
+            _P,
+            _NORM,
+            "Session refunded: $amount",
+            "$amount paid for your cancelled session has been given back.",
+        ),
+        # Money back that no other notice tells of (a refunded charge, cohort or card
+        # deposit): a cancelled session's refund is `session_refunded`, a package's is
+        # `package_refunded`, and a lost chargeback is `chargeback_lost`.
+        _workflow(
+            "refund_issued",
+            _P,
+            _NORM,
+            "Refund: $amount",
+            "$amount was refunded to you. Your refunds and receipts are on the wallet page.",
+        ),
+        _workflow(
+            "deposit_completed",
+            _P,
+            _NORM,
+            "Deposit received: $amount",
+            "Your deposit of $amount by $method is in your wallet.",
+        ),
+        _workflow(
+            "chargeback_opened",
+            Category.PAYMENT_PROBLEMS,
+            _HIGH,
+            "Card deposit disputed: $amount",
+            "Your bank disputed your card deposit of $amount. While it decides, $held is held "
+            "in your wallet.",
+        ),
+        _workflow(
+            "chargeback_won",
+            Category.PAYMENT_PROBLEMS,
+            _HIGH,
+            "Card dispute closed: $amount stays yours",
+            "The bank decided the dispute about your card deposit of $amount for us: the hold "
+            "on your wallet is released.",
+        ),
+        _workflow(
+            "chargeback_lost",
+            Category.PAYMENT_PROBLEMS,
+            _HIGH,
+            "Card dispute closed: $amount returned to your card",
+            "The bank returned your card deposit of $amount to your card, so it was taken back "
+            "from your wallet ($held that was held, and $unrecovered it could not cover).",
         ),
         # Identity e-mails each decision itself, naming the document (and the reviewer's
         # reason for a rejection): an e-mail here too sent two for one approval.
@@ -231,6 +299,21 @@ WORKFLOWS: dict[str, Workflow] = {
             _NORM,
             "You reached $tier",
             "You moved up from $previous to $tier. See what it unlocks on your points page.",
+        ),
+        _workflow(
+            "badge_earned",
+            Category.REWARDS,
+            _NORM,
+            "Badge earned: $badge",
+            "You earned the \u201c$badge\u201d badge. It is on your points page, ready to share.",
+        ),
+        _workflow(
+            "certificate_granted",
+            Category.REWARDS,
+            _HIGH,
+            "Certificate earned",
+            "You completed a program and earned certificate $certificate_id. Anyone can check "
+            "it at $verification_url",
         ),
         _workflow(
             "signal_published",
@@ -276,6 +359,23 @@ WORKFLOWS: dict[str, Workflow] = {
             _NORM,
             "$headline",
             "$reason",
+        ),
+        # One notice per conversation until its recipient reads it (however many messages
+        # a burst has); e-mail only through the daily digest: chat is live, the inbox
+        # and push tell someone who is away.
+        _workflow(
+            "chat_message",
+            Category.CHAT,
+            _LOW,
+            "New message from $sender",
+            "$sender sent you a message. Open the conversation to read and answer it.",
+        ),
+        _workflow(
+            "chat_request",
+            Category.CHAT,
+            _NORM,
+            "Message request from $sender",
+            "$sender would like to talk with you. Accept or decline on your messages page.",
         ),
     )
 }

@@ -48,13 +48,17 @@ class PaymentCaptured(EventPayload, frozen=True, kw_only=True):
 
 
 class RefundIssued(EventPayload, frozen=True, kw_only=True):
-    """Money went back to a payer: `related_id` is the charge, escrow or deposit."""
+    """Money went back to a payer: `related_id` is the charge, escrow or deposit.
+    `reference` says what it was for: the escrow's reference (`session:<id>`,
+    `package:<id>`, `cohort:<id>`, ...), `charge`, `card_refund`, or `chargeback:<id>` for
+    a card deposit a bank took back (empty on events written before it was added)."""
 
     topic: ClassVar[str] = REFUND_ISSUED
     user_id: uuid.UUID
     related_id: uuid.UUID
     amount_minor: int
     currency: str
+    reference: str = ""
 
 
 class EscrowReleased(EventPayload, frozen=True, kw_only=True):

@@ -650,7 +650,14 @@ async def reschedule_booking(
             )
         await emit_event(
             conn,
-            events.SessionRescheduled(session_id=session.id, starts_at=new_start, ends_at=new_end),
+            events.SessionRescheduled(
+                session_id=session.id,
+                starts_at=new_start,
+                ends_at=new_end,
+                mentee_id=booking.mentee_id,
+                mentor_id=session.mentor_id,
+                moved_by=actor.id,
+            ),
         )
         moved = await store.booking(conn, booking_id)
         assert moved is not None

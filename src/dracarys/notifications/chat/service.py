@@ -30,7 +30,7 @@ from dracarys.idempotency import request_hash
 from dracarys.identity import CurrentUser, Role, account_of, display_names, record_audit
 from dracarys.mentorship import booking_pairs
 from dracarys.notifications.chat import store
-from dracarys.notifications.chat.events import MentorResponded
+from dracarys.notifications.chat.events import ChatMessageSent, MentorResponded
 from dracarys.notifications.chat.models import (
     AttachmentFile,
     AttachmentView,
@@ -332,6 +332,19 @@ async def _append(
     )
     # The sender has read what they sent.
     await store.mark_read(conn, conv.id, mentor=sender == conv.mentor_id, seq=seq)
+    recipient = conv.other(sender)
+    await emit_event(
+        conn,
+        ChatMessageSent(
+            conversation_id=conv.id,
+            message_id=row.id,
+            seq=seq,
+            sender_id=sender,
+            recipient_id=recipient,
+            recipient_read_seq=conv.read_seq_of(recipient),
+            request=conv.status is Status.REQUESTED,
+        ),
+    )
     return row
 
 

@@ -41,6 +41,18 @@ REQUIRED: dict[str, frozenset[str]] = {
     "community_mention": frozenset({"title"}),
     "community_moderation": frozenset({"headline", "reason"}),
     "staff_alert": frozenset({"title", "summary"}),
+    "session_rescheduled": frozenset({"starts_at"}),
+    "subscription_lapsed": frozenset({"amount"}),
+    "session_refunded": frozenset({"amount"}),
+    "refund_issued": frozenset({"amount"}),
+    "deposit_completed": frozenset({"amount"}),
+    "chargeback_opened": frozenset({"amount", "held"}),
+    "chargeback_won": frozenset({"amount"}),
+    "chargeback_lost": frozenset({"amount"}),
+    "badge_earned": frozenset({"badge"}),
+    "certificate_granted": frozenset({"verification_url"}),
+    "chat_message": frozenset({"sender"}),
+    "chat_request": frozenset({"sender"}),
 }
 
 # Sample values per kind, shaped as the consumers make them, for previews.
@@ -75,6 +87,21 @@ SAMPLES: dict[str, dict[str, str]] = {
         "headline": "Your post is waiting for a moderator",
         "reason": "It reads as a promise of returns, which members may not make.",
     },
+    "session_rescheduled": {"starts_at": "Tuesday, 8 December 2026, 16:00 UTC"},
+    "subscription_lapsed": {"amount": "KES 1,500.00", "period": "period 3"},
+    "session_refunded": {"amount": "KES 2,500.00"},
+    "refund_issued": {"amount": "KES 2,500.00"},
+    "deposit_completed": {"amount": "KES 5,000.00", "method": "card"},
+    "chargeback_opened": {"amount": "USD 120.00", "held": "USD 80.00"},
+    "chargeback_won": {"amount": "USD 120.00"},
+    "chargeback_lost": {"amount": "USD 120.00", "held": "USD 80.00", "unrecovered": "USD 40.00"},
+    "badge_earned": {"badge": "7-day learning streak"},
+    "certificate_granted": {
+        "certificate_id": "DRC-7F3A-2026",
+        "verification_url": "https://dracarys.example/certificates/DRC-7F3A-2026",
+    },
+    "chat_message": {"sender": "Achieng Otieno"},
+    "chat_request": {"sender": "Baraka Mwangi"},
 }
 
 
@@ -87,6 +114,10 @@ SAMPLES_SW: dict[str, dict[str, str]] = {
     "payment_receipt": {"purpose": "kipindi chako"},
     "package_refunded": {"reason": "muda wake umeisha"},
     "payment_failed": {"period": "awamu ya 3"},
+    "subscription_lapsed": {"period": "awamu ya 3"},
+    "session_rescheduled": {"starts_at": "Jumanne, 8 Desemba 2026, 16:00 UTC"},
+    "deposit_completed": {"method": "kadi"},
+    "badge_earned": {"badge": "Mfululizo wa siku 7 za kujifunza"},
     "kyc_rejected": {"doc_type": "kitambulisho cha serikali", "reason": "picha haionekani vizuri"},
     "points_awarded": {
         "title": "Hongera — pointi 20",

@@ -18,6 +18,13 @@ def _email(subject: str, text: str) -> tuple[str, str]:
     return subject, text + _FOOTER
 
 
+def _in_app_and_email(
+    kind: str, title: str, body: str
+) -> dict[tuple[str, str], tuple[str | None, str]]:
+    """The in-app text and the e-mail of a kind that says the same on both."""
+    return {(kind, "in_app"): (title, body), (kind, "email"): _email(title, body)}
+
+
 SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
     # ---- sessions ----------------------------------------------------------------------
     ("session_booked", "in_app"): (
@@ -83,11 +90,6 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Dracarys: utoaji wa $amount haukufaulu. Pesa zimerudi kwenye pochi yako.",
     ),
     ("payment_failed", "in_app"): (
-        "Malipo hayakufaulu: $amount",
-        "Hatukuweza kukata $amount kwa usajili wako wa ishara ($period). Ongeza pesa "
-        "kwenye pochi yako ili uendelee kuupata.",
-    ),
-    ("payment_failed", "email"): _email(
         "Malipo hayakufaulu: $amount",
         "Hatukuweza kukata $amount kwa usajili wako wa ishara ($period). Ongeza pesa "
         "kwenye pochi yako ili uendelee kuupata.",
@@ -165,6 +167,74 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
     # The moderation's own headline and reason, whole, as for points awards.
     ("community_moderation", "in_app"): ("$headline", "$reason"),
     ("community_moderation", "email"): _email("$headline", "$reason"),
+    **_in_app_and_email(
+        "session_rescheduled",
+        "Kipindi kimehamishwa",
+        "Kipindi chako sasa kinaanza $starts_at. Kiko kwenye ukurasa wa vipindi vyako.",
+    ),
+    **_in_app_and_email(
+        "subscription_lapsed",
+        "Usajili wa ishara umeisha",
+        "$amount za usajili wako wa ishara ($period) hazikulipwa kwa wiki moja, kwa hiyo "
+        "usajili umeisha. Unaweza kujisajili tena kwenye ukurasa wa mshauri.",
+    ),
+    **_in_app_and_email(
+        "session_refunded",
+        "Kipindi kimerejeshewa pesa: $amount",
+        "$amount ulizolipia kipindi chako kilichoghairiwa zimerudishwa.",
+    ),
+    **_in_app_and_email(
+        "refund_issued",
+        "Pesa zimerejeshwa: $amount",
+        "Umerejeshewa $amount. Marejesho na risiti zako ziko kwenye ukurasa wa pochi.",
+    ),
+    **_in_app_and_email(
+        "deposit_completed",
+        "Amana imepokelewa: $amount",
+        "Amana yako ya $amount kupitia $method iko kwenye pochi yako.",
+    ),
+    **_in_app_and_email(
+        "chargeback_opened",
+        "Amana ya kadi inapingwa: $amount",
+        "Benki yako imepinga amana yako ya kadi ya $amount. Wakati inaamua, $held "
+        "zimezuiliwa kwenye pochi yako.",
+    ),
+    **_in_app_and_email(
+        "chargeback_won",
+        "Mzozo wa kadi umefungwa: $amount ni zako",
+        "Benki imeamua mzozo kuhusu amana yako ya kadi ya $amount kwa upande wetu: "
+        "kizuizi kwenye pochi yako kimeondolewa.",
+    ),
+    **_in_app_and_email(
+        "chargeback_lost",
+        "Mzozo wa kadi umefungwa: $amount zimerudishwa kwenye kadi yako",
+        "Benki imerudisha amana yako ya kadi ya $amount kwenye kadi yako, kwa hiyo "
+        "zimetolewa kwenye pochi yako ($held zilizozuiliwa, na $unrecovered ambazo pochi "
+        "haikuweza kulipa).",
+    ),
+    **_in_app_and_email(
+        "badge_earned",
+        "Umepata beji: $badge",
+        "Umepata beji ya \u201c$badge\u201d. Iko kwenye ukurasa wako wa pointi, tayari "
+        "kushirikiwa.",
+    ),
+    **_in_app_and_email(
+        "certificate_granted",
+        "Umepata cheti",
+        "Umemaliza programu na kupata cheti $certificate_id. Mtu yeyote anaweza "
+        "kukithibitisha kwenye $verification_url",
+    ),
+    # ---- chat -------------------------------------------------------------------------
+    **_in_app_and_email(
+        "chat_message",
+        "Ujumbe mpya kutoka kwa $sender",
+        "$sender amekutumia ujumbe. Fungua mazungumzo ili uusome na kuujibu.",
+    ),
+    **_in_app_and_email(
+        "chat_request",
+        "Ombi la ujumbe kutoka kwa $sender",
+        "$sender angependa kuzungumza nawe. Kubali au kataa kwenye ukurasa wako wa ujumbe.",
+    ),
 }
 
 # The daily digest of low-priority e-mails (`delivery.DIGEST`), for Swahili readers.

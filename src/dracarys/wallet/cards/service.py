@@ -150,6 +150,7 @@ async def _apply_card_dispute(
                 related_id=deposit.id,
                 amount_minor=chargeback.amount_minor,
                 currency=chargeback.currency,
+                reference=reference,
             ),
         )
     log.warning("chargeback_closed", chargeback=dispute.id, status=status, unrecovered=unrecovered)
@@ -258,6 +259,7 @@ async def _settle_card_refund(
                 related_id=refund.deposit_id,
                 amount_minor=refund.amount_minor,
                 currency=refund.currency,
+                reference="card_refund",
             ),
         )
     elif status in ("failed", "canceled"):

@@ -241,6 +241,7 @@ async def refund_charge(
                 related_id=charge_id,
                 amount_minor=amount_minor,
                 currency=currency,
+                reference="charge",
             ),
         )
         refunded = ChargeRefunded(charge_id=charge_id, refunded_minor=already + amount_minor)

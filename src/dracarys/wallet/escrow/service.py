@@ -274,6 +274,7 @@ async def _settle(
                 related_id=escrow_id,
                 amount_minor=refund_minor,
                 currency=currency,
+                reference=escrow.reference,
             ),
         )
     await store.settle_escrow(

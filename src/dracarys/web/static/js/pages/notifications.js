@@ -10,9 +10,10 @@ const LABELS = {
   payments: "Payments and payouts",
   payment_problems: "Payment problems",
   account: "Account and security",
-  rewards: "Points and tiers",
+  rewards: "Points, tiers, badges and certificates",
   signals: "Signals",
   community: "Community",
+  chat: "Chat messages",
 };
 
 let nextBefore = null;

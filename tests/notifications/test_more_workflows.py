@@ -1,0 +1,243 @@
+"""Issue 20 item 1, the events that mattered to a person but told nobody: a session moved
+or refunded, money refunded or deposited, a card deposit disputed and decided, a feed
+subscription ended, a badge or a certificate earned. Each delivers to the person it is
+about, in their language; a refund another notice already tells of is not told twice;
+and a past-due subscription is e-mailed once (by trading), not again by the workflow."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from dracarys.clock import ManualClock
+from dracarys.curriculum import CertificateGranted
+from dracarys.mentorship import SessionRefunded, SessionRescheduled
+from dracarys.outbox import EventPayload
+from dracarys.platform import Platform
+from dracarys.points import BadgeEarned
+from dracarys.trading import SubscriptionLapsed, SubscriptionPastDue
+from dracarys.wallet import ChargebackClosed, ChargebackOpened, DepositCompleted, RefundIssued
+from tests.notifications.conftest import deliver, event_of, messages_on, set_language
+
+NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+async def _inbox(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[tuple[str, str, str]]:
+    rows = await pool.fetch(
+        """SELECT kind, title, body FROM notifications WHERE user_id = $1 AND in_app
+           ORDER BY created_at, kind""",
+        user_id,
+    )
+    return [(r["kind"], r["title"], r["body"]) for r in rows]
+
+
+def _events_about(member: uuid.UUID, other: uuid.UUID) -> list[EventPayload]:
+    """One event of each new workflow about `member` (`other` is the other party)."""
+    deposit = uuid.uuid4()
+    return [
+        SessionRescheduled(
+            session_id=uuid.uuid4(),
+            starts_at=NOON + timedelta(days=3),
+            ends_at=NOON + timedelta(days=3, hours=1),
+            mentee_id=member,
+            mentor_id=other,
+            moved_by=other,
+        ),
+        SessionRefunded(
+            session_id=uuid.uuid4(), mentee_id=member, amount_minor=250_000, currency="KES"
+        ),
+        RefundIssued(
+            user_id=member,
+            related_id=uuid.uuid4(),
+            amount_minor=150_000,
+            currency="KES",
+            reference="cohort:" + str(uuid.uuid4()),
+        ),
+        DepositCompleted(
+            user_id=member,
+            deposit_id=deposit,
+            amount_minor=500_000,
+            currency="KES",
+            method="stripe",
+            first_deposit=True,
+        ),
+        ChargebackOpened(
+            user_id=member,
+            chargeback_id="dp_" + uuid.uuid4().hex,
+            deposit_id=deposit,
+            amount_minor=12_000,
+            currency="USD",
+            held_minor=8_000,
+        ),
+        ChargebackClosed(
+            user_id=member,
+            chargeback_id="dp_" + uuid.uuid4().hex,
+            deposit_id=deposit,
+            amount_minor=12_000,
+            currency="USD",
+            held_minor=8_000,
+            status="lost",
+            unrecovered_minor=4_000,
+        ),
+        SubscriptionLapsed(
+            subscription_id=str(uuid.uuid4()),
+            subscriber_id=str(member),
+            mentor_id=str(other),
+            amount_minor=150_000,
+            currency="KES",
+            period=3,
+        ),
+        BadgeEarned(user_id=str(member), badge="streak_7_days"),
+        CertificateGranted(
+            user_id=member,
+            program_id=uuid.uuid4(),
+            certificate_id="DRC-7F3A",
+            verification_url="https://dracarys.example/certificates/DRC-7F3A",
+        ),
+    ]
+
+
+EXPECTED_KINDS = [
+    "session_rescheduled",
+    "session_refunded",
+    "refund_issued",
+    "deposit_completed",
+    "chargeback_opened",
+    "chargeback_lost",
+    "subscription_lapsed",
+    "badge_earned",
+    "certificate_granted",
+]
+
+
+async def test_each_new_workflow_tells_the_person_it_is_about_in_their_language(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    clock.set(NOON)
+    english, swahili, mentor = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(platform, payload)
+        for member in (english.id, swahili.id)
+        for payload in _events_about(member, mentor.id)
+    ]
+
+    await deliver(platform, events)
+    # Delivered again under another consumer name (a redelivery): nothing more.
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    for member in (english, swahili):
+        assert sorted(kind for kind, _, _ in await _inbox(platform.pool, member.id)) == sorted(
+            EXPECTED_KINDS
+        )
+        # Every one of them is also e-mailed (none is low priority), once.
+        assert sorted(await messages_on(platform.pool, member.id, "email")) == sorted(
+            f"notify.{kind}" for kind in EXPECTED_KINDS
+        )
+    # The mentor hears of the moved session (both of its people do); of nothing else.
+    assert [kind for kind, _, _ in await _inbox(platform.pool, mentor.id)] == [
+        "session_rescheduled",
+        "session_rescheduled",
+    ]
+
+    english_texts = {kind: (t, b) for kind, t, b in await _inbox(platform.pool, english.id)}
+    swahili_texts = {kind: (t, b) for kind, t, b in await _inbox(platform.pool, swahili.id)}
+    assert english_texts["session_rescheduled"][1] == (
+        "Your session now starts on Monday, 7 December 2026, 12:00 UTC. It is on your "
+        "sessions page."
+    )
+    assert swahili_texts["session_rescheduled"][1] == (
+        "Kipindi chako sasa kinaanza Jumatatu, 7 Desemba 2026, 12:00 UTC. Kiko kwenye "
+        "ukurasa wa vipindi vyako."
+    )
+    assert english_texts["deposit_completed"][1] == (
+        "Your deposit of KES 5,000.00 by card is in your wallet."
+    )
+    assert swahili_texts["deposit_completed"][1] == (
+        "Amana yako ya KES 5,000.00 kupitia kadi iko kwenye pochi yako."
+    )
+    assert english_texts["badge_earned"][0] == "Badge earned: 7-day learning streak"
+    assert swahili_texts["badge_earned"][0] == "Umepata beji: Mfululizo wa siku 7 za kujifunza"
+    assert english_texts["chargeback_lost"][1].endswith(
+        "(USD 80.00 that was held, and USD 40.00 it could not cover)."
+    )
+    assert swahili_texts["subscription_lapsed"][1].startswith(
+        "KES 1,500.00 za usajili wako wa ishara (awamu ya 3)"
+    )
+    assert english_texts["certificate_granted"][1].endswith(
+        "https://dracarys.example/certificates/DRC-7F3A"
+    )
+    # No English left in a Swahili reader's inbox: each text is the Swahili one.
+    for kind in EXPECTED_KINDS:
+        assert swahili_texts[kind] != english_texts[kind], kind
+
+
+async def test_a_refund_another_notice_tells_of_is_not_told_twice(
+    platform: Platform, make_user
+) -> None:
+    """A cancelled session's escrow refund is `session.refunded`'s to tell, a package's
+    `package.closed`'s, a lost chargeback `chargeback.closed`'s."""
+    member = await make_user()
+    told_elsewhere = [
+        RefundIssued(
+            user_id=member.id,
+            related_id=uuid.uuid4(),
+            amount_minor=100,
+            currency="KES",
+            reference=reference,
+        )
+        for reference in (f"session:{uuid.uuid4()}", f"package:{uuid.uuid4()}", "chargeback:dp_1")
+    ]
+    refunded = SessionRefunded(
+        session_id=uuid.uuid4(), mentee_id=member.id, amount_minor=100, currency="KES"
+    )
+
+    await deliver(platform, [event_of(platform, p) for p in (*told_elsewhere, refunded)])
+
+    assert [kind for kind, _, _ in await _inbox(platform.pool, member.id)] == ["session_refunded"]
+
+
+async def test_a_won_chargeback_says_the_deposit_stays(platform: Platform, make_user) -> None:
+    member = await make_user()
+    won = ChargebackClosed(
+        user_id=member.id,
+        chargeback_id="dp_won",
+        deposit_id=uuid.uuid4(),
+        amount_minor=12_000,
+        currency="USD",
+        held_minor=8_000,
+        status="won",
+        unrecovered_minor=0,
+    )
+
+    await deliver(platform, [event_of(platform, won)])
+
+    [(kind, title, _)] = await _inbox(platform.pool, member.id)
+    assert (kind, title) == ("chargeback_won", "Card dispute closed: USD 120.00 stays yours")
+
+
+async def test_a_past_due_subscription_is_not_e_mailed_by_the_workflow_too(
+    platform: Platform, make_user
+) -> None:
+    """Trading e-mails the past-due notice itself (with the mentor's name and the week of
+    grace); the workflow tells the inbox and, to a verified phone, SMS — no second mail."""
+    member = await make_user(phone="+254700000009")
+    await platform.pool.execute(
+        "UPDATE users SET phone_verified_at = now() WHERE id = $1", member.id
+    )
+    due = SubscriptionPastDue(
+        subscription_id=str(uuid.uuid4()),
+        subscriber_id=str(member.id),
+        mentor_id=str(uuid.uuid4()),
+        amount_minor=150_000,
+        currency="KES",
+        period=2,
+    )
+
+    await deliver(platform, [event_of(platform, due)])
+
+    assert [kind for kind, _, _ in await _inbox(platform.pool, member.id)] == ["payment_failed"]
+    assert await messages_on(platform.pool, member.id, "email") == []
+    assert await messages_on(platform.pool, member.id, "sms") == ["notify.payment_failed"]
