@@ -65,8 +65,11 @@ def served_by(
     command: list[str], port: int, *, env: Mapping[str, str] | None = None
 ) -> Iterator[str]:
     """Run a server `command` listening on `port` until it answers `GET /health`; yields
-    the base URL and stops the server at exit."""
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})})
+    the base URL and stops the server at exit. The server warms no Numba cache beside
+    itself: a compile in the background would share the cores with what is measured."""
+    process = subprocess.Popen(
+        command, env={**os.environ, "DRACARYS_ENGINE_WARMUP": "off", **(env or {})}
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -5,6 +5,7 @@ see each other's rows or keys and can run in any order."""
 from __future__ import annotations
 
 import asyncio
+import os
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
@@ -27,6 +28,12 @@ from dracarys.platform import Platform
 from dracarys.settings import Settings, load_settings
 from tests.services import test_services
 from tests.support import AppClient, TestUser, create_user, fund_wallet
+
+# The processes tests start (`dracarys up`, `serve`, `worker`) do not warm the engine's
+# Numba cache beside themselves: dozens of them at once would each compile every kernel on
+# a fresh clone's empty cache, on the same cores as the suite. The warm-up's own tests turn
+# it back on.
+os.environ.setdefault("DRACARYS_ENGINE_WARMUP", "off")
 
 # `await fund_wallet(user_id, currency, amount_minor)`: see the fixture.
 FundWallet = Callable[[uuid.UUID, str, int], Awaitable[None]]

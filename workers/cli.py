@@ -32,6 +32,7 @@ from dracarys.settings import Settings, SettingsError, load_settings
 from dracarys.social import SOCIAL_SANDBOX_PATH, social_sandbox_for
 from dracarys.trading import DEMO_DATA, market_feeds, paper_trading
 from dracarys.upgrade import upgrade_database
+from workers.engine_warmup import start_engine_warmup
 from workers.main import STOP_SIGNALS, exit_0_on_stop_signals
 from workers.runtime import Worker, embedded_background
 
@@ -88,6 +89,12 @@ def _serve(app: Any, settings: Settings, **options: Any) -> int:
         **options,
     )
     return 0
+
+
+def _warm_engine(settings: Settings) -> None:
+    """Warm the engine's Numba cache beside the service (see ``workers.engine_warmup``)."""
+    if settings.engine_warmup == "background":
+        start_engine_warmup()
 
 
 def _require_migrated(settings: Settings) -> None:
@@ -150,6 +157,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings)
     _require_migrated(settings)
+    _warm_engine(settings)
 
     async def run() -> None:
         async with _standalone_platform(settings) as platform:
@@ -275,6 +283,7 @@ def serve_app() -> Litestar:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_migrated(settings)
+    _warm_engine(settings)
     return _serve(
         "workers.cli:serve_app",
         settings,
@@ -367,6 +376,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         # Through the environment, so the public URL and allowed origins follow the port.
         os.environ["DRACARYS_PORT"] = str(args.port)
     settings = _settings()
+    _warm_engine(settings)
     return _serve(up_app(settings), settings, host=settings.host, port=settings.port)
 
 
@@ -401,6 +411,14 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest",
         help="backtest or sweep a strategy on an OHLCV file (no database needed); "
         "`dracarys backtest --help` lists its options",
+        add_help=False,
+    )
+
+    # Listed for `dracarys --help`; `workers.main` hands its arguments to the engine.
+    sub.add_parser(
+        "warm-engine",
+        help="compile the engine's kernels into the on-disk Numba cache (NUMBA_CACHE_DIR), "
+        "as image builds do; `up`, `serve` and `worker` do it in the background",
         add_help=False,
     )
 

@@ -1,6 +1,7 @@
-"""The `dracarys` command. `dracarys backtest` needs only the engine, so it starts
-without importing the platform (about 4 s of imports on this machine: the web framework,
-the payment providers, every domain); every other command is `workers.cli`'s."""
+"""The `dracarys` command. `dracarys backtest` and `dracarys warm-engine` need only the
+engine, so they start without importing the platform (about 4 s of imports on this
+machine: the web framework, the payment providers, every domain); every other command is
+`workers.cli`'s."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from engine.cli import backtest_main
 
         return backtest_main(arguments[1:])
+    if arguments[:1] == ["warm-engine"]:
+        from engine.warmup import main as warm_engine_main
+
+        return warm_engine_main(arguments[1:])
     if arguments[:1] and arguments[0] in SERVICES:
         exit_0_on_stop_signals()
     from workers.cli import main as platform_main

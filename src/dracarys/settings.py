@@ -289,6 +289,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trading_feed: Literal["replay", "synthetic", "off"] = "replay"
     trading_replay_speed: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
     trading_leaderboard_every_ticks: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 30
+    # Whether `up`, `serve` and `worker` warm the engine's on-disk Numba cache in a
+    # low-priority child process as they start (skipped when already warm), so the first
+    # backtest after an install or upgrade does not spend seconds compiling kernels.
+    engine_warmup: Literal["background", "off"] = "background"
     # External brokers (see dracarys.trading.brokers): off unless enabled. A mentee at KYC
     # level 2 who links an Alpaca account and opts in has mirrored signals routed there
     # (after the paper risk checks); the trading API base and its trade-updates stream

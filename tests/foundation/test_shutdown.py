@@ -142,6 +142,34 @@ def test_after_a_killed_run_the_next_dracarys_up_still_stops_the_embedded_postgr
     assert not is_running(postgres), "a dead process's claim kept PostgreSQL running"
 
 
+def child_pids(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def test_sigterm_while_dracarys_up_warms_the_engine_cache_leaves_no_warm_up_behind(
+    embedded_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty Numba cache: `up` starts compiling the engine's kernels beside itself, which
+    # takes longer than its own start.
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("DRACARYS_ENGINE_WARMUP", "background")  # the suite turns it off
+    process, _ = start_up(embedded_data_dir)
+    warm_ups = [
+        pid
+        for pid in child_pids(process.pid)
+        if b"engine.warmup" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert warm_ups, "`dracarys up` started no engine warm-up on an empty cache"
+
+    output = stop_with(process, signal.SIGTERM)
+
+    assert process.returncode == 0, output
+    assert not any(is_running(pid) for pid in warm_ups), "the warm-up outlived `dracarys up`"
+
+
 async def test_sigterm_lets_dracarys_serve_finish_a_request_in_flight_and_refuses_new_ones(
     database_url: str, tmp_path: Path
 ) -> None:
