@@ -5,8 +5,8 @@ see each other's rows or keys and can run in any order."""
 from __future__ import annotations
 
 import asyncio
-import os
 import hashlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
 from contextlib import asynccontextmanager
