@@ -250,21 +250,26 @@ async def _assert_every_effect_happened_exactly_once(
         )
     )
     assert credits == {f"redemption:{r}": amount for r, amount in expected.credits_minor.items()}
-    # An award e-mail per lesson, and one per tier a mentee rose to (the notification
-    # workflows), each sent once: one file per message, every message sent.
+    # An award e-mail per lesson, and one per tier a mentee rose to and per badge earned
+    # (the notification workflows), each sent once: one file per message, every message sent.
     tiers_reached = await pool.fetchval(
         "SELECT count(*) FROM notifications WHERE kind = 'tier_reached'"
     )
+    badges_earned = await pool.fetchval(
+        "SELECT count(*) FROM notifications WHERE kind = 'badge_earned'"
+    )
+    assert badges_earned == await pool.fetchval("SELECT count(*) FROM points_badges")
     mails = dict(
         await pool.fetch("SELECT template, count(*) FROM outbound_messages GROUP BY template")
     )
     assert mails == {
         "points.lesson_completed": expected.lessons,
         **({"notify.tier_reached": tiers_reached} if tiers_reached else {}),
+        **({"notify.badge_earned": badges_earned} if badges_earned else {}),
     }
     assert await pool.fetchval("SELECT count(*) FROM outbound_messages WHERE sent_at IS NULL") == 0
     files = await asyncio.to_thread(lambda: list(outbound.glob("*.eml")))
-    assert len(files) == expected.lessons + tiers_reached
+    assert len(files) == expected.lessons + tiers_reached + badges_earned
 
 
 def _platform_env(
