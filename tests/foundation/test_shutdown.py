@@ -157,15 +157,17 @@ def test_sigterm_while_dracarys_up_warms_the_engine_cache_leaves_no_warm_up_behi
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("DRACARYS_ENGINE_WARMUP", "background")  # the suite turns it off
     process, _ = start_up(embedded_data_dir)
-    warm_ups = [
-        pid
-        for pid in child_pids(process.pid)
-        if b"engine.warmup" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+    try:
+        warm_ups = [
+            pid
+            for pid in child_pids(process.pid)
+            if b"engine.warmup" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+    finally:
+        # Stopped whatever was found, so a failing check leaves no `dracarys up` behind.
+        output = stop_with(process, signal.SIGTERM)
+
     assert warm_ups, "`dracarys up` started no engine warm-up on an empty cache"
-
-    output = stop_with(process, signal.SIGTERM)
-
     assert process.returncode == 0, output
     assert not any(is_running(pid) for pid in warm_ups), "the warm-up outlived `dracarys up`"
 
