@@ -294,7 +294,7 @@ async def test_two_factor_is_set_up_from_the_qr_page_used_at_sign_in_and_turned_
     await page.get_by_role("button", name="Set up two-factor authentication").click()
     qr = page.get_by_role("img", name=re.compile("QR code"))
     await expect(qr).to_be_visible()
-    assert await qr.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert await qr.evaluate("img => img.decode().then(() => img.naturalWidth)") > 100
     assert (await qr.get_attribute("src") or "").startswith("data:image/svg+xml")
     await check_page(page, "two-factor-scan")
     secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")

@@ -268,7 +268,9 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         assert await body.locator("script").count() == 0
         image = body.locator("img[alt='sizing-chart']")
         await expect(image).to_have_count(1)
-        assert await image.evaluate("img => img.complete && img.naturalWidth") == 2
+        # decode() settles once the bytes have arrived and decoded (or rejects if they never
+        # do), so the check does not race the image's download.
+        assert await image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 2
         await expect(page.locator("#lesson-progress")).to_contain_text("35 min left")
         # The first lesson has no previous one: its place stays empty (no stray "null").
         await expect(page.locator("#lesson-actions")).to_have_text(
@@ -397,7 +399,9 @@ async def test_a_mentor_builds_a_course_and_a_mentee_learns_it_to_a_certificate(
         ).to_have_attribute(
             "href", re.compile(r"^https://www\.facebook\.com/sharer/sharer\.php\?u=")
         )
-        await page.wait_for_function("document.getElementById('share-image').naturalWidth === 1200")
+        await page.wait_for_function(
+            "() => document.getElementById('share-image').naturalWidth === 1200"
+        )
         await screenshot(page, "share-dialog-certificate")
         await share_dialog.get_by_role("button", name="Close").click()
 

@@ -85,7 +85,9 @@ async def test_a_badge_shared_from_the_points_page_earns_once_three_members_open
     )
     link = await link_box.input_value()
     assert await page.evaluate("navigator.clipboard.readText()") == link
-    await page.wait_for_function("document.getElementById('share-image').naturalWidth === 1200")
+    await page.wait_for_function(
+        "() => document.getElementById('share-image').naturalWidth === 1200"
+    )
     await expect(dialog.locator("#share-progress")).to_have_text(
         "0 of 3 signed-in visitors so far: 3 more and it earns points."
     )
@@ -173,7 +175,9 @@ async def test_a_member_shares_a_mentors_track_record_from_the_profile_on_linked
             + r"%2Fs%2F"
         ),
     )
-    await page.wait_for_function("document.getElementById('share-image').naturalWidth === 1200")
+    await page.wait_for_function(
+        "() => document.getElementById('share-image').naturalWidth === 1200"
+    )
     image_url = await page.get_attribute("#share-image", "src")
     assert image_url is not None
     await assert_accessible(page, "share dialog on a profile")
@@ -236,7 +240,9 @@ async def test_a_follower_shares_a_closed_signal_from_the_signal_feed_on_telegra
         await expect(dialog.get_by_role("link", name="Post it on Telegram")).to_have_attribute(
             "href", re.compile(r"^https://t\.me/share/url\?url=")
         )
-        await page.wait_for_function("document.getElementById('share-image').naturalWidth === 1200")
+        await page.wait_for_function(
+            "() => document.getElementById('share-image').naturalWidth === 1200"
+        )
         await assert_accessible(page, "share dialog on the signal feed")
         await screenshot(page, "share-dialog-signal")
         image_url = await page.get_attribute("#share-image", "src")

@@ -213,7 +213,7 @@ async def test_a_reviewer_approves_an_instagram_proof_from_the_queue(
         await expect(page.locator("#queue-status")).to_have_text("1 proof waiting for review.")
         picture = proof.get_by_role("img")
         await expect(picture).to_have_attribute("src", re.compile(r"^blob:"))
-        assert await picture.evaluate("img => img.complete && img.naturalWidth") == 40
+        assert await picture.evaluate("img => img.decode().then(() => img.naturalWidth)") == 40
         await assert_accessible(page, "proof queue with one proof")
         await screenshot(page, "social-proof-queue")
         await proof.get_by_role("button", name="Reject").click()

@@ -112,8 +112,8 @@ async def test_stream_client_delivers_once_in_order_across_gaps_duplicates_and_d
     # The connection drops: a new one resumes each channel after what was delivered.
     await page.evaluate("window.__drop(0)")
     assert await page.evaluate("window.__stream.state") == "reconnecting"
-    await page.wait_for_function("window.__sockets.length === 2", timeout=5000)
-    await page.wait_for_function("window.__sockets[1].readyState === 1")
+    await page.wait_for_function("() => window.__sockets.length === 2", timeout=5000)
+    await page.wait_for_function("() => window.__sockets[1].readyState === 1")
     await serve(1, {"op": "welcome", "expires_at": 4102444800})
     assert (await sent(1))[1:] == [
         {"op": "subscribe", "channel": "portfolio:a", "after_seq": 9},
