@@ -21,6 +21,7 @@ from dracarys.identity.consumers import (
 )
 from dracarys.messaging import EMAIL_SEND, SMS_SEND, deliver_message
 from dracarys.outbox import Event
+from dracarys.platform import Platform
 from dracarys.trading import (
     BROKER_CANCEL_REQUESTED,
     BROKER_ORDER_ROUTED,
@@ -46,14 +47,26 @@ class Consumer:
     batch_handler: BatchConsumerHandler | None = None
 
 
+BatchApply = Callable[[Connection, Platform, Sequence[Event]], Awaitable[None]]
+
+
+def batched(name: str, topics: frozenset[str], apply: BatchApply) -> Consumer:
+    """A consumer whose domain function takes a whole batch: one event is a batch of one."""
+    return Consumer(
+        name=name,
+        topics=topics,
+        handler=lambda conn, event, delivery: apply(conn, delivery.platform, [event]),
+        batch_handler=lambda conn, batch, delivery: apply(conn, delivery.platform, batch),
+    )
+
+
 CONSUMERS: list[Consumer] = [
     # Every event that says how people use the platform, into the append-only analytics
     # stream the KPIs, funnels and warehouse exports read (the outbox is pruned weekly).
-    Consumer(
+    batched(
         name="analytics.events",
         topics=analytics.ANALYTICS_TOPICS,
-        handler=lambda conn, event, _: analytics.record_events(conn, [event]),
-        batch_handler=lambda conn, batch, _: analytics.record_events(conn, batch),
+        apply=lambda conn, _, batch: analytics.record_events(conn, batch),
     ),
     Consumer(
         name="messaging.deliver",
@@ -71,33 +84,22 @@ CONSUMERS: list[Consumer] = [
         handler=lambda conn, event, _: on_session_attended(conn, event),
     ),
     # Awards, voids, logins, badges and wallet feedback.
-    Consumer(
+    batched(
         name="points.award",
         topics=points.CONSUMED_TOPICS,
-        handler=lambda conn, event, delivery: points.apply_events(conn, delivery.platform, [event]),
-        batch_handler=lambda conn, batch, delivery: points.apply_events(
-            conn, delivery.platform, batch
-        ),
+        apply=points.apply_events,
     ),
-    Consumer(
+    batched(
         name="points.leaderboard",
         topics=frozenset({points.POINTS_AWARDED}),
-        handler=lambda conn, event, delivery: points.count_awards(conn, delivery.platform, [event]),
-        batch_handler=lambda conn, batch, delivery: points.count_awards(
-            conn, delivery.platform, batch
-        ),
+        apply=points.count_awards,
     ),
     # Every event that matters to a person, through its notification workflow: the inbox,
     # e-mail and SMS per their preferences, and the live frame (points' awards included).
-    Consumer(
+    batched(
         name="notifications.workflows",
         topics=notifications.CONSUMED_TOPICS,
-        handler=lambda conn, event, delivery: notifications.notify(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: notifications.notify(
-            conn, delivery.platform, batch
-        ),
+        apply=notifications.notify,
     ),
     # Each push of a notification to one subscribed browser (retried like e-mail).
     Consumer(
@@ -108,44 +110,28 @@ CONSUMERS: list[Consumer] = [
         ),
     ),
     # Drip programs: sign-ups and course joins enrol, exit conditions end enrolments.
-    Consumer(
+    batched(
         name="notifications.programs",
         topics=notifications.PROGRAM_TOPICS,
-        handler=lambda conn, event, delivery: notifications.apply_program_events(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: notifications.apply_program_events(
-            conn, delivery.platform, batch
-        ),
+        apply=notifications.apply_program_events,
     ),
     # Who holds which badge, so that only its holder shares one (social never asks points).
-    Consumer(
+    batched(
         name="social.badges",
         topics=frozenset({social.BADGE_EARNED_TOPIC}),
-        handler=lambda conn, event, _: social.record_badges_earned(conn, [event]),
-        batch_handler=lambda conn, batch, _: social.record_badges_earned(conn, batch),
+        apply=lambda conn, _, batch: social.record_badges_earned(conn, batch),
     ),
     # A referee's first paid session decides their referral; sign-ins are sightings.
-    Consumer(
+    batched(
         name="social.referrals",
         topics=social.REFERRAL_TOPICS,
-        handler=lambda conn, event, delivery: social.apply_referral_events(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: social.apply_referral_events(
-            conn, delivery.platform, batch
-        ),
+        apply=social.apply_referral_events,
     ),
     # A referred member's payments earn their affiliate; refunds and chargebacks reverse it.
-    Consumer(
+    batched(
         name="social.affiliates",
         topics=social.AFFILIATE_TOPICS,
-        handler=lambda conn, event, delivery: social.apply_affiliate_events(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: social.apply_affiliate_events(
-            conn, delivery.platform, batch
-        ),
+        apply=social.apply_affiliate_events,
     ),
     Consumer(
         name="backtests.run",
@@ -183,38 +169,23 @@ CONSUMERS: list[Consumer] = [
     ),
     # Deposits, withdrawal requests and payments judged by the AML rules of the member's
     # country: alerts, cases, and withdrawals held until a reviewer clears the case.
-    Consumer(
+    batched(
         name="admin.aml",
         topics=admin.AML_TOPICS,
-        handler=lambda conn, event, delivery: admin.judge_wallet_events(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: admin.judge_wallet_events(
-            conn, delivery.platform, batch
-        ),
+        apply=admin.judge_wallet_events,
     ),
     # Operational alerts for staff: chargebacks, failed payouts, sign-ins from a new device
     # and network, failed sign-in bursts per network; points awards tallied per hour for
     # the hourly baseline check.
-    Consumer(
+    batched(
         name="admin.alerts",
         topics=admin.ALERT_TOPICS,
-        handler=lambda conn, event, delivery: admin.watch_for_alerts(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: admin.watch_for_alerts(
-            conn, delivery.platform, batch
-        ),
+        apply=admin.watch_for_alerts,
     ),
-    Consumer(
+    batched(
         name="wallet.points_credit",
         topics=frozenset({points.POINTS_REDEEMED_FOR_CREDIT}),
-        handler=lambda conn, event, delivery: credit_redeemed_points(
-            conn, delivery.platform, [event]
-        ),
-        batch_handler=lambda conn, batch, delivery: credit_redeemed_points(
-            conn, delivery.platform, batch
-        ),
+        apply=credit_redeemed_points,
     ),
 ]
 
