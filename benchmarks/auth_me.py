@@ -55,7 +55,7 @@ import httpx
 from redis import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from foundation_health import ADMIN_DSN, create_database, drop_database
+from benchdb import ADMIN_DSN, create_database, drop_database, dsn_for
 from httpload import LoadResult, free_port, report_best, served, served_by, wrk
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -112,7 +112,8 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    name, dsn = asyncio.run(create_database())
+    name = asyncio.run(create_database(migrated=False))
+    dsn = dsn_for(name)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     env = {
         "DATABASE_URL": dsn,

@@ -84,7 +84,7 @@ import asyncpg
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from foundation_health import ADMIN_DSN
+from benchdb import ADMIN_DSN, dsn_for
 
 from dracarys.community.search.models import SearchFilters
 from dracarys.community.search.store import search
@@ -204,10 +204,6 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
 
-def _dsn(name: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-
-
 async def _admin(sql: str) -> None:
     admin = await asyncpg.connect(ADMIN_DSN)
     try:
@@ -221,7 +217,7 @@ async def prepared(name: str, posts: int, keep: bool) -> tuple[asyncpg.Connectio
     the fill took (None when `--keep` found one already filled by this generator)."""
     if keep:
         try:
-            conn = await asyncpg.connect(_dsn(name))
+            conn = await asyncpg.connect(dsn_for(name))
         except asyncpg.InvalidCatalogNameError:
             pass
         else:
@@ -237,7 +233,7 @@ async def prepared(name: str, posts: int, keep: bool) -> tuple[asyncpg.Connectio
             await conn.close()
             await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
     await _admin(f'CREATE DATABASE "{name}"')
-    conn = await asyncpg.connect(_dsn(name))
+    conn = await asyncpg.connect(dsn_for(name))
     await migrate(conn)
     started = time.perf_counter()
     await conn.execute("SET maintenance_work_mem = '512MB'")

@@ -12,29 +12,11 @@ import argparse
 import asyncio
 import os
 import sys
-import uuid
 from pathlib import Path
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdb import create_database, drop_database, dsn_for
 from httpload import LoadResult, machine, served, wrk
-
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return name, ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 def main() -> None:
@@ -44,7 +26,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    name, dsn = asyncio.run(create_database())
+    name = asyncio.run(create_database(migrated=False))
+    dsn = dsn_for(name)
     env = {
         "DATABASE_URL": dsn,
         "DRACARYS_LOG_LEVEL": "WARNING",

@@ -24,40 +24,18 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import cryptography
+from benchdb import create_database, drop_database, dsn_for
 
-from dracarys.db.migrate import discover_migrations, migrate
+from dracarys.db.migrate import migrate
 from dracarys.identity import display_names
 from dracarys.identity.personal import personal_data_cipher, seal_plain_personal_data
 from dracarys.settings import Settings, load_settings
 
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 USERS = int(os.environ.get("BENCH_USERS", "20000"))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "5000"))
 PAGES = int(os.environ.get("BENCH_PAGES", "1000"))
 PAGE_SIZE = 50
 SEALING_MIGRATION = 120
-
-
-def dsn_for(name: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-
-
-async def create_database(below: int | None = None) -> str:
-    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    conn = await asyncpg.connect(dsn_for(name))
-    migrations = discover_migrations()
-    await migrate(conn, [m for m in migrations if below is None or m.version < below])
-    await conn.close()
-    return name
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 def bench_settings(dsn: str) -> Settings:

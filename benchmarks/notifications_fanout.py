@@ -41,60 +41,25 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+from benchdb import create_database, drop_database, dsn_for, insert_users
 from redis.asyncio import Redis
 
 from dracarys.clock import SystemClock
 from dracarys.db import Database, transaction
-from dracarys.db.migrate import migrate
 from dracarys.db.pool import create_pool
-from dracarys.identity.personal import personal_data_cipher
 from dracarys.outbox import emit_event
 from dracarys.platform import Platform
-from dracarys.settings import Settings, load_settings
+from dracarys.settings import load_settings
 from dracarys.trading import SignalPublished
 from streams import channels
 from streams.hub import RedisBackend, StreamHub
 from workers.runtime import Worker
 
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 RECIPIENTS = 10_000
 ONLINE = 1_000
 ROUNDS = 3
 BENCH_SECRET = "bench-secret-" + "x" * 40
-
-
-def dsn_for(name: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-
-
-async def fresh_database() -> str:
-    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    conn = await asyncpg.connect(dsn_for(name))
-    await migrate(conn)
-    await conn.close()
-    return name
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
-
-
-async def insert_users(pool: asyncpg.Pool, settings: Settings, ids: list[uuid.UUID]) -> None:
-    """Accounts as identity writes them (e-mail and name sealed), copied in."""
-    cipher = personal_data_cipher(settings)
-    rows = []
-    for user_id in ids:
-        contact = cipher.seal_contact(user_id, email=f"{user_id}@bench.local", name="", phone=None)
-        rows.append((user_id, contact.email_sealed, contact.email_index, contact.name_sealed))
-    await pool.copy_records_to_table(
-        "users", records=rows, columns=["id", "email_sealed", "email_index", "name_sealed"]
-    )
 
 
 class Arrivals:
@@ -226,7 +191,7 @@ async def naive_inserts(dsn: str) -> float:
 
 
 async def main() -> None:
-    name = await fresh_database()
+    name = await create_database()
     dsn = dsn_for(name)
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     try:

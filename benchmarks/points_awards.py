@@ -25,20 +25,18 @@ import asyncpg
 import msgspec
 import polars
 import redis
+from benchdb import ADMIN_DSN, create_database, drop_database, dsn_for, insert_users
 from redis.asyncio import Redis
 
 from dracarys.clock import SystemClock
 from dracarys.db import Database, transaction
-from dracarys.db.migrate import migrate
 from dracarys.db.pool import create_pool
-from dracarys.identity.personal import personal_data_cipher
 from dracarys.outbox import emit_many
 from dracarys.platform import Platform
 from dracarys.points import reconcile
-from dracarys.settings import Settings, load_settings
+from dracarys.settings import load_settings
 from workers.runtime import Worker
 
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 USERS = 2_000
 AWARDS = int(os.environ.get("BENCH_AWARDS", "40000"))
@@ -46,39 +44,6 @@ NAIVE_AWARDS = 5_000
 LEDGER_ROWS = 1_000_000
 LEDGER_USERS = 10_000
 BENCH_SECRET = "bench-secret-" + "x" * 40
-
-
-def dsn_for(name: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-
-
-async def fresh_database() -> str:
-    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    conn = await asyncpg.connect(dsn_for(name))
-    await migrate(conn)
-    await conn.close()
-    return name
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
-
-
-async def insert_users(pool: asyncpg.Pool, settings: Settings, ids: list[uuid.UUID]) -> None:
-    """Accounts as identity writes them: e-mail and name sealed, e-mail blind-indexed."""
-    cipher = personal_data_cipher(settings)
-    records = []
-    for user_id in ids:
-        contact = cipher.seal_contact(user_id, email=f"{user_id}@bench.local", name="", phone=None)
-        records.append((user_id, contact.email_sealed, contact.email_index, contact.name_sealed))
-    await pool.copy_records_to_table(
-        "users", records=records, columns=["id", "email_sealed", "email_index", "name_sealed"]
-    )
 
 
 async def full_event_path(dsn: str, prefix: str) -> tuple[float, float, int]:
@@ -270,7 +235,7 @@ async def python_loop_reconcile(dsn: str) -> float:
 
 async def main() -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
-    name = await fresh_database()
+    name = await create_database()
     try:
         dsn = dsn_for(name)
         awards_s, drained_s, total = await full_event_path(dsn, prefix)
@@ -280,7 +245,7 @@ async def main() -> None:
         sync_redis = redis.Redis.from_url(REDIS_URL)
         for key in sync_redis.scan_iter(match=f"{prefix}:*", count=1000):
             sync_redis.delete(key)
-    name = await fresh_database()
+    name = await create_database()
     try:
         dsn = dsn_for(name)
         started = time.perf_counter()

@@ -89,11 +89,11 @@ from websockets.frames import Frame, Opcode
 from websockets.uri import WebSocketURI, parse_uri
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdb import create_database, drop_database, dsn_for
 from httpload import free_port
 from streams_baseline import channels_backend
 
 from dracarys.clock import SystemClock
-from dracarys.db.migrate import migrate
 from dracarys.identity import Role, issue_access_token
 from dracarys.platform import build_hub
 from dracarys.settings import load_settings
@@ -101,7 +101,6 @@ from streams import channels
 from streams.client import StreamClient
 from tests.support import create_user
 
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-" + "x" * 40
 BROADCASTS = 5
@@ -494,14 +493,8 @@ async def run_contender(
 
 
 async def prepare_database() -> tuple[str, str, str]:
-    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(dsn)
-    await migrate(conn)
-    await conn.close()
+    name = await create_database()
+    dsn = dsn_for(name)
     settings = load_settings({"DATABASE_URL": dsn, "DRACARYS_SECRET_KEY": SECRET})
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     mentor = await create_user(pool, settings, SystemClock(), role=Role.MENTOR)
@@ -515,12 +508,6 @@ async def prepare_database() -> tuple[str, str, str]:
         ttl=timedelta(hours=2),
     )
     return name, dsn, channels.signals(mentor.id) + "|" + token
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 @contextlib.contextmanager

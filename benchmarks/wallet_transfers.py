@@ -25,14 +25,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
+from benchdb import create_database, drop_database, dsn_for
 
 from dracarys.db import transaction
-from dracarys.db.migrate import migrate
 from dracarys.db.pool import create_pool
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec
 
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 WALLETS = 10_000
 TRANSFERS = int(os.environ.get("BENCH_TRANSFERS", "40000"))
 SINGLE_TRANSFERS = int(os.environ.get("BENCH_SINGLE_TRANSFERS", "6000"))
@@ -43,17 +42,10 @@ NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 Pair = tuple[int, int, int]
 
 
-def dsn_for(name: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-
-
 async def fresh_database() -> str:
-    name = f"dracarys_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    """A migrated database with the naive peer's two tables beside ours."""
+    name = await create_database()
     conn = await asyncpg.connect(dsn_for(name))
-    await migrate(conn)
     await conn.execute(
         """CREATE TABLE naive_balances (id bigint PRIMARY KEY, balance bigint NOT NULL);
            CREATE TABLE naive_log (id bigserial PRIMARY KEY, from_id bigint, to_id bigint,
@@ -61,12 +53,6 @@ async def fresh_database() -> str:
     )
     await conn.close()
     return name
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 async def open_wallets(pool: asyncpg.Pool) -> list[int]:
