@@ -35,3 +35,8 @@ ALTER TABLE broker_orders ADD CONSTRAINT broker_orders_status_check
                       'expired', 'rejected'));
 CREATE INDEX broker_orders_parent ON broker_orders (parent_order_id)
     WHERE parent_order_id IS NOT NULL;
+-- What the paper loop's expiry looks through on every tick: entries still open at the
+-- broker that nobody has asked to cancel.
+CREATE INDEX broker_orders_withdrawable ON broker_orders (order_id)
+    WHERE role = 'entry' AND cancel_requested_at IS NULL
+      AND status IN ('pending', 'sent', 'partially_filled');
