@@ -7,10 +7,20 @@ headers; and the trade-updates WebSocket (`/stream`: `auth`, answered on the
 binary frames, as the paper endpoint sends them). Quantities and prices are decimal
 strings.
 
+Bracket orders as Alpaca takes them: `order_class: "bracket"` with `take_profit:
+{limit_price}` and `stop_loss: {stop_price}` (both; `"oto"` takes one), answered with
+the entry and its `legs` (`null` on a simple order), each leg an order of its own on the
+other side with its own id and client order id, `held` until the entry has filled in
+full, then `new` (a `new` trade update each). `trade` moves a symbol's price: an active
+leg whose price it crosses fills (the take-profit at its limit, the stop-loss at the
+price), and Alpaca cancels the other (a `canceled` update: one cancels other).
+Cancelling an entry cancels the legs it holds.
+
 The simulator runs in its own thread and loop (`payments.sandbox.serve`); a test fills
 orders with `fill` (pushed to every listening stream unless `push=False`), and can make
 the next order's answer go missing after the order is taken (`lose_next_answer`) or
-refuse the next order (`refuse_next`, Alpaca's 403 with its message)."""
+refuse the next order (`refuse_next`, Alpaca's 403 with its message). `cancel_requests`
+lists the ids each `DELETE /v2/orders/{id}` named."""
 
 from __future__ import annotations
 
@@ -59,6 +69,9 @@ class SimOrder:
     filled_qty: Decimal = Decimal(0)
     filled_value: Decimal = Decimal(0)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    order_class: str = ""
+    legs: list[SimOrder] = field(default_factory=list)
+    parent_id: str | None = None
 
     def wire(self) -> dict[str, Any]:
         avg = self.filled_value / self.filled_qty if self.filled_qty else None
@@ -75,7 +88,8 @@ class SimOrder:
             "notional": None,
             "filled_qty": _text(self.filled_qty),
             "filled_avg_price": None if avg is None else _text(avg.quantize(Decimal("1e-6"))),
-            "order_class": "",
+            "order_class": self.order_class,
+            "legs": [leg.wire() for leg in self.legs] if self.legs else None,
             "order_type": self.type,
             "type": self.type,
             "side": self.side,
@@ -85,6 +99,28 @@ class SimOrder:
             "status": self.status,
             "extended_hours": False,
         }
+
+
+def _class_refusal(order_class: str, take_profit: Any, stop_loss: Any) -> str | None:
+    """Why Alpaca would refuse an order of this class with these legs (None: it takes it)."""
+    legs = [leg for leg in (take_profit, stop_loss) if leg is not None]
+    if order_class == "bracket" and len(legs) != 2:
+        return "bracket orders must have both take_profit and stop_loss"
+    if order_class == "oto" and len(legs) != 1:
+        return "oto orders must have either take_profit or stop_loss"
+    if order_class in ("", "simple") and legs:
+        return "take_profit and stop_loss are only for bracket and oto orders"
+    if order_class not in ("", "simple", "bracket", "oto"):
+        return f"invalid order_class {order_class}"
+    if take_profit is not None and not isinstance(take_profit.get("limit_price"), str):
+        return "take_profit.limit_price is required"
+    if stop_loss is not None and not isinstance(stop_loss.get("stop_price"), str):
+        return "stop_loss.stop_price is required"
+    return None
+
+
+def _update(event: str, order: SimOrder) -> dict[str, Any]:
+    return {"event": event, "order": order.wire(), "timestamp": datetime.now(UTC).isoformat()}
 
 
 @dataclass
@@ -104,6 +140,7 @@ class AlpacaSimulator:
     lose_next_answer: bool = False
     # Refuse the next order as Alpaca does when the account cannot take it (403).
     refuse_next: str | None = None
+    cancel_requests: list[str] = field(default_factory=list)
     _listeners: list[_Listener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,6 +154,7 @@ class AlpacaSimulator:
             self.orders.clear()
             self.order_posts.clear()
             self.refused.clear()
+            self.cancel_requests.clear()
             self.lose_next_answer = False
             self.refuse_next = None
 
@@ -135,30 +173,71 @@ class AlpacaSimulator:
         return [o for o in self.orders.values() if o.key_id == account.key_id]
 
     def fill(self, order_id: str, qty: float, price: float, *, push: bool = True) -> None:
-        """Fill `qty` more of an order at `price`, and tell the account's streams."""
+        """Fill `qty` more of an order at `price`, and tell the account's streams; an
+        entry filled in full activates the legs it held."""
         with self._lock:
-            order = self.orders[order_id]
-            amount, at = Decimal(repr(qty)), Decimal(repr(price))
-            order.filled_qty += amount
-            order.filled_value += amount * at
-            full = order.filled_qty >= order.qty
-            order.status = "filled" if full else "partially_filled"
-            position = sum(
-                (o.filled_qty if o.side == "buy" else -o.filled_qty)
-                for o in self.orders.values()
-                if o.key_id == order.key_id and o.symbol == order.symbol
-            )
-            event = {
-                "event": "fill" if full else "partial_fill",
-                "execution_id": str(uuid.uuid4()),
-                "order": order.wire(),
-                "timestamp": datetime.now(UTC).isoformat(),
-                "price": _text(at),
-                "qty": _text(amount),
-                "position_qty": _text(Decimal(position)),
-            }
+            events = self._fill(self.orders[order_id], Decimal(repr(qty)), Decimal(repr(price)))
         if push:
-            self._push(order.key_id, event)
+            for key_id, event in events:
+                self._push(key_id, event)
+
+    def trade(self, symbol: str, price: float) -> None:
+        """The market trades `symbol` (Alpaca's symbol) at `price`: each active leg whose
+        price this crosses fills in full, and its sibling is cancelled."""
+        at = Decimal(repr(price))
+        events: list[tuple[str, dict[str, Any]]] = []
+        with self._lock:
+            for leg in [o for o in self.orders.values() if o.symbol == symbol]:
+                if leg.parent_id is None or leg.status not in ("new", "accepted"):
+                    continue
+                selling = leg.side == "sell"
+                if leg.type == "limit":
+                    limit = Decimal(leg.limit_price or "0")
+                    crossed, fill_at = (at >= limit if selling else at <= limit), limit
+                else:
+                    stop = Decimal(leg.stop_price or "0")
+                    crossed, fill_at = (at <= stop if selling else at >= stop), at
+                if not crossed:
+                    continue
+                events += self._fill(leg, leg.qty - leg.filled_qty, fill_at)
+                parent = self.orders[leg.parent_id]
+                for sibling in parent.legs:
+                    if sibling is not leg and sibling.status in ("held", "new", "accepted"):
+                        sibling.status = "canceled"
+                        events.append((sibling.key_id, _update("canceled", sibling)))
+        for key_id, event in events:
+            self._push(key_id, event)
+
+    def _fill(
+        self, order: SimOrder, amount: Decimal, at: Decimal
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Fill `amount` more of `order` at `at` (the caller holds the lock); → the
+        trade updates to push."""
+        order.filled_qty += amount
+        order.filled_value += amount * at
+        full = order.filled_qty >= order.qty
+        order.status = "filled" if full else "partially_filled"
+        position = sum(
+            (o.filled_qty if o.side == "buy" else -o.filled_qty)
+            for o in self.orders.values()
+            if o.key_id == order.key_id and o.symbol == order.symbol
+        )
+        event = {
+            "event": "fill" if full else "partial_fill",
+            "execution_id": str(uuid.uuid4()),
+            "order": order.wire(),
+            "timestamp": datetime.now(UTC).isoformat(),
+            "price": _text(at),
+            "qty": _text(amount),
+            "position_qty": _text(Decimal(position)),
+        }
+        events = [(order.key_id, event)]
+        if full:
+            for leg in order.legs:
+                if leg.status == "held":
+                    leg.status = "new"
+                    events.append((leg.key_id, _update("new", leg)))
+        return events
 
     def _push(self, key_id: str, event: dict[str, Any]) -> None:
         frame = json.dumps({"stream": "trade_updates", "data": event}).encode()
@@ -215,6 +294,11 @@ class AlpacaSimulator:
                     return Response(refusal, status_code=403)
                 if not isinstance(body.get("qty"), str) or body.get("side") not in ("buy", "sell"):
                     return Response({"code": 40010001, "message": "invalid order"}, 422)
+                order_class = body.get("order_class") or ""
+                take_profit, stop_loss = body.get("take_profit"), body.get("stop_loss")
+                refusal_text = _class_refusal(order_class, take_profit, stop_loss)
+                if refusal_text is not None:
+                    return Response({"code": 42210000, "message": refusal_text}, 422)
                 order = SimOrder(
                     id=str(uuid.uuid4()),
                     key_id=found.key_id,
@@ -226,7 +310,29 @@ class AlpacaSimulator:
                     qty=Decimal(body["qty"]),
                     limit_price=body.get("limit_price"),
                     stop_price=body.get("stop_price"),
+                    order_class=order_class,
                 )
+                exit_side = "sell" if order.side == "buy" else "buy"
+                for kind, price in (("limit", take_profit), ("stop", stop_loss)):
+                    if price is None:
+                        continue
+                    leg = SimOrder(
+                        id=str(uuid.uuid4()),
+                        key_id=found.key_id,
+                        client_order_id=str(uuid.uuid4()),
+                        symbol=order.symbol,
+                        side=exit_side,
+                        type=kind,
+                        time_in_force=order.time_in_force,
+                        qty=order.qty,
+                        limit_price=price.get("limit_price") if kind == "limit" else None,
+                        stop_price=price.get("stop_price") if kind == "stop" else None,
+                        status="held",
+                        order_class=order_class,
+                        parent_id=order.id,
+                    )
+                    order.legs.append(leg)
+                    sim.orders[leg.id] = leg
                 sim.orders[order.id] = order
                 if sim.lose_next_answer:
                     sim.lose_next_answer = False
@@ -260,15 +366,15 @@ class AlpacaSimulator:
             refusal = _owned(request, order)
             if refusal is not None or order is None:
                 return refusal or Response(None, status_code=404)
+            sim.cancel_requests.append(order_id)
             if order.status in ("filled", "canceled", "expired", "rejected"):
                 return Response({"code": 42210000, "message": "order is not cancelable"}, 422)
             order.status = "canceled"
-            event = {
-                "event": "canceled",
-                "order": order.wire(),
-                "timestamp": datetime.now(UTC).isoformat(),
-            }
-            sim._push(order.key_id, event)
+            sim._push(order.key_id, _update("canceled", order))
+            for leg in order.legs:  # the legs it held go with it
+                if leg.status == "held":
+                    leg.status = "canceled"
+                    sim._push(leg.key_id, _update("canceled", leg))
             return Response(None, status_code=204)
 
         @get("/v2/positions")

@@ -1,16 +1,23 @@
 """Brokers out: a mirrored signal routed to a mentee's own Alpaca account, against the
 local Alpaca simulator (its REST wire format, its 422 on a repeated client order id, its
-trade-updates WebSocket in binary frames). The order reaches Alpaca once even when the
-first answer is lost and the send is retried; its fills come back into the mirror
-portfolio once, whether the stream or a look-up brings them; KYC level 2, the paper risk
-limits and the platform setting all gate it; and the paper broker meets the same
-interface over the paper engine."""
+bracket orders and their legs, its trade-updates WebSocket in binary frames). The order
+reaches Alpaca once, under the symbol the instruments registry gives Alpaca, even when
+the first answer is lost and the send is retried; an instrument Alpaca has no symbol for
+is refused before sending; a signal's stop-loss and take-profit go as one bracket order
+whose legs' fills come back once each; its fills come back into the mirror portfolio
+once, whether the stream or a look-up brings them; a corrected or expired signal's copy
+is cancelled at the broker once; KYC level 2, the paper risk limits and the platform
+setting all gate it; and the paper broker meets the same interface over the paper
+engine."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +25,16 @@ import asyncpg
 import pytest
 
 from dracarys.identity import Role
+from dracarys.outbox import Event
 from dracarys.payments.sandbox import serve
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from dracarys.trading import follow_broker_fills
+from dracarys.trading import follow_broker_fills, mirror_signal, send_routed_order
 from dracarys.trading.brokers import service as broker_service
 from dracarys.trading.brokers import store as broker_store
 from dracarys.trading.brokers.broker import Broker, PaperBroker
 from dracarys.trading.brokers.models import BrokerOrderRequest, BrokerOrderState
+from dracarys.trading.instruments import store as instrument_store
 from tests.conftest import make_settings
 from tests.support import TestUser
 from tests.trading.alpaca_simulator import AlpacaSimulator, SimAccount
@@ -33,6 +42,8 @@ from tests.trading.conftest import API, Desk
 from workers.runtime import Worker
 
 BROKER = f"{API}/broker"
+# What Alpaca calls the test instrument XYZ, per the instruments registry.
+XYZ_AT_ALPACA = "XYZQ"
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 
@@ -101,6 +112,60 @@ async def mirroring_mentee(
     return mentee, book
 
 
+@pytest.fixture
+def xyz_at_alpaca() -> str | None:
+    """The Alpaca symbol the registry maps XYZ to (None: it maps none)."""
+    return XYZ_AT_ALPACA
+
+
+@dataclass
+class Routing:
+    """A mentor, and a KYC level 2 mentee mirroring them into `book` and routing the
+    copies to their linked, opted-in Alpaca `account`."""
+
+    mentor: TestUser
+    mentee: TestUser
+    book: dict[str, Any]
+    account: SimAccount
+
+
+@pytest.fixture
+async def routing(
+    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, xyz_at_alpaca: str | None
+) -> Routing:
+    await desk.tick()  # XYZ closes at 100
+    if xyz_at_alpaca is not None:
+        async with desk.platform.pool.acquire() as conn:
+            await instrument_store.set_broker_symbol(conn, "XYZ", "alpaca", xyz_at_alpaca)
+    mentor = await make_user(role=Role.MENTOR)
+    mentee, book = await mirroring_mentee(desk, make_user, mentor)
+    account = alpaca.open_account()
+    await link_and_opt_in(desk, mentee, account)
+    return Routing(mentor=mentor, mentee=mentee, book=book, account=account)
+
+
+async def with_worker(desk: Desk, check: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """Run the outbox consumers until `check` answers (→ its answer)."""
+    worker = Worker(desk.platform)
+    await worker.start()
+    try:
+        return await wait_until(check, what)
+    finally:
+        await worker.stop()
+
+
+async def following_fills(desk: Desk, alpaca: AlpacaSimulator) -> asyncio.Task[None]:
+    """Follow the fill streams (as every process does) once Alpaca has a listener."""
+    listener = asyncio.create_task(follow_broker_fills(desk.platform))
+    await wait_until(lambda: _true(alpaca.listening > 0), "the fill stream to listen")
+    return listener
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def link_and_opt_in(desk: Desk, mentee: TestUser, account: SimAccount) -> None:
     linked = await desk.client.put(
         f"{BROKER}/link",
@@ -132,99 +197,10 @@ async def mirrors(pool: asyncpg.Pool) -> list[asyncpg.Record]:
 
 
 async def routed_status(pool: asyncpg.Pool, status: str) -> list[asyncpg.Record]:
-    return await pool.fetch("SELECT * FROM broker_orders WHERE status = $1", status)
-
-
-async def test_a_mirrored_order_reaches_alpaca_once_and_its_fills_return_to_the_portfolio_once(
-    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
-) -> None:
-    await desk.tick()  # XYZ closes at 100
-    mentor = await make_user(role=Role.MENTOR)
-    mentee, book = await mirroring_mentee(desk, make_user, mentor)
-    account = alpaca.open_account()
-    await link_and_opt_in(desk, mentee, account)
-    # Alpaca takes the order but its answer is lost: the send fails and is retried.
-    alpaca.lose_next_answer = True
-    await publish(desk, mentor, stop_loss=95, take_profit=110)
-
-    worker = Worker(desk.platform)
-    await worker.start()
-    try:
-        [routed] = await wait_until(lambda: routed_status(pool, "sent"), "the routed order sent")
-    finally:
-        await worker.stop()
-    # Two sends reached Alpaca, one order exists: the retry found it by its client id.
-    assert len(alpaca.order_posts) == 2
-    [placed] = alpaca.orders_of(account)
-    order_id = routed["order_id"]
-    assert placed.client_order_id == f"dracarys-{order_id}" == routed["client_order_id"]
-    assert routed["broker_order_id"] == placed.id
-    assert (placed.symbol, placed.side, placed.type, str(placed.qty)) == (
-        "XYZ",
-        "buy",
-        "market",
-        "100",
+    """Routed orders in `status`, entries first."""
+    return await pool.fetch(
+        "SELECT * FROM broker_orders WHERE status = $1 ORDER BY role <> 'entry', role", status
     )
-    assert alpaca.order_posts[0] == alpaca.order_posts[1]
-    paper = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", order_id)
-    assert paper["status"] == "routed"
-    assert str(paper["portfolio_id"]) == book["id"]
-    # The copy carries the entry only; the paper engine leaves it to the broker.
-    legs = await pool.fetchval("SELECT count(*) FROM paper_orders WHERE parent_id = $1", order_id)
-    assert legs == 0
-    await desk.tick()
-    assert (
-        await pool.fetchval("SELECT count(*) FROM paper_fills WHERE order_id = $1", order_id) == 0
-    )
-
-    listener = asyncio.create_task(follow_broker_fills(desk.platform))
-    try:
-        await wait_until(lambda: _true(alpaca.listening > 0), "the fill stream to listen")
-        alpaca.fill(placed.id, 40, 100.5)
-        alpaca.fill(placed.id, 60, 101.0)
-        await wait_until(lambda: routed_status(pool, "filled"), "the fills to come back")
-    finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-
-    fills = await pool.fetch(
-        "SELECT qty, price, feed FROM paper_fills WHERE order_id = $1 ORDER BY bar_seq", order_id
-    )
-    assert [(float(f["qty"]), float(f["price"]), f["feed"]) for f in fills] == [
-        (40.0, 100.5, "broker:alpaca"),
-        (60.0, 101.0, "broker:alpaca"),
-    ]
-    paper = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", order_id)
-    assert (paper["status"], float(paper["filled_qty"]), float(paper["avg_fill_price"])) == (
-        "filled",
-        100.0,
-        100.8,
-    )
-    position = await pool.fetchrow(
-        "SELECT qty, avg_price FROM paper_positions WHERE portfolio_id = $1", uuid.UUID(book["id"])
-    )
-    assert (float(position["qty"]), float(position["avg_price"])) == (100.0, 100.8)
-    cash = await pool.fetchval(
-        "SELECT cash_minor FROM paper_portfolios WHERE id = $1", uuid.UUID(book["id"])
-    )
-    assert cash == 10_000_000 - (4_020_00 + 6_060_00)
-
-    # Told again (the stream repeating itself, a look-up after it): nothing more is booked.
-    link = await _link(pool, mentee.id)
-    assert await broker_service.reconcile_open_orders(desk.platform, link) == 0
-    again = await _state_at_alpaca(desk.platform, link, placed.id)
-    assert await broker_service.apply_order_state(desk.platform, again, mentee.id) == []
-    assert (
-        await pool.fetchval("SELECT count(*) FROM paper_fills WHERE order_id = $1", order_id) == 2
-    )
-
-    listed = await desk.client.get(f"{BROKER}/orders", headers=mentee.headers)
-    [shown] = listed.json()
-    assert (shown["status"], shown["filled_qty"], shown["avg_fill_price"]) == ("filled", 100, 100.8)
-    held = await desk.client.get(f"{BROKER}/positions", headers=mentee.headers)
-    assert held.json() == [
-        {"symbol": "XYZ", "qty": 100.0, "avg_entry_price": 100.8, "market_value": 10080.0}
-    ]
 
 
 async def _true(value: bool) -> bool:
@@ -242,29 +218,197 @@ async def _state_at_alpaca(platform: Platform, link: Any, order_id: str) -> Brok
     return await broker_service.broker_for(platform.settings, link).order(order_id)
 
 
-async def test_a_fill_missed_by_the_stream_is_found_by_asking_and_booked_once_in_a_race(
-    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+async def routed_rows(pool: asyncpg.Pool) -> dict[str, asyncpg.Record]:
+    """The routed orders by role (entry, stop_loss, take_profit)."""
+    return {r["role"]: r for r in await pool.fetch("SELECT * FROM broker_orders")}
+
+
+async def paper_order(pool: asyncpg.Pool, order_id: uuid.UUID) -> asyncpg.Record:
+    row = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", order_id)
+    assert row is not None
+    return row
+
+
+async def test_a_mirrored_order_reaches_alpaca_once_and_its_fills_return_to_the_portfolio_once(
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
 ) -> None:
+    # Alpaca takes the order but its answer is lost: the send fails and is retried.
+    alpaca.lose_next_answer = True
+    await publish(desk, routing.mentor)
+    [routed] = await with_worker(desk, lambda: routed_status(pool, "sent"), "the order sent")
+    # Two sends reached Alpaca, one order exists: the retry found it by its client id.
+    assert len(alpaca.order_posts) == 2
+    [placed] = alpaca.orders_of(routing.account)
+    order_id = routed["order_id"]
+    assert placed.client_order_id == f"dracarys-{order_id}" == routed["client_order_id"]
+    assert routed["broker_order_id"] == placed.id
+    # It went under the symbol the registry gives Alpaca for XYZ.
+    assert (placed.symbol, placed.side, placed.type, str(placed.qty)) == (
+        XYZ_AT_ALPACA,
+        "buy",
+        "market",
+        "100",
+    )
+    assert (routed["symbol"], routed["broker_symbol"]) == ("XYZ", XYZ_AT_ALPACA)
+    assert alpaca.order_posts[0] == alpaca.order_posts[1]
+    assert "order_class" not in alpaca.order_posts[0]  # no stop-loss, no take-profit
+    paper = await paper_order(pool, order_id)
+    assert paper["status"] == "routed"
+    assert str(paper["portfolio_id"]) == routing.book["id"]
+    # The paper engine leaves the copy to the broker.
     await desk.tick()
-    mentor = await make_user(role=Role.MENTOR)
-    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
-    account = alpaca.open_account()
-    await link_and_opt_in(desk, mentee, account)
-    await publish(desk, mentor)
-    worker = Worker(desk.platform)
-    await worker.start()
+    assert (
+        await pool.fetchval("SELECT count(*) FROM paper_fills WHERE order_id = $1", order_id) == 0
+    )
+
+    listener = await following_fills(desk, alpaca)
     try:
-        [routed] = await wait_until(lambda: routed_status(pool, "sent"), "the routed order sent")
+        alpaca.fill(placed.id, 40, 100.5)
+        alpaca.fill(placed.id, 60, 101.0)
+        await wait_until(lambda: routed_status(pool, "filled"), "the fills to come back")
     finally:
-        await worker.stop()
-    [placed] = alpaca.orders_of(account)
+        await stop(listener)
+
+    fills = await pool.fetch(
+        "SELECT qty, price, feed FROM paper_fills WHERE order_id = $1 ORDER BY bar_seq", order_id
+    )
+    assert [(float(f["qty"]), float(f["price"]), f["feed"]) for f in fills] == [
+        (40.0, 100.5, "broker:alpaca"),
+        (60.0, 101.0, "broker:alpaca"),
+    ]
+    paper = await paper_order(pool, order_id)
+    assert (paper["status"], float(paper["filled_qty"]), float(paper["avg_fill_price"])) == (
+        "filled",
+        100.0,
+        100.8,
+    )
+    book_id = uuid.UUID(routing.book["id"])
+    position = await pool.fetchrow(
+        "SELECT qty, avg_price FROM paper_positions WHERE portfolio_id = $1", book_id
+    )
+    assert (float(position["qty"]), float(position["avg_price"])) == (100.0, 100.8)
+    cash = await pool.fetchval("SELECT cash_minor FROM paper_portfolios WHERE id = $1", book_id)
+    assert cash == 10_000_000 - (4_020_00 + 6_060_00)
+
+    # Told again (the stream repeating itself, a look-up after it): nothing more is booked.
+    link = await _link(pool, routing.mentee.id)
+    assert await broker_service.reconcile_open_orders(desk.platform, link) == 0
+    again = await _state_at_alpaca(desk.platform, link, placed.id)
+    assert await broker_service.apply_order_state(desk.platform, again, routing.mentee.id) == []
+    assert (
+        await pool.fetchval("SELECT count(*) FROM paper_fills WHERE order_id = $1", order_id) == 2
+    )
+
+    listed = await desk.client.get(f"{BROKER}/orders", headers=routing.mentee.headers)
+    [shown] = listed.json()
+    assert (shown["status"], shown["filled_qty"], shown["avg_fill_price"]) == ("filled", 100, 100.8)
+    held = await desk.client.get(f"{BROKER}/positions", headers=routing.mentee.headers)
+    assert held.json() == [
+        {"symbol": XYZ_AT_ALPACA, "qty": 100.0, "avg_entry_price": 100.8, "market_value": 10080.0}
+    ]
+
+
+async def test_a_signal_with_stop_loss_and_take_profit_goes_as_one_bracket_whose_legs_fill_once(
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    await publish(desk, routing.mentor, stop_loss=95, take_profit=110)
+    await with_worker(desk, lambda: routed_status(pool, "sent"), "the bracket sent")
+    [posted] = alpaca.order_posts
+    assert (posted["order_class"], posted["take_profit"], posted["stop_loss"]) == (
+        "bracket",
+        {"limit_price": "110"},
+        {"stop_price": "95"},
+    )
+    [entry] = [o for o in alpaca.orders_of(routing.account) if o.parent_id is None]
+    legs = {leg.type: leg for leg in entry.legs}
+    assert {t: (leg.side, leg.status, str(leg.qty)) for t, leg in legs.items()} == {
+        "limit": ("sell", "held", "100"),
+        "stop": ("sell", "held", "100"),
+    }
+    # Each leg the broker named is a routed order of its own, under the broker's ids.
+    rows = await routed_rows(pool)
+    assert set(rows) == {"entry", "stop_loss", "take_profit"}
+    for role, leg in (("take_profit", legs["limit"]), ("stop_loss", legs["stop"])):
+        assert rows[role]["parent_order_id"] == rows["entry"]["order_id"]
+        assert (rows[role]["broker_order_id"], rows[role]["client_order_id"]) == (
+            leg.id,
+            leg.client_order_id,
+        )
+        paper_leg = await paper_order(pool, rows[role]["order_id"])
+        assert (paper_leg["parent_id"], paper_leg["status"]) == (
+            rows["entry"]["order_id"],
+            "routed",
+        )
+    await desk.tick()  # the paper engine leaves the legs to the broker too
+    mine = "SELECT count(*) FROM paper_fills WHERE portfolio_id = $1"
+    book_id = uuid.UUID(routing.book["id"])
+    assert await pool.fetchval(mine, book_id) == 0
+
+    listener = await following_fills(desk, alpaca)
+    try:
+        alpaca.fill(entry.id, 100, 100.0)
+        await wait_until(lambda: routed_status(pool, "filled"), "the entry's fill")
+        assert legs["limit"].status == legs["stop"].status == "new"
+        alpaca.trade(XYZ_AT_ALPACA, 111.0)  # through the take-profit: the stop is cancelled
+        await wait_until(lambda: routed_status(pool, "cancelled"), "the stop-loss cancelled")
+        await wait_until(lambda: _count_filled(pool, 2), "the take-profit's fill")
+    finally:
+        await stop(listener)
+    assert (legs["limit"].status, legs["stop"].status) == ("filled", "canceled")
+
+    rows = await routed_rows(pool)
+    assert {role: r["status"] for role, r in rows.items()} == {
+        "entry": "filled",
+        "take_profit": "filled",
+        "stop_loss": "cancelled",
+    }
+    fills = await pool.fetch(
+        """SELECT o.role, f.side, f.qty, f.price FROM paper_fills f
+           JOIN paper_orders o ON o.id = f.order_id WHERE f.portfolio_id = $1
+           ORDER BY f.bar_seq, o.role""",
+        book_id,
+    )
+    assert [(f["role"], f["side"], float(f["qty"]), float(f["price"])) for f in fills] == [
+        ("entry", "buy", 100.0, 100.0),
+        ("take_profit", "sell", 100.0, 110.0),
+    ]
+    stop_leg = await paper_order(pool, rows["stop_loss"]["order_id"])
+    assert stop_leg["status"] == "cancelled"
+    position = await pool.fetchval(
+        "SELECT qty FROM paper_positions WHERE portfolio_id = $1", book_id
+    )
+    assert float(position) == 0.0
+
+    # Told again, by a look-up of the entry (which names its legs) and of each leg: no
+    # fill is booked twice.
+    link = await _link(pool, routing.mentee.id)
+    for order_id in (entry.id, legs["limit"].id, legs["stop"].id):
+        state = await _state_at_alpaca(desk.platform, link, order_id)
+        assert await broker_service.apply_order_state(desk.platform, state, routing.mentee.id) == []
+    assert await broker_service.reconcile_open_orders(desk.platform, link) == 0
+    assert await pool.fetchval(mine, book_id) == 2
+
+
+async def _count_filled(pool: asyncpg.Pool, count: int) -> bool:
+    return len(await routed_status(pool, "filled")) == count
+
+
+async def test_a_fill_missed_by_the_stream_is_found_by_asking_and_booked_once_in_a_race(
+    desk: Desk, routing: Routing, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    await publish(desk, routing.mentor)
+    [routed] = await with_worker(desk, lambda: routed_status(pool, "sent"), "the order sent")
+    [placed] = alpaca.orders_of(routing.account)
     alpaca.fill(placed.id, 100, 99.5, push=False)  # the stream was down
-    link = await _link(pool, mentee.id)
+    link = await _link(pool, routing.mentee.id)
     late = await _state_at_alpaca(desk.platform, link, placed.id)
     # The look-up and ten late copies of the stream's message, all at once: one fill.
     looked_up, *copies = await asyncio.gather(
         broker_service.reconcile_open_orders(desk.platform, link),
-        *[broker_service.apply_order_state(desk.platform, late, mentee.id) for _ in range(10)],
+        *[
+            broker_service.apply_order_state(desk.platform, late, routing.mentee.id)
+            for _ in range(10)
+        ],
     )
     assert looked_up + sum(len(c) for c in copies) == 1
     fills = await pool.fetch("SELECT qty FROM paper_fills WHERE order_id = $1", routed["order_id"])
@@ -272,6 +416,115 @@ async def test_a_fill_missed_by_the_stream_is_found_by_asking_and_booked_once_in
     # Another member's stream cannot book this member's order.
     other = await make_user(kyc_level=2)
     assert await broker_service.apply_order_state(desk.platform, late, other.id) == []
+
+
+@pytest.mark.parametrize("xyz_at_alpaca", [None])
+async def test_an_instrument_alpaca_has_no_symbol_for_is_refused_before_sending(
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    await publish(desk, routing.mentor, stop_loss=95, take_profit=110)
+    [mirror] = await with_worker(desk, lambda: mirrors(pool), "the mirror")
+    [routed] = await pool.fetch("SELECT * FROM broker_orders")
+    assert (routed["order_id"], routed["status"], routed["broker_symbol"]) == (
+        mirror["order_id"],
+        "rejected",
+        None,
+    )
+    reason = (
+        "not sent: XYZ has no Alpaca symbol in the instruments registry, so Alpaca would refuse it"
+    )
+    assert routed["status_reason"] == reason
+    orders = await pool.fetch(
+        """SELECT role, status, status_reason FROM paper_orders WHERE portfolio_id = $1
+           ORDER BY role""",
+        uuid.UUID(routing.book["id"]),
+    )
+    assert [(o["role"], o["status"], o["status_reason"]) for o in orders] == [
+        ("entry", "rejected", reason),
+        ("stop_loss", "rejected", reason),
+        ("take_profit", "rejected", reason),
+    ]
+    assert alpaca.order_posts == []
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic = 'trading.broker_order_routed'"
+        )
+        == 0
+    )
+    listed = await desk.client.get(f"{BROKER}/orders", headers=routing.mentee.headers)
+    [shown] = listed.json()
+    assert (shown["symbol"], shown["status"], shown["status_reason"]) == ("XYZ", "rejected", reason)
+
+
+async def test_a_copy_of_an_expired_signal_is_cancelled_at_the_broker_once(
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    expiry = desk.clock.now() + timedelta(hours=1)
+    await publish(
+        desk,
+        routing.mentor,
+        order_type="limit",
+        entry_price=95,
+        stop_loss=90,
+        take_profit=110,
+        expires_at=expiry.isoformat(),
+    )
+    await with_worker(desk, lambda: routed_status(pool, "sent"), "the order sent")
+    [entry] = [o for o in alpaca.orders_of(routing.account) if o.parent_id is None]
+    await desk.tick()  # not expired yet: nothing is asked
+    desk.clock.advance(timedelta(hours=2))
+    # The expiry runs with every tick, and in every process: it asks once.
+    await desk.tick()
+    await desk.tick()
+    cancels = "SELECT count(*) FROM outbox WHERE topic = 'trading.broker_cancel_requested'"
+    assert await pool.fetchval(cancels) == 1
+    [ended, *legs] = await with_worker(desk, lambda: routed_status(pool, "cancelled"), "the cancel")
+    await desk.tick()
+    assert await pool.fetchval(cancels) == 1
+    assert alpaca.cancel_requests == [entry.id]
+    assert entry.status == "canceled"
+    assert [leg.status for leg in entry.legs] == ["canceled", "canceled"]
+    assert ended["role"] == "entry"
+    assert sorted(leg["role"] for leg in legs) == ["stop_loss", "take_profit"]
+    assert ended["status_reason"] == "signal expired: cancelled at the broker (canceled)"
+    orders = await pool.fetch(
+        "SELECT role, status FROM paper_orders WHERE portfolio_id = $1 ORDER BY role",
+        uuid.UUID(routing.book["id"]),
+    )
+    assert [(o["role"], o["status"]) for o in orders] == [
+        ("entry", "cancelled"),
+        ("stop_loss", "cancelled"),
+        ("take_profit", "cancelled"),
+    ]
+
+
+async def test_a_copy_not_sent_when_its_signal_expires_ends_expired_and_is_never_sent(
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+) -> None:
+    expiry = desk.clock.now() + timedelta(hours=1)
+    await publish(
+        desk, routing.mentor, order_type="limit", entry_price=95, expires_at=expiry.isoformat()
+    )
+    # Mirrored (the copy recorded for sending), but the send has not run yet.
+    async with desk.platform.pool.acquire() as conn, conn.transaction():
+        [signal_id] = [r["id"] for r in await conn.fetch("SELECT id FROM signals")]
+        await mirror_signal(conn, desk.platform, signal_id)
+    [pending] = await routed_status(pool, "pending")
+    desk.clock.advance(timedelta(hours=2))
+    await desk.tick()
+    await desk.tick()
+    [ended] = await routed_status(pool, "expired")
+    assert ended["order_id"] == pending["order_id"]
+    paper = await paper_order(pool, pending["order_id"])
+    assert (paper["status"], paper["status_reason"]) == ("expired", "signal expired")
+    # The send comes after: it finds the copy ended and sends nothing.
+    [row] = await pool.fetch("SELECT * FROM outbox WHERE topic = 'trading.broker_order_routed'")
+    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    event = Event(id=row["id"], topic=row["topic"], payload=payload, created_at=row["created_at"])
+    async with desk.platform.pool.acquire() as conn, conn.transaction():
+        await send_routed_order(conn, desk.platform, event)
+    assert alpaca.order_posts == []
+    assert (await paper_order(pool, pending["order_id"]))["status"] == "expired"
 
 
 async def test_below_kyc_level_2_nothing_is_linked_or_routed(
@@ -420,75 +673,62 @@ async def test_the_paper_broker_meets_the_broker_interface_over_the_paper_engine
 
 
 async def test_a_routed_order_cancelled_at_the_broker_ends_cancelled_on_paper(
-    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
 ) -> None:
-    await desk.tick()
-    mentor = await make_user(role=Role.MENTOR)
-    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
-    await link_and_opt_in(desk, mentee, alpaca.open_account())
-    await publish(desk, mentor, order_type="limit", entry_price=95)
-    worker = Worker(desk.platform)
-    await worker.start()
-    try:
-        [routed] = await wait_until(lambda: routed_status(pool, "sent"), "the routed order sent")
-    finally:
-        await worker.stop()
+    await publish(desk, routing.mentor, order_type="limit", entry_price=95)
+    [routed] = await with_worker(desk, lambda: routed_status(pool, "sent"), "the order sent")
     [placed] = alpaca.orders.values()
     assert (placed.type, placed.limit_price) == ("limit", "95")
-    response = await desk.client.post(
-        f"{BROKER}/orders/{routed['order_id']}/cancel", headers=mentee.headers
-    )
+    cancel = f"{BROKER}/orders/{routed['order_id']}/cancel"
+    response = await desk.client.post(cancel, headers=routing.mentee.headers)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
     assert placed.status == "canceled"
-    paper = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", routed["order_id"])
+    paper = await paper_order(pool, routed["order_id"])
     assert (paper["status"], float(paper["filled_qty"])) == ("cancelled", 0.0)
-    again = await desk.client.post(
-        f"{BROKER}/orders/{routed['order_id']}/cancel", headers=mentee.headers
-    )
+    again = await desk.client.post(cancel, headers=routing.mentee.headers)
     assert again.status_code == 409
 
 
 async def test_an_order_alpaca_refuses_ends_rejected_with_its_reason_and_is_not_sent_again(
-    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
 ) -> None:
-    await desk.tick()
-    mentor = await make_user(role=Role.MENTOR)
-    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
-    await link_and_opt_in(desk, mentee, alpaca.open_account())
     alpaca.refuse_next = "insufficient buying power"
-    await publish(desk, mentor)
-    worker = Worker(desk.platform)
-    await worker.start()
-    try:
-        [routed] = await wait_until(lambda: routed_status(pool, "rejected"), "the refusal")
-    finally:
-        await worker.stop()
+    await publish(desk, routing.mentor)
+    [routed] = await with_worker(desk, lambda: routed_status(pool, "rejected"), "the refusal")
     assert routed["status_reason"] == "Alpaca refused: insufficient buying power"
-    paper = await pool.fetchrow("SELECT * FROM paper_orders WHERE id = $1", routed["order_id"])
+    paper = await paper_order(pool, routed["order_id"])
     assert (paper["status"], paper["status_reason"]) == ("rejected", routed["status_reason"])
     assert len(alpaca.order_posts) == 1
     assert alpaca.orders == {}
 
 
-async def test_a_corrected_signal_withdraws_its_unfilled_copy_from_the_broker(
-    desk: Desk, make_user: MakeUser, alpaca: AlpacaSimulator, pool: asyncpg.Pool
+async def test_a_corrected_signal_withdraws_its_unfilled_copy_from_the_broker_once(
+    desk: Desk, routing: Routing, alpaca: AlpacaSimulator, pool: asyncpg.Pool
 ) -> None:
-    await desk.tick()
-    mentor = await make_user(role=Role.MENTOR)
-    mentee, _ = await mirroring_mentee(desk, make_user, mentor)
-    await link_and_opt_in(desk, mentee, alpaca.open_account())
-    original = await publish(desk, mentor, order_type="limit", entry_price=95)
+    expiry = desk.clock.now() + timedelta(hours=1)
+    original = await publish(
+        desk, routing.mentor, order_type="limit", entry_price=95, expires_at=expiry.isoformat()
+    )
     worker = Worker(desk.platform)
     await worker.start()
     try:
         [routed] = await wait_until(lambda: routed_status(pool, "sent"), "the routed order sent")
-        await publish(desk, mentor, order_type="limit", entry_price=94, corrects_id=original["id"])
+        await publish(
+            desk, routing.mentor, order_type="limit", entry_price=94, corrects_id=original["id"]
+        )
         [ended] = await wait_until(lambda: routed_status(pool, "cancelled"), "the withdrawal")
     finally:
         await worker.stop()
     assert ended["order_id"] == routed["order_id"]
+    assert ended["status_reason"] == "signal corrected: cancelled at the broker (canceled)"
     [placed] = [o for o in alpaca.orders.values() if o.limit_price == "95"]
     assert placed.status == "canceled"
-    paper = await pool.fetchrow("SELECT status FROM paper_orders WHERE id = $1", routed["order_id"])
+    paper = await paper_order(pool, routed["order_id"])
     assert paper["status"] == "cancelled"
+    # The corrected signal then expires: its copy was withdrawn already, nothing more.
+    desk.clock.advance(timedelta(hours=2))
+    await desk.tick()
+    assert alpaca.cancel_requests == [placed.id]
+    cancels = "SELECT count(*) FROM outbox WHERE topic = 'trading.broker_cancel_requested'"
+    assert await pool.fetchval(cancels) == 1

@@ -1,19 +1,23 @@
 """A verified mentee links an Alpaca account on the broker page (wrong keys refused beside
-the key field), opts in, and watches a mirrored signal go to the local Alpaca simulator
-and its fill come back, with the position Alpaca holds."""
+the key field), opts in, sees a signal on an instrument Alpaca has no symbol for refused
+with the reason, then watches a mirrored signal go to the local Alpaca simulator under
+Alpaca's symbol and its fill come back, with the position Alpaca holds."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from playwright.async_api import expect
 
 from dracarys.app import create_app
 from dracarys.payments.sandbox import serve
+from dracarys.trading.instruments import store as instrument_store
 from tests.conftest import make_settings
 from tests.messaging.simulators import SmtpSimulator
 from tests.support import served_in_thread
@@ -97,6 +101,32 @@ async def mirror_mentor(server: LiveServer, mentee: Account, mentor: Account) ->
         assert sub.status_code == 201, sub.text
 
 
+@dataclass
+class Mirroring:
+    """A mentor, and a mentee verified to KYC level 2 who mirrors them."""
+
+    mentor: Account
+    mentee: Account
+
+
+@pytest.fixture
+async def mirroring(broker_server: LiveServer) -> Mirroring:
+    mentor = await register(broker_server, name="Mira Mentor", role="mentor")
+    mentee = await register(broker_server, name="Bo Broker", kyc_level=2)
+    await mirror_mentor(broker_server, mentee, mentor)
+    return Mirroring(mentor=mentor, mentee=mentee)
+
+
+@pytest.fixture
+async def registry(broker_server: LiveServer) -> AsyncIterator[asyncpg.Connection]:
+    """The server's database, to map symbols in the instruments registry as an admin."""
+    conn = await asyncpg.connect(broker_server.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 async def broadcast(server: LiveServer, mentor: Account) -> None:
     """A buy signal on DEMO, once the replay feed has priced it."""
     headers = await headers_of(server, mentor)
@@ -111,15 +141,16 @@ async def broadcast(server: LiveServer, mentor: Account) -> None:
 
 
 async def test_a_mentee_links_alpaca_opts_in_and_sees_a_mirrored_order_fill(
-    context: Any, broker_server: LiveServer, alpaca: AlpacaSimulator
+    context: Any,
+    broker_server: LiveServer,
+    alpaca: AlpacaSimulator,
+    mirroring: Mirroring,
+    registry: asyncpg.Connection,
 ) -> None:
-    mentor = await register(broker_server, name="Mira Mentor", role="mentor")
-    mentee = await register(broker_server, name="Bo Broker", kyc_level=2)
-    await mirror_mentor(broker_server, mentee, mentor)
     account = alpaca.open_account()
 
     page = await context.new_page()
-    await sign_in(page, broker_server, mentee, "/broker")
+    await sign_in(page, broker_server, mirroring.mentee, "/broker")
     await page.wait_for_selector("body[data-ready]")
     await expect(page.locator("#broker-state")).to_contain_text("No account linked")
 
@@ -143,20 +174,29 @@ async def test_a_mentee_links_alpaca_opts_in_and_sees_a_mirrored_order_fill(
     await expect(page.locator("#broker-state")).to_contain_text("go to this account")
     await assert_accessible(page, "broker page, linked and opted in")
 
-    await broadcast(broker_server, mentor)
+    # DEMO is synthetic: the registry gives it no Alpaca symbol, so its copy is refused
+    # before anything is sent, and the page says why.
+    await broadcast(broker_server, mirroring.mentor)
+    refused = page.locator("#routed-rows tr[data-status='rejected']")
+    await expect(refused).to_have_count(1, timeout=15_000)
+    await expect(refused).to_contain_text("DEMO has no Alpaca symbol in the instruments registry")
+    assert alpaca.order_posts == []
+
+    await instrument_store.set_broker_symbol(registry, "DEMO", "alpaca", "DEMOQ")
+    await broadcast(broker_server, mirroring.mentor)
     # The page reads the routed orders again by itself while opted in.
-    row = page.locator("#routed-rows tr[data-order-id]")
+    row = page.locator("#routed-rows tr[data-order-id]:not([data-status='rejected'])")
     await expect(row).to_have_count(1, timeout=15_000)
     await expect(row).to_have_attribute("data-status", "sent", timeout=15_000)
     [placed] = alpaca.orders_of(account)
-    assert placed.symbol == "DEMO"
+    assert placed.symbol == "DEMOQ"
     await expect(row.locator("td").nth(1)).to_contain_text("buy")
-    await expect(row.locator("td").nth(1)).to_contain_text("DEMO")
+    await expect(row.locator("td").nth(1)).to_contain_text("DEMO (DEMOQ at the broker)")
 
     alpaca.fill(placed.id, float(placed.qty), 101.25)
     await expect(row).to_have_attribute("data-status", "filled", timeout=15_000)
     await expect(row).to_contain_text("101.25")
     await page.get_by_role("button", name="Refresh positions").click()
-    await expect(page.locator("#position-rows")).to_contain_text("DEMO")
+    await expect(page.locator("#position-rows")).to_contain_text("DEMOQ")
     await screenshot(page, "broker-order-filled")
     assert len(alpaca.order_posts) == 1

@@ -311,9 +311,10 @@ async def place_order(
     """Validate, risk-check (unless placing on a mentor's signal book, whose size the
     signal's hint sets) and record an order (with its bracket legs) in `conn`'s
     transaction; the engine picks it up on its next tick. A `routed` order goes to the
-    member's own broker instead (`trading.brokers`): the same checks, no bracket legs,
-    and the engine leaves it alone. The caller holds the portfolio's row lock, which
-    serialises orders of one account."""
+    member's own broker instead (`trading.brokers`): the same checks, and the engine
+    leaves it and its legs alone (they are `routed` too, for the whole quantity: the
+    broker holds them until the entry fills). The caller holds the portfolio's row lock,
+    which serialises orders of one account."""
     now = platform.clock.now()
     if body.client_order_id is not None:
         existing = await store.order_by_client_id(conn, portfolio.id, body.client_order_id)
@@ -336,8 +337,6 @@ async def place_order(
     reference = body.limit_price or body.stop_price or (last.price if last else None)
     if reference is None:
         raise Conflict(f"{body.symbol} has no price yet; wait for its market feed to start")
-    if body.bracket is not None and routed:
-        raise InvalidInput("an order routed to a broker carries no bracket legs", field="bracket")
     if body.bracket is not None:
         _check_bracket(body.side, reference, body.bracket, instrument.tick_size)
     signed = body.qty if body.side is Side.BUY else -body.qty
@@ -381,6 +380,11 @@ async def place_order(
         exit_side = "sell" if body.side is Side.BUY else "buy"
         # The legs protect the position for as long as it exists: good till cancelled.
         common = {**common, "tif": "gtc", "day_ends_at": None, "expires_at": None}
+        leg_state: dict[str, Any] = (
+            {"status": ROUTED, "qty": body.qty}
+            if routed
+            else {"status": "waiting_parent", "qty": 0.0}
+        )
         if body.bracket.stop_loss is not None:
             legs.append(
                 await store.insert_order(
@@ -389,9 +393,8 @@ async def place_order(
                     side=exit_side,
                     kind="stop",
                     role="stop_loss",
-                    qty=0.0,
                     stop_price=body.bracket.stop_loss,
-                    status="waiting_parent",
+                    **leg_state,
                     parent_id=order.id,
                     **common,
                 )
@@ -404,9 +407,8 @@ async def place_order(
                     side=exit_side,
                     kind="limit",
                     role="take_profit",
-                    qty=0.0,
                     limit_price=body.bracket.take_profit,
-                    status="waiting_parent",
+                    **leg_state,
                     parent_id=order.id,
                     **common,
                 )

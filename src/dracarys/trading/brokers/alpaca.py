@@ -7,6 +7,12 @@ positions (`GET /v2/positions`), every request signed with the `APCA-API-KEY-ID`
 per order event. Alpaca sends quantities and prices as decimal strings, and the paper
 endpoint sends the stream in binary frames.
 
+An entry with a take-profit and a stop-loss goes as one bracket order (`order_class:
+"bracket"`, `take_profit.limit_price`, `stop_loss.stop_price`); with only one of them, as
+`"oto"`. Alpaca answers with the entry and its `legs`, each an order with its own id and
+client order id, held until the entry fills; when one leg fills Alpaca cancels the other,
+and each leg's fill and cancellation come on `trade_updates` like any order's.
+
 A second order under a client order id Alpaca has seen is refused (422, "client_order_id
 must be unique"): `place` then answers the order already there, so sending again after a
 crash places nothing twice."""
@@ -45,6 +51,9 @@ class AlpacaOrder(msgspec.Struct, kw_only=True):
     notional: str | None = None
     filled_qty: str = "0"
     filled_avg_price: str | None = None
+    type: str = ""
+    order_class: str = ""
+    legs: list[AlpacaOrder] | None = None
 
 
 class AlpacaPosition(msgspec.Struct, kw_only=True):
@@ -81,6 +90,8 @@ def _state(order: AlpacaOrder) -> BrokerOrderState:
         status=order.status,
         filled_qty=float(order.filled_qty or 0),
         filled_avg_price=float(order.filled_avg_price) if order.filled_avg_price else None,
+        order_type=order.type,
+        legs=tuple(_state(leg) for leg in order.legs or ()),
     )
 
 
@@ -161,6 +172,14 @@ class AlpacaBroker:
             body["limit_price"] = decimal_text(order.limit_price)
         if order.stop_price is not None:
             body["stop_price"] = decimal_text(order.stop_price)
+        if order.take_profit is not None:
+            body["take_profit"] = {"limit_price": decimal_text(order.take_profit)}
+        if order.stop_loss is not None:
+            body["stop_loss"] = {"stop_price": decimal_text(order.stop_loss)}
+        if order.take_profit is not None and order.stop_loss is not None:
+            body["order_class"] = "bracket"
+        elif order.take_profit is not None or order.stop_loss is not None:
+            body["order_class"] = "oto"
         response = await self._call("POST", "/v2/orders", body=body)
         if response.status_code == 200:
             return _state(msgspec.json.decode(response.content, type=AlpacaOrder))
@@ -170,14 +189,18 @@ class AlpacaBroker:
 
     async def order_by_client_id(self, client_order_id: str) -> BrokerOrderState:
         response = await self._call(
-            "GET", "/v2/orders:by_client_order_id", params={"client_order_id": client_order_id}
+            "GET",
+            "/v2/orders:by_client_order_id",
+            params={"client_order_id": client_order_id, "nested": "true"},
         )
         if response.status_code != 200:
             raise self._refused(response)
         return _state(msgspec.json.decode(response.content, type=AlpacaOrder))
 
     async def order(self, broker_order_id: str) -> BrokerOrderState:
-        response = await self._call("GET", f"/v2/orders/{broker_order_id}")
+        response = await self._call(
+            "GET", f"/v2/orders/{broker_order_id}", params={"nested": "true"}
+        )
         if response.status_code != 200:
             raise self._refused(response)
         return _state(msgspec.json.decode(response.content, type=AlpacaOrder))

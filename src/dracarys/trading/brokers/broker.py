@@ -23,6 +23,7 @@ from dracarys.trading.brokers.models import (
 )
 from dracarys.trading.models import (
     OPEN_STATUSES,
+    BracketLegs,
     Order,
     OrderInput,
     OrderKind,
@@ -71,11 +72,13 @@ _PAPER_STATUS = {
 }
 
 
-def _state(order: Order) -> BrokerOrderState:
+def _state(order: Order, legs: tuple[Order, ...] = ()) -> BrokerOrderState:
     status = _PAPER_STATUS[order.status]
     if status == "new" and order.filled_qty > 0:
         status = "partially_filled"
     return BrokerOrderState(
+        order_type=order.kind,
+        legs=tuple(_state(leg) for leg in legs),
         broker_order_id=str(order.id),
         client_order_id=order.client_order_id or str(order.id),
         symbol=order.symbol,
@@ -113,13 +116,18 @@ class PaperBroker:
                 stop_price=order.stop_price,
                 tif=TimeInForce(order.tif),
                 client_order_id=order.client_order_id,
+                bracket=(
+                    BracketLegs(stop_loss=order.stop_loss, take_profit=order.take_profit)
+                    if order.stop_loss is not None or order.take_profit is not None
+                    else None
+                ),
             )
             try:
                 placed = await paper.place_order(conn, self.platform, portfolio, body)
             except (Forbidden, InvalidInput, Conflict) as exc:
                 raise BrokerRefused(exc.detail) from exc
-        await paper.publish_orders(self.platform, [placed.order])
-        return _state(placed.order)
+        await paper.publish_orders(self.platform, [placed.order, *placed.legs])
+        return _state(placed.order, tuple(placed.legs))
 
     async def _owned(self, broker_order_id: str) -> Order:
         async with self.platform.pool.acquire() as conn:
@@ -142,7 +150,10 @@ class PaperBroker:
         await paper.publish_orders(self.platform, cancelled)
 
     async def order(self, broker_order_id: str) -> BrokerOrderState:
-        return _state(await self._owned(broker_order_id))
+        order = await self._owned(broker_order_id)
+        async with self.platform.pool.acquire() as conn:
+            legs = await store.legs_of(conn, order.id)
+        return _state(order, tuple(legs))
 
     async def positions(self) -> list[BrokerPosition]:
         async with self.platform.pool.acquire() as conn:

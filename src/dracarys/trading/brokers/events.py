@@ -1,6 +1,6 @@
 """The topics external brokers produce: a mirrored order to send to a member's broker,
 consumed by `trading.broker_send` (see `service.send_routed_order`), and one to cancel
-there (its signal was corrected), consumed by `trading.broker_cancel`
+there (its signal was corrected or expired), consumed by `trading.broker_cancel`
 (`service.cancel_at_broker`)."""
 
 from __future__ import annotations

@@ -21,7 +21,10 @@ class BrokerName(StrEnum):
 
 class BrokerOrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     """An order as sent to a broker; the broker refuses a second order with the same
-    `client_order_id`, which makes sending it again safe."""
+    `client_order_id`, which makes sending it again safe. `symbol` is the broker's own
+    symbol for the instrument. `take_profit` (a limit price) and `stop_loss` (a stop
+    price) make it a bracket: exit legs on the other side that the broker holds until
+    the entry fills, one cancelling the other."""
 
     client_order_id: str
     symbol: str
@@ -31,6 +34,8 @@ class BrokerOrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     limit_price: float | None = None
     stop_price: float | None = None
     tif: Literal["gtc", "day", "ioc"] = "gtc"
+    take_profit: float | None = None
+    stop_loss: float | None = None
 
 
 class BrokerOrderState(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +50,10 @@ class BrokerOrderState(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     filled_qty: float
     filled_avg_price: float | None
+    order_type: str = ""
+    # A bracket's exit legs, each an order of its own (its type says which: `limit` is
+    # the take-profit, `stop` the stop-loss).
+    legs: tuple[BrokerOrderState, ...] = ()
 
 
 class TradeUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +114,12 @@ class RoutedOrder(Schema):
     created_at: datetime
     sent_at: datetime | None
     updated_at: datetime
+    # The symbol the broker knows the instrument by (None: it has none there, refused).
+    broker_symbol: str | None = None
+    # `entry`, or the bracket leg (`stop_loss`, `take_profit`) of `parent_order_id`.
+    role: str = "entry"
+    parent_order_id: uuid.UUID | None = None
+    cancel_requested_at: datetime | None = None
 
 
 # --- API ----------------------------------------------------------------------------

@@ -7,9 +7,14 @@ A copy is routed only when the platform enables external brokers, the member is 
 level 2 (`KYC_LEVEL_TO_ROUTE_TO_BROKER`), has linked an account and opted in. It passes
 the paper risk checks first (`place_order(..., routed=True)`), becomes a paper order with
 status `routed` (the paper engine leaves it alone) and a `broker_orders` row, and a
-`trading.broker_order_routed` event; the `trading.broker_send` consumer sends it under a
-client order id derived from the order, so a send repeated after a crash finds the order
-the broker already has instead of placing another.
+`trading.broker_order_routed` event; the `trading.broker_send` consumer sends it under
+the broker's symbol for the instrument (the instruments registry's; an instrument with
+none there is refused before anything is sent) and a client order id derived from the
+order, so a send repeated after a crash finds the order the broker already has instead
+of placing another. A signal's stop-loss and take-profit go with the entry as one
+bracket order; the legs the broker names in its answer become routed orders of their
+own, so each leg's fill comes back like the entry's, and the leg the broker cancels when
+the other fills ends cancelled.
 
 Fills come back from the broker's fill stream and, while the stream is quiet or down, by
 asking about each open routed order every `broker_fill_poll_s`. Both paths hand over the
@@ -50,8 +55,9 @@ from dracarys.trading.brokers.models import (
     BrokerStatus,
     RoutedOrder,
 )
-from dracarys.trading.brokers.routing import kyc_level
+from dracarys.trading.brokers.routing import kyc_level, no_symbol_reason
 from dracarys.trading.events import PaperOrderFilled
+from dracarys.trading.instruments import store as instrument_store
 from dracarys.trading.models import ROUTED, Fill, FillFrame, Order, OrderFrame, Portfolio
 from dracarys.trading.paper_loop import store as loop_store
 from dracarys.trading.paper_loop.positions import apply_fills
@@ -223,18 +229,51 @@ async def cancel_routed_order(
     return updated
 
 
-def _request(order: Order, client_id: str) -> BrokerOrderRequest:
+def _request(order: Order, legs: list[Order], client_id: str, symbol: str) -> BrokerOrderRequest:
+    """The paper entry and its legs as one order for the broker, under its symbol there."""
     fields: dict[str, Any] = {
         "client_order_id": client_id,
-        "symbol": order.symbol,
+        "symbol": symbol,
         "side": order.side,
         "kind": order.kind,
         "qty": order.qty,
         "limit_price": order.limit_price,
         "stop_price": order.stop_price,
         "tif": order.tif,
+        "take_profit": next((leg.limit_price for leg in legs if leg.role == "take_profit"), None),
+        "stop_loss": next((leg.stop_price for leg in legs if leg.role == "stop_loss"), None),
     }
     return msgspec.convert(fields, BrokerOrderRequest)
+
+
+def _leg_role(leg: BrokerOrderState) -> str:
+    """Which exit a broker's bracket leg is: its take-profit is a limit order."""
+    return "take_profit" if leg.order_type == "limit" else "stop_loss"
+
+
+async def _record_legs(
+    conn: Connection, platform: Platform, routed: RoutedOrder, state: BrokerOrderState
+) -> None:
+    """The bracket legs the broker named in its answer: each becomes a routed order of
+    its own (under the id the broker gave it), so its fills come back like the entry's."""
+    if not state.legs:
+        return
+    paper_legs = {leg.role: leg for leg in await paper_store.legs_of(conn, routed.order_id)}
+    for leg in state.legs:
+        paper_leg = paper_legs.get(_leg_role(leg))
+        if paper_leg is None:
+            continue
+        await store.insert_routed_leg(
+            conn,
+            routed,
+            order_id=paper_leg.id,
+            role=paper_leg.role,
+            client_order_id=leg.client_order_id,
+            broker_order_id=leg.broker_order_id,
+            side=paper_leg.side,
+            qty=paper_leg.qty,
+            now=platform.clock.now(),
+        )
 
 
 async def send_routed_order(conn: Connection, platform: Platform, event: Event) -> None:
@@ -254,9 +293,18 @@ async def send_routed_order(conn: Connection, platform: Platform, event: Event) 
         reason = "not sent: routing to your broker was turned off before the order went out"
         await _end(conn, platform, routed, order, "cancelled", reason)
         return
+    symbol = routed.broker_symbol or await instrument_store.broker_symbol(
+        conn, order.symbol, link.broker
+    )
+    if symbol is None:
+        await _end(
+            conn, platform, routed, order, "rejected", no_symbol_reason(order.symbol, link.broker)
+        )
+        return
+    legs = await paper_store.legs_of(conn, order_id)
     try:
         state = await broker_for(platform.settings, link).place(
-            _request(order, routed.client_order_id)
+            _request(order, legs, routed.client_order_id, symbol)
         )
     except BrokerRefused as exc:
         await _end(conn, platform, routed, order, "rejected", str(exc))
@@ -269,13 +317,14 @@ async def send_routed_order(conn: Connection, platform: Platform, event: Event) 
         broker_order_id=state.broker_order_id,
         sent=True,
     )
+    await _record_legs(conn, platform, routed, state)
     await _apply_state(conn, platform, routed, state)  # an order that filled at once
 
 
 async def cancel_at_broker(conn: Connection, platform: Platform, event: Event) -> None:
     """Consumer `trading.broker_cancel`: ask the member's broker to cancel a routed copy
-    whose signal was corrected, and book what the broker then says (cancelled, or a fill
-    that came first)."""
+    whose signal was corrected or expired, and book what the broker then says
+    (cancelled, with the legs it held, or a fill that came first)."""
     request = msgspec.convert(event.payload, BrokerCancelRequested)
     routed = await store.get_routed_order(conn, uuid.UUID(request.order_id), lock=True)
     if routed is None or routed.status not in ("sent", "partially_filled"):
@@ -288,7 +337,8 @@ async def cancel_at_broker(conn: Connection, platform: Platform, event: Event) -
         await broker.cancel(routed.broker_order_id)
     except BrokerRefused as exc:  # it filled or ended meanwhile: its state says which
         log.info("broker_cancel_refused", order_id=request.order_id, error=str(exc))
-    await _apply_state(conn, platform, routed, await broker.order(routed.broker_order_id))
+    state = await broker.order(routed.broker_order_id)
+    await _apply_state(conn, platform, routed, state, ended_reason=request.reason)
 
 
 async def _end(
@@ -302,7 +352,23 @@ async def _end(
     now = platform.clock.now()
     await store.update_routed_order(conn, routed.order_id, status=status, now=now, reason=reason)
     change = (order.id, status, order.filled_qty, order.avg_fill_price, order.qty, reason, now)
-    return await loop_store.apply_order_changes(conn, [change])
+    ended = await loop_store.apply_order_changes(conn, [change])
+    return ended + await _end_legs(conn, platform, routed)
+
+
+async def _end_legs(conn: Connection, platform: Platform, routed: RoutedOrder) -> list[Order]:
+    """An entry that ended with nothing filled takes its legs with it (the broker cancels
+    the legs it held; those never sent end here)."""
+    now = platform.clock.now()
+    reason = "the entry ended without a fill"
+    for leg in await store.open_legs_of(conn, routed.order_id):
+        await store.update_routed_order(
+            conn, leg.order_id, status="cancelled", now=now, reason=reason
+        )
+    legs = [leg.id for leg in await paper_store.legs_of(conn, routed.order_id)]
+    return await paper_store.close_orders(
+        conn, legs, "cancelled", reason, now, from_statuses=(ROUTED,)
+    )
 
 
 # --- fills coming back --------------------------------------------------------------
@@ -315,10 +381,36 @@ def broker_fill_id(order_id: uuid.UUID, cumulative_qty: float) -> uuid.UUID:
 
 
 async def _apply_state(
-    conn: Connection, platform: Platform, routed: RoutedOrder, state: BrokerOrderState
+    conn: Connection,
+    platform: Platform,
+    routed: RoutedOrder,
+    state: BrokerOrderState,
+    *,
+    ended_reason: str | None = None,
 ) -> tuple[list[Fill], list[Order]]:
-    """Book what the broker filled beyond what is booked, and the order's end; the
-    caller holds the routed order's row lock."""
+    """Book what the broker filled beyond what is booked, and the order's end, then the
+    same for the bracket legs the broker told of with it; the caller holds the routed
+    order's row lock (the legs' are taken after it, as the stream's own path takes
+    them)."""
+    fills, orders = await _apply_one(conn, platform, routed, state, ended_reason=ended_reason)
+    for leg_state in state.legs:
+        leg = await store.routed_order_by_client_id(conn, leg_state.client_order_id, lock=True)
+        if leg is None or leg.parent_order_id != routed.order_id:
+            continue
+        leg_fills, leg_orders = await _apply_one(conn, platform, leg, leg_state)
+        fills += leg_fills
+        orders += leg_orders
+    return fills, orders
+
+
+async def _apply_one(
+    conn: Connection,
+    platform: Platform,
+    routed: RoutedOrder,
+    state: BrokerOrderState,
+    *,
+    ended_reason: str | None = None,
+) -> tuple[list[Fill], list[Order]]:
     now = platform.clock.now()
     order = await paper_store.get_order(conn, routed.order_id, lock=True)
     portfolio = await paper_store.get_portfolio(conn, routed.portfolio_id)
@@ -367,6 +459,8 @@ async def _apply_state(
     elif ended is not None:
         routed_status = paper_status = ended
         reason = f"{ended} at the broker ({state.status})"
+        if ended_reason is not None:
+            reason = f"{ended_reason}: {reason}"
     else:
         routed_status = "partially_filled" if filled_qty > _QTY_TOLERANCE else "sent"
         paper_status = ROUTED
@@ -383,6 +477,8 @@ async def _apply_state(
     )
     change = (order.id, paper_status, filled_qty, avg_price, order.qty, reason, now)
     orders = await loop_store.apply_order_changes(conn, [change])
+    if ended is not None and not full and filled_qty <= _QTY_TOLERANCE:
+        orders += await _end_legs(conn, platform, routed)
     return fills, orders
 
 

@@ -4,6 +4,7 @@ orders routed to them. Rows come back as structs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from dracarys.db import Connection, record, record_or_none, records
@@ -97,26 +98,77 @@ async def insert_routed_order(
     broker: str,
     client_order_id: str,
     symbol: str,
+    broker_symbol: str | None,
     side: str,
     qty: float,
+    status: str,
+    reason: str | None,
     now: datetime,
 ) -> RoutedOrder:
     row = await conn.fetchrow(
         """INSERT INTO broker_orders (order_id, user_id, portfolio_id, broker, client_order_id,
-               symbol, side, qty, status, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) RETURNING *""",
+               symbol, broker_symbol, side, qty, status, status_reason, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *""",
         order_id,
         user_id,
         portfolio_id,
         broker,
         client_order_id,
         symbol,
+        broker_symbol,
         side,
         num(qty),
+        status,
+        reason,
         now,
     )
     assert row is not None
     return record(RoutedOrder, row)
+
+
+async def insert_routed_leg(
+    conn: Connection,
+    parent: RoutedOrder,
+    *,
+    order_id: uuid.UUID,
+    role: str,
+    client_order_id: str,
+    broker_order_id: str,
+    side: str,
+    qty: float,
+    now: datetime,
+) -> None:
+    """A bracket leg the broker named in its answer to the entry (once: a second answer
+    to the same entry adds nothing)."""
+    await conn.execute(
+        """INSERT INTO broker_orders (order_id, user_id, portfolio_id, broker, client_order_id,
+               broker_order_id, symbol, broker_symbol, side, qty, status, role,
+               parent_order_id, created_at, sent_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent', $11, $12, $13, $13, $13)
+           ON CONFLICT (order_id) DO NOTHING""",
+        order_id,
+        parent.user_id,
+        parent.portfolio_id,
+        parent.broker,
+        client_order_id,
+        broker_order_id,
+        parent.symbol,
+        parent.broker_symbol,
+        side,
+        num(qty),
+        role,
+        parent.order_id,
+        now,
+    )
+
+
+async def open_legs_of(conn: Connection, parent_order_id: uuid.UUID) -> list[RoutedOrder]:
+    rows = await conn.fetch(
+        """SELECT * FROM broker_orders WHERE parent_order_id = $1
+             AND status IN ('sent', 'partially_filled') ORDER BY order_id FOR UPDATE""",
+        parent_order_id,
+    )
+    return records(RoutedOrder, rows)
 
 
 async def get_routed_order(
@@ -185,16 +237,43 @@ async def open_routed_orders(conn: Connection, user_id: uuid.UUID) -> list[Route
     return records(RoutedOrder, rows)
 
 
-async def unfilled_routed_of_signal(conn: Connection, signal_id: uuid.UUID) -> list[RoutedOrder]:
-    """Copies of a signal routed to members' brokers, not finished and nothing filled,
-    locked in a fixed order."""
+async def claim_unfilled_routed_of_signal(
+    conn: Connection, signal_id: uuid.UUID, now: datetime
+) -> list[RoutedOrder]:
+    """Mark for withdrawal the entries of a signal routed to members' brokers that are
+    not finished, have nothing filled and were not marked before; → those marked now."""
     rows = await conn.fetch(
-        """SELECT b.* FROM broker_orders b JOIN paper_orders o ON o.id = b.order_id
-           WHERE o.signal_id = $1 AND b.status IN ('pending', 'sent') AND b.filled_qty = 0
-           ORDER BY b.order_id FOR UPDATE OF b""",
+        """WITH due AS (
+               SELECT b.order_id FROM broker_orders b JOIN paper_orders o ON o.id = b.order_id
+               WHERE o.signal_id = $1 AND b.role = 'entry' AND b.status IN ('pending', 'sent')
+                 AND b.filled_qty = 0 AND b.cancel_requested_at IS NULL
+               ORDER BY b.order_id FOR UPDATE OF b)
+           UPDATE broker_orders b SET cancel_requested_at = $2 FROM due
+           WHERE b.order_id = due.order_id RETURNING b.*""",
         signal_id,
+        now,
     )
-    return records(RoutedOrder, rows)
+    return sorted(records(RoutedOrder, rows), key=lambda r: r.order_id)
+
+
+async def claim_expired_routed(
+    conn: Connection, symbols: Sequence[str], now: datetime
+) -> list[RoutedOrder]:
+    """Mark for withdrawal the routed entries of `symbols` whose signal expired by `now`,
+    still open and not marked before; → those marked now."""
+    rows = await conn.fetch(
+        """WITH due AS (
+               SELECT b.order_id FROM broker_orders b JOIN paper_orders o ON o.id = b.order_id
+               WHERE o.symbol = ANY($1::text[]) AND o.expires_at <= $2 AND b.role = 'entry'
+                 AND b.status IN ('pending', 'sent', 'partially_filled')
+                 AND b.cancel_requested_at IS NULL
+               ORDER BY b.order_id FOR UPDATE OF b)
+           UPDATE broker_orders b SET cancel_requested_at = $2 FROM due
+           WHERE b.order_id = due.order_id RETURNING b.*""",
+        list(symbols),
+        now,
+    )
+    return sorted(records(RoutedOrder, rows), key=lambda r: r.order_id)
 
 
 async def count_order_fills(conn: Connection, order_id: uuid.UUID) -> int:

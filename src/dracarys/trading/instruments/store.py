@@ -45,3 +45,24 @@ async def get_instrument(conn: Connection, symbol: str) -> Instrument | None:
 
 async def list_instruments(conn: Connection) -> list[Instrument]:
     return records(Instrument, await conn.fetch("SELECT * FROM instruments ORDER BY symbol"))
+
+
+async def broker_symbol(conn: Connection, symbol: str, broker: str) -> str | None:
+    """The symbol `broker` knows the instrument `symbol` by; None when it lists none."""
+    value: str | None = await conn.fetchval(
+        "SELECT broker_symbol FROM instrument_broker_symbols WHERE symbol = $1 AND broker = $2",
+        symbol,
+        broker,
+    )
+    return value
+
+
+async def set_broker_symbol(conn: Connection, symbol: str, broker: str, broker_symbol: str) -> None:
+    await conn.execute(
+        """INSERT INTO instrument_broker_symbols (symbol, broker, broker_symbol)
+           VALUES ($1, $2, $3)
+           ON CONFLICT (symbol, broker) DO UPDATE SET broker_symbol = EXCLUDED.broker_symbol""",
+        symbol,
+        broker,
+        broker_symbol,
+    )

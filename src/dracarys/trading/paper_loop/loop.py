@@ -29,6 +29,7 @@ from dracarys.money import to_minor
 from dracarys.outbox import emit_events
 from dracarys.platform import Platform
 from dracarys.trading import performance
+from dracarys.trading.brokers.routing import expire_routed_copies
 from dracarys.trading.events import PaperOrderFilled
 from dracarys.trading.instruments import store as instrument_store
 from dracarys.trading.models import (
@@ -242,6 +243,8 @@ class PaperTradingEngine:
         now = self.platform.clock.now()
         expired = await loop_store.expire_due_orders(conn, self.feed.symbols, now)
         expired += await loop_store.cancel_unfilled_legs(conn, [o.id for o in expired], now)
+        # Copies of the expired signals routed to members' brokers: cancelled there, once.
+        expired += await expire_routed_copies(conn, self.platform, self.feed.symbols, now)
         horizon = await loop_store.snapshot_horizon(conn)
         changed = await loop_store.book_orders(conn, self.feed.symbols, self.horizon)
         self.horizon = horizon

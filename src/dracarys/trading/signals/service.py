@@ -365,13 +365,13 @@ async def append_signal(
     return signal, changed
 
 
-def _order_for(signal: Signal, qty: float, *, bracket: bool = True) -> OrderInput:
-    """The signal as an order of `qty`; `bracket` False leaves its stop-loss and
-    take-profit off (a copy routed to a broker carries the entry only)."""
+def _order_for(signal: Signal, qty: float) -> OrderInput:
+    """The signal as an order of `qty`, with its stop-loss and take-profit as bracket
+    legs (a copy routed to a broker goes there as the broker's bracket order)."""
     kind = OrderKind(signal.order_type)
     legs = (
         BracketLegs(stop_loss=signal.stop_loss, take_profit=signal.take_profit)
-        if bracket and (signal.stop_loss is not None or signal.take_profit is not None)
+        if signal.stop_loss is not None or signal.take_profit is not None
         else None
     )
     return OrderInput(
@@ -619,13 +619,13 @@ async def mirror_signal(conn: Connection, platform: Platform, signal_id: uuid.UU
                         conn,
                         platform,
                         portfolio,
-                        _order_for(signal, qty, bracket=link is None),
+                        _order_for(signal, qty),
                         signal_id=signal.id,
                         expires_at=signal.expires_at,
                         routed=link is not None,
                     )
                     if link is not None:
-                        await route_order(conn, platform, portfolio, placed.order, link)
+                        await route_order(conn, platform, portfolio, placed, link)
                 record.update(order_id=placed.order.id, qty=qty)
             except (Forbidden, InvalidInput, Conflict) as exc:
                 reason = f"refused by risk checks: {exc.detail}"

@@ -50,11 +50,21 @@ function showStatus(status) {
   linked.hidden = false;
 }
 
+const ROLE_TEXT = { stop_loss: "stop-loss", take_profit: "take-profit" };
+
+// "buy 5 DEMO", with the symbol the broker knows it by when that differs, and which exit
+// a bracket leg is.
+function orderText(o) {
+  const there = o.broker_symbol && o.broker_symbol !== o.symbol ? ` (${o.broker_symbol} at the broker)` : "";
+  const leg = ROLE_TEXT[o.role] ? `${ROLE_TEXT[o.role]}: ` : "";
+  return `${leg}${o.side} ${num(o.qty, 8)} ${o.symbol}${there}`;
+}
+
 async function loadOrders() {
   const orders = await api("/api/v1/trading/broker/orders?limit=50");
   fillTable(byId("routed-rows"), orders.map((o) => el("tr", { dataset: { orderId: o.order_id, status: o.status } },
     el("td", {}, when(o.sent_at || o.created_at)),
-    el("td", {}, `${o.side} ${num(o.qty, 8)} ${o.symbol}`),
+    el("td", {}, orderText(o)),
     el("td", {}, el("span", { class: `badge ${BADGE[o.status] || ""}` }, STATUS_TEXT[o.status] || o.status)),
     el("td", { class: "num" }, num(o.filled_qty, 8)),
     el("td", { class: "num" }, o.avg_fill_price === null ? DASH : num(o.avg_fill_price, 6)),
