@@ -7,17 +7,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import msgspec
-
 from dracarys.clock import ManualClock
-from dracarys.db import Database
 from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.points.abuse import service as abuse
 from dracarys.points.ledger import service as ledger
 from dracarys.settings import Settings
-from tests.points.conftest import balance_of, drain, send
-from tests.support import audit_trail
+from tests.points.conftest import balance_of, drain, send, velocity_limited
+from tests.support import audit_trail, events_of
 
 SCANNERS = (
     "Mozilla/5.0 (Windows NT 6.1; WOW64) ... GoogleImageProxy",
@@ -73,13 +70,7 @@ def test_automated_agents_are_recognised() -> None:
 async def test_velocity_freezes_earning_pending_review(
     settings: Settings, pool, clock: ManualClock, user_factory
 ) -> None:
-    platform = Platform(
-        settings=msgspec.structs.replace(
-            settings, points_velocity_limit=500, points_velocity_window_minutes=10
-        ),
-        database=Database(pool=pool, dsn=settings.database_url or ""),
-        clock=clock,
-    )
+    platform = velocity_limited(settings, pool, clock)
     user = await user_factory()
     await send(platform, "assessment.passed", user_id=user, assessment_id="a1")
     await send(platform, "assessment.passed", user_id=user, assessment_id="a2")
@@ -93,6 +84,16 @@ async def test_velocity_freezes_earning_pending_review(
         "SELECT reason FROM points_denials WHERE user_id = $1 ORDER BY created_at", user
     )
     assert [d["reason"] for d in denials] == ["frozen_velocity", "frozen"]
+    # The freeze (not the award refused while frozen) reaches the outbox, with the award
+    # it refused, for analytics' fraud rate.
+    assert await events_of(platform.pool, "points.frozen") == [
+        {
+            "user_id": str(user),
+            "reason": "velocity",
+            "rule_code": "assessment_passed",
+            "points": 200,
+        }
+    ]
     reviewer = await user_factory(role="reviewer")
     await abuse.unfreeze(platform, user, actor=reviewer, source_ip="203.0.113.9")
     assert await audit_trail(platform.pool, "points.earning_unfrozen") == [
