@@ -11,7 +11,9 @@ from dracarys.clock import ManualClock
 from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.points.abuse import service as abuse
+from dracarys.points.awarding import service as awarding
 from dracarys.points.ledger import service as ledger
+from dracarys.points.models import Award
 from dracarys.settings import Settings
 from tests.points.conftest import balance_of, drain, send, velocity_limited
 from tests.support import audit_trail, events_of
@@ -101,6 +103,31 @@ async def test_velocity_freezes_earning_pending_review(
     ]
     await send(platform, "lesson.completed", user_id=user, lesson_id="l2")
     assert await balance_of(platform.pool, user) == 410
+
+
+async def test_a_single_award_that_freezes_earning_emits_the_freeze_once(
+    settings: Settings, pool, clock: ManualClock, user_factory
+) -> None:
+    """The one-award path (the batch path is the test above): 200 + 200 posted, the third
+    200 would pass 500 and freezes, the fourth is refused as frozen, which is no new
+    freeze."""
+    platform = velocity_limited(settings, pool, clock)
+    user = await user_factory()
+    statuses = []
+    for assessment in ("a1", "a2", "a3", "a4"):
+        async with pool.acquire() as conn, conn.transaction():
+            request = Award(user_id=user, rule_code="assessment_passed", related_entity=assessment)
+            statuses.append((await awarding.award(conn, platform, request)).status)
+
+    assert statuses == ["posted", "posted", "frozen_velocity", "frozen"]
+    assert await events_of(pool, "points.frozen") == [
+        {
+            "user_id": str(user),
+            "reason": "velocity",
+            "rule_code": "assessment_passed",
+            "points": 200,
+        }
+    ]
 
 
 async def test_accounts_sharing_an_ip_or_device_are_flagged_for_review(
