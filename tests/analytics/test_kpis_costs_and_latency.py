@@ -288,3 +288,26 @@ async def test_the_kpi_api_carries_the_new_figures(
     assert body["sessions"]["fill_rate"] == 0.6
     assert body["payouts"]["latency_p95_seconds"] == 3600
     assert [r["cac_minor"] for r in body["acquisition"]] == [750, 50, 800]
+
+
+async def test_the_kpis_csv_has_ltv_against_cac_by_cohort_and_the_fraud_rate(
+    platform: Platform, clock: ManualClock, client: AppClient, make_user
+) -> None:
+    await deliver(platform, history())
+    clock.set(AS_OF)
+    admin = await make_user(role=Role.ADMIN)
+
+    response = await client.get("/api/v1/analytics/kpis.csv", headers=admin.headers)
+
+    assert response.status_code == 200, response.text
+    lines = response.text.splitlines()
+    # 50 reversed of 400 issued (see the fraud rate above).
+    assert {"points_reversed,50", "points_fraud_rate,0.1250"} <= set(lines)
+    header = "week,currency,members,paid_minor,ltv_minor,commission_minor,promo_minor,"
+    start = lines.index(header + "cac_minor,ltv_to_cac")
+    # The rows of the LTV/CAC test above, worked out there.
+    assert lines[start + 1 :] == [
+        "2026-01-05,KES,2,15000,7500,1000,500,750,10.0",
+        "2026-01-05,USD,2,0,0,0,100,50,0.0",
+        "2026-01-12,KES,1,4000,4000,600,200,800,5.0",
+    ]

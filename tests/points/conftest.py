@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 
-from dracarys.db import Connection
+from dracarys.clock import Clock
+from dracarys.db import Connection, Database
 from dracarys.identity import store as identity_store
 from dracarys.identity.personal import personal_data_cipher
 from dracarys.outbox import Event, consume_batch, emit, relay_batch
@@ -59,6 +61,17 @@ async def drain(platform: Platform) -> int:
 
 def event(topic: str, payload: dict[str, Any]) -> Event:
     return Event(id=uuid.uuid4(), topic=topic, payload=payload, created_at=datetime.now(UTC))
+
+
+def velocity_limited(settings: Settings, pool: asyncpg.Pool, clock: Clock) -> Platform:
+    """A platform that freezes a member's earning past 500 points in 10 minutes."""
+    return Platform(
+        settings=msgspec.structs.replace(
+            settings, points_velocity_limit=500, points_velocity_window_minutes=10
+        ),
+        database=Database(pool=pool, dsn=settings.database_url or ""),
+        clock=clock,
+    )
 
 
 async def send(target: Platform, topic: str, /, **payload: Any) -> None:

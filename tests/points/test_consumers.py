@@ -18,6 +18,7 @@ from dracarys.points.rulebook import service as rulebook
 from dracarys.points.rulebook import store as rulebook_store
 from dracarys.points.rulebook.models import EventInput, RuleVersionInput
 from tests.points.conftest import balance_of, entries, ledger_sum, send
+from tests.support import events_of
 
 
 async def pending_of(platform: Platform, user_id: uuid.UUID) -> int:
@@ -187,6 +188,15 @@ async def test_a_revoked_follow_is_reversed_once_by_a_ledger_entry_and_never_re_
         (150, "social_follow", "youtube"),
         (150, "social_follow", "x"),
         (-150, "follow_withdrawn", "youtube"),
+    ]
+    assert await events_of(platform.pool, "points.clawed_back") == [
+        {
+            "user_id": str(user),
+            "entry_id": str(rows[-1]["id"]),
+            "points": 150,
+            "reason_code": "follow_withdrawn",
+            "related_entity": "youtube",
+        }
     ]
     assert await ledger_sum(platform.pool, user) == await balance_of(platform.pool, user)
     # Following again earns nothing: one award per platform, ever.

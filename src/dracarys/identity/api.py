@@ -440,16 +440,7 @@ class StaffController(Controller):
     async def pending(self, platform: NamedDependency[Platform]) -> list[KycDocument]:
         return await kyc.pending_documents(platform)
 
-    @get(
-        "/kyc/reviews.csv",
-        operation_id="listKycReviewsCsv",
-        guards=STAFF,
-        summary="The KYC review queue as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def pending_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
-        documents = await kyc.pending_documents(platform)
-        return csv_export.response(csv_export.records(KycDocument, documents), "kyc-queue.csv")
+    pending_csv = csv_export.download_route(pending, KycDocument, "kyc-queue.csv")
 
     @post(
         "/kyc/documents/{document_id:uuid}/approve",

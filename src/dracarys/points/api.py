@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -213,18 +213,14 @@ class PointsController(Controller):
     async def review_queue(self, platform: NamedDependency[Platform]) -> ReviewQueue:
         return await abuse.review_queue(platform)
 
-    @get(
-        "/review-queue/appeals.csv",
+    open_appeals_csv = csv_export.download_route(
+        review_queue,
+        Appeal,
+        "points-appeals.csv",
+        path="/review-queue/appeals.csv",
         operation_id="listOpenPointsAppealsCsv",
-        guards=STAFF,
-        summary="The open points appeals of the review queue as CSV",
-        media_type=csv_export.MEDIA_TYPE,
+        rows=lambda queue: queue.open_appeals,
     )
-    async def open_appeals_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
-        queue = await abuse.review_queue(platform)
-        return csv_export.response(
-            csv_export.records(Appeal, queue.open_appeals), "points-appeals.csv"
-        )
 
     @post(
         "/accounts/{user_id:uuid}/unfreeze",
@@ -440,20 +436,7 @@ class MerchAdminController(Controller):
     ) -> list[MerchOrder]:
         return await merch.orders_to_fulfil(platform, status, limit)
 
-    @get(
-        "/orders.csv",
-        operation_id="listMerchOrdersToFulfilCsv",
-        summary="Merch orders (open ones unless `status` says) as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def orders_csv(
-        self,
-        platform: NamedDependency[Platform],
-        status: FromQuery[list[OrderStatus] | None] = None,
-        limit: int = Parameter(default=100, ge=1, le=500),
-    ) -> Response[bytes]:
-        orders = await merch.orders_to_fulfil(platform, status, limit)
-        return csv_export.response(csv_export.records(MerchOrder, orders), "merch-orders.csv")
+    orders_csv = csv_export.download_route(orders, MerchOrder, "merch-orders.csv")
 
     @post(
         "/orders/{redemption_id:uuid}/status",

@@ -15,6 +15,8 @@ TIER_CHANGED = "tier.changed"
 BADGE_EARNED = "badge.earned"
 POINTS_REDEEMED = "points.redeemed"
 POINTS_REDEEMED_FOR_CREDIT = "points.redeemed_for_credit"
+POINTS_CLAWED_BACK = "points.clawed_back"
+POINTS_FROZEN = "points.frozen"
 EMAIL_CLICKED = "email.clicked"
 
 
@@ -30,6 +32,30 @@ class PointsAwarded(EventPayload, frozen=True, kw_only=True):
     balance: int
     related_entity: str | None = None
     context: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class PointsClawedBack(EventPayload, frozen=True, kw_only=True):
+    """Points already posted were taken back by a new, negative ledger entry (a refund of
+    the money they were earned on, or the thing they were earned for undone); `points` is
+    what was taken (positive: never more than the balance held)."""
+
+    topic: ClassVar[str] = POINTS_CLAWED_BACK
+    user_id: str
+    entry_id: str
+    points: int
+    reason_code: str
+    related_entity: str | None = None
+
+
+class PointsFrozen(EventPayload, frozen=True, kw_only=True):
+    """An account's earning was frozen pending review (`reason`: velocity, more points in
+    the window than the limit); `points` is the award the freeze refused."""
+
+    topic: ClassVar[str] = POINTS_FROZEN
+    user_id: str
+    reason: str
+    rule_code: str
+    points: int
 
 
 class TierChanged(EventPayload, frozen=True, kw_only=True):

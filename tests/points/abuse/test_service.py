@@ -7,17 +7,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import msgspec
-
 from dracarys.clock import ManualClock
-from dracarys.db import Database
 from dracarys.identity import Role
 from dracarys.platform import Platform
 from dracarys.points.abuse import service as abuse
+from dracarys.points.awarding import service as awarding
 from dracarys.points.ledger import service as ledger
+from dracarys.points.models import Award
 from dracarys.settings import Settings
-from tests.points.conftest import balance_of, drain, send
-from tests.support import audit_trail
+from tests.points.conftest import balance_of, drain, send, velocity_limited
+from tests.support import audit_trail, events_of
 
 SCANNERS = (
     "Mozilla/5.0 (Windows NT 6.1; WOW64) ... GoogleImageProxy",
@@ -73,13 +72,7 @@ def test_automated_agents_are_recognised() -> None:
 async def test_velocity_freezes_earning_pending_review(
     settings: Settings, pool, clock: ManualClock, user_factory
 ) -> None:
-    platform = Platform(
-        settings=msgspec.structs.replace(
-            settings, points_velocity_limit=500, points_velocity_window_minutes=10
-        ),
-        database=Database(pool=pool, dsn=settings.database_url or ""),
-        clock=clock,
-    )
+    platform = velocity_limited(settings, pool, clock)
     user = await user_factory()
     await send(platform, "assessment.passed", user_id=user, assessment_id="a1")
     await send(platform, "assessment.passed", user_id=user, assessment_id="a2")
@@ -93,6 +86,16 @@ async def test_velocity_freezes_earning_pending_review(
         "SELECT reason FROM points_denials WHERE user_id = $1 ORDER BY created_at", user
     )
     assert [d["reason"] for d in denials] == ["frozen_velocity", "frozen"]
+    # The freeze (not the award refused while frozen) reaches the outbox, with the award
+    # it refused, for analytics' fraud rate.
+    assert await events_of(platform.pool, "points.frozen") == [
+        {
+            "user_id": str(user),
+            "reason": "velocity",
+            "rule_code": "assessment_passed",
+            "points": 200,
+        }
+    ]
     reviewer = await user_factory(role="reviewer")
     await abuse.unfreeze(platform, user, actor=reviewer, source_ip="203.0.113.9")
     assert await audit_trail(platform.pool, "points.earning_unfrozen") == [
@@ -100,6 +103,31 @@ async def test_velocity_freezes_earning_pending_review(
     ]
     await send(platform, "lesson.completed", user_id=user, lesson_id="l2")
     assert await balance_of(platform.pool, user) == 410
+
+
+async def test_a_single_award_that_freezes_earning_emits_the_freeze_once(
+    settings: Settings, pool, clock: ManualClock, user_factory
+) -> None:
+    """The one-award path (the batch path is the test above): 200 + 200 posted, the third
+    200 would pass 500 and freezes, the fourth is refused as frozen, which is no new
+    freeze."""
+    platform = velocity_limited(settings, pool, clock)
+    user = await user_factory()
+    statuses = []
+    for assessment in ("a1", "a2", "a3", "a4"):
+        async with pool.acquire() as conn, conn.transaction():
+            request = Award(user_id=user, rule_code="assessment_passed", related_entity=assessment)
+            statuses.append((await awarding.award(conn, platform, request)).status)
+
+    assert statuses == ["posted", "posted", "frozen_velocity", "frozen"]
+    assert await events_of(pool, "points.frozen") == [
+        {
+            "user_id": str(user),
+            "reason": "velocity",
+            "rule_code": "assessment_passed",
+            "points": 200,
+        }
+    ]
 
 
 async def test_accounts_sharing_an_ip_or_device_are_flagged_for_review(

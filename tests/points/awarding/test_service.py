@@ -10,6 +10,7 @@ from dracarys.platform import Platform
 from dracarys.points.awarding import service as awarding
 from dracarys.points.ledger import service as ledger
 from tests.points.conftest import balance_of, entries, ledger_sum, send
+from tests.support import events_of
 
 
 async def _pending(platform: Platform, user) -> int:
@@ -132,7 +133,20 @@ async def test_refund_after_posting_claws_back_but_never_below_zero(
     )
     assert await balance_of(platform.pool, user) == 0
     assert await ledger_sum(platform.pool, user) == 0
-    assert [e["delta"] for e in await entries(platform.pool, user)] == [500, -450, -50]
+    rows = await entries(platform.pool, user)
+    assert [e["delta"] for e in rows] == [500, -450, -50]
+    # The clawback (once, however often the refund is delivered) reaches the outbox with
+    # the points it took, for analytics' fraud rate.
+    assert await events_of(platform.pool, "points.clawed_back") == [
+        {
+            "user_id": str(user),
+            "entry_id": str(rows[-1]["id"]),
+            "points": 50,
+            "reason_code": "refund_clawback",
+            # The first deposit earns once per member: the award names no entity.
+            "related_entity": None,
+        }
+    ]
 
 
 async def test_a_voided_award_gives_its_monthly_cap_room_back(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
@@ -22,11 +22,11 @@ STAFF = [requires_role(Role.REVIEWER, Role.ADMIN)]
 
 
 class StaffAlertsController(Controller):
-    path = "/api/v1/admin/alerts"
+    path = "/api/v1/admin"
     tags = ("admin-alerts",)
     guards = STAFF
 
-    @get("/", operation_id="listStaffAlerts", summary="Operational alerts, newest first")
+    @get("/alerts", operation_id="listStaffAlerts", summary="Operational alerts, newest first")
     async def alerts(
         self,
         platform: NamedDependency[Platform],
@@ -36,7 +36,7 @@ class StaffAlertsController(Controller):
         return await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
 
     @post(
-        "/{alert_id:uuid}/acknowledge",
+        "/alerts/{alert_id:uuid}/acknowledge",
         operation_id="acknowledgeStaffAlert",
         summary="Mark an operational alert as seen",
         status_code=HTTP_200_OK,
@@ -52,22 +52,7 @@ class StaffAlertsController(Controller):
             platform, current_user, alert_id, source_ip=source_ip(request)
         )
 
-
-@get(
-    "/api/v1/admin/alerts.csv",
-    operation_id="listStaffAlertsCsv",
-    tags=["admin-alerts"],
-    guards=STAFF,
-    summary="Operational alerts, newest first, as CSV",
-    media_type=csv_export.MEDIA_TYPE,
-)
-async def alerts_csv(
-    platform: NamedDependency[Platform],
-    unacknowledged: FromQuery[bool] = False,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-) -> Response[bytes]:
-    alerts = await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
-    return csv_export.response(csv_export.records(StaffAlertView, alerts), "alerts.csv")
+    alerts_csv = csv_export.download_route(alerts, StaffAlertView, "alerts.csv")
 
 
-ROUTES: list[Any] = [StaffAlertsController, alerts_csv]
+ROUTES: list[Any] = [StaffAlertsController]

@@ -47,20 +47,7 @@ class AmlController(Controller):
     ) -> list[AlertSummary]:
         return await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
 
-    @get(
-        "/alerts.csv",
-        operation_id="listAmlAlertsCsv",
-        summary="AML alerts, newest first, as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def alerts_csv(
-        self,
-        platform: NamedDependency[Platform],
-        unacknowledged: FromQuery[bool] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    ) -> Response[bytes]:
-        alerts = await service.list_alerts(platform, unacknowledged=unacknowledged, limit=limit)
-        return csv_export.response(csv_export.records(AlertSummary, alerts), "aml-alerts.csv")
+    alerts_csv = csv_export.download_route(alerts, AlertSummary, "aml-alerts.csv")
 
     @post(
         "/alerts/{alert_id:uuid}/acknowledge",
@@ -88,20 +75,7 @@ class AmlController(Controller):
     ) -> list[CaseSummary]:
         return await service.list_cases(platform, decided=decided, limit=limit)
 
-    @get(
-        "/cases.csv",
-        operation_id="listAmlCasesCsv",
-        summary="AML cases under review, or decided ones, as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def cases_csv(
-        self,
-        platform: NamedDependency[Platform],
-        decided: FromQuery[bool] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    ) -> Response[bytes]:
-        cases = await service.list_cases(platform, decided=decided, limit=limit)
-        return csv_export.response(csv_export.records(CaseSummary, cases), "aml-cases.csv")
+    cases_csv = csv_export.download_route(cases, CaseSummary, "aml-cases.csv")
 
     @get("/cases/{case_id:uuid}", operation_id="getAmlCase", summary="A case with its timeline")
     async def case(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
@@ -33,19 +33,7 @@ class PeopleController(Controller):
     ) -> list[MemberFound]:
         return await service.find_members(platform, q)
 
-    @get(
-        "/users.csv",
-        operation_id="findMembersCsv",
-        summary="The members found, as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def find_members_csv(
-        self,
-        platform: NamedDependency[Platform],
-        q: Annotated[str, QueryParameter(max_length=254)] = "",
-    ) -> Response[bytes]:
-        found = await service.find_members(platform, q)
-        return csv_export.response(csv_export.records(MemberFound, found), "members.csv")
+    find_members_csv = csv_export.download_route(find_members, MemberFound, "members.csv")
 
     @get(
         "/mentors",
@@ -55,15 +43,9 @@ class PeopleController(Controller):
     async def mentors_to_vet(self, platform: NamedDependency[Platform]) -> list[MentorToVet]:
         return await service.mentors_to_vet(platform)
 
-    @get(
-        "/mentors.csv",
-        operation_id="listMentorsToVetCsv",
-        summary="The mentors' vetting queue as CSV",
-        media_type=csv_export.MEDIA_TYPE,
+    mentors_to_vet_csv = csv_export.download_route(
+        mentors_to_vet, MentorToVet, "mentor-vetting.csv"
     )
-    async def mentors_to_vet_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
-        mentors = await service.mentors_to_vet(platform)
-        return csv_export.response(csv_export.records(MentorToVet, mentors), "mentor-vetting.csv")
 
 
 ROUTES = [PeopleController]

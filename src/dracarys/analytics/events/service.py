@@ -78,6 +78,8 @@ ACTOR_FIELD: Mapping[str, str | None] = {
     # Points
     "points.awarded": "user_id",
     "points.redeemed": "user_id",
+    "points.clawed_back": "user_id",
+    "points.frozen": "user_id",
     # Growth (and what it costs: commissions on the member's payments, promotions taken)
     "referral.completed": "referee_id",
     "affiliate.commission_accrued": "referee_id",

@@ -28,7 +28,7 @@ from dracarys.analytics.events.models import AnalyticsEvent
 from dracarys.analytics.events.service import fact_frame
 from dracarys.analytics.exports.models import ExportedDay, ExportedTable
 from dracarys.analytics.funnels.models import Funnel
-from dracarys.analytics.kpis.models import KpiReport
+from dracarys.analytics.kpis.models import CohortCost, KpiReport
 from dracarys.db import transaction
 from dracarys.errors import InvalidInput
 from dracarys.platform import Platform
@@ -198,7 +198,8 @@ def _figure(value: float | None) -> str:
 
 
 def kpis_csv(report: KpiReport) -> bytes:
-    """The KPI table: one metric a line, then the retention cohorts and LTV by cohort."""
+    """The KPI table: one metric a line, then the retention cohorts, LTV by cohort and LTV
+    against CAC by cohort."""
     rows: list[list[Any]] = [
         ["metric", "value"],
         ["as_of", report.as_of.isoformat()],
@@ -212,6 +213,8 @@ def kpis_csv(report: KpiReport) -> bytes:
         ["points_voided", report.points.voided],
         ["points_redeemed", report.points.redeemed],
         ["points_void_rate", _figure(report.points.void_rate)],
+        ["points_reversed", report.points.reversed],
+        ["points_fraud_rate", _figure(report.points.fraud_rate)],
         ["payouts_completed", report.payouts.completed],
         ["payouts_failed", report.payouts.failed],
         ["payouts_needs_review", report.payouts.needs_review],
@@ -251,7 +254,9 @@ def kpis_csv(report: KpiReport) -> bytes:
             for r in report.ltv
         ),
     ]
-    return csv_export.lines(rows)
+    # LTV against CAC by cohort: the report's own records, a column per field.
+    acquisition = csv_export.records(CohortCost, report.acquisition)
+    return csv_export.lines([*rows, []]) + acquisition
 
 
 def funnel_csv(funnel: Funnel) -> bytes:

@@ -21,8 +21,9 @@ Definitions, where the blueprint names a KPI without defining it:
 - session fill rate: of the seats offered (`slot.offered`, a slot being a session opened
   on a mentor's calendar), those booked (`session.booked` naming the slot); utilisation:
   booked minutes over offered seat minutes (a slot's seats times its minutes);
-- points fraud rate: points reversed (awards with a negative delta, other than expiry)
-  over points issued;
+- points fraud rate: points reversed over points issued; reversed are awards with a
+  negative delta other than expiry, points clawed back (`points.clawed_back`) and the
+  awards a freeze of the account's earning refused (`points.frozen`);
 - mentor response time per kind of request (`mentor.responded`: a message request
   accepted or declined, a mentee's messages answered), median and 95th percentile
   seconds as for payouts;
@@ -45,6 +46,8 @@ CERTIFICATE_GRANTED = "certificate.granted"
 PAYMENT_CAPTURED = "payment.captured"
 POINTS_AWARDED = "points.awarded"
 POINTS_REDEEMED = "points.redeemed"
+POINTS_CLAWED_BACK = "points.clawed_back"
+POINTS_FROZEN = "points.frozen"
 PAYOUT_COMPLETED = "payout.completed"
 PAYOUT_FAILED = "payout.failed"
 PAYOUT_NEEDS_REVIEW = "payout.needs_review"
@@ -241,12 +244,15 @@ def session_fill(facts: pl.DataFrame) -> dict[str, int]:
 
 
 def points_fraud(facts: pl.DataFrame) -> tuple[int, int]:
-    """(points issued, points reversed)."""
+    """(points issued, points reversed: taken back by a negative award or a clawback, or
+    refused by a freeze; the events of the last two carry the points as positive)."""
     awards = facts.filter(pl.col("topic") == POINTS_AWARDED)
     reversed_ = awards.filter(
         pl.col("amount") < 0, ~pl.col("kind").is_in(NOT_FRAUD_REASONS).fill_null(False)
     )
-    return int(awards.filter(pl.col("amount") > 0)["amount"].sum()), int(-reversed_["amount"].sum())
+    stopped = facts.filter(pl.col("topic").is_in((POINTS_CLAWED_BACK, POINTS_FROZEN)))
+    issued = int(awards.filter(pl.col("amount") > 0)["amount"].sum())
+    return issued, int(-reversed_["amount"].sum()) + int(stopped["amount"].sum())
 
 
 def payout_latency(facts: pl.DataFrame) -> tuple[int, float | None, int | None]:

@@ -97,7 +97,8 @@ class PointsEconomy(Schema):
     members_awarded: int
     average_per_member: float | None
     void_rate: float | None
-    # Points taken back (negative awards other than expiry) over points issued.
+    # Points taken back (negative awards other than expiry, clawbacks) or refused by a
+    # freeze of the account's earning; the fraud rate is them over points issued.
     reversed: int = 0
     fraud_rate: float | None = None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -77,17 +77,7 @@ class ModerationController(Controller):
     ) -> list[QueueItem]:
         return await service.review_queue(platform, current_user)
 
-    @get(
-        "/moderation/queue.csv",
-        operation_id="communityModerationQueueCsv",
-        summary="The moderation queue as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def queue_csv(
-        self, platform: NamedDependency[Platform], current_user: NamedDependency[CurrentUser]
-    ) -> Response[bytes]:
-        items = await service.review_queue(platform, current_user)
-        return csv_export.response(csv_export.records(QueueItem, items), "moderation-queue.csv")
+    queue_csv = csv_export.download_route(queue, QueueItem, "moderation-queue.csv")
 
     @post(
         "/moderation/posts/{post_id:uuid}/decision",

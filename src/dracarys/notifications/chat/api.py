@@ -312,18 +312,18 @@ class ChatController(Controller):
 
 
 class ChatReportsController(Controller):
-    path = "/api/v1/chat/reports"
+    path = "/api/v1/chat"
     tags = ("chat",)
     guards = [requires_role(Role.REVIEWER, Role.ADMIN)]  # noqa: RUF012
 
-    @get("/", operation_id="listChatReports", summary="Reported messages, oldest first")
+    @get("/reports", operation_id="listChatReports", summary="Reported messages, oldest first")
     async def list_reports(
         self, platform: NamedDependency[Platform], status: FromQuery[str] = "open"
     ) -> list[ReportView]:
         return await service.reports(platform, open_only=status == "open")
 
     @post(
-        "/{report_id:uuid}/resolve",
+        "/reports/{report_id:uuid}/resolve",
         operation_id="resolveChatReport",
         summary="Dismiss a report, or remove the message",
         status_code=HTTP_200_OK,
@@ -338,20 +338,7 @@ class ChatReportsController(Controller):
     ) -> ReportView:
         return await service.resolve(platform, current_user, report_id, data, source_ip(request))
 
-
-@get(
-    "/api/v1/chat/reports.csv",
-    operation_id="listChatReportsCsv",
-    tags=["chat"],
-    guards=[requires_role(Role.REVIEWER, Role.ADMIN)],
-    summary="Reported messages, oldest first, as CSV",
-    media_type=csv_export.MEDIA_TYPE,
-)
-async def chat_reports_csv(
-    platform: NamedDependency[Platform], status: FromQuery[str] = "open"
-) -> Response[bytes]:
-    reports = await service.reports(platform, open_only=status == "open")
-    return csv_export.response(csv_export.records(ReportView, reports), "chat-reports.csv")
+    list_reports_csv = csv_export.download_route(list_reports, ReportView, "chat-reports.csv")
 
 
-ROUTES: list[Any] = [ChatController, ChatReportsController, chat_reports_csv]
+ROUTES: list[Any] = [ChatController, ChatReportsController]

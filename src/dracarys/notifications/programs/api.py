@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_302_FOUND
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.errors import NotFound
 from dracarys.identity import CurrentUser, Role, requires_role
@@ -47,6 +48,9 @@ _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
 )
 async def list_programs(platform: NamedDependency[Platform]) -> list[ProgramView]:
     return await service.programs_overview(platform)
+
+
+list_programs_csv = csv_export.download_route(list_programs, ProgramView, "drip-programs.csv")
 
 
 @post(
@@ -220,6 +224,7 @@ async def unsubscribe(token: FromPath[str], platform: NamedDependency[Platform])
 
 ROUTES: list[Any] = [
     list_programs,
+    list_programs_csv,
     pause_program,
     resume_program,
     edit_step,

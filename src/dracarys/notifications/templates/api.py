@@ -7,11 +7,12 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
-from dracarys.identity import CurrentUser, Role, requires_role
+from dracarys.identity import CurrentUser, Language, Role, requires_role
 from dracarys.notifications.templates import service
 from dracarys.notifications.templates.models import (
     Preview,
@@ -22,21 +23,27 @@ from dracarys.notifications.templates.models import (
 )
 from dracarys.platform import Platform
 
-_ONE = "/{kind:str}/{channel:str}/{language:str}"
+_ONE = "/notification-templates/{kind:str}/{channel:str}/{language:str}"
 
 
 class NotificationTemplatesController(Controller):
-    path = "/api/v1/admin/notification-templates"
+    path = "/api/v1/admin"
     tags = ("notifications-admin",)
     guards = (requires_role(Role.ADMIN),)
 
     @get(
-        "/",
+        "/notification-templates",
         operation_id="listNotificationTemplates",
         summary="Every notification text (kind × channel × language) and its active version",
     )
-    async def list_all(self, platform: NamedDependency[Platform]) -> list[TemplateSummary]:
-        return await service.list_templates(platform)
+    async def list_all(
+        self, platform: NamedDependency[Platform], language: FromQuery[Language | None] = None
+    ) -> list[TemplateSummary]:
+        return await service.list_templates(platform, language)
+
+    list_all_csv = csv_export.download_route(
+        list_all, TemplateSummary, "notification-templates.csv"
+    )
 
     @get(
         _ONE,

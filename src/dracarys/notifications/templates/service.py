@@ -14,7 +14,7 @@ from string import Template
 
 from dracarys.db import Connection, transaction
 from dracarys.errors import InvalidInput, NotFound
-from dracarys.identity import CurrentUser, display_names, record_audit
+from dracarys.identity import CurrentUser, Language, display_names, record_audit
 from dracarys.messaging import EmailTemplate, SmsTemplate
 from dracarys.notifications.templates import store
 from dracarys.notifications.templates.catalog import (
@@ -112,11 +112,16 @@ def _current(versions: list[TemplateVersion], code: TemplateText) -> tuple[int, 
     return newest.version, TemplateText(subject=newest.subject, body=newest.body)
 
 
-async def list_templates(platform: Platform) -> list[TemplateSummary]:
+async def list_templates(
+    platform: Platform, language_only: Language | None = None
+) -> list[TemplateSummary]:
+    """Every editable text, or only those in `language_only`."""
     async with platform.pool.acquire() as conn:
         book = await text_book(conn)
     summaries = []
     for kind, channel, language in editable():
+        if language_only is not None and language != language_only:
+            continue
         saved = book.active.get((kind, channel, language))
         text = book.text(kind, channel, language)
         assert text is not None  # editable() lists texts the code has

@@ -16,12 +16,14 @@ from dracarys.errors import InvalidInput, NotFound
 from dracarys.idempotency import request_hash
 from dracarys.identity import account_of, accounts_of, record_audit
 from dracarys.money import is_currency
-from dracarys.outbox import EventPayload, emit_events
+from dracarys.outbox import EventPayload, emit_event, emit_events
 from dracarys.platform import Platform
+from dracarys.points import events
 from dracarys.points.awarding import store
 from dracarys.points.awarding.models import AwardInput
 from dracarys.points.ledger import service as ledger
 from dracarys.points.ledger import store as ledger_store
+from dracarys.points.ledger.models import Posting
 from dracarys.points.models import Award, AwardOutcome, Rule
 from dracarys.points.rulebook.service import rulebook
 from dracarys.points.rules import (
@@ -35,6 +37,26 @@ from dracarys.points.rules import (
 
 # What the ledger answers when it decides against a credit: recorded as a denial.
 DENIALS = frozenset({"capped", "frozen", "frozen_velocity"})
+# The denial that freezes the account's earning (the others refuse one award).
+FREEZES = "frozen_velocity"
+
+
+def _frozen(user_id: uuid.UUID, rule_code: str, points: int) -> events.PointsFrozen:
+    return events.PointsFrozen(
+        user_id=str(user_id), reason="velocity", rule_code=rule_code, points=points
+    )
+
+
+def _clawed_back(
+    user_id: uuid.UUID, posting: Posting, reason_code: str, related_entity: str | None
+) -> events.PointsClawedBack:
+    return events.PointsClawedBack(
+        user_id=str(user_id),
+        entry_id=str(posting.entry_id),
+        points=-posting.posted,
+        reason_code=reason_code,
+        related_entity=related_entity,
+    )
 
 
 async def _kyc_level(conn: Connection, user_id: uuid.UUID) -> int:
@@ -100,6 +122,8 @@ async def award(conn: Connection, platform: Platform, request: Award) -> AwardOu
     )
     if posting.status in DENIALS:
         await _deny(conn, request.user_id, rule, entity, points, posting.status, key, now)
+        if posting.status == FREEZES:
+            await emit_event(conn, _frozen(request.user_id, rule.code, points))
         return outcome(posting.status)
     if posting.status == "posted":
         await ledger.after_credit(
@@ -165,6 +189,9 @@ async def award_many(conn: Connection, platform: Platform, requests: list[Award]
     # Per user: the tier stored before this batch, and the most earned within the window.
     tiers: dict[uuid.UUID, tuple[str, int]] = {}
     for posting in postings:
+        if posting.status == FREEZES:
+            request, rule, _ = planned[posting.idx]
+            outgoing.append(_frozen(request.user_id, rule.code, items[posting.idx]["delta"]))
         if posting.status != "posted":
             continue
         request, rule, entity = planned[posting.idx]
@@ -348,7 +375,14 @@ async def void_for_refund(conn: Connection, platform: Platform, money_ref: str, 
                 at=now,
                 partial=True,
             )
-            touched += posting.status == "posted"
+            if posting.status == "posted":
+                touched += 1
+                await emit_event(
+                    conn,
+                    _clawed_back(
+                        pending.user_id, posting, "refund_clawback", pending.related_entity
+                    ),
+                )
     return touched
 
 
@@ -385,7 +419,10 @@ async def take_back_award(
         at=platform.clock.now(),
         partial=True,
     )
-    return -posting.posted if posting.status == "posted" else 0
+    if posting.status != "posted":
+        return 0
+    await emit_event(conn, _clawed_back(user_id, posting, reason_code, related_entity))
+    return -posting.posted
 
 
 async def award_via_api(

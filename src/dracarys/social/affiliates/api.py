@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
@@ -65,6 +66,11 @@ async def affiliate_applications(platform: NamedDependency[Platform]) -> list[Af
     return await service.applications(platform)
 
 
+affiliate_applications_csv = csv_export.download_route(
+    affiliate_applications, AffiliateView, "affiliate-applications.csv"
+)
+
+
 @post(
     "/api/v1/affiliates/{user_id:uuid}/decision",
     operation_id="decideAffiliateApplication",
@@ -93,5 +99,6 @@ ROUTES: list[Any] = [
     apply_as_affiliate,
     my_affiliate_dashboard,
     affiliate_applications,
+    affiliate_applications_csv,
     decide_affiliate_application,
 ]

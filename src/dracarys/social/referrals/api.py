@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.errors import NotFound
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
@@ -153,10 +154,16 @@ async def refused_referrals(platform: NamedDependency[Platform]) -> list[Refused
     return await service.refused_referrals(platform)
 
 
+refused_referrals_csv = csv_export.download_route(
+    refused_referrals, RefusedReferralView, "refused-referrals.csv"
+)
+
+
 ROUTES: list[Any] = [
     follow_referral_link,
     referral_qr_code,
     referral_attribution,
     my_referrals,
     refused_referrals,
+    refused_referrals_csv,
 ]

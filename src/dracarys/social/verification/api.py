@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, MultipartBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
@@ -153,6 +154,8 @@ class ProofReviewController(Controller):
     )
     async def queue(self, platform: NamedDependency[Platform]) -> list[ProofQueueItem]:
         return await service.review_queue(platform)
+
+    queue_csv = csv_export.download_route(queue, ProofQueueItem, "follow-proofs.csv")
 
     @post(
         "/{proof_id:uuid}/approve",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
@@ -36,21 +36,7 @@ class CardsAdminController(Controller):
     ) -> list[ChargebackView]:
         return await service.recent_chargebacks(platform, limit)
 
-    @get(
-        "/chargebacks.csv",
-        operation_id="listChargebacksCsv",
-        summary="Card chargebacks as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def chargebacks_csv(
-        self,
-        platform: NamedDependency[Platform],
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    ) -> Response[bytes]:
-        chargebacks = await service.recent_chargebacks(platform, limit)
-        return csv_export.response(
-            csv_export.records(ChargebackView, chargebacks), "chargebacks.csv"
-        )
+    chargebacks_csv = csv_export.download_route(chargebacks, ChargebackView, "chargebacks.csv")
 
     @post(
         "/deposits/{deposit_id:uuid}/refund",

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dracarys import csv_export
 from dracarys.edge import source_ip
 from dracarys.identity import CurrentUser, Role, authenticated, requires_role
 from dracarys.platform import Platform
@@ -30,12 +31,12 @@ async def discount_codes(
 
 
 class PromoCodesAdminController(Controller):
-    path = "/api/v1/admin/promo-codes"
+    path = "/api/v1/admin"
     tags = ("payments-admin",)
     guards = (requires_role(Role.ADMIN),)
 
     @post(
-        "/",
+        "/promo-codes",
         operation_id="createPromoCode",
         status_code=HTTP_201_CREATED,
         summary="Create a promo code (percent or fixed, window, limits, what it pays for)",
@@ -52,15 +53,17 @@ class PromoCodesAdminController(Controller):
         )
 
     @get(
-        "/",
+        "/promo-codes",
         operation_id="listPromoCodes",
         summary="Every promo code, newest first, with its uses and the uses remaining",
     )
     async def list_codes(self, platform: NamedDependency[Platform]) -> list[PromoCodeView]:
         return await service.promo_codes(platform)
 
+    list_codes_csv = csv_export.download_route(list_codes, PromoCodeView, "promo-codes.csv")
+
     @post(
-        "/{code:str}/deactivate",
+        "/promo-codes/{code:str}/deactivate",
         operation_id="deactivatePromoCode",
         status_code=HTTP_200_OK,
         summary="Stop a promo code now (uses already made stand)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -78,15 +78,7 @@ class EscrowAdminController(Controller):
     async def disputes(self, platform: NamedDependency[Platform]) -> list[DisputeView]:
         return await service.open_disputes(platform)
 
-    @get(
-        "/disputes.csv",
-        operation_id="listOpenDisputesCsv",
-        summary="The disputes queue as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def disputes_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
-        disputes = await service.open_disputes(platform)
-        return csv_export.response(csv_export.records(DisputeView, disputes), "disputes.csv")
+    disputes_csv = csv_export.download_route(disputes, DisputeView, "disputes.csv")
 
     @post(
         "/disputes/{dispute_id:uuid}/resolve",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -124,15 +124,7 @@ class PayoutsAdminController(Controller):
     async def payout_queue(self, platform: NamedDependency[Platform]) -> list[PayoutView]:
         return await service.payouts_awaiting_admin(platform)
 
-    @get(
-        "/queue.csv",
-        operation_id="listPayoutsAwaitingAdminCsv",
-        summary="The payouts queue as CSV",
-        media_type=csv_export.MEDIA_TYPE,
-    )
-    async def payout_queue_csv(self, platform: NamedDependency[Platform]) -> Response[bytes]:
-        payouts = await service.payouts_awaiting_admin(platform)
-        return csv_export.response(csv_export.records(PayoutView, payouts), "payouts.csv")
+    payout_queue_csv = csv_export.download_route(payout_queue, PayoutView, "payouts.csv")
 
     @post(
         "/{payout_id:uuid}/review",

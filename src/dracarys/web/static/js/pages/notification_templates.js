@@ -46,6 +46,9 @@ function showTexts() {
   const shown = texts.filter((t) => !languageFilter.value || t.language === languageFilter.value);
   fillTable(byId("text-rows"), shown.map(textRow), "No notification text.");
   byId("texts-status").textContent = `${shown.length} texts.`;
+  // The download holds the rows shown: the same language filter, applied by the API.
+  const language = languageFilter.value ? `?language=${languageFilter.value}` : "";
+  byId("texts-download").dataset.download = `${BASE}.csv${language}`;
 }
 languageFilter.addEventListener("change", showTexts);
 
