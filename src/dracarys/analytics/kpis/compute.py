@@ -226,7 +226,8 @@ def session_fill(facts: pl.DataFrame) -> dict[str, int]:
     slots = (
         facts.filter(pl.col("topic") == SLOT_OFFERED, pl.col("ref").is_not_null())
         .group_by("ref")
-        .agg(pl.col("seats").first(), pl.col("minutes").first())
+        # The first offer's, whatever order the frame is in (the cached one is unsorted).
+        .agg(pl.col("seats", "minutes").sort_by("occurred_at").first())
     )
     bookings = facts.filter(pl.col("topic") == SESSION_BOOKED, pl.col("ref").is_not_null()).join(
         slots.select("ref"), on="ref"
