@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -354,6 +355,7 @@ async def main() -> None:
         await pool.close()
         await conn.close()
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
         if not REUSED:
             await drop_database(name)
     assert report is not None

@@ -31,7 +31,7 @@ from tests.analytics.fixture import AS_OF, at, deliver, event, history
 
 SMALL = Population(users=120, mentors=4, events=3_000, weeks=4, seed=3)
 FAR = AS_OF + timedelta(days=3650)
-TEXT_COLUMNS = ["user_id", "topic"]
+TEXT_COLUMNS = ["user_id", "topic", "subject", "ref"]
 
 
 def rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:

@@ -181,13 +181,16 @@ def frame_of_csv(body: bytes) -> pl.DataFrame:
     ).sort("occurred_at", maintain_order=True)
 
 
-# The frame `current_fact_frame` returns: `FACT_SCHEMA` with the member and the topic as
-# categoricals, so that the KPIs' joins and group-bys by member compare small integers
-# instead of hashing 36-character ids (several times faster over millions of events).
+# The frame `current_fact_frame` returns: `FACT_SCHEMA` with the member, the topic, the
+# subject and the ref as categoricals, so that the KPIs' filters, joins and group-bys on
+# them compare small integers instead of hashing 36-character ids (two to three times
+# faster over millions of events). Currency and kind stay text: short, and sorted on.
 CURRENT_SCHEMA: dict[str, pl.DataType] = {
     **FACT_SCHEMA,
     "user_id": pl.Categorical(),
     "topic": pl.Categorical(),
+    "subject": pl.Categorical(),
+    "ref": pl.Categorical(),
 }
 # Settled events (below the snapshot's xmin) read from PostgreSQL are written to the cache
 # as a new segment once there are this many; fewer are read again next time (cheaply).
@@ -212,11 +215,11 @@ async def current_fact_frame(
     platform: Platform, until: datetime, *, segment_rows: int = SEGMENT_ROWS
 ) -> pl.DataFrame:
     """The whole stream up to `until`, exactly as `fact_frame` has it (in no particular
-    order, member and topic as categoricals), read mostly from the columnar cache: the
-    cached segments, then from PostgreSQL only the events recorded since the cache's end,
-    including those committed a moment ago. Settled ones among them (recorded by
-    transactions below the snapshot's xmin, so final) become a new segment when there are
-    `segment_rows` of them."""
+    order, some columns as categoricals: see `CURRENT_SCHEMA`), read mostly from the
+    columnar cache: the cached segments, then from PostgreSQL only the events recorded
+    since the cache's end, including those committed a moment ago. Settled ones among
+    them (recorded by transactions below the snapshot's xmin, so final) become a new
+    segment when there are `segment_rows` of them."""
     folder = facts_cache_folder(platform.settings)
     links, cached = await asyncio.to_thread(cache.read, folder)
     end = links[-1].high if links else 0
