@@ -6,16 +6,21 @@ KPIs, funnels and warehouse exports read only it."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
-from dracarys.analytics.events import store
+from dracarys.analytics.events import cache, store
 from dracarys.analytics.events.models import AnalyticsEvent, EventFact
-from dracarys.db import Connection
+from dracarys.db import Connection, transaction
 from dracarys.outbox import Event
+from dracarys.platform import Platform
+from dracarys.settings import Settings
 
 # The columns of the frame `fact_frame` returns (see `EventFact`).
 FACT_SCHEMA: dict[str, pl.DataType] = {
@@ -176,3 +181,96 @@ def frame_of_csv(body: bytes) -> pl.DataFrame:
     return read.with_columns(
         pl.col("occurred_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     ).sort("occurred_at", maintain_order=True)
+
+
+# The frame `current_fact_frame` returns: `FACT_SCHEMA` with the member, the topic, the
+# subject and the ref as categoricals, so that the KPIs' filters, joins and group-bys on
+# them compare small integers instead of hashing 36-character ids (two to three times
+# faster over millions of events). Currency and kind stay text: short, and sorted on.
+CURRENT_SCHEMA: dict[str, pl.DataType] = {
+    **FACT_SCHEMA,
+    "user_id": pl.Categorical(),
+    "topic": pl.Categorical(),
+    "subject": pl.Categorical(),
+    "ref": pl.Categorical(),
+}
+# Settled events (below the snapshot's xmin) read from PostgreSQL are written to the cache
+# as a new segment once there are this many; fewer are read again next time (cheaply).
+SEGMENT_ROWS = 50_000
+# A chain this long is rewritten as one segment, so a read opens few files.
+MAX_SEGMENTS = 8
+
+
+def facts_cache_folder(settings: Settings) -> Path:
+    """The analytics cache's folder under the data folder, named after what its facts are
+    (the SQL pulling them out of the events, the topics, the columns): a release changing
+    any of these starts a new cache instead of reading facts of the old shape."""
+    shape = "\n".join([store.FACT_COLUMNS, *sorted(ANALYTICS_TOPICS), repr(CURRENT_SCHEMA)])
+    return (
+        settings.data_path
+        / "analytics"
+        / f"facts-{hashlib.sha256(shape.encode()).hexdigest()[:16]}"
+    )
+
+
+async def current_fact_frame(
+    platform: Platform, until: datetime, *, segment_rows: int = SEGMENT_ROWS
+) -> pl.DataFrame:
+    """The whole stream up to `until`, exactly as `fact_frame` has it (in no particular
+    order, some columns as categoricals: see `CURRENT_SCHEMA`), read mostly from the
+    columnar cache: the cached segments, then from PostgreSQL only the events recorded
+    since the cache's end, including those committed a moment ago. Settled ones among
+    them (recorded by transactions below the snapshot's xmin, so final) become a new
+    segment when there are `segment_rows` of them."""
+    folder = facts_cache_folder(platform.settings)
+    links, cached = await asyncio.to_thread(cache.read, folder)
+    end = links[-1].high if links else 0
+    # One snapshot for both statements: the xmin says which of the rows read are final.
+    async with transaction(platform.pool, isolation="repeatable_read") as conn:
+        xmin = await store.snapshot_xmin(conn)
+        body = await store.facts_csv_recorded_since(conn, ANALYTICS_TOPICS, end)
+    recent = await asyncio.to_thread(_current_frame_of_csv, body)
+    if xmin > end:
+        settled = recent.filter(pl.col("recorded_xid") < xmin).drop("recorded_xid")
+        if settled.height >= segment_rows:
+            await asyncio.to_thread(_extend_cache, folder, links, cached, settled, xmin)
+    parts = [part for part in (cached, recent.drop("recorded_xid")) if part is not None]
+    return pl.concat(parts).filter(pl.col("occurred_at") < until)
+
+
+async def warm_fact_cache(platform: Platform, *, segment_rows: int = SEGMENT_ROWS) -> int:
+    """The scheduled job that keeps the cache close to the stream's end, so that the
+    first dashboard after a deploy (or a release that changes the facts' shape) reads
+    Parquet instead of every event from PostgreSQL. Returns the cache's end (the
+    transaction id it covers up to)."""
+    await current_fact_frame(platform, platform.clock.now(), segment_rows=segment_rows)
+    folder = facts_cache_folder(platform.settings)
+    links = await asyncio.to_thread(lambda: cache.chain(cache.segments(folder)))
+    return links[-1].high if links else 0
+
+
+def _extend_cache(
+    folder: Path,
+    links: list[cache.Segment],
+    cached: pl.DataFrame | None,
+    settled: pl.DataFrame,
+    xmin: int,
+) -> None:
+    if cached is None or len(links) < MAX_SEGMENTS:
+        cache.write(folder, links[-1].high if links else 0, xmin, settled)
+    else:
+        cache.write(folder, 0, xmin, pl.concat([cached, settled]))
+        cache.prune(folder)
+
+
+def _current_frame_of_csv(body: bytes) -> pl.DataFrame:
+    """The frame of `store.facts_csv_recorded_since`'s CSV in `CURRENT_SCHEMA`, with each
+    event's recorded_xid."""
+    read = pl.read_csv(
+        body,
+        schema={**CURRENT_SCHEMA, "occurred_at": pl.Int64(), "recorded_xid": pl.Int64()},
+        has_header=True,
+    )
+    return read.with_columns(
+        pl.col("occurred_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    )

@@ -42,8 +42,9 @@ async def count(conn: Connection) -> int:
 
 
 # The columns of a fact pulled out of an event's properties, in SQL (see `EventFact`); the
-# time as microseconds since the epoch, so that the CSV copy needs no date parsing.
-_FACT_COLUMNS = """user_id::text AS user_id, topic,
+# time as microseconds since the epoch, so that the CSV copy needs no date parsing. (The
+# analytics cache keys its folder on this text: changing it starts a new cache.)
+FACT_COLUMNS = """user_id::text AS user_id, topic,
        (extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred_at,
        coalesce(properties->>'amount_minor', properties->>'delta',
                 properties->>'points', properties->>'seconds')::bigint AS amount,
@@ -70,10 +71,47 @@ async def facts_csv(conn: Connection, topics: Collection[str], until: datetime) 
         chunks.append(chunk)
 
     await conn.copy_from_query(
-        f"""SELECT {_FACT_COLUMNS} FROM analytics_events
+        f"""SELECT {FACT_COLUMNS} FROM analytics_events
             WHERE topic = ANY($1::text[]) AND occurred_at < $2""",
         list(topics),
         until,
+        output=keep,
+        format="csv",
+        header=True,
+    )
+    return b"".join(chunks)
+
+
+async def snapshot_xmin(conn: Connection) -> int:
+    """The oldest transaction still running when the caller's snapshot was taken: every
+    transaction below it has committed or rolled back for good. Inside a repeatable-read
+    transaction, the snapshot every later statement of it reads."""
+    value = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return int(value)
+
+
+async def facts_csv_recorded_since(
+    conn: Connection, topics: Collection[str], recorded_from: int
+) -> bytes:
+    """As `facts_csv`, for the events of `topics` recorded by transactions from
+    `recorded_from` on (0: every event, those recorded before the column existed
+    included), whenever they happened, with each one's `recorded_xid` (0 for those)."""
+    chunks: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    # From 0 the whole table is read, so without the condition (which NULLs would fail);
+    # otherwise the index on recorded_xid finds the few recent events.
+    since, args = (
+        ("AND recorded_xid >= $2::text::xid8", [str(recorded_from)]) if recorded_from else ("", [])
+    )
+    await conn.copy_from_query(
+        f"""SELECT {FACT_COLUMNS},
+                   coalesce(recorded_xid::text::bigint, 0) AS recorded_xid
+            FROM analytics_events WHERE topic = ANY($1::text[]) {since}""",
+        list(topics),
+        *args,
         output=keep,
         format="csv",
         header=True,

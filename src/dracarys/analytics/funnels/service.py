@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dracarys.analytics.events.service import ANALYTICS_TOPICS, fact_frame
+from dracarys.analytics.events.service import ANALYTICS_TOPICS, current_fact_frame
 from dracarys.analytics.funnels.compute import funnel_counts
 from dracarys.analytics.funnels.models import Funnel, FunnelQuery, FunnelStep
 from dracarys.analytics.kpis.compute import ratio
@@ -33,8 +33,7 @@ def check_query(query: FunnelQuery) -> None:
 async def funnel(platform: Platform, query: FunnelQuery) -> Funnel:
     check_query(query)
     window = timedelta(days=query.window_days)
-    async with platform.pool.acquire() as conn:
-        events = await fact_frame(conn, query.until + window)
+    events = await current_fact_frame(platform, query.until + window)
     counts = funnel_counts(events, query.steps, query.since, query.until, window)
     return Funnel(
         since=query.since,

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import polars as pl
 
-from dracarys.analytics.events.service import fact_frame
+from dracarys.analytics.events.service import current_fact_frame
 from dracarys.analytics.kpis import compute
 from dracarys.analytics.kpis.models import (
     Activation,
@@ -28,13 +29,12 @@ from dracarys.platform import Platform
 
 async def kpi_report(platform: Platform) -> KpiReport:
     as_of = platform.clock.now()
-    async with platform.pool.acquire() as conn:
-        facts = await fact_frame(conn, as_of)
-    return report_of(facts, as_of)
+    facts = await current_fact_frame(platform, as_of)
+    return await asyncio.to_thread(report_of, facts, as_of)
 
 
 def report_of(facts: pl.DataFrame, as_of: datetime) -> KpiReport:
-    """Every KPI over a fact frame (see `fact_frame`), as of `as_of`."""
+    """Every KPI over a fact frame (see `fact_frame`; in any order), as of `as_of`."""
     signed_up, activated = compute.activation(facts)
     enrolments, completions = compute.course_completion(facts)
     points = compute.points_economy(facts)
