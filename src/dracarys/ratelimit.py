@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from typing import Any, Protocol
 
 import structlog
 from litestar import Request
-from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import DURATION_VALUES, DurationUnit, RateLimitConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -336,15 +339,33 @@ def _client_identity_of(request: Request[Any, Any, Any]) -> str:
     return client_identity(request.scope)
 
 
-class ApiRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's rate-limit middleware counting in the platform's atomic counters: the
-    stock one reads, then writes, its history under a process-wide lock, which lets
-    several API processes each admit the last request of a window and holds every
-    request of the process behind one Redis round trip. Refusals are problem details
-    with `Retry-After`. While Redis is unreachable the limit is not applied, so the API
-    stays up (the sign-in throttles, which must not fail open, refuse instead)."""
+class ApiRateLimitMiddleware:
+    """The API limit of a `RateLimitConfig` (`api_rate_limit`), counted in the platform's
+    atomic counters: Litestar's own middleware reads, then writes, its history under a
+    process-wide lock, which lets several API processes each admit the last request of a
+    window and holds every request of the process behind one Redis round trip. Refusals
+    are problem details with `Retry-After`. While Redis is unreachable the limit is not
+    applied, so the API stays up (the sign-in throttles, which must not fail open, refuse
+    instead).
 
-    _counter: OneLimitCounter | None = None
+    A plain ASGI layer applying the config as Litestar's middleware does (HTTP only; the
+    `exclude` paths and handlers with the config's opt-out key pass uncounted; no throttle
+    handler): Litestar's base class went through its generic bypass checks on every
+    request, a few microseconds of each authenticated read (`benchmarks/auth_me.py`)."""
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        self.app = app
+        self.config = config
+        self.unit: DurationUnit = config.rate_limit[0]
+        self.max_requests: int = config.rate_limit[1]
+        exclude = config.exclude
+        self._exclude = (
+            None
+            if not exclude
+            else re.compile(exclude if isinstance(exclude, str) else "|".join(exclude))
+        )
+        self._key_prefix = f"{type(self).__name__}::"
+        self._counter: OneLimitCounter | None = None
 
     def _counter_of(self, counters: Counters) -> OneLimitCounter:
         if self._counter is None:
@@ -355,12 +376,28 @@ class ApiRateLimitMiddleware(RateLimitMiddleware):
             )
         return self._counter
 
+    def _bypassed(self, scope: Scope) -> bool:
+        if scope["type"] != ScopeType.HTTP:
+            return True
+        route_handler = scope.get("route_handler")
+        opt_out = self.config.exclude_opt_key
+        if route_handler is not None and opt_out and route_handler.opt.get(opt_out):
+            return True
+        if self._exclude is None:
+            return False
+        # As Litestar matches a mount's paths: on the raw path.
+        is_mount = getattr(route_handler, "is_mount", False)
+        path = scope["raw_path"].decode() if is_mount else scope["path"]
+        return self._exclude.search(path) is not None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Straight from the scope, with no Request built: this runs on every API request.
-        # (Excluded paths never reach here; no throttle handler is configured.)
+        if self._bypassed(scope):
+            await self.app(scope, receive, send)
+            return
         counter = self._counter_of(scope["litestar_app"].state.platform.counters)
         limit = Limit(
-            f"{type(self).__name__}::{client_identity(scope)}",
+            self._key_prefix + client_identity(scope),
             self.max_requests,
             DURATION_VALUES[self.unit],
         )
@@ -427,5 +464,9 @@ def api_rate_limit(settings: Settings) -> RateLimitConfig:
         rate_limit=("minute", settings.rate_limit_per_minute),
         exclude=["^/health$", "^/ready$", "^/metrics", "^/static/"],
         identifier_for_request=_client_identity_of,
-        middleware_class=ApiRateLimitMiddleware,
     )
+
+
+def api_rate_limit_middleware(settings: Settings) -> DefineMiddleware:
+    """The app's layer applying `api_rate_limit`."""
+    return DefineMiddleware(ApiRateLimitMiddleware, config=api_rate_limit(settings))
