@@ -13,30 +13,37 @@ PostgreSQL and Redis come from `TEST_DATABASE_URL` (an admin DSN) and `REDIS_URL
 127.0.0.1. Contenders alternate over rounds and each keeps its best round, so a burst of
 other load on the machine does not decide the comparison.
 
-Last run (2026-12-04, 2 rounds of 8 s, 64 connections, load average before it 1.04; 2-core
-box, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0, asyncpg 0.32.0, PostgreSQL 15.20,
-Redis 7.0.15):
+Last run (2026-12-06, 3 rounds of 8 s, 64 connections, load average before it 1.24; 2-core
+box shared with other work, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0, asyncpg 0.32.0,
+PostgreSQL 15.20, Redis 7.0.15):
 
   contender                  req/s    p50 ms   p99 ms
-  bare Litestar, one query   5,077    12.51    17.88
-  Dracarys /api/v1/me        3,331    18.86    30.85
-  Dracarys, cache off        2,515    23.98    57.45
+  bare Litestar, one query   4,034    15.57    26.00
+  bare, no reset on release  4,361    11.55    80.53
+  Dracarys /api/v1/me        3,261    16.74    60.58
+  Dracarys, cache off        2,524    24.55    57.94
 
-  ours vs bare: throughput 1.52x lower, p99 1.73x. The goal (1.3x on both) is not met.
+  ours vs bare: throughput 1.24x lower (met), p99 2.33x (not met). Runs at higher load
+  gave 0.92-1.12x on throughput and 0.67-1.27x on p99: the tail moves with the machine's
+  other work more than with either server.
 
 Where our request's CPU goes beyond the bare handler's (cProfile in process, per
 request, 2026-12-04): spread thin over what the platform adds, each a few microseconds —
-the request layer (request id, input guard, metrics with five Prometheus updates), the
-rate limit (a local block of a Redis-leased window), authentication (Litestar's
-middleware, the token check, the session cache), two dependencies, opening the sealed
-contact fields; the query and asyncpg's reset on release (a second round trip on every
-pool use) cost the same in both. Fixed on the way: PyJWT's checks on every request (about
-100 us; now once per token), the anyio task group Litestar used for the handler's two
-dependencies (about 15 % of the CPU), a copy of the route handler per guard call, a
-burst of session reads from every request in flight when an entry expired, full garbage
-collections over the start-up heap (130-290 ms pauses, now about 3 ms: `dracarys serve`
-freezes that heap), and three edge middlewares with three `send` wrappers (now one layer,
-one wrapper).
+the request layer (request id, input guard, metrics), the rate limit (a local block of a
+Redis-leased window), authentication (the token check, the session cache), two
+dependencies, opening the sealed contact fields; the query and asyncpg's reset on release
+(a second round trip on every pool use) cost the same in both. Fixed on the way: PyJWT's
+checks on every request (about 100 us; now once per token), the anyio task group Litestar
+used for the handler's two dependencies (about 15 % of the CPU), a copy of the route
+handler per guard call, a burst of session reads from every request in flight when an
+entry expired, full garbage collections over the start-up heap (130-290 ms pauses, now
+about 3 ms: `dracarys serve` freezes that heap), three edge middlewares with three `send`
+wrappers (now one layer, one wrapper); then (2026-12-06) Litestar's authentication and
+rate-limit base classes (a connection object and generic bypass checks per request; now
+plain ASGI layers), the platform dependency's argument validation (it takes none now), a
+personal-data cipher built per call, five Prometheus client updates per request (now plain
+counters exposed by a collector), and every request in flight waiting for Redis each time
+the rate-limit block ran out (the next half block is now counted in the background).
 """
 
 from __future__ import annotations

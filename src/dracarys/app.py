@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any, cast
 
 import structlog
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -40,7 +40,7 @@ from dracarys.observability import (
 )
 from dracarys.openapi import ApiDocumentConfig, api_reference
 from dracarys.platform import Platform
-from dracarys.ratelimit import api_rate_limit
+from dracarys.ratelimit import api_rate_limit_middleware
 from dracarys.realtime import (
     ChannelPolicies,
     ChannelPolicy,
@@ -168,8 +168,10 @@ def create_app(
             )
             yield
 
-    def provide_platform(request: Request[Any, Any, Any]) -> Platform:
-        return platform_from_state(request.app.state)
+    def provide_platform() -> Platform:
+        # From this app's state, without the request: a dependency that takes no
+        # parameters skips Litestar's per-request validation of its arguments.
+        return platform_from_state(app.state)
 
     # Probes and scrapes are left out of the request metrics: orchestrators call them
     # every few seconds and would drown the series that describe real traffic. The
@@ -179,7 +181,7 @@ def create_app(
         metrics_exclude=["^/health$", "^/ready$", "^/metrics$", "^/api/v1/stream$"],
         check=refuse_malformed_request,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController],
         lifespan=[lifespan],
         dependencies={
@@ -207,7 +209,7 @@ def create_app(
             edge,
             DefineMiddleware(AccessMiddleware, exclude=["^/health$", "^/metrics", "^/schema"]),
             # After access, so a signed-in caller is counted as themselves, not their IP.
-            api_rate_limit(settings).middleware,
+            api_rate_limit_middleware(settings),
         ],
         stores=_stores(settings, redis),
         cors_config=(
@@ -226,3 +228,4 @@ def create_app(
         ),
         debug=False,
     )
+    return app

@@ -4,19 +4,28 @@ run: taskiq, httpx, asyncio), the request-id middleware and the request metrics.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
 
 from dracarys.settings import Settings
 
@@ -144,17 +153,87 @@ def _valid_request_id(raw: bytes) -> str | None:
 
 # ---- request metrics -------------------------------------------------------------------
 
-# The names Litestar's Prometheus middleware used, so dashboards and alerts carry over.
+# The names and buckets Litestar's Prometheus middleware used, so dashboards and alerts
+# carry over.
 _LABELS = ("method", "path", "status_code", "app_name")
-_REQUESTS = Counter("litestar_requests_total", "Total requests", _LABELS)
-_ERRORS = Counter("litestar_requests_error_total", "Total errors in requests", _LABELS)
-_DURATION = Histogram("litestar_request_duration_seconds", "Request duration, in seconds", _LABELS)
-_IN_PROGRESS = Gauge(
-    "litestar_requests_in_progress",
-    "Total requests currently in progress",
-    ("method", "path", "app_name"),
-    multiprocess_mode="livesum",
+_IN_PROGRESS_LABELS = ("method", "path", "app_name")
+_BUCKETS = tuple(float(bound) for bound in Histogram.DEFAULT_BUCKETS)
+# The `le` labels as the client library writes them ("0.005", ..., "+Inf").
+_BUCKET_LABELS: tuple[str, ...] = tuple(
+    floatToGoString(bound)  # type: ignore[no-untyped-call]
+    for bound in _BUCKETS
 )
+
+
+class _Finished:
+    """The requests of one method, route template, status and app: how many, their total
+    duration and how many fell in each duration bucket (not cumulative)."""
+
+    __slots__ = ("buckets", "count", "duration_s")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.duration_s = 0.0
+        self.buckets = [0] * len(_BUCKETS)
+
+    def add(self, elapsed_s: float) -> None:
+        self.count += 1
+        self.duration_s += elapsed_s
+        # Prometheus buckets count observations at or below their bound; the last is +Inf.
+        self.buckets[bisect.bisect_left(_BUCKETS, elapsed_s)] += 1
+
+
+class RequestMetrics:
+    """The request metrics as plain numbers, exposed when Prometheus collects: counting
+    a request is a few integer additions, where the client library's counter, gauge and
+    histogram children took a lock and several calls each (five updates were about 5 µs
+    of every request, `benchmarks/auth_me.py`). Only the event loop's thread writes; a
+    collection copies the tables before reading them."""
+
+    def __init__(self) -> None:
+        self.finished: dict[tuple[str, str, int, str], _Finished] = {}
+        self.in_progress: dict[tuple[str, str, str], list[int]] = {}
+
+    def describe(self) -> Iterator[Metric]:
+        yield from _families()
+
+    def collect(self) -> Iterator[Metric]:
+        requests, errors, durations, in_progress = _families()
+        for (method, path, status, app_name), finished in list(self.finished.items()):
+            labels = [method, path, str(status), app_name]
+            count, duration_s = finished.count, finished.duration_s
+            cumulative = itertools.accumulate(list(finished.buckets))
+            requests.add_metric(labels, count)
+            if status >= 500:
+                errors.add_metric(labels, count)
+            buckets = [(le, float(n)) for le, n in zip(_BUCKET_LABELS, cumulative, strict=True)]
+            durations.add_metric(labels, buckets, duration_s)
+        for (method, path, app_name), (running,) in list(self.in_progress.items()):
+            in_progress.add_metric([method, path, app_name], running)
+        yield from (requests, errors, durations, in_progress)
+
+
+def _families() -> tuple[
+    CounterMetricFamily, CounterMetricFamily, HistogramMetricFamily, GaugeMetricFamily
+]:
+    return (
+        CounterMetricFamily("litestar_requests_total", "Total requests", labels=_LABELS),
+        CounterMetricFamily(
+            "litestar_requests_error_total", "Total errors in requests", labels=_LABELS
+        ),
+        HistogramMetricFamily(
+            "litestar_request_duration_seconds", "Request duration, in seconds", labels=_LABELS
+        ),
+        GaugeMetricFamily(
+            "litestar_requests_in_progress",
+            "Total requests currently in progress",
+            labels=_IN_PROGRESS_LABELS,
+        ),
+    )
+
+
+REQUEST_METRICS = RequestMetrics()
+REGISTRY.register(REQUEST_METRICS)
 
 
 # ---- the request layer ------------------------------------------------------------------
@@ -186,24 +265,15 @@ def request_middleware(
       status and then reused;
     - the headers inner layers add with `add_response_headers`."""
     excluded = re.compile("|".join(metrics_exclude)) if metrics_exclude else None
-    in_progress: dict[tuple[str, str], Any] = {}
-    finished: dict[tuple[str, str, int], tuple[Any, Any, Any | None]] = {}
+    finished = REQUEST_METRICS.finished
+    in_progress = REQUEST_METRICS.in_progress
 
     def record(method: str, path: str, status: int, elapsed: float) -> None:
-        key = (method, path, status)
-        children = finished.get(key)
-        if children is None:
-            labels = (method, path, str(status), app_name)
-            children = finished[key] = (
-                _REQUESTS.labels(*labels),
-                _DURATION.labels(*labels),
-                _ERRORS.labels(*labels) if status >= 500 else None,
-            )
-        count, duration, errors = children
-        count.inc()
-        duration.observe(elapsed)
-        if errors is not None:
-            errors.inc()
+        key = (method, path, status, app_name)
+        counts = finished.get(key)
+        if counts is None:
+            counts = finished[key] = _Finished()
+        counts.add(elapsed)
 
     def middleware(app: ASGIApp) -> ASGIApp:
         # Litestar runs route middleware for HTTP requests and WebSockets only.
@@ -229,13 +299,11 @@ def request_middleware(
                 method: str = scope["method"]
                 path: str = scope.get("path_template") or scope["path"]
                 if excluded is not None and excluded.search(scope["path"]):
-                    gauge = None
+                    running = None
                 else:
-                    gauge = in_progress.get((method, path))
-                    if gauge is None:
-                        gauge = in_progress[(method, path)] = _IN_PROGRESS.labels(
-                            method, path, app_name
-                        )
+                    running = in_progress.get((method, path, app_name))
+                    if running is None:
+                        running = in_progress[(method, path, app_name)] = [0]
                 status = 500
 
                 async def send_with_headers(message: Message) -> None:
@@ -245,15 +313,15 @@ def request_middleware(
                         message["headers"] = [*message.get("headers", ()), *added]
                     await send(message)
 
-                if gauge is None:
+                if running is None:
                     await app(scope, receive, send_with_headers)
                     return
                 started = time.perf_counter()
-                gauge.inc()
+                running[0] += 1
                 try:
                     await app(scope, receive, send_with_headers)
                 finally:
-                    gauge.dec()
+                    running[0] -= 1
                     record(method, path, status, time.perf_counter() - started)
             finally:
                 current_request_id.reset(token)

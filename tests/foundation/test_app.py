@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
-from litestar import Litestar, post
+from litestar import Litestar, get, post
 from litestar.params import JSONBody
 
 from dracarys.app import create_app
@@ -89,6 +90,51 @@ def probe_app(settings: Settings) -> Litestar:
     app = create_app(settings)
     app.register(probe)
     return app
+
+
+@get("/probe/broken", operation_id="probeBroken")
+async def broken_probe() -> None:
+    raise RuntimeError("a bug")
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample of a Prometheus exposition (0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    found = re.search(rf"^{name}\{{{re.escape(wanted)}\}} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_metrics_count_each_route_and_status_with_durations_and_errors(
+    settings: Settings,
+) -> None:
+    app = probe_app(settings)
+    app.register(broken_probe)
+    ok = {"app_name": "dracarys", "method": "POST", "path": "/probe", "status_code": "201"}
+    failed = {**ok, "method": "GET", "path": "/probe/broken", "status_code": "500"}
+    async with AppClient(app) as client:
+        before = (await client.get("/metrics")).text
+        for name in ("a", "b"):
+            assert (await client.post("/probe", json={"name": name, "age": 3})).status_code == 201
+        assert (await client.get("/probe/broken")).status_code == 500
+        after = (await client.get("/metrics")).text
+
+    def grew(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert grew("litestar_requests_total", **ok) == 2
+    assert grew("litestar_request_duration_seconds_count", **ok) == 2
+    assert grew("litestar_request_duration_seconds_bucket", le="+Inf", **ok) == 2
+    assert grew("litestar_request_duration_seconds_sum", **ok) > 0
+    # Buckets are cumulative: each holds at least the one below it.
+    buckets = [
+        metric(after, "litestar_request_duration_seconds_bucket", le=le, **ok)
+        for le in ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "10.0", "+Inf")
+    ]
+    assert buckets == sorted(buckets)
+    assert grew("litestar_requests_error_total", **ok) == 0
+    assert grew("litestar_requests_error_total", **failed) == 1
+    in_progress = {"app_name": "dracarys", "method": "POST", "path": "/probe"}
+    assert metric(after, "litestar_requests_in_progress", **in_progress) == 0
 
 
 async def test_malformed_json_is_a_400_problem(settings: Settings) -> None:

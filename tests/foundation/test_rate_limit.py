@@ -156,3 +156,42 @@ async def test_a_large_limit_is_counted_in_blocks_that_never_pass_it_across_proc
         assert all(0 < r.windows[0].ends_in_s <= 60 for r in replies)
     finally:
         await redis.aclose()
+
+
+def admitted_without_waiting(counter: LeasedCounters, limit: Limit) -> Reservation | None:
+    """The reservation when it completes without suspending (no Redis round trip), else
+    None."""
+    step = counter.reserve_one(limit)
+    try:
+        step.send(None)
+    except StopIteration as finished:
+        reservation: Reservation = finished.value
+        return reservation
+    step.close()
+    return None
+
+
+async def test_a_steady_client_is_counted_ahead_and_never_waits_for_redis(
+    redis_settings: Settings,
+) -> None:
+    """Half a block from its end, the other half is counted in the background, so the
+    block never runs out under a steady client; a process still holds at most a block."""
+    redis = Redis.from_url(redis_settings.redis_url or "")
+    try:
+        namespace = f"{redis_settings.redis_prefix}:rate_limit"
+        counter = LeasedCounters(RedisCounters(redis, namespace))
+        limit = Limit("api:user:steady", 64 * 100, 60)  # blocks of 64
+        key = f"{namespace}:{limit.key}"
+        assert (await counter.reserve_one(limit)).granted  # counts the first block
+        used = 1
+        for _ in range(200):
+            reservation = admitted_without_waiting(counter, limit)
+            assert reservation is not None, f"request {used + 1} waited for Redis"
+            assert reservation.granted
+            used += 1
+            await asyncio.sleep(0)  # the background count runs
+            await asyncio.sleep(0.002)
+            counted = int(await redis.get(key) or 0)
+            assert used <= counted <= used + 64
+    finally:
+        await redis.aclose()

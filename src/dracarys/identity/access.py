@@ -8,7 +8,9 @@ the observer role read-only wherever it can read."""
 from __future__ import annotations
 
 import functools
+import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -17,8 +19,9 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from dracarys.errors import Forbidden, Unauthorized
 from dracarys.identity.models import Role as Role  # re-exported: guards are written with it
@@ -30,6 +33,9 @@ ACCESS_TOKEN_TTL = timedelta(minutes=15)
 AUDIENCE = "dracarys-api"
 ALGORITHM = "HS256"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_AUTHENTICATED_SCOPES = frozenset({ScopeType.HTTP, ScopeType.WEBSOCKET})
+# The route opt with which a handler opts out of authentication, as in Litestar.
+_EXCLUDE_OPT_KEY = "exclude_from_auth"
 
 
 class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,10 +143,10 @@ def _invalid_token() -> Unauthorized:
     )
 
 
-def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
     # Read from the raw headers: `connection.headers` builds a header map per request.
     header = ""
-    for name, value in connection.scope["headers"]:
+    for name, value in scope["headers"]:
         if name == b"authorization":
             header = value.decode("latin-1")
             break
@@ -182,7 +188,7 @@ def requires_role(*roles: Role) -> RoleGuard:
     return RoleGuard(frozenset(roles))
 
 
-class AccessMiddleware(AbstractAuthenticationMiddleware):
+class AccessMiddleware:
     """Resolves the bearer token of every request into `request.user` (None when absent).
 
     The token's session must still be live and its user active, and the role and
@@ -190,23 +196,53 @@ class AccessMiddleware(AbstractAuthenticationMiddleware):
     takes effect on the next request, not at the token's expiry. They come from the
     process's session cache (`platform.session_cache`), so a request of a session used
     in the last few seconds makes no query for them; see `identity/session_cache.py` for
-    how a change reaches every process and why staleness stays within the TTL."""
+    how a change reaches every process and why staleness stays within the TTL.
 
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        token = bearer_token(connection)
-        if token is None:
-            return AuthenticationResult(user=None, auth=None)
-        platform: Platform = connection.app.state.platform
-        now = platform.clock.now()
-        claimed = decode_access_token(platform.settings, token, now=now)
-        user = await live_session_user(platform, claimed, now)
-        if user.role is Role.OBSERVER and connection.scope.get("method") not in _READ_METHODS:
-            # Enforced here rather than as an app-wide guard: Litestar copies the route
-            # handler for every guard call, which costs every request.
-            raise Forbidden("observers have read-only access")
-        return AuthenticationResult(user=user, auth=token)
+    A plain ASGI layer with Litestar's authentication-middleware rules (HTTP and
+    WebSocket scopes; OPTIONS, `exclude` paths and handlers with the `exclude_from_auth`
+    opt pass untouched): Litestar's base class built a connection object and went
+    through its generic bypass checks on every request, several microseconds of each
+    authenticated read (`benchmarks/auth_me.py`)."""
+
+    __slots__ = ("_exclude", "app")
+
+    def __init__(self, app: ASGIApp, exclude: Sequence[str] = ()) -> None:
+        self.app = app
+        self._exclude = re.compile("|".join(exclude)) if exclude else None
+
+    def _bypassed(self, scope: Scope) -> bool:
+        if scope["type"] not in _AUTHENTICATED_SCOPES:
+            return True
+        route_handler = scope.get("route_handler")
+        if route_handler is not None and route_handler.opt.get(_EXCLUDE_OPT_KEY):
+            return True
+        if scope.get("method") == "OPTIONS":
+            return True
+        if self._exclude is None:
+            return False
+        # As Litestar matches a mount's paths: on the raw path.
+        is_mount = getattr(route_handler, "is_mount", False)
+        path = scope["raw_path"].decode() if is_mount else scope["path"]
+        return self._exclude.search(path) is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._bypassed(scope):
+            token = bearer_token(scope)
+            scope["user"] = None if token is None else await _caller_of(scope, token)
+            scope["auth"] = token
+        await self.app(scope, receive, send)
+
+
+async def _caller_of(scope: Scope, token: str) -> CurrentUser:
+    platform: Platform = scope["litestar_app"].state.platform
+    now = platform.clock.now()
+    claimed = decode_access_token(platform.settings, token, now=now)
+    user = await live_session_user(platform, claimed, now)
+    if user.role is Role.OBSERVER and scope.get("method") not in _READ_METHODS:
+        # Enforced here rather than as an app-wide guard: Litestar copies the route
+        # handler for every guard call, which costs every request.
+        raise Forbidden("observers have read-only access")
+    return user
 
 
 async def live_session_user(platform: Platform, claimed: CurrentUser, now: datetime) -> CurrentUser:

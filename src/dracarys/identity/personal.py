@@ -99,8 +99,22 @@ class PersonalDataCipher(FieldCipher):
 
 
 def personal_data_cipher(settings: Settings) -> PersonalDataCipher:
-    """Cheap to make (the derived keys are cached): one per call that needs it."""
-    return PersonalDataCipher(personal_data_key_ring(settings), personal_data_index_key(settings))
+    """The deployment's cipher; one per secret key, so a call on every request costs a
+    lookup (deriving the two keys' names and looking each up was a few microseconds of
+    every `/me`)."""
+    cipher = _CIPHERS.get(settings.secret_key)
+    if cipher is None:
+        if len(_CIPHERS) >= 8:  # tests make deployments with keys of their own
+            _CIPHERS.clear()
+        cipher = PersonalDataCipher(
+            personal_data_key_ring(settings), personal_data_index_key(settings)
+        )
+        _CIPHERS[settings.secret_key] = cipher
+    return cipher
+
+
+# Secret key → its cipher: both keys derive from the secret key alone.
+_CIPHERS: dict[str, PersonalDataCipher] = {}
 
 
 # ---- reads for other domains --------------------------------------------------------
