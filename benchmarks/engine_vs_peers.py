@@ -5,6 +5,7 @@ differ), single-backtest and 100-combination sweep throughput in bar-evaluations
 second, peak memory, cold-start times, versions and the machine.
 
     uv run --group bench python benchmarks/engine_vs_peers.py
+    uv run --group bench python benchmarks/engine_vs_peers.py --quick  # Dracarys vs hand only
 
 Every measurement runs in a fresh subprocess so peak memory (ru_maxrss above the
 process's footprint just before the timed call, after data loading and JIT warm-up on a
@@ -471,6 +472,30 @@ AGREEMENT_NOTE = """\
 """
 
 
+def quick(repeats: int) -> None:
+    """Dracarys against the hand kernel only (no slow peers, no agreement or cold start):
+    the share of the hand kernel's CPU-time throughput, each pair run back to back in
+    fresh processes ``repeats`` times, the best of each kept."""
+    from engine.synthetic import generate_intraday
+
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "bars.parquet")
+        generate_intraday(BIG, seed=2026).write_parquet(path)
+        for label, bars, kind in (
+            ("one backtest, 1e6 bars", BIG, "single"),
+            ("100-combination sweep, 1e6 bars", BIG, "sweep"),
+            ("100-combination sweep, 1e5 bars", SMALL, "sweep"),
+        ):
+            ours = min(spawn("dracarys", path, bars, kind)["cpu"] for _ in range(repeats))
+            hand = min(spawn("hand", path, bars, kind)["cpu"] for _ in range(repeats))
+            print(
+                f"  {label:34s} CPU Dracarys {ours * 1e3:8.1f} ms, hand {hand * 1e3:8.1f} ms: "
+                f"{100 * hand / ours:5.1f} % of the hand kernel's throughput"
+            )
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
 def main() -> None:
     from engine.synthetic import generate_intraday
 
@@ -565,8 +590,18 @@ if __name__ == "__main__":
     parser.add_argument("--data")
     parser.add_argument("--bars", type=int)
     parser.add_argument("--kind")
+    parser.add_argument(
+        "--quick",
+        type=int,
+        nargs="?",
+        const=3,
+        metavar="REPEATS",
+        help="only Dracarys vs the hand kernel, best of REPEATS fresh processes (default 3)",
+    )
     arguments = parser.parse_args()
     if arguments.job:
         print(json.dumps(JOBS[arguments.job](arguments.data, arguments.bars, arguments.kind)))
+    elif arguments.quick:
+        quick(arguments.quick)
     else:
         main()

@@ -10,7 +10,9 @@ fit, combinations are ordered so neighbours share indicators and run in chunks w
 indicators fit; each worker holds its signal flags and a trade table (under 7 bytes per
 bar; the simulation gathers the equity curve's statistics without writing the curve) and
 reuses them for every combination it runs. Results hold metrics only, never curves, so
-1e7 bars × 1e3 combinations stays within a few GiB.
+1e7 bars × 1e3 combinations stays within a few GiB. Between chunks the parallel threads
+sleep rather than spin (``engine.compile``), so the Python work between them costs only
+its own CPU.
 """
 
 import itertools

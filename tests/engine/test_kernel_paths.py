@@ -22,6 +22,7 @@ from engine.backtest import (
     T_EXIT_REASON,
     _fill_signal_flags,
     _next_flagged,
+    _prefetch_flagged,
 )
 from engine.data import Bars
 from engine.metrics import Metrics, performance
@@ -41,6 +42,27 @@ def test_next_flagged_finds_the_first_watched_bar_across_word_boundaries() -> No
                     hits = [i for i in range(start, n) if flags[i] & watch]
                     expected = hits[0] if hits else n
                     assert _next_flagged(flags, words, start, watch) == expected, (n, start)
+
+
+def test_prefetch_of_flagged_bars_always_moves_on_and_ends_at_the_bar_count() -> None:
+    # The simulation prefetches again whenever it comes within PREFETCH_BARS of where the
+    # last prefetch stopped: an answer short of ``stop`` would repeat it on every bar.
+    rng = np.random.default_rng(5)
+    for n in [1, 7, 8, 9, 64, 65, 200, 1000]:
+        flags = np.where(rng.random(n) < 0.3, rng.integers(1, 16, n), 0).astype(np.int8)
+        words = flags[: n - n % 8].view(np.uint64)
+        prices = rng.random(n) + 1.0
+        for start in range(0, n + 8, 3):
+            for span in (1, 8, 50, 2 * n):
+                stop = start + span
+                reached = _prefetch_flagged(words, prices, prices, start, stop)
+                assert reached == n or (stop <= reached < stop + 8 and reached % 8 == 0), (
+                    n,
+                    start,
+                    stop,
+                    reached,
+                )
+                assert reached <= n
 
 
 def reference_condition(a: np.ndarray, b: np.ndarray, op: int, lag: int) -> np.ndarray:

@@ -1,6 +1,10 @@
 """Sweeps agree with single runs, share indicators, stay within memory, and rank."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -205,3 +209,40 @@ def test_rank_sweep_breaks_ties_by_combination_order() -> None:
     assert rank_sweep(combos, metrics)["fast"].to_list() == [1, 0, 2, 3]
     with pytest.raises(ValueError, match="expected 3 rows"):
         rank_sweep(combos[:3], metrics)
+
+
+IDLE_AFTER_SWEEP = """
+import time
+from engine.data import Bars
+from engine.strategy import ExecutionSettings, SpecBuilder
+from engine.sweep import grid, run_sweep
+from engine.synthetic import generate_daily
+
+bars = Bars.from_frame(generate_daily(2_000, seed=1))
+combos = grid({"fast": [5, 10], "slow": [20, 40]})
+idle = []
+for _ in range(7):
+    run_sweep(bars, SpecBuilder("sma_cross"), combos, ExecutionSettings())
+    before = time.process_time()
+    time.sleep(0.1)
+    idle.append(time.process_time() - before)
+print(sorted(idle)[3])
+"""
+
+
+def test_sweep_threads_use_no_cpu_while_the_caller_is_idle() -> None:
+    # OpenMP's default has every thread spin for milliseconds after a parallel call,
+    # CPU a sweep burned between its chunks. Run in a fresh process: OpenMP reads its
+    # wait policy when first loaded, and an explicit setting is left alone.
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run(
+        [sys.executable, "-c", IDLE_AFTER_SWEEP],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    # The median of seven idle spells: spinning does not follow every call.
+    idle_cpu_seconds = float(done.stdout.split()[-1])
+    assert idle_cpu_seconds < 0.001
