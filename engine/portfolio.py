@@ -485,6 +485,15 @@ def portfolio_settings(execution: ExecutionSettings, sizing: PortfolioSizing) ->
     return settings
 
 
+def trade_capacity(flags: FlagArray) -> int:
+    """Rows the trade table can need: every round trip starts with a buy from flat, which
+    only a long-entry flag orders, so the entry flags bound the round trips and the kernel
+    runs once. (The former guess of ``n // 8`` rows was too small on busy signals, and
+    the whole simulation ran a second time.) Unused rows of ``np.zeros`` are never
+    touched, so the bound costs no memory beyond the rows written."""
+    return max(16, int(np.count_nonzero(flags & LONG_ENTRY)))
+
+
 def run_flags(
     bars: list[Bars],
     flags: FlagArray,
@@ -507,7 +516,7 @@ def run_flags(
     cash = np.empty(n)
     positions = np.empty((n_assets, n))
     assets = np.zeros((n_assets, ASSET_COLUMNS))
-    capacity = max(16, n // 8)
+    capacity = trade_capacity(flags)
     while True:
         trades = np.zeros((capacity, TRADE_COLUMNS))
         trade_assets = np.zeros(capacity, dtype=np.int64)
