@@ -160,6 +160,8 @@ def simulate_portfolio(
     sell = np.zeros(n_assets)
     buy = np.zeros(n_assets)
     prices = np.empty(n_assets)
+    order_assets = np.empty(n_assets, dtype=np.int64)
+    bars_held = np.zeros(n_assets)
     # The open round trip of each asset.
     trip_entry_bar = np.zeros(n_assets, dtype=np.int64)
     trip_entry_price = np.zeros(n_assets)
@@ -175,33 +177,44 @@ def simulate_portfolio(
         decision = i if fill_at_close else i - 1
         rebalance = rebalance_every > 0 and i > 0 and i % rebalance_every == 0
         if decision >= 0:
+            # One pass marks the equity at the fill prices and lists, in asset order, the
+            # assets with an order this bar (an exit, or a buy/rebalance to size); the
+            # other passes visit only those, as most assets trade on few bars.
             equity = cash
+            orders = 0
             for a in range(n_assets):
                 prices[a] = closes[a, i] if fill_at_close else opens[a, i]
                 equity += units[a] * prices[a]
-            # Decide every asset's order first, then fill: sells, then buys.
-            for a in range(n_assets):
-                sell[a] = 0.0
-                buy[a] = 0.0
                 signal = flags[a, decision]
-                exiting = units[a] > 0.0 and (signal & LONG_EXIT) != 0
-                entering = units[a] == 0.0 and (signal & LONG_ENTRY) != 0
-                if exiting:
-                    sell[a] = units[a]
-                elif entering or (rebalance and units[a] > 0.0):
-                    buy_price = prices[a] * (1.0 + slippage)
-                    if sizing == PORTFOLIO_SIZING_WEIGHTS:
-                        target = (weights[a] * equity - fixed_fee) / (buy_price * (1.0 + fee_rate))
-                    else:
-                        target = fixed_units[a]
-                    if whole:
-                        target = np.floor(target)
-                    target = max(target, 0.0)
-                    if target > units[a]:
-                        buy[a] = target - units[a]
-                    elif target < units[a]:
-                        sell[a] = units[a] - target
-            for a in range(n_assets):
+                # Bitwise, not short-circuit: one well-predicted branch (an order is
+                # rare) instead of several on whether the asset is held (a coin flip).
+                held = units[a] > 0.0
+                exiting = held & ((signal & LONG_EXIT) != 0)
+                entering = (units[a] == 0.0) & ((signal & LONG_ENTRY) != 0)
+                if exiting | entering | (rebalance & held):
+                    sell[a] = units[a] if exiting else 0.0
+                    buy[a] = 0.0
+                    order_assets[orders] = a
+                    orders += 1
+            # Size the listed buys from that equity, then fill: sells, then buys.
+            for k in range(orders):
+                a = order_assets[k]
+                if sell[a] > 0.0:
+                    continue  # exiting
+                buy_price = prices[a] * (1.0 + slippage)
+                if sizing == PORTFOLIO_SIZING_WEIGHTS:
+                    target = (weights[a] * equity - fixed_fee) / (buy_price * (1.0 + fee_rate))
+                else:
+                    target = fixed_units[a]
+                if whole:
+                    target = np.floor(target)
+                target = max(target, 0.0)
+                if target > units[a]:
+                    buy[a] = target - units[a]
+                elif target < units[a]:
+                    sell[a] = units[a] - target
+            for k in range(orders):
+                a = order_assets[k]
                 if sell[a] > 0.0:
                     price = prices[a] * (1.0 - slippage)
                     gross = sell[a] * price
@@ -231,7 +244,8 @@ def simulate_portfolio(
                             row[T_CASH_HELD] = trip_cash[a]
                             trade_assets_out[trade_count] = a
                         trade_count += 1
-            for a in range(n_assets):
+            for k in range(orders):
+                a = order_assets[k]
                 if buy[a] > 0.0:
                     price = prices[a] * (1.0 + slippage)
                     wanted = buy[a]
@@ -265,13 +279,14 @@ def simulate_portfolio(
         for a in range(n_assets):
             positions_out[a, i] = units[a]
             equity += units[a] * closes[a, i]
-            if units[a] > 0.0:
-                assets_out[a, A_BARS_HELD] += 1.0
+            # Branch-free: whether an asset is held is a coin flip the CPU cannot predict.
+            bars_held[a] += np.float64(units[a] > 0.0)
         equity_out[i] = equity
         cash_out[i] = cash
 
     for a in range(n_assets):
         assets_out[a, A_FINAL_UNITS] = units[a]
+        assets_out[a, A_BARS_HELD] = bars_held[a]
         if units[a] > 0.0 and n > 0:
             pnl = trip_flow[a] + units[a] * closes[a, n - 1]
             if trade_count < trades_out.shape[0]:
@@ -485,6 +500,15 @@ def portfolio_settings(execution: ExecutionSettings, sizing: PortfolioSizing) ->
     return settings
 
 
+def trade_capacity(flags: FlagArray) -> int:
+    """Rows the trade table can need: every round trip starts with a buy from flat, which
+    only a long-entry flag orders, so the entry flags bound the round trips and the kernel
+    runs once. (The former guess of ``n // 8`` rows was too small on busy signals, and
+    the whole simulation ran a second time.) Unused rows of ``np.zeros`` are never
+    touched, so the bound costs no memory beyond the rows written."""
+    return max(16, int(np.count_nonzero(flags & LONG_ENTRY)))
+
+
 def run_flags(
     bars: list[Bars],
     flags: FlagArray,
@@ -507,7 +531,7 @@ def run_flags(
     cash = np.empty(n)
     positions = np.empty((n_assets, n))
     assets = np.zeros((n_assets, ASSET_COLUMNS))
-    capacity = max(16, n // 8)
+    capacity = trade_capacity(flags)
     while True:
         trades = np.zeros((capacity, TRADE_COLUMNS))
         trade_assets = np.zeros(capacity, dtype=np.int64)

@@ -11,11 +11,15 @@ import pytest
 from engine.backtest import LONG_ENTRY, LONG_EXIT
 from engine.data import Bars
 from engine.portfolio import (
+    ASSET_COLUMNS,
     PortfolioSizing,
     SizingMethod,
     align_bars,
+    portfolio_settings,
     run_flags,
     run_portfolio,
+    simulate_portfolio,
+    trade_capacity,
 )
 from engine.runner import run_backtest, run_signal_function
 from engine.strategy import (
@@ -346,3 +350,37 @@ def test_a_run_on_misaligned_symbols_equals_the_run_on_their_common_bars() -> No
     assert result.timestamps.tolist() == a.timestamps.tolist()
     np.testing.assert_array_equal(result.equity, expected.equity)
     assert expected.dropped_bars == 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_trade_table_sized_from_the_entry_flags_never_overflows(seed: int) -> None:
+    # Busy signals (an entry and an exit flag on most bars) make far more round trips than
+    # n // 8; a table of trade_capacity rows must hold them all in one kernel run.
+    execution, sizing = random_case(seed)
+    rng = np.random.default_rng(900 + seed)
+    n_assets, n = 1 + seed % 4, 160
+    bars = random_bars(rng, n_assets, n)
+    entries = (rng.random((n_assets, n)) < 0.9).astype(np.int8) * LONG_ENTRY
+    exits = (rng.random((n_assets, n)) < 0.9).astype(np.int8) * LONG_EXIT
+    flags = np.ascontiguousarray(entries | exits)
+    result = run_flags(bars, flags, execution, sizing)
+    rows = trade_capacity(flags)
+    table = np.zeros((rows, result.trade_table.shape[1]))
+    count = simulate_portfolio(
+        np.stack([b.open for b in bars]),
+        result.closes,
+        flags,
+        portfolio_settings(execution, sizing),
+        np.full(n_assets, sizing.fraction or 1.0 / n_assets)
+        if sizing.method != "target_weights"
+        else np.array(sizing.target_weights),
+        np.array(sizing.units or (0.0,) * n_assets, dtype=np.float64),
+        np.empty(n),
+        np.empty(n),
+        np.empty((n_assets, n)),
+        table,
+        np.zeros(rows, dtype=np.int64),
+        np.zeros((n_assets, ASSET_COLUMNS)),
+    )
+    assert max(16, n // 8) < count == result.trade_table.shape[0] <= rows
+    np.testing.assert_array_equal(table[:count], result.trade_table)
