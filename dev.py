@@ -60,7 +60,12 @@ def main(argv: list[str]) -> int:
     if code := run(uv, "sync", "--frozen"):
         return code
     if argv[0] == "up":
-        return run(uv, "run", "--frozen", "dracarys", "up", *argv[1:])
+        # Replaced by uv (which hands its signals to `dracarys up`), so a SIGTERM sent to
+        # this process stops the platform instead of leaving it running as an orphan.
+        up = [uv, "run", "--frozen", "dracarys", "up", *argv[1:]]
+        print("+", " ".join(up), flush=True)
+        os.chdir(ROOT)
+        os.execv(uv, up)  # noqa: S606 - our own uv, a fixed argument list
     checks = [
         (uv, "run", "--frozen", "ruff", "check", "."),
         (uv, "run", "--frozen", "ruff", "format", "--check", "."),
