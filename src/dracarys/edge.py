@@ -3,7 +3,8 @@ body is UTF-8, nests at most `MAX_JSON_DEPTH` levels and holds no integer beyond
 PostgreSQL's `bigint` stores; no text carrying NUL (U+0000), which PostgreSQL refuses in
 `text`, enters through a body, a form, the query, the path or a header. Each refusal is a
 4xx problem naming the field, where it would otherwise surface as a 500 from the decoder
-or the database. Also what every handler reads of the client: its address (`source_ip`)."""
+or the database. Also what every handler reads of the client: its address (`source_ip`);
+and, for the plain ASGI layers, whether a request's path is one they leave alone."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ MAX_JSON_DEPTH = 32
 # brackets than the bound cannot nest past it.
 _NUL_ESCAPE = b"\\u0000"
 _LONG_DIGIT_RUN = re.compile(rb"\d{19}")
+
+
+def path_excluded(scope: Scope, exclude: re.Pattern[str] | None) -> bool:
+    """Whether `exclude` matches the request's path as Litestar matches it for a layer's
+    exclude list: on the raw path for a mount, on the routed path otherwise."""
+    if exclude is None:
+        return False
+    is_mount = getattr(scope.get("route_handler"), "is_mount", False)
+    path = scope["raw_path"].decode() if is_mount else scope["path"]
+    return exclude.search(path) is not None
 
 
 def _nul_message(where: str) -> str:

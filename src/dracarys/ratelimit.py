@@ -27,6 +27,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from dracarys.edge import path_excluded
 from dracarys.errors import TooManyRequests
 from dracarys.observability import add_response_headers
 from dracarys.settings import Settings
@@ -424,12 +425,7 @@ class ApiRateLimitMiddleware:
         opt_out = self.config.exclude_opt_key
         if route_handler is not None and opt_out and route_handler.opt.get(opt_out):
             return True
-        if self._exclude is None:
-            return False
-        # As Litestar matches a mount's paths: on the raw path.
-        is_mount = getattr(route_handler, "is_mount", False)
-        path = scope["raw_path"].decode() if is_mount else scope["path"]
-        return self._exclude.search(path) is not None
+        return path_excluded(scope, self._exclude)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Straight from the scope, with no Request built: this runs on every API request.

@@ -23,6 +23,7 @@ from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from dracarys.edge import path_excluded
 from dracarys.errors import Forbidden, Unauthorized
 from dracarys.identity.models import Role as Role  # re-exported: guards are written with it
 from dracarys.identity.sessions import store as sessions_store
@@ -218,12 +219,7 @@ class AccessMiddleware:
             return True
         if scope.get("method") == "OPTIONS":
             return True
-        if self._exclude is None:
-            return False
-        # As Litestar matches a mount's paths: on the raw path.
-        is_mount = getattr(route_handler, "is_mount", False)
-        path = scope["raw_path"].decode() if is_mount else scope["path"]
-        return self._exclude.search(path) is not None
+        return path_excluded(scope, self._exclude)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._bypassed(scope):
