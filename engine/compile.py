@@ -16,6 +16,8 @@ from numba.core import cgutils
 from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from engine.warmup import cache_root
+
 KernelT = TypeVar("KernelT", bound=Callable[..., Any])
 
 # The threads of parallel kernels wait for the next call asleep rather than spinning.
@@ -26,6 +28,12 @@ KernelT = TypeVar("KernelT", bound=Callable[..., Any])
 # Waking a sleeping thread costs microseconds against chunks of milliseconds. OpenMP
 # reads this once, when Numba first loads it; a setting already made wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# Every kernel caches into a folder named after the engine's sources (see
+# ``warmup.source_fingerprint``: Numba alone would keep a kernel compiled against another
+# file's old code). Numba fixes a kernel's cache folder when the kernel is defined, and
+# every engine module defines its kernels through this one.
+numba.config.CACHE_DIR = str(cache_root())  # type: ignore[attr-defined]  # set from the environment at run time
 
 
 def kernel(func: KernelT) -> KernelT:

@@ -5,10 +5,11 @@ empty cache, about 1.2 s warm: ``benchmarks/engine_cold_start.py``).
 ``warm()`` runs every kernel the platform uses (a backtest of each template, which
 computes their indicators, the remaining indicators, a small sweep, a multi-asset run and
 the paper-trading matcher) on a tiny synthetic series: Numba compiles each one for the
-argument types the platform passes and writes it to its cache (``NUMBA_CACHE_DIR`` when
-set, else ``engine/__pycache__``). A marker beside the cache records for which versions
-(Python, Numba, NumPy, the engine's sources, the CPU) the cache was warmed and which index
-files it holds, so ``is_warm()`` answers without importing Numba.
+argument types the platform passes and writes it to its cache: a folder named after the
+engine's sources, in ``NUMBA_CACHE_DIR`` when set, else in ``engine/__pycache__``. A marker
+in that folder records for which versions (Python, Numba, NumPy, the engine's sources, the
+CPU) the cache was warmed and which index files it holds, so ``is_warm()`` answers without
+importing Numba.
 
 ``python -m engine.warmup`` warms in the foreground (``dracarys warm-engine``, run by the
 image build); ``--background`` is how the platform starts it beside its services: at low
@@ -20,10 +21,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import functools
 import hashlib
 import json
 import os
 import platform
+import shutil
 import signal
 import sys
 import time
@@ -36,6 +39,9 @@ from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent
 MARKER_NAME = "dracarys-engine-warm.json"
+CACHE_PREFIX = "kernels-"
+# Kernel folders of other engine versions untouched this long are removed by a warm-up.
+STALE_CACHE_AGE_S = 7 * 86_400
 # How much lower than its parent the background warm-up runs: it only uses idle CPU.
 BACKGROUND_NICENESS = 15
 # Bars of the synthetic series: longer than every indicator's default window, and short
@@ -44,11 +50,48 @@ WARMUP_BARS = 300
 PR_SET_PDEATHSIG = 1
 
 
-def cache_root() -> Path:
-    """Where Numba writes the engine's kernels: ``NUMBA_CACHE_DIR`` (which mirrors the
-    sources' absolute path below it) when set, else ``__pycache__`` beside the sources."""
+@functools.cache
+def source_fingerprint(engine_dir: Path = ENGINE_DIR) -> str:
+    """A digest of the contents of every engine source. Numba checks a cached kernel only
+    against the file that defines it, yet kernels call and inline kernels of other files
+    (the sweep runs backtest.py's simulation): after a change to backtest.py alone, the
+    cached sweep kernel would go on running the old simulation. The cache's folder is
+    named after this digest, so any change to the engine starts from a fresh folder."""
+    digest = hashlib.sha256()
+    for source in sorted(engine_dir.rglob("*.py")):
+        digest.update(f"{source.relative_to(engine_dir)}\0".encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_base() -> Path:
+    """The folder holding the kernel caches of every engine version: ``NUMBA_CACHE_DIR``
+    when set, else ``__pycache__`` beside the sources."""
     configured = os.environ.get("NUMBA_CACHE_DIR")
     return Path(configured) if configured else ENGINE_DIR / "__pycache__"
+
+
+def cache_root() -> Path:
+    """Where Numba writes this version's kernels (``engine.compile`` points Numba there
+    before any kernel is defined): a folder of ``cache_base()`` named after the sources."""
+    return cache_base() / f"{CACHE_PREFIX}{source_fingerprint()}"
+
+
+def prune_other_versions(*, older_than_s: float = STALE_CACHE_AGE_S) -> list[Path]:
+    """Remove the kernel folders of other engine versions nobody has written to for a
+    while (a checkout that moved on; a second checkout sharing ``NUMBA_CACHE_DIR`` and
+    still in use keeps its folder, and at worst recompiles)."""
+    current = cache_root()
+    removed = []
+    cutoff = time.time() - older_than_s
+    for folder in cache_base().glob(f"{CACHE_PREFIX}*"):
+        if folder == current or not folder.is_dir():
+            continue
+        newest = max((entry.stat().st_mtime for entry in folder.rglob("*")), default=0.0)
+        if max(newest, folder.stat().st_mtime) < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def marker_path() -> Path:
@@ -214,6 +257,7 @@ def warm() -> WarmResult:
     staging = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
     staging.write_text(json.dumps({"key": warm_key(), "indexes": indexes}, indent=1))
     staging.replace(marker)
+    prune_other_versions()
     return WarmResult(
         seconds=time.perf_counter() - started, kernels=len(used), use=cache_use(), indexes=indexes
     )

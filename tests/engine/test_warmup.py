@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,6 +129,7 @@ def test_a_changed_engine_source_makes_the_cache_cold_again(
     empty_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marker = warmup.marker_path()
+    marker.parent.mkdir(parents=True)
     index = empty_cache / "kernel.nbi"
     index.write_text("")
     marker.write_text(json.dumps({"key": warmup.warm_key(), "indexes": [str(index)]}))
@@ -139,6 +141,75 @@ def test_a_changed_engine_source_makes_the_cache_cold_again(
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(empty_cache))
     index.unlink()
     assert not warmup.is_warm(), "a deleted index means the kernel compiles again"
+
+
+KERNEL_FOLDERS = textwrap.dedent(
+    """
+    import json
+    from engine.warmup import cache_root, dispatchers
+    print(json.dumps({
+        "root": str(cache_root()),
+        "folders": sorted({d._cache._cache_path for d in dispatchers()}),
+    }))
+    """
+)
+
+
+def test_every_kernel_caches_into_the_folder_of_this_engine_version(empty_cache: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KERNEL_FOLDERS],
+        env=env_with_cache(empty_cache),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(done.stdout)
+
+    assert Path(seen["root"]).parent == empty_cache
+    assert seen["folders"], "the engine defines cached kernels"
+    assert all(folder.startswith(seen["root"] + os.sep) for folder in seen["folders"])
+
+
+def test_a_change_to_any_engine_source_names_a_new_cache_folder(tmp_path: Path) -> None:
+    # Numba would check a cached sweep kernel against sweep.py only: a change to the
+    # simulation in backtest.py must still lead to a new folder, hence a recompiled sweep.
+    engine = tmp_path / "engine"
+    shutil.copytree(warmup.ENGINE_DIR, engine, ignore=shutil.ignore_patterns("__pycache__"))
+    before = warmup.source_fingerprint(engine)
+    assert before == warmup.source_fingerprint(warmup.ENGINE_DIR)
+
+    simulation = engine / "backtest.py"
+    simulation.write_text(simulation.read_text() + "\n# edited\n")
+    warmup.source_fingerprint.cache_clear()
+
+    assert warmup.source_fingerprint(engine) != before
+    # Touching a file without changing it keeps the folder.
+    (engine / "sweep.py").touch()
+    warmup.source_fingerprint.cache_clear()
+    simulation.write_text(simulation.read_text().removesuffix("\n# edited\n"))
+    assert warmup.source_fingerprint(engine) == before
+
+
+def test_a_warm_up_removes_the_folders_of_engine_versions_long_unused(empty_cache: Path) -> None:
+    old = empty_cache / f"{warmup.CACHE_PREFIX}0000000000000000"
+    recent = empty_cache / f"{warmup.CACHE_PREFIX}1111111111111111"
+    unrelated = empty_cache / "something-else"
+    for folder in (old, recent, unrelated):
+        (folder / "engine_abc").mkdir(parents=True)
+        (folder / "engine_abc" / "kernel.nbi").write_text("")
+    long_ago = time.time() - warmup.STALE_CACHE_AGE_S - 60
+    for path in (old, old / "engine_abc", old / "engine_abc" / "kernel.nbi"):
+        os.utime(path, (long_ago, long_ago))
+    warmup.cache_root().mkdir()
+    os.utime(warmup.cache_root(), (long_ago, long_ago))
+
+    removed = warmup.prune_other_versions()
+
+    assert removed == [old]
+    assert not old.exists()
+    assert recent.exists()
+    assert unrelated.exists()
+    assert warmup.cache_root().exists()
 
 
 def test_the_background_warm_up_starts_without_waiting_and_stops_when_asked(
@@ -157,6 +228,7 @@ def test_the_background_warm_up_starts_without_waiting_and_stops_when_asked(
 def test_a_warm_cache_starts_no_warm_up(empty_cache: Path) -> None:
     index = empty_cache / "kernel.nbi"
     index.write_text("")
+    warmup.marker_path().parent.mkdir(parents=True)
     warmup.marker_path().write_text(json.dumps({"key": warmup.warm_key(), "indexes": [str(index)]}))
 
     assert start_engine_warmup() is None
