@@ -64,7 +64,9 @@ def is_running(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
 
 
-def start_up(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def start_up(
+    data_dir: Path, command: tuple[str, ...] = (DRACARYS, "up")
+) -> tuple[subprocess.Popen[str], str]:
     """`dracarys up` as a first-time user runs it: no DATABASE_URL, no REDIS_URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
@@ -76,7 +78,7 @@ def start_up(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
         }
     )
     process = subprocess.Popen(
-        [DRACARYS, "up", "--port", str(port)],
+        [*command, "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -147,6 +149,35 @@ def child_pids(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         children += [int(child) for child in (task / "children").read_text().split()]
     return children
+
+
+def descendant_pids(pid: int) -> list[int]:
+    found: list[int] = []
+    for child in child_pids(pid):
+        found += [child, *descendant_pids(child)]
+    return found
+
+
+def test_a_sigterm_to_python3_dev_py_up_stops_every_process_of_the_platform(
+    embedded_data_dir: Path,
+) -> None:
+    # The README's first command; a process manager stops it by signalling the process it
+    # started. dev.py once ran uv as its child and died alone, leaving the platform serving.
+    dev_py = Path(__file__).resolve().parents[2] / "dev.py"
+    process, base = start_up(embedded_data_dir, (sys.executable, str(dev_py), "up"))
+    try:
+        # uv and `dracarys up` below it; the embedded PostgreSQL is started detached.
+        platform = [*descendant_pids(process.pid), postmaster_pid(embedded_data_dir)]
+    finally:
+        output = stop_with(process, signal.SIGTERM)
+
+    survivors = [pid for pid in platform if is_running(pid)]
+    for pid in survivors:  # so a failure leaves nothing serving
+        os.kill(pid, signal.SIGTERM)
+    assert not survivors, f"processes outlived dev.py up:\n{output}"
+    assert process.returncode == 0, output
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/health", timeout=2)
 
 
 def test_sigterm_while_dracarys_up_warms_the_engine_cache_leaves_no_warm_up_behind(
