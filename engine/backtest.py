@@ -53,7 +53,6 @@ Fill semantics (every rule here is tested case by case in ``tests/engine``):
   marked to market at the last close and reported as an open trade, not closed.
 """
 
-import math
 import sys
 
 import numpy as np
@@ -418,8 +417,7 @@ def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -
             word += 1
             hits = words[word] & pattern
         if hits != 0:
-            lowest = hits & (~hits + np.uint64(1))
-            return int(word) * 8 + (math.frexp(float(lowest))[1] - 1) // 8
+            return int(word) * 8 + count_trailing_zeros(hits) // 8
     i = max(start, full * 8)
     while i < n:
         if signal[i] & watch:

@@ -235,19 +235,33 @@ def compile_rules(spec: StrategySpec, rows: Mapping[str, int]) -> CompiledRules:
         spec.rules.short_exit,
     )
     conditions = [condition for group in groups for condition in group]
-    bounds = np.cumsum([0, *(len(group) for group in groups)]).astype(np.int64)
+    # Built from plain lists (no ``np.cumsum``): a sweep compiles every combination's
+    # rules, and numpy's per-call overhead there was a measurable share of a small sweep.
+    bounds = [0]
+    for group in groups:
+        bounds.append(bounds[-1] + len(group))
+    left: list[int] = []
+    op: list[int] = []
+    right: list[int] = []
+    constant: list[float] = []
+    lag: list[int] = []
+    for c in conditions:
+        left.append(rows[c.left])
+        op.append(OPERATORS[c.op])
+        if isinstance(c.right, str):
+            right.append(rows[c.right])
+            constant.append(0.0)
+        else:
+            right.append(-1)
+            constant.append(float(c.right))
+        lag.append(c.right_lag)
     return CompiledRules(
-        group_bounds=bounds,
-        left=np.array([rows[c.left] for c in conditions], dtype=np.int64),
-        op=np.array([OPERATORS[c.op] for c in conditions], dtype=np.int64),
-        right=np.array(
-            [rows[c.right] if isinstance(c.right, str) else -1 for c in conditions], dtype=np.int64
-        ),
-        constant=np.array(
-            [0.0 if isinstance(c.right, str) else float(c.right) for c in conditions],
-            dtype=np.float64,
-        ),
-        lag=np.array([c.right_lag for c in conditions], dtype=np.int64),
+        group_bounds=np.array(bounds, dtype=np.int64),
+        left=np.array(left, dtype=np.int64),
+        op=np.array(op, dtype=np.int64),
+        right=np.array(right, dtype=np.int64),
+        constant=np.array(constant, dtype=np.float64),
+        lag=np.array(lag, dtype=np.int64),
     )
 
 
