@@ -109,6 +109,12 @@ CONSUMERS: list[Consumer] = [
             conn, delivery.platform, event
         ),
     ),
+    # Each chat message's live frame from the record, so one the API lost still goes out.
+    batched(
+        name="notifications.chat_live",
+        topics=frozenset({notifications.CHAT_MESSAGE_SENT}),
+        apply=notifications.publish_sent_messages,
+    ),
     # Drip programs: sign-ups and course joins enrol, exit conditions end enrolments.
     batched(
         name="notifications.programs",

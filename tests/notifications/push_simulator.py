@@ -8,7 +8,8 @@ in the future and at most 24 hours away, `sub` a mailto: or https: contact. Then
 real one, it decrypts the payload with the fake browser's private key and auth secret
 (`FakeBrowser`), so tests read what the notification said.
 
-Tests can make an endpoint gone (410, as after the browser unsubscribed) or failing (503)."""
+Tests can make an endpoint gone (410, as after the browser unsubscribed), expired (404,
+as a push service answers for a subscription it no longer knows) or failing (503)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class PushServiceSimulator:
     # Each refusal, with its reason (a test reads why a push was refused).
     refused: list[tuple[str, int, str]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
+    expired: set[str] = field(default_factory=set)
     failing: set[str] = field(default_factory=set)
 
     @property
@@ -148,6 +150,8 @@ class PushServiceSimulator:
             known = simulator.browsers.get(token)
             if known is None or token in simulator.gone:
                 return simulator._refuse(token, 410, "push subscription has unsubscribed")
+            if token in simulator.expired:
+                return simulator._refuse(token, 404, "push subscription not found or expired")
             if token in simulator.failing:
                 return simulator._refuse(token, 503, "service unavailable")
             browser, key = known

@@ -163,7 +163,7 @@ async def _sent(pool: asyncpg.Pool, push_id: uuid.UUID) -> bool:
     return sent_at is not None
 
 
-async def test_the_push_simulator_decrypts_what_was_sent_and_a_410_removes_the_subscription(
+async def test_the_push_simulator_decrypts_what_was_sent_and_a_404_or_410_removes_the_subscription(
     platform: Platform,
     worker: Worker,
     client: AppClient,
@@ -173,8 +173,10 @@ async def test_the_push_simulator_decrypts_what_was_sent_and_a_410_removes_the_s
     user = await make_user()
     laptop = await _browser(client, push_service, user)
     phone = await _browser(client, push_service, user)
+    tablet = await _browser(client, push_service, user)
     await _opt_in(client, user, "payments")
     push_service.gone.add(push_service.token_of(phone))  # the phone's browser unsubscribed
+    push_service.expired.add(push_service.token_of(tablet))  # the tablet's expired
     paid = PaymentCaptured(
         user_id=user.id,
         charge_id=uuid.uuid4(),
@@ -192,17 +194,20 @@ async def test_the_push_simulator_decrypts_what_was_sent_and_a_410_removes_the_s
     assert "S-77" in received.payload["body"]
     assert received.payload["link"] == "/wallet"
 
-    async def phone_forgotten() -> bool:
+    async def both_forgotten() -> bool:
         devices = (await client.get(DEVICES, headers=user.headers)).json()["devices"]
         return len(devices) == 1
 
-    await _until(phone_forgotten)
+    await _until(both_forgotten)
     rows = await platform.pool.fetch(
         "SELECT endpoint FROM push_subscriptions WHERE user_id = $1", user.id
     )
     assert [r["endpoint"] for r in rows] == [laptop.endpoint]
     assert push_service.to(phone) == []
-    assert any(r[0] == push_service.token_of(phone) and r[1] == 410 for r in push_service.refused)
+    assert push_service.to(tablet) == []
+    answers = {(r[0], r[1]) for r in push_service.refused}
+    assert (push_service.token_of(phone), 410) in answers
+    assert (push_service.token_of(tablet), 404) in answers
 
 
 async def test_a_failing_push_service_is_retried_and_a_wrong_key_is_refused(

@@ -8,9 +8,13 @@ Either side may block: while blocked nobody sends, and the blocker may unblock.
 Sending: a message is numbered by its conversation's counter in the sending transaction
 (the conversation's row is locked), stored with the sender's idempotency key (a retried
 send returns the first message, never a second), and published on
-`chat:{conversation_id}` after commit. A client that missed frames (a dropped connection,
-a publish lost to a crash after commit) reads `messages?after_seq=` from the REST API and
-drops anything it already shows by `seq`: the database is the record, the stream only
+`chat:{conversation_id}` after commit. That publish is the fast path only: the
+`chat.message_sent` event written with the message is published again by the
+`notifications.chat_live` consumer (`publish_sent_messages`), so a frame the API lost (it
+died after its commit, or its Redis did not answer) still goes out, and a failed fast
+publish never fails a send that is stored. Clients keep messages by `seq`, so the second
+copy shows nothing twice; a client that missed frames (a dropped connection) reads
+`messages?after_seq=` from the REST API: the database is the record, the stream only
 makes it live. Typing is published only (never stored); read positions are stored and
 published."""
 
@@ -21,6 +25,9 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+import msgspec
+import structlog
 
 from dracarys.curriculum import cohort_pairs, lesson_link
 from dracarys.db import Connection, transaction
@@ -57,7 +64,7 @@ from dracarys.notifications.chat.models import (
     StartInput,
     Status,
 )
-from dracarys.outbox import emit_event
+from dracarys.outbox import Event, emit_event
 from dracarys.platform import Platform
 from dracarys.ratelimit import Limit, reserve
 from dracarys.trading import paid_feed_pairs
@@ -70,6 +77,8 @@ TYPING_SHOWN_S = 6
 MAX_PAGE = 200
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (mentor, mentee)
+
+log = structlog.get_logger("dracarys.notifications.chat")
 
 
 # ---- who may talk ------------------------------------------------------------------------
@@ -373,11 +382,40 @@ async def _responded(
     )
 
 
+def _message_frame(view: MessageView) -> ChatMessageFrame:
+    return ChatMessageFrame(**{f: getattr(view, f) for f in view.__struct_fields__})
+
+
 async def _publish_message(platform: Platform, row: MessageRow) -> MessageView:
+    """The fast path of a stored message's frame; the outbox publishes it again
+    (`publish_sent_messages`), so a publish that fails here is logged, not raised: the
+    sender's message is stored, and an error would make them send it again."""
     view = message_view(row)
-    frame = ChatMessageFrame(**{f: getattr(view, f) for f in view.__struct_fields__})
-    await platform.streams.publish(channels.chat(row.conversation_id), frame)
+    try:
+        await platform.streams.publish(channels.chat(row.conversation_id), _message_frame(view))
+    except Exception:
+        log.exception("chat_publish_failed", message_id=str(row.id))
     return view
+
+
+async def publish_sent_messages(
+    conn: Connection, platform: Platform, batch: Sequence[Event]
+) -> None:
+    """Consumer `notifications.chat_live`: each stored message's frame on its
+    conversation's channel, as the record holds it now (a message removed since is
+    published removed). Published inside the consumer's transaction, before its commit,
+    on purpose: a batch that fails or dies is delivered again and publishes again, so
+    every message is published at least once; a client keeps messages by `seq`, so a
+    repeat changes nothing it shows (unlike an inbox frame, which counts, and so waits
+    for the commit and goes once)."""
+    frames = []
+    for event in batch:
+        sent = msgspec.convert(event.payload, ChatMessageSent)
+        row = await store.message(conn, sent.message_id)
+        if row is not None:
+            frames.append((channels.chat(row.conversation_id), _message_frame(message_view(row))))
+    if frames:
+        await platform.streams.publish_many(frames)
 
 
 async def start(platform: Platform, user: CurrentUser, data: StartInput, key: str) -> MessageView:
@@ -763,5 +801,6 @@ async def resolve(
         assert message is not None
         view = (await _report_views(conn, platform, [updated]))[0]
     if data.outcome is ReportStatus.REMOVED:
-        await _publish_message(platform, message)
+        frame = _message_frame(message_view(message))
+        await platform.streams.publish(channels.chat(message.conversation_id), frame)
     return view

@@ -201,8 +201,10 @@ function onFrame(data) {
   if (!c || data.conversation_id !== c.id) return;
   switch (data.type) {
     case "chat.message": {
-      const known = thread.messages.has(data.seq);
-      thread.messages.set(data.seq, data); // a removed message comes again with its seq
+      const known = thread.messages.get(data.seq);
+      // A message comes twice (the API's publish and the outbox's), and a removed one
+      // comes again removed: a copy never brings back what a moderator removed.
+      if (!known?.removed) thread.messages.set(data.seq, data);
       if (thread.loading) {
         // merged when the history is in
       } else if (data.seq > thread.lastSeq + 1) {
