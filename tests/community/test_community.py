@@ -396,6 +396,45 @@ async def test_no_vote_on_ones_own_post_and_only_the_asker_or_mentor_accepts_one
     assert (await client.get(f"{API}/profile", headers=auth(second))).json()["reputation"] == 15
 
 
+async def test_the_groups_mentor_accepts_an_answer_and_another_mentor_may_not(
+    client: AppClient, auth: Auth, make_user: MakeUser
+) -> None:
+    host, other_mentor = await make_user(role=Role.MENTOR), await make_user(role=Role.MENTOR)
+    asker, answerer = await make_user(), await make_user()
+    made = await client.post(
+        f"{API}/groups",
+        json={"slug": "theta-desk", "title": "Theta desk", "visibility": "public"},
+        headers=auth(host),
+    )
+    assert made.status_code == 201, made.text
+    group = made.json()
+    for user in (asker, answerer, other_mentor):
+        joined = await client.post(f"{API}/groups/{group['id']}/join", headers=auth(user))
+        assert joined.status_code == 200, joined.text
+    topic = await _topic(
+        client, auth, asker, group["id"], "Which expiry for theta?", "30 or 45 DTE?",
+        kind="question",
+    )  # fmt: skip
+    topic_id = topic["topic"]["id"]
+    answer = await _reply(client, auth, answerer, topic_id, "45 DTE, managed at 21.")
+    url = f"{API}/topics/{topic_id}/accept/{answer['id']}"
+    seen_by = {
+        who: (await client.get(f"{API}/topics/{topic_id}", headers=auth(user))).json()
+        for who, user in (("host", host), ("other", other_mentor), ("answerer", answerer))
+    }
+    assert {who: view["may_accept"] for who, view in seen_by.items()} == {
+        "host": True, "other": False, "answerer": False
+    }  # fmt: skip
+    refused = await client.post(url, headers=auth(other_mentor))
+    assert refused.status_code == 403
+    assert _field(refused) == "topic_id"
+    accepted = await client.post(url, headers=auth(host))
+    assert accepted.status_code == 200, accepted.text
+    view = (await client.get(f"{API}/topics/{topic_id}", headers=auth(asker))).json()
+    assert view["topic"]["solved"] is True
+    assert [p["accepted"] for p in view["posts"]] == [False, True]
+
+
 async def test_topics_sort_by_votes_new_and_unanswered(
     client: AppClient, auth: Auth, make_user: MakeUser, clock: Any
 ) -> None:
@@ -578,6 +617,22 @@ async def test_pictures_are_checked_by_their_bytes_gated_by_trust_and_posts_show
     uploaded = await upload(PNG)
     assert uploaded.status_code == 201, uploaded.text
     image = uploaded.json()
+    # Below the member level a post may not show a picture either, even one uploaded by
+    # someone who may (the post is refused, so the author is told, not silently changed).
+    basic = await make_user()
+    await client.get(f"{API}/profile", headers=auth(basic))
+    await platform.pool.execute(
+        "UPDATE community_profiles SET trust_level = 'basic' WHERE user_id = $1", basic.id
+    )
+    crypto = await _space(client, auth, basic, "crypto")
+    pictured = await client.post(
+        f"{API}/topics",
+        json={"space_id": crypto["id"], "title": "Borrowed chart", "body": image["markdown"]},
+        headers=auth(basic),
+    )
+    assert pictured.status_code == 422, pictured.text
+    assert _field(pictured) == "body"
+    assert "member trust level" in pictured.json()["detail"]
     served = await client.get(image["url"])  # an <img> sends no token
     assert served.status_code == 200
     assert served.content == PNG

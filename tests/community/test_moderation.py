@@ -227,6 +227,45 @@ async def test_strong_language_a_blocked_domain_and_the_same_text_in_two_spaces_
     assert await _listed(client, auth, reader, options) == ["My journal"]
 
 
+async def test_a_burst_of_posts_is_held_from_the_sixth_in_two_minutes(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform, clock: ManualClock
+) -> None:
+    """The posting-rate spam sign: five posts in two minutes are published, the sixth
+    (more than five) is held with its reason; once the window has passed, posts publish
+    again."""
+    member, reader = await make_user(), await make_user()
+    await _at_level(platform, client, auth, member, "member")  # 60 posts a day
+    space_id = await _space_id(client, auth, reader, "forex")
+    topic = await _post_topic(client, auth, member, space_id, "Session notes", "Asia open.")
+
+    async def reply(body: str) -> dict[str, Any]:
+        response = await client.post(
+            f"{API}/topics/{topic['topic']['id']}/posts", json={"body": body}, headers=auth(member)
+        )
+        assert response.status_code == 201, response.text
+        post: dict[str, Any] = response.json()
+        return post
+
+    published = [await reply(f"Note {n}: range held.") for n in range(2, 6)]
+    assert [p["status"] for p in published] == ["visible"] * 4  # five posts in the window
+    # An edit is no new post: it does not count towards the burst.
+    edited = await client.put(
+        f"{API}/posts/{published[-1]['id']}",
+        json={"body": "Note 5: range held, barely."},
+        headers=auth(member),
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "visible"
+    clock.advance(timedelta(seconds=90))
+    sixth = await reply("Note 6: London broke the range.")
+    assert sixth["status"] == "held"
+    assert "more than 5 posts in two minutes" in sixth["moderation_reason"]
+    clock.advance(timedelta(minutes=2))
+    assert (await reply("Note 7: quiet afternoon."))["status"] == "visible"
+    seen = await client.get(f"{API}/topics/{topic['topic']['id']}", headers=auth(reader))
+    assert [p["seq"] for p in seen.json()["posts"]] == [1, 2, 3, 4, 5, 7]
+
+
 async def test_three_flags_from_members_hide_a_post_and_one_from_a_new_member_does_not(
     client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
 ) -> None:
@@ -440,6 +479,19 @@ async def test_a_suspended_member_cannot_post_until_the_suspension_ends(
     assert refused.status_code == 403
     assert "suspended from posting until" in refused.json()["detail"]
     assert "Repeated promises of returns." in refused.json()["detail"]
+    # Nor reply elsewhere, nor edit a post into something else meanwhile.
+    other = await _post_topic(
+        client, auth, await make_user(), space_id, "Another thread", "Anyone trading BTC?"
+    )
+    replied = await client.post(
+        f"{API}/topics/{other['topic']['id']}/posts", json={"body": "Me."}, headers=auth(author)
+    )
+    assert replied.status_code == 403
+    assert "suspended from posting until" in replied.json()["detail"]
+    edited = await client.put(
+        f"{API}/posts/{post_id}", json={"body": "Reworded."}, headers=auth(author)
+    )
+    assert edited.status_code == 403
     clock.advance(timedelta(hours=1, minutes=1))
     assert (await try_post()).status_code == 201
     trail = await audit_trail(platform.pool, "community.member_suspended")

@@ -6,6 +6,7 @@ import contextlib
 import pytest
 
 from dracarys.platform import Platform
+from workers.community_tasks import RECOMPUTE_TRUST_LEVELS, RENEW_PREMIUM_MEMBERSHIPS
 from workers.runtime import Worker
 from workers.tasks import PRUNE_OUTBOX
 
@@ -17,6 +18,9 @@ async def test_cron_jobs_are_registered_with_the_scheduler(platform: Platform) -
     schedules = await source.get_schedules()
     crons = {s.task_name: s.cron for s in schedules}
     assert crons[PRUNE_OUTBOX] == "17 3 * * *"
+    # The community's: trust levels hourly, premium renewals (or lapses) every 5 minutes.
+    assert crons[RECOMPUTE_TRUST_LEVELS] == "43 * * * *"
+    assert crons[RENEW_PREMIUM_MEMBERSHIPS] == "*/5 * * * *"
 
 
 async def _wait_until(predicate: object, timeout_s: float = 10) -> None:

@@ -10,7 +10,7 @@ decides) when it:
 - links to a domain on the staff's blocklist;
 - carries links while its author is still at the new trust level;
 - repeats, word for word, what its author posted in another space in the last day;
-- comes in a burst (more than `BURST_POSTS` in `BURST_WINDOW`).
+- comes in a burst (more than `BURST_POSTS` in `BURST_WINDOW`: the sixth in two minutes).
 The first reason found is recorded and shown to the author, in English or Swahili as
 their profile says (`HoldReason`; the moderation log keeps the English)."""
 
@@ -123,9 +123,16 @@ def strong_language(source: str) -> HoldReason | None:
 
 
 async def screen_post(
-    conn: Connection, *, author: Profile, space_id: uuid.UUID, source: str, now: datetime
+    conn: Connection,
+    *,
+    author: Profile,
+    space_id: uuid.UUID,
+    source: str,
+    now: datetime,
+    new_post: bool = True,
 ) -> HoldReason | None:
-    """Why the post must wait for review, or None to publish it."""
+    """Why the post must wait for review, or None to publish it. An edit (`new_post`
+    False) passes every check but the posting rate: it adds no post."""
     found = return_promise(source) or strong_language(source)
     if found:
         return found
@@ -152,7 +159,11 @@ async def screen_post(
             "Limesimamishwa ili likaguliwe: maandishi hayo hayo yamechapishwa katika sehemu "
             "nyingine leo.",
         )
-    if await store.posts_since(conn, author.user_id, now - BURST_WINDOW) > BURST_POSTS:
+    # The author's earlier posts in the window; this one would make one more.
+    if (
+        new_post
+        and await store.posts_since(conn, author.user_id, now - BURST_WINDOW) >= BURST_POSTS
+    ):
         return HoldReason(
             f"Held for review: more than {BURST_POSTS} posts in two minutes.",
             f"Limesimamishwa ili likaguliwe: zaidi ya machapisho {BURST_POSTS} ndani ya "

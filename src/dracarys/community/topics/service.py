@@ -385,7 +385,7 @@ async def edit(
         # passes the same screen: an approved post edited into a promise goes back to review.
         members.check_content(author, data.body)
         held = await screening.screen_post(
-            conn, author=author, space_id=space.id, source=data.body, now=now
+            conn, author=author, space_id=space.id, source=data.body, now=now, new_post=False
         )
         mentions = await _mentions(conn, space, data.body)
         await store.record_edit(
