@@ -136,15 +136,22 @@ def simulate_portfolio(
     fixed_units: FloatArray,
     equity_out: FloatArray,
     cash_out: FloatArray,
-    positions_out: FloatArray,
     trades_out: FloatArray,
     trade_assets_out: IntArray,
     assets_out: FloatArray,
-) -> int:
+    log_bars: IntArray,
+    log_assets: IntArray,
+    log_units: FloatArray,
+) -> tuple[int, int, int]:
     """Run the portfolio over ``(N, n)`` open and close matrices and ``(N, n)`` signal
-    flags (see module doc). Writes equity, cash and units per bar, the round trips (with
-    their asset index in ``trade_assets_out``) and the per-asset statistics (``A_*``);
-    returns the number of round trips, which exceeds the table when it was too small."""
+    flags (see module doc). Writes equity and cash per bar, the round trips (with their
+    asset index in ``trade_assets_out``) and the per-asset statistics (``A_*``). Returns
+    the number of round trips (which exceeds the table when it was too small), the number
+    of bars at whose close any asset was held, and the number of fills, each logged as a
+    unit change (``log_*``: the bar, the asset and its units after the fill, in the order
+    of the fills; the count exceeds the log when it was too small). Units change only at
+    fills, so the log is the whole ``(N, n)`` position matrix (``expand_positions``) in a
+    few percent of its size, and a run does not write (and page in) that matrix."""
     n_assets = closes.shape[0]
     n = closes.shape[1]
     cash = settings[P_CASH]
@@ -161,7 +168,7 @@ def simulate_portfolio(
     buy = np.zeros(n_assets)
     prices = np.empty(n_assets)
     order_assets = np.empty(n_assets, dtype=np.int64)
-    bars_held = np.zeros(n_assets)
+    bars_held = np.zeros(n_assets, dtype=np.int64)
     # The open round trip of each asset.
     trip_entry_bar = np.zeros(n_assets, dtype=np.int64)
     trip_entry_price = np.zeros(n_assets)
@@ -172,6 +179,10 @@ def simulate_portfolio(
     trip_cash = np.zeros(n_assets)
     assets_out[:, :] = 0.0
     trade_count = 0
+    held_count = 0  # assets held now
+    exposed_bars = 0
+    changes = 0
+    log_size = log_bars.shape[0]
 
     for i in range(n):
         decision = i if fill_at_close else i - 1
@@ -222,12 +233,20 @@ def simulate_portfolio(
                     cash += gross - fee
                     # A full exit sets the units to exactly zero, free of rounding.
                     units[a] = 0.0 if sell[a] >= units[a] else units[a] - sell[a]
+                    if changes < log_size:
+                        log_bars[changes] = i
+                        log_assets[changes] = a
+                        log_units[changes] = units[a]
+                    changes += 1
                     assets_out[a, A_NET_FLOW] += gross - fee
                     assets_out[a, A_FEES] += fee
                     assets_out[a, A_FILLS] += 1.0
                     trip_flow[a] += gross - fee
                     trip_fees[a] += fee
                     if units[a] == 0.0:
+                        # Held at the closes from the entry's bar to the one before.
+                        bars_held[a] += i - trip_entry_bar[a]
+                        held_count -= 1
                         pnl = trip_flow[a]
                         if trade_count < trades_out.shape[0]:
                             row = trades_out[trade_count]
@@ -268,7 +287,13 @@ def simulate_portfolio(
                         trip_bought[a] = 0.0
                         trip_cash[a] = cash
                         assets_out[a, A_ROUND_TRIPS] += 1.0
+                        held_count += 1
                     units[a] += wanted
+                    if changes < log_size:
+                        log_bars[changes] = i
+                        log_assets[changes] = a
+                        log_units[changes] = units[a]
+                    changes += 1
                     assets_out[a, A_NET_FLOW] -= notional + fee
                     assets_out[a, A_FEES] += fee
                     assets_out[a, A_FILLS] += 1.0
@@ -277,15 +302,15 @@ def simulate_portfolio(
                     trip_bought[a] += notional
         equity = cash
         for a in range(n_assets):
-            positions_out[a, i] = units[a]
             equity += units[a] * closes[a, i]
-            # Branch-free: whether an asset is held is a coin flip the CPU cannot predict.
-            bars_held[a] += np.float64(units[a] > 0.0)
         equity_out[i] = equity
+        exposed_bars += held_count > 0
         cash_out[i] = cash
 
     for a in range(n_assets):
         assets_out[a, A_FINAL_UNITS] = units[a]
+        if units[a] > 0.0:
+            bars_held[a] += n - trip_entry_bar[a]
         assets_out[a, A_BARS_HELD] = bars_held[a]
         if units[a] > 0.0 and n > 0:
             pnl = trip_flow[a] + units[a] * closes[a, n - 1]
@@ -304,7 +329,7 @@ def simulate_portfolio(
                 row[T_CASH_HELD] = trip_cash[a]
                 trade_assets_out[trade_count] = a
             trade_count += 1
-    return trade_count
+    return trade_count, exposed_bars, changes
 
 
 class PortfolioSizing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -339,7 +364,65 @@ class AssetResult:
 
 
 @dataclass(frozen=True)
+class PortfolioBars:
+    """Aligned symbols' bars in the layout the kernel reads: ``(N, n)`` C-contiguous
+    open and close matrices, one row per symbol. ``run_flags`` stacks a list of ``Bars``
+    into one on every call (two copies of the prices); a caller running the same symbols
+    many times, or holding the matrices already, builds it once. The matrices are used
+    as they are, not copied: the result's ``closes`` is this ``closes``."""
+
+    symbols: tuple[str, ...]
+    timestamps: npt.NDArray[np.int64]
+    opens: FloatArray
+    closes: FloatArray
+    bars_per_year: float
+
+    def __post_init__(self) -> None:
+        n_assets = len(self.symbols)
+        shape = (n_assets, self.timestamps.shape[0])
+        for name in ("opens", "closes"):
+            matrix = getattr(self, name)
+            if matrix.shape != shape or matrix.dtype != np.float64 or not matrix.flags.c_contiguous:
+                raise DataError(
+                    f"{name} must be a C-contiguous float64 matrix of shape {shape}", column=name
+                )
+
+    @classmethod
+    def stack(cls, bars: list[Bars]) -> "PortfolioBars":
+        """Aligned ``bars`` (see ``align_bars``) as matrices."""
+        return cls(
+            symbols=tuple(one.symbol for one in bars),
+            timestamps=bars[0].timestamps,
+            opens=np.stack([one.open for one in bars]),
+            closes=np.stack([one.close for one in bars]),
+            bars_per_year=bars[0].bars_per_year,
+        )
+
+
+def expand_positions(
+    n_assets: int, n: int, bars: IntArray, assets: IntArray, units: FloatArray
+) -> FloatArray:
+    """The ``(N, n)`` units held at every close from the kernel's log of unit changes:
+    each change holds from its bar until the asset's next change (flat before its first)."""
+    positions = np.zeros((n_assets, n))
+    order = np.argsort(assets, kind="stable")  # by asset, each in bar order
+    starts = np.searchsorted(assets[order], np.arange(n_assets + 1))
+    for a in range(n_assets):
+        rows = order[starts[a] : starts[a + 1]]
+        if rows.shape[0] == 0:
+            continue
+        at = bars[rows]
+        lengths = np.diff(np.append(at, n))
+        positions[a, at[0] :] = np.repeat(units[rows], lengths)
+    return positions
+
+
+@dataclass(frozen=True)
 class PortfolioResult:
+    """A portfolio run. ``positions`` (units of every asset at every close) is built on
+    first use from the log of unit changes (``position_bars``, ``position_assets``,
+    ``position_units``: one row per fill, the units after it)."""
+
     symbols: tuple[str, ...]
     timestamps: npt.NDArray[np.int64]
     closes: FloatArray
@@ -347,13 +430,26 @@ class PortfolioResult:
     sizing: PortfolioSizing
     equity: FloatArray
     cash: FloatArray
-    positions: FloatArray
+    position_bars: IntArray
+    position_assets: IntArray
+    position_units: FloatArray
     trade_table: FloatArray
     trade_assets: IntArray
     asset_stats: FloatArray
     metrics: Metrics
     dropped_bars: int
     bars_per_year: float
+
+    @cached_property
+    def positions(self) -> FloatArray:
+        """Units of each asset (rows) at each close (columns)."""
+        return expand_positions(
+            len(self.symbols),
+            self.equity.shape[0],
+            self.position_bars,
+            self.position_assets,
+            self.position_units,
+        )
 
     @cached_property
     def assets(self) -> tuple[AssetResult, ...]:
@@ -509,18 +605,29 @@ def trade_capacity(flags: FlagArray) -> int:
     return max(16, int(np.count_nonzero(flags & LONG_ENTRY)))
 
 
+def fill_capacity(flags: FlagArray, rebalance_every: int) -> int:
+    """Rows the log of unit changes can need: an asset fills at most once a bar, and
+    outside rebalancing bars only when it has a signal flag (the entry or exit orders),
+    so the nonzero flags plus every asset at every rebalancing bar bound the fills.
+    ``np.empty`` leaves the rows never written untouched, so the bound costs only the
+    memory of the fills made."""
+    n_assets, n = int(flags.shape[0]), int(flags.shape[1])
+    rebalances = (n - 1) // rebalance_every if rebalance_every > 0 and n > 0 else 0
+    return max(16, int(np.count_nonzero(flags)) + n_assets * rebalances)
+
+
 def run_flags(
-    bars: list[Bars],
+    bars: list[Bars] | PortfolioBars,
     flags: FlagArray,
     execution: ExecutionSettings,
     sizing: PortfolioSizing,
     dropped_bars: int = 0,
 ) -> PortfolioResult:
-    """Simulate aligned ``bars`` with the given per-symbol signal flags."""
-    n_assets = len(bars)
-    n = bars[0].length
-    opens = np.ascontiguousarray(np.stack([one.open for one in bars]))
-    closes = np.ascontiguousarray(np.stack([one.close for one in bars]))
+    """Simulate aligned ``bars`` (a list of ``Bars``, stacked here, or ``PortfolioBars``
+    used as they are) with the given per-symbol signal flags."""
+    panel = bars if isinstance(bars, PortfolioBars) else PortfolioBars.stack(bars)
+    n_assets = len(panel.symbols)
+    n = panel.timestamps.shape[0]
     if sizing.method == "target_weights":
         weights = np.array(sizing.target_weights, dtype=np.float64)
     else:
@@ -529,49 +636,56 @@ def run_flags(
     settings = portfolio_settings(execution, sizing)
     equity = np.empty(n)
     cash = np.empty(n)
-    positions = np.empty((n_assets, n))
     assets = np.zeros((n_assets, ASSET_COLUMNS))
     capacity = trade_capacity(flags)
+    log_capacity = fill_capacity(flags, sizing.rebalance_every)
     while True:
         trades = np.zeros((capacity, TRADE_COLUMNS))
         trade_assets = np.zeros(capacity, dtype=np.int64)
-        count = simulate_portfolio(
-            opens,
-            closes,
+        log_bars = np.empty(log_capacity, dtype=np.int64)
+        log_assets = np.empty(log_capacity, dtype=np.int64)
+        log_units = np.empty(log_capacity)
+        count, exposed_bars, changes = simulate_portfolio(
+            panel.opens,
+            panel.closes,
             np.ascontiguousarray(flags),
             settings,
             weights,
             units,
             equity,
             cash,
-            positions,
             trades,
             trade_assets,
             assets,
+            log_bars,
+            log_assets,
+            log_units,
         )
-        if count <= capacity:
+        if count <= capacity and changes <= log_capacity:
             break
-        capacity = count
+        capacity = max(capacity, count)
+        log_capacity = max(log_capacity, changes)
     trades = trades[:count].copy()
-    bars_per_year = bars[0].bars_per_year
-    vector = performance(equity, trades, execution.initial_cash, bars_per_year)
+    vector = performance(equity, trades, execution.initial_cash, panel.bars_per_year)
     # Exposure of the portfolio: share of closes at which any asset was held.
-    vector[M_EXPOSURE] = 100.0 * np.count_nonzero(positions.sum(axis=0) > 0.0) / n if n else 0.0
+    vector[M_EXPOSURE] = 100.0 * exposed_bars / n if n else 0.0
     return PortfolioResult(
-        symbols=tuple(one.symbol for one in bars),
-        timestamps=bars[0].timestamps,
-        closes=closes,
+        symbols=panel.symbols,
+        timestamps=panel.timestamps,
+        closes=panel.closes,
         execution=execution,
         sizing=sizing,
         equity=equity,
         cash=cash,
-        positions=positions,
+        position_bars=log_bars[:changes],
+        position_assets=log_assets[:changes],
+        position_units=log_units[:changes],
         trade_table=trades,
         trade_assets=trade_assets[:count].copy(),
         asset_stats=assets,
         metrics=Metrics.from_vector(vector),
         dropped_bars=dropped_bars,
-        bars_per_year=bars_per_year,
+        bars_per_year=panel.bars_per_year,
     )
 
 

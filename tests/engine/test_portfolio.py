@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from engine.backtest import LONG_ENTRY, LONG_EXIT
-from engine.data import Bars
+from engine.data import Bars, DataError
 from engine.portfolio import (
     ASSET_COLUMNS,
+    PortfolioBars,
     PortfolioSizing,
     SizingMethod,
     align_bars,
+    fill_capacity,
     portfolio_settings,
     run_flags,
     run_portfolio,
@@ -366,7 +368,8 @@ def test_the_trade_table_sized_from_the_entry_flags_never_overflows(seed: int) -
     result = run_flags(bars, flags, execution, sizing)
     rows = trade_capacity(flags)
     table = np.zeros((rows, result.trade_table.shape[1]))
-    count = simulate_portfolio(
+    fills = fill_capacity(flags, sizing.rebalance_every)
+    count, _, _ = simulate_portfolio(
         np.stack([b.open for b in bars]),
         result.closes,
         flags,
@@ -377,10 +380,76 @@ def test_the_trade_table_sized_from_the_entry_flags_never_overflows(seed: int) -
         np.array(sizing.units or (0.0,) * n_assets, dtype=np.float64),
         np.empty(n),
         np.empty(n),
-        np.empty((n_assets, n)),
         table,
         np.zeros(rows, dtype=np.int64),
         np.zeros((n_assets, ASSET_COLUMNS)),
+        np.empty(fills, dtype=np.int64),
+        np.empty(fills, dtype=np.int64),
+        np.empty(fills),
     )
     assert max(16, n // 8) < count == result.trade_table.shape[0] <= rows
     np.testing.assert_array_equal(table[:count], result.trade_table)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_matrices_given_once_run_exactly_as_the_stacked_bars(seed: int) -> None:
+    # PortfolioBars hands the kernel the caller's matrices without copying them; the run
+    # must be bit for bit the one run_flags makes from a list of Bars.
+    execution, sizing = random_case(seed)
+    rng = np.random.default_rng(1_300 + seed)
+    n_assets = 1 + seed % 4
+    bars = random_bars(rng, n_assets, 150)
+    flags = random_flags(rng, n_assets, 150)
+    panel = PortfolioBars.stack(bars)
+    given = run_flags(panel, flags, execution, sizing)
+    stacked = run_flags(bars, flags, execution, sizing)
+    assert given.closes is panel.closes
+    assert given.symbols == stacked.symbols == tuple(b.symbol for b in bars)
+    for name in ("equity", "cash", "positions", "trade_table", "trade_assets", "asset_stats"):
+        np.testing.assert_array_equal(getattr(given, name), getattr(stacked, name))
+    assert given.metrics == stacked.metrics
+
+
+def test_matrices_of_the_wrong_shape_or_layout_are_refused_naming_them() -> None:
+    bars = random_bars(np.random.default_rng(3), 2, 40)
+    panel = PortfolioBars.stack(bars)
+    with pytest.raises(DataError) as wrong_shape:
+        PortfolioBars(panel.symbols, panel.timestamps, panel.opens[:, :30], panel.closes, 252.0)
+    assert wrong_shape.value.column == "opens"
+    with pytest.raises(DataError) as strided:
+        PortfolioBars(
+            panel.symbols, panel.timestamps, panel.opens, np.asfortranarray(panel.closes), 252.0
+        )
+    assert strided.value.column == "closes"
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_exposure_and_positions_from_the_fill_log_match_the_units_at_every_close(
+    seed: int,
+) -> None:
+    # The kernel no longer writes the (N, n) units: it logs each fill's units, counts the
+    # bars held from the round trips and the exposed bars from the assets held. Each must
+    # equal what the units at every close say, on busy signals that fill on most bars.
+    execution, sizing = random_case(seed)
+    rng = np.random.default_rng(1_700 + seed)
+    n_assets, n = 1 + seed % 4, 160
+    bars = random_bars(rng, n_assets, n)
+    busy = 0.15 if seed % 2 else 0.7
+    entries = (rng.random((n_assets, n)) < busy).astype(np.int8) * LONG_ENTRY
+    exits = (rng.random((n_assets, n)) < busy).astype(np.int8) * LONG_EXIT
+    flags = np.ascontiguousarray(entries | exits)
+    result = run_flags(bars, flags, execution, sizing)
+    expected = reference_portfolio(
+        np.stack([b.open for b in bars]), result.closes, flags, execution, sizing
+    )
+    units = np.array(expected.units)
+    np.testing.assert_allclose(result.positions, units, rtol=0, atol=1e-9)
+    held = result.positions > 0.0
+    assert (held == (units > 1e-9)).all()
+    assert result.metrics.exposure_pct == pytest.approx(100.0 * held.any(axis=0).sum() / n)
+    for a, asset in enumerate(result.assets):
+        assert asset.exposure_pct == pytest.approx(100.0 * held[a].sum() / n)
+        assert asset.fills == int(np.count_nonzero(result.position_assets == a))
+    assert result.position_bars.shape[0] <= fill_capacity(flags, sizing.rebalance_every)
+    assert (np.diff(result.position_bars) >= 0).all()
+    assert sum(a.fills for a in result.assets) > 0
