@@ -4,6 +4,8 @@ waits for a transaction's commit."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 import uuid
 from datetime import datetime
 
@@ -21,6 +23,7 @@ from dracarys.db import (
     transaction,
     xact_lock,
 )
+from dracarys.db.pool import create_pool
 
 
 class Thing(msgspec.Struct, kw_only=True, frozen=True):
@@ -166,3 +169,32 @@ async def test_an_ordinary_release_sends_no_reset_round_trip(pool: asyncpg.Pool)
         async with named_session_lock(conn, "sealing"):
             pass
         assert "pg_advisory_unlock_all" in conn.get_reset_query()
+
+
+async def test_the_pool_hands_connections_out_in_the_order_they_were_asked_for(
+    database_url: str,
+) -> None:
+    """24 tasks taking turns on 4 connections, each asking again after a varying number
+    of scheduler turns, as requests arrive at a busy server: no task is served before one
+    that asked earlier and is still waiting (asyncpg's own queue lets 852 of these 960
+    requests jump ahead of a waiting one)."""
+    pool = await create_pool(database_url, min_size=4, max_size=4)
+    asked = itertools.count()
+    served: list[int] = []
+    turns = random.Random(7)
+
+    async def client() -> None:
+        for _ in range(40):
+            for _ in range(turns.randrange(3)):
+                await asyncio.sleep(0)
+            ticket = next(asked)
+            async with pool.acquire() as conn:
+                served.append(ticket)
+                await conn.fetchval("SELECT 1")
+
+    try:
+        await asyncio.gather(*(client() for _ in range(24)))
+    finally:
+        await pool.close()
+    assert len(served) == 960
+    assert served == sorted(served)

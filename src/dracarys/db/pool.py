@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -47,6 +48,44 @@ class PooledConnection(asyncpg.Connection):
         return query
 
 
+class FairPool(asyncpg.Pool):
+    """asyncpg's pool, handing connections out in the order they were asked for.
+
+    asyncpg's queue of free connections wakes its longest waiter when one is released,
+    but a task asking in between (a request that just arrived) takes the connection
+    first, and the woken waiter queues again at the back. Under saturation (more
+    requests in flight than connections) a few requests lose that race over and over:
+    the tail latency of every endpoint (`benchmarks/auth_me.py`). A semaphore of
+    ``max_size`` turns, first come first served (asyncio's hands a released turn to its
+    first waiter), is taken before asyncpg's queue and given back after the connection
+    is: whoever holds a turn finds a free connection at once."""
+
+    def __init__(self, *args: Any, max_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, max_size=max_size, **kwargs)
+        self._turns = asyncio.Semaphore(max_size)
+
+    # asyncpg's own signatures (its `_acquire` is what `acquire()`, `fetch` and the rest
+    # await), hence the `timeout` parameters.
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109
+        if timeout is None:
+            await self._turns.acquire()
+        else:
+            await asyncio.wait_for(self._turns.acquire(), timeout)
+        try:
+            return await super()._acquire(timeout)  # type: ignore[misc]
+        except BaseException:
+            self._turns.release()
+            raise
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if connection._con is None:  # released already: asyncpg ignores it, so do we
+            return
+        try:
+            await super().release(connection, timeout=timeout)
+        finally:
+            self._turns.release()
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -58,15 +97,19 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+    pool = FairPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
         init=init_connection,
         command_timeout=60,
         connection_class=PooledConnection,
+        record_class=asyncpg.Record,
     )
-    assert pool is not None
+    await pool
     return pool
 
 
