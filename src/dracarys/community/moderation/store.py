@@ -148,10 +148,13 @@ async def decide_post(
     conn: Connection, post_id: uuid.UUID, status: str, reason: str | None
 ) -> None:
     """A moderator's decision: the post's status (and an opening post's topic's), out of
-    the queue."""
+    the queue. Publishing settles the flags so far (their rows stay, and each flagger's one
+    flag is spent): only flags after the decision count towards hiding it again, or one
+    flag from a newcomer would hide a post a moderator has just cleared."""
     await conn.execute(
         """
-        UPDATE community_posts SET status = $2, moderation_reason = $3, in_review = false
+        UPDATE community_posts SET status = $2, moderation_reason = $3, in_review = false,
+               flag_weight = CASE WHEN $2 = 'visible' THEN 0 ELSE flag_weight END
          WHERE id = $1
         """,
         post_id,
