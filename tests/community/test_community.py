@@ -396,6 +396,33 @@ async def test_no_vote_on_ones_own_post_and_only_the_asker_or_mentor_accepts_one
     assert (await client.get(f"{API}/profile", headers=auth(second))).json()["reputation"] == 15
 
 
+async def test_an_asker_who_accepts_their_own_answer_earns_no_reputation_for_it(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """As on Stack Overflow: an asker may mark their own answer as the one that solved it,
+    but reputation (and so trust, which unlocks moderation) comes from others' judgement;
+    otherwise asking and answering oneself would buy 15 a time."""
+    asker, helper = await make_user(), await make_user()
+    space = await _space(client, auth, asker, "forex")
+    topic = await _topic(
+        client, auth, asker, space["id"], "Why did my stop slip?", "News spike?", kind="question"
+    )
+    topic_id = topic["topic"]["id"]
+    own = await _reply(client, auth, asker, topic_id, "Found it: the NFP release gapped it.")
+    accepted = await client.post(f"{API}/topics/{topic_id}/accept/{own['id']}", headers=auth(asker))
+    assert accepted.status_code == 200, accepted.text
+    view = (await client.get(f"{API}/topics/{topic_id}", headers=auth(helper))).json()
+    assert view["topic"]["solved"] is True
+    assert (await client.get(f"{API}/profile", headers=auth(asker))).json()["reputation"] == 0
+    assert await recompute_trust_levels(platform) == 0
+
+    # Moved to someone else's answer, it is worth 15 to them as usual.
+    answer = await _reply(client, auth, helper, topic_id, "Stops are not guaranteed fills.")
+    moved = await client.post(f"{API}/topics/{topic_id}/accept/{answer['id']}", headers=auth(asker))
+    assert moved.status_code == 200, moved.text
+    assert (await client.get(f"{API}/profile", headers=auth(helper))).json()["reputation"] == 15
+
+
 async def test_the_groups_mentor_accepts_an_answer_and_another_mentor_may_not(
     client: AppClient, auth: Auth, make_user: MakeUser
 ) -> None:
