@@ -204,8 +204,15 @@ async def test_the_period_renews_from_the_wallet_until_the_member_stops_renewing
     assert page.json()["paid_until"] == (clock.now() + timedelta(days=30)).isoformat().replace(
         "+00:00", "Z"
     )
+    assert page.json()["renews"] is True
     stopped = await client.delete(f"{API}/groups/{group['id']}/renewal", headers=auth(buyer))
     assert stopped.status_code == 204
+    # The page says so (its "Stop renewing" / "Renew each month" button reads it).
+    page = await client.get(f"{API}/spaces/vip-desk", headers=auth(buyer))
+    assert page.json()["renews"] is False
+    assert (await client.get(f"{API}/spaces/vip-desk", headers=auth(mentor))).json()[
+        "renews"
+    ] is False  # the host pays nothing
     clock.advance(timedelta(days=29))
     assert (await client.get(topics_url, headers=auth(buyer))).status_code == 200
     clock.advance(timedelta(days=1, minutes=1))
