@@ -7,6 +7,7 @@ on each page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ async def test_a_post_made_in_one_browser_appears_live_in_another(
         await sign_in(helper_page, live_server, helper, "/community")
         await expect(await nav_link(helper_page, "Community")).to_be_visible()
         await expect(helper_page.locator("#channels")).to_contain_text("Risk Management")
+        await assert_accessible(helper_page, "community spaces")
         await helper_page.get_by_role("link", name="Options").click()
         await expect(helper_page.locator("body[data-ready=true]")).to_be_attached()
         await helper_page.wait_for_function("() => window.__stream.state === 'live'")
@@ -88,6 +90,10 @@ async def test_a_post_made_in_one_browser_appears_live_in_another(
         await asker_page.goto(f"{live_server.url}/community/search?q=rolled")
         await expect(asker_page.locator("#search-results")).to_contain_text(
             "Rolling covered calls down"
+        )
+        # The stemmed match is highlighted in the snippet ("rolled" finds "roll").
+        await expect(asker_page.locator("#search-results mark").first).to_have_text(
+            re.compile("^roll", re.IGNORECASE)
         )
         await assert_accessible(asker_page, "community search")
         assert errors == []
