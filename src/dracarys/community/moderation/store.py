@@ -188,7 +188,9 @@ async def queued_posts(
     rows = await conn.fetch(
         """
         SELECT p.id AS post_id, p.topic_id, p.seq, t.title AS topic_title, s.id AS space_id,
-               s.slug AS space_slug, s.visibility = 'public' AS space_public, p.author_id,
+               s.slug AS space_slug,
+               (s.visibility = 'public' AND s.monthly_price_minor = 0) AS space_public,
+               p.author_id,
                p.status, p.source, p.html, p.moderation_reason, p.flag_weight,
                (SELECT count(*) FROM community_flags f WHERE f.post_id = p.id) AS flags,
                p.appeal, p.appealed_at, p.created_at
@@ -197,7 +199,7 @@ async def queued_posts(
           JOIN community_spaces s ON s.id = t.space_id
          WHERE ($1::uuid IS NULL OR p.id = $1)
            AND (NOT $2 OR p.in_review)
-           AND (NOT $3 OR s.visibility = 'public')
+           AND (NOT $3 OR (s.visibility = 'public' AND s.monthly_price_minor = 0))
          ORDER BY p.appealed_at NULLS FIRST, p.created_at
          LIMIT $4
         """,
