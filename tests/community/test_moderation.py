@@ -563,3 +563,53 @@ async def test_staff_keep_the_blocklist_each_change_audited_and_members_may_not(
     assert [a for a, _, _ in await audit_trail(platform.pool, "community.domain_unblocked")] == [
         admin.id
     ]
+
+
+async def test_deleting_an_accepted_answer_unsolves_the_question_and_takes_back_its_reputation(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """A question whose accepted answer a moderator deleted is no longer shown (nor found)
+    as solved, and the answer's author loses the 15 it earned; the asker may accept
+    another."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    asker, answerer = await make_user(), await make_user()
+    flaggers = [await make_user() for _ in range(3)]
+    for flagger in flaggers:
+        await _at_level(platform, client, auth, flagger, "member")
+    space_id = await _space_id(client, auth, asker, "crypto")
+    made = await client.post(
+        f"{API}/topics",
+        json={"space_id": space_id, "title": "Staking yields?", "body": "Worth it?",
+              "kind": "question"},
+        headers=auth(asker),
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    topic_id = made.json()["topic"]["id"]
+    answer = await client.post(
+        f"{API}/topics/{topic_id}/posts",
+        json={"body": "Yes, lock it all up."},
+        headers=auth(answerer),
+    )
+    answer_id = answer.json()["id"]
+    accepted = await client.post(f"{API}/topics/{topic_id}/accept/{answer_id}", headers=auth(asker))
+    assert accepted.status_code == 200, accepted.text
+    assert (await client.get(f"{API}/profile", headers=auth(answerer))).json()["reputation"] == 15
+    for flagger in flaggers:
+        flagged = await client.post(
+            f"{API}/posts/{answer_id}/flag", json={"reason": "Bad advice"}, headers=auth(flagger)
+        )
+        assert flagged.status_code == 200, flagged.text
+    deleted = await client.post(
+        f"{API}/moderation/posts/{answer_id}/decision",
+        json={"decision": "delete", "reason": "Reckless advice."},
+        headers=auth(reviewer),
+    )
+    assert deleted.status_code == 200, deleted.text
+
+    view = (await client.get(f"{API}/topics/{topic_id}", headers=auth(asker))).json()
+    assert view["topic"]["solved"] is False
+    solved = await client.get(
+        f"{API}/search", params={"q": "staking", "solved": "true"}, headers=auth(asker)
+    )
+    assert solved.json() == []
+    assert (await client.get(f"{API}/profile", headers=auth(answerer))).json()["reputation"] == 0

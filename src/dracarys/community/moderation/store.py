@@ -169,6 +169,13 @@ async def decide_post(
         post_id,
         status,
     )
+    if status == "removed":
+        # A deleted answer solves nothing: the question opens again (the asker may accept
+        # another) and its author's reputation, read from the topic, loses the 15.
+        await conn.execute(
+            "UPDATE community_topics SET accepted_post_id = NULL WHERE accepted_post_id = $1",
+            post_id,
+        )
 
 
 async def lock_queued(conn: Connection, post_id: uuid.UUID) -> QueuedPost | None:
