@@ -323,6 +323,45 @@ async def test_mentions_and_replies_notify_through_the_inbox(
     assert all(r["link"].startswith(f"/community/t/{topic['topic']['id']}#post-") for r in inbox)
 
 
+async def test_an_edit_that_adds_a_mention_notifies_only_the_member_newly_mentioned(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    asker, helper = await make_user(), await make_user()
+    first, second = await make_user(), await make_user()
+    await _handle(client, auth, first, "first_called")
+    await _handle(client, auth, second, "second_called")
+    space = await _space(client, auth, asker, "options")
+    topic = await _topic(client, auth, asker, space["id"], "Skew on earnings", "Why?")
+    reply = await _reply(client, auth, helper, topic["topic"]["id"], "Ask @first_called.")
+
+    async def edit(body: str) -> None:
+        response = await client.put(
+            f"{API}/posts/{reply['id']}", json={"body": body}, headers=auth(helper)
+        )
+        assert response.status_code == 200, response.text
+
+    await edit("Ask @first_called or @second_called.")
+    await edit("Ask @second_called or @first_called, both trade it.")  # nobody new
+    rows = await platform.pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox WHERE topic LIKE 'community.post_%' "
+        "ORDER BY created_at"
+    )
+    events = [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
+    await deliver(platform, events)
+    inbox = await platform.pool.fetch("SELECT user_id, kind, link FROM notifications")
+    assert sorted((r["user_id"], r["kind"]) for r in inbox) == sorted(
+        [
+            (first.id, "community_mention"),  # in the reply as written
+            (asker.id, "community_reply"),  # once: the edits are no new reply
+            (second.id, "community_mention"),  # added by the first edit
+        ]
+    )
+    assert {r["link"] for r in inbox} == {f"/community/t/{topic['topic']['id']}#post-2"}
+
+
 async def test_two_hundred_concurrent_votes_on_one_answer_count_exactly_once_each(
     client: AppClient, auth: Auth, make_user: MakeUser
 ) -> None:
