@@ -323,6 +323,45 @@ async def test_mentions_and_replies_notify_through_the_inbox(
     assert all(r["link"].startswith(f"/community/t/{topic['topic']['id']}#post-") for r in inbox)
 
 
+async def test_an_edit_that_adds_a_mention_notifies_only_the_member_newly_mentioned(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    asker, helper = await make_user(), await make_user()
+    first, second = await make_user(), await make_user()
+    await _handle(client, auth, first, "first_called")
+    await _handle(client, auth, second, "second_called")
+    space = await _space(client, auth, asker, "options")
+    topic = await _topic(client, auth, asker, space["id"], "Skew on earnings", "Why?")
+    reply = await _reply(client, auth, helper, topic["topic"]["id"], "Ask @first_called.")
+
+    async def edit(body: str) -> None:
+        response = await client.put(
+            f"{API}/posts/{reply['id']}", json={"body": body}, headers=auth(helper)
+        )
+        assert response.status_code == 200, response.text
+
+    await edit("Ask @first_called or @second_called.")
+    await edit("Ask @second_called or @first_called, both trade it.")  # nobody new
+    rows = await platform.pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox WHERE topic LIKE 'community.post_%' "
+        "ORDER BY created_at"
+    )
+    events = [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
+    await deliver(platform, events)
+    inbox = await platform.pool.fetch("SELECT user_id, kind, link FROM notifications")
+    assert sorted((r["user_id"], r["kind"]) for r in inbox) == sorted(
+        [
+            (first.id, "community_mention"),  # in the reply as written
+            (asker.id, "community_reply"),  # once: the edits are no new reply
+            (second.id, "community_mention"),  # added by the first edit
+        ]
+    )
+    assert {r["link"] for r in inbox} == {f"/community/t/{topic['topic']['id']}#post-2"}
+
+
 async def test_two_hundred_concurrent_votes_on_one_answer_count_exactly_once_each(
     client: AppClient, auth: Auth, make_user: MakeUser
 ) -> None:
@@ -394,6 +433,33 @@ async def test_no_vote_on_ones_own_post_and_only_the_asker_or_mentor_accepts_one
     assert view["topic"]["solved"] is True
     # An accepted answer is worth 15 to its author (a1's votes came and went: 0).
     assert (await client.get(f"{API}/profile", headers=auth(second))).json()["reputation"] == 15
+
+
+async def test_an_asker_who_accepts_their_own_answer_earns_no_reputation_for_it(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """As on Stack Overflow: an asker may mark their own answer as the one that solved it,
+    but reputation (and so trust, which unlocks moderation) comes from others' judgement;
+    otherwise asking and answering oneself would buy 15 a time."""
+    asker, helper = await make_user(), await make_user()
+    space = await _space(client, auth, asker, "forex")
+    topic = await _topic(
+        client, auth, asker, space["id"], "Why did my stop slip?", "News spike?", kind="question"
+    )
+    topic_id = topic["topic"]["id"]
+    own = await _reply(client, auth, asker, topic_id, "Found it: the NFP release gapped it.")
+    accepted = await client.post(f"{API}/topics/{topic_id}/accept/{own['id']}", headers=auth(asker))
+    assert accepted.status_code == 200, accepted.text
+    view = (await client.get(f"{API}/topics/{topic_id}", headers=auth(helper))).json()
+    assert view["topic"]["solved"] is True
+    assert (await client.get(f"{API}/profile", headers=auth(asker))).json()["reputation"] == 0
+    assert await recompute_trust_levels(platform) == 0
+
+    # Moved to someone else's answer, it is worth 15 to them as usual.
+    answer = await _reply(client, auth, helper, topic_id, "Stops are not guaranteed fills.")
+    moved = await client.post(f"{API}/topics/{topic_id}/accept/{answer['id']}", headers=auth(asker))
+    assert moved.status_code == 200, moved.text
+    assert (await client.get(f"{API}/profile", headers=auth(helper))).json()["reputation"] == 15
 
 
 async def test_the_groups_mentor_accepts_an_answer_and_another_mentor_may_not(

@@ -299,6 +299,41 @@ async def test_three_flags_from_members_hide_a_post_and_one_from_a_new_member_do
     assert [e["action"] for e in told] == ["hidden"]
 
 
+async def test_a_post_approved_after_flags_hid_it_is_not_hidden_again_by_one_new_flag(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """The moderator's approval settles the flags that hid the post: a later flag from a
+    member at the new level weighs 1 against the threshold again, as on any post."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    author, newcomer = await make_user(), await make_user()
+    members = [await make_user() for _ in range(3)]
+    for member in members:
+        await _at_level(platform, client, auth, member, "member")
+    space_id = await _space_id(client, auth, author, "options")
+    topic = await _post_topic(client, auth, author, space_id, "Iron condors", "Wide wings.")
+    post_id = topic["posts"][0]["id"]
+    for member in members:
+        flagged = await client.post(
+            f"{API}/posts/{post_id}/flag", json={"reason": "Off topic"}, headers=auth(member)
+        )
+        assert flagged.status_code == 200, flagged.text
+    assert flagged.json()["hidden"] is True
+    approved = await client.post(
+        f"{API}/moderation/posts/{post_id}/decision",
+        json={"decision": "approve", "reason": "On topic: condors are options."},
+        headers=auth(reviewer),
+    )
+    assert approved.status_code == 200, approved.text
+    assert await _listed(client, auth, newcomer, space_id) == ["Iron condors"]
+
+    late = await client.post(
+        f"{API}/posts/{post_id}/flag", json={"reason": "Spam"}, headers=auth(newcomer)
+    )
+    assert late.status_code == 200, late.text
+    assert (late.json()["flag_weight"], late.json()["hidden"]) == (1, False)
+    assert await _listed(client, auth, newcomer, space_id) == ["Iron condors"]
+
+
 async def test_a_moderator_approves_a_held_post_which_appears_announced_audited_and_told(
     client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
 ) -> None:
@@ -528,3 +563,53 @@ async def test_staff_keep_the_blocklist_each_change_audited_and_members_may_not(
     assert [a for a, _, _ in await audit_trail(platform.pool, "community.domain_unblocked")] == [
         admin.id
     ]
+
+
+async def test_deleting_an_accepted_answer_unsolves_the_question_and_takes_back_its_reputation(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """A question whose accepted answer a moderator deleted is no longer shown (nor found)
+    as solved, and the answer's author loses the 15 it earned; the asker may accept
+    another."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    asker, answerer = await make_user(), await make_user()
+    flaggers = [await make_user() for _ in range(3)]
+    for flagger in flaggers:
+        await _at_level(platform, client, auth, flagger, "member")
+    space_id = await _space_id(client, auth, asker, "crypto")
+    made = await client.post(
+        f"{API}/topics",
+        json={"space_id": space_id, "title": "Staking yields?", "body": "Worth it?",
+              "kind": "question"},
+        headers=auth(asker),
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    topic_id = made.json()["topic"]["id"]
+    answer = await client.post(
+        f"{API}/topics/{topic_id}/posts",
+        json={"body": "Yes, lock it all up."},
+        headers=auth(answerer),
+    )
+    answer_id = answer.json()["id"]
+    accepted = await client.post(f"{API}/topics/{topic_id}/accept/{answer_id}", headers=auth(asker))
+    assert accepted.status_code == 200, accepted.text
+    assert (await client.get(f"{API}/profile", headers=auth(answerer))).json()["reputation"] == 15
+    for flagger in flaggers:
+        flagged = await client.post(
+            f"{API}/posts/{answer_id}/flag", json={"reason": "Bad advice"}, headers=auth(flagger)
+        )
+        assert flagged.status_code == 200, flagged.text
+    deleted = await client.post(
+        f"{API}/moderation/posts/{answer_id}/decision",
+        json={"decision": "delete", "reason": "Reckless advice."},
+        headers=auth(reviewer),
+    )
+    assert deleted.status_code == 200, deleted.text
+
+    view = (await client.get(f"{API}/topics/{topic_id}", headers=auth(asker))).json()
+    assert view["topic"]["solved"] is False
+    solved = await client.get(
+        f"{API}/search", params={"q": "staking", "solved": "true"}, headers=auth(asker)
+    )
+    assert solved.json() == []
+    assert (await client.get(f"{API}/profile", headers=auth(answerer))).json()["reputation"] == 0

@@ -204,8 +204,15 @@ async def test_the_period_renews_from_the_wallet_until_the_member_stops_renewing
     assert page.json()["paid_until"] == (clock.now() + timedelta(days=30)).isoformat().replace(
         "+00:00", "Z"
     )
+    assert page.json()["renews"] is True
     stopped = await client.delete(f"{API}/groups/{group['id']}/renewal", headers=auth(buyer))
     assert stopped.status_code == 204
+    # The page says so (its "Stop renewing" / "Renew each month" button reads it).
+    page = await client.get(f"{API}/spaces/vip-desk", headers=auth(buyer))
+    assert page.json()["renews"] is False
+    assert (await client.get(f"{API}/spaces/vip-desk", headers=auth(mentor))).json()[
+        "renews"
+    ] is False  # the host pays nothing
     clock.advance(timedelta(days=29))
     assert (await client.get(topics_url, headers=auth(buyer))).status_code == 200
     clock.advance(timedelta(days=1, minutes=1))
@@ -214,3 +221,47 @@ async def test_the_period_renews_from_the_wallet_until_the_member_stops_renewing
     assert (await client.get(topics_url, headers=auth(buyer))).status_code == 403
     gone = await client.delete(f"{API}/groups/{group['id']}/renewal", headers=auth(buyer))
     assert gone.status_code == 404
+
+
+async def test_a_leader_who_has_not_paid_neither_sees_nor_decides_a_premium_groups_posts(
+    client: AppClient,
+    auth: Auth,
+    make_user: MakeUser,
+    platform: Platform,
+    fund_wallet: FundWallet,
+) -> None:
+    """Members at the leader level moderate the spaces open to everyone; a premium group's
+    posts are for those who paid, so its queue is staff's (and the post's text is not
+    shown to a leader who has not paid through the queue)."""
+    mentor, buyer, leader = (
+        await make_user(role=Role.MENTOR), await make_user(), await make_user()
+    )  # fmt: skip
+    group = await _premium_group(client, auth, mentor)
+    await fund_wallet(buyer.id, "USD", 2_000)
+    paid = await client.post(
+        f"{API}/groups/{group['id']}/periods",
+        json={},
+        headers={**auth(buyer), "Idempotency-Key": "leader-test"},
+    )
+    assert paid.status_code == 201, paid.text
+    held = await client.post(
+        f"{API}/topics",
+        json={"space_id": group["id"], "title": "Members-only call", "body": "Buy TSLA now."},
+        headers=auth(buyer),
+    )
+    assert held.status_code == 201, held.text
+    post_id = held.json()["posts"][0]["id"]
+    assert held.json()["posts"][0]["status"] == "held"
+    assert (await client.get(f"{API}/profile", headers=auth(leader))).status_code == 200
+    await platform.pool.execute(
+        "UPDATE community_profiles SET trust_level = 'leader' WHERE user_id = $1", leader.id
+    )
+    queue = await client.get(f"{API}/moderation/queue", headers=auth(leader))
+    assert queue.status_code == 200, queue.text
+    assert post_id not in {q["post_id"] for q in queue.json()}
+    decided = await client.post(
+        f"{API}/moderation/posts/{post_id}/decision",
+        json={"decision": "approve", "reason": "Looks fine to me."},
+        headers=auth(leader),
+    )
+    assert decided.status_code == 404

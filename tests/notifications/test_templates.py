@@ -20,7 +20,7 @@ import dracarys
 from dracarys import points
 from dracarys.admin import StaffAlertRaised
 from dracarys.clock import ManualClock
-from dracarys.community import PostCreated, PostModerated
+from dracarys.community import PostCreated, PostMentioned, PostModerated
 from dracarys.curriculum import CertificateGranted
 from dracarys.identity import KycApproved, KycRejected, Role
 from dracarys.mentorship import (
@@ -574,6 +574,16 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             author_id=str(two),
             author_handle="baraka",
             topic_author_id=str(one),
+            topic_title="Stops",
+            mentioned_ids=[str(uuid.uuid4())],
+        ),
+        PostMentioned(
+            post_id=str(one),
+            topic_id=str(two),
+            space_id=str(two),
+            seq=2,
+            author_id=str(two),
+            author_handle="baraka",
             topic_title="Stops",
             mentioned_ids=[str(uuid.uuid4())],
         ),

@@ -1,8 +1,9 @@
 """Joining a premium community group through the checkout in Chromium: the group shows
 its monthly price to a member who has not paid, "Join" opens the checkout's quote (price,
 VAT, the refund policy), "Confirm and pay" pays the first 30 days from the wallet, and
-the group opens: its topics load and the page says until when. axe-core on the checkout
-and the opened group; screenshots."""
+the group opens: its topics load and the page says until when and that it renews; the
+member stops renewing there (and resumes). axe-core on the checkout and the opened group;
+screenshots."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ async def test_a_member_joins_a_premium_group_through_the_checkout(
     await expect(page.locator("body[data-ready=true]")).to_be_attached()
     await expect(page.locator("#topics")).to_contain_text("No topics yet")
     await expect(page.locator("#new-topic")).to_be_visible()
+    await expect(page.locator("#premium-note")).to_contain_text("renews for 30 days")
     await assert_accessible(page, "premium group, joined")
     await screenshot(page, "community-premium-joined")
+
+    # The member stops the monthly charge from the same page, and it stays stopped.
+    await page.get_by_role("button", name="Stop renewing").click()
+    await expect(page.locator("#premium-note")).to_contain_text("does not renew")
+    await page.reload()
+    await expect(page.locator("body[data-ready=true]")).to_be_attached()
+    await expect(page.locator("#premium-note")).to_contain_text("does not renew")
+    await page.get_by_role("button", name="Renew each month").click()
+    await expect(page.locator("#premium-note")).to_contain_text("renews for 30 days")
+    await expect(page.get_by_role("button", name="Stop renewing")).to_be_visible()
     assert errors == []

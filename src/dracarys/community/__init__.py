@@ -15,16 +15,18 @@ quote), the members whose handle begins with what staff typed (`handles_starting
 the staff console's search), the demo seeder
 (`seed_community_demo`), and the events it writes
 (`PostCreated`, which notifications turns into reply and mention notices;
+`PostMentioned`, an edit's new mentions, which it turns into mention notices;
 `PostModerated`, which tells an author what moderation did to their post and why)."""
 
 from dracarys.community.demo import seed_community_demo
-from dracarys.community.events import PostCreated, PostModerated
+from dracarys.community.events import PostCreated, PostMentioned, PostModerated
 from dracarys.community.members.service import handles_starting_with, recompute_trust_levels
 from dracarys.community.premium.service import premium_space_offer, renew_premium_memberships
 from dracarys.community.spaces.service import space_watchers
 
 __all__ = [
     "PostCreated",
+    "PostMentioned",
     "PostModerated",
     "handles_starting_with",
     "premium_space_offer",

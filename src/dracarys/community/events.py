@@ -1,5 +1,6 @@
 """The topics the community produces, each with its payload (emitted through the outbox
-with `emit_event`). Notifications turns `PostCreated` into reply and mention notices."""
+with `emit_event`). Notifications turns `PostCreated` into reply and mention notices,
+`PostMentioned` into mention notices."""
 
 from __future__ import annotations
 
@@ -23,6 +24,25 @@ class PostCreated(EventPayload, frozen=True, kw_only=True):
     author_id: str
     author_handle: str
     topic_author_id: str
+    topic_title: str
+    mentioned_ids: list[str]
+
+
+COMMUNITY_POST_MENTIONED = "community.post_mentioned"
+
+
+class PostMentioned(EventPayload, frozen=True, kw_only=True):
+    """Its author edited a published post to mention members it did not mention before:
+    each of them is told as of a mention in a new post (`mentioned_ids`, members who may
+    read the space); nobody is told of a reply, since the post is not new."""
+
+    topic: ClassVar[str] = COMMUNITY_POST_MENTIONED
+    post_id: str
+    topic_id: str
+    space_id: str
+    seq: int
+    author_id: str
+    author_handle: str
     topic_title: str
     mentioned_ids: list[str]
 

@@ -19,7 +19,7 @@ from datetime import datetime
 import msgspec
 
 from dracarys import admin, points
-from dracarys.community import PostCreated, PostModerated
+from dracarys.community import PostCreated, PostMentioned, PostModerated
 from dracarys.curriculum import CertificateGranted
 from dracarys.dates import format_datetime, format_day
 from dracarys.db import Connection
@@ -481,6 +481,23 @@ def _post_created(event: Event) -> list[Notice]:
     return notices
 
 
+def _post_mentioned(event: Event) -> list[Notice]:
+    """An edit's new mentions: each member it now mentions, as a new post's mention."""
+    post = msgspec.convert(event.payload, PostMentioned)
+    link = f"/community/t/{post.topic_id}#post-{post.seq}"
+    return [
+        _notice(
+            event,
+            uuid.UUID(u),
+            "community_mention",
+            link,
+            author=post.author_handle,
+            title=post.topic_title,
+        )
+        for u in post.mentioned_ids
+    ]
+
+
 _MODERATION_HEADLINES = {
     "held": "Your post in \u201c{title}\u201d is held for review",
     "hidden": "Your post in \u201c{title}\u201d is hidden for review",
@@ -590,6 +607,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     KycRejected.topic: _kyc_rejected,
     points.TierChanged.topic: _tier_changed,
     PostCreated.topic: _post_created,
+    PostMentioned.topic: _post_mentioned,
     PostModerated.topic: _post_moderated,
     SessionRescheduled.topic: _session_rescheduled,
     SessionRefunded.topic: _session_refunded,

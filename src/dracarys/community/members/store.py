@@ -81,9 +81,13 @@ _REPUTATION = f"""
       FROM community_votes v JOIN community_posts p ON p.id = v.post_id
      GROUP BY p.author_id
 """
+# An asker may accept their own answer (it marks the question solved) but earns nothing
+# by it: reputation is what others' judgement gives, or asking and answering oneself
+# would climb the trust levels (as Stack Overflow rules).
 _ACCEPTED = f"""
     SELECT p.author_id AS user_id, count(*) * {REPUTATION_PER_ACCEPTED_ANSWER} AS from_accepted
       FROM community_topics t JOIN community_posts p ON p.id = t.accepted_post_id
+     WHERE p.author_id <> t.author_id
      GROUP BY p.author_id
 """
 

@@ -63,6 +63,8 @@ class QueuedPost(msgspec.Struct, frozen=True, kw_only=True):
     topic_title: str
     space_id: uuid.UUID
     space_slug: str
+    # Open to every member (public and free): what members at the leader level moderate.
+    # A premium group's posts are for those who paid; its queue is staff's.
     space_public: bool
     author_id: uuid.UUID
     status: str

@@ -1,9 +1,10 @@
 """Moderation rules: members' flags, weighted by the flagger's trust level, hide a post
 past `FLAG_HIDE_THRESHOLD`; the review queue of held, hidden and appealed posts, read and
 decided by staff (admins and reviewers, with two-factor) and by members whose trust level
-`moderates` (public spaces only); each decision logged, written to the hash-chained audit
-log, and told to the author with its reason (`PostModerated`, which notifications turns
-into a notice); one appeal per post; suspensions; the staff's blocklist of link domains."""
+`moderates` (spaces open to everyone: public and not premium); each decision logged,
+written to the hash-chained audit log, and told to the author with its reason
+(`PostModerated`, which notifications turns into a notice); one appeal per post;
+suspensions; the staff's blocklist of link domains."""
 
 from __future__ import annotations
 

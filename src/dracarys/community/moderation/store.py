@@ -148,10 +148,13 @@ async def decide_post(
     conn: Connection, post_id: uuid.UUID, status: str, reason: str | None
 ) -> None:
     """A moderator's decision: the post's status (and an opening post's topic's), out of
-    the queue."""
+    the queue. Publishing settles the flags so far (their rows stay, and each flagger's one
+    flag is spent): only flags after the decision count towards hiding it again, or one
+    flag from a newcomer would hide a post a moderator has just cleared."""
     await conn.execute(
         """
-        UPDATE community_posts SET status = $2, moderation_reason = $3, in_review = false
+        UPDATE community_posts SET status = $2, moderation_reason = $3, in_review = false,
+               flag_weight = CASE WHEN $2 = 'visible' THEN 0 ELSE flag_weight END
          WHERE id = $1
         """,
         post_id,
@@ -166,6 +169,13 @@ async def decide_post(
         post_id,
         status,
     )
+    if status == "removed":
+        # A deleted answer solves nothing: the question opens again (the asker may accept
+        # another) and its author's reputation, read from the topic, loses the 15.
+        await conn.execute(
+            "UPDATE community_topics SET accepted_post_id = NULL WHERE accepted_post_id = $1",
+            post_id,
+        )
 
 
 async def lock_queued(conn: Connection, post_id: uuid.UUID) -> QueuedPost | None:
@@ -185,7 +195,9 @@ async def queued_posts(
     rows = await conn.fetch(
         """
         SELECT p.id AS post_id, p.topic_id, p.seq, t.title AS topic_title, s.id AS space_id,
-               s.slug AS space_slug, s.visibility = 'public' AS space_public, p.author_id,
+               s.slug AS space_slug,
+               (s.visibility = 'public' AND s.monthly_price_minor = 0) AS space_public,
+               p.author_id,
                p.status, p.source, p.html, p.moderation_reason, p.flag_weight,
                (SELECT count(*) FROM community_flags f WHERE f.post_id = p.id) AS flags,
                p.appeal, p.appealed_at, p.created_at
@@ -194,7 +206,7 @@ async def queued_posts(
           JOIN community_spaces s ON s.id = t.space_id
          WHERE ($1::uuid IS NULL OR p.id = $1)
            AND (NOT $2 OR p.in_review)
-           AND (NOT $3 OR s.visibility = 'public')
+           AND (NOT $3 OR (s.visibility = 'public' AND s.monthly_price_minor = 0))
          ORDER BY p.appealed_at NULLS FIRST, p.created_at
          LIMIT $4
         """,

@@ -129,3 +129,13 @@ async def set_auto_renew(
         on,
     )
     return done is not None
+
+
+async def renews(conn: Connection, space_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Whether the member's paid time renews from the wallet (False: not a member)."""
+    found: bool | None = await conn.fetchval(
+        "SELECT auto_renew FROM community_space_members WHERE space_id = $1 AND user_id = $2",
+        space_id,
+        user_id,
+    )
+    return bool(found)

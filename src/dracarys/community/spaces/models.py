@@ -67,6 +67,9 @@ class SpaceView(Schema):
     monthly_price_minor: int = 0
     currency: str = "USD"
     paid_until: datetime | None = None
+    # Premium, for a member: whether the paid time renews from the wallet at its end
+    # (False once they stopped renewing: the group closes when the paid time ends).
+    renews: bool = False
 
 
 class GroupInput(Input):

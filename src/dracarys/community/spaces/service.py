@@ -108,6 +108,7 @@ async def space_watchers(
 async def _view(conn: Connection, user: CurrentUser, space: Space, topics: int) -> SpaceView:
     member = await is_member(conn, space, user.id)
     paid_until = await premium_store.paid_until(conn, space.id, user.id) if space.premium else None
+    renews = space.premium and member and await premium_store.renews(conn, space.id, user.id)
     return SpaceView(
         id=space.id,
         slug=space.slug,
@@ -124,6 +125,7 @@ async def _view(conn: Connection, user: CurrentUser, space: Space, topics: int) 
         monthly_price_minor=space.monthly_price_minor,
         currency=space.currency.strip(),
         paid_until=paid_until,
+        renews=renews,
     )
 
 

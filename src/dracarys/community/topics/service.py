@@ -9,7 +9,7 @@ import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
 
-from dracarys.community.events import PostCreated, PostModerated
+from dracarys.community.events import PostCreated, PostMentioned, PostModerated
 from dracarys.community.members import service as members
 from dracarys.community.members.models import Profile
 from dracarys.community.moderation import screening
@@ -393,6 +393,25 @@ async def edit(
         )
         if held is not None and post.status is PostStatus.VISIBLE:
             await screening.hold_post(conn, post.id, held, now)
+        elif held is None and post.status is PostStatus.VISIBLE:
+            # Members the edit mentions anew are told, as a new post's would be (a held or
+            # hidden post's mentions are told when a moderator publishes it).
+            before = set((await _mentions(conn, space, post.source)).values())
+            added = [u for u in mentions.values() if u not in before and u != user.id]
+            if added:
+                await emit_event(
+                    conn,
+                    PostMentioned(
+                        post_id=str(post.id),
+                        topic_id=str(topic.id),
+                        space_id=str(space.id),
+                        seq=post.seq,
+                        author_id=str(user.id),
+                        author_handle=author.handle,
+                        topic_title=topic.title,
+                        mentioned_ids=[str(u) for u in added],
+                    ),
+                )
         updated = await store.post(conn, post.id)
         assert updated is not None
         return (await _post_views(conn, user, topic, [updated]))[0]

@@ -48,6 +48,26 @@ function topicBody(form) {
   return { space_id: space.id, title: values.title, kind: values.kind, body: values.body, tags };
 }
 
+// A premium group's note: the price to those who have not paid; to a paying member, until
+// when their access runs, whether it renews from the wallet, and the button that stops or
+// resumes renewing (the host pays nothing: no button).
+function showPremium(price) {
+  const note = byId("premium-note");
+  note.hidden = false;
+  const paying = space.member && space.paid_until;
+  if (!space.member) {
+    note.textContent = `Premium group (${price}): members read and post once they pay through the checkout.${space.paid_until ? ` Your access ended ${when(space.paid_until)}.` : ""}`;
+  } else if (!paying) {
+    note.textContent = `Premium group (${price}).`;
+  } else if (space.renews) {
+    note.textContent = `Premium group: your access runs until ${when(space.paid_until)} and then renews for 30 days from your wallet (${price}).`;
+  } else {
+    note.textContent = `Premium group: your access runs until ${when(space.paid_until)} and does not renew; the group closes for you then.`;
+  }
+  byId("renewal-row").hidden = !paying;
+  byId("renewal-button").textContent = space.renews ? "Stop renewing" : "Renew each month";
+}
+
 async function main() {
   await signedInShell();
   const slug = byId("space").dataset.slug;
@@ -61,11 +81,16 @@ async function main() {
   if (space.premium) {
     const price = `${money(space.monthly_price_minor, space.currency)} a month`;
     join.textContent = `Join for ${price}`;
-    const note = byId("premium-note");
-    note.hidden = false;
-    note.textContent = space.member
-      ? `Premium group: your access runs until ${when(space.paid_until)}.`
-      : `Premium group (${price}): members read and post once they pay through the checkout.${space.paid_until ? ` Your access ended ${when(space.paid_until)}.` : ""}`;
+    showPremium(price);
+    byId("renewal-button").addEventListener("click", async () => {
+      try {
+        await api(`${API}/groups/${space.id}/renewal`, { method: space.renews ? "DELETE" : "PUT" });
+        space = await api(`${API}/spaces/${encodeURIComponent(space.slug)}`);
+        showPremium(price);
+      } catch (error) {
+        flash(`Could not change renewal: ${error.message}`);
+      }
+    });
   }
   join.addEventListener("click", async () => {
     if (space.premium) {

@@ -1,8 +1,9 @@
-// A topic (/community/t/{id}): its posts with votes, reactions, quotes, edits and the
-// accepted answer; the composer with a server-rendered preview. New posts and vote counts
-// arrive live on the space's `community:{space_id}` channel; the page reads the new posts
-// from the REST API (a post seen twice is shown once: posts are kept by their seq), and
-// moves the reader's read position to the last post shown.
+// A topic (/community/t/{id}): its posts with votes, reactions, quotes, the author's
+// edits in place and every post's edit history, and the accepted answer; the composer
+// with a server-rendered preview. New posts and vote counts arrive live on the space's
+// `community:{space_id}` channel; the page reads the new posts from the REST API (a post
+// seen twice is shown once: posts are kept by their seq), and moves the reader's read
+// position to the last post shown.
 
 import { api, uploadFile } from "../api.js";
 import { LiveStream } from "../stream.js";
@@ -53,12 +54,15 @@ function postItem(p) {
   }));
   const labelFor = `post #${p.seq} by @${p.author_handle}`;
   if (p.status !== "visible") return moderatedItem(p, body, labelFor);
+  const history = el("div", { class: "edit-history", id: `history-${p.id}`, hidden: true });
   return el("li", { id: `post-${p.seq}`, class: p.accepted ? "accepted" : "", dataset: { seq: String(p.seq), id: p.id } },
     el("p", { class: "hint" },
       `#${p.seq} · @${p.author_handle} · ${when(p.created_at)}`,
-      p.edited_at ? ` · edited ${p.edits} time${p.edits === 1 ? "" : "s"}` : "",
+      p.edits ? " · " : "",
+      p.edits ? historyButton(p, history, labelFor) : null,
       p.accepted ? " · " : "",
       p.accepted ? el("span", { class: "badge" }, "Accepted answer") : null),
+    history,
     p.quote ? el("blockquote", {}, el("p", { class: "hint" }, `@${p.quote.author_handle} wrote (#${p.quote.seq}):`), el("p", {}, p.quote.excerpt)) : null,
     body,
     el("div", { class: "row post-actions" },
@@ -73,6 +77,7 @@ function postItem(p) {
         onclick: () => react(name),
       }, `${label}${p.reactions[name] ? ` ${p.reactions[name]}` : ""}`)),
       el("button", { type: "button", class: "link-button", "aria-label": `Quote ${labelFor}`, onclick: () => { setQuote(p); byId("reply-body").focus(); } }, "Quote"),
+      mine ? el("button", { type: "button", class: "link-button", "aria-label": `Edit ${labelFor}`, onclick: (event) => editPost(p, body, event.currentTarget) }, "Edit") : null,
       mine ? null : el("button", {
         type: "button",
         class: "link-button",
@@ -84,6 +89,64 @@ function postItem(p) {
         ? el("button", { type: "button", "aria-label": `Accept ${labelFor}`, onclick: () => act(api(`${API}/topics/${topicId}/accept/${p.id}`, { method: "POST" })) }, "Accept answer")
         : null,
     ));
+}
+
+// "edited N times": opens the earlier versions (every reader may see what a post said).
+function historyButton(p, box, labelFor) {
+  return el("button", {
+    type: "button",
+    class: "link-button",
+    "aria-expanded": "false",
+    "aria-controls": box.id,
+    "aria-label": `Edit history of ${labelFor}: edited ${p.edits} time${p.edits === 1 ? "" : "s"}`,
+    onclick: async (event) => {
+      const button = event.currentTarget;
+      const open = button.getAttribute("aria-expanded") === "true";
+      if (!open) {
+        try {
+          const edits = await api(`${API}/posts/${p.id}/edits`);
+          fill(box,
+            el("p", { class: "hint" }, "Earlier versions, oldest first:"),
+            el("ol", {}, ...edits.map((e) => el("li", {},
+              el("p", { class: "hint" }, `Before @${e.editor_handle}'s edit of ${when(e.edited_at)}:`),
+              el("blockquote", {}, el("p", { class: "edit-source" }, e.source))))));
+        } catch (error) {
+          flash(error.message);
+          return;
+        }
+      }
+      box.hidden = open;
+      button.setAttribute("aria-expanded", String(!open));
+    },
+  }, `edited ${p.edits} time${p.edits === 1 ? "" : "s"}`);
+}
+
+// The author edits their post in place: the same Markdown rules and screen as a new post
+// (an edit that would be held goes back to review, and the page says so).
+function editPost(p, body, button) {
+  const id = `edit-${p.id}`;
+  const form = el("form", { class: "post-edit", novalidate: true },
+    el("div", { class: "field" },
+      el("label", { for: id }, `New text of post #${p.seq}`),
+      el("textarea", { id, name: "body", rows: "5", "aria-describedby": `${id}-error` }, p.source),
+      el("p", { class: "field-error", id: `${id}-error` })),
+    el("p", { class: "form-error", role: "alert" }),
+    el("div", { class: "row" },
+      el("button", { type: "submit" }, "Save edit"),
+      el("button", { type: "button", onclick: () => { form.replaceWith(body); button.hidden = false; } }, "Cancel")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFormError(form);
+    try {
+      await api(`${API}/posts/${p.id}`, { method: "PUT", body: { body: formValues(form).body } });
+      await load();
+    } catch (error) {
+      showFormError(form, error);
+    }
+  });
+  body.replaceWith(form);
+  button.hidden = true;
+  form.querySelector("textarea").focus();
 }
 
 const STATUS_WORDS = { held: "Held for review", hidden: "Hidden for review", removed: "Deleted by a moderator" };
