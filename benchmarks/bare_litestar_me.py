@@ -2,9 +2,10 @@
 asyncpg query as Dracarys's `GET /api/v1/me` (the caller's record, over a pool sized like
 ours) for the user `BENCH_USER_ID`, opens the same sealed contact fields with the same
 cipher (the record's data work, not the platform's), and returns the same fields. No
-token, no session check, no middleware: what one query behind Litestar costs. With
-`BENCH_NO_RESET=1` its pool skips asyncpg's reset query on release, as Dracarys's pool
-does (`dracarys.db.pool.PooledConnection`): the like-for-like comparison."""
+token, no session check, no middleware: what one query behind Litestar costs, on asyncpg's
+own pool. With `BENCH_OUR_POOL=1` it runs on Dracarys's pool instead
+(`dracarys.db.pool.create_pool`: no reset query on release, connections handed out first
+come first served): the like-for-like comparison of everything but the pool."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import msgspec
 from litestar import Litestar, get
 from litestar.datastructures import State
 
+from dracarys.db.pool import create_pool
 from dracarys.identity.personal import EMAIL, NAME, PHONE, personal_data_cipher
 from dracarys.settings import load_settings
 
@@ -45,21 +47,13 @@ class HealthStatus(msgspec.Struct):
     status: str
 
 
-class NoResetConnection(asyncpg.Connection):
-    def get_reset_query(self) -> str:
-        return ""
-
-
 async def open_pool(app: Litestar) -> None:
-    app.state.pool = await asyncpg.create_pool(
-        os.environ["DATABASE_URL"],
-        min_size=2,
-        max_size=20,
-        command_timeout=60,
-        connection_class=NoResetConnection
-        if os.environ.get("BENCH_NO_RESET")
-        else asyncpg.Connection,
-    )
+    if os.environ.get("BENCH_OUR_POOL"):
+        app.state.pool = await create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
+    else:
+        app.state.pool = await asyncpg.create_pool(
+            os.environ["DATABASE_URL"], min_size=2, max_size=20, command_timeout=60
+        )
 
 
 async def close_pool(app: Litestar) -> None:
