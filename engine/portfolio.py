@@ -37,6 +37,13 @@ Rules (each tested against a plain-Python reference in ``tests/engine/test_portf
   end marked at the last close; the contributions add up to the portfolio's profit. A
   round trip (flat → held → flat) is one trade in the trade table; one still open at the
   end is marked to market and reported as open.
+
+**Layout.** Every matrix of a run is time-major, ``(n, N)``: one row per bar, one column
+per symbol (the prices of ``PortfolioBars``, the signal flags, the result's positions).
+The kernel visits every asset at every bar, so one bar's assets must sit side by side in
+memory: symbol-major ``(N, n)`` rows of 100,000 bars made each bar touch 100 rows of
+each of three matrices, more concurrent streams than the hardware prefetcher follows, and
+the 100 × 100,000 benchmark spent most of its time waiting for memory.
 """
 
 from dataclasses import dataclass
@@ -143,17 +150,18 @@ def simulate_portfolio(
     log_assets: IntArray,
     log_units: FloatArray,
 ) -> tuple[int, int, int]:
-    """Run the portfolio over ``(N, n)`` open and close matrices and ``(N, n)`` signal
-    flags (see module doc). Writes equity and cash per bar, the round trips (with their
-    asset index in ``trade_assets_out``) and the per-asset statistics (``A_*``). Returns
-    the number of round trips (which exceeds the table when it was too small), the number
-    of bars at whose close any asset was held, and the number of fills, each logged as a
-    unit change (``log_*``: the bar, the asset and its units after the fill, in the order
-    of the fills; the count exceeds the log when it was too small). Units change only at
-    fills, so the log is the whole ``(N, n)`` position matrix (``expand_positions``) in a
-    few percent of its size, and a run does not write (and page in) that matrix."""
-    n_assets = closes.shape[0]
-    n = closes.shape[1]
+    """Run the portfolio over ``(n, N)`` open and close matrices and ``(n, N)`` signal
+    flags, one row per bar (see module doc). Writes equity and cash per bar, the round
+    trips (with their asset index in ``trade_assets_out``) and the per-asset statistics
+    (``A_*``). Returns the number of round trips (which exceeds the table when it was too
+    small), the number of bars at whose close any asset was held, and the number of
+    fills, each logged as a unit change (``log_*``: the bar, the asset and its units after
+    the fill, in the order of the fills; the count exceeds the log when it was too small).
+    Units change only at fills, so the log is the whole ``(n, N)`` position matrix
+    (``expand_positions``) in a few percent of its size, and a run does not write (and
+    page in) that matrix."""
+    n = closes.shape[0]
+    n_assets = closes.shape[1]
     cash = settings[P_CASH]
     fill_at_close = settings[P_FILL_AT_CLOSE] != 0.0
     sizing = int(settings[P_SIZING])
@@ -194,9 +202,9 @@ def simulate_portfolio(
             equity = cash
             orders = 0
             for a in range(n_assets):
-                prices[a] = closes[a, i] if fill_at_close else opens[a, i]
+                prices[a] = closes[i, a] if fill_at_close else opens[i, a]
                 equity += units[a] * prices[a]
-                signal = flags[a, decision]
+                signal = flags[decision, a]
                 # Bitwise, not short-circuit: one well-predicted branch (an order is
                 # rare) instead of several on whether the asset is held (a coin flip).
                 held = units[a] > 0.0
@@ -302,7 +310,7 @@ def simulate_portfolio(
                     trip_bought[a] += notional
         equity = cash
         for a in range(n_assets):
-            equity += units[a] * closes[a, i]
+            equity += units[a] * closes[i, a]
         equity_out[i] = equity
         exposed_bars += held_count > 0
         cash_out[i] = cash
@@ -313,14 +321,14 @@ def simulate_portfolio(
             bars_held[a] += n - trip_entry_bar[a]
         assets_out[a, A_BARS_HELD] = bars_held[a]
         if units[a] > 0.0 and n > 0:
-            pnl = trip_flow[a] + units[a] * closes[a, n - 1]
+            pnl = trip_flow[a] + units[a] * closes[n - 1, a]
             if trade_count < trades_out.shape[0]:
                 row = trades_out[trade_count]
                 row[T_DIRECTION] = 1.0
                 row[T_ENTRY_BAR] = trip_entry_bar[a]
                 row[T_ENTRY_PRICE] = trip_entry_price[a]
                 row[T_EXIT_BAR] = n - 1
-                row[T_EXIT_PRICE] = closes[a, n - 1]
+                row[T_EXIT_PRICE] = closes[n - 1, a]
                 row[T_UNITS] = trip_entry_units[a]
                 row[T_PNL] = pnl
                 row[T_RETURN] = pnl / trip_bought[a]
@@ -365,11 +373,12 @@ class AssetResult:
 
 @dataclass(frozen=True)
 class PortfolioBars:
-    """Aligned symbols' bars in the layout the kernel reads: ``(N, n)`` C-contiguous
-    open and close matrices, one row per symbol. ``run_flags`` stacks a list of ``Bars``
-    into one on every call (two copies of the prices); a caller running the same symbols
-    many times, or holding the matrices already, builds it once. The matrices are used
-    as they are, not copied: the result's ``closes`` is this ``closes``."""
+    """Aligned symbols' bars in the layout the kernel reads: ``(n, N)`` C-contiguous
+    open and close matrices, one row per bar and one column per symbol. ``run_flags``
+    stacks a list of ``Bars`` into one on every call (two copies of the prices); a caller
+    running the same symbols many times, or holding the matrices already, builds it once.
+    The matrices are used as they are, not copied: the result's ``closes`` is this
+    ``closes``."""
 
     symbols: tuple[str, ...]
     timestamps: npt.NDArray[np.int64]
@@ -379,7 +388,7 @@ class PortfolioBars:
 
     def __post_init__(self) -> None:
         n_assets = len(self.symbols)
-        shape = (n_assets, self.timestamps.shape[0])
+        shape = (self.timestamps.shape[0], n_assets)
         for name in ("opens", "closes"):
             matrix = getattr(self, name)
             if matrix.shape != shape or matrix.dtype != np.float64 or not matrix.flags.c_contiguous:
@@ -393,8 +402,8 @@ class PortfolioBars:
         return cls(
             symbols=tuple(one.symbol for one in bars),
             timestamps=bars[0].timestamps,
-            opens=np.stack([one.open for one in bars]),
-            closes=np.stack([one.close for one in bars]),
+            opens=np.stack([one.open for one in bars], axis=1),
+            closes=np.stack([one.close for one in bars], axis=1),
             bars_per_year=bars[0].bars_per_year,
         )
 
@@ -402,9 +411,9 @@ class PortfolioBars:
 def expand_positions(
     n_assets: int, n: int, bars: IntArray, assets: IntArray, units: FloatArray
 ) -> FloatArray:
-    """The ``(N, n)`` units held at every close from the kernel's log of unit changes:
+    """The ``(n, N)`` units held at every close from the kernel's log of unit changes:
     each change holds from its bar until the asset's next change (flat before its first)."""
-    positions = np.zeros((n_assets, n))
+    positions = np.zeros((n, n_assets))
     order = np.argsort(assets, kind="stable")  # by asset, each in bar order
     starts = np.searchsorted(assets[order], np.arange(n_assets + 1))
     for a in range(n_assets):
@@ -413,7 +422,7 @@ def expand_positions(
             continue
         at = bars[rows]
         lengths = np.diff(np.append(at, n))
-        positions[a, at[0] :] = np.repeat(units[rows], lengths)
+        positions[at[0] :, a] = np.repeat(units[rows], lengths)
     return positions
 
 
@@ -442,7 +451,7 @@ class PortfolioResult:
 
     @cached_property
     def positions(self) -> FloatArray:
-        """Units of each asset (rows) at each close (columns)."""
+        """Units of each asset (columns) at each close (rows)."""
         return expand_positions(
             len(self.symbols),
             self.equity.shape[0],
@@ -459,7 +468,7 @@ class PortfolioResult:
         for a, symbol in enumerate(self.symbols):
             stats = self.asset_stats[a]
             final_units = float(stats[A_FINAL_UNITS])
-            final_value = final_units * float(self.closes[a, -1]) if n else 0.0
+            final_value = final_units * float(self.closes[-1, a]) if n else 0.0
             contribution = float(stats[A_NET_FLOW]) + final_value
             out.append(
                 AssetResult(
@@ -560,8 +569,8 @@ def check_portfolio(spec: StrategySpec, sizing: PortfolioSizing, symbols: int) -
 
 
 def portfolio_signals(bars: list[Bars], spec: StrategySpec) -> FlagArray:
-    """The spec's signal flags on every symbol's own bars, one row per symbol."""
-    flags = np.zeros((len(bars), bars[0].length), dtype=np.int8)
+    """The spec's signal flags on every symbol's own bars, one column per symbol."""
+    flags = np.zeros((bars[0].length, len(bars)), dtype=np.int8)
     for a, one in enumerate(bars):
         table = SeriesTable(one, list(required_indicators(spec)))
         rules = compile_rules(spec, table.rows_for(spec))
@@ -577,7 +586,7 @@ def portfolio_signals(bars: list[Bars], spec: StrategySpec) -> FlagArray:
             rules.constant,
             rules.lag,
         )
-        flags[a] = row
+        flags[:, a] = row
     return flags
 
 
@@ -611,7 +620,7 @@ def fill_capacity(flags: FlagArray, rebalance_every: int) -> int:
     so the nonzero flags plus every asset at every rebalancing bar bound the fills.
     ``np.empty`` leaves the rows never written untouched, so the bound costs only the
     memory of the fills made."""
-    n_assets, n = int(flags.shape[0]), int(flags.shape[1])
+    n, n_assets = int(flags.shape[0]), int(flags.shape[1])
     rebalances = (n - 1) // rebalance_every if rebalance_every > 0 and n > 0 else 0
     return max(16, int(np.count_nonzero(flags)) + n_assets * rebalances)
 
@@ -624,10 +633,18 @@ def run_flags(
     dropped_bars: int = 0,
 ) -> PortfolioResult:
     """Simulate aligned ``bars`` (a list of ``Bars``, stacked here, or ``PortfolioBars``
-    used as they are) with the given per-symbol signal flags."""
+    used as they are) with the given signal flags, ``(n, N)``: one row per bar, one
+    column per symbol."""
     panel = bars if isinstance(bars, PortfolioBars) else PortfolioBars.stack(bars)
     n_assets = len(panel.symbols)
     n = panel.timestamps.shape[0]
+    # The kernel does not check its indices: flags of another shape (the symbol-major
+    # layout of old, say) would read past their end.
+    if flags.shape != (n, n_assets):
+        raise DataError(
+            f"flags must have one row per bar and one column per symbol: {(n, n_assets)}",
+            column="flags",
+        )
     if sizing.method == "target_weights":
         weights = np.array(sizing.target_weights, dtype=np.float64)
     else:
