@@ -56,9 +56,11 @@ import numpy.typing as npt
 import polars as pl
 
 from engine.backtest import (
+    ALL_BITS,
     EXIT_REASON_NAMES,
     EXIT_SIGNAL,
     EXIT_STILL_OPEN,
+    LITTLE_ENDIAN,
     LONG_ENTRY,
     LONG_EXIT,
     T_CASH_HELD,
@@ -75,7 +77,7 @@ from engine.backtest import (
     TRADE_COLUMNS,
     _fill_signal_flags,
 )
-from engine.compile import inline_kernel, kernel
+from engine.compile import count_trailing_zeros, inline_kernel, kernel
 from engine.data import Bars, DataError
 from engine.metrics import M_EXPOSURE, Metrics, performance
 from engine.strategy import (
@@ -120,6 +122,8 @@ PORTFOLIO_SETTINGS_LENGTH = 8
     A_FINAL_UNITS,
 ) = range(7)
 ASSET_COLUMNS = 7
+
+BYTE_BITS = np.uint64(0xFF)
 
 
 @inline_kernel
@@ -174,8 +178,11 @@ def simulate_portfolio(
     units = np.zeros(n_assets)
     sell = np.zeros(n_assets)
     buy = np.zeros(n_assets)
-    prices = np.empty(n_assets)
-    order_assets = np.empty(n_assets, dtype=np.int64)
+    # The assets that may order at a bar, those sized, those that sell, those that buy.
+    candidate_assets = np.empty(n_assets, dtype=np.int64)
+    size_assets = np.empty(n_assets, dtype=np.int64)
+    sell_assets = np.empty(n_assets, dtype=np.int64)
+    buy_assets = np.empty(n_assets, dtype=np.int64)
     bars_held = np.zeros(n_assets, dtype=np.int64)
     # The open round trip of each asset.
     trip_entry_bar = np.zeros(n_assets, dtype=np.int64)
@@ -192,35 +199,80 @@ def simulate_portfolio(
     changes = 0
     log_size = log_bars.shape[0]
 
+    # The flags as 64-bit words over the whole matrix (rows need not start on a word);
+    # the last bytes, and every byte on a big-endian machine, are read one by one.
+    flat_flags = flags.reshape(-1)
+    words = flat_flags[: flat_flags.shape[0] - flat_flags.shape[0] % 8].view(np.uint64)
+    full_words = words.shape[0] if LITTLE_ENDIAN else 0
+    order_bits = np.uint64(LONG_ENTRY | LONG_EXIT) * np.uint64(0x0101010101010101)
+
+    # The portfolio marked at the next fill prices, before that bar's orders: the sizing
+    # equity. Between one bar's close and the next bar's fill nothing trades, so it is
+    # summed in the pass over every asset that marks the close (below), in asset order
+    # as before (the same additions, the same result); the rest of a bar visits only
+    # the assets with something to do.
+    # Inside the bar loop no array view is made (a row, a helper's argument): Numba
+    # counts references to each view it makes, with atomic operations that cost more
+    # than the work of a quiet bar (a helper taking the arrays doubled the run time).
+    fill_prices = closes if fill_at_close else opens
+    fill_equity = cash
+    if n > 0:
+        for a in range(n_assets):
+            fill_equity += units[a] * fill_prices[0, a]
     for i in range(n):
         decision = i if fill_at_close else i - 1
         rebalance = rebalance_every > 0 and i > 0 and i % rebalance_every == 0
         if decision >= 0:
-            # One pass marks the equity at the fill prices and lists, in asset order, the
-            # assets with an order this bar (an exit, or a buy/rebalance to size); the
-            # other passes visit only those, as most assets trade on few bars.
-            equity = cash
-            orders = 0
-            for a in range(n_assets):
-                prices[a] = closes[i, a] if fill_at_close else opens[i, a]
-                equity += units[a] * prices[a]
+            equity = fill_equity
+            # The assets that may order this bar, in asset order: every one on a
+            # rebalancing bar, else only those with a flag, found eight at a time in
+            # the flags' 64-bit words (most of whose bytes are 0).
+            candidates = 0
+            if rebalance:
+                for a in range(n_assets):
+                    candidate_assets[a] = a
+                candidates = n_assets
+            else:
+                start = decision * n_assets
+                stop = start + n_assets
+                word = start // 8
+                last_word = min((stop + 7) // 8, full_words)
+                while word < last_word:
+                    hits = words[word] & order_bits
+                    if word * 8 < start:  # the row starts inside this word
+                        hits &= ALL_BITS << np.uint64(8 * (start - word * 8))
+                    if word * 8 + 8 > stop:  # and ends inside it
+                        hits &= ALL_BITS >> np.uint64(8 * (word * 8 + 8 - stop))
+                    while hits != 0:
+                        byte = count_trailing_zeros(hits) // 8
+                        hits &= ~(BYTE_BITS << np.uint64(8 * byte))
+                        candidate_assets[candidates] = word * 8 + byte - start
+                        candidates += 1
+                    word += 1
+                # The row's bytes past the last whole word, one by one.
+                for a in range(max(full_words * 8, start) - start, n_assets):
+                    if flags[decision, a] & (LONG_ENTRY | LONG_EXIT):
+                        candidate_assets[candidates] = a
+                        candidates += 1
+            # Sort the candidates: an exit (held, exit flag) sells everything; an entry
+            # (flat, entry flag) and, on a rebalancing bar, every other held asset is
+            # sized. No branch on whether an asset is held (a coin flip): each store's
+            # index advances only when its condition holds.
+            sizes = 0
+            for k in range(candidates):
+                a = candidate_assets[k]
                 signal = flags[decision, a]
-                # Bitwise, not short-circuit: one well-predicted branch (an order is
-                # rare) instead of several on whether the asset is held (a coin flip).
                 held = units[a] > 0.0
                 exiting = held & ((signal & LONG_EXIT) != 0)
                 entering = (units[a] == 0.0) & ((signal & LONG_ENTRY) != 0)
-                if exiting | entering | (rebalance & held):
-                    sell[a] = units[a] if exiting else 0.0
-                    buy[a] = 0.0
-                    order_assets[orders] = a
-                    orders += 1
-            # Size the listed buys from that equity, then fill: sells, then buys.
-            for k in range(orders):
-                a = order_assets[k]
-                if sell[a] > 0.0:
-                    continue  # exiting
-                buy_price = prices[a] * (1.0 + slippage)
+                sell[a] = units[a] if exiting else 0.0
+                buy[a] = 0.0
+                size_assets[sizes] = a
+                sizes += int(entering | (rebalance & held & (not exiting)))
+            # Size those buys (or rebalancing sales) from the equity marked above.
+            for k in range(sizes):
+                a = size_assets[k]
+                buy_price = fill_prices[i, a] * (1.0 + slippage)
                 if sizing == PORTFOLIO_SIZING_WEIGHTS:
                     target = (weights[a] * equity - fixed_fee) / (buy_price * (1.0 + fee_rate))
                 else:
@@ -228,89 +280,101 @@ def simulate_portfolio(
                 if whole:
                     target = np.floor(target)
                 target = max(target, 0.0)
-                if target > units[a]:
-                    buy[a] = target - units[a]
-                elif target < units[a]:
-                    sell[a] = units[a] - target
-            for k in range(orders):
-                a = order_assets[k]
-                if sell[a] > 0.0:
-                    price = prices[a] * (1.0 - slippage)
-                    gross = sell[a] * price
-                    fee = min(gross * fee_rate + fixed_fee, gross)
-                    cash += gross - fee
-                    # A full exit sets the units to exactly zero, free of rounding.
-                    units[a] = 0.0 if sell[a] >= units[a] else units[a] - sell[a]
-                    if changes < log_size:
-                        log_bars[changes] = i
-                        log_assets[changes] = a
-                        log_units[changes] = units[a]
-                    changes += 1
-                    assets_out[a, A_NET_FLOW] += gross - fee
-                    assets_out[a, A_FEES] += fee
-                    assets_out[a, A_FILLS] += 1.0
-                    trip_flow[a] += gross - fee
-                    trip_fees[a] += fee
-                    if units[a] == 0.0:
-                        # Held at the closes from the entry's bar to the one before.
-                        bars_held[a] += i - trip_entry_bar[a]
-                        held_count -= 1
-                        pnl = trip_flow[a]
-                        if trade_count < trades_out.shape[0]:
-                            row = trades_out[trade_count]
-                            row[T_DIRECTION] = 1.0
-                            row[T_ENTRY_BAR] = trip_entry_bar[a]
-                            row[T_ENTRY_PRICE] = trip_entry_price[a]
-                            row[T_EXIT_BAR] = i
-                            row[T_EXIT_PRICE] = price
-                            row[T_UNITS] = trip_entry_units[a]
-                            row[T_PNL] = pnl
-                            row[T_RETURN] = pnl / trip_bought[a]
-                            row[T_FEES] = trip_fees[a]
-                            row[T_EXIT_REASON] = EXIT_SIGNAL
-                            row[T_CASH_HELD] = trip_cash[a]
-                            trade_assets_out[trade_count] = a
-                        trade_count += 1
-            for k in range(orders):
-                a = order_assets[k]
-                if buy[a] > 0.0:
-                    price = prices[a] * (1.0 + slippage)
-                    wanted = buy[a]
-                    affordable = _buy_units_affordable(cash, price, fee_rate, fixed_fee, whole)
-                    if affordable < wanted:
-                        assets_out[a, A_CASH_LIMITED] += 1.0
-                        wanted = affordable
-                    if wanted <= 0.0:
-                        continue
-                    notional = wanted * price
-                    fee = notional * fee_rate + fixed_fee
-                    # Rounding may leave a shrunken order's cost a hair above the cash.
-                    cash = max(cash - notional - fee, 0.0)
-                    if units[a] == 0.0:
-                        trip_entry_bar[a] = i
-                        trip_entry_price[a] = price
-                        trip_entry_units[a] = wanted
-                        trip_flow[a] = 0.0
-                        trip_fees[a] = 0.0
-                        trip_bought[a] = 0.0
-                        trip_cash[a] = cash
-                        assets_out[a, A_ROUND_TRIPS] += 1.0
-                        held_count += 1
-                    units[a] += wanted
-                    if changes < log_size:
-                        log_bars[changes] = i
-                        log_assets[changes] = a
-                        log_units[changes] = units[a]
-                    changes += 1
-                    assets_out[a, A_NET_FLOW] -= notional + fee
-                    assets_out[a, A_FEES] += fee
-                    assets_out[a, A_FILLS] += 1.0
-                    trip_flow[a] -= notional + fee
-                    trip_fees[a] += fee
-                    trip_bought[a] += notional
+                # One of the two is 0 (both when the asset is on target).
+                buy[a] = max(target - units[a], 0.0)
+                sell[a] = max(units[a] - target, 0.0)
+            # The sells and the buys, each in asset order; then fill the sells first.
+            sells = 0
+            buys = 0
+            for k in range(candidates):
+                a = candidate_assets[k]
+                sell_assets[sells] = a
+                sells += int(sell[a] > 0.0)
+                buy_assets[buys] = a
+                buys += int(buy[a] > 0.0)
+            for k in range(sells):
+                a = sell_assets[k]
+                price = fill_prices[i, a] * (1.0 - slippage)
+                gross = sell[a] * price
+                fee = min(gross * fee_rate + fixed_fee, gross)
+                cash += gross - fee
+                # A full exit sets the units to exactly zero, free of rounding.
+                units[a] = 0.0 if sell[a] >= units[a] else units[a] - sell[a]
+                if changes < log_size:
+                    log_bars[changes] = i
+                    log_assets[changes] = a
+                    log_units[changes] = units[a]
+                changes += 1
+                assets_out[a, A_NET_FLOW] += gross - fee
+                assets_out[a, A_FEES] += fee
+                assets_out[a, A_FILLS] += 1.0
+                trip_flow[a] += gross - fee
+                trip_fees[a] += fee
+                if units[a] == 0.0:
+                    # Held at the closes from the entry's bar to the one before.
+                    bars_held[a] += i - trip_entry_bar[a]
+                    held_count -= 1
+                    pnl = trip_flow[a]
+                    if trade_count < trades_out.shape[0]:
+                        t = trade_count
+                        trades_out[t, T_DIRECTION] = 1.0
+                        trades_out[t, T_ENTRY_BAR] = trip_entry_bar[a]
+                        trades_out[t, T_ENTRY_PRICE] = trip_entry_price[a]
+                        trades_out[t, T_EXIT_BAR] = i
+                        trades_out[t, T_EXIT_PRICE] = price
+                        trades_out[t, T_UNITS] = trip_entry_units[a]
+                        trades_out[t, T_PNL] = pnl
+                        trades_out[t, T_RETURN] = pnl / trip_bought[a]
+                        trades_out[t, T_FEES] = trip_fees[a]
+                        trades_out[t, T_EXIT_REASON] = EXIT_SIGNAL
+                        trades_out[t, T_CASH_HELD] = trip_cash[a]
+                        trade_assets_out[t] = a
+                    trade_count += 1
+            for k in range(buys):
+                a = buy_assets[k]
+                price = fill_prices[i, a] * (1.0 + slippage)
+                wanted = buy[a]
+                affordable = _buy_units_affordable(cash, price, fee_rate, fixed_fee, whole)
+                if affordable < wanted:
+                    assets_out[a, A_CASH_LIMITED] += 1.0
+                    wanted = affordable
+                if wanted <= 0.0:
+                    continue
+                notional = wanted * price
+                fee = notional * fee_rate + fixed_fee
+                # Rounding may leave a shrunken order's cost a hair above the cash.
+                cash = max(cash - notional - fee, 0.0)
+                if units[a] == 0.0:
+                    trip_entry_bar[a] = i
+                    trip_entry_price[a] = price
+                    trip_entry_units[a] = wanted
+                    trip_flow[a] = 0.0
+                    trip_fees[a] = 0.0
+                    trip_bought[a] = 0.0
+                    trip_cash[a] = cash
+                    assets_out[a, A_ROUND_TRIPS] += 1.0
+                    held_count += 1
+                units[a] += wanted
+                if changes < log_size:
+                    log_bars[changes] = i
+                    log_assets[changes] = a
+                    log_units[changes] = units[a]
+                changes += 1
+                assets_out[a, A_NET_FLOW] -= notional + fee
+                assets_out[a, A_FEES] += fee
+                assets_out[a, A_FILLS] += 1.0
+                trip_flow[a] -= notional + fee
+                trip_fees[a] += fee
+                trip_bought[a] += notional
         equity = cash
-        for a in range(n_assets):
-            equity += units[a] * closes[i, a]
+        if i + 1 < n:
+            fill_equity = cash
+            for a in range(n_assets):
+                equity += units[a] * closes[i, a]
+                fill_equity += units[a] * fill_prices[i + 1, a]
+        else:
+            for a in range(n_assets):
+                equity += units[a] * closes[i, a]
         equity_out[i] = equity
         exposed_bars += held_count > 0
         cash_out[i] = cash
