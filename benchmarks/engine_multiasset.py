@@ -28,6 +28,10 @@ per-asset entry/exit flags.
   with 5 bps commission and 2 bps slippage, weights ``1 / N``; it must agree with our
   kernel to the cent in that configuration before either is timed.
 
+Both sides get their inputs built before timing: vectorbt its pandas frames and size
+matrix, our kernel its ``PortfolioBars`` (time-major ``(n, N)`` open and close matrices,
+one row per bar) and its ``(n, N)`` flags; the timed call of each is the whole run.
+
 Timings are the best of at least three runs adding up to a second; each engine's first
 call (JIT compilation, or loading the cache) is the agreement run and is not timed.
 Ratios are by CPU time (user + system of this process), which on a machine shared with
@@ -55,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.backtest import LONG_ENTRY, LONG_EXIT  # noqa: E402
 from engine.data import Bars  # noqa: E402
-from engine.portfolio import PortfolioResult, PortfolioSizing, run_flags  # noqa: E402
+from engine.portfolio import PortfolioBars, PortfolioResult, PortfolioSizing, run_flags  # noqa: E402
 from engine.strategy import ExecutionSettings  # noqa: E402
 
 COMMISSION_BPS, SLIPPAGE_BPS, REBALANCE_EVERY = 5.0, 2.0, 21
@@ -68,7 +72,8 @@ MIN_TIMED_S, MIN_RUNS = 1.0, 3
 def make_data(assets: int, bars: int, seed: int) -> tuple[list[Bars], np.ndarray]:
     """Random walks with intraday-sized steps (0.2 % a bar): over 100,000 bars daily-sized
     steps would carry prices to 1e16 and units to 1e-13, where vectorbt's
-    near-zero tests drop rebalancing orders we fill, measuring float noise."""
+    near-zero tests drop rebalancing orders we fill, measuring float noise. The flags
+    are time-major, ``(bars, assets)``, as ``run_flags`` takes them."""
     rng = np.random.default_rng(seed)
     out = []
     for a in range(assets):
@@ -77,24 +82,25 @@ def make_data(assets: int, bars: int, seed: int) -> tuple[list[Bars], np.ndarray
         out.append(Bars.from_arrays(open_, open_, open_, close, symbol=f"S{a}"))
     entries = (rng.random((assets, bars)) < 0.05).astype(np.int8) * LONG_ENTRY
     exits = (rng.random((assets, bars)) < 0.04).astype(np.int8) * LONG_EXIT
-    return out, np.ascontiguousarray(entries | exits)
+    return out, np.ascontiguousarray((entries | exits).T)
 
 
 def numpy_loop(
     opens: np.ndarray, closes: np.ndarray, flags: np.ndarray, cash: float, weight: float
 ) -> np.ndarray:
     """The hand-written peer: the rules of engine/portfolio.py (next-open fills, no whole
-    units), written the way one would in numpy without a compiler. Returns the equity."""
-    n_assets, n = closes.shape
+    units), written the way one would in numpy without a compiler, on time-major
+    ``(n, N)`` matrices (one bar's assets contiguous). Returns the equity."""
+    n, n_assets = closes.shape
     fee = COMMISSION_BPS / 10_000
     slip = SLIPPAGE_BPS / 10_000
     units = np.zeros(n_assets)
     equity = np.empty(n)
     for i in range(n):
         if i > 0:
-            price = opens[:, i]
+            price = opens[i]
             value = cash + units @ price
-            signal = flags[:, i - 1]
+            signal = flags[i - 1]
             exiting = (units > 0) & ((signal & LONG_EXIT) != 0)
             rebalance = i % REBALANCE_EVERY == 0
             entering = (units == 0) & ((signal & LONG_ENTRY) != 0)
@@ -113,7 +119,7 @@ def numpy_loop(
                     continue
                 cash = max(cash - wanted * paid[a] - wanted * paid[a] * fee, 0.0)
                 units[a] += wanted
-        equity[i] = cash + units @ closes[:, i]
+        equity[i] = cash + units @ closes[i]
     return equity
 
 
@@ -124,12 +130,12 @@ def target_percents(flags: np.ndarray, weights: np.ndarray, rebalance_every: int
     ``w_a``, a held one with an exit flag targets 0, a held one that is not exiting
     targets ``w_a`` at every rebalancing bar; NaN is no order. Whether an asset is held
     follows from the flags alone because no buy is ever shrunk to nothing (checked)."""
-    n_assets, n = flags.shape
+    n, n_assets = flags.shape
     sizes = np.full((n, n_assets), np.nan)
     for a in range(n_assets):
         held = False
         for i in range(1, n):
-            signal = flags[a, i - 1]
+            signal = flags[i - 1, a]
             if held and (signal & LONG_EXIT) != 0:
                 sizes[i, a] = 0.0
                 held = False
@@ -167,13 +173,14 @@ def relative_gap(ours: np.ndarray, theirs: np.ndarray) -> float:
 def vectorbt_peer(
     opens: np.ndarray, closes: np.ndarray, sizes: np.ndarray
 ) -> Callable[[], tuple[Any, float]]:
-    """A call running vectorbt's cash-sharing group and reading its final value."""
+    """A call running vectorbt's cash-sharing group and reading its final value, on
+    time-major ``(n, N)`` matrices (a frame has one column per asset)."""
     import pandas as pd
     import vectorbt as vbt
 
-    columns = [f"S{a}" for a in range(closes.shape[0])]
-    close_frame = pd.DataFrame(closes.T, columns=columns)
-    open_frame = pd.DataFrame(opens.T, columns=columns)
+    columns = [f"S{a}" for a in range(closes.shape[1])]
+    close_frame = pd.DataFrame(closes, columns=columns)
+    open_frame = pd.DataFrame(opens, columns=columns)
     size_frame = pd.DataFrame(sizes, columns=columns)
 
     def run() -> tuple[Any, float]:
@@ -211,8 +218,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
     bars, flags = make_data(args.assets, args.bars, seed=5)
-    opens = np.stack([b.open for b in bars])
-    closes = np.stack([b.close for b in bars])
+    panel = PortfolioBars.stack(bars)  # built once, as vectorbt's frames are
+    opens, closes = panel.opens, panel.closes
     evaluations = args.assets * args.bars
 
     # 1. vectorbt's cash-sharing group: no fees, weights summing to WEIGHT_SUM.
@@ -221,7 +228,7 @@ def main() -> None:
     free_sizing = PortfolioSizing(
         fraction=WEIGHT_SUM / args.assets, rebalance_every=REBALANCE_EVERY
     )
-    ours: PortfolioResult = run_flags(bars, flags, free, free_sizing)  # compiles or loads
+    ours: PortfolioResult = run_flags(panel, flags, free, free_sizing)  # compiles or loads
     shrunk = sum(asset.cash_limited_orders for asset in ours.assets)
     if shrunk:
         raise SystemExit(
@@ -255,7 +262,7 @@ def main() -> None:
         raise SystemExit("vectorbt and the engine disagree; timing them would mean nothing")
     del pf
     vbt_wall, vbt_cpu = best_times(vbt_run)
-    ours_wall, ours_cpu = best_times(lambda: run_flags(bars, flags, free, free_sizing))
+    ours_wall, ours_cpu = best_times(lambda: run_flags(panel, flags, free, free_sizing))
     print(
         f"{args.assets} assets × {args.bars:,} bars, shared cash, rebalance every "
         f"{REBALANCE_EVERY} bars, fees 0"
@@ -274,7 +281,7 @@ def main() -> None:
         )
         weight = 1.0 / args.assets
         sizing = PortfolioSizing(fraction=weight, rebalance_every=REBALANCE_EVERY)
-        ours = run_flags(bars, flags, execution, sizing)
+        ours = run_flags(panel, flags, execution, sizing)
         theirs = numpy_loop(opens, closes, flags, CASH, weight)
         gap = float(np.max(np.abs(theirs - ours.equity)))
         print(f"numpy-loop agreement: largest equity difference {gap:.2e} over {args.bars:,} bars")
@@ -283,7 +290,7 @@ def main() -> None:
                 "the numpy loop and the engine disagree; timing them would mean nothing"
             )
         loop_wall, loop_cpu = best_times(lambda: numpy_loop(opens, closes, flags, CASH, weight))
-        ours_wall, ours_cpu = best_times(lambda: run_flags(bars, flags, execution, sizing))
+        ours_wall, ours_cpu = best_times(lambda: run_flags(panel, flags, execution, sizing))
         print(
             f"{args.assets} assets × {args.bars:,} bars, 5 bps commission, 2 bps slippage, "
             "weights 1/N"

@@ -37,6 +37,13 @@ Rules (each tested against a plain-Python reference in ``tests/engine/test_portf
   end marked at the last close; the contributions add up to the portfolio's profit. A
   round trip (flat → held → flat) is one trade in the trade table; one still open at the
   end is marked to market and reported as open.
+
+**Layout.** Every matrix of a run is time-major, ``(n, N)``: one row per bar, one column
+per symbol (the prices of ``PortfolioBars``, the signal flags, the result's positions).
+The kernel visits every asset at every bar, so one bar's assets must sit side by side in
+memory: symbol-major ``(N, n)`` rows of 100,000 bars made each bar touch 100 rows of
+each of three matrices, more concurrent streams than the hardware prefetcher follows, and
+the 100 × 100,000 benchmark spent most of its time waiting for memory.
 """
 
 from dataclasses import dataclass
@@ -49,9 +56,11 @@ import numpy.typing as npt
 import polars as pl
 
 from engine.backtest import (
+    ALL_BITS,
     EXIT_REASON_NAMES,
     EXIT_SIGNAL,
     EXIT_STILL_OPEN,
+    LITTLE_ENDIAN,
     LONG_ENTRY,
     LONG_EXIT,
     T_CASH_HELD,
@@ -68,7 +77,7 @@ from engine.backtest import (
     TRADE_COLUMNS,
     _fill_signal_flags,
 )
-from engine.compile import inline_kernel, kernel
+from engine.compile import count_trailing_zeros, inline_kernel, kernel
 from engine.data import Bars, DataError
 from engine.metrics import M_EXPOSURE, Metrics, performance
 from engine.strategy import (
@@ -114,6 +123,8 @@ PORTFOLIO_SETTINGS_LENGTH = 8
 ) = range(7)
 ASSET_COLUMNS = 7
 
+BYTE_BITS = np.uint64(0xFF)
+
 
 @inline_kernel
 def _buy_units_affordable(
@@ -143,17 +154,18 @@ def simulate_portfolio(
     log_assets: IntArray,
     log_units: FloatArray,
 ) -> tuple[int, int, int]:
-    """Run the portfolio over ``(N, n)`` open and close matrices and ``(N, n)`` signal
-    flags (see module doc). Writes equity and cash per bar, the round trips (with their
-    asset index in ``trade_assets_out``) and the per-asset statistics (``A_*``). Returns
-    the number of round trips (which exceeds the table when it was too small), the number
-    of bars at whose close any asset was held, and the number of fills, each logged as a
-    unit change (``log_*``: the bar, the asset and its units after the fill, in the order
-    of the fills; the count exceeds the log when it was too small). Units change only at
-    fills, so the log is the whole ``(N, n)`` position matrix (``expand_positions``) in a
-    few percent of its size, and a run does not write (and page in) that matrix."""
-    n_assets = closes.shape[0]
-    n = closes.shape[1]
+    """Run the portfolio over ``(n, N)`` open and close matrices and ``(n, N)`` signal
+    flags, one row per bar (see module doc). Writes equity and cash per bar, the round
+    trips (with their asset index in ``trade_assets_out``) and the per-asset statistics
+    (``A_*``). Returns the number of round trips (which exceeds the table when it was too
+    small), the number of bars at whose close any asset was held, and the number of
+    fills, each logged as a unit change (``log_*``: the bar, the asset and its units after
+    the fill, in the order of the fills; the count exceeds the log when it was too small).
+    Units change only at fills, so the log is the whole ``(n, N)`` position matrix
+    (``expand_positions``) in a few percent of its size, and a run does not write (and
+    page in) that matrix."""
+    n = closes.shape[0]
+    n_assets = closes.shape[1]
     cash = settings[P_CASH]
     fill_at_close = settings[P_FILL_AT_CLOSE] != 0.0
     sizing = int(settings[P_SIZING])
@@ -166,8 +178,11 @@ def simulate_portfolio(
     units = np.zeros(n_assets)
     sell = np.zeros(n_assets)
     buy = np.zeros(n_assets)
-    prices = np.empty(n_assets)
-    order_assets = np.empty(n_assets, dtype=np.int64)
+    # The assets that may order at a bar, those sized, those that sell, those that buy.
+    candidate_assets = np.empty(n_assets, dtype=np.int64)
+    size_assets = np.empty(n_assets, dtype=np.int64)
+    sell_assets = np.empty(n_assets, dtype=np.int64)
+    buy_assets = np.empty(n_assets, dtype=np.int64)
     bars_held = np.zeros(n_assets, dtype=np.int64)
     # The open round trip of each asset.
     trip_entry_bar = np.zeros(n_assets, dtype=np.int64)
@@ -184,35 +199,80 @@ def simulate_portfolio(
     changes = 0
     log_size = log_bars.shape[0]
 
+    # The flags as 64-bit words over the whole matrix (rows need not start on a word);
+    # the last bytes, and every byte on a big-endian machine, are read one by one.
+    flat_flags = flags.reshape(-1)
+    words = flat_flags[: flat_flags.shape[0] - flat_flags.shape[0] % 8].view(np.uint64)
+    full_words = words.shape[0] if LITTLE_ENDIAN else 0
+    order_bits = np.uint64(LONG_ENTRY | LONG_EXIT) * np.uint64(0x0101010101010101)
+
+    # The portfolio marked at the next fill prices, before that bar's orders: the sizing
+    # equity. Between one bar's close and the next bar's fill nothing trades, so it is
+    # summed in the pass over every asset that marks the close (below), in asset order
+    # as before (the same additions, the same result); the rest of a bar visits only
+    # the assets with something to do.
+    # Inside the bar loop no array view is made (a row, a helper's argument): Numba
+    # counts references to each view it makes, with atomic operations that cost more
+    # than the work of a quiet bar (a helper taking the arrays doubled the run time).
+    fill_prices = closes if fill_at_close else opens
+    fill_equity = cash
+    if n > 0:
+        for a in range(n_assets):
+            fill_equity += units[a] * fill_prices[0, a]
     for i in range(n):
         decision = i if fill_at_close else i - 1
         rebalance = rebalance_every > 0 and i > 0 and i % rebalance_every == 0
         if decision >= 0:
-            # One pass marks the equity at the fill prices and lists, in asset order, the
-            # assets with an order this bar (an exit, or a buy/rebalance to size); the
-            # other passes visit only those, as most assets trade on few bars.
-            equity = cash
-            orders = 0
-            for a in range(n_assets):
-                prices[a] = closes[a, i] if fill_at_close else opens[a, i]
-                equity += units[a] * prices[a]
-                signal = flags[a, decision]
-                # Bitwise, not short-circuit: one well-predicted branch (an order is
-                # rare) instead of several on whether the asset is held (a coin flip).
+            equity = fill_equity
+            # The assets that may order this bar, in asset order: every one on a
+            # rebalancing bar, else only those with a flag, found eight at a time in
+            # the flags' 64-bit words (most of whose bytes are 0).
+            candidates = 0
+            if rebalance:
+                for a in range(n_assets):
+                    candidate_assets[a] = a
+                candidates = n_assets
+            else:
+                start = decision * n_assets
+                stop = start + n_assets
+                word = start // 8
+                last_word = min((stop + 7) // 8, full_words)
+                while word < last_word:
+                    hits = words[word] & order_bits
+                    if word * 8 < start:  # the row starts inside this word
+                        hits &= ALL_BITS << np.uint64(8 * (start - word * 8))
+                    if word * 8 + 8 > stop:  # and ends inside it
+                        hits &= ALL_BITS >> np.uint64(8 * (word * 8 + 8 - stop))
+                    while hits != 0:
+                        byte = count_trailing_zeros(hits) // 8
+                        hits &= ~(BYTE_BITS << np.uint64(8 * byte))
+                        candidate_assets[candidates] = word * 8 + byte - start
+                        candidates += 1
+                    word += 1
+                # The row's bytes past the last whole word, one by one.
+                for a in range(max(full_words * 8, start) - start, n_assets):
+                    if flags[decision, a] & (LONG_ENTRY | LONG_EXIT):
+                        candidate_assets[candidates] = a
+                        candidates += 1
+            # Sort the candidates: an exit (held, exit flag) sells everything; an entry
+            # (flat, entry flag) and, on a rebalancing bar, every other held asset is
+            # sized. No branch on whether an asset is held (a coin flip): each store's
+            # index advances only when its condition holds.
+            sizes = 0
+            for k in range(candidates):
+                a = candidate_assets[k]
+                signal = flags[decision, a]
                 held = units[a] > 0.0
                 exiting = held & ((signal & LONG_EXIT) != 0)
                 entering = (units[a] == 0.0) & ((signal & LONG_ENTRY) != 0)
-                if exiting | entering | (rebalance & held):
-                    sell[a] = units[a] if exiting else 0.0
-                    buy[a] = 0.0
-                    order_assets[orders] = a
-                    orders += 1
-            # Size the listed buys from that equity, then fill: sells, then buys.
-            for k in range(orders):
-                a = order_assets[k]
-                if sell[a] > 0.0:
-                    continue  # exiting
-                buy_price = prices[a] * (1.0 + slippage)
+                sell[a] = units[a] if exiting else 0.0
+                buy[a] = 0.0
+                size_assets[sizes] = a
+                sizes += int(entering | (rebalance & held & (not exiting)))
+            # Size those buys (or rebalancing sales) from the equity marked above.
+            for k in range(sizes):
+                a = size_assets[k]
+                buy_price = fill_prices[i, a] * (1.0 + slippage)
                 if sizing == PORTFOLIO_SIZING_WEIGHTS:
                     target = (weights[a] * equity - fixed_fee) / (buy_price * (1.0 + fee_rate))
                 else:
@@ -220,89 +280,101 @@ def simulate_portfolio(
                 if whole:
                     target = np.floor(target)
                 target = max(target, 0.0)
-                if target > units[a]:
-                    buy[a] = target - units[a]
-                elif target < units[a]:
-                    sell[a] = units[a] - target
-            for k in range(orders):
-                a = order_assets[k]
-                if sell[a] > 0.0:
-                    price = prices[a] * (1.0 - slippage)
-                    gross = sell[a] * price
-                    fee = min(gross * fee_rate + fixed_fee, gross)
-                    cash += gross - fee
-                    # A full exit sets the units to exactly zero, free of rounding.
-                    units[a] = 0.0 if sell[a] >= units[a] else units[a] - sell[a]
-                    if changes < log_size:
-                        log_bars[changes] = i
-                        log_assets[changes] = a
-                        log_units[changes] = units[a]
-                    changes += 1
-                    assets_out[a, A_NET_FLOW] += gross - fee
-                    assets_out[a, A_FEES] += fee
-                    assets_out[a, A_FILLS] += 1.0
-                    trip_flow[a] += gross - fee
-                    trip_fees[a] += fee
-                    if units[a] == 0.0:
-                        # Held at the closes from the entry's bar to the one before.
-                        bars_held[a] += i - trip_entry_bar[a]
-                        held_count -= 1
-                        pnl = trip_flow[a]
-                        if trade_count < trades_out.shape[0]:
-                            row = trades_out[trade_count]
-                            row[T_DIRECTION] = 1.0
-                            row[T_ENTRY_BAR] = trip_entry_bar[a]
-                            row[T_ENTRY_PRICE] = trip_entry_price[a]
-                            row[T_EXIT_BAR] = i
-                            row[T_EXIT_PRICE] = price
-                            row[T_UNITS] = trip_entry_units[a]
-                            row[T_PNL] = pnl
-                            row[T_RETURN] = pnl / trip_bought[a]
-                            row[T_FEES] = trip_fees[a]
-                            row[T_EXIT_REASON] = EXIT_SIGNAL
-                            row[T_CASH_HELD] = trip_cash[a]
-                            trade_assets_out[trade_count] = a
-                        trade_count += 1
-            for k in range(orders):
-                a = order_assets[k]
-                if buy[a] > 0.0:
-                    price = prices[a] * (1.0 + slippage)
-                    wanted = buy[a]
-                    affordable = _buy_units_affordable(cash, price, fee_rate, fixed_fee, whole)
-                    if affordable < wanted:
-                        assets_out[a, A_CASH_LIMITED] += 1.0
-                        wanted = affordable
-                    if wanted <= 0.0:
-                        continue
-                    notional = wanted * price
-                    fee = notional * fee_rate + fixed_fee
-                    # Rounding may leave a shrunken order's cost a hair above the cash.
-                    cash = max(cash - notional - fee, 0.0)
-                    if units[a] == 0.0:
-                        trip_entry_bar[a] = i
-                        trip_entry_price[a] = price
-                        trip_entry_units[a] = wanted
-                        trip_flow[a] = 0.0
-                        trip_fees[a] = 0.0
-                        trip_bought[a] = 0.0
-                        trip_cash[a] = cash
-                        assets_out[a, A_ROUND_TRIPS] += 1.0
-                        held_count += 1
-                    units[a] += wanted
-                    if changes < log_size:
-                        log_bars[changes] = i
-                        log_assets[changes] = a
-                        log_units[changes] = units[a]
-                    changes += 1
-                    assets_out[a, A_NET_FLOW] -= notional + fee
-                    assets_out[a, A_FEES] += fee
-                    assets_out[a, A_FILLS] += 1.0
-                    trip_flow[a] -= notional + fee
-                    trip_fees[a] += fee
-                    trip_bought[a] += notional
+                # One of the two is 0 (both when the asset is on target).
+                buy[a] = max(target - units[a], 0.0)
+                sell[a] = max(units[a] - target, 0.0)
+            # The sells and the buys, each in asset order; then fill the sells first.
+            sells = 0
+            buys = 0
+            for k in range(candidates):
+                a = candidate_assets[k]
+                sell_assets[sells] = a
+                sells += int(sell[a] > 0.0)
+                buy_assets[buys] = a
+                buys += int(buy[a] > 0.0)
+            for k in range(sells):
+                a = sell_assets[k]
+                price = fill_prices[i, a] * (1.0 - slippage)
+                gross = sell[a] * price
+                fee = min(gross * fee_rate + fixed_fee, gross)
+                cash += gross - fee
+                # A full exit sets the units to exactly zero, free of rounding.
+                units[a] = 0.0 if sell[a] >= units[a] else units[a] - sell[a]
+                if changes < log_size:
+                    log_bars[changes] = i
+                    log_assets[changes] = a
+                    log_units[changes] = units[a]
+                changes += 1
+                assets_out[a, A_NET_FLOW] += gross - fee
+                assets_out[a, A_FEES] += fee
+                assets_out[a, A_FILLS] += 1.0
+                trip_flow[a] += gross - fee
+                trip_fees[a] += fee
+                if units[a] == 0.0:
+                    # Held at the closes from the entry's bar to the one before.
+                    bars_held[a] += i - trip_entry_bar[a]
+                    held_count -= 1
+                    pnl = trip_flow[a]
+                    if trade_count < trades_out.shape[0]:
+                        t = trade_count
+                        trades_out[t, T_DIRECTION] = 1.0
+                        trades_out[t, T_ENTRY_BAR] = trip_entry_bar[a]
+                        trades_out[t, T_ENTRY_PRICE] = trip_entry_price[a]
+                        trades_out[t, T_EXIT_BAR] = i
+                        trades_out[t, T_EXIT_PRICE] = price
+                        trades_out[t, T_UNITS] = trip_entry_units[a]
+                        trades_out[t, T_PNL] = pnl
+                        trades_out[t, T_RETURN] = pnl / trip_bought[a]
+                        trades_out[t, T_FEES] = trip_fees[a]
+                        trades_out[t, T_EXIT_REASON] = EXIT_SIGNAL
+                        trades_out[t, T_CASH_HELD] = trip_cash[a]
+                        trade_assets_out[t] = a
+                    trade_count += 1
+            for k in range(buys):
+                a = buy_assets[k]
+                price = fill_prices[i, a] * (1.0 + slippage)
+                wanted = buy[a]
+                affordable = _buy_units_affordable(cash, price, fee_rate, fixed_fee, whole)
+                if affordable < wanted:
+                    assets_out[a, A_CASH_LIMITED] += 1.0
+                    wanted = affordable
+                if wanted <= 0.0:
+                    continue
+                notional = wanted * price
+                fee = notional * fee_rate + fixed_fee
+                # Rounding may leave a shrunken order's cost a hair above the cash.
+                cash = max(cash - notional - fee, 0.0)
+                if units[a] == 0.0:
+                    trip_entry_bar[a] = i
+                    trip_entry_price[a] = price
+                    trip_entry_units[a] = wanted
+                    trip_flow[a] = 0.0
+                    trip_fees[a] = 0.0
+                    trip_bought[a] = 0.0
+                    trip_cash[a] = cash
+                    assets_out[a, A_ROUND_TRIPS] += 1.0
+                    held_count += 1
+                units[a] += wanted
+                if changes < log_size:
+                    log_bars[changes] = i
+                    log_assets[changes] = a
+                    log_units[changes] = units[a]
+                changes += 1
+                assets_out[a, A_NET_FLOW] -= notional + fee
+                assets_out[a, A_FEES] += fee
+                assets_out[a, A_FILLS] += 1.0
+                trip_flow[a] -= notional + fee
+                trip_fees[a] += fee
+                trip_bought[a] += notional
         equity = cash
-        for a in range(n_assets):
-            equity += units[a] * closes[a, i]
+        if i + 1 < n:
+            fill_equity = cash
+            for a in range(n_assets):
+                equity += units[a] * closes[i, a]
+                fill_equity += units[a] * fill_prices[i + 1, a]
+        else:
+            for a in range(n_assets):
+                equity += units[a] * closes[i, a]
         equity_out[i] = equity
         exposed_bars += held_count > 0
         cash_out[i] = cash
@@ -313,14 +385,14 @@ def simulate_portfolio(
             bars_held[a] += n - trip_entry_bar[a]
         assets_out[a, A_BARS_HELD] = bars_held[a]
         if units[a] > 0.0 and n > 0:
-            pnl = trip_flow[a] + units[a] * closes[a, n - 1]
+            pnl = trip_flow[a] + units[a] * closes[n - 1, a]
             if trade_count < trades_out.shape[0]:
                 row = trades_out[trade_count]
                 row[T_DIRECTION] = 1.0
                 row[T_ENTRY_BAR] = trip_entry_bar[a]
                 row[T_ENTRY_PRICE] = trip_entry_price[a]
                 row[T_EXIT_BAR] = n - 1
-                row[T_EXIT_PRICE] = closes[a, n - 1]
+                row[T_EXIT_PRICE] = closes[n - 1, a]
                 row[T_UNITS] = trip_entry_units[a]
                 row[T_PNL] = pnl
                 row[T_RETURN] = pnl / trip_bought[a]
@@ -365,11 +437,12 @@ class AssetResult:
 
 @dataclass(frozen=True)
 class PortfolioBars:
-    """Aligned symbols' bars in the layout the kernel reads: ``(N, n)`` C-contiguous
-    open and close matrices, one row per symbol. ``run_flags`` stacks a list of ``Bars``
-    into one on every call (two copies of the prices); a caller running the same symbols
-    many times, or holding the matrices already, builds it once. The matrices are used
-    as they are, not copied: the result's ``closes`` is this ``closes``."""
+    """Aligned symbols' bars in the layout the kernel reads: ``(n, N)`` C-contiguous
+    open and close matrices, one row per bar and one column per symbol. ``run_flags``
+    stacks a list of ``Bars`` into one on every call (two copies of the prices); a caller
+    running the same symbols many times, or holding the matrices already, builds it once.
+    The matrices are used as they are, not copied: the result's ``closes`` is this
+    ``closes``."""
 
     symbols: tuple[str, ...]
     timestamps: npt.NDArray[np.int64]
@@ -379,7 +452,7 @@ class PortfolioBars:
 
     def __post_init__(self) -> None:
         n_assets = len(self.symbols)
-        shape = (n_assets, self.timestamps.shape[0])
+        shape = (self.timestamps.shape[0], n_assets)
         for name in ("opens", "closes"):
             matrix = getattr(self, name)
             if matrix.shape != shape or matrix.dtype != np.float64 or not matrix.flags.c_contiguous:
@@ -393,8 +466,8 @@ class PortfolioBars:
         return cls(
             symbols=tuple(one.symbol for one in bars),
             timestamps=bars[0].timestamps,
-            opens=np.stack([one.open for one in bars]),
-            closes=np.stack([one.close for one in bars]),
+            opens=np.stack([one.open for one in bars], axis=1),
+            closes=np.stack([one.close for one in bars], axis=1),
             bars_per_year=bars[0].bars_per_year,
         )
 
@@ -402,9 +475,9 @@ class PortfolioBars:
 def expand_positions(
     n_assets: int, n: int, bars: IntArray, assets: IntArray, units: FloatArray
 ) -> FloatArray:
-    """The ``(N, n)`` units held at every close from the kernel's log of unit changes:
+    """The ``(n, N)`` units held at every close from the kernel's log of unit changes:
     each change holds from its bar until the asset's next change (flat before its first)."""
-    positions = np.zeros((n_assets, n))
+    positions = np.zeros((n, n_assets))
     order = np.argsort(assets, kind="stable")  # by asset, each in bar order
     starts = np.searchsorted(assets[order], np.arange(n_assets + 1))
     for a in range(n_assets):
@@ -413,7 +486,7 @@ def expand_positions(
             continue
         at = bars[rows]
         lengths = np.diff(np.append(at, n))
-        positions[a, at[0] :] = np.repeat(units[rows], lengths)
+        positions[at[0] :, a] = np.repeat(units[rows], lengths)
     return positions
 
 
@@ -442,7 +515,7 @@ class PortfolioResult:
 
     @cached_property
     def positions(self) -> FloatArray:
-        """Units of each asset (rows) at each close (columns)."""
+        """Units of each asset (columns) at each close (rows)."""
         return expand_positions(
             len(self.symbols),
             self.equity.shape[0],
@@ -459,7 +532,7 @@ class PortfolioResult:
         for a, symbol in enumerate(self.symbols):
             stats = self.asset_stats[a]
             final_units = float(stats[A_FINAL_UNITS])
-            final_value = final_units * float(self.closes[a, -1]) if n else 0.0
+            final_value = final_units * float(self.closes[-1, a]) if n else 0.0
             contribution = float(stats[A_NET_FLOW]) + final_value
             out.append(
                 AssetResult(
@@ -560,8 +633,8 @@ def check_portfolio(spec: StrategySpec, sizing: PortfolioSizing, symbols: int) -
 
 
 def portfolio_signals(bars: list[Bars], spec: StrategySpec) -> FlagArray:
-    """The spec's signal flags on every symbol's own bars, one row per symbol."""
-    flags = np.zeros((len(bars), bars[0].length), dtype=np.int8)
+    """The spec's signal flags on every symbol's own bars, one column per symbol."""
+    flags = np.zeros((bars[0].length, len(bars)), dtype=np.int8)
     for a, one in enumerate(bars):
         table = SeriesTable(one, list(required_indicators(spec)))
         rules = compile_rules(spec, table.rows_for(spec))
@@ -577,7 +650,7 @@ def portfolio_signals(bars: list[Bars], spec: StrategySpec) -> FlagArray:
             rules.constant,
             rules.lag,
         )
-        flags[a] = row
+        flags[:, a] = row
     return flags
 
 
@@ -611,7 +684,7 @@ def fill_capacity(flags: FlagArray, rebalance_every: int) -> int:
     so the nonzero flags plus every asset at every rebalancing bar bound the fills.
     ``np.empty`` leaves the rows never written untouched, so the bound costs only the
     memory of the fills made."""
-    n_assets, n = int(flags.shape[0]), int(flags.shape[1])
+    n, n_assets = int(flags.shape[0]), int(flags.shape[1])
     rebalances = (n - 1) // rebalance_every if rebalance_every > 0 and n > 0 else 0
     return max(16, int(np.count_nonzero(flags)) + n_assets * rebalances)
 
@@ -624,10 +697,18 @@ def run_flags(
     dropped_bars: int = 0,
 ) -> PortfolioResult:
     """Simulate aligned ``bars`` (a list of ``Bars``, stacked here, or ``PortfolioBars``
-    used as they are) with the given per-symbol signal flags."""
+    used as they are) with the given signal flags, ``(n, N)``: one row per bar, one
+    column per symbol."""
     panel = bars if isinstance(bars, PortfolioBars) else PortfolioBars.stack(bars)
     n_assets = len(panel.symbols)
     n = panel.timestamps.shape[0]
+    # The kernel does not check its indices: flags of another shape (the symbol-major
+    # layout of old, say) would read past their end.
+    if flags.shape != (n, n_assets):
+        raise DataError(
+            f"flags must have one row per bar and one column per symbol: {(n, n_assets)}",
+            column="flags",
+        )
     if sizing.method == "target_weights":
         weights = np.array(sizing.target_weights, dtype=np.float64)
     else:

@@ -38,7 +38,7 @@ from engine.synthetic import generate_daily
 class ReferenceRun:
     equity: list[float]
     cash: list[float]
-    units: list[list[float]]
+    units: list[list[float]]  # at each close (rows), of each asset (columns)
     net_flow: list[float]
 
 
@@ -49,8 +49,9 @@ def reference_portfolio(
     execution: ExecutionSettings,
     sizing: PortfolioSizing,
 ) -> ReferenceRun:
-    """The rules of engine/portfolio.py's module doc, one plain Python statement at a time."""
-    n_assets, n = closes.shape
+    """The rules of engine/portfolio.py's module doc, one plain Python statement at a time,
+    on time-major ``(n, N)`` matrices."""
+    n, n_assets = closes.shape
     fee_rate = execution.commission_bps / 10_000
     fixed_fee = execution.commission_fixed
     slip = execution.slippage_bps / 10_000
@@ -62,7 +63,7 @@ def reference_portfolio(
     cash = execution.initial_cash
     held = [0.0] * n_assets
     flow = [0.0] * n_assets
-    run = ReferenceRun([], [], [[] for _ in range(n_assets)], flow)
+    run = ReferenceRun([], [], [], flow)
 
     def floor_if_whole(units: float) -> float:
         return math.floor(units) if sizing.whole_units else units
@@ -70,12 +71,12 @@ def reference_portfolio(
     for bar in range(n):
         signal_bar = bar if at_close else bar - 1
         if signal_bar >= 0:
-            price = [float(closes[a, bar] if at_close else opens[a, bar]) for a in range(n_assets)]
+            price = [float(closes[bar, a] if at_close else opens[bar, a]) for a in range(n_assets)]
             value = cash + sum(held[a] * price[a] for a in range(n_assets))
             due = sizing.rebalance_every > 0 and bar > 0 and bar % sizing.rebalance_every == 0
             orders: list[tuple[int, float]] = []  # (asset, signed units)
             for a in range(n_assets):
-                flag = int(flags[a, signal_bar])
+                flag = int(flags[signal_bar, a])
                 if held[a] > 0 and flag & LONG_EXIT:
                     orders.append((a, -held[a]))
                 elif (held[a] == 0 and flag & LONG_ENTRY) or (due and held[a] > 0):
@@ -105,9 +106,8 @@ def reference_portfolio(
                 flow[a] -= cost
                 held[a] += change
         run.cash.append(cash)
-        run.equity.append(cash + sum(held[a] * float(closes[a, bar]) for a in range(n_assets)))
-        for a in range(n_assets):
-            run.units[a].append(held[a])
+        run.equity.append(cash + sum(held[a] * float(closes[bar, a]) for a in range(n_assets)))
+        run.units.append(list(held))
     return run
 
 
@@ -122,10 +122,15 @@ def random_bars(rng: np.random.Generator, n_assets: int, n: int) -> list[Bars]:
     return out
 
 
+def time_major(flags: np.ndarray) -> np.ndarray:
+    """Flags drawn one row per asset, as the kernel reads them: one row per bar."""
+    return np.ascontiguousarray(flags.T)
+
+
 def random_flags(rng: np.random.Generator, n_assets: int, n: int) -> np.ndarray:
     entries = (rng.random((n_assets, n)) < 0.15).astype(np.int8) * LONG_ENTRY
     exits = (rng.random((n_assets, n)) < 0.12).astype(np.int8) * LONG_EXIT
-    return np.ascontiguousarray(entries | exits)
+    return time_major(entries | exits)
 
 
 def random_case(seed: int) -> tuple[ExecutionSettings, PortfolioSizing]:
@@ -160,8 +165,8 @@ def test_kernel_matches_the_plain_python_reference_to_the_cent(seed: int) -> Non
     bars = random_bars(rng, n_assets, 120)
     flags = random_flags(rng, n_assets, 120)
     result = run_flags(bars, flags, execution, sizing)
-    opens = np.stack([b.open for b in bars])
-    closes = np.stack([b.close for b in bars])
+    opens = np.stack([b.open for b in bars], axis=1)
+    closes = np.stack([b.close for b in bars], axis=1)
     expected = reference_portfolio(opens, closes, flags, execution, sizing)
     np.testing.assert_allclose(result.equity, expected.equity, rtol=0, atol=0.005)
     np.testing.assert_allclose(result.cash, expected.cash, rtol=0, atol=0.005)
@@ -180,7 +185,7 @@ def test_cash_never_negative_and_equity_is_cash_plus_positions_at_every_bar(seed
     bars = random_bars(rng, n_assets, 200)
     result = run_flags(bars, random_flags(rng, n_assets, 200), execution, sizing)
     assert (result.cash >= 0.0).all()
-    marked = result.cash + (result.positions * result.closes).sum(axis=0)
+    marked = result.cash + (result.positions * result.closes).sum(axis=1)
     np.testing.assert_allclose(result.equity, marked, rtol=1e-12, atol=1e-9)
     profit = result.equity[-1] - execution.initial_cash
     assert sum(a.contribution for a in result.assets) == pytest.approx(profit, abs=1e-6)
@@ -205,7 +210,7 @@ def test_one_asset_portfolio_equals_the_single_asset_engine(
     portfolio = run_portfolio([bars], spec, execution, PortfolioSizing(fraction=1.0))
     assert single.metrics.trades > 3
     np.testing.assert_allclose(portfolio.equity, single.equity, rtol=0, atol=0.005)
-    np.testing.assert_allclose(portfolio.positions[0], single.position, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(portfolio.positions[:, 0], single.position, rtol=1e-12, atol=1e-12)
     assert portfolio.metrics.trades == single.metrics.trades
     assert portfolio.metrics.final_equity == pytest.approx(single.metrics.final_equity, abs=0.005)
     assert portfolio.metrics.sharpe == pytest.approx(single.metrics.sharpe, rel=1e-9)
@@ -222,7 +227,7 @@ def test_one_asset_with_fraction_and_whole_units_equals_the_single_asset_engine(
     execution = ExecutionSettings(initial_cash=5_000.0, commission_bps=7.0, slippage_bps=3.0)
     single = run_signal_function(
         bars[0],
-        lambda *_arrays: flags[0],
+        lambda *_arrays: np.ascontiguousarray(flags[:, 0]),
         execution=execution,
         sizing=Sizing(fraction=0.5, whole_units=True),
     )
@@ -241,48 +246,48 @@ def two_assets(rows_a: list[float], rows_b: list[float]) -> list[Bars]:
 
 def test_sells_fill_before_buys_so_freed_cash_funds_the_buy() -> None:
     bars = two_assets([10.0, 10.0, 20.0, 20.0], [5.0, 5.0, 5.0, 5.0])
-    flags = np.zeros((2, 4), dtype=np.int8)
+    flags = np.zeros((4, 2), dtype=np.int8)  # bars × assets
     flags[0, 0] = LONG_ENTRY
-    flags[0, 1] = LONG_EXIT  # AAA, asset 0, sells at bar 2's open...
+    flags[1, 0] = LONG_EXIT  # AAA, asset 0, sells at bar 2's open...
     flags[1, 1] = LONG_ENTRY  # ...and BBB buys at the same open with its proceeds.
     result = run_flags(
         bars, flags, ExecutionSettings(initial_cash=1_000.0), PortfolioSizing(fraction=1.0)
     )
     # 100 AAA bought at 10 sell at 20 for 2,000, all of which buys 400 BBB at 5.
-    assert result.positions[:, 2].tolist() == [0.0, 400.0]
+    assert result.positions[2].tolist() == [0.0, 400.0]
     assert result.cash[2] == 0.0
     assert result.assets[1].cash_limited_orders == 0
 
 
 def test_a_buy_the_cash_cannot_pay_shrinks_then_is_skipped() -> None:
     bars = two_assets([10.0] * 4, [5.0] * 4)
-    flags = np.zeros((2, 4), dtype=np.int8)
-    flags[:, 0] = LONG_ENTRY
+    flags = np.zeros((4, 2), dtype=np.int8)
+    flags[0] = LONG_ENTRY
     sizing = PortfolioSizing(method="target_weights", target_weights=(0.7, 0.3))
     result = run_flags(bars, flags, ExecutionSettings(initial_cash=1_000.0), sizing)
-    assert result.positions[:, 1].tolist() == [70.0, 60.0]
+    assert result.positions[1].tolist() == [70.0, 60.0]
     # Weights of 0.8 each want 1,600 of 1,000: AAA (first) gets 80, BBB the 200 left.
     sizing = PortfolioSizing(fraction=0.8)
     result = run_flags(bars, flags, ExecutionSettings(initial_cash=1_000.0), sizing)
-    assert result.positions[:, 1].tolist() == [80.0, 40.0]
+    assert result.positions[1].tolist() == [80.0, 40.0]
     assert [a.cash_limited_orders for a in result.assets] == [0, 1]
     result = run_flags(
         bars, flags, ExecutionSettings(initial_cash=1_000.0), PortfolioSizing(fraction=1.0)
     )
-    assert result.positions[:, 1].tolist() == [100.0, 0.0]
+    assert result.positions[1].tolist() == [100.0, 0.0]
     assert result.assets[1].fills == 0
     assert result.assets[1].cash_limited_orders == 1
 
 
 def test_rebalancing_trades_held_assets_back_to_their_target_weights() -> None:
     bars = two_assets([10.0, 10.0, 20.0, 20.0, 20.0], [10.0] * 5)
-    flags = np.zeros((2, 5), dtype=np.int8)
-    flags[:, 0] = LONG_ENTRY
+    flags = np.zeros((5, 2), dtype=np.int8)
+    flags[0] = LONG_ENTRY
     sizing = PortfolioSizing(fraction=0.5, rebalance_every=3)
     result = run_flags(bars, flags, ExecutionSettings(initial_cash=1_000.0), sizing)
-    assert result.positions[:, 2].tolist() == [50.0, 50.0]  # 1,000 + 500 at bar 2
+    assert result.positions[2].tolist() == [50.0, 50.0]  # 1,000 + 500 at bar 2
     # Bar 3's open: equity 1,500, so 37.5 AAA at 20 and 75 BBB at 10; AAA's sale pays.
-    assert result.positions[:, 3].tolist() == [37.5, 75.0]
+    assert result.positions[3].tolist() == [37.5, 75.0]
     assert result.cash[3] == pytest.approx(0.0, abs=1e-9)
     assert result.equity[-1] == pytest.approx(1_500.0)
 
@@ -364,13 +369,13 @@ def test_the_trade_table_sized_from_the_entry_flags_never_overflows(seed: int) -
     bars = random_bars(rng, n_assets, n)
     entries = (rng.random((n_assets, n)) < 0.9).astype(np.int8) * LONG_ENTRY
     exits = (rng.random((n_assets, n)) < 0.9).astype(np.int8) * LONG_EXIT
-    flags = np.ascontiguousarray(entries | exits)
+    flags = time_major(entries | exits)
     result = run_flags(bars, flags, execution, sizing)
     rows = trade_capacity(flags)
     table = np.zeros((rows, result.trade_table.shape[1]))
     fills = fill_capacity(flags, sizing.rebalance_every)
     count, _, _ = simulate_portfolio(
-        np.stack([b.open for b in bars]),
+        np.stack([b.open for b in bars], axis=1),
         result.closes,
         flags,
         portfolio_settings(execution, sizing),
@@ -414,13 +419,24 @@ def test_matrices_of_the_wrong_shape_or_layout_are_refused_naming_them() -> None
     bars = random_bars(np.random.default_rng(3), 2, 40)
     panel = PortfolioBars.stack(bars)
     with pytest.raises(DataError) as wrong_shape:
-        PortfolioBars(panel.symbols, panel.timestamps, panel.opens[:, :30], panel.closes, 252.0)
+        PortfolioBars(panel.symbols, panel.timestamps, panel.opens[:30], panel.closes, 252.0)
     assert wrong_shape.value.column == "opens"
     with pytest.raises(DataError) as strided:
         PortfolioBars(
             panel.symbols, panel.timestamps, panel.opens, np.asfortranarray(panel.closes), 252.0
         )
     assert strided.value.column == "closes"
+
+
+def test_flags_in_the_symbol_major_layout_are_refused_naming_them() -> None:
+    # The kernel reads flags one bar (row) at a time without checking indices; flags of
+    # one row per symbol would read past their end instead of failing.
+    rng = np.random.default_rng(4)
+    bars = random_bars(rng, 3, 40)
+    flags = random_flags(rng, 3, 40)
+    with pytest.raises(DataError) as refused:
+        run_flags(bars, np.ascontiguousarray(flags.T), ExecutionSettings(), PortfolioSizing())
+    assert refused.value.column == "flags"
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -437,18 +453,18 @@ def test_exposure_and_positions_from_the_fill_log_match_the_units_at_every_close
     busy = 0.15 if seed % 2 else 0.7
     entries = (rng.random((n_assets, n)) < busy).astype(np.int8) * LONG_ENTRY
     exits = (rng.random((n_assets, n)) < busy).astype(np.int8) * LONG_EXIT
-    flags = np.ascontiguousarray(entries | exits)
+    flags = time_major(entries | exits)
     result = run_flags(bars, flags, execution, sizing)
     expected = reference_portfolio(
-        np.stack([b.open for b in bars]), result.closes, flags, execution, sizing
+        np.stack([b.open for b in bars], axis=1), result.closes, flags, execution, sizing
     )
     units = np.array(expected.units)
     np.testing.assert_allclose(result.positions, units, rtol=0, atol=1e-9)
     held = result.positions > 0.0
     assert (held == (units > 1e-9)).all()
-    assert result.metrics.exposure_pct == pytest.approx(100.0 * held.any(axis=0).sum() / n)
+    assert result.metrics.exposure_pct == pytest.approx(100.0 * held.any(axis=1).sum() / n)
     for a, asset in enumerate(result.assets):
-        assert asset.exposure_pct == pytest.approx(100.0 * held[a].sum() / n)
+        assert asset.exposure_pct == pytest.approx(100.0 * held[:, a].sum() / n)
         assert asset.fills == int(np.count_nonzero(result.position_assets == a))
     assert result.position_bars.shape[0] <= fill_capacity(flags, sizing.rebalance_every)
     assert (np.diff(result.position_bars) >= 0).all()
