@@ -321,3 +321,40 @@ async def test_a_signal_reaches_every_follower_and_the_daily_digest_gathers_its_
     clock.set(datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
     assert await send_digests(platform) == 2
     assert await mails(platform.pool, first) == ["notify.digest", "notify.digest"]
+
+
+async def test_the_daily_digest_waits_for_quiet_hours_to_end_in_the_persons_zone(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    """The digest is a non-critical e-mail like any other: someone quiet until 09:30 in
+    Nairobi gets it after 09:30 there, not at the digest hour inside their quiet hours."""
+    clock.set(datetime(2026, 12, 4, 4, 0, tzinfo=UTC))  # 07:00 in Nairobi
+    mentor, follower = await make_user(), await make_user()
+    await set_timezone(platform.pool, follower.id, "Africa/Nairobi")
+    await _quiet(platform.pool, follower.id, time(22, 0), time(9, 30))
+    await platform.pool.execute(
+        """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+               monthly_price_minor, currency, status, billing_status, started_at)
+           VALUES ($1, $2, $3, 0, 'USD', 'active', 'free', now())""",
+        uuid.uuid4(),
+        follower.id,
+        mentor.id,
+    )
+    signal = SignalPublished(
+        signal_id=str(uuid.uuid4()),
+        mentor_id=str(mentor.id),
+        symbol="EURUSD",
+        side="buy",
+        corrects_id=None,
+    )
+    await deliver(platform, [event_of(platform, signal)])
+    assert await _inbox(platform.pool, follower.id) == ["signal_published"]
+
+    for quiet_hour in (5, 6):  # 08:03 and 09:03 in Nairobi: past the digest hour, still quiet
+        clock.set(datetime(2026, 12, 4, quiet_hour, 3, tzinfo=UTC))
+        assert await send_digests(platform) == 0
+    assert await mails(platform.pool, follower.id) == []
+
+    clock.set(datetime(2026, 12, 4, 7, 3, tzinfo=UTC))  # 10:03 in Nairobi: quiet hours over
+    assert await send_digests(platform) == 1
+    assert await mails(platform.pool, follower.id) == ["notify.digest"]

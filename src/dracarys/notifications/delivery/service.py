@@ -290,7 +290,8 @@ def _digest_lines(items: Sequence[DigestItem]) -> str:
 
 async def send_digests(platform: Platform) -> int:
     """Cron (hourly): each person with low-priority e-mail waiting gets one digest a day
-    (their local day, once their clock passed `DIGEST_HOUR`); returns how many went.
+    (their local day, once their clock passed `DIGEST_HOUR` and outside their quiet hours);
+    returns how many went.
     Running it again the same day sends nothing more: the day is claimed with the send."""
     now = platform.clock.now()
     sent = 0
@@ -298,8 +299,10 @@ async def send_digests(platform: Platform) -> int:
         waiting = await store.digest_recipients(conn, 10_000)
         recipients = await people(conn, waiting)
     for user_id in waiting:
-        local = now.astimezone(recipients[user_id].zone)
-        if local.hour < DIGEST_HOUR:
+        person = recipients[user_id]
+        local = now.astimezone(person.zone)
+        # A digest is non-critical e-mail: it waits for quiet hours to end, like the rest.
+        if local.hour < DIGEST_HOUR or person.quiet_until(now) is not None:
             continue
         async with transaction(platform.pool) as conn:
             items = await store.claim_digest_items(conn, user_id)
@@ -314,7 +317,7 @@ async def send_digests(platform: Platform) -> int:
                 conn,
                 platform,
                 Channel.EMAIL,
-                DIGESTS.get(recipients[user_id].language, DIGEST),
+                DIGESTS.get(person.language, DIGEST),
                 {"count": str(len(items)), "items": _digest_lines(items)},
                 contact,
                 user_id,
