@@ -358,3 +358,47 @@ async def test_the_daily_digest_waits_for_quiet_hours_to_end_in_the_persons_zone
     clock.set(datetime(2026, 12, 4, 7, 3, tzinfo=UTC))  # 10:03 in Nairobi: quiet hours over
     assert await send_digests(platform) == 1
     assert await mails(platform.pool, follower.id) == ["notify.digest"]
+
+
+async def _follow(pool: asyncpg.Pool, follower_id: uuid.UUID, mentor_id: uuid.UUID) -> None:
+    await pool.execute(
+        """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+               monthly_price_minor, currency, status, billing_status, started_at)
+           VALUES ($1, $2, $3, 0, 'USD', 'active', 'free', now())""",
+        uuid.uuid4(),
+        follower_id,
+        mentor_id,
+    )
+
+
+async def test_people_waiting_beyond_one_page_get_their_digest_behind_those_already_sent_today(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    """The hourly run reads everyone with items waiting, a page at a time. It used to read
+    one page (10,000 people, in id order) and skip those already sent today, so once the
+    first page's people had new items, whoever sorted after them never got a digest."""
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    mentor = await make_user()
+    first, second, last = sorted([(await make_user()).id for _ in range(3)])
+
+    async def signal(symbol: str) -> None:
+        published = SignalPublished(
+            signal_id=str(uuid.uuid4()),
+            mentor_id=str(mentor.id),
+            symbol=symbol,
+            side="buy",
+            corrects_id=None,
+        )
+        await deliver(platform, [event_of(platform, published)])
+
+    for follower in (first, second):
+        await _follow(platform.pool, follower, mentor.id)
+    await signal("EURUSD")
+    assert await send_digests(platform, page_size=2) == 2  # today's digest for both
+
+    await _follow(platform.pool, last, mentor.id)
+    clock.set(datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    await signal("BTCUSD")  # waiting for tomorrow for the first two; today for the last
+    assert await send_digests(platform, page_size=2) == 1
+    assert await mails(platform.pool, last) == ["notify.digest"]
+    assert await mails(platform.pool, first) == ["notify.digest"]

@@ -84,9 +84,16 @@ async def settle(
     )
 
 
-async def digest_recipients(conn: Connection, limit: int) -> list[uuid.UUID]:
+async def digest_recipients(
+    conn: Connection, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """People with digest items waiting, in id order after `after` (a page of them)."""
     rows = await conn.fetch(
-        "SELECT DISTINCT user_id FROM notifications WHERE digest = 'pending' LIMIT $1", limit
+        """SELECT DISTINCT user_id FROM notifications
+           WHERE digest = 'pending' AND ($1::uuid IS NULL OR user_id > $1)
+           ORDER BY user_id LIMIT $2""",
+        after,
+        limit,
     )
     return [r["user_id"] for r in rows]
 
