@@ -19,6 +19,7 @@ from dracarys.clock import ManualClock
 from dracarys.identity import KycRejected
 from dracarys.mentorship import SessionBooked
 from dracarys.notifications import notify, release_deferred, send_digests
+from dracarys.notifications.workflows import LOCKED_CATEGORIES, WORKFLOWS, Channel, Priority
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.points import PointsAwarded
@@ -402,3 +403,23 @@ async def test_people_waiting_beyond_one_page_get_their_digest_behind_those_alre
     assert await send_digests(platform, page_size=2) == 1
     assert await mails(platform.pool, last) == ["notify.digest"]
     assert await mails(platform.pool, first) == ["notify.digest"]
+
+
+def test_sms_is_sent_only_for_the_critical_events_and_payment_failures_are_locked_on() -> None:
+    """Issue 20 items 3 and 5, read off the workflow table: SMS only for a failed payment
+    or withdrawal, a KYC decision and a withdrawal sent, each critical (never held by
+    quiet hours); failed payments and KYC decisions are in categories nobody can switch
+    off."""
+    by_sms = {kind for kind, w in WORKFLOWS.items() if Channel.SMS in w.channels}
+    assert by_sms == {
+        "payment_failed",
+        "payout_failed",
+        "payout_sent",
+        "kyc_approved",
+        "kyc_rejected",
+    }
+    for kind in by_sms:
+        assert WORKFLOWS[kind].priority is Priority.CRITICAL, kind
+        assert WORKFLOWS[kind].sms is not None, kind
+    for kind in ("payment_failed", "payout_failed", "kyc_approved", "kyc_rejected"):
+        assert WORKFLOWS[kind].category in LOCKED_CATEGORIES, kind
