@@ -33,6 +33,7 @@ from dracarys.notifications.push.service import MAX_REQUEUES, REQUEUE_AFTER
 from dracarys.outbox import Event, emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
+from dracarys.upgrade import upgrade_database
 from dracarys.wallet import PaymentCaptured
 from tests.conftest import make_settings
 from tests.messaging.simulators import serve_http
@@ -417,3 +418,20 @@ async def test_the_service_worker_is_served_from_the_site_root_as_javascript(
     assert served.headers["cache-control"] == "no-cache"
     assert "showNotification" in served.text
     assert "notificationclick" in served.text
+
+
+async def test_the_vapid_key_pair_is_made_when_the_database_is_first_brought_up(
+    platform: Platform, settings: Settings
+) -> None:
+    """`dracarys migrate` and the embedded start run `upgrade_database`: a new platform has
+    its VAPID key before anyone asks for it, and a later start keeps the same one (devices
+    subscribed with it)."""
+    await platform.pool.execute("DELETE FROM push_vapid_keys")  # as a database never started
+    async with platform.pool.acquire() as conn:
+        await upgrade_database(conn, settings)
+    first = await platform.pool.fetch("SELECT public_key FROM push_vapid_keys")
+    assert len(first) == 1
+    async with platform.pool.acquire() as conn:
+        await upgrade_database(conn, settings)
+        assert await ensure_vapid_keys(conn, settings, platform.clock.now()) == first[0][0]
+    assert await platform.pool.fetchval("SELECT count(*) FROM push_vapid_keys") == 1
