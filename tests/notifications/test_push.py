@@ -435,3 +435,58 @@ async def test_the_vapid_key_pair_is_made_when_the_database_is_first_brought_up(
         await upgrade_database(conn, settings)
         assert await ensure_vapid_keys(conn, settings, platform.clock.now()) == first[0][0]
     assert await platform.pool.fetchval("SELECT count(*) FROM push_vapid_keys") == 1
+
+
+async def test_a_held_push_for_a_notification_read_meanwhile_is_not_sent(
+    platform: Platform,
+    client: AppClient,
+    make_user: Any,
+    clock: ManualClock,
+    push_service: PushServiceSimulator,
+) -> None:
+    """Someone who opened the inbox during their quiet hours and read the notification
+    gets no push about it when the quiet hours end; an unread one still goes."""
+    clock.set(NOON)
+    user = await make_user()
+    await _browser(client, push_service, user)
+    await _opt_in(client, user, "payments")
+    await platform.pool.execute(
+        """INSERT INTO notification_quiet_hours (user_id, starts_at, ends_at, updated_at)
+           VALUES ($1, $2, $3, now())""",
+        user.id,
+        time(11, 0),
+        time(13, 0),
+    )
+    for reference in ("C-read", "C-unread"):
+        captured = PaymentCaptured(
+            user_id=user.id,
+            charge_id=uuid.uuid4(),
+            purpose="course",
+            reference=reference,
+            amount_minor=1000,
+            currency="USD",
+            escrow_id=None,
+        )
+        await deliver(platform, [event_of(platform, captured)])
+    inbox = (await client.get("/api/v1/notifications", headers=user.headers)).json()["items"]
+    [read] = [item for item in inbox if "C-read" in item["body"]]
+    marked = await client.post(
+        "/api/v1/notifications/read", json={"ids": [read["id"]]}, headers=user.headers
+    )
+    assert marked.status_code == 200, marked.text
+
+    clock.set(NOON + timedelta(hours=1))
+    assert await release_deferred(platform) == 4  # two pushes and two e-mails
+
+    pushed = await _pushes_of(platform.pool, user.id)
+    assert len(pushed) == 1
+    states = await platform.pool.fetch(
+        """SELECT d.state, n.body LIKE '%C-read%' AS was_read FROM notification_deliveries d
+           JOIN notifications n ON n.id = d.notification_id
+           WHERE d.user_id = $1 AND d.channel = 'push'""",
+        user.id,
+    )
+    assert sorted((r["was_read"], r["state"]) for r in states) == [
+        (False, "sent"),
+        (True, "dropped"),
+    ]

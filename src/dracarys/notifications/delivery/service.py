@@ -240,9 +240,12 @@ async def release_deferred(platform: Platform) -> int:
                 active_only=True,
                 verified_phones=True,
             )
+            # A push tells of something new; one the person read in the app during their
+            # quiet hours is not sent when they end (an e-mail still goes: it is a record).
             pushes = [held for held in due if held.channel == Channel.PUSH]
+            unread = [p for p in pushes if p.read_at is None]
             pushed = await queue_pushes(
-                conn, [p.notification_id for p in pushes], [p.user_id for p in pushes], now
+                conn, [p.notification_id for p in unread], [p.user_id for p in unread], now
             )
             for held in pushes:
                 await store.settle(

@@ -12,7 +12,7 @@ from dracarys.db import Connection, records
 from dracarys.notifications.delivery.models import DigestItem, HeldDelivery, NewDelivery
 
 _HELD = """d.notification_id, d.channel, d.user_id, d.template, d.context, n.title, n.body,
-           n.created_at"""
+           n.created_at, n.read_at"""
 
 
 async def insert_deliveries(
