@@ -423,3 +423,49 @@ def test_sms_is_sent_only_for_the_critical_events_and_payment_failures_are_locke
         assert WORKFLOWS[kind].sms is not None, kind
     for kind in ("payment_failed", "payout_failed", "kyc_approved", "kyc_rejected"):
         assert WORKFLOWS[kind].category in LOCKED_CATEGORIES, kind
+
+
+async def test_the_digest_leaves_out_what_the_person_already_read_in_the_app(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    """The digest catches someone up on what they have not seen: a low-priority item read
+    (or archived) in the inbox before the digest hour is not e-mailed, and a person who
+    read everything gets no digest at all."""
+    clock.set(datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
+    mentor, reader, skimmer = await make_user(), await make_user(), await make_user()
+    for follower in (reader, skimmer):
+        await _follow(platform.pool, follower.id, mentor.id)
+    for symbol in ("EURUSD", "BTCUSD"):
+        published = SignalPublished(
+            signal_id=str(uuid.uuid4()),
+            mentor_id=str(mentor.id),
+            symbol=symbol,
+            side="buy",
+            corrects_id=None,
+        )
+        await deliver(platform, [event_of(platform, published)])
+    await platform.pool.execute(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1", reader.id
+    )
+    await platform.pool.execute(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND title LIKE '%EURUSD%'",
+        skimmer.id,
+    )
+
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    assert await send_digests(platform) == 1
+    assert await mails(platform.pool, reader.id) == []
+    assert await mails(platform.pool, skimmer.id) == ["notify.digest"]
+    digest = await platform.pool.fetchrow(
+        "SELECT items FROM notification_digests WHERE user_id = $1", skimmer.id
+    )
+    assert digest is not None
+    assert digest["items"] == 1
+    # Nothing is left waiting for a later digest either.
+    assert (
+        await platform.pool.fetchval(
+            "SELECT count(*) FROM notifications WHERE digest = 'pending' AND user_id = ANY($1)",
+            [reader.id, skimmer.id],
+        )
+        == 0
+    )

@@ -99,6 +99,14 @@ async def digest_recipients(
 
 
 async def claim_digest_items(conn: Connection, user_id: uuid.UUID) -> list[DigestItem]:
+    """The person's items waiting for a digest that they have not read (or archived) in
+    the app; those they have are settled 'dropped' (never e-mailed: they saw them)."""
+    await conn.execute(
+        """UPDATE notifications SET digest = 'dropped'
+           WHERE user_id = $1 AND digest = 'pending'
+             AND (read_at IS NOT NULL OR archived_at IS NOT NULL)""",
+        user_id,
+    )
     rows = await conn.fetch(
         """SELECT id AS notification_id, title, body, created_at FROM notifications
            WHERE user_id = $1 AND digest = 'pending'
