@@ -7,6 +7,13 @@ import pytest
 
 from dracarys.platform import Platform
 from workers.community_tasks import RECOMPUTE_TRUST_LEVELS, RENEW_PREMIUM_MEMBERSHIPS
+from workers.notification_tasks import (
+    ADVANCE_DRIPS,
+    ENROL_INACTIVE,
+    RELEASE_DEFERRED,
+    REQUEUE_PUSHES,
+    SEND_DIGESTS,
+)
 from workers.runtime import Worker
 from workers.tasks import PRUNE_OUTBOX
 
@@ -21,6 +28,14 @@ async def test_cron_jobs_are_registered_with_the_scheduler(platform: Platform) -
     # The community's: trust levels hourly, premium renewals (or lapses) every 5 minutes.
     assert crons[RECOMPUTE_TRUST_LEVELS] == "43 * * * *"
     assert crons[RENEW_PREMIUM_MEMBERSHIPS] == "*/5 * * * *"
+    # Notifications': what quiet hours held and drip steps to the minute, the digest
+    # hourly (each person's local morning), unsent pushes every 5 minutes, inactive
+    # members hourly.
+    assert crons[RELEASE_DEFERRED] == "* * * * *"
+    assert crons[ADVANCE_DRIPS] == "* * * * *"
+    assert crons[SEND_DIGESTS] == "3 * * * *"
+    assert crons[REQUEUE_PUSHES] == "*/5 * * * *"
+    assert crons[ENROL_INACTIVE] == "17 * * * *"
 
 
 async def _wait_until(predicate: object, timeout_s: float = 10) -> None:

@@ -18,7 +18,13 @@ from dracarys.outbox import EventPayload
 from dracarys.platform import Platform
 from dracarys.points import BadgeEarned
 from dracarys.trading import SubscriptionLapsed, SubscriptionPastDue
-from dracarys.wallet import ChargebackClosed, ChargebackOpened, DepositCompleted, RefundIssued
+from dracarys.wallet import (
+    ChargebackClosed,
+    ChargebackOpened,
+    DepositCompleted,
+    EscrowReleased,
+    RefundIssued,
+)
 from tests.notifications.conftest import deliver, event_of, messages_on, set_language
 
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -241,3 +247,75 @@ async def test_a_past_due_subscription_is_not_e_mailed_by_the_workflow_too(
     assert [kind for kind, _, _ in await _inbox(platform.pool, member.id)] == ["payment_failed"]
     assert await messages_on(platform.pool, member.id, "email") == []
     assert await messages_on(platform.pool, member.id, "sms") == ["notify.payment_failed"]
+
+
+async def test_a_mentor_is_told_what_each_escrow_release_earned_them_in_their_language(
+    platform: Platform, make_user
+) -> None:
+    """A mentor's money: when a session's, package's, course's, feed's or premium group's
+    escrow is released, the mentor hears what they earned from it (once, e-mailed too);
+    the payer hears nothing more, and a release that earned the mentor nothing tells
+    nobody."""
+    english, swahili, payer = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    references = [
+        f"session:{uuid.uuid4()}",
+        f"package:{uuid.uuid4()}",
+        f"cohort:{uuid.uuid4()}",
+        f"signal feed subscription {uuid.uuid4()} period 2",
+        "premium community group theta-desk period 4",
+        "demo: a mentoring charge",
+    ]
+
+    def released(mentor: uuid.UUID, reference: str, mentor_minor: int) -> EscrowReleased:
+        return EscrowReleased(
+            escrow_id=uuid.uuid4(),
+            mentor_id=mentor,
+            payer_id=payer.id,
+            reference=reference,
+            amount_minor=250_000,
+            mentor_minor=mentor_minor,
+            currency="KES",
+        )
+
+    events = [
+        event_of(platform, released(mentor.id, reference, 212_500))
+        for mentor in (english, swahili)
+        for reference in references
+    ]
+    events.append(event_of(platform, released(english.id, f"session:{uuid.uuid4()}", 0)))
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    english_bodies = [b for kind, _, b in await _inbox(platform.pool, english.id)]
+    swahili_inbox = await _inbox(platform.pool, swahili.id)
+    assert {kind for kind, _, _ in swahili_inbox} == {"earnings_released"}
+    assert {t for _, t, _ in swahili_inbox} == {"Mapato: KES 2,125.00"}
+    assert sorted(english_bodies) == sorted(
+        f"You earned KES 2,125.00 from {purpose}. Your earnings are on the wallet page."
+        for purpose in (
+            "a session",
+            "a session package",
+            "a course",
+            "your signal feed",
+            "your premium group",
+            "your mentoring",
+        )
+    )
+    assert sorted(b for _, _, b in swahili_inbox) == sorted(
+        f"Umepata KES 2,125.00 kutokana na {purpose}. Mapato yako yanaonekana kwenye ukurasa "
+        "wa pochi."
+        for purpose in (
+            "kipindi",
+            "kifurushi cha vipindi",
+            "kozi",
+            "ishara zako",
+            "kikundi chako cha malipo",
+            "ushauri wako",
+        )
+    )
+    assert await messages_on(platform.pool, english.id, "email") == [
+        "notify.earnings_released"
+    ] * len(references)
+    assert await _inbox(platform.pool, payer.id) == []

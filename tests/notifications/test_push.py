@@ -33,6 +33,7 @@ from dracarys.notifications.push.service import MAX_REQUEUES, REQUEUE_AFTER
 from dracarys.outbox import Event, emit_event
 from dracarys.platform import Platform
 from dracarys.settings import Settings
+from dracarys.upgrade import upgrade_database
 from dracarys.wallet import PaymentCaptured
 from tests.conftest import make_settings
 from tests.messaging.simulators import serve_http
@@ -417,3 +418,75 @@ async def test_the_service_worker_is_served_from_the_site_root_as_javascript(
     assert served.headers["cache-control"] == "no-cache"
     assert "showNotification" in served.text
     assert "notificationclick" in served.text
+
+
+async def test_the_vapid_key_pair_is_made_when_the_database_is_first_brought_up(
+    platform: Platform, settings: Settings
+) -> None:
+    """`dracarys migrate` and the embedded start run `upgrade_database`: a new platform has
+    its VAPID key before anyone asks for it, and a later start keeps the same one (devices
+    subscribed with it)."""
+    await platform.pool.execute("DELETE FROM push_vapid_keys")  # as a database never started
+    async with platform.pool.acquire() as conn:
+        await upgrade_database(conn, settings)
+    first = await platform.pool.fetch("SELECT public_key FROM push_vapid_keys")
+    assert len(first) == 1
+    async with platform.pool.acquire() as conn:
+        await upgrade_database(conn, settings)
+        assert await ensure_vapid_keys(conn, settings, platform.clock.now()) == first[0][0]
+    assert await platform.pool.fetchval("SELECT count(*) FROM push_vapid_keys") == 1
+
+
+async def test_a_held_push_for_a_notification_read_meanwhile_is_not_sent(
+    platform: Platform,
+    client: AppClient,
+    make_user: Any,
+    clock: ManualClock,
+    push_service: PushServiceSimulator,
+) -> None:
+    """Someone who opened the inbox during their quiet hours and read the notification
+    gets no push about it when the quiet hours end; an unread one still goes."""
+    clock.set(NOON)
+    user = await make_user()
+    await _browser(client, push_service, user)
+    await _opt_in(client, user, "payments")
+    await platform.pool.execute(
+        """INSERT INTO notification_quiet_hours (user_id, starts_at, ends_at, updated_at)
+           VALUES ($1, $2, $3, now())""",
+        user.id,
+        time(11, 0),
+        time(13, 0),
+    )
+    for reference in ("C-read", "C-unread"):
+        captured = PaymentCaptured(
+            user_id=user.id,
+            charge_id=uuid.uuid4(),
+            purpose="course",
+            reference=reference,
+            amount_minor=1000,
+            currency="USD",
+            escrow_id=None,
+        )
+        await deliver(platform, [event_of(platform, captured)])
+    inbox = (await client.get("/api/v1/notifications", headers=user.headers)).json()["items"]
+    [read] = [item for item in inbox if "C-read" in item["body"]]
+    marked = await client.post(
+        "/api/v1/notifications/read", json={"ids": [read["id"]]}, headers=user.headers
+    )
+    assert marked.status_code == 200, marked.text
+
+    clock.set(NOON + timedelta(hours=1))
+    assert await release_deferred(platform) == 4  # two pushes and two e-mails
+
+    pushed = await _pushes_of(platform.pool, user.id)
+    assert len(pushed) == 1
+    states = await platform.pool.fetch(
+        """SELECT d.state, n.body LIKE '%C-read%' AS was_read FROM notification_deliveries d
+           JOIN notifications n ON n.id = d.notification_id
+           WHERE d.user_id = $1 AND d.channel = 'push'""",
+        user.id,
+    )
+    assert sorted((r["was_read"], r["state"]) for r in states) == [
+        (False, "sent"),
+        (True, "dropped"),
+    ]

@@ -53,6 +53,7 @@ from dracarys.wallet import (
     ChargebackClosed,
     ChargebackOpened,
     DepositCompleted,
+    EscrowReleased,
     PaymentCaptured,
     PayoutCompleted,
     PayoutFailed,
@@ -633,6 +634,25 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
                 first_deposit=False,
             )
             for method in ("stripe", "mpesa")
+        ),
+        *(
+            EscrowReleased(
+                escrow_id=two,
+                mentor_id=one,
+                payer_id=two,
+                reference=reference,
+                amount_minor=100,
+                mentor_minor=85,
+                currency="KES",
+            )
+            for reference in (
+                "session:1",
+                "package:1",
+                "cohort:1",
+                "signal feed subscription 1 period 1",
+                "premium community group g period 1",
+                "other",
+            )
         ),
         ChargebackOpened(
             user_id=one,

@@ -19,6 +19,7 @@ from dracarys.clock import ManualClock
 from dracarys.identity import KycRejected
 from dracarys.mentorship import SessionBooked
 from dracarys.notifications import notify, release_deferred, send_digests
+from dracarys.notifications.workflows import LOCKED_CATEGORIES, WORKFLOWS, Channel, Priority
 from dracarys.outbox import Event, consume_batch
 from dracarys.platform import Platform
 from dracarys.points import PointsAwarded
@@ -321,3 +322,150 @@ async def test_a_signal_reaches_every_follower_and_the_daily_digest_gathers_its_
     clock.set(datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
     assert await send_digests(platform) == 2
     assert await mails(platform.pool, first) == ["notify.digest", "notify.digest"]
+
+
+async def test_the_daily_digest_waits_for_quiet_hours_to_end_in_the_persons_zone(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    """The digest is a non-critical e-mail like any other: someone quiet until 09:30 in
+    Nairobi gets it after 09:30 there, not at the digest hour inside their quiet hours."""
+    clock.set(datetime(2026, 12, 4, 4, 0, tzinfo=UTC))  # 07:00 in Nairobi
+    mentor, follower = await make_user(), await make_user()
+    await set_timezone(platform.pool, follower.id, "Africa/Nairobi")
+    await _quiet(platform.pool, follower.id, time(22, 0), time(9, 30))
+    await platform.pool.execute(
+        """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+               monthly_price_minor, currency, status, billing_status, started_at)
+           VALUES ($1, $2, $3, 0, 'USD', 'active', 'free', now())""",
+        uuid.uuid4(),
+        follower.id,
+        mentor.id,
+    )
+    signal = SignalPublished(
+        signal_id=str(uuid.uuid4()),
+        mentor_id=str(mentor.id),
+        symbol="EURUSD",
+        side="buy",
+        corrects_id=None,
+    )
+    await deliver(platform, [event_of(platform, signal)])
+    assert await _inbox(platform.pool, follower.id) == ["signal_published"]
+
+    for quiet_hour in (5, 6):  # 08:03 and 09:03 in Nairobi: past the digest hour, still quiet
+        clock.set(datetime(2026, 12, 4, quiet_hour, 3, tzinfo=UTC))
+        assert await send_digests(platform) == 0
+    assert await mails(platform.pool, follower.id) == []
+
+    clock.set(datetime(2026, 12, 4, 7, 3, tzinfo=UTC))  # 10:03 in Nairobi: quiet hours over
+    assert await send_digests(platform) == 1
+    assert await mails(platform.pool, follower.id) == ["notify.digest"]
+
+
+async def _follow(pool: asyncpg.Pool, follower_id: uuid.UUID, mentor_id: uuid.UUID) -> None:
+    await pool.execute(
+        """INSERT INTO signal_subscriptions (id, subscriber_id, mentor_id,
+               monthly_price_minor, currency, status, billing_status, started_at)
+           VALUES ($1, $2, $3, 0, 'USD', 'active', 'free', now())""",
+        uuid.uuid4(),
+        follower_id,
+        mentor_id,
+    )
+
+
+async def test_people_waiting_beyond_one_page_get_their_digest_behind_those_already_sent_today(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    """The hourly run reads everyone with items waiting, a page at a time. It used to read
+    one page (10,000 people, in id order) and skip those already sent today, so once the
+    first page's people had new items, whoever sorted after them never got a digest."""
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    mentor = await make_user()
+    first, second, last = sorted([(await make_user()).id for _ in range(3)])
+
+    async def signal(symbol: str) -> None:
+        published = SignalPublished(
+            signal_id=str(uuid.uuid4()),
+            mentor_id=str(mentor.id),
+            symbol=symbol,
+            side="buy",
+            corrects_id=None,
+        )
+        await deliver(platform, [event_of(platform, published)])
+
+    for follower in (first, second):
+        await _follow(platform.pool, follower, mentor.id)
+    await signal("EURUSD")
+    assert await send_digests(platform, page_size=2) == 2  # today's digest for both
+
+    await _follow(platform.pool, last, mentor.id)
+    clock.set(datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    await signal("BTCUSD")  # waiting for tomorrow for the first two; today for the last
+    assert await send_digests(platform, page_size=2) == 1
+    assert await mails(platform.pool, last) == ["notify.digest"]
+    assert await mails(platform.pool, first) == ["notify.digest"]
+
+
+def test_sms_is_sent_only_for_the_critical_events_and_payment_failures_are_locked_on() -> None:
+    """Issue 20 items 3 and 5, read off the workflow table: SMS only for a failed payment
+    or withdrawal, a KYC decision and a withdrawal sent, each critical (never held by
+    quiet hours); failed payments and KYC decisions are in categories nobody can switch
+    off."""
+    by_sms = {kind for kind, w in WORKFLOWS.items() if Channel.SMS in w.channels}
+    assert by_sms == {
+        "payment_failed",
+        "payout_failed",
+        "payout_sent",
+        "kyc_approved",
+        "kyc_rejected",
+    }
+    for kind in by_sms:
+        assert WORKFLOWS[kind].priority is Priority.CRITICAL, kind
+        assert WORKFLOWS[kind].sms is not None, kind
+    for kind in ("payment_failed", "payout_failed", "kyc_approved", "kyc_rejected"):
+        assert WORKFLOWS[kind].category in LOCKED_CATEGORIES, kind
+
+
+async def test_the_digest_leaves_out_what_the_person_already_read_in_the_app(
+    platform: Platform, make_user, clock: ManualClock
+) -> None:
+    """The digest catches someone up on what they have not seen: a low-priority item read
+    (or archived) in the inbox before the digest hour is not e-mailed, and a person who
+    read everything gets no digest at all."""
+    clock.set(datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
+    mentor, reader, skimmer = await make_user(), await make_user(), await make_user()
+    for follower in (reader, skimmer):
+        await _follow(platform.pool, follower.id, mentor.id)
+    for symbol in ("EURUSD", "BTCUSD"):
+        published = SignalPublished(
+            signal_id=str(uuid.uuid4()),
+            mentor_id=str(mentor.id),
+            symbol=symbol,
+            side="buy",
+            corrects_id=None,
+        )
+        await deliver(platform, [event_of(platform, published)])
+    await platform.pool.execute(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1", reader.id
+    )
+    await platform.pool.execute(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND title LIKE '%EURUSD%'",
+        skimmer.id,
+    )
+
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    assert await send_digests(platform) == 1
+    assert await mails(platform.pool, reader.id) == []
+    assert await mails(platform.pool, skimmer.id) == ["notify.digest"]
+    digest = await platform.pool.fetchrow(
+        "SELECT items FROM notification_digests WHERE user_id = $1", skimmer.id
+    )
+    assert digest is not None
+    assert digest["items"] == 1
+    # Nothing is left waiting for a later digest either.
+    assert (
+        await platform.pool.fetchval(
+            "SELECT count(*) FROM notifications WHERE digest = 'pending' AND user_id = ANY($1)",
+            [reader.id, skimmer.id],
+        )
+        == 0
+    )

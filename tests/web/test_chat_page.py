@@ -199,3 +199,46 @@ async def test_a_reported_message_is_removed_by_a_moderator_on_the_staff_page(
     finally:
         await mentor_ctx.close()
         await admin_ctx.close()
+
+
+async def test_opening_a_conversation_reads_its_notices_and_the_inbox_badge_falls(
+    context: Any, live_server: LiveServer
+) -> None:
+    mentor = await register(live_server, name="Nadia Mentor", role="mentor")
+    mentee = await register(live_server, name="Omar Mentee")
+    async with live_server.api() as client:
+        mentee_h, mentor_h = await _token(client, mentee), await _token(client, mentor)
+        started = await client.post(
+            "/api/v1/chat/conversations",
+            json={"with_user_id": str(mentor.id), "body": "Hello Nadia"},
+            headers={**mentee_h, "Idempotency-Key": "badge-flow-1"},
+        )
+        conv = started.json()["conversation_id"]
+        await client.post(f"/api/v1/chat/conversations/{conv}/accept", headers=mentor_h)
+        sent = await client.post(
+            f"/api/v1/chat/conversations/{conv}/messages",
+            json={"body": "Are you free on Tuesday?"},
+            headers={**mentee_h, "Idempotency-Key": "badge-flow-2"},
+        )
+        assert sent.status_code == 201, sent.text
+
+        page = await context.new_page()
+        await sign_in(page, live_server, mentor, "/notifications")
+        await expect(page.locator("#inbox-items")).to_contain_text(
+            "from Omar Mentee", timeout=15_000
+        )
+        await page.reload()
+        await expect(page.locator("body[data-ready=true]")).to_have_count(1)
+        inbox = (await client.get("/api/v1/notifications", headers=mentor_h)).json()
+        about_chat = [i for i in inbox["items"] if i["category"] == "chat" and not i["read"]]
+        assert about_chat, inbox
+        before = int(await page.locator("body").get_attribute("data-inbox-unread") or "0")
+        assert before == inbox["unread"]
+
+        await page.goto(f"{live_server.url}/chat?c={conv}")
+        await expect(page.locator("#messages")).to_contain_text("Are you free on Tuesday?")
+        await expect(
+            page.locator(f"body[data-inbox-unread='{before - len(about_chat)}']")
+        ).to_have_count(1)
+        after = (await client.get("/api/v1/notifications", headers=mentor_h)).json()
+        assert [i for i in after["items"] if i["category"] == "chat" and not i["read"]] == []

@@ -57,6 +57,7 @@ from dracarys.wallet import (
     ChargebackClosed,
     ChargebackOpened,
     DepositCompleted,
+    EscrowReleased,
     PaymentCaptured,
     PayoutCompleted,
     PayoutFailed,
@@ -95,6 +96,16 @@ _BADGES = {
 # session's (`session.refunded`), a closed package's (`package.closed`), and a card
 # deposit the bank took back (`chargeback.closed`).
 _REFUNDS_TOLD_ELSEWHERE = ("session:", "package:", "chargeback:")
+# What a released escrow paid the mentor for, by the start of its reference (each payer's
+# domain writes its own); anything else reads as their mentoring.
+_EARNED_FROM = (
+    ("session:", ("a session", "kipindi")),
+    ("package:", ("a session package", "kifurushi cha vipindi")),
+    ("cohort:", ("a course", "kozi")),
+    ("signal feed subscription ", ("your signal feed", "ishara zako")),
+    ("premium community group ", ("your premium group", "kikundi chako cha malipo")),
+)
+EARNED_FROM_MENTORING = ("your mentoring", "ushauri wako")
 UNNAMED_MEMBER = ("A member", "Mwanachama")
 
 
@@ -274,6 +285,27 @@ def _refund_issued(event: Event) -> list[Notice]:
         return []
     amount = format_money(refund.amount_minor, refund.currency)
     return [_notice(event, refund.user_id, "refund_issued", "/wallet", amount=amount)]
+
+
+def _escrow_released(event: Event) -> list[Notice]:
+    released = msgspec.convert(event.payload, EscrowReleased)
+    if released.mentor_minor <= 0:
+        return []  # the release kept nothing for the mentor (a full refund's remainder)
+    purpose_en, purpose_sw = next(
+        (words for prefix, words in _EARNED_FROM if released.reference.startswith(prefix)),
+        EARNED_FROM_MENTORING,
+    )
+    return [
+        _notice(
+            event,
+            released.mentor_id,
+            "earnings_released",
+            "/wallet",
+            sw={"purpose": purpose_sw},
+            amount=format_money(released.mentor_minor, released.currency),
+            purpose=purpose_en,
+        )
+    ]
 
 
 def _deposit_completed(event: Event) -> list[Notice]:
@@ -613,6 +645,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SessionRefunded.topic: _session_refunded,
     RefundIssued.topic: _refund_issued,
     DepositCompleted.topic: _deposit_completed,
+    EscrowReleased.topic: _escrow_released,
     ChargebackOpened.topic: _chargeback_opened,
     ChargebackClosed.topic: _chargeback_closed,
     SubscriptionLapsed.topic: _subscription_lapsed,

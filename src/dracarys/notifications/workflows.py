@@ -232,6 +232,14 @@ WORKFLOWS: dict[str, Workflow] = {
             "Refund: $amount",
             "$amount was refunded to you. Your refunds and receipts are on the wallet page.",
         ),
+        # A mentor's side of a paid session, package, course, feed or premium group.
+        _workflow(
+            "earnings_released",
+            _P,
+            _NORM,
+            "Earnings: $amount",
+            "You earned $amount from $purpose. Your earnings are on the wallet page.",
+        ),
         _workflow(
             "deposit_completed",
             _P,

@@ -185,3 +185,49 @@ async def test_a_request_tells_the_mentor_in_their_language_and_chat_can_be_swit
     await _send(client, auth, mentor, conv, "Karibu")
     await deliver(platform, (await _sent_events(platform.pool, conv))[1:])
     assert await _notices(platform.pool, mentee.id) == []
+
+
+async def _unread(client: AppClient, auth: Auth, user: TestUser) -> int:
+    count = await client.get("/api/v1/notifications/unread", headers=auth(user))
+    assert count.status_code == 200, count.text
+    unread: int = count.json()["unread"]
+    return unread
+
+
+async def test_reading_or_answering_the_conversation_reads_its_notice_in_the_inbox(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """A member who reads the messages on the chat page has read what the inbox's "New
+    message" notice told them of: the Inbox count goes down with it (and a push held
+    through quiet hours about it is not sent). Answering counts as reading."""
+    mentor, mentee, conv = await _open_pair(client, auth, make_user)
+    await client.post(f"{API}/conversations/{conv}/read", json={"seq": 1}, headers=auth(mentor))
+    await _send(client, auth, mentee, conv, "Is a 2R target enough?")
+    await deliver(platform, (await _sent_events(platform.pool, conv))[1:])
+    await platform.pool.execute(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND kind <> 'chat_message'",
+        mentor.id,
+    )  # the mentor's other notices are not what this is about
+    assert await _unread(client, auth, mentor) == 1
+
+    read = await client.post(
+        f"{API}/conversations/{conv}/read", json={"seq": 2}, headers=auth(mentor)
+    )
+    assert read.status_code == 200, read.text
+    assert await _unread(client, auth, mentor) == 0
+
+    # The next burst is news again; the mentor answers it without marking it read first.
+    await _send(client, auth, mentee, conv, "And where does my stop go?")
+    await deliver(platform, (await _sent_events(platform.pool, conv))[2:])
+    assert await _unread(client, auth, mentor) == 1
+    await _send(client, auth, mentor, conv, "Below the swing low.")
+    assert await _unread(client, auth, mentor) == 0
+    # Only this conversation's notices: the mentee's own notice of the answer stays unread.
+    await deliver(platform, (await _sent_events(platform.pool, conv))[3:])
+    assert [n[0] for n in await _notices(platform.pool, mentee.id)] == ["chat_message"]
+    assert (
+        await platform.pool.fetchval(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL", mentee.id
+        )
+        >= 1
+    )

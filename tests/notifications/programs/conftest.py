@@ -91,7 +91,7 @@ async def drip_mails(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
 
 async def enrolment(pool: asyncpg.Pool, user_id: uuid.UUID, program: str) -> asyncpg.Record:
     row = await pool.fetchrow(
-        """SELECT next_position, ended_at, end_reason FROM drip_enrolments
+        """SELECT next_position, last_step_at, ended_at, end_reason FROM drip_enrolments
            WHERE user_id = $1 AND program_code = $2""",
         user_id,
         program,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import asyncpg
 
@@ -18,7 +18,7 @@ from dracarys.messaging import list_messages
 from dracarys.notifications import advance_drips, enrol_inactive_members
 from dracarys.platform import Platform
 from dracarys.settings import Settings
-from tests.notifications.conftest import set_language
+from tests.notifications.conftest import set_language, set_timezone
 from tests.notifications.programs.conftest import MakeUser, deliver, drip_mails, enrolment
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -169,3 +169,37 @@ async def test_concurrent_ticks_send_each_due_step_once(
     assert all(row["n"] == 1 for row in sent)
     assert await pool.fetchval("SELECT count(*) FROM drip_sends") == 25
     assert await pool.fetchval("SELECT count(*) FROM points_email_tokens") == 25
+
+
+async def test_a_due_step_waits_for_the_members_quiet_hours_to_end_in_their_zone(
+    platform: Platform, make_user: MakeUser, clock: ManualClock, pool: asyncpg.Pool
+) -> None:
+    """Marketing e-mail is the least critical of all: a step that falls due at 23:31 in
+    Nairobi for a member quiet from 22:00 to 07:00 there goes at 07:00, and nobody else's
+    step waits for it."""
+    clock.set(datetime(2026, 12, 1, 19, 30, tzinfo=UTC))  # 22:30 in Nairobi
+    quiet, awake = await make_user(), await make_user()
+    await set_timezone(pool, quiet.id, "Africa/Nairobi")
+    await pool.execute(
+        """INSERT INTO notification_quiet_hours (user_id, starts_at, ends_at, updated_at)
+           VALUES ($1, $2, $3, now())""",
+        quiet.id,
+        time(22, 0),
+        time(7, 0),
+    )
+    await deliver(platform, UserSignedUp(user_id=quiet.id), UserSignedUp(user_id=awake.id))
+
+    clock.advance(timedelta(minutes=61))  # 23:31 in Nairobi: both first steps are due
+    assert await advance_drips(platform) == 2
+    assert await drip_mails(pool, awake.id) == ["drip.onboarding.1"]
+    assert await drip_mails(pool, quiet.id) == []
+    clock.set(datetime(2026, 12, 2, 3, 59, tzinfo=UTC))  # 06:59 in Nairobi
+    assert await advance_drips(platform) == 0
+    assert await drip_mails(pool, quiet.id) == []
+
+    clock.set(datetime(2026, 12, 2, 4, 0, tzinfo=UTC))  # 07:00 in Nairobi: quiet hours over
+    assert await advance_drips(platform) == 1
+    assert await advance_drips(platform) == 0
+    assert await drip_mails(pool, quiet.id) == ["drip.onboarding.1"]
+    # The next step's delay counts from when the first one went.
+    assert (await enrolment(pool, quiet.id, "onboarding"))["last_step_at"] == clock.now()

@@ -64,6 +64,7 @@ from dracarys.notifications.chat.models import (
     StartInput,
     Status,
 )
+from dracarys.notifications.inbox import store as inbox_store
 from dracarys.outbox import Event, emit_event
 from dracarys.platform import Platform
 from dracarys.ratelimit import Limit, reserve
@@ -79,6 +80,8 @@ MAX_PAGE = 200
 Pair = tuple[uuid.UUID, uuid.UUID]  # (mentor, mentee)
 
 log = structlog.get_logger("dracarys.notifications.chat")
+# The inbox notices a conversation's messages make (`consumers._chat_message`).
+CHAT_NOTICE_KINDS = ("chat_message", "chat_request")
 
 
 # ---- who may talk ------------------------------------------------------------------------
@@ -339,8 +342,9 @@ async def _append(
         request_hash=digest,
         now=now,
     )
-    # The sender has read what they sent.
+    # The sender has read what they sent, and so what they answered.
     await store.mark_read(conn, conv.id, mentor=sender == conv.mentor_id, seq=seq)
+    await _notices_read(conn, sender, conv.id, now)
     recipient = conv.other(sender)
     await emit_event(
         conn,
@@ -355,6 +359,16 @@ async def _append(
         ),
     )
     return row
+
+
+async def _notices_read(
+    conn: Connection, user_id: uuid.UUID, conversation_id: uuid.UUID, now: datetime
+) -> None:
+    """The inbox's notices of this conversation's messages (and its request) are read
+    once the member has read, or answered, the conversation: the Inbox count follows."""
+    await inbox_store.mark_link_read(
+        conn, user_id, CHAT_NOTICE_KINDS, f"/chat?c={conversation_id}", now
+    )
 
 
 async def _timed_answer(conn: Connection, conv: Conversation, now: datetime) -> None:
@@ -642,6 +656,8 @@ async def mark_read(
         conv = await _member(conn, conversation_id, user, lock=True)
         before = conv.read_seq_of(user.id)
         read = await store.mark_read(conn, conv.id, mentor=user.id == conv.mentor_id, seq=seq)
+        if read != before:
+            await _notices_read(conn, user.id, conv.id, platform.clock.now())
     if read != before:
         await platform.streams.publish(
             channels.chat(conversation_id),

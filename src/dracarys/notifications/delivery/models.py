@@ -31,6 +31,8 @@ class HeldDelivery(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     body: str
     created_at: datetime
+    # Read in the app meanwhile: a push about it would only interrupt.
+    read_at: datetime | None = None
 
 
 class DigestItem(msgspec.Struct, frozen=True, kw_only=True):

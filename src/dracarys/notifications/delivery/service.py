@@ -32,6 +32,8 @@ log = structlog.get_logger("dracarys.notifications")
 
 # A person's digest goes once their local clock has passed this hour.
 DIGEST_HOUR = 8
+# People with digest items waiting that one query reads.
+DIGEST_PAGE = 1000
 _BATCH = 500
 
 # A held push's stored template: a push is the notification's own title, body and link.
@@ -238,9 +240,12 @@ async def release_deferred(platform: Platform) -> int:
                 active_only=True,
                 verified_phones=True,
             )
+            # A push tells of something new; one the person read in the app during their
+            # quiet hours is not sent when they end (an e-mail still goes: it is a record).
             pushes = [held for held in due if held.channel == Channel.PUSH]
+            unread = [p for p in pushes if p.read_at is None]
             pushed = await queue_pushes(
-                conn, [p.notification_id for p in pushes], [p.user_id for p in pushes], now
+                conn, [p.notification_id for p in unread], [p.user_id for p in unread], now
             )
             for held in pushes:
                 await store.settle(
@@ -288,44 +293,60 @@ def _digest_lines(items: Sequence[DigestItem]) -> str:
     return "\n".join(f"- {item.title}: {item.body}" for item in items)
 
 
-async def send_digests(platform: Platform) -> int:
+async def _send_digest(platform: Platform, person: Person, now: datetime) -> bool:
+    """One person's digest for their local day, if it is time and none went today."""
+    user_id = person.user_id
+    local = now.astimezone(person.zone)
+    # A digest is non-critical e-mail: it waits for quiet hours to end, like the rest.
+    if local.hour < DIGEST_HOUR or person.quiet_until(now) is not None:
+        return False
+    async with transaction(platform.pool) as conn:
+        items = await store.claim_digest_items(conn, user_id)
+        if not items or not await store.claim_digest_day(
+            conn, user_id, local.date(), len(items), now
+        ):
+            return False
+        contact = (await contacts_of(conn, platform.settings, [user_id], active_only=True)).get(
+            user_id
+        )
+        message_id = await _queue(
+            conn,
+            platform,
+            Channel.EMAIL,
+            DIGESTS.get(person.language, DIGEST),
+            {"count": str(len(items)), "items": _digest_lines(items)},
+            contact,
+            user_id,
+            now,
+        )
+        if message_id is None:  # the account closed meanwhile: nothing to send to
+            await store.settle_digest_items(conn, [i.notification_id for i in items], "dropped")
+            return False
+        await store.record_digest_message(conn, user_id, local.date(), message_id)
+        await store.settle_digest_items(conn, [i.notification_id for i in items], "sent")
+        return True
+
+
+async def send_digests(platform: Platform, *, page_size: int = DIGEST_PAGE) -> int:
     """Cron (hourly): each person with low-priority e-mail waiting gets one digest a day
-    (their local day, once their clock passed `DIGEST_HOUR`); returns how many went.
-    Running it again the same day sends nothing more: the day is claimed with the send."""
+    (their local day, once their clock passed `DIGEST_HOUR` and outside their quiet hours);
+    returns how many went.
+    Running it again the same day sends nothing more: the day is claimed with the send.
+    Everyone waiting is looked at, page by page: one page a run starved whoever sorted
+    after people who were skipped (already sent today, before their hour, quiet)."""
     now = platform.clock.now()
     sent = 0
-    async with platform.pool.acquire() as conn:
-        waiting = await store.digest_recipients(conn, 10_000)
-        recipients = await people(conn, waiting)
-    for user_id in waiting:
-        local = now.astimezone(recipients[user_id].zone)
-        if local.hour < DIGEST_HOUR:
-            continue
-        async with transaction(platform.pool) as conn:
-            items = await store.claim_digest_items(conn, user_id)
-            if not items or not await store.claim_digest_day(
-                conn, user_id, local.date(), len(items), now
-            ):
-                continue
-            contact = (await contacts_of(conn, platform.settings, [user_id], active_only=True)).get(
-                user_id
-            )
-            message_id = await _queue(
-                conn,
-                platform,
-                Channel.EMAIL,
-                DIGESTS.get(recipients[user_id].language, DIGEST),
-                {"count": str(len(items)), "items": _digest_lines(items)},
-                contact,
-                user_id,
-                now,
-            )
-            if message_id is None:  # the account closed meanwhile: nothing to send to
-                await store.settle_digest_items(conn, [i.notification_id for i in items], "dropped")
-                continue
-            await store.record_digest_message(conn, user_id, local.date(), message_id)
-            await store.settle_digest_items(conn, [i.notification_id for i in items], "sent")
-            sent += 1
+    after: uuid.UUID | None = None
+    while True:
+        async with platform.pool.acquire() as conn:
+            waiting = await store.digest_recipients(conn, after, page_size)
+            recipients = await people(conn, waiting)
+        for user_id in waiting:
+            if await _send_digest(platform, recipients[user_id], now):
+                sent += 1
+        if len(waiting) < page_size:
+            break
+        after = waiting[-1]
     if sent:
         log.info("digests_sent", count=sent)
     return sent

@@ -12,7 +12,7 @@ from dracarys.db import Connection, records
 from dracarys.notifications.delivery.models import DigestItem, HeldDelivery, NewDelivery
 
 _HELD = """d.notification_id, d.channel, d.user_id, d.template, d.context, n.title, n.body,
-           n.created_at"""
+           n.created_at, n.read_at"""
 
 
 async def insert_deliveries(
@@ -84,14 +84,29 @@ async def settle(
     )
 
 
-async def digest_recipients(conn: Connection, limit: int) -> list[uuid.UUID]:
+async def digest_recipients(
+    conn: Connection, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """People with digest items waiting, in id order after `after` (a page of them)."""
     rows = await conn.fetch(
-        "SELECT DISTINCT user_id FROM notifications WHERE digest = 'pending' LIMIT $1", limit
+        """SELECT DISTINCT user_id FROM notifications
+           WHERE digest = 'pending' AND ($1::uuid IS NULL OR user_id > $1)
+           ORDER BY user_id LIMIT $2""",
+        after,
+        limit,
     )
     return [r["user_id"] for r in rows]
 
 
 async def claim_digest_items(conn: Connection, user_id: uuid.UUID) -> list[DigestItem]:
+    """The person's items waiting for a digest that they have not read (or archived) in
+    the app; those they have are settled 'dropped' (never e-mailed: they saw them)."""
+    await conn.execute(
+        """UPDATE notifications SET digest = 'dropped'
+           WHERE user_id = $1 AND digest = 'pending'
+             AND (read_at IS NOT NULL OR archived_at IS NOT NULL)""",
+        user_id,
+    )
     rows = await conn.fetch(
         """SELECT id AS notification_id, title, body, created_at FROM notifications
            WHERE user_id = $1 AND digest = 'pending'

@@ -95,6 +95,23 @@ async def mark_read(
     return int(status.split()[-1])
 
 
+async def mark_link_read(
+    conn: Connection, user_id: uuid.UUID, kinds: Sequence[str], link: str, at: datetime
+) -> int:
+    """Read the person's unread notices of these kinds that lead to `link` (what they
+    have just read where it leads)."""
+    status = await conn.execute(
+        """UPDATE notifications SET read_at = $4
+           WHERE user_id = $1 AND in_app AND read_at IS NULL AND archived_at IS NULL
+             AND kind = ANY($2::text[]) AND link = $3""",
+        user_id,
+        list(kinds),
+        link,
+        at,
+    )
+    return int(status.split()[-1])
+
+
 async def mark_all_read(
     conn: Connection, user_id: uuid.UUID, category: str | None, at: datetime
 ) -> int:

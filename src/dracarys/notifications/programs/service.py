@@ -37,11 +37,11 @@ from dracarys.identity import (
     UserLoggedIn,
     UserSignedUp,
     contacts_of,
-    profile_languages,
     record_audit,
 )
 from dracarys.mentorship import SessionBooked
 from dracarys.messaging import EmailTemplate, queue_email
+from dracarys.notifications.preferences.service import people
 from dracarys.notifications.programs import store
 from dracarys.notifications.programs.models import (
     DueStep,
@@ -325,8 +325,8 @@ async def _send_steps(conn: Connection, platform: Platform, due: Sequence[DueSte
     now = platform.clock.now()
     user_ids = {d.user_id for d in due}
     contacts = await contacts_of(conn, settings, user_ids, active_only=True)
-    # The language each member chose on their account page (English unless they chose).
-    languages = await profile_languages(conn, user_ids)
+    # Each member's language (English unless they chose) and quiet hours, in their zone.
+    recipients = await people(conn, user_ids)
     indexes = {uid: mail_address_index(settings, c.email) for uid, c in contacts.items()}
     suppressed = await store.suppressed(conn, list(indexes.values()))
     base = settings.public_url.rstrip("/")
@@ -339,13 +339,17 @@ async def _send_steps(conn: Connection, platform: Platform, due: Sequence[DueSte
         if indexes[step.user_id] in suppressed:
             await store.end_enrolments_by_id(conn, step.enrolment_id, "suppressed", now)
             continue
+        if (quiet_until := recipients[step.user_id].quiet_until(now)) is not None:
+            # Marketing is never critical: the step goes when their quiet hours end.
+            await store.hold(conn, step.enrolment_id, quiet_until)
+            continue
         email_id = f"drip:{step.enrolment_id}:{step.position}"
         token = await points.issue_email_token(conn, platform, step.user_id, email_id)
         if token is None or not await store.insert_send(
             conn, due=step, email_id=email_id, token_hash=token_hash(token), at=now
         ):
             continue  # sent already (cannot happen while the row is locked; kept as a guard)
-        language = "sw" if languages.get(step.user_id) == "sw" else "en"
+        language = "sw" if recipients[step.user_id].language == "sw" else "en"
         unsubscribe_url = f"{base}/e/u/{unsubscribe_token(settings, step.user_id, contact.email)}"
         message_id = await queue_email(
             conn,

@@ -187,6 +187,7 @@ async def lock_due_steps(conn: Connection, now: datetime, limit: int) -> list[Du
            JOIN drip_steps s ON s.program_code = e.program_code AND s.position = e.next_position
            WHERE e.ended_at IS NULL
              AND e.last_step_at + make_interval(mins => s.delay_minutes) <= $1
+             AND (e.held_until IS NULL OR e.held_until <= $1)
            ORDER BY e.last_step_at
            LIMIT $2
            FOR UPDATE OF e SKIP LOCKED""",
@@ -234,7 +235,7 @@ async def advance(conn: Connection, due: DueStep, at: datetime) -> None:
     """Past the step just sent; the enrolment finishes after the program's last step."""
     await conn.execute(
         """UPDATE drip_enrolments
-           SET next_position = $2::int + 1, last_step_at = $3::timestamptz,
+           SET next_position = $2::int + 1, last_step_at = $3::timestamptz, held_until = NULL,
                ended_at = CASE WHEN $2::int >= $4::int THEN $3::timestamptz END,
                end_reason = CASE WHEN $2::int >= $4::int THEN 'finished' END
            WHERE id = $1""",
@@ -242,6 +243,13 @@ async def advance(conn: Connection, due: DueStep, at: datetime) -> None:
         due.position,
         at,
         due.last_position,
+    )
+
+
+async def hold(conn: Connection, enrolment_id: uuid.UUID, until: datetime) -> None:
+    """The member's quiet hours: their due step waits until `until`."""
+    await conn.execute(
+        "UPDATE drip_enrolments SET held_until = $2 WHERE id = $1", enrolment_id, until
     )
 
 

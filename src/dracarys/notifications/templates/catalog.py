@@ -46,6 +46,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "session_refunded": frozenset({"amount"}),
     "refund_issued": frozenset({"amount"}),
     "deposit_completed": frozenset({"amount"}),
+    "earnings_released": frozenset({"amount"}),
     "chargeback_opened": frozenset({"amount", "held"}),
     "chargeback_won": frozenset({"amount"}),
     "chargeback_lost": frozenset({"amount"}),
@@ -92,6 +93,7 @@ SAMPLES: dict[str, dict[str, str]] = {
     "session_refunded": {"amount": "KES 2,500.00"},
     "refund_issued": {"amount": "KES 2,500.00"},
     "deposit_completed": {"amount": "KES 5,000.00", "method": "card"},
+    "earnings_released": {"amount": "KES 2,125.00", "purpose": "a session"},
     "chargeback_opened": {"amount": "USD 120.00", "held": "USD 80.00"},
     "chargeback_won": {"amount": "USD 120.00"},
     "chargeback_lost": {"amount": "USD 120.00", "held": "USD 80.00", "unrecovered": "USD 40.00"},
@@ -117,6 +119,7 @@ SAMPLES_SW: dict[str, dict[str, str]] = {
     "subscription_lapsed": {"period": "awamu ya 3"},
     "session_rescheduled": {"starts_at": "Jumanne, 8 Desemba 2026, 16:00 UTC"},
     "deposit_completed": {"method": "kadi"},
+    "earnings_released": {"purpose": "kipindi"},
     "badge_earned": {"badge": "Mfululizo wa siku 7 za kujifunza"},
     "kyc_rejected": {"doc_type": "kitambulisho cha serikali", "reason": "picha haionekani vizuri"},
     "points_awarded": {

@@ -189,6 +189,11 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Umerejeshewa $amount. Marejesho na risiti zako ziko kwenye ukurasa wa pochi.",
     ),
     **_in_app_and_email(
+        "earnings_released",
+        "Mapato: $amount",
+        "Umepata $amount kutokana na $purpose. Mapato yako yanaonekana kwenye ukurasa wa pochi.",
+    ),
+    **_in_app_and_email(
         "deposit_completed",
         "Amana imepokelewa: $amount",
         "Amana yako ya $amount kupitia $method iko kwenye pochi yako.",

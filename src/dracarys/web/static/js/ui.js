@@ -398,7 +398,8 @@ export function setInboxCount(n) {
   document.body.dataset.inboxUnread = String(inboxUnread);
 }
 
-async function refreshInboxCount() {
+/** Read the unread count again (a page that read notifications some other way calls it). */
+export async function refreshInboxCount() {
   try {
     setInboxCount((await api("/api/v1/notifications/unread")).unread);
   } catch {

@@ -7,8 +7,8 @@
 import { ApiError, accessToken, api, uploadFile } from "../api.js";
 import { LiveStream } from "../stream.js";
 import {
-  bindConnectionBadge, byId, clearFormError, el, fill, flash, formValues, showFormError,
-  signedInShell, when,
+  bindConnectionBadge, byId, clearFormError, el, fill, flash, formValues, refreshInboxCount,
+  showFormError, signedInShell, when,
 } from "../ui.js";
 
 const API = "/api/v1/chat";
@@ -430,7 +430,9 @@ function markRead() {
   if (thread.lastSeq <= thread.readSent) return;
   thread.readSent = thread.lastSeq;
   api(`${API}/conversations/${c.id}/read`, { method: "POST", body: { seq: thread.lastSeq } })
-    .then(() => refreshList()).catch(() => { thread.readSent = 0; });
+    // Reading the conversation reads its "New message" notices: the Inbox badge follows.
+    .then(() => { refreshList(); refreshInboxCount(); })
+    .catch(() => { thread.readSent = 0; });
 }
 
 function onTyping() {
