@@ -613,3 +613,47 @@ async def test_deleting_an_accepted_answer_unsolves_the_question_and_takes_back_
     )
     assert solved.json() == []
     assert (await client.get(f"{API}/profile", headers=auth(answerer))).json()["reputation"] == 0
+
+
+async def test_nobody_reacts_to_a_held_or_deleted_post_reached_by_its_id(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """Reacting follows the rule of reading a post: a held or deleted reply is out of
+    reach by its id for other members; its author, who still reads it with the reason,
+    cannot react to it either. Nothing is recorded."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    author, newcomer, reader = await make_user(), await make_user(), await make_user()
+    space_id = await _space_id(client, auth, author, "options")
+    topic = await _post_topic(client, auth, author, space_id, "Iron condors", "Wide wings.")
+    held = await client.post(
+        f"{API}/topics/{topic['topic']['id']}/posts",
+        json={"body": THREE_LINKS},
+        headers=auth(newcomer),
+    )
+    assert held.status_code == 201, held.text
+    assert held.json()["status"] == "held"
+    held_id = held.json()["id"]
+
+    async def react(user: TestUser, post_id: str) -> Any:
+        return await client.put(f"{API}/posts/{post_id}/reactions/like", headers=auth(user))
+
+    for user, status in ((reader, 404), (newcomer, 403)):
+        refused = await react(user, held_id)
+        assert refused.status_code == status, refused.text
+        assert refused.json()["errors"][0]["field"] == "post_id"
+    deleted = await client.post(
+        f"{API}/moderation/posts/{held_id}/decision",
+        json={"decision": "delete", "reason": "Link farm."},
+        headers=auth(reviewer),
+    )
+    assert deleted.status_code == 200, deleted.text
+    gone = await react(reader, held_id)
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["errors"][0]["field"] == "post_id"
+    reactions = await platform.pool.fetchval(
+        "SELECT count(*) FROM community_reactions WHERE post_id = $1", uuid.UUID(held_id)
+    )
+    assert reactions == 0
+    shown = await react(reader, topic["posts"][0]["id"])
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["reactions"] == {"like": 1}

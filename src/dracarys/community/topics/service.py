@@ -48,15 +48,17 @@ QUOTE_EXCERPT_CHARS = 280
 TOPICS_PER_PAGE = 50
 
 
+def _may_see(user: CurrentUser, status: PostStatus, author_id: uuid.UUID) -> bool:
+    """Held, hidden or removed topics and posts are their author's and staff's only."""
+    return status is PostStatus.VISIBLE or author_id == user.id or user.is_staff
+
+
 async def readable_topic(
     conn: Connection, user: CurrentUser, topic_id: uuid.UUID
 ) -> tuple[Topic, Space]:
-    """The topic and its space, if the reader may see them (held or hidden topics are
-    their author's and staff's only)."""
+    """The topic and its space, if the reader may see them."""
     topic = await store.topic(conn, topic_id)
-    if topic is None or (
-        topic.status is not PostStatus.VISIBLE and topic.author_id != user.id and not user.is_staff
-    ):
+    if topic is None or not _may_see(user, topic.status, topic.author_id):
         raise NotFound("There is no such topic.", field="topic_id")
     return topic, await spaces.readable_space(conn, user, topic.space_id)
 
@@ -361,9 +363,14 @@ async def mark_read(
         return await store.mark_read(conn, user.id, topic.id, min(data.seq, topic.last_seq))
 
 
-async def _own_post(conn: Connection, user: CurrentUser, post_id: uuid.UUID) -> tuple[Post, Topic]:
+async def _readable_post(
+    conn: Connection, user: CurrentUser, post_id: uuid.UUID
+) -> tuple[Post, Topic]:
+    """The post and its topic, if the reader may see them: the topic's rule (and its
+    space's) applied to the post as well, so a held, hidden or removed reply is not
+    reached by its id."""
     post = await store.post(conn, post_id)
-    if post is None:
+    if post is None or not _may_see(user, post.status, post.author_id):
         raise NotFound("There is no such post.", field="post_id")
     topic, _ = await readable_topic(conn, user, post.topic_id)
     return post, topic
@@ -375,7 +382,7 @@ async def edit(
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await store.lock_post(conn, post_id)
-        post, topic = await _own_post(conn, user, post_id)
+        post, topic = await _readable_post(conn, user, post_id)
         if post.author_id != user.id:
             raise Forbidden("Only its author edits a post.", field="post_id")
         space = await spaces.readable_space(conn, user, topic.space_id)
@@ -419,7 +426,7 @@ async def edit(
 
 async def edit_history(platform: Platform, user: CurrentUser, post_id: uuid.UUID) -> list[EditView]:
     async with platform.pool.acquire() as conn:
-        post, _ = await _own_post(conn, user, post_id)
+        post, _ = await _readable_post(conn, user, post_id)
         history = await store.edits(conn, post.id)
         handles = await _handles(conn, {e.editor_id for e in history})
         return [
@@ -432,7 +439,12 @@ async def react(
     platform: Platform, user: CurrentUser, post_id: uuid.UUID, reaction: Reaction, *, on: bool
 ) -> PostView:
     async with transaction(platform.pool) as conn:
-        post, topic = await _own_post(conn, user, post_id)
+        post, topic = await _readable_post(conn, user, post_id)
+        if post.status is not PostStatus.VISIBLE:
+            # Its author (or staff) reads it, but nobody reacts to a post out of view.
+            raise Forbidden(
+                "This post is out of view for review; it takes no reactions.", field="post_id"
+            )
         if on:
             await store.add_reaction(conn, post.id, user.id, reaction.value, platform.clock.now())
         else:
@@ -451,7 +463,7 @@ async def post_of(conn: Connection, post_id: uuid.UUID) -> Post | None:
 
 async def readable_post(conn: Connection, user: CurrentUser, post_id: uuid.UUID) -> Post:
     """The post, if the reader may see its topic (moderation flags and appeals through it)."""
-    post, _ = await _own_post(conn, user, post_id)
+    post, _ = await _readable_post(conn, user, post_id)
     return post
 
 
