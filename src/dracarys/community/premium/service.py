@@ -3,10 +3,11 @@ would cost now (`premium_space_offer`, for the checkout); joining, which pays a 
 period from the wallet into escrow, released to the mentor when the period ends (the
 wallet's `hold_escrow`, as a paid signal feed's periods are), less a discount code if one
 is spent, idempotent per key; buying again before the period ends adds the next 30 days
-after it. Access is membership of the group: at the end of the paid time the scheduled
-`renew_premium_memberships` pays the next period from the wallet, or, when the member
-stopped renewing or the wallet cannot pay, ends the membership; the space's pages, API
-and `community:{space}` channel follow it."""
+after it. Access is membership of the group with paid time running: it ends the instant
+the paid time does (community.spaces asks the platform clock), on the space's pages, API
+and `community:{space}` channel alike; the scheduled `renew_premium_memberships` then
+pays the next period from the wallet, or, when the member stopped renewing or the wallet
+cannot pay, takes the membership out."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ async def set_premium(
     platform: Platform, mentor: CurrentUser, space_id: uuid.UUID, data: PremiumInput
 ) -> PremiumView:
     """The group's monthly price (0: free). Members who joined before it turned premium
-    keep it until the next scheduled lapse check, then join through the checkout."""
+    have no paid time: they join through the checkout."""
     async with transaction(platform.pool) as conn:
         space = await spaces.space_by_id(conn, space_id)
         if space.kind is not SpaceKind.GROUP:
