@@ -28,7 +28,7 @@ from dracarys.community.spaces.models import (
 from dracarys.curriculum import cohort_members, cohort_of, is_cohort_member
 from dracarys.db import Connection, transaction
 from dracarys.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dracarys.identity import CurrentUser, Role
+from dracarys.identity import CurrentUser, Role, accounts_of
 from dracarys.platform import Platform
 
 PRIVATE_REFUSAL = "This group is for its members only; ask its mentor to add you."
@@ -107,15 +107,17 @@ async def readable_space_ids_by_slug(
 async def space_watchers(
     conn: Connection, user_ids: Sequence[uuid.UUID], space_id: uuid.UUID, now: datetime
 ) -> set[uuid.UUID]:
-    """Who of `user_ids` may watch `community:{space_id}` (the channel policy's check):
-    everyone for a public free space; for a private or premium one its mentor and members
-    (a premium group's: those whose paid time runs)."""
+    """Who of `user_ids` may watch `community:{space_id}` (the channel policy's check), as
+    `may_read` lets them read it: everyone for a public free space; for a private or
+    premium one staff, its mentor and its members (a premium group's: those whose paid
+    time runs at `now`)."""
     space = await store.space(conn, space_id)
     if space is None:
         return set()
     if space.visibility is Visibility.PUBLIC and not space.premium:
         return set(user_ids)
-    allowed = {u for u in user_ids if u == space.mentor_id}
+    staff = {a.id for a in (await accounts_of(conn, user_ids)).values() if a.role.is_staff}
+    allowed = staff | {u for u in user_ids if u == space.mentor_id}
     if space.cohort_id is not None:
         in_cohort = set((await cohort_members(conn, [space.cohort_id])).get(space.cohort_id, []))
         return allowed | {u for u in user_ids if u in in_cohort}
