@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from dracarys.clock import ManualClock
+from dracarys.community.members.models import REPUTATION_PER_UPVOTE
 from dracarys.community.moderation.screening import return_promise
 from dracarys.identity import Role
 from dracarys.outbox import Event
@@ -657,3 +658,49 @@ async def test_nobody_reacts_to_a_held_or_deleted_post_reached_by_its_id(
     shown = await react(reader, topic["posts"][0]["id"])
     assert shown.status_code == 200, shown.text
     assert shown.json()["reactions"] == {"like": 1}
+
+
+async def test_deleting_a_post_takes_back_the_reputation_its_votes_gave(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """Votes on a post a moderator deleted no longer count towards its author's
+    reputation (as a deleted accepted answer's 15 does not); the author's other posts'
+    votes still do."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    author, kept_voter = await make_user(), await make_user()
+    voters = [await make_user() for _ in range(3)]
+    for voter in voters:
+        await _at_level(platform, client, auth, voter, "member")
+    space_id = await _space_id(client, auth, author, "futures")
+    doomed = await _post_topic(client, auth, author, space_id, "Rollover dates", "Roll early.")
+    kept = await _post_topic(client, auth, author, space_id, "Margin calls", "Keep a buffer.")
+    doomed_id, kept_id = doomed["posts"][0]["id"], kept["posts"][0]["id"]
+    for voter in voters:
+        voted = await client.put(
+            f"{API}/posts/{doomed_id}/vote", json={"value": 1}, headers=auth(voter)
+        )
+        assert voted.status_code == 200, voted.text
+    voted = await client.put(
+        f"{API}/posts/{kept_id}/vote", json={"value": 1}, headers=auth(kept_voter)
+    )
+    assert voted.status_code == 200, voted.text
+
+    async def reputation() -> int:
+        profile = await client.get(f"{API}/profile", headers=auth(author))
+        value: int = profile.json()["reputation"]
+        return value
+
+    assert await reputation() == 4 * REPUTATION_PER_UPVOTE
+    for voter in voters:
+        flagged = await client.post(
+            f"{API}/posts/{doomed_id}/flag", json={"reason": "Spam"}, headers=auth(voter)
+        )
+        assert flagged.status_code == 200, flagged.text
+    assert flagged.json()["hidden"] is True
+    deleted = await client.post(
+        f"{API}/moderation/posts/{doomed_id}/decision",
+        json={"decision": "delete", "reason": "Copied from a paid course."},
+        headers=auth(reviewer),
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert await reputation() == REPUTATION_PER_UPVOTE
