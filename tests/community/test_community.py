@@ -758,3 +758,49 @@ async def test_twenty_concurrent_posts_by_a_new_member_make_exactly_their_ten_a_
     assert sorted(codes) == [201] * 9 + [429] * 11  # the opening post was the first of ten
     view = await client.get(f"{API}/topics/{topic['topic']['id']}", headers=auth(newcomer))
     assert [p["seq"] for p in view.json()["posts"]] == list(range(1, 11))
+
+
+async def test_staff_watch_the_channel_of_every_group_they_read_private_and_premium(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """Staff read private and premium groups over the API; the stream channel admits them
+    by the same rule (and keeps refusing a plain outsider)."""
+    mentor = await make_user(role=Role.MENTOR)
+    admin, reviewer, outsider = (
+        await make_user(role=Role.ADMIN),
+        await make_user(role=Role.REVIEWER),
+        await make_user(),
+    )
+    private = await client.post(
+        f"{API}/groups",
+        json={"slug": "closed-desk", "title": "Closed desk", "visibility": "private"},
+        headers=auth(mentor),
+    )
+    assert private.status_code == 201, private.text
+    premium = await client.post(
+        f"{API}/groups",
+        json={"slug": "paid-desk", "title": "Paid desk", "visibility": "public"},
+        headers=auth(mentor),
+    )
+    assert premium.status_code == 201, premium.text
+    priced = await client.put(
+        f"{API}/groups/{premium.json()['id']}/premium",
+        json={"monthly_price_minor": 1_500, "currency": "USD"},
+        headers=auth(mentor),
+    )
+    assert priced.status_code == 200, priced.text
+
+    async def verdict(user: TestUser, space_id: str) -> str | None:
+        access = ChannelAccess(
+            platform=platform,
+            user=CurrentUser(id=user.id, role=user.role, session_id=user.session_id),
+            channel=parse_channel(f"community:{space_id}"),
+        )
+        return await ChannelPolicies(platform_channel_policies()).authorize(access)
+
+    for space_id in (private.json()["id"], premium.json()["id"]):
+        for staff in (admin, reviewer):
+            read = await client.get(f"{API}/spaces/{space_id}/topics", headers=auth(staff))
+            assert read.status_code == 200, read.text
+            assert await verdict(staff, space_id) is None
+        assert await verdict(outsider, space_id) == "this group is visible to its members only"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from dracarys.clock import ManualClock
+from dracarys.community.members.models import REPUTATION_PER_UPVOTE
 from dracarys.community.moderation.screening import return_promise
 from dracarys.identity import Role
 from dracarys.outbox import Event
@@ -613,3 +614,93 @@ async def test_deleting_an_accepted_answer_unsolves_the_question_and_takes_back_
     )
     assert solved.json() == []
     assert (await client.get(f"{API}/profile", headers=auth(answerer))).json()["reputation"] == 0
+
+
+async def test_nobody_reacts_to_a_held_or_deleted_post_reached_by_its_id(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """Reacting follows the rule of reading a post: a held or deleted reply is out of
+    reach by its id for other members; its author, who still reads it with the reason,
+    cannot react to it either. Nothing is recorded."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    author, newcomer, reader = await make_user(), await make_user(), await make_user()
+    space_id = await _space_id(client, auth, author, "options")
+    topic = await _post_topic(client, auth, author, space_id, "Iron condors", "Wide wings.")
+    held = await client.post(
+        f"{API}/topics/{topic['topic']['id']}/posts",
+        json={"body": THREE_LINKS},
+        headers=auth(newcomer),
+    )
+    assert held.status_code == 201, held.text
+    assert held.json()["status"] == "held"
+    held_id = held.json()["id"]
+
+    async def react(user: TestUser, post_id: str) -> Any:
+        return await client.put(f"{API}/posts/{post_id}/reactions/like", headers=auth(user))
+
+    for user, status in ((reader, 404), (newcomer, 403)):
+        refused = await react(user, held_id)
+        assert refused.status_code == status, refused.text
+        assert refused.json()["errors"][0]["field"] == "post_id"
+    deleted = await client.post(
+        f"{API}/moderation/posts/{held_id}/decision",
+        json={"decision": "delete", "reason": "Link farm."},
+        headers=auth(reviewer),
+    )
+    assert deleted.status_code == 200, deleted.text
+    gone = await react(reader, held_id)
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["errors"][0]["field"] == "post_id"
+    reactions = await platform.pool.fetchval(
+        "SELECT count(*) FROM community_reactions WHERE post_id = $1", uuid.UUID(held_id)
+    )
+    assert reactions == 0
+    shown = await react(reader, topic["posts"][0]["id"])
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["reactions"] == {"like": 1}
+
+
+async def test_deleting_a_post_takes_back_the_reputation_its_votes_gave(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """Votes on a post a moderator deleted no longer count towards its author's
+    reputation (as a deleted accepted answer's 15 does not); the author's other posts'
+    votes still do."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    author, kept_voter = await make_user(), await make_user()
+    voters = [await make_user() for _ in range(3)]
+    for voter in voters:
+        await _at_level(platform, client, auth, voter, "member")
+    space_id = await _space_id(client, auth, author, "futures")
+    doomed = await _post_topic(client, auth, author, space_id, "Rollover dates", "Roll early.")
+    kept = await _post_topic(client, auth, author, space_id, "Margin calls", "Keep a buffer.")
+    doomed_id, kept_id = doomed["posts"][0]["id"], kept["posts"][0]["id"]
+    for voter in voters:
+        voted = await client.put(
+            f"{API}/posts/{doomed_id}/vote", json={"value": 1}, headers=auth(voter)
+        )
+        assert voted.status_code == 200, voted.text
+    voted = await client.put(
+        f"{API}/posts/{kept_id}/vote", json={"value": 1}, headers=auth(kept_voter)
+    )
+    assert voted.status_code == 200, voted.text
+
+    async def reputation() -> int:
+        profile = await client.get(f"{API}/profile", headers=auth(author))
+        value: int = profile.json()["reputation"]
+        return value
+
+    assert await reputation() == 4 * REPUTATION_PER_UPVOTE
+    for voter in voters:
+        flagged = await client.post(
+            f"{API}/posts/{doomed_id}/flag", json={"reason": "Spam"}, headers=auth(voter)
+        )
+        assert flagged.status_code == 200, flagged.text
+    assert flagged.json()["hidden"] is True
+    deleted = await client.post(
+        f"{API}/moderation/posts/{doomed_id}/decision",
+        json={"decision": "delete", "reason": "Copied from a paid course."},
+        headers=auth(reviewer),
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert await reputation() == REPUTATION_PER_UPVOTE

@@ -13,10 +13,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from dracarys.app import platform_channel_policies
 from dracarys.clock import ManualClock
 from dracarys.community import renew_premium_memberships, space_watchers
-from dracarys.identity import Role
+from dracarys.identity import CurrentUser, Role
 from dracarys.platform import Platform
+from dracarys.realtime import ChannelAccess, ChannelPolicies
+from streams.channels import parse_channel
 from tests.mentorship import conftest as mentorship_fixtures
 from tests.support import AppClient, Auth, TestUser
 
@@ -76,7 +79,9 @@ async def test_a_premium_space_opens_after_payment_and_closes_when_the_period_la
     free = await client.post(f"{API}/groups/{space_id}/join", headers=auth(buyer))
     assert free.status_code == 409
     async with platform.pool.acquire() as conn:
-        assert await space_watchers(conn, [buyer.id, mentor.id], uuid.UUID(space_id)) == {mentor.id}
+        assert await space_watchers(
+            conn, [buyer.id, mentor.id], uuid.UUID(space_id), clock.now()
+        ) == {mentor.id}
 
     quote = await client.post(
         "/api/v1/checkout/quote",
@@ -120,7 +125,9 @@ async def test_a_premium_space_opens_after_payment_and_closes_when_the_period_la
     assert posted.status_code == 201, posted.text
     assert (await client.get(topics_url, headers=auth(other))).status_code == 403
     async with platform.pool.acquire() as conn:
-        assert await space_watchers(conn, [buyer.id, other.id], uuid.UUID(space_id)) == {buyer.id}
+        assert await space_watchers(
+            conn, [buyer.id, other.id], uuid.UUID(space_id), clock.now()
+        ) == {buyer.id}
 
     # Inside the period the job changes nothing; at its end the wallet cannot renew it.
     clock.advance(timedelta(days=29))
@@ -132,7 +139,7 @@ async def test_a_premium_space_opens_after_payment_and_closes_when_the_period_la
     lapsed = await client.get(topics_url, headers=auth(buyer))
     assert lapsed.status_code == 403
     async with platform.pool.acquire() as conn:
-        assert await space_watchers(conn, [buyer.id], uuid.UUID(space_id)) == set()
+        assert await space_watchers(conn, [buyer.id], uuid.UUID(space_id), clock.now()) == set()
     page = await client.get(f"{API}/spaces/vip-desk", headers=auth(buyer))
     assert page.json()["paid_until"] == first_until
     assert page.json()["may_join"] is True
@@ -265,3 +272,65 @@ async def test_a_leader_who_has_not_paid_neither_sees_nor_decides_a_premium_grou
         headers=auth(leader),
     )
     assert decided.status_code == 404
+
+
+async def test_premium_access_ends_the_instant_the_paid_period_does_before_any_job_runs(
+    client: AppClient,
+    auth: Auth,
+    make_user: MakeUser,
+    platform: Platform,
+    clock: ManualClock,
+    fund_wallet: FundWallet,
+) -> None:
+    """At the period's end the member reads nothing, posts nothing and may not watch the
+    channel, with no renewal job having run; the job, when it runs, still charges the
+    next period of a member who renews, and access comes back."""
+    mentor = await make_user(role=Role.MENTOR)
+    buyer = await make_user()
+    group = await _premium_group(client, auth, mentor)
+    space_id = group["id"]
+    topics_url = f"{API}/spaces/{space_id}/topics"
+    await fund_wallet(buyer.id, "USD", 5_000)
+    paid = await client.post(
+        f"{API}/groups/{space_id}/periods",
+        json={},
+        headers={**auth(buyer), "Idempotency-Key": "lapse-at-once"},
+    )
+    assert paid.status_code == 201, paid.text
+    topic = await client.post(
+        f"{API}/topics",
+        json={"space_id": space_id, "title": "Before the end", "body": "Still paid."},
+        headers=auth(buyer),
+    )
+    assert topic.status_code == 201, topic.text
+    topic_id = topic.json()["topic"]["id"]
+
+    async def verdict() -> str | None:
+        access = ChannelAccess(
+            platform=platform,
+            user=CurrentUser(id=buyer.id, role=buyer.role, session_id=buyer.session_id),
+            channel=parse_channel(f"community:{space_id}"),
+        )
+        return await ChannelPolicies(platform_channel_policies()).authorize(access)
+
+    assert await verdict() is None
+    clock.set(datetime.fromisoformat(paid.json()["paid_until"]) + timedelta(seconds=1))
+    lapsed = await client.get(topics_url, headers=auth(buyer))
+    assert lapsed.status_code == 403
+    assert lapsed.json()["errors"][0]["field"] == "space_id"
+    opened = await client.get(f"{API}/topics/{topic_id}", headers=auth(buyer))
+    assert opened.status_code == 403
+    replied = await client.post(
+        f"{API}/topics/{topic_id}/posts", json={"body": "One more"}, headers=auth(buyer)
+    )
+    assert replied.status_code == 403
+    assert replied.json()["errors"][0]["field"] == "space_id"
+    page = await client.get(f"{API}/spaces/vip-desk", headers=auth(buyer))
+    assert page.json()["member"] is False
+    async with platform.pool.acquire() as conn:
+        assert await space_watchers(conn, [buyer.id], uuid.UUID(space_id), clock.now()) == set()
+    assert await verdict() == "this group is visible to its members only"
+
+    assert await renew_premium_memberships(platform) == 1  # renewing: charged as before
+    assert (await client.get(topics_url, headers=auth(buyer))).status_code == 200
+    assert await verdict() is None

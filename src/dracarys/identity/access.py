@@ -48,7 +48,7 @@ class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.ADMIN, Role.REVIEWER)
+        return Role(self.role).is_staff
 
     def may_read_as_owner(self, owner_id: uuid.UUID) -> bool:
         """Owners read their own things; staff and observers read everyone's."""

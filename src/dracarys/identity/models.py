@@ -32,6 +32,11 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     OBSERVER = "observer"
 
+    @property
+    def is_staff(self) -> bool:
+        """Admins and reviewers: they read every user's things (and every space)."""
+        return self in (Role.ADMIN, Role.REVIEWER)
+
 
 class Specialty(StrEnum):
     SCALPING = "scalping"

@@ -13,13 +13,15 @@ whom trading's check allows (`portfolio_policy(check)`); `chat:{conversation_id}
 two members, as chat's check says (`conversation_policy(check)`); `community:{space_id}`
 is whom the community's check allows (`community_space_policy(check)`), where each check is
 `async def (conn, user_ids, key_id) -> the allowed user ids` (an active, paid
-subscription; the owner or a mentor the owner shares the portfolio with)."""
+subscription; the owner or a mentor the owner shares the portfolio with); the community's
+also takes the platform clock's now (a premium membership ends when its paid time does)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from dracarys.db import Connection
 from dracarys.identity import CurrentUser
@@ -39,6 +41,11 @@ class ChannelAccess:
 Allowed = Callable[[Platform, Channel, Sequence[uuid.UUID]], Awaitable[set[uuid.UUID]]]
 # `(conn, user ids, id in the channel key) -> those allowed`, registered by a domain.
 AccessCheck = Callable[[Connection, Sequence[uuid.UUID], uuid.UUID], Awaitable[set[uuid.UUID]]]
+# The same with the platform clock's now, for access that ends at an instant (a paid
+# period) rather than when a job changes a row.
+TimedAccessCheck = Callable[
+    [Connection, Sequence[uuid.UUID], uuid.UUID, datetime], Awaitable[set[uuid.UUID]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +116,25 @@ def conversation_policy(members: AccessCheck | None) -> ChannelPolicy:
     )
 
 
-def community_space_policy(readers: AccessCheck | None) -> ChannelPolicy:
-    """A community space: everyone for a public one; a private group's mentor and members,
-    as `readers` (the community's query) returns; without a query, nobody. Leaving a
-    group (or its cohort) ends access, so open connections are re-checked."""
+def _checked_at(check: TimedAccessCheck | None) -> Allowed:
+    async def allowed(
+        platform: Platform, channel: Channel, users: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        if check is None or not users:
+            return set()
+        async with platform.pool.acquire() as conn:
+            return await check(conn, users, channel.key_uuid, platform.clock.now())
+
+    return allowed
+
+
+def community_space_policy(readers: TimedAccessCheck | None) -> ChannelPolicy:
+    """A community space: everyone for a public one; a private or premium group's mentor
+    and members, as `readers` (the community's query, asked at the platform clock's now:
+    a premium membership ends when its paid time does) returns; without a query, nobody.
+    Leaving a group (or its cohort) ends access, so open connections are re-checked."""
     return ChannelPolicy(
-        allowed=_checked(readers, owner_too=False),
+        allowed=_checked_at(readers),
         refusal="this group is visible to its members only",
     )
 

@@ -74,11 +74,16 @@ async def handles_of(conn: Connection, user_ids: Collection[uuid.UUID]) -> dict[
     return {r["user_id"]: r["handle"] for r in rows}
 
 
+# Reputation is computed, never stored: a post a moderator deleted ('removed') stops
+# counting its votes at once, as a deleted accepted answer stops counting its 15 (its
+# topic's accepted_post_id is cleared). Held and hidden posts still count: they wait for
+# a decision that may publish them again.
 _REPUTATION = f"""
     SELECT p.author_id AS user_id,
            coalesce(sum(CASE WHEN v.value > 0 THEN {REPUTATION_PER_UPVOTE}
                              ELSE {REPUTATION_PER_DOWNVOTE} END), 0) AS from_votes
       FROM community_votes v JOIN community_posts p ON p.id = v.post_id
+     WHERE p.status <> 'removed'
      GROUP BY p.author_id
 """
 # An asker may accept their own answer (it marks the question solved) but earns nothing

@@ -230,7 +230,7 @@ async def flag(
     the threshold the post is hidden and queued, and its author told."""
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        post = await topics.readable_post(conn, user, post_id)
+        post = await topics.readable_post(conn, user, post_id, now)
         if post.author_id == user.id:
             raise InvalidInput("You cannot flag your own post.", field="post_id")
         queued = await store.lock_queued(conn, post.id)

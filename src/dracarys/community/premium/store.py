@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
@@ -38,6 +39,25 @@ async def paid_until(conn: Connection, space_id: uuid.UUID, user_id: uuid.UUID) 
         user_id,
     )
     return found
+
+
+async def paid_members(
+    conn: Connection, space_id: uuid.UUID, user_ids: Sequence[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    """Who of `user_ids` is in the group with paid time running at `now`."""
+    rows = await conn.fetch(
+        """
+        SELECT m.user_id FROM community_space_members m
+         WHERE m.space_id = $1 AND m.user_id = ANY($2::uuid[])
+           AND EXISTS (SELECT 1 FROM community_space_periods p
+                        WHERE p.space_id = m.space_id AND p.user_id = m.user_id
+                          AND p.paid_until > $3)
+        """,
+        space_id,
+        list(user_ids),
+        now,
+    )
+    return {r["user_id"] for r in rows}
 
 
 async def insert_period(conn: Connection, p: Period) -> None:

@@ -28,7 +28,7 @@ async def search(
     if not query.strip():
         raise InvalidInput("Type a word or phrase to search for.", field="q")
     async with platform.pool.acquire() as conn:
-        space_ids = await spaces.readable_space_ids_by_slug(conn, user, space)
+        space_ids = await spaces.readable_space_ids_by_slug(conn, user, space, platform.clock.now())
         author_id: uuid.UUID | None = None
         if author is not None:
             found = await members.users_by_handle(conn, [author.lstrip("@").lower()])

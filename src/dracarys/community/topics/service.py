@@ -48,27 +48,31 @@ QUOTE_EXCERPT_CHARS = 280
 TOPICS_PER_PAGE = 50
 
 
+def _may_see(user: CurrentUser, status: PostStatus, author_id: uuid.UUID) -> bool:
+    """Held, hidden or removed topics and posts are their author's and staff's only."""
+    return status is PostStatus.VISIBLE or author_id == user.id or user.is_staff
+
+
 async def readable_topic(
-    conn: Connection, user: CurrentUser, topic_id: uuid.UUID
+    conn: Connection, user: CurrentUser, topic_id: uuid.UUID, now: datetime
 ) -> tuple[Topic, Space]:
-    """The topic and its space, if the reader may see them (held or hidden topics are
-    their author's and staff's only)."""
+    """The topic and its space, if the reader may see them."""
     topic = await store.topic(conn, topic_id)
-    if topic is None or (
-        topic.status is not PostStatus.VISIBLE and topic.author_id != user.id and not user.is_staff
-    ):
+    if topic is None or not _may_see(user, topic.status, topic.author_id):
         raise NotFound("There is no such topic.", field="topic_id")
-    return topic, await spaces.readable_space(conn, user, topic.space_id)
+    return topic, await spaces.readable_space(conn, user, topic.space_id, now)
 
 
-async def _mentions(conn: Connection, space: Space, source: str) -> dict[str, uuid.UUID]:
+async def _mentions(
+    conn: Connection, space: Space, source: str, now: datetime
+) -> dict[str, uuid.UUID]:
     """Handles the post mentions that belong to members who may read the space (a private
     group's post never notifies an outsider)."""
     found = await members.users_by_handle(conn, mentioned_handles(source))
     return {
         handle: user_id
         for handle, user_id in found.items()
-        if user_id in await spaces.space_watchers(conn, [user_id], space.id)
+        if user_id in await spaces.space_watchers(conn, [user_id], space.id, now)
     }
 
 
@@ -87,7 +91,7 @@ async def _write_post(
     held = await screening.screen_post(
         conn, author=author, space_id=space.id, source=source, now=now
     )
-    mentions = await _mentions(conn, space, source)
+    mentions = await _mentions(conn, space, source, now)
     post = await store.insert_post(
         conn,
         topic_id=topic.id,
@@ -166,14 +170,16 @@ async def announce_post(
     after_commit(conn, publish)
 
 
-async def mentions_in(conn: Connection, space: Space, source: str) -> dict[str, uuid.UUID]:
-    return await _mentions(conn, space, source)
+async def mentions_in(
+    conn: Connection, space: Space, source: str, now: datetime
+) -> dict[str, uuid.UUID]:
+    return await _mentions(conn, space, source, now)
 
 
 async def create_topic(platform: Platform, user: CurrentUser, data: TopicInput) -> TopicView:
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        space = await spaces.writable_space(conn, user, data.space_id)
+        space = await spaces.writable_space(conn, user, data.space_id, now)
         await screening.ensure_not_suspended(conn, user.id, now)
         author = await members.ensure_profile(conn, user.id, now)
         await members.check_may_post(conn, author, data.body, now)
@@ -196,8 +202,8 @@ async def reply(
 ) -> PostView:
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        topic, _ = await readable_topic(conn, user, topic_id)
-        space = await spaces.writable_space(conn, user, topic.space_id)
+        topic, _ = await readable_topic(conn, user, topic_id, now)
+        space = await spaces.writable_space(conn, user, topic.space_id, now)
         if topic.status is not PostStatus.VISIBLE:
             raise Forbidden(
                 "This topic is closed to replies while it is reviewed.", field="topic_id"
@@ -264,7 +270,7 @@ async def list_topics(
     tag: str | None,
 ) -> list[TopicSummary]:
     async with platform.pool.acquire() as conn:
-        await spaces.readable_space(conn, user, space_id)
+        await spaces.readable_space(conn, user, space_id, platform.clock.now())
         rows = await store.topics(conn, space_id, user.id, sort, tag, TOPICS_PER_PAGE)
         handles = await _handles(conn, {r.author_id for r in rows})
         return [_summary(r, handles[r.author_id], r.score, r.unread) for r in rows]
@@ -329,8 +335,9 @@ async def _post_views(
 
 
 async def topic_view(platform: Platform, user: CurrentUser, topic_id: uuid.UUID) -> TopicView:
+    now = platform.clock.now()
     async with platform.pool.acquire() as conn:
-        topic, space = await readable_topic(conn, user, topic_id)
+        topic, space = await readable_topic(conn, user, topic_id, now)
         posts = await store.posts(conn, topic.id, user.id)
         views = await _post_views(conn, user, topic, posts)
         opening = next((p for p in views if p.seq == 1), None)
@@ -349,7 +356,7 @@ async def topic_view(platform: Platform, user: CurrentUser, topic_id: uuid.UUID)
             last_read_seq=last_read,
             may_accept=topic.kind is TopicKind.QUESTION
             and user.id in (topic.author_id, space.mentor_id),
-            may_post=await spaces.is_member(conn, space, user.id),
+            may_post=await spaces.is_member(conn, space, user.id, now),
         )
 
 
@@ -357,15 +364,20 @@ async def mark_read(
     platform: Platform, user: CurrentUser, topic_id: uuid.UUID, data: ReadInput
 ) -> int:
     async with transaction(platform.pool) as conn:
-        topic, _ = await readable_topic(conn, user, topic_id)
+        topic, _ = await readable_topic(conn, user, topic_id, platform.clock.now())
         return await store.mark_read(conn, user.id, topic.id, min(data.seq, topic.last_seq))
 
 
-async def _own_post(conn: Connection, user: CurrentUser, post_id: uuid.UUID) -> tuple[Post, Topic]:
+async def _readable_post(
+    conn: Connection, user: CurrentUser, post_id: uuid.UUID, now: datetime
+) -> tuple[Post, Topic]:
+    """The post and its topic, if the reader may see them: the topic's rule (and its
+    space's) applied to the post as well, so a held, hidden or removed reply is not
+    reached by its id."""
     post = await store.post(conn, post_id)
-    if post is None:
+    if post is None or not _may_see(user, post.status, post.author_id):
         raise NotFound("There is no such post.", field="post_id")
-    topic, _ = await readable_topic(conn, user, post.topic_id)
+    topic, _ = await readable_topic(conn, user, post.topic_id, now)
     return post, topic
 
 
@@ -375,10 +387,10 @@ async def edit(
     now = platform.clock.now()
     async with transaction(platform.pool) as conn:
         await store.lock_post(conn, post_id)
-        post, topic = await _own_post(conn, user, post_id)
+        post, topic = await _readable_post(conn, user, post_id, now)
         if post.author_id != user.id:
             raise Forbidden("Only its author edits a post.", field="post_id")
-        space = await spaces.readable_space(conn, user, topic.space_id)
+        space = await spaces.readable_space(conn, user, topic.space_id, now)
         author = await members.ensure_profile(conn, user.id, now)
         await screening.ensure_not_suspended(conn, user.id, now)
         # An edit may not add what the author's trust level would refuse in a new post, and
@@ -387,7 +399,7 @@ async def edit(
         held = await screening.screen_post(
             conn, author=author, space_id=space.id, source=data.body, now=now, new_post=False
         )
-        mentions = await _mentions(conn, space, data.body)
+        mentions = await _mentions(conn, space, data.body, now)
         await store.record_edit(
             conn, post, user.id, data.body, render_post(data.body, frozenset(mentions)), now
         )
@@ -396,7 +408,7 @@ async def edit(
         elif held is None and post.status is PostStatus.VISIBLE:
             # Members the edit mentions anew are told, as a new post's would be (a held or
             # hidden post's mentions are told when a moderator publishes it).
-            before = set((await _mentions(conn, space, post.source)).values())
+            before = set((await _mentions(conn, space, post.source, now)).values())
             added = [u for u in mentions.values() if u not in before and u != user.id]
             if added:
                 await emit_event(
@@ -419,7 +431,7 @@ async def edit(
 
 async def edit_history(platform: Platform, user: CurrentUser, post_id: uuid.UUID) -> list[EditView]:
     async with platform.pool.acquire() as conn:
-        post, _ = await _own_post(conn, user, post_id)
+        post, _ = await _readable_post(conn, user, post_id, platform.clock.now())
         history = await store.edits(conn, post.id)
         handles = await _handles(conn, {e.editor_id for e in history})
         return [
@@ -431,10 +443,16 @@ async def edit_history(platform: Platform, user: CurrentUser, post_id: uuid.UUID
 async def react(
     platform: Platform, user: CurrentUser, post_id: uuid.UUID, reaction: Reaction, *, on: bool
 ) -> PostView:
+    now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        post, topic = await _own_post(conn, user, post_id)
+        post, topic = await _readable_post(conn, user, post_id, now)
+        if post.status is not PostStatus.VISIBLE:
+            # Its author (or staff) reads it, but nobody reacts to a post out of view.
+            raise Forbidden(
+                "This post is out of view for review; it takes no reactions.", field="post_id"
+            )
         if on:
-            await store.add_reaction(conn, post.id, user.id, reaction.value, platform.clock.now())
+            await store.add_reaction(conn, post.id, user.id, reaction.value, now)
         else:
             await store.remove_reaction(conn, post.id, user.id, reaction.value)
         return (await _post_views(conn, user, topic, [post]))[0]
@@ -449,9 +467,11 @@ async def post_of(conn: Connection, post_id: uuid.UUID) -> Post | None:
     return await store.post(conn, post_id)
 
 
-async def readable_post(conn: Connection, user: CurrentUser, post_id: uuid.UUID) -> Post:
-    """The post, if the reader may see its topic (moderation flags and appeals through it)."""
-    post, _ = await _own_post(conn, user, post_id)
+async def readable_post(
+    conn: Connection, user: CurrentUser, post_id: uuid.UUID, now: datetime
+) -> Post:
+    """The post, if the reader may see it (moderation flags through it)."""
+    post, _ = await _readable_post(conn, user, post_id, now)
     return post
 
 
@@ -465,7 +485,7 @@ async def replace_text(
     if post is None or topic is None:
         raise NotFound("There is no such post.", field="post_id")
     space = await spaces.space_by_id(conn, topic.space_id)
-    mentions = await _mentions(conn, space, source)
+    mentions = await _mentions(conn, space, source, now)
     await store.record_edit(
         conn, post, editor_id, source, render_post(source, frozenset(mentions)), now
     )
@@ -478,6 +498,7 @@ async def announce_approved(conn: Connection, platform: Platform, post_id: uuid.
     if post is None or topic is None:
         raise NotFound("There is no such post.", field="post_id")
     space = await spaces.space_by_id(conn, topic.space_id)
-    author = await members.ensure_profile(conn, post.author_id, platform.clock.now())
-    mentions = await _mentions(conn, space, post.source)
+    now = platform.clock.now()
+    author = await members.ensure_profile(conn, post.author_id, now)
+    mentions = await _mentions(conn, space, post.source, now)
     await announce_post(conn, platform, post, topic, space, author, mentions)

@@ -5,6 +5,7 @@ asker or the space's mentor. Scores go out on the space's stream channel once co
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from dracarys.community.topics import service as topics
 from dracarys.community.topics.models import Post, PostStatus, Topic, TopicKind
@@ -17,11 +18,13 @@ from dracarys.platform import Platform
 from streams import channels
 
 
-async def _votable(conn: Connection, user: CurrentUser, post_id: uuid.UUID) -> tuple[Post, Topic]:
+async def _votable(
+    conn: Connection, user: CurrentUser, post_id: uuid.UUID, now: datetime
+) -> tuple[Post, Topic]:
     post = await topics.post_of(conn, post_id)
     if post is None or post.status is not PostStatus.VISIBLE:
         raise NotFound("There is no such post.", field="post_id")
-    topic, _ = await topics.readable_topic(conn, user, post.topic_id)
+    topic, _ = await topics.readable_topic(conn, user, post.topic_id, now)
     if post.author_id == user.id:
         raise Forbidden("You cannot vote on your own post.", field="post_id")
     return post, topic
@@ -30,12 +33,13 @@ async def _votable(conn: Connection, user: CurrentUser, post_id: uuid.UUID) -> t
 async def _apply(
     platform: Platform, user: CurrentUser, post_id: uuid.UUID, value: int | None
 ) -> VoteView:
+    now = platform.clock.now()
     async with transaction(platform.pool) as conn:
-        post, topic = await _votable(conn, user, post_id)
+        post, topic = await _votable(conn, user, post_id, now)
         if value is None:
             delta = await store.retract(conn, post.id, user.id)
         else:
-            delta = await store.cast(conn, post.id, user.id, value, platform.clock.now())
+            delta = await store.cast(conn, post.id, user.id, value, now)
         if delta == 0:
             return VoteView(
                 post_id=post.id, score=await store.score(conn, post.id), my_vote=value or 0
@@ -64,7 +68,7 @@ async def accept(
     platform: Platform, user: CurrentUser, topic_id: uuid.UUID, post_id: uuid.UUID
 ) -> AcceptView:
     async with transaction(platform.pool) as conn:
-        topic, space = await topics.readable_topic(conn, user, topic_id)
+        topic, space = await topics.readable_topic(conn, user, topic_id, platform.clock.now())
         if topic.kind is not TopicKind.QUESTION:
             raise InvalidInput("Only a question has an accepted answer.", field="topic_id")
         if user.id not in (topic.author_id, space.mentor_id):
