@@ -17,8 +17,9 @@ RENEW_PREMIUM_MEMBERSHIPS = "community.renew_premium_memberships"
 _JOBS: dict[str, tuple[PlatformJob, str]] = {
     # Hourly: a member who earned a level gets it within the hour.
     RECOMPUTE_TRUST_LEVELS: (community.recompute_trust_levels, "43 * * * *"),
-    # Every five minutes: a premium membership renews (or ends) within five minutes of the
-    # paid time's end.
+    # Every five minutes: a premium membership renews in the last hour of its paid time
+    # (so a few missed runs leave no gap), and a lapsed one leaves the group within five
+    # minutes (access itself ends the instant the paid time does).
     RENEW_PREMIUM_MEMBERSHIPS: (community.renew_premium_memberships, "*/5 * * * *"),
 }
 

@@ -274,6 +274,71 @@ async def test_a_leader_who_has_not_paid_neither_sees_nor_decides_a_premium_grou
     assert decided.status_code == 404
 
 
+async def test_a_member_who_renews_keeps_the_group_open_across_the_end_of_the_period(
+    client: AppClient,
+    auth: Auth,
+    make_user: MakeUser,
+    platform: Platform,
+    clock: ManualClock,
+    fund_wallet: FundWallet,
+) -> None:
+    """The job renews in the last hour of the paid time, from where it ends: no gap at
+    the end of the period, and the member pays for exactly 60 days in two periods."""
+    mentor, buyer = await make_user(role=Role.MENTOR), await make_user()
+    group = await _premium_group(client, auth, mentor)
+    topics_url = f"{API}/spaces/{group['id']}/topics"
+    await fund_wallet(buyer.id, "USD", 10_000)
+    paid = await client.post(
+        f"{API}/groups/{group['id']}/periods",
+        json={},
+        headers={**auth(buyer), "Idempotency-Key": "renews-without-a-gap"},
+    )
+    assert paid.status_code == 201, paid.text
+    first_until = datetime.fromisoformat(paid.json()["paid_until"])
+    clock.set(first_until - timedelta(hours=2))
+    assert await renew_premium_memberships(platform) == 0  # not yet due
+    clock.set(first_until - timedelta(minutes=3))
+    assert await renew_premium_memberships(platform) == 1
+    assert await renew_premium_memberships(platform) == 0  # a re-run pays nothing twice
+    assert await _balance(platform, buyer) == 4_000
+    clock.set(first_until + timedelta(seconds=1))
+    assert (await client.get(topics_url, headers=auth(buyer))).status_code == 200
+    page = await client.get(f"{API}/spaces/vip-desk", headers=auth(buyer))
+    assert datetime.fromisoformat(page.json()["paid_until"]) == first_until + timedelta(days=30)
+
+
+async def test_a_member_who_stopped_renewing_keeps_the_paid_time_to_its_last_second(
+    client: AppClient,
+    auth: Auth,
+    make_user: MakeUser,
+    platform: Platform,
+    clock: ManualClock,
+    fund_wallet: FundWallet,
+) -> None:
+    """In the last hour the job neither charges nor removes a member who stopped
+    renewing; at the end the group closes for them."""
+    mentor, buyer = await make_user(role=Role.MENTOR), await make_user()
+    group = await _premium_group(client, auth, mentor)
+    topics_url = f"{API}/spaces/{group['id']}/topics"
+    await fund_wallet(buyer.id, "USD", 10_000)
+    paid = await client.post(
+        f"{API}/groups/{group['id']}/periods",
+        json={},
+        headers={**auth(buyer), "Idempotency-Key": "stopped-renewing"},
+    )
+    assert paid.status_code == 201, paid.text
+    first_until = datetime.fromisoformat(paid.json()["paid_until"])
+    stopped = await client.delete(f"{API}/groups/{group['id']}/renewal", headers=auth(buyer))
+    assert stopped.status_code == 204
+    clock.set(first_until - timedelta(minutes=3))
+    assert await renew_premium_memberships(platform) == 0
+    assert (await client.get(topics_url, headers=auth(buyer))).status_code == 200
+    clock.set(first_until + timedelta(minutes=2))
+    assert await renew_premium_memberships(platform) == 0
+    assert await _balance(platform, buyer) == 2_000  # the first period only
+    assert (await client.get(topics_url, headers=auth(buyer))).status_code == 403
+
+
 async def test_premium_access_ends_the_instant_the_paid_period_does_before_any_job_runs(
     client: AppClient,
     auth: Auth,

@@ -3,10 +3,11 @@ would cost now (`premium_space_offer`, for the checkout); joining, which pays a 
 period from the wallet into escrow, released to the mentor when the period ends (the
 wallet's `hold_escrow`, as a paid signal feed's periods are), less a discount code if one
 is spent, idempotent per key; buying again before the period ends adds the next 30 days
-after it. Access is membership of the group: at the end of the paid time the scheduled
-`renew_premium_memberships` pays the next period from the wallet, or, when the member
-stopped renewing or the wallet cannot pay, ends the membership; the space's pages, API
-and `community:{space}` channel follow it."""
+after it. Access is membership of the group with paid time running: it ends the instant
+the paid time does (community.spaces asks the platform clock), on the space's pages, API
+and `community:{space}` channel alike; the scheduled `renew_premium_memberships` then
+pays the next period from the wallet, or, when the member stopped renewing or the wallet
+cannot pay, takes the membership out."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ async def set_premium(
     platform: Platform, mentor: CurrentUser, space_id: uuid.UUID, data: PremiumInput
 ) -> PremiumView:
     """The group's monthly price (0: free). Members who joined before it turned premium
-    keep it until the next scheduled lapse check, then join through the checkout."""
+    have no paid time: they join through the checkout."""
     async with transaction(platform.pool) as conn:
         space = await spaces.space_by_id(conn, space_id)
         if space.kind is not SpaceKind.GROUP:
@@ -236,16 +237,25 @@ async def set_renewal(
             raise NotFound("You have no premium membership of this group.", field="space_id")
 
 
+# Renewing this long before the paid time ends: the job runs every five minutes, so a
+# few missed runs (a restart, a deploy) still leave no gap.
+RENEWAL_LEAD = timedelta(hours=1)
+
+
 async def renew_premium_memberships(platform: Platform) -> int:
-    """The scheduled job, at the end of each member's paid time: renew it from the wallet
-    for the next 30 days (unless they stopped renewing), or, when they stopped or the
-    wallet cannot pay, take them out of the group (its pages, API and stream channel
-    close with it; paying through the checkout again reopens it). Each member in their
+    """The scheduled job, in the last `RENEWAL_LEAD` of each member's paid time: renew it
+    from the wallet for the next 30 days, starting where the paid time ends, so a member
+    who renews never finds the group closed (access ends the instant paid time does, not
+    when this job runs). A member who stopped renewing, or whose wallet still cannot pay
+    once the time is up, is taken out of the group (its pages, API and stream channel
+    close with it; paying through the checkout again reopens it); a refused payment
+    before then is tried again at the next run. A period that lapsed while the job did
+    not run starts now: nobody pays for time they could not use. Each member in their
     own transaction; a re-run pays nothing twice (the period's id and escrow key derive
-    from the period that ended). Returns how many periods were paid."""
+    from the period that ends). Returns how many periods were paid."""
     now = platform.clock.now()
     async with platform.pool.acquire() as conn:
-        due = await store.due_members(conn, now)
+        due = await store.due_members(conn, now + RENEWAL_LEAD)
     renewed = 0
     for member in due:
         async with transaction(platform.pool) as conn:
@@ -268,12 +278,13 @@ async def renew_premium_memberships(platform: Platform) -> int:
                             user_id=member.user_id,
                             price_minor=member.monthly_price_minor,
                             currency=member.currency.strip(),
-                            paid_from=now,
+                            paid_from=max(member.paid_until, now),
                             now=now,
                         )
                     renewed += 1
                     continue
                 except InsufficientFunds:
                     pass
-            await store.remove_member(conn, member.space_id, member.user_id)
+            if member.paid_until is None or member.paid_until <= now:
+                await store.remove_member(conn, member.space_id, member.user_id)
     return renewed
