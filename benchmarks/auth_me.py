@@ -13,19 +13,24 @@ PostgreSQL and Redis come from `TEST_DATABASE_URL` (an admin DSN) and `REDIS_URL
 127.0.0.1. Contenders alternate over rounds and each keeps its best round, so a burst of
 other load on the machine does not decide the comparison.
 
-Last run (2026-12-06, 3 rounds of 8 s, 64 connections, load average before it 1.24; 2-core
-box shared with other work, Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0, asyncpg 0.32.0,
-PostgreSQL 15.20, Redis 7.0.15):
+Last run (2026-12-06 20:55 UTC, 5 rounds of 8 s, 64 connections, load average before it
+1.13; the server, wrk, PostgreSQL and Redis at nice -10 because the 2-core box ran other
+work; Python 3.11.7, litestar 2.25.0, uvicorn 0.54.0, asyncpg 0.32.0, PostgreSQL 15.20,
+Redis 7.0.15):
 
   contender                  req/s    p50 ms   p99 ms
-  bare Litestar, one query   4,034    15.57    26.00
-  bare, no reset on release  4,361    11.55    80.53
-  Dracarys /api/v1/me        3,261    16.74    60.58
-  Dracarys, cache off        2,524    24.55    57.94
+  bare Litestar, one query   4,421    14.22    22.84
+  bare, on our pool          4,953    12.88    18.29
+  Dracarys /api/v1/me        3,547    17.96    22.43
+  Dracarys, cache off        2,770    23.07    27.05
 
-  ours vs bare: throughput 1.24x lower (met), p99 2.33x (not met). Runs at higher load
-  gave 0.92-1.12x on throughput and 0.67-1.27x on p99: the tail moves with the machine's
-  other work more than with either server.
+  ours vs bare (asyncpg's pool): throughput 1.25x lower, p99 0.98x: the goal is met.
+  ours vs bare on our pool: throughput 1.40x lower, p99 1.23x: what the platform adds per
+  request (authentication, session cache, rate limit, request layer) still costs more
+  than 1.3x of a bare handler's throughput when both use the same pool. The p99 came
+  down from 2.33x with the fair pool (`dracarys.db.pool.FairPool`): asyncpg's queue lets
+  a task that asks later take a freed connection from a woken waiter, and under
+  saturation some requests lose that race again and again.
 
 Where our request's CPU goes beyond the bare handler's (cProfile in process, per
 request, 2026-12-04): spread thin over what the platform adds, each a few microseconds —
