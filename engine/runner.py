@@ -41,8 +41,11 @@ from engine.backtest import (
     T_RETURN,
     T_UNITS,
     TRADE_COLUMNS,
+    _fill_signal_flags,
     book,
-    simulate,
+    simulate_general,
+    simulate_plain,
+    takes_plain_path,
 )
 from engine.curve import CURVE_STATS
 from engine.data import Bars
@@ -138,30 +141,31 @@ def _run(
     rows: Mapping[str, int],
     flags: FlagArray,
 ) -> BacktestResult:
-    rules = compile_rules(spec, rows)
     settings = kernel_settings(spec, execution, rows)
     n = bars.length
     curve = np.empty(CURVE_STATS)
     # A trade every 16 bars or more often is rare; such runs simulate twice.
     capacity = min(n + 1, max(MIN_TRADE_ROWS, n // 16))
-    flag_scratch = scratch("flags", (0 if flags.shape[0] else n,), np.int8)
-    while True:
-        trade_table: FloatArray = scratch("trades", (capacity, TRADE_COLUMNS), np.float64)
-        trade_count = simulate(
+    if flags.shape[0] != n:
+        rules = compile_rules(spec, rows)
+        flags = scratch("flags", (n,), np.int8)
+        _fill_signal_flags(
             bars.base,
             series,
-            settings,
+            flags,
             rules.group_bounds,
             rules.left,
             rules.op,
             rules.right,
             rules.constant,
             rules.lag,
-            flags,
-            curve,
-            trade_table,
-            flag_scratch,
         )
+    # The path chosen here rather than inside ``simulate``: a first run on an empty
+    # Numba cache then compiles only the one it takes (sweeps call ``simulate``).
+    path = simulate_plain if takes_plain_path(settings) else simulate_general
+    while True:
+        trade_table: FloatArray = scratch("trades", (capacity, TRADE_COLUMNS), np.float64)
+        trade_count = path(bars.base, series, settings, flags, curve, trade_table)
         if trade_count <= capacity:
             break
         capacity = trade_count
