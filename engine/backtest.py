@@ -502,13 +502,64 @@ def simulate(
     element per bar; unused with custom flags) is working space the caller owns, so a
     sweep worker reuses the same pages for every combination. Returns
     the number of trades, which exceeds the table's rows when it was too small (the
-    caller then runs again with a table that fits)."""
+    caller then runs again with a table that fits).
+
+    Settings with nothing but market orders to follow (``takes_plain_path``) run the
+    plain simulation, every other the general one; both give the same results there."""
+    n = base.shape[1]
+    signal = custom_flags
+    if custom_flags.shape[0] != n:
+        signal = flag_scratch
+        _fill_signal_flags(
+            base,
+            series,
+            signal,
+            group_bounds,
+            cond_left,
+            cond_op,
+            cond_right,
+            cond_constant,
+            cond_lag,
+        )
+    if takes_plain_path(settings):
+        return simulate_plain(base, series, settings, signal, curve_out, trades_out)
+    return simulate_general(base, series, settings, signal, curve_out, trades_out)
+
+
+@inline_kernel
+def takes_plain_path(settings: FloatArray) -> bool:
+    """Whether a run follows market orders alone, long only: no limit or stop entries,
+    no stop-loss, take-profit or trailing stop, no shorts, and a slippage that leaves
+    every fill price positive (an order that cannot fill stays working, a general-path
+    case). Sizing, fees, slippage, both fill timings and margin calls are the plain
+    path's too."""
+    return bool(
+        int(settings[S_ORDER_TYPE]) == ORDER_MARKET
+        and settings[S_ALLOW_SHORT] == 0.0
+        and settings[S_STOP_LOSS] <= 0.0
+        and settings[S_TAKE_PROFIT] <= 0.0
+        and settings[S_TRAILING_STOP] <= 0.0
+        and settings[S_SLIPPAGE_RATE] < 1.0
+    )
+
+
+@kernel
+def simulate_general(
+    base: FloatArray,
+    series: FloatArray,
+    settings: FloatArray,
+    signal: FlagArray,
+    curve_out: FloatArray,
+    trades_out: FloatArray,
+) -> int:
+    """Every fill rule of the module doc, bar by bar where orders work and skipping
+    ahead where none can act; arguments and result as ``simulate``'s, with the flags
+    already in ``signal``."""
     n = base.shape[1]
     opens = base[ROW_OPEN]
     highs = base[ROW_HIGH]
     lows = base[ROW_LOW]
     closes = base[ROW_CLOSE]
-    use_custom = custom_flags.shape[0] == n
 
     fill_at_close = settings[S_FILL_AT_CLOSE] != 0.0
     allow_short = settings[S_ALLOW_SHORT] != 0.0
@@ -546,20 +597,6 @@ def simulate(
     pending_triggered = False
     pending_signal_bar = 0
 
-    signal = custom_flags
-    if not use_custom:
-        signal = flag_scratch
-        _fill_signal_flags(
-            base,
-            series,
-            signal,
-            group_bounds,
-            cond_left,
-            cond_op,
-            cond_right,
-            cond_constant,
-            cond_lag,
-        )
     # The flags eight bars at a time, for skipping quiet stretches.
     words = signal[: n - n % 8].view(np.uint64)
     prefetched = 0
@@ -823,6 +860,149 @@ def simulate(
             equity = cash
         state = observe(state, equity)
         i += 1
+
+    if position != 0.0:
+        _record_trade(
+            trades,
+            trade_count,
+            position,
+            entry_bar,
+            entry_price,
+            entry_fee,
+            n - 1,
+            closes[n - 1],
+            0.0,
+            EXIT_STILL_OPEN,
+            cash,
+        )
+        trade_count += 1
+    curve_stats(state, curve_out)
+    return trade_count
+
+
+@kernel
+def simulate_plain(
+    base: FloatArray,
+    series: FloatArray,
+    settings: FloatArray,
+    signal: FlagArray,
+    curve_out: FloatArray,
+    trades_out: FloatArray,
+) -> int:
+    """The general simulation's results for runs that only follow market orders, long
+    (``takes_plain_path``), one round trip per step: the flat bars up to the next long
+    entry in one step, the fill, the held bars marked to market up to the next long exit
+    (or a margin call), the exit. The general loop goes round once more for each signal
+    and each fill and checks every order type and protective exit at each; this one has
+    nothing else to check. Arguments and result as ``simulate_general``'s."""
+    n = base.shape[1]
+    opens = base[ROW_OPEN]
+    closes = base[ROW_CLOSE]
+    fill_at_close = settings[S_FILL_AT_CLOSE] != 0.0
+    # Bars from a signal to its fill: the same close, or the next open.
+    delay = 0 if fill_at_close else 1
+    fee_rate = settings[S_COMMISSION_RATE]
+    fixed_fee = settings[S_COMMISSION_FIXED]
+    slippage = settings[S_SLIPPAGE_RATE]
+    maintenance = settings[S_MAINTENANCE_MARGIN]
+
+    trades = trades_out
+    trade_count = 0
+    state = curve_start(settings[S_CASH])
+    cash = settings[S_CASH]
+    position = 0.0
+    cash_before_entry = cash
+    entry_price = 0.0
+    entry_bar = 0
+    entry_fee = 0.0
+
+    words = signal[: n - n % 8].view(np.uint64)
+    prefetched = 0
+    i = 0  # the first bar not yet observed, flat at its open
+    while i < n:
+        if prefetched < i + PREFETCH_BARS:
+            prefetched = _prefetch_flagged(
+                words, opens, closes, max(prefetched, i), i + 2 * PREFETCH_BARS
+            )
+        signal_bar = _next_flagged(signal, words, i, LONG_ENTRY)
+        entry_bar = signal_bar + delay
+        if entry_bar >= n:
+            # No entry left that fills: flat to the end.
+            state = observe_flat(state, cash, n - i)
+            break
+        if entry_bar > i:
+            state = observe_flat(state, cash, entry_bar - i)
+        fill_price = (closes[entry_bar] if fill_at_close else opens[entry_bar]) * (1.0 + slippage)
+        units = _entry_units(settings, base, series, cash, fill_price, signal_bar)
+        if units <= 0.0:
+            # Nothing bought: the order is gone and the bar goes on flat.
+            if fill_at_close:
+                state = observe(state, cash + position * closes[entry_bar])
+                i = entry_bar + 1
+            else:
+                i = entry_bar
+            continue
+        entry_fee = units * fill_price * fee_rate + fixed_fee
+        cash_before_entry = cash
+        cash = cash - units * fill_price - entry_fee
+        position = units
+        entry_price = fill_price
+        # Exit signals act from the bar after the entry signal: the entry's own bar
+        # evaluated them while still flat.
+        exit_signal = _next_flagged(signal, words, signal_bar + 1, LONG_EXIT)
+        # Held at the close of the exit signal's bar when the exit fills at the next
+        # open; at its close, the exit comes before marking to market.
+        held_until = min(exit_signal + delay, n)
+        i, state = _mark_to_market(
+            closes, entry_bar, held_until, cash, position, maintenance, state
+        )
+        if i < held_until:
+            # Margin call at this close.
+            trade_count, cash = _close_position(
+                trades,
+                trade_count,
+                position,
+                entry_bar,
+                entry_price,
+                entry_fee,
+                cash_before_entry,
+                cash,
+                i,
+                closes[i] * (1.0 - slippage),
+                EXIT_MARGIN_CALL,
+                fee_rate,
+                fixed_fee,
+            )
+            position = 0.0
+            state = observe(state, cash)
+            i += 1
+            continue
+        exit_bar = exit_signal + delay
+        if exit_bar >= n:
+            # No exit fills: the position stays open to the end.
+            break
+        exit_price = (closes[exit_bar] if fill_at_close else opens[exit_bar]) * (1.0 - slippage)
+        trade_count, cash = _close_position(
+            trades,
+            trade_count,
+            position,
+            entry_bar,
+            entry_price,
+            entry_fee,
+            cash_before_entry,
+            cash,
+            exit_bar,
+            exit_price,
+            EXIT_SIGNAL,
+            fee_rate,
+            fixed_fee,
+        )
+        position = 0.0
+        if fill_at_close:
+            state = observe(state, cash + position * closes[exit_bar])
+            i = exit_bar + 1
+        else:
+            i = exit_bar
 
     if position != 0.0:
         _record_trade(

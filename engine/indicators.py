@@ -11,6 +11,7 @@ import numpy.typing as npt
 from engine.compile import inline_kernel, kernel
 
 FloatArray = npt.NDArray[np.float64]
+FlagArray = npt.NDArray[np.int8]
 
 
 @kernel
@@ -156,6 +157,149 @@ def _window_sum(values: FloatArray, anchor: float, end: int, window: int) -> flo
     for i in range(end - window + 1, end + 1):
         total += values[i] - anchor
     return total
+
+
+# Bars per block of ``sma_pair_crossings_into``: four rows of means in L1 cache.
+CROSSING_BLOCK_BARS = 512
+
+
+@kernel
+def sma_pair_crossings_into(
+    values: FloatArray,
+    window_a: int,
+    window_b: int,
+    rising: int,
+    falling: int,
+    out: FlagArray,
+) -> None:
+    """Where the simple moving average of ``values`` over ``window_a`` crosses that over
+    ``window_b``: ``out[i]`` gets the bits ``rising`` where A crosses above B at bar ``i``
+    (``a > b`` now, ``a <= b`` the bar before) and ``falling`` where it crosses below,
+    exactly as the conditions ``crosses_above``/``crosses_below`` read rows that
+    ``sma_pair_into`` wrote (NaN warm-ups compare false), without writing the averages
+    out: a backtest of a crossover then reads the values once and writes one byte per bar
+    instead of writing two rows and reading them back.
+
+    The means are ``sma_into``'s, bit for bit: each is a running sum restarted from a fresh
+    window sum at the first bar and at the middle bar of its row, and each sum only ever
+    advances bar by bar. So the bars below both rows' middles and those above both
+    middles go as two streams side by side (four sums whose additions overlap, as in
+    ``sma_pair_into``), their means kept for a block in cache and compared there in a
+    loop the compiler vectorises; the warm-up and the few bars between the two middles
+    go one by one."""
+    n = values.shape[0]
+    if window_a < 1 or window_b < 1 or n < window_a or n < window_b:
+        out[:] = 0
+        return
+    middle_a = window_a - 1 + (n - window_a + 1) // 2
+    middle_b = window_b - 1 + (n - window_b + 1) // 2
+    low = max(window_a, window_b)  # both rows past their first mean, and the bar before
+    top = max(middle_a, middle_b)
+    hot = max(0, min(min(middle_a, middle_b) - low, n - top - 1))
+    # The upper stream starts from both sums and means at ``top``.
+    upper_a = 0.0
+    upper_mean_a = np.nan
+    for k in range(middle_a, top + 1):
+        upper_a, upper_mean_a = _sma_step(values, window_a, middle_a, k, upper_a)
+    upper_b = 0.0
+    upper_mean_b = np.nan
+    for k in range(middle_b, top + 1):
+        upper_b, upper_mean_b = _sma_step(values, window_b, middle_b, k, upper_b)
+    means = np.empty((4, CROSSING_BLOCK_BARS + 1))
+    # The lower stream's warm-up, bar by bar.
+    lower_a = 0.0
+    lower_b = 0.0
+    means[0, 0] = np.nan
+    means[1, 0] = np.nan
+    for i in range(min(low, n)):
+        lower_a, means[0, 1] = _sma_step(values, window_a, middle_a, i, lower_a)
+        lower_b, means[1, 1] = _sma_step(values, window_b, middle_b, i, lower_b)
+        _crossings(means[0], means[1], 1, out[i:], rising, falling)
+        means[0, 0] = means[0, 1]
+        means[1, 0] = means[1, 1]
+    means[2, 0] = upper_mean_a
+    means[3, 0] = upper_mean_b
+    anchor = values[0]
+    inverse_a = 1.0 / window_a
+    inverse_b = 1.0 / window_b
+    for start in range(0, hot, CROSSING_BLOCK_BARS):
+        count = min(CROSSING_BLOCK_BARS, hot - start)
+        # Views from zero drop negative-index checks.
+        lower_in = values[low + start :]
+        lower_out_a = values[low + start - window_a :]
+        lower_out_b = values[low + start - window_b :]
+        upper_in = values[top + 1 + start :]
+        upper_out_a = values[top + 1 + start - window_a :]
+        upper_out_b = values[top + 1 + start - window_b :]
+        mean_a = means[0, 1:]
+        mean_b = means[1, 1:]
+        upper_mean_a_block = means[2, 1:]
+        upper_mean_b_block = means[3, 1:]
+        for t in range(count):
+            x = lower_in[t]
+            lower_a += x - lower_out_a[t]
+            lower_b += x - lower_out_b[t]
+            mean_a[t] = anchor + lower_a * inverse_a
+            mean_b[t] = anchor + lower_b * inverse_b
+            y = upper_in[t]
+            upper_a += y - upper_out_a[t]
+            upper_b += y - upper_out_b[t]
+            upper_mean_a_block[t] = anchor + upper_a * inverse_a
+            upper_mean_b_block[t] = anchor + upper_b * inverse_b
+        _crossings(means[0], means[1], count, out[low + start :], rising, falling)
+        _crossings(means[2], means[3], count, out[top + 1 + start :], rising, falling)
+        for row in range(4):
+            means[row, 0] = means[row, count]
+    # The rest of the lower stream, through the bars between the middles, up to ``top``.
+    for i in range(max(min(low, n), low + hot), min(top + 1, n)):
+        lower_a, means[0, 1] = _sma_step(values, window_a, middle_a, i, lower_a)
+        lower_b, means[1, 1] = _sma_step(values, window_b, middle_b, i, lower_b)
+        _crossings(means[0], means[1], 1, out[i:], rising, falling)
+        means[0, 0] = means[0, 1]
+        means[1, 0] = means[1, 1]
+    # The rest of the upper stream.
+    for j in range(top + 1 + hot, n):
+        upper_a, means[2, 1] = _sma_step(values, window_a, middle_a, j, upper_a)
+        upper_b, means[3, 1] = _sma_step(values, window_b, middle_b, j, upper_b)
+        _crossings(means[2], means[3], 1, out[j:], rising, falling)
+        means[2, 0] = means[2, 1]
+        means[3, 0] = means[3, 1]
+
+
+@inline_kernel
+def _sma_step(
+    values: FloatArray, window: int, middle: int, bar: int, total: float
+) -> tuple[float, float]:
+    """The running sum and the mean of ``sma_into``'s row at ``bar`` from the sum at the
+    bar before: NaN in the warm-up, a fresh window sum at the first and the middle bar."""
+    first = window - 1
+    if bar < first:
+        return total, np.nan
+    anchor = values[0]
+    if bar in (first, middle):
+        total = _window_sum(values, anchor, bar, window)
+    else:
+        total += values[bar] - values[bar - window]
+    return total, anchor + total * (1.0 / window)
+
+
+@inline_kernel
+def _crossings(
+    a: FloatArray, b: FloatArray, count: int, out: FlagArray, rising: int, falling: int
+) -> None:
+    """Crossing bits of ``count`` bars whose means are ``a[1:]`` and ``b[1:]``, each
+    after the one before it (``a[0]``, ``b[0]`` before the first) into ``out[:count]``."""
+    now_a = a[1 : count + 1]
+    now_b = b[1 : count + 1]
+    was_a = a[:count]
+    was_b = b[:count]
+    dest = out[:count]
+    up = np.int8(rising)
+    down = np.int8(falling)
+    for t in range(count):
+        above = (now_a[t] > now_b[t]) & (was_a[t] <= was_b[t])
+        below = (now_a[t] < now_b[t]) & (was_a[t] >= was_b[t])
+        dest[t] = (-np.int8(above) & up) | (-np.int8(below) & down)
 
 
 @kernel

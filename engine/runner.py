@@ -14,7 +14,7 @@ Custom signals: write a Numba function returning one int8 flag per bar
 to ``run_signal_function``; fills, sizing, risk and metrics are the same as for specs.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,7 +24,12 @@ import numpy.typing as npt
 import polars as pl
 
 from engine.backtest import (
+    BASE_ROWS,
     EXIT_REASON_NAMES,
+    LONG_ENTRY,
+    LONG_EXIT,
+    SHORT_ENTRY,
+    SHORT_EXIT,
     T_DIRECTION,
     T_ENTRY_BAR,
     T_ENTRY_PRICE,
@@ -36,19 +41,25 @@ from engine.backtest import (
     T_RETURN,
     T_UNITS,
     TRADE_COLUMNS,
+    _fill_signal_flags,
     book,
-    simulate,
+    simulate_general,
+    simulate_plain,
+    takes_plain_path,
 )
 from engine.curve import CURVE_STATS
 from engine.data import Bars
+from engine.indicators import sma_pair_crossings_into
 from engine.metrics import Metrics, drawdown_series, metrics_from_stats
 from engine.strategy import (
+    BASE_SERIES,
     EntryOrder,
     ExecutionSettings,
     Risk,
     Rules,
     SeriesTable,
     Sizing,
+    Sma,
     StrategySpec,
     check_spec,
     compile_rules,
@@ -126,34 +137,35 @@ def _run(
     bars: Bars,
     spec: StrategySpec,
     execution: ExecutionSettings,
-    table: SeriesTable,
+    series: FloatArray,
+    rows: Mapping[str, int],
     flags: FlagArray,
 ) -> BacktestResult:
-    rows = table.rows_for(spec)
-    rules = compile_rules(spec, rows)
     settings = kernel_settings(spec, execution, rows)
     n = bars.length
     curve = np.empty(CURVE_STATS)
     # A trade every 16 bars or more often is rare; such runs simulate twice.
     capacity = min(n + 1, max(MIN_TRADE_ROWS, n // 16))
-    flag_scratch = scratch("flags", (0 if flags.shape[0] else n,), np.int8)
-    while True:
-        trade_table: FloatArray = scratch("trades", (capacity, TRADE_COLUMNS), np.float64)
-        trade_count = simulate(
+    if flags.shape[0] != n:
+        rules = compile_rules(spec, rows)
+        flags = scratch("flags", (n,), np.int8)
+        _fill_signal_flags(
             bars.base,
-            table.matrix,
-            settings,
+            series,
+            flags,
             rules.group_bounds,
             rules.left,
             rules.op,
             rules.right,
             rules.constant,
             rules.lag,
-            flags,
-            curve,
-            trade_table,
-            flag_scratch,
         )
+    # The path chosen here rather than inside ``simulate``: a first run on an empty
+    # Numba cache then compiles only the one it takes (sweeps call ``simulate``).
+    path = simulate_plain if takes_plain_path(settings) else simulate_general
+    while True:
+        trade_table: FloatArray = scratch("trades", (capacity, TRADE_COLUMNS), np.float64)
+        trade_count = path(bars.base, series, settings, flags, curve, trade_table)
         if trade_count <= capacity:
             break
         capacity = trade_count
@@ -172,8 +184,54 @@ def _run(
 def run_backtest(bars: Bars, spec: StrategySpec, execution: ExecutionSettings) -> BacktestResult:
     """Backtest one spec on one symbol's bars."""
     check_spec(spec)
+    crossings = crossing_flags(bars, spec)
+    if crossings is not None:
+        # The conditions are answered: the averages themselves are never needed.
+        rows = {name: k for k, name in enumerate(BASE_SERIES)}
+        rows.update((indicator.name, BASE_ROWS) for indicator in spec.indicators)
+        return _run(bars, spec, execution, np.empty((0, bars.length)), rows, crossings)
     table = SeriesTable(bars, list(required_indicators(spec)), reuse=True)
-    return _run(bars, spec, execution, table, NO_FLAGS)
+    return _run(bars, spec, execution, table.matrix, table.rows_for(spec), NO_FLAGS)
+
+
+# Which way a crossing condition's first series crosses its second.
+CROSSING_OPS = {"crosses_above": True, "crosses_below": False}
+
+
+def crossing_flags(bars: Bars, spec: StrategySpec) -> FlagArray | None:
+    """The signal flags of a moving-average crossover (two simple moving averages of one
+    series; each rule group at most one condition, each a lag-free ``crosses_above`` or
+    ``crosses_below`` between the two), straight from the bars by
+    ``sma_pair_crossings_into``: the very flags the conditions give on the averages'
+    rows, without writing the rows. None for every other spec."""
+    if len(spec.indicators) != 2 or spec.sizing.method == "vol_target":
+        return None
+    first, second = spec.indicators
+    if not isinstance(first, Sma) or not isinstance(second, Sma):
+        return None
+    if first.source != second.source or first.name == second.name:
+        return None
+    rules = spec.rules
+    groups = (rules.long_entry, rules.long_exit, rules.short_entry, rules.short_exit)
+    rising = falling = 0
+    for bit, group in zip((LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT), groups, strict=True):
+        if len(group) > 1:
+            return None
+        for condition in group:
+            upward = CROSSING_OPS.get(condition.op)
+            pair = (condition.left, condition.right)
+            if upward is None or condition.right_lag != 0:
+                return None
+            if pair == (first.name, second.name):
+                rising, falling = (rising | bit, falling) if upward else (rising, falling | bit)
+            elif pair == (second.name, first.name):
+                rising, falling = (rising, falling | bit) if upward else (rising | bit, falling)
+            else:
+                return None
+    flags = scratch("crossings", (bars.length,), np.int8)
+    values: FloatArray = getattr(bars, first.source)
+    sma_pair_crossings_into(values, first.window, second.window, rising, falling, flags)
+    return flags
 
 
 def run_signal_function(
@@ -204,4 +262,4 @@ def run_signal_function(
         allow_short=allow_short,
     )
     table = SeriesTable(bars, list(required_indicators(spec)), reuse=True)
-    return _run(bars, spec, execution, table, flags)
+    return _run(bars, spec, execution, table.matrix, table.rows_for(spec), flags)

@@ -17,6 +17,7 @@ from engine.strategy.compilation import (
     required_indicators,
 )
 from engine.strategy.spec import (
+    BASE_SERIES,
     Atr,
     Bollinger,
     Condition,
@@ -45,6 +46,7 @@ from engine.strategy.spec import (
 from engine.strategy.templates import TEMPLATES, SpecBuilder, Template
 
 __all__ = [
+    "BASE_SERIES",
     "TEMPLATES",
     "Atr",
     "Bollinger",

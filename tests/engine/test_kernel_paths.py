@@ -19,15 +19,36 @@ from engine.backtest import (
     OP_CROSSES_BELOW,
     SHORT_ENTRY,
     SIGNAL_BLOCK_BARS,
+    T_ENTRY_BAR,
     T_EXIT_REASON,
+    TRADE_COLUMNS,
     _fill_signal_flags,
     _next_flagged,
     _prefetch_flagged,
+    simulate_general,
+    simulate_plain,
+    takes_plain_path,
 )
+from engine.curve import CURVE_STATS
 from engine.data import Bars
+from engine.indicators import CROSSING_BLOCK_BARS
 from engine.metrics import Metrics, performance
-from engine.runner import run_backtest
-from engine.strategy import ExecutionSettings, Risk, Sizing, SpecBuilder
+from engine.runner import crossing_flags, run_backtest, run_signal_function
+from engine.strategy import (
+    Condition,
+    EntryOrder,
+    ExecutionSettings,
+    Risk,
+    Rules,
+    SeriesTable,
+    Sizing,
+    Sma,
+    SpecBuilder,
+    StrategySpec,
+    compile_rules,
+    kernel_settings,
+    required_indicators,
+)
 from engine.synthetic import generate_daily, generate_intraday
 
 
@@ -200,3 +221,263 @@ def test_backtests_in_parallel_threads_equal_the_same_backtests_one_by_one() -> 
         expected = alone[k % len(specs)]
         np.testing.assert_array_equal(result.trade_table, expected.trade_table)
         assert result.metrics == expected.metrics
+
+
+def _kernel_inputs(
+    bars: Bars, spec: StrategySpec, execution: ExecutionSettings
+) -> tuple[SeriesTable, np.ndarray, np.ndarray]:
+    """The series table, settings vector and signal flags ``simulate`` would work from."""
+    table = SeriesTable(bars, list(required_indicators(spec)))
+    rows = table.rows_for(spec)
+    rules = compile_rules(spec, rows)
+    flags = np.empty(bars.length, dtype=np.int8)
+    _fill_signal_flags(
+        bars.base,
+        table.matrix,
+        flags,
+        rules.group_bounds,
+        rules.left,
+        rules.op,
+        rules.right,
+        rules.constant,
+        rules.lag,
+    )
+    return table, kernel_settings(spec, execution, rows), flags
+
+
+def _both_paths(
+    bars: Bars, table: SeriesTable, settings: np.ndarray, flags: np.ndarray
+) -> list[tuple[bytes, bytes]]:
+    """Curve statistics and trade table, as raw bytes, from the general and the plain
+    simulation of the same flags."""
+    outcomes = []
+    for path in (simulate_general, simulate_plain):
+        curve = np.full(CURVE_STATS, -1.0)
+        trades = np.full((bars.length + 1, TRADE_COLUMNS), -1.0)
+        count = path(bars.base, table.matrix, settings, flags, curve, trades)
+        outcomes.append((curve.tobytes(), trades[:count].tobytes()))
+    return outcomes
+
+
+PLAIN_CASES: list[tuple[str, SpecBuilder, ExecutionSettings]] = [
+    ("default", SpecBuilder("sma_cross"), ExecutionSettings()),
+    ("fill at close", SpecBuilder("sma_cross"), ExecutionSettings(fill="close")),
+    (
+        "fees and slippage",
+        SpecBuilder("sma_cross"),
+        ExecutionSettings(commission_bps=7.0, commission_fixed=1.5, slippage_bps=3.0),
+    ),
+    (
+        "whole units, half the equity, at close",
+        SpecBuilder("sma_cross", sizing=Sizing(fraction=0.5, whole_units=True)),
+        ExecutionSettings(fill="close", commission_bps=2.0),
+    ),
+    (
+        "fixed units past the leverage cap",
+        SpecBuilder("sma_cross", sizing=Sizing(method="fixed_units", units=500.0)),
+        ExecutionSettings(leverage_cap=2.0),
+    ),
+    (
+        "volatility target",
+        SpecBuilder("sma_cross", sizing=Sizing(method="vol_target", volatility_window=15)),
+        ExecutionSettings(slippage_bps=1.0),
+    ),
+    (
+        "entries that buy nothing: volatility still warming up",
+        SpecBuilder(
+            "sma_cross",
+            sizing=Sizing(method="vol_target", volatility_window=3_000, whole_units=True),
+        ),
+        ExecutionSettings(commission_fixed=0.5),
+    ),
+    (
+        "leverage with margin calls",
+        SpecBuilder("sma_cross", sizing=Sizing(fraction=4.0)),
+        ExecutionSettings(leverage_cap=4.0, maintenance_margin_pct=90.0, commission_bps=5.0),
+    ),
+    (
+        "leverage with margin calls, at close",
+        SpecBuilder("sma_cross", sizing=Sizing(fraction=4.0)),
+        ExecutionSettings(fill="close", leverage_cap=4.0, maintenance_margin_pct=90.0),
+    ),
+    *(
+        (name, SpecBuilder(name), ExecutionSettings(commission_bps=3.0))
+        for name in ("ema_cross", "rsi_reversion", "bollinger_reversion", "donchian_breakout")
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "builder", "execution"), PLAIN_CASES, ids=[case[0] for case in PLAIN_CASES]
+)
+def test_plain_path_gives_exactly_the_general_paths_results(
+    label: str, builder: SpecBuilder, execution: ExecutionSettings
+) -> None:
+    """Runs with market orders alone, long only, take the plain simulation; over specs
+    that reach every branch it has (both fill timings, fees, slippage, every sizing, the
+    leverage cap, entries that buy nothing, margin calls), its curve statistics and trade
+    table equal the general simulation's bit for bit."""
+    bars = Bars.from_frame(generate_intraday(30_000, seed=21))
+    spec = builder.build(
+        {"fast": 6, "slow": 25} if builder.defaults.keys() == {"fast", "slow"} else {}
+    )
+    table, settings, flags = _kernel_inputs(bars, spec, execution)
+    assert takes_plain_path(settings), label
+    general, plain = _both_paths(bars, table, settings, flags)
+    assert plain == general, label
+    trades = np.frombuffer(general[1]).reshape(-1, TRADE_COLUMNS)
+    assert trades.shape[0] > 20, label  # the case is not vacuous
+    if "margin" in label:
+        assert (trades[:, T_EXIT_REASON] == EXIT_MARGIN_CALL).any()
+    if "nothing" in label:
+        assert (flags[:2_999] & LONG_ENTRY).any()
+        assert trades[0, T_ENTRY_BAR] >= 3_000
+
+
+@pytest.mark.parametrize("fill", ["next_open", "close"])
+@pytest.mark.parametrize("density", [0.01, 0.3, 0.9])
+def test_plain_path_equals_the_general_path_on_random_flags(fill: str, density: float) -> None:
+    """Every flag combination, including entries and exits on the same bar, signals on
+    the first and last bars and flags the plain path must ignore (shorts, entries while
+    holding), on both fill timings."""
+    bars = Bars.from_frame(generate_intraday(5_003, seed=4))
+    rng = np.random.default_rng(int(density * 100))
+    flags = np.where(rng.random(bars.length) < density, rng.integers(1, 16, bars.length), 0)
+    flags = flags.astype(np.int8)
+    flags[0] = flags[-1] = LONG_ENTRY | LONG_EXIT
+    execution = ExecutionSettings(fill=fill, commission_bps=4.0, slippage_bps=2.0)  # type: ignore[arg-type]
+    table, settings, _ = _kernel_inputs(bars, SpecBuilder("sma_cross").build({}), execution)
+    assert takes_plain_path(settings)
+    general, plain = _both_paths(bars, table, settings, flags)
+    assert plain == general
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        SpecBuilder("sma_cross", allow_short=True),
+        SpecBuilder("sma_cross", risk=Risk(stop_loss_pct=1.0)),
+        SpecBuilder("sma_cross", risk=Risk(take_profit_pct=1.0)),
+        SpecBuilder("sma_cross", risk=Risk(trailing_stop_pct=1.0)),
+        SpecBuilder("sma_cross", entry_order=EntryOrder(type="limit", limit_offset_bps=5.0)),
+        SpecBuilder("sma_cross", entry_order=EntryOrder(type="stop", stop_offset_bps=5.0)),
+        SpecBuilder("sma_cross", entry_order=EntryOrder(type="stop_limit", stop_offset_bps=5.0)),
+    ],
+    ids=["short", "stop_loss", "take_profit", "trailing", "limit", "stop", "stop_limit"],
+)
+def test_runs_with_more_than_market_orders_take_the_general_path(builder: SpecBuilder) -> None:
+    bars = Bars.from_frame(generate_intraday(2_000, seed=6))
+    _, settings, _ = _kernel_inputs(bars, builder.build({}), ExecutionSettings())
+    assert not takes_plain_path(settings)
+
+
+def test_a_slippage_that_prices_fills_at_zero_or_less_takes_the_general_path() -> None:
+    # An order whose price is not positive never fills and stays working: only the
+    # general path has working orders.
+    bars = Bars.from_frame(generate_intraday(2_000, seed=6))
+    spec = SpecBuilder("sma_cross").build({})
+    _, settings, _ = _kernel_inputs(bars, spec, ExecutionSettings(slippage_bps=10_000.0))
+    assert not takes_plain_path(settings)
+    _, settings, _ = _kernel_inputs(bars, spec, ExecutionSettings(slippage_bps=9_999.0))
+    assert takes_plain_path(settings)
+
+
+def _crossover(
+    rules: Rules,
+    windows: tuple[int, int] = (7, 31),
+    source: str = "close",
+    sizing: Sizing | None = None,
+) -> StrategySpec:
+    return StrategySpec(
+        name="crossover",
+        indicators=(
+            Sma(name="a", window=windows[0], source=source),  # type: ignore[arg-type]
+            Sma(name="b", window=windows[1], source=source),  # type: ignore[arg-type]
+        ),
+        rules=rules,
+        sizing=sizing or Sizing(),
+        allow_short=True,
+    )
+
+
+UP = Condition(left="a", op="crosses_above", right="b")
+DOWN = Condition(left="a", op="crosses_below", right="b")
+B_UP = Condition(left="b", op="crosses_above", right="a")
+B_DOWN = Condition(left="b", op="crosses_below", right="a")
+CROSSOVERS = [
+    ("long only", _crossover(Rules(long_entry=(UP,), long_exit=(DOWN,)))),
+    ("long and short", _crossover(Rules((UP,), (DOWN,), (DOWN,), (UP,)))),
+    ("second series first", _crossover(Rules((B_DOWN,), (B_UP,), (B_UP,), (B_DOWN,)))),
+    ("mixed orders", _crossover(Rules((B_DOWN,), (DOWN,), (B_UP,), ()))),
+    ("slow window first", _crossover(Rules((UP,), (DOWN,)), windows=(40, 3))),
+    ("equal windows", _crossover(Rules((UP,), (DOWN,)), windows=(12, 12))),
+    ("window of one", _crossover(Rules((UP,), (DOWN,)), windows=(1, 2))),
+    ("on the highs", _crossover(Rules((UP,), (DOWN,)), source="high")),
+    ("longer than the bars", _crossover(Rules((UP,), (DOWN,)), windows=(5, 5_000))),
+]
+
+
+@pytest.mark.parametrize("length", [1, 2, 45, 1_001, 3 * CROSSING_BLOCK_BARS + 5_917])
+@pytest.mark.parametrize(("label", "spec"), CROSSOVERS, ids=[case[0] for case in CROSSOVERS])
+def test_crossover_flags_straight_from_the_bars_equal_the_conditions_on_the_averages(
+    label: str, spec: StrategySpec, length: int
+) -> None:
+    """A moving-average crossover's flags, computed without writing the averages out,
+    equal those the general route evaluates on the rows ``SeriesTable`` wrote, bar for
+    bar, whatever the windows' order, the rules' directions and the bars' count
+    (warm-ups, both halves of each average, the bars between their middles)."""
+    bars = Bars.from_frame(generate_intraday(length, seed=length))
+    _, _, expected = _kernel_inputs(bars, spec, ExecutionSettings())
+    flags = crossing_flags(bars, spec)
+    assert flags is not None, label
+    np.testing.assert_array_equal(flags, expected)
+    if length > 1_000 and label != "longer than the bars" and label != "equal windows":
+        assert (expected != 0).sum() > 20  # the case is not vacuous
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SpecBuilder("ema_cross").build({}),
+        SpecBuilder("rsi_reversion").build({}),
+        _crossover(Rules((UP,), (DOWN,)), sizing=Sizing(method="vol_target")),
+        _crossover(Rules((UP, Condition(left="a", op="above", right=100.0)), (DOWN,))),
+        _crossover(Rules((Condition(left="a", op="above", right="b"),), (DOWN,))),
+        _crossover(Rules((Condition(left="a", op="crosses_above", right="b", right_lag=1),))),
+        _crossover(Rules((Condition(left="a", op="crosses_above", right="close"),))),
+        _crossover(Rules((Condition(left="a", op="crosses_above", right=101.0),))),
+    ],
+    ids=["ema", "rsi", "vol_target", "two_conditions", "above", "lag", "close", "constant"],
+)
+def test_other_specs_are_not_taken_for_crossovers(spec: StrategySpec) -> None:
+    bars = Bars.from_frame(generate_intraday(500, seed=1))
+    assert crossing_flags(bars, spec) is None
+
+
+def test_a_crossover_backtest_equals_the_same_backtest_of_the_conditions_flags() -> None:
+    bars = Bars.from_frame(generate_intraday(40_000, seed=12))
+    spec = SpecBuilder("sma_cross", allow_short=True).build({"fast": 9, "slow": 45})
+    execution = ExecutionSettings(commission_bps=2.0)
+    _, _, expected_flags = _kernel_inputs(bars, spec, execution)
+    result = run_backtest(bars, spec, execution)
+    reference = run_signal_function(
+        bars, lambda *_: expected_flags, execution=execution, allow_short=True
+    )
+    assert result.metrics.trades > 100
+    np.testing.assert_array_equal(result.trade_table, reference.trade_table)
+    assert astuple(result.metrics) == astuple(reference.metrics)
+
+
+def test_crossover_flags_equal_the_conditions_for_random_windows_and_lengths() -> None:
+    """Random windows (either the larger) over random lengths, from one bar to a few
+    blocks: the bars between the two averages' middles move with both."""
+    rng = np.random.default_rng(17)
+    for _ in range(150):
+        length = int(rng.integers(1, 3 * CROSSING_BLOCK_BARS))
+        windows = (int(rng.integers(1, 90)), int(rng.integers(1, 140)))
+        bars = Bars.from_frame(generate_intraday(length, seed=length))
+        spec = _crossover(Rules((UP,), (DOWN,), (B_UP,), (B_DOWN,)), windows=windows)
+        _, _, expected = _kernel_inputs(bars, spec, ExecutionSettings())
+        flags = crossing_flags(bars, spec)
+        assert flags is not None
+        np.testing.assert_array_equal(flags, expected, err_msg=f"{length} bars, {windows}")
