@@ -14,9 +14,10 @@ import asyncpg
 from dracarys.clock import ManualClock
 from dracarys.curriculum import CertificateGranted
 from dracarys.mentorship import SessionRefunded, SessionRescheduled
-from dracarys.outbox import EventPayload
+from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
-from dracarys.points import BadgeEarned
+from dracarys.points import BadgeEarned, PointsFrozen, apply_events
+from dracarys.social import FollowRevoked, FollowVerified
 from dracarys.trading import SubscriptionLapsed, SubscriptionPastDue
 from dracarys.wallet import (
     ChargebackClosed,
@@ -28,6 +29,18 @@ from dracarys.wallet import (
 from tests.notifications.conftest import deliver, event_of, messages_on, set_language
 
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+async def _published(pool: asyncpg.Pool, topic: str) -> list[Event]:
+    """The events of a topic the domain actions wrote into the outbox, as it relays them."""
+    rows = await pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox WHERE topic = $1 ORDER BY created_at",
+        topic,
+    )
+    return [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
 
 
 async def _inbox(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[tuple[str, str, str]]:
@@ -319,3 +332,87 @@ async def test_a_mentor_is_told_what_each_escrow_release_earned_them_in_their_la
         "notify.earnings_released"
     ] * len(references)
     assert await _inbox(platform.pool, payer.id) == []
+
+
+async def test_a_member_whose_points_earning_is_frozen_is_told_why_once_in_their_language(
+    platform: Platform, make_user
+) -> None:
+    """Points' anti-abuse froze a member's earning (too many points too fast): they hear how
+    many points were not added, why, and that support can help (in-app and e-mailed,
+    once however often the event is delivered)."""
+    english, swahili = await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            PointsFrozen(
+                user_id=str(member.id), reason="velocity", rule_code="social_follow", points=1_500
+            ),
+        )
+        for member in (english, swahili)
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "points_frozen",
+            "Points earning paused",
+            "We paused your points earning while we review your account, so 1,500 points "
+            "were not added (more points than our limit came in within a short time). If you "
+            "think this is a mistake, contact support or appeal from your points page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "points_frozen",
+            "Upataji wa pointi umesitishwa",
+            "Tumesitisha upataji wako wa pointi tunapokagua akaunti yako, kwa hiyo pointi "
+            "1,500 hazikuongezwa (pointi nyingi kuliko kikomo chetu ziliingia kwa muda "
+            "mfupi). Ikiwa unaona ni kosa, wasiliana na huduma kwa wateja au kata rufaa "
+            "kwenye ukurasa wako wa pointi.",
+        )
+    ]
+    for member in (english, swahili):
+        assert await messages_on(platform.pool, member.id, "email") == ["notify.points_frozen"]
+
+
+async def test_a_member_whose_points_are_taken_back_is_told_how_many_and_why(
+    platform: Platform, make_user
+) -> None:
+    """The real path: points awards a verified follow, the follow is revoked, points takes
+    the award back and writes `points.clawed_back`; relayed (twice), the member hears of it
+    once, in their language."""
+    english, swahili = await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    for member in (english, swahili):
+        for payload in (
+            FollowVerified(user_id=str(member.id), platform="youtube"),
+            FollowRevoked(user_id=str(member.id), platform="youtube", reason="gone"),
+        ):
+            async with platform.pool.acquire() as conn, conn.transaction():
+                await apply_events(conn, platform, [event_of(platform, payload)])
+    events = await _published(platform.pool, "points.clawed_back")
+    assert len(events) == 2
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "points_clawed_back",
+            "150 points taken back",
+            "150 points were taken back from your balance (social follow withdrawn). Your "
+            "history is on your points page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "points_clawed_back",
+            "Pointi 150 zimerudishwa",
+            "Pointi 150 zimeondolewa kwenye salio lako (ufuatiliaji wa mtandao wa kijamii "
+            "umeondolewa). Historia yako iko kwenye ukurasa wako wa pointi.",
+        )
+    ]
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.points_clawed_back"]

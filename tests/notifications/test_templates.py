@@ -46,7 +46,14 @@ from dracarys.notifications.templates.swahili import SWAHILI
 from dracarys.notifications.workflows import WORKFLOWS
 from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
-from dracarys.points import POINTS_AWARDED, BadgeEarned, PointsAwarded, TierChanged
+from dracarys.points import (
+    POINTS_AWARDED,
+    BadgeEarned,
+    PointsAwarded,
+    PointsClawedBack,
+    PointsFrozen,
+    TierChanged,
+)
 from dracarys.points.notifications import AWARD_TEMPLATES
 from dracarys.trading import SignalPublished, SubscriptionLapsed, SubscriptionPastDue
 from dracarys.wallet import (
@@ -498,6 +505,7 @@ _DATA = {
     "unrecovered",
     "certificate_id",
     "verification_url",
+    "points",
 }
 # Values that are someone's own words, passed on as written (said so in the report).
 _AS_WRITTEN = {
@@ -692,6 +700,17 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             program_id=two,
             certificate_id="DRC-1",
             verification_url="https://dracarys.example/certificates/DRC-1",
+        ),
+        PointsFrozen(user_id=str(one), reason="velocity", rule_code="social_follow", points=50),
+        *(
+            PointsClawedBack(
+                user_id=str(one),
+                entry_id=str(two),
+                points=150,
+                reason_code=code,
+                related_entity="youtube",
+            )
+            for code in ("refund_clawback", "follow_withdrawn")
         ),
     ]
     return [(s.topic, msgspec.to_builtins(s)) for s in samples]

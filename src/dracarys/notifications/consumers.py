@@ -106,6 +106,15 @@ _EARNED_FROM = (
     ("premium community group ", ("your premium group", "kikundi chako cha malipo")),
 )
 EARNED_FROM_MENTORING = ("your mentoring", "ushauri wako")
+# Why points' anti-abuse froze a member's earning (`PointsFrozen.reason`); another reason
+# reads as its words, and a freeze without one as a review.
+_FREEZE_REASONS = {
+    "velocity": (
+        "more points than our limit came in within a short time",
+        "pointi nyingi kuliko kikomo chetu ziliingia kwa muda mfupi",
+    ),
+}
+NO_FREEZE_REASON = ("our team is reviewing your account", "timu yetu inakagua akaunti yako")
 UNNAMED_MEMBER = ("A member", "Mwanachama")
 
 
@@ -304,6 +313,42 @@ def _escrow_released(event: Event) -> list[Notice]:
             sw={"purpose": purpose_sw},
             amount=format_money(released.mentor_minor, released.currency),
             purpose=purpose_en,
+        )
+    ]
+
+
+def _points_frozen(event: Event) -> list[Notice]:
+    frozen = msgspec.convert(event.payload, points.PointsFrozen)
+    words = frozen.reason.replace("_", " ")
+    reason_en, reason_sw = _FREEZE_REASONS.get(
+        frozen.reason, (words, words) if words.strip() else NO_FREEZE_REASON
+    )
+    return [
+        _notice(
+            event,
+            uuid.UUID(frozen.user_id),
+            "points_frozen",
+            "/points",
+            sw={"reason": reason_sw},
+            points=f"{frozen.points:,}",
+            reason=reason_en,
+        )
+    ]
+
+
+def _points_clawed_back(event: Event) -> list[Notice]:
+    clawed = msgspec.convert(event.payload, points.PointsClawedBack)
+    if clawed.points <= 0:
+        return []  # nothing was taken (the balance was already empty)
+    return [
+        _notice(
+            event,
+            uuid.UUID(clawed.user_id),
+            "points_clawed_back",
+            "/points",
+            sw={"reason": points.describe_reason(clawed.reason_code, SWAHILI)},
+            points=f"{clawed.points:,}",
+            reason=points.describe_reason(clawed.reason_code, "en"),
         )
     ]
 
@@ -650,6 +695,8 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     ChargebackClosed.topic: _chargeback_closed,
     SubscriptionLapsed.topic: _subscription_lapsed,
     points.BadgeEarned.topic: _badge_earned,
+    points.PointsFrozen.topic: _points_frozen,
+    points.PointsClawedBack.topic: _points_clawed_back,
     CertificateGranted.topic: _certificate_granted,
 }
 

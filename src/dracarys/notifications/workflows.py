@@ -301,6 +301,26 @@ WORKFLOWS: dict[str, Workflow] = {
             title="$title",
             body="$body",
         ),
+        # Points' anti-abuse paused the member's earning (an award refused, more held back
+        # until staff review it): high, since what they do next earns nothing meanwhile.
+        _workflow(
+            "points_frozen",
+            Category.REWARDS,
+            _HIGH,
+            "Points earning paused",
+            "We paused your points earning while we review your account, so $points points "
+            "were not added ($reason). If you think this is a mistake, contact support or "
+            "appeal from your points page.",
+        ),
+        # A refund of what they were earned on, or what they were earned for undone.
+        _workflow(
+            "points_clawed_back",
+            Category.REWARDS,
+            _NORM,
+            "$points points taken back",
+            "$points points were taken back from your balance ($reason). Your history is on "
+            "your points page.",
+        ),
         _workflow(
             "tier_reached",
             Category.REWARDS,

@@ -50,6 +50,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "chargeback_opened": frozenset({"amount", "held"}),
     "chargeback_won": frozenset({"amount"}),
     "chargeback_lost": frozenset({"amount"}),
+    "points_frozen": frozenset({"points"}),
+    "points_clawed_back": frozenset({"points"}),
     "badge_earned": frozenset({"badge"}),
     "certificate_granted": frozenset({"verification_url"}),
     "chat_message": frozenset({"sender"}),
@@ -97,6 +99,11 @@ SAMPLES: dict[str, dict[str, str]] = {
     "chargeback_opened": {"amount": "USD 120.00", "held": "USD 80.00"},
     "chargeback_won": {"amount": "USD 120.00"},
     "chargeback_lost": {"amount": "USD 120.00", "held": "USD 80.00", "unrecovered": "USD 40.00"},
+    "points_frozen": {
+        "points": "50",
+        "reason": "more points than our limit came in within a short time",
+    },
+    "points_clawed_back": {"points": "200", "reason": "refunded purchase"},
     "badge_earned": {"badge": "7-day learning streak"},
     "certificate_granted": {
         "certificate_id": "DRC-7F3A-2026",
@@ -120,6 +127,8 @@ SAMPLES_SW: dict[str, dict[str, str]] = {
     "session_rescheduled": {"starts_at": "Jumanne, 8 Desemba 2026, 16:00 UTC"},
     "deposit_completed": {"method": "kadi"},
     "earnings_released": {"purpose": "kipindi"},
+    "points_frozen": {"reason": "pointi nyingi kuliko kikomo chetu ziliingia kwa muda mfupi"},
+    "points_clawed_back": {"reason": "ununuzi uliorejeshewa pesa"},
     "badge_earned": {"badge": "Mfululizo wa siku 7 za kujifunza"},
     "kyc_rejected": {"doc_type": "kitambulisho cha serikali", "reason": "picha haionekani vizuri"},
     "points_awarded": {

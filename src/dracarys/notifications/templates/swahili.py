@@ -218,6 +218,19 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "haikuweza kulipa).",
     ),
     **_in_app_and_email(
+        "points_frozen",
+        "Upataji wa pointi umesitishwa",
+        "Tumesitisha upataji wako wa pointi tunapokagua akaunti yako, kwa hiyo pointi "
+        "$points hazikuongezwa ($reason). Ikiwa unaona ni kosa, wasiliana na huduma kwa "
+        "wateja au kata rufaa kwenye ukurasa wako wa pointi.",
+    ),
+    **_in_app_and_email(
+        "points_clawed_back",
+        "Pointi $points zimerudishwa",
+        "Pointi $points zimeondolewa kwenye salio lako ($reason). Historia yako iko kwenye "
+        "ukurasa wako wa pointi.",
+    ),
+    **_in_app_and_email(
         "badge_earned",
         "Umepata beji: $badge",
         "Umepata beji ya \u201c$badge\u201d. Iko kwenye ukurasa wako wa pointi, tayari "
