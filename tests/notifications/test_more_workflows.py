@@ -17,7 +17,7 @@ from dracarys.mentorship import SessionRefunded, SessionRescheduled
 from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
 from dracarys.points import BadgeEarned, PointsFrozen, apply_events
-from dracarys.social import FollowRevoked, FollowVerified
+from dracarys.social import AffiliateCommissionAccrued, FollowRevoked, FollowVerified
 from dracarys.trading import SubscriptionLapsed, SubscriptionPastDue
 from dracarys.wallet import (
     ChargebackClosed,
@@ -416,3 +416,49 @@ async def test_a_member_whose_points_are_taken_back_is_told_how_many_and_why(
         )
     ]
     assert await messages_on(platform.pool, english.id, "email") == ["notify.points_clawed_back"]
+
+
+async def test_an_affiliate_is_told_of_each_commission_a_referred_members_payment_earned(
+    platform: Platform, make_user
+) -> None:
+    """A referred member's payment earned their affiliate a commission (pending until the
+    refund window closes): the affiliate hears the amount, once, e-mailed too; the member
+    who paid hears nothing of it."""
+    english, swahili, referee = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            AffiliateCommissionAccrued(
+                commission_id=str(uuid.uuid4()),
+                affiliate_id=str(affiliate.id),
+                referee_id=str(referee.id),
+                payment_id=str(uuid.uuid4()),
+                amount_minor=36_250,
+                currency="KES",
+            ),
+        )
+        for affiliate in (english, swahili)
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "affiliate_commission",
+            "Commission earned: KES 362.50",
+            "A member you referred made a payment, and you earned KES 362.50 in commission. "
+            "It becomes payable once the refund window closes; see your affiliate page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "affiliate_commission",
+            "Kamisheni: KES 362.50",
+            "Mwanachama uliyemleta amefanya malipo, na umepata kamisheni ya KES 362.50. "
+            "Italipwa muda wa kurejesha pesa ukiisha; tazama ukurasa wako wa ushirika.",
+        )
+    ]
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.affiliate_commission"]
+    assert await _inbox(platform.pool, referee.id) == []

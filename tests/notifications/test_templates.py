@@ -55,6 +55,7 @@ from dracarys.points import (
     TierChanged,
 )
 from dracarys.points.notifications import AWARD_TEMPLATES
+from dracarys.social import AffiliateCommissionAccrued
 from dracarys.trading import SignalPublished, SubscriptionLapsed, SubscriptionPastDue
 from dracarys.wallet import (
     ChargebackClosed,
@@ -700,6 +701,14 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             program_id=two,
             certificate_id="DRC-1",
             verification_url="https://dracarys.example/certificates/DRC-1",
+        ),
+        AffiliateCommissionAccrued(
+            commission_id=str(one),
+            affiliate_id=str(one),
+            referee_id=str(two),
+            payment_id=str(two),
+            amount_minor=7_500,
+            currency="KES",
         ),
         PointsFrozen(user_id=str(one), reason="velocity", rule_code="social_follow", points=50),
         *(

@@ -47,6 +47,7 @@ from dracarys.notifications.inbox.models import Notice
 from dracarys.notifications.inbox.service import deliver_notices
 from dracarys.outbox import Event
 from dracarys.platform import Platform
+from dracarys.social import AffiliateCommissionAccrued
 from dracarys.trading import (
     SignalPublished,
     SubscriptionLapsed,
@@ -349,6 +350,21 @@ def _points_clawed_back(event: Event) -> list[Notice]:
             sw={"reason": points.describe_reason(clawed.reason_code, SWAHILI)},
             points=f"{clawed.points:,}",
             reason=points.describe_reason(clawed.reason_code, "en"),
+        )
+    ]
+
+
+def _commission_accrued(event: Event) -> list[Notice]:
+    accrued = msgspec.convert(event.payload, AffiliateCommissionAccrued)
+    if accrued.amount_minor <= 0:
+        return []
+    return [
+        _notice(
+            event,
+            uuid.UUID(accrued.affiliate_id),
+            "affiliate_commission",
+            "/affiliate",
+            amount=format_money(accrued.amount_minor, accrued.currency),
         )
     ]
 
@@ -691,6 +707,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     RefundIssued.topic: _refund_issued,
     DepositCompleted.topic: _deposit_completed,
     EscrowReleased.topic: _escrow_released,
+    AffiliateCommissionAccrued.topic: _commission_accrued,
     ChargebackOpened.topic: _chargeback_opened,
     ChargebackClosed.topic: _chargeback_closed,
     SubscriptionLapsed.topic: _subscription_lapsed,

@@ -240,6 +240,16 @@ WORKFLOWS: dict[str, Workflow] = {
             "Earnings: $amount",
             "You earned $amount from $purpose. Your earnings are on the wallet page.",
         ),
+        # Pending until the refund window closes (a refund in it reduces or voids it), so
+        # the text says earned, not paid; the affiliate page shows when it is payable.
+        _workflow(
+            "affiliate_commission",
+            _P,
+            _NORM,
+            "Commission earned: $amount",
+            "A member you referred made a payment, and you earned $amount in commission. It "
+            "becomes payable once the refund window closes; see your affiliate page.",
+        ),
         _workflow(
             "deposit_completed",
             _P,

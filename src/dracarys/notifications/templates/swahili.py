@@ -194,6 +194,12 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Umepata $amount kutokana na $purpose. Mapato yako yanaonekana kwenye ukurasa wa pochi.",
     ),
     **_in_app_and_email(
+        "affiliate_commission",
+        "Kamisheni: $amount",
+        "Mwanachama uliyemleta amefanya malipo, na umepata kamisheni ya $amount. Italipwa "
+        "muda wa kurejesha pesa ukiisha; tazama ukurasa wako wa ushirika.",
+    ),
+    **_in_app_and_email(
         "deposit_completed",
         "Amana imepokelewa: $amount",
         "Amana yako ya $amount kupitia $method iko kwenye pochi yako.",
