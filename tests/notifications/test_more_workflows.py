@@ -13,7 +13,7 @@ import asyncpg
 
 from dracarys.clock import ManualClock
 from dracarys.curriculum import CertificateGranted
-from dracarys.mentorship import SessionRefunded, SessionRescheduled
+from dracarys.mentorship import SessionRated, SessionRefunded, SessionRescheduled
 from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
 from dracarys.points import BadgeEarned, PointsFrozen, apply_events
@@ -462,3 +462,73 @@ async def test_an_affiliate_is_told_of_each_commission_a_referred_members_paymen
     ]
     assert await messages_on(platform.pool, english.id, "email") == ["notify.affiliate_commission"]
     assert await _inbox(platform.pool, referee.id) == []
+
+
+async def test_a_mentor_is_told_of_a_mentees_rating_and_the_mentee_of_nothing(
+    platform: Platform, make_user
+) -> None:
+    """A mentee rated the session: its mentor hears the stars, once, in their language;
+    being low priority, its e-mail waits for the daily digest. The mentor's rating of the
+    mentee, and an event written before it named the mentor, tell nobody."""
+    english, swahili, mentee = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            SessionRated(
+                session_id=uuid.uuid4(),
+                rater_id=mentee.id,
+                rated_id=mentor.id,
+                rating=4,
+                recommend=9,
+                mentor_id=mentor.id,
+            ),
+        )
+        for mentor in (english, swahili)
+    ]
+    session_id = uuid.uuid4()
+    events += [
+        event_of(
+            platform,
+            SessionRated(
+                session_id=session_id,
+                rater_id=english.id,
+                rated_id=mentee.id,
+                rating=5,
+                mentor_id=english.id,
+            ),
+        ),
+        event_of(
+            platform,
+            SessionRated(session_id=session_id, rater_id=mentee.id, rated_id=english.id, rating=2),
+        ),
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "session_rated",
+            "New rating: 4 of 5 stars",
+            "A mentee rated your session 4 of 5 stars. Your sessions are on your teaching "
+            "sessions page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "session_rated",
+            "Tathmini mpya: nyota 4 kati ya 5",
+            "Mwanafunzi amekipa kipindi chako nyota 4 kati ya 5. Vipindi vyako viko kwenye "
+            "ukurasa wa vipindi unavyofundisha.",
+        )
+    ]
+    assert await _inbox(platform.pool, mentee.id) == []
+    assert await messages_on(platform.pool, english.id, "email") == []
+    assert (
+        await platform.pool.fetchval(
+            "SELECT digest FROM notifications WHERE user_id = $1 AND kind = 'session_rated'",
+            english.id,
+        )
+        == "pending"
+    )

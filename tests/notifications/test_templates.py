@@ -27,6 +27,7 @@ from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
     SessionCancelled,
+    SessionRated,
     SessionRefunded,
     SessionReminder,
     SessionRescheduled,
@@ -507,6 +508,7 @@ _DATA = {
     "certificate_id",
     "verification_url",
     "points",
+    "rating",
 }
 # Values that are someone's own words, passed on as written (said so in the report).
 _AS_WRITTEN = {
@@ -702,6 +704,7 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             certificate_id="DRC-1",
             verification_url="https://dracarys.example/certificates/DRC-1",
         ),
+        SessionRated(session_id=one, rater_id=two, rated_id=one, rating=4, mentor_id=one),
         AffiliateCommissionAccrued(
             commission_id=str(one),
             affiliate_id=str(one),

@@ -35,6 +35,7 @@ from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
     SessionCancelled,
+    SessionRated,
     SessionRefunded,
     SessionReminder,
     SessionRescheduled,
@@ -280,6 +281,19 @@ def _session_rescheduled(event: Event) -> list[Notice]:
     return [
         _notice(event, moved.mentee_id, "session_rescheduled", "/sessions", sw=sw, **en),
         _notice(event, moved.mentor_id, "session_rescheduled", "/mentor/sessions", sw=sw, **en),
+    ]
+
+
+def _session_rated(event: Event) -> list[Notice]:
+    """A mentee's rating reaches the session's mentor; the mentor's own rating of a mentee
+    (and an event written before it named the mentor) tells nobody."""
+    rated = msgspec.convert(event.payload, SessionRated)
+    if rated.mentor_id is None or rated.rated_id != rated.mentor_id:
+        return []
+    return [
+        _notice(
+            event, rated.mentor_id, "session_rated", "/mentor/sessions", rating=str(rated.rating)
+        )
     ]
 
 
@@ -704,6 +718,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     PostModerated.topic: _post_moderated,
     SessionRescheduled.topic: _session_rescheduled,
     SessionRefunded.topic: _session_refunded,
+    SessionRated.topic: _session_rated,
     RefundIssued.topic: _refund_issued,
     DepositCompleted.topic: _deposit_completed,
     EscrowReleased.topic: _escrow_released,

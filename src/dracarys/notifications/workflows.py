@@ -161,6 +161,16 @@ WORKFLOWS: dict[str, Workflow] = {
             "Your session \u201c$title\u201d starts at $starts_at.",
             email=False,
         ),
+        # A mentee rated the mentor's session: worth knowing, never urgent, so the e-mail
+        # waits for the daily digest.
+        _workflow(
+            "session_rated",
+            _S,
+            _LOW,
+            "New rating: $rating of 5 stars",
+            "A mentee rated your session $rating of 5 stars. Your sessions are on your "
+            "teaching sessions page.",
+        ),
         _workflow(
             "payment_receipt",
             _P,

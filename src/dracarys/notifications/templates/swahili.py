@@ -47,6 +47,12 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Kipindi chako kinaanza baada ya $lead",
         "Kipindi chako \u201c$title\u201d kinaanza $starts_at.",
     ),
+    **_in_app_and_email(
+        "session_rated",
+        "Tathmini mpya: nyota $rating kati ya 5",
+        "Mwanafunzi amekipa kipindi chako nyota $rating kati ya 5. Vipindi vyako viko "
+        "kwenye ukurasa wa vipindi unavyofundisha.",
+    ),
     # ---- payments ----------------------------------------------------------------------
     ("payment_receipt", "in_app"): (
         "Malipo yamepokelewa: $amount",
