@@ -13,6 +13,7 @@ import asyncpg
 
 from dracarys.clock import ManualClock
 from dracarys.curriculum import CertificateGranted
+from dracarys.identity import Role
 from dracarys.mentorship import SessionRated, SessionRefunded, SessionRescheduled
 from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
@@ -27,6 +28,7 @@ from dracarys.wallet import (
     RefundIssued,
 )
 from tests.notifications.conftest import deliver, event_of, messages_on, set_language
+from tests.support import AppClient
 
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -532,3 +534,51 @@ async def test_a_mentor_is_told_of_a_mentees_rating_and_the_mentee_of_nothing(
         )
         == "pending"
     )
+
+
+async def test_a_person_whose_role_an_admin_changed_is_told_what_they_are_now(
+    client: AppClient, platform: Platform, make_user
+) -> None:
+    """The real path: an admin sets roles through the API; relayed (twice), each person
+    hears what they are now, once, in the account category nobody can switch off. A role
+    set to what it already was tells nobody."""
+    admin = await make_user(role=Role.ADMIN)
+    english, swahili, unchanged = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    for member, role in ((english, "mentor"), (swahili, "reviewer"), (unchanged, "mentee")):
+        changed = await client.put(
+            f"/api/v1/admin/users/{member.id}/role", json={"role": role}, headers=admin.headers
+        )
+        assert changed.status_code == 200, changed.text
+    events = await _published(platform.pool, "user.role_changed")
+    assert len(events) == 3
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "role_changed",
+            "You are now a mentor",
+            "An administrator changed your role: you are now a mentor, and what you can do "
+            "on Dracarys changes with it. If you did not expect this, contact support.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "role_changed",
+            "Sasa wewe ni mkaguzi",
+            "Msimamizi amebadilisha nafasi yako: sasa wewe ni mkaguzi, na unachoweza kufanya "
+            "kwenye Dracarys kinabadilika pamoja nayo. Ikiwa hukutarajia hili, wasiliana na "
+            "huduma kwa wateja.",
+        )
+    ]
+    assert await _inbox(platform.pool, unchanged.id) == []
+    links = await platform.pool.fetch(
+        "SELECT user_id, link FROM notifications WHERE kind = 'role_changed'"
+    )
+    assert {(r["user_id"], r["link"]) for r in links} == {
+        (english.id, "/mentor"),
+        (swahili.id, "/staff"),
+    }
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.role_changed"]

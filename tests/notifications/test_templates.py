@@ -22,7 +22,7 @@ from dracarys.admin import StaffAlertRaised
 from dracarys.clock import ManualClock
 from dracarys.community import PostCreated, PostMentioned, PostModerated
 from dracarys.curriculum import CertificateGranted
-from dracarys.identity import KycApproved, KycRejected, Role
+from dracarys.identity import KycApproved, KycRejected, Role, UserRoleChanged
 from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
@@ -704,6 +704,12 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             certificate_id="DRC-1",
             verification_url="https://dracarys.example/certificates/DRC-1",
         ),
+        *(
+            UserRoleChanged(user_id=one, role=role.value, previous="mentee")
+            for role in Role
+            if role is not Role.MENTEE
+        ),
+        UserRoleChanged(user_id=one, role="mentee", previous="mentor"),
         SessionRated(session_id=one, rater_id=two, rated_id=one, rating=4, mentor_id=one),
         AffiliateCommissionAccrued(
             commission_id=str(one),

@@ -27,6 +27,7 @@ from dracarys.identity import (
     KycApproved,
     KycRejected,
     Role,
+    UserRoleChanged,
     active_accounts_with_role,
     display_names,
     document_name,
@@ -118,6 +119,14 @@ _FREEZE_REASONS = {
 }
 NO_FREEZE_REASON = ("our team is reviewing your account", "timu yetu inakagua akaunti yako")
 UNNAMED_MEMBER = ("A member", "Mwanachama")
+# What a person is once an admin gives them a role, and where the app opens for it.
+_ROLES: dict[str, tuple[str, str, str]] = {
+    Role.MENTEE: ("a mentee", "mwanafunzi", "/dashboard"),
+    Role.MENTOR: ("a mentor", "mshauri", "/mentor"),
+    Role.ADMIN: ("an administrator", "msimamizi", "/staff"),
+    Role.REVIEWER: ("a reviewer", "mkaguzi", "/staff"),
+    Role.OBSERVER: ("an observer", "mtazamaji", "/dashboard"),
+}
 
 
 def _notice(
@@ -500,6 +509,20 @@ def _kyc_rejected(event: Event) -> list[Notice]:
     ]
 
 
+def _role_changed(event: Event) -> list[Notice]:
+    """Told even when the person asked for it: an unexpected role is an account security
+    matter (the account category cannot be switched off). A role set to what it was tells
+    nobody."""
+    changed = msgspec.convert(event.payload, UserRoleChanged)
+    if changed.previous == changed.role:
+        return []
+    words = changed.role.replace("_", " ")
+    role_en, role_sw, link = _ROLES.get(changed.role, (words, words, "/account"))
+    return [
+        _notice(event, changed.user_id, "role_changed", link, sw={"role": role_sw}, role=role_en)
+    ]
+
+
 def _tier_changed(event: Event) -> list[Notice]:
     changed = msgspec.convert(event.payload, points.TierChanged)
     order = [t.lower() for t in ("bronze", "silver", "gold", "legend")]
@@ -712,6 +735,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SubscriptionPastDue.topic: _payment_failed,
     KycApproved.topic: _kyc_approved,
     KycRejected.topic: _kyc_rejected,
+    UserRoleChanged.topic: _role_changed,
     points.TierChanged.topic: _tier_changed,
     PostCreated.topic: _post_created,
     PostMentioned.topic: _post_mentioned,

@@ -311,6 +311,16 @@ WORKFLOWS: dict[str, Workflow] = {
             email=False,
             sms="Dracarys: your identity document was not accepted. See your account.",
         ),
+        # An admin changed the person's role: told in the locked account category, since
+        # a role they did not expect (staff rights above all) is a security matter.
+        _workflow(
+            "role_changed",
+            _A,
+            _HIGH,
+            "You are now $role",
+            "An administrator changed your role: you are now $role, and what you can do on "
+            "Dracarys changes with it. If you did not expect this, contact support.",
+        ),
         # Award e-mails are points' own section-14 templates (see `consumers.py`).
         # E-mail through points' own section-14 template for the reason, when it has one.
         Workflow(

@@ -35,6 +35,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "payment_failed": frozenset({"amount"}),
     "kyc_approved": frozenset({"level"}),
     "kyc_rejected": frozenset(),
+    "role_changed": frozenset({"role"}),
     "points_awarded": frozenset({"title", "body"}),
     "tier_reached": frozenset({"tier"}),
     "signal_published": frozenset({"symbol", "side"}),
@@ -77,6 +78,7 @@ SAMPLES: dict[str, dict[str, str]] = {
     "payment_failed": {"amount": "KES 1,500.00", "period": "period 3"},
     "kyc_approved": {"level": "2"},
     "kyc_rejected": {"doc_type": "government ID", "reason": "the photo is blurred"},
+    "role_changed": {"role": "a mentor"},
     "points_awarded": {
         "title": "+20 points: lesson completed",
         "body": "You finished \u201cRisk 101\u201d. Your balance is 120 points.",
@@ -135,6 +137,7 @@ SAMPLES_SW: dict[str, dict[str, str]] = {
     "points_clawed_back": {"reason": "ununuzi uliorejeshewa pesa"},
     "badge_earned": {"badge": "Mfululizo wa siku 7 za kujifunza"},
     "kyc_rejected": {"doc_type": "kitambulisho cha serikali", "reason": "picha haionekani vizuri"},
+    "role_changed": {"role": "mshauri"},
     "points_awarded": {
         "title": "Hongera — pointi 20",
         "body": "Hongera — pointi 20 kwa kumaliza \u201cRisk 101\u201d. Salio lako: 120.",

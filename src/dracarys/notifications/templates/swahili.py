@@ -230,6 +230,13 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "haikuweza kulipa).",
     ),
     **_in_app_and_email(
+        "role_changed",
+        "Sasa wewe ni $role",
+        "Msimamizi amebadilisha nafasi yako: sasa wewe ni $role, na unachoweza kufanya "
+        "kwenye Dracarys kinabadilika pamoja nayo. Ikiwa hukutarajia hili, wasiliana na "
+        "huduma kwa wateja.",
+    ),
+    **_in_app_and_email(
         "points_frozen",
         "Upataji wa pointi umesitishwa",
         "Tumesitisha upataji wako wa pointi tunapokagua akaunti yako, kwa hiyo pointi "
