@@ -141,6 +141,8 @@ async def test_completion_pays_the_mentor_and_both_sides_rate_once(
         (str(mentee.id), str(mentor.id), 4, 9),
         (str(mentor.id), str(mentee.id), 5, None),
     }
+    # Each names the session's mentor (notifications tells the mentor of a mentee's).
+    assert {e["mentor_id"] for e in rated} == {str(mentor.id)}
     assert (
         await pool.fetchval("SELECT recommend FROM session_reviews WHERE rater_id = $1", mentee.id)
         == 9

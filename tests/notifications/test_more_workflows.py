@@ -13,10 +13,12 @@ import asyncpg
 
 from dracarys.clock import ManualClock
 from dracarys.curriculum import CertificateGranted
-from dracarys.mentorship import SessionRefunded, SessionRescheduled
-from dracarys.outbox import EventPayload
+from dracarys.identity import Role
+from dracarys.mentorship import SessionRated, SessionRefunded, SessionRescheduled
+from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
-from dracarys.points import BadgeEarned
+from dracarys.points import BadgeEarned, PointsFrozen, apply_events
+from dracarys.social import AffiliateCommissionAccrued, FollowRevoked, FollowVerified
 from dracarys.trading import SubscriptionLapsed, SubscriptionPastDue
 from dracarys.wallet import (
     ChargebackClosed,
@@ -26,8 +28,21 @@ from dracarys.wallet import (
     RefundIssued,
 )
 from tests.notifications.conftest import deliver, event_of, messages_on, set_language
+from tests.support import AppClient
 
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+async def _published(pool: asyncpg.Pool, topic: str) -> list[Event]:
+    """The events of a topic the domain actions wrote into the outbox, as it relays them."""
+    rows = await pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox WHERE topic = $1 ORDER BY created_at",
+        topic,
+    )
+    return [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
 
 
 async def _inbox(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[tuple[str, str, str]]:
@@ -319,3 +334,251 @@ async def test_a_mentor_is_told_what_each_escrow_release_earned_them_in_their_la
         "notify.earnings_released"
     ] * len(references)
     assert await _inbox(platform.pool, payer.id) == []
+
+
+async def test_a_member_whose_points_earning_is_frozen_is_told_why_once_in_their_language(
+    platform: Platform, make_user
+) -> None:
+    """Points' anti-abuse froze a member's earning (too many points too fast): they hear how
+    many points were not added, why, and that support can help (in-app and e-mailed,
+    once however often the event is delivered)."""
+    english, swahili = await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            PointsFrozen(
+                user_id=str(member.id), reason="velocity", rule_code="social_follow", points=1_500
+            ),
+        )
+        for member in (english, swahili)
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "points_frozen",
+            "Points earning paused",
+            "We paused your points earning while we review your account, so 1,500 points "
+            "were not added (more points than our limit came in within a short time). If you "
+            "think this is a mistake, contact support or appeal from your points page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "points_frozen",
+            "Upataji wa pointi umesitishwa",
+            "Tumesitisha upataji wako wa pointi tunapokagua akaunti yako, kwa hiyo pointi "
+            "1,500 hazikuongezwa (pointi nyingi kuliko kikomo chetu ziliingia kwa muda "
+            "mfupi). Ikiwa unaona ni kosa, wasiliana na huduma kwa wateja au kata rufaa "
+            "kwenye ukurasa wako wa pointi.",
+        )
+    ]
+    for member in (english, swahili):
+        assert await messages_on(platform.pool, member.id, "email") == ["notify.points_frozen"]
+
+
+async def test_a_member_whose_points_are_taken_back_is_told_how_many_and_why(
+    platform: Platform, make_user
+) -> None:
+    """The real path: points awards a verified follow, the follow is revoked, points takes
+    the award back and writes `points.clawed_back`; relayed (twice), the member hears of it
+    once, in their language."""
+    english, swahili = await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    for member in (english, swahili):
+        for payload in (
+            FollowVerified(user_id=str(member.id), platform="youtube"),
+            FollowRevoked(user_id=str(member.id), platform="youtube", reason="gone"),
+        ):
+            async with platform.pool.acquire() as conn, conn.transaction():
+                await apply_events(conn, platform, [event_of(platform, payload)])
+    events = await _published(platform.pool, "points.clawed_back")
+    assert len(events) == 2
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "points_clawed_back",
+            "150 points taken back",
+            "150 points were taken back from your balance (social follow withdrawn). Your "
+            "history is on your points page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "points_clawed_back",
+            "Pointi 150 zimerudishwa",
+            "Pointi 150 zimeondolewa kwenye salio lako (ufuatiliaji wa mtandao wa kijamii "
+            "umeondolewa). Historia yako iko kwenye ukurasa wako wa pointi.",
+        )
+    ]
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.points_clawed_back"]
+
+
+async def test_an_affiliate_is_told_of_each_commission_a_referred_members_payment_earned(
+    platform: Platform, make_user
+) -> None:
+    """A referred member's payment earned their affiliate a commission (pending until the
+    refund window closes): the affiliate hears the amount, once, e-mailed too; the member
+    who paid hears nothing of it."""
+    english, swahili, referee = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            AffiliateCommissionAccrued(
+                commission_id=str(uuid.uuid4()),
+                affiliate_id=str(affiliate.id),
+                referee_id=str(referee.id),
+                payment_id=str(uuid.uuid4()),
+                amount_minor=36_250,
+                currency="KES",
+            ),
+        )
+        for affiliate in (english, swahili)
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "affiliate_commission",
+            "Commission earned: KES 362.50",
+            "A member you referred made a payment, and you earned KES 362.50 in commission. "
+            "It becomes payable once the refund window closes; see your affiliate page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "affiliate_commission",
+            "Kamisheni: KES 362.50",
+            "Mwanachama uliyemleta amefanya malipo, na umepata kamisheni ya KES 362.50. "
+            "Italipwa muda wa kurejesha pesa ukiisha; tazama ukurasa wako wa ushirika.",
+        )
+    ]
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.affiliate_commission"]
+    assert await _inbox(platform.pool, referee.id) == []
+
+
+async def test_a_mentor_is_told_of_a_mentees_rating_and_the_mentee_of_nothing(
+    platform: Platform, make_user
+) -> None:
+    """A mentee rated the session: its mentor hears the stars, once, in their language;
+    being low priority, its e-mail waits for the daily digest. The mentor's rating of the
+    mentee, and an event written before it named the mentor, tell nobody."""
+    english, swahili, mentee = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            SessionRated(
+                session_id=uuid.uuid4(),
+                rater_id=mentee.id,
+                rated_id=mentor.id,
+                rating=4,
+                recommend=9,
+                mentor_id=mentor.id,
+            ),
+        )
+        for mentor in (english, swahili)
+    ]
+    session_id = uuid.uuid4()
+    events += [
+        event_of(
+            platform,
+            SessionRated(
+                session_id=session_id,
+                rater_id=english.id,
+                rated_id=mentee.id,
+                rating=5,
+                mentor_id=english.id,
+            ),
+        ),
+        event_of(
+            platform,
+            SessionRated(session_id=session_id, rater_id=mentee.id, rated_id=english.id, rating=2),
+        ),
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "session_rated",
+            "New rating: 4 of 5 stars",
+            "A mentee rated your session 4 of 5 stars. Your sessions are on your teaching "
+            "sessions page.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "session_rated",
+            "Tathmini mpya: nyota 4 kati ya 5",
+            "Mwanafunzi amekipa kipindi chako nyota 4 kati ya 5. Vipindi vyako viko kwenye "
+            "ukurasa wa vipindi unavyofundisha.",
+        )
+    ]
+    assert await _inbox(platform.pool, mentee.id) == []
+    assert await messages_on(platform.pool, english.id, "email") == []
+    assert (
+        await platform.pool.fetchval(
+            "SELECT digest FROM notifications WHERE user_id = $1 AND kind = 'session_rated'",
+            english.id,
+        )
+        == "pending"
+    )
+
+
+async def test_a_person_whose_role_an_admin_changed_is_told_what_they_are_now(
+    client: AppClient, platform: Platform, make_user
+) -> None:
+    """The real path: an admin sets roles through the API; relayed (twice), each person
+    hears what they are now, once, in the account category nobody can switch off. A role
+    set to what it already was tells nobody."""
+    admin = await make_user(role=Role.ADMIN)
+    english, swahili, unchanged = await make_user(), await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    for member, role in ((english, "mentor"), (swahili, "reviewer"), (unchanged, "mentee")):
+        changed = await client.put(
+            f"/api/v1/admin/users/{member.id}/role", json={"role": role}, headers=admin.headers
+        )
+        assert changed.status_code == 200, changed.text
+    events = await _published(platform.pool, "user.role_changed")
+    assert len(events) == 3
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "role_changed",
+            "You are now a mentor",
+            "An administrator changed your role: you are now a mentor, and what you can do "
+            "on Dracarys changes with it. If you did not expect this, contact support.",
+        )
+    ]
+    assert await _inbox(platform.pool, swahili.id) == [
+        (
+            "role_changed",
+            "Sasa wewe ni mkaguzi",
+            "Msimamizi amebadilisha nafasi yako: sasa wewe ni mkaguzi, na unachoweza kufanya "
+            "kwenye Dracarys kinabadilika pamoja nayo. Ikiwa hukutarajia hili, wasiliana na "
+            "huduma kwa wateja.",
+        )
+    ]
+    assert await _inbox(platform.pool, unchanged.id) == []
+    links = await platform.pool.fetch(
+        "SELECT user_id, link FROM notifications WHERE kind = 'role_changed'"
+    )
+    assert {(r["user_id"], r["link"]) for r in links} == {
+        (english.id, "/mentor"),
+        (swahili.id, "/staff"),
+    }
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.role_changed"]

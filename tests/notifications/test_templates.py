@@ -22,11 +22,12 @@ from dracarys.admin import StaffAlertRaised
 from dracarys.clock import ManualClock
 from dracarys.community import PostCreated, PostMentioned, PostModerated
 from dracarys.curriculum import CertificateGranted
-from dracarys.identity import KycApproved, KycRejected, Role
+from dracarys.identity import KycApproved, KycRejected, Role, UserRoleChanged
 from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
     SessionCancelled,
+    SessionRated,
     SessionRefunded,
     SessionReminder,
     SessionRescheduled,
@@ -46,8 +47,16 @@ from dracarys.notifications.templates.swahili import SWAHILI
 from dracarys.notifications.workflows import WORKFLOWS
 from dracarys.outbox import Event, EventPayload
 from dracarys.platform import Platform
-from dracarys.points import POINTS_AWARDED, BadgeEarned, PointsAwarded, TierChanged
+from dracarys.points import (
+    POINTS_AWARDED,
+    BadgeEarned,
+    PointsAwarded,
+    PointsClawedBack,
+    PointsFrozen,
+    TierChanged,
+)
 from dracarys.points.notifications import AWARD_TEMPLATES
+from dracarys.social import AffiliateCommissionAccrued
 from dracarys.trading import SignalPublished, SubscriptionLapsed, SubscriptionPastDue
 from dracarys.wallet import (
     ChargebackClosed,
@@ -498,6 +507,8 @@ _DATA = {
     "unrecovered",
     "certificate_id",
     "verification_url",
+    "points",
+    "rating",
 }
 # Values that are someone's own words, passed on as written (said so in the report).
 _AS_WRITTEN = {
@@ -692,6 +703,32 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             program_id=two,
             certificate_id="DRC-1",
             verification_url="https://dracarys.example/certificates/DRC-1",
+        ),
+        *(
+            UserRoleChanged(user_id=one, role=role.value, previous="mentee")
+            for role in Role
+            if role is not Role.MENTEE
+        ),
+        UserRoleChanged(user_id=one, role="mentee", previous="mentor"),
+        SessionRated(session_id=one, rater_id=two, rated_id=one, rating=4, mentor_id=one),
+        AffiliateCommissionAccrued(
+            commission_id=str(one),
+            affiliate_id=str(one),
+            referee_id=str(two),
+            payment_id=str(two),
+            amount_minor=7_500,
+            currency="KES",
+        ),
+        PointsFrozen(user_id=str(one), reason="velocity", rule_code="social_follow", points=50),
+        *(
+            PointsClawedBack(
+                user_id=str(one),
+                entry_id=str(two),
+                points=150,
+                reason_code=code,
+                related_entity="youtube",
+            )
+            for code in ("refund_clawback", "follow_withdrawn")
         ),
     ]
     return [(s.topic, msgspec.to_builtins(s)) for s in samples]

@@ -89,6 +89,10 @@ class UserPasswordReset(EventPayload, frozen=True, kw_only=True):
 
 
 class UserRoleChanged(EventPayload, frozen=True, kw_only=True):
+    """An admin set the account's role (`previous`: the role it had, None in events
+    written before it was named; the same as `role` when nothing changed)."""
+
     topic: ClassVar[str] = USER_ROLE_CHANGED
     user_id: uuid.UUID
     role: str
+    previous: str | None = None

@@ -87,6 +87,10 @@ class SessionRated(EventPayload, frozen=True, kw_only=True):
     rating: int
     # The NPS answer (0–10) when the rater gave one; analytics computes NPS from it.
     recommend: int | None = None
+    # The session's mentor, so a reader tells a mentee's rating of the mentor from the
+    # mentor's of a mentee (notifications tells the mentor); None in events written
+    # before it was named.
+    mentor_id: uuid.UUID | None = None
 
 
 class SessionRefunded(EventPayload, frozen=True, kw_only=True):

@@ -27,6 +27,7 @@ from dracarys.identity import (
     KycApproved,
     KycRejected,
     Role,
+    UserRoleChanged,
     active_accounts_with_role,
     display_names,
     document_name,
@@ -35,6 +36,7 @@ from dracarys.mentorship import (
     PackageClosed,
     SessionBooked,
     SessionCancelled,
+    SessionRated,
     SessionRefunded,
     SessionReminder,
     SessionRescheduled,
@@ -47,6 +49,7 @@ from dracarys.notifications.inbox.models import Notice
 from dracarys.notifications.inbox.service import deliver_notices
 from dracarys.outbox import Event
 from dracarys.platform import Platform
+from dracarys.social import AffiliateCommissionAccrued
 from dracarys.trading import (
     SignalPublished,
     SubscriptionLapsed,
@@ -106,7 +109,24 @@ _EARNED_FROM = (
     ("premium community group ", ("your premium group", "kikundi chako cha malipo")),
 )
 EARNED_FROM_MENTORING = ("your mentoring", "ushauri wako")
+# Why points' anti-abuse froze a member's earning (`PointsFrozen.reason`); another reason
+# reads as its words, and a freeze without one as a review.
+_FREEZE_REASONS = {
+    "velocity": (
+        "more points than our limit came in within a short time",
+        "pointi nyingi kuliko kikomo chetu ziliingia kwa muda mfupi",
+    ),
+}
+NO_FREEZE_REASON = ("our team is reviewing your account", "timu yetu inakagua akaunti yako")
 UNNAMED_MEMBER = ("A member", "Mwanachama")
+# What a person is once an admin gives them a role, and where the app opens for it.
+_ROLES: dict[str, tuple[str, str, str]] = {
+    Role.MENTEE: ("a mentee", "mwanafunzi", "/dashboard"),
+    Role.MENTOR: ("a mentor", "mshauri", "/mentor"),
+    Role.ADMIN: ("an administrator", "msimamizi", "/staff"),
+    Role.REVIEWER: ("a reviewer", "mkaguzi", "/staff"),
+    Role.OBSERVER: ("an observer", "mtazamaji", "/dashboard"),
+}
 
 
 def _notice(
@@ -273,6 +293,19 @@ def _session_rescheduled(event: Event) -> list[Notice]:
     ]
 
 
+def _session_rated(event: Event) -> list[Notice]:
+    """A mentee's rating reaches the session's mentor; the mentor's own rating of a mentee
+    (and an event written before it named the mentor) tells nobody."""
+    rated = msgspec.convert(event.payload, SessionRated)
+    if rated.mentor_id is None or rated.rated_id != rated.mentor_id:
+        return []
+    return [
+        _notice(
+            event, rated.mentor_id, "session_rated", "/mentor/sessions", rating=str(rated.rating)
+        )
+    ]
+
+
 def _session_refunded(event: Event) -> list[Notice]:
     refunded = msgspec.convert(event.payload, SessionRefunded)
     amount = format_money(refunded.amount_minor, refunded.currency)
@@ -304,6 +337,57 @@ def _escrow_released(event: Event) -> list[Notice]:
             sw={"purpose": purpose_sw},
             amount=format_money(released.mentor_minor, released.currency),
             purpose=purpose_en,
+        )
+    ]
+
+
+def _points_frozen(event: Event) -> list[Notice]:
+    frozen = msgspec.convert(event.payload, points.PointsFrozen)
+    words = frozen.reason.replace("_", " ")
+    reason_en, reason_sw = _FREEZE_REASONS.get(
+        frozen.reason, (words, words) if words.strip() else NO_FREEZE_REASON
+    )
+    return [
+        _notice(
+            event,
+            uuid.UUID(frozen.user_id),
+            "points_frozen",
+            "/points",
+            sw={"reason": reason_sw},
+            points=f"{frozen.points:,}",
+            reason=reason_en,
+        )
+    ]
+
+
+def _points_clawed_back(event: Event) -> list[Notice]:
+    clawed = msgspec.convert(event.payload, points.PointsClawedBack)
+    if clawed.points <= 0:
+        return []  # nothing was taken (the balance was already empty)
+    return [
+        _notice(
+            event,
+            uuid.UUID(clawed.user_id),
+            "points_clawed_back",
+            "/points",
+            sw={"reason": points.describe_reason(clawed.reason_code, SWAHILI)},
+            points=f"{clawed.points:,}",
+            reason=points.describe_reason(clawed.reason_code, "en"),
+        )
+    ]
+
+
+def _commission_accrued(event: Event) -> list[Notice]:
+    accrued = msgspec.convert(event.payload, AffiliateCommissionAccrued)
+    if accrued.amount_minor <= 0:
+        return []
+    return [
+        _notice(
+            event,
+            uuid.UUID(accrued.affiliate_id),
+            "affiliate_commission",
+            "/affiliate",
+            amount=format_money(accrued.amount_minor, accrued.currency),
         )
     ]
 
@@ -422,6 +506,20 @@ def _kyc_rejected(event: Event) -> list[Notice]:
             doc_type=document_name(rejected.doc_type, "en"),
             reason=rejected.reason or NO_KYC_REASON[0],
         )
+    ]
+
+
+def _role_changed(event: Event) -> list[Notice]:
+    """Told even when the person asked for it: an unexpected role is an account security
+    matter (the account category cannot be switched off). A role set to what it was tells
+    nobody."""
+    changed = msgspec.convert(event.payload, UserRoleChanged)
+    if changed.previous == changed.role:
+        return []
+    words = changed.role.replace("_", " ")
+    role_en, role_sw, link = _ROLES.get(changed.role, (words, words, "/account"))
+    return [
+        _notice(event, changed.user_id, "role_changed", link, sw={"role": role_sw}, role=role_en)
     ]
 
 
@@ -637,19 +735,24 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SubscriptionPastDue.topic: _payment_failed,
     KycApproved.topic: _kyc_approved,
     KycRejected.topic: _kyc_rejected,
+    UserRoleChanged.topic: _role_changed,
     points.TierChanged.topic: _tier_changed,
     PostCreated.topic: _post_created,
     PostMentioned.topic: _post_mentioned,
     PostModerated.topic: _post_moderated,
     SessionRescheduled.topic: _session_rescheduled,
     SessionRefunded.topic: _session_refunded,
+    SessionRated.topic: _session_rated,
     RefundIssued.topic: _refund_issued,
     DepositCompleted.topic: _deposit_completed,
     EscrowReleased.topic: _escrow_released,
+    AffiliateCommissionAccrued.topic: _commission_accrued,
     ChargebackOpened.topic: _chargeback_opened,
     ChargebackClosed.topic: _chargeback_closed,
     SubscriptionLapsed.topic: _subscription_lapsed,
     points.BadgeEarned.topic: _badge_earned,
+    points.PointsFrozen.topic: _points_frozen,
+    points.PointsClawedBack.topic: _points_clawed_back,
     CertificateGranted.topic: _certificate_granted,
 }
 

@@ -120,8 +120,9 @@ def _workflow(
 _S, _P, _A = Category.SESSIONS, Category.PAYMENTS, Category.ACCOUNT
 
 # What a category sends outside its workflows: identity e-mails account security notices
-# (password changed, new sign-in) and each KYC decision itself, so the account category
-# uses e-mail though no workflow of it lists e-mail.
+# itself (e-mail confirmation, password reset and change, suspension) and each KYC
+# decision, so the account category keeps its e-mail channel beside the workflows that
+# list it (staff alerts, role changes).
 SENT_OUTSIDE_WORKFLOWS: frozenset[tuple[Category, Channel]] = frozenset(
     {(Category.ACCOUNT, Channel.EMAIL)}
 )
@@ -160,6 +161,16 @@ WORKFLOWS: dict[str, Workflow] = {
             "Session in $lead",
             "Your session \u201c$title\u201d starts at $starts_at.",
             email=False,
+        ),
+        # A mentee rated the mentor's session: worth knowing, never urgent, so the e-mail
+        # waits for the daily digest.
+        _workflow(
+            "session_rated",
+            _S,
+            _LOW,
+            "New rating: $rating of 5 stars",
+            "A mentee rated your session $rating of 5 stars. Your sessions are on your "
+            "teaching sessions page.",
         ),
         _workflow(
             "payment_receipt",
@@ -240,6 +251,16 @@ WORKFLOWS: dict[str, Workflow] = {
             "Earnings: $amount",
             "You earned $amount from $purpose. Your earnings are on the wallet page.",
         ),
+        # Pending until the refund window closes (a refund in it reduces or voids it), so
+        # the text says earned, not paid; the affiliate page shows when it is payable.
+        _workflow(
+            "affiliate_commission",
+            _P,
+            _NORM,
+            "Commission earned: $amount",
+            "A member you referred made a payment, and you earned $amount in commission. It "
+            "becomes payable once the refund window closes; see your affiliate page.",
+        ),
         _workflow(
             "deposit_completed",
             _P,
@@ -291,6 +312,16 @@ WORKFLOWS: dict[str, Workflow] = {
             email=False,
             sms="Dracarys: your identity document was not accepted. See your account.",
         ),
+        # An admin changed the person's role: told in the locked account category, since
+        # a role they did not expect (staff rights above all) is a security matter.
+        _workflow(
+            "role_changed",
+            _A,
+            _HIGH,
+            "You are now $role",
+            "An administrator changed your role: you are now $role, and what you can do on "
+            "Dracarys changes with it. If you did not expect this, contact support.",
+        ),
         # Award e-mails are points' own section-14 templates (see `consumers.py`).
         # E-mail through points' own section-14 template for the reason, when it has one.
         Workflow(
@@ -300,6 +331,26 @@ WORKFLOWS: dict[str, Workflow] = {
             channels=frozenset({Channel.IN_APP, Channel.EMAIL}),
             title="$title",
             body="$body",
+        ),
+        # Points' anti-abuse paused the member's earning (an award refused, more held back
+        # until staff review it): high, since what they do next earns nothing meanwhile.
+        _workflow(
+            "points_frozen",
+            Category.REWARDS,
+            _HIGH,
+            "Points earning paused",
+            "We paused your points earning while we review your account, so $points points "
+            "were not added ($reason). If you think this is a mistake, contact support or "
+            "appeal from your points page.",
+        ),
+        # A refund of what they were earned on, or what they were earned for undone.
+        _workflow(
+            "points_clawed_back",
+            Category.REWARDS,
+            _NORM,
+            "$points points taken back",
+            "$points points were taken back from your balance ($reason). Your history is on "
+            "your points page.",
         ),
         _workflow(
             "tier_reached",

@@ -9,10 +9,10 @@ says what an award tells its member.
 
 Other code uses points through what this module exports: the consumers the workers list
 (with the topics they take), what an award tells its member (`award_message`, in English
-or Swahili, with the e-mail templates of each and `award_email` to find one by name), the
-scheduled jobs, the
-demo seed, the click tokens marketing e-mails carry (issued, and a followed link recorded; scanners
-told apart by `is_automated_agent`), and what a buyer's
+or Swahili, with the e-mail templates of each and `award_email` to find one by name), a
+reason code in words (`describe_reason`, for a notice of points taken back), the
+scheduled jobs, the demo seed, the click tokens marketing e-mails carry (issued, and a
+followed link recorded; scanners told apart by `is_automated_agent`), and what a buyer's
 points would be worth as a discount code (`points_for_discount`, for a checkout quote).
 The codes themselves are the wallet's: points asks it to issue one on a conversion."""
 
@@ -46,6 +46,7 @@ from dracarys.points.notifications import (
     award_email,
     award_message,
 )
+from dracarys.points.reasons import describe_reason
 from dracarys.points.redemption.models import PointsForDiscount
 from dracarys.points.redemption.service import points_for_discount, release_held_redemptions
 from dracarys.points.reports.service import reconcile
@@ -71,6 +72,7 @@ __all__ = [
     "award_email",
     "award_message",
     "count_awards",
+    "describe_reason",
     "expire_points",
     "flag_shared_clusters",
     "is_automated_agent",

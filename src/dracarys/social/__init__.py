@@ -4,7 +4,8 @@ commissions (`affiliates`) and tracked shares (`sharing`).
 
 A package of areas cut the same way (`models`, `store`, `service`, `api`); `api.py`
 gathers their routes (`ROUTES`) for the composition root. Other code uses social through
-what this module exports: the topics it produces (points awards them); the share link's
+what this module exports: the topics it produces (points awards them; notifications
+tells an affiliate of each commission); the share link's
 page (`share_page`, for the web route at `/s/{token}`); the consumer that learns which
 badges members hold from points' `badge.earned` (`record_badges_earned`, topic
 `BADGE_EARNED_TOPIC`), so a badge is shared only by someone who earned it; the scheduled
@@ -30,10 +31,12 @@ from dracarys.social.consumers import (
     apply_referral_events,
 )
 from dracarys.social.events import (
+    AFFILIATE_COMMISSION_ACCRUED,
     REFERRAL_COMPLETED,
     SOCIAL_FOLLOW_REVOKED,
     SOCIAL_FOLLOW_VERIFIED,
     SOCIAL_POST_SHARED,
+    AffiliateCommissionAccrued,
     FollowRevoked,
     FollowVerified,
     PostShared,
@@ -54,6 +57,7 @@ from dracarys.social.verification.sandbox import (
 from dracarys.social.verification.service import recheck_follows
 
 __all__ = [
+    "AFFILIATE_COMMISSION_ACCRUED",
     "AFFILIATE_TOPICS",
     "BADGE_EARNED_TOPIC",
     "REFERRAL_COMPLETED",
@@ -62,6 +66,7 @@ __all__ = [
     "SOCIAL_FOLLOW_VERIFIED",
     "SOCIAL_POST_SHARED",
     "SOCIAL_SANDBOX_PATH",
+    "AffiliateCommissionAccrued",
     "FollowRevoked",
     "FollowVerified",
     "PostShared",

@@ -41,7 +41,9 @@ async def change_role(
         if new_role is Role.MENTOR:
             # New mentors start on probation and unverified.
             await open_mentor_profile(conn, user_id, now)
-        await emit_event(conn, events.UserRoleChanged(user_id=user_id, role=role))
+        await emit_event(
+            conn, events.UserRoleChanged(user_id=user_id, role=role, previous=account.role.value)
+        )
         await record_audit(
             conn,
             admin.id,

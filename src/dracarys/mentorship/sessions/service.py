@@ -365,6 +365,7 @@ async def rate_session(
                 rated_id=rated,
                 rating=data.rating,
                 recommend=data.recommend,
+                mentor_id=session.mentor_id,
             ),
         )
     return ReviewView(

@@ -47,6 +47,12 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Kipindi chako kinaanza baada ya $lead",
         "Kipindi chako \u201c$title\u201d kinaanza $starts_at.",
     ),
+    **_in_app_and_email(
+        "session_rated",
+        "Tathmini mpya: nyota $rating kati ya 5",
+        "Mwanafunzi amekipa kipindi chako nyota $rating kati ya 5. Vipindi vyako viko "
+        "kwenye ukurasa wa vipindi unavyofundisha.",
+    ),
     # ---- payments ----------------------------------------------------------------------
     ("payment_receipt", "in_app"): (
         "Malipo yamepokelewa: $amount",
@@ -194,6 +200,12 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Umepata $amount kutokana na $purpose. Mapato yako yanaonekana kwenye ukurasa wa pochi.",
     ),
     **_in_app_and_email(
+        "affiliate_commission",
+        "Kamisheni: $amount",
+        "Mwanachama uliyemleta amefanya malipo, na umepata kamisheni ya $amount. Italipwa "
+        "muda wa kurejesha pesa ukiisha; tazama ukurasa wako wa ushirika.",
+    ),
+    **_in_app_and_email(
         "deposit_completed",
         "Amana imepokelewa: $amount",
         "Amana yako ya $amount kupitia $method iko kwenye pochi yako.",
@@ -216,6 +228,26 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Benki imerudisha amana yako ya kadi ya $amount kwenye kadi yako, kwa hiyo "
         "zimetolewa kwenye pochi yako ($held zilizozuiliwa, na $unrecovered ambazo pochi "
         "haikuweza kulipa).",
+    ),
+    **_in_app_and_email(
+        "role_changed",
+        "Sasa wewe ni $role",
+        "Msimamizi amebadilisha nafasi yako: sasa wewe ni $role, na unachoweza kufanya "
+        "kwenye Dracarys kinabadilika pamoja nayo. Ikiwa hukutarajia hili, wasiliana na "
+        "huduma kwa wateja.",
+    ),
+    **_in_app_and_email(
+        "points_frozen",
+        "Upataji wa pointi umesitishwa",
+        "Tumesitisha upataji wako wa pointi tunapokagua akaunti yako, kwa hiyo pointi "
+        "$points hazikuongezwa ($reason). Ikiwa unaona ni kosa, wasiliana na huduma kwa "
+        "wateja au kata rufaa kwenye ukurasa wako wa pointi.",
+    ),
+    **_in_app_and_email(
+        "points_clawed_back",
+        "Pointi $points zimerudishwa",
+        "Pointi $points zimeondolewa kwenye salio lako ($reason). Historia yako iko kwenye "
+        "ukurasa wako wa pointi.",
     ),
     **_in_app_and_email(
         "badge_earned",
