@@ -120,6 +120,8 @@ class RoutedOrder(Schema):
     role: str = "entry"
     parent_order_id: uuid.UUID | None = None
     cancel_requested_at: datetime | None = None
+    # Why the cancel was asked for (the signal expired, or was corrected).
+    cancel_reason: str | None = None
 
 
 # --- API ----------------------------------------------------------------------------

@@ -156,7 +156,9 @@ async def withdraw_routed_copies(
 ) -> list[Order]:
     """A corrected signal's routed copies with nothing filled, withdrawn once (a filled
     copy keeps the legs protecting it). → the paper orders ended now."""
-    claimed = await store.claim_unfilled_routed_of_signal(conn, signal_id, platform.clock.now())
+    claimed = await store.claim_unfilled_routed_of_signal(
+        conn, signal_id, platform.clock.now(), reason
+    )
     return await _withdraw(conn, platform, claimed, unsent_status="cancelled", reason=reason)
 
 
@@ -166,7 +168,6 @@ async def expire_routed_copies(
     """Called by the paper loop with its own expiry: routed copies of `symbols` whose
     signal has expired and whose entry is still open, withdrawn once (what filled keeps
     its legs, as on paper). → the paper orders ended now."""
-    claimed = await store.claim_expired_routed(conn, symbols, now)
-    return await _withdraw(
-        conn, platform, claimed, unsent_status="expired", reason="signal expired"
-    )
+    reason = "signal expired"
+    claimed = await store.claim_expired_routed(conn, symbols, now, reason)
+    return await _withdraw(conn, platform, claimed, unsent_status="expired", reason=reason)

@@ -459,8 +459,11 @@ async def _apply_one(
     elif ended is not None:
         routed_status = paper_status = ended
         reason = f"{ended} at the broker ({state.status})"
-        if ended_reason is not None:
-            reason = f"{ended_reason}: {reason}"
+        # The cancel's own reason, whether the request's consumer or the broker's
+        # trade-update stream (which may report the cancel first) applies the end.
+        why = ended_reason if ended_reason is not None else routed.cancel_reason
+        if why is not None:
+            reason = f"{why}: {reason}"
     else:
         routed_status = "partially_filled" if filled_qty > _QTY_TOLERANCE else "sent"
         paper_status = ROUTED

@@ -238,7 +238,7 @@ async def open_routed_orders(conn: Connection, user_id: uuid.UUID) -> list[Route
 
 
 async def claim_unfilled_routed_of_signal(
-    conn: Connection, signal_id: uuid.UUID, now: datetime
+    conn: Connection, signal_id: uuid.UUID, now: datetime, reason: str
 ) -> list[RoutedOrder]:
     """Mark for withdrawal the entries of a signal routed to members' brokers that are
     not finished, have nothing filled and were not marked before; → those marked now."""
@@ -248,16 +248,17 @@ async def claim_unfilled_routed_of_signal(
                WHERE o.signal_id = $1 AND b.role = 'entry' AND b.status IN ('pending', 'sent')
                  AND b.filled_qty = 0 AND b.cancel_requested_at IS NULL
                ORDER BY b.order_id FOR UPDATE OF b)
-           UPDATE broker_orders b SET cancel_requested_at = $2 FROM due
+           UPDATE broker_orders b SET cancel_requested_at = $2, cancel_reason = $3 FROM due
            WHERE b.order_id = due.order_id RETURNING b.*""",
         signal_id,
         now,
+        reason,
     )
     return sorted(records(RoutedOrder, rows), key=lambda r: r.order_id)
 
 
 async def claim_expired_routed(
-    conn: Connection, symbols: Sequence[str], now: datetime
+    conn: Connection, symbols: Sequence[str], now: datetime, reason: str
 ) -> list[RoutedOrder]:
     """Mark for withdrawal the routed entries of `symbols` whose signal expired by `now`,
     still open and not marked before; → those marked now."""
@@ -268,10 +269,11 @@ async def claim_expired_routed(
                  AND b.status IN ('pending', 'sent', 'partially_filled')
                  AND b.cancel_requested_at IS NULL
                ORDER BY b.order_id FOR UPDATE OF b)
-           UPDATE broker_orders b SET cancel_requested_at = $2 FROM due
+           UPDATE broker_orders b SET cancel_requested_at = $2, cancel_reason = $3 FROM due
            WHERE b.order_id = due.order_id RETURNING b.*""",
         list(symbols),
         now,
+        reason,
     )
     return sorted(records(RoutedOrder, rows), key=lambda r: r.order_id)
 
