@@ -318,6 +318,42 @@ def _entry_units(
 
 
 @inline_kernel
+def _finish_run(
+    trades: FloatArray,
+    trade_count: int,
+    position: float,
+    entry_bar: int,
+    entry_price: float,
+    entry_fee: float,
+    n: int,
+    closes: FloatArray,
+    cash: float,
+    state: CurveState,
+    curve_out: FloatArray,
+) -> int:
+    """The end of a simulation, general or plain: a position still open is recorded as a
+    trade at the last close (``EXIT_STILL_OPEN``), the curve statistics are written, and
+    the trade count is returned."""
+    if position != 0.0:
+        _record_trade(
+            trades,
+            trade_count,
+            position,
+            entry_bar,
+            entry_price,
+            entry_fee,
+            n - 1,
+            closes[n - 1],
+            0.0,
+            EXIT_STILL_OPEN,
+            cash,
+        )
+        trade_count += 1
+    curve_stats(state, curve_out)
+    return trade_count
+
+
+@inline_kernel
 def _record_trade(
     trades: FloatArray,
     trade_count: int,
@@ -861,23 +897,19 @@ def simulate_general(
         state = observe(state, equity)
         i += 1
 
-    if position != 0.0:
-        _record_trade(
-            trades,
-            trade_count,
-            position,
-            entry_bar,
-            entry_price,
-            entry_fee,
-            n - 1,
-            closes[n - 1],
-            0.0,
-            EXIT_STILL_OPEN,
-            cash,
-        )
-        trade_count += 1
-    curve_stats(state, curve_out)
-    return trade_count
+    return _finish_run(
+        trades,
+        trade_count,
+        position,
+        entry_bar,
+        entry_price,
+        entry_fee,
+        n,
+        closes,
+        cash,
+        state,
+        curve_out,
+    )
 
 
 @kernel
@@ -1004,23 +1036,19 @@ def simulate_plain(
         else:
             i = exit_bar
 
-    if position != 0.0:
-        _record_trade(
-            trades,
-            trade_count,
-            position,
-            entry_bar,
-            entry_price,
-            entry_fee,
-            n - 1,
-            closes[n - 1],
-            0.0,
-            EXIT_STILL_OPEN,
-            cash,
-        )
-        trade_count += 1
-    curve_stats(state, curve_out)
-    return trade_count
+    return _finish_run(
+        trades,
+        trade_count,
+        position,
+        entry_bar,
+        entry_price,
+        entry_fee,
+        n,
+        closes,
+        cash,
+        state,
+        curve_out,
+    )
 
 
 @kernel
