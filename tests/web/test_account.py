@@ -349,6 +349,29 @@ async def test_two_factor_is_set_up_from_the_qr_page_used_at_sign_in_and_turned_
 # ---- signed-in devices -------------------------------------------------------------------
 
 
+async def test_signing_out_lands_on_the_sign_in_page_though_the_stream_is_refused_first(
+    context: Any, live_server: LiveServer
+) -> None:
+    account = await register(live_server, name="Sid Signout")
+    page = await context.new_page()
+    await sign_in(page, live_server, account, "/dashboard")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+
+    async def answered_late(route: Any) -> None:
+        # The server has ended the session when it answers; held back here, the live
+        # stream's refusal (4401, then a refused refresh) reaches the page first.
+        response = await route.fetch()
+        await asyncio.sleep(1.5)
+        await route.fulfill(response=response)
+
+    await page.route("**/api/v1/logout", answered_late)
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    # Not "sign in to come back to the dashboard": the person chose to leave.
+    await page.wait_for_url(f"{live_server.url}/signin", timeout=10_000)
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.url == f"{live_server.url}/signin"
+
+
 async def test_another_device_is_signed_out_from_the_list(
     browser: Any, context: Any, live_server: LiveServer
 ) -> None:

@@ -146,6 +146,18 @@ async def _token(client: Any, account: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
+async def _send_as(
+    live_server: LiveServer, headers: dict[str, str], conversation: str, body: str, key: str
+) -> None:
+    async with live_server.api() as client:
+        sent = await client.post(
+            f"/api/v1/chat/conversations/{conversation}/messages",
+            json={"body": body},
+            headers={**headers, "Idempotency-Key": key},
+        )
+        assert sent.status_code == 201, sent.text
+
+
 async def test_a_reported_message_is_removed_by_a_moderator_on_the_staff_page(
     browser: Any, live_server: LiveServer
 ) -> None:
@@ -175,9 +187,20 @@ async def test_a_reported_message_is_removed_by_a_moderator_on_the_staff_page(
         await mentor_page.get_by_role("button", name="Sam Spammer").click()
         spam_item = mentor_page.locator("#messages li", has_text="Buy my pump coin now")
         await spam_item.get_by_role("button", name="Report").click()
-        await mentor_page.get_by_label("Why are you reporting this message?").fill("Scam promotion")
+        reason = mentor_page.get_by_label("Why are you reporting this message?")
+        await reason.fill("Scam promotion")
+        # A message arriving live redraws the thread: the report being written stays.
+        await _send_as(live_server, mentee_h, conv, "Still there?", "report-flow-3")
+        await expect(mentor_page.locator("#messages")).to_contain_text("Still there?")
+        await expect(reason).to_have_value("Scam promotion")
+        await expect(reason).to_be_focused()
         await mentor_page.get_by_role("button", name="Send report").click()
-        await expect(mentor_page.get_by_role("status").filter(has_text="Reported")).to_be_visible()
+        reported = mentor_page.get_by_role("status").filter(has_text="Reported")
+        await expect(reported).to_be_visible()
+        await expect(spam_item.get_by_role("button", name="Report")).to_have_count(0)
+        await _send_as(live_server, mentee_h, conv, "Hello?", "report-flow-4")
+        await expect(mentor_page.locator("#messages")).to_contain_text("Hello?")
+        await expect(reported).to_be_visible()
 
         admin_page = await admin_ctx.new_page()
         await sign_in_with_code(admin_page, live_server, admin, secret, "/staff/chat-reports")

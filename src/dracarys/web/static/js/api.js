@@ -125,10 +125,31 @@ export function homeFor(role) {
   return "/dashboard";
 }
 
+let signingOut = false;
+
 /** Send the visitor to the sign-in page, coming back here afterwards. */
 export function goToSignIn() {
+  // Signing out revokes the session, so the live stream and any request in flight are
+  // refused a moment later; their "sign in again" must not race the sign-out's own
+  // navigation (two navigations abort each other) nor bring the person back here.
+  if (signingOut) return;
   const next = location.pathname + location.search;
   location.assign(`/signin?next=${encodeURIComponent(next)}`);
+}
+
+/**
+ * End this browser's session and go to the sign-in page.
+ * @param {() => Promise<unknown>} [revoke]  how the server is told; POST /logout unless given
+ */
+export async function signOut(revoke) {
+  signingOut = true;
+  try {
+    await (revoke ? revoke() : api("/api/v1/logout", { method: "POST" }));
+  } catch {
+    // Signing out locally is what matters; the server session expires on its own.
+  }
+  clearSession();
+  location.assign("/signin");
 }
 
 let refreshing = /** @type {Promise<Session | null> | null} */ (null);

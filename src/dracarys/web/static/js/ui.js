@@ -4,7 +4,7 @@
 // (missing numbers render as an em dash).
 
 import {
-  ApiError, UNREACHABLE, api, clearSession, connection, currentSession, downloadFile, goToSignIn, homeFor,
+  ApiError, UNREACHABLE, api, connection, currentSession, downloadFile, goToSignIn, homeFor, signOut,
 } from "./api.js";
 import { LiveStream } from "./stream.js";
 
@@ -340,15 +340,7 @@ export async function signedInShell() {
   wireNavMenus();
   wireDownloads();
   const signout = document.getElementById("signout");
-  signout?.addEventListener("click", async () => {
-    try {
-      await api("/api/v1/logout", { method: "POST" });
-    } catch {
-      // Signing out locally is what matters; the server session expires on its own.
-    }
-    clearSession();
-    location.assign("/signin");
-  });
+  signout?.addEventListener("click", () => signOut());
   const me = await api("/api/v1/me");
   const who = document.getElementById("whoami");
   if (who) who.textContent = `${me.name || me.email} · ${me.role}`;

@@ -3,7 +3,7 @@
 // a QR code, recovery codes shown once, turned off behind a step-up) and the signed-in
 // devices, each of which can be signed out.
 
-import { ApiError, api, clearSession } from "../api.js";
+import { ApiError, api, signOut } from "../api.js";
 import {
   byId,
   clearFormError,
@@ -319,16 +319,14 @@ async function showSessions() {
 
 async function revoke(session, button) {
   button.setAttribute("disabled", "");
+  const path = `/api/v1/me/sessions/${session.id}`;
+  // Ending this very session is signing out.
+  if (session.current) return signOut(() => api(path, { method: "DELETE" }));
   try {
-    await api(`/api/v1/me/sessions/${session.id}`, { method: "DELETE" });
+    await api(path, { method: "DELETE" });
   } catch (error) {
     byId("sessions-error").textContent = error instanceof Error ? error.message : String(error);
     button.removeAttribute("disabled");
-    return;
-  }
-  if (session.current) {
-    clearSession();
-    location.assign("/signin");
     return;
   }
   await showSessions();

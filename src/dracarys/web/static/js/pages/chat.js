@@ -106,6 +106,10 @@ async function loadContacts() {
 
 // ---- the thread -----------------------------------------------------------------------
 
+const REPORTED = "Reported. A moderator will look at it.";
+/** Ids of the messages reported from this page: their items say so instead of offering it. */
+const reported = new Set();
+
 function messageItem(m) {
   const mine = m.sender_id === me.id;
   const other = thread.conv;
@@ -128,9 +132,11 @@ function messageItem(m) {
   if (mine && other.other_read_seq >= m.seq && m.seq === lastMineSeq()) {
     item.append(el("p", { class: "hint chat-seen" }, "Seen"));
   }
-  if (!mine) {
+  if (reported.has(m.id)) {
+    item.append(el("p", { class: "hint", role: "status" }, REPORTED));
+  } else if (!mine) {
     item.append(el("button", {
-      type: "button", class: "link-button", onclick: () => reportForm(item, m),
+      type: "button", class: "link-button chat-report", onclick: () => reportForm(item, m),
       "aria-label": `Report the message sent ${when(m.created_at)}`,
     }, "Report"));
   }
@@ -144,10 +150,20 @@ function lastMineSeq() {
 }
 
 function renderMessages() {
-  const ordered = [...thread.messages.values()].sort((a, b) => a.seq - b.seq);
-  fill(byId("messages"), ...ordered.map(messageItem));
-  document.body.dataset.lastSeq = String(thread.lastSeq);
   const list = byId("messages");
+  // A report being written survives the redraw a live frame causes (a read receipt, a
+  // message's second copy): its form moves to the message's new item, text and focus kept.
+  const focused = document.activeElement;
+  const reports = new Map([...list.querySelectorAll("li[data-seq] > form")]
+    .map((form) => [/** @type {HTMLElement} */ (form.parentElement).dataset.seq, form]));
+  const ordered = [...thread.messages.values()].sort((a, b) => a.seq - b.seq);
+  fill(list, ...ordered.map(messageItem));
+  for (const [seq, form] of reports) {
+    const item = list.querySelector(`li[data-seq="${seq}"]`);
+    if (item && !thread.messages.get(Number(seq))?.removed) item.append(form);
+  }
+  if (focused instanceof HTMLElement && focused.isConnected && list.contains(focused)) focused.focus();
+  document.body.dataset.lastSeq = String(thread.lastSeq);
   list.lastElementChild?.scrollIntoView({ block: "nearest" });
   markRead();
 }
@@ -415,7 +431,10 @@ function reportForm(item, message) {
     clearFormError(form);
     try {
       await api(`${API}/messages/${message.id}/report`, { method: "POST", body: { reason: String(formValues(form).reason || "") } });
-      form.replaceWith(el("p", { class: "hint", role: "status" }, "Reported. A moderator will look at it."));
+      reported.add(message.id);
+      // The form may have moved to a redrawn item since it opened.
+      form.parentElement?.querySelector(":scope > .chat-report")?.remove();
+      form.replaceWith(el("p", { class: "hint", role: "status" }, REPORTED));
     } catch (error) {
       showFormError(form, error);
     }
