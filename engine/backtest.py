@@ -174,7 +174,7 @@ def _condition_holds(
 
 
 @kernel
-def _fill_signal_flags(
+def fill_signal_flags(
     base: FloatArray,
     series: FloatArray,
     flags: FlagArray,
@@ -546,7 +546,7 @@ def simulate(
     signal = custom_flags
     if custom_flags.shape[0] != n:
         signal = flag_scratch
-        _fill_signal_flags(
+        fill_signal_flags(
             base,
             series,
             signal,

@@ -75,7 +75,7 @@ from engine.backtest import (
     T_RETURN,
     T_UNITS,
     TRADE_COLUMNS,
-    _fill_signal_flags,
+    fill_signal_flags,
 )
 from engine.compile import count_trailing_zeros, inline_kernel, kernel
 from engine.data import Bars, DataError
@@ -639,7 +639,7 @@ def portfolio_signals(bars: list[Bars], spec: StrategySpec) -> FlagArray:
         table = SeriesTable(one, list(required_indicators(spec)))
         rules = compile_rules(spec, table.rows_for(spec))
         row = np.zeros(one.length, dtype=np.int8)
-        _fill_signal_flags(
+        fill_signal_flags(
             one.base,
             table.matrix,
             row,

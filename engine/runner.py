@@ -41,8 +41,8 @@ from engine.backtest import (
     T_RETURN,
     T_UNITS,
     TRADE_COLUMNS,
-    _fill_signal_flags,
     book,
+    fill_signal_flags,
     simulate_general,
     simulate_plain,
     takes_plain_path,
@@ -149,7 +149,7 @@ def _run(
     if flags.shape[0] != n:
         rules = compile_rules(spec, rows)
         flags = scratch("flags", (n,), np.int8)
-        _fill_signal_flags(
+        fill_signal_flags(
             bars.base,
             series,
             flags,

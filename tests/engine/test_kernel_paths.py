@@ -22,9 +22,9 @@ from engine.backtest import (
     T_ENTRY_BAR,
     T_EXIT_REASON,
     TRADE_COLUMNS,
-    _fill_signal_flags,
     _next_flagged,
     _prefetch_flagged,
+    fill_signal_flags,
     simulate_general,
     simulate_plain,
     takes_plain_path,
@@ -124,7 +124,7 @@ def test_block_evaluated_signal_flags_equal_bar_by_bar_conditions(lag: int) -> N
     conditions = [c for group in groups for c in group]
     bounds = np.cumsum([0, *(len(g) for g in groups)]).astype(np.int64)
     flags = np.empty(n, dtype=np.int8)
-    _fill_signal_flags(
+    fill_signal_flags(
         base,
         series,
         flags,
@@ -231,7 +231,7 @@ def _kernel_inputs(
     rows = table.rows_for(spec)
     rules = compile_rules(spec, rows)
     flags = np.empty(bars.length, dtype=np.int8)
-    _fill_signal_flags(
+    fill_signal_flags(
         bars.base,
         table.matrix,
         flags,
