@@ -76,7 +76,7 @@ def test_prefetch_of_flagged_bars_always_moves_on_and_ends_at_the_bar_count() ->
         for start in range(0, n + 8, 3):
             for span in (1, 8, 50, 2 * n):
                 stop = start + span
-                reached = _prefetch_flagged(words, prices, prices, start, stop)
+                reached = _prefetch_flagged(words, prices, prices, start, stop, 15)
                 assert reached == n or (stop <= reached < stop + 8 and reached % 8 == 0), (
                     n,
                     start,
