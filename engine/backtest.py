@@ -65,6 +65,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 FlagArray = npt.NDArray[np.int8]
 WordArray = npt.NDArray[np.uint64]
+ListingArray = npt.NDArray[np.int32]  # bar numbers (fewer than 2**31 bars)
 
 # Rows of the series matrix every simulation reads; indicator rows follow.
 ROW_OPEN, ROW_HIGH, ROW_LOW, ROW_CLOSE, ROW_VOLUME = 0, 1, 2, 3, 4
@@ -83,7 +84,6 @@ ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 # Signal flags, one int8 per bar, combinable with ``|``.
 LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
-ALL_FLAGS = LONG_ENTRY | LONG_EXIT | SHORT_ENTRY | SHORT_EXIT
 
 # Condition operators.
 OP_CROSSES_ABOVE, OP_CROSSES_BELOW, OP_ABOVE, OP_BELOW = 0, 1, 2, 3
@@ -474,22 +474,55 @@ def _next_flagged(signal: FlagArray, words: WordArray, start: int, watch: int) -
 
 
 @inline_kernel
-def _prefetch_flagged(
-    words: WordArray, opens: FloatArray, closes: FloatArray, start: int, stop: int, watch: int
+def _list_flagged(signal: FlagArray, out: ListingArray) -> int:
+    """Write the bars with any flag into ``out`` (at least as long as ``signal``), in
+    order; returns how many. Eight bars per step along the 64-bit words, the lowest set
+    byte first (little-endian; other machines go byte by byte)."""
+    n: int = signal.shape[0]
+    full = n // 8 if LITTLE_ENDIAN else 0
+    words = signal[: full * 8].view(np.uint64)
+    count = 0
+    for word in range(full):
+        hits = words[word]
+        while hits != 0:
+            byte = count_trailing_zeros(hits) // 8
+            out[count] = word * 8 + byte
+            count += 1
+            hits &= ~(np.uint64(0xFF) << np.uint64(8 * byte))
+    for i in range(full * 8, n):
+        if signal[i] != 0:
+            out[count] = i
+            count += 1
+    return count
+
+
+@inline_kernel
+def _next_listed(
+    signal: FlagArray, listed: ListingArray, count: int, cursor: int, start: int, watch: int
 ) -> int:
-    """Prefetch the close of every bar from ``start`` up to ``stop`` (rounded up to whole
-    words) whose flags share a bit with ``watch``, and the open after it; returns the bar
-    to continue from, at least ``stop``, or the bar count once the words are done (the
-    last ``n % 8`` bars are left to the hardware). The simulation jumps from one flagged
+    """The position in ``listed`` (``_list_flagged``) of the first bar from ``start`` whose
+    flags share a bit with ``watch``, searched from ``cursor`` on; ``count`` when none."""
+    while cursor < count and (listed[cursor] < start or not signal[listed[cursor]] & watch):
+        cursor += 1
+    return cursor
+
+
+@inline_kernel
+def _prefetch_flagged(
+    words: WordArray, opens: FloatArray, closes: FloatArray, start: int, stop: int
+) -> int:
+    """Prefetch the close of every flagged bar from ``start`` up to ``stop`` (rounded up
+    to whole words) and the open after it; returns the bar to continue from, at least
+    ``stop``, or the bar count once the words are done (the last ``n % 8`` bars are left
+    to the hardware). The simulation jumps from one flagged
     bar to the next, a few cache lines apart in rows nothing else reads in order, so
     without a hint each jump may wait on memory: about 100 ns, more than the simulation
     spends on the bars between."""
     n: int = closes.shape[0]
     full: int = words.shape[0]
     stop_word = min((stop + 7) // 8, full)
-    pattern = np.uint64(watch) * np.uint64(0x0101010101010101)
     for word in range(max(start, 0) // 8, stop_word):
-        hits = words[word] & pattern
+        hits = words[word]
         while hits != 0:
             bar = word * 8 + count_trailing_zeros(hits) // 8
             prefetch(closes, bar)
@@ -541,6 +574,7 @@ def simulate(
     curve_out: FloatArray,
     trades_out: FloatArray,
     flag_scratch: FlagArray,
+    listing_scratch: ListingArray,
 ) -> int:
     """Run one backtest over the bars in ``base`` (rows: open, high, low, close, volume)
     with indicator rows in ``series`` (condition rows count bar rows first). Signals come
@@ -571,7 +605,9 @@ def simulate(
             cond_lag,
         )
     if takes_plain_path(settings):
-        return simulate_plain(base, series, settings, signal, curve_out, trades_out)
+        return simulate_plain(
+            base, series, settings, signal, curve_out, trades_out, listing_scratch
+        )
     return simulate_general(base, series, settings, signal, curve_out, trades_out)
 
 
@@ -654,7 +690,7 @@ def simulate_general(
     while i < n:
         if prefetched < i + PREFETCH_BARS:
             prefetched = _prefetch_flagged(
-                words, opens, closes, max(prefetched, i), i + 2 * PREFETCH_BARS, ALL_FLAGS
+                words, opens, closes, max(prefetched, i), i + 2 * PREFETCH_BARS
             )
         # Fast path: with no order working, a bar only needs marking to market until one
         # whose flags could act (an entry when flat; an exit or reversal when holding).
@@ -934,13 +970,21 @@ def simulate_plain(
     signal: FlagArray,
     curve_out: FloatArray,
     trades_out: FloatArray,
+    listing_scratch: ListingArray,
 ) -> int:
     """The general simulation's results for runs that only follow market orders, long
     (``takes_plain_path``), one round trip per step: the flat bars up to the next long
     entry in one step, the fill, the held bars marked to market up to the next long exit
     (or a margin call), the exit. The general loop goes round once more for each signal
     and each fill and checks every order type and protective exit at each; this one has
-    nothing else to check. Arguments and result as ``simulate_general``'s."""
+    nothing else to check. Arguments and result as ``simulate_general``'s, with
+    ``listing_scratch`` (one element per bar) to list the flagged bars in.
+
+    The next entry or exit is found along that list rather than by scanning the flags:
+    a search along the flags ends after an unpredictable number of steps, a branch the
+    processor mostly guesses wrong, twice a trade; along the list the wanted bar is
+    nearly always the next one (measured on one million bars, 13,506 trades: 2.24 ms
+    scanning, 1.68 ms along the list plus 0.26 ms to write it)."""
     n = base.shape[1]
     opens = base[ROW_OPEN]
     closes = base[ROW_CLOSE]
@@ -963,17 +1007,13 @@ def simulate_plain(
     entry_bar = 0
     entry_fee = 0.0
 
-    words = signal[: n - n % 8].view(np.uint64)
-    prefetched = 0
+    listed = listing_scratch
+    listed_count = _list_flagged(signal, listed)
+    cursor = 0
     i = 0  # the first bar not yet observed, flat at its open
     while i < n:
-        if prefetched < i + PREFETCH_BARS:
-            # Ahead of time for entries only: the jump over a flat stretch lands on one,
-            # while an exit is found as the position opens and prefetched then (below).
-            prefetched = _prefetch_flagged(
-                words, opens, closes, max(prefetched, i), i + 2 * PREFETCH_BARS, LONG_ENTRY
-            )
-        signal_bar = _next_flagged(signal, words, i, LONG_ENTRY)
+        cursor = _next_listed(signal, listed, listed_count, cursor, i, LONG_ENTRY)
+        signal_bar = listed[cursor] if cursor < listed_count else n
         entry_bar = signal_bar + delay
         if entry_bar >= n:
             # No entry left that fills: flat to the end.
@@ -998,13 +1038,15 @@ def simulate_plain(
         entry_price = fill_price
         # Exit signals act from the bar after the entry signal: the entry's own bar
         # evaluated them while still flat.
-        exit_signal = _next_flagged(signal, words, signal_bar + 1, LONG_EXIT)
+        cursor = _next_listed(signal, listed, listed_count, cursor, signal_bar + 1, LONG_EXIT)
+        exit_signal = listed[cursor] if cursor < listed_count else n
         # Held at the close of the exit signal's bar when the exit fills at the next
         # open; at its close, the exit comes before marking to market.
         held_until = min(exit_signal + delay, n)
         # The exit's open, a row the held bars do not read: in cache by the time marking
         # the position to market reaches it (prefetching every flagged bar ahead of time
         # instead cost more than it saved: 2.56 against 2.24 ms on one million bars).
+        # The sequential reads (the list, the held closes) the hardware prefetches.
         prefetch(opens, min(exit_signal + 1, n - 1))
         i, state = _mark_to_market(
             closes, entry_bar, held_until, cash, position, maintenance, state

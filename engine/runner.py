@@ -162,10 +162,16 @@ def _run(
         )
     # The path chosen here rather than inside ``simulate``: a first run on an empty
     # Numba cache then compiles only the one it takes (sweeps call ``simulate``).
-    path = simulate_plain if takes_plain_path(settings) else simulate_general
+    plain = takes_plain_path(settings)
+    listing = scratch("listing", (n if plain else 0,), np.int32)
     while True:
         trade_table: FloatArray = scratch("trades", (capacity, TRADE_COLUMNS), np.float64)
-        trade_count = path(bars.base, series, settings, flags, curve, trade_table)
+        if plain:
+            trade_count = simulate_plain(
+                bars.base, series, settings, flags, curve, trade_table, listing
+            )
+        else:
+            trade_count = simulate_general(bars.base, series, settings, flags, curve, trade_table)
         if trade_count <= capacity:
             break
         capacity = trade_count

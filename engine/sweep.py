@@ -140,6 +140,7 @@ def _sweep_chunk(
     for worker in prange(workers):
         curve = np.empty(CURVE_STATS)
         flag_scratch = np.empty(n, dtype=np.int8)
+        listing_scratch = np.empty(n, dtype=np.int32)
         trades = np.empty((min(n + 1, max(SWEEP_TRADE_ROWS, n // 16)), TRADE_COLUMNS))
         for c in range(worker, combos, workers):
             trade_count = simulate(
@@ -156,6 +157,7 @@ def _sweep_chunk(
                 curve,
                 trades,
                 flag_scratch,
+                listing_scratch,
             )
             if trade_count > trades.shape[0]:
                 # Rare: more trades than the table holds; run again with one that fits.
@@ -174,11 +176,18 @@ def _sweep_chunk(
                     curve,
                     trades,
                     flag_scratch,
+                    listing_scratch,
                 )
             out[c] = metrics_from_stats(
                 curve, trades[:trade_count], settings[c, S_CASH], n, bars_per_year
             )
     return out
+
+
+def worker_scratch_bytes(bar_count: int) -> int:
+    """What one sweep worker holds (``_sweep_chunk``): per bar, a byte of signal flags and
+    four for the list of flagged bars, and a trade table of up to one row per 16 bars."""
+    return TRADE_COLUMNS * 8 * bar_count // 16 + 5 * bar_count
 
 
 def _sharing_order(specs: list[StrategySpec]) -> list[int]:
@@ -336,10 +345,9 @@ def _evaluate(
     specs = [builder.build(params) for params in combos]
     order = _sharing_order(specs)
     row_bytes = 8 * bars.length
-    # Each worker holds a byte of signal flags per bar and a trade table of up to one row
-    # per 16 bars. Their scratch takes at most half the budget: on a machine with many
-    # cores and long series, fewer workers rather than more memory than was allowed.
-    per_worker = TRADE_COLUMNS * row_bytes // 16 + bars.length
+    # The workers' scratch takes at most half the budget: on a machine with many cores
+    # and long series, fewer workers rather than more memory than was allowed.
+    per_worker = worker_scratch_bytes(bars.length)
     workers = min(
         len(specs),
         WORKERS_PER_THREAD * numba.get_num_threads(),

@@ -22,7 +22,9 @@ from engine.backtest import (
     T_ENTRY_BAR,
     T_EXIT_REASON,
     TRADE_COLUMNS,
+    _list_flagged,
     _next_flagged,
+    _next_listed,
     _prefetch_flagged,
     fill_signal_flags,
     simulate_general,
@@ -65,6 +67,28 @@ def test_next_flagged_finds_the_first_watched_bar_across_word_boundaries() -> No
                     assert _next_flagged(flags, words, start, watch) == expected, (n, start)
 
 
+def test_the_list_of_flagged_bars_and_the_search_along_it_match_the_flags() -> None:
+    """Every flagged bar listed once, in order, whatever its bits and wherever it falls in
+    a word (several flagged bars in one word, the bars after the last whole word); the
+    search along the list finds the first watched bar from any start, from any earlier
+    position in the list."""
+    rng = np.random.default_rng(4)
+    for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200]:
+        for density in (0.0, 0.02, 0.3, 1.0):
+            flags = np.where(rng.random(n) < density, rng.integers(1, 16, n), 0).astype(np.int8)
+            listing = np.full(n + 1, -1, dtype=np.int32)
+            count = _list_flagged(flags, listing)
+            np.testing.assert_array_equal(listing[:count], np.flatnonzero(flags), err_msg=str(n))
+            for watch in (LONG_ENTRY, LONG_EXIT | SHORT_ENTRY, 15):
+                for start in range(n + 1):
+                    hits = [i for i in range(start, n) if flags[i] & watch]
+                    earlier = int(np.searchsorted(listing[:count], start)) // 2
+                    found = _next_listed(flags, listing, count, earlier, start, watch)
+                    assert (int(listing[found]) if found < count else n) == (
+                        hits[0] if hits else n
+                    ), (n, start, watch)
+
+
 def test_prefetch_of_flagged_bars_always_moves_on_and_ends_at_the_bar_count() -> None:
     # The simulation prefetches again whenever it comes within PREFETCH_BARS of where the
     # last prefetch stopped: an answer short of ``stop`` would repeat it on every bar.
@@ -76,7 +100,7 @@ def test_prefetch_of_flagged_bars_always_moves_on_and_ends_at_the_bar_count() ->
         for start in range(0, n + 8, 3):
             for span in (1, 8, 50, 2 * n):
                 stop = start + span
-                reached = _prefetch_flagged(words, prices, prices, start, stop, 15)
+                reached = _prefetch_flagged(words, prices, prices, start, stop)
                 assert reached == n or (stop <= reached < stop + 8 and reached % 8 == 0), (
                     n,
                     start,
@@ -251,10 +275,14 @@ def _both_paths(
     """Curve statistics and trade table, as raw bytes, from the general and the plain
     simulation of the same flags."""
     outcomes = []
-    for path in (simulate_general, simulate_plain):
+    for plain in (False, True):
         curve = np.full(CURVE_STATS, -1.0)
         trades = np.full((bars.length + 1, TRADE_COLUMNS), -1.0)
-        count = path(bars.base, table.matrix, settings, flags, curve, trades)
+        if plain:
+            listing = np.full(bars.length, -1, dtype=np.int32)
+            count = simulate_plain(bars.base, table.matrix, settings, flags, curve, trades, listing)
+        else:
+            count = simulate_general(bars.base, table.matrix, settings, flags, curve, trades)
         outcomes.append((curve.tobytes(), trades[:count].tobytes()))
     return outcomes
 

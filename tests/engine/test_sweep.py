@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from engine.backtest import BASE_ROWS, TRADE_COLUMNS
+from engine.backtest import BASE_ROWS
 from engine.data import Bars
 from engine.metrics import METRIC_NAMES
 from engine.runner import run_backtest
@@ -27,6 +27,7 @@ from engine.sweep import (
     split_sweep,
     sweep_metrics,
     walk_forward,
+    worker_scratch_bytes,
 )
 from engine.synthetic import generate_daily
 
@@ -92,10 +93,14 @@ def test_with_room_for_four_rows_each_window_is_still_computed_once(bars: Bars) 
     """Two fast and six slow windows, a table of four indicator rows: the two fast SMAs
     stay while the slow ones pass through, so each of the eight is computed once."""
     combos = grid({"fast": [3, 5], "slow": [20, 30, 40, 50, 60, 70]})
-    row_bytes = 8 * bars.length
-    workers = min(len(combos), WORKERS_PER_THREAD * numba.get_num_threads())
-    worker_bytes = workers * (TRADE_COLUMNS * row_bytes // 16 + bars.length)
-    budget = worker_bytes + (BASE_ROWS + 4) * row_bytes
+    table_bytes = (BASE_ROWS + 4) * 8 * bars.length
+    per_worker = worker_scratch_bytes(bars.length)
+    # No more workers than half the budget holds (the sweep's rule), so the rest of it
+    # is the table of four rows.
+    workers = min(
+        len(combos), WORKERS_PER_THREAD * numba.get_num_threads(), table_bytes // per_worker
+    )
+    budget = workers * per_worker + table_bytes
     roomy = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
     tight = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION, memory_budget_bytes=budget)
     assert tight.chunks == 3
@@ -117,7 +122,7 @@ def test_workers_scratch_stays_within_half_the_budget_and_results_do_not_change(
     """On a many-core machine with long series the workers' own buffers alone could
     exceed the budget: fewer workers run then, with the same results."""
     combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 40, 60]})
-    per_worker = TRADE_COLUMNS * 8 * bars.length // 16 + bars.length
+    per_worker = worker_scratch_bytes(bars.length)
     roomy = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
     assert roomy.workers == min(len(combos), WORKERS_PER_THREAD * numba.get_num_threads())
     budget = 2 * 2 * per_worker + 1  # half of it holds two workers' scratch
