@@ -302,6 +302,20 @@ def _crossings(
         dest[t] = (-np.int8(above) & up) | (-np.int8(below) & down)
 
 
+@inline_kernel
+def crossings_into(a: FloatArray, b: FloatArray, rising: int, falling: int, out: FlagArray) -> None:
+    """Where series ``a`` crosses series ``b``: the bits ``rising`` where ``a > b`` now and
+    ``a <= b`` the bar before, ``falling`` where ``a < b`` now and ``a >= b`` before,
+    zero elsewhere and at the first bar (NaN compares false): the flags the conditions
+    ``crosses_above``/``crosses_below`` give on the two rows, in one loop that compares
+    each pair once (a sweep's crossovers, on the rows of its series table)."""
+    n = a.shape[0]
+    if n == 0:
+        return
+    out[0] = 0
+    _crossings(a, b, n - 1, out[1:], rising, falling)
+
+
 @kernel
 def sma(values: FloatArray, window: int) -> FloatArray:
     """Simple moving average: mean of the last ``window`` values (inclusive)."""

@@ -204,13 +204,23 @@ def run_backtest(bars: Bars, spec: StrategySpec, execution: ExecutionSettings) -
 CROSSING_OPS = {"crosses_above": True, "crosses_below": False}
 
 
-def crossing_flags(bars: Bars, spec: StrategySpec) -> FlagArray | None:
-    """The signal flags of a moving-average crossover (two simple moving averages of one
-    series; each rule group at most one condition, each a lag-free ``crosses_above`` or
-    ``crosses_below`` between the two), straight from the bars by
-    ``sma_pair_crossings_into``: the very flags the conditions give on the averages'
-    rows, without writing the rows. None for every other spec."""
-    if len(spec.indicators) != 2 or spec.sizing.method == "vol_target":
+@dataclass(frozen=True)
+class Crossover:
+    """A spec whose signals are the crossings of two simple moving averages of one
+    series: the flag bits set where ``first`` crosses above ``second`` (``rising``) and
+    where it crosses below (``falling``)."""
+
+    first: Sma
+    second: Sma
+    rising: int
+    falling: int
+
+
+def crossover_of(spec: StrategySpec) -> Crossover | None:
+    """The crossover a spec is (two simple moving averages of one series; each rule
+    group at most one condition, each a lag-free ``crosses_above`` or ``crosses_below``
+    between the two), or None."""
+    if len(spec.indicators) != 2:
         return None
     first, second = spec.indicators
     if not isinstance(first, Sma) or not isinstance(second, Sma):
@@ -234,9 +244,27 @@ def crossing_flags(bars: Bars, spec: StrategySpec) -> FlagArray | None:
                 rising, falling = (rising, falling | bit) if upward else (rising | bit, falling)
             else:
                 return None
+    return Crossover(first, second, rising, falling)
+
+
+def crossing_flags(bars: Bars, spec: StrategySpec) -> FlagArray | None:
+    """The signal flags of a crossover (``crossover_of``) straight from the bars by
+    ``sma_pair_crossings_into``: the very flags the conditions give on the averages'
+    rows, without writing the rows. None for every other spec, and for volatility
+    targeting (its sizing reads a row of the table this route does not build)."""
+    crossover = crossover_of(spec)
+    if crossover is None or spec.sizing.method == "vol_target":
+        return None
     flags = scratch("crossings", (bars.length,), np.int8)
-    values: FloatArray = getattr(bars, first.source)
-    sma_pair_crossings_into(values, first.window, second.window, rising, falling, flags)
+    values: FloatArray = getattr(bars, crossover.first.source)
+    sma_pair_crossings_into(
+        values,
+        crossover.first.window,
+        crossover.second.window,
+        crossover.rising,
+        crossover.falling,
+        flags,
+    )
     return flags
 
 

@@ -33,9 +33,9 @@ from engine.backtest import (
 )
 from engine.curve import CURVE_STATS
 from engine.data import Bars
-from engine.indicators import CROSSING_BLOCK_BARS
+from engine.indicators import CROSSING_BLOCK_BARS, crossings_into
 from engine.metrics import Metrics, performance
-from engine.runner import crossing_flags, run_backtest, run_signal_function
+from engine.runner import crossing_flags, crossover_of, run_backtest, run_signal_function
 from engine.strategy import (
     Condition,
     EntryOrder,
@@ -461,6 +461,28 @@ def test_crossover_flags_straight_from_the_bars_equal_the_conditions_on_the_aver
     np.testing.assert_array_equal(flags, expected)
     if length > 1_000 and label != "longer than the bars" and label != "equal windows":
         assert (expected != 0).sum() > 20  # the case is not vacuous
+
+
+@pytest.mark.parametrize(("label", "spec"), CROSSOVERS, ids=[case[0] for case in CROSSOVERS])
+def test_crossover_flags_from_the_table_rows_equal_the_conditions_on_them(
+    label: str, spec: StrategySpec
+) -> None:
+    """A sweep's route: the two averages' rows compared once per bar give the flags the
+    conditions give on the same rows (warm-ups NaN, either row first, every direction)."""
+    bars = Bars.from_frame(generate_intraday(3 * CROSSING_BLOCK_BARS + 77, seed=9))
+    table, _, expected = _kernel_inputs(bars, spec, ExecutionSettings())
+    crossover = crossover_of(spec)
+    assert crossover is not None, label
+    rows = table.rows_for(spec)
+    flags = np.full(bars.length, -1, dtype=np.int8)
+    crossings_into(
+        table.matrix[rows[crossover.first.name] - BASE_ROWS],
+        table.matrix[rows[crossover.second.name] - BASE_ROWS],
+        crossover.rising,
+        crossover.falling,
+        flags,
+    )
+    np.testing.assert_array_equal(flags, expected)
 
 
 @pytest.mark.parametrize(

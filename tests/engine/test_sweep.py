@@ -83,6 +83,30 @@ def test_every_sweep_row_equals_the_single_backtest_of_its_parameters(bars: Bars
         )
 
 
+@pytest.mark.parametrize(
+    ("template", "grid_ranges"),
+    [
+        ("ema_cross", {"fast": [3, 5], "slow": [20, 40]}),
+        ("sma_cross", {"fast": [3, 8], "slow": [20, 40]}),
+    ],
+)
+def test_sweep_rows_equal_single_backtests_with_and_without_a_crossover_route(
+    bars: Bars, template: str, grid_ranges: dict[str, list[float]]
+) -> None:
+    """Crossovers take their flags from the table rows in the sweep and straight from
+    the bars in a single backtest, other specs from their conditions in both: every
+    metric agrees, whichever route."""
+    builder = SpecBuilder(template, allow_short=True)
+    combos = grid(grid_ranges)
+    result = run_sweep(bars, builder, combos, EXECUTION)
+    for row in result.ranking.iter_rows(named=True):
+        params = {name: row[name] for name in grid_ranges}
+        single = run_backtest(bars, builder.build(params), EXECUTION)
+        for name in METRIC_NAMES:
+            value = getattr(single.metrics, name)
+            assert row[name] == value or (math.isnan(row[name]) and math.isnan(value)), name
+
+
 def test_each_indicator_window_is_computed_once(bars: Bars) -> None:
     combos = grid({"fast": [3, 5, 8, 13], "slow": [20, 40, 60]})
     result = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
