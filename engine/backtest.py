@@ -514,10 +514,9 @@ def _prefetch_flagged(
     """Prefetch the close of every flagged bar from ``start`` up to ``stop`` (rounded up
     to whole words) and the open after it; returns the bar to continue from, at least
     ``stop``, or the bar count once the words are done (the last ``n % 8`` bars are left
-    to the hardware). The simulation jumps from one flagged
-    bar to the next, a few cache lines apart in rows nothing else reads in order, so
-    without a hint each jump may wait on memory: about 100 ns, more than the simulation
-    spends on the bars between."""
+    to the hardware). The general simulation jumps from one flagged bar to the next, a
+    few cache lines apart in rows nothing else reads in order, so without a hint each
+    jump may wait on memory: about 100 ns, more than it spends on the bars between."""
     n: int = closes.shape[0]
     full: int = words.shape[0]
     stop_word = min((stop + 7) // 8, full)
@@ -1009,11 +1008,14 @@ def simulate_plain(
 
     listed = listing_scratch
     listed_count = _list_flagged(signal, listed)
-    cursor = 0
+    # Where the last entry signal is listed. Both searches go on from there: a margin
+    # call ends a position before its exit signal, and the entries flagged in between
+    # then count again.
+    entry_at = 0
     i = 0  # the first bar not yet observed, flat at its open
     while i < n:
-        cursor = _next_listed(signal, listed, listed_count, cursor, i, LONG_ENTRY)
-        signal_bar = listed[cursor] if cursor < listed_count else n
+        entry_at = _next_listed(signal, listed, listed_count, entry_at, i, LONG_ENTRY)
+        signal_bar = listed[entry_at] if entry_at < listed_count else n
         entry_bar = signal_bar + delay
         if entry_bar >= n:
             # No entry left that fills: flat to the end.
@@ -1038,8 +1040,8 @@ def simulate_plain(
         entry_price = fill_price
         # Exit signals act from the bar after the entry signal: the entry's own bar
         # evaluated them while still flat.
-        cursor = _next_listed(signal, listed, listed_count, cursor, signal_bar + 1, LONG_EXIT)
-        exit_signal = listed[cursor] if cursor < listed_count else n
+        exit_at = _next_listed(signal, listed, listed_count, entry_at, signal_bar + 1, LONG_EXIT)
+        exit_signal = listed[exit_at] if exit_at < listed_count else n
         # Held at the close of the exit signal's bar when the exit fills at the next
         # open; at its close, the exit comes before marking to market.
         held_until = min(exit_signal + delay, n)

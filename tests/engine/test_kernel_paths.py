@@ -362,22 +362,37 @@ def test_plain_path_gives_exactly_the_general_paths_results(
         assert trades[0, T_ENTRY_BAR] >= 3_000
 
 
+@pytest.mark.parametrize("leveraged", [False, True], ids=["cash", "margin_calls"])
 @pytest.mark.parametrize("fill", ["next_open", "close"])
 @pytest.mark.parametrize("density", [0.01, 0.3, 0.9])
-def test_plain_path_equals_the_general_path_on_random_flags(fill: str, density: float) -> None:
+def test_plain_path_equals_the_general_path_on_random_flags(
+    fill: str, density: float, leveraged: bool
+) -> None:
     """Every flag combination, including entries and exits on the same bar, signals on
     the first and last bars and flags the plain path must ignore (shorts, entries while
-    holding), on both fill timings."""
+    holding), on both fill timings; leveraged, margin calls end positions before their
+    exit signal, and entries flagged between the call and that exit must be taken."""
     bars = Bars.from_frame(generate_intraday(5_003, seed=4))
     rng = np.random.default_rng(int(density * 100))
     flags = np.where(rng.random(bars.length) < density, rng.integers(1, 16, bars.length), 0)
     flags = flags.astype(np.int8)
     flags[0] = flags[-1] = LONG_ENTRY | LONG_EXIT
-    execution = ExecutionSettings(fill=fill, commission_bps=4.0, slippage_bps=2.0)  # type: ignore[arg-type]
-    table, settings, _ = _kernel_inputs(bars, SpecBuilder("sma_cross").build({}), execution)
+    execution = ExecutionSettings(
+        fill=fill,  # type: ignore[arg-type]
+        commission_bps=4.0,
+        slippage_bps=2.0,
+        **({"leverage_cap": 4.0, "maintenance_margin_pct": 90.0} if leveraged else {}),
+    )
+    builder = SpecBuilder("sma_cross", sizing=Sizing(fraction=4.0) if leveraged else None)
+    table, settings, _ = _kernel_inputs(bars, builder.build({}), execution)
     assert takes_plain_path(settings)
     general, plain = _both_paths(bars, table, settings, flags)
     assert plain == general
+    trades = np.frombuffer(general[1]).reshape(-1, TRADE_COLUMNS)
+    if leveraged and density < 0.5:
+        # Not vacuous: positions called before their exit signal, and entries after.
+        called = trades[:, T_EXIT_REASON] == EXIT_MARGIN_CALL
+        assert called[:-1].any()
 
 
 @pytest.mark.parametrize(
