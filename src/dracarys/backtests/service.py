@@ -14,6 +14,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,6 +75,11 @@ QUIET_AFTER = timedelta(seconds=60)  # a heartbeat this old means the worker die
 # Asks that many worker processes to `work_on_sweep` the backtest (the workers' queue).
 AskWorkers = Callable[[uuid.UUID, int], Awaitable[None]]
 _CHUNK_LOCK = threading.Lock()
+# Chunks run one at a time in a process (``_CHUNK_LOCK``), all on this one thread: the
+# engine keeps a sweep's series table as that thread's scratch (up to 128 MB), so the
+# next chunk reuses its pages, and a process holds one such table rather than one per
+# thread of asyncio's default pool.
+_CHUNK_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-chunks")
 _AT_PATH = re.compile(r"at `\$\.?(?P<path>[^`]*)`")
 _UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
 
@@ -582,7 +588,7 @@ async def _renewing_lease(
     expiry and another worker took the chunk) changes nothing: both compute the same
     metrics and the first to finish counts."""
     lease = timedelta(seconds=platform.settings.backtest_chunk_lease_s)
-    task = asyncio.ensure_future(asyncio.to_thread(work))
+    task = asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(_CHUNK_THREAD, work))
     while not (await asyncio.wait({task}, timeout=lease.total_seconds() / 3))[0]:
         now = platform.clock.now()
         async with platform.pool.acquire() as conn:
