@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from playwright.async_api import expect
 
 from dracarys.app import create_app
 from dracarys.clock import SystemClock
@@ -44,6 +45,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery staple 42"
+
+# How long an `expect` waits for the page to show what it should. Playwright's 5 s is
+# tight on the 2-core CI machine running two test workers, their servers, Chromium,
+# PostgreSQL and Redis at once: in one full run a sign-in took 4.5 s there and a
+# checkout's dialog missed the 5 s by the same margin (test_promo_codes, which passes in
+# 7-9 s alone). A broken page still fails, 5 s later.
+expect.set_options(timeout=10_000)
 
 
 def chromium_path() -> str | None:
