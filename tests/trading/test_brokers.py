@@ -266,7 +266,10 @@ async def test_a_mirrored_order_reaches_alpaca_once_and_its_fills_return_to_the_
 
     listener = await following_fills(desk, alpaca)
     try:
+        # One fill at a time: the follower's first look-up of the order may still be on
+        # its way, and answered after both fills it would rightly book them as one.
         alpaca.fill(placed.id, 40, 100.5)
+        await wait_until(lambda: routed_status(pool, "partially_filled"), "the first fill")
         alpaca.fill(placed.id, 60, 101.0)
         await wait_until(lambda: routed_status(pool, "filled"), "the fills to come back")
     finally:
