@@ -308,12 +308,25 @@ def crossings_into(a: FloatArray, b: FloatArray, rising: int, falling: int, out:
     ``a <= b`` the bar before, ``falling`` where ``a < b`` now and ``a >= b`` before,
     zero elsewhere and at the first bar (NaN compares false): the flags the conditions
     ``crosses_above``/``crosses_below`` give on the two rows, in one loop that compares
-    each pair once (a sweep's crossovers, on the rows of its series table)."""
-    n = a.shape[0]
-    if n == 0:
+    each pair once (a crossover's flags, on the rows of its series table)."""
+    crossings_between(a, b, 0, a.shape[0], rising, falling, out)
+
+
+@inline_kernel
+def crossings_between(
+    a: FloatArray, b: FloatArray, start: int, stop: int, rising: int, falling: int, out: FlagArray
+) -> None:
+    """``crossings_into`` for bars ``start`` up to ``stop`` only (``out`` is the whole
+    row): a sweep fills many crossovers' flags a block of bars at a time, so the block of
+    each row it reads is still in the cache for the next crossover that reads it."""
+    if start >= stop:
         return
-    out[0] = 0
-    _crossings(a, b, n - 1, out[1:], rising, falling)
+    if start == 0:
+        out[0] = 0
+        start = 1
+    _crossings(
+        a[start - 1 : stop], b[start - 1 : stop], stop - start, out[start:stop], rising, falling
+    )
 
 
 @kernel

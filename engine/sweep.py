@@ -7,9 +7,10 @@ processes evaluate (``sweep_metrics``) and merge into the very ranking ``run_swe
 
 Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
 fit, combinations are ordered so neighbours share indicators and run in chunks whose
-indicators fit; each worker holds its signal flags and a trade table (under 7 bytes per
-bar; the simulation gathers the equity curve's statistics without writing the curve) and
-reuses them for every combination it runs. Results hold metrics only, never curves, so
+indicators fit; a chunk's crossovers hold a byte of flags per bar each (at most an eighth
+of the budget), and each worker holds signal flags for other rules and a trade table (under
+7 bytes per bar; the simulation gathers the equity curve's statistics without writing the
+curve) and reuses them for every combination it runs. Results hold metrics only, never curves, so
 1e7 bars × 1e3 combinations stays within a few GiB. Between chunks the parallel threads
 sleep rather than spin (``engine.compile``), so the Python work between them costs only
 its own CPU.
@@ -40,7 +41,7 @@ from engine.backtest import (
 from engine.compile import parallel_kernel
 from engine.curve import CURVE_STATS
 from engine.data import Bars
-from engine.indicators import crossings_into
+from engine.indicators import crossings_between
 from engine.metrics import (
     M_FINAL_EQUITY,
     M_MAX_DRAWDOWN,
@@ -64,15 +65,21 @@ from engine.strategy import (
     output_names,
     required_indicators,
 )
-from engine.workspace import LIMIT_BYTES
+from engine.workspace import LIMIT_BYTES, scratch
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+FlagMatrix = npt.NDArray[np.int8]
 Params = dict[str, float]
 ProgressCallback = Callable[[int], None]
 DEFAULT_MEMORY_BUDGET_BYTES = 2 << 30
 MAX_CHUNK_COMBINATIONS = 64
 SWEEP_TRADE_ROWS = 4096
+# A chunk's crossover flags take at most this share of the memory budget.
+FLAGS_BUDGET_SHARE = 8
+# Bars per block when a chunk's crossover flags are filled: a block of each of the
+# chunk's rows (a few dozen) stays in a core's L2 cache for every crossover reading it.
+FLAG_BLOCK_BARS = 4096
 WORKERS_PER_THREAD = 4
 # Values one parameter's range may expand to (a 1e308-wide range must not allocate).
 MAX_RANGE_VALUES = 100_000
@@ -130,17 +137,35 @@ def _sweep_chunk(
     cond_constant: FloatArray,
     cond_lag: IntArray,
     crossovers: IntArray,
+    crossover_flags: FlagMatrix,
     bars_per_year: float,
     worker_count: int,
 ) -> FloatArray:
     """The metrics of each combination, ``workers`` at a time. A combination whose row of
     ``crossovers`` names two table rows (``_crossover_rows``; -1 otherwise) takes its
-    flags from those rows in one comparison per bar (``crossings_into``), not from its
-    conditions, which would compare each pair twice."""
+    flags from those rows in one comparison per bar, not from its conditions, which
+    would compare each pair twice: into row ``crossovers[c, 4]`` of ``crossover_flags``,
+    every crossover a block of bars at a time before any simulation, so each table row
+    is read from memory once per chunk rather than once per combination using it."""
     combos = settings.shape[0]
     n = base.shape[1]
     out = np.empty((combos, len(METRIC_NAMES)))
     no_flags = np.zeros(0, dtype=np.int8)
+    if crossover_flags.shape[0] > 0:
+        for block in prange((n + FLAG_BLOCK_BARS - 1) // FLAG_BLOCK_BARS):
+            start = block * FLAG_BLOCK_BARS
+            stop = min(start + FLAG_BLOCK_BARS, n)
+            for c in range(combos):
+                if crossovers[c, 4] >= 0:
+                    crossings_between(
+                        matrix[crossovers[c, 0] - BASE_ROWS],
+                        matrix[crossovers[c, 1] - BASE_ROWS],
+                        start,
+                        stop,
+                        crossovers[c, 2],
+                        crossovers[c, 3],
+                        crossover_flags[crossovers[c, 4]],
+                    )
     workers = min(worker_count, combos)
     # Each worker allocates its buffers once and reuses them for every combination it
     # runs (round-robin): fresh pages cost more than the simulation on some machines.
@@ -151,15 +176,8 @@ def _sweep_chunk(
         trades = np.empty((min(n + 1, max(SWEEP_TRADE_ROWS, n // 16)), TRADE_COLUMNS))
         for c in range(worker, combos, workers):
             flags = no_flags
-            if crossovers[c, 0] >= 0:
-                flags = flag_scratch
-                crossings_into(
-                    matrix[crossovers[c, 0] - BASE_ROWS],
-                    matrix[crossovers[c, 1] - BASE_ROWS],
-                    crossovers[c, 2],
-                    crossovers[c, 3],
-                    flags,
-                )
+            if crossovers[c, 4] >= 0:
+                flags = crossover_flags[crossovers[c, 4]]
             trade_count = simulate(
                 base,
                 matrix,
@@ -223,17 +241,18 @@ def _sharing_order(specs: list[StrategySpec]) -> list[int]:
     )
 
 
-def _chunks(specs: list[StrategySpec], order: list[int], capacity_rows: int) -> list[list[int]]:
-    """Consecutive runs of ``order`` whose distinct indicator rows fit the table."""
+def _chunks(
+    specs: list[StrategySpec], order: list[int], capacity_rows: int, most_combinations: int
+) -> list[list[int]]:
+    """Consecutive runs of ``order``, of at most ``most_combinations``, whose distinct
+    indicator rows fit the table."""
     chunks: list[list[int]] = []
     current: list[int] = []
     keys: dict[tuple[object, ...], int] = {}
     for index in order:
         needed = {indicator_key(i): len(output_names(i)) for i in required_indicators(specs[index])}
         merged = {**keys, **needed}
-        if current and (
-            sum(merged.values()) > capacity_rows or len(current) >= MAX_CHUNK_COMBINATIONS
-        ):
+        if current and (sum(merged.values()) > capacity_rows or len(current) >= most_combinations):
             chunks.append(current)
             current, merged = [], needed
         current.append(index)
@@ -371,11 +390,18 @@ def _evaluate(
         max(1, memory_budget_bytes // 2 // per_worker),
     )
     worker_bytes = workers * per_worker
+    # A chunk's crossover flags, one byte per bar each, take at most an eighth.
+    chunk_combinations = min(
+        MAX_CHUNK_COMBINATIONS,
+        len(specs),
+        max(1, memory_budget_bytes // FLAGS_BUDGET_SHARE // max(1, bars.length)),
+    )
+    flag_bytes = chunk_combinations * bars.length
     widest = max(sum(len(output_names(i)) for i in required_indicators(spec)) for spec in specs)
     distinct = {
         indicator_key(i): len(output_names(i)) for s in specs for i in required_indicators(s)
     }
-    affordable = (memory_budget_bytes - worker_bytes) // row_bytes - BASE_ROWS
+    affordable = (memory_budget_bytes - worker_bytes - flag_bytes) // row_bytes - BASE_ROWS
     capacity = max(widest, min(sum(distinct.values()), affordable))
     # A table that fits the thread's reusable scratch (``engine.workspace``) is kept for
     # the next sweep or backtest on this thread: fresh pages for a table of a hundred
@@ -388,7 +414,7 @@ def _evaluate(
         capacity = reusable
     table = SeriesTable(bars, [], spare_rows=int(capacity), reuse=True)
     results = np.empty((len(specs), len(METRIC_NAMES)))
-    chunks = _chunks(specs, order, int(capacity))
+    chunks = _chunks(specs, order, int(capacity), chunk_combinations)
     for chunk in chunks:
         needed: list[Indicator] = [i for k in chunk for i in required_indicators(specs[k])]
         table.ensure(needed)
@@ -417,6 +443,14 @@ def _run_chunk(
         settings[c] = kernel_settings(spec, execution, rows)
     width = max(1, max(rules.left.shape[0] for rules in compiled))
     crossovers = np.array([_crossover_rows(spec, table) for spec in specs], dtype=np.int64)
+    # Each crossover's row of flags (column 4), -1 for combinations with none.
+    flagged = crossovers[:, 0] >= 0
+    flag_rows = np.full(len(specs), -1, dtype=np.int64)
+    flag_rows[flagged] = np.arange(int(flagged.sum()))
+    crossovers = np.column_stack([crossovers, flag_rows])
+    # The thread's reusable scratch (``engine.workspace``) while it fits: fresh pages for
+    # every chunk would cost more than filling the flags.
+    crossover_flags = scratch("sweep_flags", (int(flagged.sum()), table.bars.length), np.int8)
 
     def padded(field: str, dtype: type) -> npt.NDArray[Any]:
         out = np.zeros((len(specs), width), dtype=dtype)
@@ -439,6 +473,7 @@ def _run_chunk(
             padded("constant", np.float64),
             padded("lag", np.int64),
             crossovers,
+            crossover_flags,
             bars_per_year,
             workers,
         )

@@ -2,6 +2,7 @@
 at a time, conditions evaluated block by block, and cash and position rebuilt from the
 trade table."""
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -33,7 +34,7 @@ from engine.backtest import (
 )
 from engine.curve import CURVE_STATS
 from engine.data import Bars
-from engine.indicators import CROSSING_BLOCK_BARS, crossings_into
+from engine.indicators import CROSSING_BLOCK_BARS, crossings_between, crossings_into
 from engine.metrics import Metrics, performance
 from engine.runner import crossing_flags, crossover_of, run_backtest, run_signal_function
 from engine.strategy import (
@@ -498,6 +499,20 @@ def test_crossover_flags_from_the_table_rows_equal_the_conditions_on_them(
         flags,
     )
     np.testing.assert_array_equal(flags, expected)
+    # A block of bars at a time, as a sweep fills them, blocks of uneven sizes.
+    blocks = np.full(bars.length, -1, dtype=np.int8)
+    edges = [0, 1, 2, 500, CROSSING_BLOCK_BARS, 2 * CROSSING_BLOCK_BARS + 3, bars.length]
+    for start, stop in itertools.pairwise(edges):
+        crossings_between(
+            table.matrix[rows[crossover.first.name] - BASE_ROWS],
+            table.matrix[rows[crossover.second.name] - BASE_ROWS],
+            start,
+            stop,
+            crossover.rising,
+            crossover.falling,
+            blocks,
+        )
+    np.testing.assert_array_equal(blocks, expected)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ from engine.metrics import METRIC_NAMES
 from engine.runner import run_backtest
 from engine.strategy import ExecutionSettings, SpecBuilder
 from engine.sweep import (
+    FLAG_BLOCK_BARS,
+    FLAGS_BUDGET_SHARE,
     WORKERS_PER_THREAD,
     deflated_sharpe_ratio,
     grid,
@@ -83,6 +85,7 @@ def test_every_sweep_row_equals_the_single_backtest_of_its_parameters(bars: Bars
         )
 
 
+@pytest.mark.parametrize("length", [800, 2 * FLAG_BLOCK_BARS + 517])
 @pytest.mark.parametrize(
     ("template", "grid_ranges"),
     [
@@ -91,11 +94,12 @@ def test_every_sweep_row_equals_the_single_backtest_of_its_parameters(bars: Bars
     ],
 )
 def test_sweep_rows_equal_single_backtests_with_and_without_a_crossover_route(
-    bars: Bars, template: str, grid_ranges: dict[str, list[float]]
+    length: int, template: str, grid_ranges: dict[str, list[float]]
 ) -> None:
-    """Crossovers take their flags from the table rows in the sweep and straight from
-    the bars in a single backtest, other specs from their conditions in both: every
-    metric agrees, whichever route."""
+    """Crossovers take their flags from the table rows in the sweep (a block of bars at
+    a time, so across block edges too) and straight from the bars in a single backtest,
+    other specs from their conditions in both: every metric agrees, whichever route."""
+    bars = Bars.from_frame(generate_daily(length, seed=11))
     builder = SpecBuilder(template, allow_short=True)
     combos = grid(grid_ranges)
     result = run_sweep(bars, builder, combos, EXECUTION)
@@ -118,13 +122,18 @@ def test_with_room_for_four_rows_each_window_is_still_computed_once(bars: Bars) 
     stay while the slow ones pass through, so each of the eight is computed once."""
     combos = grid({"fast": [3, 5], "slow": [20, 30, 40, 50, 60, 70]})
     table_bytes = (BASE_ROWS + 4) * 8 * bars.length
+    # Every combination's crossover flags, a byte per bar, within an eighth of the budget.
+    flag_bytes = len(combos) * bars.length
     per_worker = worker_scratch_bytes(bars.length)
     # No more workers than half the budget holds (the sweep's rule), so the rest of it
-    # is the table of four rows.
+    # is the flags and the table of four rows.
     workers = min(
-        len(combos), WORKERS_PER_THREAD * numba.get_num_threads(), table_bytes // per_worker
+        len(combos),
+        WORKERS_PER_THREAD * numba.get_num_threads(),
+        (table_bytes + flag_bytes) // per_worker,
     )
-    budget = workers * per_worker + table_bytes
+    budget = workers * per_worker + table_bytes + flag_bytes
+    assert budget // FLAGS_BUDGET_SHARE >= flag_bytes
     roomy = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION)
     tight = run_sweep(bars, SpecBuilder("sma_cross"), combos, EXECUTION, memory_budget_bytes=budget)
     assert tight.chunks == 3
