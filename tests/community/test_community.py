@@ -16,6 +16,7 @@ import msgspec
 
 from dracarys.app import platform_channel_policies
 from dracarys.community import recompute_trust_levels
+from dracarys.community.members.models import TRUST_RULES, TrustLevel, trust_level_for
 from dracarys.identity import CurrentUser, Role
 from dracarys.outbox import Event
 from dracarys.platform import Platform
@@ -572,6 +573,67 @@ async def test_trust_levels_recomputed_on_schedule_gate_posts_per_day_and_hold_n
     assert profile["may_post_links"] is True
     assert profile["posts_per_day"] == 30
     assert await recompute_trust_levels(platform) == 0
+
+
+def test_each_trust_level_needs_its_reputation_posts_and_active_days_all_at_once() -> None:
+    """As Discourse's levels: reputation alone does not lift a member who posts on too few
+    days (or too little), and each level from basic to leader is reached at its minimums."""
+    reached = {
+        level: trust_level_for(rule.min_reputation, rule.min_posts, rule.min_active_days)
+        for level, rule in TRUST_RULES.items()
+    }
+    assert reached == {level: level for level in TrustLevel}
+    leader = TRUST_RULES[TrustLevel.LEADER]
+    assert trust_level_for(leader.min_reputation, leader.min_posts, 2) is TrustLevel.BASIC
+    assert trust_level_for(leader.min_reputation, 9, leader.min_active_days) is TrustLevel.BASIC
+    assert trust_level_for(9, leader.min_posts, leader.min_active_days) is TrustLevel.NEW
+    assert [TRUST_RULES[level].moderates for level in TrustLevel] == [False] * 4 + [True]
+
+
+async def test_the_schedule_counts_the_days_a_member_posted_not_only_their_reputation(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform, clock: Any
+) -> None:
+    """Two members with the same reputation (250) and 30 published posts: the one who
+    posted on ten days of the last hundred becomes a regular, the one who posted it all on
+    two days stays basic."""
+    steady, burst = await make_user(), await make_user()
+    space = await _space(client, auth, steady, "psychology")
+    voters = await asyncio.gather(*(make_user() for _ in range(25)))
+    # The opening post today, 29 more at noon (less a minute each) on `earlier` other days.
+    for member, earlier in ((steady, 9), (burst, 1)):
+        topic = await _topic(client, auth, member, space["id"], f"Journal {earlier}", "Day 1")
+        async with platform.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """
+                INSERT INTO community_posts (id, topic_id, seq, author_id, source, html,
+                                             created_at)
+                SELECT gen_random_uuid(), $1, n + 1, $2, 'Entry ' || n, '<p>Entry</p>',
+                       date_trunc('day', $3::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                       + interval '12 hours'
+                       - make_interval(days => 1 + n % $4, mins => n)
+                  FROM generate_series(1, 29) AS n
+                """,
+                uuid.UUID(topic["topic"]["id"]),
+                member.id,
+                clock.now(),
+                earlier,
+            )
+            await conn.execute(
+                "UPDATE community_topics SET last_seq = 30 WHERE id = $1",
+                uuid.UUID(topic["topic"]["id"]),
+            )
+            await conn.executemany(
+                "INSERT INTO community_votes (post_id, voter_id, value, created_at) "
+                "VALUES ($1, $2, 1, $3)",
+                [(uuid.UUID(topic["posts"][0]["id"]), v.id, clock.now()) for v in voters],
+            )
+    await recompute_trust_levels(platform)
+    levels = {}
+    for member in (steady, burst):
+        profile = (await client.get(f"{API}/profile", headers=auth(member))).json()
+        assert profile["reputation"] == 250
+        levels[member.id] = profile["trust_level"]
+    assert levels == {steady.id: "regular", burst.id: "basic"}
 
 
 async def test_search_finds_a_post_by_a_stemmed_word_and_ranks_the_title_match_first(

@@ -201,6 +201,45 @@ async def test_guaranteed_returns_are_held_with_the_reason_and_the_author_is_tol
     )
 
 
+async def test_a_published_reply_edited_into_a_promise_of_returns_goes_back_to_review(
+    client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
+) -> None:
+    """The screen reads edits too: a reply published clean and then edited into
+    "guaranteed 30% a month" leaves readers' view for the queue, and its author is told
+    why as when a new post is held (in the inbox, in their language)."""
+    reviewer = await make_user(role=Role.REVIEWER)
+    author, reader = await make_user(), await make_user()
+    await _at_level(platform, client, auth, author, "regular")
+    space_id = await _space_id(client, auth, reader, "forex")
+    topic = await _post_topic(client, auth, reader, space_id, "Carry trades", "Which pairs?")
+    topic_id = topic["topic"]["id"]
+    reply = await client.post(
+        f"{API}/topics/{topic_id}/posts",
+        json={"body": "AUDJPY, sized small."},
+        headers=auth(author),
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["status"] == "visible"
+    post_id = reply.json()["id"]
+
+    edited = await client.put(
+        f"{API}/posts/{post_id}",
+        json={"body": "AUDJPY: guaranteed 30% a month, join my group."},
+        headers=auth(author),
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "held"
+    assert "it promises guaranteed returns" in edited.json()["moderation_reason"]
+    seen = await client.get(f"{API}/topics/{topic_id}", headers=auth(reader))
+    assert [p["seq"] for p in seen.json()["posts"]] == [1]
+    assert [q["post_id"] for q in await _queue(client, auth, reviewer)] == [post_id]
+    told = await events_of(platform.pool, "community.post_moderated")
+    assert [(e["post_id"], e["action"], e["author_id"]) for e in told] == [
+        (post_id, "held", str(author.id))
+    ]
+    assert told[0]["reason_sw"].startswith("Limesimamishwa ili likaguliwe: linaahidi faida")
+
+
 async def test_strong_language_a_blocked_domain_and_the_same_text_in_two_spaces_are_held(
     client: AppClient, auth: Auth, make_user: MakeUser, platform: Platform
 ) -> None:

@@ -1,9 +1,9 @@
 """Premium spaces (issue 21 item 1): a mentor prices a group by the month; the checkout
-quotes joining it; paying moves the period's price from the wallet into escrow and opens
-the group (topics, posting, the `community:` channel); buying again adds the next period
-after it; a retry with the same key pays once; when the paid time runs out the scheduled
-job renews it from the wallet, or closes the group when the member stopped renewing or
-the wallet cannot pay."""
+quotes joining it; paying moves the period's price from the wallet into escrow (released
+to the mentor when the period ends) and opens the group (topics, posting, the
+`community:` channel); buying again adds the next period after it; a retry with the same
+key pays once; when the paid time runs out the scheduled job renews it from the wallet,
+or closes the group when the member stopped renewing or the wallet cannot pay."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from dracarys.community import renew_premium_memberships, space_watchers
 from dracarys.identity import CurrentUser, Role
 from dracarys.platform import Platform
 from dracarys.realtime import ChannelAccess, ChannelPolicies
+from dracarys.wallet import release_due_escrows
 from streams.channels import parse_channel
 from tests.mentorship import conftest as mentorship_fixtures
 from tests.support import AppClient, Auth, TestUser
@@ -132,10 +133,17 @@ async def test_a_premium_space_opens_after_payment_and_closes_when_the_period_la
     # Inside the period the job changes nothing; at its end the wallet cannot renew it.
     clock.advance(timedelta(days=29))
     assert await renew_premium_memberships(platform) == 0
+    assert await release_due_escrows(platform) == 0  # the mentor is paid when it ends
     assert (await client.get(topics_url, headers=auth(buyer))).status_code == 200
     clock.advance(timedelta(days=1, minutes=1))
     assert await renew_premium_memberships(platform) == 0
     assert await _balance(platform, buyer) == 2_000  # the refused renewal left nothing
+    assert await release_due_escrows(platform) == 1
+    released = await platform.pool.fetchrow(
+        "SELECT status, mentor_id FROM escrows WHERE payer_id = $1", buyer.id
+    )
+    assert released is not None
+    assert (released["status"], released["mentor_id"]) == ("released", mentor.id)
     lapsed = await client.get(topics_url, headers=auth(buyer))
     assert lapsed.status_code == 403
     async with platform.pool.acquire() as conn:

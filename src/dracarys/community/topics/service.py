@@ -107,25 +107,32 @@ async def _write_post(
     if held is not None:
         # Not announced, not published: it appears (and notifies) when a moderator
         # approves it. The author is told why it waits.
-        await screening.hold_post(conn, post.id, held, now)
-        await emit_event(
-            conn,
-            PostModerated(
-                post_id=str(post.id),
-                topic_id=str(topic.id),
-                seq=seq,
-                author_id=str(author.user_id),
-                topic_title=topic.title,
-                action="held",
-                reason=held.text,
-                reason_sw=held.text_sw,
-            ),
-        )
+        await _hold(conn, post, topic, held, now)
         found = await store.post(conn, post.id)
         assert found is not None
         return found
     await announce_post(conn, platform, post, topic, space, author, mentions)
     return post
+
+
+async def _hold(
+    conn: Connection, post: Post, topic: Topic, reason: screening.HoldReason, now: datetime
+) -> None:
+    """Hold a post the screen stopped (new or edited) and tell its author why."""
+    await screening.hold_post(conn, post.id, reason, now)
+    await emit_event(
+        conn,
+        PostModerated(
+            post_id=str(post.id),
+            topic_id=str(topic.id),
+            seq=post.seq,
+            author_id=str(post.author_id),
+            topic_title=topic.title,
+            action="held",
+            reason=reason.text,
+            reason_sw=reason.text_sw,
+        ),
+    )
 
 
 async def announce_post(
@@ -394,7 +401,8 @@ async def edit(
         author = await members.ensure_profile(conn, user.id, now)
         await screening.ensure_not_suspended(conn, user.id, now)
         # An edit may not add what the author's trust level would refuse in a new post, and
-        # passes the same screen: an approved post edited into a promise goes back to review.
+        # passes the same screen: an approved post edited into a promise goes back to review,
+        # its author told why as for a new post.
         members.check_content(author, data.body)
         held = await screening.screen_post(
             conn, author=author, space_id=space.id, source=data.body, now=now, new_post=False
@@ -404,7 +412,7 @@ async def edit(
             conn, post, user.id, data.body, render_post(data.body, frozenset(mentions)), now
         )
         if held is not None and post.status is PostStatus.VISIBLE:
-            await screening.hold_post(conn, post.id, held, now)
+            await _hold(conn, post, topic, held, now)
         elif held is None and post.status is PostStatus.VISIBLE:
             # Members the edit mentions anew are told, as a new post's would be (a held or
             # hidden post's mentions are told when a moderator publishes it).
