@@ -7,11 +7,11 @@ processes evaluate (``sweep_metrics``) and merge into the very ranking ``run_swe
 
 Memory is bounded by ``memory_budget_bytes``: the indicator table holds as many rows as
 fit, combinations are ordered so neighbours share indicators and run in chunks whose
-indicators fit; a chunk's crossovers hold a byte of flags per bar each (at most an eighth
-of the budget), and each worker holds signal flags for other rules and a trade table (under
-7 bytes per bar; the simulation gathers the equity curve's statistics without writing the
-curve) and reuses them for every combination it runs. Results hold metrics only, never curves, so
-1e7 bars × 1e3 combinations stays within a few GiB. Between chunks the parallel threads
+indicators fit; a chunk's crossovers hold a byte of flags per bar each (at most an
+eighth of the budget), and each worker holds signal flags for other rules and a trade
+table (under 7 bytes per bar; the simulation gathers the equity curve's statistics
+without writing the curve) and reuses them for every combination it runs. Results hold
+metrics only, never curves, so 1e7 bars × 1e3 combinations stays within a few GiB. Between chunks the parallel threads
 sleep rather than spin (``engine.compile``), so the Python work between them costs only
 its own CPU.
 """
