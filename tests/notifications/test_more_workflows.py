@@ -27,8 +27,13 @@ from dracarys.wallet import (
     EscrowReleased,
     RefundIssued,
 )
+from tests.mentorship import conftest as mentorship_fixtures
 from tests.notifications.conftest import deliver, event_of, messages_on, set_language
-from tests.support import AppClient
+from tests.support import AppClient, Auth
+
+auth = mentorship_fixtures.auth
+make_mentor = mentorship_fixtures.make_mentor
+make_mentee = mentorship_fixtures.make_mentee
 
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -582,3 +587,61 @@ async def test_a_person_whose_role_an_admin_changed_is_told_what_they_are_now(
         (swahili.id, "/staff"),
     }
     assert await messages_on(platform.pool, english.id, "email") == ["notify.role_changed"]
+
+
+async def test_paying_for_a_session_from_the_wallet_sends_one_receipt_naming_its_invoice(
+    client: AppClient, platform: Platform, auth: Auth, make_mentor, make_mentee
+) -> None:
+    """The real path: a mentee books a paid session (the money goes into escrow, as for
+    packages, courses, signal feeds and premium groups) and gets the payment receipt,
+    naming the invoice, in the app and by e-mail, once however often it is relayed; a
+    session paid through the charge API (escrowed too) gets one receipt, not two."""
+    mentor = await make_mentor(price_minor=200_000)
+    booker, charger = await make_mentee(), await make_mentee()
+    booked = await mentorship_fixtures.book(
+        client, auth(booker), mentor.types["one_on_one"], datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
+    )
+    assert booked.status_code == 201, booked.text
+    charged = await client.post(
+        "/api/v1/payments/charge",
+        json={
+            "purpose": "session",
+            "reference": "S-42",
+            "amount_minor": 150_000,
+            "currency": "KES",
+            "mentor_id": str(mentor.id),
+        },
+        headers={**auth(charger), "Idempotency-Key": f"charge-{uuid.uuid4()}"},
+    )
+    assert charged.status_code == 201, charged.text
+    invoices = {
+        r["user_id"]: r["number"]
+        for r in await platform.pool.fetch("SELECT user_id, number FROM invoices")
+    }
+    rows = await platform.pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox ORDER BY created_at, id"
+    )
+    events = [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    receipts = [i for i in await _inbox(platform.pool, booker.id) if i[0] == "payment_receipt"]
+    assert receipts == [
+        (
+            "payment_receipt",
+            "Payment received: KES 2,000.00",
+            f"We received KES 2,000.00 for your session ({invoices[booker.id]}). Your "
+            "receipts are on the wallet page.",
+        )
+    ]
+    assert "notify.payment_receipt" in await messages_on(platform.pool, booker.id, "email")
+    charged_receipts = [
+        i for i in await _inbox(platform.pool, charger.id) if i[0] == "payment_receipt"
+    ]
+    assert len(charged_receipts) == 1
+    assert charged_receipts[0][1] == "Payment received: KES 1,500.00"
+    assert "payment_receipt" not in {i[0] for i in await _inbox(platform.pool, mentor.id)}

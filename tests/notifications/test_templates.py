@@ -62,6 +62,7 @@ from dracarys.wallet import (
     ChargebackClosed,
     ChargebackOpened,
     DepositCompleted,
+    EscrowHeld,
     EscrowReleased,
     PaymentCaptured,
     PayoutCompleted,
@@ -655,6 +656,25 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
                 amount_minor=100,
                 mentor_minor=85,
                 currency="KES",
+            )
+            for reference in (
+                "session:1",
+                "package:1",
+                "cohort:1",
+                "signal feed subscription 1 period 1",
+                "premium community group g period 1",
+                "other",
+            )
+        ),
+        *(
+            EscrowHeld(
+                escrow_id=two,
+                payer_id=one,
+                mentor_id=two,
+                reference=reference,
+                amount_minor=100,
+                currency="KES",
+                invoice_number="DRC-2026-000001",
             )
             for reference in (
                 "session:1",

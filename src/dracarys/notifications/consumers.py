@@ -12,6 +12,7 @@ are for staff and stay English."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -60,6 +61,7 @@ from dracarys.wallet import (
     ChargebackClosed,
     ChargebackOpened,
     DepositCompleted,
+    EscrowHeld,
     EscrowReleased,
     PaymentCaptured,
     PayoutCompleted,
@@ -109,6 +111,18 @@ _EARNED_FROM = (
     ("premium community group ", ("your premium group", "kikundi chako cha malipo")),
 )
 EARNED_FROM_MENTORING = ("your mentoring", "ushauri wako")
+# What the payer paid into an escrow for, by the same prefixes, in a receipt's words.
+_PAID_FOR = (
+    ("session:", _PURPOSES["session"]),
+    ("package:", _PURPOSES["package"]),
+    ("cohort:", _PURPOSES["course"]),
+    ("signal feed subscription ", _PURPOSES["subscription"]),
+    (
+        "premium community group ",
+        ("premium group membership", "uanachama wako wa kikundi cha malipo"),
+    ),
+)
+PAID_FOR_MENTORING = ("mentoring", "ushauri wako")
 # Why points' anti-abuse froze a member's earning (`PointsFrozen.reason`); another reason
 # reads as its words, and a freeze without one as a review.
 _FREEZE_REASONS = {
@@ -203,21 +217,49 @@ def _session_reminder(event: Event) -> list[Notice]:
     ]
 
 
+def _escrow_receipt_key(escrow_id: uuid.UUID) -> str:
+    """One receipt per escrow payment: a charge paid into escrow (`PaymentCaptured` with
+    its `escrow_id`) and the escrow's own `EscrowHeld` tell of the same money."""
+    return f"payment_receipt:escrow:{escrow_id}"
+
+
 def _payment_captured(event: Event) -> list[Notice]:
     paid = msgspec.convert(event.payload, PaymentCaptured)
     purpose_en, purpose_sw = _PURPOSES.get(paid.purpose, (paid.purpose, paid.purpose))
-    return [
-        _notice(
-            event,
-            paid.user_id,
-            "payment_receipt",
-            "/wallet",
-            sw={"purpose": purpose_sw},
-            amount=format_money(paid.amount_minor, paid.currency),
-            purpose=purpose_en,
-            reference=paid.reference,
-        )
-    ]
+    notice = _notice(
+        event,
+        paid.user_id,
+        "payment_receipt",
+        "/wallet",
+        sw={"purpose": purpose_sw},
+        amount=format_money(paid.amount_minor, paid.currency),
+        purpose=purpose_en,
+        reference=paid.reference,
+    )
+    if paid.escrow_id is not None:
+        notice = dataclasses.replace(notice, dedupe_key=_escrow_receipt_key(paid.escrow_id))
+    return [notice]
+
+
+def _escrow_held(event: Event) -> list[Notice]:
+    """The receipt for what a member paid into escrow: a session, package, course, signal
+    feed or premium group bought from their wallet, named by its invoice."""
+    held = msgspec.convert(event.payload, EscrowHeld)
+    purpose_en, purpose_sw = next(
+        (words for prefix, words in _PAID_FOR if held.reference.startswith(prefix)),
+        PAID_FOR_MENTORING,
+    )
+    notice = _notice(
+        event,
+        held.payer_id,
+        "payment_receipt",
+        "/wallet",
+        sw={"purpose": purpose_sw},
+        amount=format_money(held.amount_minor, held.currency),
+        purpose=purpose_en,
+        reference=held.invoice_number,
+    )
+    return [dataclasses.replace(notice, dedupe_key=_escrow_receipt_key(held.escrow_id))]
 
 
 def _package_closed(event: Event) -> list[Notice]:
@@ -745,6 +787,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SessionRated.topic: _session_rated,
     RefundIssued.topic: _refund_issued,
     DepositCompleted.topic: _deposit_completed,
+    EscrowHeld.topic: _escrow_held,
     EscrowReleased.topic: _escrow_released,
     AffiliateCommissionAccrued.topic: _commission_accrued,
     ChargebackOpened.topic: _chargeback_opened,

@@ -11,6 +11,7 @@ from dracarys.outbox import EventPayload
 DEPOSIT_COMPLETED = "deposit.completed"
 PAYMENT_CAPTURED = "payment.captured"
 REFUND_ISSUED = "refund.issued"
+ESCROW_HELD = "escrow.held"
 ESCROW_RELEASED = "escrow.released"
 WITHDRAWAL_REQUESTED = "withdrawal.requested"
 PAYOUT_COMPLETED = "payout.completed"
@@ -59,6 +60,22 @@ class RefundIssued(EventPayload, frozen=True, kw_only=True):
     amount_minor: int
     currency: str
     reference: str = ""
+
+
+class EscrowHeld(EventPayload, frozen=True, kw_only=True):
+    """A payer paid `amount_minor` from their wallet into escrow for `reference` (a
+    session, package, cohort, signal feed period or premium group period), invoiced as
+    `invoice_number`: the payer's receipt. The mentorship, curriculum, trading and
+    community purchases pay this way, not through a charge (`PaymentCaptured`)."""
+
+    topic: ClassVar[str] = ESCROW_HELD
+    escrow_id: uuid.UUID
+    payer_id: uuid.UUID
+    mentor_id: uuid.UUID
+    reference: str
+    amount_minor: int
+    currency: str
+    invoice_number: str
 
 
 class EscrowReleased(EventPayload, frozen=True, kw_only=True):

@@ -31,7 +31,7 @@ from dracarys.wallet.escrow.models import (
     Escrow,
     EscrowView,
 )
-from dracarys.wallet.events import EscrowReleased, RefundIssued
+from dracarys.wallet.events import EscrowHeld, EscrowReleased, RefundIssued
 from dracarys.wallet.invoices import service as invoices
 from dracarys.wallet.ledger import service as ledger
 from dracarys.wallet.ledger.models import AccountCode, TransferSpec
@@ -157,6 +157,18 @@ async def hold_escrow(
         auto_release_at=now
         + (release_after or timedelta(hours=settings.wallet_escrow_auto_release_hours)),
         now=now,
+    )
+    await emit_event(
+        conn,
+        EscrowHeld(
+            escrow_id=escrow_id,
+            payer_id=payer_id,
+            mentor_id=mentor_id,
+            reference=reference,
+            amount_minor=amount_minor,
+            currency=currency,
+            invoice_number=invoice.number,
+        ),
     )
     created = await store.get_escrow(conn, escrow_id)
     assert created is not None
