@@ -645,3 +645,54 @@ async def test_paying_for_a_session_from_the_wallet_sends_one_receipt_naming_its
     assert len(charged_receipts) == 1
     assert charged_receipts[0][1] == "Payment received: KES 1,500.00"
     assert "payment_receipt" not in {i[0] for i in await _inbox(platform.pool, mentor.id)}
+
+
+async def test_a_package_bought_from_the_wallet_sends_one_receipt_for_its_whole_price(
+    client: AppClient, platform: Platform, auth: Auth, make_mentor, make_mentee
+) -> None:
+    """A package's price is held in one escrow per session, but it was paid once: one
+    receipt for the whole price, in the buyer's language, and none per session's share."""
+    mentor = await make_mentor(price_minor=200_000)
+    mentee = await make_mentee(funds_minor=1_000_000)
+    offered = await client.post(
+        "/api/v1/mentor/packages",
+        json={
+            "session_type_id": str(mentor.types["one_on_one"]),
+            "title": "Three options sessions",
+            "sessions": 3,
+            "price_minor": 500_000,
+            "valid_days": 30,
+        },
+        headers=auth(mentor.user),
+    )
+    assert offered.status_code == 201, offered.text
+    bought = await client.post(
+        f"/api/v1/packages/{offered.json()['id']}/purchase",
+        json={"idempotency_key": f"buy-{uuid.uuid4()}"},
+        headers=auth(mentee),
+    )
+    assert bought.status_code == 201, bought.text
+    escrows = await platform.pool.fetchval(
+        "SELECT count(*) FROM escrows WHERE payer_id = $1", mentee.id
+    )
+    assert escrows == 3
+    rows = await platform.pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox ORDER BY created_at, id"
+    )
+    events = [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    receipts = [i for i in await _inbox(platform.pool, mentee.id) if i[0] == "payment_receipt"]
+    assert receipts == [
+        (
+            "payment_receipt",
+            "Payment received: KES 5,000.00",
+            "We received KES 5,000.00 for your session package (3 sessions). Your receipts are "
+            "on the wallet page.",
+        )
+    ]

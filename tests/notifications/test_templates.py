@@ -25,6 +25,7 @@ from dracarys.curriculum import CertificateGranted
 from dracarys.identity import KycApproved, KycRejected, Role, UserRoleChanged
 from dracarys.mentorship import (
     PackageClosed,
+    PackagePurchased,
     SessionBooked,
     SessionCancelled,
     SessionRated,
@@ -563,6 +564,15 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             )
             for reason in ("expired", "closed")
         ),
+        PackagePurchased(
+            purchase_id=one,
+            package_id=two,
+            mentee_id=one,
+            mentor_id=two,
+            sessions=3,
+            amount_minor=300,
+            currency="KES",
+        ),
         PayoutCompleted(user_id=one, payout_id=two, amount_minor=1, currency="KES", method="bank"),
         PayoutFailed(user_id=one, payout_id=two, amount_minor=1, currency="KES", reason="closed"),
         SubscriptionPastDue(
@@ -678,7 +688,6 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
             )
             for reference in (
                 "session:1",
-                "package:1",
                 "cohort:1",
                 "signal feed subscription 1 period 1",
                 "premium community group g period 1",

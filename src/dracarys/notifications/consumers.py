@@ -35,6 +35,7 @@ from dracarys.identity import (
 )
 from dracarys.mentorship import (
     PackageClosed,
+    PackagePurchased,
     SessionBooked,
     SessionCancelled,
     SessionRated,
@@ -111,10 +112,11 @@ _EARNED_FROM = (
     ("premium community group ", ("your premium group", "kikundi chako cha malipo")),
 )
 EARNED_FROM_MENTORING = ("your mentoring", "ushauri wako")
-# What the payer paid into an escrow for, by the same prefixes, in a receipt's words.
+# What the payer paid into an escrow for, by the same prefixes, in a receipt's words (a
+# package's per-session escrows aside: its receipt is the purchase's).
+_PACKAGE_PREFIX = "package:"
 _PAID_FOR = (
     ("session:", _PURPOSES["session"]),
-    ("package:", _PURPOSES["package"]),
     ("cohort:", _PURPOSES["course"]),
     ("signal feed subscription ", _PURPOSES["subscription"]),
     (
@@ -245,6 +247,8 @@ def _escrow_held(event: Event) -> list[Notice]:
     """The receipt for what a member paid into escrow: a session, package, course, signal
     feed or premium group bought from their wallet, named by its invoice."""
     held = msgspec.convert(event.payload, EscrowHeld)
+    if held.reference.startswith(_PACKAGE_PREFIX):
+        return []  # one escrow per session of a package: its receipt is the purchase's
     purpose_en, purpose_sw = next(
         (words for prefix, words in _PAID_FOR if held.reference.startswith(prefix)),
         PAID_FOR_MENTORING,
@@ -260,6 +264,27 @@ def _escrow_held(event: Event) -> list[Notice]:
         reference=held.invoice_number,
     )
     return [dataclasses.replace(notice, dedupe_key=_escrow_receipt_key(held.escrow_id))]
+
+
+def _package_purchased(event: Event) -> list[Notice]:
+    """One receipt for a package: its price was paid once, though held in one escrow per
+    session."""
+    bought = msgspec.convert(event.payload, PackagePurchased)
+    if bought.amount_minor <= 0:
+        return []
+    purpose_en, purpose_sw = _PURPOSES["package"]
+    return [
+        _notice(
+            event,
+            bought.mentee_id,
+            "payment_receipt",
+            "/wallet",
+            sw={"purpose": purpose_sw, "reference": f"vipindi {bought.sessions}"},
+            amount=format_money(bought.amount_minor, bought.currency),
+            purpose=purpose_en,
+            reference=f"{bought.sessions} sessions",
+        )
+    ]
 
 
 def _package_closed(event: Event) -> list[Notice]:
@@ -771,6 +796,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     SessionCancelled.topic: _session_cancelled,
     SessionReminder.topic: _session_reminder,
     PaymentCaptured.topic: _payment_captured,
+    PackagePurchased.topic: _package_purchased,
     PackageClosed.topic: _package_closed,
     PayoutCompleted.topic: _payout_completed,
     PayoutFailed.topic: _payout_failed,
