@@ -11,9 +11,9 @@ indicators fit; a chunk's crossovers hold a byte of flags per bar each (at most 
 eighth of the budget), and each worker holds signal flags for other rules and a trade
 table (under 7 bytes per bar; the simulation gathers the equity curve's statistics
 without writing the curve) and reuses them for every combination it runs. Results hold
-metrics only, never curves, so 1e7 bars × 1e3 combinations stays within a few GiB. Between chunks the parallel threads
-sleep rather than spin (``engine.compile``), so the Python work between them costs only
-its own CPU.
+metrics only, never curves, so 1e7 bars × 1e3 combinations stays within a few GiB.
+Between chunks the parallel threads sleep rather than spin (``engine.compile``), so the
+Python work between them costs only its own CPU.
 """
 
 import itertools
