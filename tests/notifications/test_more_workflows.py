@@ -25,6 +25,7 @@ from dracarys.wallet import (
     ChargebackOpened,
     DepositCompleted,
     EscrowReleased,
+    PayoutNeedsReview,
     RefundIssued,
 )
 from tests.mentorship import conftest as mentorship_fixtures
@@ -696,3 +697,44 @@ async def test_a_package_bought_from_the_wallet_sends_one_receipt_for_its_whole_
             "on the wallet page.",
         )
     ]
+
+
+async def test_a_withdrawal_held_for_review_tells_its_member_it_waits_not_why(
+    platform: Platform, make_user
+) -> None:
+    """A payout M-Pesa's answer did not settle waits for an admin: its member hears it is
+    being checked and the money stays reserved (in their language), once however often
+    the event comes; the review's reason is for staff and is not passed on."""
+    english, swahili = await make_user(), await make_user()
+    await set_language(platform.pool, swahili.id, "sw")
+    events = [
+        event_of(
+            platform,
+            PayoutNeedsReview(
+                user_id=member.id,
+                payout_id=uuid.uuid4(),
+                amount_minor=200_000,
+                currency="KES",
+                reason="M-Pesa reported KES 1,500.00 paid for a payout of KES 2,000.00",
+            ),
+        )
+        for member in (english, swahili)
+    ]
+
+    await deliver(platform, events)
+    await deliver(platform, events, consumer="notifications.workflows.again")
+
+    assert await _inbox(platform.pool, english.id) == [
+        (
+            "payout_under_review",
+            "Withdrawal being checked: KES 2,000.00",
+            "Your withdrawal of KES 2,000.00 is being checked by our team before we settle "
+            "it. The money stays reserved; we will tell you when it is sent or back in your "
+            "wallet.",
+        )
+    ]
+    [(kind, title, body)] = await _inbox(platform.pool, swahili.id)
+    assert (kind, title) == ("payout_under_review", "Utoaji wa pesa unakaguliwa: KES 2,000.00")
+    assert "M-Pesa" not in body
+    assert "1,500" not in body
+    assert await messages_on(platform.pool, english.id, "email") == ["notify.payout_under_review"]

@@ -68,6 +68,7 @@ from dracarys.wallet import (
     PaymentCaptured,
     PayoutCompleted,
     PayoutFailed,
+    PayoutNeedsReview,
     RefundIssued,
 )
 from tests.notifications.conftest import deliver, event_of, set_language, set_timezone
@@ -575,6 +576,9 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
         ),
         PayoutCompleted(user_id=one, payout_id=two, amount_minor=1, currency="KES", method="bank"),
         PayoutFailed(user_id=one, payout_id=two, amount_minor=1, currency="KES", reason="closed"),
+        PayoutNeedsReview(
+            user_id=one, payout_id=two, amount_minor=1, currency="KES", reason="another amount"
+        ),
         SubscriptionPastDue(
             subscription_id=str(one),
             subscriber_id=str(one),

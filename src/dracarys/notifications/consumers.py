@@ -67,6 +67,7 @@ from dracarys.wallet import (
     PaymentCaptured,
     PayoutCompleted,
     PayoutFailed,
+    PayoutNeedsReview,
     RefundIssued,
 )
 
@@ -316,6 +317,19 @@ def _payout_completed(event: Event) -> list[Notice]:
             sw={"method": _PAYOUT_METHODS.get(payout.method, payout.method.replace("_", " "))},
             amount=format_money(payout.amount_minor, payout.currency),
             method=payout.method.replace("_", " "),
+        )
+    ]
+
+
+def _payout_needs_review(event: Event) -> list[Notice]:
+    held = msgspec.convert(event.payload, PayoutNeedsReview)
+    return [
+        _notice(
+            event,
+            held.user_id,
+            "payout_under_review",
+            "/wallet",
+            amount=format_money(held.amount_minor, held.currency),
         )
     ]
 
@@ -799,6 +813,7 @@ _PLAIN: dict[str, Callable[[Event], list[Notice]]] = {
     PackagePurchased.topic: _package_purchased,
     PackageClosed.topic: _package_closed,
     PayoutCompleted.topic: _payout_completed,
+    PayoutNeedsReview.topic: _payout_needs_review,
     PayoutFailed.topic: _payout_failed,
     SubscriptionPastDue.topic: _payment_failed,
     KycApproved.topic: _kyc_approved,

@@ -196,6 +196,17 @@ WORKFLOWS: dict[str, Workflow] = {
             "Your withdrawal of $amount by $method is on its way.",
             sms="Dracarys: your withdrawal of $amount is on its way.",
         ),
+        # A payout M-Pesa's answer did not settle is held for an admin (its reason is for
+        # staff); the member is told it waits, then told the outcome (sent or failed).
+        _workflow(
+            "payout_under_review",
+            _P,
+            _HIGH,
+            "Withdrawal being checked: $amount",
+            "Your withdrawal of $amount is being checked by our team before we settle it. "
+            "The money stays reserved; we will tell you when it is sent or back in your "
+            "wallet.",
+        ),
         _workflow(
             "payout_failed",
             Category.PAYMENT_PROBLEMS,

@@ -83,6 +83,16 @@ SWAHILI: dict[tuple[str, str], tuple[str | None, str]] = {
         "Pesa ulizotoa, $amount kupitia $method, ziko njiani kukufikia.",
     ),
     ("payout_sent", "sms"): (None, "Dracarys: pesa ulizotoa, $amount, ziko njiani kukufikia."),
+    ("payout_under_review", "in_app"): (
+        "Utoaji wa pesa unakaguliwa: $amount",
+        "Timu yetu inakagua utoaji wako wa $amount kabla ya kuukamilisha. Pesa zimehifadhiwa; "
+        "tutakujulisha zikitumwa au zikirudi kwenye pochi yako.",
+    ),
+    ("payout_under_review", "email"): _email(
+        "Utoaji wa pesa unakaguliwa: $amount",
+        "Timu yetu inakagua utoaji wako wa $amount kabla ya kuukamilisha. Pesa zimehifadhiwa; "
+        "tutakujulisha zikitumwa au zikirudi kwenye pochi yako.",
+    ),
     ("payout_failed", "in_app"): (
         "Utoaji wa pesa haukufaulu: $amount",
         "Hatukuweza kukutumia $amount ($reason). Pesa zimerudi kwenye pochi yako.",
