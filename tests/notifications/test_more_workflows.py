@@ -60,6 +60,17 @@ async def _inbox(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[tuple[str, str,
     return [(r["kind"], r["title"], r["body"]) for r in rows]
 
 
+async def _outbox(pool: asyncpg.Pool) -> list[Event]:
+    """Every event the real paths wrote, in order: what the relay would hand on."""
+    rows = await pool.fetch(
+        "SELECT id, topic, payload, created_at FROM outbox ORDER BY created_at, id"
+    )
+    return [
+        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
+        for r in rows
+    ]
+
+
 def _events_about(member: uuid.UUID, other: uuid.UUID) -> list[EventPayload]:
     """One event of each new workflow about `member` (`other` is the other party)."""
     deposit = uuid.uuid4()
@@ -619,13 +630,7 @@ async def test_paying_for_a_session_from_the_wallet_sends_one_receipt_naming_its
         r["user_id"]: r["number"]
         for r in await platform.pool.fetch("SELECT user_id, number FROM invoices")
     }
-    rows = await platform.pool.fetch(
-        "SELECT id, topic, payload, created_at FROM outbox ORDER BY created_at, id"
-    )
-    events = [
-        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
-        for r in rows
-    ]
+    events = await _outbox(platform.pool)
 
     await deliver(platform, events)
     await deliver(platform, events, consumer="notifications.workflows.again")
@@ -677,13 +682,7 @@ async def test_a_package_bought_from_the_wallet_sends_one_receipt_for_its_whole_
         "SELECT count(*) FROM escrows WHERE payer_id = $1", mentee.id
     )
     assert escrows == 3
-    rows = await platform.pool.fetch(
-        "SELECT id, topic, payload, created_at FROM outbox ORDER BY created_at, id"
-    )
-    events = [
-        Event(id=r["id"], topic=r["topic"], payload=r["payload"], created_at=r["created_at"])
-        for r in rows
-    ]
+    events = await _outbox(platform.pool)
 
     await deliver(platform, events)
     await deliver(platform, events, consumer="notifications.workflows.again")
