@@ -6,6 +6,8 @@ a PDF or a picture is refused."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -184,11 +186,26 @@ async def test_a_reported_message_is_removed_by_a_moderator_on_the_staff_page(
     try:
         mentor_page = await mentor_ctx.new_page()
         await sign_in(mentor_page, live_server, mentor, "/chat")
+        # The thread's catch-up read answers late: the mentor reports before the opening
+        # of the conversation is done, which must not take the focus from the report.
+        caught_up = asyncio.Event()
+
+        async def late(route: Any) -> None:
+            await asyncio.sleep(1.5)
+            await route.continue_()
+            caught_up.set()
+
+        catch_up = re.compile(r"/messages\?after_seq=")
+        await mentor_page.route(catch_up, late)
         await mentor_page.get_by_role("button", name="Sam Spammer").click()
         spam_item = mentor_page.locator("#messages li", has_text="Buy my pump coin now")
         await spam_item.get_by_role("button", name="Report").click()
         reason = mentor_page.get_by_label("Why are you reporting this message?")
         await reason.fill("Scam promotion")
+        await asyncio.wait_for(caught_up.wait(), 10)
+        await mentor_page.unroute(catch_up)
+        await expect(reason).to_be_focused()
+        await expect(mentor_page.get_by_label("Message", exact=True)).to_have_value("")
         # A message arriving live redraws the thread: the report being written stays.
         await _send_as(live_server, mentee_h, conv, "Still there?", "report-flow-3")
         await expect(mentor_page.locator("#messages")).to_contain_text("Still there?")

@@ -285,7 +285,12 @@ async function openConversation(id) {
   addMessages(page.messages);
   await catchUp();
   renderConversations();
-  byId("body").focus();
+  // Into the message box, unless the person already went on meanwhile (a report being
+  // written): taking the focus mid-word would put their words in the message box.
+  const active = document.activeElement;
+  if (!(active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement)) {
+    byId("body").focus();
+  }
 }
 
 /** A first message to someone without a conversation yet (a linked contact, or a mentor). */
