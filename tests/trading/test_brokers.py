@@ -477,6 +477,8 @@ async def test_a_copy_of_an_expired_signal_is_cancelled_at_the_broker_once(
     )
     await with_worker(desk, lambda: routed_status(pool, "sent"), "the order sent")
     [entry] = [o for o in alpaca.orders_of(routing.account) if o.parent_id is None]
+    link = await _link(pool, routing.mentee.id)
+    before_the_cancel = await _state_at_alpaca(desk.platform, link, entry.id)
     await desk.tick()  # not expired yet: nothing is asked
     desk.clock.advance(timedelta(hours=2))
     # The expiry runs with every tick, and in every process: it asks once.
@@ -505,6 +507,18 @@ async def test_a_copy_of_an_expired_signal_is_cancelled_at_the_broker_once(
         ("stop_loss", "cancelled"),
         ("take_profit", "cancelled"),
     ]
+    # A state read before the cancel, applied after it (a look-up answered late, behind
+    # the stream's frames), reopens nothing: entry and legs stay cancelled.
+    stale = await broker_service.apply_order_state(
+        desk.platform, before_the_cancel, routing.mentee.id
+    )
+    assert stale == []
+    orders = await pool.fetch(
+        "SELECT role, status FROM paper_orders WHERE portfolio_id = $1 ORDER BY role",
+        uuid.UUID(routing.book["id"]),
+    )
+    assert {o["status"] for o in orders} == {"cancelled"}
+    assert {r["status"] for r in (await routed_rows(pool)).values()} == {"cancelled"}
 
 
 async def test_a_copy_not_sent_when_its_signal_expires_ends_expired_and_is_never_sent(

@@ -69,6 +69,7 @@ BROKER_FILL_NAMESPACE = uuid.UUID("5d7c2a61-0f3e-4b8a-9c14-7e2b6a9d3f80")
 _QTY_TOLERANCE = 1e-9
 # The broker's words for an order that ended, and what the paper order becomes.
 _ENDED = {"canceled": "cancelled", "expired": "expired", "rejected": "rejected"}
+_FINAL = frozenset({"filled", *_ENDED.values()})
 _KEY_ID, _SECRET = b"api_key_id", b"api_secret"
 
 
@@ -464,6 +465,10 @@ async def _apply_one(
         why = ended_reason if ended_reason is not None else routed.cancel_reason
         if why is not None:
             reason = f"{why}: {reason}"
+    elif routed.status in _FINAL:
+        # Ended already: a state read before the end (a look-up answered after the
+        # stream told of the cancel) books what it adds, never reopens the order.
+        routed_status = paper_status = routed.status
     else:
         routed_status = "partially_filled" if filled_qty > _QTY_TOLERANCE else "sent"
         paper_status = ROUTED
