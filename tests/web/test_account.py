@@ -466,6 +466,8 @@ async def test_the_phone_number_is_confirmed_with_the_code_sent_by_sms(
     number = f"+25472{uuid.uuid4().int % 10_000_000:07d}"
     page = await context.new_page()
     await sign_in(page, provider_server, account, "/account")
+    # The page's forms take their handlers once it has read the account (shown here).
+    await expect(page.locator("#phone-number")).to_have_text("none yet")
     await page.get_by_label("Phone number to verify").fill("0712")
     await page.get_by_role("button", name="Send a code").click()
     await expect(page.locator("#phone-error")).to_contain_text("international form")
